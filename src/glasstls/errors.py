@@ -1,0 +1,63 @@
+"""The one error type of glasstls and the one place reasons meet alerts.
+
+Deep code raises :class:`AlertError` with the alert RFC 8446 (or RFC 5246)
+names for the failure and a precise reason a person can act on. Only the
+connection turns it into an alert on the wire and a closed connection
+(RFC 8446, Section 6.2). Errors the peer reports arrive as
+:class:`PeerAlertError`.
+"""
+
+from __future__ import annotations
+
+from .enums import AlertDescription
+
+
+class TLSError(Exception):
+    """Base class of every error glasstls raises."""
+
+
+class AlertError(TLSError):
+    """A failure that ends the connection with ``description`` on the wire.
+
+    ``step`` is filled in by the connection: the handshake state (or
+    "application data") in which the failure happened.
+    """
+
+    def __init__(self, description: AlertDescription | int, reason: str, *, step: str = "") -> None:
+        self.description = AlertDescription(description)
+        self.reason = reason
+        self.step = step
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        where = f" while {self.step}" if self.step else ""
+        return f"{self.reason} (alert {self.description.name}{where})"
+
+
+class DecodeError(AlertError):
+    """A message that does not parse: always decode_error (RFC 8446, Section 6.2)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(AlertDescription.decode_error, reason)
+
+
+class PeerAlertError(TLSError):
+    """The peer sent a fatal alert (or closed) during ``step``."""
+
+    def __init__(self, description: AlertDescription | int, step: str) -> None:
+        self.description = AlertDescription(description)
+        self.step = step
+        super().__init__(f"peer sent alert {self.description.name} while {step}")
+
+
+class ConnectionClosedError(TLSError):
+    """Data was sent or expected on a connection that is already closed."""
+
+
+class ConfigError(TLSError, ValueError):
+    """A configuration that cannot work, found when it is built."""
+
+
+def unexpected(message: str, state: str) -> AlertError:
+    """RFC 8446, Section 6.2: a message not valid in this state."""
+    return AlertError(AlertDescription.unexpected_message, f"unexpected {message} {state}")
