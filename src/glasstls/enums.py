@@ -16,13 +16,11 @@ GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
 class OpenEnum(IntEnum):
     """An IntEnum that accepts every value of its width (see module doc)."""
 
-    _width_bits = 16
-
     @classmethod
     def _missing_(cls, value: object) -> OpenEnum | None:
-        if not isinstance(value, int) or not 0 <= value < (1 << cls._width_bits):
+        if not isinstance(value, int) or not 0 <= value < (1 << cls._bits):
             return None
-        digits = cls._width_bits // 4
+        digits = cls._bits // 4  # type: ignore[attr-defined]
         prefix = "GREASE" if digits == 4 and value in GREASE_VALUES else "unknown"
         member = int.__new__(cls, value)
         member._name_ = f"{prefix}_0x{value:0{digits}x}"
@@ -37,8 +35,15 @@ class OpenEnum(IntEnum):
         return self._name_ in type(self).__members__
 
 
+# Set after creation: a plain attribute in an Enum body would become a member.
+OpenEnum._bits = 16
+
+
 class OpenEnum8(OpenEnum):
-    _width_bits = 8
+    """An open enum for 8-bit registries."""
+
+
+OpenEnum8._bits = 8
 
 
 class ContentType(OpenEnum8):

@@ -1,0 +1,28 @@
+"""glasstls: a TLS 1.3 (and soon 1.2) stack in which every step can be seen.
+
+The public API, and nothing else.
+"""
+
+from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
+from .connection import ClientConnection, ServerConnection
+from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from .errors import AlertError, ConfigError, ConnectionClosedError, PeerAlertError, TLSError
+from .events import (
+    AlertReceived,
+    ApplicationData,
+    ConnectionClosed,
+    HandshakeComplete,
+    KeyUpdated,
+    NegotiatedParameters,
+    NewTicket,
+)
+from .observe import EventList, Observer, observer
+
+__all__ = [
+    "AlertDescription", "AlertError", "AlertReceived", "ApplicationData", "CertifiedKey", "CipherSuite",
+    "ClientConfig", "ClientConnection", "ConfigError", "ConnectionClosed", "ConnectionClosedError", "Dangerous",
+    "EventList", "HandshakeComplete", "KeyUpdated", "NamedGroup", "NegotiatedParameters", "NewTicket", "Observer",
+    "PeerAlertError", "ProtocolVersion", "ServerConfig", "ServerConnection", "SignatureScheme", "TLSError", "observer",
+]
+
+__version__ = "0.1.0"

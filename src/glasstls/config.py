@@ -1,0 +1,195 @@
+"""Immutable, validated configuration (the rustls builder / Go Config idea).
+
+Defaults are the safe ones: TLS 1.3, AEAD suites only, verification on.
+Anything that weakens security lives under :class:`Dangerous` so it is
+visible in code review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from .crypto import kx
+from .crypto.signatures import schemes_for_key
+from .crypto.suites import DEFAULT_TLS13_SUITES, TLS13_SUITES
+from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from .errors import ConfigError
+
+DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
+
+# RFC 8446, Section 4.2.3: rsa_pkcs1_* are listed for certificate signatures only.
+DEFAULT_SIGNATURE_SCHEMES = (
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.ecdsa_secp521r1_sha512,
+    SignatureScheme.ed25519,
+    SignatureScheme.ed448,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.rsa_pss_pss_sha256,
+    SignatureScheme.rsa_pss_pss_sha384,
+    SignatureScheme.rsa_pss_pss_sha512,
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
+)
+
+VERSION_NAMES = {"1.2": ProtocolVersion.TLSv1_2, "1.3": ProtocolVersion.TLSv1_3}
+SUPPORTED_VERSIONS = (ProtocolVersion.TLSv1_3,)
+
+
+def parse_names(enum: type, text: str | Iterable[str], what: str) -> tuple[Any, ...]:
+    """IANA names (comma-separated or a list) to code points, with a clear error."""
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
+    out = []
+    for name in names:
+        if not name:
+            continue
+        if name not in enum.__members__:
+            known = ", ".join(enum.__members__)
+            raise ConfigError(f"unknown {what} {name!r}; known: {known}")
+        out.append(enum[name])
+    if not out:
+        raise ConfigError(f"empty {what} list")
+    return tuple(out)
+
+
+def parse_version(text: str) -> ProtocolVersion:
+    if text not in VERSION_NAMES:
+        raise ConfigError(f"unknown TLS version {text!r}; use 1.2 or 1.3")
+    return VERSION_NAMES[text]
+
+
+@dataclass(frozen=True)
+class CertifiedKey:
+    """A certificate chain (leaf first) and the leaf's private key."""
+
+    chain: tuple[x509.Certificate, ...]
+    private_key: Any
+
+    def __post_init__(self) -> None:
+        if not self.chain:
+            raise ConfigError("a certified key needs at least one certificate")
+        leaf_pub = self.chain[0].public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        key_pub = self.private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if leaf_pub != key_pub:
+            subject = self.chain[0].subject.rfc4514_string()
+            raise ConfigError(f"the private key does not match the certificate {subject}")
+
+    @classmethod
+    def from_pem(cls, chain_pem: bytes, key_pem: bytes, password: bytes | None = None) -> CertifiedKey:
+        chain = tuple(x509.load_pem_x509_certificates(chain_pem))
+        key = serialization.load_pem_private_key(key_pem, password)
+        return cls(chain, key)
+
+    @classmethod
+    def from_files(cls, cert_path: str | Path, key_path: str | Path) -> CertifiedKey:
+        try:
+            return cls.from_pem(Path(cert_path).read_bytes(), Path(key_path).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load certificate {cert_path} / key {key_path}: {exc}") from None
+
+    @property
+    def der_chain(self) -> tuple[bytes, ...]:
+        return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
+
+
+@dataclass(frozen=True)
+class Dangerous:
+    """Knobs that weaken security or exist for known-answer replays. Off by default."""
+
+    skip_server_verification: bool = False
+    # The exact signature_algorithms list to advertise, unknown code points included.
+    advertised_signature_schemes: tuple[int, ...] | None = None
+
+
+def _common_validation(cfg: Any) -> None:
+    if cfg.tls_min > cfg.tls_max:
+        raise ConfigError(f"--tls-min {cfg.tls_min.label} is above --tls-max {cfg.tls_max.label}")
+    for version in (cfg.tls_min, cfg.tls_max):
+        if version not in SUPPORTED_VERSIONS:
+            raise ConfigError(f"{version.label.replace('v', ' ')} is not supported yet")
+    for suite in cfg.cipher_suites:
+        if CipherSuite(suite) not in TLS13_SUITES:
+            raise ConfigError(f"cipher suite {CipherSuite(suite).name} is not supported")
+    if not cfg.cipher_suites:
+        raise ConfigError("no cipher suites configured")
+    for group in cfg.groups:
+        if NamedGroup(group) not in kx.SUPPORTED_GROUPS:
+            raise ConfigError(f"group {NamedGroup(group).name} is not supported")
+    if not cfg.groups:
+        raise ConfigError("no groups configured")
+    if cfg.record_size_limit is not None and not 64 <= cfg.record_size_limit <= (1 << 14) + 1:
+        raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
+
+
+def _freeze(cfg: Any, **conversions: Any) -> None:
+    for name, enum in conversions.items():
+        object.__setattr__(cfg, name, tuple(enum(v) for v in getattr(cfg, name)))
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    trust_store: Any = None  # x509.store.TrustStore; None means the system's CA bundle
+    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_3
+    tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
+    key_share_groups: tuple[NamedGroup, ...] | None = None  # None: the first group
+    signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn: tuple[str, ...] = ()
+    record_size_limit: int | None = (1 << 14) + 1
+    middlebox_compat: bool = True  # RFC 8446, Appendix D.4
+    session_tickets: bool = True
+    certificate: CertifiedKey | None = None  # for client authentication
+    dangerous: Dangerous = field(default_factory=Dangerous)
+
+    def __post_init__(self) -> None:
+        _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
+        if self.key_share_groups is not None:
+            _freeze(self, key_share_groups=NamedGroup)
+            for group in self.key_share_groups:
+                if group not in self.groups:
+                    raise ConfigError(f"key share group {group.name} is not among the offered groups")
+        object.__setattr__(self, "alpn", tuple(self.alpn))
+        _common_validation(self)
+
+    @property
+    def shares_for(self) -> tuple[NamedGroup, ...]:
+        return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    certificates: tuple[CertifiedKey, ...] = ()
+    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_3
+    tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS  # in preference order
+    signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn: tuple[str, ...] = ()
+    record_size_limit: int | None = (1 << 14) + 1
+    advertise_groups: bool = False  # send supported_groups in EncryptedExtensions
+    prefer_client_suites: bool = False
+    dangerous: Dangerous = field(default_factory=Dangerous)
+
+    def __post_init__(self) -> None:
+        _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
+        object.__setattr__(self, "certificates", tuple(self.certificates))
+        object.__setattr__(self, "alpn", tuple(self.alpn))
+        if not self.certificates:
+            raise ConfigError("a server needs at least one certificate and key")
+        for cert in self.certificates:
+            if not schemes_for_key(cert.private_key):
+                raise ConfigError(f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}")
+        _common_validation(self)

@@ -1,0 +1,303 @@
+"""The sans-I/O connection: bytes in, events out; data in, bytes out.
+
+    conn = ClientConnection(config, server_name="example.com")
+    sock.sendall(conn.data_to_send())          # the ClientHello
+    events = conn.receive_bytes(sock.recv(...))
+    conn.send(b"GET / ...")
+
+The connection is the one place where an :class:`AlertError` raised deep in
+the stack becomes an alert on the wire and a closed connection (RFC 8446,
+Section 6.2), and the choke point every trace event passes through.
+Application data received before an error is always returned first.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .crypto.rand import Randomness
+from .crypto.suites import Suite13
+from .enums import AlertDescription, AlertLevel, ContentType
+from .errors import AlertError, ConnectionClosedError, PeerAlertError, TLSError
+from .events import AlertReceived, ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from .handshake import client13, server13
+from .handshake.base import FinishedVerified, PeerVerified, State
+from .observe import AlertTrace, KeysTrace, MessageTrace, Observer, RecordTrace, SecretTrace, StateTrace, VerificationTrace
+from .record.layer import RecordLayer
+from .record.protection import Protection13
+from .wire.handshake import ClientHello, Handshake, HandshakeBuffer, decode_message
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Connection:
+    """Common machinery of both roles. Use ClientConnection or ServerConnection."""
+
+    side = "?"
+
+    def __init__(self, config: Any, *, observer: Observer | None = None,
+                 randomness: Randomness = os.urandom, clock: Clock = _utc_now) -> None:
+        self.config = config
+        self._observer = observer
+        self._randomness = randomness
+        self._clock = clock
+        self._records = RecordLayer(self._record_hook if observer is not None else None)
+        self._hs_in = HandshakeBuffer()
+        self._hs_out: list[bytes] = []
+        self._events: list[Event] = []
+        self._app_out: list[bytes] = []
+        self._state: State
+        self.peer_verified: PeerVerified | None = None
+        self.parameters: NegotiatedParameters | None = None
+        self.error: TLSError | None = None
+        self.client_random = b""
+        self.server_name: str | None = None
+        self._closed = False  # nothing more can be sent or received
+        self._write_closed = False  # we sent close_notify
+
+    # -- the public, sans-I/O surface -----------------------------------------
+    def receive_bytes(self, data: bytes) -> list[Event]:
+        """Feed bytes from the peer; returns what happened, in order."""
+        if self._closed:
+            return []
+        self._records.feed(data)
+        try:
+            while not self._closed:
+                record = self._records.next_record()
+                if record is None:
+                    break
+                self._dispatch(record.content_type, record.data, record.protected)
+        except AlertError as err:
+            self._fail(err)
+        events, self._events = self._events, []
+        return events
+
+    def send(self, data: bytes) -> None:
+        """Queue application data; it flows once the handshake is complete."""
+        if self._closed or self._write_closed:
+            raise ConnectionClosedError("cannot send: the connection is closed")
+        if not data:
+            return
+        if self.peer_verified is None:
+            self._app_out.append(bytes(data))
+        else:
+            self._records.send(ContentType.application_data, data)
+
+    def data_to_send(self) -> bytes:
+        self._flush_handshake()
+        return self._records.take_output()
+
+    def close(self) -> None:
+        """Send close_notify (RFC 8446, Section 6.1); the peer's data may still arrive."""
+        if self._write_closed or self._closed:
+            return
+        self._send_alert(AlertLevel.warning, AlertDescription.close_notify, "")
+        self._write_closed = True
+
+    def update_keys(self, request_peer: bool = True) -> None:
+        """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
+        if self.peer_verified is None or self._closed:
+            raise ConnectionClosedError("KeyUpdate needs an established connection")
+        self._state.update_write(self, request_peer)  # type: ignore[attr-defined]
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self.peer_verified is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def state_name(self) -> str:
+        return self._state.name
+
+    # -- record dispatch -------------------------------------------------------
+    def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
+        if ctype != ContentType.handshake and not self._hs_in.empty():
+            # RFC 8446, Section 5.1: handshake messages may not be interleaved.
+            raise AlertError(AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message")
+        if ctype == ContentType.handshake:
+            self._on_handshake(data, protected)
+        elif ctype == ContentType.application_data:
+            self._on_application_data(data)
+        elif ctype == ContentType.alert:
+            self._on_alert(data)
+        elif ctype == ContentType.change_cipher_spec:
+            self._on_change_cipher_spec(data, protected)
+        else:
+            raise AlertError(AlertDescription.unexpected_message, f"record of content type {ctype.name}")
+
+    def _on_handshake(self, data: bytes, protected: bool) -> None:
+        if self._records.read is not None and not protected:
+            raise AlertError(AlertDescription.unexpected_message, "unprotected handshake record after keys were agreed")
+        self._hs_in.feed(data)
+        while not self._closed:
+            raw = self._hs_in.pop()
+            if raw is None:
+                return
+            read_before = self._records.read
+            msg = decode_message(raw)
+            if self._observer is not None:
+                self._observer(MessageTrace(self.side, "in", msg))
+            self._advance(msg)
+            if self._records.read is not read_before and not self._hs_in.empty():
+                # RFC 8446, Section 5.1: a key change must fall on a record boundary.
+                raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+
+    def _advance(self, msg: Handshake) -> None:
+        old = self._state
+        self._state = old.accept(self, msg)
+        if self._observer is not None and self._state is not old:
+            self._observer(StateTrace(self.side, old.name, self._state.name))
+
+    def _on_application_data(self, data: bytes) -> None:
+        if self.peer_verified is None:
+            raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
+        if data:
+            self._events.append(ApplicationData(data))
+
+    def _on_alert(self, data: bytes) -> None:
+        if len(data) != 2:
+            raise AlertError(AlertDescription.decode_error, f"alert record of {len(data)} bytes, not 2")
+        level, description = AlertLevel(data[0]), AlertDescription(data[1])
+        if self._observer is not None:
+            self._observer(AlertTrace(self.side, "in", level, description))
+        self._events.append(AlertReceived(level, description))
+        if description == AlertDescription.close_notify:
+            self.close()
+            self._closed = True
+            self._events.append(ConnectionClosed(None, by_peer=True))
+        elif description == AlertDescription.user_canceled and level == AlertLevel.warning:
+            return  # RFC 8446, Section 6.1: a closure alert is expected to follow
+        else:
+            # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
+            self._closed = True
+            self.error = PeerAlertError(description, self._state.step)
+            self._events.append(ConnectionClosed(self.error, by_peer=True))
+
+    def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
+        # RFC 8446, Section 5: drop a plaintext 0x01 CCS between the first
+        # ClientHello and the peer's Finished; anything else is unexpected.
+        if protected or data != b"\x01" or not self._state.ccs_allowed:
+            raise AlertError(AlertDescription.unexpected_message, "change_cipher_spec record where none may appear")
+
+    # -- failure ------------------------------------------------------------------
+    def _fail(self, err: AlertError) -> None:
+        if not err.step:
+            err.step = self._state.step
+        try:
+            self._send_alert(AlertLevel.fatal, err.description, err.reason)
+        except TLSError:  # pragma: no cover - the alert itself could not be protected
+            pass
+        self._closed = True
+        self.error = err
+        self._events.append(ConnectionClosed(err, by_peer=False))
+
+    def _send_alert(self, level: AlertLevel, description: AlertDescription, reason: str) -> None:
+        self._flush_handshake()
+        if self._observer is not None:
+            self._observer(AlertTrace(self.side, "out", level, description, reason))
+        self._records.send(ContentType.alert, bytes((level, description)))
+
+    # -- the Context the handshake states act through -----------------------------------
+    def randomness(self, n: int) -> bytes:
+        return self._randomness(n)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def send_message(self, msg: Handshake) -> None:
+        raw = msg.raw or msg.encode()
+        if isinstance(msg, ClientHello) and not self.client_random:
+            self.client_random = msg.random
+        if self._observer is not None:
+            self._observer(MessageTrace(self.side, "out", msg))
+        self._hs_out.append(raw)
+
+    def send_change_cipher_spec(self) -> None:
+        self._flush_handshake()
+        self._records.send(ContentType.change_cipher_spec, b"\x01")
+
+    def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
+        if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
+            raise TypeError("application read keys need the peer's verified Finished")
+        self._records.read = Protection13(suite, secret, epoch)
+        if self._observer is not None:
+            self._observer(KeysTrace(self.side, "read", epoch, suite.name))
+
+    def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
+        if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
+            raise TypeError("client application write keys need the server's verified Finished")
+        self._flush_handshake()
+        self._records.write = Protection13(suite, secret, epoch)
+        self._records.plaintext_version = b"\x03\x03"
+        if self._observer is not None:
+            self._observer(KeysTrace(self.side, "write", epoch, suite.name))
+
+    def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
+        if self._observer is not None:
+            value = secret if self._observer.wants_secrets else None
+            self._observer(SecretTrace(self.side, label, client_random, value))
+
+    def verified(self, subject: str, ok: bool, detail: str) -> None:
+        if self._observer is not None:
+            self._observer(VerificationTrace(self.side, subject, ok, detail))
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def set_peer_record_limit(self, limit: int) -> None:
+        # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
+        self._records.write_limit = min(1 << 14, limit - 1)
+
+    def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
+        self.peer_verified = proof
+        self.parameters = parameters
+        self._flush_handshake()
+        self._events.append(HandshakeComplete(parameters))
+        pending, self._app_out = self._app_out, []
+        for data in pending:
+            self._records.send(ContentType.application_data, data)
+
+    # -- plumbing -------------------------------------------------------------------
+    def _flush_handshake(self) -> None:
+        if self._hs_out:
+            data = b"".join(self._hs_out)
+            self._hs_out.clear()
+            self._records.send(ContentType.handshake, data)
+
+    def _record_hook(self, direction: str, ctype: ContentType, header: bytes, payload: bytes,
+                     inner: ContentType | None, plaintext: bytes | None) -> None:
+        assert self._observer is not None
+        self._observer(RecordTrace(self.side, direction, ctype, header, payload, inner, plaintext))
+
+
+class ClientConnection(Connection):
+    side = "client"
+
+    def __init__(self, config: Any, server_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.server_name = server_name
+        self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
+        self._state = client13.start(self)
+        self.offered_hello = self._state.hello  # type: ignore[attr-defined]
+
+    def send_message(self, msg: Handshake) -> None:
+        super().send_message(msg)
+        if isinstance(msg, ClientHello):
+            self.offered_hello = msg
+
+
+class ServerConnection(Connection):
+    side = "server"
+
+    def __init__(self, config: Any, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._state = server13.ExpectClientHello()

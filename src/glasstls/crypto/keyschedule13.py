@@ -1,0 +1,160 @@
+"""The TLS 1.3 key schedule (RFC 8446, Section 7), as three stages.
+
+    EarlySecret  --(EC)DHE-->  HandshakeSecret  --0-->  MasterSecret
+
+Each stage offers only the derivations RFC 8446, Section 7.1 allows there, so
+code holding a :class:`HandshakeSecret` cannot derive application keys by
+mistake. HMAC runs through :func:`hmac.digest` (OpenSSL in C) because the
+schedule is on the handshake's hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from .suites import Suite13
+
+
+def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
+    """RFC 5869, Section 2.2."""
+    if not salt:
+        salt = bytes(hashlib.new(hash_name).digest_size)
+    return hmac.digest(salt, ikm, hash_name)
+
+
+def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869, Section 2.3."""
+    out = b""
+    block = b""
+    counter = 1
+    while len(out) < length:
+        block = hmac.digest(prk, block + info + bytes([counter]), hash_name)
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
+    """The HkdfLabel structure of RFC 8446, Section 7.1."""
+    full = b"tls13 " + label
+    return length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+
+
+def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+
+
+def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+    """Derive-Secret of RFC 8446, Section 7.1, given the transcript hash."""
+    return hkdf_expand_label(hash_name, secret, label, transcript_hash, len(transcript_hash))
+
+
+def empty_hash(hash_name: str) -> bytes:
+    return hashlib.new(hash_name, b"").digest()
+
+
+@dataclass(frozen=True)
+class TrafficKeys:
+    """The write key and IV of RFC 8446, Section 7.3."""
+
+    key: bytes
+    iv: bytes
+
+
+def traffic_keys(suite: Suite13, secret: bytes) -> TrafficKeys:
+    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
+    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
+    return TrafficKeys(key, iv)
+
+
+def finished_key(suite: Suite13, base_key: bytes) -> bytes:
+    """RFC 8446, Section 4.4.4."""
+    return hkdf_expand_label(suite.hash_name, base_key, b"finished", b"", suite.hash_len)
+
+
+def finished_verify_data(suite: Suite13, base_key: bytes, transcript_hash: bytes) -> bytes:
+    return hmac.digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
+
+
+def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
+    """application_traffic_secret_N+1 (RFC 8446, Section 7.2)."""
+    return hkdf_expand_label(suite.hash_name, secret, b"traffic upd", b"", suite.hash_len)
+
+
+class EarlySecret:
+    """Stage 1: from the PSK (or zeros) to the binder and early traffic keys."""
+
+    def __init__(self, suite: Suite13, psk: bytes | None = None) -> None:
+        self.suite = suite
+        self.secret = hkdf_extract(suite.hash_name, b"", psk or bytes(suite.hash_len))
+
+    def binder_key(self, external: bool = False) -> bytes:
+        label = b"ext binder" if external else b"res binder"
+        return derive_secret(self.suite.hash_name, self.secret, label, empty_hash(self.suite.hash_name))
+
+    def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"c e traffic", transcript_hash)
+
+    def early_exporter_master_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"e exp master", transcript_hash)
+
+    def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
+        """Mix in the (EC)DHE shared secret (zeros for psk_ke)."""
+        h = self.suite.hash_name
+        salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
+        return HandshakeSecret(self.suite, hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len)))
+
+
+class HandshakeSecret:
+    """Stage 2: handshake traffic secrets, keyed by ClientHello..ServerHello."""
+
+    def __init__(self, suite: Suite13, secret: bytes) -> None:
+        self.suite = suite
+        self.secret = secret
+
+    def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"c hs traffic", transcript_hash)
+
+    def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"s hs traffic", transcript_hash)
+
+    def master_stage(self) -> MasterSecret:
+        h = self.suite.hash_name
+        salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
+        return MasterSecret(self.suite, hkdf_extract(h, salt, bytes(self.suite.hash_len)))
+
+
+class MasterSecret:
+    """Stage 3: application traffic, exporter and resumption secrets."""
+
+    def __init__(self, suite: Suite13, secret: bytes) -> None:
+        self.suite = suite
+        self.secret = secret
+
+    def client_application_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"c ap traffic", transcript_hash)
+
+    def server_application_traffic_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"s ap traffic", transcript_hash)
+
+    def exporter_master_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"exp master", transcript_hash)
+
+    def resumption_master_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite.hash_name, self.secret, b"res master", transcript_hash)
+
+
+def resumption_psk(suite: Suite13, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
+    """RFC 8446, Section 4.6.1."""
+    return hkdf_expand_label(suite.hash_name, resumption_master_secret, b"resumption", ticket_nonce, suite.hash_len)
+
+
+def export_keying_material(
+    suite: Suite13, exporter_master_secret: bytes, label: bytes, context: bytes, length: int
+) -> bytes:
+    """TLS-Exporter of RFC 8446, Section 7.5."""
+    h = suite.hash_name
+    secret = derive_secret(h, exporter_master_secret, label, empty_hash(h))
+    return hkdf_expand_label(h, secret, b"exporter", hashlib.new(h, context).digest(), length)

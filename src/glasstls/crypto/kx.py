@@ -1,0 +1,578 @@
+"""Key exchange groups: X25519, X448, the NIST P-curves, FFDHE and X25519MLKEM768.
+
+Pure: no I/O, no clock; every private value comes from the injected
+``randomness`` (see :mod:`glasstls.crypto.rand`), so a recorded handshake can
+be replayed byte for byte.
+
+Roles. A *client* calls :func:`generate_key_share`, sends
+``share.public_bytes()`` and later calls ``share.exchange(server_share)``.
+A *server* calls :func:`encapsulate_to` with the client's share and gets back
+its own share and the shared secret in one step. For Diffie-Hellman groups
+that is "generate a share and exchange"; for the KEM hybrid it is an
+encapsulation, which is why the server side is one function for all groups.
+
+Every check on a peer's value raises ``AlertError(illegal_parameter, reason)``
+with a reason that names the group; no exception from the backend escapes for
+bad peer input.
+
+Wire formats (RFC 8446, Section 4.2.8): X25519/X448 shares are the raw
+RFC 7748 strings; ECDHE shares are uncompressed points (Section 4.2.8.2);
+FFDHE shares and secrets are left-padded to the byte length of p
+(Section 4.2.8.1 and Section 7.4.1). TLS 1.2 strips leading zeros from a DH
+premaster secret instead (RFC 5246, Section 8.1.2): :func:`strip_leading_zeros`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
+
+from ..enums import AlertDescription, NamedGroup
+from ..errors import AlertError
+from .rand import Randomness, is_system
+
+try:  # ML-KEM arrived in cryptography 47; it also needs a backend that has it.
+    from cryptography.hazmat.backends.openssl.backend import backend as _backend
+    from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
+
+    _HAVE_MLKEM = bool(_backend.mlkem_supported())
+except ImportError:  # pragma: no cover - depends on the installed cryptography
+    _mlkem = None  # type: ignore[assignment]
+    _HAVE_MLKEM = False
+
+__all__ = [
+    "SUPPORTED_GROUPS",
+    "TLS13_ONLY_GROUPS",
+    "KeyShare",
+    "encapsulate_to",
+    "ffdhe_group_for",
+    "ffdhe_parameters",
+    "generate_key_share",
+    "key_share_length",
+    "strip_leading_zeros",
+]
+
+# ---------------------------------------------------------------------------
+# Group tables
+# ---------------------------------------------------------------------------
+
+_DH_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.x448,
+    NamedGroup.secp384r1,
+    NamedGroup.secp521r1,
+    NamedGroup.ffdhe2048,
+    NamedGroup.ffdhe3072,
+    NamedGroup.ffdhe4096,
+    NamedGroup.ffdhe6144,
+    NamedGroup.ffdhe8192,
+)
+
+#: Every group this module implements, in a sensible default preference order
+#: (hybrid post-quantum first, then X25519, as DESIGN.md asks).
+SUPPORTED_GROUPS: tuple[NamedGroup, ...] = ((NamedGroup.X25519MLKEM768,) if _HAVE_MLKEM else ()) + _DH_GROUPS
+
+#: Groups that exist only in TLS 1.3 key_share (draft-ietf-tls-ecdhe-mlkem,
+#: Section 1): a TLS 1.2 ServerKeyExchange must not use them.
+TLS13_ONLY_GROUPS: frozenset[NamedGroup] = frozenset({NamedGroup.X25519MLKEM768})
+
+# Montgomery curves (RFC 7748): key and share length in bytes.
+_MONTGOMERY = {NamedGroup.x25519: 32, NamedGroup.x448: 56}
+
+# NIST curves: the curve, the byte length of a coordinate and the group order
+# n (SEC 2 / FIPS 186-4 D.1.2; cross-checked against OpenSSL in the tests).
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_P384_ORDER = int(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16
+)
+_P521_ORDER = int(
+    "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA"
+    "51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+    16,
+)
+
+
+@dataclass(frozen=True)
+class _Curve:
+    curve: ec.EllipticCurve
+    coordinate_bytes: int
+    order: int
+
+
+_CURVES = {
+    NamedGroup.secp256r1: _Curve(ec.SECP256R1(), 32, _P256_ORDER),
+    NamedGroup.secp384r1: _Curve(ec.SECP384R1(), 48, _P384_ORDER),
+    NamedGroup.secp521r1: _Curve(ec.SECP521R1(), 66, _P521_ORDER),
+}
+
+# RFC 7919, Appendix A: the safe primes, generator 2. The hex was extracted
+# from the RFC text by a script and is checked in the tests against the
+# derivation formula of Appendix A and against OpenSSL's built-in groups.
+_FFDHE_PRIME_HEX: dict[NamedGroup, tuple[str, ...]] = {
+    NamedGroup.ffdhe2048: (
+        "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+        "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+        "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE73530ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+        "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB190B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+        "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD733BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+        "886B423861285C97FFFFFFFFFFFFFFFF"
+    ),
+    NamedGroup.ffdhe3072: (
+        "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+        "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+        "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE73530ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+        "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB190B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+        "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD733BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+        "886B4238611FCFDCDE355B3B6519035BBC34F4DEF99C023861B46FC9D6E6C9077AD91D2691F7F7EE598CB0FAC186D91C"
+        "AEFE130985139270B4130C93BC437944F4FD4452E2D74DD364F2E21E71F54BFF5CAE82AB9C9DF69EE86D2BC522363A0D"
+        "ABC521979B0DEADA1DBF9A42D5C4484E0ABCD06BFA53DDEF3C1B20EE3FD59D7C25E41D2B66C62E37FFFFFFFFFFFFFFFF"
+    ),
+    NamedGroup.ffdhe4096: (
+        "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+        "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+        "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE73530ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+        "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB190B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+        "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD733BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+        "886B4238611FCFDCDE355B3B6519035BBC34F4DEF99C023861B46FC9D6E6C9077AD91D2691F7F7EE598CB0FAC186D91C"
+        "AEFE130985139270B4130C93BC437944F4FD4452E2D74DD364F2E21E71F54BFF5CAE82AB9C9DF69EE86D2BC522363A0D"
+        "ABC521979B0DEADA1DBF9A42D5C4484E0ABCD06BFA53DDEF3C1B20EE3FD59D7C25E41D2B669E1EF16E6F52C3164DF4FB"
+        "7930E9E4E58857B6AC7D5F42D69F6D187763CF1D5503400487F55BA57E31CC7A7135C886EFB4318AED6A1E012D9E6832"
+        "A907600A918130C46DC778F971AD0038092999A333CB8B7A1A1DB93D7140003C2A4ECEA9F98D0ACC0A8291CDCEC97DCF"
+        "8EC9B55A7F88A46B4DB5A851F44182E1C68A007E5E655F6AFFFFFFFFFFFFFFFF"
+    ),
+    NamedGroup.ffdhe6144: (
+        "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+        "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+        "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE73530ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+        "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB190B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+        "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD733BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+        "886B4238611FCFDCDE355B3B6519035BBC34F4DEF99C023861B46FC9D6E6C9077AD91D2691F7F7EE598CB0FAC186D91C"
+        "AEFE130985139270B4130C93BC437944F4FD4452E2D74DD364F2E21E71F54BFF5CAE82AB9C9DF69EE86D2BC522363A0D"
+        "ABC521979B0DEADA1DBF9A42D5C4484E0ABCD06BFA53DDEF3C1B20EE3FD59D7C25E41D2B669E1EF16E6F52C3164DF4FB"
+        "7930E9E4E58857B6AC7D5F42D69F6D187763CF1D5503400487F55BA57E31CC7A7135C886EFB4318AED6A1E012D9E6832"
+        "A907600A918130C46DC778F971AD0038092999A333CB8B7A1A1DB93D7140003C2A4ECEA9F98D0ACC0A8291CDCEC97DCF"
+        "8EC9B55A7F88A46B4DB5A851F44182E1C68A007E5E0DD9020BFD64B645036C7A4E677D2C38532A3A23BA4442CAF53EA6"
+        "3BB454329B7624C8917BDD64B1C0FD4CB38E8C334C701C3ACDAD0657FCCFEC719B1F5C3E4E46041F388147FB4CFDB477"
+        "A52471F7A9A96910B855322EDB6340D8A00EF092350511E30ABEC1FFF9E3A26E7FB29F8C183023C3587E38DA0077D9B4"
+        "763E4E4B94B2BBC194C6651E77CAF992EEAAC0232A281BF6B3A739C1226116820AE8DB5847A67CBEF9C9091B462D538C"
+        "D72B03746AE77F5E62292C311562A846505DC82DB854338AE49F5235C95B91178CCF2DD5CACEF403EC9D1810C6272B04"
+        "5B3B71F9DC6B80D63FDD4A8E9ADB1E6962A69526D43161C1A41D570D7938DAD4A40E329CD0E40E65FFFFFFFFFFFFFFFF"
+    ),
+    NamedGroup.ffdhe8192: (
+        "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
+        "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
+        "984F0C70E0E68B77E2A689DAF3EFE8721DF158A136ADE73530ACCA4F483A797ABC0AB182B324FB61D108A94BB2C8E3FB"
+        "B96ADAB760D7F4681D4F42A3DE394DF4AE56EDE76372BB190B07A7C8EE0A6D709E02FCE1CDF7E2ECC03404CD28342F61"
+        "9172FE9CE98583FF8E4F1232EEF28183C3FE3B1B4C6FAD733BB5FCBC2EC22005C58EF1837D1683B2C6F34A26C1B2EFFA"
+        "886B4238611FCFDCDE355B3B6519035BBC34F4DEF99C023861B46FC9D6E6C9077AD91D2691F7F7EE598CB0FAC186D91C"
+        "AEFE130985139270B4130C93BC437944F4FD4452E2D74DD364F2E21E71F54BFF5CAE82AB9C9DF69EE86D2BC522363A0D"
+        "ABC521979B0DEADA1DBF9A42D5C4484E0ABCD06BFA53DDEF3C1B20EE3FD59D7C25E41D2B669E1EF16E6F52C3164DF4FB"
+        "7930E9E4E58857B6AC7D5F42D69F6D187763CF1D5503400487F55BA57E31CC7A7135C886EFB4318AED6A1E012D9E6832"
+        "A907600A918130C46DC778F971AD0038092999A333CB8B7A1A1DB93D7140003C2A4ECEA9F98D0ACC0A8291CDCEC97DCF"
+        "8EC9B55A7F88A46B4DB5A851F44182E1C68A007E5E0DD9020BFD64B645036C7A4E677D2C38532A3A23BA4442CAF53EA6"
+        "3BB454329B7624C8917BDD64B1C0FD4CB38E8C334C701C3ACDAD0657FCCFEC719B1F5C3E4E46041F388147FB4CFDB477"
+        "A52471F7A9A96910B855322EDB6340D8A00EF092350511E30ABEC1FFF9E3A26E7FB29F8C183023C3587E38DA0077D9B4"
+        "763E4E4B94B2BBC194C6651E77CAF992EEAAC0232A281BF6B3A739C1226116820AE8DB5847A67CBEF9C9091B462D538C"
+        "D72B03746AE77F5E62292C311562A846505DC82DB854338AE49F5235C95B91178CCF2DD5CACEF403EC9D1810C6272B04"
+        "5B3B71F9DC6B80D63FDD4A8E9ADB1E6962A69526D43161C1A41D570D7938DAD4A40E329CCFF46AAA36AD004CF600C838"
+        "1E425A31D951AE64FDB23FCEC9509D43687FEB69EDD1CC5E0B8CC3BDF64B10EF86B63142A3AB8829555B2F747C932665"
+        "CB2C0F1CC01BD70229388839D2AF05E454504AC78B7582822846C0BA35C35F5C59160CC046FD8251541FC68C9C86B022"
+        "BB7099876A460E7451A8A93109703FEE1C217E6C3826E52C51AA691E0E423CFC99E9E31650C1217B624816CDAD9A95F9"
+        "D5B8019488D9C0A0A1FE3075A577E23183F81D4A3F2FA4571EFC8CE0BA8A4FE8B6855DFE72B0A66EDED2FBABFBE58A30"
+        "FAFABE1C5D71A87E2F741EF8C1FE86FEA6BBFDE530677F0D97D11D49F7A8443D0822E506A9F4614E011E2A94838FF88C"
+        "D68C8BB7C5C6424CFFFFFFFFFFFFFFFF"
+    ),
+}
+
+# RFC 7919, Appendix A: the suggested minimum length in bits of a short
+# secret exponent (Section 5.2) for each group.
+_FFDHE_SHORT_EXPONENT_BITS = {
+    NamedGroup.ffdhe2048: 225,
+    NamedGroup.ffdhe3072: 275,
+    NamedGroup.ffdhe4096: 325,
+    NamedGroup.ffdhe6144: 375,
+    NamedGroup.ffdhe8192: 400,
+}
+
+_FFDHE_GENERATOR = 2
+
+# draft-ietf-tls-ecdhe-mlkem, Sections 4.1-4.3 (and FIPS 203 for the sizes).
+_MLKEM768_EK_LEN = 1184
+_MLKEM768_CT_LEN = 1088
+_MLKEM768_SEED_LEN = 64  # FIPS 203 key generation seed d || z
+_HYBRID_CLIENT_LEN = _MLKEM768_EK_LEN + 32
+_HYBRID_SERVER_LEN = _MLKEM768_CT_LEN + 32
+
+
+def _name(group: int) -> str:
+    return NamedGroup(group).name
+
+
+def _illegal(reason: str) -> AlertError:
+    return AlertError(AlertDescription.illegal_parameter, reason)
+
+
+def _check_length(group: NamedGroup, what: str, data: bytes, expected: int) -> None:
+    if len(data) != expected:
+        raise _illegal(f"{group.name} {what} is {len(data)} bytes, expected {expected}")
+
+
+# ---------------------------------------------------------------------------
+# Public helpers
+# ---------------------------------------------------------------------------
+
+
+def key_share_length(group: int, *, server: bool = False) -> int | None:
+    """Length of a key_share value for ``group``, or None if unsupported.
+
+    Only the hybrid differs by role (ciphertext vs encapsulation key).
+    """
+    g = NamedGroup(group)
+    if g in _MONTGOMERY:
+        return _MONTGOMERY[g]
+    if g in _CURVES:
+        return 1 + 2 * _CURVES[g].coordinate_bytes
+    if g in _FFDHE_PRIME_HEX:
+        return _ffdhe(g).size
+    if g == NamedGroup.X25519MLKEM768 and _HAVE_MLKEM:
+        return _HYBRID_SERVER_LEN if server else _HYBRID_CLIENT_LEN
+    return None
+
+
+def strip_leading_zeros(secret: bytes) -> bytes:
+    """TLS 1.2 DH premaster secret: leading zero bytes removed (RFC 5246, Section 8.1.2).
+
+    TLS 1.3 keeps the padded form instead (RFC 8446, Section 7.4.1).
+    """
+    return secret.lstrip(b"\x00")
+
+
+def ffdhe_parameters(group: int) -> tuple[int, int]:
+    """(p, g) of an RFC 7919 group, for a TLS 1.2 ServerKeyExchange (RFC 5246, Section 7.4.3)."""
+    g = NamedGroup(group)
+    if g not in _FFDHE_PRIME_HEX:
+        raise _illegal(f"{g.name} is not an FFDHE group")
+    return _ffdhe(g).p, _FFDHE_GENERATOR
+
+
+def ffdhe_group_for(p: int, g: int) -> NamedGroup | None:
+    """The RFC 7919 group with prime ``p`` and generator ``g``, if any.
+
+    A TLS 1.2 client learns the DHE group only as (p, g) in ServerKeyExchange;
+    only a known safe prime allows the cheap check of RFC 7919, Section 5.1.
+    """
+    if g != _FFDHE_GENERATOR:
+        return None
+    return _ffdhe_by_prime().get(p)
+
+
+# ---------------------------------------------------------------------------
+# Key shares
+# ---------------------------------------------------------------------------
+
+
+class KeyShare(abc.ABC):
+    """One side's ephemeral key for ``group``: send ``public_bytes()``, then ``exchange``."""
+
+    __slots__ = ("group",)
+
+    group: NamedGroup
+
+    @abc.abstractmethod
+    def public_bytes(self) -> bytes:
+        """The key_share value to send (RFC 8446, Section 4.2.8)."""
+
+    @abc.abstractmethod
+    def exchange(self, peer_public: bytes) -> bytes:
+        """The shared secret with the peer's share; AlertError(illegal_parameter) if it is bad."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.group.name}>"
+
+
+class _MontgomeryShare(KeyShare):
+    """X25519 / X448 (RFC 7748); the private key is the raw random string, always."""
+
+    __slots__ = ("_private", "_public")
+
+    def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
+        self.group = group
+        raw = randomness(_MONTGOMERY[group])
+        if group == NamedGroup.x25519:
+            self._private: x25519.X25519PrivateKey | x448.X448PrivateKey = (
+                x25519.X25519PrivateKey.from_private_bytes(raw)
+            )
+        else:
+            self._private = x448.X448PrivateKey.from_private_bytes(raw)
+        self._public = self._private.public_key().public_bytes_raw()
+
+    def public_bytes(self) -> bytes:
+        return self._public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        peer_public = bytes(peer_public)
+        _check_length(self.group, "key share", peer_public, _MONTGOMERY[self.group])
+        try:
+            if isinstance(self._private, x25519.X25519PrivateKey):
+                secret = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+            else:
+                secret = self._private.exchange(x448.X448PublicKey.from_public_bytes(peer_public))
+        except ValueError:
+            # OpenSSL refuses an all-zero result itself; report it the same way.
+            secret = b""
+        if not secret or not any(secret):
+            raise _illegal(_all_zero_reason(self.group))
+        return secret
+
+
+def _all_zero_reason(group: NamedGroup) -> str:
+    # RFC 7748, Section 6.1/6.2 and RFC 8446, Section 7.4.2: a small-order
+    # peer point yields the all-zero secret, which must be rejected.
+    return (
+        f"{group.name} shared secret is all zeros: the peer's share is a small-order point "
+        "(RFC 7748, Section 6; RFC 8446, Section 7.4.2)"
+    )
+
+
+class _ECShare(KeyShare):
+    """ECDHE on a NIST curve with uncompressed points (RFC 8446, Section 4.2.8.2)."""
+
+    __slots__ = ("_private", "_public")
+
+    def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
+        self.group = group
+        spec = _CURVES[group]
+        if is_system(randomness):
+            self._private = ec.generate_private_key(spec.curve)
+        else:
+            self._private = ec.derive_private_key(_scalar_from(randomness, spec.order), spec.curve)
+        self._public = self._private.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    def public_bytes(self) -> bytes:
+        return self._public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        peer = _load_point(self.group, bytes(peer_public))
+        # The x-coordinate, fixed length (RFC 8446, Section 7.4.2).
+        return self._private.exchange(ec.ECDH(), peer)
+
+
+def _scalar_from(randomness: Randomness, order: int) -> int:
+    """A private scalar in [1, n-1] from injected bytes (replay path).
+
+    The reduction is slightly biased for P-521; harmless for an ephemeral
+    key-agreement key (unlike an ECDSA nonce), and only used with injected
+    randomness.
+    """
+    raw = randomness((order.bit_length() + 7) // 8)
+    return int.from_bytes(raw, "big") % (order - 1) + 1
+
+
+def _load_point(group: NamedGroup, data: bytes) -> ec.EllipticCurvePublicKey:
+    spec = _CURVES[group]
+    # RFC 8446, Section 4.2.8.2: only the uncompressed form (legacy_form 4).
+    if data[:1] != b"\x04":
+        first = f"0x{data[0]:02x}" if data else "nothing"
+        raise _illegal(
+            f"{group.name} key share is not an uncompressed point (first byte {first}; "
+            "RFC 8446, Section 4.2.8.2)"
+        )
+    _check_length(group, "key share", data, 1 + 2 * spec.coordinate_bytes)
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(spec.curve, data)
+    except ValueError:
+        raise _illegal(f"{group.name} key share is not a point on the curve") from None
+
+
+@dataclass(frozen=True)
+class _FFDHEGroup:
+    """Parameter objects built once per group, not per handshake."""
+
+    p: int
+    size: int  # byte length of p
+    numbers: dh.DHParameterNumbers
+    parameters: dh.DHParameters
+    generator_key: dh.DHPublicKey  # g itself as a public value (see _FFDHEShare)
+    exponent_bytes: int
+
+
+@cache
+def _ffdhe(group: NamedGroup) -> _FFDHEGroup:
+    p = int("".join(_FFDHE_PRIME_HEX[group]), 16)
+    numbers = dh.DHParameterNumbers(p, _FFDHE_GENERATOR)
+    return _FFDHEGroup(
+        p=p,
+        size=(p.bit_length() + 7) // 8,
+        numbers=numbers,
+        parameters=numbers.parameters(),
+        generator_key=dh.DHPublicNumbers(_FFDHE_GENERATOR, numbers).public_key(),
+        exponent_bytes=(_FFDHE_SHORT_EXPONENT_BITS[group] + 7) // 8,
+    )
+
+
+@lru_cache(maxsize=1)
+def _ffdhe_by_prime() -> dict[int, NamedGroup]:
+    return {_ffdhe(g).p: g for g in _FFDHE_PRIME_HEX}
+
+
+class _FFDHEShare(KeyShare):
+    """Finite-field DHE over an RFC 7919 group."""
+
+    __slots__ = ("_private", "_public")
+
+    def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
+        self.group = group
+        spec = _ffdhe(group)
+        if is_system(randomness):
+            # OpenSSL recognises the named safe prime and picks a short
+            # exponent itself (RFC 7919, Section 5.2).
+            self._private = spec.parameters.generate_private_key()
+            y = self._private.public_key().public_numbers().y
+            self._public = y.to_bytes(spec.size, "big")
+        else:
+            self._private, self._public = _derive_ffdhe_key(spec, randomness)
+
+    def public_bytes(self) -> bytes:
+        return self._public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        spec = _ffdhe(self.group)
+        peer_public = bytes(peer_public)
+        # RFC 8446, Section 4.2.8.1: Y is left-padded to the byte length of p.
+        _check_length(self.group, "key share", peer_public, spec.size)
+        y = int.from_bytes(peer_public, "big")
+        # RFC 7919, Section 5.1: 1 < Y < p-1 keeps us out of the 2-element subgroup.
+        if not 1 < y < spec.p - 1:
+            raise _illegal(f"{self.group.name} key share Y is outside [2, p-2] (RFC 7919, Section 5.1)")
+        try:
+            secret = self._private.exchange(dh.DHPublicNumbers(y, spec.numbers).public_key())
+        except ValueError:
+            raise _illegal(f"{self.group.name} key share Y is rejected by the DH backend") from None
+        # RFC 8446, Section 7.4.1: padded to the length of p.
+        return secret.rjust(spec.size, b"\x00")
+
+
+def _derive_ffdhe_key(spec: _FFDHEGroup, randomness: Randomness) -> tuple[dh.DHPrivateKey, bytes]:
+    """Replay path: a short exponent x from injected bytes (RFC 7919, Section 5.2).
+
+    cryptography has no "g^x for this x"; a DH exchange with the peer value g
+    computes exactly that inside OpenSSL, far faster than Python's pow() on an
+    8192-bit modulus. The first key object carries a placeholder public value
+    (OpenSSL does not use it for the exchange); the kept one carries the real Y.
+    """
+    x = 2 + int.from_bytes(randomness(spec.exponent_bytes), "big")
+    placeholder = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(_FFDHE_GENERATOR, spec.numbers)).private_key()
+    public = placeholder.exchange(spec.generator_key).rjust(spec.size, b"\x00")
+    y = int.from_bytes(public, "big")
+    private = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(y, spec.numbers)).private_key()
+    return private, public
+
+
+class _X25519MLKEM768Share(KeyShare):
+    """Client side of X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem, Section 4).
+
+    Share = ML-KEM-768 encapsulation key || X25519 public; the ML-KEM key comes
+    from a 64-byte FIPS 203 seed drawn first, then 32 bytes for X25519.
+    """
+
+    __slots__ = ("_kem", "_ecdh")
+
+    def __init__(self, randomness: Randomness) -> None:
+        self.group = NamedGroup.X25519MLKEM768
+        self._kem = _mlkem.MLKEM768PrivateKey.from_seed_bytes(randomness(_MLKEM768_SEED_LEN))
+        self._ecdh = _MontgomeryShare(NamedGroup.x25519, randomness)
+
+    def public_bytes(self) -> bytes:
+        return self._kem.public_key().public_bytes_raw() + self._ecdh.public_bytes()
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        peer_public = bytes(peer_public)
+        # Section 4.2: a ciphertext of the wrong length is illegal_parameter ...
+        _check_length(self.group, "server share", peer_public, _HYBRID_SERVER_LEN)
+        ciphertext, ecdh_public = peer_public[:_MLKEM768_CT_LEN], peer_public[_MLKEM768_CT_LEN:]
+        ecdh_secret = _hybrid_ecdh(self._ecdh, ecdh_public)
+        try:
+            kem_secret = self._kem.decapsulate(ciphertext)
+        except ValueError:
+            # ... and any other decapsulation failure is internal_error.
+            raise AlertError(
+                AlertDescription.internal_error, "X25519MLKEM768: ML-KEM-768 decapsulation failed"
+            ) from None
+        # Section 4.3: ML-KEM secret first, then X25519.
+        return kem_secret + ecdh_secret
+
+
+def _hybrid_ecdh(share: _MontgomeryShare, peer_public: bytes) -> bytes:
+    """The X25519 half of the hybrid; reasons name the hybrid group."""
+    try:
+        return share.exchange(peer_public)
+    except AlertError as exc:
+        raise _illegal(f"X25519MLKEM768: {exc.reason}") from None
+
+
+def _hybrid_encapsulate(client_share: bytes, randomness: Randomness) -> tuple[bytes, bytes]:
+    """Server side of X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem, Sections 4.2-4.3).
+
+    The ML-KEM encapsulation draws its message from OpenSSL's generator:
+    cryptography offers no way to inject it, so the server's ciphertext is
+    not reproducible in a replay (the X25519 half is).
+    """
+    group = NamedGroup.X25519MLKEM768
+    _check_length(group, "client share", client_share, _HYBRID_CLIENT_LEN)
+    encapsulation_key, ecdh_public = client_share[:_MLKEM768_EK_LEN], client_share[_MLKEM768_EK_LEN:]
+    try:
+        # from_public_bytes performs the FIPS 203, Section 7.2 modulus check.
+        peer_kem = _mlkem.MLKEM768PublicKey.from_public_bytes(encapsulation_key)
+    except ValueError:
+        raise _illegal(
+            "X25519MLKEM768: ML-KEM-768 encapsulation key fails the FIPS 203 (Section 7.2) check"
+        ) from None
+    ecdh = _MontgomeryShare(NamedGroup.x25519, randomness)
+    ecdh_secret = _hybrid_ecdh(ecdh, ecdh_public)
+    kem_secret, ciphertext = peer_kem.encapsulate()
+    return ciphertext + ecdh.public_bytes(), kem_secret + ecdh_secret
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------
+
+
+def _supported(group: int) -> NamedGroup:
+    g = NamedGroup(group)
+    if g not in SUPPORTED_GROUPS:
+        raise _illegal(f"key exchange group {g.name} is not supported")
+    return g
+
+
+def generate_key_share(group: int, randomness: Randomness) -> KeyShare:
+    """A fresh ephemeral key share for ``group`` (the client role for the hybrid)."""
+    g = _supported(group)
+    if g in _MONTGOMERY:
+        return _MontgomeryShare(g, randomness)
+    if g in _CURVES:
+        return _ECShare(g, randomness)
+    if g in _FFDHE_PRIME_HEX:
+        return _FFDHEShare(g, randomness)
+    return _X25519MLKEM768Share(randomness)
+
+
+def encapsulate_to(group: int, client_share: bytes, randomness: Randomness) -> tuple[bytes, bytes]:
+    """Server side for every group: (server key_share bytes, shared secret).
+
+    For Diffie-Hellman groups this generates a share and exchanges; for the
+    KEM hybrid it encapsulates to the client's key.
+    """
+    g = _supported(group)
+    client_share = bytes(client_share)
+    if g == NamedGroup.X25519MLKEM768:
+        return _hybrid_encapsulate(client_share, randomness)
+    share = generate_key_share(g, randomness)
+    return share.public_bytes(), share.exchange(client_share)

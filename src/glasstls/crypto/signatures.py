@@ -1,0 +1,412 @@
+"""TLS signature schemes: sign, verify, and which scheme fits which key.
+
+Schemes are the SignatureScheme code points of RFC 8446, Section 4.2.3. The
+same code point means slightly different things by version: in TLS 1.3 an
+ECDSA scheme binds the curve, in TLS 1.2 it names only the hash (RFC 8422,
+Section 5.1.3 / RFC 5246, Section 7.4.1.4.1). Functions take ``tls13`` to
+say which rule applies; ``tls13=False`` is also the rule for signatures in
+certificates.
+
+Failures: a signature that does not verify is ``decrypt_error`` (RFC 8446,
+Section 4.4.3); a scheme that is unknown or does not fit the key is
+``illegal_parameter``.
+
+RSA-PSS keys. cryptography (48 and later) loads a key or certificate whose
+algorithm is id-RSASSA-PSS as a plain RSA key: the key object cannot tell
+rsa_pss_rsae_* from rsa_pss_pss_* (RFC 8446, Section 4.2.3). The
+certificate can: :func:`is_rsassa_pss_certificate`, and
+:func:`scheme_fits_certificate` applies it.
+
+Replays. With injected randomness (``not is_system(randomness)``) every
+signature is a function of the inputs and the injected bytes: ECDSA uses
+RFC 6979 deterministic nonces, Ed25519/Ed448 and PKCS #1 v1.5 are
+deterministic anyway, and RSA-PSS takes its salt from ``randomness``. As
+cryptography does not accept a caller's PSS salt, that last path is done here
+in Python (see :func:`_pss_sign_with_salt`); it is for replays only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import PublicKeyAlgorithmOID
+
+from ..enums import AlertDescription, SignatureScheme
+from ..errors import AlertError
+from .rand import Randomness, is_system
+
+__all__ = [
+    "TLS12_SIGNATURE_SCHEMES",
+    "TLS13_SIGNATURE_SCHEMES",
+    "PrivateKey",
+    "PublicKey",
+    "is_rsassa_pss_certificate",
+    "scheme_fits_certificate",
+    "scheme_fits_key",
+    "schemes_for_key",
+    "sign",
+    "verify",
+]
+
+PrivateKey = (
+    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+)
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+
+S = SignatureScheme
+
+
+@dataclass(frozen=True)
+class _Scheme:
+    kind: str  # "ecdsa", "rsa_pss_rsae", "rsa_pss_pss", "rsa_pkcs1", "ed25519", "ed448"
+    hash: type[hashes.HashAlgorithm] | None = None
+    curve: str | None = None  # the curve an ECDSA scheme binds in TLS 1.3
+
+
+_SCHEMES: dict[SignatureScheme, _Scheme] = {
+    S.ecdsa_secp256r1_sha256: _Scheme("ecdsa", hashes.SHA256, "secp256r1"),
+    S.ecdsa_secp384r1_sha384: _Scheme("ecdsa", hashes.SHA384, "secp384r1"),
+    S.ecdsa_secp521r1_sha512: _Scheme("ecdsa", hashes.SHA512, "secp521r1"),
+    S.ecdsa_sha1: _Scheme("ecdsa", hashes.SHA1),
+    S.rsa_pss_rsae_sha256: _Scheme("rsa_pss_rsae", hashes.SHA256),
+    S.rsa_pss_rsae_sha384: _Scheme("rsa_pss_rsae", hashes.SHA384),
+    S.rsa_pss_rsae_sha512: _Scheme("rsa_pss_rsae", hashes.SHA512),
+    S.rsa_pss_pss_sha256: _Scheme("rsa_pss_pss", hashes.SHA256),
+    S.rsa_pss_pss_sha384: _Scheme("rsa_pss_pss", hashes.SHA384),
+    S.rsa_pss_pss_sha512: _Scheme("rsa_pss_pss", hashes.SHA512),
+    S.rsa_pkcs1_sha256: _Scheme("rsa_pkcs1", hashes.SHA256),
+    S.rsa_pkcs1_sha384: _Scheme("rsa_pkcs1", hashes.SHA384),
+    S.rsa_pkcs1_sha512: _Scheme("rsa_pkcs1", hashes.SHA512),
+    S.rsa_pkcs1_sha1: _Scheme("rsa_pkcs1", hashes.SHA1),
+    S.ed25519: _Scheme("ed25519"),
+    S.ed448: _Scheme("ed448"),
+}
+
+#: Schemes legal in a TLS 1.3 CertificateVerify (RFC 8446, Section 4.2.3):
+#: no PKCS #1 v1.5, no SHA-1, ECDSA bound to its curve.
+TLS13_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset(
+    s for s, spec in _SCHEMES.items() if spec.kind != "rsa_pkcs1" and spec.hash is not hashes.SHA1
+)
+
+#: Schemes glasstls understands in TLS 1.2 (RFC 5246, Section 7.4.1.4.1; RFC 8422,
+#: Section 5.1.3; RFC 8446, Section 4.2.3 for PSS) and in certificates.
+TLS12_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset(_SCHEMES)
+
+# Schemes glasstls verifies but never produces.
+_VERIFY_ONLY = frozenset({S.rsa_pkcs1_sha1, S.ecdsa_sha1})
+
+# ECDSA curves usable at all, by cryptography's curve name.
+_CURVE_SCHEMES = {
+    "secp256r1": S.ecdsa_secp256r1_sha256,
+    "secp384r1": S.ecdsa_secp384r1_sha384,
+    "secp521r1": S.ecdsa_secp521r1_sha512,
+}
+
+_PSS_ORDER = {
+    "rsa_pss_rsae": (S.rsa_pss_rsae_sha256, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha512),
+    "rsa_pss_pss": (S.rsa_pss_pss_sha256, S.rsa_pss_pss_sha384, S.rsa_pss_pss_sha512),
+}
+_PKCS1_ORDER = (S.rsa_pkcs1_sha256, S.rsa_pkcs1_sha384, S.rsa_pkcs1_sha512)
+
+
+# ---------------------------------------------------------------------------
+# Which scheme fits which key
+# ---------------------------------------------------------------------------
+
+
+def _public(key: PrivateKey | PublicKey) -> PublicKey:
+    return key.public_key() if isinstance(key, PrivateKey) else key
+
+
+def _key_kind(key: PrivateKey | PublicKey) -> str:
+    public = _public(key)
+    if isinstance(public, rsa.RSAPublicKey):
+        return "rsa"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return "ecdsa"
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if isinstance(public, ed448.Ed448PublicKey):
+        return "ed448"
+    return type(public).__name__
+
+
+def _pss_fits_size(key: PrivateKey | PublicKey, spec: _Scheme) -> bool:
+    # RFC 8017, Section 9.1.1 step 3 with sLen = hLen (RFC 8446, Section 4.2.3):
+    # emLen >= 2*hLen + 2, where emLen = ceil((modBits - 1) / 8).
+    public = _public(key)
+    assert spec.hash is not None and isinstance(public, rsa.RSAPublicKey)
+    em_len = (public.key_size - 1 + 7) // 8
+    return em_len >= 2 * spec.hash.digest_size + 2
+
+
+def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -> str | None:
+    """Why ``scheme`` cannot be used with ``key`` (None if it can); RSA-PSS key kind not judged."""
+    spec = _SCHEMES.get(scheme)
+    if spec is None:
+        return f"signature scheme {scheme.name} is not supported"
+    if tls13 and scheme not in TLS13_SIGNATURE_SCHEMES:
+        return f"signature scheme {scheme.name} is not allowed in TLS 1.3 (RFC 8446, Section 4.2.3)"
+    kind = _key_kind(key)
+    wanted = "rsa" if spec.kind.startswith("rsa") else spec.kind
+    if kind != wanted:
+        return f"signature scheme {scheme.name} does not fit {_KIND_LABELS.get(kind, 'a ' + kind)} key"
+    if kind == "ecdsa":
+        return _ecdsa_misfit(key, scheme, spec, tls13)
+    if spec.kind.startswith("rsa_pss") and not _pss_fits_size(key, spec):
+        bits = _public(key).key_size  # type: ignore[union-attr]
+        return f"signature scheme {scheme.name} needs an RSA key larger than {bits} bits (RFC 8017, 9.1.1)"
+    return None
+
+
+_KIND_LABELS = {"rsa": "an RSA", "ecdsa": "an ECDSA", "ed25519": "an Ed25519", "ed448": "an Ed448"}
+
+
+def _ecdsa_misfit(
+    key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool
+) -> str | None:
+    public = _public(key)
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    curve = public.curve.name
+    if curve not in _CURVE_SCHEMES:
+        return f"ECDSA key on curve {curve} is not supported"
+    # RFC 8446, Section 4.2.3: in TLS 1.3 the scheme names the curve.
+    if tls13 and spec.curve != curve:
+        return f"signature scheme {scheme.name} does not fit an ECDSA key on {curve}"
+    return None
+
+
+def scheme_fits_key(
+    key: PrivateKey | PublicKey,
+    scheme: int,
+    *,
+    tls13: bool = True,
+    rsa_pss_key: bool | None = None,
+) -> bool:
+    """Whether ``scheme`` can be used with ``key`` under TLS 1.3 (or TLS 1.2) rules.
+
+    ``rsa_pss_key`` says whether an RSA key's certificate is id-RSASSA-PSS
+    (True: only rsa_pss_pss_*), rsaEncryption (False: rsa_pss_rsae_* and, in
+    TLS 1.2, rsa_pkcs1_*), or unknown (None: both kinds accepted), because
+    cryptography's key objects do not carry that distinction.
+    """
+    s = SignatureScheme(scheme)
+    if _misfit(key, s, tls13) is not None:
+        return False
+    kind = _SCHEMES[s].kind
+    if rsa_pss_key is None or not kind.startswith("rsa"):
+        return True
+    return (kind == "rsa_pss_pss") == rsa_pss_key
+
+
+def schemes_for_key(
+    key: PrivateKey | PublicKey,
+    *,
+    tls13: bool = True,
+    rsa_pss_key: bool = False,
+) -> list[SignatureScheme]:
+    """Schemes glasstls can sign with using ``key``, most preferred first.
+
+    SHA-1 schemes are never listed (glasstls only verifies them). For RSA,
+    PSS comes before PKCS #1 v1.5 and SHA-256 before longer hashes; set
+    ``rsa_pss_key`` when the certificate is id-RSASSA-PSS.
+    """
+    kind = _key_kind(key)
+    if kind == "ecdsa":
+        candidates: tuple[SignatureScheme, ...] = _ecdsa_order(key)
+    elif kind == "rsa":
+        candidates = _PSS_ORDER["rsa_pss_pss" if rsa_pss_key else "rsa_pss_rsae"]
+        if not rsa_pss_key:
+            candidates += _PKCS1_ORDER
+    elif kind in ("ed25519", "ed448"):
+        candidates = (S[kind],)
+    else:
+        return []
+    return [s for s in candidates if _misfit(key, s, tls13) is None]
+
+
+def _ecdsa_order(key: PrivateKey | PublicKey) -> tuple[SignatureScheme, ...]:
+    # The curve's own scheme first; TLS 1.2 may pair any curve with any hash.
+    public = _public(key)
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    own = _CURVE_SCHEMES.get(public.curve.name)
+    rest = tuple(s for s in _CURVE_SCHEMES.values() if s != own)
+    return ((own,) if own else ()) + rest
+
+
+def is_rsassa_pss_certificate(certificate: x509.Certificate) -> bool:
+    """True when the certificate's key is id-RSASSA-PSS (RFC 4055), not rsaEncryption.
+
+    Such a key may only sign with rsa_pss_pss_* (RFC 8446, Section 4.2.3).
+    cryptography loads it as a plain RSAPublicKey, so the OID is the only witness.
+    """
+    return certificate.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS
+
+
+def scheme_fits_certificate(certificate: x509.Certificate, scheme: int, *, tls13: bool = True) -> bool:
+    """:func:`scheme_fits_key` for the certificate's key, with its RSA kind taken from the certificate."""
+    try:
+        key = certificate.public_key()
+    except (ValueError, TypeError):  # unsupported key algorithm in the certificate
+        return False
+    if not isinstance(key, PublicKey):
+        return False
+    pss = is_rsassa_pss_certificate(certificate) if isinstance(key, rsa.RSAPublicKey) else None
+    return scheme_fits_key(key, scheme, tls13=tls13, rsa_pss_key=pss)
+
+
+def _checked(key: PrivateKey | PublicKey, scheme: int, tls13: bool) -> tuple[SignatureScheme, _Scheme]:
+    s = SignatureScheme(scheme)
+    reason = _misfit(key, s, tls13)
+    if reason is not None:
+        raise AlertError(AlertDescription.illegal_parameter, reason)
+    return s, _SCHEMES[s]
+
+
+# ---------------------------------------------------------------------------
+# Sign
+# ---------------------------------------------------------------------------
+
+
+def sign(
+    private_key: PrivateKey,
+    scheme: int,
+    message: bytes,
+    randomness: Randomness,
+    *,
+    tls13: bool = True,
+) -> bytes:
+    """Sign ``message`` (the full content, not a hash) with ``scheme``.
+
+    Randomness is drawn only for RSA-PSS with injected randomness (the salt);
+    see the module doc.
+    """
+    if not isinstance(private_key, PrivateKey):
+        raise TypeError(f"sign() needs a private key, not {type(private_key).__name__}")
+    s, spec = _checked(private_key, scheme, tls13)
+    if s in _VERIFY_ONLY:
+        raise AlertError(AlertDescription.illegal_parameter, f"glasstls does not sign with SHA-1 ({s.name})")
+    if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return private_key.sign(message)
+    assert spec.hash is not None
+    algorithm = spec.hash()
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        # RFC 6979 nonces when replaying: the signature is then reproducible.
+        return private_key.sign(message, ec.ECDSA(algorithm, deterministic_signing=not is_system(randomness)))
+    if spec.kind == "rsa_pkcs1":
+        return private_key.sign(message, padding.PKCS1v15(), algorithm)
+    if is_system(randomness):
+        return private_key.sign(message, _pss(algorithm), algorithm)
+    salt = randomness(algorithm.digest_size)
+    return _pss_sign_with_salt(private_key, message, algorithm, salt)
+
+
+def _pss(algorithm: hashes.HashAlgorithm) -> padding.PSS:
+    # RFC 8446, Section 4.2.3: MGF1 with the signature's hash, salt as long as the hash.
+    return padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
+
+
+# ---------------------------------------------------------------------------
+# RSA-PSS with a given salt (replays only)
+# ---------------------------------------------------------------------------
+#
+# NOT side-channel hardened: Python big-integer arithmetic is not constant time.
+# It runs only when the caller injected randomness (a recorded handshake being
+# replayed, a test), never with the system generator.
+
+
+def _pss_sign_with_salt(
+    private_key: rsa.RSAPrivateKey, message: bytes, algorithm: hashes.HashAlgorithm, salt: bytes
+) -> bytes:
+    """RSASSA-PSS-SIGN (RFC 8017, Section 8.1.1) with a caller-chosen salt."""
+    numbers = private_key.private_numbers()
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    m_hash = hashlib.new(algorithm.name, message).digest()
+    em = _emsa_pss_encode(m_hash, n.bit_length() - 1, salt, algorithm.name)
+    m = int.from_bytes(em, "big")
+    s = _rsasp1_crt(numbers, m)
+    # Guard against a faulty CRT result (which would leak a factor of n) and
+    # against inconsistent key numbers: the public operation must undo it.
+    if pow(s, e, n) != m:
+        raise AlertError(AlertDescription.internal_error, "RSA-PSS signature failed its self-check")
+    return s.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def _emsa_pss_encode(m_hash: bytes, em_bits: int, salt: bytes, hash_name: str) -> bytes:
+    """EMSA-PSS-ENCODE (RFC 8017, Section 9.1.1), from step 3, given mHash."""
+    h_len = len(m_hash)
+    em_len = (em_bits + 7) // 8
+    if em_len < h_len + len(salt) + 2:
+        raise AlertError(AlertDescription.internal_error, "RSA key too small for this PSS hash")
+    h = hashlib.new(hash_name, b"\x00" * 8 + m_hash + salt).digest()
+    db = b"\x00" * (em_len - len(salt) - h_len - 2) + b"\x01" + salt
+    db_len = em_len - h_len - 1
+    masked = int.from_bytes(db, "big") ^ int.from_bytes(_mgf1(h, db_len, hash_name), "big")
+    # Step 11: clear the leftmost 8*emLen - emBits bits.
+    masked &= (1 << (8 * db_len - (8 * em_len - em_bits))) - 1
+    return masked.to_bytes(db_len, "big") + h + b"\xbc"
+
+
+def _mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
+    """MGF1 (RFC 8017, Appendix B.2.1)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < length:
+        out += hashlib.new(hash_name, seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return bytes(out[:length])
+
+
+def _rsasp1_crt(numbers: rsa.RSAPrivateNumbers, m: int) -> int:
+    """RSASP1 (RFC 8017, Section 5.2.1, case 2 with u = 2): the CRT private operation."""
+    p, q = numbers.p, numbers.q
+    s1 = pow(m, numbers.dmp1, p)
+    s2 = pow(m, numbers.dmq1, q)
+    h = (numbers.iqmp * (s1 - s2)) % p  # iqmp = q^-1 mod p
+    return s2 + q * h
+
+
+# ---------------------------------------------------------------------------
+# Verify
+# ---------------------------------------------------------------------------
+
+
+def verify(
+    public_key: PublicKey,
+    scheme: int,
+    message: bytes,
+    signature: bytes,
+    *,
+    what: str = "signature",
+    tls13: bool = True,
+) -> None:
+    """Check ``signature`` over ``message``; AlertError(decrypt_error) if it does not verify.
+
+    ``what`` names the signature in the reason, e.g. "CertificateVerify signature".
+    """
+    if not isinstance(public_key, PublicKey):
+        raise TypeError(f"verify() needs a public key, not {type(public_key).__name__}")
+    s, spec = _checked(public_key, scheme, tls13)
+    try:
+        _verify(public_key, spec, bytes(message), bytes(signature))
+    except (InvalidSignature, ValueError):
+        raise AlertError(AlertDescription.decrypt_error, f"{what} ({s.name}) does not verify") from None
+
+
+def _verify(public_key: PublicKey, spec: _Scheme, message: bytes, signature: bytes) -> None:
+    if isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        public_key.verify(signature, message)
+        return
+    assert spec.hash is not None
+    algorithm = spec.hash()
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        public_key.verify(signature, message, ec.ECDSA(algorithm))
+    elif spec.kind == "rsa_pkcs1":
+        public_key.verify(signature, message, padding.PKCS1v15(), algorithm)
+    else:
+        public_key.verify(signature, message, _pss(algorithm), algorithm)

@@ -1,0 +1,47 @@
+"""The handshake transcript hash (RFC 8446, Section 4.4.1).
+
+Messages are added as the raw bytes received or sent. Until the cipher suite
+(and so the hash) is known, the bytes are buffered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..enums import HandshakeType
+
+
+class Transcript:
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+        self._hash: hashlib._Hash | None = None  # type: ignore[name-defined]
+        self.hash_name = ""
+
+    def start(self, hash_name: str) -> None:
+        self.hash_name = hash_name
+        self._hash = hashlib.new(hash_name)
+        for raw in self._pending:
+            self._hash.update(raw)
+        self._pending.clear()
+
+    @property
+    def started(self) -> bool:
+        return self._hash is not None
+
+    def add(self, raw: bytes) -> None:
+        if self._hash is None:
+            self._pending.append(raw)
+        else:
+            self._hash.update(raw)
+
+    def digest(self) -> bytes:
+        """Transcript-Hash of everything added so far."""
+        assert self._hash is not None, "transcript hash used before the suite was chosen"
+        return self._hash.copy().digest()
+
+    def replace_with_message_hash(self) -> None:
+        """After a HelloRetryRequest: ClientHello1 becomes message_hash (RFC 8446, Section 4.4.1)."""
+        digest = self.digest()
+        assert self._hash is not None
+        self._hash = hashlib.new(self.hash_name)
+        self._hash.update(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)

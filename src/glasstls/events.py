@@ -1,0 +1,84 @@
+"""What a Connection reports to its driver from ``receive_bytes``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .enums import AlertDescription, AlertLevel
+from .errors import TLSError
+
+
+@dataclass(frozen=True)
+class NegotiatedParameters:
+    """Everything the handshake settled, as both sides see it."""
+
+    version: str
+    cipher_suite: str
+    group: str | None
+    signature_scheme: str | None
+    alpn: str | None
+    server_name: str | None
+    peer_certificates: tuple[Any, ...] = ()  # cryptography x509.Certificate, leaf first
+    resumed: bool = False
+    client_auth: bool = False
+
+    @property
+    def peer_certificate_subject(self) -> str | None:
+        if not self.peer_certificates:
+            return None
+        return self.peer_certificates[0].subject.rfc4514_string()
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary of the CLI (keys are part of its interface)."""
+        return {
+            "version": self.version,
+            "cipher_suite": self.cipher_suite,
+            "group": self.group,
+            "signature_scheme": self.signature_scheme,
+            "alpn": self.alpn,
+            "peer_certificate": self.peer_certificate_subject,
+            "server_name": self.server_name,
+            "resumed": self.resumed,
+        }
+
+
+class Event:
+    """Base class of connection events."""
+
+
+@dataclass(frozen=True)
+class HandshakeComplete(Event):
+    parameters: NegotiatedParameters
+
+
+@dataclass(frozen=True)
+class ApplicationData(Event):
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AlertReceived(Event):
+    level: AlertLevel
+    description: AlertDescription
+
+
+@dataclass(frozen=True)
+class NewTicket(Event):
+    """The server issued a session ticket (kept for resumption)."""
+
+    ticket: Any
+
+
+@dataclass(frozen=True)
+class KeyUpdated(Event):
+    direction: str  # "read" or "write"
+    requested_by_peer: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectionClosed(Event):
+    """The connection is over. ``error`` is None for a clean close_notify."""
+
+    error: TLSError | None = field(default=None)
+    by_peer: bool = False

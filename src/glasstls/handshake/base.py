@@ -1,0 +1,106 @@
+"""What every handshake state shares: the state base class, the context a
+state acts through, and the proof tokens that make skipped checks impossible.
+
+A state holds only what is valid in it. ``handle(ctx, msg)`` either returns
+the next state or raises :class:`~glasstls.errors.AlertError`. States never
+touch bytes on the wire: they ask the context to send messages and to
+install keys, and the context (the Connection) does the rest.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..crypto.suites import Suite13
+from ..errors import AlertDescription, AlertError, unexpected
+from ..events import Event
+from ..wire.handshake import Handshake
+
+
+class FinishedVerified:
+    """Proof that the peer's Finished matched (RFC 8446, Section 4.4.4).
+
+    Only :func:`verify_finished` makes one; installing application read keys
+    requires one.
+    """
+
+    __slots__ = ("which",)
+    _token = object()
+
+    def __init__(self, which: str, token: object) -> None:
+        if token is not FinishedVerified._token:
+            raise TypeError("FinishedVerified is made only by verify_finished()")
+        self.which = which
+
+
+class PeerVerified:
+    """Proof that the peer is who it must be: certificate, signature and Finished
+    all checked (or, for a server without client auth, the client's Finished).
+    Application data flows only once the connection holds one."""
+
+    __slots__ = ("finished",)
+
+    def __init__(self, finished: FinishedVerified) -> None:
+        if not isinstance(finished, FinishedVerified):
+            raise TypeError("PeerVerified needs a FinishedVerified")
+        self.finished = finished
+
+
+def verify_finished(which: str, expected: bytes, received: bytes) -> FinishedVerified:
+    """Constant-time comparison of verify_data; decrypt_error on mismatch."""
+    if not hmac.compare_digest(expected, received):
+        raise AlertError(AlertDescription.decrypt_error, f"{which} Finished does not match the transcript")
+    return FinishedVerified(which, FinishedVerified._token)
+
+
+class Context(Protocol):
+    """What a state may ask of its connection."""
+
+    side: str
+    config: Any
+    server_name: str | None
+
+    def randomness(self, n: int) -> bytes: ...
+    def now(self) -> datetime: ...
+    def send_message(self, msg: Handshake) -> None: ...
+    def send_change_cipher_spec(self) -> None: ...
+    def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None: ...
+    def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None: ...
+    def secret(self, label: str, client_random: bytes, secret: bytes) -> None: ...
+    def verified(self, subject: str, ok: bool, detail: str) -> None: ...
+    def emit(self, event: Event) -> None: ...
+    def set_peer_record_limit(self, limit: int) -> None: ...
+    def complete(self, proof: PeerVerified, parameters: Any) -> None: ...
+
+
+class State:
+    """A handshake state. Subclasses set ``expects`` and implement ``handle``."""
+
+    expects: tuple[type, ...] = ()
+    # Human description of the step, used in errors ("while waiting for ServerHello").
+    step = "handshaking"
+    # RFC 8446, Section 5: a change_cipher_spec record may be dropped in this state.
+    ccs_allowed = False
+
+    def handle(self, ctx: Context, msg: Handshake) -> State:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def accept(self, ctx: Context, msg: Handshake) -> State:
+        if self.expects and not isinstance(msg, self.expects):
+            raise unexpected(msg.name, f"while {self.step}")
+        return self.handle(ctx, msg)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def handshake_done(self) -> bool:
+        return False
+
+
+def require(condition: bool, description: AlertDescription, reason: str) -> None:
+    if not condition:
+        raise AlertError(description, reason)

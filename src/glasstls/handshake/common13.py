@@ -1,0 +1,62 @@
+"""Pieces both TLS 1.3 roles use: the Certificate/CertificateVerify flight and
+the content a CertificateVerify signs (RFC 8446, Sections 4.4.2 and 4.4.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..crypto.signatures import sign
+from ..crypto.suites import Suite13
+from ..crypto.transcript import Transcript
+from ..enums import ExtensionType as E
+from ..wire.extensions import Extension
+from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
+from .base import Context
+from .negotiation import choose_signature_scheme
+
+_CONTEXT_STRINGS = {
+    "server": b"TLS 1.3, server CertificateVerify",
+    "client": b"TLS 1.3, client CertificateVerify",
+}
+
+
+def certificate_verify_content(signer: str, transcript_hash: bytes) -> bytes:
+    """64 spaces, the context string, a zero byte, the transcript hash (Section 4.4.3)."""
+    return b" " * 64 + _CONTEXT_STRINGS[signer] + b"\x00" + transcript_hash
+
+
+def send_certificate_and_verify(
+    ctx: Context, transcript: Transcript, certified: Any, scheme: Any, signer: str, request_context: bytes = b""
+) -> None:
+    entries = tuple(CertificateEntry(der, ()) for der in certified.der_chain)
+    cert = Certificate(certificate_request_context=request_context, entries=entries)
+    ctx.send_message(cert)
+    transcript.add(cert.raw)
+    content = certificate_verify_content(signer, transcript.digest())
+    cv = CertificateVerify(algorithm=scheme, signature=sign(certified.private_key, scheme, content, ctx.randomness))
+    ctx.send_message(cv)
+    transcript.add(cv.raw)
+
+
+def send_certificate_flight(
+    ctx: Context, suite: Suite13, transcript: Transcript, request: CertificateRequest, signer: str
+) -> None:
+    """The client's answer to a CertificateRequest: its chain and signature, or
+    an empty Certificate when it has none that fits (Section 4.4.2)."""
+    certified = ctx.config.certificate
+    offered = request.ext(E.signature_algorithms)
+    if certified is not None and offered is not None:
+        try:
+            scheme = choose_signature_scheme(offered.value, certified.private_key)
+        except Exception:  # noqa: BLE001 - no fitting scheme: answer with no certificate
+            scheme = None
+        if scheme is not None:
+            send_certificate_and_verify(ctx, transcript, certified, scheme, signer, request.certificate_request_context)
+            return
+    empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
+    ctx.send_message(empty)
+    transcript.add(empty.raw)
+
+
+def _unused(_: Extension) -> None:  # keep the Extension import for type readers
+    pass

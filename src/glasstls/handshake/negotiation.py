@@ -1,0 +1,86 @@
+"""Negotiation as pure functions: inputs are offers and preferences, outputs a
+choice or an :class:`AlertError` that says what each side wanted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from ..errors import AlertDescription, AlertError
+from ..wire.extensions import KeyShareEntry
+
+
+def _names(values: Sequence[Any]) -> str:
+    return ", ".join(str(v) for v in values) or "(none)"
+
+
+def choose_version(offered: Sequence[ProtocolVersion], supported: Sequence[ProtocolVersion]) -> ProtocolVersion:
+    """RFC 8446, Section 4.2.1: the highest version both sides support."""
+    for version in sorted(supported, reverse=True):
+        if version in offered:
+            return version
+    wanted = _names([v.label for v in offered if v.known] or [hex(v) for v in offered])
+    ours = _names([v.label for v in supported])
+    raise AlertError(
+        AlertDescription.protocol_version,
+        f"no common protocol version: client offered {wanted}, server accepts {ours}",
+    )
+
+
+def choose_suite(
+    offered: Sequence[CipherSuite], accepted: Sequence[CipherSuite], prefer_client: bool = False
+) -> CipherSuite:
+    first, second = (offered, accepted) if prefer_client else (accepted, offered)
+    for suite in first:
+        if suite in second:
+            return CipherSuite(suite)
+    raise AlertError(
+        AlertDescription.handshake_failure,
+        f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}",
+    )
+
+
+def choose_group(
+    client_groups: Sequence[NamedGroup], shares: Sequence[KeyShareEntry], server_groups: Sequence[NamedGroup]
+) -> tuple[NamedGroup, KeyShareEntry | None]:
+    """The server's most preferred group the client supports, preferring one
+    the client already sent a share for (which avoids a HelloRetryRequest)."""
+    mutual = [g for g in server_groups if g in client_groups]
+    if not mutual:
+        raise AlertError(
+            AlertDescription.handshake_failure,
+            f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}",
+        )
+    by_group = {s.group: s for s in shares}
+    for group in mutual:
+        if group in by_group:
+            return group, by_group[group]
+    return mutual[0], None
+
+
+def choose_signature_scheme(offered: Sequence[SignatureScheme], private_key: Any) -> SignatureScheme:
+    """The first scheme in the peer's list that our key can make (RFC 8446, Section 4.4.3)."""
+    for scheme in offered:
+        if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme):
+            return SignatureScheme(scheme)
+    raise AlertError(
+        AlertDescription.handshake_failure,
+        f"no common signature scheme: peer offered {_names(offered)}, "
+        f"our certificate key is {type(private_key).__name__.lstrip('_')}",
+    )
+
+
+def choose_alpn(offered: Sequence[bytes], ours: Sequence[str]) -> str | None:
+    """RFC 7301, Section 3.2: server preference; no overlap is fatal."""
+    if not offered or not ours:
+        return None
+    for proto in ours:
+        if proto.encode() in offered:
+            return proto
+    raise AlertError(
+        AlertDescription.no_application_protocol,
+        f"no common application protocol: client offered {_names([p.decode(errors='replace') for p in offered])}, "
+        f"server accepts {_names(ours)}",
+    )

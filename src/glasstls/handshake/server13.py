@@ -1,0 +1,241 @@
+"""The TLS 1.3 server handshake (RFC 8446, Section 2, Figures 1 and 2).
+
+    ClientHello          -->
+                         <--  HelloRetryRequest*   (then ClientHello again)
+                         <--  ServerHello
+                         <--  {EncryptedExtensions}
+                         <--  {CertificateRequest*}
+                         <--  {Certificate}
+                         <--  {CertificateVerify}
+                         <--  {Finished}
+    {Certificate*,
+     CertificateVerify*,
+     Finished}           -->
+    [Application Data]  <->   [Application Data]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..crypto import kx
+from ..crypto.keyschedule13 import EarlySecret, finished_verify_data
+from ..crypto.suites import TLS13_SUITES, Suite13
+from ..crypto.transcript import Transcript
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from ..enums import ExtensionType as E
+from ..errors import AlertDescription, AlertError
+from ..events import NegotiatedParameters
+from ..wire import extensions as X
+from ..wire.extensions import Extension, KeyShareEntry
+from ..wire.handshake import ClientHello, EncryptedExtensions, Finished, HelloRetryRequest, ServerHello
+from . import negotiation as N
+from .base import Context, PeerVerified, State, require, verify_finished
+from .common13 import send_certificate_and_verify
+from .post_handshake import ServerConnected13
+
+ILLEGAL = AlertDescription.illegal_parameter
+MISSING = AlertDescription.missing_extension
+
+
+@dataclass
+class Choice:
+    """The server's decisions for this handshake."""
+
+    suite: Suite13
+    group: NamedGroup
+    share: KeyShareEntry | None
+    certified: Any
+    scheme: SignatureScheme
+    alpn: str | None
+    server_name: str | None
+
+
+class ExpectClientHello(State):
+    expects = (ClientHello,)
+    step = "waiting for ClientHello"
+
+    def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
+        choice = negotiate(ctx, ch)
+        transcript = Transcript()
+        transcript.start(choice.suite.hash_name)
+        transcript.add(ch.raw)
+        if choice.share is None:
+            return send_hello_retry(ctx, ch, choice, transcript)
+        return send_server_flight(ctx, ch, choice, transcript, after_hrr=False)
+
+
+def negotiate(ctx: Context, ch: ClientHello) -> Choice:
+    """Everything the server decides from one ClientHello, checked in RFC order."""
+    cfg = ctx.config
+    versions = ch.ext(E.supported_versions)
+    offered_versions = versions.value if versions is not None else (ch.legacy_version,)
+    supported = [v for v in (ProtocolVersion.TLSv1_3,) if cfg.tls_min <= v <= cfg.tls_max]
+    N.choose_version(offered_versions, supported)
+    # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
+    require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
+    suite = N.choose_suite(ch.cipher_suites, cfg.cipher_suites, cfg.prefer_client_suites)
+    groups_ext, shares_ext, sigs_ext = ch.ext(E.supported_groups), ch.ext(E.key_share), ch.ext(E.signature_algorithms)
+    # RFC 8446, Section 9.2: a certificate-based handshake needs these three.
+    require(sigs_ext is not None, MISSING, "ClientHello has no signature_algorithms")
+    require(groups_ext is not None, MISSING, "ClientHello has no supported_groups")
+    require(shares_ext is not None, MISSING, "ClientHello has no key_share")
+    _check_shares(shares_ext.value, groups_ext.value)
+    group, share = N.choose_group(groups_ext.value, shares_ext.value, cfg.groups)
+    certified = cfg.certificates[0]
+    scheme = N.choose_signature_scheme(sigs_ext.value, certified.private_key)
+    alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
+    alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
+    sni = ch.ext(E.server_name)
+    return Choice(TLS13_SUITES[suite], group, share, certified, scheme, alpn, sni.value if sni else None)
+
+
+def _check_shares(shares: tuple[KeyShareEntry, ...], groups: tuple[NamedGroup, ...]) -> None:
+    """RFC 8446, Section 4.2.8: one share per group, each for an offered group."""
+    seen: set[int] = set()
+    for entry in shares:
+        require(entry.group not in seen, ILLEGAL, f"ClientHello has two key shares for {entry.group.name}")
+        require(entry.group in groups, ILLEGAL, f"key share for {entry.group.name}, which is not in supported_groups")
+        seen.add(entry.group)
+
+
+def _server_hello(ch: ClientHello, suite: CipherSuite, random: bytes, exts: tuple[Extension, ...],
+                  kind: type[ServerHello] = ServerHello) -> ServerHello:
+    return kind(random=random, legacy_session_id_echo=ch.legacy_session_id, cipher_suite=suite, extensions=exts)
+
+
+def send_hello_retry(ctx: Context, ch: ClientHello, choice: Choice, transcript: Transcript) -> State:
+    """RFC 8446, Section 4.1.4: ask for a share of the group we chose."""
+    exts = (
+        Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.HRR),
+        Extension.make(E.key_share, choice.group, X.HRR),
+    )
+    hrr = _server_hello(ch, choice.suite.suite, HelloRetryRequest.random, exts, HelloRetryRequest)
+    transcript.replace_with_message_hash()
+    ctx.send_message(hrr)
+    transcript.add(hrr.raw)
+    if ch.legacy_session_id:  # RFC 8446, Appendix D.4
+        ctx.send_change_cipher_spec()
+    return ExpectSecondClientHello(ch, choice, transcript)
+
+
+class ExpectSecondClientHello(State):
+    expects = (ClientHello,)
+    step = "waiting for the second ClientHello"
+    ccs_allowed = True
+
+    def __init__(self, first: ClientHello, choice: Choice, transcript: Transcript) -> None:
+        self.first = first
+        self.choice = choice
+        self.transcript = transcript
+
+    def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
+        # RFC 8446, Section 4.1.2: the same hello, but for the new share (and cookie).
+        require(ch.random == self.first.random and ch.legacy_session_id == self.first.legacy_session_id,
+                ILLEGAL, "second ClientHello changed its random or session id")
+        require(self.choice.suite.suite in ch.cipher_suites, ILLEGAL, "second ClientHello dropped the chosen suite")
+        shares = ch.ext(E.key_share)
+        require(shares is not None and len(shares.value) == 1 and shares.value[0].group == self.choice.group,
+                ILLEGAL, f"second ClientHello does not carry exactly one {self.choice.group.name} key share")
+        self.choice.share = shares.value[0]
+        self.transcript.add(ch.raw)
+        return send_server_flight(ctx, ch, self.choice, self.transcript, after_hrr=True)
+
+
+def _encrypted_extensions(ctx: Context, ch: ClientHello, choice: Choice) -> EncryptedExtensions:
+    cfg, exts = ctx.config, []
+    if cfg.advertise_groups:
+        exts.append(Extension.make(E.supported_groups, cfg.groups, X.EE))
+    client_limit = ch.ext(E.record_size_limit)
+    if client_limit is not None:
+        ctx.set_peer_record_limit(client_limit.value)
+        if cfg.record_size_limit:
+            exts.append(Extension.make(E.record_size_limit, cfg.record_size_limit, X.EE))
+    if choice.server_name is not None:
+        exts.append(Extension.make(E.server_name, True, X.EE))  # RFC 6066, Section 3: empty = accepted
+    if choice.alpn is not None:
+        exts.append(Extension.make(E.application_layer_protocol_negotiation, (choice.alpn.encode(),), X.EE))
+    return EncryptedExtensions(extensions=tuple(exts))
+
+
+def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript: Transcript, after_hrr: bool) -> State:
+    """ServerHello, then {EE, Certificate, CertificateVerify, Finished} under handshake keys."""
+    assert choice.share is not None
+    server_share, shared = kx.encapsulate_to(choice.group, choice.share.key_exchange, ctx.randomness)
+    exts = (
+        Extension.make(E.key_share, KeyShareEntry(choice.group, server_share), X.SH),
+        Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH),
+    )
+    sh = _server_hello(ch, choice.suite.suite, ctx.randomness(32), exts)
+    ctx.send_message(sh)
+    transcript.add(sh.raw)
+    if ch.legacy_session_id and not after_hrr:  # RFC 8446, Appendix D.4
+        ctx.send_change_cipher_spec()
+    suite = choice.suite
+    stage = EarlySecret(suite).handshake_stage(shared)
+    th = transcript.digest()
+    c_hs, s_hs = stage.client_handshake_traffic_secret(th), stage.server_handshake_traffic_secret(th)
+    ctx.secret("handshake_secret", ch.random, stage.secret)
+    ctx.secret("client_handshake_traffic_secret", ch.random, c_hs)
+    ctx.secret("server_handshake_traffic_secret", ch.random, s_hs)
+    ctx.install_write(suite, s_hs, "handshake")
+    ee = _encrypted_extensions(ctx, ch, choice)
+    ctx.send_message(ee)
+    transcript.add(ee.raw)
+    send_certificate_and_verify(ctx, transcript, choice.certified, choice.scheme, "server")
+    fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
+    ctx.send_message(fin)
+    transcript.add(fin.raw)
+    master = stage.master_stage()
+    th = transcript.digest()
+    c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
+    ctx.secret("master_secret", ch.random, master.secret)
+    ctx.secret("client_application_traffic_secret_0", ch.random, c_ap)
+    ctx.secret("server_application_traffic_secret_0", ch.random, s_ap)
+    ctx.secret("exporter_master_secret", ch.random, master.exporter_master_secret(th))
+    # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
+    ctx.install_write(suite, s_ap, "application")
+    ctx.install_read(suite, c_hs, "handshake")
+    return ExpectClientFinished(choice, transcript, ch.random, c_hs, (c_ap, s_ap), master)
+
+
+class ExpectClientFinished(State):
+    expects = (Finished,)
+    step = "waiting for the client's Finished"
+    ccs_allowed = True
+
+    def __init__(self, choice: Choice, transcript: Transcript, client_random: bytes, c_hs: bytes,
+                 app_secrets: tuple[bytes, bytes], master: Any) -> None:
+        self.choice = choice
+        self.transcript = transcript
+        self.client_random = client_random
+        self.c_hs = c_hs
+        self.app_secrets = app_secrets
+        self.master = master
+
+    def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
+        suite = self.choice.suite
+        expected = finished_verify_data(suite, self.c_hs, self.transcript.digest())
+        proof = verify_finished("client", expected, msg.verify_data)
+        self.transcript.add(msg.raw)
+        c_ap, s_ap = self.app_secrets
+        ctx.install_read(suite, c_ap, "application", proof)
+        resumption = self.master.resumption_master_secret(self.transcript.digest())
+        ctx.complete(PeerVerified(proof), self._parameters())
+        return ServerConnected13(suite, c_ap, s_ap, resumption)
+
+    def _parameters(self) -> NegotiatedParameters:
+        c = self.choice
+        return NegotiatedParameters(
+            version="TLSv1.3",
+            cipher_suite=c.suite.name,
+            group=c.group.name,
+            signature_scheme=c.scheme.name,
+            alpn=c.alpn,
+            server_name=c.server_name,
+        )
+
+
+def _unused(*_: Any) -> None:
+    AlertError  # noqa: B018 - re-exported name kept for readers of this module

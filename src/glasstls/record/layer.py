@@ -1,0 +1,117 @@
+"""The record layer: framing, reassembly and protection epochs (RFC 8446, Section 5).
+
+It knows nothing of handshake states. It turns bytes into records
+(decrypting under the current read epoch) and content into records
+(fragmenting at the write limit and encrypting under the current write epoch).
+Which content type is acceptable when is the connection's business.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..enums import AlertDescription, ContentType
+from ..errors import AlertError
+from .protection import MAX_CIPHERTEXT, MAX_PLAINTEXT, Protection13
+
+RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", bytes | None], None]
+_KNOWN_TYPES = frozenset((20, 21, 22, 23))
+
+
+class Record:
+    """One received record after decryption."""
+
+    __slots__ = ("content_type", "data", "header", "protected")
+
+    def __init__(self, content_type: ContentType, data: bytes, header: bytes, protected: bool) -> None:
+        self.content_type = content_type
+        self.data = data
+        self.header = header
+        self.protected = protected
+
+
+class RecordLayer:
+    def __init__(self, hook: RecordHook | None = None) -> None:
+        self._in = bytearray()
+        self._out: list[bytes] = []
+        self.read: Protection13 | None = None
+        self.write: Protection13 | None = None
+        self.write_limit = MAX_PLAINTEXT
+        # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
+        self.plaintext_version = b"\x03\x03"
+        self._hook = hook
+
+    # -- input -------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        self._in += data
+
+    def next_record(self) -> Record | None:
+        """The next complete record, decrypted, or None if more bytes are needed."""
+        buf = self._in
+        if len(buf) < 5:
+            return None
+        ctype = buf[0]
+        length = (buf[3] << 8) | buf[4]
+        if ctype not in _KNOWN_TYPES:
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step",
+            )
+        limit = MAX_CIPHERTEXT if (self.read and ctype == ContentType.application_data) else MAX_PLAINTEXT
+        if length > limit:
+            raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
+        if len(buf) < 5 + length:
+            return None
+        header = bytes(buf[:5])
+        payload = bytes(buf[5 : 5 + length])
+        del buf[: 5 + length]
+        return self._unprotect(ContentType(ctype), header, payload)
+
+    def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
+        if ctype == ContentType.application_data and self.read is not None:
+            inner_type, data = self.read.open(header, payload)
+            if self._hook:
+                self._hook("in", ctype, header, payload, inner_type, data)
+            return Record(inner_type, data, header, True)
+        if ctype == ContentType.application_data:
+            raise AlertError(AlertDescription.unexpected_message, "encrypted record before keys were agreed")
+        if not payload and ctype != ContentType.application_data:
+            raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
+        if self._hook:
+            self._hook("in", ctype, header, payload, None, None)
+        return Record(ctype, payload, header, False)
+
+    # -- output ------------------------------------------------------------
+    def send(self, ctype: ContentType, data: bytes) -> None:
+        """Fragment ``data`` into records of at most ``write_limit`` bytes."""
+        limit = self.write_limit
+        if len(data) <= limit:
+            self._emit(ctype, data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), limit):
+            self._emit(ctype, bytes(view[start : start + limit]))
+
+    def _emit(self, ctype: ContentType, data: bytes) -> None:
+        protection = self.write
+        if protection is None or ctype == ContentType.change_cipher_spec:
+            # RFC 8446, Section 5: change_cipher_spec is never protected.
+            header = bytes((ctype,)) + self.plaintext_version + len(data).to_bytes(2, "big")
+            record = header + data
+            if self._hook:
+                self._hook("out", ctype, header, data, None, None)
+        else:
+            record = protection.seal(ctype, data)
+            if self._hook:
+                self._hook("out", ContentType.application_data, record[:5], record[5:], ctype, data)
+        self._out.append(record)
+
+    def take_output(self) -> bytes:
+        if not self._out:
+            return b""
+        out = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def has_output(self) -> bool:
+        return bool(self._out)

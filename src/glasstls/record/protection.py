@@ -1,0 +1,67 @@
+"""TLS 1.3 record protection (RFC 8446, Section 5.2 and 5.3).
+
+One :class:`Protection13` is one direction's key epoch. Everything that can be
+done once per key is done in ``__init__`` (the AEAD object, the IV as an
+integer), so a record costs one XOR, one AEAD call and the header.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidTag
+
+from ..crypto.keyschedule13 import traffic_keys
+from ..crypto.suites import Suite13
+from ..enums import AlertDescription, ContentType
+from ..errors import AlertError
+
+TAG_LEN = 16
+# RFC 8446, Section 5.2: TLSCiphertext.length is at most 2^14 + 256.
+MAX_CIPHERTEXT = (1 << 14) + 256
+MAX_PLAINTEXT = 1 << 14
+_APP_HEADER = b"\x17\x03\x03"
+
+
+class Protection13:
+    """AEAD protection for one direction and one traffic secret."""
+
+    __slots__ = ("suite", "epoch", "seq", "_aead", "_iv")
+
+    def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
+        keys = traffic_keys(suite, secret)
+        self.suite = suite
+        self.epoch = epoch
+        self.seq = 0
+        self._aead = suite.aead(keys.key)
+        self._iv = int.from_bytes(keys.iv, "big")
+
+    def _nonce(self) -> bytes:
+        # RFC 8446, Section 5.3: the IV XOR the 64-bit sequence number, left-padded.
+        seq = self.seq
+        if seq >= (1 << 64) - 1:
+            raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
+        self.seq = seq + 1
+        return (self._iv ^ seq).to_bytes(12, "big")
+
+    def seal(self, content_type: int, data: bytes, padding: int = 0) -> bytes:
+        """One TLSCiphertext record carrying ``data`` of ``content_type``."""
+        inner = b"".join((data, bytes((content_type,)), bytes(padding))) if padding else data + bytes((content_type,))
+        header = _APP_HEADER + (len(inner) + TAG_LEN).to_bytes(2, "big")
+        return header + self._aead.encrypt(self._nonce(), inner, header)
+
+    def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
+        """Decrypt one record; returns the inner content type and content."""
+        try:
+            inner = self._aead.decrypt(self._nonce(), payload, header)
+        except InvalidTag:
+            raise AlertError(
+                AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)"
+            ) from None
+        if inner and inner[-1]:
+            return ContentType(inner[-1]), inner[:-1]
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            # RFC 8446, Section 5.4: all-zero plaintext has no content type.
+            raise AlertError(AlertDescription.unexpected_message, "decrypted record holds no content type")
+        if len(stripped) - 1 > MAX_PLAINTEXT:
+            raise AlertError(AlertDescription.record_overflow, "decrypted record exceeds 2^14 bytes")
+        return ContentType(stripped[-1]), stripped[:-1]

@@ -1,0 +1,318 @@
+"""Extensions (RFC 8446, Section 4.2; RFC 6066; RFC 7301; RFC 8449).
+
+An :class:`Extension` keeps the bytes it was received as (``data``) and, for
+the types glasstls knows, a decoded ``value``. What a type's data looks like
+depends on the message carrying it (``supported_versions`` is a list in a
+ClientHello and one version in a ServerHello), so each codec is chosen by
+(type, context). Unknown types and GREASE keep ``value=None`` and survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..enums import (
+    CertificateStatusType,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
+from ..errors import AlertError, AlertDescription
+from .codec import Reader, Writer
+
+# Message contexts, named after RFC 8446's Section 4.2 table columns.
+CH = "ClientHello"
+SH = "ServerHello"
+HRR = "HelloRetryRequest"
+EE = "EncryptedExtensions"
+CR = "CertificateRequest"
+CT = "Certificate"
+NST = "NewSessionTicket"
+
+
+@dataclass(frozen=True)
+class Extension:
+    type: ExtensionType
+    data: bytes
+    value: Any = field(default=None, compare=False)
+
+    @classmethod
+    def make(cls, ext_type: int, value: Any, context: str) -> Extension:
+        """Build an extension to send from a decoded value."""
+        ext_type = ExtensionType(ext_type)
+        codec = _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+        if codec is None:
+            if not isinstance(value, bytes):
+                raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
+            return cls(ext_type, value, None)
+        return cls(ext_type, codec.encode(value), value)
+
+
+@dataclass(frozen=True)
+class KeyShareEntry:
+    group: NamedGroup
+    key_exchange: bytes
+
+
+@dataclass(frozen=True)
+class PskIdentity:
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+@dataclass(frozen=True)
+class OfferedPsks:
+    identities: tuple[PskIdentity, ...]
+    binders: tuple[bytes, ...]
+
+    def binders_length(self) -> int:
+        """Bytes the binders list takes on the wire, length prefix included."""
+        return 2 + sum(1 + len(b) for b in self.binders)
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """RFC 6066, Section 8 (CertificateStatusRequest)."""
+
+    status_type: CertificateStatusType = CertificateStatusType.ocsp
+    responder_ids: bytes = b""
+    request_extensions: bytes = b""
+
+
+@dataclass(frozen=True)
+class _Codec:
+    decode: Callable[[Reader], Any]
+    encode: Callable[[Any], bytes]
+
+
+def _empty_decode(r: Reader) -> Any:
+    return True
+
+
+def _empty_encode(v: Any) -> bytes:
+    return b""
+
+
+def _u16_list_codec(enum: type, field_name: str, min_len: int = 2) -> _Codec:
+    return _Codec(
+        lambda r: tuple(enum(v) for v in r.u16_list(2, field_name, min_len)),
+        lambda v: Writer().u16_list(2, list(v)).getvalue(),
+    )
+
+
+def _decode_server_name(r: Reader) -> str:
+    # RFC 6066, Section 3: a list, but only one name per type is allowed.
+    names = r.sub(2, "server_name_list", 1)
+    host = None
+    while not names.at_end():
+        name_type = names.u8("name_type")
+        name = names.vec(2, "HostName", 1)
+        if name_type == 0:
+            if host is not None:
+                raise AlertError(AlertDescription.illegal_parameter, "server_name lists two host names")
+            host = name
+    names.finish()
+    if host is None:
+        raise AlertError(AlertDescription.illegal_parameter, "server_name has no host_name entry")
+    try:
+        return host.decode("ascii")
+    except UnicodeDecodeError:
+        raise AlertError(AlertDescription.illegal_parameter, "server_name is not ASCII") from None
+
+
+def _encode_server_name(name: str) -> bytes:
+    entry = Writer().u8(0).vec(2, name.encode("ascii")).getvalue()
+    return Writer().vec(2, entry).getvalue()
+
+
+def _decode_key_share_entry(r: Reader) -> KeyShareEntry:
+    group = NamedGroup(r.u16("group"))
+    return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
+
+
+def _encode_key_share_entry(e: KeyShareEntry) -> bytes:
+    return Writer().u16(e.group).vec(2, e.key_exchange).getvalue()
+
+
+def _decode_client_shares(r: Reader) -> tuple[KeyShareEntry, ...]:
+    block = r.sub(2, "client_shares")
+    shares = []
+    while not block.at_end():
+        shares.append(_decode_key_share_entry(block))
+    return tuple(shares)
+
+
+def _encode_client_shares(shares: tuple[KeyShareEntry, ...]) -> bytes:
+    return Writer().vec(2, b"".join(_encode_key_share_entry(s) for s in shares)).getvalue()
+
+
+def _decode_offered_psks(r: Reader) -> OfferedPsks:
+    ids = r.sub(2, "identities", 7)
+    identities = []
+    while not ids.at_end():
+        identity = ids.vec(2, "identity", 1)
+        identities.append(PskIdentity(identity, ids.u32("obfuscated_ticket_age")))
+    binders_block = r.sub(2, "binders", 33)
+    binders = []
+    while not binders_block.at_end():
+        binders.append(binders_block.vec(1, "PskBinderEntry", 32))
+    if len(binders) != len(identities):
+        raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key: binder count != identity count")
+    return OfferedPsks(tuple(identities), tuple(binders))
+
+
+def _encode_offered_psks(p: OfferedPsks) -> bytes:
+    ids = b"".join(Writer().vec(2, i.identity).u32(i.obfuscated_ticket_age).getvalue() for i in p.identities)
+    binders = b"".join(Writer().vec(1, b).getvalue() for b in p.binders)
+    return Writer().vec(2, ids).vec(2, binders).getvalue()
+
+
+def _decode_alpn(r: Reader) -> tuple[bytes, ...]:
+    block = r.sub(2, "protocol_name_list", 2)
+    names = []
+    while not block.at_end():
+        names.append(block.vec(1, "ProtocolName", 1))
+    return tuple(names)
+
+
+def _encode_alpn(names: tuple[bytes, ...]) -> bytes:
+    return Writer().vec(2, b"".join(Writer().vec(1, n).getvalue() for n in names)).getvalue()
+
+
+def _decode_status_request(r: Reader) -> StatusRequest:
+    status_type = CertificateStatusType(r.u8("status_type"))
+    if status_type != CertificateStatusType.ocsp:
+        return StatusRequest(status_type, r.raw(r.remaining()), b"")
+    return StatusRequest(status_type, r.vec(2, "responder_id_list"), r.vec(2, "request_extensions"))
+
+
+def _encode_status_request(s: StatusRequest) -> bytes:
+    return Writer().u8(s.status_type).vec(2, s.responder_ids).vec(2, s.request_extensions).getvalue()
+
+
+def _decode_ocsp_status(r: Reader) -> bytes:
+    # RFC 8446, Section 4.4.2.1: CertificateStatus in a CertificateEntry.
+    status_type = r.u8("status_type")
+    if status_type != CertificateStatusType.ocsp:
+        raise AlertError(AlertDescription.illegal_parameter, f"unknown certificate status type {status_type}")
+    return r.vec(3, "OCSPResponse", 1)
+
+
+def _decode_record_size_limit(r: Reader) -> int:
+    limit = r.u16("RecordSizeLimit")
+    if limit < 64:  # RFC 8449, Section 4
+        raise AlertError(AlertDescription.illegal_parameter, f"record_size_limit {limit} is below 64")
+    return limit
+
+
+def _decode_padding(r: Reader) -> int:
+    pad = r.raw(r.remaining(), "padding")
+    if pad.strip(b"\x00"):
+        raise AlertError(AlertDescription.illegal_parameter, "padding extension holds non-zero bytes")
+    return len(pad)
+
+
+def _decode_distinguished_names(r: Reader) -> tuple[bytes, ...]:
+    block = r.sub(2, "authorities", 3)
+    names = []
+    while not block.at_end():
+        names.append(block.vec(2, "DistinguishedName", 1))
+    return tuple(names)
+
+
+def _encode_distinguished_names(names: tuple[bytes, ...]) -> bytes:
+    return Writer().vec(2, b"".join(Writer().vec(2, n).getvalue() for n in names)).getvalue()
+
+
+E = ExtensionType
+_EMPTY = _Codec(_empty_decode, _empty_encode)
+_VERSION = _Codec(lambda r: ProtocolVersion(r.u16("selected_version")), lambda v: Writer().u16(v).getvalue())
+_CODECS: dict[tuple[ExtensionType, str], _Codec] = {
+    (E.server_name, CH): _Codec(_decode_server_name, _encode_server_name),
+    (E.server_name, "*"): _EMPTY,
+    (E.supported_groups, "*"): _u16_list_codec(NamedGroup, "named_group_list"),
+    (E.signature_algorithms, "*"): _u16_list_codec(SignatureScheme, "supported_signature_algorithms"),
+    (E.signature_algorithms_cert, "*"): _u16_list_codec(SignatureScheme, "supported_signature_algorithms"),
+    (E.key_share, CH): _Codec(_decode_client_shares, _encode_client_shares),
+    (E.key_share, SH): _Codec(_decode_key_share_entry, _encode_key_share_entry),
+    (E.key_share, HRR): _Codec(lambda r: NamedGroup(r.u16("selected_group")), lambda v: Writer().u16(v).getvalue()),
+    (E.supported_versions, CH): _Codec(
+        lambda r: tuple(ProtocolVersion(v) for v in r.u16_list(1, "versions", 2)),
+        lambda v: Writer().u16_list(1, list(v)).getvalue(),
+    ),
+    (E.supported_versions, SH): _VERSION,
+    (E.supported_versions, HRR): _VERSION,
+    (E.psk_key_exchange_modes, "*"): _Codec(
+        lambda r: tuple(PskKeyExchangeMode(v) for v in r.u8_list(1, "ke_modes", 1)),
+        lambda v: Writer().u8_list(1, list(v)).getvalue(),
+    ),
+    (E.pre_shared_key, CH): _Codec(_decode_offered_psks, _encode_offered_psks),
+    (E.pre_shared_key, SH): _Codec(lambda r: r.u16("selected_identity"), lambda v: Writer().u16(v).getvalue()),
+    (E.early_data, NST): _Codec(lambda r: r.u32("max_early_data_size"), lambda v: Writer().u32(v).getvalue()),
+    (E.early_data, "*"): _EMPTY,
+    (E.cookie, "*"): _Codec(lambda r: r.vec(2, "cookie", 1), lambda v: Writer().vec(2, v).getvalue()),
+    (E.application_layer_protocol_negotiation, "*"): _Codec(_decode_alpn, _encode_alpn),
+    (E.status_request, CH): _Codec(_decode_status_request, _encode_status_request),
+    (E.status_request, CT): _Codec(
+        _decode_ocsp_status, lambda v: Writer().u8(CertificateStatusType.ocsp).vec(3, v).getvalue()
+    ),
+    (E.status_request, "*"): _EMPTY,
+    (E.record_size_limit, "*"): _Codec(_decode_record_size_limit, lambda v: Writer().u16(v).getvalue()),
+    (E.padding, "*"): _Codec(_decode_padding, lambda n: bytes(n)),
+    (E.renegotiation_info, "*"): _Codec(
+        lambda r: r.vec(1, "renegotiated_connection"), lambda v: Writer().vec(1, v).getvalue()
+    ),
+    (E.session_ticket, "*"): _Codec(lambda r: r.raw(r.remaining(), "ticket"), lambda v: bytes(v)),
+    (E.extended_master_secret, "*"): _EMPTY,
+    (E.encrypt_then_mac, "*"): _EMPTY,
+    (E.post_handshake_auth, "*"): _EMPTY,
+    (E.ec_point_formats, "*"): _Codec(
+        lambda r: tuple(r.u8_list(1, "ec_point_format_list", 1)), lambda v: Writer().u8_list(1, list(v)).getvalue()
+    ),
+    (E.certificate_authorities, "*"): _Codec(_decode_distinguished_names, _encode_distinguished_names),
+}
+
+
+def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
+    codec = _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+    if codec is None:
+        return None
+    r = Reader(data, f"{context} extension {ext_type.name}")
+    value = codec.decode(r)
+    r.finish()
+    return value
+
+
+def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extension, ...]:
+    """Parse an ``Extension extensions<min..2^16-1>`` block for ``context``.
+
+    RFC 8446, Section 4.2: no type may appear twice in one block.
+    """
+    block = r.sub(2, "extensions", min_len)
+    seen: set[int] = set()
+    out = []
+    while not block.at_end():
+        ext_type = ExtensionType(block.u16("extension_type"))
+        data = block.vec(2, f"{ext_type.name} extension_data")
+        if ext_type in seen:
+            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {ext_type.name} extension")
+        seen.add(ext_type)
+        out.append(Extension(ext_type, data, decode_extension(ext_type, data, context)))
+    return tuple(out)
+
+
+def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extension]) -> None:
+    body = Writer()
+    for ext in extensions:
+        body.u16(ext.type).vec(2, ext.data)
+    w.vec(2, body.getvalue())
+
+
+def find(extensions: tuple[Extension, ...] | list[Extension], ext_type: int) -> Extension | None:
+    for ext in extensions:
+        if ext.type == ext_type:
+            return ext
+    return None
