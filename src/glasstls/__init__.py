@@ -16,13 +16,15 @@ from .events import (
     NegotiatedParameters,
     NewTicket,
 )
+from .io.blocking import TLSSocket, accept, connect
 from .observe import EventList, Observer, observer
 
 __all__ = [
     "AlertDescription", "AlertError", "AlertReceived", "ApplicationData", "CertifiedKey", "CipherSuite",
     "ClientConfig", "ClientConnection", "ConfigError", "ConnectionClosed", "ConnectionClosedError", "Dangerous",
     "EventList", "HandshakeComplete", "KeyUpdated", "NamedGroup", "NegotiatedParameters", "NewTicket", "Observer",
-    "PeerAlertError", "ProtocolVersion", "ServerConfig", "ServerConnection", "SignatureScheme", "TLSError", "observer",
+    "PeerAlertError", "ProtocolVersion", "ServerConfig", "ServerConnection", "SignatureScheme", "TLSError", "TLSSocket",
+    "accept", "connect", "observer",
 ]
 
 __version__ = "0.1.0"

@@ -7,9 +7,10 @@ visible in code review.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -76,8 +77,10 @@ class CertifiedKey:
     def __post_init__(self) -> None:
         if not self.chain:
             raise ConfigError("a certified key needs at least one certificate")
-        leaf_pub = self.chain[0].public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        leaf_pub = (
+            self.chain[0]
+            .public_key()
+            .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         )
         key_pub = self.private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -191,5 +194,7 @@ class ServerConfig:
             raise ConfigError("a server needs at least one certificate and key")
         for cert in self.certificates:
             if not schemes_for_key(cert.private_key):
-                raise ConfigError(f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}")
+                raise ConfigError(
+                    f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}"
+                )
         _common_validation(self)

@@ -13,18 +13,36 @@ Application data received before an error is always returned first.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
 from .enums import AlertDescription, AlertLevel, ContentType
 from .errors import AlertError, ConnectionClosedError, PeerAlertError, TLSError
-from .events import AlertReceived, ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from .events import (
+    AlertReceived,
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    NegotiatedParameters,
+)
 from .handshake import client13, server13
 from .handshake.base import FinishedVerified, PeerVerified, State
-from .observe import AlertTrace, KeysTrace, MessageTrace, Observer, RecordTrace, SecretTrace, StateTrace, VerificationTrace
+from .observe import (
+    AlertTrace,
+    KeysTrace,
+    MessageTrace,
+    Observer,
+    RecordTrace,
+    SecretTrace,
+    StateTrace,
+    VerificationTrace,
+)
 from .record.layer import RecordLayer
 from .record.protection import Protection13
 from .wire.handshake import ClientHello, Handshake, HandshakeBuffer, decode_message
@@ -33,7 +51,7 @@ Clock = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Connection:
@@ -41,8 +59,14 @@ class Connection:
 
     side = "?"
 
-    def __init__(self, config: Any, *, observer: Observer | None = None,
-                 randomness: Randomness = os.urandom, clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        config: Any,
+        *,
+        observer: Observer | None = None,
+        randomness: Randomness = os.urandom,
+        clock: Clock = _utc_now,
+    ) -> None:
         self.config = config
         self._observer = observer
         self._randomness = randomness
@@ -122,7 +146,9 @@ class Connection:
     def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
         if ctype != ContentType.handshake and not self._hs_in.empty():
             # RFC 8446, Section 5.1: handshake messages may not be interleaved.
-            raise AlertError(AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message")
+            raise AlertError(
+                AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message"
+            )
         if ctype == ContentType.handshake:
             self._on_handshake(data, protected)
         elif ctype == ContentType.application_data:
@@ -192,10 +218,8 @@ class Connection:
     def _fail(self, err: AlertError) -> None:
         if not err.step:
             err.step = self._state.step
-        try:
+        with contextlib.suppress(TLSError):  # the alert itself could not be protected
             self._send_alert(AlertLevel.fatal, err.description, err.reason)
-        except TLSError:  # pragma: no cover - the alert itself could not be protected
-            pass
         self._closed = True
         self.error = err
         self._events.append(ConnectionClosed(err, by_peer=False))
@@ -273,8 +297,15 @@ class Connection:
             self._hs_out.clear()
             self._records.send(ContentType.handshake, data)
 
-    def _record_hook(self, direction: str, ctype: ContentType, header: bytes, payload: bytes,
-                     inner: ContentType | None, plaintext: bytes | None) -> None:
+    def _record_hook(
+        self,
+        direction: str,
+        ctype: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner: ContentType | None,
+        plaintext: bytes | None,
+    ) -> None:
         assert self._observer is not None
         self._observer(RecordTrace(self.side, direction, ctype, header, payload, inner, plaintext))
 
@@ -288,6 +319,8 @@ class ClientConnection(Connection):
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
         self._state = client13.start(self)
         self.offered_hello = self._state.hello  # type: ignore[attr-defined]
+        self._flush_handshake()
+        self._records.plaintext_version = b"\x03\x03"
 
     def send_message(self, msg: Handshake) -> None:
         super().send_message(msg)

@@ -11,8 +11,9 @@ Secrets are carried only to observers that ask for them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .enums import AlertDescription, AlertLevel, ContentType
 

@@ -8,7 +8,7 @@ a test passes a deterministic source (see :class:`ReplayRandomness`).
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 Randomness = Callable[[int], bytes]
 

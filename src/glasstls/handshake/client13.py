@@ -52,8 +52,14 @@ ILLEGAL = AlertDescription.illegal_parameter
 _SERVER_HELLO_EXTENSIONS = {E.key_share, E.supported_versions, E.pre_shared_key}
 _HRR_EXTENSIONS = {E.key_share, E.supported_versions, E.cookie}
 _EE_EXTENSIONS = {
-    E.server_name, E.max_fragment_length, E.supported_groups, E.use_srtp, E.heartbeat,
-    E.application_layer_protocol_negotiation, E.record_size_limit, E.early_data,
+    E.server_name,
+    E.max_fragment_length,
+    E.supported_groups,
+    E.use_srtp,
+    E.heartbeat,
+    E.application_layer_protocol_negotiation,
+    E.record_size_limit,
+    E.early_data,
     E.encrypted_client_hello,
 }
 
@@ -124,7 +130,8 @@ def _check_allowed(exts: tuple[Extension, ...], allowed: set, offered: ClientHel
             raise AlertError(ILLEGAL, f"{where} carries {ext.type.name}, which is not allowed there")
         if offered.ext(ext.type) is None:
             raise AlertError(
-                AlertDescription.unsupported_extension, f"{where} carries {ext.type.name}, which the client did not offer"
+                AlertDescription.unsupported_extension,
+                f"{where} carries {ext.type.name}, which the client did not offer",
             )
 
 
@@ -133,7 +140,9 @@ class ExpectServerHello(State):
     step = "waiting for ServerHello"
     ccs_allowed = True
 
-    def __init__(self, hello: ClientHello, shares: dict, transcript: Transcript, retried: HelloRetryRequest | None = None):
+    def __init__(
+        self, hello: ClientHello, shares: dict, transcript: Transcript, retried: HelloRetryRequest | None = None
+    ):
         self.hello = hello
         self.shares = shares
         self.transcript = transcript
@@ -161,17 +170,26 @@ class ExpectServerHello(State):
         if versions is None:
             raise AlertError(
                 AlertDescription.protocol_version,
-                f"server chose {sh.legacy_version.label}, but this client speaks only TLS 1.3 (TLS 1.2 is not supported yet)",
+                f"server chose {sh.legacy_version.label}, but this client speaks only TLS 1.3 "
+                "(TLS 1.2 is not supported yet)",
             )
-        require(versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered")
+        require(
+            versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered"
+        )
         require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, "ServerHello legacy_version is not 0x0303")
         require(
-            sh.legacy_session_id_echo == self.hello.legacy_session_id, ILLEGAL, "ServerHello does not echo the session id"
+            sh.legacy_session_id_echo == self.hello.legacy_session_id,
+            ILLEGAL,
+            "ServerHello does not echo the session id",
         )
-        require(sh.cipher_suite in self.hello.cipher_suites, ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
+        require(
+            sh.cipher_suite in self.hello.cipher_suites, ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered"
+        )
         require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
         if self.retried is not None:
-            require(not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest")
+            require(
+                not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest"
+            )
             require(sh.cipher_suite == self.retried.cipher_suite, ILLEGAL, "ServerHello suite differs from the HRR's")
         return TLS13_SUITES[sh.cipher_suite]
 
@@ -180,7 +198,9 @@ class ExpectServerHello(State):
         _check_allowed(hrr.extensions, _HRR_EXTENSIONS, self.hello, "HelloRetryRequest")
         group_ext = hrr.ext(E.key_share)
         cookie = hrr.ext(E.cookie)
-        require(group_ext is not None or cookie is not None, ILLEGAL, "HelloRetryRequest would not change the ClientHello")
+        require(
+            group_ext is not None or cookie is not None, ILLEGAL, "HelloRetryRequest would not change the ClientHello"
+        )
         exts = [e for e in self.hello.extensions if e.type not in (E.key_share, E.early_data, E.cookie)]
         shares = self.shares
         if group_ext is not None:
@@ -188,7 +208,9 @@ class ExpectServerHello(State):
             require(group in ctx.config.groups, ILLEGAL, f"HRR asks for {group.name}, which the client did not offer")
             require(group not in self.shares, ILLEGAL, f"HRR asks for {group.name}, for which a share was already sent")
             shares = {group: kx.generate_key_share(group, ctx.randomness)}
-        key_share = Extension.make(E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()), X.CH)
+        key_share = Extension.make(
+            E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()), X.CH
+        )
         at = [e.type for e in exts].index(E.supported_versions)
         exts.insert(at, key_share)
         if cookie is not None:
@@ -219,8 +241,15 @@ class Negotiated:
 class HandshakeKeys:
     """The handshake-stage secrets and the running transcript."""
 
-    def __init__(self, suite: Suite13, stage: HandshakeSecret, transcript: Transcript, client_random: bytes,
-                 client_secret: bytes, server_secret: bytes) -> None:
+    def __init__(
+        self,
+        suite: Suite13,
+        stage: HandshakeSecret,
+        transcript: Transcript,
+        client_random: bytes,
+        client_secret: bytes,
+        server_secret: bytes,
+    ) -> None:
         self.suite = suite
         self.stage = stage
         self.transcript = transcript
@@ -229,8 +258,9 @@ class HandshakeKeys:
         self.server_secret = server_secret
 
     @classmethod
-    def derive(cls, ctx: Context, suite: Suite13, stage: HandshakeSecret, transcript: Transcript,
-               hello: ClientHello) -> HandshakeKeys:
+    def derive(
+        cls, ctx: Context, suite: Suite13, stage: HandshakeSecret, transcript: Transcript, hello: ClientHello
+    ) -> HandshakeKeys:
         th = transcript.digest()
         c_hs = stage.client_handshake_traffic_secret(th)
         s_hs = stage.server_handshake_traffic_secret(th)
@@ -264,8 +294,11 @@ class ExpectEncryptedExtensions(State):
         if alpn is not None:
             # RFC 7301, Section 3.1: exactly one protocol, one the client offered.
             require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
-            require(alpn.value[0] in hello.ext(E.application_layer_protocol_negotiation).value, ILLEGAL,
-                    f"server selected ALPN {alpn.value[0]!r}, which the client did not offer")
+            require(
+                alpn.value[0] in hello.ext(E.application_layer_protocol_negotiation).value,
+                ILLEGAL,
+                f"server selected ALPN {alpn.value[0]!r}, which the client did not offer",
+            )
             self.negotiated.alpn = alpn.value[0].decode("ascii", "replace")
         limit = ee.ext(E.record_size_limit)
         if limit is not None:
@@ -291,8 +324,11 @@ class ExpectCertificateOrRequest(State):
         if isinstance(msg, CertificateRequest):
             # RFC 8446, Section 4.3.2: empty context; signature_algorithms required.
             require(msg.certificate_request_context == b"", ILLEGAL, "CertificateRequest context is not empty")
-            require(msg.ext(E.signature_algorithms) is not None, AlertDescription.missing_extension,
-                    "CertificateRequest has no signature_algorithms")
+            require(
+                msg.ext(E.signature_algorithms) is not None,
+                AlertDescription.missing_extension,
+                "CertificateRequest has no signature_algorithms",
+            )
             self.keys.transcript.add(msg.raw)
             self.negotiated.cert_request = msg
             return ExpectCertificate(self.keys, self.negotiated)
@@ -328,8 +364,9 @@ def parse_chain(msg: Certificate, whose: str) -> tuple[x509.Certificate, ...]:
         try:
             chain.append(x509.load_der_x509_certificate(entry.cert_data))
         except ValueError as exc:
-            raise AlertError(AlertDescription.bad_certificate,
-                             f"{whose} certificate #{i} is not valid DER X.509: {exc}") from None
+            raise AlertError(
+                AlertDescription.bad_certificate, f"{whose} certificate #{i} is not valid DER X.509: {exc}"
+            ) from None
     return tuple(chain)
 
 
@@ -340,8 +377,10 @@ def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> None:
     store = ctx.config.trust_store or TrustStore.system()
     subject = chain[0].subject.rfc4514_string()
     if not ctx.server_name:
-        raise AlertError(AlertDescription.internal_error,
-                         "no server name to verify the certificate against: pass a host name, or --insecure")
+        raise AlertError(
+            AlertDescription.internal_error,
+            "no server name to verify the certificate against: pass a host name, or --insecure",
+        )
     try:
         verify_server_chain(chain, ctx.server_name, store, ctx.now())
     except AlertError as err:
@@ -363,10 +402,16 @@ class ExpectCertificateVerify(State):
         key = self.negotiated.peer_chain[0].public_key()
         # RFC 8446, Section 4.4.3: a scheme we offered, legal in TLS 1.3, fitting the key.
         offered = offered_signature_schemes(ctx.config)
-        require(msg.algorithm in offered and msg.algorithm in TLS13_SIGNATURE_SCHEMES, ILLEGAL,
-                f"server signed with {msg.algorithm.name}, which the client did not offer for TLS 1.3")
-        require(scheme_fits_key(key, msg.algorithm), ILLEGAL,
-                f"server signed with {msg.algorithm.name}, which does not fit its certificate key")
+        require(
+            msg.algorithm in offered and msg.algorithm in TLS13_SIGNATURE_SCHEMES,
+            ILLEGAL,
+            f"server signed with {msg.algorithm.name}, which the client did not offer for TLS 1.3",
+        )
+        require(
+            scheme_fits_key(key, msg.algorithm),
+            ILLEGAL,
+            f"server signed with {msg.algorithm.name}, which does not fit its certificate key",
+        )
         content = certificate_verify_content("server", self.keys.transcript.digest())
         verify(key, msg.algorithm, content, msg.signature, what="server CertificateVerify signature")
         self.keys.transcript.add(msg.raw)

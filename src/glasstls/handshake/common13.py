@@ -48,7 +48,7 @@ def send_certificate_flight(
     if certified is not None and offered is not None:
         try:
             scheme = choose_signature_scheme(offered.value, certified.private_key)
-        except Exception:  # noqa: BLE001 - no fitting scheme: answer with no certificate
+        except Exception:
             scheme = None
         if scheme is not None:
             send_certificate_and_verify(ctx, transcript, certified, scheme, signer, request.certificate_request_context)

@@ -4,7 +4,8 @@ choice or an :class:`AlertError` that says what each side wanted.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme

@@ -1,17 +1,17 @@
 """The TLS 1.3 server handshake (RFC 8446, Section 2, Figures 1 and 2).
 
-    ClientHello          -->
-                         <--  HelloRetryRequest*   (then ClientHello again)
-                         <--  ServerHello
-                         <--  {EncryptedExtensions}
-                         <--  {CertificateRequest*}
-                         <--  {Certificate}
-                         <--  {CertificateVerify}
-                         <--  {Finished}
-    {Certificate*,
-     CertificateVerify*,
-     Finished}           -->
-    [Application Data]  <->   [Application Data]
+ClientHello          -->
+                     <--  HelloRetryRequest*   (then ClientHello again)
+                     <--  ServerHello
+                     <--  {EncryptedExtensions}
+                     <--  {CertificateRequest*}
+                     <--  {Certificate}
+                     <--  {CertificateVerify}
+                     <--  {Finished}
+{Certificate*,
+ CertificateVerify*,
+ Finished}           -->
+[Application Data]  <->   [Application Data]
 """
 
 from __future__ import annotations
@@ -100,8 +100,13 @@ def _check_shares(shares: tuple[KeyShareEntry, ...], groups: tuple[NamedGroup, .
         seen.add(entry.group)
 
 
-def _server_hello(ch: ClientHello, suite: CipherSuite, random: bytes, exts: tuple[Extension, ...],
-                  kind: type[ServerHello] = ServerHello) -> ServerHello:
+def _server_hello(
+    ch: ClientHello,
+    suite: CipherSuite,
+    random: bytes,
+    exts: tuple[Extension, ...],
+    kind: type[ServerHello] = ServerHello,
+) -> ServerHello:
     return kind(random=random, legacy_session_id_echo=ch.legacy_session_id, cipher_suite=suite, extensions=exts)
 
 
@@ -132,12 +137,18 @@ class ExpectSecondClientHello(State):
 
     def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
         # RFC 8446, Section 4.1.2: the same hello, but for the new share (and cookie).
-        require(ch.random == self.first.random and ch.legacy_session_id == self.first.legacy_session_id,
-                ILLEGAL, "second ClientHello changed its random or session id")
+        require(
+            ch.random == self.first.random and ch.legacy_session_id == self.first.legacy_session_id,
+            ILLEGAL,
+            "second ClientHello changed its random or session id",
+        )
         require(self.choice.suite.suite in ch.cipher_suites, ILLEGAL, "second ClientHello dropped the chosen suite")
         shares = ch.ext(E.key_share)
-        require(shares is not None and len(shares.value) == 1 and shares.value[0].group == self.choice.group,
-                ILLEGAL, f"second ClientHello does not carry exactly one {self.choice.group.name} key share")
+        require(
+            shares is not None and len(shares.value) == 1 and shares.value[0].group == self.choice.group,
+            ILLEGAL,
+            f"second ClientHello does not carry exactly one {self.choice.group.name} key share",
+        )
         self.choice.share = shares.value[0]
         self.transcript.add(ch.raw)
         return send_server_flight(ctx, ch, self.choice, self.transcript, after_hrr=True)
@@ -205,8 +216,15 @@ class ExpectClientFinished(State):
     step = "waiting for the client's Finished"
     ccs_allowed = True
 
-    def __init__(self, choice: Choice, transcript: Transcript, client_random: bytes, c_hs: bytes,
-                 app_secrets: tuple[bytes, bytes], master: Any) -> None:
+    def __init__(
+        self,
+        choice: Choice,
+        transcript: Transcript,
+        client_random: bytes,
+        c_hs: bytes,
+        app_secrets: tuple[bytes, bytes],
+        master: Any,
+    ) -> None:
         self.choice = choice
         self.transcript = transcript
         self.client_random = client_random

@@ -8,7 +8,7 @@ Which content type is acceptable when is the connection's business.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError

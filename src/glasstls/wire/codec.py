@@ -26,9 +26,7 @@ class Reader:
     def _take(self, n: int, field: str) -> int:
         start = self._pos
         if start + n > self._end:
-            raise DecodeError(
-                f"{self._what}: {field} truncated (need {n} bytes, {self._end - start} left)"
-            )
+            raise DecodeError(f"{self._what}: {field} truncated (need {n} bytes, {self._end - start} left)")
         self._pos = start + n
         return start
 

@@ -9,8 +9,9 @@ ClientHello and one version in a ServerHello), so each codec is chosen by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..enums import (
     CertificateStatusType,
@@ -20,7 +21,7 @@ from ..enums import (
     PskKeyExchangeMode,
     SignatureScheme,
 )
-from ..errors import AlertError, AlertDescription
+from ..errors import AlertDescription, AlertError
 from .codec import Reader, Writer
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.

@@ -1,0 +1,66 @@
+# glasstls developer entry points. `make demo` and `make test` are the two that matter;
+# both create the virtualenv first. Everything here must work as root with no TTY (CI).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed.stamp
+
+export DEBIAN_FRONTEND := noninteractive
+
+# External peers the tests start. Adding one is one line.
+# Debian packages, as "command:package" (installed when the command is missing):
+APT_PEERS := openssl:openssl
+APT_PEERS += curl:curl
+# APT_PEERS += gnutls-cli:gnutls-bin
+# APT_PEERS += tshark:tshark
+# APT_PEERS += chromium:chromium
+# npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).
+# Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
+# NPM_PEERS += node_modules/.bin/node:node@24
+
+.PHONY: all venv peers test lint demo bench clean
+
+all: test
+
+venv: $(STAMP)
+
+# Re-install only when the project metadata changes; the stamp makes `make venv` idempotent.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "glasstls needs Python >= 3.11, found " + sys.version.split()[0])'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Install whatever peer is missing; run apt-get update only when something must be installed.
+peers:
+	@missing=""; \
+	for pair in $(APT_PEERS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing peers:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@for pair in $(NPM_PEERS); do \
+	  [ -e .peers/$${pair%%:*} ] && continue; \
+	  echo "installing peer $${pair#*:} into .peers/"; \
+	  npm install --silent --no-audit --no-fund --prefix .peers $${pair#*:} || exit 1; \
+	done
+
+lint: venv
+	$(VENV)/bin/ruff check $(wildcard src tests bench)
+
+test: venv peers lint
+	$(PY) -m pytest -q
+
+demo: venv
+	$(VENV)/bin/glasstls demo
+
+bench: venv
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) .peers build out .pytest_cache .ruff_cache src/*.egg-info
