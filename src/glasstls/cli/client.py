@@ -1,0 +1,175 @@
+"""``glasstls client HOST:PORT``: like ``openssl s_client``, send stdin to the
+server and write what it sends to stdout; a summary of the connection goes to
+stderr (with ``--json``, one JSON object on the last line of stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import socket
+import sys
+import time
+
+from ..connection import ClientConnection
+from ..errors import AlertError, PeerAlertError, TLSError
+from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from .common import add_common_options, client_config, split_hostport
+
+CONNECT_TIMEOUT = 15.0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("client", help="connect to a TLS server; stdin to it, its data to stdout")
+    p.add_argument("target", metavar="HOST:PORT")
+    p.add_argument("--cacert", help="PEM file of trusted CA certificates (default: the system's)")
+    p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
+    p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
+    p.add_argument(
+        "--linger",
+        type=float,
+        default=1.0,
+        help="after stdin ends, seconds of server silence before closing (default 1)",
+    )
+    add_common_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = client_config(args)
+    host, port = split_hostport(args.target)
+    server_name = args.servername or host
+    try:
+        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+    except OSError as exc:
+        return _report_failure(args, f"cannot connect to {host}:{port}: {exc}", None)
+    conn = ClientConnection(config, server_name=server_name)
+    session = _Session(sock, conn, args)
+    try:
+        return session.run()
+    finally:
+        sock.close()
+
+
+def print_summary(p: NegotiatedParameters) -> None:
+    print(f"* Connected with {p.version}, {p.cipher_suite}", file=sys.stderr)
+    print(f"* Key exchange group: {p.group}; server signature: {p.signature_scheme}", file=sys.stderr)
+    print(f"* Server certificate: {p.peer_certificate_subject}", file=sys.stderr)
+    if len(p.peer_certificates) > 0:
+        leaf = p.peer_certificates[0]
+        print(f"*   issuer: {leaf.issuer.rfc4514_string()}", file=sys.stderr)
+        print(f"*   valid {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}", file=sys.stderr)
+    print(f"* ALPN: {p.alpn or '(none)'}", file=sys.stderr, flush=True)
+
+
+def _report_failure(args: argparse.Namespace, message: str, error: TLSError | None) -> int:
+    print(f"glasstls: {message}", file=sys.stderr)
+    if args.json:
+        alert = getattr(error, "description", None)
+        print(json.dumps({"error": message, "alert": alert.name if alert is not None else None}), file=sys.stderr)
+    return 1
+
+
+class _Session:
+    """The select loop between stdin, stdout and the TLS connection."""
+
+    def __init__(self, sock: socket.socket, conn: ClientConnection, args: argparse.Namespace) -> None:
+        self.sock, self.conn, self.args = sock, conn, args
+        self.selector = selectors.DefaultSelector()
+        self.stdin_open = True
+        self.pending_stdin = b""
+        self.last_activity = time.monotonic()
+        self.finished = False
+        self.error: TLSError | None = None
+
+    def run(self) -> int:
+        self.sock.setblocking(False)
+        self.selector.register(self.sock, selectors.EVENT_READ, "net")
+        self._register_stdin()
+        self._flush()
+        while not self.finished:
+            timeout = self.args.linger if not self.stdin_open else None
+            ready = self.selector.select(timeout)
+            if not ready and not self.stdin_open:
+                self._close()
+                continue
+            for key, _ in ready:
+                self._on_network() if key.data == "net" else self._on_stdin()
+        return self._result()
+
+    def _register_stdin(self) -> None:
+        fd = sys.stdin.fileno() if sys.stdin else -1
+        try:
+            self.selector.register(fd, selectors.EVENT_READ, "stdin")
+        except (PermissionError, ValueError, OSError):
+            # A regular file or /dev/null cannot be polled: read it whole.
+            self.pending_stdin = sys.stdin.buffer.read() if fd >= 0 else b""
+            self.stdin_open = False
+
+    def _on_stdin(self) -> None:
+        data = os.read(sys.stdin.fileno(), 1 << 14)
+        if data:
+            self.conn.send(data)
+            self._flush()
+        else:
+            self.selector.unregister(sys.stdin.fileno())
+            self.stdin_open = False
+
+    def _on_network(self) -> None:
+        try:
+            data = self.sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._eof()
+            return
+        for event in self.conn.receive_bytes(data):
+            self._on_event(event)
+        self._flush()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, HandshakeComplete):
+            print_summary(event.parameters)
+            if self.pending_stdin:
+                self.conn.send(self.pending_stdin)
+                self.pending_stdin = b""
+        elif isinstance(event, ApplicationData):
+            sys.stdout.buffer.write(event.data)
+            sys.stdout.buffer.flush()
+        elif isinstance(event, ConnectionClosed):
+            self.error = event.error
+            self.finished = True
+
+    def _eof(self) -> None:
+        if not self.conn.handshake_complete and self.error is None:
+            self.error = TLSError(f"the server closed the connection while {self.conn._state.step}")
+        self.finished = True
+
+    def _close(self) -> None:
+        self.conn.close()
+        self._flush()
+        self.finished = True
+
+    def _flush(self) -> None:
+        out = self.conn.data_to_send()
+        if out:
+            self.sock.setblocking(True)
+            try:
+                self.sock.sendall(out)
+            except OSError:
+                pass
+            finally:
+                self.sock.setblocking(False)
+
+    def _result(self) -> int:
+        if self.error is not None:
+            prefix = "handshake failed" if not self.conn.handshake_complete else "connection failed"
+            if isinstance(self.error, (AlertError, PeerAlertError)) or not self.conn.handshake_complete:
+                return _report_failure(self.args, f"{prefix}: {self.error}", self.error)
+        if self.args.json and self.conn.parameters is not None:
+            print(json.dumps(self.conn.parameters.summary()), file=sys.stderr)
+        return 0
