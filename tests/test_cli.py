@@ -1,0 +1,198 @@
+"""The command line as other tools drive it: glasstls server / client / demo,
+each run as a real process talking over 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from glasstls.x509.mint import ThrowawayCA
+
+GLASSTLS = [sys.executable, "-m", "glasstls"]
+TIMEOUT = 20
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("pki")
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost", "127.0.0.1"]).write(d / "server.pem", d / "server.key")
+    (d / "ca.pem").write_bytes(ca.root_pem())
+    (d / "other-ca.pem").write_bytes(ThrowawayCA.create(common_name="some other root").root_pem())
+    return {"cert": d / "server.pem", "key": d / "server.key", "ca": d / "ca.pem", "other_ca": d / "other-ca.pem"}
+
+
+def start_server(pki: dict[str, Path], *extra: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(pki["cert"]), "--key", str(pki["key"]), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+    if not match:
+        proc.kill()
+        raise AssertionError(f"server did not start: {line!r}")
+    return proc, int(match.group(1))
+
+
+@pytest.fixture
+def server(pki: dict[str, Path]) -> Iterator[int]:
+    proc, port = start_server(pki, "--alpn", "h2,http/1.1")
+    try:
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(TIMEOUT)
+
+
+def run_client(port: int, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*GLASSTLS, "client", f"127.0.0.1:{port}", "--linger", "0.5", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+
+
+def last_json(stderr: bytes) -> dict:
+    return json.loads(stderr.decode().strip().splitlines()[-1])
+
+
+def test_client_json_summary_and_echo(server: int, pki: dict[str, Path]) -> None:
+    res = run_client(
+        server,
+        "--cacert",
+        str(pki["ca"]),
+        "--servername",
+        "localhost",
+        "--alpn",
+        "http/1.1",
+        "--json",
+        stdin=b"ping over glasstls\n",
+    )
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout == b"ping over glasstls\n"
+    summary = last_json(res.stderr)
+    assert summary["version"] == "TLSv1.3"
+    assert summary["cipher_suite"] == "TLS_AES_128_GCM_SHA256"
+    assert summary["group"] == "x25519"
+    assert summary["signature_scheme"] == "ecdsa_secp256r1_sha256"
+    assert summary["alpn"] == "http/1.1"
+    assert summary["peer_certificate"] == "CN=localhost"
+
+
+@pytest.mark.parametrize(
+    ("ciphers", "groups"),
+    [
+        ("TLS_AES_256_GCM_SHA384", "secp384r1"),
+        ("TLS_CHACHA20_POLY1305_SHA256", "x448"),
+        ("TLS_AES_128_GCM_SHA256", "secp256r1"),
+    ],
+)
+def test_client_choices_are_honoured(server: int, pki: dict[str, Path], ciphers: str, groups: str) -> None:
+    res = run_client(server, "--cacert", str(pki["ca"]), "--ciphers", ciphers, "--groups", groups, "--json")
+    assert res.returncode == 0, res.stderr.decode()
+    summary = last_json(res.stderr)
+    assert (summary["cipher_suite"], summary["group"]) == (ciphers, groups)
+
+
+def test_untrusted_server_fails_with_clear_message(server: int, pki: dict[str, Path]) -> None:
+    res = run_client(server, "--cacert", str(pki["other_ca"]), "--json")
+    assert res.returncode != 0
+    err = res.stderr.decode()
+    assert "is not trusted" in err and "--cacert" in err
+    assert last_json(res.stderr)["alert"] == "unknown_ca"
+    assert "Traceback" not in err
+
+
+def test_wrong_host_fails(server: int, pki: dict[str, Path]) -> None:
+    res = run_client(server, "--cacert", str(pki["ca"]), "--servername", "example.com")
+    assert res.returncode != 0
+    assert "not example.com" in res.stderr.decode()
+
+
+def test_insecure_skips_verification(server: int, pki: dict[str, Path]) -> None:
+    res = run_client(server, "--insecure", "--json", stdin=b"x")
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout == b"x"
+
+
+def test_no_common_suite_is_explained(pki: dict[str, Path]) -> None:
+    proc, port = start_server(pki, "--ciphers", "TLS_AES_256_GCM_SHA384")
+    try:
+        res = run_client(port, "--cacert", str(pki["ca"]), "--ciphers", "TLS_CHACHA20_POLY1305_SHA256")
+        assert res.returncode != 0
+        assert "handshake_failure" in res.stderr.decode()
+    finally:
+        proc.kill()
+        _, server_err = proc.communicate(timeout=TIMEOUT)
+    assert "no common cipher suite: client offered TLS_CHACHA20_POLY1305_SHA256" in server_err
+    assert "server accepts TLS_AES_256_GCM_SHA384" in server_err
+
+
+def test_tls12_not_yet(pki: dict[str, Path]) -> None:
+    res = subprocess.run([*GLASSTLS, "client", "127.0.0.1:1", "--tls-min", "1.2"], capture_output=True, timeout=TIMEOUT)
+    assert res.returncode == 2
+    assert "TLS 1.2 is not supported yet" in res.stderr.decode()
+
+
+def test_unknown_group_name_is_explained() -> None:
+    res = subprocess.run(
+        [*GLASSTLS, "client", "127.0.0.1:1", "--groups", "x25519,nonsense"], capture_output=True, timeout=TIMEOUT
+    )
+    assert res.returncode == 2
+    assert "unknown group 'nonsense'" in res.stderr.decode()
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is installed by make test")
+def test_www_answers_curl(pki: dict[str, Path]) -> None:
+    proc, port = start_server(pki, "--www")
+    try:
+        res = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--tlsv1.3",
+                "--cacert",
+                str(pki["ca"]),
+                "--resolve",
+                f"localhost:{port}:127.0.0.1",
+                f"https://localhost:{port}/",
+            ],
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
+    finally:
+        proc.kill()
+        proc.wait(TIMEOUT)
+    assert res.returncode == 0, res.stderr.decode()
+    body = res.stdout.decode()
+    assert "Protocol version:  TLSv1.3" in body
+    assert "Server name (SNI): localhost" in body
+
+
+def test_demo_runs() -> None:
+    res = subprocess.run([*GLASSTLS, "demo"], capture_output=True, timeout=60)
+    assert res.returncode == 0, res.stderr.decode()
+    out = res.stdout.decode()
+    for needle in (
+        "TLSv1.3",
+        "TLS_AES_128_GCM_SHA256",
+        "x25519",
+        "ecdsa_secp256r1_sha256",
+        "CN=localhost",
+        "http/1.1",
+        "echo: hello from the glasstls demo client",
+    ):
+        assert needle in out
