@@ -49,6 +49,10 @@ from .wire.handshake import ClientHello, Handshake, HandshakeBuffer, decode_mess
 
 Clock = Callable[[], datetime]
 
+# RFC 8446, Section 5.5: at most 2^24.5 full-size records under one AES-GCM key.
+# Rekey well before that; ChaCha20-Poly1305 would allow more but one rule is simpler.
+KEY_UPDATE_AFTER_RECORDS = 1 << 24
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -110,8 +114,10 @@ class Connection:
             return
         if self.peer_verified is None:
             self._app_out.append(bytes(data))
-        else:
-            self._records.send(ContentType.application_data, data)
+            return
+        self._records.send(ContentType.application_data, data)
+        if self._records.write is not None and self._records.write.seq >= KEY_UPDATE_AFTER_RECORDS:
+            self._state.update_write(self, request_peer=False)  # type: ignore[attr-defined]
 
     def data_to_send(self) -> bytes:
         self._flush_handshake()

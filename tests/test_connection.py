@@ -1,0 +1,222 @@
+"""In-memory client/server pairs: the behaviour of the sans-I/O Connection."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+
+import pytest
+
+from glasstls import (
+    AlertReceived,
+    ApplicationData,
+    CertifiedKey,
+    ClientConfig,
+    ClientConnection,
+    ConnectionClosed,
+    HandshakeComplete,
+    KeyUpdated,
+    NamedGroup,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.crypto.rand import ReplayRandomness
+from glasstls.enums import AlertDescription
+from glasstls.errors import ConnectionClosedError, PeerAlertError
+from glasstls.x509.mint import ThrowawayCA
+from glasstls.x509.store import TrustStore
+
+
+@pytest.fixture(scope="module")
+def ca() -> ThrowawayCA:
+    return ThrowawayCA.create()
+
+
+@pytest.fixture(scope="module")
+def server_key(ca: ThrowawayCA) -> CertifiedKey:
+    ident = ca.issue_server(["localhost"])
+    return CertifiedKey(ident.chain, ident.private_key)
+
+
+def configs(ca: ThrowawayCA, key: CertifiedKey, client: dict | None = None, server: dict | None = None):
+    cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()), **(client or {}))
+    sc = ServerConfig(certificates=(key,), **(server or {}))
+    return cc, sc
+
+
+def pump(c: ClientConnection, s: ServerConnection, rounds: int = 10) -> tuple[list, list]:
+    """Move bytes both ways until both are quiet; returns (client events, server events)."""
+    c_events: list = []
+    s_events: list = []
+    for _ in range(rounds):
+        to_server, to_client = c.data_to_send(), b""
+        if to_server:
+            s_events += s.receive_bytes(to_server)
+        to_client = s.data_to_send()
+        if to_client:
+            c_events += c.receive_bytes(to_client)
+        if not to_server and not to_client:
+            break
+    return c_events, s_events
+
+
+def handshake(cc: ClientConfig, sc: ServerConfig, **kw) -> tuple[ClientConnection, ServerConnection, list, list]:
+    c = ClientConnection(cc, server_name="localhost", **kw.get("client_kw", {}))
+    s = ServerConnection(sc, **kw.get("server_kw", {}))
+    ce, se = pump(c, s)
+    assert any(isinstance(e, HandshakeComplete) for e in ce), ce
+    assert any(isinstance(e, HandshakeComplete) for e in se), se
+    return c, s, ce, se
+
+
+def data_of(events: list) -> bytes:
+    return b"".join(e.data for e in events if isinstance(e, ApplicationData))
+
+
+def test_full_handshake_parameters_both_sides(ca, server_key) -> None:
+    cc, sc = configs(ca, server_key, {"alpn": ("h2", "http/1.1")}, {"alpn": ("http/1.1",)})
+    c, s, ce, se = handshake(cc, sc)
+    cp, sp = c.parameters, s.parameters
+    for p in (cp, sp):
+        assert (p.version, p.cipher_suite, p.group, p.alpn) == (
+            "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256",
+            "x25519",
+            "http/1.1",
+        )
+        assert p.signature_scheme == "ecdsa_secp256r1_sha256"
+    assert cp.peer_certificate_subject == "CN=localhost"
+    assert len(cp.peer_certificates) == 2  # leaf and intermediate
+    assert sp.server_name == "localhost"
+
+
+def test_hello_retry_request_when_no_share_fits(ca, server_key) -> None:
+    cc, sc = configs(
+        ca, server_key, {"groups": (NamedGroup.x25519, NamedGroup.secp384r1)}, {"groups": (NamedGroup.secp384r1,)}
+    )
+    c, s, _, _ = handshake(cc, sc)
+    assert c.parameters.group == s.parameters.group == "secp384r1"
+    c.send(b"after HRR")
+    _, se = pump(c, s)
+    assert data_of(se) == b"after HRR"
+
+
+def test_large_writes_are_fragmented_and_reassembled(ca, server_key) -> None:
+    c, s, _, _ = handshake(*configs(ca, server_key))
+    payload = bytes(range(256)) * 400  # 102400 bytes, several records
+    c.send(payload)
+    wire = c.data_to_send()
+    assert len(wire) > len(payload)
+    # Feed in awkward pieces to exercise reassembly across record boundaries.
+    received = []
+    for i in range(0, len(wire), 7001):
+        received += s.receive_bytes(wire[i : i + 7001])
+    assert data_of(received) == payload
+
+
+def test_peer_record_size_limit_is_honoured(ca, server_key) -> None:
+    c, s, _, _ = handshake(*configs(ca, server_key, {"record_size_limit": 64}))
+    s.send(b"x" * 1000)
+    wire = s.data_to_send()
+    lengths = []
+    pos = 0
+    while pos < len(wire):
+        n = int.from_bytes(wire[pos + 3 : pos + 5], "big")
+        lengths.append(n)
+        pos += 5 + n
+    # RFC 8449: 63 bytes of data + 1 content type + 16 tag per record.
+    assert max(lengths) == 63 + 1 + 16
+    assert data_of(c.receive_bytes(wire)) == b"x" * 1000
+
+
+def test_key_update_both_ways(ca, server_key) -> None:
+    c, s, _, _ = handshake(*configs(ca, server_key))
+    c.update_keys(request_peer=True)
+    c.send(b"under new client keys")
+    ce, se = pump(c, s)
+    assert data_of(se) == b"under new client keys"
+    assert KeyUpdated("read", requested_by_peer=False) in se
+    assert KeyUpdated("write", requested_by_peer=True) in se
+    s.send(b"under new server keys")
+    ce, _ = pump(c, s)
+    assert data_of(ce) == b"under new server keys"
+
+
+def test_close_notify_both_sides(ca, server_key) -> None:
+    c, s, _, _ = handshake(*configs(ca, server_key))
+    c.send(b"last words")
+    c.close()
+    ce, se = pump(c, s)
+    assert data_of(se) == b"last words"
+    assert ConnectionClosed(None, by_peer=True) in se
+    assert ConnectionClosed(None, by_peer=True) in ce  # the server answered with its own close_notify
+    with pytest.raises(ConnectionClosedError):
+        c.send(b"too late")
+
+
+def test_data_before_an_error_is_delivered_first(ca, server_key) -> None:
+    c, s, _, _ = handshake(*configs(ca, server_key))
+    c.send(b"good data")
+    good = c.data_to_send()
+    bad = bytearray(good)
+    bad[-1] ^= 1  # corrupt a second copy's tag; the record sequence makes it fail anyway
+    events = s.receive_bytes(good + bytes(bad))
+    assert isinstance(events[0], ApplicationData) and events[0].data == b"good data"
+    closed = events[-1]
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.error.description == AlertDescription.bad_record_mac
+    # The alert reaches the client, which reports it with the step it was in.
+    ce = c.receive_bytes(s.data_to_send())
+    assert AlertReceived in {type(e) for e in ce}
+    err = ce[-1].error
+    assert isinstance(err, PeerAlertError) and err.description == AlertDescription.bad_record_mac
+    assert "exchanging application data" in str(err)
+
+
+def test_alpn_mismatch_is_no_application_protocol(ca, server_key) -> None:
+    cc, sc = configs(ca, server_key, {"alpn": ("h2",)}, {"alpn": ("http/1.1",)})
+    c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    ce, se = pump(c, s)
+    assert se[-1].error.description == AlertDescription.no_application_protocol
+    assert "client offered h2, server accepts http/1.1" in se[-1].error.reason
+    assert ce[-1].error.description == AlertDescription.no_application_protocol
+
+
+def test_expired_certificate_by_injected_clock(ca, server_key) -> None:
+    cc, sc = configs(ca, server_key)
+    future = datetime(2099, 1, 1, tzinfo=timezone.utc)
+    c = ClientConnection(cc, server_name="localhost", clock=lambda: future)
+    s = ServerConnection(sc)
+    ce, se = pump(c, s)
+    assert ce[-1].error.description == AlertDescription.certificate_expired
+    assert "expired on" in ce[-1].error.reason
+    assert se[-1].error.description == AlertDescription.certificate_expired
+
+
+def _counter_randomness():
+    counter = itertools.count()
+    return lambda n: bytes((next(counter) + i) % 256 for i in range(n))
+
+
+def test_injected_randomness_replays_byte_for_byte(ca) -> None:
+    ident = ca.issue_server(["localhost"], key_type="ed25519")  # deterministic signatures
+    key = CertifiedKey(ident.chain, ident.private_key)
+    now = datetime.now(timezone.utc)
+    transcripts = []
+    for _ in range(2):
+        cc, sc = configs(ca, key)
+        c = ClientConnection(cc, server_name="localhost", randomness=_counter_randomness(), clock=lambda: now)
+        s = ServerConnection(sc, randomness=_counter_randomness(), clock=lambda: now)
+        first = c.data_to_send()
+        s.receive_bytes(first)
+        second = s.data_to_send()
+        c.receive_bytes(second)
+        transcripts.append((first, second, c.data_to_send()))
+    assert transcripts[0] == transcripts[1]
+
+
+def test_replay_randomness_reports_exhaustion() -> None:
+    r = ReplayRandomness(b"ab")
+    assert r(2) == b"ab"
+    with pytest.raises(RuntimeError):
+        r(1)
