@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -75,7 +75,7 @@ def data_of(events: list) -> bytes:
 
 def test_full_handshake_parameters_both_sides(ca, server_key) -> None:
     cc, sc = configs(ca, server_key, {"alpn": ("h2", "http/1.1")}, {"alpn": ("http/1.1",)})
-    c, s, ce, se = handshake(cc, sc)
+    c, s, _ce, _se = handshake(cc, sc)
     cp, sp = c.parameters, s.parameters
     for p in (cp, sp):
         assert (p.version, p.cipher_suite, p.group, p.alpn) == (
@@ -184,7 +184,7 @@ def test_alpn_mismatch_is_no_application_protocol(ca, server_key) -> None:
 
 def test_expired_certificate_by_injected_clock(ca, server_key) -> None:
     cc, sc = configs(ca, server_key)
-    future = datetime(2099, 1, 1, tzinfo=timezone.utc)
+    future = datetime(2099, 1, 1, tzinfo=UTC)
     c = ClientConnection(cc, server_name="localhost", clock=lambda: future)
     s = ServerConnection(sc)
     ce, se = pump(c, s)
@@ -201,7 +201,7 @@ def _counter_randomness():
 def test_injected_randomness_replays_byte_for_byte(ca) -> None:
     ident = ca.issue_server(["localhost"], key_type="ed25519")  # deterministic signatures
     key = CertifiedKey(ident.chain, ident.private_key)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     transcripts = []
     for _ in range(2):
         cc, sc = configs(ca, key)

@@ -25,11 +25,13 @@ premaster secret instead (RFC 5246, Section 8.1.2): :func:`strip_leading_zeros`.
 from __future__ import annotations
 
 import abc
+import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ..enums import AlertDescription, NamedGroup
 from ..errors import AlertError
@@ -43,6 +45,17 @@ try:  # ML-KEM arrived in cryptography 47; it also needs a backend that has it.
 except ImportError:  # pragma: no cover - depends on the installed cryptography
     _mlkem = None  # type: ignore[assignment]
     _HAVE_MLKEM = False
+
+# cryptography 50 deprecates finite-field DH and warns on every call. FFDHE is
+# still a TLS group (RFC 7919) peers may pick, so the warning is silenced for
+# calls made from this module only; if cryptography drops DH, _FFDHEShare needs
+# another backend (pow() works, at roughly 5-10x the cost).
+warnings.filterwarnings(
+    "ignore",
+    message="Diffie-Hellman over finite fields",
+    category=CryptographyDeprecationWarning,
+    module=__name__,
+)
 
 __all__ = [
     "SUPPORTED_GROUPS",

@@ -133,7 +133,8 @@ def _key_kind(key: PrivateKey | PublicKey) -> str:
         return "ed25519"
     if isinstance(public, ed448.Ed448PublicKey):
         return "ed448"
-    return type(public).__name__
+    # A key type no scheme fits (DSA, X25519, ...): named for the reason.
+    return type(public).__name__.removesuffix("PublicKey").removesuffix("PrivateKey")
 
 
 def _pss_fits_size(key: PrivateKey | PublicKey, spec: _Scheme) -> bool:
@@ -186,14 +187,17 @@ def scheme_fits_key(
     scheme: int,
     *,
     tls13: bool = True,
-    rsa_pss_key: bool | None = None,
+    rsa_pss_key: bool | None = False,
 ) -> bool:
     """Whether ``scheme`` can be used with ``key`` under TLS 1.3 (or TLS 1.2) rules.
 
     ``rsa_pss_key`` says whether an RSA key's certificate is id-RSASSA-PSS
-    (True: only rsa_pss_pss_*), rsaEncryption (False: rsa_pss_rsae_* and, in
-    TLS 1.2, rsa_pkcs1_*), or unknown (None: both kinds accepted), because
-    cryptography's key objects do not carry that distinction.
+    (True: only rsa_pss_pss_*), rsaEncryption (False, the default and by far
+    the common case: rsa_pss_rsae_* and, in TLS 1.2, rsa_pkcs1_*), or unknown
+    (None: both kinds accepted). cryptography's key objects do not carry that
+    distinction; :func:`scheme_fits_certificate` takes it from the certificate.
+    Getting it wrong matters: clients such as OpenSSL list rsa_pss_pss_* before
+    rsa_pss_rsae_*, and reject a CertificateVerify whose kind does not match.
     """
     s = SignatureScheme(scheme)
     if _misfit(key, s, tls13) is not None:
@@ -389,7 +393,7 @@ def verify(
 
     ``what`` names the signature in the reason, e.g. "CertificateVerify signature".
     """
-    if not isinstance(public_key, PublicKey):
+    if isinstance(public_key, PrivateKey):
         raise TypeError(f"verify() needs a public key, not {type(public_key).__name__}")
     s, spec = _checked(public_key, scheme, tls13)
     try:

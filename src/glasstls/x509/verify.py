@@ -21,23 +21,36 @@ expired or not yet valid    certificate_expired        "expired or is not curren
                                                        bad_certificate for not-yet-valid
 host name not in the SANs   bad_certificate            as OpenSSL does (HOSTNAME_MISMATCH)
 EKU without serverAuth      unsupported_certificate    as OpenSSL does (INVALID_PURPOSE)
-EdDSA key in the chain      unsupported_certificate    the Web PKI profile forbids it
+leaf KU allows no TLS use   unsupported_certificate    as OpenSSL does (INVALID_PURPOSE);
+                                                       checked on our own path (below)
 anything else               bad_certificate            with cryptography's message
 ==========================  =========================  ==============================
+
+Ed25519 and Ed448 certificates (RFC 8446, Section 4.2.3; RFC 8410) are allowed in
+TLS 1.3 and accepted by OpenSSL, but the Web PKI profile that ``cryptography``
+enforces admits RSA and ECDSA keys only. A chain with an EdDSA key anywhere in
+it (a certificate's own key, or its issuer's as seen in its signature
+algorithm, which covers an EdDSA trust anchor the server did not send) is
+therefore validated by :func:`verify_path_rfc5280` below: a path built here
+(leaf, then intermediates from the sent chain in any order, then an anchor),
+checked as RFC 5280, Section 6.1 asks, with the same alerts and messages as the
+table above. Critical extensions it does not process are rejected
+(RFC 5280, Section 4.2), so it is never more permissive than it understands.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import verification
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError
@@ -83,18 +96,21 @@ def verify_server_chain(
         raise AlertError(AlertDescription.decode_error, "the server sent an empty certificate chain")
     name, subject = _subject_for(server_name)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    leaf, intermediates = chain[0], list(chain[1:])
-    verifier = (
-        verification.PolicyBuilder()
-        .store(store.to_cryptography_store())
-        .time(now)
-        .max_chain_depth(MAX_CHAIN_DEPTH)
-        .build_server_verifier(subject)
-    )
-    try:
-        path = verifier.verify(leaf, intermediates)
-    except (verification.VerificationError, ValueError, TypeError) as exc:
-        raise _diagnose(chain, name, store, now, str(exc)) from None
+    leaf = chain[0]
+    if uses_eddsa(chain):
+        path: Sequence[x509.Certificate] = _verify_path(chain, name, store, now)
+    else:
+        verifier = (
+            verification.PolicyBuilder()
+            .store(store.to_cryptography_store())
+            .time(now)
+            .max_chain_depth(MAX_CHAIN_DEPTH)
+            .build_server_verifier(subject)
+        )
+        try:
+            path = verifier.verify(leaf, list(chain[1:]))
+        except (verification.VerificationError, ValueError, TypeError) as exc:
+            raise _diagnose(chain, name, store, now, str(exc)) from None
     return VerifiedChain(
         path=tuple(path),
         server_name=name,
@@ -178,9 +194,6 @@ def _diagnose(
     for check in (_check_validity(path, now), _check_name(chain[0], server_name), _check_eku(chain[0])):
         if check is not None:
             return check
-    eddsa = _check_key_algorithms(path)
-    if eddsa is not None:
-        return eddsa
     return AlertError(
         AlertDescription.bad_certificate,
         f"server certificate {describe(chain[0])} was rejected: {message}",
@@ -317,15 +330,208 @@ def _eku_name(oid: x509.ObjectIdentifier) -> str:
     return oid.dotted_string if name == "Unknown OID" else name
 
 
-def _check_key_algorithms(path: Sequence[x509.Certificate]) -> AlertError | None:
-    """The Web PKI profile that cryptography enforces admits RSA and ECDSA keys only."""
-    for index, cert in enumerate(path):
-        key = cert.public_key()
-        if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            kind = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "Ed448"
-            return AlertError(
-                AlertDescription.unsupported_certificate,
-                f"{_role(index, len(path))} {describe(cert)} has an {kind} key, which the Web PKI "
-                "certificate profile (CA/Browser Forum) used for verification does not accept",
+# -- our own path validation, for Ed25519 and Ed448 chains ---------------------------------
+
+# An Ed25519 (Ed448) key and a signature made with one share one identifier (RFC 8410, Section 3).
+_EDDSA = frozenset({PublicKeyAlgorithmOID.ED25519, PublicKeyAlgorithmOID.ED448})
+
+# The extensions the checks below process; a critical one outside this set ends validation
+# (RFC 5280, Section 4.2). NameConstraints and the policy extensions are among those rejected.
+_UNDERSTOOD = frozenset(
+    {
+        x509.BasicConstraints.oid,
+        x509.KeyUsage.oid,
+        x509.ExtendedKeyUsage.oid,
+        x509.SubjectAlternativeName.oid,
+    }
+)
+
+# Signature checks one validation may spend: real chains need a handful, while a chain of
+# certificates that all name (and sign for) one another could otherwise make the search explode.
+_SIGNATURE_BUDGET = 64
+
+_MIN_RSA_BITS = 2048  # as the Web PKI path requires (CA/Browser Forum Baseline Requirements, 6.1.5)
+
+
+def uses_eddsa(chain: Sequence[x509.Certificate]) -> bool:
+    """Whether an Ed25519 or Ed448 key appears in the chain, as a certificate's key or as its issuer's."""
+    return any(c.public_key_algorithm_oid in _EDDSA or c.signature_algorithm_oid in _EDDSA for c in chain)
+
+
+def verify_path_rfc5280(
+    chain: Sequence[x509.Certificate], server_name: str, store: TrustStore, now: datetime
+) -> tuple[x509.Certificate, ...]:
+    """Build and check a path without the Web PKI profile; returns it leaf first, anchor last.
+
+    What :func:`verify_server_chain` uses for chains with EdDSA keys; callable on
+    any chain. Raises :class:`AlertError` exactly as :func:`verify_server_chain` does.
+    """
+    if not chain:
+        raise AlertError(AlertDescription.decode_error, "the server sent an empty certificate chain")
+    name, _ = _subject_for(server_name)
+    return tuple(_verify_path(chain, name, store, now if now.tzinfo else now.replace(tzinfo=UTC)))
+
+
+def _verify_path(
+    chain: Sequence[x509.Certificate], server_name: str, store: TrustStore, now: datetime
+) -> list[x509.Certificate]:
+    """The first candidate path that passes every check; else the first path's error, else unknown_ca."""
+    first_error: AlertError | None = None
+    for path in _candidate_paths(chain, store):
+        error = _check_path(path, server_name, now)
+        if error is None:
+            return path
+        first_error = first_error or error
+    if first_error is not None:
+        raise first_error
+    _, untrusted = _path_to_anchor(chain, store)
+    raise untrusted or AlertError(
+        AlertDescription.unknown_ca,
+        f"no trusted CA within {MAX_CHAIN_DEPTH} certificates of server certificate {describe(chain[0])}",
+    )
+
+
+def _candidate_paths(chain: Sequence[x509.Certificate], store: TrustStore) -> Iterator[list[x509.Certificate]]:
+    """Every path from the leaf through sent certificates to an anchor, depth first (RFC 4158, loosely).
+
+    An edge is a name match confirmed by the issuer's signature (RFC 5280, 6.1.3 (a)(1) and (4));
+    at most :data:`MAX_CHAIN_DEPTH` certificates follow the leaf, none twice.
+    A leaf that is itself a trust anchor is a path of one, as ``cryptography`` allows.
+    """
+    leaf = chain[0]
+    pool: list[x509.Certificate] = []
+    for cert in chain[1:]:
+        if cert != leaf and cert not in pool:  # servers do resend certificates
+            pool.append(cert)
+    checked: dict[tuple[int, int], bool] = {}
+    budget = _SIGNATURE_BUDGET
+
+    def issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+        nonlocal budget
+        key = (id(child), id(issuer))
+        if key not in checked:
+            if budget <= 0:
+                return False
+            budget -= 1
+            checked[key] = _directly_issued_by(child, issuer)
+        return checked[key]
+
+    def extend(path: list[x509.Certificate]) -> Iterator[list[x509.Certificate]]:
+        current = path[-1]
+        for anchor in store.issuers_of(current):
+            if issued(current, anchor):
+                yield [*path, anchor]
+        if len(path) >= MAX_CHAIN_DEPTH:  # one more intermediate and the anchor would exceed it
+            return
+        for cert in pool:
+            if cert.subject == current.issuer and cert not in path and issued(current, cert):
+                yield from extend([*path, cert])
+
+    if leaf in store:
+        yield [leaf]
+    yield from extend([leaf])
+
+
+def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetime) -> AlertError | None:
+    """RFC 5280, Section 6.1 for one path, in the order the Web PKI path's diagnosis reports problems."""
+    try:
+        for check in (
+            lambda: _check_validity(path, now),
+            lambda: _check_name(path[0], server_name),
+            lambda: _check_eku(path[0]),
+            lambda: _check_leaf(path[0]),
+            lambda: _check_cas(path),
+            lambda: _check_critical(path),
+            lambda: _check_algorithms(path),
+        ):
+            error = check()
+            if error is not None:
+                return error
+    except ValueError as exc:  # an extension that does not parse, or one present twice
+        return _rejected(path[0], f"a certificate's extensions do not parse ({exc})")
+    return None
+
+
+def _rejected(leaf: x509.Certificate, why: str) -> AlertError:
+    """The "anything else" row of the table: bad_certificate, worded as for the Web PKI path."""
+    return AlertError(AlertDescription.bad_certificate, f"server certificate {describe(leaf)} was rejected: {why}")
+
+
+def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _check_leaf(leaf: x509.Certificate) -> AlertError | None:
+    """The server's certificate is an end entity whose key may be used in a handshake."""
+    constraints = _extension(leaf, x509.BasicConstraints)
+    if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
+        return _rejected(leaf, "it is a CA certificate (BasicConstraints cA=TRUE), not a server's")
+    usage = _extension(leaf, x509.KeyUsage)
+    # RFC 5280, Section 4.2.1.3; RFC 8446, Section 4.4.2.2 requires digitalSignature to sign in TLS 1.3.
+    if isinstance(usage, x509.KeyUsage) and not (
+        usage.digital_signature or usage.key_encipherment or usage.key_agreement
+    ):
+        return AlertError(
+            AlertDescription.unsupported_certificate,
+            f"server certificate {describe(leaf)} is not for TLS servers: its key usage allows "
+            "neither digitalSignature nor keyEncipherment nor keyAgreement",
+        )
+    return None
+
+
+def _check_cas(path: Sequence[x509.Certificate]) -> AlertError | None:
+    """RFC 5280, Section 6.1.4 (k), (l), (m), (n): every issuer is a CA allowed to sign certificates."""
+    below = 0  # intermediates under the current CA that count towards its pathLenConstraint
+    for index in range(1, len(path)):
+        cert, role = path[index], _role(index, len(path))
+        constraints = _extension(cert, x509.BasicConstraints)
+        if not isinstance(constraints, x509.BasicConstraints) or not constraints.ca:
+            return _rejected(path[0], f"{role} {describe(cert)} is not a CA (no BasicConstraints cA=TRUE)")
+        if constraints.path_length is not None and below > constraints.path_length:
+            return _rejected(
+                path[0],
+                f"{role} {describe(cert)} allows {constraints.path_length} intermediate certificate(s) "
+                f"below it (pathLenConstraint) and has {below}",
             )
+        usage = _extension(cert, x509.KeyUsage)
+        if isinstance(usage, x509.KeyUsage) and not usage.key_cert_sign:
+            return _rejected(path[0], f"{role} {describe(cert)} has a key usage without keyCertSign")
+        if cert.subject != cert.issuer:  # self-issued certificates do not count (6.1.4 (l))
+            below += 1
+    return None
+
+
+def _check_critical(path: Sequence[x509.Certificate]) -> AlertError | None:
+    """RFC 5280, Section 4.2: a critical extension that is not processed must end validation."""
+    for index, cert in enumerate(path):
+        for extension in cert.extensions:
+            if extension.critical and extension.oid not in _UNDERSTOOD:
+                name = getattr(extension.oid, "_name", "Unknown OID")
+                shown = extension.oid.dotted_string if name == "Unknown OID" else name
+                return _rejected(
+                    path[0],
+                    f"{_role(index, len(path))} {describe(cert)} has the critical extension {shown}, "
+                    "which this validator does not process",
+                )
+    return None
+
+
+def _check_algorithms(path: Sequence[x509.Certificate]) -> AlertError | None:
+    """No MD5 or SHA-1 signatures and no RSA key under 2048 bits, as on the Web PKI path."""
+    for index, cert in enumerate(path):
+        role = _role(index, len(path))
+        key = cert.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
+            return _rejected(path[0], f"{role} {describe(cert)} has a {key.key_size}-bit RSA key")
+        if index == len(path) - 1:
+            continue  # a trust anchor's own signature is never checked (RFC 5280, Section 6.1.1 (d))
+        try:
+            digest = cert.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            digest = None  # its issuer's signature verified, so the algorithm is one cryptography knows
+        if isinstance(digest, hashes.MD5 | hashes.SHA1):
+            return _rejected(path[0], f"{role} {describe(cert)} is signed with {digest.name.upper()}")
     return None
