@@ -90,8 +90,8 @@ _DH_GROUPS: tuple[NamedGroup, ...] = (
 #: (hybrid post-quantum first, then X25519, as DESIGN.md asks).
 SUPPORTED_GROUPS: tuple[NamedGroup, ...] = ((NamedGroup.X25519MLKEM768,) if _HAVE_MLKEM else ()) + _DH_GROUPS
 
-#: Groups that exist only in TLS 1.3 key_share (draft-ietf-tls-ecdhe-mlkem,
-#: Section 1): a TLS 1.2 ServerKeyExchange must not use them.
+#: Groups defined for TLS 1.3 key_share only (draft-ietf-tls-ecdhe-mlkem,
+#: Abstract and Section 4): a TLS 1.2 ServerKeyExchange must not use them.
 TLS13_ONLY_GROUPS: frozenset[NamedGroup] = frozenset({NamedGroup.X25519MLKEM768})
 
 # Montgomery curves (RFC 7748): key and share length in bytes.
@@ -220,10 +220,6 @@ _MLKEM768_CT_LEN = 1088
 _MLKEM768_SEED_LEN = 64  # FIPS 203 key generation seed d || z
 _HYBRID_CLIENT_LEN = _MLKEM768_EK_LEN + 32
 _HYBRID_SERVER_LEN = _MLKEM768_CT_LEN + 32
-
-
-def _name(group: int) -> str:
-    return NamedGroup(group).name
 
 
 def _illegal(reason: str) -> AlertError:

@@ -450,6 +450,7 @@ class ExpectFinished(State):
         keys.transcript.add(fin.raw)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
+        ctx.secret("resumption_master_secret", keys.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
         return ClientConnected13(suite, c_ap, s_ap, resumption)
 

@@ -47,7 +47,7 @@ def send_certificate_flight(
     offered = request.ext(E.signature_algorithms)
     if certified is not None and offered is not None:
         try:
-            scheme = choose_signature_scheme(offered.value, certified.private_key)
+            scheme = choose_signature_scheme(offered.value, certified.private_key, ctx.config.signature_schemes)
         except Exception:
             scheme = None
         if scheme is not None:

@@ -61,9 +61,14 @@ def choose_group(
     return mutual[0], None
 
 
-def choose_signature_scheme(offered: Sequence[SignatureScheme], private_key: Any) -> SignatureScheme:
-    """The first scheme in the peer's list that our key can make (RFC 8446, Section 4.4.3)."""
+def choose_signature_scheme(
+    offered: Sequence[SignatureScheme], private_key: Any, allowed: Sequence[SignatureScheme] | None = None
+) -> SignatureScheme:
+    """The first scheme in the peer's list that our key can make and our
+    configuration allows (RFC 8446, Section 4.4.3)."""
     for scheme in offered:
+        if allowed is not None and scheme not in allowed:
+            continue
         if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme):
             return SignatureScheme(scheme)
     raise AlertError(

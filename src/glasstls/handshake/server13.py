@@ -84,7 +84,7 @@ def negotiate(ctx: Context, ch: ClientHello) -> Choice:
     _check_shares(shares_ext.value, groups_ext.value)
     group, share = N.choose_group(groups_ext.value, shares_ext.value, cfg.groups)
     certified = cfg.certificates[0]
-    scheme = N.choose_signature_scheme(sigs_ext.value, certified.private_key)
+    scheme = N.choose_signature_scheme(sigs_ext.value, certified.private_key, cfg.signature_schemes)
     alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
     sni = ch.ext(E.server_name)
@@ -240,6 +240,7 @@ class ExpectClientFinished(State):
         c_ap, s_ap = self.app_secrets
         ctx.install_read(suite, c_ap, "application", proof)
         resumption = self.master.resumption_master_secret(self.transcript.digest())
+        ctx.secret("resumption_master_secret", self.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters())
         return ServerConnected13(suite, c_ap, s_ap, resumption)
 
