@@ -395,7 +395,7 @@ def _both_roles(group: NamedGroup, bad: bytes, contains: str = "") -> None:
 def test_wrong_length_share(group, delta):
     good = kx.generate_key_share(group, os.urandom).public_bytes()
     bad = good[:-1] if delta < 0 else good + b"\x00"
-    err = _expect_server_rejects(group, bad)
+    err = _expect_both_roles_reject(group, bad)
     assert group.name in err.reason
 
 
@@ -404,7 +404,7 @@ def test_empty_share(group):
     _both_roles(group, b"", contains=group.name)
 
 
-def _expect_server_rejects(group: NamedGroup, bad: bytes) -> AlertError:
+def _expect_both_roles_reject(group: NamedGroup, bad: bytes) -> AlertError:
     client = kx.generate_key_share(group, os.urandom)
     expect_illegal(client.exchange, bad)
     return expect_illegal(kx.encapsulate_to, group, bad, os.urandom)

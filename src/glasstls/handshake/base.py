@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..crypto.suites import Suite13
-from ..errors import AlertDescription, AlertError, unexpected
+from ..errors import AlertDescription, AlertError, DecodeError, unexpected
 from ..events import Event
 from ..wire.handshake import Handshake
 
@@ -50,6 +50,10 @@ class PeerVerified:
 
 def verify_finished(which: str, expected: bytes, received: bytes) -> FinishedVerified:
     """Constant-time comparison of verify_data; decrypt_error on mismatch."""
+    # RFC 8446, Section 4.4.4: verify_data is exactly Hash.length bytes; another
+    # length is a malformed message, decode_error (Section 6.2), not a wrong MAC.
+    if len(received) != len(expected):
+        raise DecodeError(f"{which} Finished has {len(received)} bytes of verify_data, not {len(expected)}")
     if not hmac.compare_digest(expected, received):
         raise AlertError(AlertDescription.decrypt_error, f"{which} Finished does not match the transcript")
     return FinishedVerified(which, FinishedVerified._token)

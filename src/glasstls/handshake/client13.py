@@ -24,7 +24,7 @@ from cryptography import x509
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key, verify
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
@@ -126,13 +126,15 @@ def offered_signature_schemes(cfg: object) -> tuple[int, ...]:
 def _check_allowed(exts: tuple[Extension, ...], allowed: set, offered: ClientHello, where: str) -> None:
     """RFC 8446, Section 4.2: extensions not offered, or not allowed here, are fatal."""
     for ext in exts:
-        if ext.type not in allowed:
-            raise AlertError(ILLEGAL, f"{where} carries {ext.type.name}, which is not allowed there")
+        # Not offered first: an extension the client does not even recognise is an
+        # unsolicited response (unsupported_extension), not a misplaced one.
         if offered.ext(ext.type) is None:
             raise AlertError(
                 AlertDescription.unsupported_extension,
                 f"{where} carries {ext.type.name}, which the client did not offer",
             )
+        if ext.type not in allowed:
+            raise AlertError(ILLEGAL, f"{where} carries {ext.type.name}, which is not allowed there")
 
 
 class ExpectServerHello(State):

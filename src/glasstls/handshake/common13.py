@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..crypto.signatures import sign
+from ..crypto.signatures import is_rsassa_pss_certificate, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
@@ -47,7 +47,12 @@ def send_certificate_flight(
     offered = request.ext(E.signature_algorithms)
     if certified is not None and offered is not None:
         try:
-            scheme = choose_signature_scheme(offered.value, certified.private_key, ctx.config.signature_schemes)
+            scheme = choose_signature_scheme(
+                offered.value,
+                certified.private_key,
+                ctx.config.signature_schemes,
+                is_rsassa_pss_certificate(certified.chain[0]),
+            )
         except Exception:
             scheme = None
         if scheme is not None:

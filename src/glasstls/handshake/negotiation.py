@@ -62,14 +62,17 @@ def choose_group(
 
 
 def choose_signature_scheme(
-    offered: Sequence[SignatureScheme], private_key: Any, allowed: Sequence[SignatureScheme] | None = None
+    offered: Sequence[SignatureScheme],
+    private_key: Any,
+    allowed: Sequence[SignatureScheme] | None = None,
+    rsa_pss_key: bool = False,
 ) -> SignatureScheme:
     """The first scheme in the peer's list that our key can make and our
     configuration allows (RFC 8446, Section 4.4.3)."""
     for scheme in offered:
         if allowed is not None and scheme not in allowed:
             continue
-        if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme):
+        if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme, rsa_pss_key=rsa_pss_key):
             return SignatureScheme(scheme)
     raise AlertError(
         AlertDescription.handshake_failure,

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, finished_verify_data
+from ..crypto.signatures import is_rsassa_pss_certificate
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
@@ -84,7 +85,9 @@ def negotiate(ctx: Context, ch: ClientHello) -> Choice:
     _check_shares(shares_ext.value, groups_ext.value)
     group, share = N.choose_group(groups_ext.value, shares_ext.value, cfg.groups)
     certified = cfg.certificates[0]
-    scheme = N.choose_signature_scheme(sigs_ext.value, certified.private_key, cfg.signature_schemes)
+    scheme = N.choose_signature_scheme(
+        sigs_ext.value, certified.private_key, cfg.signature_schemes, is_rsassa_pss_certificate(certified.chain[0])
+    )
     alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
     sni = ch.ext(E.server_name)

@@ -33,7 +33,8 @@ class Record:
 class RecordLayer:
     def __init__(self, hook: RecordHook | None = None) -> None:
         self._in = bytearray()
-        self._out: list[bytes] = []
+        self._pos = 0  # start of the first unread record in _in; compacted when input runs dry
+        self._out: list[bytes | bytearray] = []
         self.read: Protection13 | None = None
         self.write: Protection13 | None = None
         self.write_limit = MAX_PLAINTEXT
@@ -47,11 +48,12 @@ class RecordLayer:
 
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
-        buf = self._in
-        if len(buf) < 5:
+        buf, pos = self._in, self._pos
+        if len(buf) - pos < 5:
+            self._compact()
             return None
-        ctype = buf[0]
-        length = (buf[3] << 8) | buf[4]
+        ctype = buf[pos]
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
         if ctype not in _KNOWN_TYPES:
             raise AlertError(
                 AlertDescription.unexpected_message,
@@ -60,12 +62,21 @@ class RecordLayer:
         limit = MAX_CIPHERTEXT if (self.read and ctype == ContentType.application_data) else MAX_PLAINTEXT
         if length > limit:
             raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
-        if len(buf) < 5 + length:
+        end = pos + 5 + length
+        if len(buf) < end:
+            self._compact()
             return None
-        header = bytes(buf[:5])
-        payload = bytes(buf[5 : 5 + length])
-        del buf[: 5 + length]
+        header = bytes(buf[pos : pos + 5])
+        payload = bytes(buf[pos + 5 : end])
+        # Advance an offset instead of deleting: deleting from the front of a
+        # large buffer per record would move the rest of it every time.
+        self._pos = end
         return self._unprotect(ContentType(ctype), header, payload)
+
+    def _compact(self) -> None:
+        if self._pos:
+            del self._in[: self._pos]
+            self._pos = 0
 
     def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
         if ctype == ContentType.application_data and self.read is not None:
@@ -90,26 +101,28 @@ class RecordLayer:
             return
         view = memoryview(data)
         for start in range(0, len(data), limit):
-            self._emit(ctype, bytes(view[start : start + limit]))
+            self._emit(ctype, view[start : start + limit])
 
-    def _emit(self, ctype: ContentType, data: bytes) -> None:
+    def _emit(self, ctype: ContentType, data: bytes | memoryview) -> None:
         protection = self.write
         if protection is None or ctype == ContentType.change_cipher_spec:
             # RFC 8446, Section 5: change_cipher_spec is never protected.
             header = bytes((ctype,)) + self.plaintext_version + len(data).to_bytes(2, "big")
             record = header + data
             if self._hook:
-                self._hook("out", ctype, header, data, None, None)
+                self._hook("out", ctype, header, bytes(data), None, None)
         else:
             record = protection.seal(ctype, data)
             if self._hook:
-                self._hook("out", ContentType.application_data, record[:5], record[5:], ctype, data)
+                self._hook(
+                    "out", ContentType.application_data, bytes(record[:5]), bytes(record[5:]), ctype, bytes(data)
+                )
         self._out.append(record)
 
     def take_output(self) -> bytes:
         if not self._out:
             return b""
-        out = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        out = bytes(self._out[0]) if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
         return out
 
