@@ -14,14 +14,22 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from glasstls.enums import AlertDescription
 from glasstls.errors import AlertError, ConfigError
-from glasstls.x509.mint import CLIENT_AUTH, KEY_TYPES, Identity, ThrowawayCA, generate_key
+from glasstls.x509.mint import CLIENT_AUTH, KEY_TYPES, SERVER_AUTH, Identity, PrivateKey, ThrowawayCA, generate_key
 from glasstls.x509.store import TrustStore
-from glasstls.x509.verify import VerifiedChain, name_matches, verify_server_chain
+from glasstls.x509.verify import (
+    MAX_CHAIN_DEPTH,
+    VerifiedChain,
+    name_matches,
+    uses_eddsa,
+    verify_path_rfc5280,
+    verify_server_chain,
+)
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -286,14 +294,6 @@ def test_wrong_extended_key_usage(ca: ThrowawayCA, store: TrustStore, eku, named
     assert named in error.reason
 
 
-def test_ed25519_chain_is_unsupported() -> None:
-    ca = ThrowawayCA.create(key_type="ed25519", now=NOW)
-    leaf = ca.issue_server(["example.com"], key_type="ed25519", now=NOW)
-    error = fails(leaf.chain, "example.com", TrustStore.from_pem(ca.root_pem()))
-    assert error.description == AlertDescription.unsupported_certificate
-    assert "Ed25519 key" in error.reason
-
-
 def test_other_failures_are_bad_certificate_with_the_validator_message() -> None:
     # A root minted without an intermediate has pathLenConstraint 0 (RFC 5280, 4.2.1.9),
     # so an intermediate under it breaks the path.
@@ -302,6 +302,326 @@ def test_other_failures_are_bad_certificate_with_the_validator_message() -> None
     error = fails(leaf.chain, "example.com", TrustStore.from_pem(ca.root_pem()))
     assert error.description == AlertDescription.bad_certificate
     assert error.reason.startswith("server certificate CN=example.com was rejected: ")
+
+
+# -- Ed25519 and Ed448: our own path validation -----------------------------------------
+#
+# cryptography's Web PKI verifier rejects EdDSA keys; TLS 1.3 (RFC 8446, Section 4.2.3) and
+# OpenSSL accept them, so these chains go through verify_path_rfc5280 instead.
+
+EDDSA = ["ed25519", "ed448"]
+
+
+@pytest.fixture(scope="module")
+def ed_ca() -> ThrowawayCA:
+    return ThrowawayCA.create("ed25519 root", key_type="ed25519", now=NOW)
+
+
+@pytest.fixture(scope="module")
+def ed_store(ed_ca: ThrowawayCA) -> TrustStore:
+    return TrustStore.from_pem(ed_ca.root_pem())
+
+
+def _sign_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+    return None if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else hashes.SHA256()
+
+
+def mint(
+    issuer: tuple[x509.Certificate, PrivateKey] | None,
+    common_name: str = "example.com",
+    *,
+    key: PrivateKey | None = None,
+    ca: bool = False,
+    path_length: int | None = None,
+    key_usage: x509.KeyUsage | None = None,
+    names: tuple[str, ...] = ("example.com",),
+    extra: tuple[tuple[x509.ExtensionType, bool], ...] = (),
+) -> tuple[x509.Certificate, PrivateKey]:
+    """A certificate shaped by hand (issuer None: self-signed), for the cases ThrowawayCA will not make."""
+    key = key or generate_key("ed25519")
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    issuer_cert, issuer_key = issuer if issuer else (None, key)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+    if key_usage is not None:
+        builder = builder.add_extension(key_usage, critical=True)
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, _sign_hash(issuer_key)), key
+
+
+def usage(*, digital_signature: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=not (digital_signature or key_cert_sign),  # a usage that allows neither
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_leaf_under_ecdsa_ca(ca: ThrowawayCA, store: TrustStore, key_type: str) -> None:
+    leaf = ca.issue_server(["example.com", "127.0.0.1"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    assert uses_eddsa(leaf.chain)
+    result = verify_server_chain(leaf.chain, "example.com", store, NOW)
+    assert result.path == (leaf.certificate, ca.intermediate_cert, ca.root_cert)
+    assert result.leaf_subject == "CN=example.com" and result.anchor_subject == "CN=glasstls throwaway root"
+    assert result.leaf_names == ("example.com", "127.0.0.1")
+    assert result.not_after == leaf.certificate.not_valid_after_utc
+    assert verify_server_chain(leaf.chain, "127.0.0.1", store, NOW).server_name == "127.0.0.1"
+
+
+@pytest.mark.parametrize("key_type", [*EDDSA, "ecdsa-p256"])
+def test_leaf_under_ed25519_ca(ed_ca: ThrowawayCA, ed_store: TrustStore, key_type: str) -> None:
+    # An ECDSA leaf counts too: its intermediate's key, and the root's, are Ed25519.
+    leaf = ed_ca.issue_server(["example.com"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    result = verify_server_chain(leaf.chain, "Example.COM.", ed_store, NOW)
+    assert result.path == (leaf.certificate, ed_ca.intermediate_cert, ed_ca.root_cert)
+    assert result.server_name == "example.com"
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_leaf_signed_by_an_eddsa_root_directly(key_type: str) -> None:
+    # Only the root's signature on the leaf shows that EdDSA is involved: nothing sent has an EdDSA key.
+    root = ThrowawayCA.create("ed root", key_type=key_type, with_intermediate=False, now=NOW)  # type: ignore[arg-type]
+    leaf = root.issue_server(["example.com"], key_type="ecdsa-p256", now=NOW)
+    assert leaf.chain == (leaf.certificate,) and uses_eddsa(leaf.chain)
+    result = verify_server_chain(leaf.chain, "example.com", TrustStore.from_certificates([root.root_cert]), NOW)
+    assert result.path == (leaf.certificate, root.root_cert)
+
+
+def test_ecdsa_chain_does_not_use_eddsa(server: Identity) -> None:
+    assert not uses_eddsa(server.chain)
+
+
+def test_intermediates_in_any_order_with_extras(ed_ca: ThrowawayCA, ed_store: TrustStore, ca: ThrowawayCA) -> None:
+    leaf = ed_ca.issue_server(["example.com"], key_type="ed25519", now=NOW)
+    unrelated = ca.issue_server(["other.example"], now=NOW).certificate
+    sent = [leaf.certificate, ed_ca.root_cert, unrelated, ca.intermediate_cert, ed_ca.intermediate_cert]
+    sent.append(leaf.certificate)  # a server that repeats its own certificate
+    result = verify_server_chain(sent, "example.com", ed_store, NOW)
+    assert result.path == (leaf.certificate, ed_ca.intermediate_cert, ed_ca.root_cert)
+
+
+def test_a_trusted_eddsa_leaf_is_a_path_of_one() -> None:
+    cert, _ = mint(None, key_usage=usage(digital_signature=True))
+    assert verify_server_chain([cert], "example.com", TrustStore.from_certificates([cert]), NOW).path == (cert,)
+
+
+def test_verify_path_rfc5280_also_takes_webpki_chains(server: Identity, store: TrustStore, ca: ThrowawayCA) -> None:
+    assert verify_path_rfc5280(server.chain, "WWW.example.com", store, NOW.replace(tzinfo=None)) == (
+        server.certificate,
+        ca.intermediate_cert,
+        ca.root_cert,
+    )
+    with pytest.raises(AlertError) as info:
+        verify_path_rfc5280([], "example.com", store, NOW)
+    assert info.value.description == AlertDescription.decode_error
+
+
+# the failures, each with the alert and wording of the Web PKI path
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_expired_leaf(ed_ca: ThrowawayCA, ed_store: TrustStore, key_type: str) -> None:
+    start, end = datetime(2025, 10, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    leaf = ed_ca.issue_server(["example.com"], key_type=key_type, not_before=start, not_after=end)  # type: ignore[arg-type]
+    error = fails(leaf.chain, "example.com", ed_store)
+    assert error.description == AlertDescription.certificate_expired
+    assert "server certificate CN=example.com expired on 2026-01-01" in error.reason
+    assert "2026-06-01 12:00:00 UTC" in error.reason
+
+
+def test_eddsa_leaf_not_yet_valid(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    leaf = ed_ca.issue_server(["example.com"], key_type="ed25519", not_before=NOW + timedelta(days=1))
+    error = fails(leaf.chain, "example.com", ed_store)
+    assert error.description == AlertDescription.certificate_expired
+    assert "server certificate CN=example.com is not valid before 2026-06-02" in error.reason
+
+
+def test_eddsa_expired_intermediate_and_root(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    old = ed_ca.with_intermediate(
+        "old intermediate", "ed25519", not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=35)
+    )
+    error = fails(old.issue_server(["example.com"], key_type="ed25519", now=NOW).chain, "example.com", ed_store)
+    assert error.description == AlertDescription.certificate_expired
+    assert "intermediate certificate CN=old intermediate expired on 2026-04-27" in error.reason
+    old_root = ThrowawayCA.create("old root", "ed25519", with_intermediate=False, now=NOW - timedelta(days=400))
+    leaf = old_root.issue_server(["example.com"], key_type="ed25519", now=NOW)
+    error = fails(leaf.chain, "example.com", TrustStore.from_pem(old_root.root_pem()))
+    assert error.description == AlertDescription.certificate_expired
+    assert "trusted root certificate CN=old root expired on" in error.reason
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_wrong_host(ca: ThrowawayCA, store: TrustStore, key_type: str) -> None:
+    leaf = ca.issue_server(["example.org", "www.example.org"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    error = fails(leaf.chain, "example.com", store)
+    assert error.description == AlertDescription.bad_certificate
+    assert error.reason == "certificate is for example.org, www.example.org, not example.com"
+    error = fails(leaf.chain, "127.0.0.1", store)
+    assert "only against IP address entries" in error.reason
+
+
+def test_eddsa_wildcard_and_no_cn_fallback(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    wild = ed_ca.issue_server(["*.example.org"], key_type="ed25519", now=NOW)
+    verify_server_chain(wild.chain, "api.example.org", ed_store, NOW)
+    assert "not a.b.example.org" in fails(wild.chain, "a.b.example.org", ed_store).reason
+    no_san, _ = mint((ed_ca.root_cert, ed_ca.root_key), names=())
+    error = fails([no_san], "example.com", ed_store)
+    assert error.description == AlertDescription.bad_certificate
+    assert "has no DNS or IP subjectAltName" in error.reason
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_unknown_ca(ed_ca: ThrowawayCA, store: TrustStore, key_type: str) -> None:
+    leaf = ed_ca.issue_server(["example.com"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    error = fails(leaf.chain, "example.com", store)
+    assert error.description == AlertDescription.unknown_ca
+    assert "issuer CN=ed25519 root is not trusted" in error.reason and "--cacert FILE" in error.reason
+
+
+def test_eddsa_unknown_ca_with_the_same_name(ed_ca: ThrowawayCA) -> None:
+    twin = ThrowawayCA.create("ed25519 root", key_type="ed25519", now=NOW)
+    leaf = ed_ca.issue_server(["example.com"], key_type="ed25519", now=NOW)
+    error = fails(leaf.chain, "example.com", TrustStore.from_pem(twin.root_pem()))
+    assert error.description == AlertDescription.unknown_ca
+    assert "a trusted CA has that name but did not sign" in error.reason
+
+
+def test_eddsa_self_signed_untrusted(store: TrustStore) -> None:
+    cert, _ = mint(None, "self-signed.example")
+    error = fails([cert], "example.com", store)
+    assert error.description == AlertDescription.unknown_ca
+    assert "server certificate CN=self-signed.example is self-signed and not trusted" in error.reason
+
+
+@pytest.mark.parametrize("key_type", EDDSA)
+def test_eddsa_missing_intermediate(ed_ca: ThrowawayCA, ed_store: TrustStore, key_type: str) -> None:
+    leaf = ed_ca.issue_server(["example.com"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    error = fails(leaf.chain[:1], "example.com", ed_store)
+    assert error.description == AlertDescription.unknown_ca
+    assert "issuer CN=ed25519 root intermediate is not trusted" in error.reason
+    assert "sent no intermediate certificates" in error.reason
+
+
+@pytest.mark.parametrize(("key_type", "eku"), [("ed25519", [CLIENT_AUTH]), ("ed448", [CLIENT_AUTH])])
+def test_eddsa_wrong_extended_key_usage(ed_ca: ThrowawayCA, ed_store: TrustStore, key_type: str, eku) -> None:
+    leaf = ed_ca.issue_server(["example.com"], key_type=key_type, eku=eku, now=NOW)  # type: ignore[arg-type]
+    error = fails(leaf.chain, "example.com", ed_store)
+    assert error.description == AlertDescription.unsupported_certificate
+    assert "CN=example.com is not for TLS servers" in error.reason and "clientAuth" in error.reason
+
+
+def test_eddsa_eku_absent_or_with_server_auth_among_others(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    for eku in (None, [CLIENT_AUTH, SERVER_AUTH]):
+        leaf = ed_ca.issue_server(["example.com"], key_type="ed25519", eku=eku, now=NOW)
+        verify_server_chain(leaf.chain, "example.com", ed_store, NOW)
+
+
+def test_eddsa_key_usage_without_signing(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    leaf, _ = mint(ed_ca.issuer, key_usage=usage())
+    error = fails([leaf, ed_ca.intermediate_cert], "example.com", ed_store)
+    assert error.description == AlertDescription.unsupported_certificate
+    assert "its key usage allows neither digitalSignature" in error.reason
+
+
+def test_eddsa_leaf_that_is_a_ca(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    leaf, _ = mint(ed_ca.issuer, ca=True)
+    error = fails([leaf, ed_ca.intermediate_cert], "example.com", ed_store)
+    assert error.description == AlertDescription.bad_certificate
+    assert error.reason == (
+        "server certificate CN=example.com was rejected: it is a CA certificate (BasicConstraints cA=TRUE), "
+        "not a server's"
+    )
+
+
+def test_eddsa_issuer_that_is_not_a_ca(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    middle = mint(ed_ca.issuer, "not a ca", names=("not-a-ca.example",))
+    leaf, _ = mint(middle)
+    error = fails([leaf, middle[0], ed_ca.intermediate_cert], "example.com", ed_store)
+    assert error.description == AlertDescription.bad_certificate
+    assert "intermediate certificate CN=not a ca is not a CA (no BasicConstraints cA=TRUE)" in error.reason
+
+
+def test_eddsa_issuer_without_key_cert_sign() -> None:
+    root = mint(None, "root", ca=True, key_usage=usage(digital_signature=True), names=())
+    leaf, _ = mint(root)
+    error = fails([leaf], "example.com", TrustStore.from_certificates([root[0]]))
+    assert error.description == AlertDescription.bad_certificate
+    assert "trusted root certificate CN=root has a key usage without keyCertSign" in error.reason
+
+
+def test_eddsa_path_length_exceeded() -> None:
+    strict = ThrowawayCA.create("strict root", key_type="ed25519", with_intermediate=False, now=NOW)
+    ca = strict.with_intermediate(key_type="ed25519", now=NOW)
+    leaf = ca.issue_server(["example.com"], key_type="ed25519", now=NOW)
+    error = fails(leaf.chain, "example.com", TrustStore.from_pem(ca.root_pem()))
+    assert error.description == AlertDescription.bad_certificate
+    assert error.reason == (
+        "server certificate CN=example.com was rejected: trusted root certificate CN=strict root allows 0 "
+        "intermediate certificate(s) below it (pathLenConstraint) and has 1"
+    )
+
+
+def test_eddsa_unknown_critical_extension(ed_ca: ThrowawayCA, ed_store: TrustStore) -> None:
+    odd = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00")
+    leaf, _ = mint(ed_ca.issuer, extra=((odd, True),))
+    error = fails([leaf, ed_ca.intermediate_cert], "example.com", ed_store)
+    assert error.description == AlertDescription.bad_certificate
+    assert "has the critical extension 1.3.6.1.4.1.55555.1, which this validator does not process" in error.reason
+    quiet, _ = mint(ed_ca.issuer, extra=((odd, False),))  # the same extension, not critical, is ignored
+    verify_server_chain([quiet, ed_ca.intermediate_cert], "example.com", ed_store, NOW)
+
+
+def test_eddsa_name_constraints_are_not_silently_ignored() -> None:
+    constraints = x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.org")], excluded_subtrees=None)
+    root = mint(None, "constrained root", ca=True, names=(), extra=((constraints, True),))
+    leaf, _ = mint(root)
+    error = fails([leaf], "example.com", TrustStore.from_certificates([root[0]]))
+    assert error.description == AlertDescription.bad_certificate
+    assert "critical extension nameConstraints" in error.reason
+
+
+def test_eddsa_chain_depth_limit() -> None:
+    issuer = mint(None, "root", ca=True, names=())
+    store = TrustStore.from_certificates([issuer[0]])
+    sent: list[x509.Certificate] = []
+    for depth in range(MAX_CHAIN_DEPTH):
+        if depth == MAX_CHAIN_DEPTH - 1:  # intermediates plus the root: exactly the maximum
+            deepest, _ = mint(issuer)
+            assert len(verify_server_chain([deepest, *sent], "example.com", store, NOW).path) == MAX_CHAIN_DEPTH + 1
+        issuer = mint(issuer, f"intermediate {depth}", ca=True, names=())
+        sent.insert(0, issuer[0])
+    leaf, _ = mint(issuer)
+    error = fails([leaf, *sent], "example.com", store)
+    assert error.description == AlertDescription.unknown_ca
+    assert f"no trusted CA within {MAX_CHAIN_DEPTH} certificates" in error.reason
+
+
+def test_eddsa_cross_signed_loop_terminates(ed_store: TrustStore) -> None:
+    # Two CAs with one name and one key, each signed by the other: a cycle the search must not follow forever.
+    key = generate_key("ed25519")
+    first = mint(None, "loop", key=key, ca=True, names=())
+    second = mint(first, "loop", key=key, ca=True, names=())
+    leaf, _ = mint(second)
+    error = fails([leaf, *[first[0], second[0]] * 5], "example.com", ed_store)
+    assert error.description == AlertDescription.unknown_ca
 
 
 # -- the throwaway PKI itself ----------------------------------------------------------

@@ -21,6 +21,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
@@ -364,11 +365,22 @@ def parse_chain(msg: Certificate, whose: str) -> tuple[x509.Certificate, ...]:
     chain = []
     for i, entry in enumerate(msg.entries):
         try:
-            chain.append(x509.load_der_x509_certificate(entry.cert_data))
-        except ValueError as exc:
+            cert = x509.load_der_x509_certificate(entry.cert_data)
+            # cryptography parses these parts lazily: parse them here, so a corrupt
+            # certificate is bad_certificate (RFC 8446, Section 6.2), not an
+            # exception from deep inside path validation.
+            _ = cert.subject, cert.issuer, cert.extensions
+            if i == 0:
+                cert.public_key()
+        except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
             raise AlertError(
                 AlertDescription.bad_certificate, f"{whose} certificate #{i} is not valid DER X.509: {exc}"
             ) from None
+        except UnsupportedAlgorithm as exc:
+            raise AlertError(
+                AlertDescription.unsupported_certificate, f"{whose} certificate #{i} has an unsupported key: {exc}"
+            ) from None
+        chain.append(cert)
     return tuple(chain)
 
 
@@ -410,7 +422,7 @@ class ExpectCertificateVerify(State):
             f"server signed with {msg.algorithm.name}, which the client did not offer for TLS 1.3",
         )
         require(
-            scheme_fits_key(key, msg.algorithm),
+            scheme_fits_certificate(self.negotiated.peer_chain[0], msg.algorithm),
             ILLEGAL,
             f"server signed with {msg.algorithm.name}, which does not fit its certificate key",
         )
