@@ -1,0 +1,54 @@
+"""Fixtures of the interop tests: one throwaway PKI per session, written where the OpenSSL CLI can read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from interop_peers import CERT_TYPES, ServerFiles, split_pem_chain
+
+from glasstls import CertifiedKey
+from glasstls.x509.mint import Identity, ThrowawayCA
+from glasstls.x509.store import TrustStore
+
+
+@dataclass(frozen=True)
+class InteropPKI:
+    ca: ThrowawayCA
+    root_pem: bytes
+    root_file: Path
+    identities: dict[str, Identity]  # by key type: "ecdsa-p256", "rsa2048", "ed25519"
+    files: dict[str, ServerFiles]
+
+    def trust_store(self) -> TrustStore:
+        return TrustStore.from_pem(self.root_pem)
+
+    def certified_key(self, cert_type: str) -> CertifiedKey:
+        identity = self.identities[cert_type]
+        return CertifiedKey(identity.chain, identity.private_key)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> InteropPKI:
+    """A root, an intermediate and one server certificate per key type, for localhost and 127.0.0.1.
+
+    Minted once per session: RSA key generation is the slow part.
+    """
+    directory = tmp_path_factory.mktemp("interop-pki")
+    ca = ThrowawayCA.create()
+    root_file = directory / "root.pem"
+    root_file.write_bytes(ca.root_pem())
+    identities: dict[str, Identity] = {}
+    files: dict[str, ServerFiles] = {}
+    for cert_type in CERT_TYPES:
+        identity = ca.issue_server(["localhost", "127.0.0.1"], key_type=cert_type)  # type: ignore[arg-type]
+        full_chain, key = directory / f"{cert_type}.chain.pem", directory / f"{cert_type}.key.pem"
+        identity.write(full_chain, key)
+        leaf_pem, intermediates_pem = split_pem_chain(identity.chain_pem())
+        leaf, intermediates = directory / f"{cert_type}.leaf.pem", directory / f"{cert_type}.intermediates.pem"
+        leaf.write_bytes(leaf_pem)
+        intermediates.write_bytes(intermediates_pem)
+        identities[cert_type] = identity
+        files[cert_type] = ServerFiles(leaf, intermediates, full_chain, key)
+    return InteropPKI(ca, ca.root_pem(), root_file, identities, files)
