@@ -204,7 +204,7 @@ def _directly_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> boo
     """Issuer name matches and the issuer's key verifies the signature (RFC 5280, 6.1.3 (a))."""
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):  # a key cryptography cannot load
         return False
     return True
 
@@ -419,7 +419,7 @@ def _candidate_paths(chain: Sequence[x509.Certificate], store: TrustStore) -> It
     def extend(path: list[x509.Certificate]) -> Iterator[list[x509.Certificate]]:
         current = path[-1]
         for anchor in store.issuers_of(current):
-            if issued(current, anchor):
+            if anchor != current and issued(current, anchor):  # not a self-signed one as its own issuer
                 yield [*path, anchor]
         if len(path) >= MAX_CHAIN_DEPTH:  # one more intermediate and the anchor would exceed it
             return
