@@ -7,6 +7,7 @@ visible in code review.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +103,9 @@ class CertifiedKey:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load certificate {cert_path} / key {key_path}: {exc}") from None
 
-    @property
+    @functools.cached_property
     def der_chain(self) -> tuple[bytes, ...]:
+        """The chain as DER, serialised once per key rather than per handshake."""
         return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
 
 

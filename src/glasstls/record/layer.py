@@ -66,8 +66,9 @@ class RecordLayer:
         if len(buf) < end:
             self._compact()
             return None
-        header = bytes(buf[pos : pos + 5])
-        payload = bytes(buf[pos + 5 : end])
+        with memoryview(buf) as view:  # one copy out of the buffer, not two
+            header = bytes(view[pos : pos + 5])
+            payload = bytes(view[pos + 5 : end])
         # Advance an offset instead of deleting: deleting from the front of a
         # large buffer per record would move the rest of it every time.
         self._pos = end
