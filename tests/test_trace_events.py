@@ -107,8 +107,10 @@ CLIENT_TRACE = [
     ("verification", True),
     ("state", "ExpectCertificateOrRequest", "ExpectCertificateVerify"),
     msg("in", "CertificateVerify"),
+    ("verification", True),  # the signature over the transcript
     ("state", "ExpectCertificateVerify", "ExpectFinished"),
     msg("in", "Finished"),
+    ("verification", True),  # the server's verify_data
     *MASTER_SECRETS,
     ("keys", "read", "application"),
     msg("out", "Finished"),
@@ -146,6 +148,7 @@ SERVER_TRACE = [
     rec("in", "change_cipher_spec"),
     rec("in", *PROTECTED_HANDSHAKE),
     msg("in", "Finished"),
+    ("verification", True),  # the client's verify_data
     ("keys", "read", "application"),
     ("secret", "resumption_master_secret"),
     ("state", "ExpectClientFinished", "ServerConnected13"),
@@ -292,10 +295,15 @@ def test_keys_name_the_suite(run: Run) -> None:
 
 
 def test_verification_names_the_server(run: Run) -> None:
-    (check,) = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
-    assert check.ok and check.subject == "CN=localhost"
-    assert check.detail == "chain to a trusted root, valid for localhost"
-    assert not [e for e in run.server_log.events if isinstance(e, VerificationTrace)]  # no client auth
+    chain, signature, finished = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    assert chain.ok and chain.subject == "CN=localhost"
+    assert chain.detail == "chain to a trusted root, valid for localhost"
+    assert signature.ok and signature.subject == "server CertificateVerify"
+    assert signature.detail.startswith("ecdsa_secp256r1_sha256 signature")
+    assert finished.ok and finished.subject == "server Finished"
+    # No client auth: the server checks only the client's Finished.
+    (client_finished,) = [e for e in run.server_log.events if isinstance(e, VerificationTrace)]
+    assert client_finished.ok and client_finished.subject == "client Finished"
 
 
 def test_state_changes_chain(run: Run) -> None:

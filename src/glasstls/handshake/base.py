@@ -10,13 +10,16 @@ install keys, and the context (the Connection) does the rest.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..crypto.suites import Suite13
 from ..errors import AlertDescription, AlertError, DecodeError, unexpected
 from ..events import Event
 from ..wire.handshake import Handshake
+
+T = TypeVar("T")
 
 
 class FinishedVerified:
@@ -57,6 +60,17 @@ def verify_finished(which: str, expected: bytes, received: bytes) -> FinishedVer
     if not hmac.compare_digest(expected, received):
         raise AlertError(AlertDescription.decrypt_error, f"{which} Finished does not match the transcript")
     return FinishedVerified(which, FinishedVerified._token)
+
+
+def traced_check(ctx: Context, subject: str, success: str, check: Callable[[], T]) -> T:
+    """Run ``check`` and report its outcome as a verification trace event."""
+    try:
+        result = check()
+    except AlertError as err:
+        ctx.verified(subject, False, err.reason)
+        raise
+    ctx.verified(subject, True, success)
+    return result
 
 
 class Context(Protocol):

@@ -44,7 +44,7 @@ from ..wire.handshake import (
     HelloRetryRequest,
     ServerHello,
 )
-from .base import Context, PeerVerified, State, require, verify_finished
+from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
 from .post_handshake import ClientConnected13
 
@@ -427,7 +427,12 @@ class ExpectCertificateVerify(State):
             f"server signed with {msg.algorithm.name}, which does not fit its certificate key",
         )
         content = certificate_verify_content("server", self.keys.transcript.digest())
-        verify(key, msg.algorithm, content, msg.signature, what="server CertificateVerify signature")
+        traced_check(
+            ctx,
+            "server CertificateVerify",
+            f"{msg.algorithm.name} signature over the transcript verifies with the certificate key",
+            lambda: verify(key, msg.algorithm, content, msg.signature, what="server CertificateVerify signature"),
+        )
         self.keys.transcript.add(msg.raw)
         self.negotiated.signature_scheme = msg.algorithm
         return ExpectFinished(self.keys, self.negotiated)
@@ -445,7 +450,12 @@ class ExpectFinished(State):
     def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
         keys, suite = self.keys, self.keys.suite
         expected = finished_verify_data(suite, keys.server_secret, keys.transcript.digest())
-        proof = verify_finished("server", expected, msg.verify_data)
+        proof = traced_check(
+            ctx,
+            "server Finished",
+            "verify_data matches the transcript",
+            lambda: verify_finished("server", expected, msg.verify_data),
+        )
         keys.transcript.add(msg.raw)
         master = keys.stage.master_stage()
         th = keys.transcript.digest()

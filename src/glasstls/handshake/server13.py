@@ -32,7 +32,7 @@ from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import ClientHello, EncryptedExtensions, Finished, HelloRetryRequest, ServerHello
 from . import negotiation as N
-from .base import Context, PeerVerified, State, require, verify_finished
+from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import send_certificate_and_verify
 from .post_handshake import ServerConnected13
 
@@ -238,7 +238,12 @@ class ExpectClientFinished(State):
     def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
         suite = self.choice.suite
         expected = finished_verify_data(suite, self.c_hs, self.transcript.digest())
-        proof = verify_finished("client", expected, msg.verify_data)
+        proof = traced_check(
+            ctx,
+            "client Finished",
+            "verify_data matches the transcript",
+            lambda: verify_finished("client", expected, msg.verify_data),
+        )
         self.transcript.add(msg.raw)
         c_ap, s_ap = self.app_secrets
         ctx.install_read(suite, c_ap, "application", proof)
