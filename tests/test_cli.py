@@ -140,10 +140,27 @@ def test_no_common_suite_is_explained(pki: dict[str, Path]) -> None:
     assert "server accepts TLS_AES_256_GCM_SHA384" in server_err
 
 
-def test_tls12_not_yet(pki: dict[str, Path]) -> None:
-    res = subprocess.run([*GLASSTLS, "client", "127.0.0.1:1", "--tls-min", "1.2"], capture_output=True, timeout=TIMEOUT)
-    assert res.returncode == 2
-    assert "TLS 1.2 is not supported yet" in res.stderr.decode()
+def test_tls12_by_request(server: int, pki: dict[str, Path]) -> None:
+    res = run_client(server, "--cacert", str(pki["ca"]), "--tls-max", "1.2", "--json", stdin=b"over 1.2")
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout == b"over 1.2"
+    summary = last_json(res.stderr)
+    assert summary["version"] == "TLSv1.2"
+    assert summary["cipher_suite"] == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+    assert summary["extended_master_secret"] is True
+
+
+def test_version_mismatch_is_explained(pki: dict[str, Path]) -> None:
+    proc, port = start_server(pki, "--tls-max", "1.2")
+    try:
+        res = run_client(port, "--cacert", str(pki["ca"]), "--tls-min", "1.3", "--json")
+    finally:
+        proc.kill()
+        _, server_err = proc.communicate(timeout=TIMEOUT)
+    assert res.returncode != 0
+    assert last_json(res.stderr)["alert"] == "protocol_version"
+    assert "peer sent alert protocol_version while waiting for ServerHello" in res.stderr.decode()
+    assert "no common protocol version: client offered TLSv1.3, server accepts TLSv1.2" in server_err
 
 
 def test_unknown_group_name_is_explained() -> None:

@@ -37,7 +37,7 @@ from glasstls import (
 from glasstls.crypto import keyschedule13 as ks
 from glasstls.crypto.rand import ReplayRandomness
 from glasstls.crypto.suites import TLS13_SUITES
-from glasstls.enums import AlertDescription, AlertLevel, CipherSuite, ContentType, NamedGroup
+from glasstls.enums import AlertDescription, AlertLevel, CipherSuite, ContentType, NamedGroup, ProtocolVersion
 from glasstls.observe import SecretTrace
 from glasstls.record.protection import Protection13
 from rfc8448_trace import Trace, load_rfc8448_section, rfc5869_test_cases, rfc8448_private_key_numbers, rfc_path
@@ -252,6 +252,7 @@ def rfc_client_config() -> ClientConfig:
         ),
         groups=RFC_GROUPS,
         key_share_groups=(NamedGroup.x25519,),
+        tls_min=ProtocolVersion.TLSv1_3,  # the RFC's client offers TLS 1.3 only
         middlebox_compat=False,  # the RFC's ClientHello has an empty legacy_session_id
         record_size_limit=(1 << 14) + 1,
         session_tickets=True,

@@ -18,11 +18,20 @@ from cryptography.hazmat.primitives import serialization
 
 from .crypto import kx
 from .crypto.signatures import schemes_for_key
-from .crypto.suites import DEFAULT_TLS13_SUITES, TLS13_SUITES
+from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
 from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from .errors import ConfigError
 
-DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
+# ECDHE groups first; the RFC 7919 groups serve TLS 1.2 DHE suites (RFC 7919, Section 3).
+DEFAULT_GROUPS = (
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.secp384r1,
+    NamedGroup.x448,
+    NamedGroup.ffdhe2048,
+    NamedGroup.ffdhe3072,
+)
+DEFAULT_SUITES = DEFAULT_TLS13_SUITES + DEFAULT_TLS12_SUITES
 
 # RFC 8446, Section 4.2.3: rsa_pkcs1_* are listed for certificate signatures only.
 DEFAULT_SIGNATURE_SCHEMES = (
@@ -43,7 +52,7 @@ DEFAULT_SIGNATURE_SCHEMES = (
 )
 
 VERSION_NAMES = {"1.2": ProtocolVersion.TLSv1_2, "1.3": ProtocolVersion.TLSv1_3}
-SUPPORTED_VERSIONS = (ProtocolVersion.TLSv1_3,)
+SUPPORTED_VERSIONS = (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
 
 
 def parse_names(enum: type, text: str | Iterable[str], what: str) -> tuple[Any, ...]:
@@ -123,10 +132,17 @@ def _common_validation(cfg: Any) -> None:
         raise ConfigError(f"--tls-min {cfg.tls_min.label} is above --tls-max {cfg.tls_max.label}")
     for version in (cfg.tls_min, cfg.tls_max):
         if version not in SUPPORTED_VERSIONS:
-            raise ConfigError(f"{version.label.replace('v', ' ')} is not supported yet")
+            # RFC 8996: TLS 1.0 and 1.1 are deprecated; SSL 3.0 long before them (RFC 7568).
+            raise ConfigError(f"{version.label} is not supported: glasstls speaks TLS 1.2 and TLS 1.3 only (RFC 8996)")
     for suite in cfg.cipher_suites:
-        if CipherSuite(suite) not in TLS13_SUITES:
+        if CipherSuite(suite) not in TLS13_SUITES and CipherSuite(suite) not in TLS12_SUITES:
             raise ConfigError(f"cipher suite {CipherSuite(suite).name} is not supported")
+    has_13 = any(s in TLS13_SUITES for s in cfg.cipher_suites)
+    has_12 = any(s in TLS12_SUITES for s in cfg.cipher_suites)
+    if cfg.tls_min >= ProtocolVersion.TLSv1_3 and not has_13:
+        raise ConfigError("TLS 1.3 needs at least one TLS 1.3 cipher suite")
+    if cfg.tls_max <= ProtocolVersion.TLSv1_2 and not has_12:
+        raise ConfigError("TLS 1.2 needs at least one TLS 1.2 cipher suite")
     if not cfg.cipher_suites:
         raise ConfigError("no cipher suites configured")
     for group in cfg.groups:
@@ -146,9 +162,9 @@ def _freeze(cfg: Any, **conversions: Any) -> None:
 @dataclass(frozen=True)
 class ClientConfig:
     trust_store: Any = None  # x509.store.TrustStore; None means the system's CA bundle
-    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_3
+    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_2
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
-    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
     key_share_groups: tuple[NamedGroup, ...] | None = None  # None: the first group
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
@@ -157,6 +173,8 @@ class ClientConfig:
     middlebox_compat: bool = True  # RFC 8446, Appendix D.4
     session_tickets: bool = True
     certificate: CertifiedKey | None = None  # for client authentication
+    require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
+    send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:
@@ -177,15 +195,21 @@ class ClientConfig:
 @dataclass(frozen=True)
 class ServerConfig:
     certificates: tuple[CertifiedKey, ...] = ()
-    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_3
+    tls_min: ProtocolVersion = ProtocolVersion.TLSv1_2
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
-    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_TLS13_SUITES
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS  # in preference order
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()
     record_size_limit: int | None = (1 << 14) + 1
     advertise_groups: bool = False  # send supported_groups in EncryptedExtensions
     prefer_client_suites: bool = False
+    require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
+    session_tickets: bool = True  # RFC 5077 (TLS 1.2)
+    session_cache: Any = None  # session.cache.ServerSessionCache; one is made when None
+    ticket_keys: Any = None  # session.tickets.TicketKeys; made when None
+    client_auth: str = "none"  # "none", "optional" or "required"
+    client_trust_store: Any = None  # x509.store.TrustStore for client certificates
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:
@@ -194,9 +218,25 @@ class ServerConfig:
         object.__setattr__(self, "alpn", tuple(self.alpn))
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate and key")
+        if self.client_auth not in ("none", "optional", "required"):
+            raise ConfigError(f"client_auth must be none, optional or required, not {self.client_auth!r}")
+        if self.client_auth != "none" and self.client_trust_store is None:
+            raise ConfigError("client certificates need a client CA store (--client-ca FILE)")
+        self._make_session_state()
         for cert in self.certificates:
             if not schemes_for_key(cert.private_key):
                 raise ConfigError(
                     f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}"
                 )
         _common_validation(self)
+
+    def _make_session_state(self) -> None:
+        # Mutable, shared by every connection made with this configuration.
+        from .crypto.rand import system_randomness
+        from .session.cache import ServerSessionCache
+        from .session.tickets import TicketKeys
+
+        if self.session_cache is None:
+            object.__setattr__(self, "session_cache", ServerSessionCache())
+        if self.ticket_keys is None:
+            object.__setattr__(self, "ticket_keys", TicketKeys(system_randomness))

@@ -21,7 +21,7 @@ from typing import Any
 
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
-from .enums import AlertDescription, AlertLevel, ContentType
+from .enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion
 from .errors import AlertError, ConnectionClosedError, PeerAlertError, TLSError
 from .events import (
     AlertReceived,
@@ -86,6 +86,8 @@ class Connection:
         self.error: TLSError | None = None
         self.client_random = b""
         self.server_name: str | None = None
+        self.version: ProtocolVersion | None = None
+        self.session: Any = None  # the SessionState to resume with next time, once known
         self._closed = False  # nothing more can be sent or received
         self._write_closed = False  # we sent close_notify
 
@@ -175,7 +177,7 @@ class Connection:
             if raw is None:
                 return
             read_before = self._records.read
-            msg = decode_message(raw)
+            msg = decode_message(raw, self._state.parsers)
             if self._observer is not None:
                 self._observer(MessageTrace(self.side, "in", msg))
             self._advance(msg)
@@ -208,6 +210,8 @@ class Connection:
             self._events.append(ConnectionClosed(None, by_peer=True))
         elif description == AlertDescription.user_canceled and level == AlertLevel.warning:
             return  # RFC 8446, Section 6.1: a closure alert is expected to follow
+        elif level == AlertLevel.warning and self.version == ProtocolVersion.TLSv1_2:
+            return  # RFC 5246, Section 7.2: in TLS 1.2 a warning (e.g. no_renegotiation) is not fatal
         else:
             # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
             self._closed = True
@@ -215,6 +219,16 @@ class Connection:
             self._events.append(ConnectionClosed(self.error, by_peer=True))
 
     def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
+        handler = self._state.on_change_cipher_spec
+        if handler is not None:
+            # TLS 1.2 (RFC 5246, Section 7.1): the peer switches to its new keys.
+            if protected or data != b"\x01":
+                raise AlertError(AlertDescription.decode_error, "malformed change_cipher_spec record")
+            old = self._state
+            self._state = handler(self)
+            if self._observer is not None:
+                self._observer(StateTrace(self.side, old.name, self._state.name))
+            return
         # RFC 8446, Section 5: drop a plaintext 0x01 CCS between the first
         # ClientHello and the peer's Finished; anything else is unexpected.
         if protected or data != b"\x01" or not self._state.ccs_allowed:
@@ -258,15 +272,25 @@ class Connection:
     def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("application read keys need the peer's verified Finished")
-        self._records.read = Protection13(suite, secret, epoch)
+        self.install_read_protection(Protection13(suite, secret, epoch))
+
+    def install_read_protection(self, protection: Any) -> None:
+        """Switch the read direction to ``protection`` (TLS 1.2 calls this at ChangeCipherSpec)."""
+        suite, epoch = protection.suite, protection.epoch
+        self._records.read = protection
         if self._observer is not None:
             self._observer(KeysTrace(self.side, "read", epoch, suite.name))
 
     def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("client application write keys need the server's verified Finished")
+        self.install_write_protection(Protection13(suite, secret, epoch))
+
+    def install_write_protection(self, protection: Any) -> None:
+        """Switch the write direction to ``protection``; queued handshake data goes out first."""
+        suite, epoch = protection.suite, protection.epoch
         self._flush_handshake()
-        self._records.write = Protection13(suite, secret, epoch)
+        self._records.write = protection
         self._records.plaintext_version = b"\x03\x03"
         if self._observer is not None:
             self._observer(KeysTrace(self.side, "write", epoch, suite.name))
@@ -286,6 +310,20 @@ class Connection:
     def set_peer_record_limit(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
         self._records.write_limit = min(1 << 14, limit - 1)
+
+    def set_version(self, version: int) -> None:
+        self.version = ProtocolVersion(version)
+
+    def send_warning(self, description: AlertDescription) -> None:
+        self._send_alert(AlertLevel.warning, description, "")
+
+    def new_session(self, session: Any) -> None:
+        """The handshake produced a session that can be resumed later."""
+        self.session = session
+
+    def set_peer_record_limit_12(self, limit: int) -> None:
+        # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
+        self._records.write_limit = min(1 << 14, limit)
 
     def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
         self.peer_verified = proof
@@ -319,9 +357,12 @@ class Connection:
 class ClientConnection(Connection):
     side = "client"
 
-    def __init__(self, config: Any, server_name: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, config: Any, server_name: str | None = None, *, session: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.server_name = server_name
+        self.offered_sni = client13.sni_name(server_name)
+        # A saved session (session.state.SessionState) to resume, if still valid.
+        self.offered_session = session if session is not None and not session.expired(self.now()) else None
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
         self._state = client13.start(self)
         self.offered_hello = self._state.hello  # type: ignore[attr-defined]

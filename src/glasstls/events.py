@@ -22,6 +22,7 @@ class NegotiatedParameters:
     peer_certificates: tuple[Any, ...] = ()  # cryptography x509.Certificate, leaf first
     resumed: bool = False
     client_auth: bool = False
+    extended_master_secret: bool | None = None  # TLS 1.2 only (RFC 7627)
 
     @property
     def peer_certificate_subject(self) -> str | None:
@@ -40,6 +41,7 @@ class NegotiatedParameters:
             "peer_certificate": self.peer_certificate_subject,
             "server_name": self.server_name,
             "resumed": self.resumed,
+            "extended_master_secret": self.extended_master_secret,
         }
 
 

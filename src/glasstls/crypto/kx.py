@@ -88,6 +88,9 @@ _DH_GROUPS: tuple[NamedGroup, ...] = (
 
 #: Every group this module implements, in a sensible default preference order
 #: (hybrid post-quantum first, then X25519, as DESIGN.md asks).
+FFDHE_GROUPS: frozenset[NamedGroup] = frozenset(
+    (NamedGroup.ffdhe2048, NamedGroup.ffdhe3072, NamedGroup.ffdhe4096, NamedGroup.ffdhe6144, NamedGroup.ffdhe8192)
+)
 SUPPORTED_GROUPS: tuple[NamedGroup, ...] = ((NamedGroup.X25519MLKEM768,) if _HAVE_MLKEM else ()) + _DH_GROUPS
 
 #: Groups defined for TLS 1.3 key_share only (draft-ietf-tls-ecdhe-mlkem,

@@ -14,6 +14,9 @@ from ..enums import HandshakeType
 class Transcript:
     def __init__(self) -> None:
         self._pending: list[bytes] = []
+        # The raw messages themselves: a TLS 1.2 CertificateVerify signs them,
+        # not their hash (RFC 5246, Section 7.4.8).
+        self._messages: list[bytes] = []
         self._hash: hashlib._Hash | None = None  # type: ignore[name-defined]
         self.hash_name = ""
 
@@ -29,6 +32,7 @@ class Transcript:
         return self._hash is not None
 
     def add(self, raw: bytes) -> None:
+        self._messages.append(raw)
         if self._hash is None:
             self._pending.append(raw)
         else:
@@ -45,3 +49,7 @@ class Transcript:
         assert self._hash is not None
         self._hash = hashlib.new(self.hash_name)
         self._hash.update(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)
+
+    def messages(self) -> bytes:
+        """Every message added so far, concatenated."""
+        return b"".join(self._messages)

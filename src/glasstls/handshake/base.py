@@ -95,6 +95,9 @@ class Context(Protocol):
     def emit(self, event: Event) -> None: ...
     def set_peer_record_limit(self, limit: int) -> None: ...
     def complete(self, proof: PeerVerified, parameters: Any) -> None: ...
+    def set_version(self, version: int) -> None: ...
+    def send_warning(self, description: AlertDescription) -> None: ...
+    def new_session(self, session: Any) -> None: ...
 
 
 class State:
@@ -110,7 +113,7 @@ class State:
         raise NotImplementedError
 
     def accept(self, ctx: Context, msg: Handshake) -> State:
-        if self.expects and not isinstance(msg, self.expects):
+        if not isinstance(msg, self.expects):
             raise unexpected(msg.name, f"while {self.step}")
         return self.handle(ctx, msg)
 
@@ -121,6 +124,12 @@ class State:
     @property
     def handshake_done(self) -> bool:
         return False
+
+    # TLS 1.2 states that wait for the peer's ChangeCipherSpec override this;
+    # None means "not a TLS 1.2 CCS point" (TLS 1.3 drops or rejects CCS).
+    on_change_cipher_spec: Callable[[Context], State] | None = None
+    # The parser table for handshake messages in this state (None: TLS 1.3's).
+    parsers: dict | None = None
 
 
 def require(condition: bool, description: AlertDescription, reason: str) -> None:

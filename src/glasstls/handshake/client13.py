@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -26,10 +27,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
-from ..crypto.suites import TLS13_SUITES, Suite13
+from ..crypto.suites import TLS12_SUITES, TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from ..enums import ExtensionType as E
-from ..enums import NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..events import NegotiatedParameters
 from ..wire import extensions as X
@@ -77,15 +78,33 @@ def sni_name(server_name: str | None) -> str | None:
 
 
 def start(ctx: Context) -> State:
-    """Build and send the first ClientHello; wait for ServerHello."""
+    """Build and send the first ClientHello; wait for ServerHello.
+
+    One ClientHello offers every version in the configured range; the server
+    picks (RFC 8446, Section 4.2.1). A TLS 1.2 session to resume rides in it
+    as a session ID or a ticket (RFC 5246, Section 7.4.1.2; RFC 5077, Section 3.4).
+    """
     cfg = ctx.config
-    shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for}
-    session_id = ctx.randomness(32) if cfg.middlebox_compat else b""
+    offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
+    offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
+    shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
+    session = ctx.offered_session  # type: ignore[attr-defined]
+    if session is not None and session.ticket is None and session.session_id:
+        session_id = session.session_id
+    elif cfg.middlebox_compat or (session is not None and session.ticket):
+        session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
+    else:
+        session_id = b""
+    suites = tuple(
+        s for s in cfg.cipher_suites if (s in TLS13_SUITES and offers_13) or (s in TLS12_SUITES and offers_12)
+    )
+    if cfg.send_fallback_scsv:
+        suites += (CipherSuite.TLS_FALLBACK_SCSV,)  # RFC 7507, Section 4
     hello = ClientHello(
         random=ctx.randomness(32),
         legacy_session_id=session_id,
-        cipher_suites=cfg.cipher_suites,
-        extensions=_client_hello_extensions(ctx, shares),
+        cipher_suites=suites,
+        extensions=_client_hello_extensions(ctx, shares, offers_12, offers_13, session),
     )
     ctx.send_message(hello)
     transcript = Transcript()
@@ -93,7 +112,9 @@ def start(ctx: Context) -> State:
     return ExpectServerHello(hello, shares, transcript)
 
 
-def _client_hello_extensions(ctx: Context, shares: dict[NamedGroup, kx.KeyShare]) -> tuple[Extension, ...]:
+def _client_hello_extensions(
+    ctx: Context, shares: dict[NamedGroup, kx.KeyShare], offers_12: bool, offers_13: bool, session: Any
+) -> tuple[Extension, ...]:
     cfg = ctx.config
     exts: list[Extension] = []
 
@@ -103,17 +124,26 @@ def _client_hello_extensions(ctx: Context, shares: dict[NamedGroup, kx.KeyShare]
     sni = sni_name(ctx.server_name)
     if sni:
         add(E.server_name, sni)
+    if offers_12:
+        add(E.extended_master_secret, True)  # RFC 7627, Section 5.1
     add(E.renegotiation_info, b"")  # RFC 5746, Section 3.4
     add(E.supported_groups, cfg.groups)
+    if offers_12:
+        add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
     if cfg.session_tickets:
-        add(E.session_ticket, b"")
+        ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
+        add(E.session_ticket, ticket)
     if cfg.alpn:
         add(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn))
-    add(E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()))
-    versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
-    add(E.supported_versions, tuple(versions))
+    if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
+        add(E.encrypt_then_mac, True)  # RFC 7366: the only way glasstls does CBC
+    if offers_13:
+        add(E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()))
+        versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
+        add(E.supported_versions, tuple(versions))
     add(E.signature_algorithms, offered_signature_schemes(cfg))
-    add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
+    if offers_13:
+        add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
     if cfg.record_size_limit:
         add(E.record_size_limit, cfg.record_size_limit)
     return tuple(exts)
@@ -152,7 +182,13 @@ class ExpectServerHello(State):
         self.retried = retried
 
     def handle(self, ctx: Context, sh: ServerHello) -> State:  # type: ignore[override]
+        if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
+            # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
+            from .client12 import on_server_hello
+
+            return on_server_hello(ctx, self.hello, sh, self.transcript)
         suite = self._check_common(sh)
+        ctx.set_version(ProtocolVersion.TLSv1_3)
         if isinstance(sh, HelloRetryRequest):
             return self._retry(ctx, sh, suite)
         _check_allowed(sh.extensions, _SERVER_HELLO_EXTENSIONS, self.hello, "ServerHello")
@@ -362,26 +398,27 @@ class ExpectCertificate(State):
 
 
 def parse_chain(msg: Certificate, whose: str) -> tuple[x509.Certificate, ...]:
-    chain = []
-    for i, entry in enumerate(msg.entries):
-        try:
-            cert = x509.load_der_x509_certificate(entry.cert_data)
-            # cryptography parses these parts lazily: parse them here, so a corrupt
-            # certificate is bad_certificate (RFC 8446, Section 6.2), not an
-            # exception from deep inside path validation.
-            _ = cert.subject, cert.issuer, cert.extensions
-            if i == 0:
-                cert.public_key()
-        except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
-            raise AlertError(
-                AlertDescription.bad_certificate, f"{whose} certificate #{i} is not valid DER X.509: {exc}"
-            ) from None
-        except UnsupportedAlgorithm as exc:
-            raise AlertError(
-                AlertDescription.unsupported_certificate, f"{whose} certificate #{i} has an unsupported key: {exc}"
-            ) from None
-        chain.append(cert)
-    return tuple(chain)
+    return tuple(load_certificate(entry.cert_data, i, whose) for i, entry in enumerate(msg.entries))
+
+
+def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
+    """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        # cryptography parses these parts lazily: parse them here, so a corrupt
+        # certificate fails here and not deep inside path validation.
+        _ = cert.subject, cert.issuer, cert.extensions
+        if index == 0:
+            cert.public_key()
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
+        raise AlertError(
+            AlertDescription.bad_certificate, f"{whose} certificate #{index} is not valid DER X.509: {exc}"
+        ) from None
+    except UnsupportedAlgorithm as exc:
+        raise AlertError(
+            AlertDescription.unsupported_certificate, f"{whose} certificate #{index} has an unsupported key: {exc}"
+        ) from None
+    return cert
 
 
 def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> None:

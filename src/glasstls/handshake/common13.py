@@ -9,7 +9,6 @@ from ..crypto.signatures import is_rsassa_pss_certificate, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
-from ..wire.extensions import Extension
 from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
 from .base import Context
 from .negotiation import choose_signature_scheme
@@ -61,7 +60,3 @@ def send_certificate_flight(
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
     ctx.send_message(empty)
     transcript.add(empty.raw)
-
-
-def _unused(_: Extension) -> None:  # keep the Extension import for type readers
-    pass

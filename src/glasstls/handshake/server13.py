@@ -58,6 +58,11 @@ class ExpectClientHello(State):
     step = "waiting for ClientHello"
 
     def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
+        if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
+            from .server12 import on_client_hello
+
+            return on_client_hello(ctx, ch)
+        ctx.set_version(ProtocolVersion.TLSv1_3)
         choice = negotiate(ctx, ch)
         transcript = Transcript()
         transcript.start(choice.suite.hash_name)
@@ -67,16 +72,38 @@ class ExpectClientHello(State):
         return send_server_flight(ctx, ch, choice, transcript, after_hrr=False)
 
 
-def negotiate(ctx: Context, ch: ClientHello) -> Choice:
-    """Everything the server decides from one ClientHello, checked in RFC order."""
+def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
+    """RFC 8446, Section 4.2.1 (supported_versions, else legacy_version), RFC 8996
+    (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
     cfg = ctx.config
+    supported = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
     versions = ch.ext(E.supported_versions)
-    offered_versions = versions.value if versions is not None else (ch.legacy_version,)
-    supported = [v for v in (ProtocolVersion.TLSv1_3,) if cfg.tls_min <= v <= cfg.tls_max]
-    N.choose_version(offered_versions, supported)
+    if versions is not None:
+        offered = versions.value
+    elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
+        offered = (ProtocolVersion.TLSv1_2,)
+    else:
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
+        )
+    version = N.choose_version(offered, supported)
+    if CipherSuite.TLS_FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
+        raise AlertError(
+            AlertDescription.inappropriate_fallback,
+            f"client retried with {version.label} and TLS_FALLBACK_SCSV, but this server supports "
+            f"{max(supported).label}: a downgrade (RFC 7507)",
+        )
+    return version
+
+
+def negotiate(ctx: Context, ch: ClientHello) -> Choice:
+    """Everything the server decides from one TLS 1.3 ClientHello, checked in RFC order."""
+    cfg = ctx.config
     # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
-    suite = N.choose_suite(ch.cipher_suites, cfg.cipher_suites, cfg.prefer_client_suites)
+    ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
+    suite = N.choose_suite([s for s in ch.cipher_suites if s in TLS13_SUITES], ours, cfg.prefer_client_suites)
     groups_ext, shares_ext, sigs_ext = ch.ext(E.supported_groups), ch.ext(E.key_share), ch.ext(E.signature_algorithms)
     # RFC 8446, Section 9.2: a certificate-based handshake needs these three.
     require(sigs_ext is not None, MISSING, "ClientHello has no signature_algorithms")
@@ -262,7 +289,3 @@ class ExpectClientFinished(State):
             alpn=c.alpn,
             server_name=c.server_name,
         )
-
-
-def _unused(*_: Any) -> None:
-    AlertError  # noqa: B018 - re-exported name kept for readers of this module

@@ -9,10 +9,13 @@ Which content type is acceptable when is the connection's business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
 from .protection import MAX_CIPHERTEXT, MAX_PLAINTEXT, Protection13
+
+MAX_CIPHERTEXT_12 = (1 << 14) + 2048
 
 RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", bytes | None], None]
 _KNOWN_TYPES = frozenset((20, 21, 22, 23))
@@ -35,8 +38,8 @@ class RecordLayer:
         self._in = bytearray()
         self._pos = 0  # start of the first unread record in _in; compacted when input runs dry
         self._out: list[bytes | bytearray] = []
-        self.read: Protection13 | None = None
-        self.write: Protection13 | None = None
+        self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
+        self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
         self.plaintext_version = b"\x03\x03"
@@ -59,7 +62,13 @@ class RecordLayer:
                 AlertDescription.unexpected_message,
                 f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step",
             )
-        limit = MAX_CIPHERTEXT if (self.read and ctype == ContentType.application_data) else MAX_PLAINTEXT
+        read = self.read
+        if read is None or ctype == ContentType.change_cipher_spec:
+            limit = MAX_PLAINTEXT
+        elif read.protects_all_types:
+            limit = MAX_CIPHERTEXT_12  # RFC 5246, Section 6.2.3
+        else:
+            limit = MAX_CIPHERTEXT if ctype == ContentType.application_data else MAX_PLAINTEXT
         if length > limit:
             raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
         end = pos + 5 + length
@@ -80,8 +89,14 @@ class RecordLayer:
             self._pos = 0
 
     def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
-        if ctype == ContentType.application_data and self.read is not None:
-            inner_type, data = self.read.open(header, payload)
+        read = self.read
+        # TLS 1.3 hides the real type inside application_data records; TLS 1.2
+        # protects every type but change_cipher_spec under its own outer type.
+        if read is not None and (
+            ctype == ContentType.application_data
+            or (read.protects_all_types and ctype != ContentType.change_cipher_spec)
+        ):
+            inner_type, data = read.open(header, payload)
             if self._hook:
                 self._hook("in", ctype, header, payload, inner_type, data)
             return Record(inner_type, data, header, True)
@@ -115,9 +130,8 @@ class RecordLayer:
         else:
             record = protection.seal(ctype, data)
             if self._hook:
-                self._hook(
-                    "out", ContentType.application_data, bytes(record[:5]), bytes(record[5:]), ctype, bytes(data)
-                )
+                outer = ContentType(record[0])  # application_data in TLS 1.3, the real type in TLS 1.2
+                self._hook("out", outer, bytes(record[:5]), bytes(record[5:]), ctype, bytes(data))
         self._out.append(record)
 
     def take_output(self) -> bytes:

@@ -25,6 +25,8 @@ class Protection13:
     """AEAD protection for one direction and one traffic secret."""
 
     __slots__ = ("suite", "epoch", "seq", "_aead", "_iv")
+    # TLS 1.3 protects only records whose outer type is application_data.
+    protects_all_types = False
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
         keys = traffic_keys(suite, secret)

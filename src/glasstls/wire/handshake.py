@@ -308,6 +308,8 @@ def decode_message(raw: bytes, parsers: dict | None = None) -> Handshake:
 
     The body must be consumed exactly; anything else is decode_error.
     """
+    if len(raw) < 4 or int.from_bytes(raw[1:4], "big") != len(raw) - 4:
+        raise DecodeError(f"handshake message header does not match its {len(raw)} bytes")
     msg_type = HandshakeType(raw[0])
     parse = (parsers or _TLS13_PARSERS).get(msg_type)
     if parse is None:

@@ -535,3 +535,43 @@ def _check_algorithms(path: Sequence[x509.Certificate]) -> AlertError | None:
         if isinstance(digest, hashes.MD5 | hashes.SHA1):
             return _rejected(path[0], f"{role} {describe(cert)} is signed with {digest.name.upper()}")
     return None
+
+
+# -- client certificates (the mechanism; the full client PKI policy comes with issue 5) ------
+
+
+def verify_client_chain(
+    chain: Sequence[x509.Certificate], store: TrustStore, now: datetime
+) -> tuple[x509.Certificate, ...]:
+    """Validate a client's chain (leaf first) against the server's client CA store.
+
+    Raises :class:`AlertError` with the alert RFC 5246 / RFC 8446 name and a
+    reason that speaks of the client and of ``--client-ca``.
+    """
+    if not chain:
+        raise AlertError(AlertDescription.bad_certificate, "the client sent an empty certificate chain")
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    verifier = (
+        verification.PolicyBuilder()
+        .store(store.to_cryptography_store())
+        .time(now)
+        .max_chain_depth(MAX_CHAIN_DEPTH)
+        .build_client_verifier()
+    )
+    try:
+        return tuple(verifier.verify(chain[0], list(chain[1:])).chain)
+    except (verification.VerificationError, ValueError, TypeError) as exc:
+        raise _diagnose_client(chain, store, now, str(exc)) from None
+
+
+def _diagnose_client(
+    chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str
+) -> AlertError:
+    path, untrusted = _path_to_anchor(chain, store)
+    found = untrusted or _check_validity(path, now)
+    if found is None:
+        found = AlertError(
+            AlertDescription.bad_certificate, f"client certificate {describe(chain[0])} was rejected: {message}"
+        )
+    reason = found.reason.replace("server certificate", "client certificate").replace("--cacert", "--client-ca")
+    return AlertError(found.description, reason)

@@ -1,0 +1,90 @@
+"""The server's session-ID cache (RFC 5246, Section 7.4.1.2; RFC 8446 does not use it).
+
+After a full TLS 1.2 handshake the server may remember the session under the
+session_id it chose; a client that offers that ID in a later ClientHello gets
+an abbreviated handshake. The cache is bounded twice: by size (the least
+recently used entry goes first) and by age (RFC 5246, Appendix F.1.4 suggests
+an upper limit of 24 hours; the default here is two hours). An entry lives no
+longer than the state's own ``lifetime`` either.
+
+Time is passed in; the cache never reads the clock. A lock guards every
+operation, so servers that handle connections in threads may share one cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from ..errors import ConfigError
+from .state import SessionState, check_aware
+
+
+class ServerSessionCache:
+    """An LRU map ``session_id -> SessionState`` with a size bound and a lifetime."""
+
+    def __init__(self, max_entries: int = 1024, lifetime: int = 7200) -> None:
+        if max_entries < 1:
+            raise ConfigError(f"session cache max_entries must be at least 1, not {max_entries}")
+        if lifetime < 1:
+            raise ConfigError(f"session cache lifetime must be at least 1 second, not {lifetime}")
+        self.max_entries = max_entries
+        self.lifetime = lifetime
+        self._entries: OrderedDict[bytes, tuple[SessionState, datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, session_id: bytes, state: SessionState, now: datetime) -> None:
+        """Remember ``state`` under ``session_id`` (1..32 bytes); evicts the least recently used beyond the bound."""
+        check_aware(now)
+        session_id = bytes(session_id)
+        if not 1 <= len(session_id) <= 32:
+            raise ValueError(f"a session_id has 1..32 bytes, not {len(session_id)} (RFC 5246, Section 7.4.1.2)")
+        expires = min(now + timedelta(seconds=self.lifetime), state.expires)
+        with self._lock:
+            self._entries[session_id] = (state, expires)
+            self._entries.move_to_end(session_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def get(self, session_id: bytes, now: datetime) -> SessionState | None:
+        """The state for ``session_id``, or None when unknown or expired (an expired entry is dropped)."""
+        check_aware(now)
+        session_id = bytes(session_id)
+        with self._lock:
+            entry = self._entries.get(session_id)
+            if entry is None:
+                return None
+            state, expires = entry
+            if now >= expires or state.expired(now):
+                del self._entries[session_id]
+                return None
+            self._entries.move_to_end(session_id)
+            return state
+
+    def remove(self, session_id: bytes) -> None:
+        """Forget ``session_id`` (no error when absent), e.g. after a fatal alert (RFC 5246, Section 7.2)."""
+        with self._lock:
+            self._entries.pop(bytes(session_id), None)
+
+    def purge(self, now: datetime) -> int:
+        """Drop every expired entry; returns how many went."""
+        check_aware(now)
+        with self._lock:
+            stale = [sid for sid, (state, expires) in self._entries.items() if now >= expires or state.expired(now)]
+            for sid in stale:
+                del self._entries[sid]
+            return len(stale)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, session_id: object) -> bool:
+        """Membership without touching LRU order or expiry (for tests and traces)."""
+        with self._lock:
+            return session_id in self._entries

@@ -1,0 +1,268 @@
+"""What both sides remember about a session so that it can be resumed.
+
+A :class:`SessionState` is the one record of a finished handshake that
+resumption needs: the server seals it into a session ticket (RFC 5077,
+Section 4; RFC 8446, Section 4.6.1) or keeps it in its session-ID cache
+(RFC 5246, Section 7.4.1.2); the client stores it beside the ticket or session
+ID it was given, in memory or in a ``--session-out`` file.
+
+Binary encoding (:meth:`SessionState.to_bytes`), in the presentation language
+of RFC 8446, Section 3; every block is consumed exactly or decoding fails::
+
+    uint8  format = 1;
+    uint16 version;                    /* 0x0303 or 0x0304 */
+    uint16 cipher_suite;
+    opaque master_secret<1..255>;      /* TLS 1.2 master secret or TLS 1.3 resumption PSK */
+    uint8  flags;                      /* 1 = EMS, 2 = server_name, 4 = alpn, 8 = ticket */
+    uint64 created;                    /* microseconds since 1970-01-01T00:00:00Z */
+    uint32 lifetime;                   /* seconds */
+    opaque session_id<0..32>;
+    opaque server_name<1..2^16-1>;     /* UTF-8, present when flag 2 */
+    opaque alpn<1..255>;               /* UTF-8, present when flag 4 */
+    opaque ticket<0..2^16-1>;          /* present when flag 8 */
+    uint32 ticket_age_add;
+    opaque ticket_nonce<0..255>;
+    uint32 max_early_data;
+    opaque peer_certificates<0..2^24-1>;  /* a list of opaque DER<1..2^24-1> */
+
+The PEM form (:meth:`SessionState.to_pem`) wraps those bytes for files. Both
+hold the master secret in the clear: a ticket must be sealed
+(:mod:`glasstls.session.tickets`) and a file kept private
+(:func:`glasstls.session.store.save_session`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ..errors import DecodeError
+from ..wire.codec import Reader, Writer
+
+FORMAT_VERSION = 1
+TLS12 = 0x0303
+TLS13 = 0x0304
+
+PEM_LABEL = "GLASSTLS SESSION"
+_PEM_BEGIN = f"-----BEGIN {PEM_LABEL}-----"
+_PEM_END = f"-----END {PEM_LABEL}-----"
+_PEM_RE = re.compile(re.escape(_PEM_BEGIN) + r"(.*?)" + re.escape(_PEM_END), re.DOTALL)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+_FLAG_EMS = 0x01
+_FLAG_SERVER_NAME = 0x02
+_FLAG_ALPN = 0x04
+_FLAG_TICKET = 0x08
+_KNOWN_FLAGS = _FLAG_EMS | _FLAG_SERVER_NAME | _FLAG_ALPN | _FLAG_TICKET
+
+_U32_MAX = (1 << 32) - 1
+
+
+def check_aware(now: datetime, what: str = "now") -> None:
+    """Times in the session layer are timezone-aware (UTC); a naive one is a bug."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime (UTC), got naive {now!r}")
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A resumable session (see the module doc for its encoding)."""
+
+    version: int
+    cipher_suite: int
+    master_secret: bytes = field(repr=False)
+    extended_master_secret: bool
+    server_name: str | None
+    alpn: str | None
+    created: datetime
+    lifetime: int
+    session_id: bytes = b""
+    ticket: bytes | None = field(default=None, repr=False)
+    # TLS 1.3 (RFC 8446, Section 4.6.1): what the client needs to offer the ticket as a PSK.
+    ticket_age_add: int = 0
+    ticket_nonce: bytes = b""
+    max_early_data: int = 0
+    peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        check_aware(self.created, "created")
+        object.__setattr__(self, "created", self.created.astimezone(UTC))
+        object.__setattr__(self, "peer_certificates", tuple(bytes(c) for c in self.peer_certificates))
+        problem = self._problem()
+        if problem:
+            raise ValueError(f"invalid session state: {problem}")
+
+    def _problem(self) -> str | None:
+        """Why this state cannot be encoded or used, or None."""
+        if self.version == TLS12:
+            # RFC 5246, Section 8.1: the master secret is always 48 bytes.
+            if len(self.master_secret) != 48:
+                return f"a TLS 1.2 master secret has 48 bytes, not {len(self.master_secret)}"
+        elif self.version == TLS13:
+            # RFC 8446, Section 4.6.1: the PSK is Hash.length long; TLS 1.3 suites use SHA-256 or SHA-384.
+            if len(self.master_secret) not in (32, 48):
+                return f"a TLS 1.3 resumption PSK has 32 or 48 bytes, not {len(self.master_secret)}"
+        else:
+            return f"version 0x{self.version:04x} is neither TLS 1.2 nor TLS 1.3"
+        checks = (
+            (0 <= self.cipher_suite <= 0xFFFF, "cipher_suite is not a 16-bit value"),
+            (self.created >= _EPOCH, "created is before 1970"),
+            (0 <= self.lifetime <= _U32_MAX, "lifetime does not fit 32 bits"),
+            (len(self.session_id) <= 32, "session_id is longer than 32 bytes (RFC 5246, Section 7.4.1.2)"),
+            (self.server_name is None or 0 < len(self.server_name.encode()) < 1 << 16, "bad server_name length"),
+            (self.alpn is None or 0 < len(self.alpn.encode()) < 256, "bad alpn length (RFC 7301, Section 3.1)"),
+            (self.ticket is None or len(self.ticket) < 1 << 16, "ticket is longer than 65535 bytes"),
+            (0 <= self.ticket_age_add <= _U32_MAX, "ticket_age_add does not fit 32 bits"),
+            (len(self.ticket_nonce) < 256, "ticket_nonce is longer than 255 bytes"),
+            (0 <= self.max_early_data <= _U32_MAX, "max_early_data does not fit 32 bits"),
+            (all(0 < len(c) < 1 << 24 for c in self.peer_certificates), "bad peer certificate length"),
+            (sum(3 + len(c) for c in self.peer_certificates) < 1 << 24, "peer certificates too long"),
+        )
+        return next((message for ok, message in checks if not ok), None)
+
+    # -- lifetime and matching ----------------------------------------------------------
+
+    @property
+    def expires(self) -> datetime:
+        return self.created + timedelta(seconds=self.lifetime)
+
+    def expired(self, now: datetime) -> bool:
+        """True once ``lifetime`` seconds have passed since ``created`` (a zero lifetime is always expired).
+
+        A session created "in the future" (the clock stepped back) is not expired.
+        """
+        check_aware(now)
+        return self.lifetime <= 0 or now >= self.expires
+
+    def matches(self, version: int, cipher_suite: int, extended_master_secret: bool, server_name: str | None) -> bool:
+        """May this session be resumed in a handshake with these parameters?
+
+        RFC 5246, Section 7.4.1.2: the same version and cipher suite. RFC 7627,
+        Section 5.3: extended master secret used both times or neither (a
+        mismatch means a full handshake, or an abort, which is the caller's
+        call). RFC 6066, Section 3: the same server name (DNS names compare
+        case-insensitively; a trailing dot is ignored). TLS 1.3 would allow any
+        suite with the same hash (RFC 8446, Section 4.2.11); this check is the
+        stricter exact match.
+        """
+        return (
+            self.version == version
+            and self.cipher_suite == cipher_suite
+            and self.extended_master_secret == bool(extended_master_secret)
+            and _normal_name(self.server_name) == _normal_name(server_name)
+        )
+
+    # -- binary encoding ------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        flags = (
+            (_FLAG_EMS if self.extended_master_secret else 0)
+            | (_FLAG_SERVER_NAME if self.server_name is not None else 0)
+            | (_FLAG_ALPN if self.alpn is not None else 0)
+            | (_FLAG_TICKET if self.ticket is not None else 0)
+        )
+        micros = (self.created - _EPOCH) // _MICROSECOND
+        w = Writer().u8(FORMAT_VERSION).u16(self.version).u16(self.cipher_suite)
+        w.vec(1, self.master_secret).u8(flags).raw(micros.to_bytes(8, "big")).u32(self.lifetime)
+        w.vec(1, self.session_id)
+        if self.server_name is not None:
+            w.vec(2, self.server_name.encode())
+        if self.alpn is not None:
+            w.vec(1, self.alpn.encode())
+        if self.ticket is not None:
+            w.vec(2, self.ticket)
+        w.u32(self.ticket_age_add).vec(1, self.ticket_nonce).u32(self.max_early_data)
+        certs = Writer()
+        for der in self.peer_certificates:
+            certs.vec(3, der)
+        w.vec(3, certs.getvalue())
+        return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SessionState:
+        """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
+        r = Reader(bytes(data), "session state")
+        fmt = r.u8("format")
+        if fmt != FORMAT_VERSION:
+            raise DecodeError(f"session state: unsupported format {fmt} (this version reads {FORMAT_VERSION})")
+        version = r.u16("version")
+        cipher_suite = r.u16("cipher_suite")
+        master_secret = r.vec(1, "master_secret", min_len=1)
+        flags = r.u8("flags")
+        if flags & ~_KNOWN_FLAGS:
+            raise DecodeError(f"session state: unknown flags 0x{flags & ~_KNOWN_FLAGS:02x}")
+        micros = int.from_bytes(r.raw(8, "created"), "big")
+        lifetime = r.u32("lifetime")
+        session_id = r.vec(1, "session_id", max_len=32)
+        server_name = _text(r.vec(2, "server_name", min_len=1), "server_name") if flags & _FLAG_SERVER_NAME else None
+        alpn = _text(r.vec(1, "alpn", min_len=1), "alpn") if flags & _FLAG_ALPN else None
+        ticket = r.vec(2, "ticket") if flags & _FLAG_TICKET else None
+        ticket_age_add = r.u32("ticket_age_add")
+        ticket_nonce = r.vec(1, "ticket_nonce")
+        max_early_data = r.u32("max_early_data")
+        certs_reader = r.sub(3, "peer_certificates")
+        certs = []
+        while not certs_reader.at_end():
+            certs.append(certs_reader.vec(3, "peer certificate", min_len=1))
+        r.finish()
+        try:
+            created = _EPOCH + micros * _MICROSECOND
+        except OverflowError:
+            raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
+        try:
+            return cls(
+                version=version,
+                cipher_suite=cipher_suite,
+                master_secret=master_secret,
+                extended_master_secret=bool(flags & _FLAG_EMS),
+                server_name=server_name,
+                alpn=alpn,
+                created=created,
+                lifetime=lifetime,
+                session_id=session_id,
+                ticket=ticket,
+                ticket_age_add=ticket_age_add,
+                ticket_nonce=ticket_nonce,
+                max_early_data=max_early_data,
+                peer_certificates=tuple(certs),
+            )
+        except ValueError as exc:
+            raise DecodeError(f"session state: {exc}") from None
+
+    # -- PEM --------------------------------------------------------------------------------
+
+    def to_pem(self) -> str:
+        body = base64.b64encode(self.to_bytes()).decode("ascii")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        return "\n".join([_PEM_BEGIN, *lines, _PEM_END]) + "\n"
+
+    @classmethod
+    def from_pem(cls, text: str | bytes) -> SessionState:
+        """Decode the first GLASSTLS SESSION block in ``text``; raises :class:`DecodeError`."""
+        if isinstance(text, bytes):
+            text = text.decode("ascii", "replace")
+        match = _PEM_RE.search(text)
+        if match is None:
+            raise DecodeError(f"no '{_PEM_BEGIN}' ... '{_PEM_END}' block found")
+        body = "".join(match.group(1).split())
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise DecodeError("session PEM: the base64 body is malformed") from None
+        return cls.from_bytes(data)
+
+
+def _text(raw: bytes, field_name: str) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise DecodeError(f"session state: {field_name} is not UTF-8") from None
+
+
+def _normal_name(name: str | None) -> str | None:
+    return None if name is None else name.rstrip(".").lower()
