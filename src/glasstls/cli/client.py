@@ -15,6 +15,7 @@ import time
 from ..connection import ClientConnection
 from ..errors import AlertError, PeerAlertError, TLSError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..session.store import load_session, save_session
 from .common import add_common_options, client_config, split_hostport
 
 CONNECT_TIMEOUT = 15.0
@@ -27,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
+    p.add_argument("--session-in", metavar="FILE", help="resume the session saved in FILE (session ID or ticket)")
+    p.add_argument("--session-out", metavar="FILE", help="save the session to FILE for a later --session-in")
     p.add_argument(
         "--linger",
         type=float,
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
         return _report_failure(args, f"cannot connect to {host}:{port}: {exc}", None)
-    conn = ClientConnection(config, server_name=server_name)
+    session = load_session(args.session_in) if args.session_in else None
+    conn = ClientConnection(config, server_name=server_name, session=session)
     session = _Session(sock, conn, args)
     try:
         return session.run()
@@ -54,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(p: NegotiatedParameters) -> None:
-    print(f"* Connected with {p.version}, {p.cipher_suite}", file=sys.stderr)
+    resumed = " (resumed session)" if p.resumed else ""
+    print(f"* Connected with {p.version}, {p.cipher_suite}{resumed}", file=sys.stderr)
     print(f"* Key exchange group: {p.group}; server signature: {p.signature_scheme}", file=sys.stderr)
     print(f"* Server certificate: {p.peer_certificate_subject}", file=sys.stderr)
     if len(p.peer_certificates) > 0:
@@ -170,6 +175,8 @@ class _Session:
             prefix = "handshake failed" if not self.conn.handshake_complete else "connection failed"
             if isinstance(self.error, (AlertError, PeerAlertError)) or not self.conn.handshake_complete:
                 return _report_failure(self.args, f"{prefix}: {self.error}", self.error)
+        if self.args.session_out and self.conn.session is not None:
+            save_session(self.args.session_out, self.conn.session)
         if self.args.json and self.conn.parameters is not None:
             print(json.dumps(self.conn.parameters.summary()), file=sys.stderr)
         return 0

@@ -60,7 +60,10 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     certificates = tuple(CertifiedKey.from_files(c, k) for c, k in zip(args.cert, args.key, strict=False))
     if len(args.cert) != len(args.key):
         raise ConfigError("give --cert and --key the same number of times")
-    return ServerConfig(certificates=certificates, **common_kwargs(args))
+    kwargs = common_kwargs(args)
+    if getattr(args, "no_tickets", False):
+        kwargs["session_tickets"] = False
+    return ServerConfig(certificates=certificates, **kwargs)
 
 
 def fail(message: str, code: int = 1) -> int:
