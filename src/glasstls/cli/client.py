@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
+    p.add_argument("--cert", metavar="FILE", help="client certificate chain PEM, for servers that ask for one")
+    p.add_argument("--key", metavar="FILE", help="private key PEM for --cert")
     p.add_argument("--session-in", metavar="FILE", help="resume the session saved in FILE (session ID or ticket)")
     p.add_argument("--session-out", metavar="FILE", help="save the session to FILE for a later --session-in")
     p.add_argument(

@@ -51,6 +51,10 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
         kwargs["trust_store"] = TrustStore.from_file(args.cacert)
     if args.insecure:
         kwargs["dangerous"] = Dangerous(skip_server_verification=True)
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise ConfigError("a client certificate needs both --cert FILE and --key FILE")
+        kwargs["certificate"] = CertifiedKey.from_files(args.cert, args.key)
     return ClientConfig(**kwargs)
 
 
@@ -63,6 +67,13 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     kwargs = common_kwargs(args)
     if getattr(args, "no_tickets", False):
         kwargs["session_tickets"] = False
+    if getattr(args, "client_ca", None):
+        from ..x509.store import TrustStore
+
+        kwargs["client_trust_store"] = TrustStore.from_file(args.client_ca)
+        kwargs["client_auth"] = args.verify_client or "required"
+    elif getattr(args, "verify_client", None) not in (None, "none"):
+        raise ConfigError("--verify-client needs --client-ca FILE")
     return ServerConfig(certificates=certificates, **kwargs)
 
 

@@ -26,6 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
+    p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
+    p.add_argument(
+        "--verify-client",
+        choices=("none", "optional", "required"),
+        default=None,
+        help="ask for a client certificate (default: required when --client-ca is given)",
+    )
     add_common_options(p)
     p.set_defaults(run=run)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, finished_verify_data
-from ..crypto.signatures import is_rsassa_pss_certificate
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_certificate, verify
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
@@ -30,10 +30,19 @@ from ..errors import AlertDescription, AlertError
 from ..events import NegotiatedParameters
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
-from ..wire.handshake import ClientHello, EncryptedExtensions, Finished, HelloRetryRequest, ServerHello
+from ..wire.handshake import (
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Finished,
+    HelloRetryRequest,
+    ServerHello,
+)
 from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
-from .common13 import send_certificate_and_verify
+from .common13 import certificate_verify_content, send_certificate_and_verify
 from .post_handshake import ServerConnected13
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -51,6 +60,7 @@ class Choice:
     scheme: SignatureScheme
     alpn: str | None
     server_name: str | None
+    peer_chain: tuple = ()
 
 
 class ExpectClientHello(State):
@@ -224,6 +234,10 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
     ee = _encrypted_extensions(ctx, ch, choice)
     ctx.send_message(ee)
     transcript.add(ee.raw)
+    if ctx.config.client_auth != "none":
+        request = _certificate_request(ctx)
+        ctx.send_message(request)
+        transcript.add(request.raw)
     send_certificate_and_verify(ctx, transcript, choice.certified, choice.scheme, "server")
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
     ctx.send_message(fin)
@@ -238,7 +252,82 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
     # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
     ctx.install_write(suite, s_ap, "application")
     ctx.install_read(suite, c_hs, "handshake")
-    return ExpectClientFinished(choice, transcript, ch.random, c_hs, (c_ap, s_ap), master)
+    finished = ExpectClientFinished(choice, transcript, ch.random, c_hs, (c_ap, s_ap), master)
+    return ExpectClientCertificate13(finished) if ctx.config.client_auth != "none" else finished
+
+
+def _certificate_request(ctx: Context) -> CertificateRequest:
+    """RFC 8446, Section 4.3.2: our signature schemes and the client CAs we trust."""
+    cfg = ctx.config
+    schemes = tuple(s for s in cfg.signature_schemes if s in TLS13_SIGNATURE_SCHEMES)
+    exts = [Extension.make(E.signature_algorithms, schemes, X.CR)]
+    if cfg.client_trust_store is not None:
+        names = tuple(c.subject.public_bytes() for c in cfg.client_trust_store.certificates)
+        exts.append(Extension.make(E.certificate_authorities, names, X.CR))
+    return CertificateRequest(certificate_request_context=b"", extensions=tuple(exts))
+
+
+class ExpectClientCertificate13(State):
+    """RFC 8446, Section 4.4.2: the client's answer to our CertificateRequest."""
+
+    expects = (Certificate,)
+    step = "waiting for the client's Certificate"
+    ccs_allowed = True
+
+    def __init__(self, finished: ExpectClientFinished) -> None:
+        self.finished = finished
+
+    def handle(self, ctx: Context, msg: Certificate) -> State:  # type: ignore[override]
+        from .client13 import parse_chain
+        from .server12 import verify_client
+
+        require(msg.certificate_request_context == b"", ILLEGAL, "client Certificate has a request context")
+        self.finished.transcript.add(msg.raw)
+        if not msg.entries:
+            # RFC 8446, Section 4.4.2.4: certificate_required when we insist.
+            require(
+                ctx.config.client_auth != "required",
+                AlertDescription.certificate_required,
+                "client sent no certificate, and this server requires one (--verify-client required)",
+            )
+            return self.finished
+        chain = parse_chain(msg, "client")
+        verify_client(ctx, chain)
+        self.finished.choice.peer_chain = chain
+        return ExpectClientCertificateVerify13(self.finished)
+
+
+class ExpectClientCertificateVerify13(State):
+    expects = (CertificateVerify,)
+    step = "waiting for the client's CertificateVerify"
+    ccs_allowed = True
+
+    def __init__(self, finished: ExpectClientFinished) -> None:
+        self.finished = finished
+
+    def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
+        cert, transcript = self.finished.choice.peer_chain[0], self.finished.transcript
+        require(
+            msg.algorithm in ctx.config.signature_schemes and msg.algorithm in TLS13_SIGNATURE_SCHEMES,
+            ILLEGAL,
+            f"client signed with {msg.algorithm.name}, which the server did not request",
+        )
+        require(
+            scheme_fits_certificate(cert, msg.algorithm),
+            ILLEGAL,
+            f"client signed with {msg.algorithm.name}, which does not fit its certificate",
+        )
+        content = certificate_verify_content("client", transcript.digest())
+        traced_check(
+            ctx,
+            "client CertificateVerify",
+            f"{msg.algorithm.name} signature over the transcript",
+            lambda: verify(
+                cert.public_key(), msg.algorithm, content, msg.signature, what="client CertificateVerify signature"
+            ),
+        )
+        transcript.add(msg.raw)
+        return self.finished
 
 
 class ExpectClientFinished(State):
@@ -288,4 +377,6 @@ class ExpectClientFinished(State):
             signature_scheme=c.scheme.name,
             alpn=c.alpn,
             server_name=c.server_name,
+            peer_certificates=c.peer_chain,
+            client_auth=bool(c.peer_chain),
         )

@@ -1,0 +1,262 @@
+"""Client certificates (mutual TLS), the mechanism in both versions and both
+roles: in memory between glasstls peers, and against OpenSSL."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from glasstls import (
+    CertifiedKey,
+    ClientConfig,
+    ClientConnection,
+    ConnectionClosed,
+    HandshakeComplete,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.enums import AlertDescription
+from glasstls.errors import PeerAlertError
+from glasstls.x509.mint import ThrowawayCA
+from glasstls.x509.store import TrustStore
+
+VERSIONS = {"1.3": ProtocolVersion.TLSv1_3, "1.2": ProtocolVersion.TLSv1_2}
+
+
+@pytest.fixture(scope="module")
+def pki():
+    server_ca, client_ca, stranger_ca = (
+        ThrowawayCA.create(),
+        ThrowawayCA.create("client root"),
+        ThrowawayCA.create("stranger root"),
+    )
+    server = server_ca.issue_server(["localhost", "127.0.0.1"])
+    return {
+        "server_ca": server_ca,
+        "client_ca": client_ca,
+        "server": CertifiedKey(server.chain, server.private_key),
+        "server_identity": server,
+        "client_identity": client_ca.issue_client("alice"),
+        "client": _ck(client_ca.issue_client("alice")),
+        "stranger": _ck(stranger_ca.issue_client("mallory")),
+    }
+
+
+def _ck(identity) -> CertifiedKey:
+    return CertifiedKey(identity.chain, identity.private_key)
+
+
+def _pair(pki, version, mode, client_cert):
+    v = VERSIONS[version]
+    sc = ServerConfig(
+        certificates=(pki["server"],),
+        tls_max=v,
+        client_auth=mode,
+        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()),
+    )
+    cc = ClientConfig(
+        trust_store=TrustStore.from_pem(pki["server_ca"].root_pem()), certificate=client_cert, tls_min=v, tls_max=v
+    )
+    return ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+
+
+def _run(c, s):
+    ce, se = [], []
+    for _ in range(8):
+        a = c.data_to_send()
+        if a:
+            se += s.receive_bytes(a)
+        b = s.data_to_send()
+        if b:
+            ce += c.receive_bytes(b)
+        if not a and not b:
+            break
+    return ce, se
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_required_and_presented(pki, version) -> None:
+    c, s = _pair(pki, version, "required", pki["client"])
+    ce, se = _run(c, s)
+    assert any(isinstance(e, HandshakeComplete) for e in se), se
+    params = s.parameters
+    assert params.client_auth is True
+    assert params.peer_certificate_subject == "CN=alice"
+    assert c.parameters.client_auth is True
+    assert c.parameters.version == f"TLSv{version}"
+
+
+@pytest.mark.parametrize(
+    ("version", "alert"), [("1.3", AlertDescription.certificate_required), ("1.2", AlertDescription.handshake_failure)]
+)
+def test_required_but_missing(pki, version, alert) -> None:
+    c, s = _pair(pki, version, "required", None)
+    ce, se = _run(c, s)
+    err = se[-1].error
+    assert err.description == alert
+    assert "requires one" in err.reason
+    assert isinstance(ce[-1].error, PeerAlertError) and ce[-1].error.description == alert
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_optional_and_missing(pki, version) -> None:
+    c, s = _pair(pki, version, "optional", None)
+    _run(c, s)
+    assert s.parameters is not None and s.parameters.client_auth is False
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_untrusted_client_certificate(pki, version) -> None:
+    c, s = _pair(pki, version, "required", pki["stranger"])
+    ce, se = _run(c, s)
+    err = se[-1].error
+    assert isinstance(se[-1], ConnectionClosed)
+    assert err.description == AlertDescription.unknown_ca
+    assert "--client-ca" in err.reason
+    assert ce[-1].error.description == AlertDescription.unknown_ca
+
+
+# -- against OpenSSL ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def files(pki, tmp_path_factory):
+    d = tmp_path_factory.mktemp("mtls")
+    pki["server_identity"].write(d / "server.pem", d / "server.key")
+    pki["client_identity"].write(d / "client.pem", d / "client.key")
+    (d / "server-ca.pem").write_bytes(pki["server_ca"].root_pem())
+    (d / "client-ca.pem").write_bytes(pki["client_ca"].root_pem())
+    return d
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_openssl_client_certificate_to_glasstls_server(pki, files, version) -> None:
+    import glasstls
+
+    sc = ServerConfig(
+        certificates=(pki["server"],),
+        client_auth="required",
+        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()),
+    )
+    result: dict = {}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(15)
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            sock, _ = listener.accept()
+            sock.settimeout(15)
+            with glasstls.accept(sock, sc) as tls:
+                result["params"] = tls.parameters
+                tls.sendall(tls.recv())
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        proc = subprocess.run(
+            [
+                "openssl",
+                "s_client",
+                f"-tls{version.replace('.', '_')}",
+                "-connect",
+                f"127.0.0.1:{port}",
+                "-servername",
+                "localhost",
+                "-CAfile",
+                str(files / "server-ca.pem"),
+                "-cert",
+                str(files / "client.pem"),
+                "-cert_chain",
+                str(files / "client.pem"),
+                "-key",
+                str(files / "client.key"),
+                "-ign_eof",
+            ],
+            input=b"mutual\n",
+            capture_output=True,
+            timeout=20,
+        )
+        thread.join(20)
+    out = proc.stdout.decode()
+    assert "mutual" in out, proc.stderr.decode()
+    assert result["params"].client_auth and result["params"].peer_certificate_subject == "CN=alice"
+    assert result["params"].version == f"TLSv{version}"
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_glasstls_client_certificate_to_openssl_server(files, version) -> None:
+    server = subprocess.Popen(
+        [
+            "openssl",
+            "s_server",
+            f"-tls{version.replace('.', '_')}",
+            "-accept",
+            "127.0.0.1:0",
+            "-naccept",
+            "1",
+            "-cert",
+            str(files / "server.pem"),
+            "-cert_chain",
+            str(files / "server.pem"),
+            "-key",
+            str(files / "server.key"),
+            "-Verify",
+            "2",
+            "-CAfile",
+            str(files / "client-ca.pem"),
+            "-verify_return_error",
+            "-rev",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = None
+        for _ in range(50):
+            line = server.stdout.readline()
+            match = re.search(r"ACCEPT .*:(\d+)", line)
+            if match:
+                port = int(match.group(1))
+                break
+        assert port, "s_server did not start"
+        client = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "glasstls",
+                "client",
+                f"127.0.0.1:{port}",
+                "--cacert",
+                str(files / "server-ca.pem"),
+                "--servername",
+                "localhost",
+                "--cert",
+                str(files / "client.pem"),
+                "--key",
+                str(files / "client.key"),
+                "--json",
+                "--linger",
+                "0.5",
+            ],
+            input=b"abc\n",
+            capture_output=True,
+            timeout=20,
+        )
+    finally:
+        server.kill()
+        rest = server.communicate(timeout=10)[0]
+    assert client.returncode == 0, client.stderr.decode()
+    assert client.stdout == b"cba\n"
+    assert "CN = alice" in rest or "CN=alice" in rest
