@@ -220,3 +220,37 @@ def test_replay_randomness_reports_exhaustion() -> None:
     assert r(2) == b"ab"
     with pytest.raises(RuntimeError):
         r(1)
+
+
+def test_blocking_connect_resumes_through_a_session_store(ca, server_key) -> None:
+    import socket
+    import threading
+
+    import glasstls
+
+    cc, sc = configs(ca, server_key, {"tls_max": glasstls.ProtocolVersion.TLSv1_2})
+    store = glasstls.SessionStore()
+    resumed = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            for _ in range(2):
+                sock, _ = listener.accept()
+                sock.settimeout(10)
+                with glasstls.accept(sock, sc) as tls:
+                    resumed.append(tls.parameters.resumed)
+                    tls.sendall(tls.recv())
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        for _ in range(2):
+            with glasstls.connect("127.0.0.1", port, cc, server_name="localhost", session_store=store) as tls:
+                tls.sendall(b"x")
+                assert tls.recv() == b"x"
+        thread.join(10)
+    assert resumed == [False, True]
+    assert len(store) >= 1

@@ -18,13 +18,43 @@ from .events import (
 )
 from .io.blocking import TLSSocket, accept, connect
 from .observe import EventList, Observer, observer
+from .session.state import SessionState
+from .session.store import SessionStore, load_session, save_session
 
 __all__ = [
-    "AlertDescription", "AlertError", "AlertReceived", "ApplicationData", "CertifiedKey", "CipherSuite",
-    "ClientConfig", "ClientConnection", "ConfigError", "ConnectionClosed", "ConnectionClosedError", "Dangerous",
-    "EventList", "HandshakeComplete", "KeyUpdated", "NamedGroup", "NegotiatedParameters", "NewTicket", "Observer",
-    "PeerAlertError", "ProtocolVersion", "ServerConfig", "ServerConnection", "SignatureScheme", "TLSError", "TLSSocket",
-    "accept", "connect", "observer",
+    "AlertDescription",
+    "AlertError",
+    "AlertReceived",
+    "ApplicationData",
+    "CertifiedKey",
+    "CipherSuite",
+    "ClientConfig",
+    "ClientConnection",
+    "ConfigError",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "Dangerous",
+    "EventList",
+    "HandshakeComplete",
+    "KeyUpdated",
+    "NamedGroup",
+    "NegotiatedParameters",
+    "NewTicket",
+    "Observer",
+    "PeerAlertError",
+    "ProtocolVersion",
+    "ServerConfig",
+    "ServerConnection",
+    "SessionState",
+    "SessionStore",
+    "SignatureScheme",
+    "TLSError",
+    "TLSSocket",
+    "accept",
+    "connect",
+    "load_session",
+    "observer",
+    "save_session",
 ]
 
 __version__ = "0.1.0"
