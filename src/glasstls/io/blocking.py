@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig, ServerConfig
 from ..connection import ClientConnection, Connection, ServerConnection
 from ..errors import ConnectionClosedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..session.store import SessionStore, session_key
 
 READ_SIZE = 1 << 16
 
@@ -135,9 +137,17 @@ def connect(
     *,
     server_name: str | None = None,
     timeout: float | None = 30.0,
+    session_store: SessionStore | None = None,
     **conn_kwargs: Any,
 ) -> TLSSocket:
-    """Open a TCP connection and complete a TLS handshake as a client."""
+    """Open a TCP connection and complete a TLS handshake as a client.
+
+    With a ``session_store`` the connection resumes the newest session saved
+    for (server name, port) and saves the one it ends up with.
+    """
+    key = session_key(host, port, server_name)
+    if session_store is not None and "session" not in conn_kwargs:
+        conn_kwargs["session"] = session_store.get(key, datetime.now(UTC))
     sock = socket.create_connection((host, port), timeout=timeout)
     conn = ClientConnection(config or ClientConfig(), server_name=server_name or host, **conn_kwargs)
     tls = TLSSocket(sock, conn)
@@ -146,6 +156,8 @@ def connect(
     except BaseException:
         sock.close()
         raise
+    if session_store is not None and conn.session is not None:
+        session_store.put(key, conn.session)
     return tls
 
 
