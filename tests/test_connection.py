@@ -254,3 +254,13 @@ def test_blocking_connect_resumes_through_a_session_store(ca, server_key) -> Non
         thread.join(10)
     assert resumed == [False, True]
     assert len(store) >= 1
+
+
+def test_default_randomness_is_the_system_generator(ca, server_key) -> None:
+    """The crypto layer takes its constant-time library paths only for os.urandom."""
+    from glasstls.crypto.rand import is_system
+
+    cc, sc = configs(ca, server_key)
+    assert is_system(ClientConnection(cc, server_name="localhost").randomness)
+    assert is_system(ServerConnection(sc).randomness)
+    assert not is_system(ClientConnection(cc, server_name="localhost", randomness=_counter_randomness()).randomness)

@@ -73,7 +73,10 @@ class Connection:
     ) -> None:
         self.config = config
         self._observer = observer
-        self._randomness = randomness
+        # The callable itself, not a wrapper: the crypto layer checks whether it is
+        # os.urandom (crypto.rand.is_system) to choose the constant-time library
+        # paths; replay-only code paths are taken only for injected randomness.
+        self.randomness: Randomness = randomness
         self._clock = clock
         self._records = RecordLayer(self._record_hook if observer is not None else None)
         self._hs_in = HandshakeBuffer()
@@ -251,9 +254,6 @@ class Connection:
         self._records.send(ContentType.alert, bytes((level, description)))
 
     # -- the Context the handshake states act through -----------------------------------
-    def randomness(self, n: int) -> bytes:
-        return self._randomness(n)
-
     def now(self) -> datetime:
         return self._clock()
 

@@ -228,11 +228,16 @@ class ExpectServerKeyExchange12(State12):
             )
             peer_public = params.public
         else:
-            group = kx.ffdhe_group_for(int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big"))
+            p = int.from_bytes(params.p, "big")
+            group = kx.ffdhe_group_for(p, int.from_bytes(params.g, "big"))
             if group is None:
+                # RFC 7919, Section 3: a client may refuse custom groups with insufficient_security.
                 raise AlertError(
                     AlertDescription.insufficient_security,
-                    "server's DHE parameters are not an RFC 7919 group; custom groups are refused",
+                    f"server's DHE parameters (a {p.bit_length()}-bit prime) are not an RFC 7919 group; "
+                    "custom groups are refused. The server must use ffdhe2048 or another RFC 7919 group "
+                    "(OpenSSL: s_server -dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH "
+                    "-pkeyopt group:ffdhe2048`), or offer ECDHE",
                 )
             peer_public = params.ys.rjust(kx.key_share_length(group) or 0, b"\x00")
         self._verify_signature(ctx, params)
