@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND := noninteractive
 # Debian packages, as "command:package" (installed when the command is missing):
 APT_PEERS := openssl:openssl
 APT_PEERS += curl:curl
-# APT_PEERS += gnutls-cli:gnutls-bin
+APT_PEERS += gnutls-cli:gnutls-bin
 # APT_PEERS += tshark:tshark
 # APT_PEERS += chromium:chromium
 # npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).

@@ -2,24 +2,38 @@
 
     .venv/bin/python bench/bench.py [--seconds 2] [--profile]
 
-Two metrics, each stack measured the same way, client and server in one
+Four metrics, each stack measured the same way, client and server in one
 process, bytes moved in memory (no sockets, no threads):
 
 * full TLS 1.3 handshakes per second: X25519, an ECDSA P-256 server
   certificate under a throwaway root and intermediate, the client verifying
   the chain and the host name (tlslite-ng cannot: it has no X.509 path
   validation, so it only checks the CertificateVerify signature);
-* bulk MB/s (10^6 bytes): 16 KiB writes from client to server with
-  TLS_AES_128_GCM_SHA256, counting the bytes the server decrypted.
+* TLS 1.3 bulk MB/s (10^6 bytes): 16 KiB writes from client to server with
+  TLS_AES_128_GCM_SHA256, counting the bytes the server decrypted;
+* full TLS 1.2 handshakes per second: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+  with X25519 and an RSA-2048 server certificate under the same root, the
+  client verifying as above, the extended master secret on (RFC 7627);
+* TLS 1.2 session-ID resumptions per second (RFC 5246, Section 7.4.1.2): the
+  client offers the session of one earlier full handshake and the server finds
+  it in its session cache; no certificate, no key exchange, no signature. Every
+  resumption is checked to have really resumed, and then both sides send
+  close_notify: OpenSSL drops a session from the server's cache, and marks it
+  not resumable on the client, when an SSL object that used it is freed without
+  having sent one (``ssl_clear_bad_session``), so the ssl peers must; the other
+  two stacks do the same and pay for the same two records.
 
 Python 3.11's ssl has no API for the TLS 1.3 suites (there is no
 ``SSLContext.set_ciphersuites``) and OpenSSL's default order puts
 TLS_AES_256_GCM_SHA384 first, so this script points OPENSSL_CONF at a file
 restricting the suites to TLS_AES_128_GCM_SHA256 and the groups to X25519
 *before* ``ssl`` is imported, and checks what was negotiated. Servers send no
-session tickets (glasstls has none yet; OpenSSL's ``num_tickets`` and
-tlslite-ng's ``ticket_count`` are set to 0), so a handshake is the same work
-for all three. This is a script that prints numbers, not a timed test.
+session tickets in either version (OpenSSL's ``num_tickets`` = 0 and
+``OP_NO_TICKET``, glasstls's ``session_tickets=False``, tlslite-ng's
+``ticket_count`` = 0), so a TLS 1.3 handshake is the same work for all three and
+TLS 1.2 resumption goes by session ID. Each TLS 1.2 metric has its own server
+session cache, so the full handshakes cannot evict the session being resumed.
+This is a script that prints numbers, not a timed test.
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ def _restrict_openssl() -> str:
 _OPENSSL_NOTE = _restrict_openssl()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import cProfile  # noqa: E402
 import errno  # noqa: E402
 import pstats  # noqa: E402
@@ -67,6 +82,7 @@ import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from glasstls import (  # noqa: E402
     ApplicationData,
@@ -75,8 +91,10 @@ from glasstls import (  # noqa: E402
     ClientConfig,
     ClientConnection,
     NamedGroup,
+    ProtocolVersion,
     ServerConfig,
     ServerConnection,
+    SignatureScheme,
 )
 from glasstls.x509.mint import Identity, ThrowawayCA  # noqa: E402
 from glasstls.x509.store import TrustStore  # noqa: E402
@@ -84,6 +102,32 @@ from glasstls.x509.store import TrustStore  # noqa: E402
 HOST = "localhost"
 WRITE = 16 * 1024
 MB = 1_000_000
+
+TLS12_SUITE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+TLS12_OPENSSL_SUITE = "ECDHE-RSA-AES128-GCM-SHA256"
+
+# The metrics, in the order they are measured and printed: (key, label in the table).
+METRICS = (
+    ("handshakes", "TLS 1.3 handshakes/s (full, verify on)"),
+    ("megabytes", "TLS 1.3 bulk MB/s (16 KiB, AES-128-GCM)"),
+    ("handshakes12", "TLS 1.2 handshakes/s (full, ECDHE-RSA)"),
+    ("resumptions12", "TLS 1.2 resumptions/s (session ID)"),
+)
+# What each stack is set up to negotiate for a metric (the bulk transfer runs on a TLS 1.3 handshake's keys).
+SETUPS = {
+    "handshakes": "TLS 1.3 full handshake, then bulk",
+    "handshakes12": f"TLS 1.2 full handshake, {TLS12_SUITE}",
+    "resumptions12": "TLS 1.2 session-ID resumption",
+}
+
+
+class NotNegotiated(RuntimeError):
+    """A stack negotiated something other than what its row claims."""
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise NotNegotiated(what)
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -124,7 +168,8 @@ def rate(operation: Callable[[], int], seconds: float, warmup: float) -> Rate:
 @dataclass(frozen=True)
 class Pki:
     ca: ThrowawayCA
-    server: Identity
+    server: Identity  # ECDSA P-256, for TLS 1.3
+    rsa_server: Identity  # RSA-2048, for TLS 1.2 ECDHE-RSA
     directory: Path  # the same certificates as PEM files, for ssl and tlslite-ng
 
     @property
@@ -139,13 +184,23 @@ class Pki:
     def key_file(self) -> Path:
         return self.directory / "key.pem"
 
+    @property
+    def rsa_chain_file(self) -> Path:
+        return self.directory / "rsa-chain.pem"
+
+    @property
+    def rsa_key_file(self) -> Path:
+        return self.directory / "rsa-key.pem"
+
 
 def make_pki(directory: Path) -> Pki:
     ca = ThrowawayCA.create("bench root", key_type="ecdsa-p256")  # root and one intermediate
     server = ca.issue_server([HOST], key_type="ecdsa-p256")
-    pki = Pki(ca, server, directory)
+    rsa_server = ca.issue_server([HOST], key_type="rsa2048")
+    pki = Pki(ca, server, rsa_server, directory)
     pki.root_file.write_bytes(ca.root_pem())
     server.write(pki.chain_file, pki.key_file)
+    rsa_server.write(pki.rsa_chain_file, pki.rsa_key_file)
     return pki
 
 
@@ -157,27 +212,51 @@ class Glasstls:
 
     def __init__(self, pki: Pki) -> None:
         suite = (CipherSuite.TLS_AES_128_GCM_SHA256,)
-        self.client_config = ClientConfig(
-            trust_store=TrustStore.from_pem(pki.ca.root_pem()),  # verification on, anchors built once
-            cipher_suites=suite,
-            groups=(NamedGroup.x25519,),
-        )
+        trust = TrustStore.from_pem(pki.ca.root_pem())  # verification on, anchors built once
+        self.client_config = ClientConfig(trust_store=trust, cipher_suites=suite, groups=(NamedGroup.x25519,))
         self.server_config = ServerConfig(
             certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
             cipher_suites=suite,
             groups=(NamedGroup.x25519,),
         )
+        tls12 = {
+            "tls_min": ProtocolVersion.TLSv1_2,
+            "tls_max": ProtocolVersion.TLSv1_2,
+            "cipher_suites": (CipherSuite[TLS12_SUITE],),
+            "groups": (NamedGroup.x25519,),
+            "session_tickets": False,  # session IDs only, as for the other two stacks
+        }
+        self.client_config12 = ClientConfig(trust_store=trust, **tls12)
+        rsa = (CertifiedKey(pki.rsa_server.chain, pki.rsa_server.private_key),)
+        # One server configuration (and so one session cache) per TLS 1.2 metric.
+        self.server_config12 = ServerConfig(certificates=rsa, **tls12)
+        self.resume_config12 = ServerConfig(certificates=rsa, **tls12)
 
-    def pair(self) -> tuple[ClientConnection, ServerConnection]:
-        client = ClientConnection(self.client_config, server_name=HOST)
-        server = ServerConnection(self.server_config)
+    @staticmethod
+    def _pair(client: ClientConnection, server: ServerConnection) -> tuple[ClientConnection, ServerConnection]:
         server.receive_bytes(client.data_to_send())  # ClientHello
-        client.receive_bytes(server.data_to_send())  # ServerHello … Finished
-        server.receive_bytes(client.data_to_send())  # (CCS) Finished
+        client.receive_bytes(server.data_to_send())  # 1.3: ServerHello … Finished; 1.2: … ServerHelloDone
+        server.receive_bytes(client.data_to_send())  # 1.3: (CCS) Finished; 1.2: ClientKeyExchange … Finished
+        if not client.handshake_complete:  # a full TLS 1.2 handshake: the server's CCS, Finished
+            client.receive_bytes(server.data_to_send())
         for side in (client, server):
             if not side.handshake_complete:
                 raise RuntimeError(f"glasstls {side.side} did not complete the handshake: {side.error}")
         return client, server
+
+    @staticmethod
+    def _close(*sides: ClientConnection | ServerConnection) -> None:
+        """close_notify from each side, as every stack sends after a resumption (see the module doc)."""
+        for side in sides:
+            side.close()
+            side.data_to_send()
+
+    def pair(self) -> tuple[ClientConnection, ServerConnection]:
+        return self._pair(ClientConnection(self.client_config, server_name=HOST), ServerConnection(self.server_config))
+
+    def pair12(self, server_config: ServerConfig, session: Any = None) -> tuple[ClientConnection, ServerConnection]:
+        client = ClientConnection(self.client_config12, server_name=HOST, session=session)
+        return self._pair(client, ServerConnection(server_config))
 
     def handshake(self) -> int:
         self.pair()
@@ -187,6 +266,7 @@ class Glasstls:
         client, _ = self.pair()
         p = client.parameters
         assert p is not None
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), str(p))
         return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, chain verified"
 
     def bulk(self) -> Callable[[], int]:
@@ -203,25 +283,82 @@ class Glasstls:
 
         return write
 
+    def handshake12(self) -> tuple[str, Callable[[], int]]:
+        client, _ = self.pair12(self.server_config12)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.2", TLS12_SUITE, "x25519"), str(p))
+        expect(not p.resumed and bool(p.extended_master_secret), str(p))
+
+        def handshake() -> int:
+            self.pair12(self.server_config12)
+            return 1
+
+        return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, EMS, chain verified", handshake
+
+    def resumption12(self) -> tuple[str, Callable[[], int]]:
+        first, server = self.pair12(self.resume_config12)
+        self._close(first, server)
+        session = first.session
+        expect(session is not None and bool(session.session_id) and session.ticket is None, "no session-ID session")
+        client, server = self.pair12(self.resume_config12, session)
+        self._close(client, server)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.resumed) == ("TLSv1.2", TLS12_SUITE, True), str(p))
+
+        def resume() -> int:
+            client, server = self.pair12(self.resume_config12, session)
+            if not client.parameters.resumed:  # type: ignore[union-attr]
+                raise NotNegotiated("glasstls fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{p.version}, {p.cipher_suite}, resumed by a {len(session.session_id)}-byte session ID", resume
+
 
 # -- Python's ssl ---------------------------------------------------------------------------
 
-_SERVER_HELLO, _KEY_SHARE = 2, 51
+_SERVER_HELLO, _SERVER_KEY_EXCHANGE, _KEY_SHARE, _EMS = 2, 12, 51, 23
 _GROUP_NAMES = {0x001D: "x25519", 0x0017: "secp256r1", 0x0018: "secp384r1", 0x001E: "x448", 0x11EC: "X25519MLKEM768"}
 
 
-def _server_hello_group(message: bytes) -> str | None:
-    """The key_share group of a ServerHello (RFC 8446, Section 4.1.3 and 4.2.8), from its raw bytes."""
+def _group_name(group: int) -> str:
+    return _GROUP_NAMES.get(group, f"0x{group:04x}")
+
+
+def _server_hello_extensions(message: bytes) -> dict[int, bytes]:
+    """The extensions of a ServerHello (RFC 8446, Section 4.1.3; RFC 5246, Section 7.4.1.3), from its raw bytes."""
     pos = 4 + 2 + 32  # handshake header, legacy_version, random
     pos += 1 + message[pos]  # legacy_session_id_echo
     pos += 2 + 1 + 2  # cipher_suite, legacy_compression_method, extensions length
+    extensions = {}
     while pos + 4 <= len(message):
         kind, length = int.from_bytes(message[pos : pos + 2], "big"), int.from_bytes(message[pos + 2 : pos + 4], "big")
-        if kind == _KEY_SHARE:
-            group = int.from_bytes(message[pos + 4 : pos + 6], "big")
-            return _GROUP_NAMES.get(group, f"0x{group:04x}")
+        extensions[kind] = message[pos + 4 : pos + 4 + length]
         pos += 4 + length
-    return None
+    return extensions
+
+
+def _server_hello_group(message: bytes) -> str | None:
+    """The key_share group of a TLS 1.3 ServerHello (RFC 8446, Section 4.2.8)."""
+    share = _server_hello_extensions(message).get(_KEY_SHARE)
+    return _group_name(int.from_bytes(share[:2], "big")) if share else None
+
+
+def _server_key_exchange(message: bytes) -> tuple[str, str]:
+    """(group, signature scheme) of an ECDHE ServerKeyExchange (RFC 8422, Section 5.4), from its raw bytes.
+
+    ServerECDHParams: curve_type(1) = named_curve(3), named_curve(2), point<1..255>;
+    then the signature's SignatureAndHashAlgorithm(2) (RFC 5246, Section 4.7).
+    """
+    body = message[4:]
+    if body[0] != 3:
+        return f"curve_type {body[0]}", "?"
+    group = int.from_bytes(body[1:3], "big")
+    pos = 3 + 1 + body[3]
+    scheme = SignatureScheme(int.from_bytes(body[pos : pos + 2], "big"))
+    return _group_name(group), scheme.name
 
 
 class PythonSsl:
@@ -237,10 +374,26 @@ class PythonSsl:
         self.server_context.load_cert_chain(pki.chain_file, pki.key_file)
         self.server_context.num_tickets = 0
 
-    def pair(self) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO]:
+        # TLS 1.2: one client context; one server context, and so one session cache, per metric.
+        self.client_context12 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self.server_context12 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.resume_context12 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        for context in (self.client_context12, self.server_context12, self.resume_context12):
+            context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(TLS12_OPENSSL_SUITE)
+            context.set_ecdh_curve("X25519")
+            context.options |= ssl.OP_NO_TICKET  # session IDs, kept in the server context's session cache
+        self.client_context12.load_verify_locations(cafile=pki.root_file)
+        for context in (self.server_context12, self.resume_context12):
+            context.load_cert_chain(pki.rsa_chain_file, pki.rsa_key_file)
+
+    @staticmethod
+    def _pair(
+        client_context: ssl.SSLContext, server_context: ssl.SSLContext, session: ssl.SSLSession | None = None
+    ) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO]:
         c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-        client = self.client_context.wrap_bio(c_in, c_out, server_hostname=HOST)
-        server = self.server_context.wrap_bio(s_in, s_out, server_side=True)
+        client = client_context.wrap_bio(c_in, c_out, server_hostname=HOST, session=session)
+        server = server_context.wrap_bio(s_in, s_out, server_side=True)
         client_done = server_done = False
         for _ in range(10):
             if not client_done:
@@ -263,27 +416,51 @@ class PythonSsl:
                 return client, server, c_in, c_out, s_in, s_out
         raise RuntimeError("ssl handshake did not complete")
 
+    @staticmethod
+    def _close(*sides: ssl.SSLObject) -> None:
+        """close_notify (SSL_shutdown) from each side; the peer's answer is not waited for.
+
+        Without it, freeing an SSLObject removes its session from the server's cache
+        and marks it not resumable on the client (OpenSSL's ``ssl_clear_bad_session``).
+        """
+        for side in sides:
+            with contextlib.suppress(ssl.SSLWantReadError):
+                side.unwrap()
+
+    def pair(self) -> tuple[ssl.SSLObject, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO, ssl.MemoryBIO]:
+        return self._pair(self.client_context, self.server_context)
+
     def handshake(self) -> int:
         self.pair()
         return 1
 
-    def negotiated(self) -> str:
-        seen: list[str | None] = []
+    def _watched(self, handshake: Callable[[], ssl.SSLObject]) -> tuple[ssl.SSLObject, dict[int, bytes]]:
+        """Run ``handshake`` with a message callback on the client; returns the client and the messages it read."""
+        seen: dict[int, bytes] = {}
 
         def watch(conn, direction, version, content_type, msg_type, data) -> None:
-            if direction == "read" and msg_type == _SERVER_HELLO and content_type == ssl._TLSContentType.HANDSHAKE:
-                seen.append(_server_hello_group(data))
+            if direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE:
+                seen.setdefault(msg_type, data)
 
         callback = getattr(ssl.SSLContext, "_msg_callback", None)
+        contexts = (self.client_context, self.client_context12)
         if callback is not None:  # a private debugging hook of CPython's ssl
-            self.client_context._msg_callback = watch  # type: ignore[attr-defined]
+            for context in contexts:
+                context._msg_callback = watch  # type: ignore[attr-defined]
         try:
-            client, *_ = self.pair()
+            client = handshake()
         finally:
             if callback is not None:
-                self.client_context._msg_callback = None  # type: ignore[attr-defined]
+                for context in contexts:
+                    context._msg_callback = None  # type: ignore[attr-defined]
+        return client, seen
+
+    def negotiated(self) -> str:
+        client, seen = self._watched(lambda: self.pair()[0])
         suite, version, _bits = client.cipher() or ("?", "?", 0)
-        group = seen[0] if seen else "group unknown"
+        expect((version, suite) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256"), f"{version}, {suite}")
+        group = _server_hello_group(seen[_SERVER_HELLO]) if _SERVER_HELLO in seen else "group unknown"
+        expect(group in ("x25519", "group unknown"), f"group {group}")
         return f"{version}, {suite}, {group}, chain and host name verified"
 
     def bulk(self) -> Callable[[], int]:
@@ -301,6 +478,44 @@ class PythonSsl:
                     return got
 
         return write
+
+    def handshake12(self) -> tuple[str, Callable[[], int]]:
+        client, seen = self._watched(lambda: self._pair(self.client_context12, self.server_context12)[0])
+        suite, version, _bits = client.cipher() or ("?", "?", 0)
+        expect((version, suite, client.session_reused) == ("TLSv1.2", TLS12_OPENSSL_SUITE, False), f"{version} {suite}")
+        details = ["group unknown", "signature unknown", "EMS unknown"]
+        if _SERVER_KEY_EXCHANGE in seen:
+            details[:2] = _server_key_exchange(seen[_SERVER_KEY_EXCHANGE])
+            expect(details[0] == "x25519", f"group {details[0]}")
+        if _SERVER_HELLO in seen:
+            ems = _EMS in _server_hello_extensions(seen[_SERVER_HELLO])
+            expect(ems, "no extended master secret")
+            details[2] = "EMS"
+
+        def handshake() -> int:
+            self._pair(self.client_context12, self.server_context12)
+            return 1
+
+        return f"{version}, {suite}, {', '.join(details)}, chain and host name verified", handshake
+
+    def resumption12(self) -> tuple[str, Callable[[], int]]:
+        first, server, *_ = self._pair(self.client_context12, self.resume_context12)
+        self._close(first, server)
+        session = first.session
+        expect(session is not None and bool(session.id) and not session.has_ticket, "no session-ID session")
+        client, server, *_ = self._pair(self.client_context12, self.resume_context12, session)
+        suite, version, _bits = client.cipher() or ("?", "?", 0)
+        self._close(client, server)
+        expect((version, suite, client.session_reused) == ("TLSv1.2", TLS12_OPENSSL_SUITE, True), f"{version} {suite}")
+
+        def resume() -> int:
+            client, server, *_ = self._pair(self.client_context12, self.resume_context12, session)
+            if not client.session_reused:
+                raise NotNegotiated("ssl fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{version}, {suite}, resumed by a {len(session.id)}-byte session ID", resume
 
 
 # -- tlslite-ng --------------------------------------------------------------------------------
@@ -352,13 +567,18 @@ class Tlslite:
     name = "tlslite-ng"
 
     def __init__(self, pki: Pki) -> None:
-        from tlslite.api import HandshakeSettings, X509CertChain, parsePEMKey
+        from tlslite.api import HandshakeSettings, SessionCache, X509CertChain, parsePEMKey
         from tlslite.utils import cryptomath
 
         self._settings_class = HandshakeSettings
         self.chain = X509CertChain()
         self.chain.parsePemList(pki.chain_file.read_text())
         self.key = parsePEMKey(pki.key_file.read_text(), private=True)
+        self.rsa_chain = X509CertChain()
+        self.rsa_chain.parsePemList(pki.rsa_chain_file.read_text())
+        self.rsa_key = parsePEMKey(pki.rsa_key_file.read_text(), private=True)
+        # One server session cache per TLS 1.2 metric.
+        self.session_cache12, self.resume_cache12 = SessionCache(), SessionCache()
         accelerated = [
             name
             for name, loaded in (("M2Crypto", cryptomath.m2cryptoLoaded), ("pycrypto", cryptomath.pycryptoLoaded))
@@ -375,15 +595,27 @@ class Tlslite:
         settings.ticket_count = 0
         return settings
 
-    def pair(self):
+    def settings12(self):
+        settings = self._settings_class()
+        settings.minVersion = settings.maxVersion = (3, 3)
+        settings.cipherNames = ["aes128gcm"]
+        settings.keyExchangeNames = ["ecdhe_rsa"]
+        settings.eccCurves = ["x25519"]
+        settings.keyShares = ["x25519"]  # unused in TLS 1.2, but must name enabled groups
+        settings.ticket_count = 0  # no RFC 5077 ticket: resumption by session ID
+        return settings
+
+    def _pair(self, settings, chain, key, session_cache=None, session=None):
         from tlslite.api import TLSConnection
 
         to_server, to_client = _Pipe(), _Pipe()
         client = TLSConnection(_MemorySocket(to_client, to_server))
         server = TLSConnection(_MemorySocket(to_server, to_client))
         steps = [
-            client.handshakeClientCert(serverName=HOST, settings=self.settings(), async_=True),
-            server.handshakeServerAsync(certChain=self.chain, privateKey=self.key, settings=self.settings()),
+            client.handshakeClientCert(serverName=HOST, settings=settings(), session=session, async_=True),
+            server.handshakeServerAsync(
+                certChain=chain, privateKey=key, settings=settings(), sessionCache=session_cache
+            ),
         ]
         done = [False, False]
         for _ in range(10):
@@ -394,17 +626,35 @@ class Tlslite:
                 return client, server
         raise RuntimeError("tlslite-ng handshake did not complete")
 
+    @staticmethod
+    def _close(*sides) -> None:
+        """close_notify from each side; with closeSocket (the default) tlslite-ng does not wait for the answer."""
+        for side in sides:
+            for _ in side.closeAsync():
+                pass
+
+    def pair(self):
+        return self._pair(self.settings, self.chain, self.key)
+
+    def pair12(self, session_cache, session=None):
+        return self._pair(self.settings12, self.rsa_chain, self.rsa_key, session_cache, session)
+
     def handshake(self) -> int:
         self.pair()
         return 1
 
+    def _describe(self, client) -> tuple[str, str]:
+        from tlslite.constants import CipherSuite as TlsliteSuite
+
+        version = {(3, 3): "TLSv1.2", (3, 4): "TLSv1.3"}.get(client.version, str(client.version))
+        return version, TlsliteSuite.ietfNames.get(client.session.cipherSuite, client.getCipherName())
+
     def negotiated(self) -> str:
         client, _ = self.pair()
-        version = {(3, 4): "TLSv1.3"}.get(client.version, str(client.version))
-        return (
-            f"{version}, {client.getCipherName()} ({client.getCipherImplementation()}), "
-            f"{_GROUP_NAMES.get(client.ecdhCurve, client.ecdhCurve)}, no chain validation ({self.backend})"
-        )
+        version, suite = self._describe(client)
+        group = _group_name(client.ecdhCurve)
+        expect((version, suite, group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), f"{version} {suite}")
+        return f"{version}, {suite} ({client.getCipherImplementation()}), {group}, no chain validation ({self.backend})"
 
     def bulk(self) -> Callable[[], int]:
         client, server = self.pair()
@@ -424,6 +674,38 @@ class Tlslite:
                 got += len(result)
 
         return write
+
+    def handshake12(self) -> tuple[str, Callable[[], int]]:
+        client, _ = self.pair12(self.session_cache12)
+        version, suite = self._describe(client)
+        group = _group_name(client.ecdhCurve)
+        expect((version, suite, group, client.resumed) == ("TLSv1.2", TLS12_SUITE, "x25519", False), suite)
+        expect(client.extendedMasterSecret, "no extended master secret")
+
+        def handshake() -> int:
+            self.pair12(self.session_cache12)
+            return 1
+
+        return f"{version}, {suite}, {group}, EMS, no chain validation", handshake
+
+    def resumption12(self) -> tuple[str, Callable[[], int]]:
+        first, server = self.pair12(self.resume_cache12)
+        self._close(first, server)
+        session = first.session
+        expect(bool(session.sessionID) and not session.tickets, "no session-ID session")
+        client, server = self.pair12(self.resume_cache12, session)
+        version, suite = self._describe(client)  # before closing: tlslite-ng resets the version then
+        self._close(client, server)
+        expect((version, suite, client.resumed) == ("TLSv1.2", TLS12_SUITE, True), f"{version} {suite}")
+
+        def resume() -> int:
+            client, server = self.pair12(self.resume_cache12, session)
+            if not client.resumed:
+                raise NotNegotiated("tlslite-ng fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{version}, {suite}, resumed by a {len(session.sessionID)}-byte session ID", resume
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -446,51 +728,57 @@ def _row(cells: tuple[str, ...], widths: tuple[int, ...]) -> str:
 
 @dataclass
 class Result:
-    """One stack's measurements: the handshake and bulk rates of each round."""
+    """One stack's operations (by metric) and the rates of each round."""
 
-    handshake: Callable[[], int]
-    bulk: Callable[[], int]
-    handshakes: list[Rate] = field(default_factory=list)
-    megabytes: list[Rate] = field(default_factory=list)
+    operations: dict[str, Callable[[], int]] = field(default_factory=dict)
+    rates: dict[str, list[Rate]] = field(default_factory=dict)
 
-    def median(self, metric: str) -> float:
-        return statistics.median(r.value for r in getattr(self, metric))
+    def median(self, metric: str) -> float | None:
+        rates = self.rates.get(metric)
+        return statistics.median(r.value for r in rates) if rates else None
 
     def spread(self, metric: str) -> str:
-        values = [r.value for r in getattr(self, metric)]
-        count = sum(r.count for r in getattr(self, metric))
+        rates = self.rates.get(metric)
+        if not rates:
+            return "-"
+        values = [r.value for r in rates]
+        count = sum(r.count for r in rates)
         return f"{_fmt(min(values))}-{_fmt(max(values))} ({count} ops)"
 
 
 def measure(results: dict[str, Result], seconds: float, warmup: float, rounds: int) -> None:
-    """Warm every operation up, then time them in interleaved rounds of ``seconds / rounds``.
+    """Warm every operation up, then time each metric in interleaved rounds of ``seconds / rounds``.
 
     Interleaving spreads drifts in machine load (a shared VM, a CPU changing speed)
     over every stack alike instead of charging them to whichever ran at the wrong moment.
     """
     for result in results.values():
-        rate(result.handshake, 0, warmup)
-        rate(result.bulk, 0, warmup)
-    for _ in range(rounds):
-        for result in results.values():
-            result.handshakes.append(rate(result.handshake, seconds / rounds, 0))
-    for _ in range(rounds):
-        for result in results.values():
-            bulk = rate(result.bulk, seconds / rounds, 0)
-            result.megabytes.append(Rate(bulk.value / MB, bulk.count, bulk.elapsed))
+        for operation in result.operations.values():
+            rate(operation, 0, warmup)
+    for metric, _label in METRICS:
+        for _ in range(rounds):
+            for result in results.values():
+                if metric not in result.operations:
+                    continue
+                measured = rate(result.operations[metric], seconds / rounds, 0)
+                if metric == "megabytes":
+                    measured = Rate(measured.value / MB, measured.count, measured.elapsed)
+                result.rates.setdefault(metric, []).append(measured)
 
 
-def profile_handshakes(stack: Glasstls, seconds: float, top: int = 25) -> None:
+def profile_handshakes(stack: Glasstls, seconds: float, tls12: bool = False, top: int = 25) -> None:
+    handshake = stack.handshake12()[1] if tls12 else stack.handshake
     for _ in range(20):  # warm up caches before profiling
-        stack.handshake()
+        handshake()
     profiler = cProfile.Profile()
     count, stop = 0, time.perf_counter() + seconds
     profiler.enable()
     while time.perf_counter() < stop:
-        stack.handshake()
+        handshake()
         count += 1
     profiler.disable()
-    print(f"\nglasstls handshake profile: {count} handshakes (client + server) under cProfile, {seconds:g} s")
+    version = "TLS 1.2" if tls12 else "TLS 1.3"
+    print(f"\nglasstls {version} handshake profile: {count} handshakes (client + server) under cProfile, {seconds:g} s")
     stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
     print(f"-- top {top} by cumulative time --")
     stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(top)
@@ -498,10 +786,6 @@ def profile_handshakes(stack: Glasstls, seconds: float, top: int = 25) -> None:
     stats.sort_stats(pstats.SortKey.TIME).print_stats(15)
 
 
-ROWS = (
-    ("handshakes/s (full, verify on)", "handshakes"),
-    ("bulk MB/s (16 KiB writes, AES-128-GCM)", "megabytes"),
-)
 STACKS = ("glasstls", "python ssl", "tlslite-ng")
 
 
@@ -510,12 +794,45 @@ def print_table(results: dict[str, Result]) -> None:
     widths = (40, 10, 11, 11, 13, 16)
     print()
     print(_row(header, widths))
-    for label, metric in ROWS:
+    for metric, label in METRICS:
         g, s, t = (results[name].median(metric) if name in results else None for name in STACKS)
         print(_row((label, _fmt(g), _fmt(s), _fmt(t), _ratio(g, s), _ratio(g, t)), widths))
     print()
     for name, result in results.items():
-        print(f"  {name:<11} rounds: handshakes/s {result.spread('handshakes')}; MB/s {result.spread('megabytes')}")
+        spreads = "; ".join(f"{metric} {result.spread(metric)}" for metric, _ in METRICS if metric in result.rates)
+        print(f"  {name:<11} rounds: {spreads}")
+
+
+def set_up(stack: Any) -> tuple[Result, list[str]]:
+    """Check what ``stack`` negotiates for each metric and collect its operations.
+
+    A metric tlslite-ng cannot do is reported and left out; glasstls and ssl must do them all.
+    """
+    result, skipped = Result(), []
+
+    def tls13() -> tuple[str, dict[str, Callable[[], int]]]:
+        return stack.negotiated(), {"handshakes": stack.handshake, "megabytes": stack.bulk()}
+
+    def full12() -> tuple[str, dict[str, Callable[[], int]]]:
+        description, operation = stack.handshake12()
+        return description, {"handshakes12": operation}
+
+    def resumed12() -> tuple[str, dict[str, Callable[[], int]]]:
+        description, operation = stack.resumption12()
+        return description, {"resumptions12": operation}
+
+    setups = {"handshakes": tls13, "handshakes12": full12, "resumptions12": resumed12}
+    for key, setup in setups.items():
+        try:
+            description, operations = setup()
+        except Exception as exc:  # a stack that breaks is reported, not fatal
+            if stack.name != Tlslite.name:
+                raise
+            skipped.append(f"{SETUPS[key]}: skipped ({type(exc).__name__}: {exc})")
+            continue
+        print(f"  {stack.name:<11} {SETUPS[key]}: {description}")
+        result.operations.update(operations)
+    return result, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -524,6 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=None, help="untimed warm-up before each (seconds/5)")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the timed seconds are cut into (4)")
     parser.add_argument("--profile", action="store_true", help="profile glasstls handshakes instead of benchmarking")
+    parser.add_argument("--profile-tls12", action="store_true", help="profile glasstls TLS 1.2 ECDHE-RSA handshakes")
     parser.add_argument("--no-tlslite", action="store_true", help="leave tlslite-ng out")
     args = parser.parse_args(argv)
     warmup = args.seconds / 5 if args.warmup is None else args.warmup
@@ -531,19 +849,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="glasstls-bench-") as directory:
         pki = make_pki(Path(directory))
         glass = Glasstls(pki)
-        if args.profile:
-            profile_handshakes(glass, args.seconds)
+        if args.profile or args.profile_tls12:
+            profile_handshakes(glass, args.seconds, tls12=args.profile_tls12)
             return 0
 
         stacks: list = [glass, PythonSsl(pki)]
-        skipped = ""
+        skipped: list[str] = []
         if args.no_tlslite:
-            skipped = "tlslite-ng: skipped (--no-tlslite)"
+            skipped.append("tlslite-ng: skipped (--no-tlslite)")
         else:
             try:
                 stacks.append(Tlslite(pki))
             except ImportError as exc:
-                skipped = f"tlslite-ng: skipped (not importable: {exc})"
+                skipped.append(f"tlslite-ng: skipped (not importable: {exc})")
 
         print(f"Python {sys.version.split()[0]}, {ssl.OPENSSL_VERSION}; {_OPENSSL_NOTE}")
         print(
@@ -552,15 +870,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         results: dict[str, Result] = {}
         for stack in stacks:
-            try:
-                print(f"  {stack.name:<11} negotiated: {stack.negotiated()}")
-                results[stack.name] = Result(stack.handshake, stack.bulk())
-            except Exception as exc:  # a stack that breaks is reported, not fatal
-                if stack.name != Tlslite.name:
-                    raise
-                skipped = f"tlslite-ng: skipped ({type(exc).__name__}: {exc})"
-        if skipped:
-            print(skipped)
+            result, stack_skipped = set_up(stack)
+            skipped += [f"{stack.name}: {note}" for note in stack_skipped]
+            if result.operations:
+                results[stack.name] = result
+        for note in skipped:
+            print(note)
         measure(results, args.seconds, warmup, args.rounds)
 
         print_table(results)

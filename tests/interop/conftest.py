@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from interop_peers import CERT_TYPES, ServerFiles, split_pem_chain
+from interop_peers import CERT_TYPES, OPENSSL, WAIT, ServerFiles, split_pem_chain
 
 from glasstls import CertifiedKey
 from glasstls.x509.mint import Identity, ThrowawayCA
@@ -52,3 +53,20 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> InteropPKI:
         identities[cert_type] = identity
         files[cert_type] = ServerFiles(leaf, intermediates, full_chain, key)
     return InteropPKI(ca, ca.root_pem(), root_file, identities, files)
+
+
+@pytest.fixture(scope="session")
+def ffdhe2048(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The RFC 7919 ffdhe2048 group as a DH parameters file, for ``s_server -dhparam`` and ``load_dh_params``.
+
+    glasstls accepts only RFC 7919 groups in a ServerKeyExchange; OpenSSL 3.0 servers
+    use their own default parameters unless given a file. Generated once per session.
+    """
+    path = tmp_path_factory.mktemp("dhparam") / "ffdhe2048.pem"
+    subprocess.run(
+        [OPENSSL, "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=WAIT,
+    )
+    return path
