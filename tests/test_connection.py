@@ -142,16 +142,34 @@ def test_key_update_both_ways(ca, server_key) -> None:
     assert data_of(ce) == b"under new server keys"
 
 
-def test_close_notify_both_sides(ca, server_key) -> None:
+def test_close_notify_half_close_in_tls13(ca, server_key) -> None:
+    """RFC 8446, Section 6.1: close_notify closes the sender's side only."""
     c, s, _, _ = handshake(*configs(ca, server_key))
     c.send(b"last words")
     c.close()
     ce, se = pump(c, s)
     assert data_of(se) == b"last words"
     assert ConnectionClosed(None, by_peer=True) in se
-    assert ConnectionClosed(None, by_peer=True) in ce  # the server answered with its own close_notify
+    assert s.peer_closed and not s.closed
+    s.send(b"the answer, after the client closed")  # an echo's last reply still goes out
+    s.close()
+    ce, _ = pump(c, s)
+    assert data_of(ce) == b"the answer, after the client closed"
+    assert ConnectionClosed(None, by_peer=True) in ce
+    assert c.closed and s.closed
     with pytest.raises(ConnectionClosedError):
         c.send(b"too late")
+
+
+def test_close_notify_is_answered_in_tls12(ca, server_key) -> None:
+    """RFC 5246, Section 7.2.1: the other side answers close_notify and closes."""
+    from glasstls import ProtocolVersion
+
+    c, s, _, _ = handshake(*configs(ca, server_key, {"tls_max": ProtocolVersion.TLSv1_2}))
+    c.close()
+    ce, se = pump(c, s)
+    assert ConnectionClosed(None, by_peer=True) in se and s.closed
+    assert ConnectionClosed(None, by_peer=True) in ce and c.closed
 
 
 def test_data_before_an_error_is_delivered_first(ca, server_key) -> None:

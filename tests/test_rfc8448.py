@@ -479,7 +479,10 @@ def test_server_replay(trace: Trace, chunking: str) -> None:
     assert events == [ApplicationData(trace.block(f"{C}  send application_data record", "payload"))]
     events = _feed(conn, record(trace, C, "alert"), chunking)
     assert AlertReceived(AlertLevel.warning, AlertDescription.close_notify) in events
-    assert conn.closed and conn.error is None
+    # RFC 8446, Section 6.1: the client's close_notify closes only its side.
+    assert conn.peer_closed and not conn.closed and conn.error is None
+    conn.close()
+    assert conn.closed
     # The server's own close_notify goes out at sequence 0 (no ticket before it).
     reply = conn.data_to_send()
     expected = Protection13(SUITE, s_ap, "application").seal(ContentType.alert, b"\x01\x00")

@@ -121,7 +121,7 @@ CLIENT_TRACE = [
     # One round trip of application data.
     rec("out", "application_data", "application_data"),
     rec("in", "application_data", "application_data"),
-    # The client closes; the server answers with its own close_notify.
+    # The client closes; the server, done too, sends its own close_notify.
     ("alert", "out", "warning", "close_notify"),
     rec("out", "application_data", "alert"),
     rec("in", "application_data", "alert"),
@@ -183,6 +183,8 @@ class Run:
         self.events["client 2"] = p.to_client()
         p.client.close()
         self.events["server 4"] = p.to_server()
+        # TLS 1.3 half-close (RFC 8446, Section 6.1): the server closes when it is done.
+        p.server.close()
         self.events["client 3"] = p.to_client()
 
     def _spy(self, side: str, secret: Any) -> Any:

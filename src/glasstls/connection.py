@@ -93,15 +93,16 @@ class Connection:
         self.session: Any = None  # the SessionState to resume with next time, once known
         self._closed = False  # nothing more can be sent or received
         self._write_closed = False  # we sent close_notify
+        self._read_closed = False  # the peer sent close_notify (TLS 1.3 half-close)
 
     # -- the public, sans-I/O surface -----------------------------------------
     def receive_bytes(self, data: bytes) -> list[Event]:
         """Feed bytes from the peer; returns what happened, in order."""
-        if self._closed:
+        if self._closed or self._read_closed:
             return []
         self._records.feed(data)
         try:
-            while not self._closed:
+            while not (self._closed or self._read_closed):
                 record = self._records.next_record()
                 if record is None:
                     break
@@ -134,6 +135,8 @@ class Connection:
             return
         self._send_alert(AlertLevel.warning, AlertDescription.close_notify, "")
         self._write_closed = True
+        if self._read_closed:
+            self._closed = True
 
     def update_keys(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
@@ -147,7 +150,12 @@ class Connection:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or (self._read_closed and self._write_closed)
+
+    @property
+    def peer_closed(self) -> bool:
+        """The peer sent close_notify; in TLS 1.3 we may still send until we close()."""
+        return self._read_closed
 
     @property
     def state_name(self) -> str:
@@ -208,9 +216,7 @@ class Connection:
             self._observer(AlertTrace(self.side, "in", level, description))
         self._events.append(AlertReceived(level, description))
         if description == AlertDescription.close_notify:
-            self.close()
-            self._closed = True
-            self._events.append(ConnectionClosed(None, by_peer=True))
+            self._on_close_notify()
         elif description == AlertDescription.user_canceled and level == AlertLevel.warning:
             return  # RFC 8446, Section 6.1: a closure alert is expected to follow
         elif level == AlertLevel.warning and self.version == ProtocolVersion.TLSv1_2:
@@ -220,6 +226,19 @@ class Connection:
             self._closed = True
             self.error = PeerAlertError(description, self._state.step)
             self._events.append(ConnectionClosed(self.error, by_peer=True))
+
+    def _on_close_notify(self) -> None:
+        if self.version == ProtocolVersion.TLSv1_3 and self.peer_verified is not None:
+            # RFC 8446, Section 6.1: close_notify closes the peer's write side only;
+            # we may go on sending (an echo's last answer) until close().
+            self._read_closed = True
+            if self._write_closed:
+                self._closed = True
+        else:
+            # RFC 5246, Section 7.2.1: answer with our own close_notify and close.
+            self.close()
+            self._closed = True
+        self._events.append(ConnectionClosed(None, by_peer=True))
 
     def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
         handler = self._state.on_change_cipher_spec

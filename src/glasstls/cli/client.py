@@ -104,6 +104,8 @@ class _Session:
                 continue
             for key, _ in ready:
                 self._on_network() if key.data == "net" else self._on_stdin()
+        if not self.conn.closed and self.error is None:
+            self._close()  # our close_notify, after the server's (TLS 1.3 half-close)
         return self._result()
 
     def _register_stdin(self) -> None:

@@ -1,0 +1,236 @@
+"""TLS 1.2 interop with the OpenSSL command line (``s_server -tls1_2`` / ``s_client -tls1_2``), both directions.
+
+Every suite of ``TLS12_SUITES`` is run both ways (see ``tls12_cases``): ECDHE-ECDSA
+and ECDHE-RSA with AES-GCM and ChaCha20-Poly1305 (the defaults), DHE-RSA (RFC 7919
+ffdhe2048: s_server is given it with ``-dhparam``), RSA key transport, and the CBC
+suites, which glasstls runs only with encrypt-then-MAC (RFC 7366; OpenSSL offers
+and accepts it by default). Each case is a handshake on 127.0.0.1 plus a data
+round trip; both sides must report the same suite, TLS 1.2, and the extended
+master secret (RFC 7627), and encrypt-then-MAC exactly for the CBC suites.
+
+What OpenSSL 3.0 prints and these tests read:
+
+* ``s_server -rev``: ``Protocol version: TLSv1.2`` and ``Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256``
+  (OpenSSL's suite name).
+* ``s_client``: ``New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256``. The version
+  there is the suite's minimum version, not the connection's: a SHA-1 CBC suite prints
+  ``New, TLSv1.0, ...`` and ``AES128-SHA`` even ``New, SSLv3, ...``. The connection's
+  version is read from the session block (``Protocol  : TLSv1.2``), next to
+  ``Extended master secret: yes``; also ``Server Temp Key: X25519, 253 bits`` (or
+  ``DH, 2048 bits``) and ``Peer signature type: ECDSA`` (neither for RSA key transport).
+* ``-trace -msgfile`` (both tools): OpenSSL's decoding of the ServerHello (the suite by
+  its IANA name, ``extension_type=extended_master_secret(23)``,
+  ``extension_type=encrypt_then_mac(22)``) and of the ServerKeyExchange (the named
+  curve, or the DH prime, and the signature algorithm), alerts and close_notify.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from interop_peers import (
+    OPENSSL_TLS12_NAMES,
+    SCHEME_FOR_CERT,
+    TLS12_GROUP,
+    WAIT,
+    OpenSSLServer,
+    ServerThread,
+    glasstls_line_server,
+    read_line,
+    reverse_line,
+    run_s_client,
+    tls12_case_id,
+    tls12_cases,
+    trace_close_notify_received,
+    trace_fatal_alerts,
+    trace_server_hellos,
+    trace_server_key_exchange,
+    traced_server_hello,
+)
+
+import glasstls
+from glasstls import CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
+from glasstls.crypto import kx
+from glasstls.crypto.suites import TLS12_SUITES
+from glasstls.enums import AlertDescription, ExtensionType
+from glasstls.errors import AlertError
+from glasstls.observe import EventList
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
+
+CASES = tls12_cases()
+IDS = [tls12_case_id(c) for c in CASES]
+
+FFDHE2048_P = kx.ffdhe_parameters(NamedGroup.ffdhe2048)[0]
+# s_client's "Server Temp Key" for each key exchange (RSA key transport has none).
+TEMP_KEY = {"ECDHE": "X25519, 253 bits", "DHE": "DH, 2048 bits"}
+PEER_SIGNATURE_TYPE = {"ecdsa-p256": "ECDSA", "rsa2048": "RSA-PSS", "ed25519": "ed25519"}
+
+
+def _expected(suite: str, cert_type: str) -> tuple[str, str | None, str | None]:
+    """(key exchange, group, signature scheme) both sides must report for this case."""
+    kx_name = TLS12_SUITES[CipherSuite[suite]].kx
+    scheme = None if kx_name == "RSA" else SCHEME_FOR_CERT[cert_type]
+    return kx_name, TLS12_GROUP[kx_name], scheme
+
+
+def _check_glasstls_view(params, events: EventList, suite: str, cert_type: str) -> None:
+    _, group, scheme = _expected(suite, cert_type)
+    assert params is not None
+    assert (params.version, params.cipher_suite, params.group) == ("TLSv1.2", suite, group)
+    assert params.signature_scheme == scheme
+    assert params.extended_master_secret is True
+    # RFC 7366, Section 3: encrypt_then_mac is agreed for CBC suites and never echoed for AEAD ones.
+    etm = traced_server_hello(events).ext(ExtensionType.encrypt_then_mac) is not None
+    assert etm == (not TLS12_SUITES[CipherSuite[suite]].aead)
+
+
+def _check_openssl_trace(trace: str, suite: str, cert_type: str) -> None:
+    """OpenSSL's decoding of the ServerHello and ServerKeyExchange, and a clean close."""
+    kx_name, group, scheme = _expected(suite, cert_type)
+    hellos = trace_server_hellos(trace)
+    assert len(hellos) == 1, trace
+    assert hellos[0].cipher_suite == suite
+    assert "extended_master_secret" in hellos[0].extensions
+    assert ("encrypt_then_mac" in hellos[0].extensions) == (not TLS12_SUITES[CipherSuite[suite]].aead)
+    ske = trace_server_key_exchange(trace)
+    if kx_name == "RSA":
+        assert ske is None  # RFC 5246, Section 7.4.3: no ServerKeyExchange for RSA key transport
+    else:
+        assert ske is not None and ske.algorithm == kx_name and ske.signature_scheme == scheme
+        if kx_name == "ECDHE":
+            assert ske.group == NamedGroup[group]
+        else:
+            assert ske.dh_p == FFDHE2048_P  # RFC 7919, Appendix A.1
+    assert trace_fatal_alerts(trace) == []
+    assert trace_close_notify_received(trace)  # glasstls closed cleanly
+
+
+# -- glasstls client → openssl s_server -tls1_2 ------------------------------------------------
+
+
+@pytest.mark.parametrize(("suite", "cert_type"), CASES, ids=IDS)
+def test_glasstls_client_to_openssl_s_server_tls12(pki, ffdhe2048, tmp_path, suite, cert_type):
+    events = EventList()
+    config = ClientConfig(
+        trust_store=pki.trust_store(), tls_max=ProtocolVersion.TLSv1_2, cipher_suites=(CipherSuite[suite],)
+    )
+    server_args = ["-cipher", OPENSSL_TLS12_NAMES[suite]]
+    if TLS12_SUITES[CipherSuite[suite]].kx == "DHE":
+        server_args += ["-dhparam", str(ffdhe2048)]
+    line = f"glasstls to s_server {suite}\n".encode()
+    trace_path = tmp_path / "s_server.trace"
+    with OpenSSLServer(pki.files[cert_type], trace_path, *server_args, protocol="-tls1_2") as server:
+        try:
+            with glasstls.connect(
+                "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
+            ) as tls:
+                params = tls.parameters
+                tls.sendall(line)
+                answer = read_line(tls.recv)
+        except Exception as exc:
+            raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+        output = server.wait_exit()
+        trace = server.trace
+
+    _check_glasstls_view(params, events, suite, cert_type)
+    assert params.peer_certificate_subject == "CN=localhost"
+    assert answer == reverse_line(line)  # through OpenSSL (-rev) and back
+    assert "Protocol version: TLSv1.2" in output, output
+    assert f"Ciphersuite: {OPENSSL_TLS12_NAMES[suite]}" in output, output
+    assert "CONNECTION CLOSED" in output, output
+    _check_openssl_trace(trace, suite, cert_type)
+
+
+def test_glasstls_default_client_to_tls12_only_s_server(pki, tmp_path):
+    """The default client offers TLS 1.3 and 1.2; a TLS 1.2-only OpenSSL server gets a TLS 1.2 handshake.
+
+    s_server is capped at 1.2 (it is not a 1.3 server forced down), so its random carries no
+    downgrade sentinel (RFC 8446, Section 4.1.3) and glasstls must not see one.
+    """
+    config = ClientConfig(trust_store=pki.trust_store())
+    with OpenSSLServer(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", protocol="-tls1_2") as server:
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT) as tls:
+            params = tls.parameters
+            tls.sendall(b"default client\n")
+            assert read_line(tls.recv) == b"tneilc tluafed\n"
+        output = server.wait_exit()
+    assert params.version == "TLSv1.2" and params.cipher_suite == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+    assert params.extended_master_secret is True
+    assert "Protocol version: TLSv1.2" in output, output
+
+
+def test_glasstls_client_refuses_openssl_default_dh_params(pki, tmp_path):
+    """Without -dhparam, OpenSSL 3.0 signs its own 2048-bit group, not an RFC 7919 one: glasstls refuses it.
+
+    RFC 7919, Section 3: a client that sees custom parameters may end the handshake
+    with insufficient_security; the reason must say what is wrong and what to do.
+    """
+    config = ClientConfig(
+        trust_store=pki.trust_store(),
+        tls_max=ProtocolVersion.TLSv1_2,
+        cipher_suites=(CipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,),
+    )
+    trace_path = tmp_path / "s_server.trace"
+    args = ("-cipher", "DHE-RSA-AES128-GCM-SHA256")
+    with OpenSSLServer(pki.files["rsa2048"], trace_path, *args, protocol="-tls1_2") as server:
+        with pytest.raises(AlertError) as failure:
+            glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT)
+        output = server.wait_exit()
+        trace = server.trace
+
+    err = failure.value
+    assert err.description == AlertDescription.insufficient_security
+    assert "not an RFC 7919 group" in err.reason and "2048-bit" in err.reason
+    assert "-dhparam" in err.reason and "group:ffdhe2048" in err.reason  # what to do about it
+    assert "Using default temp DH parameters" in output, output
+    ske = trace_server_key_exchange(trace)
+    assert ske is not None and ske.algorithm == "DHE" and ske.dh_p is not None
+    assert kx.ffdhe_group_for(ske.dh_p, 2) is None
+    assert trace_fatal_alerts(trace) == ["insufficient security(71)"]  # the alert OpenSSL received
+    assert "alert insufficient security" in output, output
+
+
+# -- openssl s_client -tls1_2 → glasstls server -------------------------------------------------
+
+
+@pytest.mark.parametrize(("suite", "cert_type"), CASES, ids=IDS)
+def test_openssl_s_client_to_glasstls_server_tls12(pki, tmp_path, suite, cert_type):
+    kx_name = TLS12_SUITES[CipherSuite[suite]].kx
+    events = EventList()
+    config = ServerConfig(certificates=(pki.certified_key(cert_type),), cipher_suites=(CipherSuite[suite],))
+    line = f"s_client to glasstls {suite}\n".encode()
+    trace_path = tmp_path / "s_client.trace"
+    with ServerThread(glasstls_line_server(config, events)) as server:
+        client = run_s_client(
+            [
+                "-tls1_2", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost",
+                "-CAfile", str(pki.root_file), "-verify_return_error", "-verify_hostname", "localhost",
+                "-cipher", OPENSSL_TLS12_NAMES[suite],
+                "-ign_eof",  # after sending its input, read until glasstls closes the connection
+                "-trace", "-msgfile", str(trace_path),
+            ],
+            stdin=line,
+        )  # fmt: skip
+        try:
+            params, received = server.result()
+        except Exception as exc:
+            said = client.stdout + client.stderr
+            raise AssertionError(f"glasstls server failed: {exc!r}; s_client said:\n{said}") from exc
+    out = client.stdout
+
+    _check_glasstls_view(params, events, suite, cert_type)
+    assert received == line
+    assert client.returncode == 0, client.stdout + client.stderr
+    assert re.search(r"^New, \S+, Cipher is (\S+)$", out, re.MULTILINE).group(1) == OPENSSL_TLS12_NAMES[suite], out
+    assert re.search(r"^\s*Protocol\s*: TLSv1\.2$", out, re.MULTILINE), out
+    assert re.search(r"^\s*Extended master secret: yes$", out, re.MULTILINE), out
+    if kx_name == "RSA":
+        assert "Server Temp Key" not in out and "Peer signature type" not in out, out
+    else:
+        assert f"Server Temp Key: {TEMP_KEY[kx_name]}" in out, out
+        assert f"Peer signature type: {PEER_SIGNATURE_TYPE[cert_type]}" in out, out
+    assert "Verification: OK" in out and "Verify return code: 0 (ok)" in out, out
+    assert reverse_line(line).decode() in out, out  # the answer, printed by s_client as it arrived
+    _check_openssl_trace(trace_path.read_text(errors="replace"), suite, cert_type)
