@@ -154,16 +154,23 @@ def _resumable(ctx: Context, offer: Offer, state: Any) -> bool:
         and suite in offer.hello.cipher_suites
         and suite in ctx.config.cipher_suites
         and state.matches(ProtocolVersion.TLSv1_2, suite, offer.ems, offer.server_name)
+        # RFC 7366: CBC only with encrypt-then-MAC, as in a full handshake (_try_suite).
+        and suite in TLS12_SUITES
+        and (TLS12_SUITES[suite].aead or offer.etm)
     )
     if not usable:
-        ctx.verified("session", False, "saved session does not match this hello (version, suite, EMS or SNI)")
+        ctx.verified(
+            "session", False, "saved session does not match this hello (version, suite, EMS, SNI or encrypt-then-MAC)"
+        )
     return usable
 
 
 def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: Any, by_ticket: bool) -> State:
     ch, cfg = offer.hello, ctx.config
     suite = TLS12_SUITES[CipherSuite(state.cipher_suite)]
-    s = Session12(suite, ch.random, _server_random(ctx), transcript, state.extended_master_secret, offer.etm)
+    # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite.
+    etm = offer.etm and not suite.aead
+    s = Session12(suite, ch.random, _server_random(ctx), transcript, state.extended_master_secret, etm)
     s.resumed, s.master_secret, s.server_name, s.alpn = True, state.master_secret, offer.server_name, state.alpn
     # RFC 5077, Section 3.4: accepting a ticket echoes the client's session ID.
     s.session_id = ch.legacy_session_id
