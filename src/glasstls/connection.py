@@ -333,6 +333,10 @@ class Connection:
     def set_version(self, version: int) -> None:
         self.version = ProtocolVersion(version)
 
+    def set_plaintext_record_version(self, version: int) -> None:
+        """The legacy_record_version of records sent before any keys (RFC 8446, Section 5.1)."""
+        self._records.plaintext_version = version.to_bytes(2, "big")
+
     def send_warning(self, description: AlertDescription) -> None:
         self._send_alert(AlertLevel.warning, description, "")
 

@@ -108,6 +108,16 @@ class State:
     step = "handshaking"
     # RFC 8446, Section 5: a change_cipher_spec record may be dropped in this state.
     ccs_allowed = False
+    # The transition table: every state ``handle`` or ``on_change_cipher_spec`` may
+    # return, as (trigger, next state) or (trigger, next state, note), the note
+    # saying when the edge is taken or what is sent on the way. The trigger is the
+    # received message's class name (``msg.name``) or "ChangeCipherSpec"; names are
+    # strings so that no module imports another for its table. The state diagrams
+    # (trace/statemachine.py) are drawn from these tables, and
+    # tests/test_state_tables.py holds the code to them.
+    transitions: tuple[tuple[str, ...], ...] = ()
+    # True for the state a connection of this role starts in.
+    initial = False
 
     def handle(self, ctx: Context, msg: Handshake) -> State:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -73,6 +73,12 @@ class State12(State):
     def __init__(self, session: Session12) -> None:
         self.s = session
 
+    def accept(self, ctx: Context, msg: Any) -> State:
+        # RFC 5246, Section 7.4.1.1: a HelloRequest while negotiating is ignored (and not hashed).
+        if isinstance(msg, HelloRequest) and not self.handshake_done:
+            return self
+        return super().accept(ctx, msg)
+
 
 def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcript: Transcript) -> State:
     """The server chose TLS 1.2 (or below): check everything RFC 5246 and the
@@ -175,6 +181,10 @@ def _resume(ctx: Context, s: Session12, offered: Any) -> State:
 class ExpectCertificate12(State12):
     expects = (Certificate12,)
     step = "waiting for the server's Certificate (TLS 1.2)"
+    transitions = (
+        ("Certificate12", "ExpectServerKeyExchange12", "ECDHE or DHE"),
+        ("Certificate12", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
+    )
 
     def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
         from .client13 import verify_server
@@ -215,6 +225,7 @@ def _check_key_fits_suite(cert: x509.Certificate, suite: Any) -> None:
 class ExpectServerKeyExchange12(State12):
     expects = (ServerKeyExchange,)
     step = "waiting for ServerKeyExchange"
+    transitions = (("ServerKeyExchange", "ExpectCertificateRequestOrDone12"),)
 
     def handle(self, ctx: Context, msg: ServerKeyExchange) -> State:  # type: ignore[override]
         s = self.s
@@ -281,6 +292,11 @@ class ExpectServerKeyExchange12(State12):
 class ExpectCertificateRequestOrDone12(State12):
     expects = (CertificateRequest12, ServerHelloDone)
     step = "waiting for ServerHelloDone"
+    transitions = (
+        ("CertificateRequest12", "ExpectServerHelloDone12"),
+        ("ServerHelloDone", "ExpectNewTicketOrCcs12", "sends the client flight, ticket promised"),
+        ("ServerHelloDone", "ExpectServerCcs12", "sends the client flight"),
+    )
 
     def handle(self, ctx: Context, msg: Any) -> State:
         self.s.transcript.add(msg.raw)
@@ -293,6 +309,10 @@ class ExpectCertificateRequestOrDone12(State12):
 class ExpectServerHelloDone12(State12):
     expects = (ServerHelloDone,)
     step = "waiting for ServerHelloDone"
+    transitions = (
+        ("ServerHelloDone", "ExpectNewTicketOrCcs12", "sends the client flight, ticket promised"),
+        ("ServerHelloDone", "ExpectServerCcs12", "sends the client flight"),
+    )
 
     def handle(self, ctx: Context, msg: ServerHelloDone) -> State:  # type: ignore[override]
         self.s.transcript.add(msg.raw)
@@ -353,6 +373,10 @@ class ExpectNewTicketOrCcs12(State12):
 
     expects = (NewSessionTicket12,)
     step = "waiting for NewSessionTicket"
+    transitions = (
+        ("NewSessionTicket12", "ExpectServerCcs12"),
+        ("ChangeCipherSpec", "ExpectServerFinished12", "no ticket after all"),
+    )
 
     def handle(self, ctx: Context, msg: NewSessionTicket12) -> State:  # type: ignore[override]
         self.s.transcript.add(msg.raw)
@@ -367,6 +391,7 @@ class ExpectNewTicketOrCcs12(State12):
 class ExpectServerCcs12(State12):
     expects = ()
     step = "waiting for the server's ChangeCipherSpec"
+    transitions = (("ChangeCipherSpec", "ExpectServerFinished12", "next read keys"),)
 
     def on_change_cipher_spec(self, ctx: Context) -> State:  # type: ignore[override]
         self.s.install_read(ctx)
@@ -376,6 +401,7 @@ class ExpectServerCcs12(State12):
 class ExpectServerFinished12(State12):
     expects = (Finished,)
     step = "waiting for the server's Finished (TLS 1.2)"
+    transitions = (("Finished", "ClientConnected12", "if resumed, sends [ChangeCipherSpec] Finished"),)
 
     def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
         s = self.s
@@ -410,6 +436,7 @@ class ClientConnected12(State12):
 
     expects = (HelloRequest,)
     step = "exchanging application data"
+    transitions = (("HelloRequest", "ClientConnected12", "refused with a no_renegotiation warning"),)
 
     @property
     def handshake_done(self) -> bool:

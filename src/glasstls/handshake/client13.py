@@ -172,6 +172,14 @@ class ExpectServerHello(State):
     expects = (ServerHello,)
     step = "waiting for ServerHello"
     ccs_allowed = True
+    initial = True
+    transitions = (
+        ("ServerHello", "ExpectEncryptedExtensions", "TLS 1.3"),
+        ("HelloRetryRequest", "ExpectServerHello", "TLS 1.3, sends a second ClientHello"),
+        ("ServerHello", "ExpectCertificate12", "TLS 1.2, full handshake"),
+        ("ServerHello", "ExpectNewTicketOrCcs12", "TLS 1.2, session resumed, ticket promised"),
+        ("ServerHello", "ExpectServerCcs12", "TLS 1.2, session resumed"),
+    )
 
     def __init__(
         self, hello: ClientHello, shares: dict, transcript: Transcript, retried: HelloRetryRequest | None = None
@@ -321,6 +329,7 @@ class ExpectEncryptedExtensions(State):
     expects = (EncryptedExtensions,)
     step = "waiting for EncryptedExtensions"
     ccs_allowed = True
+    transitions = (("EncryptedExtensions", "ExpectCertificateOrRequest"),)
 
     def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
         self.keys = keys
@@ -354,6 +363,10 @@ class ExpectCertificateOrRequest(State):
     expects = (Certificate, CertificateRequest)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
+    transitions = (
+        ("CertificateRequest", "ExpectCertificate"),
+        ("Certificate", "ExpectCertificateVerify"),
+    )
 
     def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
         self.keys = keys
@@ -378,6 +391,7 @@ class ExpectCertificate(State):
     expects = (Certificate,)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
+    transitions = (("Certificate", "ExpectCertificateVerify"),)
 
     def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
         self.keys = keys
@@ -444,6 +458,7 @@ class ExpectCertificateVerify(State):
     expects = (CertificateVerify,)
     step = "waiting for the server's CertificateVerify"
     ccs_allowed = True
+    transitions = (("CertificateVerify", "ExpectFinished"),)
 
     def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
         self.keys = keys
@@ -479,6 +494,7 @@ class ExpectFinished(State):
     expects = (Finished,)
     step = "waiting for the server's Finished"
     ccs_allowed = True
+    transitions = (("Finished", "ClientConnected13", "sends [Certificate, CertificateVerify,] Finished"),)
 
     def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
         self.keys = keys

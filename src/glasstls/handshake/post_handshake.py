@@ -63,6 +63,10 @@ class Connected13(State):
 
 class ClientConnected13(Connected13):
     expects = (KeyUpdate, NewSessionTicket)
+    transitions = (
+        ("KeyUpdate", "ClientConnected13", "next read keys"),
+        ("NewSessionTicket", "ClientConnected13"),
+    )
 
     def handle(self, ctx: Context, msg: Handshake) -> State:
         if isinstance(msg, NewSessionTicket):
@@ -74,3 +78,4 @@ class ClientConnected13(Connected13):
 
 class ServerConnected13(Connected13):
     expects = (KeyUpdate,)
+    transitions = (("KeyUpdate", "ServerConnected13", "next read keys"),)

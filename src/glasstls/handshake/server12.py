@@ -377,6 +377,7 @@ def _send_ticket(ctx: Context, s: Session12) -> None:
 class ExpectClientCertificate12(State12):
     expects = (Certificate12,)
     step = "waiting for the client's Certificate (TLS 1.2)"
+    transitions = (("Certificate12", "ExpectClientKeyExchange12"),)
 
     def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
         from .client12 import parse_der_chain
@@ -412,6 +413,10 @@ def verify_client(ctx: Context, chain: tuple) -> None:
 class ExpectClientKeyExchange12(State12):
     expects = (ClientKeyExchange,)
     step = "waiting for ClientKeyExchange"
+    transitions = (
+        ("ClientKeyExchange", "ExpectClientCertificateVerify12", "the client sent a certificate"),
+        ("ClientKeyExchange", "ExpectClientCcs12"),
+    )
 
     def handle(self, ctx: Context, msg: ClientKeyExchange) -> State:  # type: ignore[override]
         s = self.s
@@ -454,6 +459,7 @@ def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, s: Se
 class ExpectClientCertificateVerify12(State12):
     expects = (CertificateVerify,)
     step = "waiting for the client's CertificateVerify (TLS 1.2)"
+    transitions = (("CertificateVerify", "ExpectClientCcs12"),)
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
         s = self.s
@@ -490,6 +496,7 @@ class ExpectClientCertificateVerify12(State12):
 class ExpectClientCcs12(State12):
     expects = ()
     step = "waiting for the client's ChangeCipherSpec"
+    transitions = (("ChangeCipherSpec", "ExpectClientFinished12", "next read keys"),)
 
     def on_change_cipher_spec(self, ctx: Context) -> State:  # type: ignore[override]
         self.s.install_read(ctx)
@@ -499,6 +506,7 @@ class ExpectClientCcs12(State12):
 class ExpectClientFinished12(State12):
     expects = (Finished,)
     step = "waiting for the client's Finished (TLS 1.2)"
+    transitions = (("Finished", "ServerConnected12", "if full, sends [ChangeCipherSpec] Finished"),)
 
     def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
         s, cfg = self.s, ctx.config
@@ -520,6 +528,7 @@ class ServerConnected12(State12):
 
     expects = (ClientHello,)
     step = "exchanging application data"
+    transitions = (("ClientHello", "ServerConnected12", "renegotiation refused with a no_renegotiation warning"),)
 
     @property
     def handshake_done(self) -> bool:

@@ -66,6 +66,15 @@ class Choice:
 class ExpectClientHello(State):
     expects = (ClientHello,)
     step = "waiting for ClientHello"
+    initial = True
+    transitions = (
+        ("ClientHello", "ExpectSecondClientHello", "TLS 1.3, no usable key share, sends HelloRetryRequest"),
+        ("ClientHello", "ExpectClientFinished", "TLS 1.3, sends the server flight"),
+        ("ClientHello", "ExpectClientCertificate13", "TLS 1.3 with client auth, sends the server flight"),
+        ("ClientHello", "ExpectClientKeyExchange12", "TLS 1.2, full handshake"),
+        ("ClientHello", "ExpectClientCertificate12", "TLS 1.2, full handshake with client auth"),
+        ("ClientHello", "ExpectClientCcs12", "TLS 1.2, session resumed, sends ServerHello to Finished"),
+    )
 
     def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
         if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
@@ -93,6 +102,8 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
         offered = (ProtocolVersion.TLSv1_2,)
     else:
+        # Answer in the record version the old client speaks, so it can read the alert.
+        ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))  # type: ignore[attr-defined]
         raise AlertError(
             AlertDescription.protocol_version,
             f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
@@ -169,6 +180,10 @@ class ExpectSecondClientHello(State):
     expects = (ClientHello,)
     step = "waiting for the second ClientHello"
     ccs_allowed = True
+    transitions = (
+        ("ClientHello", "ExpectClientFinished", "sends the server flight"),
+        ("ClientHello", "ExpectClientCertificate13", "with client auth, sends the server flight"),
+    )
 
     def __init__(self, first: ClientHello, choice: Choice, transcript: Transcript) -> None:
         self.first = first
@@ -273,6 +288,10 @@ class ExpectClientCertificate13(State):
     expects = (Certificate,)
     step = "waiting for the client's Certificate"
     ccs_allowed = True
+    transitions = (
+        ("Certificate", "ExpectClientCertificateVerify13"),
+        ("Certificate", "ExpectClientFinished", "empty, no client certificate"),
+    )
 
     def __init__(self, finished: ExpectClientFinished) -> None:
         self.finished = finished
@@ -301,6 +320,7 @@ class ExpectClientCertificateVerify13(State):
     expects = (CertificateVerify,)
     step = "waiting for the client's CertificateVerify"
     ccs_allowed = True
+    transitions = (("CertificateVerify", "ExpectClientFinished"),)
 
     def __init__(self, finished: ExpectClientFinished) -> None:
         self.finished = finished
@@ -334,6 +354,7 @@ class ExpectClientFinished(State):
     expects = (Finished,)
     step = "waiting for the client's Finished"
     ccs_allowed = True
+    transitions = (("Finished", "ServerConnected13"),)
 
     def __init__(
         self,

@@ -1,0 +1,525 @@
+"""TLS 1.2 session resumption between two in-memory glasstls peers.
+
+* Session IDs (RFC 5246, Section 7.3: the server keeps the session in its
+  cache and echoes the ID) and session tickets (RFC 5077: the server seals
+  the session into a ticket the client hands back; accepting it, the server
+  echoes the client's session ID, Section 3.4).
+* ``parameters.resumed`` on both sides, an abbreviated handshake (no
+  Certificate), and application data afterwards.
+* A session resumes only with the same version, cipher suite, extended master
+  secret setting (RFC 7627, Section 5.3) and server name (RFC 6066, Section 3);
+  offered to a server that differs, it gives a full handshake, not a failure.
+* A ticket the server cannot use (corrupted, expired, sealed under a retired
+  key) is ignored and the handshake is a full one that succeeds (RFC 5077,
+  Section 3.4), which is the seed article's scenario.
+* The session cache keeps at most ``max_entries`` sessions.
+
+Which way the server decided is read from its trace: ``VerificationTrace``
+events with the subject "session ticket" or "session" carry the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from glasstls import (
+    ApplicationData,
+    CertifiedKey,
+    CipherSuite,
+    ClientConfig,
+    ClientConnection,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.connection import Connection
+from glasstls.crypto.rand import system_randomness
+from glasstls.enums import ExtensionType
+from glasstls.observe import EventList, MessageTrace, VerificationTrace
+from glasstls.session import tickets
+from glasstls.session.cache import ServerSessionCache
+from glasstls.session.state import SessionState
+from glasstls.session.tickets import TicketKeys
+from glasstls.wire.handshake import ClientHello, ServerHello
+from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
+from glasstls.x509.store import TrustStore
+from pairs import TamperingClient, default_ca, flip, once, server_identity
+
+V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
+ECDSA_128 = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+ECDSA_256 = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+ECDSA_CHACHA = CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+
+
+# -- connections ------------------------------------------------------------------------
+
+
+def client_config(**kw: Any) -> ClientConfig:
+    return ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **kw)
+
+
+def server_config(*names: str, **kw: Any) -> ServerConfig:
+    identity = server_identity(*(names or ("localhost",)))
+    return ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), **kw)
+
+
+class Run:
+    """One connection between a client and a server, traced on both sides."""
+
+    def __init__(
+        self,
+        ccfg: ClientConfig,
+        scfg: ServerConfig,
+        session: SessionState | None = None,
+        server_name: str = "localhost",
+        server_clock: Any = None,
+    ) -> None:
+        self.client_log, self.server_log = EventList(), EventList()
+        self.client = ClientConnection(ccfg, server_name, session=session, observer=self.client_log)
+        skw = {"clock": server_clock} if server_clock is not None else {}
+        self.server = ServerConnection(scfg, observer=self.server_log, **skw)
+        self.hello: ClientHello = self.client.offered_hello
+
+    def handshake(self) -> Run:
+        for _ in range(4):
+            if self.client.closed or self.server.closed:
+                break
+            if self.client.handshake_complete and self.server.handshake_complete:
+                break
+            _move(self.client, self.server)
+            _move(self.server, self.client)
+        assert self.client.handshake_complete and self.server.handshake_complete, (self.client.error, self.server.error)
+        assert not self.client.closed and not self.server.closed
+        return self
+
+    # -- what happened ----------------------------------------------------------------
+    def sent_by_server(self, kind: type) -> list[Any]:
+        return [
+            e.message
+            for e in self.server_log.events
+            if isinstance(e, MessageTrace) and e.direction == "out" and type(e.message) is kind
+        ]
+
+    def server_checks(self, subject: str) -> list[tuple[bool, str]]:
+        return [
+            (e.ok, e.detail)
+            for e in self.server_log.events
+            if isinstance(e, VerificationTrace) and e.subject == subject
+        ]
+
+    @property
+    def server_hello(self) -> ServerHello:
+        return self.sent_by_server(ServerHello)[0]
+
+    @property
+    def resumed(self) -> bool:
+        """Both sides agree on it; an abbreviated handshake sends no Certificate."""
+        assert self.client.parameters is not None and self.server.parameters is not None
+        resumed = self.client.parameters.resumed
+        assert self.server.parameters.resumed == resumed
+        assert (self.sent_by_server(Certificate12) == []) == resumed
+        return resumed
+
+    def exchange_data(self) -> None:
+        """Application data both ways after the handshake."""
+        self.client.send(b"ping after the handshake")
+        assert _move(self.client, self.server) == [ApplicationData(b"ping after the handshake")]
+        self.server.send(b"pong")
+        assert _move(self.server, self.client) == [ApplicationData(b"pong")]
+
+
+def _move(a: Connection, b: Connection) -> list[Any]:
+    return b.receive_bytes(a.data_to_send())
+
+
+def first_session(ccfg: ClientConfig, scfg: ServerConfig, **kw: Any) -> SessionState:
+    run = Run(ccfg, scfg, **kw).handshake()
+    assert not run.resumed
+    assert run.client.parameters.version == "TLSv1.2"
+    assert run.client.session is not None
+    return run.client.session
+
+
+def ids_config(**kw: Any) -> ServerConfig:
+    """A server that resumes by session ID only."""
+    return server_config(session_tickets=False, **kw)
+
+
+# -- session IDs --------------------------------------------------------------------------
+
+# Who limits the connection to TLS 1.2: the server (the client offers 1.3 too, with a
+# compatibility-mode session ID of its own) or the client.
+FORCED_12 = {
+    "server-1.2": ({}, {"tls_max": V12}),
+    "client-1.2": ({"tls_max": V12}, {}),
+}
+
+
+@pytest.mark.parametrize("forced", FORCED_12, ids=list(FORCED_12))
+def test_session_id_resumption(forced: str) -> None:
+    ckw, skw = FORCED_12[forced]
+    ccfg, scfg = client_config(**ckw), ids_config(**skw)
+    session = first_session(ccfg, scfg)
+    assert session.ticket is None and len(session.session_id) == 32
+    assert session.session_id in scfg.session_cache
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert run.hello.legacy_session_id == session.session_id
+    assert run.server_hello.legacy_session_id_echo == session.session_id
+    assert run.server_checks("session ID") == [(True, "found in the session cache")]
+    assert (
+        run.client.parameters.cipher_suite
+        == run.server.parameters.cipher_suite
+        == CipherSuite(session.cipher_suite).name
+    )
+    assert run.client.parameters.extended_master_secret and run.server.parameters.extended_master_secret
+    assert run.client.parameters.server_name == run.server.parameters.server_name == "localhost"
+    assert run.client.parameters.peer_certificate_subject == "CN=localhost"  # remembered from the full handshake
+    run.exchange_data()
+    # The session stays valid: it resumes again.
+    assert run.client.session == session
+    assert Run(ccfg, scfg, session=session).handshake().resumed
+
+
+def test_session_id_resumption_keeps_alpn() -> None:
+    ccfg, scfg = client_config(alpn=("h2", "http/1.1")), ids_config(alpn=("http/1.1",), tls_max=V12)
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert run.client.parameters.alpn == run.server.parameters.alpn == "http/1.1"
+
+
+# -- tickets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forced", FORCED_12, ids=list(FORCED_12))
+def test_ticket_resumption(forced: str) -> None:
+    ckw, skw = FORCED_12[forced]
+    ccfg, scfg = client_config(**ckw), server_config(**skw)
+    session = first_session(ccfg, scfg)
+    assert session.ticket, "the server issued no ticket"
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+    # RFC 5077, Section 3.4: the client sends a session ID of its own with the ticket,
+    # and a server that accepts the ticket echoes it.
+    assert len(run.hello.legacy_session_id) == 32
+    assert run.server_hello.legacy_session_id_echo == run.hello.legacy_session_id
+    # The ticket was sealed under the current key: no new one, the old one stays.
+    assert run.sent_by_server(NewSessionTicket12) == []
+    assert run.client.session == session
+    run.exchange_data()
+
+
+def test_ticket_under_a_rotated_key_is_accepted_and_renewed() -> None:
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    scfg.ticket_keys.rotate(datetime.now(UTC))  # the old key still opens tickets for accept_for
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED_OLD_KEY)]
+    assert len(run.sent_by_server(NewSessionTicket12)) == 1  # RFC 5077, Section 3.3: a fresh ticket
+    renewed = run.client.session
+    assert renewed.ticket and renewed.ticket != session.ticket
+    run.exchange_data()
+
+    again = Run(ccfg, scfg, session=renewed).handshake()
+    assert again.resumed and again.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+
+
+# -- a session resumes only where it fits -----------------------------------------------
+
+
+def _shared_state(scfg: ServerConfig, **kw: Any) -> ServerConfig:
+    """A differently configured server that shares ``scfg``'s session cache and ticket keys."""
+    return server_config(session_cache=scfg.session_cache, ticket_keys=scfg.ticket_keys, **kw)
+
+
+def _assert_full_after_mismatch(run: Run, by_ticket: bool) -> None:
+    assert not run.resumed
+    if by_ticket:
+        assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+    checks = run.server_checks("session")
+    assert checks and checks[0][0] is False and "does not match" in checks[0][1], checks
+    run.exchange_data()
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_other_cipher_suite_gives_a_full_handshake(by_ticket: bool) -> None:
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_128, ECDSA_256))
+    session = first_session(ccfg, scfg)
+    assert session.cipher_suite == ECDSA_128
+    other = _shared_state(scfg, session_tickets=by_ticket, cipher_suites=(ECDSA_256,))
+
+    run = Run(ccfg, other, session=session).handshake()
+    _assert_full_after_mismatch(run, by_ticket)
+    assert run.client.parameters.cipher_suite == ECDSA_256.name
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_client_no_longer_offering_the_suite_gives_a_full_handshake(by_ticket: bool) -> None:
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_128, ECDSA_CHACHA))
+    session = first_session(client_config(tls_max=V12), scfg)
+    ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CHACHA,))
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    _assert_full_after_mismatch(run, by_ticket)
+    assert run.server.parameters.cipher_suite == ECDSA_CHACHA.name
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_other_server_name_gives_a_full_handshake(by_ticket: bool) -> None:
+    # RFC 6066, Section 3: a session is resumed only for the name it was made for.
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config("localhost", "other.test", session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    assert session.server_name == "localhost"
+
+    run = Run(ccfg, scfg, session=session, server_name="other.test").handshake()
+    _assert_full_after_mismatch(run, by_ticket)
+    assert run.server.parameters.server_name == "other.test"
+    # The new session is for the new name; the same name resumes.
+    assert run.client.session.server_name == "other.test"
+    assert Run(ccfg, scfg, session=session).handshake().resumed
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_session_without_extended_master_secret_gives_a_full_handshake(by_ticket: bool) -> None:
+    # RFC 7627, Section 5.3: a session made without EMS is not resumed by a hello with it.
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config(session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    if by_ticket:
+        server_state, _ = scfg.ticket_keys.open(session.ticket, now)
+        without_ems = scfg.ticket_keys.seal(replace(server_state, extended_master_secret=False), now)
+        session = replace(session, ticket=without_ems)
+    else:
+        server_state = scfg.session_cache.get(session.session_id, now)
+        scfg.session_cache.put(session.session_id, replace(server_state, extended_master_secret=False), now)
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    _assert_full_after_mismatch(run, by_ticket)
+    assert run.client.parameters.extended_master_secret and run.server.parameters.extended_master_secret
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_tls13_state_offered_in_tls12_gives_a_full_handshake(by_ticket: bool) -> None:
+    # The server's record of the session says TLS 1.3: not resumable in a TLS 1.2 hello.
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config(session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    tls13_state = replace(
+        SessionState.from_bytes(session.to_bytes()), version=V13, cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256
+    )
+    if by_ticket:
+        session = replace(session, ticket=scfg.ticket_keys.seal(replace(tls13_state, ticket=None), now))
+    else:
+        scfg.session_cache.put(session.session_id, tls13_state, now)
+
+    run = Run(ccfg, scfg, session=session).handshake()
+    _assert_full_after_mismatch(run, by_ticket)
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_tls12_session_offered_to_a_tls13_only_server_gives_tls13(by_ticket: bool) -> None:
+    ccfg = client_config()
+    scfg = server_config(tls_max=V12, session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, _shared_state(scfg, tls_min=V13, session_tickets=by_ticket), session=session).handshake()
+    assert run.client.parameters.version == run.server.parameters.version == "TLSv1.3"
+    assert not run.client.parameters.resumed and not run.server.parameters.resumed
+    run.exchange_data()
+
+
+# -- a ticket the server cannot use: a full handshake, never a failure -------------------
+
+
+def _corrupt_sealed_part(ticket: bytes) -> bytes:
+    return flip(ticket, len(ticket) // 2)
+
+
+def _corrupt_key_name(ticket: bytes) -> bytes:
+    return flip(ticket, 0)
+
+
+def _corrupt_tag(ticket: bytes) -> bytes:
+    return flip(ticket, len(ticket) - 1)
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "reason"),
+    [
+        (_corrupt_sealed_part, tickets.NOT_AUTHENTIC),
+        (_corrupt_tag, tickets.NOT_AUTHENTIC),
+        (_corrupt_key_name, tickets.UNKNOWN_KEY),
+        (lambda t: t[:20], tickets.MALFORMED),
+        (lambda t: t + b"\x00", tickets.NOT_AUTHENTIC),
+    ],
+    ids=["sealed-state", "tag", "key-name", "truncated", "extended"],
+)
+def test_corrupted_ticket_falls_back_to_a_full_handshake(corrupt: Any, reason: str) -> None:
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    bad = replace(session, ticket=corrupt(session.ticket))
+    _full_handshake_instead(ccfg, scfg, bad, reason)
+
+
+def _full_handshake_instead(
+    ccfg: ClientConfig, scfg: ServerConfig, session: SessionState, reason: str, server_clock: Any = None
+) -> None:
+    """The server ignores the ticket for ``reason``; the full handshake succeeds and leaves a ticket that works."""
+    run = Run(ccfg, scfg, session=session, server_clock=server_clock).handshake()
+    assert run.server_checks("session ticket") == [(False, reason)]
+    assert not run.resumed
+    assert run.client.error is None and run.server.error is None
+    # RFC 5077, Section 3.4: the client's session ID is not echoed, so it knows.
+    assert run.server_hello.legacy_session_id_echo != run.hello.legacy_session_id
+    assert len(run.sent_by_server(NewSessionTicket12)) == 1
+    run.exchange_data()
+    fresh = run.client.session
+    assert fresh.ticket and fresh.ticket != session.ticket
+    again = Run(ccfg, scfg, session=fresh, server_clock=server_clock).handshake()
+    assert again.resumed and again.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+
+
+@pytest.mark.parametrize(
+    ("later", "reason"),
+    [
+        # The session's lifetime (2 h) is over, its key still opens tickets (1 h current + 2 h).
+        (timedelta(hours=2, seconds=1), tickets.EXPIRED),
+        # Far in the future: the key that sealed it is long retired.
+        (timedelta(days=30), tickets.UNKNOWN_KEY),
+    ],
+    ids=["session-expired", "key-retired"],
+)
+def test_expired_ticket_falls_back_to_a_full_handshake(later: timedelta, reason: str) -> None:
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    _full_handshake_instead(ccfg, scfg, session, reason, server_clock=lambda: datetime.now(UTC) + later)
+
+
+def test_ticket_under_a_retired_key_falls_back_to_a_full_handshake() -> None:
+    keys = TicketKeys(system_randomness, accept_for=60)
+    ccfg, scfg = client_config(), server_config(tls_max=V12, ticket_keys=keys)
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    keys.rotate(now)  # the sealing key is accepted for 60 s more...
+    keys.rotate(now + timedelta(seconds=61))  # ...which have passed at this rotation: retired
+    later = timedelta(seconds=62)
+    _full_handshake_instead(ccfg, scfg, session, tickets.UNKNOWN_KEY, server_clock=lambda: datetime.now(UTC) + later)
+
+
+def test_ticket_from_a_server_with_other_keys_falls_back_to_a_full_handshake() -> None:
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    restarted = server_config(tls_max=V12, ticket_keys=TicketKeys(system_randomness))
+    _full_handshake_instead(ccfg, restarted, session, tickets.UNKNOWN_KEY)
+
+
+def test_expired_session_id_falls_back_to_a_full_handshake() -> None:
+    ccfg, scfg = client_config(tls_max=V12), ids_config(session_cache=ServerSessionCache(lifetime=60))
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session, server_clock=lambda: datetime.now(UTC) + timedelta(seconds=61)).handshake()
+    assert not run.resumed
+    assert run.hello.legacy_session_id == session.session_id
+    assert run.server_hello.legacy_session_id_echo not in (b"", session.session_id)
+    assert session.session_id not in scfg.session_cache  # dropped when found expired
+    run.exchange_data()
+
+
+def test_client_drops_a_session_it_knows_has_expired() -> None:
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    stale = replace(session, created=session.created - timedelta(seconds=session.lifetime + 1))
+    run = Run(ccfg, scfg, session=stale).handshake()
+    assert run.server_checks("session ticket") == []  # not even offered
+    assert not run.resumed
+
+
+# -- the session cache --------------------------------------------------------------------
+
+
+def test_session_cache_keeps_at_most_max_entries() -> None:
+    cache = ServerSessionCache(max_entries=2)
+    ccfg, scfg = client_config(tls_max=V12), ids_config(session_cache=cache)
+    sessions = [first_session(ccfg, scfg) for _ in range(3)]
+    assert len({s.session_id for s in sessions}) == 3
+    assert len(cache) == 2
+    assert sessions[0].session_id not in cache  # the least recently used went first
+    assert sessions[1].session_id in cache and sessions[2].session_id in cache
+
+    evicted = Run(ccfg, scfg, session=sessions[0]).handshake()
+    assert not evicted.resumed and evicted.server_checks("session ID") == []
+    evicted.exchange_data()
+    assert len(cache) == 2  # the full handshake's new session pushed out sessions[1]
+    assert sessions[1].session_id not in cache
+    assert Run(ccfg, scfg, session=sessions[2]).handshake().resumed
+
+
+# -- encrypt-then-MAC (RFC 7366) on resumption ------------------------------------------
+
+ECDSA_CBC = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
+
+
+def _server_hello_extensions(run: Run) -> set[ExtensionType]:
+    return {e.type for e in run.server_hello.extensions}
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_resumed_aead_session_does_not_answer_encrypt_then_mac(by_ticket: bool) -> None:
+    # The client offers encrypt_then_mac (it has a CBC suite); the session is AES-GCM.
+    # RFC 7366, Section 3: a server that selects an AEAD suite MUST NOT send the extension.
+    ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_128, ECDSA_CBC))
+    scfg = server_config(session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    assert session.cipher_suite == ECDSA_128
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert run.hello.ext(ExtensionType.encrypt_then_mac) is not None
+    assert ExtensionType.encrypt_then_mac not in _server_hello_extensions(run)
+    run.exchange_data()
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_cbc_session_resumes_with_encrypt_then_mac(by_ticket: bool) -> None:
+    ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CBC,))
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_CBC,))
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.resumed
+    assert ExtensionType.encrypt_then_mac in _server_hello_extensions(run)
+    run.exchange_data()
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_ticket: bool) -> None:
+    # A CBC session offered in a hello without encrypt_then_mac (here removed on the way)
+    # cannot resume: glasstls does CBC only with encrypt-then-MAC. The server must choose
+    # a full handshake with a suite it can use, not fail (RFC 5246, Section 7.4.1.2).
+    ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CBC, ECDSA_128))
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_CBC, ECDSA_128))
+    session = first_session(ccfg, scfg)
+    assert session.cipher_suite == ECDSA_CBC
+
+    def strip_etm(msg: Any) -> bytes:
+        exts = tuple(e for e in msg.extensions if e.type != ExtensionType.encrypt_then_mac)
+        return replace(msg, extensions=exts).encode()
+
+    client = TamperingClient(ccfg, "localhost", once(ClientHello, strip_etm), session=session)
+    log = EventList()
+    server = ServerConnection(scfg, observer=log)
+    server.receive_bytes(client.data_to_send())
+    assert not server.closed, server.error
+    sent = [e.message for e in log.events if isinstance(e, MessageTrace) and e.direction == "out"]
+    assert [type(m) for m in sent][:2] == [ServerHello, Certificate12]  # a full handshake
+    assert sent[0].cipher_suite == ECDSA_128
