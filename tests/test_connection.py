@@ -282,3 +282,49 @@ def test_default_randomness_is_the_system_generator(ca, server_key) -> None:
     assert is_system(ClientConnection(cc, server_name="localhost").randomness)
     assert is_system(ServerConnection(sc).randomness)
     assert not is_system(ClientConnection(cc, server_name="localhost", randomness=_counter_randomness()).randomness)
+
+
+@pytest.mark.parametrize(
+    ("group", "suite"),
+    [
+        ("x25519", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+        ("secp256r1", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+        ("secp384r1", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+        ("x448", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+        ("ffdhe2048", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+        ("ffdhe3072", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
+        ("ffdhe4096", "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    ],
+)
+def test_tls12_key_exchange_groups(ca, group, suite) -> None:
+    """RFC 8422 (ECDHE) and RFC 7919 (DHE) groups, negotiated through supported_groups."""
+    from glasstls import CipherSuite, ProtocolVersion
+
+    key_type = "rsa2048" if suite.startswith("TLS_DHE_RSA") else "ecdsa-p256"
+    ident = ca.issue_server(["localhost"], key_type=key_type)
+    key = CertifiedKey(ident.chain, ident.private_key)
+    common = {"groups": (NamedGroup[group],), "cipher_suites": (CipherSuite[suite],)}
+    cc, sc = configs(ca, key, {**common}, {**common, "tls_max": ProtocolVersion.TLSv1_2})
+    c, s, _, _ = handshake(cc, sc)
+    for p in (c.parameters, s.parameters):
+        assert (p.version, p.cipher_suite, p.group) == ("TLSv1.2", suite, group)
+
+
+def test_server_can_require_extended_master_secret(ca, server_key) -> None:
+    from glasstls import ProtocolVersion
+    from glasstls.wire.extensions import ExtensionType
+
+    cc, sc = configs(ca, server_key, {}, {"tls_max": ProtocolVersion.TLSv1_2, "require_extended_master_secret": True})
+    c, s, _, _ = handshake(cc, sc)
+    assert c.parameters.extended_master_secret and s.parameters.extended_master_secret
+    # A client that does not offer it is refused with a reason naming RFC 7627.
+    c = ClientConnection(cc, server_name="localhost")
+    hello = c.offered_hello
+    stripped = [e for e in hello.extensions if e.type != ExtensionType.extended_master_secret]
+    from dataclasses import replace
+
+    bad = replace(hello, extensions=tuple(stripped)).encode()
+    record = b"\x16\x03\x01" + len(bad).to_bytes(2, "big") + bad
+    events = ServerConnection(sc).receive_bytes(record)
+    assert events[-1].error.description == AlertDescription.handshake_failure
+    assert "RFC 7627" in events[-1].error.reason
