@@ -13,8 +13,8 @@ export DEBIAN_FRONTEND := noninteractive
 APT_PEERS := openssl:openssl
 APT_PEERS += curl:curl
 APT_PEERS += gnutls-cli:gnutls-bin
-# APT_PEERS += tshark:tshark
-# APT_PEERS += chromium:chromium
+APT_PEERS += tshark:tshark
+APT_PEERS += chromium:chromium
 # npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).
 # Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
 # NPM_PEERS += node_modules/.bin/node:node@24

@@ -1,6 +1,11 @@
 """``glasstls client HOST:PORT``: like ``openssl s_client``, send stdin to the
 server and write what it sends to stdout; a summary of the connection goes to
-stderr (with ``--json``, one JSON object on the last line of stderr)."""
+stderr (with ``--json``, one JSON object on the last line of stderr).
+
+``--trace[=full|json]``, ``--explain`` and ``--show-secrets`` print the trace
+to stderr (stdout carries the server's data); ``--keylog FILE`` (or
+SSLKEYLOGFILE) appends the NSS key log. A failed handshake is followed by its
+diagnosis: the step, the alert, the reason and the likely fix."""
 
 from __future__ import annotations
 
@@ -11,19 +16,33 @@ import selectors
 import socket
 import sys
 import time
+from typing import Any
 
 from ..connection import ClientConnection
-from ..errors import AlertError, PeerAlertError, TLSError
+from ..errors import AlertError, ConfigError, PeerAlertError, TLSError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..session.store import load_session, save_session
-from .common import add_common_options, client_config, split_hostport
+from ..trace import Tee
+from ..trace.diagnose import FailureRecorder, diagnose
+from .common import (
+    TRACE_FORMATS,
+    add_common_options,
+    add_trace_options,
+    client_config,
+    open_keylog,
+    split_hostport,
+    trace_mode,
+    trace_renderer,
+    warn_secrets,
+)
+from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
 
 CONNECT_TIMEOUT = 15.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("client", help="connect to a TLS server; stdin to it, its data to stdout")
-    p.add_argument("target", metavar="HOST:PORT")
+    p.add_argument("target", metavar="HOST:PORT", nargs="?")
     p.add_argument("--cacert", help="PEM file of trusted CA certificates (default: the system's)")
     p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
@@ -39,22 +58,69 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="after stdin ends, seconds of server silence before closing (default 1)",
     )
     add_common_options(p)
+    add_trace_options(p)
+    p.add_argument(
+        "--illustrate",
+        metavar="FILE.html",
+        help="write the connection to FILE.html: one self-contained page, every record byte by byte and explained "
+        "(secret values only with --show-secrets)",
+    )
+    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP)
     p.set_defaults(run=run)
 
 
+def _target_after_trace(args: argparse.Namespace) -> None:
+    """``--trace HOST:PORT``: argparse took the target for the trace format; give it back."""
+    if args.target is None and args.trace is not None and args.trace not in TRACE_FORMATS:
+        args.target, args.trace = args.trace, "text"
+    if args.target is None:
+        raise ConfigError("expected HOST:PORT to connect to")
+
+
 def run(args: argparse.Namespace) -> int:
+    _target_after_trace(args)
     config = client_config(args)
     host, port = split_hostport(args.target)
+    if trace_mode(args) not in ("text", "full"):  # a text trace on stderr carries its own warning
+        warn_secrets(args)
+    keylog = open_keylog(args)
+    illustration = _illustration(args)
+    diagram = new_sequence_diagram(args.diagram)
+    try:
+        observers = Tee(trace_renderer(args, sys.stderr), keylog, illustration, diagram)
+        return _connect_and_run(args, config, host, port, observers)
+    finally:
+        if keylog is not None:
+            keylog.close()
+        save_sequence_diagram(diagram, args.diagram, quiet=args.json)  # --json keeps the last line of stderr
+        if illustration is not None and illustration.events:
+            print(f"* Illustrated connection: {illustration.write_html(args.illustrate)}", file=sys.stderr)
+
+
+def _illustration(args: argparse.Namespace) -> Any:
+    """The Illustration --illustrate asks for (None without it)."""
+    if not getattr(args, "illustrate", None):
+        return None
+    from ..trace.illustrate import Illustration
+
+    return Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
+
+
+def _connect_and_run(args: argparse.Namespace, config: Any, host: str, port: int, observers: Tee) -> int:
     server_name = args.servername or host
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
         return _report_failure(args, f"cannot connect to {host}:{port}: {exc}", None)
     session = load_session(args.session_in) if args.session_in else None
-    conn = ClientConnection(config, server_name=server_name, session=session)
-    session = _Session(sock, conn, args)
+    # The recorder keeps the handshake's events for a diagnosis if it fails; the
+    # trace and the key log are there only when asked for.
+    recorder = FailureRecorder()
+    observer = Tee(recorder, *observers.observers)
+    conn = ClientConnection(config, server_name=server_name, session=session, observer=observer)
+    tls_session = _Session(sock, conn, args, recorder)
     try:
-        return session.run()
+        return tls_session.run()
     finally:
         sock.close()
 
@@ -71,8 +137,12 @@ def print_summary(p: NegotiatedParameters) -> None:
     print(f"* ALPN: {p.alpn or '(none)'}", file=sys.stderr, flush=True)
 
 
-def _report_failure(args: argparse.Namespace, message: str, error: TLSError | None) -> int:
+def _report_failure(
+    args: argparse.Namespace, message: str, error: TLSError | None, recorder: FailureRecorder | None = None
+) -> int:
     print(f"glasstls: {message}", file=sys.stderr)
+    if recorder is not None:
+        print(diagnose(error, recorder.events, side="client"), file=sys.stderr)
     if args.json:
         alert = getattr(error, "description", None)
         print(json.dumps({"error": message, "alert": alert.name if alert is not None else None}), file=sys.stderr)
@@ -82,8 +152,10 @@ def _report_failure(args: argparse.Namespace, message: str, error: TLSError | No
 class _Session:
     """The select loop between stdin, stdout and the TLS connection."""
 
-    def __init__(self, sock: socket.socket, conn: ClientConnection, args: argparse.Namespace) -> None:
-        self.sock, self.conn, self.args = sock, conn, args
+    def __init__(
+        self, sock: socket.socket, conn: ClientConnection, args: argparse.Namespace, recorder: FailureRecorder
+    ) -> None:
+        self.sock, self.conn, self.args, self.recorder = sock, conn, args, recorder
         self.selector = selectors.DefaultSelector()
         self.stdin_open = True
         self.pending_stdin = b""
@@ -178,7 +250,8 @@ class _Session:
         if self.error is not None:
             prefix = "handshake failed" if not self.conn.handshake_complete else "connection failed"
             if isinstance(self.error, (AlertError, PeerAlertError)) or not self.conn.handshake_complete:
-                return _report_failure(self.args, f"{prefix}: {self.error}", self.error)
+                recorder = self.recorder if not self.conn.handshake_complete else None
+                return _report_failure(self.args, f"{prefix}: {self.error}", self.error, recorder)
         if self.args.session_out and self.conn.session is not None:
             save_session(self.args.session_out, self.conn.session)
         if self.args.json and self.conn.parameters is not None:

@@ -80,3 +80,83 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
 def fail(message: str, code: int = 1) -> int:
     print(f"glasstls: {message}", file=sys.stderr)
     return code
+
+
+# -- seeing the handshake: --trace, --explain, --show-secrets, --keylog ---------------------------
+
+TRACE_FORMATS = ("text", "full", "json")
+SECRETS_WARNING = (
+    "glasstls: WARNING: --show-secrets prints this connection's secrets, keys and IVs; anyone who sees them "
+    "can decrypt it"
+)
+
+
+def add_trace_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("seeing the handshake")
+    g.add_argument(
+        "--trace",
+        nargs="?",
+        const="text",
+        default=None,
+        metavar="FORMAT",
+        help="print the trace: one line per record and message (--trace), every field decoded with hex "
+        "(--trace=full) or one JSON object per event (--trace=json)",
+    )
+    g.add_argument("--explain", action="store_true", help="explain each step in plain words (implies --trace)")
+    g.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show each secret, key and IV in the trace (dangerous: whoever sees them can decrypt the connection)",
+    )
+    g.add_argument(
+        "--keylog",
+        metavar="FILE",
+        help="append the connection's secrets to FILE in the NSS key log format, for Wireshark "
+        "(default: the file named by SSLKEYLOGFILE, if set)",
+    )
+
+
+def trace_mode(args: argparse.Namespace) -> str | None:
+    """None (no trace), "text", "full" or "json"; --explain and --show-secrets alone mean "text"."""
+    mode = getattr(args, "trace", None)
+    if mode is not None and mode not in TRACE_FORMATS:
+        raise ConfigError(f"--trace takes {', '.join(TRACE_FORMATS)} (as --trace=FORMAT), not {mode!r}")
+    if mode is None and (getattr(args, "explain", False) or getattr(args, "show_secrets", False)):
+        mode = "text"
+    return mode
+
+
+def trace_renderer(args: argparse.Namespace, stream: Any, extra: dict[str, Any] | None = None) -> Any:
+    """The trace observer the options ask for, writing to ``stream`` (None: no trace).
+
+    ``extra`` is added to every JSON object (e.g. the server's connection number).
+    """
+    mode = trace_mode(args)
+    if mode is None:
+        return None
+    show_secrets = bool(getattr(args, "show_secrets", False))
+    if mode == "json":
+        from ..trace.jsonl import JsonLinesTrace
+
+        return JsonLinesTrace(stream, show_secrets=show_secrets, extra=extra)
+    from ..trace.text import TextTrace
+
+    return TextTrace(
+        stream, full=mode == "full", explain=bool(getattr(args, "explain", False)), show_secrets=show_secrets
+    )
+
+
+def warn_secrets(args: argparse.Namespace) -> None:
+    if getattr(args, "show_secrets", False):
+        print(SECRETS_WARNING, file=sys.stderr, flush=True)
+
+
+def open_keylog(args: argparse.Namespace) -> Any:
+    """The KeyLog of --keylog FILE, else of SSLKEYLOGFILE, else None."""
+    from ..trace.keylog import KeyLog, keylog_from_env
+
+    path = getattr(args, "keylog", None)
+    try:
+        return KeyLog(path) if path else keylog_from_env()
+    except OSError as exc:
+        raise ConfigError(f"cannot open the key log {path or '$SSLKEYLOGFILE'}: {exc}") from None

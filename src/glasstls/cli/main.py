@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
-from . import client, demo, server
+from . import client, demo, diagram, dissect, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_parser(sub)
     client.add_parser(sub)
     demo.add_parser(sub)
+    dissect.add_parser(sub)
+    diagram.add_parser(sub)
     return parser
 
 

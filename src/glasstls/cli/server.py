@@ -1,19 +1,39 @@
 """``glasstls server``: echo what each connection sends, or, with ``--www``,
 answer an HTTP GET with a page describing the connection (like
-``openssl s_server -www``). Connections are served one after another."""
+``openssl s_server -www``). Connections are served one after another.
+
+``--trace[=full|json]``, ``--explain`` and ``--show-secrets`` print each
+connection's trace to stdout (the server's own messages stay on stderr, so a
+JSON trace can be piped as is); ``--keylog FILE`` (or SSLKEYLOGFILE) appends
+the NSS key log of every connection. A failed handshake is reported on stderr
+with its diagnosis: the step, the alert, the reason and the likely fix."""
 
 from __future__ import annotations
 
 import argparse
 import socket
 import sys
+from pathlib import Path
+from typing import Any
 
 import h11
 
 from ..errors import TLSError
 from ..events import NegotiatedParameters
 from ..io.blocking import TLSSocket, accept
-from .common import add_common_options, server_config, split_hostport
+from ..trace import Tee
+from ..trace.diagnose import FailureRecorder, diagnose
+from .common import (
+    add_common_options,
+    add_trace_options,
+    open_keylog,
+    server_config,
+    split_hostport,
+    trace_mode,
+    trace_renderer,
+    warn_secrets,
+)
+from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
 
 CONNECTION_TIMEOUT = 30.0
 
@@ -34,11 +54,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ask for a client certificate (default: required when --client-ca is given)",
     )
     add_common_options(p)
+    add_trace_options(p)
+    p.add_argument(
+        "--illustrate",
+        metavar="FILE.html",
+        help="write each connection as one self-contained, explained HTML page: FILE-1.html, FILE-2.html, … "
+        "(secret values only with --show-secrets)",
+    )
+    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP + ": FILE-1.svg, FILE-2.svg, …")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = server_config(args)
+    trace_mode(args)  # a bad --trace fails now, not at the first connection
+    keylog = open_keylog(args)
+    try:
+        return _listen(args, config, keylog)
+    finally:
+        if keylog is not None:
+            keylog.close()
+
+
+def _listen(args: argparse.Namespace, config: object, keylog: Any) -> int:
     host, port = split_hostport(args.listen)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as listener:
@@ -47,21 +85,48 @@ def run(args: argparse.Namespace) -> int:
         listener.listen(16)
         bound = listener.getsockname()
         print(f"glasstls server listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
+        warn_secrets(args)  # after the line other tools wait for
         served = 0
         while not args.max_connections or served < args.max_connections:
             sock, peer = listener.accept()
             served += 1
             sock.settimeout(CONNECTION_TIMEOUT)
-            serve_one(sock, peer, config, args.www)
+            serve_one(sock, peer, config, args.www, args=args, keylog=keylog, number=served)
     return 0
 
 
-def serve_one(sock: socket.socket, peer: tuple, config: object, www: bool) -> None:
+def serve_one(
+    sock: socket.socket,
+    peer: tuple,
+    config: object,
+    www: bool,
+    *,
+    args: argparse.Namespace | None = None,
+    keylog: Any = None,
+    number: int = 0,
+) -> None:
+    recorder = FailureRecorder()
+    diagram = new_sequence_diagram(getattr(args, "diagram", None))
+    trace = illustration = None
+    if args is not None and getattr(args, "illustrate", None):
+        from ..trace.illustrate import Illustration
+
+        illustration = Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
+    if args is not None:
+        label = f"{peer[0]}:{peer[1]}"
+        mode = trace_mode(args)
+        if mode in ("text", "full"):
+            print(f"* connection {number} from {label}", flush=True)
+        trace = trace_renderer(args, sys.stdout, extra={"connection": number, "peer": label})
     try:
-        tls = accept(sock, config)  # type: ignore[arg-type]
+        tls = accept(sock, config, observer=Tee(recorder, trace, keylog, illustration, diagram))  # type: ignore[arg-type]
     except (TLSError, OSError) as exc:
         print(f"glasstls: handshake with {peer[0]}:{peer[1]} failed: {exc}", file=sys.stderr, flush=True)
+        if isinstance(exc, TLSError):
+            print(diagnose(exc, recorder.events, side="server"), file=sys.stderr, flush=True)
         sock.close()
+        _write_illustration(illustration, args, number)
+        save_sequence_diagram(diagram, getattr(args, "diagram", None), number)
         return
     params = tls.parameters
     assert params is not None
@@ -72,6 +137,17 @@ def serve_one(sock: socket.socket, peer: tuple, config: object, www: bool) -> No
         print(f"glasstls: connection with {peer[0]}:{peer[1]} ended: {exc}", file=sys.stderr, flush=True)
     finally:
         tls.close()
+        _write_illustration(illustration, args, number)
+        save_sequence_diagram(diagram, getattr(args, "diagram", None), number)
+
+
+def _write_illustration(illustration: Any, args: argparse.Namespace | None, number: int) -> None:
+    """Connection ``number``'s page, as FILE-<number>.html next to the --illustrate FILE."""
+    if illustration is None or args is None or not illustration.events:
+        return
+    path = Path(args.illustrate)
+    path = illustration.write_html(path.with_name(f"{path.stem}-{number}{path.suffix or '.html'}"))
+    print(f"glasstls: connection {number} illustrated in {path}", file=sys.stderr, flush=True)
 
 
 def describe_short(p: NegotiatedParameters) -> str:

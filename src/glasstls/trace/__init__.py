@@ -1,0 +1,91 @@
+"""Renderers of the trace events a Connection emits (:mod:`glasstls.observe`).
+
+Each renderer is an :class:`~glasstls.observe.Observer`: attach it to a
+connection (``ClientConnection(config, observer=TextTrace())``) to see the
+connection live, or feed it a list of events afterwards (``.render(events)``).
+A connection without an observer builds no events at all.
+
+* :class:`TextTrace` (``text``): one line per record and message, like
+  ``curl -v``; ``full=True`` decodes every field, ``explain=True`` says what
+  each step is for, ``show_secrets=True`` shows secrets, keys and IVs.
+* :class:`JsonLinesTrace` (``jsonl``): one JSON object per event and line.
+* :class:`KeyLog` (``keylog``): the NSS key log for Wireshark (SSLKEYLOGFILE).
+* :func:`diagnose` (``diagnose``): why a handshake failed and the likely fix.
+* :class:`Tee`: several observers at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..observe import Observer, SecretTrace, TraceEvent
+
+
+class Tee(Observer):
+    """Hands every event to several observers, in order.
+
+    ``wants_secrets`` is true when any of them wants secrets; the others still
+    never see a secret value (it is removed from the events they get).
+    """
+
+    def __init__(self, *observers: Observer | None) -> None:
+        self.observers: tuple[Observer, ...] = tuple(o for o in observers if o is not None)
+
+    @property
+    def wants_secrets(self) -> bool:  # type: ignore[override]
+        return any(o.wants_secrets for o in self.observers)
+
+    def __call__(self, event: TraceEvent) -> None:
+        redacted: TraceEvent | None = None
+        for obs in self.observers:
+            if isinstance(event, SecretTrace) and event.secret is not None and not obs.wants_secrets:
+                if redacted is None:
+                    redacted = dataclasses.replace(event, secret=None)
+                obs(redacted)
+            else:
+                obs(event)
+
+
+def combine(*observers: Observer | None) -> Observer | None:
+    """None for no observer (so the connection builds no events), the observer itself for one, else a Tee."""
+    present = [o for o in observers if o is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return Tee(*present)
+
+
+def __getattr__(name: str) -> object:
+    # The renderers are imported on first use, so importing glasstls.trace costs nothing.
+    lazy = {
+        "TextTrace": "text",
+        "render_text": "text",
+        "JsonLinesTrace": "jsonl",
+        "KeyLog": "keylog",
+        "keylog_from_env": "keylog",
+        "diagnose": "diagnose",
+        "FailureRecorder": "diagnose",
+        "Explainer": "explain",
+        "describe": "describe",
+    }
+    if name in lazy:
+        import importlib
+
+        module = importlib.import_module(f".{lazy[name]}", __name__)
+        return getattr(module, name) if name != "describe" else module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "Explainer",
+    "FailureRecorder",
+    "JsonLinesTrace",
+    "KeyLog",
+    "Tee",
+    "TextTrace",
+    "combine",
+    "diagnose",
+    "keylog_from_env",
+    "render_text",
+]

@@ -1,0 +1,641 @@
+"""What each message says, as (label, value) pairs a person can read.
+
+Every renderer (text, JSON lines, the explanation) asks this module which
+fields of a message matter: versions, randoms, session IDs, the cipher suites
+offered and chosen, groups and key shares, signature algorithms, extensions
+by name (``GREASE_0x0a0a`` and ``unknown_0x1234`` for the ones glasstls has no
+name for, with their bytes in hex), certificates (subject, issuer, validity,
+subjectAltName), tickets, the TLS 1.2 key exchange messages and alerts.
+
+What a TLS 1.2 ServerKeyExchange or ClientKeyExchange holds depends on the
+cipher suite the ServerHello chose, so the functions take a :class:`Context`
+that follows one side's handshake (``context.update(event)`` for each trace
+event, in order). Without one the key exchange is guessed from the bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa, x448, x25519
+
+from ..crypto.suites import TLS12_SUITES
+from ..enums import (
+    AlertDescription,
+    AlertLevel,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    ProtocolVersion,
+)
+from ..errors import TLSError
+from ..observe import MessageTrace, RecordTrace, TraceEvent
+from ..wire import handshake as H
+from ..wire import handshake12 as H12
+from ..wire.extensions import KeyShareEntry, OfferedPsks, StatusRequest
+
+Fields = list[tuple[str, str]]
+
+HEX_LIMIT = 32  # bytes of an opaque value shown in hex before "…"
+
+# RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3 server's random when it negotiates 1.2.
+DOWNGRADE_TLS12 = b"DOWNGRD\x01"
+DOWNGRADE_TLS11 = b"DOWNGRD\x00"
+
+_EC_POINT_FORMATS = {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
+
+
+# -- small formatting helpers ----------------------------------------------------------------
+
+
+def hexs(data: bytes, limit: int | None = HEX_LIMIT) -> str:
+    """``data`` in hex, cut after ``limit`` bytes with a note of the full length."""
+    if limit is not None and len(data) > limit:
+        return f"{data[:limit].hex()}… ({len(data)} bytes)"
+    return data.hex()
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def nbytes(n: int) -> str:
+    return plural(n, "byte")
+
+
+def version_label(value: int) -> str:
+    v = ProtocolVersion(value)
+    return v.label if v.known else v.name
+
+
+def names(values: Any) -> str:
+    return ", ".join(str(v) for v in values) or "(none)"
+
+
+def message_name(msg: Any) -> str:
+    """The RFC's name of a message: TLS 1.2's ``Certificate12`` is a Certificate."""
+    name = type(msg).__name__
+    return name[:-2] if name.endswith("12") else name
+
+
+def handshake_type(msg: Any) -> HandshakeType:
+    return HandshakeType(msg.raw[0]) if msg.raw else msg.msg_type
+
+
+def alert_text(level: AlertLevel | int, description: AlertDescription | int) -> str:
+    return f"{AlertLevel(level).name} {AlertDescription(description).name} ({int(description)})"
+
+
+# -- following a handshake -----------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What one side's handshake has settled so far, as the trace shows it."""
+
+    side: str = "?"
+    version: ProtocolVersion | None = None
+    suite: CipherSuite | None = None
+    client_random: bytes = b""
+    server_random: bytes = b""
+    offered_session_id: bytes = b""
+    session_id: bytes = b""
+    offered_ticket: bool = False  # the ClientHello carried a non-empty session_ticket
+    server_name: str | None = None
+    hello_retry: bool = False
+    resumed: bool = False
+    psk: bool = False  # TLS 1.3: the ServerHello accepted a pre-shared key
+    extended_master_secret: bool = False
+    group: str | None = None
+    certificate_names: tuple[str, ...] = ()  # the server certificate's subjectAltNames
+    messages: list[str] = field(default_factory=list)  # "> ClientHello", "< ServerHello", ...
+    handshake_done: bool = False
+
+    @property
+    def kx(self) -> str | None:
+        """TLS 1.2: "ECDHE", "DHE" or "RSA"; TLS 1.3: "(EC)DHE" or "PSK"; None while unknown."""
+        if self.suite is None:
+            return None
+        if self.version == ProtocolVersion.TLSv1_3:
+            return "PSK" if self.psk and self.group is None else "(EC)DHE"
+        suite = TLS12_SUITES.get(self.suite)
+        return suite.kx if suite is not None else None
+
+    @property
+    def tls13(self) -> bool:
+        return self.version == ProtocolVersion.TLSv1_3
+
+    def update(self, event: TraceEvent) -> None:
+        self.side = event.side
+        if isinstance(event, MessageTrace):
+            self._on_message(event.message, event.direction)
+        elif event.kind == "state" and "Connected" in getattr(event, "new", ""):
+            self.handshake_done = True
+
+    def _on_message(self, msg: Any, direction: str) -> None:
+        self.messages.append(("> " if direction == "out" else "< ") + message_name(msg))
+        if isinstance(msg, H.ClientHello):
+            self.client_random = msg.random
+            self.offered_session_id = msg.legacy_session_id
+            sni = msg.ext(ExtensionType.server_name)
+            self.server_name = sni.value if sni is not None and isinstance(sni.value, str) else self.server_name
+            ticket = msg.ext(ExtensionType.session_ticket)
+            self.offered_ticket = ticket is not None and bool(ticket.data)
+        elif isinstance(msg, H.HelloRetryRequest):
+            self.hello_retry = True
+            self.version = ProtocolVersion.TLSv1_3
+            self.suite = msg.cipher_suite
+        elif isinstance(msg, H.ServerHello):
+            self.server_random = msg.random
+            self.suite = msg.cipher_suite
+            self.session_id = msg.legacy_session_id_echo
+            self.version = server_hello_version(msg)
+            share = msg.ext(ExtensionType.key_share)
+            if share is not None and isinstance(share.value, KeyShareEntry):
+                self.group = share.value.group.name
+            if self.version == ProtocolVersion.TLSv1_3:
+                self.psk = msg.ext(ExtensionType.pre_shared_key) is not None
+                self.resumed = self.psk
+            else:
+                self.extended_master_secret = msg.ext(ExtensionType.extended_master_secret) is not None
+                # RFC 5246, Section 7.4.1.3 (and RFC 5077, Section 3.4): echoing the
+                # client's session ID accepts the session it named.
+                self.resumed = bool(self.session_id) and self.session_id == self.offered_session_id
+        elif isinstance(msg, H12.ServerKeyExchange):
+            params = server_key_exchange_params(msg, self)
+            if isinstance(params, H12.ServerECDHParams):
+                self.group = params.group.name
+            elif isinstance(params, H12.ServerDHParams):
+                self.group = _dh_group_name(params)
+        elif isinstance(msg, (H.Certificate, H12.Certificate12)) and _is_from_server(self.side, msg, direction):
+            ders = certificate_ders(msg)
+            if ders:
+                info = certificate_info(ders[0])
+                self.certificate_names = tuple(info.get("sans", ()))
+        elif isinstance(msg, (H12.ClientKeyExchange, H12.ServerHelloDone)):
+            self.resumed = False  # a full TLS 1.2 handshake after all
+
+
+def _is_from_server(side: str, msg: Any, direction: str) -> bool:
+    return (side == "server") == (direction == "out")
+
+
+def server_hello_version(msg: H.ServerHello) -> ProtocolVersion:
+    """RFC 8446, Section 4.2.1: supported_versions, if present, names the version."""
+    ext = msg.ext(ExtensionType.supported_versions)
+    if ext is not None and isinstance(ext.value, int):
+        return ProtocolVersion(ext.value)
+    return msg.legacy_version
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+def _fmt_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def key_description(key: Any) -> str:
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size} bits"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519"
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448"
+    if isinstance(key, (x25519.X25519PublicKey, x448.X448PublicKey, dh.DHPublicKey, dsa.DSAPublicKey)):
+        return type(key).__name__.lstrip("_")
+    return type(key).__name__.lstrip("_")
+
+
+def certificate_info(der: bytes) -> dict[str, Any]:
+    """Subject, issuer, validity, subjectAltName and key of a DER certificate."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        return {"error": f"cannot parse ({nbytes(len(der))}): {exc}"}
+    info: dict[str, Any] = {
+        "subject": cert.subject.rfc4514_string() or "(empty)",
+        "issuer": cert.issuer.rfc4514_string() or "(empty)",
+        "not_before": _fmt_time(cert.not_valid_before_utc),
+        "not_after": _fmt_time(cert.not_valid_after_utc),
+        "serial": f"{cert.serial_number:x}",
+        "sans": [],
+    }
+    with contextlib.suppress(x509.ExtensionNotFound, ValueError):
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        info["sans"] = [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
+            str(ip) for ip in san.get_values_for_type(x509.IPAddress)
+        ]
+    try:
+        info["key"] = key_description(cert.public_key())
+    except (ValueError, TypeError, Exception):  # an algorithm cryptography cannot load
+        info["key"] = "unknown key type"
+    return info
+
+
+def certificate_fields(der: bytes, prefix: str) -> Fields:
+    info = certificate_info(der)
+    if "error" in info:
+        return [(prefix, info["error"])]
+    out = [
+        (f"{prefix} subject", info["subject"]),
+        (f"{prefix} issuer", info["issuer"]),
+        (f"{prefix} validity", f"{info['not_before']} to {info['not_after']}"),
+    ]
+    if info["sans"]:
+        out.append((f"{prefix} subjectAltName", ", ".join(info["sans"])))
+    out.append((f"{prefix} key", f"{info['key']} ({nbytes(len(der))} DER)"))
+    return out
+
+
+def certificate_ders(msg: Any) -> tuple[bytes, ...]:
+    if isinstance(msg, H12.Certificate12):
+        return msg.certificates
+    return tuple(entry.cert_data for entry in msg.entries)
+
+
+# -- extensions ------------------------------------------------------------------------------
+
+
+def extension_name(ext_type: int) -> str:
+    """The IANA name, or ``GREASE_0x0a0a`` / ``unknown_0x1234``."""
+    return ExtensionType(ext_type).name
+
+
+def _share(entry: KeyShareEntry) -> str:
+    return f"{entry.group.name} ({nbytes(len(entry.key_exchange))})"
+
+
+def extension_value(ext: Any) -> str:
+    """What one extension says, in a few words."""
+    value, ext_type = ext.value, ext.type
+    if value is None:
+        return f"{nbytes(len(ext.data))}: {hexs(ext.data)}" if ext.data else "(empty)"
+    if ext_type == ExtensionType.supported_versions:
+        return names(version_label(v) for v in value) if isinstance(value, tuple) else version_label(value)
+    if ext_type == ExtensionType.key_share:
+        if isinstance(value, tuple):
+            return names(_share(e) for e in value)
+        if isinstance(value, KeyShareEntry):
+            return _share(value)
+        return f"selected group {value.name}"  # HelloRetryRequest
+    if ext_type == ExtensionType.application_layer_protocol_negotiation:
+        return names(p.decode("ascii", "replace") for p in value)
+    if ext_type == ExtensionType.pre_shared_key:
+        if isinstance(value, OfferedPsks):
+            ids = ", ".join(f"{nbytes(len(i.identity))}" for i in value.identities)
+            return f"{len(value.identities)} identity(ies) ({ids}), binders {len(value.binders)}"
+        return f"selected identity {value}"
+    if ext_type == ExtensionType.ec_point_formats:
+        return names(_EC_POINT_FORMATS.get(v, f"unknown_{v}") for v in value)
+    if ext_type == ExtensionType.padding:
+        return f"{value} zero bytes"
+    if ext_type == ExtensionType.session_ticket:
+        return f"ticket of {nbytes(len(value))}" if value else "(empty: a ticket is welcome)"
+    if ext_type == ExtensionType.renegotiation_info:
+        return hexs(value) if value else "(empty: initial handshake)"
+    if ext_type == ExtensionType.cookie:
+        return nbytes(len(value))
+    if ext_type == ExtensionType.early_data and isinstance(value, int) and value is not True:
+        return f"max_early_data_size {value}"
+    if ext_type == ExtensionType.status_request:
+        if isinstance(value, StatusRequest):
+            return f"{value.status_type.name} stapling requested"
+        if isinstance(value, bytes):
+            return f"OCSP response, {nbytes(len(value))}"
+    if ext_type == ExtensionType.certificate_authorities:
+        return f"{len(value)} distinguished name(s)"
+    if value is True:
+        return "(empty)"
+    if isinstance(value, tuple):
+        return names(value)
+    if isinstance(value, bytes):
+        return hexs(value)
+    return str(value)
+
+
+def extension_fields(extensions: tuple[Any, ...]) -> Fields:
+    if not extensions:
+        return [("extensions", "(none)")]
+    out: Fields = [("extensions", f"{len(extensions)}: {names(extension_name(e.type) for e in extensions)}")]
+    out += [(extension_name(e.type), extension_value(e)) for e in extensions]
+    return out
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+def _session_id(sid: bytes) -> str:
+    return f"{nbytes(len(sid))}: {sid.hex()}" if sid else "(empty)"
+
+
+def _random(random: bytes) -> str:
+    text = random.hex()
+    if random == H.HRR_RANDOM:
+        return f"{text} (the HelloRetryRequest value)"
+    if random[-8:] == DOWNGRADE_TLS12:
+        return f"{text} (ends in DOWNGRD\\x01: a TLS 1.3 server negotiating TLS 1.2)"
+    if random[-8:] == DOWNGRADE_TLS11:
+        return f"{text} (ends in DOWNGRD\\x00: a TLS 1.3 server negotiating TLS 1.1 or below)"
+    return text
+
+
+def _client_hello(msg: H.ClientHello, ctx: Context | None) -> Fields:
+    return [
+        ("legacy_version", f"{version_label(msg.legacy_version)} (0x{msg.legacy_version:04x})"),
+        ("random", _random(msg.random)),
+        ("session_id", _session_id(msg.legacy_session_id)),
+        ("cipher_suites", f"{len(msg.cipher_suites)}: {names(msg.cipher_suites)}"),
+        ("compression_methods", names("null" if m == 0 else str(m) for m in msg.compression_methods)),
+        *extension_fields(msg.extensions),
+    ]
+
+
+def _server_hello(msg: H.ServerHello, ctx: Context | None) -> Fields:
+    out = [
+        ("legacy_version", f"{version_label(msg.legacy_version)} (0x{msg.legacy_version:04x})"),
+        ("version", version_label(server_hello_version(msg))),
+        ("random", _random(msg.random)),
+        ("session_id", _session_id(msg.legacy_session_id_echo)),
+        ("cipher_suite", str(msg.cipher_suite)),
+        ("compression_method", "null" if msg.compression_method == 0 else str(msg.compression_method)),
+        *extension_fields(msg.extensions),
+    ]
+    return out
+
+
+def _certificate(msg: Any, ctx: Context | None) -> Fields:
+    ders = certificate_ders(msg)
+    out: Fields = []
+    if isinstance(msg, H.Certificate):
+        ctx_bytes = msg.certificate_request_context
+        out.append(("certificate_request_context", hexs(ctx_bytes) if ctx_bytes else "(empty)"))
+    out.append(("certificates", str(len(ders)) if ders else "0 (no certificate)"))
+    for i, der in enumerate(ders):
+        out += certificate_fields(der, f"certificate {i}")
+    if isinstance(msg, H.Certificate):
+        for i, entry in enumerate(msg.entries):
+            if entry.extensions:
+                out.append((f"certificate {i} extensions", names(extension_name(e.type) for e in entry.extensions)))
+    return out
+
+
+def _dh_group_name(params: H12.ServerDHParams) -> str:
+    from ..crypto import kx
+
+    p, g = int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big")
+    group = kx.ffdhe_group_for(p, g)
+    return group.name if group is not None else f"custom {p.bit_length()}-bit group"
+
+
+def server_key_exchange_params(msg: H12.ServerKeyExchange, ctx: Context | None) -> Any:
+    """The parsed ServerECDHParams / ServerDHParams, or None if the body does not parse."""
+    kx = ctx.kx if ctx is not None else None
+    readers = {"ECDHE": (msg.ecdhe,), "DHE": (msg.dhe,)}.get(kx or "", (msg.ecdhe, msg.dhe))
+    for read in readers:
+        with contextlib.suppress(TLSError):
+            return read()
+    return None
+
+
+def _server_key_exchange(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fields:
+    params = server_key_exchange_params(msg, ctx)
+    if isinstance(params, H12.ServerECDHParams):
+        return [
+            ("key_exchange", "ECDHE"),
+            ("curve_type", "named_curve"),
+            ("named_curve", params.group.name),
+            ("public", f"{nbytes(len(params.public))}: {hexs(params.public)}"),
+            ("signature_algorithm", params.algorithm.name),
+            ("signature", nbytes(len(params.signature))),
+        ]
+    if isinstance(params, H12.ServerDHParams):
+        p = int.from_bytes(params.p, "big")
+        return [
+            ("key_exchange", "DHE"),
+            ("group", _dh_group_name(params)),
+            ("dh_p", f"{p.bit_length()}-bit prime"),
+            ("dh_g", str(int.from_bytes(params.g, "big"))),
+            ("dh_Ys", nbytes(len(params.ys))),
+            ("signature_algorithm", params.algorithm.name),
+            ("signature", nbytes(len(params.signature))),
+        ]
+    return [("body", f"{nbytes(len(msg.body))} (not understood)")]
+
+
+def _client_key_exchange(msg: H12.ClientKeyExchange, ctx: Context | None) -> Fields:
+    kx = ctx.kx if ctx is not None else None
+    readers = {
+        "RSA": ("RSA-encrypted pre-master secret", msg.rsa_encrypted),
+        "ECDHE": ("ECDHE public value (ecdh_Yc)", msg.ecdhe_public),
+        "DHE": ("DHE public value (dh_Yc)", msg.dhe_public),
+    }
+    if kx in readers:
+        kind, read = readers[kx]
+        with contextlib.suppress(TLSError):
+            value = read()
+            return [("key_exchange", kind), ("exchange_keys", f"{nbytes(len(value))}: {hexs(value)}")]
+    return [("key_exchange", "unknown until the cipher suite is known"), ("body", nbytes(len(msg.body)))]
+
+
+def _certificate_request(msg: Any, ctx: Context | None) -> Fields:
+    if isinstance(msg, H12.CertificateRequest12):
+        return [
+            ("certificate_types", names(t.name for t in msg.certificate_types)),
+            ("signature_algorithms", names(msg.signature_algorithms)),
+            ("certificate_authorities", str(len(msg.authorities))),
+        ]
+    ctx_bytes = msg.certificate_request_context
+    return [
+        ("certificate_request_context", hexs(ctx_bytes) if ctx_bytes else "(empty)"),
+        *extension_fields(msg.extensions),
+    ]
+
+
+def _new_session_ticket(msg: Any, ctx: Context | None) -> Fields:
+    if isinstance(msg, H12.NewSessionTicket12):
+        if not msg.ticket:
+            return [("ticket_lifetime_hint", f"{msg.lifetime_hint} s"), ("ticket", "(empty: no ticket after all)")]
+        return [("ticket_lifetime_hint", f"{msg.lifetime_hint} s"), ("ticket", nbytes(len(msg.ticket)))]
+    return [
+        ("ticket_lifetime", f"{msg.ticket_lifetime} s"),
+        ("ticket_age_add", str(msg.ticket_age_add)),
+        ("ticket_nonce", hexs(msg.ticket_nonce) if msg.ticket_nonce else "(empty)"),
+        ("ticket", nbytes(len(msg.ticket))),
+        *extension_fields(msg.extensions),
+    ]
+
+
+def describe(msg: Any, ctx: Context | None = None) -> Fields:
+    """The fields of handshake message ``msg`` that matter, in wire order."""
+    if isinstance(msg, H.ClientHello):
+        return _client_hello(msg, ctx)
+    if isinstance(msg, H.ServerHello):
+        return _server_hello(msg, ctx)
+    if isinstance(msg, H.EncryptedExtensions):
+        return extension_fields(msg.extensions)
+    if isinstance(msg, (H.CertificateRequest, H12.CertificateRequest12)):
+        return _certificate_request(msg, ctx)
+    if isinstance(msg, (H.Certificate, H12.Certificate12)):
+        return _certificate(msg, ctx)
+    if isinstance(msg, H.CertificateVerify):
+        return [("algorithm", msg.algorithm.name), ("signature", nbytes(len(msg.signature)))]
+    if isinstance(msg, H.Finished):
+        return [("verify_data", f"{nbytes(len(msg.verify_data))}: {msg.verify_data.hex()}")]
+    if isinstance(msg, (H.NewSessionTicket, H12.NewSessionTicket12)):
+        return _new_session_ticket(msg, ctx)
+    if isinstance(msg, H.KeyUpdate):
+        return [("request_update", msg.request_update.name)]
+    if isinstance(msg, H12.ServerKeyExchange):
+        return _server_key_exchange(msg, ctx)
+    if isinstance(msg, H12.ClientKeyExchange):
+        return _client_key_exchange(msg, ctx)
+    if isinstance(msg, H12.CertificateStatus):
+        return [("status_type", "ocsp"), ("ocsp_response", nbytes(len(msg.ocsp_response)))]
+    return []  # ServerHelloDone, HelloRequest, EndOfEarlyData: no body
+
+
+# -- one-line summaries -------------------------------------------------------------------------
+
+
+def _ext_value(msg: Any, ext_type: ExtensionType) -> str | None:
+    ext = msg.ext(ext_type) if hasattr(msg, "ext") else None
+    return extension_value(ext) if ext is not None else None
+
+
+def headline(msg: Any, ctx: Context | None = None) -> str:
+    """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
+    parts: list[str] = []
+    if isinstance(msg, H.ClientHello):
+        versions = _ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
+        parts.append(f"versions {versions}")
+        parts.append(plural(len(msg.cipher_suites), "cipher suite"))
+        for label, ext_type in (
+            ("key shares", ExtensionType.key_share),
+            ("SNI", ExtensionType.server_name),
+            ("ALPN", ExtensionType.application_layer_protocol_negotiation),
+        ):
+            value = _ext_value(msg, ext_type)
+            if value is not None:
+                parts.append(f"{label} {value}")
+        if msg.legacy_session_id:
+            parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
+        if msg.ext(ExtensionType.pre_shared_key) is not None:
+            parts.append("offers a PSK")
+        elif msg.ext(ExtensionType.session_ticket) is not None and msg.ext(ExtensionType.session_ticket).data:
+            parts.append("offers a ticket")
+        parts.append(plural(len(msg.extensions), "extension"))
+    elif isinstance(msg, H.HelloRetryRequest):
+        parts += [str(msg.cipher_suite), f"key share needed: {_ext_value(msg, ExtensionType.key_share)}"]
+    elif isinstance(msg, H.ServerHello):
+        parts += [version_label(server_hello_version(msg)), str(msg.cipher_suite)]
+        share = _ext_value(msg, ExtensionType.key_share)
+        if share is not None:
+            parts.append(f"key share {share}")
+        if msg.ext(ExtensionType.pre_shared_key) is not None:
+            parts.append("PSK accepted")
+        if server_hello_version(msg) != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
+            parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
+        if ctx is not None and ctx.resumed and not ctx.tls13:
+            parts.append("resumed")
+        if msg.ext(ExtensionType.extended_master_secret) is not None:
+            parts.append("extended master secret")
+        alpn = _ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
+        if alpn is not None:
+            parts.append(f"ALPN {alpn}")
+    elif isinstance(msg, H.EncryptedExtensions):
+        parts.append(names(extension_name(e.type) for e in msg.extensions))
+        alpn = _ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
+        if alpn is not None:
+            parts.append(f"ALPN {alpn}")
+    elif isinstance(msg, (H.Certificate, H12.Certificate12)):
+        ders = certificate_ders(msg)
+        if not ders:
+            parts.append("no certificate")
+        else:
+            info = certificate_info(ders[0])
+            if "error" in info:
+                parts.append(info["error"])
+            else:
+                parts.append(info["subject"])
+                parts.append(f"issuer {info['issuer']}")
+                parts.append(f"valid {info['not_before'][:10]} to {info['not_after'][:10]}")
+                if info["sans"]:
+                    parts.append(f"SAN {', '.join(info['sans'])}")
+                parts.append(info["key"])
+            parts.append(f"chain of {len(ders)}")
+    elif isinstance(msg, H.CertificateVerify):
+        parts.append(f"{msg.algorithm.name}, {nbytes(len(msg.signature))} signature")
+    elif isinstance(msg, H.Finished):
+        parts.append(f"verify_data {nbytes(len(msg.verify_data))}")
+    elif isinstance(msg, H12.ServerKeyExchange):
+        fields = dict(_server_key_exchange(msg, ctx))
+        if "key_exchange" in fields:
+            group = fields.get("named_curve") or fields.get("group")
+            public = fields.get("public", fields.get("dh_Ys", "")).split(":")[0]
+            signed = fields["signature_algorithm"]
+            parts += [f"{fields['key_exchange']} {group}", f"public {public}", f"signed {signed}"]
+        else:
+            parts.append(fields.get("body", ""))
+    elif isinstance(msg, H12.ClientKeyExchange):
+        fields = dict(_client_key_exchange(msg, ctx))
+        length = fields.get("exchange_keys", fields.get("body", "")).split(":")[0]
+        parts.append(f"{fields['key_exchange']}, {length}")
+    elif isinstance(msg, (H.NewSessionTicket, H12.NewSessionTicket12)):
+        fields = dict(_new_session_ticket(msg, ctx))
+        lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
+        parts += [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
+    elif isinstance(msg, (H.CertificateRequest, H12.CertificateRequest12)):
+        fields = dict(_certificate_request(msg, ctx))
+        if "signature_algorithms" in fields:
+            parts.append(f"signature algorithms {fields['signature_algorithms']}")
+    else:
+        parts += [f"{label} {value}" for label, value in describe(msg, ctx)]
+    return "; ".join(p for p in parts if p)
+
+
+# -- records and alerts ---------------------------------------------------------------------------
+
+
+def record_version(event: RecordTrace) -> str:
+    if len(event.header) >= 3:
+        return version_label(int.from_bytes(event.header[1:3], "big"))
+    return "?"
+
+
+def describe_record(event: RecordTrace) -> Fields:
+    out = [
+        ("content_type", f"{event.content_type.name} ({int(event.content_type)})"),
+        ("legacy_record_version", record_version(event)),
+        ("length", str(len(event.payload))),
+    ]
+    if event.inner_type is not None:
+        out.append(("inner content type", f"{event.inner_type.name} ({int(event.inner_type)})"))
+        out.append(("plaintext", nbytes(len(event.plaintext or b""))))
+    return out
+
+
+def record_headline(event: RecordTrace) -> str:
+    text = f"{event.content_type.name}, {record_version(event)}, {nbytes(len(event.payload))}"
+    if event.inner_type is not None:
+        text += f" [protected: {event.inner_type.name}, {nbytes(len(event.plaintext or b''))}]"
+    elif event.content_type == ContentType.change_cipher_spec:
+        text += " [ChangeCipherSpec]"
+    return text
+
+
+def describe_alert(level: AlertLevel | int, description: AlertDescription | int, reason: str = "") -> Fields:
+    out = [
+        ("level", f"{AlertLevel(level).name} ({int(level)})"),
+        ("description", f"{AlertDescription(description).name} ({int(description)})"),
+    ]
+    if reason:
+        out.append(("reason", reason))
+    return out

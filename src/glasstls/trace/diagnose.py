@@ -1,0 +1,412 @@
+"""Failure diagnosis: when a handshake fails, say where, what, why, and what to do.
+
+``diagnose(error, events)`` reads the error a Connection ended with (an
+:class:`~glasstls.errors.AlertError` glasstls raised itself, with its precise
+reason, or a :class:`~glasstls.errors.PeerAlertError` for an alert the peer
+sent) and the trace events of that side, and returns a few lines::
+
+    diagnosis: the handshake failed on the client while waiting for the server's Certificate
+      last message: < Certificate
+      alert:        bad_certificate (42), sent by the client
+      reason:       certificate is for localhost, not example.com
+      likely fix:   connect with --servername set to a name the certificate holds (localhost), ...
+
+The likely fix comes from :data:`FIXES`, a table of (alert, reason pattern,
+who detected it, which side we are) rules, the first match winning. When the
+peer sent the alert its reason is not on the wire; the rules then use what
+the trace shows (the name asked for, the certificate's names).
+
+:class:`FailureRecorder` is a cheap observer that keeps the handshake's events
+(and only alerts and verifications after it) for a later diagnosis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import AlertError, PeerAlertError
+from ..observe import AlertTrace, MessageTrace, Observer, StateTrace, TraceEvent, VerificationTrace
+from . import describe as D
+from .explain import ALERT_MEANINGS, friendly_reason
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A likely fix for failures matching ``alert`` and ``pattern``.
+
+    ``origin`` is "local" (this side found the problem and sent the alert) or
+    "peer" (this side received the alert); ``side`` is this side's role. None
+    matches anything. ``fix`` may use ``{m1}``, ``{m2}``, ... (the pattern's
+    groups), ``{sni}`` (the name the client asked for) and ``{names}`` (the
+    names in the server's certificate).
+    """
+
+    alert: str | None
+    fix: str
+    pattern: str | None = None
+    origin: str | None = None
+    side: str | None = None
+
+
+_CACERT = (
+    "pass --cacert FILE with the CA certificate that issued the server's certificate (for a self-signed "
+    "certificate, that certificate itself); --insecure skips the check, for tests only"
+)
+
+FIXES: tuple[Rule, ...] = (
+    # -- certificates ---------------------------------------------------------------------------
+    Rule(
+        "unknown_ca",
+        "the server must send its intermediate CA certificate(s) after its own: give the server a --cert file "
+        "holding the whole chain, leaf first",
+        r"sent no intermediate",
+        "local",
+        "client",
+    ),
+    Rule("unknown_ca", _CACERT, None, "local", "client"),
+    Rule(
+        "unknown_ca",
+        "the server does not trust the CA of the client's certificate: start it with --client-ca FILE holding that CA",
+        None,
+        "local",
+        "server",
+    ),
+    Rule(
+        "unknown_ca",
+        "the client does not trust this server's certificate: the client needs the CA that issued it "
+        "(glasstls client / curl: --cacert FILE), or this server must send its intermediate certificates "
+        "(a --cert file with the whole chain)",
+        None,
+        "peer",
+        "server",
+    ),
+    Rule(
+        "unknown_ca",
+        "the server does not trust the CA that issued this client's certificate: the server needs that CA "
+        "(glasstls server: --client-ca FILE)",
+        None,
+        "peer",
+        "client",
+    ),
+    Rule(
+        "bad_certificate",
+        "connect with --servername set to a name the certificate holds ({m1}), or give the server a certificate "
+        "that includes {m2}",
+        r"certificate is for (.+), not (\S+)",
+        "local",
+    ),
+    Rule(
+        "bad_certificate",
+        "reissue the certificate with a subjectAltName listing its host names (the CN is never used)",
+        r"no DNS or IP subjectAltName",
+        "local",
+    ),
+    Rule(
+        "bad_certificate",
+        "the client rejected this server's certificate, most often because it does not name the host the client "
+        "asked for (SNI: {sni}; the certificate names: {names}): use a certificate for that name, or have the "
+        "client ask for one of its names",
+        None,
+        "peer",
+        "server",
+    ),
+    Rule(
+        "bad_certificate",
+        "the server rejected the client certificate: it must be a client certificate (clientAuth) issued by a "
+        "CA the server trusts, and --key must be its key",
+        None,
+        "peer",
+        "client",
+    ),
+    Rule(
+        "certificate_expired",
+        "renew the certificate (glasstls ca or your CA), or, if it is in fact still valid, set this machine's "
+        "clock right",
+        None,
+        "local",
+    ),
+    Rule(
+        "certificate_expired",
+        "the peer says our certificate has expired or is not yet valid: renew it, or check the peer's clock",
+        None,
+        "peer",
+    ),
+    Rule(
+        "unsupported_certificate",
+        "issue a certificate whose extended key usage includes serverAuth (clientAuth for a client certificate)",
+        r"extended key usage",
+    ),
+    Rule(
+        "unsupported_certificate",
+        "the certificate's key does not fit the cipher suite: use an RSA certificate for *_RSA_* suites and an "
+        "ECDSA one for *_ECDSA_* suites, or choose other suites with --ciphers",
+        r"does not fit",
+    ),
+    Rule("certificate_revoked", "the certificate was revoked by its CA: get a new one"),
+    Rule(
+        "certificate_required",
+        "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
+    ),
+    # -- negotiation ------------------------------------------------------------------------------
+    Rule(
+        "handshake_failure",
+        "align the cipher suites: give --ciphers a suite the other side accepts (TLS 1.2 RSA key exchange and "
+        "CBC suites are offered only when named in --ciphers)",
+        r"no common cipher suite",
+    ),
+    Rule(
+        "handshake_failure",
+        "align the key exchange groups: --groups with one the other side supports (e.g. x25519,secp256r1)",
+        r"no common group",
+    ),
+    Rule(
+        "handshake_failure",
+        "no signature both accept: use a certificate with another key type (ECDSA P-256 or RSA 2048) or widen "
+        "the peer's signature algorithms",
+        r"no common signature scheme",
+    ),
+    Rule(
+        "handshake_failure",
+        "one side requires the extended master secret (RFC 7627) and the other does not support it: upgrade "
+        "the peer or relax the requirement",
+        r"extended master secret",
+    ),
+    Rule(
+        "handshake_failure",
+        "choose an AEAD suite (AES-GCM or ChaCha20-Poly1305) with --ciphers, or enable encrypt-then-MAC",
+        r"encrypt-then-MAC|CBC",
+    ),
+    Rule(
+        "handshake_failure",
+        "the server found nothing acceptable in the ClientHello (cipher suite, group or signature algorithm): "
+        "compare --ciphers / --groups / --tls-max with the server's configuration; its log says what was missing",
+        None,
+        "peer",
+        "client",
+    ),
+    Rule(
+        "handshake_failure",
+        "the client refused what this server chose: compare --ciphers / --groups of both sides",
+        None,
+        "peer",
+        "server",
+    ),
+    Rule(
+        "protocol_version",
+        "the version ranges do not overlap: adjust --tls-min / --tls-max on one side (glasstls speaks TLS 1.2 and "
+        "TLS 1.3)",
+    ),
+    Rule(
+        "insufficient_security",
+        "the server's Diffie-Hellman group is not a standard one: give the server ffdhe2048 (OpenSSL: s_server "
+        "-dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048`), or use an "
+        "ECDHE suite",
+        r"DHE|prime|ffdhe|RFC 7919",
+    ),
+    Rule(
+        "insufficient_security",
+        "the peer finds our parameters too weak: for DHE use ffdhe2048 or larger, or prefer ECDHE suites",
+    ),
+    Rule("no_application_protocol", "give --alpn a protocol the other side accepts (e.g. --alpn http/1.1)"),
+    Rule(
+        "unrecognized_name",
+        "the server serves no host of that name: use --servername with one of its names",
+    ),
+    Rule(
+        "unknown_psk_identity",
+        "the server no longer knows the saved session: drop --session-in for a full handshake",
+    ),
+    Rule(
+        "illegal_parameter",
+        "something between client and server removed TLS 1.3 from the handshake (a TLS-intercepting proxy?): "
+        "connect without it",
+        r"downgrade sentinel",
+    ),
+    # -- keys -------------------------------------------------------------------------------------
+    Rule(
+        "decrypt_error",
+        "the two sides computed different keys: a private key that does not belong to its certificate (check "
+        "--cert / --key), tampering in transit (a middlebox rewriting the handshake), or with RSA key exchange "
+        "a pre-master secret that did not decrypt",
+        r"Finished",
+    ),
+    Rule(
+        "decrypt_error",
+        "a signature did not verify: the private key does not belong to the certificate, or a message was "
+        "altered in transit",
+        r"signature",
+    ),
+    Rule(
+        "decrypt_error",
+        "the peer's check of our Finished or signature failed: keys differ (the wrong --key for --cert?), or "
+        "the handshake was altered in transit",
+        None,
+        "peer",
+    ),
+    Rule(
+        "bad_record_mac",
+        "records failed authentication: the keys differ or the data was altered in transit (a middlebox?)",
+    ),
+    # -- the protocol itself -----------------------------------------------------------------------
+    Rule(
+        "decode_error",
+        "the peer sent a malformed message: is it TLS on that port at all (not plain HTTP)? Otherwise a bug in "
+        "the peer; the reason names the field",
+        None,
+        "local",
+    ),
+    Rule(
+        "decode_error",
+        "the peer could not parse what we sent: an incompatibility or a bug; --trace=full shows the bytes",
+        None,
+        "peer",
+    ),
+    Rule("unexpected_message", "a message arrived out of the protocol's order: a bug or an incompatible peer"),
+    Rule("access_denied", "the peer accepted who we are but refuses us access: ask its operator"),
+    Rule(
+        None,
+        "the connection ended without an alert: the peer may not speak TLS on that port, may support none of "
+        "the versions or suites offered, or refused for a reason only its log shows; --trace shows the last "
+        "message it got",
+        r"closed the connection",
+    ),
+)
+
+
+@dataclass
+class Diagnosis:
+    side: str
+    step: str
+    alert: str | None
+    alert_code: int | None
+    origin: str  # "local", "peer" or "transport"
+    reason: str
+    fix: str
+    last_message: str = ""
+    verification: str = ""  # the failed check ("subject: detail"), if the trace shows one
+    verification_detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f" while {self.step}" if self.step else ""
+        lines = [f"diagnosis: the handshake failed on the {self.side}{where}"]
+        if self.last_message:
+            lines.append(f"  last message: {self.last_message}")
+        if self.alert is not None:
+            if self.origin == "peer":
+                who = f"received from the {'server' if self.side == 'client' else 'client'}"
+            else:
+                who = f"sent by the {self.side}"
+            lines.append(f"  alert:        {self.alert} ({self.alert_code}), {who}")
+        lines.append(f"  reason:       {self.reason}")
+        friendly = friendly_reason(self.reason)
+        if friendly != self.reason:
+            lines.append(f"  in words:     {friendly}")
+        if self.verification and self.verification_detail != self.reason:
+            lines.append(f"  failed check: {self.verification}")
+        lines += [f"  note:         {note}" for note in self.notes]
+        lines.append(f"  likely fix:   {self.fix}")
+        return "\n".join(lines)
+
+
+def _context(events: Sequence[TraceEvent]) -> D.Context:
+    ctx = D.Context()
+    for event in events:
+        ctx.update(event)
+    return ctx
+
+
+def _match(alert: str | None, reason: str, origin: str, side: str, ctx: D.Context) -> str:
+    values = {"sni": ctx.server_name or "(none)", "names": ", ".join(ctx.certificate_names) or "(unknown)"}
+    for rule in FIXES:
+        if rule.alert is not None and rule.alert != alert:
+            continue
+        if rule.origin is not None and rule.origin != origin:
+            continue
+        if rule.side is not None and rule.side != side:
+            continue
+        m = None
+        if rule.pattern is not None:
+            m = re.search(rule.pattern, reason)
+            if m is None:
+                continue
+        groups = {f"m{i}": g for i, g in enumerate(m.groups() if m else (), start=1)}
+        return rule.fix.format(**values, **groups)
+    if alert is not None:
+        return f"{ALERT_MEANINGS.get(alert, 'see the alert')}; " + (
+            "the peer's log says why" if origin == "peer" else "the reason above says what to change"
+        )
+    return "run again with --trace to see the last step"
+
+
+def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (), *, side: str = "") -> Diagnosis:
+    """The structured diagnosis of ``error`` (None: read the failure from the events)."""
+    events = list(events)
+    ctx = _context(events)
+    side = side or (events[0].side if events else "") or "this side"
+    alerts = [e for e in events if isinstance(e, AlertTrace) and e.description != 0]
+    failed = [e for e in events if isinstance(e, VerificationTrace) and not e.ok]
+    messages = [e for e in events if isinstance(e, MessageTrace)]
+    alert_name: str | None = None
+    code: int | None = None
+    step = getattr(error, "step", "") or ""
+    if isinstance(error, AlertError):
+        origin, reason = "local", error.reason
+        alert_name, code = error.description.name, int(error.description)
+    elif isinstance(error, PeerAlertError):
+        origin = "peer"
+        alert_name, code = error.description.name, int(error.description)
+        reason = (
+            f"the peer did not say (an alert carries no reason); {alert_name} means "
+            f"{ALERT_MEANINGS.get(alert_name, 'a failure')}"
+        )
+    elif alerts:
+        last = alerts[-1]
+        origin = "local" if last.direction == "out" else "peer"
+        alert_name, code = last.description.name, int(last.description)
+        reason = last.reason or ALERT_MEANINGS.get(alert_name, "")
+    else:
+        origin = "transport"
+        reason = str(error) if error is not None else "the connection ended before the handshake completed"
+    if not step:
+        step = _step_from(events)
+    last_message = ""
+    if messages:
+        m = messages[-1]
+        last_message = f"{'>' if m.direction == 'out' else '<'} {D.message_name(m.message)}"
+        last_message += f" ({'sent' if m.direction == 'out' else 'received'})"
+    verification = f"{failed[-1].subject}: {failed[-1].detail}" if failed else ""
+    fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx)
+    notes: list[str] = []
+    detail = failed[-1].detail if failed else ""
+    return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
+
+
+def _step_from(events: Sequence[TraceEvent]) -> str:
+    states = [e for e in events if isinstance(e, StateTrace)]
+    return f"in state {states[-1].new}" if states else ""
+
+
+def diagnose(error: BaseException | None, events: Iterable[TraceEvent] = (), *, side: str = "") -> str:
+    """Multi-line text: the step, the alert, the precise reason and the likely fix."""
+    return str(find_diagnosis(error, events, side=side))
+
+
+class FailureRecorder(Observer):
+    """Keeps what a diagnosis needs: every event until the handshake completes,
+    then only alerts and verifications (so a long connection costs no memory)."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.events: list[TraceEvent] = []
+        self.limit = limit
+        self._handshake_done = False
+
+    def __call__(self, event: TraceEvent) -> None:
+        if self._handshake_done and event.kind not in ("alert", "verification"):
+            return
+        if isinstance(event, StateTrace) and "Connected" in event.new:
+            self._handshake_done = True
+        if len(self.events) < self.limit:
+            self.events.append(event)

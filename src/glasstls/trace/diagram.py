@@ -1,0 +1,742 @@
+"""Sequence diagrams of a connection's actual message flow, drawn from its trace.
+
+    diagram = SequenceDiagram()
+    conn = ClientConnection(config, "example.com", observer=diagram)
+    ...                                   # run the connection
+    diagram.write("handshake.svg")        # or .mmd for Mermaid text
+
+Like the figures of RFC 8446 (Section 2) and RFC 5246 (Section 7.3) and the
+pictures in the seed articles: two lifelines, Client and Server, one arrow per
+handshake message in the order it really went, numbered. The notation is the
+RFC's: ``{…}`` a handshake message encrypted under handshake keys (TLS 1.3) or
+under the negotiated keys after ChangeCipherSpec (TLS 1.2); ``[…]`` protected
+under application traffic keys; ``(…)`` 0-RTT under early keys;
+``[ChangeCipherSpec]`` the one-byte record of its own protocol. Braces beside a
+lifeline group an encrypted flight; notes mark where keys switch, a
+HelloRetryRequest, a resumed session, and alerts (in red).
+
+One side's events are enough: each event says whether it went in or out, so
+the side knows which way every arrow points. Only what that side saw is drawn
+(its own key switches, not the peer's).
+
+The drawing is plain SVG written here (no assets, no scripts), and the same
+steps render as Mermaid ``sequenceDiagram`` text.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ..enums import AlertLevel, ContentType
+from ..observe import (
+    AlertTrace,
+    KeysTrace,
+    MessageTrace,
+    Observer,
+    RecordTrace,
+    StateTrace,
+    TraceEvent,
+    VerificationTrace,
+)
+
+# -- the steps of a diagram -------------------------------------------------------------
+
+PLAIN, HANDSHAKE, APPLICATION, EARLY, TLS12 = "plain", "handshake", "application", "early", "tls12"
+
+
+@dataclass
+class Step:
+    """One row of the diagram.
+
+    ``kind``: "message", "ccs", "alert", "data" (arrows between the lifelines);
+    "keys", "state" (notes on the traced side's lifeline); "note" (across both).
+    """
+
+    kind: str
+    sender: str | None = None  # "client" or "server"; for notes, the lifeline they sit on
+    name: str = ""  # a message's class name ("Certificate12"), or the note's heading
+    label: str = ""  # what the diagram shows ("{Certificate}")
+    detail: str = ""  # a short second line
+    protection: str = PLAIN
+    style: str = ""  # "hrr", "resumption", "failure", "dummy", "early"
+    count: int = 1  # records merged into one "data" step
+    size: int = 0
+    number: int = 0  # arrows are numbered in order
+
+
+def display_name(name: str) -> str:
+    """The RFC's name of a message class: ``Certificate12`` → ``Certificate``."""
+    return name[:-2] if name.endswith("12") and not name[-3].isdigit() else name
+
+
+def _wrap(label: str, protection: str) -> str:
+    if protection in (HANDSHAKE, TLS12):
+        return "{" + label + "}"
+    if protection == APPLICATION:
+        return "[" + label + "]"
+    if protection == EARLY:
+        return "(" + label + ")"
+    return label
+
+
+def _protection(epoch: str | None) -> str:
+    if epoch is None:
+        return PLAIN
+    if "TLS 1.2" in epoch:
+        return TLS12
+    if epoch.startswith("early"):
+        return EARLY  # 0-RTT: RFC 8446, Section 2.3 writes it in parentheses
+    if epoch.startswith("application"):
+        return APPLICATION
+    return HANDSHAKE
+
+
+def _safe(fn: Any) -> str:
+    try:
+        return fn() or ""
+    except Exception:  # a detail is a nicety: never let it break the drawing
+        return ""
+
+
+def _ext(msg: Any, name: str) -> Any:
+    from ..enums import ExtensionType
+
+    find = getattr(msg, "ext", None)
+    ext = find(getattr(ExtensionType, name)) if find is not None else None
+    return None if ext is None else ext.value
+
+
+def _enum_name(value: Any) -> str:
+    return getattr(value, "name", str(value))
+
+
+def message_detail(msg: Any) -> str:
+    """A few words on what a message carries, for the line under its arrow."""
+    name = type(msg).__name__
+
+    def hello() -> str:
+        parts = []
+        sni = _ext(msg, "server_name")
+        if isinstance(sni, str):
+            parts.append(f"SNI {sni}")
+        shares = _ext(msg, "key_share")
+        if shares:
+            parts.append("key shares " + ", ".join(_enum_name(e.group) for e in shares))
+        parts.append(f"{len(msg.cipher_suites)} cipher suites")
+        if _ext(msg, "session_ticket"):
+            parts.append("a session ticket")
+        return ", ".join(parts)
+
+    def server_hello() -> str:
+        parts = [_enum_name(msg.cipher_suite)]
+        share = _ext(msg, "key_share")
+        if share is not None:
+            parts.append(_enum_name(getattr(share, "group", share)))
+        return ", ".join(parts)
+
+    def certificate() -> str:
+        n = len(getattr(msg, "entries", None) or getattr(msg, "certificates", ()))
+        return "no certificate" if n == 0 else f"chain of {n} certificate{'s' if n != 1 else ''}"
+
+    def key_exchange() -> str:
+        try:
+            params: Any = msg.ecdhe()
+            group = _enum_name(params.group)
+        except Exception:  # not a named curve: finite-field DHE
+            params, group = msg.dhe(), f"{len(msg.dhe().p) * 8}-bit DH"
+        return f"{group} share, signed {_enum_name(params.algorithm)}"
+
+    details = {
+        "ClientHello": hello,
+        "ServerHello": server_hello,
+        "HelloRetryRequest": lambda: "asks for a " + _enum_name(_ext(msg, "key_share")) + " key share",
+        "Certificate": certificate,
+        "Certificate12": certificate,
+        "CertificateVerify": lambda: _enum_name(msg.algorithm),
+        "ServerKeyExchange": key_exchange,
+        "NewSessionTicket": lambda: f"lifetime {msg.ticket_lifetime} s",
+        "NewSessionTicket12": lambda: f"lifetime hint {msg.lifetime_hint} s",
+        "KeyUpdate": lambda: _enum_name(msg.request_update),
+    }
+    fn = details.get(name)
+    return _safe(fn) if fn is not None else ""
+
+
+# -- from events to steps ----------------------------------------------------------------
+
+
+class SequenceDiagram(Observer):
+    """An observer that keeps the events a diagram needs; or give it events already recorded.
+
+    ``show_states`` adds the traced side's state changes as small notes.
+    """
+
+    wants_secrets = False
+    _KINDS = (MessageTrace, RecordTrace, KeysTrace, AlertTrace, StateTrace, VerificationTrace)
+
+    def __init__(
+        self, events: Iterable[TraceEvent] = (), *, show_states: bool = False, title: str | None = None
+    ) -> None:
+        self.events: list[TraceEvent] = []
+        self.show_states = show_states
+        self.title = title
+        for event in events:
+            self(event)
+
+    def __call__(self, event: TraceEvent) -> None:
+        if isinstance(event, self._KINDS):
+            self.events.append(event)
+
+    # -- analysis -------------------------------------------------------------------------
+    @property
+    def side(self) -> str:
+        return self.events[0].side if self.events else "client"
+
+    def steps(self) -> list[Step]:
+        return _Builder(self.events, self.show_states).build()
+
+    def version(self) -> str | None:
+        return _version_of(self.events)
+
+    def heading(self) -> str:
+        if self.title:
+            return self.title
+        version = self.version()
+        steps = self.steps()
+        what = "TLS handshake" if version is None else f"TLS {version} handshake"
+        if any(s.style == "resumption" for s in steps):
+            what += " (resumed session)"
+        if any(s.kind == "alert" and s.style == "failure" for s in steps):
+            what += " (failed)"
+        return f"{what}, traced by the {self.side}"
+
+    # -- output ---------------------------------------------------------------------------
+    def to_mermaid(self) -> str:
+        return _to_mermaid(self.steps(), self.heading(), self.side)
+
+    def to_svg(self) -> str:
+        return _SequenceSvg(self.steps(), self.heading(), self.side).render()
+
+    def write(self, path: str | Path) -> Path:
+        """Write ``.svg`` or ``.mmd`` (also ``.mermaid``), chosen by the file's suffix."""
+        path = Path(path)
+        text = render_by_suffix(path, self.to_svg, self.to_mermaid)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+def render_by_suffix(path: Path, svg: Any, mermaid: Any) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        return svg()
+    if suffix in (".mmd", ".mermaid"):
+        return mermaid()
+    raise ValueError(f"{path}: a diagram is written as .svg or .mmd (Mermaid), not {suffix or 'no suffix'}")
+
+
+def sequence_diagram(events: Iterable[TraceEvent], **kw: Any) -> SequenceDiagram:
+    """A :class:`SequenceDiagram` of events already recorded (e.g. an ``EventList``'s)."""
+    return SequenceDiagram(events, **kw)
+
+
+def _version_of(events: list[TraceEvent]) -> str | None:
+    for e in events:
+        if isinstance(e, MessageTrace) and type(e.message).__name__ == "HelloRetryRequest":
+            return "1.3"
+        if isinstance(e, MessageTrace) and type(e.message).__name__ == "ServerHello":
+            return "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
+    return None
+
+
+class _Builder:
+    """Walks the events once, tracking the protection each direction is under."""
+
+    def __init__(self, events: list[TraceEvent], show_states: bool) -> None:
+        self.events = events
+        self.show_states = show_states
+        self.side = events[0].side if events else "client"
+        self.peer = "server" if self.side == "client" else "client"
+        self.read: str | None = None
+        self.write: str | None = None
+        self.version: str | None = None
+        self.steps: list[Step] = []
+
+    def build(self) -> list[Step]:
+        handlers = {
+            MessageTrace: self._message,
+            RecordTrace: self._record,
+            KeysTrace: self._keys,
+            AlertTrace: self._alert,
+            StateTrace: self._state,
+        }
+        for event in self.events:
+            handler = handlers.get(type(event))  # type: ignore[arg-type]
+            if handler is not None:
+                handler(event)
+        self._annotate_resumption()
+        for n, step in enumerate((s for s in self.steps if s.kind in ("message", "ccs", "alert", "data")), 1):
+            step.number = n
+        return self.steps
+
+    def _sender(self, direction: str) -> str:
+        return self.side if direction == "out" else self.peer
+
+    def _message(self, e: MessageTrace) -> None:
+        name = type(e.message).__name__
+        if name in ("ServerHello", "HelloRetryRequest") and self.version is None:
+            self.version = "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
+        protection = _protection(self.write if e.direction == "out" else self.read)
+        label = _wrap(display_name(name), protection)
+        style = "hrr" if name == "HelloRetryRequest" else ("early" if protection == EARLY else "")
+        self.steps.append(
+            Step("message", self._sender(e.direction), name, label, message_detail(e.message), protection, style)
+        )
+        if name == "HelloRetryRequest":
+            group = _enum_name(_ext(e.message, "key_share"))
+            self.steps.append(
+                Step(
+                    "note",
+                    None,
+                    "HelloRetryRequest",
+                    f"HelloRetryRequest: the server can use none of the key shares offered and asks for one "
+                    f"for {group}; the client answers with a second ClientHello and the transcript restarts "
+                    "from a hash of the first (RFC 8446, Section 4.1.4).",
+                    style="hrr",
+                )
+            )
+        if name == "ServerHello" and _ext(e.message, "pre_shared_key") is not None:
+            # Hook for TLS 1.3 resumption: the server accepted one of the offered PSKs.
+            self.steps.append(
+                Step(
+                    "note",
+                    None,
+                    "resumption",
+                    "Session resumed with a pre-shared key from an earlier connection's ticket "
+                    "(RFC 8446, Section 2.2): no certificates this time.",
+                    style="resumption",
+                )
+            )
+
+    def _record(self, e: RecordTrace) -> None:
+        sender = self._sender(e.direction)
+        if e.content_type == ContentType.change_cipher_spec:
+            if self.version == "1.2":
+                self.steps.append(Step("ccs", sender, "ChangeCipherSpec", "[ChangeCipherSpec]"))
+            else:
+                # RFC 8446, Appendix D.4: a dummy record for middleboxes, ignored by the peer.
+                self.steps.append(
+                    Step("ccs", sender, "ChangeCipherSpec", "ChangeCipherSpec", "compatibility, ignored", style="dummy")
+                )
+            return
+        inner = e.inner_type if e.inner_type is not None else e.content_type
+        if inner != ContentType.application_data:
+            return
+        size = len(e.plaintext) if e.plaintext is not None else len(e.payload)
+        last = self.steps[-1] if self.steps else None
+        if last is not None and last.kind == "data" and last.sender == sender:
+            last.count += 1
+            last.size += size
+            return
+        protection = _protection(self.write if e.direction == "out" else self.read)
+        protection = protection if protection in (EARLY, PLAIN) else APPLICATION
+        label = "(Application Data)" if protection == EARLY else "[Application Data]"
+        self.steps.append(Step("data", sender, "ApplicationData", label, "", protection, size=size))
+
+    def _keys(self, e: KeysTrace) -> None:
+        if e.direction == "read":
+            self.read = e.epoch
+        else:
+            self.write = e.epoch
+        last = self.steps[-1] if self.steps else None
+        epoch = _epoch_words(e.epoch)
+        if last is not None and last.kind == "keys" and last.name == e.epoch and last.detail == e.suite:
+            last.label = f"read + write: {epoch}"
+            return
+        self.steps.append(Step("keys", self.side, e.epoch, f"{e.direction}: {epoch}", e.suite))
+
+    def _alert(self, e: AlertTrace) -> None:
+        protection = _protection(self.write if e.direction == "out" else self.read)
+        fatal = e.level == AlertLevel.fatal
+        name = _enum_name(e.description)
+        label = _wrap(f"Alert ({_enum_name(e.level)}, {name})", protection)
+        style = "failure" if fatal else ("closure" if name in ("close_notify", "user_canceled") else "")
+        self.steps.append(Step("alert", self._sender(e.direction), name, label, e.reason, protection, style))
+
+    def _state(self, e: StateTrace) -> None:
+        if self.show_states:
+            self.steps.append(Step("state", self.side, e.new, f"{e.old} → {e.new}"))
+
+    def _annotate_resumption(self) -> None:
+        """TLS 1.2: a ServerHello then Finished with no Certificate is an abbreviated handshake."""
+        names = [s.name for s in self.steps if s.kind == "message"]
+        if self.version != "1.2" or "ServerHello" not in names or "Finished" not in names:
+            return
+        if "Certificate12" in names or "ClientKeyExchange" in names:
+            return
+        how = self._resumed_by()
+        at = next(i for i, s in enumerate(self.steps) if s.name == "ServerHello") + 1
+        text = (
+            f"Session resumed by {how}: an abbreviated handshake (RFC 5246, Section 7.3"
+            + ("; RFC 5077" if how == "session ticket" else "")
+            + "). No certificates and no key exchange: the keys come from the saved master secret "
+            "and the two new randoms, and the server sends its Finished first."
+        )
+        self.steps.insert(at, Step("note", None, "resumption", text, style="resumption"))
+
+    def _resumed_by(self) -> str:
+        for e in self.events:
+            if isinstance(e, VerificationTrace) and e.ok and e.subject == "session ticket":
+                return "session ticket"
+        for e in self.events:
+            if isinstance(e, MessageTrace) and type(e.message).__name__ == "ClientHello":
+                return "session ticket" if _ext(e.message, "session_ticket") else "session ID"
+        return "session ID"
+
+
+def _epoch_words(epoch: str) -> str:
+    """``handshake`` → "handshake traffic keys"; ``client write (TLS 1.2)`` → "the client's write keys"."""
+    if "TLS 1.2" in epoch:
+        return f"the {epoch.split()[0]}'s write keys"
+    if epoch.startswith("application+"):
+        return f"application traffic keys, update {epoch.partition('+')[2]}"
+    if epoch == "application (updated)":
+        return "application traffic keys, updated"
+    if epoch.startswith("early"):
+        return "early (0-RTT) traffic keys"
+    return f"{epoch} traffic keys"
+
+
+# -- Mermaid --------------------------------------------------------------------------------
+
+
+def _mm(text: str) -> str:
+    """Text safe on one Mermaid line (``;`` and ``#`` have meanings there)."""
+    return " ".join(text.replace(";", ",").replace("#", "no.").split())
+
+
+_RECT = {
+    HANDSHAKE: "rgb(225, 236, 252)",
+    TLS12: "rgb(225, 236, 252)",
+    APPLICATION: "rgb(226, 243, 228)",
+    EARLY: "rgb(240, 230, 250)",
+}
+
+
+def _to_mermaid(steps: list[Step], heading: str, side: str) -> str:
+    ids = {"client": "C", "server": "S"}
+    lines = [
+        "---",
+        f"title: {_mm(heading)}",
+        "config:",
+        "  sequence:",
+        "    wrap: true",
+        "    actorMargin: 320",
+        "---",
+        "sequenceDiagram",
+        "    autonumber",
+        f"    participant C as Client{' (traced here)' if side == 'client' else ''}",
+        f"    participant S as Server{' (traced here)' if side == 'server' else ''}",
+    ]
+    open_rect: tuple[str, str] | None = None
+    for step in steps:
+        run = (step.sender or "", step.protection) if step.kind == "message" and step.protection != PLAIN else None
+        if open_rect is not None and run != open_rect and step.kind != "state":
+            lines.append("    end")
+            open_rect = None
+        if run is not None and open_rect is None:
+            lines.append(f"    rect {_RECT[step.protection]}")
+            open_rect = run
+        indent = "        " if open_rect is not None else "    "
+        lines.extend(indent + line for line in _mermaid_step(step, ids))
+    if open_rect is not None:
+        lines.append("    end")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_step(step: Step, ids: dict[str, str]) -> list[str]:
+    if step.kind in ("message", "ccs", "alert", "data"):
+        src = ids[step.sender or "client"]
+        dst = "S" if src == "C" else "C"
+        arrow = {"message": "->>", "ccs": "-->>", "alert": "-x", "data": "->>"}[step.kind]
+        if step.kind == "alert" and step.style == "closure":
+            arrow = "-)"
+        text = step.label
+        if step.kind == "data" and step.count > 1:
+            text += f" ×{step.count}"
+        if step.detail:
+            text += f" · {step.detail}"
+        return [f"{src}{arrow}{dst}: {_mm(text)}"]
+    if step.kind == "keys":
+        where = "left of C" if step.sender == "client" else "right of S"
+        return [f"Note {where}: {_mm('keys switch, ' + step.label)}"]
+    if step.kind == "state":
+        where = "left of C" if step.sender == "client" else "right of S"
+        return [f"Note {where}: {_mm(step.label)}"]
+    if step.kind == "note":
+        return [f"Note over C,S: {_mm(step.label)}"]
+    return []
+
+
+# -- SVG --------------------------------------------------------------------------------------
+
+FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
+MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+COLORS = {
+    PLAIN: "#37474f",
+    HANDSHAKE: "#1565c0",
+    TLS12: "#1565c0",
+    APPLICATION: "#2e7d32",
+    EARLY: "#7b1fa2",
+    "hrr": "#e65100",
+    "alert": "#c62828",
+    "dummy": "#90a4ae",
+    "closure": "#546e7a",
+}
+NOTE_COLORS = {  # fill, stroke
+    "hrr": ("#fff3e0", "#e65100"),
+    "resumption": ("#e3f2fd", "#1565c0"),
+    "failure": ("#ffebee", "#c62828"),
+    "keys": ("#fff8d6", "#c9a227"),
+    "": ("#f5f5f5", "#9e9e9e"),
+}
+
+
+def text_width(text: str, size: float) -> float:
+    """A generous estimate of the width of sans-serif ``text`` at ``size`` px."""
+    return len(text) * size * 0.55
+
+
+def svg_text(x: float, y: float, text: str, size: float = 12, anchor: str = "middle", **attrs: str) -> str:
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+
+
+def svg_document(width: float, height: float, body: list[str], title: str, defs: str = "") -> str:
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}">',
+            f"<title>{escape(title)}</title>",
+            f"<defs>{defs}</defs>" if defs else "",
+            f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
+            *body,
+            "</svg>",
+            "",
+        ]
+    )
+
+
+def arrow_marker(marker_id: str, color: str) -> str:
+    return (
+        f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
+    )
+
+
+def brace_path(x: float, y1: float, y2: float, direction: int, width: float = 10) -> str:
+    """A curly brace from y1 to y2 at x, its tip ``width`` to the left (-1) or right (+1)."""
+    d, half = direction, width / 2
+    r = min(6.0, (y2 - y1) / 4)
+    ym = (y1 + y2) / 2
+    xs, xt = x + d * half, x + d * width
+    return (
+        f"M{x:.1f},{y1:.1f} Q{xs:.1f},{y1:.1f} {xs:.1f},{y1 + r:.1f} L{xs:.1f},{ym - r:.1f} "
+        f"Q{xs:.1f},{ym:.1f} {xt:.1f},{ym:.1f} Q{xs:.1f},{ym:.1f} {xs:.1f},{ym + r:.1f} "
+        f"L{xs:.1f},{y2 - r:.1f} Q{xs:.1f},{y2:.1f} {x:.1f},{y2:.1f}"
+    )
+
+
+class _SequenceSvg:
+    WIDTH = 980
+    CLIENT_X = 290
+    SERVER_X = 690
+    TOP = 120
+
+    def __init__(self, steps: list[Step], heading: str, side: str) -> None:
+        self.steps = steps
+        self.heading = heading
+        self.side = side
+        self.body: list[str] = []
+        self.markers: dict[str, str] = {}
+        self.rows: list[tuple[Step, float, float]] = []  # step, top, arrow y
+
+    def x_of(self, who: str | None) -> float:
+        return self.CLIENT_X if who == "client" else self.SERVER_X
+
+    def marker(self, color: str) -> str:
+        marker_id = "arrow-" + color.lstrip("#")
+        self.markers.setdefault(marker_id, arrow_marker(marker_id, color))
+        return marker_id
+
+    def render(self) -> str:
+        y = self.TOP
+        rows_svg: list[str] = []
+        for step in self.steps:
+            y = self._row(step, y, rows_svg)
+        bottom = y + 16
+        legend = self._legend(bottom + 18)
+        height = bottom + 30 + 18 * len(legend)
+        body = [
+            svg_text(self.WIDTH / 2, 30, self.heading, 17, font_weight="bold", fill="#263238"),
+            *self._participants(bottom),
+            *self._braces(),
+            *rows_svg,
+            *legend,
+        ]
+        return svg_document(self.WIDTH, height, body, self.heading, "".join(self.markers.values()))
+
+    def _participants(self, bottom: float) -> list[str]:
+        out = []
+        for who, x in (("client", self.CLIENT_X), ("server", self.SERVER_X)):
+            traced = who == self.side
+            out.append(
+                f'<line x1="{x}" y1="96" x2="{x}" y2="{bottom:.1f}" stroke="#90a4ae" stroke-width="1.5" '
+                'stroke-dasharray="5,4"/>'
+            )
+            out.append(
+                f'<rect x="{x - 70}" y="56" width="140" height="40" rx="6" fill="{"#263238" if traced else "#eceff1"}" '
+                'stroke="#263238" stroke-width="1.5"/>'
+            )
+            out.append(
+                svg_text(x, 81, who.capitalize(), 15, font_weight="bold", fill="#ffffff" if traced else "#263238")
+            )
+            if traced:
+                out.append(svg_text(x, 110, "(traced here)", 11, fill="#607d8b"))
+        return out
+
+    def _row(self, step: Step, y: float, out: list[str]) -> float:
+        if step.kind in ("message", "ccs", "alert", "data"):
+            return self._arrow(step, y, out)
+        if step.kind == "keys":
+            return self._side_note(step, y, out, "keys switch · " + step.label, step.detail, "keys")
+        if step.kind == "state":
+            x = self.x_of(step.sender)
+            anchor, dx = ("end", -10) if step.sender == "client" else ("start", 10)
+            out.append(svg_text(x + dx, y + 12, step.label, 10, anchor, fill="#78909c", font_family=MONO))
+            return y + 18
+        return self._wide_note(step, y, out)
+
+    def _arrow(self, step: Step, y: float, out: list[str]) -> float:
+        x1, x2 = self.x_of(step.sender), self.x_of("server" if step.sender == "client" else "client")
+        if step.kind == "alert":
+            color = COLORS["closure" if step.style == "closure" else "alert"]
+        elif step.style in ("hrr", "dummy"):
+            color = COLORS[step.style]
+        elif step.kind == "ccs":
+            color = COLORS[PLAIN]
+        else:
+            color = COLORS[step.protection]
+        label = f"{step.number}. {step.label}"
+        if step.kind == "data":
+            label += f" ×{step.count}" if step.count > 1 else ""
+            label += f"  ({step.size} bytes)"
+        ay = y + 22
+        dash = ' stroke-dasharray="6,4"' if step.kind in ("ccs", "data") else ""
+        width = "2.2" if step.kind == "alert" else "1.6"
+        x2_end = x2 + (6 if x2 < x1 else -6)
+        out.append(
+            f'<line x1="{x1}" y1="{ay:.1f}" x2="{x2_end}" y2="{ay:.1f}" stroke="{color}" stroke-width="{width}"'
+            f'{dash} marker-end="url(#{self.marker(color)})"/>'
+        )
+        mid = (x1 + x2) / 2
+        weight = "normal" if step.kind == "ccs" else "bold"
+        out.append(svg_text(mid, ay - 6, label, 13, fill=color, font_weight=weight, font_family=MONO))
+        self.rows.append((step, y + 8, ay))
+        if step.detail:
+            for i, line in enumerate(textwrap.wrap(step.detail, 62)[:3]):
+                out.append(svg_text(mid, ay + 15 + 13 * i, line, 11, fill=color if step.kind == "alert" else "#607d8b"))
+            return y + 30 + 13 * min(3, len(textwrap.wrap(step.detail, 62)))
+        return y + 34
+
+    def _side_note(self, step: Step, y: float, out: list[str], text: str, sub: str, style: str) -> float:
+        fill, stroke = NOTE_COLORS[style]
+        x = self.x_of(step.sender)
+        w = max(text_width(text, 11), text_width(sub, 10)) + 20
+        h = 32 if sub else 20
+        # On the traced side's lifeline, leaning outwards so arrows stay clear.
+        left = x - w + 40 if step.sender == "client" else x - 40
+        out.append(
+            f'<rect x="{left:.1f}" y="{y + 4:.1f}" width="{w:.1f}" height="{h}" rx="4" fill="{fill}" '
+            f'stroke="{stroke}"/>'
+        )
+        out.append(svg_text(left + w / 2, y + 18, text, 11, fill="#5d4300"))
+        if sub:
+            out.append(svg_text(left + w / 2, y + 31, sub, 10, fill="#7a6a2a", font_family=MONO))
+        return y + h + 10
+
+    def _wide_note(self, step: Step, y: float, out: list[str]) -> float:
+        fill, stroke = NOTE_COLORS.get(step.style, NOTE_COLORS[""])
+        left, right = self.CLIENT_X - 60, self.SERVER_X + 60
+        lines = textwrap.wrap(step.label, int((right - left - 20) / (12 * 0.56)))
+        h = 12 + 16 * len(lines)
+        out.append(
+            f'<rect x="{left}" y="{y + 4:.1f}" width="{right - left}" height="{h}" rx="5" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="1.2"/>'
+        )
+        for i, line in enumerate(lines):
+            out.append(svg_text(left + 10, y + 20 + 16 * i, line, 12, "start", fill="#263238"))
+        return y + h + 12
+
+    def _braces(self) -> list[str]:
+        """A brace beside the sender's lifeline for each run of encrypted messages."""
+        out: list[str] = []
+        runs: list[list[tuple[Step, float, float]]] = []
+        last: Step | None = None
+        for row in self.rows:
+            step = row[0]
+            same = (
+                last is not None
+                and step.kind == "message"
+                and last.kind == "message"
+                and step.sender == last.sender
+                and step.protection == last.protection
+                and self.steps.index(step) - self.steps.index(last) <= 2
+            )
+            if step.kind == "message" and step.protection != PLAIN:
+                if same:
+                    runs[-1].append(row)
+                else:
+                    runs.append([row])
+            last = step
+        for run in runs:
+            step = run[0][0]
+            y1, y2 = run[0][2] - 16, run[-1][2] + 6
+            client = step.sender == "client"
+            x = self.x_of(step.sender) + (-90 if client else 90)
+            color = COLORS[step.protection]
+            out.append(
+                f'<path d="{brace_path(x, y1, y2, -1 if client else 1)}" fill="none" stroke="{color}" '
+                'stroke-width="1.6"/>'
+            )
+            words = {
+                HANDSHAKE: "handshake keys",
+                TLS12: "negotiated keys",
+                APPLICATION: "application keys",
+                EARLY: "early (0-RTT) keys",
+            }[step.protection]
+            tx, anchor = (x - 16, "end") if client else (x + 16, "start")
+            ym = (y1 + y2) / 2
+            out.append(svg_text(tx, ym - 2, "encrypted", 11, anchor, fill=color, font_style="italic"))
+            out.append(svg_text(tx, ym + 12, words, 11, anchor, fill=color, font_style="italic"))
+        return out
+
+    def _legend(self, y: float) -> list[str]:
+        seen = {s.protection for s in self.steps if s.kind in ("message", "data", "alert")}
+        items = []
+        if seen & {HANDSHAKE, TLS12}:
+            items.append("{…}  sent encrypted: TLS 1.3 handshake traffic keys, or TLS 1.2 keys after ChangeCipherSpec")
+        if APPLICATION in seen:
+            items.append("[…]  application data, or TLS 1.3 messages under application traffic keys")
+        if EARLY in seen:
+            items.append("(…)  0-RTT data under early keys")
+        if any(s.kind == "ccs" and s.style != "dummy" for s in self.steps):
+            items.append("[ChangeCipherSpec]  a one-byte record of its own protocol: from here on, encrypted")
+        if any(s.kind == "ccs" and s.style == "dummy" for s in self.steps):
+            items.append("ChangeCipherSpec (grey)  TLS 1.3 middlebox compatibility, ignored (RFC 8446, Appendix D.4)")
+        return [svg_text(40, y + 18 * i, text, 11, "start", fill="#546e7a") for i, text in enumerate(items)]

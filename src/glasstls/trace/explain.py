@@ -1,0 +1,548 @@
+"""Plain-words explanations of each step, the way the seed articles teach the handshake.
+
+``Explainer.explain(event, ctx)`` returns the paragraphs that say what the
+event is for: the client random, the server random and the pre-master secret
+and how the three make the keys (TLS 1.2 with RSA, ECDHE or DHE key
+exchange); why the server signs its key exchange; what Finished proves and why
+that defeats a downgrade; why TLS 1.3 needs one round trip; what a
+HelloRetryRequest, a session ID and a ticket are for; and, on failure, the
+reason glasstls found in the words of the person who has to fix it.
+
+The text renderer prints them indented under the event (``TextTrace(...,
+explain=True)``, ``--explain`` on the command line). ``ctx`` is the
+:class:`~glasstls.trace.describe.Context` of the side, already updated with
+the event. An Explainer keeps a little state (which things it has already
+explained), so use one per side and per connection.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..enums import AlertDescription, AlertLevel, ContentType, ExtensionType, ProtocolVersion
+from ..observe import (
+    AlertTrace,
+    KeysTrace,
+    MessageTrace,
+    RecordTrace,
+    SecretTrace,
+    TraceEvent,
+    VerificationTrace,
+)
+from ..wire import handshake as H
+from ..wire import handshake12 as H12
+from . import describe as D
+
+# What each alert means, in a sentence (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2).
+ALERT_MEANINGS: dict[str, str] = {
+    "close_notify": "the sender has finished sending",
+    "unexpected_message": "a message arrived that is not allowed at this point of the protocol",
+    "bad_record_mac": "a record failed authentication: it was altered, or the two sides' keys differ",
+    "record_overflow": "a record was longer than the protocol allows",
+    "handshake_failure": "the two sides could not agree on security parameters (cipher suite, group, signature)",
+    "bad_certificate": "a certificate was rejected, often because it does not name the host asked for",
+    "unsupported_certificate": "a certificate is of a type or usage that cannot be used here",
+    "certificate_revoked": "a certificate was revoked by its issuer",
+    "certificate_expired": "a certificate has expired or is not yet valid",
+    "certificate_unknown": "a certificate could not be accepted, for some other reason",
+    "illegal_parameter": "a field of a message had a value that is not allowed",
+    "unknown_ca": "a certificate chain does not lead to a CA the receiver trusts",
+    "access_denied": "the peer's identity was fine but it is not allowed in",
+    "decode_error": "a message could not be parsed",
+    "decrypt_error": "a signature or a Finished check failed: the keys or the transcript differ",
+    "protocol_version": "the two sides have no protocol version in common",
+    "insufficient_security": "the peer's parameters are weaker than the receiver accepts",
+    "internal_error": "the sender hit an error of its own, unrelated to the peer",
+    "inappropriate_fallback": "the client retried with a lower version although the server supports a higher one",
+    "user_canceled": "the sender gave up the handshake for a reason of its own",
+    "no_renegotiation": "the sender refuses to renegotiate",
+    "missing_extension": "a required extension was not sent",
+    "unsupported_extension": "an extension appeared where it was not asked for",
+    "unrecognized_name": "the server does not serve the host name asked for in SNI",
+    "bad_certificate_status_response": "the stapled OCSP response was invalid",
+    "unknown_psk_identity": "the server does not know the pre-shared key offered",
+    "certificate_required": "the server requires a client certificate and none was sent",
+    "no_application_protocol": "the two sides have no application protocol (ALPN) in common",
+}
+
+
+def _peer(side: str) -> str:
+    return "server" if side == "client" else "client"
+
+
+def _sender(event: Any) -> str:
+    return event.side if event.direction == "out" else _peer(event.side)
+
+
+def friendly_reason(reason: str) -> str:
+    """glasstls's reason, made to read as a sentence about the server's certificate."""
+    m = re.match(r"certificate is for (.+), not (\S+)(.*)$", reason)
+    if m:
+        return f"the server's certificate names {m.group(1)}, not {m.group(2)}{m.group(3)}"
+    return reason
+
+
+def _capitalised(paragraph: str) -> str:
+    first = paragraph.split(" ", 1)[0]
+    return paragraph if "_" in first else paragraph[:1].upper() + paragraph[1:]
+
+
+class Explainer:
+    """Explanations for one side's events (see module doc)."""
+
+    def __init__(self) -> None:
+        self.step = 0
+        self._said: set[Any] = set()
+
+    def _once(self, key: Any) -> bool:
+        if key in self._said:
+            return False
+        self._said.add(key)
+        return True
+
+    def explain(self, event: TraceEvent, ctx: D.Context) -> list[str]:
+        return [_capitalised(p) for p in self._explain(event, ctx)]
+
+    def _explain(self, event: TraceEvent, ctx: D.Context) -> list[str]:
+        if isinstance(event, MessageTrace):
+            self.step += 1
+            return self._message(event, ctx)
+        if isinstance(event, RecordTrace):
+            return self._record(event, ctx)
+        if isinstance(event, AlertTrace):
+            return self._alert(event, ctx)
+        if isinstance(event, VerificationTrace):
+            return self._verification(event, ctx)
+        if isinstance(event, KeysTrace):
+            return self._keys(event, ctx)
+        if isinstance(event, SecretTrace):
+            return self._secret(event, ctx)
+        return []
+
+    # -- messages ------------------------------------------------------------------------------
+    def _message(self, event: MessageTrace, ctx: D.Context) -> list[str]:
+        msg, sender = event.message, _sender(event)
+        head = f"Step {self.step}, {D.message_name(msg)} ({sender} to {_peer(sender)}): "
+        for kind, method in _MESSAGE_EXPLAINERS:
+            if isinstance(msg, kind):
+                paragraphs = method(self, msg, ctx, sender)
+                if paragraphs:
+                    paragraphs[0] = head + paragraphs[0]
+                return paragraphs
+        return []
+
+    def _client_hello(self, msg: H.ClientHello, ctx: D.Context, sender: str) -> list[str]:
+        out = []
+        if ctx.hello_retry:
+            out.append(
+                "the second ClientHello, the answer to the HelloRetryRequest: the same offer with a key share "
+                "for the group the server asked for."
+            )
+            return out
+        versions = D._ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
+        out.append(
+            f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
+            f"the {D.plural(len(msg.cipher_suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
+            f"random bytes, the client random ({msg.random[:8].hex()}…; 'random A' or random_C in the seed articles). "
+            "The client random goes into every key of the connection, so no two handshakes make the same keys "
+            "and a recorded handshake cannot be replayed."
+        )
+        shares = msg.ext(ExtensionType.key_share)
+        if shares is not None and shares.value:
+            out.append(
+                f"It already sends key shares ({D.extension_value(shares)}): its half of an ephemeral "
+                "Diffie-Hellman exchange, a guess at the group the server will choose. That guess is why TLS 1.3 "
+                "needs one round trip: if it is right, the server answers with its own half at once, both sides "
+                "compute the shared secret, and everything after the ServerHello is encrypted."
+            )
+        sni = msg.ext(ExtensionType.server_name)
+        if sni is not None:
+            out.append(
+                f"The server_name extension (SNI, here {sni.value}) tells the server which host the client "
+                "wants, so it can choose the certificate for it; it travels in the clear."
+            )
+        if msg.ext(ExtensionType.pre_shared_key) is not None:
+            out.append(
+                "It offers a pre-shared key from a ticket of an earlier connection: if the server accepts it, "
+                "the handshake resumes that session without sending the certificate again."
+            )
+        elif ctx.offered_ticket:
+            out.append(
+                "It presents a session ticket from an earlier connection: if the server can still decrypt it, "
+                "both skip the certificate and the key exchange (resumption, RFC 5077)."
+            )
+        elif msg.legacy_session_id and shares is None:
+            out.append(
+                f"It sends a session ID ({msg.legacy_session_id[:8].hex()}…): if the server still has a session "
+                "of that ID in its cache, it may resume it; otherwise the server ignores it."
+            )
+        return out
+
+    def _hello_retry(self, msg: H.HelloRetryRequest, ctx: D.Context, sender: str) -> list[str]:
+        group = D._ext_value(msg, ExtensionType.key_share) or "another group"
+        return [
+            f"the server supports none of the groups the client sent key shares for, but it does support one "
+            f"the client listed in supported_groups ({group.replace('selected group ', '')}). It asks the client "
+            "to try again with a key share for that group. The price is one more round trip. (A HelloRetryRequest "
+            "is a ServerHello whose random is the fixed SHA-256 of 'HelloRetryRequest'.)"
+        ]
+
+    def _server_hello(self, msg: H.ServerHello, ctx: D.Context, sender: str) -> list[str]:
+        if D.server_hello_version(msg) == ProtocolVersion.TLSv1_3:
+            return self._server_hello13(msg, ctx)
+        out = [
+            f"the server chooses TLS 1.2 and the cipher suite {msg.cipher_suite} and sends its own 32 random "
+            f"bytes, the server random ({msg.random[:8].hex()}…; 'random B' or random_S). Both randoms are public; "
+            "together they make sure each side contributes fresh values to the keys, so neither can force the "
+            "keys of an earlier connection."
+        ]
+        if msg.random[-8:] in (D.DOWNGRADE_TLS12, D.DOWNGRADE_TLS11):
+            out.append(
+                "The server random ends in 'DOWNGRD': this server also speaks TLS 1.3 and marks that the client "
+                "offered only an older version. A client that did offer TLS 1.3 and sees this knows that something "
+                "in between removed it, and aborts (RFC 8446, Section 4.1.3)."
+            )
+        if ctx.resumed:
+            if ctx.offered_ticket:
+                how = (
+                    "It echoes the session ID the client sent along with its ticket: that is how a server says it "
+                    "could decrypt the ticket and resumes the session inside it (RFC 5077, Section 3.4)."
+                )
+            else:
+                how = "It echoes the session ID the client offered: the server still has that session in its cache."
+            out.append(
+                f"{how} This abbreviated handshake skips the certificate and the key exchange: the saved master "
+                "secret and the two new randoms make fresh keys, and only ChangeCipherSpec and Finished follow."
+            )
+            return out
+        kx = ctx.kx
+        if kx == "RSA":
+            out.append(
+                "RSA key exchange: the client will make the secret itself (the pre-master secret) and send it "
+                "encrypted with the public key of the server's certificate."
+            )
+        elif kx in ("ECDHE", "DHE"):
+            out.append(
+                f"{kx} key exchange: the two sides will agree on the secret by an ephemeral Diffie-Hellman "
+                "exchange; the server's half comes in ServerKeyExchange, signed."
+            )
+        if msg.legacy_session_id_echo:
+            out.append(
+                f"The session ID ({msg.legacy_session_id_echo[:8].hex()}…) names this session in the server's "
+                "cache: the client can offer it next time to resume without a full handshake."
+            )
+        if ctx.extended_master_secret:
+            out.append(
+                "The extended_master_secret extension (RFC 7627): the master secret will be bound to the hash "
+                "of the whole handshake, not only to the two randoms, so a man in the middle cannot make two "
+                "connections share one master secret."
+            )
+        return out
+
+    def _server_hello13(self, msg: H.ServerHello, ctx: D.Context) -> list[str]:
+        share = D._ext_value(msg, ExtensionType.key_share)
+        out = [
+            f"the server chooses TLS 1.3 (in the supported_versions extension; legacy_version stays TLS 1.2 so "
+            f"that old middleboxes let the handshake through) and the cipher suite {msg.cipher_suite}, and sends "
+            f"32 random bytes of its own, the server random ({msg.random[:8].hex()}…)."
+        ]
+        if share is not None:
+            out.append(
+                f"It answers the client's key share with its own ({share}). Each side now combines its private "
+                "key with the other's public share and gets the same (EC)DHE shared secret, which never crosses "
+                "the wire. The key schedule (HKDF) turns it and the hash of the two hellos into the handshake "
+                "traffic keys: everything after this message is encrypted. One round trip: the client spoke "
+                "once, the server answers with everything."
+            )
+        if msg.ext(ExtensionType.pre_shared_key) is not None:
+            out.append(
+                "It accepted the client's pre-shared key: this is a resumption. The server will not send its "
+                "certificate again; knowing the PSK from the earlier connection proves who it is."
+            )
+        return out
+
+    def _encrypted_extensions(self, msg: H.EncryptedExtensions, ctx: D.Context, sender: str) -> list[str]:
+        alpn = D._ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
+        what = f" (here ALPN {alpn})" if alpn else ""
+        return [
+            "the first encrypted message. The server's answers to the client's extensions that are not needed "
+            f"to set up the keys{what} travel here, hidden from anyone watching; TLS 1.2 sent them in the clear "
+            "in the ServerHello."
+        ]
+
+    def _certificate(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+        ders = D.certificate_ders(msg)
+        if sender == "client":
+            if not ders:
+                return ["the client has no certificate to offer (the server asked for one)."]
+            return [
+                "the client's certificate chain, because the server asked for one (mutual TLS). The server checks "
+                "it against the CAs it trusts for clients; a CertificateVerify will prove the client holds its key."
+            ]
+        info = D.certificate_info(ders[0]) if ders else {}
+        if "error" in info or not ders:
+            return ["the server's certificate chain."]
+        sans = ", ".join(info["sans"]) or "no names"
+        if ctx.tls13:
+            proof = "CertificateVerify, next"
+        elif ctx.kx == "RSA":
+            proof = "being able to decrypt the pre-master secret, which Finished will show"
+        else:
+            proof = "the signature on ServerKeyExchange"
+        return [
+            f"the server's certificate chain ({len(ders)} certificate(s)). The first, {info['subject']}, is signed "
+            f"by {info['issuer']} and says that its public key ({info['key']}) belongs to {sans}, from "
+            f"{info['not_before'][:10]} to {info['not_after'][:10]}. The client checks that the chain leads to "
+            "a CA it trusts, that every certificate is valid today, and that the name it asked for is among the "
+            "subjectAltNames. The certificate alone proves nothing (anyone can copy it); the proof that the server "
+            f"holds its private key is {proof}."
+        ]
+
+    def _certificate_request(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+        return [
+            "the server asks the client to authenticate with a certificate of its own (mutual TLS), and says "
+            "which signature algorithms it accepts."
+        ]
+
+    def _server_key_exchange(self, msg: H12.ServerKeyExchange, ctx: D.Context, sender: str) -> list[str]:
+        params = D.server_key_exchange_params(msg, ctx)
+        if isinstance(params, H12.ServerECDHParams):
+            what = f"ECDHE exchange on {params.group.name}"
+        elif isinstance(params, H12.ServerDHParams):
+            what = f"DHE exchange in {D._dh_group_name(params)}"
+        else:
+            what = "Diffie-Hellman exchange"
+        scheme = getattr(params, "algorithm", None)
+        signed = f" ({scheme.name})" if scheme is not None else ""
+        return [
+            f"the server's half of the ephemeral {what}: a public value made for this connection only. "
+            f"The server signs it, together with the client random and the server random, with the private key "
+            f"of its certificate{signed}. Why sign it: a man in the middle could replace the value with his own, "
+            "but he cannot sign it with the certificate's key, so the signature proves the key exchange comes "
+            "from the certificate's owner; and because both randoms are covered, the signature was made for this "
+            "handshake and is not a replay of an old one.",
+            "The private half is thrown away after the handshake: that is forward secrecy. Stealing the "
+            "server's certificate key later does not decrypt a recording of this connection.",
+        ]
+
+    def _server_hello_done(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+        return ["the server has sent everything it has to say for now; it is the client's turn."]
+
+    def _client_key_exchange(self, msg: H12.ClientKeyExchange, ctx: D.Context, sender: str) -> list[str]:
+        ems = ctx.extended_master_secret
+        master = (
+            'master_secret = PRF(pre_master_secret, "extended master secret", session_hash), the session hash '
+            "standing for the whole handshake so far (RFC 7627; without that extension it would be "
+            'PRF(pre_master_secret, "master secret", client_random + server_random))'
+            if ems
+            else 'master_secret = PRF(pre_master_secret, "master secret", client_random + server_random)'
+        )
+        keys = (
+            f'{master}; then key_block = PRF(master_secret, "key expansion", server_random + client_random), cut '
+            "into each direction's encryption key and IV (and MAC key for CBC suites). The same three inputs on "
+            "both sides give the same keys, and the keys themselves never cross the wire."
+        )
+        if ctx.kx == "RSA":
+            return [
+                "the client makes the third value, the 48-byte pre-master secret (the version it offered, then 46 "
+                "random bytes; 'random C' in the seed articles), and encrypts it with the RSA public key from the "
+                "server's certificate. Only the holder of the matching private key can decrypt it.",
+                "Now both sides have the three values: the client random, the server random and the pre-master "
+                f"secret. {keys}",
+                "RSA key exchange has no forward secrecy: whoever obtains the server's private key later can "
+                "decrypt a recording of this handshake and everything after it. That is why TLS 1.3 dropped it.",
+            ]
+        return [
+            "the client's half of the ephemeral Diffie-Hellman exchange. Each side combines its own private "
+            "value with the other's public value and gets the same shared secret, which never crosses the wire: "
+            "that is the pre-master secret.",
+            f"With the client random and the server random it makes the keys: {keys}",
+        ]
+
+    def _certificate_verify(self, msg: H.CertificateVerify, ctx: D.Context, sender: str) -> list[str]:
+        return [
+            f"the {sender} signs the hash of the handshake so far ({msg.algorithm.name}) with the private key of "
+            "its certificate. That proves it holds the key (a certificate alone proves nothing), and ties the "
+            "certificate to this handshake: nobody in between changed the messages."
+        ]
+
+    def _finished(self, msg: H.Finished, ctx: D.Context, sender: str) -> list[str]:
+        proves = (
+            "If it matches, both sides derived the same keys (so the key exchange succeeded, with the party "
+            "that authenticated) and saw exactly the same messages. That defeats a downgrade: an attacker who "
+            "struck the strong cipher suites or versions out of the ClientHello would change the transcript, "
+            "and Finished would not match."
+        )
+        if ctx.tls13:
+            out = [
+                f"an HMAC over the hash of every handshake message so far, keyed from the {sender}'s handshake "
+                f"traffic secret. The {_peer(sender)} computes the same value. {proves}"
+            ]
+            if sender == "server":
+                out.append(
+                    "After its Finished the server already has the application keys; the client checks it, "
+                    "sends its own Finished and may send data at once: one round trip from ClientHello to data."
+                )
+            return out
+        out = [
+            f'the first message under the new keys: verify_data = PRF(master_secret, "{sender} finished", '
+            f"hash of all handshake messages), 12 bytes. The {_peer(sender)} computes the same value. {proves}"
+        ]
+        if ctx.kx == "RSA" and sender == "server" and not ctx.resumed:
+            out.append(
+                "With RSA key exchange this is also where the server proves it holds its certificate's private "
+                "key: without it, it could not have decrypted the pre-master secret to make these keys."
+            )
+        return out
+
+    def _new_session_ticket(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+        if isinstance(msg, H12.NewSessionTicket12):
+            if not msg.ticket:
+                return ["an empty ticket: the server will not issue one after all."]
+            return [
+                f"the server hands the client a ticket ({D.nbytes(len(msg.ticket))}): the session's state (its "
+                "master secret, cipher suite, ...) encrypted under a key only the server knows (RFC 5077). The "
+                "server keeps nothing; next time the client presents the ticket in its ClientHello and both skip "
+                f"the certificate and the key exchange. Lifetime hint: {msg.lifetime_hint} s."
+            ]
+        return [
+            f"a ticket for resuming later (valid up to {msg.ticket_lifetime} s), sent after the handshake under "
+            "the application keys. The next ClientHello can offer it as a pre-shared key, derived from this "
+            "connection's resumption secret and the ticket nonce; the server then skips its certificate. "
+            "ticket_age_add hides from observers how old the ticket is when it is used."
+        ]
+
+    def _key_update(self, msg: H.KeyUpdate, ctx: D.Context, sender: str) -> list[str]:
+        return [
+            f"the {sender} switches to the next generation of its traffic keys, derived from the current secret, "
+            "so that no key protects too much data."
+        ]
+
+    # -- records, keys, secrets ------------------------------------------------------------------
+    def _record(self, event: RecordTrace, ctx: D.Context) -> list[str]:
+        sender = _sender(event)
+        if event.content_type == ContentType.change_cipher_spec and event.inner_type is None:
+            if not self._once(("ccs", event.direction)):
+                return []
+            if ctx.tls13:
+                return [
+                    f"a dummy ChangeCipherSpec from the {sender} (middlebox compatibility mode, RFC 8446, "
+                    "Appendix D.4): it makes TLS 1.3 look like a resumed TLS 1.2 handshake to old middleboxes. "
+                    "The receiver drops it; it changes nothing."
+                ]
+            return [
+                f"ChangeCipherSpec: a one-byte record of its own content type in which the {sender} says 'from "
+                "my next record on, I encrypt with the keys we just agreed'."
+            ]
+        if event.inner_type == ContentType.application_data and self._once(("data", event.direction)):
+            return [
+                "application data, encrypted and authenticated with the application traffic keys: an observer "
+                "sees only its length."
+            ]
+        if (
+            ctx.tls13
+            and event.inner_type == ContentType.handshake
+            and self._once(("protected handshake", event.direction))
+        ):
+            return [
+                "an encrypted record: on the wire its type says application_data and its version TLS 1.2, "
+                "whatever it carries; the real content type is inside the encryption."
+            ]
+        return []
+
+    def _keys(self, event: KeysTrace, ctx: D.Context) -> list[str]:
+        epoch = "handshake" if event.epoch == "handshake" else "application" if "application" in event.epoch else ""
+        key = (event.direction, epoch or event.epoch)
+        if not self._once(key):
+            return []
+        verb = "encrypts what it sends" if event.direction == "write" else "decrypts what it receives"
+        if ctx.tls13 and epoch == "handshake":
+            what = "handshake traffic keys (from the handshake secret)"
+        elif ctx.tls13:
+            what = "application traffic keys (from the master secret)"
+        else:
+            what = f"keys from the key block ({event.suite})"
+        return [f"from here on the {event.side} {verb} with the {what}."]
+
+    def _secret(self, event: SecretTrace, ctx: D.Context) -> list[str]:
+        if not self._once(event.label):
+            return []
+        label = event.label
+        if label == "handshake_secret":
+            return [
+                "Key schedule (RFC 8446, Section 7.1): the (EC)DHE shared secret goes through HKDF-Extract into "
+                "the handshake secret; from it and the hash of the hellos come client_handshake_traffic_secret "
+                "and server_handshake_traffic_secret, one for each direction."
+            ]
+        if label == "master_secret" and ctx.tls13:
+            return [
+                "The master secret, the last stage of the key schedule; the application traffic secrets and the "
+                "exporter secret are derived from it and the transcript hash up to the server's Finished."
+            ]
+        if label == "master_secret":
+            if ctx.resumed:
+                return ["The master secret of the resumed session, taken from the session cache or the ticket."]
+            return ["The master secret, from the pre-master secret and the randoms (see ClientKeyExchange)."]
+        if label == "resumption_master_secret":
+            return ["The resumption secret: tickets issued on this connection derive their PSK from it."]
+        if label == "exporter_master_secret":
+            return ["The exporter secret: keying material for applications, bound to this connection."]
+        return []
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def _alert(self, event: AlertTrace, ctx: D.Context) -> list[str]:
+        name = event.description.name
+        meaning = ALERT_MEANINGS.get(name, "an alert glasstls has no words for")
+        if event.description == AlertDescription.close_notify:
+            return [
+                f"A close_notify alert: the {_sender(event)} will send nothing more. Ending with an authenticated "
+                "alert rather than just closing TCP lets the receiver tell a complete message from one an attacker "
+                "cut short (a truncation attack)."
+            ]
+        fatal = event.level == AlertLevel.fatal or ctx.tls13
+        kind = "fatal" if fatal else "warning"
+        if event.direction == "out":
+            why = f" Why: {friendly_reason(event.reason)}." if event.reason else ""
+            return [f"The {event.side} ends the connection with a {kind} {name} alert, meaning {meaning}.{why}"]
+        return [
+            f"The {_peer(event.side)} ended the connection with a {kind} {name} alert: {meaning}. An alert carries "
+            f"no reason on the wire; the {_peer(event.side)}'s own log says why."
+        ]
+
+    def _verification(self, event: VerificationTrace, ctx: D.Context) -> list[str]:
+        if event.ok:
+            if event.subject == "session ticket":
+                return ["The server could decrypt the ticket: the session can be resumed."]
+            return []
+        if event.subject == "session ticket":
+            return [
+                f"The ticket cannot be used ({event.detail}): the server falls back to a full handshake. An "
+                "invalid ticket never fails the connection (RFC 5077, Section 3.4)."
+            ]
+        if event.subject == "session":
+            return [f"The saved session cannot be resumed ({event.detail}): a full handshake follows."]
+        if "Finished" in event.subject:
+            return [
+                f"The {event.subject} does not match: the two sides computed different keys or saw different "
+                "messages (a wrong key, tampering in transit, or for RSA a pre-master secret that did not decrypt)."
+            ]
+        whose = "server's" if event.side == "client" else "client's"
+        return [f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}."]
+
+
+_MESSAGE_EXPLAINERS: tuple[tuple[type, Any], ...] = (
+    (H.ClientHello, Explainer._client_hello),
+    (H.HelloRetryRequest, Explainer._hello_retry),
+    (H.ServerHello, Explainer._server_hello),
+    (H.EncryptedExtensions, Explainer._encrypted_extensions),
+    ((H.Certificate, H12.Certificate12), Explainer._certificate),
+    ((H.CertificateRequest, H12.CertificateRequest12), Explainer._certificate_request),
+    (H12.ServerKeyExchange, Explainer._server_key_exchange),
+    (H12.ServerHelloDone, Explainer._server_hello_done),
+    (H12.ClientKeyExchange, Explainer._client_key_exchange),
+    (H.CertificateVerify, Explainer._certificate_verify),
+    (H.Finished, Explainer._finished),
+    ((H.NewSessionTicket, H12.NewSessionTicket12), Explainer._new_session_ticket),
+    (H.KeyUpdate, Explainer._key_update),
+)

@@ -1,0 +1,137 @@
+"""The JSON Lines trace: one JSON object per trace event, one event per line, for machines.
+
+Every object has ``seq`` (0, 1, 2, ... in the order the events happened),
+``kind`` (record, message, state, secret, keys, alert, verification) and
+``side``; the rest depends on the kind:
+
+* record: ``direction``, ``content_type``, ``inner_type`` (protected records),
+  ``version``, ``length``, ``header`` and ``payload`` in hex, and for protected
+  records ``plaintext`` in hex (application data only with ``include_data``);
+* message: ``direction``, ``handshake_type`` (name and ``handshake_type_code``),
+  ``message`` (the RFC's name), ``fields`` (label → value, from
+  :mod:`glasstls.trace.describe`) and ``raw`` in hex;
+* state: ``old``, ``new``; keys: ``direction``, ``epoch``, ``suite``;
+* secret: ``label``, ``client_random``, and ``secret`` only with ``show_secrets``;
+* alert: ``direction``, ``level``, ``description``, ``reason``;
+* verification: ``subject``, ``ok``, ``detail``.
+
+``extra`` (e.g. ``{"connection": 3}``) is added to every object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from ..enums import ContentType
+from ..observe import (
+    AlertTrace,
+    KeysTrace,
+    MessageTrace,
+    Observer,
+    RecordTrace,
+    SecretTrace,
+    StateTrace,
+    TraceEvent,
+    VerificationTrace,
+)
+from . import describe as D
+
+
+def _fields(pairs: D.Fields) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for label, value in pairs:
+        key, n = label, 2
+        while key in out:
+            key, n = f"{label} ({n})", n + 1
+        out[key] = value
+    return out
+
+
+def event_to_dict(
+    event: TraceEvent, ctx: D.Context | None = None, *, show_secrets: bool = False, include_data: bool = False
+) -> dict[str, Any]:
+    """The JSON object of one event (``ctx`` already updated with it)."""
+    out: dict[str, Any] = {"kind": event.kind, "side": event.side}
+    if isinstance(event, RecordTrace):
+        out.update(
+            direction=event.direction,
+            content_type=event.content_type.name,
+            inner_type=event.inner_type.name if event.inner_type is not None else None,
+            version=D.record_version(event),
+            length=len(event.payload),
+            header=event.header.hex(),
+            payload=event.payload.hex(),
+        )
+        if event.plaintext is not None:
+            if event.inner_type != ContentType.application_data or include_data:
+                out["plaintext"] = event.plaintext.hex()
+            out["plaintext_length"] = len(event.plaintext)
+    elif isinstance(event, MessageTrace):
+        msg = event.message
+        htype = D.handshake_type(msg)
+        out.update(
+            direction=event.direction,
+            handshake_type=htype.name,
+            handshake_type_code=int(htype),
+            message=D.message_name(msg),
+            summary=D.headline(msg, ctx),
+            fields=_fields(D.describe(msg, ctx)),
+            raw=msg.raw.hex(),
+        )
+    elif isinstance(event, StateTrace):
+        out.update(old=event.old, new=event.new)
+    elif isinstance(event, SecretTrace):
+        out.update(label=event.label, client_random=event.client_random.hex())
+        if show_secrets and event.secret is not None:
+            out["secret"] = event.secret.hex()
+    elif isinstance(event, KeysTrace):
+        out.update(direction=event.direction, epoch=event.epoch, suite=event.suite)
+    elif isinstance(event, AlertTrace):
+        out.update(
+            direction=event.direction,
+            level=event.level.name,
+            description=event.description.name,
+            description_code=int(event.description),
+            reason=event.reason,
+        )
+    elif isinstance(event, VerificationTrace):
+        out.update(subject=event.subject, ok=event.ok, detail=event.detail)
+    return out
+
+
+class JsonLinesTrace(Observer):
+    """Writes one JSON object per event and line to ``stream`` (see module doc)."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        show_secrets: bool = False,
+        include_data: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.extra = dict(extra or {})
+        self.show_secrets = show_secrets
+        self.include_data = include_data
+        self.wants_secrets = show_secrets
+        self._contexts: dict[str, D.Context] = {}
+        self._seq = 0
+
+    def __call__(self, event: TraceEvent) -> None:
+        ctx = self._contexts.setdefault(event.side, D.Context(event.side))
+        ctx.update(event)
+        body = event_to_dict(event, ctx, show_secrets=self.show_secrets, include_data=self.include_data)
+        obj = {"seq": self._seq, **self.extra, **body}
+        self._seq += 1
+        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        flush = getattr(self.stream, "flush", None)
+        if flush is not None:
+            flush()
+
+    def render(self, events: Iterable[TraceEvent]) -> None:
+        for event in events:
+            self(event)

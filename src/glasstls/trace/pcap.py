@@ -1,0 +1,992 @@
+"""Packet captures: from a tcpdump / tshark / Wireshark file to the trace events a live connection emits.
+
+    dissection = dissect("capture.pcapng", NSSKeyLog.load("keys.log"))
+    for stream in dissection.streams:          # one per TCP connection that carries TLS
+        for event in stream.events:            # RecordTrace, MessageTrace, KeysTrace, ..., NoteTrace
+            renderer(event)
+
+Three stages, each a plain function of the one before:
+
+1. **Frames to TCP segments** (:func:`read_segments`): pcap and pcapng through
+   dpkt's readers; link types Ethernet (VLAN tags included), Linux cooked
+   capture v1 and v2, raw IP and BSD loopback / NULL; IPv4 and IPv6.
+2. **Segments to byte streams** (:func:`reassemble`): one connection per
+   4-tuple (a new SYN on the same 4-tuple starts a new one), one byte stream
+   per direction, put in order by sequence number: retransmitted and
+   overlapping segments are trimmed, out-of-order ones wait for the gap before
+   them to fill. Data is delivered, across both directions, in the order it
+   became readable, which is the order a live endpoint would have seen it.
+3. **Byte streams to TLS** (:class:`_Dissector`): TLS is found by content
+   (a record header, normally ``16 03 0x``, at the start of a direction);
+   records are framed, handshake messages reassembled and decoded with the
+   same parsers the live connection uses, the version read from the
+   ServerHello (``supported_versions``, RFC 8446, Section 4.2.1), and
+   protected records opened with keys from an NSS key log
+   (draft-ietf-tls-keylogfile): TLS 1.3 traffic secrets through
+   :class:`~glasstls.record.protection.Protection13`, the TLS 1.2 master
+   secret through the key block (RFC 5246, Section 6.3) and
+   :func:`~glasstls.record.protection12.protection12`.
+
+The events are the ones a live client and a live server would each have
+emitted (or one of them, with ``view="client"`` / ``"server"``): a record the
+client sent is ``RecordTrace(side="client", direction="out")`` followed by the
+handshake messages it completed and the key changes they caused
+(``KeysTrace(direction="write")``), then the same seen by the server
+(``"in"``, ``"read"``). What cannot be known or decrypted is said in a
+:class:`NoteTrace` where it happens, and protected records left unopened are
+listed in :attr:`TLSStream.encrypted`. Nothing in a capture, however odd,
+raises: a bad packet is skipped, a bad stream is reported and abandoned.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import dpkt
+
+from ..crypto.keyschedule13 import next_traffic_secret
+from ..crypto.prf12 import key_block
+from ..crypto.suites import TLS12_SUITES, TLS13_SUITES, Suite12, Suite13
+from ..enums import AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, ProtocolVersion
+from ..errors import TLSError
+from ..observe import AlertTrace, KeysTrace, MessageTrace, RecordTrace, SecretTrace, TraceEvent
+from ..record.protection import Protection13
+from ..record.protection12 import protection12_from_key_block
+from ..wire.extensions import ExtensionType
+from ..wire.handshake import EncryptedExtensions, HandshakeBuffer, HelloRetryRequest, ServerHello, decode_message
+from ..wire.handshake12 import TLS12_PARSERS
+from .keylog import TLS12_LABEL, TLS13_LABELS
+
+Endpoint = tuple[str, int]  # (address, port)
+
+_MASK = 0xFFFFFFFF
+_FAR = 1 << 30  # a segment this far ahead of the stream is garbage, not a gap
+_MAX_RECORD = (1 << 14) + 2048  # RFC 5246, Section 6.2.3: the largest TLSCiphertext
+_SYNC_LIMIT = 1 << 16  # give up looking for TLS in a direction after this many bytes
+
+
+@dataclass(frozen=True)
+class NoteTrace(TraceEvent):
+    """Something the capture says that is not a protocol event: lost data, missing keys, undecodable bytes."""
+
+    text: str
+    kind: str = field(init=False, default="note")
+
+
+# -- the key log ---------------------------------------------------------------------------
+
+# NSS key log labels (draft-ietf-tls-keylogfile, Section 3) -> the RFC names glasstls traces secrets under.
+KEYLOG_LABELS = {nss: rfc for rfc, nss in TLS13_LABELS.items()} | {TLS12_LABEL: "master_secret"}
+
+
+class NSSKeyLog:
+    """The secrets of an NSS key log file, by (label, client random).
+
+    Lines that are not ``LABEL <64 hex digits> <hex>`` are counted in
+    ``skipped`` and otherwise ignored, as are labels glasstls has no use for.
+    """
+
+    def __init__(self) -> None:
+        self._secrets: dict[tuple[str, bytes], bytes] = {}
+        self.skipped = 0
+
+    @classmethod
+    def parse(cls, text: str) -> NSSKeyLog:
+        log = cls()
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            try:
+                label, random, secret = parts[0], bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            except (IndexError, ValueError):
+                log.skipped += 1
+                continue
+            if len(parts) != 3 or len(random) != 32 or not secret:
+                log.skipped += 1
+                continue
+            log._secrets[(label, random)] = secret
+        return log
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> NSSKeyLog:
+        return cls.parse(Path(path).read_text(encoding="ascii", errors="replace"))
+
+    def secret(self, label: str, client_random: bytes | None) -> bytes | None:
+        if client_random is None:
+            return None
+        return self._secrets.get((label, client_random))
+
+    def __len__(self) -> int:
+        return len(self._secrets)
+
+
+# -- stage 1: frames to TCP segments ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One TCP segment as captured."""
+
+    number: int  # 1-based frame number in the capture
+    ts: float
+    src: Endpoint
+    dst: Endpoint
+    seq: int
+    flags: int
+    payload: bytes
+    truncated: bool  # the capture holds less than the segment carried (snap length)
+
+    @property
+    def syn(self) -> bool:
+        return bool(self.flags & dpkt.tcp.TH_SYN)
+
+    @property
+    def ack(self) -> bool:
+        return bool(self.flags & dpkt.tcp.TH_ACK)
+
+    @property
+    def fin_or_rst(self) -> bool:
+        return bool(self.flags & (dpkt.tcp.TH_FIN | dpkt.tcp.TH_RST))
+
+
+# Link types (https://www.tcpdump.org/linktypes.html): Ethernet (1), Linux cooked v1 and v2 (113, 276),
+# and those whose payload is an IP packet after a fixed header: raw IP, IPv4, IPv6 (0 bytes); NULL, LOOP (4).
+_RAW_LINKS = {101: 0, 12: 0, 14: 0, 228: 0, 229: 0, 0: 4, 108: 4}
+_LINKS = frozenset((1, 113, 276, *_RAW_LINKS))
+
+
+def _open(source: str | os.PathLike[str] | bytes | BinaryIO) -> BinaryIO:
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str | os.PathLike):
+        return open(source, "rb")
+    return source
+
+
+def _ip_layer(linktype: int, frame: bytes) -> Any:
+    """The IPv4 or IPv6 packet inside ``frame``, or None."""
+    if linktype == 1:
+        eth = dpkt.ethernet.Ethernet(frame)  # handles 802.1Q / QinQ tags
+        return eth.data
+    if linktype == 113:
+        return dpkt.sll.SLL(frame).data
+    if linktype == 276:
+        return dpkt.sll2.SLL2(frame).data
+    offset = _RAW_LINKS.get(linktype)
+    if offset is None or len(frame) <= offset:
+        return None
+    version = frame[offset] >> 4
+    if version == 4:
+        return dpkt.ip.IP(frame[offset:])
+    if version == 6:
+        return dpkt.ip6.IP6(frame[offset:])
+    return None
+
+
+def _segment(number: int, ts: float, ip: Any) -> Segment | None:
+    tcp = ip.data
+    if not isinstance(tcp, dpkt.tcp.TCP):
+        return None
+    if isinstance(ip, dpkt.ip.IP):
+        if ip.offset or ip.mf:
+            return None  # an IP fragment: TCP over fragmented IP is not reassembled
+        family = socket.AF_INET
+        # ip.len is 0 when the capture saw the packet before segmentation offload split it.
+        expected = ip.len - ip.hl * 4 - tcp.off * 4 if ip.len else len(tcp.data)
+    else:
+        family = socket.AF_INET6
+        expected = ip.plen - tcp.off * 4 if ip.nxt == dpkt.ip.IP_PROTO_TCP and ip.plen else len(tcp.data)
+    src = (socket.inet_ntop(family, ip.src), tcp.sport)
+    dst = (socket.inet_ntop(family, ip.dst), tcp.dport)
+    payload = bytes(tcp.data)
+    return Segment(number, ts, src, dst, tcp.seq, tcp.flags, payload, len(payload) < expected)
+
+
+def read_segments(
+    source: str | os.PathLike[str] | bytes | BinaryIO, notes: list[str] | None = None
+) -> Iterator[Segment]:
+    """The TCP segments of a pcap or pcapng capture, in capture order.
+
+    Frames that are not TCP over IP are skipped silently; problems with the
+    file itself go to ``notes``. Raises ValueError only for a file that is
+    neither pcap nor pcapng.
+    """
+    notes = notes if notes is not None else []
+    fh = _open(source)
+    try:
+        magic = fh.read(4)
+        fh.seek(0)
+        reader: Any
+        try:
+            reader = dpkt.pcapng.Reader(fh) if magic == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader(fh)
+        except Exception as exc:  # dpkt raises ValueError, struct.error, NeedData, ...
+            raise ValueError(f"not a pcap or pcapng capture ({exc})") from None
+        linktype = reader.datalink()
+        if linktype not in _LINKS:
+            notes.append(f"link type {linktype} is not supported (Ethernet, Linux cooked, raw IP and loopback are)")
+            return
+        number = 0
+        packets = iter(reader)
+        while True:
+            try:
+                ts, frame = next(packets)
+            except StopIteration:
+                break
+            except Exception as exc:
+                notes.append(f"the capture ends in a damaged packet after frame {number} ({type(exc).__name__})")
+                break
+            number += 1
+            try:
+                ip = _ip_layer(linktype, bytes(frame))
+                seg = _segment(number, float(ts), ip) if isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6) else None
+            except Exception:  # a malformed frame: dpkt's UnpackError, struct.error, ... skip it
+                continue
+            if seg is not None:
+                yield seg
+    finally:
+        if fh is not source:
+            fh.close()
+
+
+# -- stage 2: segments to byte streams ---------------------------------------------------------
+
+
+def _signed(delta: int) -> int:
+    """A 32-bit sequence-number difference as a signed number (RFC 9293, Section 3.4: modular arithmetic)."""
+    return ((delta + (1 << 31)) & _MASK) - (1 << 31)
+
+
+class _HalfStream:
+    """One direction of a TCP connection, put back in order by sequence number."""
+
+    def __init__(self) -> None:
+        self.isn: int | None = None
+        self.next_seq: int | None = None
+        self.pending: dict[int, bytes] = {}  # out-of-order data waiting for a gap to fill, by sequence number
+        self.delivered = 0
+        self.retransmitted = 0
+        self.truncated = 0
+
+    def add(self, seg: Segment) -> bytes:
+        """The bytes that became contiguous with this segment (often none)."""
+        seq = seg.seq
+        if seg.syn:
+            self.isn = seg.seq
+            seq = (seg.seq + 1) & _MASK  # the SYN takes one sequence number; data (TFO) follows it
+            if self.next_seq is None or self.delivered == 0:
+                self.next_seq = seq
+        if not seg.payload:
+            return b""
+        if self.next_seq is None:
+            self.next_seq = seq  # the capture began after the handshake: start where we came in
+        if seg.truncated:
+            self.truncated += 1  # only part of it was captured; the hole it leaves is reported later
+            return b""
+        offset = _signed(seq - self.next_seq)
+        payload = seg.payload
+        if offset + len(payload) <= 0:
+            self.retransmitted += 1
+            return b""
+        if offset < 0:  # overlaps what we have: keep only the new tail
+            payload, seq, offset = payload[-offset:], self.next_seq, 0
+            self.retransmitted += 1
+        if offset > _FAR:
+            return b""
+        if len(self.pending.get(seq, b"")) < len(payload):
+            self.pending[seq] = payload
+        return self._drain() if offset == 0 else b""
+
+    def _drain(self) -> bytes:
+        assert self.next_seq is not None
+        out = bytearray()
+        base = self.next_seq
+        for seq in sorted(self.pending, key=lambda s: _signed(s - base)):
+            offset = _signed(seq - self.next_seq)
+            if offset > 0:
+                break  # a gap: the rest waits
+            data = self.pending.pop(seq)
+            if offset + len(data) > 0:
+                part = data[-offset:] if offset else data
+                out += part
+                self.next_seq = (self.next_seq + len(part)) & _MASK
+        self.delivered += len(out)
+        return bytes(out)
+
+    def missing(self) -> tuple[int, int] | None:
+        """(stream offset of the first hole, bytes captured after it) if data never arrived."""
+        if not self.pending:
+            return None
+        return self.delivered, sum(len(d) for d in self.pending.values())
+
+
+@dataclass
+class TCPConnection:
+    """One TCP connection: its data in the order it became readable, from either side."""
+
+    number: int  # 1-based, in order of first appearance
+    first: Endpoint  # the sender of the first segment seen
+    second: Endpoint
+    client: Endpoint | None = None  # known when the SYN was captured
+    chunks: list[tuple[int, Endpoint, bytes]] = field(default_factory=list)  # (frame number, sender, bytes)
+    halves: dict[Endpoint, _HalfStream] = field(default_factory=dict)
+    closed: bool = False
+
+    def other(self, end: Endpoint) -> Endpoint:
+        return self.second if end == self.first else self.first
+
+    def stream(self, sender: Endpoint) -> bytes:
+        return b"".join(data for _, who, data in self.chunks if who == sender)
+
+    def notes(self) -> list[str]:
+        out = []
+        for end, half in self.halves.items():
+            name = f"{end[0]}:{end[1]}"
+            missing = half.missing()
+            if missing:
+                out.append(
+                    f"{name}: {missing[1]} bytes after stream offset {missing[0]} follow data the capture does not"
+                    " hold; they are not analysed"
+                )
+            if half.truncated:
+                out.append(f"{name}: {half.truncated} segments were cut short by the capture's snap length")
+        return out
+
+
+def reassemble(segments: Iterable[Segment]) -> list[TCPConnection]:
+    """Group segments into connections and each direction into an ordered byte stream."""
+    current: dict[frozenset[Endpoint], TCPConnection] = {}
+    connections: list[TCPConnection] = []
+    for seg in segments:
+        key = frozenset((seg.src, seg.dst))
+        conn = current.get(key)
+        if conn is not None and seg.syn and not seg.ack:
+            half = conn.halves.get(seg.src)
+            if half is not None and half.isn is not None and half.isn != seg.seq:
+                conn = None  # the 4-tuple is reused by a new connection
+        if conn is None:
+            conn = TCPConnection(len(connections) + 1, seg.src, seg.dst)
+            current[key] = conn
+            connections.append(conn)
+        if seg.syn:
+            conn.client = seg.dst if seg.ack else seg.src
+        data = conn.halves.setdefault(seg.src, _HalfStream()).add(seg)
+        if data:
+            conn.chunks.append((seg.number, seg.src, data))
+        if seg.fin_or_rst:
+            conn.closed = True
+    return connections
+
+
+# -- stage 3: byte streams to TLS ------------------------------------------------------------
+
+
+def _plausible_header(buf: bytes | bytearray, pos: int) -> bool:
+    """A TLS record header at ``pos``: a known content type, version 3.x, a legal length."""
+    if len(buf) - pos < 5:
+        return False
+    ctype, major, minor, length = buf[pos], buf[pos + 1], buf[pos + 2], (buf[pos + 3] << 8) | buf[pos + 4]
+    return 20 <= ctype <= 24 and major == 3 and minor <= 4 and 0 < length <= _MAX_RECORD
+
+
+def find_tls(buf: bytes | bytearray, start: int = 0) -> tuple[int | None, int]:
+    """Where TLS starts in a direction's bytes, and where to resume looking once more bytes arrive.
+
+    At offset 0 one handshake record header is enough (``16 03 0x``, the
+    ClientHello or ServerHello); elsewhere (a capture begun mid-stream, a
+    STARTTLS preamble) two plausible headers in a row are required.
+    """
+    if start == 0 and len(buf) >= 3 and buf[0] == ContentType.handshake and buf[1] == 3 and buf[2] <= 4:
+        return 0, 0
+    resume = None
+    i = buf.find(3, max(start, 1) + 1) if len(buf) > 2 else -1  # the version's major byte, one past the type
+    while i != -1:
+        pos = i - 1
+        if len(buf) - pos < 5:
+            return None, pos if resume is None else resume
+        if _plausible_header(buf, pos):
+            end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
+            if end == len(buf) or _plausible_header(buf, end):
+                return pos, pos
+            if end + 5 > len(buf) and resume is None:
+                resume = pos  # cannot tell until the next header arrives
+        i = buf.find(3, i + 1)
+    return None, max(0, len(buf) - 4) if resume is None else resume
+
+
+@dataclass
+class TLSStream:
+    """What one TCP connection carried, as trace events."""
+
+    number: int  # the TCP connection's number in the capture
+    client: Endpoint
+    server: Endpoint
+    events: list[TraceEvent] = field(default_factory=list)
+    version: ProtocolVersion | None = None
+    cipher_suite: CipherSuite | None = None
+    decrypted_records: int = 0
+    encrypted_records: int = 0  # protected records left unopened
+    encrypted: set[int] = field(default_factory=set)  # indices in ``events`` of those records' RecordTrace
+
+    def summary(self) -> str:
+        version = {0x0304: "TLS 1.3", 0x0303: "TLS 1.2", 0x0302: "TLS 1.1", 0x0301: "TLS 1.0"}.get(
+            int(self.version or 0), str(self.version) if self.version is not None else "version unknown"
+        )
+        parts = [version]
+        if self.cipher_suite is not None:
+            parts.append(str(self.cipher_suite))
+        if self.decrypted_records or self.encrypted_records:
+            parts.append(f"{self.decrypted_records} records decrypted, {self.encrypted_records} left encrypted")
+        c, s = self.client, self.server
+        return f"connection {self.number}: client {c[0]}:{c[1]} -> server {s[0]}:{s[1]} ({', '.join(parts)})"
+
+
+class _Direction:
+    """The TLS state of one direction: framing, handshake reassembly and read protection."""
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+        self.buf = bytearray()
+        self.synced = False
+        self.scan = 0  # where to resume looking for the first record
+        self.dead = False
+        self.hs = HandshakeBuffer()
+        self.protected = False  # the sender has switched to protection (its records may be undecryptable)
+        self.protection: Any = None  # a Protection13 / Protection12 able to open them, if the keys are known
+        self.epoch: str | None = None
+        self.epochs: list[str] = []  # TLS 1.3: the epochs still to come, in order
+        self.warned: set[str] = set()
+
+
+class _FirstThatOpens:
+    """Several Protection13 candidates until one opens a record; then that one."""
+
+    def __init__(self, candidates: list[Protection13]) -> None:
+        self.candidates = candidates
+        self.suite = candidates[0].suite
+
+    @property
+    def seq(self) -> int:
+        return self.candidates[0].seq
+
+    @seq.setter
+    def seq(self, value: int) -> None:
+        for c in self.candidates:
+            c.seq = value
+
+    def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
+        error: TLSError | None = None
+        for c in self.candidates:
+            seq = c.seq
+            try:
+                opened = c.open(header, payload)
+            except TLSError as exc:
+                c.seq, error = seq, exc
+                continue
+            self.candidates, self.suite = [c], c.suite
+            return opened
+        assert error is not None
+        raise error
+
+
+def _out(sender: bool) -> str:
+    return "out" if sender else "in"
+
+
+def _alert(level: AlertLevel, description: AlertDescription) -> Callable[[str, bool], TraceEvent]:
+    return lambda side, sender: AlertTrace(side, _out(sender), level, description)
+
+
+def _keys(writer: str, epoch: str, suite: str) -> Callable[[str, bool], TraceEvent]:
+    """``writer`` starts writing under ``epoch``; its peer, reading."""
+    return lambda side, sender: KeysTrace(side, "write" if side == writer else "read", epoch, suite)
+
+
+def _secret(label: str, client_random: bytes, value: bytes | None) -> Callable[[str, bool], TraceEvent]:
+    return lambda side, sender: SecretTrace(side, label, client_random, value)
+
+
+class _Dissector:
+    """Follows one TCP connection's TLS, both directions at once, emitting trace events."""
+
+    def __init__(
+        self, conn: TCPConnection, client: Endpoint, keylog: NSSKeyLog | None, wants_secrets: bool, view: str
+    ) -> None:
+        self.conn = conn
+        self.views = ("client", "server") if view == "both" else (view,)
+        self.staged: list[tuple[Callable[[str, bool], TraceEvent], bool]] = []
+        self.client_end = client
+        self.stream = TLSStream(conn.number, client, conn.other(client))
+        self.keylog = keylog or NSSKeyLog()
+        self.no_keys = "no key log was given" if keylog is None else ""
+        self.wants_secrets = wants_secrets
+        self.dirs = {"client": _Direction("client"), "server": _Direction("server")}
+        self.client_random: bytes | None = None
+        self.server_random: bytes | None = None
+        self.offered_early_data = False
+        self.suite13: Suite13 | None = None
+        self.suite12: Suite12 | None = None
+        self.encrypt_then_mac = False
+        self.master_traced: bytes | None = None
+        self.app_secrets: dict[str, bytes | None] = {}
+
+    # -- output --------------------------------------------------------------------------
+    # While one record is analysed its events are staged as functions of (side, is_sender),
+    # then written once for each side viewed: the sender's view ("out", "write") first, the
+    # receiver's ("in", "read") next, each in the order a live connection emits them.
+    def stage(self, make: Callable[[str, bool], TraceEvent], encrypted: bool = False) -> None:
+        self.staged.append((make, encrypted))
+
+    def flush(self, sender: str) -> None:
+        receiver = "server" if sender == "client" else "client"
+        first = True
+        for side in (sender, receiver):
+            if side not in self.views:
+                continue
+            for make, encrypted in self.staged:
+                event = make(side, side == sender)
+                if first or not isinstance(event, NoteTrace):  # a note is said once
+                    if encrypted:
+                        self.stream.encrypted.add(len(self.stream.events))
+                    self.stream.events.append(event)
+            first = False
+        self.staged.clear()
+
+    def note(self, text: str, side: str = "capture") -> None:
+        self.stage(lambda _side, _sender: NoteTrace(side, text))
+
+    def note_once(self, d: _Direction, key: str, text: str) -> None:
+        if key not in d.warned:
+            d.warned.add(key)
+            self.note(text, d.side)
+
+    # -- bytes ---------------------------------------------------------------------------
+    def run(self) -> TLSStream | None:
+        """The connection's trace, or None if neither direction carries TLS."""
+        for _, sender, data in self.conn.chunks:
+            d = self.dirs["client" if sender == self.client_end else "server"]
+            if not d.dead:
+                d.buf += data
+                self.frame(d)
+        for d in self.dirs.values():
+            if d.buf and not d.dead and d.synced:
+                self.note(f"{len(d.buf)} bytes at the end of the {d.side}'s stream are not a whole record", d.side)
+        if not any(d.synced for d in self.dirs.values()):
+            return None
+        for text in self.conn.notes():
+            self.note(text)
+        self.flush(self.views[0])
+        return self.stream
+
+    def frame(self, d: _Direction) -> None:
+        buf = d.buf
+        if not d.synced:
+            start, d.scan = find_tls(buf, d.scan)
+            if start is None:
+                if len(buf) > _SYNC_LIMIT:
+                    d.dead = True
+                    d.buf = bytearray()
+                return
+            if start:
+                self.note(f"skipped {start} bytes before the first TLS record", d.side)
+            del buf[:start]
+            d.synced = True
+        pos = 0
+        while len(buf) - pos >= 5:
+            ctype, length = buf[pos], (buf[pos + 3] << 8) | buf[pos + 4]
+            if not (20 <= ctype <= 24 and buf[pos + 1] == 3 and length <= _MAX_RECORD):
+                self.note(
+                    f"{len(buf) - pos} bytes that are not TLS records; the rest of this stream is skipped", d.side
+                )
+                d.dead = True
+                break
+            if len(buf) - pos < 5 + length:
+                break
+            header, payload = bytes(buf[pos : pos + 5]), bytes(buf[pos + 5 : pos + 5 + length])
+            pos += 5 + length
+            try:
+                self.record(d, header, payload)
+            except Exception as exc:  # never let an odd record end the dissection
+                self.note(f"record could not be analysed ({type(exc).__name__}: {exc})", d.side)
+            self.flush(d.side)
+        self.flush(d.side)
+        del buf[:pos]
+        if d.dead:
+            d.buf = bytearray()
+
+    # -- records -------------------------------------------------------------------------
+    def record(self, d: _Direction, header: bytes, payload: bytes) -> None:
+        ctype = ContentType(header[0])
+        # A ChangeCipherSpec is in the clear, except in a TLS 1.2 renegotiation under keys already agreed.
+        protected = d.protected and (ctype != ContentType.change_cipher_spec or payload != b"\x01")
+        if protected and self.stream.version == ProtocolVersion.TLSv1_3:
+            protected = ctype == ContentType.application_data  # TLS 1.3 protects only these (RFC 8446, Section 5)
+        elif ctype == ContentType.application_data and not d.protected:
+            protected = True  # application data before we saw the keys change: encrypted all the same
+        if not protected:
+            self.stage(lambda side, sender: RecordTrace(side, _out(sender), ctype, header, payload))
+            self.content(d, ctype, payload)
+            return
+        opened = self.open(d, header, payload)
+        if opened is None:
+            self.stream.encrypted_records += 1
+            self.stage(lambda side, sender: RecordTrace(side, _out(sender), ctype, header, payload), encrypted=True)
+            return
+        inner, plaintext = opened
+        self.stream.decrypted_records += 1
+        self.stage(lambda side, sender: RecordTrace(side, _out(sender), ctype, header, payload, inner, plaintext))
+        self.content(d, inner, plaintext)
+
+    def content(self, d: _Direction, ctype: ContentType, data: bytes) -> None:
+        if ctype == ContentType.handshake:
+            d.hs.feed(data)
+            while True:
+                try:
+                    raw = d.hs.pop()
+                except TLSError as exc:  # a length no real message has: drop what was buffered
+                    self.note(f"handshake data that cannot be a message ({exc})", d.side)
+                    d.hs = HandshakeBuffer()
+                    return
+                if raw is None:
+                    return
+                self.message(d, raw)
+        elif ctype == ContentType.alert:
+            for i in range(0, len(data) - 1, 2):
+                self.stage(_alert(AlertLevel(data[i]), AlertDescription(data[i + 1])))
+        elif ctype == ContentType.change_cipher_spec and self.stream.version != ProtocolVersion.TLSv1_3:
+            self.change_cipher_spec(d)
+
+    def open(self, d: _Direction, header: bytes, payload: bytes) -> tuple[ContentType, bytes] | None:
+        if self.stream.version == ProtocolVersion.TLSv1_3 or (self.stream.version is None and d.epochs):
+            return self.open13(d, header, payload)
+        if d.protection is None:
+            return None
+        try:
+            return d.protection.open(header, payload)
+        except TLSError as exc:
+            self.note_once(d, "fail12", f"the {d.side}'s records do not decrypt with the key log's keys ({exc})")
+            return None
+
+    # -- handshake messages ----------------------------------------------------------------
+    def message(self, d: _Direction, raw: bytes) -> None:
+        version = self.stream.version
+        parsers = TLS12_PARSERS if version is None or version <= ProtocolVersion.TLSv1_2 else None
+        try:
+            msg = decode_message(raw, parsers)
+        except Exception as exc:
+            name = HandshakeType(raw[0]).name
+            self.note(f"{name} message of {len(raw)} bytes does not decode: {exc}", d.side)
+            return
+        self.stage(lambda side, sender: MessageTrace(side, _out(sender), msg))
+        mtype = msg.msg_type
+        if mtype == HandshakeType.client_hello and d.side == "client":
+            self.client_random = msg.random
+            self.offered_early_data = msg.ext(ExtensionType.early_data) is not None
+            if self.offered_early_data and d.epoch is None:
+                d.epochs = ["early"]  # RFC 8446, Section 4.2.10: 0-RTT data may follow at once
+                self.secrets13(("CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"))
+        elif isinstance(msg, ServerHello) and d.side == "server":
+            self.server_hello(msg)
+        elif isinstance(msg, EncryptedExtensions) and msg.ext(ExtensionType.early_data) is None:
+            client = self.dirs["client"]
+            if client.epoch == "early" or client.epochs[:1] == ["early"]:
+                self.switch13(client, "handshake")  # RFC 8446, Section 4.2.10: 0-RTT rejected
+        elif mtype == HandshakeType.end_of_early_data and d.side == "client":
+            self.switch13(d, "handshake")
+        elif mtype == HandshakeType.finished and version == ProtocolVersion.TLSv1_3 and d.epoch == "handshake":
+            if d.side == "server":
+                self.secrets13(("SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0", "EXPORTER_SECRET"))
+            self.switch13(d, "application")
+        elif mtype == HandshakeType.key_update and version == ProtocolVersion.TLSv1_3:
+            self.switch13(d, self.next_generation(d.epoch))
+
+    def server_hello(self, sh: ServerHello) -> None:
+        ext = sh.ext(ExtensionType.supported_versions)
+        version = ProtocolVersion(ext.value) if ext is not None else sh.legacy_version
+        self.stream.version = version
+        self.stream.cipher_suite = sh.cipher_suite
+        if isinstance(sh, HelloRetryRequest):
+            return  # RFC 8446, Section 4.1.4: the client sends a new ClientHello, still in the clear
+        self.server_random = sh.random
+        if version == ProtocolVersion.TLSv1_3:
+            self.suite13 = TLS13_SUITES.get(sh.cipher_suite)
+            self.secrets13(("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET"))
+            server, client = self.dirs["server"], self.dirs["client"]
+            server.epochs = ["handshake", "application"]
+            self.switch13(server, "handshake")
+            if client.epoch == "early" or client.epochs[:1] == ["early"]:
+                # Still in 0-RTT until EndOfEarlyData, or until EncryptedExtensions says it was rejected.
+                client.epochs = (["early"] if client.epoch is None else []) + ["handshake", "application"]
+            else:
+                client.epochs = ["handshake", "application"]
+                self.switch13(client, "handshake")
+        else:
+            self.suite12 = TLS12_SUITES.get(sh.cipher_suite)
+            self.encrypt_then_mac = sh.ext(ExtensionType.encrypt_then_mac) is not None
+            for d in self.dirs.values():
+                d.epochs = []
+
+    # -- TLS 1.3 keys --------------------------------------------------------------------------
+    def secret_label(self, side: str, epoch: str) -> str | None:
+        if epoch == "early":
+            return "CLIENT_EARLY_TRAFFIC_SECRET" if side == "client" else None
+        if epoch == "handshake":
+            return f"{side.upper()}_HANDSHAKE_TRAFFIC_SECRET"
+        if epoch == "application":
+            return f"{side.upper()}_TRAFFIC_SECRET_0"
+        return None
+
+    def secrets13(self, labels: tuple[str, ...]) -> None:
+        for label in labels:
+            secret = self.keylog.secret(label, self.client_random)
+            if secret is not None and self.client_random is not None:
+                self.stage(_secret(KEYLOG_LABELS[label], self.client_random, secret if self.wants_secrets else None))
+
+    def next_generation(self, epoch: str | None) -> str:
+        if epoch and epoch.startswith("application+"):
+            return f"application+{int(epoch.split('+')[1]) + 1}"
+        return "application+1"
+
+    def protection13(self, d: _Direction, epoch: str) -> Protection13 | None:
+        """The protection of ``epoch`` in direction ``d``, if the key log allows."""
+        if epoch.startswith("application+"):
+            previous = self.app_secrets.get(d.side)
+            if previous is None or self.suite13 is None:
+                return None
+            secret = next_traffic_secret(self.suite13, previous)  # RFC 8446, Section 7.2
+            self.app_secrets[d.side] = secret
+            return Protection13(self.suite13, secret, epoch)
+        label = self.secret_label(d.side, epoch)
+        secret = self.keylog.secret(label, self.client_random) if label else None
+        if secret is None:
+            return None
+        if epoch == "application":
+            self.app_secrets[d.side] = secret
+        if self.suite13 is not None:
+            return Protection13(self.suite13, secret, epoch)
+        # 0-RTT before the ServerHello: the PSK's suite, unknown here; each one its hash fits is tried.
+        candidates = [Protection13(s, secret, epoch) for s in TLS13_SUITES.values() if s.hash_len == len(secret)]
+        return _FirstThatOpens(candidates) if candidates else None
+
+    def switch13(self, d: _Direction, epoch: str) -> None:
+        """The sender of direction ``d`` now writes under ``epoch`` (RFC 8446, Section 7.3)."""
+        if d.epoch == epoch:
+            return
+        d.protected = True
+        d.epoch = epoch
+        d.protection = self.protection13(d, epoch)
+        if epoch in d.epochs:
+            d.epochs = d.epochs[d.epochs.index(epoch) + 1 :]
+        self.stage(_keys(d.side, epoch, self.suite13.name if self.suite13 else "?"))
+        if d.protection is None:
+            label = self.secret_label(d.side, epoch)
+            why = f"the key log has no {label} for this connection" if label else "the previous secret is unknown"
+            why = self.no_keys or why
+            self.note_once(d, epoch, f"the {d.side}'s {epoch} records stay encrypted: {why}")
+
+    def open13(self, d: _Direction, header: bytes, payload: bytes) -> tuple[ContentType, bytes] | None:
+        """Open under the current epoch; failing that, under the next ones the key log allows (lost records)."""
+        if d.epoch is None and d.epochs:
+            self.switch13(d, d.epochs[0])
+        for attempt, epoch in enumerate([d.epoch, *d.epochs[:2]]):
+            if epoch is None:
+                continue
+            protection = d.protection if attempt == 0 else self.protection13(d, epoch)
+            if protection is None:
+                continue
+            seq = protection.seq
+            try:
+                opened = protection.open(header, payload)
+            except TLSError:
+                protection.seq = seq
+                continue
+            if attempt:
+                self.switch13(d, epoch)
+                d.protection = protection
+            return opened
+        if d.protection is not None:
+            self.note_once(d, f"fail:{d.epoch}", f"a {d.side} record does not decrypt under its {d.epoch} keys")
+        return None
+
+    # -- TLS 1.2 keys ----------------------------------------------------------------------------
+    def change_cipher_spec(self, d: _Direction) -> None:
+        """RFC 5246, Section 7.1: everything ``d`` sends from here is protected with the new keys."""
+        d.protected = True
+        d.protection = None
+        suite, version = self.suite12, self.stream.version
+        epoch = f"{d.side} write (TLS 1.2)"
+        self.stage(_keys(d.side, epoch, suite.name if suite else str(self.stream.cipher_suite)))
+        if version is not None and version != ProtocolVersion.TLSv1_2:
+            self.note_once(d, "version", f"{version} records are not decrypted (only TLS 1.2 and 1.3 are)")
+            return
+        if self.server_random is None or self.client_random is None:
+            self.note_once(d, "nokey", f"the {d.side}'s records stay encrypted: the capture lacks the hellos")
+            return
+        master = self.keylog.secret("CLIENT_RANDOM", self.client_random)
+        if master is None:
+            why = self.no_keys or "the key log has no CLIENT_RANDOM for this connection"
+            self.note_once(d, "nokey", f"the {d.side}'s records stay encrypted: {why}")
+            return
+        if suite is None:
+            self.note_once(d, "suite", f"records of {self.stream.cipher_suite} are not decrypted")
+            return
+        if self.master_traced != self.client_random:
+            self.master_traced = self.client_random
+            self.stage(_secret("master_secret", self.client_random, master if self.wants_secrets else None))
+        keys = key_block(suite, master, self.client_random, self.server_random)
+        try:
+            d.protection = protection12_from_key_block(
+                suite, keys, d.side, epoch, os.urandom, encrypt_then_mac=self.encrypt_then_mac or suite.aead
+            )
+        except (TLSError, ValueError) as exc:
+            self.note_once(d, "cbc", f"the {d.side}'s records are not decrypted: {exc}")
+
+
+def _client_of(conn: TCPConnection) -> Endpoint:
+    """The TLS client: the SYN's sender, else whoever sent a ClientHello, else the higher port."""
+    if conn.client is not None:
+        return conn.client
+    for end in (conn.first, conn.second):
+        data = conn.stream(end)
+        start, _ = find_tls(data)
+        if start is not None and len(data) > start + 5 and data[start] == 22 and data[start + 5] == 1:
+            return end
+    # No ClientHello captured: servers usually listen on the lower port.
+    return max((conn.first, conn.second), key=lambda e: e[1])
+
+
+@dataclass
+class Dissection:
+    streams: list[TLSStream]
+    notes: list[str]
+    segments: int
+    connections: int  # TCP connections, TLS or not
+
+
+def dissect(
+    source: str | os.PathLike[str] | bytes | BinaryIO,
+    keylog: NSSKeyLog | None = None,
+    *,
+    view: str = "both",
+    wants_secrets: bool = False,
+) -> Dissection:
+    """Read a capture and follow the TLS in each of its TCP connections.
+
+    ``view`` is "both" (the events a live client and a live server would each
+    emit, the sender's before the receiver's), "client" or "server" (one side's
+    events only, as with ``glasstls client --trace``). ``wants_secrets`` puts the
+    key log's secrets in the SecretTrace events, as a live connection does only
+    for observers that ask for them.
+    """
+    if view not in ("both", "client", "server"):
+        raise ValueError(f"view must be 'both', 'client' or 'server', not {view!r}")
+    notes: list[str] = []
+    segments = list(read_segments(source, notes))
+    connections = reassemble(segments)
+    streams = []
+    for conn in connections:
+        if conn.chunks:
+            stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run()
+            if stream is not None:
+                streams.append(stream)
+    if keylog is not None and keylog.skipped:
+        notes.append(f"{keylog.skipped} lines of the key log are not NSS key log lines and were ignored")
+    return Dissection(streams, notes, len(segments), len(connections))
+
+
+# -- writing: a capture of the bytes two endpoints exchanged -------------------------------------
+
+LINK_TYPES = {"ethernet": 1, "raw": 101, "null": 0, "sll": 113, "sll2": 276}
+
+
+def tcp_packets(
+    exchanges: Iterable[tuple[str, bytes]],
+    client: Endpoint = ("127.0.0.1", 49152),
+    server: Endpoint = ("127.0.0.1", 443),
+    *,
+    mss: int = 1460,
+    isn: tuple[int, int] = (0x1000, 0x8000),
+) -> list[bytes]:
+    """The IPv4 packets of one TCP connection that carried ``exchanges``.
+
+    ``exchanges`` are ("client" | "server", bytes) in the order they were
+    sent. The packets are the three-way handshake, the data in segments of at
+    most ``mss`` bytes with the right sequence and acknowledgment numbers, and
+    a FIN each way: what a capture of that connection would hold.
+    """
+    ends = {"client": client, "server": server}
+    seq = {"client": isn[0], "server": isn[1]}
+    out: list[bytes] = []
+
+    def packet(sender: str, flags: int, data: bytes = b"") -> None:
+        receiver = "server" if sender == "client" else "client"
+        src, dst = ends[sender], ends[receiver]
+        tcp = dpkt.tcp.TCP(
+            sport=src[1], dport=dst[1], seq=seq[sender] & _MASK, ack=seq[receiver] & _MASK, flags=flags, win=65535
+        )
+        if not flags & dpkt.tcp.TH_ACK:
+            tcp.ack = 0
+        tcp.data = data
+        ip = dpkt.ip.IP(
+            src=socket.inet_aton(src[0]), dst=socket.inet_aton(dst[0]), p=dpkt.ip.IP_PROTO_TCP, ttl=64, data=tcp
+        )
+        ip.len = len(ip)  # the checksums are filled in when the packet is serialised
+        out.append(bytes(ip))
+        seq[sender] += len(data) + (1 if flags & (dpkt.tcp.TH_SYN | dpkt.tcp.TH_FIN) else 0)
+
+    packet("client", dpkt.tcp.TH_SYN)
+    packet("server", dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK)
+    packet("client", dpkt.tcp.TH_ACK)
+    for sender, data in exchanges:
+        for start in range(0, len(data), mss):
+            packet(sender, dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, bytes(data[start : start + mss]))
+    packet("client", dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK)
+    packet("server", dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK)
+    packet("client", dpkt.tcp.TH_ACK)
+    return out
+
+
+def _link_frame(link: str, ip: bytes) -> bytes:
+    if link == "ethernet":
+        eth = dpkt.ethernet.Ethernet(src=b"\x02\x00\x00\x00\x00\x01", dst=b"\x02\x00\x00\x00\x00\x02", data=ip)
+        eth.type = dpkt.ethernet.ETH_TYPE_IP
+        return bytes(eth)
+    if link == "raw":
+        return ip
+    if link == "null":
+        return (socket.AF_INET).to_bytes(4, "little") + ip  # host byte order, here little-endian
+    if link == "sll":  # RFC-less but documented: packet type, ARPHRD, address length, address(8), protocol
+        return b"\x00\x00\x00\x01\x00\x06" + bytes(8) + b"\x08\x00" + ip
+    if link == "sll2":  # protocol, reserved, interface index, ARPHRD, packet type, address length, address(8)
+        return b"\x08\x00\x00\x00\x00\x00\x00\x01\x00\x01\x00\x06" + bytes(8) + ip
+    raise ValueError(f"unknown link type {link!r}: one of {', '.join(LINK_TYPES)}")
+
+
+def write_capture(
+    dest: str | os.PathLike[str] | BinaryIO,
+    packets: Iterable[bytes],
+    *,
+    link: str = "ethernet",
+    pcapng: bool = False,
+    start: float = 1_700_000_000.0,
+    step: float = 0.001,
+) -> None:
+    """Write IP packets (from :func:`tcp_packets`) as a pcap or pcapng file with link type ``link``."""
+    linktype = LINK_TYPES.get(link)
+    if linktype is None:
+        raise ValueError(f"unknown link type {link!r}: one of {', '.join(LINK_TYPES)}")
+    fh = open(dest, "wb") if isinstance(dest, str | os.PathLike) else dest  # noqa: SIM115 - closed below
+    try:
+        writer = (dpkt.pcapng.Writer if pcapng else dpkt.pcap.Writer)(fh, linktype=linktype)
+        for i, ip in enumerate(packets):
+            writer.writepkt(_link_frame(link, ip), ts=start + i * step)
+    finally:
+        if fh is not dest:
+            fh.close()

@@ -1,0 +1,311 @@
+"""The text trace: ``curl -v`` / ``openssl s_client -msg`` for glasstls.
+
+One line per record and per handshake message in each direction, with the
+fields that matter inline::
+
+    client > ClientHello (1): versions TLSv1.3, TLSv1.2; 5 cipher suites; key shares x25519 (32 bytes); ...
+    client > record handshake, TLSv1.0, 250 bytes
+    client < record handshake, TLSv1.2, 90 bytes
+    client < ServerHello (2): TLSv1.3; TLS_AES_128_GCM_SHA256; key share x25519 (32 bytes)
+    client * read keys: handshake (TLS_AES_128_GCM_SHA256)
+
+``>`` is what the side sent, ``<`` what it received, ``*`` what it did (keys,
+verification) and ``!`` what went wrong. ``full=True`` adds every field of
+each message and a byte-level decode with offsets and hex
+(:func:`glasstls.trace.fields.field_tree`, or a hex dump where that is not
+available); ``explain=True`` adds the plain-words explanation of
+:mod:`glasstls.trace.explain` under each step. Secrets are printed only with
+``show_secrets=True`` (and then with a warning at the top), each with the keys
+and IVs derived from it, named as in RFC 8446 Section 7.3 and RFC 5246
+Section 6.3.
+
+Colour comes from rich when the stream is a terminal (``color=None``), never
+when it is not, unless ``color=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Iterable
+from io import StringIO
+from typing import Any, ClassVar, TextIO
+
+from ..enums import ContentType
+from ..observe import (
+    AlertTrace,
+    KeysTrace,
+    MessageTrace,
+    Observer,
+    RecordTrace,
+    SecretTrace,
+    StateTrace,
+    TraceEvent,
+    VerificationTrace,
+)
+from ..wire import handshake as H
+from ..wire import handshake12 as H12
+from . import describe as D
+from .explain import Explainer
+
+SECRETS_WARNING = (
+    "WARNING: this trace shows the connection's secrets, keys and IVs. Anyone who has them can decrypt "
+    "this connection; do not share it."
+)
+
+_SIDE_STYLE = {"client": "bold cyan", "server": "bold magenta"}
+_MARK_STYLE = {">": "green", "<": "yellow", "*": "dim", "!": "bold red"}
+
+
+def hexdump(data: bytes, indent: str = "", start: int = 0) -> list[str]:
+    """Offset, 16 bytes in hex, printable ASCII: the classic dump."""
+    lines = []
+    for pos in range(0, len(data), 16):
+        chunk = data[pos : pos + 16]
+        hx = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{indent}{start + pos:04x}  {hx:<47}  |{text}|")
+    return lines
+
+
+def _field_tree() -> Any:
+    """``glasstls.trace.fields.field_tree`` if that module is present, else None."""
+    try:
+        from .fields import field_tree
+    except ImportError:
+        return None
+    return field_tree
+
+
+def field_tree_lines(raw: bytes, kind: str, version: int | None, indent: str, **options: Any) -> list[str]:
+    """The byte-exact decode of ``raw`` as indented lines; a hex dump if it cannot be had.
+
+    ``options`` go to ``field_tree`` (e.g. ``key_exchange="ecdhe"``).
+    """
+    field_tree = _field_tree()
+    if field_tree is not None:
+        try:
+            root = field_tree(raw, kind, version, **options)
+        except Exception:  # a decoder's failure must never break a trace
+            root = None
+        if root is not None:
+            lines: list[str] = []
+            _walk(root, raw, indent, 0, lines)
+            return lines
+    return hexdump(raw, indent)
+
+
+def _walk(node: Any, raw: bytes, indent: str, depth: int, out: list[str]) -> None:
+    start, end = int(getattr(node, "start", 0)), int(getattr(node, "end", 0))
+    children = list(getattr(node, "children", ()) or ())
+    value = getattr(node, "value", "")
+    note = getattr(node, "note", "")
+    line = f"{indent}{start:04x}+{end - start:<4d} {'  ' * depth}{getattr(node, 'name', '?')}"
+    if value not in (None, ""):
+        line += f": {value}"
+    if not children and end > start and raw[start:end].hex()[:16] not in str(value):
+        line += f"  [{D.hexs(raw[start:end], 24)}]"
+    if note:
+        line += f"  ({note})"
+    out.append(line)
+    for child in children:
+        _walk(child, raw, indent, depth + 1, out)
+
+
+class TextTrace(Observer):
+    """Prints trace events as they happen (attach as a Connection's observer), or
+    a list of events after the fact (:meth:`render`)."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        side_label: bool = True,
+        full: bool = False,
+        color: bool | None = None,
+        explain: bool = False,
+        show_secrets: bool = False,
+        width: int = 100,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.side_label = side_label
+        self.full = full
+        self.explain = explain
+        self.show_secrets = show_secrets
+        self.wants_secrets = show_secrets
+        self.width = width
+        self._contexts: dict[str, D.Context] = {}
+        self._explainers: dict[str, Explainer] = {}
+        self._console: Any = None
+        if color is None:
+            isatty = getattr(self.stream, "isatty", None)
+            color = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+        if color:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stream, force_terminal=True, highlight=False, soft_wrap=True, emoji=False, markup=False
+            )
+        if show_secrets:
+            self._write([(SECRETS_WARNING, "bold red")])
+
+    # -- the Observer interface ---------------------------------------------------------------
+    def __call__(self, event: TraceEvent) -> None:
+        ctx = self._contexts.setdefault(event.side, D.Context(event.side))
+        ctx.update(event)
+        handler = self._HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event, ctx)
+        if self.explain:
+            explainer = self._explainers.setdefault(event.side, Explainer())
+            for paragraph in explainer.explain(event, ctx):
+                self._paragraph(paragraph)
+        self._flush()
+
+    def render(self, events: Iterable[TraceEvent]) -> None:
+        for event in events:
+            self(event)
+
+    # -- output ------------------------------------------------------------------------------------
+    def _prefix(self, side: str, mark: str) -> list[tuple[str, str]]:
+        if self.side_label:
+            return [(f"{side:<6} ", _SIDE_STYLE.get(side, "bold")), (f"{mark} ", _MARK_STYLE.get(mark, ""))]
+        return [(f"{mark} ", _MARK_STYLE.get(mark, ""))]
+
+    @property
+    def _indent(self) -> str:
+        return " " * (9 if self.side_label else 2)
+
+    def _write(self, segments: list[tuple[str, str]]) -> None:
+        if self._console is not None:
+            from rich.text import Text
+
+            self._console.print(Text.assemble(*segments), end="\n")
+        else:
+            self.stream.write("".join(text for text, _ in segments) + "\n")
+
+    def _line(self, side: str, mark: str, *segments: tuple[str, str]) -> None:
+        self._write([*self._prefix(side, mark), *segments])
+
+    def _detail(self, text: str, style: str = "dim") -> None:
+        self._write([(text, style)])
+
+    def _paragraph(self, text: str) -> None:
+        indent = self._indent + "| "
+        for line in textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=indent):
+            self._write([(line, "italic")])
+
+    def _flush(self) -> None:
+        flush = getattr(self.stream, "flush", None)
+        if flush is not None:
+            flush()
+
+    # -- one renderer per event kind ---------------------------------------------------------------
+    def _message(self, event: MessageTrace, ctx: D.Context) -> None:
+        msg = event.message
+        mark = ">" if event.direction == "out" else "<"
+        name = D.message_name(msg)
+        summary = D.headline(msg, ctx)
+        code = int(D.handshake_type(msg))
+        self._line(event.side, mark, (f"{name} ({code})", "bold"), (f": {summary}" if summary else "", ""))
+        if self.full:
+            indent = self._indent + "  "
+            tree = _field_tree() is not None
+            # The byte-level tree names every field; the certificate details it leaves out come from describe.
+            if not tree or isinstance(msg, (H.Certificate, H12.Certificate12)):
+                for label, value in D.describe(msg, ctx):
+                    self._detail(f"{indent}{label}: {value}", "")
+            version = int(ctx.version) if ctx.version is not None else None
+            kx = ctx.kx.lower() if ctx.kx in ("ECDHE", "DHE", "RSA") else None
+            options = {"key_exchange": kx} if kx else {}
+            for line in field_tree_lines(msg.raw, "handshake", version, indent, **options):
+                self._detail(line)
+
+    def _record(self, event: RecordTrace, ctx: D.Context) -> None:
+        mark = ">" if event.direction == "out" else "<"
+        self._line(event.side, mark, (f"record {D.record_headline(event)}", "dim"))
+        if self.full:
+            indent = self._indent + "  "
+            version = int(ctx.version) if ctx.version is not None else None
+            # The header decoded; handshake content is decoded message by message above or below.
+            clear = event.inner_type is None and event.content_type != ContentType.handshake
+            raw = event.header + event.payload
+            for line in field_tree_lines(raw, "record", version, indent, decode_payload=clear):
+                self._detail(line)
+
+    def _state(self, event: StateTrace, ctx: D.Context) -> None:
+        if self.full:
+            self._line(event.side, "*", (f"state {event.old} -> {event.new}", "dim"))
+
+    def _keys(self, event: KeysTrace, ctx: D.Context) -> None:
+        self._line(event.side, "*", (f"{event.direction} keys: {event.epoch}, {event.suite}", "dim"))
+
+    def _alert(self, event: AlertTrace, ctx: D.Context) -> None:
+        mark = ">" if event.direction == "out" else "<"
+        reason = f": {event.reason}" if event.reason else ""
+        style = "bold red" if event.description != 0 else "bold"
+        self._line(event.side, mark, (f"Alert: {D.alert_text(event.level, event.description)}", style), (reason, ""))
+
+    def _verification(self, event: VerificationTrace, ctx: D.Context) -> None:
+        if event.ok:
+            self._line(event.side, "*", (f"verified {event.subject}: ", "green"), (event.detail, ""))
+        else:
+            self._line(event.side, "!", (f"rejected {event.subject}: ", "bold red"), (event.detail, "red"))
+
+    def _secret(self, event: SecretTrace, ctx: D.Context) -> None:
+        if self.show_secrets and event.secret is not None:
+            self._line(event.side, "*", (f"secret {event.label} = ", "red"), (event.secret.hex(), "red"))
+            for name, value in derived_keys(event, ctx):
+                self._detail(f"{self._indent}  {name} = {value.hex()}", "red")
+        elif self.full or self.explain:
+            self._line(event.side, "*", (f"derived {event.label} (value hidden)", "dim"))
+
+    _HANDLERS: ClassVar[dict[type, Any]] = {
+        MessageTrace: _message,
+        RecordTrace: _record,
+        StateTrace: _state,
+        KeysTrace: _keys,
+        AlertTrace: _alert,
+        VerificationTrace: _verification,
+        SecretTrace: _secret,
+    }
+
+
+def derived_keys(event: SecretTrace, ctx: D.Context) -> list[tuple[str, bytes]]:
+    """The keys and IVs a secret yields, named as in the RFCs (for --show-secrets)."""
+    from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
+
+    secret, label = event.secret, event.label
+    if secret is None or ctx.suite is None:
+        return []
+    if ctx.tls13 and ctx.suite in TLS13_SUITES and "traffic_secret" in label:
+        from ..crypto.keyschedule13 import traffic_keys
+
+        sender = "client" if label.startswith("client") else "server"
+        keys = traffic_keys(TLS13_SUITES[ctx.suite], secret)
+        # RFC 8446, Section 7.3: [sender]_write_key and [sender]_write_iv.
+        return [(f"{sender}_write_key", keys.key), (f"{sender}_write_iv", keys.iv)]
+    if not ctx.tls13 and label == "master_secret" and ctx.suite in TLS12_SUITES and ctx.server_random:
+        from ..crypto import prf12
+
+        kb = prf12.key_block(TLS12_SUITES[ctx.suite], secret, event.client_random, ctx.server_random)
+        # RFC 5246, Section 6.3: the key block, in the order it is cut.
+        out = [
+            ("client_write_MAC_key", kb.client_mac_key),
+            ("server_write_MAC_key", kb.server_mac_key),
+            ("client_write_key", kb.client_key),
+            ("server_write_key", kb.server_key),
+            ("client_write_IV", kb.client_iv),
+            ("server_write_IV", kb.server_iv),
+        ]
+        return [(name, value) for name, value in out if value]
+    return []
+
+
+def render_text(events: Iterable[TraceEvent], **options: Any) -> str:
+    """The text trace of a list of events, as one string (no colour)."""
+    out = StringIO()
+    options.setdefault("color", False)
+    TextTrace(out, **options).render(events)
+    return out.getvalue()

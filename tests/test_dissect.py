@@ -1,0 +1,555 @@
+"""``glasstls dissect``: captures written from the tests' own connections, read back as trace events.
+
+Each test runs a glasstls client and server in memory, keeps the bytes each
+side sent in the order it sent them, and writes them as a capture of one TCP
+connection (``trace.pcap.tcp_packets`` / ``write_capture``: Ethernet, IPv4,
+TCP with real sequence and acknowledgment numbers, large writes split into
+segments). The key log comes from the library's own observer
+(``trace.keylog.KeyLog``) on the client. Then the capture is dissected and
+compared with what the two live connections traced themselves: the same
+records (header, ciphertext, inner type, plaintext) and the same handshake
+messages (byte for byte), in the same order, on each side. Capture damage —
+a retransmitted segment, segments out of order, a lost segment, a cut file,
+noise — must be survived, and what cannot be known must be said.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dpkt
+import pytest
+
+from glasstls import CertifiedKey, ClientConfig, ClientConnection, ServerConfig, ServerConnection
+from glasstls.cli.main import main
+from glasstls.connection import Connection
+from glasstls.enums import CipherSuite, ContentType, NamedGroup, ProtocolVersion
+from glasstls.observe import EventList, KeysTrace, MessageTrace, RecordTrace, TraceEvent
+from glasstls.trace import pcap
+from glasstls.trace.keylog import KeyLog
+from glasstls.x509.store import TrustStore
+from pairs import default_ca, server_identity
+
+REQUEST = b"GET /glasstls-secret-payload-1234 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+RESPONSE = b"HTTP/1.1 200 OK\r\n\r\n" + b"".join(b"line %05d of the answer\n" % i for i in range(1500))  # ~36 KB
+
+TLS13_MESSAGES = [
+    ("client", "ClientHello"),
+    ("server", "ServerHello"),
+    ("server", "EncryptedExtensions"),
+    ("server", "Certificate"),
+    ("server", "CertificateVerify"),
+    ("server", "Finished"),
+    ("client", "Finished"),
+]
+TLS12_MESSAGES = [
+    ("client", "ClientHello"),
+    ("server", "ServerHello"),
+    ("server", "Certificate12"),
+    ("server", "ServerKeyExchange"),
+    ("server", "ServerHelloDone"),
+    ("client", "ClientKeyExchange"),
+    ("client", "Finished"),
+    ("server", "NewSessionTicket12"),
+    ("server", "Finished"),
+]
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+@dataclass
+class Conversation:
+    """One connection: what each side sent, in order, and what each traced live."""
+
+    exchanges: list[tuple[str, bytes]] = field(default_factory=list)
+    client_events: EventList = field(default_factory=EventList)
+    server_events: EventList = field(default_factory=EventList)
+    client: Any = None
+    server: Any = None
+
+    def live(self, side: str) -> list[TraceEvent]:
+        return (self.client_events if side == "client" else self.server_events).events
+
+
+class _Both:
+    """Two observers as one (the live trace and the key log writer)."""
+
+    def __init__(self, *observers: Any) -> None:
+        self.observers = observers
+        self.wants_secrets = any(o.wants_secrets for o in observers)
+
+    def __call__(self, event: TraceEvent) -> None:
+        for o in self.observers:
+            o(event)
+
+
+def converse(
+    keylog: Path | None,
+    *,
+    client_kw: dict[str, Any] | None = None,
+    server_kw: dict[str, Any] | None = None,
+    session: Any = None,
+    key_update: bool = False,
+) -> Conversation:
+    """A handshake, a request and a long answer, a close each way; every byte on the wire kept."""
+    conv = Conversation()
+    identity = server_identity("localhost")
+    ccfg = ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **(client_kw or {}))
+    scfg = ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), **(server_kw or {}))
+    writer = KeyLog(keylog) if keylog is not None else None
+    client_observer = _Both(conv.client_events, writer) if writer else conv.client_events
+    client = ClientConnection(ccfg, "localhost", session=session, observer=client_observer)
+    server = ServerConnection(scfg, observer=conv.server_events)
+    conv.client, conv.server = client, server
+
+    def move(a: Connection, b: Connection, sender: str) -> None:
+        data = a.data_to_send()
+        if data:
+            conv.exchanges.append((sender, data))
+            b.receive_bytes(data)
+
+    for _ in range(6):
+        if client.handshake_complete and server.handshake_complete:
+            break
+        move(client, server, "client")
+        move(server, client, "server")
+    assert client.handshake_complete and server.handshake_complete
+    move(server, client, "server")  # tickets sent after the handshake
+    client.send(REQUEST)
+    move(client, server, "client")
+    if key_update:
+        server.update_keys(request_peer=True)
+        move(server, client, "server")
+        move(client, server, "client")
+    server.send(RESPONSE)
+    move(server, client, "server")
+    client.close()
+    move(client, server, "client")
+    server.close()
+    move(server, client, "server")
+    if writer is not None:
+        writer.close()
+    return conv
+
+
+def data_packets(packets: list[bytes]) -> list[int]:
+    return [i for i, p in enumerate(packets) if dpkt.ip.IP(p).data.data]
+
+
+def damaged(packets: list[bytes]) -> list[bytes]:
+    """One segment retransmitted later, two segments of a long write swapped."""
+    packets = list(packets)
+    data = data_packets(packets)
+    # The answer's segments are the longest run of one sender: swap two in its middle.
+    a = data[-6]
+    packets[a], packets[a + 1] = packets[a + 1], packets[a]
+    # A ClientHello segment retransmitted after the server's first flight.
+    packets.insert(data[3] + 1, packets[data[0]])
+    # And one of the server's segments sent twice in a row (a spurious retransmission).
+    packets.insert(data[2] + 1, packets[data[2]])
+    return packets
+
+
+def write(tmp: Path, conv: Conversation, name: str = "capture.pcap", *, damage: bool = True, **kw: Any) -> Path:
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    path = tmp / name
+    pcap.write_capture(path, damaged(packets) if damage else packets, **kw)
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["dissect", *map(str, args)]) == 0
+    return capsys.readouterr().out
+
+
+# -- comparing with the live trace -------------------------------------------------------------
+
+
+def record_view(events: list[TraceEvent], side: str) -> dict[str, list[tuple]]:
+    """Each direction's records in order. (Across directions a live side's order depends on when it
+    processed what; e.g. a TLS 1.3 client sends its ChangeCipherSpec while reading the server's flight.)"""
+    return {
+        direction: [
+            (e.content_type, e.header, e.payload, e.inner_type, e.plaintext)
+            for e in events
+            if isinstance(e, RecordTrace) and e.side == side and e.direction == direction
+        ]
+        for direction in ("out", "in")
+    }
+
+
+def message_view(events: list[TraceEvent], side: str) -> list[tuple[str, str, bytes]]:
+    return [
+        (e.direction, e.message.name, e.message.raw) for e in events if isinstance(e, MessageTrace) and e.side == side
+    ]
+
+
+def keys_view(events: list[TraceEvent], side: str) -> dict[str, list[str]]:
+    """Each direction's key changes in order (across directions, as for records, the order is the side's own)."""
+    return {
+        direction: [e.epoch for e in events if isinstance(e, KeysTrace) and e.side == side and e.direction == direction]
+        for direction in ("write", "read")
+    }
+
+
+def assert_same_as_live(stream: pcap.TLSStream, conv: Conversation, *, keys: bool = True) -> None:
+    for side in ("client", "server"):
+        live = conv.live(side)
+        assert message_view(stream.events, side) == message_view(live, side), side
+        assert record_view(stream.events, side) == record_view(live, side), side
+        if keys:
+            assert keys_view(stream.events, side) == keys_view(live, side), side
+
+
+def sent_messages(stream: pcap.TLSStream) -> list[tuple[str, str]]:
+    return [(e.side, e.message.name) for e in stream.events if isinstance(e, MessageTrace) and e.direction == "out"]
+
+
+def application_data(stream: pcap.TLSStream, side: str) -> bytes:
+    return b"".join(
+        e.plaintext or b""
+        for e in stream.events
+        if isinstance(e, RecordTrace)
+        and e.side == side
+        and e.direction == "out"
+        and e.inner_type == ContentType.application_data
+    )
+
+
+def assert_in_order(text: str, needles: list[str]) -> None:
+    pos = 0
+    for needle in needles:
+        found = text.find(needle, pos)
+        assert found >= 0, f"{needle!r} missing (or out of order) in:\n{text}"
+        pos = found + len(needle)
+
+
+def assert_messages_shown(text: str, messages: list[tuple[str, str]]) -> None:
+    """Each message on the sender's line (">") and on the receiver's ("<"), each view in order."""
+    sent, received = [], []
+    for sender, name in messages:
+        receiver = "server" if sender == "client" else "client"
+        name = name.removesuffix("12")
+        sent.append(f"{sender:<6} > {name} (")
+        received.append(f"{receiver:<6} < {name} (")
+    assert_in_order(text, sent)
+    assert_in_order(text, received)
+
+
+# -- TLS 1.3 -----------------------------------------------------------------------------------
+
+
+def test_tls13_decrypted_is_the_live_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    capture = write(tmp_path, conv)
+    result = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog))
+    assert len(result.streams) == 1
+    stream = result.streams[0]
+    assert stream.version == ProtocolVersion.TLSv1_3
+    assert stream.client == ("127.0.0.1", 50123) and stream.server == ("127.0.0.1", 4433)
+    assert stream.encrypted_records == 0
+    assert sent_messages(stream)[:7] == TLS13_MESSAGES
+    assert application_data(stream, "client") == REQUEST
+    assert application_data(stream, "server") == RESPONSE
+    assert_same_as_live(stream, conv)
+    assert not [e for e in stream.events if isinstance(e, pcap.NoteTrace)]
+
+    out = run_cli(capsys, capture, "--keylog", keylog)
+    assert_messages_shown(out, TLS13_MESSAGES)
+    assert "client * write keys: application" in out
+    assert "data: GET /glasstls-secret-payload-1234 HTTP/1.1\\r\\n" in out
+    assert "line 00000 of the answer" in out
+    assert "[encrypted]" not in out
+
+
+def test_tls13_without_keys_shows_encrypted_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    capture = write(tmp_path, conv)
+    stream = pcap.dissect(capture).streams[0]
+    assert sent_messages(stream) == TLS13_MESSAGES[:2]
+    assert stream.decrypted_records == 0 and stream.encrypted_records > 4
+    out = run_cli(capsys, capture)
+    assert_messages_shown(out, TLS13_MESSAGES[:2])
+    assert "server > record application_data" in out and "[encrypted]" in out
+    assert "handshake records stay encrypted: no key log was given" in out
+    for hidden in ("EncryptedExtensions", "CertificateVerify", "Finished", "glasstls-secret-payload"):
+        assert hidden not in out
+
+
+def test_tls13_key_log_of_another_connection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.log"
+    converse(other)
+    conv = converse(None)
+    out = run_cli(capsys, write(tmp_path, conv), "--keylog", other)
+    assert "the key log has no SERVER_HANDSHAKE_TRAFFIC_SECRET for this connection" in out
+    assert "glasstls-secret-payload" not in out
+
+
+def test_tls13_hello_retry_and_key_update(tmp_path: Path) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(
+        keylog,
+        client_kw={"groups": (NamedGroup.x25519, NamedGroup.secp256r1)},
+        server_kw={"groups": (NamedGroup.secp256r1,)},
+        key_update=True,
+    )
+    stream = pcap.dissect(write(tmp_path, conv), pcap.NSSKeyLog.load(keylog)).streams[0]
+    names = [name for _, name in sent_messages(stream)]
+    assert names[:3] == ["ClientHello", "HelloRetryRequest", "ClientHello"]
+    assert names.count("KeyUpdate") == 2  # the server's, and the client's answer
+    assert application_data(stream, "server") == RESPONSE  # sent under the updated keys
+    assert stream.encrypted_records == 0
+    for side in ("client", "server"):
+        assert message_view(stream.events, side) == message_view(conv.live(side), side)
+        assert record_view(stream.events, side) == record_view(conv.live(side), side)
+    assert "application+1" in keys_view(stream.events, "server")["write"]
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2], ids=["TLS1.3", "TLS1.2"])
+def test_client_certificate(tmp_path: Path, version: ProtocolVersion) -> None:
+    """The client's Certificate and CertificateVerify: under handshake keys in TLS 1.3, in the clear in 1.2."""
+    keylog = tmp_path / "keys.log"
+    alice = default_ca().issue_client("alice")
+    conv = converse(
+        keylog,
+        client_kw={"certificate": CertifiedKey(alice.chain, alice.private_key), "tls_max": version},
+        server_kw={"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())},
+    )
+    stream = pcap.dissect(write(tmp_path, conv), pcap.NSSKeyLog.load(keylog)).streams[0]
+    sent = sent_messages(stream)
+    assert ("server", "CertificateRequest" if version == ProtocolVersion.TLSv1_3 else "CertificateRequest12") in sent
+    assert ("client", "CertificateVerify") in sent
+    assert stream.encrypted_records == 0
+    assert_same_as_live(stream, conv)
+
+
+# -- TLS 1.2 -----------------------------------------------------------------------------------
+
+TLS12 = {"tls_max": ProtocolVersion.TLSv1_2}
+CBC_SUITE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
+
+
+@pytest.mark.parametrize("suite", [None, CBC_SUITE], ids=["ECDHE-GCM", "ECDHE-CBC-EtM"])
+def test_tls12_decrypted_is_the_live_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suite: CipherSuite | None
+) -> None:
+    keylog = tmp_path / "keys.log"
+    kw = dict(TLS12, cipher_suites=(suite,)) if suite else TLS12
+    conv = converse(keylog, client_kw=kw, server_kw={"cipher_suites": (suite,)} if suite else None)
+    capture = write(tmp_path, conv, "capture.pcapng", pcapng=True)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert stream.version == ProtocolVersion.TLSv1_2
+    assert stream.cipher_suite == (suite or CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+    assert sent_messages(stream) == TLS12_MESSAGES
+    assert stream.encrypted_records == 0
+    assert application_data(stream, "client") == REQUEST
+    assert application_data(stream, "server") == RESPONSE
+    assert_same_as_live(stream, conv)
+
+    out = run_cli(capsys, capture, "--keylog", keylog)
+    assert_messages_shown(out, TLS12_MESSAGES)
+    assert "glasstls-secret-payload-1234" in out and "line 01499 of the answer" not in out  # a preview only
+    full = run_cli(capsys, capture, "--keylog", keylog, "--trace=full")
+    dumped = "".join(re.findall(r"^ +[0-9a-f]{4}  [0-9a-f ]{47}  \|(.{1,16})\|$", full, re.MULTILINE))
+    assert "line 01499 of the answer" in dumped  # all of it, as a hex dump
+
+
+def test_tls12_cbc_encrypt_then_mac_was_negotiated(tmp_path: Path) -> None:
+    """The CBC case above decrypts only because encrypt_then_mac (RFC 7366) is read from the ServerHello."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(
+        keylog, client_kw=dict(TLS12, cipher_suites=(CBC_SUITE,)), server_kw={"cipher_suites": (CBC_SUITE,)}
+    )
+    stream = pcap.dissect(write(tmp_path, conv), pcap.NSSKeyLog.load(keylog)).streams[0]
+    hello = next(e.message for e in stream.events if isinstance(e, MessageTrace) and e.message.name == "ServerHello")
+    assert hello.ext(22) is not None  # encrypt_then_mac
+    assert stream.decrypted_records > 0 and stream.encrypted_records == 0
+
+
+def test_tls12_without_keys_shows_encrypted_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None, client_kw=TLS12)
+    capture = write(tmp_path, conv)
+    stream = pcap.dissect(capture).streams[0]
+    # Everything before ChangeCipherSpec is in the clear in TLS 1.2; the Finished messages are not.
+    assert sent_messages(stream) == [m for m in TLS12_MESSAGES if m[1] != "Finished"]
+    out = run_cli(capsys, capture)
+    assert "client > record handshake, TLSv1.2, 40 bytes [encrypted]" in out
+    assert "client ~ the client's records stay encrypted: no key log was given" in out
+    assert "Finished" not in out and "glasstls-secret-payload" not in out
+
+
+def test_tls12_resumption_in_a_second_connection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two TCP connections in one capture: a full handshake, then a resumption by ticket."""
+    keylog = tmp_path / "keys.log"
+    scfg_kw: dict[str, Any] = {}
+    first = converse(keylog, client_kw=TLS12, server_kw=scfg_kw)
+    # The second server must be able to read the first's ticket: share its ticket keys.
+    scfg_kw["ticket_keys"] = first.server.config.ticket_keys
+    second = converse(keylog, client_kw=TLS12, server_kw=scfg_kw, session=first.client.session)
+    assert second.client.parameters.resumed
+    packets = pcap.tcp_packets(first.exchanges, ("127.0.0.1", 50001), ("127.0.0.1", 4433))
+    packets += pcap.tcp_packets(second.exchanges, ("127.0.0.1", 50002), ("127.0.0.1", 4433))
+    capture = tmp_path / "two.pcap"
+    pcap.write_capture(capture, packets)
+    result = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog))
+    assert [s.client[1] for s in result.streams] == [50001, 50002]
+    resumed = result.streams[1]
+    # RFC 5077, Section 3.1: the abbreviated handshake, the server's Finished first.
+    assert sent_messages(resumed) == [
+        ("client", "ClientHello"),
+        ("server", "ServerHello"),
+        ("server", "Finished"),
+        ("client", "Finished"),
+    ]
+    assert application_data(resumed, "client") == REQUEST
+    assert_same_as_live(resumed, second)
+    out = run_cli(capsys, capture, "--keylog", keylog, "--connection", "2", "--side", "client")
+    assert out.count("== connection") == 1 and "client < Finished (20)" in out
+    assert not re.search(r"^server ", out, re.MULTILINE)
+
+
+# -- capture formats -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "pcapng"),
+    [("ethernet", False), ("ethernet", True), ("sll", False), ("sll2", False), ("raw", False), ("null", True)],
+)
+def test_link_types(tmp_path: Path, link: str, pcapng: bool) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    capture = write(tmp_path, conv, link=link, pcapng=pcapng)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert_same_as_live(stream, conv)
+
+
+def test_ipv6_and_vlan(tmp_path: Path) -> None:
+    """IPv6 inside an 802.1Q-tagged Ethernet frame, the way a trunk port captures it."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    frames = []
+    for raw in pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433)):
+        ip4 = dpkt.ip.IP(raw)
+        tcp = ip4.data
+        v6 = dpkt.ip6.IP6(src=b"\x00" * 15 + b"\x01", dst=b"\x00" * 15 + b"\x01", nxt=6, hlim=64, data=tcp)
+        v6.plen = len(tcp)
+        tcp.sum = 0
+        frames.append(b"\x02" * 6 + b"\x04" * 6 + b"\x81\x00\x00\x07\x86\xdd" + bytes(v6))
+    capture = tmp_path / "v6.pcap"
+    with capture.open("wb") as fh:
+        writer = dpkt.pcap.Writer(fh)
+        for i, frame in enumerate(frames):
+            writer.writepkt(frame, ts=i / 1000)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert stream.client == ("::1", 50123)
+    assert_same_as_live(stream, conv)
+
+
+# -- odd captures ---------------------------------------------------------------------------------
+
+
+def test_lost_segment_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, mss=1000)
+    del packets[data_packets(packets)[-8]]  # a segment of the long answer never captured
+    capture = tmp_path / "lost.pcap"
+    pcap.write_capture(capture, packets)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert sent_messages(stream)[:7] == TLS13_MESSAGES
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert any("follow data the capture does not hold" in n for n in notes), notes
+    out = run_cli(capsys, capture, "--keylog", keylog)
+    assert "follow data the capture does not hold" in out
+
+
+def test_capture_started_mid_connection(tmp_path: Path) -> None:
+    """No SYN, no ClientHello: the records are still found, and shown as what they are."""
+    conv = converse(None)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 443), mss=700)
+    first_data = data_packets(packets)
+    capture = tmp_path / "late.pcap"
+    pcap.write_capture(capture, packets[first_data[3] :])  # from inside the server's first flight
+    result = pcap.dissect(capture)
+    assert len(result.streams) == 1
+    stream = result.streams[0]
+    assert stream.client == ("127.0.0.1", 50123)
+    assert stream.encrypted_records > 0
+    assert any("skipped" in e.text for e in stream.events if isinstance(e, pcap.NoteTrace))
+
+
+def test_starttls_preamble(tmp_path: Path) -> None:
+    """Plain text first (SMTP's STARTTLS), TLS after: found by content, not by port or position."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    preamble = [("server", b"220 mail ready\r\n"), ("client", b"EHLO x\r\nSTARTTLS\r\n"), ("server", b"220 go\r\n")]
+    capture = tmp_path / "starttls.pcap"
+    pcap.write_capture(capture, pcap.tcp_packets(preamble + conv.exchanges, ("127.0.0.1", 40000), ("127.0.0.1", 25)))
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert_same_as_live(stream, conv)
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    client, server = (sum(len(d) for who, d in preamble if who == side) for side in ("client", "server"))
+    assert notes == [
+        f"skipped {client} bytes before the first TLS record",
+        f"skipped {server} bytes before the first TLS record",
+    ]
+
+
+def test_non_tls_traffic_is_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    http = [("client", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ("server", b"HTTP/1.1 200 OK\r\n\r\n" + bytes(5000))]
+    packets = pcap.tcp_packets(http, ("127.0.0.1", 40000), ("127.0.0.1", 80))
+    packets += pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 40001), ("127.0.0.1", 443))
+    capture = tmp_path / "mixed.pcap"
+    pcap.write_capture(capture, packets)
+    result = pcap.dissect(capture)
+    assert result.connections == 2 and [s.number for s in result.streams] == [2]
+    out = run_cli(capsys, capture)
+    assert "2 TCP connections, 1 with TLS" in out
+
+
+def test_not_a_capture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bogus = tmp_path / "bogus.pcap"
+    bogus.write_bytes(b"this is not a capture at all")
+    assert main(["dissect", str(bogus)]) == 2
+    assert "not a pcap or pcapng capture" in capsys.readouterr().err
+    assert main(["dissect", str(tmp_path / "missing.pcap")]) == 2
+
+
+def test_damaged_captures_never_raise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog, client_kw=TLS12)
+    good = write(tmp_path, conv).read_bytes()
+    rng = random.Random(1234)
+    for i in range(40):
+        data = bytearray(good)
+        if i % 4 == 0:
+            data = data[: rng.randrange(24, len(data))]  # cut anywhere
+        else:
+            for _ in range(rng.randrange(1, 30)):  # bytes flipped anywhere past the file header
+                data[rng.randrange(24, len(data))] ^= 1 << rng.randrange(8)
+        capture = tmp_path / f"damaged{i}.pcap"
+        capture.write_bytes(bytes(data))
+        for trace in ("text", "full", "json"):
+            assert main(["dissect", str(capture), "--keylog", str(keylog), f"--trace={trace}"]) == 0
+    capsys.readouterr()
+
+
+def test_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    out = run_cli(capsys, write(tmp_path, conv), "--keylog", keylog, "--trace=json", "--side", "server")
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert objects[0]["kind"] == "connection" and objects[0]["version"] == "TLSv1_3"
+    messages = [o["message"] for o in objects if o["kind"] == "message"]
+    assert messages[:7] == [name for _, name in TLS13_MESSAGES]
+    data = [o for o in objects if o["kind"] == "record" and o.get("inner_type") == "application_data"]
+    assert bytes.fromhex(data[0]["plaintext"]) == REQUEST

@@ -1,0 +1,173 @@
+"""Failure diagnosis (glasstls.trace.diagnose) and the explanation of failures.
+
+A failed handshake, on either side, must come with the step, the alert, the
+precise reason glasstls found (or, on the side that only received the alert,
+what the trace shows) and the likely fix. The failures are real ones between
+two in-memory glasstls peers, each side traced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from glasstls import CipherSuite, ProtocolVersion
+from glasstls.errors import AlertError, TLSError
+from glasstls.observe import EventList
+from glasstls.trace.diagnose import FailureRecorder, diagnose, find_diagnosis
+from glasstls.trace.text import render_text
+from glasstls.wire.handshake import Finished
+from glasstls.x509.store import TrustStore
+from pairs import Pair, default_ca, flip, make_pair, once, other_ca, with_body
+
+V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
+OTHER_ROOT = other_ca().root_pem()
+
+
+class Failed:
+    def __init__(self, **kw: Any) -> None:
+        self.client_log, self.server_log = EventList(), EventList()
+        self.pair: Pair = make_pair(client_observer=self.client_log, server_observer=self.server_log, **kw)
+        for _ in range(6):  # until both sides have given up (the alert reaches the other side too)
+            self.pair.to_server()
+            self.pair.to_client()
+        assert self.pair.client.error is not None and self.pair.server.error is not None
+
+    def client(self) -> str:
+        return diagnose(self.pair.client.error, self.client_log.events)
+
+    def server(self) -> str:
+        return diagnose(self.pair.server.error, self.server_log.events)
+
+
+def test_unknown_ca_on_the_client() -> None:
+    f = Failed(trust=other_ca())
+    text = f.client()
+    assert text.startswith("diagnosis: the handshake failed on the client while waiting for the server's Certificate")
+    assert "last message: < Certificate (received)" in text
+    assert "alert:        unknown_ca (48), sent by the client" in text
+    assert "reason:       issuer CN=glasstls throwaway root is not trusted" in text
+    assert "likely fix:   pass --cacert FILE with the CA certificate that issued the server's certificate" in text
+    # The server only got the alert: its diagnosis says what the client needs.
+    text = f.server()
+    assert "alert:        unknown_ca (48), received from the client" in text
+    assert "the peer did not say" in text
+    assert "the client does not trust this server's certificate" in text and "--cacert" in text
+
+
+def test_wrong_host_on_the_client() -> None:
+    f = Failed(server_name="example.com")
+    text = f.client()
+    assert "alert:        bad_certificate (42), sent by the client" in text
+    assert "reason:       certificate is for localhost, not example.com" in text
+    assert "in words:     the server's certificate names localhost, not example.com" in text
+    assert "likely fix:   connect with --servername set to a name the certificate holds (localhost)" in text
+    text = f.server()
+    assert "bad_certificate (42), received from the client" in text
+    assert "(SNI: example.com; the certificate names: localhost)" in text
+
+
+def test_no_common_cipher_suite_on_the_server() -> None:
+    f = Failed(
+        client_kw={"cipher_suites": (CipherSuite.TLS_AES_256_GCM_SHA384,)},
+        server_kw={"cipher_suites": (CipherSuite.TLS_AES_128_GCM_SHA256,)},
+    )
+    text = f.server()
+    assert text.startswith("diagnosis: the handshake failed on the server while waiting for ClientHello")
+    assert "alert:        handshake_failure (40), sent by the server" in text
+    assert "reason:       no common cipher suite: client offered TLS_AES_256_GCM_SHA384, server accepts" in text
+    assert "likely fix:   align the cipher suites: give --ciphers a suite the other side accepts" in text
+    text = f.client()
+    assert "handshake_failure (40), received from the server" in text
+    assert "compare --ciphers / --groups" in text
+
+
+def test_no_common_tls12_suite_on_the_server() -> None:
+    f = Failed(
+        client_kw={"tls_max": V12, "cipher_suites": (CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,)},
+        server_kw={"cipher_suites": (CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,)},
+    )
+    assert "align the cipher suites" in f.server()
+
+
+@pytest.mark.parametrize(
+    ("kw", "side", "needles"),
+    [
+        (
+            {"client_kw": {"tls_min": V13}, "server_kw": {"tls_max": V12}},
+            "server",
+            ["protocol_version (70), sent by the server", "--tls-min / --tls-max"],
+        ),
+        (
+            {"client_kw": {"alpn": ("h2",)}, "server_kw": {"alpn": ("http/1.1",)}},
+            "server",
+            ["no_application_protocol (120)", "--alpn"],
+        ),
+        (
+            {"server_kw": {"client_auth": "required", "client_trust_store": TrustStore.from_pem(OTHER_ROOT)}},
+            "client",
+            ["certificate_required (116), received from the server", "--cert FILE --key FILE"],
+        ),
+    ],
+)
+def test_other_failures(kw: dict, side: str, needles: list[str]) -> None:
+    f = Failed(**kw)
+    text = f.client() if side == "client" else f.server()
+    for needle in needles:
+        assert needle in text
+
+
+def test_finished_that_does_not_match() -> None:
+    def bad_finished(msg: Any) -> bytes:
+        return with_body(msg.raw, flip(msg.raw[4:], 0))
+
+    f = Failed(client_kw={"tls_max": V12}, client_alter=once(Finished, bad_finished))
+    text = f.server()
+    assert "decrypt_error (51), sent by the server" in text
+    assert "client Finished does not match the transcript" in text
+    assert "computed different keys" in text and "tampering" in text
+
+
+def test_a_closed_connection_without_alert() -> None:
+    text = diagnose(TLSError("the server closed the connection while waiting for ServerHello"), side="client")
+    assert "diagnosis: the handshake failed on the client" in text
+    assert "ended without an alert" in text
+
+
+def test_structured_diagnosis_and_recorder() -> None:
+    recorder = FailureRecorder()
+    pair = make_pair(server_name="example.com", client_observer=recorder)
+    pair.handshake()
+    d = find_diagnosis(pair.client.error, recorder.events)
+    assert (d.side, d.alert, d.alert_code, d.origin) == ("client", "bad_certificate", 42, "local")
+    assert isinstance(pair.client.error, AlertError) and d.reason == pair.client.error.reason
+    assert d.verification == "CN=localhost: certificate is for localhost, not example.com"
+
+
+def test_recorder_keeps_little_after_the_handshake() -> None:
+    recorder = FailureRecorder()
+    pair = make_pair(client_observer=recorder)
+    pair.handshake()
+    count = len(recorder.events)
+    for _ in range(20):
+        pair.client.send(b"x" * 100)
+        pair.to_server()
+    assert len(recorder.events) == count
+
+
+def test_explain_says_why_the_certificate_was_refused() -> None:
+    f = Failed(server_name="example.com")
+    text = render_text(f.client_log.events, explain=True, width=1000)
+    assert "client ! rejected CN=localhost: certificate is for localhost, not example.com" in text
+    assert "the server's certificate names localhost, not example.com" in text
+    assert "client > Alert: fatal bad_certificate (42): certificate is for localhost, not example.com" in text
+    text = render_text(f.server_log.events, explain=True, width=1000)
+    assert "The client ended the connection with a fatal bad_certificate alert" in text
+
+
+def test_explain_unknown_ca_names_the_ca() -> None:
+    f = Failed(trust=other_ca())
+    text = render_text(f.client_log.events, explain=True, width=1000)
+    assert "The client rejects the server's credentials (CN=localhost): issuer CN=glasstls throwaway root" in text
+    assert default_ca() is not other_ca()
