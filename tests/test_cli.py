@@ -199,17 +199,18 @@ def test_www_answers_curl(pki: dict[str, Path]) -> None:
     assert "Server name (SNI): localhost" in body
 
 
-def test_demo_runs() -> None:
-    res = subprocess.run([*GLASSTLS, "demo"], capture_output=True, timeout=60)
+def test_demo_runs(tmp_path: Path) -> None:
+    res = subprocess.run([*GLASSTLS, "demo", "--out", str(tmp_path)], capture_output=True, timeout=120)
     assert res.returncode == 0, res.stderr.decode()
     out = res.stdout.decode()
-    for needle in (
-        "TLSv1.3",
-        "TLS_AES_128_GCM_SHA256",
-        "x25519",
-        "ecdsa_secp256r1_sha256",
-        "CN=localhost",
-        "http/1.1",
-        "echo: hello from the glasstls demo client",
-    ):
-        assert needle in out
+    for needle in ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256", "CN=localhost",
+                   "http/1.1", "echo: hello from the glasstls demo client",
+                   "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                   "client random", "server random", "pre-master secret", "resumed              yes"):
+        assert needle in out, needle
+    assert "Traceback" not in out + res.stderr.decode()
+    for slug in ("1-tls13", "2-tls13-again", "3-tls12-ecdhe", "4-tls12-rsa", "5-tls12-ticket"):
+        for suffix in (".html", ".svg"):
+            path = tmp_path / f"{slug}{suffix}"
+            assert path.stat().st_size > 1000, path
+            assert str(path) in out

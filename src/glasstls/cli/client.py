@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
             keylog.close()
         save_sequence_diagram(diagram, args.diagram, quiet=args.json)  # --json keeps the last line of stderr
         if illustration is not None and illustration.events:
-            print(f"* Illustrated connection: {illustration.write_html(args.illustrate)}", file=sys.stderr)
+            path = illustration.write_html(args.illustrate)
+            if not args.json:  # --json keeps the last line of stderr
+                print(f"* Illustrated connection: {path}", file=sys.stderr)
 
 
 def _illustration(args: argparse.Namespace) -> Any:

@@ -218,16 +218,17 @@ def certificate_info(der: bytes) -> dict[str, Any]:
     """Subject, issuer, validity, subjectAltName and key of a DER certificate."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+        # cryptography parses lazily: a corrupt name or date fails here, not in a renderer.
+        info: dict[str, Any] = {
+            "subject": cert.subject.rfc4514_string() or "(empty)",
+            "issuer": cert.issuer.rfc4514_string() or "(empty)",
+            "not_before": _fmt_time(cert.not_valid_before_utc),
+            "not_after": _fmt_time(cert.not_valid_after_utc),
+            "serial": f"{cert.serial_number:x}",
+            "sans": [],
+        }
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
         return {"error": f"cannot parse ({nbytes(len(der))}): {exc}"}
-    info: dict[str, Any] = {
-        "subject": cert.subject.rfc4514_string() or "(empty)",
-        "issuer": cert.issuer.rfc4514_string() or "(empty)",
-        "not_before": _fmt_time(cert.not_valid_before_utc),
-        "not_after": _fmt_time(cert.not_valid_after_utc),
-        "serial": f"{cert.serial_number:x}",
-        "sans": [],
-    }
     with contextlib.suppress(x509.ExtensionNotFound, ValueError):
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         info["sans"] = [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
