@@ -131,6 +131,7 @@ CLIENT_TRACE = [
 SERVER_TRACE = [
     rec("in", "handshake"),
     msg("in", "ClientHello"),
+    ("verification", True),  # the certificate chosen for the server name (SNI)
     msg("out", "ServerHello"),
     rec("out", "handshake"),
     rec("out", "change_cipher_spec"),  # Appendix D.4: the client sent a legacy_session_id
@@ -303,8 +304,9 @@ def test_verification_names_the_server(run: Run) -> None:
     assert signature.ok and signature.subject == "server CertificateVerify"
     assert signature.detail.startswith("ecdsa_secp256r1_sha256 signature")
     assert finished.ok and finished.subject == "server Finished"
-    # No client auth: the server checks only the client's Finished.
-    (client_finished,) = [e for e in run.server_log.events if isinstance(e, VerificationTrace)]
+    # No client auth: the server reports its certificate choice and checks only the client's Finished.
+    choice, client_finished = [e for e in run.server_log.events if isinstance(e, VerificationTrace)]
+    assert choice.subject == "certificate CN=localhost" and choice.detail == "chosen for server name localhost"
     assert client_finished.ok and client_finished.subject == "client Finished"
 
 

@@ -173,6 +173,10 @@ class ClientConfig:
     middlebox_compat: bool = True  # RFC 8446, Appendix D.4
     session_tickets: bool = True
     certificate: CertifiedKey | None = None  # for client authentication
+    # RFC 8446, Section 4.2.6: offer to answer a CertificateRequest after the handshake.
+    # None: offer it when a certificate is configured; True: always (answering with an
+    # empty Certificate when there is none); False: never.
+    post_handshake_auth: bool | None = None
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
     dangerous: Dangerous = field(default_factory=Dangerous)
@@ -191,6 +195,12 @@ class ClientConfig:
     def shares_for(self) -> tuple[NamedGroup, ...]:
         return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
 
+    @property
+    def offers_post_handshake_auth(self) -> bool:
+        if self.post_handshake_auth is None:
+            return self.certificate is not None
+        return self.post_handshake_auth
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -208,6 +218,7 @@ class ServerConfig:
     session_tickets: bool = True  # RFC 5077 (TLS 1.2)
     session_cache: Any = None  # session.cache.ServerSessionCache; one is made when None
     ticket_keys: Any = None  # session.tickets.TicketKeys; made when None
+    refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: Any = None  # x509.store.TrustStore for client certificates
     dangerous: Dangerous = field(default_factory=Dangerous)

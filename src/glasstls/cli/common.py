@@ -67,6 +67,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     kwargs = common_kwargs(args)
     if getattr(args, "no_tickets", False):
         kwargs["session_tickets"] = False
+    if getattr(args, "unknown_name", "default") == "refuse":
+        kwargs["refuse_unknown_server_names"] = True
     if getattr(args, "client_ca", None):
         from ..x509.store import TrustStore
 

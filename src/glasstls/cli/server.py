@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", action="append", default=[], help="private key PEM for --cert")
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
+    p.add_argument("--unknown-name", choices=("default", "refuse"), default="default",
+                   help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)")
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(

@@ -47,7 +47,7 @@ from ..wire.handshake import (
 )
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
-from .post_handshake import ClientConnected13
+from .post_handshake import ClientConnected13, PostHandshakeAuth
 
 ILLEGAL = AlertDescription.illegal_parameter
 # RFC 8446, Section 4.2: what a server may send in each message.
@@ -144,6 +144,8 @@ def _client_hello_extensions(
     add(E.signature_algorithms, offered_signature_schemes(cfg))
     if offers_13:
         add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
+        if cfg.offers_post_handshake_auth:
+            add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
     if cfg.record_size_limit:
         add(E.record_size_limit, cfg.record_size_limit)
     return tuple(exts)
@@ -529,7 +531,10 @@ class ExpectFinished(State):
         resumption = master.resumption_master_secret(keys.transcript.digest())
         ctx.secret("resumption_master_secret", keys.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
-        return ClientConnected13(suite, c_ap, s_ap, resumption)
+        # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
+        offered_pha = _offered_hello(ctx).ext(E.post_handshake_auth) is not None
+        pha = PostHandshakeAuth(keys.transcript.fork()) if offered_pha else None
+        return ClientConnected13(suite, c_ap, s_ap, resumption, pha)
 
     def _parameters(self, ctx: Context) -> NegotiatedParameters:
         n = self.negotiated

@@ -52,6 +52,7 @@ from ..wire.handshake12 import (
 )
 from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check
+from .certselect import candidates, report_choice
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -220,6 +221,7 @@ def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> State
         _send(ctx, s, _certificate_request(ctx))
     _send(ctx, s, ServerHelloDone())
     s.extra["certified"] = choice.certified
+    report_choice(ctx, choice.certified, offer.server_name)
     if cfg.client_auth != "none":
         return ExpectClientCertificate12(s)
     return ExpectClientKeyExchange12(s)
@@ -251,7 +253,7 @@ def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
     group = _group_for(ctx, offer, suite)
     if suite.kx != "RSA" and group is None:
         return None
-    for certified in ctx.config.certificates:
+    for certified in candidates(ctx, offer.server_name):
         if not _cert_fits(certified, suite):
             continue
         if suite.kx == "RSA":

@@ -42,8 +42,9 @@ from ..wire.handshake import (
 )
 from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
+from .certselect import candidates, report_choice
 from .common13 import certificate_verify_content, send_certificate_and_verify
-from .post_handshake import ServerConnected13
+from .post_handshake import PostHandshakeAuth, ServerConnected13
 
 ILLEGAL = AlertDescription.illegal_parameter
 MISSING = AlertDescription.missing_extension
@@ -61,6 +62,7 @@ class Choice:
     alpn: str | None
     server_name: str | None
     peer_chain: tuple = ()
+    post_handshake_auth: bool = False  # the client offered it (RFC 8446, Section 4.2.6)
 
 
 class ExpectClientHello(State):
@@ -132,14 +134,29 @@ def negotiate(ctx: Context, ch: ClientHello) -> Choice:
     require(shares_ext is not None, MISSING, "ClientHello has no key_share")
     _check_shares(shares_ext.value, groups_ext.value)
     group, share = N.choose_group(groups_ext.value, shares_ext.value, cfg.groups)
-    certified = cfg.certificates[0]
-    scheme = N.choose_signature_scheme(
-        sigs_ext.value, certified.private_key, cfg.signature_schemes, is_rsassa_pss_certificate(certified.chain[0])
-    )
+    sni = ch.ext(E.server_name)
+    certified, scheme = _certificate_for(ctx, sigs_ext.value, sni.value if sni else None)
     alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
-    sni = ch.ext(E.server_name)
     return Choice(TLS13_SUITES[suite], group, share, certified, scheme, alpn, sni.value if sni else None)
+
+
+def _certificate_for(ctx: Context, offered: Any, server_name: str | None) -> tuple[Any, SignatureScheme]:
+    """The first certificate for the client's server name whose key can sign with a
+    scheme the client offered (RFC 8446, Section 4.4.2.2)."""
+    cfg, error = ctx.config, None
+    for certified in candidates(ctx, server_name):
+        try:
+            scheme = N.choose_signature_scheme(
+                offered, certified.private_key, cfg.signature_schemes, is_rsassa_pss_certificate(certified.chain[0])
+            )
+        except AlertError as exc:
+            error = error or exc
+            continue
+        report_choice(ctx, certified, server_name)
+        return certified, scheme
+    assert error is not None
+    raise error
 
 
 def _check_shares(shares: tuple[KeyShareEntry, ...], groups: tuple[NamedGroup, ...]) -> None:
@@ -246,6 +263,7 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
     ctx.secret("client_handshake_traffic_secret", ch.random, c_hs)
     ctx.secret("server_handshake_traffic_secret", ch.random, s_hs)
     ctx.install_write(suite, s_hs, "handshake")
+    choice.post_handshake_auth = ch.ext(E.post_handshake_auth) is not None
     ee = _encrypted_extensions(ctx, ch, choice)
     ctx.send_message(ee)
     transcript.add(ee.raw)
@@ -387,7 +405,11 @@ class ExpectClientFinished(State):
         resumption = self.master.resumption_master_secret(self.transcript.digest())
         ctx.secret("resumption_master_secret", self.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters())
-        return ServerConnected13(suite, c_ap, s_ap, resumption)
+        # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
+        pha = None
+        if self.choice.post_handshake_auth:
+            pha = PostHandshakeAuth(self.transcript.fork(), _certificate_request)
+        return ServerConnected13(suite, c_ap, s_ap, resumption, pha)
 
     def _parameters(self) -> NegotiatedParameters:
         c = self.choice

@@ -1,0 +1,48 @@
+"""Which certificate a server presents: chosen by the client's server_name
+(SNI, RFC 6066, Section 3), wildcards included, the first one being the
+default for names none of them carry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..enums import AlertDescription
+from ..errors import AlertError
+from ..x509.verify import name_matches, san_names
+from .base import Context
+
+
+def certificate_names(certified: Any) -> tuple[str, ...]:
+    return san_names(certified.chain[0])
+
+
+def candidates(ctx: Context, server_name: str | None) -> Sequence[Any]:
+    """The configured certificates that may answer ``server_name``, best first.
+
+    A name that no certificate carries gets the default (the first) chain, or,
+    with ``refuse_unknown_server_names``, an unrecognized_name alert.
+    """
+    cfg = ctx.config
+    if server_name is None:
+        return cfg.certificates
+    matching = [c for c in cfg.certificates if any(name_matches(n, server_name) for n in certificate_names(c))]
+    if matching:
+        return matching
+    if cfg.refuse_unknown_server_names:
+        served = ", ".join(n for c in cfg.certificates for n in certificate_names(c)) or "(no names)"
+        raise AlertError(AlertDescription.unrecognized_name,
+                         f"no certificate for server name {server_name!r}; this server has {served}")
+    return cfg.certificates
+
+
+def report_choice(ctx: Context, certified: Any, server_name: str | None) -> None:
+    """Say in the trace which chain answers which name."""
+    subject = certified.chain[0].subject.rfc4514_string()
+    if server_name is None:
+        detail = "no server_name in the ClientHello: the default certificate"
+    elif any(name_matches(n, server_name) for n in certificate_names(certified)):
+        detail = f"chosen for server name {server_name}"
+    else:
+        detail = f"no certificate names {server_name}: the default certificate"
+    ctx.verified(f"certificate {subject}", True, detail)

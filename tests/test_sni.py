@@ -1,0 +1,142 @@
+"""SNI: the server picks its certificate chain by the client's server_name
+(RFC 6066, Section 3), wildcards included; an unknown name gets the default
+chain or unrecognized_name, by configuration."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glasstls import CertifiedKey, ClientConfig, ClientConnection, ProtocolVersion, ServerConfig, ServerConnection
+from glasstls.enums import AlertDescription
+from glasstls.observe import EventList, VerificationTrace
+from glasstls.x509.mint import ThrowawayCA
+from glasstls.x509.store import TrustStore
+
+VERSIONS = [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2]
+
+
+@pytest.fixture(scope="module")
+def ca() -> ThrowawayCA:
+    return ThrowawayCA.create()
+
+
+@pytest.fixture(scope="module")
+def chains(ca):
+    idents = {
+        "default": ca.issue_server(["default.test"]),
+        "wild": ca.issue_server(["*.example.test"]),
+        "exact": ca.issue_server(["www.other.test"], key_type="rsa2048"),
+    }
+    return idents
+
+
+def _ck(ident) -> CertifiedKey:
+    return CertifiedKey(ident.chain, ident.private_key)
+
+
+def _run(ca, chains, name, version, **server_kw):
+    sc = ServerConfig(
+        certificates=tuple(_ck(chains[k]) for k in ("default", "wild", "exact")), tls_max=version, **server_kw
+    )
+    cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()))
+    log = EventList()
+    c, s = ClientConnection(cc, server_name=name), ServerConnection(sc, observer=log)
+    ce, se = [], []
+    for _ in range(8):
+        a = c.data_to_send()
+        if a:
+            se += s.receive_bytes(a)
+        b = s.data_to_send()
+        if b:
+            ce += c.receive_bytes(b)
+        if not a and not b:
+            break
+    return c, s, ce, se, log
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("api.example.test", "CN=*.example.test"),
+        ("www.other.test", "CN=www.other.test"),
+        ("default.test", "CN=default.test"),
+    ],
+)
+def test_chain_chosen_by_server_name(ca, chains, version, name, subject) -> None:
+    c, s, _, _, log = _run(ca, chains, name, version)
+    assert c.parameters is not None, "handshake failed"
+    assert c.parameters.peer_certificate_subject == subject
+    assert s.parameters.server_name == name
+    choice = [e for e in log.events if isinstance(e, VerificationTrace) and e.subject.startswith("certificate ")]
+    assert choice and choice[0].detail == f"chosen for server name {name}"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_unknown_name_gets_the_default_chain(ca, chains, version) -> None:
+    c, s, ce, _, log = _run(ca, chains, "nowhere.test", version)
+    # The client refuses it (the default chain does not name nowhere.test), but the server served it.
+    assert ce[-1].error.description == AlertDescription.bad_certificate
+    choice = [e for e in log.events if isinstance(e, VerificationTrace) and e.subject.startswith("certificate ")]
+    assert choice[0].subject == "certificate CN=default.test"
+    assert "default certificate" in choice[0].detail
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_unknown_name_refused_when_configured(ca, chains, version) -> None:
+    c, s, ce, se, _ = _run(ca, chains, "nowhere.test", version, refuse_unknown_server_names=True)
+    assert se[-1].error.description == AlertDescription.unrecognized_name
+    assert "no certificate for server name 'nowhere.test'" in se[-1].error.reason
+    assert ce[-1].error.description == AlertDescription.unrecognized_name
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_openssl_sees_the_chain_for_its_servername(ca, chains, tmp_path: Path, version) -> None:
+    args = []
+    for key in ("default", "wild", "exact"):
+        chains[key].write(tmp_path / f"{key}.pem", tmp_path / f"{key}.key")
+        args += ["--cert", str(tmp_path / f"{key}.pem"), "--key", str(tmp_path / f"{key}.key")]
+    (tmp_path / "ca.pem").write_bytes(ca.root_pem())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "glasstls", "server", "--listen", "127.0.0.1:0", "--max-connections", "2", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        port = int(re.search(r":(\d+)$", server.stderr.readline().strip()).group(1))
+        seen = {}
+        for name in ("shop.example.test", "www.other.test"):
+            out = subprocess.run(
+                [
+                    "openssl",
+                    "s_client",
+                    f"-tls{version.replace('.', '_')}",
+                    "-connect",
+                    f"127.0.0.1:{port}",
+                    "-servername",
+                    name,
+                    "-CAfile",
+                    str(tmp_path / "ca.pem"),
+                    "-verify_return_error",
+                    "-verify_hostname",
+                    name,
+                ],
+                input=b"",
+                capture_output=True,
+                timeout=20,
+            ).stdout.decode()
+            seen[name] = out
+    finally:
+        server.kill()
+        server.wait(10)
+    assert re.search(r"subject=CN ?= ?\*\.example\.test", seen["shop.example.test"])
+    assert re.search(r"subject=CN ?= ?www\.other\.test", seen["www.other.test"])
+    for out in seen.values():
+        assert "Verify return code: 0 (ok)" in out
