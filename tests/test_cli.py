@@ -214,3 +214,18 @@ def test_demo_runs(tmp_path: Path) -> None:
             path = tmp_path / f"{slug}{suffix}"
             assert path.stat().st_size > 1000, path
             assert str(path) in out
+
+
+def test_capath_directory_of_cas(server: int, pki: dict[str, Path], tmp_path: Path) -> None:
+    cas = tmp_path / "cas"
+    cas.mkdir()
+    (cas / "other.pem").write_bytes(pki["other_ca"].read_bytes())
+    (cas / "ours.crt").write_bytes(pki["ca"].read_bytes())
+    (cas / "README").write_text("not a certificate")
+    res = run_client(server, "--capath", str(cas), "--servername", "localhost", "--json", stdin=b"capath")
+    assert res.returncode == 0, res.stderr.decode()
+    assert res.stdout == b"capath"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_client(server, "--capath", str(empty))
+    assert res.returncode == 2 and "holds no PEM certificate" in res.stderr.decode()

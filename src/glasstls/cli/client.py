@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("client", help="connect to a TLS server; stdin to it, its data to stdout")
     p.add_argument("target", metavar="HOST:PORT", nargs="?")
     p.add_argument("--cacert", help="PEM file of trusted CA certificates (default: the system's)")
+    p.add_argument("--capath", help="directory of trusted CA certificates (PEM files)")
     p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")

@@ -47,8 +47,13 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     from ..x509.store import TrustStore
 
     kwargs = common_kwargs(args)
-    if args.cacert:
+    if args.cacert and getattr(args, "capath", None):
+        certs = TrustStore.from_file(args.cacert).certificates + TrustStore.from_directory(args.capath).certificates
+        kwargs["trust_store"] = TrustStore.from_certificates(certs, f"{args.cacert} and {args.capath}")
+    elif args.cacert:
         kwargs["trust_store"] = TrustStore.from_file(args.cacert)
+    elif getattr(args, "capath", None):
+        kwargs["trust_store"] = TrustStore.from_directory(args.capath)
     if args.insecure:
         kwargs["dangerous"] = Dangerous(skip_server_verification=True)
     if args.cert or args.key:

@@ -92,6 +92,28 @@ class TrustStore:
         return cls.from_pem(data, os.fspath(path))
 
     @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> TrustStore:
+        """Every PEM certificate in a directory, as given to ``--capath`` (like
+        OpenSSL's CApath: c_rehash links, *.pem and *.crt files; others are skipped)."""
+        folder = os.fspath(path)
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            raise ConfigError(f"cannot read CA directory {folder}: {exc.strerror}") from None
+        certificates: list[x509.Certificate] = []
+        for name in names:
+            full = os.path.join(folder, name)
+            if not os.path.isfile(full):
+                continue
+            with open(full, "rb") as f:
+                data = f.read()
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                certificates += cls.from_pem(data, full, skip_unparsable=True).certificates
+        if not certificates:
+            raise ConfigError(f"CA directory {folder} holds no PEM certificate")
+        return cls(certificates, folder)
+
+    @classmethod
     def system(cls) -> TrustStore:
         """The operating system's CA bundle, or certifi's when it has none; loaded once per process."""
         return _system_store()
