@@ -260,3 +260,65 @@ def test_glasstls_client_certificate_to_openssl_server(files, version) -> None:
     assert client.returncode == 0, client.stderr.decode()
     assert client.stdout == b"cba\n"
     assert "CN = alice" in rest or "CN=alice" in rest
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_curl_client_certificate_to_glasstls_www(files, version) -> None:
+    """curl --cert/--key against `glasstls server --www --client-ca … --verify-client required`."""
+    import shutil
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is installed by make test")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "glasstls",
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--www",
+            "--max-connections",
+            "2",
+            "--cert",
+            str(files / "server.pem"),
+            "--key",
+            str(files / "server.key"),
+            "--client-ca",
+            str(files / "client-ca.pem"),
+            "--verify-client",
+            "required",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        port = int(re.search(r":(\d+)$", server.stderr.readline().strip()).group(1))
+        base = [
+            "curl",
+            "-sS",
+            f"--tlsv{version}",
+            "--tls-max",
+            version,
+            "--cacert",
+            str(files / "server-ca.pem"),
+            "--resolve",
+            f"localhost:{port}:127.0.0.1",
+            f"https://localhost:{port}/",
+        ]
+        with_cert = subprocess.run(
+            [*base, "--cert", str(files / "client.pem"), "--key", str(files / "client.key")],
+            capture_output=True,
+            timeout=20,
+        )
+        without = subprocess.run(base, capture_output=True, timeout=20)
+    finally:
+        server.kill()
+        _, err = server.communicate(timeout=10)
+    assert with_cert.returncode == 0, with_cert.stderr.decode()
+    assert f"Protocol version:  TLSv{version}" in with_cert.stdout.decode()
+    assert "Client certificate: CN=alice" in with_cert.stdout.decode()
+    assert without.returncode != 0
+    assert "requires one" in err

@@ -172,6 +172,7 @@ def describe_page(p: NegotiatedParameters) -> str:
         f"ALPN:              {p.alpn or '(none)'}",
         f"Server name (SNI): {p.server_name or '(none)'}",
         f"Resumed:           {'yes' if p.resumed else 'no'}",
+        f"Client certificate: {p.peer_certificate_subject if p.client_auth else '(none)'}",
     ]
     return "\n".join(lines) + "\n"
 
