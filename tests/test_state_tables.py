@@ -36,6 +36,7 @@ from glasstls.wire.handshake12 import HelloRequest, NewSessionTicket12
 from glasstls.x509.mint import Identity
 from glasstls.x509.store import TrustStore
 from pairs import TamperingClient, TamperingServer, default_ca, flip, other_ca, server_identity, split_records
+from revocation_helpers import stapled_key
 
 V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
 ECDHE_ECDSA = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
@@ -143,6 +144,13 @@ def _after_handshake_13(r: Run) -> None:
     r.drive()
 
 
+def _post_handshake_auth(r: Run, required: bool = True) -> Run:
+    """The server asks for the client's certificate after the handshake (RFC 8446, Section 4.6.2)."""
+    assert r.connected
+    r.server.request_client_certificate(required=required)
+    return r.drive()
+
+
 def _after_handshake_12(r: Run) -> None:
     """A HelloRequest to the client and a renegotiating ClientHello to the server, both refused."""
     assert r.connected
@@ -175,6 +183,12 @@ def scenario_runs() -> dict[str, list[Run]]:
     )
     add("1.3 client auth", run(client_cert=True, client_auth="required"))
     add("1.3 client auth, no certificate", run(client_auth="optional"))
+    pha = {"client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
+    add("1.3 post-handshake auth", _post_handshake_auth(run(client_cert=True, skw=pha)))
+    add(
+        "1.3 post-handshake auth, declined",
+        _post_handshake_auth(run(ckw={"post_handshake_auth": True}, skw=pha), required=False),
+    )
     add(
         "1.3 HelloRetryRequest and client auth",
         run(
@@ -223,7 +237,39 @@ def scenario_runs() -> dict[str, list[Run]]:
         "1.2 promised ticket not sent",
         run(ckw={"tls_max": V12}, server_alter=_drop(NewSessionTicket12), server_records=_without_empty_records),
     )
+    _stapling_runs(add)
     return runs
+
+
+def _stapling_runs(add: Callable[..., None]) -> None:
+    """TLS 1.2 OCSP stapling (RFC 6066, Section 8): CertificateStatus sent, and announced but left out."""
+    rsa = {"cipher_suites": (RSA_KX,)}
+
+    def stapled(identity: Identity, **skw: Any) -> ServerConfig:
+        return ServerConfig(certificates=(stapled_key(identity, default_ca()),), **skw)
+
+    def without_status(**kw: Any) -> Run:
+        return run(server_alter=_drop(wire12.CertificateStatus), server_records=_without_empty_records, **kw)
+
+    ecdsa, rsa_id = server_identity("localhost"), rsa_identity()
+    add("1.2 OCSP stapled", run(ckw={"tls_max": V12}, server_config=stapled(ecdsa)))
+    add("1.2 RSA, OCSP stapled", run(ckw={"tls_max": V12, **rsa}, server_config=stapled(rsa_id, **rsa)))
+    add("1.2 CertificateStatus not sent", without_status(ckw={"tls_max": V12}, server_config=stapled(ecdsa)))
+    add(
+        "1.2 RSA, CertificateStatus not sent",
+        without_status(ckw={"tls_max": V12, **rsa}, server_config=stapled(rsa_id, **rsa)),
+    )
+    add(
+        "1.2 RSA, no tickets, CertificateStatus not sent",
+        without_status(ckw={"tls_max": V12, **rsa}, server_config=stapled(rsa_id, session_tickets=False, **rsa)),
+    )
+    client_auth = {"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
+    add(
+        "1.2 RSA client auth, CertificateStatus not sent",
+        without_status(
+            ckw={"tls_max": V12, **rsa}, client_cert=True, server_config=stapled(rsa_id, **rsa, **client_auth)
+        ),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,12 @@ The public API, and nothing else.
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from .connection import ClientConnection, ServerConnection
 from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
-from .errors import AlertError, ConfigError, ConnectionClosedError, PeerAlertError, TLSError
+from .errors import AlertError, ConfigError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
 from .events import (
     AlertReceived,
     ApplicationData,
+    ClientAuthDeclined,
+    ClientAuthenticated,
     ConnectionClosed,
     HandshakeComplete,
     KeyUpdated,
@@ -28,6 +30,8 @@ __all__ = [
     "ApplicationData",
     "CertifiedKey",
     "CipherSuite",
+    "ClientAuthDeclined",
+    "ClientAuthenticated",
     "ClientConfig",
     "ClientConnection",
     "ConfigError",
@@ -40,6 +44,7 @@ __all__ = [
     "NamedGroup",
     "NegotiatedParameters",
     "NewTicket",
+    "NotNegotiatedError",
     "Observer",
     "PeerAlertError",
     "ProtocolVersion",

@@ -14,6 +14,7 @@ Application data received before an error is always returned first.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
 from .enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion
-from .errors import AlertError, ConnectionClosedError, PeerAlertError, TLSError
+from .errors import AlertError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
 from .events import (
     AlertReceived,
     ApplicationData,
@@ -357,6 +358,11 @@ class Connection:
         for data in pending:
             self._records.send(ContentType.application_data, data)
 
+    def update_parameters(self, **changes: Any) -> None:
+        """After the handshake, e.g. a client certificate from post-handshake auth."""
+        assert self.parameters is not None
+        self.parameters = dataclasses.replace(self.parameters, **changes)
+
     # -- plumbing -------------------------------------------------------------------
     def _flush_handshake(self) -> None:
         if self._hs_out:
@@ -404,3 +410,25 @@ class ServerConnection(Connection):
     def __init__(self, config: Any, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self._state = server13.ExpectClientHello()
+
+    def request_client_certificate(self, *, required: bool = True) -> bytes:
+        """Ask the client for a certificate now: TLS 1.3 post-handshake authentication
+        (RFC 8446, Section 4.6.2). Queues a CertificateRequest with a fresh random
+        certificate_request_context (returned), the handshake's signature_algorithms and
+        certificate_authorities; send it with data_to_send().
+
+        The answer comes through receive_bytes(), application data possibly first:
+        ClientAuthenticated, with ``parameters`` now holding the client's chain (checked
+        against ``config.client_trust_store``), or, when not ``required``, ClientAuthDeclined
+        for an empty answer; a required request answered empty ends the connection with
+        certificate_required. Several requests may be outstanding.
+
+        Raises NotNegotiatedError (nothing sent) unless the connection is an established
+        TLS 1.3 one whose client offered post_handshake_auth, and ConfigError when the
+        configuration has no client_trust_store.
+        """
+        if self._closed or self._write_closed or self._read_closed:
+            raise ConnectionClosedError("cannot request a client certificate: the connection is closed")
+        if self.peer_verified is None or self.version != ProtocolVersion.TLSv1_3:
+            raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
+        return self._state.request_client_certificate(self, required)  # type: ignore[attr-defined]

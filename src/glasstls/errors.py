@@ -58,6 +58,16 @@ class ConfigError(TLSError, ValueError):
     """A configuration that cannot work, found when it is built."""
 
 
+class NotNegotiatedError(TLSError):
+    """A feature was asked of a connection whose handshake did not agree to it.
+
+    For instance ``ServerConnection.request_client_certificate()`` when the
+    connection is not an established TLS 1.3 one, or when the client did not
+    offer post_handshake_auth (RFC 8446, Section 4.2.6). Nothing is sent and
+    the connection stays usable.
+    """
+
+
 def unexpected(message: str, state: str) -> AlertError:
     """RFC 8446, Section 6.2: a message not valid in this state."""
     return AlertError(AlertDescription.unexpected_message, f"unexpected {message} {state}")

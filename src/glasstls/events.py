@@ -79,6 +79,29 @@ class KeyUpdated(Event):
 
 
 @dataclass(frozen=True)
+class ClientAuthenticated(Event):
+    """Server side, TLS 1.3 post-handshake authentication (RFC 8446, Section 4.6.2)
+    succeeded: the client's chain verified against the client CA store, and its
+    CertificateVerify and Finished for ``certificate_request_context`` matched.
+    The connection's ``parameters`` now carry the chain too."""
+
+    peer_certificates: tuple[Any, ...]  # cryptography x509.Certificate, leaf first
+    certificate_request_context: bytes = b""
+
+    @property
+    def peer_certificate_subject(self) -> str:
+        return self.peer_certificates[0].subject.rfc4514_string()
+
+
+@dataclass(frozen=True)
+class ClientAuthDeclined(Event):
+    """Server side: the client answered a post-handshake CertificateRequest made
+    with ``required=False`` with an empty Certificate (RFC 8446, Section 4.6.2)."""
+
+    certificate_request_context: bytes
+
+
+@dataclass(frozen=True)
 class ConnectionClosed(Event):
     """The connection is over. ``error`` is None for a clean close_notify."""
 

@@ -43,6 +43,18 @@ class Transcript:
         assert self._hash is not None, "transcript hash used before the suite was chosen"
         return self._hash.copy().digest()
 
+    def fork(self) -> Transcript:
+        """A separate continuation of the running hash (the raw messages are not copied).
+
+        Each post-handshake authentication hashes the handshake and then only its
+        own messages, never another's (RFC 8446, Section 4.4.1).
+        """
+        assert self._hash is not None, "transcript forked before the suite was chosen"
+        other = Transcript()
+        other.hash_name = self.hash_name
+        other._hash = self._hash.copy()
+        return other
+
     def replace_with_message_hash(self) -> None:
         """After a HelloRetryRequest: ClientHello1 becomes message_hash (RFC 8446, Section 4.4.1)."""
         digest = self.digest()

@@ -18,7 +18,15 @@ from typing import Any
 from ..config import ClientConfig, ServerConfig
 from ..connection import ClientConnection, Connection, ServerConnection
 from ..errors import ConnectionClosedError, TLSError
-from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..events import (
+    ApplicationData,
+    ClientAuthDeclined,
+    ClientAuthenticated,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    NegotiatedParameters,
+)
 from ..session.store import SessionStore, session_key
 
 READ_SIZE = 1 << 16
@@ -73,6 +81,27 @@ class TLSSocket:
             return out
         self._raise_if_failed()
         return b""
+
+    def request_client_certificate(self, *, required: bool = True, wait: bool = True) -> tuple[Any, ...]:
+        """TLS 1.3 server: ask the client for a certificate now (RFC 8446, Section 4.6.2;
+        see ServerConnection.request_client_certificate) and send the request.
+
+        With ``wait``, read until the client has answered and return its verified chain
+        (leaf first; empty when it declined a request that was not ``required``); data
+        arriving meanwhile is kept for recv(). Without, return () at once: the answer
+        is processed while reading, and shows in ``events`` and ``parameters``.
+        """
+        context = self.conn.request_client_certificate(required=required)  # type: ignore[attr-defined]
+        self._flush()
+        while wait:
+            for event in self.events:
+                answered = isinstance(event, ClientAuthenticated | ClientAuthDeclined)
+                if answered and event.certificate_request_context == context:  # type: ignore[union-attr]
+                    return getattr(event, "peer_certificates", ())
+            if self._error is not None or self._eof or not self._pump():
+                self._raise_if_failed()
+                raise ConnectionClosedError("the client closed the connection before answering the certificate request")
+        return ()
 
     def recv_all(self) -> bytes:
         chunks = []
