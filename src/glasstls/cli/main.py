@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
-from . import client, demo, diagram, dissect, server
+from . import ca, client, demo, diagram, dissect, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     dissect.add_parser(sub)
     diagram.add_parser(sub)
+    ca.add_parser(sub)
     return parser
 
 

@@ -39,7 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa2048", "ed25519", "ed448"]
+KeyType = Literal["ecdsa-p256", "ecdsa-p384", "rsa2048", "rsa3072", "ed25519", "ed448"]
+# The types the tests sweep; generate_key also makes "rsa3072" (the CA tool offers it).
 KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "ecdsa-p384", "rsa2048", "ed25519", "ed448")
 
 PrivateKey: TypeAlias = (
@@ -62,17 +63,17 @@ def generate_key(key_type: KeyType = "ecdsa-p256") -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "ecdsa-p384":
         return ec.generate_private_key(ec.SECP384R1())
-    if key_type == "rsa2048":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_type in ("rsa2048", "rsa3072"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[3:]))
     if key_type == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
     if key_type == "ed448":
         return ed448.Ed448PrivateKey.generate()
-    raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
+    raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)} or rsa3072")
 
 
-def _signature_hash(signer: PrivateKey) -> hashes.HashAlgorithm | None:
-    """The hash a certificate signed by ``signer`` uses (None for EdDSA, which hashes itself).
+def signature_hash(signer: PrivateKey) -> hashes.HashAlgorithm | None:
+    """The hash of a certificate, CRL or OCSP response signed by ``signer`` (None for EdDSA, which hashes itself).
 
     ECDSA keys sign with the hash that matches the curve size, as the TLS 1.3
     ecdsa_secp*_sha* schemes pair them (RFC 8446, Section 4.2.3).
@@ -84,11 +85,11 @@ def _signature_hash(signer: PrivateKey) -> hashes.HashAlgorithm | None:
     return hashes.SHA256()
 
 
-def _name(common_name: str) -> x509.Name:
+def subject_name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _general_name(name: str) -> x509.GeneralName:
+def general_name(name: str) -> x509.GeneralName:
     """An IP address literal becomes an iPAddress SAN, anything else a dNSName (RFC 5280, 4.2.1.6)."""
     try:
         return x509.IPAddress(ipaddress.ip_address(name))
@@ -102,7 +103,7 @@ def _now(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def _leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
+def leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
     """digitalSignature for every key; RSA keys also keyEncipherment, for the TLS 1.2 RSA key exchange."""
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     return x509.KeyUsage(
@@ -118,7 +119,7 @@ def _leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
     )
 
 
-_CA_KEY_USAGE = x509.KeyUsage(
+CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=True,  # lets the CA sign OCSP responses itself
     content_commitment=False,
     key_encipherment=False,
@@ -132,42 +133,76 @@ _CA_KEY_USAGE = x509.KeyUsage(
 
 
 @dataclass(frozen=True)
-class _Issuer:
+class Issuer:
+    """A CA certificate and its key: what signs the certificates below it."""
+
     certificate: x509.Certificate
     key: PrivateKey
 
 
-def _build(
+def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """The AKI naming ``issuer``'s SubjectKeyIdentifier (RFC 5280, Section 4.2.1.1)."""
+    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def build_certificate(
     subject: x509.Name,
     public_key: CertificatePublicKeyTypes,
-    issuer: _Issuer | None,
+    issuer: Issuer | None,
     signer: PrivateKey,
     not_before: datetime,
     not_after: datetime,
     extensions: Sequence[tuple[x509.ExtensionType, bool]],
+    *,
+    serial: int | None = None,
 ) -> x509.Certificate:
-    """Sign one certificate; ``issuer`` None means self-signed (a root)."""
+    """Sign one certificate; ``issuer`` None means self-signed (a root).
+
+    SubjectKeyIdentifier and (below a root) AuthorityKeyIdentifier are added here;
+    ``extensions`` are the rest, as (extension, critical) pairs. ``serial`` defaults
+    to a fresh random one (RFC 5280, Section 4.1.2.2: positive, at most 20 octets).
+    """
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer.certificate.subject if issuer else subject)
         .public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial if serial is not None else x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     if issuer is not None:
-        ski = issuer.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-        builder = builder.add_extension(aki, critical=False)
+        builder = builder.add_extension(authority_key_identifier(issuer.certificate), critical=False)
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
-    return builder.sign(signer, _signature_hash(signer))
+    return builder.sign(signer, signature_hash(signer))
 
 
-def _pem(certificates: Sequence[x509.Certificate]) -> bytes:
+def certificates_pem(certificates: Sequence[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+
+
+def private_key_pem(key: PrivateKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def write_private(path: str | os.PathLike[str], data: bytes, *, exclusive: bool = False) -> None:
+    """Write secret bytes (a key, a PKCS#12 bundle) to a file readable by its owner only.
+
+    The file is opened with mode 0600 from the start, so it is never readable by
+    others, even briefly; ``exclusive`` refuses to replace a file that exists
+    (FileExistsError).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # O_CREAT's mode does not apply to a file that already existed
+        f.write(data)
 
 
 @dataclass(frozen=True)
@@ -184,22 +219,16 @@ class Identity:
     private_key: PrivateKey
 
     def chain_pem(self) -> bytes:
-        return _pem(self.chain)
+        return certificates_pem(self.chain)
 
     def key_pem(self) -> bytes:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        return private_key_pem(self.private_key)
 
     def write(self, cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]) -> None:
         """Write the chain and the key as PEM; the key file is created with mode 0600."""
         with open(cert_path, "wb") as f:
             f.write(self.chain_pem())
-        # Open with 0600 from the start so the key is never readable by others, even briefly.
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.key_pem())
-        os.chmod(key_path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+        write_private(key_path, self.key_pem())
 
 
 @dataclass(frozen=True)
@@ -224,14 +253,14 @@ class ThrowawayCA:
         start = _now(now) - BACKDATE
         root_key = generate_key(key_type)
         path_length = 1 if with_intermediate else 0
-        root_cert = _build(
-            _name(common_name),
+        root_cert = build_certificate(
+            subject_name(common_name),
             root_key.public_key(),
             None,
             root_key,
             start,
             start + BACKDATE + CA_LIFETIME,
-            _ca_extensions(path_length),
+            ca_extensions(path_length),
         )
         ca = cls(root_cert, root_key)
         if with_intermediate:
@@ -253,14 +282,14 @@ class ThrowawayCA:
         """
         start = _now(now) - BACKDATE
         key = generate_key(key_type)
-        cert = _build(
-            _name(common_name),
+        cert = build_certificate(
+            subject_name(common_name),
             key.public_key(),
-            _Issuer(self.root_cert, self.root_key),
+            Issuer(self.root_cert, self.root_key),
             self.root_key,
             not_before or start,
             not_after or start + BACKDATE + CA_LIFETIME,
-            _ca_extensions(0),
+            ca_extensions(0),
         )
         return ThrowawayCA(self.root_cert, self.root_key, cert, key)
 
@@ -273,7 +302,7 @@ class ThrowawayCA:
 
     def root_pem(self) -> bytes:
         """The root as PEM: what a client passes as ``--cacert``."""
-        return _pem([self.root_cert])
+        return certificates_pem([self.root_cert])
 
     def issue_server(
         self,
@@ -291,7 +320,7 @@ class ThrowawayCA:
         """
         if not names:
             raise ValueError("a server certificate needs at least one name")
-        san = x509.SubjectAlternativeName([_general_name(n) for n in names])
+        san = x509.SubjectAlternativeName([general_name(n) for n in names])
         return self._issue_leaf(names[0], key_type, [(san, False)], eku, not_before, not_after, now)
 
     def issue_client(
@@ -313,7 +342,7 @@ class ThrowawayCA:
         if "@" in common_name:
             san_name: x509.GeneralName = x509.RFC822Name(common_name)
         else:
-            san_name = _general_name(common_name)
+            san_name = general_name(common_name)
         san = x509.SubjectAlternativeName([san_name])
         return self._issue_leaf(common_name, key_type, [(san, False)], eku, not_before, not_after, now)
 
@@ -332,15 +361,15 @@ class ThrowawayCA:
         issuer_cert, issuer_key = self.issuer
         extensions: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
-            (_leaf_key_usage(key), True),
+            (leaf_key_usage(key), True),
             *extra,
         ]
         if eku:
             extensions.append((x509.ExtendedKeyUsage(list(eku)), False))
-        cert = _build(
-            _name(common_name),
+        cert = build_certificate(
+            subject_name(common_name),
             key.public_key(),
-            _Issuer(issuer_cert, issuer_key),
+            Issuer(issuer_cert, issuer_key),
             issuer_key,
             not_before or start,
             not_after or start + BACKDATE + LEAF_LIFETIME,
@@ -350,8 +379,19 @@ class ThrowawayCA:
         return Identity(cert, (cert, *intermediates), key)
 
 
-def _ca_extensions(path_length: int) -> list[tuple[x509.ExtensionType, bool]]:
+def ca_extensions(path_length: int | None) -> list[tuple[x509.ExtensionType, bool]]:
+    """BasicConstraints cA=TRUE with ``path_length`` and the CA KeyUsage, both critical (RFC 5280, 4.2.1.9/3)."""
     return [
         (x509.BasicConstraints(ca=True, path_length=path_length), True),
-        (_CA_KEY_USAGE, True),
+        (CA_KEY_USAGE, True),
     ]
+
+
+# The private names these helpers had before the CA tool (glasstls.x509.ca) shared them, kept for older callers.
+_Issuer, _build, _name, _general_name, _pem = Issuer, build_certificate, subject_name, general_name, certificates_pem
+_signature_hash, _leaf_key_usage, _ca_extensions, _CA_KEY_USAGE = (
+    signature_hash,
+    leaf_key_usage,
+    ca_extensions,
+    CA_KEY_USAGE,
+)

@@ -1,0 +1,807 @@
+"""Your own certificate authority, kept in a directory: what ``glasstls ca`` drives.
+
+The seed articles build a CA with ``openssl ca`` (request, issue, sign, revoke,
+import); this does the same in a few calls, sharing the certificate profile and
+builders of :mod:`glasstls.x509.mint`:
+
+* ``init``: a self-signed root (BasicConstraints cA=TRUE, pathLen 1; KeyUsage
+  keyCertSign, cRLSign, digitalSignature) and an intermediate (pathLen 0), which
+  carries a CRL Distribution Point and an AIA OCSP URL when given (RFC 5280,
+  Sections 4.2.1.13 and 4.2.2.1). The intermediate issues the leaves.
+* ``issue_*``: leaves with SubjectAltName and their ExtendedKeyUsage (serverAuth,
+  clientAuth, OCSPSigning), optionally must-staple (RFC 7633).
+* ``revoke`` records a revocation; ``crl`` publishes a CRL (RFC 5280, Section 5),
+  ``ocsp_response`` answers for one certificate (RFC 6960), ``export_pkcs12``
+  bundles a key and its chain for browsers and OS stores (RFC 7292).
+
+The directory (``./glasstls-ca`` by default, mode 0700) holds root.pem/root.key,
+intermediate.pem/intermediate.key, chain.pem (the intermediate: what a server
+sends after its leaf), state.json (serials issued, revocations, CRL numbers, URLs)
+and certs/<SERIAL>.pem, a copy of every certificate issued. Keys are unencrypted
+PKCS#8, created with mode 0600 from the start. Without an intermediate the root
+signs the leaves (pathLen 0) and there is no chain.pem. The CRL and OCSP URLs go
+into the intermediate and every leaf: the responder answers for both levels (each
+answer signed by the certificate's own issuer), and ``crl(issuer="root")`` makes
+the root's CRL should the intermediate ever be revoked.
+
+Time is passed in (``now``); every error is a :class:`~glasstls.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeAlias, cast
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ..errors import ConfigError
+from .mint import (
+    BACKDATE,
+    Identity,
+    Issuer,
+    KeyType,
+    PrivateKey,
+    authority_key_identifier,
+    build_certificate,
+    ca_extensions,
+    certificates_pem,
+    generate_key,
+    leaf_key_usage,
+    private_key_pem,
+    signature_hash,
+    subject_name,
+    write_private,
+)
+
+DEFAULT_DIR = "glasstls-ca"
+DEFAULT_NAME = "glasstls Root CA"
+CA_KEY_TYPES: tuple[KeyType, ...] = ("ecdsa-p256", "ecdsa-p384", "rsa2048", "rsa3072", "ed25519")
+ROOT_DAYS = 3650
+INTERMEDIATE_DAYS = 1825
+LEAF_DAYS = 90
+# A delegated responder carries id-pkix-ocsp-nocheck, so nobody can check whether it was
+# revoked: RFC 6960, Section 4.2.2.2.1 advises a short lifetime instead.
+RESPONDER_DAYS = 30
+CRL_DAYS = 30
+OCSP_DAYS = 7
+
+# RFC 5280, Section 5.3.1, by the names OpenSSL and the RFC use.
+REASONS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "keyCompromise": x509.ReasonFlags.key_compromise,
+    "cACompromise": x509.ReasonFlags.ca_compromise,
+    "affiliationChanged": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
+    "certificateHold": x509.ReasonFlags.certificate_hold,
+}
+
+OCSP_HASHES: dict[str, hashes.HashAlgorithm] = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256()}
+
+ROOT, INTERMEDIATE = "root", "intermediate"
+_Extensions: TypeAlias = list[tuple[x509.ExtensionType, bool]]
+_State: TypeAlias = dict[str, Any]
+STATE_FILE = "state.json"
+_CA_FILES = (STATE_FILE, "root.key", "root.pem", "intermediate.key", "intermediate.pem", "chain.pem")
+_STATE_VERSION = 1
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_URL = re.compile(r"^(https?|ldap)://\S+$")
+
+
+def serial_hex(serial: int) -> str:
+    """A serial number as OpenSSL prints it: upper-case hex, two digits per byte."""
+    return serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big").hex().upper()
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string() or f"serial {serial_hex(cert.serial_number)}"
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """One revoked certificate, as the state file records it."""
+
+    serial: int
+    reason: str  # a key of REASONS
+    date: datetime
+    issuer: str  # ROOT or INTERMEDIATE: whose CRL lists it
+    subject: str
+
+    @property
+    def reason_flag(self) -> x509.ReasonFlags | None:
+        """The reasonCode to publish; RFC 5280, Section 5.3.1: leave it out rather than say "unspecified"."""
+        return None if self.reason == "unspecified" else REASONS[self.reason]
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def _read(path: str | os.PathLike[str], what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+
+
+def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
+    """Every certificate in a PEM file (leaf first, as written), or the one in a DER file."""
+    data = _read(path, "certificate file")
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise ConfigError(f"{os.fspath(path)} holds no certificate that parses (PEM or DER): {exc}") from None
+
+
+def load_private_key(path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
+    """A PEM (or DER) private key: RSA, ECDSA, Ed25519 or Ed448."""
+    data, name = _read(path, "key file"), os.fspath(path)
+    loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
+    try:
+        key = loader(data, password)
+    except TypeError:
+        raise ConfigError(f"{name} is encrypted: glasstls ca reads unencrypted keys only") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name} holds no private key that parses: {exc}") from None
+    if not isinstance(key, PrivateKey):
+        raise ConfigError(f"{name}: a {type(key).__name__} cannot sign certificates; use RSA, ECDSA or EdDSA")
+    return key
+
+
+def _same_public_key(cert: x509.Certificate, key: PrivateKey) -> bool:
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# -- names -----------------------------------------------------------------------------------
+
+
+def _dns_name(name: str) -> str:
+    """``name`` as an A-label DNS name (RFC 5280, Section 4.2.1.6), a leading "*." allowed."""
+    text = name.strip().rstrip(".").lower()
+    try:
+        ascii_name = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"{name!r} is not a DNS name (an empty or over-long label?)") from None
+    labels = ascii_name.split(".")
+    wildcard = labels[0] == "*" and len(labels) > 2
+    if not ascii_name or len(ascii_name) > 253 or not all(_DNS_LABEL.match(x) for x in labels[wildcard:]):
+        raise ConfigError(
+            f"{name!r} is not a DNS name or IP address: use letters, digits and hyphens, "
+            "labels separated by dots (a wildcard only as the whole first label, as in *.example.com)"
+        )
+    return ascii_name
+
+
+def _san_entry(name: str) -> x509.GeneralName:
+    """An iPAddress for an IP literal (brackets allowed), else a dNSName in A-labels."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name.strip().removeprefix("[").removesuffix("]")))
+    except ValueError:
+        return x509.DNSName(_dns_name(name))
+
+
+def _leaf_subject(common_name: str) -> x509.Name:
+    """CN=common_name, or an empty subject when the name is longer than a CN may be (64, RFC 5280 ub-common-name)."""
+    if 1 <= len(common_name) <= 64:
+        return subject_name(common_name)
+    return x509.Name([])
+
+
+# -- the state file ----------------------------------------------------------------------------
+
+
+def _empty_state(**settings: Any) -> _State:
+    return {"version": _STATE_VERSION, "ca": settings, "crl_number": {}, "issued": [], "revoked": []}
+
+
+def _check_state(state: Any, path: Path) -> _State:
+    shape = {"issued": list, "revoked": list, "crl_number": dict, "ca": dict}
+    if not (isinstance(state, dict) and state.get("version") == _STATE_VERSION) or any(
+        not isinstance(state.get(key), kind) for key, kind in shape.items()
+    ):
+        raise ConfigError(f"{path} is not a glasstls CA state file (version {_STATE_VERSION}); was it edited?")
+    return cast(_State, state)
+
+
+def _revocation(entry: _State) -> Revocation:
+    return Revocation(
+        serial=int(entry["serial"], 16),
+        reason=entry["reason"],
+        date=datetime.fromisoformat(entry["date"]),
+        issuer=entry["issuer"],
+        subject=entry.get("subject", ""),
+    )
+
+
+# -- the authority -----------------------------------------------------------------------------
+
+
+class CertificateAuthority:
+    """A root, usually an intermediate, and the state of what they issued and revoked."""
+
+    def __init__(self, directory: Path, root: Issuer, intermediate: Issuer | None, state: _State) -> None:
+        self.directory = directory
+        self.root = root
+        self.intermediate = intermediate
+        self._state = state
+
+    # -- creating and opening ------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        directory: str | os.PathLike[str] = DEFAULT_DIR,
+        *,
+        name: str = DEFAULT_NAME,
+        key_type: KeyType = "ecdsa-p256",
+        days: int = ROOT_DAYS,
+        intermediate_days: int | None = None,
+        with_intermediate: bool = True,
+        crl_url: str | None = None,
+        ocsp_url: str | None = None,
+        now: datetime | None = None,
+    ) -> CertificateAuthority:
+        """Create the root (and intermediate) and write the directory; refuses one that holds a CA."""
+        path = Path(directory)
+        _check_key_type(key_type)
+        _check_days(days, "--days")
+        if not 1 <= len(name) <= 64:
+            raise ConfigError("--name must be 1 to 64 characters (the root's common name)")
+        for url, option in ((crl_url, "--crl-url"), (ocsp_url, "--ocsp-url")):
+            if url is not None and not _URL.match(url):
+                raise ConfigError(f"{option} {url!r}: give an http://, https:// or ldap:// URL")
+        if taken := [f for f in _CA_FILES if (path / f).exists()]:
+            raise ConfigError(f"{path} already holds a CA ({', '.join(taken)}): choose another --dir or remove it")
+        start = _utc(now) - BACKDATE
+        root_key = generate_key(key_type)
+        root_end, root_extensions = start + timedelta(days=days), ca_extensions(1 if with_intermediate else 0)
+        root_cert = build_certificate(
+            subject_name(name), root_key.public_key(), None, root_key, start, root_end, root_extensions
+        )
+        root = Issuer(root_cert, root_key)
+        intermediate = None
+        if with_intermediate:
+            inter_days = intermediate_days if intermediate_days is not None else min(days, INTERMEDIATE_DAYS)
+            _check_days(inter_days, "--intermediate-days")
+            inter_key = generate_key(key_type)
+            inter_end = min(start + timedelta(days=inter_days), root_cert.not_valid_after_utc)
+            extensions = [*ca_extensions(0), *_pointer_extensions(crl_url, ocsp_url)]
+            inter_name = subject_name(_intermediate_name(name))
+            inter_cert = build_certificate(
+                inter_name, inter_key.public_key(), root, root_key, start, inter_end, extensions
+            )
+            intermediate = Issuer(inter_cert, inter_key)
+        state = _empty_state(
+            name=name, key_type=key_type, intermediate=with_intermediate, crl_url=crl_url, ocsp_url=ocsp_url
+        )
+        ca = cls(path, root, intermediate, state)
+        ca._write_new(state)
+        return ca
+
+    def _write_new(self, state: _State) -> None:
+        directory = self.directory
+        levels = [(ROOT, self.root)] + ([(INTERMEDIATE, self.intermediate)] if self.intermediate else [])
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the keys inside are unencrypted
+            (directory / "certs").mkdir(mode=0o700, exist_ok=True)
+            for level, issuer in levels:
+                write_private(directory / f"{level}.key", private_key_pem(issuer.key), exclusive=True)
+                (directory / f"{level}.pem").write_bytes(certificates_pem([issuer.certificate]))
+            if self.intermediate is not None:
+                (directory / "chain.pem").write_bytes(certificates_pem([self.intermediate.certificate]))
+        except OSError as exc:
+            raise ConfigError(f"cannot write the CA into {directory}: {exc.strerror} ({exc.filename})") from None
+        if self.intermediate is not None:
+            self._record(state, self.intermediate.certificate, INTERMEDIATE, ROOT, [])
+        self._save(state)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str] = DEFAULT_DIR) -> CertificateAuthority:
+        """Open a CA directory made by :meth:`init`, checking that each key fits its certificate."""
+        path = Path(directory)
+        state_path = path / STATE_FILE
+        if not state_path.exists():
+            raise ConfigError(f"{path} is not a CA directory (no {STATE_FILE}): run `glasstls ca init --dir {path}`")
+        state = _read_state(state_path)
+        root = _load_issuer(path, ROOT)
+        intermediate = _load_issuer(path, INTERMEDIATE) if state["ca"].get("intermediate", True) else None
+        if intermediate is not None and intermediate.certificate.issuer != root.certificate.subject:
+            raise ConfigError(f"{path}/intermediate.pem was not issued by {path}/root.pem")
+        return cls(path, root, intermediate, state)
+
+    # -- what the CA is ----------------------------------------------------------------------
+
+    @property
+    def issuer(self) -> Issuer:
+        """What signs the leaves: the intermediate, or the root when there is none."""
+        return self.intermediate or self.root
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """The certificates a leaf's holder sends after its own (the intermediate, if any)."""
+        return (self.intermediate.certificate,) if self.intermediate else ()
+
+    @property
+    def crl_url(self) -> str | None:
+        return self._state["ca"].get("crl_url")
+
+    @property
+    def ocsp_url(self) -> str | None:
+        return self._state["ca"].get("ocsp_url")
+
+    @property
+    def issued(self) -> list[_State]:
+        """What the state file records of every certificate issued (serials in hex)."""
+        return [dict(entry) for entry in self._state["issued"]]
+
+    @property
+    def revocations(self) -> list[Revocation]:
+        return [_revocation(entry) for entry in self._state["revoked"]]
+
+    def revocation_of(self, cert: x509.Certificate) -> Revocation | None:
+        """The revocation of ``cert`` (issued here), or None while it is good."""
+        level, _ = self.issuer_of(cert)
+        for revocation in self.revocations:
+            if revocation.serial == cert.serial_number and revocation.issuer == level:
+                return revocation
+        return None
+
+    def issuer_of(self, cert: x509.Certificate) -> tuple[str, Issuer]:
+        """Which of this CA's certificates signed ``cert`` (checked by signature, not only by name)."""
+        if cert == self.root.certificate:
+            raise ConfigError(f"{_describe(cert)} is this CA's root: a trust anchor has no issuer to vouch for it")
+        for level, issuer in ((INTERMEDIATE, self.intermediate), (ROOT, self.root)):
+            if issuer is None or cert.issuer != issuer.certificate.subject or cert == issuer.certificate:
+                continue
+            try:
+                cert.verify_directly_issued_by(issuer.certificate)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return level, issuer
+        ours = ", ".join(_describe(i.certificate) for i in (self.intermediate, self.root) if i)
+        raise ConfigError(
+            f"{_describe(cert)} was not issued by this CA ({self.directory}): its issuer is "
+            f"{cert.issuer.rfc4514_string() or 'empty'}, this CA signs as {ours}"
+        )
+
+    # -- issuing -------------------------------------------------------------------------------
+
+    def issue_server(
+        self,
+        names: Sequence[str],
+        *,
+        key_type: KeyType = "ecdsa-p256",
+        days: int = LEAF_DAYS,
+        must_staple: bool = False,
+        now: datetime | None = None,
+    ) -> Identity:
+        """A server certificate for DNS names (wildcards too) and IP addresses; CN is the first name.
+
+        ``must_staple`` adds the TLS feature extension with status_request (RFC 7633,
+        Section 4): clients that honour it refuse the server without a stapled OCSP response.
+        """
+        if not names:
+            raise ConfigError("a server certificate needs at least one DNS name or IP address")
+        san = x509.SubjectAlternativeName([_san_entry(n) for n in names])
+        extra: _Extensions = [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)]
+        if must_staple:
+            extra.append((x509.TLSFeature([x509.TLSFeatureType.status_request]), False))
+        return self._issue("server", str(san[0].value), san, extra, key_type, days, now)
+
+    def issue_client(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        key_type: KeyType = "ecdsa-p256",
+        days: int = LEAF_DAYS,
+        now: datetime | None = None,
+    ) -> Identity:
+        """A client certificate, CN=``name``, with the clientAuth EKU.
+
+        The identity is repeated in a SubjectAltName (RFC 5280, Section 4.2.1.6), as the
+        CA/Browser Forum profile and ``cryptography``'s verifier want: an rfc822Name for
+        ``email`` (or a ``name`` with "@"), and a dNSName or IP address for a ``name`` that is one.
+        """
+        name = name.strip()
+        email = email or (name if "@" in name else None)
+        entries: list[x509.GeneralName] = []
+        if email is not None:
+            local, _, domain = email.rpartition("@")
+            if not local or not domain or re.search(r"\s", email):
+                raise ConfigError(f"{email!r} is not an e-mail address (local@domain)")
+            entries.append(x509.RFC822Name(f"{local}@{_dns_name(domain)}"))
+        if email != name:
+            try:
+                entries.append(_san_entry(name))
+            except ConfigError:
+                if email is None:
+                    raise ConfigError(
+                        f"client name {name!r} is neither an e-mail address nor a DNS name; the certificate carries "
+                        "its identity in a SubjectAltName: give --email ADDRESS as well"
+                    ) from None
+        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+        return self._issue("client", name, x509.SubjectAlternativeName(entries), [(eku, False)], key_type, days, now)
+
+    def issue_ocsp_responder(
+        self, name: str, *, key_type: KeyType = "ecdsa-p256", days: int = RESPONDER_DAYS, now: datetime | None = None
+    ) -> Identity:
+        """A delegated OCSP responder (RFC 6960, Section 4.2.2.2): id-kp-OCSPSigning and id-pkix-ocsp-nocheck.
+
+        Issued by the CA that issues the leaves: a delegated responder answers only for
+        the certificates of the CA that certified it.
+        """
+        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING])
+        extra: _Extensions = [(eku, False), (x509.OCSPNoCheck(), False)]
+        return self._issue("ocsp-responder", name.strip(), None, extra, key_type, days, now)
+
+    def _issue(
+        self,
+        kind: str,
+        common_name: str,
+        san: x509.SubjectAlternativeName | None,
+        extra: _Extensions,
+        key_type: KeyType,
+        days: int,
+        now: datetime | None,
+    ) -> Identity:
+        _check_key_type(key_type)
+        _check_days(days, "--days")
+        if not common_name:
+            raise ConfigError(f"a {kind} certificate needs a name")
+        start = _utc(now) - BACKDATE
+        issuer, level = self.issuer, INTERMEDIATE if self.intermediate else ROOT
+        if start >= issuer.certificate.not_valid_after_utc:
+            raise ConfigError(f"the issuing CA {_describe(issuer.certificate)} has expired: create a new CA")
+        key = generate_key(key_type)
+        subject = _leaf_subject(common_name)
+        extensions: _Extensions = [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (leaf_key_usage(key), True),
+            *extra,
+        ]
+        if san is not None:
+            extensions.append((san, not subject))  # RFC 5280, 4.2.1.6: critical when the subject is empty
+            extensions += _pointer_extensions(self.crl_url, self.ocsp_url)
+        # A leaf never outlives its issuer: path validation would reject it from then on.
+        not_after = min(start + BACKDATE + timedelta(days=days), issuer.certificate.not_valid_after_utc)
+        names = [str(entry.value) for entry in san] if san is not None else [common_name]
+
+        def record(state: _State) -> x509.Certificate:
+            taken = {int(entry["serial"], 16) for entry in state["issued"]}
+            serial = x509.random_serial_number()
+            while serial in taken:
+                serial = x509.random_serial_number()
+            public_key = key.public_key()
+            cert = build_certificate(
+                subject, public_key, issuer, issuer.key, start, not_after, extensions, serial=serial
+            )
+            self._record(state, cert, kind, level, names)
+            return cert
+
+        cert = self._update(record)
+        return Identity(cert, (cert, *self.chain), key)
+
+    def _record(self, state: _State, cert: x509.Certificate, kind: str, issuer: str, names: Sequence[str]) -> None:
+        serial = serial_hex(cert.serial_number)
+        entry = {"serial": serial, "kind": kind, "subject": cert.subject.rfc4514_string(), "names": list(names)}
+        entry |= {"issuer": issuer, "key_type": _key_type_of(cert.public_key())}
+        entry |= {
+            "not_before": cert.not_valid_before_utc.isoformat(),
+            "not_after": cert.not_valid_after_utc.isoformat(),
+        }
+        state["issued"].append(entry)
+        _write(self.directory / "certs" / f"{serial}.pem", certificates_pem([cert]))
+
+    # -- revoking --------------------------------------------------------------------------------
+
+    def certificate_by_serial(self, serial: str) -> x509.Certificate:
+        """The copy kept in certs/ of the certificate with this serial (hex, colons allowed)."""
+        wanted = serial.replace(":", "").strip().upper()
+        try:
+            number = int(wanted, 16)
+        except ValueError:
+            raise ConfigError(f"{serial!r} is not a serial number in hex") from None
+        path = self.directory / "certs" / f"{serial_hex(number)}.pem"
+        if not path.exists():
+            raise ConfigError(f"this CA ({self.directory}) has no certificate with serial {serial_hex(number)}")
+        return load_certificates(path)[0]
+
+    def revoke(self, cert: x509.Certificate, reason: str = "unspecified", when: datetime | None = None) -> Revocation:
+        """Record that ``cert`` is revoked since ``when``; the next CRL and OCSP answers say so.
+
+        A certificate on hold (certificateHold) may be revoked again for good with
+        another reason (RFC 5280, Section 5.3.1); any other second revocation is an error.
+        """
+        if reason not in REASONS:
+            raise ConfigError(f"unknown revocation reason {reason!r}; choose one of {', '.join(REASONS)}")
+        if cert == self.root.certificate:
+            raise ConfigError("the root cannot be revoked: it is a trust anchor; remove it from the trust stores")
+        level, _ = self.issuer_of(cert)
+        moment = _utc(when).replace(microsecond=0)
+        revocation = Revocation(cert.serial_number, reason, moment, level, cert.subject.rfc4514_string())
+
+        def record(state: _State) -> None:
+            for entry in state["revoked"]:
+                old = _revocation(entry)
+                if old.serial == revocation.serial and old.issuer == level:
+                    if old.reason != "certificateHold":
+                        raise ConfigError(
+                            f"{_describe(cert)} (serial {serial_hex(old.serial)}) is already revoked since "
+                            f"{old.date:%Y-%m-%d %H:%M:%S} UTC ({old.reason})"
+                        )
+                    state["revoked"].remove(entry)
+                    break
+            serial = serial_hex(revocation.serial)
+            entry = dict(
+                serial=serial, reason=reason, date=moment.isoformat(), issuer=level, subject=revocation.subject
+            )
+            state["revoked"].append(entry)
+
+        self._update(record)
+        return revocation
+
+    # -- publishing status -----------------------------------------------------------------------
+
+    def crl(self, now: datetime, days: int = CRL_DAYS, *, issuer: str | None = None) -> x509.CertificateRevocationList:
+        """The CRL of the leaves' issuer (or of ``issuer="root"``), valid from ``now`` for ``days``.
+
+        RFC 5280, Section 5: thisUpdate, nextUpdate, the AuthorityKeyIdentifier and a
+        CRL number that grows with every CRL (Section 5.2.3); each entry has its
+        revocation date and, unless unspecified, its reasonCode (Section 5.3.1).
+        """
+        _check_days(days, "--days")
+        level = issuer or (INTERMEDIATE if self.intermediate else ROOT)
+        signer = {ROOT: self.root, INTERMEDIATE: self.intermediate}.get(level)
+        if signer is None:
+            raise ConfigError(f"this CA has no {level} to sign a CRL")
+        moment = _utc(now).replace(microsecond=0)
+
+        def next_number(state: _State) -> int:
+            number = int(state["crl_number"].get(level, 0)) + 1
+            state["crl_number"][level] = number
+            return number
+
+        number = self._update(next_number)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(signer.certificate.subject)
+            .last_update(moment)
+            .next_update(moment + timedelta(days=days))
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(authority_key_identifier(signer.certificate), critical=False)
+        )
+        for revocation in self.revocations:
+            if revocation.issuer != level:
+                continue
+            entry = x509.RevokedCertificateBuilder().serial_number(revocation.serial).revocation_date(revocation.date)
+            if revocation.reason_flag is not None:
+                entry = entry.add_extension(x509.CRLReason(revocation.reason_flag), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
+        return builder.sign(signer.key, signature_hash(signer.key))
+
+    def ocsp_response(
+        self,
+        cert: x509.Certificate,
+        now: datetime,
+        days: int = OCSP_DAYS,
+        responder: tuple[x509.Certificate, PrivateKey] | None = None,
+        *,
+        hash_algorithm: hashes.HashAlgorithm | None = None,
+    ) -> ocsp.OCSPResponse:
+        """A signed OCSP response (RFC 6960, Section 4.2) saying whether ``cert`` is good or revoked.
+
+        Signed by the certificate's issuer, or by a delegated ``responder`` (certificate,
+        key) that issuer certified for OCSPSigning. The CertID hashes the issuer's name
+        and key with SHA-1 unless told otherwise: OpenSSL (``openssl ocsp``, and a TLS
+        client checking a stapled response) looks a certificate up by a CertID it
+        builds with SHA-1, and CertIDs match only when their hash algorithms match;
+        RFC 5019, Section 2.1.1 asks lightweight responders for SHA-1 for the same reason.
+        SHA-1 is used here only as an identifier, not for the signature.
+        """
+        _check_days(days, "--days")
+        level, issuer = self.issuer_of(cert)
+        moment = _utc(now).replace(microsecond=0)
+        revocation = self.revocation_of(cert)
+        signer_cert, signer_key = issuer.certificate, issuer.key
+        extra_certs: list[x509.Certificate] = []
+        if responder is not None:
+            signer_cert, signer_key = responder
+            self._check_responder(signer_cert, signer_key, issuer)
+            extra_certs = [signer_cert]  # RFC 6960, 4.2.2.2: the client needs it to check the signature
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert,
+            issuer=issuer.certificate,
+            algorithm=hash_algorithm or hashes.SHA1(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED if revocation else ocsp.OCSPCertStatus.GOOD,
+            this_update=moment,
+            next_update=moment + timedelta(days=days),
+            revocation_time=revocation.date if revocation else None,
+            revocation_reason=revocation.reason_flag if revocation else None,
+        )
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
+        if extra_certs:
+            builder = builder.certificates(extra_certs)
+        return builder.sign(signer_key, signature_hash(signer_key))
+
+    @staticmethod
+    def _check_responder(cert: x509.Certificate, key: PrivateKey, issuer: Issuer) -> None:
+        who = _describe(cert)
+        if not _same_public_key(cert, key):
+            raise ConfigError(f"the responder key does not belong to the responder certificate {who}")
+        try:
+            cert.verify_directly_issued_by(issuer.certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            raise ConfigError(
+                f"responder {who} was not issued by {_describe(issuer.certificate)}, the issuer of the certificate "
+                "asked about; a delegated responder answers only for its own CA (RFC 6960, 4.2.2.2)"
+            ) from None
+        try:
+            usages = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+        except x509.ExtensionNotFound:
+            usages = []
+        if ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
+            raise ConfigError(
+                f"responder {who} lacks the OCSPSigning extended key usage: issue one with "
+                "`glasstls ca issue ocsp-responder NAME`"
+            )
+
+    # -- exporting ---------------------------------------------------------------------------------
+
+    def export_pkcs12(
+        self,
+        certificates: Sequence[x509.Certificate],
+        key: PrivateKey,
+        password: bytes | str | None,
+        *,
+        friendly_name: str | None = None,
+        include_root: bool = False,
+        legacy: bool = False,
+    ) -> bytes:
+        """A PKCS#12 bundle (RFC 7292) of ``key``, its certificate and the chain, for browsers and OS stores.
+
+        ``certificates`` is the leaf first (a PREFIX.pem as issued); this CA's
+        intermediate is added when missing, and the root with ``include_root``. With a
+        password, key and certificates are encrypted with PBES2 (PBKDF2-HMAC-SHA256,
+        AES-256-CBC) and the MAC is HMAC-SHA256, which OpenSSL 3, Windows 10+, macOS
+        and current browsers read; ``legacy`` uses 3DES and a SHA-1 MAC for older importers.
+        """
+        if not certificates:
+            raise ConfigError("nothing to export: the certificate file holds no certificate")
+        leaf = certificates[0]
+        if not _same_public_key(leaf, key):
+            raise ConfigError(f"the key does not belong to {_describe(leaf)}: their public keys differ")
+        extra = list(certificates[1:])
+        wanted = [*self.chain, self.root.certificate] if include_root else list(self.chain)
+        if leaf.issuer == self.issuer.certificate.subject:
+            extra += [c for c in wanted if c not in extra and c != leaf]
+        name = friendly_name or _common_name(leaf) or serial_hex(leaf.serial_number)
+        secret = password.encode() if isinstance(password, str) else password
+        encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
+        if secret:
+            modern = (pkcs12.PBES.PBESv2SHA256AndAES256CBC, hashes.SHA256(), 100_000)
+            algorithm, mac_hash, rounds = (
+                (pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC, hashes.SHA1(), 2048) if legacy else modern
+            )
+            builder = serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(rounds)
+            encryption = builder.key_cert_algorithm(algorithm).hmac_hash(mac_hash).build(secret)
+        return pkcs12.serialize_key_and_certificates(name.encode(), key, leaf, extra or None, encryption)
+
+    # -- the state file, read and written under a lock -------------------------------------------------
+
+    def _update(self, change: Callable[[_State], Any]) -> Any:
+        """Apply ``change`` to the state as it is on disk now, under an exclusive lock, and save it."""
+        try:
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot lock {self.directory}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # one writer at a time: two `ca issue` runs must not lose a serial
+            path = self.directory / STATE_FILE
+            state = _read_state(path) if path.exists() else self._state
+            result = change(state)
+            self._save(state)
+        finally:
+            os.close(fd)
+        return result
+
+    def _save(self, state: _State) -> None:
+        path = self.directory / STATE_FILE
+        temporary = path.with_name(f".{STATE_FILE}.tmp")
+        _write(temporary, (json.dumps(state, indent=2) + "\n").encode())
+        os.replace(temporary, path)  # atomic: a reader sees the old state or the new one
+        self._state = state
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _intermediate_name(root_name: str) -> str:
+    """ "Example Root CA" -> "Example Intermediate CA"; other names get " Intermediate" appended."""
+    replaced = re.sub(r"\bRoot\b", "Intermediate", root_name, count=1)
+    name = replaced if replaced != root_name else f"{root_name} Intermediate"
+    return name if len(name) <= 64 else name[-64:]
+
+
+def _pointer_extensions(crl_url: str | None, ocsp_url: str | None) -> list[tuple[x509.ExtensionType, bool]]:
+    """CRL Distribution Points (RFC 5280, 4.2.1.13) and Authority Information Access (4.2.2.1)."""
+    extensions: list[tuple[x509.ExtensionType, bool]] = []
+    if crl_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+        extensions.append((x509.CRLDistributionPoints([point]), False))
+    if ocsp_url:
+        access = x509.AccessDescription(
+            x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+        )
+        extensions.append((x509.AuthorityInformationAccess([access]), False))
+    return extensions
+
+
+def _key_type_of(key: CertificatePublicKeyTypes) -> str:
+    """ "ecdsa-p256", "rsa2048", "ed25519": the name ``--key-type`` gives a key like this one."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"rsa{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ecdsa-p{key.curve.key_size}"
+    return type(key).__name__.removesuffix("PublicKey").lower()
+
+
+def _common_name(cert: x509.Certificate) -> str | None:
+    attributes = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attributes[0].value) if attributes else None
+
+
+def _check_key_type(key_type: str) -> None:
+    if key_type not in CA_KEY_TYPES:
+        raise ConfigError(f"unknown key type {key_type!r}; choose one of {', '.join(CA_KEY_TYPES)}")
+
+
+def _check_days(days: int, option: str) -> None:
+    if not isinstance(days, int) or days < 1:
+        raise ConfigError(f"{option} must be a whole number of days, at least 1 (got {days!r})")
+
+
+def _read_state(path: Path) -> _State:
+    try:
+        return _check_state(json.loads(path.read_text()), path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path} is damaged (not JSON: {exc}); restore it from a backup") from None
+
+
+def _load_issuer(directory: Path, level: str) -> Issuer:
+    cert = load_certificates(directory / f"{level}.pem")[0]
+    if not _same_public_key(cert, key := load_private_key(directory / f"{level}.key")):
+        raise ConfigError(f"{directory}/{level}.key does not belong to {directory}/{level}.pem")
+    return Issuer(cert, key)
