@@ -22,6 +22,7 @@ from .io.blocking import TLSSocket, accept, connect
 from .observe import EventList, Observer, observer
 from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
+from .x509.stapling import StapleSource
 
 __all__ = [
     "AlertDescription",
@@ -53,6 +54,7 @@ __all__ = [
     "SessionState",
     "SessionStore",
     "SignatureScheme",
+    "StapleSource",
     "TLSError",
     "TLSSocket",
     "accept",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,9 @@ class CertifiedKey:
 
     chain: tuple[x509.Certificate, ...]
     private_key: Any
+    # x509.stapling.StapleSource: the OCSP response the server staples for this chain
+    # (RFC 6066, Section 8; RFC 8446, Section 4.4.2.1), when the client asks for one.
+    ocsp: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.chain:
@@ -111,6 +114,18 @@ class CertifiedKey:
             return cls.from_pem(Path(cert_path).read_bytes(), Path(key_path).read_bytes())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load certificate {cert_path} / key {key_path}: {exc}") from None
+
+    def with_ocsp_file(self, path: str | Path) -> CertifiedKey:
+        """The same chain and key, stapling the DER OCSP response in ``path`` (reloaded when it changes)."""
+        from .x509.stapling import StapleSource
+
+        return replace(self, ocsp=StapleSource.from_file(path))
+
+    def with_ocsp(self, source: Any) -> CertifiedKey:
+        """The same chain and key, stapling from ``source`` (a StapleSource, or DER bytes)."""
+        from .x509.stapling import StapleSource
+
+        return replace(self, ocsp=StapleSource.from_der(source) if isinstance(source, bytes) else source)
 
     @functools.cached_property
     def der_chain(self) -> tuple[bytes, ...]:
@@ -154,6 +169,14 @@ def _common_validation(cfg: Any) -> None:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 
 
+def _check_revocation(policy: str, crls: tuple[Any, ...], name: str) -> None:
+    if policy not in ("soft", "hard"):
+        raise ConfigError(f"{name} must be soft or hard, not {policy!r}")
+    for crl in crls:
+        if not isinstance(crl, x509.CertificateRevocationList):
+            raise ConfigError(f"CRLs must be parsed x509.CertificateRevocationList objects, not {type(crl).__name__}")
+
+
 def _freeze(cfg: Any, **conversions: Any) -> None:
     for name, enum in conversions.items():
         object.__setattr__(cfg, name, tuple(enum(v) for v in getattr(cfg, name)))
@@ -179,6 +202,14 @@ class ClientConfig:
     post_handshake_auth: bool | None = None
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
+    # Revocation (x509/revocation.py). ocsp: "request" asks for a stapled OCSP response
+    # (status_request, RFC 6066, Section 8), checks one when stapled and requires one for a
+    # must-staple certificate (RFC 7633); "require" requires one always; "off" neither asks
+    # nor checks. crls: CRLs to look the server's path up in. revocation: "soft" lets a
+    # certificate without a current CRL (or good staple) pass, "hard" refuses it.
+    ocsp: str = "request"
+    crls: tuple[x509.CertificateRevocationList, ...] = ()
+    revocation: str = "soft"
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:
@@ -189,6 +220,10 @@ class ClientConfig:
                 if group not in self.groups:
                     raise ConfigError(f"key share group {group.name} is not among the offered groups")
         object.__setattr__(self, "alpn", tuple(self.alpn))
+        object.__setattr__(self, "crls", tuple(self.crls))
+        if self.ocsp not in ("off", "request", "require"):
+            raise ConfigError(f"ocsp must be off, request or require, not {self.ocsp!r}")
+        _check_revocation(self.revocation, self.crls, "revocation")
         _common_validation(self)
 
     @property
@@ -221,12 +256,18 @@ class ServerConfig:
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: Any = None  # x509.store.TrustStore for client certificates
+    # CRLs for client certificates, and the policy when a certificate has no current CRL
+    # of its issuer: "soft" lets it pass, "hard" refuses it (x509/revocation.py).
+    client_crls: tuple[x509.CertificateRevocationList, ...] = ()
+    client_revocation: str = "soft"
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
         object.__setattr__(self, "certificates", tuple(self.certificates))
         object.__setattr__(self, "alpn", tuple(self.alpn))
+        object.__setattr__(self, "client_crls", tuple(self.client_crls))
+        _check_revocation(self.client_revocation, self.client_crls, "client_revocation")
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate and key")
         if self.client_auth not in ("none", "optional", "required"):

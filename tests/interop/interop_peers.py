@@ -232,7 +232,7 @@ class OpenSSLServer(PeerProcess):
         super().__init__(
             [
                 OPENSSL, "s_server", protocol, "-accept", "127.0.0.1:0", "-naccept", "1", "-rev",
-                "-cert", str(files.leaf), "-cert_chain", str(files.intermediates), "-key", str(files.key),
+                "-cert", str(files.leaf), *_cert_chain_option(files), "-key", str(files.key),
                 "-trace", "-msgfile", str(trace_path), *args,
             ]
         )  # fmt: skip
@@ -245,6 +245,11 @@ class OpenSSLServer(PeerProcess):
     @property
     def trace(self) -> str:
         return self.trace_path.read_text(errors="replace") if self.trace_path.exists() else ""
+
+
+def _cert_chain_option(files: ServerFiles) -> tuple[str, ...]:
+    """``-cert_chain FILE``, left out when there are no intermediates (s_server refuses an empty file)."""
+    return ("-cert_chain", str(files.intermediates)) if files.intermediates.read_bytes().strip() else ()
 
 
 def run_s_client(args: Sequence[str], stdin: bytes, timeout: float = WAIT) -> subprocess.CompletedProcess[str]:
@@ -368,6 +373,22 @@ def trace_close_notify_received(trace: str) -> bool:
 def trace_fatal_alerts(trace: str) -> list[str]:
     """Fatal alerts in an OpenSSL ``-trace`` log (``Level=fatal(2), description=decode error(50)``)."""
     return re.findall(r"Level=fatal\(2\), description=([^\n]+)", trace)
+
+
+def trace_alert_codes(trace: str, direction: str) -> list[int]:
+    """The fatal alerts an OpenSSL ``-trace`` log shows as sent ("Sent") or received ("Received"), as numbers.
+
+    By number, because OpenSSL 3.0 has no name for some: it prints certificate_required
+    as ``Level=fatal(2), description=unknown(116)``. A TLS 1.3 alert is encrypted; the
+    trace shows it decrypted, after ``Inner Content Type = Alert (21)``.
+    """
+    records = re.split(r"^(?=(?:Sent|Received) Record)", trace, flags=re.MULTILINE)
+    return [
+        int(code)
+        for record in records
+        if record.startswith(f"{direction} Record")
+        for code in re.findall(r"Level=fatal\(2\), description=[^\n]*\((\d+)\)", record)
+    ]
 
 
 def hrr_seen(events: EventList, direction: str) -> bool:

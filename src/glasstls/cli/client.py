@@ -50,6 +50,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
     p.add_argument("--cert", metavar="FILE", help="client certificate chain PEM, for servers that ask for one")
     p.add_argument("--key", metavar="FILE", help="private key PEM for --cert")
+    p.add_argument(
+        "--ocsp",
+        choices=("request", "require", "off"),
+        default="request",
+        help="OCSP stapling: ask for a stapled response and check it when sent, must-staple certificates "
+        "included (request, the default); refuse a server that staples none (require); do not ask (off)",
+    )
+    p.add_argument(
+        "--crl",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="CRL file (PEM or DER) to look the server's certificates up in; may be given more than once",
+    )
+    p.add_argument(
+        "--revocation",
+        choices=("soft", "hard"),
+        default="soft",
+        help="a certificate with no current CRL (nor a good OCSP staple): accept it (soft, the default) "
+        "or refuse it (hard)",
+    )
     p.add_argument("--session-in", metavar="FILE", help="resume the session saved in FILE (session ID or ticket)")
     p.add_argument("--session-out", metavar="FILE", help="save the session to FILE for a later --session-in")
     p.add_argument(

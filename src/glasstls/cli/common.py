@@ -60,7 +60,34 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
         if not (args.cert and args.key):
             raise ConfigError("a client certificate needs both --cert FILE and --key FILE")
         kwargs["certificate"] = CertifiedKey.from_files(args.cert, args.key)
+    kwargs |= revocation_kwargs(args)
     return ClientConfig(**kwargs)
+
+
+def revocation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """--ocsp, --crl and --revocation of ``glasstls client``."""
+    from ..x509.revocation import load_crls
+
+    kwargs: dict[str, Any] = {}
+    if getattr(args, "ocsp", None):
+        kwargs["ocsp"] = args.ocsp
+    if getattr(args, "crl", None):
+        kwargs["crls"] = tuple(crl for path in args.crl for crl in load_crls(path))
+    if getattr(args, "revocation", None):
+        kwargs["revocation"] = args.revocation
+    return kwargs
+
+
+def _with_staples(certificates: tuple[CertifiedKey, ...], ocsp_files: list[str]) -> tuple[CertifiedKey, ...]:
+    """--ocsp FILE, the i-th for the i-th --cert."""
+    if len(ocsp_files) > len(certificates):
+        raise ConfigError(
+            f"{len(ocsp_files)} --ocsp files for {len(certificates)} --cert: each --ocsp goes with the --cert "
+            "in the same position"
+        )
+    return tuple(
+        cert.with_ocsp_file(ocsp_files[i]) if i < len(ocsp_files) else cert for i, cert in enumerate(certificates)
+    )
 
 
 def server_config(args: argparse.Namespace) -> ServerConfig:
@@ -69,7 +96,14 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     certificates = tuple(CertifiedKey.from_files(c, k) for c, k in zip(args.cert, args.key, strict=False))
     if len(args.cert) != len(args.key):
         raise ConfigError("give --cert and --key the same number of times")
+    certificates = _with_staples(certificates, getattr(args, "ocsp", None) or [])
     kwargs = common_kwargs(args)
+    if getattr(args, "client_crl", None):
+        from ..x509.revocation import load_crls
+
+        kwargs["client_crls"] = tuple(crl for path in args.client_crl for crl in load_crls(path))
+    if getattr(args, "client_revocation", None):
+        kwargs["client_revocation"] = args.client_revocation
     if getattr(args, "no_tickets", False):
         kwargs["session_tickets"] = False
     if getattr(args, "unknown_name", "default") == "refuse":

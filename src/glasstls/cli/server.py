@@ -18,7 +18,7 @@ from typing import Any
 
 import h11
 
-from ..errors import TLSError
+from ..errors import ConfigError, TLSError
 from ..events import NegotiatedParameters
 from ..io.blocking import TLSSocket, accept
 from ..trace import Tee
@@ -43,6 +43,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--listen", default="127.0.0.1:4433", help="HOST:PORT to listen on (default 127.0.0.1:4433)")
     p.add_argument("--cert", action="append", default=[], help="certificate chain PEM (leaf first)")
     p.add_argument("--key", action="append", default=[], help="private key PEM for --cert")
+    p.add_argument(
+        "--ocsp",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="DER OCSP response to staple (openssl ocsp -respout, glasstls ca ocsp) for the --cert of the same "
+        "position: the first --ocsp for the first --cert, and so on; reloaded when the file changes",
+    )
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
     p.add_argument("--unknown-name", choices=("default", "refuse"), default="default",
@@ -54,6 +62,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("none", "optional", "required"),
         default=None,
         help="ask for a client certificate (default: required when --client-ca is given)",
+    )
+    p.add_argument(
+        "--client-crl",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="CRL file (PEM or DER) to look client certificates up in; may be given more than once",
+    )
+    p.add_argument(
+        "--client-revocation",
+        choices=("soft", "hard"),
+        default="soft",
+        help="a client certificate with no current CRL of its issuer: accept it (soft, the default) or refuse it",
     )
     add_common_options(p)
     add_trace_options(p)
@@ -83,7 +104,10 @@ def _listen(args: argparse.Namespace, config: object, keylog: Any) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as listener:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
+        try:
+            listener.bind((host, port))
+        except OSError as exc:  # a port in use is the user's to fix, not a traceback
+            raise ConfigError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
         listener.listen(16)
         bound = listener.getsockname()
         print(f"glasstls server listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)

@@ -5,10 +5,11 @@ Full handshake:                               Abbreviated (session ID or ticket)
     ClientHello          -->                      ClientHello          -->
                          <--  ServerHello                              <--  ServerHello
                          <--  Certificate                              <--  [NewSessionTicket]
-                         <--  ServerKeyExchange*                       <--  [ChangeCipherSpec]
-                         <--  CertificateRequest*                      <--  Finished
-                         <--  ServerHelloDone         [ChangeCipherSpec]
-    Certificate*                                      Finished         -->
+                         <--  CertificateStatus*                       <--  [ChangeCipherSpec]
+                         <--  ServerKeyExchange*                       <--  Finished
+                         <--  CertificateRequest* [ChangeCipherSpec]
+                         <--  ServerHelloDone     Finished         -->
+    Certificate*
     ClientKeyExchange
     CertificateVerify*
     [ChangeCipherSpec]
@@ -41,6 +42,7 @@ from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
     CertificateRequest12,
+    CertificateStatus,
     ClientKeyExchange,
     HelloRequest,
     NewSessionTicket12,
@@ -49,6 +51,7 @@ from ..wire.handshake12 import (
 )
 from .base import Context, PeerVerified, State, require, traced_check
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .status import check_server_status
 
 ILLEGAL = AlertDescription.illegal_parameter
 # RFC 5246 and its extensions: what a TLS 1.2 ServerHello may carry.
@@ -127,6 +130,8 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     s = Session12(suite, hello.random, sh.random, transcript, ems, etm, session_id=sh.legacy_session_id_echo)
     s.server_name = ctx.offered_sni  # type: ignore[attr-defined]
     s.issue_ticket = sh.ext(E.session_ticket) is not None
+    # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
+    s.extra["status_expected"] = sh.ext(E.status_request) is not None
     alpn = sh.ext(E.application_layer_protocol_negotiation)
     if alpn is not None:
         require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
@@ -182,6 +187,7 @@ class ExpectCertificate12(State12):
     expects = (Certificate12,)
     step = "waiting for the server's Certificate (TLS 1.2)"
     transitions = (
+        ("Certificate12", "ExpectCertificateStatus12", "the ServerHello accepted status_request"),
         ("Certificate12", "ExpectServerKeyExchange12", "ECDHE or DHE"),
         ("Certificate12", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
     )
@@ -192,15 +198,57 @@ class ExpectCertificate12(State12):
         require(bool(msg.certificates), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_der_chain(msg.certificates, "server")
         _check_key_fits_suite(chain[0], self.s.suite)
+        path = None
         if ctx.config.dangerous.skip_server_verification:
             ctx.verified(chain[0].subject.rfc4514_string(), True, "verification skipped (insecure)")
         else:
-            verify_server(ctx, chain)
+            path = verify_server(ctx, chain).path
         self.s.transcript.add(msg.raw)
         self.s.peer_chain = chain
-        if self.s.suite.kx == "RSA":
-            return ExpectCertificateRequestOrDone12(self.s)
-        return ExpectServerKeyExchange12(self.s)
+        if self.s.extra.get("status_expected"):
+            return ExpectCertificateStatus12(self.s, path)
+        if path is not None:
+            check_server_status(ctx, path, None)  # no staple can come: must-staple, CRLs
+        return _after_certificate(self.s)
+
+
+def _after_certificate(s: Session12) -> State:
+    if s.suite.kx == "RSA":
+        return ExpectCertificateRequestOrDone12(s)
+    return ExpectServerKeyExchange12(s)
+
+
+class ExpectCertificateStatus12(State12):
+    """RFC 6066, Section 8: the stapled OCSP response, after Certificate and before ServerKeyExchange.
+
+    The server announced it (status_request in its ServerHello) but may still
+    leave it out; then the next message belongs to the state after Certificate.
+    """
+
+    expects = (CertificateStatus, ServerKeyExchange, CertificateRequest12, ServerHelloDone)
+    step = "waiting for CertificateStatus"
+    transitions = (
+        ("CertificateStatus", "ExpectServerKeyExchange12", "ECDHE or DHE"),
+        ("CertificateStatus", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
+        ("ServerKeyExchange", "ExpectCertificateRequestOrDone12", "no CertificateStatus after all"),
+        ("CertificateRequest12", "ExpectServerHelloDone12", "RSA key exchange, no CertificateStatus"),
+        ("ServerHelloDone", "ExpectNewTicketOrCcs12", "RSA, no CertificateStatus; client flight, ticket promised"),
+        ("ServerHelloDone", "ExpectServerCcs12", "RSA, no CertificateStatus; sends the client flight"),
+    )
+
+    def __init__(self, session: Session12, path: tuple[x509.Certificate, ...] | None) -> None:
+        super().__init__(session)
+        self.path = path  # the validated path (None: verification skipped)
+
+    def handle(self, ctx: Context, msg: Any) -> State:
+        if isinstance(msg, CertificateStatus):
+            if self.path is not None:
+                check_server_status(ctx, self.path, msg.ocsp_response)
+            self.s.transcript.add(msg.raw)
+            return _after_certificate(self.s)
+        if self.path is not None:
+            check_server_status(ctx, self.path, None)
+        return _after_certificate(self.s).accept(ctx, msg)
 
 
 def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> tuple[x509.Certificate, ...]:

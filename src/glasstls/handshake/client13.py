@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -48,6 +48,10 @@ from ..wire.handshake import (
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
 from .post_handshake import ClientConnected13, PostHandshakeAuth
+from .status import check_server_status, leaf_staple
+
+if TYPE_CHECKING:
+    from ..x509.verify import VerifiedChain
 
 ILLEGAL = AlertDescription.illegal_parameter
 # RFC 8446, Section 4.2: what a server may send in each message.
@@ -130,6 +134,8 @@ def _client_hello_extensions(
     add(E.supported_groups, cfg.groups)
     if offers_12:
         add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
+    if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
+        add(E.status_request, X.StatusRequest())  # RFC 6066, Section 8: staple an OCSP response, please
     if cfg.session_tickets:
         ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
         add(E.session_ticket, ticket)
@@ -404,10 +410,12 @@ class ExpectCertificate(State):
         # RFC 8446, Section 4.4.2.4: an empty server Certificate is a decode_error.
         require(bool(msg.entries), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_chain(msg, "server")
+        staple = leaf_staple(ctx, msg)  # RFC 8446, Section 4.4.2.1
         if ctx.config.dangerous.skip_server_verification:
             ctx.verified(chain[0].subject.rfc4514_string(), True, "verification skipped (insecure)")
         else:
-            verify_server(ctx, chain)
+            verified = verify_server(ctx, chain)
+            check_server_status(ctx, verified.path, staple)
         self.keys.transcript.add(msg.raw)
         self.negotiated.peer_chain = chain
         return ExpectCertificateVerify(self.keys, self.negotiated)
@@ -437,7 +445,8 @@ def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
     return cert
 
 
-def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> None:
+def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> VerifiedChain:
+    """Path validation and host name; revocation follows (status.check_server_status) on the path returned."""
     from ..x509.store import TrustStore
     from ..x509.verify import verify_server_chain
 
@@ -449,11 +458,12 @@ def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> None:
             "no server name to verify the certificate against: pass a host name, or --insecure",
         )
     try:
-        verify_server_chain(chain, ctx.server_name, store, ctx.now())
+        verified = verify_server_chain(chain, ctx.server_name, store, ctx.now())
     except AlertError as err:
         ctx.verified(subject, False, err.reason)
         raise
     ctx.verified(subject, True, f"chain to a trusted root, valid for {ctx.server_name}")
+    return verified
 
 
 class ExpectCertificateVerify(State):

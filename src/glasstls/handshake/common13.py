@@ -9,6 +9,8 @@ from ..crypto.signatures import is_rsassa_pss_certificate, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
+from ..wire import extensions as X
+from ..wire.extensions import Extension
 from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
 from .base import Context
 from .negotiation import choose_signature_scheme
@@ -25,9 +27,19 @@ def certificate_verify_content(signer: str, transcript_hash: bytes) -> bytes:
 
 
 def send_certificate_and_verify(
-    ctx: Context, transcript: Transcript, certified: Any, scheme: Any, signer: str, request_context: bytes = b""
+    ctx: Context,
+    transcript: Transcript,
+    certified: Any,
+    scheme: Any,
+    signer: str,
+    request_context: bytes = b"",
+    ocsp_staple: bytes | None = None,
 ) -> None:
-    entries = tuple(CertificateEntry(der, ()) for der in certified.der_chain)
+    """Certificate then CertificateVerify; ``ocsp_staple`` rides in the leaf's entry (Section 4.4.2.1)."""
+    leaf_extensions = (Extension.make(E.status_request, ocsp_staple, X.CT),) if ocsp_staple else ()
+    entries = tuple(
+        CertificateEntry(der, leaf_extensions if index == 0 else ()) for index, der in enumerate(certified.der_chain)
+    )
     cert = Certificate(certificate_request_context=request_context, entries=entries)
     ctx.send_message(cert)
     transcript.add(cert.raw)

@@ -5,6 +5,7 @@ Full handshake:                                  Abbreviated (session ID or tick
     ClientHello          -->                         ClientHello        -->
                          <--  ServerHello                               <--  ServerHello
                          <--  Certificate                               <--  [NewSessionTicket]
+                         <--  CertificateStatus*
                          <--  ServerKeyExchange*                        <--  [ChangeCipherSpec]
                          <--  CertificateRequest*                       <--  Finished
                          <--  ServerHelloDone        [ChangeCipherSpec]
@@ -43,6 +44,7 @@ from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
     CertificateRequest12,
+    CertificateStatus,
     ClientKeyExchange,
     NewSessionTicket12,
     ServerHelloDone,
@@ -54,6 +56,7 @@ from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check
 from .certselect import candidates, report_choice
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
 FAILURE = AlertDescription.handshake_failure
@@ -212,9 +215,13 @@ def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> State
     s.session_id = ctx.randomness(32) if cfg.session_cache is not None else b""
     s.issue_ticket = offer.tickets and cfg.session_tickets
     s.extra["client_version"] = ch.legacy_version
+    staple = staple_for(ctx, ch, choice.certified)
+    s.extra["staple"] = staple
     _start_transcript(s, ch)
     _send(ctx, s, _server_hello(ctx, offer, s))
     _send(ctx, s, Certificate12(certificates=choice.certified.der_chain))
+    if staple is not None:
+        _send(ctx, s, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
     if choice.suite.kx != "RSA":
         _send(ctx, s, _server_key_exchange(ctx, s, choice))
     if cfg.client_auth != "none":
@@ -327,6 +334,8 @@ def _server_hello(ctx: Context, offer: Offer, s: Session12) -> ServerHello:
         add(E.encrypt_then_mac, True)
     if offer.server_name is not None and not s.resumed:
         add(E.server_name, True)
+    if s.extra.get("staple") is not None and not s.resumed:
+        add(E.status_request, True)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
     return ServerHello(
         random=s.server_random, legacy_session_id_echo=s.session_id, cipher_suite=s.suite.suite, extensions=tuple(exts)
     )
@@ -408,7 +417,14 @@ def verify_client(ctx: Context, chain: tuple) -> None:
         ctx,
         subject,
         "client certificate chains to a trusted client CA",
-        lambda: verify_client_chain(chain, ctx.config.client_trust_store, ctx.now()),
+        lambda: verify_client_chain(
+            chain,
+            ctx.config.client_trust_store,
+            ctx.now(),
+            crls=ctx.config.client_crls,
+            revocation=ctx.config.client_revocation,
+            report=ctx.verified,
+        ),
     )
 
 

@@ -45,6 +45,7 @@ from .base import Context, PeerVerified, State, require, traced_check, verify_fi
 from .certselect import candidates, report_choice
 from .common13 import certificate_verify_content, send_certificate_and_verify
 from .post_handshake import PostHandshakeAuth, ServerConnected13
+from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
 MISSING = AlertDescription.missing_extension
@@ -271,7 +272,8 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
         request = _certificate_request(ctx)
         ctx.send_message(request)
         transcript.add(request.raw)
-    send_certificate_and_verify(ctx, transcript, choice.certified, choice.scheme, "server")
+    staple = staple_for(ctx, ch, choice.certified)  # RFC 8446, Section 4.4.2.1
+    send_certificate_and_verify(ctx, transcript, choice.certified, choice.scheme, "server", ocsp_staple=staple)
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
     ctx.send_message(fin)
     transcript.add(fin.raw)

@@ -145,9 +145,62 @@ FIXES: tuple[Rule, ...] = (
         r"does not fit",
     ),
     Rule("certificate_revoked", "the certificate was revoked by its CA: get a new one"),
+    # -- revocation information (x509/revocation.py) ------------------------------------------------
+    Rule(
+        "bad_certificate_status_response",
+        "the server must staple an OCSP response (openssl s_server -status_file FILE, glasstls server --ocsp FILE, "
+        "nginx ssl_stapling on); without must-staple, --ocsp request accepts a server that staples none",
+        r"stapled no OCSP response",
+        "local",
+        "client",
+    ),
+    Rule(
+        "bad_certificate_status_response",
+        "the stapled OCSP response is out of date: the server must fetch a fresh one from its CA's responder "
+        "(openssl ocsp -respout FILE, glasstls ca ocsp), or this machine's clock is wrong",
+        r"stale|too old|not valid yet",
+        "local",
+    ),
+    Rule(
+        "bad_certificate_status_response",
+        "the server must staple a response about its own certificate, signed by the CA that issued it "
+        "(or by a responder that CA delegated to, included in the response)",
+        None,
+        "local",
+    ),
+    Rule(
+        "bad_certificate_status_response",
+        "the client refused the stapled OCSP response, or its absence: give the server a current response signed "
+        "by its certificate's CA (glasstls server --ocsp FILE)",
+        None,
+        "peer",
+    ),
+    Rule(
+        "certificate_unknown",
+        "hard-fail revocation needs a current CRL from every issuer in the chain: pass one --crl FILE per issuer "
+        "(glasstls ca crl, or the CA's CRL distribution point), or use --revocation soft",
+        r"hard-fail",
+        "local",
+        "client",
+    ),
+    Rule(
+        "certificate_unknown",
+        "hard-fail revocation needs a current CRL from every issuer of the client's chain: pass one "
+        "--client-crl FILE per issuer, or use --client-revocation soft",
+        r"hard-fail",
+        "local",
+        "server",
+    ),
     Rule(
         "certificate_required",
         "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
+    ),
+    Rule(  # TLS 1.2 has no certificate_required: the server says handshake_failure (RFC 5246, Section 7.4.6)
+        "handshake_failure",
+        "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
+        r"requires one",
+        "local",
+        "server",
     ),
     # -- negotiation ------------------------------------------------------------------------------
     Rule(
@@ -379,9 +432,21 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         last_message += f" ({'sent' if m.direction == 'out' else 'received'})"
     verification = f"{failed[-1].subject}: {failed[-1].detail}" if failed else ""
     fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx)
+    if origin == "peer" and alert_name == "handshake_failure" and side == "client" and _sent_no_certificate(messages):
+        # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
+        # with handshake_failure; the trace shows it asked and got none, so say that rather than "no common suite".
+        fix = _match("certificate_required", "", origin, side, ctx)
     notes: list[str] = []
     detail = failed[-1].detail if failed else ""
     return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
+
+
+def _sent_no_certificate(messages: Sequence[MessageTrace]) -> bool:
+    """Whether this side answered a CertificateRequest with an empty Certificate (TLS 1.2 or 1.3)."""
+    for m in messages:
+        if m.direction == "out" and int(getattr(m.message, "msg_type", -1)) == 11:  # certificate
+            return not (getattr(m.message, "certificates", None) or getattr(m.message, "entries", None))
+    return False
 
 
 def _step_from(events: Sequence[TraceEvent]) -> str:

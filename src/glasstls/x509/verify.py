@@ -41,7 +41,7 @@ table above. Critical extensions it does not process are rejected
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -541,12 +541,20 @@ def _check_algorithms(path: Sequence[x509.Certificate]) -> AlertError | None:
 
 
 def verify_client_chain(
-    chain: Sequence[x509.Certificate], store: TrustStore, now: datetime
+    chain: Sequence[x509.Certificate],
+    store: TrustStore,
+    now: datetime,
+    *,
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    revocation: str = "soft",
+    report: Callable[[str, bool, str], None] | None = None,
 ) -> tuple[x509.Certificate, ...]:
     """Validate a client's chain (leaf first) against the server's client CA store.
 
     Raises :class:`AlertError` with the alert RFC 5246 / RFC 8446 name and a
-    reason that speaks of the client and of ``--client-ca``.
+    reason that speaks of the client and of ``--client-ca``. The validated
+    path is then looked up in ``crls`` (:func:`glasstls.x509.revocation.check_crls`,
+    with the ``revocation`` policy "soft" or "hard"; each verdict to ``report``).
     """
     if not chain:
         raise AlertError(AlertDescription.bad_certificate, "the client sent an empty certificate chain")
@@ -559,9 +567,17 @@ def verify_client_chain(
         .build_client_verifier()
     )
     try:
-        return tuple(verifier.verify(chain[0], list(chain[1:])).chain)
+        path = tuple(verifier.verify(chain[0], list(chain[1:])).chain)
     except (verification.VerificationError, ValueError, TypeError) as exc:
         raise _diagnose_client(chain, store, now, str(exc)) from None
+    if crls or revocation == "hard":
+        from .revocation import check_crls
+
+        try:
+            check_crls(path, crls, now, revocation, role="client", report=report)
+        except AlertError as err:
+            raise AlertError(err.description, err.reason.replace("--crl FILE", "--client-crl FILE")) from None
+    return path
 
 
 def _diagnose_client(
@@ -574,4 +590,9 @@ def _diagnose_client(
             AlertDescription.bad_certificate, f"client certificate {describe(chain[0])} was rejected: {message}"
         )
     reason = found.reason.replace("server certificate", "client certificate").replace("--cacert", "--client-ca")
+    # The missing-intermediate note of _untrusted speaks of the server; here the client sent the chain.
+    reason = reason.replace("the server sent no intermediate", "the client sent no intermediate").replace(
+        "the server must send it after its own certificate",
+        "the client must send it after its own certificate (glasstls client: a --cert file with the whole chain)",
+    )
     return AlertError(found.description, reason)
