@@ -323,3 +323,17 @@ def test_curl_client_certificate_to_glasstls_www(files, version) -> None:
     assert "Client certificate: CN=alice" in with_cert.stdout.decode()
     assert without.returncode != 0
     assert "requires one" in err
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_client_picks_the_chain_the_server_asks_for(pki, version) -> None:
+    """Of several client chains, the one under the server's certificate_authorities is sent."""
+    v = VERSIONS[version]
+    sc = ServerConfig(certificates=(pki["server"],), tls_max=v, client_auth="required",
+                      client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()))
+    cc = ClientConfig(trust_store=TrustStore.from_pem(pki["server_ca"].root_pem()), tls_min=v, tls_max=v,
+                      certificate=pki["stranger"], certificates=(pki["client"],))
+    c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    _run(c, s)
+    assert s.parameters is not None, "handshake failed"
+    assert s.parameters.peer_certificate_subject == "CN=alice"

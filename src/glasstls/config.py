@@ -196,6 +196,8 @@ class ClientConfig:
     middlebox_compat: bool = True  # RFC 8446, Appendix D.4
     session_tickets: bool = True
     certificate: CertifiedKey | None = None  # for client authentication
+    # More chains to choose from: the one that fits the server's request is sent.
+    certificates: tuple[CertifiedKey, ...] = ()
     # RFC 8446, Section 4.2.6: offer to answer a CertificateRequest after the handshake.
     # None: offer it when a certificate is configured; True: always (answering with an
     # empty Certificate when there is none); False: never.
@@ -231,9 +233,15 @@ class ClientConfig:
         return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
 
     @property
+    def client_certificates(self) -> tuple[CertifiedKey, ...]:
+        """Every chain the client may present, ``certificate`` first."""
+        first = (self.certificate,) if self.certificate is not None else ()
+        return first + tuple(self.certificates)
+
+    @property
     def offers_post_handshake_auth(self) -> bool:
         if self.post_handshake_auth is None:
-            return self.certificate is not None
+            return bool(self.client_certificates)
         return self.post_handshake_auth
 
 

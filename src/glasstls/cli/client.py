@@ -48,8 +48,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--insecure", action="store_true", help="do not verify the server's certificate (dangerous)")
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
-    p.add_argument("--cert", metavar="FILE", help="client certificate chain PEM, for servers that ask for one")
-    p.add_argument("--key", metavar="FILE", help="private key PEM for --cert")
+    p.add_argument(
+        "--cert",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="client certificate chain PEM, for servers that ask for one (repeat for several: "
+        "the one that fits the server's request is sent)",
+    )
+    p.add_argument("--key", metavar="FILE", action="append", default=[], help="private key PEM for each --cert")
     p.add_argument(
         "--ocsp",
         choices=("request", "require", "off"),

@@ -57,9 +57,10 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     if args.insecure:
         kwargs["dangerous"] = Dangerous(skip_server_verification=True)
     if args.cert or args.key:
-        if not (args.cert and args.key):
-            raise ConfigError("a client certificate needs both --cert FILE and --key FILE")
-        kwargs["certificate"] = CertifiedKey.from_files(args.cert, args.key)
+        if len(args.cert) != len(args.key):
+            raise ConfigError("each client certificate needs both --cert FILE and --key FILE")
+        chains = [CertifiedKey.from_files(c, k) for c, k in zip(args.cert, args.key, strict=True)]
+        kwargs["certificate"], kwargs["certificates"] = chains[0], tuple(chains[1:])
     kwargs |= revocation_kwargs(args)
     return ClientConfig(**kwargs)
 

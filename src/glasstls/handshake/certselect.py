@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..enums import AlertDescription
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
+from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError
 from ..x509.verify import name_matches, san_names
 from .base import Context
@@ -46,3 +47,28 @@ def report_choice(ctx: Context, certified: Any, server_name: str | None) -> None
     else:
         detail = f"no certificate names {server_name}: the default certificate"
     ctx.verified(f"certificate {subject}", True, detail)
+
+
+def client_certificate_for(
+    ctx: Context, requested_schemes: Sequence[int], authorities: Sequence[bytes], *, tls13: bool
+) -> tuple[Any, SignatureScheme] | None:
+    """The client chain that answers a CertificateRequest, and the scheme to sign with.
+
+    A chain issued under one of the server's certificate_authorities comes first
+    (RFC 8446, Section 4.2.4; RFC 5246, Section 7.4.4); within that, the first
+    whose key can make a scheme the server asked for. None: send no certificate.
+    """
+    chains = ctx.config.client_certificates
+    if authorities:
+        wanted = set(authorities)
+        chains = sorted(chains, key=lambda c: not any(x.issuer.public_bytes() in wanted for x in c.chain))
+    for certified in chains:
+        for scheme in requested_schemes:
+            if scheme not in ctx.config.signature_schemes:
+                continue
+            if tls13 and scheme not in TLS13_SIGNATURE_SCHEMES:
+                continue
+            rsa_pss = is_rsassa_pss_certificate(certified.chain[0])
+            if scheme_fits_key(certified.private_key, scheme, tls13=tls13, rsa_pss_key=rsa_pss):
+                return certified, SignatureScheme(scheme)
+    return None

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..crypto import kx
-from ..crypto.signatures import scheme_fits_certificate, schemes_for_key, sign, verify
+from ..crypto.signatures import scheme_fits_certificate, sign, verify
 from ..crypto.suites import TLS12_SUITES
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ProtocolVersion, SignatureScheme
@@ -50,6 +50,7 @@ from ..wire.handshake12 import (
     ServerKeyExchange,
 )
 from .base import Context, PeerVerified, State, require, traced_check
+from .certselect import client_certificate_for
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
 from .status import check_server_status
 
@@ -392,13 +393,7 @@ def _send(ctx: Context, s: Session12, msg: Any) -> None:
 
 
 def _client_certificate(ctx: Context, request: CertificateRequest12) -> tuple[Any, SignatureScheme] | None:
-    certified = ctx.config.certificate
-    if certified is None:
-        return None
-    for scheme in request.signature_algorithms:
-        if scheme in ctx.config.signature_schemes and scheme in schemes_for_key(certified.private_key, tls13=False):
-            return certified, SignatureScheme(scheme)
-    return None
+    return client_certificate_for(ctx, request.signature_algorithms, request.authorities, tls13=False)
 
 
 def _key_exchange(ctx: Context, s: Session12) -> tuple[ClientKeyExchange, bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..crypto.signatures import is_rsassa_pss_certificate, sign
+from ..crypto.signatures import sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
@@ -13,7 +13,7 @@ from ..wire import extensions as X
 from ..wire.extensions import Extension
 from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
 from .base import Context
-from .negotiation import choose_signature_scheme
+from .certselect import client_certificate_for
 
 _CONTEXT_STRINGS = {
     "server": b"TLS 1.3, server CertificateVerify",
@@ -54,21 +54,15 @@ def send_certificate_flight(
 ) -> None:
     """The client's answer to a CertificateRequest: its chain and signature, or
     an empty Certificate when it has none that fits (Section 4.4.2)."""
-    certified = ctx.config.certificate
     offered = request.ext(E.signature_algorithms)
-    if certified is not None and offered is not None:
-        try:
-            scheme = choose_signature_scheme(
-                offered.value,
-                certified.private_key,
-                ctx.config.signature_schemes,
-                is_rsassa_pss_certificate(certified.chain[0]),
-            )
-        except Exception:
-            scheme = None
-        if scheme is not None:
-            send_certificate_and_verify(ctx, transcript, certified, scheme, signer, request.certificate_request_context)
-            return
+    authorities = request.ext(E.certificate_authorities)
+    choice = client_certificate_for(
+        ctx, offered.value if offered else (), authorities.value if authorities else (), tls13=True
+    )
+    if choice is not None:
+        certified, scheme = choice
+        send_certificate_and_verify(ctx, transcript, certified, scheme, signer, request.certificate_request_context)
+        return
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
     ctx.send_message(empty)
     transcript.add(empty.raw)
