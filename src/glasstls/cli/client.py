@@ -281,7 +281,10 @@ class _Session:
         if self.error is not None:
             prefix = "handshake failed" if not self.conn.handshake_complete else "connection failed"
             if isinstance(self.error, (AlertError, PeerAlertError)) or not self.conn.handshake_complete:
-                recorder = self.recorder if not self.conn.handshake_complete else None
+                # In TLS 1.3 the server refuses a client certificate after the client's
+                # handshake has completed: that alert deserves a diagnosis too.
+                late_refusal = isinstance(self.error, PeerAlertError)
+                recorder = self.recorder if (not self.conn.handshake_complete or late_refusal) else None
                 return _report_failure(self.args, f"{prefix}: {self.error}", self.error, recorder)
         if self.args.session_out and self.conn.session is not None:
             save_session(self.args.session_out, self.conn.session)
