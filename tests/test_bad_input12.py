@@ -286,9 +286,9 @@ TRUNCATIONS = [
     ("ClientHello", 0, ("client_hello", "legacy_version truncated")),
     ("ClientHello", 20, ("client_hello", "random truncated")),
     ("ClientHello", 34, ("client_hello", "legacy_session_id length truncated")),
-    ("ClientHello", 40, ("client_hello", "legacy_session_id truncated")),
-    ("ClientHello", 68, ("client_hello", "cipher_suites length truncated")),
-    ("ClientHello", 72, ("client_hello", "cipher_suites truncated")),
+    # A TLS 1.2-only client sends an empty legacy_session_id (no TLS 1.3 compatibility mode).
+    ("ClientHello", 36, ("client_hello", "cipher_suites length truncated")),
+    ("ClientHello", 40, ("client_hello", "cipher_suites truncated")),
     ("Certificate (client's)", 0, ("certificate", "certificate_list length truncated")),
     ("Certificate (client's)", 50, ("certificate", "certificate_list truncated")),
     ("ClientKeyExchange (ECDHE)", 0, ("ClientKeyExchange", "ecdh_Yc length truncated")),

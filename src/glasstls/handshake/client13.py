@@ -95,7 +95,7 @@ def start(ctx: Context) -> State:
     session = ctx.offered_session  # type: ignore[attr-defined]
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
-    elif cfg.middlebox_compat or (session is not None and session.ticket):
+    elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
         session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
     else:
         session_id = b""
