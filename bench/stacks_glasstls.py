@@ -1,0 +1,190 @@
+"""glasstls, client and server in memory, for bench.py; untraced, and with a trace attached.
+
+The untraced operations build their connections without an observer, as any
+application that asks for no trace does, while the renderers are imported
+(this module imports :mod:`glasstls.trace.text`): a connection without an
+observer builds no trace event, so the renderers' existence must cost it
+nothing. The traced operations attach a fresh ``TextTrace`` to each side of
+each handshake (an Explainer keeps per-connection state, so one per side and
+connection), writing to a stream that discards the text: what is timed is
+building the events and rendering every line, not storing the output.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from common import HOST, TLS12_SUITE, WRITE, NotNegotiated, Pki, expect
+
+from glasstls import (
+    ApplicationData,
+    CertifiedKey,
+    CipherSuite,
+    ClientConfig,
+    ClientConnection,
+    NamedGroup,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.trace.text import TextTrace
+from glasstls.x509.store import TrustStore
+
+# The TextTrace options of each traced metric (bench.py's TRACE_METRICS).
+TRACES: dict[str, dict[str, bool]] = {
+    "handshakes_text": {},  # one line per record and message, as `glasstls client --trace`
+    "handshakes_explain": {"full": True, "explain": True},  # `--trace full --explain`: every field, explained
+}
+
+
+class _Discard:
+    """A text stream that throws away what it is given."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class Glasstls:
+    name = "glasstls"
+
+    def __init__(self, pki: Pki) -> None:
+        suite = (CipherSuite.TLS_AES_128_GCM_SHA256,)
+        trust = TrustStore.from_pem(pki.ca.root_pem())  # verification on, anchors built once
+        self.client_config = ClientConfig(trust_store=trust, cipher_suites=suite, groups=(NamedGroup.x25519,))
+        self.server_config = ServerConfig(
+            certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
+            cipher_suites=suite,
+            groups=(NamedGroup.x25519,),
+        )
+        tls12 = {
+            "tls_min": ProtocolVersion.TLSv1_2,
+            "tls_max": ProtocolVersion.TLSv1_2,
+            "cipher_suites": (CipherSuite[TLS12_SUITE],),
+            "groups": (NamedGroup.x25519,),
+            "session_tickets": False,  # session IDs only, as for the other two stacks
+        }
+        self.client_config12 = ClientConfig(trust_store=trust, **tls12)
+        rsa = (CertifiedKey(pki.rsa_server.chain, pki.rsa_server.private_key),)
+        # One server configuration (and so one session cache) per TLS 1.2 metric.
+        self.server_config12 = ServerConfig(certificates=rsa, **tls12)
+        self.resume_config12 = ServerConfig(certificates=rsa, **tls12)
+
+    @staticmethod
+    def _pair(client: ClientConnection, server: ServerConnection) -> tuple[ClientConnection, ServerConnection]:
+        server.receive_bytes(client.data_to_send())  # ClientHello
+        client.receive_bytes(server.data_to_send())  # 1.3: ServerHello … Finished; 1.2: … ServerHelloDone
+        server.receive_bytes(client.data_to_send())  # 1.3: (CCS) Finished; 1.2: ClientKeyExchange … Finished
+        if not client.handshake_complete:  # a full TLS 1.2 handshake: the server's CCS, Finished
+            client.receive_bytes(server.data_to_send())
+        for side in (client, server):
+            if not side.handshake_complete:
+                raise RuntimeError(f"glasstls {side.side} did not complete the handshake: {side.error}")
+        return client, server
+
+    @staticmethod
+    def _close(*sides: ClientConnection | ServerConnection) -> None:
+        """close_notify from each side, as every stack sends after a resumption (see the module doc)."""
+        for side in sides:
+            side.close()
+            side.data_to_send()
+
+    def pair(self) -> tuple[ClientConnection, ServerConnection]:
+        return self._pair(ClientConnection(self.client_config, server_name=HOST), ServerConnection(self.server_config))
+
+    def pair12(self, server_config: ServerConfig, session: Any = None) -> tuple[ClientConnection, ServerConnection]:
+        client = ClientConnection(self.client_config12, server_name=HOST, session=session)
+        return self._pair(client, ServerConnection(server_config))
+
+    def handshake(self) -> int:
+        self.pair()
+        return 1
+
+    def traced_pair(self, stream: Any, **options: bool) -> tuple[ClientConnection, ServerConnection]:
+        """A TLS 1.3 handshake as :meth:`pair`, with a fresh ``TextTrace(stream, **options)`` on each side."""
+        client = ClientConnection(
+            self.client_config, server_name=HOST, observer=TextTrace(stream, color=False, **options)
+        )
+        server = ServerConnection(self.server_config, observer=TextTrace(stream, color=False, **options))
+        return self._pair(client, server)
+
+    def traced(self, metric: str) -> tuple[str, Callable[[], int]]:
+        """Check that a traced handshake negotiates as an untraced one and renders both sides; then time it."""
+        options = TRACES[metric]
+        text = io.StringIO()
+        client, _ = self.traced_pair(text, **options)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), str(p))
+        rendered = text.getvalue()
+        for line in ("client > ClientHello", "server < ClientHello", "client < Finished", "server < Finished"):
+            expect(line in rendered, f"the trace has no {line!r} line")
+        if options.get("explain"):
+            expect("| " in rendered, "the trace has no explanation")
+        sink = _Discard()
+
+        def handshake() -> int:
+            self.traced_pair(sink, **options)
+            return 1
+
+        shown = ", ".join(name for name, on in options.items() if on) or "one line per record and message"
+        kb = len(rendered.encode()) / 1000
+        return f"TextTrace ({shown}): {rendered.count(chr(10))} lines, {kb:.1f} kB per handshake, discarded", handshake
+
+    def negotiated(self) -> str:
+        client, _ = self.pair()
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), str(p))
+        return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, chain verified"
+
+    def bulk(self) -> Callable[[], int]:
+        client, server = self.pair()
+        data = bytes(WRITE)
+
+        def write() -> int:
+            client.send(data)
+            got = 0
+            for event in server.receive_bytes(client.data_to_send()):
+                if isinstance(event, ApplicationData):
+                    got += len(event.data)
+            return got
+
+        return write
+
+    def handshake12(self) -> tuple[str, Callable[[], int]]:
+        client, _ = self.pair12(self.server_config12)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.2", TLS12_SUITE, "x25519"), str(p))
+        expect(not p.resumed and bool(p.extended_master_secret), str(p))
+
+        def handshake() -> int:
+            self.pair12(self.server_config12)
+            return 1
+
+        return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, EMS, chain verified", handshake
+
+    def resumption12(self) -> tuple[str, Callable[[], int]]:
+        first, server = self.pair12(self.resume_config12)
+        self._close(first, server)
+        session = first.session
+        expect(session is not None and bool(session.session_id) and session.ticket is None, "no session-ID session")
+        client, server = self.pair12(self.resume_config12, session)
+        self._close(client, server)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite, p.resumed) == ("TLSv1.2", TLS12_SUITE, True), str(p))
+
+        def resume() -> int:
+            client, server = self.pair12(self.resume_config12, session)
+            if not client.parameters.resumed:  # type: ignore[union-attr]
+                raise NotNegotiated("glasstls fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{p.version}, {p.cipher_suite}, resumed by a {len(session.session_id)}-byte session ID", resume
