@@ -16,6 +16,7 @@ event, in order). Without one the key exchange is guessed from the bytes.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -215,6 +216,13 @@ def key_description(key: Any) -> str:
 
 
 def certificate_info(der: bytes) -> dict[str, Any]:
+    """Subject, issuer, validity, subjectAltName and key of a DER certificate (a copy of a cached result:
+    the same chain is described several times per handshake, and by every connection to one server)."""
+    return dict(_certificate_info(der))
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_info(der: bytes) -> dict[str, Any]:
     """Subject, issuer, validity, subjectAltName and key of a DER certificate."""
     try:
         cert = x509.load_der_x509_certificate(der)
