@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from .crypto import kx
@@ -110,10 +111,28 @@ class CertifiedKey:
 
     @classmethod
     def from_files(cls, cert_path: str | Path, key_path: str | Path) -> CertifiedKey:
+        """A PEM chain (leaf first) and its PEM key; a file that will not do is named in the error."""
+        chain_pem, key_pem = _read_file(cert_path, "certificate"), _read_file(key_path, "private key")
         try:
-            return cls.from_pem(Path(cert_path).read_bytes(), Path(key_path).read_bytes())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot load certificate {cert_path} / key {key_path}: {exc}") from None
+            chain = tuple(x509.load_pem_x509_certificates(chain_pem))
+        except ValueError:
+            raise ConfigError(
+                f"{cert_path} holds no readable PEM certificate (-----BEGIN CERTIFICATE-----)"
+                + _der_hint(chain_pem, cert_path, "x509")
+            ) from None
+        try:
+            key = serialization.load_pem_private_key(key_pem, None)
+        except TypeError:  # what cryptography raises for an encrypted key and no password
+            raise ConfigError(
+                f"{key_path} is protected by a password; glasstls reads unencrypted keys only: "
+                f"decrypt a copy with `openssl pkey -in {key_path} -out plain.key`"
+            ) from None
+        except (ValueError, UnsupportedAlgorithm):
+            raise ConfigError(
+                f"{key_path} holds no readable PEM private key (-----BEGIN PRIVATE KEY-----)"
+                + _der_hint(key_pem, key_path, "pkey")
+            ) from None
+        return cls(chain, key)
 
     def with_ocsp_file(self, path: str | Path) -> CertifiedKey:
         """The same chain and key, stapling the DER OCSP response in ``path`` (reloaded when it changes)."""
@@ -131,6 +150,20 @@ class CertifiedKey:
     def der_chain(self) -> tuple[bytes, ...]:
         """The chain as DER, serialised once per key rather than per handshake."""
         return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
+
+
+def _read_file(path: str | Path, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
+
+
+def _der_hint(data: bytes, path: str | Path, tool: str) -> str:
+    """A DER file (an ASN.1 SEQUENCE, 0x30) where PEM was expected: say how to convert it."""
+    if data[:1] != b"\x30":
+        return ""
+    return f"; it looks like DER: convert it with `openssl {tool} -inform DER -in {path} -out {Path(path).stem}.pem`"
 
 
 @dataclass(frozen=True)
@@ -165,6 +198,12 @@ def _common_validation(cfg: Any) -> None:
             raise ConfigError(f"group {NamedGroup(group).name} is not supported")
     if not cfg.groups:
         raise ConfigError("no groups configured")
+    for protocol in cfg.alpn:
+        # RFC 7301, Section 3.1: a ProtocolName is 1 to 255 bytes.
+        size = len(protocol.encode() if isinstance(protocol, str) else protocol)
+        if not 1 <= size <= 255:
+            shown = protocol if size <= 40 else f"{protocol[:40]}…"
+            raise ConfigError(f"ALPN protocol {shown!r} is {size} bytes; a protocol name is 1 to 255 (RFC 7301)")
     if cfg.record_size_limit is not None and not 64 <= cfg.record_size_limit <= (1 << 14) + 1:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 

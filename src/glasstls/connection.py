@@ -23,7 +23,7 @@ from typing import Any
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
 from .enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion
-from .errors import AlertError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
+from .errors import AlertError, ConfigError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
 from .events import (
     AlertReceived,
     ApplicationData,
@@ -383,11 +383,22 @@ class Connection:
         self._observer(RecordTrace(self.side, direction, ctype, header, payload, inner, plaintext))
 
 
+def _non_ascii_name(name: str) -> str:
+    """RFC 6066, Section 3: a HostName is ASCII; an internationalized name travels as A-labels (RFC 5890)."""
+    try:
+        a_labels = f" ({name.encode('idna').decode('ascii')})"
+    except UnicodeError:
+        a_labels = ""
+    return f"server name {name!r} is not ASCII: give it in its IDNA form{a_labels}, as DNS and certificates hold it"
+
+
 class ClientConnection(Connection):
     side = "client"
 
     def __init__(self, config: Any, server_name: str | None = None, *, session: Any = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
+        if server_name is not None and not server_name.isascii():
+            raise ConfigError(_non_ascii_name(server_name))
         self.server_name = server_name
         self.offered_sni = client13.sni_name(server_name)
         # A saved session (session.state.SessionState) to resume, if still valid.

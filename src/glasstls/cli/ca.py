@@ -174,6 +174,8 @@ def run_issue(args: argparse.Namespace) -> int:
         raise ConfigError("--must-staple is for server certificates")
     if args.email and args.kind != "client":
         raise ConfigError("--email is for client certificates")
+    prefix = args.out or default_prefix(args.names[0])
+    _check_prefix(prefix, args.force)  # before the CA records a certificate nobody could get the files of
     common = {"key_type": args.key_type, "now": _now()}
     if args.days is not None:
         common["days"] = args.days
@@ -184,7 +186,7 @@ def run_issue(args: argparse.Namespace) -> int:
         identity = ca.issue_client(args.names[0], email=args.email, **common)
     else:
         identity = ca.issue_ocsp_responder(args.names[0], **common)
-    cert_path, key_path = write_identity(identity, args.out or default_prefix(args.names[0]), force=args.force)
+    cert_path, key_path = write_identity(identity, prefix, force=args.force)
     cert = identity.certificate
     print(f"Issued {args.kind} certificate {_summary(cert)}")
     print(f"  serial  {serial_hex(cert.serial_number)}")
@@ -208,6 +210,14 @@ def write_identity(identity: Identity, prefix: str, *, force: bool = False) -> t
     except OSError as exc:
         raise ConfigError(f"cannot write {exc.filename}: {exc.strerror}") from None
     return cert_path, key_path
+
+
+def _check_prefix(prefix: str, force: bool) -> None:
+    key_path = Path(f"{prefix}.key")
+    if key_path.exists() and not force:
+        raise ConfigError(f"{key_path} exists: choose another --out PREFIX, or pass --force to replace it")
+    if not key_path.parent.is_dir():
+        raise ConfigError(f"--out {prefix}: there is no folder {key_path.parent}")
 
 
 def default_prefix(name: str) -> str:

@@ -28,8 +28,11 @@ from .common import (
     TRACE_FORMATS,
     add_common_options,
     add_trace_options,
+    check_illustrate,
+    check_output_file,
     client_config,
     open_keylog,
+    silence_broken_output,
     split_hostport,
     trace_mode,
     trace_renderer,
@@ -37,7 +40,7 @@ from .common import (
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
 
-CONNECT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshake (--timeout)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +89,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="after stdin ends, seconds of server silence before closing (default 1)",
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up when connecting, or then the handshake, takes longer (default {CONNECT_TIMEOUT:g})",
+    )
     add_common_options(p)
     add_trace_options(p)
     p.add_argument(
@@ -110,6 +120,11 @@ def run(args: argparse.Namespace) -> int:
     _target_after_trace(args)
     config = client_config(args)
     host, port = split_hostport(args.target)
+    if args.timeout <= 0 or args.linger < 0:
+        raise ConfigError("--timeout must be above 0 seconds, --linger 0 or more")
+    check_illustrate(args.illustrate)
+    check_output_file(args.diagram, "--diagram")
+    check_output_file(args.session_out, "--session-out")
     if trace_mode(args) not in ("text", "full"):  # a text trace on stderr carries its own warning
         warn_secrets(args)
     keylog = open_keylog(args)
@@ -123,9 +138,13 @@ def run(args: argparse.Namespace) -> int:
             keylog.close()
         save_sequence_diagram(diagram, args.diagram, quiet=args.json)  # --json keeps the last line of stderr
         if illustration is not None and illustration.events:
-            path = illustration.write_html(args.illustrate)
-            if not args.json:  # --json keeps the last line of stderr
-                print(f"* Illustrated connection: {path}", file=sys.stderr)
+            try:
+                path = illustration.write_html(args.illustrate)
+            except OSError as exc:
+                print(f"glasstls: cannot write the page {args.illustrate}: {exc.strerror or exc}", file=sys.stderr)
+            else:
+                if not args.json:  # --json keeps the last line of stderr
+                    print(f"* Illustrated connection: {path}", file=sys.stderr)
 
 
 def _illustration(args: argparse.Namespace) -> Any:
@@ -139,11 +158,11 @@ def _illustration(args: argparse.Namespace) -> Any:
 
 def _connect_and_run(args: argparse.Namespace, config: Any, host: str, port: int, observers: Tee) -> int:
     server_name = args.servername or host
+    session = load_session(args.session_in) if args.session_in else None  # a bad file fails before connecting
     try:
-        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+        sock = socket.create_connection((host, port), timeout=args.timeout)
     except OSError as exc:
-        return _report_failure(args, f"cannot connect to {host}:{port}: {exc}", None)
-    session = load_session(args.session_in) if args.session_in else None
+        return _report_failure(args, f"cannot connect to {host}:{port}: {exc.strerror or exc}", None)
     # The recorder keeps the handshake's events for a diagnosis if it fails; the
     # trace and the key log are there only when asked for.
     recorder = FailureRecorder()
@@ -192,6 +211,7 @@ class _Session:
         self.pending_stdin = b""
         self.last_activity = time.monotonic()
         self.finished = False
+        self.stdout_open = True
         self.error: TLSError | None = None
 
     def run(self) -> int:
@@ -199,10 +219,18 @@ class _Session:
         self.selector.register(self.sock, selectors.EVENT_READ, "net")
         self._register_stdin()
         self._flush()
+        deadline = time.monotonic() + self.args.timeout
         while not self.finished:
-            timeout = self.args.linger if not self.stdin_open else None
+            if not self.conn.handshake_complete:  # a silent server must not hold us forever
+                timeout: float | None = max(0.0, deadline - time.monotonic())
+            else:
+                timeout = self.args.linger if not self.stdin_open else None
             ready = self.selector.select(timeout)
-            if not ready and not self.stdin_open:
+            if not ready and not self.conn.handshake_complete:
+                step = self.conn._state.step
+                self.error = TLSError(f"no answer from the server in {self.args.timeout:g} s while {step}")
+                self.finished = True
+            elif not ready and not self.stdin_open:
                 self._close()
                 continue
             for key, _ in ready:
@@ -249,9 +277,15 @@ class _Session:
             if self.pending_stdin:
                 self.conn.send(self.pending_stdin)
                 self.pending_stdin = b""
-        elif isinstance(event, ApplicationData):
-            sys.stdout.buffer.write(event.data)
-            sys.stdout.buffer.flush()
+        elif isinstance(event, ApplicationData) and self.stdout_open:
+            try:
+                sys.stdout.buffer.write(event.data)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                # Whoever read stdout went away (``| head``): nobody wants the rest, so close cleanly.
+                self.stdout_open = False
+                silence_broken_output(sys.stdout)
+                self._close()
         elif isinstance(event, ConnectionClosed):
             self.error = event.error
             self.finished = True
@@ -286,8 +320,12 @@ class _Session:
                 late_refusal = isinstance(self.error, PeerAlertError)
                 recorder = self.recorder if (not self.conn.handshake_complete or late_refusal) else None
                 return _report_failure(self.args, f"{prefix}: {self.error}", self.error, recorder)
+        if self.error is None and not self.conn.handshake_complete:
+            return _report_failure(self.args, "handshake failed: the connection closed before it completed", None)
         if self.args.session_out and self.conn.session is not None:
             save_session(self.args.session_out, self.conn.session)
+        elif self.args.session_out:
+            print(f"* No session saved to {self.args.session_out}: the server offered none to resume", file=sys.stderr)
         if self.args.json and self.conn.parameters is not None:
             print(json.dumps(self.conn.parameters.summary()), file=sys.stderr)
         return 0

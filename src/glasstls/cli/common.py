@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
@@ -14,10 +17,30 @@ from ..errors import ConfigError
 def split_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """HOST:PORT, [V6]:PORT or :PORT."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ConfigError(f"expected HOST:PORT, got {text!r}")
+    if int(port) > 65535:
+        raise ConfigError(f"port {port} is out of range (0 to 65535) in {text!r}")
     host = host.strip("[]") or default_host
     return host, int(port)
+
+
+def check_output_file(path: str | None, option: str) -> None:
+    """Fail before connecting, not after, when ``option``'s FILE cannot be written."""
+    if not path:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path} is a folder: name a file")
+    if not target.parent.is_dir():
+        raise ConfigError(f"{option} {path}: there is no folder {target.parent}")
+
+
+def check_illustrate(path: str | None) -> None:
+    """--illustrate FILE.html: an HTML page, written where it can be."""
+    if path and Path(path).suffix.lower() not in ("", ".html", ".htm"):
+        raise ConfigError(f"--illustrate {path}: the page is HTML: name a .html file")
+    check_output_file(path, "--illustrate")
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
@@ -117,6 +140,15 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     elif getattr(args, "verify_client", None) not in (None, "none"):
         raise ConfigError("--verify-client needs --client-ca FILE")
     return ServerConfig(certificates=certificates, **kwargs)
+
+
+def silence_broken_output(*streams: Any) -> None:
+    """After a BrokenPipeError (the reader of ``| head`` went away): point the streams (stdout and stderr by
+    default) at /dev/null, so the interpreter's final flush fails quietly too
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    for stream in streams or (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -35,6 +35,7 @@ from ..trace.illustrate import Illustration
 from ..trace.text import TextTrace
 from ..x509.mint import ThrowawayCA
 from ..x509.store import TrustStore
+from .diagram import make_folder
 
 TIMEOUT = 10.0
 RSA_KX = CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256
@@ -112,8 +113,7 @@ def _serve(listener: socket.socket, config: ServerConfig, count: int, errors: li
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(args.out, "--out")
     ca, server_config = _pki()
     print("glasstls demo: five TLS connections on 127.0.0.1, both ends glasstls")
     print(f"  minted in memory: root CA {ca.root_cert.subject.rfc4514_string()}, an ECDSA P-256 and an RSA-2048")

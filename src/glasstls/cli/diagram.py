@@ -37,13 +37,23 @@ def run(args: argparse.Namespace) -> int:
     roles = (args.role,) if args.role else statemachine.ROLES
     versions = (args.version,) if args.version else statemachine.VERSIONS
     suffixes = {"svg": (".svg",), "mmd": (".mmd",), "both": (".mmd", ".svg")}[args.format]
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(args.output, "-o")
     for graph in statemachine.all_graphs(roles, versions):
         for suffix in suffixes:
             path = graph.write(out / f"{graph.role}-{graph.version}{suffix}")
             print(f"{path}  ({len(graph.nodes)} states, {len(graph.edges)} transitions)")
     return 0
+
+
+def make_folder(path: str, option: str) -> Path:
+    """The output folder ``path``, made if missing; a file in the way is the user's to fix, not a traceback."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        what = "is a file, not a folder" if folder.exists() else f"cannot be made: {exc.strerror or exc}"
+        raise ConfigError(f"{option} {path} {what}") from None
+    return folder
 
 
 # -- ``--diagram FILE`` of glasstls client and glasstls server --------------------------------------
@@ -72,7 +82,7 @@ def save_sequence_diagram(
     try:
         written = diagram.write(target)
     except OSError as exc:
-        print(f"glasstls: cannot write the diagram {target}: {exc}", file=sys.stderr, flush=True)
+        print(f"glasstls: cannot write the diagram {target}: {exc.strerror or exc}", file=sys.stderr, flush=True)
         return
     if not quiet:
         print(f"* Sequence diagram: {written}", file=sys.stderr, flush=True)

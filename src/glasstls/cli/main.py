@@ -10,6 +10,7 @@ import sys
 
 from ..errors import ConfigError
 from . import ca, client, demo, diagram, dissect, server
+from .common import silence_broken_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as dissect does
+        silence_broken_output()
+        return 0
+    except OSError as exc:  # a file or socket the system refused: the user's to fix, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"glasstls: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ with its diagnosis: the step, the alert, the reason and the likely fix."""
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ from ..trace.diagnose import FailureRecorder, diagnose
 from .common import (
     add_common_options,
     add_trace_options,
+    check_illustrate,
+    check_output_file,
     open_keylog,
     server_config,
     split_hostport,
@@ -91,6 +94,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = server_config(args)
     trace_mode(args)  # a bad --trace fails now, not at the first connection
+    if args.max_connections < 0:
+        raise ConfigError(f"--max-connections must be 0 (no limit) or more, not {args.max_connections}")
+    new_sequence_diagram(args.diagram)  # a --diagram not .svg or .mmd, or files that cannot be written, fail now too
+    check_output_file(args.diagram, "--diagram")
+    check_illustrate(args.illustrate)
     keylog = open_keylog(args)
     try:
         return _listen(args, config, keylog)
@@ -133,7 +141,7 @@ def serve_one(
 ) -> None:
     recorder = FailureRecorder()
     diagram = new_sequence_diagram(getattr(args, "diagram", None))
-    trace = illustration = None
+    trace = illustration = out = None
     if args is not None and getattr(args, "illustrate", None):
         from ..trace.illustrate import Illustration
 
@@ -143,10 +151,12 @@ def serve_one(
         mode = trace_mode(args)
         if mode in ("text", "full"):
             print(f"* connection {number} from {label}", flush=True)
-        trace = trace_renderer(args, sys.stdout, extra={"connection": number, "peer": label})
+        out = _TraceOut(sys.stdout)
+        trace = trace_renderer(args, out, extra={"connection": number, "peer": label})
     try:
         tls = accept(sock, config, observer=Tee(recorder, trace, keylog, illustration, diagram))  # type: ignore[arg-type]
     except (TLSError, OSError) as exc:
+        _check_trace_reader(out, sock)
         print(f"glasstls: handshake with {peer[0]}:{peer[1]} failed: {exc}", file=sys.stderr, flush=True)
         if isinstance(exc, TLSError):
             print(diagnose(exc, recorder.events, side="server"), file=sys.stderr, flush=True)
@@ -160,6 +170,7 @@ def serve_one(
     try:
         (serve_www if www else serve_echo)(tls)
     except (TLSError, OSError) as exc:
+        _check_trace_reader(out, tls)
         print(f"glasstls: connection with {peer[0]}:{peer[1]} ended: {exc}", file=sys.stderr, flush=True)
     finally:
         tls.close()
@@ -167,12 +178,49 @@ def serve_one(
         save_sequence_diagram(diagram, getattr(args, "diagram", None), number)
 
 
+class _TraceOut:
+    """stdout for a connection's trace, noting when its reader has gone (``--trace | head``)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.gone = stream, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self.stream.write(text))
+        except BrokenPipeError:
+            self.gone = True
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self.gone = True
+            raise
+
+
+def _check_trace_reader(out: _TraceOut | None, sock: Any) -> None:
+    """A failure may be the trace's, not the peer's: with its reader gone, a BrokenPipeError ends the
+    server quietly (in cli.main) instead of failing this connection and every one after it."""
+    if out is not None and out.gone:
+        sock.close()
+        raise BrokenPipeError(errno.EPIPE, "the trace's reader went away")
+
+
 def _write_illustration(illustration: Any, args: argparse.Namespace | None, number: int) -> None:
     """Connection ``number``'s page, as FILE-<number>.html next to the --illustrate FILE."""
     if illustration is None or args is None or not illustration.events:
         return
     path = Path(args.illustrate)
-    path = illustration.write_html(path.with_name(f"{path.stem}-{number}{path.suffix or '.html'}"))
+    path = path.with_name(f"{path.stem}-{number}{path.suffix or '.html'}")
+    try:
+        illustration.write_html(path)
+    except OSError as exc:  # the server goes on serving
+        print(f"glasstls: cannot write the page {path}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return
     print(f"glasstls: connection {number} illustrated in {path}", file=sys.stderr, flush=True)
 
 

@@ -46,7 +46,9 @@ class TLSSocket:
     # -- handshake -----------------------------------------------------------
     def do_handshake(self) -> NegotiatedParameters:
         self._flush()
-        while not self.conn.handshake_complete:
+        # A fatal alert, sent or received, ends the handshake at once (RFC 8446, Section 6.2): reading on
+        # would wait for a peer that has no reason to speak, until the socket's timeout.
+        while not self.conn.handshake_complete and self._error is None and not self._eof:
             if not self._pump():
                 break
         self._raise_if_failed()

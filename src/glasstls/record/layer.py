@@ -21,6 +21,25 @@ RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", byt
 _KNOWN_TYPES = frozenset((20, 21, 22, 23))
 
 
+def _not_a_record(data: bytes) -> str:
+    """Why ``data`` cannot start a record, saying what it looks like when that is clear."""
+    ctype = data[0]
+    if ctype & 0x80 and len(data) >= 3 and data[2] == 1:
+        # A two-byte header with the top bit set, then msg_type 1: the SSL 2.0 CLIENT-HELLO
+        # format (RFC 5246, Appendix E.2), which ended with SSL 2.0 itself (RFC 6176).
+        return (
+            f"the peer sent a ClientHello in the SSL 2.0 format (first byte 0x{ctype:02x}), which glasstls does not "
+            "accept: SSL 2.0 is prohibited (RFC 6176); the peer must send TLS records"
+        )
+    line = data.split(b"\n")[0].rstrip(b"\r")
+    if len(line) >= 4 and all(32 <= b < 127 or b == 9 for b in line):
+        return (
+            f"the peer is not speaking TLS: it sent plain text {line.decode('ascii')!r} "
+            f"(record of unknown content type 0x{ctype:02x})"
+        )
+    return f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step"
+
+
 class Record:
     """One received record after decryption."""
 
@@ -58,10 +77,7 @@ class RecordLayer:
         ctype = buf[pos]
         length = (buf[pos + 3] << 8) | buf[pos + 4]
         if ctype not in _KNOWN_TYPES:
-            raise AlertError(
-                AlertDescription.unexpected_message,
-                f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step",
-            )
+            raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
         read = self.read
         if read is None or ctype == ContentType.change_cipher_spec:
             limit = MAX_PLAINTEXT

@@ -133,6 +133,8 @@ def read_segments(
     try:
         magic = fh.read(4)
         fh.seek(0)
+        if not magic:
+            raise ValueError("not a pcap or pcapng capture (the file is empty)")
         reader: Any
         try:
             reader = dpkt.pcapng.Reader(fh) if magic == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader(fh)
@@ -148,6 +150,9 @@ def read_segments(
             try:
                 ts, frame = next(packets)
             except StopIteration:
+                break
+            except dpkt.NeedData:
+                notes.append(f"the capture is cut short: the file ends inside frame {number + 1}")
                 break
             except Exception as exc:
                 notes.append(f"the capture ends in a damaged packet after frame {number} ({type(exc).__name__})")

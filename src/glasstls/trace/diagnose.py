@@ -316,8 +316,29 @@ FIXES: tuple[Rule, ...] = (
         None,
         "peer",
     ),
+    Rule(
+        "unexpected_message",
+        "nothing on that port speaks TLS (the reason shows what answered instead: HTTP? SSH?): check HOST:PORT",
+        r"not speaking TLS: it sent plain text",
+        "local",
+        "client",
+    ),
+    Rule(
+        "unexpected_message",
+        "the client is not speaking TLS to this TLS port (plain HTTP? an http:// URL instead of https://?)",
+        r"not speaking TLS: it sent plain text",
+        "local",
+        "server",
+    ),
+    Rule("unexpected_message", "configure the client for TLS 1.2 or later: only very old stacks send that", "SSL 2.0"),
     Rule("unexpected_message", "a message arrived out of the protocol's order: a bug or an incompatible peer"),
     Rule("access_denied", "the peer accepted who we are but refuses us access: ask its operator"),
+    Rule(
+        None,
+        "the server took the connection but never answered the ClientHello: a service that is not TLS and waits "
+        "for its own protocol, or a stuck server; check HOST:PORT (--timeout waits longer)",
+        r"no answer from the server",
+    ),
     Rule(
         None,
         "the connection ended without an alert: the peer may not speak TLS on that port, may support none of "

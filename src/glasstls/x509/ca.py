@@ -79,6 +79,9 @@ LEAF_DAYS = 90
 RESPONDER_DAYS = 30
 CRL_DAYS = 30
 OCSP_DAYS = 7
+# Far beyond any sensible lifetime (some 2,700 years), yet far from 9999-12-31, the last date
+# X.509 can carry (RFC 5280, Section 4.1.2.5) and Python's datetime can count to.
+MAX_DAYS = 1_000_000
 
 # RFC 5280, Section 5.3.1, by the names OpenSSL and the RFC use.
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -152,7 +155,8 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
-        raise ConfigError(f"{os.fspath(path)} holds no certificate that parses (PEM or DER): {exc}") from None
+        detail = f": {exc}" if b"-----BEGIN" in data else ""  # a DER parser's complaint about text helps nobody
+        raise ConfigError(f"{os.fspath(path)} holds no certificate that parses (PEM or DER){detail}") from None
 
 
 def load_private_key(path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
@@ -163,8 +167,8 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
         key = loader(data, password)
     except TypeError:
         raise ConfigError(f"{name} is encrypted: glasstls ca reads unencrypted keys only") from None
-    except ValueError as exc:
-        raise ConfigError(f"{name} holds no private key that parses: {exc}") from None
+    except ValueError:
+        raise ConfigError(f"{name} holds no private key that parses (PEM or DER)") from None
     if not isinstance(key, PrivateKey):
         raise ConfigError(f"{name}: a {type(key).__name__} cannot sign certificates; use RSA, ECDSA or EdDSA")
     return key
@@ -787,8 +791,8 @@ def _check_key_type(key_type: str) -> None:
 
 
 def _check_days(days: int, option: str) -> None:
-    if not isinstance(days, int) or days < 1:
-        raise ConfigError(f"{option} must be a whole number of days, at least 1 (got {days!r})")
+    if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise ConfigError(f"{option} must be a whole number of days, 1 to {MAX_DAYS} (got {days!r})")
 
 
 def _read_state(path: Path) -> _State:

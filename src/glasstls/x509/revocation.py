@@ -533,4 +533,5 @@ def load_crls(path: str | os.PathLike[str]) -> tuple[x509.CertificateRevocationL
             return tuple(x509.load_pem_x509_crl(block) for block in blocks)
         return (x509.load_der_x509_crl(data),)
     except ValueError as exc:
-        raise ConfigError(f"{name} does not hold a valid CRL: {exc}") from None
+        detail = f": {exc}" if b"-----BEGIN" in data else " (neither PEM nor DER)"  # not a DER parser's complaint
+        raise ConfigError(f"{name} does not hold a valid CRL{detail}") from None
