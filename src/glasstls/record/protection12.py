@@ -76,6 +76,14 @@ class Protection12:
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
         raise NotImplementedError
 
+    def _next_seq(self) -> int:
+        """This record's sequence number; the next record gets the one after (RFC 5246, Section 6.1)."""
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            raise self._wrapped()
+        self.seq = seq + 1
+        return seq
+
     # -- shared failure paths (kept out of the fast paths) ------------------
     def _bad(self, what: str) -> AlertError:
         return AlertError(AlertDescription.bad_record_mac, f"record {what} ({self.epoch} keys, {self.suite.cipher})")
@@ -110,10 +118,7 @@ class GCMProtection12(Protection12):
         self._salt_int = int.from_bytes(fixed_iv, "big") << 64  # the salt, already in place for OR with seq
 
     def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         n = len(data)
         length = EXPLICIT_NONCE_LEN + n + TAG_LEN
         nonce = (self._salt_int | seq).to_bytes(12, "big")
@@ -125,10 +130,7 @@ class GCMProtection12(Protection12):
         return record
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         if len(payload) > MAX_CIPHERTEXT:
             raise self._overflow_in(payload)
         n = len(payload) - (EXPLICIT_NONCE_LEN + TAG_LEN)
@@ -157,10 +159,7 @@ class ChaChaProtection12(Protection12):
         self._iv = int.from_bytes(fixed_iv, "big")
 
     def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         n = len(data)
         length = n + TAG_LEN
         record = bytearray(5 + length)
@@ -170,10 +169,7 @@ class ChaChaProtection12(Protection12):
         return record
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         if len(payload) > MAX_CIPHERTEXT:
             raise self._overflow_in(payload)
         n = len(payload) - TAG_LEN
@@ -226,10 +222,7 @@ class CBCProtection12(Protection12):
         self._randomness = randomness
 
     def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         n = len(data)
         padding = _PADDING[n % BLOCK]
         body_len = BLOCK + n + len(padding)  # IV + ciphertext
@@ -250,10 +243,7 @@ class CBCProtection12(Protection12):
         return record
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise self._wrapped()
-        self.seq = seq + 1
+        seq = self._next_seq()
         if len(payload) > MAX_CIPHERTEXT:
             raise self._overflow_in(payload)
         body_len = len(payload) - self._mac_len
