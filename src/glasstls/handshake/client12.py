@@ -373,23 +373,18 @@ def send_client_flight(ctx: Context, s: Session12) -> State:
     request: CertificateRequest12 | None = s.extra.get("cert_request")
     certified = _client_certificate(ctx, request) if request is not None else None
     if request is not None:
-        _send(ctx, s, Certificate12(certificates=certified[0].der_chain if certified else ()))
+        s.send(ctx, Certificate12(certificates=certified[0].der_chain if certified else ()))
     cke, pre_master = _key_exchange(ctx, s)
-    _send(ctx, s, cke)
+    s.send(ctx, cke)
     s.derive_master(ctx, pre_master)
     if certified is not None:
         key, scheme = certified[0].private_key, certified[1]
         signature = sign(key, scheme, s.transcript.messages(), ctx.randomness, tls13=False)
-        _send(ctx, s, CertificateVerify(algorithm=scheme, signature=signature))
+        s.send(ctx, CertificateVerify(algorithm=scheme, signature=signature))
         s.client_auth = True
     s.install_write(ctx)
-    _send(ctx, s, Finished(verify_data=s.finished("client")))
+    s.send(ctx, Finished(verify_data=s.finished("client")))
     return ExpectNewTicketOrCcs12(s) if s.issue_ticket else ExpectServerCcs12(s)
-
-
-def _send(ctx: Context, s: Session12, msg: Any) -> None:
-    ctx.send_message(msg)
-    s.transcript.add(msg.raw)
 
 
 def _client_certificate(ctx: Context, request: CertificateRequest12) -> tuple[Any, SignatureScheme] | None:
@@ -453,7 +448,7 @@ class ExpectServerFinished12(State12):
         if s.resumed:
             # Abbreviated handshake: our CCS and Finished come after the server's.
             s.install_write(ctx)
-            _send(ctx, s, Finished(verify_data=s.finished("client")))
+            s.send(ctx, Finished(verify_data=s.finished("client")))
         ctx.new_session(_session_to_keep(ctx, s))
         ctx.complete(PeerVerified(proof), s.parameters())
         return ClientConnected12(s)

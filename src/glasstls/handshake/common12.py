@@ -46,6 +46,11 @@ class Session12:
     client_auth: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def send(self, ctx: Context, msg: Any) -> None:
+        """Send a handshake message and add the bytes sent to the transcript."""
+        ctx.send_message(msg)
+        self.transcript.add(msg.raw)
+
     def derive_master(self, ctx: Context, pre_master: bytes) -> None:
         """RFC 5246, Section 8.1, or RFC 7627, Section 4 with the session hash."""
         h = self.suite.prf_hash

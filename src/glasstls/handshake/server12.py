@@ -183,12 +183,12 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: Any, by_t
     )
     s.extra["state"] = state
     _start_transcript(s, ch)
-    _send(ctx, s, _server_hello(ctx, offer, s))
+    s.send(ctx, _server_hello(ctx, offer, s))
     ctx.secret("master_secret", s.client_random, s.master_secret)
     if s.issue_ticket:
         _send_ticket(ctx, s)
     s.install_write(ctx)
-    _send(ctx, s, Finished(verify_data=s.finished("server")))
+    s.send(ctx, Finished(verify_data=s.finished("server")))
     return ExpectClientCcs12(s)
 
 
@@ -218,15 +218,15 @@ def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> State
     staple = staple_for(ctx, ch, choice.certified)
     s.extra["staple"] = staple
     _start_transcript(s, ch)
-    _send(ctx, s, _server_hello(ctx, offer, s))
-    _send(ctx, s, Certificate12(certificates=choice.certified.der_chain))
+    s.send(ctx, _server_hello(ctx, offer, s))
+    s.send(ctx, Certificate12(certificates=choice.certified.der_chain))
     if staple is not None:
-        _send(ctx, s, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
+        s.send(ctx, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
     if choice.suite.kx != "RSA":
-        _send(ctx, s, _server_key_exchange(ctx, s, choice))
+        s.send(ctx, _server_key_exchange(ctx, s, choice))
     if cfg.client_auth != "none":
-        _send(ctx, s, _certificate_request(ctx))
-    _send(ctx, s, ServerHelloDone())
+        s.send(ctx, _certificate_request(ctx))
+    s.send(ctx, ServerHelloDone())
     s.extra["certified"] = choice.certified
     report_choice(ctx, choice.certified, offer.server_name)
     if cfg.client_auth != "none":
@@ -371,15 +371,10 @@ def _certificate_request(ctx: Context) -> CertificateRequest12:
     return CertificateRequest12(certificate_types=(1, 64), signature_algorithms=schemes, authorities=authorities)
 
 
-def _send(ctx: Context, s: Session12, msg: Any) -> None:
-    ctx.send_message(msg)
-    s.transcript.add(msg.raw)
-
-
 def _send_ticket(ctx: Context, s: Session12) -> None:
     state = s.session_state(ctx, lifetime=TICKET_LIFETIME)
     ticket = ctx.config.ticket_keys.seal(state, ctx.now())
-    _send(ctx, s, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME, ticket=ticket))
+    s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME, ticket=ticket))
 
 
 # -- the client's flight ------------------------------------------------------------
@@ -534,7 +529,7 @@ class ExpectClientFinished12(State12):
             if s.issue_ticket:
                 _send_ticket(ctx, s)
             s.install_write(ctx)
-            _send(ctx, s, Finished(verify_data=s.finished("server")))
+            s.send(ctx, Finished(verify_data=s.finished("server")))
             if s.session_id and cfg.session_cache is not None:
                 cfg.session_cache.put(s.session_id, s.session_state(ctx), ctx.now())
         ctx.complete(PeerVerified(proof), s.parameters())
