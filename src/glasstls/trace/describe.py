@@ -519,94 +519,128 @@ def _ext_value(msg: Any, ext_type: ExtensionType) -> str | None:
     return extension_value(ext) if ext is not None else None
 
 
-def headline(msg: Any, ctx: Context | None = None) -> str:
-    """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
-    parts: list[str] = []
-    if isinstance(msg, H.ClientHello):
-        versions = _ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
-        parts.append(f"versions {versions}")
-        parts.append(plural(len(msg.cipher_suites), "cipher suite"))
-        for label, ext_type in (
+def _optional_parts(msg: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
+    """ "label value" for each extension the message carries."""
+    parts = []
+    for label, ext_type in labelled:
+        value = _ext_value(msg, ext_type)
+        if value is not None:
+            parts.append(f"{label} {value}")
+    return parts
+
+
+def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
+    versions = _ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
+    parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
+    parts += _optional_parts(
+        msg,
+        (
             ("key shares", ExtensionType.key_share),
             ("SNI", ExtensionType.server_name),
             ("ALPN", ExtensionType.application_layer_protocol_negotiation),
-        ):
-            value = _ext_value(msg, ext_type)
-            if value is not None:
-                parts.append(f"{label} {value}")
-        if msg.legacy_session_id:
-            parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
-        if msg.ext(ExtensionType.pre_shared_key) is not None:
-            parts.append("offers a PSK")
-        elif msg.ext(ExtensionType.session_ticket) is not None and msg.ext(ExtensionType.session_ticket).data:
-            parts.append("offers a ticket")
-        parts.append(plural(len(msg.extensions), "extension"))
-    elif isinstance(msg, H.HelloRetryRequest):
-        parts += [str(msg.cipher_suite), f"key share needed: {_ext_value(msg, ExtensionType.key_share)}"]
-    elif isinstance(msg, H.ServerHello):
-        parts += [version_label(server_hello_version(msg)), str(msg.cipher_suite)]
-        share = _ext_value(msg, ExtensionType.key_share)
-        if share is not None:
-            parts.append(f"key share {share}")
-        if msg.ext(ExtensionType.pre_shared_key) is not None:
-            parts.append("PSK accepted")
-        if server_hello_version(msg) != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
-            parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
-        if ctx is not None and ctx.resumed and not ctx.tls13:
-            parts.append("resumed")
-        if msg.ext(ExtensionType.extended_master_secret) is not None:
-            parts.append("extended master secret")
-        alpn = _ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
-        if alpn is not None:
-            parts.append(f"ALPN {alpn}")
-    elif isinstance(msg, H.EncryptedExtensions):
-        parts.append(names(extension_name(e.type) for e in msg.extensions))
-        alpn = _ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
-        if alpn is not None:
-            parts.append(f"ALPN {alpn}")
-    elif isinstance(msg, (H.Certificate, H12.Certificate12)):
-        ders = certificate_ders(msg)
-        if not ders:
-            parts.append("no certificate")
-        else:
-            info = certificate_info(ders[0])
-            if "error" in info:
-                parts.append(info["error"])
-            else:
-                parts.append(info["subject"])
-                parts.append(f"issuer {info['issuer']}")
-                parts.append(f"valid {info['not_before'][:10]} to {info['not_after'][:10]}")
-                if info["sans"]:
-                    parts.append(f"SAN {', '.join(info['sans'])}")
-                parts.append(info["key"])
-            parts.append(f"chain of {len(ders)}")
-    elif isinstance(msg, H.CertificateVerify):
-        parts.append(f"{msg.algorithm.name}, {nbytes(len(msg.signature))} signature")
-    elif isinstance(msg, H.Finished):
-        parts.append(f"verify_data {nbytes(len(msg.verify_data))}")
-    elif isinstance(msg, H12.ServerKeyExchange):
-        fields = dict(_server_key_exchange(msg, ctx))
-        if "key_exchange" in fields:
-            group = fields.get("named_curve") or fields.get("group")
-            public = fields.get("public", fields.get("dh_Ys", "")).split(":")[0]
-            signed = fields["signature_algorithm"]
-            parts += [f"{fields['key_exchange']} {group}", f"public {public}", f"signed {signed}"]
-        else:
-            parts.append(fields.get("body", ""))
-    elif isinstance(msg, H12.ClientKeyExchange):
-        fields = dict(_client_key_exchange(msg, ctx))
-        length = fields.get("exchange_keys", fields.get("body", "")).split(":")[0]
-        parts.append(f"{fields['key_exchange']}, {length}")
-    elif isinstance(msg, (H.NewSessionTicket, H12.NewSessionTicket12)):
-        fields = dict(_new_session_ticket(msg, ctx))
-        lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
-        parts += [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
-    elif isinstance(msg, (H.CertificateRequest, H12.CertificateRequest12)):
-        fields = dict(_certificate_request(msg, ctx))
-        if "signature_algorithms" in fields:
-            parts.append(f"signature algorithms {fields['signature_algorithms']}")
+        ),
+    )
+    if msg.legacy_session_id:
+        parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
+    ticket = msg.ext(ExtensionType.session_ticket)
+    if msg.ext(ExtensionType.pre_shared_key) is not None:
+        parts.append("offers a PSK")
+    elif ticket is not None and ticket.data:
+        parts.append("offers a ticket")
+    return [*parts, plural(len(msg.extensions), "extension")]
+
+
+def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
+    return [str(msg.cipher_suite), f"key share needed: {_ext_value(msg, ExtensionType.key_share)}"]
+
+
+def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
+    version = server_hello_version(msg)
+    parts = [version_label(version), str(msg.cipher_suite)]
+    parts += _optional_parts(msg, (("key share", ExtensionType.key_share),))
+    if msg.ext(ExtensionType.pre_shared_key) is not None:
+        parts.append("PSK accepted")
+    if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
+        parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
+    if ctx is not None and ctx.resumed and not ctx.tls13:
+        parts.append("resumed")
+    if msg.ext(ExtensionType.extended_master_secret) is not None:
+        parts.append("extended master secret")
+    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+
+
+def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
+    parts = [names(extension_name(e.type) for e in msg.extensions)]
+    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+
+
+def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
+    ders = certificate_ders(msg)
+    if not ders:
+        return ["no certificate"]
+    info = certificate_info(ders[0])
+    if "error" in info:
+        return [info["error"], f"chain of {len(ders)}"]
+    parts = [
+        info["subject"],
+        f"issuer {info['issuer']}",
+        f"valid {info['not_before'][:10]} to {info['not_after'][:10]}",
+    ]
+    if info["sans"]:
+        parts.append(f"SAN {', '.join(info['sans'])}")
+    return [*parts, info["key"], f"chain of {len(ders)}"]
+
+
+def _server_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(_server_key_exchange(msg, ctx))
+    if "key_exchange" not in fields:
+        return [fields.get("body", "")]
+    group = fields.get("named_curve") or fields.get("group")
+    public = fields.get("public", fields.get("dh_Ys", "")).split(":")[0]
+    return [f"{fields['key_exchange']} {group}", f"public {public}", f"signed {fields['signature_algorithm']}"]
+
+
+def _client_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(_client_key_exchange(msg, ctx))
+    length = fields.get("exchange_keys", fields.get("body", "")).split(":")[0]
+    return [f"{fields['key_exchange']}, {length}"]
+
+
+def _ticket_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(_new_session_ticket(msg, ctx))
+    lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
+    return [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
+
+
+def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(_certificate_request(msg, ctx))
+    return [f"signature algorithms {fields['signature_algorithms']}"] if "signature_algorithms" in fields else []
+
+
+# Checked in order: HelloRetryRequest is a ServerHello subclass.
+_HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (H.ClientHello, _client_hello_line),
+    (H.HelloRetryRequest, _hello_retry_line),
+    (H.ServerHello, _server_hello_line),
+    (H.EncryptedExtensions, _encrypted_extensions_line),
+    ((H.Certificate, H12.Certificate12), _certificate_line),
+    (H.CertificateVerify, lambda m, c: [f"{m.algorithm.name}, {nbytes(len(m.signature))} signature"]),
+    (H.Finished, lambda m, c: [f"verify_data {nbytes(len(m.verify_data))}"]),
+    (H12.ServerKeyExchange, _server_key_exchange_line),
+    (H12.ClientKeyExchange, _client_key_exchange_line),
+    ((H.NewSessionTicket, H12.NewSessionTicket12), _ticket_line),
+    ((H.CertificateRequest, H12.CertificateRequest12), _certificate_request_line),
+)
+
+
+def headline(msg: Any, ctx: Context | None = None) -> str:
+    """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
+    for kinds, line in _HEADLINES:
+        if isinstance(msg, kinds):
+            parts = line(msg, ctx)
+            break
     else:
-        parts += [f"{label} {value}" for label, value in describe(msg, ctx)]
+        parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
     return "; ".join(p for p in parts if p)
 
 
