@@ -30,7 +30,6 @@ Time is passed in (``now``); every error is a :class:`~glasstls.errors.ConfigErr
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import json
 import os
 import re
@@ -50,6 +49,15 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError
+from .ca_files import (
+    dns_name,
+    leaf_subject,
+    load_certificates,
+    load_private_key,
+    same_public_key,
+    san_entry,
+    write_file,
+)
 from .mint import (
     BACKDATE,
     Identity,
@@ -102,7 +110,6 @@ _State: TypeAlias = dict[str, Any]
 STATE_FILE = "state.json"
 _CA_FILES = (STATE_FILE, "root.key", "root.pem", "intermediate.key", "intermediate.pem", "chain.pem")
 _STATE_VERSION = 1
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _URL = re.compile(r"^(https?|ldap)://\S+$")
 
 
@@ -135,90 +142,6 @@ class Revocation:
     def reason_flag(self) -> x509.ReasonFlags | None:
         """The reasonCode to publish; RFC 5280, Section 5.3.1: leave it out rather than say "unspecified"."""
         return None if self.reason == "unspecified" else REASONS[self.reason]
-
-
-# -- files ---------------------------------------------------------------------------------
-
-
-def _read(path: str | os.PathLike[str], what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
-
-
-def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
-    """Every certificate in a PEM file (leaf first, as written), or the one in a DER file."""
-    data = _read(path, "certificate file")
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        detail = f": {exc}" if b"-----BEGIN" in data else ""  # a DER parser's complaint about text helps nobody
-        raise ConfigError(f"{os.fspath(path)} holds no certificate that parses (PEM or DER){detail}") from None
-
-
-def load_private_key(path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
-    """A PEM (or DER) private key: RSA, ECDSA, Ed25519 or Ed448."""
-    data, name = _read(path, "key file"), os.fspath(path)
-    loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
-    try:
-        key = loader(data, password)
-    except TypeError:
-        raise ConfigError(f"{name} is encrypted: glasstls ca reads unencrypted keys only") from None
-    except ValueError:
-        raise ConfigError(f"{name} holds no private key that parses (PEM or DER)") from None
-    if not isinstance(key, PrivateKey):
-        raise ConfigError(f"{name}: a {type(key).__name__} cannot sign certificates; use RSA, ECDSA or EdDSA")
-    return key
-
-
-def _same_public_key(cert: x509.Certificate, key: PrivateKey) -> bool:
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return cert.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
-
-
-# -- names -----------------------------------------------------------------------------------
-
-
-def _dns_name(name: str) -> str:
-    """``name`` as an A-label DNS name (RFC 5280, Section 4.2.1.6), a leading "*." allowed."""
-    text = name.strip().rstrip(".").lower()
-    try:
-        ascii_name = text.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ConfigError(f"{name!r} is not a DNS name (an empty or over-long label?)") from None
-    labels = ascii_name.split(".")
-    wildcard = labels[0] == "*" and len(labels) > 2
-    if not ascii_name or len(ascii_name) > 253 or not all(_DNS_LABEL.match(x) for x in labels[wildcard:]):
-        raise ConfigError(
-            f"{name!r} is not a DNS name or IP address: use letters, digits and hyphens, "
-            "labels separated by dots (a wildcard only as the whole first label, as in *.example.com)"
-        )
-    return ascii_name
-
-
-def _san_entry(name: str) -> x509.GeneralName:
-    """An iPAddress for an IP literal (brackets allowed), else a dNSName in A-labels."""
-    try:
-        return x509.IPAddress(ipaddress.ip_address(name.strip().removeprefix("[").removesuffix("]")))
-    except ValueError:
-        return x509.DNSName(_dns_name(name))
-
-
-def _leaf_subject(common_name: str) -> x509.Name:
-    """CN=common_name, or an empty subject when the name is longer than a CN may be (64, RFC 5280 ub-common-name)."""
-    if 1 <= len(common_name) <= 64:
-        return subject_name(common_name)
-    return x509.Name([])
 
 
 # -- the state file ----------------------------------------------------------------------------
@@ -416,7 +339,7 @@ class CertificateAuthority:
         """
         if not names:
             raise ConfigError("a server certificate needs at least one DNS name or IP address")
-        san = x509.SubjectAlternativeName([_san_entry(n) for n in names])
+        san = x509.SubjectAlternativeName([san_entry(n) for n in names])
         extra: _Extensions = [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)]
         if must_staple:
             extra.append((x509.TLSFeature([x509.TLSFeatureType.status_request]), False))
@@ -444,10 +367,10 @@ class CertificateAuthority:
             local, _, domain = email.rpartition("@")
             if not local or not domain or re.search(r"\s", email):
                 raise ConfigError(f"{email!r} is not an e-mail address (local@domain)")
-            entries.append(x509.RFC822Name(f"{local}@{_dns_name(domain)}"))
+            entries.append(x509.RFC822Name(f"{local}@{dns_name(domain)}"))
         if email != name:
             try:
-                entries.append(_san_entry(name))
+                entries.append(san_entry(name))
             except ConfigError:
                 if email is None:
                     raise ConfigError(
@@ -488,7 +411,7 @@ class CertificateAuthority:
         if start >= issuer.certificate.not_valid_after_utc:
             raise ConfigError(f"the issuing CA {_describe(issuer.certificate)} has expired: create a new CA")
         key = generate_key(key_type)
-        subject = _leaf_subject(common_name)
+        subject = leaf_subject(common_name)
         extensions: _Extensions = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (leaf_key_usage(key), True),
@@ -525,7 +448,7 @@ class CertificateAuthority:
             "not_after": cert.not_valid_after_utc.isoformat(),
         }
         state["issued"].append(entry)
-        _write(self.directory / "certs" / f"{serial}.pem", certificates_pem([cert]))
+        write_file(self.directory / "certs" / f"{serial}.pem", certificates_pem([cert]))
 
     # -- revoking --------------------------------------------------------------------------------
 
@@ -661,7 +584,7 @@ class CertificateAuthority:
     @staticmethod
     def _check_responder(cert: x509.Certificate, key: PrivateKey, issuer: Issuer) -> None:
         who = _describe(cert)
-        if not _same_public_key(cert, key):
+        if not same_public_key(cert, key):
             raise ConfigError(f"the responder key does not belong to the responder certificate {who}")
         try:
             cert.verify_directly_issued_by(issuer.certificate)
@@ -703,7 +626,7 @@ class CertificateAuthority:
         if not certificates:
             raise ConfigError("nothing to export: the certificate file holds no certificate")
         leaf = certificates[0]
-        if not _same_public_key(leaf, key):
+        if not same_public_key(leaf, key):
             raise ConfigError(f"the key does not belong to {_describe(leaf)}: their public keys differ")
         extra = list(certificates[1:])
         wanted = [*self.chain, self.root.certificate] if include_root else list(self.chain)
@@ -742,7 +665,7 @@ class CertificateAuthority:
     def _save(self, state: _State) -> None:
         path = self.directory / STATE_FILE
         temporary = path.with_name(f".{STATE_FILE}.tmp")
-        _write(temporary, (json.dumps(state, indent=2) + "\n").encode())
+        write_file(temporary, (json.dumps(state, indent=2) + "\n").encode())
         os.replace(temporary, path)  # atomic: a reader sees the old state or the new one
         self._state = state
 
@@ -806,6 +729,6 @@ def _read_state(path: Path) -> _State:
 
 def _load_issuer(directory: Path, level: str) -> Issuer:
     cert = load_certificates(directory / f"{level}.pem")[0]
-    if not _same_public_key(cert, key := load_private_key(directory / f"{level}.key")):
+    if not same_public_key(cert, key := load_private_key(directory / f"{level}.key")):
         raise ConfigError(f"{directory}/{level}.key does not belong to {directory}/{level}.pem")
     return Issuer(cert, key)

@@ -1,0 +1,102 @@
+"""Files and names for the CA tool (glasstls.x509.ca): reading certificates and keys
+with errors a person can act on, writing files, and turning the names a user types
+into SubjectAltName entries (RFC 5280, Section 4.2.1.6)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ..errors import ConfigError
+from .mint import PrivateKey, subject_name
+
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def read_file(path: str | os.PathLike[str], what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+
+
+def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
+    """Every certificate in a PEM file (leaf first, as written), or the one in a DER file."""
+    data = read_file(path, "certificate file")
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        detail = f": {exc}" if b"-----BEGIN" in data else ""  # a DER parser's complaint about text helps nobody
+        raise ConfigError(f"{os.fspath(path)} holds no certificate that parses (PEM or DER){detail}") from None
+
+
+def load_private_key(path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
+    """A PEM (or DER) private key: RSA, ECDSA, Ed25519 or Ed448."""
+    data, name = read_file(path, "key file"), os.fspath(path)
+    loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
+    try:
+        key = loader(data, password)
+    except TypeError:
+        raise ConfigError(f"{name} is encrypted: glasstls ca reads unencrypted keys only") from None
+    except ValueError:
+        raise ConfigError(f"{name} holds no private key that parses (PEM or DER)") from None
+    if not isinstance(key, PrivateKey):
+        raise ConfigError(f"{name}: a {type(key).__name__} cannot sign certificates; use RSA, ECDSA or EdDSA")
+    return key
+
+
+def same_public_key(cert: x509.Certificate, key: PrivateKey) -> bool:
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# -- names -----------------------------------------------------------------------------------
+
+
+def dns_name(name: str) -> str:
+    """``name`` as an A-label DNS name (RFC 5280, Section 4.2.1.6), a leading "*." allowed."""
+    text = name.strip().rstrip(".").lower()
+    try:
+        ascii_name = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"{name!r} is not a DNS name (an empty or over-long label?)") from None
+    labels = ascii_name.split(".")
+    wildcard = labels[0] == "*" and len(labels) > 2
+    if not ascii_name or len(ascii_name) > 253 or not all(DNS_LABEL.match(x) for x in labels[wildcard:]):
+        raise ConfigError(
+            f"{name!r} is not a DNS name or IP address: use letters, digits and hyphens, "
+            "labels separated by dots (a wildcard only as the whole first label, as in *.example.com)"
+        )
+    return ascii_name
+
+
+def san_entry(name: str) -> x509.GeneralName:
+    """An iPAddress for an IP literal (brackets allowed), else a dNSName in A-labels."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name.strip().removeprefix("[").removesuffix("]")))
+    except ValueError:
+        return x509.DNSName(dns_name(name))
+
+
+def leaf_subject(common_name: str) -> x509.Name:
+    """CN=common_name, or an empty subject when the name is longer than a CN may be (64, RFC 5280 ub-common-name)."""
+    if 1 <= len(common_name) <= 64:
+        return subject_name(common_name)
+    return x509.Name([])
