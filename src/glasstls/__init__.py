@@ -6,7 +6,16 @@ The public API, and nothing else.
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from .connection import ClientConnection, ServerConnection
 from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
-from .errors import AlertError, ConfigError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
+from .errors import (
+    AlertError,
+    ConfigError,
+    ConnectionClosedError,
+    DeadlineError,
+    NotNegotiatedError,
+    PeerAlertError,
+    TLSError,
+    TruncatedError,
+)
 from .events import (
     AlertReceived,
     ApplicationData,
@@ -19,6 +28,7 @@ from .events import (
     NewTicket,
 )
 from .io.blocking import TLSSocket, accept, connect
+from .limits import Limits
 from .observe import EventList, Observer, observer
 from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
@@ -39,9 +49,11 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "Dangerous",
+    "DeadlineError",
     "EventList",
     "HandshakeComplete",
     "KeyUpdated",
+    "Limits",
     "NamedGroup",
     "NegotiatedParameters",
     "NewTicket",
@@ -57,6 +69,7 @@ __all__ = [
     "StapleSource",
     "TLSError",
     "TLSSocket",
+    "TruncatedError",
     "accept",
     "connect",
     "load_session",

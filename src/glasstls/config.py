@@ -22,6 +22,7 @@ from .crypto.signatures import schemes_for_key
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
 from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from .errors import ConfigError
+from .limits import DEFAULT_LIMITS, Limits
 
 # ECDHE groups first; the RFC 7919 groups serve TLS 1.2 DHE suites (RFC 7919, Section 3).
 DEFAULT_GROUPS = (
@@ -251,6 +252,7 @@ class ClientConfig:
     ocsp: str = "request"
     crls: tuple[x509.CertificateRevocationList, ...] = ()
     revocation: str = "soft"
+    limits: Limits = DEFAULT_LIMITS  # what the peer can make the connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:
@@ -307,6 +309,7 @@ class ServerConfig:
     # of its issuer: "soft" lets it pass, "hard" refuses it (x509/revocation.py).
     client_crls: tuple[x509.CertificateRevocationList, ...] = ()
     client_revocation: str = "soft"
+    limits: Limits = DEFAULT_LIMITS  # what the peer can make each connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
 
     def __post_init__(self) -> None:

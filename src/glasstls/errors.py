@@ -71,3 +71,32 @@ class NotNegotiatedError(TLSError):
 def unexpected(message: str, state: str) -> AlertError:
     """RFC 8446, Section 6.2: a message not valid in this state."""
     return AlertError(AlertDescription.unexpected_message, f"unexpected {message} {state}")
+
+
+class TruncatedError(ConnectionClosedError):
+    """The peer's stream ended (FIN or RST) without a close_notify after the
+    handshake: what arrived may be cut short (RFC 8446, Section 6.1; RFC 5246,
+    Section 7.2.1). ``received`` is the number of application-data bytes that
+    arrived before the end. Adapters raise it only after those bytes have been
+    delivered, and only where truncation is not explicitly allowed (for an
+    application that frames its own data, like ``ssl``'s suppress_ragged_eofs).
+    """
+
+    def __init__(self, received: int, detail: str = "") -> None:
+        self.received = received
+        how = f" ({detail})" if detail else ""
+        super().__init__(
+            f"the peer closed the connection without close_notify{how} after {received} bytes of application data: "
+            "the data may be truncated (allow_truncation=True accepts this where the application frames its own data)"
+        )
+
+
+class DeadlineError(TLSError, TimeoutError):
+    """An operation did not finish within its deadline (a bound on the whole
+    operation, not on each read). ``limit`` names the deadline that was hit,
+    e.g. "handshake_timeout"."""
+
+    def __init__(self, what: str, seconds: float, limit: str) -> None:
+        self.seconds = seconds
+        self.limit = limit
+        super().__init__(f"{what} did not complete within {seconds:g} s (deadline {limit})")
