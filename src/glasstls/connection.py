@@ -22,7 +22,7 @@ from typing import Any
 
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
-from .enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion
+from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion
 from .errors import AlertError, ConfigError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
 from .events import (
     AlertReceived,
@@ -34,6 +34,7 @@ from .events import (
 )
 from .handshake import client13, server13
 from .handshake.base import FinishedVerified, PeerVerified, State
+from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import (
     AlertTrace,
     KeysTrace,
@@ -80,7 +81,9 @@ class Connection:
         self.randomness: Randomness = randomness
         self._clock = clock
         self._records = RecordLayer(self._record_hook if observer is not None else None)
-        self._hs_in = HandshakeBuffer()
+        limits = getattr(config, "limits", DEFAULT_LIMITS)
+        self._budget = PeerBudget(limits)  # what the peer may make us spend (limits.py)
+        self._hs_in = HandshakeBuffer(limits.max_handshake_message)
         self._hs_out: list[bytes] = []
         self._events: list[Event] = []
         self._app_out: list[bytes] = []
@@ -122,8 +125,12 @@ class Connection:
         if self.peer_verified is None:
             self._app_out.append(bytes(data))
             return
-        self._records.send(ContentType.application_data, data)
-        if self._records.write is not None and self._records.write.seq >= KEY_UPDATE_AFTER_RECORDS:
+        try:
+            self._records.send(ContentType.application_data, data)
+        except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
+            self._fail(err)
+            raise
+        if self.version == ProtocolVersion.TLSv1_3 and self._records.write.seq >= KEY_UPDATE_AFTER_RECORDS:
             self._state.update_write(self, request_peer=False)  # type: ignore[attr-defined]
 
     def data_to_send(self) -> bytes:
@@ -143,6 +150,11 @@ class Connection:
         """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
         if self.peer_verified is None or self._closed:
             raise ConnectionClosedError("KeyUpdate needs an established connection")
+        if self.version != ProtocolVersion.TLSv1_3:
+            # TLS 1.2 has no KeyUpdate message; its keys change only by renegotiation,
+            # which glasstls refuses (RFC 5746 secure renegotiation is not offered).
+            version = self.version.label if self.version is not None else "this version"
+            raise NotNegotiatedError(f"KeyUpdate exists only in TLS 1.3; this connection is {version}")
         self._state.update_write(self, request_peer)  # type: ignore[attr-defined]
 
     @property
@@ -164,6 +176,7 @@ class Connection:
 
     # -- record dispatch -------------------------------------------------------
     def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
+        self._budget.on_record(ctype, len(data))
         if ctype != ContentType.handshake and not self._hs_in.empty():
             # RFC 8446, Section 5.1: handshake messages may not be interleaved.
             raise AlertError(
@@ -192,10 +205,18 @@ class Connection:
             msg = decode_message(raw, self._state.parsers)
             if self._observer is not None:
                 self._observer(MessageTrace(self.side, "in", msg))
+            if self.peer_verified is not None:
+                self._spend_post_handshake(msg)
             self._advance(msg)
             if self._records.read is not read_before and not self._hs_in.empty():
                 # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                 raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+
+    def _spend_post_handshake(self, msg: Handshake) -> None:
+        if msg.msg_type == HandshakeType.key_update:
+            self._budget.on_key_update()
+        elif msg.msg_type == HandshakeType.new_session_ticket:
+            self._budget.on_new_session_ticket()
 
     def _advance(self, msg: Handshake) -> None:
         old = self._state
@@ -207,6 +228,7 @@ class Connection:
         if self.peer_verified is None:
             raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
         if data:
+            self._budget.on_application_data(len(data))
             self._events.append(ApplicationData(data))
 
     def _on_alert(self, data: bytes) -> None:
@@ -216,6 +238,8 @@ class Connection:
         if self._observer is not None:
             self._observer(AlertTrace(self.side, "in", level, description))
         self._events.append(AlertReceived(level, description))
+        if level == AlertLevel.warning and description != AlertDescription.close_notify:
+            self._budget.on_warning_alert()
         if description == AlertDescription.close_notify:
             self._on_close_notify()
         elif description == AlertDescription.user_canceled and level == AlertLevel.warning:
@@ -256,6 +280,7 @@ class Connection:
         # ClientHello and the peer's Finished; anything else is unexpected.
         if protected or data != b"\x01" or not self._state.ccs_allowed:
             raise AlertError(AlertDescription.unexpected_message, "change_cipher_spec record where none may appear")
+        self._budget.on_tls13_change_cipher_spec()
 
     # -- failure ------------------------------------------------------------------
     def _fail(self, err: AlertError) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from .enums import AlertDescription, ContentType
+from .errors import AlertError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,89 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def _exceeded(what: str, limit: str, value: int) -> AlertError:
+    # unexpected_message, as OpenSSL answers too many warnings or empty records:
+    # the peer sent records that are each legal but together are not a conversation.
+    return AlertError(AlertDescription.unexpected_message, f"{what} (limit Limits.{limit} = {value})")
+
+
+class PeerBudget:
+    """What the peer has made one connection spend so far, checked against :class:`Limits`.
+
+    The connection calls one method per record or message; each raises an
+    AlertError naming the limit when the peer goes past it. Counters of
+    "consecutive" things are reset by any record that carries content.
+    """
+
+    __slots__ = ("limits", "_warnings", "_empty", "_ccs13", "_key_update_tokens", "_credit", "_tickets")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._warnings = 0
+        self._empty = 0
+        self._ccs13 = 0
+        self._key_update_tokens = limits.max_key_updates
+        self._credit = 0  # application-data bytes toward the next KeyUpdate token
+        self._tickets = 0
+
+    def on_record(self, content_type: int, size: int) -> None:
+        """Every record received, after decryption."""
+        if size == 0:
+            self._empty += 1
+            if self._empty > self.limits.max_empty_records:
+                raise _exceeded(
+                    f"more than {self.limits.max_empty_records} consecutive empty records",
+                    "max_empty_records",
+                    self.limits.max_empty_records,
+                )
+            return
+        self._empty = 0
+        if content_type != ContentType.alert:
+            self._warnings = 0
+
+    def on_warning_alert(self) -> None:
+        self._warnings += 1
+        if self._warnings > self.limits.max_warning_alerts:
+            raise _exceeded(
+                f"more than {self.limits.max_warning_alerts} consecutive warning alerts",
+                "max_warning_alerts",
+                self.limits.max_warning_alerts,
+            )
+
+    def on_tls13_change_cipher_spec(self) -> None:
+        self._ccs13 += 1
+        if self._ccs13 > self.limits.max_tls13_ccs:
+            raise _exceeded(
+                f"{self._ccs13} change_cipher_spec records in a TLS 1.3 handshake (RFC 8446, Section 5 allows "
+                "one for middlebox compatibility)",
+                "max_tls13_ccs",
+                self.limits.max_tls13_ccs,
+            )
+
+    def on_application_data(self, size: int) -> None:
+        self._tickets = 0
+        if self._key_update_tokens < self.limits.max_key_updates:
+            self._credit += size
+            earned, self._credit = divmod(self._credit, self.limits.key_update_data_credit)
+            self._key_update_tokens = min(self.limits.max_key_updates, self._key_update_tokens + earned)
+
+    def on_key_update(self) -> None:
+        if self._key_update_tokens <= 0:
+            raise _exceeded(
+                f"too many KeyUpdates: more than {self.limits.max_key_updates}, with less than "
+                f"{self.limits.key_update_data_credit} bytes of application data for each one after that",
+                "max_key_updates",
+                self.limits.max_key_updates,
+            )
+        self._key_update_tokens -= 1
+
+    def on_new_session_ticket(self) -> None:
+        self._tickets += 1
+        if self._tickets > self.limits.max_tickets:
+            raise _exceeded(
+                f"more than {self.limits.max_tickets} NewSessionTickets with no application data between them",
+                "max_tickets",
+                self.limits.max_tickets,
+            )

@@ -1,23 +1,33 @@
 """A blocking-socket driver of the sans-I/O Connection.
 
     import glasstls
-    with glasstls.connect("example.com", 443, glasstls.ClientConfig(alpn=("http/1.1",))) as tls:
+    with glasstls.connect("example.com", 443, glasstls.ClientConfig(alpn=("http/1.1",)), timeout=10) as tls:
         tls.sendall(b"GET / HTTP/1.1\\r\\nHost: example.com\\r\\nConnection: close\\r\\n\\r\\n")
         print(tls.recv_all())
 
-Servers wrap sockets they accepted: ``tls = glasstls.accept(sock, server_config)``.
+Servers wrap sockets they accepted: ``tls = glasstls.accept(sock, server_config, timeout=10)``.
+
+Time is bounded by deadlines, not per-read timeouts: ``timeout`` bounds each
+whole operation (the handshake, one ``recv``, one ``sendall``), so a peer that
+trickles bytes, change_cipher_spec records or warnings cannot stretch it
+(docs/design/serving.md). An end of stream without close_notify after the
+handshake raises :class:`TruncatedError` once the data that did arrive has
+been returned, unless ``allow_truncation`` is set.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig, ServerConfig
 from ..connection import ClientConnection, Connection, ServerConnection
-from ..errors import ConnectionClosedError, TLSError
+from ..errors import ConnectionClosedError, DeadlineError, TLSError, TruncatedError
 from ..events import (
     ApplicationData,
     ClientAuthDeclined,
@@ -30,27 +40,50 @@ from ..events import (
 from ..session.store import SessionStore, session_key
 
 READ_SIZE = 1 << 16
+# Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
+# recent ones only, so a peer sending warnings or KeyUpdates forever cannot fill memory.
+KEPT_EVENTS = 64
+
+EventCallback = Callable[[Event], None]
 
 
 class TLSSocket:
-    """A socket speaking TLS through one Connection."""
+    """A socket speaking TLS through one Connection.
 
-    def __init__(self, sock: socket.socket, conn: Connection) -> None:
+    ``timeout`` (seconds, None for none) is the deadline of each operation:
+    the handshake, one ``recv`` and one ``sendall``. ``events`` holds the most
+    recent non-data events; ``on_event`` is called with each one as it happens.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        conn: Connection,
+        *,
+        timeout: float | None = None,
+        allow_truncation: bool = False,
+        on_event: EventCallback | None = None,
+    ) -> None:
         self.sock = sock
         self.conn = conn
+        self.timeout = timeout
+        self.allow_truncation = allow_truncation
+        self.on_event = on_event
+        self.events: collections.deque[Event] = collections.deque(maxlen=KEPT_EVENTS)
+        self.received = 0  # application-data bytes received, for the truncation report
         self._inbox = bytearray()
         self._eof = False
         self._error: TLSError | None = None
-        self.events: list[Event] = []  # non-data events, e.g. NewTicket
 
     # -- handshake -----------------------------------------------------------
-    def do_handshake(self) -> NegotiatedParameters:
-        self._flush()
+    def do_handshake(self, timeout: float | None = None) -> NegotiatedParameters:
+        """Complete the handshake within ``timeout`` (default: the socket's ``timeout``)."""
+        deadline = _deadline(self.timeout if timeout is None else timeout)
+        self._flush(deadline, "the TLS handshake")
         # A fatal alert, sent or received, ends the handshake at once (RFC 8446, Section 6.2): reading on
-        # would wait for a peer that has no reason to speak, until the socket's timeout.
+        # would wait for a peer that has no reason to speak.
         while not self.conn.handshake_complete and self._error is None and not self._eof:
-            if not self._pump():
-                break
+            self._pump(deadline, "the TLS handshake")
         self._raise_if_failed()
         if not self.conn.handshake_complete:
             raise ConnectionClosedError(f"peer closed the connection while {self.conn._state.step}")
@@ -64,19 +97,20 @@ class TLSSocket:
     # -- data ------------------------------------------------------------------
     def sendall(self, data: bytes) -> None:
         self.conn.send(data)
-        self._flush()
+        self._flush(_deadline(self.timeout), "sending")
 
     send = sendall
 
     def recv(self, n: int = READ_SIZE) -> bytes:
-        """Up to ``n`` bytes; b"" once the peer has closed cleanly.
+        """Up to ``n`` bytes; b"" once the peer has closed cleanly (close_notify).
 
-        Data received before an error is returned first; the error is raised
-        on the next call.
+        Data received before an error is returned first; the error (a
+        TruncatedError for an end of stream without close_notify) is raised on
+        the next call.
         """
+        deadline = _deadline(self.timeout)
         while not self._inbox and not self._eof and self._error is None:
-            if not self._pump():
-                break
+            self._pump(deadline, "receiving")
         if self._inbox:
             out = bytes(self._inbox[:n])
             del self._inbox[:n]
@@ -84,38 +118,62 @@ class TLSSocket:
         self._raise_if_failed()
         return b""
 
+    def recv_all(self, *, allow_truncation: bool | None = None) -> bytes:
+        """Everything until the peer closes. An end without close_notify raises
+        TruncatedError unless truncation is allowed (here or on the socket)."""
+        saved = self.allow_truncation
+        if allow_truncation is not None:
+            self.allow_truncation = allow_truncation
+        try:
+            chunks = []
+            while chunk := self.recv():
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            self.allow_truncation = saved
+
     def request_client_certificate(self, *, required: bool = True, wait: bool = True) -> tuple[Any, ...]:
         """TLS 1.3 server: ask the client for a certificate now (RFC 8446, Section 4.6.2;
         see ServerConnection.request_client_certificate) and send the request.
 
-        With ``wait``, read until the client has answered and return its verified chain
-        (leaf first; empty when it declined a request that was not ``required``); data
-        arriving meanwhile is kept for recv(). Without, return () at once: the answer
-        is processed while reading, and shows in ``events`` and ``parameters``.
+        With ``wait``, read until the client has answered (within ``timeout``) and return
+        its verified chain (leaf first; empty when it declined a request that was not
+        ``required``); data arriving meanwhile is kept for recv(). Without, return ()
+        at once: the answer is processed while reading, and shows in ``events``,
+        ``on_event`` and ``parameters``.
         """
         context = self.conn.request_client_certificate(required=required)  # type: ignore[attr-defined]
-        self._flush()
-        while wait:
-            for event in self.events:
-                answered = isinstance(event, ClientAuthenticated | ClientAuthDeclined)
-                if answered and event.certificate_request_context == context:  # type: ignore[union-attr]
-                    return getattr(event, "peer_certificates", ())
-            if self._error is not None or self._eof or not self._pump():
-                self._raise_if_failed()
-                raise ConnectionClosedError("the client closed the connection before answering the certificate request")
-        return ()
+        deadline = _deadline(self.timeout)
+        self._flush(deadline, "sending the certificate request")
+        answers: list[Event] = []
+        watching = self.on_event
 
-    def recv_all(self) -> bytes:
-        chunks = []
-        while chunk := self.recv():
-            chunks.append(chunk)
-        return b"".join(chunks)
+        def watch(event: Event) -> None:
+            answers.append(event)
+            if watching is not None:
+                watching(event)
+
+        self.on_event = watch
+        try:
+            while wait:
+                for event in answers:
+                    answered = isinstance(event, ClientAuthenticated | ClientAuthDeclined)
+                    if answered and event.certificate_request_context == context:  # type: ignore[union-attr]
+                        return getattr(event, "peer_certificates", ())
+                answers.clear()
+                if self._error is not None or self._eof:
+                    self._raise_if_failed()
+                    raise ConnectionClosedError("the client closed the connection before answering the request")
+                self._pump(deadline, "waiting for the client certificate")
+        finally:
+            self.on_event = watching
+        return ()
 
     def close(self) -> None:
         try:
             self.conn.close()
-            self._flush()
-        except OSError:
+            self._flush(_deadline(self.timeout), "closing")
+        except (OSError, TLSError):
             pass
         finally:
             self.sock.close()
@@ -127,38 +185,72 @@ class TLSSocket:
         self.close()
 
     # -- plumbing -------------------------------------------------------------
-    def _flush(self) -> None:
+    def _flush(self, deadline: float | None, what: str) -> None:
         out = self.conn.data_to_send()
         if out:
-            self.sock.sendall(out)
+            # Since Python 3.5 a socket timeout bounds the whole sendall, so this is a deadline.
+            self.sock.settimeout(_remaining(deadline, what, self.timeout))
+            try:
+                self.sock.sendall(out)
+            except TimeoutError:
+                raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
 
-    def _pump(self) -> bool:
-        """Read once from the socket and process it; False at end of stream."""
+    def _pump(self, deadline: float | None, what: str) -> None:
+        """Read once from the socket (within the deadline) and process it."""
+        self.sock.settimeout(_remaining(deadline, what, self.timeout))
+        how = "FIN"
         try:
             data = self.sock.recv(READ_SIZE)
+        except TimeoutError:
+            raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
         except ConnectionResetError:
-            data = b""
+            data, how = b"", "reset"
         if not data:
-            self._eof = True
-            return False
+            self._on_end_of_stream(how)
+            return
         for event in self.conn.receive_bytes(data):
             self._on_event(event)
-        with contextlib.suppress(OSError):  # the peer left after its last message; report what it said
-            self._flush()
-        return True
+        with contextlib.suppress(OSError, TLSError):  # the peer left after its last message; report what it said
+            self._flush(deadline, what)
+
+    def _on_end_of_stream(self, how: str) -> None:
+        self._eof = True
+        # RFC 8446, Section 6.1: only close_notify ends the data; a bare FIN or RST may be
+        # an attacker cutting the stream (a truncation attack).
+        cut = self.conn.handshake_complete and not self.conn.peer_closed and not self.conn.closed
+        if cut and not self.allow_truncation and self._error is None:
+            self._error = TruncatedError(self.received, how)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ApplicationData):
             self._inbox += event.data
-        elif isinstance(event, ConnectionClosed):
+            self.received += len(event.data)
+            return
+        if isinstance(event, ConnectionClosed):
             self._eof = True
             self._error = event.error
-        elif not isinstance(event, HandshakeComplete):
-            self.events.append(event)
+        elif isinstance(event, HandshakeComplete):
+            return
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _remaining(deadline: float | None, what: str, timeout: float | None) -> float | None:
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineError(what, timeout or 0.0, "timeout")
+    return left
 
 
 def connect(
@@ -169,21 +261,31 @@ def connect(
     server_name: str | None = None,
     timeout: float | None = 30.0,
     session_store: SessionStore | None = None,
+    allow_truncation: bool = False,
+    on_event: EventCallback | None = None,
     **conn_kwargs: Any,
 ) -> TLSSocket:
     """Open a TCP connection and complete a TLS handshake as a client.
 
-    With a ``session_store`` the connection resumes the newest session saved
-    for (server name, port) and saves the one it ends up with.
+    ``timeout`` is a deadline: the TCP connection and the whole handshake
+    finish within it or DeadlineError is raised, whatever the server sends;
+    afterwards it bounds each recv() and sendall(). With a ``session_store``
+    the connection resumes the newest session saved for (server name, port)
+    and saves the one it ends up with.
     """
     key = session_key(host, port, server_name)
     if session_store is not None and "session" not in conn_kwargs:
         conn_kwargs["session"] = session_store.get(key, datetime.now(UTC))
-    sock = socket.create_connection((host, port), timeout=timeout)
-    conn = ClientConnection(config or ClientConfig(), server_name=server_name or host, **conn_kwargs)
-    tls = TLSSocket(sock, conn)
+    deadline = _deadline(timeout)
     try:
-        tls.do_handshake()
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise DeadlineError(f"the TCP connection to {host}:{port}", timeout or 0.0, "timeout") from None
+    try:
+        conn = ClientConnection(config or ClientConfig(), server_name=server_name or host, **conn_kwargs)
+        tls = TLSSocket(sock, conn, timeout=timeout, allow_truncation=allow_truncation, on_event=on_event)
+        left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
+        tls.do_handshake(left)
     except BaseException:
         sock.close()
         raise
@@ -192,8 +294,20 @@ def connect(
     return tls
 
 
-def accept(sock: socket.socket, config: ServerConfig, **conn_kwargs: Any) -> TLSSocket:
-    """Complete a TLS handshake as a server on an accepted socket."""
-    tls = TLSSocket(sock, ServerConnection(config, **conn_kwargs))
+def accept(
+    sock: socket.socket,
+    config: ServerConfig,
+    *,
+    timeout: float | None = None,
+    allow_truncation: bool = False,
+    on_event: EventCallback | None = None,
+    **conn_kwargs: Any,
+) -> TLSSocket:
+    """Complete a TLS handshake as a server on an accepted socket, within
+    ``timeout`` (default: the socket's own timeout) as a deadline."""
+    if timeout is None:
+        timeout = sock.gettimeout()
+    conn = ServerConnection(config, **conn_kwargs)
+    tls = TLSSocket(sock, conn, timeout=timeout, allow_truncation=allow_truncation, on_event=on_event)
     tls.do_handshake()
     return tls

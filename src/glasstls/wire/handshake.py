@@ -327,8 +327,9 @@ class HandshakeBuffer:
     # Large enough for long certificate chains; bounded so a peer cannot make us buffer forever.
     MAX_MESSAGE = 1 << 18
 
-    def __init__(self) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE) -> None:
         self._buf = bytearray()
+        self.max_message = max_message
 
     def feed(self, fragment: bytes) -> None:
         self._buf += fragment
@@ -338,8 +339,11 @@ class HandshakeBuffer:
         if len(self._buf) < 4:
             return None
         length = int.from_bytes(self._buf[1:4], "big")
-        if length > self.MAX_MESSAGE:
-            raise DecodeError(f"handshake message of {length} bytes exceeds the {self.MAX_MESSAGE}-byte limit")
+        if length > self.max_message:
+            raise DecodeError(
+                f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
+                "(limit Limits.max_handshake_message)"
+            )
         if len(self._buf) < 4 + length:
             return None
         raw = bytes(self._buf[: 4 + length])
