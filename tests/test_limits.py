@@ -1,0 +1,170 @@
+"""Every bound on what a peer can make a connection spend (limits.py), in memory.
+
+Each test drives a real client/server pair past one limit and checks the alert
+on the wire, the limit's name in the error, and that staying under the limit
+works. The same floods against real sockets are in tests/test_floods.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from glasstls import ConfigError, Limits, NotNegotiatedError, ProtocolVersion
+from glasstls.enums import AlertDescription, AlertLevel, ContentType
+from glasstls.errors import AlertError, PeerAlertError
+from glasstls.events import ApplicationData, ConnectionClosed
+from glasstls.wire.handshake import NewSessionTicket
+
+from pairs import connected_pair, make_pair
+
+TLS12 = {"tls_max": ProtocolVersion.TLSv1_2}
+
+
+def closed_with(events: list, description: AlertDescription, limit: str) -> AlertError:
+    closed = [e for e in events if isinstance(e, ConnectionClosed)]
+    assert closed, events
+    err = closed[-1].error
+    assert isinstance(err, AlertError), err
+    assert err.description == description
+    assert f"Limits.{limit}" in err.reason, err.reason
+    return err
+
+
+def plaintext_alert(level: int, description: int) -> bytes:
+    return bytes((ContentType.alert, 3, 3, 0, 2, level, description))
+
+
+def test_warning_alerts_before_the_client_hello_are_bounded():
+    pair = make_pair()
+    flood = plaintext_alert(AlertLevel.warning, AlertDescription.user_canceled) * 6
+    events = pair.server.receive_bytes(flood)
+    closed_with(events, AlertDescription.unexpected_message, "max_warning_alerts")
+    assert pair.server.closed
+    # Whatever more arrives is not processed, and nothing accumulates.
+    assert pair.server.receive_bytes(flood * 1000) == []
+
+
+def test_five_warnings_are_tolerated_then_the_handshake_goes_on():
+    pair = make_pair()
+    pair.server.receive_bytes(plaintext_alert(AlertLevel.warning, AlertDescription.user_canceled) * 5)
+    assert not pair.server.closed
+    pair.handshake()
+    assert pair.client.handshake_complete and pair.server.handshake_complete
+
+
+@pytest.mark.parametrize("kw", [{}, TLS12], ids=["tls13", "tls12"])
+def test_consecutive_warnings_after_the_handshake(kw):
+    pair = connected_pair(client_kw=kw, server_kw=kw)
+    description = AlertDescription.no_renegotiation if kw else AlertDescription.user_canceled
+    for round_ in range(3):  # data between the warnings resets the count
+        for _ in range(5):
+            pair.client.send_warning(description)
+        pair.client.send(b"x")
+        events = pair.to_server()
+        assert not pair.server.closed, (round_, events)
+    for _ in range(6):
+        pair.client.send_warning(description)
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_warning_alerts")
+    pair.to_client()
+    assert isinstance(pair.client.error, PeerAlertError)
+    assert pair.client.error.description == AlertDescription.unexpected_message
+
+
+@pytest.mark.parametrize("kw", [{}, TLS12], ids=["tls13", "tls12"])
+def test_empty_records_are_bounded(kw):
+    pair = connected_pair(client_kw=kw, server_kw=kw)
+    for _ in range(32):
+        pair.client._records.send(ContentType.application_data, b"")
+    pair.client.send(b"data resets the count")
+    for _ in range(32):
+        pair.client._records.send(ContentType.application_data, b"")
+    events = pair.to_server()
+    assert not pair.server.closed
+    assert [e.data for e in events if isinstance(e, ApplicationData)] == [b"data resets the count"]
+    pair.client._records.send(ContentType.application_data, b"")
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_empty_records")
+
+
+def test_a_second_change_cipher_spec_in_a_tls13_handshake_is_unexpected():
+    pair = make_pair()
+    pair.to_server()  # ClientHello
+    pair.to_client()  # the server's flight; the client answers with CCS + Finished
+    flight = pair.client.data_to_send()
+    assert flight.startswith(b"\x14\x03\x03\x00\x01\x01")  # middlebox compatibility (RFC 8446, D.4)
+    events = pair.server.receive_bytes(b"\x14\x03\x03\x00\x01\x01" + flight)
+    closed_with(events, AlertDescription.unexpected_message, "max_tls13_ccs")
+
+
+def test_one_change_cipher_spec_is_fine():
+    pair = make_pair()
+    pair.handshake()
+    assert pair.server.handshake_complete
+
+
+def test_key_updates_are_budgeted_by_data():
+    pair = connected_pair()
+    for _ in range(32):
+        pair.client.update_keys(request_peer=False)
+    events = pair.to_server()
+    assert not pair.server.closed, events
+    # Data earns KeyUpdates back: one per 64 KiB.
+    pair.client.send(b"x" * (1 << 16))
+    pair.client.update_keys(request_peer=False)
+    assert not [e for e in pair.to_server() if isinstance(e, ConnectionClosed)]
+    pair.client.update_keys(request_peer=False)
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_key_updates")
+
+
+def test_key_update_flood_with_update_requested_stops_the_answers_too():
+    pair = connected_pair()
+    for _ in range(100):
+        pair.client.update_keys(request_peer=True)
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_key_updates")
+
+
+def test_new_session_tickets_without_data_are_bounded():
+    pair = connected_pair()
+    for i in range(33):
+        pair.server.send_message(NewSessionTicket(7200, i, bytes([i]), b"ticket-%d" % i))
+    closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_tickets")
+
+
+def test_handshake_message_size_limit_names_itself():
+    small = Limits(max_handshake_message=1024)
+    pair = make_pair(server_kw={"limits": small})
+    # A ClientHello header announcing 2 KiB: refused before the body arrives.
+    record = bytes((ContentType.handshake, 3, 1, 0, 4)) + b"\x01\x00\x08\x00"
+    closed_with_desc = pair.server.receive_bytes(record)
+    closed = [e for e in closed_with_desc if isinstance(e, ConnectionClosed)]
+    assert closed and "Limits.max_handshake_message" in closed[0].error.reason
+
+
+def test_limits_are_validated():
+    with pytest.raises(ConfigError, match="max_warning_alerts"):
+        Limits(max_warning_alerts=0)
+
+
+def test_tls12_has_no_key_update():
+    pair = connected_pair(client_kw=TLS12, server_kw=TLS12)
+    with pytest.raises(NotNegotiatedError, match="only in TLS 1.3; this connection is TLSv1.2"):
+        pair.client.update_keys()
+    with pytest.raises(NotNegotiatedError):
+        pair.server.update_keys()
+    # The connection is untouched.
+    pair.client.send(b"still fine")
+    assert [e.data for e in pair.to_server() if isinstance(e, ApplicationData)] == [b"still fine"]
+
+
+def test_tls12_sends_past_2_to_the_24_records_without_rekeying():
+    pair = connected_pair(client_kw=TLS12, server_kw=TLS12)
+    pair.client._records.write.seq = pair.server._records.read.seq = 1 << 24
+    pair.client.send(b"record 2^24")
+    assert [e.data for e in pair.to_server() if isinstance(e, ApplicationData)] == [b"record 2^24"]
+
+
+def test_tls12_write_sequence_number_never_wraps():
+    pair = connected_pair(client_kw=TLS12, server_kw=TLS12)
+    pair.client._records.write.seq = (1 << 64) - 1  # RFC 5246, Section 6.1
+    with pytest.raises(AlertError, match="sequence number would wrap"):
+        pair.client.send(b"one too many")
+    assert pair.client.closed
