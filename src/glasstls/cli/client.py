@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..connection import ClientConnection
-from ..errors import AlertError, ConfigError, PeerAlertError, TLSError
+from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..session.store import load_session, save_session
 from ..trace import Tee
@@ -95,6 +95,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=CONNECT_TIMEOUT,
         metavar="SECONDS",
         help=f"give up when connecting, or then the handshake, takes longer (default {CONNECT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--allow-truncation",
+        action="store_true",
+        help="accept a server that ends the stream without close_notify (only where the data frames itself); "
+        "otherwise that ends with an error and exit status 1",
     )
     add_common_options(p)
     add_trace_options(p)
@@ -213,6 +219,7 @@ class _Session:
         self.finished = False
         self.stdout_open = True
         self.error: TLSError | None = None
+        self.received = 0  # application-data bytes, for the truncation report
 
     def run(self) -> int:
         self.sock.setblocking(False)
@@ -278,6 +285,7 @@ class _Session:
                 self.conn.send(self.pending_stdin)
                 self.pending_stdin = b""
         elif isinstance(event, ApplicationData) and self.stdout_open:
+            self.received += len(event.data)
             try:
                 sys.stdout.buffer.write(event.data)
                 sys.stdout.buffer.flush()
@@ -293,6 +301,9 @@ class _Session:
     def _eof(self) -> None:
         if not self.conn.handshake_complete and self.error is None:
             self.error = TLSError(f"the server closed the connection while {self.conn._state.step}")
+        elif self.error is None and not (self.conn.peer_closed or self.conn.closed or self.args.allow_truncation):
+            # RFC 8446, Section 6.1: without close_notify the data may have been cut short.
+            self.error = TruncatedError(self.received)
         self.finished = True
 
     def _close(self) -> None:
@@ -320,6 +331,7 @@ class _Session:
                 late_refusal = isinstance(self.error, PeerAlertError)
                 recorder = self.recorder if (not self.conn.handshake_complete or late_refusal) else None
                 return _report_failure(self.args, f"{prefix}: {self.error}", self.error, recorder)
+            return _report_failure(self.args, f"{prefix}: {self.error}", self.error)
         if self.error is None and not self.conn.handshake_complete:
             return _report_failure(self.args, "handshake failed: the connection closed before it completed", None)
         if self.args.session_out and self.conn.session is not None:
