@@ -29,6 +29,7 @@ from glasstls.connection import Connection
 from glasstls.crypto.suites import TLS13_SUITES
 from glasstls.enums import AlertDescription as A
 from glasstls.enums import AlertLevel, CipherSuite, ContentType, ExtensionType, SignatureScheme
+from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.record.protection import Protection13
 from glasstls.wire import extensions as X
@@ -71,6 +72,7 @@ def closed_with(receiver: Connection, events: list[Event], description: A, *reas
     assert closed, f"no ConnectionClosed in {events}"
     err = closed[-1].error
     assert isinstance(err, AlertError), f"closed with {err!r}, not an AlertError"
+    assert not isinstance(err, InternalError), f"a bug, not the peer's fault: {err!r}"
     assert not closed[-1].by_peer
     assert err.description == description, f"{err.description.name} ({err.reason}), expected {description.name}"
     for part in reason_parts:
@@ -712,6 +714,7 @@ def _check_outcome(pair: Pair, header_touched: bool, may_complete: bool = False)
             if isinstance(e, ConnectionClosed):
                 expected = PeerAlertError if e.by_peer else AlertError
                 assert isinstance(e.error, expected), e
+                assert not isinstance(e.error, InternalError), e  # a bug, not the peer's fault
     if not (pair.client.closed or pair.server.closed):
         assert header_touched, pair.log
 

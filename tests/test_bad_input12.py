@@ -49,6 +49,7 @@ from glasstls.config import DEFAULT_SUITES
 from glasstls.connection import Connection
 from glasstls.enums import AlertDescription as A
 from glasstls.enums import AlertLevel, ContentType
+from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.handshake import client12
 from glasstls.wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
@@ -779,6 +780,7 @@ def _only_alerts(pair: Pair, header_touched: bool) -> None:
         for e in events:
             if isinstance(e, ConnectionClosed):
                 assert isinstance(e.error, PeerAlertError if e.by_peer else AlertError), e
+                assert not isinstance(e.error, InternalError), e  # a bug, not the peer's fault
     if not (pair.client.closed or pair.server.closed):
         assert header_touched, pair.log
 

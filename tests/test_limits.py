@@ -168,3 +168,20 @@ def test_tls12_write_sequence_number_never_wraps():
     with pytest.raises(AlertError, match="sequence number would wrap"):
         pair.client.send(b"one too many")
     assert pair.client.closed
+
+
+def test_an_observer_that_raises_ends_only_its_connection_with_internal_error():
+    from glasstls.errors import InternalError
+
+    def broken(event):
+        if type(event).__name__ == "MessageTrace":
+            raise RuntimeError("renderer bug")
+
+    pair = make_pair(server_observer=broken)
+    events = pair.to_server()
+    closed = [e for e in events if isinstance(e, ConnectionClosed)]
+    assert closed and isinstance(closed[0].error, InternalError)
+    assert closed[0].error.description == AlertDescription.internal_error
+    assert "renderer bug" in str(closed[0].error)
+    pair.to_client()
+    assert pair.client.error.description == AlertDescription.internal_error

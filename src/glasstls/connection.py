@@ -23,7 +23,15 @@ from typing import Any
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
 from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion
-from .errors import AlertError, ConfigError, ConnectionClosedError, NotNegotiatedError, PeerAlertError, TLSError
+from .errors import (
+    AlertError,
+    ConfigError,
+    ConnectionClosedError,
+    InternalError,
+    NotNegotiatedError,
+    PeerAlertError,
+    TLSError,
+)
 from .events import (
     AlertReceived,
     ApplicationData,
@@ -113,6 +121,8 @@ class Connection:
                 self._dispatch(record.content_type, record.data, record.protected)
         except AlertError as err:
             self._fail(err)
+        except Exception as exc:
+            self._fail(InternalError(exc))
         events, self._events = self._events, []
         return events
 

@@ -41,6 +41,20 @@ class DecodeError(AlertError):
         super().__init__(AlertDescription.decode_error, reason)
 
 
+class InternalError(AlertError):
+    """Something that is not the peer's fault went wrong inside glasstls (or in an
+    observer attached to it) while handling the peer's bytes: a bug. The connection
+    ends with internal_error (RFC 8446, Section 6.2) instead of taking its caller
+    down; the original exception is the ``__cause__``."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(
+            AlertDescription.internal_error,
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in glasstls or in an attached observer",
+        )
+        self.__cause__ = exc
+
+
 class PeerAlertError(TLSError):
     """The peer sent a fatal alert (or closed) during ``step``."""
 
