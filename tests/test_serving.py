@@ -1,0 +1,268 @@
+"""``glasstls server`` against clients that try to crash it, hold it up or fill it up.
+
+Each test is a real socket on 127.0.0.1 against the server as a process of its own,
+and ends by checking that the server is alive and serves the next client.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+import glasstls
+from glasstls.config import Dangerous
+from glasstls.enums import AlertDescription, AlertLevel, ContentType
+from glasstls.errors import PeerAlertError
+from serving_helpers import PKI, CLIServer, fetch, make_pki, read_until_closed, slow_sender
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    return make_pki(tmp_path_factory.mktemp("serving"))
+
+
+def serves_next_client(server: CLIServer, pki: PKI) -> None:
+    assert server.alive(), server.log
+    assert fetch(pki, server.port, b"next\n") == b"next\n"
+
+
+def www_request(pki: PKI, port: int, request: bytes) -> bytes:
+    with glasstls.connect("127.0.0.1", port, pki.client_config(), server_name="localhost", timeout=10) as tls:
+        tls.sendall(request)
+        return tls.recv_all()
+
+
+# -- crashes -----------------------------------------------------------------------------------
+
+
+BAD_REQUESTS = {
+    "no-space-before-version": (b"GET /HTTP/1.0\r\n\r\n", 400),
+    "binary-garbage": (bytes(range(256)) * 4, 400),
+    "no-host": (b"GET / HTTP/1.1\r\n\r\n", 400),
+    "head-over-16k": (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),
+}
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_www_answers_a_malformed_request_with_400_and_goes_on(pki: PKI, name: str) -> None:
+    request, status = BAD_REQUESTS[name]
+    with CLIServer(pki, "--www") as server:
+        answer = www_request(pki, server.port, request)
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+        server.wait_for(f"ended: HTTP {status}")
+        page = www_request(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:100]  # with its reason phrase
+        assert b"Protocol version:  TLSv1.3" in page
+
+
+def test_www_answers_other_methods_with_405(pki: PKI) -> None:
+    with CLIServer(pki, "--www") as server:
+        answer = www_request(pki, server.port, b"DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n")
+        assert b"allow: GET, HEAD" in answer
+
+
+# -- held up --------------------------------------------------------------------------------------
+
+
+def timed_fetch(pki: PKI, port: int) -> float:
+    started = time.monotonic()
+    assert fetch(pki, port) == b"ping\n"
+    return time.monotonic() - started
+
+
+def test_an_idle_and_a_slow_loris_client_do_not_delay_the_next(pki: PKI) -> None:
+    hello = glasstls.ClientConnection(pki.client_config(), server_name="localhost").data_to_send()
+    stop = threading.Event()
+    with CLIServer(pki) as server:
+        idle = socket.create_connection(("127.0.0.1", server.port))
+        loris = slow_sender(server.port, hello, 0.2, stop)
+        try:
+            time.sleep(0.5)  # both are in the server's hands now
+            assert timed_fetch(pki, server.port) < 1.0
+            assert timed_fetch(pki, server.port) < 1.0
+        finally:
+            stop.set()
+            idle.close()
+            loris.join(10)
+        serves_next_client(server, pki)
+
+
+def test_the_handshake_deadline_cuts_a_slow_loris(pki: PKI) -> None:
+    hello = glasstls.ClientConnection(pki.client_config(), server_name="localhost").data_to_send()
+    with CLIServer(pki, "--handshake-timeout", "1.5") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            started = time.monotonic()
+            try:
+                for byte in hello:  # one byte every 0.1 s: each read is quick, the whole is not
+                    sock.sendall(bytes((byte,)))
+                    time.sleep(0.1)
+            except OSError:
+                pass
+            read_until_closed(sock, 10)
+            assert time.monotonic() - started < 4.0
+        line = server.wait_for("handshake with .* failed")
+        assert "1.5 s" in line and "handshake_timeout" in line, line
+        serves_next_client(server, pki)
+
+
+def test_an_idle_connection_is_closed_with_close_notify(pki: PKI) -> None:
+    with CLIServer(pki, "--idle-timeout", "1") as server:
+        config = pki.client_config()
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10) as tls:
+            started = time.monotonic()
+            assert tls.recv() == b""  # a clean close: close_notify, not a cut
+            assert 0.8 < time.monotonic() - started < 4.0
+        serves_next_client(server, pki)
+
+
+def test_concurrency_limit_keeps_the_rest_in_the_backlog(pki: PKI) -> None:
+    with CLIServer(pki, "--concurrency", "2") as server:
+        config = pki.client_config()
+        first = glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10)
+        second = glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10)
+        try:
+            with pytest.raises(glasstls.DeadlineError):
+                glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=1)
+            first.close()
+            assert timed_fetch(pki, server.port) < 2.0
+        finally:
+            first.close()
+            second.close()
+
+
+# -- filled up --------------------------------------------------------------------------------------
+
+
+def warning(description: AlertDescription) -> bytes:
+    return bytes((ContentType.alert, 3, 3, 0, 2, AlertLevel.warning, description))
+
+
+def test_a_flood_of_warnings_before_the_client_hello_is_cut_short(pki: PKI) -> None:
+    flood = warning(AlertDescription.user_canceled) * 4096  # 28 KiB a write
+    with CLIServer(pki) as server:
+        before = server.rss_kib()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sent = 0
+            try:
+                while sent < 20 << 20:
+                    sock.sendall(flood)
+                    sent += len(flood)
+            except OSError:
+                pass
+            answer, _ = read_until_closed(sock, 10)
+        assert sent < 20 << 20, "the server read 20 MB of warnings without hanging up"
+        assert bytes((ContentType.alert,)) in answer[:1] and answer[5:7] == bytes((2, 10)), answer[:16]
+        line = server.wait_for("handshake with .* failed")
+        assert "Limits.max_warning_alerts" in line, line
+        assert server.rss_kib() - before < 10 * 1024
+        serves_next_client(server, pki)
+
+
+def test_a_flood_of_key_updates_is_refused(pki: PKI) -> None:
+    with CLIServer(pki) as server:
+        config = pki.client_config()
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10) as tls:
+            for _ in range(200):
+                tls.conn.update_keys(request_peer=False)
+            tls.sock.sendall(tls.conn.data_to_send())
+            with pytest.raises(PeerAlertError) as info:
+                tls.recv_all()
+            assert info.value.description == AlertDescription.unexpected_message
+        assert "Limits.max_key_updates" in server.wait_for("ended")
+        serves_next_client(server, pki)
+
+
+def test_many_warnings_after_the_handshake_do_not_accumulate_in_the_client(pki: PKI) -> None:
+    config = pki.client_config(tls_max=glasstls.ProtocolVersion.TLSv1_2)
+    with CLIServer(pki) as server:
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10) as tls:
+            for _ in range(3):  # five warnings, then data: under the limit every time
+                for _ in range(5):
+                    tls.conn.send_warning(AlertDescription.no_renegotiation)
+                tls.sendall(b"x")
+                assert tls.recv() == b"x"
+        serves_next_client(server, pki)
+
+
+# -- log injection ---------------------------------------------------------------------------------
+
+
+def test_a_server_name_cannot_forge_log_lines(pki: PKI) -> None:
+    evil = "evil\nglasstls: 6.6.6.6:1 TLSv1.3 forged\x1b[31m"
+    config = pki.client_config(dangerous=Dangerous(skip_server_verification=True))
+    with CLIServer(pki) as server:
+        with glasstls.connect("127.0.0.1", server.port, config, server_name=evil, timeout=10) as tls:
+            tls.sendall(b"x")
+            assert tls.recv() == b"x"
+        line = server.wait_for("sni=")
+        assert "sni=evil\\nglasstls: 6.6.6.6:1 TLSv1.3 forged\\x1b[31m" in line, line
+        assert not any(ln.startswith("glasstls: 6.6.6.6") for ln in server.lines)
+        assert "\x1b" not in server.log
+
+
+# -- shutdown ----------------------------------------------------------------------------------------
+
+
+def test_sigterm_closes_open_connections_with_close_notify_and_exits_0(pki: PKI) -> None:
+    server = CLIServer(pki)
+    try:
+        config = pki.client_config()
+        tls = glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10)
+        started = time.monotonic()
+        assert server.stop() == 0, server.log
+        assert time.monotonic() - started < 7.0
+        assert tls.recv() == b""  # close_notify, not a cut stream
+        tls.close()
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log
+
+
+# -- 200 at once ---------------------------------------------------------------------------------------
+
+
+def test_200_concurrent_clients_glasstls_and_openssl(pki: PKI) -> None:
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+    def glasstls_client(i: int) -> bool:
+        return www_request(pki, server.port, request).startswith(b"HTTP/1.1 200 OK")
+
+    def openssl_client(i: int) -> bool:
+        # -ign_eof: read until the server closes (it does, with close_notify, after its answer).
+        res = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-CAfile", str(pki.ca_pem),
+             "-verify_return_error", "-quiet", "-ign_eof", "-servername", "localhost"],
+            input=request, capture_output=True, timeout=40,
+        )  # fmt: skip
+        return res.stdout.startswith(b"HTTP/1.1 200 OK")
+
+    with CLIServer(pki, "--www") as server:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=100) as pool:
+            jobs = [pool.submit(glasstls_client, i) for i in range(150)]
+            jobs += [pool.submit(openssl_client, i) for i in range(50)]
+            results = [job.result(timeout=50) for job in jobs]
+        elapsed = time.monotonic() - started
+        assert all(results), f"{results.count(False)} of 200 clients were not served:\n{server.log[-3000:]}"
+        assert elapsed < 45
+        assert len([ln for ln in server.lines if " sni=localhost" in ln]) == 200
+
+
+def test_python_ssl_client_is_served_too(pki: PKI) -> None:
+    ctx = ssl.create_default_context(cafile=str(pki.ca_pem))
+    with CLIServer(pki) as server:
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"hello\n")
+            assert tls.recv(100) == b"hello\n"
+        serves_next_client(server, pki)
