@@ -14,7 +14,6 @@ from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError, PeerAlertError
 from glasstls.events import ApplicationData, ConnectionClosed
 from glasstls.wire.handshake import NewSessionTicket
-
 from pairs import connected_pair, make_pair
 
 TLS12 = {"tls_max": ProtocolVersion.TLSv1_2}
@@ -146,7 +145,7 @@ def test_limits_are_validated():
 
 def test_tls12_has_no_key_update():
     pair = connected_pair(client_kw=TLS12, server_kw=TLS12)
-    with pytest.raises(NotNegotiatedError, match="only in TLS 1.3; this connection is TLSv1.2"):
+    with pytest.raises(NotNegotiatedError, match=r"only in TLS 1\.3; this connection is TLSv1\.2"):
         pair.client.update_keys()
     with pytest.raises(NotNegotiatedError):
         pair.server.update_keys()

@@ -1,0 +1,209 @@
+"""The blocking adapter (``glasstls.connect``) against servers that stall it, flood it or cut it short.
+
+Each server is a real socket on 127.0.0.1 played by a thread: some speak TLS through
+glasstls' own ServerConnection and then misbehave, some only send crafted records.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+import glasstls
+from glasstls.enums import AlertDescription, AlertLevel, ContentType
+from glasstls.errors import AlertError, DeadlineError, NotNegotiatedError, TruncatedError
+from serving_helpers import GLASSTLS, PKI, make_pki, raw_server
+
+pytestmark = pytest.mark.timeout(60)
+CCS = b"\x14\x03\x03\x00\x01\x01"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    return make_pki(tmp_path_factory.mktemp("blocking"))
+
+
+def connect(pki: PKI, port: int, timeout: float = 10, **kw: object) -> glasstls.TLSSocket:
+    return glasstls.connect("127.0.0.1", port, pki.client_config(), server_name="localhost", timeout=timeout, **kw)
+
+
+# -- deadlines ------------------------------------------------------------------------------------
+
+
+def test_connect_deadline_holds_against_a_change_cipher_spec_trickle(pki: PKI) -> None:
+    def trickle(sock: socket.socket) -> None:
+        sock.recv(1 << 16)  # the ClientHello
+        for _ in range(40):  # one CCS every 0.25 s: each read returns quickly, the handshake never ends
+            sock.sendall(CCS)
+            time.sleep(0.25)
+
+    with raw_server(trickle) as port:
+        started = time.monotonic()
+        with pytest.raises((DeadlineError, AlertError)) as info:
+            connect(pki, port, timeout=1.5)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5, elapsed
+    # A plaintext CCS before the ServerHello is refused at once, or the deadline ends the wait.
+    assert "change_cipher_spec" in str(info.value) or "deadline timeout" in str(info.value)
+
+
+def test_connect_deadline_holds_against_a_byte_trickle(pki: PKI) -> None:
+    def trickle(sock: socket.socket) -> None:
+        sock.recv(1 << 16)
+        # A ServerHello record header claiming 100 bytes, then one byte every 0.2 s.
+        sock.sendall(b"\x16\x03\x03\x00\x64")
+        for _ in range(100):
+            sock.sendall(b"\x02")
+            time.sleep(0.2)
+
+    with raw_server(trickle) as port:
+        started = time.monotonic()
+        with pytest.raises(DeadlineError, match=r"did not complete within 1\.5 s"):
+            connect(pki, port, timeout=1.5)
+        assert time.monotonic() - started < 2.5
+
+
+def test_recv_deadline_holds_after_the_handshake(pki: PKI) -> None:
+    def established_then_warnings(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), timeout=10)
+        for _ in range(20):  # a legal warning every 0.2 s; the reader never gets data
+            tls.conn.send_warning(AlertDescription.no_renegotiation)
+            tls.sock.sendall(tls.conn.data_to_send())
+            time.sleep(0.2)
+
+    with raw_server(established_then_warnings) as port:
+        tls = connect(pki, port, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises((DeadlineError, AlertError)):
+            tls.recv()
+        assert time.monotonic() - started < 2.0
+        tls.close()
+
+
+# -- floods ------------------------------------------------------------------------------------------
+
+
+def test_a_flood_of_warnings_ends_the_handshake_at_once(pki: PKI) -> None:
+    flood = bytes((ContentType.alert, 3, 3, 0, 2, AlertLevel.warning, AlertDescription.user_canceled)) * 4096
+
+    def flooding(sock: socket.socket) -> None:
+        sock.recv(1 << 16)
+        for _ in range(1500):  # 40 MB, unless the client hangs up first
+            sock.sendall(flood)
+
+    with raw_server(flooding) as port:
+        started = time.monotonic()
+        with pytest.raises(AlertError, match=r"Limits\.max_warning_alerts") as info:
+            connect(pki, port)
+        assert info.value.description == AlertDescription.unexpected_message
+        assert time.monotonic() - started < 3
+
+
+def test_post_handshake_events_are_not_kept_forever(pki: PKI) -> None:
+    def warner(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), timeout=10)
+        for i in range(300):
+            tls.conn.send_warning(AlertDescription.no_renegotiation)
+            tls.sendall(b"%d," % i)
+        tls.close()
+
+    with raw_server(warner) as port:
+        seen = []
+        tls = connect(pki, port, on_event=seen.append)
+        data = tls.recv_all()
+        tls.close()
+    assert data.endswith(b"299,")
+    assert len(seen) >= 300  # every event was delivered …
+    assert len(tls.events) <= 64  # … and only the most recent are kept
+
+
+# -- truncation ----------------------------------------------------------------------------------------
+
+
+def cut_after(pki: PKI, payload: bytes, reset: bool):
+    def script(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10)
+        tls.sendall(payload)
+        if reset:  # SO_LINGER 0: close() sends RST
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        time.sleep(0.2)
+        sock.close()  # no close_notify
+
+    return script
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["FIN", "RST"])
+def test_a_stream_cut_without_close_notify_is_an_error_after_the_data(pki: PKI, reset: bool) -> None:
+    body = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHALF"
+    with raw_server(cut_after(pki, body, reset)) as port:
+        tls = connect(pki, port)
+        assert tls.recv() == body  # what arrived is delivered first
+        with pytest.raises(TruncatedError) as info:
+            tls.recv()
+        tls.close()
+    assert info.value.received == len(body)
+    assert "without close_notify" in str(info.value) and f"after {len(body)} bytes" in str(info.value)
+
+
+def test_recv_all_raises_on_truncation_and_allows_it_when_asked(pki: PKI) -> None:
+    with raw_server(cut_after(pki, b"HALF", False)) as port:
+        tls = connect(pki, port)
+        with pytest.raises(TruncatedError):
+            tls.recv_all()
+        tls.close()
+    with raw_server(cut_after(pki, b"HALF", False)) as port:
+        tls = connect(pki, port)
+        assert tls.recv_all(allow_truncation=True) == b"HALF"
+        tls.close()
+    with raw_server(cut_after(pki, b"HALF", False)) as port:
+        tls = connect(pki, port, allow_truncation=True)
+        assert tls.recv_all() == b"HALF"
+        tls.close()
+
+
+def test_close_notify_is_a_clean_end(pki: PKI) -> None:
+    def polite(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10)
+        tls.sendall(b"WHOLE")
+        tls.close()
+
+    with raw_server(polite) as port:
+        tls = connect(pki, port)
+        assert tls.recv_all() == b"WHOLE"
+        tls.close()
+
+
+def test_cli_client_exit_status_on_truncation(pki: PKI) -> None:
+    argv = [*GLASSTLS, "client", "--cacert", str(pki.ca_pem), "--servername", "localhost", "--linger", "3"]
+    with raw_server(cut_after(pki, b"HALF", False)) as port:
+        res = subprocess.run([*argv, f"127.0.0.1:{port}"], input=b"", capture_output=True, timeout=30)
+    assert res.returncode == 1, res.stderr
+    assert res.stdout == b"HALF"
+    assert b"without close_notify" in res.stderr and b"after 4 bytes" in res.stderr
+    with raw_server(cut_after(pki, b"HALF", False)) as port:
+        res = subprocess.run([*argv, "--allow-truncation", f"127.0.0.1:{port}"], capture_output=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"HALF"
+
+
+# -- TLS 1.2 -----------------------------------------------------------------------------------------------
+
+
+def test_tls12_update_keys_is_a_clear_error_on_a_real_connection(pki: PKI) -> None:
+    def echo12(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), timeout=10)
+        while data := tls.recv():
+            tls.sendall(data)
+        tls.close()
+
+    with raw_server(echo12) as port:
+        tls = connect(pki, port)
+        with pytest.raises(NotNegotiatedError, match=r"only in TLS 1\.3; this connection is TLSv1\.2"):
+            tls.conn.update_keys()
+        tls.sendall(b"still here")
+        assert tls.recv() == b"still here"
+        tls.close()
