@@ -1,6 +1,14 @@
 """``glasstls server``: echo what each connection sends, or, with ``--www``,
 answer an HTTP GET with a page describing the connection (like
-``openssl s_server -www``). Connections are served one after another.
+``openssl s_server -www``).
+
+Connections are served concurrently by the asyncio driver (io/aio.py): at most
+``--concurrency`` at once (more wait in the listen backlog), each handshake
+within ``--handshake-timeout``, each connection closed after ``--idle-timeout``
+of silence. SIGINT and SIGTERM stop accepting, send close_notify on every open
+connection and exit 0 within ``SHUTDOWN_GRACE`` seconds. One connection's
+failure, in TLS, in HTTP or in a trace renderer, ends that connection with an
+alert and one log line; the server goes on (docs/design/serving.md).
 
 ``--trace[=full|json]``, ``--explain`` and ``--show-secrets`` print each
 connection's trace to stdout (the server's own messages stay on stderr, so a
@@ -11,19 +19,15 @@ with its diagnosis: the step, the alert, the reason and the likely fix."""
 from __future__ import annotations
 
 import argparse
-import errno
+import asyncio
+import contextlib
+import resource
+import signal
 import socket
-import sys
-from pathlib import Path
 from typing import Any
 
-import h11
-
-from ..errors import ConfigError, TLSError
-from ..events import NegotiatedParameters
-from ..io.blocking import TLSSocket, accept
-from ..trace import Tee
-from ..trace.diagnose import FailureRecorder, diagnose
+from ..errors import ConfigError
+from ..io.aio import TLSServer, start_server
 from .common import (
     add_common_options,
     add_trace_options,
@@ -33,12 +37,16 @@ from .common import (
     server_config,
     split_hostport,
     trace_mode,
-    trace_renderer,
     warn_secrets,
 )
-from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
+from .diagram import DIAGRAM_HELP, new_sequence_diagram
+from .server_conn import ConnectionLog, log, serve_echo, serve_www
 
-CONNECTION_TIMEOUT = 30.0
+HANDSHAKE_TIMEOUT = 10.0  # seconds for the whole handshake (a deadline, not per read)
+IDLE_TIMEOUT = 60.0  # seconds without a byte from the client before we close
+CONCURRENCY = 4096  # connections open at once; more wait in the listen backlog
+BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
+SHUTDOWN_GRACE = 5.0  # seconds open connections get to close after SIGINT/SIGTERM
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +64,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
+    p.add_argument("--concurrency", type=int, default=CONCURRENCY, metavar="N",
+                   help=f"most connections open at once; more wait in the backlog (default {CONCURRENCY})")
+    p.add_argument("--handshake-timeout", type=float, default=HANDSHAKE_TIMEOUT, metavar="S",
+                   help=f"deadline for each whole handshake, in seconds (default {HANDSHAKE_TIMEOUT:g})")
+    p.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="S",
+                   help=f"close a connection silent this long, in seconds; 0: never (default {IDLE_TIMEOUT:g})")
     p.add_argument("--unknown-name", choices=("default", "refuse"), default="default",
                    help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)")
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
@@ -94,187 +108,137 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = server_config(args)
     trace_mode(args)  # a bad --trace fails now, not at the first connection
-    if args.max_connections < 0:
-        raise ConfigError(f"--max-connections must be 0 (no limit) or more, not {args.max_connections}")
+    _check_numbers(args)
     new_sequence_diagram(args.diagram)  # a --diagram not .svg or .mmd, or files that cannot be written, fail now too
     check_output_file(args.diagram, "--diagram")
     check_illustrate(args.illustrate)
     keylog = open_keylog(args)
     try:
-        return _listen(args, config, keylog)
+        return asyncio.run(_Server(args, config, keylog).main())
     finally:
         if keylog is not None:
             keylog.close()
 
 
-def _listen(args: argparse.Namespace, config: object, keylog: Any) -> int:
-    host, port = split_hostport(args.listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as listener:
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.max_connections < 0:
+        raise ConfigError(f"--max-connections must be 0 (no limit) or more, not {args.max_connections}")
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be 1 or more, not {args.concurrency}")
+    if not args.handshake_timeout > 0:
+        raise ConfigError(f"--handshake-timeout must be above 0 seconds, not {args.handshake_timeout:g}")
+    if args.idle_timeout < 0:
+        raise ConfigError(f"--idle-timeout must be 0 (never) or more seconds, not {args.idle_timeout:g}")
+
+
+def _raise_file_limit(wanted: int) -> None:
+    """Each connection is a file descriptor: lift the soft limit toward the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 64 if hard == resource.RLIM_INFINITY else min(hard, wanted + 64)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+class _Server:
+    """The listening socket, the connections' numbers and logs, and the way out."""
+
+    def __init__(self, args: argparse.Namespace, config: Any, keylog: Any) -> None:
+        self.args, self.config, self.keylog = args, config, keylog
+        self.logs: dict[Any, ConnectionLog] = {}
+        self.count = 0
+        self.stop = asyncio.Event()
+        self.trace_reader_gone = False
+        self.server: TLSServer | None = None
+
+    async def main(self) -> int:
+        listener = self._listen()
+        _raise_file_limit(self.args.concurrency)
+        server = await start_server(
+            self._connected,
+            config=self.config,
+            sock=listener,
+            handshake_timeout=self.args.handshake_timeout,
+            idle_timeout=self.args.idle_timeout or None,
+            max_connections=self.args.concurrency,
+            observer_factory=self._new_connection,
+            on_handshake_error=self._handshake_failed,
+            backlog=BACKLOG,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the line that says we are up
+            loop.add_signal_handler(sig, self.stop.set)
+        bound = listener.getsockname()
+        log(f"glasstls server listening on {bound[0]}:{bound[1]}")
+        warn_secrets(self.args)  # after the line other tools wait for
+        self.server = server
+        try:
+            # Until a signal (or a gone trace reader), or --max-connections served and done.
+            waits = {loop.create_task(self.stop.wait()), loop.create_task(server.wait_closed())}
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        finally:
+            await server.shutdown(SHUTDOWN_GRACE)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        if self.trace_reader_gone:
+            raise BrokenPipeError("the trace's reader went away")  # cli.main: stop quietly
+        return 0
+
+    def _listen(self) -> socket.socket:
+        host, port = split_hostport(self.args.listen)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             listener.bind((host, port))
         except OSError as exc:  # a port in use is the user's to fix, not a traceback
-            raise ConfigError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
-        listener.listen(16)
-        bound = listener.getsockname()
-        print(f"glasstls server listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
-        warn_secrets(args)  # after the line other tools wait for
-        served = 0
-        while not args.max_connections or served < args.max_connections:
-            sock, peer = listener.accept()
-            served += 1
-            sock.settimeout(CONNECTION_TIMEOUT)
-            serve_one(sock, peer, config, args.www, args=args, keylog=keylog, number=served)
-    return 0
+            listener.close()
+            raise ConfigError(f"cannot listen on {self.args.listen}: {exc.strerror or exc}") from None
+        listener.listen(BACKLOG)
+        return listener
 
+    # -- the callbacks of start_server -------------------------------------------------------
+    def _new_connection(self, peer: Any) -> Any:
+        """A connection was accepted: number it and give it its observers."""
+        self.count += 1
+        if self.args.max_connections and self.count >= self.args.max_connections and self.server is not None:
+            self.server.close()  # serve this one and those open, accept no more
+        conn_log = ConnectionLog(self.count, peer, self.args, self.keylog)
+        self.logs[peer] = conn_log
+        return conn_log.observer
 
-def serve_one(
-    sock: socket.socket,
-    peer: tuple,
-    config: object,
-    www: bool,
-    *,
-    args: argparse.Namespace | None = None,
-    keylog: Any = None,
-    number: int = 0,
-) -> None:
-    recorder = FailureRecorder()
-    diagram = new_sequence_diagram(getattr(args, "diagram", None))
-    trace = illustration = out = None
-    if args is not None and getattr(args, "illustrate", None):
-        from ..trace.illustrate import Illustration
-
-        illustration = Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
-    if args is not None:
-        label = f"{peer[0]}:{peer[1]}"
-        mode = trace_mode(args)
-        if mode in ("text", "full"):
-            print(f"* connection {number} from {label}", flush=True)
-        out = _TraceOut(sys.stdout)
-        trace = trace_renderer(args, out, extra={"connection": number, "peer": label})
-    try:
-        tls = accept(sock, config, observer=Tee(recorder, trace, keylog, illustration, diagram))  # type: ignore[arg-type]
-    except (TLSError, OSError) as exc:
-        _check_trace_reader(out, sock)
-        print(f"glasstls: handshake with {peer[0]}:{peer[1]} failed: {exc}", file=sys.stderr, flush=True)
-        if isinstance(exc, TLSError):
-            print(diagnose(exc, recorder.events, side="server"), file=sys.stderr, flush=True)
-        sock.close()
-        _write_illustration(illustration, args, number)
-        save_sequence_diagram(diagram, getattr(args, "diagram", None), number)
-        return
-    params = tls.parameters
-    assert params is not None
-    print(f"glasstls: {peer[0]}:{peer[1]} {describe_short(params)}", file=sys.stderr, flush=True)
-    try:
-        (serve_www if www else serve_echo)(tls)
-    except (TLSError, OSError) as exc:
-        _check_trace_reader(out, tls)
-        print(f"glasstls: connection with {peer[0]}:{peer[1]} ended: {exc}", file=sys.stderr, flush=True)
-    finally:
-        tls.close()
-        _write_illustration(illustration, args, number)
-        save_sequence_diagram(diagram, getattr(args, "diagram", None), number)
-
-
-class _TraceOut:
-    """stdout for a connection's trace, noting when its reader has gone (``--trace | head``)."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream, self.gone = stream, False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-    def write(self, text: str) -> int:
-        try:
-            return int(self.stream.write(text))
-        except BrokenPipeError:
-            self.gone = True
-            raise
-
-    def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except BrokenPipeError:
-            self.gone = True
-            raise
-
-
-def _check_trace_reader(out: _TraceOut | None, sock: Any) -> None:
-    """A failure may be the trace's, not the peer's: with its reader gone, a BrokenPipeError ends the
-    server quietly (in cli.main) instead of failing this connection and every one after it."""
-    if out is not None and out.gone:
-        sock.close()
-        raise BrokenPipeError(errno.EPIPE, "the trace's reader went away")
-
-
-def _write_illustration(illustration: Any, args: argparse.Namespace | None, number: int) -> None:
-    """Connection ``number``'s page, as FILE-<number>.html next to the --illustrate FILE."""
-    if illustration is None or args is None or not illustration.events:
-        return
-    path = Path(args.illustrate)
-    path = path.with_name(f"{path.stem}-{number}{path.suffix or '.html'}")
-    try:
-        illustration.write_html(path)
-    except OSError as exc:  # the server goes on serving
-        print(f"glasstls: cannot write the page {path}: {exc.strerror or exc}", file=sys.stderr, flush=True)
-        return
-    print(f"glasstls: connection {number} illustrated in {path}", file=sys.stderr, flush=True)
-
-
-def describe_short(p: NegotiatedParameters) -> str:
-    return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={p.alpn} sni={p.server_name}"
-
-
-def serve_echo(tls: TLSSocket) -> None:
-    while data := tls.recv():
-        tls.sendall(data)
-
-
-def describe_page(p: NegotiatedParameters) -> str:
-    lines = [
-        "glasstls server: the TLS connection you made",
-        "",
-        f"Protocol version:  {p.version}",
-        f"Cipher suite:      {p.cipher_suite}",
-        f"Key exchange:      {p.group}",
-        f"Signature scheme:  {p.signature_scheme}",
-        f"ALPN:              {p.alpn or '(none)'}",
-        f"Server name (SNI): {p.server_name or '(none)'}",
-        f"Resumed:           {'yes' if p.resumed else 'no'}",
-        f"Client certificate: {p.peer_certificate_subject if p.client_auth else '(none)'}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def serve_www(tls: TLSSocket) -> None:
-    """Answer each HTTP/1.1 request on this connection (h11), then close."""
-    http = h11.Connection(h11.SERVER)
-    while True:
-        event = http.next_event()
-        if event is h11.NEED_DATA:
-            data = tls.recv()
-            http.receive_data(data)
-            if not data and http.their_state is not h11.DONE:
-                return
-            continue
-        if isinstance(event, h11.Request):
-            ok = event.method in (b"GET", b"HEAD")
-            assert tls.parameters is not None
-            body = describe_page(tls.parameters).encode() if ok else b"only GET is served here\n"
-            headers = [
-                ("content-type", "text/plain; charset=utf-8"),
-                ("content-length", str(len(body))),
-                ("connection", "close"),
-                ("server", "glasstls"),
-            ]
-            out = http.send(h11.Response(status_code=200 if ok else 405, headers=headers))
-            if event.method != b"HEAD":
-                out += http.send(h11.Data(data=body))
-            out += http.send(h11.EndOfMessage())
-            tls.sendall(out)
+    def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
+        conn_log = self.logs.pop(peer, None)
+        if conn_log is None:
+            log(f"glasstls: handshake with {peer} failed: {exc}")
             return
-        if isinstance(event, (h11.ConnectionClosed, h11.EndOfMessage)):
-            return
+        self._guarded(conn_log.handshake_failed, exc)
+        self._guarded(conn_log.save_pictures)
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        conn_log = self.logs.pop(peer, None) or ConnectionLog(0, peer, self.args, None)
+        self._guarded(conn_log.connected, writer.get_extra_info("glasstls"))
+        error: BaseException | None = None
+        try:
+            await (serve_www if self.args.www else serve_echo)(reader, writer)
+        except Exception as exc:
+            error = exc
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            self._guarded(conn_log.ended, error)
+            self._guarded(conn_log.save_pictures)
+
+    def _guarded(self, fn: Any, *args: Any) -> None:
+        """Log output that cannot fail the server: a gone trace reader stops it quietly."""
+        try:
+            fn(*args)
+        except BrokenPipeError:
+            self.trace_reader_gone = True
+            self.stop.set()
+        except Exception as exc:
+            log(f"glasstls: cannot log a connection: {type(exc).__name__}: {exc}")

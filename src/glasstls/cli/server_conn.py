@@ -1,0 +1,206 @@
+"""One connection of ``glasstls server``: its observers, its buffered trace, its
+log lines, and the two things it can do once connected (echo, or ``--www``).
+
+Connections are served concurrently, so each keeps its trace in a buffer of its
+own and writes it to stdout in one piece (when its handshake ends and when the
+connection ends): the output of two connections never interleaves inside one
+block. Every name a peer chose (SNI, ALPN, certificate subjects, the HTTP
+request line) is printed through :func:`glasstls.text.printable`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import h11
+
+from ..errors import TLSError
+from ..events import NegotiatedParameters
+from ..text import printable
+from ..trace import Tee
+from ..trace.diagnose import FailureRecorder, diagnose
+from .common import trace_mode, trace_renderer
+from .diagram import new_sequence_diagram, save_sequence_diagram
+
+# h11 refuses a request head larger than this with RemoteProtocolError (status hint 431).
+MAX_REQUEST_HEAD = 16 * 1024
+READ_CHUNK = 1 << 16
+HTTP_CHUNK = 1024  # h11 checks its head limit only while the head is incomplete
+
+
+def log(line: str) -> None:
+    """One line on stderr, whole (the server's own messages; the trace goes to stdout)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def peer_label(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return printable(str(peer))
+
+
+class ConnectionLog:
+    """The observers of connection ``number`` and where its trace goes."""
+
+    def __init__(self, number: int, peer: Any, args: argparse.Namespace, keylog: Any) -> None:
+        self.number = number
+        self.label = peer_label(peer)
+        self.args = args
+        self.recorder = FailureRecorder()
+        self.diagram = new_sequence_diagram(getattr(args, "diagram", None))
+        self.illustration = None
+        if getattr(args, "illustrate", None):
+            from ..trace.illustrate import Illustration
+
+            self.illustration = Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
+        self.buffer: io.StringIO | None = None
+        trace = None
+        mode = trace_mode(args)
+        if mode is not None:
+            self.buffer = io.StringIO()
+            if mode in ("text", "full"):
+                self.buffer.write(f"* connection {number} from {self.label}\n")
+            trace = trace_renderer(args, self.buffer, extra={"connection": number, "peer": self.label})
+        self.observer = Tee(self.recorder, trace, keylog, self.illustration, self.diagram)
+
+    def flush_trace(self) -> None:
+        """Write what the trace holds so far to stdout, in one piece."""
+        if self.buffer is None:
+            return
+        text = self.buffer.getvalue()
+        if not text:
+            return
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        sys.stdout.write(text)  # BrokenPipeError: the trace's reader went away; the server stops quietly
+        sys.stdout.flush()
+
+    def handshake_failed(self, exc: BaseException) -> None:
+        self.flush_trace()
+        log(f"glasstls: handshake with {self.label} failed: {printable(str(exc))}")
+        if isinstance(exc, TLSError):
+            log(diagnose(exc, self.recorder.events, side="server"))
+
+    def connected(self, params: NegotiatedParameters) -> None:
+        self.flush_trace()
+        log(f"glasstls: {self.label} {describe_short(params)}")
+
+    def ended(self, exc: BaseException | None) -> None:
+        self.flush_trace()
+        if exc is not None:
+            log(f"glasstls: connection with {self.label} ended: {printable(str(exc) or type(exc).__name__)}")
+
+    def save_pictures(self) -> None:
+        """--illustrate and --diagram: FILE-<number>.html / .svg; a failure to write is logged, not raised."""
+        save_sequence_diagram(self.diagram, getattr(self.args, "diagram", None), self.number)
+        if self.illustration is None or not self.illustration.events:
+            return
+        path = Path(self.args.illustrate)
+        path = path.with_name(f"{path.stem}-{self.number}{path.suffix or '.html'}")
+        try:
+            self.illustration.write_html(path)
+        except OSError as exc:
+            log(f"glasstls: cannot write the page {path}: {exc.strerror or exc}")
+            return
+        log(f"glasstls: connection {self.number} illustrated in {path}")
+
+
+def describe_short(p: NegotiatedParameters) -> str:
+    alpn = printable(p.alpn) if p.alpn is not None else None
+    sni = printable(p.server_name) if p.server_name is not None else None
+    return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={alpn} sni={sni}"
+
+
+def describe_page(p: NegotiatedParameters) -> str:
+    client = printable(p.peer_certificate_subject) if p.client_auth else "(none)"
+    lines = [
+        "glasstls server: the TLS connection you made",
+        "",
+        f"Protocol version:  {p.version}",
+        f"Cipher suite:      {p.cipher_suite}",
+        f"Key exchange:      {p.group}",
+        f"Signature scheme:  {p.signature_scheme}",
+        f"ALPN:              {printable(p.alpn) if p.alpn else '(none)'}",
+        f"Server name (SNI): {printable(p.server_name) if p.server_name else '(none)'}",
+        f"Resumed:           {'yes' if p.resumed else 'no'}",
+        f"Client certificate: {client}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def serve_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Send back what arrives, until the client closes (the StreamReader pauses the
+    connection when we fall behind, so a fast client cannot fill our memory)."""
+    while data := await reader.read(READ_CHUNK):
+        writer.write(data)
+        await writer.drain()
+
+
+async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one HTTP/1.1 request (h11) with a page about the connection, then close.
+
+    A request h11 cannot parse (a bad request line, no Host in HTTP/1.1, a head over
+    16 KiB, binary garbage) gets 400 (or 431) and the connection closes
+    (RFC 9112, Section 3; RFC 6585, Section 5)."""
+    http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
+    params: NegotiatedParameters = writer.get_extra_info("glasstls")
+    try:
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
+                http.receive_data(await reader.read(HTTP_CHUNK))
+            elif isinstance(event, h11.Request):
+                writer.write(_answer(http, event, params))
+                await writer.drain()
+                return
+            elif isinstance(event, (h11.ConnectionClosed, h11.EndOfMessage)):
+                return
+    except h11.RemoteProtocolError as exc:
+        writer.write(_bad_request(exc))
+        await writer.drain()
+        raise BadRequest(exc) from None
+
+
+class BadRequest(Exception):
+    """The client's HTTP request did not parse; it was answered with 400 or 431."""
+
+    def __init__(self, exc: h11.RemoteProtocolError) -> None:
+        self.status = exc.error_status_hint
+        super().__init__(f"HTTP {self.status}: {printable(str(exc))}")
+
+
+def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParameters) -> bytes:
+    ok = request.method in (b"GET", b"HEAD")
+    body = describe_page(params).encode() if ok else b"only GET is served here\n"
+    headers = [
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-length", str(len(body))),
+        ("connection", "close"),
+        ("server", "glasstls"),
+    ]
+    if not ok:
+        headers.append(("allow", "GET, HEAD"))
+    status, reason = (200, b"OK") if ok else (405, b"Method Not Allowed")
+    out = http.send(h11.Response(status_code=status, headers=headers, reason=reason)) or b""
+    if request.method != b"HEAD":
+        out += http.send(h11.Data(data=body)) or b""
+    out += http.send(h11.EndOfMessage()) or b""
+    return out
+
+
+def _bad_request(exc: h11.RemoteProtocolError) -> bytes:
+    # Written by hand: after a parse error h11 no longer knows where the request ended.
+    status = exc.error_status_hint
+    reason = {431: "Request Header Fields Too Large"}.get(status, "Bad Request")
+    body = f"{status} {reason}: the request could not be read\n".encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\nserver: glasstls\r\n\r\n"
+    )
+    return head.encode() + body
