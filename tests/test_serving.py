@@ -266,3 +266,36 @@ def test_python_ssl_client_is_served_too(pki: PKI) -> None:
             tls.sendall(b"hello\n")
             assert tls.recv(100) == b"hello\n"
         serves_next_client(server, pki)
+
+
+# -- traces of concurrent connections ---------------------------------------------------------------
+
+
+def test_traces_of_concurrent_connections_never_interleave(pki: PKI, tmp_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "trace.txt"
+    with out.open("wb") as stdout, CLIServer(pki, "--trace", stdout=stdout.fileno()) as server:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            data = [f"client {i}\n".encode() for i in range(40)]
+            assert list(pool.map(lambda d: fetch(pki, server.port, d), data)) == data
+        server.wait_for(r"sni=localhost")
+        time.sleep(0.5)
+    blocks: dict[str, list[list[str]]] = {}
+    current: list[str] = []
+    for line in out.read_text().splitlines():
+        if line.startswith("* connection "):
+            number = line.split()[2]
+            current = []
+            blocks.setdefault(number, []).append(current)
+        else:
+            current.append(line)
+    assert len(blocks) == 40, sorted(blocks)
+    for number, parts in blocks.items():
+        first = "\n".join(parts[0])
+        # The whole handshake is in one block, in order, and no other connection's messages are in it.
+        assert first.count("ClientHello (1)") == 1, (number, first)
+        assert first.count("< Finished (20)") == 1, (number, first)
+        assert first.index("ClientHello (1)") < first.index("ServerHello (2)") < first.index("< Finished (20)")
+        later = "\n".join("\n".join(p) for p in parts[1:])
+        assert "ClientHello" not in later and "ServerHello" not in later, (number, later)

@@ -59,12 +59,12 @@ class ConnectionLog:
 
             self.illustration = Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
         self.buffer: io.StringIO | None = None
+        self.blocks = 0  # blocks of trace written so far
         trace = None
         mode = trace_mode(args)
+        self.headed = mode in ("text", "full")  # JSON lines carry their connection number instead
         if mode is not None:
             self.buffer = io.StringIO()
-            if mode in ("text", "full"):
-                self.buffer.write(f"* connection {number} from {self.label}\n")
             trace = trace_renderer(args, self.buffer, extra={"connection": number, "peer": self.label})
         self.observer = Tee(self.recorder, trace, keylog, self.illustration, self.diagram)
 
@@ -77,6 +77,10 @@ class ConnectionLog:
             return
         self.buffer.seek(0)
         self.buffer.truncate()
+        if self.headed:  # every block says whose it is
+            more = ", continued" if self.blocks else ""
+            text = f"* connection {self.number} from {self.label}{more}\n{text}"
+        self.blocks += 1
         sys.stdout.write(text)  # BrokenPipeError: the trace's reader went away; the server stops quietly
         sys.stdout.flush()
 
