@@ -44,6 +44,10 @@ READ_SIZE = 1 << 16
 # recent ones only, so a peer sending warnings or KeyUpdates forever cannot fill memory.
 KEPT_EVENTS = 64
 
+# Application data a server keeps for recv() while it waits for a post-handshake certificate:
+# a client that streams data instead of answering is refused past this.
+MAX_BUFFERED = 1 << 24
+
 EventCallback = Callable[[Event], None]
 
 
@@ -164,6 +168,11 @@ class TLSSocket:
                 if self._error is not None or self._eof:
                     self._raise_if_failed()
                     raise ConnectionClosedError("the client closed the connection before answering the request")
+                if len(self._inbox) > MAX_BUFFERED:
+                    raise ConnectionClosedError(
+                        f"more than {MAX_BUFFERED} bytes of data arrived before the client answered the certificate "
+                        "request (limit glasstls.io.blocking.MAX_BUFFERED); read them with recv() and wait=False"
+                    )
                 self._pump(deadline, "waiting for the client certificate")
         finally:
             self.on_event = watching
