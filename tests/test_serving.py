@@ -299,3 +299,21 @@ def test_traces_of_concurrent_connections_never_interleave(pki: PKI, tmp_path) -
         assert first.index("ClientHello (1)") < first.index("ServerHello (2)") < first.index("< Finished (20)")
         later = "\n".join("\n".join(p) for p in parts[1:])
         assert "ClientHello" not in later and "ServerHello" not in later, (number, later)
+
+
+def test_keylog_illustrate_and_diagram_work_per_connection(pki: PKI, tmp_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    keylog, page, diagram = tmp_path / "keys.txt", tmp_path / "page.html", tmp_path / "flow.svg"
+    args = ("--keylog", str(keylog), "--illustrate", str(page), "--diagram", str(diagram), "--explain")
+    with CLIServer(pki, *args) as server:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            data = [f"client {i}\n".encode() for i in range(3)]
+            assert list(pool.map(lambda d: fetch(pki, server.port, d), data)) == data
+        for n in (1, 2, 3):
+            server.wait_for(f"connection {n} illustrated in")
+    for n in (1, 2, 3):
+        assert (tmp_path / f"page-{n}.html").read_text().startswith("<!DOCTYPE html>")
+        assert (tmp_path / f"flow-{n}.svg").read_text().lstrip().startswith(("<svg", "<?xml"))
+    randoms = {line.split()[1] for line in keylog.read_text().splitlines() if line and not line.startswith("#")}
+    assert len(randoms) == 3  # one client random per connection, each with its secrets
