@@ -256,3 +256,15 @@ class KeyUpdateRequest(OpenEnum8):
 
 class CertificateStatusType(OpenEnum8):
     ocsp = 1
+
+
+class ClientCertificateType(OpenEnum8):
+    """RFC 5246, Section 7.4.4 and RFC 8422, Section 5.5: what a TLS 1.2 CertificateRequest accepts."""
+
+    rsa_sign = 1
+    dss_sign = 2
+    rsa_fixed_dh = 3
+    dss_fixed_dh = 4
+    ecdsa_sign = 64
+    rsa_fixed_ecdh = 65
+    ecdsa_fixed_ecdh = 66

@@ -34,7 +34,7 @@ from ..crypto import kx
 from ..crypto.signatures import scheme_fits_certificate, scheme_fits_key, sign, verify
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
-from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..wire import extensions as X
@@ -368,7 +368,9 @@ def _certificate_request(ctx: Context) -> CertificateRequest12:
     store = ctx.config.client_trust_store
     authorities = tuple(c.subject.public_bytes() for c in store.certificates) if store is not None else ()
     schemes = tuple(ctx.config.signature_schemes)
-    return CertificateRequest12(certificate_types=(1, 64), signature_algorithms=schemes, authorities=authorities)
+    # The message carries the open enum, as a parsed one does: every renderer names its values.
+    types = (ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign)
+    return CertificateRequest12(certificate_types=types, signature_algorithms=schemes, authorities=authorities)
 
 
 def _send_ticket(ctx: Context, s: Session12) -> None:
@@ -405,9 +407,9 @@ class ExpectClientCertificate12(State12):
 
 
 def verify_client(ctx: Context, chain: tuple) -> None:
-    from ..x509.verify import verify_client_chain
+    from ..x509.verify import describe, verify_client_chain
 
-    subject = chain[0].subject.rfc4514_string()
+    subject = describe(chain[0])  # escaped for the trace: the client chose it
     traced_check(
         ctx,
         subject,

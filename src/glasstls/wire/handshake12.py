@@ -40,22 +40,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..enums import CertificateStatusType, HandshakeType, NamedGroup, OpenEnum8, SignatureScheme
+from ..enums import (
+    CertificateStatusType,
+    ClientCertificateType,
+    HandshakeType,
+    NamedGroup,
+    OpenEnum8,
+    SignatureScheme,
+)
 from ..errors import AlertDescription, AlertError
 from .codec import Reader, Writer
 from .handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
-
-
-class ClientCertificateType(OpenEnum8):
-    """RFC 5246, Section 7.4.4 and RFC 8422, Section 5.5 (the ones still in use)."""
-
-    rsa_sign = 1
-    dss_sign = 2
-    rsa_fixed_dh = 3
-    dss_fixed_dh = 4
-    ecdsa_sign = 64
-    rsa_fixed_ecdh = 65
-    ecdsa_fixed_ecdh = 66
 
 
 class ECCurveType(OpenEnum8):
@@ -147,7 +142,10 @@ class CertificateRequest12(Handshake):
     """RFC 5246, Section 7.4.4 (ecdsa_sign from RFC 8422, Section 5.5)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_request
-    certificate_types: tuple[int, ...] = (ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign)
+    certificate_types: tuple[ClientCertificateType, ...] = (
+        ClientCertificateType.rsa_sign,
+        ClientCertificateType.ecdsa_sign,
+    )
     signature_algorithms: tuple[SignatureScheme, ...] = ()
     authorities: tuple[bytes, ...] = ()
 
