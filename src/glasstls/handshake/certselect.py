@@ -10,6 +10,7 @@ from typing import Any
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
 from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError
+from ..text import printable
 from ..x509.verify import name_matches, san_names
 from .base import Context
 
@@ -33,19 +34,20 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[Any]:
     if cfg.refuse_unknown_server_names:
         served = ", ".join(n for c in cfg.certificates for n in certificate_names(c)) or "(no names)"
         raise AlertError(AlertDescription.unrecognized_name,
-                         f"no certificate for server name {server_name!r}; this server has {served}")
+                         f"no certificate for server name '{printable(server_name)}'; this server has {served}")
     return cfg.certificates
 
 
 def report_choice(ctx: Context, certified: Any, server_name: str | None) -> None:
     """Say in the trace which chain answers which name."""
     subject = certified.chain[0].subject.rfc4514_string()
+    name = printable(server_name) if server_name is not None else None  # the client chose it: escaped for the trace
     if server_name is None:
         detail = "no server_name in the ClientHello: the default certificate"
     elif any(name_matches(n, server_name) for n in certificate_names(certified)):
-        detail = f"chosen for server name {server_name}"
+        detail = f"chosen for server name {name}"
     else:
-        detail = f"no certificate names {server_name}: the default certificate"
+        detail = f"no certificate names {name}: the default certificate"
     ctx.verified(f"certificate {subject}", True, detail)
 
 

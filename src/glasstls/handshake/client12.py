@@ -194,14 +194,14 @@ class ExpectCertificate12(State12):
     )
 
     def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
-        from .client13 import verify_server
+        from .client13 import peer_subject, verify_server
 
         require(bool(msg.certificates), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_der_chain(msg.certificates, "server")
         _check_key_fits_suite(chain[0], self.s.suite)
         path = None
         if ctx.config.dangerous.skip_server_verification:
-            ctx.verified(chain[0].subject.rfc4514_string(), True, "verification skipped (insecure)")
+            ctx.verified(peer_subject(chain[0]), True, "verification skipped (insecure)")
         else:
             path = verify_server(ctx, chain).path
         self.s.transcript.add(msg.raw)

@@ -412,7 +412,7 @@ class ExpectCertificate(State):
         chain = parse_chain(msg, "server")
         staple = leaf_staple(ctx, msg)  # RFC 8446, Section 4.4.2.1
         if ctx.config.dangerous.skip_server_verification:
-            ctx.verified(chain[0].subject.rfc4514_string(), True, "verification skipped (insecure)")
+            ctx.verified(peer_subject(chain[0]), True, "verification skipped (insecure)")
         else:
             verified = verify_server(ctx, chain)
             check_server_status(ctx, verified.path, staple)
@@ -427,22 +427,40 @@ def parse_chain(msg: Certificate, whose: str) -> tuple[x509.Certificate, ...]:
 
 def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
     """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2)."""
+    from ..x509.verify import describe, parse_problem
+
     try:
         cert = x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise AlertError(
+            AlertDescription.bad_certificate,
+            f"{whose} certificate #{index} is not valid DER X.509: {parse_problem(exc)}",
+        ) from None
+    try:
         # cryptography parses these parts lazily: parse them here, so a corrupt
-        # certificate fails here and not deep inside path validation.
-        _ = cert.subject, cert.issuer, cert.extensions
+        # certificate fails here, with an alert, and not deep inside path
+        # validation, a log line (the subject) or the connection's parameters.
+        _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.extensions
         if index == 0:
             cert.public_key()
-    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
+    except (ValueError, TypeError, x509.DuplicateExtension) as exc:
         raise AlertError(
-            AlertDescription.bad_certificate, f"{whose} certificate #{index} is not valid DER X.509: {exc}"
+            AlertDescription.bad_certificate,
+            f"{whose} certificate #{index} ({describe(cert)}) is malformed: {parse_problem(exc)}",
         ) from None
     except UnsupportedAlgorithm as exc:
         raise AlertError(
-            AlertDescription.unsupported_certificate, f"{whose} certificate #{index} has an unsupported key: {exc}"
+            AlertDescription.unsupported_certificate,
+            f"{whose} certificate #{index} ({describe(cert)}) has an unsupported key: {parse_problem(exc)}",
         ) from None
     return cert
+
+
+def peer_subject(cert: x509.Certificate) -> str:
+    """The subject for the trace, escaped: the peer chose it."""
+    from ..x509.verify import describe
+
+    return describe(cert)
 
 
 def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> VerifiedChain:
@@ -451,7 +469,7 @@ def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> Verified
     from ..x509.verify import verify_server_chain
 
     store = ctx.config.trust_store or TrustStore.system()
-    subject = chain[0].subject.rfc4514_string()
+    subject = peer_subject(chain[0])
     if not ctx.server_name:
         raise AlertError(
             AlertDescription.internal_error,

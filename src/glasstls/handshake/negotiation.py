@@ -10,6 +10,7 @@ from typing import Any
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
+from ..text import printable
 from ..wire.extensions import KeyShareEntry
 
 
@@ -90,6 +91,6 @@ def choose_alpn(offered: Sequence[bytes], ours: Sequence[str]) -> str | None:
             return proto
     raise AlertError(
         AlertDescription.no_application_protocol,
-        f"no common application protocol: client offered {_names([p.decode(errors='replace') for p in offered])}, "
+        f"no common application protocol: client offered {_names([printable(p) for p in offered])}, "
         f"server accepts {_names(ours)}",
     )

@@ -64,6 +64,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError
+from ..text import printable
 
 # Clocks disagree: a response made a moment ago may carry a thisUpdate a little
 # ahead of ours. OpenSSL's OCSP_check_validity takes a leeway for the same reason.
@@ -99,7 +100,8 @@ _BAD_STATUS = AlertDescription.bad_certificate_status_response
 
 
 def describe(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string() or f"with serial {cert.serial_number:#x} and an empty subject"
+    # Escaped: a peer's certificate names itself, and this text reaches alert reasons and logs.
+    return printable(cert.subject.rfc4514_string()) or f"with serial {cert.serial_number:#x} and an empty subject"
 
 
 def fmt(moment: datetime) -> str:

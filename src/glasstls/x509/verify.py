@@ -54,6 +54,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError
+from ..text import printable
 from .store import TrustStore
 
 # cryptography's own default; a longer chain is not one a server should send.
@@ -109,7 +110,7 @@ def verify_server_chain(
         )
         try:
             path = verifier.verify(leaf, list(chain[1:]))
-        except (verification.VerificationError, ValueError, TypeError) as exc:
+        except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise _diagnose(chain, name, store, now, str(exc)) from None
     return VerifiedChain(
         path=tuple(path),
@@ -137,8 +138,41 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
 
 
 def describe(cert: x509.Certificate) -> str:
-    """The subject as a person reads it ("CN=example.com"), or the serial when it is empty."""
-    return cert.subject.rfc4514_string() or f"with serial {cert.serial_number:#x} and an empty subject"
+    """The subject as a person reads it ("CN=example.com"), or the serial when it is empty.
+
+    Escaped (:func:`~glasstls.text.printable`): the subject is the peer's choice, and this
+    text goes into alert reasons, traces and logs.
+    """
+    try:
+        subject = cert.subject.rfc4514_string()
+    except (ValueError, TypeError) as exc:  # a name that does not decode; cryptography parses names lazily
+        return f"with serial {cert.serial_number:#x} and an undecodable subject ({parse_problem(exc)})"
+    return printable(subject) or f"with serial {cert.serial_number:#x} and an empty subject"
+
+
+def describe_issuer(cert: x509.Certificate) -> str:
+    """The issuer's name as :func:`describe` gives a subject."""
+    try:
+        return printable(cert.issuer.rfc4514_string()) or "(an empty name)"
+    except (ValueError, TypeError) as exc:
+        return f"(an undecodable name: {parse_problem(exc)})"
+
+
+def parse_problem(exc: BaseException) -> str:
+    """What is wrong with a certificate ``cryptography`` would not read, in words a person can act on."""
+    if isinstance(exc, x509.DuplicateExtension):
+        return (
+            f"it carries the extension {_oid_name(exc.oid)} twice, and RFC 5280 (Section 4.2) allows each "
+            "extension once: the certificate must be reissued"
+        )
+    if isinstance(exc, x509.InvalidVersion):
+        return f"it has X.509 version number {exc.parsed_version}, which does not exist (v3 is 2)"
+    return printable(str(exc)) or type(exc).__name__
+
+
+def _oid_name(oid: x509.ObjectIdentifier) -> str:
+    name = getattr(oid, "_name", "Unknown OID")
+    return oid.dotted_string if name == "Unknown OID" else f"{name} ({oid.dotted_string})"
 
 
 def san_names(cert: x509.Certificate) -> tuple[str, ...]:
@@ -150,6 +184,11 @@ def san_names(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(
         str(entry.value) for entry in san if isinstance(entry, x509.DNSName | x509.IPAddress)
     )
+
+
+def _shown(names: Sequence[str]) -> str:
+    """subjectAltName entries for a message: the peer wrote them, so escaped."""
+    return ", ".join(printable(n) for n in names)
 
 
 def name_matches(pattern: str, name: str) -> bool:
@@ -247,11 +286,11 @@ def _untrusted(current: x509.Certificate, chain: Sequence[x509.Certificate], nam
         )
     elif name_known:
         reason = (
-            f"issuer {current.issuer.rfc4514_string()} is not trusted: a trusted CA has that name "
+            f"issuer {describe_issuer(current)} is not trusted: a trusted CA has that name "
             f"but did not sign {describe(current)} (another CA with the same name?); {_CACERT_HINT}"
         )
     else:
-        reason = f"issuer {current.issuer.rfc4514_string()} is not trusted: {_CACERT_HINT}"
+        reason = f"issuer {describe_issuer(current)} is not trusted: {_CACERT_HINT}"
         if current is chain[0] and len(chain) == 1:
             reason += (
                 " (the server sent no intermediate certificates: if that issuer is an intermediate CA,"
@@ -296,14 +335,14 @@ def _check_name(leaf: x509.Certificate, server_name: str) -> AlertError | None:
         return AlertError(
             AlertDescription.bad_certificate,
             f"server certificate {describe(leaf)} has no DNS or IP subjectAltName, so it names no host "
-            f"and cannot be for {server_name} (the CN is never used: CA/Browser Forum rules, RFC 9525)",
+            f"and cannot be for {printable(server_name)} (the CN is never used: CA/Browser Forum rules, RFC 9525)",
         )
     if _matches_any(names, server_name):
         return None
     note = " (an IP address is matched only against IP address entries)" if _is_ip(server_name) else ""
     return AlertError(
         AlertDescription.bad_certificate,
-        f"certificate is for {', '.join(names)}, not {server_name}{note}",
+        f"certificate is for {_shown(names)}, not {printable(server_name)}{note}",
     )
 
 
@@ -568,7 +607,7 @@ def verify_client_chain(
     )
     try:
         path = tuple(verifier.verify(chain[0], list(chain[1:])).chain)
-    except (verification.VerificationError, ValueError, TypeError) as exc:
+    except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise _diagnose_client(chain, store, now, str(exc)) from None
     if crls or revocation == "hard":
         from .revocation import check_crls
