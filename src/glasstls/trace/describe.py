@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,13 +30,18 @@ from ..enums import (
     AlertDescription,
     AlertLevel,
     CipherSuite,
+    ClientCertificateType,
     ContentType,
     ExtensionType,
     HandshakeType,
+    KeyUpdateRequest,
+    NamedGroup,
     ProtocolVersion,
+    SignatureScheme,
 )
 from ..errors import TLSError
 from ..observe import MessageTrace, RecordTrace, TraceEvent
+from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from ..wire.extensions import KeyShareEntry, OfferedPsks, StatusRequest
@@ -69,8 +75,27 @@ def nbytes(n: int) -> str:
     return plural(n, "byte")
 
 
+def enum_name(value: Any, enum: type | None = None) -> str:
+    """The name of a code point, whatever the message was built with.
+
+    A parsed message holds open enums (``SignatureScheme.ed25519``), but one
+    built in code may hold a plain int: that is named through ``enum`` when
+    given, else shown in hex; a value no enum accepts is shown as it is.
+    """
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    if enum is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            return str(enum(value).name)
+    return f"0x{value:02x}" if isinstance(value, int) else printable(repr(value))
+
+
 def version_label(value: int) -> str:
-    v = ProtocolVersion(value)
+    try:
+        v = ProtocolVersion(value)
+    except (ValueError, TypeError):  # wider than 16 bits: not a code point at all
+        return enum_name(value)
     return v.label if v.known else v.name
 
 
@@ -89,7 +114,7 @@ def handshake_type(msg: Any) -> HandshakeType:
 
 
 def alert_text(level: AlertLevel | int, description: AlertDescription | int) -> str:
-    return f"{AlertLevel(level).name} {AlertDescription(description).name} ({int(description)})"
+    return f"{enum_name(level, AlertLevel)} {enum_name(description, AlertDescription)} ({int(description)})"
 
 
 # -- following a handshake -----------------------------------------------------------------------
@@ -134,7 +159,9 @@ class Context:
     def update(self, event: TraceEvent) -> None:
         self.side = event.side
         if isinstance(event, MessageTrace):
-            self._on_message(event.message, event.direction)
+            # A message a peer malformed teaches the context nothing; the trace goes on.
+            with contextlib.suppress(Exception):
+                self._on_message(event.message, event.direction)
         elif event.kind == "state" and "Connected" in getattr(event, "new", ""):
             self.handshake_done = True
 
@@ -158,7 +185,7 @@ class Context:
             self.version = server_hello_version(msg)
             share = msg.ext(ExtensionType.key_share)
             if share is not None and isinstance(share.value, KeyShareEntry):
-                self.group = share.value.group.name
+                self.group = enum_name(share.value.group, NamedGroup)
             if self.version == ProtocolVersion.TLSv1_3:
                 self.psk = msg.ext(ExtensionType.pre_shared_key) is not None
                 self.resumed = self.psk
@@ -170,7 +197,7 @@ class Context:
         elif isinstance(msg, H12.ServerKeyExchange):
             params = server_key_exchange_params(msg, self)
             if isinstance(params, H12.ServerECDHParams):
-                self.group = params.group.name
+                self.group = enum_name(params.group, NamedGroup)
             elif isinstance(params, H12.ServerDHParams):
                 self.group = _dh_group_name(params)
         elif isinstance(msg, (H.Certificate, H12.Certificate12)) and _is_from_server(self.side, msg, direction):
@@ -221,31 +248,50 @@ def certificate_info(der: bytes) -> dict[str, Any]:
     return dict(_certificate_info(der))
 
 
+def _undecodable(exc: BaseException) -> str:
+    from ..x509.verify import parse_problem
+
+    return f"undecodable: {parse_problem(exc)}"
+
+
+def _part(read: Any) -> str:
+    """One part of a certificate, or why it cannot be read: a peer's certificate may be malformed anywhere."""
+    try:
+        return str(read())
+    except Exception as exc:  # cryptography parses lazily and raises ValueError, DuplicateExtension, ...
+        return _undecodable(exc)
+
+
 @functools.lru_cache(maxsize=256)
 def _certificate_info(der: bytes) -> dict[str, Any]:
-    """Subject, issuer, validity, subjectAltName and key of a DER certificate."""
+    """Each part decoded on its own, so one that does not decode is shown as such and the rest still is.
+
+    Every name in the result is already :func:`~glasstls.text.printable`: the peer chose it.
+    """
     try:
-        cert = x509.load_der_x509_certificate(der)
-        # cryptography parses lazily: a corrupt name or date fails here, not in a renderer.
-        info: dict[str, Any] = {
-            "subject": cert.subject.rfc4514_string() or "(empty)",
-            "issuer": cert.issuer.rfc4514_string() or "(empty)",
-            "not_before": _fmt_time(cert.not_valid_before_utc),
-            "not_after": _fmt_time(cert.not_valid_after_utc),
-            "serial": f"{cert.serial_number:x}",
-            "sans": [],
-        }
-    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension) as exc:
-        return {"error": f"cannot parse ({nbytes(len(der))}): {exc}"}
-    with contextlib.suppress(x509.ExtensionNotFound, ValueError):
+        with warnings.catch_warnings():  # a malformed certificate is described here, not complained about
+            warnings.simplefilter("ignore")
+            cert = x509.load_der_x509_certificate(der)
+    except Exception as exc:
+        return {"error": f"cannot parse ({nbytes(len(der))}): {_undecodable(exc).removeprefix('undecodable: ')}"}
+    info: dict[str, Any] = {
+        "subject": _part(lambda: printable(cert.subject.rfc4514_string()) or "(empty)"),
+        "issuer": _part(lambda: printable(cert.issuer.rfc4514_string()) or "(empty)"),
+        "not_before": _part(lambda: _fmt_time(cert.not_valid_before_utc)),
+        "not_after": _part(lambda: _fmt_time(cert.not_valid_after_utc)),
+        "serial": _part(lambda: f"{cert.serial_number:x}"),
+        "sans": [],
+        "key": _part(lambda: key_description(cert.public_key())),
+    }
+    try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        info["sans"] = [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
+        info["sans"] = [printable(str(n)) for n in san.get_values_for_type(x509.DNSName)] + [
             str(ip) for ip in san.get_values_for_type(x509.IPAddress)
         ]
-    try:
-        info["key"] = key_description(cert.public_key())
-    except (ValueError, TypeError, Exception):  # an algorithm cryptography cannot load
-        info["key"] = "unknown key type"
+    except x509.ExtensionNotFound:
+        pass
+    except Exception as exc:
+        info["extensions"] = _undecodable(exc)
     return info
 
 
@@ -260,6 +306,8 @@ def certificate_fields(der: bytes, prefix: str) -> Fields:
     ]
     if info["sans"]:
         out.append((f"{prefix} subjectAltName", ", ".join(info["sans"])))
+    if "extensions" in info:
+        out.append((f"{prefix} extensions", info["extensions"]))
     out.append((f"{prefix} key", f"{info['key']} ({nbytes(len(der))} DER)"))
     return out
 
@@ -275,15 +323,22 @@ def certificate_ders(msg: Any) -> tuple[bytes, ...]:
 
 def extension_name(ext_type: int) -> str:
     """The IANA name, or ``GREASE_0x0a0a`` / ``unknown_0x1234``."""
-    return ExtensionType(ext_type).name
+    return enum_name(ext_type, ExtensionType)
 
 
 def _share(entry: KeyShareEntry) -> str:
-    return f"{entry.group.name} ({nbytes(len(entry.key_exchange))})"
+    return f"{enum_name(entry.group, NamedGroup)} ({nbytes(len(entry.key_exchange))})"
 
 
 def extension_value(ext: Any) -> str:
-    """What one extension says, in a few words."""
+    """What one extension says, in a few words; "undecodable: why" for one that cannot be described."""
+    try:
+        return _extension_value(ext)
+    except Exception as exc:  # a describer never raises on what a peer sent
+        return f"undecodable: {exception_text(exc)}"
+
+
+def _extension_value(ext: Any) -> str:
     value, ext_type = ext.value, ext.type
     if value is None:
         return f"{nbytes(len(ext.data))}: {hexs(ext.data)}" if ext.data else "(empty)"
@@ -294,9 +349,11 @@ def extension_value(ext: Any) -> str:
             return names(_share(e) for e in value)
         if isinstance(value, KeyShareEntry):
             return _share(value)
-        return f"selected group {value.name}"  # HelloRetryRequest
+        return f"selected group {enum_name(value, NamedGroup)}"  # HelloRetryRequest
     if ext_type == ExtensionType.application_layer_protocol_negotiation:
-        return names(p.decode("ascii", "replace") for p in value)
+        return names(printable(p) for p in value)  # the peer's bytes: a name may hold anything
+    if ext_type == ExtensionType.server_name and isinstance(value, str):
+        return printable(value)
     if ext_type == ExtensionType.pre_shared_key:
         if isinstance(value, OfferedPsks):
             ids = ", ".join(f"{nbytes(len(i.identity))}" for i in value.identities)
@@ -316,7 +373,7 @@ def extension_value(ext: Any) -> str:
         return f"max_early_data_size {value}"
     if ext_type == ExtensionType.status_request:
         if isinstance(value, StatusRequest):
-            return f"{value.status_type.name} stapling requested"
+            return f"{enum_name(value.status_type)} stapling requested"
         if isinstance(value, bytes):
             return f"OCSP response, {nbytes(len(value))}"
     if ext_type == ExtensionType.certificate_authorities:
@@ -324,10 +381,10 @@ def extension_value(ext: Any) -> str:
     if value is True:
         return "(empty)"
     if isinstance(value, tuple):
-        return names(value)
+        return names(printable(str(v)) for v in value)
     if isinstance(value, bytes):
         return hexs(value)
-    return str(value)
+    return printable(str(value))
 
 
 def extension_fields(extensions: tuple[Any, ...]) -> Fields:
@@ -420,9 +477,9 @@ def _server_key_exchange(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fie
         return [
             ("key_exchange", "ECDHE"),
             ("curve_type", "named_curve"),
-            ("named_curve", params.group.name),
+            ("named_curve", enum_name(params.group, NamedGroup)),
             ("public", f"{nbytes(len(params.public))}: {hexs(params.public)}"),
-            ("signature_algorithm", params.algorithm.name),
+            ("signature_algorithm", enum_name(params.algorithm, SignatureScheme)),
             ("signature", nbytes(len(params.signature))),
         ]
     if isinstance(params, H12.ServerDHParams):
@@ -433,7 +490,7 @@ def _server_key_exchange(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fie
             ("dh_p", f"{p.bit_length()}-bit prime"),
             ("dh_g", str(int.from_bytes(params.g, "big"))),
             ("dh_Ys", nbytes(len(params.ys))),
-            ("signature_algorithm", params.algorithm.name),
+            ("signature_algorithm", enum_name(params.algorithm, SignatureScheme)),
             ("signature", nbytes(len(params.signature))),
         ]
     return [("body", f"{nbytes(len(msg.body))} (not understood)")]
@@ -457,8 +514,8 @@ def _client_key_exchange(msg: H12.ClientKeyExchange, ctx: Context | None) -> Fie
 def _certificate_request(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H12.CertificateRequest12):
         return [
-            ("certificate_types", names(t.name for t in msg.certificate_types)),
-            ("signature_algorithms", names(msg.signature_algorithms)),
+            ("certificate_types", names(enum_name(t, ClientCertificateType) for t in msg.certificate_types)),
+            ("signature_algorithms", names(enum_name(a, SignatureScheme) for a in msg.signature_algorithms)),
             ("certificate_authorities", str(len(msg.authorities))),
         ]
     ctx_bytes = msg.certificate_request_context
@@ -483,7 +540,18 @@ def _new_session_ticket(msg: Any, ctx: Context | None) -> Fields:
 
 
 def describe(msg: Any, ctx: Context | None = None) -> Fields:
-    """The fields of handshake message ``msg`` that matter, in wire order."""
+    """The fields of handshake message ``msg`` that matter, in wire order.
+
+    Never raises: a message no describer can read (one built with values of the
+    wrong kind, say) is one ``undecodable`` field that says why.
+    """
+    try:
+        return _describe(msg, ctx)
+    except Exception as exc:
+        return [("undecodable", exception_text(exc))]
+
+
+def _describe(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H.ClientHello):
         return _client_hello(msg, ctx)
     if isinstance(msg, H.ServerHello):
@@ -495,13 +563,13 @@ def describe(msg: Any, ctx: Context | None = None) -> Fields:
     if isinstance(msg, (H.Certificate, H12.Certificate12)):
         return _certificate(msg, ctx)
     if isinstance(msg, H.CertificateVerify):
-        return [("algorithm", msg.algorithm.name), ("signature", nbytes(len(msg.signature)))]
+        return [("algorithm", enum_name(msg.algorithm, SignatureScheme)), ("signature", nbytes(len(msg.signature)))]
     if isinstance(msg, H.Finished):
         return [("verify_data", f"{nbytes(len(msg.verify_data))}: {msg.verify_data.hex()}")]
     if isinstance(msg, (H.NewSessionTicket, H12.NewSessionTicket12)):
         return _new_session_ticket(msg, ctx)
     if isinstance(msg, H.KeyUpdate):
-        return [("request_update", msg.request_update.name)]
+        return [("request_update", enum_name(msg.request_update, KeyUpdateRequest))]
     if isinstance(msg, H12.ServerKeyExchange):
         return _server_key_exchange(msg, ctx)
     if isinstance(msg, H12.ClientKeyExchange):
@@ -584,11 +652,18 @@ def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [
         info["subject"],
         f"issuer {info['issuer']}",
-        f"valid {info['not_before'][:10]} to {info['not_after'][:10]}",
+        f"valid {day(info['not_before'])} to {day(info['not_after'])}",
     ]
     if info["sans"]:
         parts.append(f"SAN {', '.join(info['sans'])}")
+    if "extensions" in info:
+        parts.append(f"extensions {info['extensions']}")
     return [*parts, info["key"], f"chain of {len(ders)}"]
+
+
+def day(moment: str) -> str:
+    """The date of a certificate's time ("2025-01-31 12:00:00 UTC"), or all of an undecodable one."""
+    return moment if moment.startswith("undecodable") else moment[:10]
 
 
 def _server_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
@@ -612,6 +687,10 @@ def _ticket_line(msg: Any, ctx: Context | None) -> list[str]:
     return [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
 
 
+def _certificate_verify_line(msg: Any, ctx: Context | None) -> list[str]:
+    return [f"{enum_name(msg.algorithm, SignatureScheme)}, {nbytes(len(msg.signature))} signature"]
+
+
 def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
     fields = dict(_certificate_request(msg, ctx))
     return [f"signature algorithms {fields['signature_algorithms']}"] if "signature_algorithms" in fields else []
@@ -624,7 +703,7 @@ _HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
     (H.ServerHello, _server_hello_line),
     (H.EncryptedExtensions, _encrypted_extensions_line),
     ((H.Certificate, H12.Certificate12), _certificate_line),
-    (H.CertificateVerify, lambda m, c: [f"{m.algorithm.name}, {nbytes(len(m.signature))} signature"]),
+    (H.CertificateVerify, _certificate_verify_line),
     (H.Finished, lambda m, c: [f"verify_data {nbytes(len(m.verify_data))}"]),
     (H12.ServerKeyExchange, _server_key_exchange_line),
     (H12.ClientKeyExchange, _client_key_exchange_line),
@@ -635,12 +714,15 @@ _HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
 
 def headline(msg: Any, ctx: Context | None = None) -> str:
     """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
-    for kinds, line in _HEADLINES:
-        if isinstance(msg, kinds):
-            parts = line(msg, ctx)
-            break
-    else:
-        parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
+    try:
+        for kinds, line in _HEADLINES:
+            if isinstance(msg, kinds):
+                parts = line(msg, ctx)
+                break
+        else:
+            parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
+    except Exception as exc:  # as describe: the headline of a malformed message says so and the trace goes on
+        parts = [f"undecodable: {exception_text(exc)}"]
     return "; ".join(p for p in parts if p)
 
 
@@ -655,20 +737,20 @@ def record_version(event: RecordTrace) -> str:
 
 def describe_record(event: RecordTrace) -> Fields:
     out = [
-        ("content_type", f"{event.content_type.name} ({int(event.content_type)})"),
+        ("content_type", f"{enum_name(event.content_type, ContentType)} ({int(event.content_type)})"),
         ("legacy_record_version", record_version(event)),
         ("length", str(len(event.payload))),
     ]
     if event.inner_type is not None:
-        out.append(("inner content type", f"{event.inner_type.name} ({int(event.inner_type)})"))
+        out.append(("inner content type", f"{enum_name(event.inner_type, ContentType)} ({int(event.inner_type)})"))
         out.append(("plaintext", nbytes(len(event.plaintext or b""))))
     return out
 
 
 def record_headline(event: RecordTrace) -> str:
-    text = f"{event.content_type.name}, {record_version(event)}, {nbytes(len(event.payload))}"
+    text = f"{enum_name(event.content_type, ContentType)}, {record_version(event)}, {nbytes(len(event.payload))}"
     if event.inner_type is not None:
-        text += f" [protected: {event.inner_type.name}, {nbytes(len(event.plaintext or b''))}]"
+        text += f" [protected: {enum_name(event.inner_type, ContentType)}, {nbytes(len(event.plaintext or b''))}]"
     elif event.content_type == ContentType.change_cipher_spec:
         text += " [ChangeCipherSpec]"
     return text
@@ -676,8 +758,8 @@ def record_headline(event: RecordTrace) -> str:
 
 def describe_alert(level: AlertLevel | int, description: AlertDescription | int, reason: str = "") -> Fields:
     out = [
-        ("level", f"{AlertLevel(level).name} ({int(level)})"),
-        ("description", f"{AlertDescription(description).name} ({int(description)})"),
+        ("level", f"{enum_name(level, AlertLevel)} ({int(level)})"),
+        ("description", f"{enum_name(description, AlertDescription)} ({int(description)})"),
     ]
     if reason:
         out.append(("reason", reason))

@@ -26,8 +26,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..enums import AlertDescription
 from ..errors import AlertError, PeerAlertError
 from ..observe import AlertTrace, MessageTrace, Observer, StateTrace, TraceEvent, VerificationTrace
+from ..text import exception_text, printable
 from . import describe as D
 from .explain import ALERT_MEANINGS, friendly_reason
 
@@ -96,6 +98,22 @@ FIXES: tuple[Rule, ...] = (
         "that includes {m2}",
         r"certificate is for (.+), not (\S+)",
         "local",
+    ),
+    Rule(
+        "bad_certificate",
+        "the client's certificate is malformed (the reason says where): no TLS stack should accept it, so the "
+        "client needs one reissued by its CA; the server itself is fine",
+        r"is malformed|is not valid DER",
+        "local",
+        "server",
+    ),
+    Rule(
+        "bad_certificate",
+        "the server's certificate is malformed (the reason says where): its operator must have it reissued by "
+        "the CA; --insecure does not help, a certificate that does not parse cannot be used at all",
+        r"is malformed|is not valid DER",
+        "local",
+        "client",
     ),
     Rule(
         "bad_certificate",
@@ -382,7 +400,8 @@ class Diagnosis:
             lines.append(f"  failed check: {self.verification}")
         lines += [f"  note:         {note}" for note in self.notes]
         lines.append(f"  likely fix:   {self.fix}")
-        return "\n".join(lines)
+        # Reasons quote what the peer sent (escaped where they are made); this is the guard for the rest.
+        return "\n".join(printable(line, escape_backslash=False) for line in lines)
 
 
 def _context(events: Sequence[TraceEvent]) -> D.Context:
@@ -393,7 +412,9 @@ def _context(events: Sequence[TraceEvent]) -> D.Context:
 
 
 def _match(alert: str | None, reason: str, origin: str, side: str, ctx: D.Context) -> str:
-    values = {"sni": ctx.server_name or "(none)", "names": ", ".join(ctx.certificate_names) or "(unknown)"}
+    # The client chose the name and the server its certificate's names: both escaped (the names already are).
+    sni = printable(ctx.server_name) if ctx.server_name else "(none)"
+    values = {"sni": sni, "names": ", ".join(ctx.certificate_names) or "(unknown)"}
     for rule in FIXES:
         if rule.alert is not None and rule.alert != alert:
             continue
@@ -428,10 +449,10 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     step = getattr(error, "step", "") or ""
     if isinstance(error, AlertError):
         origin, reason = "local", error.reason
-        alert_name, code = error.description.name, int(error.description)
+        alert_name, code = D.enum_name(error.description, AlertDescription), int(error.description)
     elif isinstance(error, PeerAlertError):
         origin = "peer"
-        alert_name, code = error.description.name, int(error.description)
+        alert_name, code = D.enum_name(error.description, AlertDescription), int(error.description)
         reason = (
             f"the peer did not say (an alert carries no reason); {alert_name} means "
             f"{ALERT_MEANINGS.get(alert_name, 'a failure')}"
@@ -439,7 +460,7 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     elif alerts:
         last = alerts[-1]
         origin = "local" if last.direction == "out" else "peer"
-        alert_name, code = last.description.name, int(last.description)
+        alert_name, code = D.enum_name(last.description, AlertDescription), int(last.description)
         reason = last.reason or ALERT_MEANINGS.get(alert_name, "")
     else:
         origin = "transport"
@@ -476,8 +497,16 @@ def _step_from(events: Sequence[TraceEvent]) -> str:
 
 
 def diagnose(error: BaseException | None, events: Iterable[TraceEvent] = (), *, side: str = "") -> str:
-    """Multi-line text: the step, the alert, the precise reason and the likely fix."""
-    return str(find_diagnosis(error, events, side=side))
+    """Multi-line text: the step, the alert, the precise reason and the likely fix.
+
+    Never raises: a server prints it for every failed connection and goes on serving.
+    """
+    try:
+        return str(find_diagnosis(error, events, side=side))
+    except Exception as exc:
+        reason = printable(str(error), escape_backslash=False) if error is not None else "unknown"
+        failed = f"diagnosis: the handshake failed on the {side or 'this side'}: {reason}"
+        return f"{failed}\n  (nothing more can be said: {exception_text(exc)})"
 
 
 class FailureRecorder(Observer):

@@ -43,6 +43,7 @@ from ..observe import (
     TraceEvent,
     VerificationTrace,
 )
+from ..text import exception_text, printable
 
 # -- the steps of a diagram -------------------------------------------------------------
 
@@ -123,7 +124,7 @@ def message_detail(msg: Any) -> str:
         parts = []
         sni = _ext(msg, "server_name")
         if isinstance(sni, str):
-            parts.append(f"SNI {sni}")
+            parts.append(f"SNI {printable(sni)}")  # the client chose it
         shares = _ext(msg, "key_share")
         if shares:
             parts.append("key shares " + ", ".join(_enum_name(e.group) for e in shares))
@@ -276,8 +277,12 @@ class _Builder:
         }
         for event in self.events:
             handler = handlers.get(type(event))  # type: ignore[arg-type]
-            if handler is not None:
+            if handler is None:
+                continue
+            try:
                 handler(event)
+            except Exception as exc:  # one event that cannot be drawn leaves a note, not a missing diagram
+                self.steps.append(Step("note", None, "error", f"an event that cannot be drawn ({exception_text(exc)})"))
         self._annotate_resumption()
         for n, step in enumerate((s for s in self.steps if s.kind in ("message", "ccs", "alert", "data")), 1):
             step.number = n
@@ -415,8 +420,11 @@ def _epoch_words(epoch: str) -> str:
 
 
 def _mm(text: str) -> str:
-    """Text safe on one Mermaid line (``;`` and ``#`` have meanings there)."""
-    return " ".join(text.replace(";", ",").replace("#", "no.").split())
+    """Text safe on one Mermaid line (``;`` and ``#`` have meanings there, ``<`` starts HTML in a label)."""
+    text = printable(text, escape_backslash=False)  # no control character from a peer's name
+    text = " ".join(text.replace(";", ",").replace("#", "no.").split())
+    # Mermaid's entity codes (#lt; #gt;), made after "#" was replaced, so none of the text's own survives.
+    return text.replace("<", "#lt;").replace(">", "#gt;")
 
 
 _RECT = {
@@ -511,9 +519,14 @@ def text_width(text: str, size: float) -> float:
     return len(text) * size * 0.55
 
 
+def xml_text(text: str) -> str:
+    """Text for SVG: escaped for XML, and without the control characters XML 1.0 does not allow at all."""
+    return escape(printable(text, escape_backslash=False), {'"': "&quot;"})
+
+
 def svg_text(x: float, y: float, text: str, size: float = 12, anchor: str = "middle", **attrs: str) -> str:
-    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{xml_text(v)}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{extra}>{xml_text(text)}</text>'
 
 
 def svg_document(width: float, height: float, body: list[str], title: str, defs: str = "") -> str:
@@ -522,7 +535,7 @@ def svg_document(width: float, height: float, body: list[str], title: str, defs:
             '<?xml version="1.0" encoding="UTF-8"?>',
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}">',
-            f"<title>{escape(title)}</title>",
+            f"<title>{xml_text(title)}</title>",
             f"<defs>{defs}</defs>" if defs else "",
             f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
             *body,

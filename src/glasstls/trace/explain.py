@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..enums import AlertDescription, AlertLevel, ContentType, ExtensionType, ProtocolVersion
+from ..enums import (
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
 from ..observe import (
     AlertTrace,
     KeysTrace,
@@ -30,6 +38,7 @@ from ..observe import (
     TraceEvent,
     VerificationTrace,
 )
+from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
@@ -102,7 +111,10 @@ class Explainer:
         return True
 
     def explain(self, event: TraceEvent, ctx: D.Context) -> list[str]:
-        return [_capitalised(p) for p in self._explain(event, ctx)]
+        try:
+            return [_capitalised(p) for p in self._explain(event, ctx)]
+        except Exception as exc:  # an explanation never ends the trace it belongs to
+            return [f"(glasstls cannot explain this step: {exception_text(exc)})"]
 
     def _explain(self, event: TraceEvent, ctx: D.Context) -> list[str]:
         if isinstance(event, MessageTrace):
@@ -159,8 +171,8 @@ class Explainer:
         sni = msg.ext(ExtensionType.server_name)
         if sni is not None:
             out.append(
-                f"The server_name extension (SNI, here {sni.value}) tells the server which host the client "
-                "wants, so it can choose the certificate for it; it travels in the clear."
+                f"The server_name extension (SNI, here {D.extension_value(sni)}) tells the server which host the "
+                "client wants, so it can choose the certificate for it; it travels in the clear."
             )
         if msg.ext(ExtensionType.pre_shared_key) is not None:
             out.append(
@@ -283,7 +295,8 @@ class Explainer:
         info = D.certificate_info(ders[0]) if ders else {}
         if "error" in info or not ders:
             return ["the server's certificate chain."]
-        sans = ", ".join(info["sans"]) or "no names"
+        unreadable = "names that cannot be read (its extensions do not decode)"
+        sans = ", ".join(info["sans"]) or (unreadable if "extensions" in info else "no names")
         if ctx.tls13:
             proof = "CertificateVerify, next"
         elif ctx.kx == "RSA":
@@ -293,7 +306,7 @@ class Explainer:
         return [
             f"the server's certificate chain ({len(ders)} certificate(s)). The first, {info['subject']}, is signed "
             f"by {info['issuer']} and says that its public key ({info['key']}) belongs to {sans}, from "
-            f"{info['not_before'][:10]} to {info['not_after'][:10]}. The client checks that the chain leads to "
+            f"{D.day(info['not_before'])} to {D.day(info['not_after'])}. The client checks that the chain leads to "
             "a CA it trusts, that every certificate is valid today, and that the name it asked for is among the "
             "subjectAltNames. The certificate alone proves nothing (anyone can copy it); the proof that the server "
             f"holds its private key is {proof}."
@@ -308,13 +321,13 @@ class Explainer:
     def _server_key_exchange(self, msg: H12.ServerKeyExchange, ctx: D.Context, sender: str) -> list[str]:
         params = D.server_key_exchange_params(msg, ctx)
         if isinstance(params, H12.ServerECDHParams):
-            what = f"ECDHE exchange on {params.group.name}"
+            what = f"ECDHE exchange on {D.enum_name(params.group, NamedGroup)}"
         elif isinstance(params, H12.ServerDHParams):
             what = f"DHE exchange in {D._dh_group_name(params)}"
         else:
             what = "Diffie-Hellman exchange"
         scheme = getattr(params, "algorithm", None)
-        signed = f" ({scheme.name})" if scheme is not None else ""
+        signed = f" ({D.enum_name(scheme, SignatureScheme)})" if scheme is not None else ""
         return [
             f"the server's half of the ephemeral {what}: a public value made for this connection only. "
             f"The server signs it, together with the client random and the server random, with the private key "
@@ -362,7 +375,8 @@ class Explainer:
 
     def _certificate_verify(self, msg: H.CertificateVerify, ctx: D.Context, sender: str) -> list[str]:
         return [
-            f"the {sender} signs the hash of the handshake so far ({msg.algorithm.name}) with the private key of "
+            f"the {sender} signs the hash of the handshake so far ({D.enum_name(msg.algorithm, SignatureScheme)}) "
+            "with the private key of "
             "its certificate. That proves it holds the key (a certificate alone proves nothing), and ties the "
             "certificate to this handshake: nobody in between changed the messages."
         ]
@@ -492,7 +506,7 @@ class Explainer:
 
     # -- outcomes ------------------------------------------------------------------------------
     def _alert(self, event: AlertTrace, ctx: D.Context) -> list[str]:
-        name = event.description.name
+        name = D.enum_name(event.description, AlertDescription)
         meaning = ALERT_MEANINGS.get(name, "an alert glasstls has no words for")
         if event.description == AlertDescription.close_notify:
             return [

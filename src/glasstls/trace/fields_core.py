@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..enums import ProtocolVersion
+from ..text import printable
 
 UNDECODABLE = "undecodable"
 
@@ -226,8 +227,8 @@ def _hex(data: bytes) -> str:
 
 
 def _text(data: bytes) -> str:
-    text = data.decode("ascii", "backslashreplace")
-    return repr(text) if not text.isprintable() else text
+    # A peer's name (SNI, ALPN): escaped as every text output escapes them (glasstls.text).
+    return printable(data)
 
 
 def _preview(data: bytes) -> str:
@@ -275,8 +276,9 @@ def _cert_text(der: bytes) -> str:
         with warnings.catch_warnings():  # a malformed certificate is described here, not complained about
             warnings.simplefilter("ignore")
             cert = x509.load_der_x509_certificate(der)
-        subject = cert.subject.rfc4514_string() or "(empty subject)"
-        issuer = cert.issuer.rfc4514_string() or "(empty issuer)"
+        # The names are the certificate owner's choice: escaped, like every value of a field tree.
+        subject = printable(cert.subject.rfc4514_string()) or "(empty subject)"
+        issuer = printable(cert.issuer.rfc4514_string()) or "(empty issuer)"
         return (
             f"{subject} (issuer {issuer}; valid {cert.not_valid_before_utc:%Y-%m-%d} to "
             f"{cert.not_valid_after_utc:%Y-%m-%d}; {_size(len(der))})"

@@ -41,13 +41,19 @@ from ..observe import (
     TraceEvent,
     VerificationTrace,
 )
+from ..text import exception_text, printable
 from .fields import Field, content_tree, field_tree
 from .illustrate_assets import CSS, LEGEND, SCRIPT, _category, explain, secret_info
 
 # The explanation texts, colours, CSS and script live in .illustrate_assets; re-exported here.
 __all__ = ["CSS", "LEGEND", "SCRIPT", "Illustration", "explain", "secret_info"]
 
-_esc = html.escape
+
+
+def _esc(text: str) -> str:
+    """HTML-escaped, and no control or bidi character from a peer's name can reach the page."""
+    return html.escape(printable(text, escape_backslash=False))
+
 
 
 class Illustration(Observer):
@@ -66,8 +72,11 @@ class Illustration(Observer):
         self.events.extend(getattr(events, "events", events))
 
     def render(self) -> str:
-        """The page, as one string of HTML."""
-        return _Page(self.events, self.title).render()
+        """The page, as one string of HTML; never raises (a server writes one per connection and goes on)."""
+        try:
+            return _Page(self.events, self.title).render()
+        except Exception as exc:
+            return _failed_page(self.title, exception_text(exc))
 
     def write_html(self, path: str | Path) -> Path:
         path = Path(path)
@@ -182,10 +191,11 @@ class _Page:
             scheme = _safe(lambda: (ske.ecdhe() if self.kx == "ecdhe" else ske.dhe()).algorithm)
         if scheme is not None:
             rows.append(("Server signature", scheme.name))
+        # The SNI and ALPN names are the peer's: escaped (printable), then HTML-escaped with the rest.
         sni = self._ext(ch, ExtensionType.server_name)
-        rows.append(("Server name (SNI)", sni if isinstance(sni, str) else "(none)"))
+        rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
         alpn = self._ext(self._find("EncryptedExtensions") or sh, ExtensionType.application_layer_protocol_negotiation)
-        rows.append(("ALPN", alpn[0].decode("ascii", "replace") if alpn else "(none)"))
+        rows.append(("ALPN", printable(alpn[0]) if alpn else "(none)"))
         for who in ("server", "client"):
             cert = self._certificate(who)
             if cert:
@@ -350,7 +360,7 @@ class _Page:
                     out.append(f'<div class="steps">{"".join(steps)}</div>')
                     steps = []
                 if numbers[id(e)] <= _MAX_RECORDS:
-                    out.append(self._record(numbers[id(e)], e))
+                    out.append(self._safe_record(numbers[id(e)], e))
             elif isinstance(e, KeysTrace):
                 stream = self.streams["out" if e.direction == "write" else "in"]
                 stream.suite, stream.epoch = e.suite, e.epoch
@@ -381,6 +391,17 @@ class _Page:
         if not out:
             out.append('<p class="empty">No events were recorded.</p>')
         return f'<section class="timeline"><h2>Record by record</h2>{"".join(out)}</section>'
+
+    def _safe_record(self, n: int, rec: RecordTrace) -> str:
+        """The record's card; one that cannot be drawn says why, and the page goes on."""
+        try:
+            return self._record(n, rec)
+        except Exception as exc:
+            return (
+                f'<article class="record" id="record-{n}" data-record="{n}"><div class="rh">'
+                f'<span class="rn">#{n}</span><span class="rt">this record cannot be shown: '
+                f"{_esc(exception_text(exc))}</span></div></article>"
+            )
 
     def _keys_step(self, e: KeysTrace) -> str:
         who = self.side if e.direction == "write" else self.peer
@@ -563,6 +584,14 @@ class _Page:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _failed_page(title: str, why: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_esc(title or 'glasstls')}</title></head><body><main>"
+        f"<p>This connection cannot be illustrated: {_esc(why)}</p></main></body></html>\n"
+    )
 
 
 _MAX_HIDDEN = 8192  # bytes of one field's folded middle kept in the page

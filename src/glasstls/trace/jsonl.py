@@ -37,6 +37,7 @@ from ..observe import (
     TraceEvent,
     VerificationTrace,
 )
+from ..text import exception_text
 from . import describe as D
 
 
@@ -102,6 +103,26 @@ def event_to_dict(
     return out
 
 
+def terminal_safe(line: str) -> str:
+    """A JSON text with the characters json.dumps leaves raw that a terminal acts on escaped as ``\\uXXXX``.
+
+    ``ensure_ascii=False`` keeps names readable ("é") but passes DEL, C1 controls and
+    bidi overrides through; escaped, the JSON decodes to the same strings and cannot
+    recolour or reorder the terminal it is read on.
+    """
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() or ch == " " else _json_escape(ch) for ch in line)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # RFC 8259, Section 7: a character beyond the BMP is a UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 class JsonLinesTrace(Observer):
     """Writes one JSON object per event and line to ``stream`` (see module doc)."""
 
@@ -123,11 +144,14 @@ class JsonLinesTrace(Observer):
 
     def __call__(self, event: TraceEvent) -> None:
         ctx = self._contexts.setdefault(event.side, D.Context(event.side))
-        ctx.update(event)
-        body = event_to_dict(event, ctx, show_secrets=self.show_secrets, include_data=self.include_data)
+        try:
+            ctx.update(event)
+            body = event_to_dict(event, ctx, show_secrets=self.show_secrets, include_data=self.include_data)
+        except Exception as exc:  # the trace is called inside the connection: never end it from here
+            body = {"kind": event.kind, "side": event.side, "error": f"cannot render this event: {exception_text(exc)}"}
         obj = {"seq": self._seq, **self.extra, **body}
         self._seq += 1
-        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.stream.write(terminal_safe(json.dumps(obj, ensure_ascii=False)) + "\n")
         flush = getattr(self.stream, "flush", None)
         if flush is not None:
             flush()

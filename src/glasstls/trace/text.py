@@ -44,6 +44,7 @@ from ..observe import (
     TraceEvent,
     VerificationTrace,
 )
+from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
@@ -152,6 +153,17 @@ class TextTrace(Observer):
 
     # -- the Observer interface ---------------------------------------------------------------
     def __call__(self, event: TraceEvent) -> None:
+        try:
+            self._render(event)
+        except OSError:
+            raise  # the stream failed (its reader went away): the caller decides what that ends
+        except Exception as exc:
+            # The last resort: the trace is called from inside the connection, so a renderer
+            # that raised would end the connection (or the whole server). Say so and go on.
+            self._line(event.side, "!", (f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red"))
+        self._flush()
+
+    def _render(self, event: TraceEvent) -> None:
         ctx = self._contexts.setdefault(event.side, D.Context(event.side))
         ctx.update(event)
         handler = self._HANDLERS.get(type(event))
@@ -161,7 +173,6 @@ class TextTrace(Observer):
             explainer = self._explainers.setdefault(event.side, Explainer())
             for paragraph in explainer.explain(event, ctx):
                 self._paragraph(paragraph)
-        self._flush()
 
     def render(self, events: Iterable[TraceEvent]) -> None:
         for event in events:
@@ -178,6 +189,9 @@ class TextTrace(Observer):
         return " " * (9 if self.side_label else 2)
 
     def _write(self, segments: list[tuple[str, str]]) -> None:
+        # The one way out: whatever a describer forgot to escape, no control character reaches
+        # the terminal or the log (escapes already made are left as they are).
+        segments = [(printable(text, escape_backslash=False), style) for text, style in segments]
         if self._console is not None:
             from rich.text import Text
 
