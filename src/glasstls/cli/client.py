@@ -22,6 +22,7 @@ from ..connection import ClientConnection
 from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..session.store import load_session, save_session
+from ..text import printable
 from ..trace import Tee
 from ..trace.diagnose import FailureRecorder, diagnose
 from .common import (
@@ -182,21 +183,25 @@ def _connect_and_run(args: argparse.Namespace, config: Any, host: str, port: int
 
 
 def print_summary(p: NegotiatedParameters) -> None:
+    # The certificate's names and the ALPN protocol are the server's choice: printable() keeps a
+    # newline or a terminal escape in them from forging lines or recolouring the terminal.
     resumed = " (resumed session)" if p.resumed else ""
     print(f"* Connected with {p.version}, {p.cipher_suite}{resumed}", file=sys.stderr)
     print(f"* Key exchange group: {p.group}; server signature: {p.signature_scheme}", file=sys.stderr)
-    print(f"* Server certificate: {p.peer_certificate_subject}", file=sys.stderr)
+    subject = p.peer_certificate_subject
+    print(f"* Server certificate: {printable(subject) if subject is not None else None}", file=sys.stderr)
     if len(p.peer_certificates) > 0:
         leaf = p.peer_certificates[0]
-        print(f"*   issuer: {leaf.issuer.rfc4514_string()}", file=sys.stderr)
+        print(f"*   issuer: {printable(leaf.issuer.rfc4514_string())}", file=sys.stderr)
         print(f"*   valid {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}", file=sys.stderr)
-    print(f"* ALPN: {p.alpn or '(none)'}", file=sys.stderr, flush=True)
+    print(f"* ALPN: {printable(p.alpn) if p.alpn else '(none)'}", file=sys.stderr, flush=True)
 
 
 def _report_failure(
     args: argparse.Namespace, message: str, error: TLSError | None, recorder: FailureRecorder | None = None
 ) -> int:
-    print(f"glasstls: {message}", file=sys.stderr)
+    # Reasons quote what the server sent, escaped where they are made; this guards the rest.
+    print(f"glasstls: {printable(message, escape_backslash=False)}", file=sys.stderr)
     if recorder is not None:
         print(diagnose(error, recorder.events, side="client"), file=sys.stderr)
     if args.json:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..text import exception_text
 from ..trace import statemachine
 from ..trace.diagram import SequenceDiagram
 
@@ -83,6 +84,9 @@ def save_sequence_diagram(
         written = diagram.write(target)
     except OSError as exc:
         print(f"glasstls: cannot write the diagram {target}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return
+    except Exception as exc:  # a server draws one per connection: a drawing that fails must not end it
+        print(f"glasstls: cannot draw the diagram {target}: {exception_text(exc)}", file=sys.stderr, flush=True)
         return
     if not quiet:
         print(f"* Sequence diagram: {written}", file=sys.stderr, flush=True)
