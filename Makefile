@@ -62,5 +62,9 @@ demo: venv
 bench: venv
 	$(PY) bench/bench.py
 
+.PHONY: load
+load: venv
+	$(PY) bench/load.py
+
 clean:
 	rm -rf $(VENV) .peers build out .pytest_cache .ruff_cache src/*.egg-info
