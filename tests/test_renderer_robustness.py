@@ -296,7 +296,15 @@ def built_handshakes(draw: st.DrawFn) -> tuple[list[TraceEvent], BaseException]:
     at = draw(st.integers(0, len(events)))
     extra: list[TraceEvent] = [
         MessageTrace(side, draw(st.sampled_from(("in", "out"))), draw(built_messages())),
-        AlertTrace(side, "in", AlertLevel(draw(byte)), AlertDescription(draw(byte)), reason),
+        # The alert's and the record's code points as enums or plain ints: renderers name both.
+        AlertTrace(
+            side,
+            "in",
+            draw(st.one_of(byte.map(AlertLevel), byte)),
+            draw(st.one_of(byte.map(AlertDescription), byte)),
+            reason,
+        ),
+        RecordTrace(side, "in", draw(st.one_of(byte.map(ContentType), byte)), b"\x17\x03\x03\x00\x01", b"\x00"),
         VerificationTrace(side, draw(hostile_text()), draw(st.booleans()), draw(hostile_text())),
     ]
     events[at:at] = draw(st.permutations(extra))

@@ -29,7 +29,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..enums import ContentType, ExtensionType, ProtocolVersion
+from ..enums import (
+    AlertDescription,
+    AlertLevel,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
 from ..observe import (
     AlertTrace,
     KeysTrace,
@@ -42,6 +51,7 @@ from ..observe import (
     VerificationTrace,
 )
 from ..text import exception_text, printable
+from .describe import enum_name
 from .fields import Field, content_tree, field_tree
 from .illustrate_assets import CSS, LEGEND, SCRIPT, _category, explain, secret_info
 
@@ -133,7 +143,7 @@ class _Page:
         self.version = self._version()
         self.v13 = self.version is not None and self.version >= ProtocolVersion.TLSv1_3
         suite = self._message("ServerHello", "cipher_suite")
-        self.suite = suite.name if suite is not None else ""
+        self.suite = enum_name(suite, CipherSuite) if suite is not None else ""
         sh = self._find("ServerHello")
         self.resumed = sh is not None and (
             self._ext(sh, ExtensionType.pre_shared_key) is not None if self.v13 else not self._certificate("server")
@@ -169,7 +179,9 @@ class _Page:
         if sh is None:
             return None
         chosen = sh.ext(ExtensionType.supported_versions)
-        return chosen.value if chosen is not None and chosen.value is not None else sh.legacy_version
+        version = chosen.value if chosen is not None and chosen.value is not None else sh.legacy_version
+        # A version is a 16-bit code point; anything else (a message built wrongly) is no version at all.
+        return int(version) if isinstance(version, int) and 0 <= version <= 0xFFFF else None
 
     def _ext(self, msg: Any, ext_type: int) -> Any:
         ext = msg.ext(ext_type) if msg is not None and hasattr(msg, "ext") else None
@@ -190,7 +202,7 @@ class _Page:
         if ske is not None:
             scheme = _safe(lambda: (ske.ecdhe() if self.kx == "ecdhe" else ske.dhe()).algorithm)
         if scheme is not None:
-            rows.append(("Server signature", scheme.name))
+            rows.append(("Server signature", enum_name(scheme, SignatureScheme)))
         # The SNI and ALPN names are the peer's: escaped (printable), then HTML-escaped with the rest.
         sni = self._ext(ch, ExtensionType.server_name)
         rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
@@ -217,7 +229,7 @@ class _Page:
         for e in self.events + self.others:
             if isinstance(e, AlertTrace) and e.level == 2:  # fatal (RFC 8446, Section 6.2)
                 verb = "sent" if e.direction == "out" else "received"
-                return f"failed: the {e.side} {verb} a fatal {e.description.name} alert"
+                return f"failed: the {e.side} {verb} a fatal {enum_name(e.description, AlertDescription)} alert"
         finished = {who for who, msg in self.messages if msg.name == "Finished"}
         return "handshake complete" if finished == {"client", "server"} else "handshake not finished"
 
@@ -225,7 +237,8 @@ class _Page:
         if self.v13:
             sh = self._find("ServerHello")
             share = self._ext(sh, ExtensionType.key_share)
-            return f"{share.group.name} (ephemeral, forward secret)" if share is not None else ""
+            group = enum_name(getattr(share, "group", share), NamedGroup)
+            return f"{group} (ephemeral, forward secret)" if share is not None else ""
         ske = self._find("ServerKeyExchange")
         if self.kx == "rsa":
             return "RSA key transport: the client encrypts the pre-master secret (no forward secrecy)"
@@ -299,7 +312,7 @@ class _Page:
         reason = f": {_esc(e.reason)}" if e.reason else ""
         return (
             f'<li><b class="bad">!</b> <i>{_esc(e.side)}</i> {verb} alert '
-            f"{_esc(e.level.name)} {_esc(e.description.name)}{reason}</li>"
+            f"{_esc(enum_name(e.level, AlertLevel))} {_esc(enum_name(e.description, AlertDescription))}{reason}</li>"
         )
 
     def _flow(self) -> str:
@@ -382,7 +395,8 @@ class _Page:
                 reason = f" ({_esc(e.reason)})" if e.reason else ""
                 steps.append(
                     f'<div class="step bad"><span class="badge">alert</span>the {_esc(self.side)} {verb} '
-                    f"<b>{_esc(e.level.name)} {_esc(e.description.name)}</b>{reason}</div>"
+                    f"<b>{_esc(enum_name(e.level, AlertLevel))} {_esc(enum_name(e.description, AlertDescription))}</b>"
+                    f"{reason}</div>"
                 )
         if steps:
             out.append(f'<div class="steps">{"".join(steps)}</div>')

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from ..enums import ContentType
+from ..enums import AlertDescription, AlertLevel, ContentType
 from ..observe import (
     AlertTrace,
     KeysTrace,
@@ -59,8 +59,8 @@ def event_to_dict(
     if isinstance(event, RecordTrace):
         out.update(
             direction=event.direction,
-            content_type=event.content_type.name,
-            inner_type=event.inner_type.name if event.inner_type is not None else None,
+            content_type=D.enum_name(event.content_type, ContentType),
+            inner_type=D.enum_name(event.inner_type, ContentType) if event.inner_type is not None else None,
             version=D.record_version(event),
             length=len(event.payload),
             header=event.header.hex(),
@@ -93,8 +93,8 @@ def event_to_dict(
     elif isinstance(event, AlertTrace):
         out.update(
             direction=event.direction,
-            level=event.level.name,
-            description=event.description.name,
+            level=D.enum_name(event.level, AlertLevel),
+            description=D.enum_name(event.description, AlertDescription),
             description_code=int(event.description),
             reason=event.reason,
         )
