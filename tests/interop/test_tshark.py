@@ -150,6 +150,9 @@ class RecordingSocket:
     def close(self) -> None:
         self.sock.close()
 
+    def __getattr__(self, name: str) -> Any:  # settimeout, gettimeout …: the socket's own
+        return getattr(self.sock, name)
+
 
 @dataclass(frozen=True)
 class Captured:
