@@ -29,11 +29,13 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,6 +61,7 @@ from glasstls.wire import handshake12 as H12
 from glasstls.wire.extensions import Extension, KeyShareEntry
 from glasstls.x509.mint import certificates_pem, private_key_pem
 from glasstls.x509.store import TrustStore
+from glasstls.x509.verify import verify_client_chain, verify_path_rfc5280, verify_server_chain
 from malformed_certs import named, pem, with_duplicated_extension
 from pairs import default_ca, make_pair
 from serving_helpers import PKI, WAIT, CLIServer
@@ -354,6 +357,25 @@ def test_a_duplicated_extension_is_shown_undecodable_and_the_rest_still_is() -> 
         "allows each extension once: the certificate must be reissued"
     )
     assert fields["certificate 0 key"].startswith("EC secp256r1")
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+def test_path_validation_refuses_a_duplicated_extension_with_bad_certificate(role: str) -> None:
+    """The handshake parses every certificate first; validation called directly still ends in the alert."""
+    ca = default_ca()
+    identity = ca.issue_server(["localhost"]) if role == "server" else ca.issue_client("alice")
+    leaf = x509.load_der_x509_certificate(with_duplicated_extension(identity.certificate, ca.issuer[1]))
+    chain, store, now = (leaf, *identity.chain[1:]), TrustStore.from_pem(ca.root_pem()), datetime.now(UTC)
+    checks = [lambda: verify_path_rfc5280(chain, "localhost", store, now)]
+    if role == "server":
+        checks.append(lambda: verify_server_chain(chain, "localhost", store, now))
+    else:
+        checks.append(lambda: verify_client_chain(chain, store, now))
+    for check in checks:
+        with pytest.raises(AlertError) as caught:
+            check()
+        assert caught.value.description == AlertDescription.bad_certificate
+        assert "subjectAltName (2.5.29.17)" in caught.value.reason or "duplicate extension" in caught.value.reason
 
 
 # -- as processes, on 127.0.0.1 ------------------------------------------------------------------------------

@@ -227,12 +227,15 @@ def _diagnose(
     chain: Sequence[x509.Certificate], server_name: str, store: TrustStore, now: datetime, message: str
 ) -> AlertError:
     """Why cryptography rejected the chain, as the alert and a reason a person can act on."""
-    path, untrusted = _path_to_anchor(chain, store)
-    if untrusted is not None:
-        return untrusted
-    for check in (_check_validity(path, now), _check_name(chain[0], server_name), _check_eku(chain[0])):
-        if check is not None:
-            return check
+    try:
+        path, untrusted = _path_to_anchor(chain, store)
+        if untrusted is not None:
+            return untrusted
+        for check in (_check_validity(path, now), _check_name(chain[0], server_name), _check_eku(chain[0])):
+            if check is not None:
+                return check
+    except (ValueError, x509.DuplicateExtension) as exc:  # a certificate the handshake did not parse first
+        return _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}")
     return AlertError(
         AlertDescription.bad_certificate,
         f"server certificate {describe(chain[0])} was rejected: {message}",
@@ -486,8 +489,8 @@ def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetim
             error = check()
             if error is not None:
                 return error
-    except ValueError as exc:  # an extension that does not parse, or one present twice
-        return _rejected(path[0], f"a certificate's extensions do not parse ({exc})")
+    except (ValueError, x509.DuplicateExtension) as exc:  # an extension that does not parse, or one present twice
+        return _rejected(path[0], f"a certificate's extensions do not parse: {parse_problem(exc)}")
     return None
 
 
@@ -622,8 +625,11 @@ def verify_client_chain(
 def _diagnose_client(
     chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str
 ) -> AlertError:
-    path, untrusted = _path_to_anchor(chain, store)
-    found = untrusted or _check_validity(path, now)
+    try:
+        path, untrusted = _path_to_anchor(chain, store)
+        found = untrusted or _check_validity(path, now)
+    except (ValueError, x509.DuplicateExtension) as exc:
+        found = _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}")
     if found is None:
         found = AlertError(
             AlertDescription.bad_certificate, f"client certificate {describe(chain[0])} was rejected: {message}"
