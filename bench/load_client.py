@@ -59,9 +59,11 @@ async def cycle(port: int, context: ssl.SSLContext, timeout: float) -> float:
             step = "echo"
             try:
                 await client.echo()
-            finally:
-                step = "close" if step == "echo" else step
-                await client.close()
+            except BaseException:  # a timeout too: no graceful close, which could wait as long again
+                client.abort()
+                raise
+            step = "close"
+            await client.close()
     except Exception as exc:
         raise RuntimeError(failure(step, exc)) from exc
     return latency
@@ -121,13 +123,17 @@ class Client:
 
         async def one() -> None:
             async with slots:
+                client = None
                 try:
                     async with asyncio.timeout(timeout):
                         client, _ = await connect(port, self.fast)
-                        held.append(client)
                         await client.echo()
                 except Exception as exc:
                     failures[failure("open", exc)] += 1
+                    if client is not None:
+                        client.abort()
+                else:
+                    held.append(client)
 
         await asyncio.gather(*(one() for _ in range(count)))
         return {"held": len(held), "failures": dict(failures), "elapsed": time.perf_counter() - start}

@@ -76,7 +76,11 @@ class TLSClient(asyncio.Protocol):
 
     def _read(self) -> None:
         while True:
-            self._received += self.ssl.read(1 << 14)  # raises SSLWantReadError once the records run out
+            chunk = self.ssl.read(1 << 14)  # raises SSLWantReadError once the records run out
+            if not chunk:  # the server's close_notify: ssl returns b"" from then on
+                self._fail(ConnectionResetError("the server sent close_notify"))
+                return
+            self._received += chunk
             if len(self._received) >= ECHO_BYTES:
                 data, self._received = bytes(self._received[:ECHO_BYTES]), self._received[ECHO_BYTES:]
                 if data != PAYLOAD:
@@ -107,6 +111,10 @@ class TLSClient(asyncio.Protocol):
         self.ssl.write(PAYLOAD)
         self._flush()
         await self._waiter
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
 
     async def close(self) -> None:
         """Send close_notify, wait for the server's (RFC 8446, Section 6.1), then close TCP and wait for the end."""
