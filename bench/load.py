@@ -14,11 +14,11 @@ at the same time, so a drift in the machine's load (other work shares its 2
 cores) falls on both alike; the table gives ratios glasstls/ssl.
 
 Read the rates with the CPU rows beside them. A client handshake costs OpenSSL
-about what a server handshake does, so on 2 cores the load process is about as
-busy as the ssl server: the ssl rates are those of the machine as much as of
-the server. Each server's CPU time per connection (/proc/PID/stat, user +
-system) depends neither on the client's speed nor on other work, and is the
-steadier comparison.
+as much as a server handshake or more, so on 2 cores the load process is
+busier than the ssl server (the "CPU busy" rows): the ssl rates are bounded by
+the machine as much as by the server. Each server's CPU time per connection
+(/proc/PID/stat, user + system) depends neither on the client's speed nor
+much on other work, and is the steadier comparison.
 
 1. Handshakes at 1, 100 and 1,000 concurrent clients, each client looping on
    connect, full handshake, one 64-byte echo, close (close_notify both ways);
