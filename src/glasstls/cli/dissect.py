@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from ..enums import ContentType
 from ..observe import RecordTrace, TraceEvent
+from ..text import exception_text, printable
 from ..trace.describe import record_headline
 from ..trace.pcap import Dissection, NoteTrace, NSSKeyLog, TLSStream, dissect
 
@@ -101,7 +102,8 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
         render = _renderer(out, args)  # a fresh one per connection: its context follows one handshake
         for index, event in enumerate(stream.events):
             if isinstance(event, NoteTrace):
-                out.write(f"{event.side:<6} ~ {event.text}\n")
+                # A capture's bytes are a peer's: a note quoting them prints no raw control character.
+                out.write(f"{event.side:<6} ~ {printable(event.text, escape_backslash=False)}\n")
                 continue
             if index in stream.encrypted and isinstance(event, RecordTrace):
                 mark = ">" if event.direction == "out" else "<"
@@ -112,7 +114,7 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
             except OSError:
                 raise
             except Exception as exc:  # a renderer's failure must not end the dissection
-                out.write(f"{event.side:<6} ? {event.kind} event not rendered ({type(exc).__name__}: {exc})\n")
+                out.write(f"{event.side:<6} ? {event.kind} event not rendered ({exception_text(exc)})\n")
             _application_data(out, event, full, both=args.side == "both")
         out.write("\n")
     _summary(out, result, streams)
