@@ -27,6 +27,7 @@ from .events import (
     NegotiatedParameters,
     NewTicket,
 )
+from .io.aio import TLSServer, TLSStreamReader, open_connection, start_server
 from .io.blocking import TLSSocket, accept, connect
 from .limits import Limits
 from .observe import EventList, Observer, observer
@@ -68,13 +69,17 @@ __all__ = [
     "SignatureScheme",
     "StapleSource",
     "TLSError",
+    "TLSServer",
     "TLSSocket",
+    "TLSStreamReader",
     "TruncatedError",
     "accept",
     "connect",
     "load_session",
     "observer",
+    "open_connection",
     "save_session",
+    "start_server",
 ]
 
 __version__ = "0.1.0"

@@ -1,0 +1,813 @@
+"""An asyncio driver of the sans-I/O Connection: StreamReader/StreamWriter pairs over TLS.
+
+    reader, writer = await glasstls.open_connection("example.com", 443, glasstls.ClientConfig())
+    writer.write(b"GET / HTTP/1.1\\r\\nHost: example.com\\r\\nConnection: close\\r\\n\\r\\n")
+    page = await reader.read()
+
+    server = await glasstls.start_server(handle, "127.0.0.1", 8443, server_config, max_connections=100)
+    async with server:
+        await server.serve_forever()
+
+Like asyncio's sslproto, a protocol (:class:`_TLSProtocol`) sits between the raw
+TCP transport and the application's StreamReaderProtocol, which talks to an
+app-facing transport (:class:`_AppTransport`). The protocol only moves bytes and
+events between the transport and the Connection; every TLS decision is the
+Connection's. What it adds are the things only a driver can do: deadlines, flow
+control in both directions, and telling a truncated stream from a clean end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import inspect
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import ClientConfig, ServerConfig
+from ..connection import ClientConnection, Connection, ServerConnection
+from ..errors import ConfigError, ConnectionClosedError, DeadlineError, TLSError, TruncatedError
+from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..observe import Observer
+from ..session.state import SessionState
+
+logger = logging.getLogger(__name__)
+
+ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None]
+
+# Ciphertext is handed to the Connection in pieces of this size, and the reader is
+# checked in between, so a reader over its limit stops us after one piece however
+# much one recv() brought (asyncio reads up to 256 KiB at a time). One piece yields
+# at most its own size plus the rest of a record begun before it; with full-size
+# records (2^14 bytes of plaintext, RFC 8446, Section 5.1) that is one record.
+FEED_CHUNK = 1 << 14
+# After this many writes to a closed connection, say so (asyncio's transports do the same).
+LOST_WRITES_WARNING = 5
+# An accept() that fails for lack of descriptors or memory is retried after this pause (as asyncio does).
+ACCEPT_RETRY_DELAY = 1.0
+# Connections aborted at the end of shutdown() get this long to report connection_lost.
+ABORT_GRACE = 0.5
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # The handshake's error is also delivered elsewhere (on_handshake_error, the reader):
+    # mark it retrieved so asyncio does not log it as lost.
+    if not future.cancelled():
+        future.exception()
+
+
+def _peer_label(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return str(peer)
+
+
+def _step(conn: Connection) -> str:
+    # The handshake step ("waiting for ServerHello"); Connection has no public name for it.
+    state = getattr(conn, "_state", None)
+    return getattr(state, "step", None) or conn.state_name
+
+
+class TLSStreamReader(asyncio.StreamReader):
+    """A StreamReader that delivers everything received before an error or a truncated end.
+
+    The stdlib's read() raises an exception set with set_exception() before the
+    buffered data, which would lose the last bytes a peer sent before a fatal
+    alert or a truncation. Here an error is raised only by a read that the
+    buffer cannot satisfy; a read(-1), readexactly() or readuntil() that fails
+    this way leaves what it had collected in the buffer, so read(n) still gets it.
+    The reader also pauses its transport as soon as its buffer is over ``limit``
+    (the stdlib waits for twice that).
+    """
+
+    _end_error: BaseException | None = None
+
+    def set_exception(self, exc: BaseException) -> None:
+        if self._eof:
+            return  # the stream already ended: the first end is the one the application sees
+        self._end_error = exc
+        self.feed_eof()
+
+    def at_eof(self) -> bool:
+        # Not at a clean end while an error waits: a `while not at_eof()` loop must reach it.
+        return super().at_eof() and self._end_error is None
+
+    def feed_data(self, data: bytes) -> None:
+        super().feed_data(data)
+        if self._transport is not None and not self._paused and len(self._buffer) > self._limit:
+            self._transport.pause_reading()
+            self._paused = True
+
+    async def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            return await self._read_to_end()
+        data = await super().read(n)
+        if not data and n and self._end_error is not None:
+            raise self._end_error
+        return data
+
+    async def _read_to_end(self) -> bytes:
+        blocks: list[bytes] = []
+        try:
+            while block := await self.read(self._limit):
+                blocks.append(block)
+        except BaseException:
+            self._buffer[:0] = b"".join(blocks)  # nothing received is lost: read(n) can still take it
+            raise
+        return b"".join(blocks)
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await super().readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            raise self._unread(exc) from None
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        try:
+            return await super().readuntil(separator)
+        except asyncio.IncompleteReadError as exc:
+            raise self._unread(exc) from None
+
+    def _unread(self, exc: asyncio.IncompleteReadError) -> BaseException:
+        """At an error's end, put back what the failed read took; the error is what to raise."""
+        if self._end_error is None:
+            return exc  # a clean end: the stdlib's IncompleteReadError
+        self._buffer[:0] = exc.partial
+        return self._end_error
+
+
+class _AppTransport(asyncio.Transport):
+    """The transport the application's protocol (and so its StreamWriter) writes to."""
+
+    def __init__(self, tls: _TLSProtocol) -> None:
+        super().__init__()
+        self._tls = tls
+
+    @property
+    def _raw(self) -> asyncio.Transport:
+        assert self._tls.raw is not None  # the application gets this transport only after the handshake
+        return self._tls.raw
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "glasstls":
+            return self._tls.conn.parameters
+        if name == "glasstls_connection":
+            return self._tls.conn
+        return self._raw.get_extra_info(name, default)  # peername, sockname, socket …
+
+    def is_closing(self) -> bool:
+        return self._tls.is_closing()
+
+    def close(self) -> None:
+        self._tls.close()
+
+    def abort(self) -> None:
+        self._tls.abort()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
+        self._tls.write(bytes(data))
+
+    def can_write_eof(self) -> bool:
+        return False  # as sslproto: close() sends close_notify and closes both directions
+
+    def pause_reading(self) -> None:
+        self._tls.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._tls.resume_reading()
+
+    def is_reading(self) -> bool:
+        return not self._tls.reading_paused and not self._tls.is_closing()
+
+    # Flow control of writes is the raw transport's: its buffer holds our ciphertext.
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._raw.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        return self._raw.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._raw.get_write_buffer_limits()
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._tls.app
+
+
+class _TLSProtocol(asyncio.Protocol):
+    """Moves bytes between a raw transport and a Connection, and events to the application.
+
+    ``handshake`` resolves to the NegotiatedParameters (the application's
+    protocol is connected then, and ``writer`` exists) or to the error that ended
+    the handshake; ``closed`` resolves when the TCP connection is gone.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        limit: int,
+        allow_truncation: bool,
+        on_event: Callable[[Event], None] | None,
+        idle_timeout: float | None = None,
+    ) -> None:
+        self.conn = conn
+        self._loop = loop
+        self.reader = TLSStreamReader(limit=limit, loop=loop)
+        self.app = asyncio.StreamReaderProtocol(self.reader, loop=loop)
+        self._app_transport = _AppTransport(self)
+        self.writer: asyncio.StreamWriter | None = None
+        self.raw: asyncio.Transport | None = None
+        self.handshake: asyncio.Future[NegotiatedParameters] = loop.create_future()
+        self.handshake.add_done_callback(_retrieve)
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._allow_truncation = allow_truncation
+        self._event_callback = on_event
+        self._pending = b""  # ciphertext held back while the application does not read
+        self.reading_paused = False  # by the application's reader, over its limit
+        self._writing_paused = False  # by the raw transport, its write buffer over the high-water mark
+        self._app_started = False
+        self._closing = False  # we closed or aborted
+        self._peer_done = False  # the peer's stream has ended and the reader has been told how
+        self._received = 0  # application-data bytes, for TruncatedError
+        self._lost_writes = 0
+        self._idle_timeout = idle_timeout
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_activity = loop.time()
+
+    # -- the raw transport's side ---------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.raw = transport
+        self._flush()  # a client's ClientHello, queued when the Connection was made
+
+    def data_received(self, data: bytes) -> None:
+        self._last_activity = self._loop.time()
+        self._pending = self._pending + data if self._pending else data
+        self._feed()
+
+    def eof_received(self) -> bool:
+        self._feed(force=True)
+        if not self.handshake.done():
+            self._peer_done = True
+            self._set_error(ConnectionClosedError(f"the peer closed the connection while {_step(self.conn)}"))
+            return False
+        if not self._peer_done:
+            self._peer_ended("FIN", None)
+        # Keep our direction open where the application may still answer: after a TLS 1.3
+        # close_notify (RFC 8446, Section 6.1: it closes only the peer's direction), or a
+        # FIN the application accepted as an end (allow_truncation).
+        writable = not self._closing and not self.conn.closed
+        return writable and (self.conn.peer_closed or self._allow_truncation)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closing:
+            self._feed(force=True)  # what arrived before the end is delivered before it
+        if not self.handshake.done():
+            self._peer_done = True
+            self._set_error(exc or ConnectionClosedError(f"the connection closed while {_step(self.conn)}"))
+        elif not self._peer_done and not self._closing:
+            self._peer_ended("reset" if exc is not None else "FIN", exc)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        if self._app_started:
+            # The reader already knows how the stream ended; the StreamReaderProtocol's own
+            # feed_eof/set_exception come second and change nothing there.
+            self.app.connection_lost(exc)
+        else:
+            self.reader.feed_eof()
+        self._finish()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        if self._app_started:
+            self.app.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._app_started:
+            self.app.resume_writing()
+
+    # -- into the Connection ------------------------------------------------------
+    def _feed(self, force: bool = False) -> None:
+        data, self._pending = self._pending, b""
+        for start in range(0, len(data), FEED_CHUNK):
+            if self._closing:
+                return  # we closed or aborted: what the peer sends now is not read
+            if self.reading_paused and not force:
+                self._pending = data[start:]
+                return
+            self._receive(data[start : start + FEED_CHUNK])
+
+    def _receive(self, data: bytes) -> None:
+        try:
+            for event in self.conn.receive_bytes(data):
+                self._on_event(event)
+            self._flush()
+        except Exception as exc:  # a bug below us, or an observer's or on_event's exception
+            logger.debug("glasstls connection aborted by an exception", exc_info=True)
+            self.abort(exc)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ApplicationData):
+            self._received += len(event.data)
+            self.reader.feed_data(event.data)
+        elif isinstance(event, HandshakeComplete):
+            self._start_app()
+        elif isinstance(event, ConnectionClosed):
+            self._on_closed(event)
+        elif self._event_callback is not None:
+            self._event_callback(event)
+
+    def _start_app(self) -> None:
+        self._app_started = True
+        self.app.connection_made(self._app_transport)  # the reader now pauses us through _AppTransport
+        self.writer = asyncio.StreamWriter(self._app_transport, self.app, self.reader, self._loop)
+        if self._writing_paused:
+            self.app.pause_writing()
+        if not self.handshake.done():
+            self.handshake.set_result(self.conn.parameters)  # type: ignore[arg-type]
+        if self._idle_timeout is not None:
+            self._idle_timer = self._loop.call_later(self._idle_timeout, self._check_idle)
+
+    def _on_closed(self, event: ConnectionClosed) -> None:
+        self._peer_done = True
+        if event.error is not None:
+            # A fatal alert, sent (it is flushed by _close_raw) or received (RFC 8446, Section 6.2).
+            self._set_error(event.error)
+            self._close_raw()
+            return
+        if not self.handshake.done():
+            self._set_error(ConnectionClosedError(f"the peer sent close_notify while {_step(self.conn)}"))
+        self.reader.feed_eof()  # the peer's close_notify: a clean end of its data
+        if self.conn.closed:
+            self._close_raw()  # TLS 1.2 (RFC 5246, Section 7.2.1): the Connection answered with its own
+
+    def _peer_ended(self, how: str, exc: Exception | None) -> None:
+        """The TCP stream ended without the Connection having ended first."""
+        self._peer_done = True
+        if self.conn.peer_closed or self.conn.closed:
+            return  # a close_notify or an alert came first; the reader has that end
+        if how == "FIN" and self._allow_truncation:
+            self.reader.feed_eof()
+        elif exc is not None and self._allow_truncation:
+            self.reader.set_exception(exc)
+        else:
+            # RFC 8446, Section 6.1 / RFC 5246, Section 7.2.1: without close_notify the data may be cut short.
+            self.reader.set_exception(TruncatedError(self._received, how))
+
+    def _set_error(self, exc: BaseException) -> None:
+        if not self.handshake.done():
+            self.handshake.set_exception(exc)
+        self.reader.set_exception(exc)
+
+    # -- out to the raw transport ---------------------------------------------------
+    def _flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data and self.raw is not None and not self.raw.is_closing():
+            self.raw.write(data)
+
+    def _close_raw(self) -> None:
+        self._flush()
+        self._closing = True
+        if self.raw is not None:
+            self.raw.close()  # after what is buffered has been written
+
+    def _finish(self) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # -- the application's side (through _AppTransport) -------------------------------
+    def write(self, data: bytes) -> None:
+        if self._closing or self.conn.closed:
+            self._lost_writes += 1
+            if self._lost_writes == LOST_WRITES_WARNING:
+                logger.warning("writing to a glasstls connection that is closed: the data is dropped")
+            return
+        self._last_activity = self._loop.time()
+        try:
+            self.conn.send(data)
+            self._flush()
+        except Exception as exc:  # e.g. a sequence number that would wrap (RFC 5246, Section 6.1)
+            logger.debug("glasstls connection failed while sending", exc_info=True)
+            self.abort(self.conn.error or exc)
+
+    def close(self) -> None:
+        """Send close_notify (RFC 8446, Section 6.1) and close the transport once it is written."""
+        if self._closing:
+            return
+        try:
+            self.conn.close()
+        except Exception:
+            logger.debug("close_notify could not be sent", exc_info=True)
+        self._close_raw()
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Drop the connection at once; ``exc`` is what the handshake or the reader reports."""
+        if exc is not None:
+            self._set_error(exc)
+        self._closing = True
+        if self.raw is not None:
+            self.raw.abort()
+        else:
+            self._finish()
+
+    def is_closing(self) -> bool:
+        return self._closing or (self.raw is not None and self.raw.is_closing())
+
+    def pause_reading(self) -> None:
+        if self.reading_paused:
+            return
+        self.reading_paused = True
+        if self.raw is not None and not self.raw.is_closing():
+            self.raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        if not self.reading_paused:
+            return
+        self.reading_paused = False
+        self._last_activity = self._loop.time()
+        # Later, not from inside the reader's own read(): feeding it now would re-enter it.
+        self._loop.call_soon(self._resume_feed)
+
+    def _resume_feed(self) -> None:
+        if self.reading_paused or self.is_closing():
+            return
+        self._feed()
+        if not self.reading_paused and not self._pending and self.raw is not None and not self.raw.is_closing():
+            self.raw.resume_reading()
+
+    def _check_idle(self) -> None:
+        """Close a connection that neither received nor wrote anything for idle_timeout seconds."""
+        assert self._idle_timeout is not None
+        quiet = self._loop.time() - self._last_activity
+        if self._closing:
+            return
+        if self.reading_paused or quiet < self._idle_timeout:
+            # A peer we stopped reading from is not idle: it waits for us.
+            wait = self._idle_timeout if self.reading_paused else self._idle_timeout - quiet
+            self._idle_timer = self._loop.call_later(wait, self._check_idle)
+            return
+        peer = _peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
+        self.reader.set_exception(DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout"))
+        self.close()
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+async def open_connection(
+    host: str,
+    port: int,
+    config: ClientConfig | None = None,
+    *,
+    server_name: str | None = None,
+    session: SessionState | None = None,
+    handshake_timeout: float | None = 10.0,
+    allow_truncation: bool = False,
+    limit: int = 64 * 1024,
+    observer: Observer | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    **conn_kwargs: Any,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect over TCP, complete a TLS handshake as a client, and return a (reader, writer) pair.
+
+    ``handshake_timeout`` bounds the TCP connect and the whole handshake together
+    (DeadlineError when exceeded). A failed handshake raises its TLSError once
+    the alert has been written. ``server_name`` (default ``host``) is sent as SNI
+    where it is a DNS name and is what the certificate is checked against.
+    Events other than data and the handshake's end (NewTicket, KeyUpdated,
+    AlertReceived …) go to ``on_event`` when given. See :class:`TLSStreamReader`
+    for how a peer that ends without close_notify is reported (TruncatedError,
+    unless ``allow_truncation``).
+    """
+    loop = asyncio.get_running_loop()
+    conn = ClientConnection(
+        config or ClientConfig(), server_name=server_name or host, session=session, observer=observer, **conn_kwargs
+    )
+    tls = _TLSProtocol(conn, loop, limit=limit, allow_truncation=allow_truncation, on_event=on_event)
+    try:
+        async with asyncio.timeout(handshake_timeout) as deadline:
+            await loop.create_connection(lambda: tls, host, port)
+            await asyncio.shield(tls.handshake)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        assert handshake_timeout is not None
+        error = DeadlineError(f"the TLS handshake with {host}:{port}", handshake_timeout, "handshake_timeout")
+        tls.abort(error)
+        raise error from None
+    except BaseException:
+        if tls.raw is not None and not tls.is_closing():
+            tls.abort()
+        raise
+    assert tls.writer is not None
+    return tls.reader, tls.writer
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ServerOptions:
+    config: ServerConfig
+    client_connected_cb: ClientConnectedCallback
+    handshake_timeout: float | None
+    idle_timeout: float | None
+    allow_truncation: bool
+    limit: int
+    observer_factory: Callable[[Any], Observer | None] | None
+    on_handshake_error: Callable[[Any, BaseException], None] | None
+    on_event: Callable[[Event], None] | None
+
+
+class TLSServer:
+    """Listening sockets, the accept loop and the connections of :func:`start_server`."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sockets: list[socket.socket], options: _ServerOptions, slots: int | None
+    ) -> None:
+        self._loop = loop
+        self._sockets = sockets
+        self._options = options
+        self._slots = asyncio.Semaphore(slots) if slots is not None else None
+        self._open: set[_TLSProtocol] = set()  # accepted and not yet gone
+        self._tasks: set[asyncio.Task[None]] = set()  # one per connection: handshake, then the callback
+        self._closed = asyncio.Event()
+        self._serving_forever: asyncio.Future[None] | None = None
+        self._accepting = [loop.create_task(self._accept_loop(sock)) for sock in sockets]
+        for task in self._accepting:
+            task.add_done_callback(self._task_done)
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return tuple(self._sockets)
+
+    @property
+    def active_connections(self) -> int:
+        """Connections accepted and not yet closed, in their handshake or after it."""
+        return len(self._open)
+
+    def is_serving(self) -> bool:
+        return not self._closed.is_set()
+
+    def close(self) -> None:
+        """Stop accepting and close the listening sockets; open connections go on."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for sock in self._sockets:
+            # Unregister before closing: a closed descriptor's number may be reused at once.
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(sock)
+            sock.close()
+        for task in self._accepting:
+            task.cancel()
+        if self._serving_forever is not None and not self._serving_forever.done():
+            self._serving_forever.set_result(None)
+
+    async def wait_closed(self) -> None:
+        """Wait until the server is closed and every connection and callback has ended."""
+        await self._closed.wait()
+        while True:
+            pending = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
+            pending = {f for f in pending if not f.done()}
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    async def serve_forever(self) -> None:
+        """Serve until close() (then return) or cancellation (then shut down and re-raise)."""
+        if self._serving_forever is not None:
+            raise RuntimeError("serve_forever() is already running")
+        if self._closed.is_set():
+            raise RuntimeError("the server is closed")
+        self._serving_forever = self._loop.create_future()
+        try:
+            await self._serving_forever
+        except asyncio.CancelledError:
+            await self.shutdown()
+            raise
+        finally:
+            self._serving_forever = None
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop accepting, send close_notify on every established connection (RFC 8446,
+        Section 6.1) and drop those still in their handshake; wait up to ``timeout``
+        seconds for the connections and their callbacks to end, then abort the rest."""
+        self.close()
+        for tls in list(self._open):
+            if tls.handshake.done() and not tls.handshake.exception():
+                tls.close()
+            else:
+                tls.abort(ConnectionAbortedError("the server is shutting down"))
+        waiting = {*self._tasks, *(tls.closed for tls in self._open)}
+        if waiting:
+            await asyncio.wait(waiting, timeout=timeout)
+        for tls in list(self._open):
+            tls.abort()
+        for task in self._tasks:
+            task.cancel()
+        rest = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
+        if rest:
+            await asyncio.wait(rest, timeout=ABORT_GRACE)
+
+    async def __aenter__(self) -> TLSServer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    # -- accepting ---------------------------------------------------------------------
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        # Our own loop rather than asyncio.Server, which cannot stop accepting: beyond
+        # max_connections new connections wait in the kernel's backlog.
+        while not self._closed.is_set():
+            await self._readable(listener)
+            if self._slots is not None:
+                await self._slots.acquire()
+            try:
+                sock, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                self._release_slot()
+                continue
+            except OSError as exc:
+                self._release_slot()
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    logger.warning("accept() failed (%s); retrying in %g s", exc, ACCEPT_RETRY_DELAY)
+                    await asyncio.sleep(ACCEPT_RETRY_DELAY)
+                continue  # otherwise (ECONNABORTED …) only that connection is lost
+            task = self._loop.create_task(self._serve(sock, peer))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    async def _readable(self, listener: socket.socket) -> None:
+        ready = self._loop.create_future()
+        self._loop.add_reader(listener, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            if listener.fileno() != -1:  # close() unregistered it before closing it
+                self._loop.remove_reader(listener)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Every failure of a connection is handled in _serve; this is a bug of this module.
+            logger.error("glasstls server task failed", exc_info=task.exception())
+
+    def _release_slot(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    # -- one connection -----------------------------------------------------------------
+    async def _serve(self, sock: socket.socket, peer: Any) -> None:
+        options = self._options
+        try:
+            observer = options.observer_factory(peer) if options.observer_factory is not None else None
+            conn = ServerConnection(options.config, observer=observer)
+        except Exception as exc:
+            sock.close()
+            self._release_slot()
+            self._handshake_failed(peer, exc)
+            return
+        tls = _TLSProtocol(conn, self._loop, limit=options.limit, allow_truncation=options.allow_truncation,
+                           on_event=options.on_event, idle_timeout=options.idle_timeout)  # fmt: skip
+        self._open.add(tls)
+        tls.closed.add_done_callback(lambda _: self._connection_ended(tls))
+        try:
+            await self._loop.connect_accepted_socket(lambda: tls, sock)
+        except Exception as exc:
+            sock.close()
+            tls.abort(exc)
+            self._handshake_failed(peer, exc)
+            return
+        if await self._handshake(tls, peer):
+            await self._run_callback(tls, peer)
+
+    def _connection_ended(self, tls: _TLSProtocol) -> None:
+        self._open.discard(tls)
+        self._release_slot()
+
+    async def _handshake(self, tls: _TLSProtocol, peer: Any) -> bool:
+        timeout = self._options.handshake_timeout
+        done, _ = await asyncio.wait({tls.handshake}, timeout=timeout)
+        if done:
+            error = tls.handshake.exception()
+        else:
+            assert timeout is not None
+            error = DeadlineError(f"the TLS handshake with {_peer_label(peer)}", timeout, "handshake_timeout")
+            tls.abort(error)
+        if error is not None:
+            self._handshake_failed(peer, error)
+            return False
+        return True
+
+    def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
+        callback = self._options.on_handshake_error
+        if callback is None:
+            logger.debug("TLS handshake with %s failed: %s", _peer_label(peer), exc)
+            return
+        try:
+            callback(peer, exc)
+        except Exception:
+            logger.exception("on_handshake_error raised")
+
+    async def _run_callback(self, tls: _TLSProtocol, peer: Any) -> None:
+        assert tls.writer is not None
+        try:
+            result = self._options.client_connected_cb(tls.reader, tls.writer)
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            tls.abort()
+            raise
+        except (TLSError, OSError) as exc:
+            # The connection itself failed (truncation, reset, alert): nothing to debug here.
+            logger.info("connection with %s ended: %s", _peer_label(peer), exc)
+            tls.abort()
+        except Exception:
+            logger.exception("client_connected_cb failed for %s; its connection is aborted", _peer_label(peer))
+            tls.abort()
+
+
+async def _bind(host: str | Sequence[str] | None, port: int | None, backlog: int) -> list[socket.socket]:
+    """Listening sockets for every address ``host`` resolves to (all interfaces for None), as asyncio binds them."""
+    loop = asyncio.get_running_loop()
+    hosts: list[str | None] = [host] if host is None or isinstance(host, str) else list(host)
+    infos: dict[tuple[Any, ...], None] = {}
+    for name in hosts:
+        for family, kind, proto, _, address in await loop.getaddrinfo(
+            name, port or 0, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        ):
+            infos[(family, kind, proto, address)] = None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in infos:
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # As asyncio: an IPv6 socket does not also take the IPv4 address bound beside it.
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+async def start_server(
+    client_connected_cb: ClientConnectedCallback,
+    host: str | Sequence[str] | None = None,
+    port: int | None = None,
+    config: ServerConfig | None = None,
+    *,
+    handshake_timeout: float | None = 10.0,
+    idle_timeout: float | None = None,
+    max_connections: int | None = None,
+    allow_truncation: bool = False,
+    limit: int = 64 * 1024,
+    observer_factory: Callable[[Any], Observer | None] | None = None,
+    on_handshake_error: Callable[[Any, BaseException], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    backlog: int = 128,
+    sock: socket.socket | None = None,
+) -> TLSServer:
+    """Listen on ``host``:``port`` (or ``sock``) and serve TLS, calling
+    ``client_connected_cb(reader, writer)`` (a function or a coroutine function)
+    for each connection whose handshake completed.
+
+    ``handshake_timeout`` bounds each whole handshake; ``idle_timeout`` closes (with
+    close_notify) a connection that neither received nor wrote anything for that
+    long while its reader was not full; ``max_connections`` bounds the connections
+    open at once, later ones waiting in the kernel's backlog. ``observer_factory(peername)``
+    gives each connection its trace observer; ``on_handshake_error(peername, exc)``
+    hears of every failed handshake (TLSError, DeadlineError, OSError …). An exception
+    in a connection, an observer or a callback aborts that connection only.
+    """
+    if config is None:
+        raise ConfigError("start_server needs a ServerConfig (config=)")
+    if max_connections is not None and max_connections < 1:
+        raise ConfigError(f"max_connections must be at least 1, not {max_connections}")
+    if sock is not None:
+        if host is not None or port is not None:
+            raise ValueError("host and port cannot be given with sock")
+        sock.listen(backlog)
+        sock.setblocking(False)
+        sockets = [sock]
+    else:
+        sockets = await _bind(host, port, backlog)
+    options = _ServerOptions(config, client_connected_cb, handshake_timeout, idle_timeout, allow_truncation, limit,
+                             observer_factory, on_handshake_error, on_event)  # fmt: skip
+    return TLSServer(asyncio.get_running_loop(), sockets, options, max_connections)

@@ -1,0 +1,643 @@
+"""The asyncio driver (glasstls.open_connection / glasstls.start_server) on real sockets on 127.0.0.1.
+
+Each test runs its own event loop with ``asyncio.run`` under an overall bound
+(:func:`run`); every server it starts is shut down, and every raw TCP peer is a
+plain asyncio server closed in a ``finally``. Peers that misbehave (silent,
+trickling, ending without close_notify) are raw TCP servers or clients, the
+TLS ones driven by glasstls' own sans-I/O ServerConnection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import glasstls
+from glasstls import (
+    AlertDescription,
+    AlertError,
+    ClientConfig,
+    ClientConnection,
+    DeadlineError,
+    KeyUpdated,
+    Limits,
+    PeerAlertError,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+    TLSError,
+    TruncatedError,
+)
+from glasstls.x509.store import TrustStore
+from pairs import default_ca, other_ca, server_identity
+
+pytestmark = pytest.mark.timeout(60)
+
+VERSIONS = [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2]
+VERSION_IDS = ["tls13", "tls12"]
+RECORD = 1 << 14  # the most plaintext one record carries (RFC 8446, Section 5.1)
+
+
+def run(coro: Awaitable[Any], timeout: float = 30.0) -> Any:
+    """Run ``coro`` in a fresh event loop; fail (rather than hang) after ``timeout`` seconds."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(bounded())
+
+
+def server_config(**kw: Any) -> ServerConfig:
+    identity = server_identity("localhost")
+    return ServerConfig(certificates=(glasstls.CertifiedKey(identity.chain, identity.private_key),), **kw)
+
+
+def client_config(tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3, **kw: Any) -> ClientConfig:
+    return ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), tls_max=tls_max, **kw)
+
+
+def port_of(server: Any) -> int:
+    return server.sockets[0].getsockname()[1]
+
+
+async def connect(port: int, tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3, **kw: Any) -> Any:
+    return await glasstls.open_connection("127.0.0.1", port, client_config(tls_max), server_name="localhost", **kw)
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Echo until the client's clean end, then close (close_notify)."""
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+async def round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, line: bytes = b"ping\n") -> bytes:
+    writer.write(line)
+    await writer.drain()
+    return await asyncio.wait_for(reader.readline(), 5)
+
+
+async def close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, TLSError):
+        await asyncio.wait_for(writer.wait_closed(), 5)
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]):
+    """A plain TCP server on 127.0.0.1 (no TLS of its own): its port; it and its connections closed on exit."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        try:
+            await handler(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    try:
+        yield port_of(server)
+    finally:
+        server.close()
+        for writer in writers:
+            writer.transport.abort()
+        await server.wait_closed()
+        await asyncio.sleep(0)  # let the aborted transports finish closing
+
+
+async def tls_handshake_as_raw_server(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: ServerConfig
+) -> ServerConnection | None:
+    """Complete a server handshake by hand with the sans-I/O ServerConnection; None if the client left."""
+    conn = ServerConnection(config)
+    while not conn.handshake_complete:
+        data = await reader.read(1 << 16)
+        if not data:
+            return None
+        conn.receive_bytes(data)
+        writer.write(conn.data_to_send())
+    await writer.drain()
+    return conn
+
+
+# -- the basics ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+def test_echo_round_trip_and_extra_info(tls_max):
+    seen: dict[str, Any] = {}
+    client_events: list[Any] = []
+    server_events: list[Any] = []
+
+    async def handler(reader, writer):
+        seen["params"] = writer.get_extra_info("glasstls")
+        seen["peername"] = writer.get_extra_info("peername")
+        seen["connection"] = writer.get_extra_info("glasstls_connection")
+        await echo(reader, writer)
+
+    async def main():
+        async with await glasstls.start_server(
+            handler, "127.0.0.1", 0, server_config(), on_event=server_events.append
+        ) as server:
+            port = port_of(server)
+            reader, writer = await connect(port, tls_max, on_event=client_events.append)
+            params = writer.get_extra_info("glasstls")
+            assert params.version == tls_max.label
+            assert params.peer_certificate_subject == "CN=localhost"
+            assert isinstance(writer.get_extra_info("glasstls_connection"), ClientConnection)
+            assert writer.get_extra_info("peername") == ("127.0.0.1", port)
+            assert writer.get_extra_info("socket") is not None
+            assert not writer.can_write_eof()
+            assert await round_trip(reader, writer, b"hello over TLS\n") == b"hello over TLS\n"
+            assert writer.get_extra_info("sockname") == seen["peername"]
+            if tls_max == ProtocolVersion.TLSv1_3:
+                # RFC 8446, Section 4.6.3: both sides change keys; the data below uses the new ones.
+                writer.get_extra_info("glasstls_connection").update_keys(request_peer=True)
+            big = bytes(range(256)) * 4000  # a megabyte: many records each way
+            writer.write(big)
+            assert await asyncio.wait_for(reader.readexactly(len(big)), 10) == big
+            await close(writer)
+            assert server.active_connections in (0, 1)
+        assert seen["params"].version == tls_max.label
+        assert isinstance(seen["connection"], ServerConnection)
+
+    run(main())
+    if tls_max == ProtocolVersion.TLSv1_3:
+        # KeyUpdate is not data: it reaches on_event and nothing else.
+        assert KeyUpdated("read", requested_by_peer=False) in client_events
+        assert KeyUpdated("write", requested_by_peer=True) in server_events
+
+
+def test_failed_handshake_raises_the_tls_error_on_both_sides():
+    failures: list[tuple[Any, BaseException]] = []
+
+    async def main():
+        untrusting = ClientConfig(trust_store=TrustStore.from_pem(other_ca().root_pem()))
+        config = server_config()
+        async with await glasstls.start_server(
+            echo, "127.0.0.1", 0, config, on_handshake_error=lambda peer, exc: failures.append((peer, exc))
+        ) as server:
+            with pytest.raises(AlertError) as caught:
+                await glasstls.open_connection("127.0.0.1", port_of(server), untrusting, server_name="localhost")
+            assert caught.value.description == AlertDescription.unknown_ca
+            for _ in range(100):
+                if failures:
+                    break
+                await asyncio.sleep(0.02)
+
+    run(main())
+    assert len(failures) == 1
+    peer, exc = failures[0]
+    assert peer[0] == "127.0.0.1"
+    # The client's alert was written before open_connection raised: the server heard it.
+    assert isinstance(exc, PeerAlertError) and exc.description == AlertDescription.unknown_ca
+
+
+# -- flow control ------------------------------------------------------------------------
+
+
+def test_backpressure_a_server_that_stops_reading_blocks_the_client():
+    limit = 1 << 16
+    total = 20 * 1024 * 1024
+    chunk = 1 << 16
+    state: dict[str, Any] = {"max_buffered": 0}
+
+    async def main():
+        go_read = asyncio.Event()
+
+        async def handler(reader, writer):
+            state["reader"], state["writer"] = reader, writer
+            await go_read.wait()  # do not read until the test says so
+            received = 0
+            while data := await reader.read(1 << 16):
+                received += len(data)
+            state["received"] = received
+            writer.close()
+
+        async def watch_buffer():
+            while True:
+                if "reader" in state:
+                    state["max_buffered"] = max(state["max_buffered"], len(state["reader"]._buffer))
+                await asyncio.sleep(0.005)
+
+        async with await glasstls.start_server(handler, "127.0.0.1", 0, server_config(), limit=limit) as server:
+            watcher = asyncio.create_task(watch_buffer())
+            reader, writer = await connect(port_of(server))
+            data, written, blocked = b"\xa5" * chunk, 0, False
+            while written < total:
+                writer.write(data)
+                written += len(data)
+                try:
+                    await asyncio.wait_for(writer.drain(), 1.0)
+                except TimeoutError:
+                    blocked = True
+                    break
+            # drain() waits: the bytes pile up on the client, not in the server's memory.
+            assert blocked and written < total, f"drain never blocked after {written} bytes"
+            high_water = writer.transport.get_write_buffer_limits()[1]
+            assert writer.transport.get_write_buffer_size() > high_water
+            await asyncio.sleep(0.3)
+            assert len(state["reader"]._buffer) <= limit + RECORD
+            assert state["max_buffered"] <= limit + RECORD
+            assert not state["writer"].transport.is_reading()  # the server stopped reading its socket
+
+            go_read.set()  # now everything flows again, and all of it arrives
+            while written < total:
+                writer.write(data)
+                written += len(data)
+                await asyncio.wait_for(writer.drain(), 10)
+            await close(writer)
+            for _ in range(500):
+                if "received" in state:
+                    break
+                await asyncio.sleep(0.02)
+            watcher.cancel()
+        assert state["received"] == written == total
+
+    run(main(), timeout=50)
+
+
+# -- truncation ----------------------------------------------------------------------------
+
+PAYLOAD = b"the last words before the end\n" * 100
+
+
+def _raw_tls_peer(ending: str, tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3):
+    """A TCP server that completes a handshake through ServerConnection, sends PAYLOAD and ends with ``ending``."""
+    config = server_config(tls_max=tls_max)
+
+    async def handler(reader, writer):
+        conn = await tls_handshake_as_raw_server(reader, writer, config)
+        if conn is None:
+            return
+        conn.send(PAYLOAD)
+        if ending == "close_notify":
+            conn.close()
+        writer.write(conn.data_to_send())
+        await writer.drain()
+        await asyncio.sleep(0.2)  # let the data arrive first
+        if ending == "reset":
+            # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    return handler
+
+
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+@pytest.mark.parametrize("ending", ["FIN", "reset"])
+def test_truncation_is_reported_after_the_data(ending, tls_max):
+    async def main():
+        async with raw_server(_raw_tls_peer(ending, tls_max)) as port:
+            reader, writer = await connect(port, tls_max)
+            got = b""
+            with pytest.raises(TruncatedError) as caught:
+                while True:  # read(n) hands over every byte before the error
+                    got += await asyncio.wait_for(reader.read(1000), 5)
+            assert got == PAYLOAD
+            assert caught.value.received == len(PAYLOAD)
+            assert f"({ending})" in str(caught.value)
+            assert not reader.at_eof()  # not a clean end
+            with pytest.raises(TruncatedError):
+                await reader.read(10)  # and it stays an error
+            await close(writer)
+
+    run(main())
+
+
+def test_truncation_read_all_raises_and_keeps_the_data():
+    async def main():
+        async with raw_server(_raw_tls_peer("FIN")) as port:
+            reader, writer = await connect(port)
+            with pytest.raises(TruncatedError):
+                await asyncio.wait_for(reader.read(), 5)  # "read to the end" must not pass for a whole message
+            assert await reader.read(1 << 20) == PAYLOAD  # what arrived is still there
+            with pytest.raises(TruncatedError):
+                await reader.readline()
+            await close(writer)
+
+    run(main())
+
+
+def test_truncation_allowed_is_a_plain_eof():
+    async def main():
+        async with raw_server(_raw_tls_peer("FIN")) as port:
+            reader, writer = await connect(port, allow_truncation=True)
+            assert await asyncio.wait_for(reader.read(), 5) == PAYLOAD
+            assert await reader.read(10) == b""
+            await close(writer)
+
+    run(main())
+
+
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+def test_close_notify_is_a_clean_eof(tls_max):
+    async def main():
+        async with raw_server(_raw_tls_peer("close_notify", tls_max)) as port:
+            reader, writer = await connect(port, tls_max)
+            assert await asyncio.wait_for(reader.read(), 5) == PAYLOAD
+            assert reader.at_eof()
+            await close(writer)
+
+    run(main())
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+def test_client_handshake_deadline_against_a_silent_server():
+    async def silent(reader, writer):
+        await reader.read()  # never answers
+
+    async def main():
+        async with raw_server(silent) as port:
+            started = time.monotonic()
+            with pytest.raises(DeadlineError) as caught:
+                await connect(port, handshake_timeout=1.0)
+            elapsed = time.monotonic() - started
+        assert 0.9 <= elapsed < 2.0
+        assert caught.value.limit == "handshake_timeout"
+        assert f"127.0.0.1:{port}" in str(caught.value)
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    ("piece", "interval"),
+    [(b"\x14\x03\x03\x00\x01\x01", 0.5), (b"\x14", 0.2)],
+    ids=["ccs-record-every-0.5s", "one-byte-every-0.2s"],
+)
+def test_client_handshake_deadline_is_not_extended_by_a_trickle(piece, interval):
+    """Each change_cipher_spec record (or byte of one) is progress on the wire, and still the
+    whole handshake must end within handshake_timeout. The client tolerates many CCS records
+    here, so only the deadline can end it."""
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+
+    async def trickle(reader, writer):
+        await reader.read(1 << 16)  # the ClientHello
+        stream = ccs * 1000
+        for i in range(0, len(stream), len(piece)):
+            writer.write(stream[i : i + len(piece)])
+            await asyncio.sleep(interval)
+
+    async def main():
+        config = client_config(limits=Limits(max_tls13_ccs=10_000))
+        async with raw_server(trickle) as port:
+            started = time.monotonic()
+            with pytest.raises(DeadlineError):
+                await glasstls.open_connection(
+                    "127.0.0.1", port, config, server_name="localhost", handshake_timeout=1.5
+                )
+            assert time.monotonic() - started < 2.0
+
+    run(main())
+
+
+def test_server_handshake_deadline_drops_an_idle_client_and_serves_others():
+    failures: list[tuple[Any, BaseException]] = []
+
+    async def main():
+        async with await glasstls.start_server(
+            echo,
+            "127.0.0.1",
+            0,
+            server_config(),
+            handshake_timeout=1.0,
+            on_handshake_error=lambda peer, exc: failures.append((peer, exc)),
+        ) as server:
+            port = port_of(server)
+            idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)  # TCP, never a ClientHello
+            started = time.monotonic()
+            reader, writer = await connect(port)  # served while the idle one waits
+            assert await round_trip(reader, writer) == b"ping\n"
+            assert not failures
+            await close(writer)
+
+            with contextlib.suppress(ConnectionError):
+                assert await asyncio.wait_for(idle_reader.read(), 3) == b""  # dropped
+            assert 0.9 <= time.monotonic() - started < 2.5
+            idle_writer.close()
+            assert len(failures) == 1
+            peer, exc = failures[0]
+            assert isinstance(exc, DeadlineError) and exc.limit == "handshake_timeout"
+            assert peer == idle_writer.get_extra_info("sockname")
+
+            reader, writer = await connect(port)  # and the next one is served as well
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+
+    run(main())
+
+
+def test_idle_timeout_closes_with_close_notify():
+    handler_saw: list[BaseException] = []
+
+    async def handler(reader, writer):
+        try:
+            while data := await reader.read(1 << 16):
+                writer.write(data)
+        except DeadlineError as exc:
+            handler_saw.append(exc)
+        finally:
+            writer.close()
+
+    async def main():
+        async with await glasstls.start_server(handler, "127.0.0.1", 0, server_config(), idle_timeout=0.6) as server:
+            reader, writer = await connect(port_of(server))
+            await asyncio.sleep(0.4)
+            assert await round_trip(reader, writer) == b"ping\n"  # activity restarts the clock
+            started = time.monotonic()
+            assert await asyncio.wait_for(reader.read(), 3) == b""  # a clean end: the server sent close_notify
+            assert 0.4 <= time.monotonic() - started < 1.5
+            await close(writer)
+
+    run(main())
+    assert len(handler_saw) == 1 and handler_saw[0].limit == "idle_timeout"
+
+
+# -- the server's bounds and its robustness ------------------------------------------------------
+
+
+def test_max_connections_holds_the_third_client_in_the_backlog():
+    async def main():
+        async with await glasstls.start_server(echo, "127.0.0.1", 0, server_config(), max_connections=2) as server:
+            port = port_of(server)
+            first = await connect(port)
+            second = await connect(port)
+            assert await round_trip(*first) == await round_trip(*second) == b"ping\n"
+            third = asyncio.create_task(connect(port, handshake_timeout=10))
+            await asyncio.sleep(0.6)
+            assert not third.done()  # its TCP connection waits in the kernel's backlog
+            assert server.active_connections == 2
+            await close(first[1])
+            reader, writer = await asyncio.wait_for(third, 3)
+            assert await round_trip(reader, writer) == b"ping\n"
+            assert server.active_connections == 2
+            await close(second[1])
+            await close(writer)
+
+    run(main())
+
+
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+def test_shutdown_sends_close_notify_and_returns_in_time(tls_max):
+    async def main():
+        server = await glasstls.start_server(echo, "127.0.0.1", 0, server_config())
+        port = port_of(server)
+        clients = [await connect(port, tls_max) for _ in range(3)]
+        for reader, writer in clients:
+            assert await round_trip(reader, writer) == b"ping\n"
+        raw_reader, raw_writer = await asyncio.open_connection("127.0.0.1", port)  # stuck before its handshake
+        await asyncio.sleep(0.05)
+        assert server.active_connections == 4
+        started = time.monotonic()
+        await server.shutdown(timeout=2.0)
+        assert time.monotonic() - started < 2.0
+        assert server.active_connections == 0
+        for reader, writer in clients:
+            assert await asyncio.wait_for(reader.read(), 2) == b""  # close_notify: a clean end
+            await close(writer)
+        with contextlib.suppress(ConnectionError):
+            assert await asyncio.wait_for(raw_reader.read(), 2) == b""
+        raw_writer.close()
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)  # no longer listening
+
+    run(main())
+
+
+def test_shutdown_aborts_what_does_not_end_within_its_bound():
+    async def flood(reader, writer):
+        while True:  # the client never reads: drain() blocks, and shutdown's close cannot flush
+            writer.write(b"\x00" * (1 << 16))
+            await writer.drain()
+
+    async def main():
+        server = await glasstls.start_server(flood, "127.0.0.1", 0, server_config())
+        reader, writer = await connect(port_of(server))
+        await asyncio.sleep(0.5)
+        # The client does not read either: its reader stops at its limit, the rest stays in the kernel.
+        assert len(reader._buffer) <= (1 << 16) + RECORD
+        assert not writer.transport.is_reading()
+        started = time.monotonic()
+        await server.shutdown(timeout=1.0)
+        assert time.monotonic() - started < 1.0 + 1.0
+        assert server.active_connections == 0
+        writer.transport.abort()
+
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "function"])
+def test_a_failing_callback_does_not_stop_the_server(kind):
+    calls = []
+
+    def plain(reader, writer):
+        calls.append(writer)
+        if len(calls) == 1:
+            raise RuntimeError("the application's bug")
+        asyncio.get_running_loop().create_task(echo(reader, writer))
+
+    async def coroutine(reader, writer):
+        calls.append(writer)
+        if len(calls) == 1:
+            raise RuntimeError("the application's bug")
+        await echo(reader, writer)
+
+    async def main():
+        callback = coroutine if kind == "coroutine" else plain
+        async with await glasstls.start_server(callback, "127.0.0.1", 0, server_config()) as server:
+            port = port_of(server)
+            reader, writer = await connect(port)
+            writer.write(b"ping\n")
+            with pytest.raises((TruncatedError, ConnectionError)):  # aborted: neither data nor close_notify
+                await asyncio.wait_for(reader.read(), 3)
+            await close(writer)
+            reader, writer = await connect(port)
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+
+    run(main())
+    assert len(calls) == 2
+
+
+def test_a_failing_observer_is_contained_to_its_connection():
+    failures: list[BaseException] = []
+    made = []
+
+    class Broken(glasstls.Observer):
+        def __call__(self, event):
+            raise ValueError("observer bug")
+
+    def factory(peer):
+        made.append(peer)
+        return Broken() if len(made) == 1 else glasstls.EventList()
+
+    async def main():
+        async with await glasstls.start_server(
+            echo,
+            "127.0.0.1",
+            0,
+            server_config(),
+            observer_factory=factory,
+            on_handshake_error=lambda peer, exc: failures.append(exc),
+        ) as server:
+            port = port_of(server)
+            with pytest.raises((TLSError, ConnectionError)):
+                await connect(port, handshake_timeout=3)
+            reader, writer = await connect(port)
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+
+    run(main())
+    assert len(made) == 2
+    assert len(failures) == 1 and isinstance(failures[0], ValueError)
+
+
+def test_server_config_is_required_and_tls12_only_server_works():
+    async def main():
+        with pytest.raises(glasstls.ConfigError):
+            await glasstls.start_server(echo, "127.0.0.1", 0)
+        config = server_config(tls_max=ProtocolVersion.TLSv1_2)
+        async with await glasstls.start_server(echo, "127.0.0.1", 0, config) as server:
+            reader, writer = await connect(port_of(server))  # offers 1.3 and 1.2, gets 1.2
+            assert writer.get_extra_info("glasstls").version == "TLSv1.2"
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+
+    run(main())
+
+
+def test_close_stops_accepting_while_connections_go_on():
+    async def main():
+        server = await glasstls.start_server(echo, "127.0.0.1", 0, server_config())
+        port = port_of(server)
+        forever = asyncio.create_task(server.serve_forever())
+        reader, writer = await connect(port)
+        server.close()
+        await asyncio.wait_for(forever, 2)  # serve_forever returns once the server is closed
+        assert not server.is_serving()
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
+        assert await round_trip(reader, writer) == b"ping\n"  # the open connection is still served
+        closed = asyncio.create_task(server.wait_closed())
+        await asyncio.sleep(0.2)
+        assert not closed.done()  # wait_closed waits for the connection too
+        await close(writer)
+        await asyncio.wait_for(closed, 3)
+        assert server.active_connections == 0
+
+    run(main())
