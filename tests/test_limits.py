@@ -184,3 +184,16 @@ def test_an_observer_that_raises_ends_only_its_connection_with_internal_error():
     assert "renderer bug" in str(closed[0].error)
     pair.to_client()
     assert pair.client.error.description == AlertDescription.internal_error
+
+
+def test_own_certificate_with_a_duplicated_extension_is_refused_when_configured():
+    from cryptography import x509
+
+    from glasstls import CertifiedKey, ServerConfig
+    from malformed_certs import with_duplicated_extension
+    from pairs import default_ca, server_identity
+
+    identity = server_identity("localhost")
+    leaf = x509.load_der_x509_certificate(with_duplicated_extension(identity.certificate, default_ca().issuer[1]))
+    with pytest.raises(ConfigError, match=r"certificate #0 of the chain is malformed .*: reissue it"):
+        ServerConfig(certificates=(CertifiedKey((leaf, *identity.chain[1:]), identity.private_key),))

@@ -92,6 +92,12 @@ class CertifiedKey:
     def __post_init__(self) -> None:
         if not self.chain:
             raise ConfigError("a certified key needs at least one certificate")
+        for index, cert in enumerate(self.chain):
+            # cryptography parses names and extensions on first use: fail here, once, not in every handshake.
+            try:
+                cert.subject, cert.issuer, cert.extensions  # noqa: B018
+            except (ValueError, x509.DuplicateExtension) as exc:
+                raise ConfigError(f"certificate #{index} of the chain is malformed ({exc}): reissue it") from None
         leaf_pub = (
             self.chain[0]
             .public_key()

@@ -184,6 +184,11 @@ class Connection:
     def state_name(self) -> str:
         return self._state.name
 
+    @property
+    def step(self) -> str:
+        """What the handshake is doing now, in words ("waiting for ServerHello"), for messages."""
+        return self._state.step
+
     # -- record dispatch -------------------------------------------------------
     def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
         self._budget.on_record(ctype, len(data))

@@ -239,7 +239,7 @@ class _Session:
                 timeout = self.args.linger if not self.stdin_open else None
             ready = self.selector.select(timeout)
             if not ready and not self.conn.handshake_complete:
-                step = self.conn._state.step
+                step = self.conn.step
                 self.error = TLSError(f"no answer from the server in {self.args.timeout:g} s while {step}")
                 self.finished = True
             elif not ready and not self.stdin_open:
@@ -305,7 +305,7 @@ class _Session:
 
     def _eof(self) -> None:
         if not self.conn.handshake_complete and self.error is None:
-            self.error = TLSError(f"the server closed the connection while {self.conn._state.step}")
+            self.error = TLSError(f"the server closed the connection while {self.conn.step}")
         elif self.error is None and not (self.conn.peer_closed or self.conn.closed or self.args.allow_truncation):
             # RFC 8446, Section 6.1: without close_notify the data may have been cut short.
             self.error = TruncatedError(self.received)

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..io.aio import TLSServer, start_server
+from ..text import exception_text, printable
 from .common import (
     add_common_options,
     add_trace_options,
@@ -40,7 +41,7 @@ from .common import (
     warn_secrets,
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram
-from .server_conn import ConnectionLog, log, serve_echo, serve_www
+from .server_conn import ConnectionLog, log, peer_label, serve_echo, serve_www
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds for the whole handshake (a deadline, not per read)
 IDLE_TIMEOUT = 60.0  # seconds without a byte from the client before we close
@@ -212,7 +213,7 @@ class _Server:
     def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
         conn_log = self.logs.pop(peer, None)
         if conn_log is None:
-            log(f"glasstls: handshake with {peer} failed: {exc}")
+            log(f"glasstls: handshake with {peer_label(peer)} failed: {printable(str(exc), escape_backslash=False)}")
             return
         self._guarded(conn_log.handshake_failed, exc)
         self._guarded(conn_log.save_pictures)
@@ -241,4 +242,4 @@ class _Server:
             self.trace_reader_gone = True
             self.stop.set()
         except Exception as exc:
-            log(f"glasstls: cannot log a connection: {type(exc).__name__}: {exc}")
+            log(f"glasstls: cannot log a connection: {exception_text(exc)}")

@@ -86,7 +86,7 @@ class ConnectionLog:
 
     def handshake_failed(self, exc: BaseException) -> None:
         self.flush_trace()
-        log(f"glasstls: handshake with {self.label} failed: {printable(str(exc))}")
+        log(f"glasstls: handshake with {self.label} failed: {printable(str(exc), escape_backslash=False)}")
         if isinstance(exc, TLSError):
             log(diagnose(exc, self.recorder.events, side="server"))
 
@@ -97,7 +97,8 @@ class ConnectionLog:
     def ended(self, exc: BaseException | None) -> None:
         self.flush_trace()
         if exc is not None:
-            log(f"glasstls: connection with {self.label} ended: {printable(str(exc) or type(exc).__name__)}")
+            reason = printable(str(exc) or type(exc).__name__, escape_backslash=False)
+            log(f"glasstls: connection with {self.label} ended: {reason}")
 
     def save_pictures(self) -> None:
         """--illustrate and --diagram: FILE-<number>.html / .svg; a failure to write is logged, not raised."""

@@ -67,12 +67,6 @@ def _peer_label(peer: Any) -> str:
     return str(peer)
 
 
-def _step(conn: Connection) -> str:
-    # The handshake step ("waiting for ServerHello"); Connection has no public name for it.
-    state = getattr(conn, "_state", None)
-    return getattr(state, "step", None) or conn.state_name
-
-
 class TLSStreamReader(asyncio.StreamReader):
     """A StreamReader that delivers everything received before an error or a truncated end.
 
@@ -257,7 +251,7 @@ class _TLSProtocol(asyncio.Protocol):
         self._feed(force=True)
         if not self.handshake.done():
             self._peer_done = True
-            self._set_error(ConnectionClosedError(f"the peer closed the connection while {_step(self.conn)}"))
+            self._set_error(ConnectionClosedError(f"the peer closed the connection while {self.conn.step}"))
             return False
         if not self._peer_done:
             self._peer_ended("FIN", None)
@@ -272,7 +266,7 @@ class _TLSProtocol(asyncio.Protocol):
             self._feed(force=True)  # what arrived before the end is delivered before it
         if not self.handshake.done():
             self._peer_done = True
-            self._set_error(exc or ConnectionClosedError(f"the connection closed while {_step(self.conn)}"))
+            self._set_error(exc or ConnectionClosedError(f"the connection closed while {self.conn.step}"))
         elif not self._peer_done and not self._closing:
             self._peer_ended("reset" if exc is not None else "FIN", exc)
         if self._idle_timer is not None:
@@ -345,7 +339,7 @@ class _TLSProtocol(asyncio.Protocol):
             self._close_raw()
             return
         if not self.handshake.done():
-            self._set_error(ConnectionClosedError(f"the peer sent close_notify while {_step(self.conn)}"))
+            self._set_error(ConnectionClosedError(f"the peer sent close_notify while {self.conn.step}"))
         self.reader.feed_eof()  # the peer's close_notify: a clean end of its data
         if self.conn.closed:
             self._close_raw()  # TLS 1.2 (RFC 5246, Section 7.2.1): the Connection answered with its own

@@ -90,7 +90,7 @@ class TLSSocket:
             self._pump(deadline, "the TLS handshake")
         self._raise_if_failed()
         if not self.conn.handshake_complete:
-            raise ConnectionClosedError(f"peer closed the connection while {self.conn._state.step}")
+            raise ConnectionClosedError(f"peer closed the connection while {self.conn.step}")
         assert self.conn.parameters is not None
         return self.conn.parameters
 
