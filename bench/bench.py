@@ -58,16 +58,10 @@ import os
 import sys
 import tempfile
 
-_OPENSSL_CONF = """\
-openssl_conf = default_conf
-[default_conf]
-ssl_conf = ssl_sect
-[ssl_sect]
-system_default = system_default_sect
-[system_default_sect]
-Ciphersuites = TLS_AES_128_GCM_SHA256
-Groups = X25519
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import pinned_openssl_conf
+
+_OPENSSL_CONF = pinned_openssl_conf("TLS_AES_128_GCM_SHA256", "X25519")
 
 
 def _restrict_openssl() -> str:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from common import pinned_openssl_conf
+
 from glasstls.x509.mint import ThrowawayCA
 
 HOST = "127.0.0.1"  # every server and every client of the benchmark is on the loopback
@@ -33,16 +35,7 @@ READ_SIZE = 4096
 
 # Python 3.11's ssl cannot choose TLS 1.3 suites (no SSLContext.set_ciphersuites), so the
 # suite is pinned for OpenSSL's every SSL_CTX through this file; set_ecdh_curve pins the group too.
-OPENSSL_CONF = f"""\
-openssl_conf = default_conf
-[default_conf]
-ssl_conf = ssl_sect
-[ssl_sect]
-system_default = system_default_sect
-[system_default_sect]
-Ciphersuites = {SUITE}
-Groups = {GROUP}
-"""
+OPENSSL_CONF = pinned_openssl_conf(SUITE, GROUP)
 
 
 class Pki:

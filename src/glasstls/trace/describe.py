@@ -216,7 +216,7 @@ def _is_from_server(side: str, msg: Any, direction: str) -> bool:
 def server_hello_version(msg: H.ServerHello) -> ProtocolVersion:
     """RFC 8446, Section 4.2.1: supported_versions, if present, names the version."""
     ext = msg.ext(ExtensionType.supported_versions)
-    if ext is not None and isinstance(ext.value, int):
+    if ext is not None and isinstance(ext.value, int) and 0 <= ext.value <= 0xFFFF:  # a message built wrong: ignore
         return ProtocolVersion(ext.value)
     return msg.legacy_version
 

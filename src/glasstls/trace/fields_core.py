@@ -259,6 +259,8 @@ def _named(names: dict[int, str]) -> Callable[[int], str]:
 
 
 def _version(value: int) -> str:
+    if not isinstance(value, int) or not 0 <= value <= 0xFFFF:  # not a code point: built wrong, shown as it is
+        return printable(repr(value))
     return f"{ProtocolVersion(value).label} (0x{value:04x})"
 
 
