@@ -42,7 +42,7 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 async def start_glasstls(pki: Pki) -> tuple[Any, str]:
     from glasstls import CertifiedKey, CipherSuite, NamedGroup, ProtocolVersion, ServerConfig
-    from glasstls.io.aio import start_server
+    from glasstls.io.aio_server import start_server
 
     config = ServerConfig(
         certificates=(CertifiedKey.from_pem(pki.chain.read_bytes(), pki.key.read_bytes()),),
@@ -66,7 +66,7 @@ async def start_glasstls(pki: Pki) -> tuple[Any, str]:
         backlog=BACKLOG,
     )
     told = (
-        f"glasstls.io.aio.start_server: TLS 1.3 only, TLS_AES_128_GCM_SHA256, x25519; "
+        f"glasstls.io.aio_server.start_server: TLS 1.3 only, TLS_AES_128_GCM_SHA256, x25519; "
         f"handshake_timeout={HANDSHAKE_TIMEOUT:g}, idle_timeout=None, max_connections={MAX_CONNECTIONS}, "
         f"backlog={BACKLOG}; no session tickets (glasstls sends none in TLS 1.3)"
     )

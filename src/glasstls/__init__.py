@@ -27,7 +27,8 @@ from .events import (
     NegotiatedParameters,
     NewTicket,
 )
-from .io.aio import TLSServer, TLSStreamReader, open_connection, start_server
+from .io.aio import TLSStreamReader, open_connection
+from .io.aio_server import TLSServer, start_server
 from .io.blocking import TLSSocket, accept, connect
 from .limits import Limits
 from .observe import EventList, Observer, observer

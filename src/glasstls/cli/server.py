@@ -27,7 +27,7 @@ import socket
 from typing import Any
 
 from ..errors import ConfigError
-from ..io.aio import TLSServer, start_server
+from ..io.aio_server import TLSServer, start_server
 from ..text import exception_text, printable
 from .common import (
     add_common_options,

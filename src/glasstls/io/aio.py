@@ -4,11 +4,9 @@
     writer.write(b"GET / HTTP/1.1\\r\\nHost: example.com\\r\\nConnection: close\\r\\n\\r\\n")
     page = await reader.read()
 
-    server = await glasstls.start_server(handle, "127.0.0.1", 8443, server_config, max_connections=100)
-    async with server:
-        await server.serve_forever()
+The server side, start_server() and TLSServer, is in aio_server.py.
 
-Like asyncio's sslproto, a protocol (:class:`_TLSProtocol`) sits between the raw
+Like asyncio's sslproto, a protocol (:class:`TLSProtocol`) sits between the raw
 TCP transport and the application's StreamReaderProtocol, which talks to an
 app-facing transport (:class:`_AppTransport`). The protocol only moves bytes and
 events between the transport and the Connection; every TLS decision is the
@@ -19,18 +17,13 @@ control in both directions, and telling a truncated stream from a clean end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import inspect
 import logging
-import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..config import ClientConfig, ServerConfig
-from ..connection import ClientConnection, Connection, ServerConnection
-from ..errors import ConfigError, ConnectionClosedError, DeadlineError, TLSError, TruncatedError
+from ..config import ClientConfig
+from ..connection import ClientConnection, Connection
+from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
@@ -47,10 +40,6 @@ ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter],
 FEED_CHUNK = 1 << 14
 # After this many writes to a closed connection, say so (asyncio's transports do the same).
 LOST_WRITES_WARNING = 5
-# An accept() that fails for lack of descriptors or memory is retried after this pause (as asyncio does).
-ACCEPT_RETRY_DELAY = 1.0
-# Connections aborted at the end of shutdown() get this long to report connection_lost.
-ABORT_GRACE = 0.5
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -60,7 +49,7 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _peer_label(peer: Any) -> str:
+def peer_label(peer: Any) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
         return f"{host}:{peer[1]}"
@@ -138,7 +127,7 @@ class TLSStreamReader(asyncio.StreamReader):
 class _AppTransport(asyncio.Transport):
     """The transport the application's protocol (and so its StreamWriter) writes to."""
 
-    def __init__(self, tls: _TLSProtocol) -> None:
+    def __init__(self, tls: TLSProtocol) -> None:
         super().__init__()
         self._tls = tls
 
@@ -194,7 +183,7 @@ class _AppTransport(asyncio.Transport):
         return self._tls.app
 
 
-class _TLSProtocol(asyncio.Protocol):
+class TLSProtocol(asyncio.Protocol):
     """Moves bytes between a raw transport and a Connection, and events to the application.
 
     ``handshake`` resolves to the NegotiatedParameters (the application's
@@ -449,7 +438,7 @@ class _TLSProtocol(asyncio.Protocol):
             wait = self._idle_timeout if self.reading_paused else self._idle_timeout - quiet
             self._idle_timer = self._loop.call_later(wait, self._check_idle)
             return
-        peer = _peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
+        peer = peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
         self.reader.set_exception(DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout"))
         self.close()
 
@@ -486,7 +475,7 @@ async def open_connection(
     conn = ClientConnection(
         config or ClientConfig(), server_name=server_name or host, session=session, observer=observer, **conn_kwargs
     )
-    tls = _TLSProtocol(conn, loop, limit=limit, allow_truncation=allow_truncation, on_event=on_event)
+    tls = TLSProtocol(conn, loop, limit=limit, allow_truncation=allow_truncation, on_event=on_event)
     try:
         async with asyncio.timeout(handshake_timeout) as deadline:
             await loop.create_connection(lambda: tls, host, port)
@@ -504,304 +493,3 @@ async def open_connection(
         raise
     assert tls.writer is not None
     return tls.reader, tls.writer
-
-
-# -- the server ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _ServerOptions:
-    config: ServerConfig
-    client_connected_cb: ClientConnectedCallback
-    handshake_timeout: float | None
-    idle_timeout: float | None
-    allow_truncation: bool
-    limit: int
-    observer_factory: Callable[[Any], Observer | None] | None
-    on_handshake_error: Callable[[Any, BaseException], None] | None
-    on_event: Callable[[Event], None] | None
-
-
-class TLSServer:
-    """Listening sockets, the accept loop and the connections of :func:`start_server`."""
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, sockets: list[socket.socket], options: _ServerOptions, slots: int | None
-    ) -> None:
-        self._loop = loop
-        self._sockets = sockets
-        self._options = options
-        self._slots = asyncio.Semaphore(slots) if slots is not None else None
-        self._open: set[_TLSProtocol] = set()  # accepted and not yet gone
-        self._tasks: set[asyncio.Task[None]] = set()  # one per connection: handshake, then the callback
-        self._closed = asyncio.Event()
-        self._serving_forever: asyncio.Future[None] | None = None
-        self._accepting = [loop.create_task(self._accept_loop(sock)) for sock in sockets]
-        for task in self._accepting:
-            task.add_done_callback(self._task_done)
-
-    @property
-    def sockets(self) -> tuple[socket.socket, ...]:
-        return tuple(self._sockets)
-
-    @property
-    def active_connections(self) -> int:
-        """Connections accepted and not yet closed, in their handshake or after it."""
-        return len(self._open)
-
-    def is_serving(self) -> bool:
-        return not self._closed.is_set()
-
-    def close(self) -> None:
-        """Stop accepting and close the listening sockets; open connections go on."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        for sock in self._sockets:
-            # Unregister before closing: a closed descriptor's number may be reused at once.
-            with contextlib.suppress(ValueError, OSError):
-                self._loop.remove_reader(sock)
-            sock.close()
-        for task in self._accepting:
-            task.cancel()
-        if self._serving_forever is not None and not self._serving_forever.done():
-            self._serving_forever.set_result(None)
-
-    async def wait_closed(self) -> None:
-        """Wait until the server is closed and every connection and callback has ended."""
-        await self._closed.wait()
-        while True:
-            pending = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
-            pending = {f for f in pending if not f.done()}
-            if not pending:
-                return
-            await asyncio.wait(pending)
-
-    async def serve_forever(self) -> None:
-        """Serve until close() (then return) or cancellation (then shut down and re-raise)."""
-        if self._serving_forever is not None:
-            raise RuntimeError("serve_forever() is already running")
-        if self._closed.is_set():
-            raise RuntimeError("the server is closed")
-        self._serving_forever = self._loop.create_future()
-        try:
-            await self._serving_forever
-        except asyncio.CancelledError:
-            await self.shutdown()
-            raise
-        finally:
-            self._serving_forever = None
-
-    async def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop accepting, send close_notify on every established connection (RFC 8446,
-        Section 6.1) and drop those still in their handshake; wait up to ``timeout``
-        seconds for the connections and their callbacks to end, then abort the rest."""
-        self.close()
-        for tls in list(self._open):
-            if tls.handshake.done() and not tls.handshake.exception():
-                tls.close()
-            else:
-                tls.abort(ConnectionAbortedError("the server is shutting down"))
-        waiting = {*self._tasks, *(tls.closed for tls in self._open)}
-        if waiting:
-            await asyncio.wait(waiting, timeout=timeout)
-        for tls in list(self._open):
-            tls.abort()
-        for task in self._tasks:
-            task.cancel()
-        rest = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
-        if rest:
-            await asyncio.wait(rest, timeout=ABORT_GRACE)
-
-    async def __aenter__(self) -> TLSServer:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.shutdown()
-
-    # -- accepting ---------------------------------------------------------------------
-    async def _accept_loop(self, listener: socket.socket) -> None:
-        # Our own loop rather than asyncio.Server, which cannot stop accepting: beyond
-        # max_connections new connections wait in the kernel's backlog.
-        while not self._closed.is_set():
-            await self._readable(listener)
-            if self._slots is not None:
-                await self._slots.acquire()
-            try:
-                sock, peer = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                self._release_slot()
-                continue
-            except OSError as exc:
-                self._release_slot()
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    logger.warning("accept() failed (%s); retrying in %g s", exc, ACCEPT_RETRY_DELAY)
-                    await asyncio.sleep(ACCEPT_RETRY_DELAY)
-                continue  # otherwise (ECONNABORTED …) only that connection is lost
-            task = self._loop.create_task(self._serve(sock, peer))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
-
-    async def _readable(self, listener: socket.socket) -> None:
-        ready = self._loop.create_future()
-        self._loop.add_reader(listener, lambda: ready.done() or ready.set_result(None))
-        try:
-            await ready
-        finally:
-            if listener.fileno() != -1:  # close() unregistered it before closing it
-                self._loop.remove_reader(listener)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Every failure of a connection is handled in _serve; this is a bug of this module.
-            logger.error("glasstls server task failed", exc_info=task.exception())
-
-    def _release_slot(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
-
-    # -- one connection -----------------------------------------------------------------
-    async def _serve(self, sock: socket.socket, peer: Any) -> None:
-        options = self._options
-        try:
-            observer = options.observer_factory(peer) if options.observer_factory is not None else None
-            conn = ServerConnection(options.config, observer=observer)
-        except Exception as exc:
-            sock.close()
-            self._release_slot()
-            self._handshake_failed(peer, exc)
-            return
-        tls = _TLSProtocol(conn, self._loop, limit=options.limit, allow_truncation=options.allow_truncation,
-                           on_event=options.on_event, idle_timeout=options.idle_timeout)  # fmt: skip
-        self._open.add(tls)
-        tls.closed.add_done_callback(lambda _: self._connection_ended(tls))
-        try:
-            await self._loop.connect_accepted_socket(lambda: tls, sock)
-        except Exception as exc:
-            sock.close()
-            tls.abort(exc)
-            self._handshake_failed(peer, exc)
-            return
-        if await self._handshake(tls, peer):
-            await self._run_callback(tls, peer)
-
-    def _connection_ended(self, tls: _TLSProtocol) -> None:
-        self._open.discard(tls)
-        self._release_slot()
-
-    async def _handshake(self, tls: _TLSProtocol, peer: Any) -> bool:
-        timeout = self._options.handshake_timeout
-        done, _ = await asyncio.wait({tls.handshake}, timeout=timeout)
-        if done:
-            error = tls.handshake.exception()
-        else:
-            assert timeout is not None
-            error = DeadlineError(f"the TLS handshake with {_peer_label(peer)}", timeout, "handshake_timeout")
-            tls.abort(error)
-        if error is not None:
-            self._handshake_failed(peer, error)
-            return False
-        return True
-
-    def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
-        callback = self._options.on_handshake_error
-        if callback is None:
-            logger.debug("TLS handshake with %s failed: %s", _peer_label(peer), exc)
-            return
-        try:
-            callback(peer, exc)
-        except Exception:
-            logger.exception("on_handshake_error raised")
-
-    async def _run_callback(self, tls: _TLSProtocol, peer: Any) -> None:
-        assert tls.writer is not None
-        try:
-            result = self._options.client_connected_cb(tls.reader, tls.writer)
-            if inspect.isawaitable(result):
-                await result
-        except asyncio.CancelledError:
-            tls.abort()
-            raise
-        except (TLSError, OSError) as exc:
-            # The connection itself failed (truncation, reset, alert): nothing to debug here.
-            logger.info("connection with %s ended: %s", _peer_label(peer), exc)
-            tls.abort()
-        except Exception:
-            logger.exception("client_connected_cb failed for %s; its connection is aborted", _peer_label(peer))
-            tls.abort()
-
-
-async def _bind(host: str | Sequence[str] | None, port: int | None, backlog: int) -> list[socket.socket]:
-    """Listening sockets for every address ``host`` resolves to (all interfaces for None), as asyncio binds them."""
-    loop = asyncio.get_running_loop()
-    hosts: list[str | None] = [host] if host is None or isinstance(host, str) else list(host)
-    infos: dict[tuple[Any, ...], None] = {}
-    for name in hosts:
-        for family, kind, proto, _, address in await loop.getaddrinfo(
-            name, port or 0, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        ):
-            infos[(family, kind, proto, address)] = None
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, proto, address in infos:
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                # As asyncio: an IPv6 socket does not also take the IPv4 address bound beside it.
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-            sock.listen(backlog)
-            sock.setblocking(False)
-    except BaseException:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets
-
-
-async def start_server(
-    client_connected_cb: ClientConnectedCallback,
-    host: str | Sequence[str] | None = None,
-    port: int | None = None,
-    config: ServerConfig | None = None,
-    *,
-    handshake_timeout: float | None = 10.0,
-    idle_timeout: float | None = None,
-    max_connections: int | None = None,
-    allow_truncation: bool = False,
-    limit: int = 64 * 1024,
-    observer_factory: Callable[[Any], Observer | None] | None = None,
-    on_handshake_error: Callable[[Any, BaseException], None] | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    backlog: int = 128,
-    sock: socket.socket | None = None,
-) -> TLSServer:
-    """Listen on ``host``:``port`` (or ``sock``) and serve TLS, calling
-    ``client_connected_cb(reader, writer)`` (a function or a coroutine function)
-    for each connection whose handshake completed.
-
-    ``handshake_timeout`` bounds each whole handshake; ``idle_timeout`` closes (with
-    close_notify) a connection that neither received nor wrote anything for that
-    long while its reader was not full; ``max_connections`` bounds the connections
-    open at once, later ones waiting in the kernel's backlog. ``observer_factory(peername)``
-    gives each connection its trace observer; ``on_handshake_error(peername, exc)``
-    hears of every failed handshake (TLSError, DeadlineError, OSError …). An exception
-    in a connection, an observer or a callback aborts that connection only.
-    """
-    if config is None:
-        raise ConfigError("start_server needs a ServerConfig (config=)")
-    if max_connections is not None and max_connections < 1:
-        raise ConfigError(f"max_connections must be at least 1, not {max_connections}")
-    if sock is not None:
-        if host is not None or port is not None:
-            raise ValueError("host and port cannot be given with sock")
-        sock.listen(backlog)
-        sock.setblocking(False)
-        sockets = [sock]
-    else:
-        sockets = await _bind(host, port, backlog)
-    options = _ServerOptions(config, client_connected_cb, handshake_timeout, idle_timeout, allow_truncation, limit,
-                             observer_factory, on_handshake_error, on_event)  # fmt: skip
-    return TLSServer(asyncio.get_running_loop(), sockets, options, max_connections)
