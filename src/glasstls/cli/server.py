@@ -2,7 +2,7 @@
 answer an HTTP GET with a page describing the connection (like
 ``openssl s_server -www``).
 
-Connections are served concurrently by the asyncio driver (io/aio.py): at most
+Connections are served concurrently by the asyncio server (io/aio_server.py): at most
 ``--concurrency`` at once (more wait in the listen backlog), each handshake
 within ``--handshake-timeout``, each connection closed after ``--idle-timeout``
 of silence. SIGINT and SIGTERM stop accepting, send close_notify on every open
