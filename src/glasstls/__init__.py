@@ -1,4 +1,4 @@
-"""glasstls: a TLS 1.3 (and soon 1.2) stack in which every step can be seen.
+"""glasstls: a TLS 1.3 and TLS 1.2 stack in which every step can be seen.
 
 The public API, and nothing else.
 """

@@ -225,8 +225,8 @@ class ExpectServerHello(State):
         if versions is None:
             raise AlertError(
                 AlertDescription.protocol_version,
-                f"server chose {sh.legacy_version.label}, but this client speaks only TLS 1.3 "
-                "(TLS 1.2 is not supported yet)",
+                f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
+                "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
             )
         require(
             versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered"

@@ -36,11 +36,6 @@ from .base import Context
 _ENTRY_EXTENSIONS = {E.status_request, E.signed_certificate_timestamp}
 
 
-def status_request_sent(ctx: Context) -> bool:
-    hello = ctx.offered_hello  # type: ignore[attr-defined]
-    return hello.ext(E.status_request) is not None
-
-
 def leaf_staple(ctx: Context, msg: Certificate) -> bytes | None:
     """The OCSP response in the leaf's CertificateEntry (RFC 8446, Section 4.4.2.1), if any.
 

@@ -156,6 +156,3 @@ class RecordLayer:
         out = bytes(self._out[0]) if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
         return out
-
-    def has_output(self) -> bool:
-        return bool(self._out)

@@ -735,18 +735,6 @@ def record_version(event: RecordTrace) -> str:
     return "?"
 
 
-def describe_record(event: RecordTrace) -> Fields:
-    out = [
-        ("content_type", f"{enum_name(event.content_type, ContentType)} ({int(event.content_type)})"),
-        ("legacy_record_version", record_version(event)),
-        ("length", str(len(event.payload))),
-    ]
-    if event.inner_type is not None:
-        out.append(("inner content type", f"{enum_name(event.inner_type, ContentType)} ({int(event.inner_type)})"))
-        out.append(("plaintext", nbytes(len(event.plaintext or b""))))
-    return out
-
-
 def record_headline(event: RecordTrace) -> str:
     text = f"{enum_name(event.content_type, ContentType)}, {record_version(event)}, {nbytes(len(event.payload))}"
     if event.inner_type is not None:
@@ -754,13 +742,3 @@ def record_headline(event: RecordTrace) -> str:
     elif event.content_type == ContentType.change_cipher_spec:
         text += " [ChangeCipherSpec]"
     return text
-
-
-def describe_alert(level: AlertLevel | int, description: AlertDescription | int, reason: str = "") -> Fields:
-    out = [
-        ("level", f"{enum_name(level, AlertLevel)} ({int(level)})"),
-        ("description", f"{enum_name(description, AlertDescription)} ({int(description)})"),
-    ]
-    if reason:
-        out.append(("reason", reason))
-    return out

@@ -43,10 +43,6 @@ class Handshake:
         return type(self).__name__
 
 
-def _ext_list(exts: tuple[Extension, ...]) -> tuple[Extension, ...]:
-    return tuple(exts)
-
-
 @dataclass
 class ClientHello(Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.client_hello

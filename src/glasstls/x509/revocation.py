@@ -73,7 +73,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 # the time"; a stapled response that old is not current, whatever it says.
 DEFAULT_MAX_AGE_WITHOUT_NEXT_UPDATE = timedelta(days=7)
 
-OCSP_POLICIES = ("off", "request", "require")
 REVOCATION_POLICIES = ("soft", "hard")
 
 Report = Callable[[str, bool, str], None]  # (subject, ok, detail): a VerificationTrace, from the connection
