@@ -19,7 +19,7 @@ APT_PEERS += chromium:chromium
 # Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
 # NPM_PEERS += node_modules/.bin/node:node@24
 
-.PHONY: all venv peers test lint demo bench clean
+.PHONY: all venv peers test lint typecheck demo bench clean
 
 all: test
 
@@ -53,7 +53,11 @@ peers:
 lint: venv
 	$(VENV)/bin/ruff check $(wildcard src tests bench)
 
-test: venv peers lint
+# The type checker, strict on the modules listed under [tool.mypy] in pyproject.toml.
+typecheck: venv
+	$(VENV)/bin/mypy
+
+test: venv peers lint typecheck
 	$(PY) -m pytest -q
 
 demo: venv
@@ -67,4 +71,4 @@ load: venv
 	$(PY) bench/load.py
 
 clean:
-	rm -rf $(VENV) .peers build out .pytest_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .peers build out .pytest_cache .ruff_cache .mypy_cache src/*.egg-info

@@ -140,7 +140,8 @@ class Connection:
         except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
             self._fail(err)
             raise
-        if self.version == ProtocolVersion.TLSv1_3 and self._records.write.seq >= KEY_UPDATE_AFTER_RECORDS:
+        write = self._records.write
+        if self.version == ProtocolVersion.TLSv1_3 and write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS:
             self._state.update_write(self, request_peer=False)  # type: ignore[attr-defined]
 
     def data_to_send(self) -> bytes:
@@ -482,4 +483,5 @@ class ServerConnection(Connection):
             raise ConnectionClosedError("cannot request a client certificate: the connection is closed")
         if self.peer_verified is None or self.version != ProtocolVersion.TLSv1_3:
             raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
-        return self._state.request_client_certificate(self, required)  # type: ignore[attr-defined]
+        context: bytes = self._state.request_client_certificate(self, required)  # type: ignore[attr-defined]  # TLS 1.3 connected states only; checked above
+        return context

@@ -8,6 +8,7 @@ pseudo-member whose name says GREASE or ``unknown_0x....``, so GREASE values
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import ClassVar
 
 # RFC 8701, Section 2: the sixteen GREASE values for 16-bit registries.
 GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
@@ -16,11 +17,13 @@ GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
 class OpenEnum(IntEnum):
     """An IntEnum that accepts every value of its width (see module doc)."""
 
+    _bits: ClassVar[int]  # the registry's width, set below the class (a value here would be a member)
+
     @classmethod
     def _missing_(cls, value: object) -> OpenEnum | None:
         if not isinstance(value, int) or not 0 <= value < (1 << cls._bits):
             return None
-        digits = cls._bits // 4  # type: ignore[attr-defined]
+        digits = cls._bits // 4
         prefix = "GREASE" if digits == 4 and value in GREASE_VALUES else "unknown"
         member = int.__new__(cls, value)
         member._name_ = f"{prefix}_0x{value:0{digits}x}"

@@ -28,7 +28,8 @@ class NegotiatedParameters:
     def peer_certificate_subject(self) -> str | None:
         if not self.peer_certificates:
             return None
-        return self.peer_certificates[0].subject.rfc4514_string()
+        subject: str = self.peer_certificates[0].subject.rfc4514_string()
+        return subject
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary of the CLI (keys are part of its interface)."""
@@ -90,7 +91,8 @@ class ClientAuthenticated(Event):
 
     @property
     def peer_certificate_subject(self) -> str:
-        return self.peer_certificates[0].subject.rfc4514_string()
+        subject: str = self.peer_certificates[0].subject.rfc4514_string()
+        return subject
 
 
 @dataclass(frozen=True)

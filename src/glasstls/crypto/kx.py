@@ -129,7 +129,7 @@ _CURVES = {
 # RFC 7919, Appendix A: the safe primes, generator 2. The hex was extracted
 # from the RFC text by a script and is checked in the tests against the
 # derivation formula of Appendix A and against OpenSSL's built-in groups.
-_FFDHE_PRIME_HEX: dict[NamedGroup, tuple[str, ...]] = {
+_FFDHE_PRIME_HEX: dict[NamedGroup, str] = {
     NamedGroup.ffdhe2048: (
         "FFFFFFFFFFFFFFFFADF85458A2BB4A9AAFDC5620273D3CF1D8B9C583CE2D3695A9E13641146433FBCC939DCE249B3EF9"
         "7D2FE363630C75D8F681B202AEC4617AD3DF1ED5D5FD65612433F51F5F066ED0856365553DED1AF3B557135E7F57C935"
@@ -417,7 +417,7 @@ class _FFDHEGroup:
 
 @cache
 def _ffdhe(group: NamedGroup) -> _FFDHEGroup:
-    p = int("".join(_FFDHE_PRIME_HEX[group]), 16)
+    p = int(_FFDHE_PRIME_HEX[group], 16)
     numbers = dh.DHParameterNumbers(p, _FFDHE_GENERATOR)
     return _FFDHEGroup(
         p=p,

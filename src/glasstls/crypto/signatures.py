@@ -143,7 +143,7 @@ def _pss_fits_size(key: PrivateKey | PublicKey, spec: _Scheme) -> bool:
     public = _public(key)
     assert spec.hash is not None and isinstance(public, rsa.RSAPublicKey)
     em_len = (public.key_size - 1 + 7) // 8
-    return em_len >= 2 * spec.hash.digest_size + 2
+    return em_len >= 2 * spec.hash().digest_size + 2
 
 
 def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -> str | None:
@@ -228,7 +228,7 @@ def schemes_for_key(
         if not rsa_pss_key:
             candidates += _PKCS1_ORDER
     elif kind in ("ed25519", "ed448"):
-        candidates = (S[kind],)
+        candidates = (S.__members__[kind],)
     else:
         return []
     return [s for s in candidates if _misfit(key, s, tls13) is None]

@@ -17,7 +17,7 @@ class Transcript:
         # The raw messages themselves: a TLS 1.2 CertificateVerify signs them,
         # not their hash (RFC 5246, Section 7.4.8).
         self._messages: list[bytes] = []
-        self._hash: hashlib._Hash | None = None  # type: ignore[name-defined]
+        self._hash: hashlib._Hash | None = None
         self.hash_name = ""
 
     def start(self, hash_name: str) -> None:

@@ -69,6 +69,12 @@ class TLSStreamReader(asyncio.StreamReader):
     """
 
     _end_error: BaseException | None = None
+    # StreamReader's own state, which typeshed does not declare; this class extends its behaviour.
+    _buffer: bytearray
+    _limit: int
+    _eof: bool
+    _paused: bool
+    _transport: asyncio.Transport | None
 
     def set_exception(self, exc: BaseException) -> None:
         if self._eof:
@@ -80,7 +86,7 @@ class TLSStreamReader(asyncio.StreamReader):
         # Not at a clean end while an error waits: a `while not at_eof()` loop must reach it.
         return super().at_eof() and self._end_error is None
 
-    def feed_data(self, data: bytes) -> None:
+    def feed_data(self, data: bytes) -> None:  # type: ignore[override]  # typeshed widens it to any iterable
         super().feed_data(data)
         if self._transport is not None and not self._paused and len(self._buffer) > self._limit:
             self._transport.pause_reading()
@@ -110,7 +116,7 @@ class TLSStreamReader(asyncio.StreamReader):
         except asyncio.IncompleteReadError as exc:
             raise self._unread(exc) from None
 
-    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:  # type: ignore[override]  # one separator only
         try:
             return await super().readuntil(separator)
         except asyncio.IncompleteReadError as exc:

@@ -173,8 +173,13 @@ class TLSServer:
             task.add_done_callback(self._task_done)
 
     async def _readable(self, listener: socket.socket) -> None:
-        ready = self._loop.create_future()
-        self._loop.add_reader(listener, lambda: ready.done() or ready.set_result(None))
+        ready: asyncio.Future[None] = self._loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        self._loop.add_reader(listener, wake)
         try:
             await ready
         finally:

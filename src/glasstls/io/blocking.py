@@ -161,9 +161,10 @@ class TLSSocket:
         try:
             while wait:
                 for event in answers:
-                    answered = isinstance(event, ClientAuthenticated | ClientAuthDeclined)
-                    if answered and event.certificate_request_context == context:  # type: ignore[union-attr]
-                        return getattr(event, "peer_certificates", ())
+                    if isinstance(event, ClientAuthenticated) and event.certificate_request_context == context:
+                        return event.peer_certificates
+                    if isinstance(event, ClientAuthDeclined) and event.certificate_request_context == context:
+                        return ()
                 answers.clear()
                 if self._error is not None or self._eof:
                     self._raise_if_failed()

@@ -118,7 +118,7 @@ class RecordLayer:
             return Record(inner_type, data, header, True)
         if ctype == ContentType.application_data:
             raise AlertError(AlertDescription.unexpected_message, "encrypted record before keys were agreed")
-        if not payload and ctype != ContentType.application_data:
+        if not payload:
             raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
         if self._hook:
             self._hook("in", ctype, header, payload, None, None)
@@ -140,7 +140,7 @@ class RecordLayer:
         if protection is None or ctype == ContentType.change_cipher_spec:
             # RFC 8446, Section 5: change_cipher_spec is never protected.
             header = bytes((ctype,)) + self.plaintext_version + len(data).to_bytes(2, "big")
-            record = header + data
+            record: bytes | bytearray = header + data
             if self._hook:
                 self._hook("out", ctype, header, bytes(data), None, None)
         else:

@@ -217,6 +217,7 @@ class CBCProtection12(Protection12):
         # The starting chain value only masks the first R, which is random anyway.
         self._encryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).encryptor()
         self._decryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).decryptor()
+        assert suite.mac is not None  # a CBC suite always names its HMAC hash
         self._mac = hmac.new(mac_key, digestmod=suite.mac)  # keyed once; each record works on a copy
         self._mac_len = suite.mac_len
         self._randomness = randomness

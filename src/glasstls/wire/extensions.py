@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..enums import (
+    AlertDescription,
     CertificateStatusType,
     ExtensionType,
     NamedGroup,
@@ -21,7 +22,7 @@ from ..enums import (
     PskKeyExchangeMode,
     SignatureScheme,
 )
-from ..errors import AlertDescription, AlertError
+from ..errors import AlertError
 from .codec import Reader, Writer
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.

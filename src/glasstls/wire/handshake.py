@@ -7,11 +7,20 @@ received or sent as. The transcript hashes ``raw``, never a re-serialisation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..enums import CipherSuite, HandshakeType, KeyUpdateRequest, ProtocolVersion, SignatureScheme
-from ..errors import AlertDescription, AlertError, DecodeError
+from ..enums import (
+    AlertDescription,
+    CipherSuite,
+    ExtensionType,
+    HandshakeType,
+    KeyUpdateRequest,
+    ProtocolVersion,
+    SignatureScheme,
+)
+from ..errors import AlertError, DecodeError
 from . import extensions as X
 from .codec import Reader, Writer
 from .extensions import Extension
@@ -76,7 +85,7 @@ class ClientHello(Handshake):
 
     def truncated_for_binders(self) -> bytes:
         """RFC 8446, Section 4.2.11.2: the ClientHello up to the binders list."""
-        psk = self.ext(X.ExtensionType.pre_shared_key)
+        psk = self.ext(ExtensionType.pre_shared_key)
         assert psk is not None and self.raw
         return self.raw[: len(self.raw) - psk.value.binders_length()]
 
@@ -84,7 +93,7 @@ class ClientHello(Handshake):
 def _check_psk_last(exts: tuple[Extension, ...]) -> None:
     # RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension.
     for i, ext in enumerate(exts):
-        if ext.type == X.ExtensionType.pre_shared_key and i != len(exts) - 1:
+        if ext.type == ExtensionType.pre_shared_key and i != len(exts) - 1:
             raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key is not the last ClientHello extension")
 
 
@@ -285,7 +294,9 @@ class MessageHash(Handshake):
         w.raw(self.digest)
 
 
-_TLS13_PARSERS = {
+Parser = Callable[[Reader], "Handshake"]
+
+_TLS13_PARSERS: dict[HandshakeType, Parser] = {
     HandshakeType.client_hello: ClientHello.parse,
     HandshakeType.server_hello: ServerHello.parse,
     HandshakeType.encrypted_extensions: EncryptedExtensions.parse,
@@ -299,7 +310,7 @@ _TLS13_PARSERS = {
 }
 
 
-def decode_message(raw: bytes, parsers: dict | None = None) -> Handshake:
+def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = None) -> Handshake:
     """Decode one complete handshake message (header included).
 
     The body must be consumed exactly; anything else is decode_error.

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..enums import (
+    AlertDescription,
     CertificateStatusType,
     ClientCertificateType,
     HandshakeType,
@@ -48,7 +49,7 @@ from ..enums import (
     OpenEnum8,
     SignatureScheme,
 )
-from ..errors import AlertDescription, AlertError
+from ..errors import AlertError
 from .codec import Reader, Writer
 from .handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 
