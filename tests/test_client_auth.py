@@ -118,7 +118,9 @@ def test_untrusted_client_certificate(pki, version) -> None:
     err = se[-1].error
     assert isinstance(se[-1], ConnectionClosed)
     assert err.description == AlertDescription.unknown_ca
-    assert "--client-ca" in err.reason
+    assert "ServerConfig.client_trust_store" in err.reason
+    assert err.facts.problem == "untrusted_issuer" and err.facts.chain == "client"
+    assert err.facts.field == "ServerConfig.client_trust_store"
     assert ce[-1].error.description == AlertDescription.unknown_ca
 
 

@@ -162,14 +162,14 @@ SERVER_ROWS = (
         "unknown_ca",
         "client",
         _both(A.unknown_ca),
-        ("issuer CN=matrix stranger root is not trusted: pass --cacert",),
+        ("issuer CN=matrix stranger root is not trusted: ClientConfig.trust_store must hold",),
     ),
     Cell(
         "missing_intermediate",
         "client",
         _both(A.unknown_ca),
         (
-            "issuer CN=matrix server root intermediate is not trusted: pass --cacert",
+            "issuer CN=matrix server root intermediate is not trusted: ClientConfig.trust_store must hold",
             "the server sent no intermediate certificates",
         ),
     ),
@@ -207,13 +207,13 @@ CLIENT_ROWS = (
         "client_missing",
         "server",
         {"TLSv1.3": A.certificate_required, "TLSv1.2": A.handshake_failure},
-        ("client sent no certificate, and this server requires one (--verify-client required)",),
+        ("client sent no certificate, and this server requires one (client_auth='required')",),
     ),
     Cell(
         "client_untrusted",
         "server",
         _both(A.unknown_ca),
-        ("issuer CN=matrix stranger root is not trusted: pass --client-ca",),
+        ("issuer CN=matrix stranger root is not trusted: ServerConfig.client_trust_store must hold",),
     ),
     Cell("client_expired", "server", _both(A.certificate_expired), ("client certificate CN=bob expired on",)),
     Cell(
@@ -394,7 +394,11 @@ def test_client_missing_intermediate_speaks_of_the_client(pki: MatrixPKI, versio
     )
     error = _closed(server_events).error
     assert isinstance(error, AlertError) and error.description == A.unknown_ca
-    assert "issuer CN=matrix client root intermediate is not trusted: pass --client-ca" in error.reason
+    assert (
+        "issuer CN=matrix client root intermediate is not trusted: ServerConfig.client_trust_store must hold"
+        in error.reason
+    )
     assert "the client sent no intermediate certificates" in error.reason
-    assert "server" not in error.reason
+    assert "server" not in error.reason.replace("ServerConfig", "")
+    assert error.facts is not None and (error.facts.problem, error.facts.chain) == ("missing_intermediate", "client")
     assert _closed(client_events).error.description == A.unknown_ca

@@ -273,7 +273,7 @@ def test_server_never_staples_a_stale_response(version: str) -> None:
     assert not served.ok and "went stale" in served.detail
     assert not outcome.checks("client", "OCSP staple for")
     required = handshake(version, certified=certified, ckw={"ocsp": "require"})
-    refused(required, BAD_STATUS, "stapled no OCSP response", "requires one (--ocsp require)")
+    refused(required, BAD_STATUS, "stapled no OCSP response", "requires one (ocsp='require')")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -319,7 +319,7 @@ def test_must_staple_certificate_without_staple_fails(version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_require_policy_without_staple_fails(version: str) -> None:
     outcome = handshake(version, ckw={"ocsp": "require"})
-    refused(outcome, BAD_STATUS, "the server stapled no OCSP response for CN=localhost", "--ocsp require")
+    refused(outcome, BAD_STATUS, "the server stapled no OCSP response for CN=localhost", "ocsp='require'")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -495,7 +495,7 @@ def test_client_certificate_revoked_by_client_crl(version: str) -> None:
     assert good.connected
     assert [c.ok for c in good.checks("server", "CRL check for CN=alice.test")] == [True]
     hard = handshake(version, ckw=ckw, skw=client_auth | {"client_revocation": "hard"})
-    refused(hard, A.certificate_unknown, "no CRL for issuer", "--client-crl FILE", detector="server")
+    refused(hard, A.certificate_unknown, "no CRL for issuer", "ServerConfig.client_crls", detector="server")
 
 
 # -- check_ocsp_response, directly --------------------------------------------------------------------

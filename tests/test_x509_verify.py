@@ -19,7 +19,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from glasstls.enums import AlertDescription
-from glasstls.errors import AlertError, ConfigError
+from glasstls.errors import AlertError, ConfigError, Facts
 from glasstls.x509.mint import CLIENT_AUTH, KEY_TYPES, SERVER_AUTH, Identity, PrivateKey, ThrowawayCA, generate_key
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import (
@@ -247,7 +247,15 @@ def test_unknown_ca(server: Identity) -> None:
     error = fails(server.chain, "example.com", TrustStore.from_pem(other.root_pem()))
     assert error.description == AlertDescription.unknown_ca
     assert "issuer CN=glasstls throwaway root is not trusted" in error.reason
-    assert "--cacert FILE" in error.reason
+    assert "ClientConfig.trust_store must hold the CA that issued it" in error.reason
+    # The facts a caller acts on without reading the reason; the CLI turns them into "--cacert FILE".
+    assert error.facts == Facts(
+        "untrusted_issuer",
+        field="ClientConfig.trust_store",
+        chain="server",
+        subject="CN=glasstls throwaway root intermediate",
+        issuer="CN=glasstls throwaway root",
+    )
 
 
 def test_unknown_ca_with_the_same_name(server: Identity) -> None:
@@ -493,7 +501,8 @@ def test_eddsa_unknown_ca(ed_ca: ThrowawayCA, store: TrustStore, key_type: str) 
     leaf = ed_ca.issue_server(["example.com"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
     error = fails(leaf.chain, "example.com", store)
     assert error.description == AlertDescription.unknown_ca
-    assert "issuer CN=ed25519 root is not trusted" in error.reason and "--cacert FILE" in error.reason
+    assert "issuer CN=ed25519 root is not trusted" in error.reason and "ClientConfig.trust_store" in error.reason
+    assert error.facts is not None and error.facts.problem == "untrusted_issuer"
 
 
 def test_eddsa_unknown_ca_with_the_same_name(ed_ca: ThrowawayCA) -> None:

@@ -21,7 +21,7 @@ from .crypto import kx
 from .crypto.signatures import schemes_for_key
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
 from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
-from .errors import ConfigError
+from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 
 # ECDHE groups first; the RFC 7919 groups serve TLS 1.2 DHE suites (RFC 7919, Section 3).
@@ -184,7 +184,11 @@ class Dangerous:
 
 def _common_validation(cfg: Any) -> None:
     if cfg.tls_min > cfg.tls_max:
-        raise ConfigError(f"--tls-min {cfg.tls_min.label} is above --tls-max {cfg.tls_max.label}")
+        kind = type(cfg).__name__
+        raise ConfigError(
+            f"tls_min {cfg.tls_min.label} is above tls_max {cfg.tls_max.label}",
+            facts=Facts("version_range", field=f"{kind}.tls_min", value=f"{cfg.tls_min.label} > {cfg.tls_max.label}"),
+        )
     for version in (cfg.tls_min, cfg.tls_max):
         if version not in SUPPORTED_VERSIONS:
             # RFC 8996: TLS 1.0 and 1.1 are deprecated; SSL 3.0 long before them (RFC 7568).
@@ -329,7 +333,10 @@ class ServerConfig:
         if self.client_auth not in ("none", "optional", "required"):
             raise ConfigError(f"client_auth must be none, optional or required, not {self.client_auth!r}")
         if self.client_auth != "none" and self.client_trust_store is None:
-            raise ConfigError("client certificates need a client CA store (--client-ca FILE)")
+            raise ConfigError(
+                f"client_auth {self.client_auth!r} needs a trust store for client certificates (client_trust_store)",
+                facts=Facts("missing_client_trust_store", field="ServerConfig.client_trust_store"),
+            )
         self._make_session_state()
         for cert in self.certificates:
             if not schemes_for_key(cert.private_key):

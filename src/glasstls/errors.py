@@ -5,11 +5,66 @@ names for the failure and a precise reason a person can act on. Only the
 connection turns it into an alert on the wire and a closed connection
 (RFC 8446, Section 6.2). Errors the peer reports arrive as
 :class:`PeerAlertError`.
+
+glasstls is a library first: a reason speaks of what the caller controls (the
+configuration field, e.g. ``ClientConfig.trust_store``), never of a command
+line. Where a caller may want to act on an error without reading its text, the
+error carries :class:`Facts` (``AlertError.facts``, ``ConfigError.facts``);
+the CLI turns those into its own hints (``--cacert FILE``, ...).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .enums import AlertDescription
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an error is about, as data: the reason says the same in words.
+
+    ``problem`` is a stable key, one of :data:`PROBLEMS`. The other fields are
+    filled in where they apply (empty otherwise):
+
+    * ``field``: the configuration field that decides the outcome, as
+      ``"ClientConfig.trust_store"`` or ``"ServerConfig.client_trust_store"``
+      (for :class:`~glasstls.x509.ca.CertificateAuthority`, the parameter name);
+    * ``chain``: whose certificate chain was checked, ``"server"`` (by a
+      client, against ``ClientConfig.trust_store``) or ``"client"`` (by a
+      server, against ``ServerConfig.client_trust_store``);
+    * ``subject``, ``issuer``: the certificate concerned and the name of its
+      issuer (RFC 4514, escaped as in the reason);
+    * ``name``: the server name asked for;
+    * ``value``: the value given for ``field`` (a file name, a version label).
+    """
+
+    problem: str
+    field: str = ""
+    chain: str = ""
+    subject: str = ""
+    issuer: str = ""
+    name: str = ""
+    value: str = ""
+
+
+# The problems :class:`Facts` names, and what each means.
+PROBLEMS: dict[str, str] = {
+    "untrusted_issuer": "the chain's path ends at an issuer the trust store (``field``) does not hold",
+    "untrusted_self_signed": "the peer's certificate is self-signed and not in the trust store (``field``)",
+    "missing_intermediate": (
+        "the peer sent only its own certificate, whose issuer is not trusted: most often the peer did not send "
+        "its intermediate CA certificate(s); otherwise the trust store (``field``) lacks that issuer"
+    ),
+    "revocation_unknown": "hard-fail revocation found no current CRL for a certificate (``field`` takes CRLs)",
+    "name_mismatch": "the server's certificate does not name ``name`` (``value`` lists the names it holds)",
+    "no_server_name": "there is no server name to check the server's certificate against",
+    "no_trust_store": "no trust store was given (``field``) and no system CA bundle was found",
+    "missing_client_trust_store": "client certificates are asked for, but ``field`` holds no trust store",
+    "version_range": "tls_min is above tls_max (``field`` is tls_min, ``value`` both labels)",
+    "invalid_value": "``field`` was given ``value``, which cannot work (the reason says why)",
+    "bad_ocsp_file": "the OCSP response file ``value`` does not hold a usable DER OCSP response",
+}
 
 
 class TLSError(Exception):
@@ -20,13 +75,18 @@ class AlertError(TLSError):
     """A failure that ends the connection with ``description`` on the wire.
 
     ``step`` is filled in by the connection: the handshake state (or
-    "application data") in which the failure happened.
+    "application data") in which the failure happened. ``facts`` says what
+    the failure is about as data, where a caller may want to act on it
+    (None otherwise); it never changes the alert.
     """
 
-    def __init__(self, description: AlertDescription | int, reason: str, *, step: str = "") -> None:
+    def __init__(
+        self, description: AlertDescription | int, reason: str, *, step: str = "", facts: Facts | None = None
+    ) -> None:
         self.description = AlertDescription(description)
         self.reason = reason
         self.step = step
+        self.facts = facts
         super().__init__(reason)
 
     def __str__(self) -> str:
@@ -69,7 +129,15 @@ class ConnectionClosedError(TLSError):
 
 
 class ConfigError(TLSError, ValueError):
-    """A configuration that cannot work, found when it is built."""
+    """A configuration that cannot work, found when it is built.
+
+    ``facts`` (None where the message says all) names the field and the value,
+    so a caller (the CLI) can point at its own way of setting it.
+    """
+
+    def __init__(self, message: str, *, facts: Facts | None = None) -> None:
+        self.facts = facts
+        super().__init__(message)
 
 
 class NotNegotiatedError(TLSError):

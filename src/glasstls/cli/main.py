@@ -11,6 +11,7 @@ import sys
 from ..errors import ConfigError
 from . import ca, client, demo, diagram, dissect, server
 from .common import silence_broken_output
+from .hints import with_hint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except ConfigError as exc:
-        print(f"glasstls: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # the library's words, then the command line's own hint
+        print(f"glasstls: {with_hint(str(exc), exc.facts)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -96,7 +96,7 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
     if cfg.tls_min > ProtocolVersion.TLSv1_2:
         raise AlertError(
-            AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (--tls-min 1.3)"
+            AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
         )
     # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 says so in its random.
     if cfg.tls_max >= ProtocolVersion.TLSv1_3 and sh.random[-8:] == DOWNGRADE_TLS12:

@@ -473,7 +473,7 @@ def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> Verified
     if not ctx.server_name:
         raise AlertError(
             AlertDescription.internal_error,
-            "no server name to verify the certificate against: pass a host name, or --insecure",
+            "no server name to verify the certificate against: pass server_name (or skip_server_verification)",
         )
     try:
         verified = verify_server_chain(chain, ctx.server_name, store, ctx.now())

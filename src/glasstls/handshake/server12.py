@@ -397,7 +397,7 @@ class ExpectClientCertificate12(State12):
             require(
                 ctx.config.client_auth != "required",
                 FAILURE,
-                "client sent no certificate, and this server requires one (--verify-client required)",
+                "client sent no certificate, and this server requires one (client_auth='required')",
             )
             return ExpectClientKeyExchange12(s)
         chain = parse_der_chain(msg.certificates, "client")

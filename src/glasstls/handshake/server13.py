@@ -327,7 +327,7 @@ class ExpectClientCertificate13(State):
             require(
                 ctx.config.client_auth != "required",
                 AlertDescription.certificate_required,
-                "client sent no certificate, and this server requires one (--verify-client required)",
+                "client sent no certificate, and this server requires one (client_auth='required')",
             )
             return self.finished
         chain = parse_chain(msg, "client")

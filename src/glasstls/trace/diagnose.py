@@ -11,10 +11,14 @@ sent) and the trace events of that side, and returns a few lines::
       reason:       certificate is for localhost, not example.com
       likely fix:   connect with --servername set to a name the certificate holds (localhost), ...
 
-The likely fix comes from :data:`FIXES`, a table of (alert, reason pattern,
-who detected it, which side we are) rules, the first match winning. When the
-peer sent the alert its reason is not on the wire; the rules then use what
-the trace shows (the name asked for, the certificate's names).
+The likely fix comes from :data:`FIXES`, a table of (alert, reason pattern or
+problem, who detected it, which side we are) rules, the first match winning.
+It is the command line's own advice, in its options (``--cacert FILE``): the
+library's reasons name configuration fields, and its errors carry
+:class:`~glasstls.errors.Facts` (the problem, the trust store, the chain), which
+the rules read before the reason's text. When the peer sent the alert its
+reason is not on the wire; the rules then use what the trace shows (the name
+asked for, the certificate's names).
 
 :class:`FailureRecorder` is a cheap observer that keeps the handshake's events
 (and only alerts and verifications after it) for a later diagnosis.
@@ -27,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..enums import AlertDescription
-from ..errors import AlertError, PeerAlertError
+from ..errors import AlertError, Facts, PeerAlertError
 from ..observe import AlertTrace, MessageTrace, Observer, StateTrace, TraceEvent, VerificationTrace
 from ..text import exception_text, printable
 from . import describe as D
@@ -40,9 +44,11 @@ class Rule:
 
     ``origin`` is "local" (this side found the problem and sent the alert) or
     "peer" (this side received the alert); ``side`` is this side's role. None
-    matches anything. ``fix`` may use ``{m1}``, ``{m2}``, ... (the pattern's
-    groups), ``{sni}`` (the name the client asked for) and ``{names}`` (the
-    names in the server's certificate).
+    matches anything. ``problem`` is a :data:`~glasstls.errors.PROBLEMS` key:
+    an error with :class:`~glasstls.errors.Facts` matches on it alone, one
+    without (a reason read from a trace) on ``pattern``. ``fix`` may use
+    ``{m1}``, ``{m2}``, ... (the pattern's groups), ``{sni}`` (the name the
+    client asked for) and ``{names}`` (the names in the server's certificate).
     """
 
     alert: str | None
@@ -50,6 +56,7 @@ class Rule:
     pattern: str | None = None
     origin: str | None = None
     side: str | None = None
+    problem: str | None = None
 
 
 _CACERT = (
@@ -66,8 +73,18 @@ FIXES: tuple[Rule, ...] = (
         r"sent no intermediate",
         "local",
         "client",
+        problem="missing_intermediate",
     ),
     Rule("unknown_ca", _CACERT, None, "local", "client"),
+    Rule(
+        "unknown_ca",
+        "the client must send its intermediate CA certificate(s) after its own (glasstls client: a --cert file "
+        "holding the whole chain, leaf first), or start this server with --client-ca FILE holding that issuer",
+        r"sent no intermediate",
+        "local",
+        "server",
+        problem="missing_intermediate",
+    ),
     Rule(
         "unknown_ca",
         "the server does not trust the CA of the client's certificate: start it with --client-ca FILE holding that CA",
@@ -200,6 +217,7 @@ FIXES: tuple[Rule, ...] = (
         r"hard-fail",
         "local",
         "client",
+        problem="revocation_unknown",
     ),
     Rule(
         "certificate_unknown",
@@ -208,6 +226,7 @@ FIXES: tuple[Rule, ...] = (
         r"hard-fail",
         "local",
         "server",
+        problem="revocation_unknown",
     ),
     Rule(
         "certificate_required",
@@ -411,7 +430,9 @@ def _context(events: Sequence[TraceEvent]) -> D.Context:
     return ctx
 
 
-def _match(alert: str | None, reason: str, origin: str, side: str, ctx: D.Context) -> str:
+def _match(
+    alert: str | None, reason: str, origin: str, side: str, ctx: D.Context, facts: Facts | None = None
+) -> str:
     # The client chose the name and the server its certificate's names: both escaped (the names already are).
     sni = printable(ctx.server_name) if ctx.server_name else "(none)"
     values = {"sni": sni, "names": ", ".join(ctx.certificate_names) or "(unknown)"}
@@ -423,7 +444,10 @@ def _match(alert: str | None, reason: str, origin: str, side: str, ctx: D.Contex
         if rule.side is not None and rule.side != side:
             continue
         m = None
-        if rule.pattern is not None:
+        if rule.problem is not None and facts is not None:
+            if facts.problem != rule.problem:
+                continue
+        elif rule.pattern is not None:
             m = re.search(rule.pattern, reason)
             if m is None:
                 continue
@@ -473,7 +497,8 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         last_message = f"{'>' if m.direction == 'out' else '<'} {D.message_name(m.message)}"
         last_message += f" ({'sent' if m.direction == 'out' else 'received'})"
     verification = f"{failed[-1].subject}: {failed[-1].detail}" if failed else ""
-    fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx)
+    facts = error.facts if isinstance(error, AlertError) else None
+    fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx, facts)
     if origin == "peer" and alert_name == "handshake_failure" and side == "client" and _sent_no_certificate(messages):
         # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
         # with handshake_failure; the trace shows it asked and got none, so say that rather than "no common suite".

@@ -63,7 +63,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
 from ..enums import AlertDescription
-from ..errors import AlertError, ConfigError
+from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
 
 # Clocks disagree: a response made a moment ago may carry a thisUpdate a little
@@ -414,10 +414,16 @@ def check_crls(
             if any(cert == c for c in known):
                 detail = f"{check.detail}; its status comes from its stapled OCSP response"
             elif policy == "hard":
-                reason = f"{check.detail}; the revocation policy is hard-fail: pass --crl FILE with a current CRL"
+                field = _CRL_FIELDS.get(role, "crls")
+                reason = (
+                    f"{check.detail}; the revocation policy is hard-fail: {field} needs a current CRL from that issuer"
+                )
                 if report is not None:
                     report(subject, False, reason)
-                raise AlertError(AlertDescription.certificate_unknown, reason)
+                facts = Facts(
+                    "revocation_unknown", field=field, chain=role, subject=describe(cert), issuer=describe(issuer)
+                )
+                raise AlertError(AlertDescription.certificate_unknown, reason, facts=facts)
             else:
                 detail = f"{check.detail}; accepted (soft-fail)"
         else:
@@ -426,6 +432,10 @@ def check_crls(
             report(subject, True, detail)
         checks.append(check)
     return tuple(checks)
+
+
+# Where the CRLs for a chain come from: a client checks the server's, a server the client's.
+_CRL_FIELDS = {"server": "ClientConfig.crls", "client": "ServerConfig.client_crls"}
 
 
 def _role(role: str, index: int) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509 import ocsp
 
-from ..errors import AlertError, ConfigError
+from ..errors import AlertError, ConfigError, Facts
 from .revocation import CLOCK_SKEW, cert_id_matches, describe, fmt, load_ocsp_response
 
 REFRESH_BEFORE = timedelta(hours=1)
@@ -87,7 +87,10 @@ class StapleSource:
         try:
             load_ocsp_response(data, f"{file}")
         except AlertError as err:
-            raise ConfigError(f"{err.reason} (give --ocsp a DER file from `openssl ocsp -respout`)") from None
+            raise ConfigError(
+                f"{err.reason} (the file must hold a DER OCSP response, as `openssl ocsp -respout` writes)",
+                facts=Facts("bad_ocsp_file", value=str(file)),
+            ) from None
         return cls(fetch, str(file), watch=watch, **kwargs)  # type: ignore[arg-type]
 
     @classmethod

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Facts
 
 # Debian/Ubuntu's bundle first; the others are where OpenSSL and certifi keep theirs.
 SYSTEM_BUNDLES = (
@@ -169,5 +169,6 @@ def _system_store() -> TrustStore:
                 return TrustStore.from_pem(f.read(), path, skip_unparsable=True)
     raise ConfigError(
         "no system CA bundle found (looked in " + ", ".join(_system_bundle_paths()) + "): "
-        "install the ca-certificates package, or pass --cacert FILE"
+        "install the ca-certificates package, or give ClientConfig.trust_store",
+        facts=Facts("no_trust_store", field="ClientConfig.trust_store"),
     )

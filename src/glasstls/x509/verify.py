@@ -53,14 +53,15 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
 
 from ..enums import AlertDescription
-from ..errors import AlertError, ConfigError
+from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
 from .store import TrustStore
 
 # cryptography's own default; a longer chain is not one a server should send.
 MAX_CHAIN_DEPTH = 8
 
-_CACERT_HINT = "pass --cacert FILE with the CA that issued it, or install that CA"
+# The trust store a chain is checked against: a client checks the server's chain, a server the client's.
+TRUST_STORE_FIELDS = {"server": "ClientConfig.trust_store", "client": "ServerConfig.client_trust_store"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,10 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     """The normalised name and the subject the verifier matches against the SANs."""
     name = server_name.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
     if not name:
-        raise ConfigError("no server name to check the certificate against: pass --servername NAME")
+        raise ConfigError(
+            "no server name to check the certificate against: give the client the name it connects to (server_name)",
+            facts=Facts("no_server_name", field="server_name"),
+        )
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
@@ -252,7 +256,7 @@ def _directly_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> boo
 
 
 def _path_to_anchor(
-    chain: Sequence[x509.Certificate], store: TrustStore
+    chain: Sequence[x509.Certificate], store: TrustStore, whose: str = "server"
 ) -> tuple[list[x509.Certificate], AlertError | None]:
     """Follow issuers from the leaf through the sent certificates to an anchor of the store.
 
@@ -270,46 +274,55 @@ def _path_to_anchor(
         candidates = (c for c in pool if c.subject == current.issuer)  # names first: no signature work
         issuer = next((c for c in candidates if _directly_issued_by(current, c)), None)
         if issuer is None:
-            return path, _untrusted(current, chain, bool(anchors))
+            return path, _untrusted(current, chain, bool(anchors), whose)
         path.append(issuer)
         pool.remove(issuer)
     return path, AlertError(
         AlertDescription.unknown_ca,
-        f"no trusted CA within {MAX_CHAIN_DEPTH} certificates of server certificate {describe(chain[0])}",
+        f"no trusted CA within {MAX_CHAIN_DEPTH} certificates of {whose} certificate {describe(chain[0])}",
+        facts=Facts("untrusted_issuer", field=TRUST_STORE_FIELDS[whose], chain=whose, subject=describe(chain[0])),
     )
 
 
-def _untrusted(current: x509.Certificate, chain: Sequence[x509.Certificate], name_known: bool) -> AlertError:
-    """unknown_ca (RFC 8446, Section 6.2): the path stops at ``current``."""
-    role = "server certificate" if current is chain[0] else "certificate"
+def _untrusted(
+    current: x509.Certificate, chain: Sequence[x509.Certificate], name_known: bool, whose: str = "server"
+) -> AlertError:
+    """unknown_ca (RFC 8446, Section 6.2): the path stops at ``current``.
+
+    ``whose`` chain it is ("server" or "client") picks the trust store the reason and the facts name.
+    """
+    field = TRUST_STORE_FIELDS[whose]
+    role = f"{whose} certificate" if current is chain[0] else "certificate"
+    subject, issuer = describe(current), describe_issuer(current)
+    problem = "untrusted_issuer"
     if current.issuer == current.subject and _directly_issued_by(current, current):
-        reason = (
-            f"{role} {describe(current)} is self-signed and not trusted: "
-            "pass --cacert FILE with that certificate, or install it as a trusted CA"
-        )
+        problem = "untrusted_self_signed"
+        reason = f"{role} {subject} is self-signed and not trusted: {field} must hold that certificate as a CA"
     elif name_known:
         reason = (
-            f"issuer {describe_issuer(current)} is not trusted: a trusted CA has that name "
-            f"but did not sign {describe(current)} (another CA with the same name?); {_CACERT_HINT}"
+            f"issuer {issuer} is not trusted: a trusted CA has that name but did not sign {subject} "
+            f"(another CA with the same name?); {field} must hold the CA that issued it"
         )
     else:
-        reason = f"issuer {describe_issuer(current)} is not trusted: {_CACERT_HINT}"
+        reason = f"issuer {issuer} is not trusted: {field} must hold the CA that issued it"
         if current is chain[0] and len(chain) == 1:
+            problem = "missing_intermediate"
             reason += (
-                " (the server sent no intermediate certificates: if that issuer is an intermediate CA,"
-                " the server must send it after its own certificate)"
+                f" (the {whose} sent no intermediate certificates: if that issuer is an intermediate CA,"
+                f" the {whose} must send it after its own certificate)"
             )
-    return AlertError(AlertDescription.unknown_ca, reason)
+    facts = Facts(problem, field=field, chain=whose, subject=subject, issuer=issuer)
+    return AlertError(AlertDescription.unknown_ca, reason, facts=facts)
 
 
 def _fmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _check_validity(path: Sequence[x509.Certificate], now: datetime) -> AlertError | None:
+def _check_validity(path: Sequence[x509.Certificate], now: datetime, whose: str = "server") -> AlertError | None:
     """RFC 5280, Section 6.1.3 (a)(2): every certificate of the path must be valid at ``now``."""
     for index, cert in enumerate(path):
-        role = _role(index, len(path))
+        role = _role(index, len(path), whose)
         if now > cert.not_valid_after_utc:
             when = f"expired on {_fmt(cert.not_valid_after_utc)}"
         elif now < cert.not_valid_before_utc:
@@ -325,9 +338,9 @@ def _check_validity(path: Sequence[x509.Certificate], now: datetime) -> AlertErr
     return None
 
 
-def _role(index: int, length: int) -> str:
+def _role(index: int, length: int, whose: str = "server") -> str:
     if index == 0:
-        return "server certificate"
+        return f"{whose} certificate"
     return "trusted root certificate" if index == length - 1 else "intermediate certificate"
 
 
@@ -346,6 +359,14 @@ def _check_name(leaf: x509.Certificate, server_name: str) -> AlertError | None:
     return AlertError(
         AlertDescription.bad_certificate,
         f"certificate is for {_shown(names)}, not {printable(server_name)}{note}",
+        facts=Facts(
+            "name_mismatch",
+            field="server_name",
+            chain="server",
+            subject=describe(leaf),
+            name=printable(server_name),
+            value=_shown(names),
+        ),
     )
 
 
@@ -494,9 +515,9 @@ def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetim
     return None
 
 
-def _rejected(leaf: x509.Certificate, why: str) -> AlertError:
+def _rejected(leaf: x509.Certificate, why: str, whose: str = "server") -> AlertError:
     """The "anything else" row of the table: bad_certificate, worded as for the Web PKI path."""
-    return AlertError(AlertDescription.bad_certificate, f"server certificate {describe(leaf)} was rejected: {why}")
+    return AlertError(AlertDescription.bad_certificate, f"{whose} certificate {describe(leaf)} was rejected: {why}")
 
 
 def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
@@ -594,7 +615,8 @@ def verify_client_chain(
     """Validate a client's chain (leaf first) against the server's client CA store.
 
     Raises :class:`AlertError` with the alert RFC 5246 / RFC 8446 name and a
-    reason that speaks of the client and of ``--client-ca``. The validated
+    reason that speaks of the client and of ``ServerConfig.client_trust_store``
+    (its ``facts`` name that store, or ``ServerConfig.client_crls``). The validated
     path is then looked up in ``crls`` (:func:`glasstls.x509.revocation.check_crls`,
     with the ``revocation`` policy "soft" or "hard"; each verdict to ``report``).
     """
@@ -615,10 +637,7 @@ def verify_client_chain(
     if crls or revocation == "hard":
         from .revocation import check_crls
 
-        try:
-            check_crls(path, crls, now, revocation, role="client", report=report)
-        except AlertError as err:
-            raise AlertError(err.description, err.reason.replace("--crl FILE", "--client-crl FILE")) from None
+        check_crls(path, crls, now, revocation, role="client", report=report)
     return path
 
 
@@ -626,18 +645,8 @@ def _diagnose_client(
     chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str
 ) -> AlertError:
     try:
-        path, untrusted = _path_to_anchor(chain, store)
-        found = untrusted or _check_validity(path, now)
+        path, untrusted = _path_to_anchor(chain, store, "client")
+        found = untrusted or _check_validity(path, now, "client")
     except (ValueError, x509.DuplicateExtension) as exc:
-        found = _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}")
-    if found is None:
-        found = AlertError(
-            AlertDescription.bad_certificate, f"client certificate {describe(chain[0])} was rejected: {message}"
-        )
-    reason = found.reason.replace("server certificate", "client certificate").replace("--cacert", "--client-ca")
-    # The missing-intermediate note of _untrusted speaks of the server; here the client sent the chain.
-    reason = reason.replace("the server sent no intermediate", "the client sent no intermediate").replace(
-        "the server must send it after its own certificate",
-        "the client must send it after its own certificate (glasstls client: a --cert file with the whole chain)",
-    )
-    return AlertError(found.description, reason)
+        found = _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}", "client")
+    return found or _rejected(chain[0], message, "client")
