@@ -40,8 +40,9 @@ from .events import (
     HandshakeComplete,
     NegotiatedParameters,
 )
-from .handshake import client13, server13
+from .handshake import client, server
 from .handshake.base import FinishedVerified, PeerVerified, State
+from .handshake.hello import sni_name
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import (
     AlertTrace,
@@ -441,11 +442,11 @@ class ClientConnection(Connection):
         if server_name is not None and not server_name.isascii():
             raise ConfigError(_non_ascii_name(server_name))
         self.server_name = server_name
-        self.offered_sni = client13.sni_name(server_name)
+        self.offered_sni = sni_name(server_name)
         # A saved session (session.state.SessionState) to resume, if still valid.
         self.offered_session = session if session is not None and not session.expired(self.now()) else None
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
-        self._state = client13.start(self)
+        self._state = client.start(self)
         self.offered_hello = self._state.hello  # type: ignore[attr-defined]
         self._flush_handshake()
         self._records.plaintext_version = b"\x03\x03"
@@ -461,7 +462,7 @@ class ServerConnection(Connection):
 
     def __init__(self, config: Any, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self._state = server13.ExpectClientHello()
+        self._state = server.ExpectClientHello()
 
     def request_client_certificate(self, *, required: bool = True) -> bytes:
         """Ask the client for a certificate now: TLS 1.3 post-handshake authentication

@@ -18,12 +18,13 @@ Full handshake:                               Abbreviated (session ID or ticket)
                          <--  [ChangeCipherSpec]
                          <--  Finished
 
-The client enters here from client13.ExpectServerHello when the ServerHello
-carries no supported_versions extension: the server chose TLS 1.2.
+The client enters here (on_server_hello) from client.ExpectServerHello when the
+ServerHello carries no supported_versions extension: the server chose TLS 1.2.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cryptography import x509
@@ -31,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..crypto import kx
-from ..crypto.signatures import scheme_fits_certificate, sign, verify
+from ..crypto.signatures import sign
 from ..crypto.suites import TLS12_SUITES
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ProtocolVersion, SignatureScheme
@@ -49,9 +50,12 @@ from ..wire.handshake12 import (
     ServerHelloDone,
     ServerKeyExchange,
 )
-from .base import Context, PeerVerified, State, require, traced_check
+from .admission import admit_extensions
+from .base import Context, PeerVerified, State, require
 from .certselect import client_certificate_for
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .hello import offered_signature_schemes
+from .peer_auth import check_peer_signature, parse_der_chain, peer_subject, verify_server
 from .status import check_server_status
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -147,14 +151,7 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
 
 
 def _check_extensions(hello: ClientHello, sh: ServerHello) -> None:
-    for ext in sh.extensions:
-        if hello.ext(ext.type) is None:
-            raise AlertError(
-                AlertDescription.unsupported_extension,
-                f"ServerHello carries {ext.type.name}, which the client did not offer",
-            )
-        if ext.type not in _SERVER_HELLO_EXTENSIONS:
-            raise AlertError(ILLEGAL, f"TLS 1.2 ServerHello carries {ext.type.name}, which is not allowed there")
+    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello")
     reneg = sh.ext(E.renegotiation_info)
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)
@@ -194,8 +191,6 @@ class ExpectCertificate12(State12):
     )
 
     def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
-        from .client13 import peer_subject, verify_server
-
         require(bool(msg.certificates), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_der_chain(msg.certificates, "server")
         _check_key_fits_suite(chain[0], self.s.suite)
@@ -252,12 +247,6 @@ class ExpectCertificateStatus12(State12):
         return _after_certificate(self.s).accept(ctx, msg)
 
 
-def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> tuple[x509.Certificate, ...]:
-    from .client13 import load_certificate
-
-    return tuple(load_certificate(der, i, whose) for i, der in enumerate(ders))
-
-
 def _check_key_fits_suite(cert: x509.Certificate, suite: Any) -> None:
     key = cert.public_key()
     if suite.auth == "RSA":
@@ -308,32 +297,19 @@ class ExpectServerKeyExchange12(State12):
 
     def _verify_signature(self, ctx: Context, params: Any) -> None:
         """RFC 5246, Section 7.4.3 / RFC 8422, Section 5.4: signed over both randoms and the params."""
-        s, cert = self.s, self.s.peer_chain[0]
-        from .client13 import offered_signature_schemes
-
-        require(
-            params.algorithm in offered_signature_schemes(ctx.config),
-            ILLEGAL,
-            f"server signed with {params.algorithm.name}, which the client did not offer",
-        )
-        require(
-            scheme_fits_certificate(cert, params.algorithm, tls13=False),
-            ILLEGAL,
-            f"server signed with {params.algorithm.name}, which does not fit its certificate",
-        )
-        content = s.client_random + s.server_random + params.params_raw
-        traced_check(
+        s = self.s
+        check_peer_signature(
             ctx,
-            "ServerKeyExchange signature",
-            f"{params.algorithm.name} over both randoms and the key exchange parameters",
-            lambda: verify(
-                cert.public_key(),
-                params.algorithm,
-                content,
-                params.signature,
-                what="ServerKeyExchange signature",
-                tls13=False,
-            ),
+            "server",
+            s.peer_chain[0],
+            params.algorithm,
+            params.signature,
+            s.client_random + s.server_random + params.params_raw,
+            offered_signature_schemes(ctx.config),
+            tls13=False,
+            subject="ServerKeyExchange signature",
+            success=f"{params.algorithm.name} over both randoms and the key exchange parameters",
+            what="ServerKeyExchange signature",
         )
         s.signature_scheme = params.algorithm
 
@@ -463,8 +439,6 @@ def _session_to_keep(ctx: Context, s: Session12) -> Any:
         return offered  # resumed without a new ticket: the old session stays valid
     else:
         state = s.session_state(ctx)
-    from dataclasses import replace
-
     ders = tuple(c.public_bytes(Encoding.DER) for c in s.peer_chain)
     return replace(state, peer_certificates=ders)
 

@@ -12,25 +12,23 @@
      Finished}                         -->
     [Application Data]                <->   [Application Data]
 
-One class per state; each reads top to bottom in the RFC's order of checks.
+The ClientHello and the choice between this flight and TLS 1.2's are in
+``hello.py`` and ``client.py``; from the ServerHello on, one class per state,
+each reading top to bottom in the RFC's order of checks.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
-from ..crypto.suites import TLS12_SUITES, TLS13_SUITES, Suite13
+from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
-from ..enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from ..enums import ExtensionType as E
+from ..enums import NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..events import NegotiatedParameters
 from ..wire import extensions as X
@@ -45,13 +43,13 @@ from ..wire.handshake import (
     HelloRetryRequest,
     ServerHello,
 )
+from .admission import admit_extensions
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
+from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
+from .peer_auth import check_peer_signature, parse_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth
 from .status import check_server_status, leaf_staple
-
-if TYPE_CHECKING:
-    from ..x509.verify import VerifiedChain
 
 ILLEGAL = AlertDescription.illegal_parameter
 # RFC 8446, Section 4.2: what a server may send in each message.
@@ -70,215 +68,82 @@ _EE_EXTENSIONS = {
 }
 
 
-def sni_name(server_name: str | None) -> str | None:
-    """RFC 6066, Section 3: literal IP addresses are not sent as SNI."""
-    if not server_name:
-        return None
-    try:
-        ipaddress.ip_address(server_name)
-    except ValueError:
-        return server_name.rstrip(".")
-    return None
-
-
-def start(ctx: Context) -> State:
-    """Build and send the first ClientHello; wait for ServerHello.
-
-    One ClientHello offers every version in the configured range; the server
-    picks (RFC 8446, Section 4.2.1). A TLS 1.2 session to resume rides in it
-    as a session ID or a ticket (RFC 5246, Section 7.4.1.2; RFC 5077, Section 3.4).
-    """
-    cfg = ctx.config
-    offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
-    offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
-    shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
-    session = ctx.offered_session  # type: ignore[attr-defined]
-    if session is not None and session.ticket is None and session.session_id:
-        session_id = session.session_id
-    elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
-        session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
-    else:
-        session_id = b""
-    suites = tuple(
-        s for s in cfg.cipher_suites if (s in TLS13_SUITES and offers_13) or (s in TLS12_SUITES and offers_12)
+def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryRequest | None) -> Suite13:
+    """What a TLS 1.3 ServerHello and a HelloRetryRequest share (RFC 8446, Sections 4.1.3 and 4.1.4)."""
+    versions = sh.ext(E.supported_versions)
+    if versions is None:
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
+            "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
+        )
+    require(versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered")
+    require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, "ServerHello legacy_version is not 0x0303")
+    require(
+        sh.legacy_session_id_echo == hello.legacy_session_id,
+        ILLEGAL,
+        "ServerHello does not echo the session id",
     )
-    if cfg.send_fallback_scsv:
-        suites += (CipherSuite.TLS_FALLBACK_SCSV,)  # RFC 7507, Section 4
-    hello = ClientHello(
-        random=ctx.randomness(32),
-        legacy_session_id=session_id,
-        cipher_suites=suites,
-        extensions=_client_hello_extensions(ctx, shares, offers_12, offers_13, session),
-    )
-    ctx.send_message(hello)
-    transcript = Transcript()
-    transcript.add(hello.raw)
-    return ExpectServerHello(hello, shares, transcript)
+    require(sh.cipher_suite in hello.cipher_suites, ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
+    require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
+    if retried is not None:
+        require(not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest")
+        require(sh.cipher_suite == retried.cipher_suite, ILLEGAL, "ServerHello suite differs from the HRR's")
+    return TLS13_SUITES[sh.cipher_suite]
 
 
-def _client_hello_extensions(
-    ctx: Context, shares: dict[NamedGroup, kx.KeyShare], offers_12: bool, offers_13: bool, session: Any
-) -> tuple[Extension, ...]:
-    cfg = ctx.config
-    exts: list[Extension] = []
-
-    def add(ext_type: E, value: object) -> None:
-        exts.append(Extension.make(ext_type, value, X.CH))
-
-    sni = sni_name(ctx.server_name)
-    if sni:
-        add(E.server_name, sni)
-    if offers_12:
-        add(E.extended_master_secret, True)  # RFC 7627, Section 5.1
-    add(E.renegotiation_info, b"")  # RFC 5746, Section 3.4
-    add(E.supported_groups, cfg.groups)
-    if offers_12:
-        add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
-    if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
-        add(E.status_request, X.StatusRequest())  # RFC 6066, Section 8: staple an OCSP response, please
-    if cfg.session_tickets:
-        ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
-        add(E.session_ticket, ticket)
-    if cfg.alpn:
-        add(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn))
-    if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
-        add(E.encrypt_then_mac, True)  # RFC 7366: the only way glasstls does CBC
-    if offers_13:
-        add(E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()))
-        versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
-        add(E.supported_versions, tuple(versions))
-    add(E.signature_algorithms, offered_signature_schemes(cfg))
-    if offers_13:
-        add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
-        if cfg.offers_post_handshake_auth:
-            add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
-    if cfg.record_size_limit:
-        add(E.record_size_limit, cfg.record_size_limit)
-    return tuple(exts)
+def answer_hello_retry(
+    ctx: Context, hello: ClientHello, shares: KeyShares, transcript: Transcript, hrr: HelloRetryRequest, suite: Suite13
+) -> tuple[ClientHello, KeyShares]:
+    """RFC 8446, Section 4.1.4: answer a HelloRetryRequest with a second ClientHello (sent here)."""
+    admit_extensions(hrr.extensions, hello, _HRR_EXTENSIONS, "HelloRetryRequest")
+    group_ext = hrr.ext(E.key_share)
+    cookie = hrr.ext(E.cookie)
+    require(group_ext is not None or cookie is not None, ILLEGAL, "HelloRetryRequest would not change the ClientHello")
+    exts = [e for e in hello.extensions if e.type not in (E.key_share, E.early_data, E.cookie)]
+    if group_ext is not None:
+        group = group_ext.value
+        require(group in ctx.config.groups, ILLEGAL, f"HRR asks for {group.name}, which the client did not offer")
+        require(group not in shares, ILLEGAL, f"HRR asks for {group.name}, for which a share was already sent")
+        shares = {group: kx.generate_key_share(group, ctx.randomness)}
+    key_share = Extension.make(E.key_share, key_share_entries(shares), X.CH)
+    at = [e.type for e in exts].index(E.supported_versions)
+    exts.insert(at, key_share)
+    if cookie is not None:
+        exts.insert(at + 1, Extension(E.cookie, cookie.data, cookie.value))
+    hello2 = replace(hello, extensions=tuple(exts))
+    transcript.start(suite.hash_name)
+    transcript.replace_with_message_hash()
+    transcript.add(hrr.raw)
+    if ctx.config.middlebox_compat:
+        ctx.send_change_cipher_spec()
+    ctx.send_message(hello2)
+    transcript.add(hello2.raw)
+    return hello2, shares
 
 
-def offered_signature_schemes(cfg: object) -> tuple[int, ...]:
-    advertised = cfg.dangerous.advertised_signature_schemes  # type: ignore[attr-defined]
-    return tuple(advertised) if advertised is not None else cfg.signature_schemes  # type: ignore[attr-defined]
-
-
-def _check_allowed(exts: tuple[Extension, ...], allowed: set, offered: ClientHello, where: str) -> None:
-    """RFC 8446, Section 4.2: extensions not offered, or not allowed here, are fatal."""
-    for ext in exts:
-        # Not offered first: an extension the client does not even recognise is an
-        # unsolicited response (unsupported_extension), not a misplaced one.
-        if offered.ext(ext.type) is None:
-            raise AlertError(
-                AlertDescription.unsupported_extension,
-                f"{where} carries {ext.type.name}, which the client did not offer",
-            )
-        if ext.type not in allowed:
-            raise AlertError(ILLEGAL, f"{where} carries {ext.type.name}, which is not allowed there")
-
-
-class ExpectServerHello(State):
-    expects = (ServerHello,)
-    step = "waiting for ServerHello"
-    ccs_allowed = True
-    initial = True
-    transitions = (
-        ("ServerHello", "ExpectEncryptedExtensions", "TLS 1.3"),
-        ("HelloRetryRequest", "ExpectServerHello", "TLS 1.3, sends a second ClientHello"),
-        ("ServerHello", "ExpectCertificate12", "TLS 1.2, full handshake"),
-        ("ServerHello", "ExpectNewTicketOrCcs12", "TLS 1.2, session resumed, ticket promised"),
-        ("ServerHello", "ExpectServerCcs12", "TLS 1.2, session resumed"),
-    )
-
-    def __init__(
-        self, hello: ClientHello, shares: dict, transcript: Transcript, retried: HelloRetryRequest | None = None
-    ):
-        self.hello = hello
-        self.shares = shares
-        self.transcript = transcript
-        self.retried = retried
-
-    def handle(self, ctx: Context, sh: ServerHello) -> State:  # type: ignore[override]
-        if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
-            # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
-            from .client12 import on_server_hello
-
-            return on_server_hello(ctx, self.hello, sh, self.transcript)
-        suite = self._check_common(sh)
-        ctx.set_version(ProtocolVersion.TLSv1_3)
-        if isinstance(sh, HelloRetryRequest):
-            return self._retry(ctx, sh, suite)
-        _check_allowed(sh.extensions, _SERVER_HELLO_EXTENSIONS, self.hello, "ServerHello")
-        share_ext = sh.ext(E.key_share)
-        require(share_ext is not None, AlertDescription.missing_extension, "ServerHello has no key_share")
-        entry: KeyShareEntry = share_ext.value
-        require(entry.group in self.shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
-        shared = self.shares[entry.group].exchange(entry.key_exchange)
-        if not self.transcript.started:
-            self.transcript.start(suite.hash_name)
-        self.transcript.add(sh.raw)
-        keys = HandshakeKeys.derive(ctx, suite, EarlySecret(suite).handshake_stage(shared), self.transcript, self.hello)
-        keys.install_client(ctx, replace_ccs=self.retried is None)
-        return ExpectEncryptedExtensions(keys, Negotiated(suite=suite, group=entry.group))
-
-    def _check_common(self, sh: ServerHello) -> Suite13:
-        versions = sh.ext(E.supported_versions)
-        if versions is None:
-            raise AlertError(
-                AlertDescription.protocol_version,
-                f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
-                "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
-            )
-        require(
-            versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered"
-        )
-        require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, "ServerHello legacy_version is not 0x0303")
-        require(
-            sh.legacy_session_id_echo == self.hello.legacy_session_id,
-            ILLEGAL,
-            "ServerHello does not echo the session id",
-        )
-        require(
-            sh.cipher_suite in self.hello.cipher_suites, ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered"
-        )
-        require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
-        if self.retried is not None:
-            require(
-                not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest"
-            )
-            require(sh.cipher_suite == self.retried.cipher_suite, ILLEGAL, "ServerHello suite differs from the HRR's")
-        return TLS13_SUITES[sh.cipher_suite]
-
-    def _retry(self, ctx: Context, hrr: HelloRetryRequest, suite: Suite13) -> State:
-        """RFC 8446, Section 4.1.4: answer a HelloRetryRequest with a second ClientHello."""
-        _check_allowed(hrr.extensions, _HRR_EXTENSIONS, self.hello, "HelloRetryRequest")
-        group_ext = hrr.ext(E.key_share)
-        cookie = hrr.ext(E.cookie)
-        require(
-            group_ext is not None or cookie is not None, ILLEGAL, "HelloRetryRequest would not change the ClientHello"
-        )
-        exts = [e for e in self.hello.extensions if e.type not in (E.key_share, E.early_data, E.cookie)]
-        shares = self.shares
-        if group_ext is not None:
-            group = group_ext.value
-            require(group in ctx.config.groups, ILLEGAL, f"HRR asks for {group.name}, which the client did not offer")
-            require(group not in self.shares, ILLEGAL, f"HRR asks for {group.name}, for which a share was already sent")
-            shares = {group: kx.generate_key_share(group, ctx.randomness)}
-        key_share = Extension.make(
-            E.key_share, tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()), X.CH
-        )
-        at = [e.type for e in exts].index(E.supported_versions)
-        exts.insert(at, key_share)
-        if cookie is not None:
-            exts.insert(at + 1, Extension(E.cookie, cookie.data, cookie.value))
-        hello2 = replace(self.hello, extensions=tuple(exts))
-        self.transcript.start(suite.hash_name)
-        self.transcript.replace_with_message_hash()
-        self.transcript.add(hrr.raw)
-        if ctx.config.middlebox_compat:
-            ctx.send_change_cipher_spec()
-        ctx.send_message(hello2)
-        self.transcript.add(hello2.raw)
-        return ExpectServerHello(hello2, shares, self.transcript, retried=hrr)
+def on_server_hello(
+    ctx: Context,
+    hello: ClientHello,
+    shares: KeyShares,
+    transcript: Transcript,
+    sh: ServerHello,
+    suite: Suite13,
+    retried: HelloRetryRequest | None,
+) -> State:
+    """RFC 8446, Section 4.1.3: the key share answers ours; handshake keys from here on."""
+    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello")
+    share_ext = sh.ext(E.key_share)
+    require(share_ext is not None, AlertDescription.missing_extension, "ServerHello has no key_share")
+    entry: KeyShareEntry = share_ext.value
+    require(entry.group in shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
+    shared = shares[entry.group].exchange(entry.key_exchange)
+    if not transcript.started:
+        transcript.start(suite.hash_name)
+    transcript.add(sh.raw)
+    keys = HandshakeKeys.derive(ctx, suite, EarlySecret(suite).handshake_stage(shared), transcript, hello)
+    keys.install_client(ctx, replace_ccs=retried is None)
+    return ExpectEncryptedExtensions(keys, Negotiated(suite=suite, group=entry.group))
 
 
 @dataclass
@@ -345,7 +210,7 @@ class ExpectEncryptedExtensions(State):
 
     def handle(self, ctx: Context, ee: EncryptedExtensions) -> State:  # type: ignore[override]
         hello = _offered_hello(ctx)
-        _check_allowed(ee.extensions, _EE_EXTENSIONS, hello, "EncryptedExtensions")
+        admit_extensions(ee.extensions, hello, _EE_EXTENSIONS, "EncryptedExtensions")
         alpn = ee.ext(E.application_layer_protocol_negotiation)
         if alpn is not None:
             # RFC 7301, Section 3.1: exactly one protocol, one the client offered.
@@ -421,69 +286,6 @@ class ExpectCertificate(State):
         return ExpectCertificateVerify(self.keys, self.negotiated)
 
 
-def parse_chain(msg: Certificate, whose: str) -> tuple[x509.Certificate, ...]:
-    return tuple(load_certificate(entry.cert_data, i, whose) for i, entry in enumerate(msg.entries))
-
-
-def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
-    """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2)."""
-    from ..x509.verify import describe, parse_problem
-
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion) as exc:
-        raise AlertError(
-            AlertDescription.bad_certificate,
-            f"{whose} certificate #{index} is not valid DER X.509: {parse_problem(exc)}",
-        ) from None
-    try:
-        # cryptography parses these parts lazily: parse them here, so a corrupt
-        # certificate fails here, with an alert, and not deep inside path
-        # validation, a log line (the subject) or the connection's parameters.
-        _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.extensions
-        if index == 0:
-            cert.public_key()
-    except (ValueError, TypeError, x509.DuplicateExtension) as exc:
-        raise AlertError(
-            AlertDescription.bad_certificate,
-            f"{whose} certificate #{index} ({describe(cert)}) is malformed: {parse_problem(exc)}",
-        ) from None
-    except UnsupportedAlgorithm as exc:
-        raise AlertError(
-            AlertDescription.unsupported_certificate,
-            f"{whose} certificate #{index} ({describe(cert)}) has an unsupported key: {parse_problem(exc)}",
-        ) from None
-    return cert
-
-
-def peer_subject(cert: x509.Certificate) -> str:
-    """The subject for the trace, escaped: the peer chose it."""
-    from ..x509.verify import describe
-
-    return describe(cert)
-
-
-def verify_server(ctx: Context, chain: tuple[x509.Certificate, ...]) -> VerifiedChain:
-    """Path validation and host name; revocation follows (status.check_server_status) on the path returned."""
-    from ..x509.store import TrustStore
-    from ..x509.verify import verify_server_chain
-
-    store = ctx.config.trust_store or TrustStore.system()
-    subject = peer_subject(chain[0])
-    if not ctx.server_name:
-        raise AlertError(
-            AlertDescription.internal_error,
-            "no server name to verify the certificate against: pass server_name (or skip_server_verification)",
-        )
-    try:
-        verified = verify_server_chain(chain, ctx.server_name, store, ctx.now())
-    except AlertError as err:
-        ctx.verified(subject, False, err.reason)
-        raise
-    ctx.verified(subject, True, f"chain to a trusted root, valid for {ctx.server_name}")
-    return verified
-
-
 class ExpectCertificateVerify(State):
     expects = (CertificateVerify,)
     step = "waiting for the server's CertificateVerify"
@@ -495,25 +297,19 @@ class ExpectCertificateVerify(State):
         self.negotiated = negotiated
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
-        key = self.negotiated.peer_chain[0].public_key()
         # RFC 8446, Section 4.4.3: a scheme we offered, legal in TLS 1.3, fitting the key.
-        offered = offered_signature_schemes(ctx.config)
-        require(
-            msg.algorithm in offered and msg.algorithm in TLS13_SIGNATURE_SCHEMES,
-            ILLEGAL,
-            f"server signed with {msg.algorithm.name}, which the client did not offer for TLS 1.3",
-        )
-        require(
-            scheme_fits_certificate(self.negotiated.peer_chain[0], msg.algorithm),
-            ILLEGAL,
-            f"server signed with {msg.algorithm.name}, which does not fit its certificate key",
-        )
-        content = certificate_verify_content("server", self.keys.transcript.digest())
-        traced_check(
+        check_peer_signature(
             ctx,
-            "server CertificateVerify",
-            f"{msg.algorithm.name} signature over the transcript verifies with the certificate key",
-            lambda: verify(key, msg.algorithm, content, msg.signature, what="server CertificateVerify signature"),
+            "server",
+            self.negotiated.peer_chain[0],
+            msg.algorithm,
+            msg.signature,
+            certificate_verify_content("server", self.keys.transcript.digest()),
+            offered_signature_schemes(ctx.config),
+            tls13=True,
+            subject="server CertificateVerify",
+            success=f"{msg.algorithm.name} signature over the transcript verifies with the certificate key",
+            what="server CertificateVerify signature",
         )
         self.keys.transcript.add(msg.raw)
         self.negotiated.signature_scheme = msg.algorithm

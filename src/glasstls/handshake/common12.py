@@ -16,6 +16,7 @@ from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureSche
 from ..errors import AlertError, DecodeError
 from ..events import NegotiatedParameters
 from ..record.protection12 import protection12
+from ..session.state import SessionState
 from .base import Context, FinishedVerified, traced_check, verify_finished
 
 # RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3-capable server's
@@ -113,9 +114,7 @@ class Session12:
             extended_master_secret=self.extended_master_secret,
         )
 
-    def session_state(self, ctx: Context, ticket: bytes | None = None, lifetime: int = 7200) -> Any:
-        from ..session.state import SessionState
-
+    def session_state(self, ctx: Context, ticket: bytes | None = None, lifetime: int = 7200) -> SessionState:
         return SessionState(
             version=ProtocolVersion.TLSv1_2,
             cipher_suite=self.suite.suite,

@@ -31,13 +31,22 @@ def choose_version(offered: Sequence[ProtocolVersion], supported: Sequence[Proto
     )
 
 
+def suite_order(
+    offered: Sequence[CipherSuite], accepted: Sequence[CipherSuite], prefer_client: bool = False
+) -> list[CipherSuite]:
+    """The suites both sides accept, best first: the server's order, or the client's
+    with ``prefer_client``. TLS 1.2 walks the list (a suite must also suit a
+    certificate and a group); TLS 1.3 takes the first (:func:`choose_suite`)."""
+    first, second = (offered, accepted) if prefer_client else (accepted, offered)
+    return [suite for suite in first if suite in second]
+
+
 def choose_suite(
     offered: Sequence[CipherSuite], accepted: Sequence[CipherSuite], prefer_client: bool = False
 ) -> CipherSuite:
-    first, second = (offered, accepted) if prefer_client else (accepted, offered)
-    for suite in first:
-        if suite in second:
-            return CipherSuite(suite)
+    order = suite_order(offered, accepted, prefer_client)
+    if order:
+        return CipherSuite(order[0])
     raise AlertError(
         AlertDescription.handshake_failure,
         f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}",

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..crypto.keyschedule13 import finished_verify_data, next_traffic_secret
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType, KeyUpdateRequest
@@ -47,6 +46,7 @@ from ..wire.handshake import (
 )
 from .base import Context, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
+from .peer_auth import check_peer_signature, parse_chain, verify_client
 
 ILLEGAL = AlertDescription.illegal_parameter
 CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
@@ -225,9 +225,6 @@ class ServerConnected13(Connected13):
         return context
 
     def _client_certificate(self, ctx: Context, msg: Certificate) -> State:
-        from .client13 import parse_chain
-        from .server12 import verify_client
-
         pha = self.post_handshake_auth
         if pha is None or not pha.outstanding:
             raise AlertError(
@@ -284,26 +281,19 @@ class ExpectPostHandshakeCertificateVerify(_PostHandshakeStep):
     transitions = (("CertificateVerify", "ExpectPostHandshakeFinished"),)
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
-        cert = self.chain[0]
         requested = self.pending.message.ext(ExtensionType.signature_algorithms)
-        require(
-            requested is not None and msg.algorithm in requested.value and msg.algorithm in TLS13_SIGNATURE_SCHEMES,
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which the server did not request",
-        )
-        require(
-            scheme_fits_certificate(cert, msg.algorithm),
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which does not fit its certificate",
-        )
-        content = certificate_verify_content("client", self.transcript.digest())
-        traced_check(
+        check_peer_signature(
             ctx,
-            "client CertificateVerify (post-handshake)",
-            f"{msg.algorithm.name} signature over the handshake and this request",
-            lambda: verify(
-                cert.public_key(), msg.algorithm, content, msg.signature, what="client CertificateVerify signature"
-            ),
+            "client",
+            self.chain[0],
+            msg.algorithm,
+            msg.signature,
+            certificate_verify_content("client", self.transcript.digest()),
+            requested.value if requested is not None else (),
+            tls13=True,
+            subject="client CertificateVerify (post-handshake)",
+            success=f"{msg.algorithm.name} signature over the handshake and this request",
+            what="client CertificateVerify signature",
         )
         self.transcript.add(msg.raw)
         return ExpectPostHandshakeFinished(self.connected, self.pending, self.transcript, self.chain)

@@ -18,8 +18,8 @@ Full handshake:                                  Abbreviated (session ID or tick
                          <--  [ChangeCipherSpec]
                          <--  Finished
 
-The server enters here from server13.ExpectClientHello once TLS 1.2 is the
-version both sides share.
+The server enters here (on_client_hello) from server.ExpectClientHello once
+TLS 1.2 is the version both sides share.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
 from ..crypto import kx
-from ..crypto.signatures import scheme_fits_certificate, scheme_fits_key, sign, verify
+from ..crypto.signatures import scheme_fits_key, sign
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
@@ -53,9 +53,10 @@ from ..wire.handshake12 import (
     ecdhe_params_bytes,
 )
 from . import negotiation as N
-from .base import Context, PeerVerified, State, require, traced_check
+from .base import Context, PeerVerified, State, require
 from .certselect import candidates, report_choice
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .peer_auth import check_peer_signature, parse_der_chain, verify_client
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -239,9 +240,7 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     our certificates, a shared group and a shared signature scheme can serve."""
     cfg, client_suites = ctx.config, offer.hello.cipher_suites
     ours = [s for s in cfg.cipher_suites if s in TLS12_SUITES]
-    order = (
-        [s for s in client_suites if s in ours] if cfg.prefer_client_suites else [s for s in ours if s in client_suites]
-    )
+    order = N.suite_order(client_suites, ours, cfg.prefer_client_suites)
     for suite_id in order:
         choice = _try_suite(ctx, offer, TLS12_SUITES[suite_id])
         if choice is not None:
@@ -388,8 +387,6 @@ class ExpectClientCertificate12(State12):
     transitions = (("Certificate12", "ExpectClientKeyExchange12"),)
 
     def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
-        from .client12 import parse_der_chain
-
         s = self.s
         s.transcript.add(msg.raw)
         if not msg.certificates:
@@ -404,25 +401,6 @@ class ExpectClientCertificate12(State12):
         verify_client(ctx, chain)
         s.peer_chain = chain
         return ExpectClientKeyExchange12(s)
-
-
-def verify_client(ctx: Context, chain: tuple) -> None:
-    from ..x509.verify import describe, verify_client_chain
-
-    subject = describe(chain[0])  # escaped for the trace: the client chose it
-    traced_check(
-        ctx,
-        subject,
-        "client certificate chains to a trusted client CA",
-        lambda: verify_client_chain(
-            chain,
-            ctx.config.client_trust_store,
-            ctx.now(),
-            crls=ctx.config.client_crls,
-            revocation=ctx.config.client_revocation,
-            report=ctx.verified,
-        ),
-    )
 
 
 class ExpectClientKeyExchange12(State12):
@@ -478,30 +456,18 @@ class ExpectClientCertificateVerify12(State12):
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
         s = self.s
-        cert = s.peer_chain[0]
-        require(
-            msg.algorithm in ctx.config.signature_schemes,
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which the server did not request",
-        )
-        require(
-            scheme_fits_certificate(cert, msg.algorithm, tls13=False),
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which does not fit its certificate",
-        )
-        content = s.transcript.messages()
-        traced_check(
+        check_peer_signature(
             ctx,
-            "client CertificateVerify",
-            f"{msg.algorithm.name} over the handshake messages",
-            lambda: verify(
-                cert.public_key(),
-                msg.algorithm,
-                content,
-                msg.signature,
-                what="client CertificateVerify signature",
-                tls13=False,
-            ),
+            "client",
+            s.peer_chain[0],
+            msg.algorithm,
+            msg.signature,
+            s.transcript.messages(),
+            ctx.config.signature_schemes,
+            tls13=False,
+            subject="client CertificateVerify",
+            success=f"{msg.algorithm.name} over the handshake messages",
+            what="client CertificateVerify signature",
         )
         s.transcript.add(msg.raw)
         s.client_auth = True

@@ -12,6 +12,9 @@ ClientHello          -->
  CertificateVerify*,
  Finished}           -->
 [Application Data]  <->   [Application Data]
+
+The server enters here (on_client_hello) from server.ExpectClientHello once
+TLS 1.3 is the version both sides share (hello.choose_protocol_version).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, finished_verify_data
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_certificate, verify
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
@@ -44,6 +47,7 @@ from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .certselect import candidates, report_choice
 from .common13 import certificate_verify_content, send_certificate_and_verify
+from .peer_auth import check_peer_signature, parse_chain, verify_client
 from .post_handshake import PostHandshakeAuth, ServerConnected13
 from .status import staple_for
 
@@ -66,59 +70,17 @@ class Choice:
     post_handshake_auth: bool = False  # the client offered it (RFC 8446, Section 4.2.6)
 
 
-class ExpectClientHello(State):
-    expects = (ClientHello,)
-    step = "waiting for ClientHello"
-    initial = True
-    transitions = (
-        ("ClientHello", "ExpectSecondClientHello", "TLS 1.3, no usable key share, sends HelloRetryRequest"),
-        ("ClientHello", "ExpectClientFinished", "TLS 1.3, sends the server flight"),
-        ("ClientHello", "ExpectClientCertificate13", "TLS 1.3 with client auth, sends the server flight"),
-        ("ClientHello", "ExpectClientKeyExchange12", "TLS 1.2, full handshake"),
-        ("ClientHello", "ExpectClientCertificate12", "TLS 1.2, full handshake with client auth"),
-        ("ClientHello", "ExpectClientCcs12", "TLS 1.2, session resumed, sends ServerHello to Finished"),
-    )
-
-    def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
-        if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
-            from .server12 import on_client_hello
-
-            return on_client_hello(ctx, ch)
-        ctx.set_version(ProtocolVersion.TLSv1_3)
-        choice = negotiate(ctx, ch)
-        transcript = Transcript()
-        transcript.start(choice.suite.hash_name)
-        transcript.add(ch.raw)
-        if choice.share is None:
-            return send_hello_retry(ctx, ch, choice, transcript)
-        return send_server_flight(ctx, ch, choice, transcript, after_hrr=False)
-
-
-def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
-    """RFC 8446, Section 4.2.1 (supported_versions, else legacy_version), RFC 8996
-    (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
-    cfg = ctx.config
-    supported = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
-    versions = ch.ext(E.supported_versions)
-    if versions is not None:
-        offered = versions.value
-    elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
-        offered = (ProtocolVersion.TLSv1_2,)
-    else:
-        # Answer in the record version the old client speaks, so it can read the alert.
-        ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))  # type: ignore[attr-defined]
-        raise AlertError(
-            AlertDescription.protocol_version,
-            f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
-        )
-    version = N.choose_version(offered, supported)
-    if CipherSuite.TLS_FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
-        raise AlertError(
-            AlertDescription.inappropriate_fallback,
-            f"client retried with {version.label} and TLS_FALLBACK_SCSV, but this server supports "
-            f"{max(supported).label}: a downgrade (RFC 7507)",
-        )
-    return version
+def on_client_hello(ctx: Context, ch: ClientHello) -> State:
+    """TLS 1.3 is the version both sides share: negotiate, then a HelloRetryRequest
+    (no usable key share) or the server flight."""
+    ctx.set_version(ProtocolVersion.TLSv1_3)
+    choice = negotiate(ctx, ch)
+    transcript = Transcript()
+    transcript.start(choice.suite.hash_name)
+    transcript.add(ch.raw)
+    if choice.share is None:
+        return send_hello_retry(ctx, ch, choice, transcript)
+    return send_server_flight(ctx, ch, choice, transcript, after_hrr=False)
 
 
 def negotiate(ctx: Context, ch: ClientHello) -> Choice:
@@ -317,9 +279,6 @@ class ExpectClientCertificate13(State):
         self.finished = finished
 
     def handle(self, ctx: Context, msg: Certificate) -> State:  # type: ignore[override]
-        from .client13 import parse_chain
-        from .server12 import verify_client
-
         require(msg.certificate_request_context == b"", ILLEGAL, "client Certificate has a request context")
         self.finished.transcript.add(msg.raw)
         if not msg.entries:
@@ -346,25 +305,19 @@ class ExpectClientCertificateVerify13(State):
         self.finished = finished
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
-        cert, transcript = self.finished.choice.peer_chain[0], self.finished.transcript
-        require(
-            msg.algorithm in ctx.config.signature_schemes and msg.algorithm in TLS13_SIGNATURE_SCHEMES,
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which the server did not request",
-        )
-        require(
-            scheme_fits_certificate(cert, msg.algorithm),
-            ILLEGAL,
-            f"client signed with {msg.algorithm.name}, which does not fit its certificate",
-        )
-        content = certificate_verify_content("client", transcript.digest())
-        traced_check(
+        transcript = self.finished.transcript
+        check_peer_signature(
             ctx,
-            "client CertificateVerify",
-            f"{msg.algorithm.name} signature over the transcript",
-            lambda: verify(
-                cert.public_key(), msg.algorithm, content, msg.signature, what="client CertificateVerify signature"
-            ),
+            "client",
+            self.finished.choice.peer_chain[0],
+            msg.algorithm,
+            msg.signature,
+            certificate_verify_content("client", transcript.digest()),
+            ctx.config.signature_schemes,
+            tls13=True,
+            subject="client CertificateVerify",
+            success=f"{msg.algorithm.name} signature over the transcript",
+            what="client CertificateVerify signature",
         )
         transcript.add(msg.raw)
         return self.finished

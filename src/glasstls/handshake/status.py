@@ -13,7 +13,7 @@ Client (RFC 6066, Section 8; RFC 8446, Section 4.4.2.1; RFC 7633):
 Server: :func:`staple_for` picks the response to staple, when the client asked
 and the certificate has a :class:`~glasstls.x509.stapling.StapleSource` with a
 current response. Client certificates are looked up in ``client_crls`` by
-``server12.verify_client`` (through ``verify_client_chain``).
+``peer_auth.verify_client`` (through ``verify_client_chain``).
 
 Every check shows in the trace as a VerificationTrace ("OCSP staple for CN=…",
 "CRL check for CN=…"); nothing is reported when nothing was checked.
@@ -30,6 +30,9 @@ from ..enums import AlertDescription, CertificateStatusType
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..wire.handshake import Certificate, ClientHello
+from ..x509.revocation import check_crls, check_ocsp_response, must_staple, require_good
+from ..x509.verify import describe
+from .admission import admit_extensions
 from .base import Context
 
 # RFC 8446, Section 4.4.2: what a server's CertificateEntry may carry.
@@ -45,17 +48,7 @@ def leaf_staple(ctx: Context, msg: Certificate) -> bytes | None:
     """
     hello = ctx.offered_hello  # type: ignore[attr-defined]
     for index, entry in enumerate(msg.entries):
-        for ext in entry.extensions:
-            if hello.ext(ext.type) is None:
-                raise AlertError(
-                    AlertDescription.unsupported_extension,
-                    f"server CertificateEntry #{index} carries {ext.type.name}, which the client did not offer",
-                )
-            if ext.type not in _ENTRY_EXTENSIONS:
-                raise AlertError(
-                    AlertDescription.illegal_parameter,
-                    f"server CertificateEntry #{index} carries {ext.type.name}, which is not allowed there",
-                )
+        admit_extensions(entry.extensions, hello, _ENTRY_EXTENSIONS, f"server CertificateEntry #{index}")
     leaf = msg.entries[0].extensions if msg.entries else ()
     staple = next((ext for ext in leaf if ext.type == E.status_request), None)
     return staple.value if staple is not None else None
@@ -63,9 +56,6 @@ def leaf_staple(ctx: Context, msg: Certificate) -> bytes | None:
 
 def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: bytes | None) -> None:
     """Revocation of a validated server path (leaf first, anchor last): the staple, then the CRLs."""
-    from ..x509.revocation import check_crls, check_ocsp_response, must_staple, require_good
-    from ..x509.verify import describe
-
     cfg, now = ctx.config, ctx.now()
     leaf = path[0]
     issuer = path[1] if len(path) > 1 else path[0]
@@ -105,8 +95,6 @@ def staple_for(ctx: Context, hello: ClientHello, certified: Any) -> bytes | None
         return None
     if getattr(request.value, "status_type", None) != CertificateStatusType.ocsp:
         return None  # RFC 6066, Section 8: only ocsp is defined
-    from ..x509.verify import describe
-
     leaf = certified.chain[0]
     issuer = certified.chain[1] if len(certified.chain) > 1 and certified.chain[1].subject == leaf.issuer else None
     der, detail = source.staple_for(leaf, issuer, ctx.now())

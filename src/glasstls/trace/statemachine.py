@@ -28,7 +28,7 @@ from .diagram import MONO, arrow_marker, render_by_suffix, svg_document, svg_tex
 
 ROLES = ("client", "server")
 VERSIONS = ("1.2", "1.3")
-_MODULES = ("client13", "client12", "server13", "server12", "post_handshake")
+_MODULES = ("client", "client13", "client12", "server", "server13", "server12", "post_handshake")
 CCS = "ChangeCipherSpec"
 
 

@@ -1,0 +1,44 @@
+"""Extension admission: what a peer may answer with (RFC 8446, Section 4.2;
+RFC 5246, Section 7.4.1.4).
+
+An extension in a server's message must answer one the client offered
+(otherwise unsupported_extension), and be one the message may carry
+(otherwise illegal_parameter). Both versions, every message that answers the
+ClientHello: ServerHello, HelloRetryRequest, EncryptedExtensions and the
+TLS 1.3 CertificateEntry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from ..errors import AlertDescription, AlertError
+from ..wire.extensions import Extension
+from ..wire.handshake import ClientHello
+
+
+def admit_extensions(
+    extensions: Iterable[Extension],
+    offered: ClientHello,
+    allowed: Collection[int],
+    where: str,
+    misplaced_where: str | None = None,
+) -> None:
+    """Raise on the first extension ``offered`` did not carry, or ``allowed`` does not list.
+
+    ``where`` names the message in the reason ("ServerHello"); ``misplaced_where``,
+    when given, names it in the "not allowed there" reason instead.
+    """
+    for ext in extensions:
+        # Not offered first: an extension the client does not even recognise is an
+        # unsolicited response (unsupported_extension), not a misplaced one.
+        if offered.ext(ext.type) is None:
+            raise AlertError(
+                AlertDescription.unsupported_extension,
+                f"{where} carries {ext.type.name}, which the client did not offer",
+            )
+        if ext.type not in allowed:
+            raise AlertError(
+                AlertDescription.illegal_parameter,
+                f"{misplaced_where or where} carries {ext.type.name}, which is not allowed there",
+            )

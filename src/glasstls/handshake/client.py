@@ -1,0 +1,64 @@
+"""The client's start, before a version is chosen: one ClientHello for every
+version in range, then the ServerHello decides which flight follows.
+
+    ClientHello   -->
+                  <--  HelloRetryRequest*   (TLS 1.3: a second ClientHello, back here)
+                  <--  ServerHello          with supported_versions: TLS 1.3 (client13)
+                                            without: TLS 1.2 (client12)
+
+RFC 8446, Section 4.2.1: a TLS 1.3 ServerHello (and every HelloRetryRequest)
+carries supported_versions; a server that chose TLS 1.2 or below sends none.
+This is the only place that knows both versions' client flights.
+"""
+
+from __future__ import annotations
+
+from ..crypto.transcript import Transcript
+from ..enums import ExtensionType as E
+from ..enums import ProtocolVersion
+from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
+from . import client12, client13
+from .base import Context, State
+from .hello import KeyShares, client_hello
+
+
+def start(ctx: Context) -> State:
+    """Build and send the first ClientHello; wait for ServerHello."""
+    hello, shares = client_hello(ctx)
+    ctx.send_message(hello)
+    transcript = Transcript()
+    transcript.add(hello.raw)
+    return ExpectServerHello(hello, shares, transcript)
+
+
+class ExpectServerHello(State):
+    expects = (ServerHello,)
+    step = "waiting for ServerHello"
+    ccs_allowed = True
+    initial = True
+    transitions = (
+        ("ServerHello", "ExpectEncryptedExtensions", "TLS 1.3"),
+        ("HelloRetryRequest", "ExpectServerHello", "TLS 1.3, sends a second ClientHello"),
+        ("ServerHello", "ExpectCertificate12", "TLS 1.2, full handshake"),
+        ("ServerHello", "ExpectNewTicketOrCcs12", "TLS 1.2, session resumed, ticket promised"),
+        ("ServerHello", "ExpectServerCcs12", "TLS 1.2, session resumed"),
+    )
+
+    def __init__(
+        self, hello: ClientHello, shares: KeyShares, transcript: Transcript, retried: HelloRetryRequest | None = None
+    ):
+        self.hello = hello
+        self.shares = shares
+        self.transcript = transcript
+        self.retried = retried
+
+    def handle(self, ctx: Context, sh: ServerHello) -> State:  # type: ignore[override]
+        if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
+            # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
+            return client12.on_server_hello(ctx, self.hello, sh, self.transcript)
+        suite = client13.check_server_hello(sh, self.hello, self.retried)
+        ctx.set_version(ProtocolVersion.TLSv1_3)
+        if isinstance(sh, HelloRetryRequest):
+            hello, shares = client13.answer_hello_retry(ctx, self.hello, self.shares, self.transcript, sh, suite)
+            return ExpectServerHello(hello, shares, self.transcript, retried=sh)
+        return client13.on_server_hello(ctx, self.hello, self.shares, self.transcript, sh, suite, self.retried)

@@ -1,0 +1,152 @@
+"""The hellos, before a version is chosen: the client's one ClientHello that
+offers every version in its range, and the server's choice of version from it
+(RFC 8446, Sections 4.1.2 and 4.2.1; RFC 5246, Section 7.4.1.2).
+
+Everything here serves TLS 1.2 and TLS 1.3 alike; the dispatch to a version's
+flight is in ``client.py`` and ``server.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from ..crypto import kx
+from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode
+from ..enums import ExtensionType as E
+from ..errors import AlertDescription, AlertError
+from ..wire import extensions as X
+from ..wire.extensions import Extension, KeyShareEntry
+from ..wire.handshake import ClientHello
+from . import negotiation as N
+from .base import Context
+
+KeyShares = dict[NamedGroup, kx.KeyShare]
+
+
+def sni_name(server_name: str | None) -> str | None:
+    """RFC 6066, Section 3: literal IP addresses are not sent as SNI."""
+    if not server_name:
+        return None
+    try:
+        ipaddress.ip_address(server_name)
+    except ValueError:
+        return server_name.rstrip(".")
+    return None
+
+
+def offered_signature_schemes(cfg: Any) -> tuple[int, ...]:
+    """The schemes the client puts in signature_algorithms (and accepts from the server)."""
+    advertised = cfg.dangerous.advertised_signature_schemes
+    return tuple(advertised) if advertised is not None else cfg.signature_schemes
+
+
+# -- client -------------------------------------------------------------------------
+
+
+def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares]:
+    """The first ClientHello and the TLS 1.3 key shares it carries.
+
+    One ClientHello offers every version in the configured range; the server
+    picks (RFC 8446, Section 4.2.1). A TLS 1.2 session to resume rides in it
+    as a session ID or a ticket (RFC 5246, Section 7.4.1.2; RFC 5077, Section 3.4).
+    """
+    cfg = ctx.config
+    offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
+    offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
+    shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
+    session = ctx.offered_session  # type: ignore[attr-defined]
+    if session is not None and session.ticket is None and session.session_id:
+        session_id = session.session_id
+    elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
+        session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
+    else:
+        session_id = b""
+    suites = tuple(
+        s for s in cfg.cipher_suites if (s in TLS13_SUITES and offers_13) or (s in TLS12_SUITES and offers_12)
+    )
+    if cfg.send_fallback_scsv:
+        suites += (CipherSuite.TLS_FALLBACK_SCSV,)  # RFC 7507, Section 4
+    hello = ClientHello(
+        random=ctx.randomness(32),
+        legacy_session_id=session_id,
+        cipher_suites=suites,
+        extensions=_client_hello_extensions(ctx, shares, offers_12, offers_13, session),
+    )
+    return hello, shares
+
+
+def _client_hello_extensions(
+    ctx: Context, shares: KeyShares, offers_12: bool, offers_13: bool, session: Any
+) -> tuple[Extension, ...]:
+    cfg = ctx.config
+    exts: list[Extension] = []
+
+    def add(ext_type: E, value: object) -> None:
+        exts.append(Extension.make(ext_type, value, X.CH))
+
+    sni = sni_name(ctx.server_name)
+    if sni:
+        add(E.server_name, sni)
+    if offers_12:
+        add(E.extended_master_secret, True)  # RFC 7627, Section 5.1
+    add(E.renegotiation_info, b"")  # RFC 5746, Section 3.4
+    add(E.supported_groups, cfg.groups)
+    if offers_12:
+        add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
+    if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
+        add(E.status_request, X.StatusRequest())  # RFC 6066, Section 8: staple an OCSP response, please
+    if cfg.session_tickets:
+        ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
+        add(E.session_ticket, ticket)
+    if cfg.alpn:
+        add(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn))
+    if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
+        add(E.encrypt_then_mac, True)  # RFC 7366: the only way glasstls does CBC
+    if offers_13:
+        add(E.key_share, key_share_entries(shares))
+        versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
+        add(E.supported_versions, tuple(versions))
+    add(E.signature_algorithms, offered_signature_schemes(cfg))
+    if offers_13:
+        add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
+        if cfg.offers_post_handshake_auth:
+            add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
+    if cfg.record_size_limit:
+        add(E.record_size_limit, cfg.record_size_limit)
+    return tuple(exts)
+
+
+def key_share_entries(shares: KeyShares) -> tuple[KeyShareEntry, ...]:
+    return tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items())
+
+
+# -- server -------------------------------------------------------------------------
+
+
+def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
+    """RFC 8446, Section 4.2.1 (supported_versions, else legacy_version), RFC 8996
+    (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
+    cfg = ctx.config
+    supported = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
+    versions = ch.ext(E.supported_versions)
+    if versions is not None:
+        offered = versions.value
+    elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
+        offered = (ProtocolVersion.TLSv1_2,)
+    else:
+        # Answer in the record version the old client speaks, so it can read the alert.
+        ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))  # type: ignore[attr-defined]
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
+        )
+    version = N.choose_version(offered, supported)
+    if CipherSuite.TLS_FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
+        raise AlertError(
+            AlertDescription.inappropriate_fallback,
+            f"client retried with {version.label} and TLS_FALLBACK_SCSV, but this server supports "
+            f"{max(supported).label}: a downgrade (RFC 7507)",
+        )
+    return version

@@ -1,0 +1,147 @@
+"""Peer authentication, both roles, both versions: the peer's chain parsed
+(RFC 8446, Section 4.4.2; RFC 5246, Section 7.4.2), validated (server chains
+against the trust store and the host name, client chains against the client
+CAs), and the one signature check every signed handshake message passes.
+
+The signature check is the same four steps wherever the peer signs (TLS 1.3
+CertificateVerify of either side, during or after the handshake; TLS 1.2
+ServerKeyExchange and client CertificateVerify): a scheme we offered (and,
+in TLS 1.3, one legal there: RFC 8446, Section 4.4.3), fitting the
+certificate's key, then the signature itself, reported in the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
+from ..enums import SignatureScheme
+from ..errors import AlertDescription, AlertError
+from ..wire.handshake import Certificate
+from ..x509.store import TrustStore
+from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
+from .base import Context, require, traced_check
+
+Chain = tuple[x509.Certificate, ...]
+
+
+def parse_chain(msg: Certificate, whose: str) -> Chain:
+    """The certificates of a TLS 1.3 Certificate message, leaf first."""
+    return tuple(load_certificate(entry.cert_data, i, whose) for i, entry in enumerate(msg.entries))
+
+
+def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> Chain:
+    """The certificates of a TLS 1.2 Certificate message, leaf first."""
+    return tuple(load_certificate(der, i, whose) for i, der in enumerate(ders))
+
+
+def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
+    """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise AlertError(
+            AlertDescription.bad_certificate,
+            f"{whose} certificate #{index} is not valid DER X.509: {parse_problem(exc)}",
+        ) from None
+    try:
+        # cryptography parses these parts lazily: parse them here, so a corrupt
+        # certificate fails here, with an alert, and not deep inside path
+        # validation, a log line (the subject) or the connection's parameters.
+        _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.extensions
+        if index == 0:
+            cert.public_key()
+    except (ValueError, TypeError, x509.DuplicateExtension) as exc:
+        raise AlertError(
+            AlertDescription.bad_certificate,
+            f"{whose} certificate #{index} ({describe(cert)}) is malformed: {parse_problem(exc)}",
+        ) from None
+    except UnsupportedAlgorithm as exc:
+        raise AlertError(
+            AlertDescription.unsupported_certificate,
+            f"{whose} certificate #{index} ({describe(cert)}) has an unsupported key: {parse_problem(exc)}",
+        ) from None
+    return cert
+
+
+def peer_subject(cert: x509.Certificate) -> str:
+    """The subject for the trace, escaped: the peer chose it."""
+    return describe(cert)
+
+
+def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
+    """Path validation and host name; revocation follows (status.check_server_status) on the path returned."""
+    store = ctx.config.trust_store or TrustStore.system()
+    subject = peer_subject(chain[0])
+    if not ctx.server_name:
+        raise AlertError(
+            AlertDescription.internal_error,
+            "no server name to verify the certificate against: pass server_name (or skip_server_verification)",
+        )
+    try:
+        verified = verify_server_chain(chain, ctx.server_name, store, ctx.now())
+    except AlertError as err:
+        ctx.verified(subject, False, err.reason)
+        raise
+    ctx.verified(subject, True, f"chain to a trusted root, valid for {ctx.server_name}")
+    return verified
+
+
+def verify_client(ctx: Context, chain: Chain) -> None:
+    """Path validation against the client CAs, with the client revocation policy."""
+    subject = describe(chain[0])  # escaped for the trace: the client chose it
+    traced_check(
+        ctx,
+        subject,
+        "client certificate chains to a trusted client CA",
+        lambda: verify_client_chain(
+            chain,
+            ctx.config.client_trust_store,
+            ctx.now(),
+            crls=ctx.config.client_crls,
+            revocation=ctx.config.client_revocation,
+            report=ctx.verified,
+        ),
+    )
+
+
+def check_peer_signature(
+    ctx: Context,
+    signer: str,
+    cert: x509.Certificate,
+    scheme: SignatureScheme,
+    signature: bytes,
+    content: bytes,
+    accepted: Collection[int],
+    *,
+    tls13: bool,
+    subject: str,
+    success: str,
+    what: str,
+) -> None:
+    """Offered? Fits the certificate? Verifies? ``signer`` is "server" or "client";
+    ``accepted`` the schemes we offered or requested; ``subject``/``success`` name
+    the check in the trace, ``what`` the signature in a failure."""
+    if signer == "server":
+        not_offered = "which the client did not offer" + (" for TLS 1.3" if tls13 else "")
+    else:
+        not_offered = "which the server did not request"
+    require(
+        scheme in accepted and (not tls13 or scheme in TLS13_SIGNATURE_SCHEMES),
+        AlertDescription.illegal_parameter,
+        f"{signer} signed with {scheme.name}, {not_offered}",
+    )
+    # The TLS 1.3 client has always said "certificate key" here; the other checks "certificate".
+    its = "its certificate key" if signer == "server" and tls13 else "its certificate"
+    require(
+        scheme_fits_certificate(cert, scheme, tls13=tls13),
+        AlertDescription.illegal_parameter,
+        f"{signer} signed with {scheme.name}, which does not fit {its}",
+    )
+    key = cert.public_key()
+    traced_check(
+        ctx, subject, success, lambda: verify(key, scheme, content, signature, what=what, tls13=tls13)
+    )

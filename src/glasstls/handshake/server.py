@@ -1,0 +1,36 @@
+"""The server's start, before a version is chosen: the ClientHello names the
+versions the client speaks (RFC 8446, Section 4.2.1), the server picks one
+(hello.choose_protocol_version), and that version's flight answers.
+
+    ClientHello   -->   TLS 1.3: server13.on_client_hello (HelloRetryRequest or ServerHello …)
+                        TLS 1.2: server12.on_client_hello (ServerHello … ServerHelloDone, or resumption)
+
+This is the only place that knows both versions' server flights.
+"""
+
+from __future__ import annotations
+
+from ..enums import ProtocolVersion
+from ..wire.handshake import ClientHello
+from . import server12, server13
+from .base import Context, State
+from .hello import choose_protocol_version
+
+
+class ExpectClientHello(State):
+    expects = (ClientHello,)
+    step = "waiting for ClientHello"
+    initial = True
+    transitions = (
+        ("ClientHello", "ExpectSecondClientHello", "TLS 1.3, no usable key share, sends HelloRetryRequest"),
+        ("ClientHello", "ExpectClientFinished", "TLS 1.3, sends the server flight"),
+        ("ClientHello", "ExpectClientCertificate13", "TLS 1.3 with client auth, sends the server flight"),
+        ("ClientHello", "ExpectClientKeyExchange12", "TLS 1.2, full handshake"),
+        ("ClientHello", "ExpectClientCertificate12", "TLS 1.2, full handshake with client auth"),
+        ("ClientHello", "ExpectClientCcs12", "TLS 1.2, session resumed, sends ServerHello to Finished"),
+    )
+
+    def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
+        if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
+            return server12.on_client_hello(ctx, ch)
+        return server13.on_client_hello(ctx, ch)
