@@ -4,17 +4,29 @@
 
 Each stage offers only the derivations RFC 8446, Section 7.1 allows there, so
 code holding a :class:`HandshakeSecret` cannot derive application keys by
-mistake. HMAC runs through :func:`hmac.digest` (OpenSSL in C) because the
-schedule is on the handshake's hot path.
+mistake. Each stage also reports every secret it derives, by its key-log name
+(``handshake_secret``, ``client_handshake_traffic_secret`` …), to the ``report``
+callable it was made with: the trace and the key log hear of a secret where it
+is made, not wherever a handshake state remembers to tell them.
+
+HMAC runs through :func:`hmac.digest` (OpenSSL in C) because the schedule is
+on the handshake's hot path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .suites import Suite13
+
+SecretReport = Callable[[str, bytes], None]  # (the secret's key-log name, its value)
+
+
+def _unreported(name: str, secret: bytes) -> None:
+    """The default report: nobody asked to hear of the secrets."""
 
 
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
@@ -91,8 +103,9 @@ def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
 class EarlySecret:
     """Stage 1: from the PSK (or zeros) to the binder and early traffic keys."""
 
-    def __init__(self, suite: Suite13, psk: bytes | None = None) -> None:
+    def __init__(self, suite: Suite13, psk: bytes | None = None, report: SecretReport = _unreported) -> None:
         self.suite = suite
+        self.report = report
         self.secret = hkdf_extract(suite.hash_name, b"", psk or bytes(suite.hash_len))
 
     def binder_key(self, external: bool = False) -> bytes:
@@ -100,55 +113,73 @@ class EarlySecret:
         return derive_secret(self.suite.hash_name, self.secret, label, empty_hash(self.suite.hash_name))
 
     def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"c e traffic", transcript_hash)
+        secret = derive_secret(self.suite.hash_name, self.secret, b"c e traffic", transcript_hash)
+        self.report("client_early_traffic_secret", secret)
+        return secret
 
     def early_exporter_master_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"e exp master", transcript_hash)
+        secret = derive_secret(self.suite.hash_name, self.secret, b"e exp master", transcript_hash)
+        self.report("early_exporter_master_secret", secret)
+        return secret
 
     def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
         """Mix in the (EC)DHE shared secret (zeros for psk_ke)."""
         h = self.suite.hash_name
         salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
-        return HandshakeSecret(self.suite, hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len)))
+        secret = hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len))
+        return HandshakeSecret(self.suite, secret, self.report)
 
 
 class HandshakeSecret:
     """Stage 2: handshake traffic secrets, keyed by ClientHello..ServerHello."""
 
-    def __init__(self, suite: Suite13, secret: bytes) -> None:
+    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport = _unreported) -> None:
         self.suite = suite
         self.secret = secret
+        self.report = report
+        report("handshake_secret", secret)
 
     def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"c hs traffic", transcript_hash)
+        secret = derive_secret(self.suite.hash_name, self.secret, b"c hs traffic", transcript_hash)
+        self.report("client_handshake_traffic_secret", secret)
+        return secret
 
     def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"s hs traffic", transcript_hash)
+        secret = derive_secret(self.suite.hash_name, self.secret, b"s hs traffic", transcript_hash)
+        self.report("server_handshake_traffic_secret", secret)
+        return secret
 
     def master_stage(self) -> MasterSecret:
         h = self.suite.hash_name
         salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
-        return MasterSecret(self.suite, hkdf_extract(h, salt, bytes(self.suite.hash_len)))
+        return MasterSecret(self.suite, hkdf_extract(h, salt, bytes(self.suite.hash_len)), self.report)
 
 
 class MasterSecret:
     """Stage 3: application traffic, exporter and resumption secrets."""
 
-    def __init__(self, suite: Suite13, secret: bytes) -> None:
+    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport = _unreported) -> None:
         self.suite = suite
         self.secret = secret
+        self.report = report
+        report("master_secret", secret)
+
+    def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
+        secret = derive_secret(self.suite.hash_name, self.secret, label, transcript_hash)
+        self.report(name, secret)
+        return secret
 
     def client_application_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"c ap traffic", transcript_hash)
+        return self._derive(b"c ap traffic", "client_application_traffic_secret_0", transcript_hash)
 
     def server_application_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"s ap traffic", transcript_hash)
+        return self._derive(b"s ap traffic", "server_application_traffic_secret_0", transcript_hash)
 
     def exporter_master_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"exp master", transcript_hash)
+        return self._derive(b"exp master", "exporter_master_secret", transcript_hash)
 
     def resumption_master_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite.hash_name, self.secret, b"res master", transcript_hash)
+        return self._derive(b"res master", "resumption_master_secret", transcript_hash)
 
 
 def resumption_psk(suite: Suite13, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:

@@ -174,9 +174,8 @@ def _resume(ctx: Context, s: Session12, offered: Any) -> State:
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
     s.resumed = True
-    s.master_secret = offered.master_secret
+    s.resume_master(ctx, offered.master_secret)
     s.peer_chain = tuple(x509.load_der_x509_certificate(d) for d in offered.peer_certificates)
-    ctx.secret("master_secret", s.client_random, s.master_secret)
     s.extra["offered"] = offered
     return ExpectNewTicketOrCcs12(s) if s.issue_ticket else ExpectServerCcs12(s)
 

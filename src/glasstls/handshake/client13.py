@@ -45,7 +45,7 @@ from ..wire.handshake import (
 )
 from .admission import admit_extensions
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
-from .common13 import certificate_verify_content, send_certificate_flight
+from .common13 import certificate_verify_content, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
 from .peer_auth import check_peer_signature, parse_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth
@@ -141,7 +141,8 @@ def on_server_hello(
     if not transcript.started:
         transcript.start(suite.hash_name)
     transcript.add(sh.raw)
-    keys = HandshakeKeys.derive(ctx, suite, EarlySecret(suite).handshake_stage(shared), transcript, hello)
+    early = EarlySecret(suite, report=secret_reporter(ctx, hello.random))
+    keys = HandshakeKeys.derive(ctx, suite, early.handshake_stage(shared), transcript, hello)
     keys.install_client(ctx, replace_ccs=retried is None)
     return ExpectEncryptedExtensions(keys, Negotiated(suite=suite, group=entry.group))
 
@@ -184,9 +185,6 @@ class HandshakeKeys:
         th = transcript.digest()
         c_hs = stage.client_handshake_traffic_secret(th)
         s_hs = stage.server_handshake_traffic_secret(th)
-        ctx.secret("handshake_secret", hello.random, stage.secret)
-        ctx.secret("client_handshake_traffic_secret", hello.random, c_hs)
-        ctx.secret("server_handshake_traffic_secret", hello.random, s_hs)
         return cls(suite, stage, transcript, hello.random, c_hs, s_hs)
 
     def install_client(self, ctx: Context, replace_ccs: bool) -> None:
@@ -340,10 +338,7 @@ class ExpectFinished(State):
         th = keys.transcript.digest()
         c_ap = master.client_application_traffic_secret(th)
         s_ap = master.server_application_traffic_secret(th)
-        ctx.secret("master_secret", keys.client_random, master.secret)
-        ctx.secret("client_application_traffic_secret_0", keys.client_random, c_ap)
-        ctx.secret("server_application_traffic_secret_0", keys.client_random, s_ap)
-        ctx.secret("exporter_master_secret", keys.client_random, master.exporter_master_secret(th))
+        master.exporter_master_secret(th)  # reported for the key log; exporters are not offered yet
         ctx.install_read(suite, s_ap, "application", proof)
         if self.negotiated.cert_request is not None:
             send_certificate_flight(ctx, suite, keys.transcript, self.negotiated.cert_request, "client")
@@ -353,7 +348,6 @@ class ExpectFinished(State):
         keys.transcript.add(fin.raw)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
-        ctx.secret("resumption_master_secret", keys.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         offered_pha = _offered_hello(ctx).ext(E.post_handshake_auth) is not None

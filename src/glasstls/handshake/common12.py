@@ -61,6 +61,11 @@ class Session12:
             self.master_secret = prf12.master_secret(h, pre_master, self.client_random, self.server_random)
         ctx.secret("master_secret", self.client_random, self.master_secret)
 
+    def resume_master(self, ctx: Context, master_secret: bytes) -> None:
+        """An abbreviated handshake (RFC 5246, Section 7.3) takes the resumed session's master secret."""
+        self.master_secret = master_secret
+        ctx.secret("master_secret", self.client_random, master_secret)
+
     def _protection(self, ctx: Context, sender: str) -> Any:
         kb = prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
         if sender == "client":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..crypto.keyschedule13 import SecretReport
 from ..crypto.signatures import sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
@@ -66,3 +67,13 @@ def send_certificate_flight(
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
     ctx.send_message(empty)
     transcript.add(empty.raw)
+
+
+def secret_reporter(ctx: Context, client_random: bytes) -> SecretReport:
+    """What the key schedule calls with each secret it derives: the connection's trace
+    and key log, which name a connection by its client random (NSS key log format)."""
+
+    def report(name: str, secret: bytes) -> None:
+        ctx.secret(name, client_random, secret)
+
+    return report

@@ -185,7 +185,7 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: Any, by_t
     s.extra["state"] = state
     _start_transcript(s, ch)
     s.send(ctx, _server_hello(ctx, offer, s))
-    ctx.secret("master_secret", s.client_random, s.master_secret)
+    s.resume_master(ctx, s.master_secret)  # reported once the ServerHello is out, as in a full handshake
     if s.issue_ticket:
         _send_ticket(ctx, s)
     s.install_write(ctx)

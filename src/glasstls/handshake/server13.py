@@ -46,7 +46,7 @@ from ..wire.handshake import (
 from . import negotiation as N
 from .base import Context, PeerVerified, State, require, traced_check, verify_finished
 from .certselect import candidates, report_choice
-from .common13 import certificate_verify_content, send_certificate_and_verify
+from .common13 import certificate_verify_content, secret_reporter, send_certificate_and_verify
 from .peer_auth import check_peer_signature, parse_chain, verify_client
 from .post_handshake import PostHandshakeAuth, ServerConnected13
 from .status import staple_for
@@ -219,12 +219,9 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
     if ch.legacy_session_id and not after_hrr:  # RFC 8446, Appendix D.4
         ctx.send_change_cipher_spec()
     suite = choice.suite
-    stage = EarlySecret(suite).handshake_stage(shared)
+    stage = EarlySecret(suite, report=secret_reporter(ctx, ch.random)).handshake_stage(shared)
     th = transcript.digest()
     c_hs, s_hs = stage.client_handshake_traffic_secret(th), stage.server_handshake_traffic_secret(th)
-    ctx.secret("handshake_secret", ch.random, stage.secret)
-    ctx.secret("client_handshake_traffic_secret", ch.random, c_hs)
-    ctx.secret("server_handshake_traffic_secret", ch.random, s_hs)
     ctx.install_write(suite, s_hs, "handshake")
     choice.post_handshake_auth = ch.ext(E.post_handshake_auth) is not None
     ee = _encrypted_extensions(ctx, ch, choice)
@@ -242,10 +239,7 @@ def send_server_flight(ctx: Context, ch: ClientHello, choice: Choice, transcript
     master = stage.master_stage()
     th = transcript.digest()
     c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
-    ctx.secret("master_secret", ch.random, master.secret)
-    ctx.secret("client_application_traffic_secret_0", ch.random, c_ap)
-    ctx.secret("server_application_traffic_secret_0", ch.random, s_ap)
-    ctx.secret("exporter_master_secret", ch.random, master.exporter_master_secret(th))
+    master.exporter_master_secret(th)  # reported for the key log; exporters are not offered yet
     # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
     ctx.install_write(suite, s_ap, "application")
     ctx.install_read(suite, c_hs, "handshake")
@@ -358,7 +352,6 @@ class ExpectClientFinished(State):
         c_ap, s_ap = self.app_secrets
         ctx.install_read(suite, c_ap, "application", proof)
         resumption = self.master.resumption_master_secret(self.transcript.digest())
-        ctx.secret("resumption_master_secret", self.client_random, resumption)
         ctx.complete(PeerVerified(proof), self._parameters())
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         pha = None
