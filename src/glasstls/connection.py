@@ -41,7 +41,7 @@ from .events import (
     NegotiatedParameters,
 )
 from .handshake import client, server
-from .handshake.base import FinishedVerified, PeerVerified, State
+from .handshake.base import Connected, FinishedVerified, PeerVerified, State
 from .handshake.hello import sni_name
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import (
@@ -141,9 +141,11 @@ class Connection:
         except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
             self._fail(err)
             raise
-        write = self._records.write
-        if self.version == ProtocolVersion.TLSv1_3 and write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS:
-            self._state.update_write(self, request_peer=False)  # type: ignore[attr-defined]
+        write, state = self._records.write, self._state
+        # RFC 8446, Section 5.5: a TLS 1.3 key wears out; TLS 1.2 counts to 2^64 instead (RFC 5246, Section 6.1).
+        rekey = self.version == ProtocolVersion.TLSv1_3 and write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS
+        if rekey and isinstance(state, Connected):
+            state.update_write(self, request_peer=False)
 
     def data_to_send(self) -> bytes:
         self._flush_handshake()
@@ -160,14 +162,10 @@ class Connection:
 
     def update_keys(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
-        if self.peer_verified is None or self._closed:
+        state = self._state
+        if self.peer_verified is None or self._closed or not isinstance(state, Connected):
             raise ConnectionClosedError("KeyUpdate needs an established connection")
-        if self.version != ProtocolVersion.TLSv1_3:
-            # TLS 1.2 has no KeyUpdate message; its keys change only by renegotiation,
-            # which glasstls refuses (RFC 5746 secure renegotiation is not offered).
-            version = self.version.label if self.version is not None else "this version"
-            raise NotNegotiatedError(f"KeyUpdate exists only in TLS 1.3; this connection is {version}")
-        self._state.update_write(self, request_peer)  # type: ignore[attr-defined]
+        state.update_write(self, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
 
     @property
     def handshake_complete(self) -> bool:
@@ -482,7 +480,7 @@ class ServerConnection(Connection):
         """
         if self._closed or self._write_closed or self._read_closed:
             raise ConnectionClosedError("cannot request a client certificate: the connection is closed")
-        if self.peer_verified is None or self.version != ProtocolVersion.TLSv1_3:
+        state = self._state
+        if self.peer_verified is None or not isinstance(state, Connected):
             raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
-        context: bytes = self._state.request_client_certificate(self, required)  # type: ignore[attr-defined]  # TLS 1.3 connected states only; checked above
-        return context
+        return state.request_client_certificate(self, required)  # NotNegotiatedError in TLS 1.2

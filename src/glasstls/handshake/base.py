@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from ..crypto.suites import Suite13
-from ..errors import AlertDescription, AlertError, DecodeError, unexpected
+from ..errors import AlertDescription, AlertError, DecodeError, NotNegotiatedError, unexpected
 from ..events import Event
 from ..wire.handshake import Handshake
 
@@ -141,6 +141,29 @@ class State:
     on_change_cipher_spec: Callable[[Context], State] | None = None
     # The parser table for handshake messages in this state (None: TLS 1.3's).
     parsers: dict | None = None
+
+
+class Connected(State):
+    """A state after the handshake. It answers every post-handshake operation the
+    connection offers, with a result or a NotNegotiatedError that says why not, so
+    the connection never calls a method only one version's states have."""
+
+    # The version these states speak, for the errors ("this connection is TLSv1.2").
+    version_label = "TLSv1.3"
+
+    @property
+    def handshake_done(self) -> bool:
+        return True
+
+    def update_write(self, ctx: Context, request_peer: bool) -> None:
+        """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
+        # TLS 1.2 has no KeyUpdate message; its keys change only by renegotiation,
+        # which glasstls refuses (RFC 5746 secure renegotiation is not offered).
+        raise NotNegotiatedError(f"KeyUpdate exists only in TLS 1.3; this connection is {self.version_label}")
+
+    def request_client_certificate(self, ctx: Context, required: bool) -> bytes:
+        """Send a post-handshake CertificateRequest (RFC 8446, Section 4.6.2); its context."""
+        raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
 
 
 def require(condition: bool, description: AlertDescription, reason: str) -> None:

@@ -51,7 +51,7 @@ from ..wire.handshake12 import (
     ServerKeyExchange,
 )
 from .admission import admit_extensions
-from .base import Context, PeerVerified, State, require
+from .base import Connected, Context, PeerVerified, State, require
 from .certselect import client_certificate_for
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
 from .hello import offered_signature_schemes
@@ -442,16 +442,14 @@ def _session_to_keep(ctx: Context, s: Session12) -> Any:
     return replace(state, peer_certificates=ders)
 
 
-class ClientConnected12(State12):
+class ClientConnected12(State12, Connected):
     """Application data; renegotiation is refused (RFC 5746 is only signalled)."""
 
     expects = (HelloRequest,)
     step = "exchanging application data"
     transitions = (("HelloRequest", "ClientConnected12", "refused with a no_renegotiation warning"),)
 
-    @property
-    def handshake_done(self) -> bool:
-        return True
+    version_label = "TLSv1.2"
 
     def handle(self, ctx: Context, msg: HelloRequest) -> State:  # type: ignore[override]
         # RFC 5246, Section 7.4.1.1: a client may decline with a no_renegotiation warning.

@@ -44,7 +44,7 @@ from ..wire.handshake import (
     KeyUpdate,
     NewSessionTicket,
 )
-from .base import Context, State, require, traced_check, verify_finished
+from .base import Connected, Context, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, send_certificate_flight
 from .peer_auth import check_peer_signature, parse_chain, verify_client
 
@@ -83,7 +83,7 @@ class PostHandshakeAuth:
         return transcript
 
 
-class Connected13(State):
+class Connected13(Connected):
     """Application data flows; the traffic secrets can move forward."""
 
     step = "exchanging application data"
@@ -103,10 +103,6 @@ class Connected13(State):
         self.resumption_secret = resumption_secret
         self.generation = 0
         self.post_handshake_auth = post_handshake_auth
-
-    @property
-    def handshake_done(self) -> bool:
-        return True
 
     def _read_secret(self, ctx: Context) -> bytes:
         return self.server_secret if ctx.side == "client" else self.client_secret
@@ -252,7 +248,7 @@ class ServerConnected13(Connected13):
         return ExpectPostHandshakeCertificateVerify(self, pending, transcript, chain)
 
 
-class _PostHandshakeStep(State):
+class _PostHandshakeStep(Connected):
     """Between the client's post-handshake Certificate and its Finished. The connection
     stays up: the server may send, update its keys and make further requests."""
 
@@ -263,10 +259,6 @@ class _PostHandshakeStep(State):
         self.pending = pending
         self.transcript = transcript
         self.chain = chain
-
-    @property
-    def handshake_done(self) -> bool:
-        return True
 
     def update_write(self, ctx: Context, request_peer: bool) -> None:
         self.connected.update_write(ctx, request_peer)

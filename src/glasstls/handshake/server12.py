@@ -53,7 +53,7 @@ from ..wire.handshake12 import (
     ecdhe_params_bytes,
 )
 from . import negotiation as N
-from .base import Context, PeerVerified, State, require
+from .base import Connected, Context, PeerVerified, State, require
 from .certselect import candidates, report_choice
 from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, parse_der_chain, verify_client
@@ -504,16 +504,14 @@ class ExpectClientFinished12(State12):
         return ServerConnected12(s)
 
 
-class ServerConnected12(State12):
+class ServerConnected12(State12, Connected):
     """Application data. A ClientHello now would be a renegotiation: refused."""
 
     expects = (ClientHello,)
     step = "exchanging application data"
     transitions = (("ClientHello", "ServerConnected12", "renegotiation refused with a no_renegotiation warning"),)
 
-    @property
-    def handshake_done(self) -> bool:
-        return True
+    version_label = "TLSv1.2"
 
     def handle(self, ctx: Context, msg: ClientHello) -> State:  # type: ignore[override]
         # RFC 5746, Section 4.4 and RFC 5246, Section 7.2.2: decline with a warning.
