@@ -51,12 +51,6 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def _exceeded(what: str, limit: str, value: int) -> AlertError:
-    # unexpected_message, as OpenSSL answers too many warnings or empty records:
-    # the peer sent records that are each legal but together are not a conversation.
-    return AlertError(AlertDescription.unexpected_message, f"{what} (limit Limits.{limit} = {value})")
-
-
 class PeerBudget:
     """What the peer has made one connection spend so far, checked against :class:`Limits`.
 
@@ -76,16 +70,21 @@ class PeerBudget:
         self._credit = 0  # application-data bytes toward the next KeyUpdate token
         self._tickets = 0
 
+    def _over(self, count: int, limit: str, what: str) -> None:
+        """unexpected_message naming ``limit`` when ``count`` is past it. unexpected_message,
+        as OpenSSL answers too many warnings or empty records: records that are each legal
+        but together are not a conversation."""
+        value: int = getattr(self.limits, limit)
+        if count > value:
+            raise AlertError(
+                AlertDescription.unexpected_message, f"more than {value} {what} (limit Limits.{limit} = {value})"
+            )
+
     def on_record(self, content_type: int, size: int) -> None:
         """Every record received, after decryption."""
         if size == 0:
             self._empty += 1
-            if self._empty > self.limits.max_empty_records:
-                raise _exceeded(
-                    f"more than {self.limits.max_empty_records} consecutive empty records",
-                    "max_empty_records",
-                    self.limits.max_empty_records,
-                )
+            self._over(self._empty, "max_empty_records", "consecutive empty records")
             return
         self._empty = 0
         if content_type != ContentType.alert:
@@ -93,22 +92,16 @@ class PeerBudget:
 
     def on_warning_alert(self) -> None:
         self._warnings += 1
-        if self._warnings > self.limits.max_warning_alerts:
-            raise _exceeded(
-                f"more than {self.limits.max_warning_alerts} consecutive warning alerts",
-                "max_warning_alerts",
-                self.limits.max_warning_alerts,
-            )
+        self._over(self._warnings, "max_warning_alerts", "consecutive warning alerts")
 
     def on_tls13_change_cipher_spec(self) -> None:
         self._ccs13 += 1
-        if self._ccs13 > self.limits.max_tls13_ccs:
-            raise _exceeded(
-                f"{self._ccs13} change_cipher_spec records in a TLS 1.3 handshake (RFC 8446, Section 5 allows "
-                "one for middlebox compatibility)",
-                "max_tls13_ccs",
-                self.limits.max_tls13_ccs,
-            )
+        self._over(
+            self._ccs13,
+            "max_tls13_ccs",
+            "change_cipher_spec record(s) in a TLS 1.3 handshake (RFC 8446, Section 5 allows one for middlebox "
+            "compatibility)",
+        )
 
     def on_application_data(self, size: int) -> None:
         self._tickets = 0
@@ -118,20 +111,13 @@ class PeerBudget:
             self._key_update_tokens = min(self.limits.max_key_updates, self._key_update_tokens + earned)
 
     def on_key_update(self) -> None:
-        if self._key_update_tokens <= 0:
-            raise _exceeded(
-                f"too many KeyUpdates: more than {self.limits.max_key_updates}, with less than "
-                f"{self.limits.key_update_data_credit} bytes of application data for each one after that",
-                "max_key_updates",
-                self.limits.max_key_updates,
-            )
+        # A budget rather than a count: the tokens spent so far stand for the KeyUpdates
+        # received beyond what the application data has paid for.
         self._key_update_tokens -= 1
+        spent = self.limits.max_key_updates - self._key_update_tokens
+        credit = self.limits.key_update_data_credit
+        self._over(spent, "max_key_updates", f"KeyUpdates without {credit} bytes of application data for each")
 
     def on_new_session_ticket(self) -> None:
         self._tickets += 1
-        if self._tickets > self.limits.max_tickets:
-            raise _exceeded(
-                f"more than {self.limits.max_tickets} NewSessionTickets with no application data between them",
-                "max_tickets",
-                self.limits.max_tickets,
-            )
+        self._over(self._tickets, "max_tickets", "NewSessionTickets with no application data between them")
