@@ -21,6 +21,7 @@ import h11
 
 from ..errors import TLSError
 from ..events import NegotiatedParameters
+from ..io import aio
 from ..text import printable
 from ..trace import Tee
 from ..trace.diagnose import FailureRecorder, diagnose
@@ -39,9 +40,8 @@ def log(line: str) -> None:
 
 
 def peer_label(peer: Any) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return printable(str(peer))
+    """HOST:PORT ([HOST]:PORT for IPv6), as the asyncio driver names peers, made safe to print."""
+    return printable(aio.peer_label(peer))
 
 
 class ConnectionLog:

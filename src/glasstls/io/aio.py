@@ -50,6 +50,7 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 
 
 def peer_label(peer: Any) -> str:
+    """A peer's address for messages: HOST:PORT, or [HOST]:PORT for IPv6."""
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
         return f"{host}:{peer[1]}"
