@@ -4,8 +4,8 @@ Every resource a peer controls has a limit here, and the error raised when it
 is hit names the limit (``Limits.max_warning_alerts`` …), so a person reading
 the log knows which knob it was. The defaults follow the reference stacks:
 OpenSSL allows 5 consecutive warning alerts (MAX_WARN_ALERT_COUNT) and 32
-consecutive empty records (MAX_EMPTY_RECORDS); rustls and BoringSSL accept at
-most one change_cipher_spec record in a TLS 1.3 handshake.
+consecutive empty records (MAX_EMPTY_RECORDS); NSS accepts only the
+first change_cipher_spec record of a TLS 1.3 handshake.
 
 The sans-I/O connection enforces the per-record limits below; the adapters
 (io/blocking.py, io/aio.py) enforce the deadlines and the buffer bounds.
