@@ -32,6 +32,7 @@ from glasstls import (
     ServerConnection,
 )
 from glasstls.connection import Connection
+from glasstls.enums import AlertDescription
 from glasstls.events import Event
 from glasstls.observe import Observer
 from glasstls.wire.handshake import Handshake
@@ -71,8 +72,8 @@ class _Tampering:
     alter: Alter | None
     _hs_out: list[bytes]
 
-    def send_message(self, msg: Handshake) -> None:
-        super().send_message(msg)  # type: ignore[misc]
+    def _send_handshake(self, msg: Handshake) -> None:
+        super()._send_handshake(msg)  # type: ignore[misc]  # a mixin: the Connection comes later in the MRO
         if self.alter is not None:
             replacement = self.alter(msg)
             if replacement is not None:
@@ -91,6 +92,17 @@ class TamperingServer(_Tampering, ServerConnection):
     def __init__(self, config: ServerConfig, alter: Alter | None = None, **kw: Any):
         self.alter = alter
         super().__init__(config, **kw)
+
+
+def inject(conn: Connection, msg: Handshake) -> None:
+    """Send ``msg`` from ``conn`` as its handshake states would, whatever state it is in:
+    what a misbehaving peer does. The message enters nobody's transcript."""
+    conn._ctx.send_message(msg)
+
+
+def inject_warning(conn: Connection, description: AlertDescription) -> None:
+    """Send a warning alert from ``conn``, as a peer may at any time (RFC 5246, Section 7.2)."""
+    conn._ctx.send_warning(description)
 
 
 def once(kind: type[Handshake], fn: Callable[[Handshake], bytes | None], nth: int = 0) -> Alter:

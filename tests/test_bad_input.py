@@ -51,6 +51,7 @@ from pairs import (
     Pair,
     connected_pair,
     flip,
+    inject,
     make_pair,
     once,
     other_ca,
@@ -173,7 +174,7 @@ def run_certificate_request(alter: Callable[[Handshake], bytes]):
 
 def run_new_session_ticket(alter: Callable[[Handshake], bytes]):
     pair = connected_pair(server_alter=once(NewSessionTicket, alter))
-    pair.server.send_message(NewSessionTicket(7200, 0x01020304, b"\x00", b"ticket-bytes"))
+    inject(pair.server, NewSessionTicket(7200, 0x01020304, b"\x00", b"ticket-bytes"))
     return pair, pair.server, pair.client, pair.to_client()
 
 
@@ -464,13 +465,13 @@ def test_certificate_verify_before_certificate_is_unexpected_message() -> None:
 def test_client_hello_after_the_handshake_is_unexpected_message() -> None:
     # RFC 8446, Section 4.1.2: a ClientHello at any other time is unexpected_message.
     pair = connected_pair()
-    pair.client.send_message(replace(pair.client.offered_hello))
+    inject(pair.client, replace(pair.client.offered_hello))
     both_ends(pair.client, pair.server, pair.to_server(), A.unexpected_message, "unexpected ClientHello")
 
 
 def test_new_session_ticket_at_the_server_is_unexpected_message() -> None:
     pair = connected_pair()
-    pair.client.send_message(NewSessionTicket(60, 0, b"", b"t"))
+    inject(pair.client, NewSessionTicket(60, 0, b"", b"t"))
     both_ends(pair.client, pair.server, pair.to_server(), A.unexpected_message, "unexpected NewSessionTicket")
 
 

@@ -70,6 +70,8 @@ from pairs import (
     TamperingServer,
     default_ca,
     flip,
+    inject,
+    inject_warning,
     once,
     server_identity,
     set_u,
@@ -534,7 +536,7 @@ def _data_flows(pair: Pair) -> None:
 def test_hello_request_gets_a_no_renegotiation_warning() -> None:
     # RFC 5246, Section 7.4.1.1: a client that does not renegotiate may answer with a warning.
     pair = connected12()
-    pair.server.send_message(HelloRequest())
+    inject(pair.server, HelloRequest())
     assert pair.to_client() == []
     assert not pair.client.closed
     events = pair.to_server()
@@ -545,7 +547,7 @@ def test_hello_request_gets_a_no_renegotiation_warning() -> None:
 
 def test_hello_request_with_a_body_is_decode_error() -> None:
     pair = connected12()
-    pair.server.send_message(HelloRequest())
+    inject(pair.server, HelloRequest())
     pair.server._hs_out[-1] = b"\x00\x00\x00\x01\x00"  # struct { } HelloRequest, one byte too many
     both_ends(
         pair.server, pair.client, pair.to_client(), A.decode_error, "hello_request", "1 unexpected trailing bytes"
@@ -565,7 +567,7 @@ def test_hello_request_during_the_handshake_is_ignored(before: type[Handshake]) 
 def test_client_hello_after_the_handshake_gets_a_no_renegotiation_warning() -> None:
     # RFC 5746, Section 4.4 / RFC 5246, Section 7.2.2: the server declines with a warning.
     pair = connected12()
-    pair.client.send_message(replace(pair.client.offered_hello))
+    inject(pair.client, replace(pair.client.offered_hello))
     assert pair.to_server() == []
     assert not pair.server.closed
     assert pair.to_client() == [AlertReceived(AlertLevel.warning, A.no_renegotiation)]
@@ -579,7 +581,7 @@ def test_warning_alert_does_not_close_a_tls12_connection(to: str, description: A
     # RFC 5246, Section 7.2: only fatal alerts end a TLS 1.2 connection.
     pair = connected12()
     sender, leg = (pair.client, pair.to_server) if to == "server" else (pair.server, pair.to_client)
-    sender.send_warning(description)
+    inject_warning(sender, description)
     assert leg() == [AlertReceived(AlertLevel.warning, description)]
     assert not pair.client.closed and not pair.server.closed
     _data_flows(pair)

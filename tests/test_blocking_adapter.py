@@ -16,6 +16,7 @@ import pytest
 import glasstls
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError, DeadlineError, NotNegotiatedError, TruncatedError
+from pairs import inject_warning
 from serving_helpers import GLASSTLS, PKI, make_pki, raw_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -71,7 +72,7 @@ def test_recv_deadline_holds_after_the_handshake(pki: PKI) -> None:
     def established_then_warnings(sock: socket.socket) -> None:
         tls = glasstls.accept(sock, pki.server_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), timeout=10)
         for _ in range(20):  # a legal warning every 0.2 s; the reader never gets data
-            tls.conn.send_warning(AlertDescription.no_renegotiation)
+            inject_warning(tls.conn, AlertDescription.no_renegotiation)
             tls.sock.sendall(tls.conn.data_to_send())
             time.sleep(0.2)
 
@@ -107,7 +108,7 @@ def test_post_handshake_events_are_not_kept_forever(pki: PKI) -> None:
     def warner(sock: socket.socket) -> None:
         tls = glasstls.accept(sock, pki.server_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), timeout=10)
         for i in range(300):
-            tls.conn.send_warning(AlertDescription.no_renegotiation)
+            inject_warning(tls.conn, AlertDescription.no_renegotiation)
             tls.sendall(b"%d," % i)
         tls.close()
 

@@ -14,7 +14,7 @@ from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError, PeerAlertError
 from glasstls.events import ApplicationData, ConnectionClosed
 from glasstls.wire.handshake import NewSessionTicket
-from pairs import connected_pair, make_pair
+from pairs import connected_pair, inject, inject_warning, make_pair
 
 TLS12 = {"tls_max": ProtocolVersion.TLSv1_2}
 
@@ -57,12 +57,12 @@ def test_consecutive_warnings_after_the_handshake(kw):
     description = AlertDescription.no_renegotiation if kw else AlertDescription.user_canceled
     for round_ in range(3):  # data between the warnings resets the count
         for _ in range(5):
-            pair.client.send_warning(description)
+            inject_warning(pair.client, description)
         pair.client.send(b"x")
         events = pair.to_server()
         assert not pair.server.closed, (round_, events)
     for _ in range(6):
-        pair.client.send_warning(description)
+        inject_warning(pair.client, description)
     closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_warning_alerts")
     pair.to_client()
     assert isinstance(pair.client.error, PeerAlertError)
@@ -124,7 +124,7 @@ def test_key_update_flood_with_update_requested_stops_the_answers_too():
 def test_new_session_tickets_without_data_are_bounded():
     pair = connected_pair()
     for i in range(33):
-        pair.server.send_message(NewSessionTicket(7200, i, bytes([i]), b"ticket-%d" % i))
+        inject(pair.server, NewSessionTicket(7200, i, bytes([i]), b"ticket-%d" % i))
     closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_tickets")
 
 

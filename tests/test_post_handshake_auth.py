@@ -40,7 +40,7 @@ from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import Certificate, CertificateRequest, CertificateVerify, ClientHello, Finished
 from glasstls.x509.mint import Identity, ThrowawayCA
 from glasstls.x509.store import TrustStore
-from pairs import Pair, connected_pair, flip, once
+from pairs import Pair, connected_pair, flip, inject, once
 
 WAIT = 10.0
 
@@ -299,13 +299,13 @@ def test_tampered_finished_is_decrypt_error() -> None:
 
 def test_certificate_for_no_outstanding_request_is_refused() -> None:
     pair = pha_pair()
-    pair.client.send_message(Certificate(certificate_request_context=b"\x01" * 32, entries=()))
+    inject(pair.client, Certificate(certificate_request_context=b"\x01" * 32, entries=()))
     assert closed_with(pair.to_server()).description == AlertDescription.unexpected_message
 
     pair = pha_pair()
     pair.server.request_client_certificate()
     pair.server.data_to_send()  # the request is lost: the client answers a context of its own
-    pair.client.send_message(Certificate(certificate_request_context=b"\x02" * 32, entries=()))
+    inject(pair.client, Certificate(certificate_request_context=b"\x02" * 32, entries=()))
     err = closed_with(pair.to_server())
     assert err.description == AlertDescription.illegal_parameter and "no outstanding" in err.reason
 
@@ -341,7 +341,7 @@ def _request(context: bytes) -> CertificateRequest:
 def test_unexpected_certificate_request_to_a_client_that_did_not_offer() -> None:
     pair = pha_pair(certificate=False)
     assert pair.client.offered_hello.ext(E.post_handshake_auth) is None
-    pair.server.send_message(_request(b"\x07" * 32))  # a server breaking RFC 8446, Section 4.2.6
+    inject(pair.server, _request(b"\x07" * 32))  # a server breaking RFC 8446, Section 4.2.6
     err = closed_with(pair.to_client())
     assert err.description == AlertDescription.unexpected_message
     assert "post_handshake_auth" in err.reason
@@ -351,7 +351,7 @@ def test_unexpected_certificate_request_to_a_client_that_did_not_offer() -> None
 
 def test_client_refuses_an_empty_request_context() -> None:
     pair = pha_pair()
-    pair.server.send_message(_request(b""))
+    inject(pair.server, _request(b""))
     err = closed_with(pair.to_client())
     assert err.description == AlertDescription.illegal_parameter and "empty" in err.reason
 
@@ -361,7 +361,7 @@ def test_client_refuses_a_repeated_request_context() -> None:
     context = pair.server.request_client_certificate()
     pair.to_client()
     assert of_type(pair.to_server(), ClientAuthenticated)
-    pair.server.send_message(_request(context))  # a replay of the same context
+    inject(pair.server, _request(context))  # a replay of the same context
     err = closed_with(pair.to_client())
     assert err.description == AlertDescription.illegal_parameter and "repeats" in err.reason
 

@@ -17,6 +17,7 @@ import glasstls
 from glasstls.config import Dangerous
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import PeerAlertError
+from pairs import inject_warning
 from serving_helpers import PKI, CLIServer, fetch, make_pki, read_until_closed, slow_sender
 
 pytestmark = pytest.mark.timeout(60)
@@ -185,7 +186,7 @@ def test_many_warnings_after_the_handshake_do_not_accumulate_in_the_client(pki: 
         with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10) as tls:
             for _ in range(3):  # five warnings, then data: under the limit every time
                 for _ in range(5):
-                    tls.conn.send_warning(AlertDescription.no_renegotiation)
+                    inject_warning(tls.conn, AlertDescription.no_renegotiation)
                 tls.sendall(b"x")
                 assert tls.recv() == b"x"
         serves_next_client(server, pki)

@@ -35,7 +35,7 @@ from glasstls.wire.handshake import Finished, HelloRetryRequest, KeyUpdate, NewS
 from glasstls.wire.handshake12 import HelloRequest, NewSessionTicket12
 from glasstls.x509.mint import Identity
 from glasstls.x509.store import TrustStore
-from pairs import TamperingClient, TamperingServer, default_ca, flip, other_ca, server_identity, split_records
+from pairs import TamperingClient, TamperingServer, default_ca, flip, inject, other_ca, server_identity, split_records
 from revocation_helpers import stapled_key
 
 V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
@@ -138,7 +138,7 @@ def _after_handshake_13(r: Run) -> None:
     r.client.update_keys(request_peer=True)
     r.drive()
     r.server.update_keys(request_peer=False)
-    r.server.send_message(NewSessionTicket(ticket_lifetime=60, ticket_age_add=1, ticket_nonce=b"n", ticket=b"t"))
+    inject(r.server, NewSessionTicket(ticket_lifetime=60, ticket_age_add=1, ticket_nonce=b"n", ticket=b"t"))
     r.drive()
     r.client.close()
     r.drive()
@@ -154,9 +154,9 @@ def _post_handshake_auth(r: Run, required: bool = True) -> Run:
 def _after_handshake_12(r: Run) -> None:
     """A HelloRequest to the client and a renegotiating ClientHello to the server, both refused."""
     assert r.connected
-    r.server.send_message(HelloRequest())
+    inject(r.server, HelloRequest())
     r.drive()
-    r.client.send_message(r.client.offered_hello)
+    inject(r.client, r.client.offered_hello)
     r.drive()
     assert not r.client.closed and not r.server.closed
 

@@ -171,7 +171,7 @@ class Run:
         self.pair: Pair = make_pair(client_observer=self.client_log, server_observer=self.server_log)
         self.derived: dict[str, dict[str, bytes]] = {"client": {}, "server": {}}
         for side, conn in (("client", self.pair.client), ("server", self.pair.server)):
-            conn.secret = self._spy(side, conn.secret)  # type: ignore[method-assign]
+            conn._ctx.secret = self._spy(side, conn._ctx.secret)  # type: ignore[method-assign]
         p = self.pair
         self.events = {
             "server 1": p.to_server(),

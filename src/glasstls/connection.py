@@ -41,7 +41,7 @@ from .events import (
     NegotiatedParameters,
 )
 from .handshake import client, server
-from .handshake.base import Connected, FinishedVerified, PeerVerified, State
+from .handshake.base import AnyState, Connected, FinishedVerified, PeerVerified
 from .handshake.hello import sni_name
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import (
@@ -56,6 +56,8 @@ from .observe import (
 )
 from .record.layer import RecordLayer
 from .record.protection import Protection13
+from .record.protection12 import Protection12
+from .session.state import SessionState
 from .wire.handshake import ClientHello, Handshake, HandshakeBuffer, decode_message
 
 Clock = Callable[[], datetime]
@@ -96,14 +98,15 @@ class Connection:
         self._hs_out: list[bytes] = []
         self._events: list[Event] = []
         self._app_out: list[bytes] = []
-        self._state: State
+        self._state: AnyState
+        self._ctx = _HandshakeContext(self)
         self.peer_verified: PeerVerified | None = None
         self.parameters: NegotiatedParameters | None = None
         self.error: TLSError | None = None
         self.client_random = b""
         self.server_name: str | None = None
         self.version: ProtocolVersion | None = None
-        self.session: Any = None  # the SessionState to resume with next time, once known
+        self.session: SessionState | None = None  # the session to resume with next time, once known
         self._closed = False  # nothing more can be sent or received
         self._write_closed = False  # we sent close_notify
         self._read_closed = False  # the peer sent close_notify (TLS 1.3 half-close)
@@ -145,7 +148,7 @@ class Connection:
         # RFC 8446, Section 5.5: a TLS 1.3 key wears out; TLS 1.2 counts to 2^64 instead (RFC 5246, Section 6.1).
         rekey = self.version == ProtocolVersion.TLSv1_3 and write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS
         if rekey and isinstance(state, Connected):
-            state.update_write(self, request_peer=False)
+            state.update_write(self._ctx, request_peer=False)
 
     def data_to_send(self) -> bytes:
         self._flush_handshake()
@@ -165,7 +168,7 @@ class Connection:
         state = self._state
         if self.peer_verified is None or self._closed or not isinstance(state, Connected):
             raise ConnectionClosedError("KeyUpdate needs an established connection")
-        state.update_write(self, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
+        state.update_write(self._ctx, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
 
     @property
     def handshake_complete(self) -> bool:
@@ -235,7 +238,7 @@ class Connection:
 
     def _advance(self, msg: Handshake) -> None:
         old = self._state
-        self._state = old.accept(self, msg)
+        self._state = old.accept(self._ctx, msg)
         if self._observer is not None and self._state is not old:
             self._observer(StateTrace(self.side, old.name, self._state.name))
 
@@ -287,7 +290,7 @@ class Connection:
             if protected or data != b"\x01":
                 raise AlertError(AlertDescription.decode_error, "malformed change_cipher_spec record")
             old = self._state
-            self._state = handler(self)
+            self._state = handler(self._ctx)
             if self._observer is not None:
                 self._observer(StateTrace(self.side, old.name, self._state.name))
             return
@@ -313,11 +316,9 @@ class Connection:
             self._observer(AlertTrace(self.side, "out", level, description, reason))
         self._records.send(ContentType.alert, bytes((level, description)))
 
-    # -- the Context the handshake states act through -----------------------------------
-    def now(self) -> datetime:
-        return self._clock()
-
-    def send_message(self, msg: Handshake) -> None:
+    # -- what the handshake context does to the connection --------------------------
+    def _send_handshake(self, msg: Handshake) -> None:
+        """Queue one handshake message (tests/pairs.py overrides this to tamper with it)."""
         raw = msg.raw or msg.encode()
         if isinstance(msg, ClientHello) and not self.client_random:
             self.client_random = msg.random
@@ -325,71 +326,17 @@ class Connection:
             self._observer(MessageTrace(self.side, "out", msg))
         self._hs_out.append(raw)
 
-    def send_change_cipher_spec(self) -> None:
-        self._flush_handshake()
-        self._records.send(ContentType.change_cipher_spec, b"\x01")
-
-    def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
-        if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
-            raise TypeError("application read keys need the peer's verified Finished")
-        self.install_read_protection(Protection13(suite, secret, epoch))
-
-    def install_read_protection(self, protection: Any) -> None:
-        """Switch the read direction to ``protection`` (TLS 1.2 calls this at ChangeCipherSpec)."""
-        suite, epoch = protection.suite, protection.epoch
-        self._records.read = protection
+    def _install(self, direction: str, protection: Protection13 | Protection12) -> None:
+        if direction == "read":
+            self._records.read = protection
+        else:
+            self._flush_handshake()  # queued handshake data goes out under the old keys
+            self._records.write = protection
+            self._records.plaintext_version = b"\x03\x03"
         if self._observer is not None:
-            self._observer(KeysTrace(self.side, "read", epoch, suite.name))
+            self._observer(KeysTrace(self.side, direction, protection.epoch, protection.suite.name))
 
-    def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
-        if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
-            raise TypeError("client application write keys need the server's verified Finished")
-        self.install_write_protection(Protection13(suite, secret, epoch))
-
-    def install_write_protection(self, protection: Any) -> None:
-        """Switch the write direction to ``protection``; queued handshake data goes out first."""
-        suite, epoch = protection.suite, protection.epoch
-        self._flush_handshake()
-        self._records.write = protection
-        self._records.plaintext_version = b"\x03\x03"
-        if self._observer is not None:
-            self._observer(KeysTrace(self.side, "write", epoch, suite.name))
-
-    def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
-        if self._observer is not None:
-            value = secret if self._observer.wants_secrets else None
-            self._observer(SecretTrace(self.side, label, client_random, value))
-
-    def verified(self, subject: str, ok: bool, detail: str) -> None:
-        if self._observer is not None:
-            self._observer(VerificationTrace(self.side, subject, ok, detail))
-
-    def emit(self, event: Event) -> None:
-        self._events.append(event)
-
-    def set_peer_record_limit(self, limit: int) -> None:
-        # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
-        self._records.write_limit = min(1 << 14, limit - 1)
-
-    def set_version(self, version: int) -> None:
-        self.version = ProtocolVersion(version)
-
-    def set_plaintext_record_version(self, version: int) -> None:
-        """The legacy_record_version of records sent before any keys (RFC 8446, Section 5.1)."""
-        self._records.plaintext_version = version.to_bytes(2, "big")
-
-    def send_warning(self, description: AlertDescription) -> None:
-        self._send_alert(AlertLevel.warning, description, "")
-
-    def new_session(self, session: Any) -> None:
-        """The handshake produced a session that can be resumed later."""
-        self.session = session
-
-    def set_peer_record_limit_12(self, limit: int) -> None:
-        # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
-        self._records.write_limit = min(1 << 14, limit)
-
-    def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
+    def _complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
         self.peer_verified = proof
         self.parameters = parameters
         self._flush_handshake()
@@ -397,11 +344,6 @@ class Connection:
         pending, self._app_out = self._app_out, []
         for data in pending:
             self._records.send(ContentType.application_data, data)
-
-    def update_parameters(self, **changes: Any) -> None:
-        """After the handshake, e.g. a client certificate from post-handshake auth."""
-        assert self.parameters is not None
-        self.parameters = dataclasses.replace(self.parameters, **changes)
 
     # -- plumbing -------------------------------------------------------------------
     def _flush_handshake(self) -> None:
@@ -423,6 +365,111 @@ class Connection:
         self._observer(RecordTrace(self.side, direction, ctype, header, payload, inner, plaintext))
 
 
+class _HandshakeContext:
+    """The connection as the handshake states see it (handshake.base.Context): what they
+    may read, send and install. Private to the connection, so that none of it sits on
+    the public API next to send() and receive_bytes()."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.offered_hello: ClientHello | None = None  # the client's last ClientHello
+        self.offered_session: SessionState | None = None  # the session the client offers to resume
+        self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)
+
+    @property
+    def side(self) -> str:
+        return self._conn.side
+
+    @property
+    def config(self) -> Any:
+        return self._conn.config
+
+    @property
+    def server_name(self) -> str | None:
+        return self._conn.server_name
+
+    @property
+    def peer_verified(self) -> PeerVerified | None:
+        return self._conn.peer_verified
+
+    def randomness(self, n: int) -> bytes:
+        return self._conn.randomness(n)
+
+    def now(self) -> datetime:
+        return self._conn._clock()
+
+    def send_message(self, msg: Handshake) -> None:
+        if isinstance(msg, ClientHello):
+            self.offered_hello = msg
+        self._conn._send_handshake(msg)
+
+    def send_change_cipher_spec(self) -> None:
+        self._conn._flush_handshake()
+        self._conn._records.send(ContentType.change_cipher_spec, b"\x01")
+
+    def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
+        if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
+            raise TypeError("application read keys need the peer's verified Finished")
+        self._conn._install("read", Protection13(suite, secret, epoch))
+
+    def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
+        if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
+            raise TypeError("client application write keys need the server's verified Finished")
+        self._conn._install("write", Protection13(suite, secret, epoch))
+
+    def install_read_protection(self, protection: Protection12) -> None:
+        """TLS 1.2: the peer's keys, from its ChangeCipherSpec on (RFC 5246, Section 7.1)."""
+        self._conn._install("read", protection)
+
+    def install_write_protection(self, protection: Protection12) -> None:
+        """TLS 1.2: our keys, from our ChangeCipherSpec on; queued handshake data goes out first."""
+        self._conn._install("write", protection)
+
+    def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
+        observer = self._conn._observer
+        if observer is not None:
+            observer(SecretTrace(self.side, label, client_random, secret if observer.wants_secrets else None))
+
+    def verified(self, subject: str, ok: bool, detail: str) -> None:
+        observer = self._conn._observer
+        if observer is not None:
+            observer(VerificationTrace(self.side, subject, ok, detail))
+
+    def emit(self, event: Event) -> None:
+        self._conn._events.append(event)
+
+    def set_peer_record_limit(self, limit: int) -> None:
+        # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
+        self._conn._records.write_limit = min(1 << 14, limit - 1)
+
+    def set_peer_record_limit_12(self, limit: int) -> None:
+        # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
+        self._conn._records.write_limit = min(1 << 14, limit)
+
+    def set_version(self, version: int) -> None:
+        self._conn.version = ProtocolVersion(version)
+
+    def set_plaintext_record_version(self, version: int) -> None:
+        """The legacy_record_version of records sent before any keys (RFC 8446, Section 5.1)."""
+        self._conn._records.plaintext_version = version.to_bytes(2, "big")
+
+    def send_warning(self, description: AlertDescription) -> None:
+        self._conn._send_alert(AlertLevel.warning, description, "")
+
+    def new_session(self, session: SessionState) -> None:
+        """The handshake produced a session that can be resumed later."""
+        self._conn.session = session
+
+    def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
+        self._conn._complete(proof, parameters)
+
+    def update_parameters(self, **changes: Any) -> None:
+        """After the handshake, e.g. a client certificate from post-handshake auth."""
+        conn = self._conn
+        assert conn.parameters is not None
+        conn.parameters = dataclasses.replace(conn.parameters, **changes)
+
+
 def _non_ascii_name(name: str) -> str:
     """RFC 6066, Section 3: a HostName is ASCII; an internationalized name travels as A-labels (RFC 5890)."""
     try:
@@ -440,19 +487,21 @@ class ClientConnection(Connection):
         if server_name is not None and not server_name.isascii():
             raise ConfigError(_non_ascii_name(server_name))
         self.server_name = server_name
-        self.offered_sni = sni_name(server_name)
+        self._ctx.offered_sni = sni_name(server_name)
         # A saved session (session.state.SessionState) to resume, if still valid.
-        self.offered_session = session if session is not None and not session.expired(self.now()) else None
+        if session is not None and not session.expired(self._clock()):
+            self._ctx.offered_session = session
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
-        self._state = client.start(self)
-        self.offered_hello = self._state.hello  # type: ignore[attr-defined]
+        self._state = client.start(self._ctx)
         self._flush_handshake()
         self._records.plaintext_version = b"\x03\x03"
 
-    def send_message(self, msg: Handshake) -> None:
-        super().send_message(msg)
-        if isinstance(msg, ClientHello):
-            self.offered_hello = msg
+    @property
+    def offered_hello(self) -> ClientHello:
+        """The ClientHello this client sent last (the second one after a HelloRetryRequest)."""
+        hello = self._ctx.offered_hello
+        assert hello is not None  # sent from the constructor
+        return hello
 
 
 class ServerConnection(Connection):
@@ -483,4 +532,4 @@ class ServerConnection(Connection):
         state = self._state
         if self.peer_verified is None or not isinstance(state, Connected):
             raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
-        return state.request_client_certificate(self, required)  # NotNegotiatedError in TLS 1.2
+        return state.request_client_certificate(self._ctx, required)  # NotNegotiatedError in TLS 1.2

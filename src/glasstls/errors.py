@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .enums import AlertDescription
+from .enums import AlertDescription as AlertDescription  # re-exported: every error names its alert
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,20 @@ install keys, and the context (the Connection) does the rest.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..crypto.suites import Suite13
-from ..errors import AlertDescription, AlertError, DecodeError, NotNegotiatedError, unexpected
-from ..events import Event
-from ..wire.handshake import Handshake
+from ..enums import AlertDescription, HandshakeType
+from ..errors import AlertError, DecodeError, NotNegotiatedError, unexpected
+from ..events import Event, NegotiatedParameters
+from ..record.protection12 import Protection12
+from ..session.state import SessionState
+from ..wire.handshake import ClientHello, Handshake, Parser
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
 
 
 class FinishedVerified:
@@ -74,37 +78,63 @@ def traced_check(ctx: Context, subject: str, success: str, check: Callable[[], T
 
 
 class Context(Protocol):
-    """What a state may ask of its connection."""
+    """Everything a state may read from or ask of its connection; nothing else.
 
-    side: str
-    config: Any
-    server_name: str | None
+    The connection implements it with a private object (connection._HandshakeContext),
+    so none of it is public API. Read-only properties, because states never assign them.
+    """
+
+    @property
+    def side(self) -> str: ...  # "client" or "server"
+    @property
+    def config(self) -> Any: ...  # the ClientConfig or ServerConfig of the side
+    @property
+    def server_name(self) -> str | None: ...  # the name the client asked for
+    @property
+    def peer_verified(self) -> PeerVerified | None: ...  # set once the handshake completed
+    # What the client offered: its last ClientHello, the session it tries to resume,
+    # and the server_name it sends (None for an IP address, RFC 6066, Section 3).
+    @property
+    def offered_hello(self) -> ClientHello | None: ...
+    @property
+    def offered_session(self) -> SessionState | None: ...
+    @property
+    def offered_sni(self) -> str | None: ...
 
     def randomness(self, n: int) -> bytes: ...
     def now(self) -> datetime: ...
     def send_message(self, msg: Handshake) -> None: ...
     def send_change_cipher_spec(self) -> None: ...
+    def send_warning(self, description: AlertDescription) -> None: ...
+    # TLS 1.3 keys, from a traffic secret; application keys need the peer's Finished.
     def install_read(
         self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None
     ) -> None: ...
     def install_write(
         self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None
     ) -> None: ...
+    # TLS 1.2 keys, built from the key block at ChangeCipherSpec.
+    def install_read_protection(self, protection: Protection12) -> None: ...
+    def install_write_protection(self, protection: Protection12) -> None: ...
+    def set_version(self, version: int) -> None: ...
+    def set_plaintext_record_version(self, version: int) -> None: ...
+    def set_peer_record_limit(self, limit: int) -> None: ...  # RFC 8449 in TLS 1.3
+    def set_peer_record_limit_12(self, limit: int) -> None: ...  # RFC 8449 in TLS 1.2
+    # What the trace and the application learn.
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None: ...
     def verified(self, subject: str, ok: bool, detail: str) -> None: ...
     def emit(self, event: Event) -> None: ...
-    def set_peer_record_limit(self, limit: int) -> None: ...
-    def complete(self, proof: PeerVerified, parameters: Any) -> None: ...
+    def new_session(self, session: SessionState) -> None: ...
+    def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None: ...
     def update_parameters(self, **changes: Any) -> None: ...
-    def set_version(self, version: int) -> None: ...
-    def send_warning(self, description: AlertDescription) -> None: ...
-    def new_session(self, session: Any) -> None: ...
 
 
-class State:
-    """A handshake state. Subclasses set ``expects`` and implement ``handle``."""
+class State(Generic[M]):
+    """A handshake state waiting for messages of type ``M``. Subclasses set ``expects``
+    (the classes that make up ``M``) and implement ``handle``; ``accept`` turns every
+    other message away, so ``handle`` is only ever given an ``M``."""
 
-    expects: tuple[type, ...] = ()
+    expects: tuple[type[M], ...] = ()
     # Human description of the step, used in errors ("while waiting for ServerHello").
     step = "handshaking"
     # RFC 8446, Section 5: a change_cipher_spec record may be dropped in this state.
@@ -120,10 +150,10 @@ class State:
     # True for the state a connection of this role starts in.
     initial = False
 
-    def handle(self, ctx: Context, msg: Handshake) -> State:  # pragma: no cover - abstract
+    def handle(self, ctx: Context, msg: M) -> AnyState:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def accept(self, ctx: Context, msg: Handshake) -> State:
+    def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         if not isinstance(msg, self.expects):
             raise unexpected(msg.name, f"while {self.step}")
         return self.handle(ctx, msg)
@@ -138,12 +168,16 @@ class State:
 
     # TLS 1.2 states that wait for the peer's ChangeCipherSpec override this;
     # None means "not a TLS 1.2 CCS point" (TLS 1.3 drops or rejects CCS).
-    on_change_cipher_spec: Callable[[Context], State] | None = None
+    on_change_cipher_spec: Callable[[Context], AnyState] | None = None
     # The parser table for handshake messages in this state (None: TLS 1.3's).
-    parsers: dict | None = None
+    parsers: Mapping[HandshakeType, Parser] | None = None
 
 
-class Connected(State):
+# Any state, whatever it waits for: what handle() returns and a connection holds.
+AnyState = State[Any]
+
+
+class Connected(State[M]):
     """A state after the handshake. It answers every post-handshake operation the
     connection offers, with a result or a NotNegotiatedError that says why not, so
     the connection never calls a method only one version's states have."""

@@ -18,11 +18,11 @@ from ..enums import ExtensionType as E
 from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
 from . import client12, client13
-from .base import Context, State
+from .base import AnyState, Context, State
 from .hello import KeyShares, client_hello
 
 
-def start(ctx: Context) -> State:
+def start(ctx: Context) -> AnyState:
     """Build and send the first ClientHello; wait for ServerHello."""
     hello, shares = client_hello(ctx)
     ctx.send_message(hello)
@@ -31,7 +31,7 @@ def start(ctx: Context) -> State:
     return ExpectServerHello(hello, shares, transcript)
 
 
-class ExpectServerHello(State):
+class ExpectServerHello(State[ServerHello]):
     expects = (ServerHello,)
     step = "waiting for ServerHello"
     ccs_allowed = True
@@ -52,7 +52,7 @@ class ExpectServerHello(State):
         self.transcript = transcript
         self.retried = retried
 
-    def handle(self, ctx: Context, sh: ServerHello) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, sh: ServerHello) -> AnyState:
         if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
             # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
             return client12.on_server_hello(ctx, self.hello, sh, self.transcript)

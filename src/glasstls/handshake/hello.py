@@ -56,7 +56,7 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares]:
     offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
     offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
     shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
-    session = ctx.offered_session  # type: ignore[attr-defined]
+    session = ctx.offered_session
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
     elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
@@ -137,7 +137,7 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
         offered = (ProtocolVersion.TLSv1_2,)
     else:
         # Answer in the record version the old client speaks, so it can read the alert.
-        ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))  # type: ignore[attr-defined]
+        ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))
         raise AlertError(
             AlertDescription.protocol_version,
             f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_certificate, verify
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, PublicKey, scheme_fits_certificate, verify
 from ..enums import SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..wire.handshake import Certificate
@@ -142,6 +142,6 @@ def check_peer_signature(
         f"{signer} signed with {scheme.name}, which does not fit {its}",
     )
     key = cert.public_key()
-    traced_check(
-        ctx, subject, success, lambda: verify(key, scheme, content, signature, what=what, tls13=tls13)
-    )
+    # scheme_fits_certificate admitted only keys that sign; this tells the type checker so.
+    assert isinstance(key, PublicKey)
+    traced_check(ctx, subject, success, lambda: verify(key, scheme, content, signature, what=what, tls13=tls13))

@@ -13,11 +13,11 @@ from __future__ import annotations
 from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello
 from . import server12, server13
-from .base import Context, State
+from .base import AnyState, Context, State
 from .hello import choose_protocol_version
 
 
-class ExpectClientHello(State):
+class ExpectClientHello(State[ClientHello]):
     expects = (ClientHello,)
     step = "waiting for ClientHello"
     initial = True
@@ -30,7 +30,7 @@ class ExpectClientHello(State):
         ("ClientHello", "ExpectClientCcs12", "TLS 1.2, session resumed, sends ServerHello to Finished"),
     )
 
-    def handle(self, ctx: Context, ch: ClientHello) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
         if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
             return server12.on_client_hello(ctx, ch)
         return server13.on_client_hello(ctx, ch)
