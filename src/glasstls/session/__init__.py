@@ -1,4 +1,5 @@
 """What outlives a connection: the resumable ``SessionState`` (``state``), the
 server's session-ID cache (``cache``), the keys that seal session tickets
-(``tickets``) and the client's memory of sessions (``store``).
+(``tickets``), the client's memory of sessions (``store``) and the 0-RTT
+anti-replay memory (``replay``).
 """
