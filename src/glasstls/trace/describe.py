@@ -44,18 +44,12 @@ from ..observe import MessageTrace, RecordTrace, TraceEvent
 from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
-from ..wire.extensions import KeyShareEntry, OfferedPsks, StatusRequest
+from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest
+from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12
 
 Fields = list[tuple[str, str]]
 
 HEX_LIMIT = 32  # bytes of an opaque value shown in hex before "…"
-
-# RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3 server's random when it negotiates 1.2.
-DOWNGRADE_TLS12 = b"DOWNGRD\x01"
-DOWNGRADE_TLS11 = b"DOWNGRD\x00"
-
-_EC_POINT_FORMATS = {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
-
 
 # -- small formatting helpers ----------------------------------------------------------------
 
@@ -360,7 +354,7 @@ def _extension_value(ext: Any) -> str:
             return f"{len(value.identities)} identity(ies) ({ids}), binders {len(value.binders)}"
         return f"selected identity {value}"
     if ext_type == ExtensionType.ec_point_formats:
-        return names(_EC_POINT_FORMATS.get(v, f"unknown_{v}") for v in value)
+        return names(EC_POINT_FORMATS.get(v, f"unknown_{v}") for v in value)
     if ext_type == ExtensionType.padding:
         return f"{value} zero bytes"
     if ext_type == ExtensionType.session_ticket:

@@ -8,11 +8,12 @@ no gaps and no overlaps), and every value is already a readable string. The
 text trace (``--trace=full``), the illustrated page and the pcap dissector
 draw their field-by-field views from it.
 
-It is a pure function of the bytes. It walks them itself instead of going
-through :mod:`glasstls.wire`, because it must describe what is there even
-when the parsers would reject it: whatever cannot be decoded becomes one
-leaf named ``undecodable`` whose note says why, and decoding goes on after
-the enclosing length-prefixed block. It never raises.
+It is a pure function of the bytes. It reads the layouts the wire classes
+declare (:mod:`glasstls.wire.layout`) with a cursor of its own instead of
+the strict parsers, because it must describe what is there even when the
+parsers would reject it: whatever cannot be decoded becomes one leaf named
+``undecodable`` whose note says why, and decoding goes on after the
+enclosing length-prefixed block. It never raises.
 
 Field names follow the presentation language of the RFCs (RFC 8446,
 Section 4; RFC 5246, Section 7.4; RFC 8422, Section 5): a vector of
@@ -27,11 +28,9 @@ content and handshake dispatch).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..enums import AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion
+from ..wire.handshake import HRR_RANDOM
 from .fields_core import (
-    _HRR_RANDOM,
     UNDECODABLE,
     Field,
     Out,
@@ -51,30 +50,11 @@ from .fields_core import (
     _undecodable,
     _version,
 )
-from .fields_messages import _MESSAGES, _VERSIONED
+from .fields_messages import _MESSAGES, _VERSIONED, MESSAGE_NAMES
 
 __all__ = ["KINDS", "MESSAGE_NAMES", "UNDECODABLE", "Field", "content_tree", "field_tree", "message_name"]
 
 KINDS = ("record", "handshake", "alert", "change_cipher_spec", "inner")
-
-MESSAGE_NAMES = {
-    HandshakeType.hello_request: "HelloRequest",
-    HandshakeType.client_hello: "ClientHello",
-    HandshakeType.server_hello: "ServerHello",
-    HandshakeType.new_session_ticket: "NewSessionTicket",
-    HandshakeType.end_of_early_data: "EndOfEarlyData",
-    HandshakeType.encrypted_extensions: "EncryptedExtensions",
-    HandshakeType.certificate: "Certificate",
-    HandshakeType.server_key_exchange: "ServerKeyExchange",
-    HandshakeType.certificate_request: "CertificateRequest",
-    HandshakeType.server_hello_done: "ServerHelloDone",
-    HandshakeType.certificate_verify: "CertificateVerify",
-    HandshakeType.client_key_exchange: "ClientKeyExchange",
-    HandshakeType.finished: "Finished",
-    HandshakeType.certificate_status: "CertificateStatus",
-    HandshakeType.key_update: "KeyUpdate",
-    HandshakeType.message_hash: "MessageHash",
-}
 
 
 def field_tree(
@@ -144,7 +124,7 @@ def message_name(raw: bytes) -> str:
     """The RFC name of the handshake message starting ``raw`` (HelloRetryRequest told apart)."""
     if not raw:
         return "handshake"
-    if raw[0] == HandshakeType.server_hello and raw[6:38] == _HRR_RANDOM:
+    if raw[0] == HandshakeType.server_hello and raw[6:38] == HRR_RANDOM:
         return "HelloRetryRequest"
     return MESSAGE_NAMES.get(raw[0], f"handshake {HandshakeType(raw[0]).name}")
 
@@ -286,7 +266,7 @@ def _handshake(raw: bytes, start: int, end: int, opts: _Opts) -> Field:
         if decoder is None:
             _leaf(sub, out, "body", avail, _hex, "a handshake message type glasstls does not know")
         elif avail:
-            _decode_body(sub, root, decoder, opts)
+            _decode_body(sub, root, msg_type, opts)
         if avail < n:
             root.note = f"truncated: the header says {n} bytes, {avail} are here"
         elif c.left():
@@ -297,9 +277,10 @@ def _handshake(raw: bytes, start: int, end: int, opts: _Opts) -> Field:
     return root
 
 
-def _decode_body(c: _Cur, root: Field, decoder: Callable[[_Cur, Out, _Opts, bool], None], opts: _Opts) -> None:
+def _decode_body(c: _Cur, root: Field, msg_type: int, opts: _Opts) -> None:
     """Decode with the layout ``opts.version`` names; unknown version: the 1.3 one, else whichever is clean."""
-    if opts.version is not None or decoder not in _VERSIONED:
+    decoder = _MESSAGES[msg_type]
+    if opts.version is not None or msg_type not in _VERSIONED:
         is13 = opts.version is None or opts.version >= ProtocolVersion.TLSv1_3
         _fill(c, root, lambda c, out: decoder(c, out, opts, is13))
         return

@@ -22,9 +22,6 @@ from ..text import printable
 
 UNDECODABLE = "undecodable"
 
-# RFC 8446, Section 4.1.3: the random of a HelloRetryRequest.
-_HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
-
 
 @dataclass
 class Field:

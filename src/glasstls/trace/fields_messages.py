@@ -1,19 +1,28 @@
 """The bodies of handshake messages and extensions, for :mod:`glasstls.trace.fields`.
 
-One decoder per message type (:data:`_MESSAGES`, RFC 8446, Section 4;
-RFC 5246, Section 7.4) and per extension (:data:`_EXTENSIONS`), each reading
-the message or extension body with the cursor of
-:mod:`glasstls.trace.fields_core`. Internal: :func:`glasstls.trace.fields.field_tree`
-is the way in; this module does not import it.
+A message body is read from the layout its wire class declares
+(:mod:`glasstls.wire.layout`: the one description the strict parser and the
+encoder use too), walked leniently with the cursor of
+:mod:`glasstls.trace.fields_core` (:data:`_MESSAGES`, RFC 8446, Section 4;
+RFC 5246, Section 7.4). An extension body is read by its decoder in
+:data:`_EXTENSIONS`: for a one-field body, the layout of its wire codec; for
+the others, one of its own (why: ``docs/design/message-grammar.md``). Internal:
+:func:`glasstls.trace.fields.field_tree` is the way in; this module does not
+import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ..enums import CipherSuite, ExtensionType, HandshakeType, NamedGroup, PskKeyExchangeMode, SignatureScheme
+from ..enums import ExtensionType, HandshakeType, NamedGroup, ProtocolVersion
+from ..wire import extensions as X
+from ..wire import handshake as H
+from ..wire import handshake12 as H12
+from ..wire.extensions import Extensions
+from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12, HRR_RANDOM
+from ..wire.layout import Int, Layout, Opaque, Raw, Spec, Vector
 from .fields_core import (
-    _HRR_RANDOM,
     Field,
     Out,
     _Bad,
@@ -36,145 +45,105 @@ from .fields_core import (
     _version,
 )
 
-# RFC 8446, Section 4.1.3: the last eight bytes of a ServerHello random that signal a downgrade.
-_DOWNGRADE = {b"DOWNGRD\x01": "TLS 1.2", b"DOWNGRD\x00": "TLS 1.1 or below"}
+Decoder = Callable[[_Cur, Out, _Opts, bool], None]
 
 
-def _client_hello(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _int(c, out, "legacy_version", 2, _version)
-    _leaf(c, out, "random", 32)
-    _opaque(c, out, "legacy_session_id", 1)
-    _list(c, out, "cipher_suites", 2, "cipher_suite", 2, _enum(CipherSuite, 2))
-    _list(c, out, "legacy_compression_methods", 1, "compression_method", 1, _named({0: "null"}))
-    if c.left():  # RFC 5246, Section 7.4.1.2: extensions may be absent
-        _extensions(c, out, "ClientHello")
+# -- layouts, read leniently -----------------------------------------------------------------
+
+
+def _walk(c: _Cur, out: Out, layout: Sequence[Spec]) -> str | None:
+    """The fields of ``layout``, as far as the bytes hold them; the value is the first field's summary."""
+    summary = None
+    for spec in layout:
+        value = _spec(c, out, spec)
+        summary = summary or value
+    return summary
+
+
+def _spec(c: _Cur, out: Out, spec: Spec) -> str | None:
+    if isinstance(spec, Int):
+        value = _int(c, out, spec.shown_as or spec.name, spec.width, _int_text(spec))
+        why = spec.check(spec.kind(value) if spec.kind else value) if spec.selects and spec.check else None
+        if why:  # what follows depends on this value: the rest is undecodable, for the parser's reason
+            raise _Bad(why)
+        return out[-1].value
+    if isinstance(spec, Raw):
+        _leaf(c, out, spec.name, c.left() if spec.size is None else spec.size)
+        return None
+    if isinstance(spec, Opaque):
+        data = _opaque(c, out, spec.shown_as or spec.name, spec.width, _SHOW.get(spec.show))
+        if spec.show == "certificate":
+            return _cert_text(data).split(" (issuer")[0]
+        return _text(data) if spec.show == "text" else None
+    if isinstance(spec, Extensions):
+        if c.left() or not spec.optional:
+            _extensions(c, out, spec.context)
+        return None
+    if not isinstance(spec, Vector):
+        raise _Bad(f"{type(spec).__name__} has no lenient reading")
+    item = spec.item
+    if isinstance(item, Int):
+        return _list(c, out, spec.name, spec.width, item.name, item.width, _int_text(item))
+    if isinstance(item, Opaque):
+        return _block(c, out, spec.name, spec.width, _items(lambda c, o: _spec(c, o, item))).value
+
+    def struct(c: _Cur, out: Out) -> str:
+        return _group(c, out, item.name, lambda c, o: _walk(c, o, item.fields)).value
+
+    return _block(c, out, spec.name, spec.width, _items(struct)).value
+
+
+_SHOW: dict[str, Callable[[bytes], str]] = {"certificate": _cert_text, "text": _text}
+
+
+def _int_text(spec: Int) -> Callable[[int], str]:
+    if isinstance(spec.show, str):
+        return _size if spec.show == "size" else spec.show.format
+    if spec.show is not None:
+        return _named(dict(spec.show))
+    if spec.kind is None:
+        return str
+    return _version if spec.kind is ProtocolVersion else _enum(spec.kind, spec.width)
+
+
+def _layout(layout13: Layout, layout12: Layout | None = None) -> Decoder:
+    """A message read by its layout: TLS 1.3's, or TLS 1.2's where the two differ."""
+
+    def decode(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
+        _walk(c, out, layout13 if is13 or layout12 is None else layout12)
+
+    return decode
+
+
+# -- messages whose layout the bytes or the key exchange choose ------------------------------
+
+_DOWNGRADE = {DOWNGRADE_TLS12: "TLS 1.2", DOWNGRADE_TLS11: "TLS 1.1 or below"}
 
 
 def _server_hello(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _int(c, out, "legacy_version", 2, _version)
-    random = _leaf(c, out, "random", 32)
-    hrr = random == _HRR_RANDOM
+    _walk(c, out, H.ServerHello.layout[:2])
+    random = c.raw[out[-1].start : out[-1].end]
+    hrr = random == HRR_RANDOM
     if hrr:
         out[-1].note = "the special value that makes this ServerHello a HelloRetryRequest (RFC 8446, Section 4.1.3)"
     elif random[-8:] in _DOWNGRADE:
         out[-1].note = f"ends with the downgrade sentinel for {_DOWNGRADE[random[-8:]]} (RFC 8446, Section 4.1.3)"
-    _opaque(c, out, "legacy_session_id_echo", 1)
-    _int(c, out, "cipher_suite", 2, _enum(CipherSuite, 2))
-    _int(c, out, "legacy_compression_method", 1, _named({0: "null"}))
-    if c.left():
-        _extensions(c, out, "HelloRetryRequest" if hrr else "ServerHello")
-
-
-def _encrypted_extensions(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _extensions(c, out, "EncryptedExtensions")
-
-
-def _certificate_request(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    if is13:  # RFC 8446, Section 4.3.2
-        _opaque(c, out, "certificate_request_context", 1)
-        _extensions(c, out, "CertificateRequest")
-        return
-    # RFC 5246, Section 7.4.4
-    types = {1: "rsa_sign", 2: "dss_sign", 3: "rsa_fixed_dh", 4: "dss_fixed_dh", 64: "ecdsa_sign"}
-    _list(c, out, "certificate_types", 1, "ClientCertificateType", 1, _named(types))
-    _list(c, out, "supported_signature_algorithms", 2, "SignatureScheme", 2, _enum(SignatureScheme, 2))
-    _block(c, out, "certificate_authorities", 2, _items(_distinguished_name))
-
-
-def _distinguished_name(c: _Cur, out: Out) -> None:
-    _opaque(c, out, "DistinguishedName", 2)
-
-
-def _certificate(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    if is13:  # RFC 8446, Section 4.4.2
-
-        def entry(c: _Cur, out: Out) -> str:
-            der = _opaque(c, out, "cert_data", 3, _cert_text)
-            _extensions(c, out, "Certificate")
-            return _cert_text(der).split(" (issuer")[0]
-
-        _opaque(c, out, "certificate_request_context", 1)
-        _block(c, out, "certificate_list", 3, _items(lambda c, out: _group(c, out, "CertificateEntry", entry).value))
-        return
-
-    def cert12(c: _Cur, out: Out) -> str:  # RFC 5246, Section 7.4.2
-        der = _opaque(c, out, "ASN.1Cert", 3, _cert_text)
-        return _cert_text(der).split(" (issuer")[0]
-
-    _block(c, out, "certificate_list", 3, _items(cert12))
-
-
-def _signature(c: _Cur, out: Out) -> None:
-    # RFC 8446, Section 4.4.3; RFC 5246, Section 4.7 (digitally-signed).
-    _int(c, out, "algorithm", 2, _enum(SignatureScheme, 2))
-    _opaque(c, out, "signature", 2)
-
-
-def _certificate_verify(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _signature(c, out)
-
-
-def _finished(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _leaf(c, out, "verify_data", c.left())
-
-
-def _new_session_ticket(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    if is13:  # RFC 8446, Section 4.6.1
-        _int(c, out, "ticket_lifetime", 4, lambda v: f"{v} s")
-        _int(c, out, "ticket_age_add", 4, lambda v: f"0x{v:08x}")
-        _opaque(c, out, "ticket_nonce", 1)
-        _opaque(c, out, "ticket", 2)
-        _extensions(c, out, "NewSessionTicket")
-    else:  # RFC 5077, Section 3.3
-        _int(c, out, "ticket_lifetime_hint", 4, lambda v: f"{v} s")
-        _opaque(c, out, "ticket", 2)
-
-
-def _empty(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    pass
-
-
-def _key_update(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _int(c, out, "request_update", 1, _named({0: "update_not_requested", 1: "update_requested"}))
-
-
-def _certificate_status(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _int(c, out, "status_type", 1, _named({1: "ocsp"}))
-    _opaque(c, out, "OCSPResponse", 3)
-
-
-def _message_hash(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
-    _leaf(c, out, "hash", c.left())
+    _walk(c, out, (H.HelloRetryRequest if hrr else H.ServerHello).layout[2:])
 
 
 def _server_key_exchange(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
     kx = opts.key_exchange
     if kx is None:  # the bytes alone: ECDHE if they read cleanly as ServerECDHParams and a signature
-        kx = "ecdhe" if _clean(c, _ecdhe_params) else "dhe"
-    if kx == "ecdhe":
-        _ecdhe_params(c, out)
-    elif kx == "dhe":
-        for name in ("dh_p", "dh_g", "dh_Ys"):  # RFC 5246, Section 7.4.3
-            _opaque(c, out, name, 2)
-    else:
+        kx = "ecdhe" if _clean(c, H12.SKE_LAYOUTS["ecdhe"]) else "dhe"
+    if kx not in H12.SKE_LAYOUTS:
         raise _Bad(f"no ServerKeyExchange in the {kx} key exchange")
-    _signature(c, out)
+    _walk(c, out, H12.SKE_LAYOUTS[kx])
 
 
-def _ecdhe_params(c: _Cur, out: Out) -> None:
-    # RFC 8422, Section 5.4: ServerECDHParams
-    curve = _int(c, out, "curve_type", 1, _named({1: "explicit_prime", 2: "explicit_char2", 3: "named_curve"}))
-    if curve != 3:
-        raise _Bad("only named curves are in use (RFC 8422, Section 5.4)")
-    _int(c, out, "named_curve", 2, _enum(NamedGroup, 2))
-    _opaque(c, out, "public", 1)
-
-
-def _clean(c: _Cur, body: Callable[[_Cur, Out], None]) -> bool:
+def _clean(c: _Cur, layout: Layout) -> bool:
     trial = _Cur(c.raw, c.pos, c.end)
     try:
-        body(trial, [])
-        _signature(trial, [])
+        _walk(trial, [], layout)
         return trial.pos == trial.end
     except _Bad:
         return False
@@ -184,36 +153,44 @@ def _client_key_exchange(c: _Cur, out: Out, opts: _Opts, is13: bool) -> None:
     kx = opts.key_exchange
     if kx is None:
         kx = "ecdhe" if c.peek(0, 1) == c.left() - 1 else "rsa or dhe"
-    if kx == "ecdhe":  # RFC 8422, Section 5.7
-        _opaque(c, out, "ecdh_Yc", 1)
-    elif kx == "dhe":  # RFC 5246, Section 7.4.7.2
-        _opaque(c, out, "dh_Yc", 2)
-    elif kx == "rsa":  # RFC 5246, Section 7.4.7.1
-        _opaque(c, out, "EncryptedPreMasterSecret", 2)
+    if kx in H12.CKE_LAYOUTS:
+        _walk(c, out, H12.CKE_LAYOUTS[kx])
     else:
         _opaque(c, out, "exchange_keys", 2)
         out[-1].note = "an RSA-encrypted pre-master secret or a DH public value; the cipher suite tells which"
 
 
-_MESSAGES: dict[int, Callable[[_Cur, Out, _Opts, bool], None]] = {
-    HandshakeType.hello_request: _empty,
-    HandshakeType.client_hello: _client_hello,
+# Every handshake message the trace reads: its wire class, then TLS 1.2's where the layouts differ.
+_CLASSES: tuple[tuple[type[H.Handshake], ...], ...] = (
+    (H12.HelloRequest,),
+    (H.ClientHello,),
+    (H.ServerHello,),
+    (H.NewSessionTicket, H12.NewSessionTicket12),
+    (H.EndOfEarlyData,),
+    (H.EncryptedExtensions,),
+    (H.Certificate, H12.Certificate12),
+    (H12.ServerKeyExchange,),
+    (H.CertificateRequest, H12.CertificateRequest12),
+    (H12.ServerHelloDone,),
+    (H.CertificateVerify,),
+    (H12.ClientKeyExchange,),
+    (H.Finished,),
+    (H12.CertificateStatus,),
+    (H.KeyUpdate,),
+    (H.MessageHash,),
+)
+MESSAGE_NAMES: dict[int, str] = {classes[0].msg_type: classes[0].__name__ for classes in _CLASSES}
+_VERSIONED = frozenset(classes[0].msg_type for classes in _CLASSES if len(classes) > 1)
+_MESSAGES: dict[int, Decoder] = {
+    **{classes[0].msg_type: _layout(*(cls.layout for cls in classes)) for classes in _CLASSES},
     HandshakeType.server_hello: _server_hello,
-    HandshakeType.new_session_ticket: _new_session_ticket,
-    HandshakeType.end_of_early_data: _empty,
-    HandshakeType.encrypted_extensions: _encrypted_extensions,
-    HandshakeType.certificate: _certificate,
     HandshakeType.server_key_exchange: _server_key_exchange,
-    HandshakeType.certificate_request: _certificate_request,
-    HandshakeType.server_hello_done: _empty,
-    HandshakeType.certificate_verify: _certificate_verify,
     HandshakeType.client_key_exchange: _client_key_exchange,
-    HandshakeType.finished: _finished,
-    HandshakeType.certificate_status: _certificate_status,
-    HandshakeType.key_update: _key_update,
-    HandshakeType.message_hash: _message_hash,
 }
-_VERSIONED = (_certificate, _certificate_request, _new_session_ticket)
+
+
+def _distinguished_name(c: _Cur, out: Out) -> None:
+    _opaque(c, out, "DistinguishedName", 2)
 
 
 # -- extensions ------------------------------------------------------------------------------
@@ -249,6 +226,11 @@ def _extension(c: _Cur, out: Out, context: str) -> str:
     return f"{name}: {node.value}" if node.value and node.value != _size(n) else name
 
 
+def _by_layout(ext_type: int) -> Callable[[_Cur, Out, str], str | None]:
+    """A one-field extension body, read by the layout of its wire codec in the context (none: empty there)."""
+    return lambda c, out, ctx: _walk(c, out, X.layout_of(ext_type, ctx))
+
+
 def _ext_server_name(c: _Cur, out: Out, ctx: str) -> str | None:
     if ctx != "ClientHello":
         return None  # empty in the server's answer (RFC 6066, Section 3)
@@ -258,26 +240,6 @@ def _ext_server_name(c: _Cur, out: Out, ctx: str) -> str | None:
         return _text(_opaque(c, out, "HostName", 2, _text))
 
     return _block(c, out, "server_name_list", 2, _items(lambda c, o: _group(c, o, "ServerName", entry).value)).value
-
-
-def _ext_groups(c: _Cur, out: Out, ctx: str) -> str:
-    return _list(c, out, "named_group_list", 2, "NamedGroup", 2, _enum(NamedGroup, 2))
-
-
-def _ext_signature_algorithms(c: _Cur, out: Out, ctx: str) -> str:
-    return _list(c, out, "supported_signature_algorithms", 2, "SignatureScheme", 2, _enum(SignatureScheme, 2))
-
-
-def _ext_point_formats(c: _Cur, out: Out, ctx: str) -> str:
-    names = {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
-    return _list(c, out, "ec_point_format_list", 1, "ECPointFormat", 1, _named(names))
-
-
-def _ext_alpn(c: _Cur, out: Out, ctx: str) -> str:
-    def name(c: _Cur, out: Out) -> str:
-        return _text(_opaque(c, out, "ProtocolName", 1, _text))
-
-    return _block(c, out, "protocol_name_list", 2, _items(name)).value
 
 
 def _ext_status_request(c: _Cur, out: Out, ctx: str) -> str | None:
@@ -293,11 +255,9 @@ def _ext_status_request(c: _Cur, out: Out, ctx: str) -> str | None:
     return "ocsp"
 
 
-def _ext_supported_versions(c: _Cur, out: Out, ctx: str) -> str:
-    if ctx == "ClientHello":
-        return _list(c, out, "versions", 1, "ProtocolVersion", 2, _version)
-    _int(c, out, "selected_version", 2, _version)
-    return out[-1].value
+def _ext_supported_versions(c: _Cur, out: Out, ctx: str) -> str | None:
+    # A list in a ClientHello, the chosen version in any other message.
+    return _walk(c, out, X.layout_of(E.supported_versions, X.CH if ctx == X.CH else X.SH))
 
 
 def _key_share_entry(c: _Cur, out: Out) -> str:
@@ -309,17 +269,12 @@ def _key_share_entry(c: _Cur, out: Out) -> str:
     return _group(c, out, "KeyShareEntry", entry).value
 
 
-def _ext_key_share(c: _Cur, out: Out, ctx: str) -> str:
+def _ext_key_share(c: _Cur, out: Out, ctx: str) -> str | None:
     if ctx == "ClientHello":
         return _block(c, out, "client_shares", 2, _items(_key_share_entry)).value
     if ctx == "HelloRetryRequest":
-        _int(c, out, "selected_group", 2, _enum(NamedGroup, 2))
-        return out[-1].value
+        return _walk(c, out, X.layout_of(E.key_share, X.HRR))
     return _key_share_entry(c, out)
-
-
-def _ext_psk_modes(c: _Cur, out: Out, ctx: str) -> str:
-    return _list(c, out, "ke_modes", 1, "PskKeyExchangeMode", 1, _enum(PskKeyExchangeMode, 1))
 
 
 def _ext_pre_shared_key(c: _Cur, out: Out, ctx: str) -> str:
@@ -336,24 +291,16 @@ def _ext_pre_shared_key(c: _Cur, out: Out, ctx: str) -> str:
         return _group(c, out, "PskIdentity", body).value
 
     ids = _block(c, out, "identities", 2, _items(identity))
-    _block(c, out, "binders", 2, _items(lambda c, o: _opaque(c, o, "PskBinderEntry", 1) and None))
+    _block(c, out, "binders", 2, _items(_binder))
     return f"{len(ids.children) - 1} identity offered"
 
 
-def _ext_early_data(c: _Cur, out: Out, ctx: str) -> str | None:
-    if ctx != "NewSessionTicket":
-        return None
-    _int(c, out, "max_early_data_size", 4, _size)
-    return out[-1].value
+def _binder(c: _Cur, out: Out) -> None:
+    _opaque(c, out, "PskBinderEntry", 1)
 
 
 def _ext_cookie(c: _Cur, out: Out, ctx: str) -> str:
     return _size(len(_opaque(c, out, "cookie", 2)))
-
-
-def _ext_record_size_limit(c: _Cur, out: Out, ctx: str) -> str:
-    _int(c, out, "RecordSizeLimit", 2, _size)
-    return out[-1].value
 
 
 def _ext_padding(c: _Cur, out: Out, ctx: str) -> str:
@@ -401,24 +348,27 @@ _EXTENSIONS: dict[int, Callable[[_Cur, Out, str], str | None]] = {
     E.server_name: _ext_server_name,
     E.max_fragment_length: _ext_max_fragment_length,
     E.status_request: _ext_status_request,
-    E.supported_groups: _ext_groups,
-    E.ec_point_formats: _ext_point_formats,
-    E.signature_algorithms: _ext_signature_algorithms,
-    E.signature_algorithms_cert: _ext_signature_algorithms,
     E.heartbeat: _ext_heartbeat,
-    E.application_layer_protocol_negotiation: _ext_alpn,
     E.signed_certificate_timestamp: _ext_opaque("SignedCertificateTimestampList"),
     E.padding: _ext_padding,
     E.compress_certificate: _ext_compress_certificate,
-    E.record_size_limit: _ext_record_size_limit,
     E.session_ticket: _ext_session_ticket,
     E.pre_shared_key: _ext_pre_shared_key,
-    E.early_data: _ext_early_data,
     E.supported_versions: _ext_supported_versions,
     E.cookie: _ext_cookie,
-    E.psk_key_exchange_modes: _ext_psk_modes,
     E.certificate_authorities: _ext_certificate_authorities,
     E.key_share: _ext_key_share,
     E.renegotiation_info: _ext_renegotiation_info,
     E.encrypted_client_hello: _ext_opaque("ECHClientHello"),
 }
+_LAYOUT_EXTENSIONS = (
+    E.supported_groups,
+    E.ec_point_formats,
+    E.signature_algorithms,
+    E.signature_algorithms_cert,
+    E.application_layer_protocol_negotiation,
+    E.record_size_limit,
+    E.early_data,
+    E.psk_key_exchange_modes,
+)
+_EXTENSIONS |= {ext_type: _by_layout(ext_type) for ext_type in _LAYOUT_EXTENSIONS}

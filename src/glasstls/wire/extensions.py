@@ -24,6 +24,7 @@ from ..enums import (
 )
 from ..errors import AlertError
 from .codec import Reader, Writer
+from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, encode, read
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.
 CH = "ClientHello"
@@ -45,7 +46,7 @@ class Extension:
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
         """Build an extension to send from a decoded value."""
         ext_type = ExtensionType(ext_type)
-        codec = _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+        codec = _codec(ext_type, context)
         if codec is None:
             if not isinstance(value, bytes):
                 raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
@@ -88,6 +89,12 @@ class StatusRequest:
 class _Codec:
     decode: Callable[[Reader], Any]
     encode: Callable[[Any], bytes]
+    layout: Layout = ()  # for a one-field body: its layout, which the trace reads too
+
+
+def _one(spec: Spec) -> _Codec:
+    """A codec whose value is the one field ``spec`` describes."""
+    return _Codec(lambda r: read((spec,), r)[0], lambda v: encode((spec,), v), (spec,))
 
 
 def _empty_decode(r: Reader) -> Any:
@@ -96,13 +103,6 @@ def _empty_decode(r: Reader) -> Any:
 
 def _empty_encode(v: Any) -> bytes:
     return b""
-
-
-def _u16_list_codec(enum: type, field_name: str, min_len: int = 2) -> _Codec:
-    return _Codec(
-        lambda r: tuple(enum(v) for v in r.u16_list(2, field_name, min_len)),
-        lambda v: Writer().u16_list(2, list(v)).getvalue(),
-    )
 
 
 def _decode_server_name(r: Reader) -> str:
@@ -172,18 +172,6 @@ def _encode_offered_psks(p: OfferedPsks) -> bytes:
     return Writer().vec(2, ids).vec(2, binders).getvalue()
 
 
-def _decode_alpn(r: Reader) -> tuple[bytes, ...]:
-    block = r.sub(2, "protocol_name_list", 2)
-    names = []
-    while not block.at_end():
-        names.append(block.vec(1, "ProtocolName", 1))
-    return tuple(names)
-
-
-def _encode_alpn(names: tuple[bytes, ...]) -> bytes:
-    return Writer().vec(2, b"".join(Writer().vec(1, n).getvalue() for n in names)).getvalue()
-
-
 def _decode_status_request(r: Reader) -> StatusRequest:
     status_type = CertificateStatusType(r.u8("status_type"))
     if status_type != CertificateStatusType.ocsp:
@@ -203,11 +191,8 @@ def _decode_ocsp_status(r: Reader) -> bytes:
     return r.vec(3, "OCSPResponse", 1)
 
 
-def _decode_record_size_limit(r: Reader) -> int:
-    limit = r.u16("RecordSizeLimit")
-    if limit < 64:  # RFC 8449, Section 4
-        raise AlertError(AlertDescription.illegal_parameter, f"record_size_limit {limit} is below 64")
-    return limit
+def _record_size_limit(limit: int) -> str | None:  # RFC 8449, Section 4
+    return f"record_size_limit {limit} is below 64" if limit < 64 else None
 
 
 def _decode_padding(r: Reader) -> int:
@@ -217,69 +202,65 @@ def _decode_padding(r: Reader) -> int:
     return len(pad)
 
 
-def _decode_distinguished_names(r: Reader) -> tuple[bytes, ...]:
-    block = r.sub(2, "authorities", 3)
-    names = []
-    while not block.at_end():
-        names.append(block.vec(2, "DistinguishedName", 1))
-    return tuple(names)
-
-
-def _encode_distinguished_names(names: tuple[bytes, ...]) -> bytes:
-    return Writer().vec(2, b"".join(Writer().vec(2, n).getvalue() for n in names)).getvalue()
-
+# RFC 8422, Section 5.1.2.
+EC_POINT_FORMATS = {0: "uncompressed", 1: "ansiX962_compressed_prime", 2: "ansiX962_compressed_char2"}
 
 E = ExtensionType
 _EMPTY = _Codec(_empty_decode, _empty_encode)
-_VERSION = _Codec(lambda r: ProtocolVersion(r.u16("selected_version")), lambda v: Writer().u16(v).getvalue())
+_SIGNATURE_SCHEMES = _one(Vector("supported_signature_algorithms", 2, Int("SignatureScheme", 2, SignatureScheme), 2))
+_VERSION = _one(Int("selected_version", 2, ProtocolVersion))
 _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
     (E.server_name, CH): _Codec(_decode_server_name, _encode_server_name),
     (E.server_name, "*"): _EMPTY,
-    (E.supported_groups, "*"): _u16_list_codec(NamedGroup, "named_group_list"),
-    (E.signature_algorithms, "*"): _u16_list_codec(SignatureScheme, "supported_signature_algorithms"),
-    (E.signature_algorithms_cert, "*"): _u16_list_codec(SignatureScheme, "supported_signature_algorithms"),
+    (E.supported_groups, "*"): _one(Vector("named_group_list", 2, Int("NamedGroup", 2, NamedGroup), 2)),
+    (E.signature_algorithms, "*"): _SIGNATURE_SCHEMES,
+    (E.signature_algorithms_cert, "*"): _SIGNATURE_SCHEMES,
     (E.key_share, CH): _Codec(_decode_client_shares, _encode_client_shares),
     (E.key_share, SH): _Codec(_decode_key_share_entry, _encode_key_share_entry),
-    (E.key_share, HRR): _Codec(lambda r: NamedGroup(r.u16("selected_group")), lambda v: Writer().u16(v).getvalue()),
-    (E.supported_versions, CH): _Codec(
-        lambda r: tuple(ProtocolVersion(v) for v in r.u16_list(1, "versions", 2)),
-        lambda v: Writer().u16_list(1, list(v)).getvalue(),
-    ),
+    (E.key_share, HRR): _one(Int("selected_group", 2, NamedGroup)),
+    (E.supported_versions, CH): _one(Vector("versions", 1, Int("ProtocolVersion", 2, ProtocolVersion), 2)),
     (E.supported_versions, SH): _VERSION,
     (E.supported_versions, HRR): _VERSION,
-    (E.psk_key_exchange_modes, "*"): _Codec(
-        lambda r: tuple(PskKeyExchangeMode(v) for v in r.u8_list(1, "ke_modes", 1)),
-        lambda v: Writer().u8_list(1, list(v)).getvalue(),
-    ),
+    (E.psk_key_exchange_modes, "*"): _one(Vector("ke_modes", 1, Int("PskKeyExchangeMode", 1, PskKeyExchangeMode), 1)),
     (E.pre_shared_key, CH): _Codec(_decode_offered_psks, _encode_offered_psks),
-    (E.pre_shared_key, SH): _Codec(lambda r: r.u16("selected_identity"), lambda v: Writer().u16(v).getvalue()),
-    (E.early_data, NST): _Codec(lambda r: r.u32("max_early_data_size"), lambda v: Writer().u32(v).getvalue()),
+    (E.pre_shared_key, SH): _one(Int("selected_identity", 2)),
+    (E.early_data, NST): _one(Int("max_early_data_size", 4, show="size")),
     (E.early_data, "*"): _EMPTY,
-    (E.cookie, "*"): _Codec(lambda r: r.vec(2, "cookie", 1), lambda v: Writer().vec(2, v).getvalue()),
-    (E.application_layer_protocol_negotiation, "*"): _Codec(_decode_alpn, _encode_alpn),
+    (E.cookie, "*"): _one(Opaque("cookie", 2, 1)),
+    (E.application_layer_protocol_negotiation, "*"): _one(
+        Vector("protocol_name_list", 2, Opaque("ProtocolName", 1, 1, show="text"), 2)
+    ),
     (E.status_request, CH): _Codec(_decode_status_request, _encode_status_request),
     (E.status_request, CT): _Codec(
         _decode_ocsp_status, lambda v: Writer().u8(CertificateStatusType.ocsp).vec(3, v).getvalue()
     ),
     (E.status_request, "*"): _EMPTY,
-    (E.record_size_limit, "*"): _Codec(_decode_record_size_limit, lambda v: Writer().u16(v).getvalue()),
+    (E.record_size_limit, "*"): _one(Int("RecordSizeLimit", 2, show="size", check=_record_size_limit)),
     (E.padding, "*"): _Codec(_decode_padding, lambda n: bytes(n)),
-    (E.renegotiation_info, "*"): _Codec(
-        lambda r: r.vec(1, "renegotiated_connection"), lambda v: Writer().vec(1, v).getvalue()
-    ),
-    (E.session_ticket, "*"): _Codec(lambda r: r.raw(r.remaining(), "ticket"), lambda v: bytes(v)),
+    (E.renegotiation_info, "*"): _one(Opaque("renegotiated_connection", 1)),
+    (E.session_ticket, "*"): _one(Raw("ticket")),
     (E.extended_master_secret, "*"): _EMPTY,
     (E.encrypt_then_mac, "*"): _EMPTY,
     (E.post_handshake_auth, "*"): _EMPTY,
-    (E.ec_point_formats, "*"): _Codec(
-        lambda r: tuple(r.u8_list(1, "ec_point_format_list", 1)), lambda v: Writer().u8_list(1, list(v)).getvalue()
+    (E.ec_point_formats, "*"): _one(
+        Vector("ec_point_format_list", 1, Int("ECPointFormat", 1, show=EC_POINT_FORMATS), 1)
     ),
-    (E.certificate_authorities, "*"): _Codec(_decode_distinguished_names, _encode_distinguished_names),
+    (E.certificate_authorities, "*"): _one(Vector("authorities", 2, Opaque("DistinguishedName", 2, 1), 3)),
 }
 
 
+def _codec(ext_type: ExtensionType, context: str) -> _Codec | None:
+    return _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+
+
+def layout_of(ext_type: int, context: str) -> Layout:
+    """The layout of a one-field extension body in ``context`` (empty: the body has a codec of its own)."""
+    codec = _codec(ExtensionType(ext_type), context)
+    return codec.layout if codec is not None else ()
+
+
 def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
-    codec = _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+    codec = _codec(ext_type, context)
     if codec is None:
         return None
     r = Reader(data, f"{context} extension {ext_type.name}")
@@ -311,6 +292,23 @@ def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extensi
     for ext in extensions:
         body.u16(ext.type).vec(2, ext.data)
     w.vec(2, body.getvalue())
+
+
+@dataclass(frozen=True)
+class Extensions(Custom):
+    """A message's extensions block as a layout field; ``optional``: it may be absent at the end."""
+
+    context: str
+    min_len: int = 0
+    optional: bool = False
+
+    def read(self, r: Reader) -> tuple[Extension, ...]:
+        if self.optional and r.at_end():  # RFC 5246, Section 7.4.1.2: a hello's extensions may be absent
+            return ()
+        return read_extensions(r, self.context, self.min_len)
+
+    def write(self, w: Writer, value: tuple[Extension, ...]) -> None:
+        write_extensions(w, value)
 
 
 def find(extensions: tuple[Extension, ...] | list[Extension], ext_type: int) -> Extension | None:

@@ -1,15 +1,18 @@
 """Handshake messages of RFC 8446, Section 4, as declarative structures.
 
-Every message keeps ``raw``: the exact bytes (4-byte header included) it was
-received or sent as. The transcript hashes ``raw``, never a re-serialisation.
-``encode()`` builds and stores ``raw`` for a message glasstls sends.
+Each message lists its fields once, as a ``layout`` (:mod:`glasstls.wire.layout`):
+the strict parser, the encoder and the trace's field tree all read that one
+description. Every message keeps ``raw``: the exact bytes (4-byte header
+included) it was received or sent as. The transcript hashes ``raw``, never a
+re-serialisation. ``encode()`` builds and stores ``raw`` for a message
+glasstls sends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from ..enums import (
     AlertDescription,
@@ -23,21 +26,30 @@ from ..enums import (
 from ..errors import AlertError, DecodeError
 from . import extensions as X
 from .codec import Reader, Writer
-from .extensions import Extension
+from .extensions import Extension, Extensions
+from .layout import Int, Layout, Opaque, Raw, Struct, Vector, read, values_of, write
 
 # RFC 8446, Section 4.1.3: SHA-256("HelloRetryRequest").
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+# RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3 server's random when it negotiates an older version.
+DOWNGRADE_TLS12 = b"DOWNGRD\x01"
+DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 
 
 @dataclass
 class Handshake:
-    """Base of every handshake message."""
+    """Base of every handshake message: parsed and written by its ``layout``."""
 
     msg_type: ClassVar[HandshakeType]
+    layout: ClassVar[Layout] = ()
     raw: bytes = field(default=b"", init=False, repr=False, compare=False)
 
-    def write_body(self, w: Writer) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @classmethod
+    def parse(cls, r: Reader) -> Self:
+        return cls(*read(cls.layout, r))
+
+    def write_body(self, w: Writer) -> None:
+        write(self.layout, w, values_of(self))
 
     def encode(self) -> bytes:
         """Serialise (header included), remember and return the bytes."""
@@ -52,9 +64,29 @@ class Handshake:
         return type(self).__name__
 
 
+class _WithExtensions:
+    """A message with one extensions block."""
+
+    extensions: tuple[Extension, ...]
+
+    def ext(self, ext_type: int) -> Extension | None:
+        return X.find(self.extensions, ext_type)
+
+
+_NULL = {0: "null"}  # the only compression method (RFC 8446, Section 4.1.2)
+_HELLO_START: Layout = (Int("legacy_version", 2, ProtocolVersion), Raw("random", 32))
+
+
 @dataclass
-class ClientHello(Handshake):
+class ClientHello(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.client_hello
+    layout: ClassVar[Layout] = (
+        *_HELLO_START,
+        Opaque("legacy_session_id", 1, 0, 32),
+        Vector("cipher_suites", 2, Int("cipher_suite", 2, CipherSuite), 2),
+        Vector("legacy_compression_methods", 1, Int("compression_method", 1, show=_NULL), 1),
+        Extensions(X.CH, optional=True),
+    )
     legacy_version: ProtocolVersion = ProtocolVersion.TLSv1_2
     random: bytes = bytes(32)
     legacy_session_id: bytes = b""
@@ -64,24 +96,9 @@ class ClientHello(Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ClientHello:
-        version = ProtocolVersion(r.u16("legacy_version"))
-        random = r.raw(32, "random")
-        session_id = r.vec(1, "legacy_session_id", 0, 32)
-        suites = tuple(CipherSuite(v) for v in r.u16_list(2, "cipher_suites", 2))
-        compression = tuple(r.u8_list(1, "legacy_compression_methods", 1))
-        # RFC 5246, Section 7.4.1.2: extensions may be absent altogether.
-        exts = X.read_extensions(r, X.CH) if not r.at_end() else ()
-        msg = cls(version, random, session_id, suites, compression, exts)
+        msg = cls(*read(cls.layout, r))
         _check_psk_last(msg.extensions)
         return msg
-
-    def write_body(self, w: Writer) -> None:
-        w.u16(self.legacy_version).raw(self.random).vec(1, self.legacy_session_id)
-        w.u16_list(2, list(self.cipher_suites)).u8_list(1, list(self.compression_methods))
-        X.write_extensions(w, self.extensions)
-
-    def ext(self, ext_type: int) -> Extension | None:
-        return X.find(self.extensions, ext_type)
 
     def truncated_for_binders(self) -> bytes:
         """RFC 8446, Section 4.2.11.2: the ClientHello up to the binders list."""
@@ -98,77 +115,51 @@ def _check_psk_last(exts: tuple[Extension, ...]) -> None:
 
 
 @dataclass
-class ServerHello(Handshake):
+class ServerHello(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.server_hello
+    layout: ClassVar[Layout] = (
+        *_HELLO_START,
+        Opaque("legacy_session_id_echo", 1, 0, 32),
+        Int("cipher_suite", 2, CipherSuite),
+        Int("legacy_compression_method", 1, show=_NULL),
+        Extensions(X.SH, optional=True),
+    )
     legacy_version: ProtocolVersion = ProtocolVersion.TLSv1_2
     random: bytes = bytes(32)
     legacy_session_id_echo: bytes = b""
     cipher_suite: CipherSuite = CipherSuite.TLS_AES_128_GCM_SHA256
     compression_method: int = 0
     extensions: tuple[Extension, ...] = ()
-    context: ClassVar[str] = X.SH
 
     @classmethod
     def parse(cls, r: Reader) -> ServerHello:
-        version = ProtocolVersion(r.u16("legacy_version"))
-        random = r.raw(32, "random")
+        # The random says which message this is, and so which extensions may follow.
+        version, random = read(_HELLO_START, r)
         kind: type[ServerHello] = HelloRetryRequest if random == HRR_RANDOM else ServerHello
-        session_id = r.vec(1, "legacy_session_id_echo", 0, 32)
-        suite = CipherSuite(r.u16("cipher_suite"))
-        compression = r.u8("legacy_compression_method")
-        exts = X.read_extensions(r, kind.context) if not r.at_end() else ()
-        return kind(version, random, session_id, suite, compression, exts)
-
-    def write_body(self, w: Writer) -> None:
-        w.u16(self.legacy_version).raw(self.random).vec(1, self.legacy_session_id_echo)
-        w.u16(self.cipher_suite).u8(self.compression_method)
-        X.write_extensions(w, self.extensions)
-
-    def ext(self, ext_type: int) -> Extension | None:
-        return X.find(self.extensions, ext_type)
+        return kind(version, random, *read(kind.layout[2:], r))
 
 
 @dataclass
 class HelloRetryRequest(ServerHello):
     """A ServerHello whose random is HRR_RANDOM (RFC 8446, Section 4.1.4)."""
 
+    layout: ClassVar[Layout] = (*ServerHello.layout[:-1], Extensions(X.HRR, optional=True))
     random: bytes = HRR_RANDOM
-    context: ClassVar[str] = X.HRR
 
 
 @dataclass
-class EncryptedExtensions(Handshake):
+class EncryptedExtensions(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.encrypted_extensions
+    layout: ClassVar[Layout] = (Extensions(X.EE),)
     extensions: tuple[Extension, ...] = ()
 
-    @classmethod
-    def parse(cls, r: Reader) -> EncryptedExtensions:
-        return cls(X.read_extensions(r, X.EE))
-
-    def write_body(self, w: Writer) -> None:
-        X.write_extensions(w, self.extensions)
-
-    def ext(self, ext_type: int) -> Extension | None:
-        return X.find(self.extensions, ext_type)
-
 
 @dataclass
-class CertificateRequest(Handshake):
+class CertificateRequest(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_request
+    layout: ClassVar[Layout] = (Opaque("certificate_request_context", 1), Extensions(X.CR, 2))
     certificate_request_context: bytes = b""
     extensions: tuple[Extension, ...] = ()
-
-    @classmethod
-    def parse(cls, r: Reader) -> CertificateRequest:
-        ctx = r.vec(1, "certificate_request_context")
-        return cls(ctx, X.read_extensions(r, X.CR, 2))
-
-    def write_body(self, w: Writer) -> None:
-        w.vec(1, self.certificate_request_context)
-        X.write_extensions(w, self.extensions)
-
-    def ext(self, ext_type: int) -> Extension | None:
-        return X.find(self.extensions, ext_type)
 
 
 @dataclass(frozen=True)
@@ -177,58 +168,37 @@ class CertificateEntry:
     extensions: tuple[Extension, ...] = ()
 
 
+_ENTRY: Layout = (Opaque("cert_data", 3, 1, show="certificate"), Extensions(X.CT))
+
+
 @dataclass
 class Certificate(Handshake):
     """The TLS 1.3 Certificate message (RFC 8446, Section 4.4.2)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate
+    layout: ClassVar[Layout] = (
+        Opaque("certificate_request_context", 1),
+        Vector("certificate_list", 3, Struct("CertificateEntry", _ENTRY, CertificateEntry)),
+    )
     certificate_request_context: bytes = b""
     entries: tuple[CertificateEntry, ...] = ()
-
-    @classmethod
-    def parse(cls, r: Reader) -> Certificate:
-        ctx = r.vec(1, "certificate_request_context")
-        block = r.sub(3, "certificate_list")
-        entries = []
-        while not block.at_end():
-            data = block.vec(3, "cert_data", 1)
-            entries.append(CertificateEntry(data, X.read_extensions(block, X.CT)))
-        return cls(ctx, tuple(entries))
-
-    def write_body(self, w: Writer) -> None:
-        w.vec(1, self.certificate_request_context)
-        body = Writer()
-        for entry in self.entries:
-            body.vec(3, entry.cert_data)
-            X.write_extensions(body, entry.extensions)
-        w.vec(3, body.getvalue())
 
 
 @dataclass
 class CertificateVerify(Handshake):
+    """RFC 8446, Section 4.4.3; TLS 1.2's digitally-signed (RFC 5246, Section 4.7) has the same layout."""
+
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_verify
+    layout: ClassVar[Layout] = (Int("algorithm", 2, SignatureScheme), Opaque("signature", 2, 1))
     algorithm: SignatureScheme = SignatureScheme.ecdsa_secp256r1_sha256
     signature: bytes = b""
-
-    @classmethod
-    def parse(cls, r: Reader) -> CertificateVerify:
-        return cls(SignatureScheme(r.u16("algorithm")), r.vec(2, "signature", 1))
-
-    def write_body(self, w: Writer) -> None:
-        w.u16(self.algorithm).vec(2, self.signature)
 
 
 @dataclass
 class Finished(Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.finished
+    layout: ClassVar[Layout] = (Raw("verify_data"),)
     verify_data: bytes = b""
-
-    @classmethod
-    def parse(cls, r: Reader) -> Finished:
-        return cls(r.raw(r.remaining(), "verify_data"))
-
-    def write_body(self, w: Writer) -> None:
-        w.raw(self.verify_data)
 
 
 @dataclass
@@ -236,51 +206,34 @@ class NewSessionTicket(Handshake):
     """The TLS 1.3 NewSessionTicket (RFC 8446, Section 4.6.1)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.new_session_ticket
+    layout: ClassVar[Layout] = (
+        Int("ticket_lifetime", 4, show="{} s"),
+        Int("ticket_age_add", 4, show="0x{:08x}"),
+        Opaque("ticket_nonce", 1),
+        Opaque("ticket", 2, 1),
+        Extensions(X.NST),
+    )
     ticket_lifetime: int = 0
     ticket_age_add: int = 0
     ticket_nonce: bytes = b""
     ticket: bytes = b""
     extensions: tuple[Extension, ...] = ()
 
-    @classmethod
-    def parse(cls, r: Reader) -> NewSessionTicket:
-        lifetime = r.u32("ticket_lifetime")
-        age_add = r.u32("ticket_age_add")
-        nonce = r.vec(1, "ticket_nonce")
-        ticket = r.vec(2, "ticket", 1)
-        return cls(lifetime, age_add, nonce, ticket, X.read_extensions(r, X.NST))
-
-    def write_body(self, w: Writer) -> None:
-        w.u32(self.ticket_lifetime).u32(self.ticket_age_add).vec(1, self.ticket_nonce).vec(2, self.ticket)
-        X.write_extensions(w, self.extensions)
-
 
 @dataclass
 class EndOfEarlyData(Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.end_of_early_data
 
-    @classmethod
-    def parse(cls, r: Reader) -> EndOfEarlyData:
-        return cls()
 
-    def write_body(self, w: Writer) -> None:
-        pass
+def _request_update(value: int) -> str | None:  # RFC 8446, Section 4.6.3
+    return f"KeyUpdate request_update {int(value)} is not 0 or 1" if value > 1 else None
 
 
 @dataclass
 class KeyUpdate(Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.key_update
+    layout: ClassVar[Layout] = (Int("request_update", 1, KeyUpdateRequest, check=_request_update),)
     request_update: KeyUpdateRequest = KeyUpdateRequest.update_not_requested
-
-    @classmethod
-    def parse(cls, r: Reader) -> KeyUpdate:
-        value = r.u8("request_update")
-        if value > 1:  # RFC 8446, Section 4.6.3
-            raise AlertError(AlertDescription.illegal_parameter, f"KeyUpdate request_update {value} is not 0 or 1")
-        return cls(KeyUpdateRequest(value))
-
-    def write_body(self, w: Writer) -> None:
-        w.u8(self.request_update)
 
 
 @dataclass
@@ -288,10 +241,8 @@ class MessageHash(Handshake):
     """The synthetic message that replaces ClientHello1 after an HRR (RFC 8446, Section 4.4.1)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.message_hash
+    layout: ClassVar[Layout] = (Raw("hash"),)
     digest: bytes = b""
-
-    def write_body(self, w: Writer) -> None:
-        w.raw(self.digest)
 
 
 Parser = Callable[[Reader], "Handshake"]
