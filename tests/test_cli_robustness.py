@@ -520,7 +520,7 @@ def test_ca_refusals_leave_the_ca_as_it_was(files: dict[str, str], tmp_path: Pat
     before = run(*ca, "list").stdout
     # Refused before anything is issued: the CA records no certificate nobody has the key of.
     clean(run(*ca, "issue", "server", "a.example", "--out", str(tmp_path / "missing" / "a")), 2, "there is no folder")
-    clean(run(*ca, "issue", "server", "a.example", "--days", "99999999"), 2, "--days must be")
+    clean(run(*ca, "issue", "server", "a.example", "--days", "99999999"), 2, "days must be", "--days")
     assert run(*ca, "list").stdout == before
     out = str(tmp_path / "a")
     clean(run(*ca, "issue", "server", "a.example", "--out", out), 0)

@@ -8,21 +8,29 @@ visible in code review.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from .crypto import kx
-from .crypto.signatures import schemes_for_key
+from .crypto.rand import system_randomness
+from .crypto.signatures import PrivateKey, schemes_for_key
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
 from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
+from .session.cache import ServerSessionCache
+from .session.tickets import TicketKeys
+from .x509.stapling import StapleSource
+from .x509.store import TrustStore
+
+_E = TypeVar("_E", bound=Enum)
 
 # ECDHE groups first; the RFC 7919 groups serve TLS 1.2 DHE suites (RFC 7919, Section 3).
 DEFAULT_GROUPS = (
@@ -57,10 +65,10 @@ VERSION_NAMES = {"1.2": ProtocolVersion.TLSv1_2, "1.3": ProtocolVersion.TLSv1_3}
 SUPPORTED_VERSIONS = (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
 
 
-def parse_names(enum: type, text: str | Iterable[str], what: str) -> tuple[Any, ...]:
+def parse_names(enum: type[_E], text: str | Iterable[str], what: str) -> tuple[_E, ...]:
     """IANA names (comma-separated or a list) to code points, with a clear error."""
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
-    out = []
+    out: list[_E] = []
     for name in names:
         if not name:
             continue
@@ -84,14 +92,15 @@ class CertifiedKey:
     """A certificate chain (leaf first) and the leaf's private key."""
 
     chain: tuple[x509.Certificate, ...]
-    private_key: Any
-    # x509.stapling.StapleSource: the OCSP response the server staples for this chain
-    # (RFC 6066, Section 8; RFC 8446, Section 4.4.2.1), when the client asks for one.
-    ocsp: Any = field(default=None, compare=False)
+    private_key: PrivateKey
+    # The OCSP response the server staples for this chain (RFC 6066, Section 8;
+    # RFC 8446, Section 4.4.2.1), when the client asks for one.
+    ocsp: StapleSource | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.chain:
             raise ConfigError("a certified key needs at least one certificate")
+        _signing_key(self.private_key, "the private key")
         for index, cert in enumerate(self.chain):
             # cryptography parses names and extensions on first use: fail here, once, not in every handshake.
             try:
@@ -114,7 +123,7 @@ class CertifiedKey:
     def from_pem(cls, chain_pem: bytes, key_pem: bytes, password: bytes | None = None) -> CertifiedKey:
         chain = tuple(x509.load_pem_x509_certificates(chain_pem))
         key = serialization.load_pem_private_key(key_pem, password)
-        return cls(chain, key)
+        return cls(chain, _signing_key(key, "the private key"))
 
     @classmethod
     def from_files(cls, cert_path: str | Path, key_path: str | Path) -> CertifiedKey:
@@ -139,24 +148,30 @@ class CertifiedKey:
                 f"{key_path} holds no readable PEM private key (-----BEGIN PRIVATE KEY-----)"
                 + _der_hint(key_pem, key_path, "pkey")
             ) from None
-        return cls(chain, key)
+        return cls(chain, _signing_key(key, str(key_path)))
 
     def with_ocsp_file(self, path: str | Path) -> CertifiedKey:
         """The same chain and key, stapling the DER OCSP response in ``path`` (reloaded when it changes)."""
-        from .x509.stapling import StapleSource
-
         return replace(self, ocsp=StapleSource.from_file(path))
 
-    def with_ocsp(self, source: Any) -> CertifiedKey:
+    def with_ocsp(self, source: StapleSource | bytes) -> CertifiedKey:
         """The same chain and key, stapling from ``source`` (a StapleSource, or DER bytes)."""
-        from .x509.stapling import StapleSource
-
         return replace(self, ocsp=StapleSource.from_der(source) if isinstance(source, bytes) else source)
 
     @functools.cached_property
     def der_chain(self) -> tuple[bytes, ...]:
         """The chain as DER, serialised once per key rather than per handshake."""
         return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
+
+
+def _signing_key(key: object, what: str) -> PrivateKey:
+    """``key`` if glasstls can sign a handshake with it (RFC 8446, Section 4.2.3), else a ConfigError."""
+    if not isinstance(key, PrivateKey):
+        raise ConfigError(
+            f"{what} is a {type(key).__name__}, which cannot sign a TLS handshake: use an RSA, ECDSA, "
+            "Ed25519 or Ed448 key"
+        )
+    return key
 
 
 def _read_file(path: str | Path, what: str) -> bytes:
@@ -182,7 +197,7 @@ class Dangerous:
     advertised_signature_schemes: tuple[int, ...] | None = None
 
 
-def _common_validation(cfg: Any) -> None:
+def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
     if cfg.tls_min > cfg.tls_max:
         kind = type(cfg).__name__
         raise ConfigError(
@@ -219,7 +234,7 @@ def _common_validation(cfg: Any) -> None:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 
 
-def _check_revocation(policy: str, crls: tuple[Any, ...], name: str) -> None:
+def _check_revocation(policy: str, crls: Iterable[object], name: str) -> None:
     if policy not in ("soft", "hard"):
         raise ConfigError(f"{name} must be soft or hard, not {policy!r}")
     for crl in crls:
@@ -227,14 +242,14 @@ def _check_revocation(policy: str, crls: tuple[Any, ...], name: str) -> None:
             raise ConfigError(f"CRLs must be parsed x509.CertificateRevocationList objects, not {type(crl).__name__}")
 
 
-def _freeze(cfg: Any, **conversions: Any) -> None:
+def _freeze(cfg: ClientConfig | ServerConfig, **conversions: Callable[[int], object]) -> None:
     for name, enum in conversions.items():
         object.__setattr__(cfg, name, tuple(enum(v) for v in getattr(cfg, name)))
 
 
 @dataclass(frozen=True)
 class ClientConfig:
-    trust_store: Any = None  # x509.store.TrustStore; None means the system's CA bundle
+    trust_store: TrustStore | None = None  # None means the system's CA bundle
     tls_min: ProtocolVersion = ProtocolVersion.TLSv1_2
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
@@ -310,11 +325,12 @@ class ServerConfig:
     prefer_client_suites: bool = False
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     session_tickets: bool = True  # RFC 5077 (TLS 1.2)
-    session_cache: Any = None  # session.cache.ServerSessionCache; one is made when None
-    ticket_keys: Any = None  # session.tickets.TicketKeys; made when None
+    # Shared by every connection made with this configuration (and its dataclasses.replace copies).
+    session_cache: ServerSessionCache = field(default_factory=ServerSessionCache)
+    ticket_keys: TicketKeys = field(default_factory=lambda: TicketKeys(system_randomness))
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
     client_auth: str = "none"  # "none", "optional" or "required"
-    client_trust_store: Any = None  # x509.store.TrustStore for client certificates
+    client_trust_store: TrustStore | None = None  # for client certificates
     # CRLs for client certificates, and the policy when a certificate has no current CRL
     # of its issuer: "soft" lets it pass, "hard" refuses it (x509/revocation.py).
     client_crls: tuple[x509.CertificateRevocationList, ...] = ()
@@ -346,11 +362,7 @@ class ServerConfig:
         _common_validation(self)
 
     def _make_session_state(self) -> None:
-        # Mutable, shared by every connection made with this configuration.
-        from .crypto.rand import system_randomness
-        from .session.cache import ServerSessionCache
-        from .session.tickets import TicketKeys
-
+        # An explicit None asks for a fresh one, as the default does.
         if self.session_cache is None:
             object.__setattr__(self, "session_cache", ServerSessionCache())
         if self.ticket_keys is None:

@@ -40,20 +40,20 @@ from ..x509.ca import (
     RESPONDER_DAYS,
     ROOT_DAYS,
     CertificateAuthority,
-    load_certificates,
-    load_private_key,
     serial_hex,
 )
+from ..x509.ca_files import load_certificates, load_private_key
 from ..x509.mint import Identity, write_private
 
 KINDS = ("server", "client", "ocsp-responder")
 REASON_NAMES = {flag: name for name, flag in REASONS.items()}  # ReasonFlags -> "keyCompromise"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ca", help="your own CA: init, issue, revoke, crl, ocsp, export, list")
     p.add_argument("--dir", default=DEFAULT_DIR, help=f"the CA directory (default ./{DEFAULT_DIR})")
     p.set_defaults(run=lambda args: _fail_usage(p))
+    commands: argparse._SubParsersAction[argparse.ArgumentParser]
     commands = p.add_subparsers(dest="ca_command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ import selectors
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..connection import ClientConnection
 from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
@@ -41,10 +41,14 @@ from .common import (
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
 
+if TYPE_CHECKING:
+    from ..config import ClientConfig
+    from ..trace.illustrate import Illustration
+
 CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshake (--timeout)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("client", help="connect to a TLS server; stdin to it, its data to stdout")
     p.add_argument("target", metavar="HOST:PORT", nargs="?")
     p.add_argument("--cacert", help="PEM file of trusted CA certificates (default: the system's)")
@@ -154,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"* Illustrated connection: {path}", file=sys.stderr)
 
 
-def _illustration(args: argparse.Namespace) -> Any:
+def _illustration(args: argparse.Namespace) -> Illustration | None:
     """The Illustration --illustrate asks for (None without it)."""
     if not getattr(args, "illustrate", None):
         return None
@@ -163,7 +167,7 @@ def _illustration(args: argparse.Namespace) -> Any:
     return Illustration(wants_secrets=bool(getattr(args, "show_secrets", False)))
 
 
-def _connect_and_run(args: argparse.Namespace, config: Any, host: str, port: int, observers: Tee) -> int:
+def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, port: int, observers: Tee) -> int:
     server_name = args.servername or host
     session = load_session(args.session_in) if args.session_in else None  # a bad file fails before connecting
     try:

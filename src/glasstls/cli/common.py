@@ -7,11 +7,16 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
 from ..enums import CipherSuite, NamedGroup
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..trace.jsonl import JsonLinesTrace
+    from ..trace.keylog import KeyLog
+    from ..trace.text import TextTrace
 
 
 def split_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -142,7 +147,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(certificates=certificates, **kwargs)
 
 
-def silence_broken_output(*streams: Any) -> None:
+def silence_broken_output(*streams: TextIO) -> None:
     """After a BrokenPipeError (the reader of ``| head`` went away): point the streams (stdout and stderr by
     default) at /dev/null, so the interpreter's final flush fails quietly too
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
@@ -200,7 +205,9 @@ def trace_mode(args: argparse.Namespace) -> str | None:
     return mode
 
 
-def trace_renderer(args: argparse.Namespace, stream: Any, extra: dict[str, Any] | None = None) -> Any:
+def trace_renderer(
+    args: argparse.Namespace, stream: TextIO, extra: dict[str, Any] | None = None
+) -> JsonLinesTrace | TextTrace | None:
     """The trace observer the options ask for, writing to ``stream`` (None: no trace).
 
     ``extra`` is added to every JSON object (e.g. the server's connection number).
@@ -225,7 +232,7 @@ def warn_secrets(args: argparse.Namespace) -> None:
         print(SECRETS_WARNING, file=sys.stderr, flush=True)
 
 
-def open_keylog(args: argparse.Namespace) -> Any:
+def open_keylog(args: argparse.Namespace) -> KeyLog | None:
     """The KeyLog of --keylog FILE, else of SSLKEYLOGFILE, else None."""
     from ..trace.keylog import KeyLog, keylog_from_env
 

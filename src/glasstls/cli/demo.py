@@ -28,7 +28,9 @@ from typing import Any
 from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES
 from ..enums import CipherSuite, ProtocolVersion
+from ..events import NegotiatedParameters
 from ..io.blocking import accept, connect
+from ..session.state import SessionState
 from ..trace import Tee
 from ..trace.diagram import SequenceDiagram
 from ..trace.illustrate import Illustration
@@ -79,7 +81,7 @@ SCENARIOS = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="five handshakes on 127.0.0.1, each explained, with pages and diagrams")
     p.add_argument("--out", default="glasstls-demo", help="folder for the illustrated pages and diagrams")
     p.add_argument("--quiet", action="store_true", help="no traces, only the summary and the files")
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  minted in memory: root CA {ca.root_cert.subject.rfc4514_string()}, an ECDSA P-256 and an RSA-2048")
     print("  server certificate for localhost; the client trusts only that root")
     written: list[Path] = []
-    sessions: dict[str, Any] = {}
+    sessions: dict[str, SessionState | None] = {}
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(len(SCENARIOS))
@@ -145,7 +147,14 @@ def _banner(number: int, scenario: Scenario, port: int) -> None:
     print(f"\n{line}\n{number}. {scenario.title}\n   client -> 127.0.0.1:{port} (server name localhost)\n{line}")
 
 
-def _one(scenario: Scenario, ca: ThrowawayCA, port: int, out_dir: Path, sessions: dict, args: argparse.Namespace):
+def _one(
+    scenario: Scenario,
+    ca: ThrowawayCA,
+    port: int,
+    out_dir: Path,
+    sessions: dict[str, SessionState | None],
+    args: argparse.Namespace,
+) -> list[Path]:
     config = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()), alpn=("http/1.1",), **scenario.client)
     page = Illustration(title=scenario.title)
     diagram = SequenceDiagram(title=scenario.title)
@@ -172,7 +181,7 @@ def _one(scenario: Scenario, ca: ThrowawayCA, port: int, out_dir: Path, sessions
     return [html, svg]
 
 
-def _summary(p: Any, message: bytes, reply: bytes) -> None:
+def _summary(p: NegotiatedParameters, message: bytes, reply: bytes) -> None:
     print("\n  Negotiated (as the client saw it):")
     rows = (
         ("version", p.version),

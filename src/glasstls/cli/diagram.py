@@ -21,7 +21,7 @@ from ..trace import statemachine
 from ..trace.diagram import SequenceDiagram
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("diagram", help="draw the handshake state machines from the code's transition tables")
     p.add_argument("--states", action="store_true", help="draw the state machines (the only kind so far)")
     p.add_argument("--role", choices=statemachine.ROLES, help="only this role (default: both)")

@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..enums import ContentType
 from ..observe import RecordTrace, TraceEvent
@@ -26,10 +26,13 @@ from ..text import exception_text, printable
 from ..trace.describe import record_headline
 from ..trace.pcap import Dissection, NoteTrace, NSSKeyLog, TLSStream, dissect
 
+if TYPE_CHECKING:
+    from ..trace.text import TextTrace
+
 DATA_PREVIEW = 256  # bytes of application data shown in the text trace (all of it with --trace=full)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dissect", help="the TLS trace of a packet capture (pcap, pcapng), decrypted with a key log")
     p.add_argument("capture", metavar="CAPTURE", help="a pcap or pcapng file (tcpdump -w, tshark -w, Wireshark)")
     p.add_argument("--keylog", metavar="FILE", help="NSS key log (SSLKEYLOGFILE format) to decrypt with")
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 # -- text --------------------------------------------------------------------------------------
 
 
-def _renderer(out: TextIO, args: argparse.Namespace) -> Any:
+def _renderer(out: TextIO, args: argparse.Namespace) -> TextTrace:
     from ..trace.text import TextTrace
 
     return TextTrace(out, full=args.trace == "full", explain=args.explain, show_secrets=args.show_secrets)

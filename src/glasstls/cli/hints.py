@@ -1,13 +1,16 @@
 """The command line's own hints: library facts turned into options to pass.
 
-The library speaks of what a Python caller controls (``ClientConfig.trust_store``)
-and attaches :class:`~glasstls.errors.Facts` to its errors; this module says the
-same in the words of ``glasstls client`` and ``glasstls server`` (``--cacert FILE``).
-The "likely fix" under a failed handshake comes from the rules of
-:mod:`glasstls.trace.diagnose`, which read the same facts.
+The library speaks of what a Python caller controls (``ClientConfig.trust_store``,
+the ``days`` of ``CertificateAuthority.init``) and attaches
+:class:`~glasstls.errors.Facts` to its errors; this module says the same in the
+words of ``glasstls client``, ``glasstls server`` and ``glasstls ca``
+(``--cacert FILE``, ``--days N``). The "likely fix" under a failed handshake comes
+from the rules of :mod:`glasstls.trace.diagnose`, which read the same facts.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..errors import Facts
 
@@ -21,6 +24,33 @@ OPTIONS: dict[str, str] = {
     "ServerConfig.tls_min": "--tls-min",
     "server_name": "--servername NAME",
 }
+
+# ``glasstls ca``: the option that sets each parameter of CertificateAuthority's methods its
+# errors name (the field "CertificateAuthority.<method>(<parameter>)").
+CA_OPTIONS: dict[str, str] = {
+    "directory": "--dir DIR",
+    "name": "--name",
+    "key_type": "--key-type",
+    "days": "--days N",
+    "intermediate_days": "--intermediate-days N",
+    "crl_url": "--crl-url URL",
+    "ocsp_url": "--ocsp-url URL",
+    "email": "--email ADDRESS",
+    "responder": "--responder PEM",
+}
+# Where an option alone says too little, the hint for the field; {value} is the value given.
+CA_HINTS: dict[str, str] = {
+    "CertificateAuthority.load(directory)": (
+        "create a CA there with `glasstls ca init --dir {value}`, or point --dir at an existing one"
+    ),
+    "CertificateAuthority.init(directory)": "choose another --dir DIR, or remove the CA that is there",
+    "CertificateAuthority.issue_client(email)": "give --email ADDRESS as well",
+    "CertificateAuthority.ocsp_response(responder)": "issue one with `glasstls ca issue ocsp-responder NAME`",
+    "load_private_key(password)": (
+        "glasstls ca reads unencrypted keys only: decrypt a copy with `openssl pkey -in {value} -out plain.key`"
+    ),
+}
+_CA_FIELD = re.compile(r"CertificateAuthority\.\w+\((\w+)\)")
 
 
 def hint(facts: Facts | None) -> str:
@@ -53,7 +83,18 @@ def hint(facts: Facts | None) -> str:
         return f"connect with --servername set to a name the certificate holds ({facts.value})"
     if facts.problem == "bad_ocsp_file":
         return f"give --ocsp a DER file from `openssl ocsp -respout` (not {facts.value})"
+    if facts.problem == "invalid_value":
+        return _ca_hint(facts)
     return ""
+
+
+def _ca_hint(facts: Facts) -> str:
+    """``glasstls ca``'s words for a parameter of the CA that cannot work ("" for any other field)."""
+    if template := CA_HINTS.get(facts.field):
+        return template.format(value=facts.value)
+    match = _CA_FIELD.fullmatch(facts.field)
+    option = CA_OPTIONS.get(match.group(1)) if match else None
+    return f"on the command line, {match.group(1)} is {option}" if match and option else ""
 
 
 def with_hint(message: str, facts: Facts | None) -> str:

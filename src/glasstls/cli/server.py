@@ -24,7 +24,8 @@ import contextlib
 import resource
 import signal
 import socket
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..io.aio_server import TLSServer, start_server
@@ -43,6 +44,11 @@ from .common import (
 from .diagram import DIAGRAM_HELP, new_sequence_diagram
 from .server_conn import ConnectionLog, log, peer_label, serve_echo, serve_www
 
+if TYPE_CHECKING:
+    from ..config import ServerConfig
+    from ..observe import Observer
+    from ..trace.keylog import KeyLog
+
 HANDSHAKE_TIMEOUT = 10.0  # seconds for the whole handshake (a deadline, not per read)
 IDLE_TIMEOUT = 60.0  # seconds without a byte from the client before we close
 CONCURRENCY = 4096  # connections open at once; more wait in the listen backlog
@@ -50,7 +56,7 @@ BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 SHUTDOWN_GRACE = 5.0  # seconds open connections get to close after SIGINT/SIGTERM
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("server", help="run a TLS server (echo, or --www)")
     p.add_argument("--listen", default="127.0.0.1:4433", help="HOST:PORT to listen on (default 127.0.0.1:4433)")
     p.add_argument("--cert", action="append", default=[], help="certificate chain PEM (leaf first)")
@@ -65,14 +71,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
-    p.add_argument("--concurrency", type=int, default=CONCURRENCY, metavar="N",
-                   help=f"most connections open at once; more wait in the backlog (default {CONCURRENCY})")
-    p.add_argument("--handshake-timeout", type=float, default=HANDSHAKE_TIMEOUT, metavar="S",
-                   help=f"deadline for each whole handshake, in seconds (default {HANDSHAKE_TIMEOUT:g})")
-    p.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="S",
-                   help=f"close a connection silent this long, in seconds; 0: never (default {IDLE_TIMEOUT:g})")
-    p.add_argument("--unknown-name", choices=("default", "refuse"), default="default",
-                   help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=CONCURRENCY,
+        metavar="N",
+        help=f"most connections open at once; more wait in the backlog (default {CONCURRENCY})",
+    )
+    p.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=HANDSHAKE_TIMEOUT,
+        metavar="S",
+        help=f"deadline for each whole handshake, in seconds (default {HANDSHAKE_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=IDLE_TIMEOUT,
+        metavar="S",
+        help=f"close a connection silent this long, in seconds; 0: never (default {IDLE_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--unknown-name",
+        choices=("default", "refuse"),
+        default="default",
+        help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)",
+    )
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(
@@ -144,7 +169,7 @@ def _raise_file_limit(wanted: int) -> None:
 class _Server:
     """The listening socket, the connections' numbers and logs, and the way out."""
 
-    def __init__(self, args: argparse.Namespace, config: Any, keylog: Any) -> None:
+    def __init__(self, args: argparse.Namespace, config: ServerConfig, keylog: KeyLog | None) -> None:
         self.args, self.config, self.keylog = args, config, keylog
         self.logs: dict[Any, ConnectionLog] = {}
         self.count = 0
@@ -201,7 +226,7 @@ class _Server:
         return listener
 
     # -- the callbacks of start_server -------------------------------------------------------
-    def _new_connection(self, peer: Any) -> Any:
+    def _new_connection(self, peer: Any) -> Observer | None:
         """A connection was accepted: number it and give it its observers."""
         self.count += 1
         if self.args.max_connections and self.count >= self.args.max_connections and self.server is not None:
@@ -234,7 +259,7 @@ class _Server:
             self._guarded(conn_log.ended, error)
             self._guarded(conn_log.save_pictures)
 
-    def _guarded(self, fn: Any, *args: Any) -> None:
+    def _guarded(self, fn: Callable[..., object], *args: object) -> None:
         """Log output that cannot fail the server: a gone trace reader stops it quietly."""
         try:
             fn(*args)

@@ -15,7 +15,7 @@ import asyncio
 import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 
@@ -27,6 +27,9 @@ from ..trace import Tee
 from ..trace.diagnose import FailureRecorder, diagnose
 from .common import trace_mode, trace_renderer
 from .diagram import new_sequence_diagram, save_sequence_diagram
+
+if TYPE_CHECKING:
+    from ..trace.keylog import KeyLog
 
 # h11 refuses a request head larger than this with RemoteProtocolError (status hint 431).
 MAX_REQUEST_HEAD = 16 * 1024
@@ -47,7 +50,7 @@ def peer_label(peer: Any) -> str:
 class ConnectionLog:
     """The observers of connection ``number`` and where its trace goes."""
 
-    def __init__(self, number: int, peer: Any, args: argparse.Namespace, keylog: Any) -> None:
+    def __init__(self, number: int, peer: Any, args: argparse.Namespace, keylog: KeyLog | None) -> None:
         self.number = number
         self.label = peer_label(peer)
         self.args = args
@@ -122,7 +125,8 @@ def describe_short(p: NegotiatedParameters) -> str:
 
 
 def describe_page(p: NegotiatedParameters) -> str:
-    client = printable(p.peer_certificate_subject) if p.client_auth else "(none)"
+    subject = p.peer_certificate_subject if p.client_auth else None
+    client = printable(subject) if subject is not None else "(none)"
     lines = [
         "glasstls server: the TLS connection you made",
         "",

@@ -32,7 +32,7 @@ class Tee(Observer):
         self.observers: tuple[Observer, ...] = tuple(o for o in observers if o is not None)
 
     @property
-    def wants_secrets(self) -> bool:  # type: ignore[override]
+    def wants_secrets(self) -> bool:  # type: ignore[override]  # read-only: asks the observers each time
         return any(o.wants_secrets for o in self.observers)
 
     def __call__(self, event: TraceEvent) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import dpkt
+import dpkt  # type: ignore[import-untyped]  # dpkt ships no type hints: its packets are Any here
 
 Endpoint = tuple[str, int]  # (address, port)
 

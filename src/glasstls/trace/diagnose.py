@@ -430,9 +430,7 @@ def _context(events: Sequence[TraceEvent]) -> D.Context:
     return ctx
 
 
-def _match(
-    alert: str | None, reason: str, origin: str, side: str, ctx: D.Context, facts: Facts | None = None
-) -> str:
+def _match(alert: str | None, reason: str, origin: str, side: str, ctx: D.Context, facts: Facts | None = None) -> str:
     # The client chose the name and the server its certificate's names: both escaped (the names already are).
     sni = printable(ctx.server_name) if ctx.server_name else "(none)"
     values = {"sni": sni, "names": ", ".join(ctx.certificate_names) or "(unknown)"}

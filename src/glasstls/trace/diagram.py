@@ -26,13 +26,13 @@ steps render as Mermaid ``sequenceDiagram`` text.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ..enums import AlertLevel, ContentType
+from ..enums import AlertLevel, ContentType, ExtensionType
 from ..observe import (
     AlertTrace,
     KeysTrace,
@@ -97,7 +97,7 @@ def _protection(epoch: str | None) -> str:
     return HANDSHAKE
 
 
-def _safe(fn: Any) -> str:
+def _safe(fn: Callable[[], str | None]) -> str:
     try:
         return fn() or ""
     except Exception:  # a detail is a nicety: never let it break the drawing
@@ -105,8 +105,7 @@ def _safe(fn: Any) -> str:
 
 
 def _ext(msg: Any, name: str) -> Any:
-    from ..enums import ExtensionType
-
+    """The decoded value of extension ``name`` in any message that has extensions, else None."""
     find = getattr(msg, "ext", None)
     ext = find(getattr(ExtensionType, name)) if find is not None else None
     return None if ext is None else ext.value
@@ -141,7 +140,8 @@ def message_detail(msg: Any) -> str:
         return ", ".join(parts)
 
     def certificate() -> str:
-        n = len(getattr(msg, "entries", None) or getattr(msg, "certificates", ()))
+        chain = getattr(msg, "entries", None) or getattr(msg, "certificates", None) or ()
+        n = len(chain)
         return "no certificate" if n == 0 else f"chain of {n} certificate{'s' if n != 1 else ''}"
 
     def key_exchange() -> str:
@@ -231,7 +231,7 @@ class SequenceDiagram(Observer):
         return path
 
 
-def render_by_suffix(path: Path, svg: Any, mermaid: Any) -> str:
+def render_by_suffix(path: Path, svg: Callable[[], str], mermaid: Callable[[], str]) -> str:
     suffix = path.suffix.lower()
     if suffix == ".svg":
         return svg()
@@ -268,25 +268,28 @@ class _Builder:
         self.steps: list[Step] = []
 
     def build(self) -> list[Step]:
-        handlers = {
-            MessageTrace: self._message,
-            RecordTrace: self._record,
-            KeysTrace: self._keys,
-            AlertTrace: self._alert,
-            StateTrace: self._state,
-        }
         for event in self.events:
-            handler = handlers.get(type(event))  # type: ignore[arg-type]
-            if handler is None:
-                continue
             try:
-                handler(event)
+                self._draw(event)
             except Exception as exc:  # one event that cannot be drawn leaves a note, not a missing diagram
                 self.steps.append(Step("note", None, "error", f"an event that cannot be drawn ({exception_text(exc)})"))
         self._annotate_resumption()
         for n, step in enumerate((s for s in self.steps if s.kind in ("message", "ccs", "alert", "data")), 1):
             step.number = n
         return self.steps
+
+    def _draw(self, event: TraceEvent) -> None:
+        """The steps of one event (SecretTrace and VerificationTrace draw none)."""
+        if isinstance(event, MessageTrace):
+            self._message(event)
+        elif isinstance(event, RecordTrace):
+            self._record(event)
+        elif isinstance(event, KeysTrace):
+            self._keys(event)
+        elif isinstance(event, AlertTrace):
+            self._alert(event)
+        elif isinstance(event, StateTrace):
+            self._state(event)
 
     def _sender(self, direction: str) -> str:
         return self.side if direction == "out" else self.peer
@@ -588,7 +591,7 @@ class _SequenceSvg:
         return marker_id
 
     def render(self) -> str:
-        y = self.TOP
+        y: float = self.TOP
         rows_svg: list[str] = []
         for step in self.steps:
             y = self._row(step, y, rows_svg)

@@ -18,7 +18,8 @@ explained), so use one per side and per connection.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeAlias
 
 from ..enums import (
     AlertDescription,
@@ -80,7 +81,7 @@ def _peer(side: str) -> str:
     return "server" if side == "client" else "client"
 
 
-def _sender(event: Any) -> str:
+def _sender(event: MessageTrace | RecordTrace | AlertTrace) -> str:
     return event.side if event.direction == "out" else _peer(event.side)
 
 
@@ -102,9 +103,9 @@ class Explainer:
 
     def __init__(self) -> None:
         self.step = 0
-        self._said: set[Any] = set()
+        self._said: set[Hashable] = set()
 
-    def _once(self, key: Any) -> bool:
+    def _once(self, key: Hashable) -> bool:
         if key in self._said:
             return False
         self._said.add(key)
@@ -283,7 +284,7 @@ class Explainer:
             "in the ServerHello."
         ]
 
-    def _certificate(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+    def _certificate(self, msg: H.Certificate | H12.Certificate12, ctx: D.Context, sender: str) -> list[str]:
         ders = D.certificate_ders(msg)
         if sender == "client":
             if not ders:
@@ -312,7 +313,9 @@ class Explainer:
             f"holds its private key is {proof}."
         ]
 
-    def _certificate_request(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+    def _certificate_request(
+        self, msg: H.CertificateRequest | H12.CertificateRequest12, ctx: D.Context, sender: str
+    ) -> list[str]:
         return [
             "the server asks the client to authenticate with a certificate of its own (mutual TLS), and says "
             "which signature algorithms it accepts."
@@ -339,7 +342,7 @@ class Explainer:
             "server's certificate key later does not decrypt a recording of this connection.",
         ]
 
-    def _server_hello_done(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+    def _server_hello_done(self, msg: H12.ServerHelloDone, ctx: D.Context, sender: str) -> list[str]:
         return ["the server has sent everything it has to say for now; it is the client's turn."]
 
     def _client_key_exchange(self, msg: H12.ClientKeyExchange, ctx: D.Context, sender: str) -> list[str]:
@@ -410,7 +413,9 @@ class Explainer:
             )
         return out
 
-    def _new_session_ticket(self, msg: Any, ctx: D.Context, sender: str) -> list[str]:
+    def _new_session_ticket(
+        self, msg: H.NewSessionTicket | H12.NewSessionTicket12, ctx: D.Context, sender: str
+    ) -> list[str]:
         if isinstance(msg, H12.NewSessionTicket12):
             if not msg.ticket:
                 return ["an empty ticket: the server will not issue one after all."]
@@ -545,7 +550,10 @@ class Explainer:
         return [f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}."]
 
 
-_MESSAGE_EXPLAINERS: tuple[tuple[type, Any], ...] = (
+# Each explainer takes the message types of its row (matched with isinstance), hence Any for the
+# message here: a Callable over the Handshake base would not accept the narrower methods.
+_MessageExplainer: TypeAlias = Callable[[Explainer, Any, D.Context, str], list[str]]
+_MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ...], _MessageExplainer], ...] = (
     (H.ClientHello, Explainer._client_hello),
     (H.HelloRetryRequest, Explainer._hello_retry),
     (H.ServerHello, Explainer._server_hello),

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..enums import (
     AlertDescription,
@@ -55,15 +55,15 @@ from .describe import enum_name
 from .fields import Field, content_tree, field_tree
 from .illustrate_assets import CSS, LEGEND, SCRIPT, _category, explain, secret_info
 
+_T = TypeVar("_T")
+
 # The explanation texts, colours, CSS and script live in .illustrate_assets; re-exported here.
 __all__ = ["CSS", "LEGEND", "SCRIPT", "Illustration", "explain", "secret_info"]
-
 
 
 def _esc(text: str) -> str:
     """HTML-escaped, and no control or bidi character from a peer's name can reach the page."""
     return html.escape(printable(text, escape_backslash=False))
-
 
 
 class Illustration(Observer):
@@ -622,7 +622,7 @@ _INHERIT = {"Extension", "extension_data", "KeyShareEntry", "CertificateEntry", 
 _STRUCTS = {"Extension", "KeyShareEntry", "ServerName", "PskIdentity", "CertificateEntry", "Alert", "TLSInnerPlaintext"}
 
 
-def _safe(fn: Any) -> Any:
+def _safe(fn: Callable[[], _T]) -> _T | None:
     try:
         return fn()
     except Exception:

@@ -40,18 +40,32 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..crypto.keyschedule13 import next_traffic_secret
 from ..crypto.prf12 import key_block
 from ..crypto.suites import TLS12_SUITES, TLS13_SUITES, Suite12, Suite13
-from ..enums import AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, ProtocolVersion
+from ..enums import (
+    AlertDescription,
+    AlertLevel,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    ProtocolVersion,
+)
 from ..errors import TLSError
 from ..observe import AlertTrace, KeysTrace, MessageTrace, RecordTrace, SecretTrace, TraceEvent
 from ..record.protection import Protection13
 from ..record.protection12 import protection12_from_key_block
-from ..wire.extensions import ExtensionType
-from ..wire.handshake import EncryptedExtensions, HandshakeBuffer, HelloRetryRequest, ServerHello, decode_message
+from ..wire.handshake import (
+    ClientHello,
+    EncryptedExtensions,
+    HandshakeBuffer,
+    HelloRetryRequest,
+    ServerHello,
+    decode_message,
+)
 from ..wire.handshake12 import TLS12_PARSERS
 from .capture import (
     LINK_TYPES,
@@ -219,10 +233,18 @@ class _Direction:
         self.dead = False
         self.hs = HandshakeBuffer()
         self.protected = False  # the sender has switched to protection (its records may be undecryptable)
-        self.protection: Any = None  # a Protection13 / Protection12 able to open them, if the keys are known
+        self.protection: _Opener | None = None  # what opens them, if the keys are known
         self.epoch: str | None = None
         self.epochs: list[str] = []  # TLS 1.3: the epochs still to come, in order
         self.warned: set[str] = set()
+
+
+class _Opener(Protocol):
+    """What opens one direction's records: a Protection13, a Protection12, or a _FirstThatOpens."""
+
+    seq: int
+
+    def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]: ...
 
 
 class _FirstThatOpens:
@@ -446,7 +468,7 @@ class _Dissector:
             return
         self.stage(lambda side, sender: MessageTrace(side, _out(sender), msg))
         mtype = msg.msg_type
-        if mtype == HandshakeType.client_hello and d.side == "client":
+        if isinstance(msg, ClientHello) and d.side == "client":
             self.client_random = msg.random
             self.offered_early_data = msg.ext(ExtensionType.early_data) is not None
             if self.offered_early_data and d.epoch is None:
@@ -514,7 +536,7 @@ class _Dissector:
             return f"application+{int(epoch.split('+')[1]) + 1}"
         return "application+1"
 
-    def protection13(self, d: _Direction, epoch: str) -> Protection13 | None:
+    def protection13(self, d: _Direction, epoch: str) -> _Opener | None:
         """The protection of ``epoch`` in direction ``d``, if the key log allows."""
         if epoch.startswith("application+"):
             previous = self.app_secrets.get(d.side)
@@ -524,15 +546,15 @@ class _Dissector:
             self.app_secrets[d.side] = secret
             return Protection13(self.suite13, secret, epoch)
         label = self.secret_label(d.side, epoch)
-        secret = self.keylog.secret(label, self.client_random) if label else None
-        if secret is None:
+        logged = self.keylog.secret(label, self.client_random) if label else None
+        if logged is None:
             return None
         if epoch == "application":
-            self.app_secrets[d.side] = secret
+            self.app_secrets[d.side] = logged
         if self.suite13 is not None:
-            return Protection13(self.suite13, secret, epoch)
+            return Protection13(self.suite13, logged, epoch)
         # 0-RTT before the ServerHello: the PSK's suite, unknown here; each one its hash fits is tried.
-        candidates = [Protection13(s, secret, epoch) for s in TLS13_SUITES.values() if s.hash_len == len(secret)]
+        candidates = [Protection13(s, logged, epoch) for s in TLS13_SUITES.values() if s.hash_len == len(logged)]
         return _FirstThatOpens(candidates) if candidates else None
 
     def switch13(self, d: _Direction, epoch: str) -> None:

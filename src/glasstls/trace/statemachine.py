@@ -22,9 +22,12 @@ import importlib
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..handshake.base import State
 from .diagram import MONO, arrow_marker, render_by_suffix, svg_document, svg_text, text_width
+
+_C = TypeVar("_C")
 
 ROLES = ("client", "server")
 VERSIONS = ("1.2", "1.3")
@@ -58,11 +61,11 @@ def _display(name: str) -> str:
     return name[:-2] if name.endswith("12") else name
 
 
-def state_classes() -> dict[str, type[State]]:
+def state_classes() -> dict[str, type[State[Any]]]:
     """Every concrete handshake state class that has a transition table, or is named in one, by name."""
     for module in _MODULES:
         importlib.import_module(f"glasstls.handshake.{module}")
-    found: dict[str, type[State]] = {}
+    found: dict[str, type[State[Any]]] = {}
     targets = {t[1] for cls in _all_subclasses(State) for t in cls.transitions}
     for cls in _all_subclasses(State):
         if "transitions" not in vars(cls) and cls.__name__ not in targets and not cls.initial:
@@ -73,23 +76,23 @@ def state_classes() -> dict[str, type[State]]:
     return found
 
 
-def _all_subclasses(cls: type) -> list[type]:
-    out = []
+def _all_subclasses(cls: type[_C]) -> list[type[_C]]:
+    out: list[type[_C]] = []
     for sub in cls.__subclasses__():
         out.append(sub)
         out.extend(_all_subclasses(sub))
     return out
 
 
-def version_of(cls: type[State]) -> str:
+def version_of(cls: type[State[Any]]) -> str:
     return "1.2" if cls.__module__.rsplit(".", 1)[-1].endswith("12") else "1.3"
 
 
-def role_of_initial(cls: type[State]) -> str:
+def role_of_initial(cls: type[State[Any]]) -> str:
     return "client" if cls.__module__.rsplit(".", 1)[-1].startswith("client") else "server"
 
 
-def declared_edges(cls: type[State]) -> list[Edge]:
+def declared_edges(cls: type[State[Any]]) -> list[Edge]:
     out = []
     for entry in cls.transitions:
         if len(entry) not in (2, 3):
@@ -98,7 +101,7 @@ def declared_edges(cls: type[State]) -> list[Edge]:
     return out
 
 
-def _final(cls: type[State]) -> bool:
+def _final(cls: type[State[Any]]) -> bool:
     try:
         return bool(object.__new__(cls).handshake_done)
     except Exception:  # a property that needs state: not a final state

@@ -28,9 +28,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from io import StringIO
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 from ..enums import ContentType
 from ..observe import (
@@ -49,6 +49,9 @@ from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
 from .explain import Explainer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SECRETS_WARNING = (
     "WARNING: this trace shows the connection's secrets, keys and IVs. Anyone who has them can decrypt "
@@ -138,7 +141,7 @@ class TextTrace(Observer):
         self.width = width
         self._contexts: dict[str, D.Context] = {}
         self._explainers: dict[str, Explainer] = {}
-        self._console: Any = None
+        self._console: Console | None = None
         if color is None:
             isatty = getattr(self.stream, "isatty", None)
             color = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
@@ -275,7 +278,8 @@ class TextTrace(Observer):
         elif self.full or self.explain:
             self._line(event.side, "*", (f"derived {event.label} (value hidden)", "dim"))
 
-    _HANDLERS: ClassVar[dict[type, Any]] = {
+    # By the event's class. Each handler takes its own class, hence Any: no Callable over TraceEvent accepts them.
+    _HANDLERS: ClassVar[dict[type[TraceEvent], Callable[[TextTrace, Any, D.Context], None]]] = {
         MessageTrace: _message,
         RecordTrace: _record,
         StateTrace: _state,

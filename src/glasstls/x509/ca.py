@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeAlias, cast
+from typing import NotRequired, TypeAlias, TypedDict, TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -46,9 +46,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Facts
 from .ca_files import (
     dns_name,
     leaf_subject,
@@ -106,7 +106,7 @@ OCSP_HASHES: dict[str, hashes.HashAlgorithm] = {"sha1": hashes.SHA1(), "sha256":
 
 ROOT, INTERMEDIATE = "root", "intermediate"
 _Extensions: TypeAlias = list[tuple[x509.ExtensionType, bool]]
-_State: TypeAlias = dict[str, Any]
+_T = TypeVar("_T")
 STATE_FILE = "state.json"
 _CA_FILES = (STATE_FILE, "root.key", "root.pem", "intermediate.key", "intermediate.pem", "chain.pem")
 _STATE_VERSION = 1
@@ -147,11 +147,50 @@ class Revocation:
 # -- the state file ----------------------------------------------------------------------------
 
 
-def _empty_state(**settings: Any) -> _State:
+class _Settings(TypedDict):
+    """What ``init`` was told, as state.json keeps it under "ca"."""
+
+    name: str
+    key_type: str
+    intermediate: bool
+    crl_url: str | None
+    ocsp_url: str | None
+
+
+class IssuedEntry(TypedDict):
+    """One certificate issued, as state.json records it (serial in hex, times in ISO 8601)."""
+
+    serial: str
+    kind: str  # "server", "client", "ocsp-responder" or "intermediate"
+    subject: str
+    names: list[str]
+    issuer: str  # ROOT or INTERMEDIATE
+    key_type: str
+    not_before: str
+    not_after: str
+
+
+class _RevokedEntry(TypedDict):
+    serial: str
+    reason: str
+    date: str
+    issuer: str
+    subject: NotRequired[str]
+
+
+class _State(TypedDict):
+    version: int
+    ca: _Settings
+    crl_number: dict[str, int]  # by issuer level: the last CRL number used
+    issued: list[IssuedEntry]
+    revoked: list[_RevokedEntry]
+
+
+def _empty_state(settings: _Settings) -> _State:
     return {"version": _STATE_VERSION, "ca": settings, "crl_number": {}, "issued": [], "revoked": []}
 
 
-def _check_state(state: Any, path: Path) -> _State:
+def _check_state(state: object, path: Path) -> _State:
     shape = {"issued": list, "revoked": list, "crl_number": dict, "ca": dict}
     if not (isinstance(state, dict) and state.get("version") == _STATE_VERSION) or any(
         not isinstance(state.get(key), kind) for key, kind in shape.items()
@@ -160,7 +199,7 @@ def _check_state(state: Any, path: Path) -> _State:
     return cast(_State, state)
 
 
-def _revocation(entry: _State) -> Revocation:
+def _revocation(entry: _RevokedEntry) -> Revocation:
     return Revocation(
         serial=int(entry["serial"], 16),
         reason=entry["reason"],
@@ -200,15 +239,24 @@ class CertificateAuthority:
     ) -> CertificateAuthority:
         """Create the root (and intermediate) and write the directory; refuses one that holds a CA."""
         path = Path(directory)
-        _check_key_type(key_type)
-        _check_days(days, "--days")
+        _check_key_type(key_type, "init")
+        _check_days(days, "init", "days")
         if not 1 <= len(name) <= 64:
-            raise ConfigError("--name must be 1 to 64 characters (the root's common name)")
-        for url, option in ((crl_url, "--crl-url"), (ocsp_url, "--ocsp-url")):
+            raise ConfigError(
+                f"name must be 1 to 64 characters (the root's common name), not {len(name)}",
+                facts=_invalid("init", "name", name),
+            )
+        for url, parameter in ((crl_url, "crl_url"), (ocsp_url, "ocsp_url")):
             if url is not None and not _URL.match(url):
-                raise ConfigError(f"{option} {url!r}: give an http://, https:// or ldap:// URL")
+                raise ConfigError(
+                    f"{parameter} {url!r}: give an http://, https:// or ldap:// URL",
+                    facts=_invalid("init", parameter, url),
+                )
         if taken := [f for f in _CA_FILES if (path / f).exists()]:
-            raise ConfigError(f"{path} already holds a CA ({', '.join(taken)}): choose another --dir or remove it")
+            raise ConfigError(
+                f"{path} already holds a CA ({', '.join(taken)}): choose another directory or remove it",
+                facts=_invalid("init", "directory", str(path)),
+            )
         start = _utc(now) - BACKDATE
         root_key = generate_key(key_type)
         root_end, root_extensions = start + timedelta(days=days), ca_extensions(1 if with_intermediate else 0)
@@ -219,7 +267,7 @@ class CertificateAuthority:
         intermediate = None
         if with_intermediate:
             inter_days = intermediate_days if intermediate_days is not None else min(days, INTERMEDIATE_DAYS)
-            _check_days(inter_days, "--intermediate-days")
+            _check_days(inter_days, "init", "intermediate_days")
             inter_key = generate_key(key_type)
             inter_end = min(start + timedelta(days=inter_days), root_cert.not_valid_after_utc)
             extensions = [*ca_extensions(0), *_pointer_extensions(crl_url, ocsp_url)]
@@ -229,7 +277,7 @@ class CertificateAuthority:
             )
             intermediate = Issuer(inter_cert, inter_key)
         state = _empty_state(
-            name=name, key_type=key_type, intermediate=with_intermediate, crl_url=crl_url, ocsp_url=ocsp_url
+            _Settings(name=name, key_type=key_type, intermediate=with_intermediate, crl_url=crl_url, ocsp_url=ocsp_url)
         )
         ca = cls(path, root, intermediate, state)
         ca._write_new(state)
@@ -258,7 +306,10 @@ class CertificateAuthority:
         path = Path(directory)
         state_path = path / STATE_FILE
         if not state_path.exists():
-            raise ConfigError(f"{path} is not a CA directory (no {STATE_FILE}): run `glasstls ca init --dir {path}`")
+            raise ConfigError(
+                f"{path} is not a CA directory (no {STATE_FILE}): create one with CertificateAuthority.init",
+                facts=_invalid("load", "directory", str(path)),
+            )
         state = _read_state(state_path)
         root = _load_issuer(path, ROOT)
         intermediate = _load_issuer(path, INTERMEDIATE) if state["ca"].get("intermediate", True) else None
@@ -287,9 +338,9 @@ class CertificateAuthority:
         return self._state["ca"].get("ocsp_url")
 
     @property
-    def issued(self) -> list[_State]:
+    def issued(self) -> list[IssuedEntry]:
         """What the state file records of every certificate issued (serials in hex)."""
-        return [dict(entry) for entry in self._state["issued"]]
+        return [entry.copy() for entry in self._state["issued"]]
 
     @property
     def revocations(self) -> list[Revocation]:
@@ -375,7 +426,8 @@ class CertificateAuthority:
                 if email is None:
                     raise ConfigError(
                         f"client name {name!r} is neither an e-mail address nor a DNS name; the certificate carries "
-                        "its identity in a SubjectAltName: give --email ADDRESS as well"
+                        "its identity in a SubjectAltName: give an e-mail address as well (email)",
+                        facts=_invalid("issue_client", "email", ""),
                     ) from None
         eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
         return self._issue("client", name, x509.SubjectAlternativeName(entries), [(eku, False)], key_type, days, now)
@@ -402,8 +454,9 @@ class CertificateAuthority:
         days: int,
         now: datetime | None,
     ) -> Identity:
-        _check_key_type(key_type)
-        _check_days(days, "--days")
+        method = f"issue_{kind.replace('-', '_')}"  # issue_server, issue_client, issue_ocsp_responder
+        _check_key_type(key_type, method)
+        _check_days(days, method, "days")
         if not common_name:
             raise ConfigError(f"a {kind} certificate needs a name")
         start = _utc(now) - BACKDATE
@@ -441,12 +494,16 @@ class CertificateAuthority:
 
     def _record(self, state: _State, cert: x509.Certificate, kind: str, issuer: str, names: Sequence[str]) -> None:
         serial = serial_hex(cert.serial_number)
-        entry = {"serial": serial, "kind": kind, "subject": cert.subject.rfc4514_string(), "names": list(names)}
-        entry |= {"issuer": issuer, "key_type": _key_type_of(cert.public_key())}
-        entry |= {
-            "not_before": cert.not_valid_before_utc.isoformat(),
-            "not_after": cert.not_valid_after_utc.isoformat(),
-        }
+        entry = IssuedEntry(
+            serial=serial,
+            kind=kind,
+            subject=cert.subject.rfc4514_string(),
+            names=list(names),
+            issuer=issuer,
+            key_type=_key_type_of(cert.public_key()),
+            not_before=cert.not_valid_before_utc.isoformat(),
+            not_after=cert.not_valid_after_utc.isoformat(),
+        )
         state["issued"].append(entry)
         write_file(self.directory / "certs" / f"{serial}.pem", certificates_pem([cert]))
 
@@ -490,7 +547,7 @@ class CertificateAuthority:
                     state["revoked"].remove(entry)
                     break
             serial = serial_hex(revocation.serial)
-            entry = dict(
+            entry = _RevokedEntry(
                 serial=serial, reason=reason, date=moment.isoformat(), issuer=level, subject=revocation.subject
             )
             state["revoked"].append(entry)
@@ -507,7 +564,7 @@ class CertificateAuthority:
         CRL number that grows with every CRL (Section 5.2.3); each entry has its
         revocation date and, unless unspecified, its reasonCode (Section 5.3.1).
         """
-        _check_days(days, "--days")
+        _check_days(days, "crl", "days")
         level = issuer or (INTERMEDIATE if self.intermediate else ROOT)
         signer = {ROOT: self.root, INTERMEDIATE: self.intermediate}.get(level)
         if signer is None:
@@ -556,7 +613,7 @@ class CertificateAuthority:
         RFC 5019, Section 2.1.1 asks lightweight responders for SHA-1 for the same reason.
         SHA-1 is used here only as an identifier, not for the signature.
         """
-        _check_days(days, "--days")
+        _check_days(days, "ocsp_response", "days")
         level, issuer = self.issuer_of(cert)
         moment = _utc(now).replace(microsecond=0)
         revocation = self.revocation_of(cert)
@@ -600,7 +657,8 @@ class CertificateAuthority:
         if ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
             raise ConfigError(
                 f"responder {who} lacks the OCSPSigning extended key usage: issue one with "
-                "`glasstls ca issue ocsp-responder NAME`"
+                "CertificateAuthority.issue_ocsp_responder",
+                facts=_invalid("ocsp_response", "responder", who),
             )
 
     # -- exporting ---------------------------------------------------------------------------------
@@ -646,7 +704,7 @@ class CertificateAuthority:
 
     # -- the state file, read and written under a lock -------------------------------------------------
 
-    def _update(self, change: Callable[[_State], Any]) -> Any:
+    def _update(self, change: Callable[[_State], _T]) -> _T:
         """Apply ``change`` to the state as it is on disk now, under an exclusive lock, and save it."""
         try:
             fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -687,15 +745,13 @@ def _pointer_extensions(crl_url: str | None, ocsp_url: str | None) -> list[tuple
         point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
         extensions.append((x509.CRLDistributionPoints([point]), False))
     if ocsp_url:
-        access = x509.AccessDescription(
-            x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
-        )
+        access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))
         extensions.append((x509.AuthorityInformationAccess([access]), False))
     return extensions
 
 
 def _key_type_of(key: CertificatePublicKeyTypes) -> str:
-    """ "ecdsa-p256", "rsa2048", "ed25519": the name ``--key-type`` gives a key like this one."""
+    """ "ecdsa-p256", "rsa2048", "ed25519": the ``key_type`` that makes a key like this one."""
     if isinstance(key, rsa.RSAPublicKey):
         return f"rsa{key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -708,14 +764,25 @@ def _common_name(cert: x509.Certificate) -> str | None:
     return str(attributes[0].value) if attributes else None
 
 
-def _check_key_type(key_type: str) -> None:
+def _invalid(method: str, parameter: str, value: str) -> Facts:
+    """The facts of a parameter of ``CertificateAuthority.<method>`` that cannot work: the CLI names its option."""
+    return Facts("invalid_value", field=f"CertificateAuthority.{method}({parameter})", value=value)
+
+
+def _check_key_type(key_type: str, method: str) -> None:
     if key_type not in CA_KEY_TYPES:
-        raise ConfigError(f"unknown key type {key_type!r}; choose one of {', '.join(CA_KEY_TYPES)}")
+        raise ConfigError(
+            f"unknown key type {key_type!r}; choose one of {', '.join(CA_KEY_TYPES)}",
+            facts=_invalid(method, "key_type", key_type),
+        )
 
 
-def _check_days(days: int, option: str) -> None:
+def _check_days(days: int, method: str, parameter: str) -> None:
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ConfigError(f"{option} must be a whole number of days, 1 to {MAX_DAYS} (got {days!r})")
+        raise ConfigError(
+            f"{parameter} must be a whole number of days, 1 to {MAX_DAYS} (got {days!r})",
+            facts=_invalid(method, parameter, repr(days)),
+        )
 
 
 def _read_state(path: Path) -> _State:

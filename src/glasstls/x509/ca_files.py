@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Facts
 from .mint import PrivateKey, subject_name
 
 DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -46,8 +46,15 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
     loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
     try:
         key = loader(data, password)
-    except TypeError:
-        raise ConfigError(f"{name} is encrypted: glasstls ca reads unencrypted keys only") from None
+    except TypeError:  # what cryptography raises for an encrypted key without a password, and the reverse
+        state = (
+            "is encrypted and no password was given"
+            if password is None
+            else "is not encrypted, yet a password was given"
+        )
+        raise ConfigError(
+            f"{name} {state}", facts=Facts("invalid_value", field="load_private_key(password)", value=name)
+        ) from None
     except ValueError:
         raise ConfigError(f"{name} holds no private key that parses (PEM or DER)") from None
     if not isinstance(key, PrivateKey):

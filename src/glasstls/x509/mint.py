@@ -72,7 +72,7 @@ def generate_key(key_type: KeyType = "ecdsa-p256") -> PrivateKey:
     raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)} or rsa3072")
 
 
-def signature_hash(signer: PrivateKey) -> hashes.HashAlgorithm | None:
+def signature_hash(signer: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
     """The hash of a certificate, CRL or OCSP response signed by ``signer`` (None for EdDSA, which hashes itself).
 
     ECDSA keys sign with the hash that matches the curve size, as the TLS 1.3

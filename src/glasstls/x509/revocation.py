@@ -261,9 +261,7 @@ def cert_id_matches(single: ocsp.OCSPSingleResponse, cert: x509.Certificate, iss
         expected = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, algorithm).build()
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return False
-    return (
-        expected.issuer_name_hash == single.issuer_name_hash and expected.issuer_key_hash == single.issuer_key_hash
-    )
+    return expected.issuer_name_hash == single.issuer_name_hash and expected.issuer_key_hash == single.issuer_key_hash
 
 
 def _responder_id_matches(response: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
@@ -484,7 +482,7 @@ def _check_one(
 
 def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
     try:
-        return crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        return crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]  # X25519 & co.: TypeError below
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return False
 

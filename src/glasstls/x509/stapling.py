@@ -66,7 +66,13 @@ class StapleSource:
     # -- constructors -------------------------------------------------------------------------
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], **kwargs: object) -> StapleSource:
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        refresh_before: timedelta = REFRESH_BEFORE,
+        retry_after: timedelta = RETRY_AFTER,
+    ) -> StapleSource:
         """A DER OCSP response in a file; it must be readable and parse now (ConfigError otherwise)."""
         file = Path(path)
 
@@ -91,7 +97,7 @@ class StapleSource:
                 f"{err.reason} (the file must hold a DER OCSP response, as `openssl ocsp -respout` writes)",
                 facts=Facts("bad_ocsp_file", value=str(file)),
             ) from None
-        return cls(fetch, str(file), watch=watch, **kwargs)  # type: ignore[arg-type]
+        return cls(fetch, str(file), watch=watch, refresh_before=refresh_before, retry_after=retry_after)
 
     @classmethod
     def from_der(cls, der: bytes, description: str = "an OCSP response in memory") -> StapleSource:
@@ -99,9 +105,17 @@ class StapleSource:
         return cls(lambda now: der, description)
 
     @classmethod
-    def from_callable(cls, fetch: Fetch, description: str = "an OCSP responder", **kwargs: object) -> StapleSource:
+    def from_callable(
+        cls,
+        fetch: Fetch,
+        description: str = "an OCSP responder",
+        *,
+        watch: Callable[[], object] | None = None,
+        refresh_before: timedelta = REFRESH_BEFORE,
+        retry_after: timedelta = RETRY_AFTER,
+    ) -> StapleSource:
         """``fetch(now)`` returns a fresh DER response (or None), e.g. from the CA tool."""
-        return cls(fetch, description, **kwargs)  # type: ignore[arg-type]
+        return cls(fetch, description, watch=watch, refresh_before=refresh_before, retry_after=retry_after)
 
     # -- what a handshake asks --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ asks it for a ``cryptography.x509.verification.Store``, built once and cached.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import ssl
@@ -29,9 +30,7 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/cert.pem",
 )
 
-_PEM_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
-)
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL)
 
 
 class TrustStore:
@@ -52,9 +51,7 @@ class TrustStore:
     # -- constructors --------------------------------------------------------------
 
     @classmethod
-    def from_certificates(
-        cls, certificates: Iterable[x509.Certificate], source: str = "certificates"
-    ) -> TrustStore:
+    def from_certificates(cls, certificates: Iterable[x509.Certificate], source: str = "certificates") -> TrustStore:
         return cls(certificates, source)
 
     @classmethod
@@ -153,11 +150,12 @@ def _system_bundle_paths() -> list[str]:
     if openssl_default:
         paths.append(openssl_default)
     try:
-        import certifi  # optional: only a fallback for machines without a system bundle
+        # Optional (not a dependency, so not type-checked): only a fallback for machines without a system bundle.
+        certifi = importlib.import_module("certifi")
     except ImportError:
         pass
     else:
-        paths.append(certifi.where())
+        paths.append(str(certifi.where()))
     return paths
 
 

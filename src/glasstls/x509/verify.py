@@ -137,8 +137,8 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
-        return name, verification.DNSName(name)
-    return str(address), verification.IPAddress(address)
+        return name, x509.DNSName(name)
+    return str(address), x509.IPAddress(address)
 
 
 def describe(cert: x509.Certificate) -> str:
@@ -185,9 +185,7 @@ def san_names(cert: x509.Certificate) -> tuple[str, ...]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return ()
-    return tuple(
-        str(entry.value) for entry in san if isinstance(entry, x509.DNSName | x509.IPAddress)
-    )
+    return tuple(str(entry.value) for entry in san if isinstance(entry, x509.DNSName | x509.IPAddress))
 
 
 def _shown(names: Sequence[str]) -> str:
@@ -498,7 +496,7 @@ def _candidate_paths(chain: Sequence[x509.Certificate], store: TrustStore) -> It
 def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetime) -> AlertError | None:
     """RFC 5280, Section 6.1 for one path, in the order the Web PKI path's diagnosis reports problems."""
     try:
-        for check in (
+        checks: tuple[Callable[[], AlertError | None], ...] = (
             lambda: _check_validity(path, now),
             lambda: _check_name(path[0], server_name),
             lambda: _check_eku(path[0]),
@@ -506,7 +504,8 @@ def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetim
             lambda: _check_cas(path),
             lambda: _check_critical(path),
             lambda: _check_algorithms(path),
-        ):
+        )
+        for check in checks:
             error = check()
             if error is not None:
                 return error
@@ -641,9 +640,7 @@ def verify_client_chain(
     return path
 
 
-def _diagnose_client(
-    chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str
-) -> AlertError:
+def _diagnose_client(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str) -> AlertError:
     try:
         path, untrusted = _path_to_anchor(chain, store, "client")
         found = untrusted or _check_validity(path, now, "client")
