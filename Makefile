@@ -17,7 +17,7 @@ APT_PEERS += tshark:tshark
 APT_PEERS += chromium:chromium
 # npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).
 # Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
-# NPM_PEERS += node_modules/.bin/node:node@24
+NPM_PEERS += node_modules/.bin/node:node@24
 
 .PHONY: all venv peers test lint typecheck demo bench clean
 
