@@ -20,25 +20,32 @@ Full handshake:                               Abbreviated (session ID or ticket)
 
 The client enters here (on_server_hello) from client.ExpectServerHello when the
 ServerHello carries no supported_versions extension: the server chose TLS 1.2.
+
+Each state holds ``s``, the :class:`~.common12.Handshake12` so far, and only
+what it alone needs (whether a CertificateStatus may come, the server's key
+share, its CertificateRequest, the session being resumed, a new ticket),
+handed on as typed values from state to state.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ..config import CertifiedKey, ClientConfig
 from ..crypto import kx
 from ..crypto.signatures import sign
-from ..crypto.suites import TLS12_SUITES
+from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
-from ..enums import AlertDescription, ProtocolVersion, SignatureScheme
+from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
-from ..wire.handshake import CertificateVerify, ClientHello, Finished, ServerHello
+from ..session.state import SessionState
+from ..wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -47,13 +54,21 @@ from ..wire.handshake12 import (
     ClientKeyExchange,
     HelloRequest,
     NewSessionTicket12,
+    ServerDHParams,
+    ServerECDHParams,
     ServerHelloDone,
     ServerKeyExchange,
 )
 from .admission import admit_extensions
-from .base import Connected, Context, PeerVerified, State, require
+from .base import AnyState, Connected, Context, PeerVerified, State, require
 from .certselect import client_certificate_for
-from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .common12 import (
+    DEFAULT_TICKET_LIFETIME,
+    DOWNGRADE_TLS12,
+    Handshake12,
+    KeyedHandshake12,
+    refuse_renegotiation_info,
+)
 from .hello import offered_signature_schemes
 from .peer_auth import check_peer_signature, parse_der_chain, peer_subject, verify_server
 from .status import check_server_status
@@ -72,43 +87,48 @@ _SERVER_HELLO_EXTENSIONS = {
     E.record_size_limit,
     E.max_fragment_length,
 }
+M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
 
 
-class State12(State):
+class ClientState12(State[M]):
+    """A TLS 1.2 client state: TLS 1.2's messages, and HelloRequest ignored while negotiating."""
+
     parsers = TLS12_PARSERS
     ccs_allowed = False
 
-    def __init__(self, session: Session12) -> None:
-        self.s = session
-
-    def accept(self, ctx: Context, msg: Any) -> State:
+    def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         # RFC 5246, Section 7.4.1.1: a HelloRequest while negotiating is ignored (and not hashed).
         if isinstance(msg, HelloRequest) and not self.handshake_done:
             return self
         return super().accept(ctx, msg)
 
 
-def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcript: Transcript) -> State:
+@dataclass(frozen=True)
+class ServerShare:
+    """The (EC)DHE share of a ServerKeyExchange whose signature checked (RFC 8422,
+    Section 5.4; RFC 5246, Section 7.4.3): the group and the server's public value."""
+
+    group: NamedGroup
+    public: bytes  # DHE: left-padded to the length of p
+
+
+@dataclass(frozen=True)
+class ServerKeys12:
+    """What the client's ClientKeyExchange answers (RFC 5246, Section 7.4.7)."""
+
+    kx: str  # the suite's key exchange: "ECDHE", "DHE" or "RSA"
+    peer_chain: tuple[x509.Certificate, ...]  # RSA key transport encrypts to the leaf's key
+    share: ServerShare | None  # (EC)DHE: the ServerKeyExchange's share; None for RSA
+
+
+# -- ServerHello --------------------------------------------------------------------
+
+
+def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcript: Transcript) -> AnyState:
     """The server chose TLS 1.2 (or below): check everything RFC 5246 and the
     downgrade protections ask of its ServerHello, then branch full/abbreviated."""
-    cfg = ctx.config
-    if sh.legacy_version < ProtocolVersion.TLSv1_2:
-        raise AlertError(
-            AlertDescription.protocol_version,
-            f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
-        )
-    require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
-    if cfg.tls_min > ProtocolVersion.TLSv1_2:
-        raise AlertError(
-            AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
-        )
-    # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 says so in its random.
-    if cfg.tls_max >= ProtocolVersion.TLSv1_3 and sh.random[-8:] == DOWNGRADE_TLS12:
-        raise AlertError(
-            ILLEGAL,
-            "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "
-            "removed TLS 1.3 from the handshake (RFC 8446, Section 4.1.3)",
-        )
+    config: ClientConfig = ctx.config
+    _check_version(config, sh)
     require(
         sh.cipher_suite in hello.cipher_suites and sh.cipher_suite in TLS12_SUITES,
         ILLEGAL,
@@ -117,9 +137,55 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
     ctx.set_version(ProtocolVersion.TLSv1_2)
     _check_extensions(hello, sh)
+    hs = _settled(ctx, config, hello, sh, transcript)
+    limit = sh.ext(E.record_size_limit)
+    if limit is not None:
+        ctx.set_peer_record_limit_12(limit.value)
+    offered = ctx.offered_session
+    if offered is not None and hello.legacy_session_id and sh.legacy_session_id_echo == hello.legacy_session_id:
+        return _resume(ctx, hs, offered)
+    # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
+    return ExpectCertificate12(hs, status_expected=sh.ext(E.status_request) is not None)
+
+
+def _check_version(config: ClientConfig, sh: ServerHello) -> None:
+    if sh.legacy_version < ProtocolVersion.TLSv1_2:
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
+        )
+    require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
+    if config.tls_min > ProtocolVersion.TLSv1_2:
+        raise AlertError(
+            AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
+        )
+    # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 says so in its random.
+    if config.tls_max >= ProtocolVersion.TLSv1_3 and sh.random[-8:] == DOWNGRADE_TLS12:
+        raise AlertError(
+            ILLEGAL,
+            "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "
+            "removed TLS 1.3 from the handshake (RFC 8446, Section 4.1.3)",
+        )
+
+
+def _check_extensions(hello: ClientHello, sh: ServerHello) -> None:
+    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello")
+    reneg = sh.ext(E.renegotiation_info)
+    if reneg is not None:
+        refuse_renegotiation_info(reneg.value)
+    alpn = sh.ext(E.application_layer_protocol_negotiation)
+    offered = hello.ext(E.application_layer_protocol_negotiation)  # admit_extensions: offered if answered
+    if alpn is not None and alpn.value and (offered is None or alpn.value[0] not in offered.value):
+        raise AlertError(ILLEGAL, f"server selected ALPN {alpn.value[0]!r}, which the client did not offer")
+
+
+def _settled(
+    ctx: Context, config: ClientConfig, hello: ClientHello, sh: ServerHello, transcript: Transcript
+) -> Handshake12:
+    """What the ServerHello settles (RFC 5246, Section 7.4.1.3), once it passed the checks."""
     suite = TLS12_SUITES[sh.cipher_suite]
     ems = sh.ext(E.extended_master_secret) is not None
-    if cfg.require_extended_master_secret and not ems:
+    if config.require_extended_master_secret and not ems:
         raise AlertError(
             AlertDescription.handshake_failure,
             "server does not support extended master secret (RFC 7627), which this client requires",
@@ -132,55 +198,54 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     )
     transcript.start(suite.prf_hash)
     transcript.add(sh.raw)
-    s = Session12(suite, hello.random, sh.random, transcript, ems, etm, session_id=sh.legacy_session_id_echo)
-    s.server_name = ctx.offered_sni  # type: ignore[attr-defined]
-    s.issue_ticket = sh.ext(E.session_ticket) is not None
-    # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
-    s.extra["status_expected"] = sh.ext(E.status_request) is not None
+    return Handshake12(
+        suite,
+        hello.random,
+        sh.random,
+        transcript,
+        ems,
+        etm,
+        session_id=sh.legacy_session_id_echo,
+        server_name=ctx.offered_sni,
+        alpn=_selected_alpn(sh),
+        issue_ticket=sh.ext(E.session_ticket) is not None,
+    )
+
+
+def _selected_alpn(sh: ServerHello) -> str | None:
     alpn = sh.ext(E.application_layer_protocol_negotiation)
-    if alpn is not None:
-        require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
-        s.alpn = alpn.value[0].decode("ascii", "replace")
-    limit = sh.ext(E.record_size_limit)
-    if limit is not None:
-        ctx.set_peer_record_limit_12(limit.value)  # type: ignore[attr-defined]
-    offered = ctx.offered_session  # type: ignore[attr-defined]
-    if offered is not None and hello.legacy_session_id and sh.legacy_session_id_echo == hello.legacy_session_id:
-        return _resume(ctx, s, offered)
-    return ExpectCertificate12(s)
+    if alpn is None:
+        return None
+    # RFC 7301, Section 3.1: the server answers with exactly one protocol.
+    require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
+    selected: bytes = alpn.value[0]
+    return selected.decode("ascii", "replace")
 
 
-def _check_extensions(hello: ClientHello, sh: ServerHello) -> None:
-    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello")
-    reneg = sh.ext(E.renegotiation_info)
-    if reneg is not None:
-        refuse_renegotiation_info(reneg.value)
-    alpn = sh.ext(E.application_layer_protocol_negotiation)
-    if (
-        alpn is not None
-        and alpn.value
-        and alpn.value[0] not in hello.ext(E.application_layer_protocol_negotiation).value
-    ):
-        raise AlertError(ILLEGAL, f"server selected ALPN {alpn.value[0]!r}, which the client did not offer")
-
-
-def _resume(ctx: Context, s: Session12, offered: Any) -> State:
+def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
     """RFC 5246, Section 7.3 / RFC 5077, Section 3.1: the server accepted our session."""
+    require(offered.cipher_suite == hs.suite.suite, ILLEGAL, "server resumed a session with a different cipher suite")
     # RFC 7627, Section 5.3: a session must be resumed with the EMS it was made with.
-    require(offered.cipher_suite == s.suite.suite, ILLEGAL, "server resumed a session with a different cipher suite")
     require(
-        offered.extended_master_secret == s.extended_master_secret,
+        offered.extended_master_secret == hs.extended_master_secret,
         AlertDescription.handshake_failure,
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
-    s.resumed = True
-    s.resume_master(ctx, offered.master_secret)
-    s.peer_chain = tuple(x509.load_der_x509_certificate(d) for d in offered.peer_certificates)
-    s.extra["offered"] = offered
-    return ExpectNewTicketOrCcs12(s) if s.issue_ticket else ExpectServerCcs12(s)
+    keyed = replace(hs, resumed=True).resume_master(ctx, offered.master_secret)
+    keyed = replace(keyed, peer_chain=tuple(x509.load_der_x509_certificate(d) for d in offered.peer_certificates))
+    if keyed.issue_ticket:
+        return ExpectNewTicketOrCcs12(keyed, resumed_from=offered)
+    return ExpectServerCcs12(keyed, resumed_from=offered)
 
 
-class ExpectCertificate12(State12):
+# -- the server's flight ------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectCertificate12(ClientState12[Certificate12]):
+    s: Handshake12
+    status_expected: bool  # the ServerHello accepted status_request (RFC 6066, Section 8)
+
     expects = (Certificate12,)
     step = "waiting for the server's Certificate (TLS 1.2)"
     transitions = (
@@ -189,64 +254,32 @@ class ExpectCertificate12(State12):
         ("Certificate12", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
     )
 
-    def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: Certificate12) -> AnyState:
         require(bool(msg.certificates), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_der_chain(msg.certificates, "server")
         _check_key_fits_suite(chain[0], self.s.suite)
+        config: ClientConfig = ctx.config
         path = None
-        if ctx.config.dangerous.skip_server_verification:
+        if config.dangerous.skip_server_verification:
             ctx.verified(peer_subject(chain[0]), True, "verification skipped (insecure)")
         else:
             path = verify_server(ctx, chain).path
         self.s.transcript.add(msg.raw)
-        self.s.peer_chain = chain
-        if self.s.extra.get("status_expected"):
-            return ExpectCertificateStatus12(self.s, path)
+        s = replace(self.s, peer_chain=chain)
+        if self.status_expected:
+            return ExpectCertificateStatus12(s, path)
         if path is not None:
             check_server_status(ctx, path, None)  # no staple can come: must-staple, CRLs
-        return _after_certificate(self.s)
+        return _after_certificate(s)
 
 
-def _after_certificate(s: Session12) -> State:
+def _after_certificate(s: Handshake12) -> ExpectServerKeyExchange12 | ExpectCertificateRequestOrDone12:
     if s.suite.kx == "RSA":
-        return ExpectCertificateRequestOrDone12(s)
+        return ExpectCertificateRequestOrDone12(s, share=None)
     return ExpectServerKeyExchange12(s)
 
 
-class ExpectCertificateStatus12(State12):
-    """RFC 6066, Section 8: the stapled OCSP response, after Certificate and before ServerKeyExchange.
-
-    The server announced it (status_request in its ServerHello) but may still
-    leave it out; then the next message belongs to the state after Certificate.
-    """
-
-    expects = (CertificateStatus, ServerKeyExchange, CertificateRequest12, ServerHelloDone)
-    step = "waiting for CertificateStatus"
-    transitions = (
-        ("CertificateStatus", "ExpectServerKeyExchange12", "ECDHE or DHE"),
-        ("CertificateStatus", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
-        ("ServerKeyExchange", "ExpectCertificateRequestOrDone12", "no CertificateStatus after all"),
-        ("CertificateRequest12", "ExpectServerHelloDone12", "RSA key exchange, no CertificateStatus"),
-        ("ServerHelloDone", "ExpectNewTicketOrCcs12", "RSA, no CertificateStatus; client flight, ticket promised"),
-        ("ServerHelloDone", "ExpectServerCcs12", "RSA, no CertificateStatus; sends the client flight"),
-    )
-
-    def __init__(self, session: Session12, path: tuple[x509.Certificate, ...] | None) -> None:
-        super().__init__(session)
-        self.path = path  # the validated path (None: verification skipped)
-
-    def handle(self, ctx: Context, msg: Any) -> State:
-        if isinstance(msg, CertificateStatus):
-            if self.path is not None:
-                check_server_status(ctx, self.path, msg.ocsp_response)
-            self.s.transcript.add(msg.raw)
-            return _after_certificate(self.s)
-        if self.path is not None:
-            check_server_status(ctx, self.path, None)
-        return _after_certificate(self.s).accept(ctx, msg)
-
-
-def _check_key_fits_suite(cert: x509.Certificate, suite: Any) -> None:
+def _check_key_fits_suite(cert: x509.Certificate, suite: Suite12) -> None:
     key = cert.public_key()
     if suite.auth == "RSA":
         ok = isinstance(key, rsa.RSAPublicKey)
@@ -259,42 +292,65 @@ def _check_key_fits_suite(cert: x509.Certificate, suite: Any) -> None:
     )
 
 
-class ExpectServerKeyExchange12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectCertificateStatus12(
+    ClientState12[CertificateStatus | ServerKeyExchange | CertificateRequest12 | ServerHelloDone]
+):
+    """RFC 6066, Section 8: the stapled OCSP response, after Certificate and before ServerKeyExchange.
+
+    The server announced it (status_request in its ServerHello) but may still
+    leave it out; then the next message belongs to the state after Certificate.
+    """
+
+    s: Handshake12
+    path: tuple[x509.Certificate, ...] | None  # the validated path (None: verification skipped)
+
+    expects = (CertificateStatus, ServerKeyExchange, CertificateRequest12, ServerHelloDone)
+    step = "waiting for CertificateStatus"
+    transitions = (
+        ("CertificateStatus", "ExpectServerKeyExchange12", "ECDHE or DHE"),
+        ("CertificateStatus", "ExpectCertificateRequestOrDone12", "RSA key exchange"),
+        ("ServerKeyExchange", "ExpectCertificateRequestOrDone12", "no CertificateStatus after all"),
+        ("CertificateRequest12", "ExpectServerHelloDone12", "RSA key exchange, no CertificateStatus"),
+        ("ServerHelloDone", "ExpectNewTicketOrCcs12", "RSA, no CertificateStatus; client flight, ticket promised"),
+        ("ServerHelloDone", "ExpectServerCcs12", "RSA, no CertificateStatus; sends the client flight"),
+    )
+
+    def handle(
+        self, ctx: Context, msg: CertificateStatus | ServerKeyExchange | CertificateRequest12 | ServerHelloDone
+    ) -> AnyState:
+        if isinstance(msg, CertificateStatus):
+            if self.path is not None:
+                check_server_status(ctx, self.path, msg.ocsp_response)
+            self.s.transcript.add(msg.raw)
+            return _after_certificate(self.s)
+        if self.path is not None:
+            check_server_status(ctx, self.path, None)
+        return _after_certificate(self.s).accept(ctx, msg)
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectServerKeyExchange12(ClientState12[ServerKeyExchange]):
+    s: Handshake12
+
     expects = (ServerKeyExchange,)
     step = "waiting for ServerKeyExchange"
     transitions = (("ServerKeyExchange", "ExpectCertificateRequestOrDone12"),)
 
-    def handle(self, ctx: Context, msg: ServerKeyExchange) -> State:  # type: ignore[override]
-        s = self.s
-        params = msg.ecdhe() if s.suite.kx == "ECDHE" else msg.dhe()
-        if s.suite.kx == "ECDHE":
-            group = params.group
-            require(
-                group in ctx.config.groups and group not in kx.FFDHE_GROUPS,
-                ILLEGAL,
-                f"server chose curve {group.name}, which the client did not offer",
-            )
-            peer_public = params.public
+    def handle(self, ctx: Context, msg: ServerKeyExchange) -> AnyState:
+        params: ServerECDHParams | ServerDHParams
+        if self.s.suite.kx == "ECDHE":
+            params = msg.ecdhe()
+            share = _ecdhe_share(ctx.config, params)
         else:
-            p = int.from_bytes(params.p, "big")
-            group = kx.ffdhe_group_for(p, int.from_bytes(params.g, "big"))
-            if group is None:
-                # RFC 7919, Section 3: a client may refuse custom groups with insufficient_security.
-                raise AlertError(
-                    AlertDescription.insufficient_security,
-                    f"server's DHE parameters (a {p.bit_length()}-bit prime) are not an RFC 7919 group; "
-                    "custom groups are refused. The server must use ffdhe2048 or another RFC 7919 group "
-                    "(OpenSSL: s_server -dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH "
-                    "-pkeyopt group:ffdhe2048`), or offer ECDHE",
-                )
-            peer_public = params.ys.rjust(kx.key_share_length(group) or 0, b"\x00")
+            params = msg.dhe()
+            share = _dhe_share(params)
         self._verify_signature(ctx, params)
-        s.group = group
-        s.extra["peer_public"] = peer_public
+        s = replace(self.s, group=share.group, signature_scheme=params.algorithm)
         s.transcript.add(msg.raw)
-        return ExpectCertificateRequestOrDone12(s)
+        return ExpectCertificateRequestOrDone12(s, share)
 
-    def _verify_signature(self, ctx: Context, params: Any) -> None:
+    def _verify_signature(self, ctx: Context, params: ServerECDHParams | ServerDHParams) -> None:
         """RFC 5246, Section 7.4.3 / RFC 8422, Section 5.4: signed over both randoms and the params."""
         s = self.s
         check_peer_signature(
@@ -310,10 +366,39 @@ class ExpectServerKeyExchange12(State12):
             success=f"{params.algorithm.name} over both randoms and the key exchange parameters",
             what="ServerKeyExchange signature",
         )
-        s.signature_scheme = params.algorithm
 
 
-class ExpectCertificateRequestOrDone12(State12):
+def _ecdhe_share(config: ClientConfig, params: ServerECDHParams) -> ServerShare:
+    group = params.group
+    # RFC 8422, Section 5.4: the curve must be one the client named in supported_groups.
+    require(
+        group in config.groups and group not in kx.FFDHE_GROUPS,
+        ILLEGAL,
+        f"server chose curve {group.name}, which the client did not offer",
+    )
+    return ServerShare(group, params.public)
+
+
+def _dhe_share(params: ServerDHParams) -> ServerShare:
+    p = int.from_bytes(params.p, "big")
+    group = kx.ffdhe_group_for(p, int.from_bytes(params.g, "big"))
+    if group is None:
+        # RFC 7919, Section 3: a client may refuse custom groups with insufficient_security.
+        raise AlertError(
+            AlertDescription.insufficient_security,
+            f"server's DHE parameters (a {p.bit_length()}-bit prime) are not an RFC 7919 group; "
+            "custom groups are refused. The server must use ffdhe2048 or another RFC 7919 group "
+            "(OpenSSL: s_server -dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH "
+            "-pkeyopt group:ffdhe2048`), or offer ECDHE",
+        )
+    return ServerShare(group, params.ys.rjust(kx.key_share_length(group) or 0, b"\x00"))
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectCertificateRequestOrDone12(ClientState12[CertificateRequest12 | ServerHelloDone]):
+    s: Handshake12
+    share: ServerShare | None  # None for RSA key transport
+
     expects = (CertificateRequest12, ServerHelloDone)
     step = "waiting for ServerHelloDone"
     transitions = (
@@ -322,15 +407,19 @@ class ExpectCertificateRequestOrDone12(State12):
         ("ServerHelloDone", "ExpectServerCcs12", "sends the client flight"),
     )
 
-    def handle(self, ctx: Context, msg: Any) -> State:
+    def handle(self, ctx: Context, msg: CertificateRequest12 | ServerHelloDone) -> AnyState:
         self.s.transcript.add(msg.raw)
         if isinstance(msg, CertificateRequest12):
-            self.s.extra["cert_request"] = msg
-            return ExpectServerHelloDone12(self.s)
-        return send_client_flight(ctx, self.s)
+            return ExpectServerHelloDone12(self.s, self.share, msg)
+        return send_client_flight(ctx, self.s, self.share, None)
 
 
-class ExpectServerHelloDone12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectServerHelloDone12(ClientState12[ServerHelloDone]):
+    s: Handshake12
+    share: ServerShare | None
+    request: CertificateRequest12  # the server asks for a client certificate (RFC 5246, Section 7.4.4)
+
     expects = (ServerHelloDone,)
     step = "waiting for ServerHelloDone"
     transitions = (
@@ -338,51 +427,64 @@ class ExpectServerHelloDone12(State12):
         ("ServerHelloDone", "ExpectServerCcs12", "sends the client flight"),
     )
 
-    def handle(self, ctx: Context, msg: ServerHelloDone) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: ServerHelloDone) -> AnyState:
         self.s.transcript.add(msg.raw)
-        return send_client_flight(ctx, self.s)
+        return send_client_flight(ctx, self.s, self.share, self.request)
 
 
-def send_client_flight(ctx: Context, s: Session12) -> State:
+# -- the client's flight ------------------------------------------------------------
+
+
+def send_client_flight(
+    ctx: Context, s: Handshake12, share: ServerShare | None, request: CertificateRequest12 | None
+) -> AnyState:
     """[Certificate] ClientKeyExchange [CertificateVerify] ChangeCipherSpec Finished."""
-    request: CertificateRequest12 | None = s.extra.get("cert_request")
     certified = _client_certificate(ctx, request) if request is not None else None
     if request is not None:
+        # RFC 5246, Section 7.4.6: asked for one, the client sends a Certificate, empty if it has none.
         s.send(ctx, Certificate12(certificates=certified[0].der_chain if certified else ()))
-    cke, pre_master = _key_exchange(ctx, s)
+    cke, pre_master = _key_exchange(ctx, ServerKeys12(s.suite.kx, s.peer_chain, share))
     s.send(ctx, cke)
-    s.derive_master(ctx, pre_master)
+    keyed = s.derive_master(ctx, pre_master)
     if certified is not None:
         key, scheme = certified[0].private_key, certified[1]
-        signature = sign(key, scheme, s.transcript.messages(), ctx.randomness, tls13=False)
-        s.send(ctx, CertificateVerify(algorithm=scheme, signature=signature))
-        s.client_auth = True
-    s.install_write(ctx)
-    s.send(ctx, Finished(verify_data=s.finished("client")))
-    return ExpectNewTicketOrCcs12(s) if s.issue_ticket else ExpectServerCcs12(s)
+        signature = sign(key, scheme, keyed.transcript.messages(), ctx.randomness, tls13=False)
+        keyed.send(ctx, CertificateVerify(algorithm=scheme, signature=signature))
+        keyed = replace(keyed, client_auth=True)
+    keyed.install_write(ctx)
+    keyed.send(ctx, Finished(verify_data=keyed.finished("client")))
+    return ExpectNewTicketOrCcs12(keyed) if keyed.issue_ticket else ExpectServerCcs12(keyed)
 
 
-def _client_certificate(ctx: Context, request: CertificateRequest12) -> tuple[Any, SignatureScheme] | None:
+def _client_certificate(ctx: Context, request: CertificateRequest12) -> tuple[CertifiedKey, SignatureScheme] | None:
     return client_certificate_for(ctx, request.signature_algorithms, request.authorities, tls13=False)
 
 
-def _key_exchange(ctx: Context, s: Session12) -> tuple[ClientKeyExchange, bytes]:
+def _key_exchange(ctx: Context, server: ServerKeys12) -> tuple[ClientKeyExchange, bytes]:
     """RFC 8422, Section 5.7 (ECDHE), RFC 5246, Sections 7.4.7 and 8.1 (DHE, RSA)."""
-    if s.suite.kx == "RSA":
+    if server.kx == "RSA":
         # RFC 5246, Section 7.4.7.1: the version we offered, then 46 random bytes.
         pre_master = ProtocolVersion.TLSv1_2.to_bytes(2, "big") + ctx.randomness(46)
-        key = s.peer_chain[0].public_key()
+        key = server.peer_chain[0].public_key()
+        assert isinstance(key, rsa.RSAPublicKey)  # _check_key_fits_suite let only RSA keys into RSA suites
         return ClientKeyExchange.for_rsa(key.encrypt(pre_master, padding.PKCS1v15())), pre_master
-    assert s.group is not None
-    share = kx.generate_key_share(s.group, ctx.randomness)
-    secret = share.exchange(s.extra["peer_public"])
-    if s.suite.kx == "DHE":
+    assert server.share is not None  # an (EC)DHE suite always has a ServerKeyExchange
+    share = kx.generate_key_share(server.share.group, ctx.randomness)
+    secret = share.exchange(server.share.public)
+    if server.kx == "DHE":
         return ClientKeyExchange.for_dhe(share.public_bytes()), kx.strip_leading_zeros(secret)
     return ClientKeyExchange.for_ecdhe(share.public_bytes()), secret
 
 
-class ExpectNewTicketOrCcs12(State12):
+# -- the server's ticket, ChangeCipherSpec and Finished -------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectNewTicketOrCcs12(ClientState12[NewSessionTicket12]):
     """RFC 5077, Section 3.3: the server promised a ticket; it comes before its CCS."""
+
+    s: KeyedHandshake12
+    resumed_from: SessionState | None = None  # the session resumed (abbreviated handshake)
 
     expects = (NewSessionTicket12,)
     step = "waiting for NewSessionTicket"
@@ -391,32 +493,41 @@ class ExpectNewTicketOrCcs12(State12):
         ("ChangeCipherSpec", "ExpectServerFinished12", "no ticket after all"),
     )
 
-    def handle(self, ctx: Context, msg: NewSessionTicket12) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: NewSessionTicket12) -> AnyState:
         self.s.transcript.add(msg.raw)
-        self.s.extra["ticket"] = msg
-        return ExpectServerCcs12(self.s)
+        return ExpectServerCcs12(self.s, self.resumed_from, ticket=msg)
 
-    def on_change_cipher_spec(self, ctx: Context) -> State:  # type: ignore[override]
+    def on_change_cipher_spec(self, ctx: Context) -> AnyState:
         # RFC 5077, Section 3.3: a server that cannot issue a ticket after all may skip it.
-        return ExpectServerCcs12(self.s).on_change_cipher_spec(ctx)
+        return ExpectServerCcs12(self.s, self.resumed_from).on_change_cipher_spec(ctx)
 
 
-class ExpectServerCcs12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectServerCcs12(ClientState12[Handshake]):
+    s: KeyedHandshake12
+    resumed_from: SessionState | None = None
+    ticket: NewSessionTicket12 | None = None  # a new ticket (RFC 5077, Section 3.3)
+
     expects = ()
     step = "waiting for the server's ChangeCipherSpec"
     transitions = (("ChangeCipherSpec", "ExpectServerFinished12", "next read keys"),)
 
-    def on_change_cipher_spec(self, ctx: Context) -> State:  # type: ignore[override]
+    def on_change_cipher_spec(self, ctx: Context) -> AnyState:
         self.s.install_read(ctx)
-        return ExpectServerFinished12(self.s)
+        return ExpectServerFinished12(self.s, self.resumed_from, self.ticket)
 
 
-class ExpectServerFinished12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectServerFinished12(ClientState12[Finished]):
+    s: KeyedHandshake12
+    resumed_from: SessionState | None
+    ticket: NewSessionTicket12 | None
+
     expects = (Finished,)
     step = "waiting for the server's Finished (TLS 1.2)"
     transitions = (("Finished", "ClientConnected12", "if resumed, sends [ChangeCipherSpec] Finished"),)
 
-    def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: Finished) -> AnyState:
         s = self.s
         proof = s.check_finished(ctx, "server", msg.verify_data)
         s.transcript.add(msg.raw)
@@ -424,26 +535,27 @@ class ExpectServerFinished12(State12):
             # Abbreviated handshake: our CCS and Finished come after the server's.
             s.install_write(ctx)
             s.send(ctx, Finished(verify_data=s.finished("client")))
-        ctx.new_session(_session_to_keep(ctx, s))
+        ctx.new_session(self._session_to_keep(ctx))
         ctx.complete(PeerVerified(proof), s.parameters())
         return ClientConnected12(s)
 
-
-def _session_to_keep(ctx: Context, s: Session12) -> Any:
-    ticket: NewSessionTicket12 | None = s.extra.get("ticket")
-    offered = s.extra.get("offered")
-    if ticket is not None:
-        state = s.session_state(ctx, ticket.ticket, ticket.lifetime_hint or 7200)
-    elif offered is not None:
-        return offered  # resumed without a new ticket: the old session stays valid
-    else:
-        state = s.session_state(ctx)
-    ders = tuple(c.public_bytes(Encoding.DER) for c in s.peer_chain)
-    return replace(state, peer_certificates=ders)
+    def _session_to_keep(self, ctx: Context) -> SessionState:
+        s, ticket = self.s, self.ticket
+        if ticket is not None:
+            state = s.session_state(ctx, ticket.ticket, ticket.lifetime_hint or DEFAULT_TICKET_LIFETIME)
+        elif self.resumed_from is not None:
+            return self.resumed_from  # resumed without a new ticket: the old session stays valid
+        else:
+            state = s.session_state(ctx)
+        ders = tuple(c.public_bytes(Encoding.DER) for c in s.peer_chain)
+        return replace(state, peer_certificates=ders)
 
 
-class ClientConnected12(State12, Connected):
+@dataclass(frozen=True, eq=False)
+class ClientConnected12(ClientState12[HelloRequest], Connected[HelloRequest]):
     """Application data; renegotiation is refused (RFC 5746 is only signalled)."""
+
+    s: KeyedHandshake12
 
     expects = (HelloRequest,)
     step = "exchanging application data"
@@ -451,7 +563,7 @@ class ClientConnected12(State12, Connected):
 
     version_label = "TLSv1.2"
 
-    def handle(self, ctx: Context, msg: HelloRequest) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: HelloRequest) -> AnyState:
         # RFC 5246, Section 7.4.1.1: a client may decline with a no_renegotiation warning.
         ctx.send_warning(AlertDescription.no_renegotiation)
         return self

@@ -1,11 +1,10 @@
-"""Pieces both TLS 1.2 roles use (RFC 5246): key derivation from the master
-secret, the protections installed at ChangeCipherSpec, Finished, and the
-session a handshake leaves behind."""
+"""Pieces both TLS 1.2 roles use (RFC 5246): the handshake every state hands on,
+key derivation from the master secret, the protections installed at
+ChangeCipherSpec, Finished, and the session a handshake leaves behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, fields
 
 from cryptography import x509
 
@@ -15,58 +14,93 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertError, DecodeError
 from ..events import NegotiatedParameters
-from ..record.protection12 import protection12
+from ..record.protection12 import Protection12, protection12
 from ..session.state import SessionState
+from ..wire.handshake import Handshake
 from .base import Context, FinishedVerified, traced_check, verify_finished
 
 # RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3-capable server's
 # random when it negotiates TLS 1.2.
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 VERIFY_DATA_LEN = 12  # RFC 5246, Section 7.4.9
+# Seconds a session is kept when nothing says otherwise (a ticket_lifetime_hint of 0
+# leaves it unspecified, RFC 5077, Section 3.3).
+DEFAULT_TICKET_LIFETIME = 7200
 
 
-@dataclass
-class Session12:
-    """Everything a TLS 1.2 handshake has settled, filled in state by state."""
+@dataclass(frozen=True)
+class Handshake12:
+    """A TLS 1.2 handshake as far as it has come, the same for both roles: what the
+    two hellos settled (RFC 5246, Section 7.4.1) and, filled in by the states that
+    learn them, the parameters the handshake reports when it completes.
+
+    Every state holds one. A state that learns something hands the next state a
+    copy with it (``dataclasses.replace``); only the transcript is shared, and it
+    only grows. Until the master secret is known there is nothing to key or to
+    finish with: :meth:`derive_master` and :meth:`resume_master` make the
+    :class:`KeyedHandshake12` that can.
+    """
 
     suite: Suite12
     client_random: bytes
     server_random: bytes
     transcript: Transcript
-    extended_master_secret: bool
-    encrypt_then_mac: bool = False
-    resumed: bool = False
-    session_id: bytes = b""
-    alpn: str | None = None
-    server_name: str | None = None
-    group: NamedGroup | None = None
-    signature_scheme: SignatureScheme | None = None
-    peer_chain: tuple[x509.Certificate, ...] = ()
-    master_secret: bytes = b""
-    issue_ticket: bool = False
-    client_auth: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extended_master_secret: bool  # RFC 7627
+    encrypt_then_mac: bool  # RFC 7366; never with an AEAD suite
+    session_id: bytes  # the server's, for resumption by session ID (may be empty)
+    server_name: str | None  # what the client asked for (RFC 6066, Section 3)
+    alpn: str | None  # the protocol the server selected (RFC 7301)
+    issue_ticket: bool  # a NewSessionTicket comes before the server's CCS (RFC 5077, Section 3.3)
+    resumed: bool = False  # abbreviated handshake (RFC 5246, Section 7.3)
+    group: NamedGroup | None = None  # (EC)DHE only
+    signature_scheme: SignatureScheme | None = None  # of the ServerKeyExchange
+    peer_chain: tuple[x509.Certificate, ...] = ()  # leaf first; empty: the peer sent none
+    client_auth: bool = False  # the client proved its certificate (CertificateVerify)
 
-    def send(self, ctx: Context, msg: Any) -> None:
+    def send(self, ctx: Context, msg: Handshake) -> None:
         """Send a handshake message and add the bytes sent to the transcript."""
         ctx.send_message(msg)
         self.transcript.add(msg.raw)
 
-    def derive_master(self, ctx: Context, pre_master: bytes) -> None:
+    def derive_master(self, ctx: Context, pre_master: bytes) -> KeyedHandshake12:
         """RFC 5246, Section 8.1, or RFC 7627, Section 4 with the session hash."""
         h = self.suite.prf_hash
         if self.extended_master_secret:
-            self.master_secret = prf12.extended_master_secret(h, pre_master, self.transcript.digest())
+            master = prf12.extended_master_secret(h, pre_master, self.transcript.digest())
         else:
-            self.master_secret = prf12.master_secret(h, pre_master, self.client_random, self.server_random)
-        ctx.secret("master_secret", self.client_random, self.master_secret)
+            master = prf12.master_secret(h, pre_master, self.client_random, self.server_random)
+        return self.resume_master(ctx, master)
 
-    def resume_master(self, ctx: Context, master_secret: bytes) -> None:
-        """An abbreviated handshake (RFC 5246, Section 7.3) takes the resumed session's master secret."""
-        self.master_secret = master_secret
+    def resume_master(self, ctx: Context, master_secret: bytes) -> KeyedHandshake12:
+        """The master secret is known (derived, or the resumed session's: RFC 5246, Section 7.3)."""
         ctx.secret("master_secret", self.client_random, master_secret)
+        settled = {f.name: getattr(self, f.name) for f in fields(Handshake12)}
+        return KeyedHandshake12(**settled, master_secret=master_secret)
 
-    def _protection(self, ctx: Context, sender: str) -> Any:
+    def parameters(self) -> NegotiatedParameters:
+        return NegotiatedParameters(
+            version="TLSv1.2",
+            cipher_suite=self.suite.name,
+            group=self.group.name if self.group is not None else None,
+            signature_scheme=self.signature_scheme.name if self.signature_scheme is not None else None,
+            alpn=self.alpn,
+            server_name=self.server_name,
+            peer_certificates=self.peer_chain,
+            resumed=self.resumed,
+            client_auth=self.client_auth,
+            extended_master_secret=self.extended_master_secret,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyedHandshake12(Handshake12):
+    """A TLS 1.2 handshake whose master secret is known: what the record
+    protections (RFC 5246, Section 6.3), Finished (Section 7.4.9) and the session
+    kept for resumption are made from."""
+
+    master_secret: bytes
+
+    def _protection(self, ctx: Context, sender: str) -> Protection12:
         kb = prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
         if sender == "client":
             key, iv, mac = kb.client_key, kb.client_iv, kb.client_mac_key
@@ -85,11 +119,12 @@ class Session12:
     def install_write(self, ctx: Context) -> None:
         """Send ChangeCipherSpec, then protect everything we send (RFC 5246, Section 7.1)."""
         ctx.send_change_cipher_spec()
-        ctx.install_write_protection(self._protection(ctx, ctx.side))  # type: ignore[attr-defined]
+        ctx.install_write_protection(self._protection(ctx, ctx.side))
 
     def install_read(self, ctx: Context) -> None:
+        """The peer's ChangeCipherSpec came: everything after it is protected (RFC 5246, Section 7.1)."""
         peer = "server" if ctx.side == "client" else "client"
-        ctx.install_read_protection(self._protection(ctx, peer))  # type: ignore[attr-defined]
+        ctx.install_read_protection(self._protection(ctx, peer))
 
     def finished(self, sender: str) -> bytes:
         return prf12.finished_verify_data(self.suite.prf_hash, self.master_secret, sender, self.transcript.digest())
@@ -105,21 +140,10 @@ class Session12:
             lambda: verify_finished(sender, expected, verify_data),
         )
 
-    def parameters(self) -> NegotiatedParameters:
-        return NegotiatedParameters(
-            version="TLSv1.2",
-            cipher_suite=self.suite.name,
-            group=self.group.name if self.group is not None else None,
-            signature_scheme=self.signature_scheme.name if self.signature_scheme is not None else None,
-            alpn=self.alpn,
-            server_name=self.server_name,
-            peer_certificates=self.peer_chain,
-            resumed=self.resumed,
-            client_auth=self.client_auth,
-            extended_master_secret=self.extended_master_secret,
-        )
-
-    def session_state(self, ctx: Context, ticket: bytes | None = None, lifetime: int = 7200) -> SessionState:
+    def session_state(
+        self, ctx: Context, ticket: bytes | None = None, lifetime: int = DEFAULT_TICKET_LIFETIME
+    ) -> SessionState:
+        """What resumption needs of this handshake (RFC 5246, Section 7.3; RFC 5077, Section 4)."""
         return SessionState(
             version=ProtocolVersion.TLSv1_2,
             cipher_suite=self.suite.suite,

@@ -20,16 +20,21 @@ Full handshake:                                  Abbreviated (session ID or tick
 
 The server enters here (on_client_hello) from server.ExpectClientHello once
 TLS 1.2 is the version both sides share.
+
+Each state holds ``s``, the :class:`~.common12.Handshake12` so far, and only
+what it alone needs (the keys to read the ClientKeyExchange with), handed on as
+typed values from state to state.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
+from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
 from ..crypto.signatures import scheme_fits_key, sign
 from ..crypto.suites import TLS12_SUITES, Suite12
@@ -37,9 +42,12 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
+from ..session.cache import ServerSessionCache
+from ..session.state import SessionState
+from ..session.tickets import TicketKeys
 from ..wire import extensions as X
 from ..wire.extensions import Extension
-from ..wire.handshake import CertificateVerify, ClientHello, Finished, ServerHello
+from ..wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -53,9 +61,9 @@ from ..wire.handshake12 import (
     ecdhe_params_bytes,
 )
 from . import negotiation as N
-from .base import Connected, Context, PeerVerified, State, require
+from .base import AnyState, Connected, Context, PeerVerified, State, require
 from .certselect import candidates, report_choice
-from .common12 import DOWNGRADE_TLS12, Session12, refuse_renegotiation_info
+from .common12 import DOWNGRADE_TLS12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, parse_der_chain, verify_client
 from .status import staple_for
 
@@ -63,16 +71,16 @@ ILLEGAL = AlertDescription.illegal_parameter
 FAILURE = AlertDescription.handshake_failure
 TICKET_LIFETIME = 7200  # seconds (RFC 5077, Section 3.3: a hint to the client)
 _ECDHE_GROUPS = frozenset(kx.SUPPORTED_GROUPS) - kx.FFDHE_GROUPS - kx.TLS13_ONLY_GROUPS
+M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
 
 
-class State12(State):
+class ServerState12(State[M]):
+    """A TLS 1.2 server state: TLS 1.2's messages."""
+
     parsers = TLS12_PARSERS
 
-    def __init__(self, session: Session12) -> None:
-        self.s = session
 
-
-@dataclass
+@dataclass(frozen=True)
 class Offer:
     """What the client's TLS 1.2 ClientHello offers, decoded once."""
 
@@ -88,35 +96,48 @@ class Offer:
 
 
 def _offer(ch: ClientHello) -> Offer:
-    def value(ext_type: E, default: Any) -> Any:
-        ext = ch.ext(ext_type)
-        return default if ext is None else ext.value
-
     reneg = ch.ext(E.renegotiation_info)
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)
-    ticket = ch.ext(E.session_ticket)
+    groups, schemes = ch.ext(E.supported_groups), ch.ext(E.signature_algorithms)
+    ticket, sni = ch.ext(E.session_ticket), ch.ext(E.server_name)
     return Offer(
         hello=ch,
-        groups=value(E.supported_groups, ()),
-        signature_schemes=value(E.signature_algorithms, ()),
+        groups=groups.value if groups is not None else (),
+        signature_schemes=schemes.value if schemes is not None else (),
         ems=ch.ext(E.extended_master_secret) is not None,
         etm=ch.ext(E.encrypt_then_mac) is not None,
         tickets=ticket is not None,
         ticket=ticket.value if ticket is not None else b"",
         secure_renegotiation=reneg is not None or CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites,
-        server_name=value(E.server_name, None),
+        server_name=sni.value if sni is not None else None,
     )
 
 
-def on_client_hello(ctx: Context, ch: ClientHello) -> State:
+@dataclass(frozen=True)
+class RsaKeyTransport:
+    """RSA key transport (RFC 5246, Section 7.4.7.1): the client encrypts the
+    pre-master secret to our certificate's key."""
+
+    private_key: rsa.RSAPrivateKey
+    # The legacy_version of the ClientHello, which the pre-master secret must start
+    # with: checked, in constant time, by the ROBOT defence (rsa_pre_master).
+    client_version: int
+
+
+# What the server reads the client's ClientKeyExchange with: its RSA key, or the
+# ephemeral share its ServerKeyExchange sent ((EC)DHE).
+KeyExchangeKeys = RsaKeyTransport | kx.KeyShare
+
+
+def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     """RFC 5246, Section 7.4.1.2: decide resumption or a full handshake."""
-    cfg = ctx.config
+    config: ServerConfig = ctx.config
     ctx.set_version(ProtocolVersion.TLSv1_2)
     # RFC 5246, Section 7.4.1.2: null compression must be offered.
     require(0 in ch.compression_methods, ILLEGAL, "ClientHello does not offer the null compression method")
     offer = _offer(ch)
-    if cfg.require_extended_master_secret and not offer.ems:
+    if config.require_extended_master_secret and not offer.ems:
         raise AlertError(
             FAILURE, "client does not support extended master secret (RFC 7627), which this server requires"
         )
@@ -130,28 +151,32 @@ def on_client_hello(ctx: Context, ch: ClientHello) -> State:
 # -- resumption ---------------------------------------------------------------------
 
 
-def _find_session(ctx: Context, offer: Offer) -> tuple[Any, bool] | None:
-    """A resumable session from the client's ticket or session ID, or None.
+def _find_session(ctx: Context, offer: Offer) -> tuple[SessionState, bool] | None:
+    """A resumable session from the client's ticket or session ID, and whether it came
+    by ticket; or None.
 
     A ticket that cannot be used (corrupt, expired, sealed under a retired
     key) means a full handshake, never a failure (RFC 5077, Section 3.4).
     """
-    cfg, now = ctx.config, ctx.now()
-    if cfg.session_tickets and offer.ticket:
-        state, reason = cfg.ticket_keys.open(offer.ticket, now)
+    config: ServerConfig = ctx.config
+    now = ctx.now()
+    if config.session_tickets and offer.ticket:
+        keys: TicketKeys = config.ticket_keys
+        state, reason = keys.open(offer.ticket, now)
         ctx.verified("session ticket", state is not None, reason)
         if state is not None and _resumable(ctx, offer, state):
             return state, True
     sid = offer.hello.legacy_session_id
-    if sid and cfg.session_cache is not None:
-        state = cfg.session_cache.get(sid, now)
+    cache: ServerSessionCache | None = config.session_cache
+    if sid and cache is not None:
+        state = cache.get(sid, now)
         if state is not None and _resumable(ctx, offer, state):
             ctx.verified("session ID", True, "found in the session cache")
             return state, False
     return None
 
 
-def _resumable(ctx: Context, offer: Offer, state: Any) -> bool:
+def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     """RFC 5246, Section 7.4.1.2; RFC 7627, Section 5.3; RFC 6066, Section 3."""
     suite = CipherSuite(state.cipher_suite)
     usable = (
@@ -170,22 +195,29 @@ def _resumable(ctx: Context, offer: Offer, state: Any) -> bool:
     return usable
 
 
-def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: Any, by_ticket: bool) -> State:
-    ch, cfg = offer.hello, ctx.config
+def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionState, by_ticket: bool) -> AnyState:
+    """RFC 5246, Section 7.3: ServerHello [NewSessionTicket] ChangeCipherSpec Finished."""
+    ch, config = offer.hello, ctx.config
     suite = TLS12_SUITES[CipherSuite(state.cipher_suite)]
-    # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite.
-    etm = offer.etm and not suite.aead
-    s = Session12(suite, ch.random, _server_random(ctx), transcript, state.extended_master_secret, etm)
-    s.resumed, s.master_secret, s.server_name, s.alpn = True, state.master_secret, offer.server_name, state.alpn
-    # RFC 5077, Section 3.4: accepting a ticket echoes the client's session ID.
-    s.session_id = ch.legacy_session_id
-    s.issue_ticket = (
-        by_ticket and offer.tickets and cfg.session_tickets and cfg.ticket_keys.needs_renewal(offer.ticket, ctx.now())
+    hs = Handshake12(
+        suite,
+        ch.random,
+        _server_random(ctx),
+        transcript,
+        state.extended_master_secret,
+        offer.etm and not suite.aead,  # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite
+        session_id=ch.legacy_session_id,  # RFC 5077, Section 3.4: accepting a ticket echoes the client's session ID
+        server_name=offer.server_name,
+        alpn=state.alpn,
+        issue_ticket=by_ticket
+        and offer.tickets
+        and config.session_tickets
+        and config.ticket_keys.needs_renewal(offer.ticket, ctx.now()),
+        resumed=True,
     )
-    s.extra["state"] = state
-    _start_transcript(s, ch)
-    s.send(ctx, _server_hello(ctx, offer, s))
-    s.resume_master(ctx, s.master_secret)  # reported once the ServerHello is out, as in a full handshake
+    _start_transcript(hs, ch)
+    hs.send(ctx, _server_hello(offer, hs, stapled=False))
+    s = hs.resume_master(ctx, state.master_secret)  # reported once the ServerHello is out, as in a full handshake
     if s.issue_ticket:
         _send_ticket(ctx, s)
     s.install_write(ctx)
@@ -196,51 +228,76 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: Any, by_t
 # -- full handshake -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Choice12:
+    """What a full handshake serves: the suite, the certificate, and for (EC)DHE the
+    group and the scheme that signs the ServerKeyExchange (None for RSA key transport)."""
+
     suite: Suite12
-    certified: Any
+    certified: CertifiedKey
     group: NamedGroup | None
     scheme: SignatureScheme | None
 
 
-def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> State:
-    cfg, ch = ctx.config, offer.hello
+def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> AnyState:
+    """RFC 5246, Section 7.3: ServerHello Certificate [CertificateStatus] [ServerKeyExchange]
+    [CertificateRequest] ServerHelloDone, then wait for the client's flight."""
+    config: ServerConfig = ctx.config
+    ch = offer.hello
     choice = choose(ctx, offer)
-    s = Session12(
-        choice.suite, ch.random, _server_random(ctx), transcript, offer.ems, offer.etm and not choice.suite.aead
-    )
-    s.server_name, s.group, s.signature_scheme = offer.server_name, choice.group, choice.scheme
+    server_random = _server_random(ctx)  # before the session ID: seeded runs replay this order of draws
     alpn = ch.ext(E.application_layer_protocol_negotiation)
-    s.alpn = N.choose_alpn(alpn.value if alpn else (), cfg.alpn)
-    s.session_id = ctx.randomness(32) if cfg.session_cache is not None else b""
-    s.issue_ticket = offer.tickets and cfg.session_tickets
-    s.extra["client_version"] = ch.legacy_version
-    staple = staple_for(ctx, ch, choice.certified)
-    s.extra["staple"] = staple
-    _start_transcript(s, ch)
-    s.send(ctx, _server_hello(ctx, offer, s))
+    s = Handshake12(
+        choice.suite,
+        ch.random,
+        server_random,
+        transcript,
+        offer.ems,
+        offer.etm and not choice.suite.aead,  # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite
+        alpn=N.choose_alpn(alpn.value if alpn else (), config.alpn),
+        session_id=ctx.randomness(32) if config.session_cache is not None else b"",
+        server_name=offer.server_name,
+        issue_ticket=offer.tickets and config.session_tickets,
+        group=choice.group,
+        signature_scheme=choice.scheme,
+    )
+    keys = _send_server_flight(ctx, offer, s, choice)
+    report_choice(ctx, choice.certified, offer.server_name)
+    if config.client_auth != "none":
+        return ExpectClientCertificate12(s, keys)
+    return ExpectClientKeyExchange12(s, keys)
+
+
+def _send_server_flight(ctx: Context, offer: Offer, s: Handshake12, choice: Choice12) -> KeyExchangeKeys:
+    """The server's flight up to ServerHelloDone; the keys to read the ClientKeyExchange with."""
+    config: ServerConfig = ctx.config
+    staple = staple_for(ctx, offer.hello, choice.certified)
+    _start_transcript(s, offer.hello)
+    s.send(ctx, _server_hello(offer, s, stapled=staple is not None))
     s.send(ctx, Certificate12(certificates=choice.certified.der_chain))
     if staple is not None:
         s.send(ctx, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
-    if choice.suite.kx != "RSA":
-        s.send(ctx, _server_key_exchange(ctx, s, choice))
-    if cfg.client_auth != "none":
+    keys: KeyExchangeKeys
+    if choice.suite.kx == "RSA":
+        key = choice.certified.private_key
+        assert isinstance(key, rsa.RSAPrivateKey)  # _cert_fits gives RSA suites only RSA keys
+        keys = RsaKeyTransport(key, offer.hello.legacy_version)
+    else:
+        ske, keys = _server_key_exchange(ctx, s, choice)
+        s.send(ctx, ske)
+    if config.client_auth != "none":
         s.send(ctx, _certificate_request(ctx))
     s.send(ctx, ServerHelloDone())
-    s.extra["certified"] = choice.certified
-    report_choice(ctx, choice.certified, offer.server_name)
-    if cfg.client_auth != "none":
-        return ExpectClientCertificate12(s)
-    return ExpectClientKeyExchange12(s)
+    return keys
 
 
 def choose(ctx: Context, offer: Offer) -> Choice12:
     """The server's preferred TLS 1.2 suite that the client offers and that one of
     our certificates, a shared group and a shared signature scheme can serve."""
-    cfg, client_suites = ctx.config, offer.hello.cipher_suites
-    ours = [s for s in cfg.cipher_suites if s in TLS12_SUITES]
-    order = N.suite_order(client_suites, ours, cfg.prefer_client_suites)
+    config: ServerConfig = ctx.config
+    client_suites = offer.hello.cipher_suites
+    ours = [s for s in config.cipher_suites if s in TLS12_SUITES]
+    order = N.suite_order(client_suites, ours, config.prefer_client_suites)
     for suite_id in order:
         choice = _try_suite(ctx, offer, TLS12_SUITES[suite_id])
         if choice is not None:
@@ -271,7 +328,7 @@ def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
 
 
 def _group_for(ctx: Context, offer: Offer, suite: Suite12) -> NamedGroup | None:
-    ours = ctx.config.groups
+    ours: tuple[NamedGroup, ...] = ctx.config.groups
     if suite.kx == "ECDHE":
         # RFC 8422, Section 4: a client with no supported_groups supports P-256 (and P-384).
         client = offer.groups or (NamedGroup.secp256r1, NamedGroup.secp384r1)
@@ -285,14 +342,14 @@ def _group_for(ctx: Context, offer: Offer, suite: Suite12) -> NamedGroup | None:
     return None
 
 
-def _cert_fits(certified: Any, suite: Suite12) -> bool:
+def _cert_fits(certified: CertifiedKey, suite: Suite12) -> bool:
     key = certified.private_key
     if suite.auth == "RSA":
         return isinstance(key, rsa.RSAPrivateKey)
     return isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
 
 
-def _signature_scheme(ctx: Context, offer: Offer, certified: Any) -> SignatureScheme | None:
+def _signature_scheme(ctx: Context, offer: Offer, certified: CertifiedKey) -> SignatureScheme | None:
     # RFC 5246, Section 7.4.1.4.1: without signature_algorithms the client means
     # SHA-1, which glasstls does not sign with.
     for scheme in offer.signature_schemes:
@@ -308,12 +365,12 @@ def _server_random(ctx: Context) -> bytes:
     return ctx.randomness(32)
 
 
-def _start_transcript(s: Session12, ch: ClientHello) -> None:
+def _start_transcript(s: Handshake12, ch: ClientHello) -> None:
     s.transcript.start(s.suite.prf_hash)
     s.transcript.add(ch.raw)
 
 
-def _server_hello(ctx: Context, offer: Offer, s: Session12) -> ServerHello:
+def _server_hello(offer: Offer, s: Handshake12, stapled: bool) -> ServerHello:
     exts: list[Extension] = []
 
     def add(ext_type: E, value: object) -> None:
@@ -333,62 +390,62 @@ def _server_hello(ctx: Context, offer: Offer, s: Session12) -> ServerHello:
         add(E.encrypt_then_mac, True)
     if offer.server_name is not None and not s.resumed:
         add(E.server_name, True)
-    if s.extra.get("staple") is not None and not s.resumed:
+    if stapled and not s.resumed:
         add(E.status_request, True)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
     return ServerHello(
         random=s.server_random, legacy_session_id_echo=s.session_id, cipher_suite=s.suite.suite, extensions=tuple(exts)
     )
 
 
-def _server_key_exchange(ctx: Context, s: Session12, choice: Choice12) -> ServerKeyExchange:
+def _server_key_exchange(ctx: Context, s: Handshake12, choice: Choice12) -> tuple[ServerKeyExchange, kx.KeyShare]:
     """RFC 8422, Section 5.4 / RFC 5246, Section 7.4.3: our share, signed with both randoms."""
-    assert choice.group is not None and choice.scheme is not None
+    assert choice.group is not None and choice.scheme is not None  # _try_suite chose both for (EC)DHE
     share = kx.generate_key_share(choice.group, ctx.randomness)
-    s.extra["share"] = share
     if s.suite.kx == "ECDHE":
         params = ecdhe_params_bytes(choice.group, share.public_bytes())
     else:
         p, g = kx.ffdhe_parameters(choice.group)
-        plen = (p.bit_length() + 7) // 8
-        params = dhe_params_bytes(p.to_bytes(plen, "big"), g.to_bytes(1, "big"), share.public_bytes())
+        p_bytes, g_bytes = p.to_bytes((p.bit_length() + 7) // 8, "big"), g.to_bytes(1, "big")
+        params = dhe_params_bytes(p_bytes, g_bytes, share.public_bytes())
     content = s.client_random + s.server_random + params
     signature = sign(choice.certified.private_key, choice.scheme, content, ctx.randomness, tls13=False)
     if s.suite.kx == "ECDHE":
-        return ServerKeyExchange.for_ecdhe(choice.group, share.public_bytes(), choice.scheme, signature)
-    p, g = kx.ffdhe_parameters(choice.group)
-    plen = (p.bit_length() + 7) // 8
-    return ServerKeyExchange.for_dhe(
-        p.to_bytes(plen, "big"), g.to_bytes(1, "big"), share.public_bytes(), choice.scheme, signature
-    )
+        return ServerKeyExchange.for_ecdhe(choice.group, share.public_bytes(), choice.scheme, signature), share
+    return ServerKeyExchange.for_dhe(p_bytes, g_bytes, share.public_bytes(), choice.scheme, signature), share
 
 
 def _certificate_request(ctx: Context) -> CertificateRequest12:
     """RFC 5246, Section 7.4.4: rsa_sign(1) and ecdsa_sign(64), our schemes, our client CAs."""
-    store = ctx.config.client_trust_store
+    config: ServerConfig = ctx.config
+    store = config.client_trust_store
     authorities = tuple(c.subject.public_bytes() for c in store.certificates) if store is not None else ()
-    schemes = tuple(ctx.config.signature_schemes)
+    schemes = tuple(config.signature_schemes)
     # The message carries the open enum, as a parsed one does: every renderer names its values.
     types = (ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign)
     return CertificateRequest12(certificate_types=types, signature_algorithms=schemes, authorities=authorities)
 
 
-def _send_ticket(ctx: Context, s: Session12) -> None:
+def _send_ticket(ctx: Context, s: KeyedHandshake12) -> None:
+    """RFC 5077, Section 3.3: the session, sealed under our ticket key, before our CCS."""
     state = s.session_state(ctx, lifetime=TICKET_LIFETIME)
-    ticket = ctx.config.ticket_keys.seal(state, ctx.now())
-    s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME, ticket=ticket))
+    keys: TicketKeys = ctx.config.ticket_keys
+    s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME, ticket=keys.seal(state, ctx.now())))
 
 
 # -- the client's flight ------------------------------------------------------------
 
 
-class ExpectClientCertificate12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectClientCertificate12(ServerState12[Certificate12]):
+    s: Handshake12
+    keys: KeyExchangeKeys  # to read the ClientKeyExchange that follows
+
     expects = (Certificate12,)
     step = "waiting for the client's Certificate (TLS 1.2)"
     transitions = (("Certificate12", "ExpectClientKeyExchange12"),)
 
-    def handle(self, ctx: Context, msg: Certificate12) -> State:  # type: ignore[override]
-        s = self.s
-        s.transcript.add(msg.raw)
+    def handle(self, ctx: Context, msg: Certificate12) -> AnyState:
+        self.s.transcript.add(msg.raw)
         if not msg.certificates:
             # RFC 5246, Section 7.4.6: a server that requires one answers handshake_failure.
             require(
@@ -396,14 +453,17 @@ class ExpectClientCertificate12(State12):
                 FAILURE,
                 "client sent no certificate, and this server requires one (client_auth='required')",
             )
-            return ExpectClientKeyExchange12(s)
+            return ExpectClientKeyExchange12(self.s, self.keys)
         chain = parse_der_chain(msg.certificates, "client")
         verify_client(ctx, chain)
-        s.peer_chain = chain
-        return ExpectClientKeyExchange12(s)
+        return ExpectClientKeyExchange12(replace(self.s, peer_chain=chain), self.keys)
 
 
-class ExpectClientKeyExchange12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectClientKeyExchange12(ServerState12[ClientKeyExchange]):
+    s: Handshake12
+    keys: KeyExchangeKeys
+
     expects = (ClientKeyExchange,)
     step = "waiting for ClientKeyExchange"
     transitions = (
@@ -411,25 +471,29 @@ class ExpectClientKeyExchange12(State12):
         ("ClientKeyExchange", "ExpectClientCcs12"),
     )
 
-    def handle(self, ctx: Context, msg: ClientKeyExchange) -> State:  # type: ignore[override]
-        s = self.s
-        if s.suite.kx == "RSA":
-            pre_master = rsa_pre_master(ctx, s.extra["certified"].private_key, msg.rsa_encrypted(), s)
-        elif s.suite.kx == "DHE":
-            share, yc = s.extra["share"], msg.dhe_public()
-            plen = kx.key_share_length(share.group) or 0
-            require(0 < len(yc) <= plen, ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
-            pre_master = kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
+    def handle(self, ctx: Context, msg: ClientKeyExchange) -> AnyState:
+        keys = self.keys
+        if isinstance(keys, RsaKeyTransport):
+            pre_master = rsa_pre_master(ctx, keys.private_key, msg.rsa_encrypted(), keys.client_version)
+        elif self.s.suite.kx == "DHE":
+            pre_master = _dhe_pre_master(keys, msg.dhe_public())
         else:
-            pre_master = s.extra["share"].exchange(msg.ecdhe_public())
-        s.transcript.add(msg.raw)
-        s.derive_master(ctx, pre_master)
+            pre_master = keys.exchange(msg.ecdhe_public())
+        self.s.transcript.add(msg.raw)
+        s = self.s.derive_master(ctx, pre_master)
         if s.peer_chain:
             return ExpectClientCertificateVerify12(s)
         return ExpectClientCcs12(s)
 
 
-def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, s: Session12) -> bytes:
+def _dhe_pre_master(share: kx.KeyShare, yc: bytes) -> bytes:
+    """RFC 5246, Section 8.1.2: the shared secret, leading zero bytes stripped (Yc padded to the length of p)."""
+    plen = kx.key_share_length(share.group) or 0
+    require(0 < len(yc) <= plen, ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
+    return kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
+
+
+def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, client_version: int) -> bytes:
     """RFC 5246, Section 7.4.7.1, with the Bleichenbacher/ROBOT defence.
 
     A random pre-master secret is drawn first. Whatever goes wrong with the
@@ -444,18 +508,22 @@ def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, s: Se
         candidate = b""
     good_length = len(candidate) == 48
     # RFC 5246: the version is the one the client offered in its ClientHello.
-    expected_version = s.extra.get("client_version", ProtocolVersion.TLSv1_2).to_bytes(2, "big")
+    expected_version = client_version.to_bytes(2, "big")
     good_version = hmac.compare_digest(candidate[:2] if good_length else b"\x00\x00", expected_version)
     return candidate if (good_length and good_version) else fallback
 
 
-class ExpectClientCertificateVerify12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectClientCertificateVerify12(ServerState12[CertificateVerify]):
+    s: KeyedHandshake12
+
     expects = (CertificateVerify,)
     step = "waiting for the client's CertificateVerify (TLS 1.2)"
     transitions = (("CertificateVerify", "ExpectClientCcs12"),)
 
-    def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: CertificateVerify) -> AnyState:
         s = self.s
+        # RFC 5246, Section 7.4.8: signed over every handshake message so far.
         check_peer_signature(
             ctx,
             "client",
@@ -470,42 +538,52 @@ class ExpectClientCertificateVerify12(State12):
             what="client CertificateVerify signature",
         )
         s.transcript.add(msg.raw)
-        s.client_auth = True
-        return ExpectClientCcs12(s)
+        return ExpectClientCcs12(replace(s, client_auth=True))
 
 
-class ExpectClientCcs12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectClientCcs12(ServerState12[Handshake]):
+    s: KeyedHandshake12
+
     expects = ()
     step = "waiting for the client's ChangeCipherSpec"
     transitions = (("ChangeCipherSpec", "ExpectClientFinished12", "next read keys"),)
 
-    def on_change_cipher_spec(self, ctx: Context) -> State:  # type: ignore[override]
+    def on_change_cipher_spec(self, ctx: Context) -> AnyState:
         self.s.install_read(ctx)
         return ExpectClientFinished12(self.s)
 
 
-class ExpectClientFinished12(State12):
+@dataclass(frozen=True, eq=False)
+class ExpectClientFinished12(ServerState12[Finished]):
+    s: KeyedHandshake12
+
     expects = (Finished,)
     step = "waiting for the client's Finished (TLS 1.2)"
     transitions = (("Finished", "ServerConnected12", "if full, sends [ChangeCipherSpec] Finished"),)
 
-    def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
-        s, cfg = self.s, ctx.config
+    def handle(self, ctx: Context, msg: Finished) -> AnyState:
+        s = self.s
         proof = s.check_finished(ctx, "client", msg.verify_data)
         s.transcript.add(msg.raw)
         if not s.resumed:
+            # RFC 5246, Section 7.3: in a full handshake the server's CCS and Finished come last.
             if s.issue_ticket:
                 _send_ticket(ctx, s)
             s.install_write(ctx)
             s.send(ctx, Finished(verify_data=s.finished("server")))
-            if s.session_id and cfg.session_cache is not None:
-                cfg.session_cache.put(s.session_id, s.session_state(ctx), ctx.now())
+            cache: ServerSessionCache | None = ctx.config.session_cache
+            if s.session_id and cache is not None:
+                cache.put(s.session_id, s.session_state(ctx), ctx.now())
         ctx.complete(PeerVerified(proof), s.parameters())
         return ServerConnected12(s)
 
 
-class ServerConnected12(State12, Connected):
+@dataclass(frozen=True, eq=False)
+class ServerConnected12(ServerState12[ClientHello], Connected[ClientHello]):
     """Application data. A ClientHello now would be a renegotiation: refused."""
+
+    s: KeyedHandshake12
 
     expects = (ClientHello,)
     step = "exchanging application data"
@@ -513,7 +591,7 @@ class ServerConnected12(State12, Connected):
 
     version_label = "TLSv1.2"
 
-    def handle(self, ctx: Context, msg: ClientHello) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: ClientHello) -> AnyState:
         # RFC 5746, Section 4.4 and RFC 5246, Section 7.2.2: decline with a warning.
         ctx.send_warning(AlertDescription.no_renegotiation)
         return self
