@@ -5,8 +5,8 @@ default for names none of them carry."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
 from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError
@@ -15,17 +15,17 @@ from ..x509.verify import name_matches, san_names
 from .base import Context
 
 
-def certificate_names(certified: Any) -> tuple[str, ...]:
+def certificate_names(certified: CertifiedKey) -> tuple[str, ...]:
     return san_names(certified.chain[0])
 
 
-def candidates(ctx: Context, server_name: str | None) -> Sequence[Any]:
+def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     """The configured certificates that may answer ``server_name``, best first.
 
     A name that no certificate carries gets the default (the first) chain, or,
     with ``refuse_unknown_server_names``, an unrecognized_name alert.
     """
-    cfg = ctx.config
+    cfg: ServerConfig = ctx.config
     if server_name is None:
         return cfg.certificates
     matching = [c for c in cfg.certificates if any(name_matches(n, server_name) for n in certificate_names(c))]
@@ -33,12 +33,14 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[Any]:
         return matching
     if cfg.refuse_unknown_server_names:
         served = ", ".join(n for c in cfg.certificates for n in certificate_names(c)) or "(no names)"
-        raise AlertError(AlertDescription.unrecognized_name,
-                         f"no certificate for server name '{printable(server_name)}'; this server has {served}")
+        raise AlertError(
+            AlertDescription.unrecognized_name,
+            f"no certificate for server name '{printable(server_name)}'; this server has {served}",
+        )
     return cfg.certificates
 
 
-def report_choice(ctx: Context, certified: Any, server_name: str | None) -> None:
+def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:
     """Say in the trace which chain answers which name."""
     subject = certified.chain[0].subject.rfc4514_string()
     name = printable(server_name) if server_name is not None else None  # the client chose it: escaped for the trace
@@ -53,20 +55,21 @@ def report_choice(ctx: Context, certified: Any, server_name: str | None) -> None
 
 def client_certificate_for(
     ctx: Context, requested_schemes: Sequence[int], authorities: Sequence[bytes], *, tls13: bool
-) -> tuple[Any, SignatureScheme] | None:
+) -> tuple[CertifiedKey, SignatureScheme] | None:
     """The client chain that answers a CertificateRequest, and the scheme to sign with.
 
     A chain issued under one of the server's certificate_authorities comes first
     (RFC 8446, Section 4.2.4; RFC 5246, Section 7.4.4); within that, the first
     whose key can make a scheme the server asked for. None: send no certificate.
     """
-    chains = ctx.config.client_certificates
+    config: ClientConfig = ctx.config
+    chains: Sequence[CertifiedKey] = config.client_certificates
     if authorities:
         wanted = set(authorities)
         chains = sorted(chains, key=lambda c: not any(x.issuer.public_bytes() in wanted for x in c.chain))
     for certified in chains:
         for scheme in requested_schemes:
-            if scheme not in ctx.config.signature_schemes:
+            if scheme not in config.signature_schemes:
                 continue
             if tls13 and scheme not in TLS13_SIGNATURE_SCHEMES:
                 continue

@@ -19,17 +19,16 @@ each reading top to bottom in the RFC's order of checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from cryptography import x509
-
+from ..config import ClientConfig
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
+from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
-from ..enums import NamedGroup, ProtocolVersion, SignatureScheme
-from ..errors import AlertDescription, AlertError
+from ..errors import AlertError
 from ..events import NegotiatedParameters
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
@@ -44,11 +43,11 @@ from ..wire.handshake import (
     ServerHello,
 )
 from .admission import admit_extensions
-from .base import Context, PeerVerified, State, require, traced_check, verify_finished
+from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
-from .peer_auth import check_peer_signature, parse_chain, peer_subject, verify_server
-from .post_handshake import ClientConnected13, PostHandshakeAuth
+from .peer_auth import Chain, check_peer_signature, parse_chain, peer_subject, verify_server
+from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
 from .status import check_server_status, leaf_staple
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -130,11 +129,12 @@ def on_server_hello(
     sh: ServerHello,
     suite: Suite13,
     retried: HelloRetryRequest | None,
-) -> State:
+) -> AnyState:
     """RFC 8446, Section 4.1.3: the key share answers ours; handshake keys from here on."""
     admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello")
     share_ext = sh.ext(E.key_share)
-    require(share_ext is not None, AlertDescription.missing_extension, "ServerHello has no key_share")
+    if share_ext is None:
+        raise AlertError(AlertDescription.missing_extension, "ServerHello has no key_share")
     entry: KeyShareEntry = share_ext.value
     require(entry.group in shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
     shared = shares[entry.group].exchange(entry.key_exchange)
@@ -142,95 +142,97 @@ def on_server_hello(
         transcript.start(suite.hash_name)
     transcript.add(sh.raw)
     early = EarlySecret(suite, report=secret_reporter(ctx, hello.random))
-    keys = HandshakeKeys.derive(ctx, suite, early.handshake_stage(shared), transcript, hello)
-    keys.install_client(ctx, replace_ccs=retried is None)
-    return ExpectEncryptedExtensions(keys, Negotiated(suite=suite, group=entry.group))
+    keys = HandshakeKeys.derive(suite, early.handshake_stage(shared), transcript)
+    keys.install(ctx, first_encrypted_flight=retried is None)
+    return ExpectEncryptedExtensions(keys, entry.group)
 
 
-@dataclass
-class Negotiated:
-    """What the handshake has settled so far (filled in state by state)."""
+@dataclass(frozen=True)
+class HandshakeKeys:
+    """From the ServerHello to the server's Finished (RFC 8446, Section 7.1): the
+    handshake stage of the key schedule, both handshake traffic secrets, and the
+    transcript, which each state adds its message to and hands on to the next."""
 
     suite: Suite13
-    group: NamedGroup | None = None
-    alpn: str | None = None
-    signature_scheme: SignatureScheme | None = None
-    peer_chain: tuple[x509.Certificate, ...] = ()
-    cert_request: CertificateRequest | None = None
-
-
-class HandshakeKeys:
-    """The handshake-stage secrets and the running transcript."""
-
-    def __init__(
-        self,
-        suite: Suite13,
-        stage: HandshakeSecret,
-        transcript: Transcript,
-        client_random: bytes,
-        client_secret: bytes,
-        server_secret: bytes,
-    ) -> None:
-        self.suite = suite
-        self.stage = stage
-        self.transcript = transcript
-        self.client_random = client_random
-        self.client_secret = client_secret
-        self.server_secret = server_secret
+    stage: HandshakeSecret = field(repr=False)
+    transcript: Transcript
+    client_secret: bytes = field(repr=False)
+    server_secret: bytes = field(repr=False)
 
     @classmethod
-    def derive(
-        cls, ctx: Context, suite: Suite13, stage: HandshakeSecret, transcript: Transcript, hello: ClientHello
-    ) -> HandshakeKeys:
+    def derive(cls, suite: Suite13, stage: HandshakeSecret, transcript: Transcript) -> HandshakeKeys:
         th = transcript.digest()
         c_hs = stage.client_handshake_traffic_secret(th)
         s_hs = stage.server_handshake_traffic_secret(th)
-        return cls(suite, stage, transcript, hello.random, c_hs, s_hs)
+        return cls(suite, stage, transcript, c_hs, s_hs)
 
-    def install_client(self, ctx: Context, replace_ccs: bool) -> None:
+    def install(self, ctx: Context, first_encrypted_flight: bool) -> None:
+        config: ClientConfig = ctx.config
         ctx.install_read(self.suite, self.server_secret, "handshake")
         # RFC 8446, Appendix D.4: a compatibility-mode client sends one dummy
-        # change_cipher_spec before its first encrypted record.
-        if ctx.config.middlebox_compat and replace_ccs:
+        # change_cipher_spec before its first encrypted record (after a
+        # HelloRetryRequest it already has, before its second ClientHello).
+        if config.middlebox_compat and first_encrypted_flight:
             ctx.send_change_cipher_spec()
         ctx.install_write(self.suite, self.client_secret, "handshake")
 
 
-class ExpectEncryptedExtensions(State):
+@dataclass(frozen=True)
+class ServerChoices:
+    """What the server chose and the client accepted before the server proved who it
+    is: the key exchange group (ServerHello) and the application protocol
+    (EncryptedExtensions; None: no ALPN). The suite is in :class:`HandshakeKeys`."""
+
+    group: NamedGroup
+    alpn: str | None
+
+
+def offered_hello(ctx: Context) -> ClientHello:
+    """The ClientHello this client sent last (the one the server's flight answers)."""
+    hello: ClientHello | None = ctx.offered_hello
+    assert hello is not None  # the client sent it before the server could answer
+    return hello
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     expects = (EncryptedExtensions,)
     step = "waiting for EncryptedExtensions"
     ccs_allowed = True
     transitions = (("EncryptedExtensions", "ExpectCertificateOrRequest"),)
 
-    def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
-        self.keys = keys
-        self.negotiated = negotiated
+    keys: HandshakeKeys
+    group: NamedGroup
 
-    def handle(self, ctx: Context, ee: EncryptedExtensions) -> State:  # type: ignore[override]
-        hello = _offered_hello(ctx)
+    def handle(self, ctx: Context, ee: EncryptedExtensions) -> AnyState:
+        hello = offered_hello(ctx)
         admit_extensions(ee.extensions, hello, _EE_EXTENSIONS, "EncryptedExtensions")
-        alpn = ee.ext(E.application_layer_protocol_negotiation)
-        if alpn is not None:
-            # RFC 7301, Section 3.1: exactly one protocol, one the client offered.
-            require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
-            require(
-                alpn.value[0] in hello.ext(E.application_layer_protocol_negotiation).value,
-                ILLEGAL,
-                f"server selected ALPN {alpn.value[0]!r}, which the client did not offer",
-            )
-            self.negotiated.alpn = alpn.value[0].decode("ascii", "replace")
+        alpn = _accepted_alpn(ee, hello)
         limit = ee.ext(E.record_size_limit)
         if limit is not None:
             ctx.set_peer_record_limit(limit.value)
         self.keys.transcript.add(ee.raw)
-        return ExpectCertificateOrRequest(self.keys, self.negotiated)
+        return ExpectCertificateOrRequest(self.keys, ServerChoices(self.group, alpn))
 
 
-def _offered_hello(ctx: Context) -> ClientHello:
-    return ctx.offered_hello  # type: ignore[attr-defined]
+def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
+    """RFC 7301, Section 3.1: exactly one protocol, one the client offered."""
+    selected = ee.ext(E.application_layer_protocol_negotiation)
+    if selected is None:
+        return None
+    offered = hello.ext(E.application_layer_protocol_negotiation)  # admit_extensions saw it offered
+    require(len(selected.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
+    require(
+        offered is not None and selected.value[0] in offered.value,
+        ILLEGAL,
+        f"server selected ALPN {selected.value[0]!r}, which the client did not offer",
+    )
+    protocol: bytes = selected.value[0]
+    return protocol.decode("ascii", "replace")
 
 
-class ExpectCertificateOrRequest(State):
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectCertificateOrRequest(State[Certificate | CertificateRequest]):
     expects = (Certificate, CertificateRequest)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
@@ -239,11 +241,10 @@ class ExpectCertificateOrRequest(State):
         ("Certificate", "ExpectCertificateVerify"),
     )
 
-    def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
-        self.keys = keys
-        self.negotiated = negotiated
+    keys: HandshakeKeys
+    choices: ServerChoices
 
-    def handle(self, ctx: Context, msg: Certificate | CertificateRequest) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: Certificate | CertificateRequest) -> AnyState:
         if isinstance(msg, CertificateRequest):
             # RFC 8446, Section 4.3.2: empty context; signature_algorithms required.
             require(msg.certificate_request_context == b"", ILLEGAL, "CertificateRequest context is not empty")
@@ -253,53 +254,55 @@ class ExpectCertificateOrRequest(State):
                 "CertificateRequest has no signature_algorithms",
             )
             self.keys.transcript.add(msg.raw)
-            self.negotiated.cert_request = msg
-            return ExpectCertificate(self.keys, self.negotiated)
-        return ExpectCertificate(self.keys, self.negotiated).handle(ctx, msg)
+            return ExpectCertificate(self.keys, self.choices, certificate_request=msg)
+        return ExpectCertificate(self.keys, self.choices, certificate_request=None).handle(ctx, msg)
 
 
-class ExpectCertificate(State):
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectCertificate(State[Certificate]):
     expects = (Certificate,)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
     transitions = (("Certificate", "ExpectCertificateVerify"),)
 
-    def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
-        self.keys = keys
-        self.negotiated = negotiated
+    keys: HandshakeKeys
+    choices: ServerChoices
+    certificate_request: CertificateRequest | None  # None: the server asked for no client certificate
 
-    def handle(self, ctx: Context, msg: Certificate) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: Certificate) -> AnyState:
+        config: ClientConfig = ctx.config
         require(msg.certificate_request_context == b"", ILLEGAL, "server Certificate has a request context")
         # RFC 8446, Section 4.4.2.4: an empty server Certificate is a decode_error.
         require(bool(msg.entries), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_chain(msg, "server")
         staple = leaf_staple(ctx, msg)  # RFC 8446, Section 4.4.2.1
-        if ctx.config.dangerous.skip_server_verification:
+        if config.dangerous.skip_server_verification:
             ctx.verified(peer_subject(chain[0]), True, "verification skipped (insecure)")
         else:
             verified = verify_server(ctx, chain)
             check_server_status(ctx, verified.path, staple)
         self.keys.transcript.add(msg.raw)
-        self.negotiated.peer_chain = chain
-        return ExpectCertificateVerify(self.keys, self.negotiated)
+        return ExpectCertificateVerify(self.keys, self.choices, self.certificate_request, server_chain=chain)
 
 
-class ExpectCertificateVerify(State):
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectCertificateVerify(State[CertificateVerify]):
     expects = (CertificateVerify,)
     step = "waiting for the server's CertificateVerify"
     ccs_allowed = True
     transitions = (("CertificateVerify", "ExpectFinished"),)
 
-    def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
-        self.keys = keys
-        self.negotiated = negotiated
+    keys: HandshakeKeys
+    choices: ServerChoices
+    certificate_request: CertificateRequest | None
+    server_chain: Chain  # leaf first, never empty
 
-    def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: CertificateVerify) -> AnyState:
         # RFC 8446, Section 4.4.3: a scheme we offered, legal in TLS 1.3, fitting the key.
         check_peer_signature(
             ctx,
             "server",
-            self.negotiated.peer_chain[0],
+            self.server_chain[0],
             msg.algorithm,
             msg.signature,
             certificate_verify_content("server", self.keys.transcript.digest()),
@@ -310,22 +313,25 @@ class ExpectCertificateVerify(State):
             what="server CertificateVerify signature",
         )
         self.keys.transcript.add(msg.raw)
-        self.negotiated.signature_scheme = msg.algorithm
-        return ExpectFinished(self.keys, self.negotiated)
+        return ExpectFinished(self.keys, self.choices, self.certificate_request, self.server_chain, msg.algorithm)
 
 
-class ExpectFinished(State):
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectFinished(State[Finished]):
     expects = (Finished,)
     step = "waiting for the server's Finished"
     ccs_allowed = True
     transitions = (("Finished", "ClientConnected13", "sends [Certificate, CertificateVerify,] Finished"),)
 
-    def __init__(self, keys: HandshakeKeys, negotiated: Negotiated) -> None:
-        self.keys = keys
-        self.negotiated = negotiated
+    keys: HandshakeKeys
+    choices: ServerChoices
+    certificate_request: CertificateRequest | None
+    server_chain: Chain
+    server_scheme: SignatureScheme  # what the server's CertificateVerify was signed with
 
-    def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
+    def handle(self, ctx: Context, msg: Finished) -> AnyState:
         keys, suite = self.keys, self.keys.suite
+        # RFC 8446, Section 4.4.4: keyed by the server's handshake traffic secret.
         expected = finished_verify_data(suite, keys.server_secret, keys.transcript.digest())
         proof = traced_check(
             ctx,
@@ -340,29 +346,37 @@ class ExpectFinished(State):
         s_ap = master.server_application_traffic_secret(th)
         master.exporter_master_secret(th)  # reported for the key log; exporters are not offered yet
         ctx.install_read(suite, s_ap, "application", proof)
-        if self.negotiated.cert_request is not None:
-            send_certificate_flight(ctx, suite, keys.transcript, self.negotiated.cert_request, "client")
-        verify_data = finished_verify_data(suite, keys.client_secret, keys.transcript.digest())
-        fin = Finished(verify_data=verify_data)
-        ctx.send_message(fin)
-        keys.transcript.add(fin.raw)
+        self._send_client_flight(ctx)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
-        # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
-        offered_pha = _offered_hello(ctx).ext(E.post_handshake_auth) is not None
-        pha = PostHandshakeAuth(keys.transcript.fork()) if offered_pha else None
-        return ClientConnected13(suite, c_ap, s_ap, resumption, pha)
+        return ClientConnected13(TrafficSecrets(suite, c_ap, s_ap), resumption, proof, self._post_handshake_auth(ctx))
+
+    def _send_client_flight(self, ctx: Context) -> None:
+        """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""
+        keys = self.keys
+        if self.certificate_request is not None:
+            send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
+        verify_data = finished_verify_data(keys.suite, keys.client_secret, keys.transcript.digest())
+        fin = Finished(verify_data=verify_data)
+        ctx.send_message(fin)
+        keys.transcript.add(fin.raw)
+
+    def _post_handshake_auth(self, ctx: Context) -> PostHandshakeAuth | None:
+        """RFC 8446, Section 4.4: post-handshake authentication continues this transcript,
+        when the client offered it (Section 4.2.6)."""
+        if offered_hello(ctx).ext(E.post_handshake_auth) is None:
+            return None
+        return PostHandshakeAuth(self.keys.transcript.fork())
 
     def _parameters(self, ctx: Context) -> NegotiatedParameters:
-        n = self.negotiated
         return NegotiatedParameters(
             version="TLSv1.3",
-            cipher_suite=n.suite.name,
-            group=n.group.name if n.group is not None else None,
-            signature_scheme=n.signature_scheme.name if n.signature_scheme is not None else None,
-            alpn=n.alpn,
+            cipher_suite=self.keys.suite.name,
+            group=self.choices.group.name,
+            signature_scheme=self.server_scheme.name,
+            alpn=self.choices.alpn,
             server_name=sni_name(ctx.server_name),
-            peer_certificates=n.peer_chain,
-            client_auth=n.cert_request is not None,
+            peer_certificates=self.server_chain,
+            client_auth=self.certificate_request is not None,
         )

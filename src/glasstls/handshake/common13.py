@@ -1,15 +1,17 @@
-"""Pieces both TLS 1.3 roles use: the Certificate/CertificateVerify flight and
-the content a CertificateVerify signs (RFC 8446, Sections 4.4.2 and 4.4.3)."""
+"""Pieces more than one TLS 1.3 flight uses: the Certificate/CertificateVerify
+flight and the content a CertificateVerify signs (RFC 8446, Sections 4.4.2 and
+4.4.3), the server's CertificateRequest (Section 4.3.2: in the handshake and
+after it), and the key schedule's reporter."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..config import CertifiedKey, ServerConfig
 from ..crypto.keyschedule13 import SecretReport
-from ..crypto.signatures import sign
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
+from ..enums import SignatureScheme
 from ..wire import extensions as X
 from ..wire.extensions import Extension
 from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
@@ -30,8 +32,8 @@ def certificate_verify_content(signer: str, transcript_hash: bytes) -> bytes:
 def send_certificate_and_verify(
     ctx: Context,
     transcript: Transcript,
-    certified: Any,
-    scheme: Any,
+    certified: CertifiedKey,
+    scheme: SignatureScheme,
     signer: str,
     request_context: bytes = b"",
     ocsp_staple: bytes | None = None,
@@ -67,6 +69,18 @@ def send_certificate_flight(
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
     ctx.send_message(empty)
     transcript.add(empty.raw)
+
+
+def certificate_request(ctx: Context, request_context: bytes = b"") -> CertificateRequest:
+    """The server's CertificateRequest (RFC 8446, Section 4.3.2): our signature schemes
+    and the client CAs we trust; ``request_context`` is empty in the handshake."""
+    config: ServerConfig = ctx.config
+    schemes = tuple(s for s in config.signature_schemes if s in TLS13_SIGNATURE_SCHEMES)
+    exts = [Extension.make(E.signature_algorithms, schemes, X.CR)]
+    if config.client_trust_store is not None:
+        names = tuple(c.subject.public_bytes() for c in config.client_trust_store.certificates)
+        exts.append(Extension.make(E.certificate_authorities, names, X.CR))
+    return CertificateRequest(certificate_request_context=request_context, extensions=tuple(exts))
 
 
 def secret_reporter(ctx: Context, client_random: bytes) -> SecretReport:

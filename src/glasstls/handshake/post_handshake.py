@@ -21,19 +21,26 @@ Several requests may be outstanding and application data may flow in between.
 The client answers each one at once, its three messages back to back; the
 server checks them in two sub-states (ExpectPostHandshakeCertificateVerify,
 ExpectPostHandshakeFinished) and returns to ServerConnected13.
+
+What a connected state knows is held in frozen values (:class:`TrafficSecrets`,
+:class:`PostHandshakeAuth`, :class:`PostHandshakeRequests`). A connected state
+lasts as long as the connection: a KeyUpdate, a ticket or a request leaves the
+connection in the same state object (it reports a state change only when that
+object changes), so such a state swaps its own values for new ones; no state
+writes to another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Self, TypeVar
 
+from ..config import ServerConfig
 from ..crypto.keyschedule13 import finished_verify_data, next_traffic_secret
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
-from ..enums import ExtensionType, KeyUpdateRequest
-from ..errors import AlertDescription, AlertError, ConfigError, NotNegotiatedError, TLSError
+from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
+from ..errors import AlertError, ConfigError, NotNegotiatedError, TLSError
 from ..events import ClientAuthDeclined, ClientAuthenticated, KeyUpdated, NewTicket
 from ..wire.handshake import (
     Certificate,
@@ -44,36 +51,67 @@ from ..wire.handshake import (
     KeyUpdate,
     NewSessionTicket,
 )
-from .base import Connected, Context, State, require, traced_check, verify_finished
-from .common13 import certificate_verify_content, send_certificate_flight
-from .peer_auth import check_peer_signature, parse_chain, verify_client
+from .base import AnyState, Connected, Context, FinishedVerified, require, traced_check, verify_finished
+from .common13 import certificate_request, certificate_verify_content, send_certificate_flight
+from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
 
 ILLEGAL = AlertDescription.illegal_parameter
 CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
+Msg = TypeVar("Msg", bound=Handshake)  # what a connected state waits for
 
 
-@dataclass
+@dataclass(frozen=True)
+class TrafficSecrets:
+    """The application traffic secrets in use, one per direction (RFC 8446, Section 7.1).
+
+    A KeyUpdate moves one direction to the next generation (Section 7.2);
+    ``read_generation`` counts the peer's updates, for the epoch's name.
+    """
+
+    suite: Suite13
+    client: bytes = field(repr=False)
+    server: bytes = field(repr=False)
+    read_generation: int = 0
+
+    def read(self, side: str) -> bytes:
+        return self.server if side == "client" else self.client
+
+    def write(self, side: str) -> bytes:
+        return self.client if side == "client" else self.server
+
+    def next_read(self, side: str) -> TrafficSecrets:
+        new, generation = next_traffic_secret(self.suite, self.read(side)), self.read_generation + 1
+        if side == "client":
+            return replace(self, server=new, read_generation=generation)
+        return replace(self, client=new, read_generation=generation)
+
+    def next_write(self, side: str) -> TrafficSecrets:
+        new = next_traffic_secret(self.suite, self.write(side))
+        return replace(self, client=new) if side == "client" else replace(self, server=new)
+
+
+@dataclass(frozen=True)
 class PendingRequest:
     """A post-handshake CertificateRequest the server sent and the client has not answered."""
 
     message: CertificateRequest
     required: bool  # an empty Certificate in answer ends the connection (certificate_required)
 
+    @property
+    def context(self) -> bytes:
+        return self.message.certificate_request_context
 
-@dataclass
+
+@dataclass(frozen=True)
 class PostHandshakeAuth:
-    """What post-handshake authentication keeps from the handshake.
+    """What post-handshake authentication keeps from the handshake, on the client.
 
-    Exists only when the client offered post_handshake_auth. ``make_request``
-    (server side) builds the handshake's CertificateRequest (signature_algorithms,
-    certificate_authorities) for a new request to copy.
+    Exists only when the client offered post_handshake_auth (Section 4.2.6).
     """
 
     transcript: Transcript  # through the client's Finished; only forked, never added to
-    make_request: Callable[[Context], CertificateRequest] | None = None
     # RFC 8446, Section 4.3.2: contexts are unique; the handshake's request had the empty one.
-    used: set[bytes] = field(default_factory=lambda: {b""})
-    outstanding: dict[bytes, PendingRequest] = field(default_factory=dict)
+    used_contexts: frozenset[bytes] = frozenset({b""})
 
     def context(self, *messages: Handshake) -> Transcript:
         """The Handshake Context of one authentication: the handshake, then ``messages``."""
@@ -82,45 +120,66 @@ class PostHandshakeAuth:
             transcript.add(msg.raw)
         return transcript
 
+    def using(self, context: bytes) -> Self:
+        return replace(self, used_contexts=self.used_contexts | {context})
 
-class Connected13(Connected):
-    """Application data flows; the traffic secrets can move forward."""
+
+@dataclass(frozen=True)
+class PostHandshakeRequests(PostHandshakeAuth):
+    """The server's side: also the requests sent and not yet answered, oldest first."""
+
+    outstanding: tuple[PendingRequest, ...] = ()
+
+    def sent(self, request: PendingRequest) -> PostHandshakeRequests:
+        return replace(self.using(request.context), outstanding=(*self.outstanding, request))
+
+    def take(self, context: bytes) -> tuple[PendingRequest | None, PostHandshakeRequests]:
+        """The request a client Certificate with ``context`` answers (None: no such one), and the rest."""
+        for pending in self.outstanding:
+            if pending.context == context:
+                rest = tuple(p for p in self.outstanding if p is not pending)
+                return pending, replace(self, outstanding=rest)
+        return None, self
+
+
+@dataclass(frozen=True)
+class ClientAnswer:
+    """The client's answer to one post-handshake request, so far: the request, the Handshake
+    Context it is checked against (Section 4.4), and its chain (empty: it declined)."""
+
+    request: PendingRequest
+    transcript: Transcript
+    chain: Chain
+
+
+class Connected13(Connected[Msg]):
+    """Application data flows; the traffic secrets can move forward.
+
+    ``finished`` is the proof the peer's Finished matched: installing new
+    application keys asks for it (Section 4.4.4).
+    """
 
     step = "exchanging application data"
-    expects = (KeyUpdate,)
 
-    def __init__(
-        self,
-        suite: Suite13,
-        client_secret: bytes,
-        server_secret: bytes,
-        resumption_secret: bytes,
-        post_handshake_auth: PostHandshakeAuth | None = None,
-    ) -> None:
-        self.suite = suite
-        self.client_secret = client_secret
-        self.server_secret = server_secret
+    def __init__(self, traffic: TrafficSecrets, resumption_secret: bytes, finished: FinishedVerified) -> None:
+        self.traffic = traffic
         self.resumption_secret = resumption_secret
-        self.generation = 0
-        self.post_handshake_auth = post_handshake_auth
+        self.finished = finished
 
-    def _read_secret(self, ctx: Context) -> bytes:
-        return self.server_secret if ctx.side == "client" else self.client_secret
+    @property
+    def suite(self) -> Suite13:
+        return self.traffic.suite
 
-    def handle(self, ctx: Context, msg: Handshake) -> State:
+    def handle(self, ctx: Context, msg: Msg) -> AnyState:
         if isinstance(msg, KeyUpdate):
             return self._key_update(ctx, msg)
         raise AssertionError("unreachable: expects filters other messages")
 
-    def _key_update(self, ctx: Context, msg: KeyUpdate) -> State:
+    def _key_update(self, ctx: Context, msg: KeyUpdate) -> AnyState:
         """RFC 8446, Section 4.6.3: move our read keys on; answer if asked."""
-        new = next_traffic_secret(self.suite, self._read_secret(ctx))
-        if ctx.side == "client":
-            self.server_secret = new
-        else:
-            self.client_secret = new
-        self.generation += 1
-        ctx.install_read(self.suite, new, f"application+{self.generation}", ctx.peer_verified.finished)  # type: ignore[attr-defined]
+        self.traffic = traffic = self.traffic.next_read(ctx.side)
+        epoch = f"application+{traffic.read_generation}"
+        ctx.install_read(self.suite, traffic.read(ctx.side), epoch, self.finished)
         ctx.emit(KeyUpdated("read", requested_by_peer=False))
         if msg.request_update == KeyUpdateRequest.update_requested:
             self.update_write(ctx, request_peer=False)
@@ -130,14 +189,11 @@ class Connected13(Connected):
     def update_write(self, ctx: Context, request_peer: bool) -> None:
         request = KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
         ctx.send_message(KeyUpdate(request_update=request))
-        if ctx.side == "client":
-            self.client_secret = new = next_traffic_secret(self.suite, self.client_secret)
-        else:
-            self.server_secret = new = next_traffic_secret(self.suite, self.server_secret)
-        ctx.install_write(self.suite, new, "application (updated)", ctx.peer_verified.finished)  # type: ignore[attr-defined]
+        self.traffic = self.traffic.next_write(ctx.side)
+        ctx.install_write(self.suite, self.traffic.write(ctx.side), "application (updated)", self.finished)
 
 
-class ClientConnected13(Connected13):
+class ClientConnected13(Connected13[KeyUpdate | NewSessionTicket | CertificateRequest]):
     expects = (KeyUpdate, NewSessionTicket, CertificateRequest)
     transitions = (
         ("KeyUpdate", "ClientConnected13", "next read keys"),
@@ -145,47 +201,103 @@ class ClientConnected13(Connected13):
         ("CertificateRequest", "ClientConnected13", "post-handshake auth, sends Certificate[, CV], Finished"),
     )
 
-    def handle(self, ctx: Context, msg: Handshake) -> State:
+    def __init__(
+        self,
+        traffic: TrafficSecrets,
+        resumption_secret: bytes,
+        finished: FinishedVerified,
+        post_handshake_auth: PostHandshakeAuth | None,  # None: the client did not offer it
+    ) -> None:
+        super().__init__(traffic, resumption_secret, finished)
+        self.post_handshake_auth = post_handshake_auth
+
+    def handle(self, ctx: Context, msg: KeyUpdate | NewSessionTicket | CertificateRequest) -> AnyState:
         if isinstance(msg, NewSessionTicket):
             # Resumption arrives with the PSK issue; the ticket is surfaced now.
             ctx.emit(NewTicket(msg))
             return self
         if isinstance(msg, CertificateRequest):
-            self._answer(ctx, msg)
+            self.post_handshake_auth = self._answer(ctx, msg)
             return self
         return super().handle(ctx, msg)
 
-    def _answer(self, ctx: Context, request: CertificateRequest) -> None:
+    def _answer(self, ctx: Context, request: CertificateRequest) -> PostHandshakeAuth:
         """RFC 8446, Section 4.6.2: Certificate, CertificateVerify (with a certificate) and
         Finished, at once and back to back; several requests are answered in turn."""
-        pha = self.post_handshake_auth
-        if pha is None:
-            raise AlertError(
-                AlertDescription.unexpected_message,
-                "CertificateRequest after the handshake, but this client did not offer post_handshake_auth "
-                "(RFC 8446, Section 4.6.2)",
-            )
-        context = request.certificate_request_context
-        require(bool(context), ILLEGAL, "post-handshake CertificateRequest has an empty certificate_request_context")
-        require(
-            context not in pha.used,
-            ILLEGAL,
-            f"CertificateRequest repeats the certificate_request_context {context.hex()} (RFC 8446, Section 4.3.2)",
-        )
-        require(
-            request.ext(ExtensionType.signature_algorithms) is not None,
-            AlertDescription.missing_extension,
-            "CertificateRequest has no signature_algorithms",
-        )
-        pha.used.add(context)
+        pha = _admit_request(self.post_handshake_auth, request)
         transcript = pha.context(request)
         send_certificate_flight(ctx, self.suite, transcript, request, "client")
         # RFC 8446, Section 4.4: the Base Key is client_application_traffic_secret_N.
-        verify_data = finished_verify_data(self.suite, self.client_secret, transcript.digest())
+        verify_data = finished_verify_data(self.suite, self.traffic.client, transcript.digest())
         ctx.send_message(Finished(verify_data=verify_data))
+        return pha.using(request.certificate_request_context)
 
 
-class ServerConnected13(Connected13):
+def _admit_request(pha: PostHandshakeAuth | None, request: CertificateRequest) -> PostHandshakeAuth:
+    """The checks a post-handshake CertificateRequest passes before the client answers it."""
+    if pha is None:
+        raise AlertError(
+            AlertDescription.unexpected_message,
+            "CertificateRequest after the handshake, but this client did not offer post_handshake_auth "
+            "(RFC 8446, Section 4.6.2)",
+        )
+    context = request.certificate_request_context
+    require(bool(context), ILLEGAL, "post-handshake CertificateRequest has an empty certificate_request_context")
+    require(
+        context not in pha.used_contexts,
+        ILLEGAL,
+        f"CertificateRequest repeats the certificate_request_context {context.hex()} (RFC 8446, Section 4.3.2)",
+    )
+    require(
+        request.ext(ExtensionType.signature_algorithms) is not None,
+        AlertDescription.missing_extension,
+        "CertificateRequest has no signature_algorithms",
+    )
+    return pha
+
+
+class _ServerConnected(Connected13[Msg]):
+    """What every connected server state does: update its keys and ask the client for a
+    certificate, also while an earlier request is being answered."""
+
+    def __init__(
+        self,
+        traffic: TrafficSecrets,
+        resumption_secret: bytes,
+        finished: FinishedVerified,
+        post_handshake_auth: PostHandshakeRequests | None,  # None: the client did not offer it
+    ) -> None:
+        super().__init__(traffic, resumption_secret, finished)
+        self.post_handshake_auth = post_handshake_auth
+
+    def request_client_certificate(self, ctx: Context, required: bool) -> bytes:
+        """Send a CertificateRequest with a fresh random context (RFC 8446, Sections 4.3.2 and 4.6.2)."""
+        pha = self.post_handshake_auth
+        if pha is None:
+            raise NotNegotiatedError(
+                "the client did not offer post_handshake_auth, so it may not be asked for a certificate "
+                "after the handshake (RFC 8446, Section 4.2.6)"
+            )
+        config: ServerConfig = ctx.config
+        if config.client_trust_store is None:
+            raise ConfigError("post-handshake client authentication needs a client CA store (client_trust_store)")
+        context = _fresh_context(ctx, pha.used_contexts)
+        request = certificate_request(ctx, context)
+        ctx.send_message(request)
+        self.post_handshake_auth = pha.sent(PendingRequest(request, required))
+        return context
+
+
+def _fresh_context(ctx: Context, used: frozenset[bytes]) -> bytes:
+    """A certificate_request_context not used before on this connection (RFC 8446, Section 4.3.2)."""
+    for _ in range(4):
+        context = ctx.randomness(CONTEXT_LENGTH)
+        if context not in used:
+            return context
+    raise TLSError("the randomness source keeps repeating a certificate_request_context")
+
+
+class ServerConnected13(_ServerConnected[KeyUpdate | Certificate]):
     expects = (KeyUpdate, Certificate)
     transitions = (
         ("KeyUpdate", "ServerConnected13", "next read keys"),
@@ -193,41 +305,19 @@ class ServerConnected13(Connected13):
         ("Certificate", "ExpectPostHandshakeFinished", "post-handshake auth, empty, request not required"),
     )
 
-    def handle(self, ctx: Context, msg: Handshake) -> State:
+    def handle(self, ctx: Context, msg: KeyUpdate | Certificate) -> AnyState:
         if isinstance(msg, Certificate):
             return self._client_certificate(ctx, msg)
         return super().handle(ctx, msg)
 
-    def request_client_certificate(self, ctx: Context, required: bool) -> bytes:
-        """Send a CertificateRequest with a fresh random context (RFC 8446, Sections 4.3.2 and 4.6.2)."""
-        pha = self.post_handshake_auth
-        if pha is None or pha.make_request is None:
-            raise NotNegotiatedError(
-                "the client did not offer post_handshake_auth, so it may not be asked for a certificate "
-                "after the handshake (RFC 8446, Section 4.2.6)"
-            )
-        if ctx.config.client_trust_store is None:
-            raise ConfigError("post-handshake client authentication needs a client CA store (client_trust_store)")
-        for _ in range(4):
-            context = ctx.randomness(CONTEXT_LENGTH)
-            if context not in pha.used:
-                break
-        else:
-            raise TLSError("the randomness source keeps repeating a certificate_request_context")
-        pha.used.add(context)
-        request = replace(pha.make_request(ctx), certificate_request_context=context)
-        ctx.send_message(request)
-        pha.outstanding[context] = PendingRequest(request, required)
-        return context
-
-    def _client_certificate(self, ctx: Context, msg: Certificate) -> State:
+    def _client_certificate(self, ctx: Context, msg: Certificate) -> AnyState:
         pha = self.post_handshake_auth
         if pha is None or not pha.outstanding:
             raise AlertError(
                 AlertDescription.unexpected_message,
                 "client Certificate after the handshake, with no CertificateRequest outstanding",
             )
-        pending = pha.outstanding.pop(msg.certificate_request_context, None)
+        pending, rest = pha.take(msg.certificate_request_context)
         if pending is None:
             raise AlertError(
                 ILLEGAL,
@@ -242,74 +332,76 @@ class ServerConnected13(Connected13):
                 AlertDescription.certificate_required,
                 "client sent no certificate after the handshake, and this server requires one",
             )
-            return ExpectPostHandshakeFinished(self, pending, transcript, ())
+            declined = ClientAnswer(pending, transcript, chain=())
+            return ExpectPostHandshakeFinished(self.traffic, self.resumption_secret, self.finished, rest, declined)
         chain = parse_chain(msg, "client")
         verify_client(ctx, chain)
-        return ExpectPostHandshakeCertificateVerify(self, pending, transcript, chain)
+        answer = ClientAnswer(pending, transcript, chain)
+        return ExpectPostHandshakeCertificateVerify(self.traffic, self.resumption_secret, self.finished, rest, answer)
 
 
-class _PostHandshakeStep(Connected):
+class _PostHandshakeStep(_ServerConnected[Msg]):
     """Between the client's post-handshake Certificate and its Finished. The connection
     stays up: the server may send, update its keys and make further requests."""
 
+    post_handshake_auth: PostHandshakeRequests  # a step exists only for an outstanding request
+
     def __init__(
-        self, connected: ServerConnected13, pending: PendingRequest, transcript: Transcript, chain: tuple[Any, ...]
+        self,
+        traffic: TrafficSecrets,
+        resumption_secret: bytes,
+        finished: FinishedVerified,
+        post_handshake_auth: PostHandshakeRequests,
+        answer: ClientAnswer,
     ) -> None:
-        self.connected = connected
-        self.pending = pending
-        self.transcript = transcript
-        self.chain = chain
-
-    def update_write(self, ctx: Context, request_peer: bool) -> None:
-        self.connected.update_write(ctx, request_peer)
-
-    def request_client_certificate(self, ctx: Context, required: bool) -> bytes:
-        return self.connected.request_client_certificate(ctx, required)
+        super().__init__(traffic, resumption_secret, finished, post_handshake_auth)
+        self.answer = answer
 
 
-class ExpectPostHandshakeCertificateVerify(_PostHandshakeStep):
+class ExpectPostHandshakeCertificateVerify(_PostHandshakeStep[CertificateVerify]):
     expects = (CertificateVerify,)
     step = "waiting for the client's post-handshake CertificateVerify"
     transitions = (("CertificateVerify", "ExpectPostHandshakeFinished"),)
 
-    def handle(self, ctx: Context, msg: CertificateVerify) -> State:  # type: ignore[override]
-        requested = self.pending.message.ext(ExtensionType.signature_algorithms)
+    def handle(self, ctx: Context, msg: CertificateVerify) -> AnyState:
+        answer = self.answer
+        requested = answer.request.message.ext(ExtensionType.signature_algorithms)
         check_peer_signature(
             ctx,
             "client",
-            self.chain[0],
+            answer.chain[0],
             msg.algorithm,
             msg.signature,
-            certificate_verify_content("client", self.transcript.digest()),
+            certificate_verify_content("client", answer.transcript.digest()),
             requested.value if requested is not None else (),
             tls13=True,
             subject="client CertificateVerify (post-handshake)",
             success=f"{msg.algorithm.name} signature over the handshake and this request",
             what="client CertificateVerify signature",
         )
-        self.transcript.add(msg.raw)
-        return ExpectPostHandshakeFinished(self.connected, self.pending, self.transcript, self.chain)
+        answer.transcript.add(msg.raw)
+        pha = self.post_handshake_auth
+        return ExpectPostHandshakeFinished(self.traffic, self.resumption_secret, self.finished, pha, answer)
 
 
-class ExpectPostHandshakeFinished(_PostHandshakeStep):
+class ExpectPostHandshakeFinished(_PostHandshakeStep[Finished]):
     expects = (Finished,)
     step = "waiting for the client's post-handshake Finished"
     transitions = (("Finished", "ServerConnected13", "client authenticated, or declined"),)
 
-    def handle(self, ctx: Context, msg: Finished) -> State:  # type: ignore[override]
-        connected = self.connected
+    def handle(self, ctx: Context, msg: Finished) -> AnyState:
+        answer = self.answer
         # RFC 8446, Section 4.4: keyed by the client's current application traffic secret.
-        expected = finished_verify_data(connected.suite, connected.client_secret, self.transcript.digest())
+        expected = finished_verify_data(self.suite, self.traffic.client, answer.transcript.digest())
         traced_check(
             ctx,
             "client Finished (post-handshake)",
             "verify_data matches the handshake and this request",
             lambda: verify_finished("client post-handshake", expected, msg.verify_data),
         )
-        context = self.pending.message.certificate_request_context
-        if self.chain:
-            ctx.update_parameters(peer_certificates=self.chain, client_auth=True)
-            ctx.emit(ClientAuthenticated(self.chain, context))
+        if answer.chain:
+            ctx.update_parameters(peer_certificates=answer.chain, client_auth=True)
+            ctx.emit(ClientAuthenticated(answer.chain, answer.request.context))
         else:
-            ctx.emit(ClientAuthDeclined(context))
-        return connected
+            ctx.emit(ClientAuthDeclined(answer.request.context))
+        return ServerConnected13(self.traffic, self.resumption_secret, self.finished, self.post_handshake_auth)

@@ -22,10 +22,10 @@ Every check shows in the trace as a VerificationTrace ("OCSP staple for CN=…",
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from cryptography import x509
 
+from ..config import CertifiedKey, ClientConfig
 from ..enums import AlertDescription, CertificateStatusType
 from ..enums import ExtensionType as E
 from ..errors import AlertError
@@ -46,7 +46,8 @@ def leaf_staple(ctx: Context, msg: Certificate) -> bytes | None:
     and be among those a CertificateEntry may carry (illegal_parameter). A
     staple on an intermediate's entry (RFC 6961-style) is ignored.
     """
-    hello = ctx.offered_hello  # type: ignore[attr-defined]
+    hello: ClientHello | None = ctx.offered_hello
+    assert hello is not None  # the client sent it before the server could answer
     for index, entry in enumerate(msg.entries):
         admit_extensions(entry.extensions, hello, _ENTRY_EXTENSIONS, f"server CertificateEntry #{index}")
     leaf = msg.entries[0].extensions if msg.entries else ()
@@ -56,7 +57,8 @@ def leaf_staple(ctx: Context, msg: Certificate) -> bytes | None:
 
 def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: bytes | None) -> None:
     """Revocation of a validated server path (leaf first, anchor last): the staple, then the CRLs."""
-    cfg, now = ctx.config, ctx.now()
+    cfg: ClientConfig = ctx.config
+    now = ctx.now()
     leaf = path[0]
     issuer = path[1] if len(path) > 1 else path[0]
     subject = f"OCSP staple for {describe(leaf)}"
@@ -87,16 +89,17 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
         check_crls(path, cfg.crls, now, cfg.revocation, covered=covered, report=ctx.verified)
 
 
-def staple_for(ctx: Context, hello: ClientHello, certified: Any) -> bytes | None:
+def staple_for(ctx: Context, hello: ClientHello, certified: CertifiedKey) -> bytes | None:
     """The server's staple for ``certified``, if the client asked and a current response is at hand."""
     request = hello.ext(E.status_request)
-    source = getattr(certified, "ocsp", None)
+    source = certified.ocsp  # x509.stapling.StapleSource, or None
     if request is None or source is None:
         return None
     if getattr(request.value, "status_type", None) != CertificateStatusType.ocsp:
         return None  # RFC 6066, Section 8: only ocsp is defined
     leaf = certified.chain[0]
     issuer = certified.chain[1] if len(certified.chain) > 1 and certified.chain[1].subject == leaf.issuer else None
+    der: bytes | None
     der, detail = source.staple_for(leaf, issuer, ctx.now())
     ctx.verified(f"OCSP staple for {describe(leaf)}", der is not None, detail)
     return der
