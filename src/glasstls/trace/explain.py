@@ -210,7 +210,7 @@ class Explainer:
             "together they make sure each side contributes fresh values to the keys, so neither can force the "
             "keys of an earlier connection."
         ]
-        if msg.random[-8:] in (D.DOWNGRADE_TLS12, D.DOWNGRADE_TLS11):
+        if msg.random[-8:] in (H.DOWNGRADE_TLS12, H.DOWNGRADE_TLS11):
             out.append(
                 "The server random ends in 'DOWNGRD': this server also speaks TLS 1.3 and marks that the client "
                 "offered only an older version. A client that did offer TLS 1.3 and sees this knows that something "
