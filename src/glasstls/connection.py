@@ -65,6 +65,8 @@ Clock = Callable[[], datetime]
 # RFC 8446, Section 5.5: at most 2^24.5 full-size records under one AES-GCM key.
 # Rekey well before that; ChaCha20-Poly1305 would allow more but one rule is simpler.
 KEY_UPDATE_AFTER_RECORDS = 1 << 24
+# The longest export HKDF-Expand allows under SHA-256 (RFC 5869, Section 2.3), for both versions.
+MAX_EXPORT_LENGTH = 255 * 32
 
 
 def _utc_now() -> datetime:
@@ -169,6 +171,39 @@ class Connection:
         if self.peer_verified is None or self._closed or not isinstance(state, Connected):
             raise ConnectionClosedError("KeyUpdate needs an established connection")
         state.update_write(self._ctx, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
+
+    def export_keying_material(self, label: str | bytes, context: bytes | None = None, length: int = 32) -> bytes:
+        """Keying material bound to this connection, the same on both ends: TLS 1.3's
+        exporter (RFC 8446, Section 7.5) or TLS 1.2's (RFC 5705, Section 4).
+
+        In TLS 1.2, ``context=None`` (no context) differs from ``b""``; in TLS 1.3 they
+        are the same. Raises NotNegotiatedError before the handshake completed and
+        ValueError for a label that is not ASCII or a length outside 1..8160.
+        """
+        state = self._state
+        if self.peer_verified is None or not isinstance(state, Connected):
+            raise NotNegotiatedError("keying material can be exported only once the handshake completed")
+        if isinstance(label, str):
+            if not label.isascii():
+                raise ValueError(f"exporter label {label!r} is not ASCII (RFC 5705, Section 4)")
+            label = label.encode("ascii")
+        if not 1 <= length <= MAX_EXPORT_LENGTH:
+            raise ValueError(f"exporter length {length} is outside 1..{MAX_EXPORT_LENGTH}")
+        return state.export_keying_material(label, context, length)
+
+    def channel_binding(self, kind: str = "tls-exporter") -> bytes:
+        """The ``tls-exporter`` channel binding (RFC 9266, Section 2): 32 bytes exported
+        with the label "EXPORTER-Channel-Binding" and no context. In TLS 1.2 it needs the
+        extended master secret (RFC 9266, Section 4.2); NotNegotiatedError otherwise."""
+        if kind != "tls-exporter":
+            raise ValueError(f"unknown channel binding type {kind!r}; glasstls offers 'tls-exporter' (RFC 9266)")
+        state = self._state
+        if isinstance(state, Connected) and not state.exporter_safe_for_channel_binding():
+            raise NotNegotiatedError(
+                "tls-exporter needs the extended master secret in TLS 1.2 (RFC 9266, Section 4.2); "
+                "this connection negotiated none"
+            )
+        return self.export_keying_material(b"EXPORTER-Channel-Binding", b"", 32)
 
     @property
     def handshake_complete(self) -> bool:

@@ -199,6 +199,14 @@ class Connected(State[M]):
         """Send a post-handshake CertificateRequest (RFC 8446, Section 4.6.2); its context."""
         raise NotNegotiatedError("post-handshake client authentication needs an established TLS 1.3 connection")
 
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """Keying material bound to this connection (RFC 8446, Section 7.5; RFC 5705)."""
+        raise NotImplementedError  # pragma: no cover - both versions' connected states answer
+
+    def exporter_safe_for_channel_binding(self) -> bool:
+        """Whether the exporter binds the handshake uniquely (RFC 9266, Section 4.2)."""
+        return True
+
 
 def require(condition: bool, description: AlertDescription, reason: str) -> None:
     if not condition:

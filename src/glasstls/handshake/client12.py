@@ -60,11 +60,12 @@ from ..wire.handshake12 import (
     ServerKeyExchange,
 )
 from .admission import admit_extensions
-from .base import AnyState, Connected, Context, PeerVerified, State, require
+from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import client_certificate_for
 from .common12 import (
     DEFAULT_TICKET_LIFETIME,
     DOWNGRADE_TLS12,
+    Connected12,
     Handshake12,
     KeyedHandshake12,
     refuse_renegotiation_info,
@@ -552,7 +553,7 @@ class ExpectServerFinished12(ClientState12[Finished]):
 
 
 @dataclass(frozen=True, eq=False)
-class ClientConnected12(ClientState12[HelloRequest], Connected[HelloRequest]):
+class ClientConnected12(ClientState12[HelloRequest], Connected12[HelloRequest]):
     """Application data; renegotiation is refused (RFC 5746 is only signalled)."""
 
     s: KeyedHandshake12
@@ -560,8 +561,6 @@ class ClientConnected12(ClientState12[HelloRequest], Connected[HelloRequest]):
     expects = (HelloRequest,)
     step = "exchanging application data"
     transitions = (("HelloRequest", "ClientConnected12", "refused with a no_renegotiation warning"),)
-
-    version_label = "TLSv1.2"
 
     def handle(self, ctx: Context, msg: HelloRequest) -> AnyState:
         # RFC 5246, Section 7.4.1.1: a client may decline with a no_renegotiation warning.

@@ -344,13 +344,14 @@ class ExpectFinished(State[Finished]):
         th = keys.transcript.digest()
         c_ap = master.client_application_traffic_secret(th)
         s_ap = master.server_application_traffic_secret(th)
-        master.exporter_master_secret(th)  # reported for the key log; exporters are not offered yet
+        exporter = master.exporter_master_secret(th)  # RFC 8446, Section 7.5
         ctx.install_read(suite, s_ap, "application", proof)
         self._send_client_flight(ctx)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
-        return ClientConnected13(TrafficSecrets(suite, c_ap, s_ap), resumption, proof, self._post_handshake_auth(ctx))
+        traffic = TrafficSecrets(suite, c_ap, s_ap, exporter)
+        return ClientConnected13(traffic, resumption, proof, self._post_handshake_auth(ctx))
 
     def _send_client_flight(self, ctx: Context) -> None:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""

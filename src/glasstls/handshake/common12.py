@@ -17,7 +17,7 @@ from ..events import NegotiatedParameters
 from ..record.protection12 import Protection12, protection12
 from ..session.state import SessionState
 from ..wire.handshake import Handshake
-from .base import Context, FinishedVerified, traced_check, verify_finished
+from .base import Connected, Context, FinishedVerified, M, traced_check, verify_finished
 
 # RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3-capable server's
 # random when it negotiates TLS 1.2.
@@ -126,6 +126,11 @@ class KeyedHandshake12(Handshake12):
         peer = "server" if ctx.side == "client" else "client"
         ctx.install_read_protection(self._protection(ctx, peer))
 
+    def export(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 5705, Section 4: the PRF over the master secret and both randoms."""
+        h, randoms = self.suite.prf_hash, (self.client_random, self.server_random)
+        return prf12.export_keying_material(h, self.master_secret, *randoms, label, context, length)
+
     def finished(self, sender: str) -> bytes:
         return prf12.finished_verify_data(self.suite.prf_hash, self.master_secret, sender, self.transcript.digest())
 
@@ -156,6 +161,21 @@ class KeyedHandshake12(Handshake12):
             session_id=self.session_id,
             ticket=ticket,
         )
+
+
+class Connected12(Connected[M]):
+    """What the connected states of both TLS 1.2 roles answer from the keyed handshake."""
+
+    s: KeyedHandshake12
+    version_label = "TLSv1.2"
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        return self.s.export(label, context, length)
+
+    def exporter_safe_for_channel_binding(self) -> bool:
+        # RFC 9266, Section 4.2 (and RFC 7627, Section 5.4): without the extended master
+        # secret, two TLS 1.2 connections can share a master secret (triple handshake).
+        return self.s.extended_master_secret
 
 
 def refuse_renegotiation_info(data: bytes) -> None:

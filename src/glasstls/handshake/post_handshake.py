@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Self, TypeVar
 
 from ..config import ServerConfig
-from ..crypto.keyschedule13 import finished_verify_data, next_traffic_secret
+from ..crypto.keyschedule13 import export_keying_material, finished_verify_data, next_traffic_secret
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
@@ -65,12 +65,15 @@ class TrafficSecrets:
     """The application traffic secrets in use, one per direction (RFC 8446, Section 7.1).
 
     A KeyUpdate moves one direction to the next generation (Section 7.2);
-    ``read_generation`` counts the peer's updates, for the epoch's name.
+    ``read_generation`` counts the peer's updates, for the epoch's name. The
+    exporter master secret rides along: exporters are bound to the handshake.
     """
 
     suite: Suite13
     client: bytes = field(repr=False)
     server: bytes = field(repr=False)
+    # RFC 8446, Section 7.5: derived beside the first application secrets; a KeyUpdate leaves it.
+    exporter_master: bytes = field(repr=False)
     read_generation: int = 0
 
     def read(self, side: str) -> bytes:
@@ -185,6 +188,11 @@ class Connected13(Connected[Msg]):
             self.update_write(ctx, request_peer=False)
             ctx.emit(KeyUpdated("write", requested_by_peer=True))
         return self
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        # RFC 8446, Section 7.5: no context and an empty context are the same in TLS 1.3.
+        traffic = self.traffic
+        return export_keying_material(traffic.suite, traffic.exporter_master, label, context or b"", length)
 
     def update_write(self, ctx: Context, request_peer: bool) -> None:
         request = KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested

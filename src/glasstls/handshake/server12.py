@@ -61,9 +61,9 @@ from ..wire.handshake12 import (
     ecdhe_params_bytes,
 )
 from . import negotiation as N
-from .base import AnyState, Connected, Context, PeerVerified, State, require
+from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import candidates, report_choice
-from .common12 import DOWNGRADE_TLS12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
+from .common12 import DOWNGRADE_TLS12, Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, parse_der_chain, verify_client
 from .status import staple_for
 
@@ -580,7 +580,7 @@ class ExpectClientFinished12(ServerState12[Finished]):
 
 
 @dataclass(frozen=True, eq=False)
-class ServerConnected12(ServerState12[ClientHello], Connected[ClientHello]):
+class ServerConnected12(ServerState12[ClientHello], Connected12[ClientHello]):
     """Application data. A ClientHello now would be a renegotiation: refused."""
 
     s: KeyedHandshake12
@@ -588,8 +588,6 @@ class ServerConnected12(ServerState12[ClientHello], Connected[ClientHello]):
     expects = (ClientHello,)
     step = "exchanging application data"
     transitions = (("ClientHello", "ServerConnected12", "renegotiation refused with a no_renegotiation warning"),)
-
-    version_label = "TLSv1.2"
 
     def handle(self, ctx: Context, msg: ClientHello) -> AnyState:
         # RFC 5746, Section 4.4 and RFC 5246, Section 7.2.2: decline with a warning.

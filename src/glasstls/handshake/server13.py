@@ -289,8 +289,8 @@ def _application_secrets(stage: HandshakeSecret, transcript: Transcript) -> tupl
     master = stage.master_stage()
     th = transcript.digest()
     c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
-    master.exporter_master_secret(th)  # reported for the key log; exporters are not offered yet
-    return master, TrafficSecrets(stage.suite, c_ap, s_ap)
+    exporter = master.exporter_master_secret(th)  # RFC 8446, Section 7.5
+    return master, TrafficSecrets(stage.suite, c_ap, s_ap, exporter)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -98,6 +98,14 @@ class TLSSocket:
     def parameters(self) -> NegotiatedParameters | None:
         return self.conn.parameters
 
+    def export_keying_material(self, label: str | bytes, context: bytes | None = None, length: int = 32) -> bytes:
+        """See :meth:`glasstls.connection.Connection.export_keying_material` (RFC 8446, Section 7.5; RFC 5705)."""
+        return self.conn.export_keying_material(label, context, length)
+
+    def channel_binding(self, kind: str = "tls-exporter") -> bytes:
+        """The ``tls-exporter`` channel binding of RFC 9266."""
+        return self.conn.channel_binding(kind)
+
     # -- data ------------------------------------------------------------------
     def sendall(self, data: bytes) -> None:
         self.conn.send(data)
