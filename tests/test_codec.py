@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from glasstls.enums import (
     GREASE_VALUES,
     AlertDescription,
+    CertificateCompressionAlgorithm,
     CertificateStatusType,
     CipherSuite,
     ContentType,
@@ -43,6 +44,7 @@ from glasstls.wire.handshake import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -57,6 +59,7 @@ from glasstls.wire.handshake import (
 )
 
 E = ExtensionType
+ALG = CertificateCompressionAlgorithm
 GREASE_EXT = ExtensionType(0x0A0A)
 GREASE_SUITE = CipherSuite(0x1A1A)
 
@@ -127,6 +130,7 @@ EXTENSION_CASES = [
     (E.post_handshake_auth, "*", X.CH, True, b""),
     (E.ec_point_formats, "*", X.CH, (0,), b"\x01\x00"),
     (E.certificate_authorities, "*", X.CR, (b"\x30\x00", b"\x30\x03\x31\x01\x00"), None),
+    (E.compress_certificate, "*", X.CR, (ALG.brotli, ALG.zlib), b"\x04\x00\x02\x00\x01"),  # RFC 8879, Section 3
 ]
 
 
@@ -402,6 +406,7 @@ MESSAGES = [
         ),
     ),
     Certificate(b"ctx", ()),
+    CompressedCertificate(ALG.zstd, 1234, b"a zstd frame"),  # RFC 8879, Section 4
     CertificateVerify(SignatureScheme.rsa_pss_rsae_sha256, bytes(256)),
     Finished(bytes(range(48))),
     NewSessionTicket(7200, 0xFFFFFFFF, b"\x00", b"ticket", (ext(E.early_data, 16384, X.NST),)),

@@ -99,7 +99,7 @@ class AlertDescription(OpenEnum8):
 
 
 class HandshakeType(OpenEnum8):
-    """RFC 8446, Section 4 (and RFC 5246 for the TLS 1.2-only types)."""
+    """RFC 8446, Section 4 (RFC 5246 for the TLS 1.2-only types, RFC 8879 for compressed_certificate)."""
 
     hello_request = 0
     client_hello = 1
@@ -116,6 +116,7 @@ class HandshakeType(OpenEnum8):
     finished = 20
     certificate_status = 22
     key_update = 24
+    compressed_certificate = 25  # RFC 8879, Section 7.2
     message_hash = 254
 
 
@@ -245,6 +246,14 @@ class ExtensionType(OpenEnum):
     key_share = 51
     renegotiation_info = 0xFF01
     encrypted_client_hello = 0xFE0D
+
+
+class CertificateCompressionAlgorithm(OpenEnum):
+    """RFC 8879, Sections 3 and 7.3 (zstd(3) is in the RFC, not in its 2019 draft; Zstandard is RFC 8878)."""
+
+    zlib = 1
+    brotli = 2
+    zstd = 3
 
 
 class PskKeyExchangeMode(OpenEnum8):

@@ -29,6 +29,7 @@ from ..crypto.suites import TLS12_SUITES
 from ..enums import (
     AlertDescription,
     AlertLevel,
+    CertificateCompressionAlgorithm,
     CipherSuite,
     ClientCertificateType,
     ContentType,
@@ -447,6 +448,22 @@ def _certificate(msg: Any, ctx: Context | None) -> Fields:
     return out
 
 
+def _compressed_certificate(msg: H.CompressedCertificate, ctx: Context | None) -> Fields:
+    # RFC 8879, Section 4. The certificates inside are not shown: the trace does not decompress what a peer sent.
+    return [
+        ("algorithm", enum_name(msg.algorithm, CertificateCompressionAlgorithm)),
+        ("uncompressed_length", nbytes(msg.uncompressed_length)),
+        ("compressed_certificate_message", nbytes(len(msg.compressed_certificate_message))),
+    ]
+
+
+def _compressed_certificate_line(msg: H.CompressedCertificate, ctx: Context | None) -> list[str]:
+    size, length = len(msg.compressed_certificate_message), msg.uncompressed_length
+    saved = f" ({100 - 100 * size // length}% smaller)" if 0 < size < length else ""
+    algorithm = enum_name(msg.algorithm, CertificateCompressionAlgorithm)
+    return [algorithm, f"{nbytes(length)} compressed to {nbytes(size)}{saved}"]
+
+
 def _dh_group_name(params: H12.ServerDHParams) -> str:
     from ..crypto import kx
 
@@ -556,6 +573,8 @@ def _describe(msg: Any, ctx: Context | None) -> Fields:
         return _certificate_request(msg, ctx)
     if isinstance(msg, (H.Certificate, H12.Certificate12)):
         return _certificate(msg, ctx)
+    if isinstance(msg, H.CompressedCertificate):
+        return _compressed_certificate(msg, ctx)
     if isinstance(msg, H.CertificateVerify):
         return [("algorithm", enum_name(msg.algorithm, SignatureScheme)), ("signature", nbytes(len(msg.signature)))]
     if isinstance(msg, H.Finished):
@@ -600,6 +619,7 @@ def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
             ("key shares", ExtensionType.key_share),
             ("SNI", ExtensionType.server_name),
             ("ALPN", ExtensionType.application_layer_protocol_negotiation),
+            ("certificate compression", ExtensionType.compress_certificate),
         ),
     )
     if msg.legacy_session_id:
@@ -697,6 +717,7 @@ _HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
     (H.ServerHello, _server_hello_line),
     (H.EncryptedExtensions, _encrypted_extensions_line),
     ((H.Certificate, H12.Certificate12), _certificate_line),
+    (H.CompressedCertificate, _compressed_certificate_line),
     (H.CertificateVerify, _certificate_verify_line),
     (H.Finished, lambda m, c: [f"verify_data {nbytes(len(m.verify_data))}"]),
     (H12.ServerKeyExchange, _server_key_exchange_line),

@@ -169,6 +169,7 @@ _CLASSES: tuple[tuple[type[H.Handshake], ...], ...] = (
     (H.EndOfEarlyData,),
     (H.EncryptedExtensions,),
     (H.Certificate, H12.Certificate12),
+    (H.CompressedCertificate,),
     (H12.ServerKeyExchange,),
     (H.CertificateRequest, H12.CertificateRequest12),
     (H12.ServerHelloDone,),
@@ -324,11 +325,6 @@ def _ext_max_fragment_length(c: _Cur, out: Out, ctx: str) -> str:
     return out[-1].value
 
 
-def _ext_compress_certificate(c: _Cur, out: Out, ctx: str) -> str:
-    names = {1: "zlib", 2: "brotli", 3: "zstd"}
-    return _list(c, out, "algorithms", 1, "CertificateCompressionAlgorithm", 2, _named(names))
-
-
 def _ext_certificate_authorities(c: _Cur, out: Out, ctx: str) -> str:
     node = _block(c, out, "authorities", 2, _items(_distinguished_name))
     return f"{(len(node.children) - 1) // 2} names"
@@ -351,7 +347,6 @@ _EXTENSIONS: dict[int, Callable[[_Cur, Out, str], str | None]] = {
     E.heartbeat: _ext_heartbeat,
     E.signed_certificate_timestamp: _ext_opaque("SignedCertificateTimestampList"),
     E.padding: _ext_padding,
-    E.compress_certificate: _ext_compress_certificate,
     E.session_ticket: _ext_session_ticket,
     E.pre_shared_key: _ext_pre_shared_key,
     E.supported_versions: _ext_supported_versions,
@@ -370,5 +365,6 @@ _LAYOUT_EXTENSIONS = (
     E.record_size_limit,
     E.early_data,
     E.psk_key_exchange_modes,
+    E.compress_certificate,
 )
 _EXTENSIONS |= {ext_type: _by_layout(ext_type) for ext_type in _LAYOUT_EXTENSIONS}

@@ -1,4 +1,4 @@
-"""Extensions (RFC 8446, Section 4.2; RFC 6066; RFC 7301; RFC 8449).
+"""Extensions (RFC 8446, Section 4.2; RFC 6066; RFC 7301; RFC 8449; RFC 8879).
 
 An :class:`Extension` keeps the bytes it was received as (``data``) and, for
 the types glasstls knows, a decoded ``value``. What a type's data looks like
@@ -15,6 +15,7 @@ from typing import Any
 
 from ..enums import (
     AlertDescription,
+    CertificateCompressionAlgorithm,
     CertificateStatusType,
     ExtensionType,
     NamedGroup,
@@ -246,6 +247,11 @@ _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
         Vector("ec_point_format_list", 1, Int("ECPointFormat", 1, show=EC_POINT_FORMATS), 1)
     ),
     (E.certificate_authorities, "*"): _one(Vector("authorities", 2, Opaque("DistinguishedName", 2, 1), 3)),
+    # RFC 8879, Section 3: algorithms<2..2^8-2>, in a ClientHello or a CertificateRequest (which message may
+    # carry it, and that TLS 1.2 ignores it, is the handshake's rule); an odd length is decode_error too.
+    (E.compress_certificate, "*"): _one(
+        Vector("algorithms", 1, Int("CertificateCompressionAlgorithm", 2, CertificateCompressionAlgorithm), 2)
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar, Self
 
 from ..enums import (
     AlertDescription,
+    CertificateCompressionAlgorithm,
     CipherSuite,
     ExtensionType,
     HandshakeType,
@@ -185,6 +186,26 @@ class Certificate(Handshake):
 
 
 @dataclass
+class CompressedCertificate(Handshake):
+    """RFC 8879, Section 4: a TLS 1.3 Certificate message's body, compressed; it takes the Certificate's place.
+
+    ``uncompressed_length`` is the length of the Certificate's body (without its 4-byte header), which is
+    what the compression covers. Compressing and the checks on decompression (the length, the limit, an
+    algorithm that was not offered) are :mod:`glasstls.crypto.certcompress`'s.
+    """
+
+    msg_type: ClassVar[HandshakeType] = HandshakeType.compressed_certificate
+    layout: ClassVar[Layout] = (
+        Int("algorithm", 2, CertificateCompressionAlgorithm),
+        Int("uncompressed_length", 3, show="size"),
+        Opaque("compressed_certificate_message", 3, 1),
+    )
+    algorithm: CertificateCompressionAlgorithm = CertificateCompressionAlgorithm.zlib
+    uncompressed_length: int = 0
+    compressed_certificate_message: bytes = b""
+
+
+@dataclass
 class CertificateVerify(Handshake):
     """RFC 8446, Section 4.4.3; TLS 1.2's digitally-signed (RFC 5246, Section 4.7) has the same layout."""
 
@@ -253,6 +274,7 @@ _TLS13_PARSERS: dict[HandshakeType, Parser] = {
     HandshakeType.encrypted_extensions: EncryptedExtensions.parse,
     HandshakeType.certificate_request: CertificateRequest.parse,
     HandshakeType.certificate: Certificate.parse,
+    HandshakeType.compressed_certificate: CompressedCertificate.parse,
     HandshakeType.certificate_verify: CertificateVerify.parse,
     HandshakeType.finished: Finished.parse,
     HandshakeType.new_session_ticket: NewSessionTicket.parse,
