@@ -85,7 +85,7 @@ def test_client_json_summary_and_echo(server: int, pki: dict[str, Path]) -> None
     summary = last_json(res.stderr)
     assert summary["version"] == "TLSv1.3"
     assert summary["cipher_suite"] == "TLS_AES_128_GCM_SHA256"
-    assert summary["group"] == "x25519"
+    assert summary["group"] == "X25519MLKEM768"  # the default: hybrid post-quantum first (issue 10)
     assert summary["signature_scheme"] == "ecdsa_secp256r1_sha256"
     assert summary["alpn"] == "http/1.1"
     assert summary["peer_certificate"] == "CN=localhost"

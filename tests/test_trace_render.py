@@ -131,6 +131,8 @@ TLS13 = [
     ("server", "CertificateVerify"),
     ("server", "Finished"),
     ("client", "Finished"),
+    ("server", "NewSessionTicket"),  # RFC 8446, Section 4.6.1: two, after the handshake
+    ("server", "NewSessionTicket"),
 ]
 TLS12_ECDHE = [
     ("client", "ClientHello"),
@@ -201,10 +203,10 @@ def test_text_shows_every_message_in_order(kind: str, side: str) -> None:
 def test_text_fields_tls13(side: str) -> None:
     lines = {name: fields for _, name, fields in message_lines(render_text(cached_run("1.3").events(side)), side)}
     assert "versions TLSv1.3, TLSv1.2" in lines["ClientHello"]
-    assert "key shares x25519 (32 bytes)" in lines["ClientHello"]
+    assert "key shares X25519MLKEM768 (1216 bytes), x25519 (32 bytes)" in lines["ClientHello"]
     assert "SNI localhost" in lines["ClientHello"]
     assert re.search(r"\d+ cipher suites", lines["ClientHello"])
-    assert lines["ServerHello"].startswith("TLSv1.3; TLS_AES_128_GCM_SHA256; key share x25519 (32 bytes)")
+    assert lines["ServerHello"].startswith("TLSv1.3; TLS_AES_128_GCM_SHA256; key share X25519MLKEM768 (1120 bytes)")
     assert "server_name" in lines["EncryptedExtensions"]
     cert = lines["Certificate"]
     assert cert.startswith("CN=localhost; issuer CN=glasstls throwaway root intermediate; valid ")
@@ -280,7 +282,7 @@ def test_full_mode_falls_back_to_a_hex_dump(monkeypatch: pytest.MonkeyPatch) -> 
     out = render_text(run.client, full=True)
     hello = next(e.message for e in run.client if isinstance(e, MessageTrace))
     assert f"0000  {' '.join(f'{b:02x}' for b in hello.raw[:16])}" in out
-    assert "cipher_suites: " in out and "key_share: x25519 (32 bytes)" in out
+    assert "cipher_suites: " in out and "key_share: X25519MLKEM768 (1216 bytes), x25519 (32 bytes)" in out
 
 
 def test_colour_only_when_asked_or_on_a_terminal() -> None:

@@ -32,8 +32,12 @@ from .x509.store import TrustStore
 
 _E = TypeVar("_E", bound=Enum)
 
-# ECDHE groups first; the RFC 7919 groups serve TLS 1.2 DHE suites (RFC 7919, Section 3).
+# The hybrid post-quantum group first (draft-ietf-tls-ecdhe-mlkem), as Chrome and OpenSSL 3.5
+# do, when this build of cryptography has ML-KEM; then the ECDHE groups; the RFC 7919 groups
+# serve TLS 1.2 DHE suites (RFC 7919, Section 3).
+_HYBRID_IF_AVAILABLE = tuple(g for g in (NamedGroup.X25519MLKEM768,) if g in kx.SUPPORTED_GROUPS)
 DEFAULT_GROUPS = (
+    *_HYBRID_IF_AVAILABLE,
     NamedGroup.x25519,
     NamedGroup.secp256r1,
     NamedGroup.secp384r1,
@@ -254,7 +258,7 @@ class ClientConfig:
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
-    key_share_groups: tuple[NamedGroup, ...] | None = None  # None: the first group
+    key_share_groups: tuple[NamedGroup, ...] | None = None  # None: see shares_for
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()
     record_size_limit: int | None = (1 << 14) + 1
@@ -296,7 +300,16 @@ class ClientConfig:
 
     @property
     def shares_for(self) -> tuple[NamedGroup, ...]:
-        return self.key_share_groups if self.key_share_groups is not None else self.groups[:1]
+        """The groups the first ClientHello sends key shares for: ``key_share_groups``, or the
+        first group, and when that is a hybrid also the first classical one, so that a
+        server without the hybrid needs no HelloRetryRequest (as Chrome and OpenSSL 3.5 do)."""
+        if self.key_share_groups is not None:
+            return self.key_share_groups
+        first = self.groups[:1]
+        if first and first[0] in kx.TLS13_ONLY_GROUPS:
+            classical = next((g for g in self.groups if g not in kx.TLS13_ONLY_GROUPS), None)
+            return first + ((classical,) if classical is not None else ())
+        return first
 
     @property
     def client_certificates(self) -> tuple[CertifiedKey, ...]:

@@ -363,21 +363,10 @@ def test_glasstls_hybrid_only_client_to_node_server(node_peer, tmp_path, pki):
     assert not hrr_seen(events, "in")
 
 
-class NotHybrid(AssertionError):
-    """Both sides at their defaults settled on a group other than X25519MLKEM768."""
-
-
-@pytest.mark.xfail(
-    raises=NotHybrid,
-    strict=True,
-    reason="X25519MLKEM768 is not yet first in glasstls's default groups (issue 10, item 5)",
-)
 @pytest.mark.parametrize("direction", ["node-client", "glasstls-client"])
 def test_defaults_negotiate_hybrid(node_peer, tmp_path, pki, direction):
-    """Node 24 and glasstls, both at their default settings, agree on X25519MLKEM768 (as Node does with itself).
-
-    Anything else going wrong fails the test for real: only :class:`NotHybrid` is the expected failure.
-    """
+    """Node 24 and glasstls, both at their default settings, agree on X25519MLKEM768 (as Node does
+    with itself), with no HelloRetryRequest: each side sends a hybrid share first."""
     if direction == "node-client":
         params, node, _ = _node_client_to_glasstls(node_peer, tmp_path, pki, _server_config(pki, "ecdsa-p256"))
         node_group = node.result["key"]["name"]
@@ -385,9 +374,9 @@ def test_defaults_negotiate_hybrid(node_peer, tmp_path, pki, direction):
         config = ClientConfig(trust_store=pki.trust_store())
         params, node, _ = _glasstls_client_to_node(node_peer, tmp_path, pki, config, "ecdsa-p256")
         node_group = node.server_hello.group.name
+        assert node.server_hello.retry is False
     assert params.version == "TLSv1.3" and node_group.lower() == params.group.lower()
-    if params.group != HYBRID.name:
-        raise NotHybrid(f"the defaults negotiated {params.group}, not {HYBRID.name}")
+    assert params.group == HYBRID.name
 
 
 # -- 4. ALPN and SNI -----------------------------------------------------------------------

@@ -92,7 +92,8 @@ def _client_hello_extensions(
     if offers_12:
         add(E.extended_master_secret, True)  # RFC 7627, Section 5.1
     add(E.renegotiation_info, b"")  # RFC 5746, Section 3.4
-    add(E.supported_groups, cfg.groups)
+    # A client that offers only TLS 1.2 lists no TLS 1.3-only group (draft-ietf-tls-ecdhe-mlkem, Section 4).
+    add(E.supported_groups, cfg.groups if offers_13 else tuple(g for g in cfg.groups if g not in kx.TLS13_ONLY_GROUPS))
     if offers_12:
         add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
     if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:

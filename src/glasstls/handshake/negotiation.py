@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..crypto import kx
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
@@ -65,6 +66,11 @@ def choose_group(
             f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}",
         )
     by_group = {s.group: s for s in shares}
+    if mutual[0] in kx.TLS13_ONLY_GROUPS:
+        # A post-quantum hybrid we prefer beats a classical share: ask for it with a
+        # HelloRetryRequest if need be (RFC 8446, Section 4.1.4), as OpenSSL 3.5's
+        # default group tuples do; a recorded handshake must not be decryptable later.
+        return mutual[0], by_group.get(mutual[0])
     for group in mutual:
         if group in by_group:
             return group, by_group[group]
