@@ -45,7 +45,7 @@ from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureSche
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.state import SessionState
-from ..wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
+from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -64,7 +64,6 @@ from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import client_certificate_for
 from .common12 import (
     DEFAULT_TICKET_LIFETIME,
-    DOWNGRADE_TLS12,
     Connected12,
     Handshake12,
     KeyedHandshake12,
@@ -143,6 +142,8 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     if limit is not None:
         ctx.set_peer_record_limit_12(limit.value)
     offered = ctx.offered_session
+    if offered is not None and offered.version != ProtocolVersion.TLSv1_2:
+        offered = None  # a TLS 1.3 ticket, offered as a PSK: nothing a TLS 1.2 server can echo
     if offered is not None and hello.legacy_session_id and sh.legacy_session_id_echo == hello.legacy_session_id:
         return _resume(ctx, hs, offered)
     # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
