@@ -173,7 +173,8 @@ def run_certificate_request(alter: Callable[[Handshake], bytes]):
 
 
 def run_new_session_ticket(alter: Callable[[Handshake], bytes]):
-    pair = connected_pair(server_alter=once(NewSessionTicket, alter))
+    # No tickets of the server's own: the altered one is the one injected here.
+    pair = connected_pair(server_alter=once(NewSessionTicket, alter), server_kw={"tls13_tickets": 0})
     inject(pair.server, NewSessionTicket(7200, 0x01020304, b"\x00", b"ticket-bytes"))
     return pair, pair.server, pair.client, pair.to_client()
 
@@ -610,14 +611,14 @@ def test_plaintext_record_over_two_to_the_fourteen_is_record_overflow() -> None:
 
 
 def _server_write_protection(log: EventList) -> Protection13:
-    """The server's application write keys, rebuilt from its secret (seq 0: nothing sent yet)."""
+    """The server's application write keys, rebuilt from its secret (seq 0: nothing sent yet, no tickets)."""
     secret = next(e.secret for e in log.events if getattr(e, "label", "") == "server_application_traffic_secret_0")
     return Protection13(TLS13_SUITES[CipherSuite.TLS_AES_128_GCM_SHA256], secret, "application")
 
 
 def test_decrypted_record_of_two_to_the_fourteen_is_accepted() -> None:
     log = EventList(wants_secrets=True)
-    pair = connected_pair(server_observer=log)
+    pair = connected_pair(server_observer=log, server_kw={"tls13_tickets": 0})
     record = _server_write_protection(log).seal(ContentType.application_data, bytes(1 << 14))
     assert pair.client.receive_bytes(record) == [ApplicationData(bytes(1 << 14))]
 
@@ -627,7 +628,7 @@ def test_decrypted_record_over_two_to_the_fourteen_is_record_overflow(size: int,
     # RFC 8446, Sections 5.2 and 5.4: the TLSInnerPlaintext (content type and padding
     # included) may not exceed 2^14 + 1 bytes, even when the ciphertext length is legal.
     log = EventList(wants_secrets=True)
-    pair = connected_pair(server_observer=log)
+    pair = connected_pair(server_observer=log, server_kw={"tls13_tickets": 0})
     record = _server_write_protection(log).seal(ContentType.application_data, bytes(size), padding)
     assert len(record) - 5 <= (1 << 14) + 256
     events = pair.client.receive_bytes(record)

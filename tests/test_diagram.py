@@ -38,6 +38,8 @@ FLOW_13 = [
     "CertificateVerify",
     "Finished",
     "Finished",
+    "NewSessionTicket",  # ServerConfig.tls13_tickets: two, after the client's Finished
+    "NewSessionTicket",
 ]
 FLOW_12_ECDHE = [
     "ClientHello",

@@ -239,6 +239,11 @@ EXPECTED = {
     ("ClientKeyExchange", "rsa"): [*HEADER, "EncryptedPreMasterSecret length", "EncryptedPreMasterSecret"],
     "ServerHelloDone": HEADER,
     ("NewSessionTicket", V12): [*HEADER, "ticket_lifetime_hint", "ticket length", "ticket"],
+    ("NewSessionTicket", V13): [
+        *HEADER,
+        *("ticket_lifetime", "ticket_age_add", "ticket_nonce length", "ticket_nonce", "ticket length", "ticket"),
+        "extensions",
+    ],
 }
 
 

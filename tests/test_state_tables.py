@@ -25,9 +25,10 @@ from typing import Any
 import pytest
 
 from glasstls import CertifiedKey, CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
-from glasstls.enums import AlertLevel, ContentType
+from glasstls.enums import AlertLevel, ContentType, PskKeyExchangeMode
 from glasstls.handshake.base import State
 from glasstls.observe import AlertTrace, EventList, MessageTrace, RecordTrace, StateTrace, TraceEvent
+from glasstls.session.psk import ExternalPsk
 from glasstls.trace import statemachine
 from glasstls.wire import handshake as wire13
 from glasstls.wire import handshake12 as wire12
@@ -198,6 +199,14 @@ def scenario_runs() -> dict[str, list[Run]]:
             client_auth="required",
         ),
     )
+    # TLS 1.3 PSKs: a ticket's session resumed (psk_dhe_ke, psk_ke), and an external PSK
+    session, scfg = _first_session()
+    add("1.3 resumption", run(session=session, server_config=scfg))
+    psk_ke = {"psk_modes": (PskKeyExchangeMode.psk_ke,)}
+    session, scfg = _first_session(ckw=psk_ke, skw=psk_ke)
+    add("1.3 resumption, psk_ke", run(ckw=psk_ke, session=session, server_config=scfg))
+    external = ExternalPsk(b"state tables", bytes(32))
+    add("1.3 external PSK", run(ckw={"psk": external}, skw={"psks": (external,)}))
     # TLS 1.2 key exchanges
     r = run(ckw={"tls_max": V12})
     _after_handshake_12(r)

@@ -123,12 +123,16 @@ def test_tls13_key_log_decrypts_the_captured_records() -> None:
     assert content == sent_messages(run, "client")[-1]  # the client's Finished
     # The server's: EncryptedExtensions, Certificate, CertificateVerify, Finished.
     server_records = [r for r in wire_records(run, "s2c") if r[0] == ContentType.application_data]
+    server_sent = sent_messages(run, "server")
     inner_type, content = open13(log["SERVER_HANDSHAKE_TRAFFIC_SECRET"][1], server_records[0], 0)
-    assert inner_type == ContentType.handshake and content == b"".join(sent_messages(run, "server")[1:])
+    assert inner_type == ContentType.handshake and content == b"".join(server_sent[1:-2])
+    # Its two NewSessionTickets, the first record under its application traffic secret.
+    inner_type, content = open13(log["SERVER_TRAFFIC_SECRET_0"][1], server_records[1], 0)
+    assert inner_type == ContentType.handshake and content == b"".join(server_sent[-2:])
     # And the application data, under the application traffic secrets.
     inner_type, content = open13(log["CLIENT_TRAFFIC_SECRET_0"][1], client_records[1], 0)
     assert (inner_type, content) == (ContentType.application_data, b"ping from the client")
-    inner_type, content = open13(log["SERVER_TRAFFIC_SECRET_0"][1], server_records[1], 0)
+    inner_type, content = open13(log["SERVER_TRAFFIC_SECRET_0"][1], server_records[2], 1)
     assert (inner_type, content) == (ContentType.application_data, b"pong from the server")
 
 

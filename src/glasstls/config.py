@@ -22,10 +22,11 @@ from .crypto import kx
 from .crypto.rand import system_randomness
 from .crypto.signatures import PrivateKey, schemes_for_key
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
-from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from .enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 from .session.cache import ServerSessionCache
+from .session.psk import ExternalPsk
 from .session.tickets import TicketKeys
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
@@ -64,6 +65,9 @@ DEFAULT_SIGNATURE_SCHEMES = (
     SignatureScheme.rsa_pkcs1_sha384,
     SignatureScheme.rsa_pkcs1_sha512,
 )
+
+# NewSessionTickets after one handshake: a client keeps a few (one per parallel connection).
+MAX_TLS13_TICKETS = 16
 
 VERSION_NAMES = {"1.2": ProtocolVersion.TLSv1_2, "1.3": ProtocolVersion.TLSv1_3}
 SUPPORTED_VERSIONS = (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
@@ -238,6 +242,32 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 
 
+def _check_psks(cfg: ClientConfig | ServerConfig, psks: tuple[ExternalPsk, ...]) -> None:
+    """PSK modes and external PSKs that a TLS 1.3 handshake can use (RFC 8446, Sections 4.2.9 and 4.2.11)."""
+    object.__setattr__(cfg, "psk_modes", tuple(PskKeyExchangeMode(m) for m in cfg.psk_modes))
+    if not cfg.psk_modes or any(not m.known for m in cfg.psk_modes):
+        raise ConfigError(f"psk_modes must list psk_dhe_ke and/or psk_ke, not {cfg.psk_modes!r}")
+    identities = [p.identity for p in psks]
+    if len(set(identities)) != len(identities):
+        raise ConfigError("two external PSKs share one identity")
+    hashes = {TLS13_SUITES[s].hash_name for s in cfg.cipher_suites if s in TLS13_SUITES}
+    for psk in psks:
+        if psk.hash not in hashes:
+            raise ConfigError(f"the PSK {psk.identity!r} uses {psk.hash}, but no configured TLS 1.3 suite does")
+        if cfg.tls_max < ProtocolVersion.TLSv1_3:
+            raise ConfigError("external PSKs need TLS 1.3 (tls_max): glasstls has no TLS 1.2 PSK suites")
+
+
+def _check_server_credentials(cfg: ServerConfig) -> None:
+    """A certificate, or external PSKs and TLS 1.3 only (a PSK-only server has nothing to offer TLS 1.2)."""
+    if cfg.certificates:
+        return
+    if not cfg.psks:
+        raise ConfigError("a server needs at least one certificate and key, or external PSKs (psks)")
+    if cfg.tls_min < ProtocolVersion.TLSv1_3:
+        raise ConfigError("a server with external PSKs and no certificate speaks TLS 1.3 only: set tls_min to 1.3")
+
+
 def _check_revocation(policy: str, crls: Iterable[object], name: str) -> None:
     if policy not in ("soft", "hard"):
         raise ConfigError(f"{name} must be soft or hard, not {policy!r}")
@@ -264,6 +294,11 @@ class ClientConfig:
     record_size_limit: int | None = (1 << 14) + 1
     middlebox_compat: bool = True  # RFC 8446, Appendix D.4
     session_tickets: bool = True
+    # TLS 1.3 PSKs (RFC 8446, Section 4.2.11): an external PSK to offer (a session to resume,
+    # given to the connection, goes first), and the key exchange modes offered with any PSK
+    # (Section 4.2.9): psk_dhe_ke keeps forward secrecy; psk_ke, no (EC)DHE, gives it up.
+    psk: ExternalPsk | None = None
+    psk_modes: tuple[PskKeyExchangeMode, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
     certificate: CertifiedKey | None = None  # for client authentication
     # More chains to choose from: the one that fits the server's request is sent.
     certificates: tuple[CertifiedKey, ...] = ()
@@ -286,6 +321,7 @@ class ClientConfig:
 
     def __post_init__(self) -> None:
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
+        _check_psks(self, (self.psk,) if self.psk is not None else ())
         if self.key_share_groups is not None:
             _freeze(self, key_share_groups=NamedGroup)
             for group in self.key_share_groups:
@@ -338,6 +374,14 @@ class ServerConfig:
     prefer_client_suites: bool = False
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     session_tickets: bool = True  # RFC 5077 (TLS 1.2)
+    # RFC 8446, Section 4.6.1: NewSessionTickets sent after each TLS 1.3 handshake; 0: none.
+    # They are sealed under ticket_keys, as TLS 1.2's tickets are.
+    tls13_tickets: int = 2
+    # External PSKs a TLS 1.3 client may use (RFC 8446, Section 4.2.11); with no certificates
+    # the server accepts only PSK handshakes. psk_modes: the PSK key exchange modes accepted,
+    # in preference order (Section 4.2.9); psk_ke (no (EC)DHE, no forward secrecy) only if listed.
+    psks: tuple[ExternalPsk, ...] = ()
+    psk_modes: tuple[PskKeyExchangeMode, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
     # Shared by every connection made with this configuration (and its dataclasses.replace copies).
     session_cache: ServerSessionCache = field(default_factory=ServerSessionCache)
     ticket_keys: TicketKeys = field(default_factory=lambda: TicketKeys(system_randomness))
@@ -357,8 +401,11 @@ class ServerConfig:
         object.__setattr__(self, "alpn", tuple(self.alpn))
         object.__setattr__(self, "client_crls", tuple(self.client_crls))
         _check_revocation(self.client_revocation, self.client_crls, "client_revocation")
-        if not self.certificates:
-            raise ConfigError("a server needs at least one certificate and key")
+        object.__setattr__(self, "psks", tuple(self.psks))
+        _check_psks(self, self.psks)
+        _check_server_credentials(self)
+        if not 0 <= self.tls13_tickets <= MAX_TLS13_TICKETS:
+            raise ConfigError(f"tls13_tickets must be 0 to {MAX_TLS13_TICKETS}, not {self.tls13_tickets}")
         if self.client_auth not in ("none", "optional", "required"):
             raise ConfigError(f"client_auth must be none, optional or required, not {self.client_auth!r}")
         if self.client_auth != "none" and self.client_trust_store is None:

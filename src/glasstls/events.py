@@ -23,6 +23,9 @@ class NegotiatedParameters:
     resumed: bool = False
     client_auth: bool = False
     extended_master_secret: bool | None = None  # TLS 1.2 only (RFC 7627)
+    # TLS 1.3 (RFC 8446, Section 4.2.11): "resumption" (a ticket, then ``resumed``) or
+    # "external PSK" when a PSK authenticated the handshake; None: certificates did.
+    psk: str | None = None
 
     @property
     def peer_certificate_subject(self) -> str | None:
@@ -43,6 +46,7 @@ class NegotiatedParameters:
             "server_name": self.server_name,
             "resumed": self.resumed,
             "extended_master_secret": self.extended_master_secret,
+            "psk": self.psk,
         }
 
 
@@ -68,9 +72,11 @@ class AlertReceived(Event):
 
 @dataclass(frozen=True)
 class NewTicket(Event):
-    """The server issued a session ticket (kept for resumption)."""
+    """The server issued a session ticket: the message, and (TLS 1.3) the session it
+    resumes, now also the connection's ``session`` (None: a ticket to discard)."""
 
     ticket: Any
+    session: Any = None  # session.state.SessionState
 
 
 @dataclass(frozen=True)

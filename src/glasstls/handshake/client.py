@@ -20,15 +20,16 @@ from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
 from . import client12, client13
 from .base import AnyState, Context, State
 from .hello import KeyShares, client_hello
+from .psk13 import PskOffer
 
 
 def start(ctx: Context) -> AnyState:
     """Build and send the first ClientHello; wait for ServerHello."""
-    hello, shares = client_hello(ctx)
+    hello, shares, psk = client_hello(ctx)
     ctx.send_message(hello)
     transcript = Transcript()
     transcript.add(hello.raw)
-    return ExpectServerHello(hello, shares, transcript)
+    return ExpectServerHello(hello, shares, transcript, psk=psk)
 
 
 class ExpectServerHello(State[ServerHello]):
@@ -45,12 +46,18 @@ class ExpectServerHello(State[ServerHello]):
     )
 
     def __init__(
-        self, hello: ClientHello, shares: KeyShares, transcript: Transcript, retried: HelloRetryRequest | None = None
+        self,
+        hello: ClientHello,
+        shares: KeyShares,
+        transcript: Transcript,
+        retried: HelloRetryRequest | None = None,
+        psk: PskOffer | None = None,  # the TLS 1.3 PSK the hello offers (RFC 8446, Section 4.2.11)
     ):
         self.hello = hello
         self.shares = shares
         self.transcript = transcript
         self.retried = retried
+        self.psk = psk
 
     def handle(self, ctx: Context, sh: ServerHello) -> AnyState:
         if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
@@ -59,6 +66,10 @@ class ExpectServerHello(State[ServerHello]):
         suite = client13.check_server_hello(sh, self.hello, self.retried)
         ctx.set_version(ProtocolVersion.TLSv1_3)
         if isinstance(sh, HelloRetryRequest):
-            hello, shares = client13.answer_hello_retry(ctx, self.hello, self.shares, self.transcript, sh, suite)
-            return ExpectServerHello(hello, shares, self.transcript, retried=sh)
-        return client13.on_server_hello(ctx, self.hello, self.shares, self.transcript, sh, suite, self.retried)
+            hello, shares, psk = client13.answer_hello_retry(
+                ctx, self.hello, self.shares, self.transcript, sh, suite, self.psk
+            )
+            return ExpectServerHello(hello, shares, self.transcript, retried=sh, psk=psk)
+        return client13.on_server_hello(
+            ctx, self.hello, self.shares, self.transcript, sh, suite, self.retried, self.psk
+        )

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from ..config import ClientConfig
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
@@ -42,12 +44,14 @@ from ..wire.handshake import (
     HelloRetryRequest,
     ServerHello,
 )
+from . import psk13
 from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
-from .peer_auth import Chain, check_peer_signature, parse_chain, peer_subject, verify_server
+from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
+from .psk13 import PskOffer, SessionBasis
 from .status import check_server_status, leaf_staple
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -92,9 +96,16 @@ def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryR
 
 
 def answer_hello_retry(
-    ctx: Context, hello: ClientHello, shares: KeyShares, transcript: Transcript, hrr: HelloRetryRequest, suite: Suite13
-) -> tuple[ClientHello, KeyShares]:
-    """RFC 8446, Section 4.1.4: answer a HelloRetryRequest with a second ClientHello (sent here)."""
+    ctx: Context,
+    hello: ClientHello,
+    shares: KeyShares,
+    transcript: Transcript,
+    hrr: HelloRetryRequest,
+    suite: Suite13,
+    psk: PskOffer | None = None,
+) -> tuple[ClientHello, KeyShares, PskOffer | None]:
+    """RFC 8446, Section 4.1.4: answer a HelloRetryRequest with a second ClientHello (sent here),
+    its PSK (if any) bound anew to the transcript so far."""
     admit_extensions(hrr.extensions, hello, _HRR_EXTENSIONS, "HelloRetryRequest")
     group_ext = hrr.ext(E.key_share)
     cookie = hrr.ext(E.cookie)
@@ -114,11 +125,12 @@ def answer_hello_retry(
     transcript.start(suite.hash_name)
     transcript.replace_with_message_hash()
     transcript.add(hrr.raw)
+    hello2, psk = psk13.rebind_after_retry(ctx, hello2, psk, transcript, suite)
     if ctx.config.middlebox_compat:
         ctx.send_change_cipher_spec()
     ctx.send_message(hello2)
     transcript.add(hello2.raw)
-    return hello2, shares
+    return hello2, shares, psk
 
 
 def on_server_hello(
@@ -129,22 +141,27 @@ def on_server_hello(
     sh: ServerHello,
     suite: Suite13,
     retried: HelloRetryRequest | None,
+    psk: PskOffer | None = None,
 ) -> AnyState:
-    """RFC 8446, Section 4.1.3: the key share answers ours; handshake keys from here on."""
+    """RFC 8446, Section 4.1.3: the key share answers ours, the PSK (Section 4.2.11) is
+    accepted or not; handshake keys from here on."""
     admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello")
+    accepted = psk13.accepted_psk(ctx, sh, psk, suite)
     share_ext = sh.ext(E.key_share)
-    if share_ext is None:
-        raise AlertError(AlertDescription.missing_extension, "ServerHello has no key_share")
-    entry: KeyShareEntry = share_ext.value
-    require(entry.group in shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
-    shared = shares[entry.group].exchange(entry.key_exchange)
+    psk13.check_key_exchange(accepted, share_ext is not None)
+    group, shared = None, None  # psk_ke: no (EC)DHE (Section 4.2.9)
+    if share_ext is not None:
+        entry: KeyShareEntry = share_ext.value
+        require(entry.group in shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
+        group, shared = entry.group, shares[entry.group].exchange(entry.key_exchange)
     if not transcript.started:
         transcript.start(suite.hash_name)
     transcript.add(sh.raw)
-    early = EarlySecret(suite, report=secret_reporter(ctx, hello.random))
+    secret = accepted.secret if accepted is not None else None
+    early = EarlySecret(suite, secret, report=secret_reporter(ctx, hello.random))
     keys = HandshakeKeys.derive(suite, early.handshake_stage(shared), transcript)
     keys.install(ctx, first_encrypted_flight=retried is None)
-    return ExpectEncryptedExtensions(keys, entry.group)
+    return ExpectEncryptedExtensions(keys, group, accepted)
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,7 @@ class ServerChoices:
     is: the key exchange group (ServerHello) and the application protocol
     (EncryptedExtensions; None: no ALPN). The suite is in :class:`HandshakeKeys`."""
 
-    group: NamedGroup
+    group: NamedGroup | None  # None: a psk_ke handshake, without (EC)DHE
     alpn: str | None
 
 
@@ -199,10 +216,14 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     expects = (EncryptedExtensions,)
     step = "waiting for EncryptedExtensions"
     ccs_allowed = True
-    transitions = (("EncryptedExtensions", "ExpectCertificateOrRequest"),)
+    transitions = (
+        ("EncryptedExtensions", "ExpectCertificateOrRequest"),
+        ("EncryptedExtensions", "ExpectFinished", "PSK accepted: no certificate"),
+    )
 
     keys: HandshakeKeys
-    group: NamedGroup
+    group: NamedGroup | None
+    psk: PskOffer | None = None  # the PSK the server accepted
 
     def handle(self, ctx: Context, ee: EncryptedExtensions) -> AnyState:
         hello = offered_hello(ctx)
@@ -212,7 +233,14 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
         if limit is not None:
             ctx.set_peer_record_limit(limit.value)
         self.keys.transcript.add(ee.raw)
-        return ExpectCertificateOrRequest(self.keys, ServerChoices(self.group, alpn))
+        choices = ServerChoices(self.group, alpn)
+        if self.psk is not None:
+            # RFC 8446, Sections 2.2 and 4.3.2: the PSK authenticates the server; no
+            # CertificateRequest either. A ticket's session keeps the original chain.
+            session = self.psk.session
+            chain = parse_der_chain(session.peer_certificates, "server") if session is not None else ()
+            return ExpectFinished(self.keys, choices, None, chain, None, self.psk)
+        return ExpectCertificateOrRequest(self.keys, choices)
 
 
 def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
@@ -326,8 +354,9 @@ class ExpectFinished(State[Finished]):
     keys: HandshakeKeys
     choices: ServerChoices
     certificate_request: CertificateRequest | None
-    server_chain: Chain
-    server_scheme: SignatureScheme  # what the server's CertificateVerify was signed with
+    server_chain: Chain  # empty: an external PSK authenticated the server
+    server_scheme: SignatureScheme | None  # what its CertificateVerify was signed with; None: a PSK handshake
+    psk: PskOffer | None = None  # the PSK the server accepted
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         keys, suite = self.keys, self.keys.suite
@@ -351,7 +380,13 @@ class ExpectFinished(State[Finished]):
         resumption = master.resumption_master_secret(keys.transcript.digest())
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
         traffic = TrafficSecrets(suite, c_ap, s_ap, exporter)
-        return ClientConnected13(traffic, resumption, proof, self._post_handshake_auth(ctx))
+        pha = self._post_handshake_auth(ctx)
+        return ClientConnected13(traffic, resumption, proof, pha, session_basis=self._session_basis(ctx))
+
+    def _session_basis(self, ctx: Context) -> SessionBasis:
+        """What the server's tickets will resume (RFC 8446, Section 4.6.1)."""
+        chain = tuple(c.public_bytes(Encoding.DER) for c in self.server_chain)
+        return SessionBasis(ctx.offered_sni, self.choices.alpn, chain)
 
     def _send_client_flight(self, ctx: Context) -> None:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""
@@ -374,10 +409,12 @@ class ExpectFinished(State[Finished]):
         return NegotiatedParameters(
             version="TLSv1.3",
             cipher_suite=self.keys.suite.name,
-            group=self.choices.group.name,
-            signature_scheme=self.server_scheme.name,
+            group=self.choices.group.name if self.choices.group is not None else None,
+            signature_scheme=self.server_scheme.name if self.server_scheme is not None else None,
             alpn=self.choices.alpn,
             server_name=sni_name(ctx.server_name),
             peer_certificates=self.server_chain,
+            resumed=self.psk is not None and not self.psk.external,
             client_auth=self.certificate_request is not None,
+            psk=self.psk.kind if self.psk is not None else None,
         )

@@ -13,14 +13,16 @@ from typing import Any
 
 from ..crypto import kx
 from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
-from ..enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..enums import ExtensionType as E
 from ..errors import AlertDescription, AlertError
+from ..session.state import TLS12, SessionState
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import ClientHello
 from . import negotiation as N
 from .base import Context
+from .psk13 import PskOffer, bind, psk_offer
 
 KeyShares = dict[NamedGroup, kx.KeyShare]
 
@@ -45,18 +47,20 @@ def offered_signature_schemes(cfg: Any) -> tuple[int, ...]:
 # -- client -------------------------------------------------------------------------
 
 
-def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares]:
-    """The first ClientHello and the TLS 1.3 key shares it carries.
+def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]:
+    """The first ClientHello, the TLS 1.3 key shares it carries and the PSK it offers.
 
     One ClientHello offers every version in the configured range; the server
     picks (RFC 8446, Section 4.2.1). A TLS 1.2 session to resume rides in it
-    as a session ID or a ticket (RFC 5246, Section 7.4.1.2; RFC 5077, Section 3.4).
+    as a session ID or a ticket (RFC 5246, Section 7.4.1.2; RFC 5077, Section 3.4);
+    a TLS 1.3 ticket or an external PSK as pre_shared_key (RFC 8446, Section 4.2.11).
     """
     cfg = ctx.config
     offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
     offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
     shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
-    session = ctx.offered_session
+    offered = ctx.offered_session
+    session = offered if offered is not None and offered.version == TLS12 else None
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
     elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
@@ -74,11 +78,14 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares]:
         cipher_suites=suites,
         extensions=_client_hello_extensions(ctx, shares, offers_12, offers_13, session),
     )
-    return hello, shares
+    offer = psk_offer(ctx, suites) if offers_13 else None
+    if offer is not None:
+        hello = bind(ctx, hello, offer)  # pre_shared_key goes last (RFC 8446, Section 4.2.11)
+    return hello, shares, offer
 
 
 def _client_hello_extensions(
-    ctx: Context, shares: KeyShares, offers_12: bool, offers_13: bool, session: Any
+    ctx: Context, shares: KeyShares, offers_12: bool, offers_13: bool, session: SessionState | None
 ) -> tuple[Extension, ...]:
     cfg = ctx.config
     exts: list[Extension] = []
@@ -111,7 +118,7 @@ def _client_hello_extensions(
         add(E.supported_versions, tuple(versions))
     add(E.signature_algorithms, offered_signature_schemes(cfg))
     if offers_13:
-        add(E.psk_key_exchange_modes, (PskKeyExchangeMode.psk_dhe_ke,))
+        add(E.psk_key_exchange_modes, cfg.psk_modes)  # RFC 8446, Section 4.2.9
         if cfg.offers_post_handshake_auth:
             add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
     if cfg.record_size_limit:

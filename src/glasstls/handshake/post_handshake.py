@@ -54,6 +54,7 @@ from ..wire.handshake import (
 from .base import AnyState, Connected, Context, FinishedVerified, require, traced_check, verify_finished
 from .common13 import certificate_request, certificate_verify_content, send_certificate_flight
 from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
+from .psk13 import SessionBasis, session_from_ticket
 
 ILLEGAL = AlertDescription.illegal_parameter
 CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
@@ -215,19 +216,30 @@ class ClientConnected13(Connected13[KeyUpdate | NewSessionTicket | CertificateRe
         resumption_secret: bytes,
         finished: FinishedVerified,
         post_handshake_auth: PostHandshakeAuth | None,  # None: the client did not offer it
+        session_basis: SessionBasis | None = None,  # None: tickets are surfaced, not kept
     ) -> None:
         super().__init__(traffic, resumption_secret, finished)
         self.post_handshake_auth = post_handshake_auth
+        self.session_basis = session_basis
 
     def handle(self, ctx: Context, msg: KeyUpdate | NewSessionTicket | CertificateRequest) -> AnyState:
         if isinstance(msg, NewSessionTicket):
-            # Resumption arrives with the PSK issue; the ticket is surfaced now.
-            ctx.emit(NewTicket(msg))
+            self._keep_ticket(ctx, msg)
             return self
         if isinstance(msg, CertificateRequest):
             self.post_handshake_auth = self._answer(ctx, msg)
             return self
         return super().handle(ctx, msg)
+
+    def _keep_ticket(self, ctx: Context, msg: NewSessionTicket) -> None:
+        """RFC 8446, Section 4.6.1: a ticket and the PSK derived from its nonce make a session to
+        resume; the newest becomes the connection's session."""
+        session = None
+        if self.session_basis is not None:
+            session = session_from_ticket(ctx, self.suite, self.resumption_secret, self.session_basis, msg)
+        if session is not None:
+            ctx.new_session(session)
+        ctx.emit(NewTicket(msg, session))
 
     def _answer(self, ctx: Context, request: CertificateRequest) -> PostHandshakeAuth:
         """RFC 8446, Section 4.6.2: Certificate, CertificateVerify (with a certificate) and

@@ -19,7 +19,9 @@ TLS 1.3 is the version both sides share (hello.choose_protocol_version).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
@@ -27,7 +29,7 @@ from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, MasterSecret, f
 from ..crypto.signatures import is_rsassa_pss_certificate
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
-from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..events import NegotiatedParameters
@@ -43,10 +45,11 @@ from ..wire.handshake import (
     ServerHello,
 )
 from . import negotiation as N
+from . import psk13
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .certselect import candidates, report_choice
 from .common13 import certificate_request, certificate_verify_content, secret_reporter, send_certificate_and_verify
-from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
+from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
 
@@ -60,11 +63,12 @@ class Decisions:
     share aside: a HelloRetryRequest keeps these and asks for the share."""
 
     suite: Suite13
-    group: NamedGroup
-    certified: CertifiedKey
-    scheme: SignatureScheme  # what our CertificateVerify is signed with
+    group: NamedGroup | None  # None: a psk_ke handshake, without (EC)DHE (Section 4.2.9)
+    certified: CertifiedKey | None  # None (and no scheme): a PSK authenticates us (Section 2.2)
+    scheme: SignatureScheme | None  # what our CertificateVerify is signed with
     alpn: str | None  # None: no application protocol negotiated
     server_name: str | None  # what the client asked for (SNI), None: it asked for none
+    psk: psk13.AcceptedPsk | None = None  # the PSK accepted (Section 4.2.11)
 
 
 def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
@@ -75,7 +79,7 @@ def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     transcript = Transcript()
     transcript.start(decisions.suite.hash_name)
     transcript.add(ch.raw)
-    if share is None:
+    if share is None and decisions.group is not None:
         return send_hello_retry(ctx, ch, decisions, transcript)
     return send_server_flight(ctx, ch, decisions, share, transcript, after_hrr=False)
 
@@ -87,23 +91,41 @@ def negotiate(ctx: Context, ch: ClientHello) -> tuple[Decisions, KeyShareEntry |
     # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
     ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
-    suite = N.choose_suite([s for s in ch.cipher_suites if s in TLS13_SUITES], ours, cfg.prefer_client_suites)
-    groups_ext, shares_ext, sigs_ext = ch.ext(E.supported_groups), ch.ext(E.key_share), ch.ext(E.signature_algorithms)
-    # RFC 8446, Section 9.2: a certificate-based handshake needs these three.
-    if sigs_ext is None:
+    offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
+    suite = TLS13_SUITES[N.choose_suite(offered, ours, cfg.prefer_client_suites)]
+    order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
+    psk = psk13.choose_psk(ctx, ch, order)  # its suite has the PSK's hash (Section 4.2.11)
+    # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
+    # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
+    sigs_ext = ch.ext(E.signature_algorithms)
+    if psk is None and sigs_ext is None:
         raise AlertError(MISSING, "ClientHello has no signature_algorithms")
+    group, share = _key_exchange(ctx, ch, psk)
+    sni = ch.ext(E.server_name)
+    server_name: str | None = sni.value if sni else None
+    certified, scheme = None, None
+    if psk is None:
+        certified, scheme = _certificate_for(ctx, sigs_ext.value if sigs_ext else (), server_name)
+    alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
+    alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
+    chosen = psk.suite if psk is not None else suite
+    return Decisions(chosen, group, certified, scheme, alpn, server_name, psk), share
+
+
+def _key_exchange(
+    ctx: Context, ch: ClientHello, psk: psk13.AcceptedPsk | None
+) -> tuple[NamedGroup | None, KeyShareEntry | None]:
+    """The (EC)DHE group and the client's share of it (None: a HelloRetryRequest asks for
+    one); (None, None) for psk_ke, which has no key exchange (RFC 8446, Section 4.2.9)."""
+    if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
+        return None, None
+    groups_ext, shares_ext = ch.ext(E.supported_groups), ch.ext(E.key_share)
     if groups_ext is None:
         raise AlertError(MISSING, "ClientHello has no supported_groups")
     if shares_ext is None:
         raise AlertError(MISSING, "ClientHello has no key_share")
     _check_shares(shares_ext.value, groups_ext.value)
-    group, share = N.choose_group(groups_ext.value, shares_ext.value, cfg.groups)
-    sni = ch.ext(E.server_name)
-    server_name: str | None = sni.value if sni else None
-    certified, scheme = _certificate_for(ctx, sigs_ext.value, server_name)
-    alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
-    alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
-    return Decisions(TLS13_SUITES[suite], group, certified, scheme, alpn, server_name), share
+    return N.choose_group(groups_ext.value, shares_ext.value, _config(ctx).groups)
 
 
 def _certificate_for(
@@ -112,6 +134,11 @@ def _certificate_for(
     """The first certificate for the client's server name whose key can sign with a
     scheme the client offered (RFC 8446, Section 4.4.2.2)."""
     cfg: ServerConfig = ctx.config
+    if not cfg.certificates:
+        raise AlertError(
+            AlertDescription.unknown_psk_identity,
+            "this server authenticates with external PSKs only, and the client offered none it can use",
+        )
     error: AlertError | None = None
     for certified in candidates(ctx, server_name):
         try:
@@ -182,13 +209,17 @@ class ExpectSecondClientHello(State[ClientHello]):
             ILLEGAL,
             "second ClientHello changed its random or session id",
         )
-        group = self.decisions.group
-        require(self.decisions.suite.suite in ch.cipher_suites, ILLEGAL, "second ClientHello dropped the chosen suite")
+        decisions = self.decisions
+        group = decisions.group
+        assert group is not None  # a HelloRetryRequest asks for a share of a group
+        require(decisions.suite.suite in ch.cipher_suites, ILLEGAL, "second ClientHello dropped the chosen suite")
         shares = ch.ext(E.key_share)
         if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
             raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
+        if decisions.psk is not None:  # Section 4.2.11.2: bound anew to the transcript so far
+            decisions = replace(decisions, psk=psk13.confirm_second_hello(ctx, ch, decisions.psk, self.transcript))
         self.transcript.add(ch.raw)
-        return send_server_flight(ctx, ch, self.decisions, shares.value[0], self.transcript, after_hrr=True)
+        return send_server_flight(ctx, ch, decisions, shares.value[0], self.transcript, after_hrr=True)
 
 
 @dataclass(frozen=True)
@@ -204,16 +235,23 @@ class ServerFlight:
     traffic: TrafficSecrets
     master: MasterSecret = field(repr=False)
     client_offered_post_handshake_auth: bool  # RFC 8446, Section 4.2.6
+    client_psk_modes: tuple[PskKeyExchangeMode, ...] = ()  # what tickets may serve (Section 4.2.9)
 
 
 def send_server_flight(
-    ctx: Context, ch: ClientHello, decisions: Decisions, share: KeyShareEntry, transcript: Transcript, after_hrr: bool
+    ctx: Context,
+    ch: ClientHello,
+    decisions: Decisions,
+    share: KeyShareEntry | None,
+    transcript: Transcript,
+    after_hrr: bool,
 ) -> AnyState:
     """ServerHello, then {EE, [CertificateRequest,] Certificate, CertificateVerify, Finished}
-    under handshake keys; then wait for the client's flight."""
+    under handshake keys, or {EE, Finished} with a PSK; then wait for the client's flight."""
     shared = _send_server_hello(ctx, ch, decisions, share, transcript, after_hrr)
     suite = decisions.suite
-    stage = EarlySecret(suite, report=secret_reporter(ctx, ch.random)).handshake_stage(shared)
+    psk = decisions.psk.secret if decisions.psk is not None else None
+    stage = EarlySecret(suite, psk, report=secret_reporter(ctx, ch.random)).handshake_stage(shared)
     th = transcript.digest()
     c_hs, s_hs = stage.client_handshake_traffic_secret(th), stage.server_handshake_traffic_secret(th)
     ctx.install_write(suite, s_hs, "handshake")
@@ -226,7 +264,13 @@ def send_server_flight(
     ctx.install_write(suite, traffic.server, "application")
     ctx.install_read(suite, c_hs, "handshake")
     offered_pha = ch.ext(E.post_handshake_auth) is not None
-    flight = ServerFlight(decisions, transcript, c_hs, traffic, master, offered_pha)
+    modes = ch.ext(E.psk_key_exchange_modes)
+    flight = ServerFlight(decisions, transcript, c_hs, traffic, master, offered_pha, modes.value if modes else ())
+    if decisions.psk is not None:
+        # RFC 8446, Section 4.3.2: no CertificateRequest with a PSK; a ticket keeps the client's chain.
+        session = decisions.psk.session
+        chain = parse_der_chain(session.peer_certificates, "client") if session is not None else ()
+        return ExpectClientFinished(flight, client_chain=chain)
     if _config(ctx).client_auth != "none":
         return ExpectClientCertificate13(flight)
     return ExpectClientFinished(flight, client_chain=())
@@ -238,15 +282,24 @@ def _config(ctx: Context) -> ServerConfig:
 
 
 def _send_server_hello(
-    ctx: Context, ch: ClientHello, decisions: Decisions, share: KeyShareEntry, transcript: Transcript, after_hrr: bool
-) -> bytes:
-    """RFC 8446, Section 4.1.3: our key share for the client's; the shared secret."""
-    server_share, shared = kx.encapsulate_to(decisions.group, share.key_exchange, ctx.randomness)
-    exts = (
-        Extension.make(E.key_share, KeyShareEntry(decisions.group, server_share), X.SH),
-        Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH),
-    )
-    sh = _server_hello(ch, decisions.suite.suite, ctx.randomness(32), exts)
+    ctx: Context,
+    ch: ClientHello,
+    decisions: Decisions,
+    share: KeyShareEntry | None,
+    transcript: Transcript,
+    after_hrr: bool,
+) -> bytes | None:
+    """RFC 8446, Section 4.1.3: our key share for the client's (none for psk_ke) and the
+    accepted PSK (Section 4.2.11); the shared secret."""
+    # The order of RFC 8448's traces: pre_shared_key, key_share, supported_versions.
+    exts, shared = [], None
+    if decisions.psk is not None:
+        exts.append(psk13.server_hello_extension(decisions.psk))
+    if share is not None and decisions.group is not None:
+        server_share, shared = kx.encapsulate_to(decisions.group, share.key_exchange, ctx.randomness)
+        exts.append(Extension.make(E.key_share, KeyShareEntry(decisions.group, server_share), X.SH))
+    exts.append(Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH))
+    sh = _server_hello(ch, decisions.suite.suite, ctx.randomness(32), tuple(exts))
     ctx.send_message(sh)
     transcript.add(sh.raw)
     if ch.legacy_session_id and not after_hrr:  # RFC 8446, Appendix D.4
@@ -259,6 +312,8 @@ def _send_encrypted_flight(ctx: Context, ch: ClientHello, decisions: Decisions, 
     ee = _encrypted_extensions(ctx, ch, decisions)
     ctx.send_message(ee)
     transcript.add(ee.raw)
+    if decisions.certified is None or decisions.scheme is None:
+        return  # a PSK handshake: the PSK authenticates (Sections 2.2 and 4.3.2)
     if _config(ctx).client_auth != "none":
         request = certificate_request(ctx)
         ctx.send_message(request)
@@ -376,6 +431,7 @@ class ExpectClientFinished(State[Finished]):
         flight.transcript.add(msg.raw)
         ctx.install_read(suite, flight.traffic.client, "application", proof)
         resumption = flight.master.resumption_master_secret(flight.transcript.digest())
+        psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes)
         ctx.complete(PeerVerified(proof), self._parameters())
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         pha = None
@@ -383,15 +439,22 @@ class ExpectClientFinished(State[Finished]):
             pha = PostHandshakeRequests(flight.transcript.fork())
         return ServerConnected13(flight.traffic, resumption, proof, pha)
 
+    def _session_basis(self) -> psk13.SessionBasis:
+        """What our tickets resume (RFC 8446, Section 4.6.1): the client's chain too."""
+        d = self.flight.decisions
+        return psk13.SessionBasis(d.server_name, d.alpn, tuple(c.public_bytes(Encoding.DER) for c in self.client_chain))
+
     def _parameters(self) -> NegotiatedParameters:
         d = self.flight.decisions
         return NegotiatedParameters(
             version="TLSv1.3",
             cipher_suite=d.suite.name,
-            group=d.group.name,
-            signature_scheme=d.scheme.name,
+            group=d.group.name if d.group is not None else None,
+            signature_scheme=d.scheme.name if d.scheme is not None else None,
             alpn=d.alpn,
             server_name=d.server_name,
             peer_certificates=self.client_chain,
+            resumed=d.psk is not None and not d.psk.external,
             client_auth=bool(self.client_chain),
+            psk=("external PSK" if d.psk.external else "resumption") if d.psk is not None else None,
         )

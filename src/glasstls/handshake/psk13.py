@@ -1,0 +1,398 @@
+"""TLS 1.3 PSKs in the handshake, both roles (RFC 8446, Sections 2.2, 4.2.9,
+4.2.11 and 4.6.1): session tickets out and back in, and external PSKs.
+
+    Client                                           Server
+    ClientHello + psk_key_exchange_modes
+                + key_share*
+                + pre_shared_key (last)   -->
+                                                     ServerHello + pre_shared_key
+                                                                 + key_share*
+                                          <--        {EncryptedExtensions}
+                                          <--        {Finished}
+    {Finished}                            -->
+                                          <--        [NewSessionTicket]...
+
+No Certificate, CertificateVerify or CertificateRequest: the PSK authenticates
+both sides (Section 2.2; Section 4.3.2 forbids a CertificateRequest). The
+client offers one PSK: the ticket of the session it was given, or else its
+external PSK. The server takes the first identity it can use, after checking
+the binder; one it cannot use (a corrupt, expired, foreign ticket, another
+server name, ...) means a full handshake, with the reason in the trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from ..config import ClientConfig, ServerConfig
+from ..crypto.keyschedule13 import resumption_psk
+from ..crypto.suites import TLS13_SUITES, Suite13
+from ..crypto.transcript import Transcript
+from ..enums import AlertDescription, CipherSuite, PskKeyExchangeMode
+from ..enums import ExtensionType as E
+from ..errors import AlertError
+from ..session.psk import MAX_TICKET_LIFETIME, binder, obfuscated_age, ticket_age_ms
+from ..session.state import TLS13, SessionState
+from ..wire import extensions as X
+from ..wire.extensions import Extension, OfferedPsks, PskIdentity
+from ..wire.handshake import ClientHello, NewSessionTicket, ServerHello
+from .base import Context, require, traced_check
+
+ILLEGAL = AlertDescription.illegal_parameter
+SUBJECT = "PSK"  # the trace's name for the PSK decision, both sides
+# RFC 8446, Section 4.6.1: how long our tickets may be used; the ticket keys open a ticket
+# for at least this long after sealing it (session/tickets.py: accept_for).
+TICKET_LIFETIME = 7200
+_NONCE_BYTES = 8  # a counter: unique per ticket on the connection (Section 4.6.1)
+
+
+def _normal_name(name: str | None) -> str | None:
+    return None if name is None else name.rstrip(".").lower()
+
+
+def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript | None) -> bytes:
+    """Transcript-Hash(Truncate(ClientHello)), after ``before`` (ClientHello1 as message_hash
+    and the HelloRetryRequest) for a second ClientHello (RFC 8446, Section 4.2.11.2)."""
+    if before is None:
+        return hashlib.new(hash_name, truncated).digest()
+    transcript = before.fork()
+    transcript.add(truncated)
+    return transcript.digest()
+
+
+@dataclass(frozen=True)
+class SessionBasis:
+    """What a session resumed from this connection's tickets stands on: the server name
+    it was for, the application protocol, and the peer's chain as DER (RFC 8446,
+    Section 4.6.1: a resumed connection has the original connection's authentication)."""
+
+    server_name: str | None
+    alpn: str | None
+    peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+
+
+# -- client ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PskOffer:
+    """The one PSK a client offers: a ticket from an earlier connection or an external PSK."""
+
+    identity: bytes = field(repr=False)
+    secret: bytes = field(repr=False)
+    suite: Suite13  # lends the PSK's hash: binder and key schedule (Section 4.2.11)
+    session: SessionState | None  # the session the ticket resumes; None: an external PSK
+    modes: tuple[PskKeyExchangeMode, ...]  # psk_key_exchange_modes, as offered
+
+    @property
+    def external(self) -> bool:
+        return self.session is None
+
+    @property
+    def kind(self) -> str:
+        return "external PSK" if self.session is None else "resumption"
+
+    def obfuscated_age(self, ctx: Context) -> int:
+        """Section 4.2.11: 0 for an external PSK; a ticket's age plus its ticket_age_add."""
+        if self.session is None:
+            return 0
+        return obfuscated_age(self.session.ticket_age_add, self.session.created, ctx.now())
+
+
+def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer | None:
+    """The PSK to offer in the first ClientHello: the given session's ticket if it may be
+    offered here, else the configured external PSK, else None."""
+    cfg: ClientConfig = ctx.config
+    suites = [TLS13_SUITES[s] for s in offered_suites if s in TLS13_SUITES]
+    session = ctx.offered_session
+    if session is not None and session.version == TLS13:
+        problem = _unofferable(ctx, session, suites)
+        if problem is None and session.ticket:
+            own = TLS13_SUITES[CipherSuite(session.cipher_suite)]
+            return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes)
+        ctx.verified(SUBJECT, False, f"ticket not offered: {problem}")
+    psk = cfg.psk
+    suite = next((s for s in suites if psk is not None and s.hash_name == psk.hash), None)
+    if psk is None or suite is None:
+        return None
+    return PskOffer(psk.identity, psk.key, suite, None, cfg.psk_modes)
+
+
+def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13]) -> str | None:
+    """Why a TLS 1.3 session may not be offered on this connection, or None."""
+    suite = TLS13_SUITES.get(CipherSuite(session.cipher_suite))
+    if not session.ticket or suite is None:
+        return "the session has no TLS 1.3 ticket"
+    # RFC 8446, Section 4.2.11: the PSK is used only with a suite of its hash.
+    if all(s.hash_name != suite.hash_name for s in suites):
+        return f"no offered TLS 1.3 suite uses the ticket's hash ({suite.hash_name})"
+    # RFC 8446, Section 4.6.1 and RFC 6066, Section 3: a session belongs to one server name.
+    if _normal_name(session.server_name) != _normal_name(ctx.offered_sni):
+        return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
+    if session.expired(ctx.now()):
+        return "the ticket has expired"
+    return None
+
+
+def psk_modes_extension(ctx: Context) -> Extension:
+    """psk_key_exchange_modes (Section 4.2.9), as configured."""
+    cfg: ClientConfig = ctx.config
+    return Extension.make(E.psk_key_exchange_modes, cfg.psk_modes, X.CH)
+
+
+def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript | None = None) -> ClientHello:
+    """``hello`` with pre_shared_key last (Section 4.2.11) and its binder computed over the
+    ClientHello up to the binders (Section 4.2.11.2); ``before``: see _binder_transcript_hash."""
+    identity = PskIdentity(offer.identity, offer.obfuscated_age(ctx))
+    others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
+    draft = _with_psk(hello, others, identity, bytes(offer.suite.hash_len))
+    th = _binder_transcript_hash(offer.suite.hash_name, draft.truncated_for_binders(), before)
+    return _with_psk(hello, others, identity, binder(offer.suite, offer.secret, offer.external, th))
+
+
+def _with_psk(
+    hello: ClientHello, others: tuple[Extension, ...], identity: PskIdentity, binder_value: bytes
+) -> ClientHello:
+    ext = Extension.make(E.pre_shared_key, OfferedPsks((identity,), (binder_value,)), X.CH)
+    out = replace(hello, extensions=(*others, ext))
+    out.encode()
+    return out
+
+
+def rebind_after_retry(
+    ctx: Context, hello: ClientHello, offer: PskOffer | None, transcript: Transcript, suite: Suite13
+) -> tuple[ClientHello, PskOffer | None]:
+    """The second ClientHello's PSK (Section 4.1.2): a fresh age and a binder over
+    message_hash(ClientHello1), HelloRetryRequest and itself; dropped when the server's
+    suite has another hash (Section 4.1.4)."""
+    if offer is None:
+        return hello, None
+    if offer.suite.hash_name != suite.hash_name:
+        ctx.verified(SUBJECT, False, f"PSK dropped: the server chose {suite.name}, not of the PSK's hash")
+        kept = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
+        dropped = replace(hello, extensions=kept)
+        dropped.encode()
+        return dropped, None
+    return bind(ctx, hello, offer, transcript), offer
+
+
+def accepted_psk(ctx: Context, sh: ServerHello, offer: PskOffer | None, suite: Suite13) -> PskOffer | None:
+    """The PSK the ServerHello accepts (Section 4.2.11), checked; None: a full handshake."""
+    selected = sh.ext(E.pre_shared_key)
+    if selected is None:
+        if offer is not None:
+            ctx.verified(SUBJECT, False, f"the server declined the PSK ({offer.kind}): full handshake")
+        return None
+    if offer is None:  # admit_extensions let it through only if the hello offered one
+        raise AlertError(AlertDescription.unsupported_extension, "ServerHello selects a PSK the client did not offer")
+    require(selected.value == 0, ILLEGAL, f"server selected PSK identity {selected.value}; the client offered one")
+    require(
+        suite.hash_name == offer.suite.hash_name,
+        ILLEGAL,
+        f"server chose {suite.name} with a PSK for {offer.suite.hash_name}",
+    )
+    ctx.verified(SUBJECT, True, f"PSK accepted: {offer.kind}")
+    return offer
+
+
+def check_key_exchange(accepted: PskOffer | None, has_share: bool) -> None:
+    """A ServerHello key_share exactly when the mode needs one (Sections 4.2.9 and 4.2.11)."""
+    if accepted is None:
+        require(has_share, AlertDescription.missing_extension, "ServerHello has no key_share")
+        return
+    mode = PskKeyExchangeMode.psk_dhe_ke if has_share else PskKeyExchangeMode.psk_ke
+    require(mode in accepted.modes, ILLEGAL, f"server resumed with {mode.name}, which the client did not offer")
+
+
+def session_from_ticket(
+    ctx: Context, suite: Suite13, resumption_secret: bytes, basis: SessionBasis, nst: NewSessionTicket
+) -> SessionState | None:
+    """The session a NewSessionTicket resumes (Section 4.6.1), or None for a ticket to discard."""
+    if nst.ticket_lifetime == 0:
+        ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
+        return None
+    early = X.find(nst.extensions, E.early_data)
+    return SessionState(
+        version=TLS13,
+        cipher_suite=suite.suite,
+        master_secret=resumption_psk(suite, resumption_secret, nst.ticket_nonce),
+        extended_master_secret=False,
+        server_name=basis.server_name,
+        alpn=basis.alpn,
+        created=ctx.now(),  # the age the client reports counts from here (Section 4.2.11.1)
+        lifetime=min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),
+        ticket=nst.ticket,
+        ticket_age_add=nst.ticket_age_add,
+        ticket_nonce=nst.ticket_nonce,
+        max_early_data=early.value if early is not None else 0,
+        peer_certificates=basis.peer_certificates,
+    )
+
+
+# -- server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AcceptedPsk:
+    """The PSK a server accepted: its place among the client's identities (the
+    ServerHello's selected_identity), the key, the suite and the key exchange mode."""
+
+    index: int
+    identity: bytes = field(repr=False)
+    secret: bytes = field(repr=False)
+    suite: Suite13
+    mode: PskKeyExchangeMode
+    session: SessionState | None  # the session a ticket resumes; None: an external PSK
+
+    @property
+    def external(self) -> bool:
+        return self.session is None
+
+
+def choose_psk(ctx: Context, ch: ClientHello, suites: Sequence[Suite13]) -> AcceptedPsk | None:
+    """The first offered PSK this server can use with one of ``suites`` (both sides' TLS 1.3
+    suites, best first), its binder verified; None: a full handshake."""
+    offered = ch.ext(E.pre_shared_key)
+    if offered is None:
+        return None
+    modes = ch.ext(E.psk_key_exchange_modes)
+    if modes is None:  # RFC 8446, Section 4.2.9: a client offering a PSK MUST send it
+        raise AlertError(AlertDescription.missing_extension, "ClientHello offers a PSK without psk_key_exchange_modes")
+    cfg: ServerConfig = ctx.config
+    mode = next((m for m in cfg.psk_modes if m in modes.value), None)
+    if mode is None:
+        offered_modes = ", ".join(m.name for m in modes.value) or "none"
+        ctx.verified(SUBJECT, False, f"no PSK key exchange mode in common (client: {offered_modes}): full handshake")
+        return None
+    psks: OfferedPsks = offered.value
+    for index, identity in enumerate(psks.identities):
+        found = _usable(ctx, ch, identity, suites)
+        if found is not None:
+            secret, suite, session = found
+            accepted = AcceptedPsk(index, identity.identity, secret, suite, mode, session)
+            _verify_binder(ctx, ch, accepted, psks.binders[index], before=None)
+            return accepted
+    return None
+
+
+def confirm_second_hello(ctx: Context, ch: ClientHello, psk: AcceptedPsk, transcript: Transcript) -> AcceptedPsk:
+    """After a HelloRetryRequest, the second ClientHello offers the chosen PSK again with a
+    binder over the new transcript (Sections 4.1.2 and 4.2.11.2)."""
+    offered = ch.ext(E.pre_shared_key)
+    identities = offered.value.identities if offered is not None else ()
+    index = next((i for i, ident in enumerate(identities) if ident.identity == psk.identity), None)
+    if offered is None or index is None:
+        raise AlertError(ILLEGAL, "second ClientHello dropped the PSK of the first, which the server chose")
+    moved = replace(psk, index=index)
+    _verify_binder(ctx, ch, moved, offered.value.binders[index], before=transcript)
+    return moved
+
+
+def _verify_binder(ctx: Context, ch: ClientHello, psk: AcceptedPsk, received: bytes, before: Transcript | None) -> None:
+    """Section 4.2.11: the binder must validate before the PSK is accepted, else decrypt_error."""
+    th = _binder_transcript_hash(psk.suite.hash_name, ch.truncated_for_binders(), before)
+    expected = binder(psk.suite, psk.secret, psk.external, th)
+
+    def check() -> None:
+        if not hmac.compare_digest(expected, received):
+            raise AlertError(AlertDescription.decrypt_error, "the PSK binder does not match the ClientHello")
+
+    kind = "external PSK" if psk.external else "resumption"
+    traced_check(ctx, SUBJECT, f"PSK accepted: {kind}, binder verified", check)
+
+
+def _usable(
+    ctx: Context, ch: ClientHello, identity: PskIdentity, suites: Sequence[Suite13]
+) -> tuple[bytes, Suite13, SessionState | None] | None:
+    """The key, suite and session of one offered identity, or None (traced) if unusable."""
+    cfg: ServerConfig = ctx.config
+    external = next((p for p in cfg.psks if hmac.compare_digest(p.identity, identity.identity)), None)
+    if external is not None:
+        suite = next((s for s in suites if s.hash_name == external.hash), None)
+        if suite is None:
+            ctx.verified(SUBJECT, False, f"external PSK uses {external.hash}, no suite in common does: skipped")
+            return None
+        return external.key, suite, None
+    state, reason = cfg.ticket_keys.open(identity.identity, ctx.now())
+    if state is None:
+        ctx.verified(SUBJECT, False, f"ticket refused: {reason}, full handshake")
+        return None
+    suite, problem = _resumable(ctx, ch, state, identity, suites)
+    if suite is None:
+        ctx.verified(SUBJECT, False, f"ticket refused: {problem}, full handshake")
+        return None
+    return state.master_secret, suite, state
+
+
+def _resumable(
+    ctx: Context, ch: ClientHello, state: SessionState, identity: PskIdentity, suites: Sequence[Suite13]
+) -> tuple[Suite13 | None, str]:
+    """The suite to resume ``state`` with, or None and why not."""
+    if state.version != TLS13:
+        return None, "it holds a TLS 1.2 session"
+    original = TLS13_SUITES.get(CipherSuite(state.cipher_suite))
+    if original is None:
+        return None, "its cipher suite is not a TLS 1.3 one"
+    # RFC 8446, Section 4.2.11: any suite with the PSK's hash will do.
+    suite = next((s for s in suites if s.hash_name == original.hash_name), None)
+    if suite is None:
+        return None, f"no suite in common uses its hash ({original.hash_name})"
+    sni = ch.ext(E.server_name)
+    if _normal_name(state.server_name) != _normal_name(sni.value if sni is not None else None):
+        return None, "it was issued for another server name (RFC 6066, Section 3)"
+    alpn = ch.ext(E.application_layer_protocol_negotiation)
+    if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):
+        return None, f"the client no longer offers its application protocol {state.alpn!r}"
+    age = ticket_age_ms(identity.obfuscated_ticket_age, state.ticket_age_add)
+    if age > state.lifetime * 1000:  # Section 4.6.1: never used beyond its lifetime
+        return None, f"the client says it is {age / 1000:.0f} s old, beyond its lifetime of {state.lifetime} s"
+    cfg: ServerConfig = ctx.config
+    if cfg.client_auth == "required" and not state.peer_certificates:
+        return None, "its session has no client certificate, and this server requires one"
+    return suite, ""
+
+
+def server_hello_extension(psk: AcceptedPsk) -> Extension:
+    """pre_shared_key in the ServerHello: the index of the accepted identity (Section 4.2.11)."""
+    return Extension.make(E.pre_shared_key, psk.index, X.SH)
+
+
+def send_tickets(
+    ctx: Context,
+    suite: Suite13,
+    resumption_secret: bytes,
+    basis: SessionBasis,
+    client_modes: Sequence[PskKeyExchangeMode],
+) -> None:
+    """``ServerConfig.tls13_tickets`` NewSessionTickets (Section 4.6.1), each sealing the
+    session and its own PSK under the ticket keys TLS 1.2 uses too; none for a client
+    whose psk_key_exchange_modes this server would refuse (Section 4.2.9: SHOULD NOT)."""
+    cfg: ServerConfig = ctx.config
+    if not any(mode in cfg.psk_modes for mode in client_modes):
+        return
+    for counter in range(cfg.tls13_tickets):
+        nonce = counter.to_bytes(_NONCE_BYTES, "big")
+        now = ctx.now()
+        age_add = int.from_bytes(ctx.randomness(4), "big")
+        state = SessionState(
+            version=TLS13,
+            cipher_suite=suite.suite,
+            master_secret=resumption_psk(suite, resumption_secret, nonce),
+            extended_master_secret=False,
+            server_name=basis.server_name,
+            alpn=basis.alpn,
+            created=now,
+            lifetime=TICKET_LIFETIME,
+            ticket_age_add=age_add,
+            ticket_nonce=nonce,
+            peer_certificates=basis.peer_certificates,
+        )
+        try:
+            ticket = cfg.ticket_keys.seal(state, now)
+        except ValueError as exc:  # a client chain too large for a ticket
+            ctx.verified("session ticket", False, f"no ticket issued: {exc}")
+            return
+        ctx.send_message(NewSessionTicket(TICKET_LIFETIME, age_add, nonce, ticket))

@@ -1,0 +1,451 @@
+"""TLS 1.3 session tickets, PSK resumption and external PSKs between in-memory glasstls peers
+(RFC 8446, Sections 2.2, 4.2.9, 4.2.11 and 4.6.1).
+
+* The server sends ``tls13_tickets`` NewSessionTickets after the client's Finished; the
+  client turns each into a session (``conn.session`` is the newest, ``NewTicket.session``
+  each) and offers it next time with a binder; the server checks it and resumes: no
+  Certificate, ``parameters.resumed`` on both sides, the original server chain kept.
+* psk_dhe_ke by default, psk_ke only when both sides list it; after a HelloRetryRequest
+  the second ClientHello's binder covers the new transcript.
+* Bad input: a wrong binder (decrypt_error), pre_shared_key not last (illegal_parameter),
+  a truncated one (decode_error), no psk_key_exchange_modes (missing_extension), a server
+  selecting an identity the client did not offer (illegal_parameter).
+* A ticket the server cannot use (corrupt, expired, from another server, issued for
+  another name, an age beyond its lifetime, a client certificate now required) means a
+  full handshake, with the reason in the server's trace ("PSK" checks).
+* External PSKs, with and without a certificate on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from glasstls import (
+    ApplicationData,
+    CertifiedKey,
+    ClientConfig,
+    NamedGroup,
+    NewTicket,
+    ProtocolVersion,
+    ServerConfig,
+)
+from glasstls.enums import AlertDescription, ExtensionType, PskKeyExchangeMode
+from glasstls.errors import ConfigError
+from glasstls.observe import EventList, MessageTrace, VerificationTrace
+from glasstls.session.psk import ExternalPsk
+from glasstls.session.state import TLS13, SessionState
+from glasstls.wire.extensions import Extension
+from glasstls.wire.handshake import Certificate, ClientHello, NewSessionTicket, ServerHello
+from glasstls.x509.store import TrustStore
+from pairs import Alter, TamperingClient, TamperingServer, default_ca, flip, once, server_identity, with_body
+
+A = AlertDescription
+PSK_KE = (PskKeyExchangeMode.psk_ke,)
+BOTH_MODES = (PskKeyExchangeMode.psk_dhe_ke, PskKeyExchangeMode.psk_ke)
+EXTERNAL = ExternalPsk(b"client 7", bytes(range(32)))
+
+
+def client_config(**kw: Any) -> ClientConfig:
+    return ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **kw)
+
+
+def server_config(*names: str, **kw: Any) -> ServerConfig:
+    identity = server_identity(*(names or ("localhost",)))
+    return ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), **kw)
+
+
+class Run:
+    """One connection, traced on both sides, with tamper hooks."""
+
+    def __init__(
+        self,
+        ccfg: ClientConfig,
+        scfg: ServerConfig,
+        session: SessionState | None = None,
+        server_name: str = "localhost",
+        client_alter: Alter | None = None,
+        server_alter: Alter | None = None,
+        server_clock: Any = None,
+    ) -> None:
+        self.client_log, self.server_log = EventList(), EventList()
+        self.client = TamperingClient(ccfg, server_name, client_alter, session=session, observer=self.client_log)
+        skw = {"clock": server_clock} if server_clock is not None else {}
+        self.server = TamperingServer(scfg, server_alter, observer=self.server_log, **skw)
+        self.client_events: list[Any] = []
+
+    def drive(self) -> Run:
+        for _ in range(5):
+            if self.client.closed or self.server.closed:
+                break
+            self.server.receive_bytes(self.client.data_to_send())
+            self.client_events += self.client.receive_bytes(self.server.data_to_send())
+        return self
+
+    def handshake(self) -> Run:
+        self.drive()
+        assert self.client.handshake_complete and self.server.handshake_complete, (self.client.error, self.server.error)
+        return self
+
+    def sent(self, side: str, kind: type) -> list[Any]:
+        log = self.client_log if side == "client" else self.server_log
+        return [
+            e.message
+            for e in log.events
+            if isinstance(e, MessageTrace) and e.direction == "out" and type(e.message) is kind
+        ]
+
+    def checks(self, side: str, subject: str = "PSK") -> list[tuple[bool, str]]:
+        log = self.client_log if side == "client" else self.server_log
+        return [(e.ok, e.detail) for e in log.events if isinstance(e, VerificationTrace) and e.subject == subject]
+
+    def failed_with(self, description: AlertDescription) -> str:
+        """The server closed with ``description``; returns its reason."""
+        error = self.server.error
+        assert error is not None and error.description == description, error
+        peer = self.client.error
+        assert peer is not None and peer.description == description, peer
+        return str(error)
+
+
+def first_session(ccfg: ClientConfig, scfg: ServerConfig, **kw: Any) -> SessionState:
+    run = Run(ccfg, scfg, **kw).handshake()
+    assert run.client.session is not None, run.client_events
+    return run.client.session
+
+
+# -- tickets --------------------------------------------------------------------------------------
+
+
+def test_the_server_sends_two_tickets_and_the_client_keeps_the_newest() -> None:
+    run = Run(client_config(alpn=("h2",)), server_config(alpn=("h2",))).handshake()
+    nsts = run.sent("server", NewSessionTicket)
+    assert len(nsts) == 2
+    assert [t.ticket_nonce for t in nsts] == [bytes(8), (1).to_bytes(8, "big")]  # unique per ticket
+    assert all(t.ticket_lifetime == 7200 for t in nsts)
+    assert nsts[0].ticket_age_add != nsts[1].ticket_age_add  # random each (Section 4.6.1)
+    events = [e for e in run.client_events if isinstance(e, NewTicket)]
+    assert [e.ticket.ticket for e in events] == [t.ticket for t in nsts]
+    sessions = [e.session for e in events]
+    assert run.client.session == sessions[-1]
+    first, second = sessions
+    assert first.version == TLS13 and first.master_secret != second.master_secret  # a PSK per nonce
+    assert (first.server_name, first.alpn, first.lifetime) == ("localhost", "h2", 7200)
+    assert len(first.peer_certificates) == 2  # the server's chain, for the resumed connection's parameters
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_number_of_tickets_is_configured(count: int) -> None:
+    run = Run(client_config(), server_config(tls13_tickets=count)).handshake()
+    assert len(run.sent("server", NewSessionTicket)) == count
+    assert (run.client.session is None) == (count == 0)
+
+
+def test_ticket_lifetime_is_capped_at_seven_days_and_zero_is_discarded() -> None:
+    lifetimes = iter([30 * 24 * 3600, 0])
+
+    def alter(msg: Any) -> bytes | None:
+        if not isinstance(msg, NewSessionTicket):
+            return None
+        changed = replace(msg, ticket_lifetime=next(lifetimes))
+        return changed.encode()
+
+    run = Run(client_config(), server_config(), server_alter=alter).handshake()
+    sessions = [e.session for e in run.client_events if isinstance(e, NewTicket)]
+    assert sessions[0] is not None and sessions[0].lifetime == 7 * 24 * 3600  # RFC 8446, Section 4.6.1
+    assert sessions[1] is None and run.client.session == sessions[0]
+
+
+# -- resumption -----------------------------------------------------------------------------------
+
+
+def test_resumption_with_psk_dhe_ke() -> None:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    for conn in (run.client, run.server):
+        params = conn.parameters
+        assert params is not None and params.resumed and params.psk == "resumption"
+        assert params.group is not None and params.signature_scheme is None
+    assert run.sent("server", Certificate) == []
+    sh = run.sent("server", ServerHello)[0]
+    assert sh.ext(ExtensionType.pre_shared_key).value == 0 and sh.ext(ExtensionType.key_share) is not None
+    assert run.checks("server") == [(True, "PSK accepted: resumption, binder verified")]
+    assert run.checks("client") == [(True, "PSK accepted: resumption")]
+    # The original chain, from the session: the resumed connection is the same server's.
+    assert run.client.parameters is not None
+    assert run.client.parameters.peer_certificate_subject == "CN=localhost"
+    # A resumed connection gets fresh tickets, and the data flows.
+    assert run.client.session is not None and run.client.session.ticket != session.ticket
+    run.client.send(b"after resumption")
+    assert run.server.receive_bytes(run.client.data_to_send()) == [ApplicationData(b"after resumption")]
+
+
+def test_the_offer_carries_the_obfuscated_age_and_modes() -> None:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    hello: ClientHello = run.client.offered_hello
+    assert hello.extensions[-1].type == ExtensionType.pre_shared_key  # last (Section 4.2.11)
+    assert hello.ext(ExtensionType.psk_key_exchange_modes).value == (PskKeyExchangeMode.psk_dhe_ke,)
+    (identity,) = hello.ext(ExtensionType.pre_shared_key).value.identities
+    assert identity.identity == session.ticket
+    age = (identity.obfuscated_ticket_age - session.ticket_age_add) % (1 << 32)
+    assert 0 <= age < 60_000  # milliseconds since the ticket arrived
+
+
+def test_resumption_with_psk_ke_when_both_allow_it() -> None:
+    ccfg, scfg = client_config(psk_modes=PSK_KE), server_config(psk_modes=BOTH_MODES)
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    sh = run.sent("server", ServerHello)[0]
+    assert sh.ext(ExtensionType.key_share) is None  # no (EC)DHE (Section 4.2.9)
+    assert run.client.parameters is not None and run.client.parameters.group is None
+    assert run.client.parameters.resumed
+
+
+def test_psk_dhe_ke_is_preferred_when_the_server_lists_it_first() -> None:
+    ccfg, scfg = client_config(psk_modes=BOTH_MODES), server_config(psk_modes=BOTH_MODES)
+    run = Run(ccfg, scfg, session=first_session(ccfg, scfg)).handshake()
+    assert run.sent("server", ServerHello)[0].ext(ExtensionType.key_share) is not None
+
+
+def test_psk_ke_only_client_and_a_server_without_it_do_a_full_handshake() -> None:
+    ccfg, scfg = client_config(psk_modes=PSK_KE), server_config()
+    session = first_session(client_config(), scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert run.client.parameters is not None and not run.client.parameters.resumed
+    assert run.checks("server") == [(False, "no PSK key exchange mode in common (client: psk_ke): full handshake")]
+    assert run.sent("server", NewSessionTicket) == []  # none the client could use (Section 4.2.9)
+
+
+def test_resumption_after_hello_retry_request() -> None:
+    """The second ClientHello's binder covers message_hash(ClientHello1) and the HRR (Section 4.2.11.2)."""
+    groups = (NamedGroup.x25519, NamedGroup.secp256r1)
+    ccfg = client_config(groups=groups, key_share_groups=(NamedGroup.x25519,))
+    scfg = server_config(groups=(NamedGroup.secp256r1,))
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake()
+    hellos = run.sent("client", ClientHello)
+    assert len(hellos) == 2
+    binders = [h.ext(ExtensionType.pre_shared_key).value.binders[0] for h in hellos]
+    assert binders[0] != binders[1]
+    assert run.server.parameters is not None and run.server.parameters.resumed
+    assert run.server.parameters.group == "secp256r1"
+    assert run.checks("server") == [(True, "PSK accepted: resumption, binder verified")] * 2
+
+
+def test_a_tls13_session_offered_to_a_tls12_server_gives_a_full_tls12_handshake() -> None:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, server_config(tls_max=ProtocolVersion.TLSv1_2, ticket_keys=scfg.ticket_keys), session=session)
+    run.handshake()
+    assert run.client.parameters is not None
+    assert run.client.parameters.version == "TLSv1.2" and not run.client.parameters.resumed
+
+
+def test_the_client_certificate_carries_over() -> None:
+    client = default_ca().issue_client("client.test")
+    auth = {"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
+    ccfg = client_config(certificate=CertifiedKey(client.chain, client.private_key))
+    scfg = server_config(**auth)
+    run = Run(ccfg, scfg, session=first_session(ccfg, scfg)).handshake()
+    params = run.server.parameters
+    assert params is not None and params.resumed and params.client_auth
+    assert params.peer_certificate_subject == "CN=client.test"
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+def _resuming(alter: Alter | None = None, server_alter: Alter | None = None) -> Run:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    return Run(ccfg, scfg, session=session, client_alter=alter, server_alter=server_alter).drive()
+
+
+def _hello_with(msg: ClientHello, extensions: tuple[Extension, ...]) -> bytes:
+    return replace(msg, extensions=extensions).encode()
+
+
+def test_a_wrong_binder_is_decrypt_error() -> None:
+    run = _resuming(once(ClientHello, lambda m: flip(m.raw, len(m.raw) - 1)))
+    assert "binder" in run.failed_with(A.decrypt_error)
+    assert run.checks("server")[-1] == (False, "the PSK binder does not match the ClientHello")
+
+
+def test_pre_shared_key_not_last_is_illegal_parameter() -> None:
+    def move(msg: Any) -> bytes:
+        *rest, psk = msg.extensions
+        return _hello_with(msg, (*rest[:-1], psk, rest[-1]))
+
+    run = _resuming(once(ClientHello, move))
+    assert "last" in run.failed_with(A.illegal_parameter)
+
+
+def test_a_truncated_pre_shared_key_is_decode_error() -> None:
+    def cut(msg: Any) -> bytes:
+        *rest, psk = msg.extensions
+        return _hello_with(msg, (*rest, Extension(psk.type, psk.data[:-5])))
+
+    _resuming(once(ClientHello, cut)).failed_with(A.decode_error)
+
+
+def test_a_psk_without_psk_key_exchange_modes_is_missing_extension() -> None:
+    def drop(msg: Any) -> bytes:
+        return _hello_with(msg, tuple(e for e in msg.extensions if e.type != ExtensionType.psk_key_exchange_modes))
+
+    assert "psk_key_exchange_modes" in _resuming(once(ClientHello, drop)).failed_with(A.missing_extension)
+
+
+def test_a_server_selecting_an_identity_not_offered_is_illegal_parameter() -> None:
+    def select_one(msg: Any) -> bytes:
+        psk = ExtensionType.pre_shared_key
+        exts = tuple(Extension(e.type, b"\x00\x01") if e.type == psk else e for e in msg.extensions)
+        return with_body(msg.raw, replace(msg, extensions=exts).encode()[4:])
+
+    run = _resuming(server_alter=once(ServerHello, select_one))
+    error = run.client.error
+    assert error is not None and error.description == A.illegal_parameter and "identity 1" in str(error)
+
+
+# -- tickets that cannot be used: a full handshake, and why -------------------------------------------
+
+
+def _refused(run: Run) -> str:
+    run.handshake()
+    assert run.client.parameters is not None and not run.client.parameters.resumed
+    assert run.sent("server", Certificate), "a full handshake sends the certificate"
+    assert run.checks("client") == [(False, "the server declined the PSK (resumption): full handshake")]
+    ((ok, detail),) = run.checks("server")
+    assert not ok
+    return detail
+
+
+def test_a_corrupt_ticket_means_a_full_handshake() -> None:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    assert session.ticket is not None
+    corrupt = replace(session, ticket=flip(session.ticket, 40))
+    detail = _refused(Run(ccfg, scfg, session=corrupt))
+    assert detail == "ticket refused: ticket does not authenticate, full handshake"
+
+
+def test_a_ticket_from_another_server_means_a_full_handshake() -> None:
+    ccfg = client_config()
+    session = first_session(ccfg, server_config())
+    detail = _refused(Run(ccfg, server_config(), session=session))
+    assert detail == "ticket refused: unknown key name (retired or from another server), full handshake"
+
+
+def test_an_expired_ticket_means_a_full_handshake() -> None:
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    later = datetime.now(UTC) + timedelta(seconds=7300)
+    detail = _refused(Run(ccfg, scfg, session=session, server_clock=lambda: later))
+    assert detail.startswith("ticket refused: ") and detail.endswith(", full handshake")
+
+
+def test_an_age_beyond_the_lifetime_means_a_full_handshake() -> None:
+    """The client says the ticket is three hours old; it lives two (Section 4.6.1)."""
+    ccfg, scfg = client_config(), server_config()
+    session = first_session(ccfg, scfg)
+    aged = replace(session, created=session.created - timedelta(hours=3), lifetime=7 * 24 * 3600)
+    detail = _refused(Run(ccfg, scfg, session=aged))
+    assert "beyond its lifetime of 7200 s" in detail
+
+
+def test_a_ticket_for_another_server_name_means_a_full_handshake() -> None:
+    ccfg, scfg = client_config(), server_config("localhost", "other.test")
+    session = first_session(ccfg, scfg)
+    # The client offers it (its copy names other.test); the sealed state names localhost.
+    moved = replace(session, server_name="other.test")
+    detail = _refused(Run(ccfg, scfg, session=moved, server_name="other.test"))
+    assert "another server name" in detail
+
+
+def test_the_client_does_not_offer_a_ticket_for_another_name() -> None:
+    ccfg, scfg = client_config(), server_config("localhost", "other.test")
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session, server_name="other.test").handshake()
+    assert run.client.offered_hello.ext(ExtensionType.pre_shared_key) is None
+    assert run.checks("client") == [
+        (False, "ticket not offered: the ticket is for server name 'localhost', not 'other.test'")
+    ]
+
+
+def test_a_session_without_client_certificate_is_refused_once_one_is_required() -> None:
+    auth = {"client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
+    client = default_ca().issue_client("client.test")
+    ccfg = client_config(certificate=CertifiedKey(client.chain, client.private_key))
+    scfg = server_config(client_auth="optional", **auth)
+    session = first_session(client_config(), scfg)  # no client certificate that time
+    run = Run(ccfg, replace(scfg, client_auth="required"), session=session)
+    assert "requires one" in _refused(run)
+    assert run.server.parameters is not None and run.server.parameters.client_auth
+
+
+# -- external PSKs ----------------------------------------------------------------------------------
+
+
+def test_external_psk_with_a_certificate_on_the_server() -> None:
+    run = Run(client_config(psk=EXTERNAL), server_config(psks=(EXTERNAL,))).handshake()
+    for conn in (run.client, run.server):
+        params = conn.parameters
+        assert params is not None and params.psk == "external PSK" and not params.resumed
+        assert params.peer_certificates == ()
+    assert run.sent("server", Certificate) == []
+    assert run.checks("server") == [(True, "PSK accepted: external PSK, binder verified")]
+    hello = run.client.offered_hello
+    (identity,) = hello.ext(ExtensionType.pre_shared_key).value.identities
+    assert (identity.identity, identity.obfuscated_ticket_age) == (b"client 7", 0)  # Section 4.2.11
+
+
+def test_external_psk_server_without_a_certificate() -> None:
+    scfg = ServerConfig(psks=(EXTERNAL,), tls_min=ProtocolVersion.TLSv1_3)
+    run = Run(client_config(psk=EXTERNAL), scfg).handshake()
+    assert run.server.parameters is not None and run.server.parameters.psk == "external PSK"
+
+
+def test_a_psk_only_server_refuses_a_client_without_the_psk() -> None:
+    scfg = ServerConfig(psks=(EXTERNAL,), tls_min=ProtocolVersion.TLSv1_3)
+    other = ExternalPsk(b"client 8", bytes(32))
+    for ccfg in (client_config(), client_config(psk=other)):
+        run = Run(ccfg, scfg).drive()
+        assert "external PSKs only" in run.failed_with(A.unknown_psk_identity)
+
+
+def test_an_external_psk_the_server_does_not_know_gives_a_certificate_handshake() -> None:
+    run = Run(client_config(psk=EXTERNAL), server_config()).handshake()
+    assert run.client.parameters is not None and run.client.parameters.peer_certificate_subject == "CN=localhost"
+    assert run.checks("client") == [(False, "the server declined the PSK (external PSK): full handshake")]
+
+
+def test_a_wrong_external_key_is_decrypt_error() -> None:
+    wrong = ExternalPsk(EXTERNAL.identity, bytes(32))
+    run = Run(client_config(psk=wrong), server_config(psks=(EXTERNAL,))).drive()
+    run.failed_with(A.decrypt_error)
+
+
+def test_external_psk_with_sha384() -> None:
+    psk = ExternalPsk(b"sha384 client", bytes(48), "sha384")
+    run = Run(client_config(psk=psk), server_config(psks=(psk,))).handshake()
+    assert run.server.parameters is not None and run.server.parameters.cipher_suite == "TLS_AES_256_GCM_SHA384"
+
+
+def test_external_psk_configuration_is_checked() -> None:
+    with pytest.raises(ConfigError, match="1 to 65535 bytes"):
+        ExternalPsk(b"", b"key")
+    with pytest.raises(ConfigError, match="sha256 or sha384"):
+        ExternalPsk(b"id", b"key", "sha1")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"tls_min to 1\.3"):
+        ServerConfig(psks=(EXTERNAL,))
+    with pytest.raises(ConfigError, match="share one identity"):
+        server_config(psks=(EXTERNAL, EXTERNAL))
+    with pytest.raises(ConfigError, match="certificate and key, or external PSKs"):
+        ServerConfig()
+    with pytest.raises(ConfigError, match="tls13_tickets"):
+        server_config(tls13_tickets=-1)
