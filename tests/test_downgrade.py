@@ -51,10 +51,9 @@ from glasstls.enums import AlertDescription as A
 from glasstls.enums import AlertLevel
 from glasstls.enums import ExtensionType as E
 from glasstls.events import Event
-from glasstls.handshake.common12 import DOWNGRADE_TLS12
 from glasstls.wire import extensions as X
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import ClientHello, ServerHello, decode_message
+from glasstls.wire.handshake import DOWNGRADE_TLS12, ClientHello, ServerHello, decode_message
 from glasstls.wire.handshake12 import TLS12_PARSERS
 from glasstls.x509.mint import Identity, ThrowawayCA
 from glasstls.x509.store import TrustStore

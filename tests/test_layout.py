@@ -178,6 +178,5 @@ def test_rfc8446_constants_have_one_definition() -> None:
     hrr_hex = H.HRR_RANDOM.hex()
     holders = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if hrr_hex in p.read_text())
     assert holders == ["wire/handshake.py"]
-    # handshake/common12.py still holds a copy of its own until it imports this one.
     sentinels = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if 'b"DOWNGRD' in p.read_text()}
-    assert sentinels <= {"wire/handshake.py", "handshake/common12.py"}
+    assert sentinels == {"wire/handshake.py"}

@@ -43,7 +43,7 @@ try:  # ML-KEM arrived in cryptography 47; it also needs a backend that has it.
 
     _HAVE_MLKEM = bool(_backend.mlkem_supported())
 except ImportError:  # pragma: no cover - depends on the installed cryptography
-    _mlkem = None  # type: ignore[assignment]
+    _mlkem = None  # type: ignore[assignment]  # no ML-KEM in this build: _HAVE_MLKEM guards every use
     _HAVE_MLKEM = False
 
 # cryptography 50 deprecates finite-field DH and warns on every call. FFDHE is

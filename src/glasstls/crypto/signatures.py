@@ -160,7 +160,7 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
     if kind == "ecdsa":
         return _ecdsa_misfit(key, scheme, spec, tls13)
     if spec.kind.startswith("rsa_pss") and not _pss_fits_size(key, spec):
-        bits = _public(key).key_size  # type: ignore[union-attr]
+        bits = _public(key).key_size  # type: ignore[union-attr]  # an RSA key here: kind == "rsa" above
         return f"signature scheme {scheme.name} needs an RSA key larger than {bits} bits (RFC 8017, 9.1.1)"
     return None
 

@@ -45,7 +45,7 @@ from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureSche
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.state import SessionState
-from ..wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
+from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -64,7 +64,6 @@ from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import client_certificate_for
 from .common12 import (
     DEFAULT_TICKET_LIFETIME,
-    DOWNGRADE_TLS12,
     Connected12,
     Handshake12,
     KeyedHandshake12,

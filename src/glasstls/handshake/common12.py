@@ -19,9 +19,6 @@ from ..session.state import SessionState
 from ..wire.handshake import Handshake
 from .base import Connected, Context, FinishedVerified, M, traced_check, verify_finished
 
-# RFC 8446, Section 4.1.3: the last 8 bytes of a TLS 1.3-capable server's
-# random when it negotiates TLS 1.2.
-DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 VERIFY_DATA_LEN = 12  # RFC 5246, Section 7.4.9
 # Seconds a session is kept when nothing says otherwise (a ticket_lifetime_hint of 0
 # leaves it unspecified, RFC 5077, Section 3.3).

@@ -47,7 +47,7 @@ from ..session.state import SessionState
 from ..session.tickets import TicketKeys
 from ..wire import extensions as X
 from ..wire.extensions import Extension
-from ..wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
+from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -63,7 +63,7 @@ from ..wire.handshake12 import (
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import candidates, report_choice
-from .common12 import DOWNGRADE_TLS12, Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
+from .common12 import Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, parse_der_chain, verify_client
 from .status import staple_for
 

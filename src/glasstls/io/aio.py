@@ -322,8 +322,9 @@ class TLSProtocol(asyncio.Protocol):
         self.writer = asyncio.StreamWriter(self._app_transport, self.app, self.reader, self._loop)
         if self._writing_paused:
             self.app.pause_writing()
-        if not self.handshake.done():
-            self.handshake.set_result(self.conn.parameters)  # type: ignore[arg-type]
+        parameters = self.conn.parameters
+        if not self.handshake.done() and parameters is not None:  # set by the HandshakeComplete that got us here
+            self.handshake.set_result(parameters)
         if self._idle_timeout is not None:
             self._idle_timer = self._loop.call_later(self._idle_timeout, self._check_idle)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..config import ClientConfig, ServerConfig
 from ..connection import ClientConnection, Connection, ServerConnection
-from ..errors import ConnectionClosedError, DeadlineError, TLSError, TruncatedError
+from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, TLSError, TruncatedError
 from ..events import (
     ApplicationData,
     ClientAuthDeclined,
@@ -154,7 +154,9 @@ class TLSSocket:
         at once: the answer is processed while reading, and shows in ``events``,
         ``on_event`` and ``parameters``.
         """
-        context = self.conn.request_client_certificate(required=required)  # type: ignore[attr-defined]
+        if not isinstance(self.conn, ServerConnection):
+            raise NotNegotiatedError("only a server asks for a client certificate (RFC 8446, Section 4.6.2)")
+        context = self.conn.request_client_certificate(required=required)
         deadline = _deadline(self.timeout)
         self._flush(deadline, "sending the certificate request")
         answers: list[Event] = []

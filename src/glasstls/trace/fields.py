@@ -32,6 +32,7 @@ from ..enums import AlertDescription, AlertLevel, ContentType, HandshakeType, Pr
 from ..wire.handshake import HRR_RANDOM
 from .fields_core import (
     UNDECODABLE,
+    Body,
     Field,
     Out,
     _Bad,
@@ -50,7 +51,7 @@ from .fields_core import (
     _undecodable,
     _version,
 )
-from .fields_messages import _MESSAGES, _VERSIONED, MESSAGE_NAMES
+from .fields_messages import _MESSAGES, _VERSIONED, MESSAGE_NAMES, Decoder
 
 __all__ = ["KINDS", "MESSAGE_NAMES", "UNDECODABLE", "Field", "content_tree", "field_tree", "message_name"]
 
@@ -218,12 +219,16 @@ def _ccs(c: _Cur, out: Out) -> str:
     return "change_cipher_spec"
 
 
+def _byte_count(data: bytes) -> str:
+    return _size(len(data))
+
+
 def _handshake_stream(c: _Cur, out: Out, opts: _Opts) -> str:
     """Whole handshake messages; a fragment at either end is kept as such (RFC 8446, Section 5.1)."""
     names = []
     if opts.continued:
         n = min(opts.continued, c.left())
-        _leaf(c, out, "message fragment", n, _size, "the end of a message begun in an earlier record")
+        _leaf(c, out, "message fragment", n, _byte_count, "the end of a message begun in an earlier record")
         names.append("(continued)")
     while c.left():
         length = c.peek(1, 3)
@@ -246,7 +251,7 @@ def _partial_message(c: _Cur) -> Field:
         _int(c, node.children, "length", 3, _size)
         node.value = f"first {_size(c.left())} of {_size(length)}"
     if c.left():
-        _leaf(c, node.children, "message fragment", c.left(), _size, "the rest follows in the next record")
+        _leaf(c, node.children, "message fragment", c.left(), _byte_count, "the rest follows in the next record")
     return node
 
 
@@ -277,6 +282,11 @@ def _handshake(raw: bytes, start: int, end: int, opts: _Opts) -> Field:
     return root
 
 
+def _version_body(decoder: Decoder, opts: _Opts, is13: bool) -> Body:
+    """``decoder`` with its version fixed: one trial of :func:`_decode_body`."""
+    return lambda c, out: decoder(c, out, opts, is13)
+
+
 def _decode_body(c: _Cur, root: Field, msg_type: int, opts: _Opts) -> None:
     """Decode with the layout ``opts.version`` names; unknown version: the 1.3 one, else whichever is clean."""
     decoder = _MESSAGES[msg_type]
@@ -288,7 +298,7 @@ def _decode_body(c: _Cur, root: Field, msg_type: int, opts: _Opts) -> None:
     for is13 in (True, False):
         trial = Field(root.name, start, start, "")
         c.pos = start
-        _fill(c, trial, lambda c, out, is13=is13: decoder(c, out, opts, is13))
+        _fill(c, trial, _version_body(decoder, opts, is13))
         clean = not any(leaf.name == UNDECODABLE for leaf in trial.leaves()) and not trial.note
         attempts.append(trial)
         if clean:
