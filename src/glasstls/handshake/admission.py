@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from ..enums import ExtensionType
 from ..errors import AlertDescription, AlertError
 from ..wire.extensions import Extension
 from ..wire.handshake import ClientHello
+
+_MAY_COME_UNASKED = frozenset({ExtensionType.cookie})
 
 
 def admit_extensions(
@@ -31,8 +34,10 @@ def admit_extensions(
     """
     for ext in extensions:
         # Not offered first: an extension the client does not even recognise is an
-        # unsolicited response (unsupported_extension), not a misplaced one.
-        if offered.ext(ext.type) is None:
+        # unsolicited response (unsupported_extension), not a misplaced one. RFC 8446,
+        # Section 4.2 excepts the cookie, which a HelloRetryRequest may carry unasked
+        # (Section 4.2.2); anywhere else ``allowed`` turns it away.
+        if offered.ext(ext.type) is None and ext.type not in _MAY_COME_UNASKED:
             raise AlertError(
                 AlertDescription.unsupported_extension,
                 f"{where} carries {ext.type.name}, which the client did not offer",
