@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..connection import ClientConnection
+from ..enums import ProtocolVersion
 from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..session.store import load_session, save_session
@@ -28,6 +29,7 @@ from ..trace.diagnose import FailureRecorder, diagnose
 from .common import (
     TRACE_FORMATS,
     add_common_options,
+    add_psk_options,
     add_trace_options,
     check_illustrate,
     check_output_file,
@@ -46,6 +48,9 @@ if TYPE_CHECKING:
     from ..trace.illustrate import Illustration
 
 CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshake (--timeout)
+# With --session-out, how long to wait after a TLS 1.3 handshake for a ticket (they come after it,
+# RFC 8446, Section 4.6.1) before closing, when --linger is shorter.
+TICKET_WAIT = 2.0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -108,6 +113,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "otherwise that ends with an error and exit status 1",
     )
     add_common_options(p)
+    add_psk_options(p)
     add_trace_options(p)
     p.add_argument(
         "--illustrate",
@@ -189,7 +195,7 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
 def print_summary(p: NegotiatedParameters) -> None:
     # The certificate's names and the ALPN protocol are the server's choice: printable() keeps a
     # newline or a terminal escape in them from forging lines or recolouring the terminal.
-    resumed = " (resumed session)" if p.resumed else ""
+    resumed = " (resumed session)" if p.resumed else " (external PSK)" if p.psk == "external PSK" else ""
     print(f"* Connected with {p.version}, {p.cipher_suite}{resumed}", file=sys.stderr)
     print(f"* Key exchange group: {p.group}; server signature: {p.signature_scheme}", file=sys.stderr)
     subject = p.peer_certificate_subject
@@ -240,7 +246,7 @@ class _Session:
             if not self.conn.handshake_complete:  # a silent server must not hold us forever
                 timeout: float | None = max(0.0, deadline - time.monotonic())
             else:
-                timeout = self.args.linger if not self.stdin_open else None
+                timeout = self._linger() if not self.stdin_open else None
             ready = self.selector.select(timeout)
             if not ready and not self.conn.handshake_complete:
                 step = self.conn.step
@@ -254,6 +260,17 @@ class _Session:
         if not self.conn.closed and self.error is None:
             self._close()  # our close_notify, after the server's (TLS 1.3 half-close)
         return self._result()
+
+    def _linger(self) -> float:
+        """Seconds of server silence before closing: --linger, or long enough for a TLS 1.3
+        ticket to arrive when --session-out wants one and none has yet."""
+        awaiting_ticket = (
+            self.args.session_out is not None
+            and self.conn.version == ProtocolVersion.TLSv1_3
+            and self.conn.session is None
+        )
+        linger: float = self.args.linger
+        return max(linger, TICKET_WAIT) if awaiting_ticket else linger
 
     def _register_stdin(self) -> None:
         fd = sys.stdin.fileno() if sys.stdin else -1

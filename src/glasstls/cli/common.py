@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
-from ..enums import CipherSuite, NamedGroup
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..errors import ConfigError
+from ..session.psk import ExternalPsk
 
 if TYPE_CHECKING:
     from ..trace.jsonl import JsonLinesTrace
@@ -56,6 +57,36 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ciphers", help="cipher suites (IANA names), comma-separated, in preference order")
 
 
+# What openssl s_client and s_server call a PSK with no -psk_identity: the same default here.
+DEFAULT_PSK_IDENTITY = "Client_identity"
+
+
+def add_psk_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("external PSK (TLS 1.3, RFC 8446, Section 4.2.11)")
+    g.add_argument("--psk-key", metavar="HEX", help="a pre-shared key agreed out of band, in hex (as openssl's -psk)")
+    g.add_argument(
+        "--psk-identity",
+        metavar="NAME",
+        help=f"the PSK's identity, sent in the clear (default {DEFAULT_PSK_IDENTITY}, as openssl's)",
+    )
+    g.add_argument("--psk-hash", choices=("sha256", "sha384"), default="sha256", help="the hash the PSK is used with")
+
+
+def external_psk(args: argparse.Namespace) -> ExternalPsk | None:
+    """The ExternalPsk of --psk-key/--psk-identity/--psk-hash (None without --psk-key)."""
+    key = getattr(args, "psk_key", None)
+    if key is None:
+        if getattr(args, "psk_identity", None):
+            raise ConfigError("--psk-identity needs --psk-key HEX")
+        return None
+    try:
+        secret = bytes.fromhex(key)
+    except ValueError:
+        raise ConfigError(f"--psk-key takes the key in hex (e.g. 1a2b3c4d), not {key!r}") from None
+    identity = (args.psk_identity or DEFAULT_PSK_IDENTITY).encode()
+    return ExternalPsk(identity, secret, args.psk_hash)
+
+
 def common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if args.tls_min:
@@ -90,6 +121,9 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
         chains = [CertifiedKey.from_files(c, k) for c, k in zip(args.cert, args.key, strict=True)]
         kwargs["certificate"], kwargs["certificates"] = chains[0], tuple(chains[1:])
     kwargs |= revocation_kwargs(args)
+    psk = external_psk(args)
+    if psk is not None:
+        kwargs["psk"] = psk
     return ClientConfig(**kwargs)
 
 
@@ -120,13 +154,20 @@ def _with_staples(certificates: tuple[CertifiedKey, ...], ocsp_files: list[str])
 
 
 def server_config(args: argparse.Namespace) -> ServerConfig:
-    if not args.cert or not args.key:
-        raise ConfigError("a server needs --cert FILE and --key FILE")
+    psk = external_psk(args)
+    if (not args.cert or not args.key) and (psk is None or args.cert or args.key):
+        raise ConfigError("a server needs --cert FILE and --key FILE (or, for TLS 1.3 only, --psk-key HEX)")
     certificates = tuple(CertifiedKey.from_files(c, k) for c, k in zip(args.cert, args.key, strict=False))
     if len(args.cert) != len(args.key):
         raise ConfigError("give --cert and --key the same number of times")
     certificates = _with_staples(certificates, getattr(args, "ocsp", None) or [])
     kwargs = common_kwargs(args)
+    if psk is not None:
+        kwargs["psks"] = (psk,)
+        if not certificates and "tls_min" not in kwargs:
+            kwargs["tls_min"] = ProtocolVersion.TLSv1_3  # a PSK-only server has nothing for TLS 1.2
+    if getattr(args, "tickets", None) is not None:
+        kwargs["tls13_tickets"] = args.tickets
     if getattr(args, "client_crl", None):
         from ..x509.revocation import load_crls
 

@@ -32,6 +32,7 @@ from ..io.aio_server import TLSServer, start_server
 from ..text import exception_text, printable
 from .common import (
     add_common_options,
+    add_psk_options,
     add_trace_options,
     check_illustrate,
     check_output_file,
@@ -99,6 +100,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)",
     )
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
+    p.add_argument(
+        "--tickets",
+        type=int,
+        metavar="N",
+        help="TLS 1.3 session tickets sent after each handshake, for resumption (default 2; 0: none)",
+    )
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(
         "--verify-client",
@@ -120,6 +127,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a client certificate with no current CRL of its issuer: accept it (soft, the default) or refuse it",
     )
     add_common_options(p)
+    add_psk_options(p)
     add_trace_options(p)
     p.add_argument(
         "--illustrate",

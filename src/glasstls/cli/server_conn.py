@@ -121,7 +121,8 @@ class ConnectionLog:
 def describe_short(p: NegotiatedParameters) -> str:
     alpn = printable(p.alpn) if p.alpn is not None else None
     sni = printable(p.server_name) if p.server_name is not None else None
-    return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={alpn} sni={sni}"
+    how = " resumed" if p.resumed else " external-psk" if p.psk == "external PSK" else ""
+    return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={alpn} sni={sni}{how}"
 
 
 def describe_page(p: NegotiatedParameters) -> str:
