@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,8 +40,9 @@ from glasstls.errors import ConfigError
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session.psk import ExternalPsk
 from glasstls.session.state import TLS13, SessionState
+from glasstls.session.store import SessionStore
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import Certificate, ClientHello, NewSessionTicket, ServerHello
+from glasstls.wire.handshake import Certificate, ClientHello, CompressedCertificate, NewSessionTicket, ServerHello
 from glasstls.x509.store import TrustStore
 from pairs import Alter, TamperingClient, TamperingServer, default_ca, flip, once, server_identity, with_body
 
@@ -97,6 +100,10 @@ class Run:
             for e in log.events
             if isinstance(e, MessageTrace) and e.direction == "out" and type(e.message) is kind
         ]
+
+    def certificates(self) -> list[Any]:
+        """The server's Certificate messages, compressed (RFC 8879) or not."""
+        return self.sent("server", Certificate) + self.sent("server", CompressedCertificate)
 
     def checks(self, side: str, subject: str = "PSK") -> list[tuple[bool, str]]:
         log = self.client_log if side == "client" else self.server_log
@@ -170,7 +177,7 @@ def test_resumption_with_psk_dhe_ke() -> None:
         params = conn.parameters
         assert params is not None and params.resumed and params.psk == "resumption"
         assert params.group is not None and params.signature_scheme is None
-    assert run.sent("server", Certificate) == []
+    assert run.certificates() == []
     sh = run.sent("server", ServerHello)[0]
     assert sh.ext(ExtensionType.pre_shared_key).value == 0 and sh.ext(ExtensionType.key_share) is not None
     assert run.checks("server") == [(True, "PSK accepted: resumption, binder verified")]
@@ -318,7 +325,7 @@ def test_a_server_selecting_an_identity_not_offered_is_illegal_parameter() -> No
 def _refused(run: Run) -> str:
     run.handshake()
     assert run.client.parameters is not None and not run.client.parameters.resumed
-    assert run.sent("server", Certificate), "a full handshake sends the certificate"
+    assert run.certificates(), "a full handshake sends the certificate"
     assert run.checks("client") == [(False, "the server declined the PSK (resumption): full handshake")]
     ((ok, detail),) = run.checks("server")
     assert not ok
@@ -397,7 +404,7 @@ def test_external_psk_with_a_certificate_on_the_server() -> None:
         params = conn.parameters
         assert params is not None and params.psk == "external PSK" and not params.resumed
         assert params.peer_certificates == ()
-    assert run.sent("server", Certificate) == []
+    assert run.certificates() == []
     assert run.checks("server") == [(True, "PSK accepted: external PSK, binder verified")]
     hello = run.client.offered_hello
     (identity,) = hello.ext(ExtensionType.pre_shared_key).value.identities
@@ -449,3 +456,53 @@ def test_external_psk_configuration_is_checked() -> None:
         ServerConfig()
     with pytest.raises(ConfigError, match="tls13_tickets"):
         server_config(tls13_tickets=-1)
+
+
+# -- the client's store: single-use TLS 1.3 tickets ---------------------------------------------------
+
+
+def test_the_store_offers_a_tls13_ticket_once_and_keeps_a_tls12_session() -> None:
+    ccfg, scfg = client_config(), server_config()
+    first, second = (e.session for e in Run(ccfg, scfg).handshake().client_events if isinstance(e, NewTicket))
+    store, key, now = SessionStore(), ("localhost", 443), datetime.now(UTC)
+    store.put(key, first)
+    store.put(key, second)
+    assert store.offer(key, now) == second and store.offer(key, now) == first  # newest first, each once
+    assert store.offer(key, now) is None and len(store) == 0
+    tls12 = replace(first, version=0x0303, master_secret=bytes(48))
+    store.put(key, tls12)
+    assert store.offer(key, now) == tls12 and store.offer(key, now) == tls12  # RFC 5077 tickets are reused
+
+
+def test_blocking_connect_resumes_tls13_through_a_session_store() -> None:
+    import glasstls
+
+    ccfg, scfg = client_config(), server_config()
+    store = glasstls.SessionStore()
+    resumed: list[bool] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            for _ in range(3):
+                sock, _ = listener.accept()
+                sock.settimeout(10)
+                with glasstls.accept(sock, scfg) as tls:
+                    assert tls.parameters is not None
+                    resumed.append(tls.parameters.resumed)
+                    tls.sendall(tls.recv())
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        offered = []
+        for _ in range(3):
+            with glasstls.connect("127.0.0.1", port, ccfg, server_name="localhost", session_store=store) as tls:
+                psk = tls.conn.offered_hello.ext(ExtensionType.pre_shared_key)  # type: ignore[attr-defined]
+                offered.append(psk.value.identities[0].identity if psk is not None else None)
+                tls.sendall(b"x")
+                assert tls.recv() == b"x"  # the tickets arrive with the echo, and go to the store
+        thread.join(10)
+    assert resumed == [False, True, True]
+    assert offered[0] is None and offered[1] != offered[2]  # each ticket offered once (RFC 8446, Appendix C.4)
+    assert len(store) == 4  # two tickets per connection, two of the six used

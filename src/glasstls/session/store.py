@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import ConfigError, DecodeError
-from .state import SessionState, check_aware
+from .state import TLS13, SessionState, check_aware
 
 StoreKey = tuple[str, int]
 
@@ -88,6 +88,22 @@ class SessionStore:
             state = states.pop(0)
             if not states:
                 del self._entries[key]
+            return state
+
+    def offer(self, key: StoreKey, now: datetime) -> SessionState | None:
+        """The session a new connection to ``key`` offers: the newest unexpired one. A TLS 1.3
+        ticket is taken (single use, RFC 8446, Appendix C.4); a TLS 1.2 session stays."""
+        check_aware(now)
+        key = _normal_key(key)
+        with self._lock:
+            states = self._valid(key, now)
+            if not states:
+                return None
+            state = states[0]
+            if state.version == TLS13:
+                states.pop(0)
+                if not states:
+                    del self._entries[key]
             return state
 
     def remove(self, key: StoreKey, state: SessionState | None = None) -> None:
