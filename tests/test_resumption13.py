@@ -506,3 +506,22 @@ def test_blocking_connect_resumes_tls13_through_a_session_store() -> None:
     assert resumed == [False, True, True]
     assert offered[0] is None and offered[1] != offered[2]  # each ticket offered once (RFC 8446, Appendix C.4)
     assert len(store) == 4  # two tickets per connection, two of the six used
+
+
+# -- seen and explained ---------------------------------------------------------------------------
+
+
+def test_the_trace_shows_and_explains_the_psk_decision() -> None:
+    from glasstls.trace.text import render_text
+
+    ccfg = client_config()
+    session = first_session(ccfg, server_config())
+    refused = Run(ccfg, server_config(), session=session).handshake()
+    text = render_text(refused.server_log.events, explain=True, width=1000)
+    assert "server ! rejected PSK: ticket refused: unknown key name" in text, text
+    assert "falls back to a full handshake with its certificate" in text
+    scfg = server_config()
+    accepted = Run(ccfg, scfg, session=first_session(ccfg, scfg)).handshake()
+    text = render_text(accepted.client_log.events, width=1000)
+    assert "verified PSK: PSK accepted: resumption" in text
+    assert "NewSessionTicket" in text and "PSK accepted" in text

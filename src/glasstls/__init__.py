@@ -5,7 +5,7 @@ The public API, and nothing else.
 
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from .connection import ClientConnection, ServerConnection
-from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from .errors import (
     AlertError,
     ConfigError,
@@ -32,6 +32,7 @@ from .io.aio_server import TLSServer, start_server
 from .io.blocking import TLSSocket, accept, connect
 from .limits import Limits
 from .observe import EventList, Observer, observer
+from .session.psk import ExternalPsk
 from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
 from .x509.stapling import StapleSource
@@ -53,6 +54,7 @@ __all__ = [
     "Dangerous",
     "DeadlineError",
     "EventList",
+    "ExternalPsk",
     "HandshakeComplete",
     "KeyUpdated",
     "Limits",
@@ -63,6 +65,7 @@ __all__ = [
     "Observer",
     "PeerAlertError",
     "ProtocolVersion",
+    "PskKeyExchangeMode",
     "ServerConfig",
     "ServerConnection",
     "SessionState",

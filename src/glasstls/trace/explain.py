@@ -541,6 +541,8 @@ class Explainer:
             ]
         if event.subject == "session":
             return [f"The saved session cannot be resumed ({event.detail}): a full handshake follows."]
+        if event.subject == "PSK":
+            return [_psk_refused(event.side, event.detail)]
         if "Finished" in event.subject:
             return [
                 f"The {event.subject} does not match: the two sides computed different keys or saw different "
@@ -548,6 +550,22 @@ class Explainer:
             ]
         whose = "server's" if event.side == "client" else "client's"
         return [f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}."]
+
+
+def _psk_refused(side: str, detail: str) -> str:
+    """A TLS 1.3 PSK not used (RFC 8446, Section 4.2.11): why, and what follows."""
+    if "binder" in detail:
+        return (
+            "The PSK binder does not match: whoever sent this ClientHello does not hold the key behind the "
+            "identity it names, or the hello was changed on the way. The server must end the handshake "
+            "(decrypt_error, RFC 8446, Section 4.2.11)."
+        )
+    if side == "client":
+        return f"No resumption this time ({detail}): the certificate is checked again, as in a first handshake."
+    return (
+        f"The server cannot use the offered PSK ({detail}): it falls back to a full handshake with its "
+        "certificate. An unusable ticket never fails the connection (RFC 8446, Section 4.2.11)."
+    )
 
 
 # Each explainer takes the message types of its row (matched with isinstance), hence Any for the
