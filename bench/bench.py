@@ -59,7 +59,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import pinned_openssl_conf
+from openssl_conf import pinned_openssl_conf
 
 _OPENSSL_CONF = pinned_openssl_conf("TLS_AES_128_GCM_SHA256", "X25519")
 
@@ -108,6 +108,7 @@ METRICS = (
     ("megabytes", "TLS 1.3 bulk MB/s (16 KiB, AES-128-GCM)"),
     ("handshakes12", "TLS 1.2 handshakes/s (full, ECDHE-RSA)"),
     ("resumptions12", "TLS 1.2 resumptions/s (session ID)"),
+    ("resumptions13", "TLS 1.3 resumptions/s (ticket, psk_dhe_ke)"),
 )
 # glasstls alone, a trace attached to both connections: (key, label), compared with UNTRACED.
 UNTRACED = "handshakes"
@@ -123,6 +124,7 @@ SETUPS = {
     "handshakes": "TLS 1.3 full handshake, then bulk",
     "handshakes12": f"TLS 1.2 full handshake, {TLS12_SUITE}",
     "resumptions12": "TLS 1.2 session-ID resumption",
+    "resumptions13": "TLS 1.3 ticket resumption (psk_dhe_ke)",
     "handshakes_text": "TLS 1.3 full handshake, text trace attached",
     "handshakes_explain": "TLS 1.3 full handshake, explain + full trace attached",
 }
@@ -277,7 +279,11 @@ def set_up(stack: Any) -> tuple[Result, list[str]]:
 
         return setup
 
-    setups = {"handshakes": tls13, "handshakes12": full12, "resumptions12": resumed12}
+    def resumed13() -> tuple[str, dict[str, Callable[[], int]]]:
+        description, operation = stack.resumption13()
+        return description, {"resumptions13": operation}
+
+    setups = {"handshakes": tls13, "handshakes12": full12, "resumptions12": resumed12, "resumptions13": resumed13}
     if isinstance(stack, Glasstls):  # the trace rows are glasstls's alone
         setups.update({metric: traced(metric) for metric, _ in TRACE_METRICS})
     for key, setup in setups.items():

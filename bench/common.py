@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from openssl_conf import pinned_openssl_conf as pinned_openssl_conf  # re-exported for the load benchmark
+
 from glasstls.x509.mint import Identity, ThrowawayCA
 
 HOST = "localhost"
@@ -21,15 +23,6 @@ TLS12_SUITE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
 TLS12_OPENSSL_SUITE = "ECDHE-RSA-AES128-GCM-SHA256"
 
 _GROUP_NAMES = {0x001D: "x25519", 0x0017: "secp256r1", 0x0018: "secp384r1", 0x001E: "x448", 0x11EC: "X25519MLKEM768"}
-
-
-def pinned_openssl_conf(suite: str, group: str) -> str:
-    """An OpenSSL configuration that pins the TLS 1.3 suite and group of every SSL_CTX: Python 3.11's
-    ssl has no set_ciphersuites, so a benchmark tells OpenSSL through OPENSSL_CONF instead."""
-    return (
-        "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n"
-        f"system_default = system_default_sect\n[system_default_sect]\nCiphersuites = {suite}\nGroups = {group}\n"
-    )
 
 
 def group_name(group: int) -> str:

@@ -60,6 +60,14 @@ class Glasstls:
             certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
             cipher_suites=suite,
             groups=(NamedGroup.x25519,),
+            tls13_tickets=0,  # as ssl's num_tickets = 0: a full handshake issues no ticket
+        )
+        # TLS 1.3 resumption: two tickets per handshake, as OpenSSL's default num_tickets.
+        self.resume_config13 = ServerConfig(
+            certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
+            cipher_suites=suite,
+            groups=(NamedGroup.x25519,),
+            tls13_tickets=2,
         )
         tls12 = {
             "tls_min": ProtocolVersion.TLSv1_2,
@@ -168,6 +176,33 @@ class Glasstls:
             return 1
 
         return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, EMS, chain verified", handshake
+
+    def pair13(self, session: Any = None) -> tuple[ClientConnection, ServerConnection]:
+        """A TLS 1.3 handshake (resuming ``session`` if given) whose client has read the server's tickets."""
+        client = ClientConnection(self.client_config, server_name=HOST, session=session)
+        client, server = self._pair(client, ServerConnection(self.resume_config13))
+        client.receive_bytes(server.data_to_send())  # the NewSessionTickets (RFC 8446, Section 4.6.1)
+        return client, server
+
+    def resumption13(self) -> tuple[str, Callable[[], int]]:
+        first, server = self.pair13()
+        self._close(first, server)
+        session = first.session
+        expect(session is not None and session.version == 0x0304 and session.ticket is not None, "no TLS 1.3 ticket")
+        client, server = self.pair13(session)
+        self._close(client, server)
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.group, p.resumed) == ("TLSv1.3", "x25519", True), str(p))
+
+        def resume() -> int:
+            client, server = self.pair13(session)
+            if not client.parameters.resumed:  # type: ignore[union-attr]
+                raise NotNegotiated("glasstls fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{p.version}, {p.cipher_suite}, psk_dhe_ke over {p.group}, resumed by a ticket", resume
 
     def resumption12(self) -> tuple[str, Callable[[], int]]:
         first, server = self.pair12(self.resume_config12)

@@ -64,6 +64,12 @@ class PythonSsl:
         self.client_context.load_verify_locations(cafile=pki.root_file)
         self.server_context.load_cert_chain(pki.chain_file, pki.key_file)
         self.server_context.num_tickets = 0
+        # TLS 1.3 resumption: its own server context, two tickets per handshake (OpenSSL's default).
+        self.resume_context13 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.resume_context13.minimum_version = self.resume_context13.maximum_version = ssl.TLSVersion.TLSv1_3
+        self.resume_context13.set_ecdh_curve("X25519")
+        self.resume_context13.load_cert_chain(pki.chain_file, pki.key_file)
+        self.resume_context13.num_tickets = 2
 
         # TLS 1.2: one client context; one server context, and so one session cache, per metric.
         self.client_context12 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -188,6 +194,32 @@ class PythonSsl:
             return 1
 
         return f"{version}, {suite}, {', '.join(details)}, chain and host name verified", handshake
+
+    def pair13(self, session: ssl.SSLSession | None = None) -> ssl.SSLObject:
+        """A TLS 1.3 handshake (resuming ``session`` if given) whose client has read the server's tickets."""
+        client, server, c_in, _c_out, _s_in, s_out = self._pair(self.client_context, self.resume_context13, session)
+        if s_out.pending:
+            c_in.write(s_out.read())
+        with contextlib.suppress(ssl.SSLWantReadError):
+            client.read(1)  # processes the NewSessionTickets; no application data comes
+        self._close(client, server)
+        return client
+
+    def resumption13(self) -> tuple[str, Callable[[], int]]:
+        first = self.pair13()
+        session = first.session
+        expect(session is not None and session.has_ticket, "no TLS 1.3 ticket")
+        client = self.pair13(session)
+        suite, version, _bits = client.cipher() or ("?", "?", 0)
+        expect((version, client.session_reused) == ("TLSv1.3", True), f"{version} reused={client.session_reused}")
+
+        def resume() -> int:
+            client = self.pair13(session)
+            if not client.session_reused:
+                raise NotNegotiated("ssl fell back to a full handshake")
+            return 1
+
+        return f"{version}, {suite}, psk_dhe_ke over X25519, resumed by a ticket", resume
 
     def resumption12(self) -> tuple[str, Callable[[], int]]:
         first, server, *_ = self._pair(self.client_context12, self.resume_context12)
