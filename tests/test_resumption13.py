@@ -18,10 +18,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -525,3 +529,40 @@ def test_the_trace_shows_and_explains_the_psk_decision() -> None:
     text = render_text(accepted.client_log.events, width=1000)
     assert "verified PSK: PSK accepted: resumption" in text
     assert "NewSessionTicket" in text and "PSK accepted" in text
+
+
+def test_the_cli_saves_and_resumes_a_tls13_session(tmp_path: Path) -> None:
+    """glasstls client --session-out, then --session-in, against glasstls server: the JSON says resumed."""
+    chain, key, root, saved = (tmp_path / n for n in ("chain.pem", "key.pem", "root.pem", "s.pem"))
+    server_identity("localhost").write(chain, key)
+    root.write_bytes(default_ca().root_pem())
+    glasstls = [sys.executable, "-m", "glasstls"]
+    files = ["--cert", str(chain), "--key", str(key)]
+    server = subprocess.Popen(
+        [*glasstls, "server", "--listen", "127.0.0.1:0", *files, "--max-connections", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        port = int(server.stderr.readline().rsplit(":", 1)[1])  # "glasstls server listening on 127.0.0.1:PORT"
+
+        def client(*args: str) -> dict[str, Any]:
+            address = f"127.0.0.1:{port}"
+            options = ["--cacert", str(root), "--servername", "localhost", "--json", "--linger", "0.2", *args]
+            proc = subprocess.run(
+                [*glasstls, "client", address, *options], input=b"x", capture_output=True, timeout=30, check=False
+            )
+            assert proc.returncode == 0, proc.stderr
+            summary: dict[str, Any] = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+            return summary
+
+        first = client("--session-out", str(saved))
+        assert saved.exists() and "GLASSTLS SESSION" in saved.read_text()
+        second = client("--session-in", str(saved))
+    finally:
+        server.kill()
+        server.wait(10)
+    assert (first["resumed"], first["psk"]) == (False, None)
+    assert (second["resumed"], second["psk"], second["peer_certificate"]) == (True, "resumption", "CN=localhost")

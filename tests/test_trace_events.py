@@ -28,6 +28,7 @@ from glasstls import (
     ConnectionClosed,
     EventList,
     HandshakeComplete,
+    NewTicket,
 )
 from glasstls.crypto.keyschedule13 import traffic_keys
 from glasstls.crypto.suites import TLS13_SUITES
@@ -118,8 +119,11 @@ CLIENT_TRACE = [
     ("keys", "write", "application"),
     ("secret", "resumption_master_secret"),  # Section 7.1: after the client's Finished
     ("state", "ExpectFinished", "ClientConnected13"),
-    # One round trip of application data.
+    # One round trip of application data; the server's two tickets (Section 4.6.1) come first.
     rec("out", "application_data", "application_data"),
+    rec("in", *PROTECTED_HANDSHAKE),
+    msg("in", "NewSessionTicket"),
+    msg("in", "NewSessionTicket"),
     rec("in", "application_data", "application_data"),
     # The client closes; the server, done too, sends its own close_notify.
     ("alert", "out", "warning", "close_notify"),
@@ -152,6 +156,9 @@ SERVER_TRACE = [
     ("verification", True),  # the client's verify_data
     ("keys", "read", "application"),
     ("secret", "resumption_master_secret"),
+    msg("out", "NewSessionTicket"),  # ServerConfig.tls13_tickets: two, right after the handshake
+    msg("out", "NewSessionTicket"),
+    rec("out", *PROTECTED_HANDSHAKE),
     ("state", "ExpectClientFinished", "ServerConnected13"),
     rec("in", "application_data", "application_data"),
     rec("out", "application_data", "application_data"),
@@ -225,7 +232,8 @@ def test_connection_events_of_the_exchange(run: Run) -> None:
     assert [type(e) for e in ev["client 1"]] == [HandshakeComplete]
     assert [type(e) for e in ev["server 2"]] == [HandshakeComplete]
     assert ev["server 3"] == [ApplicationData(b"ping")]
-    assert ev["client 2"] == [ApplicationData(b"pong")]
+    assert [type(e) for e in ev["client 2"]] == [NewTicket, NewTicket, ApplicationData]
+    assert ev["client 2"][-1] == ApplicationData(b"pong")
     closed = [AlertReceived(AlertLevel.warning, AlertDescription.close_notify), ConnectionClosed(None, by_peer=True)]
     assert ev["server 4"] == closed and ev["client 3"] == closed
 
