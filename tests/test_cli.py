@@ -209,7 +209,7 @@ def test_demo_runs(tmp_path: Path) -> None:
                    "client random", "server random", "pre-master secret", "resumed              yes"):
         assert needle in out, needle
     assert "Traceback" not in out + res.stderr.decode()
-    for slug in ("1-tls13", "2-tls13-again", "3-tls12-ecdhe", "4-tls12-rsa", "5-tls12-ticket"):
+    for slug in ("1-tls13", "2-tls13-resumed", "3-tls12-ecdhe", "4-tls12-rsa", "5-tls12-ticket"):
         for suffix in (".html", ".svg"):
             path = tmp_path / f"{slug}{suffix}"
             assert path.stat().st_size > 1000, path

@@ -5,7 +5,7 @@ starts a glasstls server on 127.0.0.1 and connects a glasstls client to it five
 times, each time showing the explained trace of the handshake:
 
 1. a TLS 1.3 handshake;
-2. TLS 1.3 again (a second full handshake: PSK resumption arrives in a later issue);
+2. TLS 1.3 resumed with a ticket from the first connection (PSK, no certificate);
 3. a TLS 1.2 ECDHE handshake;
 4. a TLS 1.2 RSA-key-exchange handshake (the seed articles' "three randoms");
 5. a TLS 1.2 resumption by session ticket.
@@ -58,9 +58,10 @@ SCENARIOS = (
         {"tls_min": ProtocolVersion.TLSv1_3},
     ),
     Scenario(
-        "2-tls13-again",
-        "TLS 1.3 again: a second full handshake (PSK resumption comes in a later issue)",
+        "2-tls13-resumed",
+        "TLS 1.3 resumption: the first connection's ticket as a PSK, no certificate, a fresh key share",
         {"tls_min": ProtocolVersion.TLSv1_3},
+        resume_from="1-tls13",
     ),
     Scenario(
         "3-tls12-ecdhe",
