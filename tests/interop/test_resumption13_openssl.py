@@ -24,12 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from interop_peers import OPENSSL, GlasstlsCLIServer, OpenSSLServer, read_line, run_s_client, trace_fatal_alerts
+from interop_peers import (
+    OPENSSL,
+    GlasstlsCLIServer,
+    OpenSSLServer,
+    read_line,
+    run_s_client,
+    trace_fatal_alerts,
+    trace_server_hellos,
+)
 from test_resumption_openssl import SequentialServer, glasstls_client, handshake_messages
 
 import glasstls
 from glasstls import NegotiatedParameters, ServerConfig
-from glasstls.enums import PskKeyExchangeMode
+from glasstls.enums import NamedGroup, PskKeyExchangeMode
 from glasstls.observe import EventList, VerificationTrace
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
@@ -58,17 +66,21 @@ def echo_once(config: ServerConfig) -> Callable[[socket.socket], Result]:
 
 # -- openssl s_client → glasstls server ----------------------------------------------------------
 
-# mode: (s_client options, ServerConfig.psk_modes, the resumed connection has a key exchange group)
-S_CLIENT_MODES = {
-    "psk_dhe_ke": ((), (PskKeyExchangeMode.psk_dhe_ke,), True),
-    "psk_ke": (("-allow_no_dhe_kex",), (PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke), False),
+DHE_ONLY = (PskKeyExchangeMode.psk_dhe_ke,)
+# mode: (s_client options, ServerConfig options, the resumed connection has a key exchange group)
+S_CLIENT_MODES: dict[str, tuple[tuple[str, ...], dict[str, Any], bool]] = {
+    "psk_dhe_ke": ((), {"psk_modes": DHE_ONLY}, True),
+    "psk_ke": (("-allow_no_dhe_kex",), {"psk_modes": (PskKeyExchangeMode.psk_ke, *DHE_ONLY)}, False),
+    # s_client sends an x25519 share; the server wants secp384r1: a HelloRetryRequest every time,
+    # so the resumptions' binders cover message_hash(ClientHello1) and the HRR (Section 4.2.11.2).
+    "after-hrr": ((), {"groups": (NamedGroup.secp384r1,)}, True),
 }
 
 
 @pytest.mark.parametrize("mode", S_CLIENT_MODES)
 def test_openssl_s_client_resumes_with_glasstls_server(pki, tmp_path: Path, mode: str) -> None:
-    options, psk_modes, dhe = S_CLIENT_MODES[mode]
-    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),), psk_modes=psk_modes)
+    options, server_options, dhe = S_CLIENT_MODES[mode]
+    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),), **server_options)
     session_file = tmp_path / "openssl.session"
     runs = 3  # a new session, then two resumptions (s_client keeps the file it was given)
     with SequentialServer(runs, echo_once(config)) as server:
@@ -100,8 +112,9 @@ def test_openssl_s_client_resumes_with_glasstls_server(pki, tmp_path: Path, mode
     assert [p.signature_scheme is None for p in params] == [False, True, True]  # no CertificateVerify
     assert [p.group is not None for p in params] == [True, dhe, dhe]
     assert results[0][1] == []
+    hellos = 2 if "groups" in server_options else 1  # after a HelloRetryRequest the binder is checked again
     for _, checks in results[1:]:
-        assert checks == [(True, "PSK accepted: resumption, binder verified")], checks
+        assert checks == [(True, "PSK accepted: resumption, binder verified")] * hellos, checks
 
 
 # -- glasstls client (CLI) → openssl s_server ------------------------------------------------------
@@ -145,13 +158,19 @@ def test_glasstls_cli_resumes_with_openssl_s_server(pki, tmp_path: Path) -> None
     assert trace_fatal_alerts(trace) == []
 
 
-def test_openssl_www_page_says_reused(pki, tmp_path: Path) -> None:
+@pytest.mark.parametrize("retry", [False, True], ids=["one-round-trip", "after-hrr"])
+def test_openssl_www_page_says_reused(pki, tmp_path: Path, retry: bool) -> None:
+    """With ``-groups secp384r1`` s_server answers both ClientHellos with a HelloRetryRequest:
+    it checks the resumption binder over message_hash(ClientHello1), the HRR and ClientHello2."""
     session_file = tmp_path / "glasstls.session"
     request = b"GET / HTTP/1.0\r\n\r\n"
-    with SServer13(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", 2, "-www") as server:
+    groups = ("-groups", "secp384r1") if retry else ()
+    with SServer13(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", 2, "-www", *groups) as server:
         first, page1 = glasstls_client(server.port, pki.root_file, request, "--session-out", str(session_file))
         second, page2 = glasstls_client(server.port, pki.root_file, request, "--session-in", str(session_file))
         server.wait_exit()
+        trace = server.trace
+    assert [h.retry for h in trace_server_hellos(trace)] == [retry, False, retry, False][: 4 if retry else 2], trace
     assert f"New, TLSv1.3, Cipher is {SUITE}".encode() in page1, page1
     assert f"Reused, TLSv1.3, Cipher is {SUITE}".encode() in page2, page2
     assert (first["resumed"], second["resumed"]) == (False, True)
