@@ -641,3 +641,25 @@ def test_close_stops_accepting_while_connections_go_on():
         assert server.active_connections == 0
 
     run(main())
+
+
+@pytest.mark.parametrize("tls_max", [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2], ids=["tls13", "tls12"])
+def test_open_connection_resumes_through_a_session_store(tls_max):
+    """A SessionStore keeps what the first connection got (TLS 1.3: the tickets that arrive
+    after the handshake; TLS 1.2: the session) and the second connection resumes with it."""
+    store = glasstls.SessionStore()
+
+    async def main():
+        async with await glasstls.start_server(echo, "127.0.0.1", 0, server_config()) as server:
+            port = port_of(server)
+            results = []
+            for _ in range(2):
+                reader, writer = await connect(port, tls_max, session_store=store)
+                assert await round_trip(reader, writer) == b"ping\n"  # the tickets come before the echo
+                results.append(writer.get_extra_info("glasstls").resumed)
+                await close(writer)
+            return results
+
+    assert run(main()) == [False, True]
+    # TLS 1.3: two tickets per connection (ServerConfig.tls13_tickets), each used once; TLS 1.2: one session.
+    assert len(store) == (2 + 2 - 1 if tls_max == ProtocolVersion.TLSv1_3 else 1)

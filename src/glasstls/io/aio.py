@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig
@@ -27,6 +28,7 @@ from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
+from ..session.store import SessionStore, session_key
 
 logger = logging.getLogger(__name__)
 
@@ -461,6 +463,7 @@ async def open_connection(
     *,
     server_name: str | None = None,
     session: SessionState | None = None,
+    session_store: SessionStore | None = None,
     handshake_timeout: float | None = 10.0,
     allow_truncation: bool = False,
     limit: int = 64 * 1024,
@@ -477,9 +480,15 @@ async def open_connection(
     Events other than data and the handshake's end (NewTicket, KeyUpdated,
     AlertReceived …) go to ``on_event`` when given. See :class:`TLSStreamReader`
     for how a peer that ends without close_notify is reported (TruncatedError,
-    unless ``allow_truncation``).
+    unless ``allow_truncation``). With a ``session_store`` it resumes as :func:`glasstls.connect`
+    does: the newest session for (server name, port), a TLS 1.3 ticket once, and it keeps the
+    session it ends up with and each ticket that arrives.
     """
     loop = asyncio.get_running_loop()
+    key = session_key(host, port, server_name)
+    if session_store is not None:
+        session = session or session_store.offer(key, datetime.now(UTC))
+        on_event = session_store.keeping_tickets(key, on_event)
     conn = ClientConnection(
         config or ClientConfig(), server_name=server_name or host, session=session, observer=observer, **conn_kwargs
     )
@@ -500,4 +509,6 @@ async def open_connection(
             tls.abort()
         raise
     assert tls.writer is not None
+    if session_store is not None and conn.session is not None:
+        session_store.put(key, conn.session)
     return tls.reader, tls.writer

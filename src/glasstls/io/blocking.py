@@ -36,9 +36,8 @@ from ..events import (
     Event,
     HandshakeComplete,
     NegotiatedParameters,
-    NewTicket,
 )
-from ..session.store import SessionStore, StoreKey, session_key
+from ..session.store import SessionStore, session_key
 
 READ_SIZE = 1 << 16
 # Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
@@ -299,7 +298,7 @@ def connect(
     if session_store is not None:
         if "session" not in conn_kwargs:
             conn_kwargs["session"] = session_store.offer(key, datetime.now(UTC))
-        on_event = _keeping_tickets(session_store, key, on_event)
+        on_event = session_store.keeping_tickets(key, on_event)
     deadline = _deadline(timeout)
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
@@ -316,18 +315,6 @@ def connect(
     if session_store is not None and conn.session is not None:
         session_store.put(key, conn.session)
     return tls
-
-
-def _keeping_tickets(store: SessionStore, key: StoreKey, on_event: EventCallback | None) -> EventCallback:
-    """``on_event``, after putting each TLS 1.3 ticket's session in ``store`` (RFC 8446, Section 4.6.1)."""
-
-    def keep(event: Event) -> None:
-        if isinstance(event, NewTicket) and event.session is not None:
-            store.put(key, event.session)
-        if on_event is not None:
-            on_event(event)
-
-    return keep
 
 
 def accept(

@@ -18,10 +18,12 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import ConfigError, DecodeError
+from ..events import Event, NewTicket
 from .state import TLS13, SessionState, check_aware
 
 StoreKey = tuple[str, int]
@@ -47,6 +49,18 @@ class SessionStore:
         self.per_server = per_server
         self._entries: OrderedDict[StoreKey, list[SessionState]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def keeping_tickets(self, key: StoreKey, on_event: Callable[[Event], None] | None) -> Callable[[Event], None]:
+        """``on_event``, after putting each TLS 1.3 ticket's session under ``key`` (RFC 8446,
+        Section 4.6.1): tickets arrive after the handshake, as events; the adapters chain this in."""
+
+        def keep(event: Event) -> None:
+            if isinstance(event, NewTicket) and isinstance(event.session, SessionState):
+                self.put(key, event.session)
+            if on_event is not None:
+                on_event(event)
+
+        return keep
 
     def put(self, key: StoreKey, state: SessionState) -> None:
         """Remember ``state`` as the newest session for ``key``."""
