@@ -38,6 +38,7 @@ from ..enums import (
     KeyUpdateRequest,
     NamedGroup,
     ProtocolVersion,
+    PskKeyExchangeMode,
     SignatureScheme,
 )
 from ..errors import TLSError
@@ -47,6 +48,7 @@ from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12
+from . import hybrid
 
 Fields = list[tuple[str, str]]
 
@@ -129,6 +131,11 @@ class Context:
     offered_ticket: bool = False  # the ClientHello carried a non-empty session_ticket
     server_name: str | None = None
     hello_retry: bool = False
+    retry_group: str | None = None  # the group a HelloRetryRequest asked for
+    offered_suites: tuple[CipherSuite, ...] = ()
+    offered_tls13: bool = False  # the ClientHello's supported_versions lists TLS 1.3
+    offered_psk: bool = False  # TLS 1.3: the (last) ClientHello carried pre_shared_key
+    early_data: str | None = None  # TLS 1.3 0-RTT: "offered", "accepted" or "rejected"
     resumed: bool = False
     psk: bool = False  # TLS 1.3: the ServerHello accepted a pre-shared key
     extended_master_secret: bool = False
@@ -169,10 +176,26 @@ class Context:
             self.server_name = sni.value if sni is not None and isinstance(sni.value, str) else self.server_name
             ticket = msg.ext(ExtensionType.session_ticket)
             self.offered_ticket = ticket is not None and bool(ticket.data)
+            self.offered_suites = tuple(msg.cipher_suites)
+            versions = msg.ext(ExtensionType.supported_versions)
+            listed = versions.value if versions is not None and isinstance(versions.value, tuple) else ()
+            self.offered_tls13 = ProtocolVersion.TLSv1_3 in listed
+            self.offered_psk = msg.ext(ExtensionType.pre_shared_key) is not None
+            if msg.ext(ExtensionType.early_data) is not None and not self.hello_retry:
+                self.early_data = "offered"
         elif isinstance(msg, H.HelloRetryRequest):
             self.hello_retry = True
             self.version = ProtocolVersion.TLSv1_3
             self.suite = msg.cipher_suite
+            group = msg.ext(ExtensionType.key_share)
+            self.retry_group = enum_name(group.value, NamedGroup) if group is not None else None
+            if self.early_data == "offered":  # RFC 8446, Section 4.2.10: an HRR rejects 0-RTT
+                self.early_data = "rejected"
+        elif isinstance(msg, H.EncryptedExtensions):
+            if msg.ext(ExtensionType.early_data) is not None:
+                self.early_data = "accepted"
+            elif self.early_data == "offered":
+                self.early_data = "rejected"
         elif isinstance(msg, H.ServerHello):
             self.server_random = msg.random
             self.suite = msg.cipher_suite
@@ -195,8 +218,11 @@ class Context:
                 self.group = enum_name(params.group, NamedGroup)
             elif isinstance(params, H12.ServerDHParams):
                 self.group = _dh_group_name(params)
-        elif isinstance(msg, (H.Certificate, H12.Certificate12)) and _is_from_server(self.side, msg, direction):
-            ders = certificate_ders(msg)
+        elif isinstance(msg, (H.Certificate, H12.Certificate12, H.CompressedCertificate)) and _is_from_server(
+            self.side, msg, direction
+        ):
+            inner = inflated_certificate(msg) if isinstance(msg, H.CompressedCertificate) else msg
+            ders = certificate_ders(inner) if inner is not None else ()
             if ders:
                 info = certificate_info(ders[0])
                 self.certificate_names = tuple(info.get("sans", ()))
@@ -325,6 +351,36 @@ def _share(entry: KeyShareEntry) -> str:
     return f"{enum_name(entry.group, NamedGroup)} ({nbytes(len(entry.key_exchange))})"
 
 
+def hybrid_shares(value: Any) -> Fields:
+    """(group, its parts) for each hybrid post-quantum share of a key_share extension's value
+    (draft-ietf-tls-ecdhe-mlkem, Sections 4.1 and 4.2): a tuple is the client's shares, one entry
+    the server's. A share of the wrong length says so instead."""
+    entries, role = (value, "client") if isinstance(value, tuple) else ((value,), "server")
+    out: Fields = []
+    for entry in entries:
+        if isinstance(entry, KeyShareEntry):
+            parts = hybrid.summary(entry.group, entry.key_exchange, role)
+            if parts is not None:
+                out.append((enum_name(entry.group, NamedGroup), parts))
+    return out
+
+
+def ticket_early_data(msg: Any) -> str | None:
+    """A TLS 1.3 NewSessionTicket's max_early_data_size ("16384 bytes"), or None without early_data."""
+    ext = next((e for e in getattr(msg, "extensions", ()) if e.type == ExtensionType.early_data), None)
+    if ext is None:
+        return None
+    return nbytes(ext.value) if isinstance(ext.value, int) and ext.value is not True else "(undecodable)"
+
+
+def psk_modes(msg: Any) -> str | None:
+    """The psk_key_exchange_modes a message lists, by name, or None without that extension."""
+    ext = msg.ext(ExtensionType.psk_key_exchange_modes) if hasattr(msg, "ext") else None
+    if ext is None:
+        return None
+    return names(enum_name(m, PskKeyExchangeMode) for m in ext.value) if isinstance(ext.value, tuple) else "?"
+
+
 def extension_value(ext: Any) -> str:
     """What one extension says, in a few words; "undecodable: why" for one that cannot be described."""
     try:
@@ -351,8 +407,11 @@ def _extension_value(ext: Any) -> str:
         return printable(value)
     if ext_type == ExtensionType.pre_shared_key:
         if isinstance(value, OfferedPsks):
-            ids = ", ".join(f"{nbytes(len(i.identity))}" for i in value.identities)
-            return f"{len(value.identities)} identity(ies) ({ids}), binders {len(value.binders)}"
+            ids = ", ".join(
+                f"{nbytes(len(i.identity))}, obfuscated age 0x{i.obfuscated_ticket_age:08x}" for i in value.identities
+            )
+            binders = ", ".join(nbytes(len(b)) for b in value.binders)
+            return f"{plural(len(value.identities), 'identity')} ({ids}); binders ({binders})"
         return f"selected identity {value}"
     if ext_type == ExtensionType.ec_point_formats:
         return names(EC_POINT_FORMATS.get(v, f"unknown_{v}") for v in value)
@@ -386,7 +445,10 @@ def extension_fields(extensions: tuple[Any, ...]) -> Fields:
     if not extensions:
         return [("extensions", "(none)")]
     out: Fields = [("extensions", f"{len(extensions)}: {names(extension_name(e.type) for e in extensions)}")]
-    out += [(extension_name(e.type), extension_value(e)) for e in extensions]
+    for ext in extensions:
+        out.append((extension_name(ext.type), extension_value(ext)))
+        if ext.type == ExtensionType.key_share:  # a hybrid share, in its parts
+            out += [(f"key_share {group}", parts) for group, parts in hybrid_shares(ext.value)]
     return out
 
 
@@ -448,8 +510,34 @@ def _certificate(msg: Any, ctx: Context | None) -> Fields:
     return out
 
 
+def inflated_certificate(msg: Any) -> H.Certificate | None:
+    """The Certificate a received CompressedCertificate carries (RFC 8879), or None when it does not
+    inflate cleanly (or was never encoded).
+
+    For the context and the explanation, which name the certificate the handshake checked. The
+    handshake has inflated the same bytes already; this does it again with the same bounded
+    decompressors, up to the default ``Limits.max_handshake_message``, and keeps the result per
+    message (a server sends the same bytes to every client), so a peer cannot make a renderer work
+    much more than the handshake did."""
+    raw = getattr(msg, "raw", b"")
+    return _inflate(bytes(raw)) if isinstance(msg, H.CompressedCertificate) and raw else None
+
+
+@functools.lru_cache(maxsize=64)
+def _inflate(raw: bytes) -> H.Certificate | None:
+    from ..crypto import certcompress
+
+    try:
+        msg = H.decode_message(raw)
+        if not isinstance(msg, H.CompressedCertificate):
+            return None
+        return certcompress.decompress_certificate(msg, certcompress.SUPPORTED)
+    except Exception:  # a peer's bytes: whatever fails, the trace just does not name the chain
+        return None
+
+
 def _compressed_certificate(msg: H.CompressedCertificate, ctx: Context | None) -> Fields:
-    # RFC 8879, Section 4. The certificates inside are not shown: the trace does not decompress what a peer sent.
+    # RFC 8879, Section 4. The certificates inside are not listed here: the fields are the message's own.
     return [
         ("algorithm", enum_name(msg.algorithm, CertificateCompressionAlgorithm)),
         ("uncompressed_length", nbytes(msg.uncompressed_length)),
@@ -543,7 +631,7 @@ def _new_session_ticket(msg: Any, ctx: Context | None) -> Fields:
         return [("ticket_lifetime_hint", f"{msg.lifetime_hint} s"), ("ticket", nbytes(len(msg.ticket)))]
     return [
         ("ticket_lifetime", f"{msg.ticket_lifetime} s"),
-        ("ticket_age_add", str(msg.ticket_age_add)),
+        ("ticket_age_add", f"0x{msg.ticket_age_add:08x}" if isinstance(msg.ticket_age_add, int) else "?"),
         ("ticket_nonce", hexs(msg.ticket_nonce) if msg.ticket_nonce else "(empty)"),
         ("ticket", nbytes(len(msg.ticket))),
         *extension_fields(msg.extensions),
@@ -610,38 +698,61 @@ def _optional_parts(msg: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -
     return parts
 
 
+def _hybrid_parts(msg: Any) -> list[str]:
+    shares = msg.ext(ExtensionType.key_share)
+    if shares is None:
+        return []
+    return [f"{group} share = {parts}" for group, parts in hybrid_shares(shares.value)]
+
+
 def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
     versions = _ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
     parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
+    parts += _optional_parts(msg, (("key shares", ExtensionType.key_share),))
+    parts += _hybrid_parts(msg)
     parts += _optional_parts(
         msg,
         (
-            ("key shares", ExtensionType.key_share),
             ("SNI", ExtensionType.server_name),
             ("ALPN", ExtensionType.application_layer_protocol_negotiation),
             ("certificate compression", ExtensionType.compress_certificate),
+            ("cookie", ExtensionType.cookie),
         ),
     )
     if msg.legacy_session_id:
         parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
     ticket = msg.ext(ExtensionType.session_ticket)
-    if msg.ext(ExtensionType.pre_shared_key) is not None:
-        parts.append("offers a PSK")
+    psk = msg.ext(ExtensionType.pre_shared_key)
+    if psk is not None:
+        offered = plural(len(psk.value.identities), "identity") if isinstance(psk.value, OfferedPsks) else "?"
+        parts.append(f"offers a PSK ({offered}; modes {psk_modes(msg) or 'none'})")
     elif ticket is not None and ticket.data:
         parts.append("offers a ticket")
+    if msg.ext(ExtensionType.early_data) is not None:
+        parts.append("0-RTT early data follows")
     return [*parts, plural(len(msg.extensions), "extension")]
 
 
 def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
-    return [str(msg.cipher_suite), f"key share needed: {_ext_value(msg, ExtensionType.key_share)}"]
+    parts = [str(msg.cipher_suite)]
+    group = _ext_value(msg, ExtensionType.key_share)
+    if group is not None:
+        parts.append(f"key share needed: {group}")
+    cookie = _ext_value(msg, ExtensionType.cookie)
+    if cookie is not None:
+        parts.append(f"cookie {cookie} (to echo)")
+    return parts
 
 
 def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
     version = server_hello_version(msg)
     parts = [version_label(version), str(msg.cipher_suite)]
     parts += _optional_parts(msg, (("key share", ExtensionType.key_share),))
-    if msg.ext(ExtensionType.pre_shared_key) is not None:
-        parts.append("PSK accepted")
+    parts += _hybrid_parts(msg)
+    selected = msg.ext(ExtensionType.pre_shared_key)
+    if selected is not None:
+        mode = "psk_dhe_ke" if msg.ext(ExtensionType.key_share) is not None else "psk_ke"
+        parts.append(f"PSK accepted (identity {extension_value(selected).removeprefix('selected identity ')}, {mode})")
     if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
         parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
     if ctx is not None and ctx.resumed and not ctx.tls13:
@@ -653,7 +764,10 @@ def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
 
 def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [names(extension_name(e.type) for e in msg.extensions)]
-    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    parts += _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    if msg.ext(ExtensionType.early_data) is not None:
+        parts.append("0-RTT early data accepted")
+    return parts
 
 
 def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
@@ -698,7 +812,13 @@ def _client_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
 def _ticket_line(msg: Any, ctx: Context | None) -> list[str]:
     fields = dict(_new_session_ticket(msg, ctx))
     lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
-    return [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
+    parts = [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
+    if isinstance(msg, H.NewSessionTicket):
+        parts += [f"age_add {fields['ticket_age_add']}", f"nonce {fields['ticket_nonce']}"]
+        early = ticket_early_data(msg)
+        if early is not None:
+            parts.append(f"0-RTT allowed: max_early_data_size {early}")
+    return parts
 
 
 def _certificate_verify_line(msg: Any, ctx: Context | None) -> list[str]:

@@ -111,6 +111,13 @@ def _ext(msg: Any, name: str) -> Any:
     return None if ext is None else ext.value
 
 
+def _ext_in(msg: Any, name: str) -> Any:
+    """As :func:`_ext`, for a message whose extensions have no lookup (NewSessionTicket)."""
+    ext_type = getattr(ExtensionType, name)
+    ext = next((e for e in getattr(msg, "extensions", ()) if e.type == ext_type), None)
+    return None if ext is None else ext.value
+
+
 def _enum_name(value: Any) -> str:
     return getattr(value, "name", str(value))
 
@@ -130,6 +137,14 @@ def message_detail(msg: Any) -> str:
         parts.append(f"{len(msg.cipher_suites)} cipher suites")
         if _ext(msg, "session_ticket"):
             parts.append("a session ticket")
+        if _ext(msg, "cookie") is not None:
+            parts.append("the cookie, echoed")
+        psk = _ext(msg, "pre_shared_key")
+        if psk is not None:
+            n = len(getattr(psk, "identities", ()))
+            parts.append(f"a PSK ({n} identit{'y' if n == 1 else 'ies'}, with binder{'' if n == 1 else 's'})")
+        if _ext(msg, "early_data") is not None:
+            parts.append("0-RTT data follows")
         return ", ".join(parts)
 
     def server_hello() -> str:
@@ -137,7 +152,25 @@ def message_detail(msg: Any) -> str:
         share = _ext(msg, "key_share")
         if share is not None:
             parts.append(_enum_name(getattr(share, "group", share)))
+        if _ext(msg, "pre_shared_key") is not None:
+            parts.append("PSK accepted, " + ("psk_dhe_ke" if share is not None else "psk_ke"))
         return ", ".join(parts)
+
+    def hello_retry() -> str:
+        group = _ext(msg, "key_share")
+        asks = [f"a {_enum_name(group)} key share"] if group is not None else []
+        if _ext(msg, "cookie") is not None:
+            asks.append("its cookie back")
+        return "asks for " + " and ".join(asks) if asks else ""
+
+    def ticket() -> str:
+        early = _ext_in(msg, "early_data")
+        extra = f", 0-RTT up to {early} bytes" if isinstance(early, int) and early is not True else ""
+        return f"lifetime {msg.ticket_lifetime} s, nonce {msg.ticket_nonce.hex() or '(empty)'}{extra}"
+
+    def compressed() -> str:
+        size = len(msg.compressed_certificate_message)
+        return f"{_enum_name(msg.algorithm)}, {msg.uncompressed_length} → {size} bytes"
 
     def certificate() -> str:
         chain = getattr(msg, "entries", None) or getattr(msg, "certificates", None) or ()
@@ -155,12 +188,15 @@ def message_detail(msg: Any) -> str:
     details = {
         "ClientHello": hello,
         "ServerHello": server_hello,
-        "HelloRetryRequest": lambda: "asks for a " + _enum_name(_ext(msg, "key_share")) + " key share",
+        "HelloRetryRequest": hello_retry,
+        "EncryptedExtensions": lambda: "0-RTT data accepted" if _ext(msg, "early_data") is not None else "",
         "Certificate": certificate,
+        "CompressedCertificate": compressed,
+        "EndOfEarlyData": lambda: "end of the 0-RTT data",
         "Certificate12": certificate,
         "CertificateVerify": lambda: _enum_name(msg.algorithm),
         "ServerKeyExchange": key_exchange,
-        "NewSessionTicket": lambda: f"lifetime {msg.ticket_lifetime} s",
+        "NewSessionTicket": ticket,
         "NewSessionTicket12": lambda: f"lifetime hint {msg.lifetime_hint} s",
         "KeyUpdate": lambda: _enum_name(msg.request_update),
     }
@@ -265,6 +301,7 @@ class _Builder:
         self.read: str | None = None
         self.write: str | None = None
         self.version: str | None = None
+        self.early_data: str | None = None  # 0-RTT: "offered", then "accepted" or "rejected"
         self.steps: list[Step] = []
 
     def build(self) -> list[Step]:
@@ -305,27 +342,43 @@ class _Builder:
             Step("message", self._sender(e.direction), name, label, message_detail(e.message), protection, style)
         )
         if name == "HelloRetryRequest":
-            group = _enum_name(_ext(e.message, "key_share"))
+            self.steps.append(Step("note", None, "HelloRetryRequest", _hrr_note(e.message), style="hrr"))
+            if self.early_data == "offered":
+                self.early_data = "rejected"
+                self.steps.append(Step("note", None, "0-RTT", _REJECTED_0RTT, style="hrr"))
+        if name == "ClientHello" and _ext(e.message, "early_data") is not None and self.early_data is None:
+            self.early_data = "offered"
             self.steps.append(
                 Step(
                     "note",
                     None,
-                    "HelloRetryRequest",
-                    f"HelloRetryRequest: the server can use none of the key shares offered and asks for one "
-                    f"for {group}; the client answers with a second ClientHello and the transcript restarts "
-                    "from a hash of the first (RFC 8446, Section 4.1.4).",
-                    style="hrr",
+                    "0-RTT",
+                    "0-RTT: the client sends application data right behind its ClientHello, before any answer, "
+                    "under early traffic keys from the PSK (RFC 8446, Section 2.3). It saves a round trip, but "
+                    "has no forward secrecy and can be replayed by an attacker.",
+                    style="early",
                 )
             )
+        if name == "EncryptedExtensions" and self.early_data == "offered":
+            accepted = _ext(e.message, "early_data") is not None
+            self.early_data = "accepted" if accepted else "rejected"
+            if not accepted:
+                self.steps.append(Step("note", None, "0-RTT", _REJECTED_0RTT, style="hrr"))
         if name == "ServerHello" and _ext(e.message, "pre_shared_key") is not None:
-            # Hook for TLS 1.3 resumption: the server accepted one of the offered PSKs.
+            # TLS 1.3 resumption: the server accepted one of the offered PSKs.
+            fresh = _ext(e.message, "key_share") is not None
+            mode = (
+                "psk_dhe_ke: with a fresh key exchange too, so still forward secret"
+                if fresh
+                else "psk_ke: keys from the PSK alone, no forward secrecy"
+            )
             self.steps.append(
                 Step(
                     "note",
                     None,
                     "resumption",
                     "Session resumed with a pre-shared key from an earlier connection's ticket "
-                    "(RFC 8446, Section 2.2): no certificates this time.",
+                    f"(RFC 8446, Section 2.2): no certificates this time; {mode}.",
                     style="resumption",
                 )
             )
@@ -404,6 +457,33 @@ class _Builder:
             if isinstance(e, MessageTrace) and type(e.message).__name__ == "ClientHello":
                 return "session ticket" if _ext(e.message, "session_ticket") else "session ID"
         return "session ID"
+
+
+_REJECTED_0RTT = (
+    "0-RTT rejected: the server skips the client's early data unread and the handshake goes on as a full "
+    "1-RTT one; the client may send that data again once it completes (RFC 8446, Section 4.2.10)."
+)
+
+
+def _hrr_note(msg: Any) -> str:
+    group = _ext(msg, "key_share")
+    if group is not None:
+        text = (
+            f"HelloRetryRequest: the server can use none of the key shares offered and asks for one for "
+            f"{_enum_name(group)}; the client answers with a second ClientHello and the transcript restarts "
+            "from a hash of the first (RFC 8446, Section 4.1.4)."
+        )
+    else:
+        text = (
+            "HelloRetryRequest: the server asks for the ClientHello again; the client answers with a second one "
+            "and the transcript restarts from a hash of the first (RFC 8446, Section 4.1.4)."
+        )
+    if _ext(msg, "cookie") is not None:
+        text += (
+            " It carries a cookie the client must echo: the server kept no state, what it needs comes back in "
+            "the cookie (Section 4.2.2)."
+        )
+    return text
 
 
 def _epoch_words(epoch: str) -> str:
@@ -510,6 +590,7 @@ COLORS = {
 }
 NOTE_COLORS = {  # fill, stroke
     "hrr": ("#fff3e0", "#e65100"),
+    "early": ("#f3e5f5", "#7b1fa2"),
     "resumption": ("#e3f2fd", "#1565c0"),
     "failure": ("#ffebee", "#c62828"),
     "keys": ("#fff8d6", "#c9a227"),

@@ -42,7 +42,9 @@ from ..observe import (
 from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
+from ..wire.extensions import OfferedPsks
 from . import describe as D
+from . import hybrid
 
 # What each alert means, in a sentence (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2).
 ALERT_MEANINGS: dict[str, str] = {
@@ -104,6 +106,7 @@ class Explainer:
     def __init__(self) -> None:
         self.step = 0
         self._said: set[Hashable] = set()
+        self._epochs: dict[str, str] = {}  # "read" / "write": the side's current key epoch
 
     def _once(self, key: Hashable) -> bool:
         if key in self._said:
@@ -148,10 +151,27 @@ class Explainer:
     def _client_hello(self, msg: H.ClientHello, ctx: D.Context, sender: str) -> list[str]:
         out = []
         if ctx.hello_retry:
-            out.append(
-                "the second ClientHello, the answer to the HelloRetryRequest: the same offer with a key share "
-                "for the group the server asked for."
+            change = (
+                f"with a key share for the group the server asked for ({ctx.retry_group})"
+                if ctx.retry_group
+                else "with the cookie the server asked it to return"
             )
+            out.append(f"the second ClientHello, the answer to the HelloRetryRequest: the same offer {change}.")
+            shares = msg.ext(ExtensionType.key_share)
+            for group, parts in D.hybrid_shares(shares.value if shares is not None else ())[:1]:
+                out.append(self._hybrid_offer(group, parts))
+            cookie = msg.ext(ExtensionType.cookie)
+            if cookie is not None:
+                out.append(
+                    f"It echoes the server's cookie ({D.extension_value(cookie)}) unchanged (RFC 8446, Section "
+                    "4.2.2): the server kept nothing about the first ClientHello and reads back from the cookie "
+                    "what it needs to go on, such as that hello's hash for the transcript."
+                )
+            if msg.ext(ExtensionType.pre_shared_key) is not None:
+                out.append(
+                    "It offers its pre-shared key again, with a new binder: the binder now covers the first "
+                    "ClientHello (as its hash), the HelloRetryRequest and this hello (RFC 8446, Section 4.2.11.2)."
+                )
             return out
         versions = D._ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
         out.append(
@@ -169,17 +189,34 @@ class Explainer:
                 "needs one round trip: if it is right, the server answers with its own half at once, both sides "
                 "compute the shared secret, and everything after the ServerHello is encrypted."
             )
+            for group, parts in D.hybrid_shares(shares.value)[:1]:
+                out.append(self._hybrid_offer(group, parts))
         sni = msg.ext(ExtensionType.server_name)
         if sni is not None:
             out.append(
                 f"The server_name extension (SNI, here {D.extension_value(sni)}) tells the server which host the "
                 "client wants, so it can choose the certificate for it; it travels in the clear."
             )
-        if msg.ext(ExtensionType.pre_shared_key) is not None:
+        compression = msg.ext(ExtensionType.compress_certificate)
+        if compression is not None:
             out.append(
-                "It offers a pre-shared key from a ticket of an earlier connection: if the server accepts it, "
-                "the handshake resumes that session without sending the certificate again."
+                f"With compress_certificate ({D.extension_value(compression)}) it offers to take the server's "
+                "certificate chain compressed (RFC 8879): chains are often the largest part of the handshake."
             )
+        psk = msg.ext(ExtensionType.pre_shared_key)
+        if psk is not None:
+            out.append(_psk_offer(msg, psk.value))
+            if msg.ext(ExtensionType.early_data) is not None:
+                out.append(
+                    "With the early_data extension the client says it sends application data right behind this "
+                    "ClientHello, before any answer (0-RTT), encrypted under the client_early_traffic_secret, "
+                    "which comes from the PSK and this ClientHello. That saves a round trip at two costs (RFC "
+                    "8446, Section 8 and Appendix E.5): the data is protected by the PSK alone (no forward "
+                    "secrecy), and an attacker who records it can replay it, sending the same flight to the "
+                    "server again. So 0-RTT should carry only requests that are safe to repeat. The server says "
+                    "in EncryptedExtensions whether it accepts the data; if not, it skips it and the client sends "
+                    "it again after the handshake, if it still wants to."
+                )
         elif ctx.offered_ticket:
             out.append(
                 "It presents a session ticket from an earlier connection: if the server can still decrypt it, "
@@ -190,16 +227,62 @@ class Explainer:
                 f"It sends a session ID ({msg.legacy_session_id[:8].hex()}…): if the server still has a session "
                 "of that ID in its cache, it may resume it; otherwise the server ignores it."
             )
+        if psk is None and msg.ext(ExtensionType.early_data) is not None:
+            out.append(
+                "It carries early_data without a pre_shared_key: 0-RTT data needs a PSK to be encrypted under, "
+                "so this offer cannot be honoured (RFC 8446, Section 4.2.10)."
+            )
         return out
 
+    def _hybrid_offer(self, group: str, parts: str) -> str:
+        if " || " not in parts:  # a share of the wrong length: say what it should have been
+            return f"Its {group} share cannot be a real one: the {parts} bytes."
+        return (
+            f"The {group} share is a hybrid post-quantum key exchange (draft-ietf-tls-ecdhe-mlkem): "
+            f"{_parts_in_words(parts)}, back to back. {self._why_hybrid()}"
+        )
+
+    def _why_hybrid(self) -> str:
+        if not self._once("why hybrid"):
+            return "Both parts must be broken to recover the secret."
+        return (
+            "Why: an attacker can record this handshake today and keep it until a quantum computer can solve "
+            "the elliptic-curve problem behind X25519 (Shor's algorithm), then compute the key and decrypt "
+            "everything ('harvest now, decrypt later'). ML-KEM (FIPS 203) is built to withstand quantum "
+            "computers; X25519 stays beside it in case the much younger ML-KEM turns out weaker than hoped. "
+            "The secret comes from both, so an attacker has to break both."
+        )
+
     def _hello_retry(self, msg: H.HelloRetryRequest, ctx: D.Context, sender: str) -> list[str]:
-        group = D._ext_value(msg, ExtensionType.key_share) or "another group"
-        return [
-            f"the server supports none of the groups the client sent key shares for, but it does support one "
-            f"the client listed in supported_groups ({group.replace('selected group ', '')}). It asks the client "
-            "to try again with a key share for that group. The price is one more round trip. (A HelloRetryRequest "
-            "is a ServerHello whose random is the fixed SHA-256 of 'HelloRetryRequest'.)"
-        ]
+        group = D._ext_value(msg, ExtensionType.key_share)
+        note = "(A HelloRetryRequest is a ServerHello whose random is the fixed SHA-256 of 'HelloRetryRequest'.)"
+        if group is not None:
+            out = [
+                f"the server supports none of the groups the client sent key shares for, but it does support one "
+                f"the client listed in supported_groups ({group.replace('selected group ', '')}). It asks the "
+                f"client to try again with a key share for that group. The price is one more round trip. {note}"
+            ]
+        else:
+            out = [
+                "the server asks the client to send its ClientHello again. The key shares were fine: it asks "
+                f"only so that the client returns the cookie below. The price is one more round trip. {note}"
+            ]
+        cookie = msg.ext(ExtensionType.cookie)
+        if cookie is not None:
+            out.append(
+                f"It carries a cookie ({D.extension_value(cookie)}) that the client must echo in its second "
+                "ClientHello (RFC 8446, Section 4.2.2). With it the server keeps no state between the two hellos: "
+                "what it must remember (the hash of the first ClientHello, sealed and authenticated under a key "
+                "only the server knows) travels in the cookie and comes back with the client's answer. A server "
+                "facing a flood of forged hellos can so forget every client until it answers, and the echo "
+                "shows that the client receives what is sent to its address."
+            )
+        if ctx.early_data == "rejected":
+            out.append(
+                "A HelloRetryRequest also rejects the 0-RTT data the client sent (RFC 8446, Section 4.2.10): "
+                "the server skips it, and the second ClientHello offers no early data."
+            )
+        return out
 
     def _server_hello(self, msg: H.ServerHello, ctx: D.Context, sender: str) -> list[str]:
         if D.server_hello_version(msg) == ProtocolVersion.TLSv1_3:
@@ -260,7 +343,21 @@ class Explainer:
             f"that old middleboxes let the handshake through) and the cipher suite {msg.cipher_suite}, and sends "
             f"32 random bytes of its own, the server random ({msg.random[:8].hex()}…)."
         ]
-        if share is not None:
+        shares = msg.ext(ExtensionType.key_share)
+        pq = D.hybrid_shares(shares.value) if shares is not None else []
+        if pq and " || " in pq[0][1]:
+            group, parts = pq[0]
+            out.append(
+                f"It answers with its own {group} share ({_parts_in_words(parts)}). ML-KEM is a key "
+                "encapsulation mechanism, not Diffie-Hellman: the server made a fresh random secret and "
+                "encapsulated it to the client's encapsulation key, and only the client's private key can "
+                "decapsulate it; the X25519 halves combine as usual. The shared secret is the two joined, "
+                "the ML-KEM shared secret then the X25519 one, 64 bytes (draft-ietf-tls-ecdhe-mlkem, "
+                "Section 4.3), and the key schedule (HKDF) turns it and the hash of the two hellos into the "
+                "handshake traffic keys: everything after this message is encrypted. One round trip: the "
+                f"client spoke once, the server answers with everything. {self._why_hybrid()}"
+            )
+        elif share is not None:
             out.append(
                 f"It answers the client's key share with its own ({share}). Each side now combines its private "
                 "key with the other's public share and gets the same (EC)DHE shared secret, which never crosses "
@@ -268,21 +365,54 @@ class Explainer:
                 "traffic keys: everything after this message is encrypted. One round trip: the client spoke "
                 "once, the server answers with everything."
             )
-        if msg.ext(ExtensionType.pre_shared_key) is not None:
+        selected = msg.ext(ExtensionType.pre_shared_key)
+        if selected is not None:
             out.append(
-                "It accepted the client's pre-shared key: this is a resumption. The server will not send its "
-                "certificate again; knowing the PSK from the earlier connection proves who it is."
+                f"It accepts the client's pre-shared key ({D.extension_value(selected)}): this is a resumption "
+                "(or an agreed external key). No Certificate or CertificateVerify follows: knowing the PSK, "
+                "which only the two of them hold, proves who the server is, and the binder already showed that "
+                "the client holds it."
+            )
+            if share is not None:
+                out.append(
+                    "psk_dhe_ke: the PSK and a fresh (EC)DHE exchange both go into the key schedule, so this "
+                    "connection keeps forward secrecy: whoever steals the ticket key or the PSK later still "
+                    "cannot decrypt a recording of it."
+                )
+            else:
+                out.append(
+                    "psk_ke: no key share, so the keys come from the PSK alone. Quicker, but without forward "
+                    "secrecy: whoever learns the PSK (or the server's ticket key) later can decrypt a recording "
+                    "of this connection."
+                )
+        elif ctx.offered_psk:
+            out.append(
+                "It does not accept the pre-shared key the client offered (no pre_shared_key in its answer): a "
+                "full handshake follows, with the server's certificate."
             )
         return out
 
     def _encrypted_extensions(self, msg: H.EncryptedExtensions, ctx: D.Context, sender: str) -> list[str]:
         alpn = D._ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
         what = f" (here ALPN {alpn})" if alpn else ""
-        return [
+        out = [
             "the first encrypted message. The server's answers to the client's extensions that are not needed "
             f"to set up the keys{what} travel here, hidden from anyone watching; TLS 1.2 sent them in the clear "
             "in the ServerHello."
         ]
+        if msg.ext(ExtensionType.early_data) is not None:
+            out.append(
+                "Its early_data extension accepts the client's 0-RTT data: the server decrypts and delivers "
+                "what the client sent right behind its ClientHello. The client ends it with EndOfEarlyData."
+            )
+        elif ctx.early_data == "rejected":
+            out.append(
+                "It has no early_data extension: the server rejects the client's 0-RTT data (not configured "
+                "for it, a ticket that does not allow it, or a ClientHello it has seen before: a replay, RFC "
+                "8446, Section 8). It skips those records unread; the handshake goes on as a full 1-RTT one, "
+                "and the client must send that data again after it if it still wants to."
+            )
+        return out
 
     def _certificate(self, msg: H.Certificate | H12.Certificate12, ctx: D.Context, sender: str) -> list[str]:
         ders = D.certificate_ders(msg)
@@ -311,6 +441,30 @@ class Explainer:
             "a CA it trusts, that every certificate is valid today, and that the name it asked for is among the "
             "subjectAltNames. The certificate alone proves nothing (anyone can copy it); the proof that the server "
             f"holds its private key is {proof}."
+        ]
+
+    def _compressed_certificate(self, msg: H.CompressedCertificate, ctx: D.Context, sender: str) -> list[str]:
+        algorithm, saving = D._compressed_certificate_line(msg, ctx)
+        out = [
+            f"the {sender}'s Certificate message, compressed with {algorithm} (RFC 8879): {saving}. It takes the "
+            f"Certificate's place because the {_peer(sender)} offered compress_certificate. The receiver "
+            "inflates it, refuses it unless it comes out exactly uncompressed_length bytes long (and within its "
+            "size limit), and then checks the chain inside as any Certificate; the transcript keeps the "
+            "compressed message, as sent. Fewer bytes in the first flight mean fewer round trips on a slow start "
+            "(and, in QUIC, staying within the 3x amplification limit)."
+        ]
+        inner = D.inflated_certificate(msg)
+        if inner is not None:
+            chain = self._certificate(inner, ctx, sender)
+            if chain:
+                out.append("Inside, " + chain[0])
+        return out
+
+    def _end_of_early_data(self, msg: H.EndOfEarlyData, ctx: D.Context, sender: str) -> list[str]:
+        return [
+            "the client has sent all its 0-RTT data: this is the last message under the early traffic keys "
+            "(RFC 8446, Section 4.5). It is sent only when the server accepted early data; from the next message "
+            "on (the client's Finished) the client uses its handshake traffic keys."
         ]
 
     def _certificate_request(
@@ -425,12 +579,39 @@ class Explainer:
                 "server keeps nothing; next time the client presents the ticket in its ClientHello and both skip "
                 f"the certificate and the key exchange. Lifetime hint: {msg.lifetime_hint} s."
             ]
-        return [
-            f"a ticket for resuming later (valid up to {msg.ticket_lifetime} s), sent after the handshake under "
-            "the application keys. The next ClientHello can offer it as a pre-shared key, derived from this "
-            "connection's resumption secret and the ticket nonce; the server then skips its certificate. "
-            "ticket_age_add hides from observers how old the ticket is when it is used."
+        return self._new_session_ticket13(msg)
+
+    def _new_session_ticket13(self, msg: H.NewSessionTicket) -> list[str]:
+        if msg.ticket_lifetime == 0:
+            return ["a ticket with a lifetime of 0 s: the client must throw it away at once (RFC 8446, 4.6.1)."]
+        nonce = msg.ticket_nonce.hex() or "(empty)"
+        if not self._once("ticket"):
+            return [
+                f"another ticket (lifetime {msg.ticket_lifetime} s, ticket_age_add 0x{msg.ticket_age_add:08x}, "
+                f"nonce {nonce}): a server sends several so the client can use each once, for one later "
+                "connection, and no two resumptions can be linked by their ticket (RFC 8446, Appendix C.4)."
+            ]
+        out = [
+            f"a ticket for resuming later, sent after the handshake under the application keys "
+            f"({D.nbytes(len(msg.ticket))}, opaque to the client: the server's own sealed record of the "
+            "session, or a key to it). The client keeps it with the PSK it stands for, HKDF-Expand-Label("
+            f'resumption_master_secret, "resumption", ticket_nonce, Hash.length), the nonce here {nonce}: '
+            "each ticket of a connection has its own nonce, hence its own PSK. Next time the client offers the "
+            "ticket as the identity of a pre_shared_key and proves with a binder that it holds that PSK; the "
+            "server then skips its certificate.",
+            f"ticket_lifetime ({msg.ticket_lifetime} s, at most 7 days) is how long the client may use it. "
+            f"ticket_age_add (0x{msg.ticket_age_add:08x}) is a random number the client adds to the ticket's age "
+            "when it offers the ticket, so that the age on the wire tells an observer nothing.",
         ]
+        early = D.ticket_early_data(msg)
+        if early is not None:
+            out.append(
+                f"The early_data extension (max_early_data_size {early}) allows 0-RTT with this ticket: next "
+                "time the client may send up to that much application data right behind its ClientHello, "
+                "before the handshake completes, under keys from this ticket's PSK. Such data can be replayed "
+                "by an attacker, so the client should send only requests that are safe to repeat."
+            )
+        return out
 
     def _key_update(self, msg: H.KeyUpdate, ctx: D.Context, sender: str) -> list[str]:
         return [
@@ -444,7 +625,8 @@ class Explainer:
         if event.content_type == ContentType.change_cipher_spec and event.inner_type is None:
             if not self._once(("ccs", event.direction)):
                 return []
-            if ctx.tls13:
+            # Before the ServerHello only a TLS 1.3 client sends one: its dummy, ahead of 0-RTT data.
+            if ctx.tls13 or (ctx.version is None and ctx.offered_tls13):
                 return [
                     f"a dummy ChangeCipherSpec from the {sender} (middlebox compatibility mode, RFC 8446, "
                     "Appendix D.4): it makes TLS 1.3 look like a resumed TLS 1.2 handshake to old middleboxes. "
@@ -454,7 +636,14 @@ class Explainer:
                 f"ChangeCipherSpec: a one-byte record of its own content type in which the {sender} says 'from "
                 "my next record on, I encrypt with the keys we just agreed'."
             ]
-        if event.inner_type == ContentType.application_data and self._once(("data", event.direction)):
+        early = self._epochs.get("write" if event.direction == "out" else "read", "").startswith("early")
+        if event.inner_type == ContentType.application_data and early and self._once(("early data", event.direction)):
+            return [
+                "0-RTT application data, sent right behind the ClientHello and encrypted with the client's early "
+                "traffic keys, before the server has answered: an observer sees only its length, but whoever "
+                "records it can send it to the server again (a replay)."
+            ]
+        if event.inner_type == ContentType.application_data and not early and self._once(("data", event.direction)):
             return [
                 "application data, encrypted and authenticated with the application traffic keys: an observer "
                 "sees only its length."
@@ -471,6 +660,15 @@ class Explainer:
         return []
 
     def _keys(self, event: KeysTrace, ctx: D.Context) -> list[str]:
+        self._epochs[event.direction] = event.epoch
+        if event.epoch.startswith("early"):
+            if not self._once((event.direction, "early")):
+                return []
+            verb = "encrypts what it sends" if event.direction == "write" else "decrypts what it receives"
+            return [
+                f"from here on the {event.side} {verb} with the early traffic keys (from the "
+                "client_early_traffic_secret): the client's 0-RTT data and its EndOfEarlyData."
+            ]
         epoch = "handshake" if event.epoch == "handshake" else "application" if "application" in event.epoch else ""
         key = (event.direction, epoch or event.epoch)
         if not self._once(key):
@@ -488,11 +686,15 @@ class Explainer:
         if not self._once(event.label):
             return []
         label = event.label
+        early = _EARLY_SECRETS.get(label)
+        if early is not None:
+            return [early]
         if label == "handshake_secret":
+            psk = " on top of the early secret, which holds the PSK," if ctx.psk else ""
             return [
-                "Key schedule (RFC 8446, Section 7.1): the (EC)DHE shared secret goes through HKDF-Extract into "
-                "the handshake secret; from it and the hash of the hellos come client_handshake_traffic_secret "
-                "and server_handshake_traffic_secret, one for each direction."
+                f"Key schedule (RFC 8446, Section 7.1): the (EC)DHE shared secret goes through HKDF-Extract{psk} "
+                "into the handshake secret; from it and the hash of the hellos come "
+                "client_handshake_traffic_secret and server_handshake_traffic_secret, one for each direction."
             ]
         if label == "master_secret" and ctx.tls13:
             return [
@@ -530,6 +732,15 @@ class Explainer:
         ]
 
     def _verification(self, event: VerificationTrace, ctx: D.Context) -> list[str]:
+        subject = event.subject.lower()
+        if "early data" in subject or "0-rtt" in subject:
+            return [_early_data_decision(event)]
+        if "compressedcertificate" in subject.replace(" ", "") and not event.ok:
+            return [
+                f"The compressed certificate cannot be used ({event.detail}): it names an algorithm that was not "
+                "offered, or does not inflate to exactly its uncompressed_length within the size limit. The "
+                "handshake ends (RFC 8879, Section 4)."
+            ]
         if event.ok:
             if event.subject == "session ticket":
                 return ["The server could decrypt the ticket: the session can be resumed."]
@@ -550,6 +761,87 @@ class Explainer:
             ]
         whose = "server's" if event.side == "client" else "client's"
         return [f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}."]
+
+
+# The secrets of the early stage of the TLS 1.3 key schedule (RFC 8446, Section 7.1), in words.
+_EARLY_SECRETS = {
+    "early_secret": "The early secret, the first stage of the key schedule: HKDF-Extract over the pre-shared key "
+    "(zeros when there is none). The binder key and the 0-RTT secrets come from it, and it is the salt under "
+    "which the (EC)DHE secret enters next.",
+    "binder_key": "The binder key, from the early secret: the PSK binders are HMACs under a key derived from it, "
+    "so only a holder of the PSK can make them.",
+    "client_early_traffic_secret": "The client early traffic secret (RFC 8446, Section 7.1): Derive-Secret(early "
+    'secret, "c e traffic", ClientHello). It protects the client\'s 0-RTT data and its EndOfEarlyData. It depends '
+    "only on the PSK and the ClientHello, no fresh key exchange: that is why 0-RTT data has no forward secrecy "
+    "and can be replayed. In the NSS key log it is CLIENT_EARLY_TRAFFIC_SECRET.",
+    "early_exporter_master_secret": 'The early exporter secret: Derive-Secret(early secret, "e exp master", '
+    "ClientHello), from which an application can export keying material during 0-RTT (RFC 8446, Section 7.5), "
+    "with the same caveats as early data: no forward secrecy, no protection from replay. In the NSS key log it "
+    "is EARLY_EXPORTER_SECRET.",
+}
+
+
+def _early_data_decision(event: VerificationTrace) -> str:
+    """Whether 0-RTT data was accepted (RFC 8446, Sections 4.2.10 and 8), in words."""
+    if event.detail.startswith("no early data"):
+        return f"No 0-RTT this time ({event.detail}): the client waits for the handshake before it sends data."
+    if event.detail.startswith("EndOfEarlyData"):
+        return f"The 0-RTT data is complete ({event.detail}): what follows from the client is under handshake keys."
+    if event.ok:
+        return (
+            f"The 0-RTT data is accepted ({event.detail}): the server delivers it to the application before the "
+            "handshake completes. It came under keys from the PSK alone, so the application should act on it "
+            "only if repeating it would do no harm."
+        )
+    if any(word in event.detail.lower() for word in ("replay", "single use", "seen before", "once already")):
+        return (
+            f"A replay ({event.detail}): the server has seen this ClientHello, or this single-use ticket, before. "
+            "It rejects the 0-RTT data, so an attacker's recorded copy of the first flight is not acted on twice, "
+            "but the handshake itself goes on as a full 1-RTT one (RFC 8446, Section 8): the client can send the "
+            "data again once it completes."
+        )
+    return (
+        f"The 0-RTT data is rejected ({event.detail}): the server skips those records unread and the handshake "
+        "goes on as a full 1-RTT one; the client must send that data again after it if it still wants to."
+    )
+
+
+def _parts_in_words(parts: str) -> str:
+    """``"mlkem768_ciphertext (1088 bytes) || x25519 (32 bytes)"`` → "a 1088-byte ML-KEM-768 ciphertext and ..."."""
+    words = []
+    for part in parts.split(" || "):
+        name, _, size = part.partition(" (")
+        n = size.split(" ")[0]
+        words.append(f"a {n}-byte {hybrid.PART_WORDS.get(name, name)}")
+    return " followed by ".join(words)
+
+
+def _psk_offer(msg: H.ClientHello, offered: object) -> str:
+    """The pre_shared_key of a ClientHello (RFC 8446, Sections 4.2.9 and 4.2.11), in words."""
+    modes = D.psk_modes(msg)
+    if not isinstance(offered, OfferedPsks) or not offered.identities:
+        return "It offers a pre-shared key (pre_shared_key), in a form glasstls cannot read."
+    first = offered.identities[0]
+    count = D.plural(len(offered.identities), "identity")
+    binder = D.nbytes(len(offered.binders[0])) if offered.binders else "no"
+    mode_words = (
+        f"psk_key_exchange_modes ({modes}) says how the PSK may be used: psk_dhe_ke adds a fresh (EC)DHE "
+        "exchange, so the connection keeps forward secrecy; psk_ke uses the PSK alone."
+        if modes
+        else "It sends no psk_key_exchange_modes, which a PSK offer must have (RFC 8446, Section 4.2.9)."
+    )
+    return (
+        f"It offers a pre-shared key (pre_shared_key, always the last extension): {count}, the first "
+        f"{D.nbytes(len(first.identity))} long with obfuscated_ticket_age 0x{first.obfuscated_ticket_age:08x}. "
+        "For a ticket from an earlier connection the identity is the ticket itself, opaque to the client, and "
+        "the obfuscated age is how old the ticket is, in milliseconds, plus the ticket_age_add that came with "
+        "it (mod 2^32): the server subtracts it again to check the ticket is fresh, while an observer sees a "
+        "random number and cannot link this connection to the one that issued the ticket. An external PSK's "
+        f"age is 0. Each identity has a binder (here {binder}): an HMAC keyed from that PSK over this "
+        "ClientHello up to the binders. It proves the client holds the key and binds the offer to this very "
+        f"ClientHello, so a copied ticket is of no use in another one. {mode_words} If the server accepts the "
+        "PSK, the handshake resumes without the certificate."
+    )
 
 
 def _psk_refused(side: str, detail: str) -> str:
@@ -585,4 +877,6 @@ _MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ..
     (H.Finished, Explainer._finished),
     ((H.NewSessionTicket, H12.NewSessionTicket12), Explainer._new_session_ticket),
     (H.KeyUpdate, Explainer._key_update),
+    (H.CompressedCertificate, Explainer._compressed_certificate),
+    (H.EndOfEarlyData, Explainer._end_of_early_data),
 )

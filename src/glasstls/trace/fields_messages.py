@@ -22,6 +22,7 @@ from ..wire import handshake12 as H12
 from ..wire.extensions import Extensions
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12, HRR_RANDOM
 from ..wire.layout import Int, Layout, Opaque, Raw, Spec, Vector
+from . import hybrid
 from .fields_core import (
     Field,
     Out,
@@ -42,6 +43,7 @@ from .fields_core import (
     _Opts,
     _size,
     _text,
+    _undecodable,
     _version,
 )
 
@@ -261,21 +263,45 @@ def _ext_supported_versions(c: _Cur, out: Out, ctx: str) -> str | None:
     return _walk(c, out, X.layout_of(E.supported_versions, X.CH if ctx == X.CH else X.SH))
 
 
-def _key_share_entry(c: _Cur, out: Out) -> str:
-    def entry(c: _Cur, out: Out) -> str:
-        _int(c, out, "group", 2, _enum(NamedGroup, 2))
-        key = _opaque(c, out, "key_exchange", 2)
-        return f"{out[0].value.split(' ')[0]} ({_size(len(key))})"
+def _key_share_entry(role: str) -> Callable[[_Cur, Out], str]:
+    """A KeyShareEntry as ``role`` ("client" or "server") sends it: a hybrid's key_exchange in its parts."""
 
-    return _group(c, out, "KeyShareEntry", entry).value
+    def item(c: _Cur, out: Out) -> str:
+        def entry(c: _Cur, out: Out) -> str:
+            group = _int(c, out, "group", 2, _enum(NamedGroup, 2))
+            key = _opaque(c, out, "key_exchange", 2)
+            if key:
+                _hybrid_parts(c.raw, out[-1], group, role)
+            return f"{out[0].value.split(' ')[0]} ({_size(len(key))})"
+
+        return _group(c, out, "KeyShareEntry", entry).value
+
+    return item
+
+
+def _hybrid_parts(raw: bytes, leaf: Field, group: int, role: str) -> None:
+    """draft-ietf-tls-ecdhe-mlkem, Sections 4.1 and 4.2: a hybrid share is its parts back to back.
+
+    The parts become the leaf's children; a share of another length one undecodable child (the
+    wire parser takes any length, the key exchange refuses it with illegal_parameter)."""
+    cut = hybrid.split(group, raw[leaf.start : leaf.end], role)
+    if cut is None:
+        return
+    if isinstance(cut, str):
+        leaf.children = [_undecodable(leaf.start, leaf.end, cut)]
+        return
+    leaf.children = [
+        Field(part, leaf.start + a, leaf.start + b, _hex(raw[leaf.start + a : leaf.start + b])) for part, a, b in cut
+    ]
+    leaf.value = " || ".join(f"{part} ({_size(b - a)})" for part, a, b in cut)
 
 
 def _ext_key_share(c: _Cur, out: Out, ctx: str) -> str | None:
     if ctx == "ClientHello":
-        return _block(c, out, "client_shares", 2, _items(_key_share_entry)).value
+        return _block(c, out, "client_shares", 2, _items(_key_share_entry("client"))).value
     if ctx == "HelloRetryRequest":
         return _walk(c, out, X.layout_of(E.key_share, X.HRR))
-    return _key_share_entry(c, out)
+    return _key_share_entry("server")(c, out)
 
 
 def _ext_pre_shared_key(c: _Cur, out: Out, ctx: str) -> str:

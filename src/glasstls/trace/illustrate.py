@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from ..enums import (
     AlertDescription,
     AlertLevel,
+    CertificateCompressionAlgorithm,
     CipherSuite,
     ContentType,
     ExtensionType,
@@ -51,8 +52,9 @@ from ..observe import (
     VerificationTrace,
 )
 from ..text import exception_text, printable
-from .describe import enum_name
+from .describe import certificate_info, enum_name, inflated_certificate
 from .fields import Field, content_tree, field_tree
+from .hybrid import hybrid
 from .illustrate_assets import CSS, LEGEND, SCRIPT, _category, explain, secret_info
 
 _T = TypeVar("_T")
@@ -213,7 +215,8 @@ class _Page:
             if cert:
                 rows.append((f"{who.capitalize()} certificate", cert))
         if sh is not None:
-            rows.append(("Resumed session", "yes: no certificate, no key exchange" if self.resumed else "no"))
+            rows.append(("Resumed session", self._resumption()))
+        rows += self._tls13_extras(ch)
         if not self.v13 and sh is not None:
             ems = sh.ext(ExtensionType.extended_master_secret) is not None
             rows.append(("Extended master secret", "yes (RFC 7627)" if ems else "no"))
@@ -223,6 +226,44 @@ class _Page:
             rows.append(
                 (f"Records {label}", f"{len(mine)} ({sum(len(e.header) + len(e.payload) for e in mine)} bytes)")
             )
+        return rows
+
+    def _resumption(self) -> str:
+        if not self.resumed:
+            return "no"
+        if not self.v13:
+            return "yes: no certificate, no key exchange"
+        sh = self._find("ServerHello")
+        if self._ext(sh, ExtensionType.key_share) is not None:
+            return "yes: a pre-shared key (psk_dhe_ke, with a fresh key exchange), no certificate"
+        return "yes: a pre-shared key alone (psk_ke, no fresh key exchange), no certificate"
+
+    def _tls13_extras(self, ch: Any) -> list[tuple[str, str]]:
+        """HelloRetryRequest, 0-RTT and tickets, when the connection had them (RFC 8446)."""
+        rows = []
+        hrr = self._find("HelloRetryRequest")
+        if hrr is not None:
+            group = self._ext(hrr, ExtensionType.key_share)
+            asks = [f"a key share for {enum_name(group, NamedGroup)}"] if group is not None else []
+            if self._ext(hrr, ExtensionType.cookie) is not None:
+                asks.append("its cookie back (the server kept no state)")
+            rows.append(("HelloRetryRequest", "asked for " + " and ".join(asks) if asks else "yes"))
+        if ch is not None and self._ext(ch, ExtensionType.early_data) is not None:
+            ee = self._find("EncryptedExtensions")
+            if hrr is not None or (ee is not None and self._ext(ee, ExtensionType.early_data) is None):
+                early = "offered, rejected: the server skipped it"
+            elif ee is not None:
+                early = "offered and accepted"
+            else:
+                early = "offered"
+            rows.append(("0-RTT early data", early))
+        tickets = [msg for _, msg in self.messages if msg.name == "NewSessionTicket"]
+        if tickets:
+            first = tickets[0]
+            early_ext = next((e for e in first.extensions if e.type == ExtensionType.early_data), None)
+            early_size = f", 0-RTT up to {early_ext.value} bytes" if early_ext is not None else ""
+            lifetime = f"lifetime {first.ticket_lifetime} s{early_size}"
+            rows.append(("Tickets", f"{len(tickets)} NewSessionTicket{'s' if len(tickets) > 1 else ''} ({lifetime})"))
         return rows
 
     def _outcome(self) -> str:
@@ -237,8 +278,13 @@ class _Page:
         if self.v13:
             sh = self._find("ServerHello")
             share = self._ext(sh, ExtensionType.key_share)
+            if share is None:
+                return "none: the keys come from the pre-shared key alone (psk_ke)" if self.resumed else ""
             group = enum_name(getattr(share, "group", share), NamedGroup)
-            return f"{group} (ephemeral, forward secret)" if share is not None else ""
+            pq = hybrid(getattr(share, "group", None))
+            if pq is not None:
+                return f"{group}: hybrid post-quantum ({pq.components}; ephemeral, forward secret)"
+            return f"{group} (ephemeral, forward secret)"
         ske = self._find("ServerKeyExchange")
         if self.kx == "rsa":
             return "RSA key transport: the client encrypts the pre-master secret (no forward secrecy)"
@@ -251,7 +297,17 @@ class _Page:
     def _certificate(self, who: str) -> str:
         msg = self._find("Certificate", who)
         if msg is None:
-            return ""
+            compressed = self._find("CompressedCertificate", who)
+            if compressed is None:
+                return ""
+            size = len(compressed.compressed_certificate_message)
+            algorithm = enum_name(compressed.algorithm, CertificateCompressionAlgorithm)
+            how = f"sent compressed ({algorithm}, {compressed.uncompressed_length} bytes in {size}; RFC 8879)"
+            inner = inflated_certificate(compressed)
+            if inner is None or not inner.entries:
+                return how
+            info = certificate_info(inner.entries[0].cert_data)
+            return f"{info.get('subject', info.get('error', ''))}, {how}"
         ders = [e.cert_data for e in msg.entries] if hasattr(msg, "entries") else list(msg.certificates)
         if not ders:
             return "(none sent)"
@@ -358,8 +414,11 @@ class _Page:
             text = f"application data ({len(data)} bytes)"
         else:
             text = ContentType(ctype).name
+        epoch = self.epochs.get(id(rec), "")
+        if rec.plaintext is not None and self.v13 and epoch.startswith("early"):
+            return f"({text})"  # 0-RTT, in RFC 8446's notation (Section 2.3)
         if rec.plaintext is not None and self.v13 and ctype == ContentType.handshake:
-            return f"[{text}]" if self.epochs.get(id(rec), "").startswith("application") else f"{{{text}}}"
+            return f"[{text}]" if epoch.startswith("application") else f"{{{text}}}"
         return text
 
     # -- the timeline ------------------------------------------------------------------------------

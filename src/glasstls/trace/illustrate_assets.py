@@ -12,6 +12,8 @@ from __future__ import annotations
 def _category(name: str, parent: str) -> str:
     if parent == "TLSInnerPlaintext" and name == "type":
         return "c-inner"
+    if parent == "CompressedCertificate" and name in ("algorithm", "uncompressed_length"):
+        return "c-cert"
     if name == "length" or name.endswith(" length"):
         return "c-len"
     for cat, names in _CATEGORIES:
@@ -24,7 +26,20 @@ _CATEGORIES = [
     ("c-hdr", {"type", "legacy_record_version", "msg_type"}),
     ("c-ver", {"legacy_version", "selected_version", "ProtocolVersion"}),
     ("c-rnd", {"random"}),
-    ("c-sid", {"legacy_session_id", "legacy_session_id_echo", "ticket", "identity", "ticket_nonce", "PskBinderEntry"}),
+    (
+        "c-sid",
+        {
+            "legacy_session_id",
+            "legacy_session_id_echo",
+            "ticket",
+            "identity",
+            "ticket_nonce",
+            "ticket_age_add",
+            "obfuscated_ticket_age",
+            "PskBinderEntry",
+            "cookie",
+        },
+    ),
     ("c-suite", {"cipher_suite", "compression_method", "legacy_compression_method"}),
     ("c-ext", {"extension_type"}),
     (
@@ -44,9 +59,17 @@ _CATEGORIES = [
             "NamedGroup",
             "selected_group",
             "curve_type",
+            # the parts of a hybrid post-quantum share (draft-ietf-tls-ecdhe-mlkem)
+            "mlkem768_encapsulation_key",
+            "mlkem768_ciphertext",
+            "mlkem1024_encapsulation_key",
+            "mlkem1024_ciphertext",
+            "x25519",
+            "secp256r1",
+            "secp384r1",
         },
     ),
-    ("c-cert", {"cert_data", "ASN.1Cert", "OCSPResponse", "DistinguishedName"}),
+    ("c-cert", {"cert_data", "ASN.1Cert", "OCSPResponse", "DistinguishedName", "compressed_certificate_message"}),
     ("c-sig", {"algorithm", "signature", "SignatureScheme"}),
     ("c-fin", {"verify_data"}),
     ("c-enc", {"encrypted_content", "encrypted_content_mac_padding", "encrypted_record", "fragment"}),
@@ -116,7 +139,8 @@ _WHY = {
     "ServerHello@12": "The server chooses the version and cipher suite and sends the server random, the second of the "
     "three randoms, and a session ID to resume with later.",
     "HelloRetryRequest": "The server asks the client to try again with a key share for another group "
-    "(RFC 8446, Section 4.1.4).",
+    "(RFC 8446, Section 4.1.4), or only to echo a cookie: a server that sends one keeps no state between the two "
+    "hellos (Section 4.2.2).",
     "EncryptedExtensions": "The extensions that do not shape the key exchange (ALPN, server name acknowledgement, "
     "record size limit), already encrypted (RFC 8446, Section 4.3.1).",
     "CertificateRequest": "The server asks the client for a certificate: client authentication.",
@@ -139,11 +163,23 @@ _WHY = {
     "random, server random and pre-master secret make the master secret. No forward secrecy.",
     "NewSessionTicket@12": "A session ticket: the session state sealed under a key only the server knows. The client "
     "keeps it and presents it later to skip the full handshake (RFC 5077).",
-    "NewSessionTicket@13": "A ticket for resumption: a later connection can present it as a pre-shared key "
+    "NewSessionTicket@13": "A ticket for resumption, sent after the handshake: a later connection offers it as the "
+    "identity of a pre-shared key, whose value the client derives from this connection's resumption secret and "
+    "the ticket's nonce; the server then skips its certificate. With early_data it also allows 0-RTT "
     "(RFC 8446, Section 4.6.1).",
+    "CompressedCertificate": "The Certificate message, compressed (RFC 8879) because the peer offered "
+    "compress_certificate. The receiver inflates it to exactly uncompressed_length bytes (within its limit) "
+    "and checks the chain inside as any Certificate; the transcript keeps the compressed message.",
+    "CompressedCertificate/algorithm": "The compression algorithm: zlib (1), brotli (2) or zstd (3); it must be "
+    "one the receiver offered (RFC 8879, Section 3).",
+    "uncompressed_length": "The length of the Certificate message's body once inflated; anything else is "
+    "bad_certificate (RFC 8879, Section 4).",
+    "compressed_certificate_message": "The Certificate message's body (without its 4-byte header), compressed.",
     "KeyUpdate": "The sender switches to the next generation of traffic keys (RFC 8446, Section 4.6.3).",
     "CertificateStatus": "A stapled OCSP response: the CA's signed statement that the certificate is not revoked.",
-    "EndOfEarlyData": "The end of the 0-RTT data.",
+    "EndOfEarlyData": "The end of the 0-RTT data: the last message under the client's early traffic keys, sent "
+    "only when the server accepted early data; the client's Finished follows under its handshake keys "
+    "(RFC 8446, Section 4.5).",
     # ClientHello / ServerHello fields
     "legacy_version@13": "Frozen at TLS 1.2 (0x0303) so old middleboxes pass the message; the real version is "
     "negotiated in supported_versions.",
@@ -200,8 +236,39 @@ _WHY = {
     "ticket": "Opaque to the client: the server's sealed session state, handed back to resume.",
     "ticket_lifetime": "How long, in seconds, the ticket may be used.",
     "ticket_lifetime_hint": "How long, in seconds, the server suggests keeping the ticket.",
-    "ticket_age_add": "A random value added to the ticket's age so a resumption attempt does not reveal it.",
-    "ticket_nonce": "Makes each ticket's pre-shared key unique.",
+    "ticket_age_add": "A random value the client adds to the ticket's age (in milliseconds, mod 2^32) when it "
+    "offers the ticket, so that the age on the wire reveals nothing to an observer.",
+    "ticket_nonce": "Makes each ticket's pre-shared key unique: PSK = HKDF-Expand-Label(resumption_master_secret, "
+    '"resumption", ticket_nonce, Hash.length) (RFC 8446, Section 4.6.1).',
+    "max_early_data_size": "How many bytes of 0-RTT data the client may send with this ticket (RFC 8446, "
+    "Section 4.2.10).",
+    # pre_shared_key and cookie (RFC 8446, Sections 4.2.2 and 4.2.11)
+    "identities": "The pre-shared keys offered, each an identity and an obfuscated age.",
+    "PskIdentity": "One offered PSK: a ticket from an earlier connection, or the name of an external PSK.",
+    "PskIdentity/identity": "The ticket as the server issued it (opaque to the client), or an external PSK's name.",
+    "obfuscated_ticket_age": "The ticket's age in milliseconds plus its ticket_age_add (mod 2^32): the server "
+    "subtracts it again to check freshness, an observer sees a random number. 0 for an external PSK.",
+    "binders": "One binder per identity, in the same order.",
+    "PskBinderEntry": "An HMAC, keyed from the PSK, over the ClientHello up to the binders: proves the client "
+    "holds the PSK and ties the offer to this ClientHello (RFC 8446, Section 4.2.11.2).",
+    "selected_identity": "The index of the identity the server accepted: a resumption, so no certificate follows.",
+    "cookie": "A value the server asks the client to echo: it carries the server's state (the first ClientHello's "
+    "hash, sealed under a server key), so the server need remember nothing (RFC 8446, Section 4.2.2).",
+    "ke_modes": "How a PSK may be used: psk_dhe_ke (with a fresh (EC)DHE exchange, forward secret) or psk_ke "
+    "(the PSK alone).",
+    # the parts of a hybrid post-quantum key share (draft-ietf-tls-ecdhe-mlkem, Sections 4.1 and 4.2)
+    "mlkem768_encapsulation_key": "The client's ML-KEM-768 encapsulation (public) key, 1184 bytes (FIPS 203). "
+    "The server encapsulates a fresh secret to it; only the client's private key can decapsulate it, and no "
+    "known quantum algorithm breaks that.",
+    "mlkem768_ciphertext": "The ML-KEM-768 ciphertext, 1088 bytes: the server's fresh secret encapsulated to the "
+    "client's key. The client decapsulates it; the ML-KEM shared secret is the first half of the hybrid secret.",
+    "mlkem1024_encapsulation_key": "The client's ML-KEM-1024 encapsulation key, 1568 bytes (FIPS 203).",
+    "mlkem1024_ciphertext": "The ML-KEM-1024 ciphertext, 1568 bytes, encapsulated to the client's key.",
+    "key_exchange/x25519": "The X25519 half of the hybrid share: a 32-byte ephemeral public key (RFC 7748). The "
+    "hybrid's secret joins the ML-KEM and X25519 secrets, so an attacker must break both; ML-KEM guards a "
+    "recording against a future quantum computer (harvest now, decrypt later).",
+    "key_exchange/secp256r1": "The ECDH half of the hybrid share: an uncompressed secp256r1 point, 65 bytes.",
+    "key_exchange/secp384r1": "The ECDH half of the hybrid share: an uncompressed secp384r1 point, 97 bytes.",
     "certificate_types": "The kinds of client certificate the server accepts.",
     "supported_signature_algorithms": "Signature schemes the sender accepts.",
     "certificate_authorities": "The CAs whose certificates the server accepts; empty means any.",
@@ -219,7 +286,8 @@ _WHY = {
     "ProtocolVersion": "A version the client supports.",
     "selected_version": "The version the server chose.",
     "ProtocolName": "An application protocol name, e.g. h2 or http/1.1.",
-    "PskKeyExchangeMode": "psk_dhe_ke: a resumption also does a fresh (EC)DHE exchange, keeping forward secrecy.",
+    "PskKeyExchangeMode": "psk_dhe_ke: a resumption also does a fresh (EC)DHE exchange, keeping forward secrecy; "
+    "psk_ke: the keys come from the PSK alone.",
     "RecordSizeLimit": "The largest record the sender will accept (RFC 8449).",
     "ECPointFormat": "uncompressed (0), the only format in use.",
     "renegotiated_connection": "Empty in a first handshake (RFC 5746, Section 3.2).",
@@ -237,22 +305,31 @@ _EXT_WHY = {
     "key_share@ServerHello": "The server's ephemeral public key for the chosen group. Combined with the client's it "
     "gives the shared secret, which only the two of them know.",
     "key_share@HelloRetryRequest": "The group the server wants a key share for.",
+    "pre_shared_key@ServerHello": "The server accepts one of the offered PSKs: a resumption, no certificate.",
+    "early_data@EncryptedExtensions": "The server accepts the client's 0-RTT data.",
+    "early_data@NewSessionTicket": "This ticket allows 0-RTT: the largest amount of early data the client may send "
+    "with it.",
+    "cookie@HelloRetryRequest": "A cookie the client must echo in its second ClientHello; with it the server keeps "
+    "no state between the two hellos (RFC 8446, Section 4.2.2).",
     "supported_versions": "The TLS versions the client supports; this, not legacy_version, negotiates TLS 1.3.",
     "supported_versions@ServerHello": "The version the server chose: its presence makes this a TLS 1.3 handshake.",
     "signature_algorithms": "The signature schemes the client accepts in CertificateVerify and ServerKeyExchange.",
     "signature_algorithms_cert": "The signature schemes the client accepts in certificates.",
     "application_layer_protocol_negotiation": "ALPN: the application protocols offered (h2, http/1.1); the server "
     "picks one (RFC 7301).",
-    "psk_key_exchange_modes": "How a pre-shared key may be used for resumption (RFC 8446, Section 4.2.9).",
+    "psk_key_exchange_modes": "How a pre-shared key may be used for resumption (RFC 8446, Section 4.2.9): "
+    "psk_dhe_ke adds a fresh (EC)DHE exchange (forward secret), psk_ke does not.",
     "record_size_limit": "The largest record the sender accepts (RFC 8449).",
     "extended_master_secret": "The master secret is bound to the hash of the whole handshake, not just the randoms, "
     "which defeats the triple-handshake attack (RFC 7627).",
     "renegotiation_info": "Secure renegotiation (RFC 5746); empty in a first handshake.",
     "session_ticket": "Session tickets (RFC 5077): empty to say the client takes one, or a ticket to resume with.",
     "ec_point_formats": "Elliptic curve point formats (RFC 8422); only uncompressed is used.",
-    "pre_shared_key": "A pre-shared key, usually a ticket from an earlier connection, offered for resumption.",
-    "early_data": "0-RTT: application data sent with the first flight.",
-    "cookie": "A cookie from a HelloRetryRequest, echoed back.",
+    "pre_shared_key": "Pre-shared keys offered for resumption (usually a ticket from an earlier connection): "
+    "identities with obfuscated ages, then a binder each. Always the last extension (RFC 8446, 4.2.11).",
+    "early_data": "0-RTT: application data follows the ClientHello at once, under keys from the PSK. It saves a "
+    "round trip but has no forward secrecy and can be replayed (RFC 8446, Section 8).",
+    "cookie": "The cookie from the HelloRetryRequest, echoed unchanged (RFC 8446, Section 4.2.2).",
     "padding": "Zeros that lengthen the ClientHello past sizes buggy middleboxes choke on (RFC 7685).",
     "status_request": "Asks the server to staple an OCSP response for its certificate (RFC 6066, Section 8).",
     "encrypt_then_mac": "CBC suites MAC the ciphertext instead of the plaintext (RFC 7366).",
@@ -287,6 +364,10 @@ def explain(name: str, parent: str, msg: str, v13: bool, *, ext: str = "", kx: s
 # RFC names and formulas of the secrets, and their NSS key log labels.
 _SECRETS = {
     "early_secret": ("RFC 8446, Section 7.1: HKDF-Extract(0, PSK)", ""),
+    "binder_key": (
+        'RFC 8446, Section 7.1: Derive-Secret(Early Secret, "res binder" or "ext binder", ""): keys the PSK binders',
+        "",
+    ),
     "client_early_traffic_secret": (
         'RFC 8446, Section 7.1: Derive-Secret(Early Secret, "c e traffic", ClientHello)',
         "CLIENT_EARLY_TRAFFIC_SECRET",

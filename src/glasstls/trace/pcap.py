@@ -443,6 +443,10 @@ class _Dissector:
             for i in range(0, len(data) - 1, 2):
                 self.stage(_alert(AlertLevel(data[i]), AlertDescription(data[i + 1])))
         elif ctype == ContentType.change_cipher_spec and self.stream.version != ProtocolVersion.TLSv1_3:
+            if d.side == "client" and self.server_random is None and self.stream.version is None:
+                # Before any ServerHello: no TLS 1.2 client sends one there, a TLS 1.3 client sends its
+                # dummy one there when it sends 0-RTT data (RFC 8446, Appendix D.4). No keys change.
+                return
             self.change_cipher_spec(d)
 
     def open(self, d: _Direction, header: bytes, payload: bytes) -> tuple[ContentType, bytes] | None:

@@ -295,6 +295,8 @@ def derived_keys(event: SecretTrace, ctx: D.Context) -> list[tuple[str, bytes]]:
     from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
 
     secret, label = event.secret, event.label
+    if secret is not None and label == "client_early_traffic_secret":
+        return _early_keys(secret, ctx)
     if secret is None or ctx.suite is None:
         return []
     if ctx.tls13 and ctx.suite in TLS13_SUITES and "traffic_secret" in label:
@@ -319,6 +321,27 @@ def derived_keys(event: SecretTrace, ctx: D.Context) -> list[tuple[str, bytes]]:
         ]
         return [(name, value) for name, value in out if value]
     return []
+
+
+def _early_keys(secret: bytes, ctx: D.Context) -> list[tuple[str, bytes]]:
+    """The 0-RTT key and IV (RFC 8446, Sections 7.1 and 7.3).
+
+    They are made with the PSK's cipher suite, which no ServerHello has named yet when a client
+    derives them: until one does, the candidates are the TLS 1.3 suites the ClientHello offers
+    with the secret's hash length, each shown with its name when there are several."""
+    from ..crypto.keyschedule13 import traffic_keys
+    from ..crypto.suites import TLS13_SUITES
+
+    if ctx.suite is not None and ctx.suite in TLS13_SUITES:
+        candidates = [ctx.suite]
+    else:
+        candidates = [s for s in ctx.offered_suites if s in TLS13_SUITES and TLS13_SUITES[s].hash_len == len(secret)]
+    out: list[tuple[str, bytes]] = []
+    for suite in candidates:
+        keys = traffic_keys(TLS13_SUITES[suite], secret)
+        which = f" (if {suite.name})" if len(candidates) > 1 else ""
+        out += [(f"client_write_key{which}", keys.key), (f"client_write_iv{which}", keys.iv)]
+    return out
 
 
 def render_text(events: Iterable[TraceEvent], **options: Any) -> str:
