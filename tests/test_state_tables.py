@@ -100,6 +100,7 @@ def run(
     client_alter: Any = None,
     server_alter: Any = None,
     server_records: Callable[[bytes], bytes] | None = None,
+    early_data: bytes | None = None,
 ) -> Run:
     identity = identity or server_identity("localhost")
     ckw = dict(ckw or {})
@@ -111,7 +112,9 @@ def run(
     ccfg = ClientConfig(trust_store=TrustStore.from_pem((trust or default_ca()).root_pem()), **ckw)
     scfg = server_config or ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), **skw)
     client_log, server_log = EventList(), EventList()
-    client = TamperingClient(ccfg, "localhost", client_alter, observer=client_log, session=session)
+    client = TamperingClient(
+        ccfg, "localhost", client_alter, observer=client_log, session=session, early_data=early_data
+    )
     server = TamperingServer(scfg, server_alter, observer=server_log)
     r = Run(client, server, client_log, server_log)
     if server_records is not None:
@@ -202,6 +205,8 @@ def scenario_runs() -> dict[str, list[Run]]:
     # TLS 1.3 PSKs: a ticket's session resumed (psk_dhe_ke, psk_ke), and an external PSK
     session, scfg = _first_session()
     add("1.3 resumption", run(session=session, server_config=scfg))
+    session, scfg = _first_session(skw={"max_early_data_size": 1024})
+    add("1.3 resumption, 0-RTT accepted", run(session=session, server_config=scfg, early_data=b"0-RTT"))
     psk_ke = {"psk_modes": (PskKeyExchangeMode.psk_ke,)}
     session, scfg = _first_session(ckw=psk_ke, skw=psk_ke)
     add("1.3 resumption, psk_ke", run(ckw=psk_ke, session=session, server_config=scfg))

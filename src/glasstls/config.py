@@ -27,6 +27,7 @@ from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 from .session.cache import ServerSessionCache
 from .session.psk import ExternalPsk
+from .session.replay import MemoryReplayGuard, ReplayGuard
 from .session.tickets import TicketKeys
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
@@ -382,6 +383,11 @@ class ServerConfig:
     # in preference order (Section 4.2.9); psk_ke (no (EC)DHE, no forward secrecy) only if listed.
     psks: tuple[ExternalPsk, ...] = ()
     psk_modes: tuple[PskKeyExchangeMode, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # RFC 8446, Section 4.2.10: 0-RTT data accepted per connection, announced in our tickets;
+    # 0 (the default, as OpenSSL's): none. replay_guard remembers accepted 0-RTT hellos and
+    # tickets (Section 8); servers sharing ticket keys must share it too.
+    max_early_data_size: int = 0
+    replay_guard: ReplayGuard = field(default_factory=MemoryReplayGuard)
     # Shared by every connection made with this configuration (and its dataclasses.replace copies).
     session_cache: ServerSessionCache = field(default_factory=ServerSessionCache)
     ticket_keys: TicketKeys = field(default_factory=lambda: TicketKeys(system_randomness))
@@ -406,6 +412,8 @@ class ServerConfig:
         _check_server_credentials(self)
         if not 0 <= self.tls13_tickets <= MAX_TLS13_TICKETS:
             raise ConfigError(f"tls13_tickets must be 0 to {MAX_TLS13_TICKETS}, not {self.tls13_tickets}")
+        if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
+            raise ConfigError(f"max_early_data_size must be 0 to 2^32-1, not {self.max_early_data_size}")
         if self.client_auth not in ("none", "optional", "required"):
             raise ConfigError(f"client_auth must be none, optional or required, not {self.client_auth!r}")
         if self.client_auth != "none" and self.client_trust_store is None:

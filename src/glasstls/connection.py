@@ -36,6 +36,7 @@ from .events import (
     AlertReceived,
     ApplicationData,
     ConnectionClosed,
+    EarlyData,
     Event,
     HandshakeComplete,
     NegotiatedParameters,
@@ -43,6 +44,7 @@ from .events import (
 from .handshake import client, server
 from .handshake.base import AnyState, Connected, FinishedVerified, PeerVerified
 from .handshake.hello import sni_name
+from .handshake.zero_rtt import ZeroRtt
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import (
     AlertTrace,
@@ -278,6 +280,12 @@ class Connection:
             self._observer(StateTrace(self.side, old.name, self._state.name))
 
     def _on_application_data(self, data: bytes) -> None:
+        early = self._ctx.early
+        if self.peer_verified is None and early is not None and early.accepted and early.open and self.side == "server":
+            early.take(len(data))  # 0-RTT data (RFC 8446, Section 4.2.10), under the early keys
+            if data:
+                self._events.append(EarlyData(data))
+            return
         if self.peer_verified is None:
             raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
         if data:
@@ -372,6 +380,9 @@ class Connection:
             self._observer(KeysTrace(self.side, direction, protection.epoch, protection.suite.name))
 
     def _complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
+        early = self._ctx.early
+        if early is not None:
+            parameters = dataclasses.replace(parameters, early_data_accepted=bool(early.accepted))
         self.peer_verified = proof
         self.parameters = parameters
         self._flush_handshake()
@@ -410,6 +421,18 @@ class _HandshakeContext:
         self.offered_hello: ClientHello | None = None  # the client's last ClientHello
         self.offered_session: SessionState | None = None  # the session the client offers to resume
         self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)
+        self.early_wanted: bytes | None = None  # the client's 0-RTT data (RFC 8446, Section 4.2.10)
+        self.early: ZeroRtt | None = None  # the 0-RTT attempt, either side
+        self._ccs_sent = False  # a change_cipher_spec went out
+
+    def skip_early_data(self, limit: int) -> None:
+        """Server: drop early records that fail to decrypt, up to ``limit`` bytes (RFC 8446, Section 4.2.10)."""
+        self._conn._records.skip_early_data = limit
+
+    def clear_write_keys(self) -> None:
+        """Client: the early keys are dropped before a second ClientHello (RFC 8446, Section 4.1.2)."""
+        self._conn._flush_handshake()
+        self._conn._records.write = None
 
     @property
     def side(self) -> str:
@@ -439,7 +462,13 @@ class _HandshakeContext:
         self._conn._send_handshake(msg)
 
     def send_change_cipher_spec(self) -> None:
+        if self.side == "client" and self._ccs_sent and self._conn.version == ProtocolVersion.TLSv1_3:
+            return  # RFC 8446, Appendix D.4: one, already sent before 0-RTT data (then a HelloRetryRequest)
+        self._ccs_sent = True
         self._conn._flush_handshake()
+        # RFC 8446, Section 5.1: 0x0301 is for the initial ClientHello only (a 0-RTT client
+        # sends its change_cipher_spec before the constructor's ClientHello flush ends).
+        self._conn._records.plaintext_version = b"\x03\x03"
         self._conn._records.send(ContentType.change_cipher_spec, b"\x01")
 
     def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
@@ -505,6 +534,16 @@ class _HandshakeContext:
         conn.parameters = dataclasses.replace(conn.parameters, **changes)
 
 
+def _check_early_data(session: SessionState | None, size: int) -> None:
+    """A client may send early data only with a ticket that allows that much (RFC 8446, Section 4.2.10)."""
+    if session is None or session.version != ProtocolVersion.TLSv1_3 or not session.ticket:
+        raise ConfigError("early data needs a session with a TLS 1.3 ticket (session=...)")
+    if session.max_early_data == 0:
+        raise ConfigError("the session's ticket does not allow early data (the server announced none)")
+    if size > session.max_early_data:
+        raise ConfigError(f"{size} bytes of early data exceed the ticket's max_early_data ({session.max_early_data})")
+
+
 def _non_ascii_name(name: str) -> str:
     """RFC 6066, Section 3: a HostName is ASCII; an internationalized name travels as A-labels (RFC 5890)."""
     try:
@@ -517,7 +556,19 @@ def _non_ascii_name(name: str) -> str:
 class ClientConnection(Connection):
     side = "client"
 
-    def __init__(self, config: Any, server_name: str | None = None, *, session: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: Any,
+        server_name: str | None = None,
+        *,
+        session: Any = None,
+        early_data: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``early_data``: 0-RTT data to send right behind the ClientHello (RFC 8446, Section
+        2.3), with ``session``'s TLS 1.3 ticket, which must allow that much
+        (``session.max_early_data``). Whether the server took it is
+        ``parameters.early_data_accepted``; rejected data is not sent again."""
         super().__init__(config, **kwargs)
         if server_name is not None and not server_name.isascii():
             raise ConfigError(_non_ascii_name(server_name))
@@ -526,10 +577,38 @@ class ClientConnection(Connection):
         # A saved session (session.state.SessionState) to resume, if still valid.
         if session is not None and not session.expired(self._clock()):
             self._ctx.offered_session = session
+        if early_data is not None:
+            _check_early_data(session, len(early_data))
+            self._ctx.early_wanted = bytes(early_data)
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
         self._state = client.start(self._ctx)
         self._flush_handshake()
         self._records.plaintext_version = b"\x03\x03"
+        if early_data:
+            self.send_early_data(early_data, _first=True)
+
+    def send_early_data(self, data: bytes, *, _first: bool = False) -> None:
+        """Send more 0-RTT data (RFC 8446, Section 4.2.10): only on a connection made with
+        ``early_data`` whose ClientHello offered it, before the server's answer arrived,
+        and within the ticket's ``max_early_data``. Raises NotNegotiatedError otherwise."""
+        early = self._ctx.early
+        if self._closed or self._write_closed:
+            raise ConnectionClosedError("cannot send early data: the connection is closed")
+        if early is None or early.suite is None:
+            raise NotNegotiatedError(
+                "no early data on this connection: make it with early_data=... and a session whose "
+                "TLS 1.3 ticket allows early data (the ClientHello offers it only then)"
+            )
+        if not early.open:
+            raise NotNegotiatedError("too late for early data: the server has answered the ClientHello")
+        sent = 0 if _first else early.count
+        if sent + len(data) > early.limit:
+            raise NotNegotiatedError(
+                f"{sent + len(data)} bytes of early data exceed the ticket's max_early_data ({early.limit})"
+            )
+        early.count = sent + len(data)
+        if data:
+            self._records.send(ContentType.application_data, bytes(data))
 
     @property
     def offered_hello(self) -> ClientHello:

@@ -26,6 +26,9 @@ class NegotiatedParameters:
     # TLS 1.3 (RFC 8446, Section 4.2.11): "resumption" (a ticket, then ``resumed``) or
     # "external PSK" when a PSK authenticated the handshake; None: certificates did.
     psk: str | None = None
+    # TLS 1.3 0-RTT (RFC 8446, Section 4.2.10): None when no early data was attempted, else
+    # whether the server accepted it. A rejected attempt is not resent: the application decides.
+    early_data_accepted: bool | None = None
 
     @property
     def peer_certificate_subject(self) -> str | None:
@@ -61,6 +64,15 @@ class HandshakeComplete(Event):
 
 @dataclass(frozen=True)
 class ApplicationData(Event):
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EarlyData(Event):
+    """0-RTT application data the server accepted (RFC 8446, Section 4.2.10), before the
+    handshake completed. It may be a replay of an earlier connection's (Section 8): act
+    only on what is safe to repeat."""
+
     data: bytes
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..crypto.suites import Suite13
 from ..enums import AlertDescription, HandshakeType
@@ -21,6 +21,9 @@ from ..events import Event, NegotiatedParameters
 from ..record.protection12 import Protection12
 from ..session.state import SessionState
 from ..wire.handshake import ClientHello, Handshake, Parser
+
+if TYPE_CHECKING:
+    from .zero_rtt import ZeroRtt
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
@@ -100,6 +103,14 @@ class Context(Protocol):
     def offered_session(self) -> SessionState | None: ...
     @property
     def offered_sni(self) -> str | None: ...
+
+    # 0-RTT (RFC 8446, Section 4.2.10): the client's early data to send (None: none), and
+    # the attempt once made (either side; None: no early data in play).
+    early_wanted: bytes | None
+    early: ZeroRtt | None
+
+    def skip_early_data(self, limit: int) -> None: ...  # server: skip rejected early records
+    def clear_write_keys(self) -> None: ...  # client: back to plaintext after rejected 0-RTT (HRR)
 
     def randomness(self, n: int) -> bytes: ...
     def now(self) -> datetime: ...

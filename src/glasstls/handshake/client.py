@@ -13,20 +13,27 @@ This is the only place that knows both versions' client flights.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
 from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
-from . import client12, client13
+from . import client12, client13, early13
 from .base import AnyState, Context, State
 from .hello import KeyShares, client_hello
-from .psk13 import PskOffer
+from .psk13 import PskOffer, bind
 
 
 def start(ctx: Context) -> AnyState:
     """Build and send the first ClientHello; wait for ServerHello."""
     hello, shares, psk = client_hello(ctx)
+    if psk is not None and early13.client_may_offer(ctx, psk):
+        # RFC 8446, Section 4.2.10: early_data, before pre_shared_key (last), bound anew.
+        others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
+        hello = bind(ctx, replace(hello, extensions=(*others, early13.early_data_extension())), psk)
     ctx.send_message(hello)
+    early13.client_start(ctx, hello, psk)  # early keys, for the 0-RTT data sent next
     transcript = Transcript()
     transcript.add(hello.raw)
     return ExpectServerHello(hello, shares, transcript, psk=psk)
@@ -66,6 +73,7 @@ class ExpectServerHello(State[ServerHello]):
         suite = client13.check_server_hello(sh, self.hello, self.retried)
         ctx.set_version(ProtocolVersion.TLSv1_3)
         if isinstance(sh, HelloRetryRequest):
+            early13.client_retry(ctx)  # RFC 8446, Section 4.2.10: early data is rejected
             hello, shares, psk = client13.answer_hello_retry(
                 ctx, self.hello, self.shares, self.transcript, sh, suite, self.psk
             )

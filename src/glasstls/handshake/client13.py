@@ -44,7 +44,7 @@ from ..wire.handshake import (
     HelloRetryRequest,
     ServerHello,
 )
-from . import psk13
+from . import early13, psk13
 from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, secret_reporter, send_certificate_flight
@@ -186,6 +186,8 @@ class HandshakeKeys:
     def install(self, ctx: Context, first_encrypted_flight: bool) -> None:
         config: ClientConfig = ctx.config
         ctx.install_read(self.suite, self.server_secret, "handshake")
+        if early13.client_keeps_early_keys(ctx):
+            return  # 0-RTT: the early keys write until EndOfEarlyData (RFC 8446, Section 4.5)
         # RFC 8446, Appendix D.4: a compatibility-mode client sends one dummy
         # change_cipher_spec before its first encrypted record (after a
         # HelloRetryRequest it already has, before its second ClientHello).
@@ -232,6 +234,7 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
         limit = ee.ext(E.record_size_limit)
         if limit is not None:
             ctx.set_peer_record_limit(limit.value)
+        early13.client_encrypted_extensions(ctx, ee, self.psk)  # 0-RTT accepted or not
         self.keys.transcript.add(ee.raw)
         choices = ServerChoices(self.group, alpn)
         if self.psk is not None:
@@ -391,6 +394,7 @@ class ExpectFinished(State[Finished]):
     def _send_client_flight(self, ctx: Context) -> None:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""
         keys = self.keys
+        early13.client_end_early_data(ctx, keys.suite, keys.client_secret, keys.transcript)
         if self.certificate_request is not None:
             send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
         verify_data = finished_verify_data(keys.suite, keys.client_secret, keys.transcript.digest())

@@ -388,6 +388,7 @@ def send_tickets(
             lifetime=TICKET_LIFETIME,
             ticket_age_add=age_add,
             ticket_nonce=nonce,
+            max_early_data=cfg.max_early_data_size,
             peer_certificates=basis.peer_certificates,
         )
         try:
@@ -395,4 +396,6 @@ def send_tickets(
         except ValueError as exc:  # a client chain too large for a ticket
             ctx.verified("session ticket", False, f"no ticket issued: {exc}")
             return
-        ctx.send_message(NewSessionTicket(TICKET_LIFETIME, age_add, nonce, ticket))
+        # RFC 8446, Section 4.6.1: early_data announces the 0-RTT data the ticket admits.
+        exts = (Extension.make(E.early_data, cfg.max_early_data_size, X.NST),) if cfg.max_early_data_size else ()
+        ctx.send_message(NewSessionTicket(TICKET_LIFETIME, age_add, nonce, ticket, exts))

@@ -25,6 +25,7 @@ class ExpectClientHello(State[ClientHello]):
         ("ClientHello", "ExpectSecondClientHello", "TLS 1.3, no usable key share, sends HelloRetryRequest"),
         ("ClientHello", "ExpectClientFinished", "TLS 1.3, sends the server flight"),
         ("ClientHello", "ExpectClientCertificate13", "TLS 1.3 with client auth, sends the server flight"),
+        ("ClientHello", "ExpectEndOfEarlyData", "TLS 1.3, PSK and 0-RTT accepted, sends the server flight"),
         ("ClientHello", "ExpectClientKeyExchange12", "TLS 1.2, full handshake"),
         ("ClientHello", "ExpectClientCertificate12", "TLS 1.2, full handshake with client auth"),
         ("ClientHello", "ExpectClientCcs12", "TLS 1.2, session resumed, sends ServerHello to Finished"),

@@ -44,8 +44,8 @@ from ..wire.handshake import (
     HelloRetryRequest,
     ServerHello,
 )
+from . import early13, psk13
 from . import negotiation as N
-from . import psk13
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .certselect import candidates, report_choice
 from .common13 import certificate_request, certificate_verify_content, secret_reporter, send_certificate_and_verify
@@ -80,6 +80,8 @@ def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     transcript.start(decisions.suite.hash_name)
     transcript.add(ch.raw)
     if share is None and decisions.group is not None:
+        if ch.ext(E.early_data) is not None:  # RFC 8446, Section 4.2.10: skip it
+            early13.server_skip(ctx, "the server sends a HelloRetryRequest")
         return send_hello_retry(ctx, ch, decisions, transcript)
     return send_server_flight(ctx, ch, decisions, share, transcript, after_hrr=False)
 
@@ -254,6 +256,7 @@ def send_server_flight(
     stage = EarlySecret(suite, psk, report=secret_reporter(ctx, ch.random)).handshake_stage(shared)
     th = transcript.digest()
     c_hs, s_hs = stage.client_handshake_traffic_secret(th), stage.server_handshake_traffic_secret(th)
+    early_secret = early13.server_decide(ctx, ch, decisions.psk, suite, decisions.alpn)  # 0-RTT?
     ctx.install_write(suite, s_hs, "handshake")
     _send_encrypted_flight(ctx, ch, decisions, transcript)
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
@@ -262,7 +265,10 @@ def send_server_flight(
     master, traffic = _application_secrets(stage, transcript)
     # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
     ctx.install_write(suite, traffic.server, "application")
-    ctx.install_read(suite, c_hs, "handshake")
+    if early_secret is None:
+        ctx.install_read(suite, c_hs, "handshake")
+    else:
+        ctx.install_read(suite, early_secret, "early")  # the client's 0-RTT data, then EndOfEarlyData
     offered_pha = ch.ext(E.post_handshake_auth) is not None
     modes = ch.ext(E.psk_key_exchange_modes)
     flight = ServerFlight(decisions, transcript, c_hs, traffic, master, offered_pha, modes.value if modes else ())
@@ -270,6 +276,9 @@ def send_server_flight(
         # RFC 8446, Section 4.3.2: no CertificateRequest with a PSK; a ticket keeps the client's chain.
         session = decisions.psk.session
         chain = parse_der_chain(session.peer_certificates, "client") if session is not None else ()
+        if early_secret is not None:  # RFC 8446, Section 4.5
+            following = ExpectClientFinished(flight, client_chain=chain)
+            return early13.ExpectEndOfEarlyData(following, suite, c_hs, transcript)
         return ExpectClientFinished(flight, client_chain=chain)
     if _config(ctx).client_auth != "none":
         return ExpectClientCertificate13(flight)
@@ -335,6 +344,8 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         exts.append(Extension.make(E.server_name, True, X.EE))  # RFC 6066, Section 3: empty = accepted
     if decisions.alpn is not None:
         exts.append(Extension.make(E.application_layer_protocol_negotiation, (decisions.alpn.encode(),), X.EE))
+    if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10
+        exts.append(early13.encrypted_extension())
     return EncryptedExtensions(extensions=tuple(exts))
 
 

@@ -52,6 +52,9 @@ class Record:
         self.protected = protected
 
 
+_SKIPPED = Record(ContentType.application_data, b"", b"", False)  # a dropped 0-RTT record
+
+
 class RecordLayer:
     def __init__(self, hook: RecordHook | None = None) -> None:
         self._in = bytearray()
@@ -63,6 +66,11 @@ class RecordLayer:
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
         self.plaintext_version = b"\x03\x03"
         self._hook = hook
+        # RFC 8446, Section 4.2.10: a server that rejected (or ignores) the client's 0-RTT
+        # data skips it: protected records that fail to decrypt are dropped while their total
+        # stays within this many bytes; the first record that decrypts ends the skipping.
+        self.skip_early_data = 0
+        self.skipped_early_data = 0
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -70,6 +78,12 @@ class RecordLayer:
 
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
+        while True:
+            record = self._next_record()
+            if record is not _SKIPPED:
+                return record
+
+    def _next_record(self) -> Record | None:
         buf, pos = self._in, self._pos
         if len(buf) - pos < 5:
             self._compact()
@@ -104,15 +118,39 @@ class RecordLayer:
             del self._in[: self._pos]
             self._pos = 0
 
+    def _skip_early(self, payload: bytes) -> Record:
+        """Drop one 0-RTT record the server cannot read (RFC 8446, Section 4.2.10)."""
+        # The plaintext is at most the payload less the content type byte and the AEAD tag.
+        self.skipped_early_data += max(1, len(payload) - 17)
+        if self.skipped_early_data > self.skip_early_data:
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                f"more than {self.skip_early_data} bytes of rejected early data (RFC 8446, Section 4.2.10)",
+            )
+        return _SKIPPED
+
     def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
         read = self.read
+        if read is None and ctype == ContentType.application_data and self.skip_early_data:
+            return self._skip_early(payload)  # early data sent before a HelloRetryRequest
         # TLS 1.3 hides the real type inside application_data records; TLS 1.2
         # protects every type but change_cipher_spec under its own outer type.
         if read is not None and (
             ctype == ContentType.application_data
             or (read.protects_all_types and ctype != ContentType.change_cipher_spec)
         ):
-            inner_type, data = read.open(header, payload)
+            if self.skip_early_data:
+                seq = read.seq
+                try:
+                    inner_type, data = read.open(header, payload)
+                except AlertError as err:
+                    if err.description != AlertDescription.bad_record_mac:
+                        raise
+                    read.seq = seq  # trial decryption: the record was not the next one under these keys
+                    return self._skip_early(payload)
+                self.skip_early_data = 0
+            else:
+                inner_type, data = read.open(header, payload)
             if self._hook:
                 self._hook("in", ctype, header, payload, inner_type, data)
             return Record(inner_type, data, header, True)

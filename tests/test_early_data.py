@@ -1,0 +1,226 @@
+"""TLS 1.3 0-RTT between in-memory glasstls peers (RFC 8446, Sections 2.3, 4.2.10, 4.5, 8).
+
+* Accepted: the server's ticket allows early data (``max_early_data_size``), the client
+  sends it right behind its ClientHello, the server delivers it as ``EarlyData`` events
+  before ``HandshakeComplete``, then EndOfEarlyData; both sides report
+  ``early_data_accepted``.
+* Rejected, the handshake still completing and the early records skipped: a server that
+  accepts none (even when the client sends some anyway), a replayed ClientHello, a second
+  use of one ticket, a stale ClientHello (freshness window), no accepted PSK.
+* More early data than ``max_early_data_size``: unexpected_message.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from glasstls import (
+    ApplicationData,
+    CertifiedKey,
+    ClientConfig,
+    ClientConnection,
+    EarlyData,
+    HandshakeComplete,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.connection import Connection
+from glasstls.enums import AlertDescription, NamedGroup
+from glasstls.errors import AlertError, ConfigError, NotNegotiatedError
+from glasstls.events import Event
+from glasstls.observe import EventList, SecretTrace, VerificationTrace
+from glasstls.session.state import SessionState
+from glasstls.session.tickets import TicketKeys
+from glasstls.x509.store import TrustStore
+from pairs import default_ca, server_identity
+
+DATA = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def client_config(**kw: Any) -> ClientConfig:
+    return ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **kw)
+
+
+def server_config(**kw: Any) -> ServerConfig:
+    identity = server_identity("localhost")
+    return ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), **kw)
+
+
+def drive(client: Connection, server: Connection) -> tuple[list[Event], list[Event]]:
+    """Both sides to completion (or until one closes); their events, in order."""
+    client_events: list[Event] = []
+    server_events: list[Event] = []
+    for _ in range(8):
+        server_events += server.receive_bytes(client.data_to_send())
+        client_events += client.receive_bytes(server.data_to_send())
+        if client.closed or server.closed:
+            break
+    return client_events, server_events
+
+
+def ticket(scfg: ServerConfig, ccfg: ClientConfig | None = None) -> SessionState:
+    """A session from a full handshake with a server of ``scfg``."""
+    client = ClientConnection(ccfg or client_config(), "localhost")
+    server = ServerConnection(scfg)
+    drive(client, server)
+    assert client.handshake_complete and client.session is not None
+    return client.session
+
+
+def rejections(log: EventList) -> list[str]:
+    return [e.detail for e in log.events if isinstance(e, VerificationTrace) and e.subject == "0-RTT" and not e.ok]
+
+
+def test_ticket_announces_max_early_data() -> None:
+    assert ticket(server_config(max_early_data_size=4096)).max_early_data == 4096
+    assert ticket(server_config()).max_early_data == 0  # the default: no 0-RTT, as OpenSSL
+
+
+def test_accepted() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    client_log, server_log = EventList(wants_secrets=True), EventList(wants_secrets=True)
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA, observer=client_log)
+    client.send_early_data(b"more")
+    server = ServerConnection(scfg, observer=server_log)
+    first = server.receive_bytes(client.data_to_send())
+    # The early data arrives with the ClientHello, before the handshake completes.
+    assert [e.data for e in first if isinstance(e, EarlyData)] == [DATA, b"more"]
+    assert not any(isinstance(e, HandshakeComplete) for e in first)
+    client_events, server_events = drive(client, server)
+    assert client.handshake_complete and server.handshake_complete
+    assert client.parameters is not None and client.parameters.early_data_accepted is True
+    assert server.parameters is not None and server.parameters.early_data_accepted is True
+    assert client.parameters.resumed
+    # The key log: the same client_early_traffic_secret on both sides.
+    early = [
+        [e.secret for e in log.events if isinstance(e, SecretTrace) and e.label == "client_early_traffic_secret"]
+        for log in (client_log, server_log)
+    ]
+    assert len(early[0]) == 1 and early[0][0] and early[0] == early[1]
+    client.send(b"after")
+    assert [e.data for e in server.receive_bytes(client.data_to_send()) if isinstance(e, ApplicationData)] == [b"after"]
+    server.send(b"answer")
+    assert [e.data for e in client.receive_bytes(server.data_to_send()) if isinstance(e, ApplicationData)] == [
+        b"answer"
+    ]
+    with pytest.raises(NotNegotiatedError):
+        client.send_early_data(b"late")
+
+
+def _rejected(client: ClientConnection, server: ServerConnection, server_log: EventList, reason: str) -> list[Event]:
+    client_events, server_events = drive(client, server)
+    assert client.handshake_complete and server.handshake_complete, (client.error, server.error)
+    assert not any(isinstance(e, EarlyData) for e in server_events)
+    assert client.parameters is not None and client.parameters.early_data_accepted is False
+    assert server.parameters is not None and server.parameters.early_data_accepted is False
+    assert any(reason in r for r in rejections(server_log)), rejections(server_log)
+    client.send(b"1-RTT")
+    data = [e.data for e in server.receive_bytes(client.data_to_send()) if isinstance(e, ApplicationData)]
+    assert data == [b"1-RTT"]
+    return server_events
+
+
+def test_rejected_by_a_server_without_early_data() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    server = ServerConnection(replace(scfg, max_early_data_size=0), observer=log)
+    _rejected(client, server, log, "max_early_data_size 0")
+
+
+def test_early_data_sent_anyway_is_skipped() -> None:
+    """A ticket that allows none, a client that sends some anyway: skipped, not bad_record_mac."""
+    scfg = server_config()
+    session = replace(ticket(scfg), max_early_data=4000)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=bytes(3000))
+    server = ServerConnection(scfg, observer=log)
+    _rejected(client, server, log, "accepts no early data")
+
+
+def test_client_refuses_early_data_the_ticket_does_not_allow() -> None:
+    session = ticket(server_config(max_early_data_size=10))
+    with pytest.raises(ConfigError, match="max_early_data"):
+        ClientConnection(client_config(), "localhost", session=session, early_data=bytes(11))
+    with pytest.raises(ConfigError, match="does not allow"):
+        ClientConnection(client_config(), "localhost", session=ticket(server_config()), early_data=b"x")
+    with pytest.raises(ConfigError, match=r"TLS 1\.3 ticket"):
+        ClientConnection(client_config(), "localhost", early_data=b"x")
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=bytes(10))
+    with pytest.raises(NotNegotiatedError, match="exceed"):
+        client.send_early_data(b"1")
+
+
+def test_replayed_client_hello_is_rejected() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    flight = client.data_to_send()
+    first = ServerConnection(scfg)
+    assert [e.data for e in first.receive_bytes(flight) if isinstance(e, EarlyData)] == [DATA]
+    log = EventList()
+    second = ServerConnection(scfg, observer=log)  # the same configuration, so the same replay guard
+    events = second.receive_bytes(flight)
+    assert not any(isinstance(e, EarlyData) for e in events)
+    assert second.error is None and second.data_to_send()  # it answers, as a 1-RTT handshake
+    assert any("replayed ClientHello" in r for r in rejections(log)), rejections(log)
+
+
+def test_second_use_of_a_ticket_is_rejected() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    drive(client, ServerConnection(scfg))
+    assert client.parameters is not None and client.parameters.early_data_accepted
+    log = EventList()
+    again = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    _rejected(again, ServerConnection(scfg, observer=log), log, "single use")
+
+
+def test_stale_client_hello_is_rejected() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    later = datetime.now(UTC) + timedelta(seconds=60)
+    server = ServerConnection(scfg, observer=log, clock=lambda: later)
+    _rejected(client, server, log, "freshness window")
+
+
+def test_no_accepted_psk() -> None:
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    other = replace(scfg, ticket_keys=TicketKeys(os.urandom))  # cannot open the ticket: a full handshake
+    events = _rejected(client, ServerConnection(other, observer=log), log, "no PSK accepted")
+    assert client.parameters is not None and not client.parameters.resumed
+    assert any(isinstance(e, HandshakeComplete) for e in events)
+
+
+def test_too_much_early_data() -> None:
+    scfg = server_config(max_early_data_size=100)
+    session = replace(ticket(scfg), max_early_data=1000)  # the client believes it may send more
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=bytes(200))
+    server = ServerConnection(scfg)
+    server.receive_bytes(client.data_to_send())
+    assert isinstance(server.error, AlertError)
+    assert server.error.description == AlertDescription.unexpected_message
+
+
+def test_hello_retry_request_rejects_early_data() -> None:
+    """The server wants another group: a HelloRetryRequest, the early records skipped."""
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    server = ServerConnection(replace(scfg, groups=(NamedGroup.secp384r1,)), observer=log)
+    _rejected(client, server, log, "HelloRetryRequest")
+    assert client.parameters is not None and client.parameters.resumed
