@@ -224,3 +224,50 @@ def test_hello_retry_request_rejects_early_data() -> None:
     server = ServerConnection(replace(scfg, groups=(NamedGroup.secp384r1,)), observer=log)
     _rejected(client, server, log, "HelloRetryRequest")
     assert client.parameters is not None and client.parameters.resumed
+
+
+def test_the_blocking_adapter_reads_accepted_early_data_first() -> None:
+    """Over real sockets: the server's recv() returns the 0-RTT bytes, then the 1-RTT ones, and
+    says how many were early (they may be a replay: RFC 8446, Section 8); nothing is lost."""
+    import socket
+    import threading
+
+    import glasstls
+
+    identity = server_identity("localhost")
+    server_config = ServerConfig(
+        certificates=(glasstls.CertifiedKey(identity.chain, identity.private_key),), max_early_data_size=1024
+    )
+    client_config = ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(20)
+    seen: list[tuple[bytes, int]] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            sock, _ = listener.accept()
+            with sock, glasstls.accept(sock, server_config, timeout=20) as tls:
+                data = b""
+                while not data.endswith(b"late\n"):
+                    data += tls.recv()
+                seen.append((data, tls.early_data_received))
+                tls.sendall(b"ok\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    store = glasstls.SessionStore()
+    with glasstls.connect("127.0.0.1", port, client_config, server_name="localhost", session_store=store) as tls:
+        tls.sendall(b"first late\n")
+        assert tls.recv() == b"ok\n"  # the tickets came before it
+    session = store.offer(("localhost", port), datetime.now(UTC))
+    assert session is not None and session.max_early_data == 1024
+    with glasstls.connect(
+        "127.0.0.1", port, client_config, server_name="localhost", session=session, early_data=b"early "
+    ) as tls:
+        assert tls.parameters is not None and tls.parameters.early_data_accepted is True
+        tls.sendall(b"late\n")
+        assert tls.recv() == b"ok\n"
+    thread.join(20)
+    listener.close()
+    assert seen == [(b"first late\n", 0), (b"early late\n", 6)]

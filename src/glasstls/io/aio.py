@@ -25,7 +25,7 @@ from typing import Any
 from ..config import ClientConfig
 from ..connection import ClientConnection, Connection
 from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
-from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
 from ..session.store import SessionStore, session_key
@@ -229,6 +229,7 @@ class TLSProtocol(asyncio.Protocol):
         self._closing = False  # we closed or aborted
         self._peer_done = False  # the peer's stream has ended and the reader has been told how
         self._received = 0  # application-data bytes, for TruncatedError
+        self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
         self._lost_writes = 0
         self._idle_timeout = idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -311,6 +312,14 @@ class TLSProtocol(asyncio.Protocol):
         if isinstance(event, ApplicationData):
             self._received += len(event.data)
             self.reader.feed_data(event.data)
+        elif isinstance(event, EarlyData):
+            # Accepted 0-RTT data is read first, nothing lost; on_event still hears that it
+            # was early, and so may be a replay (RFC 8446, Section 8).
+            self._received += len(event.data)
+            self.early_data_received += len(event.data)
+            self.reader.feed_data(event.data)
+            if self._event_callback is not None:
+                self._event_callback(event)
         elif isinstance(event, HandshakeComplete):
             self._start_app()
         elif isinstance(event, ConnectionClosed):

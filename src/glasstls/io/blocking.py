@@ -33,6 +33,7 @@ from ..events import (
     ClientAuthDeclined,
     ClientAuthenticated,
     ConnectionClosed,
+    EarlyData,
     Event,
     HandshakeComplete,
     NegotiatedParameters,
@@ -75,6 +76,7 @@ class TLSSocket:
         self.on_event = on_event
         self.events: collections.deque[Event] = collections.deque(maxlen=KEPT_EVENTS)
         self.received = 0  # application-data bytes received, for the truncation report
+        self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
         self._inbox = bytearray()
         self._eof = False
         self._error: TLSError | None = None
@@ -246,6 +248,13 @@ class TLSSocket:
             self._inbox += event.data
             self.received += len(event.data)
             return
+        if isinstance(event, EarlyData):
+            # 0-RTT data the server accepted comes first through recv(), nothing lost; the
+            # event (in events and on_event) and early_data_received say how much was early
+            # and may be a replay (RFC 8446, Section 8).
+            self._inbox += event.data
+            self.received += len(event.data)
+            self.early_data_received += len(event.data)
         if isinstance(event, ConnectionClosed):
             self._eof = True
             self._error = event.error
