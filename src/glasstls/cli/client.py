@@ -45,6 +45,7 @@ from .diagram import DIAGRAM_HELP, new_sequence_diagram, save_sequence_diagram
 
 if TYPE_CHECKING:
     from ..config import ClientConfig
+    from ..session.state import SessionState
     from ..trace.illustrate import Illustration
 
 CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshake (--timeout)
@@ -93,6 +94,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--session-in", metavar="FILE", help="resume the session saved in FILE (session ID or ticket)")
     p.add_argument("--session-out", metavar="FILE", help="save the session to FILE for a later --session-in")
+    p.add_argument(
+        "--early-data",
+        metavar="FILE",
+        help="send FILE's bytes as TLS 1.3 0-RTT early data, with --session-in whose ticket allows it; "
+        "the summary says whether the server accepted them (early data can be replayed by an attacker)",
+    )
+    p.add_argument(
+        "--resend-rejected-early-data",
+        action="store_true",
+        help="when the server rejects the --early-data bytes, send them again after the handshake "
+        "(by default they are not sent again)",
+    )
     p.add_argument(
         "--linger",
         type=float,
@@ -176,6 +189,7 @@ def _illustration(args: argparse.Namespace) -> Illustration | None:
 def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, port: int, observers: Tee) -> int:
     server_name = args.servername or host
     session = load_session(args.session_in) if args.session_in else None  # a bad file fails before connecting
+    early_data = _early_data(args, session)
     try:
         sock = socket.create_connection((host, port), timeout=args.timeout)
     except OSError as exc:
@@ -184,12 +198,44 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
     # trace and the key log are there only when asked for.
     recorder = FailureRecorder()
     observer = Tee(recorder, *observers.observers)
-    conn = ClientConnection(config, server_name=server_name, session=session, observer=observer)
+    try:
+        conn = ClientConnection(
+            config, server_name=server_name, session=session, observer=observer, early_data=early_data
+        )
+    except ConfigError:
+        sock.close()
+        raise
     tls_session = _Session(sock, conn, args, recorder)
+    tls_session.early_data = early_data
     try:
         return tls_session.run()
     finally:
         sock.close()
+
+
+def _early_data(args: argparse.Namespace, session: SessionState | None) -> bytes | None:
+    """--early-data FILE's bytes, once the saved session is known to allow that many (RFC 8446, 4.2.10)."""
+    if args.early_data is None:
+        if args.resend_rejected_early_data:
+            raise ConfigError("--resend-rejected-early-data goes with --early-data FILE")
+        return None
+    if session is None:
+        raise ConfigError("--early-data needs --session-in FILE: 0-RTT data is sent only when resuming")
+    with open(args.early_data, "rb") as f:
+        data = f.read()
+    limit = session.max_early_data
+    if limit == 0:
+        raise ConfigError(f"the session in {args.session_in} allows no early data (its ticket's max_early_data is 0)")
+    if len(data) > limit:
+        raise ConfigError(f"{args.early_data} has {len(data)} bytes; the session's ticket allows {limit} of early data")
+    return data
+
+
+def early_data_word(p: NegotiatedParameters) -> str | None:
+    """ "accepted", "rejected", or None when no early data was offered."""
+    if p.early_data_accepted is None:
+        return None
+    return "accepted" if p.early_data_accepted else "rejected"
 
 
 def print_summary(p: NegotiatedParameters) -> None:
@@ -205,6 +251,8 @@ def print_summary(p: NegotiatedParameters) -> None:
         print(f"*   issuer: {printable(leaf.issuer.rfc4514_string())}", file=sys.stderr)
         print(f"*   valid {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}", file=sys.stderr)
     print(f"* ALPN: {printable(p.alpn) if p.alpn else '(none)'}", file=sys.stderr, flush=True)
+    if p.early_data_accepted is not None:
+        print(f"* Early data (0-RTT): {early_data_word(p)}", file=sys.stderr, flush=True)
 
 
 def _report_failure(
@@ -235,6 +283,7 @@ class _Session:
         self.stdout_open = True
         self.error: TLSError | None = None
         self.received = 0  # application-data bytes, for the truncation report
+        self.early_data: bytes | None = None  # --early-data's bytes, for --resend-rejected-early-data
 
     def run(self) -> int:
         self.sock.setblocking(False)
@@ -307,6 +356,7 @@ class _Session:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, HandshakeComplete):
             print_summary(event.parameters)
+            self._resend_early_data(event.parameters)
             if self.pending_stdin:
                 self.conn.send(self.pending_stdin)
                 self.pending_stdin = b""
@@ -323,6 +373,16 @@ class _Session:
         elif isinstance(event, ConnectionClosed):
             self.error = event.error
             self.finished = True
+
+    def _resend_early_data(self, p: NegotiatedParameters) -> None:
+        """Rejected 0-RTT data is lost unless --resend-rejected-early-data asks to send it now."""
+        if p.early_data_accepted is not False:
+            return
+        if self.args.resend_rejected_early_data and self.early_data:
+            print("* Sending the rejected early data again, after the handshake", file=sys.stderr)
+            self.conn.send(self.early_data)
+        elif not self.args.json:
+            print("* The rejected early data was not sent again (--resend-rejected-early-data)", file=sys.stderr)
 
     def _eof(self) -> None:
         if not self.conn.handshake_complete and self.error is None:
@@ -365,5 +425,8 @@ class _Session:
         elif self.args.session_out:
             print(f"* No session saved to {self.args.session_out}: the server offered none to resume", file=sys.stderr)
         if self.args.json and self.conn.parameters is not None:
-            print(json.dumps(self.conn.parameters.summary()), file=sys.stderr)
+            summary = self.conn.parameters.summary()
+            if (word := early_data_word(self.conn.parameters)) is not None:
+                summary["early_data"] = word
+            print(json.dumps(summary), file=sys.stderr)
         return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import resource
 import signal
 import socket
@@ -106,6 +107,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="N",
         help="TLS 1.3 session tickets sent after each handshake, for resumption (default 2; 0: none)",
     )
+    p.add_argument(
+        "--early-data",
+        dest="max_early_data",
+        type=int,
+        default=0,
+        metavar="N",
+        help="accept TLS 1.3 0-RTT early data, up to N bytes per connection (max_early_data_size, announced in "
+        "the tickets; default 0: off). Early data can be replayed: --www answers unsafe methods in it with 425",
+    )
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(
         "--verify-client",
@@ -141,6 +151,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     config = server_config(args)
+    if args.max_early_data:
+        config = dataclasses.replace(config, max_early_data_size=args.max_early_data)
     trace_mode(args)  # a bad --trace fails now, not at the first connection
     _check_numbers(args)
     new_sequence_diagram(args.diagram)  # a --diagram not .svg or .mmd, or files that cannot be written, fail now too
@@ -161,6 +173,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--concurrency must be 1 or more, not {args.concurrency}")
     if not args.handshake_timeout > 0:
         raise ConfigError(f"--handshake-timeout must be above 0 seconds, not {args.handshake_timeout:g}")
+    if not 0 <= args.max_early_data <= 0xFFFFFFFF:
+        raise ConfigError(f"--early-data must be 0 (off) to 2^32-1 bytes, not {args.max_early_data}")
     if args.idle_timeout < 0:
         raise ConfigError(f"--idle-timeout must be 0 (never) or more seconds, not {args.idle_timeout:g}")
 
@@ -257,7 +271,10 @@ class _Server:
         self._guarded(conn_log.connected, writer.get_extra_info("glasstls"))
         error: BaseException | None = None
         try:
-            await (serve_www if self.args.www else serve_echo)(reader, writer)
+            if self.args.www:
+                await serve_www(reader, writer, conn_log.early.received)
+            else:
+                await serve_echo(reader, writer)
         except Exception as exc:
             error = exc
         finally:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import h11
 
+from ..enums import ContentType
 from ..errors import TLSError
 from ..events import NegotiatedParameters
 from ..io import aio
+from ..observe import KeysTrace, Observer, RecordTrace, TraceEvent, VerificationTrace
 from ..text import printable
 from ..trace import Tee
 from ..trace.diagnose import FailureRecorder, diagnose
@@ -47,6 +49,39 @@ def peer_label(peer: Any) -> str:
     return printable(aio.peer_label(peer))
 
 
+# RFC 8470, Section 5.1 and RFC 9110, Section 9.2.1: safe methods, fine to take from 0-RTT data.
+SAFE_METHODS = (b"GET", b"HEAD", b"OPTIONS")
+
+
+class EarlyDataCounter(Observer):
+    """Counts the bytes of 0-RTT data a server connection received (application data read
+    under the early keys) and keeps the trace's reason when it rejected them."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.rejected_reason: str | None = None
+        self._read_epoch = ""
+
+    def __call__(self, event: TraceEvent) -> None:
+        if isinstance(event, KeysTrace) and event.direction == "read":
+            self._read_epoch = event.epoch
+        elif isinstance(event, RecordTrace) and event.direction == "in" and self._read_epoch == "early":
+            if event.inner_type == ContentType.application_data and event.plaintext is not None:
+                self.received += len(event.plaintext)
+        elif isinstance(event, VerificationTrace) and event.detail.startswith("0-RTT rejected"):
+            self.rejected_reason = event.detail.removeprefix("0-RTT rejected: ")
+
+
+def early_data_note(params: NegotiatedParameters, counter: EarlyDataCounter) -> str:
+    """The log line's end: what became of the client's 0-RTT data, if it sent any."""
+    if params.early_data_accepted is None:
+        return ""
+    if params.early_data_accepted:
+        return f"; 0-RTT accepted ({counter.received} bytes)"
+    reason = f": {printable(counter.rejected_reason)}" if counter.rejected_reason else ""
+    return f"; 0-RTT rejected{reason}"
+
+
 class ConnectionLog:
     """The observers of connection ``number`` and where its trace goes."""
 
@@ -69,7 +104,8 @@ class ConnectionLog:
         if mode is not None:
             self.buffer = io.StringIO()
             trace = trace_renderer(args, self.buffer, extra={"connection": number, "peer": self.label})
-        self.observer = Tee(self.recorder, trace, keylog, self.illustration, self.diagram)
+        self.early = EarlyDataCounter()
+        self.observer = Tee(self.recorder, self.early, trace, keylog, self.illustration, self.diagram)
 
     def flush_trace(self) -> None:
         """Write what the trace holds so far to stdout, in one piece."""
@@ -95,7 +131,7 @@ class ConnectionLog:
 
     def connected(self, params: NegotiatedParameters) -> None:
         self.flush_trace()
-        log(f"glasstls: {self.label} {describe_short(params)}")
+        log(f"glasstls: {self.label} {describe_short(params)}{early_data_note(params, self.early)}")
 
     def ended(self, exc: BaseException | None) -> None:
         self.flush_trace()
@@ -125,7 +161,7 @@ def describe_short(p: NegotiatedParameters) -> str:
     return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={alpn} sni={sni}{how}"
 
 
-def describe_page(p: NegotiatedParameters) -> str:
+def describe_page(p: NegotiatedParameters, early_bytes: int = 0) -> str:
     subject = p.peer_certificate_subject if p.client_auth else None
     client = printable(subject) if subject is not None else "(none)"
     lines = [
@@ -140,6 +176,8 @@ def describe_page(p: NegotiatedParameters) -> str:
         f"Resumed:           {'yes' if p.resumed else 'no'}",
         f"Client certificate: {client}",
     ]
+    if early_bytes:
+        lines.append(f"0-RTT:             yes, this request came as early data ({early_bytes} bytes)")
     return "\n".join(lines) + "\n"
 
 
@@ -151,12 +189,14 @@ async def serve_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         await writer.drain()
 
 
-async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, early_bytes: int = 0) -> None:
     """Answer one HTTP/1.1 request (h11) with a page about the connection, then close.
 
     A request h11 cannot parse (a bad request line, no Host in HTTP/1.1, a head over
     16 KiB, binary garbage) gets 400 (or 431) and the connection closes
-    (RFC 9112, Section 3; RFC 6585, Section 5)."""
+    (RFC 9112, Section 3; RFC 6585, Section 5). ``early_bytes``: how much of the stream came
+    as accepted 0-RTT data; the request is the stream's first bytes, so any means it came
+    (at least partly) early, and a method that is not safe gets 425 (RFC 8470, Section 5.2)."""
     http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
     params: NegotiatedParameters = writer.get_extra_info("glasstls")
     try:
@@ -166,7 +206,7 @@ async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
                 # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
                 http.receive_data(await reader.read(HTTP_CHUNK))
             elif isinstance(event, h11.Request):
-                writer.write(_answer(http, event, params))
+                writer.write(_answer(http, event, params, early_bytes))
                 await writer.drain()
                 return
             elif isinstance(event, (h11.ConnectionClosed, h11.EndOfMessage)):
@@ -185,9 +225,11 @@ class BadRequest(Exception):
         super().__init__(f"HTTP {self.status}: {printable(str(exc))}")
 
 
-def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParameters) -> bytes:
+def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParameters, early_bytes: int) -> bytes:
+    if early_bytes and request.method not in SAFE_METHODS:
+        return _too_early(http)
     ok = request.method in (b"GET", b"HEAD")
-    body = describe_page(params).encode() if ok else b"only GET is served here\n"
+    body = describe_page(params, early_bytes).encode() if ok else b"only GET is served here\n"
     headers = [
         ("content-type", "text/plain; charset=utf-8"),
         ("content-length", str(len(body))),
@@ -202,6 +244,20 @@ def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParame
         out += http.send(h11.Data(data=body)) or b""
     out += http.send(h11.EndOfMessage()) or b""
     return out
+
+
+def _too_early(http: h11.Connection) -> bytes:
+    """RFC 8470, Section 5.2: a request that may not be replayed, received in early data."""
+    body = b"425 Too Early: this request came in 0-RTT data, which may be replayed; send it again after the handshake\n"
+    headers = [
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-length", str(len(body))),
+        ("connection", "close"),
+        ("server", "glasstls"),
+    ]
+    out = http.send(h11.Response(status_code=425, headers=headers, reason=b"Too Early")) or b""
+    out += http.send(h11.Data(data=body)) or b""
+    return out + (http.send(h11.EndOfMessage()) or b"")
 
 
 def _bad_request(exc: h11.RemoteProtocolError) -> bytes:
