@@ -206,14 +206,17 @@ def test_demo_runs(tmp_path: Path) -> None:
     for needle in ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", "ecdsa_secp256r1_sha256", "CN=localhost",
                    "http/1.1", "echo: hello from the glasstls demo client",
                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256",
-                   "client random", "server random", "pre-master secret", "resumed              yes"):
+                   "client random", "server random", "pre-master secret", "resumed              yes",
+                   "0-RTT                accepted", "Server: 0-RTT accepted: up to 16384 bytes",
+                   "Server: 0-RTT rejected: replayed ClientHello", "cannot complete"):
         assert needle in out, needle
     assert "Traceback" not in out + res.stderr.decode()
-    for slug in ("1-tls13", "2-tls13-resumed", "3-tls12-ecdhe", "4-tls12-rsa", "5-tls12-ticket"):
+    for slug in ("1-tls13", "2-tls13-resumed", "3-tls13-0rtt", "5-tls12-ecdhe", "6-tls12-rsa", "7-tls12-ticket"):
         for suffix in (".html", ".svg"):
             path = tmp_path / f"{slug}{suffix}"
             assert path.stat().st_size > 1000, path
             assert str(path) in out
+    assert not list(tmp_path.glob("4-tls13-0rtt-replayed.*"))  # the replay completes no handshake
 
 
 def test_capath_directory_of_cas(server: int, pki: dict[str, Path], tmp_path: Path) -> None:
