@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -40,6 +41,7 @@ from glasstls.wire.handshake import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     Finished,
     Handshake,
@@ -144,13 +146,18 @@ def cut(keep: int) -> Callable[[Handshake], bytes]:
     return lambda msg: truncated(msg.raw, keep)
 
 
+# A client that offers no certificate compression (RFC 8879), so that the server's Certificate
+# goes as it is: the tests of the Certificate message alter that one.
+UNCOMPRESSED: dict[str, Any] = {"client_kw": {"certificate_compression": ()}}
+
+
 def run_client_hello(alter: Callable[[Handshake], bytes]) -> tuple[Pair, Connection, Connection, list[Event]]:
     pair = make_pair(client_alter=once(ClientHello, alter))
     return pair, pair.client, pair.server, pair.to_server()
 
 
 def run_server_flight(kind: type[Handshake], alter: Callable[[Handshake], bytes]):
-    pair = make_pair(server_alter=once(kind, alter))
+    pair = make_pair(server_alter=once(kind, alter), **(UNCOMPRESSED if kind is Certificate else {}))
     return pair, pair.server, pair.client, server_flight_to_client(pair)
 
 
@@ -168,7 +175,7 @@ def run_certificate_request(alter: Callable[[Handshake], bytes]):
     """The server (which has no client auth yet) sends a CertificateRequest before its Certificate."""
     request = _certificate_request()
     request.encode()
-    pair = make_pair(server_alter=once(Certificate, lambda msg: alter(request) + msg.raw))
+    pair = make_pair(server_alter=once(Certificate, lambda msg: alter(request) + msg.raw), **UNCOMPRESSED)
     return pair, pair.server, pair.client, server_flight_to_client(pair)
 
 
@@ -309,14 +316,14 @@ def test_certificate_request_with_context_is_illegal_parameter() -> None:
     # RFC 8446, Section 4.3.2: the context is empty during the handshake.
     request = replace(_certificate_request(), certificate_request_context=b"x")
     request.encode()
-    pair = make_pair(server_alter=once(Certificate, lambda msg: request.raw + msg.raw))
+    pair = make_pair(server_alter=once(Certificate, lambda msg: request.raw + msg.raw), **UNCOMPRESSED)
     both_ends(pair.server, pair.client, server_flight_to_client(pair), A.illegal_parameter, "context is not empty")
 
 
 def test_certificate_request_without_signature_algorithms_is_missing_extension() -> None:
     request = CertificateRequest(b"", (Extension(ExtensionType(0x1234), b""),))
     request.encode()
-    pair = make_pair(server_alter=once(Certificate, lambda msg: request.raw + msg.raw))
+    pair = make_pair(server_alter=once(Certificate, lambda msg: request.raw + msg.raw), **UNCOMPRESSED)
     both_ends(pair.server, pair.client, server_flight_to_client(pair), A.missing_extension, "signature_algorithms")
 
 
@@ -698,7 +705,8 @@ _MESSAGES = [
     ("client", ClientHello),
     ("server", ServerHello),
     ("server", EncryptedExtensions),
-    ("server", Certificate),
+    ("server", Certificate),  # with a client that offers no certificate compression
+    ("server", CompressedCertificate),  # in its place when the client does (RFC 8879)
     ("server", CertificateVerify),
     ("server", Finished),
     ("client", Finished),
@@ -732,7 +740,7 @@ def test_truncating_any_handshake_message_only_ever_alerts(which, data) -> None:
         return truncated(msg.raw, keep)
 
     kw = {"client_alter": once(kind, alter)} if side == "client" else {"server_alter": once(kind, alter)}
-    pair = make_pair(**kw)
+    pair = make_pair(**kw, **(UNCOMPRESSED if kind is Certificate else {}))
     pair.handshake()
     _check_outcome(pair, header_touched=False)
     assert pair.client.closed or pair.server.closed
@@ -751,7 +759,7 @@ def test_flipping_any_byte_of_any_handshake_message_only_ever_alerts(which, data
         return flip(msg.raw, index, mask)
 
     kw = {"client_alter": once(kind, alter)} if side == "client" else {"server_alter": once(kind, alter)}
-    pair = make_pair(**kw)
+    pair = make_pair(**kw, **(UNCOMPRESSED if kind is Certificate else {}))
     pair.handshake()
     _check_outcome(pair, header_touched=touched[0])
 

@@ -34,7 +34,7 @@ FLOW_13 = [
     "ClientHello",
     "ServerHello",
     "EncryptedExtensions",
-    "Certificate",
+    "CompressedCertificate",  # the glasstls client offers certificate compression (RFC 8879)
     "CertificateVerify",
     "Finished",
     "Finished",

@@ -41,7 +41,7 @@ TLS13_MESSAGES = [
     ("client", "ClientHello"),
     ("server", "ServerHello"),
     ("server", "EncryptedExtensions"),
-    ("server", "Certificate"),
+    ("server", "CompressedCertificate"),  # the glasstls client offers certificate compression (RFC 8879)
     ("server", "CertificateVerify"),
     ("server", "Finished"),
     ("client", "Finished"),

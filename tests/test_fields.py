@@ -105,6 +105,8 @@ def traced_connection(name: str) -> Traced:
         ckw["tls_max"] = V12
     if name.endswith("client-auth"):
         ckw["certificate"] = client_certificate()
+        if version == V13:  # both Certificates uncompressed here; "tls13" has the server's compressed (RFC 8879)
+            ckw["certificate_compression"] = ()
         skw |= {"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
     suite = {"tls12-dhe": DHE, "tls12-rsa": RSA_KX, "tls12-client-auth": ECDHE_RSA}.get(name)
     if suite is not None:
@@ -214,6 +216,13 @@ EXPECTED = {
         "certificate_list",
     ],
     ("Certificate", V12): [*HEADER, "certificate_list"],
+    "CompressedCertificate": [
+        *HEADER,
+        "algorithm",
+        "uncompressed_length",
+        "compressed_certificate_message length",
+        "compressed_certificate_message",
+    ],
     ("CertificateRequest", V13): [
         *HEADER,
         "certificate_request_context length",
@@ -383,13 +392,14 @@ def test_inner_plaintext_with_padding_and_several_messages() -> None:
     tree = field_tree(inner, "inner", V13)
     assert_tiles(tree, len(inner))
     assert names(tree) == ["content", "type", "zeros"]
-    assert names(tree.children[0]) == ["EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"]
+    # The glasstls client offers certificate compression: the server's Certificate goes compressed (RFC 8879).
+    assert names(tree.children[0]) == ["EncryptedExtensions", "CompressedCertificate", "CertificateVerify", "Finished"]
     assert tree.find("zeros").value == "7 bytes of padding"
 
 
 def test_fragments_across_records_are_marked() -> None:
     traced = traced_connection("tls13")
-    cert = next(m.raw for _, m in traced.messages() if m.name == "Certificate")
+    cert = next(m.raw for _, m in traced.messages() if m.name == "CompressedCertificate")
     first, rest = cert[:100], cert[100:]
     head = content_tree(first, ContentType.handshake, V13)
     assert_tiles(head, len(first))

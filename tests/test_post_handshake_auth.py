@@ -117,7 +117,9 @@ def test_client_offers_post_handshake_auth_when_it_has_a_certificate() -> None:
 
 def test_post_handshake_auth_succeeds_and_data_flows_around_it() -> None:
     client_log, server_log = EventList(), EventList()
-    pair = pha_pair(client_observer=client_log, server_observer=server_log)
+    # An uncompressed answer, whose context is checked below (compressed: test_certcompress_handshake.py).
+    plain = {"certificate_compression": ()}
+    pair = pha_pair(client_observer=client_log, server_observer=server_log, client_kw=plain)
     before = pair.server.parameters
     assert before.client_auth is False and before.peer_certificates == ()
     exchange(pair, b"before")
@@ -395,7 +397,7 @@ def test_two_outstanding_requests_answered_out_of_order() -> None:
             return b""
         return None
 
-    pair = pha_pair(client_alter=hold_first_answer)
+    pair = pha_pair(client_alter=hold_first_answer, client_kw={"certificate_compression": ()})  # contexts in sight
     contexts = [pair.server.request_client_certificate(), pair.server.request_client_certificate()]
     pair.to_client()
     assert len(held) == 3

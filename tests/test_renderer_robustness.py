@@ -237,7 +237,8 @@ def certificate_messages(draw: st.DrawFn) -> tuple[list[TraceEvent], BaseExcepti
     """A recorded handshake whose Certificate carries a mutated, duplicated-extension or hostile certificate."""
     key = draw(st.sampled_from(sorted(traces())))
     events = list(traces()[key])
-    certificates = (H.Certificate, H12.Certificate12)
+    # TLS 1.3 glasstls peers compress their Certificates (RFC 8879): a Certificate takes that one's place.
+    certificates = (H.Certificate, H.CompressedCertificate, H12.Certificate12)
     index = next(i for i, e in enumerate(events) if isinstance(getattr(e, "message", None), certificates))
     der = draw(st.sampled_from(sample_certificates()))
     der = draw(st.one_of(st.just(der), mutated(der, False), st.binary(max_size=64)))

@@ -256,6 +256,7 @@ def rfc_client_config() -> ClientConfig:
         middlebox_compat=False,  # the RFC's ClientHello has an empty legacy_session_id
         record_size_limit=(1 << 14) + 1,
         session_tickets=True,
+        certificate_compression=(),  # the RFC's ClientHello has no compress_certificate (RFC 8879)
         # RSA-1024, self-signed CN=rsa: nothing to verify it against.
         dangerous=Dangerous(skip_server_verification=True, advertised_signature_schemes=RFC_SIGNATURE_SCHEMES),
     )

@@ -25,14 +25,15 @@ from typing import Any
 import pytest
 
 from glasstls import CertifiedKey, CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
-from glasstls.enums import AlertLevel, ContentType, PskKeyExchangeMode
+from glasstls.crypto import certcompress
+from glasstls.enums import AlertLevel, CertificateCompressionAlgorithm, ContentType, PskKeyExchangeMode
 from glasstls.handshake.base import State
 from glasstls.observe import AlertTrace, EventList, MessageTrace, RecordTrace, StateTrace, TraceEvent
 from glasstls.session.psk import ExternalPsk
 from glasstls.trace import statemachine
 from glasstls.wire import handshake as wire13
 from glasstls.wire import handshake12 as wire12
-from glasstls.wire.handshake import Finished, HelloRetryRequest, KeyUpdate, NewSessionTicket
+from glasstls.wire.handshake import Certificate, Finished, HelloRetryRequest, KeyUpdate, NewSessionTicket
 from glasstls.wire.handshake12 import HelloRequest, NewSessionTicket12
 from glasstls.x509.mint import Identity
 from glasstls.x509.store import TrustStore
@@ -135,6 +136,14 @@ def _corrupt(kind: type) -> Callable[[Any], bytes | None]:
     return lambda msg: flip(msg.raw, len(msg.raw) - 1) if type(msg) is kind else None
 
 
+def _empty_certificate_compressed(msg: Any) -> bytes | None:
+    """A client's empty Certificate sent as a CompressedCertificate, as RFC 8879 allows (glasstls never
+    does): the server takes it; the client's transcript keeps the Certificate, so its Finished then fails."""
+    if type(msg) is Certificate and not msg.entries:
+        return certcompress.compress_certificate(msg, CertificateCompressionAlgorithm.zlib).encode()
+    return None
+
+
 def _after_handshake_13(r: Run) -> None:
     """Application data, a KeyUpdate each way, and a NewSessionTicket to the client."""
     assert r.connected
@@ -192,6 +201,24 @@ def scenario_runs() -> dict[str, list[Run]]:
     add(
         "1.3 post-handshake auth, declined",
         _post_handshake_auth(run(ckw={"post_handshake_auth": True}, skw=pha), required=False),
+    )
+    # RFC 8879: glasstls peers compress both Certificates by default; here neither, and a compressed empty one.
+    uncompressed = {"certificate_compression": ()}
+    add("1.3 full, no certificate compression", run(ckw=uncompressed))
+    add("1.3 client auth, no certificate compression", run(ckw=uncompressed, client_cert=True, client_auth="required"))
+    add(
+        "1.3 post-handshake auth, no certificate compression",
+        _post_handshake_auth(run(ckw=uncompressed, client_cert=True, skw=pha)),
+    )
+    add(
+        "1.3 client auth, empty Certificate compressed in flight, transcript corrupted",
+        run(client_auth="optional", client_alter=_empty_certificate_compressed),
+    )
+    add(
+        "1.3 post-handshake auth, empty Certificate compressed in flight (its Finished then fails)",
+        _post_handshake_auth(
+            run(ckw={"post_handshake_auth": True}, skw=pha, client_alter=_empty_certificate_compressed), required=False
+        ),
     )
     add(
         "1.3 HelloRetryRequest and client auth",

@@ -128,7 +128,7 @@ def test_trace_explain_and_keylog_on_both_sides(server_factory, pki: dict[str, P
         "ClientHello",
         "ServerHello",
         "EncryptedExtensions",
-        "Certificate",
+        "CompressedCertificate",  # the glasstls client offers certificate compression (RFC 8879)
         "CertificateVerify",
         "Finished",
         "Finished",
@@ -139,7 +139,8 @@ def test_trace_explain_and_keylog_on_both_sides(server_factory, pki: dict[str, P
     # The server's trace went to its stdout, one connection after its header line.
     assert out.startswith("* connection 1 from 127.0.0.1:")
     assert re.search(r"^server < ClientHello \(1\): versions TLSv1.3, TLSv1.2;", out, re.M)
-    assert re.search(r"^server > Certificate \(11\): CN=localhost;", out, re.M)
+    assert re.search(r"^server \* verified certificate CN=localhost: chosen for server name localhost$", out, re.M)
+    assert re.search(r"^server > CompressedCertificate \(25\): brotli; \d+ bytes compressed to \d+ bytes", out, re.M)
     assert "server < Alert: warning close_notify (0)" in out
     assert "glasstls: 127.0.0.1:" in err and "server <" not in err
     # Both key logs hold the same five TLS 1.3 lines, owner-readable only.

@@ -100,12 +100,14 @@ CLIENT_TRACE = [
     ("state", "ExpectServerHello", "ExpectEncryptedExtensions"),
     # ... the server's compatibility change_cipher_spec, dropped ...
     rec("in", "change_cipher_spec"),
-    # ... then {EncryptedExtensions, Certificate, CertificateVerify, Finished} in one record.
+    # ... then {EncryptedExtensions, Certificate, CertificateVerify, Finished} in one record, the
+    # Certificate compressed: the client offers compress_certificate (RFC 8879).
     rec("in", *PROTECTED_HANDSHAKE),
     msg("in", "EncryptedExtensions"),
     ("state", "ExpectEncryptedExtensions", "ExpectCertificateOrRequest"),
-    msg("in", "Certificate"),
-    ("verification", True),
+    msg("in", "CompressedCertificate"),
+    ("verification", True),  # decompressed
+    ("verification", True),  # the chain
     ("state", "ExpectCertificateOrRequest", "ExpectCertificateVerify"),
     msg("in", "CertificateVerify"),
     ("verification", True),  # the signature over the transcript
@@ -142,7 +144,7 @@ SERVER_TRACE = [
     *HANDSHAKE_SECRETS,
     ("keys", "write", "handshake"),
     msg("out", "EncryptedExtensions"),
-    msg("out", "Certificate"),
+    msg("out", "CompressedCertificate"),  # RFC 8879: the client offered compress_certificate
     msg("out", "CertificateVerify"),
     msg("out", "Finished"),
     *MASTER_SECRETS,
@@ -306,7 +308,9 @@ def test_keys_name_the_suite(run: Run) -> None:
 
 
 def test_verification_names_the_server(run: Run) -> None:
-    chain, signature, finished = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    decompressed, chain, signature, finished = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    assert decompressed.ok and decompressed.subject == "server CompressedCertificate"
+    assert decompressed.detail.startswith("certificate decompressed: brotli, ")
     assert chain.ok and chain.subject == "CN=localhost"
     assert chain.detail == "chain to a trusted root, valid for localhost"
     assert signature.ok and signature.subject == "server CertificateVerify"
@@ -388,16 +392,17 @@ def test_trace_of_a_certificate_the_client_rejects() -> None:
     pair.to_server()
     pair.to_client()
     pair.to_server()
-    assert [brief(e) for e in client_log.events][-7:] == [
+    assert [brief(e) for e in client_log.events][-8:] == [
         rec("in", *PROTECTED_HANDSHAKE),
         msg("in", "EncryptedExtensions"),
         ("state", "ExpectEncryptedExtensions", "ExpectCertificateOrRequest"),
-        msg("in", "Certificate"),
+        msg("in", "CompressedCertificate"),
+        ("verification", True),  # decompressed (RFC 8879)
         ("verification", False),
         ("alert", "out", "fatal", "unknown_ca"),
         rec("out", "application_data", "alert"),  # under the client's handshake keys
     ]
-    failed = next(e for e in client_log.events if isinstance(e, VerificationTrace))
+    failed = next(e for e in client_log.events if isinstance(e, VerificationTrace) and not e.ok)
     alert = next(e for e in client_log.events if isinstance(e, AlertTrace))
     assert failed.subject == "CN=localhost" and "not trusted" in failed.detail
     assert alert.reason == failed.detail  # the reason travels with the alert in the trace, not on the wire

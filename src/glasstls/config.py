@@ -18,11 +18,18 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from .crypto import kx
+from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
 from .crypto.signatures import PrivateKey, schemes_for_key
 from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
-from .enums import CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
+from .enums import (
+    CertificateCompressionAlgorithm,
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 from .session.cache import ServerSessionCache
@@ -259,6 +266,20 @@ def _check_psks(cfg: ClientConfig | ServerConfig, psks: tuple[ExternalPsk, ...])
             raise ConfigError("external PSKs need TLS 1.3 (tls_max): glasstls has no TLS 1.2 PSK suites")
 
 
+def _check_certificate_compression(cfg: ClientConfig | ServerConfig) -> None:
+    """Algorithms glasstls can decompress, each once (RFC 8879, Section 3); () offers none."""
+    _freeze(cfg, certificate_compression=CertificateCompressionAlgorithm)
+    algorithms = cfg.certificate_compression
+    for alg in algorithms:
+        if alg not in certcompress.SUPPORTED:
+            supported = ", ".join(a.name for a in certcompress.SUPPORTED)
+            raise ConfigError(
+                f"certificate compression {alg.name} ({int(alg)}) is not supported (glasstls has {supported})"
+            )
+    if len(set(algorithms)) != len(algorithms):
+        raise ConfigError(f"certificate_compression lists an algorithm twice: {', '.join(a.name for a in algorithms)}")
+
+
 def _check_server_credentials(cfg: ServerConfig) -> None:
     """A certificate, or external PSKs and TLS 1.3 only (a PSK-only server has nothing to offer TLS 1.2)."""
     if cfg.certificates:
@@ -303,6 +324,9 @@ class ClientConfig:
     certificate: CertifiedKey | None = None  # for client authentication
     # More chains to choose from: the one that fits the server's request is sent.
     certificates: tuple[CertifiedKey, ...] = ()
+    # RFC 8879: the algorithms to offer for the server's (TLS 1.3) Certificate, in ClientHello,
+    # and to compress our own with when the server's CertificateRequest lists one; (): none.
+    certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = certcompress.SUPPORTED
     # RFC 8446, Section 4.2.6: offer to answer a CertificateRequest after the handshake.
     # None: offer it when a certificate is configured; True: always (answering with an
     # empty Certificate when there is none); False: never.
@@ -333,6 +357,7 @@ class ClientConfig:
         if self.ocsp not in ("off", "request", "require"):
             raise ConfigError(f"ocsp must be off, request or require, not {self.ocsp!r}")
         _check_revocation(self.revocation, self.crls, "revocation")
+        _check_certificate_compression(self)
         _common_validation(self)
 
     @property
@@ -398,6 +423,9 @@ class ServerConfig:
     # of its issuer: "soft" lets it pass, "hard" refuses it (x509/revocation.py).
     client_crls: tuple[x509.CertificateRevocationList, ...] = ()
     client_revocation: str = "soft"
+    # RFC 8879: compress our (TLS 1.3) Certificate with the first of these the client offers, and
+    # offer them for the client's in our CertificateRequest; (): neither.
+    certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = certcompress.SUPPORTED
     limits: Limits = DEFAULT_LIMITS  # what the peer can make each connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
 
@@ -407,6 +435,7 @@ class ServerConfig:
         object.__setattr__(self, "alpn", tuple(self.alpn))
         object.__setattr__(self, "client_crls", tuple(self.client_crls))
         _check_revocation(self.client_revocation, self.client_crls, "client_revocation")
+        _check_certificate_compression(self)
         object.__setattr__(self, "psks", tuple(self.psks))
         _check_psks(self, self.psks)
         _check_server_credentials(self)

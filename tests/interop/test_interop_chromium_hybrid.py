@@ -159,7 +159,7 @@ class Handshake:
 
     client_hellos: list[bytes] = field(default_factory=list)
     server_hellos: list[Hello] = field(default_factory=list)  # HelloRetryRequest first, if any
-    full: bool = False  # a Certificate went by: not a resumption
+    full: bool = False  # a Certificate (Chromium asks for it brotli-compressed, RFC 8879) went by: not a resumption
 
 
 # -- glasstls's side: the JSON trace and the connection lines ------------------------------------
@@ -180,7 +180,7 @@ def glasstls_handshakes(output: str) -> dict[str, Handshake]:
             hs.client_hellos.append(raw)
         elif event["direction"] == "out" and event["message"] in ("ServerHello", "HelloRetryRequest"):
             hs.server_hellos.append(Hello.decode(raw))
-        elif event["direction"] == "out" and event["message"] == "Certificate":
+        elif event["direction"] == "out" and event["message"] in ("Certificate", "CompressedCertificate"):
             hs.full = True
     return handshakes
 
@@ -248,7 +248,7 @@ def netlog_connections(netlog: dict[str, Any], port: int) -> list[ChromiumConnec
                 conn.handshake.client_hellos.append(message)
             elif kind.endswith("RECEIVED") and params.get("type") == 2:
                 conn.handshake.server_hellos.append(Hello.decode(message))
-            elif kind.endswith("RECEIVED") and params.get("type") == 11:
+            elif kind.endswith("RECEIVED") and params.get("type") in (11, 25):  # Certificate, CompressedCertificate
                 conn.handshake.full = True
         elif kind == "SSL_CONNECT" and event["phase"] == end:
             if "net_error" in params:

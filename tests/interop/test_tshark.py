@@ -261,7 +261,9 @@ def test_the_key_log_lets_tshark_decrypt(captured: Captured) -> None:
 
     types = handshake_types(captured.capture, captured.keylog)
     if captured.version == "1.3":
-        assert {1, 2, 8, 11, 15, 20} <= types  # EncryptedExtensions, Certificate, CertificateVerify, Finished
+        # EncryptedExtensions, CertificateVerify, Finished, and the server's Certificate as a CompressedCertificate
+        # (25): the glasstls client offers certificate compression (RFC 8879)
+        assert {1, 2, 8, 15, 20, 25} <= types
     else:
         assert {1, 2, 11, 12, 14, 16, 20} <= types  # Finished is decrypted after ChangeCipherSpec
 
@@ -282,7 +284,7 @@ def test_glasstls_dissect_reads_the_same_capture(captured: Captured, capsys: pyt
     assert "[encrypted]" not in out
     names = ["ClientHello", "ServerHello"]
     if captured.version == "1.3":
-        names += ["EncryptedExtensions", "Certificate", "CertificateVerify", "Finished", "Finished"]
+        names += ["EncryptedExtensions", "CompressedCertificate", "CertificateVerify", "Finished", "Finished"]
     else:
         names += ["Certificate", "ServerKeyExchange", "ServerHelloDone", "ClientKeyExchange", "Finished", "Finished"]
     shown = re.findall(r"^client [<>] (\w+) \(\d+\)", out, re.MULTILINE)

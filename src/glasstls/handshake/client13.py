@@ -39,6 +39,7 @@ from ..wire.handshake import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     Finished,
     HelloRetryRequest,
@@ -47,7 +48,7 @@ from ..wire.handshake import (
 from . import early13, psk13
 from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
-from .common13 import certificate_verify_content, secret_reporter, send_certificate_flight
+from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
 from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
@@ -263,19 +264,20 @@ def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ExpectCertificateOrRequest(State[Certificate | CertificateRequest]):
-    expects = (Certificate, CertificateRequest)
+class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | CertificateRequest]):
+    expects = (Certificate, CompressedCertificate, CertificateRequest)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
     transitions = (
         ("CertificateRequest", "ExpectCertificate"),
         ("Certificate", "ExpectCertificateVerify"),
+        ("CompressedCertificate", "ExpectCertificateVerify"),
     )
 
     keys: HandshakeKeys
     choices: ServerChoices
 
-    def handle(self, ctx: Context, msg: Certificate | CertificateRequest) -> AnyState:
+    def handle(self, ctx: Context, msg: Certificate | CompressedCertificate | CertificateRequest) -> AnyState:
         if isinstance(msg, CertificateRequest):
             # RFC 8446, Section 4.3.2: empty context; signature_algorithms required.
             require(msg.certificate_request_context == b"", ILLEGAL, "CertificateRequest context is not empty")
@@ -290,18 +292,24 @@ class ExpectCertificateOrRequest(State[Certificate | CertificateRequest]):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ExpectCertificate(State[Certificate]):
-    expects = (Certificate,)
+class ExpectCertificate(State[Certificate | CompressedCertificate]):
+    """The server's Certificate, compressed or not (RFC 8879, Section 4)."""
+
+    expects = (Certificate, CompressedCertificate)
     step = "waiting for the server's Certificate"
     ccs_allowed = True
-    transitions = (("Certificate", "ExpectCertificateVerify"),)
+    transitions = (
+        ("Certificate", "ExpectCertificateVerify"),
+        ("CompressedCertificate", "ExpectCertificateVerify"),
+    )
 
     keys: HandshakeKeys
     choices: ServerChoices
     certificate_request: CertificateRequest | None  # None: the server asked for no client certificate
 
-    def handle(self, ctx: Context, msg: Certificate) -> AnyState:
+    def handle(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         config: ClientConfig = ctx.config
+        msg = received_certificate(ctx, received, "server CompressedCertificate")
         require(msg.certificate_request_context == b"", ILLEGAL, "server Certificate has a request context")
         # RFC 8446, Section 4.4.2.4: an empty server Certificate is a decode_error.
         require(bool(msg.entries), AlertDescription.decode_error, "server sent an empty Certificate message")

@@ -1,21 +1,31 @@
 """Pieces more than one TLS 1.3 flight uses: the Certificate/CertificateVerify
 flight and the content a CertificateVerify signs (RFC 8446, Sections 4.4.2 and
 4.4.3), the server's CertificateRequest (Section 4.3.2: in the handshake and
-after it), and the key schedule's reporter."""
+after it), certificate compression both ways (RFC 8879), and the key schedule's
+reporter."""
 
 from __future__ import annotations
 
 from ..config import CertifiedKey, ServerConfig
+from ..crypto import certcompress
 from ..crypto.keyschedule13 import SecretReport
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
+from ..enums import AlertDescription, SignatureScheme
 from ..enums import ExtensionType as E
-from ..enums import SignatureScheme
+from ..errors import AlertError
 from ..wire import extensions as X
 from ..wire.extensions import Extension
-from ..wire.handshake import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
-from .base import Context
+from ..wire.handshake import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    CompressedCertificate,
+    Handshake,
+)
+from .base import Context, traced_check
 from .certselect import client_certificate_for
 
 _CONTEXT_STRINGS = {
@@ -37,15 +47,16 @@ def send_certificate_and_verify(
     signer: str,
     request_context: bytes = b"",
     ocsp_staple: bytes | None = None,
+    peer_compression: Extension | None = None,
 ) -> None:
-    """Certificate then CertificateVerify; ``ocsp_staple`` rides in the leaf's entry (Section 4.4.2.1)."""
+    """Certificate then CertificateVerify; ``ocsp_staple`` rides in the leaf's entry (Section 4.4.2.1).
+    ``peer_compression``: the peer's compress_certificate extension (RFC 8879), if it sent one."""
     leaf_extensions = (Extension.make(E.status_request, ocsp_staple, X.CT),) if ocsp_staple else ()
     entries = tuple(
         CertificateEntry(der, leaf_extensions if index == 0 else ()) for index, der in enumerate(certified.der_chain)
     )
     cert = Certificate(certificate_request_context=request_context, entries=entries)
-    ctx.send_message(cert)
-    transcript.add(cert.raw)
+    send_certificate(ctx, transcript, cert, peer_compression)
     content = certificate_verify_content(signer, transcript.digest())
     cv = CertificateVerify(algorithm=scheme, signature=sign(certified.private_key, scheme, content, ctx.randomness))
     ctx.send_message(cv)
@@ -64,22 +75,72 @@ def send_certificate_flight(
     )
     if choice is not None:
         certified, scheme = choice
-        send_certificate_and_verify(ctx, transcript, certified, scheme, signer, request.certificate_request_context)
+        compression = request.ext(E.compress_certificate)
+        context = request.certificate_request_context
+        send_certificate_and_verify(ctx, transcript, certified, scheme, signer, context, peer_compression=compression)
         return
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
-    ctx.send_message(empty)
-    transcript.add(empty.raw)
+    send_certificate(ctx, transcript, empty, None)  # nothing to compress (see send_certificate)
+
+
+def send_certificate(
+    ctx: Context, transcript: Transcript, cert: Certificate, peer_compression: Extension | None
+) -> None:
+    """The Certificate, or a CompressedCertificate in its place when the peer's compress_certificate
+    lists an algorithm of ours (RFC 8879, Section 4); the transcript hashes the message sent.
+
+    An empty Certificate (a client without one) goes as it is: RFC 8879 allows compressing it,
+    but its 4 or so bytes would only grow."""
+    algorithm = None
+    if peer_compression is not None and cert.entries:
+        algorithm = certcompress.choose(peer_compression.value, ctx.config.certificate_compression)
+    msg: Handshake = cert if algorithm is None else certcompress.compress_certificate(cert, algorithm)
+    ctx.send_message(msg)
+    transcript.add(msg.raw)
+
+
+def received_certificate(ctx: Context, msg: Certificate | CompressedCertificate, subject: str) -> Certificate:
+    """The Certificate the peer sent: ``msg`` itself, or the one a CompressedCertificate carries
+    (RFC 8879, Section 4), whose ``raw`` stays the compressed message's (what the transcript hashes).
+
+    A CompressedCertificate when this side offered no compression is unexpected_message, as the
+    Certificate's place holds only a Certificate then; one with an algorithm this side did not
+    offer is illegal_parameter, and one that does not decompress to exactly its
+    uncompressed_length is bad_certificate (crypto/certcompress.py). The bound on the
+    decompressed size is ``Limits.max_handshake_message``, the one an uncompressed Certificate
+    has (Section 5). ``subject`` names the message in the trace ("server CompressedCertificate")."""
+    if isinstance(msg, Certificate):
+        return msg
+    offered = ctx.config.certificate_compression
+    if not offered:
+        raise AlertError(
+            AlertDescription.unexpected_message,
+            f"{subject} received, but this {ctx.side} offered no certificate compression "
+            "(no compress_certificate extension; RFC 8879, Sections 3 and 4)",
+        )
+    size = len(msg.compressed_certificate_message)
+    detail = f"certificate decompressed: {msg.algorithm.name}, {size} -> {msg.uncompressed_length} bytes"
+    limit = ctx.config.limits.max_handshake_message
+    return traced_check(
+        ctx,
+        subject,
+        detail,
+        lambda: certcompress.decompress_certificate(msg, offered, limit, limit_name="Limits.max_handshake_message"),
+    )
 
 
 def certificate_request(ctx: Context, request_context: bytes = b"") -> CertificateRequest:
-    """The server's CertificateRequest (RFC 8446, Section 4.3.2): our signature schemes
-    and the client CAs we trust; ``request_context`` is empty in the handshake."""
+    """The server's CertificateRequest (RFC 8446, Section 4.3.2): our signature schemes,
+    the client CAs we trust and the certificate compression we take (RFC 8879, Section 3);
+    ``request_context`` is empty in the handshake."""
     config: ServerConfig = ctx.config
     schemes = tuple(s for s in config.signature_schemes if s in TLS13_SIGNATURE_SCHEMES)
     exts = [Extension.make(E.signature_algorithms, schemes, X.CR)]
     if config.client_trust_store is not None:
         names = tuple(c.subject.public_bytes() for c in config.client_trust_store.certificates)
         exts.append(Extension.make(E.certificate_authorities, names, X.CR))
+    if config.certificate_compression:  # RFC 8879, Section 3: the client may compress its Certificate
+        exts.append(Extension.make(E.compress_certificate, config.certificate_compression, X.CR))
     return CertificateRequest(certificate_request_context=request_context, extensions=tuple(exts))
 
 

@@ -121,6 +121,8 @@ def _client_hello_extensions(
         add(E.psk_key_exchange_modes, cfg.psk_modes)  # RFC 8446, Section 4.2.9
         if cfg.offers_post_handshake_auth:
             add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
+        if cfg.certificate_compression:
+            add(E.compress_certificate, cfg.certificate_compression)  # RFC 8879, Section 3: TLS 1.3 only
     if cfg.record_size_limit:
         add(E.record_size_limit, cfg.record_size_limit)
     return tuple(exts)

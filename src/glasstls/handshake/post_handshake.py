@@ -46,13 +46,14 @@ from ..wire.handshake import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
+    CompressedCertificate,
     Finished,
     Handshake,
     KeyUpdate,
     NewSessionTicket,
 )
 from .base import AnyState, Connected, Context, FinishedVerified, require, traced_check, verify_finished
-from .common13 import certificate_request, certificate_verify_content, send_certificate_flight
+from .common13 import certificate_request, certificate_verify_content, received_certificate, send_certificate_flight
 from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
 from .psk13 import SessionBasis, session_from_ticket
 
@@ -317,26 +318,30 @@ def _fresh_context(ctx: Context, used: frozenset[bytes]) -> bytes:
     raise TLSError("the randomness source keeps repeating a certificate_request_context")
 
 
-class ServerConnected13(_ServerConnected[KeyUpdate | Certificate]):
-    expects = (KeyUpdate, Certificate)
+class ServerConnected13(_ServerConnected[KeyUpdate | Certificate | CompressedCertificate]):
+    expects = (KeyUpdate, Certificate, CompressedCertificate)
     transitions = (
         ("KeyUpdate", "ServerConnected13", "next read keys"),
         ("Certificate", "ExpectPostHandshakeCertificateVerify", "post-handshake auth, client chain verified"),
         ("Certificate", "ExpectPostHandshakeFinished", "post-handshake auth, empty, request not required"),
+        ("CompressedCertificate", "ExpectPostHandshakeCertificateVerify", "post-handshake auth, client chain verified"),
+        ("CompressedCertificate", "ExpectPostHandshakeFinished", "post-handshake auth, empty, request not required"),
     )
 
-    def handle(self, ctx: Context, msg: KeyUpdate | Certificate) -> AnyState:
-        if isinstance(msg, Certificate):
+    def handle(self, ctx: Context, msg: KeyUpdate | Certificate | CompressedCertificate) -> AnyState:
+        if isinstance(msg, Certificate | CompressedCertificate):
             return self._client_certificate(ctx, msg)
         return super().handle(ctx, msg)
 
-    def _client_certificate(self, ctx: Context, msg: Certificate) -> AnyState:
+    def _client_certificate(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         pha = self.post_handshake_auth
         if pha is None or not pha.outstanding:
             raise AlertError(
                 AlertDescription.unexpected_message,
-                "client Certificate after the handshake, with no CertificateRequest outstanding",
+                f"client {received.name} after the handshake, with no CertificateRequest outstanding",
             )
+        # RFC 8879, Section 4: compressed in answer to our request's compress_certificate.
+        msg = received_certificate(ctx, received, "client CompressedCertificate (post-handshake)")
         pending, rest = pha.take(msg.certificate_request_context)
         if pending is None:
             raise AlertError(

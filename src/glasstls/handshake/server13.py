@@ -39,6 +39,7 @@ from ..wire.handshake import (
     Certificate,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     Finished,
     HelloRetryRequest,
@@ -48,7 +49,13 @@ from . import early13, psk13
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .certselect import candidates, report_choice
-from .common13 import certificate_request, certificate_verify_content, secret_reporter, send_certificate_and_verify
+from .common13 import (
+    certificate_request,
+    certificate_verify_content,
+    received_certificate,
+    secret_reporter,
+    send_certificate_and_verify,
+)
 from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
@@ -328,7 +335,16 @@ def _send_encrypted_flight(ctx: Context, ch: ClientHello, decisions: Decisions, 
         ctx.send_message(request)
         transcript.add(request.raw)
     staple = staple_for(ctx, ch, decisions.certified)  # RFC 8446, Section 4.4.2.1
-    send_certificate_and_verify(ctx, transcript, decisions.certified, decisions.scheme, "server", ocsp_staple=staple)
+    compression = ch.ext(E.compress_certificate)  # RFC 8879: a CompressedCertificate if it lists one of ours
+    send_certificate_and_verify(
+        ctx,
+        transcript,
+        decisions.certified,
+        decisions.scheme,
+        "server",
+        ocsp_staple=staple,
+        peer_compression=compression,
+    )
 
 
 def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -> EncryptedExtensions:
@@ -360,20 +376,24 @@ def _application_secrets(stage: HandshakeSecret, transcript: Transcript) -> tupl
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ExpectClientCertificate13(State[Certificate]):
-    """RFC 8446, Section 4.4.2: the client's answer to our CertificateRequest."""
+class ExpectClientCertificate13(State[Certificate | CompressedCertificate]):
+    """RFC 8446, Section 4.4.2: the client's answer to our CertificateRequest, compressed
+    or not (RFC 8879, Section 4)."""
 
-    expects = (Certificate,)
+    expects = (Certificate, CompressedCertificate)
     step = "waiting for the client's Certificate"
     ccs_allowed = True
     transitions = (
         ("Certificate", "ExpectClientCertificateVerify13"),
         ("Certificate", "ExpectClientFinished", "empty, no client certificate"),
+        ("CompressedCertificate", "ExpectClientCertificateVerify13"),
+        ("CompressedCertificate", "ExpectClientFinished", "empty, no client certificate"),
     )
 
     flight: ServerFlight
 
-    def handle(self, ctx: Context, msg: Certificate) -> AnyState:
+    def handle(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
+        msg = received_certificate(ctx, received, "client CompressedCertificate")
         require(msg.certificate_request_context == b"", ILLEGAL, "client Certificate has a request context")
         self.flight.transcript.add(msg.raw)
         if not msg.entries:
