@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from glasstls import NamedGroup
+from glasstls.enums import AlertDescription
 from glasstls.enums import ExtensionType as E
-from glasstls.errors import ConfigError
-from glasstls.session.cookie import EXPIRED, MALFORMED, NOT_AUTHENTIC, CookieContents, CookieSealer
+from glasstls.errors import AlertError, ConfigError
+from glasstls.handshake.server13 import ExpectCookieClientHello, ExpectSecondClientHello
+from glasstls.observe import EventList, MessageTrace
+from glasstls.session.cookie import (
+    DEFAULT_LIFETIME,
+    EXPIRED,
+    MALFORMED,
+    NOT_AUTHENTIC,
+    CookieContents,
+    CookieSealer,
+)
 from glasstls.wire import extensions as X
-from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import Handshake, HelloRetryRequest
-from pairs import make_pair, once
+from glasstls.wire.extensions import Extension, KeyShareEntry
+from glasstls.wire.handshake import ClientHello, Handshake, HelloRetryRequest
+from pairs import Pair, TamperingClient, TamperingServer, connected_pair, make_pair, once
 
 T0 = datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=UTC)
 CONTENTS = CookieContents(ch1_hash=bytes(range(32)), cipher_suite=0x1301, group=0x11EC, issued=T0)
@@ -75,3 +86,147 @@ def test_the_client_echoes_a_cookie_it_never_offered() -> None:
     names = [e.type for e in second.extensions]
     assert names.index(E.cookie) == names.index(E.key_share) + 1
     assert pair.client.error is None
+
+
+# -- the stateless server (ServerConfig.stateless_hrr) ------------------------------------
+
+
+def _stateless_pair(**kw: Any) -> Pair:
+    """The client offers only an x25519 share; the server prefers the hybrid: a retry, with a cookie."""
+    return make_pair(client_kw={"key_share_groups": (NamedGroup.x25519,)}, server_kw={"stateless_hrr": True}, **kw)
+
+
+def _hrr_cookie(log: EventList) -> bytes:
+    hrrs = [m for m in _messages(log.events) if isinstance(m, HelloRetryRequest)]
+    assert len(hrrs) == 1
+    cookie = hrrs[0].ext(E.cookie)
+    assert cookie is not None
+    value: bytes = cookie.value
+    return value
+
+
+def _messages(events: list[Any]) -> list[Any]:
+    return [e.message for e in events if isinstance(e, MessageTrace)]
+
+
+def _alert(conn: Any) -> AlertDescription:
+    assert isinstance(conn.error, AlertError), conn.error
+    description: AlertDescription = conn.error.description
+    return description
+
+
+def test_a_stateless_server_retries_with_a_cookie_and_completes() -> None:
+    log = EventList()
+    pair = _stateless_pair(client_observer=log)
+    pair.to_server()
+    pair.to_client()
+    cookie = _hrr_cookie(log)
+    assert len(cookie) > 32
+    echoed = pair.client.offered_hello.ext(E.cookie)
+    assert echoed is not None and echoed.value == cookie
+    pair.handshake()
+    assert pair.client.handshake_complete and pair.server.handshake_complete, pair.log
+    assert pair.server.parameters is not None and pair.server.parameters.group == NamedGroup.X25519MLKEM768.name
+
+
+def test_after_its_retry_a_stateless_server_holds_nothing_of_the_first_client_hello() -> None:
+    pair = _stateless_pair()
+    pair.to_server()
+    state = pair.server._state
+    assert isinstance(state, ExpectCookieClientHello)
+    assert fields(state) == ()  # no ClientHello, no decisions, no transcript
+    assert state.ccs_allowed  # a middlebox-compatible client may send its CCS first (RFC 8446, D.4)
+
+
+def test_without_stateless_hrr_the_retry_carries_no_cookie() -> None:
+    pair = make_pair(client_kw={"key_share_groups": (NamedGroup.x25519,)})
+    pair.to_server()
+    assert isinstance(pair.server._state, ExpectSecondClientHello)
+    pair.to_client()
+    assert pair.client.offered_hello.ext(E.cookie) is None
+    pair.handshake()
+    assert pair.client.handshake_complete and pair.server.handshake_complete
+
+
+def _with_cookie(msg: Handshake, cookie: bytes) -> bytes:
+    assert isinstance(msg, ClientHello)
+    exts = tuple(Extension.make(E.cookie, cookie, X.CH) if e.type == E.cookie else e for e in msg.extensions)
+    return replace(msg, extensions=exts).encode()
+
+
+def test_an_altered_cookie_is_illegal_parameter() -> None:
+    """RFC 8446, Section 4.2.2: a cookie this server did not issue (it does not authenticate)."""
+
+    def alter(msg: Handshake) -> bytes:
+        cookie = msg.ext(E.cookie).value  # type: ignore[attr-defined]
+        return _with_cookie(msg, cookie[:-1] + bytes([cookie[-1] ^ 1]))
+
+    pair = _stateless_pair(client_alter=once(ClientHello, alter, nth=1))
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+    assert NOT_AUTHENTIC in str(pair.server.error)
+
+
+def test_a_cookie_from_another_server_is_illegal_parameter() -> None:
+    other = CookieSealer(os.urandom).seal(CONTENTS)
+    pair = _stateless_pair(client_alter=once(ClientHello, lambda m: _with_cookie(m, other), nth=1))
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+    assert NOT_AUTHENTIC in str(pair.server.error)
+
+
+def test_a_second_client_hello_without_the_cookie_is_illegal_parameter() -> None:
+    def drop(msg: Handshake) -> bytes:
+        assert isinstance(msg, ClientHello)
+        return replace(msg, extensions=tuple(e for e in msg.extensions if e.type != E.cookie)).encode()
+
+    pair = _stateless_pair(client_alter=once(ClientHello, drop, nth=1))
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+
+
+def test_an_expired_cookie_is_illegal_parameter() -> None:
+    pair = _stateless_pair()
+    pair.to_server()
+    later = datetime.now(UTC) + timedelta(seconds=DEFAULT_LIFETIME + 1)
+    pair.server._clock = lambda: later  # the client took longer than the cookie's lifetime
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+    assert EXPIRED in str(pair.server.error)
+
+
+def test_a_second_client_hello_with_another_share_is_illegal_parameter() -> None:
+    """The cookie fixes the group: the second ClientHello must carry exactly one share of it."""
+    pair = make_pair(
+        client_kw={"key_share_groups": (NamedGroup.x25519,)},
+        server_kw={"stateless_hrr": True, "groups": (NamedGroup.secp256r1,)},
+        client_alter=once(ClientHello, _second_hello_with_x25519_share, nth=1),
+    )
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+    assert "exactly one secp256r1 key share" in str(pair.server.error)
+
+
+def _second_hello_with_x25519_share(msg: Handshake) -> bytes:
+    assert isinstance(msg, ClientHello)
+    share = KeyShareEntry(NamedGroup.x25519, bytes(range(1, 33)))
+    exts = tuple(Extension.make(E.key_share, (share,), X.CH) if e.type == E.key_share else e for e in msg.extensions)
+    return replace(msg, extensions=exts).encode()
+
+
+def test_a_stateless_retry_still_resumes_a_ticket() -> None:
+    first = connected_pair(server_kw={"stateless_hrr": True})
+    first.to_client()  # the tickets
+    session = first.client.session
+    assert session is not None
+    log = EventList()
+    client = TamperingClient(
+        replace(first.client_config, key_share_groups=(NamedGroup.x25519,)), "localhost", session=session, observer=log
+    )
+    server = TamperingServer(first.server_config)
+    pair = Pair(client, server, first.client_config, first.server_config, first.identity, first.ca)
+    pair.handshake()
+    assert client.handshake_complete and server.handshake_complete, pair.log
+    assert _hrr_cookie(log)
+    assert client.parameters is not None and client.parameters.resumed
+    assert server.parameters is not None and server.parameters.resumed

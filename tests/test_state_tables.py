@@ -194,6 +194,20 @@ def scenario_runs() -> dict[str, list[Run]]:
         "1.3 HelloRetryRequest",
         run(ckw={"groups": (NamedGroup.x25519, NamedGroup.secp256r1)}, skw={"groups": (NamedGroup.secp256r1,)}),
     )
+    stateless = {"groups": (NamedGroup.secp256r1,), "stateless_hrr": True}
+    add(
+        "1.3 stateless HelloRetryRequest (cookie)",
+        run(ckw={"groups": (NamedGroup.x25519, NamedGroup.secp256r1)}, skw=stateless),
+    )
+    add(
+        "1.3 stateless HelloRetryRequest (cookie) and client auth",
+        run(
+            ckw={"groups": (NamedGroup.x25519, NamedGroup.secp256r1)},
+            skw=stateless,
+            client_cert=True,
+            client_auth="required",
+        ),
+    )
     add("1.3 client auth", run(client_cert=True, client_auth="required"))
     add("1.3 client auth, no certificate", run(client_auth="optional"))
     pha = {"client_trust_store": TrustStore.from_pem(default_ca().root_pem())}

@@ -33,6 +33,7 @@ from .enums import (
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 from .session.cache import ServerSessionCache
+from .session.cookie import CookieSealer
 from .session.psk import ExternalPsk
 from .session.replay import MemoryReplayGuard, ReplayGuard
 from .session.tickets import TicketKeys
@@ -416,6 +417,11 @@ class ServerConfig:
     # Shared by every connection made with this configuration (and its dataclasses.replace copies).
     session_cache: ServerSessionCache = field(default_factory=ServerSessionCache)
     ticket_keys: TicketKeys = field(default_factory=lambda: TicketKeys(system_randomness))
+    # RFC 8446, Section 4.2.2: a HelloRetryRequest carries a cookie sealed under cookie_sealer
+    # (a random key unless given) holding what the server needs of the first ClientHello, and
+    # the server keeps nothing of it while it waits for the second.
+    stateless_hrr: bool = False
+    cookie_sealer: CookieSealer | None = None
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: TrustStore | None = None  # for client certificates
@@ -464,3 +470,5 @@ class ServerConfig:
             object.__setattr__(self, "session_cache", ServerSessionCache())
         if self.ticket_keys is None:
             object.__setattr__(self, "ticket_keys", TicketKeys(system_randomness))
+        if self.stateless_hrr and self.cookie_sealer is None:
+            object.__setattr__(self, "cookie_sealer", CookieSealer(system_randomness))

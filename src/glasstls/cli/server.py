@@ -116,6 +116,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="accept TLS 1.3 0-RTT early data, up to N bytes per connection (max_early_data_size, announced in "
         "the tickets; default 0: off). Early data can be replayed: --www answers unsafe methods in it with 425",
     )
+    p.add_argument(
+        "--stateless-hrr",
+        action="store_true",
+        help="TLS 1.3: put a sealed cookie into each HelloRetryRequest and keep nothing of the first "
+        "ClientHello until the client echoes it (RFC 8446, Section 4.2.2)",
+    )
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(
         "--verify-client",
@@ -153,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     config = server_config(args)
     if args.max_early_data:
         config = dataclasses.replace(config, max_early_data_size=args.max_early_data)
+    if args.stateless_hrr:
+        config = dataclasses.replace(config, stateless_hrr=True)
     trace_mode(args)  # a bad --trace fails now, not at the first connection
     _check_numbers(args)
     new_sequence_diagram(args.diagram)  # a --diagram not .svg or .mmd, or files that cannot be written, fail now too

@@ -62,6 +62,11 @@ class Transcript:
         self._hash = hashlib.new(self.hash_name)
         self._hash.update(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)
 
+    def add_message_hash(self, digest: bytes) -> None:
+        """message_hash(ClientHello1) from its hash alone: a stateless server's cookie
+        carries it (RFC 8446, Sections 4.2.2 and 4.4.1)."""
+        self.add(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)
+
     def messages(self) -> bytes:
         """Every message added so far, concatenated."""
         return b"".join(self._messages)

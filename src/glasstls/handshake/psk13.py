@@ -252,9 +252,13 @@ class AcceptedPsk:
         return self.session is None
 
 
-def choose_psk(ctx: Context, ch: ClientHello, suites: Sequence[Suite13]) -> AcceptedPsk | None:
+def choose_psk(
+    ctx: Context, ch: ClientHello, suites: Sequence[Suite13], before: Transcript | None = None
+) -> AcceptedPsk | None:
     """The first offered PSK this server can use with one of ``suites`` (both sides' TLS 1.3
-    suites, best first), its binder verified; None: a full handshake."""
+    suites, best first), its binder verified; None: a full handshake. ``before``: the
+    transcript ahead of this ClientHello (a stateless server's second one, rebuilt from its
+    cookie), which the binder covers too (Section 4.2.11.2)."""
     offered = ch.ext(E.pre_shared_key)
     if offered is None:
         return None
@@ -273,7 +277,7 @@ def choose_psk(ctx: Context, ch: ClientHello, suites: Sequence[Suite13]) -> Acce
         if found is not None:
             secret, suite, session = found
             accepted = AcceptedPsk(index, identity.identity, secret, suite, mode, session)
-            _verify_binder(ctx, ch, accepted, psks.binders[index], before=None)
+            _verify_binder(ctx, ch, accepted, psks.binders[index], before=before)
             return accepted
     return None
 

@@ -23,6 +23,7 @@ class ExpectClientHello(State[ClientHello]):
     initial = True
     transitions = (
         ("ClientHello", "ExpectSecondClientHello", "TLS 1.3, no usable key share, sends HelloRetryRequest"),
+        ("ClientHello", "ExpectCookieClientHello", "TLS 1.3, no usable key share, stateless: HRR with a cookie"),
         ("ClientHello", "ExpectClientFinished", "TLS 1.3, sends the server flight"),
         ("ClientHello", "ExpectClientCertificate13", "TLS 1.3 with client auth, sends the server flight"),
         ("ClientHello", "ExpectEndOfEarlyData", "TLS 1.3, PSK and 0-RTT accepted, sends the server flight"),

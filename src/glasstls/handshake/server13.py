@@ -33,6 +33,7 @@ from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, 
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..events import NegotiatedParameters
+from ..session.cookie import CookieContents
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import (
@@ -56,6 +57,7 @@ from .common13 import (
     secret_reporter,
     send_certificate_and_verify,
 )
+from .hello import choose_protocol_version
 from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
@@ -93,9 +95,12 @@ def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     return send_server_flight(ctx, ch, decisions, share, transcript, after_hrr=False)
 
 
-def negotiate(ctx: Context, ch: ClientHello) -> tuple[Decisions, KeyShareEntry | None]:
+def negotiate(
+    ctx: Context, ch: ClientHello, before: Transcript | None = None
+) -> tuple[Decisions, KeyShareEntry | None]:
     """Everything the server decides from one TLS 1.3 ClientHello, checked in RFC order,
-    and the client's key share for the chosen group (None: a HelloRetryRequest asks for one)."""
+    and the client's key share for the chosen group (None: a HelloRetryRequest asks for one).
+    ``before``: the transcript ahead of a stateless server's second ClientHello (PSK binders)."""
     cfg: ServerConfig = ctx.config
     # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
@@ -103,7 +108,7 @@ def negotiate(ctx: Context, ch: ClientHello) -> tuple[Decisions, KeyShareEntry |
     offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
     suite = TLS13_SUITES[N.choose_suite(offered, ours, cfg.prefer_client_suites)]
     order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
-    psk = psk13.choose_psk(ctx, ch, order)  # its suite has the PSK's hash (Section 4.2.11)
+    psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
     sigs_ext = ch.ext(E.signature_algorithms)
@@ -182,19 +187,82 @@ def _server_hello(
     return kind(random=random, legacy_session_id_echo=ch.legacy_session_id, cipher_suite=suite, extensions=exts)
 
 
-def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transcript: Transcript) -> AnyState:
-    """RFC 8446, Section 4.1.4: ask for a share of the group we chose."""
-    exts = (
+def _hello_retry(ch: ClientHello, suite: CipherSuite, group: NamedGroup, cookie: bytes | None) -> ServerHello:
+    """RFC 8446, Section 4.1.4: the HelloRetryRequest, rebuilt byte for byte from the same inputs."""
+    exts = [
         Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.HRR),
-        Extension.make(E.key_share, decisions.group, X.HRR),
-    )
-    hrr = _server_hello(ch, decisions.suite.suite, HelloRetryRequest.random, exts, HelloRetryRequest)
+        Extension.make(E.key_share, group, X.HRR),
+    ]
+    if cookie is not None:
+        exts.append(Extension.make(E.cookie, cookie, X.HRR))
+    return _server_hello(ch, suite, HelloRetryRequest.random, tuple(exts), HelloRetryRequest)
+
+
+def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transcript: Transcript) -> AnyState:
+    """RFC 8446, Section 4.1.4: ask for a share of the group we chose; a stateless server
+    (Section 4.2.2) puts Hash(ClientHello1), the suite and the group into a sealed cookie
+    and keeps nothing of the first ClientHello."""
+    assert decisions.group is not None  # a HelloRetryRequest asks for a share of a group
+    sealer = _config(ctx).cookie_sealer if _config(ctx).stateless_hrr else None
+    cookie = None
+    if sealer is not None:
+        contents = CookieContents(transcript.digest(), decisions.suite.suite, decisions.group, ctx.now())
+        cookie = sealer.seal(contents)
+    hrr = _hello_retry(ch, decisions.suite.suite, decisions.group, cookie)
     transcript.replace_with_message_hash()
     ctx.send_message(hrr)
     transcript.add(hrr.raw)
     if ch.legacy_session_id:  # RFC 8446, Appendix D.4
         ctx.send_change_cipher_spec()
+    if cookie is not None:
+        return ExpectCookieClientHello()
     return ExpectSecondClientHello(ch, decisions, transcript)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ExpectCookieClientHello(State[ClientHello]):
+    """A stateless server after its HelloRetryRequest (RFC 8446, Section 4.2.2): it holds
+    nothing of the first ClientHello; the second brings it all back in the cookie."""
+
+    expects = (ClientHello,)
+    step = "waiting for the second ClientHello, with the cookie"
+    ccs_allowed = True
+    transitions = (
+        ("ClientHello", "ExpectClientFinished", "cookie opened, sends the server flight"),
+        ("ClientHello", "ExpectClientCertificate13", "cookie opened, with client auth, sends the server flight"),
+    )
+
+    def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
+        sealer = _config(ctx).cookie_sealer
+        assert sealer is not None  # stateless_hrr made one
+        cookie_ext = ch.ext(E.cookie)
+        # RFC 8446, Section 4.1.2: the second ClientHello carries the HelloRetryRequest's cookie.
+        require(cookie_ext is not None, ILLEGAL, "second ClientHello does not echo the HelloRetryRequest's cookie")
+        assert cookie_ext is not None
+        cookie: bytes = cookie_ext.value
+        contents, reason = sealer.open(cookie, ctx.now())
+        if contents is None:  # Section 4.2.2: a cookie this server did not issue (or no longer honours)
+            raise AlertError(ILLEGAL, f"HelloRetryRequest cookie refused: {reason}")
+        suite = TLS13_SUITES.get(CipherSuite(contents.cipher_suite))
+        require(suite is not None, ILLEGAL, "cookie names a suite that is not a TLS 1.3 one")
+        assert suite is not None
+        group = NamedGroup(contents.group)
+        # Section 4.4.1: message_hash(ClientHello1), then the HelloRetryRequest as it was sent.
+        transcript = Transcript()
+        transcript.start(suite.hash_name)
+        transcript.add_message_hash(contents.ch1_hash)
+        transcript.add(_hello_retry(ch, suite.suite, group, cookie).encode())
+        version = choose_protocol_version(ctx, ch)
+        require(version == ProtocolVersion.TLSv1_3, ILLEGAL, "second ClientHello no longer offers TLS 1.3")
+        require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
+        shares = ch.ext(E.key_share)
+        if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
+            raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
+        decisions, _ = negotiate(ctx, ch, before=transcript)
+        require(decisions.suite.suite == suite.suite, ILLEGAL, "second ClientHello did not keep the chosen suite")
+        decisions = replace(decisions, group=group)
+        transcript.add(ch.raw)
+        return send_server_flight(ctx, ch, decisions, shares.value[0], transcript, after_hrr=True)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
