@@ -450,8 +450,10 @@ class _HandshakeContext:
     def peer_verified(self) -> PeerVerified | None:
         return self._conn.peer_verified
 
-    def randomness(self, n: int) -> bytes:
-        return self._conn.randomness(n)
+    @property
+    def randomness(self) -> Randomness:
+        # The callable itself, so that crypto.rand.is_system() recognises os.urandom.
+        return self._conn.randomness
 
     def now(self) -> datetime:
         return self._conn._clock()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ..crypto.rand import Randomness
 from ..crypto.suites import Suite13
 from ..enums import AlertDescription, HandshakeType
 from ..errors import AlertError, DecodeError, NotNegotiatedError, unexpected
@@ -112,7 +113,10 @@ class Context(Protocol):
     def skip_early_data(self, limit: int) -> None: ...  # server: skip rejected early records
     def clear_write_keys(self) -> None: ...  # client: back to plaintext after rejected 0-RTT (HRR)
 
-    def randomness(self, n: int) -> bytes: ...
+    # The connection's own source, not a wrapper: crypto.rand.is_system() must see
+    # os.urandom to take the constant-time library paths (RSA signing, key generation).
+    @property
+    def randomness(self) -> Randomness: ...
     def now(self) -> datetime: ...
     def send_message(self, msg: Handshake) -> None: ...
     def send_change_cipher_spec(self) -> None: ...
