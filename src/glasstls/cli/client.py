@@ -63,6 +63,43 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--servername", help="name for SNI and certificate verification (default: HOST)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stderr")
     p.add_argument(
+        "--linger",
+        type=float,
+        default=1.0,
+        help="after stdin ends, seconds of server silence before closing (default 1)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up when connecting, or then the handshake, takes longer (default {CONNECT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--allow-truncation",
+        action="store_true",
+        help="accept a server that ends the stream without close_notify (only where the data frames itself); "
+        "otherwise that ends with an error and exit status 1",
+    )
+    _add_identity_options(p)
+    _add_revocation_options(p)
+    _add_session_options(p)
+    add_common_options(p)
+    add_psk_options(p)
+    add_trace_options(p)
+    p.add_argument(
+        "--illustrate",
+        metavar="FILE.html",
+        help="write the connection to FILE.html: one self-contained page, every record byte by byte and explained "
+        "(secret values only with --show-secrets)",
+    )
+    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP)
+    p.set_defaults(run=run)
+
+
+def _add_identity_options(p: argparse.ArgumentParser) -> None:
+    """The client certificates a server may ask for."""
+    p.add_argument(
         "--cert",
         metavar="FILE",
         action="append",
@@ -71,6 +108,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the one that fits the server's request is sent)",
     )
     p.add_argument("--key", metavar="FILE", action="append", default=[], help="private key PEM for each --cert")
+
+
+def _add_revocation_options(p: argparse.ArgumentParser) -> None:
+    """How the server's certificates are checked for revocation."""
     p.add_argument(
         "--ocsp",
         choices=("request", "require", "off"),
@@ -92,6 +133,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a certificate with no current CRL (nor a good OCSP staple): accept it (soft, the default) "
         "or refuse it (hard)",
     )
+
+
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    """Resumption and TLS 1.3 0-RTT."""
     p.add_argument("--session-in", metavar="FILE", help="resume the session saved in FILE (session ID or ticket)")
     p.add_argument("--session-out", metavar="FILE", help="save the session to FILE for a later --session-in")
     p.add_argument(
@@ -106,36 +151,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="when the server rejects the --early-data bytes, send them again after the handshake "
         "(by default they are not sent again)",
     )
-    p.add_argument(
-        "--linger",
-        type=float,
-        default=1.0,
-        help="after stdin ends, seconds of server silence before closing (default 1)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=CONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"give up when connecting, or then the handshake, takes longer (default {CONNECT_TIMEOUT:g})",
-    )
-    p.add_argument(
-        "--allow-truncation",
-        action="store_true",
-        help="accept a server that ends the stream without close_notify (only where the data frames itself); "
-        "otherwise that ends with an error and exit status 1",
-    )
-    add_common_options(p)
-    add_psk_options(p)
-    add_trace_options(p)
-    p.add_argument(
-        "--illustrate",
-        metavar="FILE.html",
-        help="write the connection to FILE.html: one self-contained page, every record byte by byte and explained "
-        "(secret values only with --show-secrets)",
-    )
-    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP)
-    p.set_defaults(run=run)
 
 
 def _target_after_trace(args: argparse.Namespace) -> None:

@@ -74,6 +74,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
     p.add_argument(
+        "--unknown-name",
+        choices=("default", "refuse"),
+        default="default",
+        help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)",
+    )
+    _add_serving_options(p)
+    _add_session_options(p)
+    _add_client_auth_options(p)
+    add_common_options(p)
+    add_psk_options(p)
+    add_trace_options(p)
+    p.add_argument(
+        "--illustrate",
+        metavar="FILE.html",
+        help="write each connection as one self-contained, explained HTML page: FILE-1.html, FILE-2.html, … "
+        "(secret values only with --show-secrets)",
+    )
+    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP + ": FILE-1.svg, FILE-2.svg, …")
+    p.set_defaults(run=run)
+
+
+def _add_serving_options(p: argparse.ArgumentParser) -> None:
+    """What one server spends on its clients: how many at once, for how long."""
+    p.add_argument(
         "--concurrency",
         type=int,
         default=CONCURRENCY,
@@ -94,12 +118,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="S",
         help=f"close a connection silent this long, in seconds; 0: never (default {IDLE_TIMEOUT:g})",
     )
-    p.add_argument(
-        "--unknown-name",
-        choices=("default", "refuse"),
-        default="default",
-        help="a server name no certificate carries: serve the first chain, or refuse (unrecognized_name)",
-    )
+
+
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    """Resumption, TLS 1.3 0-RTT and the stateless HelloRetryRequest."""
     p.add_argument("--no-tickets", action="store_true", help="do not issue TLS 1.2 session tickets (session IDs only)")
     p.add_argument(
         "--tickets",
@@ -122,6 +144,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="TLS 1.3: put a sealed cookie into each HelloRetryRequest and keep nothing of the first "
         "ClientHello until the client echoes it (RFC 8446, Section 4.2.2)",
     )
+
+
+def _add_client_auth_options(p: argparse.ArgumentParser) -> None:
+    """Client certificates: whether to ask, whom to trust, how to check revocation."""
     p.add_argument("--client-ca", metavar="FILE", help="PEM file of CAs trusted for client certificates")
     p.add_argument(
         "--verify-client",
@@ -142,17 +168,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default="soft",
         help="a client certificate with no current CRL of its issuer: accept it (soft, the default) or refuse it",
     )
-    add_common_options(p)
-    add_psk_options(p)
-    add_trace_options(p)
-    p.add_argument(
-        "--illustrate",
-        metavar="FILE.html",
-        help="write each connection as one self-contained, explained HTML page: FILE-1.html, FILE-2.html, … "
-        "(secret values only with --show-secrets)",
-    )
-    p.add_argument("--diagram", metavar="FILE.svg|FILE.mmd", help=DIAGRAM_HELP + ": FILE-1.svg, FILE-2.svg, …")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
