@@ -151,28 +151,7 @@ class Explainer:
     def _client_hello(self, msg: H.ClientHello, ctx: D.Context, sender: str) -> list[str]:
         out = []
         if ctx.hello_retry:
-            change = (
-                f"with a key share for the group the server asked for ({ctx.retry_group})"
-                if ctx.retry_group
-                else "with the cookie the server asked it to return"
-            )
-            out.append(f"the second ClientHello, the answer to the HelloRetryRequest: the same offer {change}.")
-            shares = msg.ext(ExtensionType.key_share)
-            for group, parts in D.hybrid_shares(shares.value if shares is not None else ())[:1]:
-                out.append(self._hybrid_offer(group, parts))
-            cookie = msg.ext(ExtensionType.cookie)
-            if cookie is not None:
-                out.append(
-                    f"It echoes the server's cookie ({D.extension_value(cookie)}) unchanged (RFC 8446, Section "
-                    "4.2.2): the server kept nothing about the first ClientHello and reads back from the cookie "
-                    "what it needs to go on, such as that hello's hash for the transcript."
-                )
-            if msg.ext(ExtensionType.pre_shared_key) is not None:
-                out.append(
-                    "It offers its pre-shared key again, with a new binder: the binder now covers the first "
-                    "ClientHello (as its hash), the HelloRetryRequest and this hello (RFC 8446, Section 4.2.11.2)."
-                )
-            return out
+            return self._second_client_hello(msg, ctx)
         versions = D._ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
@@ -203,6 +182,38 @@ class Explainer:
                 f"With compress_certificate ({D.extension_value(compression)}) it offers to take the server's "
                 "certificate chain compressed (RFC 8879): chains are often the largest part of the handshake."
             )
+        out += self._resumption_offer(msg, ctx, shares)
+        return out
+
+    def _second_client_hello(self, msg: H.ClientHello, ctx: D.Context) -> list[str]:
+        """The answer to a HelloRetryRequest: what changed, and why (RFC 8446, Section 4.1.4)."""
+        out = []
+        change = (
+            f"with a key share for the group the server asked for ({ctx.retry_group})"
+            if ctx.retry_group
+            else "with the cookie the server asked it to return"
+        )
+        out.append(f"the second ClientHello, the answer to the HelloRetryRequest: the same offer {change}.")
+        shares = msg.ext(ExtensionType.key_share)
+        for group, parts in D.hybrid_shares(shares.value if shares is not None else ())[:1]:
+            out.append(self._hybrid_offer(group, parts))
+        cookie = msg.ext(ExtensionType.cookie)
+        if cookie is not None:
+            out.append(
+                f"It echoes the server's cookie ({D.extension_value(cookie)}) unchanged (RFC 8446, Section "
+                "4.2.2): the server kept nothing about the first ClientHello and reads back from the cookie "
+                "what it needs to go on, such as that hello's hash for the transcript."
+            )
+        if msg.ext(ExtensionType.pre_shared_key) is not None:
+            out.append(
+                "It offers its pre-shared key again, with a new binder: the binder now covers the first "
+                "ClientHello (as its hash), the HelloRetryRequest and this hello (RFC 8446, Section 4.2.11.2)."
+            )
+        return out
+
+    def _resumption_offer(self, msg: H.ClientHello, ctx: D.Context, shares: Any) -> list[str]:
+        """What the hello offers to resume: a PSK (and 0-RTT), a TLS 1.2 ticket or session ID."""
+        out: list[str] = []
         psk = msg.ext(ExtensionType.pre_shared_key)
         if psk is not None:
             out.append(_psk_offer(msg, psk.value))
