@@ -1,0 +1,409 @@
+"""The glasstls client against nginx (Debian's package, built with OpenSSL 3.0): HTTP/1.1 over
+TLS 1.3, resumption with nginx's tickets, 0-RTT (RFC 8446, Sections 2.2, 2.3, 4.2.10, 4.6.1),
+and TLS 1.2 resumption with a ticket (RFC 5077) and with a session ID (RFC 5246, Section 7.3).
+
+Each test starts its own nginx on 127.0.0.1 with a configuration written to a temporary
+directory (``-p PREFIX -c CONF -e ERRORLOG -g 'daemon off; master_process off;'``: one
+process, in the foreground, in a process group of its own that is killed when the test
+ends); the system's nginx, if Debian's package started one, is neither used nor touched.
+
+nginx says in its own words what it saw, in a response header, the page and its access
+log: ``$ssl_protocol``, ``$ssl_session_reused`` ("r" for a resumed session, "." otherwise)
+and ``$ssl_early_data`` ("1" when the request came as 0-RTT data, before the handshake
+was complete; empty otherwise). nginx leaves a header out when its value is empty, so a
+request sent after the handshake has no ``X-Early`` header and its page says ``early=``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import InteropPKI
+from interop_peers import WAIT, ServerFiles
+
+import glasstls
+from glasstls import ClientConfig, NegotiatedParameters, SessionStore
+from glasstls.enums import ProtocolVersion
+from glasstls.observe import EventList, MessageTrace
+from glasstls.wire.handshake import Certificate, CompressedCertificate, NewSessionTicket
+from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
+
+
+def _find_nginx() -> str | None:
+    """Debian installs nginx in /usr/sbin, which a non-root PATH may leave out."""
+    found = shutil.which("nginx")
+    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
+        found = "/usr/sbin/nginx"
+    return found
+
+
+NGINX = _find_nginx()
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx; make peers)")
+
+# nginx's answer to every request: the variables the tests read, in headers and in the page.
+CONFIG = """
+error_log {prefix}/error.log info;
+pid {prefix}/nginx.pid;
+lock_file {prefix}/nginx.lock;
+events {{ worker_connections 64; }}
+http {{
+    log_format glasstls '$ssl_protocol reused=$ssl_session_reused early=$ssl_early_data "$request" $status';
+    access_log {prefix}/access.log glasstls;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name localhost;
+        ssl_certificate {chain};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_tickets {tickets};
+        ssl_session_cache shared:glasstls:1m;
+        ssl_early_data on;
+        location /guarded {{
+            if ($ssl_early_data) {{ return 425; }}
+            default_type text/plain;
+            add_header X-Early $ssl_early_data always;
+            add_header X-Resumed $ssl_session_reused always;
+            add_header X-Protocol $ssl_protocol always;
+            return 200 "guarded page, sent after the handshake\\n";
+        }}
+        location / {{
+            default_type text/plain;
+            add_header X-Early $ssl_early_data always;
+            add_header X-Resumed $ssl_session_reused always;
+            add_header X-Protocol $ssl_protocol always;
+            return 200 "page $request_uri protocol=$ssl_protocol reused=$ssl_session_reused early=$ssl_early_data\\n";
+        }}
+    }}
+}}
+"""
+
+
+def _free_port() -> int:
+    """A port free on 127.0.0.1 now (nginx cannot listen on port 0 and say which it got)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Nginx:
+    """nginx in the foreground, one process, in a session (process group) of its own."""
+
+    def __init__(self, directory: Path, files: ServerFiles, *, tickets: bool = True) -> None:
+        self.prefix = directory
+        self.files = files
+        self.tickets = tickets
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start nginx; another free port is tried when the first is taken in between (bounded)."""
+        for _ in range(3):
+            self.port = _free_port()
+            if self._start_on(self.port):
+                return
+        raise AssertionError(f"nginx did not start:\n{self.log}")
+
+    def _start_on(self, port: int) -> bool:
+        (self.prefix / "tmp").mkdir(exist_ok=True)
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(
+            CONFIG.format(
+                prefix=self.prefix,
+                port=port,
+                chain=self.files.full_chain,
+                key=self.files.key,
+                tickets="on" if self.tickets else "off",
+            )
+        )
+        pid_file = self.prefix / "nginx.pid"
+        for stale in (pid_file, self.prefix / "error.log", self.prefix / "stderr.log"):
+            stale.unlink(missing_ok=True)  # what a try on a port taken in between left
+        assert NGINX is not None
+        command = [NGINX, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.prefix / "error.log")]
+        command += ["-g", "daemon off; master_process off;"]
+        with open(self.prefix / "stderr.log", "wb") as stderr:
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True
+            )
+        # nginx writes its pid file after it opened its listening socket.
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                self._proc = None
+                if "Address already in use" in self.log:
+                    return False
+                raise AssertionError(f"nginx exited with status {code} ({' '.join(command)}):\n{self.log}")
+            with contextlib.suppress(OSError, ValueError):
+                if int(pid_file.read_text()) == self._proc.pid:
+                    return True
+            time.sleep(0.02)
+        self.stop()
+        raise AssertionError(f"nginx wrote no pid file within {WAIT} s:\n{self.log}")
+
+    def stop(self) -> None:
+        """SIGTERM to nginx's process group, SIGKILL if it is still there after WAIT seconds."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(WAIT)
+
+    @property
+    def log(self) -> str:
+        parts = []
+        for name in ("stderr.log", "error.log"):
+            path = self.prefix / name
+            if path.exists():
+                parts.append(f"-- {name}:\n" + path.read_text(errors="replace"))
+        return "\n".join(parts)
+
+    def access_log(self, uri: str) -> list[str]:
+        """The access log lines of the requests for ``uri``."""
+        path = self.prefix / "access.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return [line for line in lines if f'"GET {uri} HTTP/1.1"' in line]
+
+
+@contextlib.contextmanager
+def running_nginx(directory: Path, files: ServerFiles, *, tickets: bool = True) -> Iterator[Nginx]:
+    server = Nginx(directory, files, tickets=tickets)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nginx(pki: InteropPKI, tmp_path: Path) -> Iterator[Nginx]:
+    with running_nginx(tmp_path, pki.files["ecdsa-p256"]) as server:
+        yield server
+
+
+# -- HTTP/1.1 over glasstls ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+def request_for(uri: str) -> bytes:
+    return f"GET {uri} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+
+
+def parse_response(raw: bytes) -> Response:
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    assert separator, f"no complete HTTP header block: {raw!r}"
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    match = re.match(r"HTTP/1\.1 (\d{3})\b", status_line)
+    assert match, status_line
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return Response(int(match.group(1)), headers, body)
+
+
+@dataclass
+class Fetched:
+    params: NegotiatedParameters
+    response: Response
+    events: EventList
+    session: Any  # the connection's newest session (a TLS 1.3 ticket arrives with the response)
+
+
+def fetch(
+    server: Nginx, config: ClientConfig, uri: str, *, early: bool = False, resend: bool = False, **kwargs: Any
+) -> Fetched:
+    """One connection, one GET of ``uri``, read to the end (nginx closes after ``Connection: close``).
+
+    ``early``: the request goes as 0-RTT data; when nginx rejects it, it is sent again after
+    the handshake only with ``resend``, else the test fails saying so.
+    """
+    events = EventList()
+    request = request_for(uri)
+    if early:
+        kwargs["early_data"] = request
+    try:
+        with glasstls.connect(
+            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events, **kwargs
+        ) as tls:
+            params = tls.parameters
+            assert params is not None
+            if early and not params.early_data_accepted:
+                assert resend, "nginx rejected the 0-RTT request"
+            if not early or not params.early_data_accepted:
+                tls.sendall(request)
+            raw = b""
+            while chunk := tls.recv(65536):
+                raw += chunk
+            session = tls.conn.session
+    except Exception as exc:
+        raise AssertionError(f"glasstls client, GET {uri}, failed: {exc!r}; nginx said:\n{server.log}") from exc
+    return Fetched(params, parse_response(raw), events, session)
+
+
+def client_config(pki: InteropPKI, **kwargs: Any) -> ClientConfig:
+    return ClientConfig(trust_store=pki.trust_store(), **kwargs)
+
+
+def nginx_saw(fetched: Fetched) -> tuple[str, str, str | None]:
+    """(protocol, reused, early) from nginx's headers; early is None when nginx left X-Early out."""
+    headers = fetched.response.headers
+    return headers["x-protocol"], headers["x-resumed"], headers.get("x-early")
+
+
+def received(events: EventList, *kinds: type) -> int:
+    """How many handshake messages of these classes glasstls received (TLS 1.2 and 1.3 have their own)."""
+    return sum(
+        1 for e in events.events if isinstance(e, MessageTrace) and e.direction == "in" and isinstance(e.message, kinds)
+    )
+
+
+def certificates(events: EventList) -> int:
+    return received(events, Certificate, Certificate12, CompressedCertificate)
+
+
+def tickets(events: EventList) -> int:
+    return received(events, NewSessionTicket, NewSessionTicket12)
+
+
+# -- the tests ---------------------------------------------------------------------------------------
+
+
+@needs_nginx
+def test_glasstls_client_fetches_a_page_over_tls13(nginx: Nginx, pki: InteropPKI) -> None:
+    got = fetch(nginx, client_config(pki), "/index")
+    assert got.response.status == 200, got.response
+    assert got.response.body == b"page /index protocol=TLSv1.3 reused=. early=\n"
+    assert nginx_saw(got) == ("TLSv1.3", ".", None)
+    assert (got.params.version, got.params.resumed) == ("TLSv1.3", False)
+    assert got.params.peer_certificate_subject == "CN=localhost"
+    assert nginx.access_log("/index") == ['TLSv1.3 reused=. early=- "GET /index HTTP/1.1" 200'], nginx.log
+
+
+@needs_nginx
+def test_glasstls_client_resumes_tls13_with_an_nginx_ticket(nginx: Nginx, pki: InteropPKI) -> None:
+    store = SessionStore()
+    config = client_config(pki)
+    first = fetch(nginx, config, "/first", session_store=store)
+    assert tickets(first.events) >= 1, "nginx sent no NewSessionTicket"
+    second = fetch(nginx, config, "/second", session_store=store)
+    # glasstls's view: a PSK handshake, no Certificate
+    assert (first.params.resumed, second.params.resumed) == (False, True)
+    assert (second.params.version, second.params.psk) == ("TLSv1.3", "resumption")
+    assert certificates(first.events) == 1 and certificates(second.events) == 0
+    # nginx's view
+    assert nginx_saw(first) == ("TLSv1.3", ".", None)
+    assert nginx_saw(second) == ("TLSv1.3", "r", None)
+    assert nginx.access_log("/second") == ['TLSv1.3 reused=r early=- "GET /second HTTP/1.1" 200'], nginx.log
+
+
+@needs_nginx
+def test_glasstls_client_sends_a_0rtt_get_that_nginx_accepts(nginx: Nginx, pki: InteropPKI) -> None:
+    store = SessionStore()
+    config = client_config(pki)
+    first = fetch(nginx, config, "/ticket", session_store=store)
+    assert first.session is not None and first.session.max_early_data > 0, "nginx's ticket allows no early data"
+    early = fetch(nginx, config, "/early", session_store=store, early=True)
+    # glasstls's view: resumed, and EncryptedExtensions said early_data (Section 4.2.10)
+    assert early.params.resumed and early.params.early_data_accepted is True
+    # nginx's view: the request was read as 0-RTT data, before the client's Finished
+    assert early.response.status == 200, early.response
+    assert nginx_saw(early) == ("TLSv1.3", "r", "1")
+    assert early.response.body == b"page /early protocol=TLSv1.3 reused=r early=1\n"
+    assert nginx.access_log("/early") == ['TLSv1.3 reused=r early=1 "GET /early HTTP/1.1" 200'], nginx.log
+    assert nginx_saw(first) == ("TLSv1.3", ".", None)  # the same header is absent after a 1-RTT request
+
+
+@needs_nginx
+def test_nginx_rejects_0rtt_with_a_ticket_it_cannot_open(pki: InteropPKI, tmp_path: Path) -> None:
+    """A ticket from an nginx that has since been restarted (new ticket keys: nginx makes them at
+    start when none are configured): nginx answers with a full handshake, declines the early
+    data and skips its records (RFC 8446, Section 4.2.10); glasstls says it was rejected and
+    the GET, sent again after the handshake, is answered as a 1-RTT request."""
+    config = client_config(pki)
+    files = pki.files["ecdsa-p256"]
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    with running_nginx(tmp_path / "before", files) as before:
+        first = fetch(before, config, "/ticket")
+    assert first.session is not None and first.session.max_early_data > 0
+    with running_nginx(tmp_path / "after", files) as after:
+        late = fetch(after, config, "/late", session=first.session, early=True, resend=True)
+        logged = after.access_log("/late")
+    assert late.params.early_data_accepted is False and late.params.resumed is False
+    assert certificates(late.events) == 1  # a full handshake
+    assert late.response.status == 200 and nginx_saw(late) == ("TLSv1.3", ".", None)
+    assert logged == ['TLSv1.3 reused=. early=- "GET /late HTTP/1.1" 200'], logged  # nginx read it once
+
+
+@needs_nginx
+def test_nginx_leaves_replay_protection_to_the_application(nginx: Nginx, pki: InteropPKI) -> None:
+    """nginx turns OpenSSL's anti-replay off (SSL_OP_NO_ANTI_REPLAY) and leaves replay protection
+    of 0-RTT requests to the application (RFC 8446, Section 8; RFC 8470): the same ticket's early
+    data is taken twice, each time with ``$ssl_early_data`` = 1, and a location that refuses
+    early requests answers 425 Too Early (RFC 8470, Section 5.2) until the request comes after
+    the handshake."""
+    config = client_config(pki)
+    first = fetch(nginx, config, "/ticket")
+    assert first.session is not None
+    once = fetch(nginx, config, "/once", session=first.session, early=True)
+    again = fetch(nginx, config, "/again", session=first.session, early=True)
+    assert [once.params.early_data_accepted, again.params.early_data_accepted] == [True, True]
+    assert [nginx_saw(once), nginx_saw(again)] == [("TLSv1.3", "r", "1")] * 2
+    too_early = fetch(nginx, config, "/guarded", session=first.session, early=True)
+    assert too_early.params.early_data_accepted is True
+    assert too_early.response.status == 425, too_early.response
+    later = fetch(nginx, config, "/guarded", session=first.session)
+    assert later.response.status == 200 and nginx_saw(later) == ("TLSv1.3", "r", None)
+    assert [line.split(" ")[2] for line in nginx.access_log("/guarded")] == ["early=1", "early=-"], nginx.log
+
+
+@needs_nginx
+@pytest.mark.parametrize("tickets_on", [True, False], ids=["ticket", "session-id"])
+def test_glasstls_client_resumes_tls12_with_nginx(pki: InteropPKI, tmp_path: Path, tickets_on: bool) -> None:
+    """TLS 1.2: with ``ssl_session_tickets on`` nginx resumes from the ticket (RFC 5077); with
+    ``off``, from the session ID in its shared session cache (RFC 5246, Section 7.4.1.2)."""
+    config = client_config(pki, tls_max=ProtocolVersion.TLSv1_2)
+    store = SessionStore()
+    with running_nginx(tmp_path, pki.files["ecdsa-p256"], tickets=tickets_on) as server:
+        first = fetch(server, config, "/first", session_store=store)
+        second = fetch(server, config, "/second", session_store=store)
+    assert (first.params.version, second.params.version) == ("TLSv1.2", "TLSv1.2")
+    assert (first.params.resumed, second.params.resumed) == (False, True)
+    assert tickets(first.events) == (1 if tickets_on else 0)
+    assert certificates(first.events) == 1 and certificates(second.events) == 0
+    assert nginx_saw(first) == ("TLSv1.2", ".", None)
+    assert nginx_saw(second) == ("TLSv1.2", "r", None)
+    assert second.response.body == b"page /second protocol=TLSv1.2 reused=r early=\n"
