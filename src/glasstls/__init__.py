@@ -36,6 +36,7 @@ from .observe import EventList, Observer, observer
 from .session.psk import ExternalPsk
 from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
+from .x509.client_identity import ClientIdentity, ClientIdentityCheck
 from .x509.stapling import StapleSource
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "ClientAuthenticated",
     "ClientConfig",
     "ClientConnection",
+    "ClientIdentity",
+    "ClientIdentityCheck",
     "ConfigError",
     "ConnectionClosed",
     "ConnectionClosedError",

@@ -37,6 +37,7 @@ from .session.cookie import CookieSealer
 from .session.psk import ExternalPsk
 from .session.replay import MemoryReplayGuard, ReplayGuard
 from .session.tickets import TicketKeys
+from .x509.client_identity import ClientIdentityCheck
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
 
@@ -429,6 +430,9 @@ class ServerConfig:
     # of its issuer: "soft" lets it pass, "hard" refuses it (x509/revocation.py).
     client_crls: tuple[x509.CertificateRevocationList, ...] = ()
     client_revocation: str = "soft"
+    # Called with the client's ClientIdentity once its chain verified: None accepts, a reason
+    # refuses with access_denied (RFC 8446, Section 6.2); None here: every verified client is in.
+    client_identity_check: ClientIdentityCheck | None = None
     # RFC 8879: compress our (TLS 1.3) Certificate with the first of these the client offers, and
     # offer them for the client's in our CertificateRequest; (): neither.
     certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = certcompress.SUPPORTED

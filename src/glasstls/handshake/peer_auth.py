@@ -1,7 +1,8 @@
 """Peer authentication, both roles, both versions: the peer's chain parsed
 (RFC 8446, Section 4.4.2; RFC 5246, Section 7.4.2), validated (server chains
 against the trust store and the host name, client chains against the client
-CAs), and the one signature check every signed handshake message passes.
+CAs as client certificates, then by the application's identity check), and
+the one signature check every signed handshake message passes.
 
 The signature check is the same four steps wherever the peer signs (TLS 1.3
 CertificateVerify of either side, during or after the handshake; TLS 1.2
@@ -21,6 +22,7 @@ from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, PublicKey, scheme_fits_
 from ..enums import SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..wire.handshake import Certificate
+from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.store import TrustStore
 from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
 from .base import Context, require, traced_check
@@ -91,9 +93,10 @@ def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
 
 
 def verify_client(ctx: Context, chain: Chain) -> None:
-    """Path validation against the client CAs, with the client revocation policy."""
+    """Path validation against the client CAs (as a client chain: no subjectAltName needed), with the
+    client revocation policy; then the application's ``ServerConfig.client_identity_check``, if any."""
     subject = describe(chain[0])  # escaped for the trace: the client chose it
-    traced_check(
+    path = traced_check(
         ctx,
         subject,
         "client certificate chains to a trusted client CA",
@@ -106,6 +109,12 @@ def verify_client(ctx: Context, chain: Chain) -> None:
             report=ctx.verified,
         ),
     )
+    check = ctx.config.client_identity_check
+    if check is not None:
+        # After the chain verified, never before: the application judges a proven identity
+        # (access_denied, RFC 8446, Section 6.2, when it refuses).
+        identity = ClientIdentity.of(path)
+        traced_check(ctx, subject, f"client accepted by {CHECK_FIELD}", lambda: run_identity_check(check, identity))
 
 
 def check_peer_signature(

@@ -55,6 +55,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
+from .client_policy import client_extension_policies, leaf_purpose_problem
 from .store import TrustStore
 
 # cryptography's own default; a longer chain is not one a server should send.
@@ -599,7 +600,11 @@ def _check_algorithms(path: Sequence[x509.Certificate]) -> AlertError | None:
     return None
 
 
-# -- client certificates (the mechanism; the full client PKI policy comes with issue 5) ------
+# -- client certificates ---------------------------------------------------------------------
+#
+# A client chain is checked as a client's (x509/client_policy.py): to the client CAs, valid now,
+# CAs that are CAs, keyUsage digitalSignature and EKU clientAuth when present; no subjectAltName
+# is required and no host name is matched. Diagnosis follows the server table above, for the client.
 
 
 def verify_client_chain(
@@ -622,11 +627,13 @@ def verify_client_chain(
     if not chain:
         raise AlertError(AlertDescription.bad_certificate, "the client sent an empty certificate chain")
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    ca_policy, leaf_policy = client_extension_policies()
     verifier = (
         verification.PolicyBuilder()
         .store(store.to_cryptography_store())
         .time(now)
         .max_chain_depth(MAX_CHAIN_DEPTH)
+        .extension_policies(ca_policy=ca_policy, ee_policy=leaf_policy)
         .build_client_verifier()
     )
     try:
@@ -641,9 +648,40 @@ def verify_client_chain(
 
 
 def _diagnose_client(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str) -> AlertError:
+    """Why a client chain was refused, in the order of the server table: trust, validity, purpose, the rest."""
+    leaf = chain[0]
     try:
         path, untrusted = _path_to_anchor(chain, store, "client")
-        found = untrusted or _check_validity(path, now, "client")
+        found = untrusted or _check_validity(path, now, "client") or _check_client_leaf(leaf)
     except (ValueError, x509.DuplicateExtension) as exc:
-        found = _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}", "client")
-    return found or _rejected(chain[0], message, "client")
+        found = _rejected(leaf, f"a certificate's extensions do not parse: {parse_problem(exc)}", "client")
+    return found or _rejected(leaf, _plain(message), "client")
+
+
+def _check_client_leaf(leaf: x509.Certificate) -> AlertError | None:
+    """The leaf is an end entity (v3, not a CA) whose key may authenticate a TLS client."""
+    if leaf.version != x509.Version.v3:
+        # cryptography's verifier (RFC 5280 path validation as the Web PKI profiles it) takes v3 only.
+        return _rejected(
+            leaf,
+            "it is an X.509 version 1 certificate, and only version 3 certificates are accepted: have it "
+            "reissued as v3 (openssl x509 -req ... -extfile FILE, with basicConstraints=CA:FALSE and "
+            "extendedKeyUsage=clientAuth in FILE)",
+            "client",
+        )
+    constraints = _extension(leaf, x509.BasicConstraints)
+    if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
+        return _rejected(leaf, "it is a CA certificate (BasicConstraints cA=TRUE), not a client's", "client")
+    problem = leaf_purpose_problem(leaf)
+    if problem is None:
+        return None
+    # As OpenSSL does (X509_V_ERR_INVALID_PURPOSE): unsupported_certificate (RFC 8446, Section 6.2).
+    return AlertError(
+        AlertDescription.unsupported_certificate,
+        f"client certificate {describe(leaf)} is not for TLS clients: {problem}",
+    )
+
+
+def _plain(message: str) -> str:
+    """cryptography's message without the certificate's repr it appends (the reason names the certificate)."""
+    return printable(message.split(" (encountered processing <Certificate", 1)[0])
