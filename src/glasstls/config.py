@@ -213,6 +213,10 @@ class Dangerous:
     skip_server_verification: bool = False
     # The exact signature_algorithms list to advertise, unknown code points included.
     advertised_signature_schemes: tuple[int, ...] | None = None
+    # The order of extension types in the ClientHello and HelloRetryRequest this side sends,
+    # as another stack's trace has them (RFC 8448); types not listed follow, in glasstls's
+    # order, and pre_shared_key stays last (RFC 8446, Section 4.2.11). None: glasstls's order.
+    hello_extension_order: tuple[int, ...] | None = None
 
 
 def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
@@ -335,6 +339,9 @@ class ClientConfig:
     post_handshake_auth: bool | None = None
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
+    # RFC 7685: pad a ClientHello of 256 to 511 bytes to 512 with the padding extension, as NSS
+    # and OpenSSL do for the load balancers that hang on those sizes.
+    client_hello_padding: bool = False
     # Revocation (x509/revocation.py). ocsp: "request" asks for a stapled OCSP response
     # (status_request, RFC 6066, Section 8), checks one when stapled and requires one for a
     # must-staple certificate (RFC 7633); "require" requires one always; "off" neither asks
@@ -395,6 +402,10 @@ class ServerConfig:
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS  # in preference order
+    # TLS 1.3: the first of groups the client supports even when it sent a share only for
+    # another, asked for with a HelloRetryRequest (RFC 8446, Section 4.1.4); False: a group
+    # the client sent a share for wins, saving the round trip (a hybrid we prefer aside).
+    strict_group_preference: bool = False
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()
     record_size_limit: int | None = (1 << 14) + 1

@@ -21,7 +21,7 @@ from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
 from . import client12, client13, early13
 from .base import AnyState, Context, State
-from .hello import KeyShares, client_hello
+from .hello import KeyShares, client_hello, shape_client_hello
 from .psk13 import PskOffer, bind
 
 
@@ -32,6 +32,9 @@ def start(ctx: Context) -> AnyState:
         # RFC 8446, Section 4.2.10: early_data, before pre_shared_key (last), bound anew.
         others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
         hello = bind(ctx, replace(hello, extensions=(*others, early13.early_data_extension())), psk)
+    shaped = shape_client_hello(ctx, hello)  # configured order and padding, then the binder again
+    if shaped is not hello:
+        hello = bind(ctx, shaped, psk) if psk is not None else shaped
     ctx.send_message(hello)
     early13.client_start(ctx, hello, psk)  # early keys, for the 0-RTT data sent next
     transcript = Transcript()

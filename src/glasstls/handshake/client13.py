@@ -49,7 +49,7 @@ from . import early13, psk13
 from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
-from .hello import KeyShares, key_share_entries, offered_signature_schemes, sni_name
+from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
 from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
 from .psk13 import PskOffer, SessionBasis
@@ -127,6 +127,9 @@ def answer_hello_retry(
     transcript.replace_with_message_hash()
     transcript.add(hrr.raw)
     hello2, psk = psk13.rebind_after_retry(ctx, hello2, psk, transcript, suite)
+    shaped = shape_client_hello(ctx, hello2)  # configured order and padding, then the binder again
+    if shaped is not hello2:
+        hello2 = psk13.bind(ctx, shaped, psk, transcript) if psk is not None else shaped
     if ctx.config.middlebox_compat:
         ctx.send_change_cipher_spec()
     ctx.send_message(hello2)

@@ -9,6 +9,8 @@ flight is in ``client.py`` and ``server.py``.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..crypto import kx
@@ -126,6 +128,47 @@ def _client_hello_extensions(
     if cfg.record_size_limit:
         add(E.record_size_limit, cfg.record_size_limit)
     return tuple(exts)
+
+
+def ordered_extensions(exts: Sequence[Extension], order: Sequence[int] | None) -> tuple[Extension, ...]:
+    """``exts`` in ``order`` (Dangerous.hello_extension_order), the unlisted after the listed in
+    their own order, pre_shared_key last (RFC 8446, Section 4.2.11); ``exts`` when None."""
+    if order is None:
+        return tuple(exts)
+    rank = {int(t): i for i, t in enumerate(order)}
+    last = len(rank) + 1
+    return tuple(sorted(exts, key=lambda e: last if e.type == E.pre_shared_key else rank.get(e.type, len(rank))))
+
+
+def _padding_length(size: int) -> int | None:
+    """RFC 7685: the padding extension's data length that takes a ClientHello of ``size`` bytes
+    (its handshake header included) to 512, for 256 to 511; at least one zero byte, as NSS
+    sends (an empty last extension upsets some servers). None: no padding."""
+    if not 256 <= size < 512:
+        return None
+    return max(512 - size, 5) - 4
+
+
+def shape_client_hello(ctx: Context, hello: ClientHello) -> ClientHello:
+    """``hello`` in the configured extension order, padded when ClientConfig.client_hello_padding
+    asks; ``hello`` itself when neither is configured. Shape before the PSK binder is computed
+    (it covers the padding, RFC 8446, Section 4.2.11.2): the pre_shared_key extension, when
+    there, is measured as the bound one will be."""
+    cfg = ctx.config
+    order = cfg.dangerous.hello_extension_order
+    if order is None and not cfg.client_hello_padding:
+        return hello
+    exts = ordered_extensions([e for e in hello.extensions if e.type != E.padding], order)
+    if cfg.client_hello_padding:
+        unpadded = replace(hello, extensions=exts)
+        pad = _padding_length(len(unpadded.encode()))
+        if pad is not None:
+            psk = tuple(e for e in exts if e.type == E.pre_shared_key)
+            rest = tuple(e for e in exts if e.type != E.pre_shared_key)
+            exts = (*rest, Extension.make(E.padding, pad, X.CH), *psk)
+    shaped = replace(hello, extensions=exts)
+    shaped.encode()
+    return shaped
 
 
 def key_share_entries(shares: KeyShares) -> tuple[KeyShareEntry, ...]:

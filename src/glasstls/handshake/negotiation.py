@@ -55,10 +55,14 @@ def choose_suite(
 
 
 def choose_group(
-    client_groups: Sequence[NamedGroup], shares: Sequence[KeyShareEntry], server_groups: Sequence[NamedGroup]
+    client_groups: Sequence[NamedGroup],
+    shares: Sequence[KeyShareEntry],
+    server_groups: Sequence[NamedGroup],
+    strict: bool = False,
 ) -> tuple[NamedGroup, KeyShareEntry | None]:
     """The server's most preferred group the client supports, preferring one
-    the client already sent a share for (which avoids a HelloRetryRequest)."""
+    the client already sent a share for (which avoids a HelloRetryRequest);
+    ``strict``: the most preferred always, asked for with a HelloRetryRequest if need be."""
     mutual = [g for g in server_groups if g in client_groups]
     if not mutual:
         raise AlertError(
@@ -66,7 +70,7 @@ def choose_group(
             f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}",
         )
     by_group = {s.group: s for s in shares}
-    if mutual[0] in kx.TLS13_ONLY_GROUPS:
+    if strict or mutual[0] in kx.TLS13_ONLY_GROUPS:
         # A post-quantum hybrid we prefer beats a classical share: ask for it with a
         # HelloRetryRequest if need be (RFC 8446, Section 4.1.4), as OpenSSL 3.5's
         # default group tuples do; a recorded handshake must not be decryptable later.

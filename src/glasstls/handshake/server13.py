@@ -57,7 +57,7 @@ from .common13 import (
     secret_reporter,
     send_certificate_and_verify,
 )
-from .hello import choose_protocol_version
+from .hello import choose_protocol_version, ordered_extensions
 from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
@@ -139,7 +139,8 @@ def _key_exchange(
     if shares_ext is None:
         raise AlertError(MISSING, "ClientHello has no key_share")
     _check_shares(shares_ext.value, groups_ext.value)
-    return N.choose_group(groups_ext.value, shares_ext.value, _config(ctx).groups)
+    cfg = _config(ctx)
+    return N.choose_group(groups_ext.value, shares_ext.value, cfg.groups, cfg.strict_group_preference)
 
 
 def _certificate_for(
@@ -187,7 +188,9 @@ def _server_hello(
     return kind(random=random, legacy_session_id_echo=ch.legacy_session_id, cipher_suite=suite, extensions=exts)
 
 
-def _hello_retry(ch: ClientHello, suite: CipherSuite, group: NamedGroup, cookie: bytes | None) -> ServerHello:
+def _hello_retry(
+    ctx: Context, ch: ClientHello, suite: CipherSuite, group: NamedGroup, cookie: bytes | None
+) -> ServerHello:
     """RFC 8446, Section 4.1.4: the HelloRetryRequest, rebuilt byte for byte from the same inputs."""
     exts = [
         Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.HRR),
@@ -195,7 +198,8 @@ def _hello_retry(ch: ClientHello, suite: CipherSuite, group: NamedGroup, cookie:
     ]
     if cookie is not None:
         exts.append(Extension.make(E.cookie, cookie, X.HRR))
-    return _server_hello(ch, suite, HelloRetryRequest.random, tuple(exts), HelloRetryRequest)
+    ordered = ordered_extensions(exts, _config(ctx).dangerous.hello_extension_order)
+    return _server_hello(ch, suite, HelloRetryRequest.random, ordered, HelloRetryRequest)
 
 
 def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transcript: Transcript) -> AnyState:
@@ -208,7 +212,7 @@ def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transc
     if sealer is not None:
         contents = CookieContents(transcript.digest(), decisions.suite.suite, decisions.group, ctx.now())
         cookie = sealer.seal(contents)
-    hrr = _hello_retry(ch, decisions.suite.suite, decisions.group, cookie)
+    hrr = _hello_retry(ctx, ch, decisions.suite.suite, decisions.group, cookie)
     transcript.replace_with_message_hash()
     ctx.send_message(hrr)
     transcript.add(hrr.raw)
@@ -251,7 +255,7 @@ class ExpectCookieClientHello(State[ClientHello]):
         transcript = Transcript()
         transcript.start(suite.hash_name)
         transcript.add_message_hash(contents.ch1_hash)
-        transcript.add(_hello_retry(ch, suite.suite, group, cookie).encode())
+        transcript.add(_hello_retry(ctx, ch, suite.suite, group, cookie).encode())
         version = choose_protocol_version(ctx, ch)
         require(version == ProtocolVersion.TLSv1_3, ILLEGAL, "second ClientHello no longer offers TLS 1.3")
         require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
