@@ -132,6 +132,64 @@ FIXES: tuple[Rule, ...] = (
         "local",
         "client",
     ),
+    # A server refusing a client certificate (x509/client_policy.py): a client certificate names no
+    # host, so none of these speaks of host names; the reason says which rule the chain broke.
+    Rule(
+        "bad_certificate",
+        "the client's certificate was refused for the reason above (client certificates need no subjectAltName "
+        "and are not matched against any host name): the client needs one its CA issues without that problem",
+        r"^client certificate|^the client sent",
+        "local",
+        "server",
+    ),
+    Rule(
+        "certificate_expired",
+        "the client's certificate (or a CA above it, as the reason says) has expired or is not yet valid: the "
+        "client needs a renewed certificate, or this machine's clock is wrong",
+        None,
+        "local",
+        "server",
+    ),
+    Rule(
+        "unsupported_certificate",
+        "the client's certificate is not a TLS client certificate: its CA must reissue it with extendedKeyUsage "
+        "clientAuth (or none at all) and keyUsage digitalSignature (or none at all)",
+        r"not for TLS clients",
+        "local",
+        "server",
+    ),
+    Rule(
+        "access_denied",
+        "the client's certificate is valid, but this server's ServerConfig.client_identity_check refused it "
+        "(its reason is above): allow that identity there, or give the client a certificate the check accepts",
+        r"client_identity_check",
+        "local",
+        "server",
+    ),
+    Rule(
+        "internal_error",
+        "the application's ServerConfig.client_identity_check failed (the reason shows how): fix that function, "
+        "which must return None to accept a client or a reason (str) to refuse it; the client was refused",
+        r"client_identity_check",
+        "local",
+        "server",
+    ),
+    Rule(
+        "unsupported_certificate",
+        "the server refused our client certificate's purpose: a TLS client certificate needs extendedKeyUsage "
+        "clientAuth (or none at all) and keyUsage digitalSignature (or none at all); have its CA reissue it",
+        None,
+        "peer",
+        "client",
+    ),
+    Rule(
+        "access_denied",
+        "the server verified our certificate but its access control refuses that identity: ask its operator "
+        "to allow it, or use a certificate it allows",
+        None,
+        "peer",
+        "client",
+    ),
     Rule(
         "bad_certificate",
         "reissue the certificate with a subjectAltName listing its host names (the CN is never used)",
@@ -477,7 +535,7 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         alert_name, code = D.enum_name(error.description, AlertDescription), int(error.description)
         reason = (
             f"the peer did not say (an alert carries no reason); {alert_name} means "
-            f"{ALERT_MEANINGS.get(alert_name, 'a failure')}"
+            f"{_peer_alert_meaning(alert_name, side, messages)}"
         )
     elif alerts:
         last = alerts[-1]
@@ -504,6 +562,30 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     notes: list[str] = []
     detail = failed[-1].detail if failed else ""
     return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
+
+
+# Alerts about a certificate (RFC 8446, Section 6.2). A server sends them only about the client's.
+_CERTIFICATE_ALERTS = frozenset(
+    {"bad_certificate", "unsupported_certificate", "certificate_expired", "certificate_unknown", "unknown_ca"}
+)
+
+
+def _peer_alert_meaning(alert_name: str, side: str, messages: Sequence[MessageTrace]) -> str:
+    """What the peer's alert means; a server's certificate alert is about our client certificate, never a host."""
+    meaning = ALERT_MEANINGS.get(alert_name, "a failure")
+    if side == "client" and alert_name in _CERTIFICATE_ALERTS and _sent_certificate(messages):
+        meaning = meaning.split(",")[0].replace("a certificate", "our client certificate", 1)
+        return f"{meaning} (the server checked the certificate this client sent)"
+    return meaning
+
+
+def _sent_certificate(messages: Sequence[MessageTrace]) -> bool:
+    """Whether this side sent a non-empty Certificate (TLS 1.2 or 1.3) or a CompressedCertificate (RFC 8879)."""
+    for m in messages:
+        kind = int(getattr(m.message, "msg_type", -1))
+        if m.direction == "out" and kind in (11, 25):  # certificate, compressed_certificate
+            return kind == 25 or bool(getattr(m.message, "certificates", None) or getattr(m.message, "entries", None))
+    return False
 
 
 def _sent_no_certificate(messages: Sequence[MessageTrace]) -> bool:
