@@ -26,8 +26,10 @@ from glasstls.errors import AlertError
 from glasstls.record.layer import RecordLayer
 from glasstls.record.protection12 import (
     CBCProtection12,
+    CCMProtection12,
     ChaChaProtection12,
     GCMProtection12,
+    MteCBCProtection12,
     Protection12,
     protection12,
     protection12_from_key_block,
@@ -103,6 +105,8 @@ def test_record_sizes(suite: Suite12) -> None:
         payload_len = len(sealer.seal(23, bytes(n))) - 5
         if suite.cipher.endswith("GCM"):
             assert payload_len == 8 + n + 16  # RFC 5288, Section 3
+        elif "CCM" in suite.cipher:
+            assert payload_len == 8 + n + suite.tag_len  # RFC 6655, Section 3: tag 8 for CCM_8
         elif suite.cipher.startswith("ChaCha"):
             assert payload_len == n + 16  # RFC 7905, Section 2
         else:
@@ -128,6 +132,8 @@ def test_factory_picks_the_protection_class() -> None:
     for suite in SUITES:
         sealer, _ = pair(suite)
         expected = GCMProtection12 if suite.cipher.endswith("GCM") else ChaChaProtection12
+        if "CCM" in suite.cipher:
+            expected = CCMProtection12
         if not suite.aead:
             expected = CBCProtection12
         assert type(sealer) is expected, suite.name
@@ -336,12 +342,11 @@ def test_sequence_number_never_wraps() -> None:
 # -- construction ------------------------------------------------------------------
 
 
-def test_mac_then_encrypt_is_refused() -> None:
+def test_mac_then_encrypt_is_its_own_protection() -> None:
+    # Without encrypt_then_mac a CBC suite is MAC-then-encrypt (tests/test_mte_cbc.py).
     key, _, mac_key = keys_for(CBC)
-    with pytest.raises(AlertError) as info:
-        protection12(CBC, key, b"", mac_key, "application", os.urandom, encrypt_then_mac=False)
-    assert info.value.description == AlertDescription.handshake_failure
-    assert "encrypt_then_mac" in info.value.reason
+    mte = protection12(CBC, key, b"", mac_key, "application", os.urandom, encrypt_then_mac=False)
+    assert type(mte) is MteCBCProtection12
     # AEAD suites do not care (RFC 7366, Section 3: the extension does not apply to them).
     key, iv, _ = keys_for(GCM)
     assert protection12(GCM, key, iv, b"", "application", encrypt_then_mac=False)

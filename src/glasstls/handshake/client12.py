@@ -192,12 +192,9 @@ def _settled(
             AlertDescription.handshake_failure,
             "server does not support extended master secret (RFC 7627), which this client requires",
         )
+    # RFC 7366, Section 3: without the server's encrypt_then_mac a CBC suite runs
+    # MAC-then-encrypt (RFC 5246, Section 6.2.3.2); the client offered CBC by name.
     etm = sh.ext(E.encrypt_then_mac) is not None
-    require(
-        suite.aead or etm,
-        AlertDescription.handshake_failure,
-        f"server chose {suite.name} without encrypt-then-MAC; CBC with MAC-then-encrypt is refused",
-    )
     transcript.start(suite.prf_hash)
     transcript.add(sh.raw)
     return Handshake12(

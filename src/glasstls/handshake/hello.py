@@ -113,7 +113,7 @@ def _client_hello_extensions(
     if cfg.alpn:
         add(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn))
     if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
-        add(E.encrypt_then_mac, True)  # RFC 7366: the only way glasstls does CBC
+        add(E.encrypt_then_mac, True)  # RFC 7366: preferred; MAC-then-encrypt only with a peer without it
     if offers_13:
         add(E.key_share, key_share_entries(shares))
         versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]

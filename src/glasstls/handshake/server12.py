@@ -184,7 +184,9 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
         and suite in offer.hello.cipher_suites
         and suite in ctx.config.cipher_suites
         and state.matches(ProtocolVersion.TLSv1_2, suite, offer.ems, offer.server_name)
-        # RFC 7366: CBC only with encrypt-then-MAC, as in a full handshake (_try_suite).
+        # A CBC session resumes only with encrypt-then-MAC: the session does not record whether
+        # it had it, and RFC 7366, Section 3.1 keeps a session's mechanism across rehandshakes.
+        # Without it, a full handshake (which may still choose MAC-then-encrypt CBC).
         and suite in TLS12_SUITES
         and (TLS12_SUITES[suite].aead or offer.etm)
     )
@@ -298,6 +300,9 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     client_suites = offer.hello.cipher_suites
     ours = [s for s in config.cipher_suites if s in TLS12_SUITES]
     order = N.suite_order(client_suites, ours, config.prefer_client_suites)
+    if not offer.etm:
+        # MAC-then-encrypt CBC (RFC 5246, Section 6.2.3.2) last: any other suite that fits first.
+        order = sorted(order, key=lambda s: not TLS12_SUITES[s].aead)  # stable: preference kept otherwise
     for suite_id in order:
         choice = _try_suite(ctx, offer, TLS12_SUITES[suite_id])
         if choice is not None:
@@ -311,8 +316,8 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
 
 
 def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
-    if not suite.aead and not offer.etm:
-        return None  # CBC only with encrypt-then-MAC (RFC 7366)
+    # A CBC suite is served with encrypt-then-MAC when the client offered it (RFC 7366), else
+    # MAC-then-encrypt (RFC 5246, Section 6.2.3.2); CBC suites are only here when named.
     group = _group_for(ctx, offer, suite)
     if suite.kx != "RSA" and group is None:
         return None

@@ -3,6 +3,9 @@
 One :class:`Protection13` is one direction's key epoch. Everything that can be
 done once per key is done in ``__init__`` (the AEAD object, the IV as an
 integer), so a record costs one XOR, one AEAD call and the header.
+
+The tag is 16 bytes except for TLS_AES_128_CCM_8_SHA256, whose AES-CCM tag is 8
+(RFC 8446, Appendix B.4): record lengths come from the suite's ``tag_len``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from ..crypto.suites import Suite13
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
 
-TAG_LEN = 16
+TAG_LEN = 16  # every TLS 1.3 AEAD but AES-CCM-8 (Suite13.tag_len)
 # RFC 8446, Section 5.2: TLSCiphertext.length is at most 2^14 + 256.
 MAX_CIPHERTEXT = (1 << 14) + 256
 MAX_PLAINTEXT = 1 << 14
@@ -24,7 +27,7 @@ _APP_HEADER = b"\x17\x03\x03"
 class Protection13:
     """AEAD protection for one direction and one traffic secret."""
 
-    __slots__ = ("suite", "epoch", "seq", "_aead", "_iv")
+    __slots__ = ("suite", "epoch", "seq", "_aead", "_iv", "_tag_len")
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
 
@@ -33,8 +36,9 @@ class Protection13:
         self.suite = suite
         self.epoch = epoch
         self.seq = 0
-        self._aead = suite.aead(keys.key)
+        self._aead = suite.make_aead(keys.key)
         self._iv = int.from_bytes(keys.iv, "big")
+        self._tag_len = suite.tag_len
 
     def _nonce(self) -> bytes:
         # RFC 8446, Section 5.3: the IV XOR the 64-bit sequence number, left-padded.
@@ -51,7 +55,7 @@ class Protection13:
         the record buffer, so a 16 KiB payload is copied once, not three times.
         """
         inner = b"".join((data, bytes((content_type,)), bytes(padding)))
-        length = len(inner) + TAG_LEN
+        length = len(inner) + self._tag_len
         record = bytearray(5 + length)
         header = _APP_HEADER + length.to_bytes(2, "big")
         record[:5] = header

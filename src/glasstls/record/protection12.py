@@ -1,19 +1,23 @@
-"""TLS 1.2 record protection (RFC 5246, Section 6.2.3; RFC 5288; RFC 7905; RFC 7366).
+"""TLS 1.2 record protection (RFC 5246, Section 6.2.3; RFC 5288; RFC 6655; RFC 7905; RFC 7366).
 
 One :class:`Protection12` is one direction's keys after ChangeCipherSpec. It
 protects every content type and keeps the real type in the record header
-(``protects_all_types``), unlike TLS 1.3. Three kinds, chosen by
+(``protects_all_types``), unlike TLS 1.3. Four kinds, chosen by
 :func:`protection12` from the suite:
 
-- AES-GCM (RFC 5288, Section 3): nonce = 4-byte salt from the key block +
-  8-byte explicit part sent in front of the ciphertext. The explicit part is
-  the sequence number, as OpenSSL does: unique per key for free.
+- AES-GCM (RFC 5288, Section 3) and AES-CCM (RFC 6655, Section 3): nonce =
+  4-byte salt from the key block + 8-byte explicit part sent in front of the
+  ciphertext. The explicit part is the sequence number, as OpenSSL does: unique
+  per key for free. CCM_8 suites carry an 8-byte tag, the others 16.
 - ChaCha20-Poly1305 (RFC 7905, Section 2): nonce = 12-byte IV XOR the
   left-padded sequence number, nothing explicit on the wire.
-- AES-CBC with HMAC, encrypt-then-MAC only (RFC 7366, Section 3): random
+- AES-CBC with HMAC and encrypt-then-MAC (RFC 7366, Section 3): random
   explicit IV, CBC over content + padding, HMAC over header fields, IV and
-  ciphertext. MAC-then-encrypt (the Lucky Thirteen and POODLE family) is not
-  implemented, and :func:`protection12` refuses to build it.
+  ciphertext. Used whenever both sides offered encrypt_then_mac.
+- AES-CBC with HMAC, MAC-then-encrypt (RFC 5246, Section 6.2.3.2), only when a
+  CBC suite was negotiated without encrypt_then_mac: the HMAC covers the
+  plaintext and is encrypted with it, so the receiver checks padding and MAC
+  with the Lucky Thirteen defences of :mod:`.cbc_mte`.
 
 The AEAD additional data is seq_num + type + version + plaintext length
 (RFC 5246, Section 6.2.3.3). As in :mod:`.protection`, everything that can be
@@ -29,12 +33,13 @@ from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from ..crypto.prf12 import KeyBlock
 from ..crypto.suites import Suite12
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
+from .cbc_mte import MacThenEncryptCheck
 
 TAG_LEN = 16
 EXPLICIT_NONCE_LEN = 8  # RFC 5288, Section 3
@@ -109,18 +114,19 @@ class Protection12:
 class GCMProtection12(Protection12):
     """AES-GCM records, RFC 5288, Section 3: explicit(8) + ciphertext + tag(16)."""
 
-    __slots__ = ("_aead", "_salt", "_salt_int")
+    __slots__ = ("_aead", "_salt", "_salt_int", "_tag_len")
 
     def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
         super().__init__(suite, epoch)
-        self._aead = AESGCM(key)
+        self._aead: AESGCM | AESCCM = AESGCM(key)
         self._salt = bytes(fixed_iv)
         self._salt_int = int.from_bytes(fixed_iv, "big") << 64  # the salt, already in place for OR with seq
+        self._tag_len = TAG_LEN
 
     def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
         seq = self._next_seq()
         n = len(data)
-        length = EXPLICIT_NONCE_LEN + n + TAG_LEN
+        length = EXPLICIT_NONCE_LEN + n + self._tag_len
         nonce = (self._salt_int | seq).to_bytes(12, "big")
         explicit = nonce[4:]  # == seq_num, so it doubles as the first 8 bytes of the additional data
         record = bytearray(5 + length)
@@ -133,7 +139,7 @@ class GCMProtection12(Protection12):
         seq = self._next_seq()
         if len(payload) > MAX_CIPHERTEXT:
             raise self._overflow_in(payload)
-        n = len(payload) - (EXPLICIT_NONCE_LEN + TAG_LEN)
+        n = len(payload) - (EXPLICIT_NONCE_LEN + self._tag_len)
         if n < 0:
             raise self._bad(f"of {len(payload)} bytes is too short for explicit nonce and tag")
         # The peer chooses the explicit nonce; any value is accepted (RFC 5288, Section 3).
@@ -146,6 +152,19 @@ class GCMProtection12(Protection12):
         if n > MAX_PLAINTEXT:
             raise self._overflow_out(n)
         return ContentType(header[0]), plaintext
+
+
+class CCMProtection12(GCMProtection12):
+    """AES-CCM records, RFC 6655, Section 3 (RFC 7251 for ECDHE-ECDSA): laid out as GCM's,
+    explicit(8) + ciphertext + tag, with the same salt + explicit nonce and additional
+    data; the tag is 16 bytes, or 8 for the CCM_8 suites."""
+
+    __slots__ = ()
+
+    def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
+        super().__init__(suite, key, fixed_iv, epoch)
+        self._tag_len = suite.tag_len
+        self._aead = AESCCM(key, tag_length=suite.tag_len)
 
 
 class ChaChaProtection12(Protection12):
@@ -270,6 +289,67 @@ class CBCProtection12(Protection12):
         return ContentType(header[0]), padded[BLOCK:end]
 
 
+class MteCBCProtection12(Protection12):
+    """AES-CBC + HMAC, MAC-then-encrypt, RFC 5246, Section 6.2.3.2.
+
+    Record payload: IV(16) + AES-CBC(content + MAC + padding + padding_length),
+    the MAC over seq_num + type + version + length(content) + content (Section
+    6.2.3.1). Used only for a CBC suite negotiated without encrypt_then_mac.
+
+    Opening decrypts everything, then :class:`~.cbc_mte.MacThenEncryptCheck` checks
+    padding and MAC together in constant-time style (Lucky Thirteen); every
+    failure, padding or MAC, is the same bad_record_mac with the same reason.
+    The IV handling is CBCProtection12's: one running encryptor and decryptor,
+    a random block R whose ciphertext is the explicit IV.
+    """
+
+    __slots__ = ("_encryptor", "_decryptor", "_check", "_mac_len", "_min_payload", "_randomness")
+
+    def __init__(self, suite: Suite12, key: bytes, mac_key: bytes, epoch: str, randomness: Randomness) -> None:
+        super().__init__(suite, epoch)
+        aes = algorithms.AES(key)
+        self._encryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).encryptor()
+        self._decryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).decryptor()
+        assert suite.mac is not None  # a CBC suite always names its HMAC hash
+        self._check = MacThenEncryptCheck(mac_key, suite.mac)
+        self._mac_len = suite.mac_len
+        self._min_payload = BLOCK + self._check.min_plaintext()  # the IV, then MAC + length byte in blocks
+        self._randomness = randomness
+
+    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
+        seq = self._next_seq()
+        n = len(data)
+        prefix = seq.to_bytes(8, "big") + bytes((content_type, _V0, _V1))
+        mac = self._check.compute(prefix, memoryview(data))
+        padding = _PADDING[(n + self._mac_len) % BLOCK]
+        length = BLOCK + n + self._mac_len + len(padding)
+        r = self._randomness(BLOCK)
+        if len(r) != BLOCK:
+            raise AlertError(AlertDescription.internal_error, f"randomness gave {len(r)} bytes for a CBC IV block")
+        header = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
+        # Whole blocks in, whole blocks out: the running encryptor never holds a partial block.
+        return header + self._encryptor.update(b"".join((r, data, mac, padding)))
+
+    def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
+        seq = self._next_seq()
+        if len(payload) > MAX_CIPHERTEXT:
+            raise self._overflow_in(payload)
+        # Only the record's length decides these, and the attacker knows it already.
+        if len(payload) < self._min_payload or len(payload) % BLOCK:
+            raise self._failed()
+        padded = self._decryptor.update(payload)[BLOCK:]  # block 0 is the IV's garbage
+        good, content_len = self._check.check(seq.to_bytes(8, "big") + header[:3], padded)
+        if not good:
+            raise self._failed()  # RFC 5246, Section 7.2.2: bad padding and bad MAC look the same
+        if content_len > MAX_PLAINTEXT:
+            raise self._overflow_out(content_len)
+        return ContentType(header[0]), padded[:content_len]
+
+    def _failed(self) -> AlertError:
+        # One reason for every failure, so not even the error text tells padding from MAC.
+        return self._bad("failed authentication (MAC-then-encrypt: MAC or padding)")
+
+
 def protection12(
     suite: Suite12,
     key: bytes,
@@ -284,8 +364,8 @@ def protection12(
 
     ``randomness`` (``n -> n bytes``) draws CBC's per-record IVs and is
     required for CBC suites only. ``encrypt_then_mac`` says whether RFC 7366
-    was negotiated; a CBC suite without it is refused (handshake_failure), since
-    MAC-then-encrypt CBC is deliberately not implemented.
+    was negotiated; a CBC suite without it gets MAC-then-encrypt records
+    (RFC 5246, Section 6.2.3.2). AEAD suites ignore it.
     """
     if len(key) != suite.key_len:
         raise ValueError(f"{suite.name} needs a {suite.key_len}-byte key, got {len(key)}")
@@ -296,16 +376,15 @@ def protection12(
     cipher = suite.cipher
     if cipher.endswith("-GCM"):
         return GCMProtection12(suite, key, fixed_iv, epoch)
+    if "-CCM" in cipher:
+        return CCMProtection12(suite, key, fixed_iv, epoch)
     if cipher == "ChaCha20-Poly1305":
         return ChaChaProtection12(suite, key, fixed_iv, epoch)
     if cipher.endswith("-CBC") and suite.mac:
-        if not encrypt_then_mac:
-            raise AlertError(
-                AlertDescription.handshake_failure,
-                f"{suite.name} without encrypt_then_mac (RFC 7366): MAC-then-encrypt CBC is not supported",
-            )
         if randomness is None:
             raise ValueError(f"{suite.name} draws a random IV per record: pass randomness")
+        if not encrypt_then_mac:
+            return MteCBCProtection12(suite, key, mac_key, epoch, randomness)
         return CBCProtection12(suite, key, mac_key, epoch, randomness)
     raise ValueError(f"no TLS 1.2 record protection for {suite.name} ({cipher})")
 
