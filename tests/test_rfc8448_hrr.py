@@ -144,8 +144,8 @@ def test_trace_is_self_consistent(trace: Trace) -> None:
 
 
 def test_every_hkdf_step(trace: Trace) -> None:
-    # early, handshake, master extracts; 2 "derived"; c/s hs, c/s ap, exp master, res master;
-    # 2 finished; 5 key/iv pairs (server hs write, ap write, hs read; client ap write; ...).
+    # 3 extracts; 3 "derived" (the client's first shown too); c/s hs, c/s ap, exp master, res
+    # master; 2 finished; 4 key/iv pairs (server hs and ap write, server hs read, client ap write)
     assert check_hkdf_steps(trace, SUITE) == 18
 
 
