@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from glasstls import (
     CertifiedKey,
+    ClientAuthenticated,
     ClientConfig,
     ClientConnection,
     ClientIdentity,
@@ -43,6 +44,7 @@ from glasstls.x509.mint import (
 )
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import verify_client_chain, verify_server_chain
+from pairs import connected_pair
 
 VERSIONS = {"1.3": ProtocolVersion.TLSv1_3, "1.2": ProtocolVersion.TLSv1_2}
 NOW = datetime.now(UTC)
@@ -391,3 +393,31 @@ def test_diagnosis_of_a_refused_client_certificate_names_no_host(pki, make, word
     assert "name the host" not in text
     client_text = diagnose(c.error, clog.events)
     assert "our client certificate" in client_text and "name the host" not in client_text, client_text
+
+
+# -- post-handshake authentication (RFC 8446, Section 4.6.2) goes through the same checks ----------------
+
+
+@pytest.mark.parametrize(("allowed", "outcome"), [("device-42", "accepted"), ("device-7", "access_denied")])
+def test_post_handshake_client_certificate_without_san_and_the_identity_check(pki, allowed, outcome) -> None:
+    plain = pki["plain"]
+
+    def check(identity: ClientIdentity) -> str | None:
+        return None if identity.common_name == allowed else f"only {allowed} may come in"
+
+    pair = connected_pair(
+        client_kw={"tls_min": ProtocolVersion.TLSv1_3, "certificate": CertifiedKey(plain.chain, plain.private_key)},
+        server_kw={
+            "client_trust_store": TrustStore.from_pem(pki["client_ca"].root_pem()),
+            "client_identity_check": check,
+        },
+    )
+    pair.server.request_client_certificate()
+    pair.to_client()
+    events = pair.to_server()
+    if outcome == "accepted":
+        (event,) = [e for e in events if isinstance(e, ClientAuthenticated)]
+        assert event.peer_certificate_subject == "O=Corp,CN=device-42"
+    else:
+        assert pair.server.error.description == AlertDescription.access_denied
+        assert pair.server.error.reason.endswith("client_identity_check: only device-7 may come in")

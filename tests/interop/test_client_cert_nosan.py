@@ -380,3 +380,26 @@ def test_python_ssl_refused_by_the_identity_check_gets_access_denied(pki, corp, 
         "device-7 is not a known device"
     )
     assert [i.common_name for i in seen.identities] == ["device-7"]
+
+
+def test_a_version_1_certificate_is_refused_with_a_reason_that_says_so(pki, corp) -> None:
+    """OpenSSL 3.0's ``x509 -req`` without ``-extfile`` makes an X.509 v1 certificate, which
+    ``cryptography``'s verifier does not take: the reason says how to make a v3 one."""
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", corp / "v1.key", "-out", corp / "v1.csr", "-subj", "/CN=old-device/O=Corp")  # fmt: skip
+    _openssl("x509", "-req", "-in", corp / "v1.csr", "-CA", corp / "corp-root.pem", "-CAkey", corp / "corp-root.key",
+             "-set_serial", "0x4444", "-days", "5", "-out", corp / "v1.pem")  # fmt: skip
+    if x509.load_pem_x509_certificate((corp / "v1.pem").read_bytes()).version != x509.Version.v1:
+        pytest.skip("this OpenSSL makes v3 certificates from x509 -req by default")
+    seen = Seen()
+    with ServerThread(glasstls_line_server(_server_config(pki, corp, seen))) as server:
+        client = run_s_client(
+            ["-tls1_3", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", "-CAfile",
+             str(pki.root_file), "-cert", str(corp / "v1.pem"), "-key", str(corp / "v1.key"), "-ign_eof"],
+            b"hello\n",
+        )  # fmt: skip
+        with pytest.raises(AlertError) as err:
+            server.result()
+    assert err.value.description == AlertDescription.bad_certificate
+    assert "is an X.509 version 1 certificate" in err.value.reason and "-extfile" in err.value.reason
+    assert "alert bad certificate" in client.stdout + client.stderr
