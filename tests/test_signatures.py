@@ -140,14 +140,20 @@ def _backend_verify(public, scheme, message, signature):
 
 
 @pytest.mark.parametrize("scheme", [S.rsa_pkcs1_sha1, S.ecdsa_sha1], ids=str)
-def test_sha1_schemes_verify_only(keys, scheme):
+def test_sha1_schemes_tls12_only(keys, scheme):
+    """SHA-1 signs and verifies under TLS 1.2 rules (RFC 5246, 7.4.1.4.1; used only when configured),
+    never under TLS 1.3's (RFC 8446, 4.2.3)."""
     key = keys[SCHEME_KEY[scheme]]
     if isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA1())
     else:
         signature = key.sign(MESSAGE, ec.ECDSA(hashes.SHA1()))
     sg.verify(key.public_key(), scheme, MESSAGE, signature, tls13=False)
-    expect_alert(AlertDescription.illegal_parameter, sg.sign, key, scheme, MESSAGE, os.urandom, tls13=False)
+    _backend_verify(key.public_key(), scheme, MESSAGE, sg.sign(key, scheme, MESSAGE, os.urandom, tls13=False))
+    expect_alert(
+        AlertDescription.illegal_parameter, sg.sign, key, scheme, MESSAGE, os.urandom, contains="not allowed in TLS 1.3"
+    )
+    assert scheme not in sg.schemes_for_key(key, tls13=False)  # never chosen unless named
     expect_alert(
         AlertDescription.illegal_parameter,
         sg.verify,

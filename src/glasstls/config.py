@@ -339,6 +339,9 @@ class ClientConfig:
     post_handshake_auth: bool | None = None
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
+    # TLS 1.2 DHE with a group the server made itself (not RFC 7919's or RFC 3526's): refused
+    # unless True (the legacy profile), and then only a safe prime of 2048 bits or more (crypto/dhe12.py).
+    dhe_custom_groups: bool = False
     # RFC 7685: pad a ClientHello of 256 to 511 bytes to 512 with the padding extension, as NSS
     # and OpenSSL do for the load balancers that hang on those sizes.
     client_hello_padding: bool = False

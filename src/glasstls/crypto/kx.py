@@ -60,6 +60,7 @@ warnings.filterwarnings(
 __all__ = [
     "SUPPORTED_GROUPS",
     "TLS13_ONLY_GROUPS",
+    "DHEShare",
     "KeyShare",
     "encapsulate_to",
     "ffdhe_group_for",
@@ -407,26 +408,51 @@ def _load_point(group: NamedGroup, data: bytes) -> ec.EllipticCurvePublicKey:
 class _FFDHEGroup:
     """Parameter objects built once per group, not per handshake."""
 
+    label: str  # the group's name in reasons: "ffdhe2048", "modp2048 (RFC 3526 group 14)", ...
     p: int
+    g: int
     size: int  # byte length of p
     numbers: dh.DHParameterNumbers
     parameters: dh.DHParameters
-    generator_key: dh.DHPublicKey  # g itself as a public value (see _FFDHEShare)
-    exponent_bytes: int
+    generator_key: dh.DHPublicKey  # g itself as a public value (see _derive_ffdhe_key)
+    exponent_bytes: int  # the short secret exponent of the replay path
+
+
+def _ffdh_spec(label: str, p: int, g: int, exponent_bits: int) -> _FFDHEGroup:
+    numbers = dh.DHParameterNumbers(p, g)
+    try:
+        parameters = numbers.parameters()
+        generator_key = dh.DHPublicNumbers(g, numbers).public_key()
+    except ValueError:
+        # OpenSSL's own DH_check refused (p, g); callers vet groups first, so this is a backstop.
+        raise _illegal(f"{label}: the DH backend refuses the group's parameters") from None
+    return _FFDHEGroup(
+        label=label,
+        p=p,
+        g=g,
+        size=(p.bit_length() + 7) // 8,
+        numbers=numbers,
+        parameters=parameters,
+        generator_key=generator_key,
+        exponent_bytes=(exponent_bits + 7) // 8,
+    )
 
 
 @cache
 def _ffdhe(group: NamedGroup) -> _FFDHEGroup:
     p = int(_FFDHE_PRIME_HEX[group], 16)
-    numbers = dh.DHParameterNumbers(p, _FFDHE_GENERATOR)
-    return _FFDHEGroup(
-        p=p,
-        size=(p.bit_length() + 7) // 8,
-        numbers=numbers,
-        parameters=numbers.parameters(),
-        generator_key=dh.DHPublicNumbers(_FFDHE_GENERATOR, numbers).public_key(),
-        exponent_bytes=(_FFDHE_SHORT_EXPONENT_BITS[group] + 7) // 8,
-    )
+    return _ffdh_spec(group.name, p, _FFDHE_GENERATOR, _FFDHE_SHORT_EXPONENT_BITS[group])
+
+
+# Groups a TLS 1.2 server names only as (p, g) (crypto/dhe12.py): a few, kept by p.
+@lru_cache(maxsize=16)
+def _dhe_spec(label: str, p: int, g: int) -> _FFDHEGroup:
+    # RFC 7919, Appendix A's short-exponent sizes, by the largest listed size not above p's.
+    bits = max((b for size, b in _SHORT_EXPONENT_BY_SIZE if size <= p.bit_length()), default=225)
+    return _ffdh_spec(label, p, g, bits)
+
+
+_SHORT_EXPONENT_BY_SIZE = ((2048, 225), (3072, 275), (4096, 325), (6144, 375), (8192, 400))
 
 
 @lru_cache(maxsize=1)
@@ -434,41 +460,81 @@ def _ffdhe_by_prime() -> dict[int, NamedGroup]:
     return {_ffdhe(g).p: g for g in _FFDHE_PRIME_HEX}
 
 
-class _FFDHEShare(KeyShare):
-    """Finite-field DHE over an RFC 7919 group."""
+class _FiniteFieldKey:
+    """One ephemeral key in a safe-prime group: Y = g^x mod p, then Z = Y_peer^x mod p."""
 
-    __slots__ = ("_private", "_public")
+    __slots__ = ("spec", "_private", "public")
 
-    def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
-        self.group = group
-        spec = _ffdhe(group)
+    def __init__(self, spec: _FFDHEGroup, randomness: Randomness) -> None:
+        self.spec = spec
         if is_system(randomness):
-            # OpenSSL recognises the named safe prime and picks a short
+            # OpenSSL recognises a named safe prime and picks a short
             # exponent itself (RFC 7919, Section 5.2).
             self._private = spec.parameters.generate_private_key()
             y = self._private.public_key().public_numbers().y
-            self._public = y.to_bytes(spec.size, "big")
+            self.public = y.to_bytes(spec.size, "big")
         else:
-            self._private, self._public = _derive_ffdhe_key(spec, randomness)
-
-    def public_bytes(self) -> bytes:
-        return self._public
+            self._private, self.public = _derive_ffdhe_key(spec, randomness)
 
     def exchange(self, peer_public: bytes) -> bytes:
-        spec = _ffdhe(self.group)
-        peer_public = bytes(peer_public)
+        spec = self.spec
         # RFC 8446, Section 4.2.8.1: Y is left-padded to the byte length of p.
-        _check_length(self.group, "key share", peer_public, spec.size)
+        if len(peer_public) != spec.size:
+            raise _illegal(f"{spec.label} key share is {len(peer_public)} bytes, expected {spec.size}")
         y = int.from_bytes(peer_public, "big")
         # RFC 7919, Section 5.1: 1 < Y < p-1 keeps us out of the 2-element subgroup.
+        # That is the whole check because every group here is a safe prime p = 2q+1
+        # (RFC 7919's and RFC 3526's by construction, a server's own after
+        # dhe12.is_safe_prime): the only subgroups of order below q are {1} and
+        # {1, p-1}, so no other small subgroup can confine the shared secret.
         if not 1 < y < spec.p - 1:
-            raise _illegal(f"{self.group.name} key share Y is outside [2, p-2] (RFC 7919, Section 5.1)")
+            raise _illegal(f"{spec.label} key share Y is outside [2, p-2] (RFC 7919, Section 5.1)")
         try:
             secret = self._private.exchange(dh.DHPublicNumbers(y, spec.numbers).public_key())
         except ValueError:
-            raise _illegal(f"{self.group.name} key share Y is rejected by the DH backend") from None
+            raise _illegal(f"{spec.label} key share Y is rejected by the DH backend") from None
         # RFC 8446, Section 7.4.1: padded to the length of p.
         return secret.rjust(spec.size, b"\x00")
+
+
+class _FFDHEShare(KeyShare):
+    """Finite-field DHE over an RFC 7919 group."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
+        self.group = group
+        self._key = _FiniteFieldKey(_ffdhe(group), randomness)
+
+    def public_bytes(self) -> bytes:
+        return self._key.public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        return self._key.exchange(bytes(peer_public))
+
+
+class DHEShare:
+    """TLS 1.2 DHE over a group the server named only as (p, g) (RFC 5246, Section 7.4.3),
+    already vetted as a safe prime (crypto/dhe12.py): RFC 3526's or a server's own.
+
+    ``public_bytes()`` is Y padded to the length of p; ``exchange`` checks the
+    peer's Y as for RFC 7919 and returns the secret padded to the length of p.
+    """
+
+    __slots__ = ("label", "_key")
+
+    def __init__(self, label: str, p: int, g: int, randomness: Randomness) -> None:
+        self.label = label
+        self._key = _FiniteFieldKey(_dhe_spec(label, p, g), randomness)
+
+    def public_bytes(self) -> bytes:
+        return self._key.public
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        return self._key.exchange(bytes(peer_public))
+
+    def __repr__(self) -> str:
+        return f"<DHEShare {self.label}>"
 
 
 def _derive_ffdhe_key(spec: _FFDHEGroup, randomness: Randomness) -> tuple[dh.DHPrivateKey, bytes]:
@@ -480,7 +546,7 @@ def _derive_ffdhe_key(spec: _FFDHEGroup, randomness: Randomness) -> tuple[dh.DHP
     (OpenSSL does not use it for the exchange); the kept one carries the real Y.
     """
     x = 2 + int.from_bytes(randomness(spec.exponent_bytes), "big")
-    placeholder = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(_FFDHE_GENERATOR, spec.numbers)).private_key()
+    placeholder = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(spec.g, spec.numbers)).private_key()
     public = placeholder.exchange(spec.generator_key).rjust(spec.size, b"\x00")
     y = int.from_bytes(public, "big")
     private = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(y, spec.numbers)).private_key()

@@ -7,6 +7,13 @@ Section 5.1.3 / RFC 5246, Section 7.4.1.4.1). Functions take ``tls13`` to
 say which rule applies; ``tls13=False`` is also the rule for signatures in
 certificates.
 
+SHA-1 (rsa_pkcs1_sha1, ecdsa_sha1). TLS 1.2 only, and only when configured:
+they are what a client means by sending no signature_algorithms (RFC 5246,
+Section 7.4.1.4.1), and the legacy profile lists them. TLS 1.3 never signs or
+accepts them in CertificateVerify (RFC 8446, Section 4.2.3): ``tls13=True``
+refuses them whatever the configuration. :func:`schemes_for_key` never
+offers them, so nothing signs with SHA-1 unless a caller names it.
+
 Failures: a signature that does not verify is ``decrypt_error`` (RFC 8446,
 Section 4.4.3); a scheme that is unknown or does not fit the key is
 ``illegal_parameter``.
@@ -41,6 +48,7 @@ from ..errors import AlertError
 from .rand import Randomness, is_system
 
 __all__ = [
+    "SHA1_SIGNATURE_SCHEMES",
     "TLS12_SIGNATURE_SCHEMES",
     "TLS13_SIGNATURE_SCHEMES",
     "PrivateKey",
@@ -97,8 +105,9 @@ TLS13_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset(
 #: Section 5.1.3; RFC 8446, Section 4.2.3 for PSS) and in certificates.
 TLS12_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset(_SCHEMES)
 
-# Schemes glasstls verifies but never produces.
-_VERIFY_ONLY = frozenset({S.rsa_pkcs1_sha1, S.ecdsa_sha1})
+#: The SHA-1 schemes: TLS 1.2 only (RFC 8446, Section 4.2.3), and the meaning of a TLS 1.2
+#: ClientHello without signature_algorithms (RFC 5246, Section 7.4.1.4.1).
+SHA1_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset({S.rsa_pkcs1_sha1, S.ecdsa_sha1})
 
 # ECDSA curves usable at all, by cryptography's curve name.
 _CURVE_SCHEMES = {
@@ -292,9 +301,8 @@ def sign(
     """
     if not isinstance(private_key, PrivateKey):
         raise TypeError(f"sign() needs a private key, not {type(private_key).__name__}")
+    # _checked refuses SHA-1 (and PKCS #1 v1.5) under TLS 1.3 rules (RFC 8446, Section 4.2.3).
     s, spec = _checked(private_key, scheme, tls13)
-    if s in _VERIFY_ONLY:
-        raise AlertError(AlertDescription.illegal_parameter, f"glasstls does not sign with SHA-1 ({s.name})")
     if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return private_key.sign(message)
     assert spec.hash is not None

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import CertifiedKey, ClientConfig
-from ..crypto import kx
+from ..crypto import dhe12, kx
 from ..crypto.signatures import sign
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
@@ -108,8 +108,9 @@ class ServerShare:
     """The (EC)DHE share of a ServerKeyExchange whose signature checked (RFC 8422,
     Section 5.4; RFC 5246, Section 7.4.3): the group and the server's public value."""
 
-    group: NamedGroup
+    group: NamedGroup | None  # None: a DHE group with no code point (RFC 3526's, a server's own)
     public: bytes  # DHE: left-padded to the length of p
+    dhe: dhe12.DHEGroup | None = None  # DHE: the group, as (p, g)
 
 
 @dataclass(frozen=True)
@@ -341,10 +342,12 @@ class ExpectServerKeyExchange12(ClientState12[ServerKeyExchange]):
         if self.s.suite.kx == "ECDHE":
             params = msg.ecdhe()
             share = _ecdhe_share(ctx.config, params)
+            self._verify_signature(ctx, params)
         else:
             params = msg.dhe()
-            share = _dhe_share(params)
-        self._verify_signature(ctx, params)
+            # Signature first: only the server's own parameters get the (costly) group check.
+            self._verify_signature(ctx, params)
+            share = _dhe_share(ctx.config, params)
         s = replace(self.s, group=share.group, signature_scheme=params.algorithm)
         s.transcript.add(msg.raw)
         return ExpectCertificateRequestOrDone12(s, share)
@@ -378,19 +381,18 @@ def _ecdhe_share(config: ClientConfig, params: ServerECDHParams) -> ServerShare:
     return ServerShare(group, params.public)
 
 
-def _dhe_share(params: ServerDHParams) -> ServerShare:
-    p = int.from_bytes(params.p, "big")
-    group = kx.ffdhe_group_for(p, int.from_bytes(params.g, "big"))
-    if group is None:
-        # RFC 7919, Section 3: a client may refuse custom groups with insufficient_security.
-        raise AlertError(
-            AlertDescription.insufficient_security,
-            f"server's DHE parameters (a {p.bit_length()}-bit prime) are not an RFC 7919 group; "
-            "custom groups are refused. The server must use ffdhe2048 or another RFC 7919 group "
-            "(OpenSSL: s_server -dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH "
-            "-pkeyopt group:ffdhe2048`), or offer ECDHE",
-        )
-    return ServerShare(group, params.ys.rjust(kx.key_share_length(group) or 0, b"\x00"))
+def _dhe_share(config: ClientConfig, params: ServerDHParams) -> ServerShare:
+    """RFC 5246, Section 7.4.3: the server names its DHE group as (p, g). Published safe
+    primes (RFC 7919, RFC 3526) pass; a server's own group only with dhe_custom_groups
+    and as a safe prime of 2048 bits or more (RFC 7919, Section 3: insufficient_security)."""
+    p, g = int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big")
+    group = dhe12.server_dhe_group(p, g, custom_allowed=config.dhe_custom_groups)
+    require(
+        0 < len(params.ys) <= group.size,
+        ILLEGAL,
+        f"server DH public value of {len(params.ys)} bytes for {group.label} ({group.size}-byte prime)",
+    )
+    return ServerShare(group.named, params.ys.rjust(group.size, b"\x00"), group)
 
 
 @dataclass(frozen=True, eq=False)
@@ -468,11 +470,13 @@ def _key_exchange(ctx: Context, server: ServerKeys12) -> tuple[ClientKeyExchange
         assert isinstance(key, rsa.RSAPublicKey)  # _check_key_fits_suite let only RSA keys into RSA suites
         return ClientKeyExchange.for_rsa(key.encrypt(pre_master, padding.PKCS1v15())), pre_master
     assert server.share is not None  # an (EC)DHE suite always has a ServerKeyExchange
+    if server.share.dhe is not None:
+        dhe = dhe12.generate_dhe_share(server.share.dhe, ctx.randomness)
+        secret = dhe.exchange(server.share.public)
+        return ClientKeyExchange.for_dhe(dhe.public_bytes()), kx.strip_leading_zeros(secret)
+    assert server.share.group is not None  # ECDHE: always a named curve (RFC 8422, Section 5.4)
     share = kx.generate_key_share(server.share.group, ctx.randomness)
-    secret = share.exchange(server.share.public)
-    if server.kx == "DHE":
-        return ClientKeyExchange.for_dhe(share.public_bytes()), kx.strip_leading_zeros(secret)
-    return ClientKeyExchange.for_ecdhe(share.public_bytes()), secret
+    return ClientKeyExchange.for_ecdhe(share.public_bytes()), share.exchange(server.share.public)
 
 
 # -- the server's ticket, ChangeCipherSpec and Finished -------------------------------

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
-from ..crypto.signatures import scheme_fits_key, sign
+from ..crypto.signatures import SHA1_SIGNATURE_SCHEMES, scheme_fits_key, sign
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
@@ -307,6 +307,7 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
         choice = _try_suite(ctx, offer, TLS12_SUITES[suite_id])
         if choice is not None:
             return choice
+    _refuse_sha1_default(ctx, offer, order)
     offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "(no TLS 1.2 suite)"
     raise AlertError(
         FAILURE,
@@ -354,13 +355,40 @@ def _cert_fits(certified: CertifiedKey, suite: Suite12) -> bool:
     return isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
 
 
+# RFC 5246, Section 7.4.1.4.1: a client that sends no signature_algorithms means {sha1, rsa}
+# for an RSA suite and {sha1, ecdsa} for an ECDSA one (RFC 8422, Section 5.1.3); _cert_fits
+# pairs the suite with the key, so the key picks which.
+_NO_SIGNATURE_ALGORITHMS_MEANS = (SignatureScheme.rsa_pkcs1_sha1, SignatureScheme.ecdsa_sha1)
+
+
+def _client_signature_schemes(offer: Offer) -> tuple[int, ...]:
+    if offer.hello.ext(E.signature_algorithms) is None:
+        return _NO_SIGNATURE_ALGORITHMS_MEANS
+    return offer.signature_schemes
+
+
 def _signature_scheme(ctx: Context, offer: Offer, certified: CertifiedKey) -> SignatureScheme | None:
-    # RFC 5246, Section 7.4.1.4.1: without signature_algorithms the client means
-    # SHA-1, which glasstls does not sign with.
-    for scheme in offer.signature_schemes:
+    # SHA-1 only when the configuration names it (the legacy profile does): signatures.py never picks it.
+    for scheme in _client_signature_schemes(offer):
         if scheme in ctx.config.signature_schemes and scheme_fits_key(certified.private_key, scheme, tls13=False):
             return SignatureScheme(scheme)
     return None
+
+
+def _refuse_sha1_default(ctx: Context, offer: Offer, order: list[CipherSuite]) -> None:
+    """No suite fits: say so plainly when the cause is a ClientHello without signature_algorithms
+    (an (EC)DHE suite was shared, and no SHA-1 scheme is configured)."""
+    if offer.hello.ext(E.signature_algorithms) is not None:
+        return
+    if any(s in ctx.config.signature_schemes for s in SHA1_SIGNATURE_SCHEMES):
+        return
+    if not any(TLS12_SUITES[s].kx != "RSA" for s in order):
+        return
+    raise AlertError(
+        FAILURE,
+        "the client sent no signature_algorithms, which means SHA-1 (RFC 5246 §7.4.1.4.1); SHA-1 signatures "
+        "need --profile legacy (ServerConfig.signature_schemes naming rsa_pkcs1_sha1 or ecdsa_sha1)",
+    )
 
 
 def _server_random(ctx: Context) -> bytes:
