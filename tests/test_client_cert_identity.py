@@ -380,7 +380,7 @@ def test_client_identity_fields() -> None:
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda p: client_cert(p["client_ca"], not_after=NOW - timedelta(minutes=5)), "client needs a renewed"),
+        (lambda p: client_cert(p["client_ca"], not_after=NOW - timedelta(minutes=5)), "the client needs a new one from its CA"),
         (lambda p: client_cert(p["client_ca"], eku=(SERVER_AUTH,)), "not a TLS client certificate"),
         (lambda p: client_cert(p["stranger"]), "does not trust the CA of the client's certificate"),
         (lambda p: client_cert(p["client_ca"], is_ca=True), "need no subjectAltName"),

@@ -144,8 +144,9 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule(
         "certificate_expired",
-        "the client's certificate (or a CA above it, as the reason says) has expired or is not yet valid: the "
-        "client needs a renewed certificate, or this machine's clock is wrong",
+        "the client's certificate (or a CA above it, as the reason says) has expired or is not yet valid: renew "
+        "the certificate (the client needs a new one from its CA), or, if it is in fact still valid, set this "
+        "machine's clock right",
         None,
         "local",
         "server",
