@@ -36,6 +36,11 @@ therefore validated by :func:`verify_path_rfc5280` below: a path built here
 checked as RFC 5280, Section 6.1 asks, with the same alerts and messages as the
 table above. Critical extensions it does not process are rejected
 (RFC 5280, Section 4.2), so it is never more permissive than it understands.
+
+A server checks a client's chain with :func:`verify_client_chain` (at the end):
+the same verifier and the same alerts, under the client rules of
+x509/client_policy.py (no subjectAltName and no host name; keyUsage
+digitalSignature and EKU clientAuth when present).
 """
 
 from __future__ import annotations
