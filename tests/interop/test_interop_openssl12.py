@@ -53,8 +53,7 @@ import glasstls
 from glasstls import CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
 from glasstls.crypto import kx
 from glasstls.crypto.suites import TLS12_SUITES
-from glasstls.enums import AlertDescription, ExtensionType
-from glasstls.errors import AlertError
+from glasstls.enums import ExtensionType
 from glasstls.observe import EventList
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
@@ -159,37 +158,6 @@ def test_glasstls_default_client_to_tls12_only_s_server(pki, tmp_path):
     assert params.version == "TLSv1.2" and params.cipher_suite == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
     assert params.extended_master_secret is True
     assert "Protocol version: TLSv1.2" in output, output
-
-
-def test_glasstls_client_refuses_openssl_default_dh_params(pki, tmp_path):
-    """Without -dhparam, OpenSSL 3.0 signs its own 2048-bit group, not an RFC 7919 one: glasstls refuses it.
-
-    RFC 7919, Section 3: a client that sees custom parameters may end the handshake
-    with insufficient_security; the reason must say what is wrong and what to do.
-    """
-    config = ClientConfig(
-        trust_store=pki.trust_store(),
-        tls_max=ProtocolVersion.TLSv1_2,
-        cipher_suites=(CipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,),
-    )
-    trace_path = tmp_path / "s_server.trace"
-    args = ("-cipher", "DHE-RSA-AES128-GCM-SHA256")
-    with OpenSSLServer(pki.files["rsa2048"], trace_path, *args, protocol="-tls1_2") as server:
-        with pytest.raises(AlertError) as failure:
-            glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT)
-        output = server.wait_exit()
-        trace = server.trace
-
-    err = failure.value
-    assert err.description == AlertDescription.insufficient_security
-    assert "not an RFC 7919 group" in err.reason and "2048-bit" in err.reason
-    assert "-dhparam" in err.reason and "group:ffdhe2048" in err.reason  # what to do about it
-    assert "Using default temp DH parameters" in output, output
-    ske = trace_server_key_exchange(trace)
-    assert ske is not None and ske.algorithm == "DHE" and ske.dh_p is not None
-    assert kx.ffdhe_group_for(ske.dh_p, 2) is None
-    assert trace_fatal_alerts(trace) == ["insufficient security(71)"]  # the alert OpenSSL received
-    assert "alert insufficient security" in output, output
 
 
 # -- openssl s_client -tls1_2 → glasstls server -------------------------------------------------
