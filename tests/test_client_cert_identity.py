@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from glasstls import (
@@ -380,7 +381,7 @@ def test_client_identity_fields() -> None:
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda p: client_cert(p["client_ca"], not_after=NOW - timedelta(minutes=5)), "the client needs a new one from its CA"),
+        (lambda p: client_cert(p["client_ca"], not_after=NOW - timedelta(minutes=5)), "a new one from its CA"),
         (lambda p: client_cert(p["client_ca"], eku=(SERVER_AUTH,)), "not a TLS client certificate"),
         (lambda p: client_cert(p["stranger"]), "does not trust the CA of the client's certificate"),
         (lambda p: client_cert(p["client_ca"], is_ca=True), "need no subjectAltName"),
@@ -421,3 +422,22 @@ def test_post_handshake_client_certificate_without_san_and_the_identity_check(pk
     else:
         assert pair.server.error.description == AlertDescription.access_denied
         assert pair.server.error.reason.endswith("client_identity_check: only device-7 may come in")
+
+
+def test_a_leaf_without_authority_key_identifier_and_with_a_critical_eku_is_accepted(pki) -> None:
+    """Both refused by the Web PKI profile, both allowed by RFC 5280 (Sections 4.2.1.1 and 4.2.1.12)."""
+    issuer_cert, issuer_key = pki["client_ca"].issuer
+    key = generate_key()
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(DEVICE)
+        .issuer_name(issuer_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(hours=1))
+        .not_valid_after(NOW + timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([CLIENT_AUTH]), critical=True)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    store = TrustStore.from_pem(pki["client_ca"].root_pem())
+    assert verify_client_chain((leaf, *pki["plain"].chain[1:]), store, NOW)[0] == leaf
