@@ -347,6 +347,7 @@ def test_a_failing_identity_check_refuses_with_internal_error(pki) -> None:
 
     err = refused(pki, pki["plain"], "1.3", AlertDescription.internal_error, broken)
     assert "ServerConfig.client_identity_check raised KeyError" in err.reason and "refused" in err.reason
+    assert "the application's ServerConfig.client_identity_check failed" in diagnose(err, side="server")
     err = refused(pki, pki["plain"], "1.3", AlertDescription.internal_error, lambda identity: False)
     assert "returned bool" in err.reason
 
