@@ -148,6 +148,7 @@ def test_openssl_default_dh_params_are_rfc3526_group14_and_accepted(pki, tmp_pat
     assert ske is not None and ske.algorithm == "DHE"
     assert ske.dh_p == dhe12.rfc3526_parameters(2048)[0]  # what OpenSSL picks, per its trace
     assert params.version == "TLSv1.2" and params.cipher_suite == DHE_SUITE.name
+    assert params.group == "modp2048 (RFC 3526 group 14)"
 
 
 def test_rfc3526_group15_from_a_pem_is_accepted(pki, tmp_path, rfc3526_3072):
@@ -184,6 +185,7 @@ def test_custom_safe_prime_accepted_with_dhe_custom_groups(pki, tmp_path):
         params = connect_and_echo(server, dhe_client(pki, dhe_custom_groups=True))
         server.wait_exit()
     assert params.version == "TLSv1.2" and params.cipher_suite == DHE_SUITE.name
+    assert params.group == "custom 2048-bit group"
     assert dhe12.is_safe_prime(prime_of(pem))  # checked once, cached by p
 
 

@@ -348,7 +348,11 @@ class ExpectServerKeyExchange12(ClientState12[ServerKeyExchange]):
             # Signature first: only the server's own parameters get the (costly) group check.
             self._verify_signature(ctx, params)
             share = _dhe_share(ctx.config, params)
-        s = replace(self.s, group=share.group, signature_scheme=params.algorithm)
+        # A DHE group of RFC 3526 or the server's own has no code point: its label names it.
+        group: NamedGroup | str | None = share.group
+        if group is None and share.dhe is not None:
+            group = share.dhe.label
+        s = replace(self.s, group=group, signature_scheme=params.algorithm)
         s.transcript.add(msg.raw)
         return ExpectCertificateRequestOrDone12(s, share)
 

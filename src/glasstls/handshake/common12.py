@@ -49,7 +49,7 @@ class Handshake12:
     alpn: str | None  # the protocol the server selected (RFC 7301)
     issue_ticket: bool  # a NewSessionTicket comes before the server's CCS (RFC 5077, Section 3.3)
     resumed: bool = False  # abbreviated handshake (RFC 5246, Section 7.3)
-    group: NamedGroup | None = None  # (EC)DHE only
+    group: NamedGroup | str | None = None  # (EC)DHE only; a str names a DHE group without a code point
     signature_scheme: SignatureScheme | None = None  # of the ServerKeyExchange
     peer_chain: tuple[x509.Certificate, ...] = ()  # leaf first; empty: the peer sent none
     client_auth: bool = False  # the client proved its certificate (CertificateVerify)
@@ -78,7 +78,7 @@ class Handshake12:
         return NegotiatedParameters(
             version="TLSv1.2",
             cipher_suite=self.suite.name,
-            group=self.group.name if self.group is not None else None,
+            group=self.group.name if isinstance(self.group, NamedGroup) else self.group,
             signature_scheme=self.signature_scheme.name if self.signature_scheme is not None else None,
             alpn=self.alpn,
             server_name=self.server_name,
