@@ -214,3 +214,25 @@ def test_cli_handshake_traced_and_explained(pki: dict[str, Path], suite: str, ve
     assert "Traceback" not in stderr and "Traceback" not in server_err + server_out
     assert suite in stderr and suite in server_out
     assert "Step 1, ClientHello" in stderr  # the explanation ran through the whole handshake
+
+
+@pytest.mark.parametrize(
+    "suite_id", [CipherSuite.TLS_AES_128_CCM_8_SHA256, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8]
+)
+def test_dissect_ccm_8_capture(suite_id: CipherSuite, tmp_path: Path) -> None:
+    """A CCM_8 capture decrypts with its key log: the 8-byte tag is taken from the suite."""
+    from glasstls.trace import pcap
+    from test_dissect import REQUEST, RESPONSE, application_data, converse, write
+
+    keylog = tmp_path / "keys.log"
+    tls12 = suite_id in TLS12_SUITES
+    conv = converse(
+        keylog,
+        client_kw={"cipher_suites": (suite_id,), **({"tls_max": ProtocolVersion.TLSv1_2} if tls12 else {})},
+        server_kw={"cipher_suites": (suite_id,)},
+    )
+    stream = pcap.dissect(write(tmp_path, conv), pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert stream.cipher_suite == suite_id
+    assert stream.decrypted_records > 0 and stream.encrypted_records == 0
+    assert application_data(stream, "client") == REQUEST
+    assert application_data(stream, "server") == RESPONSE

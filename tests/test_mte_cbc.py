@@ -398,3 +398,26 @@ def test_tampered_mte_record_closes_with_bad_record_mac(client_without_etm: None
     error = p.server.error
     assert isinstance(error, AlertError) and error.description == AlertDescription.bad_record_mac
     assert REASON in error.reason
+
+
+# -- a capture of a MAC-then-encrypt connection, dissected with its key log -----------------
+
+
+def test_dissect_mac_then_encrypt_capture(client_without_etm: None, tmp_path: Any) -> None:
+    """glasstls dissect reads encrypt_then_mac's absence from the ServerHello and decrypts MtE records."""
+    from glasstls.trace import pcap
+    from test_dissect import REQUEST, RESPONSE, application_data, converse, write
+
+    keylog = tmp_path / "keys.log"
+    suite = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
+    conv = converse(
+        keylog,
+        client_kw={"tls_max": ProtocolVersion.TLSv1_2, "cipher_suites": (suite,)},
+        server_kw={"cipher_suites": (suite,)},
+    )
+    stream = pcap.dissect(write(tmp_path, conv), pcap.NSSKeyLog.load(keylog)).streams[0]
+    hello = next(e.message for e in stream.events if isinstance(e, MessageTrace) and e.message.name == "ServerHello")
+    assert hello.ext(ExtensionType.encrypt_then_mac) is None
+    assert stream.decrypted_records > 0 and stream.encrypted_records == 0
+    assert application_data(stream, "client") == REQUEST
+    assert application_data(stream, "server") == RESPONSE
