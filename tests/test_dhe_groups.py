@@ -282,3 +282,16 @@ def test_client_custom_groups_follow_the_config() -> None:
     expect_alert(AlertDescription.insufficient_security, client12._dhe_share, ClientConfig(), params)
     share = client12._dhe_share(ClientConfig(dhe_custom_groups=True), params)
     assert share.dhe is not None and share.dhe.custom
+
+
+@pytest.mark.parametrize("ys", [b"\x01", b"\x00" * 256])
+def test_client_refuses_a_ys_out_of_range_with_handshake_failure(ys: bytes) -> None:
+    p, g = dhe12.rfc3526_parameters(2048)
+    reason = expect_alert(AlertDescription.handshake_failure, client12._dhe_share, ClientConfig(), dh_params(p, g, ys))
+    assert "outside [2, p-2] in modp2048 (RFC 3526 group 14)" in reason
+
+
+def test_client_refuses_ys_p_minus_1_with_handshake_failure() -> None:
+    p, g = dhe12.rfc3526_parameters(2048)
+    params = dh_params(p, g, (p - 1).to_bytes(256, "big"))
+    expect_alert(AlertDescription.handshake_failure, client12._dhe_share, ClientConfig(), params)

@@ -396,6 +396,12 @@ def _dhe_share(config: ClientConfig, params: ServerDHParams) -> ServerShare:
         ILLEGAL,
         f"server DH public value of {len(params.ys)} bytes for {group.label} ({group.size}-byte prime)",
     )
+    # RFC 7919, Section 3: a TLS 1.2 client ends the handshake with handshake_failure for such a dh_Ys.
+    require(
+        1 < int.from_bytes(params.ys, "big") < p - 1,
+        AlertDescription.handshake_failure,
+        f"server's DH public value dh_Ys is outside [2, p-2] in {group.label} (RFC 7919, Section 3)",
+    )
     return ServerShare(group.named, params.ys.rjust(group.size, b"\x00"), group)
 
 
