@@ -468,8 +468,8 @@ class _FiniteFieldKey:
     def __init__(self, spec: _FFDHEGroup, randomness: Randomness) -> None:
         self.spec = spec
         if is_system(randomness):
-            # OpenSSL recognises a named safe prime and picks a short
-            # exponent itself (RFC 7919, Section 5.2).
+            # OpenSSL recognises a named safe prime (RFC 7919's, RFC 3526's) and picks a
+            # short exponent itself (RFC 7919, Section 5.2); a full-length one otherwise.
             self._private = spec.parameters.generate_private_key()
             y = self._private.public_key().public_numbers().y
             self.public = y.to_bytes(spec.size, "big")
