@@ -22,18 +22,26 @@ SHA-1 signatures (OpenSSL 3.0 allows them at ``@SECLEVEL=0`` only):
   signature_schemes name rsa_pkcs1_sha1: the ServerKeyExchange is signed with it
   (s_client: ``Peer signing digest: SHA1``); a default server refuses;
 * the glasstls client naming rsa_pkcs1_sha1 to ``openssl s_server -sigalgs RSA+SHA1``:
-  accepted, and its parameters say rsa_pkcs1_sha1; a default client refuses.
+  accepted, and its parameters say rsa_pkcs1_sha1; a default client offers no SHA-1,
+  so s_server refuses;
+* a raw TLS 1.2 ClientHello without signature_algorithms, sent over TCP to a glasstls
+  server: a fatal handshake_failure on the wire and the reason (RFC 5246, Section
+  7.4.1.4.1; --profile legacy) by default; from a server naming rsa_pkcs1_sha1, a
+  ServerKeyExchange whose SHA-1 signature the test verifies with the certificate's key.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from interop_peers import (
     OPENSSL,
     WAIT,
@@ -51,7 +59,7 @@ from glasstls import CipherSuite, ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.config import DEFAULT_SIGNATURE_SCHEMES
 from glasstls.crypto import dhe12
 from glasstls.enums import AlertDescription, SignatureScheme
-from glasstls.errors import AlertError, PeerAlertError
+from glasstls.errors import AlertError, PeerAlertError, TLSError
 from glasstls.observe import EventList
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
@@ -277,3 +285,86 @@ def test_default_glasstls_client_offers_no_sha1_to_openssl_s_server_sha1(pki, tm
         trace = server.trace
     assert failure.value.description == AlertDescription.handshake_failure
     assert "rsa_pkcs1_sha1" not in trace.split("ServerHello", 1)[0]  # not in the ClientHello's list
+
+
+# -- a raw TLS 1.2 ClientHello without signature_algorithms → glasstls server over TCP ---------
+
+
+def raw_hello_without_signature_algorithms() -> tuple[bytes, bytes]:
+    """A TLS 1.2 ClientHello record offering ECDHE-RSA-AES128-GCM-SHA256, x25519/P-256, uncompressed
+    points and nothing else (RFC 5246, Section 7.4.1.2), and its random."""
+    random = os.urandom(32)
+    groups = b"\x00\x0a\x00\x06\x00\x04\x00\x1d\x00\x17"
+    point_formats = b"\x00\x0b\x00\x02\x01\x00"
+    extensions = groups + point_formats
+    body = b"\x03\x03" + random + b"\x00" + b"\x00\x02\xc0\x2f" + b"\x01\x00"
+    body += len(extensions).to_bytes(2, "big") + extensions
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake, random
+
+
+def raw_exchange(port: int, record: bytes, until: bytes) -> bytes:
+    """Send ``record``, read until ``until`` appears or the server closes (bounded by WAIT)."""
+    data = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        sock.sendall(record)
+        while until not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def glasstls_accepts(config: ServerConfig):
+    def handle(sock: socket.socket):
+        with glasstls.accept(sock, config, timeout=WAIT) as tls:
+            return tls.parameters
+
+    return handle
+
+
+def test_raw_hello_without_signature_algorithms_refused_by_default_server(pki):
+    config = ServerConfig(certificates=(pki.certified_key("rsa2048"),))
+    record, _ = raw_hello_without_signature_algorithms()
+    with ServerThread(glasstls_accepts(config)) as server:
+        answer = raw_exchange(server.port, record, b"\x15\x03\x03")
+        with pytest.raises(AlertError) as failure:
+            server.result()
+    assert answer == b"\x15\x03\x03\x00\x02\x02\x28"  # fatal handshake_failure
+    assert failure.value.description == AlertDescription.handshake_failure
+    assert "sent no signature_algorithms, which means SHA-1 (RFC 5246 §7.4.1.4.1)" in failure.value.reason
+    assert "SHA-1 signatures need --profile legacy" in failure.value.reason
+
+
+def test_raw_hello_without_signature_algorithms_gets_sha1_from_server_naming_it(pki):
+    config = ServerConfig(certificates=(pki.certified_key("rsa2048"),), signature_schemes=SHA1_AND_DEFAULTS)
+    record, client_random = raw_hello_without_signature_algorithms()
+    with ServerThread(glasstls_accepts(config)) as server:
+        flight = raw_exchange(server.port, record, b"\x0e\x00\x00\x00")  # ServerHelloDone
+        with pytest.raises((TLSError, OSError)):
+            server.result()  # the test hung up after ServerHelloDone: the handshake cannot complete
+    messages = handshake_messages(flight)
+    assert set(messages) == {2, 11, 12, 14}  # ServerHello Certificate ServerKeyExchange ServerHelloDone
+    server_random, ske = messages[2][2:34], messages[12]
+    params = ske[: 4 + ske[3]]
+    scheme, signature = ske[len(params) : len(params) + 2], ske[len(params) + 4 :]
+    assert scheme == b"\x02\x01"  # rsa_pkcs1_sha1
+    leaf = pki.identities["rsa2048"].chain[0]
+    leaf.public_key().verify(signature, client_random + server_random + params, padding.PKCS1v15(), hashes.SHA1())
+
+
+def handshake_messages(data: bytes) -> dict[int, bytes]:
+    """The bodies of the handshake messages in plaintext records, by type."""
+    stream, i = b"", 0
+    while i + 5 <= len(data):
+        length = int.from_bytes(data[i + 3 : i + 5], "big")
+        if data[i] == 22:
+            stream += data[i + 5 : i + 5 + length]
+        i += 5 + length
+    messages, i = {}, 0
+    while i + 4 <= len(stream):
+        length = int.from_bytes(stream[i + 1 : i + 4], "big")
+        messages[stream[i]] = stream[i + 4 : i + 4 + length]
+        i += 4 + length
+    return messages
