@@ -232,6 +232,11 @@ class Connection:
     # -- record dispatch -------------------------------------------------------
     def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
         self._budget.on_record(ctype, len(data))
+        if not data and ctype in (ContentType.handshake, ContentType.alert):
+            # RFC 8446, Section 5.4 (and RFC 5246, Section 6.2.1): a protected Handshake or
+            # Alert record with no content is unexpected_message, as its plaintext twin is in
+            # the record layer; an empty alert is not a malformed (decode_error) one.
+            raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
         if ctype != ContentType.handshake and not self._hs_in.empty():
             # RFC 8446, Section 5.1: handshake messages may not be interleaved.
             raise AlertError(
