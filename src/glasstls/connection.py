@@ -301,6 +301,10 @@ class Connection:
         if len(data) != 2:
             raise AlertError(AlertDescription.decode_error, f"alert record of {len(data)} bytes, not 2")
         level, description = AlertLevel(data[0]), AlertDescription(data[1])
+        if level not in (AlertLevel.warning, AlertLevel.fatal) and self.version != ProtocolVersion.TLSv1_3:
+            # RFC 5246, Section 7.2: AlertLevel is warning(1) or fatal(2); OpenSSL answers any other
+            # with illegal_parameter. TLS 1.3 ignores the level (RFC 8446, Section 6): an error alert.
+            raise AlertError(AlertDescription.illegal_parameter, f"alert of unknown level {int(level)}")
         if self._observer is not None:
             self._observer(AlertTrace(self.side, "in", level, description))
         self._events.append(AlertReceived(level, description))
