@@ -184,6 +184,13 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     cfg = ctx.config
     supported = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
     versions = ch.ext(E.supported_versions)
+    if versions is not None and ch.legacy_version <= ProtocolVersion.SSLv3:
+        # RFC 8446, Appendix D.5: a legacy_version of 0x0300 (or below) is protocol_version even
+        # beside supported_versions; 0x0301 and 0x0302 are tolerated (Section 4.2.1), as OpenSSL does.
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"ClientHello legacy_version is {ch.legacy_version.label}: SSL 3.0 or older (RFC 8446, Appendix D.5)",
+        )
     if versions is not None:
         offered = versions.value
     elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
