@@ -100,6 +100,10 @@ def _offer(ch: ClientHello) -> Offer:
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)
     groups, schemes = ch.ext(E.supported_groups), ch.ext(E.signature_algorithms)
+    points = ch.ext(E.ec_point_formats)
+    if points is not None and groups is not None and 0 not in points.value:
+        # RFC 8422, Section 5.1.2: a client naming curves must accept uncompressed points.
+        raise AlertError(AlertDescription.illegal_parameter, "ec_point_formats does not list uncompressed (0)")
     ticket, sni = ch.ext(E.session_ticket), ch.ext(E.server_name)
     return Offer(
         hello=ch,
