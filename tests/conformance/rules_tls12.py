@@ -1,0 +1,230 @@
+"""Rules of TLS 1.2 (RFC 5246, Sections 6 and 7; RFC 5746; RFC 7627; RFC 8422)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from hostile import (
+    ALERT,
+    ALPN,
+    APPLICATION_DATA,
+    CCS,
+    EC_POINT_FORMATS,
+    EXTENDED_MASTER_SECRET,
+    HANDSHAKE,
+    RENEGOTIATION_INFO,
+    RENEGOTIATION_SCSV,
+    TLS12_SUITES,
+    Answer,
+    alert,
+    alpn,
+    exchange,
+    handshake,
+    hello12,
+    record,
+    u16s,
+    vec,
+)
+from ruletable import (
+    CLOSED,
+    SERVED,
+    finished_edit,
+    fragments,
+    rule,
+    scripted12,
+    send12,
+    with_body,
+)
+
+from glasstls.enums import AlertDescription as A
+
+# -- TLS 1.2 (RFC 5246, Section 7; RFC 5746; RFC 8422) ----------------------------------------------------
+
+
+@rule("tls12-hello-well-formed", "RFC 5246 7.4.1.2", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    return send12(t, hello12())
+
+
+@rule("tls12-hello-version-ssl3", "RFC 5246 E.1, RFC 8996", "1.2", A.protocol_version, openssl="handshake_failure")
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), version=0x0300))
+
+
+@rule("tls12-hello-version-0x0304-negotiates-1.2", "RFC 5246 E.1", "1.2", SERVED, server="tls12")
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), version=0x0304))
+
+
+@rule("tls12-hello-compression-without-null", "RFC 5246 7.4.1.2", "1.2", A.illegal_parameter, openssl="decode_error")
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), compression=b"\x01"))
+
+
+@rule("tls12-hello-no-common-suite", "RFC 5246 7.4.1.2", "1.2", A.handshake_failure)
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), suites=u16s(0x0005, 0x000A)))
+
+
+@rule("tls12-hello-suites-odd-length", "RFC 5246 7.4.1.2", "1.2", A.decode_error)
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), suites=u16s(*TLS12_SUITES) + b"\xc0"))
+
+
+@rule("tls12-renegotiation-info-not-empty", "RFC 5746 3.6", "1.2", A.handshake_failure)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().replacing(RENEGOTIATION_INFO, vec(1, bytes(12))))
+
+
+@rule("tls12-renegotiation-info-bad-length", "RFC 5746 3.2", "1.2", A.decode_error)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().replacing(RENEGOTIATION_INFO, b"\x05\x00"))
+
+
+@rule("tls12-renegotiation-scsv-and-info", "RFC 5746 3.6", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    return send12(t, replace(hello12(), suites=u16s(*TLS12_SUITES, RENEGOTIATION_SCSV)))
+
+
+@rule("tls12-renegotiation-scsv-only", "RFC 5746 3.6", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    h = hello12().without(RENEGOTIATION_INFO)
+    return send12(t, replace(h, suites=u16s(*TLS12_SUITES, RENEGOTIATION_SCSV)))
+
+
+@rule("tls12-ec-point-formats-empty", "RFC 8422 5.1.2", "1.2", A.decode_error)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().replacing(EC_POINT_FORMATS, vec(1, b"")))
+
+
+@rule(
+    "tls12-ec-point-formats-no-uncompressed", "RFC 8422 5.1.2", "1.2", A.illegal_parameter, openssl="handshake_failure"
+)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().replacing(EC_POINT_FORMATS, vec(1, b"\x01\x02")))
+
+
+@rule("tls12-extended-master-secret-not-empty", "RFC 7627 5.1", "1.2", A.decode_error)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().replacing(EXTENDED_MASTER_SECRET, b"\x00"))
+
+
+@rule("tls12-duplicate-extension", "RFC 5246 7.4.1.4", "1.2", A.illegal_parameter, note="RFC 5246 names no alert")
+def _(t: Any) -> Answer:
+    h = hello12()
+    return send12(t, h.with_ext(EC_POINT_FORMATS, h.ext_data(EC_POINT_FORMATS)))
+
+
+@rule("tls12-alpn-no-overlap", "RFC 7301 3.2", "1.2", A.no_application_protocol, server="alpn")
+def _(t: Any) -> Answer:
+    return send12(t, hello12().with_ext(ALPN, alpn(b"spdy/3")))
+
+
+@rule("tls12-unknown-extension-tolerated", "RFC 5246 7.4.1.4", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().with_ext(0x7A7A, b"x").with_ext(0x0A0A, b"", at=0))
+
+
+@rule("tls12-hello-fragmented-and-interleaved", "RFC 5246 6.2.1", "1.2", A.unexpected_message)
+def _(t: Any) -> Answer:
+    parts = fragments(hello12().message(), 30)
+    return exchange(t.port, parts[0], record(APPLICATION_DATA, b"x"), *parts[1:])
+
+
+@rule("tls12-hello-fragmented", "RFC 5246 6.2.1", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    return exchange(t.port, b"".join(fragments(hello12().message(), 7)))
+
+
+def _drop_ccs_first(s: Any, n: int, recs: list[bytes]) -> list[bytes]:
+    """Flight 1 is ClientKeyExchange, ChangeCipherSpec, Finished: the CCS goes first."""
+    return [recs[1], recs[0], *recs[2:]] if n == 1 else recs
+
+
+@rule("tls12-ccs-before-client-key-exchange", "RFC 5246 7.1", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, flights=_drop_ccs_first)
+
+
+@rule("tls12-ccs-bad-value", "RFC 5246 7.1", "1.2", A.decode_error, openssl="unexpected_message")
+def _(t: Any) -> Any:
+    return scripted12(t, flights=lambda s, n, recs: [recs[0], record(CCS, b"\x02"), *recs[2:]] if n == 1 else recs)
+
+
+@rule("tls12-finished-missing", "RFC 5246 7.4.9", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, before_finished=[(APPLICATION_DATA, b"x")], message_edit=finished_edit(lambda raw: b""))
+
+
+@rule("tls12-finished-too-short", "RFC 5246 7.4.9", "1.2", A.decode_error)
+def _(t: Any) -> Any:
+    return scripted12(t, message_edit=finished_edit(lambda raw: with_body(raw, raw[4:-1])))
+
+
+@rule("tls12-finished-wrong", "RFC 5246 7.4.9", "1.2", A.decrypt_error)
+def _(t: Any) -> Any:
+    return scripted12(t, message_edit=finished_edit(lambda raw: raw[:-1] + bytes((raw[-1] ^ 1,))))
+
+
+@rule("tls12-application-data-before-ccs", "RFC 5246 7.4.9", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(
+        t, flights=lambda s, n, recs: [recs[0], record(APPLICATION_DATA, b"x"), *recs[1:]] if n == 1 else recs
+    )
+
+
+@rule("tls12-after-finished-second-finished", "RFC 5246 7.4", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(20, bytes(12)))])
+
+
+@rule("tls12-after-finished-ccs", "RFC 5246 7.1", "1.2", A.unexpected_message, openssl="internal_error")
+def _(t: Any) -> Any:
+    return scripted12(t, after=lambda s: [record(CCS, b"\x01")])
+
+
+@rule("tls12-renegotiation-refused", "RFC 5746 4.4, RFC 5246 7.2.2", "1.2", A.no_renegotiation, level=1)
+def _(t: Any) -> Any:
+    return scripted12(t, after=lambda s: [s.sealed(HANDSHAKE, hello12().message())])
+
+
+@rule("tls12-too-many-warning-alerts", "RFC 5246 7.2", "1.2", A.unexpected_message)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), *[alert(1, 112)] * 6)
+
+
+@rule("tls12-alert-unknown-level", "RFC 5246 7.2", "1.2", A.illegal_parameter)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), alert(7, 40))
+
+
+@rule("tls12-record-over-2^14-plaintext", "RFC 5246 6.2.1", "1.2", A.record_overflow)
+def _(t: Any) -> Answer:
+    return exchange(t.port, record(HANDSHAKE, bytes((1 << 14) + 1), 0x0303))
+
+
+@rule("tls12-record-ciphertext-over-2^14+2048", "RFC 5246 6.2.3", "1.2", A.record_overflow)
+def _(t: Any) -> Any:
+    big = record(APPLICATION_DATA, bytes((1 << 14) + 2049))
+    return scripted12(t, after=lambda s: [big])
+
+
+@rule("tls12-empty-handshake-record", "RFC 5246 6.2.1", "1.2", A.unexpected_message, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), record(HANDSHAKE, b""))
+
+
+@rule("tls12-empty-alert", "RFC 5246 6.2.1", "1.2", A.unexpected_message)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), record(ALERT, b""))
+
+
+@rule("tls12-one-warning-alert-tolerated", "RFC 5246 7.2", "1.2", SERVED)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), alert(1, 112))
+
+
+@rule("tls12-fatal-alert-closes", "RFC 5246 7.2", "1.2", CLOSED)
+def _(t: Any) -> Answer:
+    return send12(t, hello12(), alert(2, 40))
