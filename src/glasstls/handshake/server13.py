@@ -256,8 +256,7 @@ class ExpectCookieClientHello(State[ClientHello]):
         transcript.start(suite.hash_name)
         transcript.add_message_hash(contents.ch1_hash)
         transcript.add(_hello_retry(ctx, ch, suite.suite, group, cookie).encode())
-        version = choose_protocol_version(ctx, ch)
-        require(version == ProtocolVersion.TLSv1_3, ILLEGAL, "second ClientHello no longer offers TLS 1.3")
+        _still_tls13(ctx, ch)
         require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
         shares = ch.ext(E.key_share)
         if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
@@ -267,6 +266,14 @@ class ExpectCookieClientHello(State[ClientHello]):
         decisions = replace(decisions, group=group)
         transcript.add(ch.raw)
         return send_server_flight(ctx, ch, decisions, shares.value[0], transcript, after_hrr=True)
+
+
+def _still_tls13(ctx: Context, ch: ClientHello) -> None:
+    """After a HelloRetryRequest the version is TLS 1.3 (RFC 8446, Section 4.1.4): a second
+    ClientHello that no longer offers it (no supported_versions, or without 1.3) is
+    protocol_version, as OpenSSL answers; it must not get a TLS 1.2 or 1.3 ServerHello."""
+    if choose_protocol_version(ctx, ch) != ProtocolVersion.TLSv1_3:
+        raise AlertError(AlertDescription.protocol_version, "second ClientHello no longer offers TLS 1.3")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -290,6 +297,7 @@ class ExpectSecondClientHello(State[ClientHello]):
             ILLEGAL,
             "second ClientHello changed its random or session id",
         )
+        _still_tls13(ctx, ch)
         decisions = self.decisions
         group = decisions.group
         assert group is not None  # a HelloRetryRequest asks for a share of a group
