@@ -300,6 +300,37 @@ def exchange(
     return replace(answer, hellos=hellos)
 
 
+def hrr_cookie(answer: Answer) -> bytes | None:
+    """The cookie extension's data in the answer's HelloRetryRequest (RFC 8446, Section 4.2.2)."""
+    hello = answer.server_hello if answer.is_hrr else None
+    if hello is None:
+        return None
+    pos = 34 + 1 + hello[34] + 3
+    end = pos + 2 + int.from_bytes(hello[pos : pos + 2], "big")
+    pos += 2
+    while pos < end:
+        ext_type, length = int.from_bytes(hello[pos : pos + 2], "big"), int.from_bytes(hello[pos + 2 : pos + 4], "big")
+        if ext_type == COOKIE:
+            return hello[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+    return None
+
+
+def retry_exchange(port: int, first: Hello, second: Hello, wait: float = WAIT) -> Answer:
+    """``first``, then (once the HelloRetryRequest came) ``second`` carrying the HRR's cookie
+    if it had one, as the client must (RFC 8446, Section 4.1.2); the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        sock.sendall(first.records())
+        head = read_until_closed(sock, wait)
+        cookie = hrr_cookie(replace(head, hellos=(first,)))
+        if cookie is not None:
+            second = second.with_ext(COOKIE, cookie, at=0)
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            sock.sendall(record(HANDSHAKE, second.message()))
+        rest = read_until_closed(sock, wait)
+    return Answer(head.data + rest.data, rest.timed_out, (first, second))
+
+
 # -- a scripted glasstls client -------------------------------------------------------------
 
 Flights = Callable[["Scripted", int, list[bytes]], list[bytes]]

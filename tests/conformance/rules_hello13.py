@@ -31,6 +31,7 @@ from hostile import (
     key_share,
     p384_key,
     record,
+    retry_exchange,
     sni,
     u16s,
     vec,
@@ -322,3 +323,40 @@ def _(t: Any) -> Answer:
 @rule("alpn-overlap-served", "RFC 7301 3.2", "1.3", SERVED, server="alpn")
 def _(t: Any) -> Answer:
     return send13(t, hello13().with_ext(ALPN, alpn(b"gopher", b"h2")))
+
+
+@rule(
+    "hello-retry-second-hello-without-supported-versions-stateless",
+    "RFC 8446 4.1.4",
+    "1.3",
+    A.protocol_version,
+    server="stateless",
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    key, public = p384_key()
+    second = replace(first, key=key).replacing(KEY_SHARE, key_share((SECP384R1, public))).without(SUPPORTED_VERSIONS)
+    return retry_exchange(t.port, first, second)
+
+
+@rule("hello-retry-cookie-echoed-completes", "RFC 8446 4.2.2", "1.3", SERVED, server="stateless")
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    key, public = p384_key()
+    return retry_exchange(t.port, first, replace(first, key=key).replacing(KEY_SHARE, key_share((SECP384R1, public))))
+
+
+@rule("hello-retry-second-hello-changes-suites", "RFC 8446 4.1.2", "1.3", A.illegal_parameter, server="hrr")
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    key, public = p384_key()
+    second = replace(first, key=key, suites=u16s(0x1302)).replacing(KEY_SHARE, key_share((SECP384R1, public)))
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.1)
+
+
+@rule("hello-retry-second-hello-without-supported-versions", "RFC 8446 4.1.4", "1.3", A.protocol_version, server="hrr")
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    key, public = p384_key()
+    second = replace(first, key=key).replacing(KEY_SHARE, key_share((SECP384R1, public))).without(SUPPORTED_VERSIONS)
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.1)

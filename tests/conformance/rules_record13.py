@@ -26,6 +26,7 @@ from ruletable import (
     CCS_RECORD,
     SERVED,
     WAITING,
+    finished_edit,
     fragments,
     rule,
     scripted13,
@@ -211,3 +212,15 @@ def _(t: Any) -> Answer:
     return exchange(
         t.port, first.records(), CCS_RECORD, second.records(), CCS_RECORD, hellos=(first, second), pause=0.1
     )
+
+
+@rule("record-version-of-later-records-ignored", "RFC 8446 5.1", "1.3", SERVED, openssl="decode_error")
+def _(t: Any) -> Answer:
+    h = hello13()
+    return send13(t, h, record(CCS, b"\x01", 0x0301))
+
+
+@rule("record-key-change-not-on-a-record-boundary", "RFC 8446 5.1", "1.3", A.unexpected_message)
+def _(t: Any) -> Any:
+    key_update = handshake(24, b"\x00")
+    return scripted13(t, message_edit=finished_edit(lambda raw: raw + key_update))
