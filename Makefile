@@ -20,6 +20,10 @@ APT_PEERS += npm:npm  # installs the Node.js 24 peer below
 # npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).
 # Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
 NPM_PEERS += node_modules/.bin/node:node@24
+# Python tools that pin their own dependencies, each in a virtualenv of its own under .peers/,
+# as "name:requirement" (the venv .peers/NAME provides bin/NAME). sslyze pins an older
+# cryptography than glasstls needs.
+PIP_PEERS += sslyze:sslyze==6.3.1
 
 .PHONY: all venv peers test lint typecheck demo bench clean
 
@@ -50,6 +54,11 @@ peers:
 	  [ -e .peers/$${pair%%:*} ] && continue; \
 	  echo "installing peer $${pair#*:} into .peers/"; \
 	  npm install --silent --no-audit --no-fund --prefix .peers $${pair#*:} || exit 1; \
+	done
+	@for pair in $(PIP_PEERS); do \
+	  name=$${pair%%:*}; [ -x .peers/$$name/bin/$$name ] && continue; \
+	  echo "installing peer $${pair#*:} into .peers/$$name"; \
+	  $(PYTHON) -m venv .peers/$$name && .peers/$$name/bin/pip install --quiet $${pair#*:} || exit 1; \
 	done
 
 lint: venv

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
 from .crypto.signatures import PrivateKey, schemes_for_key
-from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES, TLS12_SUITES, TLS13_SUITES
+from .crypto.suites import TLS12_SUITES, TLS13_SUITES
 from .enums import (
     CertificateCompressionAlgorithm,
     CipherSuite,
@@ -32,6 +32,7 @@ from .enums import (
 )
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
+from .profiles import DEFAULT_PROFILE, PROFILES, FromProfile
 from .session.cache import ServerSessionCache
 from .session.cookie import CookieSealer
 from .session.psk import ExternalPsk
@@ -43,38 +44,12 @@ from .x509.store import TrustStore
 
 _E = TypeVar("_E", bound=Enum)
 
-# The hybrid post-quantum group first (draft-ietf-tls-ecdhe-mlkem), as Chrome and OpenSSL 3.5
-# do, when this build of cryptography has ML-KEM; then the ECDHE groups; the RFC 7919 groups
-# serve TLS 1.2 DHE suites (RFC 7919, Section 3).
-_HYBRID_IF_AVAILABLE = tuple(g for g in (NamedGroup.X25519MLKEM768,) if g in kx.SUPPORTED_GROUPS)
-DEFAULT_GROUPS = (
-    *_HYBRID_IF_AVAILABLE,
-    NamedGroup.x25519,
-    NamedGroup.secp256r1,
-    NamedGroup.secp384r1,
-    NamedGroup.x448,
-    NamedGroup.ffdhe2048,
-    NamedGroup.ffdhe3072,
-)
-DEFAULT_SUITES = DEFAULT_TLS13_SUITES + DEFAULT_TLS12_SUITES
-
-# RFC 8446, Section 4.2.3: rsa_pkcs1_* are listed for certificate signatures only.
-DEFAULT_SIGNATURE_SCHEMES = (
-    SignatureScheme.ecdsa_secp256r1_sha256,
-    SignatureScheme.ecdsa_secp384r1_sha384,
-    SignatureScheme.ecdsa_secp521r1_sha512,
-    SignatureScheme.ed25519,
-    SignatureScheme.ed448,
-    SignatureScheme.rsa_pss_rsae_sha256,
-    SignatureScheme.rsa_pss_rsae_sha384,
-    SignatureScheme.rsa_pss_rsae_sha512,
-    SignatureScheme.rsa_pss_pss_sha256,
-    SignatureScheme.rsa_pss_pss_sha384,
-    SignatureScheme.rsa_pss_pss_sha512,
-    SignatureScheme.rsa_pkcs1_sha256,
-    SignatureScheme.rsa_pkcs1_sha384,
-    SignatureScheme.rsa_pkcs1_sha512,
-)
+# The lists of the default profile, intermediate (profiles.py): the hybrid post-quantum group
+# first, as Chrome and OpenSSL 3.5 do; (EC)DHE with AEAD only.
+_INTERMEDIATE = PROFILES[DEFAULT_PROFILE]
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = FromProfile(_INTERMEDIATE.groups)
+DEFAULT_SUITES: tuple[CipherSuite, ...] = FromProfile(_INTERMEDIATE.cipher_suites)
+DEFAULT_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = FromProfile(_INTERMEDIATE.signature_schemes)
 
 # NewSessionTickets after one handshake: a client keeps a few (one per parallel connection).
 MAX_TLS13_TICKETS = 16
@@ -306,7 +281,26 @@ def _check_revocation(policy: str, crls: Iterable[object], name: str) -> None:
 
 def _freeze(cfg: ClientConfig | ServerConfig, **conversions: Callable[[int], object]) -> None:
     for name, enum in conversions.items():
-        object.__setattr__(cfg, name, tuple(enum(v) for v in getattr(cfg, name)))
+        value = getattr(cfg, name)
+        if not isinstance(value, FromProfile):  # a profile's lists are enums already
+            object.__setattr__(cfg, name, tuple(enum(v) for v in value))
+
+
+def _apply_profile(cfg: ClientConfig | ServerConfig) -> None:
+    """Take from ``cfg.profile`` every list not given explicitly; its lowest version is a floor."""
+    profile = PROFILES.get(cfg.profile)
+    if profile is None:
+        raise ConfigError(
+            f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}",
+            facts=Facts("unknown_profile", field=f"{type(cfg).__name__}.profile", value=str(cfg.profile)),
+        )
+    for name in ("cipher_suites", "groups", "signature_schemes"):
+        if isinstance(getattr(cfg, name), FromProfile):
+            object.__setattr__(cfg, name, FromProfile(getattr(profile, name)))
+    if cfg.tls_min < profile.tls_min:
+        object.__setattr__(cfg, "tls_min", profile.tls_min)
+    if isinstance(cfg, ClientConfig) and profile.dhe_custom_groups:
+        object.__setattr__(cfg, "dhe_custom_groups", True)
 
 
 @dataclass(frozen=True)
@@ -355,8 +349,12 @@ class ClientConfig:
     revocation: str = "soft"
     limits: Limits = DEFAULT_LIMITS  # what the peer can make the connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
+    # The security profile (profiles.py) the suite, group and signature scheme lists come from
+    # when they are not given, and the floor of tls_min: "modern", "intermediate" or "legacy".
+    profile: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
+        _apply_profile(self)
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
         _check_psks(self, (self.psk,) if self.psk is not None else ())
         if self.key_share_groups is not None:
@@ -452,8 +450,12 @@ class ServerConfig:
     certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = certcompress.SUPPORTED
     limits: Limits = DEFAULT_LIMITS  # what the peer can make each connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
+    # The security profile (profiles.py) the suite, group and signature scheme lists come from
+    # when they are not given, and the floor of tls_min: "modern", "intermediate" or "legacy".
+    profile: str = DEFAULT_PROFILE
 
     def __post_init__(self) -> None:
+        _apply_profile(self)
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
         object.__setattr__(self, "certificates", tuple(self.certificates))
         object.__setattr__(self, "alpn", tuple(self.alpn))

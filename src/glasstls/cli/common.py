@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..errors import ConfigError
+from ..profiles import DEFAULT_PROFILE, PROFILES
 from ..session.psk import ExternalPsk
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ def check_illustrate(path: str | None) -> None:
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="security profile the versions, suites, groups and signature schemes start from "
+        f"(default {DEFAULT_PROFILE}; `glasstls profiles` lists them); --ciphers, --groups, --tls-min refine it",
+    )
     p.add_argument("--tls-min", choices=("1.2", "1.3"), help="lowest TLS version to accept")
     p.add_argument("--tls-max", choices=("1.2", "1.3"), help="highest TLS version to offer")
     p.add_argument("--alpn", help="application protocols, comma-separated, e.g. h2,http/1.1")
@@ -89,8 +96,16 @@ def external_psk(args: argparse.Namespace) -> ExternalPsk | None:
 
 def common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
+    if args.profile:
+        kwargs["profile"] = args.profile
     if args.tls_min:
         kwargs["tls_min"] = parse_version(args.tls_min)
+        floor = PROFILES[args.profile or DEFAULT_PROFILE].tls_min
+        if kwargs["tls_min"] < floor:
+            raise ConfigError(
+                f"--tls-min {args.tls_min} is below what --profile {args.profile} allows ({floor.label}): "
+                "choose --profile intermediate for TLS 1.2"
+            )
     if args.tls_max:
         kwargs["tls_max"] = parse_version(args.tls_max)
     if args.alpn:

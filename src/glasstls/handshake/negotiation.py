@@ -9,8 +9,10 @@ from typing import Any
 
 from ..crypto import kx
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
+from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
+from ..profiles import refused_by_policy
 from ..text import printable
 from ..wire.extensions import KeyShareEntry
 
@@ -43,14 +45,20 @@ def suite_order(
 
 
 def choose_suite(
-    offered: Sequence[CipherSuite], accepted: Sequence[CipherSuite], prefer_client: bool = False
+    offered: Sequence[CipherSuite],
+    accepted: Sequence[CipherSuite],
+    prefer_client: bool = False,
+    configured: Sequence[CipherSuite] = (),
 ) -> CipherSuite:
+    """The first suite of :func:`suite_order`; ``configured``, the configuration's whole list,
+    lets a refusal say when a profile left the client's suites out."""
     order = suite_order(offered, accepted, prefer_client)
     if order:
         return CipherSuite(order[0])
     raise AlertError(
         AlertDescription.handshake_failure,
-        f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}",
+        f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}"
+        + refused_by_policy("cipher_suites", offered, configured, TLS13_SUITES),
     )
 
 
@@ -67,7 +75,8 @@ def choose_group(
     if not mutual:
         raise AlertError(
             AlertDescription.handshake_failure,
-            f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}",
+            f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}"
+            + refused_by_policy("groups", client_groups, server_groups, kx.SUPPORTED_GROUPS),
         )
     by_group = {s.group: s for s in shares}
     if strict or mutual[0] in kx.TLS13_ONLY_GROUPS:

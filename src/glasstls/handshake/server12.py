@@ -42,6 +42,7 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
+from ..profiles import refused_by_policy
 from ..session.cache import ServerSessionCache
 from ..session.state import SessionState
 from ..session.tickets import TicketKeys
@@ -316,7 +317,8 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     raise AlertError(
         FAILURE,
         f"no common cipher suite: client offered {offered}, server accepts "
-        f"{', '.join(str(s) for s in ours) or '(none)'} (with its certificates and groups)",
+        f"{', '.join(str(s) for s in ours) or '(none)'} (with its certificates and groups)"
+        + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
     )
 
 

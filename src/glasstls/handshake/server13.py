@@ -106,7 +106,7 @@ def negotiate(
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
     ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
     offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
-    suite = TLS13_SUITES[N.choose_suite(offered, ours, cfg.prefer_client_suites)]
+    suite = TLS13_SUITES[N.choose_suite(offered, ours, cfg.prefer_client_suites, cfg.cipher_suites)]
     order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
     psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,

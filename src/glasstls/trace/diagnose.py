@@ -301,6 +301,11 @@ FIXES: tuple[Rule, ...] = (
     # -- negotiation ------------------------------------------------------------------------------
     Rule(
         "handshake_failure",
+        "the server's security profile left out what the client offered: {m1}",
+        r"refused by policy: (.*)$",
+    ),
+    Rule(
+        "handshake_failure",
         "align the cipher suites: give --ciphers a suite the other side accepts (TLS 1.2 RSA key exchange and "
         "CBC suites are offered only when named in --ciphers)",
         r"no common cipher suite",
