@@ -59,8 +59,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> InteropPKI:
 def ffdhe2048(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The RFC 7919 ffdhe2048 group as a DH parameters file, for ``s_server -dhparam`` and ``load_dh_params``.
 
-    glasstls accepts only RFC 7919 groups in a ServerKeyExchange; OpenSSL 3.0 servers
-    use their own default parameters unless given a file. Generated once per session.
+    OpenSSL 3.0 servers use their own default parameters (RFC 3526 group 14, which glasstls
+    also accepts) unless given a file; the tests that want ffdhe2048 on the wire give this
+    one. Generated once per session.
     """
     path = tmp_path_factory.mktemp("dhparam") / "ffdhe2048.pem"
     subprocess.run(

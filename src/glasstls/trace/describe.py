@@ -553,11 +553,11 @@ def _compressed_certificate_line(msg: H.CompressedCertificate, ctx: Context | No
 
 
 def _dh_group_name(params: H12.ServerDHParams) -> str:
-    from ..crypto import kx
+    from ..crypto.dhe12 import known_dhe_group
 
     p, g = int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big")
-    group = kx.ffdhe_group_for(p, g)
-    return group.name if group is not None else f"custom {p.bit_length()}-bit group"
+    group = known_dhe_group(p, g)  # RFC 7919 or RFC 3526
+    return group.label if group is not None else f"custom {p.bit_length()}-bit group"
 
 
 def server_key_exchange_params(msg: H12.ServerKeyExchange, ctx: Context | None) -> Any:

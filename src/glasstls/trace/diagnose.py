@@ -354,9 +354,9 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule(
         "insufficient_security",
-        "the server's Diffie-Hellman group is not a standard one: give the server ffdhe2048 (OpenSSL: s_server "
-        "-dhparam FILE, FILE from `openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048`), or use an "
-        "ECDHE suite",
+        "the server's Diffie-Hellman group is too small or its own: a published group (RFC 7919 ffdhe2048 or "
+        "RFC 3526 MODP, 2048 bits or more) is accepted by default, a server's own safe prime of 2048 bits or more "
+        "with --profile legacy; or use an ECDHE suite",
         r"DHE|prime|ffdhe|RFC 7919",
     ),
     Rule(

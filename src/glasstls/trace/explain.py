@@ -53,7 +53,7 @@ ALERT_MEANINGS: dict[str, str] = {
     "bad_record_mac": "a record failed authentication: it was altered, or the two sides' keys differ",
     "record_overflow": "a record was longer than the protocol allows",
     "handshake_failure": "the two sides could not agree on security parameters (cipher suite, group, signature)",
-    "bad_certificate": "a certificate was rejected, often because it does not name the host asked for",
+    "bad_certificate": "a certificate was rejected: malformed, or not usable for what it was sent for",
     "unsupported_certificate": "a certificate is of a type or usage that cannot be used here",
     "certificate_revoked": "a certificate was revoked by its issuer",
     "certificate_expired": "a certificate has expired or is not yet valid",

@@ -335,9 +335,8 @@ class ThrowawayCA:
     ) -> Identity:
         """A client certificate whose subject is CN=``common_name``, with the clientAuth EKU.
 
-        The name is repeated in a SubjectAltName (an rfc822Name when it contains "@"),
-        because ``cryptography``'s client verifier, following the CA/Browser Forum
-        profile, requires one and reports the SAN entries as the client's identity.
+        The name is repeated in a SubjectAltName (an rfc822Name when it contains "@"), as
+        many PKIs do; glasstls's server does not require one (x509/client_policy.py).
         """
         if "@" in common_name:
             san_name: x509.GeneralName = x509.RFC822Name(common_name)
