@@ -232,3 +232,23 @@ def test_capath_directory_of_cas(server: int, pki: dict[str, Path], tmp_path: Pa
     empty.mkdir()
     res = run_client(server, "--capath", str(empty))
     assert res.returncode == 2 and "holds no PEM certificate" in res.stderr.decode()
+
+
+@pytest.mark.parametrize(("choice", "seen"), [("none", None), ("zlib", "zlib"), ("zstd,brotli", "brotli")])  # the server picks by its own order
+def test_cert_compression_option_chooses_or_turns_off_compression(
+    server: int, pki: dict[str, Path], choice: str, seen: str | None
+) -> None:
+    res = run_client(server, "--cacert", str(pki["ca"]), "--cert-compression", choice, "--trace")
+    assert res.returncode == 0, res.stderr.decode()
+    trace = res.stderr.decode()
+    if seen is None:
+        assert "CompressedCertificate" not in trace and "certificate compression" not in trace
+        assert "client < Certificate" in trace
+    else:
+        assert f"client < CompressedCertificate (25): {seen};" in trace
+
+
+def test_cert_compression_option_refuses_an_unknown_algorithm(server: int) -> None:
+    res = run_client(server, "--cert-compression", "lzma")
+    assert res.returncode == 2
+    assert "unknown certificate compression 'lzma'; known: zlib, brotli, zstd" in res.stderr.decode()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
-from ..enums import CipherSuite, NamedGroup, ProtocolVersion
+from ..enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, ProtocolVersion
 from ..errors import ConfigError
 from ..profiles import DEFAULT_PROFILE, PROFILES
 from ..session.psk import ExternalPsk
@@ -62,6 +62,12 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpn", help="application protocols, comma-separated, e.g. h2,http/1.1")
     p.add_argument("--groups", help="key exchange groups (IANA names), comma-separated, in preference order")
     p.add_argument("--ciphers", help="cipher suites (IANA names), comma-separated, in preference order")
+    p.add_argument(
+        "--cert-compression",
+        metavar="LIST",
+        help="certificate compression algorithms (RFC 8879) to offer and use, comma-separated, in preference "
+        "order, or none (default brotli,zstd,zlib)",
+    )
 
 
 # What openssl s_client and s_server call a PSK with no -psk_identity: the same default here.
@@ -114,6 +120,11 @@ def common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["groups"] = parse_names(NamedGroup, args.groups, "group")
     if args.ciphers:
         kwargs["cipher_suites"] = parse_names(CipherSuite, args.ciphers, "cipher suite")
+    if args.cert_compression:
+        text = args.cert_compression.strip()
+        kwargs["certificate_compression"] = (
+            () if text == "none" else parse_names(CertificateCompressionAlgorithm, text, "certificate compression")
+        )
     return kwargs
 
 
