@@ -3,17 +3,20 @@
 Two ways to talk to the server under test (``target.py``), both over a real TCP
 connection on 127.0.0.1:
 
-* :func:`exchange` sends bytes built here from nothing (:class:`Hello`,
-  :func:`record`, :func:`handshake`, :func:`ext`): duplicated, reordered, empty,
-  oversized or truncated fields, wrong lengths. It reads what the server sends
-  until it closes and decodes the plaintext alert on the wire (:class:`Answer`).
+* :func:`exchange` (and :func:`retry_exchange`, which waits for the
+  HelloRetryRequest before the second hello) sends bytes built here from nothing
+  (:class:`Hello`, :func:`record`, :func:`handshake`, :func:`ext`): duplicated,
+  reordered, empty, oversized or truncated fields, wrong lengths. It reads what the
+  server sends until it closes, and :class:`Answer` decodes the alert on the wire;
+  after a TLS 1.3 ServerHello the records are decrypted with the probe's own key
+  share (keys13.py), so an encrypted alert is read as well as a plaintext one.
 * :class:`Scripted` drives glasstls's own client as the brain of a handshake that
-  goes wrong later: ``flights`` rewrites each flight's records before they leave
-  (extra, split, reordered, plaintext where keys are in force, re-sealed under the
-  client's keys), ``after`` sends records once the handshake completed. The
-  server's alert, encrypted or not, is decrypted by that client's record layer
-  (glasstls's key schedule and record protection), so it is still the alert
-  on the wire.
+  goes wrong later: ``flights`` rewrites each flight's records before they leave,
+  ``before_finished`` puts records of any type under the client's keys just before
+  its Finished, ``message_edit`` replaces a message on the wire only, and
+  ``after`` sends records once the handshake completed. The server's alert,
+  encrypted or not, is decrypted by that client's record layer (glasstls's key
+  schedule and record protection), so it is still the alert on the wire.
 
 Every read is bounded by :data:`WAIT`; a server that keeps waiting is reported
 as such (``Answer.timed_out``), never as a hang.
