@@ -504,7 +504,8 @@ def test_cbc_session_resumes_with_encrypt_then_mac(by_ticket: bool) -> None:
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
 def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_ticket: bool) -> None:
     # A CBC session offered in a hello without encrypt_then_mac (here removed on the way)
-    # cannot resume: glasstls does CBC only with encrypt-then-MAC. The server must choose
+    # cannot resume: the session does not record whether it used encrypt-then-MAC, and a resumed
+    # session keeps its mechanism (RFC 7366, Section 3.1). The server must choose
     # a full handshake with a suite it can use, not fail (RFC 5246, Section 7.4.1.2).
     ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CBC, ECDSA_128))
     scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_CBC, ECDSA_128))

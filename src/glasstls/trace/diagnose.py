@@ -329,7 +329,8 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule(
         "handshake_failure",
-        "choose an AEAD suite (AES-GCM or ChaCha20-Poly1305) with --ciphers, or enable encrypt-then-MAC",
+        "choose an AEAD suite (AES-GCM or ChaCha20-Poly1305) with --ciphers; CBC suites need --profile legacy "
+        "or naming them in --ciphers",
         r"encrypt-then-MAC|CBC",
     ),
     Rule(
