@@ -12,6 +12,9 @@ revocation check of its own). An https:// URL is refused, not downgraded.
 
 The HTTP framing (Content-Length, chunked, or delimited by the close) is h11's;
 this module only moves bytes between h11 and a socket and enforces the limits.
+h11 is imported when a fetch runs, not with the module: ``import glasstls``
+stays free of it (tests/test_layering.py), and only a client that fetches
+online pays for it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import h11
-
 from ..text import printable
+
+if TYPE_CHECKING:
+    import h11
 
 _USER_AGENT = b"glasstls-revocation/1"
 _READ_SIZE = 16384
@@ -93,6 +98,8 @@ def _host_header(target: _Target) -> str:
 
 
 def _request(target: _Target, body: bytes | None, content_type: str | None) -> h11.Request:
+    import h11  # late: see the module docstring
+
     headers = [
         ("Host", _host_header(target)),
         ("User-Agent", _USER_AGENT.decode()),
@@ -149,6 +156,8 @@ def _exchange(
     target: _Target, url: str, body: bytes | None, content_type: str | None, deadline: float, max_bytes: int
 ) -> _Answer:
     """One request on a fresh connection; the whole response, bounded by ``max_bytes`` and ``deadline``."""
+    import h11
+
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=16384)
     sock = _connect(target, url, deadline)
     try:
@@ -163,6 +172,8 @@ def _exchange(
 
 
 def _read_answer(conn: h11.Connection, sock: socket.socket, url: str, deadline: float, max_bytes: int) -> _Answer:
+    import h11
+
     status, size, closed = 0, 0, False
     headers: dict[str, str] = {}
     chunks: list[bytes] = []
@@ -222,6 +233,8 @@ def fetch(
     followed at most ``max_redirects`` times), an https:// or other scheme:
     each raises :class:`FetchError` naming the URL and the problem.
     """
+    import h11
+
     start = time.monotonic()
     current = url
     first = _parse_url(url)
