@@ -31,7 +31,8 @@ from glasstls.crypto.keyschedule13 import traffic_keys
 from glasstls.crypto.suites import TLS12_SUITES, TLS13_SUITES
 from glasstls.observe import EventList, MessageTrace, Observer, RecordTrace, SecretTrace, TraceEvent
 from glasstls.trace import Tee, combine
-from glasstls.trace.describe import Context, describe, extension_value, headline
+from glasstls.trace.describe import Context, describe, extension_value
+from glasstls.trace.headlines import headline
 from glasstls.trace.jsonl import JsonLinesTrace
 from glasstls.trace.keylog import KeyLog
 from glasstls.trace.text import SECRETS_WARNING, TextTrace, render_text

@@ -33,7 +33,7 @@ from glasstls.enums import (
     SignatureScheme,
 )
 from glasstls.errors import AlertError, DecodeError
-from glasstls.trace import describe
+from glasstls.trace import describe, headlines
 from glasstls.trace.fields import MESSAGE_NAMES, UNDECODABLE, Field, field_tree, message_name
 from glasstls.wire import extensions as X
 from glasstls.wire import handshake as H
@@ -433,15 +433,15 @@ def test_describe_and_headline(certificate: H.Certificate) -> None:
         ("uncompressed_length", f"{length} bytes"),
         ("compressed_certificate_message", f"{size} bytes"),
     ]
-    line = describe.headline(msg)
+    line = headlines.headline(msg)
     assert line.startswith(f"zstd; {length} bytes compressed to {size} bytes (") and line.endswith("% smaller)")
-    assert describe.headline(H.CompressedCertificate(ALG(0x4000), 0, b"\x00")) == (
+    assert headlines.headline(H.CompressedCertificate(ALG(0x4000), 0, b"\x00")) == (
         "unknown_0x4000; 0 bytes compressed to 1 byte"
     )
     ext = Extension.make(E.compress_certificate, (ALG.brotli, ALG.zlib), X.CH)
     hello = H.ClientHello(random=b"r" * 32, cipher_suites=SUITES, extensions=(ext,))
     assert describe.extension_value(ext) == "brotli, zlib"
-    assert "certificate compression brotli, zlib" in describe.headline(hello)
+    assert "certificate compression brotli, zlib" in headlines.headline(hello)
 
 
 # -- fuzz: whatever the parser accepts, the trace reads cleanly ---------------------------------------

@@ -9,6 +9,8 @@
     glasstls ca ocsp example.pem --out example.ocsp.der
     glasstls ca export example.pem example.key --password secret --out example.p12
     glasstls ca list
+    glasstls ca init --url http://127.0.0.1:8080    # OCSP, CRL and caIssuers URLs in what it issues
+    glasstls ca serve --listen 127.0.0.1:8080       # ... and answer them (glasstls.x509.responder)
 
 Every subcommand takes ``--dir DIR`` (default ./glasstls-ca), before or after its name.
 """
@@ -18,8 +20,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import re
+import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -50,7 +53,7 @@ REASON_NAMES = {flag: name for name, flag in REASONS.items()}  # ReasonFlags -> 
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ca", help="your own CA: init, issue, revoke, crl, ocsp, export, list")
+    p = sub.add_parser("ca", help="your own CA: init, issue, revoke, crl, ocsp, export, list, serve")
     p.add_argument("--dir", default=DEFAULT_DIR, help=f"the CA directory (default ./{DEFAULT_DIR})")
     p.set_defaults(run=lambda args: _fail_usage(p))
     commands: argparse._SubParsersAction[argparse.ArgumentParser]
@@ -69,6 +72,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("--no-intermediate", action="store_true", help="let the root sign the leaves itself")
     c.add_argument("--crl-url", help="CRL Distribution Point URL to put in the intermediate and the leaves")
     c.add_argument("--ocsp-url", help="OCSP responder URL (Authority Information Access) for the same")
+    c.add_argument(
+        "--url",
+        metavar="http://HOST:PORT",
+        help="where `glasstls ca serve` will listen: sets the OCSP (/ocsp), CRL (/crl.der) and caIssuers URLs",
+    )
     c.set_defaults(run=run_init)
 
     c = command("issue", "issue a server, client or delegated OCSP responder certificate and its key")
@@ -123,6 +131,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c = command("list", "the certificates this CA issued, and whether they are revoked")
     c.set_defaults(run=run_list)
 
+    c = command("serve", "answer OCSP requests and serve the CRL and issuer certificates over HTTP")
+    c.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
+    c.add_argument("--responder", metavar="PEM", help="sign OCSP answers as this delegated responder")
+    c.add_argument("--responder-key", metavar="KEY", help="the responder's key")
+    c.add_argument("--next-update", default="1d", metavar="DURATION", help="OCSP nextUpdate after thisUpdate (1d)")
+    c.add_argument("--crl-days", type=int, default=7, help="CRL nextUpdate after thisUpdate, in days (7)")
+    c.add_argument("--max-connections", type=int, default=64, help="connections at once (64)")
+    c.set_defaults(run=run_serve)
+
 
 def _fail_usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -150,6 +167,7 @@ def run_init(args: argparse.Namespace) -> int:
         with_intermediate=not args.no_intermediate,
         crl_url=args.crl_url,
         ocsp_url=args.ocsp_url,
+        url=args.url,
         now=_now(),
     )
     directory = ca.directory
@@ -160,6 +178,8 @@ def run_init(args: argparse.Namespace) -> int:
         print(f"              {directory / 'intermediate.pem'}  {directory / 'intermediate.key'} (0600)")
         print(f"Chain         {directory / 'chain.pem'}  (what a server sends after its own certificate)")
     print(f"State         {directory / 'state.json'}")
+    if ca.url is not None:
+        print(f"Serve         glasstls ca serve --dir {directory} --listen {ca.url.split('://', 1)[1].split('/')[0]}")
     print(
         f"Trust it:     glasstls client --cacert {directory / 'root.pem'}   (openssl: -CAfile {directory / 'root.pem'})"
     )
@@ -373,3 +393,52 @@ def _write(path: Path, data: bytes) -> None:
         path.write_bytes(data)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# -- serve ------------------------------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> timedelta:
+    """ "90s", "15m", "12h", "1d" (a bare number is seconds)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
+    if match is None or int(match.group(1)) == 0:
+        raise ConfigError(f"--next-update {text!r}: give a duration above 0 such as 90s, 15m, 12h or 1d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2) or "s"])
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from ..x509.responder import CaResponder, HttpServer, listen
+    from .common import split_hostport
+
+    if bool(args.responder) != bool(args.responder_key):
+        raise ConfigError("a delegated responder needs both --responder PEM and --responder-key KEY")
+    if not 1 <= args.crl_days <= 3650 or args.max_connections < 1:
+        raise ConfigError("--crl-days must be 1 to 3650 and --max-connections 1 or more")
+    responder = None
+    if args.responder:
+        responder = (load_certificates(args.responder)[0], load_private_key(args.responder_key))
+    answers = CaResponder(
+        args.dir, responder=responder, ocsp_lifetime=duration(args.next_update), crl_lifetime=timedelta(args.crl_days)
+    )
+    host, port = split_hostport(args.listen)
+    listener = listen(host, port)
+    server = HttpServer(answers, listener, log=_log, max_connections=args.max_connections)
+    signal.signal(signal.SIGTERM, lambda *_: server.stopping.set())
+    bound = listener.getsockname()
+    _log(f"glasstls ca serve listening on http://{bound[0]}:{bound[1]} for {answers.ca.directory}")
+    if answers.ca.url is None and answers.ca.ocsp_url is None:
+        _log("note: this CA's certificates name no OCSP URL (ca init --url): clients will not find this responder")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+    _log("glasstls ca serve stopped")
+    return 0
+
+
+def _log(line: str) -> None:
+    print(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {line}", file=sys.stderr, flush=True)

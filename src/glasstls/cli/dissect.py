@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from ..enums import ContentType
 from ..observe import RecordTrace, TraceEvent
 from ..text import exception_text, printable
-from ..trace.describe import record_headline
+from ..trace.headlines import record_headline
 from ..trace.pcap import Dissection, NoteTrace, NSSKeyLog, TLSStream, dissect
 
 if TYPE_CHECKING:

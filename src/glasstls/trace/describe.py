@@ -32,7 +32,6 @@ from ..enums import (
     CertificateCompressionAlgorithm,
     CipherSuite,
     ClientCertificateType,
-    ContentType,
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
@@ -42,7 +41,7 @@ from ..enums import (
     SignatureScheme,
 )
 from ..errors import TLSError
-from ..observe import MessageTrace, RecordTrace, TraceEvent
+from ..observe import MessageTrace, TraceEvent
 from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
@@ -545,7 +544,7 @@ def _compressed_certificate(msg: H.CompressedCertificate, ctx: Context | None) -
     ]
 
 
-def _compressed_certificate_line(msg: H.CompressedCertificate, ctx: Context | None) -> list[str]:
+def compressed_certificate_summary(msg: H.CompressedCertificate, ctx: Context | None) -> list[str]:
     size, length = len(msg.compressed_certificate_message), msg.uncompressed_length
     saved = f" ({100 - 100 * size // length}% smaller)" if 0 < size < length else ""
     algorithm = enum_name(msg.algorithm, CertificateCompressionAlgorithm)
@@ -570,7 +569,7 @@ def server_key_exchange_params(msg: H12.ServerKeyExchange, ctx: Context | None) 
     return None
 
 
-def _server_key_exchange(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fields:
+def server_key_exchange_fields(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fields:
     params = server_key_exchange_params(msg, ctx)
     if isinstance(params, H12.ServerECDHParams):
         return [
@@ -595,7 +594,7 @@ def _server_key_exchange(msg: H12.ServerKeyExchange, ctx: Context | None) -> Fie
     return [("body", f"{nbytes(len(msg.body))} (not understood)")]
 
 
-def _client_key_exchange(msg: H12.ClientKeyExchange, ctx: Context | None) -> Fields:
+def client_key_exchange_fields(msg: H12.ClientKeyExchange, ctx: Context | None) -> Fields:
     kx = ctx.kx if ctx is not None else None
     readers = {
         "RSA": ("RSA-encrypted pre-master secret", msg.rsa_encrypted),
@@ -610,7 +609,7 @@ def _client_key_exchange(msg: H12.ClientKeyExchange, ctx: Context | None) -> Fie
     return [("key_exchange", "unknown until the cipher suite is known"), ("body", nbytes(len(msg.body)))]
 
 
-def _certificate_request(msg: Any, ctx: Context | None) -> Fields:
+def certificate_request_fields(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H12.CertificateRequest12):
         return [
             ("certificate_types", names(enum_name(t, ClientCertificateType) for t in msg.certificate_types)),
@@ -624,7 +623,7 @@ def _certificate_request(msg: Any, ctx: Context | None) -> Fields:
     ]
 
 
-def _new_session_ticket(msg: Any, ctx: Context | None) -> Fields:
+def new_session_ticket_fields(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H12.NewSessionTicket12):
         if not msg.ticket:
             return [("ticket_lifetime_hint", f"{msg.lifetime_hint} s"), ("ticket", "(empty: no ticket after all)")]
@@ -658,7 +657,7 @@ def _describe(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H.EncryptedExtensions):
         return extension_fields(msg.extensions)
     if isinstance(msg, (H.CertificateRequest, H12.CertificateRequest12)):
-        return _certificate_request(msg, ctx)
+        return certificate_request_fields(msg, ctx)
     if isinstance(msg, (H.Certificate, H12.Certificate12)):
         return _certificate(msg, ctx)
     if isinstance(msg, H.CompressedCertificate):
@@ -668,212 +667,22 @@ def _describe(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H.Finished):
         return [("verify_data", f"{nbytes(len(msg.verify_data))}: {msg.verify_data.hex()}")]
     if isinstance(msg, (H.NewSessionTicket, H12.NewSessionTicket12)):
-        return _new_session_ticket(msg, ctx)
+        return new_session_ticket_fields(msg, ctx)
     if isinstance(msg, H.KeyUpdate):
         return [("request_update", enum_name(msg.request_update, KeyUpdateRequest))]
     if isinstance(msg, H12.ServerKeyExchange):
-        return _server_key_exchange(msg, ctx)
+        return server_key_exchange_fields(msg, ctx)
     if isinstance(msg, H12.ClientKeyExchange):
-        return _client_key_exchange(msg, ctx)
+        return client_key_exchange_fields(msg, ctx)
     if isinstance(msg, H12.CertificateStatus):
         return [("status_type", "ocsp"), ("ocsp_response", nbytes(len(msg.ocsp_response)))]
     return []  # ServerHelloDone, HelloRequest, EndOfEarlyData: no body
-
-
-# -- one-line summaries -------------------------------------------------------------------------
-
-
-def _ext_value(msg: Any, ext_type: ExtensionType) -> str | None:
-    ext = msg.ext(ext_type) if hasattr(msg, "ext") else None
-    return extension_value(ext) if ext is not None else None
-
-
-def _optional_parts(msg: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
-    """ "label value" for each extension the message carries."""
-    parts = []
-    for label, ext_type in labelled:
-        value = _ext_value(msg, ext_type)
-        if value is not None:
-            parts.append(f"{label} {value}")
-    return parts
-
-
-def _hybrid_parts(msg: Any) -> list[str]:
-    shares = msg.ext(ExtensionType.key_share)
-    if shares is None:
-        return []
-    return [f"{group} share = {parts}" for group, parts in hybrid_shares(shares.value)]
-
-
-def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
-    versions = _ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
-    parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
-    parts += _optional_parts(msg, (("key shares", ExtensionType.key_share),))
-    parts += _hybrid_parts(msg)
-    parts += _optional_parts(
-        msg,
-        (
-            ("SNI", ExtensionType.server_name),
-            ("ALPN", ExtensionType.application_layer_protocol_negotiation),
-            ("certificate compression", ExtensionType.compress_certificate),
-            ("cookie", ExtensionType.cookie),
-        ),
-    )
-    if msg.legacy_session_id:
-        parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
-    ticket = msg.ext(ExtensionType.session_ticket)
-    psk = msg.ext(ExtensionType.pre_shared_key)
-    if psk is not None:
-        offered = plural(len(psk.value.identities), "identity") if isinstance(psk.value, OfferedPsks) else "?"
-        parts.append(f"offers a PSK ({offered}; modes {psk_modes(msg) or 'none'})")
-    elif ticket is not None and ticket.data:
-        parts.append("offers a ticket")
-    if msg.ext(ExtensionType.early_data) is not None:
-        parts.append("0-RTT early data follows")
-    return [*parts, plural(len(msg.extensions), "extension")]
-
-
-def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
-    parts = [str(msg.cipher_suite)]
-    group = _ext_value(msg, ExtensionType.key_share)
-    if group is not None:
-        parts.append(f"key share needed: {group}")
-    cookie = _ext_value(msg, ExtensionType.cookie)
-    if cookie is not None:
-        parts.append(f"cookie {cookie} (to echo)")
-    return parts
-
-
-def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
-    version = server_hello_version(msg)
-    parts = [version_label(version), str(msg.cipher_suite)]
-    parts += _optional_parts(msg, (("key share", ExtensionType.key_share),))
-    parts += _hybrid_parts(msg)
-    selected = msg.ext(ExtensionType.pre_shared_key)
-    if selected is not None:
-        mode = "psk_dhe_ke" if msg.ext(ExtensionType.key_share) is not None else "psk_ke"
-        parts.append(f"PSK accepted (identity {extension_value(selected).removeprefix('selected identity ')}, {mode})")
-    if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
-        parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
-    if ctx is not None and ctx.resumed and not ctx.tls13:
-        parts.append("resumed")
-    if msg.ext(ExtensionType.extended_master_secret) is not None:
-        parts.append("extended master secret")
-    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
-
-
-def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
-    parts = [names(extension_name(e.type) for e in msg.extensions)]
-    parts += _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
-    if msg.ext(ExtensionType.early_data) is not None:
-        parts.append("0-RTT early data accepted")
-    return parts
-
-
-def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
-    ders = certificate_ders(msg)
-    if not ders:
-        return ["no certificate"]
-    info = certificate_info(ders[0])
-    if "error" in info:
-        return [info["error"], f"chain of {len(ders)}"]
-    parts = [
-        info["subject"],
-        f"issuer {info['issuer']}",
-        f"valid {day(info['not_before'])} to {day(info['not_after'])}",
-    ]
-    if info["sans"]:
-        parts.append(f"SAN {', '.join(info['sans'])}")
-    if "extensions" in info:
-        parts.append(f"extensions {info['extensions']}")
-    return [*parts, info["key"], f"chain of {len(ders)}"]
-
 
 def day(moment: str) -> str:
     """The date of a certificate's time ("2025-01-31 12:00:00 UTC"), or all of an undecodable one."""
     return moment if moment.startswith("undecodable") else moment[:10]
 
-
-def _server_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
-    fields = dict(_server_key_exchange(msg, ctx))
-    if "key_exchange" not in fields:
-        return [fields.get("body", "")]
-    group = fields.get("named_curve") or fields.get("group")
-    public = fields.get("public", fields.get("dh_Ys", "")).split(":")[0]
-    return [f"{fields['key_exchange']} {group}", f"public {public}", f"signed {fields['signature_algorithm']}"]
-
-
-def _client_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
-    fields = dict(_client_key_exchange(msg, ctx))
-    length = fields.get("exchange_keys", fields.get("body", "")).split(":")[0]
-    return [f"{fields['key_exchange']}, {length}"]
-
-
-def _ticket_line(msg: Any, ctx: Context | None) -> list[str]:
-    fields = dict(_new_session_ticket(msg, ctx))
-    lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
-    parts = [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
-    if isinstance(msg, H.NewSessionTicket):
-        parts += [f"age_add {fields['ticket_age_add']}", f"nonce {fields['ticket_nonce']}"]
-        early = ticket_early_data(msg)
-        if early is not None:
-            parts.append(f"0-RTT allowed: max_early_data_size {early}")
-    return parts
-
-
-def _certificate_verify_line(msg: Any, ctx: Context | None) -> list[str]:
-    return [f"{enum_name(msg.algorithm, SignatureScheme)}, {nbytes(len(msg.signature))} signature"]
-
-
-def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
-    fields = dict(_certificate_request(msg, ctx))
-    return [f"signature algorithms {fields['signature_algorithms']}"] if "signature_algorithms" in fields else []
-
-
-# Checked in order: HelloRetryRequest is a ServerHello subclass.
-_HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
-    (H.ClientHello, _client_hello_line),
-    (H.HelloRetryRequest, _hello_retry_line),
-    (H.ServerHello, _server_hello_line),
-    (H.EncryptedExtensions, _encrypted_extensions_line),
-    ((H.Certificate, H12.Certificate12), _certificate_line),
-    (H.CompressedCertificate, _compressed_certificate_line),
-    (H.CertificateVerify, _certificate_verify_line),
-    (H.Finished, lambda m, c: [f"verify_data {nbytes(len(m.verify_data))}"]),
-    (H12.ServerKeyExchange, _server_key_exchange_line),
-    (H12.ClientKeyExchange, _client_key_exchange_line),
-    ((H.NewSessionTicket, H12.NewSessionTicket12), _ticket_line),
-    ((H.CertificateRequest, H12.CertificateRequest12), _certificate_request_line),
-)
-
-
-def headline(msg: Any, ctx: Context | None = None) -> str:
-    """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
-    try:
-        for kinds, line in _HEADLINES:
-            if isinstance(msg, kinds):
-                parts = line(msg, ctx)
-                break
-        else:
-            parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
-    except Exception as exc:  # as describe: the headline of a malformed message says so and the trace goes on
-        parts = [f"undecodable: {exception_text(exc)}"]
-    return "; ".join(p for p in parts if p)
-
-
-# -- records and alerts ---------------------------------------------------------------------------
-
-
-def record_version(event: RecordTrace) -> str:
-    if len(event.header) >= 3:
-        return version_label(int.from_bytes(event.header[1:3], "big"))
-    return "?"
-
-
-def record_headline(event: RecordTrace) -> str:
-    text = f"{enum_name(event.content_type, ContentType)}, {record_version(event)}, {nbytes(len(event.payload))}"
-    if event.inner_type is not None:
-        text += f" [protected: {enum_name(event.inner_type, ContentType)}, {nbytes(len(event.plaintext or b''))}]"
-    elif event.content_type == ContentType.change_cipher_spec:
-        text += " [ChangeCipherSpec]"
-    return text
+def ext_value(msg: Any, ext_type: ExtensionType) -> str | None:
+    """The readable value of the extension ``ext_type`` of ``msg``, or None when it has none."""
+    ext = msg.ext(ext_type) if hasattr(msg, "ext") else None
+    return extension_value(ext) if ext is not None else None

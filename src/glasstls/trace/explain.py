@@ -152,7 +152,7 @@ class Explainer:
         out = []
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
-        versions = D._ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
+        versions = D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
             f"the {D.plural(len(msg.cipher_suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
@@ -265,7 +265,7 @@ class Explainer:
         )
 
     def _hello_retry(self, msg: H.HelloRetryRequest, ctx: D.Context, sender: str) -> list[str]:
-        group = D._ext_value(msg, ExtensionType.key_share)
+        group = D.ext_value(msg, ExtensionType.key_share)
         note = "(A HelloRetryRequest is a ServerHello whose random is the fixed SHA-256 of 'HelloRetryRequest'.)"
         if group is not None:
             out = [
@@ -348,7 +348,7 @@ class Explainer:
         return out
 
     def _server_hello13(self, msg: H.ServerHello, ctx: D.Context) -> list[str]:
-        share = D._ext_value(msg, ExtensionType.key_share)
+        share = D.ext_value(msg, ExtensionType.key_share)
         out = [
             f"the server chooses TLS 1.3 (in the supported_versions extension; legacy_version stays TLS 1.2 so "
             f"that old middleboxes let the handshake through) and the cipher suite {msg.cipher_suite}, and sends "
@@ -404,7 +404,7 @@ class Explainer:
         return out
 
     def _encrypted_extensions(self, msg: H.EncryptedExtensions, ctx: D.Context, sender: str) -> list[str]:
-        alpn = D._ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
+        alpn = D.ext_value(msg, ExtensionType.application_layer_protocol_negotiation)
         what = f" (here ALPN {alpn})" if alpn else ""
         out = [
             "the first encrypted message. The server's answers to the client's extensions that are not needed "
@@ -455,7 +455,7 @@ class Explainer:
         ]
 
     def _compressed_certificate(self, msg: H.CompressedCertificate, ctx: D.Context, sender: str) -> list[str]:
-        algorithm, saving = D._compressed_certificate_line(msg, ctx)
+        algorithm, saving = D.compressed_certificate_summary(msg, ctx)
         out = [
             f"the {sender}'s Certificate message, compressed with {algorithm} (RFC 8879): {saving}. It takes the "
             f"Certificate's place because the {_peer(sender)} offered compress_certificate. The receiver "

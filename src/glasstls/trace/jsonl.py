@@ -39,6 +39,7 @@ from ..observe import (
 )
 from ..text import exception_text
 from . import describe as D
+from . import headlines as HL
 
 
 def _fields(pairs: D.Fields) -> dict[str, str]:
@@ -61,7 +62,7 @@ def event_to_dict(
             direction=event.direction,
             content_type=D.enum_name(event.content_type, ContentType),
             inner_type=D.enum_name(event.inner_type, ContentType) if event.inner_type is not None else None,
-            version=D.record_version(event),
+            version=HL.record_version(event),
             length=len(event.payload),
             header=event.header.hex(),
             payload=event.payload.hex(),
@@ -78,7 +79,7 @@ def event_to_dict(
             handshake_type=htype.name,
             handshake_type_code=int(htype),
             message=D.message_name(msg),
-            summary=D.headline(msg, ctx),
+            summary=HL.headline(msg, ctx),
             fields=_fields(D.describe(msg, ctx)),
             raw=msg.raw.hex(),
         )

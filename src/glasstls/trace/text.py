@@ -48,6 +48,7 @@ from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
+from . import headlines as HL
 from .explain import Explainer
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class TextTrace(Observer):
         msg = event.message
         mark = ">" if event.direction == "out" else "<"
         name = D.message_name(msg)
-        summary = D.headline(msg, ctx)
+        summary = HL.headline(msg, ctx)
         code = int(D.handshake_type(msg))
         self._line(event.side, mark, (f"{name} ({code})", "bold"), (f": {summary}" if summary else "", ""))
         if self.full:
@@ -241,7 +242,7 @@ class TextTrace(Observer):
 
     def _record(self, event: RecordTrace, ctx: D.Context) -> None:
         mark = ">" if event.direction == "out" else "<"
-        self._line(event.side, mark, (f"record {D.record_headline(event)}", "dim"))
+        self._line(event.side, mark, (f"record {HL.record_headline(event)}", "dim"))
         if self.full:
             indent = self._indent + "  "
             version = int(ctx.version) if ctx.version is not None else None

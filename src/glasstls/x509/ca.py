@@ -7,7 +7,8 @@ builders of :mod:`glasstls.x509.mint`:
 * ``init``: a self-signed root (BasicConstraints cA=TRUE, pathLen 1; KeyUsage
   keyCertSign, cRLSign, digitalSignature) and an intermediate (pathLen 0), which
   carries a CRL Distribution Point and an AIA OCSP URL when given (RFC 5280,
-  Sections 4.2.1.13 and 4.2.2.1). The intermediate issues the leaves.
+  Sections 4.2.1.13 and 4.2.2.1), or all of them and AIA caIssuers from one base
+  ``url`` (see :mod:`glasstls.x509.ca_urls`). The intermediate issues the leaves.
 * ``issue_*``: leaves with SubjectAltName and their ExtendedKeyUsage (serverAuth,
   clientAuth, OCSPSigning), optionally must-staple (RFC 7633).
 * ``revoke`` records a revocation; ``crl`` publishes a CRL (RFC 5280, Section 5),
@@ -46,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError, Facts
 from .ca_files import (
@@ -58,6 +59,8 @@ from .ca_files import (
     san_entry,
     write_file,
 )
+from .ca_ocsp import CertId, sign_response
+from .ca_urls import CRL_PATH, OCSP_PATH, Pointers, base_url, pointers
 from .mint import (
     BACKDATE,
     Identity,
@@ -155,6 +158,7 @@ class _Settings(TypedDict):
     intermediate: bool
     crl_url: str | None
     ocsp_url: str | None
+    url: NotRequired[str | None]  # the base of every pointer, when init was given one
 
 
 class IssuedEntry(TypedDict):
@@ -235,10 +239,20 @@ class CertificateAuthority:
         with_intermediate: bool = True,
         crl_url: str | None = None,
         ocsp_url: str | None = None,
+        url: str | None = None,
         now: datetime | None = None,
     ) -> CertificateAuthority:
-        """Create the root (and intermediate) and write the directory; refuses one that holds a CA."""
+        """Create the root (and intermediate) and write the directory; refuses one that holds a CA.
+
+        ``url`` (http://HOST:PORT, where ``glasstls ca serve`` will listen) sets the OCSP,
+        CRL and caIssuers URLs at once; it excludes ``crl_url`` and ``ocsp_url``.
+        """
         path = Path(directory)
+        if url is not None:
+            if crl_url or ocsp_url:
+                raise ConfigError("url sets the CRL and OCSP URLs itself: give url, or crl_url/ocsp_url, not both")
+            url = base_url(url)
+            crl_url, ocsp_url = url + CRL_PATH, url + OCSP_PATH
         _check_key_type(key_type, "init")
         _check_days(days, "init", "days")
         if not 1 <= len(name) <= 64:
@@ -246,11 +260,11 @@ class CertificateAuthority:
                 f"name must be 1 to 64 characters (the root's common name), not {len(name)}",
                 facts=_invalid("init", "name", name),
             )
-        for url, parameter in ((crl_url, "crl_url"), (ocsp_url, "ocsp_url")):
-            if url is not None and not _URL.match(url):
+        for given, parameter in ((crl_url, "crl_url"), (ocsp_url, "ocsp_url")):
+            if given is not None and not _URL.match(given):
                 raise ConfigError(
-                    f"{parameter} {url!r}: give an http://, https:// or ldap:// URL",
-                    facts=_invalid("init", parameter, url),
+                    f"{parameter} {given!r}: give an http://, https:// or ldap:// URL",
+                    facts=_invalid("init", parameter, given),
                 )
         if taken := [f for f in _CA_FILES if (path / f).exists()]:
             raise ConfigError(
@@ -270,15 +284,17 @@ class CertificateAuthority:
             _check_days(inter_days, "init", "intermediate_days")
             inter_key = generate_key(key_type)
             inter_end = min(start + timedelta(days=inter_days), root_cert.not_valid_after_utc)
-            extensions = [*ca_extensions(0), *_pointer_extensions(crl_url, ocsp_url)]
+            links = pointers(ROOT, crl_url=crl_url, ocsp_url=ocsp_url, url=url, root_signs_leaves=False)
+            extensions = [*ca_extensions(0), *links.extensions()]
             inter_name = subject_name(_intermediate_name(name))
             inter_cert = build_certificate(
                 inter_name, inter_key.public_key(), root, root_key, start, inter_end, extensions
             )
             intermediate = Issuer(inter_cert, inter_key)
-        state = _empty_state(
-            _Settings(name=name, key_type=key_type, intermediate=with_intermediate, crl_url=crl_url, ocsp_url=ocsp_url)
+        settings = _Settings(
+            name=name, key_type=key_type, intermediate=with_intermediate, crl_url=crl_url, ocsp_url=ocsp_url, url=url
         )
+        state = _empty_state(settings)
         ca = cls(path, root, intermediate, state)
         ca._write_new(state)
         return ca
@@ -336,6 +352,22 @@ class CertificateAuthority:
     @property
     def ocsp_url(self) -> str | None:
         return self._state["ca"].get("ocsp_url")
+
+    @property
+    def url(self) -> str | None:
+        """The base URL ``glasstls ca serve`` answers at (init's ``url``), if one was given."""
+        return self._state["ca"].get("url")
+
+    def pointers(self, issuer_level: str) -> Pointers:
+        """The CRL, OCSP and caIssuers URLs of a certificate that ``issuer_level`` signs."""
+        settings = self._state["ca"]
+        return pointers(
+            issuer_level,
+            crl_url=settings.get("crl_url"),
+            ocsp_url=settings.get("ocsp_url"),
+            url=settings.get("url"),
+            root_signs_leaves=self.intermediate is None,
+        )
 
     @property
     def issued(self) -> list[IssuedEntry]:
@@ -472,7 +504,7 @@ class CertificateAuthority:
         ]
         if san is not None:
             extensions.append((san, not subject))  # RFC 5280, 4.2.1.6: critical when the subject is empty
-            extensions += _pointer_extensions(self.crl_url, self.ocsp_url)
+            extensions += self.pointers(level).extensions()
         # A leaf never outlives its issuer: path validation would reject it from then on.
         not_after = min(start + BACKDATE + timedelta(days=days), issuer.certificate.not_valid_after_utc)
         names = [str(entry.value) for entry in san] if san is not None else [common_name]
@@ -614,52 +646,9 @@ class CertificateAuthority:
         SHA-1 is used here only as an identifier, not for the signature.
         """
         _check_days(days, "ocsp_response", "days")
-        level, issuer = self.issuer_of(cert)
-        moment = _utc(now).replace(microsecond=0)
-        revocation = self.revocation_of(cert)
-        signer_cert, signer_key = issuer.certificate, issuer.key
-        extra_certs: list[x509.Certificate] = []
-        if responder is not None:
-            signer_cert, signer_key = responder
-            self._check_responder(signer_cert, signer_key, issuer)
-            extra_certs = [signer_cert]  # RFC 6960, 4.2.2.2: the client needs it to check the signature
-        builder = ocsp.OCSPResponseBuilder().add_response(
-            cert=cert,
-            issuer=issuer.certificate,
-            algorithm=hash_algorithm or hashes.SHA1(),
-            cert_status=ocsp.OCSPCertStatus.REVOKED if revocation else ocsp.OCSPCertStatus.GOOD,
-            this_update=moment,
-            next_update=moment + timedelta(days=days),
-            revocation_time=revocation.date if revocation else None,
-            revocation_reason=revocation.reason_flag if revocation else None,
-        )
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
-        if extra_certs:
-            builder = builder.certificates(extra_certs)
-        return builder.sign(signer_key, signature_hash(signer_key))
-
-    @staticmethod
-    def _check_responder(cert: x509.Certificate, key: PrivateKey, issuer: Issuer) -> None:
-        who = _describe(cert)
-        if not same_public_key(cert, key):
-            raise ConfigError(f"the responder key does not belong to the responder certificate {who}")
-        try:
-            cert.verify_directly_issued_by(issuer.certificate)
-        except (ValueError, TypeError, InvalidSignature):
-            raise ConfigError(
-                f"responder {who} was not issued by {_describe(issuer.certificate)}, the issuer of the certificate "
-                "asked about; a delegated responder answers only for its own CA (RFC 6960, 4.2.2.2)"
-            ) from None
-        try:
-            usages = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
-        except x509.ExtensionNotFound:
-            usages = []
-        if ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
-            raise ConfigError(
-                f"responder {who} lacks the OCSPSigning extended key usage: issue one with "
-                "CertificateAuthority.issue_ocsp_responder",
-                facts=_invalid("ocsp_response", "responder", who),
-            )
+        _, issuer = self.issuer_of(cert)
+        cert_id = CertId.of(cert, issuer.certificate, hash_algorithm or hashes.SHA1())
+        return sign_response(cert_id, issuer, self.revocation_of(cert), _utc(now), timedelta(days=days), responder)
 
     # -- exporting ---------------------------------------------------------------------------------
 
@@ -736,18 +725,6 @@ def _intermediate_name(root_name: str) -> str:
     replaced = re.sub(r"\bRoot\b", "Intermediate", root_name, count=1)
     name = replaced if replaced != root_name else f"{root_name} Intermediate"
     return name if len(name) <= 64 else name[-64:]
-
-
-def _pointer_extensions(crl_url: str | None, ocsp_url: str | None) -> list[tuple[x509.ExtensionType, bool]]:
-    """CRL Distribution Points (RFC 5280, 4.2.1.13) and Authority Information Access (4.2.2.1)."""
-    extensions: list[tuple[x509.ExtensionType, bool]] = []
-    if crl_url:
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
-        extensions.append((x509.CRLDistributionPoints([point]), False))
-    if ocsp_url:
-        access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))
-        extensions.append((x509.AuthorityInformationAccess([access]), False))
-    return extensions
 
 
 def _key_type_of(key: CertificatePublicKeyTypes) -> str:

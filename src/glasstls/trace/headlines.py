@@ -1,0 +1,232 @@
+"""One line per message and per record: the headline a text trace, the JSON lines and
+``glasstls dissect`` print for each, built from the fields :mod:`describe` reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..enums import (
+    ContentType,
+    ExtensionType,
+    ProtocolVersion,
+    SignatureScheme,
+)
+from ..observe import RecordTrace
+from ..text import exception_text
+from ..wire import handshake as H
+from ..wire import handshake12 as H12
+from ..wire.extensions import OfferedPsks
+from .describe import (
+    Context,
+    certificate_ders,
+    certificate_info,
+    certificate_request_fields,
+    client_key_exchange_fields,
+    compressed_certificate_summary,
+    day,
+    describe,
+    enum_name,
+    ext_value,
+    extension_name,
+    extension_value,
+    hybrid_shares,
+    names,
+    nbytes,
+    new_session_ticket_fields,
+    plural,
+    psk_modes,
+    server_hello_version,
+    server_key_exchange_fields,
+    ticket_early_data,
+    version_label,
+)
+
+# -- one-line summaries -------------------------------------------------------------------------
+
+
+
+def _optional_parts(msg: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
+    """ "label value" for each extension the message carries."""
+    parts = []
+    for label, ext_type in labelled:
+        value = ext_value(msg, ext_type)
+        if value is not None:
+            parts.append(f"{label} {value}")
+    return parts
+
+
+def _hybrid_parts(msg: Any) -> list[str]:
+    shares = msg.ext(ExtensionType.key_share)
+    if shares is None:
+        return []
+    return [f"{group} share = {parts}" for group, parts in hybrid_shares(shares.value)]
+
+
+def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
+    versions = ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
+    parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
+    parts += _optional_parts(msg, (("key shares", ExtensionType.key_share),))
+    parts += _hybrid_parts(msg)
+    parts += _optional_parts(
+        msg,
+        (
+            ("SNI", ExtensionType.server_name),
+            ("ALPN", ExtensionType.application_layer_protocol_negotiation),
+            ("certificate compression", ExtensionType.compress_certificate),
+            ("cookie", ExtensionType.cookie),
+        ),
+    )
+    if msg.legacy_session_id:
+        parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
+    ticket = msg.ext(ExtensionType.session_ticket)
+    psk = msg.ext(ExtensionType.pre_shared_key)
+    if psk is not None:
+        offered = plural(len(psk.value.identities), "identity") if isinstance(psk.value, OfferedPsks) else "?"
+        parts.append(f"offers a PSK ({offered}; modes {psk_modes(msg) or 'none'})")
+    elif ticket is not None and ticket.data:
+        parts.append("offers a ticket")
+    if msg.ext(ExtensionType.early_data) is not None:
+        parts.append("0-RTT early data follows")
+    return [*parts, plural(len(msg.extensions), "extension")]
+
+
+def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
+    parts = [str(msg.cipher_suite)]
+    group = ext_value(msg, ExtensionType.key_share)
+    if group is not None:
+        parts.append(f"key share needed: {group}")
+    cookie = ext_value(msg, ExtensionType.cookie)
+    if cookie is not None:
+        parts.append(f"cookie {cookie} (to echo)")
+    return parts
+
+
+def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
+    version = server_hello_version(msg)
+    parts = [version_label(version), str(msg.cipher_suite)]
+    parts += _optional_parts(msg, (("key share", ExtensionType.key_share),))
+    parts += _hybrid_parts(msg)
+    selected = msg.ext(ExtensionType.pre_shared_key)
+    if selected is not None:
+        mode = "psk_dhe_ke" if msg.ext(ExtensionType.key_share) is not None else "psk_ke"
+        parts.append(f"PSK accepted (identity {extension_value(selected).removeprefix('selected identity ')}, {mode})")
+    if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
+        parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
+    if ctx is not None and ctx.resumed and not ctx.tls13:
+        parts.append("resumed")
+    if msg.ext(ExtensionType.extended_master_secret) is not None:
+        parts.append("extended master secret")
+    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+
+
+def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
+    parts = [names(extension_name(e.type) for e in msg.extensions)]
+    parts += _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    if msg.ext(ExtensionType.early_data) is not None:
+        parts.append("0-RTT early data accepted")
+    return parts
+
+
+def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
+    ders = certificate_ders(msg)
+    if not ders:
+        return ["no certificate"]
+    info = certificate_info(ders[0])
+    if "error" in info:
+        return [info["error"], f"chain of {len(ders)}"]
+    parts = [
+        info["subject"],
+        f"issuer {info['issuer']}",
+        f"valid {day(info['not_before'])} to {day(info['not_after'])}",
+    ]
+    if info["sans"]:
+        parts.append(f"SAN {', '.join(info['sans'])}")
+    if "extensions" in info:
+        parts.append(f"extensions {info['extensions']}")
+    return [*parts, info["key"], f"chain of {len(ders)}"]
+
+
+
+def _server_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(server_key_exchange_fields(msg, ctx))
+    if "key_exchange" not in fields:
+        return [fields.get("body", "")]
+    group = fields.get("named_curve") or fields.get("group")
+    public = fields.get("public", fields.get("dh_Ys", "")).split(":")[0]
+    return [f"{fields['key_exchange']} {group}", f"public {public}", f"signed {fields['signature_algorithm']}"]
+
+
+def _client_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(client_key_exchange_fields(msg, ctx))
+    length = fields.get("exchange_keys", fields.get("body", "")).split(":")[0]
+    return [f"{fields['key_exchange']}, {length}"]
+
+
+def _ticket_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(new_session_ticket_fields(msg, ctx))
+    lifetime = fields.get("ticket_lifetime") or fields.get("ticket_lifetime_hint")
+    parts = [f"lifetime {lifetime}", f"ticket {fields['ticket']}"]
+    if isinstance(msg, H.NewSessionTicket):
+        parts += [f"age_add {fields['ticket_age_add']}", f"nonce {fields['ticket_nonce']}"]
+        early = ticket_early_data(msg)
+        if early is not None:
+            parts.append(f"0-RTT allowed: max_early_data_size {early}")
+    return parts
+
+
+def _certificate_verify_line(msg: Any, ctx: Context | None) -> list[str]:
+    return [f"{enum_name(msg.algorithm, SignatureScheme)}, {nbytes(len(msg.signature))} signature"]
+
+
+def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
+    fields = dict(certificate_request_fields(msg, ctx))
+    return [f"signature algorithms {fields['signature_algorithms']}"] if "signature_algorithms" in fields else []
+
+
+# Checked in order: HelloRetryRequest is a ServerHello subclass.
+_HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (H.ClientHello, _client_hello_line),
+    (H.HelloRetryRequest, _hello_retry_line),
+    (H.ServerHello, _server_hello_line),
+    (H.EncryptedExtensions, _encrypted_extensions_line),
+    ((H.Certificate, H12.Certificate12), _certificate_line),
+    (H.CompressedCertificate, compressed_certificate_summary),
+    (H.CertificateVerify, _certificate_verify_line),
+    (H.Finished, lambda m, c: [f"verify_data {nbytes(len(m.verify_data))}"]),
+    (H12.ServerKeyExchange, _server_key_exchange_line),
+    (H12.ClientKeyExchange, _client_key_exchange_line),
+    ((H.NewSessionTicket, H12.NewSessionTicket12), _ticket_line),
+    ((H.CertificateRequest, H12.CertificateRequest12), _certificate_request_line),
+)
+
+
+def headline(msg: Any, ctx: Context | None = None) -> str:
+    """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
+    try:
+        for kinds, line in _HEADLINES:
+            if isinstance(msg, kinds):
+                parts = line(msg, ctx)
+                break
+        else:
+            parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
+    except Exception as exc:  # as describe: the headline of a malformed message says so and the trace goes on
+        parts = [f"undecodable: {exception_text(exc)}"]
+    return "; ".join(p for p in parts if p)
+
+
+# -- records and alerts ---------------------------------------------------------------------------
+
+
+def record_version(event: RecordTrace) -> str:
+    if len(event.header) >= 3:
+        return version_label(int.from_bytes(event.header[1:3], "big"))
+    return "?"
+
+
+def record_headline(event: RecordTrace) -> str:
+    text = f"{enum_name(event.content_type, ContentType)}, {record_version(event)}, {nbytes(len(event.payload))}"
+    if event.inner_type is not None:
+        text += f" [protected: {enum_name(event.inner_type, ContentType)}, {nbytes(len(event.plaintext or b''))}]"
+    elif event.content_type == ContentType.change_cipher_spec:
+        text += " [ChangeCipherSpec]"
+    return text
