@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -23,8 +23,15 @@ from ..errors import ConfigError, Facts
 from .ca_files import same_public_key
 from .mint import Issuer, PrivateKey, signature_hash
 
-if TYPE_CHECKING:
-    from .ca import Revocation
+
+class Revoked(Protocol):
+    """What a response says of a revocation (ca.Revocation has it; not imported: ca imports this)."""
+
+    @property
+    def date(self) -> datetime: ...
+
+    @property
+    def reason_flag(self) -> x509.ReasonFlags | None: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ class CertId:
 def sign_response(
     cert_id: CertId,
     issuer: Issuer,
-    revocation: Revocation | None,
+    revocation: Revoked | None,
     now: datetime,
     lifetime: timedelta,
     responder: tuple[x509.Certificate, PrivateKey] | None = None,
