@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..handshake.base import State
-from .diagram import MONO, arrow_marker, render_by_suffix, svg_document, svg_text, text_width
+from .diagram import render_by_suffix
+from .svg import MONO, arrow_marker, svg_document, svg_text, text_width
 
 _C = TypeVar("_C")
 
