@@ -56,6 +56,7 @@ IDLE_TIMEOUT = 60.0  # seconds without a byte from the client before we close
 CONCURRENCY = 4096  # connections open at once; more wait in the listen backlog
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 SHUTDOWN_GRACE = 5.0  # seconds open connections get to close after SIGINT/SIGTERM
+AUTO_FIRST_FETCH = 6.0  # seconds --ocsp auto waits for its first fetch before listening (one fetch's deadline)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,11 +66,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--key", action="append", default=[], help="private key PEM for --cert")
     p.add_argument(
         "--ocsp",
-        metavar="FILE",
+        metavar="FILE|auto",
         action="append",
         default=[],
         help="DER OCSP response to staple (openssl ocsp -respout, glasstls ca ocsp) for the --cert of the same "
-        "position: the first --ocsp for the first --cert, and so on; reloaded when the file changes",
+        "position: the first --ocsp for the first --cert, and so on; reloaded when the file changes. 'auto': "
+        "fetch it from the OCSP URL in the certificate, refreshed half way to nextUpdate (one 'auto' alone: "
+        "every --cert)",
+    )
+    p.add_argument(
+        "--ocsp-retry",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="--ocsp auto: seconds between fetches while the responder fails (default 60)",
     )
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
     p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
@@ -171,7 +181,47 @@ def _add_client_auth_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = server_config(args)
+    if "auto" not in args.ocsp:
+        return _run(args, server_config(args))
+    config = _with_auto_staples(args)
+    sources = [c.ocsp for c in config.certificates if c.ocsp is not None]
+    try:
+        for source in sources:  # the first fetch, before the first client: its handshake gets the staple
+            source.wait_first(AUTO_FIRST_FETCH)
+        return _run(args, config)
+    finally:
+        for source in sources:
+            source.stop()
+
+
+def _with_auto_staples(args: argparse.Namespace) -> ServerConfig:
+    """--ocsp auto: a StapleSource.from_responder per --cert in an 'auto' position (or every one), started."""
+    from datetime import timedelta
+
+    from ..x509.stapling import StapleSource
+
+    if not 0 < args.ocsp_retry <= 86400:
+        raise ConfigError(f"--ocsp-retry must be above 0 and at most 86400 seconds, not {args.ocsp_retry:g}")
+    wanted = list(args.ocsp)
+    config = server_config(argparse.Namespace(**{**vars(args), "ocsp": []}))  # the files too are set below
+    certificates = list(config.certificates)
+    if len(wanted) > len(certificates):
+        raise ConfigError(f"{len(wanted)} --ocsp for {len(certificates)} --cert: each --ocsp goes with one --cert")
+    retry, online = timedelta(seconds=args.ocsp_retry), []
+    for index, certified in enumerate(certificates):
+        choice = "auto" if wanted == ["auto"] else (wanted[index] if index < len(wanted) else None)
+        if choice == "auto":
+            source = StapleSource.from_responder(certified.chain, retry_after=retry, log=log, start=False)
+            certificates[index] = certified.with_ocsp(source)
+            online.append(source)
+        elif choice is not None:
+            certificates[index] = certified.with_ocsp_file(choice)
+    for source in online:  # only once every --cert was accepted: no thread left behind by a ConfigError
+        source.start()
+    return dataclasses.replace(config, certificates=tuple(certificates))
+
+
+def _run(args: argparse.Namespace, config: ServerConfig) -> int:
     if args.max_early_data:
         config = dataclasses.replace(config, max_early_data_size=args.max_early_data)
     if args.stateless_hrr:
