@@ -39,6 +39,7 @@ from .session.psk import ExternalPsk
 from .session.replay import MemoryReplayGuard, ReplayGuard
 from .session.tickets import TicketKeys
 from .x509.client_identity import ClientIdentityCheck
+from .x509.online import OnlineRevocation, check_mode
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
 
@@ -347,6 +348,12 @@ class ClientConfig:
     ocsp: str = "request"
     crls: tuple[x509.CertificateRevocationList, ...] = ()
     revocation: str = "soft"
+    # Online checks (x509/online.py) for a certificate no good staple covers: fetch its OCSP
+    # response ("ocsp"), its CRL ("crl"), OCSP then the CRL ("both"), or nothing ("off": the trace
+    # says "revocation not checked online"). The fetcher holds the cache, the deadlines and the HTTP
+    # fetch, shared by every connection of this config (and of its replace() copies).
+    revocation_fetch: str = "off"
+    revocation_fetcher: OnlineRevocation = field(default_factory=OnlineRevocation, compare=False)
     limits: Limits = DEFAULT_LIMITS  # what the peer can make the connection spend (limits.py)
     dangerous: Dangerous = field(default_factory=Dangerous)
     # The security profile (profiles.py) the suite, group and signature scheme lists come from
@@ -367,6 +374,7 @@ class ClientConfig:
         if self.ocsp not in ("off", "request", "require"):
             raise ConfigError(f"ocsp must be off, request or require, not {self.ocsp!r}")
         _check_revocation(self.revocation, self.crls, "revocation")
+        check_mode(self.revocation_fetch)
         _check_certificate_compression(self)
         _common_validation(self)
 

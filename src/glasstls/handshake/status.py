@@ -8,7 +8,13 @@ Client (RFC 6066, Section 8; RFC 8446, Section 4.4.2.1; RFC 7633):
   status_request in the ServerHello);
 * :func:`check_server_status` runs once the path is validated and the staple
   (or its absence) is known: a staple is checked and must say good; no staple
-  fails when ``ocsp == "require"`` or the leaf is must-staple; then the CRLs.
+  fails when ``ocsp == "require"`` or the leaf is must-staple; then, with
+  ``revocation_fetch`` on, the online checks of :mod:`glasstls.x509.online`
+  (OCSP responders and CRL distribution points the certificates name, fetched
+  synchronously through ``ClientConfig.revocation_fetcher`` within its deadlines)
+  for every certificate no good staple covers, the configured CRLs first;
+  otherwise the configured CRLs as before, and a line saying the revocation was
+  not checked online when nothing covered the leaf.
 
 Server: :func:`staple_for` picks the response to staple, when the client asked
 and the certificate has a :class:`~glasstls.x509.stapling.StapleSource` with a
@@ -16,7 +22,9 @@ current response. Client certificates are looked up in ``client_crls`` by
 ``peer_auth.verify_client`` (through ``verify_client_chain``).
 
 Every check shows in the trace as a VerificationTrace ("OCSP staple for CN=…",
-"CRL check for CN=…"); nothing is reported when nothing was checked.
+"CRL check for CN=…", "OCSP fetch for CN=…", "CRL fetch for CN=…"); when
+nothing checked the leaf, "online revocation for CN=…" says so, so silence is
+never taken for a check.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from ..enums import AlertDescription, CertificateStatusType
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..wire.handshake import Certificate, ClientHello
-from ..x509.revocation import check_crls, check_ocsp_response, must_staple, require_good
+from ..x509.revocation import CrlCheck, check_crls, check_ocsp_response, must_staple, require_good
 from ..x509.verify import describe
 from .admission import admit_extensions
 from .base import Context
@@ -85,8 +93,27 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
     except AlertError as err:
         ctx.verified(subject, False, err.reason)
         raise
+    if cfg.revocation_fetch != "off":
+        cfg.revocation_fetcher.check_path(
+            path,
+            now,
+            mode=cfg.revocation_fetch,
+            policy=cfg.revocation,
+            crls=cfg.crls,
+            covered=covered,
+            report=ctx.verified,
+        )
+        return
+    checks: tuple[CrlCheck, ...] = ()
     if cfg.crls or cfg.revocation == "hard":
-        check_crls(path, cfg.crls, now, cfg.revocation, covered=covered, report=ctx.verified)
+        checks = check_crls(path, cfg.crls, now, cfg.revocation, covered=covered, report=ctx.verified)
+    if len(path) > 1 and not covered and not any(c.cert == leaf and c.status == "good" for c in checks):
+        ctx.verified(
+            f"online revocation for {describe(leaf)}",
+            True,
+            "revocation not checked online (revocation_fetch is off: no OCSP responder or CRL distribution "
+            "point was asked; --revocation-fetch ocsp|crl|both turns it on)",
+        )
 
 
 def staple_for(ctx: Context, hello: ClientHello, certified: CertifiedKey) -> bytes | None:

@@ -19,7 +19,9 @@ online pays for it.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -113,13 +115,53 @@ def _request(target: _Target, body: bytes | None, content_type: str | None) -> h
     return h11.Request(method="POST", target=target.target, headers=headers)
 
 
-def _connect(target: _Target, url: str, deadline: float) -> socket.socket:
+def _resolve(target: _Target, url: str, deadline: float) -> list[str]:
+    """The addresses of the host, looked up within the deadline.
+
+    getaddrinfo takes no timeout, and a resolver that does not answer can hold
+    it for many seconds: it runs in a daemon thread that is abandoned (and ends
+    on its own) when the deadline passes first. An IP literal needs no lookup.
+    """
     try:
-        return socket.create_connection((target.host, target.port), timeout=_remaining(deadline, url, "connecting"))
-    except TimeoutError:
-        raise FetchError(url, f"no connection to {target.host} port {target.port} before the deadline") from None
-    except OSError as exc:
-        raise FetchError(url, f"cannot connect to {target.host} port {target.port}: {exc.strerror or exc}") from None
+        ipaddress.ip_address(target.host)
+        return [target.host]
+    except ValueError:
+        pass
+    found: list[list[str]] = []
+    failed: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+            found.append([str(info[4][0]) for info in infos])
+        except (OSError, UnicodeError, ValueError) as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=lookup, name=f"resolve {target.host}", daemon=True)
+    thread.start()
+    thread.join(_remaining(deadline, url, "looking up the host"))
+    if failed:
+        exc = failed[0]
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FetchError(url, f"cannot look up host {target.host!r}: {detail}")
+    if not found:
+        raise FetchError(url, f"deadline passed while looking up host {target.host!r}")
+    return found[0]
+
+
+def _connect(target: _Target, url: str, deadline: float) -> socket.socket:
+    """A TCP connection to the first address that accepts, each try bounded by what is left of the deadline."""
+    problems = []
+    for address in _resolve(target, url, deadline):
+        which = "" if address == target.host else f"{address}: "
+        try:
+            return socket.create_connection((address, target.port), timeout=_remaining(deadline, url, "connecting"))
+        except TimeoutError:
+            problems.append(f"{which}no answer before the deadline")
+        except OSError as exc:
+            problems.append(f"{which}{exc.strerror or exc}")
+    where = f"{target.host} port {target.port}"
+    raise FetchError(url, f"cannot connect to {where}: {'; '.join(problems) or 'no address'}")
 
 
 def _send_all(sock: socket.socket, data: bytes, url: str, deadline: float) -> None:
