@@ -226,3 +226,43 @@ def test_serve_refuses_a_responder_of_another_ca_and_a_bad_duration(ca: OnlineCA
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode != 0 and "OCSPSigning" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_connection_over_the_limit_is_closed_and_the_slot_comes_back(ca: OnlineCA) -> None:
+    leaf, issuer = ca.leaf(), ca.intermediate()
+    with ca_serve(ca, "--max-connections", "1") as server:
+        idle = socket.create_connection(("127.0.0.1", ca.port), timeout=WAIT)
+        try:
+            time.sleep(0.3)  # the server accepts it and waits for its request
+            assert _exchange(ca.port, b"GET /crl.der HTTP/1.1\r\nHost: x\r\n\r\n") == b""  # closed unanswered
+            server.wait_for("refused: 1 connections open already")
+        finally:
+            idle.close()
+        deadline = time.monotonic() + WAIT
+        while True:  # the idle connection's slot is freed once the server sees it closed
+            try:
+                good = _post(f"{ca.url}/ocsp", ocsp_request(leaf, issuer))
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert check_ocsp_response(good.body, leaf, issuer, datetime.now(UTC)).status == "good"
+
+
+def test_init_url_is_checked_and_excludes_the_single_urls(tmp_path: Path) -> None:
+    from glasstls.errors import ConfigError
+    from glasstls.x509.ca import CertificateAuthority
+
+    with pytest.raises(ConfigError, match="give the responder's base as http://HOST:PORT"):
+        CertificateAuthority.init(tmp_path / "a", url="https://127.0.0.1:8080")
+    with pytest.raises(ConfigError, match="not both"):
+        CertificateAuthority.init(tmp_path / "b", url="http://127.0.0.1:8080", crl_url="http://x/crl")
+    ca = CertificateAuthority.init(tmp_path / "c", url="http://127.0.0.1:8080/", with_intermediate=False)
+    leaf = ca.issue_server(["localhost"]).certificate
+    points = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert [n.value for n in points[0].full_name] == ["http://127.0.0.1:8080/crl.der"]  # the root's, which signs
+    from cryptography.x509.oid import AuthorityInformationAccessOID as AIA
+
+    assert aia_url(leaf, AIA.CA_ISSUERS) == "http://127.0.0.1:8080/root.der"
+    assert CertificateAuthority.load(tmp_path / "c").url == "http://127.0.0.1:8080"
