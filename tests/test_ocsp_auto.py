@@ -157,3 +157,31 @@ def test_ocsp_auto_for_a_certificate_without_ocsp_url_fails_at_start(tmp_path: P
     done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT + 20)
     assert done.returncode == 2 and "names no http:// OCSP responder" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and time.monotonic() - started < WAIT + 20
+
+
+def test_auto_and_files_mix_by_position(ca: OnlineCA, tmp_path: Path) -> None:
+    from glasstls.cli.main import build_parser
+    from glasstls.cli.server import _with_auto_staples
+
+    ca_cli(ca.directory, "issue", "server", "second.example", "--out", str(tmp_path / "second"))
+    ca_cli(ca.directory, "ocsp", str(tmp_path / "second.pem"), "--out", str(tmp_path / "second.der"))
+    certs = ["--cert", str(ca.server_pem), "--key", str(ca.server_key)]
+    certs += ["--cert", str(tmp_path / "second.pem"), "--key", str(tmp_path / "second.key")]
+    args = build_parser().parse_args(["server", *certs, "--ocsp", "auto", "--ocsp", str(tmp_path / "second.der")])
+    config = _with_auto_staples(args)
+    sources = [c.ocsp for c in config.certificates]
+    try:
+        assert sources[0] is not None and sources[0].description == f"OCSP responder {ca.url}/ocsp"
+        assert sources[1] is not None and sources[1].description == str(tmp_path / "second.der")
+    finally:
+        for source in sources:
+            if source is not None:
+                source.stop()
+    args = build_parser().parse_args(["server", *certs, "--ocsp", "auto"])  # one 'auto' alone: every --cert
+    config = _with_auto_staples(args)
+    try:
+        assert all(c.ocsp is not None and c.ocsp.description.startswith("OCSP responder") for c in config.certificates)
+    finally:
+        for certified in config.certificates:
+            if certified.ocsp is not None:
+                certified.ocsp.stop()
