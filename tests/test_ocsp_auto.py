@@ -111,7 +111,7 @@ def test_a_responder_down_later_leaves_the_last_response_stapled_until_it_is_sta
             responder.stop()
             wait_until_refused(ca.port)
             # Half way to nextUpdate (about 6 s), the refresh fails and the old response stays.
-            failed = server.wait_for(r"failed: .*keeping the last good response until it goes stale", timeout=WAIT)
+            failed = server.wait_for(r"failed: .*keeping the last response fetched until it goes stale", timeout=WAIT)
             output = s_client_status(ca, port)
             assert "Cert Status: good" in output, f"{failed}\n{output}"
             glasstls_client(ca, port)
@@ -134,7 +134,7 @@ def test_from_responder_fetches_and_says_when_to_refresh(ca: OnlineCA) -> None:
     later = now + timedelta(minutes=31)
     due = source.refresh(later)  # the responder is gone: retry in a minute, keep the response
     assert due == later + timedelta(minutes=1)
-    assert "failed" in lines[-1] and "keeping the last good response" in lines[-1]
+    assert "failed" in lines[-1] and "keeping the last response fetched" in lines[-1]
     assert source.staple_for(chain[0], chain[1], later)[0] == der
 
 

@@ -16,7 +16,7 @@ as Caddy and nginx's ``ssl_stapling`` do). The source reloads:
 
 A responder source fetches in a thread of its own (:meth:`StapleSource.start`), never
 in a handshake: at start, then half way to each nextUpdate, and every ``retry_after``
-while the responder fails, keeping the last good response until it goes stale. Each
+while the responder fails, keeping the last response fetched until it goes stale. Each
 fetch is logged: the URL, the HTTP status, what the response says, the next refresh.
 
 A response is stapled only when it is a successful response about this very
@@ -167,7 +167,7 @@ class StapleSource:
             raise ConfigError(
                 f"{describe(leaf)} names no http:// OCSP responder (Authority Information Access, RFC 5280, "
                 "4.2.2.1), so there is nothing to fetch: staple a file instead (--ocsp FILE)",
-                facts=Facts("invalid_value", field="--ocsp", value="auto"),
+                facts=Facts("invalid_value", field="StapleSource.from_responder(chain)", value=describe(leaf)),
             )
         fetcher = ResponderFetch(leaf, issuer, url, timeout)
         source = cls(fetcher, f"OCSP responder {url}", retry_after=retry_after, halfway=True, log=log)
@@ -236,7 +236,7 @@ class StapleSource:
             )
         next_update = _single_next_update(held) if held is not None else None
         keeping = (
-            f"keeping the last good response until it goes stale at {fmt(next_update)}"
+            f"keeping the last response fetched until it goes stale at {fmt(next_update)}"
             if next_update is not None
             else "nothing to staple until a fetch succeeds"
         )
