@@ -9,22 +9,29 @@ client saw it: the alert, its reason, and the trace lines (one per fetch).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import glasstls
 from glasstls import ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.enums import AlertDescription
-from glasstls.errors import AlertError, ConfigError
+from glasstls.errors import AlertError, ConfigError, TLSError
 from glasstls.events import ConnectionClosed, Event
 from glasstls.observe import EventList, VerificationTrace
 from glasstls.x509 import online
 from glasstls.x509.http_fetch import fetch
-from glasstls.x509.mint import Identity
+from glasstls.x509.mint import Identity, certificates_pem
 from glasstls.x509.online import OnlineRevocation, crl_urls, ocsp_urls
 from glasstls.x509.revocation_cache import RevocationCache
 from online_responder import REVOKED_AT, Pki, Responder, certified, der_crl, free_port, make_crl, serving
@@ -406,3 +413,147 @@ def test_urls_from_the_certificate(world: World) -> None:
 
 def test_fetch_is_the_default(world: World) -> None:
     assert OnlineRevocation().fetch is fetch
+
+
+# -- asyncio: the fetch does not block the loop ---------------------------------------------------
+
+
+def _aio_handshake(world: World, leaf: Identity, **ckw: Any) -> tuple[int, Any]:
+    """open_connection to a glasstls asyncio server while a ticker counts 10 ms ticks; (ticks, result or error)."""
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            writer.write(await reader.readline())
+            await writer.drain()
+        writer.close()
+
+    async def main() -> tuple[int, Any]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        scfg = ServerConfig(certificates=(certified(leaf),))
+        ccfg = ClientConfig(trust_store=world.pki.trust_store(), **ckw)
+        async with await glasstls.start_server(echo, "127.0.0.1", 0, scfg) as server:
+            port = server.sockets[0].getsockname()[1]
+            task = asyncio.create_task(ticker())
+            try:
+                reader, writer = await glasstls.open_connection("127.0.0.1", port, ccfg, server_name="localhost")
+                writer.write(b"ping\n")
+                result: Any = await asyncio.wait_for(reader.readline(), 5)
+                writer.close()
+            except TLSError as exc:
+                result = exc
+            finally:
+                stop.set()
+                await task
+        return ticks, result
+
+    return asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_asyncio_client_keeps_the_loop_running_while_it_fetches(world: World) -> None:
+    leaf = world.leaf()
+    world.responder.statuses[leaf.certificate.serial_number] = "good"
+    world.responder.delay = 0.5  # the OCSP answer takes half a second
+    ticks, result = _aio_handshake(world, leaf, revocation_fetch="ocsp", revocation="hard")
+    assert result == b"ping\n"
+    assert ticks >= 25, ticks  # the loop ran on during the fetch (a blocked loop would count about none)
+    assert world.responder.requests and world.responder.requests[0][0] == "GET"
+
+
+def test_asyncio_client_refuses_a_revoked_certificate(world: World) -> None:
+    leaf = world.leaf()
+    world.responder.statuses[leaf.certificate.serial_number] = "revoked"
+    _ticks, result = _aio_handshake(world, leaf, revocation_fetch="ocsp")
+    assert isinstance(result, AlertError) and result.description == AlertDescription.certificate_revoked
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+GLASSTLS = [sys.executable, "-m", "glasstls"]
+
+
+@contextlib.contextmanager
+def cli_server(leaf: Identity, tmp_path: Path) -> Iterator[int]:
+    """``glasstls server`` (no stapling) with ``leaf``; its port; killed at the end."""
+    leaf.write(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    proc = subprocess.Popen(
+        [
+            *GLASSTLS,
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert",
+            str(tmp_path / "leaf.pem"),
+            "--key",
+            str(tmp_path / "leaf.key"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", proc.stderr.readline())
+        assert match, "glasstls server did not start"
+        yield int(match.group(1))
+    finally:
+        proc.kill()
+        proc.wait(20)
+
+
+def cli_client(port: int, pki: Pki, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "root.pem").write_bytes(certificates_pem([pki.root.certificate]))
+    return subprocess.run(
+        [
+            *GLASSTLS,
+            "client",
+            f"127.0.0.1:{port}",
+            "--servername",
+            "localhost",
+            "--cacert",
+            str(tmp_path / "root.pem"),
+            "--linger",
+            "0.3",
+            *args,
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_cli_revocation_fetch_explained(world: World, tmp_path: Path) -> None:
+    leaf = world.leaf()
+    world.responder.statuses[leaf.certificate.serial_number] = "good"
+    with cli_server(leaf, tmp_path) as port:
+        res = cli_client(port, world.pki, tmp_path, "--revocation-fetch", "ocsp", "--explain")
+        assert res.returncode == 0, res.stderr
+        assert f"verified OCSP fetch for CN=localhost: GET {world.ocsp_url}, HTTP 200" in res.stderr
+        assert "OCSP (RFC 6960) asks the CA" in res.stderr and "(privacy)" in res.stderr
+        off = cli_client(port, world.pki, tmp_path, "--explain")
+        assert off.returncode == 0 and "revocation not checked online" in off.stderr
+        assert "No staple and no CRL said whether this certificate was revoked" in off.stderr
+        world.responder.statuses[leaf.certificate.serial_number] = "revoked"
+        res = cli_client(port, world.pki, tmp_path, "--revocation-fetch", "both")
+        assert res.returncode != 0 and "certificate_revoked" in res.stderr and "Traceback" not in res.stderr
+        assert f"says the OCSP responder {world.ocsp_url}" in res.stderr
+
+
+def test_cli_hard_fail_names_the_url(tmp_path: Path) -> None:
+    pki = Pki.create()
+    url = f"http://127.0.0.1:{free_port()}/ocsp"  # nobody answers there
+    with cli_server(pki.leaf(url, None), tmp_path) as port:
+        soft = cli_client(port, pki, tmp_path, "--revocation-fetch", "ocsp", "--explain")
+        assert soft.returncode == 0, soft.stderr
+        assert "accepted (soft-fail)" in soft.stderr and "Soft-fail: the status could not be learned" in soft.stderr
+        hard = cli_client(port, pki, tmp_path, "--revocation-fetch", "ocsp", "--revocation", "hard")
+    assert hard.returncode != 0 and "certificate_unknown" in hard.stderr and "Traceback" not in hard.stderr
+    assert f"OCSP responder {url}: cannot connect" in hard.stderr

@@ -154,7 +154,7 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
 
 
 def revocation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """--ocsp, --crl and --revocation of ``glasstls client``."""
+    """--ocsp, --crl, --revocation and --revocation-fetch of ``glasstls client``."""
     from ..x509.revocation import load_crls
 
     kwargs: dict[str, Any] = {}
@@ -164,6 +164,8 @@ def revocation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["crls"] = tuple(crl for path in args.crl for crl in load_crls(path))
     if getattr(args, "revocation", None):
         kwargs["revocation"] = args.revocation
+    if getattr(args, "revocation_fetch", None):
+        kwargs["revocation_fetch"] = args.revocation_fetch
     return kwargs
 
 

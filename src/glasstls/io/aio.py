@@ -234,6 +234,7 @@ class TLSProtocol(asyncio.Protocol):
         self._idle_timeout = idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_activity = loop.time()
+        self._feeding: asyncio.Task[None] | None = None  # the executor holds the Connection (see _feed)
 
     # -- the raw transport's side ---------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -247,6 +248,9 @@ class TLSProtocol(asyncio.Protocol):
         self._feed()
 
     def eof_received(self) -> bool:
+        if self._feeding is not None:
+            self._feeding.add_done_callback(lambda _task: self._eof_after_feeding())
+            return True  # decided once the executor has handed the Connection back
         self._feed(force=True)
         if not self.handshake.done():
             self._peer_done = True
@@ -290,6 +294,11 @@ class TLSProtocol(asyncio.Protocol):
 
     # -- into the Connection ------------------------------------------------------
     def _feed(self, force: bool = False) -> None:
+        if self._feeding is not None:
+            return  # the executor has the Connection; it takes what is pending when its turn ends
+        if self._pending and not self._closing and self._blocks_in_handshake():
+            self._feeding = self._loop.create_task(self._feed_off_loop())
+            return
         data, self._pending = self._pending, b""
         for start in range(0, len(data), FEED_CHUNK):
             if self._closing:
@@ -307,6 +316,48 @@ class TLSProtocol(asyncio.Protocol):
         except Exception as exc:  # a bug below us, or an observer's or on_event's exception
             logger.debug("glasstls connection aborted by an exception", exc_info=True)
             self.abort(exc)
+
+    def _blocks_in_handshake(self) -> bool:
+        """A client with online revocation checks (ClientConfig.revocation_fetch) fetches OCSP responses
+        and CRLs over HTTP inside receive_bytes, synchronously, for up to its handshake deadline (6 s):
+        until the handshake is over, its bytes are fed from an executor thread so the loop runs on."""
+        config = self.conn.config
+        fetches = isinstance(config, ClientConfig) and config.revocation_fetch != "off"
+        return fetches and not self.handshake.done() and not self.conn.closed
+
+    async def _feed_off_loop(self) -> None:
+        """Feed the pending bytes to the Connection in the default executor, one batch at a time.
+
+        Only this task touches the Connection meanwhile (_feed and eof_received wait for it), so
+        the sans-I/O Connection never sees two threads; events are handled back on the loop.
+        """
+        try:
+            while self._pending and not self._closing and self._blocks_in_handshake():
+                data, self._pending = self._pending, b""
+                try:
+                    events = await self._loop.run_in_executor(None, self.conn.receive_bytes, data)
+                except Exception as exc:  # a bug below us, or an observer's exception
+                    logger.debug("glasstls connection aborted by an exception", exc_info=True)
+                    self.abort(exc)
+                    return
+                if self._closing or self.closed.done():
+                    return  # aborted (a handshake timeout) or lost meanwhile: nothing more to do
+                try:
+                    for event in events:
+                        self._on_event(event)
+                    self._flush()
+                except Exception as exc:  # on_event's exception
+                    logger.debug("glasstls connection aborted by an exception", exc_info=True)
+                    self.abort(exc)
+                    return
+        finally:
+            self._feeding = None
+        if self._pending and not self._closing:
+            self._feed()  # after the handshake: the rest on the loop, as usual
+
+    def _eof_after_feeding(self) -> None:
+        if not self.eof_received() and self.raw is not None and not self.raw.is_closing():
+            self.raw.close()  # what returning False from eof_received would have done
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ApplicationData):

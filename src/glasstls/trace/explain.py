@@ -45,6 +45,7 @@ from ..wire import handshake12 as H12
 from ..wire.extensions import OfferedPsks
 from . import describe as D
 from . import hybrid
+from .explain_revocation import REVOCATION_SUBJECTS, revocation_words
 
 # What each alert means, in a sentence (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2).
 ALERT_MEANINGS: dict[str, str] = {
@@ -743,6 +744,10 @@ class Explainer:
         ]
 
     def _verification(self, event: VerificationTrace, ctx: D.Context) -> list[str]:
+        is_revocation = event.subject.startswith(REVOCATION_SUBJECTS)
+        revocation = revocation_words(event, self._once) if is_revocation else []
+        if is_revocation and (event.ok or event.subject.startswith(("OCSP fetch", "CRL fetch"))):
+            return revocation  # a failed fetch is not yet a refusal: the policy decides, on a line of its own
         subject = event.subject.lower()
         if "early data" in subject or "0-rtt" in subject:
             return [_early_data_decision(event)]
@@ -771,7 +776,8 @@ class Explainer:
                 "messages (a wrong key, tampering in transit, or for RSA a pre-master secret that did not decrypt)."
             ]
         whose = "server's" if event.side == "client" else "client's"
-        return [f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}."]
+        rejects = f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}"
+        return [*revocation, rejects + "."]
 
 
 # The secrets of the early stage of the TLS 1.3 key schedule (RFC 8446, Section 7.1), in words.
