@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
 from ..errors import ConfigError
+from ..text import printable
 from .ca import INTERMEDIATE, ROOT, STATE_FILE, CertificateAuthority, serial_hex
 from .ca_ocsp import CertId, check_responder, sign_response
 from .ca_urls import CRL_PATH, ISSUER_PATH, OCSP_PATH, ROOT_CRL_PATH, certificate_path
@@ -293,8 +294,6 @@ class HttpServer:
                 answer = self.responder.answer(method, target, content_type, body)
             except ConfigError as exc:  # e.g. state.json damaged while serving: say so, keep going
                 answer = _text(500, f"the CA cannot answer: {exc}")
-            if method == "HEAD":
-                answer = Answer(answer.status, answer.content_type, b"", answer.note, answer.headers)
             self._send(conn, sock, answer, peer, f"{method} {target}", time.monotonic() - started)
             if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                 return
@@ -319,9 +318,12 @@ class HttpServer:
         data = b""
         with contextlib.suppress(h11.LocalProtocolError):
             data = conn.send(h11.Response(status_code=answer.status, headers=headers))
-            data += conn.send(h11.Data(data=answer.body)) + conn.send(h11.EndOfMessage())
+            if not line.startswith("HEAD "):  # HEAD: the length of the body, not the body (RFC 9110, 9.3.2)
+                data += conn.send(h11.Data(data=answer.body))
+            data += conn.send(h11.EndOfMessage())
         with contextlib.suppress(OSError):
             sock.sendall(data)
+        line = printable(line, escape_backslash=False)  # the client wrote it: no control characters in the log
         shown = line if len(line) <= 96 else line[:93] + "..."
         self.log(f'{_peer(peer)} "{shown}" {answer.status} {len(answer.body)}B {took * 1000:.1f}ms {answer.note}')
 
