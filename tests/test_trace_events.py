@@ -108,6 +108,7 @@ CLIENT_TRACE = [
     msg("in", "CompressedCertificate"),
     ("verification", True),  # decompressed
     ("verification", True),  # the chain
+    ("verification", True),  # revocation not checked online (revocation_fetch is off; docs/design/revocation.md)
     ("state", "ExpectCertificateOrRequest", "ExpectCertificateVerify"),
     msg("in", "CertificateVerify"),
     ("verification", True),  # the signature over the transcript
@@ -308,7 +309,9 @@ def test_keys_name_the_suite(run: Run) -> None:
 
 
 def test_verification_names_the_server(run: Run) -> None:
-    decompressed, chain, signature, finished = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    events = [e for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    decompressed, chain, revocation, signature, finished = events
+    assert revocation.ok and revocation.detail.startswith("revocation not checked online")
     assert decompressed.ok and decompressed.subject == "server CompressedCertificate"
     assert decompressed.detail.startswith("certificate decompressed: brotli, ")
     assert chain.ok and chain.subject == "CN=localhost"
