@@ -13,7 +13,7 @@ import base64
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -150,8 +150,11 @@ class Responder:
     crl_body: bytes | None = None  # what /ca.crl serves (None: 404)
     delay: float = 0.0
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+    answer_with: Callable[[bytes], bytes] | None = None  # another source of answers (the CA tool)
 
     def answer(self, request_der: bytes) -> bytes:
+        if self.answer_with is not None:
+            return self.answer_with(request_der)
         if self.mode == "garbage":
             return b"<html>this is not an OCSP response</html>"
         if self.mode == "try_later":

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 import glasstls
 from glasstls import ClientConfig, ProtocolVersion, ServerConfig
@@ -557,3 +559,43 @@ def test_cli_hard_fail_names_the_url(tmp_path: Path) -> None:
         hard = cli_client(port, pki, tmp_path, "--revocation-fetch", "ocsp", "--revocation", "hard")
     assert hard.returncode != 0 and "certificate_unknown" in hard.stderr and "Traceback" not in hard.stderr
     assert f"OCSP responder {url}: cannot connect" in hard.stderr
+
+
+# -- with glasstls's own CA --------------------------------------------------------------------------
+
+
+def test_certificates_of_the_ca_tool_revoked_at_the_ca(tmp_path: Path) -> None:
+    """`glasstls ca` with --ocsp-url/--crl-url: its certificates point here; a revocation at the CA is seen
+    by the client through the OCSP answer the CA signs and through the CRL it publishes."""
+    from glasstls.x509.ca import CertificateAuthority
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ca = CertificateAuthority.init(
+        tmp_path / "ca", with_intermediate=False, ocsp_url=f"{base}/ocsp", crl_url=f"{base}/ca.crl"
+    )
+    leaf = ca.issue_server(["localhost"])
+    assert ocsp_urls(leaf.certificate) == (f"{base}/ocsp",) and crl_urls(leaf.certificate) == (f"{base}/ca.crl",)
+    pki = Pki(ca.root, ca.root, ())
+
+    def from_the_ca(request_der: bytes) -> bytes:
+        request = x509.ocsp.load_der_ocsp_request(request_der)
+        assert request.serial_number == leaf.certificate.serial_number
+        return der_of(ca.ocsp_response(leaf.certificate, datetime.now(UTC)))
+
+    responder = Responder(pki, answer_with=from_the_ca)
+    with serving(responder, port):
+        responder.crl_body = der_crl(ca.crl(datetime.now(UTC)))
+        assert connect(pki, leaf, revocation_fetch="both", revocation="hard").complete
+        ca.revoke(leaf.certificate, "keyCompromise")
+        error = connect(pki, leaf, revocation_fetch="ocsp").error()
+        assert error.description == AlertDescription.certificate_revoked and "(keyCompromise)" in error.reason
+        responder.crl_body = der_crl(ca.crl(datetime.now(UTC)))
+        error = connect(pki, leaf, revocation_fetch="crl").error()
+        assert (
+            error.description == AlertDescription.certificate_revoked and f"fetched from {base}/ca.crl" in error.reason
+        )
+
+
+def der_of(response: x509.ocsp.OCSPResponse) -> bytes:
+    return response.public_bytes(serialization.Encoding.DER)
