@@ -266,3 +266,40 @@ def test_init_url_is_checked_and_excludes_the_single_urls(tmp_path: Path) -> Non
 
     assert aia_url(leaf, AIA.CA_ISSUERS) == "http://127.0.0.1:8080/root.der"
     assert CertificateAuthority.load(tmp_path / "c").url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize("fetch_mode", ["ocsp", "crl"])
+def test_the_glasstls_client_online_asks_ca_serve(ca: OnlineCA, tmp_path: Path, fetch_mode: str) -> None:
+    """A server that staples nothing; the client fetches from where the certificates point (both levels)."""
+    import re
+
+    import glasstls
+    from ca_serve_helpers import GLASSTLS, Process
+    from glasstls import ClientConfig
+    from glasstls.errors import AlertError
+    from glasstls.x509.store import TrustStore
+
+    ca_cli(ca.directory, "issue", "server", "localhost", "--out", str(tmp_path / "online"))
+    config = ClientConfig(
+        trust_store=TrustStore.from_file(ca.root_pem), revocation_fetch=fetch_mode, revocation="hard"
+    )
+    command = [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(tmp_path / "online.pem")]
+    command += ["--key", str(tmp_path / "online.key")]
+    with ca_serve(ca) as responder, Process(command, name="glasstls server") as server:
+        listening = re.search(r":(\d+)$", server.wait_for(r"listening on 127\.0\.0\.1:\d+"))
+        assert listening is not None
+        port = int(listening.group(1))
+
+        def handshake() -> None:
+            with glasstls.connect("127.0.0.1", port, config, server_name="localhost", timeout=WAIT) as tls:
+                tls.sendall(b"ping\n")
+
+        handshake()
+        ca_cli(ca.directory, "revoke", str(tmp_path / "online.pem"), "--reason", "keyCompromise")
+        config = ClientConfig(  # a new fetcher: the first one cached the good answer until its nextUpdate
+            trust_store=TrustStore.from_file(ca.root_pem), revocation_fetch=fetch_mode, revocation="hard"
+        )
+        with pytest.raises(AlertError, match="revoked"):
+            handshake()
+        wanted = {"ocsp": r'"GET /ocsp/.*" 200 .*: revoked', "crl": r'"GET /root-crl.der" 200 .*crl of the root'}
+        responder.wait_for(wanted[fetch_mode])
