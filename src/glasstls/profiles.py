@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .crypto import kx
-from .crypto.suites import DEFAULT_TLS13_SUITES
+from .crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES
 from .enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 
 _C = CipherSuite
@@ -58,14 +58,7 @@ _SCHEMES = (
 )
 
 # Forward-secret AEAD suites (RFC 7525 / Mozilla intermediate), in preference order.
-_ECDHE_AEAD = (
-    _C.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    _C.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    _C.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    _C.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    _C.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    _C.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-)
+_ECDHE_AEAD = DEFAULT_TLS12_SUITES
 _DHE_AEAD = (
     _C.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
     _C.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,

@@ -153,7 +153,8 @@ TLS12_SUITES: dict[CipherSuite, Suite12] = {
     )
 }
 
-# Secure by default: forward-secret ECDHE with AEAD only (RFC 7525 recommendations).
+# Forward-secret ECDHE with AEAD only (RFC 7525 recommendations): every profile's TLS 1.2 core;
+# the default profile, intermediate, adds DHE-RSA with AEAD (profiles.py).
 DEFAULT_TLS12_SUITES = (
     _C.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     _C.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
