@@ -599,3 +599,12 @@ def test_certificates_of_the_ca_tool_revoked_at_the_ca(tmp_path: Path) -> None:
 
 def der_of(response: x509.ocsp.OCSPResponse) -> bytes:
     return response.public_bytes(serialization.Encoding.DER)
+
+
+def test_url_with_control_characters_is_not_fetched_and_shown_escaped(world: World) -> None:
+    leaf = world.pki.leaf(world.ocsp_url + "\n\x1b[31mx", None)
+    out = connect(world.pki, leaf, revocation_fetch="ocsp")
+    assert out.complete and world.responder.requests == []
+    (line,) = out.lines("OCSP fetch")
+    assert "\\n\\x1b[31mx: the URL holds control characters; not fetched" in line.detail
+    assert "\n" not in line.detail and "\x1b" not in out.lines("online revocation")[0].detail

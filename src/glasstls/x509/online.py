@@ -59,6 +59,7 @@ from .online_answers import (
     no_answer,
     ocsp_urls,
     ocsp_verdict,
+    printable_only,
 )
 from .revocation import Report, check_crls, describe
 from .revocation_cache import RevocationCache
@@ -173,6 +174,7 @@ class OnlineRevocation:
             run.failures.append("no OCSP responder in its Authority Information Access")
             return False
         subject = f"OCSP fetch for {describe(cert)}"
+        urls = printable_only(urls, "OCSP responder", subject, run)
         builder = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1())
         nonce = os.urandom(16) if self.nonce else None
         if nonce is not None:
@@ -231,6 +233,7 @@ class OnlineRevocation:
             run.failures.append("no http CRL distribution point")
             return False
         subject = f"CRL fetch for {describe(cert)}"
+        urls = printable_only(urls, "CRL", subject, run)
         for url in urls:
             # The issuer by name and key: two CAs may share a name, and the CRL is checked against the key.
             key = ("crl", issuer.subject.public_bytes(), key_id(issuer), url)

@@ -19,6 +19,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError
+from ..text import printable
 from .http_fetch import HttpResult
 from .revocation import OcspResult, Report, check_crls, check_ocsp_response, describe, fmt, reason_name
 
@@ -52,6 +53,18 @@ def crl_urls(cert: x509.Certificate) -> tuple[str, ...]:
             continue
         urls += [n.value for n in point.full_name if isinstance(n, x509.UniformResourceIdentifier)]
     return tuple(urls)
+
+
+def printable_only(urls: tuple[str, ...], what: str, subject: str, run: Run) -> tuple[str, ...]:
+    """The URLs that can be shown as they are; one with control or format characters is not fetched
+    (http_fetch would refuse it anyway) and is noted escaped, as any text a certificate brings."""
+    kept = []
+    for url in urls:
+        if printable(url) == url:
+            kept.append(url)
+        else:
+            no_answer(f"{what} {printable(url)}: the URL holds control characters; not fetched", subject, run)
+    return tuple(kept)
 
 
 @dataclass
