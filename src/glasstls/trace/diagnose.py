@@ -35,7 +35,8 @@ from ..errors import AlertError, Facts, PeerAlertError
 from ..observe import AlertTrace, MessageTrace, Observer, StateTrace, TraceEvent, VerificationTrace
 from ..text import exception_text, printable
 from . import describe as D
-from .explain import ALERT_MEANINGS, friendly_reason
+from .explain import friendly_reason
+from .explain_phrases import ALERT_MEANINGS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,122 @@
+"""Phrases the explanation (explain.py) composes: what each alert means, and the TLS 1.3 offers
+and decisions that take a paragraph of their own (the PSK offer and its refusal, 0-RTT accepted or
+rejected, a hybrid key share's parts). Plain functions of the trace's values."""
+
+from __future__ import annotations
+
+from ..observe import VerificationTrace
+from ..wire import handshake as H
+from ..wire.extensions import OfferedPsks
+from . import describe as D
+from . import hybrid
+
+# What each alert means, in a sentence (RFC 8446, Section 6.2; RFC 5246, Section 7.2.2).
+ALERT_MEANINGS: dict[str, str] = {
+    "close_notify": "the sender has finished sending",
+    "unexpected_message": "a message arrived that is not allowed at this point of the protocol",
+    "bad_record_mac": "a record failed authentication: it was altered, or the two sides' keys differ",
+    "record_overflow": "a record was longer than the protocol allows",
+    "handshake_failure": "the two sides could not agree on security parameters (cipher suite, group, signature)",
+    "bad_certificate": "a certificate was rejected: malformed, or not usable for what it was sent for",
+    "unsupported_certificate": "a certificate is of a type or usage that cannot be used here",
+    "certificate_revoked": "a certificate was revoked by its issuer",
+    "certificate_expired": "a certificate has expired or is not yet valid",
+    "certificate_unknown": "a certificate could not be accepted, for some other reason",
+    "illegal_parameter": "a field of a message had a value that is not allowed",
+    "unknown_ca": "a certificate chain does not lead to a CA the receiver trusts",
+    "access_denied": "the peer's identity was fine but it is not allowed in",
+    "decode_error": "a message could not be parsed",
+    "decrypt_error": "a signature or a Finished check failed: the keys or the transcript differ",
+    "protocol_version": "the two sides have no protocol version in common",
+    "insufficient_security": "the peer's parameters are weaker than the receiver accepts",
+    "internal_error": "the sender hit an error of its own, unrelated to the peer",
+    "inappropriate_fallback": "the client retried with a lower version although the server supports a higher one",
+    "user_canceled": "the sender gave up the handshake for a reason of its own",
+    "no_renegotiation": "the sender refuses to renegotiate",
+    "missing_extension": "a required extension was not sent",
+    "unsupported_extension": "an extension appeared where it was not asked for",
+    "unrecognized_name": "the server does not serve the host name asked for in SNI",
+    "bad_certificate_status_response": "the stapled OCSP response was invalid",
+    "unknown_psk_identity": "the server does not know the pre-shared key offered",
+    "certificate_required": "the server requires a client certificate and none was sent",
+    "no_application_protocol": "the two sides have no application protocol (ALPN) in common",
+}
+
+
+def early_data_decision(event: VerificationTrace) -> str:
+    """Whether 0-RTT data was accepted (RFC 8446, Sections 4.2.10 and 8), in words."""
+    if event.detail.startswith("no early data"):
+        return f"No 0-RTT this time ({event.detail}): the client waits for the handshake before it sends data."
+    if event.detail.startswith("EndOfEarlyData"):
+        return f"The 0-RTT data is complete ({event.detail}): what follows from the client is under handshake keys."
+    if event.ok:
+        return (
+            f"The 0-RTT data is accepted ({event.detail}): the server delivers it to the application before the "
+            "handshake completes. It came under keys from the PSK alone, so the application should act on it "
+            "only if repeating it would do no harm."
+        )
+    if any(word in event.detail.lower() for word in ("replay", "single use", "seen before", "once already")):
+        return (
+            f"A replay ({event.detail}): the server has seen this ClientHello, or this single-use ticket, before. "
+            "It rejects the 0-RTT data, so an attacker's recorded copy of the first flight is not acted on twice, "
+            "but the handshake itself goes on as a full 1-RTT one (RFC 8446, Section 8): the client can send the "
+            "data again once it completes."
+        )
+    return (
+        f"The 0-RTT data is rejected ({event.detail}): the server skips those records unread and the handshake "
+        "goes on as a full 1-RTT one; the client must send that data again after it if it still wants to."
+    )
+
+
+def parts_in_words(parts: str) -> str:
+    """``"mlkem768_ciphertext (1088 bytes) || x25519 (32 bytes)"`` → "a 1088-byte ML-KEM-768 ciphertext and ..."."""
+    words = []
+    for part in parts.split(" || "):
+        name, _, size = part.partition(" (")
+        n = size.split(" ")[0]
+        words.append(f"a {n}-byte {hybrid.PART_WORDS.get(name, name)}")
+    return " followed by ".join(words)
+
+
+def psk_offer(msg: H.ClientHello, offered: object) -> str:
+    """The pre_shared_key of a ClientHello (RFC 8446, Sections 4.2.9 and 4.2.11), in words."""
+    modes = D.psk_modes(msg)
+    if not isinstance(offered, OfferedPsks) or not offered.identities:
+        return "It offers a pre-shared key (pre_shared_key), in a form glasstls cannot read."
+    first = offered.identities[0]
+    count = D.plural(len(offered.identities), "identity")
+    binder = D.nbytes(len(offered.binders[0])) if offered.binders else "no"
+    mode_words = (
+        f"psk_key_exchange_modes ({modes}) says how the PSK may be used: psk_dhe_ke adds a fresh (EC)DHE "
+        "exchange, so the connection keeps forward secrecy; psk_ke uses the PSK alone."
+        if modes
+        else "It sends no psk_key_exchange_modes, which a PSK offer must have (RFC 8446, Section 4.2.9)."
+    )
+    return (
+        f"It offers a pre-shared key (pre_shared_key, always the last extension): {count}, the first "
+        f"{D.nbytes(len(first.identity))} long with obfuscated_ticket_age 0x{first.obfuscated_ticket_age:08x}. "
+        "For a ticket from an earlier connection the identity is the ticket itself, opaque to the client, and "
+        "the obfuscated age is how old the ticket is, in milliseconds, plus the ticket_age_add that came with "
+        "it (mod 2^32): the server subtracts it again to check the ticket is fresh, while an observer sees a "
+        "random number and cannot link this connection to the one that issued the ticket. An external PSK's "
+        f"age is 0. Each identity has a binder (here {binder}): an HMAC keyed from that PSK over this "
+        "ClientHello up to the binders. It proves the client holds the key and binds the offer to this very "
+        f"ClientHello, so a copied ticket is of no use in another one. {mode_words} If the server accepts the "
+        "PSK, the handshake resumes without the certificate."
+    )
+
+
+def psk_refused(side: str, detail: str) -> str:
+    """A TLS 1.3 PSK not used (RFC 8446, Section 4.2.11): why, and what follows."""
+    if "binder" in detail:
+        return (
+            "The PSK binder does not match: whoever sent this ClientHello does not hold the key behind the "
+            "identity it names, or the hello was changed on the way. The server must end the handshake "
+            "(decrypt_error, RFC 8446, Section 4.2.11)."
+        )
+    if side == "client":
+        return f"No resumption this time ({detail}): the certificate is checked again, as in a first handshake."
+    return (
+        f"The server cannot use the offered PSK ({detail}): it falls back to a full handshake with its "
+        "certificate. An unusable ticket never fails the connection (RFC 8446, Section 4.2.11)."
+    )
