@@ -1,0 +1,513 @@
+"""An ``ssl.SSLSocket``-compatible socket over any ``ssl.SSLObject``-like object (issue 13).
+
+:func:`wrap_socket` takes over a connected (or not yet connected) TCP socket and a
+factory ``make_sslobject(incoming, outgoing)`` that returns an object with the
+``ssl.SSLObject`` API over two ``ssl.MemoryBIO``. The :class:`SSLSocket` it returns
+is a ``socket.socket`` (same fd, same timeout, ``fileno()`` for ``select``) whose
+``recv``/``send`` pump ciphertext between the real socket and the two BIOs, so
+``http.client``, ``urllib`` and ``smtplib`` run on it unchanged, and so does
+``makefile()`` (``socket.SocketIO`` only calls ``recv_into`` and ``send``).
+
+What it keeps of the stdlib's ``SSLSocket`` (``Lib/ssl.py``), because libraries rely on it:
+
+* ``recv`` returns ``b''`` once the peer's close_notify arrived (RFC 8446, 6.1);
+  an EOF without it raises ``ssl.SSLEOFError``, or reads as ``b''`` when
+  ``suppress_ragged_eofs`` is on (the default);
+* a timeout on the socket is a deadline for each whole call (``TimeoutError``);
+  a non-blocking socket raises ``ssl.SSLWantReadError``/``SSLWantWriteError``;
+* ``close()``/``shutdown()`` drop TLS without close_notify, ``unwrap()`` sends and
+  awaits close_notify and returns this same socket, now plain.
+
+Ciphertext is read from the socket one record at a time (header, then exactly the
+body, RFC 8446 5.1 / RFC 5246 6.2), as OpenSSL does without read-ahead: nothing past
+a record stays hidden in a buffer where ``select()`` on the fd cannot see it, and
+after ``unwrap()`` the bytes that follow close_notify are still in the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
+
+SSLObjectFactory = Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]
+T = TypeVar("T")
+
+RECORD_HEADER_LENGTH = 5  # type(1) legacy_record_version(2) length(2): RFC 8446 5.1, RFC 5246 6.2
+WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
+
+
+def wrap_socket(
+    sock: socket.socket,
+    make_sslobject: SSLObjectFactory,
+    *,
+    server_side: bool = False,
+    do_handshake_on_connect: bool = True,
+    suppress_ragged_eofs: bool = True,
+) -> SSLSocket:
+    """Wrap ``sock`` (which this call detaches) in an :class:`SSLSocket` driven by ``make_sslobject``.
+
+    If the socket is connected and ``do_handshake_on_connect`` is on, the handshake
+    runs here (a non-blocking socket refuses that, as the stdlib does); otherwise on
+    ``connect()`` or at the first read or write.
+    """
+    return SSLSocket(
+        sock,
+        make_sslobject,
+        server_side=server_side,
+        do_handshake_on_connect=do_handshake_on_connect,
+        suppress_ragged_eofs=suppress_ragged_eofs,
+    )
+
+
+class _Deadline:
+    """The end of one call's time: ``timeout`` seconds from now (None: never; 0: do not wait)."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.at = None if timeout is None else time.monotonic() + timeout
+
+    @property
+    def nonblocking(self) -> bool:
+        return self.timeout == 0.0
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+
+def _want(write: bool) -> ssl.SSLError:
+    if write:
+        return ssl.SSLWantWriteError(ssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)")
+    return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
+
+
+def _eof_error() -> ssl.SSLEOFError:
+    return ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
+
+
+def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str) -> None:
+    """Wait until ``sock`` can be read (or written) or the deadline passes (``TimeoutError``)."""
+    remaining = deadline.remaining()
+    if remaining is None:
+        return
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLOUT if write else select.POLLIN)
+    if not poller.poll(remaining * 1000.0):
+        raise TimeoutError(f"The {what} operation timed out")
+
+
+class SSLSocket(socket.socket):
+    """A ``socket.socket`` that speaks TLS through an ``SSLObject``-like object; see the module text."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        make_sslobject: SSLObjectFactory,
+        *,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+    ) -> None:
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        timeout = sock.gettimeout()
+        socket.socket.__init__(self, sock.family, sock.type, sock.proto, fileno=sock.detach())
+        self._make_sslobject = make_sslobject
+        self.server_side = server_side
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._unsent = bytearray()  # ciphertext taken from the outgoing BIO, not yet accepted by the kernel
+        self._rx_header = bytearray()  # the part of the next record header read so far
+        self._rx_body_left = 0  # bytes of the current record body still to read
+        self._rx_eof = False  # the peer closed TCP
+        self._ssl_lock = threading.RLock()  # the SSLObject and its BIOs: MemoryBIO is not thread-safe
+        self._send_lock = threading.Lock()  # taking ciphertext out and sending it, so records stay in order
+        self._recv_lock = threading.Lock()  # reading records, so their boundaries stay counted
+        self._sslobj: Any = None
+        self._connected = self._is_connected(timeout)
+        self.settimeout(timeout)
+        try:
+            self._sslobj = make_sslobject(self._incoming, self._outgoing)
+            if self._connected and do_handshake_on_connect:
+                if timeout == 0.0:
+                    raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
+                self.do_handshake()
+        except (OSError, ValueError):
+            self.close()
+            raise
+
+    def _is_connected(self, timeout: float | None) -> bool:
+        """Whether the socket has a peer; an unconnected one with bytes waiting is refused.
+
+        As the stdlib (CVE-2023-40217): data that reached a socket before it was
+        connected must not pass as data that came through TLS.
+        """
+        try:
+            self.getpeername()
+            return True
+        except OSError as exc:
+            if exc.errno != errno.ENOTCONN:
+                raise
+        self.setblocking(False)
+        try:
+            early = socket.socket.recv(self, 1)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTCONN, errno.EINVAL, errno.EAGAIN):
+                raise
+            early = b""
+        self.settimeout(timeout)
+        if early:
+            self.close()
+            raise ssl.SSLError(errno.ENOTCONN, "Closed before TLS handshake with data in recv buffer.")
+        return False
+
+    # -- the pump ---------------------------------------------------------------------------
+
+    def _drive(self, operation: Callable[[], T], what: str, *, must_flush: bool = True) -> T:
+        """Run one SSLObject operation to completion, moving ciphertext both ways as it asks.
+
+        ``what`` names the operation in a timeout ("read", "write", "handshake").
+        After success the output it made is sent; on a non-blocking socket that may
+        stay queued (``must_flush`` False) or raise ``SSLWantWriteError`` (True).
+        """
+        deadline = _Deadline(self.gettimeout())
+        while True:
+            try:
+                with self._ssl_lock:
+                    result = operation()
+            except ssl.SSLWantReadError:
+                # Our flight must be out before we wait for the answer to it.
+                self._flush(deadline, what, must=True)
+                self._receive_some(deadline, what)
+                continue
+            except ssl.SSLWantWriteError:  # a MemoryBIO never fills up, but an SSLObject may ask anyway
+                self._flush(deadline, what, must=True)
+                continue
+            except ssl.SSLError:
+                self._flush_quietly()  # the alert the SSLObject wrote, so the peer learns why
+                raise
+            self._flush(deadline, what, must=must_flush)
+            return result
+
+    def _receive_some(self, deadline: _Deadline, what: str) -> None:
+        """Read ciphertext from the socket, no further than the end of the current record."""
+        with self._recv_lock:
+            if self._rx_eof:
+                raise _eof_error()  # the SSLObject wants more after EOF: it is a truncation
+            want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
+            data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
+            with self._ssl_lock:
+                if not data:
+                    self._rx_eof = True
+                    self._incoming.write_eof()
+                    return
+                self._incoming.write(data)
+            self._count_record_bytes(data)
+
+    def _count_record_bytes(self, data: bytes) -> None:
+        if self._rx_body_left:
+            self._rx_body_left -= len(data)
+            return
+        self._rx_header += data
+        if len(self._rx_header) == RECORD_HEADER_LENGTH:
+            self._rx_body_left = int.from_bytes(self._rx_header[3:5], "big")
+            self._rx_header.clear()
+
+    def _flush(self, deadline: _Deadline, what: str, *, must: bool) -> bool:
+        """Send all the ciphertext made so far; False if a non-blocking socket took only part (``must``: raise)."""
+        with self._send_lock:
+            with self._ssl_lock:
+                self._unsent += self._outgoing.read()
+            while self._unsent:
+                try:
+                    sent = self._raw(socket.socket.send, self._unsent, write=True, deadline=deadline, what=what)
+                except ssl.SSLWantWriteError:
+                    if must:
+                        raise
+                    return False
+                del self._unsent[:sent]
+            return True
+
+    def _flush_quietly(self) -> None:
+        """Best effort, never waiting: the fatal alert before an error is raised."""
+        with contextlib.suppress(OSError):
+            self._flush(_Deadline(0.0), "write", must=False)
+
+    def _raw(self, call: Callable[[Any, Any], T], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> T:
+        """One recv or send on the real socket within ``deadline``."""
+        while True:
+            if not deadline.nonblocking:
+                _wait_ready(self, write, deadline, what)
+            try:
+                return call(self, arg)
+            except (BlockingIOError, InterruptedError):
+                if deadline.nonblocking or self.gettimeout() == 0.0:
+                    raise _want(write) from None
+                # poll said ready and the call found nothing: wait again, within the deadline
+
+    # -- TLS operations -----------------------------------------------------------------------
+
+    def do_handshake(self, block: bool = False) -> None:
+        """Run the handshake (``block``: even on a non-blocking socket, as the stdlib's)."""
+        self._check_connected()
+        timeout = self.gettimeout()
+        try:
+            if timeout == 0.0 and block:
+                self.settimeout(None)
+            self._drive(self._sslobj.do_handshake, "handshake")
+        finally:
+            self.settimeout(timeout)
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        """Up to ``len`` bytes of plaintext (into ``buffer``: their count); ``b''`` at close_notify."""
+        if self._sslobj is None:
+            raise ValueError("Read on closed or unwrapped SSL socket.")
+        sslobj = self._sslobj
+        try:
+            if buffer is not None:
+                return self._drive(lambda: sslobj.read(len, buffer), "read", must_flush=False)
+            return self._drive(lambda: sslobj.read(len), "read", must_flush=False)
+        except ssl.SSLError as exc:
+            eof = isinstance(exc, ssl.SSLEOFError) or exc.args[:1] == (ssl.SSL_ERROR_EOF,)
+            if eof and self.suppress_ragged_eofs:
+                return 0 if buffer is not None else b""
+            raise
+
+    def write(self, data: Any) -> int:
+        """Encrypt and send ``data``; the count of bytes taken (all of them unless non-blocking)."""
+        if self._sslobj is None:
+            raise ValueError("Write on closed or unwrapped SSL socket.")
+        sslobj = self._sslobj
+        with memoryview(data) as view, view.cast("B") as octets:
+            if self.gettimeout() == 0.0:
+                return self._write_nonblocking(sslobj, octets)
+            for start in range(0, len(octets), WRITE_CHUNK):
+                chunk = octets[start : start + WRITE_CHUNK]
+                self._drive(functools.partial(sslobj.write, chunk), "write")
+            return len(octets)
+
+    def _write_nonblocking(self, sslobj: Any, octets: memoryview) -> int:
+        """Take at most one chunk, and only once what was queued before has gone out.
+
+        Data handed to the SSLObject is encrypted at once and cannot be taken back, so
+        it is never refused after that (which would make the caller send it twice):
+        whatever the kernel does not take yet stays queued for the next call.
+        """
+        if not octets:
+            return 0
+        if not self._flush(_Deadline(0.0), "write", must=False):
+            raise _want(write=True)
+        chunk = octets[:WRITE_CHUNK]
+        self._drive(lambda: sslobj.write(chunk), "write", must_flush=False)
+        return len(chunk)
+
+    def unwrap(self) -> SSLSocket:
+        """Send close_notify, wait for the peer's (RFC 8446 6.1), and return this socket, now plain."""
+        if self._sslobj is None:
+            raise ValueError("No SSL wrapper around " + str(self))
+        self._drive(self._sslobj.shutdown, "shutdown")
+        self._sslobj = None
+        return self
+
+    def pending(self) -> int:
+        """Plaintext already decrypted and not yet read."""
+        if self._sslobj is None:
+            return 0
+        with self._ssl_lock:
+            return int(self._sslobj.pending())
+
+    def verify_client_post_handshake(self) -> None:
+        """Ask the client for a certificate (TLS 1.3, RFC 8446 4.6.2); the request goes out with the next I/O."""
+        if self._sslobj is None:
+            raise ValueError("No SSL wrapper around " + str(self))
+        with self._ssl_lock:
+            self._sslobj.verify_client_post_handshake()
+
+    # -- socket methods, TLS-aware --------------------------------------------------------------
+
+    def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
+        if self._sslobj is None:
+            return socket.socket.recv(self, bufsize, flags)
+        self._no_flags(flags, "recv")
+        return bytes(self.read(bufsize))
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        if nbytes is None:
+            with memoryview(buffer) as view:
+                nbytes = view.nbytes or 1024
+        if self._sslobj is None:
+            return socket.socket.recv_into(self, buffer, nbytes, flags)
+        self._no_flags(flags, "recv_into")
+        return int(self.read(nbytes, buffer))
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        if self._sslobj is None:
+            return socket.socket.send(self, data, flags)
+        self._no_flags(flags, "send")
+        return self.write(data)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        if self._sslobj is None:
+            socket.socket.sendall(self, data, flags)
+            return
+        self._no_flags(flags, "sendall")
+        with memoryview(data) as view, view.cast("B") as octets:
+            count = 0
+            while count < len(octets):
+                count += self.send(octets[count:])
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """Through ``send`` (os.sendfile would bypass TLS), as the stdlib's SSLSocket."""
+        if self._sslobj is None:
+            return socket.socket.sendfile(self, file, offset, count)
+        return int(self._sendfile_use_send(file, offset, count))  # type: ignore[attr-defined]
+
+    def _no_flags(self, flags: int, method: str) -> None:
+        if flags != 0:
+            raise ValueError(f"non-zero flags not allowed in calls to {method}() on {self.__class__}")
+
+    def sendto(self, *args: Any) -> int:
+        if self._sslobj is not None:
+            raise ValueError(f"sendto not allowed on instances of {self.__class__}")
+        return socket.socket.sendto(self, *args)
+
+    def recvfrom(self, *args: Any) -> Any:
+        if self._sslobj is not None:
+            raise ValueError(f"recvfrom not allowed on instances of {self.__class__}")
+        return socket.socket.recvfrom(self, *args)
+
+    def recvfrom_into(self, *args: Any) -> Any:
+        if self._sslobj is not None:
+            raise ValueError(f"recvfrom_into not allowed on instances of {self.__class__}")
+        return socket.socket.recvfrom_into(self, *args)
+
+    def sendmsg(self, *args: Any, **kwargs: Any) -> int:
+        raise NotImplementedError(f"sendmsg not allowed on instances of {self.__class__}")
+
+    def recvmsg(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"recvmsg not allowed on instances of {self.__class__}")
+
+    def recvmsg_into(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"recvmsg_into not allowed on instances of {self.__class__}")
+
+    def dup(self) -> SSLSocket:
+        raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
+
+    def shutdown(self, how: int) -> None:
+        """Shut the TCP connection down without close_notify, as the stdlib's (unwrap sends it)."""
+        self._sslobj = None
+        socket.socket.shutdown(self, how)
+
+    def _real_close(self, *args: Any) -> None:
+        self._sslobj = None
+        socket.socket._real_close(self, *args)  # type: ignore[attr-defined]
+
+    def connect(self, address: Any) -> None:
+        self._real_connect(address, connect_ex=False)
+
+    def connect_ex(self, address: Any) -> int:
+        return int(self._real_connect(address, connect_ex=True) or 0)
+
+    def _real_connect(self, address: Any, *, connect_ex: bool) -> int | None:
+        if self.server_side:
+            raise ValueError("can't connect in server-side mode")
+        if self._connected:
+            raise ValueError("attempt to connect already-connected SSLSocket!")
+        if connect_ex:
+            rc: int | None = socket.socket.connect_ex(self, address)
+        else:
+            socket.socket.connect(self, address)
+            rc = None
+        if not rc:
+            self._connected = True
+            if self.do_handshake_on_connect:
+                self.do_handshake()
+        return rc
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        """A connection from the listening socket, wrapped server-side with the same factory."""
+        plain, address = socket.socket.accept(self)
+        wrapped = wrap_socket(
+            plain,
+            self._make_sslobject,
+            server_side=True,
+            do_handshake_on_connect=self.do_handshake_on_connect,
+            suppress_ragged_eofs=self.suppress_ragged_eofs,
+        )
+        return wrapped, address
+
+    def _check_connected(self) -> None:
+        if not self._connected:
+            self.getpeername()  # raises ENOTCONN unless a non-blocking connect() finished since
+
+    # -- what the SSLObject knows ---------------------------------------------------------------
+
+    def _ask(self, name: str, *args: Any) -> Any:
+        if self._sslobj is None:
+            return None
+        with self._ssl_lock:
+            return getattr(self._sslobj, name)(*args)
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        self._check_connected()
+        return self._ask("getpeercert", binary_form)
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        return self._ask("cipher")  # type: ignore[no-any-return]
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        return self._ask("shared_ciphers")  # type: ignore[no-any-return]
+
+    def version(self) -> str | None:
+        return self._ask("version")  # type: ignore[no-any-return]
+
+    def selected_alpn_protocol(self) -> str | None:
+        return self._ask("selected_alpn_protocol")  # type: ignore[no-any-return]
+
+    def selected_npn_protocol(self) -> None:
+        return None  # NPN is gone (the stdlib's answers None with a DeprecationWarning)
+
+    def compression(self) -> str | None:
+        return self._ask("compression")  # type: ignore[no-any-return]
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        if self._sslobj is None:
+            if cb_type not in ssl.CHANNEL_BINDING_TYPES and cb_type != "tls-exporter":
+                raise ValueError(f"{cb_type} channel binding type not implemented")
+            return None
+        return self._ask("get_channel_binding", cb_type)  # type: ignore[no-any-return]
+
+    @property
+    def context(self) -> Any:
+        return None if self._sslobj is None else self._sslobj.context
+
+    @context.setter
+    def context(self, context: Any) -> None:
+        self._sslobj.context = context
+
+    @property
+    def server_hostname(self) -> str | None:
+        return None if self._sslobj is None else self._sslobj.server_hostname
+
+    @property
+    def session(self) -> Any:
+        return None if self._sslobj is None else self._sslobj.session
+
+    @session.setter
+    def session(self, session: Any) -> None:
+        self._sslobj.session = session
+
+    @property
+    def session_reused(self) -> bool | None:
+        return None if self._sslobj is None else bool(self._sslobj.session_reused)
