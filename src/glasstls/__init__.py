@@ -3,6 +3,7 @@
 The public API, and nothing else.
 """
 
+from .compat import SSLContext, SSLObject, create_default_context
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from .connection import ClientConnection, ServerConnection
 from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
@@ -74,6 +75,8 @@ __all__ = [
     "ServerConfig",
     "ServerConnection",
     "SessionState",
+    "SSLContext",
+    "SSLObject",
     "SessionStore",
     "SignatureScheme",
     "StapleSource",
@@ -84,6 +87,7 @@ __all__ = [
     "TruncatedError",
     "accept",
     "connect",
+    "create_default_context",
     "load_session",
     "observer",
     "open_connection",

@@ -1,0 +1,316 @@
+"""``SSLContext``: the parts of ``ssl.SSLContext`` libraries use, over glasstls.
+
+The context only holds settings, as the stdlib's does; each ``wrap_bio`` builds a
+glasstls ClientConfig or ServerConfig from them at that moment (config.py) and hands
+it to an :class:`~glasstls.compat.sslobject.SSLObject`, one more driver of the sans-I/O
+Connection. What is stored but has no effect here is said on each attribute and in
+docs/design/ssl-compat.md.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ..config import DEFAULT_SUITES, CertifiedKey, ClientConfig, Dangerous, ServerConfig
+from ..crypto.suites import TLS13_SUITES
+from ..enums import CipherSuite, ProtocolVersion
+from ..x509.store import TrustStore, _system_bundle_paths
+from .ciphers import parse_cipher_string
+from .sslobject import SSLObject, certificate_dict
+
+_VERSIONS = {
+    ssl.TLSVersion.TLSv1_2: ProtocolVersion.TLSv1_2,
+    ssl.TLSVersion.TLSv1_3: ProtocolVersion.TLSv1_3,
+}
+_OLD = (ssl.TLSVersion.SSLv3, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
+
+
+class SSLContext:
+    """A drop-in for ``ssl.SSLContext`` (``PROTOCOL_TLS_CLIENT`` or ``PROTOCOL_TLS_SERVER``).
+
+    ``sni_callback`` is stored only: a glasstls server picks among its certificates
+    by the client's server name itself. ``post_handshake_auth`` and ``num_tickets``
+    (server) map to the config; ``verify_flags`` is stored, VERIFY_CRL_CHECK_LEAF
+    making revocation checks hard for CRLs loaded with ``load_verify_locations``.
+    """
+
+    sslobject_class = SSLObject
+
+    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
+        if protocol not in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER):
+            raise ValueError("glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT or ssl.PROTOCOL_TLS_SERVER")
+        self.protocol = protocol
+        client = protocol == ssl.PROTOCOL_TLS_CLIENT
+        self._check_hostname = client
+        self._verify_mode = ssl.CERT_REQUIRED if client else ssl.CERT_NONE
+        self._minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+        self.options = ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
+        self.verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
+        self.keylog_filename: str | None = None
+        self.post_handshake_auth = False
+        self.num_tickets = 2
+        self.sni_callback: Callable[..., Any] | None = None  # stored only (see the class doc)
+        self.hostname_checks_common_name = False  # glasstls never reads the CN (RFC 9525)
+        self._roots: list[x509.Certificate] = []
+        self._crls: list[x509.CertificateRevocationList] = []
+        self._chain: CertifiedKey | None = None
+        self._alpn: tuple[str, ...] = ()
+        self._tls12_suites: tuple[CipherSuite, ...] | None = None
+
+    # -- verification settings, with the stdlib's coupling ----------------------
+    @property
+    def check_hostname(self) -> bool:
+        return self._check_hostname
+
+    @check_hostname.setter
+    def check_hostname(self, value: bool) -> None:
+        # As the stdlib: turning it on upgrades CERT_NONE to CERT_REQUIRED.
+        if value and self._verify_mode == ssl.CERT_NONE:
+            self._verify_mode = ssl.CERT_REQUIRED
+        self._check_hostname = bool(value)
+
+    @property
+    def verify_mode(self) -> ssl.VerifyMode:
+        return ssl.VerifyMode(self._verify_mode)
+
+    @verify_mode.setter
+    def verify_mode(self, value: int) -> None:
+        if value == ssl.CERT_NONE and self._check_hostname:
+            raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
+        self._verify_mode = ssl.VerifyMode(value)
+
+    @property
+    def minimum_version(self) -> ssl.TLSVersion:
+        return self._minimum_version
+
+    @minimum_version.setter
+    def minimum_version(self, value: ssl.TLSVersion) -> None:
+        self._minimum_version = _checked_version(value)
+
+    @property
+    def maximum_version(self) -> ssl.TLSVersion:
+        return self._maximum_version
+
+    @maximum_version.setter
+    def maximum_version(self, value: ssl.TLSVersion) -> None:
+        self._maximum_version = _checked_version(value)
+
+    # -- trust -------------------------------------------------------------------
+    def load_verify_locations(
+        self, cafile: str | os.PathLike[str] | None = None, capath: str | os.PathLike[str] | None = None,
+        cadata: str | bytes | None = None,
+    ) -> None:  # fmt: skip
+        if cafile is None and capath is None and cadata is None:
+            raise TypeError("cafile, capath and cadata cannot be all omitted")
+        if cafile is not None:
+            self._load_pem(Path(cafile).read_bytes(), str(cafile))
+        if capath is not None:
+            self._roots.extend(TrustStore.from_directory(capath).certificates)
+        if isinstance(cadata, str):
+            self._load_pem(cadata.encode("ascii"), "cadata")
+        elif cadata is not None:
+            self._roots.extend(_der_certificates(bytes(cadata)))
+
+    def _load_pem(self, data: bytes, source: str) -> None:
+        if b"-----BEGIN X509 CRL-----" in data:
+            self._crls.extend(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
+                              else [x509.load_pem_x509_crl(data)])  # fmt: skip
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            self._roots.extend(TrustStore.from_pem(data, source).certificates)
+        elif b"CRL" not in data:
+            raise _ssl_error(f"no certificate found in {source}", "NO_CERTIFICATE_OR_CRL_FOUND")
+
+    def set_default_verify_paths(self) -> None:
+        """The system bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set, as OpenSSL reads them."""
+        cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+        if cafile or capath:
+            if cafile and os.path.isfile(cafile):
+                self._load_pem(Path(cafile).read_bytes(), cafile)
+            for directory in (capath or "").split(os.pathsep):
+                if directory and os.path.isdir(directory):
+                    self._roots.extend(TrustStore.from_directory(directory).certificates)
+            return
+        for path in _system_bundle_paths():
+            if os.path.isfile(path):
+                self._roots.extend(TrustStore.from_pem(Path(path).read_bytes(), path, skip_unparsable=True))
+                return
+
+    def load_default_certs(self, purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH) -> None:
+        self.set_default_verify_paths()
+
+    def get_ca_certs(self, binary_form: bool = False) -> list[Any]:
+        if binary_form:
+            return [c.public_bytes(serialization.Encoding.DER) for c in self._roots]
+        return [certificate_dict(c) for c in self._roots]
+
+    def cert_store_stats(self) -> dict[str, int]:
+        cas = sum(1 for c in self._roots if _is_ca(c))
+        return {"x509": len(self._roots), "crl": len(self._crls), "x509_ca": cas}
+
+    # -- our identity and the negotiation ----------------------------------------
+    def load_cert_chain(
+        self, certfile: str | os.PathLike[str], keyfile: str | os.PathLike[str] | None = None,
+        password: str | bytes | Callable[[], str | bytes] | None = None,
+    ) -> None:  # fmt: skip
+        chain_pem = Path(certfile).read_bytes()
+        key_pem = Path(keyfile).read_bytes() if keyfile is not None else chain_pem
+        if callable(password):
+            password = password()
+        secret = password.encode() if isinstance(password, str) else password
+        try:
+            self._chain = CertifiedKey.from_pem(chain_pem, key_pem, secret)
+        except (ValueError, TypeError) as exc:
+            raise _ssl_error(f"cannot load the certificate chain or key: {exc}", "PEM_LIB") from exc
+
+    def set_alpn_protocols(self, protocols: list[str]) -> None:
+        for proto in protocols:
+            if not 0 < len(proto.encode()) < 256:
+                raise ValueError("ALPN protocols must be 1 to 255 in length")  # RFC 7301, Section 3.1
+        self._alpn = tuple(protocols)
+
+    def set_ciphers(self, cipherlist: str) -> None:
+        """OpenSSL cipher string, for the TLS 1.2 suites (ciphers.py)."""
+        self._tls12_suites = parse_cipher_string(cipherlist)
+
+    def set_npn_protocols(self, protocols: list[str]) -> None:  # NPN is obsolete; libraries still call it
+        pass
+
+    def set_ecdh_curve(self, name: str) -> None:  # glasstls chooses among its groups itself
+        pass
+
+    def get_ciphers(self) -> list[dict[str, Any]]:
+        from .ciphers import openssl_name
+
+        return [{"name": openssl_name(s.name), "id": 0x03000000 | int(s)} for s in self._suites()]
+
+    # -- building connections ----------------------------------------------------
+    def wrap_bio(
+        self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
+        server_hostname: str | None = None, session: Any = None,
+    ) -> SSLObject:  # fmt: skip
+        return self.sslobject_class(self, incoming, outgoing, server_side, server_hostname, session)
+
+    def wrap_socket(
+        self, sock: Any, server_side: bool = False, do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True, server_hostname: str | None = None, session: Any = None,
+    ) -> Any:  # fmt: skip
+        try:
+            from . import sslsocket  # type: ignore[attr-defined,unused-ignore]
+        except ImportError as exc:
+            raise NotImplementedError(
+                "glasstls.compat.SSLContext.wrap_socket needs glasstls.compat.sslsocket, which is not built yet; "
+                "use wrap_bio (asyncio's ssl= uses it) meanwhile"
+            ) from exc
+        return sslsocket.wrap_socket(
+            sock, lambda inc, out: self.wrap_bio(inc, out, server_side, server_hostname, session),
+            server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+        )  # fmt: skip
+
+    def client_config(self) -> ClientConfig:
+        verify = self._verify_mode != ssl.CERT_NONE
+        kwargs: dict[str, Any] = self._suite_kwargs()
+        if self._crls:
+            kwargs["crls"] = tuple(self._crls)
+            kwargs["revocation"] = "hard" if self.verify_flags & ssl.VERIFY_CRL_CHECK_LEAF else "soft"
+        return ClientConfig(
+            trust_store=TrustStore.from_certificates(self._roots, "SSLContext") if verify else None,
+            tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
+            session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
+            post_handshake_auth=self.post_handshake_auth or None,
+            dangerous=Dangerous(skip_server_verification=not verify), **kwargs,
+        )  # fmt: skip
+
+    def server_config(self) -> ServerConfig:
+        auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
+        roots = TrustStore.from_certificates(self._roots, "SSLContext") if auth != "none" else None
+        return ServerConfig(
+            **self._suite_kwargs(),
+            certificates=(self._chain,) if self._chain is not None else (), tls_min=self._tls_min(),
+            tls_max=self._tls_max(), alpn=self._alpn,
+            session_tickets=not self.options & ssl.OP_NO_TICKET,
+            tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),
+            client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
+        )  # fmt: skip
+
+    def _suite_kwargs(self) -> dict[str, Any]:
+        # Left out unless set_ciphers was called, so the config's profile decides as usual.
+        return {} if self._tls12_suites is None else {"cipher_suites": self._suites()}
+
+    def _tls_min(self) -> ProtocolVersion:
+        low = _VERSIONS.get(self._minimum_version, ProtocolVersion.TLSv1_2)
+        if self.options & ssl.OP_NO_TLSv1_2:
+            low = ProtocolVersion.TLSv1_3
+        return low
+
+    def _tls_max(self) -> ProtocolVersion:
+        high = _VERSIONS.get(self._maximum_version, ProtocolVersion.TLSv1_3)
+        if self.options & ssl.OP_NO_TLSv1_3:
+            high = ProtocolVersion.TLSv1_2
+        return high
+
+    def _suites(self) -> tuple[CipherSuite, ...]:
+        """TLS 1.3 suites stay the profile's; set_ciphers chooses the TLS 1.2 ones (as OpenSSL)."""
+        tls13 = tuple(s for s in DEFAULT_SUITES if s in TLS13_SUITES)
+        if self._tls12_suites is None:
+            return tuple(DEFAULT_SUITES)
+        return tls13 + self._tls12_suites
+
+
+def create_default_context(
+    purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH, *, cafile: str | None = None, capath: str | None = None,
+    cadata: str | bytes | None = None,
+) -> SSLContext:  # fmt: skip
+    """As ``ssl.create_default_context``: a client context verifying against the given or the
+    system CAs, or (``Purpose.CLIENT_AUTH``) a server context."""
+    if purpose == ssl.Purpose.SERVER_AUTH:
+        ctx = SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        ctx = SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if cafile or capath or cadata:
+        ctx.load_verify_locations(cafile, capath, cadata)
+    elif ctx.verify_mode != ssl.CERT_NONE:
+        ctx.load_default_certs(purpose)
+    return ctx
+
+
+def _checked_version(value: ssl.TLSVersion) -> ssl.TLSVersion:
+    if value in _OLD:
+        raise ValueError(f"{ssl.TLSVersion(value).name} is not supported: RFC 8996 deprecates TLS 1.0 and 1.1")
+    return ssl.TLSVersion(value)
+
+
+def _der_certificates(data: bytes) -> list[x509.Certificate]:
+    """Concatenated DER certificates, as the stdlib's ``cadata`` bytes."""
+    out = []
+    while data:
+        if len(data) < 4 or data[0] != 0x30:
+            raise _ssl_error("cadata does not hold DER certificates", "NOT_ENOUGH_DATA")
+        length, header = data[1], 2
+        if length & 0x80:
+            size = length & 0x7F
+            length, header = int.from_bytes(data[2 : 2 + size], "big"), 2 + size
+        out.append(x509.load_der_x509_certificate(data[: header + length]))
+        data = data[header + length :]
+    return out
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _ssl_error(message: str, reason: str) -> ssl.SSLError:
+    err = ssl.SSLError(ssl.SSL_ERROR_SSL, f"[SSL: {reason}] {message}")
+    err.reason, err.library = reason, "SSL"
+    return err

@@ -1,0 +1,110 @@
+"""glasstls failures as the ``ssl`` module's own exception classes.
+
+Code written for the stdlib catches ``ssl.SSLError`` and its subclasses and reads
+``reason``, ``library``, ``verify_code`` and ``verify_message``; this module turns a
+glasstls error into the matching class with those attributes set, OpenSSL-style,
+and keeps glasstls's own diagnosis in the message (and as ``__cause__``).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from ..enums import AlertDescription
+from ..errors import AlertError, PeerAlertError, TLSError, TruncatedError
+
+# X509_V_ERR_* codes OpenSSL reports for the certificate problems glasstls names
+# (openssl/x509_vfy.h); the messages are X509_verify_cert_error_string's.
+X509_V_ERR_CERT_HAS_EXPIRED = 10
+X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
+X509_V_ERR_HOSTNAME_MISMATCH = 62
+X509_V_ERR_APPLICATION_VERIFICATION = 50
+
+_VERIFY_BY_ALERT: dict[AlertDescription, tuple[int, str]] = {
+    AlertDescription.unknown_ca: (
+        X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+        "unable to get local issuer certificate",
+    ),
+    AlertDescription.certificate_expired: (X509_V_ERR_CERT_HAS_EXPIRED, "certificate has expired"),
+}
+
+# Alerts that, sent by us while verifying the peer's chain, are certificate failures.
+_CERTIFICATE_ALERTS = frozenset(
+    {
+        AlertDescription.unknown_ca,
+        AlertDescription.certificate_expired,
+        AlertDescription.bad_certificate,
+        AlertDescription.certificate_revoked,
+        AlertDescription.unsupported_certificate,
+        AlertDescription.certificate_unknown,
+    }
+)
+
+
+def reason_for_alert(description: AlertDescription, received: bool) -> str:
+    """OpenSSL's reason string: an alert received is ``SSLV3_ALERT_*``/``TLSV1_ALERT_*``
+    (ssl/ssl_err.c); an alert we send is named after what we found wrong."""
+    name = description.name.upper()
+    if received:
+        sslv3 = int(description) <= int(AlertDescription.illegal_parameter)  # SSLv3 alerts: 0..47
+        return ("SSLV3_ALERT_" if sslv3 else "TLSV1_ALERT_") + name
+    return {
+        "PROTOCOL_VERSION": "UNSUPPORTED_PROTOCOL",
+        "HANDSHAKE_FAILURE": "NO_SHARED_CIPHER",
+        "DECODE_ERROR": "DECODE_ERROR",
+        "BAD_RECORD_MAC": "DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+    }.get(name, name)
+
+
+def to_ssl_error(err: TLSError) -> ssl.SSLError:
+    """The ``ssl`` exception standing for glasstls's ``err``."""
+    if isinstance(err, TruncatedError):
+        return _ssl_error(ssl.SSLEOFError, ssl.SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(err))
+    if isinstance(err, PeerAlertError):
+        reason = reason_for_alert(err.description, received=True)
+        return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
+    if isinstance(err, AlertError):
+        if err.description in _CERTIFICATE_ALERTS:
+            return certificate_error(err)
+        reason = reason_for_alert(err.description, received=False)
+        return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
+    return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "GLASSTLS_ERROR", str(err))
+
+
+def certificate_error(err: AlertError) -> ssl.SSLCertVerificationError:
+    """``ssl.SSLCertVerificationError`` with OpenSSL's verify code and message."""
+    facts = err.facts
+    if facts is not None and facts.problem == "name_mismatch":
+        code, message = X509_V_ERR_HOSTNAME_MISMATCH, f"Hostname mismatch, certificate is not valid for '{facts.name}'."
+    else:
+        code, message = _VERIFY_BY_ALERT.get(err.description, (X509_V_ERR_APPLICATION_VERIFICATION, str(err.reason)))
+    exc = ssl.SSLCertVerificationError(
+        ssl.SSL_ERROR_SSL, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({err})"
+    )
+    exc.reason = "CERTIFICATE_VERIFY_FAILED"
+    exc.library = "SSL"
+    exc.verify_code = code
+    exc.verify_message = message
+    return exc
+
+
+def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -> ssl.SSLError:
+    exc = kind(errno, f"[SSL: {reason}] {detail}")
+    exc.reason = reason
+    exc.library = "SSL"
+    return exc
+
+
+def want_read() -> ssl.SSLWantReadError:
+    return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
+
+
+def zero_return() -> ssl.SSLZeroReturnError:
+    return ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "TLS/SSL connection has been closed (EOF)")
+
+
+def eof_error() -> ssl.SSLEOFError:
+    exc = ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
+    exc.reason = "UNEXPECTED_EOF_WHILE_READING"
+    exc.library = "SSL"
+    return exc

@@ -1,0 +1,321 @@
+"""``SSLObject``: the ``ssl.SSLObject`` API over two ``ssl.MemoryBIO``s, driving a glasstls
+ClientConnection or ServerConnection (one more sans-I/O driver, like io/blocking.py).
+
+Every call first moves what the peer sent (``incoming``) into the Connection and what the
+Connection has to send into ``outgoing``; it then answers as OpenSSL would: a call that
+needs bytes not yet there raises ``ssl.SSLWantReadError`` (after writing what it has),
+asyncio's sslproto waits for more data and calls again. The outgoing BIO is unbounded,
+so ``SSLWantWriteError`` never happens here (as with the stdlib over a MemoryBIO).
+"""
+
+from __future__ import annotations
+
+import ssl
+from datetime import datetime
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ..connection import ClientConnection, Connection, ServerConnection
+from ..errors import NotNegotiatedError, TLSError
+from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
+from .ciphers import openssl_name, secret_bits
+from .errors import eof_error, to_ssl_error, want_read, zero_return
+
+
+class SSLContext(Protocol):
+    """What an SSLObject reads of its context.SSLContext (a Protocol: no import cycle)."""
+
+    check_hostname: bool
+    keylog_filename: str | None
+
+    @property
+    def verify_mode(self) -> ssl.VerifyMode: ...
+
+    def client_config(self) -> Any: ...
+
+    def server_config(self) -> Any: ...
+
+
+class SSLObject:
+    """What ``SSLContext.wrap_bio`` returns; see ``ssl.SSLObject`` for each method."""
+
+    def __init__(
+        self, context: SSLContext, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
+        server_hostname: str | None = None, session: Any = None,
+    ) -> None:  # fmt: skip
+        if not server_side and context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+        self._context = context
+        self._incoming, self._outgoing = incoming, outgoing
+        self.server_side = server_side
+        self.server_hostname = server_hostname
+        self._inbox = bytearray()
+        self._error: TLSError | None = None
+        self._session = session
+        self._peer_closed = False  # the peer's close_notify arrived
+        self._unwrapped = False  # unwrap() was called: we sent ours
+        observer = _keylog(context.keylog_filename)
+        self._conn: Connection
+        if server_side:
+            self._conn = ServerConnection(context.server_config(), observer=observer)
+        else:
+            self._conn = ClientConnection(
+                context.client_config(), server_name=server_hostname, session=session, observer=observer
+            )
+        self._flush()
+
+    # -- the handshake -------------------------------------------------------------
+    def do_handshake(self) -> None:
+        self._pump()
+        self._raise_if_failed()
+        if self._conn.handshake_complete:
+            return
+        if self._incoming.eof:
+            raise eof_error()
+        raise want_read()
+
+    # -- data ------------------------------------------------------------------------
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        """Up to ``len`` bytes (into ``buffer`` if given, returning the count). b"" once the peer
+        sent close_notify, SSLZeroReturnError after both sides did, as OpenSSL via _ssl.c."""
+        if len < 0 and buffer is None:
+            raise ValueError("size should not be negative")
+        if not self._conn.handshake_complete:
+            self.do_handshake()
+        self._pump()
+        if buffer is not None and len <= 0:
+            len = memoryview(buffer).nbytes
+        if self._inbox and len:
+            data = bytes(self._inbox[:len])
+            del self._inbox[:len]
+            if buffer is None:
+                return data
+            memoryview(buffer).cast("B")[: data.__len__()] = data
+            return data.__len__()
+        self._raise_if_failed()
+        if self._peer_closed:
+            if self._unwrapped:
+                raise zero_return()
+            return b"" if buffer is None else 0
+        if self._incoming.eof:
+            raise eof_error()
+        if not len:
+            return b"" if buffer is None else 0
+        raise want_read()
+
+    def write(self, data: Any) -> int:
+        if not self._conn.handshake_complete:
+            self.do_handshake()
+        self._raise_if_failed()
+        if self._unwrapped or self._conn.closed:
+            raise zero_return()
+        payload = bytes(data)
+        self._conn.send(payload)
+        self._flush()
+        return payload.__len__()
+
+    def pending(self) -> int:
+        return self._inbox.__len__()
+
+    def unwrap(self) -> None:
+        """Send close_notify (RFC 8446, Section 6.1), then wait for the peer's: SSLWantReadError
+        until it arrives, as OpenSSL's second SSL_shutdown call."""
+        self._unwrapped = True
+        self._conn.close()
+        self._flush()
+        self._pump()
+        if self._peer_closed:
+            return None
+        self._raise_if_failed()
+        if self._incoming.eof:
+            raise eof_error()
+        raise want_read()
+
+    # -- what was negotiated -----------------------------------------------------------
+    @property
+    def context(self) -> SSLContext:
+        return self._context
+
+    @context.setter
+    def context(self, value: SSLContext) -> None:
+        self._context = value  # as the stdlib allows (for SNI); this connection's config is already built
+
+    @property
+    def session(self) -> Any:
+        """The glasstls SessionState to resume with (give it as ``session=`` to wrap_bio)."""
+        return self._conn.session or self._session
+
+    @property
+    def session_reused(self) -> bool:
+        params = self._conn.parameters
+        return bool(params is not None and params.resumed)
+
+    def version(self) -> str | None:
+        params = self._conn.parameters
+        return params.version if params is not None else None
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        params = self._conn.parameters
+        if params is None:
+            return None
+        return (openssl_name(params.cipher_suite), params.version, secret_bits(params.cipher_suite))
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """The suites this side could use, as (name, protocol, bits): glasstls does not keep
+        the peer's offer, so this is our list, not the intersection OpenSSL reports."""
+        if self._conn.parameters is None:
+            return None
+        suites = self._conn.config.cipher_suites
+        return [(openssl_name(s.name), "TLSv1.3" if s.name.count("_WITH_") == 0 else "TLSv1.2",
+                 secret_bits(s.name)) for s in suites]  # fmt: skip
+
+    def selected_alpn_protocol(self) -> str | None:
+        params = self._conn.parameters
+        return params.alpn if params is not None else None
+
+    def selected_npn_protocol(self) -> None:
+        return None
+
+    def compression(self) -> None:
+        return None  # TLS 1.3 has none, and glasstls offers none in TLS 1.2 (RFC 7457, CRIME)
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        params = self._conn.parameters
+        if params is None:
+            raise ValueError("handshake not done yet")
+        if not params.peer_certificates:
+            return None
+        leaf: x509.Certificate = params.peer_certificates[0]
+        if binary_form:
+            return leaf.public_bytes(serialization.Encoding.DER)
+        if self._context.verify_mode == ssl.CERT_NONE:
+            return {}  # as the stdlib: an unverified certificate is not decoded
+        return certificate_dict(leaf)
+
+    def get_verified_chain(self) -> list[bytes]:
+        params = self._conn.parameters
+        certs = params.peer_certificates if params is not None else ()
+        return [c.public_bytes(serialization.Encoding.DER) for c in certs]
+
+    get_unverified_chain = get_verified_chain
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """``tls-exporter`` (RFC 9266) is given; ``tls-unique`` (RFC 5929) glasstls does not
+        keep, and RFC 9266 retires it (it is undefined for TLS 1.3): ValueError."""
+        if cb_type not in ("tls-unique", "tls-exporter"):
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        if not self._conn.handshake_complete:
+            return None
+        if cb_type == "tls-unique":
+            raise ValueError("glasstls offers the 'tls-exporter' channel binding (RFC 9266), not 'tls-unique'")
+        try:
+            return self._conn.channel_binding("tls-exporter")
+        except NotNegotiatedError:
+            return None
+
+    def verify_client_post_handshake(self) -> None:
+        """TLS 1.3 server: ask for a client certificate now (RFC 8446, Section 4.6.2)."""
+        if not isinstance(self._conn, ServerConnection):
+            raise ssl.SSLError(ssl.SSL_ERROR_SSL, "[SSL: NOT_SERVER] only a server asks for a client certificate")
+        try:
+            self._conn.request_client_certificate(required=True)
+        except NotNegotiatedError as exc:
+            raise to_ssl_error(exc) from exc
+        self._flush()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _pump(self) -> None:
+        data = self._incoming.read()
+        if data:
+            for event in self._conn.receive_bytes(data):
+                self._on_event(event)
+        self._flush()
+
+    def _flush(self) -> None:
+        out = self._conn.data_to_send()
+        if out:
+            self._outgoing.write(out)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, (ApplicationData, EarlyData)):
+            self._inbox += event.data
+        elif isinstance(event, ConnectionClosed):
+            # A TLS 1.2 peer's close_notify closes both ways here (glasstls answers it at once,
+            # RFC 5246, Section 7.2.1), so the flag is ours, not Connection.peer_closed.
+            self._error = event.error
+            self._peer_closed = event.error is None and event.by_peer
+        elif isinstance(event, NewTicket) and event.session is not None:
+            self._session = event.session
+
+    def _raise_if_failed(self) -> None:
+        error = self._error or self._conn.error
+        if error is not None:
+            raise to_ssl_error(error) from error
+
+
+def _keylog(path: str | None) -> Any:
+    if not path:
+        return None
+    from ..trace.keylog import KeyLog  # only when asked for: import glasstls stays light
+
+    return KeyLog(path)
+
+
+# OpenSSL's long names for the attributes, as _ssl.c's _create_tuple_for_X509_NAME gives them.
+def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
+    """A certificate in the stdlib's ``getpeercert()`` format."""
+    out: dict[str, Any] = {
+        "subject": _name_tuple(cert.subject),
+        "issuer": _name_tuple(cert.issuer),
+        "version": cert.version.value + 1,
+        "serialNumber": _serial(cert.serial_number),
+        "notBefore": _asn1_time(cert.not_valid_before_utc),
+        "notAfter": _asn1_time(cert.not_valid_after_utc),
+    }
+    sans = _subject_alt_names(cert)
+    if sans:
+        out["subjectAltName"] = sans
+    return out
+
+
+def _name_tuple(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
+    return tuple(
+        tuple((getattr(attr.oid, "_name", attr.oid.dotted_string), str(attr.value)) for attr in rdn)
+        for rdn in name.rdns
+    )
+
+
+def _serial(number: int) -> str:
+    text = f"{number:X}"
+    return text if text.__len__() % 2 == 0 else "0" + text
+
+
+def _asn1_time(moment: datetime) -> str:
+    # OpenSSL's ASN1_TIME_print: "Jan  5 09:34:43 2018 GMT" (day padded with a space)
+    return f"{moment:%b} {moment.day:>2} {moment:%H:%M:%S %Y} GMT"
+
+
+def _subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    out: list[tuple[str, str]] = []
+    for general in ext:
+        if isinstance(general, x509.DNSName):
+            out.append(("DNS", general.value))
+        elif isinstance(general, x509.IPAddress):
+            out.append(("IP Address", _ip_text(general.value)))
+        elif isinstance(general, x509.RFC822Name):
+            out.append(("email", general.value))
+        elif isinstance(general, x509.UniformResourceIdentifier):
+            out.append(("URI", general.value))
+    return tuple(out)
+
+
+def _ip_text(address: Any) -> str:
+    if address.version == 6:  # OpenSSL prints every group, upper case
+        return ":".join(f"{address.packed[i] << 8 | address.packed[i + 1]:X}" for i in range(0, 16, 2))
+    return str(address)

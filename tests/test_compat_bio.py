@@ -1,0 +1,250 @@
+"""glasstls.compat.SSLObject against the stdlib's ssl.SSLObject, both in memory over
+MemoryBIOs (no sockets: the bytes one side writes to its outgoing BIO are fed to the
+other's incoming BIO), both TLS versions, each side played by glasstls in turn.
+
+The stdlib side is real OpenSSL (through _ssl), so every WantRead, close and error
+checked here is checked against what OpenSSL does at the same moment.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import glasstls
+from glasstls.compat import SSLContext as GlassContext
+from glasstls.x509.mint import ThrowawayCA
+
+VERSIONS = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
+MAX_ROUNDS = 20  # a handshake is 2-3 flights; a bounded loop either way
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A root with a server leaf for localhost and 127.0.0.1, and an unrelated root."""
+    ca = ThrowawayCA.create()
+    other = ThrowawayCA.create(common_name="some other root")
+    ident = ca.issue_server(["localhost", "127.0.0.1"])
+    base = tmp_path_factory.mktemp("compat-pki")
+    paths = {"ca": base / "ca.pem", "other": base / "other.pem", "cert": base / "cert.pem", "key": base / "key.pem"}
+    paths["ca"].write_bytes(ca.root_pem())
+    paths["other"].write_bytes(other.root_pem())
+    ident.write(paths["cert"], paths["key"])
+    return paths
+
+
+def contexts(kind: type, files: dict[str, Path], version: ssl.TLSVersion, ca: str = "ca") -> tuple[Any, Any]:
+    client = kind(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(cafile=str(files[ca]))
+    server = kind(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(files["cert"]), str(files["key"]))
+    for ctx in (client, server):
+        ctx.minimum_version = ctx.maximum_version = version
+    return client, server
+
+
+class Pair:
+    """A client and a server SSLObject, each over its own two MemoryBIOs."""
+
+    def __init__(self, client_ctx: Any, server_ctx: Any, hostname: str = "localhost") -> None:
+        self.c_in, self.c_out, self.s_in, self.s_out = (ssl.MemoryBIO() for _ in range(4))
+        self.client = client_ctx.wrap_bio(self.c_in, self.c_out, server_hostname=hostname)
+        self.server = server_ctx.wrap_bio(self.s_in, self.s_out, server_side=True)
+
+    def move(self) -> None:
+        """Hand each side what the other wrote."""
+        self.s_in.write(self.c_out.read())
+        self.c_in.write(self.s_out.read())
+
+    def handshake(self) -> None:
+        done = {"client": False, "server": False}
+        for _ in range(MAX_ROUNDS):
+            for name, obj in (("client", self.client), ("server", self.server)):
+                if not done[name]:
+                    try:
+                        obj.do_handshake()
+                        done[name] = True
+                    except ssl.SSLWantReadError:
+                        pass
+            self.move()
+            if all(done.values()):
+                return
+        raise AssertionError(f"handshake did not finish in {MAX_ROUNDS} rounds: {done}")
+
+
+def glass_sides() -> list[tuple[str, type, type]]:
+    return [("glass-client", GlassContext, ssl.SSLContext), ("glass-server", ssl.SSLContext, GlassContext)]
+
+
+def _pair(files: dict[str, Path], version: ssl.TLSVersion, client_kind: type, server_kind: type, **kw: Any) -> Pair:
+    client_ctx, _ = contexts(client_kind, files, version, kw.pop("ca", "ca"))
+    _, server_ctx = contexts(server_kind, files, version)
+    return Pair(client_ctx, server_ctx, **kw)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize(("side", "client_kind", "server_kind"), glass_sides())
+def test_handshake_data_and_unwrap(files: dict[str, Path], version: ssl.TLSVersion, side: str,
+                                   client_kind: type, server_kind: type) -> None:  # fmt: skip
+    pair = _pair(files, version, client_kind, server_kind)
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.do_handshake()  # the ClientHello is written; nothing has come back yet
+    assert pair.c_out.pending > 0
+    pair.handshake()
+    for obj in (pair.client, pair.server):
+        assert obj.version() == version.name.replace("v1_", "v1.")
+        name, proto, bits = obj.cipher()
+        assert proto == obj.version() and bits in (128, 256) and name
+        assert obj.compression() is None
+    assert pair.client.getpeercert()["subjectAltName"] == (("DNS", "localhost"), ("IP Address", "127.0.0.1"))
+    assert pair.server.getpeercert() is None  # no client certificate was asked for
+
+    # data both ways; a read with nothing buffered wants more bytes
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.server.read(1024)
+    assert pair.client.write(b"ping " * 1000) == 5000
+    pair.move()
+    got = b""
+    for _ in range(MAX_ROUNDS):
+        try:
+            got += pair.server.read(4096)
+        except ssl.SSLWantReadError:
+            break
+    assert got == b"ping " * 1000
+    pair.server.write(b"pong")
+    pair.move()
+    buf = bytearray(16)
+    assert pair.client.read(16, buf) == 4 and bytes(buf[:4]) == b"pong"
+
+    # unwrap: close_notify sent, WantRead until the peer's arrives
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.unwrap()
+    pair.move()
+    assert pair.server.read() == b""  # the peer's close_notify: a clean end, as _ssl.c reports it
+    pair.server.unwrap()
+    pair.move()
+    assert pair.client.unwrap() is None
+    with pytest.raises(ssl.SSLZeroReturnError):
+        pair.client.read()
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize(("side", "client_kind", "server_kind"), glass_sides())
+def test_eof_without_close_notify(files: dict[str, Path], version: ssl.TLSVersion, side: str,
+                                  client_kind: type, server_kind: type) -> None:  # fmt: skip
+    pair = _pair(files, version, client_kind, server_kind)
+    pair.handshake()
+    pair.server.write(b"last words")
+    pair.move()
+    pair.c_in.write_eof()  # the stream ends, no close_notify
+    assert pair.client.read() == b"last words"
+    with pytest.raises(ssl.SSLEOFError):
+        pair.client.read()
+
+
+def _handshake_error(pair: Pair) -> BaseException:
+    try:
+        pair.handshake()
+    except ssl.SSLError as exc:
+        return exc
+    raise AssertionError("the handshake succeeded")
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_untrusted_ca(files: dict[str, Path], version: ssl.TLSVersion, client_kind: type) -> None:
+    pair = _pair(files, version, client_kind, ssl.SSLContext, ca="other")
+    exc = _handshake_error(pair)
+    assert isinstance(exc, ssl.SSLCertVerificationError)
+    assert exc.verify_code == 20
+    assert exc.verify_message == "unable to get local issuer certificate"
+    assert exc.reason == "CERTIFICATE_VERIFY_FAILED" and exc.library == "SSL"
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_wrong_host(files: dict[str, Path], version: ssl.TLSVersion, client_kind: type) -> None:
+    pair = _pair(files, version, client_kind, ssl.SSLContext, hostname="wrong.example")
+    exc = _handshake_error(pair)
+    assert isinstance(exc, ssl.SSLCertVerificationError)
+    assert exc.verify_code == 62
+    assert exc.verify_message == "Hostname mismatch, certificate is not valid for 'wrong.example'."
+
+
+@pytest.mark.parametrize("server_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_version_mismatch_is_an_ssl_error(files: dict[str, Path], server_kind: type) -> None:
+    client_ctx, _ = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_3)
+    _, server_ctx = contexts(server_kind, files, ssl.TLSVersion.TLSv1_2)
+    exc = _handshake_error(Pair(client_ctx, server_ctx))
+    assert type(exc) is ssl.SSLError and exc.library == "SSL" and exc.reason
+
+
+@pytest.mark.parametrize("kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_context_settings_as_the_stdlib(kind: type) -> None:
+    ctx = kind(ssl.PROTOCOL_TLS_CLIENT)
+    assert ctx.check_hostname is True and ctx.verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(ValueError):
+        ctx.verify_mode = ssl.CERT_NONE  # check_hostname first, as the stdlib insists
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    assert ctx.verify_mode == ssl.CERT_NONE
+    ctx.check_hostname = True
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    server = kind(ssl.PROTOCOL_TLS_SERVER)
+    assert server.check_hostname is False and server.verify_mode == ssl.CERT_NONE
+
+
+def test_old_versions_refused() -> None:
+    ctx = GlassContext(ssl.PROTOCOL_TLS_CLIENT)
+    for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        with pytest.raises(ValueError, match="RFC 8996"):
+            ctx.minimum_version = old
+
+
+@pytest.mark.parametrize("kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_ca_certs_and_cadata(files: dict[str, Path], kind: type) -> None:
+    pem = files["ca"].read_text()
+    ctx = kind(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=pem)
+    ctx.load_verify_locations(cadata=ssl.PEM_cert_to_DER_cert(files["other"].read_text()))
+    assert ctx.cert_store_stats() == {"x509": 2, "crl": 0, "x509_ca": 2}
+    first = ctx.get_ca_certs()[0]
+    assert set(first) >= {"subject", "issuer", "version", "serialNumber", "notBefore", "notAfter"}
+    assert ctx.get_ca_certs(binary_form=True)[0] == ssl.PEM_cert_to_DER_cert(pem)
+
+
+def test_ca_certs_same_dict_as_stdlib(files: dict[str, Path]) -> None:
+    mine, theirs = GlassContext(), ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for ctx in (mine, theirs):
+        ctx.load_verify_locations(cafile=str(files["ca"]))
+    assert mine.get_ca_certs() == theirs.get_ca_certs()
+
+
+def test_set_ciphers_maps_openssl_names(files: dict[str, Path]) -> None:
+    client_ctx, server_ctx = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_2)
+    client_ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384:!aNULL:@SECLEVEL=2")
+    pair = Pair(client_ctx, server_ctx)
+    pair.handshake()
+    assert pair.client.cipher()[0] == "ECDHE-ECDSA-AES256-GCM-SHA384"
+    with pytest.raises(ssl.SSLError):
+        client_ctx.set_ciphers("RC4:!ALL")
+
+
+def test_alpn_and_channel_binding(files: dict[str, Path]) -> None:
+    client_ctx, server_ctx = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_3)
+    client_ctx.set_alpn_protocols(["h2", "http/1.1"])
+    server_ctx.set_alpn_protocols(["http/1.1"])
+    pair = Pair(client_ctx, server_ctx)
+    pair.handshake()
+    assert pair.client.selected_alpn_protocol() == pair.server.selected_alpn_protocol() == "http/1.1"
+    binding = pair.client.get_channel_binding("tls-exporter")
+    assert binding is not None and len(binding) == 32
+    assert binding == pair.server.get_channel_binding("tls-exporter")
+
+
+def test_exported_from_glasstls() -> None:
+    assert glasstls.SSLContext is GlassContext
+    assert glasstls.create_default_context().verify_mode == ssl.CERT_REQUIRED
