@@ -9,6 +9,7 @@ checked here is checked against what OpenSSL does at the same moment.
 from __future__ import annotations
 
 import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +249,44 @@ def test_alpn_and_channel_binding(files: dict[str, Path]) -> None:
 def test_exported_from_glasstls() -> None:
     assert glasstls.SSLContext is GlassContext
     assert glasstls.create_default_context().verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_expired_certificate(tmp_path: Path, client_kind: type) -> None:
+    ca = ThrowawayCA.create()
+    now = datetime.now(UTC)
+    ident = ca.issue_server(["localhost"], not_before=now - timedelta(days=30), not_after=now - timedelta(days=1))
+    paths = {"ca": tmp_path / "ca.pem", "cert": tmp_path / "cert.pem", "key": tmp_path / "key.pem"}
+    paths["ca"].write_bytes(ca.root_pem())
+    ident.write(paths["cert"], paths["key"])
+    exc = _handshake_error(_pair(paths, ssl.TLSVersion.TLSv1_3, client_kind, ssl.SSLContext))
+    assert isinstance(exc, ssl.SSLCertVerificationError)
+    assert (exc.verify_code, exc.verify_message) == (10, "certificate has expired")
+
+
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_alert_from_the_peer_names_it_as_openssl(files: dict[str, Path], client_kind: type) -> None:
+    """A TLS 1.3-only client, a TLS 1.2-only stdlib server: the server refuses, and the client
+    sees its protocol_version alert as OpenSSL names it."""
+    client_ctx, _ = contexts(client_kind, files, ssl.TLSVersion.TLSv1_3)
+    _, server_ctx = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_2)
+    pair = Pair(client_ctx, server_ctx)
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.do_handshake()
+    pair.move()
+    with pytest.raises(ssl.SSLError):
+        pair.server.do_handshake()
+    pair.move()
+    with pytest.raises(ssl.SSLError) as caught:
+        pair.client.do_handshake()
+    assert caught.value.reason == "TLSV1_ALERT_PROTOCOL_VERSION" and caught.value.library == "SSL"
+
+
+@pytest.mark.parametrize("kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_ssl_cert_file_honoured(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, kind: type) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(files["ca"]))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    client_ctx = kind(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.set_default_verify_paths()
+    _, server_ctx = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_3)
+    Pair(client_ctx, server_ctx).handshake()  # trusted only through the file SSL_CERT_FILE names
