@@ -50,9 +50,9 @@ def contexts(kind: type, files: dict[str, Path], version: ssl.TLSVersion, ca: st
 class Pair:
     """A client and a server SSLObject, each over its own two MemoryBIOs."""
 
-    def __init__(self, client_ctx: Any, server_ctx: Any, hostname: str = "localhost") -> None:
+    def __init__(self, client_ctx: Any, server_ctx: Any, hostname: str = "localhost", session: Any = None) -> None:
         self.c_in, self.c_out, self.s_in, self.s_out = (ssl.MemoryBIO() for _ in range(4))
-        self.client = client_ctx.wrap_bio(self.c_in, self.c_out, server_hostname=hostname)
+        self.client = client_ctx.wrap_bio(self.c_in, self.c_out, server_hostname=hostname, session=session)
         self.server = server_ctx.wrap_bio(self.s_in, self.s_out, server_side=True)
 
     def move(self) -> None:
@@ -290,3 +290,26 @@ def test_ssl_cert_file_honoured(files: dict[str, Path], monkeypatch: pytest.Monk
     client_ctx.set_default_verify_paths()
     _, server_ctx = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_3)
     Pair(client_ctx, server_ctx).handshake()  # trusted only through the file SSL_CERT_FILE names
+
+
+@pytest.mark.parametrize(("option", "version", "key_label"), [
+    (ssl.OP_NO_TLSv1_3, "TLSv1.2", "CLIENT_RANDOM "), (ssl.OP_NO_TLSv1_2, "TLSv1.3", "CLIENT_TRAFFIC_SECRET_0 "),
+])  # fmt: skip
+def test_options_keylog_and_resumption(files: dict[str, Path], tmp_path: Path, option: int, version: str,
+                                       key_label: str) -> None:  # fmt: skip
+    client_ctx, server_ctx = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_2)
+    client_ctx.maximum_version = server_ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    client_ctx.options |= option
+    client_ctx.keylog_filename = str(tmp_path / "keys.log")
+    first = Pair(client_ctx, server_ctx)
+    first.handshake()
+    assert first.client.version() == version and not first.client.session_reused
+    assert key_label in (tmp_path / "keys.log").read_text()
+    first.server.write(b"x")  # TLS 1.3 tickets come after the handshake: read past them
+    first.move()
+    assert first.client.read() == b"x"
+    session = first.client.session
+    assert session is not None
+    second = Pair(client_ctx, server_ctx, session=session)
+    second.handshake()
+    assert second.client.session_reused and second.server.session_reused

@@ -19,8 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ..config import DEFAULT_SUITES, CertifiedKey, ClientConfig, Dangerous, ServerConfig
+from ..crypto.rand import system_randomness
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, ProtocolVersion
+from ..session.cache import ServerSessionCache
+from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
 from .ciphers import parse_cipher_string
 from .sslobject import SSLObject, certificate_dict
@@ -64,6 +67,10 @@ class SSLContext:
         self._chain: CertifiedKey | None = None
         self._alpn: tuple[str, ...] = ()
         self._tls12_suites: tuple[CipherSuite, ...] | None = None
+        # One session cache and one ticket key set for every connection of this context, as
+        # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
+        self._session_cache = ServerSessionCache()
+        self._ticket_keys = TicketKeys(system_randomness)
 
     # -- verification settings, with the stdlib's coupling ----------------------
     @property
@@ -239,6 +246,7 @@ class SSLContext:
             session_tickets=not self.options & ssl.OP_NO_TICKET,
             tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
+            session_cache=self._session_cache, ticket_keys=self._ticket_keys,
         )  # fmt: skip
 
     def _suite_kwargs(self) -> dict[str, Any]:
