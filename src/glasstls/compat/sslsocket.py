@@ -316,7 +316,7 @@ class SSLSocket(socket.socket):
         """Send close_notify, wait for the peer's (RFC 8446 6.1), and return this socket, now plain."""
         if self._sslobj is None:
             raise ValueError("No SSL wrapper around " + str(self))
-        self._drive(self._sslobj.shutdown, "shutdown")
+        self._drive(self._sslobj.unwrap, "shutdown")
         self._sslobj = None
         return self
 

@@ -1,0 +1,473 @@
+"""glasstls.compat.sslsocket: the SSLSocket pump over an SSLObject, against real peers on 127.0.0.1.
+
+The SSLObject comes from a factory; the stdlib's own (``ssl.SSLContext.wrap_bio``)
+proves the pump: whatever goes wrong here is the pump's, not the TLS stack's.
+
+* a raw client: ``wrap_socket`` over TCP to ``openssl s_server -www`` and to
+  ``glasstls server --www``, an HTTP GET read back through ``makefile('rb')``;
+* the server side: a thread wraps an accepted socket ``server_side`` and a stdlib
+  ``ssl`` client talks to it (lines, 1 MiB each way, ``sendfile``, ``accept()``);
+* timeouts (a silent peer), non-blocking ``SSLWantReadError`` and ``select()``,
+  EOF with and without close_notify under both ``suppress_ragged_eofs``, ``unwrap``;
+* ``http.client``, ``urllib`` and ``smtplib`` through an ``ssl.SSLContext`` whose
+  ``wrap_socket`` is this pump.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import smtplib
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glasstls.compat.sslsocket import SSLSocket, wrap_socket
+from pairs import default_ca, server_identity
+
+sys.path.insert(0, str(Path(__file__).parent / "interop"))
+from interop_peers import OPENSSL, WAIT, GlasstlsCLIServer, PeerProcess, ServerThread, read_line, split_pem_chain
+
+pytestmark = pytest.mark.timeout(60)
+
+PROTOCOLS = {"TLSv1.3": ssl.TLSVersion.TLSv1_3, "TLSv1.2": ssl.TLSVersion.TLSv1_2}
+
+
+# -- the PKI and the stdlib's SSLObject as the factory ---------------------------------------
+
+
+class Files:
+    def __init__(self, directory: Path) -> None:
+        identity = server_identity("localhost", "127.0.0.1")
+        self.root = directory / "root.pem"
+        self.root.write_bytes(default_ca().root_pem())
+        self.chain, self.key = directory / "chain.pem", directory / "key.pem"
+        identity.write(self.chain, self.key)
+        leaf, rest = split_pem_chain(identity.chain_pem())
+        self.leaf, self.intermediates = directory / "leaf.pem", directory / "intermediates.pem"
+        self.leaf.write_bytes(leaf)
+        self.intermediates.write_bytes(rest)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    return Files(tmp_path_factory.mktemp("compat-socket"))
+
+
+def client_context(files: Files, version: str = "TLSv1.3") -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(files.root))
+    context.minimum_version = context.maximum_version = PROTOCOLS[version]
+    return context
+
+
+def server_context(files: Files, version: str = "TLSv1.3") -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(files.chain), str(files.key))
+    context.minimum_version = context.maximum_version = PROTOCOLS[version]
+    return context
+
+
+def stdlib_client(context: ssl.SSLContext, host: str = "localhost") -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
+    return lambda incoming, outgoing: context.wrap_bio(incoming, outgoing, server_hostname=host)
+
+
+def stdlib_server(context: ssl.SSLContext) -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
+    return lambda incoming, outgoing: context.wrap_bio(incoming, outgoing, server_side=True)
+
+
+def pumped_client(files: Files, port: int, version: str = "TLSv1.3", **kw: Any) -> SSLSocket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    return wrap_socket(sock, stdlib_client(client_context(files, version)), **kw)
+
+
+class PumpedContext(ssl.SSLContext):
+    """An ``ssl.SSLContext`` whose sockets are this module's pump over its own SSLObjects."""
+
+    def wrap_socket(  # type: ignore[override]
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | None = None,
+        session: Any = None,
+    ) -> SSLSocket:
+        def make(incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO) -> ssl.SSLObject:
+            return self.wrap_bio(incoming, outgoing, server_side, server_hostname, session)
+
+        return wrap_socket(
+            sock,
+            make,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+        )
+
+
+def pumped_context(files: Files) -> PumpedContext:
+    context = PumpedContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(str(files.root))
+    return context
+
+
+# -- peers -------------------------------------------------------------------------------------
+
+
+class WWWServer(PeerProcess):
+    """``openssl s_server -www`` on 127.0.0.1: answers a GET with a page about the connection."""
+
+    name = "s_server -www"
+
+    def __init__(self, files: Files, version: str, naccept: int = 1) -> None:
+        flag = {"TLSv1.3": "-tls1_3", "TLSv1.2": "-tls1_2"}[version]
+        super().__init__(
+            [
+                OPENSSL, "s_server", flag, "-www", "-accept", "127.0.0.1:0", "-naccept", str(naccept),
+                "-cert", str(files.leaf), "-cert_chain", str(files.intermediates), "-key", str(files.key),
+            ]
+        )  # fmt: skip
+
+    def _started(self) -> None:
+        self.port = int(self.wait_for(r"^ACCEPT ").rsplit(":", 1)[1])
+
+
+def http_get(sock: socket.socket, host: str = "localhost") -> tuple[bytes, bytes]:
+    """GET / over ``sock``; the status line and the whole body, read through makefile('rb')."""
+    sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+    with sock.makefile("rb") as stream:
+        status = stream.readline()
+        body = stream.read()
+    return status, body
+
+
+def silent_listener() -> socket.socket:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(WAIT)
+    return listener
+
+
+# -- (a) a raw client against real servers ---------------------------------------------------
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_get_from_openssl_www(files: Files, version: str) -> None:
+    with WWWServer(files, version) as server, pumped_client(files, server.port, version) as tls:
+        assert tls.version() == version
+        assert tls.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
+        assert tls.cipher()[1] == version and tls.server_hostname == "localhost" and not tls.server_side
+        status, body = http_get(tls)
+    assert status.startswith(b"HTTP/1.0 200"), status
+    assert f"Protocol  : {version}".encode() in body, body[:400]
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_get_from_glasstls_server_www(files: Files, version: str) -> None:
+    args = ("--www", "--cert", str(files.chain), "--key", str(files.key), "--max-connections", "1")
+    with GlasstlsCLIServer(*args) as server, pumped_client(files, server.port, version) as tls:
+        assert tls.version() == version
+        status, body = http_get(tls)
+    assert status.startswith(b"HTTP/1.") and b" 200 " in status, status
+    assert version.encode() in body, body[:400]
+
+
+# -- (b) the server side -----------------------------------------------------------------------
+
+
+def pumped_server(files: Files, handler: Callable[[SSLSocket], Any], version: str = "TLSv1.3") -> ServerThread:
+    factory = stdlib_server(server_context(files, version))
+
+    def handle(sock: socket.socket) -> Any:
+        with wrap_socket(sock, factory, server_side=True) as tls:
+            return handler(tls)
+
+    return ServerThread(handle)
+
+
+def stdlib_connect(files: Files, port: int, version: str = "TLSv1.3") -> ssl.SSLSocket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    return client_context(files, version).wrap_socket(sock, server_hostname="localhost")
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_server_side_answers_a_stdlib_client(files: Files, version: str) -> None:
+    def reverse_lines(tls: SSLSocket) -> tuple[str | None, bool]:
+        while line := read_line(tls.recv):
+            tls.sendall(line.rstrip(b"\n")[::-1] + b"\n")
+        answer = tls.version(), tls.server_side  # the loop ended at the client's close_notify: b''
+        tls.unwrap()  # ours in answer, which the client's unwrap() waits for
+        return answer
+
+    with pumped_server(files, reverse_lines, version) as server:
+        with stdlib_connect(files, server.port, version) as client:
+            for text in (b"hello", b"x" * 40000):
+                client.sendall(text + b"\n")
+                assert read_line(client.recv) == text[::-1] + b"\n"
+            client.unwrap()
+        assert server.result() == (version, True)
+
+
+def test_a_mebibyte_each_way_and_sendfile(files: Files, tmp_path: Path) -> None:
+    blob = bytes(range(256)) * 4096  # 1 MiB: many records, the pump's chunks and record boundaries
+    source = tmp_path / "blob"
+    source.write_bytes(blob)
+
+    def echo_then_file(tls: SSLSocket) -> int:
+        received = bytearray()
+        while len(received) < len(blob):
+            received += tls.recv(70000)
+        tls.sendall(received)
+        with source.open("rb") as file:
+            return tls.sendfile(file)
+
+    with pumped_server(files, echo_then_file) as server, stdlib_connect(files, server.port) as client:
+        client.sendall(blob)
+        back = bytearray()
+        while len(back) < 2 * len(blob):
+            chunk = client.recv(1 << 16)
+            assert chunk, "EOF before all the data came back"
+            back += chunk
+        assert back == blob + blob and server.result() == len(blob)
+
+
+def test_accept_on_a_listening_sslsocket(files: Files) -> None:
+    factory = stdlib_server(server_context(files))
+    listener = wrap_socket(socket.create_server(("127.0.0.1", 0)), factory, server_side=True)
+    listener.settimeout(WAIT)
+    port = listener.getsockname()[1]
+    done: list[bytes] = []
+
+    def client() -> None:
+        with stdlib_connect(files, port) as tls:
+            tls.sendall(b"ping\n")
+            done.append(read_line(tls.recv))
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        conn, _ = listener.accept()
+        with conn:
+            assert isinstance(conn, SSLSocket) and conn.version() == "TLSv1.3"
+            assert read_line(conn.recv) == b"ping\n"
+            conn.sendall(b"pong\n")
+        thread.join(WAIT)
+    finally:
+        listener.close()
+    assert done == [b"pong\n"]
+
+
+# -- (c) timeouts, non-blocking, EOF, unwrap -------------------------------------------------------
+
+
+def test_handshake_with_a_silent_peer_times_out(files: Files) -> None:
+    with silent_listener() as listener:
+        sock = socket.create_connection(listener.getsockname(), timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="handshake"):
+            wrap_socket(sock, stdlib_client(client_context(files)))
+        assert 0.4 < time.monotonic() - started < 3.0
+        assert sock.fileno() == -1  # taken over by the SSLSocket, which closed on failure
+
+
+def test_recv_from_a_silent_peer_times_out_as_a_deadline(files: Files) -> None:
+    release = threading.Event()
+
+    def silent(tls: SSLSocket) -> None:
+        release.wait(WAIT)
+
+    with pumped_server(files, silent) as server, pumped_client(files, server.port) as tls:
+        tls.settimeout(0.5)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="read"):
+            tls.recv(100)
+        assert 0.4 < time.monotonic() - started < 3.0
+        release.set()
+        server.result()
+
+
+def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files) -> None:
+    send_now = threading.Event()
+
+    def late_line(tls: SSLSocket) -> None:
+        send_now.wait(WAIT)
+        tls.sendall(b"late\n")
+        assert tls.recv(10) == b""  # the client's close_notify
+        tls.unwrap()  # ours in answer, which the client's unwrap() waits for
+
+    with pumped_server(files, late_line) as server, pumped_client(files, server.port) as tls:
+        tls.setblocking(False)
+        with pytest.raises(ssl.SSLWantReadError):
+            while True:  # TLS 1.3 tickets may be read first; then nothing is left
+                assert tls.recv(100) == b"", "no data was sent yet"
+        send_now.set()
+        deadline = time.monotonic() + WAIT
+        data = b""
+        while not data.endswith(b"\n") and time.monotonic() < deadline:
+            select.select([tls], [], [], 1.0)
+            try:
+                data += tls.recv(100)
+            except ssl.SSLWantReadError:
+                continue
+        assert data == b"late\n"
+        assert tls.pending() == 0
+        tls.setblocking(True)
+        tls.settimeout(WAIT)
+        tls.unwrap()
+        server.result()
+
+
+def test_nonblocking_handshake_on_connect_is_refused(files: Files) -> None:
+    with silent_listener() as listener:
+        sock = socket.create_connection(listener.getsockname(), timeout=WAIT)
+        sock.setblocking(False)
+        with pytest.raises(ValueError, match="non-blocking"):
+            wrap_socket(sock, stdlib_client(client_context(files)))
+
+
+def close_without_close_notify(tls: SSLSocket) -> None:
+    tls.sendall(b"last\n")
+    tls.close()  # the fd only: no close_notify, as the stdlib's close()
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_ragged_eof_reads_as_end_when_suppressed(files: Files, version: str) -> None:
+    with pumped_server(files, close_without_close_notify, version) as server:
+        with pumped_client(files, server.port, version) as tls:
+            assert read_line(tls.recv) == b"last\n"
+            assert tls.recv(10) == b""
+            buffer = bytearray(10)
+            assert tls.recv_into(buffer) == 0
+        server.result()
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_ragged_eof_raises_when_not_suppressed(files: Files, version: str) -> None:
+    with pumped_server(files, close_without_close_notify, version) as server:
+        with pumped_client(files, server.port, version, suppress_ragged_eofs=False) as tls:
+            assert read_line(tls.recv) == b"last\n"
+            with pytest.raises(ssl.SSLEOFError):
+                tls.recv(10)
+        server.result()
+
+
+def test_close_notify_reads_as_end_even_unsuppressed(files: Files) -> None:
+    def unwrap_at_once(tls: SSLSocket) -> None:
+        tls.sendall(b"bye\n")
+        tls.unwrap()
+
+    with pumped_server(files, unwrap_at_once) as server:
+        with pumped_client(files, server.port, suppress_ragged_eofs=False) as tls:
+            assert read_line(tls.recv) == b"bye\n"
+            assert tls.recv(10) == b"" and tls.recv(10) == b""
+            tls.unwrap()
+        server.result()
+
+
+def test_unwrap_returns_the_plain_socket_both_ends(files: Files) -> None:
+    def tls_then_plain(tls: SSLSocket) -> bytes:
+        assert read_line(tls.recv) == b"STOPTLS\n"
+        plain = tls.unwrap()
+        line = read_line(plain.recv)  # the first plain bytes were not swallowed with the close_notify
+        plain.sendall(b"plain:" + line)
+        return line
+
+    with pumped_server(files, tls_then_plain) as server, pumped_client(files, server.port) as tls:
+        tls.sendall(b"STOPTLS\n")
+        plain = tls.unwrap()
+        assert plain is tls and tls.version() is None and tls.cipher() is None
+        plain.sendall(b"in the clear\n")
+        assert read_line(plain.recv) == b"plain:in the clear\n"
+        assert server.result() == b"in the clear\n"
+        with pytest.raises(ValueError, match="No SSL wrapper"):
+            tls.unwrap()
+
+
+def test_sendall_on_a_closed_connection_raises(files: Files) -> None:
+    def close_at_once(tls: SSLSocket) -> None:
+        tls.shutdown(socket.SHUT_RDWR)
+
+    with pumped_server(files, close_at_once) as server, pumped_client(files, server.port) as tls:
+        server.result()
+        with pytest.raises(OSError):
+            for _ in range(200):  # the first writes may still reach the kernel before the RST comes back
+                tls.sendall(b"x" * 16384)
+                time.sleep(0.01)
+    tls.close()
+    with pytest.raises(OSError):
+        tls.sendall(b"after close")
+
+
+def test_unknown_ca_fails_the_handshake_and_the_peer_hears_the_alert(files: Files) -> None:
+    def handshake(tls: SSLSocket) -> None:
+        tls.recv(10)
+
+    with pumped_server(files, handshake) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            wrap_socket(sock, stdlib_client(ssl.create_default_context()))  # the system CAs only
+        with pytest.raises(ssl.SSLError, match=r"UNKNOWN_CA|unknown ca"):
+            server.result()
+
+
+# -- http.client, urllib and smtplib over the pump -------------------------------------------
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_http_client_and_urllib_through_a_pumped_context(files: Files, version: str) -> None:
+    context = pumped_context(files)
+    context.maximum_version = PROTOCOLS[version]
+    with WWWServer(files, version, naccept=2) as server:
+        connection = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=WAIT)
+        try:
+            connection.request("GET", "/")
+            assert isinstance(connection.sock, SSLSocket)  # gone once the HTTP/1.0 answer is read
+            response = connection.getresponse()
+            assert response.status == 200 and f"Protocol  : {version}".encode() in response.read()
+        finally:
+            connection.close()
+        with urllib.request.urlopen(f"https://localhost:{server.port}/", context=context, timeout=WAIT) as page:
+            assert page.status == 200 and f"Protocol  : {version}".encode() in page.read()
+
+
+class StartTLSServer:
+    """Just enough SMTP: 220, EHLO → 250-STARTTLS, STARTTLS → 220, then TLS (the stdlib's), EHLO, QUIT."""
+
+    def __init__(self, files: Files) -> None:
+        self.context = server_context(files)
+        self.heard: list[bytes] = []
+        self.thread = ServerThread(self._serve)
+
+    def _serve(self, sock: socket.socket) -> list[bytes]:
+        sock.sendall(b"220 localhost ESMTP test\r\n")
+        self._command(sock.recv, sock.sendall, b"250-localhost\r\n250 STARTTLS\r\n")
+        self._command(sock.recv, sock.sendall, b"220 go ahead\r\n")
+        with self.context.wrap_socket(sock, server_side=True) as tls:
+            self._command(tls.recv, tls.sendall, b"250 localhost\r\n")
+            self._command(tls.recv, tls.sendall, b"221 bye\r\n")
+        return self.heard
+
+    def _command(self, recv: Callable[[int], bytes], send: Callable[[bytes], Any], answer: bytes) -> None:
+        self.heard.append(read_line(recv).strip())
+        send(answer)
+
+
+def test_smtplib_starttls_through_a_pumped_context(files: Files) -> None:
+    smtp_server = StartTLSServer(files)
+    with smtp_server.thread as server:
+        client = smtplib.SMTP("127.0.0.1", server.port, local_hostname="client", timeout=WAIT)
+        try:
+            client._host = "localhost"  # the name the certificate carries, for server_hostname
+            assert client.starttls(context=pumped_context(files))[0] == 220
+            assert isinstance(client.sock, SSLSocket) and client.sock.version() == "TLSv1.3"
+            assert client.ehlo()[0] == 250
+        finally:
+            client.quit()
+        assert server.result() == [b"ehlo client", b"STARTTLS", b"ehlo client", b"quit"]
+
