@@ -313,3 +313,13 @@ def test_options_keylog_and_resumption(files: dict[str, Path], tmp_path: Path, o
     second = Pair(client_ctx, server_ctx, session=session)
     second.handshake()
     assert second.client.session_reused and second.server.session_reused
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+def test_getpeercert_same_as_stdlib(files: dict[str, Path], version: ssl.TLSVersion) -> None:
+    seen = []
+    for kind in (GlassContext, ssl.SSLContext):
+        pair = _pair(files, version, kind, ssl.SSLContext)
+        pair.handshake()
+        seen.append((pair.client.getpeercert(), pair.client.getpeercert(binary_form=True)))
+    assert seen[0] == seen[1]
