@@ -30,14 +30,16 @@ from typing import Any
 
 import pytest
 
+import glasstls.compat
 from glasstls.compat.sslsocket import SSLSocket, wrap_socket
-from pairs import default_ca, server_identity
+from pairs import default_ca, other_ca, server_identity
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
 from interop_peers import OPENSSL, WAIT, GlasstlsCLIServer, PeerProcess, ServerThread, read_line, split_pem_chain
 
 pytestmark = pytest.mark.timeout(60)
 
+STACKS: dict[str, Any] = {"stdlib": ssl, "glasstls": glasstls.compat}  # whose SSLObject the pump drives
 PROTOCOLS = {"TLSv1.3": ssl.TLSVersion.TLSv1_3, "TLSv1.2": ssl.TLSVersion.TLSv1_2}
 
 
@@ -57,35 +59,41 @@ class Files:
         self.intermediates.write_bytes(rest)
 
 
+@pytest.fixture(params=list(STACKS))
+def stack(request: pytest.FixtureRequest) -> Any:
+    return STACKS[request.param]
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
     return Files(tmp_path_factory.mktemp("compat-socket"))
 
 
-def client_context(files: Files, version: str = "TLSv1.3") -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(files.root))
+def client_context(files: Files, version: str = "TLSv1.3", stack: Any = ssl) -> Any:
+    context = stack.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(files.root))
     context.minimum_version = context.maximum_version = PROTOCOLS[version]
     return context
 
 
-def server_context(files: Files, version: str = "TLSv1.3") -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+def server_context(files: Files, version: str = "TLSv1.3", stack: Any = ssl) -> Any:
+    context = stack.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(files.chain), str(files.key))
     context.minimum_version = context.maximum_version = PROTOCOLS[version]
     return context
 
 
-def stdlib_client(context: ssl.SSLContext, host: str = "localhost") -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
+def client_factory(context: Any, host: str = "localhost") -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
     return lambda incoming, outgoing: context.wrap_bio(incoming, outgoing, server_hostname=host)
 
 
-def stdlib_server(context: ssl.SSLContext) -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
+def server_factory(context: Any) -> Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]:
     return lambda incoming, outgoing: context.wrap_bio(incoming, outgoing, server_side=True)
 
 
-def pumped_client(files: Files, port: int, version: str = "TLSv1.3", **kw: Any) -> SSLSocket:
+def pumped_client(files: Files, port: int, version: str = "TLSv1.3", stack: Any = ssl, **kw: Any) -> SSLSocket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    return wrap_socket(sock, stdlib_client(client_context(files, version)), **kw)
+    return wrap_socket(sock, client_factory(client_context(files, version, stack)), **kw)
 
 
 class PumpedContext(ssl.SSLContext):
@@ -112,8 +120,9 @@ class PumpedContext(ssl.SSLContext):
         )
 
 
-def pumped_context(files: Files) -> PumpedContext:
-    context = PumpedContext(ssl.PROTOCOL_TLS_CLIENT)
+def pumped_context(files: Files, stack: Any) -> Any:
+    """A client context whose wrap_socket is the pump: over the stdlib's SSLObject, or glasstls's own."""
+    context = (PumpedContext if stack is ssl else stack.SSLContext)(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(str(files.root))
     return context
 
@@ -158,8 +167,8 @@ def silent_listener() -> socket.socket:
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_get_from_openssl_www(files: Files, version: str) -> None:
-    with WWWServer(files, version) as server, pumped_client(files, server.port, version) as tls:
+def test_get_from_openssl_www(files: Files, stack: Any, version: str) -> None:
+    with WWWServer(files, version) as server, pumped_client(files, server.port, version, stack) as tls:
         assert tls.version() == version
         assert tls.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
         assert tls.cipher()[1] == version and tls.server_hostname == "localhost" and not tls.server_side
@@ -169,9 +178,9 @@ def test_get_from_openssl_www(files: Files, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_get_from_glasstls_server_www(files: Files, version: str) -> None:
+def test_get_from_glasstls_server_www(files: Files, stack: Any, version: str) -> None:
     args = ("--www", "--cert", str(files.chain), "--key", str(files.key), "--max-connections", "1")
-    with GlasstlsCLIServer(*args) as server, pumped_client(files, server.port, version) as tls:
+    with GlasstlsCLIServer(*args) as server, pumped_client(files, server.port, version, stack) as tls:
         assert tls.version() == version
         status, body = http_get(tls)
     assert status.startswith(b"HTTP/1.") and b" 200 " in status, status
@@ -181,8 +190,10 @@ def test_get_from_glasstls_server_www(files: Files, version: str) -> None:
 # -- (b) the server side -----------------------------------------------------------------------
 
 
-def pumped_server(files: Files, handler: Callable[[SSLSocket], Any], version: str = "TLSv1.3") -> ServerThread:
-    factory = stdlib_server(server_context(files, version))
+def pumped_server(
+    files: Files, handler: Callable[[SSLSocket], Any], version: str = "TLSv1.3", stack: Any = ssl
+) -> ServerThread:
+    factory = server_factory(server_context(files, version, stack))
 
     def handle(sock: socket.socket) -> Any:
         with wrap_socket(sock, factory, server_side=True) as tls:
@@ -197,7 +208,7 @@ def stdlib_connect(files: Files, port: int, version: str = "TLSv1.3") -> ssl.SSL
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_server_side_answers_a_stdlib_client(files: Files, version: str) -> None:
+def test_server_side_answers_a_stdlib_client(files: Files, stack: Any, version: str) -> None:
     def reverse_lines(tls: SSLSocket) -> tuple[str | None, bool]:
         while line := read_line(tls.recv):
             tls.sendall(line.rstrip(b"\n")[::-1] + b"\n")
@@ -205,7 +216,7 @@ def test_server_side_answers_a_stdlib_client(files: Files, version: str) -> None
         tls.unwrap()  # ours in answer, which the client's unwrap() waits for
         return answer
 
-    with pumped_server(files, reverse_lines, version) as server:
+    with pumped_server(files, reverse_lines, version, stack) as server:
         with stdlib_connect(files, server.port, version) as client:
             for text in (b"hello", b"x" * 40000):
                 client.sendall(text + b"\n")
@@ -214,7 +225,7 @@ def test_server_side_answers_a_stdlib_client(files: Files, version: str) -> None
         assert server.result() == (version, True)
 
 
-def test_a_mebibyte_each_way_and_sendfile(files: Files, tmp_path: Path) -> None:
+def test_a_mebibyte_each_way_and_sendfile(files: Files, stack: Any, tmp_path: Path) -> None:
     blob = bytes(range(256)) * 4096  # 1 MiB: many records, the pump's chunks and record boundaries
     source = tmp_path / "blob"
     source.write_bytes(blob)
@@ -227,7 +238,7 @@ def test_a_mebibyte_each_way_and_sendfile(files: Files, tmp_path: Path) -> None:
         with source.open("rb") as file:
             return tls.sendfile(file)
 
-    with pumped_server(files, echo_then_file) as server, stdlib_connect(files, server.port) as client:
+    with pumped_server(files, echo_then_file, stack=stack) as server, stdlib_connect(files, server.port) as client:
         client.sendall(blob)
         back = bytearray()
         while len(back) < 2 * len(blob):
@@ -237,8 +248,8 @@ def test_a_mebibyte_each_way_and_sendfile(files: Files, tmp_path: Path) -> None:
         assert back == blob + blob and server.result() == len(blob)
 
 
-def test_accept_on_a_listening_sslsocket(files: Files) -> None:
-    factory = stdlib_server(server_context(files))
+def test_accept_on_a_listening_sslsocket(files: Files, stack: Any) -> None:
+    factory = server_factory(server_context(files, stack=stack))
     listener = wrap_socket(socket.create_server(("127.0.0.1", 0)), factory, server_side=True)
     listener.settimeout(WAIT)
     port = listener.getsockname()[1]
@@ -266,23 +277,23 @@ def test_accept_on_a_listening_sslsocket(files: Files) -> None:
 # -- (c) timeouts, non-blocking, EOF, unwrap -------------------------------------------------------
 
 
-def test_handshake_with_a_silent_peer_times_out(files: Files) -> None:
+def test_handshake_with_a_silent_peer_times_out(files: Files, stack: Any) -> None:
     with silent_listener() as listener:
         sock = socket.create_connection(listener.getsockname(), timeout=0.5)
         started = time.monotonic()
         with pytest.raises(TimeoutError, match="handshake"):
-            wrap_socket(sock, stdlib_client(client_context(files)))
+            wrap_socket(sock, client_factory(client_context(files, stack=stack)))
         assert 0.4 < time.monotonic() - started < 3.0
         assert sock.fileno() == -1  # taken over by the SSLSocket, which closed on failure
 
 
-def test_recv_from_a_silent_peer_times_out_as_a_deadline(files: Files) -> None:
+def test_recv_from_a_silent_peer_times_out_as_a_deadline(files: Files, stack: Any) -> None:
     release = threading.Event()
 
     def silent(tls: SSLSocket) -> None:
         release.wait(WAIT)
 
-    with pumped_server(files, silent) as server, pumped_client(files, server.port) as tls:
+    with pumped_server(files, silent, stack=stack) as server, pumped_client(files, server.port, stack=stack) as tls:
         tls.settimeout(0.5)
         started = time.monotonic()
         with pytest.raises(TimeoutError, match="read"):
@@ -292,7 +303,7 @@ def test_recv_from_a_silent_peer_times_out_as_a_deadline(files: Files) -> None:
         server.result()
 
 
-def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files) -> None:
+def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files, stack: Any) -> None:
     send_now = threading.Event()
 
     def late_line(tls: SSLSocket) -> None:
@@ -301,7 +312,7 @@ def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files) ->
         assert tls.recv(10) == b""  # the client's close_notify
         tls.unwrap()  # ours in answer, which the client's unwrap() waits for
 
-    with pumped_server(files, late_line) as server, pumped_client(files, server.port) as tls:
+    with pumped_server(files, late_line, stack=stack) as server, pumped_client(files, server.port, stack=stack) as tls:
         tls.setblocking(False)
         with pytest.raises(ssl.SSLWantReadError):
             while True:  # TLS 1.3 tickets may be read first; then nothing is left
@@ -323,12 +334,12 @@ def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files) ->
         server.result()
 
 
-def test_nonblocking_handshake_on_connect_is_refused(files: Files) -> None:
+def test_nonblocking_handshake_on_connect_is_refused(files: Files, stack: Any) -> None:
     with silent_listener() as listener:
         sock = socket.create_connection(listener.getsockname(), timeout=WAIT)
         sock.setblocking(False)
         with pytest.raises(ValueError, match="non-blocking"):
-            wrap_socket(sock, stdlib_client(client_context(files)))
+            wrap_socket(sock, client_factory(client_context(files, stack=stack)))
 
 
 def close_without_close_notify(tls: SSLSocket) -> None:
@@ -337,9 +348,9 @@ def close_without_close_notify(tls: SSLSocket) -> None:
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_ragged_eof_reads_as_end_when_suppressed(files: Files, version: str) -> None:
-    with pumped_server(files, close_without_close_notify, version) as server:
-        with pumped_client(files, server.port, version) as tls:
+def test_ragged_eof_reads_as_end_when_suppressed(files: Files, stack: Any, version: str) -> None:
+    with pumped_server(files, close_without_close_notify, version, stack) as server:
+        with pumped_client(files, server.port, version, stack) as tls:
             assert read_line(tls.recv) == b"last\n"
             assert tls.recv(10) == b""
             buffer = bytearray(10)
@@ -348,29 +359,29 @@ def test_ragged_eof_reads_as_end_when_suppressed(files: Files, version: str) -> 
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_ragged_eof_raises_when_not_suppressed(files: Files, version: str) -> None:
-    with pumped_server(files, close_without_close_notify, version) as server:
-        with pumped_client(files, server.port, version, suppress_ragged_eofs=False) as tls:
+def test_ragged_eof_raises_when_not_suppressed(files: Files, stack: Any, version: str) -> None:
+    with pumped_server(files, close_without_close_notify, version, stack) as server:
+        with pumped_client(files, server.port, version, stack, suppress_ragged_eofs=False) as tls:
             assert read_line(tls.recv) == b"last\n"
             with pytest.raises(ssl.SSLEOFError):
                 tls.recv(10)
         server.result()
 
 
-def test_close_notify_reads_as_end_even_unsuppressed(files: Files) -> None:
+def test_close_notify_reads_as_end_even_unsuppressed(files: Files, stack: Any) -> None:
     def unwrap_at_once(tls: SSLSocket) -> None:
         tls.sendall(b"bye\n")
         tls.unwrap()
 
-    with pumped_server(files, unwrap_at_once) as server:
-        with pumped_client(files, server.port, suppress_ragged_eofs=False) as tls:
+    with pumped_server(files, unwrap_at_once, stack=stack) as server:
+        with pumped_client(files, server.port, stack=stack, suppress_ragged_eofs=False) as tls:
             assert read_line(tls.recv) == b"bye\n"
             assert tls.recv(10) == b"" and tls.recv(10) == b""
             tls.unwrap()
         server.result()
 
 
-def test_unwrap_returns_the_plain_socket_both_ends(files: Files) -> None:
+def test_unwrap_returns_the_plain_socket_both_ends(files: Files, stack: Any) -> None:
     def tls_then_plain(tls: SSLSocket) -> bytes:
         assert read_line(tls.recv) == b"STOPTLS\n"
         plain = tls.unwrap()
@@ -378,7 +389,8 @@ def test_unwrap_returns_the_plain_socket_both_ends(files: Files) -> None:
         plain.sendall(b"plain:" + line)
         return line
 
-    with pumped_server(files, tls_then_plain) as server, pumped_client(files, server.port) as tls:
+    server = pumped_server(files, tls_then_plain, stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
         tls.sendall(b"STOPTLS\n")
         plain = tls.unwrap()
         assert plain is tls and tls.version() is None and tls.cipher() is None
@@ -389,11 +401,12 @@ def test_unwrap_returns_the_plain_socket_both_ends(files: Files) -> None:
             tls.unwrap()
 
 
-def test_sendall_on_a_closed_connection_raises(files: Files) -> None:
+def test_sendall_on_a_closed_connection_raises(files: Files, stack: Any) -> None:
     def close_at_once(tls: SSLSocket) -> None:
         tls.shutdown(socket.SHUT_RDWR)
 
-    with pumped_server(files, close_at_once) as server, pumped_client(files, server.port) as tls:
+    server = pumped_server(files, close_at_once, stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
         server.result()
         with pytest.raises(OSError):
             for _ in range(200):  # the first writes may still reach the kernel before the RST comes back
@@ -404,14 +417,16 @@ def test_sendall_on_a_closed_connection_raises(files: Files) -> None:
         tls.sendall(b"after close")
 
 
-def test_unknown_ca_fails_the_handshake_and_the_peer_hears_the_alert(files: Files) -> None:
+def test_unknown_ca_fails_the_handshake_and_the_peer_hears_the_alert(files: Files, stack: Any) -> None:
     def handshake(tls: SSLSocket) -> None:
         tls.recv(10)
 
-    with pumped_server(files, handshake) as server:
+    with pumped_server(files, handshake, stack=stack) as server:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+        context = stack.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=other_ca().root_pem().decode())  # a root that issued nothing here
         with pytest.raises(ssl.SSLCertVerificationError):
-            wrap_socket(sock, stdlib_client(ssl.create_default_context()))  # the system CAs only
+            wrap_socket(sock, client_factory(context))
         with pytest.raises(ssl.SSLError, match=r"UNKNOWN_CA|unknown ca"):
             server.result()
 
@@ -420,8 +435,8 @@ def test_unknown_ca_fails_the_handshake_and_the_peer_hears_the_alert(files: File
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
-def test_http_client_and_urllib_through_a_pumped_context(files: Files, version: str) -> None:
-    context = pumped_context(files)
+def test_http_client_and_urllib_through_a_pumped_context(files: Files, stack: Any, version: str) -> None:
+    context = pumped_context(files, stack)
     context.maximum_version = PROTOCOLS[version]
     with WWWServer(files, version, naccept=2) as server:
         connection = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=WAIT)
@@ -458,13 +473,13 @@ class StartTLSServer:
         send(answer)
 
 
-def test_smtplib_starttls_through_a_pumped_context(files: Files) -> None:
+def test_smtplib_starttls_through_a_pumped_context(files: Files, stack: Any) -> None:
     smtp_server = StartTLSServer(files)
     with smtp_server.thread as server:
         client = smtplib.SMTP("127.0.0.1", server.port, local_hostname="client", timeout=WAIT)
         try:
             client._host = "localhost"  # the name the certificate carries, for server_hostname
-            assert client.starttls(context=pumped_context(files))[0] == 220
+            assert client.starttls(context=pumped_context(files, stack))[0] == 220
             assert isinstance(client.sock, SSLSocket) and client.sock.version() == "TLSv1.3"
             assert client.ehlo()[0] == 250
         finally:
