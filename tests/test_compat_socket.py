@@ -417,6 +417,101 @@ def test_sendall_on_a_closed_connection_raises(files: Files, stack: Any) -> None
         tls.sendall(b"after close")
 
 
+def test_nonblocking_send_wants_write_and_never_repeats_or_loses_bytes(files: Files, stack: Any) -> None:
+    """A peer that does not read fills the kernel: send raises SSLWantWriteError; what send
+    returned as taken arrives exactly once, in order, once the peer reads."""
+    start_reading = threading.Event()
+
+    def read_all_later(tls: SSLSocket) -> bytes:
+        start_reading.wait(WAIT)
+        received = bytearray()
+        while chunk := tls.recv(1 << 16):
+            received += chunk
+        tls.unwrap()
+        return bytes(received)
+
+    block = bytes(range(251)) * 800  # 200800 bytes, a length that does not match the chunk size
+    server = pumped_server(files, read_all_later, stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
+        tls.setblocking(False)
+        accepted = bytearray()
+        with pytest.raises(ssl.SSLWantWriteError):
+            for _ in range(10_000):  # bounded: the kernel buffers fill up long before
+                offset = len(accepted) % len(block)
+                sent = tls.send(block[offset:])
+                accepted += block[offset : offset + sent]
+        start_reading.set()
+        tls.settimeout(WAIT)
+        tls.sendall(b"end")
+        accepted += b"end"
+        tls.unwrap()
+        assert server.result() == bytes(accepted)
+
+
+def test_sendall_to_a_peer_that_never_reads_times_out(files: Files, stack: Any) -> None:
+    release = threading.Event()
+    server = pumped_server(files, lambda tls: release.wait(WAIT), stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
+        tls.settimeout(0.5)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="write"):
+            tls.sendall(b"x" * (64 << 20))  # far more than the kernel buffers of both ends
+        assert time.monotonic() - started < 5.0
+        release.set()
+        server.result()
+
+
+def test_wrap_unconnected_then_connect_runs_the_handshake(files: Files, stack: Any) -> None:
+    server = pumped_server(files, lambda tls: tls.sendall(b"hi\n"), stack=stack)
+    with server:
+        tls = wrap_socket(socket.socket(), client_factory(client_context(files, stack=stack)))
+        with tls:
+            tls.settimeout(WAIT)
+            assert tls.version() is None  # no handshake before connect()
+            tls.connect(("127.0.0.1", server.port))
+            assert tls.version() == "TLSv1.3" and read_line(tls.recv) == b"hi\n"
+            with pytest.raises(ValueError, match="already-connected"):
+                tls.connect(("127.0.0.1", server.port))
+        server.result()
+
+
+def test_a_reader_thread_and_a_writer_thread_share_the_socket(files: Files, stack: Any) -> None:
+    """One thread reads while another writes, as code that splits a connection does."""
+
+    def echo(tls: SSLSocket) -> None:
+        while chunk := tls.recv(1 << 16):
+            tls.sendall(chunk)
+        tls.unwrap()
+
+    total = 2 << 20
+    with pumped_server(files, echo, stack=stack) as server, pumped_client(files, server.port, stack=stack) as tls:
+        received = bytearray()
+
+        def reader() -> None:
+            while len(received) < total and (chunk := tls.recv(1 << 16)):
+                received.extend(chunk)
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        for start in range(0, total, 50_000):
+            tls.sendall(bytes([start % 251]) * min(50_000, total - start))
+        thread.join(WAIT)
+        assert not thread.is_alive() and len(received) == total
+        assert received == b"".join(bytes([s % 251]) * min(50_000, total - s) for s in range(0, total, 50_000))
+        tls.unwrap()
+        server.result()
+
+
+def test_channel_binding_is_the_same_at_both_ends(files: Files, stack: Any) -> None:
+    """tls-exporter (RFC 9266) where the SSLObject has it (glasstls), tls-unique (RFC 5929) over TLS 1.2 otherwise."""
+    cb_type, version = ("tls-exporter", "TLSv1.3") if stack is glasstls.compat else ("tls-unique", "TLSv1.2")
+    server = pumped_server(files, lambda tls: tls.get_channel_binding(cb_type), version, stack)
+    with server, pumped_client(files, server.port, version, stack) as tls:
+        mine = tls.get_channel_binding(cb_type)
+        assert mine is not None and len(mine) >= 12
+    assert server.result() == mine
+
+
 def test_unknown_ca_fails_the_handshake_and_the_peer_hears_the_alert(files: Files, stack: Any) -> None:
     def handshake(tls: SSLSocket) -> None:
         tls.recv(10)
