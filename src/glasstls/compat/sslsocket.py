@@ -35,7 +35,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -43,6 +43,7 @@ SSLObjectFactory = Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]
 T = TypeVar("T")
 
 RECORD_HEADER_LENGTH = 5  # type(1) legacy_record_version(2) length(2): RFC 8446 5.1, RFC 5246 6.2
+NO_WAIT = getattr(socket, "MSG_DONTWAIT", 0)  # one send that must not block, even on a blocking socket
 WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
 
 
@@ -95,13 +96,22 @@ def _eof_error() -> ssl.SSLEOFError:
 
 
 def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str) -> None:
-    """Wait until ``sock`` can be read (or written) or the deadline passes (``TimeoutError``)."""
+    """Wait until ``sock`` can be read (or written) or the deadline passes.
+
+    Past the deadline: ``TimeoutError``; with a deadline of 0 (do not wait) the
+    ``SSLWant*Error`` a non-blocking socket raises.
+    """
     remaining = deadline.remaining()
     if remaining is None:
         return
+    fd = sock.fileno()
+    if fd < 0:
+        raise OSError(errno.EBADF, "Bad file descriptor")
     poller = select.poll()
-    poller.register(sock.fileno(), select.POLLOUT if write else select.POLLIN)
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
     if not poller.poll(remaining * 1000.0):
+        if deadline.nonblocking:
+            raise _want(write)
         raise TimeoutError(f"The {what} operation timed out")
 
 
@@ -178,27 +188,42 @@ class SSLSocket(socket.socket):
         """Run one SSLObject operation to completion, moving ciphertext both ways as it asks.
 
         ``what`` names the operation in a timeout ("read", "write", "handshake").
-        After success the output it made is sent; on a non-blocking socket that may
-        stay queued (``must_flush`` False) or raise ``SSLWantWriteError`` (True).
+        Output the operation made is sent before waiting for the peer (our flight must be
+        out before its answer can come) and after success; on a non-blocking socket it
+        may then stay queued (``must_flush`` False) or raise ``SSLWantWriteError`` (True).
+        Output made by another thread is only sent if the kernel takes it at once: a
+        reader must not wait behind a writer whose peer is busy writing to us.
         """
         deadline = _Deadline(self.gettimeout())
         while True:
-            try:
-                with self._ssl_lock:
-                    result = operation()
-            except ssl.SSLWantReadError:
-                # Our flight must be out before we wait for the answer to it.
-                self._flush(deadline, what, must=True)
+            result, error, produced = self._attempt(operation)
+            if isinstance(error, ssl.SSLWantReadError):
+                self._send_output(deadline, what, produced, must=True)
                 self._receive_some(deadline, what)
                 continue
-            except ssl.SSLWantWriteError:  # a MemoryBIO never fills up, but an SSLObject may ask anyway
+            if isinstance(error, ssl.SSLWantWriteError):  # a MemoryBIO never fills up, but an SSLObject may ask
                 self._flush(deadline, what, must=True)
                 continue
-            except ssl.SSLError:
+            if error is not None:
                 self._flush_quietly()  # the alert the SSLObject wrote, so the peer learns why
-                raise
-            self._flush(deadline, what, must=must_flush)
-            return result
+                raise error
+            self._send_output(deadline, what, produced, must=must_flush)
+            return cast(T, result)
+
+    def _attempt(self, operation: Callable[[], T]) -> tuple[T | None, ssl.SSLError | None, bool]:
+        """One call of ``operation`` under the SSL lock: its result or SSL error, and whether it wrote output."""
+        with self._ssl_lock:
+            queued = self._outgoing.pending
+            try:
+                return operation(), None, self._outgoing.pending > queued
+            except ssl.SSLError as exc:
+                return None, exc, self._outgoing.pending > queued
+
+    def _send_output(self, deadline: _Deadline, what: str, produced: bool, *, must: bool) -> None:
+        if produced:
+            self._flush(deadline, what, must=must)
+        else:
+            self._flush_quietly()  # leftovers of a non-blocking write, or another thread's, if the kernel has room
 
     def _receive_some(self, deadline: _Deadline, what: str) -> None:
         """Read ciphertext from the socket, no further than the end of the current record."""
@@ -225,32 +250,48 @@ class SSLSocket(socket.socket):
             self._rx_header.clear()
 
     def _flush(self, deadline: _Deadline, what: str, *, must: bool) -> bool:
-        """Send all the ciphertext made so far; False if a non-blocking socket took only part (``must``: raise)."""
-        with self._send_lock:
-            with self._ssl_lock:
-                self._unsent += self._outgoing.read()
-            while self._unsent:
-                try:
-                    sent = self._raw(socket.socket.send, self._unsent, write=True, deadline=deadline, what=what)
-                except ssl.SSLWantWriteError:
-                    if must:
-                        raise
-                    return False
+        """Send all the ciphertext made so far; False if a non-blocking socket took only part (``must``: raise).
+
+        If another thread is sending, it takes these bytes too, so this returns at once:
+        a reader must never wait behind a writer the peer is not reading from (the peer
+        may be blocked writing to us). The sender looks at the BIO one last time and
+        lets go of the send lock under the SSL lock, so no bytes can be left behind.
+        """
+        with self._ssl_lock:
+            if not self._send_lock.acquire(blocking=False):
+                return True
+        done = False
+        try:
+            while True:
+                with self._ssl_lock:
+                    self._unsent += self._outgoing.read()
+                    if not self._unsent:
+                        done = True
+                        self._send_lock.release()  # still under the SSL lock: see above
+                        return True
+                sent = self._raw(socket.socket.send, self._unsent, write=True, deadline=deadline, what=what)
                 del self._unsent[:sent]
-            return True
+        except ssl.SSLWantWriteError:
+            if must:
+                raise
+            return False
+        finally:
+            if not done:
+                self._send_lock.release()
 
     def _flush_quietly(self) -> None:
         """Best effort, never waiting: the fatal alert before an error is raised."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # SSLWantWriteError included
             self._flush(_Deadline(0.0), "write", must=False)
 
-    def _raw(self, call: Callable[[Any, Any], T], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> T:
-        """One recv or send on the real socket within ``deadline``."""
+    def _raw(self, call: Callable[..., T], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> T:
+        """One recv or send on the real socket within ``deadline`` (0: now or never, whatever the socket's mode)."""
+        flags = NO_WAIT if deadline.nonblocking else 0
         while True:
-            if not deadline.nonblocking:
+            if self.gettimeout() != 0.0:
                 _wait_ready(self, write, deadline, what)
             try:
-                return call(self, arg)
+                return call(self, arg, flags)
             except (BlockingIOError, InterruptedError):
                 if deadline.nonblocking or self.gettimeout() == 0.0:
                     raise _want(write) from None
