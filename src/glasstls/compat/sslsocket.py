@@ -280,7 +280,9 @@ class SSLSocket(socket.socket):
                 self._send_lock.release()
 
     def _flush_quietly(self) -> None:
-        """Best effort, never waiting: the fatal alert before an error is raised."""
+        """Best effort, never waiting: the fatal alert before an error is raised, leftovers after a read."""
+        if not self._unsent and not self._outgoing.pending:
+            return  # the common case of a read, without taking any lock
         with contextlib.suppress(OSError):  # SSLWantWriteError included
             self._flush(_Deadline(0.0), "write", must=False)
 
@@ -301,6 +303,8 @@ class SSLSocket(socket.socket):
 
     def do_handshake(self, block: bool = False) -> None:
         """Run the handshake (``block``: even on a non-blocking socket, as the stdlib's)."""
+        if self._sslobj is None:
+            raise ValueError("No SSL wrapper around " + str(self))
         self._check_connected()
         timeout = self.gettimeout()
         try:
