@@ -608,3 +608,24 @@ def test_url_with_control_characters_is_not_fetched_and_shown_escaped(world: Wor
     (line,) = out.lines("OCSP fetch")
     assert "\\n\\x1b[31mx: the URL holds control characters; not fetched" in line.detail
     assert "\n" not in line.detail and "\x1b" not in out.lines("online revocation")[0].detail
+
+
+def test_a_responder_that_did_not_answer_is_not_asked_again_for_a_while(world: World) -> None:
+    """Under soft-fail a dead responder would cost every handshake its fetch deadline: the fetcher
+    remembers the URL for retry_after seconds, says so in the trace, and asks again afterwards."""
+    leaf = world.leaf(crl=False)
+    world.responder.statuses[leaf.certificate.serial_number] = "good"
+    world.responder.mode = "http500"
+    fetcher = OnlineRevocation(retry_after=1.0)
+    first = connect(world.pki, leaf, fetcher=fetcher, revocation_fetch="ocsp", revocation="soft")
+    assert first.complete and "HTTP 500" in first.lines("online revocation")[0].detail
+    asked = len(world.responder.requests)
+    world.responder.mode = "normal"
+    second = connect(world.pki, leaf, fetcher=fetcher, revocation_fetch="ocsp", revocation="soft")
+    assert second.complete and len(world.responder.requests) == asked  # not asked again
+    detail = second.lines("online revocation")[0].detail
+    assert "gave no answer 0 s ago (the server answered HTTP 500" in detail and "not asked again within 1 s" in detail
+    time.sleep(1.1)
+    third = connect(world.pki, leaf, fetcher=fetcher, revocation_fetch="ocsp", revocation="soft")
+    assert third.complete and len(world.responder.requests) > asked
+    assert third.lines("OCSP fetch")[-1].ok

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ DEFAULT_HANDSHAKE_TIMEOUT = 6.0
 # A response is a few KB; a CRL of a large CA can be megabytes.
 OCSP_MAX_BYTES = 64 * 1024
 CRL_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_RETRY_AFTER = 60.0
+MAX_UNANSWERED = 256  # URLs remembered as not answering, oldest forgotten first
 
 Fetch = Callable[..., HttpResult]  # http_fetch.fetch's signature: (url, *, deadline, body, content_type, max_bytes)
 
@@ -96,10 +99,39 @@ class OnlineRevocation:
     nonce: bool = False
     cache: RevocationCache = field(default_factory=RevocationCache)
     clock: Callable[[], float] = time.monotonic
+    # A URL that gave no answer is not asked again for this many seconds: under soft-fail a dead
+    # responder would otherwise cost every handshake its whole fetch deadline (browsers back off too).
+    retry_after: float = DEFAULT_RETRY_AFTER
+    _unanswered: dict[str, tuple[float, str]] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.fetch_timeout <= 60 or not 0 < self.handshake_timeout <= 120:
             raise ConfigError("revocation fetch timeouts must be positive seconds (at most 60 per fetch, 120 in all)")
+        if self.retry_after < 0:
+            raise ConfigError(f"retry_after must be 0 or more seconds, not {self.retry_after!r}")
+
+    def _fetch(self, url: str, run: Run, *, target: str | None = None, **kwargs: object) -> HttpResult:
+        """``fetch(target or url)`` within the deadlines, unless the responder or CRL at ``url`` failed
+        less than ``retry_after`` ago (an OCSP GET's ``target`` is ``url`` plus the request)."""
+        with self._lock:
+            failed = self._unanswered.get(url)
+        now = self.clock()
+        if failed is not None and now < failed[0] + self.retry_after:
+            ago, retry = now - failed[0], self.retry_after
+            raise FetchError(url, f"gave no answer {ago:.0f} s ago ({failed[1]}); not asked again within {retry:g} s")
+        deadline = self._fetch_deadline(url, run)
+        try:
+            answer = self.fetch(target or url, deadline=deadline, **kwargs)
+        except FetchError as err:
+            with self._lock:
+                if url not in self._unanswered and len(self._unanswered) >= MAX_UNANSWERED:
+                    self._unanswered.pop(next(iter(self._unanswered)))
+                self._unanswered[url] = (self.clock(), err.problem)
+            raise
+        with self._lock:
+            self._unanswered.pop(url, None)
+        return answer
 
     def check_path(
         self,
@@ -203,13 +235,10 @@ class OnlineRevocation:
         """GET ``url``/base64(request) when short, else POST (RFC 6960, Appendix A.1); the answer and method."""
         encoded = quote(base64.b64encode(der).decode(), safe="")
         try:
-            deadline = self._fetch_deadline(url, run)
             if len(encoded) < GET_LIMIT:
                 get_url = url + ("" if url.endswith("/") else "/") + encoded
-                return self.fetch(get_url, deadline=deadline, max_bytes=OCSP_MAX_BYTES), "GET"
-            answer = self.fetch(
-                url, deadline=deadline, body=der, content_type="application/ocsp-request", max_bytes=OCSP_MAX_BYTES
-            )
+                return self._fetch(url, run, target=get_url, max_bytes=OCSP_MAX_BYTES), "GET"
+            answer = self._fetch(url, run, body=der, content_type="application/ocsp-request", max_bytes=OCSP_MAX_BYTES)
             return answer, "POST"
         except FetchError as err:
             problem = f"OCSP responder {url}: {err.problem}"
@@ -251,7 +280,7 @@ class OnlineRevocation:
 
     def _fetch_crl(self, url: str, subject: str, run: Run) -> tuple[x509.CertificateRevocationList, str] | None:
         try:
-            answer = self.fetch(url, deadline=self._fetch_deadline(url, run), max_bytes=CRL_MAX_BYTES)
+            answer = self._fetch(url, run, max_bytes=CRL_MAX_BYTES)
         except FetchError as err:
             problem = f"CRL {url}: {err.problem}"
             no_answer(problem, subject, run)
