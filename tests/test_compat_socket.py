@@ -582,3 +582,21 @@ def test_smtplib_starttls_through_a_pumped_context(files: Files, stack: Any) -> 
             client.quit()
         assert server.result() == [b"ehlo client", b"STARTTLS", b"ehlo client", b"quit"]
 
+
+
+@pytest.mark.parametrize("version", PROTOCOLS)
+def test_session_and_session_reused_pass_through(files: Files, stack: Any, version: str) -> None:
+    """The session of one connection resumes the next (RFC 8446 2.2, RFC 5077) through wrap_socket(session=)."""
+    context = pumped_context(files, stack)
+    context.maximum_version = PROTOCOLS[version]
+    with WWWServer(files, version, naccept=2) as server:
+        first = context.wrap_socket(socket.create_connection(("127.0.0.1", server.port), timeout=WAIT),
+                                    server_hostname="localhost")  # fmt: skip
+        with first:
+            assert http_get(first)[0].startswith(b"HTTP/1.0 200")  # TLS 1.3: the tickets came with the page
+            session = first.session
+            assert session is not None and first.session_reused is False
+        second = context.wrap_socket(socket.create_connection(("127.0.0.1", server.port), timeout=WAIT),
+                                     server_hostname="localhost", session=session)  # fmt: skip
+        with second:
+            assert isinstance(second, SSLSocket) and second.session_reused is True
