@@ -323,3 +323,10 @@ def test_getpeercert_same_as_stdlib(files: dict[str, Path], version: ssl.TLSVers
         pair.handshake()
         seen.append((pair.client.getpeercert(), pair.client.getpeercert(binary_form=True)))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+def test_no_ca_loaded_fails_the_chain(files: dict[str, Path], client_kind: type) -> None:
+    _, server_ctx = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_3)
+    exc = _handshake_error(Pair(client_kind(ssl.PROTOCOL_TLS_CLIENT), server_ctx))
+    assert isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_code == 20

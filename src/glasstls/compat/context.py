@@ -9,14 +9,18 @@ docs/design/ssl-compat.md.
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ..config import DEFAULT_SUITES, CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from ..crypto.rand import system_randomness
@@ -229,7 +233,7 @@ class SSLContext:
             kwargs["crls"] = tuple(self._crls)
             kwargs["revocation"] = "hard" if self.verify_flags & ssl.VERIFY_CRL_CHECK_LEAF else "soft"
         return ClientConfig(
-            trust_store=TrustStore.from_certificates(self._roots, "SSLContext") if verify else None,
+            trust_store=self._trust_store() if verify else None,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
@@ -238,7 +242,7 @@ class SSLContext:
 
     def server_config(self) -> ServerConfig:
         auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
-        roots = TrustStore.from_certificates(self._roots, "SSLContext") if auth != "none" else None
+        roots = self._trust_store() if auth != "none" else None
         return ServerConfig(
             **self._suite_kwargs(),
             certificates=(self._chain,) if self._chain is not None else (), tls_min=self._tls_min(),
@@ -248,6 +252,12 @@ class SSLContext:
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
             session_cache=self._session_cache, ticket_keys=self._ticket_keys,
         )  # fmt: skip
+
+    def _trust_store(self) -> TrustStore:
+        """The CAs loaded. With none, OpenSSL still handshakes and fails the peer's chain
+        (unable to get local issuer certificate); a glasstls TrustStore cannot be empty, so
+        it holds one anchor whose key nobody has (_no_anchor), and the chain fails alike."""
+        return TrustStore.from_certificates(self._roots or [_no_anchor()], "SSLContext")
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # Left out unless set_ciphers was called, so the config's profile decides as usual.
@@ -288,6 +298,21 @@ def create_default_context(
     elif ctx.verify_mode != ssl.CERT_NONE:
         ctx.load_default_certs(purpose)
     return ctx
+
+
+@functools.lru_cache(maxsize=1)
+def _no_anchor() -> x509.Certificate:
+    """A self-signed CA whose private key is dropped at once: it can issue nothing."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "glasstls.compat: no CA loaded in this SSLContext")])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
 
 
 def _checked_version(value: ssl.TLSVersion) -> ssl.TLSVersion:
