@@ -94,12 +94,7 @@ class SSLObject:
         if buffer is not None and len <= 0:
             len = memoryview(buffer).nbytes
         if self._inbox and len:
-            data = bytes(self._inbox[:len])
-            del self._inbox[:len]
-            if buffer is None:
-                return data
-            memoryview(buffer).cast("B")[: data.__len__()] = data
-            return data.__len__()
+            return self._take(len, buffer)
         self._raise_if_failed()
         if self._peer_closed:
             if self._unwrapped:
@@ -111,6 +106,15 @@ class SSLObject:
             return b"" if buffer is None else 0
         raise want_read()
 
+    def _take(self, size: int, buffer: Any) -> Any:
+        """Data first, errors after: what arrived before a failure is still read (as OpenSSL)."""
+        data = bytes(self._inbox[:size])
+        del self._inbox[:size]
+        if buffer is None:
+            return data
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
     def write(self, data: Any) -> int:
         if not self._conn.handshake_complete:
             self.do_handshake()
@@ -120,10 +124,10 @@ class SSLObject:
         payload = bytes(data)
         self._conn.send(payload)
         self._flush()
-        return payload.__len__()
+        return len(payload)
 
     def pending(self) -> int:
-        return self._inbox.__len__()
+        return len(self._inbox)
 
     def unwrap(self) -> None:
         """Send close_notify (RFC 8446, Section 6.1), then wait for the peer's: SSLWantReadError
@@ -295,7 +299,7 @@ def _name_tuple(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
 
 def _serial(number: int) -> str:
     text = f"{number:X}"
-    return text if text.__len__() % 2 == 0 else "0" + text
+    return text if len(text) % 2 == 0 else "0" + text
 
 
 def _asn1_time(moment: datetime) -> str:
