@@ -68,8 +68,10 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Test files run in parallel, one worker per core (pytest-xdist); a file's tests stay on one worker,
+# so module fixtures (a PKI, a peer) are made once. Every test binds its own ephemeral ports.
 test: venv peers lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 demo: venv
 	$(VENV)/bin/glasstls demo
