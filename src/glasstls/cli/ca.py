@@ -22,6 +22,7 @@ import getpass
 import re
 import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +51,8 @@ from ..x509.mint import Identity, write_private
 
 KINDS = ("server", "client", "ocsp-responder")
 REASON_NAMES = {flag: name for name, flag in REASONS.items()}  # ReasonFlags -> "keyCompromise"
+# Adds one `glasstls ca` subcommand (with its --dir) and returns its parser.
+_Command = Callable[[str, str], argparse.ArgumentParser]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +67,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         c.add_argument("--dir", default=argparse.SUPPRESS, help=f"the CA directory (default ./{DEFAULT_DIR})")
         return c
 
+    _add_init(command)
+    _add_issue(command)
+    _add_revoke(command)
+    _add_crl(command)
+    _add_ocsp(command)
+    _add_export(command)
+    _add_list(command)
+    _add_serve(command)
+
+
+def _add_init(command: _Command) -> None:
     c = command("init", "create a root CA and an intermediate CA that issues the leaves")
     c.add_argument("--name", default=DEFAULT_NAME, help=f"the root's common name (default {DEFAULT_NAME!r})")
     c.add_argument("--key-type", choices=CA_KEY_TYPES, default="ecdsa-p256", help="CA key type (ecdsa-p256)")
@@ -79,6 +93,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     c.set_defaults(run=run_init)
 
+
+def _add_issue(command: _Command) -> None:
     c = command("issue", "issue a server, client or delegated OCSP responder certificate and its key")
     c.add_argument("kind", choices=KINDS, help="what the certificate is for (its extended key usage)")
     c.add_argument("names", nargs="+", metavar="NAME", help="server: DNS names and IPs; client/responder: one name")
@@ -90,18 +106,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("--force", action="store_true", help="replace an existing PREFIX.key")
     c.set_defaults(run=run_issue)
 
+
+def _add_revoke(command: _Command) -> None:
     c = command("revoke", "record that a certificate is revoked; the next CRL and OCSP answers list it")
     c.add_argument("cert", nargs="?", metavar="CERT.pem", help="the certificate (the first one in the file)")
     c.add_argument("--serial", help="or its serial number in hex, as `glasstls ca list` shows it")
     c.add_argument("--reason", choices=tuple(REASONS), default="unspecified", help="why (default unspecified)")
     c.set_defaults(run=run_revoke)
 
+
+def _add_crl(command: _Command) -> None:
     c = command("crl", "publish a CRL signed by the CA that issues the leaves, as PEM and DER")
     c.add_argument("--days", type=int, default=CRL_DAYS, help=f"until nextUpdate, in days ({CRL_DAYS})")
     c.add_argument("--out", help="the PEM file (default DIR/crl.pem); the DER goes beside it, as .der")
     c.add_argument("--issuer", choices=("intermediate", "root"), help="root: the CRL that can revoke the intermediate")
     c.set_defaults(run=run_crl)
 
+
+def _add_ocsp(command: _Command) -> None:
     c = command("ocsp", "an OCSP response for a certificate: good, or revoked with reason and time")
     c.add_argument("cert", metavar="CERT.pem", help="the certificate asked about")
     c.add_argument("--responder", metavar="PEM", help="sign as this delegated responder (issue ocsp-responder)")
@@ -116,6 +138,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("--out", help="the DER response (default: CERT's name with .ocsp.der)")
     c.set_defaults(run=run_ocsp)
 
+
+def _add_export(command: _Command) -> None:
     c = command("export", "a PKCS#12 bundle (.p12) of a key, its certificate and the chain")
     c.add_argument("cert", metavar="CERT.pem")
     c.add_argument("key", metavar="KEY.pem")
@@ -128,9 +152,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("--legacy", action="store_true", help="3DES and SHA-1 MAC, for importers older than ~2018")
     c.set_defaults(run=run_export)
 
+
+def _add_list(command: _Command) -> None:
     c = command("list", "the certificates this CA issued, and whether they are revoked")
     c.set_defaults(run=run_list)
 
+
+def _add_serve(command: _Command) -> None:
     c = command("serve", "answer OCSP requests and serve the CRL and issuer certificates over HTTP")
     c.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
     c.add_argument("--responder", metavar="PEM", help="sign OCSP answers as this delegated responder")
