@@ -2,10 +2,7 @@
 TLS 1.3, resumption with nginx's tickets, 0-RTT (RFC 8446, Sections 2.2, 2.3, 4.2.10, 4.6.1),
 and TLS 1.2 resumption with a ticket (RFC 5077) and with a session ID (RFC 5246, Section 7.3).
 
-Each test starts its own nginx on 127.0.0.1 with a configuration written to a temporary
-directory (``-p PREFIX -c CONF -e ERRORLOG -g 'daemon off; master_process off;'``: one
-process, in the foreground, in a process group of its own that is killed when the test
-ends); the system's nginx, if Debian's package started one, is neither used nor touched.
+Each test starts its own nginx on 127.0.0.1 (nginx_peer.py).
 
 nginx says in its own words what it saw, in a response header, the page and its access
 log: ``$ssl_protocol``, ``$ssl_session_reused`` ("r" for a resumed session, "." otherwise)
@@ -17,13 +14,7 @@ request sent after the handshake has no ``X-Early`` header and its page says ``e
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +23,7 @@ from typing import Any
 import pytest
 from conftest import InteropPKI
 from interop_peers import WAIT, ServerFiles
+from nginx_peer import PATHS, TEMP_PATHS, Nginx, needs_nginx, running_nginx
 
 import glasstls
 from glasstls import ClientConfig, NegotiatedParameters, SessionStore
@@ -43,31 +35,11 @@ from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
 
 
-def _find_nginx() -> str | None:
-    """Debian installs nginx in /usr/sbin, which a non-root PATH may leave out."""
-    found = shutil.which("nginx")
-    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
-        found = "/usr/sbin/nginx"
-    return found
-
-
-NGINX = _find_nginx()
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx; make peers)")
-
 # nginx's answer to every request: the variables the tests read, in headers and in the page.
-CONFIG = """
-error_log {prefix}/error.log info;
-pid {prefix}/nginx.pid;
-lock_file {prefix}/nginx.lock;
-events {{ worker_connections 64; }}
+CONFIG = PATHS + """
 http {{
     log_format glasstls '$ssl_protocol reused=$ssl_session_reused early=$ssl_early_data "$request" $status';
-    access_log {prefix}/access.log glasstls;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
+    access_log {prefix}/access.log glasstls;""" + TEMP_PATHS + """
     server {{
         listen 127.0.0.1:{port} ssl;
         server_name localhost;
@@ -97,113 +69,21 @@ http {{
 """
 
 
-def _free_port() -> int:
-    """A port free on 127.0.0.1 now (nginx cannot listen on port 0 and say which it got)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Nginx:
-    """nginx in the foreground, one process, in a session (process group) of its own."""
-
-    def __init__(self, directory: Path, files: ServerFiles, *, tickets: bool = True) -> None:
-        self.prefix = directory
-        self.files = files
-        self.tickets = tickets
-        self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start nginx; another free port is tried when the first is taken in between (bounded)."""
-        for _ in range(3):
-            self.port = _free_port()
-            if self._start_on(self.port):
-                return
-        raise AssertionError(f"nginx did not start:\n{self.log}")
-
-    def _start_on(self, port: int) -> bool:
-        (self.prefix / "tmp").mkdir(exist_ok=True)
-        conf = self.prefix / "nginx.conf"
-        conf.write_text(
-            CONFIG.format(
-                prefix=self.prefix,
-                port=port,
-                chain=self.files.full_chain,
-                key=self.files.key,
-                tickets="on" if self.tickets else "off",
-            )
-        )
-        pid_file = self.prefix / "nginx.pid"
-        for stale in (pid_file, self.prefix / "error.log", self.prefix / "stderr.log"):
-            stale.unlink(missing_ok=True)  # what a try on a port taken in between left
-        assert NGINX is not None
-        command = [NGINX, "-p", str(self.prefix), "-c", str(conf), "-e", str(self.prefix / "error.log")]
-        command += ["-g", "daemon off; master_process off;"]
-        with open(self.prefix / "stderr.log", "wb") as stderr:
-            self._proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True
-            )
-        # nginx writes its pid file after it opened its listening socket.
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            code = self._proc.poll()
-            if code is not None:
-                self._proc = None
-                if "Address already in use" in self.log:
-                    return False
-                raise AssertionError(f"nginx exited with status {code} ({' '.join(command)}):\n{self.log}")
-            with contextlib.suppress(OSError, ValueError):
-                if int(pid_file.read_text()) == self._proc.pid:
-                    return True
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError(f"nginx wrote no pid file within {WAIT} s:\n{self.log}")
-
-    def stop(self) -> None:
-        """SIGTERM to nginx's process group, SIGKILL if it is still there after WAIT seconds."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(WAIT)
-
-    @property
-    def log(self) -> str:
-        parts = []
-        for name in ("stderr.log", "error.log"):
-            path = self.prefix / name
-            if path.exists():
-                parts.append(f"-- {name}:\n" + path.read_text(errors="replace"))
-        return "\n".join(parts)
-
-    def access_log(self, uri: str) -> list[str]:
-        """The access log lines of the requests for ``uri``."""
-        path = self.prefix / "access.log"
-        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-        return [line for line in lines if f'"GET {uri} HTTP/1.1"' in line]
-
-
 @contextlib.contextmanager
-def running_nginx(directory: Path, files: ServerFiles, *, tickets: bool = True) -> Iterator[Nginx]:
-    server = Nginx(directory, files, tickets=tickets)
-    server.start()
-    try:
+def running(directory: Path, files: ServerFiles, *, tickets: bool = True) -> Iterator[Nginx]:
+    """nginx serving CONFIG with ``files``' chain and key."""
+
+    def configuration(port: int) -> str:
+        tickets_on = "on" if tickets else "off"
+        return CONFIG.format(prefix=directory, port=port, chain=files.full_chain, key=files.key, tickets=tickets_on)
+
+    with running_nginx(directory, configuration) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def nginx(pki: InteropPKI, tmp_path: Path) -> Iterator[Nginx]:
-    with running_nginx(tmp_path, pki.files["ecdsa-p256"]) as server:
+    with running(tmp_path, pki.files["ecdsa-p256"]) as server:
         yield server
 
 
@@ -356,10 +236,10 @@ def test_nginx_rejects_0rtt_with_a_ticket_it_cannot_open(pki: InteropPKI, tmp_pa
     files = pki.files["ecdsa-p256"]
     (tmp_path / "before").mkdir()
     (tmp_path / "after").mkdir()
-    with running_nginx(tmp_path / "before", files) as before:
+    with running(tmp_path / "before", files) as before:
         first = fetch(before, config, "/ticket")
     assert first.session is not None and first.session.max_early_data > 0
-    with running_nginx(tmp_path / "after", files) as after:
+    with running(tmp_path / "after", files) as after:
         late = fetch(after, config, "/late", session=first.session, early=True, resend=True)
         logged = after.access_log("/late")
     assert late.params.early_data_accepted is False and late.params.resumed is False
@@ -397,7 +277,7 @@ def test_glasstls_client_resumes_tls12_with_nginx(pki: InteropPKI, tmp_path: Pat
     ``off``, from the session ID in its shared session cache (RFC 5246, Section 7.4.1.2)."""
     config = client_config(pki, tls_max=ProtocolVersion.TLSv1_2)
     store = SessionStore()
-    with running_nginx(tmp_path, pki.files["ecdsa-p256"], tickets=tickets_on) as server:
+    with running(tmp_path, pki.files["ecdsa-p256"], tickets=tickets_on) as server:
         first = fetch(server, config, "/first", session_store=store)
         second = fetch(server, config, "/second", session_store=store)
     assert (first.params.version, second.params.version) == ("TLSv1.2", "TLSv1.2")

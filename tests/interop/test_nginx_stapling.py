@@ -11,10 +11,6 @@ killed when the test ends; the responder too.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,33 +18,24 @@ from pathlib import Path
 
 import pytest
 from interop_peers import WAIT
+from nginx_peer import PATHS, TEMP_PATHS, Nginx, needs_nginx, running_nginx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the CA helpers
 import glasstls
-from ca_serve_helpers import OnlineCA, ca_serve, free_port, online_ca
+from ca_serve_helpers import OnlineCA, ca_serve, online_ca
 from glasstls import ClientConfig
 from glasstls.errors import AlertError
 from glasstls.x509.store import TrustStore
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx; make peers)"),
+    needs_nginx,
 ]
 
-CONFIG = """
-error_log {prefix}/error.log info;
-pid {prefix}/nginx.pid;
-lock_file {prefix}/nginx.lock;
-events {{ worker_connections 64; }}
+CONFIG = PATHS + """
 http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
+    access_log {prefix}/access.log;""" + TEMP_PATHS + """
     server {{
         listen 127.0.0.1:{port} ssl;
         server_name localhost;
@@ -65,51 +52,16 @@ http {{
 
 
 @contextlib.contextmanager
-def running_nginx(directory: Path, ca: OnlineCA) -> Iterator[int]:
-    """nginx stapling for the CA's server certificate; yields its port."""
-    (directory / "tmp").mkdir(exist_ok=True)
+def running_stapler(directory: Path, ca: OnlineCA) -> Iterator[Nginx]:
+    """nginx stapling for the CA's server certificate."""
     trusted = directory / "trusted.pem"
     trusted.write_bytes(ca.root_pem.read_bytes() + ca.intermediate_pem.read_bytes())
-    port = free_port()
-    conf = directory / "nginx.conf"
-    conf.write_text(
-        CONFIG.format(prefix=directory, port=port, chain=ca.server_pem, key=ca.server_key, trusted=trusted)
-    )
-    assert NGINX is not None
-    command = [NGINX, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]
-    command += ["-g", "daemon off; master_process off;"]
-    with open(directory / "stderr.log", "wb") as stderr:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True)
-    try:
-        _wait_for_pid_file(proc, directory / "nginx.pid")
-        yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(WAIT)
 
+    def configuration(port: int) -> str:
+        return CONFIG.format(prefix=directory, port=port, chain=ca.server_pem, key=ca.server_key, trusted=trusted)
 
-def _wait_for_pid_file(proc: subprocess.Popen[bytes], pid_file: Path) -> None:
-    """nginx writes its pid file once it listens."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"nginx exited with status {proc.returncode}:\n{_log(pid_file.parent)}")
-        with contextlib.suppress(OSError, ValueError):
-            if int(pid_file.read_text()) == proc.pid:
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"nginx wrote no pid file within {WAIT} s:\n{_log(pid_file.parent)}")
-
-
-def _log(directory: Path) -> str:
-    logs = [directory / name for name in ("stderr.log", "error.log")]
-    return "\n".join(log.read_text(errors="replace") for log in logs if log.exists())
+    with running_nginx(directory, configuration) as server:
+        yield server
 
 
 def _get(port: int, config: ClientConfig) -> bytes:
@@ -127,18 +79,18 @@ def test_nginx_staples_from_glasstls_ca_serve_and_the_glasstls_client_requires_i
     config = ClientConfig(trust_store=TrustStore.from_file(ca.root_pem), ocsp="require")
     nginx_dir = tmp_path / "nginx"
     nginx_dir.mkdir()
-    with ca_serve(ca) as responder, running_nginx(nginx_dir, ca) as port:
+    with ca_serve(ca) as responder, running_stapler(nginx_dir, ca) as nginx:
         errors: list[str] = []
         answer = b""
         for _ in range(10):  # nginx fetches on the first handshake and staples from the next ones
             try:
-                answer = _get(port, config)
+                answer = _get(nginx.port, config)
                 break
             except AlertError as err:
                 errors.append(err.reason)
                 time.sleep(0.5)
         else:
-            raise AssertionError(f"no staple after 10 handshakes: {errors}\nnginx said:\n{_log(nginx_dir)}")
+            raise AssertionError(f"no staple after 10 handshakes: {errors}\nnginx said:\n{nginx.log}")
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"stapled\n"), answer
         assert all("stapled no OCSP response" in reason for reason in errors), errors
         responder.wait_for(r'"(GET /ocsp/|POST /ocsp).*" 200 .*: good, signed by the intermediate')
