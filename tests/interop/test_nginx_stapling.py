@@ -95,4 +95,4 @@ def test_nginx_staples_from_glasstls_ca_serve_and_the_glasstls_client_requires_i
         assert all("stapled no OCSP response" in reason for reason in errors), errors
         responder.wait_for(r'"(GET /ocsp/|POST /ocsp).*" 200 .*: good, signed by the intermediate')
         for _ in range(2):  # every handshake now carries it, checked good by the client
-            assert _get(port, config).startswith(b"HTTP/1.1 200")
+            assert _get(nginx.port, config).startswith(b"HTTP/1.1 200")
