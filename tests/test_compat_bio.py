@@ -175,6 +175,27 @@ def test_wrong_host(files: dict[str, Path], version: ssl.TLSVersion, client_kind
     assert exc.verify_message == "Hostname mismatch, certificate is not valid for 'wrong.example'."
 
 
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("client_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
+@pytest.mark.parametrize("hostname", ["wrong.example", "127.0.0.2", None])
+def test_chain_verified_without_the_name(files: dict[str, Path], version: ssl.TLSVersion, client_kind: type,
+                                         hostname: str | None) -> None:  # fmt: skip
+    """check_hostname False with CERT_REQUIRED: the chain is verified, the name is not (urllib3
+    checks it itself); an untrusted root still fails."""
+    for ca, trusted in (("ca", True), ("other", False)):
+        client_ctx, _ = contexts(client_kind, files, version, ca)
+        client_ctx.check_hostname = False
+        assert client_ctx.verify_mode == ssl.CERT_REQUIRED
+        _, server_ctx = contexts(ssl.SSLContext, files, version)
+        pair = Pair(client_ctx, server_ctx, hostname=hostname)
+        if trusted:
+            pair.handshake()
+            assert pair.client.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
+        else:
+            exc = _handshake_error(pair)
+            assert isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_code == 20
+
+
 @pytest.mark.parametrize("server_kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])
 def test_version_mismatch_is_an_ssl_error(files: dict[str, Path], server_kind: type) -> None:
     client_ctx, _ = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_3)

@@ -237,6 +237,33 @@ def test_leaf_without_subject_alt_name(ca: ThrowawayCA, store: TrustStore) -> No
     error = fails([cert, ca.intermediate_cert], "example.com", store)
     assert error.description == AlertDescription.bad_certificate
     assert "has no DNS or IP subjectAltName" in error.reason
+    # Without a name to check (ssl's check_hostname False), the same chain passes: path and dates only.
+    result = verify_server_chain([cert, ca.intermediate_cert], None, store, NOW)
+    assert result.server_name == "" and result.leaf_names == () and result.path[-1] == ca.root_cert
+    expired = fails_without_name([cert, ca.intermediate_cert], store, NOW + timedelta(days=2))
+    assert expired.description == AlertDescription.certificate_expired
+
+
+def fails_without_name(chain, store: TrustStore, now: datetime = NOW) -> AlertError:
+    with pytest.raises(AlertError) as info:
+        verify_server_chain(chain, None, store, now)
+    return info.value
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa-p256", "ed25519"])
+def test_no_name_checks_the_chain_but_not_the_name(ca: ThrowawayCA, store: TrustStore, key_type: str) -> None:
+    leaf = ca.issue_server(["example.com"], key_type=key_type, now=NOW)  # type: ignore[arg-type]
+    result = verify_server_chain(leaf.chain, None, store, NOW)
+    assert result.server_name == "" and result.leaf_names == ("example.com",)
+    assert result.path == (leaf.certificate, ca.intermediate_cert, ca.root_cert)
+    other = TrustStore.from_pem(ThrowawayCA.create(common_name="another root", now=NOW).root_pem())
+    assert fails_without_name(leaf.chain, other).description == AlertDescription.unknown_ca
+    assert fails_without_name(leaf.chain, store, NOW + timedelta(days=3650)).description == (
+        AlertDescription.certificate_expired
+    )
+    client_only = ca.issue_client("someone", now=NOW)
+    wrong_use = fails_without_name(client_only.chain, store)  # a server's chain still needs serverAuth
+    assert wrong_use.description == AlertDescription.unsupported_certificate and "serverAuth" in wrong_use.reason
 
 
 # -- trust -----------------------------------------------------------------------------

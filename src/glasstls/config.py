@@ -187,6 +187,9 @@ class Dangerous:
     """Knobs that weaken security or exist for known-answer replays. Off by default."""
 
     skip_server_verification: bool = False
+    # Verify the server's chain but not its name: ssl.SSLContext with check_hostname False
+    # (glasstls.compat), whose caller checks the name itself as urllib3 does, or has none.
+    skip_server_name_check: bool = False
     # The exact signature_algorithms list to advertise, unknown code points included.
     advertised_signature_schemes: tuple[int, ...] | None = None
     # The order of extension types in the ClientHello and HelloRetryRequest this side sends,

@@ -237,7 +237,8 @@ class SSLContext:
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
-            dangerous=Dangerous(skip_server_verification=not verify), **kwargs,
+            dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not self._check_hostname),
+            **kwargs,
         )  # fmt: skip
 
     def server_config(self) -> ServerConfig:

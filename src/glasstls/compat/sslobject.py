@@ -47,12 +47,6 @@ class SSLObject:
     ) -> None:  # fmt: skip
         if not server_side and context.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
-        if not server_side and context.verify_mode != ssl.CERT_NONE and not server_hostname:
-            # glasstls verifies a chain for a name (x509/verify.py); it has no chain-only check
-            raise ValueError(
-                "glasstls verifies the server's certificate for a name: give server_hostname (it is then checked "
-                "even with check_hostname=False), or set verify_mode to CERT_NONE"
-            )
         self._context = context
         self._incoming, self._outgoing = incoming, outgoing
         self.server_side = server_side

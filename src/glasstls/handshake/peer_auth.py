@@ -78,17 +78,19 @@ def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
     """Path validation and host name; revocation follows (status.check_server_status) on the path returned."""
     store = ctx.config.trust_store or TrustStore.system()
     subject = peer_subject(chain[0])
-    if not ctx.server_name:
+    name_checked = not ctx.config.dangerous.skip_server_name_check
+    if name_checked and not ctx.server_name:
         raise AlertError(
             AlertDescription.internal_error,
             "no server name to verify the certificate against: pass server_name (or skip_server_verification)",
         )
     try:
-        verified = verify_server_chain(chain, ctx.server_name, store, ctx.now())
+        verified = verify_server_chain(chain, ctx.server_name if name_checked else None, store, ctx.now())
     except AlertError as err:
         ctx.verified(subject, False, err.reason)
         raise
-    ctx.verified(subject, True, f"chain to a trusted root, valid for {ctx.server_name}")
+    valid_for = f"valid for {ctx.server_name}" if name_checked else "its name not checked (skip_server_name_check)"
+    ctx.verified(subject, True, f"chain to a trusted root, {valid_for}")
     return verified
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -91,17 +91,20 @@ class VerifiedChain:
 
 
 def verify_server_chain(
-    chain: Sequence[x509.Certificate], server_name: str, store: TrustStore, now: datetime
+    chain: Sequence[x509.Certificate], server_name: str | None, store: TrustStore, now: datetime
 ) -> VerifiedChain:
     """Validate the server's chain (leaf first) for ``server_name`` at ``now``.
 
-    ``server_name`` is a DNS name or an IPv4/IPv6 literal (brackets allowed).
-    Raises :class:`AlertError` for every problem with the chain; a naive ``now``
-    is taken as UTC.
+    ``server_name`` is a DNS name or an IPv4/IPv6 literal (brackets allowed); None checks
+    the chain as a server's (path, validity, key usage) but no name, as OpenSSL does without
+    a host to check (the result's ``server_name`` is then ""). Raises :class:`AlertError`
+    for every problem with the chain; a naive ``now`` is taken as UTC.
     """
     if not chain:
         # RFC 8446, Section 4.4.2.4: an empty server Certificate message is a decode_error.
         raise AlertError(AlertDescription.decode_error, "the server sent an empty certificate chain")
+    if server_name is None:
+        return _verify_without_name(chain, store, now)
     name, subject = _subject_for(server_name)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     leaf = chain[0]
@@ -127,6 +130,20 @@ def verify_server_chain(
         anchor_subject=describe(path[-1]),
         not_after=leaf.not_valid_after_utc,
     )
+
+
+def _verify_without_name(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime) -> VerifiedChain:
+    """The Web PKI path for one of the leaf's own names, which it matches by construction; a
+    leaf naming no host goes through the RFC 5280 path builder with the name check left out."""
+    names = san_names(chain[0])
+    if names:
+        return replace(verify_server_chain(chain, names[0], store, now), server_name="")
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    path = _verify_path(chain, "", store, now)
+    return VerifiedChain(
+        path=tuple(path), server_name="", leaf_subject=describe(chain[0]), leaf_names=(),
+        anchor_subject=describe(path[-1]), not_after=chain[0].not_valid_after_utc,
+    )  # fmt: skip
 
 
 # -- names ---------------------------------------------------------------------------
@@ -349,7 +366,10 @@ def _role(index: int, length: int, whose: str = "server") -> str:
 
 
 def _check_name(leaf: x509.Certificate, server_name: str) -> AlertError | None:
-    """The name the client asked for must be among the leaf's subjectAltName entries."""
+    """The name the client asked for must be among the leaf's subjectAltName entries ("": no
+    name to check, :func:`verify_server_chain` with None)."""
+    if not server_name:
+        return None
     names = san_names(leaf)
     if not names:
         return AlertError(
