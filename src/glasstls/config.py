@@ -447,6 +447,10 @@ class ServerConfig:
     stateless_hrr: bool = False
     cookie_sealer: CookieSealer | None = None
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
+    # Called with the client's server_name (None without SNI) before a chain is chosen: returns
+    # the chains to choose among for it (None: ``certificates``), or raises AlertError to refuse
+    # (OpenSSL's servername callback; glasstls.compat's sni_callback runs through it).
+    server_name_callback: Callable[[str | None], tuple[CertifiedKey, ...] | None] | None = None
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: TrustStore | None = None  # for client certificates
     # CRLs for client certificates, and the policy when a certificate has no current CRL

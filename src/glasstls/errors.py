@@ -64,6 +64,7 @@ PROBLEMS: dict[str, str] = {
     "version_range": "tls_min is above tls_max (``field`` is tls_min, ``value`` both labels)",
     "invalid_value": "``field`` was given ``value``, which cannot work (the reason says why)",
     "bad_ocsp_file": "the OCSP response file ``value`` does not hold a usable DER OCSP response",
+    "callback_refused": "the application's callback (``field``) refused the handshake or failed",
 }
 
 

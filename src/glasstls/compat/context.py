@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -39,33 +39,55 @@ _VERSIONS = {
 _OLD = (ssl.TLSVersion.SSLv3, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 
 
-class SSLContext:
-    """A drop-in for ``ssl.SSLContext`` (``PROTOCOL_TLS_CLIENT`` or ``PROTOCOL_TLS_SERVER``).
+# A subclass of the stdlib's class at run time, so that ``isinstance(ctx, ssl.SSLContext)``
+# holds wherever libraries check it (aiohttp, httpx, asyncio) even for a class captured before
+# inject_into_ssl; truststore does the same. Every attribute and method a library uses is
+# defined here and shadows the OpenSSL one, whose context underneath stays unused. For mypy it
+# is a class of its own: its attributes are glasstls's, not typeshed's.
+if TYPE_CHECKING:
+    _Base = object
+else:
+    _Base = ssl.SSLContext
 
-    ``sni_callback`` is stored only: a glasstls server picks among its certificates
-    by the client's server name itself. ``post_handshake_auth`` and ``num_tickets``
-    (server) map to the config; ``verify_flags`` is stored, VERIFY_CRL_CHECK_LEAF
-    making revocation checks hard for CRLs loaded with ``load_verify_locations``.
+_SIDES = (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER)
+
+
+class SSLContext(_Base):
+    """A drop-in for ``ssl.SSLContext``: ``PROTOCOL_TLS_CLIENT``, ``PROTOCOL_TLS_SERVER``, or the
+    older ``PROTOCOL_TLS`` (either side, no verification by default, as the stdlib's).
+
+    ``post_handshake_auth`` and ``num_tickets`` (server) map to the config; ``verify_flags`` is
+    stored, VERIFY_CRL_CHECK_LEAF making revocation checks hard for CRLs loaded with
+    ``load_verify_locations``.
     """
 
     sslobject_class = SSLObject
+    # Plain class attributes shadow the OpenSSL context's descriptors (see _Base above).
+    keylog_filename: str | None = None
+    post_handshake_auth = False
+    num_tickets = 2
+    hostname_checks_common_name = False  # glasstls never reads the CN (RFC 9525)
+    security_level = 2  # what OpenSSL reports for the default profile's strength (112-bit and up)
+
+    def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT, *args: Any, **kwargs: Any) -> SSLContext:
+        if _Base is object:
+            return super().__new__(cls)
+        return _Base.__new__(cls, protocol if protocol in _SIDES else ssl.PROTOCOL_TLS_CLIENT)  # type: ignore[no-any-return,call-arg,unused-ignore]  # ssl.SSLContext.__new__ takes the protocol
 
     def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
-        if protocol not in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER):
-            raise ValueError("glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT or ssl.PROTOCOL_TLS_SERVER")
-        self.protocol = protocol
+        if protocol not in (*_SIDES, ssl.PROTOCOL_TLS):
+            raise ValueError(
+                "glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER or ssl.PROTOCOL_TLS"
+            )
+        self._protocol = ssl._SSLMethod(protocol)
         client = protocol == ssl.PROTOCOL_TLS_CLIENT
         self._check_hostname = client
         self._verify_mode = ssl.CERT_REQUIRED if client else ssl.CERT_NONE
         self._minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
         self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
-        self.options = ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
-        self.verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
-        self.keylog_filename: str | None = None
-        self.post_handshake_auth = False
-        self.num_tickets = 2
-        self.sni_callback: Callable[..., Any] | None = None  # stored only (see the class doc)
-        self.hostname_checks_common_name = False  # glasstls never reads the CN (RFC 9525)
+        self._options = ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
+        self._verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
+        self._sni_callback: Callable[..., Any] | None = None
         self._roots: list[x509.Certificate] = []
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None
@@ -75,6 +97,40 @@ class SSLContext:
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
         self._session_cache = ServerSessionCache()
         self._ticket_keys = TicketKeys(system_randomness)
+
+    # -- plain settings, as properties: the stdlib's class has descriptors of these names ---------
+    @property
+    def protocol(self) -> ssl._SSLMethod:
+        return self._protocol
+
+    @property
+    def options(self) -> ssl.Options:
+        return ssl.Options(self._options)
+
+    @options.setter
+    def options(self, value: int) -> None:
+        self._options = ssl.Options(value)
+
+    @property
+    def verify_flags(self) -> ssl.VerifyFlags:
+        return ssl.VerifyFlags(self._verify_flags)
+
+    @verify_flags.setter
+    def verify_flags(self, value: int) -> None:
+        self._verify_flags = ssl.VerifyFlags(value)
+
+    @property
+    def sni_callback(self) -> Callable[..., Any] | None:
+        """Called as ``callback(sslobject, server_name, context)`` when a client's hello arrives
+        at a server; may set ``sslobject.context`` to another context (whose certificate is then
+        served) or return an alert number (``ssl.ALERT_DESCRIPTION_*``) to refuse."""
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, callback: Callable[..., Any] | None) -> None:
+        if callback is not None and not callable(callback):
+            raise TypeError("not a callable object")
+        self._sni_callback = callback
 
     # -- verification settings, with the stdlib's coupling ----------------------
     @property
@@ -241,12 +297,16 @@ class SSLContext:
             **kwargs,
         )  # fmt: skip
 
-    def server_config(self) -> ServerConfig:
+    def server_chains(self) -> tuple[CertifiedKey, ...]:
+        """The chain load_cert_chain gave (what an sni_callback switching to this context serves)."""
+        return (self._chain,) if self._chain is not None else ()
+
+    def server_config(self, server_name_callback: Callable[[str | None], Any] | None = None) -> ServerConfig:
         auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
         roots = self._trust_store() if auth != "none" else None
         return ServerConfig(
-            **self._suite_kwargs(),
-            certificates=(self._chain,) if self._chain is not None else (), tls_min=self._tls_min(),
+            **self._suite_kwargs(), server_name_callback=server_name_callback,
+            certificates=self.server_chains(), tls_min=self._tls_min(),
             tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET,
             tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),

@@ -41,11 +41,25 @@ _CERTIFICATE_ALERTS = frozenset(
 )
 
 
+# Received alerts whose OpenSSL reason breaks the SSLV3_ALERT_/TLSV1_ALERT_ pattern (ssl/ssl_err.c).
+_RECEIVED_REASONS = {
+    109: "TLSV13_ALERT_MISSING_EXTENSION",
+    110: "TLSV1_UNSUPPORTED_EXTENSION",
+    111: "TLSV1_CERTIFICATE_UNOBTAINABLE",
+    112: "TLSV1_UNRECOGNIZED_NAME",
+    113: "TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE",
+    114: "TLSV1_BAD_CERTIFICATE_HASH_VALUE",
+    116: "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+}
+
+
 def reason_for_alert(description: AlertDescription, received: bool) -> str:
     """OpenSSL's reason string: an alert received is ``SSLV3_ALERT_*``/``TLSV1_ALERT_*``
     (ssl/ssl_err.c); an alert we send is named after what we found wrong."""
     name = description.name.upper()
     if received:
+        if int(description) in _RECEIVED_REASONS:
+            return _RECEIVED_REASONS[int(description)]
         sslv3 = int(description) <= int(AlertDescription.illegal_parameter)  # SSLv3 alerts: 0..47
         return ("SSLV3_ALERT_" if sslv3 else "TLSV1_ALERT_") + name
     return {
@@ -64,6 +78,8 @@ def to_ssl_error(err: TLSError) -> ssl.SSLError:
         reason = reason_for_alert(err.description, received=True)
         return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
     if isinstance(err, AlertError):
+        if err.facts is not None and err.facts.problem == "callback_refused":
+            return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "CALLBACK_FAILED", str(err))  # as OpenSSL's SNI
         if err.description in _CERTIFICATE_ALERTS:
             return certificate_error(err)
         reason = reason_for_alert(err.description, received=False)

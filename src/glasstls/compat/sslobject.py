@@ -11,6 +11,7 @@ so ``SSLWantWriteError`` never happens here (as with the stdlib over a MemoryBIO
 from __future__ import annotations
 
 import ssl
+import weakref
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,10 +19,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ..connection import ClientConnection, Connection, ServerConnection
-from ..errors import NotNegotiatedError, TLSError
+from ..enums import AlertDescription
+from ..errors import AlertError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
+from ..trace import Tee
 from .ciphers import openssl_name, secret_bits
 from .errors import eof_error, to_ssl_error, want_read, zero_return
+from .watch import connection_watch
 
 
 class SSLContext(Protocol):
@@ -33,9 +37,14 @@ class SSLContext(Protocol):
     @property
     def verify_mode(self) -> ssl.VerifyMode: ...
 
+    @property
+    def sni_callback(self) -> Any: ...
+
     def client_config(self) -> Any: ...
 
-    def server_config(self) -> Any: ...
+    def server_config(self, server_name_callback: Any = None) -> Any: ...
+
+    def server_chains(self) -> Any: ...
 
 
 class SSLObject:
@@ -43,7 +52,7 @@ class SSLObject:
 
     def __init__(
         self, context: SSLContext, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
-        server_hostname: str | None = None, session: Any = None,
+        server_hostname: str | None = None, session: Any = None, peer: Any = None,
     ) -> None:  # fmt: skip
         if not server_side and context.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
@@ -56,10 +65,16 @@ class SSLObject:
         self._session = session
         self._peer_closed = False  # the peer's close_notify arrived
         self._unwrapped = False  # unwrap() was called: we sent ours
-        observer = _keylog(context.keylog_filename)
+        self._handshake_shown = False
+        self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
+        if self._watch is not None:
+            weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
+        observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
+        observer = Tee(*observers) if any(observers) else None
         self._conn: Connection
         if server_side:
-            self._conn = ServerConnection(context.server_config(), observer=observer)
+            on_name = self._on_server_name if context.sni_callback is not None else None
+            self._conn = ServerConnection(context.server_config(on_name), observer=observer)
         else:
             self._conn = ClientConnection(
                 context.client_config(), server_name=server_hostname, session=session, observer=observer
@@ -229,6 +244,23 @@ class SSLObject:
             raise to_ssl_error(exc) from exc
         self._flush()
 
+    def _on_server_name(self, server_name: str | None) -> Any:
+        """The context's sni_callback, as the stdlib calls it: (this object, the name, the context).
+        It may set ``self.context`` to another context, whose chain is then served, or return an
+        alert number to refuse the handshake with."""
+        before = self._context
+        answer = before.sni_callback(self, server_name, before)
+        if answer is not None:
+            try:
+                alert = AlertDescription(int(answer))
+            except ValueError:
+                alert = AlertDescription.internal_error
+            raise AlertError(
+                alert, f"the server's sni_callback refused server name {server_name!r} ({alert.name})",
+                facts=Facts("callback_refused", field="SSLContext.sni_callback"),
+            )  # fmt: skip
+        return self._context.server_chains() if self._context is not before else None
+
     # -- plumbing ------------------------------------------------------------------------
     def _pump(self) -> None:
         data = self._incoming.read()
@@ -236,6 +268,17 @@ class SSLObject:
             for event in self._conn.receive_bytes(data):
                 self._on_event(event)
         self._flush()
+        if self._watch is not None:
+            self._show()
+
+    def _show(self) -> None:
+        """The watched trace: one block when the handshake ends, the rest when the connection does."""
+        assert self._watch is not None
+        if self._conn.closed or self._conn.error is not None:
+            self._watch.finish()
+        elif self._conn.handshake_complete and not self._handshake_shown:
+            self._handshake_shown = True
+            self._watch.flush()
 
     def _flush(self) -> None:
         out = self._conn.data_to_send()

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
 from ..enums import AlertDescription, SignatureScheme
-from ..errors import AlertError
-from ..text import printable
+from ..errors import AlertError, Facts
+from ..text import exception_text, printable
 from ..x509.verify import name_matches, san_names
 from .base import Context
 
@@ -26,18 +26,41 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     with ``refuse_unknown_server_names``, an unrecognized_name alert.
     """
     cfg: ServerConfig = ctx.config
+    chains = cfg.certificates
+    if cfg.server_name_callback is not None:
+        chains = _from_callback(cfg, server_name)
     if server_name is None:
-        return cfg.certificates
-    matching = [c for c in cfg.certificates if any(name_matches(n, server_name) for n in certificate_names(c))]
+        return chains
+    matching = [c for c in chains if any(name_matches(n, server_name) for n in certificate_names(c))]
     if matching:
         return matching
     if cfg.refuse_unknown_server_names:
-        served = ", ".join(n for c in cfg.certificates for n in certificate_names(c)) or "(no names)"
+        served = ", ".join(n for c in chains for n in certificate_names(c)) or "(no names)"
         raise AlertError(
             AlertDescription.unrecognized_name,
             f"no certificate for server name '{printable(server_name)}'; this server has {served}",
         )
-    return cfg.certificates
+    return chains
+
+
+def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[CertifiedKey, ...]:
+    """The chains ``server_name_callback`` gives; its failure refuses the handshake, not the server."""
+    assert cfg.server_name_callback is not None
+    try:
+        chains = cfg.server_name_callback(server_name)
+    except AlertError:
+        raise
+    except Exception as exc:  # the application's code: any failure is a refusal with its reason
+        raise AlertError(
+            AlertDescription.handshake_failure,
+            f"the server's server_name_callback failed: {exception_text(exc)}",
+            facts=Facts("callback_refused", field="ServerConfig.server_name_callback"),
+        ) from None
+    if chains is None:
+        return cfg.certificates
+    if not chains:
+        raise AlertError(AlertDescription.unrecognized_name, "the server's server_name_callback gave no certificate")
+    return tuple(chains)
 
 
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:

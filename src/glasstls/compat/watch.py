@@ -1,0 +1,206 @@
+"""Watching every TLS connection of a process: the options of ``inject_into_ssl(trace=…)`` and
+``glasstls run``, and the observer each compat connection gets from them.
+
+A process has at most one :class:`Watch` (set by :func:`start`). Each SSLObject built while it
+is set asks :func:`connection_watch` for a :class:`ConnectionWatch`: a trace renderer writing
+into a buffer, the key log, an illustration and a sequence diagram, as the options ask. The
+buffer is written out as one block, headed by the connection's number, role, peer address and
+server name, when the handshake ends (done or failed), and what follows it (tickets, alerts,
+close) when the connection ends or is collected, or when the process exits. So a program with
+many connections at once still shows each connection's trace in one piece.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ConfigError
+from ..observe import Observer
+from ..text import exception_text, printable
+from ..trace import Tee
+
+TRACE_FORMATS = ("text", "full", "json")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What to show of every connection. ``output``: where trace blocks go (default stderr);
+    ``illustrate`` and ``diagram`` are folders, one page or SVG per connection."""
+
+    trace: str | None = None  # "text", "full" or "json"
+    explain: bool = False
+    show_secrets: bool = False
+    keylog: str | None = None
+    illustrate: str | None = None
+    diagram: str | None = None
+    output: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        if self.trace is not None and self.trace not in TRACE_FORMATS:
+            raise ConfigError(f"trace takes {', '.join(TRACE_FORMATS)}, not {self.trace!r}")
+        for folder in (self.illustrate, self.diagram):
+            if folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def trace_mode(self) -> str | None:
+        """The trace format; explain and show_secrets alone mean "text", as on the CLI."""
+        if self.trace is None and (self.explain or self.show_secrets):
+            return "text"
+        return self.trace
+
+    @property
+    def active(self) -> bool:
+        return bool(self.trace_mode or self.keylog or self.illustrate or self.diagram)
+
+
+_current: Watch | None = None
+_keylogs: dict[str, Observer] = {}  # one KeyLog per file for the whole process
+_numbers = itertools.count(1)
+_output_lock = threading.Lock()
+
+
+def start(watch: Watch) -> None:
+    global _current
+    _current = watch if watch.active else None
+
+
+def stop() -> None:
+    global _current
+    _current = None
+
+
+def current() -> Watch | None:
+    return _current
+
+
+def connection_watch(role: str, server_name: str | None, peer: Any) -> ConnectionWatch | None:
+    """The watch of one new connection, or None when the process is not watched."""
+    watch = _current
+    if watch is None:
+        return None
+    return ConnectionWatch(watch, next(_numbers), role, server_name, peer)
+
+
+class ConnectionWatch:
+    """One connection's observers and the block of trace text it writes out."""
+
+    def __init__(self, watch: Watch, number: int, role: str, server_name: str | None, peer: Any) -> None:
+        self.watch = watch
+        self.number = number
+        self.label = _label(number, role, server_name, peer)
+        self._buffer = io.StringIO()
+        self._written_once = False
+        self._illustration: Any = None
+        self._diagram: Any = None
+        self._lock = threading.Lock()
+        self.observer = Tee(self._trace(role, server_name, peer), self._keylog(), *self._drawings())
+
+    def _trace(self, role: str, server_name: str | None, peer: Any) -> Observer | None:
+        mode = self.watch.trace_mode
+        if mode is None:
+            return None
+        if mode == "json":
+            from ..trace.jsonl import JsonLinesTrace
+
+            extra = {"connection": self.number, "role": role, "peer": _address(peer), "server_name": server_name}
+            return JsonLinesTrace(self._buffer, show_secrets=self.watch.show_secrets, extra=extra)
+        from ..trace.text import TextTrace
+
+        return TextTrace(
+            self._buffer, full=mode == "full", explain=self.watch.explain, show_secrets=self.watch.show_secrets,
+            color=False,
+        )  # fmt: skip
+
+    def _keylog(self) -> Observer | None:
+        path = self.watch.keylog
+        if not path:
+            return None
+        with _output_lock:
+            if path not in _keylogs:
+                from ..trace.keylog import KeyLog
+
+                _keylogs[path] = KeyLog(path)
+            return _keylogs[path]
+
+    def _drawings(self) -> tuple[Observer | None, ...]:
+        if self.watch.illustrate:
+            from ..trace.illustrate import Illustration
+
+            self._illustration = Illustration(wants_secrets=self.watch.show_secrets, title=self.label)
+        if self.watch.diagram:
+            from ..trace.diagram import SequenceDiagram
+
+            self._diagram = SequenceDiagram(title=self.label)
+        return (self._illustration, self._diagram)
+
+    def flush(self) -> None:
+        """Write what the trace holds as one block (the first headed by the label, later ones
+        "continued"); never raises: a trace must not fail the program it watches."""
+        with self._lock:
+            text = self._buffer.getvalue()
+            self._buffer.seek(0)
+            self._buffer.truncate()
+            if not text:
+                return
+            json = self.watch.trace_mode == "json"
+            head = "" if json else f"── {self.label}{' (continued)' if self._written_once else ''} ──\n"
+            self._written_once = True
+        _write(self.watch.output, head + text)
+
+    def finish(self) -> None:
+        """The connection is over (closed, failed or collected): the last block, the page and the diagram."""
+        self.flush()
+        stem = f"connection-{self.number:03d}"
+        if self._illustration is not None and self._illustration.events:
+            _save(
+                lambda: self._illustration.write_html(Path(self.watch.illustrate or ".") / f"{stem}.html"),
+                self.watch.output,
+            )
+        if self._diagram is not None and self._diagram.events:
+            _save(lambda: self._diagram.write(Path(self.watch.diagram or ".") / f"{stem}.svg"), self.watch.output)
+        self._illustration = self._diagram = None
+
+
+def _label(number: int, role: str, server_name: str | None, peer: Any) -> str:
+    where = _address(peer)
+    arrow = "to" if role == "client" else "from"
+    text = f"glasstls: connection {number}, {role}"
+    if where:
+        text += f" {arrow} {where}"
+    if server_name:
+        text += f" (server name {printable(server_name)})"
+    return text
+
+
+def _address(peer: Any) -> str | None:
+    """host:port of a socket address; [v6]:port; None when unknown."""
+    if not isinstance(peer, tuple) or len(peer) < 2:
+        return None
+    host = printable(str(peer[0]))
+    return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+
+
+def _write(stream: TextIO | None, text: str) -> None:
+    target = stream if stream is not None else sys.stderr
+    with _output_lock:
+        try:
+            target.write(text)
+            target.flush()
+        except (OSError, ValueError):  # a closed or broken output: the program goes on untraced
+            pass
+
+
+def _save(write: Any, stream: TextIO | None) -> None:
+    try:
+        path = write()
+    except Exception as exc:  # drawing or writing failed: say so, the program goes on
+        _write(stream, f"glasstls: cannot write a page of the trace: {exception_text(exc)}\n")
+        return
+    _write(stream, f"glasstls: wrote {path}\n")
