@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from interop_peers import CERT_TYPES, OPENSSL, WAIT, ServerFiles, split_pem_chain
+from compat_servers import CompatServers, write_server_files
+from interop_peers import CERT_TYPES, OPENSSL, WAIT, ServerFiles
 
 from glasstls import CertifiedKey
 from glasstls.x509.mint import Identity, ThrowawayCA
@@ -44,14 +46,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> InteropPKI:
     files: dict[str, ServerFiles] = {}
     for cert_type in CERT_TYPES:
         identity = ca.issue_server(["localhost", "127.0.0.1"], key_type=cert_type)  # type: ignore[arg-type]
-        full_chain, key = directory / f"{cert_type}.chain.pem", directory / f"{cert_type}.key.pem"
-        identity.write(full_chain, key)
-        leaf_pem, intermediates_pem = split_pem_chain(identity.chain_pem())
-        leaf, intermediates = directory / f"{cert_type}.leaf.pem", directory / f"{cert_type}.intermediates.pem"
-        leaf.write_bytes(leaf_pem)
-        intermediates.write_bytes(intermediates_pem)
         identities[cert_type] = identity
-        files[cert_type] = ServerFiles(leaf, intermediates, full_chain, key)
+        files[cert_type] = write_server_files(identity, directory, cert_type)
     return InteropPKI(ca, ca.root_pem(), root_file, identities, files)
 
 
@@ -71,3 +67,21 @@ def ffdhe2048(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=WAIT,
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def untrusted_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root CA no server of these tests chains to: a client trusting only it must refuse them all."""
+    path = tmp_path_factory.mktemp("untrusted") / "root.pem"
+    path.write_bytes(ThrowawayCA.create("compat untrusted root", with_intermediate=False).root_pem())
+    return path
+
+
+@pytest.fixture(scope="session")
+def compat_servers(pki: InteropPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompatServers]:
+    """The HTTPS servers of the glasstls.compat library tests, started on first use (compat_servers.py)."""
+    servers = CompatServers(pki, tmp_path_factory.mktemp("compat-servers"))
+    try:
+        yield servers
+    finally:
+        servers.close()

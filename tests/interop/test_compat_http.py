@@ -20,84 +20,25 @@ import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
+from compat_servers import CASES, assert_socket_kind, case_id, client_context, page_names, start_www_server
 from conftest import InteropPKI
-from interop_peers import OPENSSL, WAIT, GlasstlsCLIServer, PeerProcess, ServerFiles
-
-import glasstls.compat
-from glasstls.compat.sslsocket import SSLSocket
-from glasstls.x509.mint import ThrowawayCA
+from interop_peers import WAIT
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
-
-CONTEXTS: dict[str, Any] = {"ssl": ssl.SSLContext, "glasstls": glasstls.compat.SSLContext}
-VERSIONS = {"TLSv1.3": ssl.TLSVersion.TLSv1_3, "TLSv1.2": ssl.TLSVersion.TLSv1_2}
-SERVERS = ("openssl", "glasstls")
-CASES = [(c, s, v) for c in CONTEXTS for s in SERVERS for v in VERSIONS]
-
-
-def case_id(case: tuple[str, str, str]) -> str:
-    return "-".join(case)
-
-
-class WWWServer(PeerProcess):
-    """``openssl s_server -www`` on 127.0.0.1 for ``naccept`` connections."""
-
-    name = "s_server -www"
-
-    def __init__(self, files: ServerFiles, version: str, naccept: int) -> None:
-        flag = {"TLSv1.3": "-tls1_3", "TLSv1.2": "-tls1_2"}[version]
-        super().__init__(
-            [
-                OPENSSL, "s_server", flag, "-www", "-accept", "127.0.0.1:0", "-naccept", str(naccept),
-                "-cert", str(files.leaf), "-cert_chain", str(files.intermediates), "-key", str(files.key),
-            ]
-        )  # fmt: skip
-
-    def _started(self) -> None:
-        self.port = int(self.wait_for(r"^ACCEPT ").rsplit(":", 1)[1])
-
-
-def start_server(kind: str, files: ServerFiles, version: str, connections: int) -> PeerProcess:
-    if kind == "openssl":
-        return WWWServer(files, version, connections)
-    tls = version.removeprefix("TLSv")
-    return GlasstlsCLIServer(
-        "--www", "--cert", str(files.full_chain), "--key", str(files.key),
-        "--tls-min", tls, "--tls-max", tls, "--max-connections", str(connections),
-    )  # fmt: skip
-
-
-def client_context(kind: str, version: str, cafile: Path) -> Any:
-    context = CONTEXTS[kind](ssl.PROTOCOL_TLS_CLIENT)
-    context.load_verify_locations(cafile=str(cafile))
-    context.maximum_version = VERSIONS[version]
-    return context
-
-
-@pytest.fixture(scope="module")
-def untrusted_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("untrusted") / "root.pem"
-    path.write_bytes(ThrowawayCA.create("compat untrusted root", with_intermediate=False).root_pem())
-    return path
-
-
-def page_names(body: bytes, version: str) -> bool:
-    return version.encode() in body
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_http_client_and_urllib_get(pki: InteropPKI, case: tuple[str, str, str]) -> None:
     kind, server_kind, version = case
     context = client_context(kind, version, pki.root_file)
-    with start_server(server_kind, pki.files["ecdsa-p256"], version, connections=2) as server:
+    with start_www_server(server_kind, pki.files["ecdsa-p256"], version, connections=2) as server:
         connection = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=WAIT)
         try:
             connection.request("GET", "/")
             sock = connection.sock
-            assert isinstance(sock, SSLSocket if kind == "glasstls" else ssl.SSLSocket)
+            assert_socket_kind(sock, kind)
             assert sock.version() == version and sock.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
             response = connection.getresponse()
             assert response.status == 200 and page_names(response.read(), version)
@@ -112,7 +53,7 @@ def test_wrong_host_and_untrusted_root_refused(
     pki: InteropPKI, untrusted_root: Path, case: tuple[str, str, str]
 ) -> None:
     kind, server_kind, version = case
-    with start_server(server_kind, pki.files["ecdsa-p256"], version, connections=2) as server:
+    with start_www_server(server_kind, pki.files["ecdsa-p256"], version, connections=2) as server:
         context = client_context(kind, version, pki.root_file)
         plain = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
         with pytest.raises(ssl.SSLCertVerificationError) as wrong_host:
