@@ -58,6 +58,11 @@ ECDSA_CHACHA = CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
 # -- connections ------------------------------------------------------------------------
 
 
+def memory(reason: str) -> str:
+    """A reason as the trace gives it, with where the answer came from (issue 14): this process's memory."""
+    return f"{reason} (memory)"
+
+
 def client_config(**kw: Any) -> ClientConfig:
     return ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **kw)
 
@@ -171,7 +176,7 @@ def test_session_id_resumption(forced: str) -> None:
     assert run.resumed
     assert run.hello.legacy_session_id == session.session_id
     assert run.server_hello.legacy_session_id_echo == session.session_id
-    assert run.server_checks("session ID") == [(True, "found in the session cache")]
+    assert run.server_checks("session ID") == [(True, "found in the session cache (memory)")]
     assert (
         run.client.parameters.cipher_suite
         == run.server.parameters.cipher_suite
@@ -206,7 +211,7 @@ def test_ticket_resumption(forced: str) -> None:
 
     run = Run(ccfg, scfg, session=session).handshake()
     assert run.resumed
-    assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+    assert run.server_checks("session ticket") == [(True, memory(tickets.ACCEPTED))]
     # RFC 5077, Section 3.4: the client sends a session ID of its own with the ticket,
     # and a server that accepts the ticket echoes it.
     assert len(run.hello.legacy_session_id) == 32
@@ -224,14 +229,14 @@ def test_ticket_under_a_rotated_key_is_accepted_and_renewed() -> None:
 
     run = Run(ccfg, scfg, session=session).handshake()
     assert run.resumed
-    assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED_OLD_KEY)]
+    assert run.server_checks("session ticket") == [(True, memory(tickets.ACCEPTED_OLD_KEY))]
     assert len(run.sent_by_server(NewSessionTicket12)) == 1  # RFC 5077, Section 3.3: a fresh ticket
     renewed = run.client.session
     assert renewed.ticket and renewed.ticket != session.ticket
     run.exchange_data()
 
     again = Run(ccfg, scfg, session=renewed).handshake()
-    assert again.resumed and again.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+    assert again.resumed and again.server_checks("session ticket") == [(True, memory(tickets.ACCEPTED))]
 
 
 # -- a session resumes only where it fits -----------------------------------------------
@@ -245,7 +250,7 @@ def _shared_state(scfg: ServerConfig, **kw: Any) -> ServerConfig:
 def _assert_full_after_mismatch(run: Run, by_ticket: bool) -> None:
     assert not run.resumed
     if by_ticket:
-        assert run.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+        assert run.server_checks("session ticket") == [(True, memory(tickets.ACCEPTED))]
     checks = run.server_checks("session")
     assert checks and checks[0][0] is False and "does not match" in checks[0][1], checks
     run.exchange_data()
@@ -379,7 +384,7 @@ def _full_handshake_instead(
 ) -> None:
     """The server ignores the ticket for ``reason``; the full handshake succeeds and leaves a ticket that works."""
     run = Run(ccfg, scfg, session=session, server_clock=server_clock).handshake()
-    assert run.server_checks("session ticket") == [(False, reason)]
+    assert run.server_checks("session ticket") == [(False, memory(reason))]
     assert not run.resumed
     assert run.client.error is None and run.server.error is None
     # RFC 5077, Section 3.4: the client's session ID is not echoed, so it knows.
@@ -389,7 +394,7 @@ def _full_handshake_instead(
     fresh = run.client.session
     assert fresh.ticket and fresh.ticket != session.ticket
     again = Run(ccfg, scfg, session=fresh, server_clock=server_clock).handshake()
-    assert again.resumed and again.server_checks("session ticket") == [(True, tickets.ACCEPTED)]
+    assert again.resumed and again.server_checks("session ticket") == [(True, memory(tickets.ACCEPTED))]
 
 
 @pytest.mark.parametrize(

@@ -342,14 +342,14 @@ def test_a_corrupt_ticket_means_a_full_handshake() -> None:
     assert session.ticket is not None
     corrupt = replace(session, ticket=flip(session.ticket, 40))
     detail = _refused(Run(ccfg, scfg, session=corrupt))
-    assert detail == "ticket refused: ticket does not authenticate, full handshake"
+    assert detail == "ticket refused: ticket does not authenticate (memory), full handshake"
 
 
 def test_a_ticket_from_another_server_means_a_full_handshake() -> None:
     ccfg = client_config()
     session = first_session(ccfg, server_config())
     detail = _refused(Run(ccfg, server_config(), session=session))
-    assert detail == "ticket refused: unknown key name (retired or from another server), full handshake"
+    assert detail == "ticket refused: unknown key name (retired or from another server) (memory), full handshake"
 
 
 def test_an_expired_ticket_means_a_full_handshake() -> None:

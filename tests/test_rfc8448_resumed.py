@@ -410,7 +410,10 @@ def test_the_same_early_data_again_is_a_replay(trace3: Trace, trace4: Trace) -> 
     assert again.receive_bytes(first) == []  # the early record is skipped, not delivered
     assert again.error is None, again.error
     checks = [(e.subject, e.ok, e.detail) for e in observer.events if isinstance(e, VerificationTrace)]
-    replayed = "0-RTT rejected: replayed ClientHello: its binder was seen before (RFC 8446, Section 8.2)"
+    replayed = (
+        "0-RTT rejected: replayed ClientHello: its binder was seen before by this server (memory) "
+        "(RFC 8446, Section 8.2)"
+    )
     assert ("0-RTT", False, replayed) in checks
     out = again.data_to_send()
     sh_record = rec(trace4, S, "handshake", 0)

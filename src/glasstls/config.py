@@ -8,11 +8,12 @@ visible in code review.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -33,11 +34,11 @@ from .enums import (
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
 from .profiles import DEFAULT_PROFILE, PROFILES, FromProfile
-from .session.cache import ServerSessionCache
+from .session.cache import ServerSessionCache, SessionCache
 from .session.cookie import CookieSealer
 from .session.psk import ExternalPsk
 from .session.replay import MemoryReplayGuard, ReplayGuard
-from .session.tickets import TicketKeys
+from .session.tickets import TicketKeyRing, TicketKeys
 from .x509.client_identity import ClientIdentityCheck
 from .x509.online import OnlineRevocation, check_mode
 from .x509.stapling import StapleSource
@@ -439,8 +440,10 @@ class ServerConfig:
     max_early_data_size: int = 0
     replay_guard: ReplayGuard = field(default_factory=MemoryReplayGuard)
     # Shared by every connection made with this configuration (and its dataclasses.replace copies).
-    session_cache: ServerSessionCache = field(default_factory=ServerSessionCache)
-    ticket_keys: TicketKeys = field(default_factory=lambda: TicketKeys(system_randomness))
+    # These three are in this process's memory unless set otherwise; with_store("redis://…")
+    # shares them with a fleet of servers (glasstls.store, docs/design/fleet.md).
+    session_cache: SessionCache = field(default_factory=ServerSessionCache)
+    ticket_keys: TicketKeyRing = field(default_factory=lambda: TicketKeys(system_randomness))
     # RFC 8446, Section 4.2.2: a HelloRetryRequest carries a cookie sealed under cookie_sealer
     # (a random key unless given) holding what the server needs of the first ClientHello, and
     # the server keeps nothing of it while it waits for the second.
@@ -498,6 +501,22 @@ class ServerConfig:
                     f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}"
                 )
         _common_validation(self)
+
+    def with_store(
+        self,
+        url: str | None,
+        store_key: bytes | Sequence[bytes] | str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> ServerConfig:
+        """This configuration with its session cache, ticket keys and replay guard from the
+        store at ``url``: ``"memory"`` (new ones of this process) or
+        ``"redis://HOST:PORT/DB"``, shared by every server given the same URL and store
+        key (the key, a list of keys or a key file, seals what Redis keeps). ``options``:
+        those of :func:`glasstls.store.open_stores` (rotate_after, accept_for, prefix,
+        deadline, log)."""
+        from .store import open_stores
+
+        return replace(self, **open_stores(url, store_key, **options).fields())
 
     def _make_session_state(self) -> None:
         # An explicit None asks for a fresh one, as the default does.

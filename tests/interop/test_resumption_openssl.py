@@ -110,9 +110,9 @@ def echo_once(config: ServerConfig) -> Callable[[socket.socket], tuple[Negotiate
 
 # (s_client options, glasstls server issues tickets, how the server finds the session)
 S_CLIENT_MODES = {
-    "ticket": ((), True, ("session ticket", "ticket accepted")),
-    "session-id-no_ticket": (("-no_ticket",), True, ("session ID", "found in the session cache")),
-    "session-id-server-without-tickets": ((), False, ("session ID", "found in the session cache")),
+    "ticket": ((), True, ("session ticket", "ticket accepted (memory)")),
+    "session-id-no_ticket": (("-no_ticket",), True, ("session ID", "found in the session cache (memory)")),
+    "session-id-server-without-tickets": ((), False, ("session ID", "found in the session cache (memory)")),
 }
 
 

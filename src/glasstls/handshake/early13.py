@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..config import ServerConfig
 from ..crypto.keyschedule13 import EarlySecret
@@ -35,7 +35,9 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription
 from ..enums import ExtensionType as E
 from ..session.psk import ticket_age_ms
-from ..session.replay import DEFAULT_WINDOW, fresh
+from ..session.replay import DEFAULT_WINDOW, ReplayGuard, fresh
+from ..session.state import SessionState
+from ..session.stores import where
 from ..wire import extensions as X
 from ..wire.extensions import Extension
 from ..wire.handshake import ClientHello, EncryptedExtensions, EndOfEarlyData
@@ -212,13 +214,26 @@ def _refusal(ctx: Context, ch: ClientHello, psk: AcceptedPsk | None, suite: Suit
             f"the client says the ticket is {age / 1000:.1f} s old, the server {server_age:.1f} s: "
             f"outside the {DEFAULT_WINDOW.total_seconds():.0f} s freshness window (RFC 8446, Section 8.3)"
         )
-    guard = cfg.replay_guard
-    binder = offered.value.binders[0]
-    if not guard.first_use(b"binder:" + binder, now + 2 * DEFAULT_WINDOW, now):  # Section 8.2
-        return "replayed ClientHello: its binder was seen before (RFC 8446, Section 8.2)"
-    ticket = b"ticket:" + hashlib.sha256(psk.identity).digest()
-    if not guard.first_use(ticket, session.created + timedelta(seconds=session.lifetime), now):  # Section 8.1
-        return "the ticket's early data was accepted once already (single use, RFC 8446, Section 8.1)"
+    return _replayed(cfg.replay_guard, offered.value.binders[0], psk.identity, session, now)
+
+
+def _replayed(guard: ReplayGuard, binder: bytes, ticket: bytes, session: SessionState, now: datetime) -> str | None:
+    """Why the replay guard refuses this hello's binder (Section 8.2) or its ticket
+    (Section 8.1), or None once it recorded both: the guard is asked last, it records
+    what it admits. It says where it looked (memory, redis) and, in a fleet, whether
+    the value was seen by this server or another; a guard that cannot record refuses."""
+    place = where(guard.source)
+    why = guard.record(b"binder:" + binder, now + 2 * DEFAULT_WINDOW, now)
+    if why is not None:
+        if not why.startswith("seen"):
+            return f"the replay guard cannot record this ClientHello: {why} {place}, fails closed (RFC 8446, Section 8)"
+        return f"replayed ClientHello: its binder was {why} {place} (RFC 8446, Section 8.2)"
+    digest = b"ticket:" + hashlib.sha256(ticket).digest()
+    why = guard.record(digest, session.created + timedelta(seconds=session.lifetime), now)
+    if why is not None:
+        if not why.startswith("seen"):
+            return f"the replay guard cannot record this ticket: {why} {place}, fails closed (RFC 8446, Section 8)"
+        return f"the ticket's early data was accepted once already, {why} {place} (single use, RFC 8446, Section 8.1)"
     return None
 
 

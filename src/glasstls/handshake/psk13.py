@@ -36,6 +36,8 @@ from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.psk import MAX_TICKET_LIFETIME, binder, obfuscated_age, ticket_age_ms
 from ..session.state import TLS13, SessionState
+from ..session.stores import NoTicketKey, where
+from ..session.tickets import TicketKeyRing
 from ..wire import extensions as X
 from ..wire.extensions import Extension, OfferedPsks, PskIdentity
 from ..wire.handshake import ClientHello, NewSessionTicket, ServerHello
@@ -320,10 +322,12 @@ def _usable(
             ctx.verified(SUBJECT, False, f"external PSK uses {external.hash}, no suite in common does: skipped")
             return None
         return external.key, suite, None
-    state, reason = cfg.ticket_keys.open(identity.identity, ctx.now())
+    keys: TicketKeyRing = cfg.ticket_keys
+    state, reason = keys.open(identity.identity, ctx.now())
     if state is None:
-        ctx.verified(SUBJECT, False, f"ticket refused: {reason}, full handshake")
+        ctx.verified(SUBJECT, False, f"ticket refused: {reason} {where(keys.source)}, full handshake")
         return None
+    ctx.verified("session ticket", True, f"{reason} {where(keys.source)}")
     suite, problem = _resumable(ctx, ch, state, identity, suites)
     if suite is None:
         ctx.verified(SUBJECT, False, f"ticket refused: {problem}, full handshake")
@@ -397,6 +401,9 @@ def send_tickets(
         )
         try:
             ticket = cfg.ticket_keys.seal(state, now)
+        except NoTicketKey as exc:  # a shared ring cut off from its store too long
+            ctx.verified("session ticket", False, f"no ticket issued: {exc} {where(cfg.ticket_keys.source)}")
+            return
         except ValueError as exc:  # a client chain too large for a ticket
             ctx.verified("session ticket", False, f"no ticket issued: {exc}")
             return

@@ -43,9 +43,10 @@ from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedG
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..profiles import refused_by_policy
-from ..session.cache import ServerSessionCache
+from ..session.cache import UNKNOWN_SESSION, SessionCache
 from ..session.state import SessionState
-from ..session.tickets import TicketKeys
+from ..session.stores import NoTicketKey, where
+from ..session.tickets import TicketKeyRing
 from ..wire import extensions as X
 from ..wire.extensions import Extension
 from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
@@ -166,17 +167,20 @@ def _find_session(ctx: Context, offer: Offer) -> tuple[SessionState, bool] | Non
     config: ServerConfig = ctx.config
     now = ctx.now()
     if config.session_tickets and offer.ticket:
-        keys: TicketKeys = config.ticket_keys
+        keys: TicketKeyRing = config.ticket_keys
         state, reason = keys.open(offer.ticket, now)
-        ctx.verified("session ticket", state is not None, reason)
+        ctx.verified("session ticket", state is not None, f"{reason} {where(keys.source)}")
         if state is not None and _resumable(ctx, offer, state):
             return state, True
     sid = offer.hello.legacy_session_id
-    cache: ServerSessionCache | None = config.session_cache
+    cache: SessionCache | None = config.session_cache
     if sid and cache is not None:
-        state = cache.get(sid, now)
+        state, reason = cache.lookup(sid, now)
+        # An unknown ID is every new client's (TLS 1.3 clients send a random one): not worth a line.
+        if state is None and reason != UNKNOWN_SESSION:
+            ctx.verified("session ID", False, f"{reason} {where(cache.source)}: full handshake")
         if state is not None and _resumable(ctx, offer, state):
-            ctx.verified("session ID", True, "found in the session cache")
+            ctx.verified("session ID", True, f"{reason} {where(cache.source)}")
             return state, False
     return None
 
@@ -467,8 +471,14 @@ def _certificate_request(ctx: Context) -> CertificateRequest12:
 def _send_ticket(ctx: Context, s: KeyedHandshake12) -> None:
     """RFC 5077, Section 3.3: the session, sealed under our ticket key, before our CCS."""
     state = s.session_state(ctx, lifetime=TICKET_LIFETIME)
-    keys: TicketKeys = ctx.config.ticket_keys
-    s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME, ticket=keys.seal(state, ctx.now())))
+    keys: TicketKeyRing = ctx.config.ticket_keys
+    try:
+        ticket = keys.seal(state, ctx.now())
+    except NoTicketKey as exc:
+        # The ServerHello promised a NewSessionTicket: an empty one says "no ticket after all".
+        ctx.verified("session ticket", False, f"no ticket issued: {exc} {where(keys.source)}")
+        ticket = b""
+    s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME if ticket else 0, ticket=ticket))
 
 
 # -- the client's flight ------------------------------------------------------------
@@ -611,7 +621,7 @@ class ExpectClientFinished12(ServerState12[Finished]):
                 _send_ticket(ctx, s)
             s.install_write(ctx)
             s.send(ctx, Finished(verify_data=s.finished("server")))
-            cache: ServerSessionCache | None = ctx.config.session_cache
+            cache: SessionCache | None = ctx.config.session_cache
             if s.session_id and cache is not None:
                 cache.put(s.session_id, s.session_state(ctx), ctx.now())
         ctx.complete(PeerVerified(proof), s.parameters())

@@ -9,6 +9,10 @@ longer than the state's own ``lifetime`` either.
 
 Time is passed in; the cache never reads the clock. A lock guards every
 operation, so servers that handle connections in threads may share one cache.
+
+:class:`SessionCache` is what the TLS 1.2 server asks of a cache;
+:class:`ServerSessionCache` is the in-memory one (one process), and
+:mod:`glasstls.store` has one shared through Redis.
 """
 
 from __future__ import annotations
@@ -16,13 +20,41 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ..errors import ConfigError
 from .state import SessionState, check_aware
+from .stores import MEMORY
+
+# Reasons :meth:`SessionCache.lookup` gives, for traces (a shared cache adds "store down").
+FOUND = "found in the session cache"
+UNKNOWN_SESSION = "session ID not in the session cache"
+EXPIRED_SESSION = "session expired"
+
+
+class SessionCache(Protocol):
+    """The server's sessions by session ID (RFC 5246, Section 7.4.1.2), as the handshake uses them."""
+
+    @property
+    def source(self) -> str: ...  # where the sessions are kept: "memory", "redis"
+
+    def put(self, session_id: bytes, state: SessionState, now: datetime) -> None:
+        """Remember ``state`` under ``session_id`` for no longer than its lifetime; never raises
+        for a store that cannot be reached (the session is then just not resumable)."""
+        ...
+
+    def lookup(self, session_id: bytes, now: datetime) -> tuple[SessionState | None, str]:
+        """``(state, FOUND)``, or ``(None, why)``: unknown, expired, store down. Never raises."""
+        ...
+
+    def remove(self, session_id: bytes) -> None: ...
 
 
 class ServerSessionCache:
-    """An LRU map ``session_id -> SessionState`` with a size bound and a lifetime."""
+    """An LRU map ``session_id -> SessionState`` with a size bound and a lifetime: the
+    in-memory :class:`SessionCache`."""
+
+    source = MEMORY
 
     def __init__(self, max_entries: int = 1024, lifetime: int = 7200) -> None:
         if max_entries < 1:
@@ -49,18 +81,22 @@ class ServerSessionCache:
 
     def get(self, session_id: bytes, now: datetime) -> SessionState | None:
         """The state for ``session_id``, or None when unknown or expired (an expired entry is dropped)."""
+        return self.lookup(session_id, now)[0]
+
+    def lookup(self, session_id: bytes, now: datetime) -> tuple[SessionState | None, str]:
+        """As :meth:`get`, with the reason: ``FOUND``, ``UNKNOWN_SESSION`` or ``EXPIRED_SESSION``."""
         check_aware(now)
         session_id = bytes(session_id)
         with self._lock:
             entry = self._entries.get(session_id)
             if entry is None:
-                return None
+                return None, UNKNOWN_SESSION
             state, expires = entry
             if now >= expires or state.expired(now):
                 del self._entries[session_id]
-                return None
+                return None, EXPIRED_SESSION
             self._entries.move_to_end(session_id)
-            return state
+            return state, FOUND
 
     def remove(self, session_id: bytes) -> None:
         """Forget ``session_id`` (no error when absent), e.g. after a fatal alert (RFC 5246, Section 7.2)."""

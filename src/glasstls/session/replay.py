@@ -23,7 +23,9 @@ handshake goes on as a 1-RTT one (Section 4.2.10), so the client's data is
 sent again under 1-RTT keys only if its application chooses to.
 
 The guard fails closed: when it cannot record a value (full, or a shared store
-is unreachable) it answers "seen", and early data is refused.
+is unreachable) it refuses, and early data is refused. :meth:`ReplayGuard.record`
+says why, for the trace: seen by this server, seen by another server of the fleet,
+the guard full, the store down.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from .state import check_aware
+from .stores import MEMORY
 
 # RFC 8446, Section 8.3: the window absorbs network delay and clock drift; ten
 # seconds is what OpenSSL and BoringSSL allow (rustls: ten seconds as well).
@@ -53,20 +56,32 @@ def fresh(client_ticket_age_ms: int, issued: datetime, now: datetime, window: ti
     return abs(server_age - client_age) <= window
 
 
+# Reasons :meth:`ReplayGuard.record` gives (a shared guard adds "seen by another server", "store down").
+SEEN = "seen before by this server"
+FULL = "the replay guard is full (fails closed)"
+
+
 class ReplayGuard(Protocol):
     """Remembers the unique values of accepted 0-RTT ClientHellos (RFC 8446, Section 8.2)."""
 
-    def first_use(self, value: bytes, keep_until: datetime, now: datetime) -> bool:
-        """Record ``value`` until ``keep_until``; True if it was not already recorded.
+    @property
+    def source(self) -> str: ...  # where the values are kept: "memory", "redis"
 
-        Atomic: of two concurrent calls with one value, at most one returns True.
-        Returns False (fail closed) when the value cannot be recorded.
+    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
+        """Record ``value`` until ``keep_until``: None if it was not recorded before, otherwise
+        why it is refused (seen, full, store down).
+
+        Atomic: of two concurrent calls with one value, at most one returns None. Refuses
+        (fails closed) when the value cannot be recorded; never raises for a store that
+        cannot be reached.
         """
         ...
 
 
 class MemoryReplayGuard:
     """A :class:`ReplayGuard` in this process's memory, bounded in size. Thread-safe."""
+
+    source = MEMORY
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if max_entries < 1:
@@ -77,20 +92,24 @@ class MemoryReplayGuard:
         self.refused_full = 0  # how often a value was refused because the guard was full
 
     def first_use(self, value: bytes, keep_until: datetime, now: datetime) -> bool:
+        """True if ``value`` was not recorded before (and now is): :meth:`record` as a yes or no."""
+        return self.record(value, keep_until, now) is None
+
+    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
         check_aware(now)
         check_aware(keep_until, "keep_until")
         with self._lock:
             known = self._seen.get(value)
             if known is not None and now < known:
-                return False
+                return SEEN
             if len(self._seen) >= self.max_entries:
                 self._purge(now)
             if len(self._seen) >= self.max_entries:
                 # Full of values still inside their window: refusing is safe, forgetting is not.
                 self.refused_full += 1
-                return False
+                return FULL
             self._seen[value] = keep_until
-            return True
+            return None
 
     def _purge(self, now: datetime) -> None:
         for value in [v for v, until in self._seen.items() if now >= until]:

@@ -22,6 +22,10 @@ RFC 8446, Section 4.2.11).
 
 Randomness is drawn from the injected source in this order: a new key takes
 16 bytes (key_name) then 32 (key); each seal takes 12 (nonce).
+
+:class:`TicketKeyRing` is what the handshakes (TLS 1.2 and TLS 1.3 alike) ask of the
+keys; :class:`TicketKeys` is the ring of one process, and :mod:`glasstls.store` has
+one whose keys every server of a fleet shares through Redis, in the same ticket format.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -36,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..crypto.rand import Randomness
 from ..errors import ConfigError, DecodeError
 from .state import SessionState, check_aware
+from .stores import MEMORY
 
 KEY_NAME_LEN = 16
 NONCE_LEN = 12
@@ -53,6 +59,64 @@ NOT_AUTHENTIC = "ticket does not authenticate"
 EXPIRED = "session expired"
 
 
+class TicketKeyRing(Protocol):
+    """The current key for sealing, the previous ones for opening (see the module doc)."""
+
+    @property
+    def source(self) -> str: ...  # where the keys come from: "memory", "redis"
+
+    def seal(self, state: SessionState, now: datetime) -> bytes:
+        """The ticket for ``state`` under the current key; raises :class:`~.stores.NoTicketKey`
+        when no key may seal now, ``ValueError`` when ``state`` is too large for a ticket."""
+        ...
+
+    def open(self, ticket: bytes, now: datetime) -> tuple[SessionState | None, str]:
+        """``(state, reason)``, or ``(None, reason)`` for a ticket that cannot be used. Never raises."""
+        ...
+
+    def needs_renewal(self, ticket: bytes, now: datetime) -> bool:
+        """True unless ``ticket`` names the current key (the server then issues a fresh one)."""
+        ...
+
+
+def seal_with(aead: AESGCM, name: bytes, nonce: bytes, state: SessionState) -> bytes:
+    """``key_name || nonce || AES-256-GCM(state, aad=key_name)``: the one ticket format of every ring."""
+    if len(nonce) != NONCE_LEN:
+        raise RuntimeError("randomness returned the wrong number of bytes")
+    ticket = name + nonce + aead.encrypt(nonce, state.to_bytes(), name)
+    if len(ticket) > MAX_TICKET_LEN:
+        raise ValueError(f"session state too large for a ticket ({len(ticket)} bytes, at most {MAX_TICKET_LEN})")
+    return ticket
+
+
+def split_ticket(ticket: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``(key_name, nonce, sealed)``, or None when ``ticket`` cannot be one of ours."""
+    try:
+        ticket = bytes(ticket)
+    except TypeError:
+        return None
+    if not MIN_TICKET_LEN <= len(ticket) <= MAX_TICKET_LEN:
+        return None
+    return ticket[:KEY_NAME_LEN], ticket[KEY_NAME_LEN : KEY_NAME_LEN + NONCE_LEN], ticket[KEY_NAME_LEN + NONCE_LEN :]
+
+
+def open_with(aead: AESGCM, parts: tuple[bytes, bytes, bytes], now: datetime) -> tuple[SessionState | None, str]:
+    """The state in a ticket split by :func:`split_ticket`, or None and why (``ACCEPTED`` when it opens)."""
+    name, nonce, sealed = parts
+    try:
+        plaintext = aead.decrypt(nonce, sealed, name)
+    except InvalidTag:
+        return None, NOT_AUTHENTIC
+    try:
+        state = SessionState.from_bytes(plaintext)
+    except DecodeError:
+        # Authentic but unreadable: sealed by a build with another state format.
+        return None, MALFORMED
+    if state.expired(now):
+        return None, EXPIRED
+    return state, ACCEPTED
+
+
 @dataclass
 class _Key:
     name: bytes
@@ -63,7 +127,9 @@ class _Key:
 
 
 class TicketKeys:
-    """The server's rotating ticket keys (see the module doc). Thread-safe."""
+    """The server's rotating ticket keys (see the module doc), in this process's memory. Thread-safe."""
+
+    source = MEMORY
 
     def __init__(self, randomness: Randomness, rotate_after: int = 3600, accept_for: int = 7200) -> None:
         if rotate_after < 1:
@@ -107,42 +173,23 @@ class TicketKeys:
             self._retire(now)
             key = self._current(now) or self._new_key(now)
             nonce = self._randomness(NONCE_LEN)
-        if len(nonce) != NONCE_LEN:
-            raise RuntimeError("randomness returned the wrong number of bytes")
-        ticket = key.name + nonce + key.aead.encrypt(nonce, state.to_bytes(), key.name)
-        if len(ticket) > MAX_TICKET_LEN:
-            raise ValueError(f"session state too large for a ticket ({len(ticket)} bytes, at most {MAX_TICKET_LEN})")
-        return ticket
+        return seal_with(key.aead, key.name, nonce, state)
 
     def open(self, ticket: bytes, now: datetime) -> tuple[SessionState | None, str]:
         """``(state, reason)``; ``(None, reason)`` for any ticket that cannot be used. Never raises for bad input."""
         check_aware(now)
-        try:
-            ticket = bytes(ticket)
-        except TypeError:
+        parts = split_ticket(ticket)
+        if parts is None:
             return None, MALFORMED
-        if not MIN_TICKET_LEN <= len(ticket) <= MAX_TICKET_LEN:
-            return None, MALFORMED
-        name = ticket[:KEY_NAME_LEN]
-        nonce = ticket[KEY_NAME_LEN : KEY_NAME_LEN + NONCE_LEN]
-        sealed = ticket[KEY_NAME_LEN + NONCE_LEN :]
         with self._lock:
             self._retire(now)
-            key = self._keys.get(name)
+            key = self._keys.get(parts[0])
             current = self._current(now)
         if key is None:
             return None, UNKNOWN_KEY
-        try:
-            plaintext = key.aead.decrypt(nonce, sealed, name)
-        except InvalidTag:
-            return None, NOT_AUTHENTIC
-        try:
-            state = SessionState.from_bytes(plaintext)
-        except DecodeError:
-            # Authentic but unreadable: sealed by a build with another state format.
-            return None, MALFORMED
-        if state.expired(now):
-            return None, EXPIRED
+        state, reason = open_with(key.aead, parts, now)
+        if state is None:
+            return None, reason
         return state, ACCEPTED if key is current else ACCEPTED_OLD_KEY
 
     def needs_renewal(self, ticket: bytes, now: datetime) -> bool:

@@ -1,0 +1,103 @@
+"""Whether the shared store answers, and the one log line when that changes.
+
+Every call to the store goes through :meth:`StoreHealth.call`. A call that fails
+(refused, reset, past its deadline, an error reply) marks the store down: the
+failure is logged once ("store down"), and for ``retry_after`` seconds no call is
+made at all (each answers "store down" at once, so a dead store does not cost every
+handshake a timeout); then one call probes it. The first call that succeeds marks it
+up again and logs that once ("store back"). The callers turn "store down" into the
+safe answer: no resumption from the store, 0-RTT refused, the server serving on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+RETRY_AFTER = 1.0  # seconds between probes of a store that is down
+
+_logger = logging.getLogger("glasstls.store")
+
+
+def default_log(line: str) -> None:
+    _logger.warning("%s", line)
+
+
+class StoreDown(Exception):
+    """The store did not answer (or is known to be down): the caller gives the safe answer."""
+
+
+class StoreHealth:
+    """Up or down, for one store; thread-safe."""
+
+    def __init__(
+        self,
+        label: str,
+        log: Callable[[str], None] | None = None,
+        retry_after: float = RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+        errors: tuple[type[BaseException], ...] = (OSError,),
+    ) -> None:
+        self.label = label
+        self._log = log or default_log
+        self.retry_after = retry_after
+        self._clock = clock
+        self._errors = errors
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+        self.failures = 0  # calls that failed, for tests and statistics
+
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()``, or :class:`StoreDown` when the store is down (not called) or ``fn`` fails."""
+        if not self._may_call():
+            raise StoreDown(f"{self.label}: down")
+        try:
+            result = fn()
+        except self._errors as exc:
+            self._failed(exc)
+            raise StoreDown(f"{self.label}: {exc}") from exc
+        self._succeeded()
+        return result
+
+    def _may_call(self) -> bool:
+        with self._lock:
+            if self._down_since is None:
+                return True
+            now = self._clock()
+            if now < self._next_probe:
+                return False
+            self._next_probe = now + self.retry_after  # one probe at a time
+            return True
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self.failures += 1
+            now = self._clock()
+            self._next_probe = now + self.retry_after
+            if self._down_since is not None:
+                return
+            self._down_since = now
+        reason = str(exc) or type(exc).__name__
+        self._log(
+            f"glasstls: store down: {self.label} ({reason}): resumption falls back to full handshakes, "
+            f"0-RTT is refused, until it answers again"
+        )
+
+    def _succeeded(self) -> None:
+        with self._lock:
+            since = self._down_since
+            if since is None:
+                return
+            self._down_since = None
+            down_for = self._clock() - since
+        self._log(f"glasstls: store back: {self.label} answers again (down for {down_for:.1f} s)")

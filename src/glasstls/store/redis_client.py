@@ -1,0 +1,61 @@
+"""The connection to Redis: one client per store URL, with a deadline on every call.
+
+The URL is redis-py's (``Redis.from_url``): ``redis://[USER:PASSWORD@]HOST:PORT/DB``
+(an ACL user, Redis 6 and later), ``rediss://`` for TLS to Redis, whose options go
+in the query string (``?ssl_ca_certs=/etc/redis/ca.pem``, ``&ssl_certfile=…&ssl_keyfile=…``
+for a client certificate), and ``unix:///run/redis.sock?db=0``. The deadline is
+``socket_timeout`` and ``socket_connect_timeout`` (``DEADLINE`` unless the URL
+sets them), and redis-py's own retries are off: a call that misses its deadline
+fails at once, and :class:`~glasstls.store.health.StoreHealth` decides when to
+try again. A handshake never waits on the store for longer than the deadline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import redis
+
+DEADLINE = 0.25  # seconds for one call to the store (connect, then each reply)
+SCHEMES = ("redis", "rediss", "unix")
+
+
+def connect(url: str, deadline: float = DEADLINE) -> redis.Redis:
+    """A client for ``url`` (nothing is sent until the first call)."""
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError:  # pragma: no cover - the package is a dependency
+        raise ConfigError("a Redis store needs the redis package: pip install 'glasstls[redis]'") from None
+    if urlsplit(url).scheme not in SCHEMES:
+        raise ConfigError(f"a store URL starts with redis://, rediss:// or unix://, not {label(url)!r}")
+    if not deadline > 0:
+        raise ConfigError(f"the store deadline must be above 0 seconds, not {deadline:g}")
+    try:
+        return redis.Redis.from_url(
+            url,
+            socket_timeout=deadline,
+            socket_connect_timeout=deadline,
+            retry=Retry(NoBackoff(), 0),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"bad store URL {label(url)!r}: {exc}") from None
+
+
+def label(url: str) -> str:
+    """``url`` with its password replaced by ``***``, fit for logs and traces."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "(an unreadable store URL)"

@@ -1,0 +1,142 @@
+"""The session-ID cache and the 0-RTT replay guard of a fleet, in Redis.
+
+Keys (``PREFIX`` is ``glasstls:`` unless told otherwise)::
+
+    PREFIX sid:<session_id hex>     sealed SessionState           PX = what is left of its lifetime
+    PREFIX rp:<SHA-256(value) hex>  the server that recorded it    SET NX PX: single use, atomic
+
+A session is sealed under the store key (:mod:`.sealing`) with its Redis key as
+associated data: Redis holds no master secret in the clear, and a value moved to
+another session ID does not open. A replay-guard value is a PSK binder or a ticket's
+digest, which are not secret; what is stored is who recorded it
+(``host:pid:random``), so a refusal can say "seen before by another server".
+
+Every call goes through :class:`~.health.StoreHealth`: when Redis is down or slow, a
+lookup answers "store down" (a full handshake follows), a put is dropped, and the
+replay guard refuses (fails closed: no 0-RTT without the fleet's memory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DecodeError
+from ..session.cache import EXPIRED_SESSION, FOUND, UNKNOWN_SESSION
+from ..session.replay import SEEN
+from ..session.state import SessionState, check_aware
+from ..session.stores import STORE_DOWN
+from .health import StoreDown, StoreHealth
+from .sealing import StoreSealer
+
+if TYPE_CHECKING:
+    import redis
+
+SOURCE = "redis"
+
+
+def _ms_until(until: datetime, now: datetime) -> int:
+    """Milliseconds from ``now`` to ``until``, at least 1 (PX 0 is an error)."""
+    return max(1, math.ceil((until - now).total_seconds() * 1000))
+
+
+def instance_id() -> str:
+    """This server, as the replay guard records it: host, process, and a random part
+    (a later process may get the same pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+class RedisSessionCache:
+    """A :class:`~glasstls.session.cache.SessionCache` in Redis, shared by the fleet."""
+
+    source = SOURCE
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        health: StoreHealth,
+        sealer: StoreSealer,
+        prefix: str = "glasstls:",
+        lifetime: int = 7200,
+    ) -> None:
+        self._client, self._health, self._sealer = client, health, sealer
+        self._prefix = prefix
+        self.lifetime = lifetime
+
+    def _key(self, session_id: bytes) -> str:
+        return f"{self._prefix}sid:{bytes(session_id).hex()}"
+
+    def put(self, session_id: bytes, state: SessionState, now: datetime) -> None:
+        check_aware(now)
+        if not 1 <= len(session_id) <= 32:
+            raise ValueError(f"a session_id has 1..32 bytes, not {len(session_id)} (RFC 5246, Section 7.4.1.2)")
+        remaining = min(state.expires, now + timedelta(seconds=self.lifetime))
+        if remaining <= now:
+            return
+        key = self._key(session_id)
+        blob = self._sealer.seal(state.to_bytes(), b"session|" + key.encode())
+        with contextlib.suppress(StoreDown):  # logged once by the health; the session is just not resumable
+            self._health.call(lambda: self._client.set(key, blob, px=_ms_until(remaining, now)))
+
+    def lookup(self, session_id: bytes, now: datetime) -> tuple[SessionState | None, str]:
+        check_aware(now)
+        key = self._key(session_id)
+        try:
+            blob: Any = self._health.call(lambda: self._client.get(key))
+        except StoreDown:
+            return None, STORE_DOWN
+        if blob is None:
+            return None, UNKNOWN_SESSION
+        value, why = self._sealer.open(bytes(blob), b"session|" + key.encode())
+        if value is None:
+            return None, f"the stored session {why}"
+        try:
+            state = SessionState.from_bytes(value)
+        except DecodeError:
+            return None, "the stored session is in another format"
+        if state.expired(now):
+            return None, EXPIRED_SESSION
+        return state, FOUND
+
+    def get(self, session_id: bytes, now: datetime) -> SessionState | None:
+        return self.lookup(session_id, now)[0]
+
+    def remove(self, session_id: bytes) -> None:
+        key = self._key(session_id)
+        with contextlib.suppress(StoreDown):
+            self._health.call(lambda: self._client.delete(key))
+
+
+class RedisReplayGuard:
+    """A :class:`~glasstls.session.replay.ReplayGuard` in Redis: one atomic ``SET NX PX GET``
+    per value, so of two servers given one ClientHello at most one accepts its early data."""
+
+    source = SOURCE
+
+    def __init__(self, client: redis.Redis, health: StoreHealth, prefix: str = "glasstls:") -> None:
+        self._client, self._health = client, health
+        self._prefix = prefix
+        self.instance = instance_id()
+
+    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
+        check_aware(now)
+        check_aware(keep_until, "keep_until")
+        key = f"{self._prefix}rp:{hashlib.sha256(value).hexdigest()}"
+        ms = _ms_until(keep_until, now)
+        try:
+            # Redis 7.0: NX with GET answers the value already there (a refusal) or nil (recorded now).
+            before: Any = self._health.call(lambda: self._client.set(key, self.instance, nx=True, px=ms, get=True))
+        except StoreDown:
+            return STORE_DOWN
+        if before is None:
+            return None
+        who = bytes(before).decode("utf-8", "replace")
+        return SEEN if who == self.instance else f"seen before by another server ({who})"
+
+    def first_use(self, value: bytes, keep_until: datetime, now: datetime) -> bool:
+        return self.record(value, keep_until, now) is None
