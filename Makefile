@@ -17,6 +17,7 @@ APT_PEERS += tshark:tshark
 APT_PEERS += chromium:chromium
 APT_PEERS += nginx:nginx  # /usr/sbin/nginx: on root's PATH; the tests start their own, never the system one
 APT_PEERS += npm:npm  # installs the Node.js 24 peer below
+APT_PEERS += redis-server:redis-server  # the fleet's shared store; the tests start their own on a free port
 # npm packages, as "path-under-.peers:package" (installed into .peers/ when the path is missing).
 # Debian's nodejs is older than 24; the npm package `node` brings the release binary itself.
 NPM_PEERS += node_modules/.bin/node:node@24
