@@ -91,6 +91,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     _add_serving_options(p)
     _add_session_options(p)
+    _add_store_options(p)
     _add_client_auth_options(p)
     add_common_options(p)
     add_psk_options(p)
@@ -154,6 +155,69 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         help="TLS 1.3: put a sealed cookie into each HelloRetryRequest and keep nothing of the first "
         "ClientHello until the client echoes it (RFC 8446, Section 4.2.2)",
     )
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    """Where sessions, ticket keys and the 0-RTT anti-replay memory live (issue 14, docs/design/fleet.md)."""
+    g = p.add_argument_group("sharing resumption with other servers")
+    g.add_argument(
+        "--store",
+        metavar="URL",
+        default="memory",
+        help="where TLS 1.2 sessions, ticket keys and the 0-RTT anti-replay memory live: 'memory' (this process, "
+        "the default) or redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS, options such as ssl_ca_certs= "
+        "in the query string), shared by every server given the same URL and --store-key",
+    )
+    g.add_argument(
+        "--store-key",
+        metavar="FILE",
+        help="the key that seals what the servers keep in the store (32 random bytes as hex, e.g. "
+        "`openssl rand -hex 32`; more lines: older keys that still open); the same file on every server",
+    )
+    g.add_argument(
+        "--ticket-key-rotation",
+        type=int,
+        default=3600,
+        metavar="S",
+        help="seconds a session-ticket key seals tickets before the next one takes over (default 3600)",
+    )
+    g.add_argument(
+        "--ticket-key-grace",
+        type=int,
+        default=7200,
+        metavar="S",
+        help="seconds a replaced ticket key still opens tickets (default 7200, the tickets' lifetime)",
+    )
+
+
+def _with_store(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
+    """--store, --store-key and the ticket-key rotation: the three stores of ``config``."""
+    if args.store_key and args.store in ("memory", ""):
+        raise ConfigError("--store-key seals what a shared store keeps: give it with --store redis://…")
+    default_rotation = (args.ticket_key_rotation, args.ticket_key_grace) == (3600, 7200)
+    if args.store == "memory" and default_rotation:
+        return config
+    return config.with_store(
+        args.store,
+        args.store_key,
+        rotate_after=args.ticket_key_rotation,
+        accept_for=args.ticket_key_grace,
+        log=log,
+    )
+
+
+def _announce_store(config: ServerConfig) -> None:
+    """One line on a shared store, and a first sync of the ticket keys (a store down says so now)."""
+    from datetime import UTC, datetime
+
+    keys = config.ticket_keys
+    if keys.source == "memory":
+        return
+    label = getattr(keys, "label", keys.source)
+    log(f"glasstls: store {label}: sessions, ticket keys and 0-RTT anti-replay shared with every server using it")
+    sync = getattr(keys, "sync", None)
+    if callable(sync):
+        sync(datetime.now(UTC))
 
 
 def _add_client_auth_options(p: argparse.ArgumentParser) -> None:
@@ -222,6 +286,7 @@ def _with_auto_staples(args: argparse.Namespace) -> ServerConfig:
 
 
 def _run(args: argparse.Namespace, config: ServerConfig) -> int:
+    config = _with_store(args, config)
     if args.max_early_data:
         config = dataclasses.replace(config, max_early_data_size=args.max_early_data)
     if args.stateless_hrr:
@@ -292,6 +357,7 @@ class _Server:
         bound = listener.getsockname()
         log(f"glasstls server listening on {bound[0]}:{bound[1]}")
         warn_secrets(self.args)  # after the line other tools wait for
+        _announce_store(self.config)
         self.server = server
         try:
             # Until a signal (or a gone trace reader), or --max-connections served and done.

@@ -107,6 +107,12 @@ class RedisTicketKeys:
         self._lock = threading.Lock()  # the two dicts
         self._sync_lock = threading.Lock()  # one sync at a time
         self.syncs = 0  # successful syncs, for tests and statistics
+        self.unreadable = ""  # why the last key this ring could not open was refused
+
+    @property
+    def label(self) -> str:
+        """The store's URL, password hidden."""
+        return self._health.label
 
     # -- the slots ---------------------------------------------------------------------------
 
@@ -179,9 +185,10 @@ class RedisTicketKeys:
             if now >= self._accept_until(slot):
                 stale.append(str(slot))
                 continue
-            value, _ = self._sealer.open(bytes(blob), self._aad(slot))
+            value, why = self._sealer.open(bytes(blob), self._aad(slot))
             if value is None or len(value) != KEY_NAME_LEN + KEY_LEN:
-                continue  # sealed under another store key, or not ours: never used
+                self.unreadable = f"the store's ticket key {why or 'has the wrong length'}"
+                continue  # never used: sealed under another store key, or not ours
             name = value[:KEY_NAME_LEN]
             known = self._keys.get(name)
             if known is None or known.slot != slot:
@@ -207,7 +214,7 @@ class RedisTicketKeys:
         with self._lock:
             key = self._agreed.get(self.slot(now))
         if key is None:
-            why = STORE_DOWN if self._health.down else "not agreed with the store yet"
+            why = STORE_DOWN if self._health.down else (self.unreadable or "not agreed with the store yet")
             raise NoTicketKey(f"no ticket key for this period ({why})")
         return seal_with(key.aead, key.name, os.urandom(NONCE_LEN), state)
 

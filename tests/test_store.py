@@ -1,0 +1,162 @@
+"""The stores without Redis (issue 14): the sealing of what a shared store keeps, the
+store-key files, the health that says "store down" once, and the memory stores as the
+handshakes see them (the Protocols, the reasons they give, open_stores / with_store)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from glasstls import CertifiedKey, ServerConfig
+from glasstls.errors import ConfigError
+from glasstls.session import cache as C
+from glasstls.session import replay as R
+from glasstls.session.cache import ServerSessionCache, SessionCache
+from glasstls.session.replay import MemoryReplayGuard, ReplayGuard
+from glasstls.session.state import SessionState
+from glasstls.session.tickets import TicketKeyRing, TicketKeys
+from glasstls.store import open_stores
+from glasstls.store.health import StoreDown, StoreHealth
+from glasstls.store.sealing import StoreSealer, key_id, load_store_keys, parse_store_keys
+from pairs import server_identity
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+KEY = bytes(range(32))
+OTHER = bytes(range(1, 33))
+
+
+def make_state(**overrides: object) -> SessionState:
+    fields: dict[str, object] = dict(
+        version=0x0303,
+        cipher_suite=0xC02F,
+        master_secret=bytes(range(48)),
+        extended_master_secret=True,
+        server_name="example.com",
+        alpn=None,
+        created=T0,
+        lifetime=3600,
+        session_id=b"\x01" * 32,
+    )
+    fields.update(overrides)
+    return SessionState(**fields)  # type: ignore[arg-type]
+
+
+# -- sealing -------------------------------------------------------------------------------------
+
+
+def test_a_sealed_value_opens_only_with_its_key_and_its_aad() -> None:
+    sealer = StoreSealer([KEY])
+    blob = sealer.seal(b"master secret", b"session|glasstls:sid:01")
+    assert b"master secret" not in blob
+    assert blob[0] == 1 and blob[1:5] == key_id(KEY)
+    assert sealer.open(blob, b"session|glasstls:sid:01") == (b"master secret", "")
+    assert sealer.open(blob, b"session|glasstls:sid:02") == (None, "does not authenticate under the store key")
+    assert StoreSealer([OTHER]).open(blob, b"session|glasstls:sid:01") == (None, "sealed under another store key")
+    assert sealer.open(b"\x02" + blob[1:], b"session|glasstls:sid:01")[0] is None
+    assert sealer.open(blob[:20], b"session|glasstls:sid:01")[0] is None
+    assert sealer.seal(b"x", b"a") != sealer.seal(b"x", b"a")  # a random nonce each time
+
+
+def test_the_store_key_rotates_the_first_seals_all_open() -> None:
+    old = StoreSealer([KEY]).seal(b"v", b"aad")
+    both = StoreSealer([OTHER, KEY])
+    assert both.open(old, b"aad") == (b"v", "")
+    assert both.seal(b"v", b"aad")[1:5] == key_id(OTHER)
+    with pytest.raises(ConfigError, match="32 bytes"):
+        StoreSealer([b"short"])
+    with pytest.raises(ConfigError, match="at least one"):
+        StoreSealer([])
+
+
+def test_store_key_files_raw_hex_base64_and_several_lines(tmp_path) -> None:
+    import base64
+
+    assert parse_store_keys(bytes([0] * 31 + [200])) == [bytes([0] * 31 + [200])]
+    text = f"# the fleet's store keys\n{KEY.hex()}\n\n{base64.b64encode(OTHER).decode()}\n".encode()
+    assert parse_store_keys(text) == [KEY, OTHER]
+    for bad, match in ((b"", "holds no key"), (b"zz" * 32, "not hex or base64"), (b"abcd\n", "32 bytes, not 3")):
+        with pytest.raises(ConfigError, match=match):
+            parse_store_keys(bad)
+    path = tmp_path / "store.key"
+    path.write_text(KEY.hex() + "\n")
+    path.chmod(0o600)
+    assert load_store_keys(path) == [KEY]
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="every user"):
+        load_store_keys(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_store_keys(tmp_path / "missing.key")
+
+
+# -- health --------------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_health_logs_down_once_skips_calls_then_probes_and_logs_back_once() -> None:
+    lines: list[str] = []
+    clock = _Clock()
+    health = StoreHealth("redis://127.0.0.1:1/0", lines.append, retry_after=1.0, clock=clock)
+    calls: list[int] = []
+
+    def failing() -> int:
+        calls.append(1)
+        raise ConnectionRefusedError("refused")
+
+    assert health.call(lambda: 7) == 7 and not health.down
+    for _ in range(3):
+        with pytest.raises(StoreDown):
+            health.call(failing)
+    assert health.down and len(calls) == 1  # the next two did not even try
+    clock.now += 1.5
+    with pytest.raises(StoreDown):
+        health.call(failing)  # the probe
+    assert len(calls) == 2
+    clock.now += 1.5
+    assert health.call(lambda: 8) == 8 and not health.down
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("glasstls: store down: redis://127.0.0.1:1/0 (refused)")
+    assert lines[1] == "glasstls: store back: redis://127.0.0.1:1/0 answers again (down for 3.0 s)"
+
+
+# -- the memory stores, as the handshakes see them --------------------------------------------
+
+
+def test_the_memory_stores_fit_the_protocols_and_say_where_and_why() -> None:
+    cache: SessionCache = ServerSessionCache(lifetime=100)
+    keys: TicketKeyRing = TicketKeys(os.urandom)
+    guard: ReplayGuard = MemoryReplayGuard()
+    assert (cache.source, keys.source, guard.source) == ("memory", "memory", "memory")
+    state = make_state()
+    cache.put(b"\x01" * 32, state, T0)
+    assert cache.lookup(b"\x01" * 32, T0) == (state, C.FOUND)
+    assert cache.lookup(b"\x02" * 32, T0) == (None, C.UNKNOWN_SESSION)
+    assert cache.lookup(b"\x01" * 32, T0 + timedelta(seconds=100)) == (None, C.EXPIRED_SESSION)
+    assert guard.record(b"binder:1", T0 + timedelta(seconds=20), T0) is None
+    assert guard.record(b"binder:1", T0 + timedelta(seconds=20), T0) == R.SEEN
+    full = MemoryReplayGuard(max_entries=1)
+    assert full.record(b"a", T0 + timedelta(seconds=20), T0) is None
+    assert full.record(b"b", T0 + timedelta(seconds=20), T0) == R.FULL
+
+
+def test_open_stores_memory_and_with_store() -> None:
+    stores = open_stores("memory", rotate_after=60, accept_for=120)
+    assert isinstance(stores.session_cache, ServerSessionCache)
+    assert isinstance(stores.ticket_keys, TicketKeys) and stores.ticket_keys.rotate_after == timedelta(seconds=60)
+    assert isinstance(stores.replay_guard, MemoryReplayGuard)
+    identity = server_identity("localhost")
+    config = ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),))
+    fresh = config.with_store("memory")
+    assert fresh.session_cache is not config.session_cache and fresh.ticket_keys is not config.ticket_keys
+    with pytest.raises(ConfigError, match="needs a store key"):
+        config.with_store("redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="starts with redis://"):
+        config.with_store("http://127.0.0.1/", store_key=KEY)
