@@ -3,7 +3,7 @@
 The public API, and nothing else.
 """
 
-from .compat import SSLContext, SSLObject, create_default_context
+from .compat import SSLContext, SSLObject, create_default_context, extract_from_ssl, inject_into_ssl
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from .connection import ClientConnection, ServerConnection
 from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
@@ -88,6 +88,8 @@ __all__ = [
     "accept",
     "connect",
     "create_default_context",
+    "extract_from_ssl",
+    "inject_into_ssl",
     "load_session",
     "observer",
     "open_connection",

@@ -1,4 +1,4 @@
-"""``glasstls``: the command line (client, server, demo, profiles and the tools).
+"""``glasstls``: the command line (client, server, demo, profiles, run and the tools).
 
 Other tools drive glasstls through these names and options; keep them stable.
 """
@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
-from . import ca, client, demo, diagram, dissect, profiles, server
+from . import ca, client, demo, diagram, dissect, profiles, run, server
 from .common import silence_broken_output
 from .hints import with_hint
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_parser(sub)
     ca.add_parser(sub)
     profiles.add_parser(sub)
+    run.add_parser(sub)
     return parser
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import functools
 import os
 import ssl
-from collections.abc import Callable
+import sys
+import warnings
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from ..config import DEFAULT_SUITES, CertifiedKey, ClientConfig, Dangerous, ServerConfig
@@ -29,6 +33,7 @@ from ..enums import CipherSuite, ProtocolVersion
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
+from . import sslsocket, watch
 from .ciphers import parse_cipher_string
 from .sslobject import SSLObject, certificate_dict
 
@@ -89,6 +94,8 @@ class SSLContext(_Base):
         self._verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
         self._sni_callback: Callable[..., Any] | None = None
         self._roots: list[x509.Certificate] = []
+        self._root_set: set[x509.Certificate] = set()
+        self._store: TrustStore | None = None  # of _roots, kept for every connection until they change
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None
         self._alpn: tuple[str, ...] = ()
@@ -178,20 +185,33 @@ class SSLContext(_Base):
         if cafile is None and capath is None and cadata is None:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
         if cafile is not None:
-            self._load_pem(Path(cafile).read_bytes(), str(cafile))
+            self._load_file(os.fspath(cafile))
         if capath is not None:
-            self._roots.extend(TrustStore.from_directory(capath).certificates)
+            self._add_roots(_parsed_directory(*_stamp(os.fspath(capath))))
         if isinstance(cadata, str):
             self._load_pem(cadata.encode("ascii"), "cadata")
         elif cadata is not None:
-            self._roots.extend(_der_certificates(bytes(cadata)))
+            self._add_roots(_der_certificates(bytes(cadata)))
 
-    def _load_pem(self, data: bytes, source: str) -> None:
+    def _load_file(self, path: str, lenient: bool = False) -> None:
+        crls, roots = _parsed_bundle(*_stamp(path), lenient)
+        self._crls.extend(crls)
+        self._add_roots(roots)
+
+    def _add_roots(self, roots: Iterable[x509.Certificate]) -> None:
+        """Each CA once, however many places name it (SSL_CERT_DIR holds SSL_CERT_FILE's roots too)."""
+        for root in roots:
+            if root not in self._root_set:
+                self._root_set.add(root)
+                self._roots.append(root)
+        self._store = None  # built again, once, by the next connection
+
+    def _load_pem(self, data: bytes, source: str, lenient: bool = False) -> None:
         if b"-----BEGIN X509 CRL-----" in data:
             self._crls.extend(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
                               else [x509.load_pem_x509_crl(data)])  # fmt: skip
         if b"-----BEGIN CERTIFICATE-----" in data:
-            self._roots.extend(TrustStore.from_pem(data, source).certificates)
+            self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
         elif b"CRL" not in data:
             raise _ssl_error(f"no certificate found in {source}", "NO_CERTIFICATE_OR_CRL_FOUND")
 
@@ -200,14 +220,14 @@ class SSLContext(_Base):
         cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
         if cafile or capath:
             if cafile and os.path.isfile(cafile):
-                self._load_pem(Path(cafile).read_bytes(), cafile)
+                self._load_file(cafile, lenient=True)
             for directory in (capath or "").split(os.pathsep):
                 if directory and os.path.isdir(directory):
-                    self._roots.extend(TrustStore.from_directory(directory).certificates)
+                    self._add_roots(_parsed_directory(*_stamp(directory)))
             return
         for path in _system_bundle_paths():
             if os.path.isfile(path):
-                self._roots.extend(TrustStore.from_pem(Path(path).read_bytes(), path, skip_unparsable=True))
+                self._load_file(path, lenient=True)  # the system's bundle is not ours to fix
                 return
 
     def load_default_certs(self, purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH) -> None:
@@ -261,23 +281,18 @@ class SSLContext(_Base):
     # -- building connections ----------------------------------------------------
     def wrap_bio(
         self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
-        server_hostname: str | None = None, session: Any = None,
+        server_hostname: str | bytes | None = None, session: Any = None,
     ) -> SSLObject:  # fmt: skip
-        return self.sslobject_class(self, incoming, outgoing, server_side, server_hostname, session)
+        peer = _asyncio_peer(sys._getframe(1)) if watch.current() is not None else None
+        return self.sslobject_class(self, incoming, outgoing, server_side, server_hostname, session, peer)
 
     def wrap_socket(
         self, sock: Any, server_side: bool = False, do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True, server_hostname: str | None = None, session: Any = None,
     ) -> Any:  # fmt: skip
-        try:
-            from . import sslsocket  # type: ignore[attr-defined,unused-ignore]
-        except ImportError as exc:
-            raise NotImplementedError(
-                "glasstls.compat.SSLContext.wrap_socket needs glasstls.compat.sslsocket, which is not built yet; "
-                "use wrap_bio (asyncio's ssl= uses it) meanwhile"
-            ) from exc
+        peer = _socket_peer(sock) if watch.current() is not None else None
         return sslsocket.wrap_socket(
-            sock, lambda inc, out: self.wrap_bio(inc, out, server_side, server_hostname, session),
+            sock, lambda inc, out: self.sslobject_class(self, inc, out, server_side, server_hostname, session, peer),
             server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
             suppress_ragged_eofs=suppress_ragged_eofs,
         )  # fmt: skip
@@ -318,7 +333,9 @@ class SSLContext(_Base):
         """The CAs loaded. With none, OpenSSL still handshakes and fails the peer's chain
         (unable to get local issuer certificate); a glasstls TrustStore cannot be empty, so
         it holds one anchor whose key nobody has (_no_anchor), and the chain fails alike."""
-        return TrustStore.from_certificates(self._roots or [_no_anchor()], "SSLContext")
+        if self._store is None:
+            self._store = TrustStore.from_certificates(self._roots or [_no_anchor()], "SSLContext")
+        return self._store
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # Left out unless set_ciphers was called, so the config's profile decides as usual.
@@ -361,6 +378,56 @@ def create_default_context(
     return ctx
 
 
+def _socket_peer(sock: Any) -> Any:
+    """The peer's address of a connected socket, for the watch's label; None before connect()."""
+    try:
+        return sock.getpeername()
+    except (OSError, AttributeError):
+        return None
+
+
+def _asyncio_peer(caller: Any) -> Any:
+    """When asyncio's SSLProtocol calls wrap_bio (from its __init__: it has no transport yet, and
+    passes no address), a function that asks its transport for the peer's address later, when the
+    watch writes the connection's trace out; None for any other caller."""
+    owner = caller.f_locals.get("self")
+    if type(owner).__module__ != "asyncio.sslproto":
+        return None
+    protocol = weakref.ref(owner)
+
+    def peername() -> Any:
+        transport = getattr(protocol(), "_transport", None)
+        try:
+            return transport.get_extra_info("peername") if transport is not None else None
+        except Exception:  # a transport of someone else's making: no address, no failure
+            return None
+
+    return peername
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_bundle(
+    path: str, mtime_ns: int, size: int, lenient: bool = False
+) -> tuple[tuple[x509.CertificateRevocationList, ...], tuple[x509.Certificate, ...]]:
+    """A CA file's CRLs and certificates, parsed once while it is unchanged: a program makes a
+    context per connection (urllib, smtplib), each loading the same bundle of a hundred roots."""
+    holder = SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    holder._load_pem(Path(path).read_bytes(), path, lenient)
+    return tuple(holder._crls), tuple(holder._roots)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_directory(path: str, mtime_ns: int, size: int) -> tuple[x509.Certificate, ...]:
+    """A CA directory's certificates (OpenSSL's CApath), parsed once while it is unchanged."""
+    return TrustStore.from_directory(path).certificates
+
+
+def _stamp(path: str) -> tuple[str, int, int]:
+    """A file or folder as a cache key: its absolute path, modification time and size."""
+    stat = os.stat(path)
+    return os.path.abspath(path), stat.st_mtime_ns, stat.st_size
+
+
 @functools.lru_cache(maxsize=1)
 def _no_anchor() -> x509.Certificate:
     """A self-signed CA whose private key is dropped at once: it can issue nothing."""
@@ -399,7 +466,9 @@ def _der_certificates(data: bytes) -> list[x509.Certificate]:
 
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+        with warnings.catch_warnings():  # old roots with a non-positive serial: cryptography warns, OpenSSL not
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
 

@@ -52,8 +52,9 @@ class SSLObject:
 
     def __init__(
         self, context: SSLContext, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
-        server_hostname: str | None = None, session: Any = None, peer: Any = None,
+        server_hostname: str | bytes | None = None, session: Any = None, peer: Any = None,
     ) -> None:  # fmt: skip
+        server_hostname = _encoded_hostname(server_hostname)
         if not server_side and context.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
         self._context = context
@@ -300,6 +301,21 @@ class SSLObject:
         error = self._error or self._conn.error
         if error is not None:
             raise to_ssl_error(error) from error
+
+
+def _encoded_hostname(name: str | bytes | None) -> str | None:
+    """The host name as the stdlib's _encode_hostname gives it to OpenSSL: ASCII, an IDNA A-label
+    for a Unicode name; anyio (httpx's AsyncClient) passes it as bytes already encoded."""
+    if name is None:
+        return None
+    if isinstance(name, bytes | bytearray):
+        return bytes(name).decode("ascii")
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"server_hostname {name!r} is not a valid IDNA name: {exc}") from None
 
 
 def _keylog(path: str | None) -> Any:

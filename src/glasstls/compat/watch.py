@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import sys
 import threading
 from dataclasses import dataclass
@@ -94,10 +95,14 @@ class ConnectionWatch:
     def __init__(self, watch: Watch, number: int, role: str, server_name: str | None, peer: Any) -> None:
         self.watch = watch
         self.number = number
-        self.label = _label(number, role, server_name, peer)
+        self._role, self._server_name = role, server_name
+        self._peer_source = peer if callable(peer) else None  # asyncio: known only once connected
+        self.peer = None if callable(peer) else peer
+        self.label = _label(number, role, server_name, self.peer)
         self._buffer = io.StringIO()
         self._written_once = False
         self._illustration: Any = None
+        self._json: Any = None
         self._diagram: Any = None
         self._lock = threading.Lock()
         self.observer = Tee(self._trace(role, server_name, peer), self._keylog(), *self._drawings())
@@ -109,8 +114,9 @@ class ConnectionWatch:
         if mode == "json":
             from ..trace.jsonl import JsonLinesTrace
 
-            extra = {"connection": self.number, "role": role, "peer": _address(peer), "server_name": server_name}
-            return JsonLinesTrace(self._buffer, show_secrets=self.watch.show_secrets, extra=extra)
+            extra = {"connection": self.number, "role": role, "peer": _address(self.peer), "server_name": server_name}
+            self._json = JsonLinesTrace(self._buffer, show_secrets=self.watch.show_secrets, extra=extra)
+            return self._json
         from ..trace.text import TextTrace
 
         return TextTrace(
@@ -149,10 +155,27 @@ class ConnectionWatch:
             self._buffer.truncate()
             if not text:
                 return
-            json = self.watch.trace_mode == "json"
-            head = "" if json else f"── {self.label}{' (continued)' if self._written_once else ''} ──\n"
+            as_json = self.watch.trace_mode == "json"
+            if self._peer_source is not None and self._learn_peer() and as_json:
+                text = _with_peer(text, _address(self.peer))
+            head = "" if as_json else f"── {self.label}{' (continued)' if self._written_once else ''} ──\n"
             self._written_once = True
         _write(self.watch.output, head + text)
+
+    def _learn_peer(self) -> bool:
+        """Ask the connection's transport for the peer's address; True once known."""
+        assert self._peer_source is not None
+        try:
+            address = self._peer_source()
+        except Exception:  # the watch never fails the program
+            address = None
+        if address is None:
+            return False
+        self.peer, self._peer_source = address, None
+        if self._json is not None:
+            self._json.extra["peer"] = _address(address)
+        self.label = _label(self.number, self._role, self._server_name, address)
+        return True
 
     def finish(self) -> None:
         """The connection is over (closed, failed or collected): the last block, the page and the diagram."""
@@ -177,6 +200,21 @@ def _label(number: int, role: str, server_name: str | None, peer: Any) -> str:
     if server_name:
         text += f" (server name {printable(server_name)})"
     return text
+
+
+def _with_peer(lines: str, address: str | None) -> str:
+    """JSON lines written before the peer's address was known, with it."""
+    out = []
+    for line in lines.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        if event.get("peer") is None:
+            event["peer"] = address
+        out.append(json.dumps(event))
+    return "\n".join(out) + "\n"
 
 
 def _address(peer: Any) -> str | None:

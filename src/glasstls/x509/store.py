@@ -65,10 +65,9 @@ class TrustStore:
         for index, match in enumerate(_PEM_CERTIFICATE.finditer(data), start=1):
             try:
                 with warnings.catch_warnings():
-                    # Some old roots in system bundles have non-positive serial numbers, which
-                    # cryptography parses with a deprecation warning; they are not ours to fix.
-                    if skip_unparsable:
-                        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                    # Some old roots in CA bundles have non-positive serial numbers, which
+                    # cryptography parses with a deprecation warning; OpenSSL takes them silently.
+                    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
                     certificates.append(x509.load_pem_x509_certificate(match.group(0)))
             except ValueError as exc:
                 if skip_unparsable:

@@ -1,0 +1,98 @@
+"""``inject_into_ssl()``: every ``ssl.SSLContext`` made afterwards in this process is glasstls's.
+
+The mechanism is truststore's: the ``ssl`` module's ``SSLContext`` name is rebound, so
+``ssl.SSLContext(...)``, ``ssl.create_default_context()`` and everything built on them
+(http.client, urllib, smtplib, asyncio, aiohttp, httpx, …) make glasstls contexts. Modules that
+copied the name at import (``from ssl import SSLContext``: urllib3, pip's vendored urllib3) are
+rebound too, and requests' preloaded context is rebuilt. ``extract_from_ssl()`` undoes every
+rebinding. Contexts made before the injection stay what they are.
+
+The watch options (trace, explain, key log, pages, diagrams) apply to every compat connection
+of the process from then on: ``glasstls run`` injects with them into a program it starts.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+import threading
+from typing import Any, TextIO
+
+from . import watch as watching
+from .context import SSLContext
+
+_ORIGINAL: Any = ssl.SSLContext
+_rebound: list[tuple[Any, str, Any]] = []  # (module, attribute, original value)
+_lock = threading.Lock()
+
+
+def inject_into_ssl(
+    *, trace: str | None = None, explain: bool = False, show_secrets: bool = False, keylog: str | None = None,
+    illustrate: str | None = None, diagram: str | None = None, output: TextIO | None = None,
+) -> None:  # fmt: skip
+    """Make glasstls the TLS of every ``ssl.SSLContext`` created from now on in this process.
+
+    ``trace`` ("text", "full" or "json"), ``explain``, ``show_secrets``, ``keylog`` (a file),
+    ``illustrate`` and ``diagram`` (folders: one page or SVG per connection) show every
+    connection; trace blocks go to ``output`` (default stderr), one block per connection.
+    Calling it again changes the options.
+    """
+    watching.start(
+        watching.Watch(
+            trace=trace,
+            explain=explain,
+            show_secrets=show_secrets,
+            keylog=keylog,
+            illustrate=illustrate,
+            diagram=diagram,
+            output=output,
+        )
+    )
+    with _lock:
+        if not _rebound:
+            _rebind(ssl, "SSLContext", SSLContext)
+        _rebind_copies()
+
+
+def extract_from_ssl() -> None:
+    """Undo :func:`inject_into_ssl`: the stdlib's ``SSLContext`` again everywhere it was rebound."""
+    with _lock:
+        while _rebound:
+            module, name, original = _rebound.pop()
+            setattr(module, name, original)
+    watching.stop()
+
+
+def is_injected() -> bool:
+    return vars(ssl)["SSLContext"] is SSLContext
+
+
+def _rebind(module: Any, name: str, value: Any) -> None:
+    _rebound.append((module, name, getattr(module, name)))
+    setattr(module, name, value)
+
+
+def _rebind_copies() -> None:
+    """Modules already imported that hold the stdlib's class under their own name, and requests'
+    context made at its import (requests >= 2.32), which would keep OpenSSL for every request."""
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict) or module is ssl:
+            continue
+        for name in ("SSLContext", "_SSLContext"):
+            if namespace.get(name) is _ORIGINAL:
+                _rebind(module, name, SSLContext)
+        preloaded = namespace.get("_preloaded_ssl_context")
+        if isinstance(preloaded, _ORIGINAL) and not isinstance(preloaded, SSLContext):
+            _rebind(module, "_preloaded_ssl_context", _like_requests(namespace))
+
+
+def _like_requests(namespace: dict[str, Any]) -> SSLContext:
+    """What requests.adapters preloads: a client context trusting requests' CA bundle."""
+    ctx = SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    bundle = namespace.get("DEFAULT_CA_BUNDLE_PATH")
+    if bundle:
+        ctx.load_verify_locations(cafile=bundle)
+    else:
+        ctx.load_default_certs()
+    return ctx
