@@ -26,7 +26,7 @@ NPM_PEERS += node_modules/.bin/node:node@24
 # cryptography than glasstls needs.
 PIP_PEERS += sslyze:sslyze==6.3.1
 
-.PHONY: all venv peers test lint typecheck demo bench clean
+.PHONY: all venv peers test lint typecheck demo bench bench-compat clean
 
 all: test
 
@@ -79,6 +79,11 @@ demo: venv
 
 bench: venv
 	$(PY) bench/bench.py
+
+# requests/s of urllib3 and requests over ssl.SSLContext and glasstls.SSLContext against one local nginx (the stdlib's
+# http.server without it); requests and urllib3 come with the test extras.
+bench-compat: venv
+	$(PY) bench/compat_http.py
 
 .PHONY: load
 load: venv
