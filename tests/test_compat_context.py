@@ -149,3 +149,36 @@ def test_sni_callback_without_a_name(files: dict[str, Path], server_kind: type) 
     client.check_hostname = False
     Pair(client, server, hostname=None).handshake()
     assert calls == [(None, True, True)]
+
+
+@pytest.mark.parametrize(
+    ("client_kind", "server_kind"), [(GlassContext, ssl.SSLContext), (ssl.SSLContext, GlassContext)],
+    ids=["glass-client", "glass-server"],
+)  # fmt: skip
+def test_tls_unique_as_openssl(files: dict[str, Path], client_kind: type, server_kind: type) -> None:
+    """RFC 5929, Section 3.1: the first Finished, the client's in a full TLS 1.2 handshake and the
+    server's in a resumed one; both sides agree with OpenSSL on the other end."""
+    client, _ = contexts(client_kind, files, ssl.TLSVersion.TLSv1_2)
+    _, server = contexts(server_kind, files, ssl.TLSVersion.TLSv1_2)
+    full = Pair(client, server)
+    assert full.client.get_channel_binding("tls-unique") is None  # before the handshake, as the stdlib
+    full.handshake()
+    unique = full.client.get_channel_binding("tls-unique")
+    assert unique == full.server.get_channel_binding("tls-unique") and len(unique) == 12
+    resumed = Pair(client, server, session=full.client.session)
+    resumed.handshake()
+    assert resumed.client.session_reused and resumed.server.session_reused
+    again = resumed.client.get_channel_binding()
+    assert again == resumed.server.get_channel_binding() and again != unique
+
+
+@pytest.mark.parametrize("server_kind", KINDS, ids=KIND_IDS)
+def test_shared_ciphers_on_the_server_only(files: dict[str, Path], server_kind: type) -> None:
+    client, _ = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_2)
+    client.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+    _, server = contexts(server_kind, files, ssl.TLSVersion.TLSv1_2)
+    pair = Pair(client, server)
+    assert pair.server.shared_ciphers() is None  # no hello yet
+    pair.handshake()
+    assert pair.server.shared_ciphers() == [("ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2", 128)]
+    assert pair.client.shared_ciphers() is None  # OpenSSL reports them to a server only

@@ -60,7 +60,7 @@ from .record.layer import RecordLayer
 from .record.protection import Protection13
 from .record.protection12 import Protection12
 from .session.state import SessionState
-from .wire.handshake import ClientHello, Handshake, HandshakeBuffer, decode_message
+from .wire.handshake import ClientHello, Finished, Handshake, HandshakeBuffer, decode_message
 
 Clock = Callable[[], datetime]
 
@@ -104,6 +104,9 @@ class Connection:
         self._app_out: list[bytes] = []
         self._state: AnyState
         self._ctx = _HandshakeContext(self)
+        # RFC 5929, Section 3.1: the first Finished of the handshake, sent or received (tls-unique).
+        self._first_finished: bytes | None = None
+        self.peer_cipher_suites: tuple[int, ...] = ()  # server: the suites of the client's (last) ClientHello
         self.peer_verified: PeerVerified | None = None
         self.parameters: NegotiatedParameters | None = None
         self.error: TLSError | None = None
@@ -207,6 +210,15 @@ class Connection:
             )
         return self.export_keying_material(b"EXPORTER-Channel-Binding", b"", 32)
 
+    def tls_unique(self) -> bytes:
+        """The ``tls-unique`` channel binding (RFC 5929, Section 3.1): the first Finished's
+        verify_data. Only meaningful in TLS 1.2 with the extended master secret (RFC 7627,
+        Section 5.4); RFC 9266 replaces it by ``tls-exporter``. NotNegotiatedError before the
+        handshake is done."""
+        if not self.handshake_complete or self._first_finished is None:
+            raise NotNegotiatedError("tls-unique needs a completed handshake")
+        return self._first_finished
+
     @property
     def handshake_complete(self) -> bool:
         return self.peer_verified is not None
@@ -265,12 +277,20 @@ class Connection:
             msg = decode_message(raw, self._state.parsers)
             if self._observer is not None:
                 self._observer(MessageTrace(self.side, "in", msg))
+            self._note(msg)
             if self.peer_verified is not None:
                 self._spend_post_handshake(msg)
             self._advance(msg)
             if self._records.read is not read_before and not self._hs_in.empty():
                 # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                 raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+
+    def _note(self, msg: Handshake) -> None:
+        """What the compat layer reports of the handshake: the peer's suites, the first Finished."""
+        if isinstance(msg, ClientHello):
+            self.peer_cipher_suites = tuple(msg.cipher_suites)
+        elif isinstance(msg, Finished) and self._first_finished is None:
+            self._first_finished = msg.verify_data
 
     def _spend_post_handshake(self, msg: Handshake) -> None:
         if msg.msg_type == HandshakeType.key_update:
@@ -470,6 +490,8 @@ class _HandshakeContext:
     def send_message(self, msg: Handshake) -> None:
         if isinstance(msg, ClientHello):
             self.offered_hello = msg
+        elif isinstance(msg, Finished) and self._conn._first_finished is None:
+            self._conn._first_finished = msg.verify_data
         self._conn._send_handshake(msg)
 
     def send_change_cipher_spec(self) -> None:

@@ -319,6 +319,8 @@ class SSLContext(_Base):
     def server_config(self, server_name_callback: Callable[[str | None], Any] | None = None) -> ServerConfig:
         auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
         roots = self._trust_store() if auth != "none" else None
+        if self.post_handshake_auth and self._verify_mode != ssl.CERT_NONE:
+            auth = "none"  # as OpenSSL's SSL_VERIFY_POST_HANDSHAKE: asked for later, verify_client_post_handshake()
         return ServerConfig(
             **self._suite_kwargs(), server_name_callback=server_name_callback,
             certificates=self.server_chains(), tls_min=self._tls_min(),

@@ -183,13 +183,14 @@ class SSLObject:
         return (openssl_name(params.cipher_suite), params.version, secret_bits(params.cipher_suite))
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
-        """The suites this side could use, as (name, protocol, bits): glasstls does not keep
-        the peer's offer, so this is our list, not the intersection OpenSSL reports."""
-        if self._conn.parameters is None:
+        """Server: the suites both sides support, in our order, as (name, protocol, bits) with
+        OpenSSL's names; None on a client or before the hello, as SSL_get_client_ciphers."""
+        offered = set(self._conn.peer_cipher_suites)
+        if not self.server_side or not offered:
             return None
-        suites = self._conn.config.cipher_suites
-        return [(openssl_name(s.name), "TLSv1.3" if s.name.count("_WITH_") == 0 else "TLSv1.2",
-                 secret_bits(s.name)) for s in suites]  # fmt: skip
+        suites = [s for s in self._conn.config.cipher_suites if int(s) in offered]
+        return [(openssl_name(s.name), "TLSv1.2" if "_WITH_" in s.name else "TLSv1.3", secret_bits(s.name))
+                for s in suites]  # fmt: skip
 
     def selected_alpn_protocol(self) -> str | None:
         params = self._conn.parameters
@@ -222,15 +223,17 @@ class SSLObject:
     get_unverified_chain = get_verified_chain
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
-        """``tls-exporter`` (RFC 9266) is given; ``tls-unique`` (RFC 5929) glasstls does not
-        keep, and RFC 9266 retires it (it is undefined for TLS 1.3): ValueError."""
+        """``tls-unique`` (RFC 5929: the first Finished, as OpenSSL gives it in either version;
+        safe only in TLS 1.2 with the extended master secret) or ``tls-exporter`` (RFC 9266,
+        which replaces it; None in TLS 1.2 without the extended master secret). None before
+        the handshake completes, as the stdlib."""
         if cb_type not in ("tls-unique", "tls-exporter"):
             raise ValueError(f"{cb_type} channel binding type not implemented")
         if not self._conn.handshake_complete:
             return None
-        if cb_type == "tls-unique":
-            raise ValueError("glasstls offers the 'tls-exporter' channel binding (RFC 9266), not 'tls-unique'")
         try:
+            if cb_type == "tls-unique":
+                return self._conn.tls_unique()
             return self._conn.channel_binding("tls-exporter")
         except NotNegotiatedError:
             return None

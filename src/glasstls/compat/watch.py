@@ -115,8 +115,9 @@ class ConnectionWatch:
             from ..trace.jsonl import JsonLinesTrace
 
             extra = {"connection": self.number, "role": role, "peer": _address(self.peer), "server_name": server_name}
-            self._json = JsonLinesTrace(self._buffer, show_secrets=self.watch.show_secrets, extra=extra)
-            return self._json
+            trace = JsonLinesTrace(self._buffer, show_secrets=self.watch.show_secrets, extra=extra)
+            self._json = trace
+            return trace
         from ..trace.text import TextTrace
 
         return TextTrace(
