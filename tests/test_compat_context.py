@@ -182,3 +182,24 @@ def test_shared_ciphers_on_the_server_only(files: dict[str, Path], server_kind: 
     pair.handshake()
     assert pair.server.shared_ciphers() == [("ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2", 128)]
     assert pair.client.shared_ciphers() is None  # OpenSSL reports them to a server only
+
+
+def test_profile_is_the_security_level(files: dict[str, Path]) -> None:
+    """The glasstls profile in place of OpenSSL's @SECLEVEL: modern refuses a TLS 1.2-only server."""
+    client, _ = contexts(GlassContext, files, ssl.TLSVersion.TLSv1_2)
+    assert client.profile == "intermediate" and client.security_level == 2
+    with pytest.raises(ValueError, match="unknown profile"):
+        client.profile = "paranoid"
+    client.profile = "modern"
+    assert client.security_level == 3
+    assert {c["name"] for c in client.get_ciphers()} == {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                                        "TLS_CHACHA20_POLY1305_SHA256"}  # fmt: skip
+    _, server = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_2)
+    with pytest.raises(ssl.SSLError, match="NO_PROTOCOLS_AVAILABLE"):  # TLS 1.3 floor, TLS 1.2 ceiling
+        Pair(client, server)
+    client.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+    exc = _both_errors(Pair(client, server))[0]
+    assert isinstance(exc, ssl.SSLError) and exc.reason == "TLSV1_ALERT_PROTOCOL_VERSION"
+    client.profile = "legacy"
+    assert client.security_level == 1
+    Pair(client, server).handshake()

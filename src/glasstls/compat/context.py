@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from ..config import DEFAULT_SUITES, CertifiedKey, ClientConfig, Dangerous, ServerConfig
+from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from ..crypto.rand import system_randomness
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, ProtocolVersion
+from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
@@ -55,6 +56,7 @@ else:
     _Base = ssl.SSLContext
 
 _SIDES = (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER)
+_LEVELS = {"legacy": 1, "intermediate": 2, "modern": 3}  # OpenSSL security levels of the same strength
 
 
 class SSLContext(_Base):
@@ -72,7 +74,6 @@ class SSLContext(_Base):
     post_handshake_auth = False
     num_tickets = 2
     hostname_checks_common_name = False  # glasstls never reads the CN (RFC 9525)
-    security_level = 2  # what OpenSSL reports for the default profile's strength (112-bit and up)
 
     def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT, *args: Any, **kwargs: Any) -> SSLContext:
         if _Base is object:
@@ -93,6 +94,7 @@ class SSLContext(_Base):
         self._options = ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
         self._verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
         self._sni_callback: Callable[..., Any] | None = None
+        self._profile = DEFAULT_PROFILE
         self._roots: list[x509.Certificate] = []
         self._root_set: set[x509.Certificate] = set()
         self._store: TrustStore | None = None  # of _roots, kept for every connection until they change
@@ -104,6 +106,23 @@ class SSLContext(_Base):
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
         self._session_cache = ServerSessionCache()
         self._ticket_keys = TicketKeys(system_randomness)
+
+    # -- the glasstls security profile (profiles.py) ----------------------------------------------
+    @property
+    def profile(self) -> str:
+        """The glasstls profile the suites, groups and signature schemes come from ("modern",
+        "intermediate", "legacy"); set_ciphers still chooses the TLS 1.2 suites."""
+        return self._profile
+
+    @profile.setter
+    def profile(self, name: str) -> None:
+        self._profile = profile_named(name).name
+
+    @property
+    def security_level(self) -> int:
+        """OpenSSL's security level of the same strength: legacy 1 (SHA-1, 80-bit), intermediate
+        2 (112-bit), modern 3 (128-bit, TLS 1.3 only)."""
+        return _LEVELS[self._profile]
 
     # -- plain settings, as properties: the stdlib's class has descriptors of these names ---------
     @property
@@ -309,7 +328,7 @@ class SSLContext(_Base):
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not self._check_hostname),
-            **kwargs,
+            profile=self._profile, **kwargs,
         )  # fmt: skip
 
     def server_chains(self) -> tuple[CertifiedKey, ...]:
@@ -328,7 +347,7 @@ class SSLContext(_Base):
             session_tickets=not self.options & ssl.OP_NO_TICKET,
             tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
-            session_cache=self._session_cache, ticket_keys=self._ticket_keys,
+            session_cache=self._session_cache, ticket_keys=self._ticket_keys, profile=self._profile,
         )  # fmt: skip
 
     def _trust_store(self) -> TrustStore:
@@ -357,10 +376,10 @@ class SSLContext(_Base):
 
     def _suites(self) -> tuple[CipherSuite, ...]:
         """TLS 1.3 suites stay the profile's; set_ciphers chooses the TLS 1.2 ones (as OpenSSL)."""
-        tls13 = tuple(s for s in DEFAULT_SUITES if s in TLS13_SUITES)
+        suites = profile_named(self._profile).cipher_suites
         if self._tls12_suites is None:
-            return tuple(DEFAULT_SUITES)
-        return tls13 + self._tls12_suites
+            return suites
+        return tuple(s for s in suites if s in TLS13_SUITES) + self._tls12_suites
 
 
 def create_default_context(

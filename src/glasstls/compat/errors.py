@@ -111,6 +111,11 @@ def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -
     return exc
 
 
+def ssl_error(reason: str, detail: str) -> ssl.SSLError:
+    """A plain ``ssl.SSLError`` with OpenSSL's ``reason``."""
+    return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, detail)
+
+
 def want_read() -> ssl.SSLWantReadError:
     return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
 

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import serialization
 
 from ..connection import ClientConnection, Connection, ServerConnection
 from ..enums import AlertDescription
-from ..errors import AlertError, Facts, NotNegotiatedError, TLSError
+from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
 from ..trace import Tee
 from .ciphers import openssl_name, secret_bits
-from .errors import eof_error, to_ssl_error, want_read, zero_return
+from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
 from .watch import connection_watch
 
 
@@ -72,15 +72,22 @@ class SSLObject:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
         observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
         observer = Tee(*observers) if any(observers) else None
-        self._conn: Connection
+        try:
+            self._conn = self._connection(context, server_side, server_hostname, session, observer)
+        except ConfigError as exc:  # settings that cannot work together: OpenSSL says so at the handshake
+            reason = "NO_PROTOCOLS_AVAILABLE" if exc.facts and exc.facts.problem == "version_range" else "BAD_VALUE"
+            raise ssl_error(reason, str(exc)) from exc
+        self._flush()
+
+    def _connection(
+        self, context: SSLContext, server_side: bool, server_hostname: str | None, session: Any, observer: Any
+    ) -> Connection:
         if server_side:
             on_name = self._on_server_name if context.sni_callback is not None else None
-            self._conn = ServerConnection(context.server_config(on_name), observer=observer)
-        else:
-            self._conn = ClientConnection(
-                context.client_config(), server_name=server_hostname, session=session, observer=observer
-            )
-        self._flush()
+            return ServerConnection(context.server_config(on_name), observer=observer)
+        return ClientConnection(
+            context.client_config(), server_name=server_hostname, session=session, observer=observer
+        )
 
     # -- the handshake -------------------------------------------------------------
     def do_handshake(self) -> None:
