@@ -192,3 +192,32 @@ def test_a_python_that_cannot_load_glasstls_runs_untraced(tmp_path: Path) -> Non
     """-I (isolated mode) ignores PYTHONPATH: no hook, the program runs on the stdlib's ssl as it was."""
     done = glasstls_run("--trace", "--", "python", "-I", "-c", "import ssl; print(ssl.SSLContext.__module__)")
     assert done.returncode == 0 and done.stdout.strip() == "ssl"
+
+
+LIBRARIES = """
+import asyncio, sys, aiohttp, requests
+ca, url = sys.argv[1], sys.argv[2]
+print("requests", requests.get(url, verify=ca, timeout=20).status_code)
+async def main():
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca)
+    async with aiohttp.ClientSession() as session, session.get(url, ssl=ctx) as answer:
+        print("aiohttp", answer.status, type(ctx).__module__)
+asyncio.run(main())
+"""
+
+
+def test_requests_and_aiohttp_programs_traced(compat_servers, pki) -> None:
+    """requests builds its context through urllib3 (rebound at start-up), aiohttp through ssl."""
+    port = compat_servers.www("glasstls")
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    done = glasstls_run("--trace", "--", "python", "-c", LIBRARIES, str(pki.root_file), f"https://localhost:{port}/",
+                        env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["requests 200", "aiohttp 200 glasstls.compat.context"]
+    traced = blocks(done.stderr)
+    assert list(traced) == [
+        f"glasstls: connection 1, client to 127.0.0.1:{port} (server name localhost)",
+        f"glasstls: connection 2, client to 127.0.0.1:{port} (server name localhost)",
+    ]
+    assert all("ServerHello (2): TLSv1.3" in lines for lines in traced.values())
