@@ -726,14 +726,17 @@ class Explainer:
             ]
         if event.ok:
             if event.subject == "session ticket":
-                return ["The server could decrypt the ticket: the session can be resumed."]
+                # The detail ends with where the key came from: "(memory)", "(redis)" (issue 14).
+                return [f"The server could decrypt the ticket ({event.detail}): the session can be resumed."]
+            if event.subject == "session ID":
+                return [f"The server found the session ({event.detail}): it can be resumed."]
             return []
         if event.subject == "session ticket":
             return [
                 f"The ticket cannot be used ({event.detail}): the server falls back to a full handshake. An "
                 "invalid ticket never fails the connection (RFC 5077, Section 3.4)."
             ]
-        if event.subject == "session":
+        if event.subject in ("session", "session ID"):
             return [f"The saved session cannot be resumed ({event.detail}): a full handshake follows."]
         if event.subject == "PSK":
             return [psk_refused(event.side, event.detail)]
