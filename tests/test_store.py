@@ -5,6 +5,8 @@ handshakes see them (the Protocols, the reasons they give, open_stores / with_st
 from __future__ import annotations
 
 import os
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from glasstls.session import replay as R
 from glasstls.session.cache import ServerSessionCache, SessionCache
 from glasstls.session.replay import MemoryReplayGuard, ReplayGuard
 from glasstls.session.state import SessionState
+from glasstls.session.stores import STORE_DOWN
 from glasstls.session.tickets import TicketKeyRing, TicketKeys
 from glasstls.store import open_stores
 from glasstls.store.health import StoreDown, StoreHealth
@@ -160,3 +163,53 @@ def test_open_stores_memory_and_with_store() -> None:
         config.with_store("redis://127.0.0.1:6379/0")
     with pytest.raises(ConfigError, match="starts with redis://"):
         config.with_store("http://127.0.0.1/", store_key=KEY)
+
+
+def test_with_a_probe_no_call_waits_on_a_store_that_is_down() -> None:
+    lines: list[str] = []
+    answers = iter([ConnectionRefusedError("still down"), ConnectionRefusedError("still down"), None])
+
+    def probe() -> None:
+        answer = next(answers)
+        if answer is not None:
+            raise answer
+
+    health = StoreHealth("redis://127.0.0.1:1/0", lines.append, retry_after=0.05, probe=probe)
+    called: list[int] = []
+
+    def failing() -> None:
+        called.append(1)
+        raise TimeoutError("timed out")
+
+    with pytest.raises(StoreDown):
+        health.call(failing)
+    with pytest.raises(StoreDown):
+        health.call(failing)  # not called: the prober thread decides when the store is back
+    assert called == [1]
+    deadline = time.monotonic() + 5
+    while health.down and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not health.down and health.call(lambda: 3) == 3
+    assert [line.split(":")[1].strip() for line in lines] == ["store down", "store back"]
+    assert health.failures == 3  # the call, then two probes
+
+
+def test_a_slow_store_costs_one_deadline_then_nothing() -> None:
+    """A Redis that accepts and never answers: the first call waits its deadline, the next ones do not wait."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        lines: list[str] = []
+        stores = open_stores(url, KEY, deadline=0.2, log=lines.append)
+        now = datetime.now(UTC)
+        started = time.monotonic()
+        assert stores.session_cache.lookup(b"\x01" * 32, now) == (None, STORE_DOWN)
+        first = time.monotonic() - started
+        for _ in range(50):
+            assert stores.replay_guard.record(b"binder", now + timedelta(seconds=20), now) == STORE_DOWN
+            assert stores.session_cache.lookup(b"\x01" * 32, now) == (None, STORE_DOWN)
+        rest = time.monotonic() - started - first
+    assert 0.15 <= first < 1.0, first
+    assert rest < 0.2, rest
+    assert (len(lines) == 1 and "Timeout" in lines[0]) or "timed out" in lines[0], lines

@@ -83,7 +83,7 @@ def open_stores(
     client = connect(url, DEADLINE if deadline is None else deadline)
     import redis
 
-    health = StoreHealth(label(url), log, errors=(redis.RedisError, OSError))
+    health = StoreHealth(label(url), log, errors=(redis.RedisError, OSError), probe=client.ping)
     return Stores(
         RedisSessionCache(client, health, sealer, prefix),
         RedisTicketKeys(client, health, sealer, prefix, rotate_after=rotate_after, accept_for=accept_for),

@@ -2,11 +2,14 @@
 
 Every call to the store goes through :meth:`StoreHealth.call`. A call that fails
 (refused, reset, past its deadline, an error reply) marks the store down: the
-failure is logged once ("store down"), and for ``retry_after`` seconds no call is
-made at all (each answers "store down" at once, so a dead store does not cost every
-handshake a timeout); then one call probes it. The first call that succeeds marks it
-up again and logs that once ("store back"). The callers turn "store down" into the
-safe answer: no resumption from the store, 0-RTT refused, the server serving on.
+failure is logged once ("store down"), and from then on no call is made at all
+(each answers "store down" at once, so a dead or slow store costs one handshake
+one deadline, not every handshake). With a ``probe`` (the Redis stores pass PING),
+a thread of its own tries the store every ``retry_after`` seconds, off the
+handshakes' path; without one, the first call after ``retry_after`` seconds is the
+probe. The first probe or call that succeeds marks the store up again and logs that
+once ("store back"). The callers turn "store down" into the safe answer: no
+resumption from the store, 0-RTT refused, the server serving on.
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ class StoreHealth:
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
         errors: tuple[type[BaseException], ...] = (OSError,),
+        probe: Callable[[], object] | None = None,
     ) -> None:
         self.label = label
         self._log = log or default_log
         self.retry_after = retry_after
         self._clock = clock
         self._errors = errors
+        self._probe = probe
+        self._prober: threading.Thread | None = None
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._next_probe = 0.0
@@ -73,6 +79,8 @@ class StoreHealth:
         with self._lock:
             if self._down_since is None:
                 return True
+            if self._probe is not None:
+                return False  # the prober thread says when it is back
             now = self._clock()
             if now < self._next_probe:
                 return False
@@ -87,11 +95,27 @@ class StoreHealth:
             if self._down_since is not None:
                 return
             self._down_since = now
+            if self._probe is not None and (self._prober is None or not self._prober.is_alive()):
+                self._prober = threading.Thread(target=self._probing, name="glasstls store probe", daemon=True)
+                self._prober.start()
         reason = str(exc) or type(exc).__name__
         self._log(
             f"glasstls: store down: {self.label} ({reason}): resumption falls back to full handshakes, "
             f"0-RTT is refused, until it answers again"
         )
+
+    def _probing(self) -> None:
+        """The prober thread: every ``retry_after`` seconds, until the store answers."""
+        assert self._probe is not None
+        while self.down:
+            time.sleep(self.retry_after)
+            try:
+                self._probe()
+            except self._errors:
+                with self._lock:
+                    self.failures += 1
+                continue
+            self._succeeded()
 
     def _succeeded(self) -> None:
         with self._lock:
