@@ -22,7 +22,6 @@ from ..connection import ClientConnection, Connection, ServerConnection
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
-from ..trace import Tee
 from .ciphers import openssl_name, secret_bits
 from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
 from .watch import connection_watch
@@ -71,7 +70,7 @@ class SSLObject:
         if self._watch is not None:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
         observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
-        observer = Tee(*observers) if any(observers) else None
+        observer = _tee(observers)
         try:
             self._conn = self._connection(context, server_side, server_hostname, session, observer)
         except ConfigError as exc:  # settings that cannot work together: OpenSSL says so at the handshake
@@ -326,6 +325,16 @@ def _encoded_hostname(name: str | bytes | None) -> str | None:
         return name.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise ValueError(f"server_hostname {name!r} is not a valid IDNA name: {exc}") from None
+
+
+def _tee(observers: tuple[Any, ...]) -> Any:
+    """One observer for several, None for none (a connection with no observer builds no events)."""
+    present = [o for o in observers if o is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    from ..trace import Tee  # only when asked for: import glasstls loads no renderer
+
+    return Tee(*present)
 
 
 def _keylog(path: str | None) -> Any:

@@ -24,7 +24,6 @@ from typing import Any, TextIO
 from ..errors import ConfigError
 from ..observe import Observer
 from ..text import exception_text, printable
-from ..trace import Tee
 
 TRACE_FORMATS = ("text", "full", "json")
 
@@ -105,6 +104,8 @@ class ConnectionWatch:
         self._json: Any = None
         self._diagram: Any = None
         self._lock = threading.Lock()
+        from ..trace import Tee  # only for a watched process: import glasstls loads no renderer
+
         self.observer = Tee(self._trace(role, server_name, peer), self._keylog(), *self._drawings())
 
     def _trace(self, role: str, server_name: str | None, peer: Any) -> Observer | None:
