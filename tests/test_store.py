@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +25,7 @@ from glasstls.session.tickets import TicketKeyRing, TicketKeys
 from glasstls.store import open_stores
 from glasstls.store.health import StoreDown, StoreHealth
 from glasstls.store.sealing import StoreSealer, key_id, load_store_keys, parse_store_keys
-from pairs import server_identity
+from pairs import default_ca, server_identity
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -213,3 +215,57 @@ def test_a_slow_store_costs_one_deadline_then_nothing() -> None:
     assert 0.15 <= first < 1.0, first
     assert rest < 0.2, rest
     assert (len(lines) == 1 and "Timeout" in lines[0]) or "timed out" in lines[0], lines
+
+
+# -- glasstls server --store -------------------------------------------------------------------
+
+
+GLASSTLS = [sys.executable, "-m", "glasstls"]
+
+
+def test_the_cli_refuses_a_store_key_without_a_store_and_a_store_without_a_key(tmp_path) -> None:
+    identity = server_identity("localhost")
+    identity.write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    (tmp_path / "store.key").write_text(KEY.hex())
+    (tmp_path / "store.key").chmod(0o600)
+    base = [*GLASSTLS, "server", "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem")]
+    for extra, message in (
+        (["--store-key", str(tmp_path / "store.key")], "--store-key seals what a shared store keeps"),
+        (["--store", "redis://127.0.0.1:1/0"], "needs a store key"),
+        (["--store", "memcached://127.0.0.1:1/"], "starts with redis://"),
+    ):
+        res = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+def test_a_server_whose_store_is_down_from_the_start_serves_full_handshakes(tmp_path) -> None:
+    identity = server_identity("localhost")
+    identity.write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    (tmp_path / "ca.pem").write_bytes(default_ca().root_pem())
+    (tmp_path / "store.key").write_text(KEY.hex())
+    (tmp_path / "store.key").chmod(0o600)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"  # nothing listens there once closed
+    server = subprocess.Popen(
+        [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(tmp_path / "cert.pem"),
+         "--key", str(tmp_path / "key.pem"), "--store", dead, "--store-key", str(tmp_path / "store.key")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        port = int(server.stderr.readline().rsplit(":", 1)[1])
+        assert server.stderr.readline().startswith(f"glasstls: store {dead}: ")
+        assert server.stderr.readline().startswith(f"glasstls: store down: {dead} (")
+        for _ in range(2):
+            res = subprocess.run(
+                [*GLASSTLS, "client", f"127.0.0.1:{port}", "--cacert", str(tmp_path / "ca.pem"),
+                 "--servername", "localhost", "--linger", "0.3"],
+                input=b"hi\n", capture_output=True, timeout=60,
+            )  # fmt: skip
+            assert res.returncode == 0 and res.stdout == b"hi\n", res.stderr.decode()
+        assert server.poll() is None
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "store down" not in err  # said once, at the start

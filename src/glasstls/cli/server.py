@@ -14,7 +14,13 @@ alert and one log line; the server goes on (docs/design/serving.md).
 connection's trace to stdout (the server's own messages stay on stderr, so a
 JSON trace can be piped as is); ``--keylog FILE`` (or SSLKEYLOGFILE) appends
 the NSS key log of every connection. A failed handshake is reported on stderr
-with its diagnosis: the step, the alert, the reason and the likely fix."""
+with its diagnosis: the step, the alert, the reason and the likely fix.
+
+``--store redis://HOST:PORT/DB --store-key FILE`` shares TLS 1.2 sessions, the
+session-ticket keys and the 0-RTT anti-replay memory with every server given the
+same URL and key, so a client resumes at any of them and a replayed 0-RTT flight is
+refused by all (glasstls.store, docs/design/fleet.md); by default they live in this
+process's memory."""
 
 from __future__ import annotations
 

@@ -70,10 +70,11 @@ def open_stores(
         keys = TicketKeys(system_randomness, rotate_after=rotate_after, accept_for=accept_for)
         return Stores(ServerSessionCache(), keys, MemoryReplayGuard())
     from .health import StoreHealth
-    from .redis_client import DEADLINE, connect, label
+    from .redis_client import DEADLINE, check_scheme, connect, label
     from .redis_sessions import RedisReplayGuard, RedisSessionCache
     from .redis_tickets import RedisTicketKeys
 
+    check_scheme(url)
     if store_key is None:
         raise ConfigError(
             f"the store {label(url)} needs a store key, which seals what the servers keep there "

@@ -32,8 +32,7 @@ def connect(url: str, deadline: float = DEADLINE) -> redis.Redis:
         from redis.retry import Retry
     except ImportError:  # pragma: no cover - the package is a dependency
         raise ConfigError("a Redis store needs the redis package: pip install 'glasstls[redis]'") from None
-    if urlsplit(url).scheme not in SCHEMES:
-        raise ConfigError(f"a store URL starts with redis://, rediss:// or unix://, not {label(url)!r}")
+    check_scheme(url)
     if not deadline > 0:
         raise ConfigError(f"the store deadline must be above 0 seconds, not {deadline:g}")
     try:
@@ -45,6 +44,11 @@ def connect(url: str, deadline: float = DEADLINE) -> redis.Redis:
         )
     except ValueError as exc:
         raise ConfigError(f"bad store URL {label(url)!r}: {exc}") from None
+
+
+def check_scheme(url: str) -> None:
+    if urlsplit(url).scheme not in SCHEMES:
+        raise ConfigError(f"a store URL is 'memory' or starts with redis://, rediss:// or unix://, not {label(url)!r}")
 
 
 def label(url: str) -> str:
