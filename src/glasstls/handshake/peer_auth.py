@@ -25,6 +25,7 @@ from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.store import TrustStore
 from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
+from ..x509.verify_cache import parsed
 from .base import Context, require, traced_check
 
 Chain = tuple[x509.Certificate, ...]
@@ -41,7 +42,12 @@ def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> Chain:
 
 
 def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
-    """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2)."""
+    """Parse one DER certificate; a corrupt one is bad_certificate (RFC 8446, Section 6.2). The
+    same bytes parse once per process (x509/verify_cache.py)."""
+    return parsed(der, index == 0, lambda data: _load_certificate(data, index, whose))
+
+
+def _load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:
     try:
         cert = x509.load_der_x509_certificate(der)
     except (ValueError, x509.InvalidVersion) as exc:

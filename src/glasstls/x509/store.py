@@ -15,6 +15,7 @@ import re
 import ssl
 import warnings
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -22,6 +23,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
 from ..errors import ConfigError, Facts
+from .verify_cache import VerifiedCache
 
 # Debian/Ubuntu's bundle first; the others are where OpenSSL and certifi keep theirs.
 SYSTEM_BUNDLES = (
@@ -36,7 +38,7 @@ _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----EN
 class TrustStore:
     """An immutable, ordered set of trust anchors."""
 
-    __slots__ = ("_certificates", "_store", "source")
+    __slots__ = ("_certificates", "_store", "source", "verified")
 
     def __init__(self, certificates: Iterable[x509.Certificate], source: str = "certificates") -> None:
         unique: dict[bytes, x509.Certificate] = {}
@@ -47,6 +49,8 @@ class TrustStore:
         self._certificates = tuple(unique.values())
         self._store: verification.Store | None = None
         self.source = source
+        # Chains that verified against these anchors (verify_cache.py: why this is safe).
+        self.verified: VerifiedCache[Any] = VerifiedCache()
 
     # -- constructors --------------------------------------------------------------
 
