@@ -4,9 +4,18 @@ Every length-prefixed block is consumed exactly: :meth:`Reader.sub` hands out
 a reader bounded to the block, and :meth:`Reader.finish` fails with
 decode_error if anything is left over. Truncations and over-long lengths
 therefore surface as :class:`~glasstls.errors.DecodeError` naming the field.
+
+The readers run tens of thousands of times per few hundred handshakes, so the
+fast paths index the buffer directly and the names that go into error
+messages (``"ClientHello: extensions: cookie length"``) are only put together
+when an error is raised: a sub-reader keeps a reference to its parent and its
+field name instead of a formatted string.
 """
 
 from __future__ import annotations
+
+from struct import error as _StructError
+from struct import pack, unpack_from
 
 from ..errors import DecodeError
 
@@ -14,77 +23,111 @@ from ..errors import DecodeError
 class Reader:
     """Reads big-endian integers and vectors from ``data[pos:end]``."""
 
-    __slots__ = ("_data", "_pos", "_end", "_what")
+    __slots__ = ("_data", "_pos", "_end", "_what", "_parent")
 
     def __init__(self, data: bytes, what: str = "message", pos: int = 0, end: int | None = None) -> None:
         self._data = data
         self._pos = pos
         self._end = len(data) if end is None else end
-        self._what = what
+        self._what = what  # this reader's name; for a sub-block, its field name within _parent
+        self._parent: Reader | None = None
+
+    # -- errors (off the fast paths) ---------------------------------------
+    def _name(self) -> str:
+        """The name errors use: the message's, then each enclosing block's field, joined by ": "."""
+        parent = self._parent
+        return self._what if parent is None else f"{parent._name()}: {self._what}"
+
+    def _truncated(self, n: int, field: str) -> DecodeError:
+        left = self._end - self._pos
+        return DecodeError(f"{self._name()}: {field} truncated (need {n} bytes, {left} left)")
+
+    def _bad_length(self, n: int, field: str, min_len: int, max_len: int | None) -> DecodeError:
+        limit = f"{min_len}..{max_len}" if max_len is not None else f">= {min_len}"
+        return DecodeError(f"{self._name()}: {field} has length {n}, allowed {limit}")
 
     # -- scalars ---------------------------------------------------------
-    def _take(self, n: int, field: str) -> int:
-        start = self._pos
+    def u8(self, field: str = "uint8") -> int:
+        pos = self._pos
+        if pos >= self._end:
+            raise self._truncated(1, field)
+        self._pos = pos + 1
+        return self._data[pos]
+
+    def u16(self, field: str = "uint16") -> int:
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise self._truncated(2, field)
+        self._pos = pos + 2
+        data = self._data
+        return (data[pos] << 8) | data[pos + 1]
+
+    def u24(self, field: str = "uint24") -> int:
+        pos = self._pos
+        if pos + 3 > self._end:
+            raise self._truncated(3, field)
+        self._pos = pos + 3
+        data = self._data
+        return (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
+
+    def u32(self, field: str = "uint32") -> int:
+        pos = self._pos
+        if pos + 4 > self._end:
+            raise self._truncated(4, field)
+        self._pos = pos + 4
+        return int.from_bytes(self._data[pos : pos + 4], "big")
+
+    def raw(self, n: int, field: str = "bytes") -> bytes:
+        pos = self._pos
+        if pos + n > self._end:
+            raise self._truncated(n, field)
+        self._pos = pos + n
+        return bytes(self._data[pos : pos + n])
+
+    # -- vectors ---------------------------------------------------------
+    def _block(self, width: int, field: str, min_len: int, max_len: int | None) -> int:
+        """Read a ``width``-byte length, check it, and take that many bytes: their start."""
+        pos = self._pos
+        if pos + width > self._end:
+            raise self._truncated(width, f"{field} length")
+        data = self._data
+        if width == 1:
+            n = data[pos]
+        elif width == 2:
+            n = (data[pos] << 8) | data[pos + 1]
+        else:
+            n = (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
+        start = pos + width
+        self._pos = start
+        if n < min_len or (max_len is not None and n > max_len):
+            raise self._bad_length(n, field, min_len, max_len)
         if start + n > self._end:
-            raise DecodeError(f"{self._what}: {field} truncated (need {n} bytes, {self._end - start} left)")
+            raise self._truncated(n, field)
         self._pos = start + n
         return start
 
-    def u8(self, field: str = "uint8") -> int:
-        return self._data[self._take(1, field)]
-
-    def u16(self, field: str = "uint16") -> int:
-        i = self._take(2, field)
-        return int.from_bytes(self._data[i : i + 2], "big")
-
-    def u24(self, field: str = "uint24") -> int:
-        i = self._take(3, field)
-        return int.from_bytes(self._data[i : i + 3], "big")
-
-    def u32(self, field: str = "uint32") -> int:
-        i = self._take(4, field)
-        return int.from_bytes(self._data[i : i + 4], "big")
-
-    def raw(self, n: int, field: str = "bytes") -> bytes:
-        i = self._take(n, field)
-        return bytes(self._data[i : i + n])
-
-    # -- vectors ---------------------------------------------------------
-    def _length(self, width: int, field: str) -> int:
-        if width == 1:
-            return self.u8(f"{field} length")
-        if width == 2:
-            return self.u16(f"{field} length")
-        return self.u24(f"{field} length")
-
     def vec(self, width: int, field: str = "vector", min_len: int = 0, max_len: int | None = None) -> bytes:
         """An opaque<min..max> with a ``width``-byte length prefix."""
-        n = self._length(width, field)
-        self._check_bounds(n, field, min_len, max_len)
-        return self.raw(n, field)
+        start = self._block(width, field, min_len, max_len)
+        return bytes(self._data[start : self._pos])
 
     def sub(self, width: int, field: str = "block", min_len: int = 0, max_len: int | None = None) -> Reader:
         """A reader over the next length-prefixed block; advances past it."""
-        n = self._length(width, field)
-        self._check_bounds(n, field, min_len, max_len)
-        start = self._take(n, field)
-        return Reader(self._data, f"{self._what}: {field}", start, start + n)
-
-    def _check_bounds(self, n: int, field: str, min_len: int, max_len: int | None) -> None:
-        if n < min_len or (max_len is not None and n > max_len):
-            limit = f"{min_len}..{max_len}" if max_len is not None else f">= {min_len}"
-            raise DecodeError(f"{self._what}: {field} has length {n}, allowed {limit}")
+        start = self._block(width, field, min_len, max_len)
+        block = Reader(self._data, field, start, self._pos)
+        block._parent = self
+        return block
 
     def u16_list(self, width: int, field: str, min_len: int = 0) -> list[int]:
-        block = self.sub(width, field, min_len)
-        if block.remaining() % 2:
-            raise DecodeError(f"{self._what}: {field} has odd length {block.remaining()}")
-        out = [block.u16(field) for _ in range(block.remaining() // 2)]
-        return out
+        start = self._block(width, field, min_len, None)
+        n = self._pos - start
+        if n % 2:
+            raise DecodeError(f"{self._name()}: {field} has odd length {n}")
+        return list(unpack_from(f">{n // 2}H", self._data, start))
 
     def u8_list(self, width: int, field: str, min_len: int = 0) -> list[int]:
-        block = self.sub(width, field, min_len)
-        return list(block.raw(block.remaining(), field))
+        start = self._block(width, field, min_len, None)
+        return list(self._data[start : self._pos])
 
     # -- bookkeeping -------------------------------------------------------
     def remaining(self) -> int:
@@ -100,7 +143,7 @@ class Reader:
     def finish(self) -> None:
         """Fail unless the block was consumed exactly."""
         if self._pos != self._end:
-            raise DecodeError(f"{self._what}: {self._end - self._pos} unexpected trailing bytes")
+            raise DecodeError(f"{self._name()}: {self._end - self._pos} unexpected trailing bytes")
 
 
 class Writer:
@@ -132,14 +175,20 @@ class Writer:
         return self
 
     def vec(self, width: int, b: bytes) -> Writer:
-        if len(b) >= 1 << (8 * width):
-            raise ValueError(f"vector of {len(b)} bytes does not fit a {width}-byte length")
-        self._buf += len(b).to_bytes(width, "big")
-        self._buf += b
+        n = len(b)
+        if n >> (8 * width):
+            raise ValueError(f"vector of {n} bytes does not fit a {width}-byte length")
+        buf = self._buf
+        buf += n.to_bytes(width, "big")
+        buf += b
         return self
 
     def u16_list(self, width: int, values: list[int] | tuple[int, ...]) -> Writer:
-        return self.vec(width, b"".join(v.to_bytes(2, "big") for v in values))
+        try:
+            body = pack(f">{len(values)}H", *values)
+        except _StructError:  # out of range: the error to_bytes has always raised here
+            body = b"".join(v.to_bytes(2, "big") for v in values)
+        return self.vec(width, body)
 
     def u8_list(self, width: int, values: list[int] | tuple[int, ...]) -> Writer:
         return self.vec(width, bytes(values))
