@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
@@ -107,7 +107,7 @@ def verify_server_chain(
         return _verify_without_name(chain, store, now)
     name, subject = _subject_for(server_name)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    key = (tuple(c.public_bytes(serialization.Encoding.DER) for c in chain), name)
+    key = (tuple(chain), name)  # certificates hash and compare by their DER
     known: VerifiedChain | None = store.verified.get(key, now)
     if known is not None:
         return known

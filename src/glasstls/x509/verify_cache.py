@@ -67,7 +67,7 @@ def parsed(der: bytes, as_leaf: bool, parse: Callable[[bytes], x509.Certificate]
     return cert
 
 
-ChainKey = tuple[tuple[bytes, ...], str]
+ChainKey = tuple[tuple[x509.Certificate, ...], str]  # certificates hash and compare by their DER
 
 
 class VerifiedCache(Generic[V]):
