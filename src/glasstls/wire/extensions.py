@@ -25,7 +25,7 @@ from ..enums import (
 )
 from ..errors import AlertError
 from .codec import Reader, Writer
-from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, encode, read
+from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, member_of
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.
 CH = "ClientHello"
@@ -46,7 +46,7 @@ class Extension:
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
         """Build an extension to send from a decoded value."""
-        ext_type = ExtensionType(ext_type)
+        ext_type = member_of(ExtensionType, ext_type)
         codec = _codec(ext_type, context)
         if codec is None:
             if not isinstance(value, bytes):
@@ -95,7 +95,13 @@ class _Codec:
 
 def _one(spec: Spec) -> _Codec:
     """A codec whose value is the one field ``spec`` describes."""
-    return _Codec(lambda r: read((spec,), r)[0], lambda v: encode((spec,), v), (spec,))
+
+    def encode_one(value: Any) -> bytes:
+        w = Writer()
+        spec.write(w, value)
+        return w.getvalue()
+
+    return _Codec(spec.read, encode_one, (spec,))
 
 
 def _empty_decode(r: Reader) -> Any:
@@ -132,7 +138,7 @@ def _encode_server_name(name: str) -> bytes:
 
 
 def _decode_key_share_entry(r: Reader) -> KeyShareEntry:
-    group = NamedGroup(r.u16("group"))
+    group = member_of(NamedGroup, r.u16("group"))
     return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
 
 
@@ -255,8 +261,22 @@ _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
 }
 
 
+# The codecs of each context, by extension type: the context's own, else the "*" one. Built once per
+# context on first use, so reading an extension is one dict lookup.
+_BY_CONTEXT: dict[str, dict[int, _Codec]] = {}
+
+
+def _codecs_in(context: str) -> dict[int, _Codec]:
+    table = _BY_CONTEXT.get(context)
+    if table is None:
+        table = {t: c for (t, ctx), c in _CODECS.items() if ctx == "*"}
+        table.update({t: c for (t, ctx), c in _CODECS.items() if ctx == context})
+        _BY_CONTEXT[context] = table
+    return table
+
+
 def _codec(ext_type: ExtensionType, context: str) -> _Codec | None:
-    return _CODECS.get((ext_type, context)) or _CODECS.get((ext_type, "*"))
+    return _codecs_in(context).get(ext_type)
 
 
 def layout_of(ext_type: int, context: str) -> Layout:
@@ -266,10 +286,14 @@ def layout_of(ext_type: int, context: str) -> Layout:
 
 
 def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
-    codec = _codec(ext_type, context)
+    codec = _codecs_in(context).get(ext_type)
     if codec is None:
         return None
-    r = Reader(data, f"{context} extension {ext_type.name}")
+    return _decode(codec, ext_type, data, context)
+
+
+def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -> Any:
+    r = Reader(data, f"{context} extension {ext_type._name_}")
     value = codec.decode(r)
     r.finish()
     return value
@@ -281,15 +305,18 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
     RFC 8446, Section 4.2: no type may appear twice in one block.
     """
     block = r.sub(2, "extensions", min_len)
+    codecs = _codecs_in(context)
     seen: set[int] = set()
     out = []
     while not block.at_end():
-        ext_type = ExtensionType(block.u16("extension_type"))
-        data = block.vec(2, f"{ext_type.name} extension_data")
-        if ext_type in seen:
+        code = block.u16("extension_type")
+        ext_type = member_of(ExtensionType, code)
+        data = block.vec(2, f"{ext_type._name_} extension_data")
+        if code in seen:
             raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {ext_type.name} extension")
-        seen.add(ext_type)
-        out.append(Extension(ext_type, data, decode_extension(ext_type, data, context)))
+        seen.add(code)
+        codec = codecs.get(code)
+        out.append(Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context)))
     return tuple(out)
 
 
