@@ -11,7 +11,7 @@ from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certifica
 from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
-from ..x509.verify import name_matches, san_names
+from ..x509.verify import describe, name_matches, san_names
 from .base import Context
 
 
@@ -65,7 +65,7 @@ def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[Certifie
 
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:
     """Say in the trace which chain answers which name."""
-    subject = certified.chain[0].subject.rfc4514_string()
+    subject = describe(certified.chain[0])
     name = printable(server_name) if server_name is not None else None  # the client chose it: escaped for the trace
     if server_name is None:
         detail = "no server_name in the ClientHello: the default certificate"

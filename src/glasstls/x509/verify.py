@@ -45,6 +45,7 @@ digitalSignature and EKU clientAuth when present).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -176,6 +177,7 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     return str(address), x509.IPAddress(address)
 
 
+@functools.lru_cache(maxsize=512)  # certificates hash by their DER; a handshake names its peer's several times
 def describe(cert: x509.Certificate) -> str:
     """The subject as a person reads it ("CN=example.com"), or the serial when it is empty.
 
