@@ -9,7 +9,7 @@ flight is in ``client.py`` and ``server.py``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -91,43 +91,62 @@ def _client_hello_extensions(
 ) -> tuple[Extension, ...]:
     cfg = ctx.config
     exts: list[Extension] = []
+    # The extensions that depend on the configuration alone are encoded once per ClientConfig.
+    fixed = _fixed_extensions(cfg)
 
     def add(ext_type: E, value: object) -> None:
         exts.append(Extension.make(ext_type, value, X.CH))
+
+    def add_fixed(ext_type: E, value: Callable[[], object]) -> None:
+        ext = fixed.get(ext_type)
+        if ext is None:
+            ext = fixed[ext_type] = Extension.make(ext_type, value(), X.CH)
+        exts.append(ext)
 
     sni = sni_name(ctx.server_name)
     if sni:
         add(E.server_name, sni)
     if offers_12:
-        add(E.extended_master_secret, True)  # RFC 7627, Section 5.1
-    add(E.renegotiation_info, b"")  # RFC 5746, Section 3.4
+        add_fixed(E.extended_master_secret, lambda: True)  # RFC 7627, Section 5.1
+    add_fixed(E.renegotiation_info, lambda: b"")  # RFC 5746, Section 3.4
     # A client that offers only TLS 1.2 lists no TLS 1.3-only group (draft-ietf-tls-ecdhe-mlkem, Section 4).
-    add(E.supported_groups, cfg.groups if offers_13 else tuple(g for g in cfg.groups if g not in kx.TLS13_ONLY_GROUPS))
+    groups = cfg.groups if offers_13 else tuple(g for g in cfg.groups if g not in kx.TLS13_ONLY_GROUPS)
+    add_fixed(E.supported_groups, lambda: groups)
     if offers_12:
-        add(E.ec_point_formats, (0,))  # RFC 8422, Section 5.1.2: uncompressed only
+        add_fixed(E.ec_point_formats, lambda: (0,))  # RFC 8422, Section 5.1.2: uncompressed only
     if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
-        add(E.status_request, X.StatusRequest())  # RFC 6066, Section 8: staple an OCSP response, please
+        add_fixed(E.status_request, X.StatusRequest)  # RFC 6066, Section 8: staple an OCSP response, please
     if cfg.session_tickets:
         ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
         add(E.session_ticket, ticket)
     if cfg.alpn:
-        add(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn))
+        add_fixed(E.application_layer_protocol_negotiation, lambda: tuple(p.encode() for p in cfg.alpn))
     if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
-        add(E.encrypt_then_mac, True)  # RFC 7366: preferred; MAC-then-encrypt only with a peer without it
+        add_fixed(E.encrypt_then_mac, lambda: True)  # RFC 7366: preferred; MAC-then-encrypt only without it
     if offers_13:
         add(E.key_share, key_share_entries(shares))
-        versions = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
-        add(E.supported_versions, tuple(versions))
-    add(E.signature_algorithms, offered_signature_schemes(cfg))
+        add_fixed(E.supported_versions, lambda: tuple(v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
+                                                      if cfg.tls_min <= v <= cfg.tls_max))  # fmt: skip
+    add_fixed(E.signature_algorithms, lambda: offered_signature_schemes(cfg))
     if offers_13:
-        add(E.psk_key_exchange_modes, cfg.psk_modes)  # RFC 8446, Section 4.2.9
+        add_fixed(E.psk_key_exchange_modes, lambda: cfg.psk_modes)  # RFC 8446, Section 4.2.9
         if cfg.offers_post_handshake_auth:
-            add(E.post_handshake_auth, True)  # RFC 8446, Section 4.2.6
+            add_fixed(E.post_handshake_auth, lambda: True)  # RFC 8446, Section 4.2.6
         if cfg.certificate_compression:
-            add(E.compress_certificate, cfg.certificate_compression)  # RFC 8879, Section 3: TLS 1.3 only
+            add_fixed(E.compress_certificate, lambda: cfg.certificate_compression)  # RFC 8879, Section 3
     if cfg.record_size_limit:
-        add(E.record_size_limit, cfg.record_size_limit)
+        add_fixed(E.record_size_limit, lambda: cfg.record_size_limit)
     return tuple(exts)
+
+
+def _fixed_extensions(cfg: Any) -> dict[E, Extension]:
+    """The ClientHello extensions this configuration always sends alike, kept on the (frozen)
+    configuration object itself: ``dataclasses.replace`` makes a new one that starts empty."""
+    fixed: dict[E, Extension] | None = cfg.__dict__.get("_fixed_hello_extensions")
+    if fixed is None:
+        fixed = {}
+        object.__setattr__(cfg, "_fixed_hello_extensions", fixed)
+    return fixed
 
 
 def ordered_extensions(exts: Sequence[Extension], order: Sequence[int] | None) -> tuple[Extension, ...]:
