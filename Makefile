@@ -77,8 +77,10 @@ test: venv peers lint typecheck
 demo: venv
 	$(VENV)/bin/glasstls demo
 
+# The table, and every number (ratios, spreads, the crypto floor, memory) in out/bench.json (issue 15).
 bench: venv
-	$(PY) bench/bench.py
+	mkdir -p out
+	$(PY) bench/bench.py --json out/bench.json
 
 # requests/s of urllib3 and requests over ssl.SSLContext and glasstls.SSLContext against one local nginx (the stdlib's
 # http.server without it); requests and urllib3 come with the test extras.

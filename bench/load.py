@@ -200,6 +200,7 @@ def merge(total: dict[str, Any], answer: dict[str, Any]) -> None:
     """Add one ``run`` answer to the total of its level (or churn)."""
     for key in ("completed", "elapsed", "server_cpu", "client_cpu"):
         total[key] = total.get(key, 0) + answer[key]
+    total.setdefault("round_rates", []).append(answer["completed"] / answer["elapsed"] if answer["elapsed"] else 0.0)
     total.setdefault("latencies", []).extend(answer["latencies"])
     total["failures"] = dict(Counter(total.get("failures", {})) + Counter(answer["failures"]))
     total["time_bound_hit"] = total.get("time_bound_hit", False) or answer["time_bound_hit"]

@@ -36,6 +36,7 @@ def _run_numbers(run: dict[str, Any]) -> dict[str, Any]:
     return {
         "completed": completed,
         "per_second": completed / elapsed if elapsed else None,
+        "round_per_second": run.get("round_rates", []),  # each round (or churn chunk) alone: the spread
         "p50_ms": _ms(percentile(run["latencies"], 50)),
         "p99_ms": _ms(percentile(run["latencies"], 99)),
         "server_cpu_ms": run["server_cpu"] * 1000 / completed if completed else None,
@@ -92,6 +93,21 @@ def _loris_numbers(loris: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _ratio(level: dict[str, Any]) -> dict[str, Any]:
+    """Handshakes per second of both servers at one level, glasstls/ssl (issue 15's target: >= 1.0 at 100 clients)."""
+    g, s = level["glasstls"], level["ssl"]
+    rounds = [a / b if b else None for a, b in zip(g["round_per_second"], s["round_per_second"], strict=False)]
+    return {
+        "glasstls": g["per_second"],
+        "ssl": s["per_second"],
+        "glasstls/ssl": g["per_second"] / s["per_second"] if g["per_second"] and s["per_second"] else None,
+        "glasstls/ssl_rounds": rounds,
+        "server_cpu_ms_glasstls/ssl": (
+            g["server_cpu_ms"] / s["server_cpu_ms"] if g["server_cpu_ms"] and s["server_cpu_ms"] else None
+        ),
+    }
+
+
 def summary(raw: dict[str, Any], plan: Any) -> dict[str, Any]:
     numbers: dict[str, Any] = {
         "python": sys.version.split()[0],
@@ -104,6 +120,9 @@ def summary(raw: dict[str, Any], plan: Any) -> dict[str, Any]:
         "held": {stack: _held_numbers(raw["held"][stack], plan) for stack in STACKS},
         "loris": {stack: _loris_numbers(raw["loris"][stack]) for stack in STACKS},
         "server_errors": raw["server_errors"],
+    }
+    numbers["ratios"] = {
+        f"handshakes_per_second_{level}_clients": _ratio(numbers["levels"][level]) for level in numbers["levels"]
     }
     numbers["failures_total"] = sum(
         [n[stack]["failures"] for n in numbers["levels"].values() for stack in STACKS]

@@ -16,7 +16,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from common import HOST, TLS12_SUITE, WRITE, NotNegotiated, Pki, expect
+from common import HOST, TLS12_SUITE, TLS13_SUITE, WRITE, NotNegotiated, Pki, expect
 
 from glasstls import (
     ApplicationData,
@@ -52,20 +52,21 @@ class _Discard:
 class Glasstls:
     name = "glasstls"
 
-    def __init__(self, pki: Pki) -> None:
-        suite = (CipherSuite.TLS_AES_128_GCM_SHA256,)
+    def __init__(self, pki: Pki, suite: str = TLS13_SUITE) -> None:
+        self.suite = suite  # the TLS 1.3 suite of every TLS 1.3 metric (bench.py's ChaCha20 worker changes it)
+        suites = (CipherSuite[suite],)
         trust = TrustStore.from_pem(pki.ca.root_pem())  # verification on, anchors built once
-        self.client_config = ClientConfig(trust_store=trust, cipher_suites=suite, groups=(NamedGroup.x25519,))
+        self.client_config = ClientConfig(trust_store=trust, cipher_suites=suites, groups=(NamedGroup.x25519,))
         self.server_config = ServerConfig(
             certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
-            cipher_suites=suite,
+            cipher_suites=suites,
             groups=(NamedGroup.x25519,),
             tls13_tickets=0,  # as ssl's num_tickets = 0: a full handshake issues no ticket
         )
         # TLS 1.3 resumption: two tickets per handshake, as OpenSSL's default num_tickets.
         self.resume_config13 = ServerConfig(
             certificates=(CertifiedKey(pki.server.chain, pki.server.private_key),),
-            cipher_suites=suite,
+            cipher_suites=suites,
             groups=(NamedGroup.x25519,),
             tls13_tickets=2,
         )
@@ -147,22 +148,38 @@ class Glasstls:
         client, _ = self.pair()
         p = client.parameters
         assert p is not None
-        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), str(p))
+        expect((p.version, p.cipher_suite, p.group) == ("TLSv1.3", self.suite, "x25519"), str(p))
         return f"{p.version}, {p.cipher_suite}, {p.group}, {p.signature_scheme}, chain verified"
 
-    def bulk(self) -> Callable[[], int]:
+    def bulk(self, direction: str) -> tuple[str, Callable[[], int]]:
+        """16 KiB writes on one TLS 1.3 connection, client to server ("c2s") or server to client ("s2c")."""
         client, server = self.pair()
+        p = client.parameters
+        assert p is not None
+        expect((p.version, p.cipher_suite) == ("TLSv1.3", self.suite), str(p))
+        sender, receiver = (client, server) if direction == "c2s" else (server, client)
         data = bytes(WRITE)
 
         def write() -> int:
-            client.send(data)
+            sender.send(data)
             got = 0
-            for event in server.receive_bytes(client.data_to_send()):
+            for event in receiver.receive_bytes(sender.data_to_send()):
                 if isinstance(event, ApplicationData):
                     got += len(event.data)
             return got
 
-        return write
+        expect(write() == WRITE, "a 16 KiB write did not arrive whole")
+        return f"{p.version}, {p.cipher_suite}, {direction}", write
+
+    def idle_pair(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """An established TLS 1.3 connection after one 64-byte echo: (the client's objects, the server's)."""
+        client, server = self.pair()
+        client.send(bytes(64))
+        events = server.receive_bytes(client.data_to_send())
+        server.send(bytes(64))
+        events += client.receive_bytes(server.data_to_send())
+        expect(sum(len(e.data) for e in events if isinstance(e, ApplicationData)) == 128, "the echo did not arrive")
+        return (client,), (server,)
 
     def handshake12(self) -> tuple[str, Callable[[], int]]:
         client, _ = self.pair12(self.server_config12)

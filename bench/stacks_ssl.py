@@ -2,7 +2,8 @@
 
 Import this only after bench.py has set OPENSSL_CONF (see its module doc): the
 TLS 1.3 suite and group are pinned by that file, which OpenSSL reads when
-``ssl`` is first imported.
+``ssl`` is first imported. ``suite`` only says what that file pinned, for the
+checks of what was negotiated: Python 3.11's ssl cannot choose a TLS 1.3 suite.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import ssl
 from collections.abc import Callable
 
-from common import HOST, TLS12_OPENSSL_SUITE, WRITE, NotNegotiated, Pki, expect, group_name
+from common import HOST, TLS12_OPENSSL_SUITE, TLS13_SUITE, WRITE, NotNegotiated, Pki, expect, group_name
 
 from glasstls import SignatureScheme
 
@@ -55,7 +56,8 @@ def _server_key_exchange(message: bytes) -> tuple[str, str]:
 class PythonSsl:
     name = "python ssl"
 
-    def __init__(self, pki: Pki) -> None:
+    def __init__(self, pki: Pki, suite: str = TLS13_SUITE) -> None:
+        self.suite = suite  # what OPENSSL_CONF pinned; checked, not chosen
         self.client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
         self.server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         for context in (self.client_context, self.server_context):
@@ -155,26 +157,48 @@ class PythonSsl:
     def negotiated(self) -> str:
         client, seen = self._watched(lambda: self.pair()[0])
         suite, version, _bits = client.cipher() or ("?", "?", 0)
-        expect((version, suite) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256"), f"{version}, {suite}")
+        expect((version, suite) == ("TLSv1.3", self.suite), f"{version}, {suite}")
         group = _server_hello_group(seen[_SERVER_HELLO]) if _SERVER_HELLO in seen else "group unknown"
         expect(group in ("x25519", "group unknown"), f"group {group}")
         return f"{version}, {suite}, {group}, chain and host name verified"
 
-    def bulk(self) -> Callable[[], int]:
-        client, server, _c_in, c_out, s_in, _s_out = self.pair()
+    def bulk(self, direction: str) -> tuple[str, Callable[[], int]]:
+        """16 KiB writes on one TLS 1.3 connection, client to server ("c2s") or server to client ("s2c")."""
+        client, server, c_in, c_out, s_in, s_out = self.pair()
+        suite, version, _bits = client.cipher() or ("?", "?", 0)
+        expect((version, suite) == ("TLSv1.3", self.suite), f"{version}, {suite}")
+        sender, receiver, wire_out, wire_in = (client, server, c_out, s_in) if direction == "c2s" else (
+            server, client, s_out, c_in
+        )  # fmt: skip
         data = bytes(WRITE)
 
         def write() -> int:
-            client.write(data)
-            s_in.write(c_out.read())
+            sender.write(data)
+            wire_in.write(wire_out.read())
             got = 0
             while True:
                 try:
-                    got += len(server.read(WRITE))
+                    got += len(receiver.read(WRITE))
                 except ssl.SSLWantReadError:
                     return got
 
-        return write
+        expect(write() == WRITE, "a 16 KiB write did not arrive whole")
+        return f"{version}, {suite}, {direction}", write
+
+    def idle_pair(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """An established TLS 1.3 connection after one 64-byte echo: (the client's objects, the server's).
+
+        Each side is its SSLObject and its two MemoryBIOs, the sans-I/O equivalent of a glasstls Connection.
+        """
+        client, server, c_in, c_out, s_in, s_out = self.pair()
+        client.write(bytes(64))
+        s_in.write(c_out.read())
+        got = len(server.read(1024))
+        server.write(bytes(64))
+        c_in.write(s_out.read())
+        got += len(client.read(1024))
+        expect(got == 128, "the echo did not arrive")
+        return (client, c_in, c_out), (server, s_in, s_out)
 
     def handshake12(self) -> tuple[str, Callable[[], int]]:
         client, seen = self._watched(lambda: self._pair(self.client_context12, self.server_context12)[0])

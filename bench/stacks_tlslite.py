@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 
-from common import HOST, TLS12_SUITE, WRITE, NotNegotiated, Pki, expect, group_name
+from common import HOST, TLS12_SUITE, TLS13_CHACHA, TLS13_SUITE, WRITE, NotNegotiated, Pki, expect, group_name
 
 
 class _Pipe:
@@ -53,10 +53,14 @@ def _run_until_blocked(generator) -> bool:
         return True
 
 
+# tlslite-ng's names of the TLS 1.3 suites the benchmark uses.
+_CIPHER_NAMES = {TLS13_SUITE: "aes128gcm", TLS13_CHACHA: "chacha20-poly1305"}
+
+
 class Tlslite:
     name = "tlslite-ng"
 
-    def __init__(self, pki: Pki) -> None:
+    def __init__(self, pki: Pki, suite: str = TLS13_SUITE) -> None:
         from tlslite.api import HandshakeSettings, SessionCache, X509CertChain, parsePEMKey
         from tlslite.utils import cryptomath
 
@@ -69,6 +73,9 @@ class Tlslite:
         self.rsa_key = parsePEMKey(pki.rsa_key_file.read_text(), private=True)
         # One server session cache per TLS 1.2 metric.
         self.session_cache12, self.resume_cache12 = SessionCache(), SessionCache()
+        self.suite = suite
+        # TLS 1.3 resumption: one ticket key for the benchmark's life, so every server can open every ticket.
+        self.ticket_key = bytearray(bytes(range(32)))
         accelerated = [
             name
             for name, loaded in (("M2Crypto", cryptomath.m2cryptoLoaded), ("pycrypto", cryptomath.pycryptoLoaded))
@@ -79,10 +86,18 @@ class Tlslite:
     def settings(self):
         settings = self._settings_class()
         settings.minVersion = settings.maxVersion = (3, 4)
-        settings.cipherNames = ["aes128gcm"]
+        settings.cipherNames = [_CIPHER_NAMES[self.suite]]
         settings.eccCurves = ["x25519"]
         settings.keyShares = ["x25519"]
         settings.ticket_count = 0
+        return settings
+
+    def settings13_tickets(self):
+        """TLS 1.3 resumption: two tickets per handshake (as the other stacks), psk_dhe_ke only."""
+        settings = self.settings()
+        settings.ticket_count = 2
+        settings.ticketKeys = [self.ticket_key]
+        settings.psk_modes = ["psk_dhe_ke"]
         return settings
 
     def settings12(self):
@@ -143,27 +158,81 @@ class Tlslite:
         client, _ = self.pair()
         version, suite = self._describe(client)
         group = group_name(client.ecdhCurve)
-        expect((version, suite, group) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519"), f"{version} {suite}")
+        expect((version, suite, group) == ("TLSv1.3", self.suite, "x25519"), f"{version} {suite}")
         return f"{version}, {suite} ({client.getCipherImplementation()}), {group}, no chain validation ({self.backend})"
 
-    def bulk(self) -> Callable[[], int]:
+    @staticmethod
+    def _transfer(sender, receiver, data: bytes) -> int:
+        """Write ``data`` on ``sender``, read on ``receiver`` until it would block; the bytes read."""
+        for _ in sender.writeAsync(data):
+            pass
+        got = 0
+        while True:
+            result = None
+            for result in receiver.readAsync(max=WRITE * 4):
+                if isinstance(result, int):
+                    return got  # would block: everything sent has been read
+            if result is None:
+                return got
+            got += len(result)
+
+    def bulk(self, direction: str) -> tuple[str, Callable[[], int]]:
+        """16 KiB writes on one TLS 1.3 connection, client to server ("c2s") or server to client ("s2c")."""
         client, server = self.pair()
+        version, suite = self._describe(client)
+        expect((version, suite) == ("TLSv1.3", self.suite), f"{version} {suite}")
+        sender, receiver = (client, server) if direction == "c2s" else (server, client)
         data = bytes(WRITE)
 
         def write() -> int:
-            for _ in client.writeAsync(data):
-                pass
-            got = 0
-            while True:
-                result = None
-                for result in server.readAsync(max=WRITE * 4):
-                    if isinstance(result, int):
-                        return got  # would block: everything sent has been read
-                if result is None:
-                    return got
-                got += len(result)
+            return self._transfer(sender, receiver, data)
 
-        return write
+        implementation = client.getCipherImplementation()
+        return f"{version}, {suite} ({implementation}), {direction}", write
+
+    def idle_pair(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """An established TLS 1.3 connection after one 64-byte echo: (the client's objects, the server's).
+
+        Each TLSConnection holds its in-memory socket, which holds both pipes (empty by then).
+        """
+        client, server = self.pair()
+        got = self._transfer(client, server, bytes(64)) + self._transfer(server, client, bytes(64))
+        expect(got == 128, "the echo did not arrive")
+        return (client,), (server,)
+
+    @staticmethod
+    def _read_tickets(client) -> None:
+        """Let the client read what the server sent after its Finished (the NewSessionTickets), until it would block."""
+        for _ in range(8):
+            for result in client.readAsync(max=1, min=0):
+                if result in (0, 1):
+                    return
+
+    def pair13(self, session=None):
+        """A TLS 1.3 handshake (resuming ``session`` if given) whose client has read the server's tickets."""
+        client, server = self._pair(self.settings13_tickets, self.chain, self.key, None, session)
+        self._read_tickets(client)
+        return client, server
+
+    def resumption13(self) -> tuple[str, Callable[[], int]]:
+        first, server = self.pair13()
+        self._close(first, server)
+        session = first.session
+        expect(session is not None and len(session.tickets) == 2, "no TLS 1.3 ticket")
+        client, server = self.pair13(session)
+        version, suite = self._describe(client)
+        group = group_name(client.ecdhCurve)  # psk_dhe_ke: a key share was exchanged
+        self._close(client, server)
+        expect((version, suite, group, client.resumed) == ("TLSv1.3", self.suite, "x25519", True), f"{version}")
+
+        def resume() -> int:
+            client, server = self.pair13(session)
+            if not client.resumed:
+                raise NotNegotiated("tlslite-ng fell back to a full handshake")
+            self._close(client, server)
+            return 1
+
+        return f"{version}, {suite}, psk_dhe_ke over {group}, resumed by a ticket", resume
 
     def handshake12(self) -> tuple[str, Callable[[], int]]:
         client, _ = self.pair12(self.session_cache12)
