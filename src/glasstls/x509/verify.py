@@ -162,6 +162,7 @@ def _verify_without_name(chain: Sequence[x509.Certificate], store: TrustStore, n
 # -- names ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # a client checks the same few names again and again
 def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     """The normalised name and the subject the verifier matches against the SANs."""
     name = server_name.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
