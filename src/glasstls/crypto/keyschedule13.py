@@ -9,18 +9,41 @@ mistake. Each stage also reports every secret it derives, by its key-log name
 callable it was made with: the trace and the key log hear of a secret where it
 is made, not wherever a handshake state remembers to tell them.
 
-HMAC runs through :func:`hmac.digest` (OpenSSL in C) because the schedule is
-on the handshake's hot path.
+HMAC and HKDF run through :mod:`.kdf` (one OpenSSL call per HMAC), which the
+TLS 1.2 PRF uses too. What does not depend on the connection is computed once
+per hash: the empty transcript's hash, and without a PSK the early secret and
+the "derived" salt of the handshake secret (RFC 8446, Section 7.1: both come
+from zeros alone).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
+from .kdf import hkdf_expand, hkdf_expand_label, hkdf_extract, hkdf_label, hmac_digest
 from .suites import Suite13
+
+__all__ = [
+    "EarlySecret",
+    "HandshakeSecret",
+    "MasterSecret",
+    "TrafficKeys",
+    "derive_secret",
+    "empty_hash",
+    "export_keying_material",
+    "finished_key",
+    "finished_verify_data",
+    "hkdf_expand",
+    "hkdf_expand_label",
+    "hkdf_extract",
+    "hkdf_label",
+    "next_traffic_secret",
+    "resumption_psk",
+    "traffic_keys",
+]
 
 SecretReport = Callable[[str, bytes], None]  # (the secret's key-log name, its value)
 
@@ -29,47 +52,21 @@ def _unreported(name: str, secret: bytes) -> None:
     """The default report: nobody asked to hear of the secrets."""
 
 
-def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
-    """RFC 5869, Section 2.2."""
-    if not salt:
-        salt = bytes(hashlib.new(hash_name).digest_size)
-    return hmac.digest(salt, ikm, hash_name)
-
-
-def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
-    """RFC 5869, Section 2.3."""
-    if length <= 32 or (length <= 64 and hash_name != "sha256"):
-        # Every TLS 1.3 derivation fits in one block: T(1) is the whole output.
-        block = hmac.digest(prk, info + b"\x01", hash_name)
-        if len(block) >= length:
-            return block[:length]
-    out = b""
-    block = b""
-    counter = 1
-    while len(out) < length:
-        block = hmac.digest(prk, block + info + bytes([counter]), hash_name)
-        out += block
-        counter += 1
-    return out[:length]
-
-
-def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
-    """The HkdfLabel structure of RFC 8446, Section 7.1."""
-    full = b"tls13 " + label
-    return length.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
-
-
-def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
-    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
-
-
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
     """Derive-Secret of RFC 8446, Section 7.1, given the transcript hash."""
     return hkdf_expand_label(hash_name, secret, label, transcript_hash, len(transcript_hash))
 
 
+@cache
 def empty_hash(hash_name: str) -> bytes:
     return hashlib.new(hash_name, b"").digest()
+
+
+@cache
+def _psk_less(hash_name: str, hash_len: int) -> tuple[bytes, bytes]:
+    """Without a PSK: the early secret, HKDF-Extract(0, 0), and the salt Derive-Secret(., "derived", "")."""
+    secret = hkdf_extract(hash_name, b"", bytes(hash_len))
+    return secret, derive_secret(hash_name, secret, b"derived", empty_hash(hash_name))
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ def finished_key(suite: Suite13, base_key: bytes) -> bytes:
 
 
 def finished_verify_data(suite: Suite13, base_key: bytes, transcript_hash: bytes) -> bytes:
-    return hmac.digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
+    return hmac_digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
 
 
 def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
@@ -106,7 +103,11 @@ class EarlySecret:
     def __init__(self, suite: Suite13, psk: bytes | None = None, report: SecretReport = _unreported) -> None:
         self.suite = suite
         self.report = report
-        self.secret = hkdf_extract(suite.hash_name, b"", psk or bytes(suite.hash_len))
+        if psk:
+            self.secret = hkdf_extract(suite.hash_name, b"", psk)
+            self._derived: bytes | None = None
+        else:
+            self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
 
     def binder_key(self, external: bool = False) -> bytes:
         label = b"ext binder" if external else b"res binder"
@@ -125,7 +126,7 @@ class EarlySecret:
     def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
         """Mix in the (EC)DHE shared secret (zeros for psk_ke)."""
         h = self.suite.hash_name
-        salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
+        salt = self._derived or derive_secret(h, self.secret, b"derived", empty_hash(h))
         secret = hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len))
         return HandshakeSecret(self.suite, secret, self.report)
 

@@ -7,15 +7,16 @@
 
 TLS 1.2 has one PRF, P_hash over HMAC, with the hash of the cipher suite
 (SHA-256 unless the suite names SHA-384; RFC 5246, Section 5; RFC 5288,
-Section 3). HMAC runs through :func:`hmac.digest` (OpenSSL in C): the PRF is
-on the handshake's hot path and a master secret is four HMACs.
+Section 3). HMAC runs through :mod:`.kdf`, the key schedules' one HMAC path
+(one OpenSSL call per HMAC): the PRF is on the handshake's hot path and a
+master secret is four HMACs.
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
+from .kdf import hmac_digest
 from .suites import Suite12
 
 MASTER_SECRET_LEN = 48  # RFC 5246, Section 8.1
@@ -30,7 +31,7 @@ _RESERVED_LABELS = frozenset(
 
 def p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
     """P_hash of RFC 5246, Section 5: HMAC(secret, A(i) + seed) for i = 1, 2, …, with A(i) = HMAC(secret, A(i-1))."""
-    digest = hmac.digest
+    digest = hmac_digest
     a = digest(secret, seed, hash_name)  # A(1)
     out = digest(secret, a + seed, hash_name)
     while len(out) < length:
