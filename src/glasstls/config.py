@@ -426,8 +426,8 @@ class ServerConfig:
     prefer_client_suites: bool = False
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     session_tickets: bool = True  # RFC 5077 (TLS 1.2)
-    # RFC 8446, Section 4.6.1: NewSessionTickets sent after each TLS 1.3 handshake; 0: none.
-    # They are sealed under ticket_keys, as TLS 1.2's tickets are.
+    # RFC 8446, Section 4.6.1: NewSessionTickets sent after each full TLS 1.3 handshake (one
+    # after a resumption, as OpenSSL); 0: none. Sealed under ticket_keys, as TLS 1.2's tickets.
     tls13_tickets: int = 2
     # External PSKs a TLS 1.3 client may use (RFC 8446, Section 4.2.11); with no certificates
     # the server accepts only PSK handshakes. psk_modes: the PSK key exchange modes accepted,

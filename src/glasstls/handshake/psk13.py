@@ -374,14 +374,16 @@ def send_tickets(
     resumption_secret: bytes,
     basis: SessionBasis,
     client_modes: Sequence[PskKeyExchangeMode],
+    resumed: bool = False,
 ) -> None:
     """``ServerConfig.tls13_tickets`` NewSessionTickets (Section 4.6.1), each sealing the
-    session and its own PSK under the ticket keys TLS 1.2 uses too; none for a client
-    whose psk_key_exchange_modes this server would refuse (Section 4.2.9: SHOULD NOT)."""
+    session and its own PSK under the ticket keys TLS 1.2 uses too; after a resumption one,
+    replacing the ticket used (as OpenSSL does); none for a client whose
+    psk_key_exchange_modes this server would refuse (Section 4.2.9: SHOULD NOT)."""
     cfg: ServerConfig = ctx.config
     if not any(mode in cfg.psk_modes for mode in client_modes):
         return
-    for counter in range(cfg.tls13_tickets):
+    for counter in range(min(cfg.tls13_tickets, 1) if resumed else cfg.tls13_tickets):
         nonce = counter.to_bytes(_NONCE_BYTES, "big")
         now = ctx.now()
         age_add = int.from_bytes(ctx.randomness(4), "big")

@@ -542,7 +542,8 @@ class ExpectClientFinished(State[Finished]):
         flight.transcript.add(msg.raw)
         ctx.install_read(suite, flight.traffic.client, "application", proof)
         resumption = flight.master.resumption_master_secret(flight.transcript.digest())
-        psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes)
+        resumed = flight.decisions.psk is not None and not flight.decisions.psk.external
+        psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes, resumed)
         ctx.complete(PeerVerified(proof), self._parameters())
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         pha = None
