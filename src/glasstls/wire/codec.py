@@ -118,6 +118,19 @@ class Reader:
         block._parent = self
         return block
 
+    def tlv16(self) -> tuple[int, bytes] | None:
+        """A ``uint16`` and an ``opaque<0..2^16-1>`` after it (an Extension, RFC 8446, Section 4.2),
+        or None, consuming nothing, when they do not fit: the caller then reads them by field for the error."""
+        pos = self._pos
+        data = self._data
+        start = pos + 4
+        if start <= self._end:
+            end = start + ((data[pos + 2] << 8) | data[pos + 3])
+            if end <= self._end:
+                self._pos = end
+                return (data[pos] << 8) | data[pos + 1], bytes(data[start:end])
+        return None
+
     def u16_list(self, width: int, field: str, min_len: int = 0) -> list[int]:
         start = self._block(width, field, min_len, None)
         n = self._pos - start

@@ -299,6 +299,45 @@ def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -
     return value
 
 
+# Extensions whose decoded value is kept, by (context, type, bytes): what a peer's configuration fixes
+# (its groups, schemes, versions …) arrives byte for byte the same in every handshake, so each is
+# decoded once. Values are immutable; only successful decodings are kept; types that carry
+# per-connection data (key_share, pre_shared_key, cookie, tickets) are not, unless their body is
+# empty or one byte. Bounded: bodies up to 256 bytes, and the table starts over when full.
+_STABLE = frozenset(
+    (
+        E.server_name,
+        E.supported_groups,
+        E.signature_algorithms,
+        E.signature_algorithms_cert,
+        E.supported_versions,
+        E.psk_key_exchange_modes,
+        E.ec_point_formats,
+        E.compress_certificate,
+        E.application_layer_protocol_negotiation,
+        E.status_request,
+        E.record_size_limit,
+    )
+)
+_KEPT_MAX = 512
+_kept: dict[tuple[str, int, bytes], Extension] = {}
+
+
+def _extension(codecs: dict[int, _Codec], code: int, data: bytes, context: str) -> Extension:
+    """The Extension of ``code`` with body ``data``, decoded for ``context`` (or kept from before)."""
+    key = (context, code, data)
+    ext = _kept.get(key)
+    if ext is None:
+        ext_type = member_of(ExtensionType, code)
+        codec = codecs.get(code)
+        ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
+        if (code in _STABLE and len(data) <= 256) or len(data) < 2:
+            if len(_kept) >= _KEPT_MAX:
+                _kept.clear()
+            _kept[key] = ext
+    return ext
+
+
 def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extension, ...]:
     """Parse an ``Extension extensions<min..2^16-1>`` block for ``context``.
 
@@ -309,14 +348,17 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
     seen: set[int] = set()
     out = []
     while not block.at_end():
-        code = block.u16("extension_type")
-        ext_type = member_of(ExtensionType, code)
-        data = block.vec(2, f"{ext_type._name_} extension_data")
+        item = block.tlv16()
+        if item is None:  # truncated: read field by field, which fails naming the field
+            ext_type = member_of(ExtensionType, block.u16("extension_type"))
+            block.vec(2, f"{ext_type._name_} extension_data")
+            raise AssertionError("tlv16 and the field reads disagree")  # pragma: no cover
+        code, data = item
         if code in seen:
-            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {ext_type.name} extension")
+            name = member_of(ExtensionType, code).name
+            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {name} extension")
         seen.add(code)
-        codec = codecs.get(code)
-        out.append(Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context)))
+        out.append(_extension(codecs, code, data, context))
     return tuple(out)
 
 
