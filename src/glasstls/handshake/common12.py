@@ -71,7 +71,7 @@ class Handshake12:
     def resume_master(self, ctx: Context, master_secret: bytes) -> KeyedHandshake12:
         """The master secret is known (derived, or the resumed session's: RFC 5246, Section 7.3)."""
         ctx.secret("master_secret", self.client_random, master_secret)
-        settled = {f.name: getattr(self, f.name) for f in fields(Handshake12)}
+        settled = {name: getattr(self, name) for name in _HANDSHAKE12_FIELDS}
         return KeyedHandshake12(**settled, master_secret=master_secret)
 
     def parameters(self) -> NegotiatedParameters:
@@ -87,6 +87,9 @@ class Handshake12:
             client_auth=self.client_auth,
             extended_master_secret=self.extended_master_secret,
         )
+
+
+_HANDSHAKE12_FIELDS = tuple(f.name for f in fields(Handshake12))  # dataclasses.fields() is slow per call
 
 
 @dataclass(frozen=True, kw_only=True)

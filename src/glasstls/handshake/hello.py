@@ -8,6 +8,7 @@ flight is in ``client.py`` and ``server.py``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,6 +30,7 @@ from .psk13 import PskOffer, bind, psk_offer
 KeyShares = dict[NamedGroup, kx.KeyShare]
 
 
+@functools.lru_cache(maxsize=256)  # a client names the same few servers; an IP check raises for every name
 def sni_name(server_name: str | None) -> str | None:
     """RFC 6066, Section 3: literal IP addresses are not sent as SNI."""
     if not server_name:
