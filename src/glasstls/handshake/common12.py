@@ -4,6 +4,7 @@ ChangeCipherSpec, Finished, and the session a handshake leaves behind."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 from cryptography import x509
@@ -100,8 +101,13 @@ class KeyedHandshake12(Handshake12):
 
     master_secret: bytes
 
+    @functools.cached_property
+    def _key_block(self) -> prf12.KeyBlock:
+        """RFC 5246, Section 6.3: one key block for both directions (computed once)."""
+        return prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
+
     def _protection(self, ctx: Context, sender: str) -> Protection12:
-        kb = prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
+        kb = self._key_block
         if sender == "client":
             key, iv, mac = kb.client_key, kb.client_iv, kb.client_mac_key
         else:
