@@ -208,3 +208,10 @@ class Writer:
 
     def getvalue(self) -> bytes:
         return bytes(self._buf)
+
+    def getvalue_with_length(self, at: int, width: int) -> bytes:
+        """The bytes, with the ``width``-byte length of what follows offset ``at + width`` written at ``at``
+        (a header whose length was unknown when it was started)."""
+        buf = self._buf
+        buf[at : at + width] = (len(buf) - at - width).to_bytes(width, "big")
+        return bytes(buf)

@@ -363,10 +363,14 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
 
 
 def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extension]) -> None:
-    body = Writer()
+    parts = []
     for ext in extensions:
-        body.u16(ext.type).vec(2, ext.data)
-    w.vec(2, body.getvalue())
+        data = ext.data
+        if len(data) > 0xFFFF:
+            raise ValueError(f"vector of {len(data)} bytes does not fit a 2-byte length")
+        parts.append(ext.type.to_bytes(2, "big") + len(data).to_bytes(2, "big"))
+        parts.append(data)
+    w.vec(2, b"".join(parts))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ..errors import AlertError, DecodeError
 from . import extensions as X
 from .codec import Reader, Writer
 from .extensions import Extension, Extensions
-from .layout import Int, Layout, Opaque, Raw, Struct, Vector, read, values_of, write
+from .layout import Int, Layout, Opaque, Raw, Struct, Vector, member_of, read, values_of, write
 
 # RFC 8446, Section 4.1.3: SHA-256("HelloRetryRequest").
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -54,10 +54,9 @@ class Handshake:
 
     def encode(self) -> bytes:
         """Serialise (header included), remember and return the bytes."""
-        w = Writer()
+        w = Writer().u8(self.msg_type).u24(0)  # RFC 8446, Section 4: msg_type, then the body's uint24 length
         self.write_body(w)
-        body = w.getvalue()
-        self.raw = bytes([self.msg_type]) + len(body).to_bytes(3, "big") + body
+        self.raw = w.getvalue_with_length(1, 3)
         return self.raw
 
     @property
@@ -290,7 +289,7 @@ def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = 
     """
     if len(raw) < 4 or int.from_bytes(raw[1:4], "big") != len(raw) - 4:
         raise DecodeError(f"handshake message header does not match its {len(raw)} bytes")
-    msg_type = HandshakeType(raw[0])
+    msg_type = member_of(HandshakeType, raw[0])
     parse = (parsers or _TLS13_PARSERS).get(msg_type)
     if parse is None:
         raise AlertError(AlertDescription.unexpected_message, f"unexpected handshake message type {msg_type.name}")
