@@ -20,7 +20,11 @@ with its diagnosis: the step, the alert, the reason and the likely fix.
 session-ticket keys and the 0-RTT anti-replay memory with every server given the
 same URL and key, so a client resumes at any of them and a replayed 0-RTT flight is
 refused by all (glasstls.store, docs/design/fleet.md); by default they live in this
-process's memory."""
+process's memory.
+
+``--workers N`` serves from N forked processes sharing the address through
+``SO_REUSEPORT``, supervised: a worker that dies is restarted, SIGHUP restarts them one
+by one without refusing a connection, SIGTERM stops them all (cli/workers.py)."""
 
 from __future__ import annotations
 
@@ -50,7 +54,8 @@ from .common import (
     warn_secrets,
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram
-from .server_conn import ConnectionLog, log, peer_label, serve_echo, serve_www
+from .server_conn import ConnectionLog, log, peer_label, serve_echo, serve_www, set_worker
+from .workers import MAX_WORKERS, WorkerSeat, supervise
 
 if TYPE_CHECKING:
     from ..config import ServerConfig
@@ -62,6 +67,7 @@ IDLE_TIMEOUT = 60.0  # seconds without a byte from the client before we close
 CONCURRENCY = 4096  # connections open at once; more wait in the listen backlog
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 SHUTDOWN_GRACE = 5.0  # seconds open connections get to close after SIGINT/SIGTERM
+RETIRE_CLOSE = 1.0  # of SHUTDOWN_GRACE, what a retiring worker keeps for close_notify after its drain
 AUTO_FIRST_FETCH = 6.0  # seconds --ocsp auto waits for its first fetch before listening (one fetch's deadline)
 
 
@@ -88,7 +94,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="--ocsp auto: seconds between fetches while the responder fails (default 60)",
     )
     p.add_argument("--www", action="store_true", help="answer HTTP GET with a page about the connection")
-    p.add_argument("--max-connections", type=int, default=0, help="exit after this many connections (0: never)")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=0,
+        help="exit after this many connections (0: never); with --workers, each worker serves this many, is not "
+        "replaced, and the server exits when every worker has",
+    )
     p.add_argument(
         "--unknown-name",
         choices=("default", "refuse"),
@@ -119,7 +131,15 @@ def _add_serving_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=CONCURRENCY,
         metavar="N",
-        help=f"most connections open at once; more wait in the backlog (default {CONCURRENCY})",
+        help=f"most connections open at once (per worker); more wait in the backlog (default {CONCURRENCY})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve from N processes sharing the address (SO_REUSEPORT), restarted when they die; SIGHUP "
+        "restarts them one by one; resumption is per worker unless --store shares it (default 0: this process)",
     )
     p.add_argument(
         "--handshake-timeout",
@@ -251,6 +271,20 @@ def _add_client_auth_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.workers:
+        return _serve(args)
+    _check_numbers(args)  # before any fork: said once
+    trace_mode(args)
+    return supervise(args, lambda seat: _serve(_as_worker(args, seat)), SHUTDOWN_GRACE, BACKLOG)
+
+
+def _as_worker(args: argparse.Namespace, seat: WorkerSeat) -> argparse.Namespace:
+    """In a forked worker: its log lines and pages name it, and it serves the supervisor's socket."""
+    set_worker(seat.slot)
+    return argparse.Namespace(**{**vars(args), "worker_seat": seat})
+
+
+def _serve(args: argparse.Namespace) -> int:
     if "auto" not in args.ocsp:
         return _run(args, server_config(args))
     config = _with_auto_staples(args)
@@ -321,6 +355,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--early-data must be 0 (off) to 2^32-1 bytes, not {args.max_early_data}")
     if args.idle_timeout < 0:
         raise ConfigError(f"--idle-timeout must be 0 (never) or more seconds, not {args.idle_timeout:g}")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be 0 (this process) to {MAX_WORKERS}, not {args.workers}")
 
 
 def _raise_file_limit(wanted: int) -> None:
@@ -340,11 +376,14 @@ class _Server:
         self.logs: dict[Any, ConnectionLog] = {}
         self.count = 0
         self.stop = asyncio.Event()
+        self.hurry = asyncio.Event()  # a second signal: no drain
+        self.retiring = False
+        self.seat: WorkerSeat | None = getattr(args, "worker_seat", None)
         self.trace_reader_gone = False
         self.server: TLSServer | None = None
 
     async def main(self) -> int:
-        listener = self._listen()
+        listener = self.seat.sock if self.seat is not None else self._listen()
         _raise_file_limit(self.args.concurrency)
         server = await start_server(
             self._connected,
@@ -359,11 +398,16 @@ class _Server:
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):  # before the line that says we are up
-            loop.add_signal_handler(sig, self.stop.set)
-        bound = listener.getsockname()
-        log(f"glasstls server listening on {bound[0]}:{bound[1]}")
-        warn_secrets(self.args)  # after the line other tools wait for
+            loop.add_signal_handler(sig, self._signalled)
+        if self.seat is None:
+            bound = listener.getsockname()
+            log(f"glasstls server listening on {bound[0]}:{bound[1]}")
+            warn_secrets(self.args)  # after the line other tools wait for
+        else:  # the supervisor says both, once
+            self.seat.watch(loop, self._retire)
         _announce_store(self.config)
+        if self.seat is not None:
+            self.seat.ready()
         self.server = server
         try:
             # Until a signal (or a gone trace reader), or --max-connections served and done.
@@ -372,12 +416,36 @@ class _Server:
             for task in pending:
                 task.cancel()
         finally:
-            await server.shutdown(SHUTDOWN_GRACE)
+            if self.retiring:
+                await self._drain(server)
+            await server.shutdown(RETIRE_CLOSE if self.retiring else SHUTDOWN_GRACE)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         if self.trace_reader_gone:
             raise BrokenPipeError("the trace's reader went away")  # cli.main: stop quietly
         return 0
+
+    def _signalled(self) -> None:
+        """SIGINT or SIGTERM: stop; a second one (or one while a retiring worker drains): stop now."""
+        if self.stop.is_set():
+            self.hurry.set()
+        self.stop.set()
+
+    def _retire(self) -> None:
+        """The supervisor replaced this worker (SIGHUP) or went away: stop accepting, let connections finish."""
+        self.retiring = True
+        self.stop.set()
+
+    async def _drain(self, server: TLSServer) -> None:
+        """A retiring worker: no new connections; those open get what is left of SHUTDOWN_GRACE to end by
+        themselves (handshakes complete, requests answered) before close_notify ends the rest."""
+        server.close()
+        log(f"glasstls: retiring: accepting no more; {server.active_connections} open connection(s) may finish")
+        waits = {asyncio.ensure_future(server.wait_closed()), asyncio.ensure_future(self.hurry.wait())}
+        drain = SHUTDOWN_GRACE - RETIRE_CLOSE
+        _, pending = await asyncio.wait(waits, timeout=drain, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
 
     def _listen(self) -> socket.socket:
         host, port = split_hostport(self.args.listen)

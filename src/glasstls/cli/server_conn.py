@@ -6,6 +6,10 @@ own and writes it to stdout in one piece (when its handshake ends and when the
 connection ends): the output of two connections never interleaves inside one
 block. Every name a peer chose (SNI, ALPN, certificate subjects, the HTTP
 request line) is printed through :func:`glasstls.text.printable`.
+
+In a worker of ``--workers N`` (cli/workers.py) every log line starts with
+``[worker K pid P]``, trace blocks and ``--www`` pages name the worker, and the
+pictures of ``--illustrate``/``--diagram`` carry its pid in their file names.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +45,32 @@ READ_CHUNK = 1 << 16
 HTTP_CHUNK = 1024  # h11 checks its head limit only while the head is incomplete
 
 
+@dataclass
+class _Worker:
+    """Which worker of --workers this process is (slot 0: not a worker)."""
+
+    slot: int = 0
+    pid: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"worker {self.slot} (pid {self.pid})" if self.slot else ""
+
+
+WORKER = _Worker()
+
+
+def set_worker(slot: int) -> None:
+    """This process is worker ``slot`` of ``glasstls server --workers``."""
+    WORKER.slot, WORKER.pid = slot, os.getpid()
+
+
 def log(line: str) -> None:
-    """One line on stderr, whole (the server's own messages; the trace goes to stdout)."""
-    print(line, file=sys.stderr, flush=True)
+    """One line on stderr, whole (the server's own messages; the trace goes to stdout): one write, so that
+    the lines of workers sharing stderr never cut into one another (a pipe keeps writes of 4 KiB whole)."""
+    prefix = f"[worker {WORKER.slot} pid {WORKER.pid}] " if WORKER.slot else ""
+    sys.stderr.write(f"{prefix}{line}\n")
+    sys.stderr.flush()
 
 
 def peer_label(peer: Any) -> str:
@@ -103,7 +132,10 @@ class ConnectionLog:
         self.headed = mode in ("text", "full")  # JSON lines carry their connection number instead
         if mode is not None:
             self.buffer = io.StringIO()
-            trace = trace_renderer(args, self.buffer, extra={"connection": number, "peer": self.label})
+            extra: dict[str, object] = {"connection": number, "peer": self.label}
+            if WORKER.slot:
+                extra["worker_pid"] = WORKER.pid
+            trace = trace_renderer(args, self.buffer, extra=extra)
         self.early = EarlyDataCounter()
         self.observer = Tee(self.recorder, self.early, trace, keylog, self.illustration, self.diagram)
 
@@ -118,7 +150,8 @@ class ConnectionLog:
         self.buffer.truncate()
         if self.headed:  # every block says whose it is
             more = ", continued" if self.blocks else ""
-            text = f"* connection {self.number} from {self.label}{more}\n{text}"
+            whose = f" of {WORKER.label}" if WORKER.slot else ""
+            text = f"* connection {self.number}{whose} from {self.label}{more}\n{text}"
         self.blocks += 1
         sys.stdout.write(text)  # BrokenPipeError: the trace's reader went away; the server stops quietly
         sys.stdout.flush()
@@ -141,10 +174,10 @@ class ConnectionLog:
 
     def save_pictures(self) -> None:
         """--illustrate and --diagram: FILE-<number>.html / .svg; a failure to write is logged, not raised."""
-        save_sequence_diagram(self.diagram, getattr(self.args, "diagram", None), self.number)
+        save_sequence_diagram(self.diagram, _per_worker(getattr(self.args, "diagram", None)), self.number)
         if self.illustration is None or not self.illustration.events:
             return
-        path = Path(self.args.illustrate)
+        path = Path(_per_worker(self.args.illustrate) or "")
         path = path.with_name(f"{path.stem}-{self.number}{path.suffix or '.html'}")
         try:
             self.illustration.write_html(path)
@@ -152,6 +185,14 @@ class ConnectionLog:
             log(f"glasstls: cannot write the page {path}: {exc.strerror or exc}")
             return
         log(f"glasstls: connection {self.number} illustrated in {path}")
+
+
+def _per_worker(path: str | None) -> str | None:
+    """FILE.ext, or FILE-<pid>.ext in a worker: workers number their connections each from 1."""
+    if not path or not WORKER.slot:
+        return path
+    name = Path(path)
+    return str(name.with_name(f"{name.stem}-{WORKER.pid}{name.suffix}"))
 
 
 def describe_short(p: NegotiatedParameters) -> str:
@@ -176,6 +217,8 @@ def describe_page(p: NegotiatedParameters, early_bytes: int = 0) -> str:
         f"Resumed:           {'yes' if p.resumed else 'no'}",
         f"Client certificate: {client}",
     ]
+    if WORKER.slot:
+        lines.append(f"Served by:         {WORKER.label}")
     if early_bytes:
         lines.append(f"0-RTT:             yes, this request came as early data ({early_bytes} bytes)")
     return "\n".join(lines) + "\n"

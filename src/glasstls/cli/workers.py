@@ -1,0 +1,430 @@
+"""``glasstls server --workers N``: N worker processes serving one address, and their supervisor.
+
+The supervisor (the process started from the command line) binds N listening
+sockets to the same address with ``SO_REUSEPORT`` (Linux spreads new connections
+over them by a hash of their addresses and ports; each socket has its own accept
+queue) and forks one worker per socket before it reads a certificate or starts a
+thread. Each worker builds its own configuration, store clients and threads, and
+runs the asyncio server (io/aio_server.py) on its socket. The supervisor never
+accepts: it keeps every socket open, so a socket outlives the worker that serves it
+and the connections waiting in its queue are taken by the next worker rather than
+reset.
+
+* A worker that dies is restarted on the same socket; after ``MAX_QUICK_DEATHS``
+  deaths in a row each within ``QUICK_DEATH`` seconds of its start, the supervisor
+  says so and stops the server (exit 1).
+* SIGTERM or SIGINT: every worker gets SIGTERM (close_notify on its connections, as
+  a single server does within ``grace`` seconds); the supervisor exits 0 once they have.
+* SIGHUP: the workers are restarted one by one: the new worker of a socket listens
+  before the old one is told to retire; the old one stops accepting, lets its
+  connections finish for a few seconds, then closes the rest with close_notify. A new
+  worker that fails to start (a certificate file now broken) ends the restart, and
+  the old workers go on serving.
+* A worker that exits 0 by itself (it served ``--max-connections``) is not replaced;
+  its socket is closed; the supervisor exits once no worker is left.
+
+Each worker is tied to the supervisor by a socket pair: the worker writes one byte
+when it listens, and reads end of file when the supervisor closes its end (to retire
+it) or dies (a worker never outlives its supervisor). See docs/design/fleet.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from ..errors import ConfigError
+from .common import silence_broken_output, split_hostport, warn_secrets
+from .hints import with_hint
+from .server_conn import log
+
+READY_WAIT = 30.0  # seconds a new worker gets to listen (an --ocsp auto first fetch included)
+QUICK_DEATH = 10.0  # a worker dying sooner than this after its start died quickly
+MAX_QUICK_DEATHS = 3  # quick deaths in a row on one socket, and the supervisor gives up
+STOP_MARGIN = 1.5  # beyond the workers' grace before a worker that did not stop is killed
+MAX_WORKERS = 256
+TRAPPED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+READY = b"r"
+
+
+@dataclass
+class WorkerSeat:
+    """What a worker process gets from its supervisor: its number, its listening socket, the line back."""
+
+    slot: int
+    sock: socket.socket
+    control: socket.socket
+
+    def ready(self) -> None:
+        """Tell the supervisor this worker accepts connections."""
+        with contextlib.suppress(OSError):
+            self.control.sendall(READY)
+
+    def watch(self, loop: asyncio.AbstractEventLoop, retire: Callable[[], None]) -> None:
+        """Call ``retire`` once the supervisor closes its end of the line (or dies)."""
+        self.control.setblocking(False)
+
+        def readable() -> None:
+            try:
+                data = self.control.recv(64)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                loop.remove_reader(self.control)
+                retire()
+
+        loop.add_reader(self.control, readable)
+
+
+@dataclass(eq=False)
+class _Worker:
+    slot: int
+    pid: int
+    control: socket.socket  # the supervisor's end
+    started: float
+    ready: bool = False
+    retiring: bool = False
+    status: int | None = None  # os.waitstatus_to_exitcode once reaped
+
+    @property
+    def name(self) -> str:
+        return f"worker {self.slot} (pid {self.pid})"
+
+    def how_it_ended(self) -> str:
+        if self.status is None:
+            return "is running"
+        if self.status < 0:
+            return f"was killed by {signal.Signals(-self.status).name}"
+        return f"exited with status {self.status}"
+
+
+@dataclass(eq=False)
+class _Slot:
+    number: int
+    sock: socket.socket
+    worker: _Worker | None = None
+    quick_deaths: int = 0
+    done: bool = False
+
+
+@dataclass
+class _Signals:
+    stop: int = 0  # the signal that asked to stop (-1: the supervisor gave up), 0 before
+    restart: bool = False
+
+
+def bind_sockets(listen: str, count: int, backlog: int) -> list[socket.socket]:
+    """``count`` listening sockets on one address with SO_REUSEPORT (port 0: the first one's port)."""
+    host, port = split_hostport(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(backlog)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    return sockets
+
+
+def worker_exit_code(serve: Callable[[], int]) -> int:
+    """Run a worker's server and turn its end into an exit status, as ``glasstls`` (cli/main.py) does."""
+    try:
+        return int(serve() or 0)
+    except ConfigError as exc:
+        print(f"glasstls: {with_hint(str(exc), exc.facts)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        silence_broken_output()
+        return 0
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"glasstls: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+class Supervisor:
+    """Forks the workers, restarts them, rolls them on SIGHUP and stops them on SIGTERM."""
+
+    def __init__(
+        self, args: argparse.Namespace, serve: Callable[[WorkerSeat], int], grace: float, backlog: int
+    ) -> None:
+        self.args, self.serve, self.grace = args, serve, grace
+        self.slots = [_Slot(n + 1, s) for n, s in enumerate(bind_sockets(args.listen, args.workers, backlog))]
+        self.workers: dict[int, _Worker] = {}
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.signals = _Signals()
+        self.up = False  # every worker listened once
+        self.code = 0
+
+    def run(self) -> int:
+        previous = self._trap_signals()
+        try:
+            if self._start():
+                self.up = True
+                self._announce()
+                while not self.signals.stop and not all(slot.done for slot in self.slots):
+                    self._poll(None)
+                    if self.signals.restart and not self.signals.stop:
+                        self.signals.restart = False
+                        self._roll()
+            self._stop_all()
+            return self.code
+        finally:
+            self._untrap_signals(previous)
+            for slot in self.slots:
+                slot.sock.close()
+            self.selector.close()
+            self.wake_r.close()
+            self.wake_w.close()
+
+    # -- starting -----------------------------------------------------------------------------
+    def _start(self) -> bool:
+        """The first worker, then the others: a configuration error is said once, not N times."""
+        for group in (self.slots[:1], self.slots[1:]):
+            for slot in group:
+                slot.worker = self._fork(slot)
+            failed = self._wait_ready([slot.worker for slot in group if slot.worker is not None])
+            if failed is not None:
+                if not self.signals.stop:
+                    log(f"glasstls: {failed.name} {self._failure(failed)} before it was ready: stopping")
+                    self.code = failed.status if failed.status is not None and failed.status > 0 else 1
+                return False
+        return True
+
+    def _wait_ready(self, workers: list[_Worker]) -> _Worker | None:
+        """Wait until every one of ``workers`` listens; else the first that died or was too slow."""
+        deadline = time.monotonic() + READY_WAIT
+        while not all(w.ready for w in workers):
+            dead = next((w for w in workers if w.status is not None), None)
+            left = deadline - time.monotonic()
+            if dead is not None or left <= 0 or self.signals.stop:
+                return dead or next(w for w in workers if not w.ready)
+            self._poll(left)
+        return None
+
+    @staticmethod
+    def _failure(worker: _Worker) -> str:
+        return worker.how_it_ended() if worker.status is not None else f"did not listen within {READY_WAIT:g} s"
+
+    def _announce(self) -> None:
+        sock = self.slots[0].sock.getsockname()
+        pids = ", ".join(str(slot.worker.pid) for slot in self.slots if slot.worker)
+        log(f"glasstls: {len(self.slots)} workers (pids {pids}) share {sock[0]}:{sock[1]} (SO_REUSEPORT); "
+            "SIGHUP restarts them one by one")  # fmt: skip
+        log(f"glasstls server listening on {sock[0]}:{sock[1]}")
+        warn_secrets(self.args)
+        if self.args.store in ("", "memory", "memory:", "memory://"):
+            log("glasstls: resumption is per worker: with the memory store each worker keeps its own TLS 1.2 "
+                "sessions and ticket keys, so a client that comes back to another worker makes a full handshake "
+                "(--store redis://… shares them)")  # fmt: skip
+        else:
+            log("glasstls: the workers share TLS 1.2 sessions, ticket keys and 0-RTT anti-replay through the store")
+
+    def _fork(self, slot: _Slot) -> _Worker:
+        ours, theirs = socket.socketpair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.pthread_sigmask(signal.SIG_BLOCK, TRAPPED)  # no handler of ours may run in the child
+        try:
+            pid = os.fork()
+            if pid == 0:
+                ours.close()
+                self._child(slot, theirs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, TRAPPED)
+        theirs.close()
+        worker = _Worker(slot.number, pid, ours, time.monotonic())
+        self.workers[pid] = worker
+        self.selector.register(ours, selectors.EVENT_READ, worker)
+        log(f"glasstls: {worker.name} started")
+        return worker
+
+    def _child(self, slot: _Slot, control: socket.socket) -> NoReturn:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGTERM, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the supervisor restarts workers; a worker ignores it
+            self.selector.close()
+            for sock in (self.wake_r, self.wake_w, *(s.sock for s in self.slots if s is not slot)):
+                sock.close()
+            for worker in self.workers.values():  # or a retired worker would never see end of file
+                worker.control.close()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, TRAPPED)
+            code = worker_exit_code(lambda: self.serve(WorkerSeat(slot.number, slot.sock, control)))
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os._exit(code)
+
+    # -- events -------------------------------------------------------------------------------
+    def _trap_signals(self) -> dict[int, object]:
+        self.wake_r.setblocking(False)
+        self.wake_w.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, None)
+        previous: dict[int, object] = {-1: signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)}
+        for sig in TRAPPED:
+            previous[sig] = signal.signal(sig, lambda *_: None)  # the wakeup fd carries the signal's number
+        return previous
+
+    def _untrap_signals(self, previous: dict[int, object]) -> None:
+        fd = previous.pop(-1)
+        signal.set_wakeup_fd(fd if isinstance(fd, int) else -1)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)  # type: ignore[arg-type]
+
+    def _poll(self, timeout: float | None) -> None:
+        """Wait for a signal or a worker's word (at most ``timeout`` seconds), then reap the dead."""
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                self._signalled()
+            else:
+                self._heard(key.data)
+        self._reap()
+
+    def _signalled(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            for number in self.wake_r.recv(256):
+                if number in (signal.SIGTERM, signal.SIGINT) and not self.signals.stop:
+                    self.signals.stop = number
+                    log(f"glasstls: {signal.Signals(number).name}: stopping the workers")
+                elif number == signal.SIGHUP:
+                    self.signals.restart = True
+
+    def _heard(self, worker: _Worker) -> None:
+        try:
+            data = worker.control.recv(64)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if READY in data:
+            worker.ready = True
+        if not data:  # the worker is gone or going: reaped soon
+            self._hang_up(worker)
+
+    def _hang_up(self, worker: _Worker) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(worker.control)
+        worker.control.close()
+
+    def _reap(self) -> None:
+        while self.workers:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            worker = self.workers.pop(pid, None)
+            if worker is not None:
+                worker.status = os.waitstatus_to_exitcode(status)
+                self._hang_up(worker)
+                self._after_death(worker)
+
+    def _after_death(self, worker: _Worker) -> None:
+        """A worker ended: replace it, retire its socket, or give up."""
+        slot = self.slots[worker.slot - 1]
+        if worker.retiring:
+            log(f"glasstls: {worker.name} retired ({worker.how_it_ended()})")
+            return
+        if self.signals.stop or not self.up or slot.worker is not worker:
+            return  # stopping; or still starting, or a new worker of a restart: their waits see it
+        slot.worker = None
+        if worker.status == 0:
+            log(f"glasstls: {worker.name} finished (--max-connections): not replaced")
+            slot.done = True
+            slot.sock.close()
+            return
+        quick = time.monotonic() - worker.started < QUICK_DEATH
+        slot.quick_deaths = slot.quick_deaths + 1 if quick else 0
+        if slot.quick_deaths >= MAX_QUICK_DEATHS:
+            log(f"glasstls: {worker.name} {worker.how_it_ended()}: worker {slot.number} died {slot.quick_deaths} "
+                f"times within {QUICK_DEATH:g} s of its start; giving up: stopping the server")  # fmt: skip
+            self.signals.stop = -1
+            self.code = 1
+            return
+        log(f"glasstls: {worker.name} {worker.how_it_ended()}; starting another")
+        slot.worker = self._fork(slot)
+
+    # -- SIGHUP and SIGTERM ---------------------------------------------------------------------
+    def _roll(self) -> None:
+        """A new worker per socket, each listening before the one it replaces retires."""
+        log("glasstls: SIGHUP: restarting the workers one by one")
+        for slot in self.slots:
+            if slot.done or self.signals.stop:
+                continue
+            new = self._fork(slot)
+            if self._wait_ready([new]) is not None:
+                if not self.signals.stop:
+                    log(f"glasstls: SIGHUP: the new {new.name} {self._failure(new)}; the workers that serve go on")
+                self._retire(new)
+                if new.status is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(new.pid, signal.SIGTERM)
+                return
+            old, slot.worker = slot.worker, new
+            if old is not None:
+                self._retire(old)
+                log(f"glasstls: worker {slot.number}: pid {new.pid} serves, pid {old.pid} retires "
+                    "(it finishes its connections)")  # fmt: skip
+        log("glasstls: SIGHUP: every worker was restarted")
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.retiring = True
+        self._hang_up(worker)  # end of file on its side
+
+    def _stop_all(self) -> None:
+        """SIGTERM to every worker, then wait for them (killing those past the grace)."""
+        for worker in list(self.workers.values()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace + STOP_MARGIN
+        while self.workers and (left := deadline - time.monotonic()) > 0:
+            self._poll(left)
+        for worker in list(self.workers.values()):
+            log(f"glasstls: {worker.name} did not stop within {self.grace + STOP_MARGIN:g} s: killed")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(worker.pid, 0)
+            self.workers.pop(worker.pid, None)
+            self._hang_up(worker)
+
+
+def supervise(args: argparse.Namespace, serve: Callable[[WorkerSeat], int], grace: float, backlog: int) -> int:
+    """Run ``serve(seat)`` in ``args.workers`` forked processes until SIGTERM/SIGINT; SIGHUP rolls them."""
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be 1 to {MAX_WORKERS}, not {args.workers}")
+    return Supervisor(args, serve, grace, backlog).run()

@@ -1,0 +1,217 @@
+"""``glasstls server --workers N`` (issue 14): worker processes sharing one address through
+SO_REUSEPORT, under a supervisor, with the memory store (the workers share nothing).
+
+* A load run on two workers: both serve; a session resumes at the worker that issued it
+  and makes a full handshake at the other, and the server said resumption is per worker.
+* A killed worker is replaced; one that keeps dying makes the supervisor give up.
+* SIGTERM: close_notify on every connection of every worker, exit 0 within the budget.
+* SIGHUP: new workers up before the old ones stop accepting; no connection fails meanwhile.
+* --max-connections is per worker; a configuration error is said once.
+
+Each test starts its own server on 127.0.0.1 (port 0) and stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+import glasstls
+from serving_helpers import GLASSTLS, PKI, WAIT, CLIServer, make_pki
+from workers_helpers import GET, SERVED_BY, across, at_home, client_context, fetch_page, load_run, started_pids
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    return make_pki(tmp_path_factory.mktemp("workers"))
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def handshaken(context: ssl.SSLContext, port: int) -> ssl.SSLSocket:
+    """A connection whose handshake is done and whose request is still to come."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def read_page(tls: ssl.SSLSocket) -> bytes:
+    """What the --www page says about who served it: the worker's pid."""
+    page = b""
+    while chunk := tls.recv(65536):
+        page += chunk
+    found = SERVED_BY.search(page)
+    assert found, page[:400]
+    return found.group(1)
+
+
+def served_by(pki: PKI, port: int, pid: int, tries: int = 60) -> bool:
+    """Whether ``pid`` serves one of ``tries`` new connections."""
+    context = client_context(pki)
+    return any(fetch_page(context, port)[0] == pid for _ in range(tries))
+
+
+def test_two_workers_serve_a_load_and_resume_only_at_the_worker_that_issued(pki: PKI) -> None:
+    with CLIServer(pki, "--www", "--workers", "2") as server:
+        server.wait_for("resumption is per worker")
+        pids = set(started_pids(server).values())
+        visits = load_run(pki, server.port, threads=4, per_thread=50)
+        assert len(visits) == 200
+        assert {v.pid for v in visits} == pids, pids  # both workers served
+        home, away = at_home(visits), across(visits)
+        assert home and all(v.resumed for v in home)  # each worker resumes its own sessions...
+        assert away and not any(v.resumed for v in away)  # ...and nobody else's: a full handshake
+        deadline = time.monotonic() + WAIT  # the log reader may lag behind the clients
+        while len(served := [ln for ln in server.lines if " TLSv1.3 " in ln]) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(served) == 200
+        assert all(ln.startswith(tuple(f"[worker {n} pid {p}] " for n, p in started_pids(server).items()))
+                   for ln in served)  # fmt: skip
+        assert server.log.count("resumption is per worker") == 1
+
+
+def test_a_killed_worker_is_restarted(pki: PKI) -> None:
+    with CLIServer(pki, "--www", "--workers", "2") as server:
+        victim = started_pids(server)[1]
+        os.kill(victim, signal.SIGKILL)
+        server.wait_for(rf"worker 1 \(pid {victim}\) was killed by SIGKILL; starting another")
+        server.wait_for(r"worker 1 \(pid \d+\) started", timeout=WAIT)
+        deadline = time.monotonic() + WAIT
+        while started_pids(server)[1] == victim and time.monotonic() < deadline:
+            time.sleep(0.05)
+        replacement = started_pids(server)[1]
+        assert replacement != victim
+        assert served_by(pki, server.port, replacement)
+        assert server.alive()
+
+
+def test_a_worker_that_keeps_dying_makes_the_supervisor_give_up(pki: PKI) -> None:
+    server = CLIServer(pki, "--www", "--workers", "1")
+    try:
+        for death in range(3):
+            pid = started_pids(server)[1]
+            os.kill(pid, signal.SIGKILL)
+            if death < 2:
+                server.wait_for(rf"pid {pid}\) was killed by SIGKILL; starting another")
+                deadline = time.monotonic() + WAIT
+                while started_pids(server)[1] == pid and time.monotonic() < deadline:
+                    time.sleep(0.02)
+        server.wait_for(r"died 3 times within 10 s of its start; giving up: stopping the server")
+        assert server.proc.wait(WAIT) == 1
+    finally:
+        server.stop()
+
+
+def test_sigterm_closes_every_workers_connections_with_close_notify_and_exits_0(pki: PKI) -> None:
+    server = CLIServer(pki, "--workers", "2")  # echo: the connections stay open until the server ends them
+    try:
+        pids = set(started_pids(server).values())
+        config = pki.client_config()
+        held = []
+        for _ in range(8):
+            tls = glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT)
+            tls.sendall(b"hello\n")
+            assert tls.recv() == b"hello\n"
+            held.append(tls)
+        serving = {int(p) for p in re.findall(r"\[worker \d+ pid (\d+)\] glasstls: 127", server.log)}
+        started = time.monotonic()
+        assert server.stop() == 0, server.log
+        assert time.monotonic() - started < 7.0
+        for tls in held:
+            assert tls.recv() == b""  # close_notify, not a cut stream
+            tls.close()
+        assert serving <= pids and all(gone(pid) for pid in pids)
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log
+
+
+def test_sighup_restarts_the_workers_one_by_one_without_a_failed_connection(pki: PKI) -> None:
+    with CLIServer(pki, "--www", "--workers", "2") as server:
+        old = set(started_pids(server).values())
+        context = client_context(pki)
+        stop = threading.Event()
+        served: list[tuple[float, int]] = []
+        failures: list[str] = []
+
+        def client() -> None:
+            for _ in range(2000):  # bounded: about 10 s of fetches at most
+                if stop.is_set():
+                    return
+                try:
+                    served.append((time.monotonic(), fetch_page(context, server.port)[0]))
+                except Exception as exc:
+                    failures.append(repr(exc))
+
+        threads = [threading.Thread(target=client) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        waiting = [handshaken(context, server.port) for _ in range(4)]  # their requests come after the SIGHUP
+        try:
+            time.sleep(0.5)
+            hup = time.monotonic()
+            server.proc.send_signal(signal.SIGHUP)
+            server.wait_for("SIGHUP: every worker was restarted")
+            for tls in waiting:  # the old workers stopped accepting, not serving what they accepted
+                tls.sendall(GET)
+                assert int(read_page(tls)) in old
+                tls.close()
+            for pid in old:
+                server.wait_for(rf"worker \d \(pid {pid}\) retired \(exited with status 0\)")
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(WAIT * 2)
+        new = set(started_pids(server).values())
+        assert not failures, failures[:5]
+        assert len(new) == 2 and not new & old
+        during = [pid for when, pid in served if when >= hup]
+        assert len(during) >= 10  # connections were made all through the restart
+        assert set(during[-10:]) <= new  # at the end only the new workers serve
+        assert all(gone(pid) for pid in old)
+
+
+def test_max_connections_is_per_worker(pki: PKI) -> None:
+    server = CLIServer(pki, "--www", "--workers", "2", "--max-connections", "1")
+    try:
+        context = client_context(pki)
+        served = set()
+        for _ in range(40):
+            if server.proc.poll() is not None:
+                break
+            with contextlib.suppress(OSError):  # a worker that finished: its queue is reset
+                served.add(fetch_page(context, server.port)[0])
+        assert server.proc.wait(WAIT) == 0, server.log
+        assert served == set(started_pids(server).values())
+        assert server.log.count("finished (--max-connections): not replaced") == 2
+    finally:
+        server.stop()
+
+
+def test_a_configuration_error_is_said_once(pki: PKI, tmp_path) -> None:
+    res = subprocess.run(
+        [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--workers", "3", "--cert", str(tmp_path / "none.pem"),
+         "--key", str(pki.key)],
+        capture_output=True, text=True, timeout=WAIT * 2,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("none.pem") == 1, res.stderr
+    assert "worker 1" in res.stderr and "exited with status 2 before it was ready" in res.stderr
+    assert "worker 2" not in res.stderr and "Traceback" not in res.stderr
