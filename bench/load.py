@@ -1,6 +1,7 @@
 """Load on glasstls's asyncio server against asyncio + ssl (OpenSSL), measured in one run.
 
     .venv/bin/python bench/load.py [--quick] [--json FILE]
+    .venv/bin/python bench/load.py --fleet [--quick] [--json FILE]   (glasstls server --workers: load_fleet.py)
 
 Two servers, each in a process of its own (load_server.py), run the same echo
 handler on the same ECDSA P-256 chain (throwaway root and intermediate), both
@@ -231,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts: a smoke run of well under a minute")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE as JSON")
+    parser.add_argument("--fleet", action="store_true", help="instead: glasstls server --workers 1/2, memory/Redis")
     args = parser.parse_args(argv)
+    if args.fleet:  # load_fleet.py: full handshakes and resumptions/s by workers and store (issue 14)
+        import load_fleet
+
+        return load_fleet.main([*(["--quick"] if args.quick else []), *(["--json", args.json] if args.json else [])])
     plan = QUICK if args.quick else FULL
     started = time.monotonic()
     try:
