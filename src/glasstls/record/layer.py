@@ -19,6 +19,7 @@ MAX_CIPHERTEXT_12 = (1 << 14) + 2048
 
 RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", bytes | None], None]
 _KNOWN_TYPES = frozenset((20, 21, 22, 23))
+_CONTENT_TYPES = {t: ContentType(t) for t in _KNOWN_TYPES}
 
 
 def _not_a_record(data: bytes) -> str:
@@ -57,7 +58,9 @@ _SKIPPED = Record(ContentType.application_data, b"", b"", False)  # a dropped 0-
 
 class RecordLayer:
     def __init__(self, hook: RecordHook | None = None) -> None:
-        self._in = bytearray()
+        # Unread input: the caller's own bytes object while it is being read (no copy), a
+        # bytearray once a partial record has to wait for more.
+        self._in: bytes | bytearray = b""
         self._pos = 0  # start of the first unread record in _in; compacted when input runs dry
         self._out: list[bytes | bytearray] = []
         self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
@@ -74,7 +77,12 @@ class RecordLayer:
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        self._in += data
+        if self._pos >= len(self._in) and type(data) is bytes:
+            self._in, self._pos = data, 0  # nothing pending: read the records from data itself
+        elif type(self._in) is bytes:
+            self._in, self._pos = bytearray(self._in[self._pos :]) + data, 0
+        else:
+            self._in += data
 
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
@@ -105,18 +113,27 @@ class RecordLayer:
         if len(buf) < end:
             self._compact()
             return None
-        with memoryview(buf) as view:  # one copy out of the buffer, not two
-            header = bytes(view[pos : pos + 5])
-            payload = bytes(view[pos + 5 : end])
+        if type(buf) is bytes:
+            header, payload = buf[pos : pos + 5], buf[pos + 5 : end]
+        else:
+            with memoryview(buf) as view:  # one copy out of the bytearray, not two
+                header = bytes(view[pos : pos + 5])
+                payload = bytes(view[pos + 5 : end])
         # Advance an offset instead of deleting: deleting from the front of a
         # large buffer per record would move the rest of it every time.
         self._pos = end
-        return self._unprotect(ContentType(ctype), header, payload)
+        return self._unprotect(_CONTENT_TYPES[ctype], header, payload)
 
     def _compact(self) -> None:
-        if self._pos:
-            del self._in[: self._pos]
-            self._pos = 0
+        pos = self._pos
+        if not pos:
+            return
+        buf = self._in
+        if isinstance(buf, bytes):
+            self._in = buf[pos:]  # keep only the partial record, not the caller's whole chunk
+        else:
+            del buf[:pos]
+        self._pos = 0
 
     def _skip_early(self, payload: bytes) -> Record:
         """Drop one 0-RTT record the server cannot read (RFC 8446, Section 4.2.10)."""

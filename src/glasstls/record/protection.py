@@ -2,7 +2,8 @@
 
 One :class:`Protection13` is one direction's key epoch. Everything that can be
 done once per key is done in ``__init__`` (the AEAD object, the IV as an
-integer), so a record costs one XOR, one AEAD call and the header.
+integer), so a record costs one XOR, one AEAD call and the header. The
+content-type bytes and members are tables, not built per record.
 
 The tag is 16 bytes except for TLS_AES_128_CCM_8_SHA256, whose AES-CCM tag is 8
 (RFC 8446, Appendix B.4): record lengths come from the suite's ``tag_len``.
@@ -22,6 +23,9 @@ TAG_LEN = 16  # every TLS 1.3 AEAD but AES-CCM-8 (Suite13.tag_len)
 MAX_CIPHERTEXT = (1 << 14) + 256
 MAX_PLAINTEXT = 1 << 14
 _APP_HEADER = b"\x17\x03\x03"
+_SEQ_LIMIT = (1 << 64) - 1  # RFC 8446, Section 5.3: a sequence number never wraps
+_TYPE_BYTE = [bytes((i,)) for i in range(256)]
+_CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
 
 
 class Protection13:
@@ -43,29 +47,33 @@ class Protection13:
     def _nonce(self) -> bytes:
         # RFC 8446, Section 5.3: the IV XOR the 64-bit sequence number, left-padded.
         seq = self.seq
-        if seq >= (1 << 64) - 1:
+        if seq >= _SEQ_LIMIT:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
         self.seq = seq + 1
         return (self._iv ^ seq).to_bytes(12, "big")
 
-    def seal(self, content_type: int, data: bytes | memoryview, padding: int = 0) -> bytearray:
+    def seal(self, content_type: int, data: bytes | memoryview, padding: int = 0) -> bytes:
         """One TLSCiphertext record carrying ``data`` of ``content_type``.
 
-        The inner plaintext is built with one join and encrypted straight into
-        the record buffer, so a 16 KiB payload is copied once, not three times.
+        Returned as bytes, the header and the AEAD's output, which is what
+        ``data_to_send`` hands out: the layer copies it no more. (``encrypt_into``
+        a preallocated bytearray measured slower: the buffer is zeroed first and
+        copied into bytes afterwards.)
         """
-        inner = b"".join((data, bytes((content_type,)), bytes(padding)))
+        # TLSInnerPlaintext (RFC 8446, Section 5.2): content, type, zeros.
+        inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
         length = len(inner) + self._tag_len
-        record = bytearray(5 + length)
         header = _APP_HEADER + length.to_bytes(2, "big")
-        record[:5] = header
-        self._aead.encrypt_into(self._nonce(), inner, header, memoryview(record)[5:])
-        return record
+        return header + self._aead.encrypt(self._nonce(), inner, header)
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
         """Decrypt one record; returns the inner content type and content."""
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
+        self.seq = seq + 1
         try:
-            inner = self._aead.decrypt(self._nonce(), payload, header)
+            inner = self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), payload, header)
         except InvalidTag:
             raise AlertError(
                 AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)"
@@ -75,9 +83,10 @@ class Protection13:
             # and padding included, is at most 2^14 + 1 bytes.
             raise AlertError(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes")
         if inner and inner[-1]:
-            return ContentType(inner[-1]), inner[:-1]
+            return _CONTENT_TYPES.get(inner[-1]) or ContentType(inner[-1]), inner[:-1]
         stripped = inner.rstrip(b"\x00")
         if not stripped:
             # RFC 8446, Section 5.4: all-zero plaintext has no content type.
             raise AlertError(AlertDescription.unexpected_message, "decrypted record holds no content type")
         return ContentType(stripped[-1]), stripped[:-1]
+
