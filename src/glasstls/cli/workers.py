@@ -107,7 +107,10 @@ class _Worker:
         if self.status is None:
             return "is running"
         if self.status < 0:
-            return f"was killed by {signal.Signals(-self.status).name}"
+            try:
+                return f"was killed by {signal.Signals(-self.status).name}"
+            except ValueError:
+                return f"was killed by signal {-self.status}"
         return f"exited with status {self.status}"
 
 
