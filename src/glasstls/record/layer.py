@@ -20,6 +20,7 @@ MAX_CIPHERTEXT_12 = (1 << 14) + 2048
 RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", bytes | None], None]
 _KNOWN_TYPES = frozenset((20, 21, 22, 23))
 _CONTENT_TYPES = {t: ContentType(t) for t in _KNOWN_TYPES}
+_CCS, _APPLICATION_DATA = 20, 23  # ints: compared per record
 
 
 def _not_a_record(data: bytes) -> str:
@@ -87,42 +88,39 @@ class RecordLayer:
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
         while True:
-            record = self._next_record()
+            buf, pos = self._in, self._pos
+            if len(buf) - pos < 5:
+                self._compact()
+                return None
+            ctype = buf[pos]
+            length = (buf[pos + 3] << 8) | buf[pos + 4]
+            if ctype not in _KNOWN_TYPES:
+                raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
+            read = self.read
+            if read is None or ctype == _CCS:
+                limit = MAX_PLAINTEXT
+            elif read.protects_all_types:
+                limit = MAX_CIPHERTEXT_12  # RFC 5246, Section 6.2.3
+            else:
+                limit = MAX_CIPHERTEXT if ctype == _APPLICATION_DATA else MAX_PLAINTEXT
+            if length > limit:
+                raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
+            end = pos + 5 + length
+            if len(buf) < end:
+                self._compact()
+                return None
+            if type(buf) is bytes:
+                header, payload = buf[pos : pos + 5], buf[pos + 5 : end]
+            else:
+                with memoryview(buf) as view:  # one copy out of the bytearray, not two
+                    header = bytes(view[pos : pos + 5])
+                    payload = bytes(view[pos + 5 : end])
+            # Advance an offset instead of deleting: deleting from the front of a
+            # large buffer per record would move the rest of it every time.
+            self._pos = end
+            record = self._unprotect(_CONTENT_TYPES[ctype], header, payload)
             if record is not _SKIPPED:
                 return record
-
-    def _next_record(self) -> Record | None:
-        buf, pos = self._in, self._pos
-        if len(buf) - pos < 5:
-            self._compact()
-            return None
-        ctype = buf[pos]
-        length = (buf[pos + 3] << 8) | buf[pos + 4]
-        if ctype not in _KNOWN_TYPES:
-            raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
-        read = self.read
-        if read is None or ctype == ContentType.change_cipher_spec:
-            limit = MAX_PLAINTEXT
-        elif read.protects_all_types:
-            limit = MAX_CIPHERTEXT_12  # RFC 5246, Section 6.2.3
-        else:
-            limit = MAX_CIPHERTEXT if ctype == ContentType.application_data else MAX_PLAINTEXT
-        if length > limit:
-            raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
-        end = pos + 5 + length
-        if len(buf) < end:
-            self._compact()
-            return None
-        if type(buf) is bytes:
-            header, payload = buf[pos : pos + 5], buf[pos + 5 : end]
-        else:
-            with memoryview(buf) as view:  # one copy out of the bytearray, not two
-                header = bytes(view[pos : pos + 5])
-                payload = bytes(view[pos + 5 : end])
-        # Advance an offset instead of deleting: deleting from the front of a
-        # large buffer per record would move the rest of it every time.
-        self._pos = end
-        return self._unprotect(_CONTENT_TYPES[ctype], header, payload)
 
     def _compact(self) -> None:
         pos = self._pos
@@ -150,14 +148,11 @@ class RecordLayer:
 
     def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
         read = self.read
-        if read is None and ctype == ContentType.application_data and self.skip_early_data:
+        if read is None and ctype == _APPLICATION_DATA and self.skip_early_data:
             return self._skip_early(payload)  # early data sent before a HelloRetryRequest
         # TLS 1.3 hides the real type inside application_data records; TLS 1.2
         # protects every type but change_cipher_spec under its own outer type.
-        if read is not None and (
-            ctype == ContentType.application_data
-            or (read.protects_all_types and ctype != ContentType.change_cipher_spec)
-        ):
+        if read is not None and (ctype == _APPLICATION_DATA or (read.protects_all_types and ctype != _CCS)):
             if self.skip_early_data:
                 seq = read.seq
                 try:
@@ -194,7 +189,7 @@ class RecordLayer:
 
     def _emit(self, ctype: ContentType, data: bytes | memoryview) -> None:
         protection = self.write
-        if protection is None or ctype == ContentType.change_cipher_spec:
+        if protection is None or ctype == _CCS:
             # RFC 8446, Section 5: change_cipher_spec is never protected.
             header = bytes((ctype,)) + self.plaintext_version + len(data).to_bytes(2, "big")
             record: bytes | bytearray = header + data
