@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from struct import Struct
 from typing import Any
 
 from ..enums import (
@@ -368,9 +369,12 @@ def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extensi
         data = ext.data
         if len(data) > 0xFFFF:
             raise ValueError(f"vector of {len(data)} bytes does not fit a 2-byte length")
-        parts.append(ext.type.to_bytes(2, "big") + len(data).to_bytes(2, "big"))
+        parts.append(_TYPE_AND_LENGTH(ext.type, len(data)))
         parts.append(data)
     w.vec(2, b"".join(parts))
+
+
+_TYPE_AND_LENGTH = Struct(">HH").pack  # an Extension's extension_type and the length of its extension_data
 
 
 @dataclass(frozen=True)
