@@ -22,8 +22,9 @@ protects every content type and keeps the real type in the record header
 The AEAD additional data is seq_num + type + version + plaintext length
 (RFC 5246, Section 6.2.3.3). As in :mod:`.protection`, everything that can be
 done once per key (cipher objects, nonce prefixes as integers, a keyed HMAC to
-copy) is done in ``__init__``, and a record is encrypted straight into its
-final buffer.
+copy) is done in ``__init__``. An AEAD record is the header and the AEAD's
+output joined into the bytes that are sent; a CBC record is encrypted straight
+into its final buffer.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ _SEQ_LIMIT = (1 << 64) - 1  # RFC 5246, Section 6.1: sequence numbers never wrap
 _V0, _V1 = 3, 3
 
 Randomness = Callable[[int], bytes]
+_CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
+
+
+def _content_type(value: int) -> ContentType:
+    """``ContentType(value)`` from a table: the record layer has let through only the four known types."""
+    return _CONTENT_TYPES.get(value) or ContentType(value)
 
 
 class Protection12:
@@ -123,17 +130,16 @@ class GCMProtection12(Protection12):
         self._salt_int = int.from_bytes(fixed_iv, "big") << 64  # the salt, already in place for OR with seq
         self._tag_len = TAG_LEN
 
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
+    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
         seq = self._next_seq()
         n = len(data)
         length = EXPLICIT_NONCE_LEN + n + self._tag_len
         nonce = (self._salt_int | seq).to_bytes(12, "big")
         explicit = nonce[4:]  # == seq_num, so it doubles as the first 8 bytes of the additional data
-        record = bytearray(5 + length)
-        record[:13] = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF)) + explicit
         aad = explicit + bytes((content_type, _V0, _V1, n >> 8, n & 0xFF))
-        self._aead.encrypt_into(nonce, data, aad, memoryview(record)[13:])
-        return record
+        # Bytes, as data_to_send hands them out (see Protection13.seal for why not encrypt_into).
+        header = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
+        return b"".join((header, explicit, self._aead.encrypt(nonce, data, aad)))
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
         seq = self._next_seq()
@@ -151,7 +157,7 @@ class GCMProtection12(Protection12):
             raise self._bad("failed authentication") from None
         if n > MAX_PLAINTEXT:
             raise self._overflow_out(n)
-        return ContentType(header[0]), plaintext
+        return _content_type(header[0]), plaintext
 
 
 class CCMProtection12(GCMProtection12):
@@ -177,15 +183,13 @@ class ChaChaProtection12(Protection12):
         self._aead = ChaCha20Poly1305(key)
         self._iv = int.from_bytes(fixed_iv, "big")
 
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytearray:
+    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
         seq = self._next_seq()
         n = len(data)
         length = n + TAG_LEN
-        record = bytearray(5 + length)
-        record[:5] = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
+        header = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
         aad = seq.to_bytes(8, "big") + bytes((content_type, _V0, _V1, n >> 8, n & 0xFF))
-        self._aead.encrypt_into((self._iv ^ seq).to_bytes(12, "big"), data, aad, memoryview(record)[5:])
-        return record
+        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), data, aad)
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
         seq = self._next_seq()
@@ -201,7 +205,7 @@ class ChaChaProtection12(Protection12):
             raise self._bad("failed authentication") from None
         if n > MAX_PLAINTEXT:
             raise self._overflow_out(n)
-        return ContentType(header[0]), plaintext
+        return _content_type(header[0]), plaintext
 
 
 # The padding that completes n bytes of content to whole blocks, padding_length
@@ -286,7 +290,7 @@ class CBCProtection12(Protection12):
             raise self._bad("has malformed CBC padding")
         if end - BLOCK > MAX_PLAINTEXT:
             raise self._overflow_out(end - BLOCK)
-        return ContentType(header[0]), padded[BLOCK:end]
+        return _content_type(header[0]), padded[BLOCK:end]
 
 
 class MteCBCProtection12(Protection12):
@@ -343,7 +347,7 @@ class MteCBCProtection12(Protection12):
             raise self._failed()  # RFC 5246, Section 7.2.2: bad padding and bad MAC look the same
         if content_len > MAX_PLAINTEXT:
             raise self._overflow_out(content_len)
-        return ContentType(header[0]), padded[:content_len]
+        return _content_type(header[0]), padded[:content_len]
 
     def _failed(self) -> AlertError:
         # One reason for every failure, so not even the error text tells padding from MAC.
