@@ -70,6 +70,9 @@ def _label_head(label: bytes, length: int) -> bytes:
     return length.to_bytes(2, "big") + bytes([len(full)]) + full
 
 
+_LENGTH_BYTE = [bytes((n,)) for n in range(256)]
+
+
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel structure of RFC 8446, Section 7.1."""
     return _label_head(label, length) + bytes([len(context)]) + context
@@ -77,8 +80,9 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
     """HKDF-Expand-Label of RFC 8446, Section 7.1: one HMAC when ``length`` fits a block, as all of TLS 1.3's do."""
-    info = _label_head(label, length) + bytes([len(context)]) + context
     if length <= _DIGEST_SIZES.get(hash_name, 0):
-        block: bytes = _new(secret, info + b"\x01", hash_name).digest()
+        n = len(context)  # opaque context<0..255>: bytes([n]) refuses a longer one
+        info = (_label_head(label, length), _LENGTH_BYTE[n] if n < 256 else bytes([n]), context, b"\x01")
+        block: bytes = _new(secret, b"".join(info), hash_name).digest()  # T(1) = HMAC(PRK, info | 0x01)
         return block if len(block) == length else block[:length]
-    return hkdf_expand(hash_name, secret, info, length)
+    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
