@@ -87,7 +87,15 @@ def enum_name(value: Any, enum: type | None = None) -> str:
     return f"0x{value:02x}" if isinstance(value, int) else printable(repr(value))
 
 
+# The labels of the versions glasstls names, by code point: the common case without an enum lookup.
+_KNOWN_VERSION_LABELS = {int(v): v.label for v in ProtocolVersion}
+
+
 def version_label(value: int) -> str:
+    if type(value) is int or type(value) is ProtocolVersion:
+        label = _KNOWN_VERSION_LABELS.get(value)
+        if label is not None:
+            return label
     try:
         v = ProtocolVersion(value)
     except (ValueError, TypeError):  # wider than 16 bits: not a code point at all
@@ -107,6 +115,12 @@ def message_name(msg: Any) -> str:
 
 def handshake_type(msg: Any) -> HandshakeType:
     return HandshakeType(msg.raw[0]) if msg.raw else msg.msg_type
+
+
+def handshake_code(msg: Any) -> int:
+    """``int(handshake_type(msg))`` without building the enum: the type byte as sent."""
+    raw = msg.raw
+    return raw[0] if raw else int(msg.msg_type)
 
 
 def alert_text(level: AlertLevel | int, description: AlertDescription | int) -> str:
@@ -160,73 +174,109 @@ class Context:
     def update(self, event: TraceEvent) -> None:
         self.side = event.side
         if isinstance(event, MessageTrace):
-            # A message a peer malformed teaches the context nothing; the trace goes on.
-            with contextlib.suppress(Exception):
+            # A message a peer malformed teaches the context nothing; the trace goes on. (A try
+            # rather than contextlib.suppress: this runs for every event, a context manager costs.)
+            try:
                 self._on_message(event.message, event.direction)
+            except Exception:
+                return
         elif event.kind == "state" and "Connected" in getattr(event, "new", ""):
             self.handshake_done = True
 
     def _on_message(self, msg: Any, direction: str) -> None:
         self.messages.append(("> " if direction == "out" else "< ") + message_name(msg))
-        if isinstance(msg, H.ClientHello):
-            self.client_random = msg.random
-            self.offered_session_id = msg.legacy_session_id
-            sni = msg.ext(ExtensionType.server_name)
-            self.server_name = sni.value if sni is not None and isinstance(sni.value, str) else self.server_name
-            ticket = msg.ext(ExtensionType.session_ticket)
-            self.offered_ticket = ticket is not None and bool(ticket.data)
-            self.offered_suites = tuple(msg.cipher_suites)
-            versions = msg.ext(ExtensionType.supported_versions)
-            listed = versions.value if versions is not None and isinstance(versions.value, tuple) else ()
-            self.offered_tls13 = ProtocolVersion.TLSv1_3 in listed
-            self.offered_psk = msg.ext(ExtensionType.pre_shared_key) is not None
-            if msg.ext(ExtensionType.early_data) is not None and not self.hello_retry:
-                self.early_data = "offered"
-        elif isinstance(msg, H.HelloRetryRequest):
-            self.hello_retry = True
-            self.version = ProtocolVersion.TLSv1_3
-            self.suite = msg.cipher_suite
-            group = msg.ext(ExtensionType.key_share)
-            self.retry_group = enum_name(group.value, NamedGroup) if group is not None else None
-            if self.early_data == "offered":  # RFC 8446, Section 4.2.10: an HRR rejects 0-RTT
-                self.early_data = "rejected"
-        elif isinstance(msg, H.EncryptedExtensions):
-            if msg.ext(ExtensionType.early_data) is not None:
-                self.early_data = "accepted"
-            elif self.early_data == "offered":
-                self.early_data = "rejected"
-        elif isinstance(msg, H.ServerHello):
-            self.server_random = msg.random
-            self.suite = msg.cipher_suite
-            self.session_id = msg.legacy_session_id_echo
-            self.version = server_hello_version(msg)
-            share = msg.ext(ExtensionType.key_share)
-            if share is not None and isinstance(share.value, KeyShareEntry):
-                self.group = enum_name(share.value.group, NamedGroup)
-            if self.version == ProtocolVersion.TLSv1_3:
-                self.psk = msg.ext(ExtensionType.pre_shared_key) is not None
-                self.resumed = self.psk
-            else:
-                self.extended_master_secret = msg.ext(ExtensionType.extended_master_secret) is not None
-                # RFC 5246, Section 7.4.1.3 (and RFC 5077, Section 3.4): echoing the
-                # client's session ID accepts the session it named.
-                self.resumed = bool(self.session_id) and self.session_id == self.offered_session_id
-        elif isinstance(msg, H12.ServerKeyExchange):
-            params = server_key_exchange_params(msg, self)
-            if isinstance(params, H12.ServerECDHParams):
-                self.group = enum_name(params.group, NamedGroup)
-            elif isinstance(params, H12.ServerDHParams):
-                self.group = _dh_group_name(params)
-        elif isinstance(msg, (H.Certificate, H12.Certificate12, H.CompressedCertificate)) and _is_from_server(
-            self.side, msg, direction
-        ):
-            inner = inflated_certificate(msg) if isinstance(msg, H.CompressedCertificate) else msg
-            ders = certificate_ders(inner) if inner is not None else ()
-            if ders:
-                info = certificate_info(ders[0])
-                self.certificate_names = tuple(info.get("sans", ()))
-        elif isinstance(msg, (H12.ClientKeyExchange, H12.ServerHelloDone)):
-            self.resumed = False  # a full TLS 1.2 handshake after all
+        learn = _learner_of(type(msg))
+        if learn is not None:
+            learn(self, msg, direction)
+
+    def _on_client_hello(self, msg: Any, direction: str) -> None:
+        self.client_random = msg.random
+        self.offered_session_id = msg.legacy_session_id
+        sni = msg.ext(ExtensionType.server_name)
+        self.server_name = sni.value if sni is not None and isinstance(sni.value, str) else self.server_name
+        ticket = msg.ext(ExtensionType.session_ticket)
+        self.offered_ticket = ticket is not None and bool(ticket.data)
+        self.offered_suites = tuple(msg.cipher_suites)
+        versions = msg.ext(ExtensionType.supported_versions)
+        listed = versions.value if versions is not None and isinstance(versions.value, tuple) else ()
+        self.offered_tls13 = ProtocolVersion.TLSv1_3 in listed
+        self.offered_psk = msg.ext(ExtensionType.pre_shared_key) is not None
+        if msg.ext(ExtensionType.early_data) is not None and not self.hello_retry:
+            self.early_data = "offered"
+
+    def _on_hello_retry(self, msg: Any, direction: str) -> None:
+        self.hello_retry = True
+        self.version = ProtocolVersion.TLSv1_3
+        self.suite = msg.cipher_suite
+        group = msg.ext(ExtensionType.key_share)
+        self.retry_group = enum_name(group.value, NamedGroup) if group is not None else None
+        if self.early_data == "offered":  # RFC 8446, Section 4.2.10: an HRR rejects 0-RTT
+            self.early_data = "rejected"
+
+    def _on_encrypted_extensions(self, msg: Any, direction: str) -> None:
+        if msg.ext(ExtensionType.early_data) is not None:
+            self.early_data = "accepted"
+        elif self.early_data == "offered":
+            self.early_data = "rejected"
+
+    def _on_server_hello(self, msg: Any, direction: str) -> None:
+        self.server_random = msg.random
+        self.suite = msg.cipher_suite
+        self.session_id = msg.legacy_session_id_echo
+        self.version = server_hello_version(msg)
+        share = msg.ext(ExtensionType.key_share)
+        if share is not None and isinstance(share.value, KeyShareEntry):
+            self.group = enum_name(share.value.group, NamedGroup)
+        if self.version == ProtocolVersion.TLSv1_3:
+            self.psk = msg.ext(ExtensionType.pre_shared_key) is not None
+            self.resumed = self.psk
+        else:
+            self.extended_master_secret = msg.ext(ExtensionType.extended_master_secret) is not None
+            # RFC 5246, Section 7.4.1.3 (and RFC 5077, Section 3.4): echoing the
+            # client's session ID accepts the session it named.
+            self.resumed = bool(self.session_id) and self.session_id == self.offered_session_id
+
+    def _on_server_key_exchange(self, msg: Any, direction: str) -> None:
+        params = server_key_exchange_params(msg, self)
+        if isinstance(params, H12.ServerECDHParams):
+            self.group = enum_name(params.group, NamedGroup)
+        elif isinstance(params, H12.ServerDHParams):
+            self.group = _dh_group_name(params)
+
+    def _on_certificate(self, msg: Any, direction: str) -> None:
+        if not _is_from_server(self.side, msg, direction):
+            return
+        inner = inflated_certificate(msg) if isinstance(msg, H.CompressedCertificate) else msg
+        ders = certificate_ders(inner) if inner is not None else ()
+        if ders:
+            info = certificate_info(ders[0])
+            self.certificate_names = tuple(info.get("sans", ()))
+
+    def _on_full_handshake12(self, msg: Any, direction: str) -> None:
+        self.resumed = False  # a full TLS 1.2 handshake after all
+
+
+# What a message of each class teaches the context, checked in order (HelloRetryRequest is a
+# ServerHello subclass); the method found for a class is kept in _LEARNER_OF_CLASS.
+_LEARNERS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (H.ClientHello, Context._on_client_hello),
+    (H.HelloRetryRequest, Context._on_hello_retry),
+    (H.EncryptedExtensions, Context._on_encrypted_extensions),
+    (H.ServerHello, Context._on_server_hello),
+    (H12.ServerKeyExchange, Context._on_server_key_exchange),
+    ((H.Certificate, H12.Certificate12, H.CompressedCertificate), Context._on_certificate),
+    ((H12.ClientKeyExchange, H12.ServerHelloDone), Context._on_full_handshake12),
+)
+_LEARNER_OF_CLASS: dict[type, Any] = {}
+
+
+def _learner_of(cls: type) -> Any:
+    if cls in _LEARNER_OF_CLASS:
+        return _LEARNER_OF_CLASS[cls]
+    learn = next((learn for kinds, learn in _LEARNERS if issubclass(cls, kinds)), None)
+    if len(_LEARNER_OF_CLASS) < 256:  # message classes are few; a bound all the same
+        _LEARNER_OF_CLASS[cls] = learn
+    return learn
 
 
 def _is_from_server(side: str, msg: Any, direction: str) -> bool:

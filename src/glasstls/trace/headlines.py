@@ -200,18 +200,30 @@ _HEADLINES: tuple[tuple[type | tuple[type, ...], Any], ...] = (
 )
 
 
+def _described_line(msg: Any, ctx: Context | None) -> list[str]:
+    return [f"{label} {value}" for label, value in describe(msg, ctx)]
+
+
+# The headline function of each message class met so far, found once through _HEADLINES.
+_LINE_OF_CLASS: dict[type, Any] = {}
+
+
+def _line_of(cls: type) -> Any:
+    line = _LINE_OF_CLASS.get(cls)
+    if line is None:
+        line = next((line for kinds, line in _HEADLINES if issubclass(cls, kinds)), _described_line)
+        if len(_LINE_OF_CLASS) < 256:  # message classes are few; a bound all the same
+            _LINE_OF_CLASS[cls] = line
+    return line
+
+
 def headline(msg: Any, ctx: Context | None = None) -> str:
     """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
     try:
-        for kinds, line in _HEADLINES:
-            if isinstance(msg, kinds):
-                parts = line(msg, ctx)
-                break
-        else:
-            parts = [f"{label} {value}" for label, value in describe(msg, ctx)]
+        parts = _line_of(type(msg))(msg, ctx)
     except Exception as exc:  # as describe: the headline of a malformed message says so and the trace goes on
         parts = [f"undecodable: {exception_text(exc)}"]
-    return "; ".join(p for p in parts if p)
+    return "; ".join([p for p in parts if p])
 
 
 # -- records and alerts ---------------------------------------------------------------------------

@@ -143,6 +143,8 @@ class TextTrace(Observer):
         self._contexts: dict[str, D.Context] = {}
         self._explainers: dict[str, Explainer] = {}
         self._console: Console | None = None
+        self._written = False  # a line went out since the last flush
+        self._prefixes: dict[tuple[str, str], str] = {}  # (side, mark) -> its escaped plain-text prefix
         if color is None:
             isatty = getattr(self.stream, "isatty", None)
             color = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
@@ -165,10 +167,14 @@ class TextTrace(Observer):
             # The last resort: the trace is called from inside the connection, so a renderer
             # that raised would end the connection (or the whole server). Say so and go on.
             self._line(event.side, "!", (f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red"))
-        self._flush()
+        if self._written:  # an event that printed nothing (a state change, a hidden secret) has nothing to flush
+            self._written = False
+            self._flush()
 
     def _render(self, event: TraceEvent) -> None:
-        ctx = self._contexts.setdefault(event.side, D.Context(event.side))
+        ctx = self._contexts.get(event.side)
+        if ctx is None:
+            ctx = self._contexts[event.side] = D.Context(event.side)
         ctx.update(event)
         handler = self._HANDLERS.get(type(event))
         if handler is not None:
@@ -194,17 +200,29 @@ class TextTrace(Observer):
 
     def _write(self, segments: list[tuple[str, str]]) -> None:
         # The one way out: whatever a describer forgot to escape, no control character reaches
-        # the terminal or the log (escapes already made are left as they are).
-        segments = [(printable(text, escape_backslash=False), style) for text, style in segments]
+        # the terminal or the log (escapes already made are left as they are). Without colour the
+        # line is escaped whole: printable(..., escape_backslash=False) maps each character on its
+        # own, so escaping the joined text is escaping each segment and joining them.
+        self._written = True
         if self._console is not None:
             from rich.text import Text
 
-            self._console.print(Text.assemble(*segments), end="\n")
+            styled = [(printable(text, escape_backslash=False), style) for text, style in segments]
+            self._console.print(Text.assemble(*styled), end="\n")
         else:
-            self.stream.write("".join(text for text, _ in segments) + "\n")
+            self.stream.write(printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
 
     def _line(self, side: str, mark: str, *segments: tuple[str, str]) -> None:
-        self._write([*self._prefix(side, mark), *segments])
+        if self._console is not None:
+            self._write([*self._prefix(side, mark), *segments])
+            return
+        prefix = self._prefixes.get((side, mark))
+        if prefix is None:
+            prefix = printable("".join([text for text, _ in self._prefix(side, mark)]), escape_backslash=False)
+            if len(self._prefixes) < 64:  # two sides and four marks; events from elsewhere may name others
+                self._prefixes[side, mark] = prefix
+        self._written = True
+        self.stream.write(prefix + printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
 
     def _detail(self, text: str, style: str = "dim") -> None:
         self._write([(text, style)])
@@ -225,7 +243,7 @@ class TextTrace(Observer):
         mark = ">" if event.direction == "out" else "<"
         name = D.message_name(msg)
         summary = HL.headline(msg, ctx)
-        code = int(D.handshake_type(msg))
+        code = D.handshake_code(msg)
         self._line(event.side, mark, (f"{name} ({code})", "bold"), (f": {summary}" if summary else "", ""))
         if self.full:
             indent = self._indent + "  "
