@@ -630,4 +630,4 @@ def test_a_real_resumption_explained_drawn_and_illustrated() -> None:
     illustration.add(log)
     summary = page_summary(illustration.render())
     assert summary["Resumed session"].startswith("yes: a pre-shared key (psk_dhe_ke")
-    assert summary["Tickets"].startswith("2 NewSessionTickets (lifetime 7200 s")
+    assert summary["Tickets"].startswith("1 NewSessionTicket (lifetime 7200 s")  # one after a resumption
