@@ -133,6 +133,18 @@ def _public(key: PrivateKey | PublicKey) -> PublicKey:
 
 
 def _key_kind(key: PrivateKey | PublicKey) -> str:
+    """"rsa", "ecdsa", "ed25519", "ed448" or the name of a key type no scheme fits; by class, worked out
+    once per class (isinstance against cryptography's key ABCs, and public_key(), cost microseconds)."""
+    kind = _KINDS.get(type(key))
+    if kind is None:
+        kind = _KINDS[type(key)] = _kind_of(key)
+    return kind
+
+
+_KINDS: dict[type, str] = {}
+
+
+def _kind_of(key: PrivateKey | PublicKey) -> str:
     public = _public(key)
     if isinstance(public, rsa.RSAPublicKey):
         return "rsa"
@@ -149,9 +161,8 @@ def _key_kind(key: PrivateKey | PublicKey) -> str:
 def _pss_fits_size(key: PrivateKey | PublicKey, spec: _Scheme) -> bool:
     # RFC 8017, Section 9.1.1 step 3 with sLen = hLen (RFC 8446, Section 4.2.3):
     # emLen >= 2*hLen + 2, where emLen = ceil((modBits - 1) / 8).
-    public = _public(key)
-    assert spec.hash is not None and isinstance(public, rsa.RSAPublicKey)
-    em_len = (public.key_size - 1 + 7) // 8
+    assert spec.hash is not None and isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey))
+    em_len = (key.key_size - 1 + 7) // 8  # a private key knows its size too: no public_key() needed
     return em_len >= 2 * spec.hash().digest_size + 2
 
 
@@ -169,7 +180,7 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
     if kind == "ecdsa":
         return _ecdsa_misfit(key, scheme, spec, tls13)
     if spec.kind.startswith("rsa_pss") and not _pss_fits_size(key, spec):
-        bits = _public(key).key_size  # type: ignore[union-attr]  # an RSA key here: kind == "rsa" above
+        bits = key.key_size  # type: ignore[union-attr]  # an RSA key here: kind == "rsa" above
         return f"signature scheme {scheme.name} needs an RSA key larger than {bits} bits (RFC 8017, 9.1.1)"
     return None
 
@@ -180,9 +191,8 @@ _KIND_LABELS = {"rsa": "an RSA", "ecdsa": "an ECDSA", "ed25519": "an Ed25519", "
 def _ecdsa_misfit(
     key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool
 ) -> str | None:
-    public = _public(key)
-    assert isinstance(public, ec.EllipticCurvePublicKey)
-    curve = public.curve.name
+    assert isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey))
+    curve = key.curve.name  # a private key knows its curve too: no public_key() needed
     if curve not in _CURVE_SCHEMES:
         return f"ECDSA key on curve {curve} is not supported"
     # RFC 8446, Section 4.2.3: in TLS 1.3 the scheme names the curve.
