@@ -301,33 +301,52 @@ def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = 
 
 
 class HandshakeBuffer:
-    """Reassembles handshake messages that span or share records (RFC 8446, Section 5.1)."""
+    """Reassembles handshake messages that span or share records (RFC 8446, Section 5.1).
+
+    A record's bytes are read in place while nothing is pending (a message that fills its record
+    is handed on without a copy); a message split across records waits in a bytearray.
+    """
 
     # Large enough for long certificate chains; bounded so a peer cannot make us buffer forever.
     MAX_MESSAGE = 1 << 18
 
     def __init__(self, max_message: int = MAX_MESSAGE) -> None:
-        self._buf = bytearray()
+        self._buf: bytes | bytearray = b""
+        self._pos = 0  # start of the next message in _buf
         self.max_message = max_message
 
     def feed(self, fragment: bytes) -> None:
-        self._buf += fragment
+        buf = self._buf
+        if self._pos >= len(buf) and type(fragment) is bytes:
+            self._buf, self._pos = fragment, 0
+        elif isinstance(buf, bytes):
+            self._buf, self._pos = bytearray(buf[self._pos :]) + fragment, 0
+        else:
+            buf += fragment
 
     def pop(self) -> bytes | None:
         """The next complete message, or None if more bytes are needed."""
-        if len(self._buf) < 4:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
             return None
-        length = int.from_bytes(self._buf[1:4], "big")
+        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
         if length > self.max_message:
             raise DecodeError(
                 f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
                 "(limit Limits.max_handshake_message)"
             )
-        if len(self._buf) < 4 + length:
+        end = pos + 4 + length
+        if len(buf) < end:
             return None
-        raw = bytes(self._buf[: 4 + length])
-        del self._buf[: 4 + length]
+        raw = buf[pos:end] if isinstance(buf, bytes) else bytes(buf[pos:end])
+        if end == len(buf):
+            self._buf, self._pos = b"", 0
+        elif isinstance(buf, bytes):
+            self._pos = end
+        else:
+            del buf[:end]
+            self._pos = 0
         return raw
 
     def empty(self) -> bool:
-        return not self._buf
+        return self._pos >= len(self._buf)
