@@ -7,6 +7,11 @@ built: every emitting site is guarded by one ``if observer`` test.
 
 Secrets are carried only to observers that ask for them
 (``Observer.wants_secrets``), e.g. a key log writer.
+
+The events are frozen dataclasses, each with an ``__init__`` of its own that
+fills the instance's ``__dict__`` in one step: the one ``dataclass`` writes for a
+frozen class sets each field through ``object.__setattr__``, which a traced
+handshake (some sixty events) pays for every field of every event.
 """
 
 from __future__ import annotations
@@ -34,6 +39,26 @@ class RecordTrace(TraceEvent):
     plaintext: bytes | None = None  # content of a protected record
     kind: str = field(init=False, default="record")
 
+    def __init__(
+        self,
+        side: str,
+        direction: str,
+        content_type: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner_type: ContentType | None = None,
+        plaintext: bytes | None = None,
+    ) -> None:
+        self.__dict__.update(
+            side=side,
+            direction=direction,
+            content_type=content_type,
+            header=header,
+            payload=payload,
+            inner_type=inner_type,
+            plaintext=plaintext,
+        )
+
 
 @dataclass(frozen=True)
 class MessageTrace(TraceEvent):
@@ -41,12 +66,18 @@ class MessageTrace(TraceEvent):
     message: Any  # a wire.handshake message (keeps .raw)
     kind: str = field(init=False, default="message")
 
+    def __init__(self, side: str, direction: str, message: Any) -> None:
+        self.__dict__.update(side=side, direction=direction, message=message)
+
 
 @dataclass(frozen=True)
 class StateTrace(TraceEvent):
     old: str
     new: str
     kind: str = field(init=False, default="state")
+
+    def __init__(self, side: str, old: str, new: str) -> None:
+        self.__dict__.update(side=side, old=old, new=new)
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,9 @@ class SecretTrace(TraceEvent):
     secret: bytes | None  # None unless the observer wants secrets
     kind: str = field(init=False, default="secret")
 
+    def __init__(self, side: str, label: str, client_random: bytes, secret: bytes | None) -> None:
+        self.__dict__.update(side=side, label=label, client_random=client_random, secret=secret)
+
 
 @dataclass(frozen=True)
 class KeysTrace(TraceEvent):
@@ -63,6 +97,9 @@ class KeysTrace(TraceEvent):
     epoch: str  # "handshake", "application", "application+1", ...
     suite: str
     kind: str = field(init=False, default="keys")
+
+    def __init__(self, side: str, direction: str, epoch: str, suite: str) -> None:
+        self.__dict__.update(side=side, direction=direction, epoch=epoch, suite=suite)
 
 
 @dataclass(frozen=True)
@@ -73,6 +110,11 @@ class AlertTrace(TraceEvent):
     reason: str = ""
     kind: str = field(init=False, default="alert")
 
+    def __init__(
+        self, side: str, direction: str, level: AlertLevel, description: AlertDescription, reason: str = ""
+    ) -> None:
+        self.__dict__.update(side=side, direction=direction, level=level, description=description, reason=reason)
+
 
 @dataclass(frozen=True)
 class VerificationTrace(TraceEvent):
@@ -80,6 +122,9 @@ class VerificationTrace(TraceEvent):
     ok: bool
     detail: str
     kind: str = field(init=False, default="verification")
+
+    def __init__(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        self.__dict__.update(side=side, subject=subject, ok=ok, detail=detail)
 
 
 class Observer:
