@@ -164,7 +164,7 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
         "--tickets",
         type=int,
         metavar="N",
-        help="TLS 1.3 session tickets sent after each handshake, for resumption (default 2; 0: none)",
+        help="TLS 1.3 session tickets sent after each full handshake (one after a resumption); default 2, 0: none",
     )
     p.add_argument(
         "--early-data",
