@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cryptography.exceptions import InvalidTag
 
-from ..crypto.keyschedule13 import traffic_keys
+from ..crypto.kdf import hkdf_expand_label
 from ..crypto.suites import Suite13
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
@@ -36,12 +36,13 @@ class Protection13:
     protects_all_types = False
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
-        keys = traffic_keys(suite, secret)
+        # RFC 8446, Section 7.3: the write key and IV (traffic_keys, without the TrafficKeys object).
+        h = suite.hash_name
         self.suite = suite
         self.epoch = epoch
         self.seq = 0
-        self._aead = suite.make_aead(keys.key)
-        self._iv = int.from_bytes(keys.iv, "big")
+        self._aead = suite.make_aead(hkdf_expand_label(h, secret, b"key", b"", suite.key_len))
+        self._iv = int.from_bytes(hkdf_expand_label(h, secret, b"iv", b"", suite.iv_len), "big")
         self._tag_len = suite.tag_len
 
     def _nonce(self) -> bytes:
