@@ -29,6 +29,7 @@ from .describe import (
     ext_value,
     extension_name,
     extension_value,
+    extensions_by_type,
     hybrid_shares,
     names,
     nbytes,
@@ -45,47 +46,51 @@ from .describe import (
 
 
 
-def _optional_parts(msg: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
-    """ "label value" for each extension the message carries."""
+def _optional_parts(ext: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
+    """ "label value" for each extension the message carries (``ext``: its ``ext`` method, or a table's ``get``)."""
     parts = []
     for label, ext_type in labelled:
-        value = ext_value(msg, ext_type)
-        if value is not None:
-            parts.append(f"{label} {value}")
+        found = ext(ext_type)
+        if found is not None:
+            parts.append(f"{label} {extension_value(found)}")
     return parts
 
 
-def _hybrid_parts(msg: Any) -> list[str]:
-    shares = msg.ext(ExtensionType.key_share)
+def _hybrid_parts(ext: Any) -> list[str]:
+    shares = ext(ExtensionType.key_share)
     if shares is None:
         return []
     return [f"{group} share = {parts}" for group, parts in hybrid_shares(shares.value)]
 
 
+_CLIENT_HELLO_OPTIONAL = (
+    ("SNI", ExtensionType.server_name),
+    ("ALPN", ExtensionType.application_layer_protocol_negotiation),
+    ("certificate compression", ExtensionType.compress_certificate),
+    ("cookie", ExtensionType.cookie),
+)
+
+
 def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
-    versions = ext_value(msg, ExtensionType.supported_versions) or version_label(msg.legacy_version)
-    parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
-    parts += _optional_parts(msg, (("key shares", ExtensionType.key_share),))
-    parts += _hybrid_parts(msg)
-    parts += _optional_parts(
-        msg,
-        (
-            ("SNI", ExtensionType.server_name),
-            ("ALPN", ExtensionType.application_layer_protocol_negotiation),
-            ("certificate compression", ExtensionType.compress_certificate),
-            ("cookie", ExtensionType.cookie),
-        ),
+    ext = extensions_by_type(msg.extensions).get
+    versions_ext = ext(ExtensionType.supported_versions)
+    versions = (extension_value(versions_ext) if versions_ext is not None else None) or version_label(
+        msg.legacy_version
     )
+    parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
+    parts += _optional_parts(ext, (("key shares", ExtensionType.key_share),))
+    parts += _hybrid_parts(ext)
+    parts += _optional_parts(ext, _CLIENT_HELLO_OPTIONAL)
     if msg.legacy_session_id:
         parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
-    ticket = msg.ext(ExtensionType.session_ticket)
-    psk = msg.ext(ExtensionType.pre_shared_key)
+    ticket = ext(ExtensionType.session_ticket)
+    psk = ext(ExtensionType.pre_shared_key)
     if psk is not None:
         offered = plural(len(psk.value.identities), "identity") if isinstance(psk.value, OfferedPsks) else "?"
         parts.append(f"offers a PSK ({offered}; modes {psk_modes(msg) or 'none'})")
     elif ticket is not None and ticket.data:
         parts.append("offers a ticket")
-    if msg.ext(ExtensionType.early_data) is not None:
+    if ext(ExtensionType.early_data) is not None:
         parts.append("0-RTT early data follows")
     return [*parts, plural(len(msg.extensions), "extension")]
 
@@ -104,8 +109,8 @@ def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
 def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
     version = server_hello_version(msg)
     parts = [version_label(version), str(msg.cipher_suite)]
-    parts += _optional_parts(msg, (("key share", ExtensionType.key_share),))
-    parts += _hybrid_parts(msg)
+    parts += _optional_parts(msg.ext, (("key share", ExtensionType.key_share),))
+    parts += _hybrid_parts(msg.ext)
     selected = msg.ext(ExtensionType.pre_shared_key)
     if selected is not None:
         mode = "psk_dhe_ke" if msg.ext(ExtensionType.key_share) is not None else "psk_ke"
@@ -116,12 +121,12 @@ def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
         parts.append("resumed")
     if msg.ext(ExtensionType.extended_master_secret) is not None:
         parts.append("extended master secret")
-    return parts + _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    return parts + _optional_parts(msg.ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
 
 
 def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [names(extension_name(e.type) for e in msg.extensions)]
-    parts += _optional_parts(msg, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    parts += _optional_parts(msg.ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
     if msg.ext(ExtensionType.early_data) is not None:
         parts.append("0-RTT early data accepted")
     return parts
@@ -235,10 +240,22 @@ def record_version(event: RecordTrace) -> str:
     return "?"
 
 
+# The names of the content types glasstls names, by code point: the common case without the enum's name property.
+_CONTENT_TYPE_NAMES = {int(t): t.name for t in ContentType}
+
+
+def _content_type_name(value: Any) -> str:
+    if type(value) is ContentType or type(value) is int:
+        name = _CONTENT_TYPE_NAMES.get(value)
+        if name is not None:
+            return name
+    return enum_name(value, ContentType)
+
+
 def record_headline(event: RecordTrace) -> str:
-    text = f"{enum_name(event.content_type, ContentType)}, {record_version(event)}, {nbytes(len(event.payload))}"
+    text = f"{_content_type_name(event.content_type)}, {record_version(event)}, {nbytes(len(event.payload))}"
     if event.inner_type is not None:
-        text += f" [protected: {enum_name(event.inner_type, ContentType)}, {nbytes(len(event.plaintext or b''))}]"
+        text += f" [protected: {_content_type_name(event.inner_type)}, {nbytes(len(event.plaintext or b''))}]"
     elif event.content_type == ContentType.change_cipher_spec:
         text += " [ChangeCipherSpec]"
     return text

@@ -166,10 +166,12 @@ class TextTrace(Observer):
         except Exception as exc:
             # The last resort: the trace is called from inside the connection, so a renderer
             # that raised would end the connection (or the whole server). Say so and go on.
-            self._line(event.side, "!", (f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red"))
+            self._line(event.side, "!", f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red")
         if self._written:  # an event that printed nothing (a state change, a hidden secret) has nothing to flush
             self._written = False
-            self._flush()
+            flush = getattr(self.stream, "flush", None)
+            if flush is not None:
+                flush()
 
     def _render(self, event: TraceEvent) -> None:
         ctx = self._contexts.get(event.side)
@@ -212,17 +214,21 @@ class TextTrace(Observer):
         else:
             self.stream.write(printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
 
-    def _line(self, side: str, mark: str, *segments: tuple[str, str]) -> None:
+    def _line(self, side: str, mark: str, *parts: str) -> None:
+        """One line of the trace: ``parts`` are its segments' text and style in turn (text, style, text, style ...)."""
         if self._console is not None:
-            self._write([*self._prefix(side, mark), *segments])
+            self._write([*self._prefix(side, mark), *zip(parts[::2], parts[1::2], strict=True)])
             return
         prefix = self._prefixes.get((side, mark))
         if prefix is None:
             prefix = printable("".join([text for text, _ in self._prefix(side, mark)]), escape_backslash=False)
             if len(self._prefixes) < 64:  # two sides and four marks; events from elsewhere may name others
                 self._prefixes[side, mark] = prefix
+        text = "".join(parts[::2])
+        if not text.isprintable():  # printable() would return a printable text as it is: skip the call
+            text = printable(text, escape_backslash=False)
         self._written = True
-        self.stream.write(prefix + printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
+        self.stream.write(prefix + text + "\n")
 
     def _detail(self, text: str, style: str = "dim") -> None:
         self._write([(text, style)])
@@ -232,11 +238,6 @@ class TextTrace(Observer):
         for line in textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=indent):
             self._write([(line, "italic")])
 
-    def _flush(self) -> None:
-        flush = getattr(self.stream, "flush", None)
-        if flush is not None:
-            flush()
-
     # -- one renderer per event kind ---------------------------------------------------------------
     def _message(self, event: MessageTrace, ctx: D.Context) -> None:
         msg = event.message
@@ -244,7 +245,7 @@ class TextTrace(Observer):
         name = D.message_name(msg)
         summary = HL.headline(msg, ctx)
         code = D.handshake_code(msg)
-        self._line(event.side, mark, (f"{name} ({code})", "bold"), (f": {summary}" if summary else "", ""))
+        self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "")
         if self.full:
             indent = self._indent + "  "
             tree = _field_tree() is not None
@@ -260,7 +261,7 @@ class TextTrace(Observer):
 
     def _record(self, event: RecordTrace, ctx: D.Context) -> None:
         mark = ">" if event.direction == "out" else "<"
-        self._line(event.side, mark, (f"record {HL.record_headline(event)}", "dim"))
+        self._line(event.side, mark, f"record {HL.record_headline(event)}", "dim")
         if self.full:
             indent = self._indent + "  "
             version = int(ctx.version) if ctx.version is not None else None
@@ -272,30 +273,30 @@ class TextTrace(Observer):
 
     def _state(self, event: StateTrace, ctx: D.Context) -> None:
         if self.full:
-            self._line(event.side, "*", (f"state {event.old} -> {event.new}", "dim"))
+            self._line(event.side, "*", f"state {event.old} -> {event.new}", "dim")
 
     def _keys(self, event: KeysTrace, ctx: D.Context) -> None:
-        self._line(event.side, "*", (f"{event.direction} keys: {event.epoch}, {event.suite}", "dim"))
+        self._line(event.side, "*", f"{event.direction} keys: {event.epoch}, {event.suite}", "dim")
 
     def _alert(self, event: AlertTrace, ctx: D.Context) -> None:
         mark = ">" if event.direction == "out" else "<"
         reason = f": {event.reason}" if event.reason else ""
         style = "bold red" if event.description != 0 else "bold"
-        self._line(event.side, mark, (f"Alert: {D.alert_text(event.level, event.description)}", style), (reason, ""))
+        self._line(event.side, mark, f"Alert: {D.alert_text(event.level, event.description)}", style, reason, "")
 
     def _verification(self, event: VerificationTrace, ctx: D.Context) -> None:
         if event.ok:
-            self._line(event.side, "*", (f"verified {event.subject}: ", "green"), (event.detail, ""))
+            self._line(event.side, "*", f"verified {event.subject}: ", "green", event.detail, "")
         else:
-            self._line(event.side, "!", (f"rejected {event.subject}: ", "bold red"), (event.detail, "red"))
+            self._line(event.side, "!", f"rejected {event.subject}: ", "bold red", event.detail, "red")
 
     def _secret(self, event: SecretTrace, ctx: D.Context) -> None:
         if self.show_secrets and event.secret is not None:
-            self._line(event.side, "*", (f"secret {event.label} = ", "red"), (event.secret.hex(), "red"))
+            self._line(event.side, "*", f"secret {event.label} = ", "red", event.secret.hex(), "red")
             for name, value in derived_keys(event, ctx):
                 self._detail(f"{self._indent}  {name} = {value.hex()}", "red")
         elif self.full or self.explain:
-            self._line(event.side, "*", (f"derived {event.label} (value hidden)", "dim"))
+            self._line(event.side, "*", f"derived {event.label} (value hidden)", "dim")
 
     # By the event's class. Each handler takes its own class, hence Any: no Callable over TraceEvent accepts them.
     _HANDLERS: ClassVar[dict[type[TraceEvent], Callable[[TextTrace, Any, D.Context], None]]] = {
