@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import struct
 import time
@@ -663,3 +664,33 @@ def test_open_connection_resumes_through_a_session_store(tls_max):
     assert run(main()) == [False, True]
     # TLS 1.3: two tickets per connection (ServerConfig.tls13_tickets), each used once; TLS 1.2: one session.
     assert len(store) == (2 + 1 - 1 if tls_max == ProtocolVersion.TLSv1_3 else 1)  # one ticket after a resumption
+
+
+def test_the_server_without_asyncio_s_private_transport_maker(monkeypatch):
+    """On a loop other than asyncio's selector loops (uvloop …) an accepted socket gets its transport
+    from loop.connect_accepted_socket in a task: the same service, failures and deadline there too."""
+    from glasstls.io import aio_server
+
+    through_a_task = lambda loop: functools.partial(aio_server._transport_soon, loop)  # noqa: E731
+    monkeypatch.setattr(aio_server, "_transport_maker", through_a_task)
+    failures: list[BaseException] = []
+
+    async def main():
+        async with await glasstls.start_server(
+            echo, "127.0.0.1", 0, server_config(), handshake_timeout=0.5, max_connections=2,
+            on_handshake_error=lambda peer, exc: failures.append(exc),
+        ) as server:  # fmt: skip
+            port = port_of(server)
+            reader, writer = await connect(port)
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+            idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)  # never a ClientHello
+            with contextlib.suppress(ConnectionError):
+                assert await asyncio.wait_for(idle_reader.read(), 3) == b""  # dropped at the deadline
+            idle_writer.close()
+            assert len(failures) == 1 and isinstance(failures[0], DeadlineError)
+            reader, writer = await connect(port)
+            assert await round_trip(reader, writer) == b"ping\n"
+            await close(writer)
+
+    run(main())

@@ -240,6 +240,9 @@ class TLSProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.raw = transport
+        if self._closing:  # aborted between the transport's making and this call (a server's shutdown)
+            transport.abort()
+            return
         self._flush()  # a client's ClientHello, queued when the Connection was made
 
     def data_received(self, data: bytes) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import inspect
 import logging
 import socket
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 ACCEPT_RETRY_DELAY = 1.0
 # Connections aborted at the end of shutdown() get this long to report connection_lost.
 ABORT_GRACE = 0.5
+# At most this many connections accepted per wake-up of a listening socket (asyncio.Server takes
+# its backlog's worth), so that a flood of connects cannot hold the loop from the rest.
+ACCEPT_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,15 @@ class TLSServer:
         self._loop = loop
         self._sockets = sockets
         self._options = options
-        self._slots = asyncio.Semaphore(slots) if slots is not None else None
+        self._free = slots  # connections that may still be accepted; None: no bound
         self._open: set[TLSProtocol] = set()  # accepted and not yet gone
-        self._tasks: set[asyncio.Task[None]] = set()  # one per connection: handshake, then the callback
+        self._tasks: set[asyncio.Task[None]] = set()  # one per connection whose handshake completed: the callback
         self._closed = asyncio.Event()
         self._serving_forever: asyncio.Future[None] | None = None
-        self._accepting = [loop.create_task(self._accept_loop(sock)) for sock in sockets]
-        for task in self._accepting:
-            task.add_done_callback(self._task_done)
+        self._listening = False  # our reader is registered on the listening sockets
+        self._retry: asyncio.TimerHandle | None = None  # accept() ran out of descriptors: when to try again
+        self._make_transport = _transport_maker(loop)
+        self._listen()
 
     @property
     def sockets(self) -> tuple[socket.socket, ...]:
@@ -87,13 +92,11 @@ class TLSServer:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._unlisten()  # before closing: a closed descriptor's number may be reused at once
+        if self._retry is not None:
+            self._retry.cancel()
         for sock in self._sockets:
-            # Unregister before closing: a closed descriptor's number may be reused at once.
-            with contextlib.suppress(ValueError, OSError):
-                self._loop.remove_reader(sock)
             sock.close()
-        for task in self._accepting:
-            task.cancel()
         if self._serving_forever is not None and not self._serving_forever.done():
             self._serving_forever.set_result(None)
 
@@ -101,7 +104,7 @@ class TLSServer:
         """Wait until the server is closed and every connection and callback has ended."""
         await self._closed.wait()
         while True:
-            pending = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
+            pending = {*self._tasks, *(tls.closed for tls in self._open)}
             pending = {f for f in pending if not f.done()}
             if not pending:
                 return
@@ -139,7 +142,7 @@ class TLSServer:
             tls.abort()
         for task in self._tasks:
             task.cancel()
-        rest = {*self._accepting, *self._tasks, *(tls.closed for tls in self._open)}
+        rest = {*self._tasks, *(tls.closed for tls in self._open)}
         if rest:
             await asyncio.wait(rest, timeout=ABORT_GRACE)
 
@@ -150,54 +153,64 @@ class TLSServer:
         await self.shutdown()
 
     # -- accepting ---------------------------------------------------------------------
-    async def _accept_loop(self, listener: socket.socket) -> None:
-        # Our own loop rather than asyncio.Server, which cannot stop accepting: beyond
-        # max_connections new connections wait in the kernel's backlog.
-        while not self._closed.is_set():
-            await self._readable(listener)
-            if self._slots is not None:
-                await self._slots.acquire()
+    # Our own accept loop rather than asyncio.Server, which cannot stop accepting: beyond
+    # max_connections the listening sockets are not watched, and new connections wait in
+    # the kernel's backlog. While a slot is free, a reader stays registered on them (one
+    # registration for the server's life, not one per connection) and each wake-up
+    # accepts what is waiting, as asyncio.Server does.
+    def _listen(self) -> None:
+        if self._listening or self._closed.is_set() or self._retry is not None or self._free == 0:
+            return
+        for sock in self._sockets:
+            self._loop.add_reader(sock, self._accept, sock)
+        self._listening = True
+
+    def _unlisten(self) -> None:
+        if self._listening:
+            for sock in self._sockets:
+                with contextlib.suppress(ValueError, OSError):  # a socket its owner closed under us
+                    self._loop.remove_reader(sock)
+            self._listening = False
+
+    def _accept(self, listener: socket.socket) -> None:
+        for _ in range(ACCEPT_BATCH):
+            if self._free == 0:
+                self._unlisten()  # until a connection ends (_release_slot)
+                return
             try:
                 sock, peer = listener.accept()
             except (BlockingIOError, InterruptedError):
-                self._release_slot()
-                continue
+                return
             except OSError as exc:
-                self._release_slot()
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     logger.warning("accept() failed (%s); retrying in %g s", exc, ACCEPT_RETRY_DELAY)
-                    await asyncio.sleep(ACCEPT_RETRY_DELAY)
+                    self._unlisten()
+                    self._retry = self._loop.call_later(ACCEPT_RETRY_DELAY, self._retry_accept)
+                    return
                 continue  # otherwise (ECONNABORTED …) only that connection is lost
-            task = self._loop.create_task(self._serve(sock, peer))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            if self._free is not None:
+                self._free -= 1
+            self._start(sock, peer)
 
-    async def _readable(self, listener: socket.socket) -> None:
-        ready: asyncio.Future[None] = self._loop.create_future()
+    def _retry_accept(self) -> None:
+        self._retry = None
+        self._listen()
 
-        def wake() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        self._loop.add_reader(listener, wake)
-        try:
-            await ready
-        finally:
-            if listener.fileno() != -1:  # close() unregistered it before closing it
-                self._loop.remove_reader(listener)
+    def _release_slot(self) -> None:
+        if self._free is not None:
+            self._free += 1
+            self._listen()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            # Every failure of a connection is handled in _serve; this is a bug of this module.
+            # Every failure of a connection is handled in _run_callback; this is a bug of this module.
             logger.error("glasstls server task failed", exc_info=task.exception())
 
-    def _release_slot(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
-
     # -- one connection -----------------------------------------------------------------
-    async def _serve(self, sock: socket.socket, peer: Any) -> None:
+    # No task until the handshake has completed: the handshake is driven by the protocol's
+    # callbacks, its deadline is one timer, and its end is a done-callback of tls.handshake.
+    def _start(self, sock: socket.socket, peer: Any) -> None:
         options = self._options
         try:
             observer = options.observer_factory(peer) if options.observer_factory is not None else None
@@ -211,33 +224,34 @@ class TLSServer:
                            on_event=options.on_event, idle_timeout=options.idle_timeout)  # fmt: skip
         self._open.add(tls)
         tls.closed.add_done_callback(lambda _: self._connection_ended(tls))
-        try:
-            await self._loop.connect_accepted_socket(lambda: tls, sock)
-        except Exception as exc:
-            sock.close()
-            tls.abort(exc)
-            self._handshake_failed(peer, exc)
-            return
-        if await self._handshake(tls, peer):
-            await self._run_callback(tls, peer)
+        timeout = options.handshake_timeout
+        deadline = None if timeout is None else self._loop.call_later(timeout, self._handshake_late, tls, peer)
+        tls.handshake.add_done_callback(lambda _: self._handshake_done(tls, peer, deadline))
+        self._make_transport(sock, tls)
 
     def _connection_ended(self, tls: TLSProtocol) -> None:
         self._open.discard(tls)
         self._release_slot()
 
-    async def _handshake(self, tls: TLSProtocol, peer: Any) -> bool:
+    def _handshake_late(self, tls: TLSProtocol, peer: Any) -> None:
         timeout = self._options.handshake_timeout
-        done, _ = await asyncio.wait({tls.handshake}, timeout=timeout)
-        if done:
-            error = tls.handshake.exception()
-        else:
-            assert timeout is not None
-            error = DeadlineError(f"the TLS handshake with {peer_label(peer)}", timeout, "handshake_timeout")
-            tls.abort(error)
+        assert timeout is not None
+        if tls.handshake.done():
+            return  # it completed in this very turn of the loop: _handshake_done has yet to cancel us
+        tls.abort(DeadlineError(f"the TLS handshake with {peer_label(peer)}", timeout, "handshake_timeout"))
+
+    def _handshake_done(self, tls: TLSProtocol, peer: Any, deadline: asyncio.TimerHandle | None) -> None:
+        if deadline is not None:
+            deadline.cancel()
+        if tls.handshake.cancelled():
+            return
+        error = tls.handshake.exception()
         if error is not None:
             self._handshake_failed(peer, error)
-            return False
-        return True
+            return
+        task = self._loop.create_task(self._run_callback(tls, peer))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
 
     def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
         callback = self._options.on_handshake_error
@@ -265,6 +279,43 @@ class TLSServer:
         except Exception:
             logger.exception("client_connected_cb failed for %s; its connection is aborted", peer_label(peer))
             tls.abort()
+
+
+def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol], None]:
+    """How an accepted socket gets its transport: at once, without a task, on asyncio's own selector
+    loops, through their _make_socket_transport (private; loop.connect_accepted_socket wraps it in a
+    coroutine, and asyncio.Server calls it directly as we do); elsewhere (uvloop …) from a task
+    running connect_accepted_socket."""
+    make = getattr(loop, "_make_socket_transport", None)
+    if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop) and make is not None:
+        return functools.partial(_transport_now, make)
+    return functools.partial(_transport_soon, loop)
+
+
+def _transport_now(make: Callable[[socket.socket, TLSProtocol], object], sock: socket.socket, tls: TLSProtocol) -> None:
+    try:
+        sock.setblocking(False)
+        make(sock, tls)  # the transport calls tls.connection_made soon, then reads
+    except Exception as exc:
+        sock.close()
+        tls.abort(exc)  # reported to on_handshake_error through tls.handshake
+
+
+def _transport_soon(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol) -> None:
+    task = loop.create_task(_connect_accepted(loop, sock, tls))
+    _connecting.add(task)
+    task.add_done_callback(_connecting.discard)
+
+
+_connecting: set[asyncio.Task[None]] = set()  # strong references to the tasks of _transport_soon
+
+
+async def _connect_accepted(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol) -> None:
+    try:
+        await loop.connect_accepted_socket(lambda: tls, sock)
+    except Exception as exc:
+        sock.close()
+        tls.abort(exc)
 
 
 async def _bind(host: str | Sequence[str] | None, port: int | None, backlog: int) -> list[socket.socket]:
