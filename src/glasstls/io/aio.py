@@ -44,13 +44,6 @@ FEED_CHUNK = 1 << 14
 LOST_WRITES_WARNING = 5
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    # The handshake's error is also delivered elsewhere (on_handshake_error, the reader):
-    # mark it retrieved so asyncio does not log it as lost.
-    if not future.cancelled():
-        future.exception()
-
-
 def peer_label(peer: Any) -> str:
     """A peer's address for messages: HOST:PORT, or [HOST]:PORT for IPv6."""
     if isinstance(peer, tuple) and len(peer) >= 2:
@@ -209,6 +202,8 @@ class TLSProtocol(asyncio.Protocol):
         allow_truncation: bool,
         on_event: Callable[[Event], None] | None,
         idle_timeout: float | None = None,
+        on_handshake: Callable[[], None] | None = None,
+        on_closed: Callable[[], None] | None = None,
     ) -> None:
         self.conn = conn
         self._loop = loop
@@ -218,8 +213,11 @@ class TLSProtocol(asyncio.Protocol):
         self.writer: asyncio.StreamWriter | None = None
         self.raw: asyncio.Transport | None = None
         self.handshake: asyncio.Future[NegotiatedParameters] = loop.create_future()
-        self.handshake.add_done_callback(_retrieve)
         self.closed: asyncio.Future[None] = loop.create_future()
+        # Called at once when ``handshake`` and ``closed`` resolve: a server's bookkeeping,
+        # without a done-callback (and its turn of the loop) per future and connection.
+        self._on_handshake = on_handshake
+        self._on_closed_hook = on_closed
         self._allow_truncation = allow_truncation
         self._event_callback = on_event
         self._pending = b""  # ciphertext held back while the application does not read
@@ -235,6 +233,8 @@ class TLSProtocol(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_activity = loop.time()
         self._feeding: asyncio.Task[None] | None = None  # the executor holds the Connection (see _feed)
+        config = conn.config
+        self._fetches = isinstance(config, ClientConfig) and config.revocation_fetch != "off"
 
     # -- the raw transport's side ---------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -246,7 +246,8 @@ class TLSProtocol(asyncio.Protocol):
         self._flush()  # a client's ClientHello, queued when the Connection was made
 
     def data_received(self, data: bytes) -> None:
-        self._last_activity = self._loop.time()
+        if self._idle_timeout is not None:
+            self._last_activity = self._loop.time()
         self._pending = self._pending + data if self._pending else data
         self._feed()
 
@@ -324,9 +325,7 @@ class TLSProtocol(asyncio.Protocol):
         """A client with online revocation checks (ClientConfig.revocation_fetch) fetches OCSP responses
         and CRLs over HTTP inside receive_bytes, synchronously, for up to its handshake deadline (6 s):
         until the handshake is over, its bytes are fed from an executor thread so the loop runs on."""
-        config = self.conn.config
-        fetches = isinstance(config, ClientConfig) and config.revocation_fetch != "off"
-        return fetches and not self.handshake.done() and not self.conn.closed
+        return self._fetches and not self.handshake.done() and not self.conn.closed
 
     async def _feed_off_loop(self) -> None:
         """Feed the pending bytes to the Connection in the default executor, one batch at a time.
@@ -390,6 +389,8 @@ class TLSProtocol(asyncio.Protocol):
         parameters = self.conn.parameters
         if not self.handshake.done() and parameters is not None:  # set by the HandshakeComplete that got us here
             self.handshake.set_result(parameters)
+            if self._on_handshake is not None:
+                self._on_handshake()
         if self._idle_timeout is not None:
             self._idle_timer = self._loop.call_later(self._idle_timeout, self._check_idle)
 
@@ -420,9 +421,15 @@ class TLSProtocol(asyncio.Protocol):
             self.reader.set_exception(TruncatedError(self._received, how))
 
     def _set_error(self, exc: BaseException) -> None:
-        if not self.handshake.done():
+        ended = not self.handshake.done()
+        if ended:
             self.handshake.set_exception(exc)
+            # Retrieved here: the error is also delivered elsewhere (on_handshake_error, the
+            # reader), and asyncio would otherwise log it as lost.
+            self.handshake.exception()
         self.reader.set_exception(exc)
+        if ended and self._on_handshake is not None:
+            self._on_handshake()
 
     # -- out to the raw transport ---------------------------------------------------
     def _flush(self) -> None:
@@ -439,6 +446,8 @@ class TLSProtocol(asyncio.Protocol):
     def _finish(self) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
+            if self._on_closed_hook is not None:
+                self._on_closed_hook()
 
     # -- the application's side (through _AppTransport) -------------------------------
     def write(self, data: bytes) -> None:

@@ -209,7 +209,7 @@ class TLSServer:
 
     # -- one connection -----------------------------------------------------------------
     # No task until the handshake has completed: the handshake is driven by the protocol's
-    # callbacks, its deadline is one timer, and its end is a done-callback of tls.handshake.
+    # callbacks, its deadline is one timer, and the protocol tells us of its end (on_handshake).
     def _start(self, sock: socket.socket, peer: Any) -> None:
         options = self._options
         try:
@@ -221,12 +221,12 @@ class TLSServer:
             self._handshake_failed(peer, exc)
             return
         tls = TLSProtocol(conn, self._loop, limit=options.limit, allow_truncation=options.allow_truncation,
-                           on_event=options.on_event, idle_timeout=options.idle_timeout)  # fmt: skip
+                          on_event=options.on_event, idle_timeout=options.idle_timeout,
+                          on_handshake=lambda: self._handshake_done(tls, peer, deadline),
+                          on_closed=lambda: self._connection_ended(tls))  # fmt: skip
         self._open.add(tls)
-        tls.closed.add_done_callback(lambda _: self._connection_ended(tls))
         timeout = options.handshake_timeout
         deadline = None if timeout is None else self._loop.call_later(timeout, self._handshake_late, tls, peer)
-        tls.handshake.add_done_callback(lambda _: self._handshake_done(tls, peer, deadline))
         self._make_transport(sock, tls)
 
     def _connection_ended(self, tls: TLSProtocol) -> None:
@@ -243,8 +243,6 @@ class TLSServer:
     def _handshake_done(self, tls: TLSProtocol, peer: Any, deadline: asyncio.TimerHandle | None) -> None:
         if deadline is not None:
             deadline.cancel()
-        if tls.handshake.cancelled():
-            return
         error = tls.handshake.exception()
         if error is not None:
             self._handshake_failed(peer, error)
