@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from cryptography import x509
@@ -68,7 +70,7 @@ def plural(n: int, word: str) -> str:
 
 
 def nbytes(n: int) -> str:
-    return plural(n, "byte")
+    return f"{n} byte" if n == 1 else f"{n} bytes"  # plural(n, "byte"), one call fewer: every record line has two
 
 
 def enum_name(value: Any, enum: type | None = None) -> str:
@@ -78,7 +80,8 @@ def enum_name(value: Any, enum: type | None = None) -> str:
     built in code may hold a plain int: that is named through ``enum`` when
     given, else shown in hex; a value no enum accepts is shown as it is.
     """
-    name = getattr(value, "name", None)
+    # A member's name is its _name_ (read here without the name property's two Python calls).
+    name = value._name_ if isinstance(value, Enum) else getattr(value, "name", None)
     if isinstance(name, str):
         return name
     if enum is not None:
@@ -449,48 +452,14 @@ def extension_value(ext: Any) -> str:
 
 
 def _extension_value(ext: Any) -> str:
-    value, ext_type = ext.value, ext.type
+    value = ext.value
     if value is None:
         return f"{nbytes(len(ext.data))}: {hexs(ext.data)}" if ext.data else "(empty)"
-    if ext_type == ExtensionType.supported_versions:
-        return names(version_label(v) for v in value) if isinstance(value, tuple) else version_label(value)
-    if ext_type == ExtensionType.key_share:
-        if isinstance(value, tuple):
-            return names(_share(e) for e in value)
-        if isinstance(value, KeyShareEntry):
-            return _share(value)
-        return f"selected group {enum_name(value, NamedGroup)}"  # HelloRetryRequest
-    if ext_type == ExtensionType.application_layer_protocol_negotiation:
-        return names(printable(p) for p in value)  # the peer's bytes: a name may hold anything
-    if ext_type == ExtensionType.server_name and isinstance(value, str):
-        return printable(value)
-    if ext_type == ExtensionType.pre_shared_key:
-        if isinstance(value, OfferedPsks):
-            ids = ", ".join(
-                f"{nbytes(len(i.identity))}, obfuscated age 0x{i.obfuscated_ticket_age:08x}" for i in value.identities
-            )
-            binders = ", ".join(nbytes(len(b)) for b in value.binders)
-            return f"{plural(len(value.identities), 'identity')} ({ids}); binders ({binders})"
-        return f"selected identity {value}"
-    if ext_type == ExtensionType.ec_point_formats:
-        return names(EC_POINT_FORMATS.get(v, f"unknown_{v}") for v in value)
-    if ext_type == ExtensionType.padding:
-        return f"{value} zero bytes"
-    if ext_type == ExtensionType.session_ticket:
-        return f"ticket of {nbytes(len(value))}" if value else "(empty: a ticket is welcome)"
-    if ext_type == ExtensionType.renegotiation_info:
-        return hexs(value) if value else "(empty: initial handshake)"
-    if ext_type == ExtensionType.cookie:
-        return nbytes(len(value))
-    if ext_type == ExtensionType.early_data and isinstance(value, int) and value is not True:
-        return f"max_early_data_size {value}"
-    if ext_type == ExtensionType.status_request:
-        if isinstance(value, StatusRequest):
-            return f"{enum_name(value.status_type)} stapling requested"
-        if isinstance(value, bytes):
-            return f"OCSP response, {nbytes(len(value))}"
-    if ext_type == ExtensionType.certificate_authorities:
-        return f"{len(value)} distinguished name(s)"
+    describe_value = _VALUE_DESCRIBERS.get(ext.type)
+    if describe_value is not None:
+        text = describe_value(value)
+        if text is not None:
+            return text
     if value is True:
         return "(empty)"
     if isinstance(value, tuple):
@@ -498,6 +467,56 @@ def _extension_value(ext: Any) -> str:
     if isinstance(value, bytes):
         return hexs(value)
     return printable(str(value))
+
+
+def _versions_value(value: Any) -> str:
+    return names(version_label(v) for v in value) if isinstance(value, tuple) else version_label(value)
+
+
+def _key_share_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return names(_share(e) for e in value)
+    if isinstance(value, KeyShareEntry):
+        return _share(value)
+    return f"selected group {enum_name(value, NamedGroup)}"  # HelloRetryRequest
+
+
+def _psk_value(value: Any) -> str:
+    if isinstance(value, OfferedPsks):
+        ids = ", ".join(
+            f"{nbytes(len(i.identity))}, obfuscated age 0x{i.obfuscated_ticket_age:08x}" for i in value.identities
+        )
+        binders = ", ".join(nbytes(len(b)) for b in value.binders)
+        return f"{plural(len(value.identities), 'identity')} ({ids}); binders ({binders})"
+    return f"selected identity {value}"
+
+
+def _status_request_value(value: Any) -> str | None:
+    if isinstance(value, StatusRequest):
+        return f"{enum_name(value.status_type)} stapling requested"
+    if isinstance(value, bytes):
+        return f"OCSP response, {nbytes(len(value))}"
+    return None
+
+
+# What the value of each extension type says; None sends it to the general forms of _extension_value.
+# A table rather than a chain of comparisons: a ClientHello's dozen extensions are each described.
+_VALUE_DESCRIBERS: dict[int, Callable[[Any], str | None]] = {
+    ExtensionType.supported_versions: _versions_value,
+    ExtensionType.key_share: _key_share_value,
+    # the peer's bytes: a name may hold anything
+    ExtensionType.application_layer_protocol_negotiation: lambda v: names(printable(p) for p in v),
+    ExtensionType.server_name: lambda v: printable(v) if isinstance(v, str) else None,
+    ExtensionType.pre_shared_key: _psk_value,
+    ExtensionType.ec_point_formats: lambda v: names(EC_POINT_FORMATS.get(p, f"unknown_{p}") for p in v),
+    ExtensionType.padding: lambda v: f"{v} zero bytes",
+    ExtensionType.session_ticket: lambda v: f"ticket of {nbytes(len(v))}" if v else "(empty: a ticket is welcome)",
+    ExtensionType.renegotiation_info: lambda v: hexs(v) if v else "(empty: initial handshake)",
+    ExtensionType.cookie: lambda v: nbytes(len(v)),
+    ExtensionType.early_data: lambda v: f"max_early_data_size {v}" if isinstance(v, int) and v is not True else None,
+    ExtensionType.status_request: _status_request_value,
+    ExtensionType.certificate_authorities: lambda v: f"{len(v)} distinguished name(s)",
+}
 
 
 def extension_fields(extensions: tuple[Any, ...]) -> Fields:

@@ -235,9 +235,8 @@ def headline(msg: Any, ctx: Context | None = None) -> str:
 
 
 def record_version(event: RecordTrace) -> str:
-    if len(event.header) >= 3:
-        return version_label(int.from_bytes(event.header[1:3], "big"))
-    return "?"
+    header = event.header
+    return version_label(header[1] << 8 | header[2]) if len(header) >= 3 else "?"
 
 
 # The names of the content types glasstls names, by code point: the common case without the enum's name property.

@@ -160,7 +160,15 @@ class TextTrace(Observer):
     # -- the Observer interface ---------------------------------------------------------------
     def __call__(self, event: TraceEvent) -> None:
         try:
-            self._render(event)
+            ctx = self._contexts.get(event.side)
+            if ctx is None:
+                ctx = self._contexts[event.side] = D.Context(event.side)
+            ctx.update(event)
+            handler = self._HANDLERS.get(type(event))
+            if handler is not None:
+                handler(self, event, ctx)
+            if self.explain:
+                self._explain(event, ctx)
         except OSError:
             raise  # the stream failed (its reader went away): the caller decides what that ends
         except Exception as exc:
@@ -173,18 +181,12 @@ class TextTrace(Observer):
             if flush is not None:
                 flush()
 
-    def _render(self, event: TraceEvent) -> None:
-        ctx = self._contexts.get(event.side)
-        if ctx is None:
-            ctx = self._contexts[event.side] = D.Context(event.side)
-        ctx.update(event)
-        handler = self._HANDLERS.get(type(event))
-        if handler is not None:
-            handler(self, event, ctx)
-        if self.explain:
-            explainer = self._explainers.setdefault(event.side, Explainer())
-            for paragraph in explainer.explain(event, ctx):
-                self._paragraph(paragraph)
+    def _explain(self, event: TraceEvent, ctx: D.Context) -> None:
+        explainer = self._explainers.get(event.side)
+        if explainer is None:
+            explainer = self._explainers[event.side] = Explainer()
+        for paragraph in explainer.explain(event, ctx):
+            self._paragraph(paragraph)
 
     def render(self, events: Iterable[TraceEvent]) -> None:
         for event in events:
