@@ -71,9 +71,7 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
         session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
     else:
         session_id = b""
-    suites = tuple(
-        s for s in cfg.cipher_suites if (s in TLS13_SUITES and offers_13) or (s in TLS12_SUITES and offers_12)
-    )
+    suites = _offered_suites(cfg, offers_12, offers_13)
     if cfg.send_fallback_scsv:
         suites += (CipherSuite.TLS_FALLBACK_SCSV,)  # RFC 7507, Section 4
     hello = ClientHello(
@@ -123,7 +121,7 @@ def _client_hello_extensions(
         add(E.session_ticket, ticket)
     if cfg.alpn:
         add_fixed(E.application_layer_protocol_negotiation, lambda: tuple(p.encode() for p in cfg.alpn))
-    if offers_12 and any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites):
+    if offers_12 and _offers_cbc(cfg):
         add_fixed(E.encrypt_then_mac, lambda: True)  # RFC 7366: preferred; MAC-then-encrypt only without it
     if offers_13:
         add(E.key_share, key_share_entries(shares))
@@ -141,9 +139,27 @@ def _client_hello_extensions(
     return tuple(exts)
 
 
+def _offered_suites(cfg: Any, offers_12: bool, offers_13: bool) -> tuple[CipherSuite, ...]:
+    fixed: dict[Any, Any] = _fixed_extensions(cfg)
+    key = ("suites", offers_12, offers_13)
+    if key not in fixed:
+        fixed[key] = tuple(
+            s for s in cfg.cipher_suites if (s in TLS13_SUITES and offers_13) or (s in TLS12_SUITES and offers_12)
+        )
+    return fixed[key]  # type: ignore[no-any-return]  # the tuple stored just above
+
+
+def _offers_cbc(cfg: Any) -> bool:
+    fixed: dict[Any, Any] = _fixed_extensions(cfg)
+    if "cbc" not in fixed:
+        fixed["cbc"] = any(TLS12_SUITES.get(s) is not None and not TLS12_SUITES[s].aead for s in cfg.cipher_suites)
+    return bool(fixed["cbc"])
+
+
 def _fixed_extensions(cfg: Any) -> dict[E, Extension]:
-    """The ClientHello extensions this configuration always sends alike, kept on the (frozen)
-    configuration object itself: ``dataclasses.replace`` makes a new one that starts empty."""
+    """The ClientHello extensions this configuration always sends alike (and the suites it
+    offers), kept on the (frozen) configuration object itself: ``dataclasses.replace`` makes a
+    new one that starts empty."""
     fixed: dict[E, Extension] | None = cfg.__dict__.get("_fixed_hello_extensions")
     if fixed is None:
         fixed = {}
