@@ -227,7 +227,7 @@ class TLSServer:
         self._open.add(tls)
         timeout = options.handshake_timeout
         deadline = None if timeout is None else self._loop.call_later(timeout, self._handshake_late, tls, peer)
-        self._make_transport(sock, tls)
+        self._make_transport(sock, tls, peer)
 
     def _connection_ended(self, tls: TLSProtocol) -> None:
         self._open.discard(tls)
@@ -279,7 +279,7 @@ class TLSServer:
             tls.abort()
 
 
-def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol], None]:
+def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol, Any], None]:
     """How an accepted socket gets its transport: at once, without a task, on asyncio's own selector
     loops, through their _make_socket_transport (private; loop.connect_accepted_socket wraps it in a
     coroutine, and asyncio.Server calls it directly as we do); elsewhere (uvloop …) from a task
@@ -290,16 +290,18 @@ def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket
     return functools.partial(_transport_soon, loop)
 
 
-def _transport_now(make: Callable[[socket.socket, TLSProtocol], object], sock: socket.socket, tls: TLSProtocol) -> None:
+def _transport_now(make: Callable[..., object], sock: socket.socket, tls: TLSProtocol, peer: Any) -> None:
     try:
         sock.setblocking(False)
-        make(sock, tls)  # the transport calls tls.connection_made soon, then reads
+        # The transport calls tls.connection_made soon, then reads. The peer's address is
+        # accept()'s, as asyncio.Server passes it: no getpeername() call.
+        make(sock, tls, extra={"peername": peer})
     except Exception as exc:
         sock.close()
         tls.abort(exc)  # reported to on_handshake_error through tls.handshake
 
 
-def _transport_soon(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol) -> None:
+def _transport_soon(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, _peer: Any) -> None:
     task = loop.create_task(_connect_accepted(loop, sock, tls))
     _connecting.add(task)
     task.add_done_callback(_connecting.discard)
