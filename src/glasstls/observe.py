@@ -6,7 +6,9 @@ to the observer its caller attached. With no observer attached nothing is
 built: every emitting site is guarded by one ``if observer`` test.
 
 Secrets are carried only to observers that ask for them
-(``Observer.wants_secrets``), e.g. a key log writer.
+(``Observer.wants_secrets``), e.g. a key log writer. Secret and state events
+are built only for observers that read them (``Observer.wants_secret_events``,
+``Observer.wants_state_events``).
 
 The events are frozen dataclasses, each with an ``__init__`` of its own that
 fills the instance's ``__dict__`` in one step: the one ``dataclass`` writes for a
@@ -130,7 +132,12 @@ class VerificationTrace(TraceEvent):
 class Observer:
     """Receives trace events. Subclass, or wrap a callable with :func:`observer`."""
 
-    wants_secrets = False
+    wants_secrets = False  # the secret values themselves (a key log); without, SecretTrace.secret is None
+    # Whether the observer reads SecretTrace and StateTrace events at all. An observer that does not (a
+    # plain text trace prints neither) may be sent none: the connection then builds no such event (a
+    # TLS 1.3 handshake derives some sixteen secrets and changes state about seven times on each side).
+    wants_secret_events = True
+    wants_state_events = True
 
     def __call__(self, event: TraceEvent) -> None:  # pragma: no cover - interface
         raise NotImplementedError

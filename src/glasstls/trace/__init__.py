@@ -35,6 +35,14 @@ class Tee(Observer):
     def wants_secrets(self) -> bool:  # type: ignore[override]  # read-only: asks the observers each time
         return any(o.wants_secrets for o in self.observers)
 
+    @property
+    def wants_secret_events(self) -> bool:  # type: ignore[override]  # read-only, as wants_secrets
+        return any(o.wants_secret_events for o in self.observers)
+
+    @property
+    def wants_state_events(self) -> bool:  # type: ignore[override]  # read-only, as wants_secrets
+        return any(o.wants_state_events for o in self.observers)
+
     def __call__(self, event: TraceEvent) -> None:
         redacted: TraceEvent | None = None
         for obs in self.observers:

@@ -158,6 +158,14 @@ class TextTrace(Observer):
             self._write([(SECRETS_WARNING, "bold red")])
 
     # -- the Observer interface ---------------------------------------------------------------
+    @property
+    def wants_secret_events(self) -> bool:  # type: ignore[override]  # read-only: follows the options
+        return self.show_secrets or self.full or self.explain  # (what _secret prints, or the explainer reads)
+
+    @property
+    def wants_state_events(self) -> bool:  # type: ignore[override]  # read-only: follows the options
+        return self.full or self.explain  # (what _state prints, or the explainer reads)
+
     def __call__(self, event: TraceEvent) -> None:
         try:
             ctx = self._contexts.get(event.side)
