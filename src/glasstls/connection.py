@@ -302,7 +302,12 @@ class Connection:
         old = self._state
         self._state = old.accept(self._ctx, msg)
         if self._observer is not None and self._state is not old:
-            self._observer(StateTrace(self.side, old.name, self._state.name))
+            self._trace_state(self._observer, old)
+
+    def _trace_state(self, observer: Observer, old: AnyState) -> None:
+        """The state change, to an observer that reads them (Observer.wants_state_events; a duck-typed one does)."""
+        if getattr(observer, "wants_state_events", True):
+            observer(StateTrace(self.side, old.name, self._state.name))
 
     def _on_application_data(self, data: bytes) -> None:
         early = self._ctx.early
@@ -364,7 +369,7 @@ class Connection:
             old = self._state
             self._state = handler(self._ctx)
             if self._observer is not None:
-                self._observer(StateTrace(self.side, old.name, self._state.name))
+                self._trace_state(self._observer, old)
             return
         # RFC 8446, Section 5: drop a plaintext 0x01 CCS between the first
         # ClientHello and the peer's Finished; anything else is unexpected.
@@ -524,8 +529,8 @@ class _HandshakeContext:
 
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         observer = self._conn._observer
-        if observer is not None:
-            observer(SecretTrace(self.side, label, client_random, secret if observer.wants_secrets else None))
+        if observer is not None and getattr(observer, "wants_secret_events", True):  # (a duck-typed one does)
+            observer(SecretTrace(self._conn.side, label, client_random, secret if observer.wants_secrets else None))
 
     def verified(self, subject: str, ok: bool, detail: str) -> None:
         observer = self._conn._observer

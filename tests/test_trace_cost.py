@@ -1,0 +1,146 @@
+"""A connection builds only the trace events its observer reads (issue 15: what a trace costs).
+
+A plain text trace prints no secret and no state change, so it says it reads neither
+(``Observer.wants_secret_events``, ``Observer.wants_state_events``) and a connection builds
+none for it. What it prints must not change: the same handshake (injected randomness, a fixed
+clock) runs twice, once with an EventList, which reads every event, rendered afterwards, and
+once with the text trace alone, live.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from glasstls import (
+    CertifiedKey,
+    ClientConfig,
+    ClientConnection,
+    NamedGroup,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+)
+from glasstls.observe import EventList, Observer, SecretTrace, StateTrace
+from glasstls.session.tickets import TicketKeys
+from glasstls.trace import Tee
+from glasstls.trace.jsonl import JsonLinesTrace
+from glasstls.trace.text import TextTrace, render_text
+from glasstls.x509.store import TrustStore
+from pairs import default_ca, server_identity
+
+NOW = datetime.now(UTC)
+
+
+class Seeded:
+    """Deterministic randomness: the same handshake byte for byte on every run."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def __call__(self, n: int) -> bytes:
+        return self._random.randbytes(n)
+
+
+def configs(kind: str) -> tuple[ClientConfig, ServerConfig]:
+    identity = server_identity("localhost")
+    # x25519 alone: an ML-KEM encapsulation draws randomness of its own. Ticket keys from the seed too.
+    extra: dict[str, Any] = {"groups": (NamedGroup.x25519,)}
+    if kind == "1.2":
+        extra["tls_max"] = ProtocolVersion.TLSv1_2
+    client = ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **extra)
+    server = ServerConfig(
+        certificates=(CertifiedKey(identity.chain, identity.private_key),),
+        groups=(NamedGroup.x25519,),
+        ticket_keys=TicketKeys(Seeded(3)),
+    )
+    return client, server
+
+
+def handshake(kind: str, client_observer: Observer, server_observer: Observer) -> None:
+    client_config, server_config = configs(kind)
+    clock = lambda: NOW  # noqa: E731
+    client = ClientConnection(client_config, "localhost", observer=client_observer, randomness=Seeded(1), clock=clock)
+    server = ServerConnection(server_config, observer=server_observer, randomness=Seeded(2), clock=clock)
+    for _ in range(4):
+        server.receive_bytes(client.data_to_send())
+        client.receive_bytes(server.data_to_send())
+    assert client.handshake_complete and server.handshake_complete
+    client.close()
+    server.receive_bytes(client.data_to_send())
+
+
+class Spy(EventList):
+    """Keeps what it is sent, and says it reads no secret and no state event."""
+
+    wants_secret_events = False
+    wants_state_events = False
+
+
+def test_the_options_say_which_events_a_text_trace_reads() -> None:
+    out = io.StringIO()
+    plain = TextTrace(out, color=False)
+    assert not plain.wants_secret_events and not plain.wants_state_events
+    for options in ({"full": True}, {"explain": True}):
+        trace = TextTrace(out, color=False, **options)
+        assert trace.wants_secret_events and trace.wants_state_events
+    secrets = TextTrace(out, color=False, show_secrets=True)
+    assert secrets.wants_secret_events and not secrets.wants_state_events
+    plain.full = True  # read from the options each time
+    assert plain.wants_secret_events and plain.wants_state_events
+
+
+def test_a_tee_reads_what_any_of_its_observers_reads() -> None:
+    out = io.StringIO()
+    assert not Tee(TextTrace(out, color=False), Spy()).wants_secret_events
+    assert Tee(TextTrace(out, color=False), JsonLinesTrace(out)).wants_secret_events
+    assert Tee(Spy(), EventList()).wants_state_events
+
+
+@pytest.mark.parametrize("kind", ["1.3", "1.2"])
+def test_no_secret_or_state_event_is_built_for_an_observer_that_reads_none(kind: str) -> None:
+    everything = {"client": EventList(), "server": EventList()}
+    handshake(kind, everything["client"], everything["server"])
+    spies = {"client": Spy(), "server": Spy()}
+    handshake(kind, spies["client"], spies["server"])
+    for side in ("client", "server"):
+        kinds = [type(e) for e in spies[side].events]
+        assert SecretTrace not in kinds and StateTrace not in kinds
+        read = [e for e in everything[side].events if not isinstance(e, (SecretTrace, StateTrace))]
+        assert spies[side].events == read
+        assert any(isinstance(e, SecretTrace) for e in everything[side].events)  # there were some to leave out
+        assert any(isinstance(e, StateTrace) for e in everything[side].events)
+
+
+@pytest.mark.parametrize("kind", ["1.3", "1.2"])
+def test_a_plain_text_trace_alone_prints_what_it_prints_beside_every_event(kind: str) -> None:
+    everything = {"client": EventList(), "server": EventList()}
+    handshake(kind, everything["client"], everything["server"])
+    outs = {"client": io.StringIO(), "server": io.StringIO()}
+    handshake(kind, TextTrace(outs["client"], color=False), TextTrace(outs["server"], color=False))
+    for side in ("client", "server"):
+        assert outs[side].getvalue() == render_text(everything[side].events)
+        assert "Finished" in outs[side].getvalue()
+
+
+class DuckTyped:
+    """An observer that is no Observer: a callable with wants_secrets, as the connection has always accepted."""
+
+    wants_secrets = False
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def __call__(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def test_an_observer_that_does_not_say_is_sent_every_event() -> None:
+    everything, duck = EventList(), DuckTyped()
+    handshake("1.3", everything, EventList())
+    handshake("1.3", duck, EventList())
+    assert duck.events == everything.events
