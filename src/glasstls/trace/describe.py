@@ -11,6 +11,9 @@ What a TLS 1.2 ServerKeyExchange or ClientKeyExchange holds depends on the
 cipher suite the ServerHello chose, so the functions take a :class:`Context`
 that follows one side's handshake (``context.update(event)`` for each trace
 event, in order). Without one the key exchange is guessed from the bytes.
+
+The small words (byte counts, hex, lists, code point and version names) come
+from :mod:`words`, and are imported from here as before.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from cryptography import x509
@@ -50,70 +52,28 @@ from ..wire import handshake12 as H12
 from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12
 from . import hybrid
+from .words import HEX_LIMIT as HEX_LIMIT
+from .words import enum_name as enum_name
+from .words import hexs as hexs
+from .words import names as names
+from .words import nbytes as nbytes
+from .words import plural as plural
+from .words import version_label as version_label
 
 Fields = list[tuple[str, str]]
 
-HEX_LIMIT = 32  # bytes of an opaque value shown in hex before "…"
-
-# -- small formatting helpers ----------------------------------------------------------------
-
-
-def hexs(data: bytes, limit: int | None = HEX_LIMIT) -> str:
-    """``data`` in hex, cut after ``limit`` bytes with a note of the full length."""
-    if limit is not None and len(data) > limit:
-        return f"{data[:limit].hex()}… ({len(data)} bytes)"
-    return data.hex()
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def nbytes(n: int) -> str:
-    return f"{n} byte" if n == 1 else f"{n} bytes"  # plural(n, "byte"), one call fewer: every record line has two
-
-
-def enum_name(value: Any, enum: type | None = None) -> str:
-    """The name of a code point, whatever the message was built with.
-
-    A parsed message holds open enums (``SignatureScheme.ed25519``), but one
-    built in code may hold a plain int: that is named through ``enum`` when
-    given, else shown in hex; a value no enum accepts is shown as it is.
-    """
-    # A member's name is its _name_ (read here without the name property's two Python calls).
-    name = value._name_ if isinstance(value, Enum) else getattr(value, "name", None)
-    if isinstance(name, str):
-        return name
-    if enum is not None:
-        with contextlib.suppress(ValueError, TypeError):
-            return str(enum(value).name)
-    return f"0x{value:02x}" if isinstance(value, int) else printable(repr(value))
-
-
-# The labels of the versions glasstls names, by code point: the common case without an enum lookup.
-_KNOWN_VERSION_LABELS = {int(v): v.label for v in ProtocolVersion}
-
-
-def version_label(value: int) -> str:
-    if type(value) is int or type(value) is ProtocolVersion:
-        label = _KNOWN_VERSION_LABELS.get(value)
-        if label is not None:
-            return label
-    try:
-        v = ProtocolVersion(value)
-    except (ValueError, TypeError):  # wider than 16 bits: not a code point at all
-        return enum_name(value)
-    return v.label if v.known else v.name
-
-
-def names(values: Any) -> str:
-    return ", ".join(str(v) for v in values) or "(none)"
-
-
 def message_name(msg: Any) -> str:
     """The RFC's name of a message: TLS 1.2's ``Certificate12`` is a Certificate."""
-    name = type(msg).__name__
-    return name[:-2] if name.endswith("12") else name
+    name = _MESSAGE_NAMES.get(type(msg))
+    if name is None:
+        name = type(msg).__name__
+        name = name[:-2] if name.endswith("12") else name
+        if len(_MESSAGE_NAMES) < 256:  # message classes are few; a bound all the same
+            _MESSAGE_NAMES[type(msg)] = name
+    return name
+
+
+_MESSAGE_NAMES: dict[type, str] = {}  # by message class, as message_name makes them
 
 
 def handshake_type(msg: Any) -> HandshakeType:
@@ -253,7 +213,7 @@ class Context:
         inner = inflated_certificate(msg) if isinstance(msg, H.CompressedCertificate) else msg
         ders = certificate_ders(inner) if inner is not None else ()
         if ders:
-            info = certificate_info(ders[0])
+            info = _certificate_info(ders[0])  # only read: no copy of the kept dict
             self.certificate_names = tuple(info.get("sans", ()))
 
     def _on_full_handshake12(self, msg: Any, direction: str) -> None:
@@ -440,15 +400,46 @@ def psk_modes(msg: Any) -> str | None:
     ext = msg.ext(ExtensionType.psk_key_exchange_modes) if hasattr(msg, "ext") else None
     if ext is None:
         return None
-    return names(enum_name(m, PskKeyExchangeMode) for m in ext.value) if isinstance(ext.value, tuple) else "?"
+    return names([enum_name(m, PskKeyExchangeMode) for m in ext.value]) if isinstance(ext.value, tuple) else "?"
 
 
 def extension_value(ext: Any) -> str:
     """What one extension says, in a few words; "undecodable: why" for one that cannot be described."""
+    kept = _KEPT_VALUES.get(id(ext))
+    if kept is not None and kept[0] is ext:
+        return kept[1]
     try:
-        return _extension_value(ext)
+        text = _extension_value(ext)
     except Exception as exc:  # a describer never raises on what a peer sent
         return f"undecodable: {exception_text(exc)}"
+    if getattr(ext, "type", None) in _KEPT_TYPES:
+        if len(_KEPT_VALUES) >= _KEPT_MAX:
+            _KEPT_VALUES.clear()
+        _KEPT_VALUES[id(ext)] = (ext, text)
+    return text
+
+
+# The text of an extension whose object comes back connection after connection: the wire layer keeps
+# the decoded Extension of what a peer's configuration fixes, and a configuration its own. Kept by
+# the object's identity with the object itself (so the id cannot be reused while kept; an Extension
+# is frozen), for the types whose content a configuration fixes; bounded, started over when full.
+_KEPT_TYPES = frozenset(
+    (
+        ExtensionType.server_name,
+        ExtensionType.supported_groups,
+        ExtensionType.signature_algorithms,
+        ExtensionType.signature_algorithms_cert,
+        ExtensionType.supported_versions,
+        ExtensionType.psk_key_exchange_modes,
+        ExtensionType.ec_point_formats,
+        ExtensionType.compress_certificate,
+        ExtensionType.application_layer_protocol_negotiation,
+        ExtensionType.status_request,
+        ExtensionType.record_size_limit,
+    )
+)
+_KEPT_MAX = 512
+_KEPT_VALUES: dict[int, tuple[Any, str]] = {}
 
 
 def _extension_value(ext: Any) -> str:
@@ -463,19 +454,19 @@ def _extension_value(ext: Any) -> str:
     if value is True:
         return "(empty)"
     if isinstance(value, tuple):
-        return names(printable(str(v)) for v in value)
+        return names([printable(str(v)) for v in value])
     if isinstance(value, bytes):
         return hexs(value)
     return printable(str(value))
 
 
 def _versions_value(value: Any) -> str:
-    return names(version_label(v) for v in value) if isinstance(value, tuple) else version_label(value)
+    return names([version_label(v) for v in value]) if isinstance(value, tuple) else version_label(value)
 
 
 def _key_share_value(value: Any) -> str:
     if isinstance(value, tuple):
-        return names(_share(e) for e in value)
+        return names([_share(e) for e in value])
     if isinstance(value, KeyShareEntry):
         return _share(value)
     return f"selected group {enum_name(value, NamedGroup)}"  # HelloRetryRequest
@@ -505,10 +496,10 @@ _VALUE_DESCRIBERS: dict[int, Callable[[Any], str | None]] = {
     ExtensionType.supported_versions: _versions_value,
     ExtensionType.key_share: _key_share_value,
     # the peer's bytes: a name may hold anything
-    ExtensionType.application_layer_protocol_negotiation: lambda v: names(printable(p) for p in v),
+    ExtensionType.application_layer_protocol_negotiation: lambda v: names([printable(p) for p in v]),
     ExtensionType.server_name: lambda v: printable(v) if isinstance(v, str) else None,
     ExtensionType.pre_shared_key: _psk_value,
-    ExtensionType.ec_point_formats: lambda v: names(EC_POINT_FORMATS.get(p, f"unknown_{p}") for p in v),
+    ExtensionType.ec_point_formats: lambda v: names([EC_POINT_FORMATS.get(p, f"unknown_{p}") for p in v]),
     ExtensionType.padding: lambda v: f"{v} zero bytes",
     ExtensionType.session_ticket: lambda v: f"ticket of {nbytes(len(v))}" if v else "(empty: a ticket is welcome)",
     ExtensionType.renegotiation_info: lambda v: hexs(v) if v else "(empty: initial handshake)",
@@ -522,7 +513,7 @@ _VALUE_DESCRIBERS: dict[int, Callable[[Any], str | None]] = {
 def extension_fields(extensions: tuple[Any, ...]) -> Fields:
     if not extensions:
         return [("extensions", "(none)")]
-    out: Fields = [("extensions", f"{len(extensions)}: {names(extension_name(e.type) for e in extensions)}")]
+    out: Fields = [("extensions", f"{len(extensions)}: {names([extension_name(e.type) for e in extensions])}")]
     for ext in extensions:
         out.append((extension_name(ext.type), extension_value(ext)))
         if ext.type == ExtensionType.key_share:  # a hybrid share, in its parts
@@ -554,7 +545,7 @@ def _client_hello(msg: H.ClientHello, ctx: Context | None) -> Fields:
         ("random", _random(msg.random)),
         ("session_id", _session_id(msg.legacy_session_id)),
         ("cipher_suites", f"{len(msg.cipher_suites)}: {names(msg.cipher_suites)}"),
-        ("compression_methods", names("null" if m == 0 else str(m) for m in msg.compression_methods)),
+        ("compression_methods", names(["null" if m == 0 else str(m) for m in msg.compression_methods])),
         *extension_fields(msg.extensions),
     ]
 
@@ -584,7 +575,7 @@ def _certificate(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H.Certificate):
         for i, entry in enumerate(msg.entries):
             if entry.extensions:
-                out.append((f"certificate {i} extensions", names(extension_name(e.type) for e in entry.extensions)))
+                out.append((f"certificate {i} extensions", names([extension_name(e.type) for e in entry.extensions])))
     return out
 
 
@@ -691,8 +682,8 @@ def client_key_exchange_fields(msg: H12.ClientKeyExchange, ctx: Context | None) 
 def certificate_request_fields(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H12.CertificateRequest12):
         return [
-            ("certificate_types", names(enum_name(t, ClientCertificateType) for t in msg.certificate_types)),
-            ("signature_algorithms", names(enum_name(a, SignatureScheme) for a in msg.signature_algorithms)),
+            ("certificate_types", names([enum_name(t, ClientCertificateType) for t in msg.certificate_types])),
+            ("signature_algorithms", names([enum_name(a, SignatureScheme) for a in msg.signature_algorithms])),
             ("certificate_authorities", str(len(msg.authorities))),
         ]
     ctx_bytes = msg.certificate_request_context

@@ -125,7 +125,7 @@ def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
 
 
 def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
-    parts = [names(extension_name(e.type) for e in msg.extensions)]
+    parts = [names([extension_name(e.type) for e in msg.extensions])]
     parts += _optional_parts(msg.ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
     if msg.ext(ExtensionType.early_data) is not None:
         parts.append("0-RTT early data accepted")
@@ -251,7 +251,27 @@ def _content_type_name(value: Any) -> str:
     return enum_name(value, ContentType)
 
 
+# Record lines made so far, by what they say: a handshake's records come in the same few sizes on
+# every connection. Bounded: started over when full.
+_RECORD_LINES: dict[tuple[Any, ...], str] = {}
+_RECORD_LINES_MAX = 1024
+
+
 def record_headline(event: RecordTrace) -> str:
+    if type(event.header) is not bytes:  # (a header that is not bytes may not be hashable: not kept)
+        return _record_headline(event)
+    # All that the line reads.
+    key = (event.content_type, event.header, len(event.payload), event.inner_type, len(event.plaintext or b""))
+    text = _RECORD_LINES.get(key)
+    if text is None:
+        text = _record_headline(event)
+        if len(_RECORD_LINES) >= _RECORD_LINES_MAX:
+            _RECORD_LINES.clear()
+        _RECORD_LINES[key] = text
+    return text
+
+
+def _record_headline(event: RecordTrace) -> str:
     text = f"{_content_type_name(event.content_type)}, {record_version(event)}, {nbytes(len(event.payload))}"
     if event.inner_type is not None:
         text += f" [protected: {_content_type_name(event.inner_type)}, {nbytes(len(event.plaintext or b''))}]"
