@@ -135,6 +135,8 @@ class Context:
         return self.version == ProtocolVersion.TLSv1_3
 
     def update(self, event: TraceEvent) -> None:
+        # Only a message or a state change teaches the context anything (TextTrace, which keeps one
+        # context per side, calls this for those alone).
         self.side = event.side
         if isinstance(event, MessageTrace):
             # A message a peer malformed teaches the context nothing; the trace goes on. (A try
@@ -187,15 +189,16 @@ class Context:
         self.server_random = msg.random
         self.suite = msg.cipher_suite
         self.session_id = msg.legacy_session_id_echo
-        self.version = server_hello_version(msg)
-        share = msg.ext(ExtensionType.key_share)
+        ext = extensions_by_type(msg.extensions).get
+        self.version = chosen_version(ext(ExtensionType.supported_versions), msg.legacy_version)
+        share = ext(ExtensionType.key_share)
         if share is not None and isinstance(share.value, KeyShareEntry):
             self.group = enum_name(share.value.group, NamedGroup)
         if self.version == ProtocolVersion.TLSv1_3:
-            self.psk = msg.ext(ExtensionType.pre_shared_key) is not None
+            self.psk = ext(ExtensionType.pre_shared_key) is not None
             self.resumed = self.psk
         else:
-            self.extended_master_secret = msg.ext(ExtensionType.extended_master_secret) is not None
+            self.extended_master_secret = ext(ExtensionType.extended_master_secret) is not None
             # RFC 5246, Section 7.4.1.3 (and RFC 5077, Section 3.4): echoing the
             # client's session ID accepts the session it named.
             self.resumed = bool(self.session_id) and self.session_id == self.offered_session_id
@@ -258,10 +261,19 @@ def _is_from_server(side: str, msg: Any, direction: str) -> bool:
 
 def server_hello_version(msg: H.ServerHello) -> ProtocolVersion:
     """RFC 8446, Section 4.2.1: supported_versions, if present, names the version."""
-    ext = msg.ext(ExtensionType.supported_versions)
+    return chosen_version(msg.ext(ExtensionType.supported_versions), msg.legacy_version)
+
+
+def chosen_version(supported_versions: Any, legacy_version: ProtocolVersion) -> ProtocolVersion:
+    """The version a ServerHello chose, from its supported_versions extension (or None) and legacy_version."""
+    ext = supported_versions
     if ext is not None and isinstance(ext.value, int) and 0 <= ext.value <= 0xFFFF:  # a message built wrong: ignore
-        return ProtocolVersion(ext.value)
-    return msg.legacy_version
+        member = _VERSION_MEMBERS.get(ext.value)  # the member itself, without the enum's call
+        return member if member is not None else ProtocolVersion(ext.value)
+    return legacy_version
+
+
+_VERSION_MEMBERS = {int(v): v for v in ProtocolVersion}
 
 
 # -- certificates ------------------------------------------------------------------------------

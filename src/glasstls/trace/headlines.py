@@ -21,6 +21,7 @@ from .describe import (
     certificate_ders,
     certificate_info,
     certificate_request_fields,
+    chosen_version,
     client_key_exchange_fields,
     compressed_certificate_summary,
     day,
@@ -36,7 +37,6 @@ from .describe import (
     new_session_ticket_fields,
     plural,
     psk_modes,
-    server_hello_version,
     server_key_exchange_fields,
     ticket_early_data,
     version_label,
@@ -107,21 +107,22 @@ def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
 
 
 def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
-    version = server_hello_version(msg)
+    ext = extensions_by_type(msg.extensions).get
+    version = chosen_version(ext(ExtensionType.supported_versions), msg.legacy_version)
     parts = [version_label(version), str(msg.cipher_suite)]
-    parts += _optional_parts(msg.ext, (("key share", ExtensionType.key_share),))
-    parts += _hybrid_parts(msg.ext)
-    selected = msg.ext(ExtensionType.pre_shared_key)
+    parts += _optional_parts(ext, (("key share", ExtensionType.key_share),))
+    parts += _hybrid_parts(ext)
+    selected = ext(ExtensionType.pre_shared_key)
     if selected is not None:
-        mode = "psk_dhe_ke" if msg.ext(ExtensionType.key_share) is not None else "psk_ke"
+        mode = "psk_dhe_ke" if ext(ExtensionType.key_share) is not None else "psk_ke"
         parts.append(f"PSK accepted (identity {extension_value(selected).removeprefix('selected identity ')}, {mode})")
     if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
         parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
     if ctx is not None and ctx.resumed and not ctx.tls13:
         parts.append("resumed")
-    if msg.ext(ExtensionType.extended_master_secret) is not None:
+    if ext(ExtensionType.extended_master_secret) is not None:
         parts.append("extended master secret")
-    return parts + _optional_parts(msg.ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    return parts + _optional_parts(ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
 
 
 def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:

@@ -171,7 +171,8 @@ class TextTrace(Observer):
             ctx = self._contexts.get(event.side)
             if ctx is None:
                 ctx = self._contexts[event.side] = D.Context(event.side)
-            ctx.update(event)
+            if isinstance(event, MessageTrace) or event.kind == "state":  # what Context.update learns from
+                ctx.update(event)
             handler = self._HANDLERS.get(type(event))
             if handler is not None:
                 handler(self, event, ctx)
@@ -238,7 +239,7 @@ class TextTrace(Observer):
         if not text.isprintable():  # printable() would return a printable text as it is: skip the call
             text = printable(text, escape_backslash=False)
         self._written = True
-        self.stream.write(prefix + text + "\n")
+        self.stream.write(f"{prefix}{text}\n")
 
     def _detail(self, text: str, style: str = "dim") -> None:
         self._write([(text, style)])
