@@ -535,7 +535,7 @@ class _HandshakeContext:
     def verified(self, subject: str, ok: bool, detail: str) -> None:
         observer = self._conn._observer
         if observer is not None:
-            observer(VerificationTrace(self.side, subject, ok, detail))
+            observer(VerificationTrace(self._conn.side, subject, ok, detail))
 
     def emit(self, event: Event) -> None:
         self._conn._events.append(event)
