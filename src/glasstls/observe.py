@@ -136,6 +136,7 @@ class Observer:
     # Whether the observer reads SecretTrace and StateTrace events at all. An observer that does not (a
     # plain text trace prints neither) may be sent none: the connection then builds no such event (a
     # TLS 1.3 handshake derives some sixteen secrets and changes state about seven times on each side).
+    # A connection asks once, when it is made.
     wants_secret_events = True
     wants_state_events = True
 

@@ -150,7 +150,9 @@ class Context:
 
     def _on_message(self, msg: Any, direction: str) -> None:
         self.messages.append(("> " if direction == "out" else "< ") + message_name(msg))
-        learn = _learner_of(type(msg))
+        learn = _LEARNER_OF_CLASS.get(type(msg), _UNSEEN)
+        if learn is _UNSEEN:
+            learn = _learner_of(type(msg))
         if learn is not None:
             learn(self, msg, direction)
 
@@ -235,6 +237,7 @@ _LEARNERS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
     ((H12.ClientKeyExchange, H12.ServerHelloDone), Context._on_full_handshake12),
 )
 _LEARNER_OF_CLASS: dict[type, Any] = {}
+_UNSEEN = object()  # a class _LEARNER_OF_CLASS has no entry for yet (None: one that teaches nothing)
 
 
 def _learner_of(cls: type) -> Any:

@@ -226,10 +226,11 @@ def _line_of(cls: type) -> Any:
 def headline(msg: Any, ctx: Context | None = None) -> str:
     """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
     try:
-        parts = _line_of(type(msg))(msg, ctx)
+        line = _LINE_OF_CLASS.get(type(msg)) or _line_of(type(msg))
+        parts = line(msg, ctx)
     except Exception as exc:  # as describe: the headline of a malformed message says so and the trace goes on
         parts = [f"undecodable: {exception_text(exc)}"]
-    return "; ".join([p for p in parts if p])
+    return "; ".join(filter(None, parts))  # the parts that say something
 
 
 # -- records and alerts ---------------------------------------------------------------------------

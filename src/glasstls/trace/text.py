@@ -255,7 +255,8 @@ class TextTrace(Observer):
         mark = ">" if event.direction == "out" else "<"
         name = D.message_name(msg)
         summary = HL.headline(msg, ctx)
-        code = D.handshake_code(msg)
+        raw = msg.raw
+        code = raw[0] if raw else int(msg.msg_type)  # D.handshake_code, inline: every message line has one
         self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "")
         if self.full:
             indent = self._indent + "  "
