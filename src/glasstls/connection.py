@@ -79,6 +79,10 @@ class Connection:
     """Common machinery of both roles. Use ClientConnection or ServerConnection."""
 
     side = "?"
+    # The observer again, for secret and state events, unless it reads none (Observer.wants_secret_events,
+    # wants_state_events: asked once, when the connection is made; a duck-typed observer reads all).
+    _secret_observer: Observer | None = None
+    _state_observer: Observer | None = None
 
     def __init__(
         self,
@@ -90,6 +94,11 @@ class Connection:
     ) -> None:
         self.config = config
         self._observer = observer
+        if observer is not None:
+            if getattr(observer, "wants_secret_events", True):
+                self._secret_observer = observer
+            if getattr(observer, "wants_state_events", True):
+                self._state_observer = observer
         # The callable itself, not a wrapper: the crypto layer checks whether it is
         # os.urandom (crypto.rand.is_system) to choose the constant-time library
         # paths; replay-only code paths are taken only for injected randomness.
@@ -301,13 +310,8 @@ class Connection:
     def _advance(self, msg: Handshake) -> None:
         old = self._state
         self._state = old.accept(self._ctx, msg)
-        if self._observer is not None and self._state is not old:
-            self._trace_state(self._observer, old)
-
-    def _trace_state(self, observer: Observer, old: AnyState) -> None:
-        """The state change, to an observer that reads them (Observer.wants_state_events; a duck-typed one does)."""
-        if getattr(observer, "wants_state_events", True):
-            observer(StateTrace(self.side, old.name, self._state.name))
+        if self._state_observer is not None and self._state is not old:
+            self._state_observer(StateTrace(self.side, old.name, self._state.name))
 
     def _on_application_data(self, data: bytes) -> None:
         early = self._ctx.early
@@ -368,8 +372,8 @@ class Connection:
                 raise AlertError(AlertDescription.decode_error, "malformed change_cipher_spec record")
             old = self._state
             self._state = handler(self._ctx)
-            if self._observer is not None:
-                self._trace_state(self._observer, old)
+            if self._state_observer is not None:
+                self._state_observer(StateTrace(self.side, old.name, self._state.name))
             return
         # RFC 8446, Section 5: drop a plaintext 0x01 CCS between the first
         # ClientHello and the peer's Finished; anything else is unexpected.
@@ -528,8 +532,8 @@ class _HandshakeContext:
         self._conn._install("write", protection)
 
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
-        observer = self._conn._observer
-        if observer is not None and getattr(observer, "wants_secret_events", True):  # (a duck-typed one does)
+        observer = self._conn._secret_observer
+        if observer is not None:
             observer(SecretTrace(self._conn.side, label, client_random, secret if observer.wants_secrets else None))
 
     def verified(self, subject: str, ok: bool, detail: str) -> None:
