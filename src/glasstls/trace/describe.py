@@ -251,11 +251,20 @@ def _learner_of(cls: type) -> Any:
 
 def extensions_by_type(extensions: tuple[Any, ...]) -> dict[int, Any]:
     """Each type's first extension, as ``msg.ext`` finds it, for a message whose extensions are looked
-    up many times (a ClientHello's dozen, ten times for its headline)."""
+    up many times (a ClientHello's dozen, ten times for its headline). The last table made is kept
+    with its tuple: the Context and the headline of one message ask in turn. Do not change it."""
+    last = _LAST_BY_TYPE[0]
+    if last is not None and last[0] is extensions:
+        return last[1]
     found: dict[int, Any] = {}
     for ext in extensions:
         found.setdefault(ext.type, ext)
+    if type(extensions) is tuple:  # (immutable: a list could change under the same identity)
+        _LAST_BY_TYPE[0] = (extensions, found)  # held with it: its id cannot be reused meanwhile
     return found
+
+
+_LAST_BY_TYPE: list[tuple[tuple[Any, ...], dict[int, Any]] | None] = [None]
 
 
 def _is_from_server(side: str, msg: Any, direction: str) -> bool:
@@ -395,7 +404,8 @@ def hybrid_shares(value: Any) -> Fields:
     entries, role = (value, "client") if isinstance(value, tuple) else ((value,), "server")
     out: Fields = []
     for entry in entries:
-        if isinstance(entry, KeyShareEntry):
+        # (summary says None for a group that is no hybrid: asked only of the hybrid ones)
+        if isinstance(entry, KeyShareEntry) and isinstance(entry.group, int) and entry.group in hybrid.HYBRIDS:
             parts = hybrid.summary(entry.group, entry.key_exchange, role)
             if parts is not None:
                 out.append((enum_name(entry.group, NamedGroup), parts))

@@ -60,6 +60,9 @@ SECRETS_WARNING = (
 )
 
 _SIDE_STYLE = {"client": "bold cyan", "server": "bold magenta"}
+# The escaped plain-text prefix of a line, by (side_label, side, mark), shared by every trace: a
+# server makes two traces per connection.
+_PLAIN_PREFIXES: dict[tuple[bool, str, str], str] = {}
 _MARK_STYLE = {">": "green", "<": "yellow", "*": "dim", "!": "bold red"}
 
 
@@ -144,7 +147,6 @@ class TextTrace(Observer):
         self._explainers: dict[str, Explainer] = {}
         self._console: Console | None = None
         self._written = False  # a line went out since the last flush
-        self._prefixes: dict[tuple[str, str], str] = {}  # (side, mark) -> its escaped plain-text prefix
         if color is None:
             isatty = getattr(self.stream, "isatty", None)
             color = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
@@ -230,12 +232,13 @@ class TextTrace(Observer):
         if self._console is not None:
             self._write([*self._prefix(side, mark), *zip(parts[::2], parts[1::2], strict=True)])
             return
-        prefix = self._prefixes.get((side, mark))
+        key = (self.side_label, side, mark)
+        prefix = _PLAIN_PREFIXES.get(key)
         if prefix is None:
             prefix = printable("".join([text for text, _ in self._prefix(side, mark)]), escape_backslash=False)
-            if len(self._prefixes) < 64:  # two sides and four marks; events from elsewhere may name others
-                self._prefixes[side, mark] = prefix
-        text = "".join(parts[::2])
+            if len(_PLAIN_PREFIXES) < 64:  # two sides and four marks; events from elsewhere may name others
+                _PLAIN_PREFIXES[key] = prefix
+        text = parts[0] if len(parts) == 2 else "".join(parts[::2])  # most lines are one segment
         if not text.isprintable():  # printable() would return a printable text as it is: skip the call
             text = printable(text, escape_backslash=False)
         self._written = True
