@@ -10,10 +10,12 @@ Secrets are carried only to observers that ask for them
 are built only for observers that read them (``Observer.wants_secret_events``,
 ``Observer.wants_state_events``).
 
-The events are frozen dataclasses, each with an ``__init__`` of its own that
-fills the instance's ``__dict__`` in one step: the one ``dataclass`` writes for a
-frozen class sets each field through ``object.__setattr__``, which a traced
-handshake (some sixty events) pays for every field of every event.
+The events are frozen dataclasses, each with an ``__init__`` of its own: the one
+``dataclass`` writes for a frozen class looks ``object.__setattr__`` up again for
+every field and sets ``kind`` too (a class default here), which a traced
+handshake (some forty events a side) pays for every field of every event. Each
+field is set with ``object.__setattr__`` (held in ``_set``), so an event keeps
+the compact instance layout (no ``__dict__`` made for it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .enums import AlertDescription, AlertLevel, ContentType
+
+_set = object.__setattr__  # what a frozen dataclass's own __init__ calls, without its lookups
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,13 @@ class RecordTrace(TraceEvent):
         inner_type: ContentType | None = None,
         plaintext: bytes | None = None,
     ) -> None:
-        self.__dict__.update(
-            side=side,
-            direction=direction,
-            content_type=content_type,
-            header=header,
-            payload=payload,
-            inner_type=inner_type,
-            plaintext=plaintext,
-        )
+        _set(self, "side", side)
+        _set(self, "direction", direction)
+        _set(self, "content_type", content_type)
+        _set(self, "header", header)
+        _set(self, "payload", payload)
+        _set(self, "inner_type", inner_type)
+        _set(self, "plaintext", plaintext)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class MessageTrace(TraceEvent):
     kind: str = field(init=False, default="message")
 
     def __init__(self, side: str, direction: str, message: Any) -> None:
-        self.__dict__.update(side=side, direction=direction, message=message)
+        _set(self, "side", side)
+        _set(self, "direction", direction)
+        _set(self, "message", message)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ class StateTrace(TraceEvent):
     kind: str = field(init=False, default="state")
 
     def __init__(self, side: str, old: str, new: str) -> None:
-        self.__dict__.update(side=side, old=old, new=new)
+        _set(self, "side", side)
+        _set(self, "old", old)
+        _set(self, "new", new)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,10 @@ class SecretTrace(TraceEvent):
     kind: str = field(init=False, default="secret")
 
     def __init__(self, side: str, label: str, client_random: bytes, secret: bytes | None) -> None:
-        self.__dict__.update(side=side, label=label, client_random=client_random, secret=secret)
+        _set(self, "side", side)
+        _set(self, "label", label)
+        _set(self, "client_random", client_random)
+        _set(self, "secret", secret)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,10 @@ class KeysTrace(TraceEvent):
     kind: str = field(init=False, default="keys")
 
     def __init__(self, side: str, direction: str, epoch: str, suite: str) -> None:
-        self.__dict__.update(side=side, direction=direction, epoch=epoch, suite=suite)
+        _set(self, "side", side)
+        _set(self, "direction", direction)
+        _set(self, "epoch", epoch)
+        _set(self, "suite", suite)
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,11 @@ class AlertTrace(TraceEvent):
     def __init__(
         self, side: str, direction: str, level: AlertLevel, description: AlertDescription, reason: str = ""
     ) -> None:
-        self.__dict__.update(side=side, direction=direction, level=level, description=description, reason=reason)
+        _set(self, "side", side)
+        _set(self, "direction", direction)
+        _set(self, "level", level)
+        _set(self, "description", description)
+        _set(self, "reason", reason)
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,10 @@ class VerificationTrace(TraceEvent):
     kind: str = field(init=False, default="verification")
 
     def __init__(self, side: str, subject: str, ok: bool, detail: str) -> None:
-        self.__dict__.update(side=side, subject=subject, ok=ok, detail=detail)
+        _set(self, "side", side)
+        _set(self, "subject", subject)
+        _set(self, "ok", ok)
+        _set(self, "detail", detail)
 
 
 class Observer:
