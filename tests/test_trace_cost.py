@@ -144,3 +144,11 @@ def test_an_observer_that_does_not_say_is_sent_every_event() -> None:
     handshake("1.3", everything, EventList())
     handshake("1.3", duck, EventList())
     assert duck.events == everything.events
+
+
+def test_a_field_that_is_not_text_is_shown_as_printable_shows_it() -> None:
+    """An event built by hand may hold bytes or a number where text belongs: shown, escaped, as before."""
+    from glasstls.observe import VerificationTrace
+
+    events = [VerificationTrace("client", "x", True, b"caf\xc3\xa9\x1b"), VerificationTrace("client", "y", False, 7)]  # type: ignore[arg-type]
+    assert render_text(events) == "client * verified x: café\\x1b\nclient ! rejected y: 7\n"

@@ -227,18 +227,22 @@ class TextTrace(Observer):
         else:
             self.stream.write(printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
 
-    def _line(self, side: str, mark: str, *parts: str) -> None:
-        """One line of the trace: ``parts`` are its segments' text and style in turn (text, style, text, style ...)."""
+    def _line(self, side: str, mark: str, text: str, style: str, text2: str | None = None, style2: str = "") -> None:
+        """One line of the trace: one segment of text in a style, or two."""
         if self._console is not None:
-            self._write([*self._prefix(side, mark), *zip(parts[::2], parts[1::2], strict=True)])
+            second = [(text2, style2)] if text2 is not None else []
+            self._write([*self._prefix(side, mark), (text, style), *second])
             return
         key = (self.side_label, side, mark)
         prefix = _PLAIN_PREFIXES.get(key)
         if prefix is None:
-            prefix = printable("".join([text for text, _ in self._prefix(side, mark)]), escape_backslash=False)
+            prefix = printable("".join([part for part, _ in self._prefix(side, mark)]), escape_backslash=False)
             if len(_PLAIN_PREFIXES) < 64:  # two sides and four marks; events from elsewhere may name others
                 _PLAIN_PREFIXES[key] = prefix
-        text = parts[0] if len(parts) == 2 else "".join(parts[::2])  # most lines are one segment
+        if text2 is not None:
+            # The second segment may be an event's field as given (a verification's detail): shown as
+            # printable() shows any value, as when each segment was escaped on its own.
+            text += text2 if type(text2) is str else printable(text2, escape_backslash=False)
         if not text.isprintable():  # printable() would return a printable text as it is: skip the call
             text = printable(text, escape_backslash=False)
         self._written = True
