@@ -152,3 +152,23 @@ def test_a_field_that_is_not_text_is_shown_as_printable_shows_it() -> None:
 
     events = [VerificationTrace("client", "x", True, b"caf\xc3\xa9\x1b"), VerificationTrace("client", "y", False, 7)]  # type: ignore[arg-type]
     assert render_text(events) == "client * verified x: café\\x1b\nclient ! rejected y: 7\n"
+
+
+def test_headlines_kept_by_bytes_follow_the_bytes() -> None:
+    """A server's EncryptedExtensions and certificates repeat byte for byte: their headlines are kept
+    by the bytes, so one with other bytes (or none yet) still says what it holds."""
+    from glasstls.enums import ExtensionType
+    from glasstls.trace.headlines import headline
+    from glasstls.wire import extensions as X
+    from glasstls.wire import handshake as H
+
+    def ee(alpn: bytes) -> H.EncryptedExtensions:
+        exts = (X.Extension.make(ExtensionType.application_layer_protocol_negotiation, (alpn,), X.EE),)
+        return H.EncryptedExtensions(extensions=exts)
+
+    first, second = ee(b"h2"), ee(b"http/1.1")
+    assert "ALPN h2" in headline(first)  # not encoded yet: read from its fields
+    first.encode(), second.encode()
+    assert "ALPN h2" in headline(first) and "ALPN h2" in headline(first)  # kept, and found again
+    assert "ALPN http/1.1" in headline(second)
+    assert "ALPN h2" in headline(H.decode_message(first.raw))

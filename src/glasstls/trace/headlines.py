@@ -223,8 +223,30 @@ def _line_of(cls: type) -> Any:
     return line
 
 
+# Messages whose headline reads nothing but the message, and which a server sends byte for byte the
+# same on every connection: their headline is kept by (class, bytes). Bounded: bodies up to 4 KiB,
+# started over when full.
+_BY_RAW_CLASSES = frozenset((H.EncryptedExtensions, H.Certificate, H12.Certificate12, H.CompressedCertificate))
+_BY_RAW: dict[tuple[type, bytes], str] = {}
+_BY_RAW_MAX = 64
+
+
 def headline(msg: Any, ctx: Context | None = None) -> str:
     """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
+    # (A message built and not encoded has no bytes yet: its fields are read each time.)
+    if type(msg) in _BY_RAW_CLASSES and type(msg.raw) is bytes and 4 <= len(msg.raw) <= 4096:
+        key = (type(msg), msg.raw)
+        text = _BY_RAW.get(key)
+        if text is None:
+            text = _headline(msg, ctx)
+            if len(_BY_RAW) >= _BY_RAW_MAX:
+                _BY_RAW.clear()
+            _BY_RAW[key] = text
+        return text
+    return _headline(msg, ctx)
+
+
+def _headline(msg: Any, ctx: Context | None) -> str:
     try:
         line = _LINE_OF_CLASS.get(type(msg)) or _line_of(type(msg))
         parts = line(msg, ctx)
