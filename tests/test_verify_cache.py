@@ -77,6 +77,20 @@ def test_the_caches_are_bounded(ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch
     assert load_certificate(ders[0], 0, "server") is not parsed[0]  # evicted, parsed again
 
 
+def test_a_certificate_gives_back_its_der(ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch) -> None:
+    """der_of answers with the bytes a certificate was parsed from, or serialises it; bounded."""
+    monkeypatch.setattr(verify_cache, "_ders", verify_cache._Lru(2))
+    leaves = [ca.issue_server([f"der{i}.example"], now=NOW) for i in range(3)]
+    ders = [leaf.certificate.public_bytes(serialization.Encoding.DER) for leaf in leaves]
+    parsed = [load_certificate(der, 0, "server") for der in ders]
+    assert len(verify_cache._ders) == 2
+    assert verify_cache.der_of(parsed[2]) is ders[2]  # the very bytes it was parsed from
+    assert [verify_cache.der_of(cert) for cert in parsed] == ders  # evicted or not, the same DER
+    made_here = leaves[0].certificate  # never went through parsed()
+    assert verify_cache.der_of(made_here) == ders[0]
+    assert len(verify_cache._ders) == 2
+
+
 def test_a_malformed_certificate_fails_every_time() -> None:
     for _ in range(2):
         with pytest.raises(AlertError) as bad:

@@ -34,7 +34,6 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..config import CertifiedKey, ClientConfig
 from ..crypto import dhe12, kx
@@ -70,7 +69,7 @@ from .common12 import (
     refuse_renegotiation_info,
 )
 from .hello import offered_signature_schemes
-from .peer_auth import check_peer_signature, parse_der_chain, peer_subject, verify_server
+from .peer_auth import check_peer_signature, der_chain, parse_der_chain, peer_subject, verify_server
 from .status import check_server_status
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -232,7 +231,7 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
     keyed = replace(hs, resumed=True).resume_master(ctx, offered.master_secret)
-    keyed = replace(keyed, peer_chain=tuple(x509.load_der_x509_certificate(d) for d in offered.peer_certificates))
+    keyed = replace(keyed, peer_chain=parse_der_chain(offered.peer_certificates, "server"))
     if keyed.issue_ticket:
         return ExpectNewTicketOrCcs12(keyed, resumed_from=offered)
     return ExpectServerCcs12(keyed, resumed_from=offered)
@@ -554,14 +553,12 @@ class ExpectServerFinished12(ClientState12[Finished]):
 
     def _session_to_keep(self, ctx: Context) -> SessionState:
         s, ticket = self.s, self.ticket
-        if ticket is not None:
-            state = s.session_state(ctx, ticket.ticket, ticket.lifetime_hint or DEFAULT_TICKET_LIFETIME)
-        elif self.resumed_from is not None:
+        if ticket is None and self.resumed_from is not None:
             return self.resumed_from  # resumed without a new ticket: the old session stays valid
-        else:
-            state = s.session_state(ctx)
-        ders = tuple(c.public_bytes(Encoding.DER) for c in s.peer_chain)
-        return replace(state, peer_certificates=ders)
+        ders = der_chain(s.peer_chain)
+        if ticket is not None:
+            return s.session_state(ctx, ticket.ticket, ticket.lifetime_hint or DEFAULT_TICKET_LIFETIME, ders)
+        return s.session_state(ctx, peer_certificates=ders)
 
 
 @dataclass(frozen=True, eq=False)

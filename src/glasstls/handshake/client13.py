@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from ..config import ClientConfig
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, finished_verify_data
@@ -50,7 +48,7 @@ from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
-from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, peer_subject, verify_server
+from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
 from .psk13 import PskOffer, SessionBasis
 from .status import check_server_status, leaf_staple
@@ -399,8 +397,7 @@ class ExpectFinished(State[Finished]):
 
     def _session_basis(self, ctx: Context) -> SessionBasis:
         """What the server's tickets will resume (RFC 8446, Section 4.6.1)."""
-        chain = tuple(c.public_bytes(Encoding.DER) for c in self.server_chain)
-        return SessionBasis(ctx.offered_sni, self.choices.alpn, chain)
+        return SessionBasis(ctx.offered_sni, self.choices.alpn, der_chain(self.server_chain))
 
     def _send_client_flight(self, ctx: Context) -> None:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""

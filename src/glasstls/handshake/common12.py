@@ -152,9 +152,14 @@ class KeyedHandshake12(Handshake12):
         )
 
     def session_state(
-        self, ctx: Context, ticket: bytes | None = None, lifetime: int = DEFAULT_TICKET_LIFETIME
+        self,
+        ctx: Context,
+        ticket: bytes | None = None,
+        lifetime: int = DEFAULT_TICKET_LIFETIME,
+        peer_certificates: tuple[bytes, ...] = (),
     ) -> SessionState:
-        """What resumption needs of this handshake (RFC 5246, Section 7.3; RFC 5077, Section 4)."""
+        """What resumption needs of this handshake (RFC 5246, Section 7.3; RFC 5077, Section 4),
+        with the peer's chain as DER."""
         return SessionState(
             version=ProtocolVersion.TLSv1_2,
             cipher_suite=self.suite.suite,
@@ -166,6 +171,7 @@ class KeyedHandshake12(Handshake12):
             lifetime=lifetime,
             session_id=self.session_id,
             ticket=ticket,
+            peer_certificates=peer_certificates,
         )
 
 

@@ -25,7 +25,7 @@ from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.store import TrustStore
 from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
-from ..x509.verify_cache import parsed
+from ..x509.verify_cache import der_of, parsed
 from .base import Context, require, traced_check
 
 Chain = tuple[x509.Certificate, ...]
@@ -39,6 +39,11 @@ def parse_chain(msg: Certificate, whose: str) -> Chain:
 def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> Chain:
     """The certificates of a TLS 1.2 Certificate message, leaf first."""
     return tuple(load_certificate(der, i, whose) for i, der in enumerate(ders))
+
+
+def der_chain(chain: Chain) -> tuple[bytes, ...]:
+    """A chain as DER, leaf first (what a session keeps of the peer's chain)."""
+    return tuple(der_of(cert) for cert in chain)
 
 
 def load_certificate(der: bytes, index: int, whose: str) -> x509.Certificate:

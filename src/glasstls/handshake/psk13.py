@@ -151,17 +151,22 @@ def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript |
     identity = PskIdentity(offer.identity, offer.obfuscated_age(ctx))
     others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
     draft = _with_psk(hello, others, identity, bytes(offer.suite.hash_len))
+    draft.encode()
     th = _binder_transcript_hash(offer.suite.hash_name, draft.truncated_for_binders(), before)
-    return _with_psk(hello, others, identity, binder(offer.suite, offer.secret, offer.external, th))
+    value = binder(offer.suite, offer.secret, offer.external, th)
+    bound = _with_psk(hello, others, identity, value)
+    # The one binder is the last field of the last extension, so of the message (Section
+    # 4.2.11): the bound hello's bytes are the draft's with its placeholder binder (as long
+    # as the real one) replaced, without encoding the whole ClientHello again.
+    bound.raw = draft.raw[: len(draft.raw) - len(value)] + value
+    return bound
 
 
 def _with_psk(
     hello: ClientHello, others: tuple[Extension, ...], identity: PskIdentity, binder_value: bytes
 ) -> ClientHello:
     ext = Extension.make(E.pre_shared_key, OfferedPsks((identity,), (binder_value,)), X.CH)
-    out = replace(hello, extensions=(*others, ext))
-    out.encode()
-    return out
+    return replace(hello, extensions=(*others, ext))
 
 
 def rebind_after_retry(

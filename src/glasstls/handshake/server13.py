@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
@@ -58,7 +56,7 @@ from .common13 import (
     send_certificate_and_verify,
 )
 from .hello import choose_protocol_version, ordered_extensions
-from .peer_auth import Chain, check_peer_signature, parse_chain, parse_der_chain, verify_client
+from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
 
@@ -554,7 +552,7 @@ class ExpectClientFinished(State[Finished]):
     def _session_basis(self) -> psk13.SessionBasis:
         """What our tickets resume (RFC 8446, Section 4.6.1): the client's chain too."""
         d = self.flight.decisions
-        return psk13.SessionBasis(d.server_name, d.alpn, tuple(c.public_bytes(Encoding.DER) for c in self.client_chain))
+        return psk13.SessionBasis(d.server_name, d.alpn, der_chain(self.client_chain))
 
     def _parameters(self) -> NegotiatedParameters:
         d = self.flight.decisions

@@ -91,14 +91,18 @@ class SessionState:
 
     def __post_init__(self) -> None:
         check_aware(self.created, "created")
-        object.__setattr__(self, "created", self.created.astimezone(UTC))
-        object.__setattr__(self, "peer_certificates", tuple(bytes(c) for c in self.peer_certificates))
+        if self.created.tzinfo is not UTC:
+            object.__setattr__(self, "created", self.created.astimezone(UTC))
+        certs = self.peer_certificates
+        if type(certs) is not tuple or any(type(c) is not bytes for c in certs):
+            object.__setattr__(self, "peer_certificates", tuple(bytes(c) for c in certs))
         problem = self._problem()
         if problem:
             raise ValueError(f"invalid session state: {problem}")
 
     def _problem(self) -> str | None:
-        """Why this state cannot be encoded or used, or None."""
+        """Why this state cannot be encoded or used, or None (each check made only if the ones
+        before it passed: a session is made a few times per handshake)."""
         if self.version == TLS12:
             # RFC 5246, Section 8.1: the master secret is always 48 bytes.
             if len(self.master_secret) != 48:
@@ -109,21 +113,41 @@ class SessionState:
                 return f"a TLS 1.3 resumption PSK has 32 or 48 bytes, not {len(self.master_secret)}"
         else:
             return f"version 0x{self.version:04x} is neither TLS 1.2 nor TLS 1.3"
-        checks = (
-            (0 <= self.cipher_suite <= 0xFFFF, "cipher_suite is not a 16-bit value"),
-            (self.created >= _EPOCH, "created is before 1970"),
-            (0 <= self.lifetime <= _U32_MAX, "lifetime does not fit 32 bits"),
-            (len(self.session_id) <= 32, "session_id is longer than 32 bytes (RFC 5246, Section 7.4.1.2)"),
-            (self.server_name is None or 0 < len(self.server_name.encode()) < 1 << 16, "bad server_name length"),
-            (self.alpn is None or 0 < len(self.alpn.encode()) < 256, "bad alpn length (RFC 7301, Section 3.1)"),
-            (self.ticket is None or len(self.ticket) < 1 << 16, "ticket is longer than 65535 bytes"),
-            (0 <= self.ticket_age_add <= _U32_MAX, "ticket_age_add does not fit 32 bits"),
-            (len(self.ticket_nonce) < 256, "ticket_nonce is longer than 255 bytes"),
-            (0 <= self.max_early_data <= _U32_MAX, "max_early_data does not fit 32 bits"),
-            (all(0 < len(c) < 1 << 24 for c in self.peer_certificates), "bad peer certificate length"),
-            (sum(3 + len(c) for c in self.peer_certificates) < 1 << 24, "peer certificates too long"),
-        )
-        return next((message for ok, message in checks if not ok), None)
+        return self._field_problem() or self._certificates_problem()
+
+    def _field_problem(self) -> str | None:
+        """What the encoding needs of each field but the certificates (see the module doc)."""
+        if not 0 <= self.cipher_suite <= 0xFFFF:
+            return "cipher_suite is not a 16-bit value"
+        if self.created < _EPOCH:
+            return "created is before 1970"
+        if not 0 <= self.lifetime <= _U32_MAX:
+            return "lifetime does not fit 32 bits"
+        if len(self.session_id) > 32:
+            return "session_id is longer than 32 bytes (RFC 5246, Section 7.4.1.2)"
+        if self.server_name is not None and not 0 < len(self.server_name.encode()) < 1 << 16:
+            return "bad server_name length"
+        if self.alpn is not None and not 0 < len(self.alpn.encode()) < 256:
+            return "bad alpn length (RFC 7301, Section 3.1)"
+        if self.ticket is not None and len(self.ticket) >= 1 << 16:
+            return "ticket is longer than 65535 bytes"
+        if not 0 <= self.ticket_age_add <= _U32_MAX:
+            return "ticket_age_add does not fit 32 bits"
+        if len(self.ticket_nonce) >= 256:
+            return "ticket_nonce is longer than 255 bytes"
+        if not 0 <= self.max_early_data <= _U32_MAX:
+            return "max_early_data does not fit 32 bits"
+        return None
+
+    def _certificates_problem(self) -> str | None:
+        certs = self.peer_certificates
+        if not certs:
+            return None
+        if not all(0 < len(c) < 1 << 24 for c in certs):
+            return "bad peer certificate length"
+        if sum(3 + len(c) for c in certs) >= 1 << 24:
+            return "peer certificates too long"
+        return None
 
     # -- lifetime and matching ----------------------------------------------------------
 

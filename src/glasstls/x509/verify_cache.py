@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -55,6 +56,9 @@ class _Lru(Generic[K, V]):
 
 
 _parsed: _Lru[tuple[bytes, bool], x509.Certificate] = _Lru(MAX_PARSED)
+# The DER of a certificate object, by its id (the entry holds the object, so the id is not reused
+# while it is kept): serialising one again costs more than parsing it did.
+_ders: _Lru[int, tuple[x509.Certificate, bytes]] = _Lru(MAX_PARSED)
 
 
 def parsed(der: bytes, as_leaf: bool, parse: Callable[[bytes], x509.Certificate]) -> x509.Certificate:
@@ -64,7 +68,18 @@ def parsed(der: bytes, as_leaf: bool, parse: Callable[[bytes], x509.Certificate]
     if cert is None:
         cert = parse(der)
         _parsed.put((der, as_leaf), cert)
+        _ders.put(id(cert), (cert, der))
     return cert
+
+
+def der_of(cert: x509.Certificate) -> bytes:
+    """``cert`` as DER: the bytes it was parsed from when :func:`parsed` made it, else serialised."""
+    kept = _ders.get(id(cert))
+    if kept is not None and kept[0] is cert:
+        return kept[1]
+    der = cert.public_bytes(Encoding.DER)
+    _ders.put(id(cert), (cert, der))
+    return der
 
 
 ChainKey = tuple[tuple[x509.Certificate, ...], str]  # certificates hash and compare by their DER
