@@ -46,12 +46,14 @@ def cpu_seconds(pid: int) -> float:
 class Child:
     """One child process speaking JSON lines: commands on its stdin, answers on its stdout."""
 
-    def __init__(self, name: str, script: str, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, script: str, args: list[str], env: dict[str, str], log: Path, prefix: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         self.log = log
         with open(log, "wb") as stderr:  # the child's own messages, shown when it fails
             self.proc = subprocess.Popen(
-                [sys.executable, str(HERE / script), *args],
+                [*prefix, sys.executable, str(HERE / script), *args],  # prefix: valgrind … (load_profile.py)
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -135,9 +137,9 @@ class Children:
         self.env = env
         self.children: list[Child] = []
 
-    def start(self, name: str, script: str, *args: str) -> Child:
+    def start(self, name: str, script: str, *args: str, prefix: tuple[str, ...] = ()) -> Child:
         log = self.directory / f"{name.replace(' ', '-')}-{len(self.children)}.log"
-        child = Child(name, script, list(args), self.env, log)
+        child = Child(name, script, list(args), self.env, log, prefix)
         self.children.append(child)
         return child
 

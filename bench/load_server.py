@@ -5,7 +5,9 @@
 Both run the same echo handler on the same certificate, with the same backlog and
 the same handshake deadline (load_common.py). When listening it prints one JSON
 line (port, pid, what it was told); then it reads commands on stdin: ``stats``
-(answered with a JSON line of error counts) and ``stop``. The end of stdin also
+(answered with a JSON line of error counts), ``profile`` and ``profiled FILE``
+(cProfile on, then off with its stats written to FILE: bench/load_profile.py)
+and ``stop``. The end of stdin also
 stops it: the orchestrator is gone, and a server must not outlive it.
 """
 
@@ -13,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
+import operator
 import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from load_common import BACKLOG, HANDSHAKE_TIMEOUT, HOST, MAX_CONNECTIONS, READ_SIZE, Pki, raise_fd_limit, reply
@@ -24,6 +29,8 @@ from load_common import BACKLOG, HANDSHAKE_TIMEOUT, HOST, MAX_CONNECTIONS, READ_
 # What went wrong on the server's side, by kind; reported on ``stats``.
 ERRORS: Counter[str] = Counter()
 OPEN = {"handlers": 0}  # connections whose handler is running (handshake done, not yet closed)
+# ``profile`` starts it, ``profiled FILE`` stops it and writes its stats (bench/load_profile.py).
+PROFILER = cProfile.Profile()
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -40,9 +47,29 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         writer.close()
 
 
+def split_connection_calls() -> None:
+    """Route the Connection's entry points through operator.call, a C function called from nowhere else
+    here, so that under callgrind its inclusive cost is the Connection's and the rest is the server's
+    own (load_profile.py --callgrind). The wrappers cost a call each, counted on the server's side."""
+    from glasstls import connection
+    from glasstls.io import aio_server
+
+    def through_call(method: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda *args, **kwargs: operator.call(method, *args, **kwargs)
+
+    for cls in (connection.Connection, connection.ServerConnection):
+        for name in ("receive_bytes", "data_to_send", "send", "close"):
+            if name in vars(cls):
+                setattr(cls, name, through_call(vars(cls)[name]))
+    aio_server.ServerConnection = through_call(aio_server.ServerConnection)  # type: ignore[misc]
+
+
 async def start_glasstls(pki: Pki) -> tuple[Any, str]:
     from glasstls import CertifiedKey, CipherSuite, NamedGroup, ProtocolVersion, ServerConfig
     from glasstls.io.aio_server import start_server
+
+    if os.environ.get("LOAD_SPLIT_CONNECTION"):
+        split_connection_calls()
 
     config = ServerConfig(
         certificates=(CertifiedKey.from_pem(pki.chain.read_bytes(), pki.key.read_bytes()),),
@@ -108,6 +135,13 @@ async def commands(stop: asyncio.Event) -> None:
         line = (await reader.readline()).strip()
         if line == b"stats":
             reply({"errors": dict(ERRORS), "handlers": OPEN["handlers"]})
+        elif line == b"profile":
+            PROFILER.enable()
+            reply({"profiling": True})
+        elif line.startswith(b"profiled "):
+            PROFILER.disable()
+            PROFILER.dump_stats(line.split(b" ", 1)[1].decode())
+            reply({"profiled": True})
         elif line in (b"stop", b""):  # b"": end of input
             break
     stop.set()
