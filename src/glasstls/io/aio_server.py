@@ -31,6 +31,7 @@ from ..errors import ConfigError, DeadlineError, TLSError
 from ..events import Event
 from ..observe import Observer
 from .aio import ClientConnectedCallback, TLSProtocol, peer_label
+from .aio_transport import SocketTransport
 
 logger = logging.getLogger(__name__)
 
@@ -281,21 +282,25 @@ class TLSServer:
 
 def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol, Any], None]:
     """How an accepted socket gets its transport: at once, without a task, on asyncio's own selector
-    loops, through their _make_socket_transport (private; loop.connect_accepted_socket wraps it in a
-    coroutine, and asyncio.Server calls it directly as we do); elsewhere (uvloop …) from a task
-    running connect_accepted_socket."""
-    make = getattr(loop, "_make_socket_transport", None)
-    if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop) and make is not None:
-        return functools.partial(_transport_now, make)
+    loops, our lean SocketTransport (aio_transport.py); elsewhere (uvloop …) the loop's own, from a
+    task running connect_accepted_socket."""
+    if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
+        return functools.partial(_transport_now, loop)
     return functools.partial(_transport_soon, loop)
 
 
-def _transport_now(make: Callable[..., object], sock: socket.socket, tls: TLSProtocol, peer: Any) -> None:
+def _transport_now(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, peer: Any) -> None:
     try:
         sock.setblocking(False)
-        # The transport calls tls.connection_made soon, then reads. The peer's address is
-        # accept()'s, as asyncio.Server passes it: no getpeername() call.
-        make(sock, tls, extra={"peername": peer})
+        # As asyncio does: small writes (a flight, an alert) go out without waiting for an ACK.
+        # (A bare try costs nothing when nothing is raised; contextlib.suppress is an object per call.)
+        try:  # noqa: SIM105
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a Unix socket given as sock=)
+        # The transport calls tls.connection_made, then reads. The peer's address is accept()'s,
+        # as asyncio.Server passes it: no getpeername() call.
+        SocketTransport(loop, sock, tls, peer).start()
     except Exception as exc:
         sock.close()
         tls.abort(exc)  # reported to on_handshake_error through tls.handshake

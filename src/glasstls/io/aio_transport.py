@@ -1,0 +1,264 @@
+"""The transport of a connection accepted by the asyncio server (aio_server.py), on asyncio's selector loops.
+
+asyncio's own socket transport (_SelectorSocketTransport) does, per connection,
+more than a TLS server needs of it: a getsockname() system call, an entry in
+the loop's weak registry of transports, TCP_NODELAY set through four property
+look-ups, connection_made and the reader's registration each in a handle of its
+own, a look-up that raises KeyError to unregister a writer it never registered,
+and a __del__ run at every deallocation. This one keeps its behaviour where
+TLSProtocol can see it — a BufferedProtocol's reads, writes that never block
+(sent at once, the rest buffered until the socket is writable, with pause_writing
+and resume_writing at the same high and low marks), pause and resume of reads,
+eof_received deciding whether our direction stays open, close() after what is
+buffered has been written, abort(), connection_lost called soon, never inside
+close() or abort() — and does only that. Loops other than asyncio's selector
+loops (uvloop …) keep their own transports (aio_server._transport_soon).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# asyncio's defaults for a transport's write buffer (transports._FlowControlMixin).
+HIGH_WATER = 64 * 1024
+LOW_WATER = HIGH_WATER // 4
+# After this many writes to a transport that has lost its connection, say so (asyncio's own threshold).
+LOST_WRITES_WARNING = 5
+
+
+class SocketTransport(asyncio.Transport):
+    """A connected, non-blocking stream socket driven by the loop's selector for a BufferedProtocol."""
+
+    # Class-wide defaults that an instance overrides only when told (set_write_buffer_limits).
+    _high = HIGH_WATER
+    _low = LOW_WATER
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.BufferedProtocol, peer: Any
+    ) -> None:
+        # No super().__init__(): BaseTransport's only state is the extra dict, kept here lazily.
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._protocol = protocol
+        self._peer = peer
+        self._buffer = bytearray()  # what the socket did not take yet
+        self._closing = False  # close() or abort() called
+        self._lost = False  # connection_lost is scheduled
+        self._reading = False  # our reader is registered with the selector
+        self._paused = False  # by pause_reading()
+        self._eof = False  # the peer's FIN arrived: nothing more to read, ever
+        self._protocol_paused = False  # we called the protocol's pause_writing()
+        self._lost_writes = 0
+        self._sockname: Any = None
+
+    def start(self) -> None:
+        """Tell the protocol of the connection, then read: as asyncio's transports do, in that order."""
+        self._protocol.connection_made(self)
+        if not self._closing and not self._paused:
+            self._add_reader()
+
+    # -- reading ---------------------------------------------------------------------------
+    def _read_ready(self) -> None:
+        if self._lost:
+            return
+        try:
+            nbytes = self._sock.recv_into(self._protocol.get_buffer(-1))
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        try:
+            if nbytes:
+                self._protocol.buffer_updated(nbytes)
+            else:
+                self._eof = True
+                if self._protocol.eof_received():
+                    self._stop_reading()  # our direction stays open
+                else:
+                    self.close()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: the protocol failed on what was read")
+
+    # The loop's private _add_reader and kin, as its own transports use them: the public ones
+    # first look the descriptor up in its registry of transports, a KeyError raised each time.
+    def _add_reader(self) -> None:
+        self._reading = True
+        self._loop._add_reader(self._fd, self._read_ready)  # type: ignore[attr-defined]
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._loop._remove_reader(self._fd)  # type: ignore[attr-defined]
+
+    def pause_reading(self) -> None:
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._stop_reading()
+
+    def resume_reading(self) -> None:
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        if not self._eof:
+            self._add_reader()
+
+    def is_reading(self) -> bool:
+        return not self._closing and not self._paused
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if self._lost:
+            self._lost_writes += 1
+            if self._lost_writes == LOST_WRITES_WARNING:
+                logger.warning("socket.send() raised exception.")  # asyncio's words for it
+            return
+        if not self._buffer:
+            try:
+                sent = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+            self._loop._add_writer(self._fd, self._write_ready)  # type: ignore[attr-defined]
+        self._buffer += data
+        if not self._protocol_paused and len(self._buffer) > self._high:
+            self._protocol_paused = True
+            self._call_protocol(self._protocol.pause_writing, "pause_writing")
+
+    def _write_ready(self) -> None:
+        if self._lost:
+            return
+        try:
+            sent = self._sock.send(self._buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop._remove_writer(self._fd)  # type: ignore[attr-defined]
+            self._buffer.clear()
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return
+        del self._buffer[:sent]
+        if self._protocol_paused and len(self._buffer) <= self._low:
+            self._protocol_paused = False
+            self._call_protocol(self._protocol.resume_writing, "resume_writing")  # may write more
+        if not self._buffer:
+            self._loop._remove_writer(self._fd)  # type: ignore[attr-defined]
+            if self._closing:
+                self._connection_lost_soon(None)
+
+    def _call_protocol(self, method: Any, name: str) -> None:
+        try:
+            method()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            context = {"message": f"protocol.{name}() failed", "exception": exc, "protocol": self._protocol}
+            self._loop.call_exception_handler({**context, "transport": self})
+
+    def can_write_eof(self) -> bool:
+        return False  # TLS ends with close_notify; TLSProtocol never half-closes
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        if high is None:
+            high = HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
+        if not self._protocol_paused and len(self._buffer) > high:
+            self._protocol_paused = True
+            self._call_protocol(self._protocol.pause_writing, "pause_writing")
+
+    def get_write_buffer_size(self) -> int:
+        return len(self._buffer)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._low, self._high
+
+    # -- the end -----------------------------------------------------------------------------
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Stop reading; connection_lost once what is buffered has been written."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._buffer:
+            self._connection_lost_soon(None)
+
+    def abort(self) -> None:
+        self._force_close(None)
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if not isinstance(exc, OSError):  # a reset or a broken pipe is the peer's doing, not ours
+            self._loop.call_exception_handler(
+                {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+            )
+        self._force_close(exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._lost:
+            return
+        if self._buffer:
+            self._buffer.clear()
+            self._loop._remove_writer(self._fd)  # type: ignore[attr-defined]
+        self._closing = True
+        self._stop_reading()
+        self._connection_lost_soon(exc)
+
+    def _connection_lost_soon(self, exc: BaseException | None) -> None:
+        self._lost = True
+        self._loop.call_soon(self._connection_lost, exc)
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)  # type: ignore[arg-type]  # an Exception in practice
+        finally:
+            self._sock.close()
+
+    # -- what else a transport answers --------------------------------------------------------
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "peername":
+            return self._peer  # accept()'s, as asyncio.Server gives it
+        if name == "socket":
+            return self._sock
+        if name == "sockname":  # asked for rarely: not a system call per connection
+            if self._sockname is None:
+                try:
+                    self._sockname = self._sock.getsockname()
+                except OSError:
+                    return default
+            return self._sockname
+        return default
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        assert isinstance(protocol, asyncio.BufferedProtocol)
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._protocol
