@@ -201,15 +201,20 @@ class _AppTransport(asyncio.Transport):
         return self._raw.get_write_buffer_limits()
 
     def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._tls.app
+        return self._tls
 
 
 class TLSProtocol(asyncio.BufferedProtocol):
     """Moves bytes between a raw transport and a Connection, and events to the application.
 
-    ``handshake`` resolves to the NegotiatedParameters (the application's
-    protocol is connected then, and ``writer`` exists) or to the error that ended
-    the handshake; ``closed`` resolves when the TCP connection is gone.
+    ``handshake`` resolves to the NegotiatedParameters (``reader`` is connected
+    then, and ``writer`` exists) or to the error that ended the handshake;
+    ``closed`` resolves when the TCP connection is gone.
+
+    It is also the protocol behind ``writer``: what a StreamWriter asks of its
+    protocol (drain's wait while the raw transport's buffer is full, wait_closed's
+    future) is answered here, as a StreamReaderProtocol would, without one more
+    object, future and finalizer per connection.
     """
 
     def __init__(
@@ -227,7 +232,6 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self.conn = conn
         self._loop = loop
         self.reader = TLSStreamReader(limit=limit, loop=loop)
-        self.app = asyncio.StreamReaderProtocol(self.reader, loop=loop)
         self._app_transport = _AppTransport(self)
         self.writer: asyncio.StreamWriter | None = None
         self.raw: asyncio.Transport | None = None
@@ -242,7 +246,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._pending = b""  # ciphertext held back while the application does not read
         self.reading_paused = False  # by the application's reader, over its limit
         self._writing_paused = False  # by the raw transport, its write buffer over the high-water mark
-        self._app_started = False
+        self._drain_waiters: list[asyncio.Future[None]] = []  # writer.drain() calls waiting for resume_writing
+        self._close_waiter: asyncio.Future[None] | None = None  # writer.wait_closed()'s, made when asked for
+        self._lost_error: Exception | None = None  # how the TCP connection ended, for a later wait_closed()
         self._closing = False  # we closed or aborted
         self._peer_done = False  # the peer's stream has ended and the reader has been told how
         self._received = 0  # application-data bytes, for TruncatedError
@@ -252,6 +258,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_activity = loop.time()
         self._feeding: asyncio.Task[None] | None = None  # the executor holds the Connection (see _feed)
+        self._read_buffer = _read_buffer()  # this thread's, so this loop's: looked up once
         config = conn.config
         self._fetches = isinstance(config, ClientConfig) and config.revocation_fetch != "off"
 
@@ -265,12 +272,12 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._flush()  # a client's ClientHello, queued when the Connection was made
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return _read_buffer()
+        return self._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
         if self._idle_timeout is not None:
             self._last_activity = self._loop.time()
-        received = _read_buffer()[:nbytes]
+        received = self._read_buffer[:nbytes]
         if self._pending or self._feeding is not None or self._fetches:
             self._pending += received.tobytes()
             self._feed()
@@ -304,23 +311,47 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._peer_ended("reset" if exc is not None else "FIN", exc)
         if self._idle_timer is not None:
             self._idle_timer.cancel()
-        if self._app_started:
-            # The reader already knows how the stream ended; the StreamReaderProtocol's own
-            # feed_eof/set_exception come second and change nothing there.
-            self.app.connection_lost(exc)
-        else:
+        # Where the reader already knows how the stream ended, this comes second and changes nothing.
+        if exc is None:
             self.reader.feed_eof()
+        else:
+            self.reader.set_exception(exc)
+        self._lost_error = exc
+        self._wake_drains(exc)
+        if self._close_waiter is not None:
+            _resolve(self._close_waiter, exc)
         self._finish()
 
     def pause_writing(self) -> None:
         self._writing_paused = True
-        if self._app_started:
-            self.app.pause_writing()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
-        if self._app_started:
-            self.app.resume_writing()
+        self._wake_drains(None)
+
+    # -- the StreamWriter's side (what it asks of a StreamReaderProtocol) -----------
+    async def _drain_helper(self) -> None:
+        if self.closed.done():
+            raise ConnectionResetError("Connection lost")
+        if not self._writing_paused:
+            return
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            self._drain_waiters.remove(waiter)
+
+    def _wake_drains(self, exc: Exception | None) -> None:
+        for waiter in self._drain_waiters:
+            _resolve(waiter, exc)
+
+    def _get_close_waiter(self, _stream: asyncio.StreamWriter) -> asyncio.Future[None]:
+        if self._close_waiter is None:
+            self._close_waiter = self._loop.create_future()
+            if self.closed.done():
+                _resolve(self._close_waiter, self._lost_error)
+        return self._close_waiter
 
     # -- into the Connection ------------------------------------------------------
     def _feed(self, force: bool = False) -> None:
@@ -412,11 +443,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._event_callback(event)
 
     def _start_app(self) -> None:
-        self._app_started = True
-        self.app.connection_made(self._app_transport)  # the reader now pauses us through _AppTransport
-        self.writer = asyncio.StreamWriter(self._app_transport, self.app, self.reader, self._loop)
-        if self._writing_paused:
-            self.app.pause_writing()
+        self.reader.set_transport(self._app_transport)  # the reader now pauses us through _AppTransport
+        self.writer = asyncio.StreamWriter(self._app_transport, self, self.reader, self._loop)
         parameters = self.conn.parameters
         if not self.handshake.done() and parameters is not None:  # set by the HandshakeComplete that got us here
             self.handshake.set_result(parameters)
@@ -554,6 +582,17 @@ class TLSProtocol(asyncio.BufferedProtocol):
         peer = peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
         self.reader.set_exception(DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout"))
         self.close()
+
+
+def _resolve(future: asyncio.Future[None], exc: Exception | None) -> None:
+    """End a waiter of the writer's with the connection's end: None, or the error it ended with."""
+    if future.done():
+        return  # cancelled by its caller
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)
+        future.exception()  # retrieved: the reader reports it too; asyncio would log it as lost
 
 
 # -- the client ------------------------------------------------------------------------------
