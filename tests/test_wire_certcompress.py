@@ -483,3 +483,34 @@ def test_compression_covers_the_certificate_body_without_its_header(certificate:
     body = zlib.decompress(sent.compressed_certificate_message)
     parsed = H.Certificate.parse(Reader(body))
     assert parsed == certificate and body == body_of(certificate)
+
+
+@pytest.mark.parametrize("algorithm", ALL, ids=lambda a: a.name)
+def test_clean_data_is_inflated_once_and_checked_every_time(
+    algorithm: CertificateCompressionAlgorithm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chain met again is not inflated again, but the offered and limit checks run each time;
+    a failure, and a chain over 16 KiB, are never kept."""
+    data = bytes(range(256)) * 8
+    packed = CC.compress(algorithm, data)
+    calls: list[int] = []
+    inflate = CC._INFLATE[algorithm]
+
+    def counted(raw: bytes, cap: int) -> bytes:
+        calls.append(len(raw))
+        return inflate(raw, cap)
+
+    monkeypatch.setitem(CC._INFLATE, algorithm, counted)
+    CC._inflate_kept.cache_clear()
+    assert CC.decompress(algorithm, packed, len(data)) == data
+    assert CC.decompress(algorithm, packed, len(data)) == data
+    assert len(calls) == 1
+    refusal(AlertDescription.illegal_parameter, algorithm, packed, len(data), offered=())  # not offered
+    refusal(AlertDescription.illegal_parameter, algorithm, packed, len(data), len(data) - 1)  # over the limit
+    for _ in range(2):  # a wrong claimed length fails each time, inflating each time
+        refusal(AlertDescription.bad_certificate, algorithm, packed, len(data) + 1)
+    assert len(calls) == 3
+    big = bytes(range(256)) * 80  # 20 KiB
+    for _ in range(2):
+        assert CC.decompress(algorithm, CC.compress(algorithm, big), len(big)) == big
+    assert len(calls) == 5

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
-from .crypto.signatures import PrivateKey, schemes_for_key
+from .crypto.signatures import PrivateKey, is_rsassa_pss_certificate, schemes_for_key
 from .crypto.suites import TLS12_SUITES, TLS13_SUITES
 from .enums import (
     CertificateCompressionAlgorithm,
@@ -43,6 +43,7 @@ from .x509.client_identity import ClientIdentityCheck
 from .x509.online import OnlineRevocation, check_mode
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
+from .x509.verify import san_names
 
 _E = TypeVar("_E", bound=Enum)
 
@@ -113,6 +114,17 @@ class CertifiedKey:
         if leaf_pub != key_pub:
             subject = self.chain[0].subject.rfc4514_string()
             raise ConfigError(f"the private key does not match the certificate {subject}")
+
+    # What every handshake asks of the leaf, read from it once (the chain never changes).
+    @functools.cached_property
+    def leaf_names(self) -> tuple[str, ...]:
+        """The leaf's subjectAltName DNS names and IP addresses, which choose it by SNI."""
+        return san_names(self.chain[0])
+
+    @functools.cached_property
+    def leaf_is_rsassa_pss(self) -> bool:
+        """The leaf's key is id-RSASSA-PSS: it signs with rsa_pss_pss_* only (RFC 8446, Section 4.2.3)."""
+        return is_rsassa_pss_certificate(self.chain[0])
 
     @classmethod
     def from_pem(cls, chain_pem: bytes, key_pem: bytes, password: bytes | None = None) -> CertifiedKey:

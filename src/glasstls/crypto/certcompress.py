@@ -131,6 +131,26 @@ def decompress(
             f"{limit}-byte limit on a Certificate message (limit {limit_name} = {limit}); not decompressed "
             "(RFC 8879, Section 5)",
         )
+    if uncompressed_length <= _KEEP_INFLATED_UP_TO:
+        return _inflate_kept(alg, data, uncompressed_length)
+    return _inflate(alg, data, uncompressed_length)
+
+
+# A client meets the same compressed chain on every connection to a server: data that inflated
+# cleanly to exactly its claimed length is kept with what it gave (decompression is a function of
+# the bytes). The offered-algorithm and length-limit checks above run for every message. Bounded:
+# 32 chains of at most 16 KiB; a failure is never kept.
+_KEEP_INFLATED_UP_TO = 1 << 14
+
+
+@functools.lru_cache(maxsize=32)
+def _inflate_kept(alg: CertificateCompressionAlgorithm, data: bytes, uncompressed_length: int) -> bytes:
+    return _inflate(alg, data, uncompressed_length)
+
+
+def _inflate(alg: CertificateCompressionAlgorithm, data: bytes, uncompressed_length: int) -> bytes:
+    """``data`` inflated with ``alg`` (supported), exactly ``uncompressed_length`` bytes or an AlertError."""
+    inflate = _INFLATE[alg]
     try:
         out = inflate(data, uncompressed_length + 1)
     except _Broken as exc:

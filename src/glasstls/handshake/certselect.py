@@ -11,12 +11,12 @@ from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certifica
 from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
-from ..x509.verify import describe, name_matches, san_names
+from ..x509.verify import describe, name_matches
 from .base import Context
 
 
 def certificate_names(certified: CertifiedKey) -> tuple[str, ...]:
-    return san_names(certified.chain[0])
+    return certified.leaf_names
 
 
 def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
 from ..crypto.keyschedule13 import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
-from ..crypto.signatures import is_rsassa_pss_certificate
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
@@ -156,7 +155,7 @@ def _certificate_for(
     for certified in candidates(ctx, server_name):
         try:
             scheme = N.choose_signature_scheme(
-                offered, certified.private_key, cfg.signature_schemes, is_rsassa_pss_certificate(certified.chain[0])
+                offered, certified.private_key, cfg.signature_schemes, certified.leaf_is_rsassa_pss
             )
         except AlertError as exc:
             error = error or exc
