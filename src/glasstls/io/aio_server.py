@@ -15,6 +15,7 @@ sends close_notify (see docs/design/serving.md).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import functools
@@ -42,6 +43,8 @@ ABORT_GRACE = 0.5
 # At most this many connections accepted per wake-up of a listening socket (asyncio.Server takes
 # its backlog's worth), so that a flood of connects cannot hold the loop from the rest.
 ACCEPT_BATCH = 100
+# Handshake deadlines are checked by one timer per server, at most this share of the deadline late.
+DEADLINE_SLACK = 1 / 32
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class TLSServer:
         self._serving_forever: asyncio.Future[None] | None = None
         self._listening = False  # our reader is registered on the listening sockets
         self._retry: asyncio.TimerHandle | None = None  # accept() ran out of descriptors: when to try again
+        # Every handshake gets the same time, so the deadlines come due in the order of accept: a
+        # queue of [deadline, protocol, peer], the protocol cleared when its handshake ends, checked
+        # by one timer (_check_deadlines) rather than a timer made and cancelled per connection.
+        self._deadlines: collections.deque[list[Any]] = collections.deque()
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._make_transport = _transport_maker(loop)
         self._listen()
 
@@ -136,6 +144,7 @@ class TLSServer:
                 tls.close()
             else:
                 tls.abort(ConnectionAbortedError("the server is shutting down"))
+        self._drop_deadlines()  # no handshake is left to time
         waiting = {*self._tasks, *(tls.closed for tls in self._open)}
         if waiting:
             await asyncio.wait(waiting, timeout=timeout)
@@ -226,24 +235,49 @@ class TLSServer:
                           on_handshake=lambda: self._handshake_done(tls, peer, deadline),
                           on_closed=lambda: self._connection_ended(tls))  # fmt: skip
         self._open.add(tls)
-        timeout = options.handshake_timeout
-        deadline = None if timeout is None else self._loop.call_later(timeout, self._handshake_late, tls, peer)
+        deadline = self._add_deadline(tls, peer)
         self._make_transport(sock, tls, peer)
 
     def _connection_ended(self, tls: TLSProtocol) -> None:
         self._open.discard(tls)
         self._release_slot()
 
-    def _handshake_late(self, tls: TLSProtocol, peer: Any) -> None:
+    def _add_deadline(self, tls: TLSProtocol, peer: Any) -> list[Any] | None:
+        timeout = self._options.handshake_timeout
+        if timeout is None:
+            return None
+        entry = [self._loop.time() + timeout, tls, peer]
+        self._deadlines.append(entry)
+        if self._deadline_timer is None:
+            self._deadline_timer = self._loop.call_at(entry[0], self._check_deadlines)
+        return entry
+
+    def _drop_deadlines(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._deadlines.clear()
+
+    def _check_deadlines(self) -> None:
+        """Abort the handshakes past their deadline; come back for the next one, or a little later."""
         timeout = self._options.handshake_timeout
         assert timeout is not None
-        if tls.handshake.done():
-            return  # it completed in this very turn of the loop: _handshake_done has yet to cancel us
-        tls.abort(DeadlineError(f"the TLS handshake with {peer_label(peer)}", timeout, "handshake_timeout"))
+        now = self._loop.time()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, tls, peer = deadlines.popleft()
+            if tls is not None and not tls.handshake.done():
+                tls.abort(DeadlineError(f"the TLS handshake with {peer_label(peer)}", timeout, "handshake_timeout"))
+        # Not a wake-up per connection under load: the next check may come DEADLINE_SLACK late.
+        if deadlines:
+            when = max(deadlines[0][0], now + timeout * DEADLINE_SLACK)
+            self._deadline_timer = self._loop.call_at(when, self._check_deadlines)
+        else:
+            self._deadline_timer = None
 
-    def _handshake_done(self, tls: TLSProtocol, peer: Any, deadline: asyncio.TimerHandle | None) -> None:
+    def _handshake_done(self, tls: TLSProtocol, peer: Any, deadline: list[Any] | None) -> None:
         if deadline is not None:
-            deadline.cancel()
+            deadline[1] = deadline[2] = None  # the queue keeps no connection past its handshake
         error = tls.handshake.exception()
         if error is not None:
             self._handshake_failed(peer, error)
