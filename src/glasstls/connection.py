@@ -70,6 +70,12 @@ KEY_UPDATE_AFTER_RECORDS = 1 << 24
 # The longest export HKDF-Expand allows under SHA-256 (RFC 5869, Section 2.3), for both versions.
 MAX_EXPORT_LENGTH = 255 * 32
 
+# Compared or passed per record: module names, not enum class attributes (an Enum member
+# looked up on its class costs a descriptor call each time).
+_CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
+_APPLICATION_DATA_TYPE = ContentType.application_data
+_TLS13 = ProtocolVersion.TLSv1_3
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -132,13 +138,15 @@ class Connection:
         """Feed bytes from the peer; returns what happened, in order."""
         if self._closed or self._read_closed:
             return []
-        self._records.feed(data)
+        records = self._records
+        records.feed(data)
         try:
             while not (self._closed or self._read_closed):
-                record = self._records.next_record()
+                record = records.read_record()
                 if record is None:
                     break
-                self._dispatch(record.content_type, record.data, record.protected)
+                ctype, content, _header, protected = record
+                self._dispatch(ctype, content, protected)
         except AlertError as err:
             self._fail(err)
         except Exception as exc:
@@ -155,19 +163,22 @@ class Connection:
         if self.peer_verified is None:
             self._app_out.append(bytes(data))
             return
+        records = self._records
         try:
-            self._records.send(ContentType.application_data, data)
+            records.send(_APPLICATION_DATA_TYPE, data)
         except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
             self._fail(err)
             raise
-        write, state = self._records.write, self._state
         # RFC 8446, Section 5.5: a TLS 1.3 key wears out; TLS 1.2 counts to 2^64 instead (RFC 5246, Section 6.1).
-        rekey = self.version == ProtocolVersion.TLSv1_3 and write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS
-        if rekey and isinstance(state, Connected):
-            state.update_write(self._ctx, request_peer=False)
+        write = records.write
+        if write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS and self.version == _TLS13:
+            state = self._state
+            if isinstance(state, Connected):
+                state.update_write(self._ctx, request_peer=False)
 
     def data_to_send(self) -> bytes:
-        self._flush_handshake()
+        if self._hs_out:
+            self._flush_handshake()
         return self._records.take_output()
 
     def close(self) -> None:
@@ -253,23 +264,23 @@ class Connection:
     # -- record dispatch -------------------------------------------------------
     def _dispatch(self, ctype: ContentType, data: bytes, protected: bool) -> None:
         self._budget.on_record(ctype, len(data))
-        if not data and ctype in (ContentType.handshake, ContentType.alert):
+        if not data and ctype in (_HANDSHAKE, _ALERT):
             # RFC 8446, Section 5.4 (and RFC 5246, Section 6.2.1): a protected Handshake or
             # Alert record with no content is unexpected_message, as its plaintext twin is in
             # the record layer; an empty alert is not a malformed (decode_error) one.
             raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
-        if ctype != ContentType.handshake and not self._hs_in.empty():
+        if ctype != _HANDSHAKE and not self._hs_in.empty():
             # RFC 8446, Section 5.1: handshake messages may not be interleaved.
             raise AlertError(
                 AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message"
             )
-        if ctype == ContentType.handshake:
-            self._on_handshake(data, protected)
-        elif ctype == ContentType.application_data:
+        if ctype == _APPLICATION_DATA:
             self._on_application_data(data)
-        elif ctype == ContentType.alert:
+        elif ctype == _HANDSHAKE:
+            self._on_handshake(data, protected)
+        elif ctype == _ALERT:
             self._on_alert(data)
-        elif ctype == ContentType.change_cipher_spec:
+        elif ctype == _CHANGE_CIPHER_SPEC:
             self._on_change_cipher_spec(data, protected)
         else:
             raise AlertError(AlertDescription.unexpected_message, f"record of content type {ctype.name}")
@@ -314,13 +325,13 @@ class Connection:
             self._state_observer(StateTrace(self.side, old.name, self._state.name))
 
     def _on_application_data(self, data: bytes) -> None:
-        early = self._ctx.early
-        if self.peer_verified is None and early is not None and early.accepted and early.open and self.side == "server":
-            early.take(len(data))  # 0-RTT data (RFC 8446, Section 4.2.10), under the early keys
-            if data:
-                self._events.append(EarlyData(data))
-            return
         if self.peer_verified is None:
+            early = self._ctx.early
+            if early is not None and early.accepted and early.open and self.side == "server":
+                early.take(len(data))  # 0-RTT data (RFC 8446, Section 4.2.10), under the early keys
+                if data:
+                    self._events.append(EarlyData(data))
+                return
             raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
         if data:
             self._budget.on_application_data(len(data))

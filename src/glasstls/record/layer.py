@@ -54,9 +54,6 @@ class Record:
         self.protected = protected
 
 
-_SKIPPED = Record(ContentType.application_data, b"", b"", False)  # a dropped 0-RTT record
-
-
 class RecordLayer:
     def __init__(self, hook: RecordHook | None = None) -> None:
         # Unread input: the caller's own bytes object while it is being read (no copy), a
@@ -87,6 +84,12 @@ class RecordLayer:
 
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
+        got = self.read_record()
+        return None if got is None else Record(*got)
+
+    def read_record(self) -> tuple[ContentType, bytes, bytes, bool] | None:
+        """The next complete record as (content type, content, header, protected), decrypted;
+        None if more bytes are needed. (A tuple: the connection reads every record through here.)"""
         while True:
             buf, pos = self._in, self._pos
             if len(buf) - pos < 5:
@@ -96,30 +99,39 @@ class RecordLayer:
             length = (buf[pos + 3] << 8) | buf[pos + 4]
             if ctype not in _KNOWN_TYPES:
                 raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
+            # TLS 1.3 hides the real type inside application_data records; TLS 1.2
+            # protects every type but change_cipher_spec under its own outer type.
             read = self.read
             if read is None or ctype == _CCS:
-                limit = MAX_PLAINTEXT
+                limit, opener = MAX_PLAINTEXT, None
             elif read.protects_all_types:
-                limit = MAX_CIPHERTEXT_12  # RFC 5246, Section 6.2.3
+                limit, opener = MAX_CIPHERTEXT_12, read  # RFC 5246, Section 6.2.3
+            elif ctype == _APPLICATION_DATA:
+                limit, opener = MAX_CIPHERTEXT, read
             else:
-                limit = MAX_CIPHERTEXT if ctype == _APPLICATION_DATA else MAX_PLAINTEXT
+                limit, opener = MAX_PLAINTEXT, None
             if length > limit:
                 raise AlertError(AlertDescription.record_overflow, f"record of {length} bytes exceeds {limit}")
             end = pos + 5 + length
             if len(buf) < end:
                 self._compact()
                 return None
-            if type(buf) is bytes:
-                header, payload = buf[pos : pos + 5], buf[pos + 5 : end]
-            else:
-                with memoryview(buf) as view:  # one copy out of the bytearray, not two
-                    header = bytes(view[pos : pos + 5])
-                    payload = bytes(view[pos + 5 : end])
             # Advance an offset instead of deleting: deleting from the front of a
             # large buffer per record would move the rest of it every time.
             self._pos = end
-            record = self._unprotect(_CONTENT_TYPES[ctype], header, payload)
-            if record is not _SKIPPED:
+            if opener is None:
+                record = self._plaintext(_CONTENT_TYPES[ctype], buf, pos, end)
+            elif type(buf) is bytes:
+                # The caller's bytes, read in place: a TLS 1.3 AEAD decrypts from a view of them
+                # (no copy of the payload); TLS 1.2's protections take bytes.
+                payload = buf[pos + 5 : end] if opener.protects_all_types else memoryview(buf)[pos + 5 : end]
+                record = self._unprotect(opener, _CONTENT_TYPES[ctype], buf[pos : pos + 5], payload)
+            else:
+                # A view of the bytearray, released before the bytearray can grow again.
+                with memoryview(buf) as view, view[pos + 5 : end] as in_place:
+                    payload = bytes(in_place) if opener.protects_all_types else in_place
+                    record = self._unprotect(opener, _CONTENT_TYPES[ctype], bytes(view[pos : pos + 5]), payload)
+            if record is not None:
                 return record
 
     def _compact(self) -> None:
@@ -127,54 +139,67 @@ class RecordLayer:
         if not pos:
             return
         buf = self._in
-        if isinstance(buf, bytes):
+        if pos == len(buf):
+            self._in = b""  # all read: nothing kept, neither the caller's bytes nor a buffer
+        elif isinstance(buf, bytes):
             self._in = buf[pos:]  # keep only the partial record, not the caller's whole chunk
         else:
             del buf[:pos]
         self._pos = 0
 
-    def _skip_early(self, payload: bytes) -> Record:
+    def _skip_early(self, payload_len: int) -> None:
         """Drop one 0-RTT record the server cannot read (RFC 8446, Section 4.2.10)."""
         # The plaintext is at most the payload less the content type byte and the AEAD tag. The
         # server cannot read the record, so it cannot know the tag: 16 bytes (every suite but
         # CCM_8's 8) errs towards letting a legitimate client's data pass, never a large excess.
-        self.skipped_early_data += max(1, len(payload) - 17)
+        self.skipped_early_data += max(1, payload_len - 17)
         if self.skipped_early_data > self.skip_early_data:
             raise AlertError(
                 AlertDescription.unexpected_message,
                 f"more than {self.skip_early_data} bytes of rejected early data (RFC 8446, Section 4.2.10)",
             )
-        return _SKIPPED
 
-    def _unprotect(self, ctype: ContentType, header: bytes, payload: bytes) -> Record:
-        read = self.read
-        if read is None and ctype == _APPLICATION_DATA and self.skip_early_data:
-            return self._skip_early(payload)  # early data sent before a HelloRetryRequest
-        # TLS 1.3 hides the real type inside application_data records; TLS 1.2
-        # protects every type but change_cipher_spec under its own outer type.
-        if read is not None and (ctype == _APPLICATION_DATA or (read.protects_all_types and ctype != _CCS)):
+    def _plaintext(
+        self, ctype: ContentType, buf: bytes | bytearray, pos: int, end: int
+    ) -> tuple[ContentType, bytes, bytes, bool] | None:
+        """The record at ``buf[pos:end]``, under no keys (or a change_cipher_spec); None for a dropped
+        0-RTT record."""
+        if ctype == _APPLICATION_DATA:
             if self.skip_early_data:
-                seq = read.seq
-                try:
-                    inner_type, data = read.open(header, payload)
-                except AlertError as err:
-                    if err.description != AlertDescription.bad_record_mac:
-                        raise
-                    read.seq = seq  # trial decryption: the record was not the next one under these keys
-                    return self._skip_early(payload)
-                self.skip_early_data = 0
-            else:
-                inner_type, data = read.open(header, payload)
-            if self._hook:
-                self._hook("in", ctype, header, payload, inner_type, data)
-            return Record(inner_type, data, header, True)
-        if ctype == ContentType.application_data:
+                self._skip_early(end - pos - 5)  # early data sent before a HelloRetryRequest
+                return None
             raise AlertError(AlertDescription.unexpected_message, "encrypted record before keys were agreed")
-        if not payload:
+        if end == pos + 5:
             raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
+        if type(buf) is bytes:
+            header, payload = buf[pos : pos + 5], buf[pos + 5 : end]
+        else:
+            with memoryview(buf) as view:  # one copy out of the bytearray, not two
+                header, payload = bytes(view[pos : pos + 5]), bytes(view[pos + 5 : end])
         if self._hook:
             self._hook("in", ctype, header, payload, None, None)
-        return Record(ctype, payload, header, False)
+        return ctype, payload, header, False
+
+    def _unprotect(
+        self, read: Protection13 | Any, ctype: ContentType, header: bytes, payload: bytes | memoryview
+    ) -> tuple[ContentType, bytes, bytes, bool] | None:
+        """A protected record, decrypted; None for a dropped 0-RTT record."""
+        if self.skip_early_data:
+            seq = read.seq
+            try:
+                inner_type, data = read.open(header, payload)
+            except AlertError as err:
+                if err.description != AlertDescription.bad_record_mac:
+                    raise
+                read.seq = seq  # trial decryption: the record was not the next one under these keys
+                self._skip_early(len(payload))
+                return None
+            self.skip_early_data = 0
+        else:
+            inner_type, data = read.open(header, payload)
+        if self._hook:
+            self._hook("in", ctype, header, bytes(payload), inner_type, data)
+        return inner_type, data, header, True
 
     # -- output ------------------------------------------------------------
     def send(self, ctype: ContentType, data: bytes) -> None:

@@ -45,30 +45,36 @@ class Protection13:
         self._iv = int.from_bytes(hkdf_expand_label(h, secret, b"iv", b"", suite.iv_len), "big")
         self._tag_len = suite.tag_len
 
-    def _nonce(self) -> bytes:
-        # RFC 8446, Section 5.3: the IV XOR the 64-bit sequence number, left-padded.
-        seq = self.seq
-        if seq >= _SEQ_LIMIT:
-            raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
-        self.seq = seq + 1
-        return (self._iv ^ seq).to_bytes(12, "big")
-
     def seal(self, content_type: int, data: bytes | memoryview, padding: int = 0) -> bytes:
         """One TLSCiphertext record carrying ``data`` of ``content_type``.
 
         Returned as bytes, the header and the AEAD's output, which is what
         ``data_to_send`` hands out: the layer copies it no more. (``encrypt_into``
-        a preallocated bytearray measured slower: the buffer is zeroed first and
+        measured slower, reused buffer or not: a fresh bytearray is zeroed first, in
+        place encryption is slower than into another buffer, and a reused one must be
         copied into bytes afterwards.)
         """
-        # TLSInnerPlaintext (RFC 8446, Section 5.2): content, type, zeros.
-        inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
-        length = len(inner) + self._tag_len
-        header = _APP_HEADER + length.to_bytes(2, "big")
-        return header + self._aead.encrypt(self._nonce(), inner, header)
+        # TLSInnerPlaintext (RFC 8446, Section 5.2): content, type, zeros. One concatenation
+        # (one copy of the content) when there is no padding and the content is bytes.
+        if padding or type(data) is not bytes:
+            inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
+        else:
+            inner = data + _TYPE_BYTE[content_type]
+        header = _APP_HEADER + (len(inner) + self._tag_len).to_bytes(2, "big")
+        # RFC 8446, Section 5.3: the nonce is the IV XOR the 64-bit sequence number, left-padded;
+        # a sequence number never wraps. (Last: a record that cannot be built leaves the sequence
+        # number where it was.)
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
+        self.seq = seq + 1
+        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
 
-    def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
-        """Decrypt one record; returns the inner content type and content."""
+    def open(self, header: bytes, payload: bytes | memoryview) -> tuple[ContentType, bytes]:
+        """Decrypt one record; returns the inner content type and content.
+
+        ``payload`` may be a memoryview of the received bytes: the AEAD reads it in place.
+        """
         seq = self.seq
         if seq >= _SEQ_LIMIT:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
@@ -90,4 +96,3 @@ class Protection13:
             # RFC 8446, Section 5.4: all-zero plaintext has no content type.
             raise AlertError(AlertDescription.unexpected_message, "decrypted record holds no content type")
         return ContentType(stripped[-1]), stripped[:-1]
-
