@@ -131,6 +131,19 @@ class Reader:
                 return (data[pos] << 8) | data[pos + 1], bytes(data[start:end])
         return None
 
+    def span(self) -> tuple[bytes, int, int]:
+        """The buffer and the bounds of what is left to read, for a caller that walks a block on
+        its own (the extensions loop, which runs for every extension of every hello); it says where
+        it stopped with :meth:`seek`. The buffer is ``bytes``, so a slice of it is too."""
+        data = self._data
+        if type(data) is not bytes:
+            data = self._data = bytes(data)
+        return data, self._pos, self._end
+
+    def seek(self, pos: int) -> None:
+        """Continue at ``pos`` (within the bounds :meth:`span` gave)."""
+        self._pos = pos
+
     def u16_list(self, width: int, field: str, min_len: int = 0) -> list[int]:
         start = self._block(width, field, min_len, None)
         n = self._pos - start
@@ -164,8 +177,8 @@ class Writer:
 
     __slots__ = ("_buf",)
 
-    def __init__(self) -> None:
-        self._buf = bytearray()
+    def __init__(self, start: bytes = b"") -> None:
+        self._buf = bytearray(start)
 
     def u8(self, v: int) -> Writer:
         self._buf.append(v)

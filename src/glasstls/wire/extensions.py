@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from struct import Struct
-from typing import Any
+from typing import Any, NoReturn
 
 from ..enums import (
     AlertDescription,
@@ -325,42 +325,53 @@ _kept: dict[tuple[str, int, bytes], Extension] = {}
 
 
 def _extension(codecs: dict[int, _Codec], code: int, data: bytes, context: str) -> Extension:
-    """The Extension of ``code`` with body ``data``, decoded for ``context`` (or kept from before)."""
-    key = (context, code, data)
-    ext = _kept.get(key)
-    if ext is None:
-        ext_type = member_of(ExtensionType, code)
-        codec = codecs.get(code)
-        ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
-        if (code in _STABLE and len(data) <= 256) or len(data) < 2:
-            if len(_kept) >= _KEPT_MAX:
-                _kept.clear()
-            _kept[key] = ext
+    """The Extension of ``code`` with body ``data``, decoded for ``context`` (and kept when stable)."""
+    ext_type = member_of(ExtensionType, code)
+    codec = codecs.get(code)
+    ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
+    if (code in _STABLE and len(data) <= 256) or len(data) < 2:
+        if len(_kept) >= _KEPT_MAX:
+            _kept.clear()
+        _kept[context, code, data] = ext
     return ext
 
 
 def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extension, ...]:
     """Parse an ``Extension extensions<min..2^16-1>`` block for ``context``.
 
-    RFC 8446, Section 4.2: no type may appear twice in one block.
+    RFC 8446, Section 4.2: no type may appear twice in one block. Each extension's type and
+    length are read straight from the buffer (a hello carries a dozen); one that does not fit
+    is read again field by field, which fails naming the field.
     """
     block = r.sub(2, "extensions", min_len)
+    data, pos, end = block.span()
     codecs = _codecs_in(context)
+    kept = _kept
     seen: set[int] = set()
     out = []
-    while not block.at_end():
-        item = block.tlv16()
-        if item is None:  # truncated: read field by field, which fails naming the field
-            ext_type = member_of(ExtensionType, block.u16("extension_type"))
-            block.vec(2, f"{ext_type._name_} extension_data")
-            raise AssertionError("tlv16 and the field reads disagree")  # pragma: no cover
-        code, data = item
+    while pos < end:
+        start = pos + 4
+        if start > end or (stop := start + ((data[pos + 2] << 8) | data[pos + 3])) > end:
+            block.seek(pos)
+            _truncated_extension(block)
+        code = (data[pos] << 8) | data[pos + 1]
         if code in seen:
             name = member_of(ExtensionType, code).name
             raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {name} extension")
         seen.add(code)
-        out.append(_extension(codecs, code, data, context))
+        body = data[start:stop]
+        ext = kept.get((context, code, body))
+        out.append(ext if ext is not None else _extension(codecs, code, body, context))
+        pos = stop
+    block.seek(pos)
     return tuple(out)
+
+
+def _truncated_extension(block: Reader) -> NoReturn:
+    """Read the extension at ``block``'s position field by field: the read that fails names its field."""
+    ext_type = member_of(ExtensionType, block.u16("extension_type"))
+    block.vec(2, f"{ext_type._name_} extension_data")
+    raise AssertionError("the extensions loop and the field reads disagree")  # pragma: no cover
 
 
 def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extension]) -> None:

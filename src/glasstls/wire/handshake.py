@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from ..enums import (
     AlertDescription,
@@ -28,7 +28,7 @@ from ..errors import AlertError, DecodeError
 from . import extensions as X
 from .codec import Reader, Writer
 from .extensions import Extension, Extensions
-from .layout import Int, Layout, Opaque, Raw, Struct, Vector, member_of, read, values_of, write
+from .layout import Int, Layout, Opaque, Raw, Struct, Vector, field_values, member_of
 
 # RFC 8446, Section 4.1.3: SHA-256("HelloRetryRequest").
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -47,14 +47,16 @@ class Handshake:
 
     @classmethod
     def parse(cls, r: Reader) -> Self:
-        return cls(*read(cls.layout, r))
+        values: list[Any] = [spec.read(r) for spec in cls.layout]
+        return cls(*values)
 
     def write_body(self, w: Writer) -> None:
-        write(self.layout, w, values_of(self))
+        for spec, value in zip(self.layout, field_values(self), strict=True):
+            spec.write(w, value)
 
     def encode(self) -> bytes:
         """Serialise (header included), remember and return the bytes."""
-        w = Writer().u8(self.msg_type).u24(0)  # RFC 8446, Section 4: msg_type, then the body's uint24 length
+        w = Writer(bytes((self.msg_type, 0, 0, 0)))  # RFC 8446, Section 4: msg_type, the body's uint24 length
         self.write_body(w)
         self.raw = w.getvalue_with_length(1, 3)
         return self.raw
@@ -74,7 +76,8 @@ class _WithExtensions:
 
 
 _NULL = {0: "null"}  # the only compression method (RFC 8446, Section 4.1.2)
-_HELLO_START: Layout = (Int("legacy_version", 2, ProtocolVersion), Raw("random", 32))
+_LEGACY_VERSION, _RANDOM = Int("legacy_version", 2, ProtocolVersion), Raw("random", 32)
+_HELLO_START: Layout = (_LEGACY_VERSION, _RANDOM)
 
 
 @dataclass
@@ -96,7 +99,8 @@ class ClientHello(_WithExtensions, Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ClientHello:
-        msg = cls(*read(cls.layout, r))
+        values: list[Any] = [spec.read(r) for spec in cls.layout]
+        msg = cls(*values)
         _check_psk_last(msg.extensions)
         return msg
 
@@ -124,6 +128,7 @@ class ServerHello(_WithExtensions, Handshake):
         Int("legacy_compression_method", 1, show=_NULL),
         Extensions(X.SH, optional=True),
     )
+    after_random: ClassVar[Layout] = layout[2:]  # what the parser reads once the random said which message
     legacy_version: ProtocolVersion = ProtocolVersion.TLSv1_2
     random: bytes = bytes(32)
     legacy_session_id_echo: bytes = b""
@@ -134,9 +139,10 @@ class ServerHello(_WithExtensions, Handshake):
     @classmethod
     def parse(cls, r: Reader) -> ServerHello:
         # The random says which message this is, and so which extensions may follow.
-        version, random = read(_HELLO_START, r)
+        version, random = _LEGACY_VERSION.read(r), _RANDOM.read(r)
         kind: type[ServerHello] = HelloRetryRequest if random == HRR_RANDOM else ServerHello
-        return kind(version, random, *read(kind.layout[2:], r))
+        rest: list[Any] = [spec.read(r) for spec in kind.after_random]
+        return kind(version, random, *rest)
 
 
 @dataclass
@@ -144,6 +150,7 @@ class HelloRetryRequest(ServerHello):
     """A ServerHello whose random is HRR_RANDOM (RFC 8446, Section 4.1.4)."""
 
     layout: ClassVar[Layout] = (*ServerHello.layout[:-1], Extensions(X.HRR, optional=True))
+    after_random: ClassVar[Layout] = layout[2:]
     random: bytes = HRR_RANDOM
 
 
@@ -282,18 +289,24 @@ _TLS13_PARSERS: dict[HandshakeType, Parser] = {
 }
 
 
+_HANDSHAKE_TYPES: Mapping[int, HandshakeType] = HandshakeType._value2member_map_  # type: ignore[assignment]  # typed Enum
+
+
 def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = None) -> Handshake:
     """Decode one complete handshake message (header included).
 
     The body must be consumed exactly; anything else is decode_error.
     """
-    if len(raw) < 4 or int.from_bytes(raw[1:4], "big") != len(raw) - 4:
-        raise DecodeError(f"handshake message header does not match its {len(raw)} bytes")
-    msg_type = member_of(HandshakeType, raw[0])
+    n = len(raw)
+    if n < 4 or ((raw[1] << 16) | (raw[2] << 8) | raw[3]) != n - 4:
+        raise DecodeError(f"handshake message header does not match its {n} bytes")
+    msg_type = _HANDSHAKE_TYPES.get(raw[0])
+    if msg_type is None:
+        msg_type = member_of(HandshakeType, raw[0])
     parse = (parsers or _TLS13_PARSERS).get(msg_type)
     if parse is None:
         raise AlertError(AlertDescription.unexpected_message, f"unexpected handshake message type {msg_type.name}")
-    r = Reader(raw, msg_type.name, 4)
+    r = Reader(raw, msg_type._name_, 4)
     msg = parse(r)
     r.finish()
     msg.raw = raw

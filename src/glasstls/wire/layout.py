@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from ..enums import AlertDescription, OpenEnum
@@ -57,8 +58,9 @@ class Int:
     def read(self, r: Reader) -> Any:
         value: Any = _INT_READERS[self.width](r, self.name)
         kind = self.kind
-        if kind is not None:
-            value = member_of(kind, value)
+        if kind is not None:  # member_of, inline: most fields are a registry's
+            member = kind._value2member_map_.get(value)
+            value = member if member is not None else kind(value)
         check = self.check
         if check is not None:
             why = check(value)
@@ -117,7 +119,7 @@ class Struct:
         return self.make(*read(self.fields, r))
 
     def write(self, w: Writer, value: Any) -> None:
-        write(self.fields, w, values_of(value))
+        write(self.fields, w, field_values(value))
 
 
 @dataclass(frozen=True)
@@ -205,12 +207,26 @@ def encode(layout: Sequence[Spec], *values: Any) -> bytes:
     return write(layout, Writer(), values).getvalue()
 
 
-_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELD_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def field_values(obj: Any) -> tuple[Any, ...]:
+    """A dataclass's init fields, in order: what its layout writes (one getter per class, made on first use)."""
+    get = _FIELD_VALUES.get(type(obj))
+    if get is None:
+        get = _FIELD_VALUES[type(obj)] = _getter(tuple(f.name for f in fields(obj) if f.init))
+    return get(obj)
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        name = names[0]
+        return lambda obj: (getattr(obj, name),)
+    return lambda obj: ()
 
 
 def values_of(obj: Any) -> list[Any]:
     """A dataclass's init fields, in order: what its layout writes."""
-    names = _INIT_FIELDS.get(type(obj))
-    if names is None:
-        names = _INIT_FIELDS[type(obj)] = tuple(f.name for f in fields(obj) if f.init)
-    return [getattr(obj, name) for name in names]
+    return list(field_values(obj))
