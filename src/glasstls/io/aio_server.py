@@ -58,6 +58,7 @@ class _ServerOptions:
     observer_factory: Callable[[Any], Observer | None] | None
     on_handshake_error: Callable[[Any, BaseException], None] | None
     on_event: Callable[[Event], None] | None
+    coroutine_cb: bool  # client_connected_cb is a coroutine function
 
 
 class TLSServer:
@@ -211,12 +212,6 @@ class TLSServer:
             self._free += 1
             self._listen()
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Every failure of a connection is handled in _run_callback; this is a bug of this module.
-            logger.error("glasstls server task failed", exc_info=task.exception())
-
     # -- one connection -----------------------------------------------------------------
     # No task until the handshake has completed: the handshake is driven by the protocol's
     # callbacks, its deadline is one timer, and the protocol tells us of its end (on_handshake).
@@ -282,9 +277,16 @@ class TLSServer:
         if error is not None:
             self._handshake_failed(peer, error)
             return
-        task = self._loop.create_task(self._run_callback(tls, peer))
+        writer = tls.writer
+        assert writer is not None  # made with the handshake's end
+        if self._options.coroutine_cb:
+            # Calling a coroutine function runs none of it: the task runs the application's coroutine itself.
+            coroutine = self._options.client_connected_cb(tls.reader, writer)
+        else:
+            coroutine = self._call_plain(tls.reader, writer)
+        task: asyncio.Task[None] = self._loop.create_task(coroutine)  # type: ignore[arg-type]  # one, by coroutine_cb
         self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(functools.partial(self._callback_ended, tls, peer))
 
     def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
         callback = self._options.on_handshake_error
@@ -296,22 +298,27 @@ class TLSServer:
         except Exception:
             logger.exception("on_handshake_error raised")
 
-    async def _run_callback(self, tls: TLSProtocol, peer: Any) -> None:
-        assert tls.writer is not None
-        try:
-            result = self._options.client_connected_cb(tls.reader, tls.writer)
-            if inspect.isawaitable(result):
-                await result
-        except asyncio.CancelledError:
+    async def _call_plain(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A callback that is not a coroutine function, called in a task as a coroutine's would run."""
+        result = self._options.client_connected_cb(reader, writer)
+        if inspect.isawaitable(result):
+            await result
+
+    def _callback_ended(self, tls: TLSProtocol, peer: Any, task: asyncio.Task[None]) -> None:
+        """The connection's callback returned, failed or was cancelled; any failure aborts its connection only."""
+        self._tasks.discard(task)
+        if task.cancelled():
             tls.abort()
-            raise
-        except (TLSError, OSError) as exc:
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, TLSError | OSError):
             # The connection itself failed (truncation, reset, alert): nothing to debug here.
             logger.info("connection with %s ended: %s", peer_label(peer), exc)
-            tls.abort()
-        except Exception:
-            logger.exception("client_connected_cb failed for %s; its connection is aborted", peer_label(peer))
-            tls.abort()
+        else:
+            logger.error("client_connected_cb failed for %s; its connection is aborted", peer_label(peer), exc_info=exc)
+        tls.abort()
 
 
 def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol, Any], None]:
@@ -428,5 +435,6 @@ async def start_server(
     else:
         sockets = await _bind(host, port, backlog)
     options = _ServerOptions(config, client_connected_cb, handshake_timeout, idle_timeout, allow_truncation, limit,
-                             observer_factory, on_handshake_error, on_event)  # fmt: skip
+                             observer_factory, on_handshake_error, on_event,
+                             inspect.iscoroutinefunction(client_connected_cb))  # fmt: skip
     return TLSServer(asyncio.get_running_loop(), sockets, options, max_connections)
