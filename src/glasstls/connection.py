@@ -275,7 +275,11 @@ class Connection:
                 AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message"
             )
         if ctype == _APPLICATION_DATA:
-            self._on_application_data(data)
+            if self.peer_verified is None:
+                self._on_early_application_data(data)
+            elif data:
+                self._budget.on_application_data(len(data))
+                self._events.append(ApplicationData(data))
         elif ctype == _HANDSHAKE:
             self._on_handshake(data, protected)
         elif ctype == _ALERT:
@@ -324,18 +328,15 @@ class Connection:
         if self._state_observer is not None and self._state is not old:
             self._state_observer(StateTrace(self.side, old.name, self._state.name))
 
-    def _on_application_data(self, data: bytes) -> None:
-        if self.peer_verified is None:
-            early = self._ctx.early
-            if early is not None and early.accepted and early.open and self.side == "server":
-                early.take(len(data))  # 0-RTT data (RFC 8446, Section 4.2.10), under the early keys
-                if data:
-                    self._events.append(EarlyData(data))
-                return
-            raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
-        if data:
-            self._budget.on_application_data(len(data))
-            self._events.append(ApplicationData(data))
+    def _on_early_application_data(self, data: bytes) -> None:
+        """Application data before the handshake completed: 0-RTT data, or an error."""
+        early = self._ctx.early
+        if early is not None and early.accepted and early.open and self.side == "server":
+            early.take(len(data))  # 0-RTT data (RFC 8446, Section 4.2.10), under the early keys
+            if data:
+                self._events.append(EarlyData(data))
+            return
+        raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
 
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:

@@ -93,7 +93,8 @@ class RecordLayer:
         while True:
             buf, pos = self._in, self._pos
             if len(buf) - pos < 5:
-                self._compact()
+                if pos:
+                    self._compact()
                 return None
             ctype = buf[pos]
             length = (buf[pos + 3] << 8) | buf[pos + 4]
@@ -116,21 +117,29 @@ class RecordLayer:
             if len(buf) < end:
                 self._compact()
                 return None
-            # Advance an offset instead of deleting: deleting from the front of a
-            # large buffer per record would move the rest of it every time.
-            self._pos = end
+            if end == len(buf):
+                self._in, self._pos = b"", 0  # all read: the caller's bytes or the buffer are let go
+            else:
+                # Advance an offset instead of deleting: deleting from the front of a
+                # large buffer per record would move the rest of it every time.
+                self._pos = end
             if opener is None:
                 record = self._plaintext(_CONTENT_TYPES[ctype], buf, pos, end)
-            elif type(buf) is bytes:
-                # The caller's bytes, read in place: a TLS 1.3 AEAD decrypts from a view of them
-                # (no copy of the payload); TLS 1.2's protections take bytes.
-                payload = buf[pos + 5 : end] if opener.protects_all_types else memoryview(buf)[pos + 5 : end]
-                record = self._unprotect(opener, _CONTENT_TYPES[ctype], buf[pos : pos + 5], payload)
+            elif type(buf) is bytes and not opener.protects_all_types:
+                # TLS 1.3, the caller's bytes read in place: the AEAD decrypts from a view of
+                # them (no copy of the payload).
+                header, payload = buf[pos : pos + 5], memoryview(buf)[pos + 5 : end]
+                if not (self.skip_early_data or self._hook):
+                    inner_type, data = opener.open(header, payload)
+                    return inner_type, data, header, True
+                record = self._unprotect(opener, _CONTENT_TYPES[ctype], header, payload)
+            elif type(buf) is bytes:  # TLS 1.2's protections take bytes
+                record = self._unprotect(opener, _CONTENT_TYPES[ctype], buf[pos : pos + 5], buf[pos + 5 : end])
             else:
                 # A view of the bytearray, released before the bytearray can grow again.
                 with memoryview(buf) as view, view[pos + 5 : end] as in_place:
-                    payload = bytes(in_place) if opener.protects_all_types else in_place
-                    record = self._unprotect(opener, _CONTENT_TYPES[ctype], bytes(view[pos : pos + 5]), payload)
+                    sealed = bytes(in_place) if opener.protects_all_types else in_place
+                    record = self._unprotect(opener, _CONTENT_TYPES[ctype], bytes(view[pos : pos + 5]), sealed)
             if record is not None:
                 return record
 
