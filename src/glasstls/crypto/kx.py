@@ -28,6 +28,7 @@ import abc
 import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
@@ -317,8 +318,8 @@ class _MontgomeryShare(KeyShare):
         self.group = group
         raw = randomness(_MONTGOMERY[group])
         if group == NamedGroup.x25519:
-            self._private: x25519.X25519PrivateKey | x448.X448PrivateKey = (
-                x25519.X25519PrivateKey.from_private_bytes(raw)
+            self._private: x25519.X25519PrivateKey | x448.X448PrivateKey = x25519.X25519PrivateKey.from_private_bytes(
+                raw
             )
         else:
             self._private = x448.X448PrivateKey.from_private_bytes(raw)
@@ -331,10 +332,14 @@ class _MontgomeryShare(KeyShare):
         peer_public = bytes(peer_public)
         _check_length(self.group, "key share", peer_public, _MONTGOMERY[self.group])
         try:
-            if isinstance(self._private, x25519.X25519PrivateKey):
-                secret = self._private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+            if self.group == NamedGroup.x25519:  # (the key's class is an ABC: isinstance costs more)
+                secret = cast("x25519.X25519PrivateKey", self._private).exchange(
+                    x25519.X25519PublicKey.from_public_bytes(peer_public)
+                )
             else:
-                secret = self._private.exchange(x448.X448PublicKey.from_public_bytes(peer_public))
+                secret = cast("x448.X448PrivateKey", self._private).exchange(
+                    x448.X448PublicKey.from_public_bytes(peer_public)
+                )
         except ValueError:
             # OpenSSL refuses an all-zero result itself; report it the same way.
             secret = b""
@@ -394,8 +399,7 @@ def _load_point(group: NamedGroup, data: bytes) -> ec.EllipticCurvePublicKey:
     if data[:1] != b"\x04":
         first = f"0x{data[0]:02x}" if data else "nothing"
         raise _illegal(
-            f"{group.name} key share is not an uncompressed point (first byte {first}; "
-            "RFC 8446, Section 4.2.8.2)"
+            f"{group.name} key share is not an uncompressed point (first byte {first}; RFC 8446, Section 4.2.8.2)"
         )
     _check_length(group, "key share", data, 1 + 2 * spec.coordinate_bytes)
     try:
@@ -609,9 +613,7 @@ def _hybrid_encapsulate(client_share: bytes, randomness: Randomness) -> tuple[by
         # from_public_bytes performs the FIPS 203, Section 7.2 modulus check.
         peer_kem = _mlkem.MLKEM768PublicKey.from_public_bytes(encapsulation_key)
     except ValueError:
-        raise _illegal(
-            "X25519MLKEM768: ML-KEM-768 encapsulation key fails the FIPS 203 (Section 7.2) check"
-        ) from None
+        raise _illegal("X25519MLKEM768: ML-KEM-768 encapsulation key fails the FIPS 203 (Section 7.2) check") from None
     ecdh = _MontgomeryShare(NamedGroup.x25519, randomness)
     ecdh_secret = _hybrid_ecdh(ecdh, ecdh_public)
     kem_secret, ciphertext = peer_kem.encapsulate()

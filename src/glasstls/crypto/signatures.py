@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -61,9 +62,7 @@ __all__ = [
     "verify",
 ]
 
-PrivateKey = (
-    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
-)
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
 S = SignatureScheme
@@ -129,11 +128,11 @@ _PKCS1_ORDER = (S.rsa_pkcs1_sha256, S.rsa_pkcs1_sha384, S.rsa_pkcs1_sha512)
 
 
 def _public(key: PrivateKey | PublicKey) -> PublicKey:
-    return key.public_key() if isinstance(key, PrivateKey) else key
+    return key.public_key() if isinstance(key, PrivateKey) else key  # once per class: see _key_kind
 
 
 def _key_kind(key: PrivateKey | PublicKey) -> str:
-    """"rsa", "ecdsa", "ed25519", "ed448" or the name of a key type no scheme fits; by class, worked out
+    """ "rsa", "ecdsa", "ed25519", "ed448" or the name of a key type no scheme fits; by class, worked out
     once per class (isinstance against cryptography's key ABCs, and public_key(), cost microseconds)."""
     kind = _KINDS.get(type(key))
     if kind is None:
@@ -142,6 +141,20 @@ def _key_kind(key: PrivateKey | PublicKey) -> str:
 
 
 _KINDS: dict[type, str] = {}
+_PRIVATE: dict[type, bool] = {}  # by class: is it one of the private key types (PrivateKey)?
+
+
+def _is_private(key: object) -> bool:
+    """isinstance(key, PrivateKey), worked out once per class (see _key_kind)."""
+    private = _PRIVATE.get(type(key))
+    if private is None:
+        private = _PRIVATE[type(key)] = isinstance(key, PrivateKey)
+    return private
+
+
+def _is_public(key: object) -> bool:
+    """isinstance(key, PublicKey), by class as _is_private."""
+    return not _is_private(key) and _key_kind(key) in _KIND_LABELS  # type: ignore[arg-type]
 
 
 def _kind_of(key: PrivateKey | PublicKey) -> str:
@@ -188,11 +201,9 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
 _KIND_LABELS = {"rsa": "an RSA", "ecdsa": "an ECDSA", "ed25519": "an Ed25519", "ed448": "an Ed448"}
 
 
-def _ecdsa_misfit(
-    key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool
-) -> str | None:
-    assert isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey))
-    curve = key.curve.name  # a private key knows its curve too: no public_key() needed
+def _ecdsa_misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool) -> str | None:
+    # An ECDSA key (_misfit checked its kind); a private key knows its curve too: no public_key().
+    curve = cast("ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey", key).curve.name
     if curve not in _CURVE_SCHEMES:
         return f"ECDSA key on curve {curve} is not supported"
     # RFC 8446, Section 4.2.3: in TLS 1.3 the scheme names the curve.
@@ -277,10 +288,10 @@ def scheme_fits_certificate(certificate: x509.Certificate, scheme: int, *, tls13
         key = certificate.public_key()
     except (ValueError, TypeError):  # unsupported key algorithm in the certificate
         return False
-    if not isinstance(key, PublicKey):
+    if not _is_public(key):
         return False
-    pss = is_rsassa_pss_certificate(certificate) if isinstance(key, rsa.RSAPublicKey) else None
-    return scheme_fits_key(key, scheme, tls13=tls13, rsa_pss_key=pss)
+    pss = is_rsassa_pss_certificate(certificate) if _key_kind(key) == "rsa" else None  # type: ignore[arg-type]
+    return scheme_fits_key(cast("PublicKey", key), scheme, tls13=tls13, rsa_pss_key=pss)
 
 
 def _checked(key: PrivateKey | PublicKey, scheme: int, tls13: bool) -> tuple[SignatureScheme, _Scheme]:
@@ -309,17 +320,20 @@ def sign(
     Randomness is drawn only for RSA-PSS with injected randomness (the salt);
     see the module doc.
     """
-    if not isinstance(private_key, PrivateKey):
+    if not _is_private(private_key):
         raise TypeError(f"sign() needs a private key, not {type(private_key).__name__}")
     # _checked refuses SHA-1 (and PKCS #1 v1.5) under TLS 1.3 rules (RFC 8446, Section 4.2.3).
     s, spec = _checked(private_key, scheme, tls13)
-    if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return private_key.sign(message)
+    kind = _key_kind(private_key)  # the classes of the key types, not isinstance against their ABCs
+    if kind in ("ed25519", "ed448"):
+        return cast("ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey", private_key).sign(message)
     assert spec.hash is not None
     algorithm = spec.hash()
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+    if kind == "ecdsa":
         # RFC 6979 nonces when replaying: the signature is then reproducible.
-        return private_key.sign(message, ec.ECDSA(algorithm, deterministic_signing=not is_system(randomness)))
+        ecdsa = ec.ECDSA(algorithm, deterministic_signing=not is_system(randomness))
+        return cast("ec.EllipticCurvePrivateKey", private_key).sign(message, ecdsa)
+    private_key = cast("rsa.RSAPrivateKey", private_key)
     if spec.kind == "rsa_pkcs1":
         return private_key.sign(message, padding.PKCS1v15(), algorithm)
     if is_system(randomness):
@@ -411,7 +425,7 @@ def verify(
 
     ``what`` names the signature in the reason, e.g. "CertificateVerify signature".
     """
-    if isinstance(public_key, PrivateKey):
+    if _is_private(public_key):
         raise TypeError(f"verify() needs a public key, not {type(public_key).__name__}")
     s, spec = _checked(public_key, scheme, tls13)
     try:
@@ -421,14 +435,15 @@ def verify(
 
 
 def _verify(public_key: PublicKey, spec: _Scheme, message: bytes, signature: bytes) -> None:
-    if isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        public_key.verify(signature, message)
+    kind = _key_kind(public_key)  # _checked made sure the scheme fits this kind
+    if kind in ("ed25519", "ed448"):
+        cast("ed25519.Ed25519PublicKey | ed448.Ed448PublicKey", public_key).verify(signature, message)
         return
     assert spec.hash is not None
     algorithm = spec.hash()
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        public_key.verify(signature, message, ec.ECDSA(algorithm))
+    if kind == "ecdsa":
+        cast("ec.EllipticCurvePublicKey", public_key).verify(signature, message, ec.ECDSA(algorithm))
     elif spec.kind == "rsa_pkcs1":
-        public_key.verify(signature, message, padding.PKCS1v15(), algorithm)
+        cast("rsa.RSAPublicKey", public_key).verify(signature, message, padding.PKCS1v15(), algorithm)
     else:
-        public_key.verify(signature, message, _pss(algorithm), algorithm)
+        cast("rsa.RSAPublicKey", public_key).verify(signature, message, _pss(algorithm), algorithm)

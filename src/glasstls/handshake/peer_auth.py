@@ -14,6 +14,7 @@ certificate's key, then the signature itself, reported in the trace.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -163,7 +164,6 @@ def check_peer_signature(
         AlertDescription.illegal_parameter,
         f"{signer} signed with {scheme.name}, which does not fit {its}",
     )
-    key = cert.public_key()
     # scheme_fits_certificate admitted only keys that sign; this tells the type checker so.
-    assert isinstance(key, PublicKey)
+    key = cast("PublicKey", cert.public_key())
     traced_check(ctx, subject, success, lambda: verify(key, scheme, content, signature, what=what, tls13=tls13))

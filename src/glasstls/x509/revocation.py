@@ -54,13 +54,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
@@ -118,7 +119,8 @@ def reason_name(reason: x509.ReasonFlags | None) -> str:
 def must_staple(cert: x509.Certificate) -> bool:
     """RFC 7633, Section 4: the TLS feature extension lists status_request ("must-staple")."""
     try:
-        features = cert.extensions.get_extension_for_class(x509.TLSFeature).value
+        # by OID: get_extension_for_class tests each extension against a class (an ABC isinstance)
+        features = cast("x509.TLSFeature", cert.extensions.get_extension_for_oid(ExtensionOID.TLS_FEATURE).value)
     except x509.ExtensionNotFound:
         return False
     return x509.TLSFeatureType.status_request in features

@@ -50,13 +50,14 @@ import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import verification
-from cryptography.x509.oid import ExtendedKeyUsageOID, PublicKeyAlgorithmOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, PublicKeyAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
@@ -217,10 +218,13 @@ def _oid_name(oid: x509.ObjectIdentifier) -> str:
     return oid.dotted_string if name == "Unknown OID" else f"{name} ({oid.dotted_string})"
 
 
+_SAN = ExtensionOID.SUBJECT_ALTERNATIVE_NAME
+
+
 def san_names(cert: x509.Certificate) -> tuple[str, ...]:
     """The DNS names and IP addresses of the subjectAltName extension, in certificate order."""
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = cast("x509.SubjectAlternativeName", cert.extensions.get_extension_for_oid(_SAN).value)
     except x509.ExtensionNotFound:
         return ()
     return tuple(str(entry.value) for entry in san if isinstance(entry, x509.DNSName | x509.IPAddress))
