@@ -174,8 +174,9 @@ def _kind_of(key: PrivateKey | PublicKey) -> str:
 def _pss_fits_size(key: PrivateKey | PublicKey, spec: _Scheme) -> bool:
     # RFC 8017, Section 9.1.1 step 3 with sLen = hLen (RFC 8446, Section 4.2.3):
     # emLen >= 2*hLen + 2, where emLen = ceil((modBits - 1) / 8).
-    assert spec.hash is not None and isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey))
-    em_len = (key.key_size - 1 + 7) // 8  # a private key knows its size too: no public_key() needed
+    assert spec.hash is not None  # an RSA key here (_misfit checked its kind), private or public
+    rsa_key = cast("rsa.RSAPublicKey | rsa.RSAPrivateKey", key)
+    em_len = (rsa_key.key_size - 1 + 7) // 8  # a private key knows its size too: no public_key() needed
     return em_len >= 2 * spec.hash().digest_size + 2
 
 
