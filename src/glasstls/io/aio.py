@@ -146,62 +146,110 @@ class TLSStreamReader(asyncio.StreamReader):
 
 
 class _AppTransport(asyncio.Transport):
-    """The transport the application's protocol (and so its StreamWriter) writes to."""
+    """The transport the application's StreamWriter writes to, and the protocol behind it.
+
+    What the writer asks of its protocol (drain's wait, wait_closed's future) is
+    passed on to the TLSProtocol. Once the connection has ended (``ended``), this
+    answers as a closed transport without holding the TLSProtocol: the reader,
+    the writer and this are all the application may keep, and none of them then
+    refers back to the protocol, so the protocol and its Connection are freed by
+    reference counting when the connection ends, not left to the cycle collector.
+    """
 
     def __init__(self, tls: TLSProtocol) -> None:
         super().__init__()
-        self._tls = tls
+        self._tls: TLSProtocol | None = tls
+        self._conn = tls.conn
+        self._raw: asyncio.Transport | None = None  # set when the handshake completes
+        self._lost_error: Exception | None = None  # how the TCP connection ended, once it has
+        self._lost_writes = 0
 
-    @property
-    def _raw(self) -> asyncio.Transport:
-        assert self._tls.raw is not None  # the application gets this transport only after the handshake
-        return self._tls.raw
+    def lost_write(self) -> None:
+        self._lost_writes += 1
+        if self._lost_writes == LOST_WRITES_WARNING:
+            logger.warning("writing to a glasstls connection that is closed: the data is dropped")
+
+    def started(self, raw: asyncio.Transport) -> None:
+        self._raw = raw
+
+    def ended(self, exc: Exception | None) -> None:
+        self._tls = None
+        self._lost_error = exc
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "glasstls":
-            return self._tls.conn.parameters
+            return self._conn.parameters
         if name == "glasstls_connection":
-            return self._tls.conn
+            return self._conn
+        assert self._raw is not None  # the application gets this transport only after the handshake
         return self._raw.get_extra_info(name, default)  # peername, sockname, socket …
 
     def is_closing(self) -> bool:
-        return self._tls.is_closing()
+        return self._tls is None or self._tls.is_closing()
 
     def close(self) -> None:
-        self._tls.close()
+        if self._tls is not None:
+            self._tls.close()
 
     def abort(self) -> None:
-        self._tls.abort()
+        if self._tls is not None:
+            self._tls.abort()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
-        self._tls.write(bytes(data))
+        if self._tls is not None:
+            self._tls.write(bytes(data))
+        else:
+            self.lost_write()
 
     def can_write_eof(self) -> bool:
         return False  # as sslproto: close() sends close_notify and closes both directions
 
     def pause_reading(self) -> None:
-        self._tls.pause_reading()
+        if self._tls is not None:
+            self._tls.pause_reading()
 
     def resume_reading(self) -> None:
-        self._tls.resume_reading()
+        if self._tls is not None:
+            self._tls.resume_reading()
 
     def is_reading(self) -> bool:
-        return not self._tls.reading_paused and not self._tls.is_closing()
+        return self._tls is not None and not self._tls.reading_paused and not self._tls.is_closing()
 
     # Flow control of writes is the raw transport's: its buffer holds our ciphertext.
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        assert self._raw is not None
         self._raw.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
+        assert self._raw is not None
         return self._raw.get_write_buffer_size()
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
+        assert self._raw is not None
         return self._raw.get_write_buffer_limits()
 
     def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._tls
+        return self._tls if self._tls is not None else _ENDED
+
+    # -- as the StreamWriter's protocol (what it asks of a StreamReaderProtocol) --------
+    def _drain_helper(self) -> Awaitable[None]:
+        return self._tls._drain_helper() if self._tls is not None else _connection_lost()
+
+    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
+        if self._tls is not None:
+            return self._tls._get_close_waiter(stream)
+        waiter: asyncio.Future[None] = stream._loop.create_future()  # type: ignore[attr-defined]
+        _resolve(waiter, self._lost_error)
+        return waiter
+
+
+_ENDED = asyncio.BaseProtocol()  # an ended connection's get_protocol(): it no longer has one
+
+
+async def _connection_lost() -> None:
+    raise ConnectionResetError("Connection lost")  # what a StreamReaderProtocol's drain raises then
 
 
 class TLSProtocol(asyncio.BufferedProtocol):
@@ -253,7 +301,6 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._peer_done = False  # the peer's stream has ended and the reader has been told how
         self._received = 0  # application-data bytes, for TruncatedError
         self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
-        self._lost_writes = 0
         self._idle_timeout = idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_activity = loop.time()
@@ -443,13 +490,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._event_callback(event)
 
     def _start_app(self) -> None:
-        self.reader.set_transport(self._app_transport)  # the reader now pauses us through _AppTransport
-        self.writer = asyncio.StreamWriter(self._app_transport, self, self.reader, self._loop)
+        app = self._app_transport
+        assert self.raw is not None  # the handshake came through it
+        app.started(self.raw)
+        self.reader.set_transport(app)  # the reader now pauses us through _AppTransport
+        self.writer = asyncio.StreamWriter(app, app, self.reader, self._loop)  # type: ignore[arg-type]
         parameters = self.conn.parameters
         if not self.handshake.done() and parameters is not None:  # set by the HandshakeComplete that got us here
             self.handshake.set_result(parameters)
-            if self._on_handshake is not None:
-                self._on_handshake()
+            self._handshake_ended()
         if self._idle_timeout is not None:
             self._idle_timer = self._loop.call_later(self._idle_timeout, self._check_idle)
 
@@ -487,8 +536,13 @@ class TLSProtocol(asyncio.BufferedProtocol):
             # reader), and asyncio would otherwise log it as lost.
             self.handshake.exception()
         self.reader.set_exception(exc)
-        if ended and self._on_handshake is not None:
-            self._on_handshake()
+        if ended:
+            self._handshake_ended()
+
+    def _handshake_ended(self) -> None:
+        hook, self._on_handshake = self._on_handshake, None  # called once, and not kept (it refers to us)
+        if hook is not None:
+            hook()
 
     # -- out to the raw transport ---------------------------------------------------
     def _flush(self) -> None:
@@ -505,15 +559,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _finish(self) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
-            if self._on_closed_hook is not None:
-                self._on_closed_hook()
+            self._app_transport.ended(self._lost_error)  # which lets go of us
+            hook, self._on_closed_hook = self._on_closed_hook, None
+            if hook is not None:
+                hook()
 
     # -- the application's side (through _AppTransport) -------------------------------
     def write(self, data: bytes) -> None:
         if self._closing or self.conn.closed:
-            self._lost_writes += 1
-            if self._lost_writes == LOST_WRITES_WARNING:
-                logger.warning("writing to a glasstls connection that is closed: the data is dropped")
+            self._app_transport.lost_write()
             return
         self._last_activity = self._loop.time()
         try:

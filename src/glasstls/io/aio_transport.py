@@ -240,6 +240,9 @@ class SocketTransport(asyncio.Transport):
             self._protocol.connection_lost(exc)  # type: ignore[arg-type]  # an Exception in practice
         finally:
             self._sock.close()
+            # As asyncio's transports: the protocol (which holds us) is let go, so that neither
+            # waits for the cycle collector.
+            self._protocol = _GONE
 
     # -- what else a transport answers --------------------------------------------------------
     def get_extra_info(self, name: str, default: Any = None) -> Any:
@@ -262,3 +265,16 @@ class SocketTransport(asyncio.Transport):
 
     def get_protocol(self) -> asyncio.BaseProtocol:
         return self._protocol
+
+
+class _Gone(asyncio.BufferedProtocol):
+    """The protocol of a transport whose connection is lost: nothing reaches it any more."""
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        raise RuntimeError("a lost connection reads nothing")
+
+    def buffer_updated(self, nbytes: int) -> None:
+        raise RuntimeError("a lost connection reads nothing")
+
+
+_GONE = _Gone()
