@@ -4,7 +4,6 @@ ChangeCipherSpec, Finished, and the session a handshake leaves behind."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, fields
 
 from cryptography import x509
@@ -101,10 +100,15 @@ class KeyedHandshake12(Handshake12):
 
     master_secret: bytes
 
-    @functools.cached_property
+    @property
     def _key_block(self) -> prf12.KeyBlock:
-        """RFC 5246, Section 6.3: one key block for both directions (computed once)."""
-        return prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
+        """RFC 5246, Section 6.3: one key block for both directions (computed once; kept by hand,
+        as functools.cached_property takes a lock on Python 3.11 the first time, every handshake)."""
+        kept: prf12.KeyBlock | None = self.__dict__.get("_kept_key_block")
+        if kept is None:
+            kept = prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
+            object.__setattr__(self, "_kept_key_block", kept)
+        return kept
 
     def _protection(self, ctx: Context, sender: str) -> Protection12:
         kb = self._key_block

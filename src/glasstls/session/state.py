@@ -155,7 +155,11 @@ class SessionState:
 
     @property
     def expires(self) -> datetime:
-        return self.created + timedelta(seconds=self.lifetime)
+        kept: datetime | None = self.__dict__.get("_expires")  # (datetime arithmetic: kept once made)
+        if kept is None:
+            kept = self.created + timedelta(seconds=self.lifetime)
+            object.__setattr__(self, "_expires", kept)
+        return kept
 
     def expired(self, now: datetime) -> bool:
         """True once ``lifetime`` seconds have passed since ``created`` (a zero lifetime is always expired).
