@@ -1,9 +1,12 @@
 """TLS 1.3 record protection (RFC 8446, Section 5.2 and 5.3).
 
 One :class:`Protection13` is one direction's key epoch. Everything that can be
-done once per key is done in ``__init__`` (the AEAD object, the IV as an
-integer), so a record costs one XOR, one AEAD call and the header. The
-content-type bytes and members are tables, not built per record.
+done once per key is done once, for the first record (the key and IV, the AEAD
+object, the IV as an integer), so a record costs one XOR, one AEAD call and the
+header. Not before: an epoch that never protects a record (the application
+read keys of a connection whose peer sends nothing, the keys of a handshake
+that fails before its first encrypted record) costs no HKDF and no AEAD
+context. The content-type bytes and members are tables, not built per record.
 
 The tag is 16 bytes except for TLS_AES_128_CCM_8_SHA256, whose AES-CCM tag is 8
 (RFC 8446, Appendix B.4): record lengths come from the suite's ``tag_len``.
@@ -12,6 +15,7 @@ The tag is 16 bytes except for TLS_AES_128_CCM_8_SHA256, whose AES-CCM tag is 8
 from __future__ import annotations
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from ..crypto.kdf import hkdf_expand_label
 from ..crypto.suites import Suite13
@@ -26,24 +30,34 @@ _APP_HEADER = b"\x17\x03\x03"
 _SEQ_LIMIT = (1 << 64) - 1  # RFC 8446, Section 5.3: a sequence number never wraps
 _TYPE_BYTE = [bytes((i,)) for i in range(256)]
 _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
+AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
 
 class Protection13:
     """AEAD protection for one direction and one traffic secret."""
 
-    __slots__ = ("suite", "epoch", "seq", "_aead", "_iv", "_tag_len")
+    __slots__ = ("suite", "epoch", "seq", "_secret", "_aead", "_iv", "_tag_len")
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
-        # RFC 8446, Section 7.3: the write key and IV (traffic_keys, without the TrafficKeys object).
-        h = suite.hash_name
         self.suite = suite
         self.epoch = epoch
         self.seq = 0
-        self._aead = suite.make_aead(hkdf_expand_label(h, secret, b"key", b"", suite.key_len))
-        self._iv = int.from_bytes(hkdf_expand_label(h, secret, b"iv", b"", suite.iv_len), "big")
+        self._secret = secret  # until the first record derives the key and IV from it (_keys)
+        self._aead: AEAD | None = None
+        self._iv = 0
         self._tag_len = suite.tag_len
+
+    def _keys(self) -> AEAD:
+        """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV
+        (traffic_keys, without the TrafficKeys object). The secret is not kept."""
+        suite, secret = self.suite, self._secret
+        h = suite.hash_name
+        self._iv = int.from_bytes(hkdf_expand_label(h, secret, b"iv", b"", suite.iv_len), "big")
+        aead = self._aead = suite.make_aead(hkdf_expand_label(h, secret, b"key", b"", suite.key_len))
+        self._secret = b""
+        return aead
 
     def seal(self, content_type: int, data: bytes | memoryview, padding: int = 0) -> bytes:
         """One TLSCiphertext record carrying ``data`` of ``content_type``.
@@ -68,7 +82,8 @@ class Protection13:
         if seq >= _SEQ_LIMIT:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
         self.seq = seq + 1
-        return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
+        aead = self._aead or self._keys()
+        return header + aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), inner, header)
 
     def open(self, header: bytes, payload: bytes | memoryview) -> tuple[ContentType, bytes]:
         """Decrypt one record; returns the inner content type and content.
@@ -79,8 +94,9 @@ class Protection13:
         if seq >= _SEQ_LIMIT:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
         self.seq = seq + 1
+        aead = self._aead or self._keys()
         try:
-            inner = self._aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), payload, header)
+            inner = aead.decrypt((self._iv ^ seq).to_bytes(12, "big"), payload, header)
         except InvalidTag:
             raise AlertError(
                 AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)"
