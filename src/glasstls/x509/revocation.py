@@ -118,12 +118,12 @@ def reason_name(reason: x509.ReasonFlags | None) -> str:
 
 def must_staple(cert: x509.Certificate) -> bool:
     """RFC 7633, Section 4: the TLS feature extension lists status_request ("must-staple")."""
-    try:
-        # by OID: get_extension_for_class tests each extension against a class (an ABC isinstance)
-        features = cast("x509.TLSFeature", cert.extensions.get_extension_for_oid(ExtensionOID.TLS_FEATURE).value)
-    except x509.ExtensionNotFound:
-        return False
-    return x509.TLSFeatureType.status_request in features
+    # Found by OID in a loop: a lookup that fails raises ExtensionNotFound, and most
+    # certificates have no TLS feature extension (every handshake asks).
+    for extension in cert.extensions:
+        if extension.oid == ExtensionOID.TLS_FEATURE:
+            return x509.TLSFeatureType.status_request in cast("x509.TLSFeature", extension.value)
+    return False
 
 
 # -- OCSP ------------------------------------------------------------------------------------------
