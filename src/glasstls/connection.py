@@ -73,7 +73,8 @@ MAX_EXPORT_LENGTH = 255 * 32
 # Compared or passed per record: module names, not enum class attributes (an Enum member
 # looked up on its class costs a descriptor call each time).
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
-_APPLICATION_DATA_TYPE = ContentType.application_data
+_APPLICATION_DATA_TYPE, _HANDSHAKE_TYPE = ContentType.application_data, ContentType.handshake
+_KEY_UPDATE, _NEW_SESSION_TICKET = HandshakeType.key_update, HandshakeType.new_session_ticket
 _TLS13 = ProtocolVersion.TLSv1_3
 
 
@@ -290,14 +291,15 @@ class Connection:
             raise AlertError(AlertDescription.unexpected_message, f"record of content type {ctype.name}")
 
     def _on_handshake(self, data: bytes, protected: bool) -> None:
-        if self._records.read is not None and not protected:
+        records, hs_in = self._records, self._hs_in
+        if records.read is not None and not protected:
             raise AlertError(AlertDescription.unexpected_message, "unprotected handshake record after keys were agreed")
-        self._hs_in.feed(data)
+        hs_in.feed(data)
         while not self._closed:
-            raw = self._hs_in.pop()
+            raw = hs_in.pop()
             if raw is None:
                 return
-            read_before = self._records.read
+            read_before = records.read
             msg = decode_message(raw, self._state.parsers)
             if self._observer is not None:
                 self._observer(MessageTrace(self.side, "in", msg))
@@ -305,7 +307,7 @@ class Connection:
             if self.peer_verified is not None:
                 self._spend_post_handshake(msg)
             self._advance(msg)
-            if self._records.read is not read_before and not self._hs_in.empty():
+            if records.read is not read_before and not hs_in.empty():
                 # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                 raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
 
@@ -317,9 +319,9 @@ class Connection:
             self._first_finished = msg.verify_data
 
     def _spend_post_handshake(self, msg: Handshake) -> None:
-        if msg.msg_type == HandshakeType.key_update:
+        if msg.msg_type == _KEY_UPDATE:
             self._budget.on_key_update()
-        elif msg.msg_type == HandshakeType.new_session_ticket:
+        elif msg.msg_type == _NEW_SESSION_TICKET:
             self._budget.on_new_session_ticket()
 
     def _advance(self, msg: Handshake) -> None:
@@ -364,7 +366,7 @@ class Connection:
             self._events.append(ConnectionClosed(self.error, by_peer=True))
 
     def _on_close_notify(self) -> None:
-        if self.version == ProtocolVersion.TLSv1_3 and self.peer_verified is not None:
+        if self.version == _TLS13 and self.peer_verified is not None:
             # RFC 8446, Section 6.1: close_notify closes the peer's write side only;
             # we may go on sending (an echo's last answer) until close().
             self._read_closed = True
@@ -446,7 +448,7 @@ class Connection:
         if self._hs_out:
             data = b"".join(self._hs_out)
             self._hs_out.clear()
-            self._records.send(ContentType.handshake, data)
+            self._records.send(_HANDSHAKE_TYPE, data)
 
     def _record_hook(
         self,
@@ -516,7 +518,7 @@ class _HandshakeContext:
         self._conn._send_handshake(msg)
 
     def send_change_cipher_spec(self) -> None:
-        if self.side == "client" and self._ccs_sent and self._conn.version == ProtocolVersion.TLSv1_3:
+        if self.side == "client" and self._ccs_sent and self._conn.version == _TLS13:
             return  # RFC 8446, Appendix D.4: one, already sent before 0-RTT data (then a HelloRetryRequest)
         self._ccs_sent = True
         self._conn._flush_handshake()

@@ -237,8 +237,12 @@ class RecordLayer:
         self._out.append(record)
 
     def take_output(self) -> bytes:
-        if not self._out:
+        out = self._out
+        if len(out) == 1:
+            record = out.pop()  # the record itself, not a copy, when it is bytes (a sealed one is)
+            return record if type(record) is bytes else bytes(record)
+        if not out:
             return b""
-        out = bytes(self._out[0]) if len(self._out) == 1 else b"".join(self._out)
-        self._out.clear()
-        return out
+        joined = b"".join(out)
+        out.clear()
+        return joined
