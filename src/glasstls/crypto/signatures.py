@@ -131,6 +131,11 @@ def _public(key: PrivateKey | PublicKey) -> PublicKey:
     return key.public_key() if isinstance(key, PrivateKey) else key  # once per class: see _key_kind
 
 
+def key_kind(key: PrivateKey | PublicKey) -> str:
+    """The kind of a key's signatures: "rsa", "ecdsa", "ed25519" or "ed448"; else its type's name."""
+    return _key_kind(key)
+
+
 def _key_kind(key: PrivateKey | PublicKey) -> str:
     """ "rsa", "ecdsa", "ed25519", "ed448" or the name of a key type no scheme fits; by class, worked out
     once per class (isinstance against cryptography's key ABCs, and public_key(), cost microseconds)."""
