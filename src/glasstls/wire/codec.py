@@ -131,18 +131,21 @@ class Reader:
                 return (data[pos] << 8) | data[pos + 1], bytes(data[start:end])
         return None
 
-    def span(self) -> tuple[bytes, int, int]:
-        """The buffer and the bounds of what is left to read, for a caller that walks a block on
-        its own (the extensions loop, which runs for every extension of every hello); it says where
-        it stopped with :meth:`seek`. The buffer is ``bytes``, so a slice of it is too."""
+    def block(self, width: int, field: str = "block", min_len: int = 0) -> tuple[bytes, int, int]:
+        """The next length-prefixed block as (buffer, start, end), advancing past it: :meth:`sub`
+        without a reader, for a loop that walks the block on its own (a hello's extensions). The
+        buffer is ``bytes``, so a slice of it is too; :meth:`sub_at` makes the reader an error needs."""
+        start = self._block(width, field, min_len, None)
         data = self._data
         if type(data) is not bytes:
             data = self._data = bytes(data)
-        return data, self._pos, self._end
+        return data, start, self._pos
 
-    def seek(self, pos: int) -> None:
-        """Continue at ``pos`` (within the bounds :meth:`span` gave)."""
-        self._pos = pos
+    def sub_at(self, field: str, pos: int, end: int) -> Reader:
+        """A reader at ``pos`` of a block from :meth:`block`, ending at ``end``, named as :meth:`sub` names one."""
+        block = Reader(self._data, field, pos, end)
+        block._parent = self
+        return block
 
     def u16_list(self, width: int, field: str, min_len: int = 0) -> list[int]:
         start = self._block(width, field, min_len, None)
@@ -156,6 +159,14 @@ class Reader:
         return list(self._data[start : self._pos])
 
     # -- bookkeeping -------------------------------------------------------
+    def rest(self) -> bytes:
+        """What is left to read, without consuming it."""
+        return bytes(self._data[self._pos : self._end])
+
+    def skip(self, n: int) -> None:
+        """Move past ``n`` bytes known to be there (read before: see Handshake.parse)."""
+        self._pos += n
+
     def remaining(self) -> int:
         return self._end - self._pos
 

@@ -46,14 +46,25 @@ class Extension:
 
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
-        """Build an extension to send from a decoded value."""
+        """Build an extension to send from a decoded value (one of a scalar value made once, see _made)."""
+        key = _made_key(context, ext_type, value)
+        if key is not None:
+            made = _made.get(key)
+            if made is not None:
+                return made
         ext_type = member_of(ExtensionType, ext_type)
         codec = _codec(ext_type, context)
         if codec is None:
             if not isinstance(value, bytes):
                 raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
-            return cls(ext_type, value, None)
-        return cls(ext_type, codec.encode(value), value)
+            ext = cls(ext_type, value, None)
+        else:
+            ext = cls(ext_type, codec.encode(value), value)
+        if key is not None:
+            if len(_made) >= _KEPT_MAX:
+                _made.clear()
+            _made[key] = ext
+        return ext
 
 
 @dataclass(frozen=True)
@@ -304,7 +315,8 @@ def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -
 # (its groups, schemes, versions …) arrives byte for byte the same in every handshake, so each is
 # decoded once. Values are immutable; only successful decodings are kept; types that carry
 # per-connection data (key_share, pre_shared_key, cookie, tickets) are not, unless their body is
-# empty or one byte. Bounded: bodies up to 256 bytes, and the table starts over when full.
+# four bytes or less (a selected PSK identity, a group, a ticket's max_early_data_size: few values).
+# Bounded: bodies up to 256 bytes, and the table starts over when full.
 _STABLE = frozenset(
     (
         E.server_name,
@@ -323,13 +335,32 @@ _STABLE = frozenset(
 _KEPT_MAX = 512
 _kept: dict[tuple[str, int, bytes], Extension] = {}
 
+# Extensions made to send from a scalar value (a version, a group, a limit, an identity index, a host
+# name, an empty body's True, a body of a few bytes) or a short tuple of ints or bytes, by (context,
+# type, the value's type, value): a side sends the same few in every handshake. Other values (key
+# shares, PSK offers, lists of enums) are encoded each time; the lists a configuration fixes are kept
+# by the handshake (hello.py). Bounded as _kept is.
+_SCALARS = frozenset((bool, int, str, ProtocolVersion, NamedGroup, PskKeyExchangeMode, SignatureScheme))
+_made: dict[tuple[str, int, type, Any], Extension] = {}
 
-def _extension(codecs: dict[int, _Codec], code: int, data: bytes, context: str) -> Extension:
+
+def _made_key(context: str, ext_type: int, value: Any) -> tuple[str, int, type, Any] | None:
+    """The key of ``value`` in _made, None when it is not kept there. The value's type is part of it (True
+    is not 1 to the trace, which shows the value), and a tuple's items must be plain ints or bytes."""
+    kind = type(value)
+    if kind in _SCALARS or (kind is bytes and len(value) <= 4):
+        return (context, ext_type, kind, value)
+    if kind is tuple and len(value) <= 4 and all(type(v) is int or type(v) is bytes for v in value):
+        return (context, ext_type, kind, value)  # an ec_point_formats, an ALPN answer
+    return None
+
+
+def _extension(code: int, data: bytes, context: str) -> Extension:
     """The Extension of ``code`` with body ``data``, decoded for ``context`` (and kept when stable)."""
     ext_type = member_of(ExtensionType, code)
-    codec = codecs.get(code)
+    codec = _codecs_in(context).get(code)
     ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
-    if (code in _STABLE and len(data) <= 256) or len(data) < 2:
+    if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
         if len(_kept) >= _KEPT_MAX:
             _kept.clear()
         _kept[context, code, data] = ext
@@ -343,17 +374,14 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
     length are read straight from the buffer (a hello carries a dozen); one that does not fit
     is read again field by field, which fails naming the field.
     """
-    block = r.sub(2, "extensions", min_len)
-    data, pos, end = block.span()
-    codecs = _codecs_in(context)
+    data, pos, end = r.block(2, "extensions", min_len)
     kept = _kept
     seen: set[int] = set()
     out = []
     while pos < end:
         start = pos + 4
         if start > end or (stop := start + ((data[pos + 2] << 8) | data[pos + 3])) > end:
-            block.seek(pos)
-            _truncated_extension(block)
+            _truncated_extension(r.sub_at("extensions", pos, end))
         code = (data[pos] << 8) | data[pos + 1]
         if code in seen:
             name = member_of(ExtensionType, code).name
@@ -361,9 +389,8 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
         seen.add(code)
         body = data[start:stop]
         ext = kept.get((context, code, body))
-        out.append(ext if ext is not None else _extension(codecs, code, body, context))
+        out.append(ext if ext is not None else _extension(code, body, context))
         pos = stop
-    block.seek(pos)
     return tuple(out)
 
 

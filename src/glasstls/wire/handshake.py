@@ -43,10 +43,15 @@ class Handshake:
 
     msg_type: ClassVar[HandshakeType]
     layout: ClassVar[Layout] = ()
+    # A message a peer sends byte for byte alike in every handshake (what its configuration fixes: its
+    # EncryptedExtensions, its certificate chain): its values are kept by its bytes (see _parse_kept).
+    same_every_time: ClassVar[bool] = False
     raw: bytes = field(default=b"", init=False, repr=False, compare=False)
 
     @classmethod
     def parse(cls, r: Reader) -> Self:
+        if cls.same_every_time:
+            return cls(*_parse_kept(cls, r))
         values: list[Any] = [spec.read(r) for spec in cls.layout]
         return cls(*values)
 
@@ -66,13 +71,42 @@ class Handshake:
         return type(self).__name__
 
 
+# The values of the messages of the classes marked same_every_time, by (class, body): a message that
+# parsed is parsed alike from the same bytes, so one that arrives again is built from the values its
+# first parse gave (immutable: bytes, tuples, enums, frozen entries), the reader moved past what that
+# parse consumed (what it left over, the caller's finish() reports again). A body that fails to parse
+# is never kept, so its error is raised afresh. Bounded: bodies up to 16 KiB, 64 kept, then started over.
+_KEPT_BODY_MAX = 1 << 14
+_KEPT_MAX = 64
+_kept: dict[tuple[type, bytes], tuple[tuple[Any, ...], int]] = {}
+
+
+def _parse_kept(cls: type[Handshake], r: Reader) -> tuple[Any, ...]:
+    body = r.rest()
+    kept = _kept.get((cls, body))
+    if kept is not None:
+        values, consumed = kept
+        r.skip(consumed)
+        return values
+    start = r.position
+    values = tuple([spec.read(r) for spec in cls.layout])
+    if len(body) <= _KEPT_BODY_MAX:
+        if len(_kept) >= _KEPT_MAX:
+            _kept.clear()
+        _kept[cls, body] = (values, r.position - start)
+    return values
+
+
 class _WithExtensions:
     """A message with one extensions block."""
 
     extensions: tuple[Extension, ...]
 
     def ext(self, ext_type: int) -> Extension | None:
-        return X.find(self.extensions, ext_type)
+        for ext in self.extensions:  # X.find, inline: the states ask a hello for a dozen
+            if ext.type == ext_type:
+                return ext
+        return None
 
 
 _NULL = {0: "null"}  # the only compression method (RFC 8446, Section 4.1.2)
@@ -157,6 +191,7 @@ class HelloRetryRequest(ServerHello):
 @dataclass
 class EncryptedExtensions(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.encrypted_extensions
+    same_every_time = True
     layout: ClassVar[Layout] = (Extensions(X.EE),)
     extensions: tuple[Extension, ...] = ()
 
@@ -164,6 +199,7 @@ class EncryptedExtensions(_WithExtensions, Handshake):
 @dataclass
 class CertificateRequest(_WithExtensions, Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_request
+    same_every_time = True
     layout: ClassVar[Layout] = (Opaque("certificate_request_context", 1), Extensions(X.CR, 2))
     certificate_request_context: bytes = b""
     extensions: tuple[Extension, ...] = ()
@@ -183,6 +219,7 @@ class Certificate(Handshake):
     """The TLS 1.3 Certificate message (RFC 8446, Section 4.4.2)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate
+    same_every_time = True
     layout: ClassVar[Layout] = (
         Opaque("certificate_request_context", 1),
         Vector("certificate_list", 3, Struct("CertificateEntry", _ENTRY, CertificateEntry)),

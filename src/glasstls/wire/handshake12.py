@@ -86,6 +86,7 @@ class Certificate12(Handshake):
     """RFC 5246, Section 7.4.2: a bare list of DER certificates, the end-entity first."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate
+    same_every_time = True
     layout: ClassVar[Layout] = (Vector("certificate_list", 3, Opaque("ASN.1Cert", 3, 1, show="certificate")),)
     certificates: tuple[bytes, ...] = ()
 
@@ -100,6 +101,7 @@ class CertificateStatus(Handshake):
     """RFC 6066, Section 8: the stapled OCSP response, sent right after Certificate."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_status
+    same_every_time = True
     layout: ClassVar[Layout] = (
         Int("status_type", 1, CertificateStatusType, check=_ocsp_only),
         Opaque("OCSPResponse", 3, 1),
@@ -113,6 +115,7 @@ class CertificateRequest12(Handshake):
     """RFC 5246, Section 7.4.4 (ecdsa_sign from RFC 8422, Section 5.5)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_request
+    same_every_time = True
     layout: ClassVar[Layout] = (
         Vector("certificate_types", 1, Int("ClientCertificateType", 1, ClientCertificateType), 1),
         Vector("supported_signature_algorithms", 2, Int("SignatureScheme", 2, SignatureScheme), 2),
