@@ -230,8 +230,8 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
         AlertDescription.handshake_failure,
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
-    keyed = replace(hs, resumed=True).resume_master(ctx, offered.master_secret)
-    keyed = replace(keyed, peer_chain=parse_der_chain(offered.peer_certificates, "server"))
+    chain = parse_der_chain(offered.peer_certificates, "server")
+    keyed = replace(hs, resumed=True, peer_chain=chain).resume_master(ctx, offered.master_secret)
     if keyed.issue_ticket:
         return ExpectNewTicketOrCcs12(keyed, resumed_from=offered)
     return ExpectServerCcs12(keyed, resumed_from=offered)
