@@ -212,20 +212,11 @@ class Writer:
         return self
 
     def vec(self, width: int, b: bytes) -> Writer:
-        n = len(b)
-        if n >> (8 * width):
-            raise ValueError(f"vector of {n} bytes does not fit a {width}-byte length")
-        buf = self._buf
-        buf += n.to_bytes(width, "big")
-        buf += b
+        put_vec(self._buf, width, b)
         return self
 
     def u16_list(self, width: int, values: list[int] | tuple[int, ...]) -> Writer:
-        try:
-            body = pack(f">{len(values)}H", *values)
-        except _StructError:  # out of range: the error to_bytes has always raised here
-            body = b"".join(v.to_bytes(2, "big") for v in values)
-        return self.vec(width, body)
+        return self.vec(width, u16s(values))
 
     def u8_list(self, width: int, values: list[int] | tuple[int, ...]) -> Writer:
         return self.vec(width, bytes(values))
@@ -239,3 +230,23 @@ class Writer:
         buf = self._buf
         buf[at : at + width] = (len(buf) - at - width).to_bytes(width, "big")
         return bytes(buf)
+
+
+# -- appending to a buffer: what the layouts write a message with (no Writer per message or field) --------
+
+
+def put_vec(buf: bytearray, width: int, b: bytes | bytearray) -> None:
+    """Append ``b`` behind its ``width``-byte length (an opaque<..> or a vector's body)."""
+    n = len(b)
+    if n >> (8 * width):
+        raise ValueError(f"vector of {n} bytes does not fit a {width}-byte length")
+    buf += n.to_bytes(width, "big")
+    buf += b
+
+
+def u16s(values: list[int] | tuple[int, ...]) -> bytes:
+    """``uint16`` values, big-endian, one after the other."""
+    try:
+        return pack(f">{len(values)}H", *values)
+    except _StructError:  # out of range: the error to_bytes has always raised here
+        return b"".join(v.to_bytes(2, "big") for v in values)

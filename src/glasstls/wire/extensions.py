@@ -25,7 +25,7 @@ from ..enums import (
     SignatureScheme,
 )
 from ..errors import AlertError
-from .codec import Reader, Writer
+from .codec import Reader, Writer, put_vec
 from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, member_of
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.
@@ -109,9 +109,9 @@ def _one(spec: Spec) -> _Codec:
     """A codec whose value is the one field ``spec`` describes."""
 
     def encode_one(value: Any) -> bytes:
-        w = Writer()
-        spec.write(w, value)
-        return w.getvalue()
+        buf = bytearray()
+        spec.put(buf, value)
+        return bytes(buf)
 
     return _Codec(spec.read, encode_one, (spec,))
 
@@ -154,8 +154,15 @@ def _decode_key_share_entry(r: Reader) -> KeyShareEntry:
     return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
 
 
+def _put_key_share_entry(buf: bytearray, e: KeyShareEntry) -> None:
+    buf += e.group.to_bytes(2, "big")
+    put_vec(buf, 2, e.key_exchange)
+
+
 def _encode_key_share_entry(e: KeyShareEntry) -> bytes:
-    return Writer().u16(e.group).vec(2, e.key_exchange).getvalue()
+    buf = bytearray()
+    _put_key_share_entry(buf, e)
+    return bytes(buf)
 
 
 def _decode_client_shares(r: Reader) -> tuple[KeyShareEntry, ...]:
@@ -167,7 +174,12 @@ def _decode_client_shares(r: Reader) -> tuple[KeyShareEntry, ...]:
 
 
 def _encode_client_shares(shares: tuple[KeyShareEntry, ...]) -> bytes:
-    return Writer().vec(2, b"".join(_encode_key_share_entry(s) for s in shares)).getvalue()
+    body = bytearray()
+    for share in shares:
+        _put_key_share_entry(body, share)
+    buf = bytearray()
+    put_vec(buf, 2, body)
+    return bytes(buf)
 
 
 def _decode_offered_psks(r: Reader) -> OfferedPsks:
@@ -186,9 +198,17 @@ def _decode_offered_psks(r: Reader) -> OfferedPsks:
 
 
 def _encode_offered_psks(p: OfferedPsks) -> bytes:
-    ids = b"".join(Writer().vec(2, i.identity).u32(i.obfuscated_ticket_age).getvalue() for i in p.identities)
-    binders = b"".join(Writer().vec(1, b).getvalue() for b in p.binders)
-    return Writer().vec(2, ids).vec(2, binders).getvalue()
+    ids = bytearray()
+    for i in p.identities:
+        put_vec(ids, 2, i.identity)
+        ids += i.obfuscated_ticket_age.to_bytes(4, "big")
+    binders = bytearray()
+    for b in p.binders:
+        put_vec(binders, 1, b)
+    buf = bytearray()
+    put_vec(buf, 2, ids)
+    put_vec(buf, 2, binders)
+    return bytes(buf)
 
 
 def _decode_status_request(r: Reader) -> StatusRequest:
@@ -402,6 +422,11 @@ def _truncated_extension(block: Reader) -> NoReturn:
 
 
 def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extension]) -> None:
+    put_extensions(w._buf, extensions)
+
+
+def put_extensions(buf: bytearray, extensions: tuple[Extension, ...] | list[Extension]) -> None:
+    """Append an extensions block (its uint16 length, then each type, length and body)."""
     parts = []
     for ext in extensions:
         data = ext.data
@@ -409,7 +434,7 @@ def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extensi
             raise ValueError(f"vector of {len(data)} bytes does not fit a 2-byte length")
         parts.append(_TYPE_AND_LENGTH(ext.type, len(data)))
         parts.append(data)
-    w.vec(2, b"".join(parts))
+    put_vec(buf, 2, b"".join(parts))
 
 
 _TYPE_AND_LENGTH = Struct(">HH").pack  # an Extension's extension_type and the length of its extension_data
@@ -429,7 +454,10 @@ class Extensions(Custom):
         return read_extensions(r, self.context, self.min_len)
 
     def write(self, w: Writer, value: tuple[Extension, ...]) -> None:
-        write_extensions(w, value)
+        put_extensions(w._buf, value)
+
+    def put(self, buf: bytearray, value: tuple[Extension, ...]) -> None:
+        put_extensions(buf, value)
 
 
 def find(extensions: tuple[Extension, ...] | list[Extension], ext_type: int) -> Extension | None:

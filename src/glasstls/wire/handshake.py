@@ -56,14 +56,18 @@ class Handshake:
         return cls(*values)
 
     def write_body(self, w: Writer) -> None:
+        buf = w._buf
         for spec, value in zip(self.layout, field_values(self), strict=True):
-            spec.write(w, value)
+            spec.put(buf, value)
 
     def encode(self) -> bytes:
         """Serialise (header included), remember and return the bytes."""
-        w = Writer(bytes((self.msg_type, 0, 0, 0)))  # RFC 8446, Section 4: msg_type, the body's uint24 length
-        self.write_body(w)
-        self.raw = w.getvalue_with_length(1, 3)
+        buf = bytearray(4)  # RFC 8446, Section 4: msg_type, then the body's uint24 length (set below)
+        buf[0] = self.msg_type
+        for spec, value in zip(self.layout, field_values(self), strict=True):
+            spec.put(buf, value)
+        buf[1:4] = (len(buf) - 4).to_bytes(3, "big")
+        self.raw = bytes(buf)
         return self.raw
 
     @property

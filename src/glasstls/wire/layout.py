@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from ..enums import AlertDescription, OpenEnum
 from ..errors import AlertError
-from .codec import Reader, Writer
+from .codec import Reader, Writer, put_vec, u16s
 
 E = TypeVar("E", bound=OpenEnum)
 
@@ -69,7 +69,14 @@ class Int:
         return value
 
     def write(self, w: Writer, value: Any) -> None:
-        _INT_WRITERS[self.width](w, value)
+        self.put(w._buf, value)
+
+    def put(self, buf: bytearray, value: Any) -> None:
+        width = self.width
+        if width == 1:
+            buf.append(value)
+        else:
+            buf += value.to_bytes(width, "big")
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,10 @@ class Raw:
         return r.raw(r.remaining() if self.size is None else self.size, self.name)
 
     def write(self, w: Writer, value: bytes) -> None:
-        w.raw(value)
+        w._buf += value
+
+    def put(self, buf: bytearray, value: bytes) -> None:
+        buf += value
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,10 @@ class Opaque:
         return r.vec(self.width, self.name, self.min_len, self.max_len)
 
     def write(self, w: Writer, value: bytes) -> None:
-        w.vec(self.width, value)
+        put_vec(w._buf, self.width, value)
+
+    def put(self, buf: bytearray, value: bytes) -> None:
+        put_vec(buf, self.width, value)
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,11 @@ class Struct:
         return self.make(*read(self.fields, r))
 
     def write(self, w: Writer, value: Any) -> None:
-        write(self.fields, w, field_values(value))
+        self.put(w._buf, value)
+
+    def put(self, buf: bytearray, value: Any) -> None:
+        for spec, v in zip(self.fields, field_values(value), strict=True):
+            spec.put(buf, v)
 
 
 @dataclass(frozen=True)
@@ -145,14 +162,18 @@ class Vector:
         return tuple(out)
 
     def write(self, w: Writer, value: Any) -> None:
+        self.put(w._buf, value)
+
+    def put(self, buf: bytearray, value: Any) -> None:
         item = self.item
         if isinstance(item, Int):
-            (w.u8_list if item.width == 1 else w.u16_list)(self.width, list(value))
+            values = list(value)
+            put_vec(buf, self.width, bytes(values) if item.width == 1 else u16s(values))
             return
-        body = Writer()
+        body = bytearray()
         for v in value:
-            item.write(body, v)
-        w.vec(self.width, body.getvalue())
+            item.put(body, v)
+        put_vec(buf, self.width, body)
 
 
 class Custom:
@@ -162,6 +183,9 @@ class Custom:
         raise NotImplementedError
 
     def write(self, w: Writer, value: Any) -> None:
+        self.put(w._buf, value)
+
+    def put(self, buf: bytearray, value: Any) -> None:
         raise NotImplementedError
 
 
@@ -173,10 +197,10 @@ Layout = tuple[Spec, ...]
 #
 # Each spec reads and writes itself (``spec.read(r)``, ``spec.write(w, value)``): one method call per
 # field instead of a chain of isinstance tests, which matters at tens of thousands of fields per few
-# hundred handshakes.
+# hundred handshakes. A message is written with ``spec.put(buf, value)``, which appends to a bytearray
+# (``write`` is ``put`` on the Writer's): no Writer per message, no Writer method per field.
 
 _INT_READERS: dict[int, Callable[[Reader, str], int]] = {1: Reader.u8, 2: Reader.u16, 3: Reader.u24, 4: Reader.u32}
-_INT_WRITERS: dict[int, Callable[[Writer, int], Writer]] = {1: Writer.u8, 2: Writer.u16, 3: Writer.u24, 4: Writer.u32}
 
 
 def member_of(kind: type[E], value: int) -> E:
@@ -198,13 +222,17 @@ def read(layout: Sequence[Spec], r: Reader) -> list[Any]:
 
 def write(layout: Sequence[Spec], w: Writer, values: Sequence[Any]) -> Writer:
     """Append ``values``, one per field of ``layout``."""
+    buf = w._buf
     for spec, value in zip(layout, values, strict=True):
-        spec.write(w, value)
+        spec.put(buf, value)
     return w
 
 
 def encode(layout: Sequence[Spec], *values: Any) -> bytes:
-    return write(layout, Writer(), values).getvalue()
+    buf = bytearray()
+    for spec, value in zip(layout, values, strict=True):
+        spec.put(buf, value)
+    return bytes(buf)
 
 
 _FIELD_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
