@@ -71,11 +71,18 @@ typecheck: venv
 
 # Test files run in parallel, one worker per core (pytest-xdist); a file's tests stay on one worker,
 # so module fixtures (a PKI, a peer) are made once. Every test binds its own ephemeral ports.
-test: venv peers lint typecheck
+test: venv peers lint typecheck bytecode
 	$(PY) -m pytest -q -n auto --dist loadfile
 
-demo: venv
+demo: venv bytecode
 	$(VENV)/bin/glasstls demo
+
+# The editable install's modules compiled ahead: where PYTHONDONTWRITEBYTECODE is set (as on CI),
+# every `glasstls` process (hundreds in the tests) would otherwise compile all of them as it starts.
+# Only what changed is compiled again; Python checks each .pyc against its source when importing.
+.PHONY: bytecode
+bytecode: venv
+	$(PY) -m compileall -q src
 
 # The table, and every number (ratios, spreads, the crypto floor, memory) in out/bench.json (issue 15).
 bench: venv
