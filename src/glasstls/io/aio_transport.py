@@ -18,6 +18,7 @@ loops (uvloop …) keep their own transports (aio_server._transport_soon).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from typing import Any
@@ -239,6 +240,7 @@ class SocketTransport(asyncio.Transport):
         try:
             self._protocol.connection_lost(exc)  # type: ignore[arg-type]  # an Exception in practice
         finally:
+            self._remember_sockname()  # still answered after the end, as asyncio's transports do
             self._sock.close()
             # As asyncio's transports: the protocol (which holds us) is let go, so that neither
             # waits for the cycle collector.
@@ -250,14 +252,17 @@ class SocketTransport(asyncio.Transport):
             return self._peer  # accept()'s, as asyncio.Server gives it
         if name == "socket":
             return self._sock
-        if name == "sockname":  # asked for rarely: not a system call per connection
-            if self._sockname is None:
-                try:
-                    self._sockname = self._sock.getsockname()
-                except OSError:
-                    return default
-            return self._sockname
+        if name == "sockname":  # read when first asked for, or at the end (see _remember_sockname)
+            self._remember_sockname()
+            return self._sockname if self._sockname is not None else default
         return default
+
+    def _remember_sockname(self) -> None:
+        """Our address, read once: lazily, so that a connection nobody asks about costs no system
+        call before its end, and before the socket closes, so that it still answers afterwards."""
+        if self._sockname is None and self._sock.fileno() != -1:
+            with contextlib.suppress(OSError):
+                self._sockname = self._sock.getsockname()
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         assert isinstance(protocol, asyncio.BufferedProtocol)
