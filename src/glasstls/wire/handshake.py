@@ -144,15 +144,20 @@ class ClientHello(_WithExtensions, Handshake):
 
     def truncated_for_binders(self) -> bytes:
         """RFC 8446, Section 4.2.11.2: the ClientHello up to the binders list."""
-        psk = self.ext(ExtensionType.pre_shared_key)
+        exts = self.extensions
+        psk = exts[-1] if exts and exts[-1].type == _PSK else self.ext(_PSK)  # it is last (Section 4.2.11)
         assert psk is not None and self.raw
         return self.raw[: len(self.raw) - psk.value.binders_length()]
 
 
+# An Enum member looked up on its class is a descriptor call: the one the hello's loops compare with, once.
+_PSK = ExtensionType.pre_shared_key
+
+
 def _check_psk_last(exts: tuple[Extension, ...]) -> None:
     # RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension.
-    for i, ext in enumerate(exts):
-        if ext.type == ExtensionType.pre_shared_key and i != len(exts) - 1:
+    for ext in exts[:-1]:
+        if ext.type == _PSK:
             raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key is not the last ClientHello extension")
 
 
