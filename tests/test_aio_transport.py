@@ -261,7 +261,6 @@ def test_an_ended_connection_s_io_objects_are_freed_without_the_cycle_collector(
     assert cyclic == set()  # nor were the client's TLSProtocols left to the cycle collector
 
 
-@pytest.mark.xfail(strict=False, reason="connection.py: Connection <-> _HandshakeContext cycle")
 def test_an_ended_connection_s_connection_is_freed_without_the_cycle_collector():
     left, _ = serve_and_watch(lambda tls, _writer: [tls.conn])
     assert left == []

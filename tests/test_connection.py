@@ -285,8 +285,9 @@ def test_default_randomness_is_the_system_generator(ca, server_key) -> None:
     assert is_system(ClientConnection(cc, server_name="localhost").randomness)
     # What the handshake states are given must be the same callable, or signing and key
     # generation leave the constant-time library paths (crypto.rand.is_system).
-    assert is_system(ClientConnection(cc, server_name="localhost")._ctx.randomness)
-    assert is_system(ServerConnection(sc)._ctx.randomness)
+    client, server = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    assert is_system(client._ctx.randomness)  # (a context holds its connection weakly: keep them)
+    assert is_system(server._ctx.randomness)
     assert is_system(ServerConnection(sc).randomness)
     assert not is_system(ClientConnection(cc, server_name="localhost", randomness=_counter_randomness()).randomness)
 

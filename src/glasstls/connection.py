@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from .crypto.rand import Randomness
 from .crypto.suites import Suite13
@@ -469,7 +470,10 @@ class _HandshakeContext:
     the public API next to send() and receive_bytes()."""
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+        # Weakly: the connection owns its context, and a context holding it back would make every
+        # connection a reference cycle, freed only by the cycle collector (whose passes then cost
+        # a few percent of a handshake, and keep each ended connection's memory until they run).
+        self._conn = cast("Connection", weakref.proxy(conn))
         self.offered_hello: ClientHello | None = None  # the client's last ClientHello
         self.offered_session: SessionState | None = None  # the session the client offers to resume
         self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)
