@@ -11,7 +11,7 @@ sizes a record asks the suite for ``tag_len`` instead of assuming 16.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
@@ -29,9 +29,11 @@ class Suite13:
     aead_name: str
     tag_len: int = 16  # 8 for TLS_AES_128_CCM_8_SHA256 (RFC 8446, Appendix B.4)
 
-    @property
-    def name(self) -> str:
-        return self.suite.name
+    # The member's name, read once (an Enum's name is a descriptor call each time it is read).
+    name: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.suite.name)
 
     def make_aead(self, key: bytes) -> AESGCM | ChaCha20Poly1305 | AESCCM:
         """The AEAD object for one traffic key (AES-CCM needs its tag length)."""
@@ -80,9 +82,11 @@ class Suite12:
     mac_len: int
     prf_hash: str  # "sha256" or "sha384" (RFC 5246, Section 5; RFC 5288, Section 3)
 
-    @property
-    def name(self) -> str:
-        return self.suite.name
+    # The member's name, read once (an Enum's name is a descriptor call each time it is read).
+    name: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.suite.name)
 
     @property
     def aead(self) -> bool:
