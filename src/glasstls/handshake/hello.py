@@ -105,7 +105,7 @@ def _client_hello_extensions(
 
     sni = sni_name(ctx.server_name)
     if sni:
-        exts.append(_server_name_extension(fixed, sni))
+        add(E.server_name, sni)
     if offers_12:
         add_fixed(E.extended_master_secret, lambda: True)  # RFC 7627, Section 5.1
     add_fixed(E.renegotiation_info, lambda: b"")  # RFC 5746, Section 3.4
@@ -118,10 +118,7 @@ def _client_hello_extensions(
         add_fixed(E.status_request, X.StatusRequest)  # RFC 6066, Section 8: staple an OCSP response, please
     if cfg.session_tickets:
         ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
-        if ticket:
-            add(E.session_ticket, ticket)
-        else:
-            add_fixed(E.session_ticket, lambda: b"")  # RFC 5077, Section 3.2: empty, asking for one
+        add(E.session_ticket, ticket)
     if cfg.alpn:
         add_fixed(E.application_layer_protocol_negotiation, lambda: tuple(p.encode() for p in cfg.alpn))
     if offers_12 and _offers_cbc(cfg):
@@ -140,20 +137,6 @@ def _client_hello_extensions(
     if cfg.record_size_limit:
         add_fixed(E.record_size_limit, lambda: cfg.record_size_limit)
     return tuple(exts)
-
-
-_NAMES_KEPT = 16  # server_name extensions kept per configuration: a client reconnects to a few names
-
-
-def _server_name_extension(fixed: dict[Any, Any], sni: str) -> Extension:
-    """server_name (RFC 6066, Section 3) for ``sni``, encoded once per name and configuration."""
-    names: dict[str, Extension] = fixed.setdefault("server names", {})
-    ext = names.get(sni)
-    if ext is None:
-        if len(names) >= _NAMES_KEPT:
-            names.clear()
-        ext = names[sni] = Extension.make(E.server_name, sni, X.CH)
-    return ext
 
 
 def _offered_suites(cfg: Any, offers_12: bool, offers_13: bool) -> tuple[CipherSuite, ...]:
