@@ -36,10 +36,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from ..errors import DecodeError
 from ..wire.codec import Reader, Writer
@@ -155,11 +153,7 @@ class SessionState:
 
     @property
     def expires(self) -> datetime:
-        kept: datetime | None = self.__dict__.get("_expires")  # (datetime arithmetic: kept once made)
-        if kept is None:
-            kept = self.created + timedelta(seconds=self.lifetime)
-            object.__setattr__(self, "_expires", kept)
-        return kept
+        return self.created + timedelta(seconds=self.lifetime)
 
     def expired(self, now: datetime) -> bool:
         """True once ``lifetime`` seconds have passed since ``created`` (a zero lifetime is always expired).
@@ -216,19 +210,7 @@ class SessionState:
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionState:
         """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
-        data = bytes(data)
-        fields = _well_formed_fields(data)
-        if fields is not None:
-            try:
-                return cls(**fields)
-            except ValueError:
-                pass  # the careful reading below says why
-        return cls._read(data)
-
-    @classmethod
-    def _read(cls, data: bytes) -> SessionState:
-        """Decode field by field, naming the first thing that is wrong (:class:`DecodeError`)."""
-        r = Reader(data, "session state")
+        r = Reader(bytes(data), "session state")
         fmt = r.u8("format")
         if fmt != FORMAT_VERSION:
             raise DecodeError(f"session state: unsupported format {fmt} (this version reads {FORMAT_VERSION})")
@@ -297,79 +279,6 @@ class SessionState:
         except (binascii.Error, ValueError):
             raise DecodeError("session PEM: the base64 body is malformed") from None
         return cls.from_bytes(data)
-
-
-_HEAD = struct.Struct(">BHHB")  # format, version, cipher_suite, master_secret's length
-_TIMES = struct.Struct(">BQIB")  # flags, created, lifetime, session_id's length
-_U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
-
-
-def _well_formed_fields(data: bytes) -> dict[str, Any] | None:
-    """The fields of a well-formed encoding, read in a few slices (a server opens one per
-    resumption); None for anything else, which SessionState._read then reads field by field to
-    name what is wrong. Every bound _read checks is checked here, or the answer is None."""
-    try:
-        fmt, version, cipher_suite, n = _HEAD.unpack_from(data, 0)
-        p = 6 + n
-        master_secret = data[6:p]
-        flags, micros, lifetime, n = _TIMES.unpack_from(data, p)
-        p += 14
-        session_id, p = data[p : p + n], p + n
-        if fmt != FORMAT_VERSION or not master_secret or flags & ~_KNOWN_FLAGS or n > 32:
-            return None
-        server_name = alpn = ticket = None
-        if flags & _FLAG_SERVER_NAME:
-            (n,) = _U16.unpack_from(data, p)
-            server_name, p = data[p + 2 : p + 2 + n].decode(), p + 2 + n
-        if flags & _FLAG_ALPN:
-            n = data[p]
-            alpn, p = data[p + 1 : p + 1 + n].decode(), p + 1 + n
-        if flags & _FLAG_TICKET:
-            (n,) = _U16.unpack_from(data, p)
-            ticket, p = data[p + 2 : p + 2 + n], p + 2 + n
-        (ticket_age_add,) = _U32.unpack_from(data, p)
-        n = data[p + 4]
-        ticket_nonce, p = data[p + 5 : p + 5 + n], p + 5 + n
-        (max_early_data,) = _U32.unpack_from(data, p)
-        certs = _certificate_list(data, p + 4)
-        if certs is None or server_name == "" or alpn == "":
-            return None
-        created = _EPOCH + micros * _MICROSECOND
-    except (struct.error, IndexError, UnicodeDecodeError, OverflowError):
-        return None
-    # A slice past the end comes back short, not as an error: the lengths must add up exactly.
-    return {
-        "version": version,
-        "cipher_suite": cipher_suite,
-        "master_secret": master_secret,
-        "extended_master_secret": bool(flags & _FLAG_EMS),
-        "server_name": server_name,
-        "alpn": alpn,
-        "created": created,
-        "lifetime": lifetime,
-        "session_id": session_id,
-        "ticket": ticket,
-        "ticket_age_add": ticket_age_add,
-        "ticket_nonce": ticket_nonce,
-        "max_early_data": max_early_data,
-        "peer_certificates": certs,
-    }
-
-
-def _certificate_list(data: bytes, p: int) -> tuple[bytes, ...] | None:
-    """peer_certificates<0..2^24-1> of opaque DER<1..2^24-1>, ending the data exactly; None if not."""
-    end = p + 3 + int.from_bytes(data[p : p + 3], "big")
-    if len(data) != end:
-        return None
-    certs, p = [], p + 3
-    while p < end:
-        n = int.from_bytes(data[p : p + 3], "big")
-        if n == 0 or p + 3 + n > end:
-            return None
-        certs.append(data[p + 3 : p + 3 + n])
-        p += 3 + n
-    return tuple(certs)
 
 
 def _text(raw: bytes, field_name: str) -> str:
