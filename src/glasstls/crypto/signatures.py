@@ -128,15 +128,10 @@ _PKCS1_ORDER = (S.rsa_pkcs1_sha256, S.rsa_pkcs1_sha384, S.rsa_pkcs1_sha512)
 
 
 def _public(key: PrivateKey | PublicKey) -> PublicKey:
-    return key.public_key() if isinstance(key, PrivateKey) else key  # once per class: see _key_kind
+    return key.public_key() if isinstance(key, PrivateKey) else key  # once per class: see key_kind
 
 
 def key_kind(key: PrivateKey | PublicKey) -> str:
-    """The kind of a key's signatures: "rsa", "ecdsa", "ed25519" or "ed448"; else its type's name."""
-    return _key_kind(key)
-
-
-def _key_kind(key: PrivateKey | PublicKey) -> str:
     """ "rsa", "ecdsa", "ed25519", "ed448" or the name of a key type no scheme fits; by class, worked out
     once per class (isinstance against cryptography's key ABCs, and public_key(), cost microseconds)."""
     kind = _KINDS.get(type(key))
@@ -150,7 +145,7 @@ _PRIVATE: dict[type, bool] = {}  # by class: is it one of the private key types 
 
 
 def _is_private(key: object) -> bool:
-    """isinstance(key, PrivateKey), worked out once per class (see _key_kind)."""
+    """isinstance(key, PrivateKey), worked out once per class (see key_kind)."""
     private = _PRIVATE.get(type(key))
     if private is None:
         private = _PRIVATE[type(key)] = isinstance(key, PrivateKey)
@@ -159,7 +154,7 @@ def _is_private(key: object) -> bool:
 
 def _is_public(key: object) -> bool:
     """isinstance(key, PublicKey), by class as _is_private."""
-    return not _is_private(key) and _key_kind(key) in _KIND_LABELS  # type: ignore[arg-type]
+    return not _is_private(key) and key_kind(key) in _KIND_LABELS  # type: ignore[arg-type]
 
 
 def _kind_of(key: PrivateKey | PublicKey) -> str:
@@ -192,7 +187,7 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
         return f"signature scheme {scheme.name} is not supported"
     if tls13 and scheme not in TLS13_SIGNATURE_SCHEMES:
         return f"signature scheme {scheme.name} is not allowed in TLS 1.3 (RFC 8446, Section 4.2.3)"
-    kind = _key_kind(key)
+    kind = key_kind(key)
     wanted = "rsa" if spec.kind.startswith("rsa") else spec.kind
     if kind != wanted:
         return f"signature scheme {scheme.name} does not fit {_KIND_LABELS.get(kind, 'a ' + kind)} key"
@@ -256,7 +251,7 @@ def schemes_for_key(
     PSS comes before PKCS #1 v1.5 and SHA-256 before longer hashes; set
     ``rsa_pss_key`` when the certificate is id-RSASSA-PSS.
     """
-    kind = _key_kind(key)
+    kind = key_kind(key)
     if kind == "ecdsa":
         candidates: tuple[SignatureScheme, ...] = _ecdsa_order(key)
     elif kind == "rsa":
@@ -296,7 +291,7 @@ def scheme_fits_certificate(certificate: x509.Certificate, scheme: int, *, tls13
         return False
     if not _is_public(key):
         return False
-    pss = is_rsassa_pss_certificate(certificate) if _key_kind(key) == "rsa" else None  # type: ignore[arg-type]
+    pss = is_rsassa_pss_certificate(certificate) if key_kind(key) == "rsa" else None  # type: ignore[arg-type]
     return scheme_fits_key(cast("PublicKey", key), scheme, tls13=tls13, rsa_pss_key=pss)
 
 
@@ -330,7 +325,7 @@ def sign(
         raise TypeError(f"sign() needs a private key, not {type(private_key).__name__}")
     # _checked refuses SHA-1 (and PKCS #1 v1.5) under TLS 1.3 rules (RFC 8446, Section 4.2.3).
     s, spec = _checked(private_key, scheme, tls13)
-    kind = _key_kind(private_key)  # the classes of the key types, not isinstance against their ABCs
+    kind = key_kind(private_key)  # the classes of the key types, not isinstance against their ABCs
     if kind in ("ed25519", "ed448"):
         return cast("ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey", private_key).sign(message)
     assert spec.hash is not None
@@ -441,7 +436,7 @@ def verify(
 
 
 def _verify(public_key: PublicKey, spec: _Scheme, message: bytes, signature: bytes) -> None:
-    kind = _key_kind(public_key)  # _checked made sure the scheme fits this kind
+    kind = key_kind(public_key)  # _checked made sure the scheme fits this kind
     if kind in ("ed25519", "ed448"):
         cast("ed25519.Ed25519PublicKey | ed448.Ed448PublicKey", public_key).verify(signature, message)
         return
