@@ -14,7 +14,7 @@ master secret is four HMACs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .kdf import hmac_digest
 from .suites import Suite12
@@ -63,13 +63,14 @@ def extended_master_secret(hash_name: str, pre_master: bytes, session_hash: byte
     return p_hash(hash_name, pre_master, b"extended master secret" + session_hash, MASTER_SECRET_LEN)
 
 
-@dataclass(frozen=True)
-class KeyBlock:
+class KeyBlock(NamedTuple):
     """The key block of RFC 5246, Section 6.3, split in its order of appearance.
 
     MAC keys are empty for AEAD suites; IVs are the implicit nonce parts (4 bytes
     for AES-GCM, RFC 5288, Section 3; 12 for ChaCha20-Poly1305, RFC 7905,
-    Section 2) and empty for CBC, whose IVs travel in each record.
+    Section 2) and empty for CBC, whose IVs travel in each record. A named tuple:
+    immutable like a frozen dataclass, at a third of its cost to build (one per
+    handshake and side).
     """
 
     client_mac_key: bytes
@@ -88,15 +89,17 @@ class KeyBlock:
 def key_block(suite: Suite12, master: bytes, client_random: bytes, server_random: bytes) -> KeyBlock:
     """RFC 5246, Section 6.3: PRF(master, "key expansion", server_random + client_random), sliced."""
     mac_len, key_len, iv_len = suite.mac_len, suite.key_len, suite.fixed_iv_len
-    total = 2 * (mac_len + key_len + iv_len)
-    block = p_hash(suite.prf_hash, master, b"key expansion" + server_random + client_random, total)
-    cuts = (mac_len, mac_len, key_len, key_len, iv_len, iv_len)
-    parts = []
-    pos = 0
-    for n in cuts:
-        parts.append(block[pos : pos + n])
-        pos += n
-    return KeyBlock(*parts)
+    keys_at = 2 * mac_len  # where the write keys start, then the IVs
+    ivs_at = keys_at + 2 * key_len
+    block = p_hash(suite.prf_hash, master, b"key expansion" + server_random + client_random, ivs_at + 2 * iv_len)
+    return KeyBlock(
+        block[:mac_len],
+        block[mac_len:keys_at],
+        block[keys_at : keys_at + key_len],
+        block[keys_at + key_len : ivs_at],
+        block[ivs_at : ivs_at + iv_len],
+        block[ivs_at + iv_len :],
+    )
 
 
 def finished_verify_data(hash_name: str, master: bytes, sender: str, handshake_hash: bytes) -> bytes:

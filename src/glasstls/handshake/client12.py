@@ -21,15 +21,15 @@ Full handshake:                               Abbreviated (session ID or ticket)
 The client enters here (on_server_hello) from client.ExpectServerHello when the
 ServerHello carries no supported_versions extension: the server chose TLS 1.2.
 
-Each state holds ``s``, the :class:`~.common12.Handshake12` so far, and only
-what it alone needs (whether a CertificateStatus may come, the server's key
-share, its CertificateRequest, the session being resumed, a new ticket),
-handed on as typed values from state to state.
+Each state holds ``s``, the one :class:`~.common12.Handshake12` of the
+connection, and only what it alone needs (whether a CertificateStatus may
+come, the server's key share, its CertificateRequest, the session being
+resumed, a new ticket), handed on as typed values from state to state.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from cryptography import x509
@@ -230,8 +230,9 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
         AlertDescription.handshake_failure,
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
-    chain = parse_der_chain(offered.peer_certificates, "server")
-    keyed = replace(hs, resumed=True, peer_chain=chain).resume_master(ctx, offered.master_secret)
+    hs.resumed = True
+    hs.peer_chain = parse_der_chain(offered.peer_certificates, "server")
+    keyed = hs.resume_master(ctx, offered.master_secret)
     if keyed.issue_ticket:
         return ExpectNewTicketOrCcs12(keyed, resumed_from=offered)
     return ExpectServerCcs12(keyed, resumed_from=offered)
@@ -263,8 +264,9 @@ class ExpectCertificate12(ClientState12[Certificate12]):
             ctx.verified(peer_subject(chain[0]), True, "verification skipped (insecure)")
         else:
             path = verify_server(ctx, chain).path
-        self.s.transcript.add(msg.raw)
-        s = replace(self.s, peer_chain=chain)
+        s = self.s
+        s.transcript.add(msg.raw)
+        s.peer_chain = chain
         if self.status_expected:
             return ExpectCertificateStatus12(s, path)
         if path is not None:
@@ -350,7 +352,8 @@ class ExpectServerKeyExchange12(ClientState12[ServerKeyExchange]):
         group: NamedGroup | str | None = share.group
         if group is None and share.dhe is not None:
             group = share.dhe.label
-        s = replace(self.s, group=group, signature_scheme=params.algorithm)
+        s = self.s
+        s.group, s.signature_scheme = group, params.algorithm
         s.transcript.add(msg.raw)
         return ExpectCertificateRequestOrDone12(s, share)
 
@@ -459,7 +462,7 @@ def send_client_flight(
         key, scheme = certified[0].private_key, certified[1]
         signature = sign(key, scheme, keyed.transcript.messages(), ctx.randomness, tls13=False)
         keyed.send(ctx, CertificateVerify(algorithm=scheme, signature=signature))
-        keyed = replace(keyed, client_auth=True)
+        keyed.client_auth = True
     keyed.install_write(ctx)
     keyed.send(ctx, Finished(verify_data=keyed.finished("client")))
     return ExpectNewTicketOrCcs12(keyed) if keyed.issue_ticket else ExpectServerCcs12(keyed)

@@ -4,7 +4,8 @@ ChangeCipherSpec, Finished, and the session a handshake leaves behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from cryptography import x509
 
@@ -14,7 +15,7 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertError, DecodeError
 from ..events import NegotiatedParameters
-from ..record.protection12 import Protection12, protection12
+from ..record.protection12 import Protection12, protection12_from_key_block
 from ..session.state import SessionState
 from ..wire.handshake import Handshake
 from .base import Connected, Context, FinishedVerified, M, traced_check, verify_finished
@@ -25,17 +26,19 @@ VERIFY_DATA_LEN = 12  # RFC 5246, Section 7.4.9
 DEFAULT_TICKET_LIFETIME = 7200
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Handshake12:
     """A TLS 1.2 handshake as far as it has come, the same for both roles: what the
     two hellos settled (RFC 5246, Section 7.4.1) and, filled in by the states that
     learn them, the parameters the handshake reports when it completes.
 
-    Every state holds one. A state that learns something hands the next state a
-    copy with it (``dataclasses.replace``); only the transcript is shared, and it
-    only grows. Until the master secret is known there is nothing to key or to
-    finish with: :meth:`derive_master` and :meth:`resume_master` make the
-    :class:`KeyedHandshake12` that can.
+    One object per handshake, handed from state to state: a state that learns
+    something (the peer's chain, the group, that the client proved its
+    certificate) records it here, and nothing recorded is ever taken back; the
+    transcript only grows. (A copy per step, with ``dataclasses.replace``, cost
+    more than the rest of a resumption's bookkeeping.) Until the master secret is
+    known there is nothing to key or to finish with: :meth:`derive_master` and
+    :meth:`resume_master` make the :class:`KeyedHandshake12` that can.
     """
 
     suite: Suite12
@@ -69,10 +72,14 @@ class Handshake12:
         return self.resume_master(ctx, master)
 
     def resume_master(self, ctx: Context, master_secret: bytes) -> KeyedHandshake12:
-        """The master secret is known (derived, or the resumed session's: RFC 5246, Section 7.3)."""
+        """The master secret is known (derived, or the resumed session's: RFC 5246, Section 7.3).
+
+        The keyed handshake takes over everything settled so far; this object is
+        not used after it. Its key block (RFC 5246, Section 6.3) is derived here,
+        once, for the protections of both directions."""
         ctx.secret("master_secret", self.client_random, master_secret)
-        settled = {name: getattr(self, name) for name in _HANDSHAKE12_FIELDS}
-        return KeyedHandshake12(**settled, master_secret=master_secret)
+        keys = prf12.key_block(self.suite, master_secret, self.client_random, self.server_random)
+        return KeyedHandshake12(*_settled(self), master_secret=master_secret, keys=keys)
 
     def parameters(self) -> NegotiatedParameters:
         return NegotiatedParameters(
@@ -89,39 +96,28 @@ class Handshake12:
         )
 
 
-_HANDSHAKE12_FIELDS = tuple(f.name for f in fields(Handshake12))  # dataclasses.fields() is slow per call
+# Every field of a Handshake12, in order, read in one call (dataclasses.fields() is slow per call).
+_settled = attrgetter(*(f.name for f in fields(Handshake12)))
+
+# The epoch names the record layer and the trace show for each writer's keys.
+_EPOCHS = {"client": "client write (TLS 1.2)", "server": "server write (TLS 1.2)"}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(slots=True, eq=False, kw_only=True)
 class KeyedHandshake12(Handshake12):
     """A TLS 1.2 handshake whose master secret is known: what the record
     protections (RFC 5246, Section 6.3), Finished (Section 7.4.9) and the session
     kept for resumption are made from."""
 
     master_secret: bytes
+    keys: prf12.KeyBlock = field(repr=False)  # RFC 5246, Section 6.3: one key block for both directions
 
-    @property
-    def _key_block(self) -> prf12.KeyBlock:
-        """RFC 5246, Section 6.3: one key block for both directions (computed once; kept by hand,
-        as functools.cached_property takes a lock on Python 3.11 the first time, every handshake)."""
-        kept: prf12.KeyBlock | None = self.__dict__.get("_kept_key_block")
-        if kept is None:
-            kept = prf12.key_block(self.suite, self.master_secret, self.client_random, self.server_random)
-            object.__setattr__(self, "_kept_key_block", kept)
-        return kept
-
-    def _protection(self, ctx: Context, sender: str) -> Protection12:
-        kb = self._key_block
-        if sender == "client":
-            key, iv, mac = kb.client_key, kb.client_iv, kb.client_mac_key
-        else:
-            key, iv, mac = kb.server_key, kb.server_iv, kb.server_mac_key
-        return protection12(
+    def _protection(self, ctx: Context, writer: str) -> Protection12:
+        return protection12_from_key_block(
             self.suite,
-            key,
-            iv,
-            mac,
-            f"{sender} write (TLS 1.2)",
+            self.keys,
+            writer,
+            _EPOCHS[writer],
             ctx.randomness,
             encrypt_then_mac=self.encrypt_then_mac or self.suite.aead,
         )

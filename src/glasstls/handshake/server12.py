@@ -21,15 +21,15 @@ Full handshake:                                  Abbreviated (session ID or tick
 The server enters here (on_client_hello) from server.ExpectClientHello once
 TLS 1.2 is the version both sides share.
 
-Each state holds ``s``, the :class:`~.common12.Handshake12` so far, and only
-what it alone needs (the keys to read the ClientKeyExchange with), handed on as
-typed values from state to state.
+Each state holds ``s``, the one :class:`~.common12.Handshake12` of the
+connection, and only what it alone needs (the keys to read the
+ClientKeyExchange with), handed on as typed values from state to state.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -505,7 +505,8 @@ class ExpectClientCertificate12(ServerState12[Certificate12]):
             return ExpectClientKeyExchange12(self.s, self.keys)
         chain = parse_der_chain(msg.certificates, "client")
         verify_client(ctx, chain)
-        return ExpectClientKeyExchange12(replace(self.s, peer_chain=chain), self.keys)
+        self.s.peer_chain = chain
+        return ExpectClientKeyExchange12(self.s, self.keys)
 
 
 @dataclass(frozen=True, eq=False)
@@ -587,7 +588,8 @@ class ExpectClientCertificateVerify12(ServerState12[CertificateVerify]):
             what="client CertificateVerify signature",
         )
         s.transcript.add(msg.raw)
-        return ExpectClientCcs12(replace(s, client_auth=True))
+        s.client_auth = True
+        return ExpectClientCcs12(s)
 
 
 @dataclass(frozen=True, eq=False)
