@@ -170,6 +170,12 @@ class CertifiedKey:
         """The chain as DER, serialised once per key rather than per handshake."""
         return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
 
+    @functools.cached_property
+    def kept_messages(self) -> dict[Any, Any]:
+        """The handshake messages made from this chain, kept by the handshake layer for the next
+        handshake (handshake/common13.py: the Certificate message, by staple and compression)."""
+        return {}
+
 
 def _signing_key(key: object, what: str) -> PrivateKey:
     """``key`` if glasstls can sign a handshake with it (RFC 8446, Section 4.2.3), else a ConfigError."""

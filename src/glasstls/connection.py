@@ -474,6 +474,10 @@ class _HandshakeContext:
         # connection a reference cycle, freed only by the cycle collector (whose passes then cost
         # a few percent of a handshake, and keep each ended connection's memory until they run).
         self._conn = cast("Connection", weakref.proxy(conn))
+        # What a connection never changes, read by the states a dozen times a handshake: plain
+        # attributes, not properties through the proxy.
+        self.side: str = conn.side
+        self.config: Any = conn.config
         self.offered_hello: ClientHello | None = None  # the client's last ClientHello
         self.offered_session: SessionState | None = None  # the session the client offers to resume
         self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)
@@ -489,14 +493,6 @@ class _HandshakeContext:
         """Client: the early keys are dropped before a second ClientHello (RFC 8446, Section 4.1.2)."""
         self._conn._flush_handshake()
         self._conn._records.write = None
-
-    @property
-    def side(self) -> str:
-        return self._conn.side
-
-    @property
-    def config(self) -> Any:
-        return self._conn.config
 
     @property
     def server_name(self) -> str | None:

@@ -79,14 +79,17 @@ def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryR
             f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
             "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
         )
-    require(versions.value == ProtocolVersion.TLSv1_3, ILLEGAL, f"server selected {versions.value.label}, not offered")
+    # (Tests written out, not require(): its message would be formatted in every handshake.)
+    if versions.value != ProtocolVersion.TLSv1_3:
+        raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
     require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, "ServerHello legacy_version is not 0x0303")
     require(
         sh.legacy_session_id_echo == hello.legacy_session_id,
         ILLEGAL,
         "ServerHello does not echo the session id",
     )
-    require(sh.cipher_suite in hello.cipher_suites, ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
+    if sh.cipher_suite not in hello.cipher_suites:
+        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
     require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
     if retried is not None:
         require(not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest")
@@ -154,7 +157,8 @@ def on_server_hello(
     group, shared = None, None  # psk_ke: no (EC)DHE (Section 4.2.9)
     if share_ext is not None:
         entry: KeyShareEntry = share_ext.value
-        require(entry.group in shares, ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
+        if entry.group not in shares:
+            raise AlertError(ILLEGAL, f"server chose {entry.group.name}, for which no share was sent")
         group, shared = entry.group, shares[entry.group].exchange(entry.key_exchange)
     if not transcript.started:
         transcript.start(suite.hash_name)

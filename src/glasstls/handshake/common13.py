@@ -23,7 +23,6 @@ from ..wire.handshake import (
     CertificateRequest,
     CertificateVerify,
     CompressedCertificate,
-    Handshake,
 )
 from .base import Context, traced_check
 from .certselect import client_certificate_for
@@ -50,17 +49,52 @@ def send_certificate_and_verify(
     peer_compression: Extension | None = None,
 ) -> None:
     """Certificate then CertificateVerify; ``ocsp_staple`` rides in the leaf's entry (Section 4.4.2.1).
-    ``peer_compression``: the peer's compress_certificate extension (RFC 8879), if it sent one."""
+    ``peer_compression``: the peer's compress_certificate extension (RFC 8879), if it sent one: the
+    Certificate goes as a CompressedCertificate when it lists an algorithm of ours (RFC 8879, Section 4),
+    and the transcript hashes the message sent."""
+    algorithm = None
+    if peer_compression is not None:
+        algorithm = certcompress.choose(peer_compression.value, ctx.config.certificate_compression)
+    cert = certificate_message(certified, request_context, ocsp_staple, algorithm)
+    ctx.send_message(cert)
+    transcript.add(cert.raw)
+    content = certificate_verify_content(signer, transcript.digest())
+    cv = CertificateVerify(algorithm=scheme, signature=sign(certified.private_key, scheme, content, ctx.randomness))
+    ctx.send_message(cv)
+    transcript.add(cv.raw)
+
+
+# Distinct Certificate messages kept per key: one per staple (renewed every few days) and compression
+# algorithm the clients ask for; the table starts over when full.
+_KEPT_PER_KEY = 8
+
+
+def certificate_message(
+    certified: CertifiedKey, request_context: bytes, ocsp_staple: bytes | None, algorithm: int | None
+) -> Certificate | CompressedCertificate:
+    """The Certificate of ``certified``'s chain (Section 4.4.2), compressed with ``algorithm`` when one
+    is given (RFC 8879, Section 4), encoded.
+
+    The chain never changes, so neither does the message for the same staple and algorithm: the
+    in-handshake ones (an empty request context) are made once and kept on the key, shared by
+    every connection that sends them (a message is not changed once encoded). A post-handshake
+    request's context is fresh each time (Section 4.3.2), so its message is made each time."""
+    key = (ocsp_staple, algorithm)
+    kept = certified.kept_messages
+    if not request_context and (msg := kept.get(key)) is not None:
+        return msg  # type: ignore[no-any-return]  # stored below
     leaf_extensions = (Extension.make(E.status_request, ocsp_staple, X.CT),) if ocsp_staple else ()
     entries = tuple(
         CertificateEntry(der, leaf_extensions if index == 0 else ()) for index, der in enumerate(certified.der_chain)
     )
     cert = Certificate(certificate_request_context=request_context, entries=entries)
-    send_certificate(ctx, transcript, cert, peer_compression)
-    content = certificate_verify_content(signer, transcript.digest())
-    cv = CertificateVerify(algorithm=scheme, signature=sign(certified.private_key, scheme, content, ctx.randomness))
-    ctx.send_message(cv)
-    transcript.add(cv.raw)
+    msg = cert if algorithm is None else certcompress.compress_certificate(cert, algorithm)
+    msg.encode()
+    if not request_context:
+        if len(kept) >= _KEPT_PER_KEY:
+            kept.clear()
+        kept[key] = msg
+    return msg
 
 
 def send_certificate_flight(
@@ -79,24 +113,10 @@ def send_certificate_flight(
         context = request.certificate_request_context
         send_certificate_and_verify(ctx, transcript, certified, scheme, signer, context, peer_compression=compression)
         return
+    # An empty Certificate goes as it is: RFC 8879 allows compressing it, but its 4 or so bytes would only grow.
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
-    send_certificate(ctx, transcript, empty, None)  # nothing to compress (see send_certificate)
-
-
-def send_certificate(
-    ctx: Context, transcript: Transcript, cert: Certificate, peer_compression: Extension | None
-) -> None:
-    """The Certificate, or a CompressedCertificate in its place when the peer's compress_certificate
-    lists an algorithm of ours (RFC 8879, Section 4); the transcript hashes the message sent.
-
-    An empty Certificate (a client without one) goes as it is: RFC 8879 allows compressing it,
-    but its 4 or so bytes would only grow."""
-    algorithm = None
-    if peer_compression is not None and cert.entries:
-        algorithm = certcompress.choose(peer_compression.value, ctx.config.certificate_compression)
-    msg: Handshake = cert if algorithm is None else certcompress.compress_certificate(cert, algorithm)
-    ctx.send_message(msg)
-    transcript.add(msg.raw)
+    ctx.send_message(empty)
+    transcript.add(empty.raw)
 
 
 def received_certificate(ctx: Context, msg: Certificate | CompressedCertificate, subject: str) -> Certificate:

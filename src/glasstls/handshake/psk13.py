@@ -195,12 +195,10 @@ def accepted_psk(ctx: Context, sh: ServerHello, offer: PskOffer | None, suite: S
         return None
     if offer is None:  # admit_extensions let it through only if the hello offered one
         raise AlertError(AlertDescription.unsupported_extension, "ServerHello selects a PSK the client did not offer")
-    require(selected.value == 0, ILLEGAL, f"server selected PSK identity {selected.value}; the client offered one")
-    require(
-        suite.hash_name == offer.suite.hash_name,
-        ILLEGAL,
-        f"server chose {suite.name} with a PSK for {offer.suite.hash_name}",
-    )
+    if selected.value != 0:
+        raise AlertError(ILLEGAL, f"server selected PSK identity {selected.value}; the client offered one")
+    if suite.hash_name != offer.suite.hash_name:
+        raise AlertError(ILLEGAL, f"server chose {suite.name} with a PSK for {offer.suite.hash_name}")
     ctx.verified(SUBJECT, True, f"PSK accepted: {offer.kind}")
     return offer
 
@@ -211,7 +209,8 @@ def check_key_exchange(accepted: PskOffer | None, has_share: bool) -> None:
         require(has_share, AlertDescription.missing_extension, "ServerHello has no key_share")
         return
     mode = PskKeyExchangeMode.psk_dhe_ke if has_share else PskKeyExchangeMode.psk_ke
-    require(mode in accepted.modes, ILLEGAL, f"server resumed with {mode.name}, which the client did not offer")
+    if mode not in accepted.modes:
+        raise AlertError(ILLEGAL, f"server resumed with {mode.name}, which the client did not offer")
 
 
 def session_from_ticket(

@@ -170,8 +170,11 @@ def _check_shares(shares: tuple[KeyShareEntry, ...], groups: tuple[NamedGroup, .
     """RFC 8446, Section 4.2.8: one share per group, each for an offered group."""
     seen: set[int] = set()
     for entry in shares:
-        require(entry.group not in seen, ILLEGAL, f"ClientHello has two key shares for {entry.group.name}")
-        require(entry.group in groups, ILLEGAL, f"key share for {entry.group.name}, which is not in supported_groups")
+        # (Not require(): its message would be formatted for every share of every ClientHello.)
+        if entry.group in seen:
+            raise AlertError(ILLEGAL, f"ClientHello has two key shares for {entry.group.name}")
+        if entry.group not in groups:
+            raise AlertError(ILLEGAL, f"key share for {entry.group.name}, which is not in supported_groups")
         seen.add(entry.group)
 
 
