@@ -478,6 +478,7 @@ class _HandshakeContext:
         # attributes, not properties through the proxy.
         self.side: str = conn.side
         self.config: Any = conn.config
+        self.tracing = conn._observer is not None
         self.offered_hello: ClientHello | None = None  # the client's last ClientHello
         self.offered_session: SessionState | None = None  # the session the client offers to resume
         self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)

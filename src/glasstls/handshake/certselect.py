@@ -65,6 +65,8 @@ def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[Certifie
 
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:
     """Say in the trace which chain answers which name."""
+    if not ctx.tracing:
+        return
     subject = describe(certified.chain[0])
     name = printable(server_name) if server_name is not None else None  # the client chose it: escaped for the trace
     if server_name is None:

@@ -89,7 +89,6 @@ def peer_subject(cert: x509.Certificate) -> str:
 def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
     """Path validation and host name; revocation follows (status.check_server_status) on the path returned."""
     store = ctx.config.trust_store or TrustStore.system()
-    subject = peer_subject(chain[0])
     name_checked = not ctx.config.dangerous.skip_server_name_check
     if name_checked and not ctx.server_name:
         raise AlertError(
@@ -99,10 +98,11 @@ def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
     try:
         verified = verify_server_chain(chain, ctx.server_name if name_checked else None, store, ctx.now())
     except AlertError as err:
-        ctx.verified(subject, False, err.reason)
+        ctx.verified(peer_subject(chain[0]), False, err.reason)
         raise
-    valid_for = f"valid for {ctx.server_name}" if name_checked else "its name not checked (skip_server_name_check)"
-    ctx.verified(subject, True, f"chain to a trusted root, {valid_for}")
+    if ctx.tracing:
+        valid_for = f"valid for {ctx.server_name}" if name_checked else "its name not checked (skip_server_name_check)"
+        ctx.verified(peer_subject(chain[0]), True, f"chain to a trusted root, {valid_for}")
     return verified
 
 

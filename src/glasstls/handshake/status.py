@@ -69,13 +69,12 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
     now = ctx.now()
     leaf = path[0]
     issuer = path[1] if len(path) > 1 else path[0]
-    subject = f"OCSP staple for {describe(leaf)}"
     covered: tuple[x509.Certificate, ...] = ()
     try:
         if staple is not None:
             result = check_ocsp_response(staple, leaf, issuer, now)
             require_good(result, leaf)
-            ctx.verified(subject, True, result.summary())
+            ctx.verified(f"OCSP staple for {describe(leaf)}", True, result.summary())
             covered = (leaf,)
         elif cfg.ocsp == "require":
             raise AlertError(
@@ -91,7 +90,7 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
                 "status_request, RFC 7633) but the server stapled no OCSP response: the server must staple one",
             )
     except AlertError as err:
-        ctx.verified(subject, False, err.reason)
+        ctx.verified(f"OCSP staple for {describe(leaf)}", False, err.reason)
         raise
     if cfg.revocation_fetch != "off":
         cfg.revocation_fetcher.check_path(
@@ -107,7 +106,7 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
     checks: tuple[CrlCheck, ...] = ()
     if cfg.crls or cfg.revocation == "hard":
         checks = check_crls(path, cfg.crls, now, cfg.revocation, covered=covered, report=ctx.verified)
-    if len(path) > 1 and not covered and not any(c.cert == leaf and c.status == "good" for c in checks):
+    if ctx.tracing and len(path) > 1 and not covered and not any(c.cert == leaf and c.status == "good" for c in checks):
         ctx.verified(
             f"online revocation for {describe(leaf)}",
             True,
