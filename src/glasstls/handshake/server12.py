@@ -82,9 +82,10 @@ class ServerState12(State[M]):
     parsers = TLS12_PARSERS
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Offer:
-    """What the client's TLS 1.2 ClientHello offers, decoded once."""
+    """What the client's TLS 1.2 ClientHello offers, decoded once (and never changed:
+    not frozen only because a frozen dataclass costs several times more to build)."""
 
     hello: ClientHello
     groups: tuple[NamedGroup, ...]

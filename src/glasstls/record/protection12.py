@@ -354,6 +354,18 @@ class MteCBCProtection12(Protection12):
         return self._bad("failed authentication (MAC-then-encrypt: MAC or padding)")
 
 
+# The AEAD ciphers the TLS 1.2 suites name (crypto/suites.py), each with its records' layout.
+_AEAD_PROTECTIONS: dict[str, type[GCMProtection12 | ChaChaProtection12]] = {
+    "AES-128-GCM": GCMProtection12,
+    "AES-256-GCM": GCMProtection12,
+    "AES-128-CCM": CCMProtection12,
+    "AES-256-CCM": CCMProtection12,
+    "AES-128-CCM-8": CCMProtection12,
+    "AES-256-CCM-8": CCMProtection12,
+    "ChaCha20-Poly1305": ChaChaProtection12,
+}
+
+
 def protection12(
     suite: Suite12,
     key: bytes,
@@ -378,12 +390,9 @@ def protection12(
     if len(mac_key) != suite.mac_len:
         raise ValueError(f"{suite.name} needs a {suite.mac_len}-byte MAC key, got {len(mac_key)}")
     cipher = suite.cipher
-    if cipher.endswith("-GCM"):
-        return GCMProtection12(suite, key, fixed_iv, epoch)
-    if "-CCM" in cipher:
-        return CCMProtection12(suite, key, fixed_iv, epoch)
-    if cipher == "ChaCha20-Poly1305":
-        return ChaChaProtection12(suite, key, fixed_iv, epoch)
+    aead = _AEAD_PROTECTIONS.get(cipher)
+    if aead is not None:
+        return aead(suite, key, fixed_iv, epoch)
     if cipher.endswith("-CBC") and suite.mac:
         if randomness is None:
             raise ValueError(f"{suite.name} draws a random IV per record: pass randomness")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..errors import ConfigError
@@ -30,6 +30,8 @@ from .stores import MEMORY
 FOUND = "found in the session cache"
 UNKNOWN_SESSION = "session ID not in the session cache"
 EXPIRED_SESSION = "session expired"
+# The expiry of an entry whose state is expired from the start (SessionState.expired: lifetime <= 0).
+_EXPIRED = datetime.min.replace(tzinfo=UTC)
 
 
 class SessionCache(Protocol):
@@ -72,7 +74,9 @@ class ServerSessionCache:
         session_id = bytes(session_id)
         if not 1 <= len(session_id) <= 32:
             raise ValueError(f"a session_id has 1..32 bytes, not {len(session_id)} (RFC 5246, Section 7.4.1.2)")
-        expires = min(now + timedelta(seconds=self.lifetime), state.expires)
+        # The one expiry lookup() checks: no later than the state's own (SessionState.expired),
+        # and already past for a state whose lifetime is not positive (always expired).
+        expires = _EXPIRED if state.lifetime <= 0 else min(now + timedelta(seconds=self.lifetime), state.expires)
         with self._lock:
             self._entries[session_id] = (state, expires)
             self._entries.move_to_end(session_id)
@@ -92,7 +96,7 @@ class ServerSessionCache:
             if entry is None:
                 return None, UNKNOWN_SESSION
             state, expires = entry
-            if now >= expires or state.expired(now):
+            if now >= expires:
                 del self._entries[session_id]
                 return None, EXPIRED_SESSION
             self._entries.move_to_end(session_id)
@@ -107,7 +111,7 @@ class ServerSessionCache:
         """Drop every expired entry; returns how many went."""
         check_aware(now)
         with self._lock:
-            stale = [sid for sid, (state, expires) in self._entries.items() if now >= expires or state.expired(now)]
+            stale = [sid for sid, (_, expires) in self._entries.items() if now >= expires]
             for sid in stale:
                 del self._entries[sid]
             return len(stale)
