@@ -43,11 +43,13 @@ from glasstls.crypto import certcompress
 from glasstls.enums import AlertDescription as A
 from glasstls.enums import AlertLevel, CertificateCompressionAlgorithm, ExtensionType, NamedGroup
 from glasstls.events import Event
+from glasstls.handshake.common13 import certificate_message
 from glasstls.limits import Limits
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.trace.text import render_text
 from glasstls.wire.handshake import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -212,6 +214,40 @@ def test_stapled_ocsp_response_rides_in_the_compressed_certificate() -> None:
     assert of_type(client_log, "in", CompressedCertificate)
     checks = [e for e in client_log.events if isinstance(e, VerificationTrace) and e.subject.startswith("OCSP")]
     assert [c.ok for c in checks] == [True]
+
+
+def test_a_chains_certificate_message_is_kept_per_staple_and_algorithm_and_bounded() -> None:
+    """common13.certificate_message: made once per (staple, algorithm) and kept on the key, the same
+    bytes as one made afresh; a post-handshake request's (a fresh context) is never kept; at most
+    eight per key."""
+    identity = server_identity()
+    key = CertifiedKey(identity.chain, identity.private_key)
+    first = certificate_message(key, b"", None, ALG.brotli)
+    assert certificate_message(key, b"", None, ALG.brotli) is first
+    entries = tuple(CertificateEntry(der, ()) for der in key.der_chain)
+    fresh = certcompress.compress_certificate(Certificate(b"", entries), ALG.brotli)
+    assert first.raw == fresh.encode()
+    plain = certificate_message(key, b"", None, None)
+    assert isinstance(plain, Certificate) and plain.raw == Certificate(b"", entries).encode()
+    stapled = certificate_message(key, b"", b"response one", None)
+    assert isinstance(stapled, Certificate) and b"response one" in stapled.raw
+    assert certificate_message(key, b"", b"response two", None) is not stapled  # a renewed staple
+    kept = len(key.kept_messages)
+    assert certificate_message(key, b"pha-1", None, None) is not certificate_message(key, b"pha-1", None, None)
+    assert len(key.kept_messages) == kept
+    for n in range(20):
+        certificate_message(key, b"", f"staple {n}".encode(), None)
+        assert len(key.kept_messages) <= 8
+
+
+def test_every_server_handshake_sends_the_kept_certificate_and_clients_verify_it() -> None:
+    logs = []
+    for _ in range(2):
+        pair, client_log, _s = traced()
+        assert pair.client.handshake_complete, pair.log
+        logs.append(client_log)
+    (one,), (two,) = (of_type(log, "in", CompressedCertificate) for log in logs)
+    assert one.raw == two.raw
 
 
 # -- the client's Certificate -----------------------------------------------------------------------
