@@ -172,3 +172,44 @@ def test_headlines_kept_by_bytes_follow_the_bytes() -> None:
     assert "ALPN h2" in headline(first) and "ALPN h2" in headline(first)  # kept, and found again
     assert "ALPN http/1.1" in headline(second)
     assert "ALPN h2" in headline(H.decode_message(first.raw))
+
+
+def test_kept_lines_follow_what_they_read() -> None:
+    """Lines kept whole by the fields they read (records, key installations, checks, Finished and
+    CertificateVerify) come back only for the same fields, side, direction and prefix, and never in colour."""
+    from glasstls.enums import ContentType, SignatureScheme
+    from glasstls.observe import KeysTrace, MessageTrace, RecordTrace, VerificationTrace
+    from glasstls.wire import handshake as H
+
+    def events(n: int) -> list[Any]:
+        fin = H.Finished(verify_data=bytes(n))
+        fin.encode()
+        return [
+            RecordTrace("client", "out", ContentType.handshake, bytes([22, 3, 3, 0, n]), bytes(n)),
+            KeysTrace("server", "read", f"epoch{n}", "TLS_AES_128_GCM_SHA256"),
+            VerificationTrace("client", f"subject{n}", n % 2 == 0, "detail"),
+            MessageTrace("server", "in", fin),
+            MessageTrace("client", "out", H.CertificateVerify(SignatureScheme.ed25519, bytes(n))),
+            MessageTrace("client", "out", H.CertificateVerify(0x0807, bytes(n))),  # type: ignore[arg-type]
+        ]
+
+    def expected(n: int, label: bool = True) -> str:
+        check = "client * verified" if n % 2 == 0 else "client ! rejected"
+        lines = [
+            f"client > record handshake, TLSv1.2, {n} bytes",
+            f"server * read keys: epoch{n}, TLS_AES_128_GCM_SHA256",
+            f"{check} subject{n}: detail",
+            f"server < Finished (20): verify_data {n} bytes",
+            f"client > CertificateVerify (15): ed25519, {n} bytes signature",
+            f"client > CertificateVerify (15): ed25519, {n} bytes signature",
+        ]
+        if not label:
+            lines = [line.split(" ", 1)[1] for line in lines]
+        return "".join(f"{line}\n" for line in lines)
+
+    for n in (32, 33, 32, 33):
+        assert render_text(events(n)) == expected(n)
+        assert render_text(events(n), side_label=False) == expected(n, label=False)
+    coloured = io.StringIO()
+    TextTrace(coloured, color=True).render(events(32))
+    assert "\x1b[" in coloured.getvalue() and "verify_data 32 bytes" in coloured.getvalue()

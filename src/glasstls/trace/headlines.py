@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from ..enums import (
@@ -223,27 +224,59 @@ def _line_of(cls: type) -> Any:
     return line
 
 
-# Messages whose headline reads nothing but the message, and which a server sends byte for byte the
-# same on every connection: their headline is kept by (class, bytes). Bounded: bodies up to 4 KiB,
-# started over when full.
-_BY_RAW_CLASSES = frozenset((H.EncryptedExtensions, H.Certificate, H12.Certificate12, H.CompressedCertificate))
-_BY_RAW: dict[tuple[type, bytes], str] = {}
-_BY_RAW_MAX = 64
+def _raw(msg: Any) -> bytes | None:
+    raw = msg.raw
+    return raw if type(raw) is bytes and 4 <= len(raw) <= 4096 else None  # (bounded: what a key holds)
+
+
+# What the headline of a message of these classes reads: nothing but the message, and what comes
+# back the same connection after connection. A server sends its EncryptedExtensions and certificate
+# message byte for byte the same to every client (kept by their bytes, up to 4 KiB; a message built
+# and not encoded has no bytes yet: read each time); a Finished line shows a length, a
+# CertificateVerify line an algorithm and a length. Checked by exact class, as a subclass may show
+# more. A change to one of these headlines changes what it reads here.
+_HEADLINE_READS: dict[type, Callable[[Any], Hashable]] = {
+    H.EncryptedExtensions: _raw,
+    H.Certificate: _raw,
+    H12.Certificate12: _raw,
+    H.CompressedCertificate: _raw,
+    H.Finished: lambda m: len(m.verify_data),
+    # (the type too: the name of an algorithm given as a plain int is found through the enum)
+    H.CertificateVerify: lambda m: (type(m.algorithm), m.algorithm, len(m.signature)),
+}
+
+
+def headline_key(msg: Any) -> Hashable | None:
+    """What the headline of ``msg`` reads (with its class), when that is few fields that come back on
+    every connection: the headline is the same for the same key. None for any other message."""
+    reads = _HEADLINE_READS.get(type(msg))
+    if reads is None:
+        return None
+    try:
+        key = reads(msg)
+        hash(key)
+    except Exception:  # a field of a message built by hand that is missing or cannot be a key: read each time
+        return None
+    return None if key is None else (type(msg), key)
+
+
+# Headlines by their headline_key. Bounded: started over when full.
+_KEPT: dict[Hashable, str] = {}
+_KEPT_MAX = 64
 
 
 def headline(msg: Any, ctx: Context | None = None) -> str:
     """The few fields of ``msg`` a one-line trace shows (like ``curl -v``)."""
-    # (A message built and not encoded has no bytes yet: its fields are read each time.)
-    if type(msg) in _BY_RAW_CLASSES and type(msg.raw) is bytes and 4 <= len(msg.raw) <= 4096:
-        key = (type(msg), msg.raw)
-        text = _BY_RAW.get(key)
-        if text is None:
-            text = _headline(msg, ctx)
-            if len(_BY_RAW) >= _BY_RAW_MAX:
-                _BY_RAW.clear()
-            _BY_RAW[key] = text
-        return text
-    return _headline(msg, ctx)
+    key = headline_key(msg)
+    if key is None:
+        return _headline(msg, ctx)
+    text = _KEPT.get(key)
+    if text is None:
+        text = _headline(msg, ctx)
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        _KEPT[key] = text
+    return text
 
 
 def _headline(msg: Any, ctx: Context | None) -> str:

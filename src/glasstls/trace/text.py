@@ -64,6 +64,14 @@ _SIDE_STYLE = {"client": "bold cyan", "server": "bold magenta"}
 # server makes two traces per connection.
 _PLAIN_PREFIXES: dict[tuple[bool, str, str], str] = {}
 _MARK_STYLE = {">": "green", "<": "yellow", "*": "dim", "!": "bold red"}
+# Whole plain lines (prefix, text and newline, as _line writes them) of the events whose line reads
+# only a few fields that come back on every connection: a record's type, header and lengths, a key
+# installation's epoch and suite, a check's subject and detail. Kept by those fields and what the
+# prefix reads, so that such a line is written without being built, escaped and prefixed again. For
+# every trace; bounded: started over when full (names a peer chooses can only make lines be built
+# again, as without the table).
+_KEPT_LINES: dict[tuple[Any, ...], str] = {}
+_KEPT_LINES_MAX = 1024
 
 
 def hexdump(data: bytes, indent: str = "", start: int = 0) -> list[str]:
@@ -136,7 +144,7 @@ class TextTrace(Observer):
         show_secrets: bool = False,
         width: int = 100,
     ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream if stream is not None else sys.stderr  # (and its write and flush: see the setter)
         self.side_label = side_label
         self.full = full
         self.explain = explain
@@ -159,6 +167,18 @@ class TextTrace(Observer):
         if show_secrets:
             self._write([(SECRETS_WARNING, "bold red")])
 
+    @property
+    def stream(self) -> TextIO:
+        return self._stream
+
+    @stream.setter
+    def stream(self, stream: TextIO) -> None:
+        # The stream's write and flush, looked up once here rather than for every line: each event
+        # writes a line and flushes. A stream given later (trace.stream = ...) is used from then on.
+        self._stream = stream
+        self._put = stream.write
+        self._flush = getattr(stream, "flush", None)
+
     # -- the Observer interface ---------------------------------------------------------------
     @property
     def wants_secret_events(self) -> bool:  # type: ignore[override]  # read-only: follows the options
@@ -170,16 +190,13 @@ class TextTrace(Observer):
 
     def __call__(self, event: TraceEvent) -> None:
         try:
-            ctx = self._contexts.get(event.side)
-            if ctx is None:
-                ctx = self._contexts[event.side] = D.Context(event.side)
-            if isinstance(event, MessageTrace) or event.kind == "state":  # what Context.update learns from
-                ctx.update(event)
             handler = self._HANDLERS.get(type(event))
             if handler is not None:
-                handler(self, event, ctx)
+                handler(self, event)  # (a message's or state change's handler has its Context learn from it)
+            elif isinstance(event, MessageTrace) or event.kind == "state":  # a subclass: learned from, not shown
+                self._context(event.side).update(event)
             if self.explain:
-                self._explain(event, ctx)
+                self._explain(event, self._context(event.side))
         except OSError:
             raise  # the stream failed (its reader went away): the caller decides what that ends
         except Exception as exc:
@@ -188,9 +205,17 @@ class TextTrace(Observer):
             self._line(event.side, "!", f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red")
         if self._written:  # an event that printed nothing (a state change, a hidden secret) has nothing to flush
             self._written = False
-            flush = getattr(self.stream, "flush", None)
+            flush = self._flush
             if flush is not None:
                 flush()
+
+    def _context(self, side: str) -> D.Context:
+        """What ``side``'s handshake has settled so far: asked for by the events that read it (a
+        message, and whatever full, explain or the secrets show), not by every event."""
+        ctx = self._contexts.get(side)
+        if ctx is None:
+            ctx = self._contexts[side] = D.Context(side)
+        return ctx
 
     def _explain(self, event: TraceEvent, ctx: D.Context) -> None:
         explainer = self._explainers.get(event.side)
@@ -225,14 +250,34 @@ class TextTrace(Observer):
             styled = [(printable(text, escape_backslash=False), style) for text, style in segments]
             self._console.print(Text.assemble(*styled), end="\n")
         else:
-            self.stream.write(printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
+            self._put(printable("".join([text for text, _ in segments]), escape_backslash=False) + "\n")
 
-    def _line(self, side: str, mark: str, text: str, style: str, text2: str | None = None, style2: str = "") -> None:
-        """One line of the trace: one segment of text in a style, or two."""
+    def _line(
+        self,
+        side: str,
+        mark: str,
+        text: str,
+        style: str,
+        text2: str | None = None,
+        style2: str = "",
+        kept: tuple[Any, ...] | None = None,
+    ) -> None:
+        """One line of the trace: one segment of text in a style, or two. Without colour, the line is
+        kept under ``kept`` when given (see _KEPT_LINES and _put_kept)."""
         if self._console is not None:
             second = [(text2, style2)] if text2 is not None else []
             self._write([*self._prefix(side, mark), (text, style), *second])
             return
+        line = self._plain_line(side, mark, text, text2)
+        if kept is not None:
+            if len(_KEPT_LINES) >= _KEPT_LINES_MAX:
+                _KEPT_LINES.clear()
+            _KEPT_LINES[kept] = line
+        self._written = True
+        self._put(line)
+
+    def _plain_line(self, side: str, mark: str, text: str, text2: str | None) -> str:
+        """The line _line writes without colour: prefix, text (escaped where it must be), newline."""
         key = (self.side_label, side, mark)
         prefix = _PLAIN_PREFIXES.get(key)
         if prefix is None:
@@ -245,8 +290,16 @@ class TextTrace(Observer):
             text += text2 if type(text2) is str else printable(text2, escape_backslash=False)
         if not text.isprintable():  # printable() would return a printable text as it is: skip the call
             text = printable(text, escape_backslash=False)
+        return f"{prefix}{text}\n"
+
+    def _put_kept(self, key: tuple[Any, ...]) -> bool:
+        """Writes the plain line kept under ``key`` and says so; False when none is (or in colour)."""
+        line = _KEPT_LINES.get(key)
+        if line is None or self._console is not None:
+            return False
         self._written = True
-        self.stream.write(f"{prefix}{text}\n")
+        self._put(line)
+        return True
 
     def _detail(self, text: str, style: str = "dim") -> None:
         self._write([(text, style)])
@@ -257,14 +310,20 @@ class TextTrace(Observer):
             self._write([(line, "italic")])
 
     # -- one renderer per event kind ---------------------------------------------------------------
-    def _message(self, event: MessageTrace, ctx: D.Context) -> None:
+    def _message(self, event: MessageTrace) -> None:
+        ctx = self._context(event.side)
+        ctx.update(event)  # first: the headline reads what this very message settles (a ServerHello's version)
         msg = event.message
         mark = ">" if event.direction == "out" else "<"
-        name = D.message_name(msg)
-        summary = HL.headline(msg, ctx)
         raw = msg.raw
         code = raw[0] if raw else int(msg.msg_type)  # D.handshake_code, inline: every message line has one
-        self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "")
+        # A message whose headline reads a few fields that come back on every connection: its line is kept.
+        reads = HL.headline_key(msg)
+        key = None if reads is None else ("message", self.side_label, event.side, mark, code, reads)
+        if key is None or not self._put_kept(key):
+            summary = HL.headline(msg, ctx)
+            name = D.message_name(msg)
+            self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key)
         if self.full:
             indent = self._indent + "  "
             tree = _field_tree() is not None
@@ -278,11 +337,21 @@ class TextTrace(Observer):
             for line in field_tree_lines(msg.raw, "handshake", version, indent, **options):
                 self._detail(line)
 
-    def _record(self, event: RecordTrace, ctx: D.Context) -> None:
-        mark = ">" if event.direction == "out" else "<"
-        self._line(event.side, mark, f"record {HL.record_headline(event)}", "dim")
+    def _record(self, event: RecordTrace) -> None:
+        header = event.header
+        # What the line reads (as record_headline keeps its text by; a header that is not bytes may not be hashable).
+        key = None
+        if type(header) is bytes:
+            key = (
+                "record", self.side_label, event.side, event.direction, event.content_type, header,
+                len(event.payload), event.inner_type, len(event.plaintext or b""),
+            )  # fmt: skip
+        if key is None or not self._put_kept(key):
+            mark = ">" if event.direction == "out" else "<"
+            self._line(event.side, mark, f"record {HL.record_headline(event)}", "dim", kept=key)
         if self.full:
             indent = self._indent + "  "
+            ctx = self._context(event.side)
             version = int(ctx.version) if ctx.version is not None else None
             # The header decoded; handshake content is decoded message by message above or below.
             clear = event.inner_type is None and event.content_type != ContentType.handshake
@@ -290,35 +359,48 @@ class TextTrace(Observer):
             for line in field_tree_lines(raw, "record", version, indent, decode_payload=clear):
                 self._detail(line)
 
-    def _state(self, event: StateTrace, ctx: D.Context) -> None:
+    def _state(self, event: StateTrace) -> None:
+        self._context(event.side).update(event)
         if self.full:
             self._line(event.side, "*", f"state {event.old} -> {event.new}", "dim")
 
-    def _keys(self, event: KeysTrace, ctx: D.Context) -> None:
-        self._line(event.side, "*", f"{event.direction} keys: {event.epoch}, {event.suite}", "dim")
+    def _keys(self, event: KeysTrace) -> None:
+        direction, epoch, suite = event.direction, event.epoch, event.suite
+        key = None
+        if type(direction) is str and type(epoch) is str and type(suite) is str:  # (text: hashable, shown as is)
+            key = ("keys", self.side_label, event.side, direction, epoch, suite)
+            if self._put_kept(key):
+                return
+        self._line(event.side, "*", f"{direction} keys: {epoch}, {suite}", "dim", kept=key)
 
-    def _alert(self, event: AlertTrace, ctx: D.Context) -> None:
+    def _alert(self, event: AlertTrace) -> None:
         mark = ">" if event.direction == "out" else "<"
         reason = f": {event.reason}" if event.reason else ""
         style = "bold red" if event.description != 0 else "bold"
         self._line(event.side, mark, f"Alert: {D.alert_text(event.level, event.description)}", style, reason, "")
 
-    def _verification(self, event: VerificationTrace, ctx: D.Context) -> None:
-        if event.ok:
-            self._line(event.side, "*", f"verified {event.subject}: ", "green", event.detail, "")
+    def _verification(self, event: VerificationTrace) -> None:
+        ok, subject, detail = bool(event.ok), event.subject, event.detail
+        key = None
+        if type(subject) is str and type(detail) is str:  # (text: hashable, shown as is)
+            key = ("verification", self.side_label, event.side, ok, subject, detail)
+            if self._put_kept(key):
+                return
+        if ok:
+            self._line(event.side, "*", f"verified {subject}: ", "green", detail, "", key)
         else:
-            self._line(event.side, "!", f"rejected {event.subject}: ", "bold red", event.detail, "red")
+            self._line(event.side, "!", f"rejected {subject}: ", "bold red", detail, "red", key)
 
-    def _secret(self, event: SecretTrace, ctx: D.Context) -> None:
+    def _secret(self, event: SecretTrace) -> None:
         if self.show_secrets and event.secret is not None:
             self._line(event.side, "*", f"secret {event.label} = ", "red", event.secret.hex(), "red")
-            for name, value in derived_keys(event, ctx):
+            for name, value in derived_keys(event, self._context(event.side)):
                 self._detail(f"{self._indent}  {name} = {value.hex()}", "red")
         elif self.full or self.explain:
             self._line(event.side, "*", f"derived {event.label} (value hidden)", "dim")
 
     # By the event's class. Each handler takes its own class, hence Any: no Callable over TraceEvent accepts them.
-    _HANDLERS: ClassVar[dict[type[TraceEvent], Callable[[TextTrace, Any, D.Context], None]]] = {
+    _HANDLERS: ClassVar[dict[type[TraceEvent], Callable[[TextTrace, Any], None]]] = {
         MessageTrace: _message,
         RecordTrace: _record,
         StateTrace: _state,
