@@ -129,11 +129,10 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     downgrade protections ask of its ServerHello, then branch full/abbreviated."""
     config: ClientConfig = ctx.config
     _check_version(config, sh)
-    require(
-        sh.cipher_suite in hello.cipher_suites and sh.cipher_suite in TLS12_SUITES,
-        ILLEGAL,
-        f"server chose {sh.cipher_suite.name}, which the client did not offer for TLS 1.2",
-    )
+    # Raised, not require()d, here and below on every handshake's path: require() would
+    # format its reason (an enum's name, a hex number) even when the check passes.
+    if sh.cipher_suite not in hello.cipher_suites or sh.cipher_suite not in TLS12_SUITES:
+        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, which the client did not offer for TLS 1.2")
     require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
     ctx.set_version(ProtocolVersion.TLSv1_2)
     _check_extensions(hello, sh)
@@ -156,7 +155,8 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
             AlertDescription.protocol_version,
             f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
         )
-    require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
+    if sh.legacy_version != ProtocolVersion.TLSv1_2:
+        raise AlertError(ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
     if config.tls_min > ProtocolVersion.TLSv1_2:
         raise AlertError(
             AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
@@ -285,11 +285,11 @@ def _check_key_fits_suite(cert: x509.Certificate, suite: Suite12) -> None:
     kind = key_kind(key)  # type: ignore[arg-type]  # any key: a kind no suite fits is refused below
     # RFC 8422, Section 5.3: ECDSA suites carry ECDSA or EdDSA certificates
     ok = kind == "rsa" if suite.auth == "RSA" else kind in ("ecdsa", "ed25519", "ed448")
-    require(
-        ok,
-        AlertDescription.unsupported_certificate,
-        f"server certificate key ({type(key).__name__.lstrip('_')}) does not fit {suite.name}",
-    )
+    if not ok:
+        raise AlertError(
+            AlertDescription.unsupported_certificate,
+            f"server certificate key ({type(key).__name__.lstrip('_')}) does not fit {suite.name}",
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -378,11 +378,8 @@ class ExpectServerKeyExchange12(ClientState12[ServerKeyExchange]):
 def _ecdhe_share(config: ClientConfig, params: ServerECDHParams) -> ServerShare:
     group = params.group
     # RFC 8422, Section 5.4: the curve must be one the client named in supported_groups.
-    require(
-        group in config.groups and group not in kx.FFDHE_GROUPS,
-        ILLEGAL,
-        f"server chose curve {group.name}, which the client did not offer",
-    )
+    if group not in config.groups or group in kx.FFDHE_GROUPS:
+        raise AlertError(ILLEGAL, f"server chose curve {group.name}, which the client did not offer")
     return ServerShare(group, params.public)
 
 

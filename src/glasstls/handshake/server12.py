@@ -540,7 +540,8 @@ class ExpectClientKeyExchange12(ServerState12[ClientKeyExchange]):
 def _dhe_pre_master(share: kx.KeyShare, yc: bytes) -> bytes:
     """RFC 5246, Section 8.1.2: the shared secret, leading zero bytes stripped (Yc padded to the length of p)."""
     plen = kx.key_share_length(share.group) or 0
-    require(0 < len(yc) <= plen, ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
+    if not 0 < len(yc) <= plen:
+        raise AlertError(ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
     return kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
 
 
