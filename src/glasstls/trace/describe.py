@@ -52,6 +52,7 @@ from ..wire import handshake12 as H12
 from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12
 from . import hybrid
+from .members import TLS13, Ext
 from .words import HEX_LIMIT as HEX_LIMIT
 from .words import enum_name as enum_name
 from .words import hexs as hexs
@@ -125,64 +126,65 @@ class Context:
         """TLS 1.2: "ECDHE", "DHE" or "RSA"; TLS 1.3: "(EC)DHE" or "PSK"; None while unknown."""
         if self.suite is None:
             return None
-        if self.version == ProtocolVersion.TLSv1_3:
+        if self.version == TLS13:
             return "PSK" if self.psk and self.group is None else "(EC)DHE"
         suite = TLS12_SUITES.get(self.suite)
         return suite.kx if suite is not None else None
 
     @property
     def tls13(self) -> bool:
-        return self.version == ProtocolVersion.TLSv1_3
+        return self.version == TLS13
 
     def update(self, event: TraceEvent) -> None:
         # Only a message or a state change teaches the context anything (TextTrace, which keeps one
         # context per side, calls this for those alone).
         self.side = event.side
         if isinstance(event, MessageTrace):
+            msg, direction = event.message, event.direction
             # A message a peer malformed teaches the context nothing; the trace goes on. (A try
-            # rather than contextlib.suppress: this runs for every event, a context manager costs.)
+            # rather than contextlib.suppress: this runs for every message, a context manager costs.
+            # What is learned is looked up here, inline, rather than in a method of its own: the
+            # frame cost a tenth of this, for every message of every traced connection.)
             try:
-                self._on_message(event.message, event.direction)
+                name = _MESSAGE_NAMES.get(type(msg)) or message_name(msg)
+                self.messages.append(("> " if direction == "out" else "< ") + name)
+                learn = _LEARNER_OF_CLASS.get(type(msg), _UNSEEN)
+                if learn is _UNSEEN:
+                    learn = _learner_of(type(msg))
+                if learn is not None:
+                    learn(self, msg, direction)
             except Exception:
                 return
         elif event.kind == "state" and "Connected" in getattr(event, "new", ""):
             self.handshake_done = True
 
-    def _on_message(self, msg: Any, direction: str) -> None:
-        self.messages.append(("> " if direction == "out" else "< ") + message_name(msg))
-        learn = _LEARNER_OF_CLASS.get(type(msg), _UNSEEN)
-        if learn is _UNSEEN:
-            learn = _learner_of(type(msg))
-        if learn is not None:
-            learn(self, msg, direction)
-
     def _on_client_hello(self, msg: Any, direction: str) -> None:
         ext = extensions_by_type(msg.extensions).get
         self.client_random = msg.random
         self.offered_session_id = msg.legacy_session_id
-        sni = ext(ExtensionType.server_name)
+        sni = ext(Ext.server_name)
         self.server_name = sni.value if sni is not None and isinstance(sni.value, str) else self.server_name
-        ticket = ext(ExtensionType.session_ticket)
+        ticket = ext(Ext.session_ticket)
         self.offered_ticket = ticket is not None and bool(ticket.data)
         self.offered_suites = tuple(msg.cipher_suites)
-        versions = ext(ExtensionType.supported_versions)
+        versions = ext(Ext.supported_versions)
         listed = versions.value if versions is not None and isinstance(versions.value, tuple) else ()
-        self.offered_tls13 = ProtocolVersion.TLSv1_3 in listed
-        self.offered_psk = ext(ExtensionType.pre_shared_key) is not None
-        if ext(ExtensionType.early_data) is not None and not self.hello_retry:
+        self.offered_tls13 = TLS13 in listed
+        self.offered_psk = ext(Ext.pre_shared_key) is not None
+        if ext(Ext.early_data) is not None and not self.hello_retry:
             self.early_data = "offered"
 
     def _on_hello_retry(self, msg: Any, direction: str) -> None:
         self.hello_retry = True
-        self.version = ProtocolVersion.TLSv1_3
+        self.version = TLS13
         self.suite = msg.cipher_suite
-        group = msg.ext(ExtensionType.key_share)
+        group = msg.ext(Ext.key_share)
         self.retry_group = enum_name(group.value, NamedGroup) if group is not None else None
         if self.early_data == "offered":  # RFC 8446, Section 4.2.10: an HRR rejects 0-RTT
             self.early_data = "rejected"
 
     def _on_encrypted_extensions(self, msg: Any, direction: str) -> None:
-        if msg.ext(ExtensionType.early_data) is not None:
+        if msg.ext(Ext.early_data) is not None:
             self.early_data = "accepted"
         elif self.early_data == "offered":
             self.early_data = "rejected"
@@ -192,15 +194,15 @@ class Context:
         self.suite = msg.cipher_suite
         self.session_id = msg.legacy_session_id_echo
         ext = extensions_by_type(msg.extensions).get
-        self.version = chosen_version(ext(ExtensionType.supported_versions), msg.legacy_version)
-        share = ext(ExtensionType.key_share)
+        self.version = chosen_version(ext(Ext.supported_versions), msg.legacy_version)
+        share = ext(Ext.key_share)
         if share is not None and isinstance(share.value, KeyShareEntry):
             self.group = enum_name(share.value.group, NamedGroup)
-        if self.version == ProtocolVersion.TLSv1_3:
-            self.psk = ext(ExtensionType.pre_shared_key) is not None
+        if self.version == TLS13:
+            self.psk = ext(Ext.pre_shared_key) is not None
             self.resumed = self.psk
         else:
-            self.extended_master_secret = ext(ExtensionType.extended_master_secret) is not None
+            self.extended_master_secret = ext(Ext.extended_master_secret) is not None
             # RFC 5246, Section 7.4.1.3 (and RFC 5077, Section 3.4): echoing the
             # client's session ID accepts the session it named.
             self.resumed = bool(self.session_id) and self.session_id == self.offered_session_id
@@ -273,7 +275,7 @@ def _is_from_server(side: str, msg: Any, direction: str) -> bool:
 
 def server_hello_version(msg: H.ServerHello) -> ProtocolVersion:
     """RFC 8446, Section 4.2.1: supported_versions, if present, names the version."""
-    return chosen_version(msg.ext(ExtensionType.supported_versions), msg.legacy_version)
+    return chosen_version(msg.ext(Ext.supported_versions), msg.legacy_version)
 
 
 def chosen_version(supported_versions: Any, legacy_version: ProtocolVersion) -> ProtocolVersion:
@@ -422,7 +424,7 @@ def ticket_early_data(msg: Any) -> str | None:
 
 def psk_modes(msg: Any) -> str | None:
     """The psk_key_exchange_modes a message lists, by name, or None without that extension."""
-    ext = msg.ext(ExtensionType.psk_key_exchange_modes) if hasattr(msg, "ext") else None
+    ext = msg.ext(Ext.psk_key_exchange_modes) if hasattr(msg, "ext") else None
     if ext is None:
         return None
     return names([enum_name(m, PskKeyExchangeMode) for m in ext.value]) if isinstance(ext.value, tuple) else "?"

@@ -9,7 +9,6 @@ from typing import Any
 from ..enums import (
     ContentType,
     ExtensionType,
-    ProtocolVersion,
     SignatureScheme,
 )
 from ..observe import RecordTrace
@@ -42,6 +41,7 @@ from .describe import (
     ticket_early_data,
     version_label,
 )
+from .members import TLS13, Ext
 
 # -- one-line summaries -------------------------------------------------------------------------
 
@@ -58,50 +58,54 @@ def _optional_parts(ext: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -
 
 
 def _hybrid_parts(ext: Any) -> list[str]:
-    shares = ext(ExtensionType.key_share)
+    shares = ext(Ext.key_share)
     if shares is None:
         return []
     return [f"{group} share = {parts}" for group, parts in hybrid_shares(shares.value)]
 
 
+# (label, extension type) of the optional parts, made once.
+_KEY_SHARES = (("key shares", Ext.key_share),)
+_KEY_SHARE = (("key share", Ext.key_share),)
+_ALPN = (("ALPN", Ext.application_layer_protocol_negotiation),)
 _CLIENT_HELLO_OPTIONAL = (
-    ("SNI", ExtensionType.server_name),
-    ("ALPN", ExtensionType.application_layer_protocol_negotiation),
-    ("certificate compression", ExtensionType.compress_certificate),
-    ("cookie", ExtensionType.cookie),
+    ("SNI", Ext.server_name),
+    ("ALPN", Ext.application_layer_protocol_negotiation),
+    ("certificate compression", Ext.compress_certificate),
+    ("cookie", Ext.cookie),
 )
 
 
 def _client_hello_line(msg: Any, ctx: Context | None) -> list[str]:
     ext = extensions_by_type(msg.extensions).get
-    versions_ext = ext(ExtensionType.supported_versions)
+    versions_ext = ext(Ext.supported_versions)
     versions = (extension_value(versions_ext) if versions_ext is not None else None) or version_label(
         msg.legacy_version
     )
     parts = [f"versions {versions}", plural(len(msg.cipher_suites), "cipher suite")]
-    parts += _optional_parts(ext, (("key shares", ExtensionType.key_share),))
+    parts += _optional_parts(ext, _KEY_SHARES)
     parts += _hybrid_parts(ext)
     parts += _optional_parts(ext, _CLIENT_HELLO_OPTIONAL)
     if msg.legacy_session_id:
         parts.append(f"session ID {nbytes(len(msg.legacy_session_id))}")
-    ticket = ext(ExtensionType.session_ticket)
-    psk = ext(ExtensionType.pre_shared_key)
+    ticket = ext(Ext.session_ticket)
+    psk = ext(Ext.pre_shared_key)
     if psk is not None:
         offered = plural(len(psk.value.identities), "identity") if isinstance(psk.value, OfferedPsks) else "?"
         parts.append(f"offers a PSK ({offered}; modes {psk_modes(msg) or 'none'})")
     elif ticket is not None and ticket.data:
         parts.append("offers a ticket")
-    if ext(ExtensionType.early_data) is not None:
+    if ext(Ext.early_data) is not None:
         parts.append("0-RTT early data follows")
     return [*parts, plural(len(msg.extensions), "extension")]
 
 
 def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [str(msg.cipher_suite)]
-    group = ext_value(msg, ExtensionType.key_share)
+    group = ext_value(msg, Ext.key_share)
     if group is not None:
         parts.append(f"key share needed: {group}")
-    cookie = ext_value(msg, ExtensionType.cookie)
+    cookie = ext_value(msg, Ext.cookie)
     if cookie is not None:
         parts.append(f"cookie {cookie} (to echo)")
     return parts
@@ -109,27 +113,27 @@ def _hello_retry_line(msg: Any, ctx: Context | None) -> list[str]:
 
 def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
     ext = extensions_by_type(msg.extensions).get
-    version = chosen_version(ext(ExtensionType.supported_versions), msg.legacy_version)
+    version = chosen_version(ext(Ext.supported_versions), msg.legacy_version)
     parts = [version_label(version), str(msg.cipher_suite)]
-    parts += _optional_parts(ext, (("key share", ExtensionType.key_share),))
+    parts += _optional_parts(ext, _KEY_SHARE)
     parts += _hybrid_parts(ext)
-    selected = ext(ExtensionType.pre_shared_key)
+    selected = ext(Ext.pre_shared_key)
     if selected is not None:
-        mode = "psk_dhe_ke" if ext(ExtensionType.key_share) is not None else "psk_ke"
+        mode = "psk_dhe_ke" if ext(Ext.key_share) is not None else "psk_ke"
         parts.append(f"PSK accepted (identity {extension_value(selected).removeprefix('selected identity ')}, {mode})")
-    if version != ProtocolVersion.TLSv1_3 and msg.legacy_session_id_echo:
+    if version != TLS13 and msg.legacy_session_id_echo:
         parts.append(f"session ID {msg.legacy_session_id_echo[:8].hex()}…")
     if ctx is not None and ctx.resumed and not ctx.tls13:
         parts.append("resumed")
-    if ext(ExtensionType.extended_master_secret) is not None:
+    if ext(Ext.extended_master_secret) is not None:
         parts.append("extended master secret")
-    return parts + _optional_parts(ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
+    return parts + _optional_parts(ext, _ALPN)
 
 
 def _encrypted_extensions_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [names([extension_name(e.type) for e in msg.extensions])]
-    parts += _optional_parts(msg.ext, (("ALPN", ExtensionType.application_layer_protocol_negotiation),))
-    if msg.ext(ExtensionType.early_data) is not None:
+    parts += _optional_parts(msg.ext, _ALPN)
+    if msg.ext(Ext.early_data) is not None:
         parts.append("0-RTT early data accepted")
     return parts
 
