@@ -78,6 +78,8 @@ class Protection12:
     protects_all_types = True
 
     def __init__(self, suite: Suite12, epoch: str) -> None:
+        # The subclasses call this by name: a zero-argument super() costs about as much as
+        # the rest of it, and a TLS 1.2 handshake builds four protections.
         self.suite = suite
         self.epoch = epoch
         self.seq = 0
@@ -124,7 +126,7 @@ class GCMProtection12(Protection12):
     __slots__ = ("_aead", "_salt", "_salt_int", "_tag_len")
 
     def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
-        super().__init__(suite, epoch)
+        Protection12.__init__(self, suite, epoch)
         self._aead: AESGCM | AESCCM = AESGCM(key)
         self._salt = bytes(fixed_iv)
         self._salt_int = int.from_bytes(fixed_iv, "big") << 64  # the salt, already in place for OR with seq
@@ -179,7 +181,7 @@ class ChaChaProtection12(Protection12):
     __slots__ = ("_aead", "_iv")
 
     def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
-        super().__init__(suite, epoch)
+        Protection12.__init__(self, suite, epoch)
         self._aead = ChaCha20Poly1305(key)
         self._iv = int.from_bytes(fixed_iv, "big")
 
@@ -235,7 +237,7 @@ class CBCProtection12(Protection12):
     __slots__ = ("_encryptor", "_decryptor", "_mac", "_mac_len", "_randomness")
 
     def __init__(self, suite: Suite12, key: bytes, mac_key: bytes, epoch: str, randomness: Randomness) -> None:
-        super().__init__(suite, epoch)
+        Protection12.__init__(self, suite, epoch)
         aes = algorithms.AES(key)
         # The starting chain value only masks the first R, which is random anyway.
         self._encryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).encryptor()
@@ -310,7 +312,7 @@ class MteCBCProtection12(Protection12):
     __slots__ = ("_encryptor", "_decryptor", "_check", "_mac_len", "_min_payload", "_randomness")
 
     def __init__(self, suite: Suite12, key: bytes, mac_key: bytes, epoch: str, randomness: Randomness) -> None:
-        super().__init__(suite, epoch)
+        Protection12.__init__(self, suite, epoch)
         aes = algorithms.AES(key)
         self._encryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).encryptor()
         self._decryptor = Cipher(aes, modes.CBC(bytes(BLOCK))).decryptor()
