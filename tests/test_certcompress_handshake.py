@@ -223,7 +223,9 @@ def test_a_chains_certificate_message_is_kept_per_staple_and_algorithm_and_bound
     identity = server_identity()
     key = CertifiedKey(identity.chain, identity.private_key)
     first = certificate_message(key, b"", None, ALG.brotli)
-    assert certificate_message(key, b"", None, ALG.brotli) is first
+    again = certificate_message(key, b"", None, ALG.brotli)
+    assert again == first and again.raw == first.raw and again is not first  # each connection its own
+    assert key.kept_messages[None, ALG.brotli].raw is first.raw  # made and encoded once
     entries = tuple(CertificateEntry(der, ()) for der in key.der_chain)
     fresh = certcompress.compress_certificate(Certificate(b"", entries), ALG.brotli)
     assert first.raw == fresh.encode()
@@ -231,10 +233,12 @@ def test_a_chains_certificate_message_is_kept_per_staple_and_algorithm_and_bound
     assert isinstance(plain, Certificate) and plain.raw == Certificate(b"", entries).encode()
     stapled = certificate_message(key, b"", b"response one", None)
     assert isinstance(stapled, Certificate) and b"response one" in stapled.raw
-    assert certificate_message(key, b"", b"response two", None) is not stapled  # a renewed staple
+    renewed = certificate_message(key, b"", b"response two", None)  # a renewed staple: another message
+    assert b"response two" in renewed.raw and b"response one" not in renewed.raw
     kept = len(key.kept_messages)
-    assert certificate_message(key, b"pha-1", None, None) is not certificate_message(key, b"pha-1", None, None)
-    assert len(key.kept_messages) == kept
+    pha = certificate_message(key, b"pha-1", None, None)
+    assert isinstance(pha, Certificate) and pha.certificate_request_context == b"pha-1"
+    assert len(key.kept_messages) == kept  # not kept
     for n in range(20):
         certificate_message(key, b"", f"staple {n}".encode(), None)
         assert len(key.kept_messages) <= 8

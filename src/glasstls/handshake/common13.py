@@ -76,13 +76,16 @@ def certificate_message(
     is given (RFC 8879, Section 4), encoded.
 
     The chain never changes, so neither does the message for the same staple and algorithm: the
-    in-handshake ones (an empty request context) are made once and kept on the key, shared by
-    every connection that sends them (a message is not changed once encoded). A post-handshake
-    request's context is fresh each time (Section 4.3.2), so its message is made each time."""
+    in-handshake ones (an empty request context) are made and encoded once and kept on the key;
+    each connection gets a shallow copy of its own (its fields are bytes and tuples of frozen
+    entries), so that no connection, and no observer that gets the message, holds another's. A
+    post-handshake request's context is fresh each time (Section 4.3.2): its message is made each time."""
     key = (ocsp_staple, algorithm)
     kept = certified.kept_messages
-    if not request_context and (msg := kept.get(key)) is not None:
-        return msg  # type: ignore[no-any-return]  # stored below
+    if not request_context and (made := kept.get(key)) is not None:
+        copy = object.__new__(type(made))
+        copy.__dict__.update(made.__dict__)  # the fields and the encoded bytes (raw)
+        return copy  # type: ignore[no-any-return]  # a Certificate or CompressedCertificate, stored below
     leaf_extensions = (Extension.make(E.status_request, ocsp_staple, X.CT),) if ocsp_staple else ()
     entries = tuple(
         CertificateEntry(der, leaf_extensions if index == 0 else ()) for index, der in enumerate(certified.der_chain)
