@@ -177,7 +177,12 @@ def choose(
     peer_algorithms: Iterable[int], preference: Iterable[int] = SUPPORTED
 ) -> CertificateCompressionAlgorithm | None:
     """The first algorithm of ``preference`` the peer listed in its compress_certificate, or None."""
-    listed = set(peer_algorithms)
+    return _first_listed(tuple(peer_algorithms), tuple(preference))
+
+
+@functools.lru_cache(maxsize=64)
+def _first_listed(listed: tuple[int, ...], preference: tuple[int, ...]) -> CertificateCompressionAlgorithm | None:
+    """choose()'s answer, kept: a peer's list and a configuration's come back alike in every handshake."""
     return next((Algorithm(a) for a in preference if a in listed and Algorithm(a) in _INFLATE), None)
 
 

@@ -34,6 +34,7 @@ in Python (see :func:`_pss_sign_with_salt`); it is for replays only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import cast
@@ -329,22 +330,39 @@ def sign(
     if kind in ("ed25519", "ed448"):
         return cast("ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey", private_key).sign(message)
     assert spec.hash is not None
-    algorithm = spec.hash()
+    algorithm = _hash(spec.hash)
     if kind == "ecdsa":
         # RFC 6979 nonces when replaying: the signature is then reproducible.
-        ecdsa = ec.ECDSA(algorithm, deterministic_signing=not is_system(randomness))
+        ecdsa = _ecdsa(spec.hash, deterministic=not is_system(randomness))
         return cast("ec.EllipticCurvePrivateKey", private_key).sign(message, ecdsa)
     private_key = cast("rsa.RSAPrivateKey", private_key)
     if spec.kind == "rsa_pkcs1":
-        return private_key.sign(message, padding.PKCS1v15(), algorithm)
+        return private_key.sign(message, _PKCS1V15, algorithm)
     if is_system(randomness):
-        return private_key.sign(message, _pss(algorithm), algorithm)
+        return private_key.sign(message, _pss(spec.hash), algorithm)
     salt = randomness(algorithm.digest_size)
     return _pss_sign_with_salt(private_key, message, algorithm, salt)
 
 
-def _pss(algorithm: hashes.HashAlgorithm) -> padding.PSS:
+# The algorithm objects of a scheme's hash, padding and ECDSA, made once per hash (a handful): cryptography's
+# are immutable, and making them took a few microseconds of each signature and verification.
+_PKCS1V15 = padding.PKCS1v15()
+
+
+@functools.cache
+def _hash(hash_type: type[hashes.HashAlgorithm]) -> hashes.HashAlgorithm:
+    return hash_type()
+
+
+@functools.cache
+def _ecdsa(hash_type: type[hashes.HashAlgorithm], deterministic: bool = False) -> ec.ECDSA:
+    return ec.ECDSA(_hash(hash_type), deterministic_signing=deterministic)
+
+
+@functools.cache
+def _pss(hash_type: type[hashes.HashAlgorithm]) -> padding.PSS:
     # RFC 8446, Section 4.2.3: MGF1 with the signature's hash, salt as long as the hash.
+    algorithm = _hash(hash_type)
     return padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
 
 
@@ -441,10 +459,10 @@ def _verify(public_key: PublicKey, spec: _Scheme, message: bytes, signature: byt
         cast("ed25519.Ed25519PublicKey | ed448.Ed448PublicKey", public_key).verify(signature, message)
         return
     assert spec.hash is not None
-    algorithm = spec.hash()
+    algorithm = _hash(spec.hash)
     if kind == "ecdsa":
-        cast("ec.EllipticCurvePublicKey", public_key).verify(signature, message, ec.ECDSA(algorithm))
+        cast("ec.EllipticCurvePublicKey", public_key).verify(signature, message, _ecdsa(spec.hash))
     elif spec.kind == "rsa_pkcs1":
-        cast("rsa.RSAPublicKey", public_key).verify(signature, message, padding.PKCS1v15(), algorithm)
+        cast("rsa.RSAPublicKey", public_key).verify(signature, message, _PKCS1V15, algorithm)
     else:
-        cast("rsa.RSAPublicKey", public_key).verify(signature, message, _pss(algorithm), algorithm)
+        cast("rsa.RSAPublicKey", public_key).verify(signature, message, _pss(spec.hash), algorithm)

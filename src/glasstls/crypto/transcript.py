@@ -10,6 +10,14 @@ import hashlib
 
 from ..enums import HandshakeType
 
+# The suites' hashes by name, their constructors called directly (hashlib.new goes through a Python wrapper).
+_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+
+
+def _new_hash(hash_name: str) -> hashlib._Hash:
+    constructor = _CONSTRUCTORS.get(hash_name)
+    return constructor() if constructor is not None else hashlib.new(hash_name)
+
 
 class Transcript:
     def __init__(self) -> None:
@@ -22,7 +30,7 @@ class Transcript:
 
     def start(self, hash_name: str) -> None:
         self.hash_name = hash_name
-        self._hash = hashlib.new(hash_name)
+        self._hash = _new_hash(hash_name)
         for raw in self._pending:
             self._hash.update(raw)
         self._pending.clear()
@@ -59,7 +67,7 @@ class Transcript:
         """After a HelloRetryRequest: ClientHello1 becomes message_hash (RFC 8446, Section 4.4.1)."""
         digest = self.digest()
         assert self._hash is not None
-        self._hash = hashlib.new(self.hash_name)
+        self._hash = _new_hash(self.hash_name)
         self._hash.update(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)
 
     def add_message_hash(self, digest: bytes) -> None:
