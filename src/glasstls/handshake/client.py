@@ -13,8 +13,6 @@ This is the only place that knows both versions' client flights.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
 from ..enums import ProtocolVersion
@@ -31,7 +29,7 @@ def start(ctx: Context) -> AnyState:
     if psk is not None and early13.client_may_offer(ctx, psk):
         # RFC 8446, Section 4.2.10: early_data, before pre_shared_key (last), bound anew.
         others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
-        hello = bind(ctx, replace(hello, extensions=(*others, early13.early_data_extension())), psk)
+        hello = bind(ctx, hello.with_extensions((*others, early13.early_data_extension())), psk)
     shaped = shape_client_hello(ctx, hello)  # configured order and padding, then the binder again
     if shaped is not hello:
         hello = bind(ctx, shaped, psk) if psk is not None else shaped

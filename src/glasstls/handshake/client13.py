@@ -19,7 +19,7 @@ each reading top to bottom in the RFC's order of checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..config import ClientConfig
 from ..crypto import kx
@@ -123,7 +123,7 @@ def answer_hello_retry(
     exts.insert(at, key_share)
     if cookie is not None:
         exts.insert(at + 1, Extension(E.cookie, cookie.data, cookie.value))
-    hello2 = replace(hello, extensions=tuple(exts))
+    hello2 = hello.with_extensions(tuple(exts))
     transcript.start(suite.hash_name)
     transcript.replace_with_message_hash()
     transcript.add(hrr.raw)

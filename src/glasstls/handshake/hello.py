@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..crypto import kx
@@ -197,13 +196,13 @@ def shape_client_hello(ctx: Context, hello: ClientHello) -> ClientHello:
         return hello
     exts = ordered_extensions([e for e in hello.extensions if e.type != E.padding], order)
     if cfg.client_hello_padding:
-        unpadded = replace(hello, extensions=exts)
+        unpadded = hello.with_extensions(exts)
         pad = _padding_length(len(unpadded.encode()))
         if pad is not None:
             psk = tuple(e for e in exts if e.type == E.pre_shared_key)
             rest = tuple(e for e in exts if e.type != E.pre_shared_key)
             exts = (*rest, Extension.make(E.padding, pad, X.CH), *psk)
-    shaped = replace(hello, extensions=exts)
+    shaped = hello.with_extensions(exts)
     shaped.encode()
     return shaped
 

@@ -166,7 +166,7 @@ def _with_psk(
     hello: ClientHello, others: tuple[Extension, ...], identity: PskIdentity, binder_value: bytes
 ) -> ClientHello:
     ext = Extension.make(E.pre_shared_key, OfferedPsks((identity,), (binder_value,)), X.CH)
-    return replace(hello, extensions=(*others, ext))
+    return hello.with_extensions((*others, ext))
 
 
 def rebind_after_retry(
@@ -180,7 +180,7 @@ def rebind_after_retry(
     if offer.suite.hash_name != suite.hash_name:
         ctx.verified(SUBJECT, False, f"PSK dropped: the server chose {suite.name}, not of the PSK's hash")
         kept = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
-        dropped = replace(hello, extensions=kept)
+        dropped = hello.with_extensions(kept)
         dropped.encode()
         return dropped, None
     return bind(ctx, hello, offer, transcript), offer

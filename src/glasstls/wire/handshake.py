@@ -142,6 +142,14 @@ class ClientHello(_WithExtensions, Handshake):
         _check_psk_last(msg.extensions)
         return msg
 
+    def with_extensions(self, extensions: tuple[Extension, ...]) -> ClientHello:
+        """This hello with ``extensions`` instead, not encoded yet (dataclasses.replace, without its
+        generic field walk: a client with a PSK makes two per hello, RFC 8446, Section 4.2.11)."""
+        return ClientHello(
+            self.legacy_version, self.random, self.legacy_session_id, self.cipher_suites, self.compression_methods,
+            extensions,
+        )  # fmt: skip
+
     def truncated_for_binders(self) -> bytes:
         """RFC 8446, Section 4.2.11.2: the ClientHello up to the binders list."""
         exts = self.extensions
