@@ -64,6 +64,7 @@ from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
 from .client_policy import client_extension_policies, leaf_purpose_problem
 from .store import TrustStore
+from .verify_cache import der_of
 
 # cryptography's own default; a longer chain is not one a server should send.
 MAX_CHAIN_DEPTH = 8
@@ -109,7 +110,10 @@ def verify_server_chain(
         return _verify_without_name(chain, store, now)
     name, subject = _subject_for(server_name)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    key = (tuple(chain), name)  # certificates hash and compare by their DER
+    # By the chain's DER, which is what certificates hash and compare by: kept certificates keep the
+    # bytes they were parsed from (der_of), whose hash Python keeps, where hashing a certificate
+    # object hashes its DER again (about 2 us each, every handshake).
+    key = (tuple([der_of(c) for c in chain]), name)
     known: VerifiedChain | None = store.verified.get(key, now)
     if known is not None:
         return known

@@ -82,7 +82,7 @@ def der_of(cert: x509.Certificate) -> bytes:
     return der
 
 
-ChainKey = tuple[tuple[x509.Certificate, ...], str]  # certificates hash and compare by their DER
+ChainKey = tuple[tuple[bytes, ...], str]  # the chain's DER (der_of) and the name checked
 
 
 class VerifiedCache(Generic[V]):
