@@ -311,7 +311,7 @@ class TextTrace(Observer):
 
     # -- one renderer per event kind ---------------------------------------------------------------
     def _message(self, event: MessageTrace) -> None:
-        ctx = self._context(event.side)
+        ctx = self._contexts.get(event.side) or self._context(event.side)  # (the common case without a call)
         ctx.update(event)  # first: the headline reads what this very message settles (a ServerHello's version)
         msg = event.message
         mark = ">" if event.direction == "out" else "<"
