@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .kdf import hmac_digest
+from .kdf import digest_size, hmac_digest, hmac_keyed
 from .suites import Suite12
 
 MASTER_SECRET_LEN = 48  # RFC 5246, Section 8.1
@@ -31,12 +31,21 @@ _RESERVED_LABELS = frozenset(
 
 def p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
     """P_hash of RFC 5246, Section 5: HMAC(secret, A(i) + seed) for i = 1, 2, …, with A(i) = HMAC(secret, A(i-1))."""
-    digest = hmac_digest
-    a = digest(secret, seed, hash_name)  # A(1)
-    out = digest(secret, a + seed, hash_name)
+    if length <= digest_size(hash_name):  # one block (a Finished): two HMACs, nothing worth sharing
+        out = hmac_digest(secret, hmac_digest(secret, seed, hash_name) + seed, hash_name)
+        return out[:length] if len(out) != length else out
+    keyed = hmac_keyed(secret, hash_name)  # a master secret, a key block: four HMACs or more, one key
+
+    def mac(message: bytes) -> bytes:
+        h = keyed.copy()
+        h.update(message)
+        return h.digest()  # type: ignore[no-any-return]  # an HMAC's digest is bytes
+
+    a = mac(seed)  # A(1)
+    out = mac(a + seed)
     while len(out) < length:
-        a = digest(secret, a, hash_name)
-        out += digest(secret, a + seed, hash_name)
+        a = mac(a)
+        out += mac(a + seed)
     return out[:length] if len(out) != length else out
 
 

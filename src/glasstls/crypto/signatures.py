@@ -189,7 +189,7 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
     if tls13 and scheme not in TLS13_SIGNATURE_SCHEMES:
         return f"signature scheme {scheme.name} is not allowed in TLS 1.3 (RFC 8446, Section 4.2.3)"
     kind = key_kind(key)
-    wanted = "rsa" if spec.kind.startswith("rsa") else spec.kind
+    wanted = _KEY_KIND[scheme]
     if kind != wanted:
         return f"signature scheme {scheme.name} does not fit {_KIND_LABELS.get(kind, 'a ' + kind)} key"
     if kind == "ecdsa":
@@ -201,6 +201,8 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
 
 
 _KIND_LABELS = {"rsa": "an RSA", "ecdsa": "an ECDSA", "ed25519": "an Ed25519", "ed448": "an Ed448"}
+# The kind of key (key_kind) each scheme signs with: every RSA scheme takes an "rsa" key.
+_KEY_KIND: dict[int, str] = {s: "rsa" if spec.kind.startswith("rsa") else spec.kind for s, spec in _SCHEMES.items()}
 
 
 def _ecdsa_misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool) -> str | None:
@@ -231,6 +233,9 @@ def scheme_fits_key(
     Getting it wrong matters: clients such as OpenSSL list rsa_pss_pss_* before
     rsa_pss_rsae_*, and reject a CertificateVerify whose kind does not match.
     """
+    # A scheme of another kind of key (most of a peer's list), told without composing _misfit's reason.
+    if _KEY_KIND.get(scheme) != key_kind(key):
+        return False
     s = SignatureScheme(scheme)
     if _misfit(key, s, tls13) is not None:
         return False

@@ -232,7 +232,8 @@ class RecordLayer:
         else:
             record = protection.seal(ctype, data)
             if self._hook:
-                outer = ContentType(record[0])  # application_data in TLS 1.3, the real type in TLS 1.2
+                # application_data in TLS 1.3, the real type in TLS 1.2; from the table (an Enum call costs more)
+                outer = _CONTENT_TYPES.get(record[0]) or ContentType(record[0])
                 self._hook("out", outer, bytes(record[:5]), bytes(record[5:]), ctype, bytes(data))
         self._out.append(record)
 
