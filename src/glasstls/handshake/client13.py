@@ -400,8 +400,11 @@ class ExpectFinished(State[Finished]):
         return ClientConnected13(traffic, resumption, proof, pha, session_basis=self._session_basis(ctx))
 
     def _session_basis(self, ctx: Context) -> SessionBasis:
-        """What the server's tickets will resume (RFC 8446, Section 4.6.1)."""
-        return SessionBasis(ctx.offered_sni, self.choices.alpn, der_chain(self.server_chain))
+        """What the server's tickets will resume (RFC 8446, Section 4.6.1): a resumed connection's is its
+        ticket's session's chain, whose DER the session holds already."""
+        session = self.psk.session if self.psk is not None else None
+        chain = session.peer_certificates if session is not None else der_chain(self.server_chain)
+        return SessionBasis(ctx.offered_sni, self.choices.alpn, chain)
 
     def _send_client_flight(self, ctx: Context) -> None:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""
