@@ -213,3 +213,16 @@ def test_kept_lines_follow_what_they_read() -> None:
     coloured = io.StringIO()
     TextTrace(coloured, color=True).render(events(32))
     assert "\x1b[" in coloured.getvalue() and "verify_data 32 bytes" in coloured.getvalue()
+
+
+def test_kept_lines_are_bounded_whatever_the_peers_send() -> None:
+    """A peer choosing new subjects and details on every connection (names in certificates) only makes
+    lines be built again: the table of kept lines starts over at its bound, and every line is still right."""
+    from glasstls.observe import VerificationTrace
+    from glasstls.trace import text
+
+    bound = text._KEPT_LINES_MAX
+    for n in range(bound + 10):
+        line = render_text([VerificationTrace("client", f"CN=peer{n}.example", True, f"detail {n}")])
+        assert line == f"client * verified CN=peer{n}.example: detail {n}\n"
+        assert len(text._KEPT_LINES) <= bound

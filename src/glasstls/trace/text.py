@@ -69,7 +69,8 @@ _MARK_STYLE = {">": "green", "<": "yellow", "*": "dim", "!": "bold red"}
 # installation's epoch and suite, a check's subject and detail. Kept by those fields and what the
 # prefix reads, so that such a line is written without being built, escaped and prefixed again. For
 # every trace; bounded: started over when full (names a peer chooses can only make lines be built
-# again, as without the table).
+# again, as without the table). A key holds at most a message's 4 KiB (headlines.headline_key), so
+# the table holds a few MiB at worst, whatever the peers send.
 _KEPT_LINES: dict[tuple[Any, ...], str] = {}
 _KEPT_LINES_MAX = 1024
 
