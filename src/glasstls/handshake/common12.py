@@ -118,13 +118,9 @@ class KeyedHandshake12(Handshake12):
     keys: prf12.KeyBlock
 
     def _protection(self, ctx: Context, writer: str) -> Protection12:
+        # encrypt_then_mac matters to CBC only (never negotiated with an AEAD suite, RFC 7366, Section 3).
         return protection12_from_key_block(
-            self.suite,
-            self.keys,
-            writer,
-            _EPOCHS[writer],
-            ctx.randomness,
-            encrypt_then_mac=self.encrypt_then_mac or self.suite.aead,
+            self.suite, self.keys, writer, _EPOCHS[writer], ctx.randomness, encrypt_then_mac=self.encrypt_then_mac
         )
 
     def install_write(self, ctx: Context) -> None:

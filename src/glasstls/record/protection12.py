@@ -424,4 +424,9 @@ def protection12_from_key_block(
         key, iv, mac_key = keys.server_key, keys.server_iv, keys.server_mac_key
     else:
         raise ValueError(f"writer must be 'client' or 'server', not {writer!r}")
+    aead = _AEAD_PROTECTIONS.get(suite.cipher)
+    if aead is not None and not mac_key and len(key) == suite.key_len and len(iv) == suite.fixed_iv_len:
+        # What protection12 would check and choose, without its call: every TLS 1.2
+        # handshake builds four protections here, and this one is all AEAD.
+        return aead(suite, key, iv, epoch)
     return protection12(suite, key, iv, mac_key, epoch, randomness, encrypt_then_mac=encrypt_then_mac)
