@@ -18,6 +18,7 @@ import pytest
 
 from glasstls.crypto.prf12 import (
     KeyBlock,
+    MasterPrf,
     export_keying_material,
     extended_master_secret,
     finished_verify_data,
@@ -238,6 +239,23 @@ def test_prf_edges() -> None:
 def test_finished_rejects_unknown_sender() -> None:
     with pytest.raises(ValueError):
         finished_verify_data("sha256", bytes(48), "Client", bytes(32))
+    with pytest.raises(ValueError):
+        MasterPrf("sha256", bytes(48)).finished("Client", bytes(32))
+
+
+@pytest.mark.parametrize("suite", list(TLS12_SUITES.values()), ids=lambda s: s.name)
+def test_one_master_prf_serves_a_whole_handshake(openssl_prf, suite) -> None:
+    """A handshake keys one MasterPrf and uses it for its key block and both Finished, in that
+    order and again: each use starts from the keyed HMAC, none from what an earlier one fed it."""
+    rng = _rng(f"master-prf-{suite.name}")
+    master, cr, sr = rng.randbytes(48), rng.randbytes(32), rng.randbytes(32)
+    hashes = [rng.randbytes(48 if suite.prf_hash == "sha384" else 32) for _ in range(2)]
+    shared = MasterPrf(suite.prf_hash, master)
+    for _ in range(2):
+        assert shared.key_block(suite, cr, sr) == key_block(suite, master, cr, sr)
+        for sender, handshake_hash in zip(("server", "client"), hashes, strict=True):
+            expected = openssl_prf(suite.prf_hash, master, f"{sender} finished".encode(), handshake_hash, 12)
+            assert shared.finished(sender, handshake_hash) == expected
 
 
 def test_exporter_context_none_differs_from_empty() -> None:

@@ -57,6 +57,7 @@ class Handshake12:
     client_auth: bool = False  # the client proved its certificate (CertificateVerify)
     # Set once, by resume_master, as the object becomes a KeyedHandshake12 (which types them).
     master_secret: bytes | None = field(default=None, repr=False)
+    prf: prf12.MasterPrf | None = field(default=None, repr=False)  # the key block's and both Finished's PRF
     keys: prf12.KeyBlock | None = field(default=None, repr=False)  # RFC 5246, Section 6.3: both directions'
 
     def send(self, ctx: Context, msg: Handshake) -> None:
@@ -83,7 +84,8 @@ class Handshake12:
         only the class changes.) Its key block (RFC 5246, Section 6.3) is derived
         here, once, for the protections of both directions."""
         ctx.secret("master_secret", self.client_random, master_secret)
-        self.keys = prf12.key_block(self.suite, master_secret, self.client_random, self.server_random)
+        self.prf = prf = prf12.MasterPrf(self.suite.prf_hash, master_secret)
+        self.keys = prf.key_block(self.suite, self.client_random, self.server_random)
         self.master_secret = master_secret
         self.__class__ = KeyedHandshake12
         return self  # type: ignore[return-value]  # its class is KeyedHandshake12 now
@@ -115,6 +117,7 @@ class KeyedHandshake12(Handshake12):
 
     __slots__ = ()
     master_secret: bytes
+    prf: prf12.MasterPrf
     keys: prf12.KeyBlock
 
     def _protection(self, ctx: Context, writer: str) -> Protection12:
@@ -139,7 +142,7 @@ class KeyedHandshake12(Handshake12):
         return prf12.export_keying_material(h, self.master_secret, *randoms, label, context, length)
 
     def finished(self, sender: str) -> bytes:
-        return prf12.finished_verify_data(self.suite.prf_hash, self.master_secret, sender, self.transcript.digest())
+        return self.prf.finished(sender, self.transcript.digest())
 
     def check_finished(self, ctx: Context, sender: str, verify_data: bytes) -> FinishedVerified:
         if len(verify_data) != VERIFY_DATA_LEN:
