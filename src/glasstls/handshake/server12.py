@@ -71,6 +71,12 @@ from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
 FAILURE = AlertDescription.handshake_failure
+# Enum members read on every handshake's path, read once here: each E.name is a descriptor call.
+TLS12, TLS13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
+_SCSV = CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+_RENEGOTIATION_INFO, _EMS, _ETM = E.renegotiation_info, E.extended_master_secret, E.encrypt_then_mac
+_GROUPS, _SCHEMES, _POINT_FORMATS = E.supported_groups, E.signature_algorithms, E.ec_point_formats
+_SESSION_TICKET, _SERVER_NAME = E.session_ticket, E.server_name
 TICKET_LIFETIME = 7200  # seconds (RFC 5077, Section 3.3: a hint to the client)
 _ECDHE_GROUPS = frozenset(kx.SUPPORTED_GROUPS) - kx.FFDHE_GROUPS - kx.TLS13_ONLY_GROUPS
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
@@ -96,28 +102,33 @@ class Offer:
     ticket: bytes
     secure_renegotiation: bool
     server_name: str | None
+    point_formats: bool  # the client sent ec_point_formats: an ECDHE ServerHello answers it (RFC 8422, Section 5.2)
 
 
 def _offer(ch: ClientHello) -> Offer:
-    reneg = ch.ext(E.renegotiation_info)
+    # One walk over the extensions for the eight read here (ch.ext walks them for each). A hello
+    # repeats none (read_extensions refuses that), so a table by type finds what ext() would.
+    found = {ext.type: ext for ext in ch.extensions}
+    reneg = found.get(_RENEGOTIATION_INFO)
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)
-    groups, schemes = ch.ext(E.supported_groups), ch.ext(E.signature_algorithms)
-    points = ch.ext(E.ec_point_formats)
+    groups, schemes = found.get(_GROUPS), found.get(_SCHEMES)
+    points = found.get(_POINT_FORMATS)
     if points is not None and groups is not None and 0 not in points.value:
         # RFC 8422, Section 5.1.2: a client naming curves must accept uncompressed points.
         raise AlertError(AlertDescription.illegal_parameter, "ec_point_formats does not list uncompressed (0)")
-    ticket, sni = ch.ext(E.session_ticket), ch.ext(E.server_name)
+    ticket, sni = found.get(_SESSION_TICKET), found.get(_SERVER_NAME)
     return Offer(
         hello=ch,
         groups=groups.value if groups is not None else (),
         signature_schemes=schemes.value if schemes is not None else (),
-        ems=ch.ext(E.extended_master_secret) is not None,
-        etm=ch.ext(E.encrypt_then_mac) is not None,
+        ems=_EMS in found,
+        etm=_ETM in found,
         tickets=ticket is not None,
         ticket=ticket.value if ticket is not None else b"",
-        secure_renegotiation=reneg is not None or CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites,
+        secure_renegotiation=reneg is not None or _SCSV in ch.cipher_suites,
         server_name=sni.value if sni is not None else None,
+        point_formats=points is not None,
     )
 
 
@@ -140,7 +151,7 @@ KeyExchangeKeys = RsaKeyTransport | kx.KeyShare
 def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     """RFC 5246, Section 7.4.1.2: decide resumption or a full handshake."""
     config: ServerConfig = ctx.config
-    ctx.set_version(ProtocolVersion.TLSv1_2)
+    ctx.set_version(TLS12)
     # RFC 5246, Section 7.4.1.2: null compression must be offered.
     require(0 in ch.compression_methods, ILLEGAL, "ClientHello does not offer the null compression method")
     offer = _offer(ch)
@@ -181,24 +192,26 @@ def _find_session(ctx: Context, offer: Offer) -> tuple[SessionState, bool] | Non
         if state is None and reason != UNKNOWN_SESSION:
             ctx.verified("session ID", False, f"{reason} {where(cache.source)}: full handshake")
         if state is not None and _resumable(ctx, offer, state):
-            ctx.verified("session ID", True, f"{reason} {where(cache.source)}")
+            if ctx.tracing:  # the line is composed only for a trace that shows it
+                ctx.verified("session ID", True, f"{reason} {where(cache.source)}")
             return state, False
     return None
 
 
 def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     """RFC 5246, Section 7.4.1.2; RFC 7627, Section 5.3; RFC 6066, Section 3."""
-    suite = CipherSuite(state.cipher_suite)
+    suite = state.cipher_suite  # an int, which finds and equals its CipherSuite member
+    known = TLS12_SUITES.get(suite)  # type: ignore[call-overload]  # (the same: an IntEnum's hash is its int's)
     usable = (
-        state.version == ProtocolVersion.TLSv1_2
+        state.version == TLS12
         and suite in offer.hello.cipher_suites
         and suite in ctx.config.cipher_suites
-        and state.matches(ProtocolVersion.TLSv1_2, suite, offer.ems, offer.server_name)
+        and state.matches(TLS12, suite, offer.ems, offer.server_name)
         # A CBC session resumes only with encrypt-then-MAC: the session does not record whether
         # it had it, and RFC 7366, Section 3.1 keeps a session's mechanism across rehandshakes.
         # Without it, a full handshake (which may still choose MAC-then-encrypt CBC).
-        and suite in TLS12_SUITES
-        and (TLS12_SUITES[suite].aead or offer.etm)
+        and known is not None
+        and (known.aead or offer.etm)
     )
     if not usable:
         ctx.verified(
@@ -210,7 +223,7 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
 def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionState, by_ticket: bool) -> AnyState:
     """RFC 5246, Section 7.3: ServerHello [NewSessionTicket] ChangeCipherSpec Finished."""
     ch, config = offer.hello, ctx.config
-    suite = TLS12_SUITES[CipherSuite(state.cipher_suite)]
+    suite = TLS12_SUITES[state.cipher_suite]  # type: ignore[index]  # an int finds its member (_resumable)
     hs = Handshake12(
         suite,
         ch.random,
@@ -404,7 +417,7 @@ def _refuse_sha1_default(ctx: Context, offer: Offer, order: list[CipherSuite]) -
 
 def _server_random(ctx: Context) -> bytes:
     # RFC 8446, Section 4.1.3: a server able to do TLS 1.3 marks a TLS 1.2 hello.
-    if ctx.config.tls_max >= ProtocolVersion.TLSv1_3:
+    if ctx.config.tls_max >= TLS13:
         return ctx.randomness(24) + DOWNGRADE_TLS12
     return ctx.randomness(32)
 
@@ -414,28 +427,35 @@ def _start_transcript(s: Handshake12, ch: ClientHello) -> None:
     s.transcript.add(ch.raw)
 
 
+# The ServerHello's extensions whose value never changes, made once (RFC 5746, Section 3.6: an empty
+# renegotiation_info; RFC 8422, Section 5.2: uncompressed points; the others empty).
+_SH_RENEGOTIATION_INFO = Extension.make(E.renegotiation_info, b"", X.SH)
+_SH_EMS = Extension.make(E.extended_master_secret, True, X.SH)
+_SH_POINT_FORMATS = Extension.make(E.ec_point_formats, (0,), X.SH)
+_SH_SESSION_TICKET = Extension.make(E.session_ticket, b"", X.SH)
+_SH_ETM = Extension.make(E.encrypt_then_mac, True, X.SH)
+_SH_SERVER_NAME = Extension.make(E.server_name, True, X.SH)
+_SH_STATUS_REQUEST = Extension.make(E.status_request, True, X.SH)
+
+
 def _server_hello(offer: Offer, s: Handshake12, stapled: bool) -> ServerHello:
     exts: list[Extension] = []
-
-    def add(ext_type: E, value: object) -> None:
-        exts.append(Extension.make(ext_type, value, X.SH))
-
     if offer.secure_renegotiation:
-        add(E.renegotiation_info, b"")  # RFC 5746, Section 3.6
+        exts.append(_SH_RENEGOTIATION_INFO)
     if s.extended_master_secret:
-        add(E.extended_master_secret, True)
-    if s.suite.kx == "ECDHE" and offer.hello.ext(E.ec_point_formats) is not None:
-        add(E.ec_point_formats, (0,))
+        exts.append(_SH_EMS)
+    if s.suite.kx == "ECDHE" and offer.point_formats:
+        exts.append(_SH_POINT_FORMATS)
     if s.issue_ticket:
-        add(E.session_ticket, b"")
+        exts.append(_SH_SESSION_TICKET)
     if s.alpn is not None:
-        add(E.application_layer_protocol_negotiation, (s.alpn.encode(),))
+        exts.append(Extension.make(E.application_layer_protocol_negotiation, (s.alpn.encode(),), X.SH))
     if s.encrypt_then_mac:
-        add(E.encrypt_then_mac, True)
+        exts.append(_SH_ETM)
     if offer.server_name is not None and not s.resumed:
-        add(E.server_name, True)
+        exts.append(_SH_SERVER_NAME)
     if stapled and not s.resumed:
-        add(E.status_request, True)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
+        exts.append(_SH_STATUS_REQUEST)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
     return ServerHello(
         random=s.server_random, legacy_session_id_echo=s.session_id, cipher_suite=s.suite.suite, extensions=tuple(exts)
     )
