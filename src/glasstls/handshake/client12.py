@@ -44,6 +44,7 @@ from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureSche
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.state import SessionState
+from ..wire.extensions import Extension
 from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from ..wire.handshake12 import (
     TLS12_PARSERS,
@@ -73,6 +74,7 @@ from .peer_auth import check_peer_signature, der_chain, parse_der_chain, peer_su
 from .status import check_server_status
 
 ILLEGAL = AlertDescription.illegal_parameter
+FAILURE = AlertDescription.handshake_failure
 # RFC 5246 and its extensions: what a TLS 1.2 ServerHello may carry.
 _SERVER_HELLO_EXTENSIONS = {
     E.renegotiation_info,
@@ -86,6 +88,11 @@ _SERVER_HELLO_EXTENSIONS = {
     E.record_size_limit,
     E.max_fragment_length,
 }
+# Enum members read on every handshake's path, read once here: each E.name is a descriptor call.
+TLS12, TLS13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
+_RENEGOTIATION_INFO, _EMS, _ETM = E.renegotiation_info, E.extended_master_secret, E.encrypt_then_mac
+_ALPN, _SESSION_TICKET = E.application_layer_protocol_negotiation, E.session_ticket
+_RECORD_SIZE_LIMIT, _STATUS_REQUEST = E.record_size_limit, E.status_request
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
 
 
@@ -134,35 +141,38 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     if sh.cipher_suite not in hello.cipher_suites or sh.cipher_suite not in TLS12_SUITES:
         raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, which the client did not offer for TLS 1.2")
     require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
-    ctx.set_version(ProtocolVersion.TLSv1_2)
-    _check_extensions(hello, sh)
-    hs = _settled(ctx, config, hello, sh, transcript)
-    limit = sh.ext(E.record_size_limit)
+    ctx.set_version(TLS12)
+    # The ServerHello's extensions by type, for the checks and settlements below (a dozen sh.ext
+    # walks otherwise); read_extensions refused a repeated type, so each has one.
+    found = {ext.type: ext for ext in sh.extensions}
+    _check_extensions(hello, sh, found)
+    hs = _settled(ctx, config, hello, sh, transcript, found)
+    limit = found.get(_RECORD_SIZE_LIMIT)
     if limit is not None:
         ctx.set_peer_record_limit_12(limit.value)
     offered = ctx.offered_session
-    if offered is not None and offered.version != ProtocolVersion.TLSv1_2:
+    if offered is not None and offered.version != TLS12:
         offered = None  # a TLS 1.3 ticket, offered as a PSK: nothing a TLS 1.2 server can echo
     if offered is not None and hello.legacy_session_id and sh.legacy_session_id_echo == hello.legacy_session_id:
         return _resume(ctx, hs, offered)
     # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
-    return ExpectCertificate12(hs, status_expected=sh.ext(E.status_request) is not None)
+    return ExpectCertificate12(hs, status_expected=_STATUS_REQUEST in found)
 
 
 def _check_version(config: ClientConfig, sh: ServerHello) -> None:
-    if sh.legacy_version < ProtocolVersion.TLSv1_2:
+    if sh.legacy_version < TLS12:
         raise AlertError(
             AlertDescription.protocol_version,
             f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
         )
-    if sh.legacy_version != ProtocolVersion.TLSv1_2:
+    if sh.legacy_version != TLS12:
         raise AlertError(ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
-    if config.tls_min > ProtocolVersion.TLSv1_2:
+    if config.tls_min > TLS12:
         raise AlertError(
             AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
         )
     # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 says so in its random.
-    if config.tls_max >= ProtocolVersion.TLSv1_3 and sh.random[-8:] == DOWNGRADE_TLS12:
+    if config.tls_max >= TLS13 and sh.random[-8:] == DOWNGRADE_TLS12:
         raise AlertError(
             ILLEGAL,
             "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "
@@ -170,23 +180,30 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
         )
 
 
-def _check_extensions(hello: ClientHello, sh: ServerHello) -> None:
+def _check_extensions(hello: ClientHello, sh: ServerHello, found: dict[E, Extension]) -> None:
     admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello")
-    reneg = sh.ext(E.renegotiation_info)
+    reneg = found.get(_RENEGOTIATION_INFO)
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)
-    alpn = sh.ext(E.application_layer_protocol_negotiation)
-    offered = hello.ext(E.application_layer_protocol_negotiation)  # admit_extensions: offered if answered
-    if alpn is not None and alpn.value and (offered is None or alpn.value[0] not in offered.value):
+    alpn = found.get(_ALPN)
+    if alpn is None:
+        return
+    offered = hello.ext(_ALPN)  # admit_extensions: offered if answered
+    if alpn.value and (offered is None or alpn.value[0] not in offered.value):
         raise AlertError(ILLEGAL, f"server selected ALPN {alpn.value[0]!r}, which the client did not offer")
 
 
 def _settled(
-    ctx: Context, config: ClientConfig, hello: ClientHello, sh: ServerHello, transcript: Transcript
+    ctx: Context,
+    config: ClientConfig,
+    hello: ClientHello,
+    sh: ServerHello,
+    transcript: Transcript,
+    found: dict[E, Extension],
 ) -> Handshake12:
     """What the ServerHello settles (RFC 5246, Section 7.4.1.3), once it passed the checks."""
     suite = TLS12_SUITES[sh.cipher_suite]
-    ems = sh.ext(E.extended_master_secret) is not None
+    ems = _EMS in found
     if config.require_extended_master_secret and not ems:
         raise AlertError(
             AlertDescription.handshake_failure,
@@ -194,7 +211,7 @@ def _settled(
         )
     # RFC 7366, Section 3: without the server's encrypt_then_mac a CBC suite runs
     # MAC-then-encrypt (RFC 5246, Section 6.2.3.2); the client offered CBC by name.
-    etm = sh.ext(E.encrypt_then_mac) is not None
+    etm = _ETM in found
     transcript.start(suite.prf_hash)
     transcript.add(sh.raw)
     return Handshake12(
@@ -206,13 +223,12 @@ def _settled(
         etm,
         session_id=sh.legacy_session_id_echo,
         server_name=ctx.offered_sni,
-        alpn=_selected_alpn(sh),
-        issue_ticket=sh.ext(E.session_ticket) is not None,
+        alpn=_selected_alpn(found.get(_ALPN)),
+        issue_ticket=_SESSION_TICKET in found,
     )
 
 
-def _selected_alpn(sh: ServerHello) -> str | None:
-    alpn = sh.ext(E.application_layer_protocol_negotiation)
+def _selected_alpn(alpn: Extension | None) -> str | None:
     if alpn is None:
         return None
     # RFC 7301, Section 3.1: the server answers with exactly one protocol.
@@ -227,7 +243,7 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
     # RFC 7627, Section 5.3: a session must be resumed with the EMS it was made with.
     require(
         offered.extended_master_secret == hs.extended_master_secret,
-        AlertDescription.handshake_failure,
+        FAILURE,
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
     hs.resumed = True
