@@ -148,6 +148,8 @@ class KeyedHandshake12(Handshake12):
         if len(verify_data) != VERIFY_DATA_LEN:
             raise DecodeError(f"{sender} Finished has {len(verify_data)} bytes of verify_data, not 12")
         expected = self.finished(sender)
+        if not ctx.tracing:  # the same check and error; only the trace's line (and its lambda) left out
+            return verify_finished(sender, expected, verify_data)
         return traced_check(
             ctx,
             f"{sender} Finished",
