@@ -38,9 +38,9 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from struct import Struct
 
 from ..errors import DecodeError
-from ..wire.codec import Reader, Writer
 
 FORMAT_VERSION = 1
 TLS12 = 0x0303
@@ -188,6 +188,7 @@ class SessionState:
     # -- binary encoding ------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
+        """The encoding of the module doc. Every length fits its field: ``__post_init__`` checked them."""
         flags = (
             (_FLAG_EMS if self.extended_master_secret else 0)
             | (_FLAG_SERVER_NAME if self.server_name is not None else 0)
@@ -195,49 +196,60 @@ class SessionState:
             | (_FLAG_TICKET if self.ticket is not None else 0)
         )
         micros = (self.created - _EPOCH) // _MICROSECOND
-        w = Writer().u8(FORMAT_VERSION).u16(self.version).u16(self.cipher_suite)
-        w.vec(1, self.master_secret).u8(flags).raw(micros.to_bytes(8, "big")).u32(self.lifetime)
-        w.vec(1, self.session_id)
+        master, session_id = self.master_secret, self.session_id
+        # One join of struct-packed runs (a session is sealed into every ticket a server issues).
+        parts = [
+            _HEAD.pack(FORMAT_VERSION, self.version, self.cipher_suite, len(master)),
+            master,
+            _TIMES.pack(flags, micros, self.lifetime, len(session_id)),
+            session_id,
+        ]
         if self.server_name is not None:
-            w.vec(2, self.server_name.encode())
+            name = self.server_name.encode()
+            parts += (len(name).to_bytes(2, "big"), name)
         if self.alpn is not None:
-            w.vec(1, self.alpn.encode())
+            alpn = self.alpn.encode()
+            parts += (_LENGTH_BYTE[len(alpn)], alpn)
         if self.ticket is not None:
-            w.vec(2, self.ticket)
-        w.u32(self.ticket_age_add).vec(1, self.ticket_nonce).u32(self.max_early_data)
-        certs = Writer()
-        for der in self.peer_certificates:
-            certs.vec(3, der)
-        w.vec(3, certs.getvalue())
-        return w.getvalue()
+            parts += (len(self.ticket).to_bytes(2, "big"), self.ticket)
+        nonce, certs = self.ticket_nonce, self.peer_certificates
+        parts += (_AGE.pack(self.ticket_age_add, len(nonce)), nonce, _U32.pack(self.max_early_data))
+        parts.append((sum(map(len, certs)) + 3 * len(certs)).to_bytes(3, "big"))
+        for der in certs:
+            parts += (len(der).to_bytes(3, "big"), der)
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionState:
         """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
-        r = Reader(bytes(data), "session state")
-        fmt = r.u8("format")
+        data = bytes(data)
+        fmt, version, cipher_suite, n = _unpack(_HEAD, data, 0, "format, version, cipher suite")
         if fmt != FORMAT_VERSION:
             raise DecodeError(f"session state: unsupported format {fmt} (this version reads {FORMAT_VERSION})")
-        version = r.u16("version")
-        cipher_suite = r.u16("cipher_suite")
-        master_secret = r.vec(1, "master_secret", min_len=1)
-        flags = r.u8("flags")
+        if n < 1:
+            raise DecodeError("session state: master_secret has length 0, allowed 1..255")
+        master_secret, pos = _take(data, _HEAD.size, n, "master_secret")
+        flags, micros, lifetime, n = _unpack(_TIMES, data, pos, "flags, created, lifetime")
         if flags & ~_KNOWN_FLAGS:
             raise DecodeError(f"session state: unknown flags 0x{flags & ~_KNOWN_FLAGS:02x}")
-        micros = int.from_bytes(r.raw(8, "created"), "big")
-        lifetime = r.u32("lifetime")
-        session_id = r.vec(1, "session_id", max_len=32)
-        server_name = _text(r.vec(2, "server_name", min_len=1), "server_name") if flags & _FLAG_SERVER_NAME else None
-        alpn = _text(r.vec(1, "alpn", min_len=1), "alpn") if flags & _FLAG_ALPN else None
-        ticket = r.vec(2, "ticket") if flags & _FLAG_TICKET else None
-        ticket_age_add = r.u32("ticket_age_add")
-        ticket_nonce = r.vec(1, "ticket_nonce")
-        max_early_data = r.u32("max_early_data")
-        certs_reader = r.sub(3, "peer_certificates")
-        certs = []
-        while not certs_reader.at_end():
-            certs.append(certs_reader.vec(3, "peer certificate", min_len=1))
-        r.finish()
+        if n > 32:
+            raise DecodeError(f"session state: session_id has length {n}, allowed 0..32")
+        session_id, pos = _take(data, pos + _TIMES.size, n, "session_id")
+        server_name = alpn = ticket = None
+        if flags & _FLAG_SERVER_NAME:
+            raw, pos = _vector(data, pos, 2, "server_name")
+            server_name = _text(raw, "server_name")
+        if flags & _FLAG_ALPN:
+            raw, pos = _vector(data, pos, 1, "alpn")
+            alpn = _text(raw, "alpn")
+        if flags & _FLAG_TICKET:
+            ticket, pos = _vector(data, pos, 2, "ticket", min_len=0)
+        ticket_age_add, n = _unpack(_AGE, data, pos, "ticket_age_add")
+        ticket_nonce, pos = _take(data, pos + _AGE.size, n, "ticket_nonce")
+        (max_early_data,) = _unpack(_U32, data, pos, "max_early_data")
+        certs, pos = _certificates(data, pos + _U32.size)
+        if pos != len(data):
+            raise DecodeError(f"session state: {len(data) - pos} trailing bytes")
         try:
             created = _EPOCH + micros * _MICROSECOND
         except OverflowError:
@@ -257,7 +269,7 @@ class SessionState:
                 ticket_age_add=ticket_age_add,
                 ticket_nonce=ticket_nonce,
                 max_early_data=max_early_data,
-                peer_certificates=tuple(certs),
+                peer_certificates=certs,
             )
         except ValueError as exc:
             raise DecodeError(f"session state: {exc}") from None
@@ -294,3 +306,46 @@ def _text(raw: bytes, field_name: str) -> str:
 
 def _normal_name(name: str | None) -> str | None:
     return None if name is None else name.rstrip(".").lower()
+
+
+# The fixed-size runs of the encoding (module doc): format, version, cipher_suite and the master
+# secret's length; flags, created, lifetime and the session ID's length; ticket_age_add and the
+# nonce's length; max_early_data.
+_HEAD = Struct(">BHHB")
+_TIMES = Struct(">BQIB")
+_AGE = Struct(">IB")
+_U32 = Struct(">I")
+_LENGTH_BYTE = [bytes((n,)) for n in range(256)]
+
+
+def _unpack(layout: Struct, data: bytes, pos: int, what: str) -> tuple[int, ...]:
+    if pos + layout.size > len(data):
+        raise DecodeError(f"session state: {what} truncated (need {layout.size} bytes, {len(data) - pos} left)")
+    return layout.unpack_from(data, pos)
+
+
+def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
+    """``n`` bytes at ``pos``, and the position after them."""
+    end = pos + n
+    if end > len(data):
+        raise DecodeError(f"session state: {what} truncated (need {n} bytes, {len(data) - pos} left)")
+    return data[pos:end], end
+
+
+def _vector(data: bytes, pos: int, size: int, what: str, min_len: int = 1) -> tuple[bytes, int]:
+    """An opaque vector with a ``size``-byte length at ``pos``, at least ``min_len`` long."""
+    head, pos = _take(data, pos, size, f"{what} length")
+    n = int.from_bytes(head, "big")
+    if n < min_len:
+        raise DecodeError(f"session state: {what} has length {n}, allowed >= {min_len}")
+    return _take(data, pos, n, what)
+
+
+def _certificates(data: bytes, pos: int) -> tuple[tuple[bytes, ...], int]:
+    """``opaque peer_certificates<0..2^24-1>``, a list of ``opaque DER<1..2^24-1>``."""
+    block, end = _vector(data, pos, 3, "peer_certificates", min_len=0)
+    certs, at = [], 0
+    while at < len(block):
+        der, at = _vector(block, at, 3, "peer certificate")
+        certs.append(der)
+    return tuple(certs), end
