@@ -77,3 +77,27 @@ def test_truncated_and_repeated_extensions_fail_naming_what_is_wrong() -> None:
     ]:
         with pytest.raises(error, match=words):
             read_extensions(Reader(block, "ClientHello"), X.CH)
+
+
+def test_ext_of_a_long_block_answers_as_a_scan_and_follows_new_extensions() -> None:
+    """``ext()`` indexes a long extensions block by type: the first of a type wins, as a scan's
+    would, a type not there is None, and a message given other extensions is asked anew."""
+    first_alpn = Extension.make(E.application_layer_protocol_negotiation, (b"h2",), X.CH)
+    exts = (
+        Extension.make(E.extended_master_secret, b"", X.CH),
+        first_alpn,
+        Extension.make(E.application_layer_protocol_negotiation, (b"http/1.1",), X.CH),
+        Extension.make(E.record_size_limit, 16385, X.CH),
+        Extension.make(E.post_handshake_auth, b"", X.CH),
+        Extension.make(E.encrypt_then_mac, b"", X.CH),
+    )
+    assert len(exts) > H._SCANNED  # indexed, not scanned
+    hello = H.ClientHello(extensions=exts)
+    assert hello.ext(E.application_layer_protocol_negotiation) is first_alpn
+    assert hello.ext(int(E.record_size_limit)) is exts[3]  # a plain int finds it too
+    assert hello.ext(E.session_ticket) is None
+    hello.extensions = exts[3:]
+    assert hello.ext(E.application_layer_protocol_negotiation) is None
+    assert hello.ext(E.post_handshake_auth) is exts[4]
+    hello.extensions = (*exts, Extension.make(E.session_ticket, b"", X.CH))
+    assert hello.ext(E.session_ticket) is hello.extensions[-1]

@@ -105,12 +105,26 @@ class _WithExtensions:
     """A message with one extensions block."""
 
     extensions: tuple[Extension, ...]
+    # (extensions, {type: first extension of that type}), made by ext() for a long block: the
+    # states ask a ClientHello a dozen questions, and a scan compares enum members in Python.
+    # Kept with the tuple it indexes, so a message given other extensions is indexed anew.
+    _ext_index: tuple[tuple[Extension, ...], dict[int, Extension]] | None = None
 
     def ext(self, ext_type: int) -> Extension | None:
-        for ext in self.extensions:  # X.find, inline: the states ask a hello for a dozen
-            if ext.type == ext_type:
-                return ext
-        return None
+        exts = self.extensions
+        if len(exts) <= _SCANNED:
+            for ext in exts:
+                if ext.type == ext_type:
+                    return ext
+            return None
+        index = self._ext_index
+        if index is None or index[0] is not exts:
+            index = self._ext_index = (exts, {ext.type: ext for ext in reversed(exts)})
+        found: Extension | None = index[1].get(ext_type)
+        return found
+
+
+_SCANNED = 4  # a block this short is scanned: cheaper than building its index
 
 
 _NULL = {0: "null"}  # the only compression method (RFC 8446, Section 4.1.2)
