@@ -9,6 +9,7 @@ once with the text trace alone, live.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from glasstls.x509.store import TrustStore
 from pairs import default_ca, server_identity
 
 NOW = datetime.now(UTC)
+V12 = ProtocolVersion.TLSv1_2
 
 
 class Seeded:
@@ -226,3 +228,95 @@ def test_kept_lines_are_bounded_whatever_the_peers_send() -> None:
         line = render_text([VerificationTrace("client", f"CN=peer{n}.example", True, f"detail {n}")])
         assert line == f"client * verified CN=peer{n}.example: detail {n}\n"
         assert len(text._KEPT_LINES) <= bound
+
+
+@functools.cache
+def _client_versions() -> Any:
+    """The supported_versions a client's configuration fixes: one object for every hello, as hello.py keeps it."""
+    from glasstls.enums import ExtensionType
+    from glasstls.wire import extensions as X
+
+    return X.Extension.make(ExtensionType.supported_versions, (ProtocolVersion.TLSv1_3,), X.CH)
+
+
+def _hello_events(share: int, name: str, ticket: bytes = b"", psk_answer: bool = False) -> list[Any]:
+    """A ClientHello and a TLS 1.3 ServerHello as a client sends and receives them (made the way a
+    handshake makes them: Extension.make, decoded from the bytes), with what varies per connection."""
+    from glasstls.enums import CipherSuite, ExtensionType, NamedGroup
+    from glasstls.observe import MessageTrace
+    from glasstls.wire import extensions as X
+    from glasstls.wire import handshake as H
+
+    e = ExtensionType
+    shares = (X.KeyShareEntry(NamedGroup.x25519, bytes(share)),)
+    hello = H.ClientHello(
+        random=bytes(32),
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
+        extensions=(
+            X.Extension.make(e.server_name, name, X.CH),
+            _client_versions(),
+            X.Extension.make(e.key_share, shares, X.CH),
+            X.Extension.make(e.session_ticket, ticket, X.CH),
+        ),
+    )
+    answer = [X.Extension.make(e.key_share, X.KeyShareEntry(NamedGroup.x25519, bytes(share)), X.SH)]
+    answer.append(X.Extension.make(e.supported_versions, ProtocolVersion.TLSv1_3, X.SH))
+    if psk_answer:
+        answer.append(X.Extension.make(e.pre_shared_key, 0, X.SH))
+    server_hello = H.ServerHello(random=bytes(32), extensions=tuple(answer))
+    hello.encode(), server_hello.encode()
+    received = H.decode_message(server_hello.raw)
+    return [MessageTrace("client", "out", hello), MessageTrace("client", "in", received)]
+
+
+def test_kept_hello_lines_follow_what_they_read() -> None:
+    """A hello's line is kept by the extension objects it reads (held while kept) and the few fields it
+    shows of the others: a new key share length, host name, ticket or PSK answer is shown as it is."""
+    from glasstls.trace import text
+
+    def expected(share: int, name: str, ticket: bool, psk: bool) -> str:
+        offers = "; offers a ticket" if ticket else ""
+        accepted = "; PSK accepted (identity 0, psk_dhe_ke)" if psk else ""
+        return (
+            f"client > ClientHello (1): versions TLSv1.3; 1 cipher suite; key shares x25519 ({share} bytes); "
+            f"SNI {name}{offers}; 4 extensions\n"
+            f"client < ServerHello (2): TLSv1.3; TLS_AES_128_GCM_SHA256; key share x25519 ({share} bytes){accepted}\n"
+        )
+
+    for share, name, ticket, psk in [(32, "a.example", b"", False), (33, "a.example", b"", False)] * 2 + [
+        (32, "b.example", b"", False),
+        (32, "a.example", b"ticket", False),
+        (32, "a.example", b"", True),
+        (32, "a.example", b"", False),
+    ]:
+        assert render_text(_hello_events(share, name, ticket, psk)) == expected(share, name, bool(ticket), psk)
+    assert text._KEPT_HELD  # (they were kept)
+    # A TLS 1.2 ServerHello's line says "resumed" by what the context learned: that is in its key too.
+    from glasstls.trace.describe import Context
+    from glasstls.trace.headlines import hello_key
+    from glasstls.wire import handshake as H
+
+    tls12 = H.ServerHello(legacy_version=V12)
+    resumed, full = Context("client", version=V12, resumed=True), Context("client", version=V12)
+    assert hello_key(tls12, resumed) is not None and hello_key(tls12, resumed) != hello_key(tls12, full)
+    # A hello built by hand with a value its bytes do not say: shown as it is, each time.
+    from glasstls.enums import ExtensionType
+    from glasstls.observe import MessageTrace
+    from glasstls.wire import extensions as X
+
+    for host in ("one.example", "two.example", "one.example"):
+        msg = H.ClientHello(extensions=(X.Extension(ExtensionType.server_name, b"", host),))
+        msg.encode()
+        assert f"SNI {host};" in render_text([MessageTrace("server", "in", msg)])
+
+
+def test_kept_hello_lines_and_what_they_hold_are_bounded() -> None:
+    """A client naming a new host on every connection: the hello lines are built again, the table of kept
+    lines starts over at its bound, and what the kept keys hold goes with them."""
+    from glasstls.trace import text
+
+    bound = text._KEPT_LINES_MAX
+    for n in range(bound + 10):
+        name = f"host{n}.example"
+        assert f"SNI {name};" in render_text(_hello_events(32, name))
+        assert len(text._KEPT_HELD) <= len(text._KEPT_LINES) <= bound

@@ -9,13 +9,14 @@ from typing import Any
 from ..enums import (
     ContentType,
     ExtensionType,
+    NamedGroup,
     SignatureScheme,
 )
 from ..observe import RecordTrace
 from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
-from ..wire.extensions import OfferedPsks
+from ..wire.extensions import KeyShareEntry, OfferedPsks
 from .describe import (
     Context,
     certificate_ders,
@@ -44,7 +45,6 @@ from .describe import (
 from .members import TLS13, Ext
 
 # -- one-line summaries -------------------------------------------------------------------------
-
 
 
 def _optional_parts(ext: Any, labelled: tuple[tuple[str, ExtensionType], ...]) -> list[str]:
@@ -157,7 +157,6 @@ def _certificate_line(msg: Any, ctx: Context | None) -> list[str]:
     return [*parts, info["key"], f"chain of {len(ders)}"]
 
 
-
 def _server_key_exchange_line(msg: Any, ctx: Context | None) -> list[str]:
     fields = dict(server_key_exchange_fields(msg, ctx))
     if "key_exchange" not in fields:
@@ -262,6 +261,106 @@ def headline_key(msg: Any) -> Hashable | None:
     except Exception:  # a field of a message built by hand that is missing or cannot be a key: read each time
         return None
     return None if key is None else (type(msg), key)
+
+
+# -- the hellos' lines, by what they read -----------------------------------------------------------
+#
+# A hello's headline reads a few extensions, and a client's configuration (and so the server's view
+# of it) fixes all of them but the key shares (and a PSK offer, a cookie, a ticket): the wire layer
+# hands out the same decoded Extension object for the same bytes, and a client sends the objects
+# Extension.make keeps (wire/extensions.py). So what a hello's line reads is, for those, which object
+# it is (the key holds its id: whoever keeps the key must hold the objects too, so that no other
+# object can take the id meanwhile), and for the others the few fields the line shows of them (a key
+# share's group and length, a PSK offer's number of identities, a cookie's length, whether a ticket
+# is offered). Only what these lines read, in the forms a parse or Extension.make gives; anything else
+# (a hello built by hand with other forms) is not kept, and its line is built each time. A change to
+# _client_hello_line or _server_hello_line changes what it reads here.
+
+
+def _shares(value: Any) -> tuple[tuple[NamedGroup, int], ...] | None:
+    """(group, length) of each share of a ClientHello's key_share value: what _share and hybrid_shares
+    read of it (the group's name and parts, the length). None for a value in any other form."""
+    if type(value) is not tuple:
+        return None
+    shares = tuple([(e.group, len(e.key_exchange)) for e in value if type(e) is KeyShareEntry])
+    if len(shares) != len(value) or any(type(group) is not NamedGroup for group, _ in shares):
+        return None
+    return shares
+
+
+def _client_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[Any, ...]] | None:
+    exts, version, sid = msg.extensions, msg.legacy_version, msg.legacy_session_id
+    if type(exts) is not tuple or type(sid) is not bytes:
+        return None
+    get = extensions_by_type(exts).get  # (the table the Context made of this very hello: kept with it)
+    shares = None
+    ks = get(Ext.key_share)
+    if ks is not None and (shares := _shares(ks.value)) is None:
+        return None
+    cookie = get(Ext.cookie)
+    if cookie is not None and type(cookie.value) is not bytes:  # (shown by its length)
+        return None
+    psk, ticket = get(Ext.pre_shared_key), get(Ext.session_ticket)
+    held = (
+        get(Ext.supported_versions),
+        get(Ext.server_name),
+        get(Ext.application_layer_protocol_negotiation),
+        get(Ext.compress_certificate),
+        get(Ext.psk_key_exchange_modes),
+    )
+    key = (
+        version, type(version), len(msg.cipher_suites), len(sid), len(exts), *map(id, held), shares,
+        None if psk is None else (len(psk.value.identities) if isinstance(psk.value, OfferedPsks) else -1),
+        None if cookie is None else len(cookie.value),
+        None if ticket is None else bool(ticket.data),
+        get(Ext.early_data) is None,
+    )  # fmt: skip
+    return key, held
+
+
+def _server_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[Any, ...]] | None:
+    exts, suite = msg.extensions, msg.cipher_suite
+    if type(exts) is not tuple:
+        return None
+    get = extensions_by_type(exts).get
+    versions = get(Ext.supported_versions)
+    version = chosen_version(versions, msg.legacy_version)
+    if version != TLS13 and msg.legacy_session_id_echo:
+        return None  # a TLS 1.2 line shows the session ID: a new one on every connection, not worth keeping
+    share = None
+    ks = get(Ext.key_share)
+    if ks is not None:
+        value = ks.value
+        if type(value) is not KeyShareEntry or type(value.group) is not NamedGroup:
+            return None
+        share = (value.group, len(value.key_exchange))
+    held = (versions, get(Ext.pre_shared_key), get(Ext.application_layer_protocol_negotiation))
+    resumed = bool(ctx is not None and ctx.resumed and not ctx.tls13)
+    ems = get(Ext.extended_master_secret)
+    key = (version, type(version), suite, type(suite), *map(id, held), share, resumed, ems is None)
+    return key, held
+
+
+# By exact class: a subclass (HelloRetryRequest is a ServerHello) has a line of its own.
+_HELLO_READS: dict[type, Callable[[Any, Context | None], tuple[Hashable, tuple[Any, ...]] | None]] = {
+    H.ClientHello: _client_hello_reads,
+    H.ServerHello: _server_hello_reads,
+}
+
+
+def hello_key(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[Any, ...]] | None:
+    """What the headline of a ClientHello or ServerHello reads (after ``ctx`` learned from it), with its
+    class: the headline is the same for the same key while the objects that come with it (the second
+    item, named in the key by identity) are held. None for any other message, or one whose line is not
+    kept (see above)."""
+    reads = _HELLO_READS.get(type(msg))
+    if reads is None:
+        return None
+    try:
+        found = reads(msg, ctx)
+    except Exception:  # a field of a hello built by hand that is missing or of another form: read each time
+        return None
+    return None if found is None else ((type(msg), found[0]), found[1])
 
 
 # Headlines by their headline_key. Bounded: started over when full.

@@ -73,6 +73,10 @@ _MARK_STYLE = {">": "green", "<": "yellow", "*": "dim", "!": "bold red"}
 # the table holds a few MiB at worst, whatever the peers send.
 _KEPT_LINES: dict[tuple[Any, ...], str] = {}
 _KEPT_LINES_MAX = 1024
+# What the keys of kept lines name by identity (a hello's extensions, see headlines.hello_key), held
+# here for as long as the lines are kept, so that no other object can take one of their ids. Started
+# over with _KEPT_LINES: at most one item per kept line.
+_KEPT_HELD: list[tuple[Any, ...]] = []
 
 
 def hexdump(data: bytes, indent: str = "", start: int = 0) -> list[str]:
@@ -262,9 +266,11 @@ class TextTrace(Observer):
         text2: str | None = None,
         style2: str = "",
         kept: tuple[Any, ...] | None = None,
+        held: tuple[Any, ...] = (),
     ) -> None:
         """One line of the trace: one segment of text in a style, or two. Without colour, the line is
-        kept under ``kept`` when given (see _KEPT_LINES and _put_kept)."""
+        kept under ``kept`` when given, with ``held``, what that key names by identity (see _KEPT_LINES
+        and _put_kept)."""
         if self._console is not None:
             second = [(text2, style2)] if text2 is not None else []
             self._write([*self._prefix(side, mark), (text, style), *second])
@@ -273,7 +279,10 @@ class TextTrace(Observer):
         if kept is not None:
             if len(_KEPT_LINES) >= _KEPT_LINES_MAX:
                 _KEPT_LINES.clear()
+                _KEPT_HELD.clear()
             _KEPT_LINES[kept] = line
+            if held:
+                _KEPT_HELD.append(held)
         self._written = True
         self._put(line)
 
@@ -319,12 +328,16 @@ class TextTrace(Observer):
         raw = msg.raw
         code = raw[0] if raw else int(msg.msg_type)  # D.handshake_code, inline: every message line has one
         # A message whose headline reads a few fields that come back on every connection: its line is kept.
-        reads = HL.headline_key(msg)
+        reads, held = HL.headline_key(msg), ()
+        if reads is None and self._console is None:  # (a hello's line, kept only without colour as every line)
+            hello = HL.hello_key(msg, ctx)
+            if hello is not None:
+                reads, held = hello
         key = None if reads is None else ("message", self.side_label, event.side, mark, code, reads)
         if key is None or not self._put_kept(key):
             summary = HL.headline(msg, ctx)
             name = D.message_name(msg)
-            self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key)
+            self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key, held)
         if self.full:
             indent = self._indent + "  "
             tree = _field_tree() is not None
