@@ -30,6 +30,7 @@ into its final buffer.
 from __future__ import annotations
 
 import hmac
+import struct
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
@@ -49,6 +50,12 @@ MAX_PLAINTEXT = 1 << 14  # RFC 5246, Section 6.2.1
 MAX_CIPHERTEXT = (1 << 14) + 2048  # RFC 5246, Section 6.2.3
 _SEQ_LIMIT = (1 << 64) - 1  # RFC 5246, Section 6.1: sequence numbers never wrap
 _V0, _V1 = 3, 3
+# A sealed record's header (RFC 5246, Section 6.2.1) and AEAD additional data, seq_num + type +
+# version + length (Section 6.2.3.3), each packed in one call. (An opened record's additional
+# data takes the type and version of the header received, any bytes-like object.)
+_HEADER = struct.Struct(">BHH")
+_AAD = struct.Struct(">QBHH")
+_VERSION = 0x0303
 
 Randomness = Callable[[int], bytes]
 _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
@@ -137,10 +144,10 @@ class GCMProtection12(Protection12):
         n = len(data)
         length = EXPLICIT_NONCE_LEN + n + self._tag_len
         nonce = (self._salt_int | seq).to_bytes(12, "big")
-        explicit = nonce[4:]  # == seq_num, so it doubles as the first 8 bytes of the additional data
-        aad = explicit + bytes((content_type, _V0, _V1, n >> 8, n & 0xFF))
+        explicit = nonce[4:]  # == seq_num
+        aad = _AAD.pack(seq, content_type, _VERSION, n)
         # Bytes, as data_to_send hands them out (see Protection13.seal for why not encrypt_into).
-        header = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
+        header = _HEADER.pack(content_type, _VERSION, length)
         return b"".join((header, explicit, self._aead.encrypt(nonce, data, aad)))
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
@@ -189,8 +196,8 @@ class ChaChaProtection12(Protection12):
         seq = self._next_seq()
         n = len(data)
         length = n + TAG_LEN
-        header = bytes((content_type, _V0, _V1, length >> 8, length & 0xFF))
-        aad = seq.to_bytes(8, "big") + bytes((content_type, _V0, _V1, n >> 8, n & 0xFF))
+        header = _HEADER.pack(content_type, _VERSION, length)
+        aad = _AAD.pack(seq, content_type, _VERSION, n)
         return header + self._aead.encrypt((self._iv ^ seq).to_bytes(12, "big"), data, aad)
 
     def open(self, header: bytes, payload: bytes) -> tuple[ContentType, bytes]:
