@@ -28,8 +28,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from io import StringIO
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 from ..enums import ContentType
@@ -77,6 +78,8 @@ _KEPT_LINES_MAX = 1024
 # here for as long as the lines are kept, so that no other object can take one of their ids. Started
 # over with _KEPT_LINES: at most one item per kept line.
 _KEPT_HELD: list[tuple[Any, ...]] = []
+# What a trace in colour finds kept: nothing (its lines are styled segments, not plain lines).
+_NOTHING_KEPT: Mapping[tuple[Any, ...], str] = MappingProxyType({})
 
 
 def hexdump(data: bytes, indent: str = "", start: int = 0) -> list[str]:
@@ -169,6 +172,9 @@ class TextTrace(Observer):
             self._console = Console(
                 file=self.stream, force_terminal=True, highlight=False, soft_wrap=True, emoji=False, markup=False
             )
+        # The lines a handler may write as kept (see _KEPT_LINES): looked up by each handler itself, inline,
+        # for most events of a handshake.
+        self._kept = _KEPT_LINES if self._console is None else _NOTHING_KEPT
         if show_secrets:
             self._write([(SECRETS_WARNING, "bold red")])
 
@@ -270,7 +276,7 @@ class TextTrace(Observer):
     ) -> None:
         """One line of the trace: one segment of text in a style, or two. Without colour, the line is
         kept under ``kept`` when given, with ``held``, what that key names by identity (see _KEPT_LINES
-        and _put_kept)."""
+        and TextTrace._kept)."""
         if self._console is not None:
             second = [(text2, style2)] if text2 is not None else []
             self._write([*self._prefix(side, mark), (text, style), *second])
@@ -302,15 +308,6 @@ class TextTrace(Observer):
             text = printable(text, escape_backslash=False)
         return f"{prefix}{text}\n"
 
-    def _put_kept(self, key: tuple[Any, ...]) -> bool:
-        """Writes the plain line kept under ``key`` and says so; False when none is (or in colour)."""
-        line = _KEPT_LINES.get(key)
-        if line is None or self._console is not None:
-            return False
-        self._written = True
-        self._put(line)
-        return True
-
     def _detail(self, text: str, style: str = "dim") -> None:
         self._write([(text, style)])
 
@@ -333,45 +330,63 @@ class TextTrace(Observer):
             hello = HL.hello_key(msg, ctx)
             if hello is not None:
                 reads, held = hello
-        key = None if reads is None else ("message", self.side_label, event.side, mark, code, reads)
-        if key is None or not self._put_kept(key):
+        key = line = None
+        if reads is not None:
+            key = ("message", self.side_label, event.side, mark, code, reads)
+            line = self._kept.get(key)
+        if line is None:
             summary = HL.headline(msg, ctx)
             name = D.message_name(msg)
             self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key, held)
+        else:
+            self._written = True
+            self._put(line)
         if self.full:
-            indent = self._indent + "  "
-            tree = _field_tree() is not None
-            # The byte-level tree names every field; the certificate details it leaves out come from describe.
-            if not tree or isinstance(msg, (H.Certificate, H12.Certificate12)):
-                for label, value in D.describe(msg, ctx):
-                    self._detail(f"{indent}{label}: {value}", "")
-            version = int(ctx.version) if ctx.version is not None else None
-            kx = ctx.kx.lower() if ctx.kx in ("ECDHE", "DHE", "RSA") else None
-            options = {"key_exchange": kx} if kx else {}
-            for line in field_tree_lines(msg.raw, "handshake", version, indent, **options):
-                self._detail(line)
+            self._message_fields(msg, ctx)
+
+    def _message_fields(self, msg: Any, ctx: D.Context) -> None:
+        """Under a message's line (``full``): every field, and its bytes decoded."""
+        indent = self._indent + "  "
+        tree = _field_tree() is not None
+        # The byte-level tree names every field; the certificate details it leaves out come from describe.
+        if not tree or isinstance(msg, (H.Certificate, H12.Certificate12)):
+            for label, value in D.describe(msg, ctx):
+                self._detail(f"{indent}{label}: {value}", "")
+        version = int(ctx.version) if ctx.version is not None else None
+        kx = ctx.kx.lower() if ctx.kx in ("ECDHE", "DHE", "RSA") else None
+        options = {"key_exchange": kx} if kx else {}
+        for line in field_tree_lines(msg.raw, "handshake", version, indent, **options):
+            self._detail(line)
 
     def _record(self, event: RecordTrace) -> None:
         header = event.header
         # What the line reads (as record_headline keeps its text by; a header that is not bytes may not be hashable).
-        key = None
+        key = line = None
         if type(header) is bytes:
             key = (
                 "record", self.side_label, event.side, event.direction, event.content_type, header,
                 len(event.payload), event.inner_type, len(event.plaintext or b""),
             )  # fmt: skip
-        if key is None or not self._put_kept(key):
+            line = self._kept.get(key)
+        if line is None:
             mark = ">" if event.direction == "out" else "<"
             self._line(event.side, mark, f"record {HL.record_headline(event)}", "dim", kept=key)
+        else:
+            self._written = True
+            self._put(line)
         if self.full:
-            indent = self._indent + "  "
-            ctx = self._context(event.side)
-            version = int(ctx.version) if ctx.version is not None else None
-            # The header decoded; handshake content is decoded message by message above or below.
-            clear = event.inner_type is None and event.content_type != ContentType.handshake
-            raw = event.header + event.payload
-            for line in field_tree_lines(raw, "record", version, indent, decode_payload=clear):
-                self._detail(line)
+            self._record_fields(event)
+
+    def _record_fields(self, event: RecordTrace) -> None:
+        """Under a record's line (``full``): its header decoded, and its content when in the clear."""
+        indent = self._indent + "  "
+        ctx = self._context(event.side)
+        version = int(ctx.version) if ctx.version is not None else None
+        # The header decoded; handshake content is decoded message by message above or below.
+        clear = event.inner_type is None and event.content_type != ContentType.handshake
+        raw = event.header + event.payload
+        for line in field_tree_lines(raw, "record", version, indent, decode_payload=clear):
+            self._detail(line)
 
     def _state(self, event: StateTrace) -> None:
         self._context(event.side).update(event)
@@ -380,12 +395,15 @@ class TextTrace(Observer):
 
     def _keys(self, event: KeysTrace) -> None:
         direction, epoch, suite = event.direction, event.epoch, event.suite
-        key = None
+        key = line = None
         if type(direction) is str and type(epoch) is str and type(suite) is str:  # (text: hashable, shown as is)
             key = ("keys", self.side_label, event.side, direction, epoch, suite)
-            if self._put_kept(key):
-                return
-        self._line(event.side, "*", f"{direction} keys: {epoch}, {suite}", "dim", kept=key)
+            line = self._kept.get(key)
+        if line is None:
+            self._line(event.side, "*", f"{direction} keys: {epoch}, {suite}", "dim", kept=key)
+        else:
+            self._written = True
+            self._put(line)
 
     def _alert(self, event: AlertTrace) -> None:
         mark = ">" if event.direction == "out" else "<"
@@ -395,12 +413,14 @@ class TextTrace(Observer):
 
     def _verification(self, event: VerificationTrace) -> None:
         ok, subject, detail = bool(event.ok), event.subject, event.detail
-        key = None
+        key = line = None
         if type(subject) is str and type(detail) is str:  # (text: hashable, shown as is)
             key = ("verification", self.side_label, event.side, ok, subject, detail)
-            if self._put_kept(key):
-                return
-        if ok:
+            line = self._kept.get(key)
+        if line is not None:
+            self._written = True
+            self._put(line)
+        elif ok:
             self._line(event.side, "*", f"verified {subject}: ", "green", detail, "", key)
         else:
             self._line(event.side, "!", f"rejected {subject}: ", "bold red", detail, "red", key)
