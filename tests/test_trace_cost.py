@@ -320,3 +320,41 @@ def test_kept_hello_lines_and_what_they_hold_are_bounded() -> None:
         name = f"host{n}.example"
         assert f"SNI {name};" in render_text(_hello_events(32, name))
         assert len(text._KEPT_HELD) <= len(text._KEPT_LINES) <= bound
+
+
+def test_names_learned_from_compressed_certificates_follow_their_bytes() -> None:
+    """A client's context learns the server's names from inside a CompressedCertificate; kept by the
+    message's bytes, so another chain (or bytes that do not inflate) says what it holds, and the table
+    of what was learned starts over at its bound."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from glasstls.crypto import certcompress
+    from glasstls.enums import CertificateCompressionAlgorithm
+    from glasstls.observe import MessageTrace
+    from glasstls.trace import describe as D
+    from glasstls.wire import handshake as H
+
+    def compressed(*names: str) -> Any:
+        chain = server_identity(*names).chain
+        cert = H.Certificate(b"", tuple(H.CertificateEntry(c.public_bytes(Encoding.DER)) for c in chain))
+        msg = certcompress.compress_certificate(cert, CertificateCompressionAlgorithm.zlib)
+        msg.encode()
+        return H.decode_message(msg.raw)
+
+    def learned(msg: Any, side: str = "client", direction: str = "in") -> tuple[str, ...]:
+        ctx = D.Context(side, certificate_names=("before",))
+        ctx.update(MessageTrace(side, direction, msg))
+        return ctx.certificate_names
+
+    one, two = compressed("one.example"), compressed("two.example", "2.example")
+    for _ in range(2):
+        assert learned(one) == ("one.example",)
+        assert learned(two) == ("two.example", "2.example")
+    assert learned(one, "server", "in") == ("before",)  # the client's chain: not the server's names
+    broken = H.decode_message(H.CompressedCertificate(CertificateCompressionAlgorithm.zlib, 50, b"not zlib").encode())
+    assert learned(broken) == ("before",)
+    for n in range(D._COMPRESSED_NAMES_MAX + 3):
+        msg = H.decode_message(H.CompressedCertificate(CertificateCompressionAlgorithm.zlib, 50 + n, b"x").encode())
+        assert learned(msg) == ("before",)
+        assert len(D._COMPRESSED_NAMES) <= D._COMPRESSED_NAMES_MAX
+    assert learned(one) == ("one.example",)

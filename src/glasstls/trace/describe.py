@@ -63,6 +63,7 @@ from .words import version_label as version_label
 
 Fields = list[tuple[str, str]]
 
+
 def message_name(msg: Any) -> str:
     """The RFC's name of a message: TLS 1.2's ``Certificate12`` is a Certificate."""
     name = _MESSAGE_NAMES.get(type(msg))
@@ -217,11 +218,12 @@ class Context:
     def _on_certificate(self, msg: Any, direction: str) -> None:
         if not _is_from_server(self.side, msg, direction):
             return
-        inner = inflated_certificate(msg) if isinstance(msg, H.CompressedCertificate) else msg
-        ders = certificate_ders(inner) if inner is not None else ()
-        if ders:
-            info = _certificate_info(ders[0])  # only read: no copy of the kept dict
-            self.certificate_names = tuple(info.get("sans", ()))
+        if isinstance(msg, H.CompressedCertificate):
+            names = _compressed_certificate_names(msg)
+        else:
+            names = _certificate_names(msg)
+        if names is not None:
+            self.certificate_names = names
 
     def _on_full_handshake12(self, msg: Any, direction: str) -> None:
         self.resumed = False  # a full TLS 1.2 handshake after all
@@ -240,6 +242,39 @@ _LEARNERS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
 )
 _LEARNER_OF_CLASS: dict[type, Any] = {}
 _UNSEEN = object()  # a class _LEARNER_OF_CLASS has no entry for yet (None: one that teaches nothing)
+
+
+def _certificate_names(msg: Any) -> tuple[str, ...] | None:
+    """The subjectAltNames of a certificate message's first certificate; None without one."""
+    ders = certificate_ders(msg)
+    if not ders:
+        return None
+    info = _certificate_info(ders[0])  # only read: no copy of the kept dict
+    return tuple(info.get("sans", ()))
+
+
+def _compressed_certificate_names(msg: Any) -> tuple[str, ...] | None:
+    """_certificate_names of the Certificate a CompressedCertificate carries (None when it does not
+    inflate), kept by the message's bytes, which are all it is read from (inflated_certificate): a
+    server sends the same bytes to every client."""
+    raw = getattr(msg, "raw", b"")
+    if type(raw) is not bytes or not raw:
+        inner = inflated_certificate(msg)
+        return None if inner is None else _certificate_names(inner)
+    names = _COMPRESSED_NAMES.get(raw, _UNSEEN)
+    if names is _UNSEEN:
+        inner = inflated_certificate(msg)
+        names = None if inner is None else _certificate_names(inner)
+        if len(_COMPRESSED_NAMES) >= _COMPRESSED_NAMES_MAX:
+            _COMPRESSED_NAMES.clear()
+        _COMPRESSED_NAMES[raw] = names
+    return names  # type: ignore[return-value]  # (not _UNSEEN: set above)
+
+
+# _compressed_certificate_names by the message's bytes. Bounded as _inflate's cache (a message's bytes
+# are at most Limits.max_handshake_message): started over when full.
+_COMPRESSED_NAMES: dict[bytes, tuple[str, ...] | None] = {}
+_COMPRESSED_NAMES_MAX = 64
 
 
 def _learner_of(cls: type) -> Any:
@@ -775,9 +810,11 @@ def _describe(msg: Any, ctx: Context | None) -> Fields:
         return [("status_type", "ocsp"), ("ocsp_response", nbytes(len(msg.ocsp_response)))]
     return []  # ServerHelloDone, HelloRequest, EndOfEarlyData: no body
 
+
 def day(moment: str) -> str:
     """The date of a certificate's time ("2025-01-31 12:00:00 UTC"), or all of an undecodable one."""
     return moment if moment.startswith("undecodable") else moment[:10]
+
 
 def ext_value(msg: Any, ext_type: ExtensionType) -> str | None:
     """The readable value of the extension ``ext_type`` of ``msg``, or None when it has none."""

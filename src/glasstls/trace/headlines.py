@@ -282,10 +282,25 @@ def _shares(value: Any) -> tuple[tuple[NamedGroup, int], ...] | None:
     read of it (the group's name and parts, the length). None for a value in any other form."""
     if type(value) is not tuple:
         return None
-    shares = tuple([(e.group, len(e.key_exchange)) for e in value if type(e) is KeyShareEntry])
-    if len(shares) != len(value) or any(type(group) is not NamedGroup for group, _ in shares):
-        return None
-    return shares
+    shares = []
+    for entry in value:  # (a loop: a client sends one or two shares, a comprehension's frame costs more)
+        if type(entry) is not KeyShareEntry or type(entry.group) is not NamedGroup:
+            return None
+        shares.append((entry.group, len(entry.key_exchange)))
+    return tuple(shares)
+
+
+# The extensions a ClientHello's line reads by identity (held), and the others it reads, by type: looked
+# up in one go (map over the table's get) rather than one call each.
+_CLIENT_HELLO_HELD = (
+    Ext.supported_versions,
+    Ext.server_name,
+    Ext.application_layer_protocol_negotiation,
+    Ext.compress_certificate,
+    Ext.psk_key_exchange_modes,
+)
+_CLIENT_HELLO_OTHERS = (Ext.key_share, Ext.cookie, Ext.pre_shared_key, Ext.session_ticket, Ext.early_data)
+_SERVER_HELLO_HELD = (Ext.supported_versions, Ext.pre_shared_key, Ext.application_layer_protocol_negotiation)
 
 
 def _client_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[Any, ...]] | None:
@@ -293,27 +308,19 @@ def _client_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[
     if type(exts) is not tuple or type(sid) is not bytes:
         return None
     get = extensions_by_type(exts).get  # (the table the Context made of this very hello: kept with it)
+    ks, cookie, psk, ticket, early = map(get, _CLIENT_HELLO_OTHERS)
     shares = None
-    ks = get(Ext.key_share)
     if ks is not None and (shares := _shares(ks.value)) is None:
         return None
-    cookie = get(Ext.cookie)
     if cookie is not None and type(cookie.value) is not bytes:  # (shown by its length)
         return None
-    psk, ticket = get(Ext.pre_shared_key), get(Ext.session_ticket)
-    held = (
-        get(Ext.supported_versions),
-        get(Ext.server_name),
-        get(Ext.application_layer_protocol_negotiation),
-        get(Ext.compress_certificate),
-        get(Ext.psk_key_exchange_modes),
-    )
+    held = tuple(map(get, _CLIENT_HELLO_HELD))
     key = (
         version, type(version), len(msg.cipher_suites), len(sid), len(exts), *map(id, held), shares,
         None if psk is None else (len(psk.value.identities) if isinstance(psk.value, OfferedPsks) else -1),
         None if cookie is None else len(cookie.value),
         None if ticket is None else bool(ticket.data),
-        get(Ext.early_data) is None,
+        early is None,
     )  # fmt: skip
     return key, held
 
@@ -323,8 +330,8 @@ def _server_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[
     if type(exts) is not tuple:
         return None
     get = extensions_by_type(exts).get
-    versions = get(Ext.supported_versions)
-    version = chosen_version(versions, msg.legacy_version)
+    held = tuple(map(get, _SERVER_HELLO_HELD))
+    version = chosen_version(held[0], msg.legacy_version)
     if version != TLS13 and msg.legacy_session_id_echo:
         return None  # a TLS 1.2 line shows the session ID: a new one on every connection, not worth keeping
     share = None
@@ -334,7 +341,6 @@ def _server_hello_reads(msg: Any, ctx: Context | None) -> tuple[Hashable, tuple[
         if type(value) is not KeyShareEntry or type(value.group) is not NamedGroup:
             return None
         share = (value.group, len(value.key_exchange))
-    held = (versions, get(Ext.pre_shared_key), get(Ext.application_layer_protocol_negotiation))
     resumed = bool(ctx is not None and ctx.resumed and not ctx.tls13)
     ems = get(Ext.extended_master_secret)
     key = (version, type(version), suite, type(suite), *map(id, held), share, resumed, ems is None)
