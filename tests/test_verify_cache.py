@@ -14,7 +14,7 @@ from glasstls import CertifiedKey, ClientConfig, ServerConfig
 from glasstls.enums import AlertDescription
 from glasstls.errors import AlertError
 from glasstls.events import ConnectionClosed
-from glasstls.handshake.peer_auth import load_certificate
+from glasstls.handshake.peer_auth import load_certificate, parse_der_chain
 from glasstls.x509 import verify_cache
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
@@ -89,6 +89,29 @@ def test_a_certificate_gives_back_its_der(ca: ThrowawayCA, monkeypatch: pytest.M
     made_here = leaves[0].certificate  # never went through parsed()
     assert verify_cache.der_of(made_here) == ders[0]
     assert len(verify_cache._ders) == 2
+
+
+def test_a_chain_parses_once_and_is_bounded(ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_der_chain keeps a chain by its DER (a session's chain comes back on every resumption):
+    the same certificates for an equal tuple, a bounded table, a bad chain never kept."""
+    monkeypatch.setattr(verify_cache, "_chains", verify_cache._Lru(2))
+    leaves = [ca.issue_server([f"chain{i}.example"], now=NOW) for i in range(3)]
+    chains = [tuple(c.public_bytes(serialization.Encoding.DER) for c in leaf.chain) for leaf in leaves]
+    first = parse_der_chain(chains[0], "server")
+    assert [c.public_bytes(serialization.Encoding.DER) for c in first] == list(chains[0])
+    assert parse_der_chain(tuple(bytes(der) for der in chains[0]), "server") is first  # equal DER, kept
+    for chain in chains[1:]:
+        parse_der_chain(chain, "server")
+    assert len(verify_cache._chains) == 2
+    assert parse_der_chain(chains[0], "server") is not first  # evicted, parsed again
+    assert parse_der_chain((), "server") == ()
+    broken = (chains[1][0], b"\x30\x03\x02\x01\x00")
+    for _ in range(2):
+        with pytest.raises(AlertError) as bad:
+            parse_der_chain(broken, "server")
+        assert bad.value.description == AlertDescription.bad_certificate
+        assert "server certificate #1" in bad.value.reason
+    assert broken not in verify_cache._chains._items
 
 
 def test_a_malformed_certificate_fails_every_time() -> None:

@@ -26,7 +26,7 @@ from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.store import TrustStore
 from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
-from ..x509.verify_cache import der_of, parsed
+from ..x509.verify_cache import der_of, parsed, parsed_chain
 from .base import Context, require, traced_check
 
 Chain = tuple[x509.Certificate, ...]
@@ -38,8 +38,11 @@ def parse_chain(msg: Certificate, whose: str) -> Chain:
 
 
 def parse_der_chain(ders: tuple[bytes, ...], whose: str) -> Chain:
-    """The certificates of a TLS 1.2 Certificate message, leaf first."""
-    return tuple(load_certificate(der, i, whose) for i, der in enumerate(ders))
+    """The certificates of a TLS 1.2 Certificate message or a session's chain, leaf first (the same
+    chain parses once per process, x509/verify_cache.py)."""
+    if not ders:
+        return ()
+    return parsed_chain(tuple(ders), lambda ders: tuple(load_certificate(der, i, whose) for i, der in enumerate(ders)))
 
 
 def der_chain(chain: Chain) -> tuple[bytes, ...]:

@@ -72,6 +72,23 @@ def parsed(der: bytes, as_leaf: bool, parse: Callable[[bytes], x509.Certificate]
     return cert
 
 
+# Whole chains by their DER: a resumption's session keeps the peer's chain as DER, and every
+# resumption from it turns the same tuple back into certificates (a lookup per certificate, each
+# with the lock, otherwise). A chain that fails to parse raises and is never kept.
+_chains: _Lru[tuple[bytes, ...], tuple[x509.Certificate, ...]] = _Lru(MAX_PARSED)
+
+
+def parsed_chain(
+    ders: tuple[bytes, ...], parse: Callable[[tuple[bytes, ...]], tuple[x509.Certificate, ...]]
+) -> tuple[x509.Certificate, ...]:
+    """The certificates of ``ders``, kept from an earlier ``parse`` of the same chain."""
+    chain = _chains.get(ders)
+    if chain is None:
+        chain = parse(ders)
+        _chains.put(ders, chain)
+    return chain
+
+
 def der_of(cert: x509.Certificate) -> bytes:
     """``cert`` as DER: the bytes it was parsed from when :func:`parsed` made it, else serialised."""
     kept = _ders.get(id(cert))
