@@ -568,7 +568,8 @@ class _HandshakeContext:
         self._conn._records.write_limit = min(1 << 14, limit)
 
     def set_version(self, version: int) -> None:
-        self._conn.version = ProtocolVersion(version)
+        # A member as it is: an Enum call costs as much even when given one.
+        self._conn.version = version if type(version) is ProtocolVersion else ProtocolVersion(version)
 
     def set_plaintext_record_version(self, version: int) -> None:
         """The legacy_record_version of records sent before any keys (RFC 8446, Section 5.1)."""
