@@ -25,7 +25,6 @@ can come out slightly negative for a phase that costs next to nothing.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -171,13 +170,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=0.3, help="CPU seconds per stack, cut and round")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="0.05 s, 3 rounds: that it runs, not what it says")
-    parser.add_argument("--json", type=Path, help="write every number to this file")
-    args = parser.parse_args(argv)
-    seconds, rounds = (0.05, 3) if args.quick else (args.seconds, args.rounds)
+    args, seconds, rounds = sides.timing_arguments(__doc__ or "", "stack, cut and round", 0.3, 0.05, argv)
     with tempfile.TemporaryDirectory(prefix="glasstls-phases-") as directory:
         pki = make_pki(Path(directory))
         cuts = {"glasstls": glasstls_cut(pki), "python ssl": ssl_cut(pki)}

@@ -210,14 +210,22 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=0.5, help="CPU seconds per stack, metric and round")
+def timing_arguments(
+    doc: str, per: str, seconds: float, quick_seconds: float, argv: list[str] | None
+) -> tuple[argparse.Namespace, float, int]:
+    """The options of this script and bench/phases.py: (the arguments, CPU seconds per ``per``, rounds)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=seconds, help=f"CPU seconds per {per}")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="0.1 s, 3 rounds: that it runs, not what it says")
+    quick = f"{quick_seconds} s, 3 rounds: that it runs, not what it says"
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--json", type=Path, help="write every number to this file")
     args = parser.parse_args(argv)
-    seconds, rounds = (0.1, 3) if args.quick else (args.seconds, args.rounds)
+    return args, *((quick_seconds, 3) if args.quick else (args.seconds, args.rounds))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, seconds, rounds = timing_arguments(__doc__ or "", "stack, metric and round", 0.5, 0.1, argv)
     with tempfile.TemporaryDirectory(prefix="glasstls-sides-") as directory:
         pki = make_pki(Path(directory))
         glasstls, hello = glasstls_operations(pki)
