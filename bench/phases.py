@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -178,10 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             cut(len(PHASES))  # checked once before timing: each resumes
         print(f"Python {sys.version.split()[0]}, {ssl.OPENSSL_VERSION}; {rounds} rounds of {seconds} s CPU per cut")
         results = measure(cuts, seconds, rounds)
-    print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return sides.report(table(results), results, args.json)
 
 
 if __name__ == "__main__":

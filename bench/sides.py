@@ -232,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         stacks = {"glasstls": glasstls, "python ssl": ssl_operations(pki, hello)}
         print(f"Python {sys.version.split()[0]}, {ssl.OPENSSL_VERSION}; {rounds} rounds of {seconds} s CPU each")
         results = measure(stacks, seconds, rounds)
-    print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return report(table(results), results, args.json)
+
+
+def report(text: str, results: dict[str, Any], json_path: Path | None) -> int:
+    """Print the table; write every number to ``json_path`` if given (this script and bench/phases.py)."""
+    print(text)
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
