@@ -183,13 +183,31 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     return str(address), x509.IPAddress(address)
 
 
-@functools.lru_cache(maxsize=512)  # certificates hash by their DER; a handshake names its peer's several times
+# describe()'s text by certificate object, held beside it so that its id is not reused while kept
+# (an lru_cache would hash the certificate, which hashes its DER anew each time: 1.8 us): a traced
+# handshake describes the same certificates three times or more, and a server's certificates and
+# a kept peer's (x509/verify_cache.py) are the same objects on every connection. Started over when full.
+_DESCRIBED_MAX = 256
+_described: dict[int, tuple[x509.Certificate, str]] = {}
+
+
 def describe(cert: x509.Certificate) -> str:
     """The subject as a person reads it ("CN=example.com"), or the serial when it is empty.
 
     Escaped (:func:`~glasstls.text.printable`): the subject is the peer's choice, and this
     text goes into alert reasons, traces and logs.
     """
+    kept = _described.get(id(cert))
+    if kept is not None and kept[0] is cert:
+        return kept[1]
+    text = _describe(cert)
+    if len(_described) >= _DESCRIBED_MAX:
+        _described.clear()
+    _described[id(cert)] = (cert, text)
+    return text
+
+
+def _describe(cert: x509.Certificate) -> str:
     try:
         subject = cert.subject.rfc4514_string()
     except (ValueError, TypeError) as exc:  # a name that does not decode; cryptography parses names lazily
