@@ -331,6 +331,7 @@ def test_names_learned_from_compressed_certificates_follow_their_bytes() -> None
     from glasstls.crypto import certcompress
     from glasstls.enums import CertificateCompressionAlgorithm
     from glasstls.observe import MessageTrace
+    from glasstls.trace import certificates
     from glasstls.trace import describe as D
     from glasstls.wire import handshake as H
 
@@ -353,8 +354,8 @@ def test_names_learned_from_compressed_certificates_follow_their_bytes() -> None
     assert learned(one, "server", "in") == ("before",)  # the client's chain: not the server's names
     broken = H.decode_message(H.CompressedCertificate(CertificateCompressionAlgorithm.zlib, 50, b"not zlib").encode())
     assert learned(broken) == ("before",)
-    for n in range(D._COMPRESSED_NAMES_MAX + 3):
+    for n in range(certificates._COMPRESSED_NAMES_MAX + 3):
         msg = H.decode_message(H.CompressedCertificate(CertificateCompressionAlgorithm.zlib, 50 + n, b"x").encode())
         assert learned(msg) == ("before",)
-        assert len(D._COMPRESSED_NAMES) <= D._COMPRESSED_NAMES_MAX
+        assert len(certificates._COMPRESSED_NAMES) <= certificates._COMPRESSED_NAMES_MAX
     assert learned(one) == ("one.example",)
