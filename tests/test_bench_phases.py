@@ -7,25 +7,17 @@ that every cut was timed for both stacks, and that the phases add up to the whol
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PHASES = Path(__file__).resolve().parent.parent / "bench" / "phases.py"
+from bench_quick import run_quick
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def test_phases_quick_times_every_cut_of_both_stacks(tmp_path: Path) -> None:
-    out = tmp_path / "phases.json"
-    done = subprocess.run(
-        [sys.executable, str(PHASES), "--quick", "--json", str(out)], capture_output=True, text=True, timeout=80
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(out.read_text())
+    stdout, results = run_quick("phases.py", tmp_path)
     assert len(results["phases"]) == 6
     for stack in ("glasstls", "python ssl"):
         numbers = results["stacks"][stack]
@@ -33,5 +25,5 @@ def test_phases_quick_times_every_cut_of_both_stacks(tmp_path: Path) -> None:
         assert all(us > 0 for rounds in numbers["cuts_us"] for us in rounds), stack
         assert sum(numbers["phase_us"]) == pytest.approx(numbers["cut_medians_us"][-1]), stack
     for phase in results["phases"]:
-        assert phase in done.stdout  # the table prints every row
-    assert "whole resumption" in done.stdout
+        assert phase in stdout  # the table prints every row
+    assert "whole resumption" in stdout

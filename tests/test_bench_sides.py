@@ -7,30 +7,23 @@ before timing: both servers answered the recorded ClientHellos, and both resumed
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-SIDES = Path(__file__).resolve().parent.parent / "bench" / "sides.py"
+from bench_quick import run_quick
+
 METRICS = ("client_full", "server_full", "client_resumption", "server_resumption")
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def test_sides_quick_writes_both_stacks_for_every_metric(tmp_path: Path) -> None:
-    out = tmp_path / "sides.json"
-    done = subprocess.run(
-        [sys.executable, str(SIDES), "--quick", "--json", str(out)], capture_output=True, text=True, timeout=80
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(out.read_text())
+    stdout, results = run_quick("sides.py", tmp_path)
     assert tuple(results) == METRICS
     for metric, numbers in results.items():
         for stack in ("glasstls", "python ssl"):
             timed = numbers["us"][stack]
             assert timed["median"] > 0 and len(timed["rounds"]) == 3 and all(r > 0 for r in timed["rounds"]), metric
         assert numbers["ratio_glasstls_ssl"] > 0
-        assert numbers["what"] in done.stdout  # the table prints every row
+        assert numbers["what"] in stdout  # the table prints every row
