@@ -140,7 +140,7 @@ class Connection:
         """Feed bytes from the peer; returns what happened, in order."""
         if self._closed or self._read_closed:
             return []
-        records = self._records
+        records, events, hs_in = self._records, self._events, self._hs_in
         records.feed(data)
         try:
             while not (self._closed or self._read_closed):
@@ -148,7 +148,13 @@ class Connection:
                 if record is None:
                     break
                 ctype, content, _header, protected = record
-                self._dispatch(ctype, content, protected)
+                if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and hs_in.empty():
+                    # Application data after the handshake, the record of bulk transfer: here, in
+                    # one budget call; every check of _dispatch passes for it.
+                    self._budget.on_application_record(len(content))
+                    events.append(ApplicationData(content))
+                else:
+                    self._dispatch(ctype, content, protected)
         except AlertError as err:
             self._fail(err)
         except Exception as exc:
@@ -279,9 +285,7 @@ class Connection:
         if ctype == _APPLICATION_DATA:
             if self.peer_verified is None:
                 self._on_early_application_data(data)
-            elif data:
-                self._budget.on_application_data(len(data))
-                self._events.append(ApplicationData(data))
+            # Otherwise empty (non-empty ones took the first branch): on_record counted it.
         elif ctype == _HANDSHAKE:
             self._on_handshake(data, protected)
         elif ctype == _ALERT:

@@ -103,8 +103,10 @@ class PeerBudget:
             "compatibility)",
         )
 
-    def on_application_data(self, size: int) -> None:
-        self._tickets = 0
+    def on_application_record(self, size: int) -> None:
+        """A non-empty application_data record (in place of on_record): it ends a run of empty
+        records, of warnings and of tickets, and earns KeyUpdate tokens back."""
+        self._empty = self._warnings = self._tickets = 0
         if self._key_update_tokens < self.limits.max_key_updates:
             self._credit += size
             earned, self._credit = divmod(self._credit, self.limits.key_update_data_credit)
