@@ -26,8 +26,8 @@ from ..enums import (
 )
 from ..errors import AlertError, DecodeError
 from . import extensions as X
-from .codec import Reader, Writer
-from .extensions import Extension, Extensions
+from .codec import Reader, Writer, put_vec
+from .extensions import Extension, Extensions, put_extensions
 from .layout import Int, Layout, Opaque, Raw, Struct, Vector, field_values, member_of
 
 # RFC 8446, Section 4.1.3: SHA-256("HelloRetryRequest").
@@ -61,11 +61,19 @@ class Handshake:
             spec.put(buf, value)
 
     def encode(self) -> bytes:
-        """Serialise (header included), remember and return the bytes."""
-        buf = bytearray(4)  # RFC 8446, Section 4: msg_type, then the body's uint24 length (set below)
-        buf[0] = self.msg_type
+        """Serialise (header included), remember and return the bytes.
+
+        The messages every handshake sends (ServerHello, EncryptedExtensions, Finished,
+        NewSessionTicket) write their few fields directly instead (``encode`` of their own, each
+        tested to give this walk's bytes): the walk costs a method call per field."""
+        buf = bytearray(4)  # RFC 8446, Section 4: msg_type, then the body's uint24 length (set by _framed)
         for spec, value in zip(self.layout, field_values(self), strict=True):
             spec.put(buf, value)
+        return self._framed(buf)
+
+    def _framed(self, buf: bytearray) -> bytes:
+        """``buf`` (4 bytes for the header, then the body) with its header filled in, remembered as ``raw``."""
+        buf[0] = self.msg_type
         buf[1:4] = (len(buf) - 4).to_bytes(3, "big")
         self.raw = bytes(buf)
         return self.raw
@@ -201,6 +209,17 @@ class ServerHello(_WithExtensions, Handshake):
     compression_method: int = 0
     extensions: tuple[Extension, ...] = ()
 
+    def encode(self) -> bytes:
+        """The layout's bytes (RFC 8446, Section 4.1.3), written without its walk (HelloRetryRequest's too)."""
+        buf = bytearray(4)
+        buf += self.legacy_version.to_bytes(2, "big")
+        buf += self.random
+        put_vec(buf, 1, self.legacy_session_id_echo)
+        buf += self.cipher_suite.to_bytes(2, "big")
+        buf.append(self.compression_method)
+        put_extensions(buf, self.extensions)
+        return self._framed(buf)
+
     @classmethod
     def parse(cls, r: Reader) -> ServerHello:
         # The random says which message this is, and so which extensions may follow.
@@ -225,6 +244,12 @@ class EncryptedExtensions(_WithExtensions, Handshake):
     same_every_time = True
     layout: ClassVar[Layout] = (Extensions(X.EE),)
     extensions: tuple[Extension, ...] = ()
+
+    def encode(self) -> bytes:
+        """The layout's bytes (RFC 8446, Section 4.3.1), written without its walk."""
+        buf = bytearray(4)
+        put_extensions(buf, self.extensions)
+        return self._framed(buf)
 
 
 @dataclass
@@ -295,6 +320,12 @@ class Finished(Handshake):
     layout: ClassVar[Layout] = (Raw("verify_data"),)
     verify_data: bytes = b""
 
+    def encode(self) -> bytes:
+        """The layout's bytes (RFC 8446, Section 4.4.4), written without its walk."""
+        buf = bytearray(4)
+        buf += self.verify_data
+        return self._framed(buf)
+
 
 @dataclass
 class NewSessionTicket(Handshake):
@@ -313,6 +344,16 @@ class NewSessionTicket(Handshake):
     ticket_nonce: bytes = b""
     ticket: bytes = b""
     extensions: tuple[Extension, ...] = ()
+
+    def encode(self) -> bytes:
+        """The layout's bytes (RFC 8446, Section 4.6.1), written without its walk."""
+        buf = bytearray(4)
+        buf += self.ticket_lifetime.to_bytes(4, "big")
+        buf += self.ticket_age_add.to_bytes(4, "big")
+        put_vec(buf, 1, self.ticket_nonce)
+        put_vec(buf, 2, self.ticket)
+        put_extensions(buf, self.extensions)
+        return self._framed(buf)
 
 
 @dataclass
