@@ -166,8 +166,24 @@ def _encode_key_share_entry(e: KeyShareEntry) -> bytes:
 
 
 def _decode_client_shares(r: Reader) -> tuple[KeyShareEntry, ...]:
-    block = r.sub(2, "client_shares")
+    data, pos, end = r.block(2, "client_shares")
     shares = []
+    while pos < end:  # each KeyShareEntry read from the buffer; one that does not fit, field by field below
+        start = pos + 4
+        if start > end:
+            break
+        stop = start + ((data[pos + 2] << 8) | data[pos + 3])
+        if stop == start or stop > end:  # key_exchange<1..2^16-1> (RFC 8446, Section 4.2.8)
+            break
+        shares.append(KeyShareEntry(member_of(NamedGroup, (data[pos] << 8) | data[pos + 1]), data[start:stop]))
+        pos = stop
+    else:
+        return tuple(shares)
+    return _client_shares_by_field(r.sub_at("client_shares", pos, end), shares)
+
+
+def _client_shares_by_field(block: Reader, shares: list[KeyShareEntry]) -> tuple[KeyShareEntry, ...]:
+    """The rest of a client_shares block after ``shares``, read field by field: the read that fails names its field."""
     while not block.at_end():
         shares.append(_decode_key_share_entry(block))
     return tuple(shares)
@@ -183,18 +199,45 @@ def _encode_client_shares(shares: tuple[KeyShareEntry, ...]) -> bytes:
 
 
 def _decode_offered_psks(r: Reader) -> OfferedPsks:
-    ids = r.sub(2, "identities", 7)
+    # Each entry is read from the buffer; at one that does not fit, the rest of its block is read
+    # field by field (_identities_by_field, _binders_by_field), so the read that fails names its field.
+    data, pos, end = r.block(2, "identities", 7)
     identities = []
-    while not ids.at_end():
-        identity = ids.vec(2, "identity", 1)
-        identities.append(PskIdentity(identity, ids.u32("obfuscated_ticket_age")))
-    binders_block = r.sub(2, "binders", 33)
+    while pos < end:
+        start = pos + 2
+        if start > end:
+            break
+        stop = start + ((data[pos] << 8) | data[pos + 1])
+        if stop == start or stop + 4 > end:  # identity<1..2^16-1>, then a uint32 (RFC 8446, Section 4.2.11)
+            break
+        identities.append(PskIdentity(data[start:stop], int.from_bytes(data[stop : stop + 4], "big")))
+        pos = stop + 4
+    if pos < end:
+        _identities_by_field(r.sub_at("identities", pos, end), identities)
+    data, pos, end = r.block(2, "binders", 33)
     binders = []
-    while not binders_block.at_end():
-        binders.append(binders_block.vec(1, "PskBinderEntry", 32))
+    while pos < end:
+        stop = pos + 1 + data[pos]
+        if stop < pos + 33 or stop > end:  # PskBinderEntry<32..255>
+            break
+        binders.append(data[pos + 1 : stop])
+        pos = stop
+    if pos < end:
+        _binders_by_field(r.sub_at("binders", pos, end), binders)
     if len(binders) != len(identities):
         raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key: binder count != identity count")
     return OfferedPsks(tuple(identities), tuple(binders))
+
+
+def _identities_by_field(ids: Reader, identities: list[PskIdentity]) -> None:
+    while not ids.at_end():
+        identity = ids.vec(2, "identity", 1)
+        identities.append(PskIdentity(identity, ids.u32("obfuscated_ticket_age")))
+
+
+def _binders_by_field(block: Reader, binders: list[bytes]) -> None:
+    while not block.at_end():
+        binders.append(block.vec(1, "PskBinderEntry", 32))
 
 
 def _encode_offered_psks(p: OfferedPsks) -> bytes:
