@@ -1,6 +1,6 @@
 """The messages that write their fields directly (issue 15) give the bytes their layout gives.
 
-ServerHello, HelloRetryRequest, EncryptedExtensions, Finished and NewSessionTicket each have an
+ClientHello, ServerHello, HelloRetryRequest, EncryptedExtensions, Finished and NewSessionTicket each have an
 ``encode`` of their own that skips the layout walk; :meth:`Handshake.encode` is the walk. Both
 must agree byte for byte on every message, and each must parse back to the message.
 """
@@ -32,7 +32,18 @@ _EE_EXTS = (
     Extension(E(0x0A0A), b"grease"),
 )
 
+_CH_EXTS = (
+    Extension.make(E.server_name, "example.com", X.CH),
+    Extension.make(E.supported_versions, (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2), X.CH),
+    Extension.make(E.key_share, (KeyShareEntry(NamedGroup.x25519, bytes(32)),), X.CH),
+    Extension(E(0x2A2A), b"\x00"),
+)
+
 MESSAGES = [
+    H.ClientHello(cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,)),
+    H.ClientHello(random=b"r" * 32, legacy_session_id=b"s" * 32, cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,
+                  CipherSuite(0x0A0A), CipherSuite.TLS_CHACHA20_POLY1305_SHA256), extensions=_CH_EXTS),  # fmt: skip
+    H.ClientHello(ProtocolVersion.TLSv1, bytes(32), b"", (CipherSuite.TLS_AES_256_GCM_SHA384,), (1, 0), _CH_EXTS[:1]),
     H.ServerHello(random=bytes(range(32)), cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256),
     H.ServerHello(random=b"r" * 32, legacy_session_id_echo=b"s" * 32, extensions=_SH_EXTS),
     H.ServerHello(ProtocolVersion.TLSv1_2, b"\xff" * 32, b"x", CipherSuite.TLS_AES_256_GCM_SHA384, 0, _SH_EXTS[1:]),
@@ -65,6 +76,9 @@ def test_own_encoder_matches_the_layout_walk(msg: H.Handshake) -> None:
         H.NewSessionTicket(1 << 32, 0, b"", b"t"),
         H.ServerHello(legacy_session_id_echo=b"s" * 256),
         H.ServerHello(compression_method=256),
+        H.ClientHello(legacy_session_id=b"s" * 256),
+        H.ClientHello(cipher_suites=(0x10000,)),  # type: ignore[arg-type]  # an int out of range
+        H.ClientHello(compression_methods=(256,)),
     ],
     ids=lambda m: type(m).__name__,
 )

@@ -46,7 +46,14 @@ from glasstls.session.psk import ExternalPsk
 from glasstls.session.state import TLS13, SessionState
 from glasstls.session.store import SessionStore
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import Certificate, ClientHello, CompressedCertificate, NewSessionTicket, ServerHello
+from glasstls.wire.handshake import (
+    Certificate,
+    ClientHello,
+    CompressedCertificate,
+    NewSessionTicket,
+    ServerHello,
+    decode_message,
+)
 from glasstls.x509.store import TrustStore
 from pairs import Alter, TamperingClient, TamperingServer, default_ca, flip, once, server_identity, with_body
 
@@ -206,6 +213,23 @@ def test_the_offer_carries_the_obfuscated_age_and_modes() -> None:
     assert identity.identity == session.ticket
     age = (identity.obfuscated_ticket_age - session.ticket_age_add) % (1 << 32)
     assert 0 <= age < 60_000  # milliseconds since the ticket arrived
+
+
+@pytest.mark.parametrize("retry", [False, True], ids=["first hello", "after HRR"])
+def test_the_bound_hello_is_what_encoding_it_gives(retry: bool) -> None:
+    """bind() splices the binder into the draft's bytes and into its pre_shared_key's: the hello it
+    sends must be the one a fresh encoding and a fresh parse of it give, values included."""
+    groups = (NamedGroup.x25519, NamedGroup.secp256r1)
+    ccfg = client_config(groups=groups, key_share_groups=(NamedGroup.x25519,))
+    scfg = server_config(groups=(NamedGroup.secp256r1,) if retry else groups)
+    run = Run(ccfg, scfg, session=first_session(ccfg, scfg)).handshake()
+    for hello in run.sent("client", ClientHello):
+        fresh = hello.with_extensions(hello.extensions)
+        assert fresh.encode() == hello.raw
+        parsed = decode_message(hello.raw)
+        assert parsed == hello and [e.value for e in parsed.extensions] == [e.value for e in hello.extensions]
+        psk = hello.extensions[-1]
+        assert Extension.make(psk.type, psk.value, "ClientHello") == psk == parsed.extensions[-1]
 
 
 def test_resumption_with_psk_ke_when_both_allow_it() -> None:

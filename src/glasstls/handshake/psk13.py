@@ -148,25 +148,25 @@ def psk_modes_extension(ctx: Context) -> Extension:
 def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript | None = None) -> ClientHello:
     """``hello`` with pre_shared_key last (Section 4.2.11) and its binder computed over the
     ClientHello up to the binders (Section 4.2.11.2); ``before``: see _binder_transcript_hash."""
-    identity = PskIdentity(offer.identity, offer.obfuscated_age(ctx))
-    others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
-    draft = _with_psk(hello, others, identity, bytes(offer.suite.hash_len))
+    identity = (PskIdentity(offer.identity, offer.obfuscated_age(ctx)),)
+    psk = _PSK
+    others = tuple([e for e in hello.extensions if e.type != psk])
+    placeholder = Extension.make(psk, OfferedPsks(identity, (bytes(offer.suite.hash_len),)), X.CH)
+    draft = hello.with_extensions((*others, placeholder))
     draft.encode()
     th = _binder_transcript_hash(offer.suite.hash_name, draft.truncated_for_binders(), before)
     value = binder(offer.suite, offer.secret, offer.external, th)
-    bound = _with_psk(hello, others, identity, value)
     # The one binder is the last field of the last extension, so of the message (Section
-    # 4.2.11): the bound hello's bytes are the draft's with its placeholder binder (as long
-    # as the real one) replaced, without encoding the whole ClientHello again.
+    # 4.2.11): the bound extension's and hello's bytes are the draft's with the placeholder
+    # binder (as long as the real one) replaced, without encoding either again.
+    data = placeholder.data
+    ext = Extension(psk, data[: len(data) - len(value)] + value, OfferedPsks(identity, (value,)))
+    bound = hello.with_extensions((*others, ext))
     bound.raw = draft.raw[: len(draft.raw) - len(value)] + value
     return bound
 
 
-def _with_psk(
-    hello: ClientHello, others: tuple[Extension, ...], identity: PskIdentity, binder_value: bytes
-) -> ClientHello:
-    ext = Extension.make(E.pre_shared_key, OfferedPsks((identity,), (binder_value,)), X.CH)
-    return hello.with_extensions((*others, ext))
+_PSK = E.pre_shared_key  # an Enum member looked up on its class is a descriptor call: once, here
 
 
 def rebind_after_retry(

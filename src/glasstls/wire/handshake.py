@@ -26,7 +26,7 @@ from ..enums import (
 )
 from ..errors import AlertError, DecodeError
 from . import extensions as X
-from .codec import Reader, Writer, put_vec
+from .codec import Reader, Writer, put_vec, u16s
 from .extensions import Extension, Extensions, put_extensions
 from .layout import Int, Layout, Opaque, Raw, Struct, Vector, field_values, member_of
 
@@ -163,6 +163,17 @@ class ClientHello(_WithExtensions, Handshake):
         msg = cls(*values)
         _check_psk_last(msg.extensions)
         return msg
+
+    def encode(self) -> bytes:
+        """The layout's bytes (RFC 8446, Section 4.1.2), written without its walk."""
+        buf = bytearray(4)
+        buf += self.legacy_version.to_bytes(2, "big")
+        buf += self.random
+        put_vec(buf, 1, self.legacy_session_id)
+        put_vec(buf, 2, u16s(list(self.cipher_suites)))
+        put_vec(buf, 1, bytes(list(self.compression_methods)))
+        put_extensions(buf, self.extensions)
+        return self._framed(buf)
 
     def with_extensions(self, extensions: tuple[Extension, ...]) -> ClientHello:
         """This hello with ``extensions`` instead, not encoded yet (dataclasses.replace, without its
