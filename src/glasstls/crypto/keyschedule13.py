@@ -6,8 +6,9 @@ Each stage offers only the derivations RFC 8446, Section 7.1 allows there, so
 code holding a :class:`HandshakeSecret` cannot derive application keys by
 mistake. Each stage also reports every secret it derives, by its key-log name
 (``handshake_secret``, ``client_handshake_traffic_secret`` …), to the ``report``
-callable it was made with: the trace and the key log hear of a secret where it
-is made, not wherever a handshake state remembers to tell them.
+callable it was made with (None: nobody listens, and nothing is called): the trace
+and the key log hear of a secret where it is made, not wherever a handshake state
+remembers to tell them.
 
 HMAC and HKDF run through :mod:`.kdf` (one OpenSSL call per HMAC), which the
 TLS 1.2 PRF uses too. What does not depend on the connection is computed once
@@ -46,10 +47,6 @@ __all__ = [
 ]
 
 SecretReport = Callable[[str, bytes], None]  # (the secret's key-log name, its value)
-
-
-def _unreported(name: str, secret: bytes) -> None:
-    """The default report: nobody asked to hear of the secrets."""
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
@@ -100,7 +97,7 @@ def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
 class EarlySecret:
     """Stage 1: from the PSK (or zeros) to the binder and early traffic keys."""
 
-    def __init__(self, suite: Suite13, psk: bytes | None = None, report: SecretReport = _unreported) -> None:
+    def __init__(self, suite: Suite13, psk: bytes | None = None, report: SecretReport | None = None) -> None:
         self.suite = suite
         self.report = report
         if psk:
@@ -115,12 +112,14 @@ class EarlySecret:
 
     def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
         secret = derive_secret(self.suite.hash_name, self.secret, b"c e traffic", transcript_hash)
-        self.report("client_early_traffic_secret", secret)
+        if self.report is not None:
+            self.report("client_early_traffic_secret", secret)
         return secret
 
     def early_exporter_master_secret(self, transcript_hash: bytes) -> bytes:
         secret = derive_secret(self.suite.hash_name, self.secret, b"e exp master", transcript_hash)
-        self.report("early_exporter_master_secret", secret)
+        if self.report is not None:
+            self.report("early_exporter_master_secret", secret)
         return secret
 
     def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
@@ -134,20 +133,23 @@ class EarlySecret:
 class HandshakeSecret:
     """Stage 2: handshake traffic secrets, keyed by ClientHello..ServerHello."""
 
-    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport = _unreported) -> None:
+    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport | None = None) -> None:
         self.suite = suite
         self.secret = secret
         self.report = report
-        report("handshake_secret", secret)
+        if report is not None:
+            report("handshake_secret", secret)
 
     def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
         secret = derive_secret(self.suite.hash_name, self.secret, b"c hs traffic", transcript_hash)
-        self.report("client_handshake_traffic_secret", secret)
+        if self.report is not None:
+            self.report("client_handshake_traffic_secret", secret)
         return secret
 
     def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
         secret = derive_secret(self.suite.hash_name, self.secret, b"s hs traffic", transcript_hash)
-        self.report("server_handshake_traffic_secret", secret)
+        if self.report is not None:
+            self.report("server_handshake_traffic_secret", secret)
         return secret
 
     def master_stage(self) -> MasterSecret:
@@ -159,15 +161,17 @@ class HandshakeSecret:
 class MasterSecret:
     """Stage 3: application traffic, exporter and resumption secrets."""
 
-    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport = _unreported) -> None:
+    def __init__(self, suite: Suite13, secret: bytes, report: SecretReport | None = None) -> None:
         self.suite = suite
         self.secret = secret
         self.report = report
-        report("master_secret", secret)
+        if report is not None:
+            report("master_secret", secret)
 
     def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
         secret = derive_secret(self.suite.hash_name, self.secret, label, transcript_hash)
-        self.report(name, secret)
+        if self.report is not None:
+            self.report(name, secret)
         return secret
 
     def client_application_traffic_secret(self, transcript_hash: bytes) -> bytes:

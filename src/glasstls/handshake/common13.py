@@ -167,9 +167,13 @@ def certificate_request(ctx: Context, request_context: bytes = b"") -> Certifica
     return CertificateRequest(certificate_request_context=request_context, extensions=tuple(exts))
 
 
-def secret_reporter(ctx: Context, client_random: bytes) -> SecretReport:
+def secret_reporter(ctx: Context, client_random: bytes) -> SecretReport | None:
     """What the key schedule calls with each secret it derives: the connection's trace
-    and key log, which name a connection by its client random (NSS key log format)."""
+    and key log, which name a connection by its client random (NSS key log format).
+    None for a connection without an observer, which hears of no secret (its observer is
+    given when it is made): the key schedule then calls nothing, sixteen times a handshake."""
+    if not ctx.tracing:
+        return None
 
     def report(name: str, secret: bytes) -> None:
         ctx.secret(name, client_random, secret)
