@@ -33,6 +33,7 @@ from ..events import NegotiatedParameters
 from ..session.cookie import CookieContents
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
+from ..wire.frozen import quick_init
 from ..wire.handshake import (
     Certificate,
     CertificateVerify,
@@ -63,6 +64,7 @@ ILLEGAL = AlertDescription.illegal_parameter
 MISSING = AlertDescription.missing_extension
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decisions:
     """What the server decided from the ClientHello (RFC 8446, Section 4.1.1), the key
@@ -311,6 +313,7 @@ class ExpectSecondClientHello(State[ClientHello]):
         return send_server_flight(ctx, ch, decisions, shares.value[0], self.transcript, after_hrr=True)
 
 
+@quick_init
 @dataclass(frozen=True)
 class ServerFlight:
     """What the server holds once its flight is out, until the client's Finished
@@ -518,6 +521,7 @@ class ExpectClientCertificateVerify13(State[CertificateVerify]):
         return ExpectClientFinished(self.flight, self.client_chain)
 
 
+@quick_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectClientFinished(State[Finished]):
     expects = (Finished,)
