@@ -1,4 +1,4 @@
-"""The extension bodies read straight from the buffer (issue 15) read as field-by-field reads do.
+"""What is read straight from the buffer (issue 15) reads as field-by-field reads do.
 
 client_shares and the offered PSKs walk their entries over the bytes; at an entry that does not fit,
 the rest of the block is read field by field, so the error names the field as before. These tests
@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from glasstls.enums import CipherSuite, NamedGroup, ProtocolVersion
 from glasstls.enums import ExtensionType as E
-from glasstls.enums import NamedGroup
 from glasstls.errors import AlertDescription, AlertError, DecodeError
 from glasstls.wire import extensions as X
+from glasstls.wire import handshake as H
 from glasstls.wire.codec import Reader
 from glasstls.wire.extensions import KeyShareEntry, OfferedPsks, PskIdentity
 
@@ -92,3 +93,73 @@ def test_offered_psks_read_as_field_by_field(psks: OfferedPsks) -> None:
     assert _outcome(decode, body) == ("value", psks)
     for variant in _variants(body):
         assert _outcome(decode, variant) == _outcome(_reference_offered_psks, variant), variant.hex()
+
+
+# -- the hellos' direct reads against their layouts' walk ------------------------------------------
+
+
+def _walk_client_hello(r: Reader) -> H.ClientHello:
+    msg = H.ClientHello(*[spec.read(r) for spec in H.ClientHello.layout])
+    H._check_psk_last(msg.extensions)
+    return msg
+
+
+def _walk_server_hello(r: Reader) -> H.ServerHello:
+    start = H.ServerHello.layout[:2]
+    version, random = (spec.read(r) for spec in start)
+    kind = H.HelloRetryRequest if random == H.HRR_RANDOM else H.ServerHello
+    return kind(version, random, *[spec.read(r) for spec in kind.after_random])
+
+
+def _hello_variants(body: bytes) -> Iterator[bytes]:
+    """``body``, each truncation, and each byte of its first 80 and last 40 changed (the fixed fields and
+    the first extensions, the last ones); all of _variants for a short body."""
+    if len(body) <= 160:
+        yield from _variants(body)
+        return
+    yield body
+    for n in range(len(body)):
+        yield body[:n]
+    for i in [*range(80), *range(len(body) - 40, len(body))]:
+        for b in {0, 1, 0x20, 0xFF, body[i] ^ 1}:
+            yield body[:i] + bytes((b,)) + body[i + 1 :]
+
+
+_CLIENT_HELLO = H.ClientHello(
+    random=bytes(range(32)),
+    legacy_session_id=b"s" * 32,
+    cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite(0x0A0A)),
+    extensions=(
+        X.Extension.make(E.supported_versions, (ProtocolVersion.TLSv1_3,), X.CH),
+        X.Extension.make(E.key_share, _SHARES[0], X.CH),
+        X.Extension.make(E.pre_shared_key, _PSKS[0], X.CH),
+    ),
+)
+_SERVER_HELLOS = [
+    H.ServerHello(
+        random=b"r" * 32,
+        legacy_session_id_echo=b"e" * 32,
+        extensions=(
+            X.Extension.make(E.key_share, _SHARES[0][0], X.SH),
+            X.Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH),
+        ),
+    ),
+    H.HelloRetryRequest(extensions=(X.Extension.make(E.key_share, NamedGroup.secp256r1, X.HRR),)),
+    H.ServerHello(random=b"r" * 32),
+]
+
+
+@pytest.mark.parametrize(
+    ("msg", "walk"),
+    [(_CLIENT_HELLO, _walk_client_hello), (H.ClientHello(cipher_suites=(1,)), _walk_client_hello)]
+    + [(sh, _walk_server_hello) for sh in _SERVER_HELLOS],
+    ids=lambda v: getattr(v, "__name__", type(v).__name__),
+)
+def test_hellos_read_as_their_layouts_walk(msg: H.Handshake, walk: Callable[[Reader], Any]) -> None:
+    body = msg.encode()[4:]
+    parse = type(msg).parse if type(msg) is not H.HelloRetryRequest else H.ServerHello.parse
+    outcome = _outcome(parse, body)
+    assert outcome == ("value", msg) and type(outcome[1]) is type(msg)
+    for variant in _hello_variants(body):
+        fast, walked = _outcome(parse, variant), _outcome(walk, variant)
+        assert fast == walked and type(fast[1]) is type(walked[1]), variant.hex()

@@ -28,7 +28,7 @@ from ..errors import AlertError, DecodeError
 from . import extensions as X
 from .codec import Reader, Writer, put_vec, u16s
 from .extensions import Extension, Extensions, put_extensions
-from .layout import Int, Layout, Opaque, Raw, Struct, Vector, field_values, member_of
+from .layout import Int, Layout, Opaque, Raw, Struct, Vector, field_values, member_of, members_of
 
 # RFC 8446, Section 4.1.3: SHA-256("HelloRetryRequest").
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -159,8 +159,15 @@ class ClientHello(_WithExtensions, Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ClientHello:
-        values: list[Any] = [spec.read(r) for spec in cls.layout]
-        msg = cls(*values)
+        # The layout's reads, made directly (a method call per field fewer; tested to agree with the walk).
+        msg = cls(
+            member_of(ProtocolVersion, r.u16("legacy_version")),
+            r.raw(32, "random"),
+            r.vec(1, "legacy_session_id", 0, 32),
+            members_of(CipherSuite, r.u16_list(2, "cipher_suites", 2)),
+            tuple(r.u8_list(1, "legacy_compression_methods", 1)),
+            () if r.at_end() else X.read_extensions(r, X.CH),  # RFC 5246, Section 7.4.1.2: may be absent
+        )
         _check_psk_last(msg.extensions)
         return msg
 
@@ -233,11 +240,22 @@ class ServerHello(_WithExtensions, Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ServerHello:
-        # The random says which message this is, and so which extensions may follow.
-        version, random = _LEGACY_VERSION.read(r), _RANDOM.read(r)
-        kind: type[ServerHello] = HelloRetryRequest if random == HRR_RANDOM else ServerHello
-        rest: list[Any] = [spec.read(r) for spec in kind.after_random]
-        return kind(version, random, *rest)
+        # The random says which message this is, and so which extensions may follow. The layout's
+        # reads, made directly (a method call per field fewer; tested to agree with the walk).
+        version, random = member_of(ProtocolVersion, r.u16("legacy_version")), r.raw(32, "random")
+        if random == HRR_RANDOM:
+            kind: type[ServerHello] = HelloRetryRequest
+            context = X.HRR
+        else:
+            kind, context = ServerHello, X.SH
+        return kind(
+            version,
+            random,
+            r.vec(1, "legacy_session_id_echo", 0, 32),
+            member_of(CipherSuite, r.u16("cipher_suite")),
+            r.u8("legacy_compression_method"),
+            () if r.at_end() else X.read_extensions(r, context),
+        )
 
 
 @dataclass
