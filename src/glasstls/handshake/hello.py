@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..crypto import kx
@@ -88,54 +88,77 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
 def _client_hello_extensions(
     ctx: Context, shares: KeyShares, offers_12: bool, offers_13: bool, session: SessionState | None
 ) -> tuple[Extension, ...]:
+    """The ClientHello's extensions: the configuration's fixed runs, with the server name, the
+    TLS 1.2 ticket and the key shares (what changes from one hello to the next) between them."""
     cfg = ctx.config
+    before_ticket, before_shares, after_shares = _fixed_runs(cfg, offers_12, offers_13)
     exts: list[Extension] = []
-    # The extensions that depend on the configuration alone are encoded once per ClientConfig.
-    fixed = _fixed_extensions(cfg)
-
-    def add(ext_type: E, value: object) -> None:
-        exts.append(Extension.make(ext_type, value, X.CH))
-
-    def add_fixed(ext_type: E, value: Callable[[], object]) -> None:
-        ext = fixed.get(ext_type)
-        if ext is None:
-            ext = fixed[ext_type] = Extension.make(ext_type, value(), X.CH)
-        exts.append(ext)
-
     sni = sni_name(ctx.server_name)
     if sni:
-        add(E.server_name, sni)
-    if offers_12:
-        add_fixed(E.extended_master_secret, lambda: True)  # RFC 7627, Section 5.1
-    add_fixed(E.renegotiation_info, lambda: b"")  # RFC 5746, Section 3.4
-    # A client that offers only TLS 1.2 lists no TLS 1.3-only group (draft-ietf-tls-ecdhe-mlkem, Section 4).
-    groups = cfg.groups if offers_13 else tuple(g for g in cfg.groups if g not in kx.TLS13_ONLY_GROUPS)
-    add_fixed(E.supported_groups, lambda: groups)
-    if offers_12:
-        add_fixed(E.ec_point_formats, lambda: (0,))  # RFC 8422, Section 5.1.2: uncompressed only
-    if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
-        add_fixed(E.status_request, X.StatusRequest)  # RFC 6066, Section 8: staple an OCSP response, please
+        exts.append(Extension.make(_SERVER_NAME, sni, X.CH))
+    exts += before_ticket
     if cfg.session_tickets:
         ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
-        add(E.session_ticket, ticket)
-    if cfg.alpn:
-        add_fixed(E.application_layer_protocol_negotiation, lambda: tuple(p.encode() for p in cfg.alpn))
-    if offers_12 and _offers_cbc(cfg):
-        add_fixed(E.encrypt_then_mac, lambda: True)  # RFC 7366: preferred; MAC-then-encrypt only without it
+        exts.append(Extension.make(_SESSION_TICKET, ticket, X.CH))
+    exts += before_shares
     if offers_13:
-        add(E.key_share, key_share_entries(shares))
-        add_fixed(E.supported_versions, lambda: tuple(v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2)
-                                                      if cfg.tls_min <= v <= cfg.tls_max))  # fmt: skip
-    add_fixed(E.signature_algorithms, lambda: offered_signature_schemes(cfg))
-    if offers_13:
-        add_fixed(E.psk_key_exchange_modes, lambda: cfg.psk_modes)  # RFC 8446, Section 4.2.9
-        if cfg.offers_post_handshake_auth:
-            add_fixed(E.post_handshake_auth, lambda: True)  # RFC 8446, Section 4.2.6
-        if cfg.certificate_compression:
-            add_fixed(E.compress_certificate, lambda: cfg.certificate_compression)  # RFC 8879, Section 3
-    if cfg.record_size_limit:
-        add_fixed(E.record_size_limit, lambda: cfg.record_size_limit)
+        exts.append(Extension.make(_KEY_SHARE, key_share_entries(shares), X.CH))
+    exts += after_shares
     return tuple(exts)
+
+
+# Enum members looked up on their class go through EnumType's attribute hook: once, here.
+_SERVER_NAME, _SESSION_TICKET, _KEY_SHARE = E.server_name, E.session_ticket, E.key_share
+FixedRuns = tuple[tuple[Extension, ...], tuple[Extension, ...], tuple[Extension, ...]]
+
+
+def _fixed_runs(cfg: Any, offers_12: bool, offers_13: bool) -> FixedRuns:
+    """The extensions that depend on the configuration alone, encoded once per ClientConfig: the
+    runs before the session ticket, before the key shares and after them."""
+    fixed: dict[Any, Any] = _fixed_extensions(cfg)
+    key = ("runs", offers_12, offers_13)
+    runs: FixedRuns | None = fixed.get(key)
+    if runs is None:
+        runs = fixed[key] = _make_fixed_runs(cfg, offers_12, offers_13)
+    return runs
+
+
+def _make_fixed_runs(cfg: Any, offers_12: bool, offers_13: bool) -> FixedRuns:
+    def make(ext_type: E, value: object) -> Extension:
+        return Extension.make(ext_type, value, X.CH)
+
+    before_ticket: list[Extension] = []
+    if offers_12:
+        before_ticket.append(make(E.extended_master_secret, True))  # RFC 7627, Section 5.1
+    before_ticket.append(make(E.renegotiation_info, b""))  # RFC 5746, Section 3.4
+    # A client that offers only TLS 1.2 lists no TLS 1.3-only group (draft-ietf-tls-ecdhe-mlkem, Section 4).
+    groups = cfg.groups if offers_13 else tuple(g for g in cfg.groups if g not in kx.TLS13_ONLY_GROUPS)
+    before_ticket.append(make(E.supported_groups, groups))
+    if offers_12:
+        before_ticket.append(make(E.ec_point_formats, (0,)))  # RFC 8422, Section 5.1.2: uncompressed only
+    if cfg.ocsp != "off" and not cfg.dangerous.skip_server_verification:
+        before_ticket.append(make(E.status_request, X.StatusRequest()))  # RFC 6066, Section 8: staple, please
+    before_shares: list[Extension] = []
+    if cfg.alpn:
+        before_shares.append(make(E.application_layer_protocol_negotiation, tuple(p.encode() for p in cfg.alpn)))
+    if offers_12 and _offers_cbc(cfg):
+        before_shares.append(make(E.encrypt_then_mac, True))  # RFC 7366: preferred; MAC-then-encrypt only without it
+    after_shares: list[Extension] = []
+    if offers_13:
+        versions = tuple(
+            v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max
+        )
+        after_shares.append(make(E.supported_versions, versions))
+    after_shares.append(make(E.signature_algorithms, offered_signature_schemes(cfg)))
+    if offers_13:
+        after_shares.append(make(E.psk_key_exchange_modes, cfg.psk_modes))  # RFC 8446, Section 4.2.9
+        if cfg.offers_post_handshake_auth:
+            after_shares.append(make(E.post_handshake_auth, True))  # RFC 8446, Section 4.2.6
+        if cfg.certificate_compression:
+            after_shares.append(make(E.compress_certificate, cfg.certificate_compression))  # RFC 8879, Section 3
+    if cfg.record_size_limit:
+        after_shares.append(make(E.record_size_limit, cfg.record_size_limit))
+    return tuple(before_ticket), tuple(before_shares), tuple(after_shares)
 
 
 def _offered_suites(cfg: Any, offers_12: bool, offers_13: bool) -> tuple[CipherSuite, ...]:
@@ -155,11 +178,12 @@ def _offers_cbc(cfg: Any) -> bool:
     return bool(fixed["cbc"])
 
 
-def _fixed_extensions(cfg: Any) -> dict[E, Extension]:
+def _fixed_extensions(cfg: Any) -> dict[Any, Any]:
     """The ClientHello extensions this configuration always sends alike (and the suites it
     offers), kept on the (frozen) configuration object itself: ``dataclasses.replace`` makes a
-    new one that starts empty."""
-    fixed: dict[E, Extension] | None = cfg.__dict__.get("_fixed_hello_extensions")
+    new one that starts empty. A few keys per configuration: the runs and suites for the one
+    (TLS 1.2, TLS 1.3) offer a configuration makes, and whether it offers CBC."""
+    fixed: dict[Any, Any] | None = cfg.__dict__.get("_fixed_hello_extensions")
     if fixed is None:
         fixed = {}
         object.__setattr__(cfg, "_fixed_hello_extensions", fixed)
