@@ -50,6 +50,11 @@ SUBJECT = "PSK"  # the trace's name for the PSK decision, both sides
 # for at least this long after sealing it (session/tickets.py: accept_for).
 TICKET_LIFETIME = 7200
 _NONCE_BYTES = 8  # a counter: unique per ticket on the connection (Section 4.6.1)
+# The enum members every resumption reads, looked up once: a member looked up on its class goes
+# through EnumType's attribute hook (some 900 instructions a time in CPython 3.11).
+_PSK, _PSK_MODES, _EARLY_DATA = E.pre_shared_key, E.psk_key_exchange_modes, E.early_data
+_SERVER_NAME, _ALPN = E.server_name, E.application_layer_protocol_negotiation
+_PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
 
 
 def _normal_name(name: str | None) -> str | None:
@@ -169,9 +174,6 @@ def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript |
     return bound
 
 
-_PSK = E.pre_shared_key  # an Enum member looked up on its class is a descriptor call: once, here
-
-
 def rebind_after_retry(
     ctx: Context, hello: ClientHello, offer: PskOffer | None, transcript: Transcript, suite: Suite13
 ) -> tuple[ClientHello, PskOffer | None]:
@@ -191,7 +193,7 @@ def rebind_after_retry(
 
 def accepted_psk(ctx: Context, sh: ServerHello, offer: PskOffer | None, suite: Suite13) -> PskOffer | None:
     """The PSK the ServerHello accepts (Section 4.2.11), checked; None: a full handshake."""
-    selected = sh.ext(E.pre_shared_key)
+    selected = sh.ext(_PSK)
     if selected is None:
         if offer is not None:
             ctx.verified(SUBJECT, False, f"the server declined the PSK ({offer.kind}): full handshake")
@@ -211,7 +213,7 @@ def check_key_exchange(accepted: PskOffer | None, has_share: bool) -> None:
     if accepted is None:
         require(has_share, AlertDescription.missing_extension, "ServerHello has no key_share")
         return
-    mode = PskKeyExchangeMode.psk_dhe_ke if has_share else PskKeyExchangeMode.psk_ke
+    mode = _PSK_DHE_KE if has_share else _PSK_KE
     if mode not in accepted.modes:
         raise AlertError(ILLEGAL, f"server resumed with {mode.name}, which the client did not offer")
 
@@ -223,7 +225,7 @@ def session_from_ticket(
     if nst.ticket_lifetime == 0:
         ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
         return None
-    early = X.find(nst.extensions, E.early_data)
+    early = X.find(nst.extensions, _EARLY_DATA)
     return SessionState(
         version=TLS13,
         cipher_suite=suite.suite,
@@ -269,10 +271,10 @@ def choose_psk(
     suites, best first), its binder verified; None: a full handshake. ``before``: the
     transcript ahead of this ClientHello (a stateless server's second one, rebuilt from its
     cookie), which the binder covers too (Section 4.2.11.2)."""
-    offered = ch.ext(E.pre_shared_key)
+    offered = ch.ext(_PSK)
     if offered is None:
         return None
-    modes = ch.ext(E.psk_key_exchange_modes)
+    modes = ch.ext(_PSK_MODES)
     if modes is None:  # RFC 8446, Section 4.2.9: a client offering a PSK MUST send it
         raise AlertError(AlertDescription.missing_extension, "ClientHello offers a PSK without psk_key_exchange_modes")
     cfg: ServerConfig = ctx.config
@@ -356,10 +358,10 @@ def _resumable(
     suite = next((s for s in suites if s.hash_name == original.hash_name), None)
     if suite is None:
         return None, f"no suite in common uses its hash ({original.hash_name})"
-    sni = ch.ext(E.server_name)
+    sni = ch.ext(_SERVER_NAME)
     if _normal_name(state.server_name) != _normal_name(sni.value if sni is not None else None):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
-    alpn = ch.ext(E.application_layer_protocol_negotiation)
+    alpn = ch.ext(_ALPN)
     if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):
         return None, f"the client no longer offers its application protocol {state.alpn!r}"
     age = ticket_age_ms(identity.obfuscated_ticket_age, state.ticket_age_add)
@@ -373,7 +375,7 @@ def _resumable(
 
 def server_hello_extension(psk: AcceptedPsk) -> Extension:
     """pre_shared_key in the ServerHello: the index of the accepted identity (Section 4.2.11)."""
-    return Extension.make(E.pre_shared_key, psk.index, X.SH)
+    return Extension.make(_PSK, psk.index, X.SH)
 
 
 def send_tickets(

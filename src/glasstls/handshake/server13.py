@@ -62,6 +62,13 @@ from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
 MISSING = AlertDescription.missing_extension
+# The enum members every handshake reads, looked up once: a member looked up on its class goes
+# through EnumType's attribute hook (some 900 instructions a time in CPython 3.11).
+_TLS13, _PSK_KE = ProtocolVersion.TLSv1_3, PskKeyExchangeMode.psk_ke
+_SIGNATURE_ALGORITHMS, _SERVER_NAME = E.signature_algorithms, E.server_name
+_ALPN, _RECORD_SIZE_LIMIT = E.application_layer_protocol_negotiation, E.record_size_limit
+_SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_share, E.supported_versions
+_POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
 
 
 @quick_init
@@ -82,7 +89,7 @@ class Decisions:
 def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     """TLS 1.3 is the version both sides share: negotiate, then a HelloRetryRequest
     (no usable key share) or the server flight."""
-    ctx.set_version(ProtocolVersion.TLSv1_3)
+    ctx.set_version(_TLS13)
     decisions, share = negotiate(ctx, ch)
     transcript = Transcript()
     transcript.start(decisions.suite.hash_name)
@@ -110,16 +117,16 @@ def negotiate(
     psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
-    sigs_ext = ch.ext(E.signature_algorithms)
+    sigs_ext = ch.ext(_SIGNATURE_ALGORITHMS)
     if psk is None and sigs_ext is None:
         raise AlertError(MISSING, "ClientHello has no signature_algorithms")
     group, share = _key_exchange(ctx, ch, psk)
-    sni = ch.ext(E.server_name)
+    sni = ch.ext(_SERVER_NAME)
     server_name: str | None = sni.value if sni else None
     certified, scheme = None, None
     if psk is None:
         certified, scheme = _certificate_for(ctx, sigs_ext.value if sigs_ext else (), server_name)
-    alpn_ext = ch.ext(E.application_layer_protocol_negotiation)
+    alpn_ext = ch.ext(_ALPN)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
     chosen = psk.suite if psk is not None else suite
     return Decisions(chosen, group, certified, scheme, alpn, server_name, psk), share
@@ -130,9 +137,9 @@ def _key_exchange(
 ) -> tuple[NamedGroup | None, KeyShareEntry | None]:
     """The (EC)DHE group and the client's share of it (None: a HelloRetryRequest asks for
     one); (None, None) for psk_ke, which has no key exchange (RFC 8446, Section 4.2.9)."""
-    if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
+    if psk is not None and psk.mode == _PSK_KE:
         return None, None
-    groups_ext, shares_ext = ch.ext(E.supported_groups), ch.ext(E.key_share)
+    groups_ext, shares_ext = ch.ext(_SUPPORTED_GROUPS), ch.ext(_KEY_SHARE)
     if groups_ext is None:
         raise AlertError(MISSING, "ClientHello has no supported_groups")
     if shares_ext is None:
@@ -359,8 +366,8 @@ def send_server_flight(
         ctx.install_read(suite, c_hs, "handshake")
     else:
         ctx.install_read(suite, early_secret, "early")  # the client's 0-RTT data, then EndOfEarlyData
-    offered_pha = ch.ext(E.post_handshake_auth) is not None
-    modes = ch.ext(E.psk_key_exchange_modes)
+    offered_pha = ch.ext(_POST_HANDSHAKE_AUTH) is not None
+    modes = ch.ext(_PSK_MODES)
     flight = ServerFlight(decisions, transcript, c_hs, traffic, master, offered_pha, modes.value if modes else ())
     if decisions.psk is not None:
         # RFC 8446, Section 4.3.2: no CertificateRequest with a PSK; a ticket keeps the client's chain.
@@ -396,8 +403,8 @@ def _send_server_hello(
         exts.append(psk13.server_hello_extension(decisions.psk))
     if share is not None and decisions.group is not None:
         server_share, shared = kx.encapsulate_to(decisions.group, share.key_exchange, ctx.randomness)
-        exts.append(Extension.make(E.key_share, KeyShareEntry(decisions.group, server_share), X.SH))
-    exts.append(Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH))
+        exts.append(Extension.make(_KEY_SHARE, KeyShareEntry(decisions.group, server_share), X.SH))
+    exts.append(Extension.make(_SUPPORTED_VERSIONS, _TLS13, X.SH))
     sh = _server_hello(ch, decisions.suite.suite, ctx.randomness(32), tuple(exts))
     ctx.send_message(sh)
     transcript.add(sh.raw)
@@ -434,13 +441,13 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
     cfg, exts = _config(ctx), []
     if cfg.advertise_groups:
         exts.append(Extension.make(E.supported_groups, cfg.groups, X.EE))
-    client_limit = ch.ext(E.record_size_limit)
+    client_limit = ch.ext(_RECORD_SIZE_LIMIT)
     if client_limit is not None:
         ctx.set_peer_record_limit(client_limit.value)
         if cfg.record_size_limit:
-            exts.append(Extension.make(E.record_size_limit, cfg.record_size_limit, X.EE))
+            exts.append(Extension.make(_RECORD_SIZE_LIMIT, cfg.record_size_limit, X.EE))
     if decisions.server_name is not None:
-        exts.append(Extension.make(E.server_name, True, X.EE))  # RFC 6066, Section 3: empty = accepted
+        exts.append(Extension.make(_SERVER_NAME, True, X.EE))  # RFC 6066, Section 3: empty = accepted
     if decisions.alpn is not None:
         exts.append(Extension.make(E.application_layer_protocol_negotiation, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10
