@@ -448,9 +448,12 @@ def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extensio
     out = []
     while pos < end:
         start = pos + 4
-        if start > end or (stop := start + ((data[pos + 2] << 8) | data[pos + 3])) > end:
+        if start > end:
             _truncated_extension(r.sub_at("extensions", pos, end))
-        code = (data[pos] << 8) | data[pos + 1]
+        code, length = _TYPE_AND_LENGTH_AT(data, pos)  # one call, not four indexings and shifts
+        stop = start + length
+        if stop > end:
+            _truncated_extension(r.sub_at("extensions", pos, end))
         if code in seen:
             name = member_of(ExtensionType, code).name
             raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {name} extension")
@@ -485,7 +488,8 @@ def put_extensions(buf: bytearray, extensions: tuple[Extension, ...] | list[Exte
     put_vec(buf, 2, b"".join(parts))
 
 
-_TYPE_AND_LENGTH = Struct(">HH").pack  # an Extension's extension_type and the length of its extension_data
+# An Extension's extension_type and the length of its extension_data.
+_TYPE_AND_LENGTH, _TYPE_AND_LENGTH_AT = Struct(">HH").pack, Struct(">HH").unpack_from
 
 
 @dataclass(frozen=True)
