@@ -32,7 +32,6 @@ from ..errors import AlertError
 from ..events import NegotiatedParameters
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
-from ..wire.frozen import quick_init
 from ..wire.handshake import (
     Certificate,
     CertificateRequest,
@@ -171,7 +170,6 @@ def on_server_hello(
     return ExpectEncryptedExtensions(keys, group, accepted)
 
 
-@quick_init
 @dataclass(frozen=True)
 class HandshakeKeys:
     """From the ServerHello to the server's Finished (RFC 8446, Section 7.1): the
@@ -204,7 +202,6 @@ class HandshakeKeys:
         ctx.install_write(self.suite, self.client_secret, "handshake")
 
 
-@quick_init
 @dataclass(frozen=True)
 class ServerChoices:
     """What the server chose and the client accepted before the server proved who it
@@ -222,7 +219,6 @@ def offered_hello(ctx: Context) -> ClientHello:
     return hello
 
 
-@quick_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     expects = (EncryptedExtensions,)
@@ -364,7 +360,6 @@ class ExpectCertificateVerify(State[CertificateVerify]):
         return ExpectFinished(self.keys, self.choices, self.certificate_request, self.server_chain, msg.algorithm)
 
 
-@quick_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectFinished(State[Finished]):
     expects = (Finished,)

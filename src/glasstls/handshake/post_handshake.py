@@ -42,7 +42,6 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
 from ..errors import AlertError, ConfigError, NotNegotiatedError, TLSError
 from ..events import ClientAuthDeclined, ClientAuthenticated, KeyUpdated, NewTicket
-from ..wire.frozen import quick_init
 from ..wire.handshake import (
     Certificate,
     CertificateRequest,
@@ -63,7 +62,6 @@ CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
 Msg = TypeVar("Msg", bound=Handshake)  # what a connected state waits for
 
 
-@quick_init
 @dataclass(frozen=True)
 class TrafficSecrets:
     """The application traffic secrets in use, one per direction (RFC 8446, Section 7.1).

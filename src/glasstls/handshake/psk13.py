@@ -40,7 +40,6 @@ from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
 from ..wire import extensions as X
 from ..wire.extensions import Extension, OfferedPsks, PskIdentity
-from ..wire.frozen import quick_init
 from ..wire.handshake import ClientHello, NewSessionTicket, ServerHello
 from .base import Context, require, traced_check
 
@@ -71,7 +70,6 @@ def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript
     return transcript.digest()
 
 
-@quick_init
 @dataclass(frozen=True)
 class SessionBasis:
     """What a session resumed from this connection's tickets stands on: the server name
@@ -86,7 +84,6 @@ class SessionBasis:
 # -- client ---------------------------------------------------------------------------
 
 
-@quick_init
 @dataclass(frozen=True)
 class PskOffer:
     """The one PSK a client offers: a ticket from an earlier connection or an external PSK."""
@@ -246,7 +243,6 @@ def session_from_ticket(
 # -- server ---------------------------------------------------------------------------
 
 
-@quick_init
 @dataclass(frozen=True)
 class AcceptedPsk:
     """The PSK a server accepted: its place among the client's identities (the

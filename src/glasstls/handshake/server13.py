@@ -33,7 +33,6 @@ from ..events import NegotiatedParameters
 from ..session.cookie import CookieContents
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
-from ..wire.frozen import quick_init
 from ..wire.handshake import (
     Certificate,
     CertificateVerify,
@@ -71,7 +70,6 @@ _SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_s
 _POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
 
 
-@quick_init
 @dataclass(frozen=True)
 class Decisions:
     """What the server decided from the ClientHello (RFC 8446, Section 4.1.1), the key
@@ -320,7 +318,6 @@ class ExpectSecondClientHello(State[ClientHello]):
         return send_server_flight(ctx, ch, decisions, shares.value[0], self.transcript, after_hrr=True)
 
 
-@quick_init
 @dataclass(frozen=True)
 class ServerFlight:
     """What the server holds once its flight is out, until the client's Finished
@@ -528,7 +525,6 @@ class ExpectClientCertificateVerify13(State[CertificateVerify]):
         return ExpectClientFinished(self.flight, self.client_chain)
 
 
-@quick_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectClientFinished(State[Finished]):
     expects = (Finished,)

@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from struct import Struct
 
 from ..errors import DecodeError
-from ..wire.frozen import quick_init
 
 FORMAT_VERSION = 1
 TLS12 = 0x0303
@@ -73,7 +72,6 @@ def check_aware(now: datetime, what: str = "now") -> None:
         raise ValueError(f"{what} must be a timezone-aware datetime (UTC), got naive {now!r}")
 
 
-@quick_init
 @dataclass(frozen=True)
 class SessionState:
     """A resumable session (see the module doc for its encoding)."""

@@ -26,7 +26,6 @@ from ..enums import (
 )
 from ..errors import AlertError
 from .codec import Reader, Writer, put_vec
-from .frozen import quick_init
 from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, member_of
 
 # Message contexts, named after RFC 8446's Section 4.2 table columns.
@@ -39,7 +38,6 @@ CT = "Certificate"
 NST = "NewSessionTicket"
 
 
-@quick_init
 @dataclass(frozen=True)
 class Extension:
     type: ExtensionType
@@ -69,21 +67,18 @@ class Extension:
         return ext
 
 
-@quick_init
 @dataclass(frozen=True)
 class KeyShareEntry:
     group: NamedGroup
     key_exchange: bytes
 
 
-@quick_init
 @dataclass(frozen=True)
 class PskIdentity:
     identity: bytes
     obfuscated_ticket_age: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class OfferedPsks:
     identities: tuple[PskIdentity, ...]
