@@ -41,8 +41,16 @@ _CH_EXTS = (
 
 MESSAGES = [
     H.ClientHello(cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,)),
-    H.ClientHello(random=b"r" * 32, legacy_session_id=b"s" * 32, cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,
-                  CipherSuite(0x0A0A), CipherSuite.TLS_CHACHA20_POLY1305_SHA256), extensions=_CH_EXTS),  # fmt: skip
+    H.ClientHello(
+        random=b"r" * 32,
+        legacy_session_id=b"s" * 32,
+        cipher_suites=(
+            CipherSuite.TLS_AES_128_GCM_SHA256,
+            CipherSuite(0x0A0A),
+            CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+        ),
+        extensions=_CH_EXTS,
+    ),
     H.ClientHello(ProtocolVersion.TLSv1, bytes(32), b"", (CipherSuite.TLS_AES_256_GCM_SHA384,), (1, 0), _CH_EXTS[:1]),
     H.ServerHello(random=bytes(range(32)), cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256),
     H.ServerHello(random=b"r" * 32, legacy_session_id_echo=b"s" * 32, extensions=_SH_EXTS),
