@@ -151,6 +151,11 @@ from stacks_glasstls import Glasstls  # noqa: E402
 from stacks_ssl import PythonSsl  # noqa: E402
 from stacks_tlslite import Tlslite  # noqa: E402
 
+import glasstls  # noqa: E402
+
+# The directory of the glasstls measured (src/glasstls), which PYTHONPATH may take from another checkout.
+_MEASURED = os.path.dirname(os.path.abspath(glasstls.__file__))
+
 # The metrics of the comparison table, in the order they are printed: (key, label).
 METRICS = (
     ("handshakes", "TLS 1.3 handshakes/s (full, verify on)"),
@@ -597,9 +602,9 @@ def run_memory_workers(args: argparse.Namespace, plan: Plan, results: dict[str, 
 # -- the JSON ------------------------------------------------------------------------------------------
 
 
-def _git(*command: str) -> str:
+def _git(*command: str, where: str = _HERE) -> str:
     try:
-        done = subprocess.run(["git", *command], cwd=_HERE, capture_output=True, text=True, timeout=10)
+        done = subprocess.run(["git", *command], cwd=where, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""
@@ -677,8 +682,12 @@ def numbers(results: dict[str, Result], plan: Plan, skipped: list[str], notes: l
     except ImportError:
         tlslite_version = None
     return {
-        "commit": _git("rev-parse", "HEAD"),
-        "src_changes_not_committed": _git("status", "--porcelain", "--", "../src").splitlines(),
+        # The glasstls measured: the package imported, which PYTHONPATH may take from another
+        # checkout (a worktree of an older commit, for a before/after) than this script's.
+        "commit": _git("rev-parse", "HEAD", where=_MEASURED),
+        "src_changes_not_committed": _git("status", "--porcelain", "--", ".", where=_MEASURED).splitlines(),
+        "glasstls_from": str(_MEASURED),
+        "bench_commit": _git("rev-parse", "HEAD"),
         "python": sys.version.split()[0],
         "openssl": ssl.OPENSSL_VERSION,
         "tlslite_ng": tlslite_version,

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import glasstls
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 BOUND = 38.0  # seconds; a quick run takes about 20 on a busy 2-core machine
 
@@ -54,6 +56,9 @@ def test_quick_run_writes_every_metric(tmp_path: Path) -> None:
     numbers = json.loads(numbers_file.read_text())
 
     assert numbers["commit"] and numbers["stacks"] == ["glasstls", "ssl", "tlslite-ng"]
+    # The glasstls measured is this checkout's (the commit names it, not only the script's tree).
+    assert Path(numbers["glasstls_from"]) == Path(glasstls.__file__).resolve().parent
+    assert numbers["commit"] == numbers["bench_commit"]
     assert sorted(numbers["metrics"]) == sorted(COMPARED + MEMORY + TRACED)
     for key, metric in numbers["metrics"].items():
         assert metric["label"] in out, f"{metric['label']} is not in the table:\n{out}"
