@@ -285,7 +285,9 @@ class Connection:
         if ctype == _APPLICATION_DATA:
             if self.peer_verified is None:
                 self._on_early_application_data(data)
-            # Otherwise empty (non-empty ones took the first branch): on_record counted it.
+            elif data:  # (receive_bytes handles these itself; here too, so that none is ever dropped)
+                self._budget.on_application_record(len(data))
+                self._events.append(ApplicationData(data))
         elif ctype == _HANDSHAKE:
             self._on_handshake(data, protected)
         elif ctype == _ALERT:
