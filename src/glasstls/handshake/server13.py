@@ -437,7 +437,7 @@ def _send_encrypted_flight(ctx: Context, ch: ClientHello, decisions: Decisions, 
 def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -> EncryptedExtensions:
     cfg, exts = _config(ctx), []
     if cfg.advertise_groups:
-        exts.append(Extension.make(E.supported_groups, cfg.groups, X.EE))
+        exts.append(Extension.make(_SUPPORTED_GROUPS, cfg.groups, X.EE))
     client_limit = ch.ext(_RECORD_SIZE_LIMIT)
     if client_limit is not None:
         ctx.set_peer_record_limit(client_limit.value)
@@ -446,7 +446,7 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
     if decisions.server_name is not None:
         exts.append(Extension.make(_SERVER_NAME, True, X.EE))  # RFC 6066, Section 3: empty = accepted
     if decisions.alpn is not None:
-        exts.append(Extension.make(E.application_layer_protocol_negotiation, (decisions.alpn.encode(),), X.EE))
+        exts.append(Extension.make(_ALPN, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10
         exts.append(early13.encrypted_extension())
     return EncryptedExtensions(extensions=tuple(exts))

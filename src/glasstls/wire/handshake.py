@@ -63,9 +63,10 @@ class Handshake:
     def encode(self) -> bytes:
         """Serialise (header included), remember and return the bytes.
 
-        The messages every handshake sends (ServerHello, EncryptedExtensions, Finished,
-        NewSessionTicket) write their few fields directly instead (``encode`` of their own, each
-        tested to give this walk's bytes): the walk costs a method call per field."""
+        The messages every handshake sends (ClientHello, ServerHello and HelloRetryRequest,
+        EncryptedExtensions, Finished, NewSessionTicket) write their fields directly instead
+        (``encode`` of their own, each tested to give this walk's bytes): the walk costs a method
+        call per field."""
         buf = bytearray(4)  # RFC 8446, Section 4: msg_type, then the body's uint24 length (set by _framed)
         for spec, value in zip(self.layout, field_values(self), strict=True):
             spec.put(buf, value)
@@ -177,8 +178,8 @@ class ClientHello(_WithExtensions, Handshake):
         buf += self.legacy_version.to_bytes(2, "big")
         buf += self.random
         put_vec(buf, 1, self.legacy_session_id)
-        put_vec(buf, 2, u16s(list(self.cipher_suites)))
-        put_vec(buf, 1, bytes(list(self.compression_methods)))
+        put_vec(buf, 2, u16s(self.cipher_suites))
+        put_vec(buf, 1, bytes(self.compression_methods))
         put_extensions(buf, self.extensions)
         return self._framed(buf)
 
