@@ -49,7 +49,7 @@ from .base import AnyState, Context, PeerVerified, State, require, traced_check,
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
-from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
+from .post_handshake import ClientConnected13, DeferredExporter, PostHandshakeAuth, TrafficSecrets
 from .psk13 import PskOffer, SessionBasis
 from .status import check_server_status, leaf_staple
 
@@ -389,9 +389,12 @@ class ExpectFinished(State[Finished]):
         th = keys.transcript.digest()
         c_ap = master.client_application_traffic_secret(th)
         s_ap = master.server_application_traffic_secret(th)
-        exporter = master.exporter_master_secret(th)  # RFC 8446, Section 7.5
+        # RFC 8446, Section 7.5: for exporters only, so derived when one is first asked for,
+        # unless the trace or key log listens.
+        deferred = DeferredExporter(master, th)
+        exporter = deferred() if ctx.tracing else deferred
         ctx.install_read(suite, s_ap, "application", proof)
-        self._send_client_flight(ctx)
+        self._send_client_flight(ctx, th)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
@@ -406,13 +409,18 @@ class ExpectFinished(State[Finished]):
         chain = session.peer_certificates if session is not None else der_chain(self.server_chain)
         return SessionBasis(ctx.offered_sni, self.choices.alpn, chain)
 
-    def _send_client_flight(self, ctx: Context) -> None:
-        """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys."""
+    def _send_client_flight(self, ctx: Context, through_server_finished: bytes) -> None:
+        """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys.
+        ``through_server_finished``: the transcript hash so far, which the Finished covers when
+        neither EndOfEarlyData (no early data in play) nor a certificate flight comes before it."""
         keys = self.keys
-        early13.client_end_early_data(ctx, keys.suite, keys.client_secret, keys.transcript)
-        if self.certificate_request is not None:
-            send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
-        verify_data = finished_verify_data(keys.suite, keys.client_secret, keys.transcript.digest())
+        th = through_server_finished
+        if ctx.early is not None or self.certificate_request is not None:
+            early13.client_end_early_data(ctx, keys.suite, keys.client_secret, keys.transcript)
+            if self.certificate_request is not None:
+                send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
+            th = keys.transcript.digest()
+        verify_data = finished_verify_data(keys.suite, keys.client_secret, th)
         fin = Finished(verify_data=verify_data)
         ctx.send_message(fin)
         keys.transcript.add(fin.raw)
