@@ -76,19 +76,40 @@ def _label_head(label: bytes, length: int) -> bytes:
     return length.to_bytes(2, "big") + bytes([len(full)]) + full
 
 
-_LENGTH_BYTE = [bytes((n,)) for n in range(256)]
-
-
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel structure of RFC 8446, Section 7.1."""
     return _label_head(label, length) + bytes([len(context)]) + context
 
 
+# The HkdfLabel up to its context (length, label, the context's length) by (hash, label, length,
+# context length), for the derivations that fit one HKDF-Expand block: a handshake makes some
+# twenty on each side, from a dozen labels. With an empty context (the traffic keys and IVs,
+# the Finished keys) the entry is the whole HKDF-Expand input, T(1)'s counter included. An
+# exporter's label is the application's: the table is bounded, past that a head is made anew.
+_HEADS: dict[tuple[str, bytes, int, int], bytes] = {}
+_HEADS_MAX = 256
+
+
+def _single_block_head(hash_name: str, label: bytes, length: int, n: int) -> bytes | None:
+    """What _HEADS keeps for these, made and kept; None when the output needs more than one block.
+    A context too long for its one-byte length (``opaque context<0..255>``) is a ValueError."""
+    if length > _DIGEST_SIZES.get(hash_name, 0):
+        return None
+    head = _label_head(label, length) + bytes([n])  # ValueError for a context of 256 bytes or more
+    if n == 0:
+        head += b"\x01"  # T(1) = HMAC(PRK, HkdfLabel | 0x01), RFC 5869, Section 2.3
+    if len(_HEADS) < _HEADS_MAX:
+        _HEADS[hash_name, label, length, n] = head
+    return head
+
+
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
     """HKDF-Expand-Label of RFC 8446, Section 7.1: one HMAC when ``length`` fits a block, as all of TLS 1.3's do."""
-    if length <= _DIGEST_SIZES.get(hash_name, 0):
-        n = len(context)  # opaque context<0..255>: bytes([n]) refuses a longer one
-        info = (_label_head(label, length), _LENGTH_BYTE[n] if n < 256 else bytes([n]), context, b"\x01")
-        block: bytes = _new(secret, b"".join(info), hash_name).digest()  # T(1) = HMAC(PRK, info | 0x01)
-        return block if len(block) == length else block[:length]
-    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    n = len(context)
+    head = _HEADS.get((hash_name, label, length, n))
+    if head is None:
+        head = _single_block_head(hash_name, label, length, n)
+        if head is None:
+            return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    block: bytes = _new(secret, head + context + b"\x01" if n else head, hash_name).digest()
+    return block if len(block) == length else block[:length]
