@@ -159,6 +159,14 @@ class Reader:
         return list(self._data[start : self._pos])
 
     # -- bookkeeping -------------------------------------------------------
+    def view(self) -> tuple[bytes, int, int]:
+        """(buffer, position, end), for a parser that reads a run of fixed fields from the bytes itself,
+        then moves past them with :meth:`skip` (the buffer is made ``bytes`` first, as :meth:`block` does)."""
+        data = self._data
+        if type(data) is not bytes:
+            data = self._data = bytes(data)
+        return data, self._pos, self._end
+
     def rest(self) -> bytes:
         """What is left to read, without consuming it."""
         return bytes(self._data[self._pos : self._end])

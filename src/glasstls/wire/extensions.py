@@ -374,12 +374,12 @@ def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -
     return value
 
 
-# Extensions whose decoded value is kept, by (context, type, bytes): what a peer's configuration fixes
-# (its groups, schemes, versions …) arrives byte for byte the same in every handshake, so each is
-# decoded once. Values are immutable; only successful decodings are kept; types that carry
+# Extensions whose decoded value is kept, by context and wire bytes (type, length and body): what a
+# peer's configuration fixes (its groups, schemes, versions …) arrives byte for byte the same in every
+# handshake, so each is decoded once. Values are immutable; only successful decodings are kept; types that carry
 # per-connection data (key_share, pre_shared_key, cookie, tickets) are not, unless their body is
 # four bytes or less (a selected PSK identity, a group, a ticket's max_early_data_size: few values).
-# Bounded: bodies up to 256 bytes, and the table starts over when full.
+# Bounded: bodies up to 256 bytes, and a context's table starts over when full.
 _STABLE = frozenset(
     (
         E.server_name,
@@ -396,7 +396,9 @@ _STABLE = frozenset(
     )
 )
 _KEPT_MAX = 512
-_kept: dict[tuple[str, int, bytes], Extension] = {}
+# One table per message context: the key is the extension as it came (a slice of the block), which the
+# loop takes before it has to split type, length and body, and what the extension is depends on the context.
+_kept: dict[str, dict[bytes, Extension]] = {}
 
 # Extensions made to send from a scalar value (a version, a group, a limit, an identity index, a host
 # name, an empty body's True, a body of a few bytes) or a short tuple of ints or bytes, by (context,
@@ -418,50 +420,86 @@ def _made_key(context: str, ext_type: int, value: Any) -> tuple[str, int, type, 
     return None
 
 
-def _extension(code: int, data: bytes, context: str) -> Extension:
-    """The Extension of ``code`` with body ``data``, decoded for ``context`` (and kept when stable)."""
+def _kept_in(context: str) -> dict[bytes, Extension]:
+    kept = _kept.get(context)
+    if kept is None:
+        kept = _kept[context] = {}
+    return kept
+
+
+def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
+    """The Extension of ``code`` with body ``data``, decoded for ``context`` (and kept by ``whole``, its
+    type, length and body, when stable)."""
     ext_type = member_of(ExtensionType, code)
     codec = _codecs_in(context).get(code)
     ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
-        if len(_kept) >= _KEPT_MAX:
-            _kept.clear()
-        _kept[context, code, data] = ext
+        kept = _kept_in(context)
+        if len(kept) >= _KEPT_MAX:
+            kept.clear()
+        kept[whole] = ext
     return ext
 
 
 def read_extensions(r: Reader, context: str, min_len: int = 0) -> tuple[Extension, ...]:
     """Parse an ``Extension extensions<min..2^16-1>`` block for ``context``.
 
-    RFC 8446, Section 4.2: no type may appear twice in one block. Each extension's type and
-    length are read straight from the buffer (a hello carries a dozen); one that does not fit
-    is read again field by field, which fails naming the field.
-    """
+    RFC 8446, Section 4.2: no type may appear twice in one block."""
+    return read_indexed_extensions(r, context, min_len)[0]
+
+
+def read_indexed_extensions(
+    r: Reader, context: str, min_len: int = 0
+) -> tuple[tuple[Extension, ...], dict[int, Extension]]:
+    """:func:`read_extensions`, with the extensions by type too (a message's ``ext`` index).
+
+    Each extension's type and length are read straight from the buffer (a hello carries a dozen),
+    and one seen before in this context is looked up by its bytes; one that does not fit is read
+    again field by field, which fails naming the field. A repeated type is found by the count of
+    types at the end, or before anything else can fail, so that it is reported first, as when each
+    extension was checked in turn: before a truncation, and before a new extension is decoded."""
     data, pos, end = r.block(2, "extensions", min_len)
-    kept = _kept
-    seen: set[int] = set()
-    out = []
+    kept = _kept.get(context) or _kept_in(context)
+    by_type: dict[int, Extension] = {}
+    out: list[Extension] = []
     while pos < end:
         start = pos + 4
         if start > end:
-            _truncated_extension(r.sub_at("extensions", pos, end))
+            _truncated_extension(r.sub_at("extensions", pos, end), out, by_type, context)
         code, length = _TYPE_AND_LENGTH_AT(data, pos)  # one call, not four indexings and shifts
         stop = start + length
         if stop > end:
-            _truncated_extension(r.sub_at("extensions", pos, end))
-        if code in seen:
-            name = member_of(ExtensionType, code).name
-            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {name} extension")
-        seen.add(code)
-        body = data[start:stop]
-        ext = kept.get((context, code, body))
-        out.append(ext if ext is not None else _extension(code, body, context))
+            _truncated_extension(r.sub_at("extensions", pos, end), out, by_type, context)
+        whole = data[pos:stop]
+        ext = kept.get(whole)
+        if ext is None:
+            if code in by_type or len(by_type) != len(out):
+                _repeated(out, code, context)
+            ext = _extension(code, data[start:stop], context, whole)
+        by_type[code] = ext
+        out.append(ext)
         pos = stop
-    return tuple(out)
+    if len(by_type) != len(out):
+        _repeated(out, None, context)
+    return tuple(out), by_type
 
 
-def _truncated_extension(block: Reader) -> NoReturn:
-    """Read the extension at ``block``'s position field by field: the read that fails names its field."""
+def _repeated(read: list[Extension], code: int | None, context: str) -> NoReturn:
+    """Raise for the first type in ``read`` (then ``code``, the extension read next) seen twice."""
+    seen: set[int] = set()
+    for ext_type in [e.type for e in read] if code is None else [*(e.type for e in read), code]:
+        if ext_type in seen:
+            name = member_of(ExtensionType, ext_type).name
+            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {name} extension")
+        seen.add(ext_type)
+    raise AssertionError("no repeated extension type")  # pragma: no cover
+
+
+def _truncated_extension(block: Reader, read: list[Extension], by_type: dict[int, Extension], context: str) -> NoReturn:
+    """Read the extension at ``block``'s position field by field: the read that fails names its field
+    (a type repeated before it is reported first)."""
+    if len(by_type) != len(read):
+        _repeated(read, None, context)
     ext_type = member_of(ExtensionType, block.u16("extension_type"))
     block.vec(2, f"{ext_type._name_} extension_data")
     raise AssertionError("the extensions loop and the field reads disagree")  # pragma: no cover

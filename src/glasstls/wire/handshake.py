@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from struct import unpack_from
 from typing import Any, ClassVar, Self
 
 from ..enums import (
@@ -160,16 +161,14 @@ class ClientHello(_WithExtensions, Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ClientHello:
-        # The layout's reads, made directly (a method call per field fewer; tested to agree with the walk).
-        msg = cls(
-            member_of(ProtocolVersion, r.u16("legacy_version")),
-            r.raw(32, "random"),
-            r.vec(1, "legacy_session_id", 0, 32),
-            members_of(CipherSuite, r.u16_list(2, "cipher_suites", 2)),
-            tuple(r.u8_list(1, "legacy_compression_methods", 1)),
-            () if r.at_end() else X.read_extensions(r, X.CH),  # RFC 5246, Section 7.4.1.2: may be absent
-        )
-        _check_psk_last(msg.extensions)
+        fixed = _client_hello_fixed(r) or _client_hello_fixed_by_field(r)
+        if r.at_end():  # RFC 5246, Section 7.4.1.2: the extensions may be absent
+            return cls(*fixed, ())
+        exts, by_type = X.read_indexed_extensions(r, X.CH)
+        _check_psk_last(exts)
+        msg = cls(*fixed, exts)
+        if len(exts) > _SCANNED:
+            msg._ext_index = (exts, by_type)  # the index ext() would make (no type repeats)
         return msg
 
     def encode(self) -> bytes:
@@ -201,6 +200,80 @@ class ClientHello(_WithExtensions, Handshake):
 
 # An Enum member looked up on its class is a descriptor call: the one the hello's loops compare with, once.
 _PSK = ExtensionType.pre_shared_key
+
+# -- the hellos' fixed fields (RFC 8446, Sections 4.1.2 and 4.1.3), read straight from the buffer -------
+#
+# A hello starts with legacy_version, random and a session id<0..32>; the ClientHello goes on with its
+# suites and compression methods, the ServerHello with its suite and compression method. Each parser
+# below reads them from the bytes in one go when they fit, or returns None: the fields are then read
+# one by one by the Reader (``*_by_field``), whose read that fails names the field, as it always did.
+# tests/test_fast_wire_hellos.py holds both to the same values and errors.
+
+_ClientHelloFixed = tuple[ProtocolVersion, bytes, bytes, tuple[CipherSuite, ...], tuple[int, ...]]
+_ServerHelloFixed = tuple[ProtocolVersion, bytes, bytes, CipherSuite, int]
+
+
+def _client_hello_fixed(r: Reader) -> _ClientHelloFixed | None:
+    data, pos, end = r.view()
+    at = pos + 34  # the legacy_session_id length, after legacy_version and random
+    if at >= end or data[at] > 32:
+        return None
+    suites_at = at + 1 + data[at]
+    if suites_at + 2 > end:
+        return None
+    n = (data[suites_at] << 8) | data[suites_at + 1]  # cipher_suites<2..2^16-2>, two bytes each
+    methods_at = suites_at + 2 + n
+    if n < 2 or n % 2 or methods_at >= end:
+        return None
+    stop = methods_at + 1 + data[methods_at]  # legacy_compression_methods<1..2^8-1>
+    if stop == methods_at + 1 or stop > end:
+        return None
+    r.skip(stop - pos)
+    return (
+        member_of(ProtocolVersion, (data[pos] << 8) | data[pos + 1]),
+        data[pos + 2 : at],
+        data[at + 1 : suites_at],
+        members_of(CipherSuite, unpack_from(f">{n // 2}H", data, suites_at + 2)),
+        tuple(data[methods_at + 1 : stop]),
+    )
+
+
+def _client_hello_fixed_by_field(r: Reader) -> _ClientHelloFixed:
+    return (
+        member_of(ProtocolVersion, r.u16("legacy_version")),
+        r.raw(32, "random"),
+        r.vec(1, "legacy_session_id", 0, 32),
+        members_of(CipherSuite, r.u16_list(2, "cipher_suites", 2)),
+        tuple(r.u8_list(1, "legacy_compression_methods", 1)),
+    )
+
+
+def _server_hello_fixed(r: Reader) -> _ServerHelloFixed | None:
+    data, pos, end = r.view()
+    at = pos + 34  # the legacy_session_id_echo length, after legacy_version and random
+    if at >= end or data[at] > 32:
+        return None
+    suite_at = at + 1 + data[at]
+    if suite_at + 3 > end:  # cipher_suite and legacy_compression_method
+        return None
+    r.skip(suite_at + 3 - pos)
+    return (
+        member_of(ProtocolVersion, (data[pos] << 8) | data[pos + 1]),
+        data[pos + 2 : at],
+        data[at + 1 : suite_at],
+        member_of(CipherSuite, (data[suite_at] << 8) | data[suite_at + 1]),
+        data[suite_at + 2],
+    )
+
+
+def _server_hello_fixed_by_field(r: Reader) -> _ServerHelloFixed:
+    return (
+        member_of(ProtocolVersion, r.u16("legacy_version")),
+        r.raw(32, "random"),
+        r.vec(1, "legacy_session_id_echo", 0, 32),
+        member_of(CipherSuite, r.u16("cipher_suite")),
+        r.u8("legacy_compression_method"),
+    )
 
 
 def _check_psk_last(exts: tuple[Extension, ...]) -> None:
@@ -241,22 +314,14 @@ class ServerHello(_WithExtensions, Handshake):
 
     @classmethod
     def parse(cls, r: Reader) -> ServerHello:
-        # The random says which message this is, and so which extensions may follow. The layout's
-        # reads, made directly (a method call per field fewer; tested to agree with the walk).
-        version, random = member_of(ProtocolVersion, r.u16("legacy_version")), r.raw(32, "random")
-        if random == HRR_RANDOM:
+        fixed = _server_hello_fixed(r) or _server_hello_fixed_by_field(r)
+        # The random says which message this is, and so which extensions may follow.
+        if fixed[1] == HRR_RANDOM:
             kind: type[ServerHello] = HelloRetryRequest
             context = X.HRR
         else:
             kind, context = ServerHello, X.SH
-        return kind(
-            version,
-            random,
-            r.vec(1, "legacy_session_id_echo", 0, 32),
-            member_of(CipherSuite, r.u16("cipher_suite")),
-            r.u8("legacy_compression_method"),
-            () if r.at_end() else X.read_extensions(r, context),
-        )
+        return kind(*fixed, () if r.at_end() else X.read_extensions(r, context))
 
 
 @dataclass

@@ -22,7 +22,7 @@ and why: ``docs/design/message-grammar.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -209,7 +209,7 @@ def member_of(kind: type[E], value: int) -> E:
     return member if member is not None else kind(value)  # type: ignore[return-value]  # the table is typed Enum
 
 
-def members_of(kind: type[E], values: list[int]) -> tuple[E, ...]:
+def members_of(kind: type[E], values: Iterable[int]) -> tuple[E, ...]:
     """``tuple(kind(v) for v in values)``, as :func:`member_of` does it."""
     get = kind._value2member_map_.get
     return tuple([m if (m := get(v)) is not None else kind(v) for v in values])  # type: ignore[misc]  # as above

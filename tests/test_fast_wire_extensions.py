@@ -1,0 +1,109 @@
+"""The extensions loop (issue 15) reads as the field-by-field reads with a check per extension did.
+
+read_extensions looks an extension seen before up by its bytes, and counts the types once at the
+end instead of checking each in turn; a repeated type is still reported before a truncation or a
+decoding error that comes after it. These tests hold it to a field-by-field reference (the loop it
+replaced, checking each type as it goes) on good blocks, on every truncation, on every single-byte
+change and on blocks with repeated types, both when the extensions are new and when they are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from glasstls.enums import AlertDescription, ExtensionType, NamedGroup, ProtocolVersion
+from glasstls.enums import ExtensionType as E
+from glasstls.errors import AlertError, DecodeError
+from glasstls.wire import extensions as X
+from glasstls.wire import handshake as H
+from glasstls.wire.codec import Reader
+from glasstls.wire.extensions import Extension, KeyShareEntry, put_extensions, read_extensions
+from glasstls.wire.layout import member_of
+
+
+def _reference(r: Reader, context: str) -> tuple[Extension, ...]:
+    block = r.sub(2, "extensions")
+    seen: set[int] = set()
+    out = []
+    while not block.at_end():
+        ext_type = member_of(ExtensionType, block.u16("extension_type"))
+        data = block.vec(2, f"{ext_type._name_} extension_data")
+        if ext_type in seen:
+            raise AlertError(AlertDescription.illegal_parameter, f"{context} repeats the {ext_type.name} extension")
+        seen.add(ext_type)
+        out.append(Extension(ext_type, data, X.decode_extension(ext_type, data, context)))
+    return tuple(out)
+
+
+def _outcome(read: Any, block: bytes, context: str) -> tuple[str, Any]:
+    r = Reader(block, context)
+    try:
+        exts = read(r, context)
+        r.finish()
+    except (DecodeError, AlertError) as exc:
+        return type(exc).__name__, (str(exc), getattr(exc, "description", None))
+    return "value", [(e.type, type(e.type), e.data, e.value) for e in exts]
+
+
+def _block(*exts: Extension) -> bytes:
+    buf = bytearray()
+    put_extensions(buf, exts)
+    return bytes(buf)
+
+
+def _variants(block: bytes) -> Iterator[bytes]:
+    yield block
+    for n in range(len(block)):
+        yield block[:n]
+    for i in range(len(block)):
+        for b in {0, 1, 2, 4, 0x2B, 0x33, 0xFF, block[i] ^ 1}:
+            yield block[:i] + bytes((b,)) + block[i + 1 :]
+
+
+_VERSIONS = Extension.make(E.supported_versions, (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2), X.CH)
+_GROUPS = Extension.make(E.supported_groups, (NamedGroup.x25519, NamedGroup.secp256r1), X.CH)
+_SHARE = Extension.make(E.key_share, (KeyShareEntry(NamedGroup.x25519, bytes(range(32))),), X.CH)
+_EMS = Extension.make(E.extended_master_secret, True, X.CH)
+_UNKNOWN = Extension(member_of(ExtensionType, 0x7A7A), b"\x00", None)
+_BLOCKS = {
+    "hello": (X.CH, _block(_EMS, _GROUPS, _SHARE, _VERSIONS, _UNKNOWN)),
+    "repeat kept": (X.CH, _block(_GROUPS, _VERSIONS, _GROUPS, _SHARE)),
+    "repeat then bad": (X.CH, _block(_EMS, _EMS, Extension(E.key_share, b"\x00\x05\x00", None))),
+    "repeat new": (X.CH, _block(_SHARE, _EMS, _SHARE)),
+    "server": (X.SH, _block(Extension.make(E.supported_versions, ProtocolVersion.TLSv1_3, X.SH), _UNKNOWN)),
+    "empty": (X.EE, _block()),
+}
+
+
+@pytest.mark.parametrize("name", _BLOCKS)
+def test_every_variant_reads_as_the_field_by_field_loop(name: str) -> None:
+    context, block = _BLOCKS[name]
+    for variant in _variants(block):
+        expected = _outcome(_reference, variant, context)
+        for _ in range(2):  # new, then kept
+            assert _outcome(read_extensions, variant, context) == expected, variant.hex()
+
+
+def test_a_repeat_is_reported_before_a_truncation_after_it() -> None:
+    block = _block(_EMS, _EMS) + b"\x00\x2b\x00"
+    bad = (len(block) - 2 + 0).to_bytes(2, "big") + block[2:]
+    for _ in range(2):
+        with pytest.raises(AlertError, match="repeats the extended_master_secret"):
+            read_extensions(Reader(bad, "ClientHello"), X.CH)
+
+
+def test_a_parsed_hello_is_indexed_as_ext_would_index_it() -> None:
+    exts = (_EMS, _GROUPS, _SHARE, _VERSIONS, _UNKNOWN, Extension.make(E.psk_key_exchange_modes, (1,), X.CH))
+    raw = H.ClientHello(cipher_suites=(0x1301,), extensions=exts).encode()
+    hello = H.decode_message(raw)
+    assert isinstance(hello, H.ClientHello)
+    index = hello._ext_index
+    assert index is not None and index[0] is hello.extensions
+    for ext in exts:
+        assert hello.ext(ext.type) is hello.extensions[exts.index(ext)]
+    assert hello.ext(E.pre_shared_key) is None and hello.ext(int(E.key_share)) is hello.extensions[2]
+    hello.extensions = hello.extensions[:1]
+    assert hello.ext(E.key_share) is None
