@@ -106,6 +106,16 @@ class EarlySecret:
         else:
             self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
 
+    def reporting(self, report: SecretReport | None) -> EarlySecret:
+        """This stage, reporting what it derives from here on to ``report``: a server extracts
+        the early secret once, to check the PSK binder (RFC 8446, Section 4.2.11.2), and
+        carries it on into the handshake's key schedule."""
+        if report is self.report:
+            return self
+        other = EarlySecret.__new__(EarlySecret)
+        other.suite, other.secret, other._derived, other.report = self.suite, self.secret, self._derived, report
+        return other
+
     def binder_key(self, external: bool = False) -> bytes:
         label = b"ext binder" if external else b"res binder"
         return derive_secret(self.suite.hash_name, self.secret, label, empty_hash(self.suite.hash_name))

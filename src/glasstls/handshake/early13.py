@@ -52,11 +52,10 @@ SUBJECT = "0-RTT"  # the trace's name for the early data decision, both sides
 SKIP_WITHOUT_EARLY_DATA = 1 << 14
 
 
-def _early_secret(ctx: Context, suite: Suite13, psk: bytes, ch: ClientHello) -> bytes:
+def _early_secret(early: EarlySecret, ch: ClientHello) -> bytes:
     """client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello)
     (RFC 8446, Section 7.1), and the early exporter master secret for the key log."""
-    early = EarlySecret(suite, psk, report=secret_reporter(ctx, ch.random))
-    th = hashlib.new(suite.hash_name, ch.raw).digest()
+    th = hashlib.new(early.suite.hash_name, ch.raw).digest()
     secret = early.client_early_traffic_secret(th)
     early.early_exporter_master_secret(th)
     return secret
@@ -94,7 +93,7 @@ def client_start(ctx: Context, hello: ClientHello, offer: PskOffer | None) -> No
     if offer is None or offer.session is None or hello.ext(E.early_data) is None:
         ctx.early = ZeroRtt(0, accepted=False, open=False)
         return
-    secret = _early_secret(ctx, offer.suite, offer.secret, hello)
+    secret = _early_secret(EarlySecret(offer.suite, offer.secret, report=secret_reporter(ctx, hello.random)), hello)
     ctx.early = ZeroRtt(offer.session.max_early_data, suite=offer.suite, secret=secret)
     # RFC 8446, Appendix D.4: the dummy change_cipher_spec goes before the first encrypted record.
     if ctx.config.middlebox_compat:
@@ -167,19 +166,21 @@ def server_skip(ctx: Context, reason: str) -> None:
 
 
 def server_decide(
-    ctx: Context, ch: ClientHello, psk: AcceptedPsk | None, suite: Suite13, alpn: str | None
+    ctx: Context, ch: ClientHello, psk: AcceptedPsk | None, early: EarlySecret, alpn: str | None
 ) -> bytes | None:
     """For a ClientHello with early_data: the client_early_traffic_secret when the server
-    accepts its early data, else None (the early records are skipped, the reason traced)."""
+    accepts its early data, else None (the early records are skipped, the reason traced).
+    ``early``: the handshake's early secret stage (the PSK's, reporting to the connection)."""
     if ch.ext(E.early_data) is None:
         return None
+    suite = early.suite
     reason = _refusal(ctx, ch, psk, suite, alpn)
     if reason is not None:
         server_skip(ctx, reason)
         return None
     assert psk is not None
     cfg = _config(ctx)
-    secret = _early_secret(ctx, suite, psk.secret, ch)
+    secret = _early_secret(early, ch)
     ctx.early = ZeroRtt(cfg.max_early_data_size, accepted=True, suite=suite, secret=secret)
     ctx.verified(SUBJECT, True, f"0-RTT accepted: up to {cfg.max_early_data_size} bytes")
     return secret

@@ -28,13 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..config import ClientConfig, ServerConfig
-from ..crypto.keyschedule13 import resumption_psk
+from ..crypto.keyschedule13 import EarlySecret, resumption_psk
 from ..crypto.suites import TLS13_SUITES, Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, PskKeyExchangeMode
 from ..enums import ExtensionType as E
 from ..errors import AlertError
-from ..session.psk import MAX_TICKET_LIFETIME, binder, obfuscated_age, ticket_age_ms
+from ..session.psk import MAX_TICKET_LIFETIME, binder, early_binder, obfuscated_age, ticket_age_ms
 from ..session.state import TLS13, SessionState
 from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
@@ -254,6 +254,9 @@ class AcceptedPsk:
     suite: Suite13
     mode: PskKeyExchangeMode
     session: SessionState | None  # the session a ticket resumes; None: an external PSK
+    # The Early Secret of ``secret`` (RFC 8446, Section 7.1), extracted once for the binder
+    # and carried on into the handshake's key schedule.
+    early: EarlySecret = field(repr=False, compare=False)
 
     @property
     def external(self) -> bool:
@@ -284,9 +287,9 @@ def choose_psk(
         found = _usable(ctx, ch, identity, suites)
         if found is not None:
             secret, suite, session = found
-            accepted = AcceptedPsk(index, identity.identity, secret, suite, mode, session)
-            _verify_binder(ctx, ch, accepted, psks.binders[index], before=before)
-            return accepted
+            early = EarlySecret(suite, secret)
+            _verify_binder(ctx, ch, early, session is None, psks.binders[index], before)
+            return AcceptedPsk(index, identity.identity, secret, suite, mode, session, early)
     return None
 
 
@@ -298,21 +301,22 @@ def confirm_second_hello(ctx: Context, ch: ClientHello, psk: AcceptedPsk, transc
     index = next((i for i, ident in enumerate(identities) if ident.identity == psk.identity), None)
     if offered is None or index is None:
         raise AlertError(ILLEGAL, "second ClientHello dropped the PSK of the first, which the server chose")
-    moved = replace(psk, index=index)
-    _verify_binder(ctx, ch, moved, offered.value.binders[index], before=transcript)
-    return moved
+    _verify_binder(ctx, ch, psk.early, psk.external, offered.value.binders[index], transcript)
+    return replace(psk, index=index)
 
 
-def _verify_binder(ctx: Context, ch: ClientHello, psk: AcceptedPsk, received: bytes, before: Transcript | None) -> None:
+def _verify_binder(
+    ctx: Context, ch: ClientHello, early: EarlySecret, external: bool, received: bytes, before: Transcript | None
+) -> None:
     """Section 4.2.11: the binder must validate before the PSK is accepted, else decrypt_error."""
-    th = _binder_transcript_hash(psk.suite.hash_name, ch.truncated_for_binders(), before)
-    expected = binder(psk.suite, psk.secret, psk.external, th)
+    th = _binder_transcript_hash(early.suite.hash_name, ch.truncated_for_binders(), before)
+    expected = early_binder(early, external, th)
 
     def check() -> None:
         if not hmac.compare_digest(expected, received):
             raise AlertError(AlertDescription.decrypt_error, "the PSK binder does not match the ClientHello")
 
-    kind = "external PSK" if psk.external else "resumption"
+    kind = "external PSK" if external else "resumption"
     traced_check(ctx, SUBJECT, f"PSK accepted: {kind}, binder verified", check)
 
 

@@ -346,11 +346,13 @@ def send_server_flight(
     under handshake keys, or {EE, Finished} with a PSK; then wait for the client's flight."""
     shared = _send_server_hello(ctx, ch, decisions, share, transcript, after_hrr)
     suite = decisions.suite
-    psk = decisions.psk.secret if decisions.psk is not None else None
-    stage = EarlySecret(suite, psk, report=secret_reporter(ctx, ch.random)).handshake_stage(shared)
+    report = secret_reporter(ctx, ch.random)
+    # The PSK's early secret, extracted for its binder (psk13.choose_psk), or zeros' (Section 7.1).
+    early = decisions.psk.early.reporting(report) if decisions.psk is not None else EarlySecret(suite, None, report)
+    stage = early.handshake_stage(shared)
     th = transcript.digest()
     c_hs, s_hs = stage.client_handshake_traffic_secret(th), stage.server_handshake_traffic_secret(th)
-    early_secret = early13.server_decide(ctx, ch, decisions.psk, suite, decisions.alpn)  # 0-RTT?
+    early_secret = early13.server_decide(ctx, ch, decisions.psk, early, decisions.alpn)  # 0-RTT?
     ctx.install_write(suite, s_hs, "handshake")
     _send_encrypted_flight(ctx, ch, decisions, transcript)
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))

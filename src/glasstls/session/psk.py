@@ -73,5 +73,9 @@ def binder(suite: Suite13, psk: bytes, external: bool, transcript_hash: bytes) -
 
     ``suite`` only lends its hash; any suite with the PSK's hash gives the same binder.
     """
-    binder_key = EarlySecret(suite, psk).binder_key(external=external)
-    return finished_verify_data(suite, binder_key, transcript_hash)
+    return early_binder(EarlySecret(suite, psk), external, transcript_hash)
+
+
+def early_binder(early: EarlySecret, external: bool, transcript_hash: bytes) -> bytes:
+    """:func:`binder` from the PSK's early secret, already extracted (RFC 8446, Section 7.1)."""
+    return finished_verify_data(early.suite, early.binder_key(external=external), transcript_hash)
