@@ -9,6 +9,7 @@ change and on blocks with repeated types, both when the extensions are new and w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +108,49 @@ def test_a_parsed_hello_is_indexed_as_ext_would_index_it() -> None:
     assert hello.ext(E.pre_shared_key) is None and hello.ext(int(E.key_share)) is hello.extensions[2]
     hello.extensions = hello.extensions[:1]
     assert hello.ext(E.key_share) is None
+
+
+def _plain_block(exts: tuple[Extension, ...]) -> bytes:
+    body = b"".join(int(e.type).to_bytes(2, "big") + len(e.data).to_bytes(2, "big") + e.data for e in exts)
+    return len(body).to_bytes(2, "big") + body
+
+
+def test_an_extension_sent_again_goes_out_as_the_first_time() -> None:
+    """put_extensions keeps each extension's wire bytes on it (Extension._wire): the same bytes each time,
+    a replaced extension (a new object) encoded anew, an over-long one refused every time."""
+    exts = (_EMS, _GROUPS, _SHARE, _VERSIONS, _UNKNOWN)
+    for _ in range(2):
+        assert _block(*exts) == _plain_block(exts)
+    other = dataclasses.replace(_GROUPS, data=b"\x00\x02\x00\x17")
+    assert _block(_GROUPS, other)[-8:] == b"\x00\x0a\x00\x04\x00\x02\x00\x17"
+    huge = Extension(E.padding, bytes(0x10000), None)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="does not fit a 2-byte length"):
+            _block(_EMS, huge)
+
+
+def _reference_server_share(r: Reader) -> KeyShareEntry:
+    group = member_of(NamedGroup, r.u16("group"))
+    return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
+
+
+def _share_outcome(decode: Any, body: bytes) -> tuple[str, Any]:
+    r = Reader(body, "ServerHello extension key_share")
+    try:
+        entry = decode(r)
+        r.finish()
+    except (DecodeError, AlertError) as exc:
+        return type(exc).__name__, str(exc)
+    return "value", (entry, type(entry.group), type(entry.key_exchange))
+
+
+@pytest.mark.parametrize(
+    "entry", [KeyShareEntry(NamedGroup.x25519, bytes(range(32))), KeyShareEntry(NamedGroup(0x7A7A), b"k")]
+)
+def test_a_server_key_share_reads_as_field_by_field(entry: KeyShareEntry) -> None:
+    """The ServerHello's KeyShareEntry is read from the buffer when it fits (RFC 8446, Section 4.2.8)."""
+    body = Extension.make(E.key_share, entry, X.SH).data
+    assert _share_outcome(X._decode_key_share_entry, body) == ("value", (entry, NamedGroup, bytes))
+    for variant in _variants(body):
+        expected = _share_outcome(_reference_server_share, variant)
+        assert _share_outcome(X._decode_key_share_entry, variant) == expected, variant.hex()

@@ -43,6 +43,9 @@ class Extension:
     type: ExtensionType
     data: bytes
     value: Any = field(default=None, compare=False)
+    # Not a field: the extension as it goes on the wire (type, length, data), made the first time it is
+    # sent (put_extensions) and kept, as the extensions a configuration sends go in every hello alike.
+    _wire = b""
 
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
@@ -150,6 +153,14 @@ def _encode_server_name(name: str) -> bytes:
 
 
 def _decode_key_share_entry(r: Reader) -> KeyShareEntry:
+    """A KeyShareEntry (RFC 8446, Section 4.2.8): read from the buffer when it fits, else field by field."""
+    data, pos, end = r.view()
+    start = pos + 4
+    if start < end:
+        stop = start + ((data[pos + 2] << 8) | data[pos + 3])
+        if start < stop <= end:  # key_exchange<1..2^16-1>
+            r.skip(stop - pos)
+            return KeyShareEntry(member_of(NamedGroup, (data[pos] << 8) | data[pos + 1]), data[start:stop])
     group = member_of(NamedGroup, r.u16("group"))
     return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
 
@@ -511,14 +522,17 @@ def write_extensions(w: Writer, extensions: tuple[Extension, ...] | list[Extensi
 
 def put_extensions(buf: bytearray, extensions: tuple[Extension, ...] | list[Extension]) -> None:
     """Append an extensions block (its uint16 length, then each type, length and body)."""
-    parts = []
-    for ext in extensions:
-        data = ext.data
-        if len(data) > 0xFFFF:
-            raise ValueError(f"vector of {len(data)} bytes does not fit a 2-byte length")
-        parts.append(_TYPE_AND_LENGTH(ext.type, len(data)))
-        parts.append(data)
-    put_vec(buf, 2, b"".join(parts))
+    put_vec(buf, 2, b"".join([ext._wire or _wire_of(ext) for ext in extensions]))
+
+
+def _wire_of(ext: Extension) -> bytes:
+    """``ext``'s type, length and data, kept on it (see Extension._wire)."""
+    data = ext.data
+    if len(data) > 0xFFFF:
+        raise ValueError(f"vector of {len(data)} bytes does not fit a 2-byte length")
+    wire = _TYPE_AND_LENGTH(ext.type, len(data)) + data
+    object.__setattr__(ext, "_wire", wire)
+    return wire
 
 
 # An Extension's extension_type and the length of its extension_data.

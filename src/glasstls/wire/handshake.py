@@ -10,6 +10,7 @@ glasstls sends.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from struct import unpack_from
@@ -493,6 +494,8 @@ _TLS13_PARSERS: dict[HandshakeType, Parser] = {
 }
 
 
+# A handshake message's header (RFC 8446, Section 4): msg_type and the uint24 length, read as one uint32.
+_HEADER_AT = struct.Struct(">I").unpack_from
 _HANDSHAKE_TYPES: Mapping[int, HandshakeType] = HandshakeType._value2member_map_  # type: ignore[assignment]  # typed Enum
 
 
@@ -502,7 +505,7 @@ def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = 
     The body must be consumed exactly; anything else is decode_error.
     """
     n = len(raw)
-    if n < 4 or ((raw[1] << 16) | (raw[2] << 8) | raw[3]) != n - 4:
+    if n < 4 or _HEADER_AT(raw, 0)[0] & 0xFFFFFF != n - 4:  # the uint24 length after msg_type
         raise DecodeError(f"handshake message header does not match its {n} bytes")
     msg_type = _HANDSHAKE_TYPES.get(raw[0])
     if msg_type is None:
@@ -544,19 +547,23 @@ class HandshakeBuffer:
     def pop(self) -> bytes | None:
         """The next complete message, or None if more bytes are needed."""
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < 4:
+        size = len(buf)
+        if size - pos < 4:
             return None
-        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        length = _HEADER_AT(buf, pos)[0] & 0xFFFFFF  # the uint24 length after msg_type
         if length > self.max_message:
             raise DecodeError(
                 f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
                 "(limit Limits.max_handshake_message)"
             )
         end = pos + 4 + length
-        if len(buf) < end:
+        if end == size and type(buf) is bytes:  # the buffer's last message (most often its only one)
+            self._buf, self._pos = b"", 0
+            return buf[pos:]  # (the buffer itself when it is the whole of it)
+        if size < end:
             return None
         raw = buf[pos:end] if isinstance(buf, bytes) else bytes(buf[pos:end])
-        if end == len(buf):
+        if end == size:
             self._buf, self._pos = b"", 0
         elif isinstance(buf, bytes):
             self._pos = end
