@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from interop_peers import WAIT, ServerFiles
 from nginx_peer import PATHS, TEMP_PATHS, Nginx, needs_nginx, running_nginx
 
 import glasstls
-from glasstls import ClientConfig, NegotiatedParameters, SessionStore
+from glasstls import ApplicationData, ClientConfig, ClientConnection, NegotiatedParameters, SessionStore
 from glasstls.enums import ProtocolVersion
 from glasstls.observe import EventList, MessageTrace
 from glasstls.wire.handshake import Certificate, CompressedCertificate, NewSessionTicket
@@ -123,13 +125,23 @@ class Fetched:
 
 
 def fetch(
-    server: Nginx, config: ClientConfig, uri: str, *, early: bool = False, resend: bool = False, **kwargs: Any
+    server: Nginx,
+    config: ClientConfig,
+    uri: str,
+    *,
+    early: bool = False,
+    resend: bool = False,
+    hold_finished: bool = False,
+    **kwargs: Any,
 ) -> Fetched:
     """One connection, one GET of ``uri``, read to the end (nginx closes after ``Connection: close``).
 
     ``early``: the request goes as 0-RTT data; when nginx rejects it, it is sent again after
-    the handshake only with ``resend``, else the test fails saying so.
+    the handshake only with ``resend``, else the test fails saying so. ``hold_finished``: see
+    fetch_holding_finished.
     """
+    if hold_finished:
+        return fetch_holding_finished(server, config, uri, **kwargs)
     events = EventList()
     request = request_for(uri)
     if early:
@@ -151,6 +163,33 @@ def fetch(
     except Exception as exc:
         raise AssertionError(f"glasstls client, GET {uri}, failed: {exc!r}; nginx said:\n{server.log}") from exc
     return Fetched(params, parse_response(raw), events, session)
+
+
+def fetch_holding_finished(server: Nginx, config: ClientConfig, uri: str, *, session: Any) -> Fetched:
+    """A 0-RTT GET of ``uri`` whose client holds its EndOfEarlyData and Finished back until nginx has
+    answered and closed, as over a slow link: nginx reads the request while the handshake is still
+    open, and answers it then (0.5-RTT data, RFC 8446, Section 2.3). Sent at once, as fetch sends
+    them, they could reach a busy nginx before it read the request, which it would then read as one
+    sent after the handshake."""
+    events = EventList()
+    conn = ClientConnection(
+        config, server_name="localhost", session=session, early_data=request_for(uri), observer=events
+    )
+    raw = b""
+    deadline = time.monotonic() + WAIT
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        sock.sendall(conn.data_to_send())  # ClientHello and the request as early data
+        while not conn.closed and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            for event in conn.receive_bytes(chunk):
+                if isinstance(event, ApplicationData):
+                    raw += event.data
+            conn.data_to_send()  # EndOfEarlyData and Finished, once the server's flight is read: held back
+    assert conn.error is None, f"GET {uri} holding the Finished: {conn.error}; nginx said:\n{server.log}"
+    assert conn.parameters is not None, f"GET {uri} holding the Finished: no handshake; nginx said:\n{server.log}"
+    return Fetched(conn.parameters, parse_response(raw), events, conn.session)
 
 
 def client_config(pki: InteropPKI, **kwargs: Any) -> ClientConfig:
@@ -258,11 +297,11 @@ def test_nginx_leaves_replay_protection_to_the_application(nginx: Nginx, pki: In
     config = client_config(pki)
     first = fetch(nginx, config, "/ticket")
     assert first.session is not None
-    once = fetch(nginx, config, "/once", session=first.session, early=True)
-    again = fetch(nginx, config, "/again", session=first.session, early=True)
+    once = fetch(nginx, config, "/once", session=first.session, early=True, hold_finished=True)
+    again = fetch(nginx, config, "/again", session=first.session, early=True, hold_finished=True)
     assert [once.params.early_data_accepted, again.params.early_data_accepted] == [True, True]
     assert [nginx_saw(once), nginx_saw(again)] == [("TLSv1.3", "r", "1")] * 2
-    too_early = fetch(nginx, config, "/guarded", session=first.session, early=True)
+    too_early = fetch(nginx, config, "/guarded", session=first.session, early=True, hold_finished=True)
     assert too_early.params.early_data_accepted is True
     assert too_early.response.status == 425, too_early.response
     later = fetch(nginx, config, "/guarded", session=first.session)
