@@ -441,6 +441,23 @@ class NewSessionTicket(Handshake):
     ticket: bytes = b""
     extensions: tuple[Extension, ...] = ()
 
+    @classmethod
+    def parse(cls, r: Reader) -> NewSessionTicket:
+        """The layout's fields, read from the buffer in one go when they fit (a client reads one or
+        two per connection), else by the layout's walk, whose read that fails names the field."""
+        data, pos, end = r.view()
+        nonce_at = pos + 8  # after ticket_lifetime and ticket_age_add
+        if nonce_at < end:
+            ticket_at = nonce_at + 1 + data[nonce_at]
+            if ticket_at + 2 <= end:
+                exts_at = ticket_at + 2 + ((data[ticket_at] << 8) | data[ticket_at + 1])
+                if ticket_at + 2 < exts_at <= end:  # ticket<1..2^16-1>
+                    lifetime, age_add = _TWO_U32_AT(data, pos)
+                    nonce, ticket = data[nonce_at + 1 : ticket_at], data[ticket_at + 2 : exts_at]
+                    r.skip(exts_at - pos)
+                    return cls(lifetime, age_add, nonce, ticket, X.read_extensions(r, X.NST))
+        return super().parse(r)
+
     def encode(self) -> bytes:
         """The layout's bytes (RFC 8446, Section 4.6.1), written without its walk."""
         buf = bytearray(4)
@@ -496,6 +513,7 @@ _TLS13_PARSERS: dict[HandshakeType, Parser] = {
 
 # A handshake message's header (RFC 8446, Section 4): msg_type and the uint24 length, read as one uint32.
 _HEADER_AT = struct.Struct(">I").unpack_from
+_TWO_U32_AT = struct.Struct(">II").unpack_from  # a NewSessionTicket's ticket_lifetime and ticket_age_add
 _HANDSHAKE_TYPES: Mapping[int, HandshakeType] = HandshakeType._value2member_map_  # type: ignore[assignment]  # typed Enum
 
 
