@@ -223,53 +223,42 @@ class SessionState:
     def from_bytes(cls, data: bytes) -> SessionState:
         """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
         data = bytes(data)
-        fmt, version, cipher_suite, n = _unpack(_HEAD, data, 0, "format, version, cipher suite")
-        if fmt != FORMAT_VERSION:
-            raise DecodeError(f"session state: unsupported format {fmt} (this version reads {FORMAT_VERSION})")
-        if n < 1:
-            raise DecodeError("session state: master_secret has length 0, allowed 1..255")
-        master_secret, pos = _take(data, _HEAD.size, n, "master_secret")
-        flags, micros, lifetime, n = _unpack(_TIMES, data, pos, "flags, created, lifetime")
-        if flags & ~_KNOWN_FLAGS:
-            raise DecodeError(f"session state: unknown flags 0x{flags & ~_KNOWN_FLAGS:02x}")
-        if n > 32:
-            raise DecodeError(f"session state: session_id has length {n}, allowed 0..32")
-        session_id, pos = _take(data, pos + _TIMES.size, n, "session_id")
-        server_name = alpn = ticket = None
-        if flags & _FLAG_SERVER_NAME:
-            raw, pos = _vector(data, pos, 2, "server_name")
-            server_name = _text(raw, "server_name")
-        if flags & _FLAG_ALPN:
-            raw, pos = _vector(data, pos, 1, "alpn")
-            alpn = _text(raw, "alpn")
-        if flags & _FLAG_TICKET:
-            ticket, pos = _vector(data, pos, 2, "ticket", min_len=0)
-        ticket_age_add, n = _unpack(_AGE, data, pos, "ticket_age_add")
-        ticket_nonce, pos = _take(data, pos + _AGE.size, n, "ticket_nonce")
-        (max_early_data,) = _unpack(_U32, data, pos, "max_early_data")
-        certs, pos = _certificates(data, pos + _U32.size)
-        if pos != len(data):
-            raise DecodeError(f"session state: {len(data) - pos} trailing bytes")
+        (
+            version,
+            cipher_suite,
+            master_secret,
+            flags,
+            micros,
+            lifetime,
+            session_id,
+            server_name,
+            alpn,
+            ticket,
+            ticket_age_add,
+            ticket_nonce,
+            max_early_data,
+            certs,
+        ) = _well_formed_fields(data) or _checked_fields(data)
         try:
             created = _EPOCH + micros * _MICROSECOND
         except OverflowError:
             raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
         try:
-            return cls(
-                version=version,
-                cipher_suite=cipher_suite,
-                master_secret=master_secret,
-                extended_master_secret=bool(flags & _FLAG_EMS),
-                server_name=server_name,
-                alpn=alpn,
-                created=created,
-                lifetime=lifetime,
-                session_id=session_id,
-                ticket=ticket,
-                ticket_age_add=ticket_age_add,
-                ticket_nonce=ticket_nonce,
-                max_early_data=max_early_data,
-                peer_certificates=certs,
+            return cls(  # the fields in their order (positional: a server opens a ticket per resumption)
+                version,
+                cipher_suite,
+                master_secret,
+                bool(flags & _FLAG_EMS),
+                server_name,
+                alpn,
+                created,
+                lifetime,
+                session_id,
+                ticket,
+                ticket_age_add,
+                ticket_nonce,
+                max_early_data,
+                certs,
             )
         except ValueError as exc:
             raise DecodeError(f"session state: {exc}") from None
@@ -306,6 +295,120 @@ def _text(raw: bytes, field_name: str) -> str:
 
 def _normal_name(name: str | None) -> str | None:
     return None if name is None else name.rstrip(".").lower()
+
+
+# What the two readers below return: the encoded fields in their order (module doc), flags and
+# created (in microseconds) as encoded; SessionState.from_bytes makes the state of them.
+_Fields = tuple[
+    int, int, bytes, int, int, int, bytes, str | None, str | None, bytes | None, int, bytes, int, tuple[bytes, ...]
+]
+
+
+def _well_formed_fields(data: bytes) -> _Fields | None:
+    """The fields of ``data`` if it is well formed, read in one pass without a call per field (a
+    server opens a ticket per resumption); None for anything else, which :func:`_checked_fields`
+    reads again to say what is wrong."""
+    size = len(data)
+    if size < _HEAD.size:
+        return None
+    fmt, version, cipher_suite, n = _HEAD.unpack_from(data)
+    pos = _HEAD.size + n
+    if fmt != FORMAT_VERSION or n < 1 or pos + _TIMES.size > size:
+        return None
+    master_secret = data[_HEAD.size : pos]
+    flags, micros, lifetime, n = _TIMES.unpack_from(data, pos)
+    if flags & ~_KNOWN_FLAGS or n > 32:
+        return None
+    start = pos + _TIMES.size
+    pos = start + n
+    session_id = data[start:pos]
+    server_name = alpn = ticket = None
+    try:
+        if flags & _FLAG_SERVER_NAME:  # a 2-byte length: a short read makes pos overshoot, refused below
+            start = pos + 2
+            pos = start + int.from_bytes(data[pos:start], "big")
+            if pos == start or pos > size:
+                return None
+            server_name = data[start:pos].decode()
+        if flags & _FLAG_ALPN:
+            if pos >= size or data[pos] == 0:
+                return None
+            start = pos + 1
+            pos = start + data[pos]
+            alpn = data[start:pos].decode()
+    except UnicodeDecodeError:
+        return None
+    if flags & _FLAG_TICKET:
+        start = pos + 2
+        pos = start + int.from_bytes(data[pos:start], "big")
+        ticket = data[start:pos]
+    if pos + _AGE.size > size:
+        return None
+    ticket_age_add, n = _AGE.unpack_from(data, pos)
+    start = pos + _AGE.size
+    pos = start + n
+    ticket_nonce = data[start:pos]
+    if pos + _U32.size + 3 > size:  # max_early_data, then peer_certificates' length
+        return None
+    (max_early_data,) = _U32.unpack_from(data, pos)
+    start = pos + _U32.size + 3
+    if start + int.from_bytes(data[start - 3 : start], "big") != size:
+        return None  # truncated, or trailing bytes
+    certs: tuple[bytes, ...] = ()
+    if start != size:
+        try:
+            certs, _ = _certificates(data, start - 3)
+        except DecodeError:
+            return None
+    fields = version, cipher_suite, master_secret, flags, micros, lifetime, session_id, server_name, alpn
+    return (*fields, ticket, ticket_age_add, ticket_nonce, max_early_data, certs)
+
+
+def _checked_fields(data: bytes) -> _Fields:
+    """The fields of ``data``, each checked on its own: :class:`DecodeError` says which is wrong."""
+    fmt, version, cipher_suite, n = _unpack(_HEAD, data, 0, "format, version, cipher suite")
+    if fmt != FORMAT_VERSION:
+        raise DecodeError(f"session state: unsupported format {fmt} (this version reads {FORMAT_VERSION})")
+    if n < 1:
+        raise DecodeError("session state: master_secret has length 0, allowed 1..255")
+    master_secret, pos = _take(data, _HEAD.size, n, "master_secret")
+    flags, micros, lifetime, n = _unpack(_TIMES, data, pos, "flags, created, lifetime")
+    if flags & ~_KNOWN_FLAGS:
+        raise DecodeError(f"session state: unknown flags 0x{flags & ~_KNOWN_FLAGS:02x}")
+    if n > 32:
+        raise DecodeError(f"session state: session_id has length {n}, allowed 0..32")
+    session_id, pos = _take(data, pos + _TIMES.size, n, "session_id")
+    server_name = alpn = ticket = None
+    if flags & _FLAG_SERVER_NAME:
+        raw, pos = _vector(data, pos, 2, "server_name")
+        server_name = _text(raw, "server_name")
+    if flags & _FLAG_ALPN:
+        raw, pos = _vector(data, pos, 1, "alpn")
+        alpn = _text(raw, "alpn")
+    if flags & _FLAG_TICKET:
+        ticket, pos = _vector(data, pos, 2, "ticket", min_len=0)
+    ticket_age_add, n = _unpack(_AGE, data, pos, "ticket_age_add")
+    ticket_nonce, pos = _take(data, pos + _AGE.size, n, "ticket_nonce")
+    (max_early_data,) = _unpack(_U32, data, pos, "max_early_data")
+    certs, pos = _certificates(data, pos + _U32.size)
+    if pos != len(data):
+        raise DecodeError(f"session state: {len(data) - pos} trailing bytes")
+    return (
+        version,
+        cipher_suite,
+        master_secret,
+        flags,
+        micros,
+        lifetime,
+        session_id,
+        server_name,
+        alpn,
+        ticket,
+        ticket_age_add,
+        ticket_nonce,
+        max_early_data,
+        certs,
+    )
 
 
 # The fixed-size runs of the encoding (module doc): format, version, cipher_suite and the master

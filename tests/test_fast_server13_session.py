@@ -1,0 +1,94 @@
+"""SessionState.from_bytes reads a well-formed encoding in one pass (a server opens a ticket per
+TLS 1.3 resumption, issue 15) and hands anything else to the field-by-field reader, which says
+what is wrong: the fast reader must read exactly what the careful one reads, and refuse what
+it refuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glasstls.errors import DecodeError
+from glasstls.session import state as S
+from glasstls.session.state import SessionState
+
+_text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
+
+
+@st.composite
+def encodings(draw: st.DrawFn) -> bytes:
+    version = draw(st.sampled_from([0x0303, 0x0304]))
+    secret_len = 48 if version == 0x0303 else draw(st.sampled_from([32, 48]))
+    return SessionState(
+        version=version,
+        cipher_suite=draw(st.integers(0, 0xFFFF)),
+        master_secret=draw(st.binary(min_size=secret_len, max_size=secret_len)),
+        extended_master_secret=draw(st.booleans()),
+        server_name=draw(st.none() | _text),
+        alpn=draw(st.none() | _text),
+        created=draw(st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC))),
+        lifetime=draw(st.integers(0, (1 << 32) - 1)),
+        session_id=draw(st.binary(max_size=32)),
+        ticket=draw(st.none() | st.binary(max_size=40)),
+        ticket_age_add=draw(st.integers(0, (1 << 32) - 1)),
+        ticket_nonce=draw(st.binary(max_size=20)),
+        max_early_data=draw(st.integers(0, (1 << 32) - 1)),
+        peer_certificates=tuple(draw(st.lists(st.binary(min_size=1, max_size=20), max_size=3))),
+    ).to_bytes()
+
+
+def _same_reading(data: bytes) -> None:
+    """The fast reader gives the careful one's fields, or None where the careful one refuses."""
+    fast = S._well_formed_fields(data)
+    try:
+        careful = S._checked_fields(data)
+    except DecodeError:
+        assert fast is None
+        return
+    assert fast == careful
+
+
+@settings(max_examples=300)
+@given(encodings())
+def test_a_well_formed_encoding_is_read_in_one_pass(data: bytes) -> None:
+    assert S._well_formed_fields(data) == S._checked_fields(data)
+
+
+@settings(max_examples=300)
+@given(encodings(), st.data())
+def test_every_cut_and_change_reads_as_the_careful_reader_does(data: bytes, draw: st.DataObject) -> None:
+    for cut in range(len(data)):
+        _same_reading(data[:cut])
+    _same_reading(data + b"\x00")
+    at = draw.draw(st.integers(0, len(data) - 1))
+    for value in (0, 1, 0x7F, 0x80, 0xFF, data[at] ^ 1):
+        _same_reading(data[:at] + bytes([value]) + data[at + 1 :])
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=120))
+def test_garbage_reads_as_the_careful_reader_does(data: bytes) -> None:
+    _same_reading(b"\x01" + data)
+
+
+def test_a_bad_utf8_name_is_left_to_the_careful_reader() -> None:
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, "ab", "h2", datetime(2025, 1, 1, tzinfo=UTC), 60)
+    data = state.to_bytes().replace(b"ab", b"\xff\xfe", 1)
+    assert S._well_formed_fields(data) is None
+    try:
+        SessionState.from_bytes(data)
+    except DecodeError as exc:
+        assert "server_name is not UTF-8" in str(exc)
+    else:
+        raise AssertionError("a server_name that is not UTF-8 decoded")
+
+
+def test_an_empty_name_or_alpn_is_left_to_the_careful_reader() -> None:
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, "ab", "h2", datetime(2025, 1, 1, tzinfo=UTC), 60)
+    data = state.to_bytes()
+    for vector, empty in ((b"\x00\x02ab", b"\x00\x00"), (b"\x02h2", b"\x00")):
+        assert vector in data
+        _same_reading(data.replace(vector, empty, 1))
+        assert S._well_formed_fields(data.replace(vector, empty, 1)) is None
