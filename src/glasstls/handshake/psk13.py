@@ -54,6 +54,9 @@ _NONCE_BYTES = 8  # a counter: unique per ticket on the connection (Section 4.6.
 _PSK, _PSK_MODES, _EARLY_DATA = E.pre_shared_key, E.psk_key_exchange_modes, E.early_data
 _SERVER_NAME, _ALPN = E.server_name, E.application_layer_protocol_negotiation
 _PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
+# The TLS 1.3 suites by the plain value a SessionState keeps (CipherSuite members hash and
+# compare as their values): no CipherSuite() call, through EnumType.__call__, per ticket.
+_SUITES_BY_VALUE: dict[int, Suite13] = {int(value): suite for value, suite in TLS13_SUITES.items()}
 
 
 def _normal_name(name: str | None) -> str | None:
@@ -118,7 +121,7 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
     if session is not None and session.version == TLS13:
         problem = _unofferable(ctx, session, suites)
         if problem is None and session.ticket:
-            own = TLS13_SUITES[CipherSuite(session.cipher_suite)]
+            own = _SUITES_BY_VALUE[session.cipher_suite]
             return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes)
         ctx.verified(SUBJECT, False, f"ticket not offered: {problem}")
     psk = cfg.psk
@@ -130,7 +133,7 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
 
 def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13]) -> str | None:
     """Why a TLS 1.3 session may not be offered on this connection, or None."""
-    suite = TLS13_SUITES.get(CipherSuite(session.cipher_suite))
+    suite = _SUITES_BY_VALUE.get(session.cipher_suite)
     if not session.ticket or suite is None:
         return "the session has no TLS 1.3 ticket"
     # RFC 8446, Section 4.2.11: the PSK is used only with a suite of its hash.
@@ -351,7 +354,7 @@ def _resumable(
     """The suite to resume ``state`` with, or None and why not."""
     if state.version != TLS13:
         return None, "it holds a TLS 1.2 session"
-    original = TLS13_SUITES.get(CipherSuite(state.cipher_suite))
+    original = _SUITES_BY_VALUE.get(state.cipher_suite)
     if original is None:
         return None, "its cipher suite is not a TLS 1.3 one"
     # RFC 8446, Section 4.2.11: any suite with the PSK's hash will do.

@@ -56,7 +56,7 @@ from .common13 import (
 )
 from .hello import choose_protocol_version, ordered_extensions
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
-from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
+from .post_handshake import DeferredExporter, PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -110,8 +110,10 @@ def negotiate(
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
     ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
     offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
-    suite = TLS13_SUITES[N.choose_suite(offered, ours, cfg.prefer_client_suites, cfg.cipher_suites)]
     order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
+    if not order:  # RFC 8446, Section 4.1.1: handshake_failure, saying what each side offered
+        N.choose_suite(offered, ours, cfg.prefer_client_suites, cfg.cipher_suites)
+    suite = order[0]  # choose_suite's choice: suite_order's first
     psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
@@ -358,7 +360,7 @@ def send_server_flight(
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
     ctx.send_message(fin)
     transcript.add(fin.raw)
-    master, traffic = _application_secrets(stage, transcript)
+    master, traffic = _application_secrets(ctx, stage, transcript)
     # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
     ctx.install_write(suite, traffic.server, "application")
     if early_secret is None:
@@ -454,13 +456,18 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
     return EncryptedExtensions(extensions=tuple(exts))
 
 
-def _application_secrets(stage: HandshakeSecret, transcript: Transcript) -> tuple[MasterSecret, TrafficSecrets]:
+def _application_secrets(
+    ctx: Context, stage: HandshakeSecret, transcript: Transcript
+) -> tuple[MasterSecret, TrafficSecrets]:
     """RFC 8446, Section 7.1: the master secret and both application traffic secrets,
     from the transcript through the server's Finished."""
     master = stage.master_stage()
     th = transcript.digest()
     c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
-    exporter = master.exporter_master_secret(th)  # RFC 8446, Section 7.5
+    # RFC 8446, Section 7.5: for exporters only, so derived when one is first asked for,
+    # unless the trace or key log listens (it hears of every secret where it is made).
+    deferred = DeferredExporter(master, th)
+    exporter = deferred() if ctx.tracing else deferred
     return master, TrafficSecrets(stage.suite, c_ap, s_ap, exporter)
 
 
