@@ -92,3 +92,37 @@ def test_an_empty_name_or_alpn_is_left_to_the_careful_reader() -> None:
         assert vector in data
         _same_reading(data.replace(vector, empty, 1))
         assert S._well_formed_fields(data.replace(vector, empty, 1)) is None
+
+
+def test_expired_is_now_at_or_past_expires() -> None:
+    from datetime import timedelta
+
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    for lifetime in (0, 1, 7200, (1 << 32) - 1):
+        state = SessionState(0x0304, 0x1301, b"k" * 32, False, None, None, created, lifetime)
+        for offset in (-1, 0, 1):
+            now = created + timedelta(seconds=lifetime, microseconds=offset)
+            assert state.expired(now) == (lifetime <= 0 or now >= state.expires)
+
+
+def test_ticket_keys_forget_each_key_when_its_acceptance_ends() -> None:
+    """TicketKeys looks for keys to forget only once the earliest accept_until has come: the
+    keys it holds at each moment are the ones whose accept_until is still ahead."""
+    from datetime import timedelta
+    from random import Random
+
+    from glasstls.session.tickets import TicketKeys
+
+    keys = TicketKeys(Random(7).randbytes, rotate_after=10, accept_for=25)
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, None, None, datetime(2025, 1, 1, tzinfo=UTC), 3600)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    sealed: dict[bytes, datetime] = {}  # key name -> when it stops opening tickets
+    for second in range(0, 120, 3):
+        now = start + timedelta(seconds=second)
+        if second in (21, 57):
+            keys.rotate(now)
+        ticket = keys.seal(state, now)
+        for name, key in keys._keys.items():
+            sealed[name] = key.accept_until
+        assert keys.open(ticket, now)[0] == state
+        assert keys.key_names(now) == [n for n, until in sealed.items() if now < until]

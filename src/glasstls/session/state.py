@@ -165,7 +165,9 @@ class SessionState:
         A session created "in the future" (the clock stepped back) is not expired.
         """
         check_aware(now)
-        return self.lifetime <= 0 or now >= self.expires
+        lifetime = self.lifetime
+        # now >= expires, without building expires (a server asks this of every ticket it opens)
+        return lifetime <= 0 or now - self.created >= timedelta(0, lifetime)
 
     def matches(self, version: int, cipher_suite: int, extended_master_secret: bool, server_name: str | None) -> bool:
         """May this session be resumed in a handshake with these parameters?

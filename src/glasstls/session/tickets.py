@@ -140,6 +140,7 @@ class TicketKeys:
         self.rotate_after = timedelta(seconds=rotate_after)
         self.accept_for = timedelta(seconds=accept_for)
         self._keys: dict[bytes, _Key] = {}  # insertion order: oldest first, the newest may be current
+        self._retire_at: datetime | None = None  # the keys' earliest accept_until (None: no key)
         self._lock = threading.Lock()
 
     # -- key management (callers hold the lock) --------------------------------------
@@ -152,11 +153,20 @@ class TicketKeys:
         until = now + self.rotate_after
         key = _Key(name, AESGCM(secret), now, until, until + self.accept_for)
         self._keys[name] = key
+        self._schedule_retirement()
         return key
 
+    def _schedule_retirement(self) -> None:
+        """Note when _retire next has a key to forget: after every change of a key's accept_until."""
+        self._retire_at = min((k.accept_until for k in self._keys.values()), default=None)
+
     def _retire(self, now: datetime) -> None:
+        due = self._retire_at
+        if due is None or now < due:
+            return  # no key to forget yet: one comparison per ticket opened or sealed, not one per key
         for name in [n for n, k in self._keys.items() if now >= k.accept_until]:
             del self._keys[name]
+        self._schedule_retirement()
 
     def _current(self, now: datetime) -> _Key | None:
         newest = next(reversed(self._keys.values()), None)
@@ -208,7 +218,7 @@ class TicketKeys:
             current = self._current(now)
             if current is not None:
                 current.current_until = now
-                current.accept_until = now + self.accept_for
+                current.accept_until = now + self.accept_for  # (the new key below notes it for _retire)
             self._new_key(now)
             self._retire(now)
 
