@@ -57,6 +57,8 @@ _PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
 # The TLS 1.3 suites by the plain value a SessionState keeps (CipherSuite members hash and
 # compare as their values): no CipherSuite() call, through EnumType.__call__, per ticket.
 _SUITES_BY_VALUE: dict[int, Suite13] = {int(value): suite for value, suite in TLS13_SUITES.items()}
+# The suites' hashes, their constructors called directly (hashlib.new goes through a Python wrapper).
+_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
 def _normal_name(name: str | None) -> str | None:
@@ -67,7 +69,9 @@ def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript
     """Transcript-Hash(Truncate(ClientHello)), after ``before`` (ClientHello1 as message_hash
     and the HelloRetryRequest) for a second ClientHello (RFC 8446, Section 4.2.11.2)."""
     if before is None:
-        return hashlib.new(hash_name, truncated).digest()
+        constructor = _HASHES.get(hash_name)
+        hashed = constructor(truncated) if constructor is not None else hashlib.new(hash_name, truncated)
+        return hashed.digest()
     transcript = before.fork()
     transcript.add(truncated)
     return transcript.digest()
@@ -280,7 +284,11 @@ def choose_psk(
     if modes is None:  # RFC 8446, Section 4.2.9: a client offering a PSK MUST send it
         raise AlertError(AlertDescription.missing_extension, "ClientHello offers a PSK without psk_key_exchange_modes")
     cfg: ServerConfig = ctx.config
-    mode = next((m for m in cfg.psk_modes if m in modes.value), None)
+    mode = None
+    for ours in cfg.psk_modes:  # our preference first
+        if ours in modes.value:
+            mode = ours
+            break
     if mode is None:
         offered_modes = ", ".join(m.name for m in modes.value) or "none"
         ctx.verified(SUBJECT, False, f"no PSK key exchange mode in common (client: {offered_modes}): full handshake")
@@ -328,7 +336,9 @@ def _usable(
 ) -> tuple[bytes, Suite13, SessionState | None] | None:
     """The key, suite and session of one offered identity, or None (traced) if unusable."""
     cfg: ServerConfig = ctx.config
-    external = next((p for p in cfg.psks if hmac.compare_digest(p.identity, identity.identity)), None)
+    external = None
+    if cfg.psks:  # (no generator made for a server without external PSKs)
+        external = next((p for p in cfg.psks if hmac.compare_digest(p.identity, identity.identity)), None)
     if external is not None:
         suite = next((s for s in suites if s.hash_name == external.hash), None)
         if suite is None:
