@@ -20,7 +20,7 @@ from glasstls.errors import AlertError, DecodeError
 from glasstls.wire import extensions as X
 from glasstls.wire import handshake as H
 from glasstls.wire.codec import Reader
-from glasstls.wire.extensions import Extension, KeyShareEntry
+from glasstls.wire.extensions import Extension, KeyShareEntry, OfferedPsks, PskIdentity
 
 
 def _by_layout(cls: type[H.Handshake], body: bytes) -> H.Handshake:
@@ -60,6 +60,17 @@ def _variants(body: bytes) -> Iterator[bytes]:
 
 
 _SHARE = KeyShareEntry(NamedGroup.x25519, bytes(range(32)))
+_EXTS = tuple(
+    Extension.make(t, v, X.CH)
+    for t, v in [
+        (E.supported_versions, (ProtocolVersion.TLSv1_3,)),
+        (E.key_share, (_SHARE,)),
+        (E.extended_master_secret, True),
+        (E.psk_key_exchange_modes, (1,)),
+        (E.record_size_limit, 16385),
+    ]
+)
+_PSK = Extension.make(E.pre_shared_key, OfferedPsks((PskIdentity(b"ticket", 7),), (bytes(32),)), X.CH)
 _HELLOS = [
     H.ClientHello(
         random=bytes(range(32)),
@@ -71,6 +82,8 @@ _HELLOS = [
         ),
     ),
     H.ClientHello(random=bytes(32), cipher_suites=(CipherSuite.TLS_AES_256_GCM_SHA384,), compression_methods=(1, 0)),
+    H.ClientHello(cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,), extensions=(*_EXTS, _PSK)),  # PSK last
+    H.ClientHello(cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,), extensions=(_EXTS[0], _PSK, *_EXTS[1:])),
 ]
 _SERVER_HELLOS = [
     H.ServerHello(
@@ -91,7 +104,8 @@ _SERVER_HELLOS = [
 )
 def test_every_variant_parses_as_the_layout_does(cls: type[H.Handshake], msg: H.Handshake) -> None:
     body = msg.encode()[4:]
-    assert _outcome(_parsed, cls, body)[0] == "value"
+    misplaced = isinstance(msg, H.ClientHello) and _PSK in msg.extensions[:-1]
+    assert _outcome(_parsed, cls, body)[0] == ("AlertError" if misplaced else "value")
     for variant in _variants(body):
         assert _outcome(_parsed, cls, variant) == _outcome(_by_layout, cls, variant), variant.hex()
 

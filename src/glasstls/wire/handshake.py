@@ -166,7 +166,7 @@ class ClientHello(_WithExtensions, Handshake):
         if r.at_end():  # RFC 5246, Section 7.4.1.2: the extensions may be absent
             return cls(*fixed, ())
         exts, by_type = X.read_indexed_extensions(r, X.CH)
-        _check_psk_last(exts)
+        _check_psk_last(exts, by_type)
         msg = cls(*fixed, exts)
         if len(exts) > _SCANNED:
             msg._ext_index = (exts, by_type)  # the index ext() would make (no type repeats)
@@ -277,11 +277,16 @@ def _server_hello_fixed_by_field(r: Reader) -> _ServerHelloFixed:
     )
 
 
-def _check_psk_last(exts: tuple[Extension, ...]) -> None:
-    # RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension.
-    for ext in exts[:-1]:
-        if ext.type == _PSK:
-            raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key is not the last ClientHello extension")
+def _check_psk_last(exts: tuple[Extension, ...], by_type: Mapping[int, Extension] | None = None) -> None:
+    """RFC 8446, Section 4.2.11: pre_shared_key MUST be the last extension. ``by_type``: the block's
+    extensions by type (read_indexed_extensions, which refused a repeated type): one lookup, no scan."""
+    if by_type is not None:
+        psk = by_type.get(_PSK)
+        if psk is None or psk is exts[-1]:
+            return
+    elif all(ext.type != _PSK for ext in exts[:-1]):
+        return
+    raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key is not the last ClientHello extension")
 
 
 @dataclass
@@ -415,6 +420,14 @@ class Finished(Handshake):
     msg_type: ClassVar[HandshakeType] = HandshakeType.finished
     layout: ClassVar[Layout] = (Raw("verify_data"),)
     verify_data: bytes = b""
+
+    @classmethod
+    def parse(cls, r: Reader) -> Finished:
+        """The layout's one field, the rest of the message (RFC 8446, Section 4.4.4), taken at once;
+        its length is checked against the hash's by the state that verifies it."""
+        data, pos, end = r.view()
+        r.skip(end - pos)
+        return cls(data[pos:end])
 
     def encode(self) -> bytes:
         """The layout's bytes (RFC 8446, Section 4.4.4), written without its walk."""
