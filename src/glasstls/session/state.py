@@ -93,9 +93,10 @@ class SessionState:
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        check_aware(self.created, "created")
-        if self.created.tzinfo is not UTC:
-            object.__setattr__(self, "created", self.created.astimezone(UTC))
+        created = self.created
+        if created.tzinfo is not UTC:  # (UTC, what every clock of glasstls's gives, needs no more checks)
+            check_aware(created, "created")
+            object.__setattr__(self, "created", created.astimezone(UTC))
         certs = self.peer_certificates
         if type(certs) is not tuple or (certs and set(map(type, certs)) != _BYTES_ONLY):
             object.__setattr__(self, "peer_certificates", tuple(bytes(c) for c in certs))
@@ -116,7 +117,7 @@ class SessionState:
                 return f"a TLS 1.3 resumption PSK has 32 or 48 bytes, not {len(self.master_secret)}"
         else:
             return f"version 0x{self.version:04x} is neither TLS 1.2 nor TLS 1.3"
-        return self._field_problem() or self._certificates_problem()
+        return self._field_problem() or (self._certificates_problem() if self.peer_certificates else None)
 
     def _field_problem(self) -> str | None:
         """What the encoding needs of each field but the certificates (see the module doc)."""
