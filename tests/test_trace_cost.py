@@ -118,6 +118,27 @@ def test_no_secret_or_state_event_is_built_for_an_observer_that_reads_none(kind:
         assert any(isinstance(e, StateTrace) for e in everything[side].events)
 
 
+def test_the_key_schedule_reports_to_no_one_for_an_observer_that_reads_no_secret_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # TLS 1.3's key schedule is given no report to call (common13.secret_reporter), not one whose
+    # calls end at the connection: the same secrets are derived (the handshake completes).
+    from glasstls.connection import _HandshakeContext
+
+    reports: list[str] = []
+    real = _HandshakeContext.secret
+
+    def counted(self: Any, label: str, client_random: bytes, secret: bytes) -> None:
+        reports.append(label)
+        real(self, label, client_random, secret)
+
+    monkeypatch.setattr(_HandshakeContext, "secret", counted)
+    handshake("1.3", Spy(), Spy())
+    assert reports == []
+    handshake("1.3", EventList(), Spy())
+    assert "client_handshake_traffic_secret" in reports and "server_application_traffic_secret_0" in reports
+
+
 @pytest.mark.parametrize("kind", ["1.3", "1.2"])
 def test_a_plain_text_trace_alone_prints_what_it_prints_beside_every_event(kind: str) -> None:
     everything = {"client": EventList(), "server": EventList()}

@@ -485,6 +485,7 @@ class _HandshakeContext:
         self.side: str = conn.side
         self.config: Any = conn.config
         self.tracing = conn._observer is not None
+        self.reports_secrets = conn._secret_observer is not None
         self.offered_hello: ClientHello | None = None  # the client's last ClientHello
         self.offered_session: SessionState | None = None  # the session the client offers to resume
         self.offered_sni: str | None = None  # the server_name the client sends (RFC 6066, Section 3)

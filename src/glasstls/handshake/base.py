@@ -139,6 +139,9 @@ class Context(Protocol):
     # Whether anything reads verified(): where its subject or detail takes work to compose
     # (a certificate described), a state composes it only then.
     tracing: bool
+    # Whether the observer reads secret events (a key log, a trace that shows what is derived,
+    # Observer.wants_secret_events): the key schedule reports each secret it derives only then.
+    reports_secrets: bool
 
     # What the trace and the application learn.
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None: ...

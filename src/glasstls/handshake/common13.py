@@ -170,9 +170,10 @@ def certificate_request(ctx: Context, request_context: bytes = b"") -> Certifica
 def secret_reporter(ctx: Context, client_random: bytes) -> SecretReport | None:
     """What the key schedule calls with each secret it derives: the connection's trace
     and key log, which name a connection by its client random (NSS key log format).
-    None for a connection without an observer, which hears of no secret (its observer is
-    given when it is made): the key schedule then calls nothing, sixteen times a handshake."""
-    if not ctx.tracing:
+    None for a connection whose observer reads no secret event (none attached, or a trace
+    that shows no derivation, Observer.wants_secret_events; asked when the connection is
+    made): the key schedule then calls nothing, sixteen times a handshake."""
+    if not ctx.reports_secrets:
         return None
 
     def report(name: str, secret: bytes) -> None:
