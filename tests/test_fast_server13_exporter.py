@@ -64,3 +64,21 @@ def test_a_traced_server_derives_and_reports_the_exporter_in_the_handshake() -> 
     expected = export_keying_material(suite, reported, b"EXPORTER-t", b"", 16)
     assert pair.server.export_keying_material("EXPORTER-t", b"", 16) == expected
     assert pair.client.export_keying_material("EXPORTER-t", b"", 16) == expected
+
+
+class _ChecksOnly(Observer):
+    """An observer that reads no secret events (a plain text trace): nothing to derive early for."""
+
+    wants_secrets = False
+    wants_secret_events = False
+    wants_state_events = False
+
+    def __call__(self, event: Any) -> None:
+        pass
+
+
+def test_a_server_whose_observer_reads_no_secrets_still_defers_the_exporter() -> None:
+    pair = connected_pair(server_observer=_ChecksOnly())
+    traffic = _server_state(pair).traffic
+    assert isinstance(traffic.exporter_master, DeferredExporter)
+    assert pair.server.export_keying_material("EXPORTER-p") == pair.client.export_keying_material("EXPORTER-p")

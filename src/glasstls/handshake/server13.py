@@ -465,9 +465,9 @@ def _application_secrets(
     th = transcript.digest()
     c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
     # RFC 8446, Section 7.5: for exporters only, so derived when one is first asked for,
-    # unless the trace or key log listens (it hears of every secret where it is made).
+    # unless an observer reads secrets (it hears of every secret where it is made).
     deferred = DeferredExporter(master, th)
-    exporter = deferred() if ctx.tracing else deferred
+    exporter = deferred() if ctx.reports_secrets else deferred
     return master, TrafficSecrets(stage.suite, c_ap, s_ap, exporter)
 
 
