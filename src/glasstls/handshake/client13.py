@@ -49,7 +49,7 @@ from .base import AnyState, Context, PeerVerified, State, require, traced_check,
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
-from .post_handshake import ClientConnected13, DeferredExporter, PostHandshakeAuth, TrafficSecrets
+from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
 from .psk13 import PskOffer, SessionBasis
 from .status import check_server_status, leaf_staple
 
@@ -389,10 +389,8 @@ class ExpectFinished(State[Finished]):
         th = keys.transcript.digest()
         c_ap = master.client_application_traffic_secret(th)
         s_ap = master.server_application_traffic_secret(th)
-        # RFC 8446, Section 7.5: for exporters only, so derived when one is first asked for,
-        # unless the trace or key log listens.
-        deferred = DeferredExporter(master, th)
-        exporter = deferred() if ctx.tracing else deferred
+        # RFC 8446, Section 7.5: derived now, as the master secret is not kept (test_key_hygiene.py).
+        exporter = master.exporter_master_secret(th)
         ctx.install_read(suite, s_ap, "application", proof)
         self._send_client_flight(ctx, th)
         ctx.install_write(suite, c_ap, "application", proof)

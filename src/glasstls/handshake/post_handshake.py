@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Self, TypeVar
 
 from ..config import ServerConfig
-from ..crypto.keyschedule13 import MasterSecret, export_keying_material, finished_verify_data, next_traffic_secret
+from ..crypto.keyschedule13 import export_keying_material, finished_verify_data, next_traffic_secret
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
@@ -62,28 +62,6 @@ CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
 Msg = TypeVar("Msg", bound=Handshake)  # what a connected state waits for
 
 
-class DeferredExporter:
-    """exporter_master_secret (RFC 8446, Section 7.5), derived when an exporter is first asked for.
-
-    Most connections never export keying material, and the derivation is an HMAC; a connection
-    whose trace or key log listens derives it at once instead (the listener hears of every
-    secret as the key schedule makes it). Derived once, then kept."""
-
-    __slots__ = ("_master", "_transcript_hash", "_secret")
-
-    def __init__(self, master: MasterSecret, transcript_hash: bytes) -> None:
-        self._master: MasterSecret | None = master
-        self._transcript_hash = transcript_hash  # through the server Finished
-        self._secret = b""
-
-    def __call__(self) -> bytes:
-        master = self._master
-        if master is not None:
-            self._secret = master.exporter_master_secret(self._transcript_hash)
-            self._master = None  # the master secret is not kept for longer than needed
-        return self._secret
-
-
 @dataclass(frozen=True)
 class TrafficSecrets:
     """The application traffic secrets in use, one per direction (RFC 8446, Section 7.1).
@@ -96,14 +74,9 @@ class TrafficSecrets:
     suite: Suite13
     client: bytes = field(repr=False)
     server: bytes = field(repr=False)
-    # RFC 8446, Section 7.5: derived beside the first application secrets, or on first use
-    # (DeferredExporter); a KeyUpdate leaves it.
-    exporter_master: bytes | DeferredExporter = field(repr=False)
+    # RFC 8446, Section 7.5: derived beside the first application secrets; a KeyUpdate leaves it.
+    exporter_master: bytes = field(repr=False)
     read_generation: int = 0
-
-    def exporter_master_secret(self) -> bytes:
-        exporter = self.exporter_master
-        return exporter if isinstance(exporter, bytes) else exporter()
 
     def read(self, side: str) -> bytes:
         return self.server if side == "client" else self.client
@@ -221,8 +194,7 @@ class Connected13(Connected[Msg]):
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
         # RFC 8446, Section 7.5: no context and an empty context are the same in TLS 1.3.
         traffic = self.traffic
-        exporter_master = traffic.exporter_master_secret()
-        return export_keying_material(traffic.suite, exporter_master, label, context or b"", length)
+        return export_keying_material(traffic.suite, traffic.exporter_master, label, context or b"", length)
 
     def update_write(self, ctx: Context, request_peer: bool) -> None:
         request = KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested

@@ -56,7 +56,7 @@ from .common13 import (
 )
 from .hello import choose_protocol_version, ordered_extensions
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
-from .post_handshake import DeferredExporter, PostHandshakeRequests, ServerConnected13, TrafficSecrets
+from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -360,7 +360,7 @@ def send_server_flight(
     fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
     ctx.send_message(fin)
     transcript.add(fin.raw)
-    master, traffic = _application_secrets(ctx, stage, transcript)
+    master, traffic = _application_secrets(stage, transcript)
     # RFC 8446, Section 4.4.4: the server may send (0.5-RTT) under s_ap now.
     ctx.install_write(suite, traffic.server, "application")
     if early_secret is None:
@@ -456,18 +456,13 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
     return EncryptedExtensions(extensions=tuple(exts))
 
 
-def _application_secrets(
-    ctx: Context, stage: HandshakeSecret, transcript: Transcript
-) -> tuple[MasterSecret, TrafficSecrets]:
+def _application_secrets(stage: HandshakeSecret, transcript: Transcript) -> tuple[MasterSecret, TrafficSecrets]:
     """RFC 8446, Section 7.1: the master secret and both application traffic secrets,
     from the transcript through the server's Finished."""
     master = stage.master_stage()
     th = transcript.digest()
     c_ap, s_ap = master.client_application_traffic_secret(th), master.server_application_traffic_secret(th)
-    # RFC 8446, Section 7.5: for exporters only, so derived when one is first asked for,
-    # unless an observer reads secrets (it hears of every secret where it is made).
-    deferred = DeferredExporter(master, th)
-    exporter = deferred() if ctx.reports_secrets else deferred
+    exporter = master.exporter_master_secret(th)  # RFC 8446, Section 7.5 (the master secret is not kept)
     return master, TrafficSecrets(stage.suite, c_ap, s_ap, exporter)
 
 
