@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from byte_variants import byte_variants
 from glasstls.enums import CipherSuite, NamedGroup, ProtocolVersion
 from glasstls.enums import ExtensionType as E
 from glasstls.errors import AlertDescription, AlertError, DecodeError
@@ -56,16 +57,6 @@ def _outcome(decode: Callable[[Reader], Any], body: bytes) -> tuple[str, Any]:
     return "value", value
 
 
-def _variants(body: bytes) -> Iterator[bytes]:
-    """``body``, each truncation of it, and each byte replaced by a few others."""
-    yield body
-    for n in range(len(body)):
-        yield body[:n]
-    for i in range(len(body)):
-        for b in {0, 1, 2, 31, 32, 33, 0xFF, body[i] ^ 1}:
-            yield body[:i] + bytes((b,)) + body[i + 1 :]
-
-
 _SHARES = [
     (KeyShareEntry(NamedGroup.x25519, bytes(range(32))),),
     (KeyShareEntry(NamedGroup.secp256r1, b"\x04" * 65), KeyShareEntry(NamedGroup.x25519, b"k")),
@@ -82,7 +73,7 @@ def test_client_shares_read_as_field_by_field(shares: tuple[KeyShareEntry, ...])
     body = X.Extension.make(E.key_share, shares, X.CH).data
     decode = X._codecs_in(X.CH)[E.key_share].decode
     assert _outcome(decode, body) == ("value", shares)
-    for variant in _variants(body):
+    for variant in byte_variants(body):
         assert _outcome(decode, variant) == _outcome(_reference_client_shares, variant), variant.hex()
 
 
@@ -91,7 +82,7 @@ def test_offered_psks_read_as_field_by_field(psks: OfferedPsks) -> None:
     body = X.Extension.make(E.pre_shared_key, psks, X.CH).data
     decode = X._codecs_in(X.CH)[E.pre_shared_key].decode
     assert _outcome(decode, body) == ("value", psks)
-    for variant in _variants(body):
+    for variant in byte_variants(body):
         assert _outcome(decode, variant) == _outcome(_reference_offered_psks, variant), variant.hex()
 
 
@@ -113,9 +104,9 @@ def _walk_server_hello(r: Reader) -> H.ServerHello:
 
 def _hello_variants(body: bytes) -> Iterator[bytes]:
     """``body``, each truncation, and each byte of its first 80 and last 40 changed (the fixed fields and
-    the first extensions, the last ones); all of _variants for a short body."""
+    the first extensions, the last ones); all of byte_variants for a short body."""
     if len(body) <= 160:
-        yield from _variants(body)
+        yield from byte_variants(body)
         return
     yield body
     for n in range(len(body)):

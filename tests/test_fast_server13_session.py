@@ -13,30 +13,12 @@ from hypothesis import strategies as st
 from glasstls.errors import DecodeError
 from glasstls.session import state as S
 from glasstls.session.state import SessionState
+from test_session import states
 
-_text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
 
-
-@st.composite
-def encodings(draw: st.DrawFn) -> bytes:
-    version = draw(st.sampled_from([0x0303, 0x0304]))
-    secret_len = 48 if version == 0x0303 else draw(st.sampled_from([32, 48]))
-    return SessionState(
-        version=version,
-        cipher_suite=draw(st.integers(0, 0xFFFF)),
-        master_secret=draw(st.binary(min_size=secret_len, max_size=secret_len)),
-        extended_master_secret=draw(st.booleans()),
-        server_name=draw(st.none() | _text),
-        alpn=draw(st.none() | _text),
-        created=draw(st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC))),
-        lifetime=draw(st.integers(0, (1 << 32) - 1)),
-        session_id=draw(st.binary(max_size=32)),
-        ticket=draw(st.none() | st.binary(max_size=40)),
-        ticket_age_add=draw(st.integers(0, (1 << 32) - 1)),
-        ticket_nonce=draw(st.binary(max_size=20)),
-        max_early_data=draw(st.integers(0, (1 << 32) - 1)),
-        peer_certificates=tuple(draw(st.lists(st.binary(min_size=1, max_size=20), max_size=3))),
-    ).to_bytes()
+def encodings() -> st.SearchStrategy[bytes]:
+    """Encodings of random states (test_session.py's strategy)."""
+    return states().map(SessionState.to_bytes)
 
 
 def _same_reading(data: bytes) -> None:

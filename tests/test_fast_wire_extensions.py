@@ -10,11 +10,11 @@ change and on blocks with repeated types, both when the extensions are new and w
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from byte_variants import byte_variants
 from glasstls.enums import AlertDescription, ExtensionType, NamedGroup, ProtocolVersion
 from glasstls.enums import ExtensionType as E
 from glasstls.errors import AlertError, DecodeError
@@ -55,13 +55,7 @@ def _block(*exts: Extension) -> bytes:
     return bytes(buf)
 
 
-def _variants(block: bytes) -> Iterator[bytes]:
-    yield block
-    for n in range(len(block)):
-        yield block[:n]
-    for i in range(len(block)):
-        for b in {0, 1, 2, 4, 0x2B, 0x33, 0xFF, block[i] ^ 1}:
-            yield block[:i] + bytes((b,)) + block[i + 1 :]
+_EXTENSION_EDGES = (0, 1, 2, 4, 0x2B, 0x33, 0xFF)  # lengths, and the types of supported_versions and key_share
 
 
 _VERSIONS = Extension.make(E.supported_versions, (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2), X.CH)
@@ -82,7 +76,7 @@ _BLOCKS = {
 @pytest.mark.parametrize("name", _BLOCKS)
 def test_every_variant_reads_as_the_field_by_field_loop(name: str) -> None:
     context, block = _BLOCKS[name]
-    for variant in _variants(block):
+    for variant in byte_variants(block, _EXTENSION_EDGES):
         expected = _outcome(_reference, variant, context)
         for _ in range(2):  # new, then kept
             assert _outcome(read_extensions, variant, context) == expected, variant.hex()
@@ -151,6 +145,6 @@ def test_a_server_key_share_reads_as_field_by_field(entry: KeyShareEntry) -> Non
     """The ServerHello's KeyShareEntry is read from the buffer when it fits (RFC 8446, Section 4.2.8)."""
     body = Extension.make(E.key_share, entry, X.SH).data
     assert _share_outcome(X._decode_key_share_entry, body) == ("value", (entry, NamedGroup, bytes))
-    for variant in _variants(body):
+    for variant in byte_variants(body, _EXTENSION_EDGES):
         expected = _share_outcome(_reference_server_share, variant)
         assert _share_outcome(X._decode_key_share_entry, variant) == expected, variant.hex()

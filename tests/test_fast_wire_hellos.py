@@ -9,11 +9,11 @@ extensions, same errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from byte_variants import byte_variants
 from glasstls.enums import CipherSuite, NamedGroup, ProtocolVersion
 from glasstls.enums import ExtensionType as E
 from glasstls.errors import AlertError, DecodeError
@@ -48,15 +48,6 @@ def _outcome(parse: Any, cls: type[H.Handshake], body: bytes) -> tuple[str, Any]
         return type(exc).__name__, (str(exc), exc.description)
     exts = [(e.type, e.data, e.value) for e in getattr(msg, "extensions", ())]
     return "value", (type(msg), msg, exts)
-
-
-def _variants(body: bytes) -> Iterator[bytes]:
-    yield body
-    for n in range(len(body)):
-        yield body[:n]
-    for i in range(len(body)):
-        for b in {0, 1, 2, 31, 32, 33, 0xFF, body[i] ^ 1}:
-            yield body[:i] + bytes((b,)) + body[i + 1 :]
 
 
 _SHARE = KeyShareEntry(NamedGroup.x25519, bytes(range(32)))
@@ -106,7 +97,7 @@ def test_every_variant_parses_as_the_layout_does(cls: type[H.Handshake], msg: H.
     body = msg.encode()[4:]
     misplaced = isinstance(msg, H.ClientHello) and _PSK in msg.extensions[:-1]
     assert _outcome(_parsed, cls, body)[0] == ("AlertError" if misplaced else "value")
-    for variant in _variants(body):
+    for variant in byte_variants(body):
         assert _outcome(_parsed, cls, variant) == _outcome(_by_layout, cls, variant), variant.hex()
 
 

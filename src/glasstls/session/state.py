@@ -396,22 +396,8 @@ def _checked_fields(data: bytes) -> _Fields:
     certs, pos = _certificates(data, pos + _U32.size)
     if pos != len(data):
         raise DecodeError(f"session state: {len(data) - pos} trailing bytes")
-    return (
-        version,
-        cipher_suite,
-        master_secret,
-        flags,
-        micros,
-        lifetime,
-        session_id,
-        server_name,
-        alpn,
-        ticket,
-        ticket_age_add,
-        ticket_nonce,
-        max_early_data,
-        certs,
-    )
+    fields = version, cipher_suite, master_secret, flags, micros, lifetime, session_id, server_name, alpn
+    return (*fields, ticket, ticket_age_add, ticket_nonce, max_early_data, certs)
 
 
 # The fixed-size runs of the encoding (module doc): format, version, cipher_suite and the master
