@@ -33,6 +33,7 @@ import pytest
 from glasstls import (
     ApplicationData,
     CertifiedKey,
+    CipherSuite,
     ClientConfig,
     NamedGroup,
     NewTicket,
@@ -200,6 +201,28 @@ def test_resumption_with_psk_dhe_ke() -> None:
     assert run.client.session is not None and run.client.session.ticket != session.ticket
     run.client.send(b"after resumption")
     assert run.server.receive_bytes(run.client.data_to_send()) == [ApplicationData(b"after resumption")]
+
+
+def test_a_ticket_resumes_under_another_suite_of_its_hash() -> None:
+    # RFC 8446, Section 4.2.11: a PSK lends only its hash; the server may choose another suite with
+    # it. The early secret each side extracted for the binder goes on under the chosen suite: the
+    # traffic keys, and those after a KeyUpdate, are ChaCha20-Poly1305's.
+    aes, chacha = CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_CHACHA20_POLY1305_SHA256
+    session = first_session(client_config(cipher_suites=(aes, chacha)), scfg := server_config(cipher_suites=(aes,)))
+    assert session.cipher_suite == aes
+    run = Run(client_config(cipher_suites=(aes, chacha)), replace(scfg, cipher_suites=(chacha,)), session=session)
+    run.handshake()
+    for conn in (run.client, run.server):
+        params = conn.parameters
+        assert params is not None and params.resumed and params.cipher_suite == chacha.name
+    for sender, receiver in ((run.client, run.server), (run.server, run.client)):
+        sender.send(b"under chacha")
+        assert receiver.receive_bytes(sender.data_to_send()) == [ApplicationData(b"under chacha")]
+    run.client.update_keys(request_peer=True)
+    run.server.receive_bytes(run.client.data_to_send())
+    run.client.receive_bytes(run.server.data_to_send())
+    run.server.send(b"after a key update")
+    assert ApplicationData(b"after a key update") in run.client.receive_bytes(run.server.data_to_send())
 
 
 def test_the_offer_carries_the_obfuscated_age_and_modes() -> None:

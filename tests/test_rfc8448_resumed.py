@@ -161,7 +161,8 @@ def test_the_client_binds_the_rfc_client_hello(trace3: Trace, trace4: Trace) -> 
     blank = replace(offered, binders=(bytes(32),))
     zeroed = replace(rfc, extensions=(*rfc.extensions[:-1], replace(rfc.extensions[-1], value=blank)))
     kept = session(trace3)
-    offer = psk13.PskOffer(kept.ticket or b"", kept.master_secret, SUITE, kept, (PskKeyExchangeMode.psk_dhe_ke,))
+    early = ks.EarlySecret(SUITE, kept.master_secret)
+    offer = psk13.PskOffer(kept.ticket or b"", kept.master_secret, SUITE, kept, (PskKeyExchangeMode.psk_dhe_ke,), early)
     bound = psk13.bind(_At(T0 + reported_age(trace3, trace4)), zeroed, offer)  # type: ignore[arg-type]
     assert bound.raw == trace4.block(f"{C}  send handshake record", "payload", 0)
     # bind patches the binder into the draft's bytes: the message object says the same.

@@ -106,14 +106,18 @@ class EarlySecret:
         else:
             self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
 
-    def reporting(self, report: SecretReport | None) -> EarlySecret:
-        """This stage, reporting what it derives from here on to ``report``: a server extracts
-        the early secret once, to check the PSK binder (RFC 8446, Section 4.2.11.2), and
+    def reporting(self, report: SecretReport | None, suite: Suite13 | None = None) -> EarlySecret:
+        """This stage, reporting what it derives from here on to ``report``, for the handshake's
+        ``suite`` (default: its own; a PSK's suite lends only its hash, RFC 8446, Section 4.2.11):
+        each side extracts the early secret once, for the PSK binder (Section 4.2.11.2), and
         carries it on into the handshake's key schedule."""
-        if report is self.report:
+        suite = suite or self.suite
+        if report is self.report and suite is self.suite:
             return self
+        if suite.hash_name != self.suite.hash_name:
+            raise ValueError(f"an early secret of {self.suite.hash_name} carried on under {suite.hash_name}")
         other = EarlySecret.__new__(EarlySecret)
-        other.suite, other.secret, other._derived, other.report = self.suite, self.secret, self._derived, report
+        other.suite, other.secret, other._derived, other.report = suite, self.secret, self._derived, report
         return other
 
     def binder_key(self, external: bool = False) -> bytes:

@@ -163,8 +163,9 @@ def on_server_hello(
     if not transcript.started:
         transcript.start(suite.hash_name)
     transcript.add(sh.raw)
-    secret = accepted.secret if accepted is not None else None
-    early = EarlySecret(suite, secret, report=secret_reporter(ctx, hello.random))
+    report = secret_reporter(ctx, hello.random)
+    # The offered PSK's early secret, extracted for its binder (psk13.bind), under the chosen suite.
+    early = accepted.early.reporting(report, suite) if accepted is not None else EarlySecret(suite, None, report)
     keys = HandshakeKeys.derive(suite, early.handshake_stage(shared), transcript)
     keys.install(ctx, first_encrypted_flight=retried is None)
     return ExpectEncryptedExtensions(keys, group, accepted)

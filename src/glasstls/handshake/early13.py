@@ -93,7 +93,7 @@ def client_start(ctx: Context, hello: ClientHello, offer: PskOffer | None) -> No
     if offer is None or offer.session is None or hello.ext(E.early_data) is None:
         ctx.early = ZeroRtt(0, accepted=False, open=False)
         return
-    secret = _early_secret(EarlySecret(offer.suite, offer.secret, report=secret_reporter(ctx, hello.random)), hello)
+    secret = _early_secret(offer.early.reporting(secret_reporter(ctx, hello.random)), hello)  # the binder's
     ctx.early = ZeroRtt(offer.session.max_early_data, suite=offer.suite, secret=secret)
     # RFC 8446, Appendix D.4: the dummy change_cipher_spec goes before the first encrypted record.
     if ctx.config.middlebox_compat:

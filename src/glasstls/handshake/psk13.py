@@ -34,7 +34,7 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, PskKeyExchangeMode
 from ..enums import ExtensionType as E
 from ..errors import AlertError
-from ..session.psk import MAX_TICKET_LIFETIME, binder, early_binder, obfuscated_age, ticket_age_ms
+from ..session.psk import MAX_TICKET_LIFETIME, early_binder, obfuscated_age, ticket_age_ms
 from ..session.state import TLS13, SessionState
 from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
@@ -100,6 +100,9 @@ class PskOffer:
     suite: Suite13  # lends the PSK's hash: binder and key schedule (Section 4.2.11)
     session: SessionState | None  # the session the ticket resumes; None: an external PSK
     modes: tuple[PskKeyExchangeMode, ...]  # psk_key_exchange_modes, as offered
+    # The Early Secret of ``secret`` (RFC 8446, Section 7.1), extracted once for the binder and
+    # carried on into the handshake's key schedule.
+    early: EarlySecret = field(repr=False, compare=False)
 
     @property
     def external(self) -> bool:
@@ -126,13 +129,14 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
         problem = _unofferable(ctx, session, suites)
         if problem is None and session.ticket:
             own = _SUITES_BY_VALUE[session.cipher_suite]
-            return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes)
+            early = EarlySecret(own, session.master_secret)
+            return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes, early)
         ctx.verified(SUBJECT, False, f"ticket not offered: {problem}")
     psk = cfg.psk
     suite = next((s for s in suites if psk is not None and s.hash_name == psk.hash), None)
     if psk is None or suite is None:
         return None
-    return PskOffer(psk.identity, psk.key, suite, None, cfg.psk_modes)
+    return PskOffer(psk.identity, psk.key, suite, None, cfg.psk_modes, EarlySecret(suite, psk.key))
 
 
 def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13]) -> str | None:
@@ -167,7 +171,7 @@ def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript |
     draft = hello.with_extensions((*others, placeholder))
     draft.encode()
     th = _binder_transcript_hash(offer.suite.hash_name, draft.truncated_for_binders(), before)
-    value = binder(offer.suite, offer.secret, offer.external, th)
+    value = early_binder(offer.early, offer.external, th)
     # The one binder is the last field of the last extension, so of the message (Section
     # 4.2.11): the bound extension's and hello's bytes are the draft's with the placeholder
     # binder (as long as the real one) replaced, without encoding either again.
