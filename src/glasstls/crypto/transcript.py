@@ -14,9 +14,10 @@ from ..enums import HandshakeType
 _CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
-def _new_hash(hash_name: str) -> hashlib._Hash:
+def new_hash(hash_name: str, data: bytes = b"") -> hashlib._Hash:
+    """A running hash of the suite's ``hash_name``, fed ``data``."""
     constructor = _CONSTRUCTORS.get(hash_name)
-    return constructor() if constructor is not None else hashlib.new(hash_name)
+    return constructor(data) if constructor is not None else hashlib.new(hash_name, data)
 
 
 class Transcript:
@@ -30,7 +31,7 @@ class Transcript:
 
     def start(self, hash_name: str) -> None:
         self.hash_name = hash_name
-        self._hash = _new_hash(hash_name)
+        self._hash = new_hash(hash_name)
         for raw in self._pending:
             self._hash.update(raw)
         self._pending.clear()
@@ -67,7 +68,7 @@ class Transcript:
         """After a HelloRetryRequest: ClientHello1 becomes message_hash (RFC 8446, Section 4.4.1)."""
         digest = self.digest()
         assert self._hash is not None
-        self._hash = _new_hash(self.hash_name)
+        self._hash = new_hash(self.hash_name)
         self._hash.update(bytes([HandshakeType.message_hash, 0, 0, len(digest)]) + digest)
 
     def add_message_hash(self, digest: bytes) -> None:

@@ -39,23 +39,18 @@ def suite_order(
 ) -> list[CipherSuite]:
     """The suites both sides accept, best first: the server's order, or the client's
     with ``prefer_client``. TLS 1.2 walks the list (a suite must also suit a
-    certificate and a group); TLS 1.3 takes the first (:func:`choose_suite`)."""
+    certificate and a group); TLS 1.3 takes the first."""
     first, second = (offered, accepted) if prefer_client else (accepted, offered)
     return [suite for suite in first if suite in second]
 
 
-def choose_suite(
-    offered: Sequence[CipherSuite],
-    accepted: Sequence[CipherSuite],
-    prefer_client: bool = False,
-    configured: Sequence[CipherSuite] = (),
-) -> CipherSuite:
-    """The first suite of :func:`suite_order`; ``configured``, the configuration's whole list,
-    lets a refusal say when a profile left the client's suites out."""
-    order = suite_order(offered, accepted, prefer_client)
-    if order:
-        return CipherSuite(order[0])
-    raise AlertError(
+def no_common_suite(
+    offered: Sequence[CipherSuite], accepted: Sequence[CipherSuite], configured: Sequence[CipherSuite] = ()
+) -> AlertError:
+    """The refusal when :func:`suite_order` is empty (RFC 8446, Section 4.1.1: handshake_failure);
+    ``configured``, the configuration's whole list, lets it say when a profile left the client's
+    suites out."""
+    return AlertError(
         AlertDescription.handshake_failure,
         f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}"
         + refused_by_policy("cipher_suites", offered, configured, TLS13_SUITES),

@@ -22,7 +22,6 @@ server name, ...) means a full handshake, with the reason in the trace.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from ..config import ClientConfig, ServerConfig
 from ..crypto.keyschedule13 import EarlySecret, resumption_psk
 from ..crypto.suites import TLS13_SUITES, Suite13
-from ..crypto.transcript import Transcript
+from ..crypto.transcript import Transcript, new_hash
 from ..enums import AlertDescription, CipherSuite, PskKeyExchangeMode
 from ..enums import ExtensionType as E
 from ..errors import AlertError
@@ -57,8 +56,6 @@ _PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
 # The TLS 1.3 suites by the plain value a SessionState keeps (CipherSuite members hash and
 # compare as their values): no CipherSuite() call, through EnumType.__call__, per ticket.
 _SUITES_BY_VALUE: dict[int, Suite13] = {int(value): suite for value, suite in TLS13_SUITES.items()}
-# The suites' hashes, their constructors called directly (hashlib.new goes through a Python wrapper).
-_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
 def _normal_name(name: str | None) -> str | None:
@@ -69,9 +66,7 @@ def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript
     """Transcript-Hash(Truncate(ClientHello)), after ``before`` (ClientHello1 as message_hash
     and the HelloRetryRequest) for a second ClientHello (RFC 8446, Section 4.2.11.2)."""
     if before is None:
-        constructor = _HASHES.get(hash_name)
-        hashed = constructor(truncated) if constructor is not None else hashlib.new(hash_name, truncated)
-        return hashed.digest()
+        return new_hash(hash_name, truncated).digest()
     transcript = before.fork()
     transcript.add(truncated)
     return transcript.digest()

@@ -111,9 +111,9 @@ def negotiate(
     ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
     offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
     order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
-    if not order:  # RFC 8446, Section 4.1.1: handshake_failure, saying what each side offered
-        N.choose_suite(offered, ours, cfg.prefer_client_suites, cfg.cipher_suites)
-    suite = order[0]  # choose_suite's choice: suite_order's first
+    if not order:
+        raise N.no_common_suite(offered, ours, cfg.cipher_suites)
+    suite = order[0]
     psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
