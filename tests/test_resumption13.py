@@ -370,6 +370,18 @@ def test_a_server_selecting_an_identity_not_offered_is_illegal_parameter() -> No
     assert error is not None and error.description == A.illegal_parameter and "identity 1" in str(error)
 
 
+def test_a_server_resuming_under_a_suite_of_another_hash_is_illegal_parameter() -> None:
+    # RFC 8446, Section 4.2.11: the PSK is used only with a suite of its hash. The client refuses the
+    # ServerHello before it derives anything from the PSK's early secret.
+    def sha384_suite(msg: Any) -> bytes:
+        return with_body(msg.raw, replace(msg, cipher_suite=CipherSuite.TLS_AES_256_GCM_SHA384).encode()[4:])
+
+    run = _resuming(server_alter=once(ServerHello, sha384_suite))
+    error = run.client.error
+    assert error is not None and error.description == A.illegal_parameter, error
+    assert "TLS_AES_256_GCM_SHA384 with a PSK for sha256" in str(error)
+
+
 # -- tickets that cannot be used: a full handshake, and why -------------------------------------------
 
 
