@@ -36,6 +36,16 @@ class Transcript:
             self._hash.update(raw)
         self._pending.clear()
 
+    def start_hashed(self, hash_name: str, running: hashlib._Hash, raw: bytes, hashed: int) -> None:
+        """start(hash_name) then add(raw), from ``running``, a hash of ``hash_name`` already fed
+        ``raw[:hashed]`` (and nothing else): only the rest of ``raw`` is hashed here. The
+        transcript takes ``running`` over and goes on updating it."""
+        assert self._hash is None and not self._messages, "start_hashed on a transcript already begun"
+        self.hash_name = hash_name
+        running.update(raw[hashed:])
+        self._hash = running
+        self._messages.append(raw)
+
     @property
     def started(self) -> bool:
         return self._hash is not None
@@ -50,7 +60,9 @@ class Transcript:
     def digest(self) -> bytes:
         """Transcript-Hash of everything added so far."""
         assert self._hash is not None, "transcript hash used before the suite was chosen"
-        return self._hash.copy().digest()
+        # hashlib's digest() finalizes a copy of its own and leaves the running hash to go on:
+        # no copy() of ours (a handshake takes some five digests a side).
+        return self._hash.digest()
 
     def fork(self) -> Transcript:
         """A separate continuation of the running hash (the raw messages are not copied).

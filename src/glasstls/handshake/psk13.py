@@ -22,6 +22,7 @@ server name, ...) means a full handshake, with the reason in the trace.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,8 @@ _PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
 # The TLS 1.3 suites by the plain value a SessionState keeps (CipherSuite members hash and
 # compare as their values): no CipherSuite() call, through EnumType.__call__, per ticket.
 _SUITES_BY_VALUE: dict[int, Suite13] = {int(value): suite for value, suite in TLS13_SUITES.items()}
+# A running transcript hash fed the first bytes of a ClientHello, and how many (AcceptedPsk).
+TruncatedHash = tuple["hashlib._Hash", int]
 
 
 def _normal_name(name: str | None) -> str | None:
@@ -263,6 +266,11 @@ class AcceptedPsk:
     # The Early Secret of ``secret`` (RFC 8446, Section 7.1), extracted once for the binder
     # and carried on into the handshake's key schedule.
     early: EarlySecret = field(repr=False, compare=False)
+    # The hash of the first ClientHello up to its binders, which the binder was checked over
+    # (Section 4.2.11.2), and how many bytes it took: the handshake transcript goes on from a
+    # copy of it (Section 4.4.1) instead of hashing those bytes again. None after a
+    # HelloRetryRequest, whose binder covers more than the ClientHello.
+    truncated_hash: TruncatedHash | None = field(default=None, repr=False, compare=False)
 
     @property
     def external(self) -> bool:
@@ -298,8 +306,8 @@ def choose_psk(
         if found is not None:
             secret, suite, session = found
             early = EarlySecret(suite, secret)
-            _verify_binder(ctx, ch, early, session is None, psks.binders[index], before)
-            return AcceptedPsk(index, identity.identity, secret, suite, mode, session, early)
+            hashed = _verify_binder(ctx, ch, early, session is None, psks.binders[index], before)
+            return AcceptedPsk(index, identity.identity, secret, suite, mode, session, early, hashed)
     return None
 
 
@@ -312,14 +320,22 @@ def confirm_second_hello(ctx: Context, ch: ClientHello, psk: AcceptedPsk, transc
     if offered is None or index is None:
         raise AlertError(ILLEGAL, "second ClientHello dropped the PSK of the first, which the server chose")
     _verify_binder(ctx, ch, psk.early, psk.external, offered.value.binders[index], transcript)
-    return replace(psk, index=index)
+    return replace(psk, index=index, truncated_hash=None)
 
 
 def _verify_binder(
     ctx: Context, ch: ClientHello, early: EarlySecret, external: bool, received: bytes, before: Transcript | None
-) -> None:
-    """Section 4.2.11: the binder must validate before the PSK is accepted, else decrypt_error."""
-    th = _binder_transcript_hash(early.suite.hash_name, ch.truncated_for_binders(), before)
+) -> TruncatedHash | None:
+    """Section 4.2.11: the binder must validate before the PSK is accepted, else decrypt_error.
+    Returns the running hash of the truncated ClientHello when nothing came before it."""
+    truncated = ch.truncated_for_binders()
+    hashed = None
+    if before is None:
+        running = new_hash(early.suite.hash_name, truncated)
+        th = running.digest()  # (hashlib's digest leaves the running hash to go on)
+        hashed = running, len(truncated)
+    else:
+        th = _binder_transcript_hash(early.suite.hash_name, truncated, before)
     expected = early_binder(early, external, th)
     # Traced as base.traced_check would, without a closure, or a message nobody reads.
     if not hmac.compare_digest(expected, received):
@@ -329,6 +345,7 @@ def _verify_binder(
     if ctx.tracing:
         kind = "external PSK" if external else "resumption"
         ctx.verified(SUBJECT, True, f"PSK accepted: {kind}, binder verified")
+    return hashed
 
 
 def _usable(

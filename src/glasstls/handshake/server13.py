@@ -89,14 +89,27 @@ def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     (no usable key share) or the server flight."""
     ctx.set_version(_TLS13)
     decisions, share = negotiate(ctx, ch)
-    transcript = Transcript()
-    transcript.start(decisions.suite.hash_name)
-    transcript.add(ch.raw)
+    transcript = _first_transcript(ch, decisions)
     if share is None and decisions.group is not None:
         if ch.ext(E.early_data) is not None:  # RFC 8446, Section 4.2.10: skip it
             early13.server_skip(ctx, "the server sends a HelloRetryRequest")
         return send_hello_retry(ctx, ch, decisions, transcript)
     return send_server_flight(ctx, ch, decisions, share, transcript, after_hrr=False)
+
+
+def _first_transcript(ch: ClientHello, decisions: Decisions) -> Transcript:
+    """The transcript of the first ClientHello (RFC 8446, Section 4.4.1). An accepted PSK's binder
+    check hashed the ClientHello up to the binders (Section 4.2.11.2): the transcript goes on from a
+    copy of that hash, and hashes only the binders, not the whole ClientHello again."""
+    transcript = Transcript()
+    psk = decisions.psk
+    if psk is not None and psk.truncated_hash is not None:
+        running, hashed = psk.truncated_hash
+        transcript.start_hashed(decisions.suite.hash_name, running.copy(), ch.raw, hashed)
+    else:
+        transcript.start(decisions.suite.hash_name)
+        transcript.add(ch.raw)
+    return transcript
 
 
 def negotiate(
