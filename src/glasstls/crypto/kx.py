@@ -28,7 +28,7 @@ import abc
 import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import cast
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
@@ -46,6 +46,34 @@ try:  # ML-KEM arrived in cryptography 47; it also needs a backend that has it.
 except ImportError:  # pragma: no cover - depends on the installed cryptography
     _mlkem = None  # type: ignore[assignment]  # no ML-KEM in this build: _HAVE_MLKEM guards every use
     _HAVE_MLKEM = False
+
+# cryptography's X25519 classmethods (generate, from_public_bytes) import the backend and ask it
+# whether X25519 is allowed (it is not in FIPS mode) before each call into the Rust binding; every
+# TLS 1.3 handshake makes a key and reads the peer's on each side. The binding is called directly
+# while the backend allows X25519; otherwise, or without such a binding, the classmethods are,
+# which raise as they always did.
+try:
+    from cryptography.hazmat.backends.openssl.backend import backend as _x25519_backend
+    from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
+
+    _RUST_X25519: Any = _rust_openssl.x25519
+except (ImportError, AttributeError):  # pragma: no cover - depends on the installed cryptography
+    _RUST_X25519 = None
+
+
+def _x25519_generate() -> x25519.X25519PrivateKey:
+    if _RUST_X25519 is not None and _x25519_backend.x25519_supported():
+        key: x25519.X25519PrivateKey = _RUST_X25519.generate_key()
+        return key
+    return x25519.X25519PrivateKey.generate()
+
+
+def _x25519_public(data: bytes) -> x25519.X25519PublicKey:
+    if _RUST_X25519 is not None and _x25519_backend.x25519_supported():
+        key: x25519.X25519PublicKey = _RUST_X25519.from_public_bytes(data)
+        return key
+    return x25519.X25519PublicKey.from_public_bytes(data)
+
 
 # cryptography 50 deprecates finite-field DH and warns on every call. FFDHE is
 # still a TLS group (RFC 7919) peers may pick, so the warning is silenced for
@@ -320,7 +348,7 @@ class _MontgomeryShare(KeyShare):
         x25519_group = group == NamedGroup.x25519
         self._private: x25519.X25519PrivateKey | x448.X448PrivateKey
         if is_system(randomness):  # as _ECShare: a generated key, no bytes to build one from
-            self._private = x25519.X25519PrivateKey.generate() if x25519_group else x448.X448PrivateKey.generate()
+            self._private = _x25519_generate() if x25519_group else x448.X448PrivateKey.generate()
         else:
             raw = randomness(_MONTGOMERY[group])
             if x25519_group:
@@ -337,9 +365,7 @@ class _MontgomeryShare(KeyShare):
         _check_length(self.group, "key share", peer_public, _MONTGOMERY[self.group])
         try:
             if self.group == NamedGroup.x25519:  # (the key's class is an ABC: isinstance costs more)
-                secret = cast("x25519.X25519PrivateKey", self._private).exchange(
-                    x25519.X25519PublicKey.from_public_bytes(peer_public)
-                )
+                secret = cast("x25519.X25519PrivateKey", self._private).exchange(_x25519_public(peer_public))
             else:
                 secret = cast("x448.X448PrivateKey", self._private).exchange(
                     x448.X448PublicKey.from_public_bytes(peer_public)
@@ -630,7 +656,8 @@ def _hybrid_encapsulate(client_share: bytes, randomness: Randomness) -> tuple[by
 
 
 def _supported(group: int) -> NamedGroup:
-    g = NamedGroup(group)
+    # A NamedGroup member is taken as it is: NamedGroup() goes through EnumType.__call__.
+    g = group if type(group) is NamedGroup else NamedGroup(group)
     if g not in SUPPORTED_GROUPS:
         raise _illegal(f"key exchange group {g.name} is not supported")
     return g
@@ -638,7 +665,10 @@ def _supported(group: int) -> NamedGroup:
 
 def generate_key_share(group: int, randomness: Randomness) -> KeyShare:
     """A fresh ephemeral key share for ``group`` (the client role for the hybrid)."""
-    g = _supported(group)
+    return _new_share(_supported(group), randomness)
+
+
+def _new_share(g: NamedGroup, randomness: Randomness) -> KeyShare:
     if g in _MONTGOMERY:
         return _MontgomeryShare(g, randomness)
     if g in _CURVES:
@@ -658,5 +688,5 @@ def encapsulate_to(group: int, client_share: bytes, randomness: Randomness) -> t
     client_share = bytes(client_share)
     if g == NamedGroup.X25519MLKEM768:
         return _hybrid_encapsulate(client_share, randomness)
-    share = generate_key_share(g, randomness)
+    share = _new_share(g, randomness)  # (g checked above)
     return share.public_bytes(), share.exchange(client_share)
