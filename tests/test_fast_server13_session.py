@@ -108,3 +108,47 @@ def test_ticket_keys_forget_each_key_when_its_acceptance_ends() -> None:
             sealed[name] = key.accept_until
         assert keys.open(ticket, now)[0] == state
         assert keys.key_names(now) == [n for n, until in sealed.items() if now < until]
+
+
+def test_the_constructor_takes_the_fields_in_their_order_with_their_defaults() -> None:
+    """SessionState's own __init__ (the fields straight into the instance's dict, issue 15) takes
+    what the frozen dataclass's generated one would: each field, in order, with its default."""
+    import dataclasses
+    import inspect
+
+    params = list(inspect.signature(SessionState).parameters.values())
+    fields = dataclasses.fields(SessionState)
+    assert [p.name for p in params] == [f.name for f in fields]
+    for param, f in zip(params, fields, strict=True):
+        default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        assert param.default == default and param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+@settings(max_examples=200)
+@given(states())
+def test_a_state_is_made_alike_positionally_by_keyword_and_by_replace(state: SessionState) -> None:
+    import dataclasses
+
+    values = {f.name: getattr(state, f.name) for f in dataclasses.fields(SessionState)}
+    for made in (SessionState(*values.values()), SessionState(**values), dataclasses.replace(state)):
+        assert made == state and vars(made) == values and hash(made) == hash(state)
+        assert SessionState.from_bytes(made.to_bytes()) == state
+
+
+def test_the_constructor_still_normalizes_and_refuses() -> None:
+    import dataclasses
+    from datetime import timedelta, timezone
+
+    import pytest
+
+    plus_two = timezone(timedelta(hours=2))
+    local = datetime(2025, 1, 1, 2, tzinfo=plus_two)
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, None, None, local, 60, peer_certificates=[bytearray(b"c")])
+    assert state.created == datetime(2025, 1, 1, tzinfo=UTC) and state.created.tzinfo is UTC
+    assert state.peer_certificates == (b"c",) and type(state.peer_certificates[0]) is bytes
+    with pytest.raises(ValueError, match="naive"):
+        SessionState(0x0304, 0x1301, b"k" * 32, False, None, None, datetime(2025, 1, 1), 60)
+    with pytest.raises(ValueError, match=r"invalid session state: a TLS 1\.3 resumption PSK has 32 or 48 bytes"):
+        dataclasses.replace(state, master_secret=b"k")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.lifetime = 1
