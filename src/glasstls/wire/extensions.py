@@ -50,24 +50,35 @@ class Extension:
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
         """Build an extension to send from a decoded value (one of a scalar value made once, see _made)."""
-        key = _made_key(context, ext_type, value)
+        key = _made_key(context, ext_type, value) if type(value) in _KEYABLE else None
         if key is not None:
             made = _made.get(key)
             if made is not None:
                 return made
-        ext_type = member_of(ExtensionType, ext_type)
-        codec = _codec(ext_type, context)
+        if type(ext_type) is not ExtensionType:
+            ext_type = member_of(ExtensionType, ext_type)
+        codec = _codecs_in(context).get(ext_type)
         if codec is None:
             if not isinstance(value, bytes):
                 raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
-            ext = cls(ext_type, value, None)
+            ext = _new_extension(ext_type, value, None)
         else:
-            ext = cls(ext_type, codec.encode(value), value)
+            ext = _new_extension(ext_type, codec.encode(value), value)
         if key is not None:
             if len(_made) >= _KEPT_MAX:
                 _made.clear()
             _made[key] = ext
         return ext
+
+
+def _new_extension(
+    ext_type: ExtensionType, data: bytes, value: Any, _new: Any = object.__new__, _set: Any = object.__setattr__
+) -> Extension:
+    """``Extension(ext_type, data, value)``, its fields set in one go: the frozen dataclass's __init__
+    sets each with a call of object.__setattr__ (a handshake makes and reads a dozen or so)."""
+    ext: Extension = _new(Extension)
+    _set(ext, "__dict__", {"type": ext_type, "data": data, "value": value})
+    return ext
 
 
 @dataclass(frozen=True)
@@ -171,6 +182,15 @@ def _put_key_share_entry(buf: bytearray, e: KeyShareEntry) -> None:
 
 
 def _encode_key_share_entry(e: KeyShareEntry) -> bytes:
+    # One pack for the group and the length when both fit (each side sends one a handshake); else
+    # field by field, which raises for what does not fit, as it always did.
+    key, group = e.key_exchange, e.group
+    if type(key) is bytes and len(key) <= 0xFFFF and isinstance(group, int) and 0 <= group <= 0xFFFF:
+        return _TWO_U16(group, len(key)) + key
+    return _encode_key_share_entry_by_field(e)
+
+
+def _encode_key_share_entry_by_field(e: KeyShareEntry) -> bytes:
     buf = bytearray()
     _put_key_share_entry(buf, e)
     return bytes(buf)
@@ -201,6 +221,14 @@ def _client_shares_by_field(block: Reader, shares: list[KeyShareEntry]) -> tuple
 
 
 def _encode_client_shares(shares: tuple[KeyShareEntry, ...]) -> bytes:
+    if len(shares) == 1:  # one share, as a client sends most often: two packs, no buffer
+        entry = _encode_key_share_entry(shares[0])
+        if len(entry) <= 0xFFFF:
+            return len(entry).to_bytes(2, "big") + entry
+    return _encode_client_shares_by_field(shares)
+
+
+def _encode_client_shares_by_field(shares: tuple[KeyShareEntry, ...]) -> bytes:
     body = bytearray()
     for share in shares:
         _put_key_share_entry(body, share)
@@ -252,6 +280,14 @@ def _binders_by_field(block: Reader, binders: list[bytes]) -> None:
 
 
 def _encode_offered_psks(p: OfferedPsks) -> bytes:
+    if len(p.identities) == 1 and len(p.binders) == 1:  # one PSK, as glasstls offers
+        one = _one_offered_psk(p.identities[0], p.binders[0])
+        if one is not None:
+            return one
+    return _encode_offered_psks_by_field(p)
+
+
+def _encode_offered_psks_by_field(p: OfferedPsks) -> bytes:
     ids = bytearray()
     for i in p.identities:
         put_vec(ids, 2, i.identity)
@@ -263,6 +299,19 @@ def _encode_offered_psks(p: OfferedPsks) -> bytes:
     put_vec(buf, 2, ids)
     put_vec(buf, 2, binders)
     return bytes(buf)
+
+
+def _one_offered_psk(psk: PskIdentity, binder: bytes) -> bytes | None:
+    """An OfferedPsks of one identity and one binder, packed at once; None when a field does not fit
+    its length or width (the field-by-field encoding raises for it)."""
+    identity, age, n = psk.identity, psk.obfuscated_ticket_age, len(binder)
+    size = len(identity)
+    if type(identity) is not bytes or type(binder) is not bytes or type(age) is not int:
+        return None
+    if size + 6 > 0xFFFF or n > 0xFF or not 0 <= age <= 0xFFFFFFFF:
+        return None
+    # identities<7..2^16-1>: the identity and its age; binders<33..2^16-1>: the binder
+    return _TWO_U16(size + 6, size) + identity + _AGE_AND_BINDERS(age, n + 1, n) + binder
 
 
 def _decode_status_request(r: Reader) -> StatusRequest:
@@ -418,6 +467,7 @@ _kept: dict[str, dict[bytes, Extension]] = {}
 # by the handshake (hello.py). Bounded as _kept is.
 _SCALARS = frozenset((bool, int, str, ProtocolVersion, NamedGroup, PskKeyExchangeMode, SignatureScheme))
 _made: dict[tuple[str, int, type, Any], Extension] = {}
+_KEYABLE = _SCALARS | {bytes, tuple}  # the types _made_key may keep: others are not asked about
 
 
 def _made_key(context: str, ext_type: int, value: Any) -> tuple[str, int, type, Any] | None:
@@ -443,7 +493,7 @@ def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
     type, length and body, when stable)."""
     ext_type = member_of(ExtensionType, code)
     codec = _codecs_in(context).get(code)
-    ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
+    ext = _new_extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
         kept = _kept_in(context)
         if len(kept) >= _KEPT_MAX:
@@ -537,6 +587,9 @@ def _wire_of(ext: Extension) -> bytes:
 
 # An Extension's extension_type and the length of its extension_data.
 _TYPE_AND_LENGTH, _TYPE_AND_LENGTH_AT = Struct(">HH").pack, Struct(">HH").unpack_from
+_TWO_U16 = _TYPE_AND_LENGTH  # also a KeyShareEntry's group and key length, an identities block's and identity's
+# An OfferedPsks' obfuscated_ticket_age, its binders block's length and its one binder's.
+_AGE_AND_BINDERS = Struct(">IHB").pack
 
 
 @dataclass(frozen=True)
