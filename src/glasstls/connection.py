@@ -143,7 +143,8 @@ class Connection:
         records, events, hs_in = self._records, self._events, self._hs_in
         records.feed(data)
         try:
-            while not (self._closed or self._read_closed):
+            # (records.buffered: no call for the record after the last one of the input.)
+            while records.buffered and not (self._closed or self._read_closed):
                 record = records.read_record()
                 if record is None:
                     break

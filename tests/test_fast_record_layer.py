@@ -1,0 +1,159 @@
+"""The record layer's TLS 1.3 fast lane held to its careful path.
+
+``RecordLayer.read_record`` reads a whole application_data record from the caller's
+bytes straight into ``Protection13.open`` when the layer has TLS 1.3 read keys, no
+trace hook and no early data to skip; everything else goes through ``_read_record``.
+A layer with a trace hook always takes the careful path, and so does input that
+arrived in pieces (a bytearray): each must read the same records, raise the same
+alerts with the same reasons and leave the same sequence number, for a stream of
+records, every truncation and byte change of it (tests/byte_variants.py), every
+split into two pieces, and records at the size limit of RFC 8446, Section 5.2.
+``RecordLayer.send``'s shortcut for one protected record is held to ``_emit``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from byte_variants import byte_variants
+from glasstls.crypto.suites import TLS13_SUITES
+from glasstls.enums import CipherSuite, ContentType
+from glasstls.errors import AlertError
+from glasstls.events import ApplicationData, ConnectionClosed
+from glasstls.record.layer import RecordLayer
+from glasstls.record.protection import MAX_CIPHERTEXT, MAX_PLAINTEXT, Protection13
+from pairs import connected_pair
+
+SUITE_IDS = [
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_CCM_8_SHA256,
+]
+SECRET = bytes(range(32))
+
+
+def _hook(*args: Any) -> None:
+    """A trace hook that records nothing: its presence sends every record down the careful path."""
+
+
+def layer(suite_id: CipherSuite, careful: bool) -> RecordLayer:
+    records = RecordLayer(_hook if careful else None)
+    records.read = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    return records
+
+
+def read_all(records: RecordLayer, pieces: list[bytes]) -> list[Any]:
+    """Everything read from ``pieces`` fed one after the other: records, then the error if
+    one was raised, and the read sequence number."""
+    out: list[Any] = []
+    try:
+        for piece in pieces:
+            records.feed(piece)
+            while (record := records.read_record()) is not None:
+                out.append(record)
+            out.append("wait")
+    except AlertError as err:
+        out.append(("alert", err.description, err.reason))
+    out.append(("seq", records.read.seq if records.read is not None else None))
+    return out
+
+
+def stream(suite_id: CipherSuite) -> bytes:
+    """Three records as a TLS 1.3 peer sends them: data, an empty data record, a handshake message."""
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    return b"".join(
+        (
+            sealer.seal(ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n"),
+            sealer.seal(ContentType.application_data, b""),
+            sealer.seal(ContentType.handshake, b"\x18\x00\x00\x01\x00", padding=3),
+        )
+    )
+
+
+def assert_same_reading(suite_id: CipherSuite, pieces: list[bytes]) -> list[Any]:
+    fast = read_all(layer(suite_id, careful=False), pieces)
+    assert fast == read_all(layer(suite_id, careful=True), pieces), pieces
+    return fast
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_a_stream_reads_alike_in_every_variant(suite_id: CipherSuite) -> None:
+    wire = stream(suite_id)
+    whole = assert_same_reading(suite_id, [wire])
+    assert [r[:2] for r in whole if type(r) is tuple and len(r) == 4] == [
+        (ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n"),
+        (ContentType.application_data, b""),
+        (ContentType.handshake, b"\x18\x00\x00\x01\x00"),
+    ]
+    for variant in byte_variants(wire, values=(0, 0x14, 0x16, 0x17, 0x40, 0xFF)):
+        assert_same_reading(suite_id, [variant])
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_every_split_reads_as_the_whole(suite_id: CipherSuite) -> None:
+    wire = stream(suite_id)
+    records = [r for r in assert_same_reading(suite_id, [wire]) if type(r) is tuple and len(r) == 4]
+    for cut in range(1, len(wire)):
+        read = assert_same_reading(suite_id, [wire[:cut], wire[cut:]])
+        assert [r for r in read if type(r) is tuple and len(r) == 4] == records
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_records_at_the_size_limit(suite_id: CipherSuite) -> None:
+    suite = TLS13_SUITES[suite_id]
+    sealer = Protection13(suite, SECRET, "application")
+    full = sealer.seal(ContentType.application_data, os.urandom(MAX_PLAINTEXT))
+    # A payload of exactly 2^14 + 256 bytes whose plaintext is too long: record_overflow
+    # after decryption (RFC 8446, Section 5.4); one byte more: before it (Section 5.2).
+    padding = MAX_CIPHERTEXT - MAX_PLAINTEXT - 1 - suite.tag_len
+    overlong = sealer.seal(ContentType.application_data, bytes(MAX_PLAINTEXT), padding=padding)
+    assert len(overlong) == 5 + MAX_CIPHERTEXT
+    too_big = b"\x17\x03\x03" + (MAX_CIPHERTEXT + 1).to_bytes(2, "big") + bytes(MAX_CIPHERTEXT + 1)
+    read = assert_same_reading(suite_id, [full + overlong])
+    assert read[0][0] == ContentType.application_data and len(read[0][1]) == MAX_PLAINTEXT
+    assert read[1][0] == "alert" and read[1][1].name == "record_overflow"
+    read = assert_same_reading(suite_id, [full + too_big])
+    assert read[1][0] == "alert" and read[1][1].name == "record_overflow"
+    assert read[1][2] == f"record of {MAX_CIPHERTEXT + 1} bytes exceeds {MAX_CIPHERTEXT}"
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_send_shortcut_is_emit(suite_id: CipherSuite) -> None:
+    suite = TLS13_SUITES[suite_id]
+    fast, careful = RecordLayer(None), RecordLayer(None)
+    fast.write = Protection13(suite, SECRET, "application")
+    careful.write = Protection13(suite, SECRET, "application")
+    for n in (1, 100, MAX_PLAINTEXT - 1, MAX_PLAINTEXT, MAX_PLAINTEXT + 1, 3 * MAX_PLAINTEXT + 5):
+        data = os.urandom(n)
+        fast.send(ContentType.application_data, data)
+        for start in range(0, n, MAX_PLAINTEXT):
+            careful._emit(ContentType.application_data, memoryview(data)[start : start + MAX_PLAINTEXT])
+        assert fast.take_output() == careful.take_output()
+    fast.send(ContentType.change_cipher_spec, b"\x01")  # never protected (RFC 8446, Section 5)
+    assert fast.take_output() == b"\x14\x03\x03\x00\x01\x01"
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_a_connection_delivers_data_received_before_an_error(suite_id: CipherSuite) -> None:
+    name = TLS13_SUITES[suite_id].name
+    pair = connected_pair(client_kw={"cipher_suites": (suite_id,)}, server_kw={"cipher_suites": (suite_id,)})
+    assert pair.client.parameters is not None and pair.client.parameters.cipher_suite == name
+    pair.client.send(b"a" * 20000)  # two records
+    pair.client.send(b"b" * 100)
+    wire = pair.client.data_to_send()
+    events = pair.server.receive_bytes(wire[:-50])
+    assert [len(e.data) for e in events if isinstance(e, ApplicationData)] == [MAX_PLAINTEXT, 20000 - MAX_PLAINTEXT]
+    events = pair.server.receive_bytes(wire[-50:])
+    assert [e.data for e in events] == [b"b" * 100]
+    pair.client.send(b"c" * 100)
+    pair.client.send(b"d" * 100)
+    wire = bytearray(pair.client.data_to_send())
+    wire[-1] ^= 1
+    events = pair.server.receive_bytes(bytes(wire))
+    assert isinstance(events[0], ApplicationData) and events[0].data == b"c" * 100
+    assert isinstance(events[1], ConnectionClosed) and events[1].error is not None
+    assert events[1].error.description.name == "bad_record_mac"
+    assert len(events) == 2
