@@ -22,6 +22,9 @@ from .base import AnyState, Context, State
 from .hello import KeyShares, client_hello, shape_client_hello
 from .psk13 import PskOffer, bind
 
+# Enum members looked up on their class go through EnumType's attribute hook: once, here.
+_SUPPORTED_VERSIONS, _TLS13 = E.supported_versions, ProtocolVersion.TLSv1_3
+
 
 def start(ctx: Context) -> AnyState:
     """Build and send the first ClientHello; wait for ServerHello."""
@@ -68,11 +71,11 @@ class ExpectServerHello(State[ServerHello]):
         self.psk = psk
 
     def handle(self, ctx: Context, sh: ServerHello) -> AnyState:
-        if sh.ext(E.supported_versions) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
+        if sh.ext(_SUPPORTED_VERSIONS) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
             # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
             return client12.on_server_hello(ctx, self.hello, sh, self.transcript)
         suite = client13.check_server_hello(sh, self.hello, self.retried)
-        ctx.set_version(ProtocolVersion.TLSv1_3)
+        ctx.set_version(_TLS13)
         if isinstance(sh, HelloRetryRequest):
             early13.client_retry(ctx)  # RFC 8446, Section 4.2.10: early data is rejected
             hello, shares, psk = client13.answer_hello_retry(

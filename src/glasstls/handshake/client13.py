@@ -45,7 +45,16 @@ from ..wire.handshake import (
 )
 from . import early13, psk13
 from .admission import admit_extensions
-from .base import AnyState, Context, PeerVerified, State, require, traced_check, verify_finished
+from .base import (
+    AnyState,
+    Context,
+    FinishedVerified,
+    PeerVerified,
+    State,
+    require,
+    traced_check,
+    verify_finished,
+)
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
@@ -54,6 +63,11 @@ from .psk13 import PskOffer, SessionBasis
 from .status import check_server_status, leaf_staple
 
 ILLEGAL = AlertDescription.illegal_parameter
+# Enum members looked up on their class go through EnumType's attribute hook: those every
+# handshake asks for, once, here.
+_KEY_SHARE, _SUPPORTED_VERSIONS, _RECORD_SIZE_LIMIT = E.key_share, E.supported_versions, E.record_size_limit
+_ALPN, _POST_HANDSHAKE_AUTH = E.application_layer_protocol_negotiation, E.post_handshake_auth
+_TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 # RFC 8446, Section 4.2: what a server may send in each message.
 _SERVER_HELLO_EXTENSIONS = {E.key_share, E.supported_versions, E.pre_shared_key}
 _HRR_EXTENSIONS = {E.key_share, E.supported_versions, E.cookie}
@@ -72,7 +86,7 @@ _EE_EXTENSIONS = {
 
 def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryRequest | None) -> Suite13:
     """What a TLS 1.3 ServerHello and a HelloRetryRequest share (RFC 8446, Sections 4.1.3 and 4.1.4)."""
-    versions = sh.ext(E.supported_versions)
+    versions = sh.ext(_SUPPORTED_VERSIONS)
     if versions is None:
         raise AlertError(
             AlertDescription.protocol_version,
@@ -80,9 +94,9 @@ def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryR
             "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
         )
     # (Tests written out, not require(): its message would be formatted in every handshake.)
-    if versions.value != ProtocolVersion.TLSv1_3:
+    if versions.value != _TLS13:
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
-    require(sh.legacy_version == ProtocolVersion.TLSv1_2, ILLEGAL, "ServerHello legacy_version is not 0x0303")
+    require(sh.legacy_version == _TLS12, ILLEGAL, "ServerHello legacy_version is not 0x0303")
     require(
         sh.legacy_session_id_echo == hello.legacy_session_id,
         ILLEGAL,
@@ -152,7 +166,7 @@ def on_server_hello(
     accepted or not; handshake keys from here on."""
     admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello")
     accepted = psk13.accepted_psk(ctx, sh, psk, suite)
-    share_ext = sh.ext(E.key_share)
+    share_ext = sh.ext(_KEY_SHARE)
     psk13.check_key_exchange(accepted, share_ext is not None)
     group, shared = None, None  # psk_ke: no (EC)DHE (Section 4.2.9)
     if share_ext is not None:
@@ -238,7 +252,7 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
         hello = offered_hello(ctx)
         admit_extensions(ee.extensions, hello, _EE_EXTENSIONS, "EncryptedExtensions")
         alpn = _accepted_alpn(ee, hello)
-        limit = ee.ext(E.record_size_limit)
+        limit = ee.ext(_RECORD_SIZE_LIMIT)
         if limit is not None:
             ctx.set_peer_record_limit(limit.value)
         early13.client_encrypted_extensions(ctx, ee, self.psk)  # 0-RTT accepted or not
@@ -255,10 +269,10 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
 
 def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
     """RFC 7301, Section 3.1: exactly one protocol, one the client offered."""
-    selected = ee.ext(E.application_layer_protocol_negotiation)
+    selected = ee.ext(_ALPN)
     if selected is None:
         return None
-    offered = hello.ext(E.application_layer_protocol_negotiation)  # admit_extensions saw it offered
+    offered = hello.ext(_ALPN)  # admit_extensions saw it offered
     require(len(selected.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
     require(
         offered is not None and selected.value[0] in offered.value,
@@ -361,6 +375,19 @@ class ExpectCertificateVerify(State[CertificateVerify]):
         return ExpectFinished(self.keys, self.choices, self.certificate_request, self.server_chain, msg.algorithm)
 
 
+def _checked_server_finished(ctx: Context, expected: bytes, received: bytes) -> FinishedVerified:
+    """verify_finished, traced as base.traced_check does for a listener; without one, the
+    check alone (no closure, no report that nobody hears)."""
+    if not ctx.tracing:
+        return verify_finished("server", expected, received)
+    return traced_check(
+        ctx,
+        "server Finished",
+        "verify_data matches the transcript",
+        lambda: verify_finished("server", expected, received),
+    )
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectFinished(State[Finished]):
     expects = (Finished,)
@@ -379,12 +406,7 @@ class ExpectFinished(State[Finished]):
         keys, suite = self.keys, self.keys.suite
         # RFC 8446, Section 4.4.4: keyed by the server's handshake traffic secret.
         expected = finished_verify_data(suite, keys.server_secret, keys.transcript.digest())
-        proof = traced_check(
-            ctx,
-            "server Finished",
-            "verify_data matches the transcript",
-            lambda: verify_finished("server", expected, msg.verify_data),
-        )
+        proof = _checked_server_finished(ctx, expected, msg.verify_data)
         keys.transcript.add(msg.raw)
         master = keys.stage.master_stage()
         th = keys.transcript.digest()
@@ -427,7 +449,7 @@ class ExpectFinished(State[Finished]):
     def _post_handshake_auth(self, ctx: Context) -> PostHandshakeAuth | None:
         """RFC 8446, Section 4.4: post-handshake authentication continues this transcript,
         when the client offered it (Section 4.2.6)."""
-        if offered_hello(ctx).ext(E.post_handshake_auth) is None:
+        if offered_hello(ctx).ext(_POST_HANDSHAKE_AUTH) is None:
             return None
         return PostHandshakeAuth(self.keys.transcript.fork())
 

@@ -59,8 +59,8 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     a TLS 1.3 ticket or an external PSK as pre_shared_key (RFC 8446, Section 4.2.11).
     """
     cfg = ctx.config
-    offers_13 = cfg.tls_max >= ProtocolVersion.TLSv1_3
-    offers_12 = cfg.tls_min <= ProtocolVersion.TLSv1_2
+    offers_13 = cfg.tls_max >= _TLS13
+    offers_12 = cfg.tls_min <= _TLS12
     shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
     offered = ctx.offered_session
     session = offered if offered is not None and offered.version == TLS12 else None
@@ -72,7 +72,7 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
         session_id = b""
     suites = _offered_suites(cfg, offers_12, offers_13)
     if cfg.send_fallback_scsv:
-        suites += (CipherSuite.TLS_FALLBACK_SCSV,)  # RFC 7507, Section 4
+        suites += (_FALLBACK_SCSV,)  # RFC 7507, Section 4
     hello = ClientHello(
         random=ctx.randomness(32),
         legacy_session_id=session_id,
@@ -109,6 +109,8 @@ def _client_hello_extensions(
 
 # Enum members looked up on their class go through EnumType's attribute hook: once, here.
 _SERVER_NAME, _SESSION_TICKET, _KEY_SHARE = E.server_name, E.session_ticket, E.key_share
+_TLS13, _TLS12, _SSL3 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2, ProtocolVersion.SSLv3
+_FALLBACK_SCSV = CipherSuite.TLS_FALLBACK_SCSV
 FixedRuns = tuple[tuple[Extension, ...], tuple[Extension, ...], tuple[Extension, ...]]
 
 
@@ -242,9 +244,9 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     """RFC 8446, Section 4.2.1 (supported_versions, else legacy_version), RFC 8996
     (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
     cfg = ctx.config
-    supported = [v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max]
+    supported = [v for v in (_TLS13, _TLS12) if cfg.tls_min <= v <= cfg.tls_max]
     versions = ch.ext(E.supported_versions)
-    if versions is not None and ch.legacy_version <= ProtocolVersion.SSLv3:
+    if versions is not None and ch.legacy_version <= _SSL3:
         # RFC 8446, Appendix D.5: a legacy_version of 0x0300 (or below) is protocol_version even
         # beside supported_versions; 0x0301 and 0x0302 are tolerated (Section 4.2.1), as OpenSSL does.
         raise AlertError(
@@ -253,8 +255,8 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
         )
     if versions is not None:
         offered = versions.value
-    elif ch.legacy_version >= ProtocolVersion.TLSv1_2:
-        offered = (ProtocolVersion.TLSv1_2,)
+    elif ch.legacy_version >= _TLS12:
+        offered = (_TLS12,)
     else:
         # Answer in the record version the old client speaks, so it can read the alert.
         ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))
@@ -263,7 +265,7 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
             f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
         )
     version = N.choose_version(offered, supported)
-    if CipherSuite.TLS_FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
+    if _FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
         raise AlertError(
             AlertDescription.inappropriate_fallback,
             f"client retried with {version.label} and TLS_FALLBACK_SCSV, but this server supports "
