@@ -116,6 +116,7 @@ class Connection:
         limits = getattr(config, "limits", DEFAULT_LIMITS)
         self._budget = PeerBudget(limits)  # what the peer may make us spend (limits.py)
         self._hs_in = HandshakeBuffer(limits.max_handshake_message)
+        self._hs_partial = False  # not _hs_in.empty(), as _on_handshake leaves it (it alone feeds _hs_in)
         self._hs_out: list[bytes] = []
         self._events: list[Event] = []
         self._app_out: list[bytes] = []
@@ -140,7 +141,7 @@ class Connection:
         """Feed bytes from the peer; returns what happened, in order."""
         if self._closed or self._read_closed:
             return []
-        records, events, hs_in = self._records, self._events, self._hs_in
+        records, events, budget = self._records, self._events, self._budget
         records.feed(data)
         try:
             # (records.buffered: no call for the record after the last one of the input.)
@@ -149,10 +150,11 @@ class Connection:
                 if record is None:
                     break
                 ctype, content, _header, protected = record
-                if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and hs_in.empty():
+                if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and not self._hs_partial:
                     # Application data after the handshake, the record of bulk transfer: here, in
-                    # one budget call; every check of _dispatch passes for it.
-                    self._budget.on_application_record(len(content))
+                    # at most one budget call; every check of _dispatch passes for it.
+                    if not budget.settled:
+                        budget.on_application_record(len(content))
                     events.append(ApplicationData(content))
                 else:
                     self._dispatch(ctype, content, protected)
@@ -303,21 +305,24 @@ class Connection:
         if records.read is not None and not protected:
             raise AlertError(AlertDescription.unexpected_message, "unprotected handshake record after keys were agreed")
         hs_in.feed(data)
-        while not self._closed:
-            raw = hs_in.pop()
-            if raw is None:
-                return
-            read_before = records.read
-            msg = decode_message(raw, self._state.parsers)
-            if self._observer is not None:
-                self._observer(MessageTrace(self.side, "in", msg))
-            self._note(msg)
-            if self.peer_verified is not None:
-                self._spend_post_handshake(msg)
-            self._advance(msg)
-            if records.read is not read_before and not hs_in.empty():
-                # RFC 8446, Section 5.1: a key change must fall on a record boundary.
-                raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+        try:
+            while not self._closed:
+                raw = hs_in.pop()
+                if raw is None:
+                    return
+                read_before = records.read
+                msg = decode_message(raw, self._state.parsers)
+                if self._observer is not None:
+                    self._observer(MessageTrace(self.side, "in", msg))
+                self._note(msg)
+                if self.peer_verified is not None:
+                    self._spend_post_handshake(msg)
+                self._advance(msg)
+                if records.read is not read_before and not hs_in.empty():
+                    # RFC 8446, Section 5.1: a key change must fall on a record boundary.
+                    raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+        finally:
+            self._hs_partial = not hs_in.empty()
 
     def _note(self, msg: Handshake) -> None:
         """What the compat layer reports of the handshake: the peer's suites, the first Finished."""

@@ -59,10 +59,14 @@ class PeerBudget:
     "consecutive" things are reset by any record that carries content.
     """
 
-    __slots__ = ("limits", "_warnings", "_empty", "_ccs13", "_key_update_tokens", "_credit", "_tickets")
+    __slots__ = ("limits", "settled", "_warnings", "_empty", "_ccs13", "_key_update_tokens", "_credit", "_tickets")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        # on_application_record would change nothing: no run of empty records, warnings or
+        # tickets to end, no KeyUpdate token to earn back. The connection skips the call then
+        # (one per application record received); every method that starts a run clears it.
+        self.settled = True
         self._warnings = 0
         self._empty = 0
         self._ccs13 = 0
@@ -84,6 +88,7 @@ class PeerBudget:
         """Every record received, after decryption."""
         if size == 0:
             self._empty += 1
+            self.settled = False
             self._over(self._empty, "max_empty_records", "consecutive empty records")
             return
         self._empty = 0
@@ -92,6 +97,7 @@ class PeerBudget:
 
     def on_warning_alert(self) -> None:
         self._warnings += 1
+        self.settled = False
         self._over(self._warnings, "max_warning_alerts", "consecutive warning alerts")
 
     def on_tls13_change_cipher_spec(self) -> None:
@@ -111,15 +117,18 @@ class PeerBudget:
             self._credit += size
             earned, self._credit = divmod(self._credit, self.limits.key_update_data_credit)
             self._key_update_tokens = min(self.limits.max_key_updates, self._key_update_tokens + earned)
+        self.settled = self._key_update_tokens == self.limits.max_key_updates
 
     def on_key_update(self) -> None:
         # A budget rather than a count: the tokens spent so far stand for the KeyUpdates
         # received beyond what the application data has paid for.
         self._key_update_tokens -= 1
+        self.settled = False
         spent = self.limits.max_key_updates - self._key_update_tokens
         credit = self.limits.key_update_data_credit
         self._over(spent, "max_key_updates", f"KeyUpdates without {credit} bytes of application data for each")
 
     def on_new_session_ticket(self) -> None:
         self._tickets += 1
+        self.settled = False
         self._over(self._tickets, "max_tickets", "NewSessionTickets with no application data between them")
