@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from glasstls.enums import CipherSuite, NamedGroup
 from glasstls.enums import ExtensionType as E
-from glasstls.enums import NamedGroup
 from glasstls.wire import extensions as X
+from glasstls.wire import handshake as H
 from glasstls.wire.codec import Reader
 from glasstls.wire.extensions import Extension, KeyShareEntry, OfferedPsks, PskIdentity
 
@@ -99,3 +100,63 @@ def test_read_extensions_are_the_dataclasss() -> None:
 def test_no_codec_still_wants_bytes() -> None:
     with pytest.raises(TypeError, match="no codec for"):
         Extension.make(0x0A0A, 5, X.CH)
+
+
+def _made_key_careful(context: str, ext_type: int, value: Any) -> Any:
+    """_made_key as it read before its tuple check went first-item first."""
+    kind = type(value)
+    if kind in X._SCALARS or (kind is bytes and len(value) <= 4):
+        return (context, ext_type, kind, value)
+    if kind is tuple and len(value) <= 4 and all(type(v) is int or type(v) is bytes for v in value):
+        return (context, ext_type, kind, value)
+    return None
+
+
+_ENTRY = KeyShareEntry(NamedGroup.x25519, b"k")
+MADE_VALUES: list[Any] = [
+    (), (1,), (b"h2",), (1, b"x"), (1, 2, 3, 4), (1, 2, 3, 4, 5), (_ENTRY,), (_ENTRY, 1), (1, _ENTRY),
+    (True,), (NamedGroup.x25519,), (1.0,), ("a",), 1, True, "name", b"", b"four", b"fives", NamedGroup.x25519, None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", MADE_VALUES)
+def test_made_key(value: Any) -> None:
+    assert X._made_key(X.CH, E.key_share, value) == _made_key_careful(X.CH, E.key_share, value)
+
+
+SUITES: list[Any] = [
+    (CipherSuite.TLS_AES_128_GCM_SHA256,),
+    (CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite(0x0A0A), 0xC02F),
+    (1.0,),
+    (0x10000,),
+    (),
+]
+
+
+@pytest.mark.parametrize("suites", SUITES)
+@pytest.mark.parametrize("methods", [(0,), (1, 0), (), (256,)])
+def test_client_hello_lists_as_the_walk(suites: Any, methods: Any) -> None:
+    """The ClientHello's suites and methods, kept by the tuples' identity, encode as the layout walk
+    does, every time (the second from what was kept), or fail alike."""
+    hello = H.ClientHello(random=bytes(32), cipher_suites=suites, compression_methods=methods)
+    fresh = H.ClientHello(random=bytes(32), cipher_suites=suites, compression_methods=methods)
+    walked = outcome(H.Handshake.encode, fresh)
+    assert outcome(hello.encode) == walked
+    assert outcome(hello.encode) == walked
+
+
+def test_client_hello_lists_not_kept_for_a_list() -> None:
+    """A list may change under the same id: it is encoded each time."""
+    suites: Any = [CipherSuite.TLS_AES_128_GCM_SHA256]
+    hello = H.ClientHello(cipher_suites=suites)
+    first = hello.encode()
+    suites.append(CipherSuite.TLS_AES_256_GCM_SHA384)
+    assert hello.encode() != first and hello.encode() == H.Handshake.encode(hello)
+
+
+def test_client_hello_lists_bounded() -> None:
+    """Past its bound the table starts over, and what it gives is still the walk's."""
+    hellos = [H.ClientHello(cipher_suites=(CipherSuite(0x1300 + i),)) for i in range(H._OFFERED_MAX + 5)]
+    for hello in hellos * 2:
+        assert hello.encode() == H.Handshake.encode(hello)
+        assert len(H._offered) <= H._OFFERED_MAX

@@ -468,6 +468,7 @@ _kept: dict[str, dict[bytes, Extension]] = {}
 _SCALARS = frozenset((bool, int, str, ProtocolVersion, NamedGroup, PskKeyExchangeMode, SignatureScheme))
 _made: dict[tuple[str, int, type, Any], Extension] = {}
 _KEYABLE = _SCALARS | {bytes, tuple}  # the types _made_key may keep: others are not asked about
+_PLAIN = (int, bytes)  # the types of the items of a tuple _made_key keeps
 
 
 def _made_key(context: str, ext_type: int, value: Any) -> tuple[str, int, type, Any] | None:
@@ -476,7 +477,9 @@ def _made_key(context: str, ext_type: int, value: Any) -> tuple[str, int, type, 
     kind = type(value)
     if kind in _SCALARS or (kind is bytes and len(value) <= 4):
         return (context, ext_type, kind, value)
-    if kind is tuple and len(value) <= 4 and all(type(v) is int or type(v) is bytes for v in value):
+    if kind is not tuple or (value and type(value[0]) not in _PLAIN):  # (a client's key shares: at once)
+        return None
+    if len(value) <= 4 and all(type(v) is int or type(v) is bytes for v in value):
         return (context, ext_type, kind, value)  # an ec_point_formats, an ALPN answer
     return None
 

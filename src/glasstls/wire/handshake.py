@@ -178,8 +178,7 @@ class ClientHello(_WithExtensions, Handshake):
         buf += self.legacy_version.to_bytes(2, "big")
         buf += self.random
         put_vec(buf, 1, self.legacy_session_id)
-        put_vec(buf, 2, u16s(self.cipher_suites))
-        put_vec(buf, 1, bytes(self.compression_methods))
+        buf += _offered_lists(self.cipher_suites, self.compression_methods)
         put_extensions(buf, self.extensions)
         return self._framed(buf)
 
@@ -198,6 +197,30 @@ class ClientHello(_WithExtensions, Handshake):
         assert psk is not None and self.raw
         return self.raw[: len(self.raw) - psk.value.binders_length()]
 
+
+def _offered_lists(suites: tuple[CipherSuite, ...], methods: tuple[int, ...]) -> bytes:
+    """A ClientHello's cipher_suites and legacy_compression_methods vectors. A client offers the
+    same lists, the very same tuples (hello.py keeps them per configuration), in every hello: kept
+    by the tuples' identity, which the entry holds on to (so the id is not reused while it is
+    kept), and encoded anew for any other tuple; what fails to encode raises each time."""
+    kept = _offered.get(id(suites))
+    if kept is not None and kept[0] is suites and kept[1] is methods:
+        return kept[2]
+    buf = bytearray()
+    put_vec(buf, 2, u16s(suites))
+    put_vec(buf, 1, bytes(methods))
+    lists = bytes(buf)
+    if type(suites) is tuple and type(methods) is tuple:  # (a list may change under the same id)
+        if len(_offered) >= _OFFERED_MAX:
+            _offered.clear()
+        _offered[id(suites)] = (suites, methods, lists)
+    return lists
+
+
+# The encodings _offered_lists made, by the id of their cipher_suites tuple. Bounded: the table
+# starts over when full.
+_OFFERED_MAX = 64
+_offered: dict[int, tuple[tuple[CipherSuite, ...], tuple[int, ...], bytes]] = {}
 
 # An Enum member looked up on its class is a descriptor call: the one the hello's loops compare with, once.
 _PSK = ExtensionType.pre_shared_key
