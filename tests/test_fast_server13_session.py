@@ -110,20 +110,6 @@ def test_ticket_keys_forget_each_key_when_its_acceptance_ends() -> None:
         assert keys.key_names(now) == [n for n, until in sealed.items() if now < until]
 
 
-def test_the_constructor_takes_the_fields_in_their_order_with_their_defaults() -> None:
-    """SessionState's own __init__ (the fields straight into the instance's dict, issue 15) takes
-    what the frozen dataclass's generated one would: each field, in order, with its default."""
-    import dataclasses
-    import inspect
-
-    params = list(inspect.signature(SessionState).parameters.values())
-    fields = dataclasses.fields(SessionState)
-    assert [p.name for p in params] == [f.name for f in fields]
-    for param, f in zip(params, fields, strict=True):
-        default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
-        assert param.default == default and param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-
-
 @settings(max_examples=200)
 @given(states())
 def test_a_state_is_made_alike_positionally_by_keyword_and_by_replace(state: SessionState) -> None:

@@ -85,6 +85,18 @@ class SessionBasis:
     alpn: str | None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
 
+    def __init__(
+        self,
+        server_name: str | None,
+        alpn: str | None,
+        peer_certificates: tuple[bytes, ...] = (),
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
+        object.__setattr__(
+            self, "__dict__", {"server_name": server_name, "alpn": alpn, "peer_certificates": peer_certificates}
+        )
+
 
 # -- client ---------------------------------------------------------------------------
 
@@ -271,6 +283,34 @@ class AcceptedPsk:
     # copy of it (Section 4.4.1) instead of hashing those bytes again. None after a
     # HelloRetryRequest, whose binder covers more than the ClientHello.
     truncated_hash: TruncatedHash | None = field(default=None, repr=False, compare=False)
+
+    def __init__(
+        self,
+        index: int,
+        identity: bytes,
+        secret: bytes,
+        suite: Suite13,
+        mode: PskKeyExchangeMode,
+        session: SessionState | None,
+        early: EarlySecret,
+        truncated_hash: TruncatedHash | None = None,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per resumption.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "index": index,
+                "identity": identity,
+                "secret": secret,
+                "suite": suite,
+                "mode": mode,
+                "session": session,
+                "early": early,
+                "truncated_hash": truncated_hash,
+            },
+        )
 
     @property
     def external(self) -> bool:

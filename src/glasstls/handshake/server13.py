@@ -83,6 +83,32 @@ class Decisions:
     server_name: str | None  # what the client asked for (SNI), None: it asked for none
     psk: psk13.AcceptedPsk | None = None  # the PSK accepted (Section 4.2.11)
 
+    def __init__(
+        self,
+        suite: Suite13,
+        group: NamedGroup | None,
+        certified: CertifiedKey | None,
+        scheme: SignatureScheme | None,
+        alpn: str | None,
+        server_name: str | None,
+        psk: psk13.AcceptedPsk | None = None,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "suite": suite,
+                "group": group,
+                "certified": certified,
+                "scheme": scheme,
+                "alpn": alpn,
+                "server_name": server_name,
+                "psk": psk,
+            },
+        )
+
 
 def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
     """TLS 1.3 is the version both sides share: negotiate, then a HelloRetryRequest
@@ -348,6 +374,32 @@ class ServerFlight:
     client_offered_post_handshake_auth: bool  # RFC 8446, Section 4.2.6
     client_psk_modes: tuple[PskKeyExchangeMode, ...] = ()  # what tickets may serve (Section 4.2.9)
 
+    def __init__(
+        self,
+        decisions: Decisions,
+        transcript: Transcript,
+        client_handshake_secret: bytes,
+        traffic: TrafficSecrets,
+        master: MasterSecret,
+        client_offered_post_handshake_auth: bool,
+        client_psk_modes: tuple[PskKeyExchangeMode, ...] = (),
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "decisions": decisions,
+                "transcript": transcript,
+                "client_handshake_secret": client_handshake_secret,
+                "traffic": traffic,
+                "master": master,
+                "client_offered_post_handshake_auth": client_offered_post_handshake_auth,
+                "client_psk_modes": client_psk_modes,
+            },
+        )
+
 
 def send_server_flight(
     ctx: Context,
@@ -551,6 +603,15 @@ class ExpectClientFinished(State[Finished]):
 
     flight: ServerFlight
     client_chain: Chain  # empty: the client sent no certificate (or was asked for none)
+
+    def __init__(
+        self,
+        flight: ServerFlight,
+        client_chain: Chain,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
+        object.__setattr__(self, "__dict__", {"flight": flight, "client_chain": client_chain})
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         flight = self.flight
