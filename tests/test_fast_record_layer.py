@@ -157,3 +157,27 @@ def test_a_connection_delivers_data_received_before_an_error(suite_id: CipherSui
     assert isinstance(events[1], ConnectionClosed) and events[1].error is not None
     assert events[1].error.description.name == "bad_record_mac"
     assert len(events) == 2
+
+
+def test_the_fast_lane_follows_the_read_keys_and_early_data_skipping() -> None:
+    suite = TLS13_SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
+    records = RecordLayer(None)
+    assert records._fast is None
+    records.read = Protection13(suite, SECRET, "early")
+    assert records._fast is records.read
+    assert RecordLayer(_hook)._fast is None
+    records.skip_early_data = 1000  # a server that rejected 0-RTT (RFC 8446, Section 4.2.10)
+    assert records._fast is None and records.skip_early_data == 1000
+    records.read = Protection13(suite, SECRET, "handshake")
+    assert records._fast is None
+    sealer = Protection13(suite, os.urandom(32), "early")
+    rejected = sealer.seal(ContentType.application_data, b"0-RTT data")
+    handshake = Protection13(suite, SECRET, "handshake").seal(ContentType.handshake, b"\x14\x00\x00\x00")
+    assert read_all(records, [rejected + handshake]) == [
+        (ContentType.handshake, b"\x14\x00\x00\x00", handshake[:5], True),
+        "wait",
+        ("seq", 1),
+    ]
+    assert records.skip_early_data == 0 and records._fast is records.read  # the first record that decrypts ends it
+    records.read = None
+    assert records._fast is None

@@ -21,6 +21,7 @@ RecordHook = Callable[[str, ContentType, bytes, bytes, "ContentType | None", byt
 _KNOWN_TYPES = frozenset((20, 21, 22, 23))
 _CONTENT_TYPES = {t: ContentType(t) for t in _KNOWN_TYPES}
 _CCS, _APPLICATION_DATA = 20, 23  # ints: compared per record
+_MAX_RECORD = 5 + MAX_CIPHERTEXT  # a TLS 1.3 protected record, header included (RFC 8446, Section 5.2)
 
 
 def _not_a_record(data: bytes) -> str:
@@ -62,7 +63,7 @@ class RecordLayer:
         self.buffered: bytes | bytearray = b""
         self._pos = 0  # start of the first unread record in buffered; compacted when input runs dry
         self._out: list[bytes | bytearray] = []
-        self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
+        self._read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
         self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
@@ -71,8 +72,35 @@ class RecordLayer:
         # RFC 8446, Section 4.2.10: a server that rejected (or ignores) the client's 0-RTT
         # data skips it: protected records that fail to decrypt are dropped while their total
         # stays within this many bytes; the first record that decrypts ends the skipping.
-        self.skip_early_data = 0
+        self._skip = 0
         self.skipped_early_data = 0
+        # The read keys when read_record's fast lane may use them: TLS 1.3 keys, no trace hook,
+        # no early data to skip (kept by the setters of read and skip_early_data); else None.
+        self._fast: Protection13 | None = None
+
+    @property
+    def read(self) -> Protection13 | Any | None:
+        """The read epoch's protection: None, a Protection13 or a TLS 1.2 Protection12."""
+        return self._read
+
+    @read.setter
+    def read(self, protection: Protection13 | Any | None) -> None:
+        self._read = protection
+        self._choose_lane()
+
+    @property
+    def skip_early_data(self) -> int:
+        """How many bytes of rejected 0-RTT records may still be dropped (0: none)."""
+        return self._skip
+
+    @skip_early_data.setter
+    def skip_early_data(self, limit: int) -> None:
+        self._skip = limit
+        self._choose_lane()
+
+    def _choose_lane(self) -> None:
+        read = self._read
+        self._fast = read if type(read) is Protection13 and not (self._skip or self._hook) else None
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -91,16 +119,16 @@ class RecordLayer:
     def read_record(self) -> tuple[ContentType, bytes, bytes, bool] | None:
         """The next complete record as (content type, content, header, protected), decrypted;
         None if more bytes are needed. (A tuple: the connection reads every record through here.)"""
-        buf, pos, read = self.buffered, self._pos, self.read
+        buf, read = self.buffered, self._fast
         # The bulk of a TLS 1.3 transfer: a whole application_data record within the limit of
         # RFC 8446, Section 5.2, in the caller's bytes, under TLS 1.3 keys, untraced, no early
         # data to skip. The AEAD decrypts from a view of those bytes (no copy of the payload).
         # Anything else, or anything wrong with it, is read by _read_record.
-        if type(read) is Protection13 and type(buf) is bytes and not (self.skip_early_data or self._hook):
-            size = len(buf)
+        if read is not None and type(buf) is bytes:
+            size, pos = len(buf), self._pos
             if size - pos >= 5 and buf[pos] == _APPLICATION_DATA:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
-                if end <= size and end - pos <= 5 + MAX_CIPHERTEXT:
+                if end <= size and end - pos <= _MAX_RECORD:
                     if end == size:
                         self.buffered, self._pos = b"", 0  # all read: the caller's bytes are let go
                     else:
@@ -124,7 +152,7 @@ class RecordLayer:
                 raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
             # TLS 1.3 hides the real type inside application_data records; TLS 1.2
             # protects every type but change_cipher_spec under its own outer type.
-            read = self.read
+            read = self._read
             if read is None or ctype == _CCS:
                 limit, opener = MAX_PLAINTEXT, None
             elif read.protects_all_types:
@@ -151,9 +179,6 @@ class RecordLayer:
                 # TLS 1.3, the caller's bytes read in place: the AEAD decrypts from a view of
                 # them (no copy of the payload).
                 header, payload = buf[pos : pos + 5], memoryview(buf)[pos + 5 : end]
-                if not (self.skip_early_data or self._hook):
-                    inner_type, data = opener.open(header, payload)
-                    return inner_type, data, header, True
                 record = self._unprotect(opener, _CONTENT_TYPES[ctype], header, payload)
             elif type(buf) is bytes:  # TLS 1.2's protections take bytes
                 record = self._unprotect(opener, _CONTENT_TYPES[ctype], buf[pos : pos + 5], buf[pos + 5 : end])
@@ -184,10 +209,10 @@ class RecordLayer:
         # server cannot read the record, so it cannot know the tag: 16 bytes (every suite but
         # CCM_8's 8) errs towards letting a legitimate client's data pass, never a large excess.
         self.skipped_early_data += max(1, payload_len - 17)
-        if self.skipped_early_data > self.skip_early_data:
+        if self.skipped_early_data > self._skip:
             raise AlertError(
                 AlertDescription.unexpected_message,
-                f"more than {self.skip_early_data} bytes of rejected early data (RFC 8446, Section 4.2.10)",
+                f"more than {self._skip} bytes of rejected early data (RFC 8446, Section 4.2.10)",
             )
 
     def _plaintext(
@@ -196,7 +221,7 @@ class RecordLayer:
         """The record at ``buf[pos:end]``, under no keys (or a change_cipher_spec); None for a dropped
         0-RTT record."""
         if ctype == _APPLICATION_DATA:
-            if self.skip_early_data:
+            if self._skip:
                 self._skip_early(end - pos - 5)  # early data sent before a HelloRetryRequest
                 return None
             raise AlertError(AlertDescription.unexpected_message, "encrypted record before keys were agreed")
@@ -215,7 +240,7 @@ class RecordLayer:
         self, read: Protection13 | Any, ctype: ContentType, header: bytes, payload: bytes | memoryview
     ) -> tuple[ContentType, bytes, bytes, bool] | None:
         """A protected record, decrypted; None for a dropped 0-RTT record."""
-        if self.skip_early_data:
+        if self._skip:
             seq = read.seq
             try:
                 inner_type, data = read.open(header, payload)

@@ -41,6 +41,9 @@ _TYPE_BYTE = [bytes((i,)) for i in range(256)]
 BUFFERED = 4096  # records of at least this many bytes (payload, tag included) use the buffers
 _NO_BUFFER = memoryview(bytearray())  # shared by every epoch until it makes its own
 _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
+# Indexed by the inner content type byte: the member, or None for a value ContentType must make.
+_INNER_TYPES: tuple[ContentType | None, ...] = tuple(_CONTENT_TYPES.get(i) for i in range(256))
+_MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte included
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
 
@@ -147,17 +150,17 @@ class Protection13:
             raise AlertError(
                 AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)"
             ) from None
-        if size > MAX_PLAINTEXT + 1:
+        if size > _MAX_INNER:
             # RFC 8446, Sections 5.2 and 5.4: the whole TLSInnerPlaintext, content type
             # and padding included, is at most 2^14 + 1 bytes.
             raise AlertError(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes")
         if size >= BUFFERED:
             last = self._opened[-1]
             if last:  # no padding: the content is all but the last byte
-                return _CONTENT_TYPES.get(last) or ContentType(last), bytes(self._opened_content)
+                return _INNER_TYPES[last] or ContentType(last), bytes(self._opened_content)
             inner = bytes(self._opened)
         if inner and inner[-1]:
-            return _CONTENT_TYPES.get(inner[-1]) or ContentType(inner[-1]), inner[:-1]
+            return _INNER_TYPES[inner[-1]] or ContentType(inner[-1]), inner[:-1]
         stripped = inner.rstrip(b"\x00")
         if not stripped:
             # RFC 8446, Section 5.4: all-zero plaintext has no content type.
