@@ -5,6 +5,8 @@ it refuses."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -21,8 +23,36 @@ def encodings() -> st.SearchStrategy[bytes]:
     return states().map(SessionState.to_bytes)
 
 
+def _careful_state(data: bytes) -> SessionState:
+    """What from_bytes made before its unchecked construction: the careful reader's fields, then
+    SessionState's checks."""
+    fields = S._checked_fields(data)
+    version, suite, secret, flags, micros, lifetime, session_id, name, alpn, *rest = fields
+    try:
+        created = S._EPOCH + micros * S._MICROSECOND
+    except OverflowError:
+        raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
+    try:
+        return SessionState(version, suite, secret, bool(flags & 1), name, alpn, created, lifetime, session_id, *rest)
+    except ValueError as exc:
+        raise DecodeError(f"session state: {exc}") from None
+
+
+def _outcome(read: Callable[[bytes], SessionState], data: bytes) -> object:
+    try:
+        state = read(data)
+    except DecodeError as exc:
+        return str(exc)
+    values = vars(state)
+    assert list(values) == [f.name for f in dataclasses.fields(SessionState)]
+    assert state.created.tzinfo is UTC and all(type(c) is bytes for c in state.peer_certificates)
+    return values, [type(v) for v in values.values()]
+
+
 def _same_reading(data: bytes) -> None:
-    """The fast reader gives the careful one's fields, or None where the careful one refuses."""
+    """The fast reader gives the careful one's fields, or None where the careful one refuses; and
+    from_bytes makes the state (or raises the error) the careful construction does."""
+    assert _outcome(SessionState.from_bytes, data) == _outcome(_careful_state, data)
     fast = S._well_formed_fields(data)
     try:
         careful = S._checked_fields(data)
@@ -53,6 +83,17 @@ def test_every_cut_and_change_reads_as_the_careful_reader_does(data: bytes, draw
 @given(st.binary(max_size=120))
 def test_garbage_reads_as_the_careful_reader_does(data: bytes) -> None:
     _same_reading(b"\x01" + data)
+
+
+def test_a_secret_of_the_wrong_length_or_version_is_refused_as_before() -> None:
+    """The one check the encoding's bounds do not make: a secret's length for its version."""
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    base = SessionState(0x0304, 0x1301, b"k" * 32, False, "ab", "h2", created, 60).to_bytes()
+    assert base[5] == 32  # the secret's length byte
+    for version in (b"\x03\x03", b"\x03\x04", b"\x03\x02", b"\xfe\xfd"):
+        for n in (1, 31, 32, 33, 47, 48, 49, 255):
+            data = base[:1] + version + base[3:5] + bytes([n]) + b"s" * n + base[6 + 32 :]
+            _same_reading(data)
 
 
 def test_a_bad_utf8_name_is_left_to_the_careful_reader() -> None:

@@ -154,17 +154,11 @@ class SessionState:
     def _problem(self) -> str | None:
         """Why this state cannot be encoded or used, or None (each check made only if the ones
         before it passed: a session is made a few times per handshake)."""
-        if self.version == TLS12:
-            # RFC 5246, Section 8.1: the master secret is always 48 bytes.
-            if len(self.master_secret) != 48:
-                return f"a TLS 1.2 master secret has 48 bytes, not {len(self.master_secret)}"
-        elif self.version == TLS13:
-            # RFC 8446, Section 4.6.1: the PSK is Hash.length long; TLS 1.3 suites use SHA-256 or SHA-384.
-            if len(self.master_secret) not in (32, 48):
-                return f"a TLS 1.3 resumption PSK has 32 or 48 bytes, not {len(self.master_secret)}"
-        else:
-            return f"version 0x{self.version:04x} is neither TLS 1.2 nor TLS 1.3"
-        return self._field_problem() or (self._certificates_problem() if self.peer_certificates else None)
+        return (
+            _secret_problem(self.version, self.master_secret)
+            or self._field_problem()
+            or (self._certificates_problem() if self.peer_certificates else None)
+        )
 
     def _field_problem(self) -> str | None:
         """What the encoding needs of each field but the certificates (see the module doc)."""
@@ -273,6 +267,8 @@ class SessionState:
     def from_bytes(cls, data: bytes) -> SessionState:
         """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
         data = bytes(data)
+        fields = _well_formed_fields(data)
+        well_formed = fields is not None
         (
             version,
             cipher_suite,
@@ -288,13 +284,41 @@ class SessionState:
             ticket_nonce,
             max_early_data,
             certs,
-        ) = _well_formed_fields(data) or _checked_fields(data)
+        ) = fields or _checked_fields(data)
         try:
             created = _EPOCH + micros * _MICROSECOND
         except OverflowError:
             raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
+        if well_formed and _secret_problem(version, master_secret) is None:
+            # Every other check of _check holds for what _well_formed_fields reads: each field
+            # within the width and bounds of its encoding, UTF-8 names of 1 to 65535 and 1 to
+            # 255 bytes, certificates of bytes, created in UTC. The state is made unchecked (a
+            # server opens a ticket per resumption); tests/test_fast_server13_session.py holds
+            # it to the checked construction on every cut and byte change.
+            state = object.__new__(cls)
+            object.__setattr__(
+                state,
+                "__dict__",
+                {
+                    "version": version,
+                    "cipher_suite": cipher_suite,
+                    "master_secret": master_secret,
+                    "extended_master_secret": bool(flags & _FLAG_EMS),
+                    "server_name": server_name,
+                    "alpn": alpn,
+                    "created": created,
+                    "lifetime": lifetime,
+                    "session_id": session_id,
+                    "ticket": ticket,
+                    "ticket_age_add": ticket_age_add,
+                    "ticket_nonce": ticket_nonce,
+                    "max_early_data": max_early_data,
+                    "peer_certificates": certs,
+                },
+            )
+            return state
         try:
-            return cls(  # the fields in their order (positional: a server opens a ticket per resumption)
+            return cls(  # the fields in their order
                 version,
                 cipher_suite,
                 master_secret,
@@ -334,6 +358,21 @@ class SessionState:
         except (binascii.Error, ValueError):
             raise DecodeError("session PEM: the base64 body is malformed") from None
         return cls.from_bytes(data)
+
+
+def _secret_problem(version: int, master_secret: bytes) -> str | None:
+    """Why ``master_secret`` cannot be the secret of a ``version`` session, or None."""
+    if version == TLS12:
+        # RFC 5246, Section 8.1: the master secret is always 48 bytes.
+        if len(master_secret) != 48:
+            return f"a TLS 1.2 master secret has 48 bytes, not {len(master_secret)}"
+    elif version == TLS13:
+        # RFC 8446, Section 4.6.1: the PSK is Hash.length long; TLS 1.3 suites use SHA-256 or SHA-384.
+        if len(master_secret) not in (32, 48):
+            return f"a TLS 1.3 resumption PSK has 32 or 48 bytes, not {len(master_secret)}"
+    else:
+        return f"version 0x{version:04x} is neither TLS 1.2 nor TLS 1.3"
+    return None
 
 
 def _text(raw: bytes, field_name: str) -> str:
