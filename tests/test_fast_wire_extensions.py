@@ -148,3 +148,59 @@ def test_a_server_key_share_reads_as_field_by_field(entry: KeyShareEntry) -> Non
     for variant in byte_variants(body, _EXTENSION_EDGES):
         expected = _share_outcome(_reference_server_share, variant)
         assert _share_outcome(X._decode_key_share_entry, variant) == expected, variant.hex()
+
+
+_SCHEMES = Extension.make(E.signature_algorithms, (0x0403, 0x0804), X.CH)
+_MODES = Extension.make(E.psk_key_exchange_modes, (1,), X.CH)
+_OTHER_SHARE = Extension.make(E.key_share, (KeyShareEntry(NamedGroup.x25519, bytes(range(1, 33))),), X.CH)
+_RUN_BLOCKS = {
+    # two runs of fixed extensions around the one that changes, as a client's hellos come
+    "hello": _block(_EMS, _GROUPS, _UNKNOWN, _SHARE, _VERSIONS, _SCHEMES, _MODES),
+    "next hello": _block(_EMS, _GROUPS, _UNKNOWN, _OTHER_SHARE, _VERSIONS, _SCHEMES, _MODES),
+    "run repeated": _block(_EMS, _GROUPS, _UNKNOWN, _SHARE, _EMS, _GROUPS, _UNKNOWN),
+    "run repeated then bad": _block(
+        _EMS, _GROUPS, _SHARE, _EMS, _GROUPS, Extension(E.key_share, b"\x00\x05\x00", None)
+    ),
+    "run cut short": _block(_EMS, _GROUPS, _SHARE, _EMS),
+    "run inside a run": _block(_VERSIONS, _EMS, _GROUPS, _UNKNOWN, _SCHEMES),
+}  # fmt: skip
+
+
+def test_runs_are_kept_and_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client's second and third hellos are read through the runs their fixed extensions make."""
+    monkeypatch.setitem(X._runs, X.CH, {})  # (other tests' blocks made runs of their own)
+    for _ in range(3):
+        _outcome(read_extensions, _RUN_BLOCKS["hello"], X.CH)
+    runs = X._runs[X.CH]
+    first = _block(_EMS)[2:]
+    assert first in runs and runs[first][1] == (_EMS, _GROUPS, _UNKNOWN)
+    assert _outcome(read_extensions, _RUN_BLOCKS["next hello"], X.CH) == _outcome(
+        _reference, _RUN_BLOCKS["next hello"], X.CH
+    )
+
+
+@pytest.mark.parametrize("name", _RUN_BLOCKS)
+def test_every_variant_reads_as_the_field_by_field_loop_with_runs_kept(name: str) -> None:
+    """Each variant of each block, read while the runs of a client's hello (and of the block itself)
+    are kept, reads as the field-by-field loop does: a run is taken only where the block holds all
+    of its bytes, and a type it repeats is reported as a kept extension's is."""
+    block = _RUN_BLOCKS[name]
+    for variant in byte_variants(block, _EXTENSION_EDGES):
+        expected = _outcome(_reference, variant, X.CH)
+        for warm in (_RUN_BLOCKS["hello"], block, variant):
+            for _ in range(3):  # new, kept one by one, then as runs
+                _outcome(read_extensions, warm, X.CH)
+            assert _outcome(read_extensions, variant, X.CH) == expected, (warm.hex(), variant.hex())
+
+
+def test_runs_are_bounded() -> None:
+    """No more runs than the kept extensions' bound in one context, none longer than _RUN_MAX."""
+    many = tuple(Extension(member_of(ExtensionType, 0x7000 + i), b"", None) for i in range(X._RUN_MAX + 8))
+    for _ in range(3):
+        assert _outcome(read_extensions, _block(*many), X.EE) == _outcome(_reference, _block(*many), X.EE)
+    for i in range(X._KEPT_MAX + 10):
+        pair = (Extension(member_of(ExtensionType, 0x6000 + i), b"", None), _UNKNOWN)
+        for _ in range(2):
+            read_extensions(Reader(_block(*pair), X.CT), X.CT)
+    assert len(X._runs[X.CT]) <= X._KEPT_MAX
+    assert all(len(run[1]) <= X._RUN_MAX for runs in X._runs.values() for run in runs.values())

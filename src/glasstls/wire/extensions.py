@@ -524,8 +524,10 @@ def read_indexed_extensions(
     extension was checked in turn: before a truncation, and before a new extension is decoded."""
     data, pos, end = r.block(2, "extensions", min_len)
     kept = _kept.get(context) or _kept_in(context)
+    runs = _runs.get(context) or _runs_in(context)
     by_type: dict[int, Extension] = {}
     out: list[Extension] = []
+    streak, streak_at = 0, pos  # the kept extensions met one by one since the last run or new one
     while pos < end:
         start = pos + 4
         if start > end:
@@ -535,17 +537,65 @@ def read_indexed_extensions(
         if stop > end:
             _truncated_extension(r.sub_at("extensions", pos, end), out, by_type, context)
         whole = data[pos:stop]
+        run = runs.get(whole)
+        if run is not None and data.startswith(run[0], pos, end):
+            if streak > 1:
+                _keep_run(runs, data[streak_at:pos], out[-streak:])
+            streak = 0
+            by_type.update(run[2])
+            out += run[1]
+            pos += len(run[0])
+            continue
         ext = kept.get(whole)
         if ext is None:
+            if streak > 1:
+                _keep_run(runs, data[streak_at:pos], out[-streak:])
+            streak = 0
             if code in by_type or len(by_type) != len(out):
                 _repeated(out, code, context)
             ext = _extension(code, data[start:stop], context, whole)
+        else:
+            if not streak:
+                streak_at = pos
+            streak += 1
         by_type[code] = ext
         out.append(ext)
         pos = stop
     if len(by_type) != len(out):
         _repeated(out, None, context)
+    if streak > 1:
+        _keep_run(runs, data[streak_at:pos], out[-streak:])
     return tuple(out), by_type
+
+
+# Runs of kept extensions that came one after another, by the bytes of the first (one of _kept's
+# keys): a peer's configuration sends its fixed extensions in the same order every time, between
+# the few that change (a ClientHello's key_share and pre_shared_key), so a run is taken whole when
+# the block holds its bytes, as the extensions one by one would have been. Each run is its bytes,
+# its extensions, and its extensions by type. A run is kept once read one by one, when no type
+# repeats within it (one that repeats an earlier type of its block is caught as a kept one is);
+# bounded as _kept is, and at _RUN_MAX extensions.
+_RUN_MAX = 32
+_Run = tuple[bytes, tuple[Extension, ...], tuple[tuple[int, Extension], ...]]
+_runs: dict[str, dict[bytes, _Run]] = {}
+
+
+def _runs_in(context: str) -> dict[bytes, _Run]:
+    runs = _runs.get(context)
+    if runs is None:
+        runs = _runs[context] = {}
+    return runs
+
+
+def _keep_run(runs: dict[bytes, _Run], wire: bytes, exts: list[Extension]) -> None:
+    """Keep the run of ``exts``, whose bytes are ``wire``, when no type repeats in it."""
+    pairs = tuple([(ext.type, ext) for ext in exts[:_RUN_MAX]])
+    if len(pairs) != len(exts) or len(dict(pairs)) != len(pairs):
+        return
+    if len(runs) >= _KEPT_MAX:
+        runs.clear()
+    first = exts[0]
+    runs[wire[: 4 + len(first.data)]] = (wire, tuple(exts), pairs)
 
 
 def _repeated(read: list[Extension], code: int | None, context: str) -> NoReturn:
