@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..crypto import kx
 from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
@@ -27,6 +27,7 @@ from .base import Context
 from .psk13 import PskOffer, bind, psk_offer
 
 KeyShares = dict[NamedGroup, kx.KeyShare]
+FixedRuns = tuple[tuple[Extension, ...], tuple[Extension, ...], tuple[Extension, ...]]
 
 
 @functools.lru_cache(maxsize=256)  # a client names the same few servers; an IP check raises for every name
@@ -59,49 +60,71 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     a TLS 1.3 ticket or an external PSK as pre_shared_key (RFC 8446, Section 4.2.11).
     """
     cfg = ctx.config
-    offers_13 = cfg.tls_max >= _TLS13
-    offers_12 = cfg.tls_min <= _TLS12
-    shares = {g: kx.generate_key_share(g, ctx.randomness) for g in cfg.shares_for} if offers_13 else {}
+    plan = _hello_plan(cfg)
+    randomness = ctx.randomness
+    shares = {g: kx.generate_key_share(g, randomness) for g in plan.share_groups}
     offered = ctx.offered_session
     session = offered if offered is not None and offered.version == TLS12 else None
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
-    elif (cfg.middlebox_compat and offers_13) or (session is not None and session.ticket):
-        session_id = ctx.randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
+    elif (cfg.middlebox_compat and plan.offers_13) or (session is not None and session.ticket):
+        session_id = randomness(32)  # RFC 5077, Section 3.4: tells us whether the ticket was taken
     else:
         session_id = b""
-    suites = _offered_suites(cfg, offers_12, offers_13)
-    if cfg.send_fallback_scsv:
-        suites += (_FALLBACK_SCSV,)  # RFC 7507, Section 4
+    suites = plan.suites
     hello = ClientHello(
-        random=ctx.randomness(32),
+        random=randomness(32),
         legacy_session_id=session_id,
         cipher_suites=suites,
-        extensions=_client_hello_extensions(ctx, shares, offers_12, offers_13, session),
+        extensions=_client_hello_extensions(ctx, shares, plan, session),
     )
-    offer = psk_offer(ctx, suites) if offers_13 else None
+    offer = psk_offer(ctx, suites) if plan.offers_13 else None
     if offer is not None:
         hello = bind(ctx, hello, offer)  # pre_shared_key goes last (RFC 8446, Section 4.2.11)
     return hello, shares, offer
 
 
+class HelloPlan(NamedTuple):
+    """What a configuration's ClientHellos share, worked out once per ClientConfig."""
+
+    offers_12: bool
+    offers_13: bool
+    suites: tuple[CipherSuite, ...]  # TLS_FALLBACK_SCSV last when configured (RFC 7507, Section 4)
+    share_groups: tuple[NamedGroup, ...]  # ClientConfig.shares_for; none without TLS 1.3
+    runs: FixedRuns
+
+
+def _hello_plan(cfg: Any) -> HelloPlan:
+    fixed: dict[Any, Any] = _fixed_extensions(cfg)
+    plan: HelloPlan | None = fixed.get("plan")
+    if plan is None:
+        offers_13 = cfg.tls_max >= _TLS13
+        offers_12 = cfg.tls_min <= _TLS12
+        suites = _offered_suites(cfg, offers_12, offers_13)
+        if cfg.send_fallback_scsv:
+            suites += (_FALLBACK_SCSV,)
+        groups = tuple(cfg.shares_for) if offers_13 else ()
+        plan = fixed["plan"] = HelloPlan(offers_12, offers_13, suites, groups, _fixed_runs(cfg, offers_12, offers_13))
+    return plan
+
+
 def _client_hello_extensions(
-    ctx: Context, shares: KeyShares, offers_12: bool, offers_13: bool, session: SessionState | None
+    ctx: Context, shares: KeyShares, plan: HelloPlan, session: SessionState | None
 ) -> tuple[Extension, ...]:
     """The ClientHello's extensions: the configuration's fixed runs, with the server name, the
     TLS 1.2 ticket and the key shares (what changes from one hello to the next) between them."""
     cfg = ctx.config
-    before_ticket, before_shares, after_shares = _fixed_runs(cfg, offers_12, offers_13)
+    before_ticket, before_shares, after_shares = plan.runs
     exts: list[Extension] = []
     sni = sni_name(ctx.server_name)
     if sni:
         exts.append(Extension.make(_SERVER_NAME, sni, X.CH))
     exts += before_ticket
     if cfg.session_tickets:
-        ticket = session.ticket if session is not None and session.ticket and offers_12 else b""
+        ticket = session.ticket if session is not None and session.ticket and plan.offers_12 else b""
         exts.append(Extension.make(_SESSION_TICKET, ticket, X.CH))
     exts += before_shares
-    if offers_13:
+    if plan.offers_13:
         exts.append(Extension.make(_KEY_SHARE, key_share_entries(shares), X.CH))
     exts += after_shares
     return tuple(exts)
@@ -111,7 +134,6 @@ def _client_hello_extensions(
 _SERVER_NAME, _SESSION_TICKET, _KEY_SHARE = E.server_name, E.session_ticket, E.key_share
 _TLS13, _TLS12, _SSL3 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2, ProtocolVersion.SSLv3
 _FALLBACK_SCSV = CipherSuite.TLS_FALLBACK_SCSV
-FixedRuns = tuple[tuple[Extension, ...], tuple[Extension, ...], tuple[Extension, ...]]
 
 
 def _fixed_runs(cfg: Any, offers_12: bool, offers_13: bool) -> FixedRuns:
@@ -184,7 +206,7 @@ def _fixed_extensions(cfg: Any) -> dict[Any, Any]:
     """The ClientHello extensions this configuration always sends alike (and the suites it
     offers), kept on the (frozen) configuration object itself: ``dataclasses.replace`` makes a
     new one that starts empty. A few keys per configuration: the runs and suites for the one
-    (TLS 1.2, TLS 1.3) offer a configuration makes, and whether it offers CBC."""
+    (TLS 1.2, TLS 1.3) offer a configuration makes, whether it offers CBC, and its HelloPlan."""
     fixed: dict[Any, Any] | None = cfg.__dict__.get("_fixed_hello_extensions")
     if fixed is None:
         fixed = {}
