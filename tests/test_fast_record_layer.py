@@ -20,7 +20,7 @@ import pytest
 
 from byte_variants import byte_variants
 from glasstls.crypto.suites import TLS13_SUITES
-from glasstls.enums import CipherSuite, ContentType
+from glasstls.enums import AlertDescription, CipherSuite, ContentType
 from glasstls.errors import AlertError
 from glasstls.events import ApplicationData, ConnectionClosed
 from glasstls.record.layer import RecordLayer
@@ -162,22 +162,36 @@ def test_a_connection_delivers_data_received_before_an_error(suite_id: CipherSui
 def test_the_fast_lane_follows_the_read_keys_and_early_data_skipping() -> None:
     suite = TLS13_SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
     records = RecordLayer(None)
-    assert records._fast is None
-    records.read = Protection13(suite, SECRET, "early")
-    assert records._fast is records.read
+    first, second = (Protection13(suite, s, "application") for s in (SECRET, bytes(32)))
+    sealers = [Protection13(suite, s, "application") for s in (SECRET, bytes(32))]
+    wire = [sealers[i // 3].seal(ContentType.application_data, b"record %d" % i) for i in range(6)]
+    records.read = first
+    got = read_all(records, [wire[0]])  # the first record under new keys chooses the lane
+    assert records._fast is first
+    got += read_all(records, [wire[1] + wire[2]])
+    # New keys: the lane chosen for the old ones is not taken; their first record chooses again.
+    records.read = second
+    got += read_all(records, [wire[3] + wire[4], wire[5]])
+    assert records._fast is second
+    assert [r[1] for r in got if type(r) is tuple and len(r) == 4] == [b"record %d" % i for i in range(6)]
     assert RecordLayer(_hook)._fast is None
-    records.skip_early_data = 1000  # a server that rejected 0-RTT (RFC 8446, Section 4.2.10)
+    # A server that rejected 0-RTT (RFC 8446, Section 4.2.10): no lane while it skips,
+    # one again once a record decrypts.
+    records.skip_early_data = 1000
     assert records._fast is None and records.skip_early_data == 1000
     records.read = Protection13(suite, SECRET, "handshake")
-    assert records._fast is None
-    sealer = Protection13(suite, os.urandom(32), "early")
-    rejected = sealer.seal(ContentType.application_data, b"0-RTT data")
+    rejected = Protection13(suite, os.urandom(32), "early").seal(ContentType.application_data, b"0-RTT data")
     handshake = Protection13(suite, SECRET, "handshake").seal(ContentType.handshake, b"\x14\x00\x00\x00")
     assert read_all(records, [rejected + handshake]) == [
         (ContentType.handshake, b"\x14\x00\x00\x00", handshake[:5], True),
         "wait",
         ("seq", 1),
     ]
-    assert records.skip_early_data == 0 and records._fast is records.read  # the first record that decrypts ends it
+    assert records.skip_early_data == 0
+    assert records._fast is None  # chosen again by the next record
     records.read = None
-    assert records._fast is None
+    assert read_all(records, [b"\x17\x03\x03\x00\x01\x00"])[0] == (
+        "alert",
+        AlertDescription.unexpected_message,
+        "encrypted record before keys were agreed",
+    )

@@ -63,7 +63,7 @@ class RecordLayer:
         self.buffered: bytes | bytearray = b""
         self._pos = 0  # start of the first unread record in buffered; compacted when input runs dry
         self._out: list[bytes | bytearray] = []
-        self._read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
+        self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
         self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
@@ -74,19 +74,10 @@ class RecordLayer:
         # stays within this many bytes; the first record that decrypts ends the skipping.
         self._skip = 0
         self.skipped_early_data = 0
-        # The read keys when read_record's fast lane may use them: TLS 1.3 keys, no trace hook,
-        # no early data to skip (kept by the setters of read and skip_early_data); else None.
+        # The read keys read_record's fast lane may use while they are still ``read``: TLS 1.3
+        # keys with no trace hook and no early data to skip. Chosen by _read_record (the first
+        # record under new keys takes that path), dropped when skipping starts.
         self._fast: Protection13 | None = None
-
-    @property
-    def read(self) -> Protection13 | Any | None:
-        """The read epoch's protection: None, a Protection13 or a TLS 1.2 Protection12."""
-        return self._read
-
-    @read.setter
-    def read(self, protection: Protection13 | Any | None) -> None:
-        self._read = protection
-        self._choose_lane()
 
     @property
     def skip_early_data(self) -> int:
@@ -96,11 +87,7 @@ class RecordLayer:
     @skip_early_data.setter
     def skip_early_data(self, limit: int) -> None:
         self._skip = limit
-        self._choose_lane()
-
-    def _choose_lane(self) -> None:
-        read = self._read
-        self._fast = read if type(read) is Protection13 and not (self._skip or self._hook) else None
+        self._fast = None
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -124,7 +111,7 @@ class RecordLayer:
         # RFC 8446, Section 5.2, in the caller's bytes, under TLS 1.3 keys, untraced, no early
         # data to skip. The AEAD decrypts from a view of those bytes (no copy of the payload).
         # Anything else, or anything wrong with it, is read by _read_record.
-        if read is not None and type(buf) is bytes:
+        if read is not None and read is self.read and type(buf) is bytes:
             size, pos = len(buf), self._pos
             if size - pos >= 5 and buf[pos] == _APPLICATION_DATA:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
@@ -152,7 +139,8 @@ class RecordLayer:
                 raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
             # TLS 1.3 hides the real type inside application_data records; TLS 1.2
             # protects every type but change_cipher_spec under its own outer type.
-            read = self._read
+            read = self.read
+            self._fast = read if type(read) is Protection13 and not (self._skip or self._hook) else None
             if read is None or ctype == _CCS:
                 limit, opener = MAX_PLAINTEXT, None
             elif read.protects_all_types:
