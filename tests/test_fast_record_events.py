@@ -22,9 +22,9 @@ import random
 import pytest
 
 from glasstls import Limits
-from glasstls.enums import AlertDescription, ContentType
+from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError
-from glasstls.events import ApplicationData, ConnectionClosed, Event, NewTicket
+from glasstls.events import AlertReceived, ApplicationData, ConnectionClosed, Event, NewTicket
 from glasstls.limits import PeerBudget
 from glasstls.wire.handshake import NewSessionTicket
 from pairs import connected_pair
@@ -124,3 +124,23 @@ def test_data_after_a_split_post_handshake_message_flows() -> None:
     events = pair.to_client()
     assert [type(e) for e in events] == [NewTicket, ApplicationData] and events[1] == ApplicationData(b"after")
     assert not pair.client.closed
+
+
+def test_alert_bytes_become_the_members_the_enums_make() -> None:
+    from glasstls.connection import _DESCRIPTIONS, _LEVELS
+
+    for i in range(256):
+        for table, enum in ((_LEVELS, AlertLevel), (_DESCRIPTIONS, AlertDescription)):
+            member = table[i] if table[i] is not None else enum(i)
+            assert member == enum(i) and type(member) is enum and member.name == enum(i).name
+            assert table[i] is None or table[i] is enum(i)  # a known value: the member itself
+
+
+@pytest.mark.parametrize("level, description", [(1, 0), (2, 10), (1, 90), (2, 0xEE), (1, 255)])
+def test_an_alert_is_reported_as_the_enums_make_it(level: int, description: int) -> None:
+    pair = connected_pair()
+    pair.client._records.send(ContentType.alert, bytes((level, description)))
+    events = pair.to_server()
+    received = [e for e in events if isinstance(e, AlertReceived)]
+    assert received == [AlertReceived(AlertLevel(level), AlertDescription(description))]
+    assert received[0].description.name == AlertDescription(description).name

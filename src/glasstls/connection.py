@@ -76,7 +76,21 @@ MAX_EXPORT_LENGTH = 255 * 32
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
 _APPLICATION_DATA_TYPE, _HANDSHAKE_TYPE = ContentType.application_data, ContentType.handshake
 _KEY_UPDATE, _NEW_SESSION_TICKET = HandshakeType.key_update, HandshakeType.new_session_ticket
-_TLS13 = ProtocolVersion.TLSv1_3
+_TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
+_ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
+_WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
+_CLOSE_NOTIFY, _USER_CANCELED = AlertDescription.close_notify, AlertDescription.user_canceled
+
+
+def _members(enum: type[AlertLevel] | type[AlertDescription]) -> tuple[Any, ...]:
+    """The members of an 8-bit enum indexed by value, None where the enum has none."""
+    members = {int(m): m for m in enum}
+    return tuple(members.get(i) for i in range(256))
+
+
+# An alert's two bytes as members, from tables (None: a value the enum must make; an Enum call
+# costs as much as the rest of a close_notify's handling).
+_LEVELS, _DESCRIPTIONS = _members(AlertLevel), _members(AlertDescription)
 
 
 def _utc_now() -> datetime:
@@ -196,7 +210,7 @@ class Connection:
         """Send close_notify (RFC 8446, Section 6.1); the peer's data may still arrive."""
         if self._write_closed or self._closed:
             return
-        self._send_alert(AlertLevel.warning, AlertDescription.close_notify, "")
+        self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
         self._write_closed = True
         if self._read_closed:
             self._closed = True
@@ -356,21 +370,25 @@ class Connection:
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:
             raise AlertError(AlertDescription.decode_error, f"alert record of {len(data)} bytes, not 2")
-        level, description = AlertLevel(data[0]), AlertDescription(data[1])
-        if level not in (AlertLevel.warning, AlertLevel.fatal) and self.version != ProtocolVersion.TLSv1_3:
+        level, description = _LEVELS[data[0]], _DESCRIPTIONS[data[1]]
+        if level is None:
+            level = AlertLevel(data[0])
+        if description is None:
+            description = AlertDescription(data[1])
+        if level not in (_WARNING, _FATAL) and self.version != _TLS13:
             # RFC 5246, Section 7.2: AlertLevel is warning(1) or fatal(2); OpenSSL answers any other
             # with illegal_parameter. TLS 1.3 ignores the level (RFC 8446, Section 6): an error alert.
             raise AlertError(AlertDescription.illegal_parameter, f"alert of unknown level {int(level)}")
         if self._observer is not None:
             self._observer(AlertTrace(self.side, "in", level, description))
         self._events.append(AlertReceived(level, description))
-        if level == AlertLevel.warning and description != AlertDescription.close_notify:
+        if level == _WARNING and description != _CLOSE_NOTIFY:
             self._budget.on_warning_alert()
-        if description == AlertDescription.close_notify:
+        if description == _CLOSE_NOTIFY:
             self._on_close_notify()
-        elif description == AlertDescription.user_canceled and level == AlertLevel.warning:
+        elif description == _USER_CANCELED and level == _WARNING:
             return  # RFC 8446, Section 6.1: a closure alert is expected to follow
-        elif level == AlertLevel.warning and self.version == ProtocolVersion.TLSv1_2:
+        elif level == _WARNING and self.version == _TLS12:
             return  # RFC 5246, Section 7.2: in TLS 1.2 a warning (e.g. no_renegotiation) is not fatal
         else:
             # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
@@ -413,16 +431,17 @@ class Connection:
         if not err.step:
             err.step = self._state.step
         with contextlib.suppress(TLSError):  # the alert itself could not be protected
-            self._send_alert(AlertLevel.fatal, err.description, err.reason)
+            self._send_alert(_FATAL, err.description, err.reason)
         self._closed = True
         self.error = err
         self._events.append(ConnectionClosed(err, by_peer=False))
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription, reason: str) -> None:
-        self._flush_handshake()
+        if self._hs_out:
+            self._flush_handshake()
         if self._observer is not None:
             self._observer(AlertTrace(self.side, "out", level, description, reason))
-        self._records.send(ContentType.alert, bytes((level, description)))
+        self._records.send(_ALERT_TYPE, bytes((level, description)))
 
     # -- what the handshake context does to the connection --------------------------
     def _send_handshake(self, msg: Handshake) -> None:
@@ -438,7 +457,8 @@ class Connection:
         if direction == "read":
             self._records.read = protection
         else:
-            self._flush_handshake()  # queued handshake data goes out under the old keys
+            if self._hs_out:
+                self._flush_handshake()  # queued handshake data goes out under the old keys
             self._records.write = protection
             self._records.plaintext_version = b"\x03\x03"
         if self._observer is not None:
@@ -539,7 +559,7 @@ class _HandshakeContext:
         # RFC 8446, Section 5.1: 0x0301 is for the initial ClientHello only (a 0-RTT client
         # sends its change_cipher_spec before the constructor's ClientHello flush ends).
         self._conn._records.plaintext_version = b"\x03\x03"
-        self._conn._records.send(ContentType.change_cipher_spec, b"\x01")
+        self._conn._records.send(_CCS_TYPE, b"\x01")
 
     def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
@@ -589,7 +609,7 @@ class _HandshakeContext:
         self._conn._records.plaintext_version = version.to_bytes(2, "big")
 
     def send_warning(self, description: AlertDescription) -> None:
-        self._conn._send_alert(AlertLevel.warning, description, "")
+        self._conn._send_alert(_WARNING, description, "")
 
     def new_session(self, session: SessionState) -> None:
         """The handshake produced a session that can be resumed later."""

@@ -49,6 +49,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_ALERT = int(ContentType.alert)  # compared per record: an int, not a lookup on the Enum class
 
 
 class PeerBudget:
@@ -92,7 +93,7 @@ class PeerBudget:
             self._over(self._empty, "max_empty_records", "consecutive empty records")
             return
         self._empty = 0
-        if content_type != ContentType.alert:
+        if content_type != _ALERT:
             self._warnings = 0
 
     def on_warning_alert(self) -> None:
