@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,3 +179,40 @@ def test_the_constructor_still_normalizes_and_refuses() -> None:
         dataclasses.replace(state, master_secret=b"k")
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.lifetime = 1
+
+
+@settings(max_examples=500)
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.integers(0, (1 << 32) - 1),
+    st.timedeltas(min_value=-timedelta(days=20000), max_value=timedelta(days=60000)),
+    st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]),
+)
+def test_expired_counts_whole_seconds_as_expires_does(
+    created: datetime, lifetime: int, age: timedelta, zone: timezone
+) -> None:
+    """expired() compares the age's whole seconds with lifetime instead of building a timedelta:
+    the same answer as now >= expires, for any age (negative too: the clock stepped back), a
+    lifetime up to 2^32 - 1 seconds, and a clock in another zone."""
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, None, None, created, lifetime)
+    for now in (
+        created + age,
+        created + timedelta(seconds=lifetime) + age % timedelta(seconds=2) - timedelta(seconds=1),
+    ):
+        try:
+            local = now.astimezone(zone)
+        except OverflowError:
+            continue
+        assert state.expired(local) == (lifetime <= 0 or now >= state.expires)
+
+
+def test_split_ticket_takes_bytes_as_they_are_and_other_buffers_as_before() -> None:
+    from glasstls.session.tickets import MIN_TICKET_LEN, split_ticket
+
+    ticket = bytes(range(MIN_TICKET_LEN + 5))
+    parts = split_ticket(ticket)
+    assert parts == (ticket[:16], ticket[16:28], ticket[28:])
+    for other in (bytearray(ticket), memoryview(ticket)):
+        assert split_ticket(other) == parts and all(type(p) is bytes for p in split_ticket(other) or ())
+    for bad in ("x" * 60, None, 3.5, ticket[: MIN_TICKET_LEN - 1]):
+        assert split_ticket(bad) is None  # type: ignore[arg-type]

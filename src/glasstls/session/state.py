@@ -206,10 +206,16 @@ class SessionState:
 
         A session created "in the future" (the clock stepped back) is not expired.
         """
-        check_aware(now)
+        if now.tzinfo is not UTC:  # (UTC, what every clock of glasstls's gives, needs no call)
+            check_aware(now)
         lifetime = self.lifetime
-        # now >= expires, without building expires (a server asks this of every ticket it opens)
-        return lifetime <= 0 or now - self.created >= timedelta(0, lifetime)
+        if lifetime <= 0:
+            return True
+        # now >= expires, without building expires or a timedelta (a server asks this of every
+        # ticket it opens): the age's whole seconds, as its microseconds only add a fraction to
+        # them, reach the whole seconds of lifetime exactly when the age does.
+        age = now - self.created
+        return age.days * 86400 + age.seconds >= lifetime
 
     def matches(self, version: int, cipher_suite: int, extended_master_secret: bool, server_name: str | None) -> bool:
         """May this session be resumed in a handshake with these parameters?
