@@ -1,18 +1,21 @@
-"""Protection13's buffered records held to the RFC bytes.
+"""Protection13's full records held to the RFC bytes.
 
-Records of ``BUFFERED`` bytes or more are sealed with ``encrypt_into`` and opened with
-``decrypt_into`` through buffers an epoch keeps per record size; smaller ones with
-``encrypt`` and ``decrypt``. Both must give what RFC 8446, Sections 5.2 and 5.3 define:
-the header, then the AEAD of content, type and padding under the IV XOR the sequence
-number with the header as associated data (here ``header + aead.encrypt(...)`` built by
-hand), for every TLS 1.3 AEAD (CCM_8's 8-byte tag included), on both sides of the
-boundary, at 2^14, with padding, from bytes, memoryview and bytearray, in any order of
-sizes; and what was handed out must not change when the buffer is reused.
+A record of 2^14 bytes of content is sealed with ``encrypt_into`` and opened with
+``decrypt_into`` through buffers lent from a pool of the process; other records with
+``encrypt`` and ``decrypt``. Both must give what RFC 8446, Sections 5.2 and 5.3
+define: the header, then the AEAD of content, type and padding under the IV XOR the
+sequence number with the header as associated data (here ``header + aead.encrypt(...)``
+built by hand), for every TLS 1.3 AEAD (CCM_8's 8-byte tag included), full or one byte
+short, padded to full, from bytes, memoryview and bytearray, in any order of sizes and
+suites, from several threads at once; what was handed out must not change when a
+buffer is reused, and the pools stay bounded.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +24,8 @@ from glasstls.crypto.keyschedule13 import traffic_keys
 from glasstls.crypto.suites import TLS13_SUITES, Suite13
 from glasstls.enums import AlertDescription, CipherSuite, ContentType
 from glasstls.errors import AlertError
-from glasstls.record.protection import BUFFERED, MAX_PLAINTEXT, Protection13
+from glasstls.record import protection
+from glasstls.record.protection import MAX_PLAINTEXT, POOLED, Protection13
 
 SUITES = list(TLS13_SUITES)
 
@@ -48,17 +52,26 @@ class Reference:
         return inner[-1], inner[:-1]
 
 
-def lengths(tag_len: int) -> list[int]:
-    """Content lengths around the buffered size (payload = content + type + tag) and 2^14."""
-    edge = BUFFERED - tag_len - 1
-    return [0, 1, 200, edge - 2, edge - 1, edge, edge + 1, MAX_PLAINTEXT - 1, MAX_PLAINTEXT]
+# (content length, padding): small, large, one byte short of full, full, padded to full.
+SIZES = [
+    (0, 0),
+    (1, 0),
+    (200, 3),
+    (5000, 0),
+    (MAX_PLAINTEXT - 1, 0),
+    (MAX_PLAINTEXT, 0),
+    (MAX_PLAINTEXT - 7, 7),
+    (MAX_PLAINTEXT - 1, 1),
+    (MAX_PLAINTEXT, 0),
+    (100, 0),
+    (MAX_PLAINTEXT, 0),
+]
 
 
-def cases(tag_len: int) -> Iterator[tuple[int, int, int, str]]:
-    """(content type, length, padding, input kind), sizes mixed so the buffers are made and remade."""
+def cases() -> Iterator[tuple[int, int, int, str]]:
+    """(content type, length, padding, input kind), sizes mixed so full and other records alternate."""
     kinds = ("bytes", "memoryview", "bytearray")
-    for i, n in enumerate(lengths(tag_len) * 2 + lengths(tag_len)[::-1]):
-        padding = (0, 0, 1, 7)[i % 4] if n + 8 <= MAX_PLAINTEXT else 0
+    for i, (n, padding) in enumerate(SIZES + SIZES[::-1]):
         yield (23, 22, 21)[i % 3], n, padding, kinds[i % 3]
 
 
@@ -76,7 +89,7 @@ def test_sealed_records_are_the_rfc_bytes(suite_id: CipherSuite) -> None:
     secret = os.urandom(suite.hash_len)
     ref, sealer = Reference(suite, secret), Protection13(suite, secret, "application")
     handed_out: list[tuple[bytes, bytes]] = []
-    for seq, (ctype, n, padding, kind) in enumerate(cases(suite.tag_len)):
+    for seq, (ctype, n, padding, kind) in enumerate(cases()):
         data = os.urandom(n)
         record = sealer.seal(ctype, as_kind(data, kind), padding)
         expected = ref.seal(seq, ctype, data, padding)
@@ -93,7 +106,7 @@ def test_opened_records_are_the_rfc_content(suite_id: CipherSuite) -> None:
     secret = os.urandom(suite.hash_len)
     ref, opener = Reference(suite, secret), Protection13(suite, secret, "application")
     handed_out: list[tuple[bytes, bytes]] = []
-    for seq, (ctype, n, padding, kind) in enumerate(cases(suite.tag_len)):
+    for seq, (ctype, n, padding, kind) in enumerate(cases()):
         data = os.urandom(n) if n else b""
         record = ref.seal(seq, ctype, data, padding)
         payload = memoryview(record)[5:] if kind == "memoryview" else record[5:]
@@ -105,16 +118,14 @@ def test_opened_records_are_the_rfc_content(suite_id: CipherSuite) -> None:
 
 
 @pytest.mark.parametrize("suite_id", SUITES, ids=lambda s: s.name)
-def test_padding_only_and_overlong_large_records(suite_id: CipherSuite) -> None:
+def test_padding_only_and_overlong_records(suite_id: CipherSuite) -> None:
     suite = TLS13_SUITES[suite_id]
     secret = os.urandom(suite.hash_len)
     ref = Reference(suite, secret)
-    # Padding after a large content, and a large all-padding record (no content type:
-    # RFC 8446, Section 5.4), and a TLSInnerPlaintext of 2^14 + 2 bytes (record_overflow).
-    padded = ref.seal(0, 23, b"\x05" * 5000, padding=3000)
-    assert Protection13(suite, secret, "x").open(padded[:5], padded[5:]) == (23, b"\x05" * 5000)
-    zeros = ref.aead.encrypt(ref.nonce(0), bytes(6000), b"\x17\x03\x03" + (6000 + suite.tag_len).to_bytes(2, "big"))
-    header = b"\x17\x03\x03" + len(zeros).to_bytes(2, "big")
+    # A full record that is all padding (no content type: RFC 8446, Section 5.4), and a
+    # TLSInnerPlaintext of 2^14 + 2 bytes (record_overflow).
+    header = b"\x17\x03\x03" + (MAX_PLAINTEXT + 1 + suite.tag_len).to_bytes(2, "big")
+    zeros = ref.aead.encrypt(ref.nonce(0), bytes(MAX_PLAINTEXT + 1), header)
     with pytest.raises(AlertError) as info:
         Protection13(suite, secret, "x").open(header, zeros)
     assert info.value.description == AlertDescription.unexpected_message
@@ -126,9 +137,9 @@ def test_padding_only_and_overlong_large_records(suite_id: CipherSuite) -> None:
 
 
 @pytest.mark.parametrize("suite_id", SUITES, ids=lambda s: s.name)
-@pytest.mark.parametrize("n", [100, BUFFERED, MAX_PLAINTEXT])
+@pytest.mark.parametrize("n", [100, MAX_PLAINTEXT - 1, MAX_PLAINTEXT])
 def test_tampered_records_fail_alike(suite_id: CipherSuite, n: int) -> None:
-    """bad_record_mac with the sequence number spent, small or buffered; after a failed
+    """bad_record_mac with the sequence number spent, full record or not; after a failed
     record the next good one opens (a buffer a failure wrote into gives nothing away)."""
     suite = TLS13_SUITES[suite_id]
     secret = os.urandom(suite.hash_len)
@@ -145,3 +156,46 @@ def test_tampered_records_fail_alike(suite_id: CipherSuite, n: int) -> None:
         assert opener.seq == 1
         opener.seq = 0  # as the layer does when it skips rejected early data
         assert opener.open(record[:5], memoryview(record)[5:]) == ref.open(0, record)
+
+
+def test_suites_of_both_tag_lengths_share_the_pools() -> None:
+    """Full records of 16- and 8-byte tags in turn: a buffer made for the other length is not used."""
+    pairs = []
+    for suite_id in (CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_128_CCM_8_SHA256) * 2:
+        suite = TLS13_SUITES[suite_id]
+        secret = os.urandom(suite.hash_len)
+        pairs.append((Reference(suite, secret), Protection13(suite, secret, "a"), Protection13(suite, secret, "a")))
+    for seq in range(3):
+        for ref, sealer, opener in pairs:
+            data = os.urandom(MAX_PLAINTEXT)
+            record = sealer.seal(23, data)
+            assert record == ref.seal(seq, 23, data)
+            assert opener.open(record[:5], memoryview(record)[5:]) == (23, data)
+    assert len(protection._SEALING) <= POOLED and len(protection._OPENING) <= POOLED
+
+
+def test_threads_sealing_and_opening_at_once_each_get_their_own_buffer() -> None:
+    suite = TLS13_SUITES[CipherSuite.TLS_CHACHA20_POLY1305_SHA256]
+    failures: list[str] = []
+
+    def work(secret: bytes) -> None:
+        ref = Reference(suite, secret)
+        sealer, opener = (Protection13(suite, secret, "a") for _ in range(2))
+        for seq in range(150):
+            data = secret * (MAX_PLAINTEXT // len(secret))  # each thread's records are its own bytes
+            record = sealer.seal(23, data)
+            if record != ref.seal(seq, 23, data) or opener.open(record[:5], record[5:]) != (23, data):
+                failures.append(f"thread {secret[:1].hex()} record {seq}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter will
+    try:
+        threads = [threading.Thread(target=work, args=(bytes([i]) * 32,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert len(protection._SEALING) <= POOLED and len(protection._OPENING) <= POOLED

@@ -11,14 +11,16 @@ context. The content-type bytes and members are tables, not built per record.
 The tag is 16 bytes except for TLS_AES_128_CCM_8_SHA256, whose AES-CCM tag is 8
 (RFC 8446, Appendix B.4): record lengths come from the suite's ``tag_len``.
 
-Records of ``BUFFERED`` bytes or more (the bulk of a transfer) are encrypted and
-decrypted into a buffer the epoch keeps for records of that size, with the AEAD's
-``encrypt_into`` and ``decrypt_into``: ``encrypt`` and ``decrypt`` zero-fill each
-new bytes object before writing it, a pass over the whole record the buffer saves
-(about 16,000 instructions, 0.1 to 0.2 us, per 16 KiB record each way). The buffer
-is copied out to the bytes handed on, as ``header + encrypt(...)`` and the
-content's slice copied before. Smaller records, and a first record of a new size,
-skip that buffer or make it: an idle connection keeps none.
+A full record (2^14 bytes of content, the bulk of a transfer) is encrypted and
+decrypted into a buffer, with the AEAD's ``encrypt_into`` and ``decrypt_into``:
+``encrypt`` and ``decrypt`` zero-fill each new bytes object before writing it, a
+pass over the whole record the buffer saves (about 16,000 instructions, 0.1 to
+0.2 us, per 16 KiB record each way). The buffer is copied out to the bytes handed
+on, as ``header + encrypt(...)`` and the content's slice were. Buffers are lent
+from a pool of the process for one call and given back (``list.pop`` and
+``append`` are atomic: threads, and a call made from a signal handler in the
+middle of another, each get their own), at most ``POOLED`` of each kind kept: a
+connection holds none between records. Other records take the plain calls.
 """
 
 from __future__ import annotations
@@ -38,13 +40,31 @@ MAX_PLAINTEXT = 1 << 14
 _APP_HEADER = b"\x17\x03\x03"
 _SEQ_LIMIT = (1 << 64) - 1  # RFC 8446, Section 5.3: a sequence number never wraps
 _TYPE_BYTE = [bytes((i,)) for i in range(256)]
-BUFFERED = 4096  # records of at least this many bytes (payload, tag included) use the buffers
-_NO_BUFFER = memoryview(bytearray())  # shared by every epoch until it makes its own
 _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
 # Indexed by the inner content type byte: the member, or None for a value ContentType must make.
 _INNER_TYPES: tuple[ContentType | None, ...] = tuple(_CONTENT_TYPES.get(i) for i in range(256))
 _MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte included
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
+
+# The pools of buffers for full records (see the module doc): to seal, the record's buffer
+# with its header written and a view of its payload; to open, a view of the inner
+# plaintext and a view of all but its last byte. Sizes follow the suite's tag length.
+POOLED = 4
+_SEALING: list[tuple[bytearray, bytes, memoryview]] = []
+_OPENING: list[tuple[memoryview, memoryview]] = []
+
+
+def _sealing(size: int) -> tuple[bytearray, bytes, memoryview]:
+    """A buffer for a sealed record of a ``size``-byte payload, its header written."""
+    header = _APP_HEADER + size.to_bytes(2, "big")
+    buffer = bytearray(header) + bytes(size)
+    return buffer, header, memoryview(buffer)[5:]
+
+
+def _opening(size: int) -> tuple[memoryview, memoryview]:
+    """A buffer for an inner plaintext of ``size`` bytes."""
+    view = memoryview(bytearray(size))
+    return view, view[:-1]
 
 
 class Protection13:
@@ -58,11 +78,6 @@ class Protection13:
         "_aead",
         "_iv",
         "_tag_len",
-        "_sealed",
-        "_sealed_header",
-        "_sealed_view",
-        "_opened",
-        "_opened_content",
     )
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
@@ -75,14 +90,6 @@ class Protection13:
         self._aead: AEAD | None = None
         self._iv = 0
         self._tag_len = suite.tag_len
-        # The buffers of large records (BUFFERED), made for the first one of each size: the
-        # sealed record (header included) with a view of its payload; the opened inner
-        # plaintext with a view of all but its last byte.
-        self._sealed: bytes | bytearray = b""
-        self._sealed_header = b""
-        self._sealed_view = _NO_BUFFER
-        self._opened = _NO_BUFFER
-        self._opened_content = _NO_BUFFER
 
     def _keys(self) -> AEAD:
         """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV
@@ -113,19 +120,19 @@ class Protection13:
         self.seq = seq + 1
         aead = self._aead or self._keys()
         nonce = (self._iv ^ seq).to_bytes(12, "big")
-        if size < BUFFERED:
-            header = _APP_HEADER + size.to_bytes(2, "big")
-            return header + aead.encrypt(nonce, inner, header)
-        if size != len(self._sealed_view):
-            self._seal_buffer(size)
-        aead.encrypt_into(nonce, inner, self._sealed_header, self._sealed_view)
-        return bytes(self._sealed)
-
-    def _seal_buffer(self, size: int) -> None:
-        """A buffer for sealed records of a ``size``-byte payload, its header written once."""
-        header = self._sealed_header = _APP_HEADER + size.to_bytes(2, "big")
-        buffer = self._sealed = bytearray(header) + bytes(size)
-        self._sealed_view = memoryview(buffer)[5:]
+        if len(inner) == _MAX_INNER:  # a full record: through a buffer of the pool
+            pool = _SEALING
+            lent = pool.pop() if pool else _sealing(size)
+            buffer, header, view = lent
+            if len(view) == size:  # (not a buffer made for another tag length)
+                aead.encrypt_into(nonce, inner, header, view)
+                record = bytes(buffer)
+                if len(pool) < POOLED:
+                    pool.append(lent)
+                return record
+            pool.append(lent)
+        header = _APP_HEADER + size.to_bytes(2, "big")
+        return header + aead.encrypt(nonce, inner, header)
 
     def open(self, header: bytes, payload: bytes | memoryview) -> tuple[ContentType, bytes]:
         """Decrypt one record; returns the inner content type and content.
@@ -138,36 +145,42 @@ class Protection13:
         self.seq = seq + 1
         aead = self._aead or self._keys()
         nonce = (self._iv ^ seq).to_bytes(12, "big")
-        size = len(payload) - self._tag_len  # of the inner plaintext, once authenticated
-        try:
-            if size < BUFFERED:
+        if len(payload) - self._tag_len != _MAX_INNER:
+            try:
                 inner = aead.decrypt(nonce, payload, header)
-            else:
-                if size != len(self._opened):
-                    self._open_buffer(size)
-                aead.decrypt_into(nonce, payload, header, self._opened)
+            except InvalidTag:
+                raise self._failed() from None
+            if len(inner) > _MAX_INNER:
+                # RFC 8446, Sections 5.2 and 5.4: the whole TLSInnerPlaintext, content type
+                # and padding included, is at most 2^14 + 1 bytes.
+                raise AlertError(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes")
+            if inner and inner[-1]:  # no padding: the content is all but the last byte
+                return _INNER_TYPES[inner[-1]] or ContentType(inner[-1]), inner[:-1]
+            return _padded(inner)
+        # A full record: into a buffer of the pool, copied out before the buffer is given back;
+        # given back whatever happened (what a failed call wrote is overwritten by the next one).
+        pool = _OPENING
+        lent = pool.pop() if pool else _opening(_MAX_INNER)
+        view, content = lent
+        try:
+            aead.decrypt_into(nonce, payload, header, view)
+            last = view[-1]
+            opened = (_INNER_TYPES[last] or ContentType(last), bytes(content)) if last else _padded(bytes(view))
         except InvalidTag:
-            raise AlertError(
-                AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)"
-            ) from None
-        if size > _MAX_INNER:
-            # RFC 8446, Sections 5.2 and 5.4: the whole TLSInnerPlaintext, content type
-            # and padding included, is at most 2^14 + 1 bytes.
-            raise AlertError(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes")
-        if size >= BUFFERED:
-            last = self._opened[-1]
-            if last:  # no padding: the content is all but the last byte
-                return _INNER_TYPES[last] or ContentType(last), bytes(self._opened_content)
-            inner = bytes(self._opened)
-        if inner and inner[-1]:
-            return _INNER_TYPES[inner[-1]] or ContentType(inner[-1]), inner[:-1]
-        stripped = inner.rstrip(b"\x00")
-        if not stripped:
-            # RFC 8446, Section 5.4: all-zero plaintext has no content type.
-            raise AlertError(AlertDescription.unexpected_message, "decrypted record holds no content type")
-        return ContentType(stripped[-1]), stripped[:-1]
+            raise self._failed() from None
+        finally:
+            if len(pool) < POOLED:
+                pool.append(lent)
+        return opened
 
-    def _open_buffer(self, size: int) -> None:
-        """A buffer for the inner plaintext of received records of ``size`` bytes."""
-        view = self._opened = memoryview(bytearray(size))
-        self._opened_content = view[:-1]
+    def _failed(self) -> AlertError:
+        return AlertError(AlertDescription.bad_record_mac, f"record failed authentication ({self.epoch} keys)")
+
+
+def _padded(inner: bytes) -> tuple[ContentType, bytes]:
+    """The content type and content of a TLSInnerPlaintext that ends in padding (or is empty)."""
+    stripped = inner.rstrip(b"\x00")
+    if not stripped:
+        # RFC 8446, Section 5.4: all-zero plaintext has no content type.
+        raise AlertError(AlertDescription.unexpected_message, "decrypted record holds no content type")
+    return ContentType(stripped[-1]), stripped[:-1]
