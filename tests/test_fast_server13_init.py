@@ -19,6 +19,7 @@ OWN_INIT = [
     server13.ExpectClientFinished,
     psk13.AcceptedPsk,
     psk13.SessionBasis,
+    psk13.PskOffer,
     SessionState,
 ]
 

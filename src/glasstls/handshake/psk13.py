@@ -114,6 +114,31 @@ class PskOffer:
     # carried on into the handshake's key schedule.
     early: EarlySecret = field(repr=False, compare=False)
 
+    def __init__(
+        self,
+        identity: bytes,
+        secret: bytes,
+        suite: Suite13,
+        session: SessionState | None,
+        modes: tuple[PskKeyExchangeMode, ...],
+        early: EarlySecret,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
+        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per
+        # client handshake with a PSK.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "identity": identity,
+                "secret": secret,
+                "suite": suite,
+                "session": session,
+                "modes": modes,
+                "early": early,
+            },
+        )
+
     @property
     def external(self) -> bool:
         return self.session is None
@@ -155,8 +180,12 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13])
     if not session.ticket or suite is None:
         return "the session has no TLS 1.3 ticket"
     # RFC 8446, Section 4.2.11: the PSK is used only with a suite of its hash.
-    if all(s.hash_name != suite.hash_name for s in suites):
-        return f"no offered TLS 1.3 suite uses the ticket's hash ({suite.hash_name})"
+    hash_name = suite.hash_name
+    for offered in suites:  # (a loop, not all() over a generator: once per client handshake)
+        if offered.hash_name == hash_name:
+            break
+    else:
+        return f"no offered TLS 1.3 suite uses the ticket's hash ({hash_name})"
     # RFC 8446, Section 4.6.1 and RFC 6066, Section 3: a session belongs to one server name.
     if _normal_name(session.server_name) != _normal_name(ctx.offered_sni):
         return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
@@ -244,20 +273,21 @@ def session_from_ticket(
         ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
         return None
     early = X.find(nst.extensions, _EARLY_DATA)
-    return SessionState(
-        version=TLS13,
-        cipher_suite=suite.suite,
-        master_secret=resumption_psk(suite, resumption_secret, nst.ticket_nonce),
-        extended_master_secret=False,
-        server_name=basis.server_name,
-        alpn=basis.alpn,
-        created=ctx.now(),  # the age the client reports counts from here (Section 4.2.11.1)
-        lifetime=min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),
-        ticket=nst.ticket,
-        ticket_age_add=nst.ticket_age_add,
-        ticket_nonce=nst.ticket_nonce,
-        max_early_data=early.value if early is not None else 0,
-        peer_certificates=basis.peer_certificates,
+    return SessionState(  # the fields in their order (positional: keywords cost ~3k instructions)
+        TLS13,  # version
+        suite.suite,  # cipher_suite
+        resumption_psk(suite, resumption_secret, nst.ticket_nonce),  # master_secret
+        False,  # extended_master_secret
+        basis.server_name,
+        basis.alpn,
+        ctx.now(),  # created: the age the client reports counts from here (Section 4.2.11.1)
+        min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),  # lifetime
+        b"",  # session_id
+        nst.ticket,
+        nst.ticket_age_add,
+        nst.ticket_nonce,
+        early.value if early is not None else 0,  # max_early_data
+        basis.peer_certificates,
     )
 
 
