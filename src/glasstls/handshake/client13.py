@@ -197,6 +197,28 @@ class HandshakeKeys:
     client_secret: bytes = field(repr=False)
     server_secret: bytes = field(repr=False)
 
+    def __init__(
+        self,
+        suite: Suite13,
+        stage: HandshakeSecret,
+        transcript: Transcript,
+        client_secret: bytes,
+        server_secret: bytes,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "suite": suite,
+                "stage": stage,
+                "transcript": transcript,
+                "client_secret": client_secret,
+                "server_secret": server_secret,
+            },
+        )
+
     @classmethod
     def derive(cls, suite: Suite13, stage: HandshakeSecret, transcript: Transcript) -> HandshakeKeys:
         th = transcript.digest()
@@ -226,6 +248,11 @@ class ServerChoices:
     group: NamedGroup | None  # None: a psk_ke handshake, without (EC)DHE
     alpn: str | None
 
+    def __init__(self, group: NamedGroup | None, alpn: str | None) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(self, "__dict__", {"group": group, "alpn": alpn})
+
 
 def offered_hello(ctx: Context) -> ClientHello:
     """The ClientHello this client sent last (the one the server's flight answers)."""
@@ -247,6 +274,11 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     keys: HandshakeKeys
     group: NamedGroup | None
     psk: PskOffer | None = None  # the PSK the server accepted
+
+    def __init__(self, keys: HandshakeKeys, group: NamedGroup | None, psk: PskOffer | None = None) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(self, "__dict__", {"keys": keys, "group": group, "psk": psk})
 
     def handle(self, ctx: Context, ee: EncryptedExtensions) -> AnyState:
         hello = offered_hello(ctx)
@@ -297,6 +329,11 @@ class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | Cer
     keys: HandshakeKeys
     choices: ServerChoices
 
+    def __init__(self, keys: HandshakeKeys, choices: ServerChoices) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(self, "__dict__", {"keys": keys, "choices": choices})
+
     def handle(self, ctx: Context, msg: Certificate | CompressedCertificate | CertificateRequest) -> AnyState:
         if isinstance(msg, CertificateRequest):
             # RFC 8446, Section 4.3.2: empty context; signature_algorithms required.
@@ -327,6 +364,21 @@ class ExpectCertificate(State[Certificate | CompressedCertificate]):
     choices: ServerChoices
     certificate_request: CertificateRequest | None  # None: the server asked for no client certificate
 
+    def __init__(
+        self, keys: HandshakeKeys, choices: ServerChoices, certificate_request: CertificateRequest | None
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "keys": keys,
+                "choices": choices,
+                "certificate_request": certificate_request,
+            },
+        )
+
     def handle(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         config: ClientConfig = ctx.config
         msg = received_certificate(ctx, received, "server CompressedCertificate")
@@ -355,6 +407,26 @@ class ExpectCertificateVerify(State[CertificateVerify]):
     choices: ServerChoices
     certificate_request: CertificateRequest | None
     server_chain: Chain  # leaf first, never empty
+
+    def __init__(
+        self,
+        keys: HandshakeKeys,
+        choices: ServerChoices,
+        certificate_request: CertificateRequest | None,
+        server_chain: Chain,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "keys": keys,
+                "choices": choices,
+                "certificate_request": certificate_request,
+                "server_chain": server_chain,
+            },
+        )
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> AnyState:
         # RFC 8446, Section 4.4.3: a scheme we offered, legal in TLS 1.3, fitting the key.
@@ -401,6 +473,30 @@ class ExpectFinished(State[Finished]):
     server_chain: Chain  # empty: an external PSK authenticated the server
     server_scheme: SignatureScheme | None  # what its CertificateVerify was signed with; None: a PSK handshake
     psk: PskOffer | None = None  # the PSK the server accepted
+
+    def __init__(
+        self,
+        keys: HandshakeKeys,
+        choices: ServerChoices,
+        certificate_request: CertificateRequest | None,
+        server_chain: Chain,
+        server_scheme: SignatureScheme | None,
+        psk: PskOffer | None = None,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "keys": keys,
+                "choices": choices,
+                "certificate_request": certificate_request,
+                "server_chain": server_chain,
+                "server_scheme": server_scheme,
+                "psk": psk,
+            },
+        )
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         keys, suite = self.keys, self.keys.suite

@@ -78,6 +78,28 @@ class TrafficSecrets:
     exporter_master: bytes = field(repr=False)
     read_generation: int = 0
 
+    def __init__(
+        self,
+        suite: Suite13,
+        client: bytes,
+        server: bytes,
+        exporter_master: bytes,
+        read_generation: int = 0,
+    ) -> None:
+        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
+        # dataclass's own __init__ sets each through object.__setattr__. One per handshake, and per KeyUpdate.)
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "suite": suite,
+                "client": client,
+                "server": server,
+                "exporter_master": exporter_master,
+                "read_generation": read_generation,
+            },
+        )
+
     def read(self, side: str) -> bytes:
         return self.server if side == "client" else self.client
 
