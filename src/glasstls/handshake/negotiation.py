@@ -66,6 +66,7 @@ def choose_group(
     """The server's most preferred group the client supports, preferring one
     the client already sent a share for (which avoids a HelloRetryRequest);
     ``strict``: the most preferred always, asked for with a HelloRetryRequest if need be."""
+    # (Loops, not comprehensions: once per TLS 1.3 ClientHello, with a share or two.)
     mutual = [g for g in server_groups if g in client_groups]
     if not mutual:
         raise AlertError(
@@ -73,16 +74,25 @@ def choose_group(
             f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}"
             + refused_by_policy("groups", client_groups, server_groups, kx.SUPPORTED_GROUPS),
         )
-    by_group = {s.group: s for s in shares}
-    if strict or mutual[0] in kx.TLS13_ONLY_GROUPS:
+    best = mutual[0]
+    if strict or best in kx.TLS13_ONLY_GROUPS:
         # A post-quantum hybrid we prefer beats a classical share: ask for it with a
         # HelloRetryRequest if need be (RFC 8446, Section 4.1.4), as OpenSSL 3.5's
         # default group tuples do; a recorded handshake must not be decryptable later.
-        return mutual[0], by_group.get(mutual[0])
+        return best, _share_for(shares, best)
     for group in mutual:
-        if group in by_group:
-            return group, by_group[group]
-    return mutual[0], None
+        share = _share_for(shares, group)
+        if share is not None:
+            return group, share
+    return best, None
+
+
+def _share_for(shares: Sequence[KeyShareEntry], group: NamedGroup) -> KeyShareEntry | None:
+    """The last of ``shares`` for ``group`` (the server refuses two for one group before asking)."""
+    for share in reversed(shares):
+        if share.group == group:
+            return share
+    return None
 
 
 def choose_signature_scheme(

@@ -455,12 +455,18 @@ def _resumable(
     original = _SUITES_BY_VALUE.get(state.cipher_suite)
     if original is None:
         return None, "its cipher suite is not a TLS 1.3 one"
-    # RFC 8446, Section 4.2.11: any suite with the PSK's hash will do.
-    suite = next((s for s in suites if s.hash_name == original.hash_name), None)
-    if suite is None:
-        return None, f"no suite in common uses its hash ({original.hash_name})"
+    # RFC 8446, Section 4.2.11: any suite with the PSK's hash will do. (Loops, not generators, in
+    # this check of every ticket a server opens.)
+    hash_name = original.hash_name
+    for suite in suites:
+        if suite.hash_name == hash_name:
+            break
+    else:
+        return None, f"no suite in common uses its hash ({hash_name})"
     sni = ch.ext(_SERVER_NAME)
-    if _normal_name(state.server_name) != _normal_name(sni.value if sni is not None else None):
+    name = sni.value if sni is not None else None
+    # The same name as sent is the same name normalized (the usual case: no normalizing then).
+    if name != state.server_name and _normal_name(state.server_name) != _normal_name(name):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
     alpn = ch.ext(_ALPN)
     if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):
