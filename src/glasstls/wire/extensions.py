@@ -47,6 +47,10 @@ class Extension:
     # sent (put_extensions) and kept, as the extensions a configuration sends go in every hello alike.
     _wire = b""
 
+    def __init__(self, type: ExtensionType, data: bytes, value: Any = None) -> None:
+        # (The fields as the instance's dict at once, as _new_extension does without the call.)
+        object.__setattr__(self, "__dict__", {"type": type, "data": data, "value": value})
+
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
         """Build an extension to send from a decoded value (one of a scalar value made once, see _made)."""
@@ -74,8 +78,8 @@ class Extension:
 def _new_extension(
     ext_type: ExtensionType, data: bytes, value: Any, _new: Any = object.__new__, _set: Any = object.__setattr__
 ) -> Extension:
-    """``Extension(ext_type, data, value)``, its fields set in one go: the frozen dataclass's __init__
-    sets each with a call of object.__setattr__ (a handshake makes and reads a dozen or so)."""
+    """``Extension(ext_type, data, value)`` without the call of its __init__ (a handshake makes and
+    reads a dozen or so)."""
     ext: Extension = _new(Extension)
     _set(ext, "__dict__", {"type": ext_type, "data": data, "value": value})
     return ext
@@ -86,17 +90,32 @@ class KeyShareEntry:
     group: NamedGroup
     key_exchange: bytes
 
+    def __init__(self, group: NamedGroup, key_exchange: bytes) -> None:
+        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
+        # through object.__setattr__. Each side makes and reads a few per handshake.)
+        object.__setattr__(self, "__dict__", {"group": group, "key_exchange": key_exchange})
+
 
 @dataclass(frozen=True)
 class PskIdentity:
     identity: bytes
     obfuscated_ticket_age: int
 
+    def __init__(self, identity: bytes, obfuscated_ticket_age: int) -> None:
+        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
+        # through object.__setattr__. Each side makes and reads a few per handshake.)
+        object.__setattr__(self, "__dict__", {"identity": identity, "obfuscated_ticket_age": obfuscated_ticket_age})
+
 
 @dataclass(frozen=True)
 class OfferedPsks:
     identities: tuple[PskIdentity, ...]
     binders: tuple[bytes, ...]
+
+    def __init__(self, identities: tuple[PskIdentity, ...], binders: tuple[bytes, ...]) -> None:
+        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
+        # through object.__setattr__. Each side makes and reads a few per handshake.)
+        object.__setattr__(self, "__dict__", {"identities": identities, "binders": binders})
 
     def binders_length(self) -> int:
         """Bytes the binders list takes on the wire, length prefix included."""
