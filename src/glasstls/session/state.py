@@ -238,7 +238,7 @@ class SessionState:
     # -- binary encoding ------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The encoding of the module doc. Every length fits its field: ``__post_init__`` checked them."""
+        """The encoding of the module doc. Every length fits its field: ``_check`` checked them."""
         flags = (
             (_FLAG_EMS if self.extended_master_secret else 0)
             | (_FLAG_SERVER_NAME if self.server_name is not None else 0)
@@ -264,6 +264,9 @@ class SessionState:
             parts += (len(self.ticket).to_bytes(2, "big"), self.ticket)
         nonce, certs = self.ticket_nonce, self.peer_certificates
         parts += (_AGE.pack(self.ticket_age_add, len(nonce)), nonce, _U32.pack(self.max_early_data))
+        if not certs:  # (a server's tickets, without client authentication)
+            parts.append(b"\x00\x00\x00")
+            return b"".join(parts)
         parts.append((sum(map(len, certs)) + 3 * len(certs)).to_bytes(3, "big"))
         for der in certs:
             parts += (len(der).to_bytes(3, "big"), der)
