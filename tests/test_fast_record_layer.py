@@ -1,13 +1,13 @@
 """The record layer's TLS 1.3 fast lane held to its careful path.
 
-``RecordLayer.read_record`` reads a whole application_data record from the caller's
-bytes straight into ``Protection13.open`` when the layer has TLS 1.3 read keys, no
-trace hook and no early data to skip; everything else goes through ``_read_record``.
-A layer with a trace hook always takes the careful path, and so does input that
-arrived in pieces (a bytearray): each must read the same records, raise the same
-alerts with the same reasons and leave the same sequence number, for a stream of
-records, every truncation and byte change of it (tests/byte_variants.py), every
-split into two pieces, and records at the size limit of RFC 8446, Section 5.2.
+``RecordLayer.read_record`` reads a whole application_data record from its input
+straight into ``Protection13.open`` when the layer has TLS 1.3 read keys, no trace
+hook and no early data to skip; everything else goes through ``_read_record``.
+A layer with a trace hook always takes the careful path: the two must read the same
+records, raise the same alerts with the same reasons and leave the same sequence
+number, for a stream of records, every truncation and byte change of it
+(tests/byte_variants.py), splits into two and three pieces (read from a bytearray
+after the first), and records at the size limit of RFC 8446, Section 5.2.
 ``RecordLayer.send``'s shortcut for one protected record is held to ``_emit``.
 """
 
@@ -99,6 +99,18 @@ def test_every_split_reads_as_the_whole(suite_id: CipherSuite) -> None:
     for cut in range(1, len(wire)):
         read = assert_same_reading(suite_id, [wire[:cut], wire[cut:]])
         assert [r for r in read if type(r) is tuple and len(r) == 4] == records
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_every_split_in_three_reads_as_the_whole(suite_id: CipherSuite) -> None:
+    """The records after a split are read from a bytearray that must grow again afterwards
+    (a view of it left unreleased would make that a BufferError)."""
+    wire = stream(suite_id)
+    records = [r for r in assert_same_reading(suite_id, [wire]) if type(r) is tuple and len(r) == 4]
+    for first in range(1, len(wire), 3):
+        for second in range(first + 1, len(wire), 5):
+            read = assert_same_reading(suite_id, [wire[:first], wire[first:second], wire[second:]])
+            assert [r for r in read if type(r) is tuple and len(r) == 4] == records
 
 
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)

@@ -108,20 +108,25 @@ class RecordLayer:
         None if more bytes are needed. (A tuple: the connection reads every record through here.)"""
         buf, read = self.buffered, self._fast
         # The bulk of a TLS 1.3 transfer: a whole application_data record within the limit of
-        # RFC 8446, Section 5.2, in the caller's bytes, under TLS 1.3 keys, untraced, no early
-        # data to skip. The AEAD decrypts from a view of those bytes (no copy of the payload).
-        # Anything else, or anything wrong with it, is read by _read_record.
-        if read is not None and read is self.read and type(buf) is bytes:
+        # RFC 8446, Section 5.2, under TLS 1.3 keys, untraced, no early data to skip. The AEAD
+        # decrypts from a view of the input (no copy of the payload). Anything else, or
+        # anything wrong with it, is read by _read_record.
+        if read is not None and read is self.read:
             size, pos = len(buf), self._pos
             if size - pos >= 5 and buf[pos] == _APPLICATION_DATA:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
                 if end <= size and end - pos <= _MAX_RECORD:
                     if end == size:
-                        self.buffered, self._pos = b"", 0  # all read: the caller's bytes are let go
+                        self.buffered, self._pos = b"", 0  # all read: the input is let go
                     else:
                         self._pos = end
-                    header = buf[pos : pos + 5]
-                    inner_type, data = read.open(header, memoryview(buf)[pos + 5 : end])
+                    if type(buf) is bytes:  # the caller's bytes
+                        header = buf[pos : pos + 5]
+                        inner_type, data = read.open(header, memoryview(buf)[pos + 5 : end])
+                    else:  # a view of the bytearray, released before the bytearray can grow again
+                        with memoryview(buf) as view, view[pos + 5 : end] as payload:
+                            header = bytes(view[pos : pos + 5])
+                            inner_type, data = read.open(header, payload)
                     return inner_type, data, header, True
         return self._read_record()
 
