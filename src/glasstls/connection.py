@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import weakref
 from collections.abc import Callable
@@ -93,8 +94,9 @@ def _members(enum: type[AlertLevel] | type[AlertDescription]) -> tuple[Any, ...]
 _LEVELS, _DESCRIPTIONS = _members(AlertLevel), _members(AlertDescription)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+# The default clock: datetime.now(UTC) bound as a partial, a C call with no Python frame of its own
+# (a TLS 1.3 resumption reads the clock six times).
+_utc_now: Clock = functools.partial(datetime.now, UTC)
 
 
 class Connection:
@@ -170,6 +172,11 @@ class Connection:
                     if not budget.settled:
                         budget.on_application_record(len(content))
                     events.append(ApplicationData(content))
+                elif ctype == _HANDSHAKE and content:
+                    # A handshake record with content: _dispatch's checks for it are the budget's alone
+                    # (no other record may be inside a split message; this one continues it).
+                    budget.on_record(_HANDSHAKE, len(content))
+                    self._on_handshake(content, protected)
                 else:
                     self._dispatch(ctype, content, protected)
         except AlertError as err:
@@ -318,6 +325,18 @@ class Connection:
         records, hs_in = self._records, self._hs_in
         if records.read is not None and not protected:
             raise AlertError(AlertDescription.unexpected_message, "unprotected handshake record after keys were agreed")
+        n = len(data)
+        if (
+            not self._hs_partial
+            and type(data) is bytes
+            and n >= 4
+            and ((data[1] << 16) | (data[2] << 8) | data[3]) == n - 4 <= hs_in.max_message
+        ):
+            # A record that is one whole message, nothing pending (most are): the message the buffer
+            # would hand on, taken without its feed and pops; it leaves the buffer empty, so no key
+            # change can split it (RFC 8446, Section 5.1).
+            self._on_message(data)
+            return
         hs_in.feed(data)
         try:
             while not self._closed:
@@ -325,37 +344,35 @@ class Connection:
                 if raw is None:
                     return
                 read_before = records.read
-                msg = decode_message(raw, self._state.parsers)
-                if self._observer is not None:
-                    self._observer(MessageTrace(self.side, "in", msg))
-                self._note(msg)
-                if self.peer_verified is not None:
-                    self._spend_post_handshake(msg)
-                self._advance(msg)
+                self._on_message(raw)
                 if records.read is not read_before and not hs_in.empty():
                     # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                     raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
         finally:
             self._hs_partial = not hs_in.empty()
 
-    def _note(self, msg: Handshake) -> None:
-        """What the compat layer reports of the handshake: the peer's suites, the first Finished."""
+    def _on_message(self, raw: bytes) -> None:
+        """One complete handshake message: decoded, traced, noted, and given to the state."""
+        old = self._state
+        msg = decode_message(raw, old.parsers)
+        if self._observer is not None:
+            self._observer(MessageTrace(self.side, "in", msg))
+        # What the compat layer reports of the handshake: the peer's suites, the first Finished.
         if isinstance(msg, ClientHello):
             self.peer_cipher_suites = tuple(msg.cipher_suites)
         elif isinstance(msg, Finished) and self._first_finished is None:
             self._first_finished = msg.verify_data
+        if self.peer_verified is not None:
+            self._spend_post_handshake(msg)
+        self._state = new = old.accept(self._ctx, msg)
+        if self._state_observer is not None and new is not old:
+            self._state_observer(StateTrace(self.side, old.name, new.name))
 
     def _spend_post_handshake(self, msg: Handshake) -> None:
         if msg.msg_type == _KEY_UPDATE:
             self._budget.on_key_update()
         elif msg.msg_type == _NEW_SESSION_TICKET:
             self._budget.on_new_session_ticket()
-
-    def _advance(self, msg: Handshake) -> None:
-        old = self._state
-        self._state = old.accept(self._ctx, msg)
-        if self._state_observer is not None and self._state is not old:
-            self._state_observer(StateTrace(self.side, old.name, self._state.name))
 
     def _on_early_application_data(self, data: bytes) -> None:
         """Application data before the handshake completed: 0-RTT data, or an error."""
@@ -506,6 +523,7 @@ class _HandshakeContext:
         # connection a reference cycle, freed only by the cycle collector (whose passes then cost
         # a few percent of a handshake, and keep each ended connection's memory until they run).
         self._conn = cast("Connection", weakref.proxy(conn))
+        self._clock = conn._clock  # (now() without a hop through the proxy)
         # What a connection never changes, read by the states a dozen times a handshake: plain
         # attributes, not properties through the proxy.
         self.side: str = conn.side
@@ -542,7 +560,7 @@ class _HandshakeContext:
         return self._conn.randomness
 
     def now(self) -> datetime:
-        return self._conn._clock()
+        return self._clock()
 
     def send_message(self, msg: Handshake) -> None:
         if isinstance(msg, ClientHello):
