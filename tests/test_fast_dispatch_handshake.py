@@ -154,9 +154,10 @@ def _event(event: Any) -> Any:
 def _outcome(conn: Connection, inputs: list[bytes], trace: list[Any] | None) -> tuple[Any, ...]:
     """Each input's events, then what the connection sends, its state, and the trace."""
     events = [[_event(e) for e in conn.receive_bytes(data)] for data in inputs]
+    pending = bytes(conn._hs_in._buf[conn._hs_in._pos :])  # (what an error leaves in the buffer too)
     return (
-        events, conn.data_to_send(), conn.state_name, conn._hs_partial, conn.closed, conn.peer_cipher_suites,
-        conn._first_finished, None if trace is None else [repr(t) for t in trace],
+        events, conn.data_to_send(), conn.state_name, conn._hs_partial, pending, conn.closed,
+        conn.peer_cipher_suites, conn._first_finished, None if trace is None else [repr(t) for t in trace],
     )  # fmt: skip
 
 
@@ -182,6 +183,11 @@ def _server_inputs(hello: bytes) -> list[list[bytes]]:
     # Warnings (user_canceled) around it: a handshake record ends their run (the budget's on_record).
     warnings = _record(21, b"\x01\x5a") * 3
     cases += [[warnings + whole + warnings], [warnings, whole, warnings, warnings]]
+    # Several messages in one record: two hellos, a hello and a cut one, a hello and what would come
+    # under the keys it agrees on (a key change inside the record), a message over the limit after it.
+    over = b"\x14" + (1 << 18 | 1).to_bytes(3, "big")
+    for tail in (hello, hello[:5], hello[:3], b"\x14\x00\x00\x00", b"\x14\x00\x00\x01", over, b"\x00"):
+        cases += [[_record(22, hello + tail, b"\x03\x01")], [_record(22, hello + tail, b"\x03\x01"), whole]]
     for cut in range(1, len(hello), 7):
         first, rest = _record(22, hello[:cut], b"\x03\x01"), _record(22, hello[cut:], b"\x03\x01")
         cases += [[first + rest], [first, rest], [first + _record(21, b"\x01\x00")]]
@@ -262,6 +268,10 @@ def test_post_handshake_messages_split_or_not_are_read_as_before(tracing: bool) 
     ticket = _captured_ticket()
     key_update = b"\x18\x00\x00\x01\x00"
     cases = [[ticket], [ticket + ticket], [ticket + key_update], [key_update], [key_update + ticket[:3]]]
+    # Several in one record, the last cut short, or followed by a message over the limit or after a key change.
+    over = b"\x04" + (1 << 18 | 1).to_bytes(3, "big")
+    cases += [[ticket * 3], [ticket * 2 + ticket[:9]], [ticket + over], [ticket + over + ticket], [key_update * 2]]
+    cases += [[b"\x18\x00\x00\x01\x01" + ticket], [ticket + b"\x18\x00\x00\x01\x01" + ticket]]
     for cut in (1, 3, 4, 5, len(ticket) // 2, len(ticket) - 1):
         cases += [[ticket[:cut], ticket[cut:]], [ticket[:cut], ticket[cut:] + key_update], [ticket[:cut]]]
     # Empty records and warnings around tickets: a handshake record ends their runs (RFC 8446, Section 5.4
