@@ -5,8 +5,6 @@ Extensions made without the dataclass's __init__ are the Extensions it would mak
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import itertools
 from typing import Any
 
@@ -162,36 +160,3 @@ def test_client_hello_lists_bounded() -> None:
     for hello in hellos * 2:
         assert hello.encode() == H.Handshake.encode(hello)
         assert len(H._offered) <= H._OFFERED_MAX
-
-
-OWN_INIT = [Extension, KeyShareEntry, PskIdentity, OfferedPsks]
-
-
-@pytest.mark.parametrize("cls", OWN_INIT, ids=lambda c: c.__name__)
-def test_the_init_takes_the_fields_in_order_with_their_defaults(cls: type) -> None:
-    """The wire's frozen dataclasses a handshake makes write their fields into the instance's dict
-    at once, in an __init__ of their own that takes what the generated one would."""
-    assert "__init__" in vars(cls)
-    params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # (self)
-    fields = [f for f in dataclasses.fields(cls) if f.init]
-    assert [p.name for p in params] == [f.name for f in fields]
-    for param, f in zip(params, fields, strict=True):
-        default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
-        assert param.default == default and param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-
-
-@pytest.mark.parametrize("cls", OWN_INIT, ids=lambda c: c.__name__)
-def test_every_value_is_kept_positionally_by_keyword_and_by_replace(cls: type) -> None:
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    values: dict[str, Any] = {name: (name, 1) for name in names}
-    for made in (cls(*values.values()), cls(**values)):
-        assert vars(made) == values and made == cls(**values) and hash(made) == hash(cls(**values))
-        other = {names[0]: ("other", 2)}
-        assert vars(dataclasses.replace(made, **other)) == {**values, **other}
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            setattr(made, names[0], None)
-    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
-    defaulted = cls(**{name: values[name] for name in required})
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            assert getattr(defaulted, f.name) == f.default

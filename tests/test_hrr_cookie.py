@@ -187,9 +187,10 @@ def test_a_second_client_hello_without_the_cookie_is_illegal_parameter() -> None
 
 def test_an_expired_cookie_is_illegal_parameter() -> None:
     pair = _stateless_pair()
+    now = [datetime.now(UTC)]
+    pair.server = TamperingServer(pair.server_config, clock=lambda: now[0])  # a clock the test moves
     pair.to_server()
-    later = datetime.now(UTC) + timedelta(seconds=DEFAULT_LIFETIME + 1)
-    pair.server._clock = lambda: later  # the client took longer than the cookie's lifetime
+    now[0] += timedelta(seconds=DEFAULT_LIFETIME + 1)  # the client took longer than the cookie's lifetime
     pair.handshake()
     assert _alert(pair.server) == AlertDescription.illegal_parameter
     assert EXPIRED in str(pair.server.error)

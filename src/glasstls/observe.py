@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .enums import AlertDescription, AlertLevel, ContentType
+from .frozen import dict_init
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class TraceEvent:
     kind: str = field(init=False, default="event")
 
 
+@dict_init
 @dataclass(frozen=True)
 class RecordTrace(TraceEvent):
     direction: str  # "in" or "out"
@@ -44,52 +46,24 @@ class RecordTrace(TraceEvent):
     plaintext: bytes | None = None  # content of a protected record
     kind: str = field(init=False, default="record")
 
-    def __init__(
-        self,
-        side: str,
-        direction: str,
-        content_type: ContentType,
-        header: bytes,
-        payload: bytes,
-        inner_type: ContentType | None = None,
-        plaintext: bytes | None = None,
-    ) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["direction"] = direction
-        d["content_type"] = content_type
-        d["header"] = header
-        d["payload"] = payload
-        d["inner_type"] = inner_type
-        d["plaintext"] = plaintext
 
-
+@dict_init
 @dataclass(frozen=True)
 class MessageTrace(TraceEvent):
     direction: str
     message: Any  # a wire.handshake message (keeps .raw)
     kind: str = field(init=False, default="message")
 
-    def __init__(self, side: str, direction: str, message: Any) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["direction"] = direction
-        d["message"] = message
 
-
+@dict_init
 @dataclass(frozen=True)
 class StateTrace(TraceEvent):
     old: str
     new: str
     kind: str = field(init=False, default="state")
 
-    def __init__(self, side: str, old: str, new: str) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["old"] = old
-        d["new"] = new
 
-
+@dict_init
 @dataclass(frozen=True)
 class SecretTrace(TraceEvent):
     label: str  # the RFC's name, e.g. "client_handshake_traffic_secret"
@@ -97,14 +71,8 @@ class SecretTrace(TraceEvent):
     secret: bytes | None  # None unless the observer wants secrets
     kind: str = field(init=False, default="secret")
 
-    def __init__(self, side: str, label: str, client_random: bytes, secret: bytes | None) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["label"] = label
-        d["client_random"] = client_random
-        d["secret"] = secret
 
-
+@dict_init
 @dataclass(frozen=True)
 class KeysTrace(TraceEvent):
     direction: str  # "read" or "write"
@@ -112,14 +80,8 @@ class KeysTrace(TraceEvent):
     suite: str
     kind: str = field(init=False, default="keys")
 
-    def __init__(self, side: str, direction: str, epoch: str, suite: str) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["direction"] = direction
-        d["epoch"] = epoch
-        d["suite"] = suite
 
-
+@dict_init
 @dataclass(frozen=True)
 class AlertTrace(TraceEvent):
     direction: str
@@ -128,30 +90,14 @@ class AlertTrace(TraceEvent):
     reason: str = ""
     kind: str = field(init=False, default="alert")
 
-    def __init__(
-        self, side: str, direction: str, level: AlertLevel, description: AlertDescription, reason: str = ""
-    ) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["direction"] = direction
-        d["level"] = level
-        d["description"] = description
-        d["reason"] = reason
 
-
+@dict_init
 @dataclass(frozen=True)
 class VerificationTrace(TraceEvent):
     subject: str
     ok: bool
     detail: str
     kind: str = field(init=False, default="verification")
-
-    def __init__(self, side: str, subject: str, ok: bool, detail: str) -> None:
-        d = self.__dict__
-        d["side"] = side
-        d["subject"] = subject
-        d["ok"] = ok
-        d["detail"] = detail
 
 
 class Observer:

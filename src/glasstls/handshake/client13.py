@@ -30,6 +30,7 @@ from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureSche
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..events import NegotiatedParameters
+from ..frozen import dict_init
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import (
@@ -185,6 +186,7 @@ def on_server_hello(
     return ExpectEncryptedExtensions(keys, group, accepted)
 
 
+@dict_init
 @dataclass(frozen=True)
 class HandshakeKeys:
     """From the ServerHello to the server's Finished (RFC 8446, Section 7.1): the
@@ -196,28 +198,6 @@ class HandshakeKeys:
     transcript: Transcript
     client_secret: bytes = field(repr=False)
     server_secret: bytes = field(repr=False)
-
-    def __init__(
-        self,
-        suite: Suite13,
-        stage: HandshakeSecret,
-        transcript: Transcript,
-        client_secret: bytes,
-        server_secret: bytes,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "suite": suite,
-                "stage": stage,
-                "transcript": transcript,
-                "client_secret": client_secret,
-                "server_secret": server_secret,
-            },
-        )
 
     @classmethod
     def derive(cls, suite: Suite13, stage: HandshakeSecret, transcript: Transcript) -> HandshakeKeys:
@@ -239,6 +219,7 @@ class HandshakeKeys:
         ctx.install_write(self.suite, self.client_secret, "handshake")
 
 
+@dict_init
 @dataclass(frozen=True)
 class ServerChoices:
     """What the server chose and the client accepted before the server proved who it
@@ -248,11 +229,6 @@ class ServerChoices:
     group: NamedGroup | None  # None: a psk_ke handshake, without (EC)DHE
     alpn: str | None
 
-    def __init__(self, group: NamedGroup | None, alpn: str | None) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(self, "__dict__", {"group": group, "alpn": alpn})
-
 
 def offered_hello(ctx: Context) -> ClientHello:
     """The ClientHello this client sent last (the one the server's flight answers)."""
@@ -261,6 +237,7 @@ def offered_hello(ctx: Context) -> ClientHello:
     return hello
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     expects = (EncryptedExtensions,)
@@ -274,11 +251,6 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
     keys: HandshakeKeys
     group: NamedGroup | None
     psk: PskOffer | None = None  # the PSK the server accepted
-
-    def __init__(self, keys: HandshakeKeys, group: NamedGroup | None, psk: PskOffer | None = None) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(self, "__dict__", {"keys": keys, "group": group, "psk": psk})
 
     def handle(self, ctx: Context, ee: EncryptedExtensions) -> AnyState:
         hello = offered_hello(ctx)
@@ -315,6 +287,7 @@ def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
     return protocol.decode("ascii", "replace")
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | CertificateRequest]):
     expects = (Certificate, CompressedCertificate, CertificateRequest)
@@ -328,11 +301,6 @@ class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | Cer
 
     keys: HandshakeKeys
     choices: ServerChoices
-
-    def __init__(self, keys: HandshakeKeys, choices: ServerChoices) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(self, "__dict__", {"keys": keys, "choices": choices})
 
     def handle(self, ctx: Context, msg: Certificate | CompressedCertificate | CertificateRequest) -> AnyState:
         if isinstance(msg, CertificateRequest):
@@ -348,6 +316,7 @@ class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | Cer
         return ExpectCertificate(self.keys, self.choices, certificate_request=None).handle(ctx, msg)
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectCertificate(State[Certificate | CompressedCertificate]):
     """The server's Certificate, compressed or not (RFC 8879, Section 4)."""
@@ -363,21 +332,6 @@ class ExpectCertificate(State[Certificate | CompressedCertificate]):
     keys: HandshakeKeys
     choices: ServerChoices
     certificate_request: CertificateRequest | None  # None: the server asked for no client certificate
-
-    def __init__(
-        self, keys: HandshakeKeys, choices: ServerChoices, certificate_request: CertificateRequest | None
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "keys": keys,
-                "choices": choices,
-                "certificate_request": certificate_request,
-            },
-        )
 
     def handle(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         config: ClientConfig = ctx.config
@@ -396,6 +350,7 @@ class ExpectCertificate(State[Certificate | CompressedCertificate]):
         return ExpectCertificateVerify(self.keys, self.choices, self.certificate_request, server_chain=chain)
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectCertificateVerify(State[CertificateVerify]):
     expects = (CertificateVerify,)
@@ -407,26 +362,6 @@ class ExpectCertificateVerify(State[CertificateVerify]):
     choices: ServerChoices
     certificate_request: CertificateRequest | None
     server_chain: Chain  # leaf first, never empty
-
-    def __init__(
-        self,
-        keys: HandshakeKeys,
-        choices: ServerChoices,
-        certificate_request: CertificateRequest | None,
-        server_chain: Chain,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "keys": keys,
-                "choices": choices,
-                "certificate_request": certificate_request,
-                "server_chain": server_chain,
-            },
-        )
 
     def handle(self, ctx: Context, msg: CertificateVerify) -> AnyState:
         # RFC 8446, Section 4.4.3: a scheme we offered, legal in TLS 1.3, fitting the key.
@@ -460,6 +395,7 @@ def _checked_server_finished(ctx: Context, expected: bytes, received: bytes) -> 
     )
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectFinished(State[Finished]):
     expects = (Finished,)
@@ -473,30 +409,6 @@ class ExpectFinished(State[Finished]):
     server_chain: Chain  # empty: an external PSK authenticated the server
     server_scheme: SignatureScheme | None  # what its CertificateVerify was signed with; None: a PSK handshake
     psk: PskOffer | None = None  # the PSK the server accepted
-
-    def __init__(
-        self,
-        keys: HandshakeKeys,
-        choices: ServerChoices,
-        certificate_request: CertificateRequest | None,
-        server_chain: Chain,
-        server_scheme: SignatureScheme | None,
-        psk: PskOffer | None = None,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "keys": keys,
-                "choices": choices,
-                "certificate_request": certificate_request,
-                "server_chain": server_chain,
-                "server_scheme": server_scheme,
-                "psk": psk,
-            },
-        )
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         keys, suite = self.keys, self.keys.suite

@@ -42,6 +42,7 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
 from ..errors import AlertError, ConfigError, NotNegotiatedError, TLSError
 from ..events import ClientAuthDeclined, ClientAuthenticated, KeyUpdated, NewTicket
+from ..frozen import dict_init
 from ..wire.handshake import (
     Certificate,
     CertificateRequest,
@@ -62,6 +63,7 @@ CONTEXT_LENGTH = 32  # bytes of randomness in a certificate_request_context
 Msg = TypeVar("Msg", bound=Handshake)  # what a connected state waits for
 
 
+@dict_init
 @dataclass(frozen=True)
 class TrafficSecrets:
     """The application traffic secrets in use, one per direction (RFC 8446, Section 7.1).
@@ -77,28 +79,6 @@ class TrafficSecrets:
     # RFC 8446, Section 7.5: derived beside the first application secrets; a KeyUpdate leaves it.
     exporter_master: bytes = field(repr=False)
     read_generation: int = 0
-
-    def __init__(
-        self,
-        suite: Suite13,
-        client: bytes,
-        server: bytes,
-        exporter_master: bytes,
-        read_generation: int = 0,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions and server13 do: a frozen
-        # dataclass's own __init__ sets each through object.__setattr__. One per handshake, and per KeyUpdate.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "suite": suite,
-                "client": client,
-                "server": server,
-                "exporter_master": exporter_master,
-                "read_generation": read_generation,
-            },
-        )
 
     def read(self, side: str) -> bytes:
         return self.server if side == "client" else self.client

@@ -34,6 +34,7 @@ from ..crypto.transcript import Transcript, new_hash
 from ..enums import AlertDescription, CipherSuite, PskKeyExchangeMode
 from ..enums import ExtensionType as E
 from ..errors import AlertError
+from ..frozen import dict_init
 from ..session.psk import MAX_TICKET_LIFETIME, early_binder, obfuscated_age, ticket_age_ms
 from ..session.state import TLS13, SessionState
 from ..session.stores import NoTicketKey, where
@@ -75,6 +76,7 @@ def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript
     return transcript.digest()
 
 
+@dict_init
 @dataclass(frozen=True)
 class SessionBasis:
     """What a session resumed from this connection's tickets stands on: the server name
@@ -85,22 +87,11 @@ class SessionBasis:
     alpn: str | None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
 
-    def __init__(
-        self,
-        server_name: str | None,
-        alpn: str | None,
-        peer_certificates: tuple[bytes, ...] = (),
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
-        object.__setattr__(
-            self, "__dict__", {"server_name": server_name, "alpn": alpn, "peer_certificates": peer_certificates}
-        )
-
 
 # -- client ---------------------------------------------------------------------------
 
 
+@dict_init
 @dataclass(frozen=True)
 class PskOffer:
     """The one PSK a client offers: a ticket from an earlier connection or an external PSK."""
@@ -113,31 +104,6 @@ class PskOffer:
     # The Early Secret of ``secret`` (RFC 8446, Section 7.1), extracted once for the binder and
     # carried on into the handshake's key schedule.
     early: EarlySecret = field(repr=False, compare=False)
-
-    def __init__(
-        self,
-        identity: bytes,
-        secret: bytes,
-        suite: Suite13,
-        session: SessionState | None,
-        modes: tuple[PskKeyExchangeMode, ...],
-        early: EarlySecret,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per
-        # client handshake with a PSK.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "identity": identity,
-                "secret": secret,
-                "suite": suite,
-                "session": session,
-                "modes": modes,
-                "early": early,
-            },
-        )
 
     @property
     def external(self) -> bool:
@@ -294,6 +260,7 @@ def session_from_ticket(
 # -- server ---------------------------------------------------------------------------
 
 
+@dict_init
 @dataclass(frozen=True)
 class AcceptedPsk:
     """The PSK a server accepted: its place among the client's identities (the
@@ -313,34 +280,6 @@ class AcceptedPsk:
     # copy of it (Section 4.4.1) instead of hashing those bytes again. None after a
     # HelloRetryRequest, whose binder covers more than the ClientHello.
     truncated_hash: TruncatedHash | None = field(default=None, repr=False, compare=False)
-
-    def __init__(
-        self,
-        index: int,
-        identity: bytes,
-        secret: bytes,
-        suite: Suite13,
-        mode: PskKeyExchangeMode,
-        session: SessionState | None,
-        early: EarlySecret,
-        truncated_hash: TruncatedHash | None = None,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per resumption.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "index": index,
-                "identity": identity,
-                "secret": secret,
-                "suite": suite,
-                "mode": mode,
-                "session": session,
-                "early": early,
-                "truncated_hash": truncated_hash,
-            },
-        )
 
     @property
     def external(self) -> bool:

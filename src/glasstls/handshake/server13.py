@@ -30,6 +30,7 @@ from ..enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, 
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..events import NegotiatedParameters
+from ..frozen import dict_init
 from ..session.cookie import CookieContents
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
@@ -70,6 +71,7 @@ _SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_s
 _POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
 
 
+@dict_init
 @dataclass(frozen=True)
 class Decisions:
     """What the server decided from the ClientHello (RFC 8446, Section 4.1.1), the key
@@ -82,32 +84,6 @@ class Decisions:
     alpn: str | None  # None: no application protocol negotiated
     server_name: str | None  # what the client asked for (SNI), None: it asked for none
     psk: psk13.AcceptedPsk | None = None  # the PSK accepted (Section 4.2.11)
-
-    def __init__(
-        self,
-        suite: Suite13,
-        group: NamedGroup | None,
-        certified: CertifiedKey | None,
-        scheme: SignatureScheme | None,
-        alpn: str | None,
-        server_name: str | None,
-        psk: psk13.AcceptedPsk | None = None,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "suite": suite,
-                "group": group,
-                "certified": certified,
-                "scheme": scheme,
-                "alpn": alpn,
-                "server_name": server_name,
-                "psk": psk,
-            },
-        )
 
 
 def on_client_hello(ctx: Context, ch: ClientHello) -> AnyState:
@@ -360,6 +336,7 @@ class ExpectSecondClientHello(State[ClientHello]):
         return send_server_flight(ctx, ch, decisions, shares.value[0], self.transcript, after_hrr=True)
 
 
+@dict_init
 @dataclass(frozen=True)
 class ServerFlight:
     """What the server holds once its flight is out, until the client's Finished
@@ -374,32 +351,6 @@ class ServerFlight:
     master: MasterSecret = field(repr=False)
     client_offered_post_handshake_auth: bool  # RFC 8446, Section 4.2.6
     client_psk_modes: tuple[PskKeyExchangeMode, ...] = ()  # what tickets may serve (Section 4.2.9)
-
-    def __init__(
-        self,
-        decisions: Decisions,
-        transcript: Transcript,
-        client_handshake_secret: bytes,
-        traffic: TrafficSecrets,
-        master: MasterSecret,
-        client_offered_post_handshake_auth: bool,
-        client_psk_modes: tuple[PskKeyExchangeMode, ...] = (),
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "decisions": decisions,
-                "transcript": transcript,
-                "client_handshake_secret": client_handshake_secret,
-                "traffic": traffic,
-                "master": master,
-                "client_offered_post_handshake_auth": client_offered_post_handshake_auth,
-                "client_psk_modes": client_psk_modes,
-            },
-        )
 
 
 def send_server_flight(
@@ -595,6 +546,7 @@ class ExpectClientCertificateVerify13(State[CertificateVerify]):
         return ExpectClientFinished(self.flight, self.client_chain)
 
 
+@dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectClientFinished(State[Finished]):
     expects = (Finished,)
@@ -604,15 +556,6 @@ class ExpectClientFinished(State[Finished]):
 
     flight: ServerFlight
     client_chain: Chain  # empty: the client sent no certificate (or was asked for none)
-
-    def __init__(
-        self,
-        flight: ServerFlight,
-        client_chain: Chain,
-    ) -> None:
-        # (The fields as the instance's dict at once, as wire.extensions does: a frozen dataclass's
-        # own __init__ sets each through object.__setattr__; see SessionState.__init__. One per handshake.)
-        object.__setattr__(self, "__dict__", {"flight": flight, "client_chain": client_chain})
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         flight = self.flight

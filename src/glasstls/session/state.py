@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from struct import Struct
 
 from ..errors import DecodeError
+from ..frozen import dict_init
 
 FORMAT_VERSION = 1
 TLS12 = 0x0303
@@ -72,7 +73,8 @@ def check_aware(now: datetime, what: str = "now") -> None:
         raise ValueError(f"{what} must be a timezone-aware datetime (UTC), got naive {now!r}")
 
 
-@dataclass(frozen=True, init=False)
+@dict_init
+@dataclass(frozen=True)
 class SessionState:
     """A resumable session (see the module doc for its encoding)."""
 
@@ -92,54 +94,9 @@ class SessionState:
     max_early_data: int = 0
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
 
-    def __init__(
-        self,
-        version: int,
-        cipher_suite: int,
-        master_secret: bytes,
-        extended_master_secret: bool,
-        server_name: str | None,
-        alpn: str | None,
-        created: datetime,
-        lifetime: int,
-        session_id: bytes = b"",
-        ticket: bytes | None = None,
-        ticket_age_add: int = 0,
-        ticket_nonce: bytes = b"",
-        max_early_data: int = 0,
-        peer_certificates: tuple[bytes, ...] = (),
-    ) -> None:
-        """The fields above, in their order, then checked. They become the instance's dict at
-        once: the frozen dataclass's own __init__ sets each through object.__setattr__, some
-        twenty thousand instructions for these fourteen, and a server makes two states per
-        TLS 1.3 resumption (the ticket opened, the ticket sealed), a client one. (A dict
-        filled through self.__dict__ would cost CPython 3.11 about 270 more per attribute read.)
-        tests/test_fast_server13_init.py holds this signature to the fields."""
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "version": version,
-                "cipher_suite": cipher_suite,
-                "master_secret": master_secret,
-                "extended_master_secret": extended_master_secret,
-                "server_name": server_name,
-                "alpn": alpn,
-                "created": created,
-                "lifetime": lifetime,
-                "session_id": session_id,
-                "ticket": ticket,
-                "ticket_age_add": ticket_age_add,
-                "ticket_nonce": ticket_nonce,
-                "max_early_data": max_early_data,
-                "peer_certificates": peer_certificates,
-            },
-        )
-        self._check()
-
-    def _check(self) -> None:
-        """What a frozen dataclass's __post_init__ would do: normalize ``created`` to UTC and
-        the certificates to a tuple of bytes, and refuse a state that cannot be encoded or used."""
+    def __post_init__(self) -> None:
+        """Normalize ``created`` to UTC and the certificates to a tuple of bytes, and refuse a
+        state that cannot be encoded or used."""
         created = self.created
         if created.tzinfo is not UTC:  # (UTC, what every clock of glasstls's gives, needs no more checks)
             check_aware(created, "created")
@@ -238,7 +195,7 @@ class SessionState:
     # -- binary encoding ------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """The encoding of the module doc. Every length fits its field: ``_check`` checked them."""
+        """The encoding of the module doc. Every length fits its field: ``__post_init__`` checked them."""
         flags = (
             (_FLAG_EMS if self.extended_master_secret else 0)
             | (_FLAG_SERVER_NAME if self.server_name is not None else 0)
@@ -299,7 +256,7 @@ class SessionState:
         except OverflowError:
             raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
         if well_formed and _secret_problem(version, master_secret) is None:
-            # Every other check of _check holds for what _well_formed_fields reads: each field
+            # Every other check of __post_init__ holds for what _well_formed_fields reads: each field
             # within the width and bounds of its encoding, UTF-8 names of 1 to 65535 and 1 to
             # 255 bytes, certificates of bytes, created in UTC. The state is made unchecked (a
             # server opens a ticket per resumption); tests/test_fast_server13_session.py holds

@@ -25,6 +25,7 @@ from ..enums import (
     SignatureScheme,
 )
 from ..errors import AlertError
+from ..frozen import dict_init
 from .codec import Reader, Writer, put_vec
 from .layout import Custom, Int, Layout, Opaque, Raw, Spec, Vector, member_of
 
@@ -38,6 +39,7 @@ CT = "Certificate"
 NST = "NewSessionTicket"
 
 
+@dict_init
 @dataclass(frozen=True)
 class Extension:
     type: ExtensionType
@@ -46,10 +48,6 @@ class Extension:
     # Not a field: the extension as it goes on the wire (type, length, data), made the first time it is
     # sent (put_extensions) and kept, as the extensions a configuration sends go in every hello alike.
     _wire = b""
-
-    def __init__(self, type: ExtensionType, data: bytes, value: Any = None) -> None:
-        # (The fields as the instance's dict at once, as _new_extension does without the call.)
-        object.__setattr__(self, "__dict__", {"type": type, "data": data, "value": value})
 
     @classmethod
     def make(cls, ext_type: int, value: Any, context: str) -> Extension:
@@ -85,37 +83,25 @@ def _new_extension(
     return ext
 
 
+@dict_init
 @dataclass(frozen=True)
 class KeyShareEntry:
     group: NamedGroup
     key_exchange: bytes
 
-    def __init__(self, group: NamedGroup, key_exchange: bytes) -> None:
-        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
-        # through object.__setattr__. Each side makes and reads a few per handshake.)
-        object.__setattr__(self, "__dict__", {"group": group, "key_exchange": key_exchange})
 
-
+@dict_init
 @dataclass(frozen=True)
 class PskIdentity:
     identity: bytes
     obfuscated_ticket_age: int
 
-    def __init__(self, identity: bytes, obfuscated_ticket_age: int) -> None:
-        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
-        # through object.__setattr__. Each side makes and reads a few per handshake.)
-        object.__setattr__(self, "__dict__", {"identity": identity, "obfuscated_ticket_age": obfuscated_ticket_age})
 
-
+@dict_init
 @dataclass(frozen=True)
 class OfferedPsks:
     identities: tuple[PskIdentity, ...]
     binders: tuple[bytes, ...]
-
-    def __init__(self, identities: tuple[PskIdentity, ...], binders: tuple[bytes, ...]) -> None:
-        # (The fields as the instance's dict at once: a frozen dataclass's own __init__ sets each
-        # through object.__setattr__. Each side makes and reads a few per handshake.)
-        object.__setattr__(self, "__dict__", {"identities": identities, "binders": binders})
 
     def binders_length(self) -> int:
         """Bytes the binders list takes on the wire, length prefix included."""
