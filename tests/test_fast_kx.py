@@ -4,6 +4,8 @@ backend refuses X25519 (FIPS mode)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import x25519
@@ -78,3 +80,16 @@ def test_group_given_as_a_plain_value() -> None:
         with pytest.raises(Exception, match="is not supported") as raised:
             kx.generate_key_share(group, system_randomness)
         assert "unknown_0x1234" in str(raised.value)
+
+
+
+def test_a_cryptography_without_the_binding_s_names_takes_the_classmethods() -> None:
+    """The binding is private to cryptography: kx takes it only with every name it calls."""
+    binding = SimpleNamespace(generate_key=object(), from_public_bytes=object())
+    backend = SimpleNamespace(x25519_supported=object())
+    assert kx._x25519_binding(binding, backend) is binding
+    assert kx._x25519_binding(None, backend) is None
+    assert kx._x25519_binding(SimpleNamespace(generate_key=object()), backend) is None
+    assert kx._x25519_binding(SimpleNamespace(from_public_bytes=object()), backend) is None
+    assert kx._x25519_binding(binding, SimpleNamespace()) is None
+    assert kx._RUST_X25519 is not None  # this cryptography has them all

@@ -52,12 +52,20 @@ except ImportError:  # pragma: no cover - depends on the installed cryptography
 # TLS 1.3 handshake makes a key and reads the peer's on each side. The binding is called directly
 # while the backend allows X25519; otherwise, or without such a binding, the classmethods are,
 # which raise as they always did.
+def _x25519_binding(binding: Any, backend: Any) -> Any:
+    """cryptography's X25519 binding when it and the backend have the (private) names kx calls,
+    else None: a release without one of them takes the classmethods, instead of failing in a
+    handshake."""
+    names = hasattr(binding, "generate_key") and hasattr(binding, "from_public_bytes")
+    return binding if names and hasattr(backend, "x25519_supported") else None
+
+
 try:
     from cryptography.hazmat.backends.openssl.backend import backend as _x25519_backend
     from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
 
-    _RUST_X25519: Any = _rust_openssl.x25519
-except (ImportError, AttributeError):  # pragma: no cover - depends on the installed cryptography
+    _RUST_X25519: Any = _x25519_binding(getattr(_rust_openssl, "x25519", None), _x25519_backend)
+except ImportError:  # pragma: no cover - depends on the installed cryptography
     _RUST_X25519 = None
 
 
