@@ -49,9 +49,16 @@ def hmac_keyed(key: bytes, hash_name: str) -> Any:
     return _new(key, b"", hash_name)
 
 
+# HashLen zeros, the salt an empty one stands for, made once for TLS 1.3's hashes (each key
+# schedule's first extract, and its last, have none: RFC 8446, Section 7.1).
+_ZERO_SALTS = {"sha256": bytes(32), "sha384": bytes(48)}
+
+
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """RFC 5869, Section 2.2 (an empty salt is HashLen zeros)."""
-    return _new(salt or bytes(digest_size(hash_name)), ikm, hash_name).digest()  # type: ignore[no-any-return]
+    if not salt:
+        salt = _ZERO_SALTS.get(hash_name) or bytes(digest_size(hash_name))
+    return _new(salt, ikm, hash_name).digest()  # type: ignore[no-any-return]
 
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
