@@ -11,6 +11,14 @@ same parameters in the same order, with their defaults, default factories and
 keyword-only markers; fields with ``init=False`` get their default or factory as
 the generated ``__init__`` would; ``__post_init__`` is still called. The class
 stays frozen: assigning to a field raises as before.
+
+What it costs: an instance given its dict at once holds a dict of its own, not
+the compact one CPython shares between the instances of a class. For the records
+a connection keeps for its life (NegotiatedParameters, TrafficSecrets,
+SessionBasis) that is about 1,100 bytes more per idle pair of connections
+(12,780 -> 13,880 with bench.py's memory worker, a tenth of what an idle pair
+holds, a third of the ssl module's), against 37,000 instructions (0.8 %) more
+per TLS 1.3 resumption with the dataclass's own ``__init__`` for those three.
 """
 
 from __future__ import annotations
