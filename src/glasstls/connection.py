@@ -582,26 +582,12 @@ class _HandshakeContext:
     def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("application read keys need the peer's verified Finished")
-        # Connection._install("read", ...) written out: four of these a TLS 1.3 handshake, each a call fewer.
-        conn, protection = self._conn, Protection13(suite, secret, epoch)
-        conn._records.read = protection
-        observer = conn._observer
-        if observer is not None:
-            observer(KeysTrace(self.side, "read", epoch, protection.suite.name))
+        self._conn._install("read", Protection13(suite, secret, epoch))
 
     def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("client application write keys need the server's verified Finished")
-        # Connection._install("write", ...) written out, as in install_read.
-        conn, protection = self._conn, Protection13(suite, secret, epoch)
-        if conn._hs_out:
-            conn._flush_handshake()  # queued handshake data goes out under the old keys
-        records = conn._records
-        records.write = protection
-        records.plaintext_version = b"\x03\x03"
-        observer = conn._observer
-        if observer is not None:
-            observer(KeysTrace(self.side, "write", epoch, protection.suite.name))
+        self._conn._install("write", Protection13(suite, secret, epoch))
 
     def install_read_protection(self, protection: Protection12) -> None:
         """TLS 1.2: the peer's keys, from its ChangeCipherSpec on (RFC 5246, Section 7.1)."""

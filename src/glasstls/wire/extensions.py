@@ -63,24 +63,14 @@ class Extension:
         if codec is None:
             if not isinstance(value, bytes):
                 raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
-            ext = _new_extension(ext_type, value, None)
+            ext = Extension(ext_type, value, None)
         else:
-            ext = _new_extension(ext_type, codec.encode(value), value)
+            ext = Extension(ext_type, codec.encode(value), value)
         if key is not None:
             if len(_made) >= _KEPT_MAX:
                 _made.clear()
             _made[key] = ext
         return ext
-
-
-def _new_extension(
-    ext_type: ExtensionType, data: bytes, value: Any, _new: Any = object.__new__, _set: Any = object.__setattr__
-) -> Extension:
-    """``Extension(ext_type, data, value)`` without the call of its __init__ (a handshake makes and
-    reads a dozen or so)."""
-    ext: Extension = _new(Extension)
-    _set(ext, "__dict__", {"type": ext_type, "data": data, "value": value})
-    return ext
 
 
 @dict_init
@@ -501,7 +491,7 @@ def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
     type, length and body, when stable)."""
     ext_type = member_of(ExtensionType, code)
     codec = _codecs_in(context).get(code)
-    ext = _new_extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
+    ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
         kept = _kept_in(context)
         if len(kept) >= _KEPT_MAX:
