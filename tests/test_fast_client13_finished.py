@@ -1,6 +1,7 @@
-"""The client checks the server's Finished without base.traced_check when nobody listens (issue 15):
-the same proof or the same error as the traced check, on the expected verify_data, each of its
-truncations and each single-byte change; with a listener, the same trace events too."""
+"""base.checked_finished, with which the client checks the server's Finished (and the server the
+client's, and TLS 1.2 both), without traced_check's closure (issue 15): the same proof or the same
+error as the traced check, on the expected verify_data, each of its truncations and each
+single-byte change; with a listener, the same trace events too."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from typing import Any
 import pytest
 
 from byte_variants import byte_variants
-from glasstls.handshake import client13
-from glasstls.handshake.base import traced_check, verify_finished
+from glasstls.handshake.base import checked_finished, traced_check, verify_finished
 
 
 class _Ctx:
@@ -49,7 +49,7 @@ def test_checked_as_the_traced_check(size: int, tracing: bool) -> None:
     expected = os.urandom(size)
     for received in byte_variants(expected):
         fast_ctx, careful_ctx = _Ctx(tracing), _Ctx(tracing)
-        fast = _outcome(lambda: client13._checked_server_finished(fast_ctx, expected, received))  # noqa: B023
+        fast = _outcome(lambda: checked_finished(fast_ctx, "server", expected, received))  # noqa: B023
         assert fast == _careful(careful_ctx, expected, received)
         assert fast_ctx.reports == careful_ctx.reports
         assert (fast[0] == "proof") == (received == expected)

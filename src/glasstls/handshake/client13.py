@@ -46,16 +46,7 @@ from ..wire.handshake import (
 )
 from . import early13, psk13
 from .admission import admit_extensions
-from .base import (
-    AnyState,
-    Context,
-    FinishedVerified,
-    PeerVerified,
-    State,
-    require,
-    traced_check,
-    verify_finished,
-)
+from .base import AnyState, Context, PeerVerified, State, checked_finished, require
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
@@ -382,19 +373,6 @@ class ExpectCertificateVerify(State[CertificateVerify]):
         return ExpectFinished(self.keys, self.choices, self.certificate_request, self.server_chain, msg.algorithm)
 
 
-def _checked_server_finished(ctx: Context, expected: bytes, received: bytes) -> FinishedVerified:
-    """verify_finished, traced as base.traced_check does for a listener; without one, the
-    check alone (no closure, no report that nobody hears)."""
-    if not ctx.tracing:
-        return verify_finished("server", expected, received)
-    return traced_check(
-        ctx,
-        "server Finished",
-        "verify_data matches the transcript",
-        lambda: verify_finished("server", expected, received),
-    )
-
-
 @dict_init
 @dataclass(frozen=True, eq=False, repr=False)
 class ExpectFinished(State[Finished]):
@@ -414,7 +392,7 @@ class ExpectFinished(State[Finished]):
         keys, suite = self.keys, self.keys.suite
         # RFC 8446, Section 4.4.4: keyed by the server's handshake traffic secret.
         expected = finished_verify_data(suite, keys.server_secret, keys.transcript.digest())
-        proof = _checked_server_finished(ctx, expected, msg.verify_data)
+        proof = checked_finished(ctx, "server", expected, msg.verify_data)
         keys.transcript.add(msg.raw)
         master = keys.stage.master_stage()
         th = keys.transcript.digest()

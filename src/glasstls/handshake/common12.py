@@ -17,7 +17,7 @@ from ..events import NegotiatedParameters
 from ..record.protection12 import Protection12, protection12_from_key_block
 from ..session.state import SessionState
 from ..wire.handshake import Handshake
-from .base import Connected, Context, FinishedVerified, M, traced_check, verify_finished
+from .base import Connected, Context, FinishedVerified, M, checked_finished
 
 VERIFY_DATA_LEN = 12  # RFC 5246, Section 7.4.9
 # Seconds a session is kept when nothing says otherwise (a ticket_lifetime_hint of 0
@@ -148,14 +148,8 @@ class KeyedHandshake12(Handshake12):
         if len(verify_data) != VERIFY_DATA_LEN:
             raise DecodeError(f"{sender} Finished has {len(verify_data)} bytes of verify_data, not 12")
         expected = self.finished(sender)
-        if not ctx.tracing:  # the same check and error; only the trace's line (and its lambda) left out
-            return verify_finished(sender, expected, verify_data)
-        return traced_check(
-            ctx,
-            f"{sender} Finished",
-            "verify_data matches the transcript and master secret",
-            lambda: verify_finished(sender, expected, verify_data),
-        )
+        matches = "verify_data matches the transcript and master secret"
+        return checked_finished(ctx, sender, expected, verify_data, matches)
 
     def session_state(
         self,

@@ -46,7 +46,7 @@ from ..wire.handshake import (
 )
 from . import early13, psk13
 from . import negotiation as N
-from .base import AnyState, Context, PeerVerified, State, require, verify_finished
+from .base import AnyState, Context, PeerVerified, State, checked_finished, require
 from .certselect import candidates, report_choice
 from .common13 import (
     certificate_request,
@@ -562,12 +562,7 @@ class ExpectClientFinished(State[Finished]):
         suite = flight.decisions.suite
         # RFC 8446, Section 4.4.4: keyed by the client's handshake traffic secret.
         expected = finished_verify_data(suite, flight.client_handshake_secret, flight.transcript.digest())
-        try:  # traced as base.traced_check would, without a closure (once per handshake)
-            proof = verify_finished("client", expected, msg.verify_data)
-        except AlertError as err:
-            ctx.verified("client Finished", False, err.reason)
-            raise
-        ctx.verified("client Finished", True, "verify_data matches the transcript")
+        proof = checked_finished(ctx, "client", expected, msg.verify_data)
         flight.transcript.add(msg.raw)
         ctx.install_read(suite, flight.traffic.client, "application", proof)
         resumption = flight.master.resumption_master_secret(flight.transcript.digest())
