@@ -239,21 +239,20 @@ def session_from_ticket(
         ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
         return None
     early = X.find(nst.extensions, _EARLY_DATA)
-    return SessionState(  # the fields in their order (positional: keywords cost ~3k instructions)
-        TLS13,  # version
-        suite.suite,  # cipher_suite
-        resumption_psk(suite, resumption_secret, nst.ticket_nonce),  # master_secret
-        False,  # extended_master_secret
-        basis.server_name,
-        basis.alpn,
-        ctx.now(),  # created: the age the client reports counts from here (Section 4.2.11.1)
-        min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),  # lifetime
-        b"",  # session_id
-        nst.ticket,
-        nst.ticket_age_add,
-        nst.ticket_nonce,
-        early.value if early is not None else 0,  # max_early_data
-        basis.peer_certificates,
+    return SessionState(
+        version=TLS13,
+        cipher_suite=suite.suite,
+        master_secret=resumption_psk(suite, resumption_secret, nst.ticket_nonce),
+        extended_master_secret=False,
+        server_name=basis.server_name,
+        alpn=basis.alpn,
+        created=ctx.now(),  # the age the client reports counts from here (Section 4.2.11.1)
+        lifetime=min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),
+        ticket=nst.ticket,
+        ticket_age_add=nst.ticket_age_add,
+        ticket_nonce=nst.ticket_nonce,
+        max_early_data=early.value if early is not None else 0,
+        peer_certificates=basis.peer_certificates,
     )
 
 
@@ -444,21 +443,19 @@ def send_tickets(
         nonce = counter.to_bytes(_NONCE_BYTES, "big")
         now = ctx.now()
         age_add = int.from_bytes(ctx.randomness(4), "big")
-        state = SessionState(  # the fields in their order (positional: keywords cost ~3k instructions)
-            TLS13,  # version
-            suite.suite,  # cipher_suite
-            resumption_psk(suite, resumption_secret, nonce),  # master_secret
-            False,  # extended_master_secret
-            basis.server_name,
-            basis.alpn,
-            now,  # created
-            TICKET_LIFETIME,  # lifetime
-            b"",  # session_id
-            None,  # ticket
-            age_add,  # ticket_age_add
-            nonce,  # ticket_nonce
-            cfg.max_early_data_size,  # max_early_data
-            basis.peer_certificates,
+        state = SessionState(
+            version=TLS13,
+            cipher_suite=suite.suite,
+            master_secret=resumption_psk(suite, resumption_secret, nonce),
+            extended_master_secret=False,
+            server_name=basis.server_name,
+            alpn=basis.alpn,
+            created=now,
+            lifetime=TICKET_LIFETIME,
+            ticket_age_add=age_add,
+            ticket_nonce=nonce,
+            max_early_data=cfg.max_early_data_size,
+            peer_certificates=basis.peer_certificates,
         )
         try:
             ticket = cfg.ticket_keys.seal(state, now)
