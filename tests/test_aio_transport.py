@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gc
 import logging
+import socket
 import time
 import weakref
 from collections.abc import Awaitable
@@ -121,6 +122,79 @@ def test_an_accepted_connection_s_transport(maker, monkeypatch):
     assert seen["limits"] == (HIGH_WATER // 4, HIGH_WATER)  # asyncio's 16 and 64 KiB marks either way
     assert seen["peer"] == seen["client"] and seen["sockname"] == listening
     assert seen["socket"].fileno() == -1  # closed with its connection
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::1"])
+def test_an_accepted_socket_s_local_address_is_its_own_whatever_the_listener(host):
+    """The server gives each socket accepted on one IPv4 address that listener's address instead of
+    asking getsockname() (aio_server._Listener); on 0.0.0.0 and IPv6 it asks. Either way the answer is
+    what the accepted socket itself says, while it is open and after its end."""
+    if host == "::1" and not ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    seen: dict[str, Any] = {}
+
+    async def handler(reader, writer):
+        sock = writer.get_extra_info("socket")
+        seen.update(sockname=writer.get_extra_info("sockname"), own=sock.getsockname(), peer=sock.getpeername())
+        await echo(reader, writer)
+        await writer.wait_closed()
+        seen["after"] = writer.get_extra_info("sockname")
+
+    async def main():
+        identity = server_identity("localhost")
+        config = ServerConfig(certificates=(glasstls.CertifiedKey(identity.chain, identity.private_key),))
+        async with await glasstls.start_server(handler, host, 0, config) as server:
+            port = server.sockets[0].getsockname()[1]
+            client = ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()))
+            target = "::1" if host == "::1" else "127.0.0.1"
+            reader, writer = await glasstls.open_connection(target, port, client, server_name="localhost")
+            writer.write(b"ping\n")
+            assert await asyncio.wait_for(reader.readline(), 5) == b"ping\n"
+            seen["client"] = writer.get_extra_info("sockname")
+            await close(writer)
+            await wait_until(lambda: "after" in seen)
+
+    run(main())
+    assert seen["sockname"] == seen["own"] == seen["after"]
+    assert seen["sockname"][0] == ("::1" if host == "::1" else "127.0.0.1")  # never the wildcard
+    assert seen["peer"][:2] == seen["client"][:2]
+
+
+def test_a_reader_already_registered_for_an_accepted_descriptor_is_replaced_as_asyncio_does(monkeypatch):
+    """SocketTransport registers a fresh socket's reader with the loop's selector directly; where the
+    selector says it has the descriptor already, the loop's own _add_reader takes over, as before."""
+    refused: list[int] = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        selector = loop._selector  # type: ignore[attr-defined]
+        register = selector.register
+
+        def once_taken(fd, events, data=None):
+            callback = getattr(data[0] if isinstance(data, tuple) else None, "_callback", None)
+            if not refused and isinstance(getattr(callback, "__self__", None), SocketTransport):
+                refused.append(fd)
+                raise KeyError(f"{fd!r} (FD {fd}) is already registered")
+            return register(fd, events, data)
+
+        async with await start(echo) as server:
+            monkeypatch.setattr(selector, "register", once_taken)
+            reader, writer = await connect(server)
+            writer.write(b"ping\n")
+            assert await asyncio.wait_for(reader.readline(), 5) == b"ping\n"
+            await close(writer)
+
+    run(main())
+    assert len(refused) == 1
 
 
 def test_server_writes_to_a_client_that_does_not_read_wait_in_drain_with_a_bounded_buffer():

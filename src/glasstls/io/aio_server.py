@@ -47,6 +47,30 @@ ACCEPT_BATCH = 100
 DEADLINE_SLACK = 1 / 32
 
 
+@dataclass(frozen=True, slots=True)
+class _Listener:
+    """A listening socket, and what every socket accepted from it shares, looked up once rather than
+    per connection: its kind (socket.accept() asks the listener again each time, through two enum
+    conversions), and, for one IPv4 address, the local address that getsockname() would answer for
+    each of them. Not for 0.0.0.0, where it is the address each client chose, nor for IPv6, where the
+    accepted socket's scope id may differ: those are asked of the socket itself when needed."""
+
+    sock: socket.socket
+    family: int
+    kind: int
+    proto: int
+    sockname: Any  # None: ask the accepted socket
+
+    @classmethod
+    def of(cls, sock: socket.socket) -> _Listener:
+        sockname = None
+        if sock.family == socket.AF_INET:
+            with contextlib.suppress(OSError):
+                address = sock.getsockname()
+                sockname = address if address[0] != "0.0.0.0" else None
+        return cls(sock, int(sock.family), int(sock.type), sock.proto, sockname)
+
+
 @dataclass(frozen=True)
 class _ServerOptions:
     config: ServerConfig
@@ -69,6 +93,7 @@ class TLSServer:
     ) -> None:
         self._loop = loop
         self._sockets = sockets
+        self._listeners = [_Listener.of(sock) for sock in sockets]
         self._options = options
         self._free = slots  # connections that may still be accepted; None: no bound
         self._open: set[TLSProtocol] = set()  # accepted and not yet gone
@@ -172,8 +197,8 @@ class TLSServer:
     def _listen(self) -> None:
         if self._listening or self._closed.is_set() or self._retry is not None or self._free == 0:
             return
-        for sock in self._sockets:
-            self._loop.add_reader(sock, self._accept, sock)
+        for listener in self._listeners:
+            self._loop.add_reader(listener.sock, self._accept, listener)
         self._listening = True
 
     def _unlisten(self) -> None:
@@ -183,13 +208,14 @@ class TLSServer:
                     self._loop.remove_reader(sock)
             self._listening = False
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: _Listener) -> None:
         for _ in range(ACCEPT_BATCH):
             if self._free == 0:
                 self._unlisten()  # until a connection ends (_release_slot)
                 return
             try:
-                sock, peer = listener.accept()
+                # As socket.accept() does, without asking the listener its kind each time.
+                fd, peer = listener.sock._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -199,9 +225,10 @@ class TLSServer:
                     self._retry = self._loop.call_later(ACCEPT_RETRY_DELAY, self._retry_accept)
                     return
                 continue  # otherwise (ECONNABORTED …) only that connection is lost
+            sock = socket.socket(listener.family, listener.kind, listener.proto, fd)
             if self._free is not None:
                 self._free -= 1
-            self._start(sock, peer)
+            self._start(sock, peer, listener.sockname)
 
     def _retry_accept(self) -> None:
         self._retry = None
@@ -215,7 +242,7 @@ class TLSServer:
     # -- one connection -----------------------------------------------------------------
     # No task until the handshake has completed: the handshake is driven by the protocol's
     # callbacks, its deadline is one timer, and the protocol tells us of its end (on_handshake).
-    def _start(self, sock: socket.socket, peer: Any) -> None:
+    def _start(self, sock: socket.socket, peer: Any, sockname: Any) -> None:
         options = self._options
         try:
             observer = options.observer_factory(peer) if options.observer_factory is not None else None
@@ -231,7 +258,7 @@ class TLSServer:
                           on_closed=lambda: self._connection_ended(tls))  # fmt: skip
         self._open.add(tls)
         deadline = self._add_deadline(tls, peer)
-        self._make_transport(sock, tls, peer)
+        self._make_transport(sock, tls, peer, sockname)
 
     def _connection_ended(self, tls: TLSProtocol) -> None:
         self._open.discard(tls)
@@ -321,7 +348,7 @@ class TLSServer:
         tls.abort()
 
 
-def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol, Any], None]:
+def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket, TLSProtocol, Any, Any], None]:
     """How an accepted socket gets its transport: at once, without a task, on asyncio's own selector
     loops, our lean SocketTransport (aio_transport.py); elsewhere (uvloop …) the loop's own, from a
     task running connect_accepted_socket."""
@@ -330,7 +357,9 @@ def _transport_maker(loop: asyncio.AbstractEventLoop) -> Callable[[socket.socket
     return functools.partial(_transport_soon, loop)
 
 
-def _transport_now(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, peer: Any) -> None:
+def _transport_now(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, peer: Any, sockname: Any
+) -> None:
     try:
         sock.setblocking(False)
         # As asyncio does: small writes (a flight, an alert) go out without waiting for an ACK.
@@ -340,14 +369,16 @@ def _transport_now(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TL
         except OSError:
             pass  # not TCP (a Unix socket given as sock=)
         # The transport calls tls.connection_made, then reads. The peer's address is accept()'s,
-        # as asyncio.Server passes it: no getpeername() call.
-        SocketTransport(loop, sock, tls, peer).start()
+        # as asyncio.Server passes it: no getpeername() call; our own is the listener's where known.
+        SocketTransport(loop, sock, tls, peer, sockname).start()
     except Exception as exc:
         sock.close()
         tls.abort(exc)  # reported to on_handshake_error through tls.handshake
 
 
-def _transport_soon(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, _peer: Any) -> None:
+def _transport_soon(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TLSProtocol, _peer: Any, _sockname: Any
+) -> None:
     task = loop.create_task(_connect_accepted(loop, sock, tls))
     _connecting.add(task)
     task.add_done_callback(_connecting.discard)

@@ -5,7 +5,11 @@ more than a TLS server needs of it: a getsockname() system call, an entry in
 the loop's weak registry of transports, TCP_NODELAY set through four property
 look-ups, connection_made and the reader's registration each in a handle of its
 own, a look-up that raises KeyError to unregister a writer it never registered,
-and a __del__ run at every deallocation. This one keeps its behaviour where
+and a __del__ run at every deallocation; and the loop's _add_reader, given a
+descriptor it has not seen, raises and formats a KeyError twice before it
+registers it. This one registers a new socket's reader with the selector itself
+(the listener's address stands for getsockname() where that is the same: see
+aio_server._Listener), and keeps its behaviour where
 TLSProtocol can see it — a BufferedProtocol's reads, writes that never block
 (sent at once, the rest buffered until the socket is writable, with pause_writing
 and resume_writing at the same high and low marks), pause and resume of reads,
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import selectors
 import socket
 from typing import Any
 
@@ -40,7 +45,12 @@ class SocketTransport(asyncio.Transport):
     _low = LOW_WATER
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.BufferedProtocol, peer: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        protocol: asyncio.BufferedProtocol,
+        peer: Any,
+        sockname: Any = None,
     ) -> None:
         # No super().__init__(): BaseTransport's only state is the extra dict, kept here lazily.
         self._loop = loop
@@ -56,13 +66,25 @@ class SocketTransport(asyncio.Transport):
         self._eof = False  # the peer's FIN arrived: nothing more to read, ever
         self._protocol_paused = False  # we called the protocol's pause_writing()
         self._lost_writes = 0
-        self._sockname: Any = None
+        self._sockname = sockname  # None: asked of the socket when first needed (_remember_sockname)
 
     def start(self) -> None:
         """Tell the protocol of the connection, then read: as asyncio's transports do, in that order."""
         self._protocol.connection_made(self)
         if not self._closing and not self._paused:
-            self._add_reader()
+            self._register_reader()
+
+    def _register_reader(self) -> None:
+        """Our reader's first registration, straight into the loop's selector: a socket just accepted
+        has none there, and the loop's _add_reader would look it up first, through a KeyError raised
+        twice and a message formatted for it, once per connection."""
+        self._reading = True
+        loop = self._loop
+        handle = asyncio.Handle(self._read_ready, (), loop, None)  # what _add_reader makes
+        try:
+            loop._selector.register(self._fd, selectors.EVENT_READ, (handle, None))  # type: ignore[attr-defined]
+        except KeyError:  # registered after all (by someone else): the loop's own way then
+            loop._add_reader(self._fd, self._read_ready)  # type: ignore[attr-defined]
 
     # -- reading ---------------------------------------------------------------------------
     def _read_ready(self) -> None:
