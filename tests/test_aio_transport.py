@@ -169,6 +169,20 @@ def test_an_accepted_socket_s_local_address_is_its_own_whatever_the_listener(hos
     assert seen["peer"][:2] == seen["client"][:2]
 
 
+def test_a_transparent_listener_s_sockets_are_asked_their_own_address():
+    """Under a TPROXY redirect a transparent listener's connections keep their original destination,
+    so its address does not stand for theirs: each is asked (getsockname) as on 0.0.0.0."""
+    with socket.socket() as plain, socket.socket() as transparent:
+        plain.bind(("127.0.0.1", 0))
+        assert aio_server._Listener.of(plain).sockname == plain.getsockname()
+        try:
+            transparent.setsockopt(socket.SOL_IP, socket.IP_TRANSPARENT, 1)  # needs CAP_NET_ADMIN
+        except (AttributeError, OSError):
+            pytest.skip("IP_TRANSPARENT cannot be set here")
+        transparent.bind(("127.0.0.1", 0))
+        assert aio_server._Listener.of(transparent).sockname is None
+
+
 def test_a_reader_already_registered_for_an_accepted_descriptor_is_replaced_as_asyncio_does(monkeypatch):
     """SocketTransport registers a fresh socket's reader with the loop's selector directly; where the
     selector says it has the descriptor already, the loop's own _add_reader takes over, as before."""

@@ -53,7 +53,8 @@ class _Listener:
     per connection: its kind (socket.accept() asks the listener again each time, through two enum
     conversions), and, for one IPv4 address, the local address that getsockname() would answer for
     each of them. Not for 0.0.0.0, where it is the address each client chose, nor for IPv6, where the
-    accepted socket's scope id may differ: those are asked of the socket itself when needed."""
+    accepted socket's scope id may differ, nor for a transparent listener (IP_TRANSPARENT: a TPROXY
+    redirect keeps each connection's original destination): those are asked of the socket itself."""
 
     sock: socket.socket
     family: int
@@ -67,8 +68,15 @@ class _Listener:
         if sock.family == socket.AF_INET:
             with contextlib.suppress(OSError):
                 address = sock.getsockname()
-                sockname = address if address[0] != "0.0.0.0" else None
+                if address[0] != "0.0.0.0" and not _transparent(sock):
+                    sockname = address
         return cls(sock, int(sock.family), int(sock.type), sock.proto, sockname)
+
+
+def _transparent(sock: socket.socket) -> bool:
+    """Whether an IPv4 listener takes connections for addresses other than its own (Linux's IP_TRANSPARENT)."""
+    option = getattr(socket, "IP_TRANSPARENT", None)
+    return option is not None and sock.getsockopt(socket.SOL_IP, option) != 0
 
 
 @dataclass(frozen=True)
