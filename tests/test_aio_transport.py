@@ -169,6 +169,40 @@ def test_an_accepted_socket_s_local_address_is_its_own_whatever_the_listener(hos
     assert seen["peer"][:2] == seen["client"][:2]
 
 
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
+def test_a_unix_listening_socket_given_as_sock(tmp_path):
+    """Accepted sockets take their kind from the listener (aio_server._Listener): a Unix one gives Unix
+    sockets, which refuse TCP_NODELAY and are served all the same, their sockname the listener's path.
+    The client is Python's ssl, as glasstls.open_connection dials TCP only."""
+    import ssl
+
+    path = str(tmp_path / "tls.sock")
+    seen: dict[str, Any] = {}
+
+    async def handler(reader, writer):
+        sock = writer.get_extra_info("socket")
+        seen.update(family=sock.family, sockname=writer.get_extra_info("sockname"), own=sock.getsockname())
+        await echo(reader, writer)
+
+    async def main():
+        identity = server_identity("localhost")
+        config = ServerConfig(certificates=(glasstls.CertifiedKey(identity.chain, identity.private_key),))
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listening.bind(path)
+        async with await glasstls.start_server(handler, config=config, sock=listening):
+            context = ssl.create_default_context(cadata=default_ca().root_pem().decode())
+            reader, writer = await asyncio.open_unix_connection(path, ssl=context, server_hostname="localhost")
+            writer.write(b"ping\n")
+            assert await asyncio.wait_for(reader.readline(), 5) == b"ping\n"
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await asyncio.wait_for(writer.wait_closed(), 5)
+
+    run(main())
+    assert seen["family"] == socket.AF_UNIX
+    assert seen["sockname"] == seen["own"] == path
+
+
 def test_a_transparent_listener_s_sockets_are_asked_their_own_address():
     """Under a TPROXY redirect a transparent listener's connections keep their original destination,
     so its address does not stand for theirs: each is asked (getsockname) as on 0.0.0.0."""
