@@ -12,7 +12,10 @@ where the time is spent: inside the sans-I/O Connection (its receive_bytes,
 data_to_send, send, close and construction, cumulative) and everything else of
 the server process (io/, asyncio, sockets, the echo handler), by own time.
 cProfile slows Python code more than C code, so read the split as shares, not
-as milliseconds.
+as milliseconds. Its clock is the wall's: the loop's idle wait in the selector
+is shown apart and left out of the split, but a send() that wakes the client
+also holds whatever time the server then waits for a CPU (most of the "rest"
+at one client on a busy machine); the instruction counts below have neither.
 
 With ``--callgrind N``, instead: the glasstls server alone under valgrind's
 callgrind, N connections after a warm-up, counted in instructions (Ir, user
@@ -50,6 +53,13 @@ CONNECTION_CALLS = (
     ("connection.py", "close"),
     ("connection.py", "__init__"),
 )
+# The selector's wait, as cProfile names the C methods: epoll (Linux), kqueue (BSD, macOS), poll, select.
+SELECTOR_WAITS = (
+    "<method 'poll' of 'select.epoll' objects>",
+    "<method 'control' of 'select.kqueue' objects>",
+    "<method 'poll' of 'select.poll' objects>",
+    "<built-in method select.select>",
+)
 
 
 def run(client: Child, server: Child, port: int, concurrency: int, seconds: float) -> tuple[int, float]:
@@ -66,7 +76,10 @@ def split(stats_file: str, connections: int) -> None:
     """Print the profile's top own times and its Connection / rest split, per connection."""
     stats = pstats.Stats(stats_file)
     table: dict[tuple[str, int, str], Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(row[2] for row in table.values())  # own times add up to the whole
+    # cProfile's clock is the wall's: the loop's wait for the network (the selector's poll) is in it,
+    # idle, and at one client it is most of the run. It is shown apart and left out of the shares.
+    idle = sum(row[2] for (path, _line, name), row in table.items() if path == "~" and name in SELECTOR_WAITS)
+    total = sum(row[2] for row in table.values()) - idle  # own times add up to the whole
     inside = 0.0
     for (path, _line, name), row in table.items():
         if any(path.endswith(f"glasstls/{file}") and name == call for file, call in CONNECTION_CALLS):
@@ -75,6 +88,7 @@ def split(stats_file: str, connections: int) -> None:
     print(f"\nprofiled: {connections} connections, {total * per:.3f} ms per connection under cProfile")
     print(f"  in the Connection (cumulative): {inside * per:.3f} ms ({inside / total:.0%})")
     print(f"  the rest (io, asyncio, kernel): {(total - inside) * per:.3f} ms ({(total - inside) / total:.0%})")
+    print(f"  besides, waiting in the selector's poll (idle, left out): {idle * per:.3f} ms")
     print("\nown time outside the Connection's calls is in these, top 25 by own time (all of the process):")
     stats.sort_stats("tottime").print_stats(25)
 
