@@ -50,14 +50,21 @@ def hmac_keyed(key: bytes, hash_name: str) -> Any:
 
 
 # HashLen zeros, the salt an empty one stands for, made once for TLS 1.3's hashes (each key
-# schedule's first extract, and its last, have none: RFC 8446, Section 7.1).
+# schedule's first extract has none: RFC 8446, Section 7.1), and an HMAC keyed with them, which
+# such an extract copies instead of keying one anew (the zeros are no secret: nothing is kept).
 _ZERO_SALTS = {"sha256": bytes(32), "sha384": bytes(48)}
+_ZERO_KEYED = {name: hmac_keyed(zeros, name) for name, zeros in _ZERO_SALTS.items()}
 
 
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """RFC 5869, Section 2.2 (an empty salt is HashLen zeros)."""
     if not salt:
-        salt = _ZERO_SALTS.get(hash_name) or bytes(digest_size(hash_name))
+        keyed = _ZERO_KEYED.get(hash_name)
+        if keyed is not None:
+            mac = keyed.copy()
+            mac.update(ikm)
+            return mac.digest()  # type: ignore[no-any-return]
+        salt = bytes(digest_size(hash_name))
     return _new(salt, ikm, hash_name).digest()  # type: ignore[no-any-return]
 
 
@@ -119,4 +126,18 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: byte
         if head is None:
             return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
     block: bytes = _new(secret, head + context + b"\x01" if n else head, hash_name).digest()
+    return block if len(block) == length else block[:length]
+
+
+def hkdf_expand_label_keyed(keyed: Any, hash_name: str, label: bytes, context: bytes, length: int) -> bytes:
+    """:func:`hkdf_expand_label` under the secret ``keyed`` (:func:`hmac_keyed`) holds, for an
+    output of at most one block: a ``copy()`` of it per derivation instead of keying an HMAC
+    anew. A TLS 1.3 stage derives three or four secrets from its own (RFC 8446, Section 7.1)."""
+    n = len(context)
+    head = _HEADS.get((hash_name, label, length, n)) or _single_block_head(hash_name, label, length, n)
+    if head is None:
+        raise ValueError(f"HKDF-Expand-Label of {length} bytes needs more than one {hash_name} block")
+    mac = keyed.copy()
+    mac.update(head + context + b"\x01" if n else head)
+    block: bytes = mac.digest()
     return block if len(block) == length else block[:length]

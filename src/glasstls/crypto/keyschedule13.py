@@ -26,7 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from .kdf import hkdf_expand, hkdf_expand_label, hkdf_extract, hkdf_label, hmac_digest
+from .kdf import (
+    hkdf_expand,
+    hkdf_expand_label,
+    hkdf_expand_label_keyed,
+    hkdf_extract,
+    hkdf_label,
+    hmac_digest,
+    hmac_keyed,
+)
 from .suites import Suite13
 
 __all__ = [
@@ -160,20 +168,22 @@ class HandshakeSecret:
         self.suite = suite
         self.secret = secret
         self.report = report
+        # Three secrets come of this one (two traffic secrets, "derived"): its HMAC keyed once.
+        self._keyed = hmac_keyed(secret, suite.hash_name)
         if report is not None:
             report("handshake_secret", secret)
 
     def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label(
-            self.suite.hash_name, self.secret, b"c hs traffic", transcript_hash, len(transcript_hash)
+        secret = hkdf_expand_label_keyed(
+            self._keyed, self.suite.hash_name, b"c hs traffic", transcript_hash, len(transcript_hash)
         )
         if self.report is not None:
             self.report("client_handshake_traffic_secret", secret)
         return secret
 
     def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label(
-            self.suite.hash_name, self.secret, b"s hs traffic", transcript_hash, len(transcript_hash)
+        secret = hkdf_expand_label_keyed(
+            self._keyed, self.suite.hash_name, b"s hs traffic", transcript_hash, len(transcript_hash)
         )
         if self.report is not None:
             self.report("server_handshake_traffic_secret", secret)
@@ -181,7 +191,7 @@ class HandshakeSecret:
 
     def master_stage(self) -> MasterSecret:
         h = self.suite.hash_name
-        salt = derive_secret(h, self.secret, b"derived", empty_hash(h))
+        salt = hkdf_expand_label_keyed(self._keyed, h, b"derived", empty_hash(h), self.suite.hash_len)
         return MasterSecret(self.suite, hkdf_extract(h, salt, bytes(self.suite.hash_len)), self.report)
 
 
@@ -192,11 +202,15 @@ class MasterSecret:
         self.suite = suite
         self.secret = secret
         self.report = report
+        # Four secrets come of this one (two traffic secrets, the exporter's, the resumption
+        # one): its HMAC keyed once.
+        self._keyed = hmac_keyed(secret, suite.hash_name)
         if report is not None:
             report("master_secret", secret)
 
     def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label(self.suite.hash_name, self.secret, label, transcript_hash, len(transcript_hash))
+        h = self.suite.hash_name
+        secret = hkdf_expand_label_keyed(self._keyed, h, label, transcript_hash, len(transcript_hash))
         if self.report is not None:
             self.report(name, secret)
         return secret
