@@ -133,13 +133,16 @@ def ipv6_loopback() -> bool:
     return True
 
 
+@pytest.mark.parametrize("raw_accept", [True, False], ids=["socket._accept", "socket.accept"])
 @pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::1"])
-def test_an_accepted_socket_s_local_address_is_its_own_whatever_the_listener(host):
+def test_an_accepted_socket_s_local_address_is_its_own_whatever_the_listener(host, raw_accept, monkeypatch):
     """The server gives each socket accepted on one IPv4 address that listener's address instead of
     asking getsockname() (aio_server._Listener); on 0.0.0.0 and IPv6 it asks. Either way the answer is
-    what the accepted socket itself says, while it is open and after its end."""
+    what the accepted socket itself says, while it is open and after its end; and the same when the
+    sockets are accepted through the public socket.accept() (a Python without CPython's _accept)."""
     if host == "::1" and not ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
+    monkeypatch.setattr(aio_server, "_RAW_ACCEPT", raw_accept)
     seen: dict[str, Any] = {}
 
     async def handler(reader, writer):

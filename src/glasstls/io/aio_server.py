@@ -72,6 +72,19 @@ class _Listener:
                     sockname = address
         return cls(sock, int(sock.family), int(sock.type), sock.proto, sockname)
 
+    def accept(self) -> tuple[socket.socket, Any]:
+        """socket.accept(), without asking the listener its kind each time: through the socket's
+        _accept() (CPython's, which socket.accept() calls itself), or socket.accept() where a
+        Python has no such method."""
+        if not _RAW_ACCEPT:
+            return self.sock.accept()
+        fd, peer = self.sock._accept()  # type: ignore[attr-defined]
+        return socket.socket(self.family, self.kind, self.proto, fd), peer
+
+
+# Whether sockets have CPython's private _accept(), checked once: another Python keeps the public call.
+_RAW_ACCEPT = callable(getattr(socket.socket, "_accept", None))
+
 
 def _transparent(sock: socket.socket) -> bool:
     """Whether an IPv4 listener takes connections for addresses other than its own (Linux's IP_TRANSPARENT)."""
@@ -222,8 +235,7 @@ class TLSServer:
                 self._unlisten()  # until a connection ends (_release_slot)
                 return
             try:
-                # As socket.accept() does, without asking the listener its kind each time.
-                fd, peer = listener.sock._accept()  # type: ignore[attr-defined]
+                sock, peer = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -233,7 +245,6 @@ class TLSServer:
                     self._retry = self._loop.call_later(ACCEPT_RETRY_DELAY, self._retry_accept)
                     return
                 continue  # otherwise (ECONNABORTED …) only that connection is lost
-            sock = socket.socket(listener.family, listener.kind, listener.proto, fd)
             if self._free is not None:
                 self._free -= 1
             self._start(sock, peer, listener.sockname)
