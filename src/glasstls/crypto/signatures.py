@@ -203,6 +203,9 @@ def _misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, tls13: bool) -
 _KIND_LABELS = {"rsa": "an RSA", "ecdsa": "an ECDSA", "ed25519": "an Ed25519", "ed448": "an Ed448"}
 # The kind of key (key_kind) each scheme signs with: every RSA scheme takes an "rsa" key.
 _KEY_KIND: dict[int, str] = {s: "rsa" if spec.kind.startswith("rsa") else spec.kind for s, spec in _SCHEMES.items()}
+# The member of each scheme glasstls knows, by its number: a dict look-up, where SignatureScheme(n)
+# goes through the Enum machinery (about ten times the cost) once or twice per handshake.
+_MEMBERS: dict[int, SignatureScheme] = {int(s): s for s in _SCHEMES}
 
 
 def _ecdsa_misfit(key: PrivateKey | PublicKey, scheme: SignatureScheme, spec: _Scheme, tls13: bool) -> str | None:
@@ -236,7 +239,7 @@ def scheme_fits_key(
     # A scheme of another kind of key (most of a peer's list), told without composing _misfit's reason.
     if _KEY_KIND.get(scheme) != key_kind(key):
         return False
-    s = SignatureScheme(scheme)
+    s = _MEMBERS[scheme]  # one of _SCHEMES: _KEY_KIND has it
     if _misfit(key, s, tls13) is not None:
         return False
     kind = _SCHEMES[s].kind
@@ -302,7 +305,7 @@ def scheme_fits_certificate(certificate: x509.Certificate, scheme: int, *, tls13
 
 
 def _checked(key: PrivateKey | PublicKey, scheme: int, tls13: bool) -> tuple[SignatureScheme, _Scheme]:
-    s = SignatureScheme(scheme)
+    s = _MEMBERS.get(scheme) or SignatureScheme(scheme)  # (an unknown one: _misfit names it)
     reason = _misfit(key, s, tls13)
     if reason is not None:
         raise AlertError(AlertDescription.illegal_parameter, reason)
