@@ -45,12 +45,17 @@ def layer(suite_id: CipherSuite, careful: bool) -> RecordLayer:
     return records
 
 
-def read_all(records: RecordLayer, pieces: list[bytes]) -> list[Any]:
+def read_all(records: RecordLayer, pieces: list[bytes], whole: bool = False) -> list[Any]:
     """Everything read from ``pieces`` fed one after the other: records, then the error if
-    one was raised, and the read sequence number."""
+    one was raised, and the read sequence number. ``whole``: each piece offered to read_whole
+    first, as Connection.receive_bytes does, and fed only when it declines."""
     out: list[Any] = []
     try:
         for piece in pieces:
+            if whole and (record := records.read_whole(piece)) is not None:
+                out += [record, "wait"]
+                assert not records.buffered  # nothing left: the caller reads no further
+                continue
             records.feed(piece)
             while (record := records.read_record()) is not None:
                 out.append(record)
@@ -111,6 +116,30 @@ def test_every_split_in_three_reads_as_the_whole(suite_id: CipherSuite) -> None:
         for second in range(first + 1, len(wire), 5):
             read = assert_same_reading(suite_id, [wire[:first], wire[first:second], wire[second:]])
             assert [r for r in read if type(r) is tuple and len(r) == 4] == records
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_a_whole_record_reads_alike_in_every_variant(suite_id: CipherSuite) -> None:
+    """read_whole, for an input that is one record (after a first one has chosen the fast
+    lane), reads what feed and read_record read, or declines and changes nothing: every
+    truncation and byte change of a data record and of a handshake record, alone and
+    behind a partial record."""
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    first = sealer.seal(ContentType.application_data, b"first")
+    data = sealer.seal(ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n")
+    handshake = sealer.seal(ContentType.handshake, b"\x18\x00\x00\x01\x00", padding=3)
+    for wire in (data, handshake):
+        for variant in byte_variants(wire, values=(0, 0x14, 0x16, 0x17, 0x40, 0xFF)):
+            fast = read_all(layer(suite_id, careful=False), [first, variant], whole=True)
+            assert fast == read_all(layer(suite_id, careful=True), [first, variant]), variant
+            behind = [first, variant[:3], variant[3:]]  # pending bytes: read_whole declines
+            assert read_all(layer(suite_id, careful=False), behind, whole=True) == read_all(
+                layer(suite_id, careful=True), behind
+            )
+    records = layer(suite_id, careful=False)
+    assert read_all(records, [first], whole=True)[0][1] == b"first"  # (chosen by the first record)
+    assert records.read_whole(data) == (ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n", data[:5], True)
+    assert records.read_whole(bytearray(data)) is None and records.read.seq == 2  # not the caller's bytes
 
 
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)

@@ -158,13 +158,19 @@ class Connection:
         if self._closed or self._read_closed:
             return []
         records, events, budget = self._records, self._events, self._budget
-        records.feed(data)
+        whole = type(data) is bytes  # (feed cannot fail for bytes: what it cannot take raises to the caller)
+        if not whole:
+            records.feed(data)
         try:
-            # (records.buffered: no call for the record after the last one of the input.)
-            while records.buffered and not (self._closed or self._read_closed):
-                record = records.read_record()
-                if record is None:
-                    break
+            # An input that is one whole record (a 16 KiB one of a transfer) is read in one call;
+            # any other is fed and read record by record. (records.buffered: no call for the
+            # record after the last one of the input.)
+            record = records.read_whole(data) if whole else None
+            if record is None:
+                if whole:
+                    records.feed(data)
+                record = records.read_record() if records.buffered else None
+            while record is not None:
                 ctype, content, _header, protected = record
                 if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and not self._hs_partial:
                     # Application data after the handshake, the record of bulk transfer: here, in
@@ -179,6 +185,7 @@ class Connection:
                     self._on_handshake(content, protected)
                 else:
                     self._dispatch(ctype, content, protected)
+                record = records.read_record() if records.buffered and not (self._closed or self._read_closed) else None
         except AlertError as err:
             self._fail(err)
         except Exception as exc:

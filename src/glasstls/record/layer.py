@@ -103,6 +103,26 @@ class RecordLayer:
         got = self.read_record()
         return None if got is None else Record(*got)
 
+    def read_whole(self, data: bytes) -> tuple[ContentType, bytes, bytes, bool] | None:
+        """``data`` read as read_record would read it after ``feed(data)``, when nothing is
+        pending and ``data`` is exactly one record for read_record's fast lane (the bulk of a
+        transfer: an input that is one whole 16 KiB record); else None, nothing read or changed,
+        and the caller feeds ``data``. One call instead of feed's and read_record's."""
+        read = self._fast
+        if (
+            read is not None
+            and read is self.read
+            and not self.buffered
+            and type(data) is bytes
+            and 5 <= len(data) <= _MAX_RECORD
+            and data[0] == _APPLICATION_DATA
+            and ((data[3] << 8) | data[4]) == len(data) - 5
+        ):
+            header = data[:5]
+            inner_type, content = read.open(header, memoryview(data)[5:])
+            return inner_type, content, header, True
+        return None
+
     def read_record(self) -> tuple[ContentType, bytes, bytes, bool] | None:
         """The next complete record as (content type, content, header, protected), decrypted;
         None if more bytes are needed. (A tuple: the connection reads every record through here.)"""
