@@ -21,7 +21,7 @@ from glasstls.errors import AlertError, DecodeError
 from glasstls.wire import extensions as X
 from glasstls.wire import handshake as H
 from glasstls.wire.codec import Reader
-from glasstls.wire.extensions import Extension, KeyShareEntry, put_extensions, read_extensions
+from glasstls.wire.extensions import Extension, KeyShareEntry, OfferedPsks, PskIdentity, put_extensions, read_extensions
 from glasstls.wire.layout import member_of
 
 
@@ -123,31 +123,54 @@ def test_an_extension_sent_again_goes_out_as_the_first_time() -> None:
             _block(_EMS, huge)
 
 
-def _reference_server_share(r: Reader) -> KeyShareEntry:
-    group = member_of(NamedGroup, r.u16("group"))
-    return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
+def _careful(codec: Any, ext_type: ExtensionType, body: bytes, context: str) -> Any:
+    """The body's value as the codec's field-by-field reads give it (what _decode did before from_bytes)."""
+    r = Reader(body, f"{context} extension {ext_type._name_}")
+    value = codec.decode(r)
+    r.finish()
+    return value
 
 
-def _share_outcome(decode: Any, body: bytes) -> tuple[str, Any]:
-    r = Reader(body, "ServerHello extension key_share")
+def _decode_outcome(decode: Any, ext_type: ExtensionType, body: bytes, context: str) -> tuple[str, Any]:
+    codec = X._codecs_in(context)[ext_type]
     try:
-        entry = decode(r)
-        r.finish()
+        value = decode(codec, ext_type, body, context)
     except (DecodeError, AlertError) as exc:
-        return type(exc).__name__, str(exc)
-    return "value", (entry, type(entry.group), type(entry.key_exchange))
+        return type(exc).__name__, (str(exc), getattr(exc, "description", None))
+    entries = value if isinstance(value, tuple) else (value,)
+    return "value", (value, [(type(e.group), type(e.key_exchange)) for e in entries if isinstance(e, KeyShareEntry)])
 
 
-@pytest.mark.parametrize(
-    "entry", [KeyShareEntry(NamedGroup.x25519, bytes(range(32))), KeyShareEntry(NamedGroup(0x7A7A), b"k")]
-)
-def test_a_server_key_share_reads_as_field_by_field(entry: KeyShareEntry) -> None:
-    """The ServerHello's KeyShareEntry is read from the buffer when it fits (RFC 8446, Section 4.2.8)."""
-    body = Extension.make(E.key_share, entry, X.SH).data
-    assert _share_outcome(X._decode_key_share_entry, body) == ("value", (entry, NamedGroup, bytes))
+_IDENTITY = PskIdentity(bytes(range(1, 9)), 0x01020304)
+_FROM_BYTES = {
+    "server share": (X.SH, E.key_share, KeyShareEntry(NamedGroup.x25519, bytes(range(32)))),
+    "server share, unknown group": (X.SH, E.key_share, KeyShareEntry(NamedGroup(0x7A7A), b"k")),
+    "client shares": (
+        X.CH,
+        E.key_share,
+        (KeyShareEntry(NamedGroup.x25519, bytes(range(32))), KeyShareEntry(NamedGroup(0x7A7A), b"\x00")),
+    ),
+    "no client shares": (X.CH, E.key_share, ()),
+    "offered psk": (X.CH, E.pre_shared_key, OfferedPsks((_IDENTITY,), (bytes(range(32)),))),
+    "offered psks": (
+        X.CH,
+        E.pre_shared_key,
+        OfferedPsks((_IDENTITY, PskIdentity(b"t", 7)), (bytes(32), bytes(range(48)))),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", _FROM_BYTES)
+def test_a_body_read_from_its_bytes_reads_as_field_by_field(name: str) -> None:
+    """A key_share or pre_shared_key body (RFC 8446, Sections 4.2.8 and 4.2.11) is read from its bytes
+    when they are well formed (_Codec.from_bytes), else by the Reader: every truncation and byte change
+    decodes, or fails, as the field-by-field reads do, with the same values and errors."""
+    context, ext_type, value = _FROM_BYTES[name]
+    body = Extension.make(ext_type, value, context).data
+    assert _decode_outcome(X._decode, ext_type, body, context)[1][0] == value
     for variant in byte_variants(body, _EXTENSION_EDGES):
-        expected = _share_outcome(_reference_server_share, variant)
-        assert _share_outcome(X._decode_key_share_entry, variant) == expected, variant.hex()
+        expected = _decode_outcome(_careful, ext_type, variant, context)
+        assert _decode_outcome(X._decode, ext_type, variant, context) == expected, variant.hex()
 
 
 _SCHEMES = Extension.make(E.signature_algorithms, (0x0403, 0x0804), X.CH)

@@ -112,6 +112,13 @@ class _Codec:
     decode: Callable[[Reader], Any]
     encode: Callable[[Any], bytes]
     layout: Layout = ()  # for a one-field body: its layout, which the trace reads too
+    # For the bodies that change in every handshake (key shares, offered PSKs): the value read
+    # straight from the body's bytes when they are well formed, else _CAREFUL, and ``decode``
+    # reads them field by field, the read that fails naming its field (see _decode).
+    from_bytes: Callable[[bytes], Any] | None = None
+
+
+_CAREFUL = object()  # from_bytes's answer for a body it leaves to the field-by-field reads
 
 
 def _one(spec: Spec) -> _Codec:
@@ -159,16 +166,17 @@ def _encode_server_name(name: str) -> bytes:
 
 
 def _decode_key_share_entry(r: Reader) -> KeyShareEntry:
-    """A KeyShareEntry (RFC 8446, Section 4.2.8): read from the buffer when it fits, else field by field."""
-    data, pos, end = r.view()
-    start = pos + 4
-    if start < end:
-        stop = start + ((data[pos + 2] << 8) | data[pos + 3])
-        if start < stop <= end:  # key_exchange<1..2^16-1>
-            r.skip(stop - pos)
-            return KeyShareEntry(member_of(NamedGroup, (data[pos] << 8) | data[pos + 1]), data[start:stop])
+    """A KeyShareEntry (RFC 8446, Section 4.2.8), field by field."""
     group = member_of(NamedGroup, r.u16("group"))
     return KeyShareEntry(group, r.vec(2, "key_exchange", 1))
+
+
+def _key_share_entry_from(data: bytes) -> Any:
+    """A ServerHello's key_share body, one KeyShareEntry filling it, read from its bytes; else _CAREFUL."""
+    n = len(data)
+    if n > 4 and ((data[2] << 8) | data[3]) == n - 4 and type(data) is bytes:  # key_exchange<1..2^16-1>
+        return KeyShareEntry(member_of(NamedGroup, (data[0] << 8) | data[1]), data[4:])
+    return _CAREFUL
 
 
 def _put_key_share_entry(buf: bytearray, e: KeyShareEntry) -> None:
@@ -192,26 +200,30 @@ def _encode_key_share_entry_by_field(e: KeyShareEntry) -> bytes:
 
 
 def _decode_client_shares(r: Reader) -> tuple[KeyShareEntry, ...]:
-    data, pos, end = r.block(2, "client_shares")
+    """A ClientHello's client_shares (RFC 8446, Section 4.2.8), field by field."""
+    block = r.sub(2, "client_shares")
     shares = []
-    while pos < end:  # each KeyShareEntry read from the buffer; one that does not fit, field by field below
-        start = pos + 4
-        if start > end:
-            break
-        stop = start + ((data[pos + 2] << 8) | data[pos + 3])
-        if stop == start or stop > end:  # key_exchange<1..2^16-1> (RFC 8446, Section 4.2.8)
-            break
-        shares.append(KeyShareEntry(member_of(NamedGroup, (data[pos] << 8) | data[pos + 1]), data[start:stop]))
-        pos = stop
-    else:
-        return tuple(shares)
-    return _client_shares_by_field(r.sub_at("client_shares", pos, end), shares)
-
-
-def _client_shares_by_field(block: Reader, shares: list[KeyShareEntry]) -> tuple[KeyShareEntry, ...]:
-    """The rest of a client_shares block after ``shares``, read field by field: the read that fails names its field."""
     while not block.at_end():
         shares.append(_decode_key_share_entry(block))
+    return tuple(shares)
+
+
+def _client_shares_from(data: bytes) -> Any:
+    """A ClientHello's key_share body read from its bytes when each entry fits it; else _CAREFUL."""
+    n = len(data)
+    if n < 2 or ((data[0] << 8) | data[1]) != n - 2 or type(data) is not bytes:
+        return _CAREFUL
+    shares = []
+    pos = 2
+    while pos < n:
+        start = pos + 4
+        if start > n:
+            return _CAREFUL
+        stop = start + ((data[pos + 2] << 8) | data[pos + 3])
+        if stop == start or stop > n:  # key_exchange<1..2^16-1>
+            return _CAREFUL
+        shares.append(KeyShareEntry(member_of(NamedGroup, (data[pos] << 8) | data[pos + 1]), data[start:stop]))
+        pos = stop
     return tuple(shares)
 
 
@@ -233,45 +245,53 @@ def _encode_client_shares_by_field(shares: tuple[KeyShareEntry, ...]) -> bytes:
 
 
 def _decode_offered_psks(r: Reader) -> OfferedPsks:
-    # Each entry is read from the buffer; at one that does not fit, the rest of its block is read
-    # field by field (_identities_by_field, _binders_by_field), so the read that fails names its field.
-    data, pos, end = r.block(2, "identities", 7)
+    """A ClientHello's OfferedPsks (RFC 8446, Section 4.2.11), field by field."""
+    ids = r.sub(2, "identities", 7)
     identities = []
-    while pos < end:
-        start = pos + 2
-        if start > end:
-            break
-        stop = start + ((data[pos] << 8) | data[pos + 1])
-        if stop == start or stop + 4 > end:  # identity<1..2^16-1>, then a uint32 (RFC 8446, Section 4.2.11)
-            break
-        identities.append(PskIdentity(data[start:stop], int.from_bytes(data[stop : stop + 4], "big")))
-        pos = stop + 4
-    if pos < end:
-        _identities_by_field(r.sub_at("identities", pos, end), identities)
-    data, pos, end = r.block(2, "binders", 33)
+    while not ids.at_end():
+        identity = ids.vec(2, "identity", 1)
+        identities.append(PskIdentity(identity, ids.u32("obfuscated_ticket_age")))
+    block = r.sub(2, "binders", 33)
     binders = []
-    while pos < end:
-        stop = pos + 1 + data[pos]
-        if stop < pos + 33 or stop > end:  # PskBinderEntry<32..255>
-            break
-        binders.append(data[pos + 1 : stop])
-        pos = stop
-    if pos < end:
-        _binders_by_field(r.sub_at("binders", pos, end), binders)
+    while not block.at_end():
+        binders.append(block.vec(1, "PskBinderEntry", 32))
     if len(binders) != len(identities):
         raise AlertError(AlertDescription.illegal_parameter, "pre_shared_key: binder count != identity count")
     return OfferedPsks(tuple(identities), tuple(binders))
 
 
-def _identities_by_field(ids: Reader, identities: list[PskIdentity]) -> None:
-    while not ids.at_end():
-        identity = ids.vec(2, "identity", 1)
-        identities.append(PskIdentity(identity, ids.u32("obfuscated_ticket_age")))
-
-
-def _binders_by_field(block: Reader, binders: list[bytes]) -> None:
-    while not block.at_end():
-        binders.append(block.vec(1, "PskBinderEntry", 32))
+def _offered_psks_from(data: bytes) -> Any:
+    """A ClientHello's pre_shared_key body read from its bytes when it is well formed; else _CAREFUL."""
+    n = len(data)
+    if n < 2 or type(data) is not bytes:
+        return _CAREFUL
+    ids_end = 2 + ((data[0] << 8) | data[1])
+    if ids_end < 9 or ids_end + 2 > n:  # identities<7..2^16-1>, then the binders' length
+        return _CAREFUL
+    identities = []
+    pos = 2
+    while pos < ids_end:
+        start = pos + 2
+        if start > ids_end:
+            return _CAREFUL
+        stop = start + ((data[pos] << 8) | data[pos + 1])
+        if stop == start or stop + 4 > ids_end:  # identity<1..2^16-1>, then a uint32
+            return _CAREFUL
+        identities.append(PskIdentity(data[start:stop], int.from_bytes(data[stop : stop + 4], "big")))
+        pos = stop + 4
+    pos = ids_end + 2
+    if pos + ((data[ids_end] << 8) | data[ids_end + 1]) != n or n - pos < 33:  # binders<33..2^16-1>, filling it
+        return _CAREFUL
+    binders = []
+    while pos < n:
+        stop = pos + 1 + data[pos]
+        if stop < pos + 33 or stop > n:  # PskBinderEntry<32..255>
+            return _CAREFUL
+        binders.append(data[pos + 1 : stop])
+        pos = stop
+    if len(binders) != len(identities):
+        return _CAREFUL
+    return OfferedPsks(tuple(identities), tuple(binders))
 
 
 def _encode_offered_psks(p: OfferedPsks) -> bytes:
@@ -352,14 +372,14 @@ _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
     (E.supported_groups, "*"): _one(Vector("named_group_list", 2, Int("NamedGroup", 2, NamedGroup), 2)),
     (E.signature_algorithms, "*"): _SIGNATURE_SCHEMES,
     (E.signature_algorithms_cert, "*"): _SIGNATURE_SCHEMES,
-    (E.key_share, CH): _Codec(_decode_client_shares, _encode_client_shares),
-    (E.key_share, SH): _Codec(_decode_key_share_entry, _encode_key_share_entry),
+    (E.key_share, CH): _Codec(_decode_client_shares, _encode_client_shares, from_bytes=_client_shares_from),
+    (E.key_share, SH): _Codec(_decode_key_share_entry, _encode_key_share_entry, from_bytes=_key_share_entry_from),
     (E.key_share, HRR): _one(Int("selected_group", 2, NamedGroup)),
     (E.supported_versions, CH): _one(Vector("versions", 1, Int("ProtocolVersion", 2, ProtocolVersion), 2)),
     (E.supported_versions, SH): _VERSION,
     (E.supported_versions, HRR): _VERSION,
     (E.psk_key_exchange_modes, "*"): _one(Vector("ke_modes", 1, Int("PskKeyExchangeMode", 1, PskKeyExchangeMode), 1)),
-    (E.pre_shared_key, CH): _Codec(_decode_offered_psks, _encode_offered_psks),
+    (E.pre_shared_key, CH): _Codec(_decode_offered_psks, _encode_offered_psks, from_bytes=_offered_psks_from),
     (E.pre_shared_key, SH): _one(Int("selected_identity", 2)),
     (E.early_data, NST): _one(Int("max_early_data_size", 4, show="size")),
     (E.early_data, "*"): _EMPTY,
@@ -423,6 +443,11 @@ def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
 
 
 def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -> Any:
+    from_bytes = codec.from_bytes
+    if from_bytes is not None:  # (no Reader, name or finish() for a body that is well formed)
+        value = from_bytes(data)
+        if value is not _CAREFUL:
+            return value
     r = Reader(data, f"{context} extension {ext_type._name_}")
     value = codec.decode(r)
     r.finish()
@@ -486,10 +511,16 @@ def _kept_in(context: str) -> dict[bytes, Extension]:
     return kept
 
 
+# The known extension types by value (member_of without its call; an unknown type goes through it).
+_EXTENSION_TYPES: dict[int, ExtensionType] = ExtensionType._value2member_map_  # type: ignore[assignment]  # typed Enum
+
+
 def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
     """The Extension of ``code`` with body ``data``, decoded for ``context`` (and kept by ``whole``, its
     type, length and body, when stable)."""
-    ext_type = member_of(ExtensionType, code)
+    ext_type = _EXTENSION_TYPES.get(code)
+    if ext_type is None:
+        ext_type = member_of(ExtensionType, code)
     codec = _codecs_in(context).get(code)
     ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
@@ -518,6 +549,8 @@ def read_indexed_extensions(
     types at the end, or before anything else can fail, so that it is reported first, as when each
     extension was checked in turn: before a truncation, and before a new extension is decoded."""
     data, pos, end = r.block(2, "extensions", min_len)
+    if pos == end:  # an empty block (a NewSessionTicket's most often): nothing to look up or count
+        return (), {}
     kept = _kept.get(context) or _kept_in(context)
     runs = _runs.get(context) or _runs_in(context)
     by_type: dict[int, Extension] = {}
