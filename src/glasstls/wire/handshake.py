@@ -490,6 +490,9 @@ class NewSessionTicket(Handshake):
                 if ticket_at + 2 < exts_at <= end:  # ticket<1..2^16-1>
                     lifetime, age_add = _TWO_U32_AT(data, pos)
                     nonce, ticket = data[nonce_at + 1 : ticket_at], data[ticket_at + 2 : exts_at]
+                    if end - exts_at == 2 and data[exts_at] == 0 == data[exts_at + 1]:
+                        r.skip(end - pos)  # the empty extensions block that ends most tickets
+                        return cls(lifetime, age_add, nonce, ticket, ())
                     r.skip(exts_at - pos)
                     return cls(lifetime, age_add, nonce, ticket, X.read_extensions(r, X.NST))
         return super().parse(r)
