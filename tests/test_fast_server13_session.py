@@ -50,22 +50,25 @@ def _outcome(read: Callable[[bytes], SessionState], data: bytes) -> object:
 
 
 def _same_reading(data: bytes) -> None:
-    """The fast reader gives the careful one's fields, or None where the careful one refuses; and
-    from_bytes makes the state (or raises the error) the careful construction does."""
+    """The fast reader gives the dict of the careful construction's state, of the same types, or
+    None exactly where the careful reader or construction refuses; and from_bytes makes the state
+    (or raises the error) the careful construction does."""
     assert _outcome(SessionState.from_bytes, data) == _outcome(_careful_state, data)
-    fast = S._well_formed_fields(data)
+    fast = S._well_formed_state(data)
     try:
-        careful = S._checked_fields(data)
+        careful = _careful_state(data)
     except DecodeError:
         assert fast is None
         return
-    assert fast == careful
+    assert fast is not None
+    assert fast == vars(careful)
+    assert [type(v) for v in fast.values()] == [type(v) for v in vars(careful).values()]
 
 
 @settings(max_examples=300)
 @given(encodings())
 def test_a_well_formed_encoding_is_read_in_one_pass(data: bytes) -> None:
-    assert S._well_formed_fields(data) == S._checked_fields(data)
+    assert S._well_formed_state(data) == vars(_careful_state(data))
 
 
 @settings(max_examples=300)
@@ -96,10 +99,21 @@ def test_a_secret_of_the_wrong_length_or_version_is_refused_as_before() -> None:
             _same_reading(data)
 
 
+def test_a_created_out_of_range_is_left_to_the_careful_reader() -> None:
+    state = SessionState(0x0304, 0x1301, b"k" * 32, False, "ab", "h2", datetime(2025, 1, 1, tzinfo=UTC), 60)
+    data = state.to_bytes()
+    at = S._HEAD.size + 32 + 1  # created, after the secret and the flags
+    assert int.from_bytes(data[at : at + 8], "big") == (state.created - S._EPOCH) // S._MICROSECOND
+    for micros in (0, 1, 253402300799999999, 253402300800000000, 1 << 62, (1 << 64) - 1):
+        changed = data[:at] + micros.to_bytes(8, "big") + data[at + 8 :]
+        _same_reading(changed)
+    assert S._well_formed_state(data[:at] + b"\xff" * 8 + data[at + 8 :]) is None
+
+
 def test_a_bad_utf8_name_is_left_to_the_careful_reader() -> None:
     state = SessionState(0x0304, 0x1301, b"k" * 32, False, "ab", "h2", datetime(2025, 1, 1, tzinfo=UTC), 60)
     data = state.to_bytes().replace(b"ab", b"\xff\xfe", 1)
-    assert S._well_formed_fields(data) is None
+    assert S._well_formed_state(data) is None
     try:
         SessionState.from_bytes(data)
     except DecodeError as exc:
@@ -114,7 +128,7 @@ def test_an_empty_name_or_alpn_is_left_to_the_careful_reader() -> None:
     for vector, empty in ((b"\x00\x02ab", b"\x00\x00"), (b"\x02h2", b"\x00")):
         assert vector in data
         _same_reading(data.replace(vector, empty, 1))
-        assert S._well_formed_fields(data.replace(vector, empty, 1)) is None
+        assert S._well_formed_state(data.replace(vector, empty, 1)) is None
 
 
 def test_expired_is_now_at_or_past_expires() -> None:

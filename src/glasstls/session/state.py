@@ -39,6 +39,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from struct import Struct
+from struct import error as struct_error
 
 from ..errors import DecodeError
 from ..frozen import dict_init
@@ -232,9 +233,17 @@ class SessionState:
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionState:
         """Decode :meth:`to_bytes` output; anything malformed raises :class:`DecodeError`."""
-        data = bytes(data)
-        fields = _well_formed_fields(data)
-        well_formed = fields is not None
+        if type(data) is not bytes:  # (a ticket's plaintext is bytes: no bytes() call for it)
+            data = bytes(data)
+        fields = _well_formed_state(data)
+        if fields is not None:
+            # Every check of __post_init__ holds for what _well_formed_state reads (see there):
+            # the state is made unchecked, its dict at once (a server opens a ticket per
+            # resumption); tests/test_fast_server13_session.py holds it to the checked
+            # construction on every cut and byte change.
+            state = object.__new__(cls)
+            object.__setattr__(state, "__dict__", fields)
+            return state
         (
             version,
             cipher_suite,
@@ -250,39 +259,11 @@ class SessionState:
             ticket_nonce,
             max_early_data,
             certs,
-        ) = fields or _checked_fields(data)
+        ) = _checked_fields(data)
         try:
             created = _EPOCH + micros * _MICROSECOND
         except OverflowError:
             raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
-        if well_formed and _secret_problem(version, master_secret) is None:
-            # Every other check of __post_init__ holds for what _well_formed_fields reads: each field
-            # within the width and bounds of its encoding, UTF-8 names of 1 to 65535 and 1 to
-            # 255 bytes, certificates of bytes, created in UTC. The state is made unchecked (a
-            # server opens a ticket per resumption); tests/test_fast_server13_session.py holds
-            # it to the checked construction on every cut and byte change.
-            state = object.__new__(cls)
-            object.__setattr__(
-                state,
-                "__dict__",
-                {
-                    "version": version,
-                    "cipher_suite": cipher_suite,
-                    "master_secret": master_secret,
-                    "extended_master_secret": bool(flags & _FLAG_EMS),
-                    "server_name": server_name,
-                    "alpn": alpn,
-                    "created": created,
-                    "lifetime": lifetime,
-                    "session_id": session_id,
-                    "ticket": ticket,
-                    "ticket_age_add": ticket_age_add,
-                    "ticket_nonce": ticket_nonce,
-                    "max_early_data": max_early_data,
-                    "peer_certificates": certs,
-                },
-            )
-            return state
         try:
             return cls(  # the fields in their order
                 version,
@@ -352,71 +333,81 @@ def _normal_name(name: str | None) -> str | None:
     return None if name is None else name.rstrip(".").lower()
 
 
-# What the two readers below return: the encoded fields in their order (module doc), flags and
+# What the careful reader below returns: the encoded fields in their order (module doc), flags and
 # created (in microseconds) as encoded; SessionState.from_bytes makes the state of them.
 _Fields = tuple[
     int, int, bytes, int, int, int, bytes, str | None, str | None, bytes | None, int, bytes, int, tuple[bytes, ...]
 ]
 
 
-def _well_formed_fields(data: bytes) -> _Fields | None:
-    """The fields of ``data`` if it is well formed, read in one pass without a call per field (a
-    server opens a ticket per resumption); None for anything else, which :func:`_checked_fields`
-    reads again to say what is wrong."""
+def _well_formed_state(data: bytes) -> dict[str, object] | None:
+    """The dict of the state ``data`` encodes (its fields in their order) if it is well formed and
+    the state valid, read in one pass without a call per field (a server opens a ticket per
+    resumption); None for anything else, which :func:`_checked_fields` and the checked
+    construction read again to say what is wrong. What is read here passes every check of
+    ``__post_init__``: each field within the width and bounds of its encoding, the secret's
+    length that of its version (:func:`_secret_problem`), UTF-8 names of 1 to 65535 and 1 to
+    255 bytes, certificates of bytes, ``created`` in UTC."""
     size = len(data)
-    if size < _HEAD.size:
-        return None
-    fmt, version, cipher_suite, n = _HEAD.unpack_from(data)
-    pos = _HEAD.size + n
-    if fmt != FORMAT_VERSION or n < 1 or pos + _TIMES.size > size:
-        return None
-    master_secret = data[_HEAD.size : pos]
-    flags, micros, lifetime, n = _TIMES.unpack_from(data, pos)
-    if flags & ~_KNOWN_FLAGS or n > 32:
-        return None
-    start = pos + _TIMES.size
-    pos = start + n
-    session_id = data[start:pos]
-    server_name = alpn = ticket = None
-    try:
-        if flags & _FLAG_SERVER_NAME:  # a 2-byte length: a short read makes pos overshoot, refused below
+    try:  # (an index past the end, a name not UTF-8 or a date out of range: None, as below)
+        fmt, version, cipher_suite, n = _HEAD.unpack_from(data)
+        if fmt != FORMAT_VERSION or (n != 48 if version == TLS12 else version != TLS13 or n not in (32, 48)):
+            return None  # (the secret's length for its version, as _secret_problem asks)
+        pos = _HEAD.size + n
+        master_secret = data[_HEAD.size : pos]
+        flags, micros, lifetime, n = _TIMES.unpack_from(data, pos)
+        if flags & ~_KNOWN_FLAGS or n > 32:
+            return None
+        start = pos + _TIMES.size
+        pos = start + n
+        session_id = data[start:pos]
+        server_name = alpn = ticket = None
+        if flags & _FLAG_SERVER_NAME:
             start = pos + 2
-            pos = start + int.from_bytes(data[pos:start], "big")
+            pos = start + (data[pos] << 8 | data[pos + 1])
             if pos == start or pos > size:
                 return None
             server_name = data[start:pos].decode()
         if flags & _FLAG_ALPN:
-            if pos >= size or data[pos] == 0:
-                return None
             start = pos + 1
             pos = start + data[pos]
+            if pos == start or pos > size:
+                return None
             alpn = data[start:pos].decode()
-    except UnicodeDecodeError:
-        return None
-    if flags & _FLAG_TICKET:
-        start = pos + 2
-        pos = start + int.from_bytes(data[pos:start], "big")
-        ticket = data[start:pos]
-    if pos + _AGE.size > size:
-        return None
-    ticket_age_add, n = _AGE.unpack_from(data, pos)
-    start = pos + _AGE.size
-    pos = start + n
-    ticket_nonce = data[start:pos]
-    if pos + _U32.size + 3 > size:  # max_early_data, then peer_certificates' length
-        return None
-    (max_early_data,) = _U32.unpack_from(data, pos)
-    start = pos + _U32.size + 3
-    if start + int.from_bytes(data[start - 3 : start], "big") != size:
-        return None  # truncated, or trailing bytes
-    certs: tuple[bytes, ...] = ()
-    if start != size:
-        try:
+        if flags & _FLAG_TICKET:
+            start = pos + 2
+            pos = start + (data[pos] << 8 | data[pos + 1])
+            ticket = data[start:pos]
+        ticket_age_add, n = _AGE.unpack_from(data, pos)
+        start = pos + _AGE.size
+        pos = start + n
+        ticket_nonce = data[start:pos]
+        (max_early_data,) = _U32.unpack_from(data, pos)
+        start = pos + _U32.size + 3  # after peer_certificates' length
+        if start + (data[start - 3] << 16 | data[start - 2] << 8 | data[start - 1]) != size:
+            return None  # truncated, or trailing bytes
+        certs: tuple[bytes, ...] = ()
+        if start != size:
             certs, _ = _certificates(data, start - 3)
-        except DecodeError:
-            return None
-    fields = version, cipher_suite, master_secret, flags, micros, lifetime, session_id, server_name, alpn
-    return (*fields, ticket, ticket_age_add, ticket_nonce, max_early_data, certs)
+        created = _EPOCH + micros * _MICROSECOND
+    except (IndexError, struct_error, UnicodeDecodeError, DecodeError, OverflowError):
+        return None
+    return {
+        "version": version,
+        "cipher_suite": cipher_suite,
+        "master_secret": master_secret,
+        "extended_master_secret": flags & _FLAG_EMS != 0,
+        "server_name": server_name,
+        "alpn": alpn,
+        "created": created,
+        "lifetime": lifetime,
+        "session_id": session_id,
+        "ticket": ticket,
+        "ticket_age_add": ticket_age_add,
+        "ticket_nonce": ticket_nonce,
+        "max_early_data": max_early_data,
+        "peer_certificates": certs,
+    }
 
 
 def _checked_fields(data: bytes) -> _Fields:
