@@ -46,19 +46,20 @@ _INNER_TYPES: tuple[ContentType | None, ...] = tuple(_CONTENT_TYPES.get(i) for i
 _MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte included
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
-# The pools of buffers for full records (see the module doc): to seal, the record's buffer
-# with its header written and a view of its payload; to open, a view of the inner
-# plaintext and a view of all but its last byte. Sizes follow the suite's tag length.
+# The pools of buffers for full records (see the module doc): to seal, a view of the record's
+# buffer with its header written, the header, and a view of its payload; to open, a view of
+# the inner plaintext and a view of all but its last byte. Sizes follow the suite's tag
+# length. Copied out with memoryview.tobytes (about 600 instructions less than bytes(view)).
 POOLED = 4
-_SEALING: list[tuple[bytearray, bytes, memoryview]] = []
+_SEALING: list[tuple[memoryview, bytes, memoryview]] = []
 _OPENING: list[tuple[memoryview, memoryview]] = []
 
 
-def _sealing(size: int) -> tuple[bytearray, bytes, memoryview]:
+def _sealing(size: int) -> tuple[memoryview, bytes, memoryview]:
     """A buffer for a sealed record of a ``size``-byte payload, its header written."""
     header = _APP_HEADER + size.to_bytes(2, "big")
-    buffer = bytearray(header) + bytes(size)
-    return buffer, header, memoryview(buffer)[5:]
+    record = memoryview(bytearray(header) + bytes(size))
+    return record, header, record[5:]
 
 
 def _opening(size: int) -> tuple[memoryview, memoryview]:
@@ -119,14 +120,14 @@ class Protection13:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
         self.seq = seq + 1
         aead = self._aead or self._keys()
-        nonce = (self._iv ^ seq).to_bytes(12, "big")
+        nonce = (self._iv ^ seq).to_bytes(12)  # (big-endian: the default)
         if len(inner) == _MAX_INNER:  # a full record: through a buffer of the pool
             pool = _SEALING
             lent = pool.pop() if pool else _sealing(size)
-            buffer, header, view = lent
+            whole, header, view = lent
             if len(view) == size:  # (not a buffer made for another tag length)
                 aead.encrypt_into(nonce, inner, header, view)
-                record = bytes(buffer)
+                record = whole.tobytes()
                 if len(pool) < POOLED:
                     pool.append(lent)
                 return record
@@ -144,7 +145,7 @@ class Protection13:
             raise AlertError(AlertDescription.internal_error, "record sequence number would wrap")
         self.seq = seq + 1
         aead = self._aead or self._keys()
-        nonce = (self._iv ^ seq).to_bytes(12, "big")
+        nonce = (self._iv ^ seq).to_bytes(12)  # (big-endian: the default)
         if len(payload) - self._tag_len != _MAX_INNER:
             try:
                 inner = aead.decrypt(nonce, payload, header)
@@ -165,7 +166,7 @@ class Protection13:
         try:
             aead.decrypt_into(nonce, payload, header, view)
             last = view[-1]
-            opened = (_INNER_TYPES[last] or ContentType(last), bytes(content)) if last else _padded(bytes(view))
+            opened = (_INNER_TYPES[last] or ContentType(last), content.tobytes()) if last else _padded(view.tobytes())
         except InvalidTag:
             raise self._failed() from None
         finally:
