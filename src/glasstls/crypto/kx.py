@@ -28,7 +28,7 @@ import abc
 import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
@@ -46,6 +46,7 @@ try:  # ML-KEM arrived in cryptography 47; it also needs a backend that has it.
 except ImportError:  # pragma: no cover - depends on the installed cryptography
     _mlkem = None  # type: ignore[assignment]  # no ML-KEM in this build: _HAVE_MLKEM guards every use
     _HAVE_MLKEM = False
+
 
 # cryptography's X25519 classmethods (generate, from_public_bytes) import the backend and ask it
 # whether X25519 is allowed (it is not in FIPS mode) before each call into the Rust binding; every
@@ -137,6 +138,9 @@ TLS13_ONLY_GROUPS: frozenset[NamedGroup] = frozenset({NamedGroup.X25519MLKEM768}
 
 # Montgomery curves (RFC 7748): key and share length in bytes.
 _MONTGOMERY = {NamedGroup.x25519: 32, NamedGroup.x448: 56}
+# The members each TLS 1.3 handshake compares with, looked up once: a member looked up on its
+# class goes through EnumType's attribute hook (some 900 instructions a time in CPython 3.11).
+_X25519, _HYBRID = NamedGroup.x25519, NamedGroup.X25519MLKEM768
 
 # NIST curves: the curve, the byte length of a coordinate and the group order
 # n (SEC 2 / FIPS 186-4 D.1.2; cross-checked against OpenSSL in the tests).
@@ -353,7 +357,7 @@ class _MontgomeryShare(KeyShare):
 
     def __init__(self, group: NamedGroup, randomness: Randomness) -> None:
         self.group = group
-        x25519_group = group == NamedGroup.x25519
+        x25519_group = group == _X25519
         self._private: x25519.X25519PrivateKey | x448.X448PrivateKey
         if is_system(randomness):  # as _ECShare: a generated key, no bytes to build one from
             self._private = _x25519_generate() if x25519_group else x448.X448PrivateKey.generate()
@@ -371,13 +375,13 @@ class _MontgomeryShare(KeyShare):
     def exchange(self, peer_public: bytes) -> bytes:
         peer_public = bytes(peer_public)
         _check_length(self.group, "key share", peer_public, _MONTGOMERY[self.group])
+        private: Any = self._private  # (typed by the group below: no typing.cast call, a Python function)
+        secret: bytes
         try:
-            if self.group == NamedGroup.x25519:  # (the key's class is an ABC: isinstance costs more)
-                secret = cast("x25519.X25519PrivateKey", self._private).exchange(_x25519_public(peer_public))
+            if self.group == _X25519:  # (the key's class is an ABC: isinstance costs more)
+                secret = private.exchange(_x25519_public(peer_public))
             else:
-                secret = cast("x448.X448PrivateKey", self._private).exchange(
-                    x448.X448PublicKey.from_public_bytes(peer_public)
-                )
+                secret = private.exchange(x448.X448PublicKey.from_public_bytes(peer_public))
         except ValueError:
             # OpenSSL refuses an all-zero result itself; report it the same way.
             secret = b""
@@ -694,7 +698,7 @@ def encapsulate_to(group: int, client_share: bytes, randomness: Randomness) -> t
     """
     g = _supported(group)
     client_share = bytes(client_share)
-    if g == NamedGroup.X25519MLKEM768:
+    if g == _HYBRID:
         return _hybrid_encapsulate(client_share, randomness)
     share = _new_share(g, randomness)  # (g checked above)
     return share.public_bytes(), share.exchange(client_share)
