@@ -440,11 +440,13 @@ class ExpectFinished(State[Finished]):
         return PostHandshakeAuth(self.keys.transcript.fork())
 
     def _parameters(self, ctx: Context) -> NegotiatedParameters:
+        # (The members' _name_: an Enum's name is a descriptor call each time it is read.)
+        group, scheme = self.choices.group, self.server_scheme
         return NegotiatedParameters(
             version="TLSv1.3",
             cipher_suite=self.keys.suite.name,
-            group=self.choices.group.name if self.choices.group is not None else None,
-            signature_scheme=self.server_scheme.name if self.server_scheme is not None else None,
+            group=group._name_ if group is not None else None,
+            signature_scheme=scheme._name_ if scheme is not None else None,
             alpn=self.choices.alpn,
             server_name=sni_name(ctx.server_name),
             peer_certificates=self.server_chain,

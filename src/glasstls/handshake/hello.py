@@ -132,6 +132,7 @@ def _client_hello_extensions(
 
 # Enum members looked up on their class go through EnumType's attribute hook: once, here.
 _SERVER_NAME, _SESSION_TICKET, _KEY_SHARE = E.server_name, E.session_ticket, E.key_share
+_SUPPORTED_VERSIONS = E.supported_versions
 _TLS13, _TLS12, _SSL3 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2, ProtocolVersion.SSLv3
 _FALLBACK_SCSV = CipherSuite.TLS_FALLBACK_SCSV
 
@@ -256,7 +257,7 @@ def shape_client_hello(ctx: Context, hello: ClientHello) -> ClientHello:
 
 
 def key_share_entries(shares: KeyShares) -> tuple[KeyShareEntry, ...]:
-    return tuple(KeyShareEntry(g, s.public_bytes()) for g, s in shares.items())
+    return tuple([KeyShareEntry(g, s.public_bytes()) for g, s in shares.items()])  # (no generator: each hello)
 
 
 # -- server -------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
     cfg = ctx.config
     supported = [v for v in (_TLS13, _TLS12) if cfg.tls_min <= v <= cfg.tls_max]
-    versions = ch.ext(E.supported_versions)
+    versions = ch.ext(_SUPPORTED_VERSIONS)
     if versions is not None and ch.legacy_version <= _SSL3:
         # RFC 8446, Appendix D.5: a legacy_version of 0x0300 (or below) is protocol_version even
         # beside supported_versions; 0x0301 and 0x0302 are tolerated (Section 4.2.1), as OpenSSL does.
