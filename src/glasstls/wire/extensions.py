@@ -59,7 +59,7 @@ class Extension:
                 return made
         if type(ext_type) is not ExtensionType:
             ext_type = member_of(ExtensionType, ext_type)
-        codec = _codecs_in(context).get(ext_type)
+        codec = (_BY_CONTEXT.get(context) or _codecs_in(context)).get(ext_type)
         if codec is None:
             if not isinstance(value, bytes):
                 raise TypeError(f"no codec for {ext_type.name} in {context}; pass raw bytes")
@@ -412,7 +412,8 @@ _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
 
 
 # The codecs of each context, by extension type: the context's own, else the "*" one. Built once per
-# context on first use, so reading an extension is one dict lookup.
+# context on first use, so reading an extension is one dict lookup (the hot paths look a built table
+# up here first, without _codecs_in's call: a table is never empty, it holds the "*" codecs).
 _BY_CONTEXT: dict[str, dict[int, _Codec]] = {}
 
 
@@ -521,7 +522,7 @@ def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
     ext_type = _EXTENSION_TYPES.get(code)
     if ext_type is None:
         ext_type = member_of(ExtensionType, code)
-    codec = _codecs_in(context).get(code)
+    codec = (_BY_CONTEXT.get(context) or _codecs_in(context)).get(code)
     ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
         kept = _kept_in(context)
