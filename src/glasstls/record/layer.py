@@ -114,9 +114,9 @@ class RecordLayer:
             and read is self.read
             and not self.buffered
             and type(data) is bytes
-            and 5 <= len(data) <= _MAX_RECORD
+            and 5 <= (size := len(data)) <= _MAX_RECORD
             and data[0] == _APPLICATION_DATA
-            and ((data[3] << 8) | data[4]) == len(data) - 5
+            and ((data[3] << 8) | data[4]) == size - 5
         ):
             header = data[:5]
             inner_type, content = read.open(header, memoryview(data)[5:])
