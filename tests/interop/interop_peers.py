@@ -22,9 +22,11 @@ Every wait is bounded by :data:`WAIT`; every process and thread ends in a
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -47,6 +49,19 @@ GNUTLS_CLI = shutil.which("gnutls-cli")  # None when gnutls-bin is not installed
 GNUTLS_SERV = shutil.which("gnutls-serv")
 CURL = shutil.which("curl")
 WAIT = 10.0  # seconds: the bound on every wait for a peer or a thread
+
+
+# Linux's prctl, looked up before any fork: a preexec_fn must not import in the child.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def die_with_parent() -> None:
+    """A ``preexec_fn`` for a peer started in a session of its own (nginx, redis-server): sent SIGTERM
+    when the process that started it ends, however it ends (PR_SET_PDEATHSIG), so that a test run
+    killed outright (a timeout, SIGKILL) leaves no server behind. Its fixture stops it otherwise."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
 
 SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")

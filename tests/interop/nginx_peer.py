@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from interop_peers import WAIT
+from interop_peers import WAIT, die_with_parent
 
 
 def _find_nginx() -> str | None:
@@ -87,7 +87,12 @@ class Nginx:
         command += ["-g", "daemon off; master_process off;"]
         with open(self.prefix / "stderr.log", "wb") as stderr:
             self._proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, start_new_session=True
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         # nginx writes its pid file after it opened its listening socket.
         deadline = time.monotonic() + WAIT

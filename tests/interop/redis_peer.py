@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 import pytest
+from interop_peers import die_with_parent
 
 REDIS_SERVER = shutil.which("redis-server")
 needs_redis = pytest.mark.skipif(
@@ -78,7 +79,11 @@ class RedisServer:
             if first:
                 self.port = free_port()
             self.proc = subprocess.Popen(
-                self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+                self._command(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
             if self._wait_ready():
                 return self
