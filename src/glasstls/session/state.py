@@ -351,10 +351,10 @@ def _well_formed_state(data: bytes) -> dict[str, object] | None:
     size = len(data)
     try:  # (an index past the end, a name not UTF-8 or a date out of range: None, as below)
         fmt, version, cipher_suite, n = _HEAD.unpack_from(data)
-        if fmt != FORMAT_VERSION or (n != 48 if version == TLS12 else version != TLS13 or n not in (32, 48)):
-            return None  # (the secret's length for its version, as _secret_problem asks)
         pos = _HEAD.size + n
-        master_secret = data[_HEAD.size : pos]
+        master_secret = data[_HEAD.size : pos]  # (cut short: the next read fails)
+        if fmt != FORMAT_VERSION or _secret_problem(version, master_secret) is not None:
+            return None
         flags, micros, lifetime, n = _TIMES.unpack_from(data, pos)
         if flags & ~_KNOWN_FLAGS or n > 32:
             return None
