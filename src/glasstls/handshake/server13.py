@@ -122,8 +122,7 @@ def negotiate(
     ``before``: the transcript ahead of a stateless server's second ClientHello (PSK binders)."""
     cfg: ServerConfig = ctx.config
     # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
-    if tuple(ch.compression_methods) != (0,):  # (as require() would, without its call)
-        raise AlertError(ILLEGAL, "ClientHello offers compression other than null only")
+    require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
     ours = [s for s in cfg.cipher_suites if s in TLS13_SUITES]
     offered = [s for s in ch.cipher_suites if s in TLS13_SUITES]
     order = [TLS13_SUITES[s] for s in N.suite_order(offered, ours, cfg.prefer_client_suites)]
@@ -392,9 +391,9 @@ def send_server_flight(
         session = decisions.psk.session
         chain = parse_der_chain(session.peer_certificates, "client") if session is not None else ()
         if early_secret is not None:  # RFC 8446, Section 4.5
-            following = ExpectClientFinished(flight, chain)
+            following = ExpectClientFinished(flight, client_chain=chain)
             return early13.ExpectEndOfEarlyData(following, suite, c_hs, transcript)
-        return ExpectClientFinished(flight, chain)
+        return ExpectClientFinished(flight, client_chain=chain)
     if _config(ctx).client_auth != "none":
         return ExpectClientCertificate13(flight)
     return ExpectClientFinished(flight, client_chain=())
