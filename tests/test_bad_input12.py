@@ -236,17 +236,28 @@ def longer_by_one(offset: int, width: int) -> Callable[[Handshake], bytes]:
     return alter
 
 
-def last_vector_longer_by_one(width: int) -> Callable[[Handshake], bytes]:
-    """The message ends with a ``<..2^(8*width)-1>`` vector (a signature, a ticket): its length claims one more."""
+def last_vector_longer_by_one(width: int, where: Callable[[bytes], int] | None = None) -> Callable[[Handshake], bytes]:
+    """The message ends with a ``<..2^(8*width)-1>`` vector (a signature, a ticket): its length claims one more.
+
+    ``where``: the offset of that length in the body. Without it, the last offset whose value is the
+    length of what follows: for a message whose trailing vector holds random bytes (a ticket, a
+    signature) that can be two bytes inside it which happen to match, so those messages say where."""
 
     def alter(msg: Handshake) -> bytes:
         body = msg.raw[4:]
-        for at in range(len(body) - width, -1, -1):
+        candidates = range(len(body) - width, -1, -1) if where is None else (where(body),)
+        for at in candidates:
             if int.from_bytes(body[at : at + width], "big") == len(body) - at - width:
                 return set_u(msg.raw, 4 + at, width, len(body) - at - width + 1)
         raise AssertionError("no trailing vector")
 
     return alter
+
+
+def _after_ecdhe_params(body: bytes) -> int:
+    """ServerKeyExchange (ECDHE, RFC 8422, Section 5.4): curve_type, named_curve, the point's
+    one-byte length and the point, then the signature's algorithm, then its length."""
+    return 4 + body[3] + 2
 
 
 def overlong_extensions(msg: Handshake) -> bytes:
@@ -319,7 +330,11 @@ OVERLONG = [
     ("Certificate (server's)", longer_by_one(0, 3), ("certificate", "certificate_list truncated")),
     ("Certificate (server's)", longer_by_one(3, 3), ("certificate", "ASN.1Cert truncated")),
     ("ServerKeyExchange (ECDHE)", longer_by_one(3, 1), ("ServerKeyExchange",)),
-    ("ServerKeyExchange (ECDHE)", last_vector_longer_by_one(2), ("ServerKeyExchange", "signature truncated")),
+    (
+        "ServerKeyExchange (ECDHE)",
+        last_vector_longer_by_one(2, _after_ecdhe_params),
+        ("ServerKeyExchange", "signature truncated"),
+    ),
     ("ServerKeyExchange (ECDHE)", one_byte_more, ("ServerKeyExchange", "1 unexpected trailing bytes")),
     ("ServerKeyExchange (DHE)", longer_by_one(0, 2), ("ServerKeyExchange",)),
     ("ServerKeyExchange (DHE)", one_byte_more, ("ServerKeyExchange", "1 unexpected trailing bytes")),
@@ -327,7 +342,7 @@ OVERLONG = [
     ("CertificateRequest", last_vector_longer_by_one(2), ("certificate_request", "truncated")),
     ("CertificateRequest", one_byte_more, ("certificate_request", "1 unexpected trailing bytes")),
     ("ServerHelloDone", one_byte_more, ("server_hello_done", "1 unexpected trailing bytes")),
-    ("NewSessionTicket", last_vector_longer_by_one(2), ("new_session_ticket", "ticket truncated")),
+    ("NewSessionTicket", last_vector_longer_by_one(2, lambda body: 4), ("new_session_ticket", "ticket truncated")),
     ("NewSessionTicket", one_byte_more, ("new_session_ticket", "1 unexpected trailing bytes")),
     ("Finished (server's)", one_byte_more, ("server Finished", "13 bytes of verify_data, not 12")),
     ("ClientHello", overlong_extensions, ("client_hello", "extensions truncated")),
@@ -338,7 +353,7 @@ OVERLONG = [
     ("ClientKeyExchange (DHE)", longer_by_one(0, 2), ("ClientKeyExchange", "dh_Yc truncated")),
     ("ClientKeyExchange (RSA)", longer_by_one(0, 2), ("ClientKeyExchange", "EncryptedPreMasterSecret truncated")),
     ("ClientKeyExchange (RSA)", one_byte_more, ("ClientKeyExchange", "1 unexpected trailing bytes")),
-    ("CertificateVerify", last_vector_longer_by_one(2), ("certificate_verify", "signature truncated")),
+    ("CertificateVerify", last_vector_longer_by_one(2, lambda body: 2), ("certificate_verify", "signature truncated")),
     ("CertificateVerify", one_byte_more, ("certificate_verify", "1 unexpected trailing bytes")),
     ("Finished (client's)", one_byte_more, ("client Finished", "13 bytes of verify_data, not 12")),
 ]
