@@ -28,7 +28,7 @@ from glasstls.connection import ClientConnection, Connection, ServerConnection
 from glasstls.enums import AlertDescription, ContentType, NamedGroup
 from glasstls.errors import AlertError, InternalError
 from glasstls.events import ApplicationData, ConnectionClosed, Event, NewTicket
-from glasstls.observe import MessageTrace, StateTrace
+from glasstls.observe import StateTrace
 from glasstls.wire.handshake import ClientHello, Finished, decode_message
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, split_records
@@ -77,7 +77,7 @@ class _Careful:
                 read_before = records.read
                 msg = decode_message(raw, self._state.parsers)
                 if self._observer is not None:
-                    self._observer(MessageTrace(self.side, "in", msg))
+                    self._observer.on_message(self.side, "in", msg)
                 if isinstance(msg, ClientHello):
                     self.peer_cipher_suites = tuple(msg.cipher_suites)
                 elif isinstance(msg, Finished) and self._first_finished is None:

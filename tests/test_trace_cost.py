@@ -150,6 +150,74 @@ def test_a_plain_text_trace_alone_prints_what_it_prints_beside_every_event(kind:
         assert "Finished" in outs[side].getvalue()
 
 
+def _counting(cls: type, built: list[str]) -> Any:
+    def build(*args: Any) -> Any:
+        built.append(cls.__name__)
+        return cls(*args)
+
+    return build
+
+
+@pytest.mark.parametrize("kind", ["1.3", "1.2"])
+def test_a_plain_text_trace_writes_a_line_it_has_kept_from_the_fields_alone(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection hands records, messages, key installations and checks to the observer's
+    on_record, on_message, on_keys and on_verification; a plain text trace writes each message's
+    line, and each other line it has already written once, with no event built, and the same
+    text as from the events."""
+    import glasstls.trace.text as text_module
+
+    monkeypatch.setattr(text_module, "_KEPT_LINES", {})  # (a table of its own: nothing another test kept)
+    monkeypatch.setattr(text_module, "_KEPT_HELD", [])
+    built: list[str] = []
+    for name in ("RecordTrace", "MessageTrace", "KeysTrace", "VerificationTrace"):
+        monkeypatch.setattr(text_module, name, _counting(getattr(text_module, name), built))
+    everything = {"client": EventList(), "server": EventList()}
+    handshake(kind, everything["client"], everything["server"])
+    first, second = (
+        {"client": io.StringIO(), "server": io.StringIO()},
+        {"client": io.StringIO(), "server": io.StringIO()},
+    )
+    handshake(kind, TextTrace(first["client"], color=False), TextTrace(first["server"], color=False))
+    assert built and "MessageTrace" not in built  # lines met for the first time go through their events
+    built.clear()
+    handshake(kind, TextTrace(second["client"], color=False), TextTrace(second["server"], color=False))
+    assert built == []
+    for side in ("client", "server"):
+        expected = render_text(everything[side].events)
+        assert first[side].getvalue() == expected and second[side].getvalue() == expected
+
+
+def test_a_message_line_that_cannot_be_written_is_said_and_the_handshake_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last resort of TextTrace.__call__ holds for a message line written from its fields too."""
+    import glasstls.trace.headlines as headlines
+
+    def broken(msg: Any) -> Any:
+        raise RuntimeError("no headline today")
+
+    monkeypatch.setattr(headlines, "headline_key", broken)
+    everything = EventList()
+    handshake("1.3", everything, EventList())
+    out = io.StringIO()
+    handshake("1.3", TextTrace(out, color=False), EventList())  # (handshake() asserts that it completes)
+    text = out.getvalue()
+    assert "client ! trace: cannot show this message event (RuntimeError: no headline today)" in text
+    assert text == render_text(everything.events)
+
+
+def test_a_tee_hands_each_observer_its_own_entry_points() -> None:
+    """Through a Tee, a text trace writes what it writes alone, and an EventList gets every event."""
+    everything = EventList()
+    handshake("1.3", everything, EventList())
+    out, beside = io.StringIO(), EventList()
+    handshake("1.3", Tee(TextTrace(out, color=False), beside, DuckTyped()), EventList())
+    assert out.getvalue() == render_text(everything.events)
+    assert beside.events == everything.events
+
+
 class DuckTyped:
     """An observer that is no Observer: a callable with wants_secrets, as the connection has always accepted."""
 

@@ -48,16 +48,7 @@ from .handshake.base import AnyState, Connected, FinishedVerified, PeerVerified
 from .handshake.hello import sni_name
 from .handshake.zero_rtt import ZeroRtt
 from .limits import DEFAULT_LIMITS, PeerBudget
-from .observe import (
-    AlertTrace,
-    KeysTrace,
-    MessageTrace,
-    Observer,
-    RecordTrace,
-    SecretTrace,
-    StateTrace,
-    VerificationTrace,
-)
+from .observe import AlertTrace, Observer, SecretTrace, StateTrace, as_observer
 from .record.layer import RecordLayer
 from .record.protection import Protection13
 from .record.protection12 import Protection12
@@ -117,6 +108,8 @@ class Connection:
         clock: Clock = _utc_now,
     ) -> None:
         self.config = config
+        if observer is not None:
+            observer = as_observer(observer)
         self._observer = observer
         if observer is not None:
             if getattr(observer, "wants_secret_events", True):
@@ -128,7 +121,8 @@ class Connection:
         # paths; replay-only code paths are taken only for injected randomness.
         self.randomness: Randomness = randomness
         self._clock = clock
-        self._records = RecordLayer(self._record_hook if observer is not None else None)
+        # The record layer calls the observer's on_record itself, with this side's name first.
+        self._records = RecordLayer(functools.partial(observer.on_record, self.side) if observer is not None else None)
         limits = getattr(config, "limits", DEFAULT_LIMITS)
         self._budget = PeerBudget(limits)  # what the peer may make us spend (limits.py)
         self._hs_in = HandshakeBuffer(limits.max_handshake_message)
@@ -363,7 +357,7 @@ class Connection:
         old = self._state
         msg = decode_message(raw, old.parsers)
         if self._observer is not None:
-            self._observer(MessageTrace(self.side, "in", msg))
+            self._observer.on_message(self.side, "in", msg)
         # What the compat layer reports of the handshake: the peer's suites, the first Finished.
         if isinstance(msg, ClientHello):
             self.peer_cipher_suites = tuple(msg.cipher_suites)
@@ -474,7 +468,7 @@ class Connection:
         if isinstance(msg, ClientHello) and not self.client_random:
             self.client_random = msg.random
         if self._observer is not None:
-            self._observer(MessageTrace(self.side, "out", msg))
+            self._observer.on_message(self.side, "out", msg)
         self._hs_out.append(raw)
 
     def _install(self, direction: str, protection: Protection13 | Protection12) -> None:
@@ -486,7 +480,7 @@ class Connection:
             self._records.write = protection
             self._records.plaintext_version = b"\x03\x03"
         if self._observer is not None:
-            self._observer(KeysTrace(self.side, direction, protection.epoch, protection.suite.name))
+            self._observer.on_keys(self.side, direction, protection.epoch, protection.suite.name)
 
     def _complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
         early = self._ctx.early
@@ -506,18 +500,6 @@ class Connection:
             data = b"".join(self._hs_out)
             self._hs_out.clear()
             self._records.send(_HANDSHAKE_TYPE, data)
-
-    def _record_hook(
-        self,
-        direction: str,
-        ctype: ContentType,
-        header: bytes,
-        payload: bytes,
-        inner: ContentType | None,
-        plaintext: bytes | None,
-    ) -> None:
-        assert self._observer is not None
-        self._observer(RecordTrace(self.side, direction, ctype, header, payload, inner, plaintext))
 
 
 class _HandshakeContext:
@@ -612,7 +594,7 @@ class _HandshakeContext:
     def verified(self, subject: str, ok: bool, detail: str) -> None:
         observer = self._conn._observer
         if observer is not None:
-            observer(VerificationTrace(self._conn.side, subject, ok, detail))
+            observer.on_verification(self._conn.side, subject, ok, detail)
 
     def emit(self, event: Event) -> None:
         self._conn._events.append(event)

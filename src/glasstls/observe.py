@@ -5,6 +5,12 @@ in/out, state change, secret derived / keys installed, alert, verification)
 to the observer its caller attached. With no observer attached nothing is
 built: every emitting site is guarded by one ``if observer`` test.
 
+The four most frequent (a record, a message, a key installation, a verification
+result) go to the observer's ``on_record``, ``on_message``, ``on_keys`` and
+``on_verification`` with their fields; an Observer's own build the event and pass
+it to ``__call__``, which is all a subclass need write. A callable that is no
+Observer is wrapped (:func:`as_observer`) and gets every event.
+
 Secrets are carried only to observers that ask for them
 (``Observer.wants_secrets``), e.g. a key log writer. Secret and state events
 are built only for observers that read them (``Observer.wants_secret_events``,
@@ -114,6 +120,32 @@ class Observer:
     def __call__(self, event: TraceEvent) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    # What a connection calls for its four most frequent events (a traced TLS 1.3 handshake makes
+    # some forty of them, two sides together), with the event's fields. Each builds its event and
+    # hands it to __call__, so an observer need write __call__ alone; one that can do its work from
+    # the fields (TextTrace, writing a line it has already written once) overrides them and builds
+    # no event at all. Alerts, secrets and state changes come to __call__ as events.
+    def on_record(
+        self,
+        side: str,
+        direction: str,
+        content_type: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner_type: ContentType | None = None,
+        plaintext: bytes | None = None,
+    ) -> None:
+        self(RecordTrace(side, direction, content_type, header, payload, inner_type, plaintext))
+
+    def on_message(self, side: str, direction: str, message: Any) -> None:
+        self(MessageTrace(side, direction, message))
+
+    def on_keys(self, side: str, direction: str, epoch: str, suite: str) -> None:
+        self(KeysTrace(side, direction, epoch, suite))
+
+    def on_verification(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        self(VerificationTrace(side, subject, ok, detail))
+
 
 class _CallableObserver(Observer):
     def __init__(self, fn: Callable[[TraceEvent], None], wants_secrets: bool) -> None:
@@ -126,6 +158,34 @@ class _CallableObserver(Observer):
 
 def observer(fn: Callable[[TraceEvent], None], *, wants_secrets: bool = False) -> Observer:
     return _CallableObserver(fn, wants_secrets)
+
+
+class _DuckObserver(Observer):
+    """A callable given as an observer without being one: what it says it wants, and every event
+    through its own call (the Observer entry points a connection calls build them)."""
+
+    def __init__(self, duck: Any) -> None:
+        self._duck = duck
+
+    @property
+    def wants_secrets(self) -> bool:  # type: ignore[override]  # read-only: the duck's own, as it says now
+        return bool(getattr(self._duck, "wants_secrets", False))
+
+    @property
+    def wants_secret_events(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self._duck, "wants_secret_events", True))
+
+    @property
+    def wants_state_events(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self._duck, "wants_state_events", True))
+
+    def __call__(self, event: TraceEvent) -> None:
+        self._duck(event)
+
+
+def as_observer(candidate: Any) -> Observer:
+    """``candidate`` if it is an :class:`Observer`; else an Observer that hands it every event."""
+    return candidate if isinstance(candidate, Observer) else _DuckObserver(candidate)
 
 
 class EventList(Observer):

@@ -17,8 +17,10 @@ A connection without an observer builds no events at all.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from ..observe import Observer, SecretTrace, TraceEvent
+from ..enums import ContentType
+from ..observe import Observer, SecretTrace, TraceEvent, as_observer
 
 
 class Tee(Observer):
@@ -29,7 +31,7 @@ class Tee(Observer):
     """
 
     def __init__(self, *observers: Observer | None) -> None:
-        self.observers: tuple[Observer, ...] = tuple(o for o in observers if o is not None)
+        self.observers: tuple[Observer, ...] = tuple(as_observer(o) for o in observers if o is not None)
 
     @property
     def wants_secrets(self) -> bool:  # type: ignore[override]  # read-only: asks the observers each time
@@ -52,6 +54,33 @@ class Tee(Observer):
                 obs(redacted)
             else:
                 obs(event)
+
+    # A connection's most frequent events go to each observer's own entry point, so that one that
+    # writes from the fields (TextTrace) does so here too; each of the others builds its event.
+    def on_record(
+        self,
+        side: str,
+        direction: str,
+        content_type: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner_type: ContentType | None = None,
+        plaintext: bytes | None = None,
+    ) -> None:
+        for obs in self.observers:
+            obs.on_record(side, direction, content_type, header, payload, inner_type, plaintext)
+
+    def on_message(self, side: str, direction: str, message: Any) -> None:
+        for obs in self.observers:
+            obs.on_message(side, direction, message)
+
+    def on_keys(self, side: str, direction: str, epoch: str, suite: str) -> None:
+        for obs in self.observers:
+            obs.on_keys(side, direction, epoch, suite)
+
+    def on_verification(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        for obs in self.observers:
+            obs.on_verification(side, subject, ok, detail)
 
 
 def combine(*observers: Observer | None) -> Observer | None:

@@ -138,25 +138,31 @@ class Context:
     def update(self, event: TraceEvent) -> None:
         # Only a message or a state change teaches the context anything (TextTrace, which keeps one
         # context per side, calls this for those alone).
-        self.side = event.side
         if isinstance(event, MessageTrace):
-            msg, direction = event.message, event.direction
-            # A message a peer malformed teaches the context nothing; the trace goes on. (A try
-            # rather than contextlib.suppress: this runs for every message, a context manager costs.
-            # What is learned is looked up here, inline, rather than in a method of its own: the
-            # frame cost a tenth of this, for every message of every traced connection.)
-            try:
-                name = _MESSAGE_NAMES.get(type(msg)) or message_name(msg)
-                self.messages.append(("> " if direction == "out" else "< ") + name)
-                learn = _LEARNER_OF_CLASS.get(type(msg), _UNSEEN)
-                if learn is _UNSEEN:
-                    learn = _learner_of(type(msg))
-                if learn is not None:
-                    learn(self, msg, direction)
-            except Exception:
-                return
-        elif event.kind == "state" and "Connected" in getattr(event, "new", ""):
+            self.learn(event.side, event.direction, event.message)
+            return
+        self.side = event.side
+        if event.kind == "state" and "Connected" in getattr(event, "new", ""):
             self.handshake_done = True
+
+    def learn(self, side: str, direction: str, msg: Any) -> None:
+        """What one message, sent (``direction`` "out") or received by ``side``, settles: as update()
+        with its MessageTrace, from the fields (TextTrace's own lines build no event)."""
+        self.side = side
+        # A message a peer malformed teaches the context nothing; the trace goes on. (A try
+        # rather than contextlib.suppress: this runs for every message, a context manager costs.
+        # What is learned is looked up here, inline, rather than in a method of its own: the
+        # frame cost a tenth of this, for every message of every traced connection.)
+        try:
+            name = _MESSAGE_NAMES.get(type(msg)) or message_name(msg)
+            self.messages.append(("> " if direction == "out" else "< ") + name)
+            learn = _LEARNER_OF_CLASS.get(type(msg), _UNSEEN)
+            if learn is _UNSEEN:
+                learn = _learner_of(type(msg))
+            if learn is not None:
+                learn(self, msg, direction)
+        except Exception:
+            return
 
     def _on_client_hello(self, msg: Any, direction: str) -> None:
         ext = extensions_by_type(msg.extensions).get

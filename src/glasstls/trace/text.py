@@ -211,10 +211,78 @@ class TextTrace(Observer):
         except OSError:
             raise  # the stream failed (its reader went away): the caller decides what that ends
         except Exception as exc:
-            # The last resort: the trace is called from inside the connection, so a renderer
-            # that raised would end the connection (or the whole server). Say so and go on.
-            self._line(event.side, "!", f"trace: cannot show this {event.kind} event ({exception_text(exc)})", "red")
+            self._cannot_show(event.side, event.kind, exc)
         if self._written:  # an event that printed nothing (a state change, a hidden secret) has nothing to flush
+            self._written = False
+            flush = self._flush
+            if flush is not None:
+                flush()
+
+    def _cannot_show(self, side: str, kind: str, exc: Exception) -> None:
+        # The last resort: the trace is called from inside the connection, so a renderer
+        # that raised would end the connection (or the whole server). Say so and go on.
+        self._line(side, "!", f"trace: cannot show this {kind} event ({exception_text(exc)})", "red")
+
+    # The entry points a connection calls for its most frequent events (Observer.on_record and the
+    # others), with the event's fields. With neither full nor explain, each line is written from
+    # the fields, and no event is built: a record's, a key installation's or a check's line when
+    # it is kept (_KEPT_LINES: from the second connection on, nearly all of them), and every
+    # message's line. Otherwise the event is built and goes through __call__, as any observer's.
+    def on_record(
+        self,
+        side: str,
+        direction: str,
+        content_type: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner_type: ContentType | None = None,
+        plaintext: bytes | None = None,
+    ) -> None:
+        if not (self.full or self.explain) and type(header) is bytes:
+            # _record's key, from the fields
+            key = (
+                "record", self.side_label, side, direction, content_type, header,
+                len(payload), inner_type, len(plaintext or b""),
+            )  # fmt: skip
+            line = self._kept.get(key)
+            if line is not None:
+                self._put(line)
+                if self._flush is not None:
+                    self._flush()
+                return
+        self(RecordTrace(side, direction, content_type, header, payload, inner_type, plaintext))
+
+    def on_keys(self, side: str, direction: str, epoch: str, suite: str) -> None:
+        if not (self.full or self.explain) and type(direction) is str and type(epoch) is str and type(suite) is str:
+            line = self._kept.get(("keys", self.side_label, side, direction, epoch, suite))  # _keys's key
+            if line is not None:
+                self._put(line)
+                if self._flush is not None:
+                    self._flush()
+                return
+        self(KeysTrace(side, direction, epoch, suite))
+
+    def on_verification(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        if not (self.full or self.explain) and type(subject) is str and type(detail) is str:
+            line = self._kept.get(("verification", self.side_label, side, bool(ok), subject, detail))  # _verification's
+            if line is not None:
+                self._put(line)
+                if self._flush is not None:
+                    self._flush()
+                return
+        self(VerificationTrace(side, subject, ok, detail))
+
+    def on_message(self, side: str, direction: str, message: Any) -> None:
+        if self.full or self.explain:
+            self(MessageTrace(side, direction, message))
+            return
+        try:
+            self._message_line(side, direction, message)
+        except OSError:
+            raise  # as in __call__
+        except Exception as exc:
+            self._cannot_show(side, "message", exc)
+        if self._written:
             self._written = False
             flush = self._flush
             if flush is not None:
@@ -318,10 +386,16 @@ class TextTrace(Observer):
 
     # -- one renderer per event kind ---------------------------------------------------------------
     def _message(self, event: MessageTrace) -> None:
-        ctx = self._contexts.get(event.side) or self._context(event.side)  # (the common case without a call)
-        ctx.update(event)  # first: the headline reads what this very message settles (a ServerHello's version)
-        msg = event.message
-        mark = ">" if event.direction == "out" else "<"
+        self._message_line(event.side, event.direction, event.message)
+        if self.full:
+            self._message_fields(event.message, self._context(event.side))
+
+    def _message_line(self, side: str, direction: str, msg: Any) -> None:
+        """A message's line, and what its side's Context learns from it."""
+        ctx = self._contexts.get(side) or self._context(side)  # (the common case without a call)
+        # First: the headline reads what this very message settles (a ServerHello's version).
+        ctx.learn(side, direction, msg)
+        mark = ">" if direction == "out" else "<"
         raw = msg.raw
         code = raw[0] if raw else int(msg.msg_type)  # D.handshake_code, inline: every message line has one
         # A message whose headline reads a few fields that come back on every connection: its line is kept.
@@ -332,17 +406,15 @@ class TextTrace(Observer):
                 reads, held = hello
         key = line = None
         if reads is not None:
-            key = ("message", self.side_label, event.side, mark, code, reads)
+            key = ("message", self.side_label, side, mark, code, reads)
             line = self._kept.get(key)
         if line is None:
             summary = HL.headline(msg, ctx)
             name = D.message_name(msg)
-            self._line(event.side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key, held)
+            self._line(side, mark, f"{name} ({code})", "bold", f": {summary}" if summary else "", "", key, held)
         else:
             self._written = True
             self._put(line)
-        if self.full:
-            self._message_fields(msg, ctx)
 
     def _message_fields(self, msg: Any, ctx: D.Context) -> None:
         """Under a message's line (``full``): every field, and its bytes decoded."""
