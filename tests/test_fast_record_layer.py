@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from byte_variants import byte_variants
-from glasstls.crypto.suites import TLS13_SUITES
+from glasstls.crypto.suites import TLS12_SUITES, TLS13_SUITES
 from glasstls.enums import AlertDescription, CipherSuite, ContentType
 from glasstls.errors import AlertError
 from glasstls.events import ApplicationData, ConnectionClosed
 from glasstls.record.layer import RecordLayer
 from glasstls.record.protection import MAX_CIPHERTEXT, MAX_PLAINTEXT, Protection13
+from glasstls.record.protection12 import GCMProtection12
 from pairs import connected_pair
 
 SUITE_IDS = [
@@ -39,9 +40,15 @@ def _hook(*args: Any) -> None:
     """A trace hook that records nothing: its presence sends every record down the careful path."""
 
 
-def layer(suite_id: CipherSuite, careful: bool) -> RecordLayer:
+def layer(suite_id: CipherSuite, careful: bool, installed: bool = False) -> RecordLayer:
+    """A layer with read keys assigned to ``read`` (the lane chosen by their first record) or, when
+    ``installed``, given to install_read (the lane chosen at once, as a connection installs them)."""
     records = RecordLayer(_hook if careful else None)
-    records.read = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    keys = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    if installed:
+        records.install_read(keys)
+    else:
+        records.read = keys
     return records
 
 
@@ -140,6 +147,54 @@ def test_a_whole_record_reads_alike_in_every_variant(suite_id: CipherSuite) -> N
     assert read_all(records, [first], whole=True)[0][1] == b"first"  # (chosen by the first record)
     assert records.read_whole(data) == (ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n", data[:5], True)
     assert records.read_whole(bytearray(data)) is None and records.read.seq == 2  # not the caller's bytes
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_installed_keys_read_their_first_records_alike(suite_id: CipherSuite) -> None:
+    """install_read chooses the fast lane before any record: the first records under the new
+    keys (a NewSessionTicket, a client's first data) read as the careful path reads them, offered
+    to read_whole or fed: every truncation and byte change of a data record and of a handshake
+    record, alone and split in two, and every split of a stream."""
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    data = sealer.seal(ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n")
+    handshake = sealer.seal(ContentType.handshake, b"\x04\x00\x00\x01\x00", padding=3)
+    for wire in (data, handshake):
+        for variant in byte_variants(wire, values=(0, 0x14, 0x16, 0x17, 0x40, 0xFF)):
+            for pieces in ([variant], [variant[:3], variant[3:]]):
+                careful = read_all(layer(suite_id, careful=True), pieces)
+                for whole in (True, False):
+                    assert read_all(layer(suite_id, careful=False, installed=True), pieces, whole) == careful, pieces
+    wire = stream(suite_id)
+    for cut in range(len(wire)):
+        pieces = [wire[:cut], wire[cut:]] if cut else [wire]
+        careful = read_all(layer(suite_id, careful=True), pieces)
+        assert read_all(layer(suite_id, careful=False, installed=True), pieces, whole=True) == careful, cut
+
+
+def test_install_read_chooses_the_lane_as_the_first_record_would() -> None:
+    suite = TLS13_SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
+    keys = Protection13(suite, SECRET, "application")
+    records = RecordLayer(None)
+    records.install_read(keys)
+    assert records.read is keys and records._fast is keys
+    record = Protection13(suite, SECRET, "application").seal(ContentType.application_data, b"data")
+    assert records.read_whole(record) == (ContentType.application_data, b"data", record[:5], True)
+    # What _read_record would not choose, install_read does not: a traced layer, one that skips
+    # rejected 0-RTT records (RFC 8446, Section 4.2.10), TLS 1.2 keys, no keys.
+    traced = RecordLayer(_hook)
+    traced.install_read(keys)
+    assert traced.read is keys and traced._fast is None
+    records.skip_early_data = 1000
+    records.install_read(Protection13(suite, SECRET, "handshake"))
+    assert records._fast is None
+    records.skip_early_data = 0
+    protection12 = GCMProtection12(
+        TLS12_SUITES[CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256], bytes(16), bytes(4), "application"
+    )
+    records.install_read(protection12)
+    assert records.read is protection12 and records._fast is None
+    records.install_read(None)
+    assert records.read is None and records._fast is None
 
 
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)

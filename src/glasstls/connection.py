@@ -463,24 +463,26 @@ class Connection:
 
     # -- what the handshake context does to the connection --------------------------
     def _send_handshake(self, msg: Handshake) -> None:
-        """Queue one handshake message (tests/pairs.py overrides this to tamper with it)."""
-        raw = msg.raw or msg.encode()
-        if isinstance(msg, ClientHello) and not self.client_random:
-            self.client_random = msg.random
+        """Queue one handshake message a state sends, noting what the connection reports of it: the
+        ClientHello offered, the client random, the first Finished (tests/pairs.py overrides this to
+        tamper with the message)."""
+        if isinstance(msg, ClientHello):
+            self._ctx.offered_hello = msg
+            raw = msg.raw or msg.encode()
+            if not self.client_random:
+                self.client_random = msg.random
+        else:
+            if isinstance(msg, Finished) and self._first_finished is None:
+                self._first_finished = msg.verify_data
+            raw = msg.raw or msg.encode()
         if self._observer is not None:
             self._observer.on_message(self.side, "out", msg)
         self._hs_out.append(raw)
 
-    def _install(self, direction: str, protection: Protection13 | Protection12) -> None:
-        if direction == "read":
-            self._records.read = protection
-        else:
-            if self._hs_out:
-                self._flush_handshake()  # queued handshake data goes out under the old keys
-            self._records.write = protection
-            self._records.plaintext_version = b"\x03\x03"
-        if self._observer is not None:
-            self._observer.on_keys(self.side, direction, protection.epoch, protection.suite.name)
+    def _keys_installed(self, direction: str, protection: Protection13 | Protection12) -> None:
+        """Tell the observer of new keys (the context installs them, and calls this only when traced)."""
+        assert self._observer is not None
+        self._observer.on_keys(self.side, direction, protection.epoch, protection.suite.name)
 
     def _complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
         early = self._ctx.early
@@ -512,7 +514,12 @@ class _HandshakeContext:
         # connection a reference cycle, freed only by the cycle collector (whose passes then cost
         # a few percent of a handshake, and keep each ended connection's memory until they run).
         self._conn = cast("Connection", weakref.proxy(conn))
-        self._clock = conn._clock  # (now() without a hop through the proxy)
+        # What the connection holds for its life and never replaces, held here too: none of them
+        # holds the connection, and each use is then no hop through the proxy (some forty a handshake).
+        self._records = conn._records
+        self._hs_out = conn._hs_out  # (emptied in place by _flush_handshake)
+        # The clock itself, called as ctx.now(): no frame of the context's own per reading.
+        self.now: Clock = conn._clock
         # What a connection never changes, read by the states a dozen times a handshake: plain
         # attributes, not properties through the proxy.
         self.side: str = conn.side
@@ -528,12 +535,12 @@ class _HandshakeContext:
 
     def skip_early_data(self, limit: int) -> None:
         """Server: drop early records that fail to decrypt, up to ``limit`` bytes (RFC 8446, Section 4.2.10)."""
-        self._conn._records.skip_early_data = limit
+        self._records.skip_early_data = limit
 
     def clear_write_keys(self) -> None:
         """Client: the early keys are dropped before a second ClientHello (RFC 8446, Section 4.1.2)."""
         self._conn._flush_handshake()
-        self._conn._records.write = None
+        self._records.write = None
 
     @property
     def server_name(self) -> str | None:
@@ -548,43 +555,52 @@ class _HandshakeContext:
         # The callable itself, so that crypto.rand.is_system() recognises os.urandom.
         return self._conn.randomness
 
-    def now(self) -> datetime:
-        return self._clock()
-
     def send_message(self, msg: Handshake) -> None:
-        if isinstance(msg, ClientHello):
-            self.offered_hello = msg
-        elif isinstance(msg, Finished) and self._conn._first_finished is None:
-            self._conn._first_finished = msg.verify_data
         self._conn._send_handshake(msg)
 
     def send_change_cipher_spec(self) -> None:
         if self.side == "client" and self._ccs_sent and self._conn.version == _TLS13:
             return  # RFC 8446, Appendix D.4: one, already sent before 0-RTT data (then a HelloRetryRequest)
         self._ccs_sent = True
-        self._conn._flush_handshake()
+        if self._hs_out:
+            self._conn._flush_handshake()
         # RFC 8446, Section 5.1: 0x0301 is for the initial ClientHello only (a 0-RTT client
         # sends its change_cipher_spec before the constructor's ClientHello flush ends).
-        self._conn._records.plaintext_version = b"\x03\x03"
-        self._conn._records.send(_CCS_TYPE, b"\x01")
+        records = self._records
+        records.plaintext_version = b"\x03\x03"
+        records.send(_CCS_TYPE, b"\x01")
 
     def install_read(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("application read keys need the peer's verified Finished")
-        self._conn._install("read", Protection13(suite, secret, epoch))
+        self._install_read(Protection13(suite, secret, epoch))
 
     def install_write(self, suite: Suite13, secret: bytes, epoch: str, proof: FinishedVerified | None = None) -> None:
         if self.side == "client" and epoch.startswith("application") and not isinstance(proof, FinishedVerified):
             raise TypeError("client application write keys need the server's verified Finished")
-        self._conn._install("write", Protection13(suite, secret, epoch))
+        self._install_write(Protection13(suite, secret, epoch))
 
     def install_read_protection(self, protection: Protection12) -> None:
         """TLS 1.2: the peer's keys, from its ChangeCipherSpec on (RFC 5246, Section 7.1)."""
-        self._conn._install("read", protection)
+        self._install_read(protection)
 
     def install_write_protection(self, protection: Protection12) -> None:
         """TLS 1.2: our keys, from our ChangeCipherSpec on; queued handshake data goes out first."""
-        self._conn._install("write", protection)
+        self._install_write(protection)
+
+    def _install_read(self, protection: Protection13 | Protection12) -> None:
+        self._records.install_read(protection)
+        if self.tracing:
+            self._conn._keys_installed("read", protection)
+
+    def _install_write(self, protection: Protection13 | Protection12) -> None:
+        if self._hs_out:
+            self._conn._flush_handshake()  # queued handshake data goes out under the old keys
+        records = self._records
+        records.write = protection
+        records.plaintext_version = b"\x03\x03"
+        if self.tracing:
+            self._conn._keys_installed("write", protection)
 
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None:
         observer = self._conn._secret_observer
@@ -601,11 +617,11 @@ class _HandshakeContext:
 
     def set_peer_record_limit(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
-        self._conn._records.write_limit = min(1 << 14, limit - 1)
+        self._records.write_limit = min(1 << 14, limit - 1)
 
     def set_peer_record_limit_12(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
-        self._conn._records.write_limit = min(1 << 14, limit)
+        self._records.write_limit = min(1 << 14, limit)
 
     def set_version(self, version: int) -> None:
         # A member as it is: an Enum call costs as much even when given one.
@@ -613,7 +629,7 @@ class _HandshakeContext:
 
     def set_plaintext_record_version(self, version: int) -> None:
         """The legacy_record_version of records sent before any keys (RFC 8446, Section 5.1)."""
-        self._conn._records.plaintext_version = version.to_bytes(2, "big")
+        self._records.plaintext_version = version.to_bytes(2, "big")
 
     def send_warning(self, description: AlertDescription) -> None:
         self._conn._send_alert(_WARNING, description, "")

@@ -75,8 +75,9 @@ class RecordLayer:
         self._skip = 0
         self.skipped_early_data = 0
         # The read keys read_record's fast lane may use while they are still ``read``: TLS 1.3
-        # keys with no trace hook and no early data to skip. Chosen by _read_record (the first
-        # record under new keys takes that path), dropped when skipping starts.
+        # keys with no trace hook and no early data to skip. Chosen by install_read, or by
+        # _read_record for keys assigned to ``read`` directly (the first record under them
+        # takes that path), dropped when skipping starts.
         self._fast: Protection13 | None = None
 
     @property
@@ -88,6 +89,13 @@ class RecordLayer:
     def skip_early_data(self, limit: int) -> None:
         self._skip = limit
         self._fast = None
+
+    def install_read(self, protection: Protection13 | Any) -> None:
+        """New read keys, from the next record on; the fast lane chosen for them now, as
+        _read_record would choose it at their first record (which then need not take that
+        path: a NewSessionTicket, the first record under a client's application keys)."""
+        self.read = protection
+        self._fast = protection if type(protection) is Protection13 and not (self._skip or self._hook) else None
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
