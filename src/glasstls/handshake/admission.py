@@ -32,18 +32,20 @@ def admit_extensions(
     ``where`` names the message in the reason ("ServerHello"); ``misplaced_where``,
     when given, names it in the "not allowed there" reason instead.
     """
+    offered_types = offered.by_type()  # (one lookup per extension, not an ext() call each)
     for ext in extensions:
+        ext_type = ext.type
         # Not offered first: an extension the client does not even recognise is an
         # unsolicited response (unsupported_extension), not a misplaced one. RFC 8446,
         # Section 4.2 excepts the cookie, which a HelloRetryRequest may carry unasked
         # (Section 4.2.2); anywhere else ``allowed`` turns it away.
-        if offered.ext(ext.type) is None and ext.type not in _MAY_COME_UNASKED:
+        if ext_type not in offered_types and ext_type not in _MAY_COME_UNASKED:
             raise AlertError(
                 AlertDescription.unsupported_extension,
-                f"{where} carries {ext.type.name}, which the client did not offer",
+                f"{where} carries {ext_type.name}, which the client did not offer",
             )
-        if ext.type not in allowed:
+        if ext_type not in allowed:
             raise AlertError(
                 AlertDescription.illegal_parameter,
-                f"{misplaced_where or where} carries {ext.type.name}, which is not allowed there",
+                f"{misplaced_where or where} carries {ext_type.name}, which is not allowed there",
             )

@@ -71,10 +71,11 @@ class ExpectServerHello(State[ServerHello]):
         self.psk = psk
 
     def handle(self, ctx: Context, sh: ServerHello) -> AnyState:
-        if sh.ext(_SUPPORTED_VERSIONS) is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
+        versions = sh.ext(_SUPPORTED_VERSIONS)
+        if versions is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
             # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
             return client12.on_server_hello(ctx, self.hello, sh, self.transcript)
-        suite = client13.check_server_hello(sh, self.hello, self.retried)
+        suite = client13.check_server_hello(sh, self.hello, self.retried, versions)
         ctx.set_version(_TLS13)
         if isinstance(sh, HelloRetryRequest):
             early13.client_retry(ctx)  # RFC 8446, Section 4.2.10: early data is rejected

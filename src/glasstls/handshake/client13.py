@@ -57,7 +57,7 @@ from .status import check_server_status, leaf_staple
 ILLEGAL = AlertDescription.illegal_parameter
 # Enum members looked up on their class go through EnumType's attribute hook: those every
 # handshake asks for, once, here.
-_KEY_SHARE, _SUPPORTED_VERSIONS, _RECORD_SIZE_LIMIT = E.key_share, E.supported_versions, E.record_size_limit
+_KEY_SHARE, _RECORD_SIZE_LIMIT = E.key_share, E.record_size_limit
 _ALPN, _POST_HANDSHAKE_AUTH = E.application_layer_protocol_negotiation, E.post_handshake_auth
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 # RFC 8446, Section 4.2: what a server may send in each message.
@@ -76,9 +76,11 @@ _EE_EXTENSIONS = {
 }
 
 
-def check_server_hello(sh: ServerHello, hello: ClientHello, retried: HelloRetryRequest | None) -> Suite13:
-    """What a TLS 1.3 ServerHello and a HelloRetryRequest share (RFC 8446, Sections 4.1.3 and 4.1.4)."""
-    versions = sh.ext(_SUPPORTED_VERSIONS)
+def check_server_hello(
+    sh: ServerHello, hello: ClientHello, retried: HelloRetryRequest | None, versions: Extension | None
+) -> Suite13:
+    """What a TLS 1.3 ServerHello and a HelloRetryRequest share (RFC 8446, Sections 4.1.3 and 4.1.4).
+    ``versions``: its supported_versions extension (``sh.ext``, which the caller asked already)."""
     if versions is None:
         raise AlertError(
             AlertDescription.protocol_version,

@@ -130,9 +130,24 @@ class _WithExtensions:
             return None
         index = self._ext_index
         if index is None or index[0] is not exts:
-            index = self._ext_index = (exts, {ext.type: ext for ext in reversed(exts)})
+            index = self._ext_index = (exts, _first_by_type(exts))
         found: Extension | None = index[1].get(ext_type)
         return found
+
+    def by_type(self) -> Mapping[int, Extension]:
+        """The extensions by type, the first of each: what ext() answers, for a caller that asks
+        about many types (admission.py asks the ClientHello about each extension of an answer)."""
+        exts = self.extensions
+        index = self._ext_index
+        if index is None or index[0] is not exts:
+            index = self._ext_index = (exts, _first_by_type(exts))
+        return index[1]
+
+
+def _first_by_type(exts: tuple[Extension, ...]) -> dict[int, Extension]:
+    """{type: the first extension of that type} (a comprehension: dict(zip(map(attrgetter ...)))
+    counts more instructions on CPython 3.11, ~17,000 against ~10,000 for 14 extensions)."""
+    return {ext.type: ext for ext in reversed(exts)}
 
 
 _SCANNED = 4  # a block this short is scanned: cheaper than building its index
