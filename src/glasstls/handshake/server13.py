@@ -558,38 +558,43 @@ class ExpectClientFinished(State[Finished]):
 
     def handle(self, ctx: Context, msg: Finished) -> AnyState:
         flight = self.flight
-        suite = flight.decisions.suite
+        transcript, suite, psk = flight.transcript, flight.decisions.suite, flight.decisions.psk
         # RFC 8446, Section 4.4.4: keyed by the client's handshake traffic secret.
-        expected = finished_verify_data(suite, flight.client_handshake_secret, flight.transcript.digest())
+        expected = finished_verify_data(suite, flight.client_handshake_secret, transcript.digest())
         proof = checked_finished(ctx, "client", expected, msg.verify_data)
-        flight.transcript.add(msg.raw)
+        transcript.add(msg.raw)
         ctx.install_read(suite, flight.traffic.client, "application", proof)
-        resumption = flight.master.resumption_master_secret(flight.transcript.digest())
-        resumed = flight.decisions.psk is not None and not flight.decisions.psk.external
+        resumption = flight.master.resumption_master_secret(transcript.digest())
+        resumed = psk is not None and psk.session is not None  # a ticket's PSK, not an external one
         psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes, resumed)
-        ctx.complete(PeerVerified(proof), self._parameters())
+        ctx.complete(PeerVerified(proof), self._parameters(resumed))
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         pha = None
         if flight.client_offered_post_handshake_auth:
-            pha = PostHandshakeRequests(flight.transcript.fork())
+            pha = PostHandshakeRequests(transcript.fork())
         return ServerConnected13(flight.traffic, resumption, proof, pha)
 
     def _session_basis(self) -> psk13.SessionBasis:
         """What our tickets resume (RFC 8446, Section 4.6.1): the client's chain too."""
-        d = self.flight.decisions
-        return psk13.SessionBasis(d.server_name, d.alpn, der_chain(self.client_chain))
+        d, chain = self.flight.decisions, self.client_chain
+        return psk13.SessionBasis(d.server_name, d.alpn, der_chain(chain) if chain else ())
 
-    def _parameters(self) -> NegotiatedParameters:
-        d = self.flight.decisions
+    def _parameters(self, resumed: bool) -> NegotiatedParameters:
+        """What the handshake settled; ``resumed``: a ticket's PSK authenticated it."""
+        d, chain = self.flight.decisions, self.client_chain
+        group, scheme = d.group, d.scheme
+        # Positionally, in the fields' order: a class called with keywords gets them as a dict
+        # (some 4,800 instructions more for these ten). Enum names as _name_: .name is a descriptor call.
         return NegotiatedParameters(
-            version="TLSv1.3",
-            cipher_suite=d.suite.name,
-            group=d.group.name if d.group is not None else None,
-            signature_scheme=d.scheme.name if d.scheme is not None else None,
-            alpn=d.alpn,
-            server_name=d.server_name,
-            peer_certificates=self.client_chain,
-            resumed=d.psk is not None and not d.psk.external,
-            client_auth=bool(self.client_chain),
-            psk=("external PSK" if d.psk.external else "resumption") if d.psk is not None else None,
+            "TLSv1.3",  # version
+            d.suite.name,  # cipher_suite
+            group._name_ if group is not None else None,  # group
+            scheme._name_ if scheme is not None else None,  # signature_scheme
+            d.alpn,  # alpn
+            d.server_name,  # server_name
+            chain,  # peer_certificates
+            resumed,  # resumed
+            bool(chain),  # client_auth
+            None,  # extended_master_secret: TLS 1.2 only
+            None if d.psk is None else "resumption" if resumed else "external PSK",  # psk
         )
