@@ -553,7 +553,9 @@ def read_indexed_extensions(
     if pos == end:  # an empty block (a NewSessionTicket's most often): nothing to look up or count
         return (), {}
     kept = _kept.get(context) or _kept_in(context)
-    runs = _runs.get(context) or _runs_in(context)
+    runs = _runs.get(context)  # (not ``or``: a context whose blocks form no run keeps an empty table)
+    if runs is None:
+        runs = _runs_in(context)
     by_type: dict[int, Extension] = {}
     out: list[Extension] = []
     streak, streak_at = 0, pos  # the kept extensions met one by one since the last run or new one
