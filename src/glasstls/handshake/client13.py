@@ -368,7 +368,8 @@ class ExpectCertificateVerify(State[CertificateVerify]):
             offered_signature_schemes(ctx.config),
             tls13=True,
             subject="server CertificateVerify",
-            success=f"{msg.algorithm.name} signature over the transcript verifies with the certificate key",
+            # (_name_: an Enum's name is a descriptor call each time it is read.)
+            success=f"{msg.algorithm._name_} signature over the transcript verifies with the certificate key",
             what="server CertificateVerify signature",
         )
         self.keys.transcript.add(msg.raw)
