@@ -452,6 +452,18 @@ class CertificateVerify(Handshake):
     algorithm: SignatureScheme = SignatureScheme.ecdsa_secp256r1_sha256
     signature: bytes = b""
 
+    @classmethod
+    def parse(cls, r: Reader) -> CertificateVerify:
+        """The layout's two fields, read from the buffer in one go when they fit (one a full handshake,
+        a new signature each time), else by the layout's walk, whose read that fails names the field."""
+        data, pos, end = r.view()
+        if pos + 4 <= end:
+            stop = pos + 4 + ((data[pos + 2] << 8) | data[pos + 3])
+            if pos + 4 < stop <= end:  # signature<1..2^16-1>
+                r.skip(stop - pos)
+                return cls(member_of(SignatureScheme, (data[pos] << 8) | data[pos + 1]), data[pos + 4 : stop])
+        return super().parse(r)
+
 
 @dataclass
 class Finished(Handshake):
