@@ -305,8 +305,8 @@ class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | Cer
                 "CertificateRequest has no signature_algorithms",
             )
             self.keys.transcript.add(msg.raw)
-            return ExpectCertificate(self.keys, self.choices, certificate_request=msg)
-        return ExpectCertificate(self.keys, self.choices, certificate_request=None).handle(ctx, msg)
+            return ExpectCertificate(self.keys, self.choices, msg)  # (the request)
+        return ExpectCertificate(self.keys, self.choices, None).handle(ctx, msg)  # (no request)
 
 
 @dict_init
@@ -340,7 +340,7 @@ class ExpectCertificate(State[Certificate | CompressedCertificate]):
             verified = verify_server(ctx, chain)
             check_server_status(ctx, verified.path, staple)
         self.keys.transcript.add(msg.raw)
-        return ExpectCertificateVerify(self.keys, self.choices, self.certificate_request, server_chain=chain)
+        return ExpectCertificateVerify(self.keys, self.choices, self.certificate_request, chain)
 
 
 @dict_init
@@ -410,7 +410,8 @@ class ExpectFinished(State[Finished]):
         ctx.complete(PeerVerified(proof), self._parameters(ctx))
         traffic = TrafficSecrets(suite, c_ap, s_ap, exporter)
         pha = self._post_handshake_auth(ctx)
-        return ClientConnected13(traffic, resumption, proof, pha, session_basis=self._session_basis(ctx))
+        basis = self._session_basis(ctx)
+        return ClientConnected13(traffic, resumption, proof, pha, basis)  # (no keyword: see _parameters)
 
     def _session_basis(self, ctx: Context) -> SessionBasis:
         """What the server's tickets will resume (RFC 8446, Section 4.6.1): a resumed connection's is its
@@ -431,7 +432,7 @@ class ExpectFinished(State[Finished]):
                 send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
             th = keys.transcript.digest()
         verify_data = finished_verify_data(keys.suite, keys.client_secret, th)
-        fin = Finished(verify_data=verify_data)
+        fin = Finished(verify_data)
         ctx.send_message(fin)
         keys.transcript.add(fin.raw)
 
@@ -443,17 +444,20 @@ class ExpectFinished(State[Finished]):
         return PostHandshakeAuth(self.keys.transcript.fork())
 
     def _parameters(self, ctx: Context) -> NegotiatedParameters:
-        # (The members' _name_: an Enum's name is a descriptor call each time it is read.)
-        group, scheme = self.choices.group, self.server_scheme
+        # Positionally, in the fields' order: a class called with keywords gets them as a dict
+        # (some 4,800 instructions more for these ten). The members' _name_: an Enum's name is
+        # a descriptor call each time it is read.
+        group, scheme, psk = self.choices.group, self.server_scheme, self.psk
         return NegotiatedParameters(
-            version="TLSv1.3",
-            cipher_suite=self.keys.suite.name,
-            group=group._name_ if group is not None else None,
-            signature_scheme=scheme._name_ if scheme is not None else None,
-            alpn=self.choices.alpn,
-            server_name=sni_name(ctx.server_name),
-            peer_certificates=self.server_chain,
-            resumed=self.psk is not None and not self.psk.external,
-            client_auth=self.certificate_request is not None,
-            psk=self.psk.kind if self.psk is not None else None,
+            "TLSv1.3",  # version
+            self.keys.suite.name,  # cipher_suite
+            group._name_ if group is not None else None,  # group
+            scheme._name_ if scheme is not None else None,  # signature_scheme
+            self.choices.alpn,  # alpn
+            sni_name(ctx.server_name),  # server_name
+            self.server_chain,  # peer_certificates
+            psk is not None and not psk.external,  # resumed
+            self.certificate_request is not None,  # client_auth
+            None,  # extended_master_secret: TLS 1.2 only
+            psk.kind if psk is not None else None,  # psk
         )
