@@ -59,7 +59,7 @@ def send_certificate_and_verify(
     ctx.send_message(cert)
     transcript.add(cert.raw)
     content = certificate_verify_content(signer, transcript.digest())
-    cv = CertificateVerify(algorithm=scheme, signature=sign(certified.private_key, scheme, content, ctx.randomness))
+    cv = CertificateVerify(scheme, sign(certified.private_key, scheme, content, ctx.randomness))  # (no keyword dict)
     ctx.send_message(cv)
     transcript.add(cv.raw)
 

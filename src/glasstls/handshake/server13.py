@@ -64,11 +64,12 @@ ILLEGAL = AlertDescription.illegal_parameter
 MISSING = AlertDescription.missing_extension
 # The enum members every handshake reads, looked up once: a member looked up on its class goes
 # through EnumType's attribute hook (some 900 instructions a time in CPython 3.11).
-_TLS13, _PSK_KE = ProtocolVersion.TLSv1_3, PskKeyExchangeMode.psk_ke
+_TLS12, _TLS13, _PSK_KE = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3, PskKeyExchangeMode.psk_ke
 _SIGNATURE_ALGORITHMS, _SERVER_NAME = E.signature_algorithms, E.server_name
 _ALPN, _RECORD_SIZE_LIMIT = E.application_layer_protocol_negotiation, E.record_size_limit
 _SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_share, E.supported_versions
 _POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
+_COMPRESS_CERTIFICATE = E.compress_certificate
 
 
 @dict_init
@@ -209,7 +210,9 @@ def _server_hello(
     exts: tuple[Extension, ...],
     kind: type[ServerHello] = ServerHello,
 ) -> ServerHello:
-    return kind(random=random, legacy_session_id_echo=ch.legacy_session_id, cipher_suite=suite, extensions=exts)
+    # Positionally (a class called with keywords gets them as a dict): legacy_version is TLS 1.2's
+    # and compression null (RFC 8446, Section 4.1.3).
+    return kind(_TLS12, random, ch.legacy_session_id, suite, 0, exts)
 
 
 def _hello_retry(
@@ -373,7 +376,7 @@ def send_server_flight(
     early_secret = early13.server_decide(ctx, ch, decisions.psk, early, decisions.alpn)  # 0-RTT?
     ctx.install_write(suite, s_hs, "handshake")
     _send_encrypted_flight(ctx, ch, decisions, transcript)
-    fin = Finished(verify_data=finished_verify_data(suite, s_hs, transcript.digest()))
+    fin = Finished(finished_verify_data(suite, s_hs, transcript.digest()))
     ctx.send_message(fin)
     transcript.add(fin.raw)
     master, traffic = _application_secrets(stage, transcript)
@@ -442,7 +445,7 @@ def _send_encrypted_flight(ctx: Context, ch: ClientHello, decisions: Decisions, 
         ctx.send_message(request)
         transcript.add(request.raw)
     staple = staple_for(ctx, ch, decisions.certified)  # RFC 8446, Section 4.4.2.1
-    compression = ch.ext(E.compress_certificate)  # RFC 8879: a CompressedCertificate if it lists one of ours
+    compression = ch.ext(_COMPRESS_CERTIFICATE)  # RFC 8879: a CompressedCertificate if it lists one of ours
     send_certificate_and_verify(
         ctx,
         transcript,
@@ -469,7 +472,7 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         exts.append(Extension.make(_ALPN, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10
         exts.append(early13.encrypted_extension())
-    return EncryptedExtensions(extensions=tuple(exts))
+    return EncryptedExtensions(tuple(exts))
 
 
 def _application_secrets(stage: HandshakeSecret, transcript: Transcript) -> tuple[MasterSecret, TrafficSecrets]:
