@@ -418,9 +418,14 @@ def _resumable(
     return suite, ""
 
 
+# pre_shared_key in a ServerHello accepting the first identity, the one clients offer (made
+# once, as server13 makes the extensions it sends alike in every handshake).
+_SH_FIRST_PSK = Extension.make(_PSK, 0, X.SH)
+
+
 def server_hello_extension(psk: AcceptedPsk) -> Extension:
     """pre_shared_key in the ServerHello: the index of the accepted identity (Section 4.2.11)."""
-    return Extension.make(_PSK, psk.index, X.SH)
+    return _SH_FIRST_PSK if psk.index == 0 else Extension.make(_PSK, psk.index, X.SH)
 
 
 def send_tickets(

@@ -70,6 +70,12 @@ _ALPN, _RECORD_SIZE_LIMIT = E.application_layer_protocol_negotiation, E.record_s
 _SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_share, E.supported_versions
 _POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
 _COMPRESS_CERTIFICATE = E.compress_certificate
+# The extensions the server sends alike in every handshake, made once: Extension.make keeps them
+# too, but finding one there is a call and a key built per hello. supported_versions in a
+# ServerHello (RFC 8446, Section 4.2.1) and the empty server_name accepting the client's (RFC 6066,
+# Section 3).
+_SH_SUPPORTED_VERSIONS = Extension.make(_SUPPORTED_VERSIONS, _TLS13, X.SH)
+_EE_SERVER_NAME = Extension.make(_SERVER_NAME, True, X.EE)
 
 
 @dict_init
@@ -424,7 +430,7 @@ def _send_server_hello(
     if share is not None and decisions.group is not None:
         server_share, shared = kx.encapsulate_to(decisions.group, share.key_exchange, ctx.randomness)
         exts.append(Extension.make(_KEY_SHARE, KeyShareEntry(decisions.group, server_share), X.SH))
-    exts.append(Extension.make(_SUPPORTED_VERSIONS, _TLS13, X.SH))
+    exts.append(_SH_SUPPORTED_VERSIONS)
     sh = _server_hello(ch, decisions.suite.suite, ctx.randomness(32), tuple(exts))
     ctx.send_message(sh)
     transcript.add(sh.raw)
@@ -467,7 +473,7 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         if cfg.record_size_limit:
             exts.append(Extension.make(_RECORD_SIZE_LIMIT, cfg.record_size_limit, X.EE))
     if decisions.server_name is not None:
-        exts.append(Extension.make(_SERVER_NAME, True, X.EE))  # RFC 6066, Section 3: empty = accepted
+        exts.append(_EE_SERVER_NAME)  # RFC 6066, Section 3: empty = accepted
     if decisions.alpn is not None:
         exts.append(Extension.make(_ALPN, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10
