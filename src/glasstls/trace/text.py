@@ -212,11 +212,7 @@ class TextTrace(Observer):
             raise  # the stream failed (its reader went away): the caller decides what that ends
         except Exception as exc:
             self._cannot_show(event.side, event.kind, exc)
-        if self._written:  # an event that printed nothing (a state change, a hidden secret) has nothing to flush
-            self._written = False
-            flush = self._flush
-            if flush is not None:
-                flush()
+        self._flush_written()  # (an event that printed nothing, a state change or a hidden secret, flushes nothing)
 
     def _cannot_show(self, side: str, kind: str, exc: Exception) -> None:
         # The last resort: the trace is called from inside the connection, so a renderer
@@ -224,10 +220,11 @@ class TextTrace(Observer):
         self._line(side, "!", f"trace: cannot show this {kind} event ({exception_text(exc)})", "red")
 
     # The entry points a connection calls for its most frequent events (Observer.on_record and the
-    # others), with the event's fields. With neither full nor explain, each line is written from
-    # the fields, and no event is built: a record's, a key installation's or a check's line when
-    # it is kept (_KEPT_LINES: from the second connection on, nearly all of them), and every
-    # message's line. Otherwise the event is built and goes through __call__, as any observer's.
+    # others), with the event's fields. With neither full nor explain (which read the event itself),
+    # the line is written from the fields: no event is built for a message, nor for a record, a key
+    # installation or a check whose line is kept (_KEPT_LINES: from the second connection on, nearly
+    # all of them). The same line methods serve __call__'s handlers, so both ways write one text;
+    # each entry point keeps its line method as __call__ keeps a handler (the last resort, the flush).
     def on_record(
         self,
         side: str,
@@ -238,39 +235,16 @@ class TextTrace(Observer):
         inner_type: ContentType | None = None,
         plaintext: bytes | None = None,
     ) -> None:
-        if not (self.full or self.explain) and type(header) is bytes:
-            # _record's key, from the fields
-            key = (
-                "record", self.side_label, side, direction, content_type, header,
-                len(payload), inner_type, len(plaintext or b""),
-            )  # fmt: skip
-            line = self._kept.get(key)
-            if line is not None:
-                self._put(line)
-                if self._flush is not None:
-                    self._flush()
-                return
-        self(RecordTrace(side, direction, content_type, header, payload, inner_type, plaintext))
-
-    def on_keys(self, side: str, direction: str, epoch: str, suite: str) -> None:
-        if not (self.full or self.explain) and type(direction) is str and type(epoch) is str and type(suite) is str:
-            line = self._kept.get(("keys", self.side_label, side, direction, epoch, suite))  # _keys's key
-            if line is not None:
-                self._put(line)
-                if self._flush is not None:
-                    self._flush()
-                return
-        self(KeysTrace(side, direction, epoch, suite))
-
-    def on_verification(self, side: str, subject: str, ok: bool, detail: str) -> None:
-        if not (self.full or self.explain) and type(subject) is str and type(detail) is str:
-            line = self._kept.get(("verification", self.side_label, side, bool(ok), subject, detail))  # _verification's
-            if line is not None:
-                self._put(line)
-                if self._flush is not None:
-                    self._flush()
-                return
-        self(VerificationTrace(side, subject, ok, detail))
+        if self.full or self.explain:
+            self(RecordTrace(side, direction, content_type, header, payload, inner_type, plaintext))
+            return
+        try:
+            self._record_line(side, direction, content_type, header, payload, inner_type, plaintext)
+        except OSError:
+            raise  # as in __call__
+        except Exception as exc:
+            self._cannot_show(side, "record", exc)
+        self._flush_written()
 
     def on_message(self, side: str, direction: str, message: Any) -> None:
         if self.full or self.explain:
@@ -279,9 +253,37 @@ class TextTrace(Observer):
         try:
             self._message_line(side, direction, message)
         except OSError:
-            raise  # as in __call__
+            raise
         except Exception as exc:
             self._cannot_show(side, "message", exc)
+        self._flush_written()
+
+    def on_keys(self, side: str, direction: str, epoch: str, suite: str) -> None:
+        if self.full or self.explain:
+            self(KeysTrace(side, direction, epoch, suite))
+            return
+        try:
+            self._keys_line(side, direction, epoch, suite)
+        except OSError:
+            raise
+        except Exception as exc:
+            self._cannot_show(side, "keys", exc)
+        self._flush_written()
+
+    def on_verification(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        if self.full or self.explain:
+            self(VerificationTrace(side, subject, ok, detail))
+            return
+        try:
+            self._verification_line(side, subject, ok, detail)
+        except OSError:
+            raise
+        except Exception as exc:
+            self._cannot_show(side, "verification", exc)
+        self._flush_written()
+
+    def _flush_written(self) -> None:
+        """Flush the stream if a line went out since the last flush (as __call__ does after a handler)."""
         if self._written:
             self._written = False
             flush = self._flush
@@ -431,23 +433,39 @@ class TextTrace(Observer):
             self._detail(line)
 
     def _record(self, event: RecordTrace) -> None:
-        header = event.header
-        # What the line reads (as record_headline keeps its text by; a header that is not bytes may not be hashable).
+        e = event
+        self._record_line(e.side, e.direction, e.content_type, e.header, e.payload, e.inner_type, e.plaintext, e)
+        if self.full:
+            self._record_fields(event)
+
+    def _record_line(
+        self,
+        side: str,
+        direction: str,
+        content_type: ContentType,
+        header: bytes,
+        payload: bytes,
+        inner_type: ContentType | None,
+        plaintext: bytes | None,
+        event: RecordTrace | None = None,
+    ) -> None:
+        """A record's line: kept by what it reads (a header that is not bytes may not be hashable),
+        else made from ``event``, built here when not given."""
         key = line = None
         if type(header) is bytes:
             key = (
-                "record", self.side_label, event.side, event.direction, event.content_type, header,
-                len(event.payload), event.inner_type, len(event.plaintext or b""),
+                "record", self.side_label, side, direction, content_type, header,
+                len(payload), inner_type, len(plaintext or b""),
             )  # fmt: skip
             line = self._kept.get(key)
         if line is None:
-            mark = ">" if event.direction == "out" else "<"
-            self._line(event.side, mark, f"record {HL.record_headline(event)}", "dim", kept=key)
+            if event is None:
+                event = RecordTrace(side, direction, content_type, header, payload, inner_type, plaintext)
+            mark = ">" if direction == "out" else "<"
+            self._line(side, mark, f"record {HL.record_headline(event)}", "dim", kept=key)
         else:
             self._written = True
             self._put(line)
-        if self.full:
-            self._record_fields(event)
 
     def _record_fields(self, event: RecordTrace) -> None:
         """Under a record's line (``full``): its header decoded, and its content when in the clear."""
@@ -466,13 +484,15 @@ class TextTrace(Observer):
             self._line(event.side, "*", f"state {event.old} -> {event.new}", "dim")
 
     def _keys(self, event: KeysTrace) -> None:
-        direction, epoch, suite = event.direction, event.epoch, event.suite
+        self._keys_line(event.side, event.direction, event.epoch, event.suite)
+
+    def _keys_line(self, side: str, direction: str, epoch: str, suite: str) -> None:
         key = line = None
         if type(direction) is str and type(epoch) is str and type(suite) is str:  # (text: hashable, shown as is)
-            key = ("keys", self.side_label, event.side, direction, epoch, suite)
+            key = ("keys", self.side_label, side, direction, epoch, suite)
             line = self._kept.get(key)
         if line is None:
-            self._line(event.side, "*", f"{direction} keys: {epoch}, {suite}", "dim", kept=key)
+            self._line(side, "*", f"{direction} keys: {epoch}, {suite}", "dim", kept=key)
         else:
             self._written = True
             self._put(line)
@@ -484,18 +504,21 @@ class TextTrace(Observer):
         self._line(event.side, mark, f"Alert: {D.alert_text(event.level, event.description)}", style, reason, "")
 
     def _verification(self, event: VerificationTrace) -> None:
-        ok, subject, detail = bool(event.ok), event.subject, event.detail
+        self._verification_line(event.side, event.subject, event.ok, event.detail)
+
+    def _verification_line(self, side: str, subject: str, ok: bool, detail: str) -> None:
+        ok = bool(ok)
         key = line = None
         if type(subject) is str and type(detail) is str:  # (text: hashable, shown as is)
-            key = ("verification", self.side_label, event.side, ok, subject, detail)
+            key = ("verification", self.side_label, side, ok, subject, detail)
             line = self._kept.get(key)
         if line is not None:
             self._written = True
             self._put(line)
         elif ok:
-            self._line(event.side, "*", f"verified {subject}: ", "green", detail, "", key)
+            self._line(side, "*", f"verified {subject}: ", "green", detail, "", key)
         else:
-            self._line(event.side, "!", f"rejected {subject}: ", "bold red", detail, "red", key)
+            self._line(side, "!", f"rejected {subject}: ", "bold red", detail, "red", key)
 
     def _secret(self, event: SecretTrace) -> None:
         if self.show_secrets and event.secret is not None:
