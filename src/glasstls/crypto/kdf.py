@@ -129,6 +129,25 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: byte
     return block if len(block) == length else block[:length]
 
 
+def hkdf_expand_label_pair(
+    hash_name: str, secret: bytes, first: bytes, first_length: int, second: bytes, second_length: int
+) -> tuple[bytes, bytes]:
+    """:func:`hkdf_expand_label` of the labels ``first`` and ``second`` with an empty context, under one
+    secret, each output of at most one block (a traffic key and IV, RFC 8446, Section 7.3): one HMAC
+    keyed with ``secret``, copied for the first and fed the second itself, instead of two keyed anew
+    (about 4,500 instructions less a pair, the key's pads set up once)."""
+    heads = _HEADS.get
+    head_a = heads((hash_name, first, first_length, 0)) or _single_block_head(hash_name, first, first_length, 0)
+    head_b = heads((hash_name, second, second_length, 0)) or _single_block_head(hash_name, second, second_length, 0)
+    if head_a is None or head_b is None:
+        raise ValueError(f"HKDF-Expand-Label of {max(first_length, second_length)} bytes needs more than one block")
+    keyed = _new(secret, b"", hash_name)
+    mac = keyed.copy()
+    mac.update(head_a)
+    keyed.update(head_b)
+    return mac.digest()[:first_length], keyed.digest()[:second_length]
+
+
 def hkdf_expand_label_keyed(keyed: Any, hash_name: str, label: bytes, context: bytes, length: int) -> bytes:
     """:func:`hkdf_expand_label` under the secret ``keyed`` (:func:`hmac_keyed`) holds, for an
     output of at most one block: a ``copy()`` of it per derivation instead of keying an HMAC

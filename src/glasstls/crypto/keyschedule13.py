@@ -25,11 +25,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from .kdf import (
     hkdf_expand,
     hkdf_expand_label,
     hkdf_expand_label_keyed,
+    hkdf_expand_label_pair,
     hkdf_extract,
     hkdf_label,
     hmac_digest,
@@ -53,6 +55,7 @@ __all__ = [
     "hkdf_label",
     "next_traffic_secret",
     "resumption_psk",
+    "traffic_key_and_iv",
     "traffic_keys",
 ]
 
@@ -84,10 +87,14 @@ class TrafficKeys:
     iv: bytes
 
 
+def traffic_key_and_iv(suite: Suite13, secret: bytes) -> tuple[bytes, bytes]:
+    """The write key and IV of RFC 8446, Section 7.3, from one traffic secret (the record layer
+    derives them so, at an epoch's first record, without a TrafficKeys object)."""
+    return hkdf_expand_label_pair(suite.hash_name, secret, b"key", suite.key_len, b"iv", suite.iv_len)
+
+
 def traffic_keys(suite: Suite13, secret: bytes) -> TrafficKeys:
-    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
-    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
-    return TrafficKeys(key, iv)
+    return TrafficKeys(*traffic_key_and_iv(suite, secret))
 
 
 def finished_key(suite: Suite13, base_key: bytes) -> bytes:
@@ -116,8 +123,13 @@ class EarlySecret:
         if psk:
             self.secret = hkdf_extract(suite.hash_name, b"", psk)
             self._derived: bytes | None = None
+            # Two secrets or more come of a PSK's (the binder key, "derived"; with 0-RTT the early
+            # traffic and exporter secrets): its HMAC keyed once. Without a PSK both come from zeros
+            # alone and are made once per hash (_psk_less).
+            self._keyed: Any = hmac_keyed(self.secret, suite.hash_name)
         else:
             self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
+            self._keyed = None
 
     def reporting(self, report: SecretReport | None, suite: Suite13 | None = None) -> EarlySecret:
         """This stage, reporting what it derives from here on to ``report``, for the handshake's
@@ -131,24 +143,28 @@ class EarlySecret:
             raise ValueError(f"an early secret of {self.suite.hash_name} carried on under {suite.hash_name}")
         other = EarlySecret.__new__(EarlySecret)
         other.suite, other.secret, other._derived, other.report = suite, self.secret, self._derived, report
+        other._keyed = self._keyed  # (copied per derivation, never fed: shared as it is)
         return other
 
+    def _expand(self, label: bytes, context: bytes) -> bytes:
+        """Derive-Secret(early secret, label, context): HKDF-Expand-Label to the context's length (a
+        transcript hash's, RFC 8446, Section 7.1), from the keyed HMAC when there is one."""
+        h, keyed = self.suite.hash_name, self._keyed
+        if keyed is None:
+            return hkdf_expand_label(h, self.secret, label, context, len(context))
+        return hkdf_expand_label_keyed(keyed, h, label, context, len(context))
+
     def binder_key(self, external: bool = False) -> bytes:
-        label = b"ext binder" if external else b"res binder"
-        return derive_secret(self.suite.hash_name, self.secret, label, empty_hash(self.suite.hash_name))
+        return self._expand(b"ext binder" if external else b"res binder", empty_hash(self.suite.hash_name))
 
     def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label(
-            self.suite.hash_name, self.secret, b"c e traffic", transcript_hash, len(transcript_hash)
-        )
+        secret = self._expand(b"c e traffic", transcript_hash)
         if self.report is not None:
             self.report("client_early_traffic_secret", secret)
         return secret
 
     def early_exporter_master_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label(
-            self.suite.hash_name, self.secret, b"e exp master", transcript_hash, len(transcript_hash)
-        )
+        secret = self._expand(b"e exp master", transcript_hash)
         if self.report is not None:
             self.report("early_exporter_master_secret", secret)
         return secret
@@ -156,7 +172,7 @@ class EarlySecret:
     def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
         """Mix in the (EC)DHE shared secret (zeros for psk_ke)."""
         h = self.suite.hash_name
-        salt = self._derived or derive_secret(h, self.secret, b"derived", empty_hash(h))
+        salt = self._derived or self._expand(b"derived", empty_hash(h))
         secret = hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len))
         return HandshakeSecret(self.suite, secret, self.report)
 

@@ -11,7 +11,9 @@ sizes a record asks the suite for ``tag_len`` instead of assuming 16.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
@@ -31,16 +33,18 @@ class Suite13:
 
     # The member's name, read once (an Enum's name is a descriptor call each time it is read).
     name: str = field(init=False, repr=False, compare=False)
+    # The AEAD object for one traffic key, made by calling this: the AEAD's class itself, or AES-CCM's
+    # with the tag length bound (chosen once, not per key: a resumption makes seven).
+    new_aead: Callable[[bytes], AESGCM | ChaCha20Poly1305 | AESCCM] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.suite.name)
+        new_aead = partial(AESCCM, tag_length=self.tag_len) if self.aead is AESCCM else self.aead
+        object.__setattr__(self, "new_aead", new_aead)
 
     def make_aead(self, key: bytes) -> AESGCM | ChaCha20Poly1305 | AESCCM:
         """The AEAD object for one traffic key (AES-CCM needs its tag length)."""
-        if self.aead is AESCCM:
-            return AESCCM(key, tag_length=self.tag_len)
-        aead: AESGCM | ChaCha20Poly1305 = self.aead(key)
-        return aead
+        return self.new_aead(key)
 
 
 TLS13_SUITES: dict[CipherSuite, Suite13] = {

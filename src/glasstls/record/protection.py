@@ -28,7 +28,7 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
-from ..crypto.kdf import hkdf_expand_label
+from ..crypto.keyschedule13 import traffic_key_and_iv
 from ..crypto.suites import Suite13
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
@@ -93,12 +93,12 @@ class Protection13:
         self._tag_len = suite.tag_len
 
     def _keys(self) -> AEAD:
-        """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV
-        (traffic_keys, without the TrafficKeys object). The secret is not kept."""
-        suite, secret = self.suite, self._secret
-        h = suite.hash_name
-        self._iv = int.from_bytes(hkdf_expand_label(h, secret, b"iv", b"", suite.iv_len), "big")
-        aead = self._aead = suite.make_aead(hkdf_expand_label(h, secret, b"key", b"", suite.key_len))
+        """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV. The
+        secret is not kept."""
+        suite = self.suite
+        key, iv = traffic_key_and_iv(suite, self._secret)
+        self._iv = int.from_bytes(iv, "big")
+        aead = self._aead = suite.new_aead(key)
         self._secret = b""
         return aead
 
