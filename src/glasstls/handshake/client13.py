@@ -48,7 +48,7 @@ from . import early13, psk13
 from .admission import admit_extensions
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
-from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello, sni_name
+from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, peer_subject, verify_server
 from .post_handshake import ClientConnected13, PostHandshakeAuth, TrafficSecrets
 from .psk13 import PskOffer, SessionBasis
@@ -451,7 +451,7 @@ class ExpectFinished(State[Finished]):
             group._name_ if group is not None else None,  # group
             scheme._name_ if scheme is not None else None,  # signature_scheme
             self.choices.alpn,  # alpn
-            sni_name(ctx.server_name),  # server_name
+            ctx.offered_sni,  # server_name: sni_name(ctx.server_name), as the connection keeps it
             self.server_chain,  # peer_certificates
             psk is not None and not psk.external,  # resumed
             self.certificate_request is not None,  # client_auth

@@ -51,7 +51,8 @@ SUBJECT = "0-RTT"  # the trace's name for the early data decision, both sides
 # a client may send some anyway (a ticket from another server of the fleet); one record.
 SKIP_WITHOUT_EARLY_DATA = 1 << 14
 # Looked up once: a member looked up on its class goes through EnumType's attribute hook (some 900
-# instructions a time in CPython 3.11), and the server asks every ClientHello.
+# instructions a time in CPython 3.11), and the server asks every ClientHello (the client, each
+# EncryptedExtensions after it offered early data).
 _EARLY_DATA = E.early_data
 
 
@@ -127,9 +128,9 @@ def client_keeps_early_keys(ctx: Context) -> bool:
 def client_encrypted_extensions(ctx: Context, ee: EncryptedExtensions, psk: PskOffer | None) -> None:
     """EncryptedExtensions says whether the early data was accepted (RFC 8446, Section 4.2.10)."""
     early = ctx.early
-    said = ee.ext(E.early_data) is not None
     if early is None or early.suite is None:
         return  # admit_extensions refused early_data in EE when the hello did not offer it
+    said = ee.ext(_EARLY_DATA) is not None  # (asked only with early data in play)
     if said:
         require(psk is not None, AlertDescription.illegal_parameter, "server accepted early data without the PSK")
         ctx.verified(SUBJECT, True, f"early data accepted ({early.count} bytes)")

@@ -116,7 +116,7 @@ def _client_hello_extensions(
     cfg = ctx.config
     before_ticket, before_shares, after_shares = plan.runs
     exts: list[Extension] = []
-    sni = sni_name(ctx.server_name)
+    sni = ctx.offered_sni  # sni_name(ctx.server_name), as the connection keeps it
     if sni:
         exts.append(Extension.make(_SERVER_NAME, sni, X.CH))
     exts += before_ticket
