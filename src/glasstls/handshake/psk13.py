@@ -448,23 +448,17 @@ def send_tickets(
         nonce = counter.to_bytes(_NONCE_BYTES, "big")
         now = ctx.now()
         age_add = int.from_bytes(ctx.randomness(4), "big")
-        # Positionally, in the fields' order: a class called with keywords gets them as a dict
-        # (some 5,500 instructions more for these twelve, once per ticket).
-        state = SessionState(
-            TLS13,  # version
-            suite.suite,  # cipher_suite
-            resumption_psk(suite, resumption_secret, nonce),  # master_secret: the ticket's PSK
-            False,  # extended_master_secret: TLS 1.2 only
-            basis.server_name,  # server_name
-            basis.alpn,  # alpn
+        state = SessionState.issued13(
+            suite.suite,
+            resumption_psk(suite, resumption_secret, nonce),  # the ticket's PSK
+            basis.server_name,
+            basis.alpn,
             now,  # created
-            TICKET_LIFETIME,  # lifetime
-            b"",  # session_id: TLS 1.2 only
-            None,  # ticket: the client's to keep
-            age_add,  # ticket_age_add
-            nonce,  # ticket_nonce
-            cfg.max_early_data_size,  # max_early_data
-            basis.peer_certificates,  # peer_certificates
+            TICKET_LIFETIME,
+            age_add,
+            nonce,
+            cfg.max_early_data_size,
+            basis.peer_certificates,
         )
         try:
             ticket = cfg.ticket_keys.seal(state, now)

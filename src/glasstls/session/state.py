@@ -153,6 +153,67 @@ class SessionState:
             return "peer certificates too long"
         return None
 
+    @classmethod
+    def issued13(
+        cls,
+        cipher_suite: int,
+        psk: bytes,
+        server_name: str | None,
+        alpn: str | None,
+        created: datetime,
+        lifetime: int,
+        ticket_age_add: int,
+        ticket_nonce: bytes,
+        max_early_data: int,
+        peer_certificates: tuple[bytes, ...],
+    ) -> SessionState:
+        """The session a TLS 1.3 server seals into a NewSessionTicket (RFC 8446, Section 4.6.1):
+        the state the constructor makes of these fields (no session ID, no ticket of its own),
+        made unchecked when its checks cannot fail, as a server issues a ticket per resumption.
+        They cannot for what a server passes: a TLS 1.3 suite, the PSK of its hash's length, a
+        ticket_age_add of 4 bytes, a nonce of 8, max_early_data and the lifetime within 32 bits
+        (ServerConfig checks the first), the name the server_name decoder read (1 to 65532 ASCII
+        bytes), an ALPN protocol of the configuration (1 to 255 bytes, checked by it). The clock
+        is not the server's own, nor the client's chain: a ``created`` not in UTC or before
+        1970, or a chain at all, takes the constructor's checks.
+        tests/test_fast_server13_tickets.py holds this to the constructor."""
+        if peer_certificates or created.tzinfo is not UTC or created < _EPOCH:
+            return cls(
+                TLS13,
+                cipher_suite,
+                psk,
+                False,
+                server_name,
+                alpn,
+                created,
+                lifetime,
+                b"",
+                None,
+                ticket_age_add,
+                ticket_nonce,
+                max_early_data,
+                peer_certificates,
+            )
+        fields = {
+            "version": TLS13,
+            "cipher_suite": cipher_suite,
+            "master_secret": psk,
+            "extended_master_secret": False,
+            "server_name": server_name,
+            "alpn": alpn,
+            "created": created,
+            "lifetime": lifetime,
+            "session_id": b"",
+            "ticket": None,
+            "ticket_age_add": ticket_age_add,
+            "ticket_nonce": ticket_nonce,
+            "max_early_data": max_early_data,
+            "peer_certificates": peer_certificates,
+        }
+        state = object.__new__(cls)
+        object.__setattr__(state, "__dict__", fields)
+        return state
+
     # -- lifetime and matching ----------------------------------------------------------
 
     @property

@@ -1,0 +1,113 @@
+"""A TLS 1.3 server makes the session it seals into each NewSessionTicket without the
+constructor's checks when they cannot fail (SessionState.issued13; a ticket per resumption,
+issue 15): for every field a server can pass, the state must be the constructor's, the same
+dict of the same types, and a clock or a client chain the checks are for must get them, and
+their errors, as before."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glasstls.crypto.suites import TLS13_SUITES
+from glasstls.enums import ExtensionType as E
+from glasstls.session.state import TLS13, SessionState
+from glasstls.wire import extensions as X
+
+U32_MAX = (1 << 32) - 1
+# The longest host name a ClientHello's server_name can carry: the list<1..2^16-1> holds a
+# type byte and a two-byte length before it (RFC 6066, Section 3).
+LONGEST_NAME = 65532
+NAMES = [None, "a", "example.com", "x" * LONGEST_NAME]
+ALPNS = [None, "h", "h2", "é" * 127, "p" * 255]
+CREATED = [
+    datetime(2026, 12, 6, 4, 37, 2, 123456, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),  # the earliest the encoding holds
+    datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # refused by the checks
+    datetime(2026, 12, 6, 6, 37, tzinfo=timezone(timedelta(hours=2))),  # normalized to UTC
+    datetime(1970, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # before 1970 in UTC: refused
+    datetime(2026, 12, 6),  # naive: refused
+]
+CHAINS: list[tuple[bytes, ...]] = [(), (b"leaf",), (b"leaf", b"intermediate"), (b"",)]
+
+
+def _outcome(make: Callable[..., SessionState], *fields: Any) -> object:
+    try:
+        state = make(*fields)
+    except ValueError as exc:
+        return f"ValueError: {exc}"
+    values = vars(state)
+    assert list(values) == [f.name for f in dataclasses.fields(SessionState)]
+    return type(state), values, [type(v) for v in values.values()]
+
+
+def _checked(suite: int, psk: bytes, name: str | None, alpn: str | None, created: datetime, *rest: Any) -> SessionState:
+    """What send_tickets made before: the constructor, with every check; ``rest``: the lifetime,
+    ticket_age_add, nonce, max_early_data and chain."""
+    lifetime, age_add, nonce, early, chain = rest
+    return SessionState(
+        TLS13, suite, psk, False, name, alpn, created, lifetime, b"", None, age_add, nonce, early, chain
+    )
+
+
+def _same(*fields: Any) -> None:
+    fast = _outcome(SessionState.issued13, *fields)
+    assert fast == _outcome(_checked, *fields)
+    if not isinstance(fast, str):
+        state = SessionState.issued13(*fields)
+        assert state == _checked(*fields)
+        assert state.to_bytes() == _checked(*fields).to_bytes()
+        assert SessionState.from_bytes(state.to_bytes()) == state
+
+
+def test_every_field_a_server_passes_makes_the_constructors_state() -> None:
+    """Each TLS 1.3 suite with its PSK's length, the names, protocols, clocks and chains above,
+    the bounds of the integers, the nonces of the first and the last ticket."""
+    for suite in TLS13_SUITES.values():
+        psk = bytes(range(suite.hash_len))
+        for name, alpn, created, chain in itertools.product(NAMES, ALPNS, CREATED, CHAINS):
+            _same(suite.suite, psk, name, alpn, created, 7200, 0x12345678, bytes(8), 0, chain)
+        nonces = (bytes(8), (255).to_bytes(8, "big"))
+        for age_add, nonce, early in itertools.product((0, U32_MAX), nonces, (0, U32_MAX)):
+            _same(suite.suite, psk, "example.com", "h2", CREATED[0], 7200, age_add, nonce, early, ())
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(sorted(TLS13_SUITES)),
+    st.none() | st.text(st.characters(max_codepoint=127), min_size=1, max_size=300),
+    st.none() | st.text(min_size=1, max_size=60),
+    st.datetimes(min_value=datetime(1969, 12, 31), timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])),
+    st.integers(0, U32_MAX),
+    st.integers(0, 7),
+    st.integers(0, U32_MAX),
+    st.lists(st.binary(min_size=1, max_size=40), max_size=3).map(tuple),
+)
+def test_random_fields_make_the_constructors_state(
+    suite_id: int,
+    name: str | None,
+    alpn: str | None,
+    created: datetime,
+    age_add: int,
+    counter: int,
+    early: int,
+    chain: tuple[bytes, ...],
+) -> None:
+    suite = TLS13_SUITES[suite_id]
+    psk = bytes([counter]) * suite.hash_len
+    _same(suite.suite, psk, name, alpn, created, 7200, age_add, counter.to_bytes(8, "big"), early, chain)
+
+
+def test_the_longest_name_a_client_can_send_is_what_the_server_name_decoder_reads() -> None:
+    """issued13 leaves the name unchecked: the decoder's names are within the state's bounds."""
+    entry = b"\x00" + LONGEST_NAME.to_bytes(2, "big") + b"x" * LONGEST_NAME
+    data = len(entry).to_bytes(2, "big") + entry
+    assert len(entry) == (1 << 16) - 1  # the list's bound (RFC 6066, Section 3)
+    name = X.decode_extension(E.server_name, data, X.CH)
+    assert name == NAMES[-1]
