@@ -1,10 +1,11 @@
 """Derivations that key one HMAC and copy it (issue 15) give what one HKDF-Expand-Label each gives.
 
-A traffic key and IV (RFC 8446, Section 7.3) come of one secret through hkdf_expand_label_pair: an
-HMAC keyed once, copied for the key and fed the IV itself. An early secret made from a PSK keys its
-HMAC once for the binder key, "derived" and the early traffic and exporter secrets (Section 7.1).
-Each must equal the one-HMAC-per-derivation result, for every suite and output length of one block,
-in any order and any number of times, and a suite's AEAD constructor must make the AEAD make_aead made.
+A traffic key and IV (RFC 8446, Section 7.3) come of one secret through hkdf_expand_pair, from the
+HkdfLabel inputs each suite makes once: an HMAC keyed once, copied for the key and fed the IV
+itself. An early secret made from a PSK keys its HMAC once for the binder key, "derived" and the
+early traffic and exporter secrets (Section 7.1), as the later stages do. Each must equal the
+one-HMAC-per-derivation result, for every suite and output length of one block, in any order and
+any number of times, and a suite's AEAD constructor must make the AEAD make_aead made.
 """
 
 from __future__ import annotations
@@ -35,18 +36,18 @@ def test_a_pair_is_two_expand_labels(hash_name: str) -> None:
         for first in labels:
             for second in labels:
                 for lengths in ((16, 12), (32, 12), (1, size), (size, 1), (size, size)):
-                    expected = tuple(kdf.hkdf_expand_label(hash_name, secret, label, b"", n)
-                                     for label, n in zip((first, second), lengths, strict=True))  # fmt: skip
-                    got = kdf.hkdf_expand_label_pair(hash_name, secret, first, lengths[0], second, lengths[1])
+                    pairs = list(zip((first, second), lengths, strict=True))
+                    expected = tuple(kdf.hkdf_expand_label(hash_name, secret, label, b"", n) for label, n in pairs)
+                    inputs = [kdf.hkdf_label(label, b"", n) + b"\x01" for label, n in pairs]
+                    got = kdf.hkdf_expand_pair(hash_name, secret, inputs[0], lengths[0], inputs[1], lengths[1])
                     assert got == expected
 
 
-@pytest.mark.parametrize("hash_name", sorted(HASHES))
-def test_a_pair_refuses_what_one_block_cannot_give(hash_name: str) -> None:
-    size = HASHES[hash_name]
-    for lengths in ((size + 1, 12), (16, size + 1)):
-        with pytest.raises(ValueError):
-            kdf.hkdf_expand_label_pair(hash_name, b"s" * size, b"key", lengths[0], b"iv", lengths[1])
+def test_a_suite_whose_key_or_iv_needs_two_blocks_is_refused() -> None:
+    s = TLS13_SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
+    for key_len, iv_len in ((33, 12), (16, 33)):
+        with pytest.raises(ValueError, match="more than one block"):
+            Suite13(s.suite, s.hash_name, s.hash_len, key_len, iv_len, s.aead, s.aead_name)
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
@@ -119,3 +120,36 @@ def test_an_early_secret_derives_what_derive_secret_gives(suite: CipherSuite) ->
         assert carried is not early
         assert early_derivations(carried, s.hash_name) == expected
         assert "client_early_traffic_secret" in reported and "handshake_secret" in reported
+
+
+@pytest.mark.parametrize("suite", [CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_256_GCM_SHA384])
+def test_a_stage_derives_from_a_context_of_any_length_as_expand_label(suite: CipherSuite) -> None:
+    """The kept HkdfLabel heads hold for a transcript hash of the suite's length; any other context is
+    derived as HKDF-Expand-Label to its own length, as Derive-Secret was before."""
+    s = TLS13_SUITES[suite]
+    h = s.hash_name
+    early = ks.EarlySecret(s, b"p" * s.hash_len)
+    stage = early.handshake_stage(b"z" * 32)
+    master = stage.master_stage()
+    for n in (0, 1, 20, s.hash_len - 1, s.hash_len, 32, 48):
+        context = bytes(range(n))
+        for derive, secret, label in (
+            (early.client_early_traffic_secret, early.secret, b"c e traffic"),
+            (stage.client_handshake_traffic_secret, stage.secret, b"c hs traffic"),
+            (stage.server_handshake_traffic_secret, stage.secret, b"s hs traffic"),
+            (master.resumption_master_secret, master.secret, b"res master"),
+            (master.exporter_master_secret, master.secret, b"exp master"),
+        ):
+            assert derive(context) == kdf.hkdf_expand_label(h, secret, label, context, n)
+
+
+@pytest.mark.parametrize("hash_name", sorted(HASHES))
+def test_derive_secret_heads_are_the_hkdf_labels_and_stay_bounded(hash_name: str) -> None:
+    size = HASHES[hash_name]
+    heads = kdf.derive_secret_heads(hash_name)
+    assert kdf.derive_secret_heads(hash_name) is heads
+    labels = [b"c hs traffic", b"derived", *(b"label %d" % i for i in range(kdf._HEADS_MAX + 3)), b"derived"]
+    for label in labels:
+        context = bytes(range(size))
+        assert heads[label] + context == kdf.hkdf_label(label, context, size)
+        assert len(heads) <= kdf._HEADS_MAX

@@ -117,6 +117,37 @@ def _single_block_head(hash_name: str, label: bytes, length: int, n: int) -> byt
     return head
 
 
+class _DeriveSecretHeads(dict[bytes, bytes]):
+    """The HkdfLabel of Derive-Secret (RFC 8446, Section 7.1) up to its context, by label, for one
+    hash: length and context (a transcript hash) both Hash.length. Made at a label's first use; the
+    stages of the key schedule ask for their own few labels, so the table stays small, and it
+    starts over past _HEADS_MAX all the same."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __missing__(self, label: bytes) -> bytes:
+        head = _label_head(label, self.size) + bytes([self.size])
+        if len(self) >= _HEADS_MAX:
+            self.clear()
+        self[label] = head
+        return head
+
+
+_DERIVE_SECRET_HEADS: dict[str, _DeriveSecretHeads] = {}
+
+
+def derive_secret_heads(hash_name: str) -> dict[bytes, bytes]:
+    """For Derive-Secret under ``hash_name`` from a keyed HMAC (:func:`hmac_keyed`): by label, the
+    HkdfLabel up to its context. ``heads[label] + transcript_hash + b"\x01"`` is then the whole
+    HKDF-Expand input of T(1) when the transcript hash has the hash's length (its output's)."""
+    heads = _DERIVE_SECRET_HEADS.get(hash_name)
+    if heads is None:
+        heads = _DERIVE_SECRET_HEADS[hash_name] = _DeriveSecretHeads(digest_size(hash_name))
+    return heads
+
+
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
     """HKDF-Expand-Label of RFC 8446, Section 7.1: one HMAC when ``length`` fits a block, as all of TLS 1.3's do."""
     n = len(context)
@@ -129,22 +160,18 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: byte
     return block if len(block) == length else block[:length]
 
 
-def hkdf_expand_label_pair(
-    hash_name: str, secret: bytes, first: bytes, first_length: int, second: bytes, second_length: int
+def hkdf_expand_pair(
+    hash_name: str, prk: bytes, first: bytes, first_length: int, second: bytes, second_length: int
 ) -> tuple[bytes, bytes]:
-    """:func:`hkdf_expand_label` of the labels ``first`` and ``second`` with an empty context, under one
-    secret, each output of at most one block (a traffic key and IV, RFC 8446, Section 7.3): one HMAC
-    keyed with ``secret``, copied for the first and fed the second itself, instead of two keyed anew
-    (about 4,500 instructions less a pair, the key's pads set up once)."""
-    heads = _HEADS.get
-    head_a = heads((hash_name, first, first_length, 0)) or _single_block_head(hash_name, first, first_length, 0)
-    head_b = heads((hash_name, second, second_length, 0)) or _single_block_head(hash_name, second, second_length, 0)
-    if head_a is None or head_b is None:
-        raise ValueError(f"HKDF-Expand-Label of {max(first_length, second_length)} bytes needs more than one block")
-    keyed = _new(secret, b"", hash_name)
+    """Two HKDF-Expand outputs of at most one block each under one PRK (RFC 5869, Section 2.3),
+    ``first`` and ``second`` the whole inputs of their T(1), info and counter (a traffic key's and
+    IV's HkdfLabel | 0x01: RFC 8446, Section 7.3, each suite's made once, Suite13.traffic_inputs): one
+    HMAC keyed with ``prk``, copied for the first and fed the second itself, instead of two keyed
+    anew (about 4,500 instructions less a pair, the key's pads set up once)."""
+    keyed = _new(prk, b"", hash_name)
     mac = keyed.copy()
-    mac.update(head_a)
-    keyed.update(head_b)
+    mac.update(first)
+    keyed.update(second)
     return mac.digest()[:first_length], keyed.digest()[:second_length]
 
 

@@ -28,10 +28,10 @@ from functools import cache
 from typing import Any
 
 from .kdf import (
+    derive_secret_heads,
     hkdf_expand,
     hkdf_expand_label,
-    hkdf_expand_label_keyed,
-    hkdf_expand_label_pair,
+    hkdf_expand_pair,
     hkdf_extract,
     hkdf_label,
     hmac_digest,
@@ -90,7 +90,8 @@ class TrafficKeys:
 def traffic_key_and_iv(suite: Suite13, secret: bytes) -> tuple[bytes, bytes]:
     """The write key and IV of RFC 8446, Section 7.3, from one traffic secret (the record layer
     derives them so, at an epoch's first record, without a TrafficKeys object)."""
-    return hkdf_expand_label_pair(suite.hash_name, secret, b"key", suite.key_len, b"iv", suite.iv_len)
+    key_input, iv_input = suite.traffic_inputs
+    return hkdf_expand_pair(suite.hash_name, secret, key_input, suite.key_len, iv_input, suite.iv_len)
 
 
 def traffic_keys(suite: Suite13, secret: bytes) -> TrafficKeys:
@@ -114,19 +115,46 @@ def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
     return hkdf_expand_label(suite.hash_name, secret, b"traffic upd", b"", suite.hash_len)
 
 
-class EarlySecret:
+class _Stage:
+    """What the three stages share: their secret, the suite, whom they report to, and Derive-Secret
+    from a copy of their secret's HMAC keyed once (RFC 8446, Section 7.1: a stage derives two to
+    four secrets from its own)."""
+
+    suite: Suite13
+    secret: bytes
+    report: SecretReport | None
+    _keyed: Any  # the secret's HMAC (kdf.hmac_keyed), None for an early secret made from zeros
+    _heads: dict[bytes, bytes]  # kdf.derive_secret_heads of the suite's hash
+
+    def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
+        """Derive-Secret(this secret, label, messages) from the messages' hash, reported by its
+        key-log ``name`` (none for ""): the HkdfLabel's head made once per label, the HMAC a copy."""
+        keyed = self._keyed
+        if keyed is not None and len(transcript_hash) == self.suite.hash_len:
+            mac = keyed.copy()
+            mac.update(self._heads[label] + transcript_hash + b"\x01")
+            secret: bytes = mac.digest()
+        else:  # (no keyed HMAC, or a context of another length: HKDF-Expand-Label to its length)
+            secret = derive_secret(self.suite.hash_name, self.secret, label, transcript_hash)
+        if name and self.report is not None:
+            self.report(name, secret)
+        return secret
+
+
+class EarlySecret(_Stage):
     """Stage 1: from the PSK (or zeros) to the binder and early traffic keys."""
 
     def __init__(self, suite: Suite13, psk: bytes | None = None, report: SecretReport | None = None) -> None:
         self.suite = suite
         self.report = report
+        self._heads = derive_secret_heads(suite.hash_name)
         if psk:
             self.secret = hkdf_extract(suite.hash_name, b"", psk)
             self._derived: bytes | None = None
             # Two secrets or more come of a PSK's (the binder key, "derived"; with 0-RTT the early
             # traffic and exporter secrets): its HMAC keyed once. Without a PSK both come from zeros
             # alone and are made once per hash (_psk_less).
-            self._keyed: Any = hmac_keyed(self.secret, suite.hash_name)
+            self._keyed = hmac_keyed(self.secret, suite.hash_name)
         else:
             self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
             self._keyed = None
@@ -143,41 +171,27 @@ class EarlySecret:
             raise ValueError(f"an early secret of {self.suite.hash_name} carried on under {suite.hash_name}")
         other = EarlySecret.__new__(EarlySecret)
         other.suite, other.secret, other._derived, other.report = suite, self.secret, self._derived, report
-        other._keyed = self._keyed  # (copied per derivation, never fed: shared as it is)
+        other._keyed, other._heads = self._keyed, self._heads  # (the HMAC copied per derivation, never fed)
         return other
 
-    def _expand(self, label: bytes, context: bytes) -> bytes:
-        """Derive-Secret(early secret, label, context): HKDF-Expand-Label to the context's length (a
-        transcript hash's, RFC 8446, Section 7.1), from the keyed HMAC when there is one."""
-        h, keyed = self.suite.hash_name, self._keyed
-        if keyed is None:
-            return hkdf_expand_label(h, self.secret, label, context, len(context))
-        return hkdf_expand_label_keyed(keyed, h, label, context, len(context))
-
     def binder_key(self, external: bool = False) -> bytes:
-        return self._expand(b"ext binder" if external else b"res binder", empty_hash(self.suite.hash_name))
+        return self._derive(b"ext binder" if external else b"res binder", "", empty_hash(self.suite.hash_name))
 
     def client_early_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = self._expand(b"c e traffic", transcript_hash)
-        if self.report is not None:
-            self.report("client_early_traffic_secret", secret)
-        return secret
+        return self._derive(b"c e traffic", "client_early_traffic_secret", transcript_hash)
 
     def early_exporter_master_secret(self, transcript_hash: bytes) -> bytes:
-        secret = self._expand(b"e exp master", transcript_hash)
-        if self.report is not None:
-            self.report("early_exporter_master_secret", secret)
-        return secret
+        return self._derive(b"e exp master", "early_exporter_master_secret", transcript_hash)
 
     def handshake_stage(self, shared_secret: bytes | None) -> HandshakeSecret:
         """Mix in the (EC)DHE shared secret (zeros for psk_ke)."""
         h = self.suite.hash_name
-        salt = self._derived or self._expand(b"derived", empty_hash(h))
+        salt = self._derived or self._derive(b"derived", "", empty_hash(h))
         secret = hkdf_extract(h, salt, shared_secret or bytes(self.suite.hash_len))
         return HandshakeSecret(self.suite, secret, self.report)
 
 
-class HandshakeSecret:
+class HandshakeSecret(_Stage):
     """Stage 2: handshake traffic secrets, keyed by ClientHello..ServerHello."""
 
     def __init__(self, suite: Suite13, secret: bytes, report: SecretReport | None = None) -> None:
@@ -186,32 +200,23 @@ class HandshakeSecret:
         self.report = report
         # Three secrets come of this one (two traffic secrets, "derived"): its HMAC keyed once.
         self._keyed = hmac_keyed(secret, suite.hash_name)
+        self._heads = derive_secret_heads(suite.hash_name)
         if report is not None:
             report("handshake_secret", secret)
 
     def client_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label_keyed(
-            self._keyed, self.suite.hash_name, b"c hs traffic", transcript_hash, len(transcript_hash)
-        )
-        if self.report is not None:
-            self.report("client_handshake_traffic_secret", secret)
-        return secret
+        return self._derive(b"c hs traffic", "client_handshake_traffic_secret", transcript_hash)
 
     def server_handshake_traffic_secret(self, transcript_hash: bytes) -> bytes:
-        secret = hkdf_expand_label_keyed(
-            self._keyed, self.suite.hash_name, b"s hs traffic", transcript_hash, len(transcript_hash)
-        )
-        if self.report is not None:
-            self.report("server_handshake_traffic_secret", secret)
-        return secret
+        return self._derive(b"s hs traffic", "server_handshake_traffic_secret", transcript_hash)
 
     def master_stage(self) -> MasterSecret:
         h = self.suite.hash_name
-        salt = hkdf_expand_label_keyed(self._keyed, h, b"derived", empty_hash(h), self.suite.hash_len)
+        salt = self._derive(b"derived", "", empty_hash(h))
         return MasterSecret(self.suite, hkdf_extract(h, salt, bytes(self.suite.hash_len)), self.report)
 
 
-class MasterSecret:
+class MasterSecret(_Stage):
     """Stage 3: application traffic, exporter and resumption secrets."""
 
     def __init__(self, suite: Suite13, secret: bytes, report: SecretReport | None = None) -> None:
@@ -221,15 +226,9 @@ class MasterSecret:
         # Four secrets come of this one (two traffic secrets, the exporter's, the resumption
         # one): its HMAC keyed once.
         self._keyed = hmac_keyed(secret, suite.hash_name)
+        self._heads = derive_secret_heads(suite.hash_name)
         if report is not None:
             report("master_secret", secret)
-
-    def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
-        h = self.suite.hash_name
-        secret = hkdf_expand_label_keyed(self._keyed, h, label, transcript_hash, len(transcript_hash))
-        if self.report is not None:
-            self.report(name, secret)
-        return secret
 
     def client_application_traffic_secret(self, transcript_hash: bytes) -> bytes:
         return self._derive(b"c ap traffic", "client_application_traffic_secret_0", transcript_hash)

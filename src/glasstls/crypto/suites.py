@@ -18,6 +18,7 @@ from functools import partial
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from ..enums import CipherSuite
+from .kdf import hkdf_label
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,16 @@ class Suite13:
     # with the tag length bound (chosen once, not per key: a resumption makes seven).
     new_aead: Callable[[bytes], AESGCM | ChaCha20Poly1305 | AESCCM] = field(init=False, repr=False, compare=False)
 
+    # The HKDF-Expand inputs of the write key and IV (RFC 8446, Section 7.3: HkdfLabel of "key" and
+    # "iv", empty context, then T(1)'s counter), made once (keyschedule13.traffic_key_and_iv).
+    traffic_inputs: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.suite.name)
+        if max(self.key_len, self.iv_len) > self.hash_len:  # (each must fit one HKDF-Expand block)
+            raise ValueError(f"{self.name}: a key or IV longer than the hash needs more than one block")
+        key_input = hkdf_label(b"key", b"", self.key_len) + b"\x01"
+        object.__setattr__(self, "traffic_inputs", (key_input, hkdf_label(b"iv", b"", self.iv_len) + b"\x01"))
         new_aead = partial(AESCCM, tag_length=self.tag_len) if self.aead is AESCCM else self.aead
         object.__setattr__(self, "new_aead", new_aead)
 
