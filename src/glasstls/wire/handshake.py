@@ -122,17 +122,17 @@ class _WithExtensions:
     _ext_index: tuple[tuple[Extension, ...], dict[int, Extension]] | None = None
 
     def ext(self, ext_type: int) -> Extension | None:
-        exts = self.extensions
+        exts, index = self.extensions, self._ext_index
+        if index is not None and index[0] is exts:  # (first: a server asks its ClientHello a dozen times)
+            found: Extension | None = index[1].get(ext_type)
+            return found
         if len(exts) <= _SCANNED:
             for ext in exts:
                 if ext.type == ext_type:
                     return ext
             return None
-        index = self._ext_index
-        if index is None or index[0] is not exts:
-            index = self._ext_index = (exts, _first_by_type(exts))
-        found: Extension | None = index[1].get(ext_type)
-        return found
+        index = self._ext_index = (exts, _first_by_type(exts))
+        return index[1].get(ext_type)
 
     def by_type(self) -> Mapping[int, Extension]:
         """The extensions by type, the first of each: what ext() answers, for a caller that asks
