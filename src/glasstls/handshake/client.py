@@ -40,7 +40,8 @@ def start(ctx: Context) -> AnyState:
     early13.client_start(ctx, hello, psk)  # early keys, for the 0-RTT data sent next
     transcript = Transcript()
     transcript.add(hello.raw)
-    return ExpectServerHello(hello, shares, transcript, psk=psk)
+    # (None: not retried. No keyword: a class called with keywords gets them as a dict.)
+    return ExpectServerHello(hello, shares, transcript, None, psk)
 
 
 class ExpectServerHello(State[ServerHello]):

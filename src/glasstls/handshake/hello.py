@@ -72,11 +72,15 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     else:
         session_id = b""
     suites = plan.suites
+    # Positionally, in the fields' order: a class called with keywords gets them as a dict
+    # (some 1,000 instructions a keyword).
     hello = ClientHello(
-        random=randomness(32),
-        legacy_session_id=session_id,
-        cipher_suites=suites,
-        extensions=_client_hello_extensions(ctx, shares, plan, session),
+        _TLS12,  # legacy_version: RFC 8446, Section 4.1.2
+        randomness(32),  # random
+        session_id,  # legacy_session_id
+        suites,  # cipher_suites
+        _NULL_COMPRESSION,  # compression_methods
+        _client_hello_extensions(ctx, shares, plan, session),  # extensions
     )
     offer = psk_offer(ctx, suites) if plan.offers_13 else None
     if offer is not None:
@@ -134,6 +138,7 @@ def _client_hello_extensions(
 _SERVER_NAME, _SESSION_TICKET, _KEY_SHARE = E.server_name, E.session_ticket, E.key_share
 _SUPPORTED_VERSIONS = E.supported_versions
 _TLS13, _TLS12, _SSL3 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2, ProtocolVersion.SSLv3
+_NULL_COMPRESSION = (0,)  # the only compression method (RFC 8446, Section 4.1.2)
 _FALLBACK_SCSV = CipherSuite.TLS_FALLBACK_SCSV
 
 
