@@ -60,6 +60,16 @@ def test_traffic_keys_are_the_labels_of_section_7_3(suite: CipherSuite) -> None:
         assert ks.traffic_key_and_iv(s, secret) == (keys.key, keys.iv)
 
 
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
+def test_a_finished_key_is_the_label_of_section_4_4_4(suite: CipherSuite) -> None:
+    s = TLS13_SUITES[suite]
+    for secret in secrets(s.hash_len):
+        expected = kdf.hkdf_expand_label(s.hash_name, secret, b"finished", b"", s.hash_len)
+        assert ks.finished_key(s, secret) == expected
+        for th in (b"", hashlib.new(s.hash_name, secret).digest()):
+            assert ks.finished_verify_data(s, secret, th) == kdf.hmac_digest(expected, th, s.hash_name)
+
+
 def reference_aead(s: Suite13, key: bytes) -> object:
     return AESCCM(key, tag_length=s.tag_len) if s.aead is AESCCM else s.aead(key)
 

@@ -11,9 +11,11 @@ and the key log hear of a secret where it is made, not wherever a handshake stat
 remembers to tell them.
 
 HMAC and HKDF run through :mod:`.kdf` (one OpenSSL call per HMAC), which the
-TLS 1.2 PRF uses too. A stage's Derive-Secret over a transcript hash is written out
-as the HKDF-Expand-Label it is (Section 7.1), not through :func:`derive_secret`: a
-call fewer per secret, some ten a side per handshake. What does not depend on the connection is computed once
+TLS 1.2 PRF uses too. A stage keys its secret's HMAC once and derives each secret
+(Derive-Secret, Section 7.1; some ten a side per handshake) from a copy of it fed
+the HkdfLabel, whose head is kept per label; a traffic key and IV (Section 7.3)
+come of one HMAC keyed with their secret, and a finished_key (Section 4.4.4) of
+one HMAC, over inputs each suite makes once. What does not depend on the connection is computed once
 per hash: the empty transcript's hash, and without a PSK the early secret and
 the "derived" salt of the handshake secret (RFC 8446, Section 7.1: both come
 from zeros alone).
@@ -99,15 +101,16 @@ def traffic_keys(suite: Suite13, secret: bytes) -> TrafficKeys:
 
 
 def finished_key(suite: Suite13, base_key: bytes) -> bytes:
-    """RFC 8446, Section 4.4.4."""
-    return hkdf_expand_label(suite.hash_name, base_key, b"finished", b"", suite.hash_len)
+    """RFC 8446, Section 4.4.4: HKDF-Expand-Label(base_key, "finished", "", Hash.length), one HMAC
+    over the suite's kept HkdfLabel (the output is the hash's own length: no slice)."""
+    return hmac_digest(base_key, suite.finished_input, suite.hash_name)
 
 
 def finished_verify_data(suite: Suite13, base_key: bytes, transcript_hash: bytes) -> bytes:
     """HMAC(finished_key, transcript hash), RFC 8446, Section 4.4.4 (finished_key inlined: a side
     makes three or four of these per handshake, PSK binders included)."""
     h = suite.hash_name
-    return hmac_digest(hkdf_expand_label(h, base_key, b"finished", b"", suite.hash_len), transcript_hash, h)
+    return hmac_digest(hmac_digest(base_key, suite.finished_input, h), transcript_hash, h)
 
 
 def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:

@@ -41,6 +41,9 @@ class Suite13:
     # The HKDF-Expand inputs of the write key and IV (RFC 8446, Section 7.3: HkdfLabel of "key" and
     # "iv", empty context, then T(1)'s counter), made once (keyschedule13.traffic_key_and_iv).
     traffic_inputs: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)
+    # The HKDF-Expand input of a finished_key (RFC 8446, Section 4.4.4: HkdfLabel of "finished",
+    # empty context, Hash.length, then T(1)'s counter), made once: a side makes three a resumption.
+    finished_input: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.suite.name)
@@ -48,6 +51,7 @@ class Suite13:
             raise ValueError(f"{self.name}: a key or IV longer than the hash needs more than one block")
         key_input = hkdf_label(b"key", b"", self.key_len) + b"\x01"
         object.__setattr__(self, "traffic_inputs", (key_input, hkdf_label(b"iv", b"", self.iv_len) + b"\x01"))
+        object.__setattr__(self, "finished_input", hkdf_label(b"finished", b"", self.hash_len) + b"\x01")
         new_aead = partial(AESCCM, tag_length=self.tag_len) if self.aead is AESCCM else self.aead
         object.__setattr__(self, "new_aead", new_aead)
 
