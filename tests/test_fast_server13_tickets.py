@@ -2,7 +2,8 @@
 constructor's checks when they cannot fail (SessionState.issued13; a ticket per resumption,
 issue 15): for every field a server can pass, the state must be the constructor's, the same
 dict of the same types, and a clock or a client chain the checks are for must get them, and
-their errors, as before."""
+their errors, as before. And SessionState.to_bytes, which packs several fields in one run,
+must encode every state as the module doc's layout does, field by field."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from glasstls.crypto.suites import TLS13_SUITES
 from glasstls.enums import ExtensionType as E
 from glasstls.session.state import TLS13, SessionState
 from glasstls.wire import extensions as X
+from test_session import states
 
 U32_MAX = (1 << 32) - 1
 # The longest host name a ClientHello's server_name can carry: the list<1..2^16-1> holds a
@@ -111,3 +113,32 @@ def test_the_longest_name_a_client_can_send_is_what_the_server_name_decoder_read
     assert len(entry) == (1 << 16) - 1  # the list's bound (RFC 6066, Section 3)
     name = X.decode_extension(E.server_name, data, X.CH)
     assert name == NAMES[-1]
+
+
+def _field_by_field(state: SessionState) -> bytes:
+    """The encoding of state.py's module doc, one field at a time."""
+
+    def vector(data: bytes, size: int) -> bytes:
+        return len(data).to_bytes(size, "big") + data
+
+    flags = state.extended_master_secret | (state.server_name is not None) << 1
+    flags |= (state.alpn is not None) << 2 | (state.ticket is not None) << 3
+    micros = (state.created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    out = b"\x01" + state.version.to_bytes(2, "big") + state.cipher_suite.to_bytes(2, "big")
+    out += vector(state.master_secret, 1) + bytes([flags]) + micros.to_bytes(8, "big")
+    out += state.lifetime.to_bytes(4, "big") + vector(state.session_id, 1)
+    if state.server_name is not None:
+        out += vector(state.server_name.encode(), 2)
+    if state.alpn is not None:
+        out += vector(state.alpn.encode(), 1)
+    if state.ticket is not None:
+        out += vector(state.ticket, 2)
+    out += state.ticket_age_add.to_bytes(4, "big") + vector(state.ticket_nonce, 1)
+    out += state.max_early_data.to_bytes(4, "big")
+    return out + vector(b"".join(vector(der, 3) for der in state.peer_certificates), 3)
+
+
+@settings(max_examples=500)
+@given(states())
+def test_to_bytes_encodes_the_documented_layout(state: SessionState) -> None:
+    assert state.to_bytes() == _field_by_field(state)

@@ -266,11 +266,20 @@ class SessionState:
         )
         micros = (self.created - _EPOCH) // _MICROSECOND
         master, session_id = self.master_secret, self.session_id
-        # One join of struct-packed runs (a session is sealed into every ticket a server issues).
+        # One join of struct-packed runs (a session is sealed into every ticket a server issues);
+        # the secret, of one of the lengths _secret_problem allows, packed with the fields around it.
         parts = [
-            _HEAD.pack(FORMAT_VERSION, self.version, self.cipher_suite, len(master)),
-            master,
-            _TIMES.pack(flags, micros, self.lifetime, len(session_id)),
+            _SECRET_RUNS[len(master)].pack(
+                FORMAT_VERSION,
+                self.version,
+                self.cipher_suite,
+                len(master),
+                master,
+                flags,
+                micros,
+                self.lifetime,
+                len(session_id),
+            ),
             session_id,
         ]
         if self.server_name is not None:
@@ -282,10 +291,11 @@ class SessionState:
         if self.ticket is not None:
             parts += (len(self.ticket).to_bytes(2, "big"), self.ticket)
         nonce, certs = self.ticket_nonce, self.peer_certificates
-        parts += (_AGE.pack(self.ticket_age_add, len(nonce)), nonce, _U32.pack(self.max_early_data))
+        parts += (_AGE.pack(self.ticket_age_add, len(nonce)), nonce)
         if not certs:  # (a server's tickets, without client authentication)
-            parts.append(b"\x00\x00\x00")
+            parts.append(_NO_CERTIFICATES.pack(self.max_early_data))
             return b"".join(parts)
+        parts.append(_U32.pack(self.max_early_data))
         parts.append((sum(map(len, certs)) + 3 * len(certs)).to_bytes(3, "big"))
         for der in certs:
             parts += (len(der).to_bytes(3, "big"), der)
@@ -511,6 +521,10 @@ _HEAD = Struct(">BHHB")
 _TIMES = Struct(">BQIB")
 _AGE = Struct(">IB")
 _U32 = Struct(">I")
+# to_bytes's runs: _HEAD, the secret and _TIMES at once, for each length a secret may have
+# (_secret_problem); max_early_data and an empty peer_certificates.
+_SECRET_RUNS = {n: Struct(f">BHHB{n}sBQIB") for n in (32, 48)}
+_NO_CERTIFICATES = Struct(">I3x")
 _LENGTH_BYTE = [bytes((n,)) for n in range(256)]
 
 

@@ -141,6 +141,7 @@ class TicketKeys:
         self.rotate_after = timedelta(seconds=rotate_after)
         self.accept_for = timedelta(seconds=accept_for)
         self._keys: dict[bytes, _Key] = {}  # insertion order: oldest first, the newest may be current
+        self._newest: _Key | None = None  # the last of _keys, kept at hand for _current
         self._retire_at: datetime | None = None  # the keys' earliest accept_until (None: no key)
         self._lock = threading.Lock()
 
@@ -154,6 +155,7 @@ class TicketKeys:
         until = now + self.rotate_after
         key = _Key(name, AESGCM(secret), now, until, until + self.accept_for)
         self._keys[name] = key
+        self._newest = key
         self._schedule_retirement()
         return key
 
@@ -167,10 +169,11 @@ class TicketKeys:
             return  # no key to forget yet: one comparison per ticket opened or sealed, not one per key
         for name in [n for n, k in self._keys.items() if now >= k.accept_until]:
             del self._keys[name]
+        self._newest = next(reversed(self._keys.values()), None)
         self._schedule_retirement()
 
     def _current(self, now: datetime) -> _Key | None:
-        newest = next(reversed(self._keys.values()), None)
+        newest = self._newest
         if newest is None or now >= newest.current_until:
             return None
         return newest
@@ -181,10 +184,16 @@ class TicketKeys:
         """The ticket for ``state``, sealed under the current key (created or rotated as needed)."""
         if now.tzinfo is not UTC:  # (UTC, what every clock of glasstls's gives, needs no call)
             check_aware(now)
-        with self._lock:
+        # (acquire and release, not a with block: its __exit__ call costs as much again, once per
+        # ticket sealed or opened)
+        lock = self._lock
+        lock.acquire()
+        try:
             self._retire(now)
             key = self._current(now) or self._new_key(now)
             nonce = self._randomness(NONCE_LEN)
+        finally:
+            lock.release()
         return seal_with(key.aead, key.name, nonce, state)
 
     def open(self, ticket: bytes, now: datetime) -> tuple[SessionState | None, str]:
@@ -194,10 +203,14 @@ class TicketKeys:
         parts = split_ticket(ticket)
         if parts is None:
             return None, MALFORMED
-        with self._lock:
+        lock = self._lock  # (as in seal)
+        lock.acquire()
+        try:
             self._retire(now)
             key = self._keys.get(parts[0])
             current = self._current(now)
+        finally:
+            lock.release()
         if key is None:
             return None, UNKNOWN_KEY
         state, reason = open_with(key.aead, parts, now)
