@@ -19,7 +19,6 @@ each reading top to bottom in the RFC's order of checks.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from ..config import ClientConfig
@@ -224,16 +223,6 @@ class ServerChoices:
     alpn: str | None
 
 
-@functools.lru_cache(maxsize=64)
-def server_choices(group: NamedGroup | None, alpn: str | None) -> ServerChoices:
-    """ServerChoices(group, alpn), one value per pair: the same few pairs recur from one connection
-    to the next (a client's groups and protocols are its configuration's), and the value is
-    immutable. A hit costs some 1,200 instructions, making one some 4,000 (a dict_init record).
-    Bounded: the group is one the client sent a share for (on_server_hello), the protocol one it
-    offered (_accepted_alpn), and 64 pairs at most are kept."""
-    return ServerChoices(group, alpn)
-
-
 def offered_hello(ctx: Context) -> ClientHello:
     """The ClientHello this client sent last (the one the server's flight answers)."""
     hello: ClientHello | None = ctx.offered_hello
@@ -265,7 +254,7 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
             ctx.set_peer_record_limit(limit.value)
         early13.client_encrypted_extensions(ctx, ee, self.psk)  # 0-RTT accepted or not
         self.keys.transcript.add(ee.raw)
-        choices = server_choices(self.group, alpn)
+        choices = ServerChoices(self.group, alpn)
         if self.psk is not None:
             # RFC 8446, Sections 2.2 and 4.3.2: the PSK authenticates the server; no
             # CertificateRequest either. A ticket's session keeps the original chain.
