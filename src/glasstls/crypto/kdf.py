@@ -173,17 +173,3 @@ def hkdf_expand_pair(
     mac.update(first)
     keyed.update(second)
     return mac.digest()[:first_length], keyed.digest()[:second_length]
-
-
-def hkdf_expand_label_keyed(keyed: Any, hash_name: str, label: bytes, context: bytes, length: int) -> bytes:
-    """:func:`hkdf_expand_label` under the secret ``keyed`` (:func:`hmac_keyed`) holds, for an
-    output of at most one block: a ``copy()`` of it per derivation instead of keying an HMAC
-    anew. A TLS 1.3 stage derives three or four secrets from its own (RFC 8446, Section 7.1)."""
-    n = len(context)
-    head = _HEADS.get((hash_name, label, length, n)) or _single_block_head(hash_name, label, length, n)
-    if head is None:
-        raise ValueError(f"HKDF-Expand-Label of {length} bytes needs more than one {hash_name} block")
-    mac = keyed.copy()
-    mac.update(head + context + b"\x01" if n else head)
-    block: bytes = mac.digest()
-    return block if len(block) == length else block[:length]
