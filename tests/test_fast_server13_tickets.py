@@ -80,7 +80,7 @@ def test_every_field_a_server_passes_makes_the_constructors_state() -> None:
             _same(suite.suite, psk, "example.com", "h2", CREATED[0], 7200, age_add, nonce, early, ())
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(sorted(TLS13_SUITES)),
     st.none() | st.text(st.characters(max_codepoint=127), min_size=1, max_size=300),
@@ -138,7 +138,7 @@ def _field_by_field(state: SessionState) -> bytes:
     return out + vector(b"".join(vector(der, 3) for der in state.peer_certificates), 3)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(states())
 def test_to_bytes_encodes_the_documented_layout(state: SessionState) -> None:
     assert state.to_bytes() == _field_by_field(state)

@@ -37,7 +37,7 @@ def _as_the_ring_says(keys: TicketKeys, now: datetime) -> None:
     assert keys._current(now) is expected
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 5),
     st.integers(0, 8),
