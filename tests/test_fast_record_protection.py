@@ -35,7 +35,7 @@ class Reference:
 
     def __init__(self, suite: Suite13, secret: bytes) -> None:
         keys = traffic_keys(suite, secret)
-        self.aead = suite.make_aead(keys.key)
+        self.aead = suite.new_aead(keys.key)
         self.iv = int.from_bytes(keys.iv, "big")
         self.tag_len = suite.tag_len
 

@@ -55,10 +55,6 @@ class Suite13:
         new_aead = partial(AESCCM, tag_length=self.tag_len) if self.aead is AESCCM else self.aead
         object.__setattr__(self, "new_aead", new_aead)
 
-    def make_aead(self, key: bytes) -> AESGCM | ChaCha20Poly1305 | AESCCM:
-        """The AEAD object for one traffic key (AES-CCM needs its tag length)."""
-        return self.new_aead(key)
-
 
 TLS13_SUITES: dict[CipherSuite, Suite13] = {
     s.suite: s
