@@ -123,12 +123,16 @@ class _DeriveSecretHeads(dict[bytes, bytes]):
     stages of the key schedule ask for their own few labels, so the table stays small, and it
     starts over past _HEADS_MAX all the same."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, hash_name: str) -> None:
         super().__init__()
-        self.size = size
+        self.hash_name = hash_name
+        self.size = digest_size(hash_name)
 
     def __missing__(self, label: bytes) -> bytes:
-        head = _label_head(label, self.size) + bytes([self.size])
+        # _single_block_head's HkdfLabel head, a context of Hash.length given: never None here
+        # (the output is one block); ValueError for a label too long, as hkdf_expand_label's.
+        head = _single_block_head(self.hash_name, label, self.size, self.size)
+        assert head is not None
         if len(self) >= _HEADS_MAX:
             self.clear()
         self[label] = head
@@ -144,7 +148,7 @@ def derive_secret_heads(hash_name: str) -> dict[bytes, bytes]:
     HKDF-Expand input of T(1) when the transcript hash has the hash's length (its output's)."""
     heads = _DERIVE_SECRET_HEADS.get(hash_name)
     if heads is None:
-        heads = _DERIVE_SECRET_HEADS[hash_name] = _DeriveSecretHeads(digest_size(hash_name))
+        heads = _DERIVE_SECRET_HEADS[hash_name] = _DeriveSecretHeads(hash_name)
     return heads
 
 
