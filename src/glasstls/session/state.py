@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from struct import Struct
 from struct import error as struct_error
+from typing import Any
 
 from ..errors import DecodeError
 from ..frozen import dict_init
@@ -177,24 +178,7 @@ class SessionState:
         is not the server's own, nor the client's chain: a ``created`` not in UTC or before
         1970, or a chain at all, takes the constructor's checks.
         tests/test_fast_server13_tickets.py holds this to the constructor."""
-        if peer_certificates or created.tzinfo is not UTC or created < _EPOCH:
-            return cls(
-                TLS13,
-                cipher_suite,
-                psk,
-                False,
-                server_name,
-                alpn,
-                created,
-                lifetime,
-                b"",
-                None,
-                ticket_age_add,
-                ticket_nonce,
-                max_early_data,
-                peer_certificates,
-            )
-        fields = {
+        fields: dict[str, Any] = {
             "version": TLS13,
             "cipher_suite": cipher_suite,
             "master_secret": psk,
@@ -210,6 +194,8 @@ class SessionState:
             "max_early_data": max_early_data,
             "peer_certificates": peer_certificates,
         }
+        if peer_certificates or created.tzinfo is not UTC or created < _EPOCH:
+            return cls(**fields)  # the constructor and its checks (rare: no keyword cost worth saving)
         state = object.__new__(cls)
         object.__setattr__(state, "__dict__", fields)
         return state
