@@ -8,26 +8,28 @@ handler on the same ECDSA P-256 chain (throwaway root and intermediate), both
 told TLS 1.3 only, TLS_AES_128_GCM_SHA256 and x25519, the same listen backlog
 and the same 10 s handshake deadline (glasstls's ``handshake_timeout``,
 asyncio's ``ssl_handshake_timeout``, whose default is 60 s). The load comes from
-a third process (load_client.py): asyncio clients whose TLS is Python's ssl
+other processes (load_client.py): asyncio clients whose TLS is Python's ssl
 (OpenSSL) through a lean protocol (load_tls.py), many connections at once,
 everything on 127.0.0.1. The servers are measured in turn, step by step, never
 at the same time, so a drift in the machine's load (other work shares its 2
 cores) falls on both alike; the table gives ratios glasstls/ssl.
 
-Read the rates with the CPU rows beside them. A client handshake costs OpenSSL
-3.0 (Python's ssl) far more than a server handshake: it decodes both
-certificates of the chain, and d2i_X509 with OpenSSL 3.0's key decoder is about
-45 % of the load process's instructions (callgrind: about 6.8 M per connection,
-against 2.8 M for the whole glasstls server process). So from 100 concurrent
-clients on 2 cores the load process is at 100 % CPU and the servers at about
-half (the "CPU busy" rows): the rates measure how fast the client goes. It does
-the same work against both servers (the same TCP segments, protocol events and
-loop iterations per connection), so their ratio there is 1.0 within the noise,
-and a server shows in it only through the CPU it takes from the client on the
-shared cores. At 1 client the rate is a round trip, with each server's time per
-handshake on its path. Each server's CPU time per connection (/proc/PID/stat,
-user + system) depends neither on the client's speed nor much on other work,
-and is the steadier comparison.
+A client handshake costs far more than a server's: OpenSSL 3.0 (Python's ssl)
+decodes both certificates of the chain, and d2i_X509 with OpenSSL 3.0's key
+decoder is about 45 % of a load process's instructions (callgrind: about 6.8 M
+per connection, against 2.8 M for the whole glasstls server process). One load
+process is one core, so with a single one (``--load-processes 1``) the load
+process is at 100 % CPU from 100 clients on and the server at about half: the
+rate is the client's, and the servers' ratio is 1.0 within the noise. So the
+clients of a run are shared out among ``--load-processes`` processes (default:
+the cores but one, at least two). On 2 cores the three processes then keep both
+cores busy, the rate is what the machine can do in all, and a server shows in
+it through the CPU it leaves to the clients; on more cores the server is the
+bound. At 1 client (one process) the rate is a round trip, with each server's
+time per handshake on its path. Each server's CPU time per connection
+(/proc/PID/stat, user + system) depends neither on the clients' speed nor much
+on other work, and is the steadier comparison; "CPU busy" gives the server's
+and the load processes' (added up) in percent of one core.
 
 1. Handshakes at 1, 100 and 1,000 concurrent clients, each client looping on
    connect, full handshake, one 64-byte echo, close (close_notify both ways);
@@ -98,17 +100,26 @@ FULL = Plan((1, 100, 1000), 3.0, 2, 1000, 10_000, 100, 4, 90.0, 500, 14.0, 0.1, 
 QUICK = Plan((1, 100), 0.8, 3, 200, 400, 50, 2, 30.0, 100, 3.0, 0.2, 10)
 
 
+def load_processes() -> int:
+    """How many load processes share the clients: the cores but one (the server's), and at least two,
+    since a client's handshake costs about twice a server's and one process is one core."""
+    return max(2, (os.cpu_count() or 1) - 1)
+
+
 def fd_needed(plan: Plan) -> int:
-    """Descriptors the busiest child holds at once (the client: held to both servers, plus the load), with room."""
+    """Descriptors the busiest child holds at once (the first load process: held to both servers, plus
+    the load), with room."""
     return 2 * plan.held + max(*plan.levels, plan.churn_concurrency, plan.lorises + 1) + 512
 
 
 class Bench:
     """The load generator and the two servers of one run, and the steps they go through."""
 
-    def __init__(self, children: Children, pki: Pki, plan: Plan, fds: int) -> None:
+    def __init__(self, children: Children, pki: Pki, plan: Plan, fds: int, processes: int) -> None:
         self.children, self.pki, self.plan, self.fds = children, pki, plan, fds
-        self.client = children.start("load client", "load_client.py", str(pki.directory), str(fds))
+        args = (str(pki.directory), str(fds))
+        self.clients = [children.start(f"load client {i + 1}", "load_client.py", *args) for i in range(processes)]
+        self.client = self.clients[0]  # checks, held connections, lorises, and runs of a single client
         self.servers: dict[str, Child] = {}
         self.told: dict[str, str] = {}
         self.ports: dict[str, int] = {}
@@ -133,18 +144,33 @@ class Bench:
         while self.servers[stack].ask("stats", 5.0)["handlers"] and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def measured(self, stack: str, command: dict[str, Any], bound: float) -> dict[str, Any]:
-        """Run a client command against ``stack``, with both processes' CPU seconds while it ran."""
-        server = self.servers[stack]
-        server_cpu, client_cpu = cpu_seconds(server.pid), cpu_seconds(self.client.pid)
-        answer = self.client.ask({**command, "port": self.ports[stack]}, bound)
+    def measured(self, stack: str, commands: list[dict[str, Any]], bound: float) -> dict[str, Any]:
+        """Run client commands against ``stack`` at once, one per load process (the first ones), with
+        the server's CPU seconds and the load processes' (summed) while they ran; the answers combined."""
+        server, clients = self.servers[stack], self.clients[: len(commands)]
+        server_cpu, client_cpu = cpu_seconds(server.pid), sum(cpu_seconds(c.pid) for c in clients)
+        for client, command in zip(clients, commands, strict=True):
+            client.send(json.dumps({**command, "port": self.ports[stack], "bound": bound}))
+        answer = combined([client.read(bound + 10.0) for client in clients])  # each one's own bound first
         answer["server_cpu"] = cpu_seconds(server.pid) - server_cpu
-        answer["client_cpu"] = cpu_seconds(self.client.pid) - client_cpu
+        answer["client_cpu"] = sum(cpu_seconds(c.pid) for c in clients) - client_cpu
         return answer
 
     def run(self, stack: str, concurrency: int, count: int, seconds: float) -> dict[str, Any]:
-        command = {"op": "run", "concurrency": concurrency, "count": count, "seconds": seconds}
-        return self.measured(stack, {**command, "timeout": CONNECTION_TIMEOUT}, seconds + CONNECTION_TIMEOUT + 5)
+        """``concurrency`` clients making at most ``count`` connections within ``seconds``, shared out
+        among the load processes (as many as there are clients, at most)."""
+        processes = min(len(self.clients), concurrency)
+        commands = [
+            {
+                "op": "run",
+                "concurrency": share(concurrency, processes, index),
+                "count": share(count, processes, index),
+                "seconds": seconds,
+                "timeout": CONNECTION_TIMEOUT,
+            }
+            for index in range(processes)
+        ]
+        return self.measured(stack, commands, seconds + CONNECTION_TIMEOUT + 5)
 
     def levels(self) -> dict[str, dict[int, dict[str, Any]]]:
         """Section 1: each level in ``rounds`` rounds, the servers' order alternating from round to round."""
@@ -199,12 +225,31 @@ class Bench:
                 "probe_every": plan.probe_every,
                 "timeout": CONNECTION_TIMEOUT,
             }
-            results[stack] = self.measured(stack, command, plan.loris_seconds + CONNECTION_TIMEOUT + 10)
+            results[stack] = self.measured(stack, [command], plan.loris_seconds + CONNECTION_TIMEOUT + 10)
             progress(f"lorises, {stack}: {len(results[stack]['latencies'])} probes")
         return results
 
     def server_errors(self) -> dict[str, dict[str, int]]:
         return {stack: server.ask("stats", 5.0)["errors"] for stack, server in self.servers.items()}
+
+
+def share(total: int, parts: int, index: int) -> int:
+    """Part ``index`` of ``total`` cut into ``parts`` near-equal whole parts."""
+    return total // parts + (index < total % parts)
+
+
+def combined(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``run`` answer from those of the load processes that ran it side by side (a single
+    answer, of any command, as it is): counts added, the longest elapsed time."""
+    if len(answers) == 1:
+        return answers[0]
+    return {
+        "completed": sum(a["completed"] for a in answers),
+        "failures": dict(sum((Counter(a["failures"]) for a in answers), Counter())),
+        "elapsed": max(a["elapsed"] for a in answers),
+        "latencies": [x for a in answers for x in a["latencies"]],
+        "time_bound_hit": any(a["time_bound_hit"] for a in answers),
+    }
 
 
 def merge(total: dict[str, Any], answer: dict[str, Any]) -> None:
@@ -221,14 +266,14 @@ def progress(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
-def measure(plan: Plan, directory: Path) -> dict[str, Any]:
+def measure(plan: Plan, directory: Path, processes: int) -> dict[str, Any]:
     fds = fd_needed(plan)
     raise_fd_limit(fds)  # the children inherit the raised soft limit, and raise their own as well
     pki = Pki(directory).make()
     env = {**os.environ, "OPENSSL_CONF": str(pki.openssl_conf), "PYTHONUNBUFFERED": "1"}
     env.pop("PYTHONASYNCIODEBUG", None)  # asyncio's debug mode would measure itself
     with Children(directory, env) as children:
-        bench = Bench(children, pki, plan, fds)
+        bench = Bench(children, pki, plan, fds, processes)
         bench.start_servers()
         raw = {"levels": bench.levels()}
         raw["held"] = bench.held_and_churn()
@@ -242,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts: a smoke run of well under a minute")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE as JSON")
+    parser.add_argument(
+        "--load-processes",
+        type=int,
+        default=load_processes(),
+        metavar="N",
+        help="load processes sharing the clients of a run (default: the cores but one, at least 2: %(default)s)",
+    )
     parser.add_argument("--fleet", action="store_true", help="instead: glasstls server --workers 1/2, memory/Redis")
     args = parser.parse_args(argv)
     if args.fleet:  # load_fleet.py: full handshakes and resumptions/s by workers and store (issue 14)
@@ -249,10 +301,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return load_fleet.main([*(["--quick"] if args.quick else []), *(["--json", args.json] if args.json else [])])
     plan = QUICK if args.quick else FULL
+    if args.load_processes < 1:
+        parser.error("--load-processes must be at least 1")
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="glasstls-load-") as directory:
-            raw = measure(plan, Path(directory))
+            raw = measure(plan, Path(directory), args.load_processes)
     except KeyboardInterrupt:
         print("interrupted; every server and client process was stopped", file=sys.stderr)
         return 130
@@ -261,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     numbers = summary(raw, plan)
     numbers["plan"] = asdict(plan)
+    numbers["load_processes"] = args.load_processes
     numbers["wall_seconds"] = round(time.monotonic() - started, 1)
     print_report(numbers)
     if args.json:

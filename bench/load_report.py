@@ -223,13 +223,18 @@ def _print_failures(numbers: dict[str, Any]) -> None:
         print("\n".join(kinds))
 
 
+def _processes(count: int) -> str:
+    return "one process" if count == 1 else f"{count} processes"
+
+
 def print_report(numbers: dict[str, Any]) -> None:
     plan = numbers["plan"]
     print(f"Python {numbers['python']}, {numbers['openssl']}, {numbers['cpus']} CPUs; all on 127.0.0.1")
     for stack in STACKS:
         print(f"  {stack} server: {numbers['servers'][stack]}")
     print(
-        f"  load: one process of Python asyncio + ssl clients (TLS 1.3, X25519 only, chain not verified in the load;"
+        f"  load: {_processes(numbers['load_processes'])} of Python asyncio + ssl clients sharing each run's clients"
+        " (TLS 1.3, X25519 only, chain not verified in the load;"
         f" checked once per server with verification on); handshake deadline {HANDSHAKE_TIMEOUT:g} s,"
         f" backlog {BACKLOG} on both"
     )
