@@ -158,8 +158,8 @@ def test_tampered_records_fail_alike(suite_id: CipherSuite, n: int) -> None:
         assert opener.open(record[:5], memoryview(record)[5:]) == ref.open(0, record)
 
 
-def test_suites_of_both_tag_lengths_share_the_pools() -> None:
-    """Full records of 16- and 8-byte tags in turn: a buffer made for the other length is not used."""
+def test_suites_of_both_tag_lengths_keep_their_own_pools() -> None:
+    """Full records of 16- and 8-byte tags in turn: each epoch seals in buffers of its tag length."""
     pairs = []
     for suite_id in (CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_128_CCM_8_SHA256) * 2:
         suite = TLS13_SUITES[suite_id]
@@ -171,7 +171,7 @@ def test_suites_of_both_tag_lengths_share_the_pools() -> None:
             record = sealer.seal(23, data)
             assert record == ref.seal(seq, 23, data)
             assert opener.open(record[:5], memoryview(record)[5:]) == (23, data)
-    assert len(protection._SEALING) <= POOLED and len(protection._OPENING) <= POOLED
+    assert all(len(pool) <= POOLED for pool in protection._SEALING.values()) and len(protection._OPENING) <= POOLED
 
 
 def test_threads_sealing_and_opening_at_once_each_get_their_own_buffer() -> None:
@@ -198,4 +198,4 @@ def test_threads_sealing_and_opening_at_once_each_get_their_own_buffer() -> None
     finally:
         sys.setswitchinterval(interval)
     assert failures == []
-    assert len(protection._SEALING) <= POOLED and len(protection._OPENING) <= POOLED
+    assert all(len(pool) <= POOLED for pool in protection._SEALING.values()) and len(protection._OPENING) <= POOLED

@@ -50,7 +50,7 @@ from .handshake.zero_rtt import ZeroRtt
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import AlertTrace, Observer, SecretTrace, StateTrace, as_observer
 from .record.layer import RecordLayer
-from .record.protection import Protection13
+from .record.protection import MAX_PLAINTEXT, Protection13
 from .record.protection12 import Protection12
 from .session.state import SessionState
 from .wire.handshake import ClientHello, Finished, Handshake, HandshakeBuffer, decode_message
@@ -145,6 +145,10 @@ class Connection:
         self._closed = False  # nothing more can be sent or received
         self._write_closed = False  # we sent close_notify
         self._read_closed = False  # the peer sent close_notify (TLS 1.3 half-close)
+        # send's bulk lane: the write keys while one record of application data needs nothing but
+        # sealing under them (records.bulk_sealer) and the connection may send (handshake complete,
+        # not closed); None otherwise. Chosen anew by _choose_sealer at every change of one of those.
+        self._sealer: Protection13 | None = None
 
     # -- the public, sans-I/O surface -----------------------------------------
     def receive_bytes(self, data: bytes) -> list[Event]:
@@ -189,6 +193,21 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         """Queue application data; it flows once the handshake is complete."""
+        sealer = self._sealer
+        if sealer is None or not data or len(data) > MAX_PLAINTEXT:
+            self._send(data)
+            return
+        # The bulk of a transfer: one record, sealed as records.send would seal it (_choose_sealer).
+        try:
+            self._records.output.append(sealer.seal(_APPLICATION_DATA, data))
+        except AlertError as err:  # RFC 8446, Section 5.3: a sequence number may not wrap; close instead
+            self._fail(err)
+            raise
+        if sealer.seq >= KEY_UPDATE_AFTER_RECORDS:
+            self._update_worn_write_key()
+
+    def _send(self, data: bytes) -> None:
+        """send, in every state and for data of any size."""
         if self._closed or self._write_closed:
             raise ConnectionClosedError("cannot send: the connection is closed")
         if not data:
@@ -196,18 +215,26 @@ class Connection:
         if self.peer_verified is None:
             self._app_out.append(bytes(data))
             return
-        records = self._records
         try:
-            records.send(_APPLICATION_DATA_TYPE, data)
+            self._records.send(_APPLICATION_DATA_TYPE, data)
         except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
             self._fail(err)
             raise
+        self._update_worn_write_key()
+
+    def _update_worn_write_key(self) -> None:
+        """A KeyUpdate once the write key has protected KEY_UPDATE_AFTER_RECORDS records."""
         # RFC 8446, Section 5.5: a TLS 1.3 key wears out; TLS 1.2 counts to 2^64 instead (RFC 5246, Section 6.1).
-        write = records.write
+        write = self._records.write
         if write is not None and write.seq >= KEY_UPDATE_AFTER_RECORDS and self.version == _TLS13:
             state = self._state
             if isinstance(state, Connected):
                 state.update_write(self._ctx, request_peer=False)
+
+    def _choose_sealer(self) -> None:
+        """send's bulk lane anew, for the record layer's keys and limit and the connection's state."""
+        may_send = self.peer_verified is not None and not (self._closed or self._write_closed)
+        self._sealer = self._records.bulk_sealer() if may_send else None
 
     def data_to_send(self) -> bytes:
         if self._hs_out:
@@ -222,6 +249,7 @@ class Connection:
         self._write_closed = True
         if self._read_closed:
             self._closed = True
+        self._choose_sealer()
 
     def update_keys(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
@@ -411,6 +439,7 @@ class Connection:
         else:
             # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
             self._closed = True
+            self._choose_sealer()
             self.error = PeerAlertError(description, self._state.step)
             self._events.append(ConnectionClosed(self.error, by_peer=True))
 
@@ -425,6 +454,7 @@ class Connection:
             # RFC 5246, Section 7.2.1: answer with our own close_notify and close.
             self.close()
             self._closed = True
+        # (No lane to drop: whichever branch closed the connection, close() had chosen none.)
         self._events.append(ConnectionClosed(None, by_peer=True))
 
     def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
@@ -451,6 +481,7 @@ class Connection:
         with contextlib.suppress(TLSError):  # the alert itself could not be protected
             self._send_alert(_FATAL, err.description, err.reason)
         self._closed = True
+        self._choose_sealer()
         self.error = err
         self._events.append(ConnectionClosed(err, by_peer=False))
 
@@ -489,6 +520,7 @@ class Connection:
         if early is not None:
             parameters = dataclasses.replace(parameters, early_data_accepted=bool(early.accepted))
         self.peer_verified = proof
+        self._choose_sealer()
         self.parameters = parameters
         self._flush_handshake()
         self._events.append(HandshakeComplete(parameters))
@@ -541,6 +573,7 @@ class _HandshakeContext:
         """Client: the early keys are dropped before a second ClientHello (RFC 8446, Section 4.1.2)."""
         self._conn._flush_handshake()
         self._records.write = None
+        self._conn._choose_sealer()
 
     @property
     def server_name(self) -> str | None:
@@ -598,6 +631,7 @@ class _HandshakeContext:
             self._conn._flush_handshake()  # queued handshake data goes out under the old keys
         records = self._records
         records.write = protection
+        self._conn._choose_sealer()
         records.plaintext_version = b"\x03\x03"
         if self.tracing:
             self._conn._keys_installed("write", protection)
@@ -618,10 +652,12 @@ class _HandshakeContext:
     def set_peer_record_limit(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
         self._records.write_limit = min(1 << 14, limit - 1)
+        self._conn._choose_sealer()
 
     def set_peer_record_limit_12(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
         self._records.write_limit = min(1 << 14, limit)
+        self._conn._choose_sealer()
 
     def set_version(self, version: int) -> None:
         # A member as it is: an Enum call costs as much even when given one.

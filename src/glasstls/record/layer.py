@@ -62,7 +62,9 @@ class RecordLayer:
         # that a reader can tell it need not ask for another record.
         self.buffered: bytes | bytearray = b""
         self._pos = 0  # start of the first unread record in buffered; compacted when input runs dry
-        self._out: list[bytes | bytearray] = []
+        # The records to send, in order, until take_output: appended by send, and by a connection's
+        # bulk lane with what send would append (see bulk_sealer).
+        self.output: list[bytes | bytearray] = []
         self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
         self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
@@ -283,7 +285,7 @@ class RecordLayer:
         """Fragment ``data`` into records of at most ``write_limit`` bytes."""
         protection, limit = self.write, self.write_limit
         if protection is not None and len(data) <= limit and ctype != _CCS and self._hook is None:
-            self._out.append(protection.seal(ctype, data))  # one protected record: _emit's own path
+            self.output.append(protection.seal(ctype, data))  # one protected record: _emit's own path
             return
         if len(data) <= limit:
             self._emit(ctype, data)
@@ -291,6 +293,16 @@ class RecordLayer:
         view = memoryview(data)
         for start in range(0, len(data), limit):
             self._emit(ctype, view[start : start + limit])
+
+    def bulk_sealer(self) -> Protection13 | None:
+        """The write keys when ``send`` of application data of at most 2^14 bytes does no more
+        than ``output.append(keys.seal(23, data))`` (its shortcut): TLS 1.3 keys, the full write
+        limit, no trace hook. Else None. (What a connection asks at each change of the keys or
+        the limit, for its bulk lane.)"""
+        write = self.write
+        if type(write) is Protection13 and self.write_limit == MAX_PLAINTEXT and self._hook is None:
+            return write
+        return None
 
     def _emit(self, ctype: ContentType, data: bytes | memoryview) -> None:
         protection = self.write
@@ -306,10 +318,10 @@ class RecordLayer:
                 # application_data in TLS 1.3, the real type in TLS 1.2; from the table (an Enum call costs more)
                 outer = _CONTENT_TYPES.get(record[0]) or ContentType(record[0])
                 self._hook("out", outer, bytes(record[:5]), bytes(record[5:]), ctype, bytes(data))
-        self._out.append(record)
+        self.output.append(record)
 
     def take_output(self) -> bytes:
-        out = self._out
+        out = self.output
         if len(out) == 1:
             record = out.pop()  # the record itself, not a copy, when it is bytes (a sealed one is)
             return record if type(record) is bytes else bytes(record)

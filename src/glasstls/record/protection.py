@@ -20,7 +20,9 @@ on, as ``header + encrypt(...)`` and the content's slice were. Buffers are lent
 from a pool of the process for one call and given back (``list.pop`` and
 ``append`` are atomic: threads, and a call made from a signal handler in the
 middle of another, each get their own), at most ``POOLED`` of each kind kept: a
-connection holds none between records. Other records take the plain calls.
+connection holds none between records. Sealing buffers are pooled per tag length (an
+epoch takes its suite's pool with its keys), so a buffer lent fits without a check.
+Other records take the plain calls.
 """
 
 from __future__ import annotations
@@ -47,16 +49,18 @@ _MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte i
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
 # The pools of buffers for full records (see the module doc): to seal, a view of the record's
-# buffer with its header written, the header, and a view of its payload; to open, a view of
-# the inner plaintext and a view of all but its last byte. Sizes follow the suite's tag
-# length. Copied out with memoryview.tobytes (about 600 instructions less than bytes(view)).
+# buffer with its header written, the header, and a view of its payload, one pool per tag
+# length; to open, a view of the inner plaintext and a view of all but its last byte.
+# Copied out with memoryview.tobytes (about 600 instructions less than bytes(view)).
 POOLED = 4
-_SEALING: list[tuple[memoryview, bytes, memoryview]] = []
+_Sealing = tuple[memoryview, bytes, memoryview]
+_SEALING: dict[int, list[_Sealing]] = {}  # by tag length
 _OPENING: list[tuple[memoryview, memoryview]] = []
 
 
-def _sealing(size: int) -> tuple[memoryview, bytes, memoryview]:
-    """A buffer for a sealed record of a ``size``-byte payload, its header written."""
+def _sealing(tag_len: int) -> _Sealing:
+    """A buffer for a sealed full record under a tag of ``tag_len`` bytes, its header written."""
+    size = _MAX_INNER + tag_len
     header = _APP_HEADER + size.to_bytes(2, "big")
     record = memoryview(bytearray(header) + bytes(size))
     return record, header, record[5:]
@@ -79,9 +83,11 @@ class Protection13:
         "_aead",
         "_iv",
         "_tag_len",
+        "_sealing",
     )
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
+    _sealing: list[_Sealing]  # the pool of this tag length, taken by _keys with the AEAD
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
         self.suite = suite
@@ -99,6 +105,7 @@ class Protection13:
         key, iv = traffic_key_and_iv(suite, self._secret)
         self._iv = int.from_bytes(iv, "big")
         aead = self._aead = suite.new_aead(key)
+        self._sealing = _SEALING.setdefault(self._tag_len, [])
         self._secret = b""
         return aead
 
@@ -111,7 +118,6 @@ class Protection13:
             inner = b"".join((data, _TYPE_BYTE[content_type], bytes(padding)))
         else:
             inner = data + _TYPE_BYTE[content_type]
-        size = len(inner) + self._tag_len
         # RFC 8446, Section 5.3: the nonce is the IV XOR the 64-bit sequence number, left-padded;
         # a sequence number never wraps. (A record that cannot be built leaves the sequence
         # number where it was.)
@@ -122,17 +128,15 @@ class Protection13:
         aead = self._aead or self._keys()
         nonce = (self._iv ^ seq).to_bytes(12)  # (big-endian: the default)
         if len(inner) == _MAX_INNER:  # a full record: through a buffer of the pool
-            pool = _SEALING
-            lent = pool.pop() if pool else _sealing(size)
+            pool = self._sealing
+            lent = pool.pop() if pool else _sealing(self._tag_len)
             whole, header, view = lent
-            if len(view) == size:  # (not a buffer made for another tag length)
-                aead.encrypt_into(nonce, inner, header, view)
-                record = whole.tobytes()
-                if len(pool) < POOLED:
-                    pool.append(lent)
-                return record
-            pool.append(lent)
-        header = _APP_HEADER + size.to_bytes(2, "big")
+            aead.encrypt_into(nonce, inner, header, view)
+            record = whole.tobytes()
+            if len(pool) < POOLED:
+                pool.append(lent)
+            return record
+        header = _APP_HEADER + (len(inner) + self._tag_len).to_bytes(2, "big")
         return header + aead.encrypt(nonce, inner, header)
 
     def open(self, header: bytes, payload: bytes | memoryview) -> tuple[ContentType, bytes]:
