@@ -323,7 +323,11 @@ class RecordLayer:
     def take_output(self) -> bytes:
         out = self.output
         if len(out) == 1:
-            record = out.pop()  # the record itself, not a copy, when it is bytes (a sealed one is)
+            # The record itself, not a copy, when it is bytes (a sealed one is). (Not out.pop(): a
+            # list emptied by pop gives its array back through the system allocator, and the next
+            # append takes a new one.)
+            record = out[0]
+            out.clear()
             return record if type(record) is bytes else bytes(record)
         if not out:
             return b""

@@ -17,7 +17,7 @@ decrypted into a buffer, with the AEAD's ``encrypt_into`` and ``decrypt_into``:
 pass over the whole record the buffer saves (about 16,000 instructions, 0.1 to
 0.2 us, per 16 KiB record each way). The buffer is copied out to the bytes handed
 on, as ``header + encrypt(...)`` and the content's slice were. Buffers are lent
-from a pool of the process for one call and given back (``list.pop`` and
+from a pool of the process for one call and given back (``deque.pop`` and
 ``append`` are atomic: threads, and a call made from a signal handler in the
 middle of another, each get their own), at most ``POOLED`` of each kind kept: a
 connection holds none between records. Sealing buffers are pooled per tag length (an
@@ -26,6 +26,8 @@ Other records take the plain calls.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
@@ -51,11 +53,13 @@ AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 # The pools of buffers for full records (see the module doc): to seal, a view of the record's
 # buffer with its header written, the header, and a view of its payload, one pool per tag
 # length; to open, a view of the inner plaintext and a view of all but its last byte.
-# Copied out with memoryview.tobytes (about 600 instructions less than bytes(view)).
+# Copied out with memoryview.tobytes (about 600 instructions less than bytes(view)). Deques,
+# not lists: a list that a pop empties gives its array back and takes a new one at the next
+# append (several hundred instructions a record); a deque keeps its block.
 POOLED = 4
 _Sealing = tuple[memoryview, bytes, memoryview]
-_SEALING: dict[int, list[_Sealing]] = {}  # by tag length
-_OPENING: list[tuple[memoryview, memoryview]] = []
+_SEALING: dict[int, deque[_Sealing]] = {}  # by tag length
+_OPENING: deque[tuple[memoryview, memoryview]] = deque()
 
 
 def _sealing(tag_len: int) -> _Sealing:
@@ -87,7 +91,7 @@ class Protection13:
     )
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
-    _sealing: list[_Sealing]  # the pool of this tag length, taken by _keys with the AEAD
+    _sealing: deque[_Sealing]  # the pool of this tag length, taken by _keys with the AEAD
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:
         self.suite = suite
@@ -105,7 +109,7 @@ class Protection13:
         key, iv = traffic_key_and_iv(suite, self._secret)
         self._iv = int.from_bytes(iv, "big")
         aead = self._aead = suite.new_aead(key)
-        self._sealing = _SEALING.setdefault(self._tag_len, [])
+        self._sealing = _SEALING.setdefault(self._tag_len, deque())
         self._secret = b""
         return aead
 
