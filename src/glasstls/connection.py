@@ -155,7 +155,7 @@ class Connection:
         """Feed bytes from the peer; returns what happened, in order."""
         if self._closed or self._read_closed:
             return []
-        records, events, budget = self._records, self._events, self._budget
+        records = self._records
         whole = type(data) is bytes  # (feed cannot fail for bytes: what it cannot take raises to the caller)
         if not whole:
             records.feed(data)
@@ -173,13 +173,13 @@ class Connection:
                 if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and not self._hs_partial:
                     # Application data after the handshake, the record of bulk transfer: here, in
                     # at most one budget call; every check of _dispatch passes for it.
-                    if not budget.settled:
-                        budget.on_application_record(len(content))
-                    events.append(ApplicationData(content))
+                    if not self._budget.settled:
+                        self._budget.on_application_record(len(content))
+                    self._events.append(ApplicationData(content))
                 elif ctype == _HANDSHAKE and content:
                     # A handshake record with content: _dispatch's checks for it are the budget's alone
                     # (no other record may be inside a split message; this one continues it).
-                    budget.on_record(_HANDSHAKE, len(content))
+                    self._budget.on_record(_HANDSHAKE, len(content))
                     self._on_handshake(content, protected)
                 else:
                     self._dispatch(ctype, content, protected)

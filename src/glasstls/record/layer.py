@@ -119,15 +119,10 @@ class RecordLayer:
         transfer: an input that is one whole 16 KiB record); else None, nothing read or changed,
         and the caller feeds ``data``. One call instead of feed's and read_record's."""
         read = self._fast
-        if (
-            read is not None
-            and read is self.read
-            and not self.buffered
-            and type(data) is bytes
-            and 5 <= (size := len(data)) <= _MAX_RECORD
-            and data[0] == _APPLICATION_DATA
-            and ((data[3] << 8) | data[4]) == size - 5
-        ):
+        if read is None or read is not self.read or self.buffered or type(data) is not bytes:
+            return None
+        length = len(data) - 5  # the payload's, if data is one record
+        if 0 <= length <= MAX_CIPHERTEXT and data[0] == _APPLICATION_DATA and ((data[3] << 8) | data[4]) == length:
             header = data[:5]
             inner_type, content = read.open(header, memoryview(data)[5:])
             return inner_type, content, header, True

@@ -19,8 +19,9 @@ pass over the whole record the buffer saves (about 16,000 instructions, 0.1 to
 on, as ``header + encrypt(...)`` and the content's slice were. Buffers are lent
 from a pool of the process for one call and given back (``deque.pop`` and
 ``append`` are atomic: threads, and a call made from a signal handler in the
-middle of another, each get their own), at most ``POOLED`` of each kind kept: a
-connection holds none between records. Sealing buffers are pooled per tag length (an
+middle of another, each get their own), at most ``POOLED`` of each kind kept (a
+bounded deque drops its oldest when one more is given back): a connection holds none
+between records. Sealing buffers are pooled per tag length (an
 epoch takes its suite's pool with its keys), so a buffer lent fits without a check.
 Other records take the plain calls.
 """
@@ -59,7 +60,7 @@ AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 POOLED = 4
 _Sealing = tuple[memoryview, bytes, memoryview]
 _SEALING: dict[int, deque[_Sealing]] = {}  # by tag length
-_OPENING: deque[tuple[memoryview, memoryview]] = deque()
+_OPENING: deque[tuple[memoryview, memoryview]] = deque(maxlen=POOLED)
 
 
 def _sealing(tag_len: int) -> _Sealing:
@@ -109,7 +110,7 @@ class Protection13:
         key, iv = traffic_key_and_iv(suite, self._secret)
         self._iv = int.from_bytes(iv, "big")
         aead = self._aead = suite.new_aead(key)
-        self._sealing = _SEALING.setdefault(self._tag_len, deque())
+        self._sealing = _SEALING.setdefault(self._tag_len, deque(maxlen=POOLED))
         self._secret = b""
         return aead
 
@@ -137,8 +138,7 @@ class Protection13:
             whole, header, view = lent
             aead.encrypt_into(nonce, inner, header, view)
             record = whole.tobytes()
-            if len(pool) < POOLED:
-                pool.append(lent)
+            pool.append(lent)
             return record
         header = _APP_HEADER + (len(inner) + self._tag_len).to_bytes(2, "big")
         return header + aead.encrypt(nonce, inner, header)
@@ -178,8 +178,7 @@ class Protection13:
         except InvalidTag:
             raise self._failed() from None
         finally:
-            if len(pool) < POOLED:
-                pool.append(lent)
+            pool.append(lent)
         return opened
 
     def _failed(self) -> AlertError:
