@@ -64,7 +64,6 @@ _FLAG_TICKET = 0x08
 _KNOWN_FLAGS = _FLAG_EMS | _FLAG_SERVER_NAME | _FLAG_ALPN | _FLAG_TICKET
 
 _U32_MAX = (1 << 32) - 1
-_BYTES_ONLY = {bytes}  # the types of a well-formed peer_certificates tuple's items
 
 
 def check_aware(now: datetime, what: str = "now") -> None:
@@ -73,6 +72,15 @@ def check_aware(now: datetime, what: str = "now") -> None:
         return
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"{what} must be a timezone-aware datetime (UTC), got naive {now!r}")
+
+
+def _all_bytes(items: tuple[object, ...]) -> bool:
+    """Whether every item is bytes itself (a loop, not set(map(type, ...)) or a generator: a
+    client makes a session of every ticket it is sent, with the server's chain)."""
+    for item in items:  # noqa: SIM110 - all() over a generator is the costlier form
+        if type(item) is not bytes:
+            return False
+    return True
 
 
 @dict_init
@@ -104,7 +112,7 @@ class SessionState:
             check_aware(created, "created")
             object.__setattr__(self, "created", created.astimezone(UTC))
         certs = self.peer_certificates
-        if type(certs) is not tuple or (certs and set(map(type, certs)) != _BYTES_ONLY):
+        if type(certs) is not tuple or not _all_bytes(certs):
             object.__setattr__(self, "peer_certificates", tuple(bytes(c) for c in certs))
         problem = self._problem()
         if problem:
@@ -144,13 +152,17 @@ class SessionState:
         return None
 
     def _certificates_problem(self) -> str | None:
-        certs = self.peer_certificates
-        if not certs:
-            return None
-        lengths = list(map(len, certs))  # (map and min/max/sum loop in C: a session is made per ticket)
-        if min(lengths) < 1 or max(lengths) >= 1 << 24:
-            return "bad peer certificate length"
-        if sum(lengths) + 3 * len(lengths) >= 1 << 24:
+        """Why the chain does not fit ``opaque peer_certificates<0..2^24-1>`` of ``opaque
+        DER<1..2^24-1>`` (the module doc), or None. (One loop: a chain has a few certificates,
+        and list, map, min, max and sum over them cost twice as much; a client makes a session
+        of every ticket it is sent.)"""
+        total = 0
+        for der in self.peer_certificates:
+            size = len(der)
+            if not 0 < size < 1 << 24:
+                return "bad peer certificate length"
+            total += size + 3  # (and its 3-byte length)
+        if total >= 1 << 24:
             return "peer certificates too long"
         return None
 
