@@ -32,10 +32,10 @@ def start(ctx: Context) -> AnyState:
     if psk is not None and early13.client_may_offer(ctx, psk):
         # RFC 8446, Section 4.2.10: early_data, before pre_shared_key (last), bound anew.
         others = tuple(e for e in hello.extensions if e.type != E.pre_shared_key)
-        hello = bind(ctx, hello.with_extensions((*others, early13.early_data_extension())), psk)
+        hello = bind(ctx, hello.with_extensions((*others, early13.early_data_extension())), psk, now=psk.checked_at)
     shaped = shape_client_hello(ctx, hello)  # configured order and padding, then the binder again
     if shaped is not hello:
-        hello = bind(ctx, shaped, psk) if psk is not None else shaped
+        hello = bind(ctx, shaped, psk, now=psk.checked_at) if psk is not None else shaped
     ctx.send_message(hello)
     early13.client_start(ctx, hello, psk)  # early keys, for the 0-RTT data sent next
     transcript = Transcript()

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from ..config import ClientConfig, ServerConfig
 from ..crypto.keyschedule13 import EarlySecret, resumption_psk
@@ -104,6 +105,9 @@ class PskOffer:
     # The Early Secret of ``secret`` (RFC 8446, Section 7.1), extracted once for the binder and
     # carried on into the handshake's key schedule.
     early: EarlySecret = field(repr=False, compare=False)
+    # The clock's reading when psk_offer found the ticket unexpired (None: an external PSK): the
+    # first ClientHello reports the ticket's age at it, one reading of the clock for both.
+    checked_at: datetime | None = field(default=None, repr=False, compare=False)
 
     @property
     def external(self) -> bool:
@@ -113,11 +117,12 @@ class PskOffer:
     def kind(self) -> str:
         return "external PSK" if self.session is None else "resumption"
 
-    def obfuscated_age(self, ctx: Context) -> int:
-        """Section 4.2.11: 0 for an external PSK; a ticket's age plus its ticket_age_add."""
+    def obfuscated_age(self, ctx: Context, now: datetime | None = None) -> int:
+        """Section 4.2.11: 0 for an external PSK; a ticket's age at ``now`` (None: the clock's
+        reading now) plus its ticket_age_add."""
         if self.session is None:
             return 0
-        return obfuscated_age(self.session.ticket_age_add, self.session.created, ctx.now())
+        return obfuscated_age(self.session.ticket_age_add, self.session.created, now or ctx.now())
 
 
 def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer | None:
@@ -127,11 +132,12 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
     suites = [TLS13_SUITES[s] for s in offered_suites if s in TLS13_SUITES]
     session = ctx.offered_session
     if session is not None and session.version == TLS13:
-        problem = _unofferable(ctx, session, suites)
+        now = ctx.now()
+        problem = _unofferable(ctx, session, suites, now)
         if problem is None and session.ticket:
             own = _SUITES_BY_VALUE[session.cipher_suite]
             early = EarlySecret(own, session.master_secret)
-            return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes, early)
+            return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes, early, now)
         ctx.verified(SUBJECT, False, f"ticket not offered: {problem}")
     psk = cfg.psk
     suite = next((s for s in suites if psk is not None and s.hash_name == psk.hash), None)
@@ -140,8 +146,8 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
     return PskOffer(psk.identity, psk.key, suite, None, cfg.psk_modes, EarlySecret(suite, psk.key))
 
 
-def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13]) -> str | None:
-    """Why a TLS 1.3 session may not be offered on this connection, or None."""
+def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13], now: datetime) -> str | None:
+    """Why a TLS 1.3 session may not be offered on this connection at ``now``, or None."""
     suite = _SUITES_BY_VALUE.get(session.cipher_suite)
     if not session.ticket or suite is None:
         return "the session has no TLS 1.3 ticket"
@@ -155,7 +161,7 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13])
     # RFC 8446, Section 4.6.1 and RFC 6066, Section 3: a session belongs to one server name.
     if _normal_name(session.server_name) != _normal_name(ctx.offered_sni):
         return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
-    if session.expired(ctx.now()):
+    if session.expired(now):
         return "the ticket has expired"
     return None
 
@@ -166,10 +172,13 @@ def psk_modes_extension(ctx: Context) -> Extension:
     return Extension.make(E.psk_key_exchange_modes, cfg.psk_modes, X.CH)
 
 
-def bind(ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript | None = None) -> ClientHello:
+def bind(
+    ctx: Context, hello: ClientHello, offer: PskOffer, before: Transcript | None = None, now: datetime | None = None
+) -> ClientHello:
     """``hello`` with pre_shared_key last (Section 4.2.11) and its binder computed over the
-    ClientHello up to the binders (Section 4.2.11.2); ``before``: see _binder_transcript_hash."""
-    identity = (PskIdentity(offer.identity, offer.obfuscated_age(ctx)),)
+    ClientHello up to the binders (Section 4.2.11.2); ``before``: see _binder_transcript_hash;
+    ``now``: when the ticket's age is reported at (None: the clock's reading now)."""
+    identity = (PskIdentity(offer.identity, offer.obfuscated_age(ctx, now)),)
     psk = _PSK
     others = tuple([e for e in hello.extensions if e.type != psk])
     placeholder = Extension.make(psk, OfferedPsks(identity, (bytes(offer.suite.hash_len),)), X.CH)
@@ -217,7 +226,8 @@ def accepted_psk(ctx: Context, sh: ServerHello, offer: PskOffer | None, suite: S
         raise AlertError(ILLEGAL, f"server selected PSK identity {selected.value}; the client offered one")
     if suite.hash_name != offer.suite.hash_name:
         raise AlertError(ILLEGAL, f"server chose {suite.name} with a PSK for {offer.suite.hash_name}")
-    ctx.verified(SUBJECT, True, f"PSK accepted: {offer.kind}")
+    if ctx.tracing:  # (the message composed only for a listener, as _verify_binder's)
+        ctx.verified(SUBJECT, True, f"PSK accepted: {offer.kind}")
     return offer
 
 
