@@ -11,6 +11,7 @@ any number of times, and a suite's AEAD constructor must make the AEAD its class
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
@@ -68,6 +69,16 @@ def test_a_finished_key_is_the_label_of_section_4_4_4(suite: CipherSuite) -> Non
         assert ks.finished_key(s, secret) == expected
         for th in (b"", hashlib.new(s.hash_name, secret).digest()):
             assert ks.finished_verify_data(s, secret, th) == kdf.hmac_digest(expected, th, s.hash_name)
+
+
+@pytest.mark.parametrize("hash_name", sorted(HASHES))
+def test_an_hmac_of_an_hmac_is_the_second_keyed_by_the_first(hash_name: str) -> None:
+    """kdf.hmac_of_hmac, one call for the two HMACs of a Finished or binder, against hmac's own."""
+    for key in [*secrets(HASHES[hash_name]), b"", b"k" * 200]:
+        for first, second in ((b"", b""), (b"finished", bytes(HASHES[hash_name])), (b"x" * 300, b"y")):
+            inner = hmac.new(key, first, hash_name).digest()
+            expected = hmac.new(inner, second, hash_name).digest()
+            assert kdf.hmac_of_hmac(key, first, second, hash_name) == expected
 
 
 def reference_aead(s: Suite13, key: bytes) -> object:

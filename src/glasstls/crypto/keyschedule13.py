@@ -38,6 +38,7 @@ from .kdf import (
     hkdf_label,
     hmac_digest,
     hmac_keyed,
+    hmac_of_hmac,
 )
 from .suites import Suite13
 
@@ -109,8 +110,7 @@ def finished_key(suite: Suite13, base_key: bytes) -> bytes:
 def finished_verify_data(suite: Suite13, base_key: bytes, transcript_hash: bytes) -> bytes:
     """HMAC(finished_key, transcript hash), RFC 8446, Section 4.4.4 (finished_key inlined: a side
     makes three or four of these per handshake, PSK binders included)."""
-    h = suite.hash_name
-    return hmac_digest(hmac_digest(base_key, suite.finished_input, h), transcript_hash, h)
+    return hmac_of_hmac(base_key, suite.finished_input, transcript_hash, suite.hash_name)
 
 
 def next_traffic_secret(suite: Suite13, secret: bytes) -> bytes:
