@@ -149,6 +149,43 @@ def test_a_whole_record_reads_alike_in_every_variant(suite_id: CipherSuite) -> N
     assert records.read_whole(bytearray(data)) is None and records.read.seq == 2  # not the caller's bytes
 
 
+def full_record_variants(record: bytes) -> list[bytes]:
+    """A full record, each change of a byte of its header (to values around its fields and to
+    itself with the low bit flipped), each truncation around its header and its end, one byte
+    more, and a changed byte of its payload and of its tag."""
+    header = record[:5]
+    variants = [record, record + b"\x00", record[:-1], record[:-2] + record[-1:]]
+    variants += [record[:n] for n in range(7)]
+    for i in range(5):
+        for value in {0x00, 0x03, 0x08, 0x09, 0x11, 0x14, 0x16, 0x17, 0x40, 0x41, 0xFF, header[i] ^ 1}:
+            variants.append(record[:i] + bytes((value,)) + record[i + 1 :])
+    for i in (5, len(record) // 2, len(record) - 1):
+        variants.append(record[:i] + bytes((record[i] ^ 1,)) + record[i + 1 :])
+    return variants
+
+
+@pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
+def test_a_whole_full_record_reads_alike_in_every_variant(suite_id: CipherSuite) -> None:
+    """read_whole compares an input with the header and size of a full record first (2^14 bytes
+    of content, the bulk of a transfer) and checks any other field by field: it reads what feed
+    and read_record read, or declines, for each variant of a full data record, of a full record
+    of another inner type, and of a full-sized one whose padding makes it no longer full."""
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    first = sealer.seal(ContentType.application_data, b"first")
+    records = [
+        sealer.seal(ContentType.application_data, os.urandom(MAX_PLAINTEXT)),
+        sealer.seal(ContentType.handshake, bytes(MAX_PLAINTEXT)),
+        sealer.seal(ContentType.application_data, bytes(MAX_PLAINTEXT - 5), padding=5),
+    ]
+    for record in records:
+        assert record[:5] == sealer.full_header and len(record) == sealer.full_size
+        for variant in full_record_variants(record):
+            fast = read_all(layer(suite_id, careful=False), [first, variant], whole=True)
+            assert fast == read_all(layer(suite_id, careful=True), [first, variant]), variant[:8]
+    taken = layer(suite_id, careful=False, installed=True)
+    assert taken.read_whole(first) is not None and taken.read_whole(records[0]) is not None  # (the shortcut)
+
+
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
 def test_installed_keys_read_their_first_records_alike(suite_id: CipherSuite) -> None:
     """install_read chooses the fast lane before any record: the first records under the new

@@ -121,12 +121,17 @@ class RecordLayer:
         read = self._fast
         if read is None or read is not self.read or self.buffered or type(data) is not bytes:
             return None
-        length = len(data) - 5  # the payload's, if data is one record
-        if 0 <= length <= MAX_CIPHERTEXT and data[0] == _APPLICATION_DATA and ((data[3] << 8) | data[4]) == length:
-            header = data[:5]
-            inner_type, content = read.open(header, memoryview(data)[5:])
-            return inner_type, content, header, True
-        return None
+        header = data[:5]
+        # A full record with legacy_record_version 0x0303 (RFC 8446, Section 5.1), one comparison;
+        # any other input, field by field.
+        if header != read.full_header or len(data) != read.full_size:
+            length = len(data) - 5  # the payload's, if data is one record
+            if not (
+                0 <= length <= MAX_CIPHERTEXT and data[0] == _APPLICATION_DATA and (data[3] << 8 | data[4]) == length
+            ):
+                return None
+        inner_type, content = read.open(header, memoryview(data)[5:])
+        return inner_type, content, header, True
 
     def read_record(self) -> tuple[ContentType, bytes, bytes, bool] | None:
         """The next complete record as (content type, content, header, protected), decrypted;

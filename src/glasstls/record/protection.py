@@ -49,6 +49,9 @@ _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
 # Indexed by the inner content type byte: the member, or None for a value ContentType must make.
 _INNER_TYPES: tuple[ContentType | None, ...] = tuple(_CONTENT_TYPES.get(i) for i in range(256))
 _MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte included
+# A full record's header and size, header included, by tag length (Protection13.full_header
+# and full_size); any other tag length has none.
+_FULL_RECORDS = {tag: (_APP_HEADER + (_MAX_INNER + tag).to_bytes(2, "big"), 5 + _MAX_INNER + tag) for tag in (16, 8)}
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
 # The pools of buffers for full records (see the module doc): to seal, a view of the record's
@@ -89,6 +92,8 @@ class Protection13:
         "_iv",
         "_tag_len",
         "_sealing",
+        "full_header",
+        "full_size",
     )
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
@@ -102,6 +107,10 @@ class Protection13:
         self._aead: AEAD | None = None
         self._iv = 0
         self._tag_len = suite.tag_len
+        # A full record (2^14 bytes of content, padding none) as a peer sends it under these keys:
+        # what the record layer compares an input with first. (An input that differs is checked
+        # field by field.)
+        self.full_header, self.full_size = _FULL_RECORDS.get(suite.tag_len, (b"", 0))
 
     def _keys(self) -> AEAD:
         """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV. The
