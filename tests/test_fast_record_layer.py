@@ -267,6 +267,14 @@ def test_send_shortcut_is_emit(suite_id: CipherSuite) -> None:
         assert fast.take_output() == careful.take_output()
     fast.send(ContentType.change_cipher_spec, b"\x01")  # never protected (RFC 8446, Section 5)
     assert fast.take_output() == b"\x14\x03\x03\x00\x01\x01"
+    # take_output: a lone bytes record itself (no copy), a lone bytearray (TLS 1.2 CBC's) as
+    # bytes, b"" for none, and nothing kept.
+    fast.send(ContentType.application_data, b"data")
+    record = fast.output[0]
+    assert fast.take_output() is record and fast.output == []
+    fast.output.append(bytearray(b"cbc"))
+    assert type(taken := fast.take_output()) is bytes and taken == b"cbc"
+    assert fast.take_output() == b"" and fast.output == []
 
 
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)

@@ -321,16 +321,11 @@ class RecordLayer:
         self.output.append(record)
 
     def take_output(self) -> bytes:
+        """The records to send, as one bytes object; none kept."""
+        # bytes.join hands back a lone bytes record itself, not a copy (a sealed one is bytes),
+        # and b"" for none. (clear, not pop: a list emptied by pop gives its array back through
+        # the system allocator, and the next append takes a new one.)
         out = self.output
-        if len(out) == 1:
-            # The record itself, not a copy, when it is bytes (a sealed one is). (Not out.pop(): a
-            # list emptied by pop gives its array back through the system allocator, and the next
-            # append takes a new one.)
-            record = out[0]
-            out.clear()
-            return record if type(record) is bytes else bytes(record)
-        if not out:
-            return b""
         joined = b"".join(out)
         out.clear()
         return joined
