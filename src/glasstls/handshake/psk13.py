@@ -249,23 +249,19 @@ def session_from_ticket(
         ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
         return None
     early = X.find(nst.extensions, _EARLY_DATA)
-    # Positionally, in the fields' order: a class called with keywords gets them as a dict
-    # (some 1,000 instructions a keyword, once per ticket received).
-    return SessionState(
-        TLS13,  # version
-        suite.suite,  # cipher_suite
-        resumption_psk(suite, resumption_secret, nst.ticket_nonce),  # master_secret
-        False,  # extended_master_secret: TLS 1.2 only
-        basis.server_name,  # server_name
-        basis.alpn,  # alpn
+    # (Positionally: a call with keywords gets them as a dict, some 1,000 instructions a keyword.)
+    return SessionState.received13(
+        suite.suite,
+        resumption_psk(suite, resumption_secret, nst.ticket_nonce),  # the ticket's PSK
+        basis.server_name,
+        basis.alpn,
         ctx.now(),  # created: the age the client reports counts from here (Section 4.2.11.1)
         min(nst.ticket_lifetime, MAX_TICKET_LIFETIME),  # lifetime
-        b"",  # session_id: TLS 1.2 only
-        nst.ticket,  # ticket
-        nst.ticket_age_add,  # ticket_age_add
-        nst.ticket_nonce,  # ticket_nonce
+        nst.ticket,
+        nst.ticket_age_add,
+        nst.ticket_nonce,
         early.value if early is not None else 0,  # max_early_data
-        basis.peer_certificates,  # peer_certificates
+        basis.peer_certificates,
     )
 
 

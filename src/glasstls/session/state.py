@@ -137,10 +137,9 @@ class SessionState:
             return "lifetime does not fit 32 bits"
         if len(self.session_id) > 32:
             return "session_id is longer than 32 bytes (RFC 5246, Section 7.4.1.2)"
-        if self.server_name is not None and not 0 < len(self.server_name.encode()) < 1 << 16:
-            return "bad server_name length"
-        if self.alpn is not None and not 0 < len(self.alpn.encode()) < 256:
-            return "bad alpn length (RFC 7301, Section 3.1)"
+        problem = self._names_problem()
+        if problem is not None:
+            return problem
         if self.ticket is not None and len(self.ticket) >= 1 << 16:
             return "ticket is longer than 65535 bytes"
         if not 0 <= self.ticket_age_add <= _U32_MAX:
@@ -149,6 +148,14 @@ class SessionState:
             return "ticket_nonce is longer than 255 bytes"
         if not 0 <= self.max_early_data <= _U32_MAX:
             return "max_early_data does not fit 32 bits"
+        return None
+
+    def _names_problem(self) -> str | None:
+        """What the encoding needs of the server name and the ALPN protocol (see the module doc)."""
+        if self.server_name is not None and not 0 < len(self.server_name.encode()) < 1 << 16:
+            return "bad server_name length"
+        if self.alpn is not None and not 0 < len(self.alpn.encode()) < 256:
+            return "bad alpn length (RFC 7301, Section 3.1)"
         return None
 
     def _certificates_problem(self) -> str | None:
@@ -211,6 +218,55 @@ class SessionState:
         state = object.__new__(cls)
         object.__setattr__(state, "__dict__", fields)
         return state
+
+    @classmethod
+    def received13(
+        cls,
+        cipher_suite: int,
+        psk: bytes,
+        server_name: str | None,
+        alpn: str | None,
+        created: datetime,
+        lifetime: int,
+        ticket: bytes,
+        ticket_age_add: int,
+        ticket_nonce: bytes,
+        max_early_data: int,
+        peer_certificates: tuple[bytes, ...],
+    ) -> SessionState:
+        """The session a TLS 1.3 client makes of a NewSessionTicket (RFC 8446, Section 4.6.1): the
+        state the constructor makes of these fields (no session ID), with only the checks that can
+        fail, as a client makes one per ticket it is sent. The others cannot for what a client
+        passes: a TLS 1.3 suite, the PSK of its hash's length, and what the NewSessionTicket
+        decoder read (a ticket of 1 to 65535 bytes, a nonce of at most 255, ticket_age_add and the
+        early_data limit of 32 bits), the lifetime capped (session/psk.py, MAX_TICKET_LIFETIME).
+        The server name, ALPN protocol and chain are the connection's, checked here as the
+        constructor does; a clock not in UTC or before 1970, or a chain not a tuple of bytes, takes
+        the constructor's checks (and errors). tests/test_fast_res13_session_checks.py holds this
+        to the constructor, over every cut and byte change of real NewSessionTickets."""
+        fields: dict[str, Any] = {
+            "version": TLS13,
+            "cipher_suite": cipher_suite,
+            "master_secret": psk,
+            "extended_master_secret": False,
+            "server_name": server_name,
+            "alpn": alpn,
+            "created": created,
+            "lifetime": lifetime,
+            "session_id": b"",
+            "ticket": ticket,
+            "ticket_age_add": ticket_age_add,
+            "ticket_nonce": ticket_nonce,
+            "max_early_data": max_early_data,
+            "peer_certificates": peer_certificates,
+        }
+        chain = peer_certificates
+        if created.tzinfo is UTC and created >= _EPOCH and type(chain) is tuple and _all_bytes(chain):
+            state = object.__new__(cls)
+            object.__setattr__(state, "__dict__", fields)
+            if state._names_problem() is None and state._certificates_problem() is None:
+                return state
+        return cls(**fields)  # the constructor, its checks and its errors
 
     # -- lifetime and matching ----------------------------------------------------------
 
