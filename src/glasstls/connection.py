@@ -564,6 +564,10 @@ class _HandshakeContext:
         self.early_wanted: bytes | None = None  # the client's 0-RTT data (RFC 8446, Section 4.2.10)
         self.early: ZeroRtt | None = None  # the 0-RTT attempt, either side
         self._ccs_sent = False  # a change_cipher_spec went out
+        # The handshake completed (complete() was called): only from then on can a change of the
+        # write keys or limit change send's bulk lane (none before: Connection._choose_sealer), so
+        # only then is the connection told, through the proxy, of one.
+        self._completed = False
 
     def skip_early_data(self, limit: int) -> None:
         """Server: drop early records that fail to decrypt, up to ``limit`` bytes (RFC 8446, Section 4.2.10)."""
@@ -573,7 +577,7 @@ class _HandshakeContext:
         """Client: the early keys are dropped before a second ClientHello (RFC 8446, Section 4.1.2)."""
         self._conn._flush_handshake()
         self._records.write = None
-        self._conn._choose_sealer()
+        self._write_changed()
 
     @property
     def server_name(self) -> str | None:
@@ -631,7 +635,7 @@ class _HandshakeContext:
             self._conn._flush_handshake()  # queued handshake data goes out under the old keys
         records = self._records
         records.write = protection
-        self._conn._choose_sealer()
+        self._write_changed()
         records.plaintext_version = b"\x03\x03"
         if self.tracing:
             self._conn._keys_installed("write", protection)
@@ -652,12 +656,12 @@ class _HandshakeContext:
     def set_peer_record_limit(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
         self._records.write_limit = min(1 << 14, limit - 1)
-        self._conn._choose_sealer()
+        self._write_changed()
 
     def set_peer_record_limit_12(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
         self._records.write_limit = min(1 << 14, limit)
-        self._conn._choose_sealer()
+        self._write_changed()
 
     def set_version(self, version: int) -> None:
         # A member as it is: an Enum call costs as much even when given one.
@@ -675,7 +679,13 @@ class _HandshakeContext:
         self._conn.session = session
 
     def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None:
+        self._completed = True
         self._conn._complete(proof, parameters)
+
+    def _write_changed(self) -> None:
+        """The write keys or limit changed: send's bulk lane is chosen anew, once it can be one."""
+        if self._completed:
+            self._conn._choose_sealer()
 
     def update_parameters(self, **changes: Any) -> None:
         """After the handshake, e.g. a client certificate from post-handshake auth."""

@@ -50,8 +50,11 @@ _CONTENT_TYPES: dict[int, ContentType] = {int(t): t for t in ContentType}
 _INNER_TYPES: tuple[ContentType | None, ...] = tuple(_CONTENT_TYPES.get(i) for i in range(256))
 _MAX_INNER = MAX_PLAINTEXT + 1  # RFC 8446, Section 5.2: the content type byte included
 # A full record's header and size, header included, by tag length (Protection13.full_header
-# and full_size); any other tag length has none.
-_FULL_RECORDS = {tag: (_APP_HEADER + (_MAX_INNER + tag).to_bytes(2, "big"), 5 + _MAX_INNER + tag) for tag in (16, 8)}
+# and full_size): 16 bytes, and 8 for AES-CCM-8 (RFC 8446, Appendix B.4).
+_TAG_LENGTHS = (16, 8)
+_FULL_RECORDS = {
+    tag: (_APP_HEADER + (_MAX_INNER + tag).to_bytes(2, "big"), 5 + _MAX_INNER + tag) for tag in _TAG_LENGTHS
+}
 AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 
 # The pools of buffers for full records (see the module doc): to seal, a view of the record's
@@ -62,7 +65,7 @@ AEAD = AESGCM | ChaCha20Poly1305 | AESCCM
 # append (several hundred instructions a record); a deque keeps its block.
 POOLED = 4
 _Sealing = tuple[memoryview, bytes, memoryview]
-_SEALING: dict[int, deque[_Sealing]] = {}  # by tag length
+_SEALING: dict[int, deque[_Sealing]] = {tag: deque(maxlen=POOLED) for tag in _TAG_LENGTHS}
 _OPENING: deque[tuple[memoryview, memoryview]] = deque(maxlen=POOLED)
 
 
@@ -110,7 +113,7 @@ class Protection13:
         # A full record (2^14 bytes of content, padding none) as a peer sends it under these keys:
         # what the record layer compares an input with first. (An input that differs is checked
         # field by field.)
-        self.full_header, self.full_size = _FULL_RECORDS.get(suite.tag_len, (b"", 0))
+        self.full_header, self.full_size = _FULL_RECORDS[suite.tag_len]
 
     def _keys(self) -> AEAD:
         """The AEAD, made for the first record: RFC 8446, Section 7.3, the write key and IV. The
@@ -119,7 +122,7 @@ class Protection13:
         key, iv = traffic_key_and_iv(suite, self._secret)
         self._iv = int.from_bytes(iv, "big")
         aead = self._aead = suite.new_aead(key)
-        self._sealing = _SEALING.setdefault(self._tag_len, deque(maxlen=POOLED))
+        self._sealing = _SEALING[self._tag_len]
         self._secret = b""
         return aead
 
