@@ -57,12 +57,6 @@ def hmac_of_hmac(key: bytes, first: bytes, second: bytes, hash_name: str) -> byt
     return _new(inner, second, hash_name).digest()  # type: ignore[no-any-return]  # HMAC.digest is bytes
 
 
-def hmac_keyed(key: bytes, hash_name: str) -> Any:
-    """An HMAC keyed with ``key`` and fed nothing yet: ``copy()`` it for each message under the same
-    key, which saves setting the key's pads up again (TLS 1.2's P_hash makes four or more HMACs per key)."""
-    return _new(key, b"", hash_name)
-
-
 # RFC 2104, Section 2: HMAC(K, m) = H(K XOR opad | H(K XOR ipad | m)), K padded with zeros to the
 # hash's block. The XORs as bytes.translate tables, as the hmac module makes them.
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -78,9 +72,10 @@ _HASHES: dict[str, tuple[Callable[[bytes], Any], int]] = {
 def hmac_pads(key: bytes, hash_name: str) -> HmacPads:
     """HMAC keyed with ``key`` (RFC 2104, Section 2) as its two hashes, fed the padded key and
     nothing else: :func:`hmac_with_pads` copies both for each message. That costs less than
-    copying an HMAC of :func:`hmac_keyed` (OpenSSL's HMAC context holds three digest contexts,
-    and its digest() copies it once more): about 2,000 instructions less a message, for about
-    2,500 more to key; the key schedule's stages derive two to four secrets from theirs."""
+    copying an OpenSSL HMAC keyed once (its context holds three digest contexts, and its
+    digest() copies it once more): about 2,000 instructions less a message, for about
+    2,500 more to key; the key schedule's stages derive two to four secrets from theirs, and
+    TLS 1.2's P_hash makes four or more HMACs per key."""
     kind = _HASHES.get(hash_name)
     if kind is None:
         kind = _HASHES[hash_name] = (functools.partial(hashlib.new, hash_name), hashlib.new(hash_name).block_size)
@@ -193,7 +188,7 @@ _DERIVE_SECRET_HEADS: dict[str, _DeriveSecretHeads] = {}
 
 
 def derive_secret_heads(hash_name: str) -> dict[bytes, bytes]:
-    """For Derive-Secret under ``hash_name`` from a keyed HMAC (:func:`hmac_keyed`): by label, the
+    """For Derive-Secret under ``hash_name`` from a keyed HMAC (:func:`hmac_pads`): by label, the
     HkdfLabel up to its context. ``heads[label] + transcript_hash + b"\x01"`` is then the whole
     HKDF-Expand input of T(1) when the transcript hash has the hash's length (its output's)."""
     heads = _DERIVE_SECRET_HEADS.get(hash_name)
