@@ -17,7 +17,8 @@ either way, asked for or forced by KEY_UPDATE_AFTER_RECORDS (RFC 8446, Section 5
 the sequence number limit (Section 5.3), record_size_limit (RFC 8449), close_notify
 either way, and fatal alerts sent and received. The lane twin also says, at each
 step, whether the lane is chosen: a test that passes with it never taken proves
-nothing.
+nothing. (A trace hook is given when a connection is made, RecordLayer(hook), and
+cannot be attached later: the traced twin never has a lane, which run_twins asserts.)
 """
 
 from __future__ import annotations
