@@ -1,8 +1,8 @@
-"""A TLS 1.3 stage keys its secret's HMAC once (kdf.hmac_pads) and copies it per derivation
-(issue 15): the stages must derive what derive_secret gives, in any order and any number of
-times (a copy leaves the keyed HMAC as it was; tests/test_fast_kdf_pairs.py holds the
-derivations to hkdf_expand_label for every context length); and an empty salt's extract, from
-an HMAC kept keyed with zeros, what HMAC under HashLen zeros gives, the kept one unchanged."""
+"""A TLS 1.3 stage keys its secret's HMAC once and copies it per derivation (issue 15): the
+stages must derive what derive_secret gives, in any order and any number of times (a copy
+leaves the keyed HMAC as it was; tests/test_fast_kdf_pairs.py holds the derivations to
+hkdf_expand_label for every context length); and an empty salt's extract, from a kept HMAC
+keyed with zeros, what HMAC under HashLen zeros gives, the kept one unchanged."""
 
 from __future__ import annotations
 
@@ -44,4 +44,4 @@ def test_an_empty_salt_extract_leaves_the_kept_zeros_hmac_as_it_was(hash_name: s
     zeros = bytes(HASHES[hash_name])
     for ikm in (b"", b"\x00" * 32, bytes(range(48)), b"i" * 200, b"", bytes(range(48))):
         assert kdf.hkdf_extract(hash_name, b"", ikm) == hmac.new(zeros, ikm, hash_name).digest()
-    assert kdf.hmac_with_pads(kdf._ZERO_PADS[hash_name], b"") == hmac.new(zeros, b"", hash_name).digest()
+    assert kdf._ZERO_KEYED[hash_name].digest() == hmac.new(zeros, b"", hash_name).digest()

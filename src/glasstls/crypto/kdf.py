@@ -13,16 +13,10 @@ which takes the same arguments.
 Every TLS 1.3 derivation fits in one HKDF-Expand block, so
 :func:`hkdf_expand_label` is one HMAC over an ``HkdfLabel`` whose constant
 head (length and label) is built once per label.
-
-A key that makes several HMACs (a key schedule stage's secret, RFC 8446, Section
-7.1) is kept as RFC 2104's two hashes fed its padded key (:func:`hmac_pads`),
-copied for each message: copying two digest contexts costs less than copying
-OpenSSL's HMAC context, which holds three and is copied again by its digest().
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable
 from functools import lru_cache
@@ -57,58 +51,27 @@ def hmac_of_hmac(key: bytes, first: bytes, second: bytes, hash_name: str) -> byt
     return _new(inner, second, hash_name).digest()  # type: ignore[no-any-return]  # HMAC.digest is bytes
 
 
-# RFC 2104, Section 2: HMAC(K, m) = H(K XOR opad | H(K XOR ipad | m)), K padded with zeros to the
-# hash's block. The XORs as bytes.translate tables, as the hmac module makes them.
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
-HmacPads = tuple[Any, Any]  # (the inner hash fed K XOR ipad, the outer hash fed K XOR opad)
-# A hash's constructor (of its first input) and its block size, by name: TLS 1.3's made here.
-_HASHES: dict[str, tuple[Callable[[bytes], Any], int]] = {
-    "sha256": (hashlib.sha256, 64),
-    "sha384": (hashlib.sha384, 128),
-}
-
-
-def hmac_pads(key: bytes, hash_name: str) -> HmacPads:
-    """HMAC keyed with ``key`` (RFC 2104, Section 2) as its two hashes, fed the padded key and
-    nothing else: :func:`hmac_with_pads` copies both for each message. That costs less than
-    copying an OpenSSL HMAC keyed once (its context holds three digest contexts, and its
-    digest() copies it once more): about 2,000 instructions less a message, for about
-    2,500 more to key; the key schedule's stages derive two to four secrets from theirs, and
-    TLS 1.2's P_hash makes four or more HMACs per key."""
-    kind = _HASHES.get(hash_name)
-    if kind is None:
-        kind = _HASHES[hash_name] = (functools.partial(hashlib.new, hash_name), hashlib.new(hash_name).block_size)
-    new, block_size = kind
-    if len(key) > block_size:  # (RFC 2104: a key longer than the block is hashed first)
-        key = new(key).digest()
-    key = key.ljust(block_size, b"\0")
-    return new(key.translate(_IPAD)), new(key.translate(_OPAD))
-
-
-def hmac_with_pads(pads: HmacPads, msg: bytes) -> bytes:
-    """The HMAC of ``msg`` under the key of ``pads`` (:func:`hmac_pads`), which stay unfed."""
-    inner_of_key, outer_of_key = pads
-    inner = inner_of_key.copy()
-    inner.update(msg)
-    outer = outer_of_key.copy()
-    outer.update(inner.digest())
-    return outer.digest()  # type: ignore[no-any-return]  # a hash's digest is bytes
+def hmac_keyed(key: bytes, hash_name: str) -> Any:
+    """An HMAC keyed with ``key`` and fed nothing yet: ``copy()`` it for each message under the same
+    key, which saves setting the key's pads up again (TLS 1.2's P_hash makes four or more HMACs per key)."""
+    return _new(key, b"", hash_name)
 
 
 # HashLen zeros, the salt an empty one stands for, made once for TLS 1.3's hashes (each key
 # schedule's first extract has none: RFC 8446, Section 7.1), and an HMAC keyed with them, which
 # such an extract copies instead of keying one anew (the zeros are no secret: nothing is kept).
 _ZERO_SALTS = {"sha256": bytes(32), "sha384": bytes(48)}
-_ZERO_PADS = {name: hmac_pads(zeros, name) for name, zeros in _ZERO_SALTS.items()}
+_ZERO_KEYED = {name: hmac_keyed(zeros, name) for name, zeros in _ZERO_SALTS.items()}
 
 
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """RFC 5869, Section 2.2 (an empty salt is HashLen zeros)."""
     if not salt:
-        pads = _ZERO_PADS.get(hash_name)
-        if pads is not None:
-            return hmac_with_pads(pads, ikm)
+        keyed = _ZERO_KEYED.get(hash_name)
+        if keyed is not None:
+            mac = keyed.copy()
+            mac.update(ikm)
+            return mac.digest()  # type: ignore[no-any-return]
         salt = bytes(digest_size(hash_name))
     return _new(salt, ikm, hash_name).digest()  # type: ignore[no-any-return]
 
@@ -188,7 +151,7 @@ _DERIVE_SECRET_HEADS: dict[str, _DeriveSecretHeads] = {}
 
 
 def derive_secret_heads(hash_name: str) -> dict[bytes, bytes]:
-    """For Derive-Secret under ``hash_name`` from a keyed HMAC (:func:`hmac_pads`): by label, the
+    """For Derive-Secret under ``hash_name`` from a keyed HMAC (:func:`hmac_keyed`): by label, the
     HkdfLabel up to its context. ``heads[label] + transcript_hash + b"\x01"`` is then the whole
     HKDF-Expand input of T(1) when the transcript hash has the hash's length (its output's)."""
     heads = _DERIVE_SECRET_HEADS.get(hash_name)

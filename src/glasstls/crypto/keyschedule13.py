@@ -11,9 +11,9 @@ and the key log hear of a secret where it is made, not wherever a handshake stat
 remembers to tell them.
 
 HMAC and HKDF run through :mod:`.kdf` (one OpenSSL call per HMAC), which the
-TLS 1.2 PRF uses too. A stage keys its secret's HMAC once (kdf.hmac_pads) and derives
-each secret (Derive-Secret, Section 7.1; some ten a side per handshake) from copies of
-it fed the HkdfLabel, whose head is kept per label; a traffic key and IV (Section 7.3)
+TLS 1.2 PRF uses too. A stage keys its secret's HMAC once and derives each secret
+(Derive-Secret, Section 7.1; some ten a side per handshake) from a copy of it fed
+the HkdfLabel, whose head is kept per label; a traffic key and IV (Section 7.3)
 come of one HMAC keyed with their secret, and a finished_key (Section 4.4.4) of
 one HMAC, over inputs each suite makes once. What does not depend on the connection is computed once
 per hash: the empty transcript's hash, and without a PSK the early secret and
@@ -27,9 +27,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from .kdf import (
-    HmacPads,
     derive_secret_heads,
     hkdf_expand,
     hkdf_expand_label,
@@ -37,8 +37,8 @@ from .kdf import (
     hkdf_extract,
     hkdf_label,
     hmac_digest,
+    hmac_keyed,
     hmac_of_hmac,
-    hmac_pads,
 )
 from .suites import Suite13
 
@@ -126,22 +126,17 @@ class _Stage:
     suite: Suite13
     secret: bytes
     report: SecretReport | None
-    _keyed: HmacPads | None  # the secret's HMAC (kdf.hmac_pads), None for an early secret made from zeros
+    _keyed: Any  # the secret's HMAC (kdf.hmac_keyed), None for an early secret made from zeros
     _heads: dict[bytes, bytes]  # kdf.derive_secret_heads of the suite's hash
 
     def _derive(self, label: bytes, name: str, transcript_hash: bytes) -> bytes:
         """Derive-Secret(this secret, label, messages) from the messages' hash, reported by its
-        key-log ``name`` (none for ""): the HkdfLabel's head made once per label, the HMAC copies of
-        the secret's (kdf.hmac_with_pads, written out: a call per derivation costs a quarter of
-        what the copies save)."""
+        key-log ``name`` (none for ""): the HkdfLabel's head made once per label, the HMAC a copy."""
         keyed = self._keyed
         if keyed is not None and len(transcript_hash) == self.suite.hash_len:
-            inner_of_key, outer_of_key = keyed
-            inner = inner_of_key.copy()
-            inner.update(self._heads[label] + transcript_hash + b"\x01")
-            outer = outer_of_key.copy()
-            outer.update(inner.digest())
-            secret: bytes = outer.digest()
+            mac = keyed.copy()
+            mac.update(self._heads[label] + transcript_hash + b"\x01")
+            secret: bytes = mac.digest()
         else:  # (no keyed HMAC, or a context of another length: HKDF-Expand-Label to its length)
             secret = derive_secret(self.suite.hash_name, self.secret, label, transcript_hash)
         if name and self.report is not None:
@@ -162,7 +157,7 @@ class EarlySecret(_Stage):
             # Two secrets or more come of a PSK's (the binder key, "derived"; with 0-RTT the early
             # traffic and exporter secrets): its HMAC keyed once. Without a PSK both come from zeros
             # alone and are made once per hash (_psk_less).
-            self._keyed = hmac_pads(self.secret, suite.hash_name)
+            self._keyed = hmac_keyed(self.secret, suite.hash_name)
         else:
             self.secret, self._derived = _psk_less(suite.hash_name, suite.hash_len)
             self._keyed = None
@@ -207,7 +202,7 @@ class HandshakeSecret(_Stage):
         self.secret = secret
         self.report = report
         # Three secrets come of this one (two traffic secrets, "derived"): its HMAC keyed once.
-        self._keyed = hmac_pads(secret, suite.hash_name)
+        self._keyed = hmac_keyed(secret, suite.hash_name)
         self._heads = derive_secret_heads(suite.hash_name)
         if report is not None:
             report("handshake_secret", secret)
@@ -233,7 +228,7 @@ class MasterSecret(_Stage):
         self.report = report
         # Four secrets come of this one (two traffic secrets, the exporter's, the resumption
         # one): its HMAC keyed once.
-        self._keyed = hmac_pads(secret, suite.hash_name)
+        self._keyed = hmac_keyed(secret, suite.hash_name)
         self._heads = derive_secret_heads(suite.hash_name)
         if report is not None:
             report("master_secret", secret)

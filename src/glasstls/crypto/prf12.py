@@ -14,9 +14,9 @@ master secret is four HMACs.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .kdf import HmacPads, digest_size, hmac_digest, hmac_pads, hmac_with_pads
+from .kdf import digest_size, hmac_digest, hmac_keyed
 from .suites import Suite12
 
 MASTER_SECRET_LEN = 48  # RFC 5246, Section 8.1
@@ -34,17 +34,25 @@ def p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
     if length <= digest_size(hash_name):  # one block (a Finished): two HMACs, nothing worth sharing
         out = hmac_digest(secret, hmac_digest(secret, seed, hash_name) + seed, hash_name)
         return out[:length] if len(out) != length else out
-    return _expand(hmac_pads(secret, hash_name), seed, length)  # a master secret, a key block: 4 HMACs or more
+    return _expand(hmac_keyed(secret, hash_name), seed, length)  # a master secret, a key block: 4 HMACs or more
 
 
-def _expand(pads: HmacPads, seed: bytes, length: int) -> bytes:
-    """P_hash with an HMAC already keyed with the secret (:func:`~.kdf.hmac_pads`): each HMAC copies
-    it, which saves setting the key's pads up again."""
-    a = hmac_with_pads(pads, seed)  # A(1)
-    out = hmac_with_pads(pads, a + seed)
+def _expand(keyed: Any, seed: bytes, length: int) -> bytes:
+    """P_hash with an HMAC already keyed with the secret (:func:`~.kdf.hmac_keyed`): each HMAC is a
+    copy of it, which saves setting the key's pads up again."""
+    h = keyed.copy()
+    h.update(seed)
+    a = h.digest()  # A(1)
+    h = keyed.copy()
+    h.update(a + seed)
+    out: bytes = h.digest()
     while len(out) < length:
-        a = hmac_with_pads(pads, a)  # A(i)
-        out += hmac_with_pads(pads, a + seed)
+        h = keyed.copy()
+        h.update(a)
+        a = h.digest()  # A(i)
+        h = keyed.copy()
+        h.update(a + seed)
+        out += h.digest()
     return out[:length] if len(out) != length else out
 
 
@@ -124,7 +132,7 @@ class MasterPrf:
 
     def __init__(self, hash_name: str, master: bytes) -> None:
         self.hash_name = hash_name
-        self._keyed = hmac_pads(master, hash_name)
+        self._keyed = hmac_keyed(master, hash_name)
 
     def key_block(self, suite: Suite12, client_random: bytes, server_random: bytes) -> KeyBlock:
         """RFC 5246, Section 6.3: PRF(master, "key expansion", server_random + client_random), sliced."""
