@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from glasstls import (
@@ -35,6 +36,7 @@ from glasstls.connection import Connection
 from glasstls.enums import AlertDescription
 from glasstls.events import Event
 from glasstls.observe import Observer
+from glasstls.session.state import SessionState
 from glasstls.wire.handshake import Handshake
 from glasstls.x509.mint import Identity, ThrowawayCA
 from glasstls.x509.store import TrustStore
@@ -204,6 +206,18 @@ def connected_pair(**kw: Any) -> Pair:
     pair.handshake()
     assert pair.client.handshake_complete and pair.server.handshake_complete, pair.log
     return pair
+
+
+def ticket_session(client_config: ClientConfig, server_config: ServerConfig, now: datetime) -> SessionState:
+    """The session a client keeps of a TLS 1.3 handshake with ``server_config`` on a clock stopped at
+    ``now`` (both sides'), once a NewSessionTicket made it resumable."""
+    client = ClientConnection(client_config, server_name="localhost", clock=lambda: now)
+    server = ServerConnection(server_config, clock=lambda: now)
+    for _ in range(4):
+        server.receive_bytes(client.data_to_send())
+        client.receive_bytes(server.data_to_send())
+    assert client.handshake_complete and client.session is not None and client.session.ticket
+    return client.session
 
 
 # -- moving bytes --------------------------------------------------------------------

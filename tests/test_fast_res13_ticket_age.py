@@ -14,7 +14,7 @@ from glasstls import CertifiedKey, ClientConfig, ClientConnection, NamedGroup, S
 from glasstls.enums import ExtensionType
 from glasstls.session.state import SessionState
 from glasstls.x509.store import TrustStore
-from pairs import default_ca, server_identity
+from pairs import default_ca, server_identity, ticket_session
 
 NOW = datetime.now(UTC)  # (the test CA issues its certificates now)
 STEP = timedelta(seconds=1)  # how far the stepping clock moves on at each reading
@@ -41,13 +41,7 @@ def _configs(**server: Any) -> tuple[ClientConfig, ServerConfig]:
 
 
 def _session(cc: ClientConfig, sc: ServerConfig) -> SessionState:
-    client = ClientConnection(cc, server_name="localhost", clock=lambda: NOW)
-    server = ServerConnection(sc, clock=lambda: NOW)
-    for _ in range(4):
-        server.receive_bytes(client.data_to_send())
-        client.receive_bytes(server.data_to_send())
-    assert client.session is not None and client.session.ticket
-    return client.session
+    return ticket_session(cc, sc, NOW)
 
 
 def _reported_at(client: ClientConnection, session: SessionState) -> datetime:

@@ -23,7 +23,7 @@ from glasstls.session.psk import ExternalPsk
 from glasstls.session.state import SessionState
 from glasstls.session.tickets import TicketKeys
 from glasstls.x509.store import TrustStore
-from pairs import default_ca, server_identity
+from pairs import default_ca, server_identity, ticket_session
 
 NOW = datetime.now(UTC)  # (the test CA issues its certificates now)
 MESSAGES = (b"\x01\x00\x00\x05hello", b"\x02" + bytes(range(90)), b"", b"\x14\x00\x00\x20" + b"f" * 32)
@@ -87,13 +87,7 @@ def _configs(**client: object) -> tuple[ClientConfig, ServerConfig]:
 
 
 def _session(cc: ClientConfig, sc: ServerConfig) -> SessionState:
-    client = ClientConnection(cc, server_name="localhost", clock=lambda: NOW)
-    server = ServerConnection(sc, clock=lambda: NOW)
-    for _ in range(4):
-        server.receive_bytes(client.data_to_send())
-        client.receive_bytes(server.data_to_send())
-    assert client.handshake_complete and client.session is not None
-    return client.session
+    return ticket_session(cc, sc, NOW)
 
 
 def _client_hellos() -> Iterator[tuple[ServerConfig, bytes]]:

@@ -197,27 +197,13 @@ class SessionState:
         is not the server's own, nor the client's chain: a ``created`` not in UTC or before
         1970, or a chain at all, takes the constructor's checks.
         tests/test_fast_server13_tickets.py holds this to the constructor."""
-        fields: dict[str, Any] = {
-            "version": TLS13,
-            "cipher_suite": cipher_suite,
-            "master_secret": psk,
-            "extended_master_secret": False,
-            "server_name": server_name,
-            "alpn": alpn,
-            "created": created,
-            "lifetime": lifetime,
-            "session_id": b"",
-            "ticket": None,
-            "ticket_age_add": ticket_age_add,
-            "ticket_nonce": ticket_nonce,
-            "max_early_data": max_early_data,
-            "peer_certificates": peer_certificates,
-        }
+        fields = _fields13(
+            cipher_suite, psk, server_name, alpn, created, lifetime, None, ticket_age_add, ticket_nonce,
+            max_early_data, peer_certificates,
+        )  # fmt: skip
         if peer_certificates or created.tzinfo is not UTC or created < _EPOCH:
             return cls(**fields)  # the constructor and its checks (rare: no keyword cost worth saving)
-        state = object.__new__(cls)
-        object.__setattr__(state, "__dict__", fields)
-        return state
+        return cls._unchecked(fields)
 
     @classmethod
     def received13(
@@ -244,29 +230,23 @@ class SessionState:
         constructor does; a clock not in UTC or before 1970, or a chain not a tuple of bytes, takes
         the constructor's checks (and errors). tests/test_fast_res13_session_checks.py holds this
         to the constructor, over every cut and byte change of real NewSessionTickets."""
-        fields: dict[str, Any] = {
-            "version": TLS13,
-            "cipher_suite": cipher_suite,
-            "master_secret": psk,
-            "extended_master_secret": False,
-            "server_name": server_name,
-            "alpn": alpn,
-            "created": created,
-            "lifetime": lifetime,
-            "session_id": b"",
-            "ticket": ticket,
-            "ticket_age_add": ticket_age_add,
-            "ticket_nonce": ticket_nonce,
-            "max_early_data": max_early_data,
-            "peer_certificates": peer_certificates,
-        }
+        fields = _fields13(
+            cipher_suite, psk, server_name, alpn, created, lifetime, ticket, ticket_age_add, ticket_nonce,
+            max_early_data, peer_certificates,
+        )  # fmt: skip
         chain = peer_certificates
         if created.tzinfo is UTC and created >= _EPOCH and type(chain) is tuple and _all_bytes(chain):
-            state = object.__new__(cls)
-            object.__setattr__(state, "__dict__", fields)
+            state = cls._unchecked(fields)
             if state._names_problem() is None and state._certificates_problem() is None:
                 return state
         return cls(**fields)  # the constructor, its checks and its errors
+
+    @classmethod
+    def _unchecked(cls, fields: dict[str, Any]) -> SessionState:
+        """A state of ``fields`` (every field, by name) made without the constructor's checks."""
+        state = object.__new__(cls)
+        object.__setattr__(state, "__dict__", fields)
+        return state
 
     # -- lifetime and matching ----------------------------------------------------------
 
@@ -430,6 +410,39 @@ class SessionState:
         except (binascii.Error, ValueError):
             raise DecodeError("session PEM: the base64 body is malformed") from None
         return cls.from_bytes(data)
+
+
+def _fields13(
+    cipher_suite: int,
+    psk: bytes,
+    server_name: str | None,
+    alpn: str | None,
+    created: datetime,
+    lifetime: int,
+    ticket: bytes | None,
+    ticket_age_add: int,
+    ticket_nonce: bytes,
+    max_early_data: int,
+    peer_certificates: tuple[bytes, ...],
+) -> dict[str, Any]:
+    """Every field of a TLS 1.3 session by name, in the constructor's order (no session ID and no
+    extended master secret: those are TLS 1.2's), for SessionState.issued13 and received13."""
+    return {
+        "version": TLS13,
+        "cipher_suite": cipher_suite,
+        "master_secret": psk,
+        "extended_master_secret": False,
+        "server_name": server_name,
+        "alpn": alpn,
+        "created": created,
+        "lifetime": lifetime,
+        "session_id": b"",
+        "ticket": ticket,
+        "ticket_age_add": ticket_age_add,
+        "ticket_nonce": ticket_nonce,
+        "max_early_data": max_early_data,
+        "peer_certificates": peer_certificates,
+    }
 
 
 def _secret_problem(version: int, master_secret: bytes) -> str | None:
