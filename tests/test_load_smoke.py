@@ -40,6 +40,10 @@ def test_quick_load_run_completes_without_failures(tmp_path: Path) -> None:
 
     numbers = json.loads(numbers_file.read_text())
     assert numbers["failures_total"] == 0
+    # The clients of a run are shared out among two load processes at least (one is one core,
+    # and a client's handshake costs about twice a server's: bench/load.py's docstring).
+    assert numbers["load_processes"] >= 2
+    assert f"load: {numbers['load_processes']} processes of Python asyncio + ssl clients" in out, out
     for stack in ("glasstls", "ssl"):
         held = numbers["held"][stack]
         assert held["held"] == held["held_alive"] == numbers["plan"]["held"]
