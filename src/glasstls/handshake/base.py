@@ -100,7 +100,7 @@ def traced_check(ctx: Context, subject: str, success: str, check: Callable[[], T
 class Context(Protocol):
     """Everything a state may read from or ask of its connection; nothing else.
 
-    The connection implements it with a private object (connection._HandshakeContext),
+    The connection implements it with an object of its own (handshake_context.HandshakeContext),
     so none of it is public API. Read-only properties, because states never assign them.
     """
 
