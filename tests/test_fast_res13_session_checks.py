@@ -3,13 +3,12 @@ chain in it (issue 15). SessionState checks the chain with one loop over it: the
 tuple of bytes exactly when it was not one, and refused for exactly the lengths, and with the
 reasons, of the former checks over list, map, min, max and sum, at every bound of ``opaque
 peer_certificates<0..2^24-1>`` of ``opaque DER<1..2^24-1>`` (state.py's module doc). And
-SessionState.received13 makes the client's session with only the checks that can fail: it must
+SessionState.tls13 makes the client's session with only the checks that can fail: it must
 make the constructor's state, or raise its error, for every field a client can pass, and for every
 NewSessionTicket the decoder reads of each cut and byte change of real ones."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -28,6 +27,7 @@ from glasstls.session.state import TLS13, SessionState
 from glasstls.wire import extensions as X
 from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import NewSessionTicket, decode_message
+from test_fast_server13_tickets import same_as_constructed
 
 NOW = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
 LIMIT = 1 << 24
@@ -119,7 +119,7 @@ def test_an_empty_chain_and_one_of_an_empty_certificate() -> None:
         assert _outcome(certs) == _expected(certs)
 
 
-# -- SessionState.received13: the client's session of a NewSessionTicket, checked only where it can fail
+# -- SessionState.tls13: the client's session of a NewSessionTicket, checked only where it can fail
 
 U32_MAX = (1 << 32) - 1
 NAMES = [None, "", "a", "localhost", "x" * 65535, "x" * 65536, "é" * 32768]
@@ -143,44 +143,19 @@ RECEIVED_CHAINS: list[Any] = [
 ]
 
 
-def _state_outcome(make: Callable[..., SessionState], *fields: Any) -> object:
-    try:
-        state = make(*fields)
-    except ValueError as exc:
-        return f"ValueError: {exc}"
-    values = vars(state)
-    assert list(values) == [f.name for f in dataclasses.fields(SessionState)]
-    return type(state), values, [type(v) for v in values.values()]
-
-
-def _constructed(suite: int, psk: bytes, name: Any, alpn: Any, created: datetime, *rest: Any) -> SessionState:
-    """What psk13.session_from_ticket made before: the constructor, with every check."""
-    lifetime, ticket, age_add, nonce, early, chain = rest
-    return SessionState(
-        TLS13, suite, psk, False, name, alpn, created, lifetime, b"", ticket, age_add, nonce, early, chain
-    )
-
-
-def _same_state(*fields: Any) -> None:
-    fast = _state_outcome(SessionState.received13, *fields)
-    assert fast == _state_outcome(_constructed, *fields)
-    if not isinstance(fast, str):
-        state = SessionState.received13(*fields)
-        assert state == _constructed(*fields)
-        assert SessionState.from_bytes(state.to_bytes()) == state
-
-
 def test_every_field_a_client_passes_makes_the_constructors_state() -> None:
     """Each TLS 1.3 suite with its PSK, the names, protocols, clocks and chains above (the ones
     the checks refuse too), and the bounds of what the NewSessionTicket decoder reads."""
     for suite in TLS13_SUITES.values():
         psk = bytes(range(suite.hash_len))
         for name, alpn, created, chain in itertools.product(NAMES, ALPNS, CREATED, RECEIVED_CHAINS):
-            _same_state(suite.suite, psk, name, alpn, created, 7200, b"t", 0x12345678, b"", 0, chain)
+            same_as_constructed(suite.suite, psk, name, alpn, created, 7200, b"t", 0x12345678, b"", 0, chain)
         tickets, nonces = (b"t", b"T" * 65535), (b"", b"n" * 255)
         for ticket, age_add, nonce, early in itertools.product(tickets, (0, U32_MAX), nonces, (0, U32_MAX)):
             for lifetime in (1, MAX_TICKET_LIFETIME):
-                _same_state(suite.suite, psk, "localhost", "h2", NOW, lifetime, ticket, age_add, nonce, early, ())
+                same_as_constructed(
+                    suite.suite, psk, "localhost", "h2", NOW, lifetime, ticket, age_add, nonce, early, ()
+                )
 
 
 class _Clock:
@@ -248,7 +223,7 @@ BASES = [
 
 def test_every_cut_and_byte_change_of_a_new_session_ticket_makes_the_careful_session() -> None:
     """Every NewSessionTicket the decoder reads of each truncation and byte change of real ones
-    makes, through session_from_ticket and received13, the session the constructor made."""
+    makes, through session_from_ticket and SessionState.tls13, the session the constructor made."""
     for nst, basis in itertools.product(TICKETS, BASES):
         raw = nst.encode()
         for variant in byte_variants(raw[4:]):

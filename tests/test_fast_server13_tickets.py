@@ -1,5 +1,5 @@
 """A TLS 1.3 server makes the session it seals into each NewSessionTicket without the
-constructor's checks when they cannot fail (SessionState.issued13; a ticket per resumption,
+constructor's checks when they cannot fail (SessionState.tls13; a ticket per resumption,
 issue 15): for every field a server can pass, the state must be the constructor's, the same
 dict of the same types, and a clock or a client chain the checks are for must get them, and
 their errors, as before. And SessionState.to_bytes, which packs several fields in one run,
@@ -39,7 +39,8 @@ CREATED = [
 CHAINS: list[tuple[bytes, ...]] = [(), (b"leaf",), (b"leaf", b"intermediate"), (b"",)]
 
 
-def _outcome(make: Callable[..., SessionState], *fields: Any) -> object:
+def outcome(make: Callable[..., SessionState], *fields: Any) -> object:
+    """What ``make(*fields)`` gives: its ValueError, or the state's type, fields and their types."""
     try:
         state = make(*fields)
     except ValueError as exc:
@@ -49,23 +50,32 @@ def _outcome(make: Callable[..., SessionState], *fields: Any) -> object:
     return type(state), values, [type(v) for v in values.values()]
 
 
-def _checked(suite: int, psk: bytes, name: str | None, alpn: str | None, created: datetime, *rest: Any) -> SessionState:
-    """What send_tickets made before: the constructor, with every check; ``rest``: the lifetime,
+def constructed13(
+    suite: int, psk: bytes, name: Any, alpn: Any, created: datetime, lifetime: int, ticket: bytes | None, *rest: Any
+) -> SessionState:
+    """What psk13 made before SessionState.tls13: the constructor, with every check; ``rest``: the
     ticket_age_add, nonce, max_early_data and chain."""
-    lifetime, age_add, nonce, early, chain = rest
+    age_add, nonce, early, chain = rest
     return SessionState(
-        TLS13, suite, psk, False, name, alpn, created, lifetime, b"", None, age_add, nonce, early, chain
+        TLS13, suite, psk, False, name, alpn, created, lifetime, b"", ticket, age_add, nonce, early, chain
     )
 
 
-def _same(*fields: Any) -> None:
-    fast = _outcome(SessionState.issued13, *fields)
-    assert fast == _outcome(_checked, *fields)
+def same_as_constructed(*fields: Any) -> None:
+    """SessionState.tls13 makes of ``fields`` what the constructor makes, or raises its error."""
+    fast = outcome(SessionState.tls13, *fields)
+    assert fast == outcome(constructed13, *fields)
     if not isinstance(fast, str):
-        state = SessionState.issued13(*fields)
-        assert state == _checked(*fields)
-        assert state.to_bytes() == _checked(*fields).to_bytes()
+        state = SessionState.tls13(*fields)
+        assert state == constructed13(*fields)
+        assert state.to_bytes() == constructed13(*fields).to_bytes()
         assert SessionState.from_bytes(state.to_bytes()) == state
+
+
+def _same(suite: int, psk: bytes, name: str | None, alpn: str | None, created: datetime, *rest: Any) -> None:
+    """same_as_constructed for the fields a server passes: no ticket (the client's to keep)."""
+    lifetime, *after_ticket = rest
+    same_as_constructed(suite, psk, name, alpn, created, lifetime, None, *after_ticket)
 
 
 def test_every_field_a_server_passes_makes_the_constructors_state() -> None:
@@ -107,7 +117,7 @@ def test_random_fields_make_the_constructors_state(
 
 
 def test_the_longest_name_a_client_can_send_is_what_the_server_name_decoder_reads() -> None:
-    """issued13 leaves the name unchecked: the decoder's names are within the state's bounds."""
+    """The longest name a server passes is within the state's bounds: the decoder's names are."""
     entry = b"\x00" + LONGEST_NAME.to_bytes(2, "big") + b"x" * LONGEST_NAME
     data = len(entry).to_bytes(2, "big") + entry
     assert len(entry) == (1 << 16) - 1  # the list's bound (RFC 6066, Section 3)

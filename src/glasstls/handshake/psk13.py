@@ -250,7 +250,7 @@ def session_from_ticket(
         return None
     early = X.find(nst.extensions, _EARLY_DATA)
     # (Positionally: a call with keywords gets them as a dict, some 1,000 instructions a keyword.)
-    return SessionState.received13(
+    return SessionState.tls13(
         suite.suite,
         resumption_psk(suite, resumption_secret, nst.ticket_nonce),  # the ticket's PSK
         basis.server_name,
@@ -457,13 +457,14 @@ def send_tickets(
         nonce = counter.to_bytes(_NONCE_BYTES, "big")
         now = ctx.now()
         age_add = int.from_bytes(ctx.randomness(4), "big")
-        state = SessionState.issued13(
+        state = SessionState.tls13(
             suite.suite,
             resumption_psk(suite, resumption_secret, nonce),  # the ticket's PSK
             basis.server_name,
             basis.alpn,
             now,  # created
             TICKET_LIFETIME,
+            None,  # ticket: the client's to keep
             age_add,
             nonce,
             cfg.max_early_data_size,

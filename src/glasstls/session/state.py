@@ -174,7 +174,7 @@ class SessionState:
         return None
 
     @classmethod
-    def issued13(
+    def tls13(
         cls,
         cipher_suite: int,
         psk: bytes,
@@ -182,71 +182,45 @@ class SessionState:
         alpn: str | None,
         created: datetime,
         lifetime: int,
+        ticket: bytes | None,
         ticket_age_add: int,
         ticket_nonce: bytes,
         max_early_data: int,
         peer_certificates: tuple[bytes, ...],
     ) -> SessionState:
-        """The session a TLS 1.3 server seals into a NewSessionTicket (RFC 8446, Section 4.6.1):
-        the state the constructor makes of these fields (no session ID, no ticket of its own),
-        made unchecked when its checks cannot fail, as a server issues a ticket per resumption.
-        They cannot for what a server passes: a TLS 1.3 suite, the PSK of its hash's length, a
-        ticket_age_add of 4 bytes, a nonce of 8, max_early_data and the lifetime within 32 bits
-        (ServerConfig checks the first), the name the server_name decoder read (1 to 65532 ASCII
-        bytes), an ALPN protocol of the configuration (1 to 255 bytes, checked by it). The clock
-        is not the server's own, nor the client's chain: a ``created`` not in UTC or before
-        1970, or a chain at all, takes the constructor's checks.
-        tests/test_fast_server13_tickets.py holds this to the constructor."""
-        fields = _fields13(
-            cipher_suite, psk, server_name, alpn, created, lifetime, None, ticket_age_add, ticket_nonce,
-            max_early_data, peer_certificates,
-        )  # fmt: skip
-        if peer_certificates or created.tzinfo is not UTC or created < _EPOCH:
-            return cls(**fields)  # the constructor and its checks (rare: no keyword cost worth saving)
-        return cls._unchecked(fields)
-
-    @classmethod
-    def received13(
-        cls,
-        cipher_suite: int,
-        psk: bytes,
-        server_name: str | None,
-        alpn: str | None,
-        created: datetime,
-        lifetime: int,
-        ticket: bytes,
-        ticket_age_add: int,
-        ticket_nonce: bytes,
-        max_early_data: int,
-        peer_certificates: tuple[bytes, ...],
-    ) -> SessionState:
-        """The session a TLS 1.3 client makes of a NewSessionTicket (RFC 8446, Section 4.6.1): the
-        state the constructor makes of these fields (no session ID), with only the checks that can
-        fail, as a client makes one per ticket it is sent. The others cannot for what a client
-        passes: a TLS 1.3 suite, the PSK of its hash's length, and what the NewSessionTicket
-        decoder read (a ticket of 1 to 65535 bytes, a nonce of at most 255, ticket_age_add and the
-        early_data limit of 32 bits), the lifetime capped (session/psk.py, MAX_TICKET_LIFETIME).
-        The server name, ALPN protocol and chain are the connection's, checked here as the
-        constructor does; a clock not in UTC or before 1970, or a chain not a tuple of bytes, takes
-        the constructor's checks (and errors). tests/test_fast_res13_session_checks.py holds this
-        to the constructor, over every cut and byte change of real NewSessionTickets."""
-        fields = _fields13(
-            cipher_suite, psk, server_name, alpn, created, lifetime, ticket, ticket_age_add, ticket_nonce,
-            max_early_data, peer_certificates,
-        )  # fmt: skip
+        """A TLS 1.3 session of a NewSessionTicket (RFC 8446, Section 4.6.1): the one a server seals
+        into it (no ``ticket`` of its own) or the one a client makes of it. The state the
+        constructor makes of these fields (no session ID), with only the checks that can fail, as
+        one is made per ticket. The others cannot for what a handshake passes: a TLS 1.3 suite,
+        the PSK of its hash's length, a ticket, nonce, ticket_age_add and early_data limit within
+        their encodings (the server's own, or what the NewSessionTicket decoder read), the lifetime
+        capped (MAX_TICKET_LIFETIME). The server name, ALPN protocol and chain are checked here as
+        the constructor does; a clock not in UTC or before 1970, or a chain not a tuple of bytes,
+        takes the constructor's checks (and errors). tests/test_fast_server13_tickets.py and
+        tests/test_fast_res13_session_checks.py hold this to the constructor."""
+        fields: dict[str, Any] = {
+            "version": TLS13,
+            "cipher_suite": cipher_suite,
+            "master_secret": psk,
+            "extended_master_secret": False,
+            "server_name": server_name,
+            "alpn": alpn,
+            "created": created,
+            "lifetime": lifetime,
+            "session_id": b"",
+            "ticket": ticket,
+            "ticket_age_add": ticket_age_add,
+            "ticket_nonce": ticket_nonce,
+            "max_early_data": max_early_data,
+            "peer_certificates": peer_certificates,
+        }
         chain = peer_certificates
         if created.tzinfo is UTC and created >= _EPOCH and type(chain) is tuple and _all_bytes(chain):
-            state = cls._unchecked(fields)
+            state = object.__new__(cls)
+            object.__setattr__(state, "__dict__", fields)
             if state._names_problem() is None and state._certificates_problem() is None:
                 return state
         return cls(**fields)  # the constructor, its checks and its errors
-
-    @classmethod
-    def _unchecked(cls, fields: dict[str, Any]) -> SessionState:
-        """A state of ``fields`` (every field, by name) made without the constructor's checks."""
-        state = object.__new__(cls)
-        object.__setattr__(state, "__dict__", fields)
-        return state
 
     # -- lifetime and matching ----------------------------------------------------------
 
@@ -410,39 +384,6 @@ class SessionState:
         except (binascii.Error, ValueError):
             raise DecodeError("session PEM: the base64 body is malformed") from None
         return cls.from_bytes(data)
-
-
-def _fields13(
-    cipher_suite: int,
-    psk: bytes,
-    server_name: str | None,
-    alpn: str | None,
-    created: datetime,
-    lifetime: int,
-    ticket: bytes | None,
-    ticket_age_add: int,
-    ticket_nonce: bytes,
-    max_early_data: int,
-    peer_certificates: tuple[bytes, ...],
-) -> dict[str, Any]:
-    """Every field of a TLS 1.3 session by name, in the constructor's order (no session ID and no
-    extended master secret: those are TLS 1.2's), for SessionState.issued13 and received13."""
-    return {
-        "version": TLS13,
-        "cipher_suite": cipher_suite,
-        "master_secret": psk,
-        "extended_master_secret": False,
-        "server_name": server_name,
-        "alpn": alpn,
-        "created": created,
-        "lifetime": lifetime,
-        "session_id": b"",
-        "ticket": ticket,
-        "ticket_age_add": ticket_age_add,
-        "ticket_nonce": ticket_nonce,
-        "max_early_data": max_early_data,
-        "peer_certificates": peer_certificates,
-    }
 
 
 def _secret_problem(version: int, master_secret: bytes) -> str | None:
