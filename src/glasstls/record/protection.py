@@ -71,9 +71,8 @@ _OPENING: deque[tuple[memoryview, memoryview]] = deque(maxlen=POOLED)
 
 def _sealing(tag_len: int) -> _Sealing:
     """A buffer for a sealed full record under a tag of ``tag_len`` bytes, its header written."""
-    size = _MAX_INNER + tag_len
-    header = _APP_HEADER + size.to_bytes(2, "big")
-    record = memoryview(bytearray(header) + bytes(size))
+    header, record_size = _FULL_RECORDS[tag_len]
+    record = memoryview(bytearray(header) + bytes(record_size - 5))
     return record, header, record[5:]
 
 
