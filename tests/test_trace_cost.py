@@ -123,16 +123,16 @@ def test_the_key_schedule_reports_to_no_one_for_an_observer_that_reads_no_secret
 ) -> None:
     # TLS 1.3's key schedule is given no report to call (common13.secret_reporter), not one whose
     # calls end at the connection: the same secrets are derived (the handshake completes).
-    from glasstls.connection import _HandshakeContext
+    from glasstls.handshake_context import HandshakeContext
 
     reports: list[str] = []
-    real = _HandshakeContext.secret
+    real = HandshakeContext.secret
 
     def counted(self: Any, label: str, client_random: bytes, secret: bytes) -> None:
         reports.append(label)
         real(self, label, client_random, secret)
 
-    monkeypatch.setattr(_HandshakeContext, "secret", counted)
+    monkeypatch.setattr(HandshakeContext, "secret", counted)
     handshake("1.3", Spy(), Spy())
     assert reports == []
     handshake("1.3", EventList(), Spy())
