@@ -287,6 +287,35 @@ def test_handshake_with_a_silent_peer_times_out(files: Files, stack: Any) -> Non
         assert sock.fileno() == -1  # taken over by the SSLSocket, which closed on failure
 
 
+@pytest.mark.parametrize(
+    "answer", [b"HTTP/1.1 400 Bad Request\r\n", b"\x16\x03\x03\xff\xff"], ids=["plain-text", "over-long-record"]
+)
+def test_an_answer_that_begins_no_record_fails_at_once(files: Files, stack: Any, answer: bytes) -> None:
+    """The pump reads a record's body before asking the SSLObject again, but not after a header
+    no record has: the peer's bytes are refused at once, not at the deadline."""
+    answered = threading.Event()
+    with silent_listener() as listener:
+
+        def answer_and_stay() -> None:
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(65536)  # the ClientHello
+                peer.sendall(answer)
+                answered.wait(WAIT)  # then silent, the connection open
+
+        thread = threading.Thread(target=answer_and_stay, daemon=True)
+        thread.start()
+        sock = socket.create_connection(listener.getsockname(), timeout=10)
+        started = time.monotonic()
+        try:
+            with pytest.raises(ssl.SSLError):
+                wrap_socket(sock, client_factory(client_context(files, stack=stack)))
+            assert time.monotonic() - started < 3.0
+        finally:
+            answered.set()
+            thread.join(WAIT)
+
+
 def test_recv_from_a_silent_peer_times_out_as_a_deadline(files: Files, stack: Any) -> None:
     release = threading.Event()
 

@@ -44,6 +44,11 @@ T = TypeVar("T")
 
 RECORD_HEADER_LENGTH = 5  # type(1) legacy_record_version(2) length(2): RFC 8446 5.1, RFC 5246 6.2
 NO_WAIT = getattr(socket, "MSG_DONTWAIT", 0)  # one send that must not block, even on a blocking socket
+# The content types a record may have (RFC 8446, Section 5.1; RFC 5246, Section 6.2.1: 20-23)
+# and the longest body of any TLS version (RFC 5246, Section 6.2.3: 2^14 + 2048): a header
+# outside them is no record, and what follows it is not waited for.
+_RECORD_TYPES = frozenset((20, 21, 22, 23))
+_MAX_RECORD_BODY = 2**14 + 2048
 WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
 
 
@@ -226,28 +231,40 @@ class SSLSocket(socket.socket):
             self._flush_quietly()  # leftovers of a non-blocking write, or another thread's, if the kernel has room
 
     def _receive_some(self, deadline: _Deadline, what: str) -> None:
-        """Read ciphertext from the socket, no further than the end of the current record."""
+        """Read ciphertext from the socket up to the end of the current record: the rest of its
+        header, then its whole body, so that the SSLObject is asked again once it has a record
+        to open rather than after every recv. A header no record has (an unknown content type, a
+        length past any TLS version's limit) is handed over alone, to be refused at once."""
         with self._recv_lock:
-            if self._rx_eof:
-                raise _eof_error()  # the SSLObject wants more after EOF: it is a truncation
-            want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
-            data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
-            with self._ssl_lock:
-                if not data:
-                    self._rx_eof = True
-                    self._incoming.write_eof()
+            while True:
+                if self._rx_eof:
+                    raise _eof_error()  # the SSLObject wants more after EOF: it is a truncation
+                want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
+                data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
+                with self._ssl_lock:
+                    if not data:
+                        self._rx_eof = True
+                        self._incoming.write_eof()
+                        return
+                    self._incoming.write(data)
+                if self._count_record_bytes(data):
                     return
-                self._incoming.write(data)
-            self._count_record_bytes(data)
 
-    def _count_record_bytes(self, data: bytes) -> None:
+    def _count_record_bytes(self, data: bytes) -> bool:
+        """Note ``data`` read from the socket; True when the SSLObject has something to act on:
+        a whole record, or a header that begins none."""
         if self._rx_body_left:
             self._rx_body_left -= len(data)
-            return
-        self._rx_header += data
-        if len(self._rx_header) == RECORD_HEADER_LENGTH:
-            self._rx_body_left = int.from_bytes(self._rx_header[3:5], "big")
-            self._rx_header.clear()
+            return not self._rx_body_left
+        header = self._rx_header
+        header += data
+        if len(header) < RECORD_HEADER_LENGTH:
+            return False
+        length = int.from_bytes(header[3:5], "big")
+        plausible = header[0] in _RECORD_TYPES and length <= _MAX_RECORD_BODY
+        header.clear()
+        self._rx_body_left = length if plausible else 0
+        return not self._rx_body_left
 
     def _flush(self, deadline: _Deadline, what: str, *, must: bool) -> bool:
         """Send all the ciphertext made so far; False if a non-blocking socket took only part (``must``: raise).
