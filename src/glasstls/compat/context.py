@@ -106,6 +106,11 @@ class SSLContext(_Base):
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
         self._session_cache = ServerSessionCache()
         self._ticket_keys = TicketKeys(system_randomness)
+        # The last config built for a connection, with what it was built from (_reused): a
+        # program wraps socket after socket with one context, as OpenSSL's SSL objects share
+        # their SSL_CTX, and a config keeps what is worked out once for it (a client's encoded
+        # hello extensions, a server's certificate messages).
+        self._built: dict[str, tuple[tuple[Any, ...], Any]] = {}
 
     # -- the glasstls security profile (profiles.py) ----------------------------------------------
     @property
@@ -214,21 +219,32 @@ class SSLContext(_Base):
 
     def _load_file(self, path: str, lenient: bool = False) -> None:
         crls, roots = _parsed_bundle(*_stamp(path), lenient)
-        self._crls.extend(crls)
+        self._add_crls(crls)
         self._add_roots(roots)
 
     def _add_roots(self, roots: Iterable[x509.Certificate]) -> None:
-        """Each CA once, however many places name it (SSL_CERT_DIR holds SSL_CERT_FILE's roots too)."""
+        """Each CA once, however many places name it (SSL_CERT_DIR holds SSL_CERT_FILE's roots too);
+        the trust store is built again only if one is new (requests loads its CA file again for
+        every connection, and a store keeps the chains verified against it: x509/verify_cache.py)."""
+        added = False
         for root in roots:
             if root not in self._root_set:
                 self._root_set.add(root)
                 self._roots.append(root)
-        self._store = None  # built again, once, by the next connection
+                added = True
+        if added:
+            self._store = None  # built again, once, by the next connection
+
+    def _add_crls(self, crls: Iterable[x509.CertificateRevocationList]) -> None:
+        """Each CRL once, however often its file is loaded."""
+        for crl in crls:
+            if crl not in self._crls:
+                self._crls.append(crl)
 
     def _load_pem(self, data: bytes, source: str, lenient: bool = False) -> None:
         if b"-----BEGIN X509 CRL-----" in data:
-            self._crls.extend(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
-                              else [x509.load_pem_x509_crl(data)])  # fmt: skip
+            self._add_crls(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
+                           else [x509.load_pem_x509_crl(data)])  # fmt: skip
         if b"-----BEGIN CERTIFICATE-----" in data:
             self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
         elif b"CRL" not in data:
@@ -318,18 +334,35 @@ class SSLContext(_Base):
 
     def client_config(self) -> ClientConfig:
         verify = self._verify_mode != ssl.CERT_NONE
+        store = self._trust_store() if verify else None
+        inputs = (
+            store, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET, self._chain,
+            self.post_handshake_auth, self._check_hostname, self._profile, self._tls12_suites, tuple(self._crls),
+            self._verify_flags & ssl.VERIFY_CRL_CHECK_LEAF,
+        )  # fmt: skip
+        built: ClientConfig | None = self._reused("client", inputs)
+        if built is not None:
+            return built
         kwargs: dict[str, Any] = self._suite_kwargs()
         if self._crls:
             kwargs["crls"] = tuple(self._crls)
             kwargs["revocation"] = "hard" if self.verify_flags & ssl.VERIFY_CRL_CHECK_LEAF else "soft"
-        return ClientConfig(
-            trust_store=self._trust_store() if verify else None,
+        config = ClientConfig(
+            trust_store=store,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not self._check_hostname),
             profile=self._profile, **kwargs,
         )  # fmt: skip
+        self._built["client"] = (inputs, config)
+        return config
+
+    def _reused(self, side: str, inputs: tuple[Any, ...]) -> Any:
+        """The config last built for ``side``, if it was built from equal ``inputs`` (a tuple
+        compares its items by identity first: the trust store, which has no other equality)."""
+        last = self._built.get(side)
+        return last[1] if last is not None and last[0] == inputs else None
 
     def server_chains(self) -> tuple[CertifiedKey, ...]:
         """The chain load_cert_chain gave (what an sni_callback switching to this context serves)."""
@@ -340,7 +373,15 @@ class SSLContext(_Base):
         roots = self._trust_store() if auth != "none" else None
         if self.post_handshake_auth and self._verify_mode != ssl.CERT_NONE:
             auth = "none"  # as OpenSSL's SSL_VERIFY_POST_HANDSHAKE: asked for later, verify_client_post_handshake()
-        return ServerConfig(
+        # (A callback is the SSLObject's own: a config made with one serves that connection alone.)
+        inputs = (
+            auth, roots, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET,
+            self.num_tickets, self._chain, self._profile, self._tls12_suites, tuple(self._crls),
+        )  # fmt: skip
+        built: ServerConfig | None = self._reused("server", inputs) if server_name_callback is None else None
+        if built is not None:
+            return built
+        config = ServerConfig(
             **self._suite_kwargs(), server_name_callback=server_name_callback,
             certificates=self.server_chains(), tls_min=self._tls_min(),
             tls_max=self._tls_max(), alpn=self._alpn,
@@ -349,6 +390,9 @@ class SSLContext(_Base):
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
             session_cache=self._session_cache, ticket_keys=self._ticket_keys, profile=self._profile,
         )  # fmt: skip
+        if server_name_callback is None:
+            self._built["server"] = (inputs, config)
+        return config
 
     def _trust_store(self) -> TrustStore:
         """The CAs loaded. With none, OpenSSL still handshakes and fails the peer's chain
