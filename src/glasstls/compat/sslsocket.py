@@ -78,13 +78,12 @@ def wrap_socket(
 class _Deadline:
     """The end of one call's time: ``timeout`` seconds from now (None: never; 0: do not wait)."""
 
+    __slots__ = ("timeout", "at", "nonblocking")
+
     def __init__(self, timeout: float | None) -> None:
         self.timeout = timeout
         self.at = None if timeout is None else time.monotonic() + timeout
-
-    @property
-    def nonblocking(self) -> bool:
-        return self.timeout == 0.0
+        self.nonblocking = timeout == 0.0  # (an attribute: read before every recv and send)
 
     def remaining(self) -> float | None:
         return None if self.at is None else max(0.0, self.at - time.monotonic())
@@ -424,6 +423,9 @@ class SSLSocket(socket.socket):
             socket.socket.sendall(self, data, flags)
             return
         self._no_flags(flags, "sendall")
+        if self.gettimeout() != 0.0:
+            self.write(data)  # all of it, each chunk within the timeout, as send would in the loop below
+            return
         with memoryview(data) as view, view.cast("B") as octets:
             count = 0
             while count < len(octets):
