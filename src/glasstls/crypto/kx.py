@@ -4,7 +4,8 @@ Pure: no I/O, no clock; every private value comes from the injected
 ``randomness`` (see :mod:`glasstls.crypto.rand`), so a recorded handshake can
 be replayed byte for byte.
 
-Roles. A *client* calls :func:`generate_key_share`, sends
+Roles. A *client* calls :func:`generate_key_share` (or, for all the shares of
+its first ClientHello, :func:`generate_key_shares`), sends
 ``share.public_bytes()`` and later calls ``share.exchange(server_share)``.
 A *server* calls :func:`encapsulate_to` with the client's share and gets back
 its own share and the shared secret in one step. For Diffie-Hellman groups
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import abc
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -104,6 +106,7 @@ __all__ = [
     "ffdhe_group_for",
     "ffdhe_parameters",
     "generate_key_share",
+    "generate_key_shares",
     "key_share_length",
     "strip_leading_zeros",
 ]
@@ -678,6 +681,42 @@ def _supported(group: int) -> NamedGroup:
 def generate_key_share(group: int, randomness: Randomness) -> KeyShare:
     """A fresh ephemeral key share for ``group`` (the client role for the hybrid)."""
     return _new_share(_supported(group), randomness)
+
+
+def generate_key_shares(groups: Iterable[int], randomness: Randomness) -> dict[NamedGroup, KeyShare]:
+    """The key shares of one ClientHello, one for each of ``groups``, in that order.
+
+    Every group's share is made as :func:`generate_key_share` makes it, but for
+    one: offered beside X25519MLKEM768, the standalone x25519 share is the
+    hybrid's own X25519 half (the same key object), whichever of the two comes
+    first. A component algorithm's key_exchange value may be reused across the
+    KeyShareEntry records of one ClientHello (draft-ietf-tls-hybrid-design,
+    now RFC 9954), and rustls, Go's crypto/tls and NSS send a default hello
+    this way: its x25519 share is the last 32 bytes of the hybrid's
+    (draft-ietf-tls-ecdhe-mlkem, Section 4.1). That saves an X25519 key
+    generation per hello and weakens nothing: the server selects one group
+    (RFC 8446, Section 4.2.8), so the key still takes part in one exchange.
+
+    Randomness is drawn group by group in list order. The pair draws where the
+    first of its two groups stands, as :func:`generate_key_share` does for the
+    hybrid alone (the 64-byte ML-KEM seed, then 32 bytes for X25519), and the
+    second of them draws nothing: with the default order (the hybrid, then
+    x25519) a replay's stream is the hybrid's draws, without the 32 bytes a
+    separate x25519 key took.
+    """
+    wanted = [_supported(g) for g in groups]
+    pair = _HYBRID in wanted and _X25519 in wanted
+    made: dict[NamedGroup, KeyShare] = {}
+    for g in wanted:
+        if g in made:  # (a group named twice, or the second of the pair)
+            continue
+        if pair and (g is _HYBRID or g is _X25519):
+            hybrid = _X25519MLKEM768Share(randomness)
+            made[_HYBRID] = hybrid
+            made[_X25519] = hybrid._ecdh
+        else:
+            made[g] = _new_share(g, randomness)
+    return {g: made[g] for g in wanted}  # (in the order given: the key_share entries are sent in it)
 
 
 def _new_share(g: NamedGroup, randomness: Randomness) -> KeyShare:

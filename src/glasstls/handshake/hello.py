@@ -62,7 +62,9 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     cfg = ctx.config
     plan = _hello_plan(cfg)
     randomness = ctx.randomness
-    shares = {g: kx.generate_key_share(g, randomness) for g in plan.share_groups}
+    # beside X25519MLKEM768, the x25519 share is the hybrid's X25519 half: one X25519 key, not two
+    # (draft-ietf-tls-hybrid-design allows the reuse; kx.generate_key_shares says why and in what order it draws)
+    shares = kx.generate_key_shares(plan.share_groups, randomness)
     offered = ctx.offered_session
     session = offered if offered is not None and offered.version == TLS12 else None
     if session is not None and session.ticket is None and session.session_id:

@@ -43,7 +43,7 @@ from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
-from .explain_phrases import ALERT_MEANINGS, early_data_decision, parts_in_words, psk_offer, psk_refused
+from .explain_phrases import ALERT_MEANINGS, early_data_decision, parts_in_words, psk_offer, psk_refused, reused_shares
 from .explain_revocation import REVOCATION_SUBJECTS, revocation_words
 
 
@@ -138,6 +138,7 @@ class Explainer:
             )
             for group, parts in D.hybrid_shares(shares.value)[:1]:
                 out.append(self._hybrid_offer(group, parts))
+            out += reused_shares(shares.value)
         sni = msg.ext(ExtensionType.server_name)
         if sni is not None:
             out.append(

@@ -1,12 +1,14 @@
 """Phrases the explanation (explain.py) composes: what each alert means, and the TLS 1.3 offers
 and decisions that take a paragraph of their own (the PSK offer and its refusal, 0-RTT accepted or
-rejected, a hybrid key share's parts). Plain functions of the trace's values."""
+rejected, a hybrid key share's parts and a classical share that is one of them). Plain functions of
+the trace's values."""
 
 from __future__ import annotations
 
+from ..enums import NamedGroup
 from ..observe import VerificationTrace
 from ..wire import handshake as H
-from ..wire.extensions import OfferedPsks
+from ..wire.extensions import KeyShareEntry, OfferedPsks
 from . import describe as D
 from . import hybrid
 
@@ -76,6 +78,28 @@ def parts_in_words(parts: str) -> str:
         n = size.split(" ")[0]
         words.append(f"a {n}-byte {hybrid.PART_WORDS.get(name, name)}")
     return " followed by ".join(words)
+
+
+def reused_shares(shares: object) -> list[str]:
+    """A sentence for each classical share of a ClientHello whose bytes are the same group's part of
+    a hybrid share beside it (an x25519 share equal to the last 32 bytes of X25519MLKEM768's,
+    draft-ietf-tls-ecdhe-mlkem, Section 4.1): one key offered twice, as glasstls, rustls, Go and NSS
+    send a default hello. Nothing for shares in any other form."""
+    entries = [e for e in shares if isinstance(e, KeyShareEntry)] if isinstance(shares, tuple) else []
+    classical = {D.enum_name(e.group, NamedGroup): bytes(e.key_exchange) for e in entries}
+    out = []
+    for entry in entries:
+        cut = hybrid.split(entry.group, entry.key_exchange, "client")
+        for part, start, end in cut if isinstance(cut, list) else ():
+            if classical.get(part) == bytes(entry.key_exchange[start:end]):
+                out.append(
+                    f"Its {part} share is no second key: it is the {part} part of the "
+                    f"{D.enum_name(entry.group, NamedGroup)} share, the same {end - start} bytes. A client may "
+                    "offer one component's key in several key shares (draft-ietf-tls-hybrid-design): the "
+                    "server picks one group, so the key still serves one exchange, and the client makes one key "
+                    "instead of two."
+                )
+    return out
 
 
 def psk_offer(msg: H.ClientHello, offered: object) -> str:
