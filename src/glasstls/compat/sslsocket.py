@@ -35,7 +35,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -212,7 +212,7 @@ class SSLSocket(socket.socket):
                 self._flush_quietly()  # the alert the SSLObject wrote, so the peer learns why
                 raise error
             self._send_output(deadline, what, produced, must=must_flush)
-            return cast(T, result)
+            return result  # type: ignore[return-value]  # (T: the operation succeeded; typing.cast is a call)
 
     def _attempt(self, operation: Callable[[], T]) -> tuple[T | None, ssl.SSLError | None, bool]:
         """One call of ``operation`` under the SSL lock: its result or SSL error, and whether it wrote output."""
@@ -306,7 +306,8 @@ class SSLSocket(socket.socket):
         """One recv or send on the real socket within ``deadline`` (0: now or never, whatever the socket's mode)."""
         flags = NO_WAIT if deadline.nonblocking else 0
         while True:
-            if self.gettimeout() != 0.0:
+            # (with no deadline, a blocking socket's call itself waits until it can go on)
+            if deadline.at is not None and self.gettimeout() != 0.0:
                 _wait_ready(self, write, deadline, what)
             try:
                 return call(self, arg, flags)
