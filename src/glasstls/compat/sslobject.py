@@ -104,7 +104,7 @@ class SSLObject:
         sent close_notify, SSLZeroReturnError after both sides did, as OpenSSL via _ssl.c."""
         if len < 0 and buffer is None:
             raise ValueError("size should not be negative")
-        if not self._conn.handshake_complete:
+        if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)
             self.do_handshake()
         self._pump()
         if buffer is not None and len <= 0:
@@ -132,7 +132,7 @@ class SSLObject:
         return len(data)
 
     def write(self, data: Any) -> int:
-        if not self._conn.handshake_complete:
+        if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)
             self.do_handshake()
         self._raise_if_failed()
         if self._unwrapped or self._conn.closed:

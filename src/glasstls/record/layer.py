@@ -322,10 +322,12 @@ class RecordLayer:
 
     def take_output(self) -> bytes:
         """The records to send, as one bytes object; none kept."""
-        # bytes.join hands back a lone bytes record itself, not a copy (a sealed one is bytes),
-        # and b"" for none. (clear, not pop: a list emptied by pop gives its array back through
-        # the system allocator, and the next append takes a new one.)
+        # bytes.join hands back a lone bytes record itself, not a copy (a sealed one is bytes).
+        # (clear, not pop: a list emptied by pop gives its array back through the system
+        # allocator, and the next append takes a new one.)
         out = self.output
+        if not out:  # (asked after every read of an SSLObject or a transport: most often nothing)
+            return b""
         joined = b"".join(out)
         out.clear()
         return joined
