@@ -277,7 +277,7 @@ class SSLObject:
         if data:
             for event in self._conn.receive_bytes(data):
                 self._on_event(event)
-        self._flush()
+            self._flush()  # (what the records read made: every other call that makes records flushes them)
         if self._watch is not None:
             self._show()
 
