@@ -1,4 +1,4 @@
-"""The record layer's TLS 1.3 fast lane held to its careful path.
+"""The record layer's fast lane held to its careful path, for TLS 1.3 (TLS 1.2: test_fast_record_layer12.py).
 
 ``RecordLayer.read_record`` reads a whole application_data record from its input
 straight into ``Protection13.open`` when the layer has TLS 1.3 read keys, no trace
@@ -217,7 +217,8 @@ def test_install_read_chooses_the_lane_as_the_first_record_would() -> None:
     record = Protection13(suite, SECRET, "application").seal(ContentType.application_data, b"data")
     assert records.read_whole(record) == (ContentType.application_data, b"data", record[:5], True)
     # What _read_record would not choose, install_read does not: a traced layer, one that skips
-    # rejected 0-RTT records (RFC 8446, Section 4.2.10), TLS 1.2 keys, no keys.
+    # rejected 0-RTT records (RFC 8446, Section 4.2.10), no keys. (TLS 1.2's AEAD keys it
+    # chooses, CBC's not: tests/test_fast_record_layer12.py.)
     traced = RecordLayer(_hook)
     traced.install_read(keys)
     assert traced.read is keys and traced._fast is None
@@ -229,7 +230,7 @@ def test_install_read_chooses_the_lane_as_the_first_record_would() -> None:
         TLS12_SUITES[CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256], bytes(16), bytes(4), "application"
     )
     records.install_read(protection12)
-    assert records.read is protection12 and records._fast is None
+    assert records.read is protection12 and records._fast is protection12
     records.install_read(None)
     assert records.read is None and records._fast is None
 

@@ -9,7 +9,7 @@ Which content type is acceptable when is the connection's business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..enums import AlertDescription, ContentType
 from ..errors import AlertError
@@ -55,6 +55,15 @@ class Record:
         self.protected = protected
 
 
+class _LaneKeys(Protocol):
+    """Read keys the fast lanes open records with (``opens_views``): Protection13, TLS 1.2's AEADs."""
+
+    full_header: bytes
+    full_size: int
+
+    def open(self, header: bytes, payload: bytes | memoryview) -> tuple[ContentType, bytes]: ...
+
+
 class RecordLayer:
     def __init__(self, hook: RecordHook | None = None) -> None:
         # Input: the caller's own bytes object while it is being read (no copy), a bytearray
@@ -76,11 +85,12 @@ class RecordLayer:
         # stays within this many bytes; the first record that decrypts ends the skipping.
         self._skip = 0
         self.skipped_early_data = 0
-        # The read keys read_record's fast lane may use while they are still ``read``: TLS 1.3
-        # keys with no trace hook and no early data to skip. Chosen by install_read, or by
+        # The read keys read_record's fast lane may use while they are still ``read``: keys whose
+        # open() reads a view of the input (``opens_views``: TLS 1.3's, and TLS 1.2's AEADs),
+        # with no trace hook and no early data to skip. Chosen by install_read, or by
         # _read_record for keys assigned to ``read`` directly (the first record under them
         # takes that path), dropped when skipping starts.
-        self._fast: Protection13 | None = None
+        self._fast: _LaneKeys | None = None
 
     @property
     def skip_early_data(self) -> int:
@@ -97,7 +107,13 @@ class RecordLayer:
         _read_record would choose it at their first record (which then need not take that
         path: a NewSessionTicket, the first record under a client's application keys)."""
         self.read = protection
-        self._fast = protection if type(protection) is Protection13 and not (self._skip or self._hook) else None
+        self._fast = self._lane_keys(protection)
+
+    def _lane_keys(self, protection: Protection13 | Any | None) -> _LaneKeys | None:
+        """``protection`` if the fast lane may read with it (see _fast), else None."""
+        if protection is None or not protection.opens_views or self._skip or self._hook:
+            return None
+        return protection
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -119,11 +135,12 @@ class RecordLayer:
         transfer: an input that is one whole 16 KiB record); else None, nothing read or changed,
         and the caller feeds ``data``. One call instead of feed's and read_record's."""
         read = self._fast
-        if read is None or read is not self.read or self.buffered or type(data) is not bytes:
+        if read is not self.read or read is None or self.buffered or type(data) is not bytes:
             return None
         header = data[:5]
-        # A full record with legacy_record_version 0x0303 (RFC 8446, Section 5.1), one comparison;
-        # any other input, field by field.
+        # A full TLS 1.3 record with legacy_record_version 0x0303 (RFC 8446, Section 5.1), one
+        # comparison; any other input, field by field (a TLS 1.2 record's version is in the
+        # additional data its AEAD authenticates: RFC 5246, Section 6.2.3.3).
         if header != read.full_header or len(data) != read.full_size:
             length = len(data) - 5  # the payload's, if data is one record
             if not (
@@ -137,11 +154,11 @@ class RecordLayer:
         """The next complete record as (content type, content, header, protected), decrypted;
         None if more bytes are needed. (A tuple: the connection reads every record through here.)"""
         buf, read = self.buffered, self._fast
-        # The bulk of a TLS 1.3 transfer: a whole application_data record within the limit of
-        # RFC 8446, Section 5.2, under TLS 1.3 keys, untraced, no early data to skip. The AEAD
-        # decrypts from a view of the input (no copy of the payload). Anything else, or
-        # anything wrong with it, is read by _read_record.
-        if read is not None and read is self.read:
+        # The bulk of a transfer: a whole application_data record within the limit of RFC 8446,
+        # Section 5.2, under keys that open views (_fast), untraced, no early data to skip. The
+        # AEAD decrypts from a view of the input (no copy of the payload). Anything else (a
+        # TLS 1.2 record past that limit too), or anything wrong with it, is read by _read_record.
+        if read is self.read and read is not None:
             size, pos = len(buf), self._pos
             if size - pos >= 5 and buf[pos] == _APPLICATION_DATA:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
@@ -175,7 +192,7 @@ class RecordLayer:
             # TLS 1.3 hides the real type inside application_data records; TLS 1.2
             # protects every type but change_cipher_spec under its own outer type.
             read = self.read
-            self._fast = read if type(read) is Protection13 and not (self._skip or self._hook) else None
+            self._fast = self._lane_keys(read)
             if read is None or ctype == _CCS:
                 limit, opener = MAX_PLAINTEXT, None
             elif read.protects_all_types:

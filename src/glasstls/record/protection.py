@@ -99,6 +99,9 @@ class Protection13:
     )
     # TLS 1.3 protects only records whose outer type is application_data.
     protects_all_types = False
+    # open() reads its payload from a view of the received bytes and keeps none of it: the
+    # record layer's one-call lanes may hand it one (Protection12's AEADs too; not CBC's).
+    opens_views = True
     _sealing: deque[_Sealing]  # the pool of this tag length, taken by _keys with the AEAD
 
     def __init__(self, suite: Suite13, secret: bytes, epoch: str) -> None:

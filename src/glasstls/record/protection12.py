@@ -83,6 +83,13 @@ class Protection12:
     # real one in the header (RFC 5246, Section 6.2.3), so the layer sends all
     # protected records here, not only application_data.
     protects_all_types = True
+    # Whether open() takes a view of the received bytes and keeps none of it (the AEADs below),
+    # so that the record layer's one-call lanes may read these records as TLS 1.3's
+    # (layer.RecordLayer.read_whole); CBC's take bytes. A full record is no special case here:
+    # the lanes check a TLS 1.2 record's header field by field.
+    opens_views = False
+    full_header = b""
+    full_size = -1
 
     def __init__(self, suite: Suite12, epoch: str) -> None:
         # The subclasses call this by name: a zero-argument super() costs about as much as
@@ -131,6 +138,7 @@ class GCMProtection12(Protection12):
     """AES-GCM records, RFC 5288, Section 3: explicit(8) + ciphertext + tag(16)."""
 
     __slots__ = ("_aead", "_salt", "_salt_int", "_tag_len")
+    opens_views = True
 
     def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
         Protection12.__init__(self, suite, epoch)
@@ -187,6 +195,7 @@ class ChaChaProtection12(Protection12):
     """ChaCha20-Poly1305 records, RFC 7905, Section 2: ciphertext + tag(16), no explicit nonce."""
 
     __slots__ = ("_aead", "_iv")
+    opens_views = True
 
     def __init__(self, suite: Suite12, key: bytes, fixed_iv: bytes, epoch: str) -> None:
         Protection12.__init__(self, suite, epoch)
