@@ -51,17 +51,18 @@ def layer(suite_id: CipherSuite, careful: bool, installed: bool = False) -> Reco
     return records
 
 
+# What a TLS 1.2 peer sends: data, empty data, a handshake message, an alert; each its record.
+CONTENTS = (
+    (ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n"),
+    (ContentType.application_data, b""),
+    (ContentType.handshake, b"\x00\x00\x00\x00"),
+    (ContentType.alert, b"\x01\x00"),
+)
+
+
 def stream(suite_id: CipherSuite) -> bytes:
-    """Four records as a TLS 1.2 peer sends them: data, empty data, a handshake message, an alert."""
     sealer = keys(suite_id)
-    return b"".join(
-        (
-            sealer.seal(ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n"),
-            sealer.seal(ContentType.application_data, b""),
-            sealer.seal(ContentType.handshake, b"\x00\x00\x00\x00"),
-            sealer.seal(ContentType.alert, b"\x01\x00"),
-        )
-    )
+    return b"".join(sealer.seal(ctype, content) for ctype, content in CONTENTS)
 
 
 def same_reading(suite_id: CipherSuite, pieces: list[bytes], whole: bool = False, installed: bool = False) -> list[Any]:
@@ -89,12 +90,7 @@ def test_the_lane_takes_aead_keys_and_not_cbc() -> None:
 @pytest.mark.parametrize("suite_id", AEAD_SUITES, ids=lambda s: s.name)
 def test_a_stream_reads_alike_in_every_variant(suite_id: CipherSuite) -> None:
     wire = stream(suite_id)
-    assert [r[:2] for r in records_of(same_reading(suite_id, [wire]))] == [
-        (ContentType.application_data, b"GET / HTTP/1.1\r\n\r\n"),
-        (ContentType.application_data, b""),
-        (ContentType.handshake, b"\x00\x00\x00\x00"),
-        (ContentType.alert, b"\x01\x00"),
-    ]
+    assert tuple(r[:2] for r in records_of(same_reading(suite_id, [wire]))) == CONTENTS
     for variant in byte_variants(wire, values=(0, 0x14, 0x16, 0x17, 0x40, 0xFF)):
         same_reading(suite_id, [variant])
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-import glasstls
 from glasstls import ApplicationData, ClientConfig, ClientConnection
 from glasstls.crypto import kx
 from glasstls.crypto.rand import ReplayRandomness
@@ -40,7 +39,7 @@ from glasstls.x509.store import TrustStore
 from pairs import Pair, default_ca, make_pair, server_identity, transfer
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
-from interop_peers import WAIT, OpenSSLServer, ServerFiles, read_line, split_pem_chain, trace_server_hellos
+from interop_peers import OpenSSLServer, ServerFiles, glasstls_line_through, split_pem_chain, trace_server_hellos
 
 HYBRID, X25519 = NamedGroup.X25519MLKEM768, NamedGroup.x25519
 X25519_LEN, HYBRID_CLIENT_LEN, MLKEM768_EK_LEN, MLKEM_SEED_LEN = 32, 1216, 1184, 64
@@ -198,15 +197,7 @@ def test_openssl_s_server_with_x25519_only_takes_the_shared_key(tmp_path: Path) 
     identity.write(files.full_chain, files.key)
     line = b"glasstls shares one X25519 key\n"
     with OpenSSLServer(files, tmp_path / "s_server.trace", "-groups", "X25519") as server:
-        try:
-            with glasstls.connect(
-                "127.0.0.1", server.port, client_config(), server_name="localhost", timeout=WAIT
-            ) as tls:
-                params = tls.parameters
-                tls.sendall(line)
-                answer = read_line(tls.recv)
-        except Exception as exc:
-            raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+        params, answer = glasstls_line_through(server, client_config(), line)
         server.wait_exit()
         trace = server.trace
     assert params is not None and (params.version, params.group) == ("TLSv1.3", "x25519")

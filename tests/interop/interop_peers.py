@@ -543,6 +543,22 @@ def read_line(recv: Callable[[int], bytes], limit: int = 1 << 16) -> bytes:
     return data
 
 
+def glasstls_line_through(
+    server: OpenSSLServer, config: glasstls.ClientConfig, line: bytes, **connect: Any
+) -> tuple[glasstls.NegotiatedParameters | None, bytes]:
+    """A glasstls client's line to ``s_server -rev`` and back: the parameters it negotiated and
+    the answer. A failure is raised with what s_server said."""
+    try:
+        with glasstls.connect(
+            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, **connect
+        ) as tls:
+            params = tls.parameters
+            tls.sendall(line)
+            return params, read_line(tls.recv)
+    except Exception as exc:
+        raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+
+
 def reverse_line(line: bytes) -> bytes:
     """What ``s_server -rev`` answers to a line: the line reversed, its newline kept last."""
     return line.rstrip(b"\n")[::-1] + b"\n"

@@ -27,10 +27,10 @@ import re
 import pytest
 from interop_peers import (
     SCHEME_FOR_CERT,
-    WAIT,
     OpenSSLServer,
     ServerThread,
     case_id,
+    glasstls_line_through,
     hrr_seen,
     pairwise_cases,
     read_line,
@@ -75,15 +75,7 @@ def _client_to_s_server(pki, tmp_path, suite, group, cert_type, *, offered=None,
     line = f"glasstls to s_server {suite} {group}\n".encode()
     server_args = ("-ciphersuites", suite, "-groups", group)
     with OpenSSLServer(pki.files[cert_type], tmp_path / "s_server.trace", *server_args) as server:
-        try:
-            with glasstls.connect(
-                "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
-            ) as tls:
-                params = tls.parameters
-                tls.sendall(line)
-                answer = read_line(tls.recv)
-        except Exception as exc:
-            raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+        params, answer = glasstls_line_through(server, config, line, observer=events)
         output = server.wait_exit()
         trace = server.trace
 

@@ -37,6 +37,7 @@ from interop_peers import (
     OpenSSLServer,
     ServerThread,
     glasstls_line_server,
+    glasstls_line_through,
     read_line,
     reverse_line,
     run_s_client,
@@ -121,15 +122,7 @@ def test_glasstls_client_to_openssl_s_server_tls12(pki, ffdhe2048, tmp_path, sui
     line = f"glasstls to s_server {suite}\n".encode()
     trace_path = tmp_path / "s_server.trace"
     with OpenSSLServer(pki.files[cert_type], trace_path, *server_args, protocol="-tls1_2") as server:
-        try:
-            with glasstls.connect(
-                "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
-            ) as tls:
-                params = tls.parameters
-                tls.sendall(line)
-                answer = read_line(tls.recv)
-        except Exception as exc:
-            raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+        params, answer = glasstls_line_through(server, config, line, observer=events)
         output = server.wait_exit()
         trace = server.trace
 

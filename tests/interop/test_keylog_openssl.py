@@ -45,7 +45,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from interop_peers import WAIT, OpenSSLServer, ServerThread, read_line, run_s_client, trace_fatal_alerts
+from interop_peers import (
+    WAIT,
+    OpenSSLServer,
+    ServerThread,
+    glasstls_line_through,
+    read_line,
+    run_s_client,
+    trace_fatal_alerts,
+)
 
 import glasstls
 from glasstls import CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
@@ -262,15 +270,7 @@ def test_tls12_master_secret_glasstls_client_to_s_server(pki, tmp_path, ffdhe204
     line = f"keylog {kx} ems={ems}\n".encode()
     trace_path = tmp_path / "s_server.trace"
     with OpenSSLServer(pki.files["rsa2048"], trace_path, *server_args, protocol="-tls1_2") as server:
-        try:
-            with glasstls.connect(
-                "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
-            ) as tls:
-                params = tls.parameters
-                tls.sendall(line)
-                answer = read_line(tls.recv)
-        except Exception as exc:
-            raise AssertionError(f"glasstls client failed: {exc!r}; s_server said:\n{server.output}") from exc
+        params, answer = glasstls_line_through(server, config, line, observer=events)
         output = server.wait_exit()
         trace = server.trace
 
