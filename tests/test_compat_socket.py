@@ -363,6 +363,60 @@ def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files, st
         server.result()
 
 
+def _socketpair_session(files: Files, stack: Any) -> tuple[SSLSocket, socket.socket, ssl.SSLObject, ssl.MemoryBIO]:
+    """A pumped client over one end of a socket pair, the stdlib's server SSLObject driven by hand
+    over the other: (client, the raw end, the server, the server's outgoing BIO)."""
+    near, far = socket.socketpair()
+    far.settimeout(WAIT)
+    context = server_context(files)
+    context.num_tickets = 0  # nothing after the handshake but what the test writes
+    s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = context.wrap_bio(s_in, s_out, server_side=True)
+    made: list[SSLSocket] = []
+    factory = client_factory(client_context(files, stack=stack))
+    client = threading.Thread(target=lambda: made.append(wrap_socket(near, factory)))
+    client.start()
+    for _ in range(10):  # a TLS 1.3 handshake is two flights each way
+        try:
+            server.do_handshake()
+        except ssl.SSLWantReadError:
+            far.sendall(s_out.read())
+            s_in.write(far.recv(65536))
+            continue
+        far.sendall(s_out.read())
+        break
+    client.join(WAIT)
+    assert made, "the client's handshake did not finish"
+    return made[0], far, server, s_out
+
+
+@pytest.mark.parametrize("cut", [3, 5, 9], ids=["in-header", "after-header", "in-body"])
+def test_a_record_arriving_in_pieces(files: Files, stack: Any, cut: int) -> None:
+    """The pump reads a record's body in the same call as its header, so a record that arrives in
+    pieces must leave it where it was: a non-blocking recv wants read and then reads the record
+    whole; a recv that times out in the middle loses nothing, and the next one reads it."""
+    tls, far, server, s_out = _socketpair_session(files, stack)
+    with tls, far:
+        server.write(b"first record")
+        record = s_out.read()
+        tls.setblocking(False)
+        far.sendall(record[:cut])
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.recv(100)
+        far.sendall(record[cut:])
+        assert select.select([tls], [], [], WAIT)[0]
+        assert tls.recv(100) == b"first record"
+
+        server.write(b"second record")
+        record = s_out.read()
+        tls.settimeout(0.3)
+        far.sendall(record[:cut])
+        with pytest.raises(TimeoutError, match="read"):
+            tls.recv(100)
+        far.sendall(record[cut:])
+        assert tls.recv(100) == b"second record"
+
+
 def test_nonblocking_handshake_on_connect_is_refused(files: Files, stack: Any) -> None:
     with silent_listener() as listener:
         sock = socket.create_connection(listener.getsockname(), timeout=WAIT)
@@ -610,7 +664,6 @@ def test_smtplib_starttls_through_a_pumped_context(files: Files, stack: Any) -> 
         finally:
             client.quit()
         assert server.result() == [b"ehlo client", b"STARTTLS", b"ehlo client", b"quit"]
-
 
 
 @pytest.mark.parametrize("version", PROTOCOLS)
