@@ -60,6 +60,7 @@ __all__ = [
     "scheme_fits_key",
     "schemes_for_key",
     "sign",
+    "signable_schemes",
     "verify",
 ]
 
@@ -248,6 +249,30 @@ def scheme_fits_key(
     return (kind == "rsa_pss_pss") == rsa_pss_key
 
 
+# The schemes each signing key can make (a frozenset per key and rule), worked out once: a server signs
+# with its configured key every handshake, choosing the scheme and then checking it in sign(), and each
+# _misfit asked cryptography for the key's curve or size anew for the same answer (some 300 bytecodes a
+# handshake). Keyed by the key object itself: a private key hashes by identity, and the table holds it,
+# so no later key can take its place. Only private keys: a peer's public key is new every handshake.
+# Bounded (a server has a handful of keys): the table starts over when full.
+_SIGNABLE: dict[tuple[PrivateKey, bool, bool | None], frozenset[SignatureScheme]] = {}
+_SIGNABLE_MAX = 64
+
+
+def signable_schemes(
+    key: PrivateKey, *, tls13: bool = True, rsa_pss_key: bool | None = False
+) -> frozenset[SignatureScheme]:
+    """The schemes :func:`scheme_fits_key` accepts for ``key`` under the same rules, as a set."""
+    entry = (key, tls13, rsa_pss_key)
+    fits = _SIGNABLE.get(entry)
+    if fits is None:
+        fits = frozenset(s for s in _SCHEMES if scheme_fits_key(key, s, tls13=tls13, rsa_pss_key=rsa_pss_key))
+        if len(_SIGNABLE) >= _SIGNABLE_MAX:
+            _SIGNABLE.clear()
+        _SIGNABLE[entry] = fits
+    return fits
+
+
 def schemes_for_key(
     key: PrivateKey | PublicKey,
     *,
@@ -332,8 +357,13 @@ def sign(
     """
     if not _is_private(private_key):
         raise TypeError(f"sign() needs a private key, not {type(private_key).__name__}")
-    # _checked refuses SHA-1 (and PKCS #1 v1.5) under TLS 1.3 rules (RFC 8446, Section 4.2.3).
-    s, spec = _checked(private_key, scheme, tls13)
+    # The scheme must fit the key; under TLS 1.3 rules that refuses SHA-1 and PKCS #1 v1.5 (RFC 8446,
+    # Section 4.2.3). rsa_pss_key=None: an RSA key's certificate kind is the caller's to judge.
+    if scheme in signable_schemes(private_key, tls13=tls13, rsa_pss_key=None):
+        s = _MEMBERS[scheme]
+        spec = _SCHEMES[s]
+    else:
+        s, spec = _checked(private_key, scheme, tls13)  # raises, with the reason
     kind = key_kind(private_key)  # the classes of the key types, not isinstance against their ABCs
     if kind in ("ed25519", "ed448"):
         return cast("ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey", private_key).sign(message)

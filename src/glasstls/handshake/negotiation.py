@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..crypto import kx
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key
+from ..crypto.signatures import signable_schemes
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
@@ -103,10 +103,10 @@ def choose_signature_scheme(
 ) -> SignatureScheme:
     """The first scheme in the peer's list that our key can make and our
     configuration allows (RFC 8446, Section 4.4.3)."""
+    # What the key can make by TLS 1.3 rules (TLS 1.3's schemes only), worked out once per key.
+    fits = signable_schemes(private_key, tls13=True, rsa_pss_key=rsa_pss_key)
     for scheme in offered:
-        if allowed is not None and scheme not in allowed:
-            continue
-        if scheme in TLS13_SIGNATURE_SCHEMES and scheme_fits_key(private_key, scheme, rsa_pss_key=rsa_pss_key):
+        if scheme in fits and (allowed is None or scheme in allowed):
             # A decoded list holds members already: SignatureScheme() of one, through
             # EnumType.__call__, cost some 3,200 instructions a full handshake for itself.
             return scheme if type(scheme) is SignatureScheme else SignatureScheme(scheme)

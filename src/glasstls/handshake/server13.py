@@ -19,6 +19,7 @@ TLS 1.3 is the version both sides share (hello.choose_protocol_version).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ..config import CertifiedKey, ServerConfig
@@ -137,31 +138,34 @@ def negotiate(
         raise N.no_common_suite(offered, ours, cfg.cipher_suites)
     suite = order[0]
     psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
+    # The extensions by type, asked for once: five look-ups here, each ch.ext() a call.
+    found = ch.by_type()
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
-    sigs_ext = ch.ext(_SIGNATURE_ALGORITHMS)
+    sigs_ext = found.get(_SIGNATURE_ALGORITHMS)
     if psk is None and sigs_ext is None:
         raise AlertError(MISSING, "ClientHello has no signature_algorithms")
-    group, share = _key_exchange(ctx, ch, psk)
-    sni = ch.ext(_SERVER_NAME)
+    group, share = _key_exchange(ctx, found, psk)
+    sni = found.get(_SERVER_NAME)
     server_name: str | None = sni.value if sni else None
     certified, scheme = None, None
     if psk is None:
         certified, scheme = _certificate_for(ctx, sigs_ext.value if sigs_ext else (), server_name)
-    alpn_ext = ch.ext(_ALPN)
+    alpn_ext = found.get(_ALPN)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
     chosen = psk.suite if psk is not None else suite
     return Decisions(chosen, group, certified, scheme, alpn, server_name, psk), share
 
 
 def _key_exchange(
-    ctx: Context, ch: ClientHello, psk: psk13.AcceptedPsk | None
+    ctx: Context, found: Mapping[int, Extension], psk: psk13.AcceptedPsk | None
 ) -> tuple[NamedGroup | None, KeyShareEntry | None]:
     """The (EC)DHE group and the client's share of it (None: a HelloRetryRequest asks for
-    one); (None, None) for psk_ke, which has no key exchange (RFC 8446, Section 4.2.9)."""
+    one); (None, None) for psk_ke, which has no key exchange (RFC 8446, Section 4.2.9).
+    ``found``: the ClientHello's extensions by type (ClientHello.by_type)."""
     if psk is not None and psk.mode == _PSK_KE:
         return None, None
-    groups_ext, shares_ext = ch.ext(_SUPPORTED_GROUPS), ch.ext(_KEY_SHARE)
+    groups_ext, shares_ext = found.get(_SUPPORTED_GROUPS), found.get(_KEY_SHARE)
     if groups_ext is None:
         raise AlertError(MISSING, "ClientHello has no supported_groups")
     if shares_ext is None:
@@ -392,8 +396,9 @@ def send_server_flight(
         ctx.install_read(suite, c_hs, "handshake")
     else:
         ctx.install_read(suite, early_secret, "early")  # the client's 0-RTT data, then EndOfEarlyData
-    offered_pha = ch.ext(_POST_HANDSHAKE_AUTH) is not None
-    modes = ch.ext(_PSK_MODES)
+    found = ch.by_type()  # (two look-ups: one call, not two)
+    offered_pha = found.get(_POST_HANDSHAKE_AUTH) is not None
+    modes = found.get(_PSK_MODES)
     flight = ServerFlight(decisions, transcript, c_hs, traffic, master, offered_pha, modes.value if modes else ())
     if decisions.psk is not None:
         # RFC 8446, Section 4.3.2: no CertificateRequest with a PSK; a ticket keeps the client's chain.
