@@ -1,12 +1,12 @@
-"""The server flight's per-key and per-configuration tables give what working it out anew gives:
-the schemes a signing key can make (signatures.signable_schemes, which choose_signature_scheme and
-sign() read) and the configuration's chains that carry a server name (certselect._matching). Another
-key, another rule, another offered list, another name or another configuration is never served an
-answer kept for a different one."""
+"""The server flight's per-key table gives what working it out anew gives: the schemes a signing
+key can make (signatures.signable_schemes, which choose_signature_scheme and sign() read). Another
+key, another rule or another offered list is never served an answer kept for a different one; and
+a server still serves each name its own chain."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -17,11 +17,9 @@ from glasstls.crypto.rand import system_randomness
 from glasstls.crypto.signatures import TLS13_SIGNATURE_SCHEMES, scheme_fits_key, sign, signable_schemes
 from glasstls.enums import AlertDescription, SignatureScheme
 from glasstls.errors import AlertError
-from glasstls.handshake import certselect
 from glasstls.handshake.negotiation import choose_signature_scheme
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
-from glasstls.x509.verify import name_matches
 
 ALL_SCHEMES = sorted(SignatureScheme(s) for s in signatures.TLS12_SIGNATURE_SCHEMES)
 
@@ -38,7 +36,7 @@ def keys() -> list[object]:
     ]
 
 
-def _reference_choice(offered, key, allowed, rsa_pss_key):  # type: ignore[no-untyped-def]
+def _reference_choice(offered: list[Any], key: Any, allowed: Any, rsa_pss_key: bool | None) -> SignatureScheme | None:
     """choose_signature_scheme as it was, scheme by scheme through scheme_fits_key."""
     for scheme in offered:
         if allowed is not None and scheme not in allowed:
@@ -48,7 +46,7 @@ def _reference_choice(offered, key, allowed, rsa_pss_key):  # type: ignore[no-un
     return None
 
 
-def test_signable_schemes_are_what_scheme_fits_key_accepts(keys) -> None:  # type: ignore[no-untyped-def]
+def test_signable_schemes_are_what_scheme_fits_key_accepts(keys: list[Any]) -> None:
     signatures._SIGNABLE.clear()
     for _ in range(2):  # worked out, then kept: the same both times
         for key in keys:
@@ -58,7 +56,7 @@ def test_signable_schemes_are_what_scheme_fits_key_accepts(keys) -> None:  # typ
                     assert signable_schemes(key, tls13=tls13, rsa_pss_key=pss) == expected
 
 
-def test_another_key_of_the_same_kind_is_not_served_the_first_ones_schemes(keys) -> None:  # type: ignore[no-untyped-def]
+def test_another_key_of_the_same_kind_is_not_served_the_first_ones_schemes(keys: list[Any]) -> None:
     p256, p384 = keys[0], keys[1]
     assert signable_schemes(p256) == {SignatureScheme.ecdsa_secp256r1_sha256}
     assert signable_schemes(p384) == {SignatureScheme.ecdsa_secp384r1_sha384}
@@ -67,7 +65,7 @@ def test_another_key_of_the_same_kind_is_not_served_the_first_ones_schemes(keys)
     assert SignatureScheme.rsa_pss_rsae_sha512 not in signable_schemes(small)
 
 
-def test_the_table_is_bounded_and_starts_over(keys) -> None:  # type: ignore[no-untyped-def]
+def test_the_table_is_bounded_and_starts_over(keys: list[Any]) -> None:
     signatures._SIGNABLE.clear()
     fresh = [ed25519.Ed25519PrivateKey.generate() for _ in range(signatures._SIGNABLE_MAX + 5)]
     for key in fresh:
@@ -76,7 +74,7 @@ def test_the_table_is_bounded_and_starts_over(keys) -> None:  # type: ignore[no-
     assert signable_schemes(keys[0]) == {SignatureScheme.ecdsa_secp256r1_sha256}
 
 
-def test_the_chosen_scheme_is_the_one_chosen_scheme_by_scheme(keys) -> None:  # type: ignore[no-untyped-def]
+def test_the_chosen_scheme_is_the_one_chosen_scheme_by_scheme(keys: list[Any]) -> None:
     rng = random.Random(31)
     pool = [*ALL_SCHEMES, 0x0A0A, 0x0301]  # GREASE and an unknown code point ride along
     for _ in range(300):
@@ -93,7 +91,7 @@ def test_the_chosen_scheme_is_the_one_chosen_scheme_by_scheme(keys) -> None:  # 
                     assert got == expected and type(got) is SignatureScheme
 
 
-def test_sign_still_refuses_a_scheme_the_key_cannot_make(keys) -> None:  # type: ignore[no-untyped-def]
+def test_sign_still_refuses_a_scheme_the_key_cannot_make(keys: list[Any]) -> None:
     message = b"content"
     for key in keys:
         for tls13 in (True, False):
@@ -113,28 +111,7 @@ def ca() -> ThrowawayCA:
     return ThrowawayCA.create()
 
 
-def _reference_matching(chains, server_name):  # type: ignore[no-untyped-def]
-    return tuple(c for c in chains if any(name_matches(n, server_name) for n in c.leaf_names))
-
-
-def test_chains_for_a_name_are_what_matching_anew_gives(ca) -> None:  # type: ignore[no-untyped-def]
-    idents = [ca.issue_server(["a.test"]), ca.issue_server(["*.b.test"]), ca.issue_server(["x.b.test", "a.test"])]
-    first = tuple(CertifiedKey(i.chain, i.private_key) for i in idents)
-    other = tuple(reversed(first))  # another configuration's tuple, with other answers in another order
-    certselect._MATCHING.clear()
-    names = ["a.test", "x.b.test", "y.b.test", "A.TEST.", "b.test", "none.test", "a.test"]
-    for _ in range(2):
-        for chains in (first, other, first[:1]):
-            for name in names:
-                assert certselect._matching(chains, name, keep=True) == _reference_matching(chains, name)
-    # A callback's chains (keep=False) are matched, not kept.
-    fresh = tuple(first)
-    before = len(certselect._MATCHING)
-    assert certselect._matching(fresh[1:], "y.b.test", keep=False) == (first[1],)
-    assert len(certselect._MATCHING) == before
-
-
-def test_a_handshake_picks_the_chain_by_name_as_before(ca) -> None:  # type: ignore[no-untyped-def]
+def test_a_handshake_picks_the_chain_by_name_as_before(ca: ThrowawayCA) -> None:
     """Through real connections: two configurations, several names, each served its own chain."""
     a, b = ca.issue_server(["a.test"]), ca.issue_server(["b.test"])
     trust = TrustStore.from_pem(ca.root_pem())

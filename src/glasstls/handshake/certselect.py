@@ -31,7 +31,7 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
         chains = _from_callback(cfg, server_name)
     if server_name is None:
         return chains
-    matching = _matching(chains, server_name, keep=chains is cfg.certificates)
+    matching = [c for c in chains if any(name_matches(n, server_name) for n in certificate_names(c))]
     if matching:
         return matching
     if cfg.refuse_unknown_server_names:
@@ -41,30 +41,6 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
             f"no certificate for server name '{printable(server_name)}'; this server has {served}",
         )
     return chains
-
-
-# The configuration's chains that carry a server name, by (chains, name): a server's clients ask for
-# the same few names, and matching each of a chain's names anew cost some 90 bytecodes a handshake.
-# Keyed by the tuple's id, the tuple itself kept in the entry and compared (so a tuple made later at
-# the same address is never answered for another). A callback's chains are a new tuple each time:
-# matched anew, not kept (keep=False). Bounded: the table starts over when full.
-_MATCHING: dict[tuple[int, str], tuple[Sequence[CertifiedKey], tuple[CertifiedKey, ...]]] = {}
-_MATCHING_MAX = 256
-
-
-def _matching(chains: Sequence[CertifiedKey], server_name: str, keep: bool) -> tuple[CertifiedKey, ...]:
-    """The chains of ``chains`` with a name that matches ``server_name`` (RFC 6125, Section 6.4.3)."""
-    entry = (id(chains), server_name)
-    kept = _MATCHING.get(entry)
-    if kept is not None and kept[0] is chains:
-        return kept[1]
-    matching = tuple(c for c in chains if any(name_matches(n, server_name) for n in certificate_names(c)))
-    if not keep:
-        return matching
-    if len(_MATCHING) >= _MATCHING_MAX:
-        _MATCHING.clear()
-    _MATCHING[entry] = (chains, matching)
-    return matching
 
 
 def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[CertifiedKey, ...]:
