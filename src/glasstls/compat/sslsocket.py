@@ -78,10 +78,9 @@ def wrap_socket(
 class _Deadline:
     """The end of one call's time: ``timeout`` seconds from now (None: never; 0: do not wait)."""
 
-    __slots__ = ("timeout", "at", "nonblocking")
+    __slots__ = ("at", "nonblocking")
 
     def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
         self.at = None if timeout is None else time.monotonic() + timeout
         self.nonblocking = timeout == 0.0  # (an attribute: read before every recv and send)
 
