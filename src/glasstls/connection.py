@@ -186,8 +186,9 @@ class Connection:
         events, self._events = self._events, []
         return events
 
-    def send(self, data: bytes) -> None:
-        """Queue application data; it flows once the handshake is complete."""
+    def send(self, data: bytes | memoryview) -> None:
+        """Queue application data; it flows once the handshake is complete. (A memoryview, of
+        bytes, is sealed at once, or copied while the handshake runs: it is not kept.)"""
         sealer = self._sealer
         if sealer is None or not data or len(data) > MAX_PLAINTEXT:
             self._send(data)
@@ -201,7 +202,7 @@ class Connection:
         if sealer.seq >= KEY_UPDATE_AFTER_RECORDS:
             self._update_worn_write_key()
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes | memoryview) -> None:
         """send, in every state and for data of any size."""
         if self._closed or self._write_closed:
             raise ConnectionClosedError("cannot send: the connection is closed")

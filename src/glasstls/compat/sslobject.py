@@ -22,6 +22,7 @@ from ..connection import ClientConnection, Connection, ServerConnection
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
+from ..io.inbox import Inbox
 from .ciphers import openssl_name, secret_bits
 from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
 from .watch import connection_watch
@@ -60,7 +61,7 @@ class SSLObject:
         self._incoming, self._outgoing = incoming, outgoing
         self.server_side = server_side
         self.server_hostname = server_hostname
-        self._inbox = bytearray()
+        self._inbox = Inbox()
         self._error: TLSError | None = None
         self._session = session
         self._peer_closed = False  # the peer's close_notify arrived
@@ -122,14 +123,26 @@ class SSLObject:
             return b"" if buffer is None else 0
         raise want_read()
 
+    def starved(self) -> bool:
+        """Whether read() could only raise SSLWantReadError now: the handshake is done, and no
+        plaintext, ciphertext, error or close_notify is waiting. (glasstls's SSLSocket then reads
+        its socket before asking read(), instead of hearing so from an exception per record.)"""
+        return (
+            not self._inbox
+            and self._conn.peer_verified is not None
+            and not self._incoming.pending
+            and not self._incoming.eof
+            and self._error is None
+            and self._conn.error is None
+            and not self._peer_closed
+        )
+
     def _take(self, size: int, buffer: Any) -> Any:
         """Data first, errors after: what arrived before a failure is still read (as OpenSSL)."""
-        data = bytes(self._inbox[:size])
-        del self._inbox[:size]
         if buffer is None:
-            return data
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
+            return self._inbox.take(size)
+        with memoryview(buffer) as view, view.cast("B") as octets:
+            return self._inbox.take_into(octets, min(size, len(octets)))  # (as _ssl.c: no more than fits)
 
     def write(self, data: Any) -> int:
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)
@@ -137,8 +150,8 @@ class SSLObject:
         self._raise_if_failed()
         if self._unwrapped or self._conn.closed:
             raise zero_return()
-        payload = bytes(data)
-        self._conn.send(payload)
+        payload = _octets(data)
+        self._conn.send(payload)  # (sealed at once: the caller's buffer is not kept)
         self._flush()
         return len(payload)
 
@@ -297,7 +310,7 @@ class SSLObject:
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (ApplicationData, EarlyData)):
-            self._inbox += event.data
+            self._inbox.append(event.data)
         elif isinstance(event, ConnectionClosed):
             # A TLS 1.2 peer's close_notify closes both ways here (glasstls answers it at once,
             # RFC 5246, Section 7.2.1), so the flag is ours, not Connection.peer_closed.
@@ -310,6 +323,15 @@ class SSLObject:
         error = self._error or self._conn.error
         if error is not None:
             raise to_ssl_error(error) from error
+
+
+def _octets(data: Any) -> bytes | memoryview:
+    """``data`` (any bytes-like object, as the stdlib's write takes) as bytes or a byte view of
+    it, without a copy when it is contiguous."""
+    if type(data) is bytes:
+        return data
+    view = memoryview(data)
+    return view.cast("B") if view.c_contiguous else view.tobytes()
 
 
 def _encoded_hostname(name: str | bytes | None) -> str | None:

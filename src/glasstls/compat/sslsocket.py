@@ -187,7 +187,7 @@ class SSLSocket(socket.socket):
 
     # -- the pump ---------------------------------------------------------------------------
 
-    def _drive(self, operation: Callable[[], T], what: str, *, must_flush: bool = True) -> T:
+    def _drive(self, operation: Callable[[], T], what: str, *, must_flush: bool = True, reading: bool = False) -> T:
         """Run one SSLObject operation to completion, moving ciphertext both ways as it asks.
 
         ``what`` names the operation in a timeout ("read", "write", "handshake").
@@ -196,8 +196,17 @@ class SSLSocket(socket.socket):
         may then stay queued (``must_flush`` False) or raise ``SSLWantWriteError`` (True).
         Output made by another thread is only sent if the kernel takes it at once: a
         reader must not wait behind a writer whose peer is busy writing to us.
+        A read (``reading``) of an SSLObject with nothing to give (``starved``) reads the
+        socket first: the answer of the call it saves is known, SSLWantReadError.
         """
         deadline = _Deadline(self.gettimeout())
+        starved = getattr(self._sslobj, "starved", None) if reading else None  # (glasstls's SSLObject has it)
+        if starved is not None:
+            with self._ssl_lock:
+                starved = starved()
+            if starved:
+                self._flush_quietly()
+                self._receive_some(deadline, what)
         while True:
             result, error, produced = self._attempt(operation)
             if isinstance(error, ssl.SSLWantReadError):
@@ -279,13 +288,24 @@ class SSLSocket(socket.socket):
         try:
             while True:
                 with self._ssl_lock:
-                    self._unsent += self._outgoing.read()
-                    if not self._unsent:
+                    out: bytes | bytearray = self._outgoing.read()
+                    if self._unsent:
+                        self._unsent += out
+                        out = self._unsent
+                    elif not out:
                         done = True
                         self._send_lock.release()  # still under the SSL lock: see above
                         return True
-                sent = self._raw(socket.socket.send, self._unsent, write=True, deadline=deadline, what=what)
-                del self._unsent[:sent]
+                # New records alone are sent from the BIO's bytes, not copied into _unsent first;
+                # what the kernel does not take (nothing, if the send raises) is kept there.
+                sent = 0
+                try:
+                    sent = self._raw(socket.socket.send, out, write=True, deadline=deadline, what=what)
+                finally:
+                    if out is self._unsent:
+                        del self._unsent[:sent]
+                    elif sent < len(out):
+                        self._unsent += memoryview(out)[sent:]
         except ssl.SSLWantWriteError:
             if must:
                 raise
@@ -337,8 +357,8 @@ class SSLSocket(socket.socket):
         sslobj = self._sslobj
         try:
             if buffer is not None:
-                return self._drive(lambda: sslobj.read(len, buffer), "read", must_flush=False)
-            return self._drive(lambda: sslobj.read(len), "read", must_flush=False)
+                return self._drive(lambda: sslobj.read(len, buffer), "read", must_flush=False, reading=len > 0)
+            return self._drive(lambda: sslobj.read(len), "read", must_flush=False, reading=len > 0)
         except ssl.SSLError as exc:
             eof = isinstance(exc, ssl.SSLEOFError) or exc.args[:1] == (ssl.SSL_ERROR_EOF,)
             if eof and self.suppress_ragged_eofs:

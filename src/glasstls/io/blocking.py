@@ -39,8 +39,14 @@ from ..events import (
     NegotiatedParameters,
 )
 from ..session.store import SessionStore, session_key
+from .inbox import Inbox
 
 READ_SIZE = 1 << 16
+# sendall hands the connection this much plaintext at a time and sends its records before
+# sealing more: the peer reads and decrypts the first records while the next are sealed,
+# instead of waiting for a whole large buffer to be sealed first (and the records of a
+# slice stay in the CPU's caches until the socket takes them).
+SEND_SLICE = 1 << 16
 # Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
 # recent ones only, so a peer sending warnings or KeyUpdates forever cannot fill memory.
 KEPT_EVENTS = 64
@@ -77,7 +83,7 @@ class TLSSocket:
         self.events: collections.deque[Event] = collections.deque(maxlen=KEPT_EVENTS)
         self.received = 0  # application-data bytes received, for the truncation report
         self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
-        self._inbox = bytearray()
+        self._inbox = Inbox()
         self._eof = False
         self._error: TLSError | None = None
 
@@ -110,13 +116,23 @@ class TLSSocket:
 
     # -- data ------------------------------------------------------------------
     def sendall(self, data: bytes) -> None:
-        self.conn.send(data)
-        self._flush(_deadline(self.timeout), "sending")
+        """Send all of ``data`` within the deadline, sealed and sent SEND_SLICE bytes at a time."""
+        deadline = _deadline(self.timeout)
+        if len(data) <= SEND_SLICE:
+            self.conn.send(data)
+            self._flush(deadline, "sending")
+            return
+        with memoryview(data) as view:
+            for start in range(0, len(view), SEND_SLICE):
+                self.conn.send(view[start : start + SEND_SLICE])
+                self._flush(deadline, "sending")
 
     send = sendall
 
     def recv(self, n: int = READ_SIZE) -> bytes:
-        """Up to ``n`` bytes; b"" once the peer has closed cleanly (close_notify).
+        """Up to ``n`` bytes; b"" once the peer has closed cleanly (close_notify). A record's
+        data of 2 KiB or more comes alone, as it arrived (no copy), as OpenSSL's SSL_read
+        gives one record at a time; smaller records are joined up to ``n``.
 
         Data received before an error is returned first; the error (a
         TruncatedError for an end of stream without close_notify) is raised on
@@ -126,9 +142,7 @@ class TLSSocket:
         while not self._inbox and not self._eof and self._error is None:
             self._pump(deadline, "receiving")
         if self._inbox:
-            out = bytes(self._inbox[:n])
-            del self._inbox[:n]
-            return out
+            return self._inbox.take(n)
         self._raise_if_failed()
         return b""
 
@@ -245,14 +259,14 @@ class TLSSocket:
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ApplicationData):
-            self._inbox += event.data
+            self._inbox.append(event.data)
             self.received += len(event.data)
             return
         if isinstance(event, EarlyData):
             # 0-RTT data the server accepted comes first through recv(), nothing lost; the
             # event (in events and on_event) and early_data_received say how much was early
             # and may be a replay (RFC 8446, Section 8).
-            self._inbox += event.data
+            self._inbox.append(event.data)
             self.received += len(event.data)
             self.early_data_received += len(event.data)
         if isinstance(event, ConnectionClosed):

@@ -298,7 +298,7 @@ class RecordLayer:
         return inner_type, data, header, True
 
     # -- output ------------------------------------------------------------
-    def send(self, ctype: ContentType, data: bytes) -> None:
+    def send(self, ctype: ContentType, data: bytes | memoryview) -> None:
         """Fragment ``data`` into records of at most ``write_limit`` bytes."""
         protection, limit = self.write, self.write_limit
         if protection is not None and len(data) <= limit and ctype != _CCS and self._hook is None:
