@@ -85,13 +85,15 @@ bytecode: venv
 	$(PY) -m compileall -q src
 
 # The table, and every number (ratios, spreads, the crypto floor, memory) in out/bench.json (issue 15);
-# then each side's first flight alone (bench/sides.py), in out/sides.json, and the phases of a TLS 1.3
-# resumption one after another (bench/phases.py), in out/phases.json.
+# then each side's first flight alone (bench/sides.py), in out/sides.json, the phases of a TLS 1.3
+# resumption one after another (bench/phases.py), in out/phases.json, and bulk data over a real TCP
+# connection through each API (bench/sockets.py), in out/sockets.json.
 bench: venv
 	mkdir -p out
 	$(PY) bench/bench.py --json out/bench.json
 	$(PY) bench/sides.py --json out/sides.json
 	$(PY) bench/phases.py --json out/phases.json
+	$(PY) bench/sockets.py --json out/sockets.json
 
 # requests/s of urllib3 and requests over ssl.SSLContext and glasstls.SSLContext against one local nginx (the stdlib's
 # http.server without it); requests and urllib3 come with the test extras.

@@ -17,6 +17,8 @@ import os
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from byte_variants import byte_variants
 from glasstls.crypto.suites import TLS12_SUITES, TLS13_SUITES
@@ -123,6 +125,39 @@ def test_every_split_in_three_reads_as_the_whole(suite_id: CipherSuite) -> None:
         for second in range(first + 1, len(wire), 5):
             read = assert_same_reading(suite_id, [wire[:first], wire[first:second], wire[second:]])
             assert [r for r in read if type(r) is tuple and len(r) == 4] == records
+
+
+_LONG_STREAM_SIZES = (0, 1, 100, 5000, MAX_PLAINTEXT)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from(_LONG_STREAM_SIZES), min_size=1, max_size=8),
+    cuts=st.lists(st.floats(0, 1), max_size=6),
+    change=st.one_of(st.none(), st.tuples(st.floats(0, 1), st.integers(0, 255))),
+)
+def test_a_long_stream_cut_anywhere_reads_as_the_whole(
+    sizes: list[int], cuts: list[float], change: tuple[float, int] | None
+) -> None:
+    """Records up to the size limit, the stream cut at any points, as a socket's reads cut it (a
+    piece that ends inside a record, then one holding its rest and more records: the rest is
+    joined to the waiting part alone and the records after it read in place), one byte
+    changed or not: the same records, then the same alert or wait, as read whole."""
+    suite_id = CipherSuite.TLS_AES_128_GCM_SHA256
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    wire = bytearray(b"".join(sealer.seal(ContentType.application_data, os.urandom(n)) for n in sizes))
+    if change is not None:
+        at = min(int(change[0] * len(wire)), len(wire) - 1)
+        wire[at] = change[1]
+    points = sorted({int(c * len(wire)) for c in cuts} - {0, len(wire)})
+    pieces = [bytes(wire[a:b]) for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+
+    def outcome(read: list[Any]) -> list[Any]:
+        return [r for r in read if r != "wait"]
+
+    whole = outcome(assert_same_reading(suite_id, [bytes(wire)]))
+    assert outcome(assert_same_reading(suite_id, pieces)) == whole
+    assert outcome(read_all(layer(suite_id, careful=False), pieces, whole=True)) == whole
 
 
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)

@@ -71,6 +71,10 @@ class RecordLayer:
         # that a reader can tell it need not ask for another record.
         self.buffered: bytes | bytearray = b""
         self._pos = 0  # start of the first unread record in buffered; compacted when input runs dry
+        # The caller's bytes and where in them reading goes on once ``buffered`` is read: set by
+        # feed when those bytes complete a record that was waiting, which is then ``buffered``
+        # alone (see _complete_pending). None otherwise.
+        self._rest: tuple[bytes, int] | None = None
         # The records to send, in order, until take_output: appended by send, and by a connection's
         # bulk lane with what send would append (see bulk_sealer).
         self.output: list[bytes | bytearray] = []
@@ -117,12 +121,47 @@ class RecordLayer:
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self._pos >= len(self.buffered) and type(data) is bytes:
+        buf, pos = self.buffered, self._pos
+        if self._rest is not None:  # (fed again before reading what was fed: one buffer of it all)
+            rest, at = self._rest
+            self._rest = None
+            self.buffered, self._pos = bytearray(buf[pos:]) + memoryview(rest)[at:] + data, 0
+        elif pos >= len(buf) and type(data) is bytes:
             self.buffered, self._pos = data, 0  # nothing pending: read the records from data itself
-        elif type(self.buffered) is bytes:
-            self.buffered, self._pos = bytearray(self.buffered[self._pos :]) + data, 0
+        elif type(data) is bytes and self._complete_pending(buf, pos, data):
+            pass
+        elif type(buf) is bytes:
+            self.buffered, self._pos = bytearray(buf[pos:]) + data, 0
         else:
             self.buffered += data
+
+    def _complete_pending(self, buf: bytes | bytearray, pos: int, data: bytes) -> bool:
+        """If ``data`` holds the rest of the record begun at ``buf[pos:]``: that record alone becomes
+        ``buffered`` (one record copied) and ``data`` is read in place after it, instead of
+        all of ``data`` being copied behind the partial record (a stream read in chunks that
+        end inside a record, as a socket's 64 KiB reads of 16 KiB records do). False otherwise,
+        nothing changed."""
+        pending = len(buf) - pos
+        header = bytes(buf[pos : pos + 5]) if pending >= 5 else bytes(buf[pos:]) + data[: 5 - pending]
+        if len(header) < 5:
+            return False
+        need = 5 + ((header[3] << 8) | header[4]) - pending
+        if need > len(data):
+            return False
+        head = bytes(buf[pos:]) + data[:need]
+        self.buffered, self._pos = head, 0
+        if need < len(data):
+            self._rest = (data, need)
+        return True
+
+    def _input_read(self) -> None:
+        """All of ``buffered`` was read: go on with the rest of the caller's bytes, or let go."""
+        rest = self._rest
+        if rest is None:
+            self.buffered, self._pos = b"", 0
+        else:
+            self.buffered, self._pos = rest
+            self._rest = None
 
     def next_record(self) -> Record | None:
         """The next complete record, decrypted, or None if more bytes are needed."""
@@ -164,7 +203,7 @@ class RecordLayer:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
                 if end <= size and end - pos <= _MAX_RECORD:
                     if end == size:
-                        self.buffered, self._pos = b"", 0  # all read: the input is let go
+                        self._input_read()  # all read: the input is let go
                     else:
                         self._pos = end
                     if type(buf) is bytes:  # the caller's bytes
@@ -208,7 +247,7 @@ class RecordLayer:
                 self._compact()
                 return None
             if end == len(buf):
-                self.buffered, self._pos = b"", 0  # all read: the caller's bytes or the buffer are let go
+                self._input_read()  # all read: the caller's bytes or the buffer are let go
             else:
                 # Advance an offset instead of deleting: deleting from the front of a
                 # large buffer per record would move the rest of it every time.
@@ -236,8 +275,9 @@ class RecordLayer:
             return
         buf = self.buffered
         if pos == len(buf):
-            self.buffered = b""  # all read: nothing kept, neither the caller's bytes nor a buffer
-        elif isinstance(buf, bytes):
+            self._input_read()  # all read: nothing kept, neither the caller's bytes nor a buffer
+            return
+        if isinstance(buf, bytes):
             self.buffered = buf[pos:]  # keep only the partial record, not the caller's whole chunk
         else:
             del buf[:pos]
