@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import os
 import select
 import socket
 import ssl
@@ -50,6 +51,11 @@ NO_WAIT = getattr(socket, "MSG_DONTWAIT", 0)  # one send that must not block, ev
 _RECORD_TYPES = frozenset((20, 21, 22, 23))
 _MAX_RECORD_BODY = 2**14 + 2048
 WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
+# A stream socket's recv and send, on its file descriptor, without the poll a socket with a timeout
+# makes before each call (SSLSocket._raw); where file descriptors are not sockets' (Windows), none.
+_DIRECT: dict[Any, Callable[[int, Any], Any]] = (
+    {socket.socket.recv: os.read, socket.socket.send: os.write} if os.name == "posix" else {}
+)
 
 
 def wrap_socket(
@@ -321,19 +327,27 @@ class SSLSocket(socket.socket):
         with contextlib.suppress(OSError):  # SSLWantWriteError included
             self._flush(_Deadline(0.0), "write", must=False)
 
-    def _raw(self, call: Callable[..., T], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> T:
-        """One recv or send on the real socket within ``deadline`` (0: now or never, whatever the socket's mode)."""
-        flags = NO_WAIT if deadline.nonblocking else 0
+    def _raw(self, call: Callable[..., Any], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> Any:
+        """One recv or send on the real socket within ``deadline`` (0: now or never, whatever the socket's mode).
+
+        The call is tried first and waited for only when the kernel has nothing to give or no
+        room, as _ssl.c does: a socket's own recv and send on a socket with a timeout poll
+        before every call, so there the file descriptor (already non-blocking) is read or
+        written directly (POSIX).
+        """
+        timeout = self.gettimeout()
+        if timeout is None and not deadline.nonblocking:
+            return call(self, arg, 0)  # a blocking socket and no deadline: the call itself waits
+        direct = _DIRECT.get(call) if timeout else None
         while True:
-            # (with no deadline, a blocking socket's call itself waits until it can go on)
-            if deadline.at is not None and self.gettimeout() != 0.0:
-                _wait_ready(self, write, deadline, what)
             try:
-                return call(self, arg, flags)
+                if direct is not None:
+                    return direct(self.fileno(), arg)
+                return call(self, arg, NO_WAIT)  # (timeout 0 or None: the socket does not poll first)
             except (BlockingIOError, InterruptedError):
-                if deadline.nonblocking or self.gettimeout() == 0.0:
+                if deadline.nonblocking or timeout == 0.0:
                     raise _want(write) from None
-                # poll said ready and the call found nothing: wait again, within the deadline
+            _wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
 
     # -- TLS operations -----------------------------------------------------------------------
 
