@@ -160,6 +160,33 @@ def test_a_long_stream_cut_anywhere_reads_as_the_whole(
     assert outcome(read_all(layer(suite_id, careful=False), pieces, whole=True)) == whole
 
 
+def test_awaited_is_what_completes_the_record_or_header_a_cut_fell_in() -> None:
+    """Connection.record_bytes_awaited (RecordLayer.awaited), by which the asyncio driver cuts its
+    input a record at a time: after a piece that ends at a record's end, 0; inside a header, the
+    rest of the header; inside a record, the rest of the record; and fed that many bytes, the
+    record is read and nothing is awaited."""
+    suite_id = CipherSuite.TLS_AES_128_GCM_SHA256
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    records = [sealer.seal(ContentType.application_data, bytes([n % 256]) * n) for n in (0, 1, 300)]
+    wire = b"".join(records)
+    ends = [sum(len(r) for r in records[: i + 1]) for i in range(len(records))]
+    for cut in range(1, len(wire)):
+        layer_ = layer(suite_id, careful=False)
+        layer_.feed(wire[:cut])
+        while layer_.read_record() is not None:
+            pass
+        begun = max([0] + [e for e in ends if e <= cut])
+        record_end = min(e for e in ends if e > cut) if cut not in ends else cut
+        expected = 0 if cut in ends else (begun + 5 - cut if cut - begun < 5 else record_end - cut)
+        assert layer_.awaited() == expected, cut
+        if expected:
+            layer_.feed(wire[cut : cut + expected])
+            read = []
+            while (record := layer_.read_record()) is not None:
+                read.append(record)
+            assert layer_.awaited() == (0 if cut - begun >= 5 else record_end - cut - expected), cut
+
+
 @pytest.mark.parametrize("suite_id", SUITE_IDS, ids=lambda s: s.name)
 def test_a_whole_record_reads_alike_in_every_variant(suite_id: CipherSuite) -> None:
     """read_whole, for an input that is one record (after a first one has chosen the fast

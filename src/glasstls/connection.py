@@ -297,6 +297,13 @@ class Connection:
         return self._first_finished
 
     @property
+    def record_bytes_awaited(self) -> int:
+        """How many more bytes of input complete the record (or record header) the input so far
+        ended inside; 0 when it ended at a record's end. A driver that hands over its input a
+        record at a time (io/aio.py) cuts its pieces with it."""
+        return self._records.awaited()
+
+    @property
     def handshake_complete(self) -> bool:
         return self.peer_verified is not None
 

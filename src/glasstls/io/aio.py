@@ -35,12 +35,16 @@ logger = logging.getLogger(__name__)
 
 ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None]
 
-# Ciphertext is handed to the Connection in pieces of this size, and the reader is
-# checked in between, so a reader over its limit stops us after one piece however
-# much one recv() brought (asyncio reads up to 256 KiB at a time). One piece yields
-# at most its own size plus the rest of a record begun before it; with full-size
-# records (2^14 bytes of plaintext, RFC 8446, Section 5.1) that is one record.
+# Ciphertext is handed to the Connection a record at a time (the rest of one begun in an
+# earlier read, then each record whose header is in the buffer: at most 2^14 bytes of
+# plaintext, RFC 8446, Section 5.1), and the reader is checked in between, so a reader over
+# its limit stops us after one record however much one recv() brought (asyncio reads up to
+# 256 KiB at a time). Each piece is one record for the record layer to open at once, not a
+# slice that ends inside one. A header that begins no record is handed over in a piece of at
+# most this size, for the Connection to refuse.
 FEED_CHUNK = 1 << 14
+_RECORD_TYPES = frozenset((20, 21, 22, 23))
+_MAX_RECORD = 5 + (1 << 14) + 2048  # the longest record of any TLS version (RFC 5246, Section 6.2.3)
 # After this many writes to a closed connection, say so (asyncio's transports do the same).
 LOST_WRITES_WARNING = 5
 # The most one read from the socket takes: asyncio's own transports read up to this much.
@@ -61,6 +65,15 @@ def _read_buffer() -> memoryview:
     except AttributeError:
         buffer = _reading.buffer = memoryview(bytearray(READ_BUFFER))
     return buffer
+
+
+def _record_size(data: bytes | memoryview, start: int, end: int) -> int:
+    """The size of the record whose header is at ``data[start:]``: what is there of a header cut
+    short, FEED_CHUNK for a header no record has."""
+    if end - start < 5:
+        return end - start
+    size = 5 + ((data[start + 3] << 8) | data[start + 4])
+    return size if data[start] in _RECORD_TYPES and size <= _MAX_RECORD else FEED_CHUNK
 
 
 def peer_label(peer: Any) -> str:
@@ -413,13 +426,16 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _feed_from(self, data: bytes | memoryview, force: bool = False) -> None:
         # bytes() copies a piece of the shared read buffer (the Connection may keep what it is
         # given), and costs nothing for a piece of bytes that is all of them.
-        for start in range(0, len(data), FEED_CHUNK):
+        start, end = 0, len(data)
+        while start < end:
             if self._closing:
                 return  # we closed or aborted: what the peer sends now is not read
             if self.reading_paused and not force:
                 self._pending = bytes(data[start:])
                 return
-            self._receive(bytes(data[start : start + FEED_CHUNK]))
+            stop = min(end, start + (self.conn.record_bytes_awaited or _record_size(data, start, end)))
+            self._receive(bytes(data[start:stop]))
+            start = stop
 
     def _receive(self, data: bytes) -> None:
         try:

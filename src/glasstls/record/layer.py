@@ -135,6 +135,19 @@ class RecordLayer:
         else:
             self.buffered += data
 
+    def awaited(self) -> int:
+        """How many more bytes complete what the input left unfinished: the rest of a record's
+        header, else of the record it begins; 0 when nothing is waiting."""
+        buf, pos = self.buffered, self._pos
+        if self._rest is not None:
+            return 0  # (a record and the caller's bytes are waiting to be read: nothing is missing yet)
+        pending = len(buf) - pos
+        if pending <= 0:
+            return 0
+        if pending < 5:
+            return 5 - pending
+        return max(0, 5 + ((buf[pos + 3] << 8) | buf[pos + 4]) - pending)
+
     def _complete_pending(self, buf: bytes | bytearray, pos: int, data: bytes) -> bool:
         """If ``data`` holds the rest of the record begun at ``buf[pos:]``: that record alone becomes
         ``buffered`` (one record copied) and ``data`` is read in place after it, instead of
