@@ -14,7 +14,10 @@ glasstls is used and their ssl counterparts:
 * the ssl-compatible socket: ``glasstls.SSLContext.wrap_socket`` against
   ``ssl.SSLContext.wrap_socket``, the same calls on both;
 * asyncio streams: ``glasstls.io.aio.open_connection``/``start_server`` against
-  ``asyncio.open_connection``/``start_server`` with ``ssl=``.
+  ``asyncio.open_connection``/``start_server`` with ``ssl=``;
+* asyncio streams with ``ssl=`` a ``glasstls.SSLContext`` (asyncio's own TLS protocol over
+  glasstls's SSLObject, as aiohttp and anything else on asyncio use it) against the same
+  with an ``ssl.SSLContext``.
 
 Each row: megabytes per second at the receiver (its wall clock from the first read to
 the last byte), and each side's CPU time per megabyte (its process's user + system
@@ -70,6 +73,7 @@ API_NAMES = {
     "blocking": "blocking sockets (glasstls.connect / accept)",
     "compat": "ssl-compatible SSLSocket (glasstls.SSLContext)",
     "asyncio": "asyncio streams (glasstls.io.aio)",
+    "asyncio_compat": "asyncio streams, ssl=glasstls.SSLContext",
 }
 
 # -- one side of one transfer, per API and stack ---------------------------------------------
@@ -141,8 +145,12 @@ def _suite(tls: Any) -> str:
     return f"{version}, {cipher}"
 
 
-async def _aio_sender(stacks: Stacks, stack: str, port: int, total: int) -> float:
-    if stack == "glasstls":
+async def _aio_sender(stacks: Stacks, api: str, stack: str, port: int, total: int) -> float:
+    if stack == "glasstls" and api == "asyncio_compat":
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=stacks.compat_client, server_hostname=HOST
+        )
+    elif stack == "glasstls":
         reader, writer = await tls_open_connection("127.0.0.1", port, stacks.native.client_config, server_name=HOST)
     else:
         reader, writer = await asyncio.open_connection(
@@ -159,7 +167,9 @@ async def _aio_sender(stacks: Stacks, stack: str, port: int, total: int) -> floa
     return cpu
 
 
-async def _aio_receiver(stacks: Stacks, stack: str, listener: socket.socket, total: int) -> tuple[float, float, str]:
+async def _aio_receiver(
+    stacks: Stacks, api: str, stack: str, listener: socket.socket, total: int
+) -> tuple[float, float, str]:
     done: asyncio.Future[tuple[float, float, str]] = asyncio.get_running_loop().create_future()
 
     async def receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -180,8 +190,10 @@ async def _aio_receiver(stacks: Stacks, stack: str, listener: socket.socket, tot
         else:
             done.set_result((wall, cpu, suite))
 
-    if stack == "glasstls":
-        server: Any = await tls_start_server(receive, config=stacks.native.server_config, sock=listener)
+    if stack == "glasstls" and api == "asyncio_compat":
+        server: Any = await asyncio.start_server(receive, sock=listener, ssl=stacks.compat_server)
+    elif stack == "glasstls":
+        server = await tls_start_server(receive, config=stacks.native.server_config, sock=listener)
     else:
         server = await asyncio.start_server(receive, sock=listener, ssl=stacks.ssl.server_context)
     try:
@@ -203,8 +215,8 @@ def transfer(stacks: Stacks, api: str, stack: str, total: int) -> dict[str, Any]
         status = 1
         try:
             listener.close()
-            if api == "asyncio":
-                cpu = asyncio.run(_aio_sender(stacks, stack, port, total))
+            if api.startswith("asyncio"):
+                cpu = asyncio.run(_aio_sender(stacks, api, stack, port, total))
             else:
                 sock = socket.create_connection(("127.0.0.1", port), timeout=60)
                 cpu = _sync_sender(getattr(stacks, api)(stack, sock, False), total)
@@ -214,8 +226,8 @@ def transfer(stacks: Stacks, api: str, stack: str, total: int) -> dict[str, Any]
             os._exit(status)
     os.close(report_w)
     try:
-        if api == "asyncio":
-            wall, cpu, suite = asyncio.run(_aio_receiver(stacks, stack, listener, total))
+        if api.startswith("asyncio"):
+            wall, cpu, suite = asyncio.run(_aio_receiver(stacks, api, stack, listener, total))
         else:
             listener.settimeout(60)
             sock, _ = listener.accept()

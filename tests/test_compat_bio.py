@@ -351,3 +351,46 @@ def test_no_ca_loaded_fails_the_chain(files: dict[str, Path], client_kind: type)
     _, server_ctx = contexts(ssl.SSLContext, files, ssl.TLSVersion.TLSv1_3)
     exc = _handshake_error(Pair(client_kind(ssl.PROTOCOL_TLS_CLIENT), server_ctx))
     assert isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_code == 20
+
+
+def _drain(obj: Any, into: bytearray, size: int, use_buffer: bool, calls: int) -> list[int]:
+    """Read what ``obj`` has, at most ``calls`` times, until SSLWantReadError; the length of each read."""
+    lengths: list[int] = []
+    buffer = bytearray(size)
+    for _ in range(calls):
+        try:
+            if use_buffer:
+                count = obj.read(size, buffer)
+                into += buffer[:count]
+                lengths.append(count)
+            else:
+                chunk = obj.read(size)
+                into += chunk
+                lengths.append(len(chunk))
+        except ssl.SSLWantReadError:
+            break
+    return lengths
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize(("side", "client_kind", "server_kind"), glass_sides())
+@pytest.mark.parametrize("use_buffer", [False, True], ids=["read", "read_into"])
+def test_large_writes_and_reads_in_every_size(
+    files: dict[str, Path], version: ssl.TLSVersion, side: str, client_kind: type, server_kind: type, use_buffer: bool
+) -> None:
+    """A write larger than the slice glasstls seals at once (compat WRITE_SLICE), of memoryviews and
+    bytearrays too, arrives whole at OpenSSL, and the reverse: reads of every size take the
+    records' data in order, never more than asked (into a buffer: no more than it holds)."""
+    pair = _pair(files, version, client_kind, server_kind)
+    pair.handshake()
+    for data in (bytes(range(256)) * 4099, memoryview(bytes(range(7, 256)) * 300), bytearray(b"x" * 70_001)):
+        expected = bytes(data)
+        for writer, reader in ((pair.client, pair.server), (pair.server, pair.client)):
+            assert writer.write(data) == len(expected)
+            pair.move()
+            got = bytearray()
+            for size, calls in ((1, 3), (100, 3), (5000, 3), (1 << 16, 3), (1 << 20, 1000)):
+                lengths = _drain(reader, got, size, use_buffer, calls)
+                assert all(0 < length <= size for length in lengths)
+            assert bytes(got) == expected
+            assert reader.pending() == 0
