@@ -46,7 +46,7 @@ READ_SIZE = 1 << 16
 # sealing more: the peer reads and decrypts the first records while the next are sealed,
 # instead of waiting for a whole large buffer to be sealed first (and the records of a
 # slice stay in the CPU's caches until the socket takes them).
-SEND_SLICE = 1 << 16
+SEND_SLICE = 1 << 17
 # Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
 # recent ones only, so a peer sending warnings or KeyUpdates forever cannot fill memory.
 KEPT_EVENTS = 64
