@@ -63,7 +63,7 @@ def connect(pki: PKI, port: int, **kw: object) -> glasstls.TLSSocket:
     return glasstls.connect("127.0.0.1", port, pki.client_config(**kw), server_name="localhost", timeout=WAIT)
 
 
-@pytest.mark.parametrize("size", [1, 16 * 1024, 64 * 1024, 64 * 1024 + 1, 3 * 1024 * 1024 + 12345])
+@pytest.mark.parametrize("size", [1, 16 * 1024, 64 * 1024 + 1, 128 * 1024, 128 * 1024 + 1, 3 * 1024 * 1024 + 12345])
 @pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
 def test_sendall_arrives_whole_at_openssl(pki: PKI, size: int, version: str) -> None:
     data = os.urandom(size)
