@@ -31,7 +31,6 @@ glasstls's rate over ssl's, as in bench.py.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import os
@@ -44,19 +43,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from openssl_conf import pinned_openssl_conf
+from openssl_conf import pin_openssl
 
-
-def _pin_openssl() -> None:
-    """As bench.py: OPENSSL_CONF pins ssl's TLS 1.3 suite and group; must run before ``import ssl``."""
-    fd, path = tempfile.mkstemp(prefix="glasstls-sides-", suffix=".cnf")
-    with os.fdopen(fd, "w") as f:
-        f.write(pinned_openssl_conf("TLS_AES_128_GCM_SHA256", "X25519"))
-    atexit.register(os.unlink, path)
-    os.environ["OPENSSL_CONF"] = path
-
-
-_pin_openssl()
+pin_openssl("glasstls-sides-")  # as bench.py: ssl's TLS 1.3 suite and group, before ``import ssl``
 
 import ssl  # noqa: E402
 
