@@ -694,3 +694,83 @@ def test_the_server_without_asyncio_s_private_transport_maker(monkeypatch):
             await close(writer)
 
     run(main())
+
+
+# -- large writes -----------------------------------------------------------------------------
+
+
+def _openssl_contexts(tmp_path: Any) -> tuple[Any, Any]:
+    """Python's ssl (OpenSSL) contexts for the test PKI: a client trusting its root, a server with its chain."""
+    import ssl
+
+    from cryptography.hazmat.primitives import serialization
+
+    identity = server_identity("localhost")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    chain.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain))
+    key.write_bytes(
+        identity.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    client = ssl.create_default_context(cadata=default_ca().root_pem().decode())
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(chain, key)
+    return client, server
+
+
+_LARGE = [
+    bytes(range(256)) * 512,  # 128 KiB: one slice of TLSProtocol.write
+    bytes(range(251)) * 523 + b"!",  # one byte past it
+    bytearray(b"\x5a" * (3 * 1024 * 1024 + 17)),  # many slices, and not bytes
+    memoryview(bytes(range(256)) * 4097)[3:],  # a view, at an offset
+]
+
+
+def test_large_writes_arrive_whole_at_openssl_both_ways(tmp_path: Any) -> None:
+    """writer.write() of buffers larger than the slice TLSProtocol seals at once, each way
+    against asyncio's own TLS (OpenSSL): every byte arrives, in order, in records OpenSSL takes."""
+    openssl_client, openssl_server = _openssl_contexts(tmp_path)
+    expected = b"".join(bytes(data) for data in _LARGE)
+
+    async def read_all(reader: asyncio.StreamReader) -> bytes:
+        got = bytearray()
+        while len(got) < len(expected) and (chunk := await reader.read(1 << 16)):
+            got += chunk
+        return bytes(got)
+
+    async def glasstls_writes(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for data in _LARGE:
+            writer.write(data)
+            await writer.drain()
+        await reader.read(1)  # the peer's word that it has all of it
+        writer.close()
+
+    async def main() -> tuple[bytes, bytes]:
+        # glasstls client -> OpenSSL server
+        received: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def openssl_reads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            received.set_result(await read_all(reader))
+            writer.write(b"k")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(openssl_reads, "127.0.0.1", 0, ssl=openssl_server)
+        async with server:
+            reader, writer = await connect(port_of(server))
+            await glasstls_writes(reader, writer)
+            first = await asyncio.wait_for(received, 20)
+        # glasstls server -> OpenSSL client
+        async with await glasstls.start_server(glasstls_writes, "127.0.0.1", 0, server_config()) as tls_server:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port_of(tls_server), ssl=openssl_client, server_hostname="localhost"
+            )
+            second = await read_all(reader)
+            writer.write(b"k")
+            await writer.drain()
+            writer.close()
+        return first, second
+
+    first, second = run(main(), timeout=60)
+    assert first == expected and second == expected

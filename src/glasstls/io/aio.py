@@ -43,6 +43,7 @@ ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter],
 # slice that ends inside one. A header that begins no record is handed over in a piece of at
 # most this size, for the Connection to refuse.
 FEED_CHUNK = 1 << 14
+WRITE_SLICE = 1 << 17  # the most plaintext write() seals before handing its records to the socket
 _RECORD_TYPES = frozenset((20, 21, 22, 23))
 _MAX_RECORD = 5 + (1 << 14) + 2048  # the longest record of any TLS version (RFC 5246, Section 6.2.3)
 # After this many writes to a closed connection, say so (asyncio's transports do the same).
@@ -587,8 +588,16 @@ class TLSProtocol(asyncio.BufferedProtocol):
             return
         self._last_activity = self._loop.time()
         try:
-            self.conn.send(data)
-            self._flush()
+            if len(data) <= WRITE_SLICE:
+                self.conn.send(data)
+                self._flush()
+                return
+            # A large write is sealed and handed to the socket a slice at a time: the first records
+            # are on their way while the next are sealed (as TLSSocket.sendall).
+            with memoryview(data) as view:
+                for start in range(0, len(view), WRITE_SLICE):
+                    self.conn.send(view[start : start + WRITE_SLICE])
+                    self._flush()
         except Exception as exc:  # e.g. a sequence number that would wrap (RFC 5246, Section 6.1)
             logger.debug("glasstls connection failed while sending", exc_info=True)
             self.abort(self.conn.error or exc)
