@@ -774,3 +774,71 @@ def test_large_writes_arrive_whole_at_openssl_both_ways(tmp_path: Any) -> None:
 
     first, second = run(main(), timeout=60)
     assert first == expected and second == expected
+
+
+def test_the_server_hands_its_connection_a_record_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However TCP cuts the client's stream (here inside a header, inside a body, between records),
+    the pieces TLSProtocol hands Connection.receive_bytes never hold a record boundary inside them:
+    each is a record, or the rest of a header, or of a record, that a read ended in (the flow
+    control bound and the record layer's one-call lane both rely on it)."""
+    from glasstls.connection import Connection
+
+    pieces: list[int] = []
+    original = Connection.receive_bytes
+
+    def recording(self: Connection, data: bytes) -> list[Any]:
+        if self.side == "server":
+            pieces.append(len(data))
+        return original(self, data)
+
+    monkeypatch.setattr(Connection, "receive_bytes", recording)
+    total = 5 * RECORD + 1234
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(total)
+        writer.write(b"done")
+        await writer.drain()
+        writer.close()
+
+    def client(port: int) -> bytes:
+        conn = glasstls.ClientConnection(client_config(), server_name="localhost")
+        sent = bytearray()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            while not conn.handshake_complete:
+                out = conn.data_to_send()
+                sent += out
+                sock.sendall(out)
+                conn.receive_bytes(sock.recv(1 << 16))
+            conn.send(bytes(total))
+            records = conn.data_to_send()  # the client's Finished, then the data
+            sent += records
+            # Cuts 2 bytes into a header, inside a body, at a boundary (of the data records).
+            finished = len(records) - (5 * (RECORD + 22) + 5 + 1235 + 16)
+            cuts = [finished + RECORD + 22 + 2, finished + 2 * RECORD + 9000, finished + 3 * (RECORD + 22)]
+            start = 0
+            for cut in [*cuts, len(records)]:
+                sock.sendall(records[start:cut])
+                start = cut
+                time.sleep(0.05)
+            answer = b""
+            while b"done" not in answer:
+                events = conn.receive_bytes(sock.recv(1 << 16))
+                answer += b"".join(e.data for e in events if isinstance(e, glasstls.ApplicationData))
+        return bytes(sent)
+
+    async def main() -> bytes:
+        async with await glasstls.start_server(handler, "127.0.0.1", 0, server_config()) as server:
+            return await asyncio.get_running_loop().run_in_executor(None, client, port_of(server))
+
+    stream = run(main())
+    boundaries, at = set(), 0
+    while at < len(stream):
+        at += 5 + int.from_bytes(stream[at + 3 : at + 5], "big")
+        boundaries.add(at)
+    assert sum(pieces) == len(stream)
+    start = 0
+    for size in pieces:
+        inside = [b for b in boundaries if start < b < start + size]
+        assert not inside, (start, size, inside)
+        start += size

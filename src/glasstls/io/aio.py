@@ -427,16 +427,20 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _feed_from(self, data: bytes | memoryview, force: bool = False) -> None:
         # bytes() copies a piece of the shared read buffer (the Connection may keep what it is
         # given), and costs nothing for a piece of bytes that is all of them.
+        # The first pieces complete what an earlier read ended inside, if anything (a header's
+        # rest, then its record's); each piece after them begins at a record's header (one that
+        # begins no record fails the Connection).
         start, end = 0, len(data)
+        size = self.conn.record_bytes_awaited
         while start < end:
             if self._closing:
                 return  # we closed or aborted: what the peer sends now is not read
             if self.reading_paused and not force:
                 self._pending = bytes(data[start:])
                 return
-            stop = min(end, start + (self.conn.record_bytes_awaited or _record_size(data, start, end)))
+            stop = min(end, start + (size or _record_size(data, start, end)))
             self._receive(bytes(data[start:stop]))
-            start = stop
+            start, size = stop, (self.conn.record_bytes_awaited if size else 0)
 
     def _receive(self, data: bytes) -> None:
         try:
