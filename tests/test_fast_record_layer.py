@@ -160,6 +160,28 @@ def test_a_long_stream_cut_anywhere_reads_as_the_whole(
     assert outcome(read_all(layer(suite_id, careful=False), pieces, whole=True)) == whole
 
 
+def test_input_fed_again_before_the_completed_record_is_read() -> None:
+    """feed() that completes a waiting record keeps the rest of its input aside (RecordLayer._rest);
+    fed again before anything is read, the layer still reads every record once, in order."""
+    suite_id = CipherSuite.TLS_AES_128_GCM_SHA256
+    sealer = Protection13(TLS13_SUITES[suite_id], SECRET, "application")
+    contents = [bytes([n]) * 1000 for n in range(6)]
+    wire = b"".join(sealer.seal(ContentType.application_data, c) for c in contents)
+    whole = [r for r in read_all(layer(suite_id, careful=False), [wire]) if type(r) is tuple and len(r) == 4]
+    for cut, second in ((500, 2500), (1019, 3100), (3, 1030), (1021, 1540)):
+        for careful in (False, True):
+            records = layer(suite_id, careful)
+            records.feed(wire[:cut])
+            assert records.read_record() is None  # the first record is not whole yet
+            records.feed(wire[cut:second])  # completes it, and more follows in the same input
+            records.feed(wire[second:])  # fed again before reading
+            read = []
+            while (record := records.read_record()) is not None:
+                read.append(record)
+            assert read == whole, (cut, second, careful)
+            assert records.awaited() == 0 and not records.buffered
+
+
 def test_awaited_is_what_completes_the_record_or_header_a_cut_fell_in() -> None:
     """Connection.record_bytes_awaited (RecordLayer.awaited), by which the asyncio driver cuts its
     input a record at a time: after a piece that ends at a record's end, 0; inside a header, the
