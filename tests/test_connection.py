@@ -336,3 +336,22 @@ def test_server_can_require_extended_master_secret(ca, server_key) -> None:
     events = ServerConnection(sc).receive_bytes(record)
     assert events[-1].error.description == AlertDescription.handshake_failure
     assert "RFC 7627" in events[-1].error.reason
+
+
+def test_octets_gives_the_bytes_of_any_bytes_like_object_without_copying_a_contiguous_one() -> None:
+    """connection.octets, through which the drivers hand their callers' buffers to Connection.send."""
+    import array
+
+    from glasstls.connection import octets
+
+    data = b"abcdef"
+    assert octets(data) is data
+    buffer = bytearray(b"0123456789")
+    view = octets(buffer)
+    assert isinstance(view, memoryview) and bytes(view) == buffer
+    buffer[0] = ord("X")  # a view, not a copy
+    assert bytes(view)[:1] == b"X"
+    ints = array.array("i", [1, 2, 3])
+    assert len(octets(ints)) == 3 * ints.itemsize and bytes(octets(ints)) == ints.tobytes()  # bytes, not items
+    strided = memoryview(b"abcdefgh")[::2]  # not contiguous: copied
+    assert octets(strided) == b"aceg" and type(octets(strided)) is bytes

@@ -539,6 +539,16 @@ class Connection:
             self._records.send(_HANDSHAKE_TYPE, data)
 
 
+def octets(data: Any) -> bytes | memoryview:
+    """The bytes of a bytes-like object, as Connection.send takes them: ``data`` itself when it
+    is bytes, a byte view of it when it is contiguous (no copy: send seals at once and keeps
+    none of it), else a copy. Drivers give their callers' buffers through it."""
+    if type(data) is bytes:
+        return data
+    view = memoryview(data)
+    return view.cast("B") if view.c_contiguous else view.tobytes()
+
+
 def _check_early_data(session: SessionState | None, size: int) -> None:
     """A client may send early data only with a ticket that allows that much (RFC 8446, Section 4.2.10)."""
     if session is None or session.version != ProtocolVersion.TLSv1_3 or not session.ticket:

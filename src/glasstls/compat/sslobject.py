@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..connection import ClientConnection, Connection, ServerConnection
+from ..connection import ClientConnection, Connection, ServerConnection, octets
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
@@ -26,6 +26,8 @@ from ..io.inbox import Inbox
 from .ciphers import openssl_name, secret_bits
 from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
 from .watch import connection_watch
+
+WRITE_SLICE = 1 << 16  # the most plaintext write() seals before moving its records to the outgoing BIO
 
 
 class SSLContext(Protocol):
@@ -150,7 +152,7 @@ class SSLObject:
         self._raise_if_failed()
         if self._unwrapped or self._conn.closed:
             raise zero_return()
-        payload = _octets(data)
+        payload = octets(data)
         if len(payload) <= WRITE_SLICE:
             self._conn.send(payload)  # (sealed at once: the caller's buffer is not kept)
             self._flush()
@@ -331,18 +333,6 @@ class SSLObject:
         error = self._error or self._conn.error
         if error is not None:
             raise to_ssl_error(error) from error
-
-
-WRITE_SLICE = 1 << 16  # the most plaintext write() seals before moving its records to the outgoing BIO
-
-
-def _octets(data: Any) -> bytes | memoryview:
-    """``data`` (any bytes-like object, as the stdlib's write takes) as bytes or a byte view of
-    it, without a copy when it is contiguous."""
-    if type(data) is bytes:
-        return data
-    view = memoryview(data)
-    return view.cast("B") if view.c_contiguous else view.tobytes()
 
 
 def _encoded_hostname(name: str | bytes | None) -> str | None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig
-from ..connection import ClientConnection, Connection
+from ..connection import ClientConnection, Connection, octets
 from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
@@ -213,7 +213,7 @@ class _AppTransport(asyncio.Transport):
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
         if self._tls is not None:
-            self._tls.write(bytes(data))
+            self._tls.write(octets(data))  # (a view of the caller's buffer: sealed before write returns)
         else:
             self.lost_write()
 
@@ -586,7 +586,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 hook()
 
     # -- the application's side (through _AppTransport) -------------------------------
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._closing or self.conn.closed:
             self._app_transport.lost_write()
             return
