@@ -378,12 +378,12 @@ def _drain(obj: Any, into: bytearray, size: int, use_buffer: bool, calls: int) -
 def test_large_writes_and_reads_in_every_size(
     files: dict[str, Path], version: ssl.TLSVersion, side: str, client_kind: type, server_kind: type, use_buffer: bool
 ) -> None:
-    """A write larger than the slice glasstls seals at once (compat WRITE_SLICE), of memoryviews and
+    """A write larger than the slice glasstls seals at once (connection.SEND_SLICE), of memoryviews and
     bytearrays too, arrives whole at OpenSSL, and the reverse: reads of every size take the
     records' data in order, never more than asked (into a buffer: no more than it holds)."""
     pair = _pair(files, version, client_kind, server_kind)
     pair.handshake()
-    for data in (bytes(range(256)) * 4099, memoryview(bytes(range(7, 256)) * 300), bytearray(b"x" * 70_001)):
+    for data in (bytes(range(256)) * 4099, memoryview(bytes(range(7, 256)) * 300), bytearray(b"x" * (128 * 1024 + 1))):
         expected = bytes(data)
         for writer, reader in ((pair.client, pair.server), (pair.server, pair.client)):
             assert writer.write(data) == len(expected)

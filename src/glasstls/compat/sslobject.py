@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..connection import ClientConnection, Connection, ServerConnection, octets
+from ..connection import ClientConnection, Connection, ServerConnection, octets, slices
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
@@ -26,8 +26,6 @@ from ..io.inbox import Inbox
 from .ciphers import openssl_name, secret_bits
 from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
 from .watch import connection_watch
-
-WRITE_SLICE = 1 << 16  # the most plaintext write() seals before moving its records to the outgoing BIO
 
 
 class SSLContext(Protocol):
@@ -153,16 +151,9 @@ class SSLObject:
         if self._unwrapped or self._conn.closed:
             raise zero_return()
         payload = octets(data)
-        if len(payload) <= WRITE_SLICE:
-            self._conn.send(payload)  # (sealed at once: the caller's buffer is not kept)
+        for piece in slices(payload):  # (sealed at once: the caller's buffer is not kept)
+            self._conn.send(piece)
             self._flush()
-            return len(payload)
-        # A large write is sealed and moved to the BIO a slice at a time: the records of one
-        # slice are still in the CPU's caches when they are copied on.
-        with memoryview(payload) as view:
-            for start in range(0, len(view), WRITE_SLICE):
-                self._conn.send(view[start : start + WRITE_SLICE])
-                self._flush()
         return len(payload)
 
     def pending(self) -> int:

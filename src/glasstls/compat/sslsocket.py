@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..record.layer import record_size_at
+
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
 SSLObjectFactory = Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]
@@ -45,11 +47,6 @@ T = TypeVar("T")
 
 RECORD_HEADER_LENGTH = 5  # type(1) legacy_record_version(2) length(2): RFC 8446 5.1, RFC 5246 6.2
 NO_WAIT = getattr(socket, "MSG_DONTWAIT", 0)  # one send that must not block, even on a blocking socket
-# The content types a record may have (RFC 8446, Section 5.1; RFC 5246, Section 6.2.1: 20-23)
-# and the longest body of any TLS version (RFC 5246, Section 6.2.3: 2^14 + 2048): a header
-# outside them is no record, and what follows it is not waited for.
-_RECORD_TYPES = frozenset((20, 21, 22, 23))
-_MAX_RECORD_BODY = 2**14 + 2048
 WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
 # A stream socket's recv and send, on its file descriptor, without the poll a socket with a timeout
 # makes before each call (SSLSocket._raw); where file descriptors are not sockets' (Windows), none.
@@ -273,10 +270,9 @@ class SSLSocket(socket.socket):
         header += data
         if len(header) < RECORD_HEADER_LENGTH:
             return False
-        length = int.from_bytes(header[3:5], "big")
-        plausible = header[0] in _RECORD_TYPES and length <= _MAX_RECORD_BODY
+        size = record_size_at(header, 0)
         header.clear()
-        self._rx_body_left = length if plausible else 0
+        self._rx_body_left = size - RECORD_HEADER_LENGTH if size is not None else 0
         return not self._rx_body_left
 
     def _flush(self, deadline: _Deadline, what: str, *, must: bool) -> bool:

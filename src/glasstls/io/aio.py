@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig
-from ..connection import ClientConnection, Connection, octets
+from ..connection import ClientConnection, Connection, octets, slices
 from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
+from ..record.layer import record_size_at
 from ..session.state import SessionState
 from ..session.store import SessionStore, session_key
 
@@ -43,9 +44,6 @@ ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter],
 # slice that ends inside one. A header that begins no record is handed over in a piece of at
 # most this size, for the Connection to refuse.
 FEED_CHUNK = 1 << 14
-WRITE_SLICE = 1 << 17  # the most plaintext write() seals before handing its records to the socket
-_RECORD_TYPES = frozenset((20, 21, 22, 23))
-_MAX_RECORD = 5 + (1 << 14) + 2048  # the longest record of any TLS version (RFC 5246, Section 6.2.3)
 # After this many writes to a closed connection, say so (asyncio's transports do the same).
 LOST_WRITES_WARNING = 5
 # The most one read from the socket takes: asyncio's own transports read up to this much.
@@ -73,8 +71,7 @@ def _record_size(data: bytes | memoryview, start: int, end: int) -> int:
     short, FEED_CHUNK for a header no record has."""
     if end - start < 5:
         return end - start
-    size = 5 + ((data[start + 3] << 8) | data[start + 4])
-    return size if data[start] in _RECORD_TYPES and size <= _MAX_RECORD else FEED_CHUNK
+    return record_size_at(data, start) or FEED_CHUNK
 
 
 def peer_label(peer: Any) -> str:
@@ -592,16 +589,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
             return
         self._last_activity = self._loop.time()
         try:
-            if len(data) <= WRITE_SLICE:
-                self.conn.send(data)
+            for piece in slices(data):  # (a large write: its first records go out while the next are sealed)
+                self.conn.send(piece)
                 self._flush()
-                return
-            # A large write is sealed and handed to the socket a slice at a time: the first records
-            # are on their way while the next are sealed (as TLSSocket.sendall).
-            with memoryview(data) as view:
-                for start in range(0, len(view), WRITE_SLICE):
-                    self.conn.send(view[start : start + WRITE_SLICE])
-                    self._flush()
         except Exception as exc:  # e.g. a sequence number that would wrap (RFC 5246, Section 6.1)
             logger.debug("glasstls connection failed while sending", exc_info=True)
             self.abort(self.conn.error or exc)

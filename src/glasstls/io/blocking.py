@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig, ServerConfig
-from ..connection import ClientConnection, Connection, ServerConnection
+from ..connection import ClientConnection, Connection, ServerConnection, octets, slices
 from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, TLSError, TruncatedError
 from ..events import (
     ApplicationData,
@@ -42,11 +42,6 @@ from ..session.store import SessionStore, session_key
 from .inbox import Inbox
 
 READ_SIZE = 1 << 16
-# sendall hands the connection this much plaintext at a time and sends its records before
-# sealing more: the peer reads and decrypts the first records while the next are sealed,
-# instead of waiting for a whole large buffer to be sealed first (and the records of a
-# slice stay in the CPU's caches until the socket takes them).
-SEND_SLICE = 1 << 17
 # Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
 # recent ones only, so a peer sending warnings or KeyUpdates forever cannot fill memory.
 KEPT_EVENTS = 64
@@ -116,16 +111,12 @@ class TLSSocket:
 
     # -- data ------------------------------------------------------------------
     def sendall(self, data: bytes) -> None:
-        """Send all of ``data`` within the deadline, sealed and sent SEND_SLICE bytes at a time."""
+        """Send all of ``data`` (any bytes-like object) within the deadline, sealed and sent a
+        slice at a time (connection.slices)."""
         deadline = _deadline(self.timeout)
-        if len(data) <= SEND_SLICE:
-            self.conn.send(data)
+        for piece in slices(octets(data)):
+            self.conn.send(piece)
             self._flush(deadline, "sending")
-            return
-        with memoryview(data) as view:
-            for start in range(0, len(view), SEND_SLICE):
-                self.conn.send(view[start : start + SEND_SLICE])
-                self._flush(deadline, "sending")
 
     send = sendall
 

@@ -43,6 +43,15 @@ def _not_a_record(data: bytes) -> str:
     return f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step"
 
 
+def record_size_at(data: bytes | bytearray | memoryview, start: int) -> int | None:
+    """The size, header included, of the record whose 5-byte header is at ``data[start:]``; None
+    when no TLS version has such a record (an unknown content type, or a body past TLS 1.2's
+    2^14 + 2048 bytes: RFC 5246, Section 6.2.3). The drivers that read or cut their input a record
+    at a time frame it with this; what such a header begins is the layer's to refuse."""
+    length = (data[start + 3] << 8) | data[start + 4]
+    return 5 + length if data[start] in _KNOWN_TYPES and length <= MAX_CIPHERTEXT_12 else None
+
+
 class Record:
     """One received record after decryption."""
 
