@@ -28,26 +28,27 @@ machine's cores with each other and with anything else running.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import os
-import socket
-import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from openssl_conf import pin_openssl
 
-pin_openssl("glasstls-sockets-")  # as bench.py: ssl's TLS 1.3 suite and group, before ``import ssl``
+# As bench.py: ssl's TLS 1.3 suite and group, before anything imports ssl (asyncio does).
+pin_openssl("glasstls-sockets-")
 
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
 import ssl  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
-from common import HOST, Pki, make_pki  # noqa: E402
+from common import HOST, Pki, expect, make_pki  # noqa: E402
 from stacks_glasstls import Glasstls  # noqa: E402
 from stacks_ssl import PythonSsl  # noqa: E402
 
@@ -172,8 +173,8 @@ async def _aio_receiver(
         writer.write(b"!")
         await writer.drain()
         writer.close()
-        tls = writer.get_extra_info("ssl_object")
-        suite = f"{tls.version()}, {tls.cipher()[0]}" if tls is not None else "glasstls, " + SUITE
+        params = writer.get_extra_info("glasstls")  # glasstls's own driver: its NegotiatedParameters
+        suite = f"{params.version}, {params.cipher_suite}" if params else _suite(writer.get_extra_info("ssl_object"))
         if got < total:
             done.set_exception(RuntimeError(f"the stream ended after {got} of {total} bytes"))
         else:
@@ -228,6 +229,7 @@ def transfer(stacks: Stacks, api: str, stack: str, total: int) -> dict[str, Any]
         os.close(report_r)
     if status or not sent:
         raise RuntimeError(f"the {stack} sender of the {api} row failed (status {status})")
+    expect(suite == f"TLSv1.3, {SUITE}", f"{stack}, {api}: negotiated {suite}, not TLSv1.3 and {SUITE}")
     megabytes = total / 1e6
     return {
         "megabytes_per_second": megabytes / wall,
