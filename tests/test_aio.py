@@ -842,3 +842,35 @@ def test_the_server_hands_its_connection_a_record_at_a_time(monkeypatch: pytest.
         inside = [b for b in boundaries if start < b < start + size]
         assert not inside, (start, size, inside)
         start += size
+
+
+@pytest.mark.parametrize(
+    ("sent", "description"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", AlertDescription.unexpected_message),  # no TLS record
+        (b"\x16\x03\x01\xff\xff" + bytes(100), AlertDescription.record_overflow),  # RFC 8446, Section 5.1
+        (b"\x16\x03\x01\x40\x01" + bytes(100), AlertDescription.record_overflow),  # one byte past 2^14
+        (b"\x17\x03\x03\x00\x20" + bytes(32), AlertDescription.unexpected_message),  # data before any keys
+    ],
+    ids=["plain-text", "header-65535", "header-2^14+1", "early-application-data"],
+)
+def test_the_server_refuses_what_begins_no_record_and_serves_on(sent: bytes, description: AlertDescription) -> None:
+    """Bytes the asyncio server cuts into record-sized pieces (io/aio.py) that begin no acceptable
+    record: a fatal alert naming why, the connection closed, and the next client served."""
+
+    async def main() -> tuple[bytes, Any]:
+        async with await glasstls.start_server(echo, "127.0.0.1", 0, server_config()) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port_of(server))
+            writer.write(sent)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)  # up to the server's close
+            writer.close()
+            tls_reader, tls_writer = await connect(port_of(server))
+            echoed = await round_trip(tls_reader, tls_writer)
+            await close(tls_writer)
+            return answer, echoed
+
+    answer, echoed = run(main())
+    assert answer[:1] == b"\x15" and answer[3:5] == b"\x00\x02" and answer[5:7] == bytes((2, description))
+    assert len(answer) == 7  # the alert, then the close
+    assert echoed == b"ping\n"
