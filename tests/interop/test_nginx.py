@@ -250,6 +250,10 @@ def test_glasstls_client_resumes_tls13_with_an_nginx_ticket(nginx: Nginx, pki: I
 
 @needs_nginx
 def test_glasstls_client_sends_a_0rtt_get_that_nginx_accepts(nginx: Nginx, pki: InteropPKI) -> None:
+    """The GET goes only as 0-RTT data (glasstls.connect with ``early_data``; never sent again):
+    nginx's answer is the proof that it took it. Whether nginx reads it before or after the
+    client's Finished arrives is a race on a busy machine, and ``$ssl_early_data`` says which;
+    a client holding its Finished back (fetch_holding_finished) makes nginx's own word certain."""
     store = SessionStore()
     config = client_config(pki)
     first = fetch(nginx, config, "/ticket", session_store=store)
@@ -257,11 +261,15 @@ def test_glasstls_client_sends_a_0rtt_get_that_nginx_accepts(nginx: Nginx, pki: 
     early = fetch(nginx, config, "/early", session_store=store, early=True)
     # glasstls's view: resumed, and EncryptedExtensions said early_data (Section 4.2.10)
     assert early.params.resumed and early.params.early_data_accepted is True
-    # nginx's view: the request was read as 0-RTT data, before the client's Finished
     assert early.response.status == 200, early.response
-    assert nginx_saw(early) == ("TLSv1.3", "r", "1")
-    assert early.response.body == b"page /early protocol=TLSv1.3 reused=r early=1\n"
-    assert nginx.access_log("/early") == ['TLSv1.3 reused=r early=1 "GET /early HTTP/1.1" 200'], nginx.log
+    assert nginx_saw(early)[:2] == ("TLSv1.3", "r")
+    assert [line.split(" ")[2] for line in nginx.access_log("/early")] in (["early=1"], ["early=-"]), nginx.log
+    # nginx's view: the request was read as 0-RTT data, before the client's Finished
+    held = fetch(nginx, config, "/held", session=first.session, early=True, hold_finished=True)
+    assert held.params.early_data_accepted is True
+    assert nginx_saw(held) == ("TLSv1.3", "r", "1")
+    assert held.response.body == b"page /held protocol=TLSv1.3 reused=r early=1\n"
+    assert nginx.access_log("/held") == ['TLSv1.3 reused=r early=1 "GET /held HTTP/1.1" 200'], nginx.log
     assert nginx_saw(first) == ("TLSv1.3", ".", None)  # the same header is absent after a 1-RTT request
 
 
