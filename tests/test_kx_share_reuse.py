@@ -1,7 +1,7 @@
 """A ClientHello that offers X25519MLKEM768 and x25519 sends one X25519 key, not two.
 
-draft-ietf-tls-hybrid-design (now RFC 9954) lets a component algorithm's key_exchange value be
-reused across the KeyShareEntry records of one ClientHello; rustls, Go's crypto/tls and NSS send
+draft-ietf-tls-hybrid-design lets a component algorithm's key_exchange value be
+reused across the KeyShareEntry records of one ClientHello; rustls and Go's crypto/tls send
 the hybrid's X25519 public key as the standalone x25519 share, and so does glasstls
 (:func:`glasstls.crypto.kx.generate_key_shares`). The client's hybrid share is the ML-KEM-768
 encapsulation key followed by the X25519 public key (draft-ietf-tls-ecdhe-mlkem, Section 4.1),

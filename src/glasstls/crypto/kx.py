@@ -691,8 +691,8 @@ def generate_key_shares(groups: Iterable[int], randomness: Randomness) -> dict[N
     hybrid's own X25519 half (the same key object), whichever of the two comes
     first. A component algorithm's key_exchange value may be reused across the
     KeyShareEntry records of one ClientHello (draft-ietf-tls-hybrid-design,
-    now RFC 9954), and rustls, Go's crypto/tls and NSS send a default hello
-    this way: its x25519 share is the last 32 bytes of the hybrid's
+    the version draft-ietf-tls-ecdhe-mlkem cites is -16), and rustls and Go's
+    crypto/tls send a default hello this way: its x25519 share is the last 32 bytes of the hybrid's
     (draft-ietf-tls-ecdhe-mlkem, Section 4.1). That saves an X25519 key
     generation per hello and weakens nothing: the server selects one group
     (RFC 8446, Section 4.2.8), so the key still takes part in one exchange.

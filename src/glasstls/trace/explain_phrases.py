@@ -83,7 +83,7 @@ def parts_in_words(parts: str) -> str:
 def reused_shares(shares: object) -> list[str]:
     """A sentence for each classical share of a ClientHello whose bytes are the same group's part of
     a hybrid share beside it (an x25519 share equal to the last 32 bytes of X25519MLKEM768's,
-    draft-ietf-tls-ecdhe-mlkem, Section 4.1): one key offered twice, as glasstls, rustls, Go and NSS
+    draft-ietf-tls-ecdhe-mlkem, Section 4.1): one key offered twice, as glasstls, rustls and Go
     send a default hello. Nothing for shares in any other form."""
     entries = [e for e in shares if isinstance(e, KeyShareEntry)] if isinstance(shares, tuple) else []
     classical = {D.enum_name(e.group, NamedGroup): bytes(e.key_exchange) for e in entries}
