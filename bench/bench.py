@@ -91,30 +91,24 @@ prints numbers, not a timed test.
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from openssl_conf import pinned_openssl_conf
+from openssl_conf import pin_openssl
 
 # A --chacha-worker process pins the other TLS 1.3 suite (read before ssl is imported: see the module doc).
 _CHACHA_WORKER = __name__ == "__main__" and "--chacha-worker" in sys.argv[1:]
 _PINNED = "TLS_CHACHA20_POLY1305_SHA256" if _CHACHA_WORKER else "TLS_AES_128_GCM_SHA256"
-_OPENSSL_CONF = pinned_openssl_conf(_PINNED, "X25519")
 
 
 def _restrict_openssl() -> str:
     """Point OPENSSL_CONF at a file that pins the TLS 1.3 suite and group; must run before ``import ssl``."""
     if "ssl" in sys.modules:
         return "ssl was imported before the OpenSSL configuration could be set: OpenSSL defaults apply"
-    fd, path = tempfile.mkstemp(prefix="glasstls-bench-", suffix=".cnf")
-    with os.fdopen(fd, "w") as f:
-        f.write(_OPENSSL_CONF)
-    atexit.register(os.unlink, path)
     previous = os.environ.get("OPENSSL_CONF")
-    os.environ["OPENSSL_CONF"] = path
+    path = pin_openssl("glasstls-bench-", _PINNED, "X25519")
     note = f"OPENSSL_CONF={path} (Ciphersuites = {_PINNED}, Groups = X25519)"
     return note + (f", replacing {previous}" if previous else "")
 

@@ -18,11 +18,12 @@ def pinned_openssl_conf(suite: str, group: str) -> str:
     )
 
 
-def pin_openssl(prefix: str, suite: str = "TLS_AES_128_GCM_SHA256", group: str = "X25519") -> None:
-    """Point OPENSSL_CONF at a file pinning ``suite`` and ``group`` (removed at exit), as bench.py
-    does; must run before ``import ssl``."""
+def pin_openssl(prefix: str, suite: str = "TLS_AES_128_GCM_SHA256", group: str = "X25519") -> str:
+    """Point OPENSSL_CONF at a file pinning ``suite`` and ``group`` (removed at exit); its path.
+    Must run before ``import ssl``."""
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".cnf")
     with os.fdopen(fd, "w") as f:
         f.write(pinned_openssl_conf(suite, group))
     atexit.register(os.unlink, path)
     os.environ["OPENSSL_CONF"] = path
+    return path
