@@ -6,7 +6,7 @@ bench.py's bulk rows seal and open records in memory; a program moves data throu
 a socket, where what a driver copies, and when it sends, count as much as the AEAD.
 Here one process sends ``--megabytes`` of data in 1 MiB writes and another receives
 it in 64 KiB reads, over a TLS 1.3 connection on 127.0.0.1 (TLS_AES_128_GCM_SHA256,
-X25519: pinned for ssl through OPENSSL_CONF as in bench.py), through the three ways
+X25519: pinned for ssl through OPENSSL_CONF as in bench.py), through the four ways
 glasstls is used and their ssl counterparts:
 
 * blocking sockets: ``glasstls.connect``/``glasstls.accept`` (TLSSocket: ``sendall``,
