@@ -504,6 +504,13 @@ def test_bad_certificate_verify_signature_is_decrypt_error() -> None:
     both_ends(sender, receiver, events, A.decrypt_error, "server CertificateVerify signature", "does not verify")
 
 
+def test_empty_certificate_verify_signature_is_decrypt_error() -> None:
+    # RFC 8446, Section 4.4.3: signature<0..2^16-1>. An empty one decodes and fails to verify,
+    # as OpenSSL answers it (tlsfuzzer's "0 byte sig in CertificateVerify").
+    _pair, sender, receiver, events = run_server_flight(CertificateVerify, lambda m: replace(m, signature=b"").encode())
+    both_ends(sender, receiver, events, A.decrypt_error, "server CertificateVerify signature", "does not verify")
+
+
 def test_certificate_verify_with_scheme_not_offered_is_illegal_parameter() -> None:
     def alter(msg: Handshake) -> bytes:
         return replace(msg, algorithm=SignatureScheme.rsa_pkcs1_sha1).encode()

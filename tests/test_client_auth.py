@@ -8,8 +8,12 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from glasstls import (
     CertifiedKey,
@@ -21,10 +25,16 @@ from glasstls import (
     ServerConfig,
     ServerConnection,
 )
+from glasstls.crypto.signatures import SHA1_SIGNATURE_SCHEMES
 from glasstls.enums import AlertDescription
+from glasstls.enums import ExtensionType as E
+from glasstls.enums import SignatureScheme as S
 from glasstls.errors import PeerAlertError
+from glasstls.observe import EventList, MessageTrace
+from glasstls.wire.handshake import CertificateRequest, CertificateVerify
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
+from pairs import make_pair, once
 
 VERSIONS = {"1.3": ProtocolVersion.TLSv1_3, "1.2": ProtocolVersion.TLSv1_2}
 
@@ -339,3 +349,44 @@ def test_client_picks_the_chain_the_server_asks_for(pki, version) -> None:
     _run(c, s)
     assert s.parameters is not None, "handshake failed"
     assert s.parameters.peer_certificate_subject == "CN=alice"
+
+
+def test_tls13_certificate_request_names_pkcs1_for_certificates_only() -> None:
+    """RFC 8446, Section 4.2.3: with no signature_algorithms_cert, a CertificateRequest's
+    signature_algorithms also names the signatures client certificates may carry. A chain
+    signed with PKCS #1 v1.5 (sha256WithRSAEncryption) is accepted, so the list names
+    rsa_pkcs1_sha256/384/512 (never SHA-1), while a CertificateVerify signed under one is
+    still refused (Section 4.4.3)."""
+    ca = ThrowawayCA.create("rsa client root", key_type="rsa2048", with_intermediate=False)
+    bob = ca.issue_client("bob", key_type="rsa2048")
+    assert bob.chain[0].signature_algorithm_oid == x509.SignatureAlgorithmOID.RSA_WITH_SHA256
+
+    def pair(alter=None, log=None):
+        return make_pair(
+            client_alter=alter,
+            server_observer=log,
+            client_kw={"certificate": CertifiedKey(bob.chain, bob.private_key), "tls_min": VERSIONS["1.3"]},
+            server_kw={"client_auth": "required", "client_trust_store": TrustStore.from_pem(ca.root_pem())},
+        )
+
+    log = EventList()
+    accepted = pair(log=log)
+    accepted.handshake()
+    assert accepted.server.parameters is not None and accepted.server.parameters.peer_certificate_subject == "CN=bob"
+    messages = [e.message for e in log.events if isinstance(e, MessageTrace)]
+    (request,) = [m for m in messages if isinstance(m, CertificateRequest)]
+    schemes = set(request.ext(E.signature_algorithms).value)
+    assert {S.rsa_pkcs1_sha256, S.rsa_pkcs1_sha384, S.rsa_pkcs1_sha512} <= schemes
+    assert {S.rsa_pss_rsae_sha256, S.ecdsa_secp256r1_sha256} <= schemes
+    assert not schemes & SHA1_SIGNATURE_SCHEMES
+
+    def pkcs1(msg):
+        signature = bob.private_key.sign(b"any", padding.PKCS1v15(), hashes.SHA256())
+        return replace(msg, algorithm=S.rsa_pkcs1_sha256, signature=signature).encode()
+
+    refused = pair(alter=once(CertificateVerify, pkcs1))
+    refused.handshake()
+    server_events = [e for side, events in refused.log if side == "server" for e in events]
+    (closed,) = [e for e in server_events if isinstance(e, ConnectionClosed)]
+    assert closed.error.description == AlertDescription.illegal_parameter
+    assert "rsa_pkcs1_sha256, which TLS 1.3 allows in certificates only" in closed.error.reason

@@ -57,6 +57,8 @@ def _careful(
     """check_peer_signature as it was."""
     if signer == "server":
         not_offered = "which the client did not offer" + (" for TLS 1.3" if tls13 else "")
+    elif scheme in accepted:
+        not_offered = "which TLS 1.3 allows in certificates only (RFC 8446, Section 4.2.3)"
     else:
         not_offered = "which the server did not request"
     require(

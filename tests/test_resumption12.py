@@ -38,7 +38,7 @@ from glasstls import (
 )
 from glasstls.connection import Connection
 from glasstls.crypto.rand import system_randomness
-from glasstls.enums import ExtensionType
+from glasstls.enums import AlertDescription, ExtensionType
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session import tickets
 from glasstls.session.cache import ServerSessionCache
@@ -199,6 +199,27 @@ def test_session_id_resumption_keeps_alpn() -> None:
     assert run.client.parameters.alpn == run.server.parameters.alpn == "http/1.1"
 
 
+def test_resumption_chooses_alpn_from_the_new_hello() -> None:
+    """RFC 7301, Section 3.2: ALPN belongs to the connection, not to the session. A hello that
+    resumes without ALPN gets none (RFC 5246, Section 7.4.1.4: no extension the client did not
+    send), and one that offers only protocols the server does not speak is refused."""
+    scfg = ids_config(alpn=("http/1.1",), tls_max=V12)
+    session = first_session(client_config(alpn=("h2", "http/1.1")), scfg)
+    bare = Run(client_config(), scfg, session=session).handshake()
+    assert bare.resumed
+    assert bare.client.parameters.alpn is None and bare.server.parameters.alpn is None
+    assert bare.server_hello.ext(ExtensionType.application_layer_protocol_negotiation) is None
+    bare.exchange_data()
+
+    other = Run(client_config(alpn=("h2",)), scfg, session=session)
+    _move(other.client, other.server)
+    assert other.server.closed and not other.server.handshake_complete
+    assert other.sent_by_server(ServerHello) == []
+    error = other.server.error
+    assert error is not None and error.description == AlertDescription.no_application_protocol
+    assert "no common application protocol" in error.reason
+
+
 # -- tickets ------------------------------------------------------------------------------
 
 
@@ -270,14 +291,50 @@ def test_other_cipher_suite_gives_a_full_handshake(by_ticket: bool) -> None:
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
-def test_client_no_longer_offering_the_suite_gives_a_full_handshake(by_ticket: bool) -> None:
+def test_client_no_longer_offering_the_suite_does_not_offer_the_session(by_ticket: bool) -> None:
+    # RFC 5246, Section 7.4.1.2: a hello that resumes a session offers its suite; a client that
+    # no longer offers the suite does not offer the session (the server would refuse it, below).
     scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_128, ECDSA_CHACHA))
     session = first_session(client_config(tls_max=V12), scfg)
     ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CHACHA,))
 
     run = Run(ccfg, scfg, session=session).handshake()
-    _assert_full_after_mismatch(run, by_ticket)
+    assert not run.resumed
+    assert run.hello.legacy_session_id != session.session_id
+    ticket = run.hello.ext(ExtensionType.session_ticket)
+    assert ticket is None or ticket.data == b""
+    assert run.server_checks("session ticket") == run.server_checks("session") == []
     assert run.server.parameters.cipher_suite == ECDSA_CHACHA.name
+    run.exchange_data()
+
+
+def _refused(scfg: ServerConfig, hello: ClientHello) -> Any:
+    """The server's error for ``hello``, sent alone as the first record."""
+    server = ServerConnection(scfg)
+    body = hello.encode()
+    server.receive_bytes(b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body)
+    assert server.closed and server.error is not None
+    return server.error
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_a_resuming_hello_must_offer_the_suite_and_ems_of_its_session(by_ticket: bool) -> None:
+    # RFC 5246, Section 7.4.1.2 (the session's suite) and RFC 7627, Section 5.3 (its extended master
+    # secret): a hello that breaks either is refused, as OpenSSL, BoringSSL and Go refuse it.
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_128, ECDSA_CHACHA))
+    session = first_session(client_config(tls_max=V12), scfg)
+    assert session.cipher_suite == ECDSA_128 and session.extended_master_secret
+    hello = Run(client_config(tls_max=V12), scfg, session=session).hello
+
+    error = _refused(scfg, replace(hello, cipher_suites=(ECDSA_CHACHA,)))
+    assert error.description == AlertDescription.illegal_parameter
+    assert "without offering that suite (RFC 5246, Section 7.4.1.2)" in error.reason
+    no_ems = tuple(e for e in hello.extensions if e.type != ExtensionType.extended_master_secret)
+    error = _refused(scfg, hello.with_extensions(no_ems))
+    assert error.description == AlertDescription.handshake_failure
+    assert "extended master secret without offering it (RFC 7627, Section 5.3)" in error.reason
+    # The unaltered hello resumes.
+    assert Run(client_config(tls_max=V12), scfg, session=session).handshake().resumed
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])

@@ -16,7 +16,7 @@ import pytest
 import glasstls
 from glasstls.config import Dangerous
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
-from glasstls.errors import PeerAlertError
+from glasstls.errors import PeerAlertError, TLSError
 from pairs import inject_warning
 from serving_helpers import PKI, CLIServer, fetch, make_pki, read_until_closed, slow_sender
 
@@ -196,14 +196,19 @@ def test_many_warnings_after_the_handshake_do_not_accumulate_in_the_client(pki: 
 
 
 def test_a_server_name_cannot_forge_log_lines(pki: PKI) -> None:
+    # A name with a newline or an escape is refused (RFC 6066, Section 3: a DNS host name), and the
+    # refusal does not print it; a printable one is logged as it is.
     evil = "evil\nglasstls: 6.6.6.6:1 TLSv1.3 forged\x1b[31m"
     config = pki.client_config(dangerous=Dangerous(skip_server_verification=True))
     with CLIServer(pki) as server:
-        with glasstls.connect("127.0.0.1", server.port, config, server_name=evil, timeout=10) as tls:
+        with pytest.raises(TLSError, match="illegal_parameter"):
+            glasstls.connect("127.0.0.1", server.port, config, server_name=evil, timeout=10)
+        server.wait_for("server_name holds a control character")
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="evil<x>.example", timeout=10) as tls:
             tls.sendall(b"x")
             assert tls.recv() == b"x"
         line = server.wait_for("sni=")
-        assert "sni=evil\\nglasstls: 6.6.6.6:1 TLSv1.3 forged\\x1b[31m" in line, line
+        assert "sni=evil<x>.example" in line, line
         assert not any(ln.startswith("glasstls: 6.6.6.6") for ln in server.lines)
         assert "\x1b" not in server.log
 

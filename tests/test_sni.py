@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from glasstls import CertifiedKey, ClientConfig, ClientConnection, ProtocolVersion, ServerConfig, ServerConnection
-from glasstls.enums import AlertDescription
-from glasstls.observe import EventList, VerificationTrace
+from glasstls.enums import AlertDescription, ExtensionType
+from glasstls.observe import EventList, MessageTrace, VerificationTrace
+from glasstls.wire.handshake import EncryptedExtensions, ServerHello
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
 
@@ -85,6 +86,25 @@ def test_unknown_name_gets_the_default_chain(ca, chains, version) -> None:
     choice = [e for e in log.events if isinstance(e, VerificationTrace) and e.subject.startswith("certificate ")]
     assert choice[0].subject == "certificate CN=default.test"
     assert "default certificate" in choice[0].detail
+
+
+def _acknowledged(log: EventList) -> bool:
+    """Whether the server answered the client's server_name with an empty one (ServerHello in
+    TLS 1.2, EncryptedExtensions in TLS 1.3)."""
+    sent = [e.message for e in log.events if isinstance(e, MessageTrace) and e.direction == "out"]
+    hello = [m for m in sent if isinstance(m, (ServerHello, EncryptedExtensions))][-1]
+    return hello.ext(ExtensionType.server_name) is not None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_name_is_acknowledged_only_when_it_chose_the_chain(ca, chains, version) -> None:
+    # RFC 6066, Section 3: the empty server_name says the server used the name; the default chain
+    # served for a name it does not carry is no use of it (OpenSSL does not acknowledge it either).
+    assert _acknowledged(_run(ca, chains, "api.example.test", version)[4])
+    assert not _acknowledged(_run(ca, chains, "nowhere.test", version)[4])
+    # A server_name_callback chose by the name: acknowledged, whatever the chain's names.
+    default = (_ck(chains["default"]),)
+    assert _acknowledged(_run(ca, chains, "nowhere.test", version, server_name_callback=lambda name: default)[4])
 
 
 @pytest.mark.parametrize("version", VERSIONS)

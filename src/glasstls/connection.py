@@ -31,6 +31,7 @@ from .errors import (
     NotNegotiatedError,
     PeerAlertError,
     TLSError,
+    unexpected,
 )
 from .events import (
     AlertReceived,
@@ -387,7 +388,14 @@ class Connection:
     def _on_message(self, raw: bytes) -> None:
         """One complete handshake message: decoded, traced, noted, and given to the state."""
         old = self._state
-        msg = decode_message(raw, old.parsers)
+        try:
+            msg = decode_message(raw, old.parsers)
+        except AlertError as err:
+            if err.description != AlertDescription.unexpected_message and not old.takes(raw[0]):
+                # RFC 8446, Section 6.2; RFC 5246, Section 7.2.2: a message this state never reads is
+                # unexpected_message, whether or not its body would parse.
+                raise unexpected(_message_type_name(raw[0]), f"while {old.step}") from None
+            raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)
         # What the compat layer reports of the handshake: the peer's suites, the first Finished.
@@ -464,9 +472,11 @@ class Connection:
     def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
         handler = self._state.on_change_cipher_spec
         if handler is not None:
-            # TLS 1.2 (RFC 5246, Section 7.1): the peer switches to its new keys.
+            # TLS 1.2 (RFC 5246, Section 7.1): the peer switches to its new keys. Any other content is
+            # not a ChangeCipherSpec: unexpected_message, as OpenSSL answers and TLS 1.3 names (RFC 8446,
+            # Section 5).
             if protected or data != b"\x01":
-                raise AlertError(AlertDescription.decode_error, "malformed change_cipher_spec record")
+                raise AlertError(AlertDescription.unexpected_message, "malformed change_cipher_spec record")
             old = self._state
             self._state = handler(self._ctx)
             if self._state_observer is not None:
@@ -576,6 +586,14 @@ def _check_early_data(session: SessionState | None, size: int) -> None:
         raise ConfigError("the session's ticket does not allow early data (the server announced none)")
     if size > session.max_early_data:
         raise ConfigError(f"{size} bytes of early data exceed the ticket's max_early_data ({session.max_early_data})")
+
+
+def _message_type_name(msg_type: int) -> str:
+    """A handshake message type as its name, or its number for one no RFC here names."""
+    try:
+        return HandshakeType(msg_type).name
+    except ValueError:
+        return f"handshake message of type {msg_type}"
 
 
 def _non_ascii_name(name: str) -> str:

@@ -319,17 +319,23 @@ def hrr_cookie(answer: Answer) -> bytes | None:
     return None
 
 
-def retry_exchange(port: int, first: Hello, second: Hello, wait: float = WAIT) -> Answer:
-    """``first``, then (once the HelloRetryRequest came) ``second`` carrying the HRR's cookie
-    if it had one, as the client must (RFC 8446, Section 4.1.2); the whole answer."""
+def retry_exchange(
+    port: int, first: Hello, second: Hello, wait: float = WAIT, *, between: bytes = b"", after: bytes = b""
+) -> Answer:
+    """``first`` (and ``between``), then (once the HelloRetryRequest came) ``second`` carrying the
+    HRR's cookie if it had one, as the client must (RFC 8446, Section 4.1.2), and ``after`` once
+    the server had a moment to answer it; the whole answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
-        sock.sendall(first.records())
+        sock.sendall(first.records() + between)
         head = read_until_closed(sock, wait)
         cookie = hrr_cookie(replace(head, hellos=(first,)))
         if cookie is not None:
             second = second.with_ext(COOKIE, cookie, at=0)
         with contextlib.suppress(ConnectionResetError, BrokenPipeError):
             sock.sendall(record(HANDSHAKE, second.message()))
+            if after:
+                time.sleep(0.2)
+                sock.sendall(after)
         rest = read_until_closed(sock, wait)
     return Answer(head.data + rest.data, rest.timed_out, (first, second))
 

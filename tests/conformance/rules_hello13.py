@@ -211,6 +211,16 @@ def _(t: Any) -> Answer:
     return send13(t, hello13().replacing(SERVER_NAME, sni(b"localhost", b"example.com")))
 
 
+@rule("hello-sni-control-character", "RFC 6066 3", "1.3", A.illegal_parameter, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().replacing(SERVER_NAME, sni(b"local\x07host")))
+
+
+@rule("hello-sni-nul", "RFC 6066 3", "1.3", A.illegal_parameter, openssl="unrecognized_name")
+def _(t: Any) -> Answer:
+    return send13(t, hello13().replacing(SERVER_NAME, sni(b"localhost\x00.example.com")))
+
+
 @rule("hello-extension-length-overruns-block", "RFC 8446 4.2", "1.3", A.decode_error)
 def _(t: Any) -> Answer:
     h = hello13()

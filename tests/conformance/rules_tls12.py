@@ -147,9 +147,14 @@ def _(t: Any) -> Any:
     return scripted12(t, flights=_drop_ccs_first)
 
 
-@rule("tls12-ccs-bad-value", "RFC 5246 7.1", "1.2", A.decode_error, openssl="unexpected_message")
+@rule("tls12-ccs-bad-value", "RFC 5246 7.1", "1.2", A.unexpected_message)
 def _(t: Any) -> Any:
     return scripted12(t, flights=lambda s, n, recs: [recs[0], record(CCS, b"\x02"), *recs[2:]] if n == 1 else recs)
+
+
+@rule("tls12-ccs-two-bytes", "RFC 5246 7.1", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, flights=lambda s, n, recs: [recs[0], record(CCS, b"\x01\x01"), *recs[2:]] if n == 1 else recs)
 
 
 @rule("tls12-finished-missing", "RFC 5246 7.4.9", "1.2", A.unexpected_message)

@@ -52,6 +52,7 @@ from .rand import Randomness, is_system
 __all__ = [
     "SHA1_SIGNATURE_SCHEMES",
     "TLS12_SIGNATURE_SCHEMES",
+    "TLS13_CERTIFICATE_ONLY_SCHEMES",
     "TLS13_SIGNATURE_SCHEMES",
     "PrivateKey",
     "PublicKey",
@@ -100,6 +101,12 @@ _SCHEMES: dict[SignatureScheme, _Scheme] = {
 #: no PKCS #1 v1.5, no SHA-1, ECDSA bound to its curve.
 TLS13_SIGNATURE_SCHEMES: frozenset[SignatureScheme] = frozenset(
     s for s, spec in _SCHEMES.items() if spec.kind != "rsa_pkcs1" and spec.hash is not hashes.SHA1
+)
+
+#: Schemes a TLS 1.3 peer may sign certificates with but never a CertificateVerify: RFC 8446,
+#: Section 4.2.3 keeps the PKCS #1 v1.5 code points for signatures in certificates. (SHA-1 not.)
+TLS13_CERTIFICATE_ONLY_SCHEMES: frozenset[SignatureScheme] = frozenset(
+    {S.rsa_pkcs1_sha256, S.rsa_pkcs1_sha384, S.rsa_pkcs1_sha512}
 )
 
 #: Schemes glasstls understands in TLS 1.2 (RFC 5246, Section 7.4.1.4.1; RFC 8422,

@@ -197,6 +197,11 @@ class State(Generic[M]):
             raise unexpected(msg.name, f"while {self.step}")
         return self.handle(ctx, msg)
 
+    def takes(self, msg_type: int) -> bool:
+        """Whether this state reads messages of ``msg_type`` at all: a message of another type is
+        unexpected_message however it is formed (asked of a message that failed to decode)."""
+        return any(kind.msg_type == msg_type for kind in self.expects)
+
     @property
     def name(self) -> str:
         return type(self).__name__

@@ -63,6 +63,15 @@ def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[Certifie
     return tuple(chains)
 
 
+def acknowledges_name(ctx: Context, certified: CertifiedKey, server_name: str) -> bool:
+    """RFC 6066, Section 3: the server answers the client's server_name with an empty one when it
+    used the name: its certificate carries the name, or the application's server_name_callback chose
+    by it. The default chain served for a name it does not carry is no use of it (nor does OpenSSL
+    acknowledge the name then)."""
+    cfg: ServerConfig = ctx.config
+    return cfg.server_name_callback is not None or any(name_matches(n, server_name) for n in certified.leaf_names)
+
+
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:
     """Say in the trace which chain answers which name."""
     if not ctx.tracing:

@@ -108,6 +108,9 @@ class ClientState12(State[M]):
             return self
         return super().accept(ctx, msg)
 
+    def takes(self, msg_type: int) -> bool:
+        return (msg_type == HelloRequest.msg_type and not self.handshake_done) or super().takes(msg_type)
+
 
 @dataclass(frozen=True)
 class ServerShare:

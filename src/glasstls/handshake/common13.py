@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import certcompress
 from ..crypto.keyschedule13 import SecretReport
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, sign
+from ..crypto.signatures import TLS13_CERTIFICATE_ONLY_SCHEMES, TLS13_SIGNATURE_SCHEMES, sign
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, SignatureScheme
@@ -155,9 +155,16 @@ def received_certificate(ctx: Context, msg: Certificate | CompressedCertificate,
 def certificate_request(ctx: Context, request_context: bytes = b"") -> CertificateRequest:
     """The server's CertificateRequest (RFC 8446, Section 4.3.2): our signature schemes,
     the client CAs we trust and the certificate compression we take (RFC 8879, Section 3);
-    ``request_context`` is empty in the handshake."""
+    ``request_context`` is empty in the handshake.
+
+    With no signature_algorithms_cert, signature_algorithms also names the signatures
+    accepted in the client's certificates (Section 4.2.3): the PKCS #1 v1.5 schemes
+    configured are listed too, as OpenSSL and NSS list them, though a CertificateVerify
+    signed with one is still refused."""
     config: ServerConfig = ctx.config
-    schemes = tuple(s for s in config.signature_schemes if s in TLS13_SIGNATURE_SCHEMES)
+    schemes = tuple(
+        s for s in config.signature_schemes if s in TLS13_SIGNATURE_SCHEMES or s in TLS13_CERTIFICATE_ONLY_SCHEMES
+    )
     exts = [Extension.make(E.signature_algorithms, schemes, X.CR)]
     if config.client_trust_store is not None:
         names = tuple(c.subject.public_bytes() for c in config.client_trust_store.certificates)

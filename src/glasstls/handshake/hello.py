@@ -66,7 +66,11 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     # (draft-ietf-tls-hybrid-design allows the reuse; kx.generate_key_shares says why and in what order it draws)
     shares = kx.generate_key_shares(plan.share_groups, randomness)
     offered = ctx.offered_session
+    # RFC 5246, Section 7.4.1.2: a hello that resumes a session offers the session's suite; a session
+    # whose suite this configuration no longer offers is not offered (a server would refuse the hello).
     session = offered if offered is not None and offered.version == TLS12 else None
+    if session is not None and session.cipher_suite not in plan.suites:
+        session = None
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
     elif (cfg.middlebox_compat and plan.offers_13) or (session is not None and session.ticket):

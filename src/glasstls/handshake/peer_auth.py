@@ -155,6 +155,8 @@ def check_peer_signature(
     if scheme not in accepted or (tls13 and scheme not in TLS13_SIGNATURE_SCHEMES):
         if signer == "server":
             not_offered = "which the client did not offer" + (" for TLS 1.3" if tls13 else "")
+        elif scheme in accepted:  # (a PKCS #1 v1.5 scheme: requested for certificates only)
+            not_offered = "which TLS 1.3 allows in certificates only (RFC 8446, Section 4.2.3)"
         else:
             not_offered = "which the server did not request"
         raise AlertError(AlertDescription.illegal_parameter, f"{signer} signed with {scheme.name}, {not_offered}")

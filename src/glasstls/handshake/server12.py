@@ -64,7 +64,7 @@ from ..wire.handshake12 import (
 )
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require
-from .certselect import candidates, report_choice
+from .certselect import acknowledges_name, candidates, report_choice
 from .common12 import Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, parse_der_chain, verify_client
 from .status import staple_for
@@ -203,6 +203,8 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     """RFC 5246, Section 7.4.1.2; RFC 7627, Section 5.3; RFC 6066, Section 3."""
     suite = state.cipher_suite  # an int, which finds and equals its CipherSuite member
     known = TLS12_SUITES.get(suite)  # type: ignore[call-overload]  # (the same: an IntEnum's hash is its int's)
+    if known is not None and suite in ctx.config.cipher_suites:
+        _check_resuming_hello(offer, state, known)
     usable = (
         state.version == TLS12
         and suite in offer.hello.cipher_suites
@@ -221,10 +223,31 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     return usable
 
 
+def _check_resuming_hello(offer: Offer, state: SessionState, suite: Suite12) -> None:
+    """Two MUSTs of a hello that resumes a session this server would resume, each broken only by a
+    client that is wrong: the abort OpenSSL, BoringSSL and Go make rather than a full handshake."""
+    if not state.matches(TLS12, state.cipher_suite, state.extended_master_secret, offer.server_name):
+        return  # not this connection's session (version or server name): a full handshake, no verdict
+    if state.cipher_suite not in offer.hello.cipher_suites:
+        raise AlertError(
+            AlertDescription.illegal_parameter,
+            f"ClientHello resumes a session of {suite.suite.name} without offering that suite "
+            "(RFC 5246, Section 7.4.1.2)",
+        )
+    if state.extended_master_secret and not offer.ems:
+        raise AlertError(
+            AlertDescription.handshake_failure,
+            "ClientHello resumes a session made with the extended master secret without offering it "
+            "(RFC 7627, Section 5.3)",
+        )
+
+
 def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionState, by_ticket: bool) -> AnyState:
     """RFC 5246, Section 7.3: ServerHello [NewSessionTicket] ChangeCipherSpec Finished."""
     ch, config = offer.hello, ctx.config
     suite = TLS12_SUITES[state.cipher_suite]  # type: ignore[index]  # an int finds its member (_resumable)
+    # RFC 7301, Section 3.2: ALPN is the connection's, not the session's: chosen anew from this hello.
+    offered_alpn = ch.ext(E.application_layer_protocol_negotiation)
     hs = Handshake12(
         suite,
         ch.random,
@@ -234,7 +257,7 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionSt
         offer.etm and not suite.aead,  # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite
         session_id=ch.legacy_session_id,  # RFC 5077, Section 3.4: accepting a ticket echoes the client's session ID
         server_name=offer.server_name,
-        alpn=state.alpn,
+        alpn=N.choose_alpn(offered_alpn.value if offered_alpn else (), config.alpn),
         issue_ticket=by_ticket
         and offer.tickets
         and config.session_tickets
@@ -299,7 +322,9 @@ def _send_server_flight(ctx: Context, offer: Offer, s: Handshake12, choice: Choi
     config: ServerConfig = ctx.config
     staple = staple_for(ctx, offer.hello, choice.certified)
     _start_transcript(s, offer.hello)
-    s.send(ctx, _server_hello(offer, s, stapled=staple is not None))
+    name = offer.server_name
+    name_used = name is not None and acknowledges_name(ctx, choice.certified, name)
+    s.send(ctx, _server_hello(offer, s, stapled=staple is not None, name_used=name_used))
     s.send(ctx, Certificate12(certificates=choice.certified.der_chain))
     if staple is not None:
         s.send(ctx, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
@@ -439,7 +464,9 @@ _SH_SERVER_NAME = Extension.make(E.server_name, True, X.SH)
 _SH_STATUS_REQUEST = Extension.make(E.status_request, True, X.SH)
 
 
-def _server_hello(offer: Offer, s: Handshake12, stapled: bool) -> ServerHello:
+def _server_hello(offer: Offer, s: Handshake12, stapled: bool, name_used: bool = False) -> ServerHello:
+    """``name_used``: the server_name chose the certificate (certselect.acknowledges_name), which
+    an empty server_name says (RFC 6066, Section 3; never when resuming)."""
     exts: list[Extension] = []
     if offer.secure_renegotiation:
         exts.append(_SH_RENEGOTIATION_INFO)
@@ -453,7 +480,7 @@ def _server_hello(offer: Offer, s: Handshake12, stapled: bool) -> ServerHello:
         exts.append(Extension.make(E.application_layer_protocol_negotiation, (s.alpn.encode(),), X.SH))
     if s.encrypt_then_mac:
         exts.append(_SH_ETM)
-    if offer.server_name is not None and not s.resumed:
+    if name_used and not s.resumed:
         exts.append(_SH_SERVER_NAME)
     if stapled and not s.resumed:
         exts.append(_SH_STATUS_REQUEST)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate

@@ -48,7 +48,7 @@ from ..wire.handshake import (
 from . import early13, psk13
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
-from .certselect import candidates, report_choice
+from .certselect import acknowledges_name, candidates, report_choice
 from .common13 import (
     certificate_request,
     certificate_verify_content,
@@ -59,6 +59,7 @@ from .common13 import (
 from .hello import choose_protocol_version, ordered_extensions
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
+from .second_hello import change_in_second_hello
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -274,6 +275,7 @@ class ExpectCookieClientHello(State[ClientHello]):
     )
 
     def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
+        _end_of_early_data_skip(ctx)
         sealer = _config(ctx).cookie_sealer
         assert sealer is not None  # stateless_hrr made one
         cookie_ext = ch.ext(E.cookie)
@@ -305,6 +307,13 @@ class ExpectCookieClientHello(State[ClientHello]):
         return send_server_flight(ctx, ch, decisions, shares.value[0], transcript, after_hrr=True)
 
 
+def _end_of_early_data_skip(ctx: Context) -> None:
+    """RFC 8446, Section 4.2.10: the early data a server skips after its HelloRetryRequest is what
+    the client sent before its second ClientHello, which offers none: from here on a record the
+    handshake keys do not open is bad_record_mac, not skipped."""
+    ctx.skip_early_data(0)
+
+
 def _still_tls13(ctx: Context, ch: ClientHello) -> None:
     """After a HelloRetryRequest the version is TLS 1.3 (RFC 8446, Section 4.1.4): a second
     ClientHello that no longer offers it (no supported_versions, or without 1.3) is
@@ -328,17 +337,16 @@ class ExpectSecondClientHello(State[ClientHello]):
     transcript: Transcript  # message_hash(ClientHello1), HelloRetryRequest (Section 4.4.1)
 
     def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
-        # RFC 8446, Section 4.1.2: the same hello, but for the new share (and cookie).
-        require(
-            ch.random == self.first.random and ch.legacy_session_id == self.first.legacy_session_id,
-            ILLEGAL,
-            "second ClientHello changed its random or session id",
-        )
+        _end_of_early_data_skip(ctx)
         _still_tls13(ctx, ch)
+        # RFC 8446, Section 4.1.2: the same hello, but for the new share (and cookie).
+        change = change_in_second_hello(self.first, ch)
+        if change is not None:
+            raise AlertError(ILLEGAL, f"second ClientHello {change} (RFC 8446, Section 4.1.2)")
+        require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
         decisions = self.decisions
         group = decisions.group
         assert group is not None  # a HelloRetryRequest asks for a share of a group
-        require(decisions.suite.suite in ch.cipher_suites, ILLEGAL, "second ClientHello dropped the chosen suite")
         shares = ch.ext(E.key_share)
         if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
             raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
@@ -477,8 +485,9 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         ctx.set_peer_record_limit(client_limit.value)
         if cfg.record_size_limit:
             exts.append(Extension.make(_RECORD_SIZE_LIMIT, cfg.record_size_limit, X.EE))
-    if decisions.server_name is not None:
-        exts.append(_EE_SERVER_NAME)  # RFC 6066, Section 3: empty = accepted
+    name, certified = decisions.server_name, decisions.certified
+    if name is not None and (certified is None or acknowledges_name(ctx, certified, name)):
+        exts.append(_EE_SERVER_NAME)  # RFC 6066, Section 3: empty = used (a PSK's: the session's name)
     if decisions.alpn is not None:
         exts.append(Extension.make(_ALPN, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10

@@ -155,9 +155,13 @@ def _decode_server_name(r: Reader) -> str:
     if host is None:
         raise AlertError(AlertDescription.illegal_parameter, "server_name has no host_name entry")
     try:
-        return host.decode("ascii")
+        text = host.decode("ascii")
     except UnicodeDecodeError:
         raise AlertError(AlertDescription.illegal_parameter, "server_name is not ASCII") from None
+    # A DNS host name (RFC 6066, Section 3; RFC 1035, Section 2.3.1) holds no control character or space.
+    if not text.isprintable() or " " in text:
+        raise AlertError(AlertDescription.illegal_parameter, "server_name holds a control character or a space")
+    return text
 
 
 def _encode_server_name(name: str) -> bytes:

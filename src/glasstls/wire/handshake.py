@@ -445,10 +445,11 @@ class CompressedCertificate(Handshake):
 
 @dataclass
 class CertificateVerify(Handshake):
-    """RFC 8446, Section 4.4.3; TLS 1.2's digitally-signed (RFC 5246, Section 4.7) has the same layout."""
+    """RFC 8446, Section 4.4.3; TLS 1.2's digitally-signed (RFC 5246, Section 4.7) has the same layout.
+    Both allow an empty signature (``<0..2^16-1>``): it decodes, and fails as a signature (decrypt_error)."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_verify
-    layout: ClassVar[Layout] = (Int("algorithm", 2, SignatureScheme), Opaque("signature", 2, 1))
+    layout: ClassVar[Layout] = (Int("algorithm", 2, SignatureScheme), Opaque("signature", 2))
     algorithm: SignatureScheme = SignatureScheme.ecdsa_secp256r1_sha256
     signature: bytes = b""
 
@@ -459,7 +460,7 @@ class CertificateVerify(Handshake):
         data, pos, end = r.view()
         if pos + 4 <= end:
             stop = pos + 4 + ((data[pos + 2] << 8) | data[pos + 3])
-            if pos + 4 < stop <= end:  # signature<1..2^16-1>
+            if stop <= end:  # signature<0..2^16-1>
                 r.skip(stop - pos)
                 return cls(member_of(SignatureScheme, (data[pos] << 8) | data[pos + 1]), data[pos + 4 : stop])
         return super().parse(r)

@@ -1,0 +1,151 @@
+"""Rules of the second ClientHello, after a HelloRetryRequest (RFC 8446, 4.1.2, 4.1.4 and 4.2.10).
+
+The "hrr" server prefers only secp384r1, so a first hello with an x25519 share alone
+is answered with a HelloRetryRequest; the second carries a P-384 share.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from hostile import (
+    APPLICATION_DATA,
+    EARLY_DATA,
+    KEY_SHARE,
+    PADDING,
+    PRE_SHARED_KEY,
+    SECP384R1,
+    X25519,
+    Answer,
+    Hello,
+    exchange,
+    hello13,
+    key_share,
+    p384_key,
+    record,
+    retry_exchange,
+    vec,
+)
+from ruletable import SERVED, rule
+
+from glasstls.enums import AlertDescription as A
+
+RECORD_SIZE_LIMIT = 28  # RFC 8449, Section 4
+UNKNOWN_EXTENSION = 0x5A5A
+
+
+def _fake_psk() -> bytes:
+    """A pre_shared_key offer the server cannot know (RFC 8446, Section 4.2.11): one identity, one binder."""
+    identity = vec(2, os.urandom(32)) + bytes(4)
+    return vec(2, identity) + vec(2, vec(1, os.urandom(32)))
+
+
+def _with_early_data() -> Hello:
+    """A first hello offering early data under a PSK the server does not know (it sends a HelloRetryRequest)."""
+    return hello13(groups=(X25519, SECP384R1)).with_ext(EARLY_DATA).with_ext(PRE_SHARED_KEY, _fake_psk())
+
+
+def _second(first: Hello) -> Hello:
+    """The second hello as Section 4.1.2 allows it: a P-384 share, no early_data."""
+    key, public = p384_key()
+    return replace(first, key=key).replacing(KEY_SHARE, key_share((SECP384R1, public))).without(EARLY_DATA)
+
+
+def _moved_psk_last(hello: Hello) -> Hello:
+    """``hello`` with pre_shared_key back in last place (Section 4.2.11), where with_ext put another."""
+    psk = [(t, d) for t, d in hello.extensions if t == PRE_SHARED_KEY]
+    return replace(hello, extensions=[(t, d) for t, d in hello.extensions if t != PRE_SHARED_KEY] + psk)
+
+
+def _retry_then(t: Any, first: Hello, second: Hello, *after: bytes) -> Answer:
+    """``first``, early data, ``second``, then ``after`` once the server's flight is out."""
+    early = record(APPLICATION_DATA, os.urandom(512))
+    return exchange(t.port, first.records(), early, second.records(), *after, hellos=(first, second), pause=0.2)
+
+
+@rule("hello-retry-early-data-skipped-then-completes", "RFC 8446 4.2.10", "1.3", SERVED, server="hrr")
+def _(t: Any) -> Answer:
+    first = _with_early_data()
+    return _retry_then(t, first, _second(first))
+
+
+@rule("hello-retry-undecryptable-record-after-second-hello", "RFC 8446 4.2.10", "1.3", A.bad_record_mac, server="hrr")
+def _(t: Any) -> Answer:
+    # The early data skipped after a HelloRetryRequest is what came before the second hello,
+    # which offers none: a record the handshake keys do not open is no longer skipped.
+    first = _with_early_data()
+    return _retry_then(t, first, _second(first), record(APPLICATION_DATA, os.urandom(64)))
+
+
+@rule(
+    "hello-retry-undecryptable-record-after-second-hello-stateless",
+    "RFC 8446 4.2.10",
+    "1.3",
+    A.bad_record_mac,
+    server="stateless",
+)
+def _(t: Any) -> Answer:
+    first = _with_early_data()
+    early, garbage = record(APPLICATION_DATA, os.urandom(512)), record(APPLICATION_DATA, os.urandom(64))
+    return retry_exchange(t.port, first, _second(first), between=early, after=garbage)
+
+
+@rule("hello-retry-second-hello-offers-early-data", "RFC 8446 4.2.10", "1.3", A.illegal_parameter, server="hrr")
+def _(t: Any) -> Answer:
+    first = _with_early_data()
+    second = _moved_psk_last(_second(first).with_ext(EARLY_DATA))
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
+
+
+def _changed(t: Any, first: Hello, second: Hello) -> Answer:
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
+
+
+@rule(
+    "hello-retry-second-hello-changes-record-size-limit",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="hrr",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
+    return _changed(t, first, _second(first).replacing(RECORD_SIZE_LIMIT, (1 << 14).to_bytes(2, "big")))
+
+
+@rule(
+    "hello-retry-second-hello-drops-an-extension",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="hrr",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
+    return _changed(t, first, _second(first).without(RECORD_SIZE_LIMIT))
+
+
+@rule(
+    "hello-retry-second-hello-adds-an-extension",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="hrr",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    return _changed(t, first, _second(first).with_ext(UNKNOWN_EXTENSION, b"\x00"))
+
+
+@rule("hello-retry-second-hello-changes-padding", "RFC 8446 4.1.2", "1.3", SERVED, server="hrr")
+def _(t: Any) -> Answer:
+    # Padding is one of the changes Section 4.1.2 allows; so is the order of the extensions.
+    first = hello13(groups=(X25519, SECP384R1)).with_ext(PADDING, bytes(40))
+    second = _second(first).replacing(PADDING, bytes(7))
+    return _changed(t, first, replace(second, extensions=list(reversed(second.extensions))))
+
