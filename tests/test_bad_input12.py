@@ -688,7 +688,7 @@ def test_malformed_ccs_is_refused() -> None:
     pair.to_client()
     cke, _ccs, _finished = split_records(pair.client.data_to_send())
     events = pair.server.receive_bytes(cke + b"\x14\x03\x03\x00\x01\x02")
-    both_ends(pair.client, pair.server, events, A.decode_error, "change_cipher_spec")
+    both_ends(pair.client, pair.server, events, A.unexpected_message, "change_cipher_spec")
 
 
 @pytest.mark.parametrize("to", ["server", "client"])

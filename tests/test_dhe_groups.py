@@ -19,13 +19,25 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from glasstls import ClientConfig
+from glasstls import (
+    CertifiedKey,
+    CipherSuite,
+    ClientConfig,
+    ClientConnection,
+    ProtocolVersion,
+    ServerConfig,
+    ServerConnection,
+)
 from glasstls.crypto import dhe12, kx
 from glasstls.crypto.rand import ReplayRandomness
-from glasstls.enums import AlertDescription, NamedGroup, SignatureScheme
+from glasstls.enums import AlertDescription, ExtensionType, NamedGroup, SignatureScheme
 from glasstls.errors import AlertError
 from glasstls.handshake import client12
+from glasstls.wire.extensions import Extension
+from glasstls.wire.handshake import ServerHello, decode_message
 from glasstls.wire.handshake12 import ServerDHParams
+from glasstls.x509.store import TrustStore
+from pairs import default_ca
 
 DATA = Path(__file__).resolve().parent / "data"
 RFC3526_SIZES = (2048, 3072, 4096, 6144, 8192)
@@ -295,3 +307,47 @@ def test_client_refuses_ys_p_minus_1_with_handshake_failure() -> None:
     p, g = dhe12.rfc3526_parameters(2048)
     params = dh_params(p, g, (p - 1).to_bytes(256, "big"))
     expect_alert(AlertDescription.handshake_failure, client12._dhe_share, ClientConfig(), params)
+
+
+# -- RFC 7919, Section 4: FFDHE groups the server does not know ----------------------------------
+
+
+def _server_answer(groups: tuple[int, ...]) -> tuple[object, object]:
+    """A glasstls server (RSA key; DHE-RSA and ECDHE-RSA) given a hello whose supported_groups
+    names ``groups``: (the suite of its ServerHello or None, its error or None)."""
+    identity = default_ca().issue_server(["localhost"], key_type="rsa2048")
+    suites = (CipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+    v12 = ProtocolVersion.TLSv1_2
+    server = ServerConnection(
+        ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), cipher_suites=suites)
+    )
+    client = ClientConnection(
+        ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), tls_max=v12, cipher_suites=suites),
+        "localhost",
+    )
+    data = b"".join(g.to_bytes(2, "big") for g in groups)
+    listed = Extension(ExtensionType.supported_groups, len(data).to_bytes(2, "big") + data)
+    hello = client.offered_hello
+    hello = hello.with_extensions(
+        tuple(listed if e.type == ExtensionType.supported_groups else e for e in hello.extensions)
+    )
+    body = hello.encode()
+    server.receive_bytes(b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body)
+    out = server.data_to_send()
+    if server.closed:
+        return None, server.error
+    (first,) = [decode_message(out[5 : 9 + int.from_bytes(out[6:9], "big")])]
+    assert isinstance(first, ServerHello)
+    return first.cipher_suite, None
+
+
+def test_unknown_ffdhe_groups_rule_out_dhe_suites() -> None:
+    # RFC 7919, Section 4: a client naming FFDHE groups (256..511, known or not) none of which the
+    # server accepts MUST NOT get a DHE suite; another suite if one fits, else insufficient_security.
+    suite, error = _server_answer((0x01FF, NamedGroup.x25519))
+    assert error is None and suite.name == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    suite, error = _server_answer((0x01FF,))
+    assert suite is None and error.description == AlertDescription.insufficient_security
+    # Named and accepted: DHE as before (the server prefers its first suite).
+    suite, error = _server_answer((NamedGroup.ffdhe2048,))
+    assert error is None and suite.name == "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"

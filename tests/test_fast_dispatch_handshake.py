@@ -25,7 +25,7 @@ import pytest
 from byte_variants import byte_variants
 from glasstls import CertifiedKey, ClientConfig, ServerConfig
 from glasstls.connection import ClientConnection, Connection, ServerConnection
-from glasstls.enums import AlertDescription, ContentType, NamedGroup
+from glasstls.enums import AlertDescription, ContentType, HandshakeType, NamedGroup
 from glasstls.errors import AlertError, InternalError
 from glasstls.events import ApplicationData, ConnectionClosed, Event, NewTicket
 from glasstls.observe import StateTrace
@@ -75,7 +75,15 @@ class _Careful:
                 if raw is None:
                     return
                 read_before = records.read
-                msg = decode_message(raw, self._state.parsers)
+                try:
+                    msg = decode_message(raw, self._state.parsers)
+                except AlertError as err:  # a type the state never reads: unexpected, whatever its body
+                    if err.description != AlertDescription.unexpected_message and not self._state.takes(raw[0]):
+                        name = HandshakeType(raw[0]).name
+                        raise AlertError(
+                            AlertDescription.unexpected_message, f"unexpected {name} while {self._state.step}"
+                        ) from None
+                    raise
                 if self._observer is not None:
                     self._observer.on_message(self.side, "in", msg)
                 if isinstance(msg, ClientHello):

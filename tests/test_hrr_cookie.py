@@ -13,6 +13,7 @@ from glasstls import NamedGroup
 from glasstls.enums import AlertDescription
 from glasstls.enums import ExtensionType as E
 from glasstls.errors import AlertError, ConfigError
+from glasstls.handshake.second_hello import MAY_CHANGE, change_in_second_hello, fingerprint
 from glasstls.handshake.server13 import ExpectCookieClientHello, ExpectSecondClientHello
 from glasstls.observe import EventList, MessageTrace
 from glasstls.session.cookie import (
@@ -46,7 +47,7 @@ def test_a_cookie_from_another_server_or_altered_does_not_open() -> None:
     good = sealer.seal(CONTENTS)
     altered = good[:-1] + bytes([good[-1] ^ 1])
     assert sealer.open(altered, T0) == (None, NOT_AUTHENTIC)
-    for bad in (b"", b"\x01", b"\x02" + good[1:], good[:20]):
+    for bad in (b"", b"\x02", b"\x01" + good[1:], good[:20]):  # (format 1: before hello_fingerprint)
         assert sealer.open(bad, T0) == (None, MALFORMED)
 
 
@@ -231,3 +232,37 @@ def test_a_stateless_retry_still_resumes_a_ticket() -> None:
     assert _hrr_cookie(log)
     assert client.parameters is not None and client.parameters.resumed
     assert server.parameters is not None and server.parameters.resumed
+
+
+def _variants(hello: ClientHello) -> dict[str, ClientHello]:
+    """``hello`` and second hellos made from it: allowed changes and forbidden ones."""
+    exts = hello.extensions
+    kept = [e for e in exts if e.type not in MAY_CHANGE]
+    padding = Extension(E.padding, bytes(9))
+    return {
+        "same": hello,
+        "new share and cookie": hello.with_extensions(
+            (*[e for e in exts if e.type != E.key_share], Extension(E.cookie, b"\x00\x02ok"))
+        ),
+        "padding added": hello.with_extensions((*exts, padding)),
+        "random": replace(hello, random=bytes(32)),
+        "session id": replace(hello, legacy_session_id=bytes(32)),
+        "suites": replace(hello, cipher_suites=hello.cipher_suites[1:]),
+        "extension dropped": hello.with_extensions(tuple(e for e in exts if e is not kept[0])),
+        "extension changed": hello.with_extensions(
+            tuple(Extension(e.type, e.data + b"\x00") if e is kept[0] else e for e in exts)
+        ),
+        "extensions reordered": hello.with_extensions(tuple(reversed(exts))),
+    }
+
+
+def test_the_cookie_fingerprint_sees_exactly_the_changes_the_stateful_check_sees() -> None:
+    # A stateless server compares fingerprints where a stateful one compares the hellos
+    # (RFC 8446, Section 4.1.2): the two must agree on every second hello.
+    first = make_pair().client.offered_hello
+    assert isinstance(first, ClientHello)
+    for name, second in _variants(first).items():
+        change = change_in_second_hello(first, second)
+        allowed = name in ("same", "new share and cookie", "padding added")
+        assert (change is None) == allowed, (name, change)
+        assert (fingerprint(second) == fingerprint(first)) == allowed, name

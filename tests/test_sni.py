@@ -96,15 +96,24 @@ def _acknowledged(log: EventList) -> bool:
     return hello.ext(ExtensionType.server_name) is not None
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_the_name_is_acknowledged_only_when_it_chose_the_chain(ca, chains, version) -> None:
+def test_the_name_is_acknowledged_only_when_it_chose_the_chain_in_tls12(ca, chains) -> None:
     # RFC 6066, Section 3: the empty server_name says the server used the name; the default chain
     # served for a name it does not carry is no use of it (OpenSSL does not acknowledge it either).
-    assert _acknowledged(_run(ca, chains, "api.example.test", version)[4])
-    assert not _acknowledged(_run(ca, chains, "nowhere.test", version)[4])
+    v12 = ProtocolVersion.TLSv1_2
+    assert _acknowledged(_run(ca, chains, "api.example.test", v12)[4])
+    assert not _acknowledged(_run(ca, chains, "nowhere.test", v12)[4])
     # A server_name_callback chose by the name: acknowledged, whatever the chain's names.
     default = (_ck(chains["default"]),)
-    assert _acknowledged(_run(ca, chains, "nowhere.test", version, server_name_callback=lambda name: default)[4])
+    assert _acknowledged(_run(ca, chains, "nowhere.test", v12, server_name_callback=lambda name: default)[4])
+
+
+def test_tls13_acknowledges_every_name() -> None:
+    # In EncryptedExtensions the empty server_name answers any name, as NSS's in RFC 8448's traces
+    # (tests/test_rfc8448.py replays them byte for byte).
+    ca = ThrowawayCA.create()
+    chains = {"default": ca.issue_server(["default.test"]), "wild": ca.issue_server(["*.example.test"]),
+              "exact": ca.issue_server(["www.other.test"])}  # fmt: skip
+    assert _acknowledged(_run(ca, chains, "nowhere.test", ProtocolVersion.TLSv1_3)[4])
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -64,7 +64,8 @@ _DHE_AEAD = (
     _C.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
     _C.TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 )
-# Mozilla "old", less what glasstls does not implement (3DES): CBC with ECDHE, then RSA key
+# Mozilla "old", less what glasstls does not implement (3DES): CBC with ECDHE, then with DHE
+# (SHA-256 only: DHE with SHA-1 CBC is outside "old", available by name), then RSA key
 # transport (no forward secrecy; the ROBOT defences of RFC 5246, Section 7.4.7.1 apply).
 _LEGACY_12 = (
     _C.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
@@ -75,6 +76,8 @@ _LEGACY_12 = (
     _C.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
     _C.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
     _C.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+    _C.TLS_DHE_RSA_WITH_AES_128_CBC_SHA256,
+    _C.TLS_DHE_RSA_WITH_AES_256_CBC_SHA256,
     _C.TLS_RSA_WITH_AES_128_GCM_SHA256,
     _C.TLS_RSA_WITH_AES_256_GCM_SHA384,
     _C.TLS_RSA_WITH_AES_128_CBC_SHA256,

@@ -144,8 +144,67 @@ def _(t: Any) -> Answer:
 
 @rule("hello-retry-second-hello-changes-padding", "RFC 8446 4.1.2", "1.3", SERVED, server="hrr")
 def _(t: Any) -> Answer:
-    # Padding is one of the changes Section 4.1.2 allows; so is the order of the extensions.
+    # Padding is one of the changes Section 4.1.2 allows, and the place of the key share.
     first = hello13(groups=(X25519, SECP384R1)).with_ext(PADDING, bytes(40))
     second = _second(first).replacing(PADDING, bytes(7))
+    share = [e for e in second.extensions if e[0] == KEY_SHARE]
+    return _changed(t, first, replace(second, extensions=share + [e for e in second.extensions if e[0] != KEY_SHARE]))
+
+
+@rule(
+    "hello-retry-second-hello-reorders-extensions",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="hrr",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    second = _second(first)
     return _changed(t, first, replace(second, extensions=list(reversed(second.extensions))))
+
+
+def _stateless(t: Any, first: Hello, second: Hello) -> Answer:
+    return retry_exchange(t.port, first, second)
+
+
+@rule(
+    "hello-retry-second-hello-changes-an-extension-stateless",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="stateless",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
+    return _stateless(t, first, _second(first).replacing(RECORD_SIZE_LIMIT, (1 << 14).to_bytes(2, "big")))
+
+
+@rule(
+    "hello-retry-second-hello-changes-session-id-stateless",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="stateless",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    return _stateless(t, first, replace(_second(first), session_id=os.urandom(32)))
+
+
+@rule(
+    "hello-retry-second-hello-reorders-extensions-stateless",
+    "RFC 8446 4.1.2",
+    "1.3",
+    A.illegal_parameter,
+    server="stateless",
+    openssl=SERVED,
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    second = _second(first)
+    return _stateless(t, first, replace(second, extensions=list(reversed(second.extensions))))
 

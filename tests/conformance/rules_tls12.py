@@ -15,6 +15,7 @@ from hostile import (
     HANDSHAKE,
     RENEGOTIATION_INFO,
     RENEGOTIATION_SCSV,
+    SUPPORTED_GROUPS,
     TLS12_SUITES,
     Answer,
     alert,
@@ -65,6 +66,20 @@ def _(t: Any) -> Answer:
 @rule("tls12-hello-no-common-suite", "RFC 5246 7.4.1.2", "1.2", A.handshake_failure)
 def _(t: Any) -> Answer:
     return send12(t, replace(hello12(), suites=u16s(0x0005, 0x000A)))
+
+
+@rule(
+    "tls12-ffdhe-only-unknown-groups-no-dhe", "RFC 7919 4", "1.2", A.insufficient_security, openssl="handshake_failure"
+)
+def _(t: Any) -> Answer:
+    # FFDHE code points (256..511) none of which the server knows: it MUST NOT choose a DHE suite.
+    return send12(t, replace(hello12(), suites=u16s(0x009E, 0x009F)).replacing(SUPPORTED_GROUPS, vec(2, u16s(0x01FF))))
+
+
+@rule("tls12-ffdhe-unknown-group-falls-back-to-ecdhe", "RFC 7919 4", "1.2", SERVED, openssl="handshake_failure")
+def _(t: Any) -> Answer:
+    groups = vec(2, u16s(0x01FF, 0x001D))
+    return send12(t, replace(hello12(), suites=u16s(0x009E, 0xC02B)).replacing(SUPPORTED_GROUPS, groups))
 
 
 @rule("tls12-hello-suites-odd-length", "RFC 5246 7.4.1.2", "1.2", A.decode_error)

@@ -1,27 +1,33 @@
 """What a client may change between its ClientHello and the one that answers a
-HelloRetryRequest (RFC 8446, Section 4.1.2), and the check a server with the first
-hello makes of the second.
+HelloRetryRequest (RFC 8446, Section 4.1.2), and the server's check of the second.
 
 The client sends "the same ClientHello without modification", except that it
 replaces key_share with one share of the group asked for, drops early_data, adds
 the cookie the HelloRetryRequest carried, updates pre_shared_key (ticket ages and
 binders, and it may drop identities the selected suite cannot use) and may add,
-drop or change padding. The server may check the rest; like Go's crypto/tls, glasstls
-does, and refuses any other change with illegal_parameter: a second hello that says
-something else than the first is not the hello the transcript's message_hash
-(Section 4.4.1) stands for.
+drop or change padding. Everything else, the order of the extensions included,
+stays as it was; glasstls checks it (as Go's crypto/tls checks the fields, and
+tlsfuzzer the order too) and refuses any other change with illegal_parameter: a
+second hello that says something else than the first is not the hello the
+transcript's message_hash (Section 4.4.1) stands for.
 
-encrypted_client_hello (draft-ietf-tls-esni, Section 6.1) is also left out of the
-comparison: a client using ECH encrypts its second inner hello anew, and glasstls
-does not read it. Extensions are compared by type, not by position.
+encrypted_client_hello (draft-ietf-tls-esni, Section 6.1) is also left out: a
+client using ECH encrypts its second inner hello anew, and glasstls does not read it.
+
+A server with the first hello compares the two (:func:`change_in_second_hello`, which
+says what changed); a stateless one keeps only :func:`fingerprint` of the first, in its
+cookie, and compares that.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from ..enums import ExtensionType as E
 from ..wire.handshake import ClientHello
 
 MAY_CHANGE = frozenset({E.key_share, E.early_data, E.cookie, E.pre_shared_key, E.padding, E.encrypted_client_hello})
+FINGERPRINT_LEN = 32
 
 
 def change_in_second_hello(first: ClientHello, second: ClientHello) -> str | None:
@@ -36,14 +42,34 @@ def change_in_second_hello(first: ClientHello, second: ClientHello) -> str | Non
         return "its cipher suites"
     if second.compression_methods != first.compression_methods:
         return "its compression methods"
-    before = {ext.type: ext.data for ext in first.extensions if ext.type not in MAY_CHANGE}
-    after = {ext.type: ext.data for ext in second.extensions if ext.type not in MAY_CHANGE}
-    for ext_type in sorted(before.keys() | after.keys()):
-        old, new = before.get(ext_type), after.get(ext_type)
-        if old != new:
-            how = "added" if old is None else "dropped" if new is None else "changed"
+    before, after = _kept(first), _kept(second)
+    if before == after:
+        return None
+    old, new = dict(before), dict(after)
+    for ext_type in sorted(old.keys() | new.keys()):
+        if old.get(ext_type) != new.get(ext_type):
+            how = "added" if ext_type not in old else "dropped" if ext_type not in new else "changed"
             return f"{how} its {_name(ext_type)} extension"
-    return None
+    return "reordered its extensions"
+
+
+def fingerprint(hello: ClientHello) -> bytes:
+    """SHA-256 of what a second hello must repeat of ``hello``: equal for two hellos exactly when
+    change_in_second_hello finds no change between them."""
+    digest = hashlib.sha256()
+    digest.update(hello.legacy_version.to_bytes(2, "big") + hello.random)
+    digest.update(bytes((len(hello.legacy_session_id),)) + hello.legacy_session_id)
+    digest.update(len(hello.cipher_suites).to_bytes(2, "big"))
+    digest.update(b"".join(int(s).to_bytes(2, "big") for s in hello.cipher_suites))
+    digest.update(bytes((len(hello.compression_methods), *hello.compression_methods)))
+    for ext_type, data in _kept(hello):
+        digest.update(int(ext_type).to_bytes(2, "big") + len(data).to_bytes(2, "big") + data)
+    return digest.digest()
+
+
+def _kept(hello: ClientHello) -> list[tuple[int, bytes]]:
+    """The extensions a second hello repeats, in their order, as (type, data)."""
+    return [(ext.type, ext.data) for ext in hello.extensions if ext.type not in MAY_CHANGE]
 
 
 def _name(ext_type: int) -> str:

@@ -359,7 +359,7 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     _refuse_sha1_default(ctx, offer, order)
     offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "(no TLS 1.2 suite)"
     raise AlertError(
-        FAILURE,
+        _no_suite_alert(ctx, offer),
         f"no common cipher suite: client offered {offered}, server accepts "
         f"{', '.join(str(s) for s in ours) or '(none)'} (with its certificates and groups)"
         + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
@@ -390,12 +390,29 @@ def _group_for(ctx: Context, offer: Offer, suite: Suite12) -> NamedGroup | None:
         client = offer.groups or (NamedGroup.secp256r1, NamedGroup.secp384r1)
         return next((g for g in ours if g in _ECDHE_GROUPS and g in client), None)
     if suite.kx == "DHE":
-        client_ff = [g for g in offer.groups if g in kx.FFDHE_GROUPS]
+        client_ff = _named_ffdhe(offer)
         if not client_ff:
             # RFC 7919, Section 4: a client that names no FFDHE group takes the server's.
             return next((g for g in ours if g in kx.FFDHE_GROUPS), NamedGroup.ffdhe2048)
-        return next((g for g in ours if g in client_ff), None)
+        # One it names that we know and accept, or no DHE suite at all (the MUST NOT of Section 4).
+        return next((g for g in ours if g in kx.FFDHE_GROUPS and g in client_ff), None)
     return None
+
+
+def _named_ffdhe(offer: Offer) -> list[int]:
+    """The FFDHE groups the client names: every code point from 256 to 511, known to us or not
+    (RFC 7919, Section 4 counts them all)."""
+    return [g for g in offer.groups if 256 <= g <= 511]
+
+
+def _no_suite_alert(ctx: Context, offer: Offer) -> AlertDescription:
+    """The alert for a hello with no suite in common: RFC 7919, Section 4 names
+    insufficient_security when the client names FFDHE groups and we accept none of its groups;
+    otherwise handshake_failure."""
+    groups = ctx.config.groups
+    if _named_ffdhe(offer) and not any(g in groups for g in offer.groups):
+        return AlertDescription.insufficient_security
+    return FAILURE
 
 
 def _cert_fits(certified: CertifiedKey, suite: Suite12) -> bool:

@@ -48,7 +48,7 @@ from ..wire.handshake import (
 from . import early13, psk13
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
-from .certselect import acknowledges_name, candidates, report_choice
+from .certselect import candidates, report_choice
 from .common13 import (
     certificate_request,
     certificate_verify_content,
@@ -59,7 +59,7 @@ from .common13 import (
 from .hello import choose_protocol_version, ordered_extensions
 from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
-from .second_hello import change_in_second_hello
+from .second_hello import change_in_second_hello, fingerprint
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -248,7 +248,9 @@ def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transc
     sealer = _config(ctx).cookie_sealer if _config(ctx).stateless_hrr else None
     cookie = None
     if sealer is not None:
-        contents = CookieContents(transcript.digest(), decisions.suite.suite, decisions.group, ctx.now())
+        contents = CookieContents(
+            transcript.digest(), decisions.suite.suite, decisions.group, ctx.now(), fingerprint(ch)
+        )
         cookie = sealer.seal(contents)
     hrr = _hello_retry(ctx, ch, decisions.suite.suite, decisions.group, cookie)
     transcript.replace_with_message_hash()
@@ -290,13 +292,15 @@ class ExpectCookieClientHello(State[ClientHello]):
         require(suite is not None, ILLEGAL, "cookie names a suite that is not a TLS 1.3 one")
         assert suite is not None
         group = NamedGroup(contents.group)
+        _still_tls13(ctx, ch)
+        if fingerprint(ch) != contents.hello_fingerprint:  # (the HelloRetryRequest is rebuilt from ch, below)
+            raise AlertError(ILLEGAL, "second ClientHello changed more than RFC 8446, Section 4.1.2 allows")
+        require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
         # Section 4.4.1: message_hash(ClientHello1), then the HelloRetryRequest as it was sent.
         transcript = Transcript()
         transcript.start(suite.hash_name)
         transcript.add_message_hash(contents.ch1_hash)
         transcript.add(_hello_retry(ctx, ch, suite.suite, group, cookie).encode())
-        _still_tls13(ctx, ch)
-        require(ch.ext(E.early_data) is None, ILLEGAL, "second ClientHello offers early data (Section 4.2.10)")
         shares = ch.ext(E.key_share)
         if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
             raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
@@ -485,9 +489,10 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         ctx.set_peer_record_limit(client_limit.value)
         if cfg.record_size_limit:
             exts.append(Extension.make(_RECORD_SIZE_LIMIT, cfg.record_size_limit, X.EE))
-    name, certified = decisions.server_name, decisions.certified
-    if name is not None and (certified is None or acknowledges_name(ctx, certified, name)):
-        exts.append(_EE_SERVER_NAME)  # RFC 6066, Section 3: empty = used (a PSK's: the session's name)
+    if decisions.server_name is not None:
+        # RFC 6066, Section 3: empty = accepted. (In TLS 1.3 always, as NSS in RFC 8448's traces; a
+        # TLS 1.2 ServerHello says it only when the name chose the certificate, as OpenSSL.)
+        exts.append(_EE_SERVER_NAME)
     if decisions.alpn is not None:
         exts.append(Extension.make(_ALPN, (decisions.alpn.encode(),), X.EE))
     if early13.server_accepted(ctx):  # RFC 8446, Section 4.2.10

@@ -13,6 +13,11 @@ transcript hash or pick another group::
 
     cookie = format[1] || nonce[12] || AES-256-GCM(key, nonce, contents, aad=format)
     contents = uint64 issued_ms || uint16 cipher_suite || uint16 group || opaque ch1_hash<32..48>
+               || opaque hello_fingerprint<32>
+
+hello_fingerprint is what the second ClientHello must repeat of the first (RFC 8446,
+Section 4.1.2; handshake/second_hello.py), so a stateless server checks it as one that
+kept the first hello does.
 
 A cookie is valid for ``lifetime`` seconds after it was issued. A bad cookie is
 never a crash: :meth:`CookieSealer.open` returns None and a reason, and the
@@ -33,7 +38,7 @@ from ..errors import ConfigError, DecodeError
 from ..wire.codec import Reader, Writer
 from .state import check_aware
 
-FORMAT = b"\x01"
+FORMAT = b"\x02"  # 2: with hello_fingerprint
 NONCE_LEN = 12
 KEY_LEN = 32
 DEFAULT_LIFETIME = 60  # seconds: a client answers an HRR within one round trip
@@ -54,6 +59,7 @@ class CookieContents:
     cipher_suite: int
     group: int
     issued: datetime
+    hello_fingerprint: bytes = bytes(32)  # second_hello.fingerprint(ClientHello1)
 
 
 class CookieSealer:
@@ -78,6 +84,7 @@ class CookieSealer:
             .u16(contents.cipher_suite)
             .u16(contents.group)
             .vec(1, contents.ch1_hash)
+            .vec(1, contents.hello_fingerprint)
             .getvalue()
         )
         nonce = self._randomness(NONCE_LEN)
@@ -107,7 +114,10 @@ def _decode(plain: bytes) -> CookieContents:
     issued = _EPOCH + timedelta(milliseconds=int.from_bytes(r.raw(8, "issued"), "big"))
     suite, group = r.u16("cipher_suite"), r.u16("group")
     ch1_hash = r.vec(1, "ch1_hash")
+    fingerprint = r.vec(1, "hello_fingerprint")
     r.finish()
     if len(ch1_hash) not in (32, 48):
         raise DecodeError(f"ch1_hash of {len(ch1_hash)} bytes")
-    return CookieContents(ch1_hash, suite, group, issued)
+    if len(fingerprint) != 32:
+        raise DecodeError(f"hello_fingerprint of {len(fingerprint)} bytes")
+    return CookieContents(ch1_hash, suite, group, issued, fingerprint)
