@@ -17,6 +17,7 @@ from glasstls import (
     HandshakeComplete,
     KeyUpdated,
     NamedGroup,
+    ProtocolVersion,
     ServerConfig,
     ServerConnection,
 )
@@ -127,6 +128,29 @@ def test_peer_record_size_limit_is_honoured(ca, server_key) -> None:
     # RFC 8449: 63 bytes of data + 1 content type + 16 tag per record.
     assert max(lengths) == 63 + 1 + 16
     assert data_of(c.receive_bytes(wire)) == b"x" * 1000
+
+
+def test_peer_record_size_limit_is_honoured_by_a_tls12_server(ca, server_key) -> None:
+    # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext itself, at most 2^14; the server
+    # answers with its own (2^14: TLS 1.2 has no content type byte to count) and keeps to the client's.
+    cc, sc = configs(ca, server_key, {"record_size_limit": 64, "tls_max": ProtocolVersion.TLSv1_2})
+    c, s, _, _ = handshake(cc, sc)
+    assert s.parameters.version == "TLSv1.2"
+    s.send(b"x" * 1000)
+    wire = s.data_to_send()
+    lengths = []
+    pos = 0
+    while pos < len(wire):
+        n = int.from_bytes(wire[pos + 3 : pos + 5], "big")
+        lengths.append(n)
+        pos += 5 + n
+    assert max(lengths) == 8 + 64 + 16  # explicit nonce, 64 bytes of data, tag (AES-GCM, RFC 5288)
+    assert data_of(c.receive_bytes(wire)) == b"x" * 1000
+    # A client that sends no limit gets none back, and full records.
+    c, s, _, _ = handshake(*configs(ca, server_key, {"record_size_limit": None, "tls_max": ProtocolVersion.TLSv1_2}))
+    s.send(b"x" * 20000)
+    wire = s.data_to_send()
+    assert int.from_bytes(wire[3:5], "big") == 8 + (1 << 14) + 16
 
 
 def test_key_update_both_ways(ca, server_key) -> None:

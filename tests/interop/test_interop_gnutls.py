@@ -50,8 +50,9 @@ from interop_peers import (
 import glasstls
 from glasstls import CipherSuite, ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.crypto.suites import TLS12_SUITES
-from glasstls.enums import ExtensionType
-from glasstls.observe import EventList
+from glasstls.enums import ContentType, ExtensionType
+from glasstls.observe import EventList, MessageTrace, RecordTrace
+from glasstls.wire.handshake import ServerHello
 
 pytestmark = [
     pytest.mark.interop,
@@ -180,3 +181,41 @@ def test_gnutls_cli_to_glasstls_server_tls13(pki):
     assert (params.version, params.cipher_suite, params.group) == ("TLSv1.3", suite, "x25519")
     assert params.signature_scheme == "ed25519"
     _check_gnutls_options(output, None)
+
+
+def test_gnutls_cli_record_size_limit_is_kept_by_a_tls12_glasstls_server(pki):
+    """RFC 8449 in TLS 1.2: gnutls-cli --recordsize=512 announces record_size_limit 512; glasstls
+    answers with its own (2^14) and sends its 1,500-byte answer in records of at most 512 bytes of
+    plaintext, which GnuTLS reads. (GnuTLS offers max_fragment_length too, which glasstls does not
+    answer.)"""
+    suite = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+    events = EventList()
+    answer = b"y" * 1500 + b"\n"
+    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),))
+
+    def handle(sock):
+        tls = glasstls.accept(sock, config, observer=events)
+        try:
+            line = read_line(tls.recv)
+            tls.sendall(answer)
+            return tls.parameters, line
+        finally:
+            tls.close()
+
+    with ServerThread(handle) as server:
+        command = [GNUTLS_CLI, "--x509cafile", str(pki.root_file), "-p", str(server.port), "--recordsize=512"]
+        with PeerProcess([*command, "--priority", gnutls_priority(suite), "localhost"], name="gnutls-cli") as client:
+            client.write("hello\n")
+            try:
+                output = client.wait_exit()
+            except Exception as exc:
+                raise AssertionError(f"gnutls-cli did not finish:\n{client.output}") from exc
+            returncode = client.returncode
+        params, received = server.result()
+    assert returncode == 0 and received == b"hello\n", output
+    assert params.version == "TLSv1.2" and answer.decode().strip() in output, output
+    (hello,) = [e.message for e in events.events if isinstance(e, MessageTrace) and type(e.message) is ServerHello]
+    assert hello.ext(ExtensionType.record_size_limit).value == 1 << 14
+    sent = [e for e in events.events if isinstance(e, RecordTrace) and e.direction == "out" and e.plaintext]
+    data = [e for e in sent if e.inner_type == ContentType.application_data]
+    assert data and max(len(e.plaintext) for e in data) == 512, [len(e.plaintext) for e in data]

@@ -77,6 +77,7 @@ _SCSV = CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 _RENEGOTIATION_INFO, _EMS, _ETM = E.renegotiation_info, E.extended_master_secret, E.encrypt_then_mac
 _GROUPS, _SCHEMES, _POINT_FORMATS = E.supported_groups, E.signature_algorithms, E.ec_point_formats
 _SESSION_TICKET, _SERVER_NAME = E.session_ticket, E.server_name
+_RECORD_SIZE_LIMIT = E.record_size_limit
 TICKET_LIFETIME = 7200  # seconds (RFC 5077, Section 3.3: a hint to the client)
 _ECDHE_GROUPS = frozenset(kx.SUPPORTED_GROUPS) - kx.FFDHE_GROUPS - kx.TLS13_ONLY_GROUPS
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
@@ -103,6 +104,7 @@ class Offer:
     secure_renegotiation: bool
     server_name: str | None
     point_formats: bool  # the client sent ec_point_formats: an ECDHE ServerHello answers it (RFC 8422, Section 5.2)
+    record_size_limit: int | None  # the client's RecordSizeLimit (RFC 8449), None: it sent none
 
 
 def _offer(ch: ClientHello) -> Offer:
@@ -130,6 +132,7 @@ def _offer(ch: ClientHello) -> Offer:
         secure_renegotiation=reneg is not None or _SCSV in ch.cipher_suites,
         server_name=sni.value if sni is not None else None,
         point_formats=points is not None,
+        record_size_limit=limit.value if (limit := found.get(_RECORD_SIZE_LIMIT)) is not None else None,
     )
 
 
@@ -265,7 +268,8 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionSt
         resumed=True,
     )
     _start_transcript(hs, ch)
-    hs.send(ctx, _server_hello(offer, hs, stapled=False))
+    limit = _take_record_limit(ctx, offer)
+    hs.send(ctx, _server_hello(offer, hs, stapled=False, record_limit=limit))
     s = hs.resume_master(ctx, state.master_secret)  # reported once the ServerHello is out, as in a full handshake
     if s.issue_ticket:
         _send_ticket(ctx, s)
@@ -324,7 +328,8 @@ def _send_server_flight(ctx: Context, offer: Offer, s: Handshake12, choice: Choi
     _start_transcript(s, offer.hello)
     name = offer.server_name
     name_used = name is not None and acknowledges_name(ctx, choice.certified, name)
-    s.send(ctx, _server_hello(offer, s, stapled=staple is not None, name_used=name_used))
+    limit = _take_record_limit(ctx, offer)
+    s.send(ctx, _server_hello(offer, s, stapled=staple is not None, name_used=name_used, record_limit=limit))
     s.send(ctx, Certificate12(certificates=choice.certified.der_chain))
     if staple is not None:
         s.send(ctx, CertificateStatus(ocsp_response=staple))  # RFC 6066, Section 8
@@ -481,9 +486,23 @@ _SH_SERVER_NAME = Extension.make(E.server_name, True, X.SH)
 _SH_STATUS_REQUEST = Extension.make(E.status_request, True, X.SH)
 
 
-def _server_hello(offer: Offer, s: Handshake12, stapled: bool, name_used: bool = False) -> ServerHello:
+def _take_record_limit(ctx: Context, offer: Offer) -> int | None:
+    """RFC 8449, Section 4: the client's record_size_limit bounds our records' plaintext (in TLS 1.2
+    the value itself); the limit the ServerHello announces back, None: none (the client sent none,
+    or the configuration takes none). TLS 1.2's largest is 2^14, without TLS 1.3's type byte."""
+    ours: int | None = ctx.config.record_size_limit
+    if offer.record_size_limit is None or not ours:
+        return None
+    ctx.set_peer_record_limit_12(offer.record_size_limit)
+    return min(ours, 1 << 14)
+
+
+def _server_hello(
+    offer: Offer, s: Handshake12, stapled: bool, name_used: bool = False, record_limit: int | None = None
+) -> ServerHello:
     """``name_used``: the server_name chose the certificate (certselect.acknowledges_name), which
-    an empty server_name says (RFC 6066, Section 3; never when resuming)."""
+    an empty server_name says (RFC 6066, Section 3; never when resuming). ``record_limit``: the
+    record_size_limit to announce (_take_record_limit)."""
     exts: list[Extension] = []
     if offer.secure_renegotiation:
         exts.append(_SH_RENEGOTIATION_INFO)
@@ -501,6 +520,8 @@ def _server_hello(offer: Offer, s: Handshake12, stapled: bool, name_used: bool =
         exts.append(_SH_SERVER_NAME)
     if stapled and not s.resumed:
         exts.append(_SH_STATUS_REQUEST)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
+    if record_limit is not None:
+        exts.append(Extension.make(_RECORD_SIZE_LIMIT, record_limit, X.SH))
     return ServerHello(
         random=s.server_random, legacy_session_id_echo=s.session_id, cipher_suite=s.suite.suite, extensions=tuple(exts)
     )
