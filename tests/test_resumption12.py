@@ -565,20 +565,16 @@ def test_cbc_session_resumes_with_encrypt_then_mac(by_ticket: bool) -> None:
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
 def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_ticket: bool) -> None:
-    # A CBC session offered in a hello without encrypt_then_mac (here removed on the way)
-    # cannot resume: the session does not record whether it used encrypt-then-MAC, and a resumed
-    # session keeps its mechanism (RFC 7366, Section 3.1). The server must choose
-    # a full handshake with a suite it can use, not fail (RFC 5246, Section 7.4.1.2).
+    # A CBC session made with encrypt-then-MAC, offered in a hello without encrypt_then_mac (here
+    # removed on the way), cannot resume: a resumed session keeps its mechanism (RFC 7366,
+    # Section 3.1). The server must choose a full handshake with a suite it can use, not fail
+    # (RFC 5246, Section 7.4.1.2).
     ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CBC, ECDSA_128))
     scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_CBC, ECDSA_128))
     session = first_session(ccfg, scfg)
-    assert session.cipher_suite == ECDSA_CBC
+    assert session.cipher_suite == ECDSA_CBC and session.encrypt_then_mac
 
-    def strip_etm(msg: Any) -> bytes:
-        exts = tuple(e for e in msg.extensions if e.type != ExtensionType.encrypt_then_mac)
-        return replace(msg, extensions=exts).encode()
-
-    client = TamperingClient(ccfg, "localhost", once(ClientHello, strip_etm), session=session)
+    client = TamperingClient(ccfg, "localhost", once(ClientHello, _strip_etm), session=session)
     log = EventList()
     server = ServerConnection(scfg, observer=log)
     server.receive_bytes(client.data_to_send())
@@ -586,3 +582,9 @@ def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_t
     sent = [e.message for e in log.events if isinstance(e, MessageTrace) and e.direction == "out"]
     assert [type(m) for m in sent][:2] == [ServerHello, Certificate12]  # a full handshake
     assert sent[0].cipher_suite == ECDSA_128
+
+
+def _strip_etm(msg: Any) -> bytes:
+    exts = tuple(e for e in msg.extensions if e.type != ExtensionType.encrypt_then_mac)
+    return replace(msg, extensions=exts).encode()
+

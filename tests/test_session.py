@@ -76,6 +76,7 @@ def states(draw: st.DrawFn) -> SessionState:
         ticket_nonce=draw(st.binary(max_size=255)),
         max_early_data=draw(st.integers(0, (1 << 32) - 1)),
         peer_certificates=tuple(draw(st.lists(st.binary(min_size=1, max_size=64), max_size=3))),
+        encrypt_then_mac=draw(st.booleans()),
     )
 
 

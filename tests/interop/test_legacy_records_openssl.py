@@ -152,6 +152,36 @@ def test_s_client_no_etm_to_glasstls_server(pki, tmp_path, suite, cert_type):
     _no_etm_in(trace, suite)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "reused"),
+    [(["-no_etm"], ["-no_etm"], True), ([], ["-no_etm"], False), (["-no_etm"], [], True)],
+    ids=["mte-then-mte", "etm-then-mte", "mte-then-etm"],
+)
+def test_s_client_resumes_a_cbc_session_by_its_mechanism(pki, tmp_path, first, second, reused):
+    """RFC 7366, Section 3.1: a CBC session keeps encrypt-then-MAC once it has it (offered without
+    it, a full handshake); one made with MAC-then-encrypt resumes, with either (OpenSSL resumes both)."""
+    suite = "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
+    config = ServerConfig(
+        certificates=(pki.certified_key("ecdsa-p256"),), cipher_suites=(CipherSuite[suite],), session_tickets=False
+    )
+    session, outputs = tmp_path / "session.pem", []
+    for args, mode in ((first, "-sess_out"), (second, "-sess_in")):
+        with ServerThread(glasstls_line_server(config)) as server:
+            client = run_s_client(
+                [
+                    "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", "-CAfile", str(pki.root_file),
+                    "-tls1_2", "-cipher", OPENSSL_TLS12_NAMES[suite], *args, mode, str(session), "-ign_eof",
+                ],
+                stdin=b"resume me\n",
+            )  # fmt: skip
+            params, received = server.result()
+        assert client.returncode == 0 and received == b"resume me\n", client.stdout + client.stderr
+        outputs.append((client.stdout, params))
+    (out1, params1), (out2, params2) = outputs
+    assert re.search(r"^New, ", out1, re.M) and not params1.resumed, out1
+    assert bool(re.search(r"^Reused, ", out2, re.M)) == reused == params2.resumed, out2
+
+
 def test_s_client_with_etm_still_gets_encrypt_then_mac(pki, tmp_path):
     """OpenSSL offers encrypt_then_mac by default: glasstls keeps it whenever both offer it."""
     suite = "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"

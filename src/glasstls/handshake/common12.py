@@ -172,6 +172,7 @@ class KeyedHandshake12(Handshake12):
             session_id=self.session_id,
             ticket=ticket,
             peer_certificates=peer_certificates,
+            encrypt_then_mac=self.encrypt_then_mac,
         )
 
 

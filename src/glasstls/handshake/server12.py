@@ -213,11 +213,11 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
         and suite in offer.hello.cipher_suites
         and suite in ctx.config.cipher_suites
         and state.matches(TLS12, suite, offer.ems, offer.server_name)
-        # A CBC session resumes only with encrypt-then-MAC: the session does not record whether
-        # it had it, and RFC 7366, Section 3.1 keeps a session's mechanism across rehandshakes.
-        # Without it, a full handshake (which may still choose MAC-then-encrypt CBC).
+        # RFC 7366, Section 3.1: a CBC session made with encrypt-then-MAC resumes only with it (else
+        # a full handshake, which may still choose MAC-then-encrypt); one made without it resumes
+        # with what this hello asks (MAC-then-encrypt, or an upgrade to encrypt-then-MAC).
         and known is not None
-        and (known.aead or offer.etm)
+        and (known.aead or offer.etm or not state.encrypt_then_mac)
     )
     if not usable:
         ctx.verified(

@@ -13,7 +13,8 @@ of RFC 8446, Section 3; every block is consumed exactly or decoding fails::
     uint16 version;                    /* 0x0303 or 0x0304 */
     uint16 cipher_suite;
     opaque master_secret<1..255>;      /* TLS 1.2 master secret or TLS 1.3 resumption PSK */
-    uint8  flags;                      /* 1 = EMS, 2 = server_name, 4 = alpn, 8 = ticket */
+    uint8  flags;                      /* 1 = EMS, 2 = server_name, 4 = alpn, 8 = ticket,
+                                          16 = encrypt-then-MAC (a TLS 1.2 CBC session's, RFC 7366) */
     uint64 created;                    /* microseconds since 1970-01-01T00:00:00Z */
     uint32 lifetime;                   /* seconds */
     opaque session_id<0..32>;
@@ -61,7 +62,8 @@ _FLAG_EMS = 0x01
 _FLAG_SERVER_NAME = 0x02
 _FLAG_ALPN = 0x04
 _FLAG_TICKET = 0x08
-_KNOWN_FLAGS = _FLAG_EMS | _FLAG_SERVER_NAME | _FLAG_ALPN | _FLAG_TICKET
+_FLAG_ETM = 0x10
+_KNOWN_FLAGS = _FLAG_EMS | _FLAG_SERVER_NAME | _FLAG_ALPN | _FLAG_TICKET | _FLAG_ETM
 
 _U32_MAX = (1 << 32) - 1
 
@@ -103,6 +105,8 @@ class SessionState:
     ticket_nonce: bytes = b""
     max_early_data: int = 0
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    # RFC 7366, Section 3.1: a TLS 1.2 CBC session made with encrypt-then-MAC resumes only with it.
+    encrypt_then_mac: bool = False
 
     def __post_init__(self) -> None:
         """Normalize ``created`` to UTC and the certificates to a tuple of bytes, and refuse a
@@ -213,6 +217,7 @@ class SessionState:
             "ticket_nonce": ticket_nonce,
             "max_early_data": max_early_data,
             "peer_certificates": peer_certificates,
+            "encrypt_then_mac": False,
         }
         chain = peer_certificates
         if created.tzinfo is UTC and created >= _EPOCH and type(chain) is tuple and _all_bytes(chain):
@@ -271,6 +276,7 @@ class SessionState:
             | (_FLAG_SERVER_NAME if self.server_name is not None else 0)
             | (_FLAG_ALPN if self.alpn is not None else 0)
             | (_FLAG_TICKET if self.ticket is not None else 0)
+            | (_FLAG_ETM if self.encrypt_then_mac else 0)
         )
         micros = (self.created - _EPOCH) // _MICROSECOND
         master, session_id = self.master_secret, self.session_id
@@ -359,6 +365,7 @@ class SessionState:
                 ticket_nonce,
                 max_early_data,
                 certs,
+                bool(flags & _FLAG_ETM),
             )
         except ValueError as exc:
             raise DecodeError(f"session state: {exc}") from None
@@ -486,6 +493,7 @@ def _well_formed_state(data: bytes) -> dict[str, object] | None:
         "ticket_nonce": ticket_nonce,
         "max_early_data": max_early_data,
         "peer_certificates": certs,
+        "encrypt_then_mac": flags & _FLAG_ETM != 0,
     }
 
 
