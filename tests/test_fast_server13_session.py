@@ -33,7 +33,10 @@ def _careful_state(data: bytes) -> SessionState:
     except OverflowError:
         raise DecodeError(f"session state: created timestamp {micros} is out of range") from None
     try:
-        return SessionState(version, suite, secret, bool(flags & 1), name, alpn, created, lifetime, session_id, *rest)
+        etm = bool(flags & 0x10)
+        return SessionState(
+            version, suite, secret, bool(flags & 1), name, alpn, created, lifetime, session_id, *rest, etm
+        )
     except ValueError as exc:
         raise DecodeError(f"session state: {exc}") from None
 

@@ -132,7 +132,7 @@ def _field_by_field(state: SessionState) -> bytes:
         return len(data).to_bytes(size, "big") + data
 
     flags = state.extended_master_secret | (state.server_name is not None) << 1
-    flags |= (state.alpn is not None) << 2 | (state.ticket is not None) << 3
+    flags |= (state.alpn is not None) << 2 | (state.ticket is not None) << 3 | state.encrypt_then_mac << 4
     micros = (state.created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     out = b"\x01" + state.version.to_bytes(2, "big") + state.cipher_suite.to_bytes(2, "big")
     out += vector(state.master_secret, 1) + bytes([flags]) + micros.to_bytes(8, "big")
