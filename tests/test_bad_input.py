@@ -577,6 +577,40 @@ def test_server_hello_with_suite_not_offered_is_illegal_parameter() -> None:
     both_ends(sender, receiver, events, A.illegal_parameter, "TLS_AES_128_CCM_SHA256", "not offered")
 
 
+def test_tls13_server_hello_with_an_offered_tls12_suite_is_illegal_parameter() -> None:
+    # RFC 8446, Section 4.1.3: the client offered this suite for TLS 1.2; in a TLS 1.3 ServerHello
+    # it is no suite the client offered for TLS 1.3 (it was an internal_error: a KeyError).
+    suite = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+
+    def alter(msg: Handshake) -> bytes:
+        return replace(msg, cipher_suite=suite).encode()
+
+    pair, sender, receiver, events = run_server_flight(ServerHello, alter)
+    assert suite in pair.client.offered_hello.cipher_suites
+    both_ends(sender, receiver, events, A.illegal_parameter, suite.name, "not offered for TLS 1.3")
+
+
+def test_plaintext_alert_after_the_handshake_is_unexpected_message() -> None:
+    # RFC 8446, Sections 5 and 6: once keys are agreed, alerts are encrypted; a plaintext one is
+    # no alert from the peer (it could come from anyone on the path).
+    pair = connected_pair()
+    events = pair.client.receive_bytes(b"\x15\x03\x03\x00\x02\x02\x28")
+    closed_with(pair.client, events, A.unexpected_message, "unprotected alert record")
+    events = pair.server.receive_bytes(b"\x15\x03\x03\x00\x02\x02\x28")
+    closed_with(pair.server, events, A.unexpected_message, "unprotected alert record")
+
+
+def test_a_tls13_server_takes_a_plaintext_alert_before_the_clients_first_protected_record() -> None:
+    # A client that cannot use the ServerHello has no keys to encrypt its refusal with: the server
+    # takes a plaintext alert until the client's first protected record, as OpenSSL does.
+    pair = make_pair()
+    pair.to_server()
+    events = pair.server.receive_bytes(b"\x15\x03\x03\x00\x02\x02\x30")
+    assert pair.server.closed and isinstance(pair.server.error, PeerAlertError)
+    assert pair.server.error.description == A.unknown_ca
+    assert [type(e) for e in events] == [AlertReceived, ConnectionClosed]
+
+
 def test_client_hello_without_key_share_is_missing_extension() -> None:
     def alter(msg: Handshake) -> bytes:
         exts = tuple(e for e in msg.extensions if e.type != ExtensionType.key_share)  # type: ignore[attr-defined]

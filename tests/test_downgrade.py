@@ -53,7 +53,7 @@ from glasstls.enums import ExtensionType as E
 from glasstls.events import Event
 from glasstls.wire import extensions as X
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import DOWNGRADE_TLS12, ClientHello, ServerHello, decode_message
+from glasstls.wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12, ClientHello, ServerHello, decode_message
 from glasstls.wire.handshake12 import TLS12_PARSERS
 from glasstls.x509.mint import Identity, ThrowawayCA
 from glasstls.x509.store import TrustStore
@@ -170,10 +170,12 @@ def test_tls12_only_server_sets_no_sentinel() -> None:
     assert pair.client.parameters.version == pair.server.parameters.version == "TLSv1.2"
 
 
-def test_sentinel_forged_into_a_tls12_server_random_is_caught() -> None:
-    # Whatever put it there, a 1.3 client never goes on with a marked TLS 1.2 ServerHello.
+@pytest.mark.parametrize("sentinel", [DOWNGRADE_TLS12, DOWNGRADE_TLS11], ids=["DOWNGRD01", "DOWNGRD00"])
+def test_sentinel_forged_into_a_tls12_server_random_is_caught(sentinel: bytes) -> None:
+    # Whatever put it there, a 1.3 client never goes on with a marked TLS 1.2 ServerHello: RFC 8446,
+    # Section 4.1.3 has it check for both values (OpenSSL checks both too).
     def mark(msg: Any) -> bytes:
-        return replace(msg, random=msg.random[:24] + DOWNGRADE_TLS12).encode()
+        return replace(msg, random=msg.random[:24] + sentinel).encode()
 
     pair = make_pair(server_kw={"tls_max": V12}, server_alter=once(ServerHello, mark))
     pair.to_server()

@@ -37,8 +37,8 @@ def _careful_check(
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
     require(sh.legacy_version == V12, ILLEGAL, "ServerHello legacy_version is not 0x0303")
     require(sh.legacy_session_id_echo == hello.legacy_session_id, ILLEGAL, "ServerHello does not echo the session id")
-    if sh.cipher_suite not in hello.cipher_suites:
-        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
+    if sh.cipher_suite not in hello.cipher_suites or sh.cipher_suite not in TLS13_SUITES:
+        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered for TLS 1.3")
     require(sh.compression_method == 0, ILLEGAL, "ServerHello compression method is not null")
     if retried is not None:
         require(

@@ -349,6 +349,9 @@ class Connection:
         elif ctype == _HANDSHAKE:
             self._on_handshake(data, protected)
         elif ctype == _ALERT:
+            if not protected and self._records.read is not None and not self._plaintext_alert_allowed():
+                # RFC 8446, Sections 5 and 6: once keys are agreed, alerts travel encrypted.
+                raise AlertError(AlertDescription.unexpected_message, "unprotected alert record after keys were agreed")
             self._on_alert(data)
         elif ctype == _CHANGE_CIPHER_SPEC:
             self._on_change_cipher_spec(data, protected)
@@ -424,6 +427,14 @@ class Connection:
                 self._events.append(EarlyData(data))
             return
         raise AlertError(AlertDescription.unexpected_message, "application data before the handshake completed")
+
+    def _plaintext_alert_allowed(self) -> bool:
+        """A TLS 1.3 server takes a plaintext alert until the client's first protected record: a
+        client that could not use the ServerHello (no keys of its own) can only refuse it in the
+        clear. OpenSSL allows the same, and no more (tlsfuzzer's unencrypted-alert expects it)."""
+        read = self._records.read
+        epoch = getattr(read, "epoch", None)
+        return self.side == "server" and read is not None and epoch in ("handshake", "early") and read.seq == 0
 
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:

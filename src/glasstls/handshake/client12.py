@@ -45,7 +45,15 @@ from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.state import SessionState
 from ..wire.extensions import Extension
-from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
+from ..wire.handshake import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    CertificateVerify,
+    ClientHello,
+    Finished,
+    Handshake,
+    ServerHello,
+)
 from ..wire.handshake12 import (
     TLS12_PARSERS,
     Certificate12,
@@ -174,8 +182,10 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
         raise AlertError(
             AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
         )
-    # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 says so in its random.
-    if config.tls_max >= TLS13 and sh.random[-8:] == DOWNGRADE_TLS12:
+    # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 (or below) says so in its random;
+    # a client that offered 1.3 checks for both values (as OpenSSL does; Go and BoringSSL look for
+    # the second only below TLS 1.2, which glasstls never speaks).
+    if config.tls_max >= TLS13 and sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
         raise AlertError(
             ILLEGAL,
             "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "

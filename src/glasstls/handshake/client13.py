@@ -95,14 +95,17 @@ def check_server_hello(
         raise AlertError(ILLEGAL, "ServerHello legacy_version is not 0x0303")
     if sh.legacy_session_id_echo != hello.legacy_session_id:
         raise AlertError(ILLEGAL, "ServerHello does not echo the session id")
-    if sh.cipher_suite not in hello.cipher_suites:
-        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered")
+    suite = TLS13_SUITES.get(sh.cipher_suite)
+    if sh.cipher_suite not in hello.cipher_suites or suite is None:
+        # RFC 8446, Section 4.1.3: a suite offered, and one of TLS 1.3's (a TLS 1.2 suite offered
+        # beside them is no answer to a TLS 1.3 hello).
+        raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered for TLS 1.3")
     if sh.compression_method != 0:
         raise AlertError(ILLEGAL, "ServerHello compression method is not null")
     if retried is not None:
         require(not isinstance(sh, HelloRetryRequest), AlertDescription.unexpected_message, "second HelloRetryRequest")
         require(sh.cipher_suite == retried.cipher_suite, ILLEGAL, "ServerHello suite differs from the HRR's")
-    return TLS13_SUITES[sh.cipher_suite]
+    return suite
 
 
 def answer_hello_retry(
