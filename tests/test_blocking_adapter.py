@@ -16,6 +16,7 @@ import pytest
 import glasstls
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError, DeadlineError, NotNegotiatedError, TruncatedError
+from glasstls.io.closing import close_gently
 from pairs import inject_warning
 from serving_helpers import GLASSTLS, PKI, make_pki, raw_server
 
@@ -208,3 +209,62 @@ def test_tls12_update_keys_is_a_clear_error_on_a_real_connection(pki: PKI) -> No
         tls.sendall(b"still here")
         assert tls.recv() == b"still here"
         tls.close()
+
+
+# -- closing ----------------------------------------------------------------------------------------
+
+
+def test_a_refusing_client_closes_with_a_fin_so_its_alert_arrives(pki: PKI) -> None:
+    # A server sends a record no client takes, and far more than one read behind it. The client
+    # refuses with an alert and closes; had it closed with that data unread, the kernel would
+    # reset the connection, and a reset may destroy the alert before the server reads it.
+    seen: dict[str, object] = {}
+
+    def script(sock: socket.socket) -> None:
+        sock.recv(1 << 16)  # the ClientHello
+        bogus = b"\x16\x03\x03\x00\x04\x63\x00\x00\x00"  # a handshake message of unknown type 0x63
+        sock.sendall(bogus + b"\x17\x03\x03\x40\x00" + bytes(1 << 14) * 5)
+        time.sleep(0.5)  # the client's refusal and close, with its gentle drain, happen meanwhile
+        got = b""
+        try:
+            while chunk := sock.recv(1 << 16):
+                got += chunk
+            seen["end"] = "FIN"
+        except ConnectionResetError:
+            seen["end"] = "reset"
+        seen["data"] = got
+
+    with raw_server(script) as port:
+        with pytest.raises(AlertError) as info:
+            connect(pki, port, timeout=5)
+        deadline = time.monotonic() + 5
+        while "end" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert info.value.description == AlertDescription.unexpected_message
+    assert seen.get("end") == "FIN", seen.get("end")
+    assert seen["data"] == bytes((ContentType.alert, 3, 3, 0, 2, AlertLevel.fatal, AlertDescription.unexpected_message))
+
+
+def test_close_gently_ends_with_a_fin_even_with_unread_data() -> None:
+    # What the blocking adapter, the CLI client and the asyncio transport close with: data the
+    # peer sent and nobody read would make a plain close() a reset.
+    def ending(gentle: bool) -> str:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            peer = socket.create_connection(listener.getsockname(), timeout=5)
+            ours, _ = listener.accept()
+            with peer:
+                peer.sendall(bytes(100_000))
+                time.sleep(0.2)  # arrived, unread
+                ours.sendall(b"last words")
+                close_gently(ours) if gentle else ours.close()
+                got = b""
+                try:
+                    while chunk := peer.recv(1 << 16):
+                        got += chunk
+                except ConnectionResetError:
+                    return "reset"
+                assert got == b"last words"
+                return "FIN"
+
+    assert ending(gentle=True) == "FIN"
+    assert ending(gentle=False) == "reset"  # (what close_gently is for)

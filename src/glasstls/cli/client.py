@@ -22,6 +22,7 @@ from ..connection import ClientConnection
 from ..enums import ProtocolVersion
 from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
+from ..io.closing import close_gently
 from ..session.store import load_session, save_session
 from ..text import printable
 from ..trace import Tee
@@ -233,7 +234,7 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
     try:
         return tls_session.run()
     finally:
-        sock.close()
+        close_gently(sock)
 
 
 def _early_data(args: argparse.Namespace, session: SessionState | None) -> bytes | None:

@@ -28,6 +28,8 @@ import selectors
 import socket
 from typing import Any
 
+from .closing import close_gently
+
 logger = logging.getLogger(__name__)
 
 # asyncio's defaults for a transport's write buffer (transports._FlowControlMixin).
@@ -263,7 +265,7 @@ class SocketTransport(asyncio.Transport):
             self._protocol.connection_lost(exc)  # type: ignore[arg-type]  # an Exception in practice
         finally:
             self._remember_sockname()  # still answered after the end, as asyncio's transports do
-            self._sock.close()
+            close_gently(self._sock)  # a FIN, not a reset that could destroy our last alert
             # As asyncio's transports: the protocol (which holds us) is let go, so that neither
             # waits for the cycle collector.
             self._protocol = _GONE

@@ -39,6 +39,7 @@ from ..events import (
     NegotiatedParameters,
 )
 from ..session.store import SessionStore, session_key
+from .closing import close_gently
 from .inbox import Inbox
 
 READ_SIZE = 1 << 16
@@ -203,7 +204,7 @@ class TLSSocket:
         except (OSError, TLSError):
             pass
         finally:
-            self.sock.close()
+            close_gently(self.sock)
 
     def __enter__(self) -> TLSSocket:
         return self
@@ -324,7 +325,7 @@ def connect(
         left = None if deadline is None else max(deadline - time.monotonic(), 1e-3)
         tls.do_handshake(left)
     except BaseException:
-        sock.close()
+        close_gently(sock)  # (the alert that says why went out in do_handshake)
         raise
     if session_store is not None and conn.session is not None:
         session_store.put(key, conn.session)
