@@ -27,6 +27,7 @@ What OpenSSL 3.0 prints and these tests read:
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from interop_peers import (
@@ -195,3 +196,32 @@ def test_openssl_s_client_to_glasstls_server_tls12(pki, tmp_path, suite, cert_ty
     assert "Verification: OK" in out and "Verify return code: 0 (ok)" in out, out
     assert reverse_line(line).decode() in out, out  # the answer, printed by s_client as it arrived
     _check_openssl_trace(trace_path.read_text(errors="replace"), suite, cert_type)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, version):
+    """An id-RSASSA-PSS certificate signs with rsa_pss_pss_* only, in TLS 1.2's ServerKeyExchange as in
+    TLS 1.3's CertificateVerify (RFC 8446, Section 4.2.3): OpenSSL refuses an rsa_pss_rsae_* one from it
+    ("wrong signature type"). (cryptography cannot make the certificate; openssl can.)"""
+    key, cert = tmp_path / "pss.key", tmp_path / "pss.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa-pss", "-pkeyopt", "rsa_keygen_bits:2048", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            "-days", "2",
+        ],
+        check=True, capture_output=True, timeout=WAIT,
+    )  # fmt: skip
+    config = ServerConfig(certificates=(glasstls.CertifiedKey.from_pem(cert.read_bytes(), key.read_bytes()),))
+    with ServerThread(glasstls_line_server(config)) as server:
+        client = run_s_client(
+            [
+                f"-tls{version.replace('.', '_')}", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost",
+                "-CAfile", str(cert), "-verify_return_error", "-ign_eof",
+            ],
+            stdin=b"pss\n",
+        )  # fmt: skip
+        params, received = server.result()
+    assert client.returncode == 0 and received == b"pss\n", client.stdout + client.stderr
+    assert "Peer signature type: RSA-PSS" in client.stdout, client.stdout
+    assert (params.version, params.signature_scheme) == (f"TLSv{version}", "rsa_pss_pss_sha256")

@@ -441,8 +441,11 @@ def _client_signature_schemes(offer: Offer) -> tuple[int, ...]:
 
 def _signature_scheme(ctx: Context, offer: Offer, certified: CertifiedKey) -> SignatureScheme | None:
     # SHA-1 only when the configuration names it (the legacy profile does): signatures.py never picks it.
+    # An id-RSASSA-PSS certificate signs with rsa_pss_pss_* only, an rsaEncryption one never (RFC 8446,
+    # Section 4.2.3, which TLS 1.2 follows for the PSS schemes): OpenSSL refuses the other kind.
+    key, pss = certified.private_key, certified.leaf_is_rsassa_pss
     for scheme in _client_signature_schemes(offer):
-        if scheme in ctx.config.signature_schemes and scheme_fits_key(certified.private_key, scheme, tls13=False):
+        if scheme in ctx.config.signature_schemes and scheme_fits_key(key, scheme, tls13=False, rsa_pss_key=pss):
             return SignatureScheme(scheme)
     return None
 
