@@ -86,7 +86,7 @@ def test_a_budget_that_skips_while_settled_counts_as_one_that_always_calls(seed:
                 elif op == "warning":
                     budget.on_warning_alert()
                 elif op == "key_update":
-                    budget.on_key_update()
+                    budget.on_key_update(requested=False)
                 elif op == "ticket":
                     budget.on_new_session_ticket()
                 elif budget is always or not budget.settled:

@@ -121,6 +121,23 @@ def test_key_update_flood_with_update_requested_stops_the_answers_too():
     closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_key_updates")
 
 
+def test_answers_to_our_own_key_update_requests_are_not_charged():
+    # RFC 8446, Section 4.6.3: a peer asked for a KeyUpdate must answer with one; however often this
+    # side asks, the answers are owed, not a flood (Node, asked 40 times, was cut off at 32).
+    pair = connected_pair(server_kw={"limits": Limits(max_key_updates=1000)})  # a peer that lets us ask (Node)
+    for _ in range(100):
+        pair.client.update_keys(request_peer=True)
+        pair.to_server()
+        assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+    assert not pair.client.closed and not pair.server.closed
+    # Only answers owed are forgiven: unasked ones still spend the budget.
+    for _ in range(32):
+        pair.server.update_keys(request_peer=False)
+    assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+    pair.server.update_keys(request_peer=False)
+    closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_key_updates")
+
+
 def test_new_session_tickets_without_data_are_bounded():
     pair = connected_pair()
     for i in range(33):

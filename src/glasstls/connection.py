@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .crypto.rand import Randomness
-from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion
+from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, KeyUpdateRequest, ProtocolVersion
 from .errors import (
     AlertError,
     ConfigError,
@@ -52,7 +52,7 @@ from .record.layer import RecordLayer
 from .record.protection import MAX_PLAINTEXT, Protection13
 from .record.protection12 import Protection12
 from .session.state import SessionState
-from .wire.handshake import ClientHello, Finished, Handshake, HandshakeBuffer, decode_message
+from .wire.handshake import ClientHello, Finished, Handshake, HandshakeBuffer, KeyUpdate, decode_message
 
 # RFC 8446, Section 5.5: at most 2^24.5 full-size records under one AES-GCM key.
 # Rekey well before that; ChaCha20-Poly1305 would allow more but one rule is simpler.
@@ -64,7 +64,7 @@ MAX_EXPORT_LENGTH = 255 * 32
 # looked up on its class costs a descriptor call each time).
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
 _APPLICATION_DATA_TYPE, _HANDSHAKE_TYPE = ContentType.application_data, ContentType.handshake
-_KEY_UPDATE, _NEW_SESSION_TICKET = HandshakeType.key_update, HandshakeType.new_session_ticket
+_NEW_SESSION_TICKET = HandshakeType.new_session_ticket
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 _ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
 _WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
@@ -255,6 +255,8 @@ class Connection:
         if self.peer_verified is None or self._closed or not isinstance(state, Connected):
             raise ConnectionClosedError("KeyUpdate needs an established connection")
         state.update_write(self._ctx, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
+        if request_peer:
+            self._budget.on_key_update_requested()
 
     def export_keying_material(self, label: str | bytes, context: bytes | None = None, length: int = 32) -> bytes:
         """Keying material bound to this connection, the same on both ends: TLS 1.3's
@@ -413,8 +415,8 @@ class Connection:
             self._state_observer(StateTrace(self.side, old.name, new.name))
 
     def _spend_post_handshake(self, msg: Handshake) -> None:
-        if msg.msg_type == _KEY_UPDATE:
-            self._budget.on_key_update()
+        if type(msg) is KeyUpdate:
+            self._budget.on_key_update(msg.request_update == KeyUpdateRequest.update_requested)
         elif msg.msg_type == _NEW_SESSION_TICKET:
             self._budget.on_new_session_ticket()
 

@@ -60,7 +60,17 @@ class PeerBudget:
     "consecutive" things are reset by any record that carries content.
     """
 
-    __slots__ = ("limits", "settled", "_warnings", "_empty", "_ccs13", "_key_update_tokens", "_credit", "_tickets")
+    __slots__ = (
+        "limits",
+        "settled",
+        "_warnings",
+        "_empty",
+        "_ccs13",
+        "_key_update_tokens",
+        "_credit",
+        "_tickets",
+        "_answers_owed",
+    )
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -74,6 +84,7 @@ class PeerBudget:
         self._key_update_tokens = limits.max_key_updates
         self._credit = 0  # application-data bytes toward the next KeyUpdate token
         self._tickets = 0
+        self._answers_owed = 0  # KeyUpdates the peer owes us: our update_requested ones not yet answered
 
     def _over(self, count: int, limit: str, what: str) -> None:
         """unexpected_message naming ``limit`` when ``count`` is past it. unexpected_message,
@@ -120,7 +131,17 @@ class PeerBudget:
             self._key_update_tokens = min(self.limits.max_key_updates, self._key_update_tokens + earned)
         self.settled = self._key_update_tokens == self.limits.max_key_updates
 
-    def on_key_update(self) -> None:
+    def on_key_update_requested(self) -> None:
+        """We sent a KeyUpdate with update_requested: the peer owes one answer (RFC 8446, Section 4.6.3)."""
+        self._answers_owed += 1
+
+    def on_key_update(self, requested: bool) -> None:
+        """A KeyUpdate received; ``requested``: it asks for ours. An update_not_requested one that
+        answers our own request is owed, not spent: a peer doing as the RFC says is never cut off
+        for it, however often this side asks."""
+        if not requested and self._answers_owed:
+            self._answers_owed -= 1
+            return
         # A budget rather than a count: the tokens spent so far stand for the KeyUpdates
         # received beyond what the application data has paid for.
         self._key_update_tokens -= 1
