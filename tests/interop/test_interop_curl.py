@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 from interop_peers import CURL, OPENSSL_TLS12_NAMES, WAIT, GlasstlsCLIServer
@@ -81,3 +82,29 @@ def test_curl_tls12_to_glasstls_www(pki, www_server, curl_ciphers, suite, scheme
     # the server's own log line for this connection
     logged = www_server.wait_for(rf"^glasstls: 127\.0\.0\.1:\d+ TLSv1\.2 {suite} ")
     assert re.search(rf" x25519 {scheme} alpn=None sni=localhost$", logged), logged
+
+
+def test_www_offers_only_http11_however_alpn_is_given(pki):
+    """--www speaks HTTP/1.1: told --alpn h2,http/1.1 it offers http/1.1 alone (and says so), so
+    curl, which asks for h2 first, gets HTTP/1.1 and the page; agreeing to h2 would break it (RFC 7301,
+    Section 3.2). --alpn h2 alone is refused at start."""
+    ecdsa = pki.files["ecdsa-p256"]
+    cert = ["--cert", str(ecdsa.full_chain), "--key", str(ecdsa.key)]
+    with GlasstlsCLIServer("--www", "--alpn", "h2,http/1.1", *cert) as server:
+        port = server.port
+        curl = subprocess.run(
+            [
+                CURL, "-sS", "-v", "--max-time", str(WAIT), "--http2", "--cacert", str(pki.root_file),
+                "--resolve", f"localhost:{port}:127.0.0.1", f"https://localhost:{port}/",
+            ],
+            capture_output=True, text=True, errors="replace", timeout=WAIT + 5, check=False,
+        )  # fmt: skip
+        said = f"curl said:\n{curl.stderr}\nglasstls server said:\n{server.output}"
+        assert curl.returncode == 0 and "ALPN: server accepted http/1.1" in curl.stderr, said
+        assert "Protocol version:" in curl.stdout, said
+        assert "--www speaks HTTP/1.1 only: not offering h2 (ALPN)" in server.output
+    refused = subprocess.run(
+        [sys.executable, "-m", "glasstls", "server", "--listen", "127.0.0.1:0", "--www", "--alpn", "h2", *cert],
+        capture_output=True, text=True, timeout=WAIT,
+    )
+    assert refused.returncode != 0 and "--www speaks HTTP/1.1 only" in refused.stderr, refused.stderr

@@ -190,6 +190,8 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         raise ConfigError("give --cert and --key the same number of times")
     certificates = _with_staples(certificates, getattr(args, "ocsp", None) or [])
     kwargs = common_kwargs(args)
+    if getattr(args, "www", False) and "alpn" in kwargs:
+        kwargs["alpn"] = _www_alpn(kwargs["alpn"])
     if psk is not None:
         kwargs["psks"] = (psk,)
         if not certificates and "tls_min" not in kwargs:
@@ -214,6 +216,22 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
     elif getattr(args, "verify_client", None) not in (None, "none"):
         raise ConfigError("--verify-client needs --client-ca FILE")
     return ServerConfig(certificates=certificates, **kwargs)
+
+
+# What --www answers in: HTTP/1.1 (and 1.0, which a client may name the same way).
+WWW_PROTOCOLS = ("http/1.1", "http/1.0")
+
+
+def _www_alpn(protocols: tuple[str, ...]) -> tuple[str, ...]:
+    """--alpn for --www: only the protocols it speaks. Agreeing to h2 and answering in HTTP/1.1
+    breaks every client (RFC 7301, Section 3.2: the protocol chosen is the one spoken)."""
+    kept = tuple(p for p in protocols if p in WWW_PROTOCOLS)
+    dropped = [p for p in protocols if p not in WWW_PROTOCOLS]
+    if not kept:
+        raise ConfigError(f"--www speaks HTTP/1.1 only: --alpn {','.join(protocols)} names none of {WWW_PROTOCOLS}")
+    if dropped:
+        print(f"glasstls: --www speaks HTTP/1.1 only: not offering {', '.join(dropped)} (ALPN)", file=sys.stderr)
+    return kept
 
 
 def silence_broken_output(*streams: TextIO) -> None:
