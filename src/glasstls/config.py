@@ -122,6 +122,16 @@ class CertifiedKey:
         return san_names(self.chain[0])
 
     @functools.cached_property
+    def ecdsa_curve(self) -> NamedGroup | None:
+        """The named group of an ECDSA key's curve (secp256r1, secp384r1, secp521r1); None for
+        any other key. A TLS 1.2 client that sends supported_groups names the curves it can
+        verify a certificate on, too (RFC 8422, Section 5.1)."""
+        curve = getattr(self.private_key, "curve", None)
+        if curve is None:
+            return None
+        return NamedGroup.__members__.get(curve.name)
+
+    @functools.cached_property
     def leaf_is_rsassa_pss(self) -> bool:
         """The leaf's key is id-RSASSA-PSS: it signs with rsa_pss_pss_* only (RFC 8446, Section 4.2.3)."""
         return is_rsassa_pss_certificate(self.chain[0])

@@ -225,3 +225,43 @@ def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, 
     assert client.returncode == 0 and received == b"pss\n", client.stdout + client.stderr
     assert "Peer signature type: RSA-PSS" in client.stdout, client.stdout
     assert (params.version, params.signature_scheme) == (f"TLSv{version}", "rsa_pss_pss_sha256")
+
+
+@pytest.mark.parametrize(
+    ("chains", "groups", "expected"),
+    [
+        (("rsa2048", "ecdsa-p384"), "P-256", "ECDHE-RSA"),  # the P-384 chain is not on a curve the client names
+        (("ecdsa-p256",), "P-256", "ECDHE-ECDSA"),
+        (("ecdsa-p256",), "X25519:P-384", None),  # no chain fits: handshake_failure, as s_server answers
+    ],
+    ids=["rsa-chain-chosen", "p256-fits", "nothing-fits"],
+)
+def test_tls12_ecdsa_chain_only_on_a_curve_the_client_names(pki, chains, groups, expected):
+    """RFC 8422, Sections 5.1 and 5.3: a TLS 1.2 client's supported_groups bounds the curve of the
+    server's ECDSA certificate too; OpenSSL aborts with "wrong curve" (illegal_parameter) otherwise."""
+    def certified(cert_type: str) -> glasstls.CertifiedKey:
+        if cert_type in pki.files:
+            return pki.certified_key(cert_type)
+        identity = pki.ca.issue_server(["localhost"], key_type=cert_type)
+        return glasstls.CertifiedKey(identity.chain, identity.private_key)
+
+    config = ServerConfig(certificates=tuple(certified(c) for c in chains))
+    with ServerThread(glasstls_line_server(config)) as server:
+        client = run_s_client(
+            [
+                "-tls1_2", "-groups", groups, "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost",
+                "-CAfile", str(pki.root_file), "-verify_return_error", "-ign_eof",
+            ],
+            stdin=b"curve\n",
+        )  # fmt: skip
+        try:
+            params, received = server.result()
+        except Exception as exc:
+            params, received = None, exc
+    if expected is None:
+        assert client.returncode != 0 and "alert handshake failure" in client.stderr, client.stdout + client.stderr
+        assert "no common cipher suite" in str(received)
+        return
+    assert client.returncode == 0 and received == b"curve\n", client.stdout + client.stderr
+    assert re.search(rf"^New, \S+, Cipher is {expected}-", client.stdout, re.M), client.stdout
+    assert params.cipher_suite.startswith(f"TLS_{expected.replace('-', '_')}_WITH")

@@ -378,7 +378,7 @@ def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
     if suite.kx != "RSA" and group is None:
         return None
     for certified in candidates(ctx, offer.server_name):
-        if not _cert_fits(certified, suite):
+        if not _cert_fits(certified, suite, offer):
             continue
         if suite.kx == "RSA":
             return Choice12(suite, certified, None, None)
@@ -420,10 +420,14 @@ def _no_suite_alert(ctx: Context, offer: Offer) -> AlertDescription:
     return FAILURE
 
 
-def _cert_fits(certified: CertifiedKey, suite: Suite12) -> bool:
+def _cert_fits(certified: CertifiedKey, suite: Suite12, offer: Offer) -> bool:
     kind = key_kind(certified.private_key)  # by the key's class: no isinstance against the key ABCs
     if suite.auth == "RSA":
         return kind == "rsa"
+    if kind == "ecdsa" and offer.groups:
+        # RFC 8422, Sections 5.1 and 5.3: an ECDSA certificate on a curve the client's supported_groups
+        # names (a client without the extension takes any); another chain, else another suite.
+        return certified.ecdsa_curve in offer.groups
     return kind in ("ecdsa", "ed25519", "ed448")
 
 
