@@ -10,11 +10,13 @@ parallel, so the whole file stays fast.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -538,3 +540,39 @@ def test_ca_refusals_leave_the_ca_as_it_was(files: dict[str, str], tmp_path: Pat
     clean(run(*ca, "export", f"{out}.pem", files["enc_key"], "--no-password"), 2, "is encrypted")
     clean(run(*ca, "export", f"{out}.pem", files["other_key"], "--no-password"), 2, "does not belong to")
     assert len(run(*ca, "list").stdout.splitlines()) == len(before.splitlines()) + 1
+
+
+def test_client_sends_a_large_file_to_an_echoing_peer_without_deadlock(files: dict[str, str], tmp_path: Path) -> None:
+    """stdin a 16 MB regular file, and a Python ssl server that echoes each read with a blocking
+    sendall (as s_server and gnutls-serv echo): a client that sent the whole file before reading
+    again waited forever on a peer waiting for it to read. It sends as the socket takes."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["server_pem"], files["server_key"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+    echoed = hashlib.sha256()
+
+    def echo() -> None:
+        with contextlib.suppress(OSError), listener:
+            raw, _ = listener.accept()
+            raw.settimeout(TIMEOUT)
+            with context.wrap_socket(raw, server_side=True) as tls:
+                while data := tls.recv(1 << 16):
+                    echoed.update(data)
+                    tls.sendall(data)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    blob = os.urandom(16 << 20)
+    source = tmp_path / "blob.bin"
+    source.write_bytes(blob)
+    with open(source, "rb") as stdin:
+        res = subprocess.run(
+            [*GLASSTLS, "client", f"127.0.0.1:{listener.getsockname()[1]}", "--servername", "localhost",
+             "--cacert", files["ca_pem"], "--linger", "1"],
+            stdin=stdin, capture_output=True, timeout=TIMEOUT,
+        )  # fmt: skip
+    thread.join(TIMEOUT)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")[-2000:]
+    assert echoed.hexdigest() == hashlib.sha256(blob).hexdigest()
+    assert res.stdout == blob

@@ -10,6 +10,7 @@ diagnosis: the step, the alert, the reason and the likely fix."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import selectors
@@ -53,6 +54,11 @@ CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshak
 # With --session-out, how long to wait after a TLS 1.3 handshake for a ticket (they come after it,
 # RFC 8446, Section 4.6.1) before closing, when --linger is shorter.
 TICKET_WAIT = 2.0
+# Outgoing records waiting for the socket: stdin is not read above OUTGOING_HIGH bytes, and a regular
+# file given as stdin is fed in STDIN_CHUNK pieces while fewer than OUTGOING_LOW wait.
+OUTGOING_HIGH = 1 << 20
+OUTGOING_LOW = 1 << 18
+STDIN_CHUNK = 1 << 16
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -301,7 +307,11 @@ class _Session:
         self.sock, self.conn, self.args, self.recorder = sock, conn, args, recorder
         self.selector = selectors.DefaultSelector()
         self.stdin_open = True
-        self.pending_stdin = b""
+        self.stdin_paused = False  # stdin not read while OUTGOING_HIGH bytes wait for the socket
+        self.pending_stdin = memoryview(b"")  # a regular file's bytes not yet given to the connection
+        self.handshake_done = False
+        self.outgoing = bytearray()  # records the socket has not taken yet
+        self.writing = False  # the socket is watched for room to write
         self.last_activity = time.monotonic()
         self.finished = False
         self.stdout_open = True
@@ -319,7 +329,8 @@ class _Session:
             if not self.conn.handshake_complete:  # a silent server must not hold us forever
                 timeout: float | None = max(0.0, deadline - time.monotonic())
             else:
-                timeout = self._linger() if not self.stdin_open else None
+                idle = not self.stdin_open and not self.pending_stdin and not self.outgoing
+                timeout = self._linger() if idle else None
             ready = self.selector.select(timeout)
             if not ready and not self.conn.handshake_complete:
                 step = self.conn.step
@@ -328,10 +339,17 @@ class _Session:
             elif not ready and not self.stdin_open:
                 self._close()
                 continue
-            for key, _ in ready:
-                self._on_network() if key.data == "net" else self._on_stdin()
+            for key, events in ready:
+                if key.data != "net":
+                    self._on_stdin()
+                    continue
+                if events & selectors.EVENT_WRITE:
+                    self._send_some()
+                if events & selectors.EVENT_READ:
+                    self._on_network()
         if not self.conn.closed and self.error is None:
             self._close()  # our close_notify, after the server's (TLS 1.3 half-close)
+        self._drain_outgoing()
         return self._result()
 
     def _linger(self) -> float:
@@ -351,7 +369,7 @@ class _Session:
             self.selector.register(fd, selectors.EVENT_READ, "stdin")
         except (PermissionError, ValueError, OSError):
             # A regular file or /dev/null cannot be polled: read it whole.
-            self.pending_stdin = sys.stdin.buffer.read() if fd >= 0 else b""
+            self.pending_stdin = memoryview(sys.stdin.buffer.read() if fd >= 0 else b"")
             self.stdin_open = False
 
     def _on_stdin(self) -> None:
@@ -381,9 +399,7 @@ class _Session:
         if isinstance(event, HandshakeComplete):
             print_summary(event.parameters)
             self._resend_early_data(event.parameters)
-            if self.pending_stdin:
-                self.conn.send(self.pending_stdin)
-                self.pending_stdin = b""
+            self.handshake_done = True  # a regular file's bytes go out from here, as the socket takes them
         elif isinstance(event, ApplicationData) and self.stdout_open:
             self.received += len(event.data)
             try:
@@ -422,15 +438,59 @@ class _Session:
         self.finished = True
 
     def _flush(self) -> None:
-        out = self.conn.data_to_send()
-        if out:
-            self.sock.setblocking(True)
-            try:
-                self.sock.sendall(out)
-            except OSError:
-                pass
-            finally:
-                self.sock.setblocking(False)
+        self.outgoing += self.conn.data_to_send()
+        self._send_some()
+
+    def _send_some(self) -> None:
+        """Give the socket what it takes now, never waiting: a peer that echoes what we send stops
+        reading when we stop reading, so a blocking send of megabytes would wait forever. What the
+        socket does not take waits for room (EVENT_WRITE); stdin waits while too much does."""
+        while True:
+            while self.outgoing:
+                try:
+                    sent = self.sock.send(self.outgoing)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    self.outgoing.clear()  # the connection is gone: the next read says how
+                    break
+                del self.outgoing[:sent]
+            if not self._feed_file():
+                break
+        self._watch(write=bool(self.outgoing))
+
+    def _feed_file(self) -> bool:
+        """The next piece of a regular file given as stdin, once the handshake is done and the socket
+        has taken what came before; False when there is nothing more to give now."""
+        if not (self.handshake_done and self.pending_stdin and len(self.outgoing) < OUTGOING_LOW):
+            return False
+        chunk, self.pending_stdin = self.pending_stdin[:STDIN_CHUNK], self.pending_stdin[STDIN_CHUNK:]
+        self.conn.send(chunk)
+        self.outgoing += self.conn.data_to_send()
+        return True
+
+    def _watch(self, write: bool) -> None:
+        """Watch the socket for room to write while records wait, and stdin only while few do."""
+        if write != self.writing:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
+            self.selector.modify(self.sock, events, "net")
+            self.writing = write
+        pause = len(self.outgoing) >= OUTGOING_HIGH
+        if self.stdin_open and pause != self.stdin_paused:
+            if pause:
+                self.selector.unregister(sys.stdin.fileno())
+            else:
+                self.selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
+            self.stdin_paused = pause
+
+    def _drain_outgoing(self) -> None:
+        """At the end: what is still queued (the close_notify, an alert), within --timeout."""
+        if not self.outgoing:
+            return
+        self.sock.settimeout(self.args.timeout)
+        with contextlib.suppress(OSError):
+            self.sock.sendall(self.outgoing)
+        self.outgoing.clear()
 
     def _result(self) -> int:
         if self.error is not None:
