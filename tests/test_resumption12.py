@@ -587,4 +587,3 @@ def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_t
 def _strip_etm(msg: Any) -> bytes:
     exts = tuple(e for e in msg.extensions if e.type != ExtensionType.encrypt_then_mac)
     return replace(msg, extensions=exts).encode()
-

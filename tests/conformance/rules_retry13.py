@@ -207,4 +207,3 @@ def _(t: Any) -> Answer:
     first = hello13(groups=(X25519, SECP384R1))
     second = _second(first)
     return _stateless(t, first, replace(second, extensions=list(reversed(second.extensions))))
-

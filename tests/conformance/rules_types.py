@@ -49,9 +49,7 @@ def _cke_as(msg_type: int) -> Any:
 
 
 for _type in _INSTEAD_OF_CKE:
-    rule(f"tls12-client-key-exchange-sent-as-type-{_type}", "RFC 5246 7.4", "1.2", A.unexpected_message)(
-        _cke_as(_type)
-    )
+    rule(f"tls12-client-key-exchange-sent-as-type-{_type}", "RFC 5246 7.4", "1.2", A.unexpected_message)(_cke_as(_type))
 
 
 @rule("finished-sent-as-certificate-request", "RFC 8446 4", "1.3", A.unexpected_message)

@@ -105,6 +105,8 @@ def test_www_offers_only_http11_however_alpn_is_given(pki):
         assert "--www speaks HTTP/1.1 only: not offering h2 (ALPN)" in server.output
     refused = subprocess.run(
         [sys.executable, "-m", "glasstls", "server", "--listen", "127.0.0.1:0", "--www", "--alpn", "h2", *cert],
-        capture_output=True, text=True, timeout=WAIT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
     )
     assert refused.returncode != 0 and "--www speaks HTTP/1.1 only" in refused.stderr, refused.stderr

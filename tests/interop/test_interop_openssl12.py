@@ -239,6 +239,7 @@ def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, 
 def test_tls12_ecdsa_chain_only_on_a_curve_the_client_names(pki, chains, groups, expected):
     """RFC 8422, Sections 5.1 and 5.3: a TLS 1.2 client's supported_groups bounds the curve of the
     server's ECDSA certificate too; OpenSSL aborts with "wrong curve" (illegal_parameter) otherwise."""
+
     def certified(cert_type: str) -> glasstls.CertifiedKey:
         if cert_type in pki.files:
             return pki.certified_key(cert_type)
