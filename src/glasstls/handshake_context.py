@@ -179,13 +179,17 @@ class HandshakeContext:
 
     def set_peer_record_limit(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.3 the limit counts the inner content type byte.
-        self._records.write_limit = min(1 << 14, limit - 1)
-        self._write_changed()
+        self._set_write_limit(limit - 1)
 
     def set_peer_record_limit_12(self, limit: int) -> None:
         # RFC 8449, Section 4: in TLS 1.2 the limit is the plaintext size itself.
-        self._records.write_limit = min(1 << 14, limit)
-        self._write_changed()
+        self._set_write_limit(limit)
+
+    def _set_write_limit(self, limit: int) -> None:
+        # (Most peers announce the largest records there are: nothing changes, nothing to choose anew.)
+        if limit < self._records.write_limit:
+            self._records.write_limit = limit
+            self._write_changed()
 
     def set_version(self, version: int) -> None:
         # A member as it is: an Enum call costs as much even when given one.

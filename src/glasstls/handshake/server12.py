@@ -206,17 +206,19 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     """RFC 5246, Section 7.4.1.2; RFC 7627, Section 5.3; RFC 6066, Section 3."""
     suite = state.cipher_suite  # an int, which finds and equals its CipherSuite member
     known = TLS12_SUITES.get(suite)  # type: ignore[call-overload]  # (the same: an IntEnum's hash is its int's)
-    if known is not None and suite in ctx.config.cipher_suites:
+    # This connection's session (TLS 1.2, the server name) with a suite we still serve: what the
+    # hello must then offer, or be refused; anything else about it only means a full handshake.
+    ours = known is not None and suite in ctx.config.cipher_suites
+    same = state.matches(TLS12, suite, state.extended_master_secret, offer.server_name)
+    if ours and same:
         _check_resuming_hello(offer, state, known)
     usable = (
-        state.version == TLS12
-        and suite in offer.hello.cipher_suites
-        and suite in ctx.config.cipher_suites
-        and state.matches(TLS12, suite, offer.ems, offer.server_name)
+        ours
+        and same
+        and state.extended_master_secret == offer.ems
         # RFC 7366, Section 3.1: a CBC session made with encrypt-then-MAC resumes only with it (else
         # a full handshake, which may still choose MAC-then-encrypt); one made without it resumes
         # with what this hello asks (MAC-then-encrypt, or an upgrade to encrypt-then-MAC).
-        and known is not None
         and (known.aead or offer.etm or not state.encrypt_then_mac)
     )
     if not usable:
@@ -229,8 +231,6 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
 def _check_resuming_hello(offer: Offer, state: SessionState, suite: Suite12) -> None:
     """Two MUSTs of a hello that resumes a session this server would resume, each broken only by a
     client that is wrong: the abort OpenSSL, BoringSSL and Go make rather than a full handshake."""
-    if not state.matches(TLS12, state.cipher_suite, state.extended_master_secret, offer.server_name):
-        return  # not this connection's session (version or server name): a full handshake, no verdict
     if state.cipher_suite not in offer.hello.cipher_suites:
         raise AlertError(
             AlertDescription.illegal_parameter,
@@ -491,6 +491,7 @@ _SH_SESSION_TICKET = Extension.make(E.session_ticket, b"", X.SH)
 _SH_ETM = Extension.make(E.encrypt_then_mac, True, X.SH)
 _SH_SERVER_NAME = Extension.make(E.server_name, True, X.SH)
 _SH_STATUS_REQUEST = Extension.make(E.status_request, True, X.SH)
+_SH_RECORD_LIMIT = Extension.make(E.record_size_limit, 1 << 14, X.SH)  # TLS 1.2's largest (RFC 8449, Section 4)
 
 
 def _take_record_limit(ctx: Context, offer: Offer) -> int | None:
@@ -501,7 +502,7 @@ def _take_record_limit(ctx: Context, offer: Offer) -> int | None:
     if offer.record_size_limit is None or not ours:
         return None
     ctx.set_peer_record_limit_12(offer.record_size_limit)
-    return min(ours, 1 << 14)
+    return ours if ours < 1 << 14 else 1 << 14
 
 
 def _server_hello(
@@ -527,7 +528,9 @@ def _server_hello(
         exts.append(_SH_SERVER_NAME)
     if stapled and not s.resumed:
         exts.append(_SH_STATUS_REQUEST)  # RFC 6066, Section 8: empty; a CertificateStatus follows Certificate
-    if record_limit is not None:
+    if record_limit == 1 << 14:
+        exts.append(_SH_RECORD_LIMIT)
+    elif record_limit is not None:
         exts.append(Extension.make(_RECORD_SIZE_LIMIT, record_limit, X.SH))
     return ServerHello(
         random=s.server_random, legacy_session_id_echo=s.session_id, cipher_suite=s.suite.suite, extensions=tuple(exts)
