@@ -336,7 +336,10 @@ def test_tls12_key_exchange_groups(ca, group, suite) -> None:
     ident = ca.issue_server(["localhost"], key_type=key_type)
     key = CertifiedKey(ident.chain, ident.private_key)
     common = {"groups": (NamedGroup[group],), "cipher_suites": (CipherSuite[suite],)}
-    cc, sc = configs(ca, key, {**common}, {**common, "tls_max": ProtocolVersion.TLSv1_2})
+    # RFC 8422, Section 5.1: the client names the P-256 certificate's curve too; the server keys on `group`.
+    client_groups = (NamedGroup[group], NamedGroup.secp256r1) if key_type == "ecdsa-p256" else (NamedGroup[group],)
+    client = {**common, "groups": tuple(dict.fromkeys(client_groups))}
+    cc, sc = configs(ca, key, client, {**common, "tls_max": ProtocolVersion.TLSv1_2})
     c, s, _, _ = handshake(cc, sc)
     for p in (c.parameters, s.parameters):
         assert (p.version, p.cipher_suite, p.group) == ("TLSv1.2", suite, group)
