@@ -53,7 +53,8 @@ def configs(kind: str) -> tuple[ClientConfig, ServerConfig]:
     # x25519 alone: an ML-KEM encapsulation draws randomness of its own. Ticket keys from the seed too.
     extra: dict[str, Any] = {"groups": (NamedGroup.x25519,)}
     if kind == "1.2":
-        extra["tls_max"] = ProtocolVersion.TLSv1_2
+        # RFC 8422, Section 5.1: a TLS 1.2 client names the ECDSA certificate's curve (P-256) too.
+        extra |= {"tls_max": ProtocolVersion.TLSv1_2, "groups": (NamedGroup.x25519, NamedGroup.secp256r1)}
     client = ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), **extra)
     server = ServerConfig(
         certificates=(CertifiedKey(identity.chain, identity.private_key),),
