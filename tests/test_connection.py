@@ -115,18 +115,21 @@ def test_large_writes_are_fragmented_and_reassembled(ca, server_key) -> None:
     assert data_of(received) == payload
 
 
+def record_lengths(wire: bytes) -> list[int]:
+    """The length field of each record in ``wire``."""
+    lengths, pos = [], 0
+    while pos < len(wire):
+        lengths.append(int.from_bytes(wire[pos + 3 : pos + 5], "big"))
+        pos += 5 + lengths[-1]
+    return lengths
+
+
 def test_peer_record_size_limit_is_honoured(ca, server_key) -> None:
     c, s, _, _ = handshake(*configs(ca, server_key, {"record_size_limit": 64}))
     s.send(b"x" * 1000)
     wire = s.data_to_send()
-    lengths = []
-    pos = 0
-    while pos < len(wire):
-        n = int.from_bytes(wire[pos + 3 : pos + 5], "big")
-        lengths.append(n)
-        pos += 5 + n
     # RFC 8449: 63 bytes of data + 1 content type + 16 tag per record.
-    assert max(lengths) == 63 + 1 + 16
+    assert max(record_lengths(wire)) == 63 + 1 + 16
     assert data_of(c.receive_bytes(wire)) == b"x" * 1000
 
 
@@ -138,13 +141,7 @@ def test_peer_record_size_limit_is_honoured_by_a_tls12_server(ca, server_key) ->
     assert s.parameters.version == "TLSv1.2"
     s.send(b"x" * 1000)
     wire = s.data_to_send()
-    lengths = []
-    pos = 0
-    while pos < len(wire):
-        n = int.from_bytes(wire[pos + 3 : pos + 5], "big")
-        lengths.append(n)
-        pos += 5 + n
-    assert max(lengths) == 8 + 64 + 16  # explicit nonce, 64 bytes of data, tag (AES-GCM, RFC 5288)
+    assert max(record_lengths(wire)) == 8 + 64 + 16  # explicit nonce, 64 bytes of data, tag (AES-GCM, RFC 5288)
     assert data_of(c.receive_bytes(wire)) == b"x" * 1000
     # A client that sends no limit gets none back, and full records.
     c, s, _, _ = handshake(*configs(ca, server_key, {"record_size_limit": None, "tls_max": ProtocolVersion.TLSv1_2}))

@@ -7,6 +7,7 @@ is answered with a HelloRetryRequest; the second carries a P-384 share.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -99,47 +100,55 @@ def _(t: Any) -> Answer:
     return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
 
 
-def _changed(t: Any, first: Hello, second: Hello) -> Answer:
-    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
+def _with_limit() -> Hello:
+    return hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
 
 
-@rule(
-    "hello-retry-second-hello-changes-record-size-limit",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="hrr",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
-    return _changed(t, first, _second(first).replacing(RECORD_SIZE_LIMIT, (1 << 14).to_bytes(2, "big")))
+def _reversed(hello: Hello) -> Hello:
+    return replace(hello, extensions=list(reversed(hello.extensions)))
 
 
-@rule(
-    "hello-retry-second-hello-drops-an-extension",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="hrr",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
-    return _changed(t, first, _second(first).without(RECORD_SIZE_LIMIT))
+# Second hellos that change what RFC 8446, Section 4.1.2 does not let them change: (name, first
+# hello, the change made to the allowed second hello). Each is refused by both servers, the one that
+# kept the first hello and the stateless one that kept its fingerprint in the cookie.
+_CHANGES: list[tuple[str, Callable[[], Hello], Callable[[Hello], Hello]]] = [
+    ("changes-record-size-limit", _with_limit, lambda h: h.replacing(RECORD_SIZE_LIMIT, (1 << 14).to_bytes(2, "big"))),
+    ("drops-an-extension", _with_limit, lambda h: h.without(RECORD_SIZE_LIMIT)),
+    (
+        "adds-an-extension",
+        lambda: hello13(groups=(X25519, SECP384R1)),
+        lambda h: h.with_ext(UNKNOWN_EXTENSION, b"\x00"),
+    ),
+    ("reorders-extensions", lambda: hello13(groups=(X25519, SECP384R1)), _reversed),
+    (
+        "changes-session-id",
+        lambda: hello13(groups=(X25519, SECP384R1)),
+        lambda h: replace(h, session_id=os.urandom(32)),
+    ),
+]
 
 
-@rule(
-    "hello-retry-second-hello-adds-an-extension",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="hrr",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1))
-    return _changed(t, first, _second(first).with_ext(UNKNOWN_EXTENSION, b"\x00"))
+def _refused_change(first_hello: Callable[[], Hello], change: Callable[[Hello], Hello], stateless: bool) -> Any:
+    def probe(t: Any) -> Answer:
+        first = first_hello()
+        second = change(_second(first))
+        if stateless:  # (the cookie goes in as the client must put it)
+            return retry_exchange(t.port, first, second)
+        return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
+
+    return probe
+
+
+for _name, _first, _change in _CHANGES:
+    for _stateless in (False, True):
+        rule(
+            f"hello-retry-second-hello-{_name}" + ("-stateless" if _stateless else ""),
+            "RFC 8446 4.1.2",
+            "1.3",
+            A.illegal_parameter,
+            server="stateless" if _stateless else "hrr",
+            openssl=SERVED,
+        )(_refused_change(_first, _change, _stateless))
 
 
 @rule("hello-retry-second-hello-changes-padding", "RFC 8446 4.1.2", "1.3", SERVED, server="hrr")
@@ -148,62 +157,5 @@ def _(t: Any) -> Answer:
     first = hello13(groups=(X25519, SECP384R1)).with_ext(PADDING, bytes(40))
     second = _second(first).replacing(PADDING, bytes(7))
     share = [e for e in second.extensions if e[0] == KEY_SHARE]
-    return _changed(t, first, replace(second, extensions=share + [e for e in second.extensions if e[0] != KEY_SHARE]))
-
-
-@rule(
-    "hello-retry-second-hello-reorders-extensions",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="hrr",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1))
-    second = _second(first)
-    return _changed(t, first, replace(second, extensions=list(reversed(second.extensions))))
-
-
-def _stateless(t: Any, first: Hello, second: Hello) -> Answer:
-    return retry_exchange(t.port, first, second)
-
-
-@rule(
-    "hello-retry-second-hello-changes-an-extension-stateless",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="stateless",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
-    return _stateless(t, first, _second(first).replacing(RECORD_SIZE_LIMIT, (1 << 14).to_bytes(2, "big")))
-
-
-@rule(
-    "hello-retry-second-hello-changes-session-id-stateless",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="stateless",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1))
-    return _stateless(t, first, replace(_second(first), session_id=os.urandom(32)))
-
-
-@rule(
-    "hello-retry-second-hello-reorders-extensions-stateless",
-    "RFC 8446 4.1.2",
-    "1.3",
-    A.illegal_parameter,
-    server="stateless",
-    openssl=SERVED,
-)
-def _(t: Any) -> Answer:
-    first = hello13(groups=(X25519, SECP384R1))
-    second = _second(first)
-    return _stateless(t, first, replace(second, extensions=list(reversed(second.extensions))))
+    second = replace(second, extensions=share + [e for e in second.extensions if e[0] != KEY_SHARE])
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
