@@ -399,7 +399,7 @@ class Connection:
             if err.description != AlertDescription.unexpected_message and not old.takes(raw[0]):
                 # RFC 8446, Section 6.2; RFC 5246, Section 7.2.2: a message this state never reads is
                 # unexpected_message, whether or not its body would parse.
-                raise unexpected(_message_type_name(raw[0]), f"while {old.step}") from None
+                raise unexpected(HandshakeType(raw[0]).name, f"while {old.step}") from None
             raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)
@@ -599,14 +599,6 @@ def _check_early_data(session: SessionState | None, size: int) -> None:
         raise ConfigError("the session's ticket does not allow early data (the server announced none)")
     if size > session.max_early_data:
         raise ConfigError(f"{size} bytes of early data exceed the ticket's max_early_data ({session.max_early_data})")
-
-
-def _message_type_name(msg_type: int) -> str:
-    """A handshake message type as its name, or its number for one no RFC here names."""
-    try:
-        return HandshakeType(msg_type).name
-    except ValueError:
-        return f"handshake message of type {msg_type}"
 
 
 def _non_ascii_name(name: str) -> str:

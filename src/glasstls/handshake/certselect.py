@@ -19,6 +19,11 @@ def certificate_names(certified: CertifiedKey) -> tuple[str, ...]:
     return certified.leaf_names
 
 
+def carries_name(certified: CertifiedKey, server_name: str) -> bool:
+    """Whether the chain's leaf is for ``server_name`` (wildcards included)."""
+    return any(name_matches(n, server_name) for n in certificate_names(certified))
+
+
 def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     """The configured certificates that may answer ``server_name``, best first.
 
@@ -31,7 +36,7 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
         chains = _from_callback(cfg, server_name)
     if server_name is None:
         return chains
-    matching = [c for c in chains if any(name_matches(n, server_name) for n in certificate_names(c))]
+    matching = [c for c in chains if carries_name(c, server_name)]
     if matching:
         return matching
     if cfg.refuse_unknown_server_names:
@@ -69,7 +74,7 @@ def acknowledges_name(ctx: Context, certified: CertifiedKey, server_name: str) -
     by it. The default chain served for a name it does not carry is no use of it (nor does OpenSSL
     acknowledge the name then)."""
     cfg: ServerConfig = ctx.config
-    return cfg.server_name_callback is not None or any(name_matches(n, server_name) for n in certified.leaf_names)
+    return cfg.server_name_callback is not None or carries_name(certified, server_name)
 
 
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:
@@ -80,7 +85,7 @@ def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None
     name = printable(server_name) if server_name is not None else None  # the client chose it: escaped for the trace
     if server_name is None:
         detail = "no server_name in the ClientHello: the default certificate"
-    elif any(name_matches(n, server_name) for n in certificate_names(certified)):
+    elif carries_name(certified, server_name):
         detail = f"chosen for server name {name}"
     else:
         detail = f"no certificate names {name}: the default certificate"

@@ -27,7 +27,6 @@ from ..enums import ExtensionType as E
 from ..wire.handshake import ClientHello
 
 MAY_CHANGE = frozenset({E.key_share, E.early_data, E.cookie, E.pre_shared_key, E.padding, E.encrypted_client_hello})
-FINGERPRINT_LEN = 32
 
 
 def change_in_second_hello(first: ClientHello, second: ClientHello) -> str | None:
@@ -55,13 +54,11 @@ def change_in_second_hello(first: ClientHello, second: ClientHello) -> str | Non
 
 def fingerprint(hello: ClientHello) -> bytes:
     """SHA-256 of what a second hello must repeat of ``hello``: equal for two hellos exactly when
-    change_in_second_hello finds no change between them."""
-    digest = hashlib.sha256()
-    digest.update(hello.legacy_version.to_bytes(2, "big") + hello.random)
-    digest.update(bytes((len(hello.legacy_session_id),)) + hello.legacy_session_id)
-    digest.update(len(hello.cipher_suites).to_bytes(2, "big"))
-    digest.update(b"".join(int(s).to_bytes(2, "big") for s in hello.cipher_suites))
-    digest.update(bytes((len(hello.compression_methods), *hello.compression_methods)))
+    change_in_second_hello finds no change between them. The fields before the extensions are
+    hashed as they arrived (legacy_version to compression methods), then the kept extensions."""
+    fixed_end = 4 + 2 + 32 + 1 + len(hello.legacy_session_id)
+    fixed_end += 2 + 2 * len(hello.cipher_suites) + 1 + len(hello.compression_methods)
+    digest = hashlib.sha256(memoryview(hello.raw)[4:fixed_end])
     for ext_type, data in _kept(hello):
         digest.update(int(ext_type).to_bytes(2, "big") + len(data).to_bytes(2, "big") + data)
     return digest.digest()
