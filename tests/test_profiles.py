@@ -47,8 +47,24 @@ def test_the_default_is_intermediate_and_the_defaults_are_its_lists() -> None:
     ) == (DEFAULT_SUITES, DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES)
     for cfg in (ClientConfig(), ServerConfig(certificates=(_ecdsa_key(),))):
         assert cfg.profile == "intermediate"
-        assert cfg.cipher_suites == p.cipher_suites and cfg.groups == p.groups
+        assert cfg.cipher_suites == p.cipher_suites
+        assert cfg.groups == (p.client_groups if isinstance(cfg, ClientConfig) else p.groups)
         assert cfg.tls_min == ProtocolVersion.TLSv1_2
+
+
+@pytest.mark.parametrize("name", ["modern", "intermediate", "legacy"])
+def test_a_client_also_names_p521_which_every_profile_signs_with(name) -> None:
+    """RFC 8422, Section 5.1: a TLS 1.2 server's ECDSA curve must be in the client's supported_groups;
+    every profile offers ecdsa_secp521r1_sha512, so a client names secp521r1, after the other curves
+    and before the finite-field groups. A server does not choose it unless configured to."""
+    p = PROFILES[name]
+    assert SignatureScheme.ecdsa_secp521r1_sha512 in p.signature_schemes
+    assert NamedGroup.secp521r1 not in p.groups
+    curves = [g for g in p.groups if not g.name.startswith("ffdhe")]
+    ffdhe = [g for g in p.groups if g.name.startswith("ffdhe")]
+    assert p.client_groups == (*curves, NamedGroup.secp521r1, *ffdhe)
+    assert ClientConfig(profile=name).groups == p.client_groups
+    assert ServerConfig(profile=name, certificates=(_ecdsa_key(),)).groups == p.groups
 
 
 def test_modern_is_tls13_only_with_mozillas_suites() -> None:
@@ -87,11 +103,11 @@ def test_legacy_is_intermediate_plus_the_old_things() -> None:
 def test_explicit_lists_refine_a_profile_and_a_copy_takes_the_new_profiles_lists() -> None:
     only = (C.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, C.TLS_AES_128_GCM_SHA256)
     named = ClientConfig(cipher_suites=only)  # a CBC suite by name, without the legacy profile
-    assert named.cipher_suites == only and named.groups == PROFILES["intermediate"].groups
+    assert named.cipher_suites == only and named.groups == PROFILES["intermediate"].client_groups
     legacy = dataclasses.replace(ClientConfig(), profile="legacy")
     assert legacy.cipher_suites == PROFILES["legacy"].cipher_suites
     kept = dataclasses.replace(named, profile="legacy")
-    assert kept.cipher_suites == only and kept.groups == PROFILES["legacy"].groups
+    assert kept.cipher_suites == only and kept.groups == PROFILES["legacy"].client_groups
 
 
 def test_an_unknown_profile_is_a_config_error() -> None:

@@ -51,6 +51,7 @@ _E = TypeVar("_E", bound=Enum)
 # first, as Chrome and OpenSSL 3.5 do; (EC)DHE with AEAD only.
 _INTERMEDIATE = PROFILES[DEFAULT_PROFILE]
 DEFAULT_GROUPS: tuple[NamedGroup, ...] = FromProfile(_INTERMEDIATE.groups)
+DEFAULT_CLIENT_GROUPS: tuple[NamedGroup, ...] = FromProfile(_INTERMEDIATE.client_groups)
 DEFAULT_SUITES: tuple[CipherSuite, ...] = FromProfile(_INTERMEDIATE.cipher_suites)
 DEFAULT_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = FromProfile(_INTERMEDIATE.signature_schemes)
 
@@ -327,12 +328,14 @@ def _apply_profile(cfg: ClientConfig | ServerConfig) -> None:
             f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}",
             facts=Facts("unknown_profile", field=f"{type(cfg).__name__}.profile", value=str(cfg.profile)),
         )
+    client = isinstance(cfg, ClientConfig)
     for name in ("cipher_suites", "groups", "signature_schemes"):
         if isinstance(getattr(cfg, name), FromProfile):
-            object.__setattr__(cfg, name, FromProfile(getattr(profile, name)))
+            listed = profile.client_groups if client and name == "groups" else getattr(profile, name)
+            object.__setattr__(cfg, name, FromProfile(listed))
     if cfg.tls_min < profile.tls_min:
         object.__setattr__(cfg, "tls_min", profile.tls_min)
-    if isinstance(cfg, ClientConfig) and profile.dhe_custom_groups:
+    if client and profile.dhe_custom_groups:
         object.__setattr__(cfg, "dhe_custom_groups", True)
 
 
@@ -342,7 +345,7 @@ class ClientConfig:
     tls_min: ProtocolVersion = ProtocolVersion.TLSv1_2
     tls_max: ProtocolVersion = ProtocolVersion.TLSv1_3
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_SUITES
-    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
+    groups: tuple[NamedGroup, ...] = DEFAULT_CLIENT_GROUPS
     key_share_groups: tuple[NamedGroup, ...] | None = None  # None: see shares_for
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()

@@ -86,6 +86,11 @@ _LEGACY_12 = (
     _C.TLS_RSA_WITH_AES_256_CBC_SHA,
 )
 _EC_GROUPS = (*_HYBRID, _G.x25519, _G.secp256r1, _G.secp384r1)
+# A client lists secp521r1 as well (as OpenSSL and Go do), last of the curves: in TLS 1.2 the
+# curve of a server's ECDSA certificate must be in supported_groups (RFC 8422, Section 5.1), and
+# every profile offers ecdsa_secp521r1_sha512. A server does not choose it by default (Mozilla's
+# lists, which sslyze checks, end at secp384r1).
+_CLIENT_EXTRA_GROUPS = (_G.secp521r1,)
 
 
 class FromProfile(tuple[_T, ...]):
@@ -107,6 +112,13 @@ class Profile:
     groups: tuple[NamedGroup, ...]
     signature_schemes: tuple[SignatureScheme, ...]
     dhe_custom_groups: bool  # a TLS 1.2 client accepts a server-chosen (safe-prime) DHE group
+
+    @property
+    def client_groups(self) -> tuple[NamedGroup, ...]:
+        """The groups a client offers: the profile's, with the extra curves after its last EC one."""
+        extra = tuple(g for g in _CLIENT_EXTRA_GROUPS if g not in self.groups)
+        curves = sum(1 for g in self.groups if not g.name.startswith("ffdhe"))
+        return (*self.groups[:curves], *extra, *self.groups[curves:])
 
     def allows_suite(self, suite: CipherSuite) -> bool:
         return suite in self.cipher_suites
@@ -169,6 +181,7 @@ def describe(profile: Profile) -> list[str]:
     lines = [f"{profile.name}: {profile.summary}", f"  versions: {versions}", "  cipher suites:"]
     lines += [f"    {s.name}" for s in profile.cipher_suites]
     lines.append(f"  groups: {', '.join(g.name for g in profile.groups)}")
+    lines.append(f"  groups a client offers: {', '.join(g.name for g in profile.client_groups)}")
     lines.append(f"  signature schemes: {', '.join(s.name for s in profile.signature_schemes)}")
     custom = "yes" if profile.dhe_custom_groups else "no"
     lines.append(f"  server-chosen DHE groups (safe primes of 2048 bits or more): {custom}")

@@ -36,6 +36,7 @@ from interop_peers import (
     TLS12_GROUP,
     WAIT,
     OpenSSLServer,
+    ServerFiles,
     ServerThread,
     glasstls_line_server,
     glasstls_line_through,
@@ -57,6 +58,7 @@ from glasstls.crypto import kx
 from glasstls.crypto.suites import TLS12_SUITES
 from glasstls.enums import ExtensionType
 from glasstls.observe import EventList
+from glasstls.x509.store import TrustStore
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -151,6 +153,40 @@ def test_glasstls_default_client_to_tls12_only_s_server(pki, tmp_path):
         output = server.wait_exit()
     assert params.version == "TLSv1.2" and params.cipher_suite == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
     assert params.extended_master_secret is True
+    assert "Protocol version: TLSv1.2" in output, output
+
+
+@pytest.mark.parametrize("curve", ["P-384", "P-521"])
+def test_glasstls_default_client_to_a_tls12_s_server_on_p384_and_p521(tmp_path, curve):
+    """RFC 8422, Section 5.1: in TLS 1.2 the curve of the server's ECDSA certificate must be in the
+    client's supported_groups. The default client offers ecdsa_secp521r1_sha512, so it names
+    secp521r1 too (as OpenSSL and Go do): s_server refused it before ("no shared cipher").
+    (glasstls's CA mints no P-521 key; openssl does.)"""
+    ca, ca_key, key, csr, cert = (tmp_path / name for name in ("ca.pem", "ca.key", "ec.key", "ec.csr", "ec.pem"))
+    openssl = ["openssl", "req", "-nodes", "-subj"]
+    ec = ["-newkey", "ec", "-pkeyopt", f"ec_paramgen_curve:{curve}"]
+    for command in (
+        [
+            *openssl, "/CN=P-5xx test root", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        [*openssl, "/CN=localhost", *ec, "-keyout", key, "-out", csr],
+        [
+            "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-out", cert, "-days", "2",
+            "-extfile", "/dev/stdin",
+        ],
+    ):  # fmt: skip
+        extensions = b"subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+        subprocess.run([str(c) for c in command], input=extensions, check=True, capture_output=True, timeout=WAIT)
+    empty = tmp_path / "none.pem"
+    empty.write_bytes(b"")
+    files = ServerFiles(cert, empty, cert, key)
+    config = ClientConfig(trust_store=TrustStore.from_pem(ca.read_bytes()))
+    with OpenSSLServer(files, tmp_path / "s_server.trace", protocol="-tls1_2") as server:
+        params, answer = glasstls_line_through(server, config, b"curve\n")
+        output = server.wait_exit()
+    assert answer == b"evruc\n"
+    assert (params.version, params.cipher_suite) == ("TLSv1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
     assert "Protocol version: TLSv1.2" in output, output
 
 
