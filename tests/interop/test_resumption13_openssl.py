@@ -222,3 +222,40 @@ def test_glasstls_client_external_psk_to_openssl_s_server(pki, tmp_path: Path, n
     assert summary["peer_certificate"] is None and summary["signature_scheme"] is None
     assert out == b"enil ksp\n"
     assert "Certificate" not in handshake_messages(trace), trace
+
+
+def test_glasstls_client_psk_ke_to_openssl_s_server(pki, tmp_path: Path) -> None:
+    """``--psk-modes psk_ke``: the external PSK alone, no (EC)DHE (RFC 8446, Section 4.2.9), with
+    an s_server that allows it (``-allow_no_dhe_kex``): its trace shows a ServerHello without key_share."""
+    psk = ("-psk_identity", "bob", "-psk", PSK_HEX, "-allow_no_dhe_kex", "-rev")
+    with SServer13(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", 1, *psk, certificate=False) as server:
+        summary, out = glasstls_client(
+            server.port, pki.root_file, b"psk_ke\n", "--psk-identity", "bob", "--psk-key", PSK_HEX,
+            "--psk-modes", "psk_ke",
+        )  # fmt: skip
+        trace = server.trace
+    assert (summary["version"], summary["psk"], summary["group"]) == ("TLSv1.3", "external PSK", None)
+    assert out == b"ek_ksp\n"
+    server_hello = trace[trace.index("ServerHello") :]
+    assert "extension_type=psk(41)" in server_hello and "extension_type=key_share" not in server_hello, trace
+
+
+@pytest.mark.parametrize("modes", ["psk_ke", "psk_dhe_ke,psk_ke"])
+def test_openssl_s_client_psk_ke_to_glasstls_server(modes: str) -> None:
+    """s_client ``-allow_no_dhe_kex`` offers both modes; the server takes the first of ``--psk-modes``
+    the client offers: no key exchange for psk_ke (s_client prints no "Server Temp Key")."""
+    psk = ("--psk-identity", "alice", "--psk-key", PSK_HEX, "--psk-modes", modes)
+    with GlasstlsCLIServer(*psk, "--max-connections", "1", "--idle-timeout", "1") as server:
+        client = run_s_client(
+            [
+                "-tls1_3", "-connect", f"127.0.0.1:{server.port}", "-psk_identity", "alice", "-psk", PSK_HEX,
+                "-allow_no_dhe_kex", "-ign_eof",
+            ],
+            stdin=b"modes\n",
+        )  # fmt: skip
+        logged = server.wait_for(r"TLSv1\.3 ")
+    assert client.returncode == 0 and "modes\n" in client.stdout, client.stdout + client.stderr
+    if modes == "psk_ke":
+        assert "Server Temp Key" not in client.stdout and " None " in logged, client.stdout + logged
+    else:
+        assert "Server Temp Key: X25519" in client.stdout and " x25519 " in logged, client.stdout + logged

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig, parse_names, parse_version
-from ..enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, ProtocolVersion
+from ..enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode
 from ..errors import ConfigError
 from ..profiles import DEFAULT_PROFILE, PROFILES
 from ..session.psk import ExternalPsk
@@ -83,6 +83,19 @@ def add_psk_options(p: argparse.ArgumentParser) -> None:
         help=f"the PSK's identity, sent in the clear (default {DEFAULT_PSK_IDENTITY}, as openssl's)",
     )
     g.add_argument("--psk-hash", choices=("sha256", "sha384"), default="sha256", help="the hash the PSK is used with")
+    g.add_argument(
+        "--psk-modes",
+        metavar="LIST",
+        help="PSK key exchange modes (RFC 8446, Section 4.2.9), comma-separated, in preference order: psk_dhe_ke "
+        "(the default: an (EC)DHE exchange too, forward secrecy) and/or psk_ke (the PSK alone, no forward "
+        "secrecy; as openssl's -allow_no_dhe_kex); for tickets and external PSKs alike",
+    )
+
+
+def psk_modes_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """psk_modes= of --psk-modes, if given."""
+    text = getattr(args, "psk_modes", None)
+    return {"psk_modes": parse_names(PskKeyExchangeMode, text, "PSK key exchange mode")} if text else {}
 
 
 def external_psk(args: argparse.Namespace) -> ExternalPsk | None:
@@ -150,6 +163,7 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     psk = external_psk(args)
     if psk is not None:
         kwargs["psk"] = psk
+    kwargs |= psk_modes_kwargs(args)
     return ClientConfig(**kwargs)
 
 
@@ -196,6 +210,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         kwargs["psks"] = (psk,)
         if not certificates and "tls_min" not in kwargs:
             kwargs["tls_min"] = ProtocolVersion.TLSv1_3  # a PSK-only server has nothing for TLS 1.2
+    kwargs |= psk_modes_kwargs(args)
     if getattr(args, "tickets", None) is not None:
         kwargs["tls13_tickets"] = args.tickets
     if getattr(args, "client_crl", None):
