@@ -442,3 +442,33 @@ def test_a_leaf_without_authority_key_identifier_and_with_a_critical_eku_is_acce
     )
     store = TrustStore.from_pem(pki["client_ca"].root_pem())
     assert verify_client_chain((leaf, *pki["plain"].chain[1:]), store, NOW)[0] == leaf
+
+
+def _self_signed_client(eku: list | None, days: tuple[int, int] = (-1, 30)) -> x509.Certificate:
+    """As ``openssl req -x509`` makes a client certificate: self-signed, cA=TRUE."""
+    key = generate_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed device")])
+    extensions: list = [(x509.BasicConstraints(ca=True, path_length=None), True)]
+    if eku is not None:
+        extensions.append((x509.ExtendedKeyUsage(eku), False))
+    return build_certificate(
+        name, key.public_key(), None, key, NOW + timedelta(days=days[0]), NOW + timedelta(days=days[1]), extensions
+    )
+
+
+def test_a_self_signed_client_certificate_trusted_as_itself_is_a_path_of_one() -> None:
+    """As OpenSSL: a client certificate that is itself in the client CA store is trusted, cA=TRUE
+    or not; its validity and purpose are still checked, and it is no anchor for another store."""
+    cert = _self_signed_client(None)
+    assert verify_client_chain([cert], TrustStore([cert]), NOW) == (cert,)
+    expired = _self_signed_client(None, days=(-9, -1))
+    with pytest.raises(AlertError) as err:
+        verify_client_chain([expired], TrustStore([expired]), NOW)
+    assert err.value.description == AlertDescription.certificate_expired
+    server_only = _self_signed_client([ExtendedKeyUsageOID.SERVER_AUTH])
+    with pytest.raises(AlertError) as err:
+        verify_client_chain([server_only], TrustStore([server_only]), NOW)
+    assert err.value.description == AlertDescription.unsupported_certificate
+    with pytest.raises(AlertError) as err:
+        verify_client_chain([cert], TrustStore([server_only]), NOW)
+    assert err.value.description == AlertDescription.unknown_ca

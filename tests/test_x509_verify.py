@@ -20,7 +20,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from glasstls.enums import AlertDescription
 from glasstls.errors import AlertError, ConfigError, Facts
-from glasstls.x509.mint import CLIENT_AUTH, KEY_TYPES, SERVER_AUTH, Identity, PrivateKey, ThrowawayCA, generate_key
+from glasstls.x509.mint import (
+    CLIENT_AUTH,
+    KEY_TYPES,
+    SERVER_AUTH,
+    Identity,
+    Issuer,
+    PrivateKey,
+    ThrowawayCA,
+    build_certificate,
+    generate_key,
+)
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import (
     MAX_CHAIN_DEPTH,
@@ -304,6 +314,76 @@ def test_self_signed_server_certificate(store: TrustStore) -> None:
     error = fails([alone.root_cert], "example.com", store)
     assert error.description == AlertDescription.unknown_ca
     assert "server certificate CN=self-signed.example is self-signed and not trusted" in error.reason
+
+
+def _self_signed_ca_leaf(
+    name: str, *, days: tuple[int, int] = (-1, 30), eku: list | None = None, cn: str | None = None
+) -> x509.Certificate:
+    """As ``openssl req -x509`` makes one: self-signed, basicConstraints cA=TRUE, a subjectAltName."""
+    key = generate_key("ecdsa-p256")
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn or name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + timedelta(days=days[0]))
+        .not_valid_after(NOW + timedelta(days=days[1]))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+    )
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def test_a_self_signed_ca_leaf_trusted_as_itself_is_a_path_of_one() -> None:
+    """As OpenSSL, Go and Python's ssl: the server's own certificate in the trust store is trusted
+    even with cA=TRUE, which the Web PKI profile refuses in an end-entity certificate."""
+    leaf = _self_signed_ca_leaf("example.com")
+    verified = verify_server_chain([leaf], "example.com", TrustStore.from_certificates([leaf]), NOW)
+    assert verified.path == (leaf,)
+    assert verified.anchor_subject == verified.leaf_subject == "CN=example.com"
+
+
+@pytest.mark.parametrize(
+    ("days", "eku", "name", "alert", "reason"),
+    [
+        ((-9, -1), None, "example.com", AlertDescription.certificate_expired, "CN=example.com expired"),
+        ((-1, 30), None, "other.example", AlertDescription.bad_certificate, "is for example.com, not other"),
+        ((-1, 30), [CLIENT_AUTH], "example.com", AlertDescription.unsupported_certificate, "is not for TLS servers"),
+    ],
+    ids=["expired", "wrong-name", "client-only"],
+)
+def test_a_self_signed_ca_leaf_trusted_as_itself_passes_every_leaf_check(days, eku, name, alert, reason) -> None:
+    leaf = _self_signed_ca_leaf("example.com", days=days, eku=eku)
+    error = fails([leaf], name, TrustStore.from_certificates([leaf]))
+    assert error.description == alert and reason in error.reason, error.reason
+
+
+def test_a_self_signed_ca_leaf_not_trusted_as_itself_is_unknown_ca(store: TrustStore) -> None:
+    error = fails([_self_signed_ca_leaf("example.com")], "example.com", store)
+    assert error.description == AlertDescription.unknown_ca
+
+
+def test_the_validators_message_is_escaped(ca: ThrowawayCA, store: TrustStore) -> None:
+    """cryptography's message shows the certificate it refused, names and all: an alert reason is
+    printed to terminals, so the peer's escape sequences and line breaks are escaped there too."""
+    cert, key = ca.issuer
+    leaf_key = generate_key("ecdsa-p256")
+    leaf = build_certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evil\x1b[2J\nFAKE LINE")]),
+        leaf_key.public_key(), Issuer(cert, key), key, NOW - timedelta(days=1), NOW + timedelta(days=9),
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),  # a CA as a leaf: refused by the profile
+            (x509.SubjectAlternativeName([x509.DNSName("example.com")]), False),
+        ],
+    )  # fmt: skip
+    error = fails([leaf, ca.intermediate_cert], "example.com", store)
+    assert error.description == AlertDescription.bad_certificate
+    assert "cA must not be asserted" in error.reason
+    assert "\x1b" not in error.reason and "\n" not in error.reason, error.reason
 
 
 def test_untrusted_chain_reports_trust_before_expiry(ca: ThrowawayCA) -> None:

@@ -23,11 +23,17 @@ What OpenSSL 3.0 prints and these tests read:
 from __future__ import annotations
 
 import re
+import socket
+import ssl
+import subprocess
+import sys
 
 import pytest
 from interop_peers import (
     SCHEME_FOR_CERT,
+    WAIT,
     OpenSSLServer,
+    ServerFiles,
     ServerThread,
     case_id,
     glasstls_line_through,
@@ -44,6 +50,7 @@ from interop_peers import (
 import glasstls
 from glasstls import CipherSuite, ClientConfig, NamedGroup, ServerConfig
 from glasstls.observe import EventList
+from glasstls.x509.store import TrustStore
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -115,6 +122,59 @@ def test_glasstls_client_to_openssl_s_server_hello_retry(pki, tmp_path):
     assert [h.retry for h in hellos] == [True, False]
     assert hellos[0].group == NamedGroup.secp384r1  # the HRR's selected_group
     assert hrr_seen(events, "in")
+
+
+def _openssl_self_signed(directory, name: str = "localhost") -> tuple:
+    """What ``openssl req -x509`` makes by default: a self-signed certificate with cA=TRUE."""
+    key, cert = directory / "self.key", directory / "self.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+            "-days", "2",
+        ],
+        check=True, capture_output=True, timeout=WAIT,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("api", ["cli", "ssl-compatible"])
+def test_a_self_signed_openssl_certificate_trusted_as_itself(tmp_path, api):
+    """The everyday test set-up: s_server with an ``openssl req -x509`` certificate (cA=TRUE), which
+    the client trusts by that very file. OpenSSL, Go and Python's ssl accept it; the Web PKI profile
+    alone refused it ("cA must not be asserted in an EE certificate")."""
+    cert, key = _openssl_self_signed(tmp_path)
+    files = ServerFiles(cert, tmp_path / "none.pem", cert, key)
+    files.intermediates.write_bytes(b"")
+    with OpenSSLServer(files, tmp_path / "s_server.trace") as server:
+        if api == "cli":
+            done = subprocess.run(
+                [sys.executable, "-m", "glasstls", "client", f"127.0.0.1:{server.port}", "--servername", "localhost",
+                 "--cacert", str(cert), "--json", "--linger", "0.5"],
+                input=b"self\n", capture_output=True, timeout=WAIT,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr.decode()
+            assert done.stdout.splitlines()[0] == b"fles"
+        else:
+            context = glasstls.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_verify_locations(cafile=str(cert))
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"self\n")
+                assert read_line(tls.recv) == b"fles\n"
+        server.wait_exit()
+
+
+def test_a_self_signed_certificate_trusted_as_itself_still_needs_the_right_name(tmp_path):
+    cert, key = _openssl_self_signed(tmp_path, "other.example")
+    files = ServerFiles(cert, tmp_path / "none.pem", cert, key)
+    files.intermediates.write_bytes(b"")
+    config = ClientConfig(trust_store=TrustStore.from_file(cert))
+    with (
+        OpenSSLServer(files, tmp_path / "s_server.trace") as server,
+        pytest.raises(AssertionError, match=r"certificate is for other\.example, not localhost"),
+    ):
+        glasstls_line_through(server, config, b"wrong name\n")
 
 
 # -- openssl s_client → glasstls server ---------------------------------------------------

@@ -37,6 +37,11 @@ checked as RFC 5280, Section 6.1 asks, with the same alerts and messages as the
 table above. Critical extensions it does not process are rejected
 (RFC 5280, Section 4.2), so it is never more permissive than it understands.
 
+A certificate that is itself one of the trust anchors (byte for byte) is trusted as it
+stands when the Web PKI profile refuses it, as OpenSSL, Go and Python's ``ssl`` trust
+it: the self-signed certificate ``openssl req -x509`` makes has cA=TRUE, which the
+profile forbids in an end entity. Its validity, names and purpose are still checked.
+
 A server checks a client's chain with :func:`verify_client_chain` (at the end):
 the same verifier and the same alerts, under the client rules of
 x509/client_policy.py (no subjectAltName and no host name; keyUsage
@@ -139,7 +144,9 @@ def _verify_for_name(
         try:
             path = verifier.verify(leaf, list(chain[1:]))
         except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise _diagnose(chain, name, store, now, str(exc)) from None
+            if leaf not in store:
+                raise _diagnose(chain, name, store, now, str(exc)) from None
+            path = _trusted_leaf(leaf, name, now)
     return VerifiedChain(
         path=tuple(path),
         server_name=name,
@@ -148,6 +155,18 @@ def _verify_for_name(
         anchor_subject=describe(path[-1]),
         not_after=leaf.not_valid_after_utc,
     )
+
+
+def _trusted_leaf(leaf: x509.Certificate, name: str, now: datetime) -> tuple[x509.Certificate]:
+    """A server certificate that is itself one of the trust anchors, refused by the Web PKI
+    profile only for being a CA (the self-signed certificate ``openssl req -x509`` makes, which
+    sets cA=TRUE): trusted as it stands, as OpenSSL, Go and Python's ``ssl`` trust it, once its
+    validity, names and purpose pass the checks every leaf passes (RFC 5280, 6.1: a path of one
+    certificate, the anchor)."""
+    problem = _check_validity([leaf], now) or _check_name(leaf, name) or _check_eku(leaf)
+    if problem is not None:
+        raise problem
+    return (leaf,)
 
 
 def _verify_without_name(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime) -> VerifiedChain:
@@ -304,7 +323,7 @@ def _diagnose(
         return _rejected(chain[0], f"a certificate's extensions do not parse: {parse_problem(exc)}")
     return AlertError(
         AlertDescription.bad_certificate,
-        f"server certificate {describe(chain[0])} was rejected: {message}",
+        f"server certificate {describe(chain[0])} was rejected: {_plain(message)}",
     )
 
 
@@ -705,12 +724,28 @@ def verify_client_chain(
     try:
         path = tuple(verifier.verify(chain[0], list(chain[1:])).chain)
     except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise _diagnose_client(chain, store, now, str(exc)) from None
+        if chain[0] not in store:
+            raise _diagnose_client(chain, store, now, str(exc)) from None
+        path = _trusted_client_leaf(chain[0], now)
     if crls or revocation == "hard":
         from .revocation import check_crls
 
         check_crls(path, crls, now, revocation, role="client", report=report)
     return path
+
+
+def _trusted_client_leaf(leaf: x509.Certificate, now: datetime) -> tuple[x509.Certificate]:
+    """A client certificate that is itself a trust anchor of the client CA store (as
+    :func:`_trusted_leaf` for a server's): trusted as OpenSSL trusts it, cA=TRUE or not, once
+    it is valid now and its key may authenticate a TLS client."""
+    problem = _check_validity([leaf], now, "client")
+    purpose = leaf_purpose_problem(leaf)
+    if problem is None and purpose is not None:
+        reason = f"client certificate {describe(leaf)} is not for TLS clients: {purpose}"
+        problem = AlertError(AlertDescription.unsupported_certificate, reason)
+    if problem is not None:
+        raise problem
+    return (leaf,)
 
 
 def _diagnose_client(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime, message: str) -> AlertError:
