@@ -44,6 +44,7 @@ from glasstls.session import tickets
 from glasstls.session.cache import ServerSessionCache
 from glasstls.session.state import SessionState
 from glasstls.session.tickets import TicketKeys
+from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import ClientHello, ServerHello
 from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
 from glasstls.x509.store import TrustStore
@@ -338,19 +339,48 @@ def test_a_resuming_hello_must_offer_the_suite_and_ems_of_its_session(by_ticket:
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
-def test_other_server_name_gives_a_full_handshake(by_ticket: bool) -> None:
-    # RFC 6066, Section 3: a session is resumed only for the name it was made for.
+def test_a_client_does_not_offer_a_session_to_another_server_name(by_ticket: bool) -> None:
+    # RFC 6066, Section 3: a session is resumed only for the name it was made for. A resumed
+    # handshake shows no certificate: one made for localhost must not vouch for evil.test, whose
+    # name the server's certificate does not cover (as Go and rustls; the server checks it too, below).
     ccfg = client_config(tls_max=V12)
     scfg = server_config("localhost", "other.test", session_tickets=by_ticket)
     session = first_session(ccfg, scfg)
     assert session.server_name == "localhost"
 
-    run = Run(ccfg, scfg, session=session, server_name="other.test").handshake()
-    _assert_full_after_mismatch(run, by_ticket)
-    assert run.server.parameters.server_name == "other.test"
-    # The new session is for the new name; the same name resumes.
-    assert run.client.session.server_name == "other.test"
-    assert Run(ccfg, scfg, session=session).handshake().resumed
+    run = Run(ccfg, scfg, session=session, server_name="OTHER.test.").handshake()
+    assert not run.resumed
+    assert run.hello.legacy_session_id != session.session_id
+    ticket = run.hello.ext(ExtensionType.session_ticket)
+    assert ticket is None or ticket.data == b""
+    said = [(e.ok, e.detail) for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    assert (False, "session not offered: it is for server name 'localhost', not 'OTHER.test'") in said, said
+    assert run.server.parameters.server_name.lower() == "other.test"
+    # The new session is for the new name; the same name (case and a final dot aside) resumes.
+    assert run.client.session.server_name == "OTHER.test"
+    assert Run(ccfg, scfg, session=session, server_name="LocalHost.").handshake().resumed
+    run.exchange_data()
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_a_server_does_not_resume_a_session_for_another_server_name(by_ticket: bool) -> None:
+    scfg = server_config("localhost", "other.test", session_tickets=by_ticket)
+    session = first_session(client_config(tls_max=V12), scfg)
+    hello = Run(client_config(tls_max=V12), scfg, session=session).hello
+    renamed = tuple(
+        Extension.make(ExtensionType.server_name, "other.test", "ClientHello")
+        if e.type == ExtensionType.server_name
+        else e
+        for e in hello.extensions
+    )
+    server_log = EventList()
+    server = ServerConnection(scfg, observer=server_log)
+    body = hello.with_extensions(renamed).encode()
+    server.receive_bytes(b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body)
+    assert not server.closed, server.error
+    traced = [e for e in server_log.events if isinstance(e, VerificationTrace)]
+    checks = [(e.ok, e.detail) for e in traced if e.subject == "session"]
+    assert checks and checks[0][0] is False and "does not match" in checks[0][1], checks
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])

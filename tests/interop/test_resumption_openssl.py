@@ -187,6 +187,29 @@ def glasstls_client(port: int, root: Path, line: bytes, *args: str) -> tuple[dic
     return json.loads(stderr.strip().splitlines()[-1]), proc.stdout
 
 
+def test_glasstls_cli_offers_a_tls12_session_only_to_its_server_name(pki, tmp_path: Path) -> None:
+    """A session made for localhost, offered to s_server under another name, would resume there (OpenSSL
+    resumes it: it does not check names): the new name would go unverified, as a resumption shows no
+    certificate. The client does not offer it (RFC 6066, Section 3; Go and rustls alike), so the full
+    handshake's certificate check refuses the name this certificate does not cover."""
+    session_file = tmp_path / "glasstls.session"
+    with SServer12(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", 2) as server:
+        glasstls_client(server.port, pki.root_file, b"first\n", "--session-out", str(session_file))
+        proc = subprocess.run(
+            [
+                *GLASSTLS, "client", f"127.0.0.1:{server.port}", "--cacert", str(pki.root_file),
+                "--servername", "evil.test", "--session-in", str(session_file), "--json",
+            ],
+            input=b"second\n", capture_output=True, timeout=WAIT * 2, check=False,
+        )  # fmt: skip
+        server.wait_exit()
+        trace = server.trace
+    stderr = proc.stderr.decode(errors="replace")
+    assert proc.returncode != 0, stderr
+    assert "not evil.test" in stderr, stderr
+    assert handshake_messages(trace).count("Certificate") == 2, trace  # two full handshakes
+
+
 def handshake_messages(trace: str) -> list[str]:
     """The handshake messages in an OpenSSL ``-trace`` log, in order (``ClientHello``, ``Certificate``, ...)."""
     return re.findall(r"^\s+(\w+), Length=\d+$", trace, re.MULTILINE)

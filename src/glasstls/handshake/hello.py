@@ -18,7 +18,7 @@ from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..enums import ExtensionType as E
 from ..errors import AlertDescription, AlertError
-from ..session.state import TLS12, SessionState
+from ..session.state import TLS12, SessionState, same_server_name
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import ClientHello
@@ -65,12 +65,7 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
     # beside X25519MLKEM768, the x25519 share is the hybrid's X25519 half: one X25519 key, not two
     # (draft-ietf-tls-hybrid-design allows the reuse; kx.generate_key_shares says why and in what order it draws)
     shares = kx.generate_key_shares(plan.share_groups, randomness)
-    offered = ctx.offered_session
-    # RFC 5246, Section 7.4.1.2: a hello that resumes a session offers the session's suite; a session
-    # whose suite this configuration no longer offers is not offered (a server would refuse the hello).
-    session = offered if offered is not None and offered.version == TLS12 else None
-    if session is not None and session.cipher_suite not in plan.suites:
-        session = None
+    session = _tls12_session(ctx, plan)
     if session is not None and session.ticket is None and session.session_id:
         session_id = session.session_id
     elif (cfg.middlebox_compat and plan.offers_13) or (session is not None and session.ticket):
@@ -94,6 +89,25 @@ def client_hello(ctx: Context) -> tuple[ClientHello, KeyShares, PskOffer | None]
         # read the clock (once for both: a reading costs some 2,700 instructions)
         hello = bind(ctx, hello, offer, now=offer.checked_at)
     return hello, shares, offer
+
+
+def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
+    """The TLS 1.2 session to offer, if one was given and may be offered here."""
+    session = ctx.offered_session
+    if session is None or session.version != TLS12:
+        return None
+    # RFC 5246, Section 7.4.1.2: a hello that resumes a session offers the session's suite; a session
+    # whose suite this configuration no longer offers is not offered (a server would refuse the hello).
+    if session.cipher_suite not in plan.suites:
+        problem = f"its cipher suite {CipherSuite(session.cipher_suite).name} is not offered"
+    # RFC 6066, Section 3: a session is resumed only for the server name it was made for; a resumed
+    # handshake shows no certificate, so the one checked for that name would vouch for another.
+    elif not same_server_name(session.server_name, ctx.offered_sni):
+        problem = f"it is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
+    else:
+        return session
+    ctx.verified("session", False, f"session not offered: {problem}")
+    return None
 
 
 class HelloPlan(NamedTuple):

@@ -37,7 +37,7 @@ from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..frozen import dict_init
 from ..session.psk import MAX_TICKET_LIFETIME, early_binder, obfuscated_age, ticket_age_ms
-from ..session.state import TLS13, SessionState
+from ..session.state import TLS13, SessionState, same_server_name
 from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
 from ..wire import extensions as X
@@ -61,10 +61,6 @@ _PSK_KE, _PSK_DHE_KE = PskKeyExchangeMode.psk_ke, PskKeyExchangeMode.psk_dhe_ke
 _SUITES_BY_VALUE: dict[int, Suite13] = {int(value): suite for value, suite in TLS13_SUITES.items()}
 # A running transcript hash fed the first bytes of a ClientHello, and how many (AcceptedPsk).
 TruncatedHash = tuple["hashlib._Hash", int]
-
-
-def _normal_name(name: str | None) -> str | None:
-    return None if name is None else name.rstrip(".").lower()
 
 
 def _binder_transcript_hash(hash_name: str, truncated: bytes, before: Transcript | None) -> bytes:
@@ -159,7 +155,7 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13],
     else:
         return f"no offered TLS 1.3 suite uses the ticket's hash ({hash_name})"
     # RFC 8446, Section 4.6.1 and RFC 6066, Section 3: a session belongs to one server name.
-    if _normal_name(session.server_name) != _normal_name(ctx.offered_sni):
+    if not same_server_name(session.server_name, ctx.offered_sni):
         return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     if session.expired(now):
         return "the ticket has expired"
@@ -413,7 +409,7 @@ def _resumable(
     sni = ch.ext(_SERVER_NAME)
     name = sni.value if sni is not None else None
     # The same name as sent is the same name normalized (the usual case: no normalizing then).
-    if name != state.server_name and _normal_name(state.server_name) != _normal_name(name):
+    if name != state.server_name and not same_server_name(state.server_name, name):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
     alpn = ch.ext(_ALPN)
     if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):

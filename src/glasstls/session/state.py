@@ -419,6 +419,12 @@ def _normal_name(name: str | None) -> str | None:
     return None if name is None else name.rstrip(".").lower()
 
 
+def same_server_name(a: str | None, b: str | None) -> bool:
+    """Whether two server names are one (case and a final dot aside): a session belongs to the
+    name it was made for (RFC 6066, Section 3; RFC 8446, Section 4.6.1)."""
+    return _normal_name(a) == _normal_name(b)
+
+
 # What the careful reader below returns: the encoded fields in their order (module doc), flags and
 # created (in microseconds) as encoded; SessionState.from_bytes makes the state of them.
 _Fields = tuple[
