@@ -30,12 +30,13 @@ import glasstls
 from glasstls.config import Dangerous
 from glasstls.errors import TLSError
 from glasstls.text import printable
-from glasstls.x509.mint import certificates_pem, private_key_pem
+from glasstls.x509.mint import Issuer, build_certificate, certificates_pem, private_key_pem
 from malformed_certs import named
 from pairs import default_ca
 from serving_helpers import PKI, WAIT, CLIServer
 
 GLASSTLS = [sys.executable, "-m", "glasstls"]
+SKIP = {"2.5.29.14", "2.5.29.35"}  # subject and authority key identifiers: build_certificate adds them
 
 # SNI is printable ASCII (RFC 6066, Section 3): markup gets through to be escaped; controls are refused.
 EVIL_SNI = "evil<b>x</b>&.example"
@@ -262,3 +263,28 @@ def test_the_server_escapes_a_hostile_client_certificate(files: Files, tmp_path:
     data = trace.read_bytes()
     assert_clean(data, "the server's trace")
     assert f"verified {printable(subject())}".encode() in data, data
+
+
+def test_a_long_peer_name_brings_no_python_warning(files: Files, tmp_path: Path) -> None:
+    """A commonName over X.520's 64 characters (real O= and CN= fields run longer) made cryptography
+    warn, with Python source lines, on every read: in the client's --trace=json stderr, which must
+    stay JSON Lines, and in the server's log. OpenSSL reads such names silently."""
+    long_cn = "a-rather-long-name-" * 6
+    cert, key = named(files.pki.ca, "short", ["localhost"])
+    issuer_cert, issuer_key = files.pki.ca.issuer
+    long_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, long_cn, _validate=False)])
+    cert = build_certificate(
+        long_name, cert.public_key(), Issuer(issuer_cert, issuer_key), issuer_key, cert.not_valid_before_utc,
+        cert.not_valid_after_utc, [(e.value, e.critical) for e in cert.extensions if e.oid.dotted_string not in SKIP],
+    )  # fmt: skip
+    (tmp_path / "long.pem").write_bytes(certificates_pem([cert, *files.pki.ca.issue_server(["x"]).chain[1:]]))
+    (tmp_path / "long.key").write_bytes(private_key_pem(key))  # type: ignore[arg-type]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out, CLIServer(PKI(files.pki.ca, tmp_path / "long.pem", tmp_path / "long.key",
+                                                files.pki.ca_pem), "--trace", stdout=out) as server:  # fmt: skip
+        res = glasstls_client(server.port, files, "--servername", "localhost", "--trace=json")
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.decode().splitlines()
+    assert all(line.startswith("{") for line in lines), [line for line in lines if not line.startswith("{")]
+    assert b"Warning" not in log.read_bytes()
+    assert long_cn.encode() in log.read_bytes() or long_cn.encode() in res.stderr

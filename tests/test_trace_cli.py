@@ -168,7 +168,9 @@ def test_trace_formats_and_trace_before_the_target(server_factory, pki: dict[str
     assert json.loads(text.strip().splitlines()[-1])["cipher_suite"] == "TLS_AES_128_GCM_SHA256"
     js = client(server.port, *ca, "--trace=json", "--tls-max", "1.2", "--json")
     assert js.returncode == 0, js.stderr.decode()
-    objects = [json.loads(line) for line in js.stderr.decode().splitlines() if line.startswith('{"seq"')]
+    every = [json.loads(line) for line in js.stderr.decode().splitlines()]  # JSON Lines: the summary too
+    assert {"note": "ALPN: (none)"} in every
+    objects = [o for o in every if "seq" in o]
     assert [o["seq"] for o in objects] == list(range(len(objects)))
     names = [o["message"] for o in objects if o["kind"] == "message"]
     assert names[:6] == ["ClientHello", "ServerHello", "Certificate", "ServerKeyExchange", "ServerHelloDone",
@@ -208,6 +210,16 @@ def test_sslkeylogfile_on_both_sides(server_factory, pki: dict[str, Path], tmp_p
 
 
 # -- failures -------------------------------------------------------------------------------------------
+
+
+def test_a_failure_under_trace_json_keeps_stderr_json_lines(server_factory, pki: dict[str, Path]) -> None:
+    server = server_factory()
+    res = client(server.port, "--cacert", str(pki["other_ca"]), "--trace=json", "--json")
+    server.finish()
+    assert res.returncode != 0
+    every = [json.loads(line) for line in res.stderr.decode().splitlines()]
+    assert every[-1]["alert"] == "unknown_ca" and "is not trusted" in every[-1]["error"]
+    assert "likely fix:   pass --cacert FILE" in every[-1]["diagnosis"]
 
 
 def test_untrusted_server_is_diagnosed_on_both_sides(server_factory, pki: dict[str, Path]) -> None:

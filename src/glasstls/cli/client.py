@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if keylog is not None:
             keylog.close()
-        save_sequence_diagram(diagram, args.diagram, quiet=args.json)  # --json keeps the last line of stderr
+        # --json keeps the last line of stderr, --trace=json every line JSON
+        save_sequence_diagram(diagram, args.diagram, quiet=args.json or args.trace == "json")
         if illustration is not None and illustration.events:
             try:
                 path = illustration.write_html(args.illustrate)
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"glasstls: cannot write the page {args.illustrate}: {exc.strerror or exc}", file=sys.stderr)
             else:
                 if not args.json:  # --json keeps the last line of stderr
-                    print(f"* Illustrated connection: {path}", file=sys.stderr)
+                    say(args, f"Illustrated connection: {path}")
 
 
 def _illustration(args: argparse.Namespace) -> Illustration | None:
@@ -268,27 +269,42 @@ def early_data_word(p: NegotiatedParameters) -> str | None:
     return "accepted" if p.early_data_accepted else "rejected"
 
 
-def print_summary(p: NegotiatedParameters) -> None:
+def say(args: argparse.Namespace, text: str) -> None:
+    """A line for the person at the terminal, on stderr: "* text", or with --trace=json one JSON
+    object ({"note": text}), so that stderr stays JSON Lines for whoever parses it."""
+    if getattr(args, "trace", None) == "json":
+        print(json.dumps({"note": text}), file=sys.stderr, flush=True)
+    else:
+        print(f"* {text}", file=sys.stderr, flush=True)
+
+
+def print_summary(args: argparse.Namespace, p: NegotiatedParameters) -> None:
     # The certificate's names and the ALPN protocol are the server's choice: printable() keeps a
     # newline or a terminal escape in them from forging lines or recolouring the terminal.
     resumed = " (resumed session)" if p.resumed else " (external PSK)" if p.psk == "external PSK" else ""
-    print(f"* Connected with {p.version}, {p.cipher_suite}{resumed}", file=sys.stderr)
-    print(f"* Key exchange group: {p.group}; server signature: {p.signature_scheme}", file=sys.stderr)
+    say(args, f"Connected with {p.version}, {p.cipher_suite}{resumed}")
+    say(args, f"Key exchange group: {p.group}; server signature: {p.signature_scheme}")
     subject = p.peer_certificate_subject
-    print(f"* Server certificate: {printable(subject) if subject is not None else None}", file=sys.stderr)
+    say(args, f"Server certificate: {printable(subject) if subject is not None else None}")
     if len(p.peer_certificates) > 0:
         leaf = p.peer_certificates[0]
-        print(f"*   issuer: {printable(leaf.issuer.rfc4514_string())}", file=sys.stderr)
-        print(f"*   valid {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}", file=sys.stderr)
-    print(f"* ALPN: {printable(p.alpn) if p.alpn else '(none)'}", file=sys.stderr, flush=True)
+        say(args, f"  issuer: {printable(leaf.issuer.rfc4514_string())}")
+        say(args, f"  valid {leaf.not_valid_before_utc:%Y-%m-%d} to {leaf.not_valid_after_utc:%Y-%m-%d}")
+    say(args, f"ALPN: {printable(p.alpn) if p.alpn else '(none)'}")
     if p.early_data_accepted is not None:
-        print(f"* Early data (0-RTT): {early_data_word(p)}", file=sys.stderr, flush=True)
+        say(args, f"Early data (0-RTT): {early_data_word(p)}")
 
 
 def _report_failure(
     args: argparse.Namespace, message: str, error: TLSError | None, recorder: FailureRecorder | None = None
 ) -> int:
     # Reasons quote what the server sent, escaped where they are made; this guards the rest.
+    alert = getattr(error, "description", None)
+    if getattr(args, "trace", None) == "json":  # stderr stays JSON Lines
+        diagnosis = diagnose(error, recorder.events, side="client") if recorder is not None else None
+        failure = {"error": message, "alert": alert.name if alert else None, "diagnosis": diagnosis}
+        print(json.dumps(failure), file=sys.stderr)
+        return 1
     print(f"glasstls: {printable(message, escape_backslash=False)}", file=sys.stderr)
     if recorder is not None:
         print(diagnose(error, recorder.events, side="client"), file=sys.stderr)
@@ -397,7 +413,7 @@ class _Session:
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, HandshakeComplete):
-            print_summary(event.parameters)
+            print_summary(self.args, event.parameters)
             self._resend_early_data(event.parameters)
             self.handshake_done = True  # a regular file's bytes go out from here, as the socket takes them
         elif isinstance(event, ApplicationData) and self.stdout_open:
@@ -419,10 +435,10 @@ class _Session:
         if p.early_data_accepted is not False:
             return
         if self.args.resend_rejected_early_data and self.early_data:
-            print("* Sending the rejected early data again, after the handshake", file=sys.stderr)
+            say(self.args, "Sending the rejected early data again, after the handshake")
             self.conn.send(self.early_data)
         elif not self.args.json:
-            print("* The rejected early data was not sent again (--resend-rejected-early-data)", file=sys.stderr)
+            say(self.args, "The rejected early data was not sent again (--resend-rejected-early-data)")
 
     def _eof(self) -> None:
         if not self.conn.handshake_complete and self.error is None:
@@ -507,7 +523,7 @@ class _Session:
         if self.args.session_out and self.conn.session is not None:
             save_session(self.args.session_out, self.conn.session)
         elif self.args.session_out:
-            print(f"* No session saved to {self.args.session_out}: the server offered none to resume", file=sys.stderr)
+            say(self.args, f"No session saved to {self.args.session_out}: the server offered none to resume")
         if self.args.json and self.conn.parameters is not None:
             summary = self.conn.parameters.summary()
             if (word := early_data_word(self.conn.parameters)) is not None:
