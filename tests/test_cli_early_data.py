@@ -66,13 +66,38 @@ def test_early_data_accepted_once(
     assert last_json(res.stderr)["early_data"] == "rejected"
     assert res.stdout == b""  # not sent again without --resend-rejected-early-data
     res = run_client(
-        port, *_verify(pki), "--session-in", str(session), "--early-data", str(early), "--resend-rejected-early-data"
-    )
+        port, *_verify(pki), "--session-in", str(session), "--early-data", str(early), "--resend-rejected-early-data",
+        stdin=b"then stdin\n",
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr.decode()
-    assert res.stdout == b"sent in 0-RTT\n"
+    assert res.stdout == b"sent in 0-RTT\nthen stdin\n"  # in the order written, the early data sent again first
     log = _stop(proc)
     assert "resumed; 0-RTT accepted (14 bytes)" in log
     assert log.count("0-RTT rejected: ") == 2
+
+
+def test_rejected_early_data_is_sent_again_only_under_its_alpn(
+    pki: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """RFC 8446, Section 4.2.10: early data written for one ALPN protocol is not sent again on a
+    connection that chose another; a session whose ALPN the hello does not offer gets no early data."""
+    proc, port = start_server(pki, "--early-data", "16384", "--alpn", "b,a")
+    try:
+        session, early = tmp_path / "s.sess", tmp_path / "early.txt"
+        early.write_bytes(b"for a\n")
+        res = run_client(port, *_verify(pki), "--alpn", "a", "--session-out", str(session), stdin=b"hi\n")
+        assert res.returncode == 0, res.stderr.decode()
+        again = ("--session-in", str(session), "--early-data", str(early), "--resend-rejected-early-data")
+        res = run_client(port, *_verify(pki), "--alpn", "b,a", *again, "--json", stdin=b"stdin\n")
+        assert res.returncode == 0, res.stderr.decode()
+        assert last_json(res.stderr)["early_data"] == "rejected" and last_json(res.stderr)["alpn"] == "b"
+        assert "it was for ALPN a, the connection chose b" in res.stderr.decode()
+        assert res.stdout == b"stdin\n"
+        res = run_client(port, *_verify(pki), "--alpn", "b", *again, stdin=b"")
+        assert res.returncode == 2 and "belongs to ALPN protocol 'a'" in res.stderr.decode(), res.stderr.decode()
+    finally:
+        _stop(proc)
 
 
 def test_early_data_needs_a_session_that_allows_it(

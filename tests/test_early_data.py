@@ -205,6 +205,21 @@ def test_no_accepted_psk() -> None:
     assert any(isinstance(e, HandshakeComplete) for e in events)
 
 
+def test_client_refuses_early_data_for_an_alpn_it_does_not_offer() -> None:
+    """RFC 8446, Section 4.2.10: early data goes under the ticket connection's ALPN protocol; a
+    hello that does not offer it could only have the data refused (OpenSSL's client refuses too)."""
+    scfg = server_config(max_early_data_size=100, alpn=("http/1.1", "h2"))
+    session = ticket(scfg, client_config(alpn=("http/1.1",)))
+    assert session.alpn == "http/1.1"
+    with pytest.raises(ConfigError, match=r"belongs to ALPN protocol 'http/1\.1', which this connection does not"):
+        ClientConnection(client_config(alpn=("h2",)), "localhost", session=session, early_data=DATA)
+    client = ClientConnection(client_config(alpn=("h2", "http/1.1")), "localhost", session=session, early_data=DATA)
+    server = ServerConnection(scfg)
+    _, server_events = drive(client, server)
+    assert [e.data for e in server_events if isinstance(e, EarlyData)] == [DATA]
+    assert server.parameters.alpn == "http/1.1"
+
+
 def test_too_much_early_data() -> None:
     scfg = server_config(max_early_data_size=100)
     session = replace(ticket(scfg), max_early_data=1000)  # the client believes it may send more
