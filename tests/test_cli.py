@@ -3,12 +3,14 @@ each run as a real process talking over 127.0.0.1."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -180,6 +182,7 @@ def test_www_answers_curl(pki: dict[str, Path]) -> None:
             [
                 "curl",
                 "-sS",
+                "-i",  # the header fields too
                 "--tlsv1.3",
                 "--cacert",
                 str(pki["ca"]),
@@ -194,9 +197,14 @@ def test_www_answers_curl(pki: dict[str, Path]) -> None:
         proc.kill()
         proc.wait(TIMEOUT)
     assert res.returncode == 0, res.stderr.decode()
-    body = res.stdout.decode()
+    head, _, body = res.stdout.decode().partition("\r\n\r\n")
     assert "Protocol version:  TLSv1.3" in body
     assert "Server name (SNI): localhost" in body
+    # RFC 9110, Section 6.6.1: an origin server with a clock sends Date (testssl reads the clock skew from it).
+    date = re.search(r"^date: (.+)\r?$", head, re.MULTILINE | re.IGNORECASE)
+    assert date is not None, head
+    sent = email.utils.parsedate_to_datetime(date.group(1).strip())
+    assert abs((sent - datetime.now(UTC)).total_seconds()) < 60
 
 
 def test_demo_runs(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Open code-point enums for every registry glasstls speaks.
 
 An unknown value is kept, not rejected: ``CipherSuite(0x0a0a)`` yields a
-pseudo-member whose name says GREASE or ``unknown_0x....``, so GREASE values
+pseudo-member whose name says GREASE or ``unknown_0x....`` (or the registry's name
+of a value glasstls does not implement, registry_names.py), so GREASE values
 (RFC 8701) and extensions from the future survive parsing and show in traces.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 from typing import ClassVar
+
+from .registry_names import BY_ENUM
 
 # RFC 8701, Section 2: the sixteen GREASE values for 16-bit registries.
 GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
@@ -26,7 +29,8 @@ class OpenEnum(IntEnum):
         digits = cls._bits // 4
         prefix = "GREASE" if digits == 4 and value in GREASE_VALUES else "unknown"
         member = int.__new__(cls, value)
-        member._name_ = f"{prefix}_0x{value:0{digits}x}"
+        registered = BY_ENUM.get(cls.__name__)  # a name for a value glasstls does not implement
+        member._name_ = (registered and registered.get(value)) or f"{prefix}_0x{value:0{digits}x}"
         member._value_ = value
         return member
 

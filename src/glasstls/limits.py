@@ -117,8 +117,8 @@ class PeerBudget:
         self._over(
             self._ccs13,
             "max_tls13_ccs",
-            "change_cipher_spec record(s) in a TLS 1.3 handshake (RFC 8446, Section 5 allows one for middlebox "
-            "compatibility)",
+            "change_cipher_spec record(s) in a TLS 1.3 handshake (RFC 8446, Section 5 and Appendix D.4: a peer "
+            "in middlebox compatibility mode sends one; more are refused here, as NSS and rustls refuse them)",
         )
 
     def on_application_record(self, size: int) -> None:

@@ -20,6 +20,7 @@ import io
 import os
 import sys
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -273,12 +274,7 @@ def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParame
         return _too_early(http)
     ok = request.method in (b"GET", b"HEAD")
     body = describe_page(params, early_bytes).encode() if ok else b"only GET is served here\n"
-    headers = [
-        ("content-type", "text/plain; charset=utf-8"),
-        ("content-length", str(len(body))),
-        ("connection", "close"),
-        ("server", "glasstls"),
-    ]
+    headers = _headers(body)
     if not ok:
         headers.append(("allow", "GET, HEAD"))
     status, reason = (200, b"OK") if ok else (405, b"Method Not Allowed")
@@ -292,12 +288,7 @@ def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParame
 def _too_early(http: h11.Connection) -> bytes:
     """RFC 8470, Section 5.2: a request that may not be replayed, received in early data."""
     body = b"425 Too Early: this request came in 0-RTT data, which may be replayed; send it again after the handshake\n"
-    headers = [
-        ("content-type", "text/plain; charset=utf-8"),
-        ("content-length", str(len(body))),
-        ("connection", "close"),
-        ("server", "glasstls"),
-    ]
+    headers = _headers(body)
     out = http.send(h11.Response(status_code=425, headers=headers, reason=b"Too Early")) or b""
     out += http.send(h11.Data(data=body)) or b""
     return out + (http.send(h11.EndOfMessage()) or b"")
@@ -308,8 +299,17 @@ def _bad_request(exc: h11.RemoteProtocolError) -> bytes:
     status = exc.error_status_hint
     reason = {431: "Request Header Fields Too Large"}.get(status, "Bad Request")
     body = f"{status} {reason}: the request could not be read\n".encode()
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\nserver: glasstls\r\n\r\n"
-    )
-    return head.encode() + body
+    fields = "".join(f"{name}: {value}\r\n" for name, value in _headers(body))
+    return f"HTTP/1.1 {status} {reason}\r\n{fields}\r\n".encode() + body
+
+
+def _headers(body: bytes) -> list[tuple[str, str]]:
+    """The header fields of every answer; Date because an origin server with a clock sends one
+    (RFC 9110, Section 6.6.1), which clients and scanners read the server's time from."""
+    return [
+        ("date", formatdate(usegmt=True)),
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-length", str(len(body))),
+        ("connection", "close"),
+        ("server", "glasstls"),
+    ]

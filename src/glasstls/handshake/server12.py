@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
 from ..crypto.signatures import SHA1_SIGNATURE_SCHEMES, key_kind, scheme_fits_key, sign
-from ..crypto.suites import TLS12_SUITES, Suite12
+from ..crypto.suites import TLS12_SUITES, TLS13_SUITES, Suite12
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, CipherSuite, ClientCertificateType, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
@@ -362,13 +362,30 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
         if choice is not None:
             return choice
     _refuse_sha1_default(ctx, offer, order)
-    offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "(no TLS 1.2 suite)"
+    offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "no TLS 1.2 suite glasstls implements"
+    offered += _unimplemented(client_suites)
     raise AlertError(
         _no_suite_alert(ctx, offer),
         f"no common cipher suite: client offered {offered}, server accepts "
         f"{', '.join(str(s) for s in ours) or '(none)'} (with its certificates and groups)"
         + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
     )
+
+
+_SHOWN_OTHERS = 8
+
+
+def _unimplemented(client_suites: tuple[CipherSuite, ...]) -> str:
+    """What else the client offered, by name (registry_names.py), for a refusal: a client of 3DES,
+    RC4 or CAMELLIA only is told so, not that it offered nothing (TLS 1.3 suites, SCSVs and GREASE aside)."""
+    others = [
+        str(s) for s in client_suites
+        if s not in TLS12_SUITES and s not in TLS13_SUITES and not s.known and not str(s).startswith("GREASE")
+    ]  # fmt: skip
+    if not others:
+        return ""
+    more = f" and {len(others) - _SHOWN_OTHERS} more" if len(others) > _SHOWN_OTHERS else ""
+    return f" (and suites glasstls does not implement: {', '.join(others[:_SHOWN_OTHERS])}{more})"
 
 
 def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
