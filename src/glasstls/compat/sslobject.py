@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import weakref
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -47,7 +47,16 @@ class SSLContext(Protocol):
     def server_chains(self) -> Any: ...
 
 
-class SSLObject:
+# A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
+# where libraries check it; the stdlib's ``__init__`` raises (its objects are made by ``_create``)
+# and every method and property it has is defined here, so none reaches a ``_ssl._SSLSocket``.
+if TYPE_CHECKING:
+    _Base = object
+else:
+    _Base = ssl.SSLObject
+
+
+class SSLObject(_Base):
     """What ``SSLContext.wrap_bio`` returns; see ``ssl.SSLObject`` for each method."""
 
     def __init__(
@@ -59,8 +68,11 @@ class SSLObject:
             raise ValueError("check_hostname requires server_hostname")
         self._context = context
         self._incoming, self._outgoing = incoming, outgoing
-        self.server_side = server_side
-        self.server_hostname = server_hostname
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        # Whom the sni_callback is given, as _ssl.c's ``owner``: this object, or the SSLSocket
+        # over it (a weak reference: the socket holds this object).
+        self._owner: weakref.ref[Any] | None = None
         self._inbox = Inbox()
         self._error: TLSError | None = None
         self._session = session
@@ -175,6 +187,14 @@ class SSLObject:
 
     # -- what was negotiated -----------------------------------------------------------
     @property
+    def server_side(self) -> bool:
+        return self._server_side
+
+    @property
+    def server_hostname(self) -> str | None:
+        return self._server_hostname
+
+    @property
     def context(self) -> SSLContext:
         return self._context
 
@@ -269,11 +289,13 @@ class SSLObject:
         self._flush()
 
     def _on_server_name(self, server_name: str | None) -> Any:
-        """The context's sni_callback, as the stdlib calls it: (this object, the name, the context).
+        """The context's sni_callback, as the stdlib calls it: (this object, or the SSLSocket over
+        it as _ssl.c's ``owner``, the name, the context).
         It may set ``self.context`` to another context, whose chain is then served, or return an
         alert number to refuse the handshake with."""
         before = self._context
-        answer = before.sni_callback(self, server_name, before)
+        owner = self._owner() if self._owner is not None else None
+        answer = before.sni_callback(self if owner is None else owner, server_name, before)
         if answer is not None:
             try:
                 alert = AlertDescription(int(answer))

@@ -35,8 +35,9 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
 
@@ -121,8 +122,22 @@ def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str
         raise TimeoutError(f"The {what} operation timed out")
 
 
-class SSLSocket(socket.socket):
-    """A ``socket.socket`` that speaks TLS through an ``SSLObject``-like object; see the module text."""
+# A subclass of the stdlib's ``ssl.SSLSocket`` at run time, so that the ``isinstance(sock,
+# ssl.SSLSocket)`` checks libraries make hold: httpcore reads the ALPN result (HTTP/2) only from
+# an ssl.SSLSocket's ``_sslobj``, and ftplib's FTP_TLS refuses auth()/ccc() and skips unwrap() on
+# a data connection otherwise. ``ssl.SSLSocket.__init__`` raises (its sockets are made by
+# ``_create``); this class has its own, and defines every method and property of the stdlib's
+# class that reaches ``_ssl._SSLSocket``, so none of those runs on our SSLObject. For mypy it
+# is a socket.socket of its own, as context.SSLContext.
+if TYPE_CHECKING:
+    _Base = socket.socket
+else:
+    _Base = ssl.SSLSocket
+
+
+class SSLSocket(_Base):
+    """A ``socket.socket`` (an ``ssl.SSLSocket``) that speaks TLS through an ``SSLObject``-like
+    object; see the module text."""
 
     def __init__(
         self,
@@ -151,10 +166,13 @@ class SSLSocket(socket.socket):
         self._send_lock = threading.Lock()  # taking ciphertext out and sending it, so records stay in order
         self._recv_lock = threading.Lock()  # reading records, so their boundaries stay counted
         self._sslobj: Any = None
+        self._kept: tuple[Any, str | None] = (None, None)  # context, server_hostname once _sslobj is gone
         self._connected = self._is_connected(timeout)
         self.settimeout(timeout)
         try:
             self._sslobj = make_sslobject(self._incoming, self._outgoing)
+            if hasattr(self._sslobj, "_owner"):  # glasstls's: its sni_callback is given this socket, as _ssl.c's
+                self._sslobj._owner = weakref.ref(self)
             if self._connected and do_handshake_on_connect:
                 if timeout == 0.0:
                     raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
@@ -408,8 +426,14 @@ class SSLSocket(socket.socket):
         if self._sslobj is None:
             raise ValueError("No SSL wrapper around " + str(self))
         self._drive(self._sslobj.unwrap, "shutdown")
-        self._sslobj = None
+        self._forget_sslobj()
         return self
+
+    def _forget_sslobj(self) -> None:
+        """Drop the SSLObject; ``context`` and ``server_hostname`` keep their values, as the stdlib's."""
+        if self._sslobj is not None:
+            self._kept = (self._sslobj.context, self._sslobj.server_hostname)
+        self._sslobj = None
 
     def pending(self) -> int:
         """Plaintext already decrypted and not yet read."""
@@ -500,11 +524,11 @@ class SSLSocket(socket.socket):
 
     def shutdown(self, how: int) -> None:
         """Shut the TCP connection down without close_notify, as the stdlib's (unwrap sends it)."""
-        self._sslobj = None
+        self._forget_sslobj()
         socket.socket.shutdown(self, how)
 
     def _real_close(self, *args: Any) -> None:
-        self._sslobj = None
+        self._forget_sslobj()
         socket.socket._real_close(self, *args)  # type: ignore[attr-defined]
 
     def connect(self, address: Any) -> None:
@@ -584,15 +608,18 @@ class SSLSocket(socket.socket):
 
     @property
     def context(self) -> Any:
-        return None if self._sslobj is None else self._sslobj.context
+        return self._kept[0] if self._sslobj is None else self._sslobj.context
 
     @context.setter
     def context(self, context: Any) -> None:
-        self._sslobj.context = context
+        if self._sslobj is None:
+            self._kept = (context, self._kept[1])
+        else:
+            self._sslobj.context = context
 
     @property
     def server_hostname(self) -> str | None:
-        return None if self._sslobj is None else self._sslobj.server_hostname
+        return self._kept[1] if self._sslobj is None else self._sslobj.server_hostname
 
     @property
     def session(self) -> Any:
