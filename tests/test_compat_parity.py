@@ -6,9 +6,14 @@ the stdlib's, unless a test says otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import socket
 import ssl
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,8 +72,8 @@ def tls_server(context: Any, handler: Callable[[Any], Any]) -> ServerThread:
     return ServerThread(handle)
 
 
-def connect(context: Any, port: int, **kwargs: Any) -> Any:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+def connect(context: Any, port: int, sock: socket.socket | None = None, **kwargs: Any) -> Any:
+    sock = sock or socket.create_connection(("127.0.0.1", port), timeout=WAIT)
     return context.wrap_socket(sock, server_hostname=kwargs.pop("server_hostname", "localhost"), **kwargs)
 
 
@@ -112,3 +117,79 @@ def test_unwrap_keeps_context_and_server_hostname(files: Files, kind: str) -> No
         plain = tls.unwrap()
         assert (plain.context, plain.server_hostname, plain.session) == (context, "localhost", None)
         server.result()
+
+
+# -- a non-blocking send() counts only what left (SSL_write's WANT_WRITE) -------------------------------
+
+
+def late_reader(files: Files, size: int, version: str) -> tuple[socket.socket, Any]:
+    """A listener with a small receive buffer, and a thread that waits before reading ``size``
+    bytes over TLS, then answers how many it got: the client's send buffer fills meanwhile."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # (before listen: inherited)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(WAIT)
+    context = server_context(files, version=version)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.settimeout(WAIT)
+        with context.wrap_socket(conn, server_side=True) as tls, contextlib.suppress(OSError):
+            time.sleep(0.5)  # (OSError: a client that closes before all came, as the BAD_WRITE_RETRY test)
+            got = 0
+            while got < size and (chunk := tls.recv(4096)):
+                got += len(chunk)
+            tls.sendall(b"got %d" % got)
+            tls.recv(1)  # until the client closes
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_nonblocking_send_counts_only_what_left(files: Files, kind: str, version: str) -> None:
+    """An event loop's send loop, then select() for the answer: with sends reported before their
+    records left, the request stayed in the socket's buffer and select() never saw the answer."""
+    size = 1 << 16
+    listener, thread = late_reader(files, size, version)
+    raw = socket.create_connection(listener.getsockname(), timeout=WAIT)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    with listener, connect(client_context(files, kind, version), 0, sock=raw) as tls:
+        tls.setblocking(False)
+        data, sent, wants = os.urandom(size), 0, 0
+        deadline = time.monotonic() + WAIT
+        while sent < size and time.monotonic() < deadline:
+            try:
+                sent += tls.send(bytes(data[sent:]))  # a new buffer each time: it may move (ACCEPT_MOVING_WRITE_BUFFER)
+            except ssl.SSLWantWriteError:
+                wants += 1
+                select.select([], [tls], [], WAIT)
+        assert sent == size and wants > 0
+        assert select.select([tls], [], [], WAIT)[0], "the answer never came: the request did not all leave"
+        answer = b""
+        while not answer and time.monotonic() < deadline:
+            try:
+                answer = tls.recv(100)
+            except ssl.SSLWantReadError:
+                select.select([tls], [], [], 1.0)
+        assert answer == b"got %d" % size
+    thread.join(WAIT)
+
+
+def test_a_retry_shorter_than_what_was_taken_is_refused(files: Files) -> None:
+    """OpenSSL's SSL_write refuses a retry with fewer bytes than the first call took (BAD_WRITE_RETRY)."""
+    listener, thread = late_reader(files, 1 << 20, "TLSv1.3")
+    raw = socket.create_connection(listener.getsockname(), timeout=WAIT)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    with listener, connect(client_context(files, "glasstls"), 0, sock=raw) as tls:
+        tls.setblocking(False)
+        with pytest.raises(ssl.SSLWantWriteError):
+            for _ in range(100):
+                tls.send(b"x" * 16384)
+        with pytest.raises(ssl.SSLError, match="BAD_WRITE_RETRY"):
+            tls.send(b"x")
+        tls.setblocking(True)
+        tls.settimeout(WAIT)
+        tls.sendall(b"x" * 16384)  # the sealed bytes go out first, then the rest of this buffer

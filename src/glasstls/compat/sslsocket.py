@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
+from .errors import ssl_error
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -159,6 +160,7 @@ class SSLSocket(_Base):
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._unsent = bytearray()  # ciphertext taken from the outgoing BIO, not yet accepted by the kernel
+        self._taken = 0  # plaintext a non-blocking write sealed but did not report sent (SSLWantWriteError)
         self._rx_header = bytearray()  # the part of the next record header read so far
         self._rx_body_left = 0  # bytes of the current record body still to read
         self._rx_eof = False  # the peer closed TCP
@@ -401,25 +403,51 @@ class SSLSocket(_Base):
         with memoryview(data) as view, view.cast("B") as octets:
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
-            for start in range(0, len(octets), WRITE_CHUNK):
+            done = self._taken_back(octets, _Deadline(self.gettimeout()))
+            for start in range(done, len(octets), WRITE_CHUNK):
                 chunk = octets[start : start + WRITE_CHUNK]
                 self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
 
     def _write_nonblocking(self, sslobj: Any, octets: memoryview) -> int:
-        """Take at most one chunk, and only once what was queued before has gone out.
+        """Take at most one chunk, and count it as sent only once its records are all in the kernel.
 
-        Data handed to the SSLObject is encrypted at once and cannot be taken back, so
-        it is never refused after that (which would make the caller send it twice):
-        whatever the kernel does not take yet stays queued for the next call.
+        As OpenSSL's SSL_write (with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, which _ssl.c sets):
+        records the kernel did not take all of raise SSLWantWriteError, so that the caller
+        waits for writability, not for an answer to a request still here; data handed to the
+        SSLObject is sealed at once and cannot be taken back, so its count is kept, and the
+        call again with the same data (which may have moved) sends the rest of those records
+        and returns that count without sealing the data twice.
         """
         if not octets:
             return 0
+        taken = self._taken_back(octets, _Deadline(0.0))
+        if taken:
+            return taken
         if not self._flush(_Deadline(0.0), "write", must=False):
             raise _want(write=True)
         chunk = octets[:WRITE_CHUNK]
         self._drive(lambda: sslobj.write(chunk), "write", must_flush=False)
+        if self._unsent or self._outgoing.pending:
+            self._taken = len(chunk)
+            raise _want(write=True)
         return len(chunk)
+
+    def _taken_back(self, octets: memoryview, deadline: _Deadline) -> int:
+        """The count of the bytes an earlier write sealed but did not report sent, once their records
+        are out (SSLWantWriteError on a non-blocking socket until then); 0 if there are none.
+
+        The retry must offer at least those bytes, as OpenSSL refuses a shorter one (BAD_WRITE_RETRY).
+        """
+        taken = self._taken
+        if not taken:
+            return 0
+        if len(octets) < taken:
+            raise ssl_error("BAD_WRITE_RETRY", f"bad write retry: {taken} bytes were taken, {len(octets)} offered")
+        if not self._flush(deadline, "write", must=not deadline.nonblocking):
+            raise _want(write=True)
+        self._taken = 0
+        return taken
 
     def unwrap(self) -> SSLSocket:
         """Send close_notify, wait for the peer's (RFC 8446 6.1), and return this socket, now plain."""
