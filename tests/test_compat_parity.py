@@ -193,3 +193,34 @@ def test_a_retry_shorter_than_what_was_taken_is_refused(files: Files) -> None:
         tls.setblocking(True)
         tls.settimeout(WAIT)
         tls.sendall(b"x" * 16384)  # the sealed bytes go out first, then the rest of this buffer
+
+
+# -- unwrap() and data the peer sent after our close_notify ---------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_unwrap_with_data_after_our_close_notify(files: Files, kind: str, version: str) -> None:
+    """The peer answers our close_notify with data, then its own close_notify (allowed in TLS 1.3,
+    RFC 8446 6.1; OpenSSL writes after a received close_notify in TLS 1.2 too). OpenSSL's
+    SSL_shutdown fails with APPLICATION_DATA_AFTER_CLOSE_NOTIFY; glasstls raises the same, and
+    (its rule: data received is delivered, never silently lost) recv() still gives the data."""
+    last_words = b"LAST WORDS " * 10
+
+    def answer_after_close(tls: Any) -> None:
+        assert tls.recv(3) == b"bye"
+        assert tls.recv(1) == b""  # the client's close_notify
+        tls.sendall(last_words)
+        tls.unwrap()
+
+    context = client_context(files, kind, version)
+    with tls_server(server_context(files, version=version), answer_after_close) as server:
+        with connect(context, server.port) as tls:
+            tls.sendall(b"bye")
+            with pytest.raises(ssl.SSLError) as caught:
+                tls.unwrap()
+            assert type(caught.value) is ssl.SSLError and caught.value.args[0] == ssl.SSL_ERROR_SSL
+            assert (caught.value.reason, caught.value.library) == ("APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "SSL")
+            if kind == "glasstls":  # (one record: sent by one sendall)
+                assert tls.recv(1000) == last_words
+                assert tls.unwrap() is tls  # the peer's close_notify came after the data
+        server.result()

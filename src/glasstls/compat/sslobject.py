@@ -78,6 +78,7 @@ class SSLObject(_Base):
         self._session = session
         self._peer_closed = False  # the peer's close_notify arrived
         self._unwrapped = False  # unwrap() was called: we sent ours
+        self._data_after_close = False  # application data arrived after ours, not yet told by unwrap()
         self._handshake_shown = False
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
         if self._watch is not None:
@@ -173,11 +174,17 @@ class SSLObject(_Base):
 
     def unwrap(self) -> None:
         """Send close_notify (RFC 8446, Section 6.1), then wait for the peer's: SSLWantReadError
-        until it arrives, as OpenSSL's second SSL_shutdown call."""
+        until it arrives, as OpenSSL's second SSL_shutdown call. Data the peer sent after our
+        close_notify raises SSLError (APPLICATION_DATA_AFTER_CLOSE_NOTIFY) as there, and is
+        kept for read(); unwrap() again goes on waiting."""
         self._unwrapped = True
         self._conn.close()
         self._flush()
         self._pump()
+        if self._data_after_close:
+            # As OpenSSL's SSL_shutdown; the data stays here for read(), not thrown away as there.
+            self._data_after_close = False
+            raise ssl_error("APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "application data after close notify")
         if self._peer_closed:
             return None
         self._raise_if_failed()
@@ -334,6 +341,7 @@ class SSLObject(_Base):
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (ApplicationData, EarlyData)):
             self._inbox.append(event.data)
+            self._data_after_close = self._data_after_close or self._unwrapped  # (came after our close_notify)
         elif isinstance(event, ConnectionClosed):
             # A TLS 1.2 peer's close_notify closes both ways here (glasstls answers it at once,
             # RFC 5246, Section 7.2.1), so the flag is ours, not Connection.peer_closed.
