@@ -224,3 +224,63 @@ def test_unwrap_with_data_after_our_close_notify(files: Files, kind: str, versio
                 assert tls.recv(1000) == last_words
                 assert tls.unwrap() is tls  # the peer's close_notify came after the data
         server.result()
+
+
+# -- context defaults, versions, ALPN arguments; the attributes of the exceptions ---------------------------
+
+
+def test_context_defaults_as_the_stdlib() -> None:
+    for protocol in (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER):
+        theirs, ours = ssl.SSLContext(protocol), glasstls.compat.SSLContext(protocol)
+        assert (ours.minimum_version, ours.maximum_version) == (theirs.minimum_version, theirs.maximum_version)
+        assert ours.options == theirs.options  # OP_CIPHER_SERVER_PREFERENCE, OP_ENABLE_MIDDLEBOX_COMPAT among them
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.MINIMUM_SUPPORTED])
+def test_an_older_floor_is_read_back_and_tls12_in_effect(files: Files, kind: str, version: ssl.TLSVersion) -> None:
+    """Libraries set TLSv1 as the floor for old servers: the stdlib takes it, so glasstls does, and
+    (it has no TLS 1.0/1.1, RFC 8996) still negotiates TLS 1.2 at least."""
+    context = client_context(files, kind, "TLSv1.2")
+    old = version != ssl.TLSVersion.MINIMUM_SUPPORTED
+    with pytest.warns(DeprecationWarning, match="is deprecated") if old else contextlib.nullcontext():
+        context.minimum_version = version
+    assert context.minimum_version == version
+    with tls_server(server_context(files, version="TLSv1.2"), lambda tls: tls.version()) as server:
+        with connect(context, server.port) as tls:
+            assert tls.version() == "TLSv1.2"
+        assert server.result() == "TLSv1.2"
+
+
+def test_a_ceiling_below_tls12_leaves_no_protocol(files: Files) -> None:
+    context = client_context(files, "glasstls")
+    with pytest.warns(DeprecationWarning):
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with pytest.raises(ssl.SSLError) as caught:
+        context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+    assert caught.value.reason == "NO_PROTOCOLS_AVAILABLE"
+
+
+def test_protocol_tlsv1_2_is_tls12_only(files: Files, kind: str) -> None:
+    with pytest.warns(DeprecationWarning) if kind == "stdlib" else contextlib.nullcontext():
+        context = CONTEXTS[kind](ssl.PROTOCOL_TLSv1_2)
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_NONE, False)
+    assert context.minimum_version == ssl.TLSVersion.MINIMUM_SUPPORTED
+    with tls_server(server_context(files), lambda tls: tls.version()) as server:
+        with connect(context, server.port) as tls:  # a TLS 1.3 server: TLS 1.2 negotiated all the same
+            assert tls.version() == "TLSv1.2"
+        assert server.result() == "TLSv1.2"
+
+
+def test_alpn_arguments_refused_as_the_stdlib(kind: str) -> None:
+    context = CONTEXTS[kind](ssl.PROTOCOL_TLS_CLIENT)
+    with pytest.raises(ssl.SSLError, match="ALPN protocols must be 1 to 255 in length"):
+        context.set_alpn_protocols(["h2", ""])
+    with pytest.raises(TypeError):
+        context.set_alpn_protocols([b"h2"])
+
+
+def test_want_errors_carry_reason_and_library_none(files: Files, kind: str) -> None:
+    sslobj = client_context(files, kind).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError) as caught:
+        sslobj.do_handshake()
+    assert (caught.value.reason, caught.value.library, caught.value.errno) == (None, None, ssl.SSL_ERROR_WANT_READ)

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
-from .errors import ssl_error
+from .errors import eof_error, ssl_error, want
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -93,16 +93,6 @@ class _Deadline:
         return None if self.at is None else max(0.0, self.at - time.monotonic())
 
 
-def _want(write: bool) -> ssl.SSLError:
-    if write:
-        return ssl.SSLWantWriteError(ssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)")
-    return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
-
-
-def _eof_error() -> ssl.SSLEOFError:
-    return ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
-
-
 def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str) -> None:
     """Wait until ``sock`` can be read (or written) or the deadline passes.
 
@@ -119,7 +109,7 @@ def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str
     poller.register(fd, select.POLLOUT if write else select.POLLIN)
     if not poller.poll(remaining * 1000.0):
         if deadline.nonblocking:
-            raise _want(write)
+            raise want(write)
         raise TimeoutError(f"The {what} operation timed out")
 
 
@@ -268,7 +258,7 @@ class SSLSocket(_Base):
         with self._recv_lock:
             while True:
                 if self._rx_eof:
-                    raise _eof_error()  # the SSLObject wants more after EOF: it is a truncation
+                    raise eof_error()  # the SSLObject wants more after EOF: it is a truncation
                 want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
                 data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
                 with self._ssl_lock:
@@ -362,7 +352,7 @@ class SSLSocket(_Base):
                 return call(self, arg, NO_WAIT)  # (timeout 0 or None: the socket does not poll first)
             except (BlockingIOError, InterruptedError):
                 if deadline.nonblocking or timeout == 0.0:
-                    raise _want(write) from None
+                    raise want(write) from None
             _wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
 
     # -- TLS operations -----------------------------------------------------------------------
@@ -425,12 +415,12 @@ class SSLSocket(_Base):
         if taken:
             return taken
         if not self._flush(_Deadline(0.0), "write", must=False):
-            raise _want(write=True)
+            raise want(write=True)
         chunk = octets[:WRITE_CHUNK]
         self._drive(lambda: sslobj.write(chunk), "write", must_flush=False)
         if self._unsent or self._outgoing.pending:
             self._taken = len(chunk)
-            raise _want(write=True)
+            raise want(write=True)
         return len(chunk)
 
     def _taken_back(self, octets: memoryview, deadline: _Deadline) -> int:
@@ -445,7 +435,7 @@ class SSLSocket(_Base):
         if len(octets) < taken:
             raise ssl_error("BAD_WRITE_RETRY", f"bad write retry: {taken} bytes were taken, {len(octets)} offered")
         if not self._flush(deadline, "write", must=not deadline.nonblocking):
-            raise _want(write=True)
+            raise want(write=True)
         self._taken = 0
         return taken
 
