@@ -219,11 +219,14 @@ def test_context_settings_as_the_stdlib(kind: type) -> None:
     assert server.check_hostname is False and server.verify_mode == ssl.CERT_NONE
 
 
-def test_old_versions_refused() -> None:
+def test_old_versions_read_back_with_a_deprecation_warning() -> None:
+    """As the stdlib: taken, read back, and warned about; TLS 1.2 stays the floor in effect
+    (test_an_older_floor_is_read_back_and_tls12_in_effect in test_compat_parity.py)."""
     ctx = GlassContext(ssl.PROTOCOL_TLS_CLIENT)
     for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
-        with pytest.raises(ValueError, match="RFC 8996"):
+        with pytest.warns(DeprecationWarning, match=f"ssl.TLSVersion.{old.name} is deprecated"):
             ctx.minimum_version = old
+        assert ctx.minimum_version == old
 
 
 @pytest.mark.parametrize("kind", [GlassContext, ssl.SSLContext], ids=["glasstls", "stdlib"])

@@ -35,7 +35,7 @@ from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
 from . import sslsocket, watch
-from .ciphers import parse_cipher_string
+from .ciphers import cipher_dict, parse_cipher_string
 from .sslobject import SSLObject, certificate_dict
 
 _VERSIONS = {
@@ -56,6 +56,14 @@ else:
     _Base = ssl.SSLContext
 
 _SIDES = (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER)
+# The stdlib's defaults with OpenSSL 3 (Modules/_ssl.c, _ssl__SSLContext_impl): what
+# ``ssl.SSLContext().options`` reads. glasstls acts on OP_NO_TLSv1_2/3 and OP_NO_TICKET; it never
+# compresses, keeps no DH or ECDH key across handshakes, sends the TLS 1.3 middlebox-compatible
+# hello (RFC 8446 D.4) and, as a server, picks the suite by its own preference.
+_DEFAULT_OPTIONS = (
+    ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    | ssl.OP_SINGLE_DH_USE | ssl.OP_SINGLE_ECDH_USE | ssl.OP_ENABLE_MIDDLEBOX_COMPAT
+)  # fmt: skip
 _LEVELS = {"legacy": 1, "intermediate": 2, "modern": 3}  # OpenSSL security levels of the same strength
 
 
@@ -81,17 +89,23 @@ class SSLContext(_Base):
         return _Base.__new__(cls, protocol if protocol in _SIDES else ssl.PROTOCOL_TLS_CLIENT)  # type: ignore[no-any-return,call-arg,unused-ignore]  # ssl.SSLContext.__new__ takes the protocol
 
     def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
-        if protocol not in (*_SIDES, ssl.PROTOCOL_TLS):
+        if protocol not in (*_SIDES, ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLSv1_2):
             raise ValueError(
-                "glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER or ssl.PROTOCOL_TLS"
+                "glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER, ssl.PROTOCOL_TLS or "
+                "ssl.PROTOCOL_TLSv1_2 (TLS 1.0 and 1.1 are not implemented: RFC 8996 deprecates them)"
             )
         self._protocol = ssl._SSLMethod(protocol)
         client = protocol == ssl.PROTOCOL_TLS_CLIENT
         self._check_hostname = client
         self._verify_mode = ssl.CERT_REQUIRED if client else ssl.CERT_NONE
-        self._minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        # As the stdlib reads them: TLS 1.2 the floor of the flexible methods (Python 3.10+); a
+        # fixed-version method (PROTOCOL_TLSv1_2, deprecated) reads MINIMUM_SUPPORTED and is that
+        # version only.
+        fixed = protocol == ssl.PROTOCOL_TLSv1_2
+        self._minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED if fixed else ssl.TLSVersion.TLSv1_2
         self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
-        self._options = ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION
+        self._only_tls12 = fixed
+        self._options = _DEFAULT_OPTIONS
         self._verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
         self._sni_callback: Callable[..., Any] | None = None
         self._profile = DEFAULT_PROFILE
@@ -294,8 +308,10 @@ class SSLContext(_Base):
 
     def set_alpn_protocols(self, protocols: list[str]) -> None:
         for proto in protocols:
-            if not 0 < len(proto.encode()) < 256:
-                raise ValueError("ALPN protocols must be 1 to 255 in length")  # RFC 7301, Section 3.1
+            if not isinstance(proto, str):  # as the stdlib's (str.encode of it)
+                raise TypeError("encoding without a string argument")
+            if not 0 < len(proto.encode()) < 256:  # RFC 7301, Section 3.1; the stdlib's error class
+                raise ssl.SSLError("ALPN protocols must be 1 to 255 in length")
         self._alpn = tuple(protocols)
 
     def set_ciphers(self, cipherlist: str) -> None:
@@ -309,9 +325,8 @@ class SSLContext(_Base):
         pass
 
     def get_ciphers(self) -> list[dict[str, Any]]:
-        from .ciphers import openssl_name
-
-        return [{"name": openssl_name(s.name), "id": 0x03000000 | int(s)} for s in self._suites()]
+        """The suites enabled, TLS 1.3 first, in the dicts (and values) the stdlib gives."""
+        return [cipher_dict(s) for s in self._suites()]
 
     # -- building connections ----------------------------------------------------
     def wrap_bio(
@@ -407,14 +422,19 @@ class SSLContext(_Base):
         return {} if self._tls12_suites is None else {"cipher_suites": self._suites()}
 
     def _tls_min(self) -> ProtocolVersion:
+        """The floor: TLS 1.2 for any older or MINIMUM_SUPPORTED setting (glasstls has no TLS 1.0/1.1)."""
         low = _VERSIONS.get(self._minimum_version, ProtocolVersion.TLSv1_2)
         if self.options & ssl.OP_NO_TLSv1_2:
             low = ProtocolVersion.TLSv1_3
         return low
 
     def _tls_max(self) -> ProtocolVersion:
+        """The ceiling; one below TLS 1.2 stays itself, so that the config refuses the range, as
+        OpenSSL's handshake fails with NO_PROTOCOLS_AVAILABLE."""
         high = _VERSIONS.get(self._maximum_version, ProtocolVersion.TLSv1_3)
-        if self.options & ssl.OP_NO_TLSv1_3:
+        if self._maximum_version in _OLD:
+            high = ProtocolVersion(int(self._maximum_version))
+        if self.options & ssl.OP_NO_TLSv1_3 or self._only_tls12:
             high = ProtocolVersion.TLSv1_2
         return high
 
@@ -509,9 +529,13 @@ def _no_anchor() -> x509.Certificate:
 
 
 def _checked_version(value: ssl.TLSVersion) -> ssl.TLSVersion:
-    if value in _OLD:
-        raise ValueError(f"{ssl.TLSVersion(value).name} is not supported: RFC 8996 deprecates TLS 1.0 and 1.1")
-    return ssl.TLSVersion(value)
+    """Any TLSVersion is taken and read back, as the stdlib does; a floor below TLS 1.2 is TLS 1.2
+    in effect (_tls_min), a ceiling below it leaves no version (RFC 8996 deprecates 1.0 and 1.1).
+    The old ones warn, with the stdlib's DeprecationWarning."""
+    version = ssl.TLSVersion(value)
+    if version in _OLD:
+        warnings.warn(f"ssl.TLSVersion.{version.name} is deprecated", DeprecationWarning, stacklevel=3)
+    return version
 
 
 def _der_certificates(data: bytes) -> list[x509.Certificate]:

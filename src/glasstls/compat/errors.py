@@ -117,11 +117,23 @@ def ssl_error(reason: str, detail: str) -> ssl.SSLError:
 
 
 def want_read() -> ssl.SSLWantReadError:
-    return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
+    return want(write=False)  # type: ignore[return-value]  # (the read kind)
+
+
+def want(write: bool) -> ssl.SSLError:
+    """SSLWantReadError or SSLWantWriteError, whose ``reason`` and ``library`` are None as _ssl.c's."""
+    if write:
+        exc: ssl.SSLError = ssl.SSLWantWriteError(ssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)")
+    else:
+        exc = ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
+    vars(exc).update(reason=None, library=None)  # (typeshed types them str; _ssl.c sets None)
+    return exc
 
 
 def zero_return() -> ssl.SSLZeroReturnError:
-    return ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "TLS/SSL connection has been closed (EOF)")
+    exc = ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "TLS/SSL connection has been closed (EOF)")
+    vars(exc).update(reason=None, library=None)  # (typeshed types them str; _ssl.c sets None)
+    return exc
 
 
 def eof_error() -> ssl.SSLEOFError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import weakref
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -47,7 +47,16 @@ class SSLContext(Protocol):
     def server_chains(self) -> Any: ...
 
 
-class SSLObject:
+# A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
+# where libraries check it; the stdlib's ``__init__`` raises (its objects are made by ``_create``)
+# and every method and property it has is defined here, so none reaches a ``_ssl._SSLSocket``.
+if TYPE_CHECKING:
+    _Base = object
+else:
+    _Base = ssl.SSLObject
+
+
+class SSLObject(_Base):
     """What ``SSLContext.wrap_bio`` returns; see ``ssl.SSLObject`` for each method."""
 
     def __init__(
@@ -59,13 +68,17 @@ class SSLObject:
             raise ValueError("check_hostname requires server_hostname")
         self._context = context
         self._incoming, self._outgoing = incoming, outgoing
-        self.server_side = server_side
-        self.server_hostname = server_hostname
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        # Whom the sni_callback is given, as _ssl.c's ``owner``: this object, or the SSLSocket
+        # over it (a weak reference: the socket holds this object).
+        self._owner: weakref.ref[Any] | None = None
         self._inbox = Inbox()
         self._error: TLSError | None = None
         self._session = session
         self._peer_closed = False  # the peer's close_notify arrived
         self._unwrapped = False  # unwrap() was called: we sent ours
+        self._data_after_close = False  # application data arrived after ours, not yet told by unwrap()
         self._handshake_shown = False
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
         if self._watch is not None:
@@ -161,11 +174,17 @@ class SSLObject:
 
     def unwrap(self) -> None:
         """Send close_notify (RFC 8446, Section 6.1), then wait for the peer's: SSLWantReadError
-        until it arrives, as OpenSSL's second SSL_shutdown call."""
+        until it arrives, as OpenSSL's second SSL_shutdown call. Data the peer sent after our
+        close_notify raises SSLError (APPLICATION_DATA_AFTER_CLOSE_NOTIFY) as there, and is
+        kept for read(); unwrap() again goes on waiting."""
         self._unwrapped = True
         self._conn.close()
         self._flush()
         self._pump()
+        if self._data_after_close:
+            # As OpenSSL's SSL_shutdown; the data stays here for read(), not thrown away as there.
+            self._data_after_close = False
+            raise ssl_error("APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "application data after close notify")
         if self._peer_closed:
             return None
         self._raise_if_failed()
@@ -174,6 +193,14 @@ class SSLObject:
         raise want_read()
 
     # -- what was negotiated -----------------------------------------------------------
+    @property
+    def server_side(self) -> bool:
+        return self._server_side
+
+    @property
+    def server_hostname(self) -> str | None:
+        return self._server_hostname
+
     @property
     def context(self) -> SSLContext:
         return self._context
@@ -269,11 +296,13 @@ class SSLObject:
         self._flush()
 
     def _on_server_name(self, server_name: str | None) -> Any:
-        """The context's sni_callback, as the stdlib calls it: (this object, the name, the context).
+        """The context's sni_callback, as the stdlib calls it: (this object, or the SSLSocket over
+        it as _ssl.c's ``owner``, the name, the context).
         It may set ``self.context`` to another context, whose chain is then served, or return an
         alert number to refuse the handshake with."""
         before = self._context
-        answer = before.sni_callback(self, server_name, before)
+        owner = self._owner() if self._owner is not None else None
+        answer = before.sni_callback(self if owner is None else owner, server_name, before)
         if answer is not None:
             try:
                 alert = AlertDescription(int(answer))
@@ -312,6 +341,7 @@ class SSLObject:
     def _on_event(self, event: Event) -> None:
         if isinstance(event, (ApplicationData, EarlyData)):
             self._inbox.append(event.data)
+            self._data_after_close = self._data_after_close or self._unwrapped  # (came after our close_notify)
         elif isinstance(event, ConnectionClosed):
             # A TLS 1.2 peer's close_notify closes both ways here (glasstls answers it at once,
             # RFC 5246, Section 7.2.1), so the flag is ours, not Connection.peer_closed.

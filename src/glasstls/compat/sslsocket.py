@@ -35,10 +35,12 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
+from .errors import eof_error, ssl_error, want
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -91,16 +93,6 @@ class _Deadline:
         return None if self.at is None else max(0.0, self.at - time.monotonic())
 
 
-def _want(write: bool) -> ssl.SSLError:
-    if write:
-        return ssl.SSLWantWriteError(ssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)")
-    return ssl.SSLWantReadError(ssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)")
-
-
-def _eof_error() -> ssl.SSLEOFError:
-    return ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
-
-
 def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str) -> None:
     """Wait until ``sock`` can be read (or written) or the deadline passes.
 
@@ -117,12 +109,26 @@ def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str
     poller.register(fd, select.POLLOUT if write else select.POLLIN)
     if not poller.poll(remaining * 1000.0):
         if deadline.nonblocking:
-            raise _want(write)
+            raise want(write)
         raise TimeoutError(f"The {what} operation timed out")
 
 
-class SSLSocket(socket.socket):
-    """A ``socket.socket`` that speaks TLS through an ``SSLObject``-like object; see the module text."""
+# A subclass of the stdlib's ``ssl.SSLSocket`` at run time, so that the ``isinstance(sock,
+# ssl.SSLSocket)`` checks libraries make hold: httpcore reads the ALPN result (HTTP/2) only from
+# an ssl.SSLSocket's ``_sslobj``, and ftplib's FTP_TLS refuses auth()/ccc() and skips unwrap() on
+# a data connection otherwise. ``ssl.SSLSocket.__init__`` raises (its sockets are made by
+# ``_create``); this class has its own, and defines every method and property of the stdlib's
+# class that reaches ``_ssl._SSLSocket``, so none of those runs on our SSLObject. For mypy it
+# is a socket.socket of its own, as context.SSLContext.
+if TYPE_CHECKING:
+    _Base = socket.socket
+else:
+    _Base = ssl.SSLSocket
+
+
+class SSLSocket(_Base):
+    """A ``socket.socket`` (an ``ssl.SSLSocket``) that speaks TLS through an ``SSLObject``-like
+    object; see the module text."""
 
     def __init__(
         self,
@@ -144,6 +150,7 @@ class SSLSocket(socket.socket):
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._unsent = bytearray()  # ciphertext taken from the outgoing BIO, not yet accepted by the kernel
+        self._taken = 0  # plaintext a non-blocking write sealed but did not report sent (SSLWantWriteError)
         self._rx_header = bytearray()  # the part of the next record header read so far
         self._rx_body_left = 0  # bytes of the current record body still to read
         self._rx_eof = False  # the peer closed TCP
@@ -151,10 +158,13 @@ class SSLSocket(socket.socket):
         self._send_lock = threading.Lock()  # taking ciphertext out and sending it, so records stay in order
         self._recv_lock = threading.Lock()  # reading records, so their boundaries stay counted
         self._sslobj: Any = None
+        self._kept: tuple[Any, str | None] = (None, None)  # context, server_hostname once _sslobj is gone
         self._connected = self._is_connected(timeout)
         self.settimeout(timeout)
         try:
             self._sslobj = make_sslobject(self._incoming, self._outgoing)
+            if hasattr(self._sslobj, "_owner"):  # glasstls's: its sni_callback is given this socket, as _ssl.c's
+                self._sslobj._owner = weakref.ref(self)
             if self._connected and do_handshake_on_connect:
                 if timeout == 0.0:
                     raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
@@ -248,7 +258,7 @@ class SSLSocket(socket.socket):
         with self._recv_lock:
             while True:
                 if self._rx_eof:
-                    raise _eof_error()  # the SSLObject wants more after EOF: it is a truncation
+                    raise eof_error()  # the SSLObject wants more after EOF: it is a truncation
                 want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
                 data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
                 with self._ssl_lock:
@@ -342,7 +352,7 @@ class SSLSocket(socket.socket):
                 return call(self, arg, NO_WAIT)  # (timeout 0 or None: the socket does not poll first)
             except (BlockingIOError, InterruptedError):
                 if deadline.nonblocking or timeout == 0.0:
-                    raise _want(write) from None
+                    raise want(write) from None
             _wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
 
     # -- TLS operations -----------------------------------------------------------------------
@@ -383,33 +393,65 @@ class SSLSocket(socket.socket):
         with memoryview(data) as view, view.cast("B") as octets:
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
-            for start in range(0, len(octets), WRITE_CHUNK):
+            done = self._taken_back(octets, _Deadline(self.gettimeout()))
+            for start in range(done, len(octets), WRITE_CHUNK):
                 chunk = octets[start : start + WRITE_CHUNK]
                 self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
 
     def _write_nonblocking(self, sslobj: Any, octets: memoryview) -> int:
-        """Take at most one chunk, and only once what was queued before has gone out.
+        """Take at most one chunk, and count it as sent only once its records are all in the kernel.
 
-        Data handed to the SSLObject is encrypted at once and cannot be taken back, so
-        it is never refused after that (which would make the caller send it twice):
-        whatever the kernel does not take yet stays queued for the next call.
+        As OpenSSL's SSL_write (with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, which _ssl.c sets):
+        records the kernel did not take all of raise SSLWantWriteError, so that the caller
+        waits for writability, not for an answer to a request still here; data handed to the
+        SSLObject is sealed at once and cannot be taken back, so its count is kept, and the
+        call again with the same data (which may have moved) sends the rest of those records
+        and returns that count without sealing the data twice.
         """
         if not octets:
             return 0
+        taken = self._taken_back(octets, _Deadline(0.0))
+        if taken:
+            return taken
         if not self._flush(_Deadline(0.0), "write", must=False):
-            raise _want(write=True)
+            raise want(write=True)
         chunk = octets[:WRITE_CHUNK]
         self._drive(lambda: sslobj.write(chunk), "write", must_flush=False)
+        if self._unsent or self._outgoing.pending:
+            self._taken = len(chunk)
+            raise want(write=True)
         return len(chunk)
+
+    def _taken_back(self, octets: memoryview, deadline: _Deadline) -> int:
+        """The count of the bytes an earlier write sealed but did not report sent, once their records
+        are out (SSLWantWriteError on a non-blocking socket until then); 0 if there are none.
+
+        The retry must offer at least those bytes, as OpenSSL refuses a shorter one (BAD_WRITE_RETRY).
+        """
+        taken = self._taken
+        if not taken:
+            return 0
+        if len(octets) < taken:
+            raise ssl_error("BAD_WRITE_RETRY", f"bad write retry: {taken} bytes were taken, {len(octets)} offered")
+        if not self._flush(deadline, "write", must=not deadline.nonblocking):
+            raise want(write=True)
+        self._taken = 0
+        return taken
 
     def unwrap(self) -> SSLSocket:
         """Send close_notify, wait for the peer's (RFC 8446 6.1), and return this socket, now plain."""
         if self._sslobj is None:
             raise ValueError("No SSL wrapper around " + str(self))
         self._drive(self._sslobj.unwrap, "shutdown")
-        self._sslobj = None
+        self._forget_sslobj()
         return self
+
+    def _forget_sslobj(self) -> None:
+        """Drop the SSLObject; ``context`` and ``server_hostname`` keep their values, as the stdlib's."""
+        if self._sslobj is not None:
+            self._kept = (self._sslobj.context, self._sslobj.server_hostname)
+        self._sslobj = None
 
     def pending(self) -> int:
         """Plaintext already decrypted and not yet read."""
@@ -500,11 +542,11 @@ class SSLSocket(socket.socket):
 
     def shutdown(self, how: int) -> None:
         """Shut the TCP connection down without close_notify, as the stdlib's (unwrap sends it)."""
-        self._sslobj = None
+        self._forget_sslobj()
         socket.socket.shutdown(self, how)
 
     def _real_close(self, *args: Any) -> None:
-        self._sslobj = None
+        self._forget_sslobj()
         socket.socket._real_close(self, *args)  # type: ignore[attr-defined]
 
     def connect(self, address: Any) -> None:
@@ -584,15 +626,18 @@ class SSLSocket(socket.socket):
 
     @property
     def context(self) -> Any:
-        return None if self._sslobj is None else self._sslobj.context
+        return self._kept[0] if self._sslobj is None else self._sslobj.context
 
     @context.setter
     def context(self, context: Any) -> None:
-        self._sslobj.context = context
+        if self._sslobj is None:
+            self._kept = (context, self._kept[1])
+        else:
+            self._sslobj.context = context
 
     @property
     def server_hostname(self) -> str | None:
-        return None if self._sslobj is None else self._sslobj.server_hostname
+        return self._kept[1] if self._sslobj is None else self._sslobj.server_hostname
 
     @property
     def session(self) -> Any:
