@@ -221,6 +221,28 @@ def test_alpn_mismatch_is_no_application_protocol(ca, server_key) -> None:
     assert ce[-1].error.description == AlertDescription.no_application_protocol
 
 
+@pytest.mark.parametrize("tls_max", [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2])
+def test_alpn_mismatch_goes_on_without_alpn_when_not_required(ca, server_key, tls_max) -> None:
+    """ServerConfig.alpn_required=False: no protocol selected, as OpenSSL's servers answer when their
+    callback chooses none (what the ssl-compatible layer does for Python's ssl programs)."""
+    cc, sc = configs(
+        ca, server_key, {"alpn": ("h2",), "tls_max": tls_max}, {"alpn": ("http/1.1",), "alpn_required": False}
+    )
+    c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    pump(c, s)
+    assert c.handshake_complete and s.handshake_complete
+    assert c.parameters.alpn is None and s.parameters.alpn is None
+    cc, sc = configs(
+        ca,
+        server_key,
+        {"alpn": ("h2", "http/1.1"), "tls_max": tls_max},
+        {"alpn": ("http/1.1",), "alpn_required": False},
+    )
+    c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    pump(c, s)
+    assert c.parameters.alpn == s.parameters.alpn == "http/1.1"
+
+
 def test_expired_certificate_by_injected_clock(ca, server_key) -> None:
     cc, sc = configs(ca, server_key)
     future = datetime(2099, 1, 1, tzinfo=UTC)

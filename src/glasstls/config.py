@@ -452,6 +452,10 @@ class ServerConfig:
     strict_group_preference: bool = False
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()
+    # A client whose ALPN list shares nothing with ``alpn``: no_application_protocol (RFC 7301,
+    # Section 3.2), or, False, the handshake goes on with no protocol selected, as OpenSSL's
+    # servers (nginx, Python's ssl) answer a callback that chose none (the ssl-compatible layer).
+    alpn_required: bool = True
     record_size_limit: int | None = (1 << 14) + 1
     advertise_groups: bool = False  # send supported_groups in EncryptedExtensions
     prefer_client_suites: bool = False

@@ -117,13 +117,16 @@ def choose_signature_scheme(
     )
 
 
-def choose_alpn(offered: Sequence[bytes], ours: Sequence[str]) -> str | None:
-    """RFC 7301, Section 3.2: server preference; no overlap is fatal."""
+def choose_alpn(offered: Sequence[bytes], ours: Sequence[str], required: bool = True) -> str | None:
+    """RFC 7301, Section 3.2: server preference; no overlap is fatal unless not ``required``
+    (ServerConfig.alpn_required), and then no protocol is selected."""
     if not offered or not ours:
         return None
     for proto in ours:
         if proto.encode() in offered:
             return proto
+    if not required:
+        return None
     raise AlertError(
         AlertDescription.no_application_protocol,
         f"no common application protocol: client offered {_names([printable(p) for p in offered])}, "

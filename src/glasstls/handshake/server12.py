@@ -260,7 +260,7 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionSt
         offer.etm and not suite.aead,  # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite
         session_id=ch.legacy_session_id,  # RFC 5077, Section 3.4: accepting a ticket echoes the client's session ID
         server_name=offer.server_name,
-        alpn=N.choose_alpn(offered_alpn.value if offered_alpn else (), config.alpn),
+        alpn=N.choose_alpn(offered_alpn.value if offered_alpn else (), config.alpn, config.alpn_required),
         issue_ticket=by_ticket
         and offer.tickets
         and config.session_tickets
@@ -307,7 +307,7 @@ def _full_handshake(ctx: Context, offer: Offer, transcript: Transcript) -> AnySt
         transcript,
         offer.ems,
         offer.etm and not choice.suite.aead,  # RFC 7366, Section 3: no encrypt_then_mac answer for an AEAD suite
-        alpn=N.choose_alpn(alpn.value if alpn else (), config.alpn),
+        alpn=N.choose_alpn(alpn.value if alpn else (), config.alpn, config.alpn_required),
         session_id=ctx.randomness(32) if config.session_cache is not None else b"",
         server_name=offer.server_name,
         issue_ticket=offer.tickets and config.session_tickets,

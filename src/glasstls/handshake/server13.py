@@ -153,7 +153,7 @@ def negotiate(
     if psk is None:
         certified, scheme = _certificate_for(ctx, sigs_ext.value if sigs_ext else (), server_name)
     alpn_ext = found.get(_ALPN)
-    alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn)
+    alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn, cfg.alpn_required)
     chosen = psk.suite if psk is not None else suite
     return Decisions(chosen, group, certified, scheme, alpn, server_name, psk), share
 
