@@ -171,3 +171,19 @@ def test_explain_unknown_ca_names_the_ca() -> None:
     text = render_text(f.client_log.events, explain=True, width=1000)
     assert "The client rejects the server's credentials (CN=localhost): issuer CN=glasstls throwaway root" in text
     assert default_ca() is not other_ca()
+
+
+def test_a_failure_after_the_handshake_is_the_connections() -> None:
+    """A record that fails authentication once the handshake is done: the connection failed, not the
+    handshake (which the diagnosis said before)."""
+    client_log, server_log = EventList(), EventList()
+    pair = make_pair(client_observer=client_log, server_observer=server_log)
+    pair.handshake()
+    pair.client.send(b"some data")
+    record = bytearray(pair.client.data_to_send())
+    record[-1] ^= 1
+    pair.server.receive_bytes(bytes(record))
+    assert pair.server.error is not None
+    text = diagnose(pair.server.error, server_log.events)
+    assert text.startswith("diagnosis: the connection failed on the server while exchanging application data"), text
+    assert "bad_record_mac (20), sent by the server" in text

@@ -365,7 +365,11 @@ FIXES: tuple[Rule, ...] = (
         "insufficient_security",
         "the peer finds our parameters too weak: for DHE use ffdhe2048 or larger, or prefer ECDHE suites",
     ),
-    Rule("no_application_protocol", "give --alpn a protocol the other side accepts (e.g. --alpn http/1.1)"),
+    Rule(
+        "no_application_protocol",
+        "the two ALPN lists share no protocol: give --alpn one the other side serves (h2, http/1.1, ... as its "
+        "configuration says; the refusing side's log names what it accepts)",
+    ),
     Rule(
         "unrecognized_name",
         "the server serves no host of that name: use --servername with one of its names",
@@ -452,6 +456,9 @@ FIXES: tuple[Rule, ...] = (
 )
 
 
+_AFTER_HANDSHAKE = "exchanging application data"  # the step of every connected state
+
+
 @dataclass
 class Diagnosis:
     side: str
@@ -468,7 +475,9 @@ class Diagnosis:
 
     def __str__(self) -> str:
         where = f" while {self.step}" if self.step else ""
-        lines = [f"diagnosis: the handshake failed on the {self.side}{where}"]
+        # After the handshake (a KeyUpdate, early data over its limit, ...) it is the connection that failed.
+        what = "connection" if self.step.startswith(_AFTER_HANDSHAKE) else "handshake"
+        lines = [f"diagnosis: the {what} failed on the {self.side}{where}"]
         if self.last_message:
             lines.append(f"  last message: {self.last_message}")
         if self.alert is not None:
