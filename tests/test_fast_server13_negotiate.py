@@ -19,7 +19,7 @@ from glasstls.enums import ExtensionType as E
 from glasstls.errors import AlertError
 from glasstls.handshake import psk13
 from glasstls.handshake.negotiation import choose_group
-from glasstls.session.state import SessionState
+from glasstls.session.state import SessionState, same_server_name
 from glasstls.wire.extensions import KeyShareEntry, PskIdentity
 
 GROUPS = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448, *kx.TLS13_ONLY_GROUPS]
@@ -68,7 +68,7 @@ def _reference_resumable(ctx, ch, state, identity, suites):  # type: ignore[no-u
     if suite is None:
         return None, f"no suite in common uses its hash ({original.hash_name})"
     sni = ch.ext(E.server_name)
-    if psk13._normal_name(state.server_name) != psk13._normal_name(sni.value if sni is not None else None):
+    if not same_server_name(state.server_name, sni.value if sni is not None else None):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
     alpn = ch.ext(E.application_layer_protocol_negotiation)
     if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):

@@ -591,14 +591,22 @@ def octets(data: Any) -> bytes | memoryview:
     return view.cast("B") if view.c_contiguous else view.tobytes()
 
 
-def _check_early_data(session: SessionState | None, size: int) -> None:
-    """A client may send early data only with a ticket that allows that much (RFC 8446, Section 4.2.10)."""
+def _check_early_data(session: SessionState | None, size: int, alpn: tuple[str, ...]) -> None:
+    """A client may send early data only with a ticket that allows that much (RFC 8446, Section 4.2.10),
+    and only for the ALPN protocol of the ticket's connection when it had one: early data is sent
+    under the session's parameters (Section 4.2.10), so a server that cannot select that protocol
+    again must refuse it (as OpenSSL's client refuses: INCONSISTENT_EARLY_DATA_ALPN)."""
     if session is None or session.version != ProtocolVersion.TLSv1_3 or not session.ticket:
         raise ConfigError("early data needs a session with a TLS 1.3 ticket (session=...)")
     if session.max_early_data == 0:
         raise ConfigError("the session's ticket does not allow early data (the server announced none)")
     if size > session.max_early_data:
         raise ConfigError(f"{size} bytes of early data exceed the ticket's max_early_data ({session.max_early_data})")
+    if session.alpn is not None and session.alpn not in alpn:
+        raise ConfigError(
+            f"the session's early data belongs to ALPN protocol {session.alpn!r}, which this connection "
+            "does not offer (RFC 8446, Section 4.2.10): offer it too (alpn=, --alpn) or send no early data"
+        )
 
 
 def _non_ascii_name(name: str) -> str:
@@ -635,7 +643,7 @@ class ClientConnection(Connection):
         if session is not None and not session.expired(self._clock()):
             self._ctx.offered_session = session
         if early_data is not None:
-            _check_early_data(session, len(early_data))
+            _check_early_data(session, len(early_data), self.config.alpn)
             self._ctx.early_wanted = bytes(early_data)
         self._records.plaintext_version = b"\x03\x01"  # RFC 8446, Section 5.1
         self._state = client.start(self._ctx)

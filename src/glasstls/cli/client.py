@@ -238,6 +238,7 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
         raise
     tls_session = _Session(sock, conn, args, recorder)
     tls_session.early_data = early_data
+    tls_session.early_alpn = session.alpn if session is not None else None
     try:
         return tls_session.run()
     finally:
@@ -334,11 +335,13 @@ class _Session:
         self.error: TLSError | None = None
         self.received = 0  # application-data bytes, for the truncation report
         self.early_data: bytes | None = None  # --early-data's bytes, for --resend-rejected-early-data
+        self.early_alpn: str | None = None  # the ALPN protocol the early data was sent under (the session's)
 
     def run(self) -> int:
         self.sock.setblocking(False)
         self.selector.register(self.sock, selectors.EVENT_READ, "net")
-        self._register_stdin()
+        if not self.early_data:  # with early data, stdin waits for the handshake: see _on_event
+            self._register_stdin()
         self._flush()
         deadline = time.monotonic() + self.args.timeout
         while not self.finished:
@@ -415,6 +418,11 @@ class _Session:
         if isinstance(event, HandshakeComplete):
             print_summary(self.args, event.parameters)
             self._resend_early_data(event.parameters)
+            if self.early_data:
+                # Only now: stdin's bytes come after the early data in the stream, also when the
+                # early data was rejected and is sent again (the handshake would have queued
+                # stdin's bytes ahead of it).
+                self._register_stdin()
             self.handshake_done = True  # a regular file's bytes go out from here, as the socket takes them
         elif isinstance(event, ApplicationData) and self.stdout_open:
             self.received += len(event.data)
@@ -431,14 +439,20 @@ class _Session:
             self.finished = True
 
     def _resend_early_data(self, p: NegotiatedParameters) -> None:
-        """Rejected 0-RTT data is lost unless --resend-rejected-early-data asks to send it now."""
+        """Rejected 0-RTT data is lost unless --resend-rejected-early-data asks to send it now, and
+        then only under the ALPN protocol it was written for (RFC 8446, Section 4.2.10)."""
         if p.early_data_accepted is not False:
             return
-        if self.args.resend_rejected_early_data and self.early_data:
+        if not (self.args.resend_rejected_early_data and self.early_data):
+            if not self.args.json:
+                say(self.args, "The rejected early data was not sent again (--resend-rejected-early-data)")
+        elif p.alpn != self.early_alpn:
+            chosen, written = p.alpn or "none", self.early_alpn or "none"
+            say(self.args, f"The rejected early data was not sent again: it was for ALPN {printable(written)}, "
+                f"the connection chose {printable(chosen)} (RFC 8446, Section 4.2.10)")  # fmt: skip
+        else:
             say(self.args, "Sending the rejected early data again, after the handshake")
             self.conn.send(self.early_data)
-        elif not self.args.json:
-            say(self.args, "The rejected early data was not sent again (--resend-rejected-early-data)")
 
     def _eof(self) -> None:
         if not self.conn.handshake_complete and self.error is None:
