@@ -151,6 +151,18 @@ def test_a_stream_cut_without_close_notify_is_an_error_after_the_data(pki: PKI, 
     assert "without close_notify" in str(info.value) and f"after {len(body)} bytes" in str(info.value)
 
 
+def test_a_stream_cut_before_any_data_is_still_an_error_but_says_nothing_was_cut(pki: PKI) -> None:
+    """A probe that hangs up after the handshake (a scanner's, a browser's preconnect): still no clean end,
+    but the message no longer speaks of data that may be truncated when none arrived."""
+    with raw_server(cut_after(pki, b"", False)) as port:
+        tls = connect(pki, port)
+        with pytest.raises(TruncatedError) as info:
+            tls.recv()
+        tls.close()
+    assert info.value.received == 0
+    assert str(info.value) == "the peer closed the connection without close_notify (FIN) before any application data"
+
+
 def test_recv_all_raises_on_truncation_and_allows_it_when_asked(pki: PKI) -> None:
     with raw_server(cut_after(pki, b"HALF", False)) as port:
         tls = connect(pki, port)

@@ -168,6 +168,9 @@ class TruncatedError(ConnectionClosedError):
     def __init__(self, received: int, detail: str = "") -> None:
         self.received = received
         how = f" ({detail})" if detail else ""
+        if not received:  # (a scanner's or a browser's probe, most often: nothing can have been cut short)
+            super().__init__(f"the peer closed the connection without close_notify{how} before any application data")
+            return
         super().__init__(
             f"the peer closed the connection without close_notify{how} after {received} bytes of application data: "
             "the data may be truncated (allow_truncation=True accepts this where the application frames its own data)"
