@@ -222,9 +222,13 @@ def openssl_name(suite_name: str) -> str:
     return NAME_OF.get(suite, suite_name)
 
 
-def secret_bits(suite_name: str) -> int:
-    """The symmetric key size, as ``SSLSocket.cipher()`` reports it."""
-    return 256 if "AES_256" in suite_name or "CHACHA20" in suite_name else 128
+def cipher_tuple(suite_name: str) -> tuple[str, str, int]:
+    """``SSLSocket.cipher()``'s tuple for a suite (glasstls's IANA name), as _ssl.c's cipher_to_tuple:
+    OpenSSL's name, the protocol OpenSSL files the suite under (SSL_CIPHER_get_version: "TLSv1.0"
+    for ECDHE-RSA-AES128-SHA, "SSLv3" for AES128-SHA, not the version negotiated) and its
+    strength in bits (SSL_CIPHER_get_bits)."""
+    described = cipher_dict(CipherSuite[suite_name])
+    return described["name"], described["protocol"], described["strength_bits"]
 
 
 TLS13_NAMES = tuple(s.name for s in TLS13_SUITES)

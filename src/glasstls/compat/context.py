@@ -35,8 +35,10 @@ from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
 from . import sslsocket, watch
+from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
-from .sslobject import SSLObject, certificate_dict
+from .errors import X509_R_KEY_VALUES_MISMATCH
+from .sslobject import SSLObject
 
 _VERSIONS = {
     ssl.TLSVersion.TLSv1_2: ProtocolVersion.TLSv1_2,
@@ -81,7 +83,9 @@ class SSLContext(_Base):
     keylog_filename: str | None = None
     post_handshake_auth = False
     num_tickets = 2
-    hostname_checks_common_name = False  # glasstls never reads the CN (RFC 9525)
+    # Reads True as the stdlib's (OpenSSL falls back to the CN of a certificate without DNS names);
+    # stored, not acted on: glasstls never reads the CN (RFC 9525), whatever it is set to.
+    hostname_checks_common_name = True
 
     def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT, *args: Any, **kwargs: Any) -> SSLContext:
         if _Base is object:
@@ -111,7 +115,8 @@ class SSLContext(_Base):
         self._profile = DEFAULT_PROFILE
         self._roots: list[x509.Certificate] = []
         self._root_set: set[x509.Certificate] = set()
-        self._store: TrustStore | None = None  # of _roots, kept for every connection until they change
+        self._store: TrustStore | None = None  # of _anchors(), kept for every connection until they change
+        self._store_partial = False  # whether _store was built for VERIFY_X509_PARTIAL_CHAIN
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None
         self._alpn: tuple[str, ...] = ()
@@ -304,6 +309,11 @@ class SSLContext(_Base):
         try:
             self._chain = CertifiedKey.from_pem(chain_pem, key_pem, secret)
         except (ValueError, TypeError) as exc:
+            if _key_mismatch(chain_pem, key_pem, secret):  # as OpenSSL's X509_check_private_key
+                message = f"[X509: KEY_VALUES_MISMATCH] key values mismatch ({exc})"
+                err = ssl.SSLError(X509_R_KEY_VALUES_MISMATCH, message)
+                err.reason, err.library = "KEY_VALUES_MISMATCH", "X509"
+                raise err from exc
             raise _ssl_error(f"cannot load the certificate chain or key: {exc}", "PEM_LIB") from exc
 
     def set_alpn_protocols(self, protocols: list[str]) -> None:
@@ -340,6 +350,13 @@ class SSLContext(_Base):
         self, sock: Any, server_side: bool = False, do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True, server_hostname: str | None = None, session: Any = None,
     ) -> Any:  # fmt: skip
+        # The stdlib's SSLSocket._create refuses these before any I/O (wrap_bio takes them all).
+        if server_side and server_hostname:
+            raise ValueError("server_hostname can only be specified in client mode")
+        if server_side and session is not None:
+            raise ValueError("session can only be specified in client mode")
+        if self._check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
         peer = _socket_peer(sock) if watch.current() is not None else None
         return sslsocket.wrap_socket(
             sock, lambda inc, out: self.sslobject_class(self, inc, out, server_side, server_hostname, session, peer),
@@ -347,12 +364,16 @@ class SSLContext(_Base):
             suppress_ragged_eofs=suppress_ragged_eofs,
         )  # fmt: skip
 
-    def client_config(self) -> ClientConfig:
+    def client_config(self, named: bool = True) -> ClientConfig:
+        """The config of a client connection; ``named``: it has a server_hostname. Without one the
+        chain is checked but no name, as OpenSSL does when _ssl.c set it none (wrap_bio takes that
+        even with check_hostname on)."""
         verify = self._verify_mode != ssl.CERT_NONE
         store = self._trust_store() if verify else None
+        check_name = self._check_hostname and named
         inputs = (
             store, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET, self._chain,
-            self.post_handshake_auth, self._check_hostname, self._profile, self._tls12_suites, tuple(self._crls),
+            self.post_handshake_auth, check_name, self._profile, self._tls12_suites, tuple(self._crls),
             self._verify_flags & ssl.VERIFY_CRL_CHECK_LEAF,
         )  # fmt: skip
         built: ClientConfig | None = self._reused("client", inputs)
@@ -367,7 +388,7 @@ class SSLContext(_Base):
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
-            dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not self._check_hostname),
+            dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
             profile=self._profile, **kwargs,
         )  # fmt: skip
         self._built["client"] = (inputs, config)
@@ -413,9 +434,22 @@ class SSLContext(_Base):
         """The CAs loaded. With none, OpenSSL still handshakes and fails the peer's chain
         (unable to get local issuer certificate); a glasstls TrustStore cannot be empty, so
         it holds one anchor whose key nobody has (_no_anchor), and the chain fails alike."""
-        if self._store is None:
-            self._store = TrustStore.from_certificates(self._roots or [_no_anchor()], "SSLContext")
+        partial = bool(self._verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN)
+        if self._store is None or self._store_partial != partial:
+            self._store = TrustStore.from_certificates(self._anchors(partial) or [_no_anchor()], "SSLContext")
+            self._store_partial = partial
         return self._store
+
+    def _anchors(self, partial: bool) -> list[x509.Certificate]:
+        """The CAs loaded that OpenSSL takes as trust anchors. Without VERIFY_X509_PARTIAL_CHAIN a
+        chain must end at a self-signed certificate, so an end-entity certificate loaded as a CA
+        (a server's own, "pinned") is no anchor: OpenSSL fails its chain (unable to get local
+        issuer certificate) where glasstls would trust it as loaded. Such a certificate can issue
+        nothing, so leaving it out changes no other chain. (A loaded intermediate CA OpenSSL would
+        not take as an anchor either; glasstls still does: see docs/design/ssl-compat.md.)"""
+        if partial:
+            return self._roots
+        return [c for c in self._roots if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # Left out unless set_ciphers was called, so the config's profile decides as usual.
@@ -560,6 +594,18 @@ def _is_ca(cert: x509.Certificate) -> bool:
             return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
+
+
+def _key_mismatch(chain_pem: bytes, key_pem: bytes, password: bytes | None) -> bool:
+    """Whether the first certificate and the key both load and the key is not the certificate's."""
+    try:
+        leaf = x509.load_pem_x509_certificate(chain_pem)
+        key = serialization.load_pem_private_key(key_pem, password)
+    except (ValueError, TypeError):
+        return False  # (one of them does not load: PEM_LIB, as before)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    return bool(leaf.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki))
 
 
 def _ssl_error(message: str, reason: str) -> ssl.SSLError:

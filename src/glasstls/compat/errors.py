@@ -8,6 +8,7 @@ and keeps glasstls's own diagnosis in the message (and as ``__cause__``).
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 
 from ..enums import AlertDescription
@@ -16,9 +17,20 @@ from ..errors import AlertError, PeerAlertError, TLSError, TruncatedError
 # X509_V_ERR_* codes OpenSSL reports for the certificate problems glasstls names
 # (openssl/x509_vfy.h); the messages are X509_verify_cert_error_string's.
 X509_V_ERR_CERT_HAS_EXPIRED = 10
+X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18
+X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN = 19
 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
 X509_V_ERR_HOSTNAME_MISMATCH = 62
+X509_V_ERR_IP_ADDRESS_MISMATCH = 64
 X509_V_ERR_APPLICATION_VERIFICATION = 50
+X509_R_KEY_VALUES_MISMATCH = 116  # the stdlib's errno for a key that is not the certificate's
+
+# OpenSSL 3 spells "self-signed" with a hyphen; 1.1.1 did not: the stdlib shows what it links.
+_SELF_SIGNED = "self-signed certificate" if ssl.OPENSSL_VERSION_INFO >= (3,) else "self signed certificate"
+_UNTRUSTED: dict[str, tuple[int, str]] = {
+    "untrusted_issuer": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
+    "missing_intermediate": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
+}
 
 _VERIFY_BY_ALERT: dict[AlertDescription, tuple[int, str]] = {
     AlertDescription.unknown_ca: (
@@ -70,8 +82,9 @@ def reason_for_alert(description: AlertDescription, received: bool) -> str:
     }.get(name, name)
 
 
-def to_ssl_error(err: TLSError) -> ssl.SSLError:
-    """The ``ssl`` exception standing for glasstls's ``err``."""
+def to_ssl_error(err: TLSError, hostname: str | None = None) -> ssl.SSLError:
+    """The ``ssl`` exception standing for glasstls's ``err``; ``hostname`` is the server_hostname
+    as the program gave it, which OpenSSL's mismatch message quotes."""
     if isinstance(err, TruncatedError):
         return _ssl_error(ssl.SSLEOFError, ssl.SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(err))
     if isinstance(err, PeerAlertError):
@@ -81,19 +94,15 @@ def to_ssl_error(err: TLSError) -> ssl.SSLError:
         if err.facts is not None and err.facts.problem == "callback_refused":
             return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "CALLBACK_FAILED", str(err))  # as OpenSSL's SNI
         if err.description in _CERTIFICATE_ALERTS:
-            return certificate_error(err)
+            return certificate_error(err, hostname)
         reason = reason_for_alert(err.description, received=False)
         return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
     return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "GLASSTLS_ERROR", str(err))
 
 
-def certificate_error(err: AlertError) -> ssl.SSLCertVerificationError:
+def certificate_error(err: AlertError, hostname: str | None = None) -> ssl.SSLCertVerificationError:
     """``ssl.SSLCertVerificationError`` with OpenSSL's verify code and message."""
-    facts = err.facts
-    if facts is not None and facts.problem == "name_mismatch":
-        code, message = X509_V_ERR_HOSTNAME_MISMATCH, f"Hostname mismatch, certificate is not valid for '{facts.name}'."
-    else:
-        code, message = _VERIFY_BY_ALERT.get(err.description, (X509_V_ERR_APPLICATION_VERIFICATION, str(err.reason)))
+    code, message = verify_result(err, hostname)
     exc = ssl.SSLCertVerificationError(
         ssl.SSL_ERROR_SSL, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({err})"
     )
@@ -102,6 +111,58 @@ def certificate_error(err: AlertError) -> ssl.SSLCertVerificationError:
     exc.verify_code = code
     exc.verify_message = message
     return exc
+
+
+def verify_result(err: AlertError, hostname: str | None = None) -> tuple[int, str]:
+    """OpenSSL's X509_V_ERR_* code and message for the problem the x509 layer's facts name."""
+    facts = err.facts
+    problem = facts.problem if facts is not None else ""
+    if facts is not None and problem == "name_mismatch":
+        name = hostname if hostname is not None else facts.name
+        if openssl_ip(name) is not None:  # _ssl.c checks an address OpenSSL parses as one by X509_check_ip
+            return X509_V_ERR_IP_ADDRESS_MISMATCH, f"IP address mismatch, certificate is not valid for '{name}'."
+        return X509_V_ERR_HOSTNAME_MISMATCH, f"Hostname mismatch, certificate is not valid for '{name}'."
+    if problem == "untrusted_self_signed":
+        # The x509 layer names the leaf "server certificate ..."/"client certificate ...", any other
+        # certificate of the chain "certificate ..." (verify.py, _untrusted); OpenSSL tells them apart
+        # as DEPTH_ZERO_SELF_SIGNED_CERT and SELF_SIGNED_CERT_IN_CHAIN.
+        if err.reason.startswith("certificate "):
+            return X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, f"{_SELF_SIGNED} in certificate chain"
+        return X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, _SELF_SIGNED
+    if problem in _UNTRUSTED:
+        return _UNTRUSTED[problem]
+    return _VERIFY_BY_ALERT.get(err.description, (X509_V_ERR_APPLICATION_VERIFICATION, str(err.reason)))
+
+
+def openssl_ip(name: str) -> str | None:
+    """``name`` as an IP address in Python's canonical form when OpenSSL's a2i_IPADDRESS reads it as
+    one (which _ssl.c tries first: an address is then matched against IP entries and sent no SNI),
+    else None. OpenSSL reads IPv4 as four decimal numbers each up to 255, leading zeros allowed
+    ("127.000.000.001"), which Python's ipaddress refuses; IPv6 as ipaddress does, without a zone."""
+    parts = name.split(".")
+    if len(parts) == 4 and all(p.isdigit() and p.isascii() and int(p) <= 255 for p in parts):
+        return ".".join(str(int(p)) for p in parts)
+    if ":" in name and "%" not in name:
+        try:
+            return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            return None
+    return None
+
+
+def not_tls_error(first: bytes, server_side: bool) -> ssl.SSLError | None:
+    """What OpenSSL reports when the first record header it reads is not TLS's (major version 3):
+    an HTTP request or proxy CONNECT by its first word, otherwise WRONG_VERSION_NUMBER
+    (ssl3_get_record). None when ``first`` is a TLS header, or too short to tell."""
+    if len(first) < 3 or first[1] == 3:
+        return None
+    if server_side and first[0] & 0x80 and first[2] == 1:
+        return None  # an SSL 2.0 CLIENT-HELLO: OpenSSL reads it otherwise; glasstls's own error stands
+    if first.startswith((b"GET ", b"POST ", b"HEAD ", b"PUT ")):  # (either side, as OpenSSL)
+        return ssl_error("HTTP_REQUEST", "http request")
+    if first.startswith(b"CONNE"):
+        return ssl_error("HTTPS_PROXY_REQUEST", "https proxy request")
+    return ssl_error("WRONG_VERSION_NUMBER", "wrong version number")
 
 
 def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -> ssl.SSLError:

@@ -11,8 +11,8 @@ so ``SSLWantWriteError`` never happens here (as with the stdlib over a MemoryBIO
 from __future__ import annotations
 
 import ssl
+import time
 import weakref
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
@@ -23,8 +23,10 @@ from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
 from ..io.inbox import Inbox
-from .ciphers import openssl_name, secret_bits
-from .errors import eof_error, ssl_error, to_ssl_error, want_read, zero_return
+from .certdict import certificate_dict
+from .ciphers import cipher_tuple
+from .errors import eof_error, not_tls_error, openssl_ip, ssl_error, to_ssl_error, want_read, zero_return
+from .session import SSLSession, session_state
 from .watch import connection_watch
 
 
@@ -40,7 +42,7 @@ class SSLContext(Protocol):
     @property
     def sni_callback(self) -> Any: ...
 
-    def client_config(self) -> Any: ...
+    def client_config(self, named: bool = True) -> Any: ...
 
     def server_config(self, server_name_callback: Any = None) -> Any: ...
 
@@ -63,9 +65,9 @@ class SSLObject(_Base):
         self, context: SSLContext, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
         server_hostname: str | bytes | None = None, session: Any = None, peer: Any = None,
     ) -> None:  # fmt: skip
+        # (No check_hostname-without-server_hostname refusal here: the stdlib makes it in wrap_socket
+        # only; an SSLObject without a name is checked at the handshake without one, as OpenSSL.)
         server_hostname = _encoded_hostname(server_hostname)
-        if not server_side and context.check_hostname and not server_hostname:
-            raise ValueError("check_hostname requires server_hostname")
         self._context = context
         self._incoming, self._outgoing = incoming, outgoing
         self._server_side = server_side
@@ -75,7 +77,10 @@ class SSLObject(_Base):
         self._owner: weakref.ref[Any] | None = None
         self._inbox = Inbox()
         self._error: TLSError | None = None
-        self._session = session
+        self._session = session_state(session) if session is not None else None
+        self._started = False  # do_handshake() was called: the ClientHello is out, the session fixed
+        self._done_at: float | None = None  # when .session was first read with nothing to resume
+        self._first = b""  # the first bytes the peer sent: a record header, or what is not TLS
         self._peer_closed = False  # the peer's close_notify arrived
         self._unwrapped = False  # unwrap() was called: we sent ours
         self._data_after_close = False  # application data arrived after ours, not yet told by unwrap()
@@ -84,26 +89,30 @@ class SSLObject(_Base):
         if self._watch is not None:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
         observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
-        observer = _tee(observers)
+        self._observer = _tee(observers)
+        # The ClientHello is made now but goes out at the first do_handshake(), as OpenSSL writes it
+        # in SSL_do_handshake: until then ``session`` may still be set, and the hello made again.
+        self._conn = self._connection()
+
+    def _connection(self) -> Connection:
         try:
-            self._conn = self._connection(context, server_side, server_hostname, session, observer)
+            if self._server_side:
+                on_name = self._on_server_name if self._context.sni_callback is not None else None
+                return ServerConnection(self._context.server_config(on_name), observer=self._observer)
+            name = self._server_hostname
+            return ClientConnection(
+                self._context.client_config(named=bool(name)), server_name=openssl_ip(name) or name if name else None,
+                session=self._session, observer=self._observer,
+            )  # fmt: skip
         except ConfigError as exc:  # settings that cannot work together: OpenSSL says so at the handshake
             reason = "NO_PROTOCOLS_AVAILABLE" if exc.facts and exc.facts.problem == "version_range" else "BAD_VALUE"
             raise ssl_error(reason, str(exc)) from exc
-        self._flush()
-
-    def _connection(
-        self, context: SSLContext, server_side: bool, server_hostname: str | None, session: Any, observer: Any
-    ) -> Connection:
-        if server_side:
-            on_name = self._on_server_name if context.sni_callback is not None else None
-            return ServerConnection(context.server_config(on_name), observer=observer)
-        return ClientConnection(
-            context.client_config(), server_name=server_hostname, session=session, observer=observer
-        )
 
     # -- the handshake -------------------------------------------------------------
     def do_handshake(self) -> None:
+        if not self._started:
+            self._started = True
+            self._flush()  # the ClientHello
         self._pump()
         self._raise_if_failed()
         if self._conn.handshake_complete:
@@ -210,9 +219,32 @@ class SSLObject(_Base):
         self._context = value  # as the stdlib allows (for SNI); this connection's config is already built
 
     @property
-    def session(self) -> Any:
-        """The glasstls SessionState to resume with (give it as ``session=`` to wrap_bio)."""
-        return self._conn.session or self._session
+    def session(self) -> SSLSession | None:
+        """The session to resume with (give it as ``session=`` to wrap_bio or set it here before the
+        handshake), with the stdlib's attributes; its glasstls SessionState is ``.state``."""
+        state = self._conn.session or self._session
+        if state is None and self._conn.handshake_complete:
+            if self._done_at is None:
+                self._done_at = time.time()
+            return SSLSession(None, self._context, self._done_at)  # (OpenSSL's: nothing to resume yet)
+        return SSLSession(state, self._context) if state is not None else None
+
+    @session.setter
+    def session(self, session: Any) -> None:
+        """As _ssl.c's: a session of the same context, on a client, before the handshake completes;
+        set before do_handshake() it is offered (the ClientHello is made again with it)."""
+        if session is None:
+            raise TypeError("Value is not a SSLSession.")
+        state = session_state(session)
+        if isinstance(session, SSLSession) and session.context is not self._context:
+            raise ValueError("Session refers to a different SSLContext.")
+        if self._server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if self._conn.handshake_complete:
+            raise ValueError("Cannot set session after handshake.")
+        self._session = state
+        if not self._started:
+            self._conn = self._connection()
 
     @property
     def session_reused(self) -> bool:
@@ -227,7 +259,7 @@ class SSLObject(_Base):
         params = self._conn.parameters
         if params is None:
             return None
-        return (openssl_name(params.cipher_suite), params.version, secret_bits(params.cipher_suite))
+        return cipher_tuple(params.cipher_suite)
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
         """Server: the suites both sides support, in our order, as (name, protocol, bits) with
@@ -236,8 +268,7 @@ class SSLObject(_Base):
         if not self.server_side or not offered:
             return None
         suites = [s for s in self._conn.config.cipher_suites if int(s) in offered]
-        return [(openssl_name(s.name), "TLSv1.2" if "_WITH_" in s.name else "TLSv1.3", secret_bits(s.name))
-                for s in suites]  # fmt: skip
+        return [cipher_tuple(s.name) for s in suites]
 
     def selected_alpn_protocol(self) -> str | None:
         params = self._conn.parameters
@@ -292,7 +323,7 @@ class SSLObject(_Base):
         try:
             self._conn.request_client_certificate(required=True)
         except NotNegotiatedError as exc:
-            raise to_ssl_error(exc) from exc
+            raise to_ssl_error(exc, self._server_hostname) from exc
         self._flush()
 
     def _on_server_name(self, server_name: str | None) -> Any:
@@ -318,6 +349,8 @@ class SSLObject(_Base):
     def _pump(self) -> None:
         data = self._incoming.read()
         if data:
+            if len(self._first) < 5:  # (OpenSSL judges the first record header: see _raise_if_failed)
+                self._first += data[: 5 - len(self._first)]
             for event in self._conn.receive_bytes(data):
                 self._on_event(event)
             self._flush()  # (what the records read made: every other call that makes records flushes them)
@@ -353,7 +386,12 @@ class SSLObject(_Base):
     def _raise_if_failed(self) -> None:
         error = self._error or self._conn.error
         if error is not None:
-            raise to_ssl_error(error) from error
+            if not self._conn.handshake_complete:
+                # A peer that does not speak TLS: OpenSSL names it from the first header it read.
+                plain = not_tls_error(self._first, self._server_side)
+                if plain is not None:
+                    raise plain from error
+            raise to_ssl_error(error, self._server_hostname) from error
 
 
 def _encoded_hostname(name: str | bytes | None) -> str | None:
@@ -387,61 +425,3 @@ def _keylog(path: str | None) -> Any:
     from ..trace.keylog import KeyLog  # only when asked for: import glasstls stays light
 
     return KeyLog(path)
-
-
-# OpenSSL's long names for the attributes, as _ssl.c's _create_tuple_for_X509_NAME gives them.
-def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
-    """A certificate in the stdlib's ``getpeercert()`` format."""
-    out: dict[str, Any] = {
-        "subject": _name_tuple(cert.subject),
-        "issuer": _name_tuple(cert.issuer),
-        "version": cert.version.value + 1,
-        "serialNumber": _serial(cert.serial_number),
-        "notBefore": _asn1_time(cert.not_valid_before_utc),
-        "notAfter": _asn1_time(cert.not_valid_after_utc),
-    }
-    sans = _subject_alt_names(cert)
-    if sans:
-        out["subjectAltName"] = sans
-    return out
-
-
-def _name_tuple(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
-    return tuple(
-        tuple((getattr(attr.oid, "_name", attr.oid.dotted_string), str(attr.value)) for attr in rdn)
-        for rdn in name.rdns
-    )
-
-
-def _serial(number: int) -> str:
-    text = f"{number:X}"
-    return text if len(text) % 2 == 0 else "0" + text
-
-
-def _asn1_time(moment: datetime) -> str:
-    # OpenSSL's ASN1_TIME_print: "Jan  5 09:34:43 2018 GMT" (day padded with a space)
-    return f"{moment:%b} {moment.day:>2} {moment:%H:%M:%S %Y} GMT"
-
-
-def _subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, str], ...]:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return ()
-    out: list[tuple[str, str]] = []
-    for general in ext:
-        if isinstance(general, x509.DNSName):
-            out.append(("DNS", general.value))
-        elif isinstance(general, x509.IPAddress):
-            out.append(("IP Address", _ip_text(general.value)))
-        elif isinstance(general, x509.RFC822Name):
-            out.append(("email", general.value))
-        elif isinstance(general, x509.UniformResourceIdentifier):
-            out.append(("URI", general.value))
-    return tuple(out)
-
-
-def _ip_text(address: Any) -> str:
-    if address.version == 6:  # OpenSSL prints every group, upper case
-        return ":".join(f"{address.packed[i] << 8 | address.packed[i + 1]:X}" for i in range(0, 16, 2))
-    return str(address)

@@ -645,7 +645,9 @@ class SSLSocket(_Base):
 
     @session.setter
     def session(self, session: Any) -> None:
-        self._sslobj.session = session
+        if self._sslobj is not None:  # (the SSLObject checks it as _ssl.c: client, before the handshake)
+            with self._ssl_lock:
+                self._sslobj.session = session
 
     @property
     def session_reused(self) -> bool | None:

@@ -1,0 +1,112 @@
+"""Sessions through glasstls.compat as through the stdlib's ``ssl``: ``sock.session`` read after a
+connection and set on the next one before its handshake resumes it (``session_reused``), with
+the stdlib's attributes and refusals; against a stdlib server and a glasstls.compat one, TLS 1.2
+and 1.3, each test run with both clients (``kind``) and the same expectations."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import time
+from typing import Any
+
+import pytest
+
+from compat_peers import CONTEXTS, VERSIONS, Pki, client_context, connect, issue, name, server_context, tls_server
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return Pki(tmp_path_factory.mktemp("compat-sessions"))
+
+
+@pytest.fixture(params=list(CONTEXTS))
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def echo_once(tls: Any) -> bool:
+    """Answer one byte (the TLS 1.3 tickets go out with it); whether this connection resumed."""
+    tls.sendall(tls.recv(1))
+    tls.recv(1)  # until the client closes
+    return bool(tls.session_reused)
+
+
+def exchange(tls: Any) -> None:
+    tls.sendall(b"x")
+    assert tls.recv(1) == b"x"  # (after it, a TLS 1.3 client holds the server's tickets)
+
+
+@pytest.mark.parametrize("server_kind", list(CONTEXTS))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_session_set_before_the_handshake_resumes(pki: Pki, kind: str, server_kind: str, version: str) -> None:
+    files = pki.server_files("sessions", issue(name("localhost"), pki.root, hosts=["localhost"]))
+    context = client_context(kind, pki.root_file, version)
+    server = server_context(*files, kind=server_kind, version=version)
+    with tls_server(server, echo_once, connections=2) as peer:
+        with connect(context, peer.port) as first:
+            exchange(first)
+            session = first.session
+            assert first.session_reused is False
+        assert (len(session.id), session.has_ticket, session.timeout) == (32, True, 7200)
+        assert session.ticket_lifetime_hint > 0 and abs(session.time - time.time()) < 30
+        with connect(context, peer.port, do_handshake_on_connect=False) as second:
+            second.session = session
+            second.do_handshake()
+            exchange(second)
+            assert second.session_reused is True
+            with pytest.raises(ValueError, match=re.escape("Cannot set session after handshake.")):
+                second.session = session
+        assert peer.result() == [False, True]
+
+
+def test_session_attributes_equal_the_stdlib_clients(pki: Pki) -> None:
+    """Against one stdlib server, both clients' sessions read alike (the lifetime is the server's)."""
+    files = pki.server_files("session-attrs", issue(name("localhost"), pki.root, hosts=["localhost"]))
+    seen = []
+    for kind in CONTEXTS:
+        with (
+            tls_server(server_context(*files), echo_once) as peer,
+            connect(client_context(kind, pki.root_file), peer.port) as tls,
+        ):
+            exchange(tls)
+            s = tls.session
+            seen.append((len(s.id), s.timeout, s.ticket_lifetime_hint, s.has_ticket, s == tls.session))
+    assert seen[0] == seen[1]
+
+
+def test_session_refusals_as_the_stdlib(pki: Pki, kind: str) -> None:
+    files = pki.server_files("session-refusals", issue(name("localhost"), pki.root, hosts=["localhost"]))
+    context = client_context(kind, pki.root_file)
+    with tls_server(server_context(*files), echo_once) as peer, connect(context, peer.port) as tls:
+        exchange(tls)
+        with pytest.raises(TypeError, match=re.escape("Value is not a SSLSession.")):
+            tls.session = "not a session"
+        other = client_context(kind, pki.root_file)
+        sslobj = other.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+        with pytest.raises(ValueError, match=re.escape("Session refers to a different SSLContext.")):
+            sslobj.session = tls.session
+        # (_ssl.c checks the context before the side: a server's context is always another one)
+        server_side = server_context(*files, kind=kind).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
+        with pytest.raises(ValueError, match=re.escape("Session refers to a different SSLContext.")):
+            server_side.session = tls.session
+
+
+def test_a_tls13_session_before_any_ticket_resumes_nothing(pki: Pki, kind: str) -> None:
+    """Read right after a TLS 1.3 handshake, before a ticket came: a session all the same, with no
+    ticket, and offering it makes a full handshake (the audit's t_client_misc case)."""
+    files = pki.server_files("session-early", issue(name("localhost"), pki.root, hosts=["localhost"]))
+    context = client_context(kind, pki.root_file)
+    with tls_server(server_context(*files), echo_once, connections=2) as peer:
+        with connect(context, peer.port) as first:
+            early = first.session
+            exchange(first)
+        assert early is not None and early.has_ticket is False
+        with connect(context, peer.port, do_handshake_on_connect=False) as second:
+            second.session = early
+            second.do_handshake()
+            exchange(second)
+            assert second.session_reused is False
+        assert peer.result() == [False, False]
