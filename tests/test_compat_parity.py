@@ -284,3 +284,21 @@ def test_want_errors_carry_reason_and_library_none(files: Files, kind: str) -> N
     with pytest.raises(ssl.SSLWantReadError) as caught:
         sslobj.do_handshake()
     assert (caught.value.reason, caught.value.library, caught.value.errno) == (None, None, ssl.SSL_ERROR_WANT_READ)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_server_alpn_list_with_no_overlap_goes_on_without_alpn(files: Files, kind: str, version: str) -> None:
+    """_ssl.c's ALPN select callback answers NOACK when nothing matches: the handshake goes on with no
+    protocol (RFC 7301, Section 3.2 would refuse it; glasstls's own server does, alpn_required)."""
+    context = server_context(files, kind, version)
+    context.set_alpn_protocols(["h2"])
+
+    def handler(tls: Any) -> Any:
+        tls.sendall(b"ok")
+        return tls.selected_alpn_protocol()
+
+    client = client_context(files, "stdlib", version)
+    client.set_alpn_protocols(["http/1.1"])
+    with tls_server(context, handler) as server, connect(client, server.port) as tls:
+        assert tls.recv(2) == b"ok" and tls.selected_alpn_protocol() is None
+        assert server.result() is None

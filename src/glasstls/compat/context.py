@@ -421,6 +421,7 @@ class SSLContext(_Base):
             **self._suite_kwargs(), server_name_callback=server_name_callback,
             certificates=self.server_chains(), tls_min=self._tls_min(),
             tls_max=self._tls_max(), alpn=self._alpn,
+            alpn_required=False,  # no overlap: no ALPN, as _ssl.c's select callback answers (NOACK)
             session_tickets=not self.options & ssl.OP_NO_TICKET,
             tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
