@@ -25,6 +25,7 @@ steps render as Mermaid ``sequenceDiagram`` text.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -502,12 +503,33 @@ def _epoch_words(epoch: str) -> str:
 # -- Mermaid --------------------------------------------------------------------------------
 
 
+# What Mermaid reads in the text of a message or note before it draws it, and a peer's name (SNI, ALPN,
+# an alert's reason quoting either) may hold. Each such character is written as Mermaid's entity code
+# "#<decimal>;", which Mermaid decodes only when it draws the text, after every pass below has run:
+#   %      "%%{init: {...}}%%" anywhere in the file is a directive: it sets the diagram's config (theme,
+#          themeCSS, sequence options) and is removed from the text; "%%" also starts a comment.
+#   # ;    "#" starts an entity code or a comment, ";" ends a statement.
+#   < > &  HTML in a label (Mermaid rewrites "<tag a="b">" before parsing), the peer's own entities.
+#   " `    quoted and Markdown strings; $ KaTeX ("$$...$$" is typeset in sequence diagrams).
+#   \      Mermaid's own escapes.
+#   ﬂ ¶    Mermaid's private markers for entity codes, decoded in a later pass ("ﬂ°lt¶ß" is "&lt;").
+# Braces, brackets and parentheses stay: with no "%" they begin nothing in a message's text, and they
+# are the RFC's notation in the labels ("{Finished}").
+_MM_ENTITIES = {ord(ch): f"#{ord(ch)};" for ch in "%#;<>&\"`$\\\ufb02\u00b6"}
+
+
 def _mm(text: str) -> str:
-    """Text safe on one Mermaid line (``;`` and ``#`` have meanings there, ``<`` starts HTML in a label)."""
+    """Text inert on one Mermaid line: every character Mermaid would read becomes an entity code."""
     text = printable(text, escape_backslash=False)  # no control character from a peer's name
-    text = " ".join(text.replace(";", ",").replace("#", "no.").split())
-    # Mermaid's entity codes (#lt; #gt;), made after "#" was replaced, so none of the text's own survives.
-    return text.replace("<", "#lt;").replace(">", "#gt;")
+    text = " ".join(text.split()).translate(_MM_ENTITIES)
+    # Mermaid's entity pass first strips the last ";" of a line matching "style.*:\S*#.*;" (or classDef),
+    # which would leave a bare "#" that comments out the rest of the line.
+    return text.replace("style", "#115;tyle").replace("classDef", "#99;lassDef")
+
+
+def _yaml(text: str) -> str:
+    """A YAML double-quoted scalar (JSON is one) for the front matter's title."""
+    return json.dumps(printable(text, escape_backslash=False)).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 _RECT = {
@@ -522,7 +544,7 @@ def _to_mermaid(steps: list[Step], heading: str, side: str) -> str:
     ids = {"client": "C", "server": "S"}
     lines = [
         "---",
-        f"title: {_mm(heading)}",
+        f"title: {_yaml(heading)}",
         "config:",
         "  sequence:",
         "    wrap: true",
