@@ -27,8 +27,8 @@ import pytest
 from glasstls import CertifiedKey, ClientConfig, ClientConnection, ServerConfig, ServerConnection
 from glasstls.cli.main import main
 from glasstls.connection import Connection
-from glasstls.enums import CipherSuite, ContentType, NamedGroup, ProtocolVersion
-from glasstls.observe import EventList, KeysTrace, MessageTrace, RecordTrace, TraceEvent
+from glasstls.enums import CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion
+from glasstls.observe import AlertTrace, EventList, KeysTrace, MessageTrace, RecordTrace, TraceEvent
 from glasstls.trace import pcap
 from glasstls.trace.keylog import KeyLog
 from glasstls.x509.store import TrustStore
@@ -481,7 +481,14 @@ def test_capture_started_mid_connection(tmp_path: Path) -> None:
     stream = result.streams[0]
     assert stream.client == ("127.0.0.1", 50123)
     assert stream.encrypted_records > 0
-    assert any("skipped" in e.text for e in stream.events if isinstance(e, pcap.NoteTrace))
+    # Each direction's first captured byte starts a record (the ServerHello, the client's ChangeCipherSpec):
+    # every record from there on is shown, none skipped, as the live connections sent them.
+    assert not any("skipped" in e.text for e in stream.events if isinstance(e, pcap.NoteTrace))
+    for side in ("client", "server"):
+        live = record_view(conv.live(side), side)["out"]
+        shown = record_view(stream.events, side)["out"]
+        assert [r[:3] for r in shown] == [r[:3] for r in live[len(live) - len(shown) :]], side
+    assert record_view(stream.events, "client")["out"][0][0] == ContentType.change_cipher_spec
 
 
 def test_starttls_preamble(tmp_path: Path) -> None:
@@ -553,3 +560,124 @@ def test_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert messages[:7] == [name for _, name in TLS13_MESSAGES]
     data = [o for o in objects if o["kind"] == "record" and o.get("inner_type") == "application_data"]
     assert bytes.fromhex(data[0]["plaintext"]) == REQUEST
+
+
+# -- directions that open with an alert; hellos a live peer refuses -------------------------------------------
+
+
+def refused(client: Connection, server: Connection) -> Conversation:
+    """The client's first flight, and what the server answers it with (an alert): both as sent, both traced."""
+    conv = Conversation(client=client, server=server)
+    hello = client.data_to_send()
+    conv.exchanges.append(("client", hello))
+    server.receive_bytes(hello)
+    conv.exchanges.append(("server", server.data_to_send()))
+    return conv
+
+
+def capture_of(tmp: Path, exchanges: list[tuple[str, bytes]], name: str = "capture.pcap", port: int = 40000) -> Path:
+    path = tmp / name
+    pcap.write_capture(path, pcap.tcp_packets(exchanges, ("127.0.0.1", port), ("127.0.0.1", 443)))
+    return path
+
+
+def alerts(stream: pcap.TLSStream, side: str) -> list[tuple[str, str, str]]:
+    return [
+        (e.direction, e.level.name, e.description.name)
+        for e in stream.events
+        if isinstance(e, AlertTrace) and e.side == side
+    ]
+
+
+def test_a_hello_refused_with_an_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The server answers the ClientHello with a fatal alert and nothing else: the alert is shown."""
+    conv = Conversation()
+    identity = server_identity("localhost")
+    client = ClientConnection(
+        ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), alpn=("x-never",)),
+        "localhost",
+        observer=conv.client_events,
+    )
+    server = ServerConnection(
+        ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), alpn=("h2",)),
+        observer=conv.server_events,
+    )
+    conv.exchanges = refused(client, server).exchanges
+    assert conv.exchanges[1][1] == b"\x15\x03\x03\x00\x02\x02\x78"  # fatal no_application_protocol
+    stream = pcap.dissect(capture_of(tmp_path, conv.exchanges)).streams[0]
+    assert alerts(stream, "server") == [("out", "fatal", "no_application_protocol")]
+    assert alerts(stream, "client") == [("in", "fatal", "no_application_protocol")]
+    # The server's view is what the live server traced: the hello in, the alert record out, byte for byte.
+    assert record_view(stream.events, "server") == record_view(conv.live("server"), "server")
+    assert message_view(stream.events, "server") == message_view(conv.live("server"), "server")
+    out = run_cli(capsys, capture_of(tmp_path, conv.exchanges))
+    assert "server > Alert: fatal no_application_protocol (120)" in out
+    assert "1 TCP connection, 1 with TLS" in out
+
+
+def test_directions_that_open_with_an_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A server refusing what is not TLS, a client that sends nothing but an alert: each a TLS connection."""
+    scfg = ServerConfig(
+        certificates=(CertifiedKey(server_identity("localhost").chain, server_identity("localhost").private_key),)
+    )
+    server = ServerConnection(scfg)
+    http = b"GET / HTTP/1.0\r\n\r\n"
+    server.receive_bytes(http)
+    answer = server.data_to_send()
+    assert answer == b"\x15\x03\x03\x00\x02\x02\x0a"  # fatal unexpected_message
+    client = ClientConnection(ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem())), "localhost")
+    client.data_to_send()  # its ClientHello, never sent here
+    client.close()
+    goodbye = client.data_to_send()
+    assert goodbye == b"\x15\x03\x03\x00\x02\x01\x00"  # warning close_notify
+    packets = pcap.tcp_packets([("client", http), ("server", answer)], ("127.0.0.1", 40000), ("127.0.0.1", 443))
+    packets += pcap.tcp_packets([("client", goodbye)], ("127.0.0.1", 40001), ("127.0.0.1", 443))
+    capture = tmp_path / "alerts.pcap"
+    pcap.write_capture(capture, packets)
+    result = pcap.dissect(capture)
+    assert [s.number for s in result.streams] == [1, 2]
+    first, second = result.streams
+    assert alerts(first, "server") == [("out", "fatal", "unexpected_message")]
+    notes = [e.text for e in first.events if isinstance(e, pcap.NoteTrace)]
+    assert notes == ["the client's 18 bytes are not TLS records (they begin 47 45 54 20 2f 20 48 54)"]
+    assert alerts(second, "client") == [("out", "warning", "close_notify")]
+    assert alerts(second, "server") == [("in", "warning", "close_notify")]
+    out = run_cli(capsys, capture)
+    assert "2 TCP connections, 2 with TLS" in out
+
+
+def test_any_record_opens_a_direction_once_the_other_is_tls(tmp_path: Path) -> None:
+    """A capture begun mid-connection (TLS 1.2): the client's encrypted close_notify opens its direction (an
+    alert longer than 2 bytes: encrypted), and the server's data records, first, open theirs once it did."""
+    conv = converse(None, client_kw=TLS12)
+    response = next(data for who, data in reversed(conv.exchanges) if who == "server" and len(data) > 30000)
+    close = conv.exchanges[-2]
+    assert close[0] == "client" and close[1][0] == ContentType.alert and len(close[1]) > 7
+    one_record = response[: 5 + int.from_bytes(response[3:5], "big")]  # alone: no second header to confirm it
+    stream = pcap.dissect(capture_of(tmp_path, [("server", one_record), close])).streams[0]
+    records = record_view(stream.events, "server")
+    assert records["out"] == [(ContentType.application_data, one_record[:5], one_record[5:], None, None)]
+    assert records["in"] == [(ContentType.alert, close[1][:5], close[1][5:], None, None)]
+    assert stream.encrypted_records == 2 and alerts(stream, "server") == []  # no alert read from ciphertext
+    assert not [e for e in stream.events if isinstance(e, pcap.NoteTrace) and "skipped" in e.text]
+
+
+def test_a_hello_with_a_server_name_a_live_server_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ClientHello whose server_name is not ASCII: refused live (illegal_parameter), dissected all the same."""
+    from pairs import make_pair
+
+    name = b"l\xc3\xb6calho\xff"  # "ö" in UTF-8, then a byte no UTF-8 has; as long as "localhost"
+    pair = make_pair(
+        client_alter=lambda msg: msg.raw.replace(b"localhost", name) if msg.name == "ClientHello" else None
+    )
+    conv = refused(pair.client, pair.server)
+    hello, answer = conv.exchanges[0][1], conv.exchanges[1][1]
+    assert name in hello and answer == b"\x15\x03\x03\x00\x02\x02\x2f"  # fatal illegal_parameter
+    stream = pcap.dissect(capture_of(tmp_path, conv.exchanges)).streams[0]
+    [msg] = [e.message for e in stream.events if isinstance(e, MessageTrace) and e.side == "client"]
+    assert msg.name == "ClientHello" and msg.raw == hello[5:]
+    assert msg.ext(ExtensionType.server_name).value == "l\u00f6calho\udcff"
+    assert alerts(stream, "client") == [("in", "fatal", "illegal_parameter")]
+    out = run_cli(capsys, capture_of(tmp_path, conv.exchanges))
+    assert "client ~ the ClientHello's server_name is not ASCII: a live server refuses it (illegal_parameter);" in out
+    assert "SNI l\u00f6calho\\xff;" in out
