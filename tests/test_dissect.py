@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -681,3 +682,113 @@ def test_a_hello_with_a_server_name_a_live_server_refuses(tmp_path: Path, capsys
     out = run_cli(capsys, capture_of(tmp_path, conv.exchanges))
     assert "client ~ the ClientHello's server_name is not ASCII: a live server refuses it (illegal_parameter);" in out
     assert "SNI l\u00f6calho\\xff;" in out
+
+
+# -- captures cut short, snapped, damaged; retransmissions that disagree ------------------------------------
+
+
+def pcap_records(data: bytes) -> list[tuple[int, int, int]]:
+    """(offset of the record header, captured length, original length) of each packet of a pcap file."""
+    out, pos = [], 24
+    while pos + 16 <= len(data):
+        caplen, length = struct.unpack("<II", data[pos + 8 : pos + 16])
+        out.append((pos, caplen, length))
+        pos += 16 + caplen
+    return out
+
+
+def snapped(data: bytes, snaplen: int) -> bytes:
+    """The pcap file as ``tcpdump -s snaplen`` would have written it: each packet cut after ``snaplen`` bytes."""
+    out = bytearray(data[:16] + struct.pack("<I", snaplen) + data[20:24])
+    for pos, caplen, length in pcap_records(data):
+        kept = min(caplen, snaplen)
+        out += data[pos : pos + 8] + struct.pack("<II", kept, length) + data[pos + 16 : pos + 16 + kept]
+    return bytes(out)
+
+
+def test_a_capture_cut_short_inside_a_packet_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    whole = write(tmp_path, conv, damage=False).read_bytes()
+    records = pcap_records(whole)
+    number, (pos, caplen, _) = next((n, r) for n, r in enumerate(records, 1) if r[1] > 1000)  # the ClientHello's
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[: pos + 16 + 300])
+    result = pcap.dissect(cut)
+    assert result.segments == number - 1 and result.streams == []
+    note = f"the capture was cut short inside packet {number}: the file holds 300 of its {caplen} captured bytes"
+    assert result.notes == [note]
+    assert f"note: {note}" in run_cli(capsys, cut)
+    header_cut = tmp_path / "header.pcap"
+    header_cut.write_bytes(whole[: records[5][0] + 7])
+    assert pcap.dissect(header_cut).notes == [
+        "the capture was cut short inside packet 6: the file holds 7 bytes of its 16-byte record header"
+    ]
+
+
+def test_a_pcapng_capture_cut_short_inside_a_packet_says_so(tmp_path: Path) -> None:
+    conv = converse(None)
+    whole = write(tmp_path, conv, damage=False, pcapng=True).read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(whole[: len(whole) - 50])  # inside the last packet's block
+    result = pcap.dissect(cut)
+    [note] = result.notes
+    assert re.fullmatch(
+        rf"the capture was cut short inside packet {result.segments + 1}: the file holds \d+ of its block's \d+ bytes",
+        note,
+    )
+    assert len(result.streams) == 1
+
+
+def test_a_small_snap_length_is_said_even_with_no_tls_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    capture = tmp_path / "snap100.pcap"
+    capture.write_bytes(snapped(write(tmp_path, conv, damage=False).read_bytes(), 100))
+    result = pcap.dissect(capture)
+    assert result.streams == [] and result.segments == len(pcap_records(capture.read_bytes()))
+    cut = [n for n, (_, caplen, length) in enumerate(pcap_records(capture.read_bytes()), 1) if caplen < length]
+    ends = "127.0.0.1:50123 <-> 127.0.0.1:4433"
+    assert result.notes[0] == (
+        f"{len(cut)} packets (the first: packet {cut[0]}) were captured only up to 100 bytes (the capture's snap"
+        " length): the data past that is not in the file, so the records it carried cannot be reassembled"
+    )
+    assert f"connection 1 ({ends}), no TLS seen: 127.0.0.1:50123: " in result.notes[1]
+    assert any(n.endswith("segments were cut short by the capture's snap length") for n in result.notes[1:])
+    out = run_cli(capsys, capture)
+    assert "0 with TLS" in out and "were captured only up to 100 bytes" in out
+
+
+def test_a_captured_length_no_capture_has_stops_the_reading(tmp_path: Path) -> None:
+    conv = converse(None)
+    data = bytearray(write(tmp_path, conv, damage=False).read_bytes())
+    pos = pcap_records(bytes(data))[3][0]
+    data[pos + 8 : pos + 12] = struct.pack("<I", 0x7FFFFFFF)  # packet 4 claims 2 GB
+    capture = tmp_path / "huge.pcap"
+    capture.write_bytes(bytes(data))
+    result = pcap.dissect(capture)
+    assert result.segments == 3
+    assert result.notes == [
+        "packet 4 claims a captured length of 2147483647 bytes, more than any capture holds (262144): "
+        "the file is damaged there, and the rest of it is not read"
+    ]
+
+
+def test_retransmissions_that_disagree_are_said(tmp_path: Path) -> None:
+    """The same TCP range sent twice with other bytes: the first copy is analysed, the conflict said."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    server_data = [i for i in data_packets(packets) if dpkt.ip.IP(packets[i]).data.sport == 4433]
+    original = dpkt.ip.IP(packets[server_data[2]])
+    forged = dpkt.ip.IP(packets[server_data[2]])
+    forged.data.data = b"\x1b[2J" + bytes(original.data.data)[4:]
+    forged.sum = forged.data.sum = 0  # computed again when serialised
+    packets.insert(server_data[2] + 1, bytes(forged))
+    capture = tmp_path / "conflict.pcap"
+    pcap.write_capture(capture, packets)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert_same_as_live(stream, conv)  # the first copy's bytes
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert notes == [
+        "127.0.0.1:4433: 1 retransmitted segments carry other bytes than the first copy of the same range "
+        "(the first at stream offset 2000); the first copy is analysed"
+    ]

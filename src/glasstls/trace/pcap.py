@@ -720,10 +720,13 @@ def dissect(
     connections = reassemble(segments)
     streams = []
     for conn in connections:
-        if conn.chunks:
-            stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run()
-            if stream is not None:
-                streams.append(stream)
+        stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run() if conn.chunks else None
+        if stream is not None:
+            streams.append(stream)
+            continue
+        # No TLS seen: what the capture lost of the connection may be why, so it is said all the same.
+        ends = f"{conn.first[0]}:{conn.first[1]} <-> {conn.second[0]}:{conn.second[1]}"
+        notes.extend(f"connection {conn.number} ({ends}), no TLS seen: {text}" for text in conn.notes())
     if keylog is not None and keylog.skipped:
         notes.append(f"{keylog.skipped} lines of the key log are not NSS key log lines and were ignored")
     return Dissection(streams, notes, len(segments), len(connections))
