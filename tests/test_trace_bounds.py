@@ -10,16 +10,20 @@ counts what the observers kept, and reads the note in the output that names the 
 from __future__ import annotations
 
 import gc
+import html
 import re
 import tracemalloc
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any, cast
 
 import glasstls
+from glasstls.enums import NamedGroup
 from glasstls.observe import EventList, RecordTrace
 from glasstls.trace import Tee
 from glasstls.trace.diagram import DataRun, Omitted, SequenceDiagram
 from glasstls.trace.illustrate import Illustration
+from glasstls.wire.extensions import Extension
 from pairs import Pair, make_pair, transfer
 from serving_helpers import WAIT, CLIServer, make_pki
 
@@ -184,3 +188,49 @@ def test_observers_on_one_connection_together() -> None:
     ping_pong(make_pair(server_observer=Tee(diagram, page)), 600)
     assert diagram.omitted is not None and len(diagram.events) <= MAX_EVENTS + 1 + LAST_ALERTS
     assert sum(isinstance(e, RecordTrace) for e in page.events) == Illustration.MAX_RECORDS
+
+
+# -- the fields shown of one message, and of one page -------------------------------------------------------------
+
+
+def left_out(page: str) -> list[tuple[str, str]]:
+    """(value, note) of each field that stands for the entries the page does not show."""
+    found = re.findall(r'<span class="nm">…</span> <span class="val">(.*?)</span><span class="note">(.*?)</span>', page)
+    return [(html.unescape(value), html.unescape(note)) for value, note in found]
+
+
+def test_a_hello_of_thousands_of_entries_is_shown_in_part() -> None:
+    """A 60 KB ClientHello (3000 ALPN names, 11000 empty extensions): the page shows 64 of each, then says how
+    many more; the bytes are all there, folded. It was a page of 17 MB."""
+    extra = tuple(Extension(0x1000 + i, b"") for i in range(11000))
+    sent: list[Any] = []
+
+    def bigger(msg: Any) -> bytes | None:
+        if msg.name != "ClientHello":
+            return None
+        sent.append(msg.with_extensions(msg.extensions + extra))
+        return cast(bytes, sent[0].encode())
+
+    page = Illustration()
+    names = tuple(f"p{i}" for i in range(3000))
+    make_pair(
+        client_alter=bigger, server_observer=page, client_kw={"alpn": names, "groups": (NamedGroup.x25519,)}
+    ).handshake()
+    hello = sent[0]
+    assert len(hello.encode()) > 60000
+    html_page = page.render()
+    assert len(html_page) < 600_000
+    note = "the page shows 64 entries of a list (Illustration.MAX_FIELDS); their bytes are here, folded"
+    assert (f"{len(hello.extensions) - 64} more Extensions not shown", note) in left_out(html_page)
+    assert ("2936 more ProtocolNames not shown", note) in left_out(html_page)
+    assert "p63" in html_page and ">p64<" not in html_page
+
+
+def test_a_page_shows_a_bounded_number_of_fields() -> None:
+    page = Illustration()
+    ping_pong(make_pair(client_observer=page), 1000)
+    html_page = page.render()
+    rows = html_page.count('<div class="row"')
+    assert Illustration.MAX_ROWS < rows < Illustration.MAX_ROWS + 2 * Illustration.MAX_RECORDS
+    note = "the page shows no more fields (Illustration.MAX_ROWS); their bytes are here, folded"
+    assert any(n == note for _, n in left_out(html_page))

@@ -81,6 +81,8 @@ class Illustration(Observer):
     MAX_RECORDS = 300  # record cards of one side on a page
     MAX_RECORD_BYTES = 1 << 20  # their bytes (header, payload and plaintext): some 30 full records of data
     MAX_AFTER = 32  # messages, alerts and checks of a side kept after its last record shown
+    MAX_FIELDS = 64  # entries shown of one list (extensions, cipher suites, ALPN names, certificates)
+    MAX_ROWS = 3000  # fields shown on a page (a handshake's page has some 300)
 
     def __init__(self, wants_secrets: bool = True, title: str = "") -> None:
         self.wants_secrets = wants_secrets
@@ -217,6 +219,7 @@ class _Page:
         self.streams = {"out": _Stream(), "in": _Stream()}
         self.ext_context: dict[str, str] = {}
         self.inherited: dict[str, str] = {}
+        self.room = [Illustration.MAX_ROWS]  # field rows the page may still show (_pruned)
         # The epoch each record was protected under, for the RFC's {handshake} and [application] notation.
         self.epochs: dict[int, str] = {}
         epochs = {"out": "", "in": ""}
@@ -653,6 +656,7 @@ class _Page:
 
     # -- one block: hex on the left, the field tree on the right ------------------------------------
     def _block(self, uid: str, raw: bytes, tree: Field, title: str, sub: str, cls: str = "") -> str:
+        tree = _pruned(tree, self.room)
         ids = {id(node): f"{uid}-{i}" for i, (_, node) in enumerate(tree.walk())}
         hexes = self._hex(raw, tree, ids)
         rows = self._tree(tree, ids, [], 0)
@@ -728,6 +732,46 @@ class _Page:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _pruned(node: Field, room: list[int]) -> Field:
+    """``node`` as the page shows it: at most MAX_FIELDS entries of each list and, across the page, MAX_ROWS
+    fields (``room`` holds how many are left); the entries left out become one field that covers their bytes
+    and says how many they are and which limit left them out."""
+    room[0] -= 1
+    if not node.children:
+        return node
+    kept: list[Field] = []
+    entries = 0
+    for child in node.children:
+        entries += not _is_length(child)
+        limit = "MAX_FIELDS" if entries > Illustration.MAX_FIELDS else "MAX_ROWS" if room[0] <= 0 else ""
+        if limit:
+            cut = len(kept)
+            while cut and kept[cut - 1].name.endswith(" length"):  # an entry's own length goes with it
+                cut -= 1
+            kept[cut:] = [_left_out(node.children[cut:], limit)]
+            break
+        kept.append(_pruned(child, room))
+    return Field(node.name, node.start, node.end, node.value, kept, node.note)
+
+
+def _is_length(f: Field) -> bool:
+    return f.name == "length" or f.name.endswith(" length")
+
+
+def _left_out(rest: list[Field], limit: str) -> Field:
+    entries = [f for f in rest if not _is_length(f)] or rest
+    names = dict.fromkeys(f.name for f in entries)
+    what = next(iter(names)) if len(names) == 1 else "field"
+    shown = f"{Illustration.MAX_FIELDS} entries of a list" if limit == "MAX_FIELDS" else "no more fields"
+    return Field(
+        "…",
+        rest[0].start,
+        rest[-1].end,
+        f"{len(entries)} more {what}{'' if len(entries) == 1 else 's'} not shown",
+        note=f"the page shows {shown} (Illustration.{limit}); their bytes are here, folded",
+    )
 
 
 def _failed_page(title: str, why: str) -> str:
