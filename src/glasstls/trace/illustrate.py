@@ -256,6 +256,33 @@ class _Page:
     def summary(self) -> list[tuple[str, str]]:
         ch, sh = self._find("ClientHello"), self._find("ServerHello")
         rows = [("Outcome", self._outcome()), ("Seen from", f"the {self.side}")]
+        failed = sh is not None and self._failed()
+        if failed:
+            rows.append(("Negotiated", "nothing: the handshake failed; what the server's answer chose is marked so"))
+        mark = " (server's choice)" if failed else ""
+        rows += [(name + mark, value) for name, value in self._choices(sh)]
+        # The SNI is the client's: escaped (printable), then HTML-escaped with the rest.
+        sni = self._ext(ch, ExtensionType.server_name)
+        rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
+        for who in ("server", "client"):
+            cert = self._certificate(who)
+            if cert:
+                rows.append((f"{who.capitalize()} certificate", cert))
+        # TLS 1.2 resumption is read from what did not come (no Certificate): not when the handshake stopped early.
+        if sh is not None and not (failed and not self.v13):
+            rows.append(("Resumed session" + mark, self._resumption()))
+        rows += self._tls13_extras(ch)
+        records = [e for e in self.events if isinstance(e, RecordTrace)]
+        for d, label in (("out", f"{self.side} → {self.peer}"), ("in", f"{self.peer} → {self.side}")):
+            mine = [e for e in records if e.direction == d]
+            count, size = self.cut.omitted.get((self.side, d), (0, 0))  # counted after a limit, not kept
+            count, size = count + len(mine), size + sum(len(e.header) + len(e.payload) for e in mine)
+            rows.append((f"Records {label}", f"{count} ({size} bytes)"))
+        return rows
+
+    def _choices(self, sh: Any) -> list[tuple[str, str]]:
+        """What the server's answer chose: the version, suite, key exchange, signature, ALPN protocol."""
+        rows = []
         if self.version is not None:
             rows.append(("Version", ProtocolVersion(self.version).label))
         if self.suite:
@@ -269,28 +296,19 @@ class _Page:
             scheme = _safe(lambda: (ske.ecdhe() if self.kx == "ecdhe" else ske.dhe()).algorithm)
         if scheme is not None:
             rows.append(("Server signature", enum_name(scheme, SignatureScheme)))
-        # The SNI and ALPN names are the peer's: escaped (printable), then HTML-escaped with the rest.
-        sni = self._ext(ch, ExtensionType.server_name)
-        rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
+        # The ALPN name is the peer's: escaped (printable), then HTML-escaped with the rest.
         alpn = self._ext(self._find("EncryptedExtensions") or sh, ExtensionType.application_layer_protocol_negotiation)
         rows.append(("ALPN", printable(alpn[0]) if alpn else "(none)"))
-        for who in ("server", "client"):
-            cert = self._certificate(who)
-            if cert:
-                rows.append((f"{who.capitalize()} certificate", cert))
-        if sh is not None:
-            rows.append(("Resumed session", self._resumption()))
-        rows += self._tls13_extras(ch)
         if not self.v13 and sh is not None:
             ems = sh.ext(ExtensionType.extended_master_secret) is not None
             rows.append(("Extended master secret", "yes (RFC 7627)" if ems else "no"))
-        records = [e for e in self.events if isinstance(e, RecordTrace)]
-        for d, label in (("out", f"{self.side} → {self.peer}"), ("in", f"{self.peer} → {self.side}")):
-            mine = [e for e in records if e.direction == d]
-            count, size = self.cut.omitted.get((self.side, d), (0, 0))  # counted after a limit, not kept
-            count, size = count + len(mine), size + sum(len(e.header) + len(e.payload) for e in mine)
-            rows.append((f"Records {label}", f"{count} ({size} bytes)"))
         return rows
+
+    def _failed(self) -> bool:
+        """A fatal alert ended the handshake before both Finished messages: nothing was negotiated."""
+        finished = {who for who, msg in self.messages if msg.name == "Finished"}
+        fatal = any(isinstance(e, AlertTrace) and e.level == 2 for e in self.events + self.others)
+        return fatal and finished != {"client", "server"}
 
     def _resumption(self) -> str:
         if not self.resumed:
