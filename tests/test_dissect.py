@@ -792,3 +792,41 @@ def test_retransmissions_that_disagree_are_said(tmp_path: Path) -> None:
         "127.0.0.1:4433: 1 retransmitted segments carry other bytes than the first copy of the same range "
         "(the first at stream offset 2000); the first copy is analysed"
     ]
+
+
+# -- a server's answer captured before the hello -------------------------------------------------------------
+
+
+def test_the_servers_flight_captured_before_the_hello_is_decrypted(tmp_path: Path) -> None:
+    """Capture order is not send order (two interfaces, a busy capture): the ServerHello comes first in the
+    file. The client random is read ahead from the ClientHello, and every record opens with the key log."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    data = data_packets(packets)
+    hello = [i for i in data if dpkt.ip.IP(packets[i]).data.dport == 4433][:2]  # the ClientHello's segments
+    first_answer = [i for i in data if i > hello[-1]][:3]
+    assert [dpkt.ip.IP(packets[i]).data.sport for i in first_answer] == [4433] * 3
+    reordered = packets[: hello[0]] + [packets[i] for i in first_answer] + [packets[i] for i in hello]
+    reordered += packets[first_answer[-1] + 1 :]
+    capture = tmp_path / "answer-first.pcap"
+    pcap.write_capture(capture, reordered)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert stream.encrypted_records == 0
+    assert [e for e in stream.events if isinstance(e, pcap.NoteTrace)] == []
+    for side in ("client", "server"):
+        assert record_view(stream.events, side) == record_view(conv.live(side), side), side
+
+
+def test_no_hello_in_the_capture_is_what_the_note_says(tmp_path: Path) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    hello = [i for i in data_packets(packets) if dpkt.ip.IP(packets[i]).data.dport == 4433][:2]
+    capture = tmp_path / "no-hello.pcap"
+    pcap.write_capture(capture, [p for i, p in enumerate(packets) if i not in hello])
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    why = "the capture holds no ClientHello, whose client random finds the keys in the key log"
+    assert f"the server's handshake records stay encrypted: {why}" in notes
+    assert not any("the key log has no" in n for n in notes)

@@ -521,6 +521,8 @@ class _Dissector:
                 d.epochs = ["early"]  # RFC 8446, Section 4.2.10: 0-RTT data may follow at once
                 self.secrets13(("CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"))
         elif isinstance(msg, ServerHello) and d.side == "server":
+            if self.client_random is None:  # the capture holds the answer before the hello: read it ahead
+                self.client_random = _hello_random(self.conn, self.client_end)
             self.server_hello(msg)
         elif isinstance(msg, EncryptedExtensions) and msg.ext(ExtensionType.early_data) is None:
             client = self.dirs["client"]
@@ -616,6 +618,8 @@ class _Dissector:
         if d.protection is None:
             label = self.secret_label(d.side, epoch)
             why = f"the key log has no {label} for this connection" if label else "the previous secret is unknown"
+            if self.client_random is None:
+                why = "the capture holds no ClientHello, whose client random finds the keys in the key log"
             why = self.no_keys or why
             self.note_once(d, epoch, f"the {d.side}'s {epoch} records stay encrypted: {why}")
 
@@ -675,6 +679,21 @@ class _Dissector:
             )
         except (TLSError, ValueError) as exc:
             self.note_once(d, "cbc", f"the {d.side}'s records are not decrypted: {exc}")
+
+
+def _hello_random(conn: TCPConnection, client: Endpoint) -> bytes | None:
+    """The client random of the ClientHello the client's stream opens with, read ahead of the dissection
+    (a capture may hold the server's answer before it), or None."""
+    data = bytearray()
+    for _, sender, chunk in conn.chunks:
+        if sender == client:
+            data += chunk
+            if len(data) > _SYNC_LIMIT:
+                break
+    start, _ = find_tls(data)
+    if start is None or len(data) < start + 43 or data[start] != ContentType.handshake or data[start + 5] != 1:
+        return None
+    return bytes(data[start + 11 : start + 43])  # after the record header, the message header, legacy_version
 
 
 def _client_of(conn: TCPConnection) -> Endpoint:
