@@ -715,13 +715,15 @@ def test_a_capture_cut_short_inside_a_packet_says_so(tmp_path: Path, capsys: pyt
     cut.write_bytes(whole[: pos + 16 + 300])
     result = pcap.dissect(cut)
     assert result.segments == number - 1 and result.streams == []
-    note = f"the capture was cut short inside packet {number}: the file holds 300 of its {caplen} captured bytes"
+    note = (
+        f"the capture is cut short: the file ends inside frame {number} (300 of its {caplen} captured bytes are there)"
+    )
     assert result.notes == [note]
     assert f"note: {note}" in run_cli(capsys, cut)
     header_cut = tmp_path / "header.pcap"
     header_cut.write_bytes(whole[: records[5][0] + 7])
     assert pcap.dissect(header_cut).notes == [
-        "the capture was cut short inside packet 6: the file holds 7 bytes of its 16-byte record header"
+        "the capture is cut short: the file ends inside frame 6 (7 bytes of its 16-byte record header are there)"
     ]
 
 
@@ -732,8 +734,9 @@ def test_a_pcapng_capture_cut_short_inside_a_packet_says_so(tmp_path: Path) -> N
     cut.write_bytes(whole[: len(whole) - 50])  # inside the last packet's block
     result = pcap.dissect(cut)
     [note] = result.notes
+    frame = result.segments + 1
     assert re.fullmatch(
-        rf"the capture was cut short inside packet {result.segments + 1}: the file holds \d+ of its block's \d+ bytes",
+        rf"the capture is cut short: the file ends inside frame {frame} \(\d+ of its block's \d+ bytes are there\)",
         note,
     )
     assert len(result.streams) == 1
@@ -748,7 +751,7 @@ def test_a_small_snap_length_is_said_even_with_no_tls_found(tmp_path: Path, caps
     cut = [n for n, (_, caplen, length) in enumerate(pcap_records(capture.read_bytes()), 1) if caplen < length]
     ends = "127.0.0.1:50123 <-> 127.0.0.1:4433"
     assert result.notes[0] == (
-        f"{len(cut)} packets (the first: packet {cut[0]}) were captured only up to 100 bytes (the capture's snap"
+        f"{len(cut)} frames (the first: frame {cut[0]}) were captured only up to 100 bytes (the capture's snap"
         " length): the data past that is not in the file, so the records it carried cannot be reassembled"
     )
     assert f"connection 1 ({ends}), no TLS seen: 127.0.0.1:50123: " in result.notes[1]
@@ -767,7 +770,7 @@ def test_a_captured_length_no_capture_has_stops_the_reading(tmp_path: Path) -> N
     result = pcap.dissect(capture)
     assert result.segments == 3
     assert result.notes == [
-        "packet 4 claims a captured length of 2147483647 bytes, more than any capture holds (262144): "
+        "frame 4 claims a captured length of 2147483647 bytes, more than any capture holds (262144): "
         "the file is damaged there, and the rest of it is not read"
     ]
 

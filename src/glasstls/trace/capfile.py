@@ -5,8 +5,8 @@ length) and how long the packet was (the original length): less is held when the
 capture's snap length cut it. A file can also end inside a packet (a capture
 stopped by force, a download cut short) or be damaged. :func:`read_frames` yields
 each frame with both lengths, so what was cut can be said, and puts what is wrong
-with the file itself in ``notes`` where it happens ("the capture was cut short
-inside packet 7: …"). It never reads more than a packet can be
+with the file itself in ``notes`` where it happens ("the capture is cut short:
+the file ends inside frame 7 (…)"). It never reads more than a packet can be
 (:data:`MAX_FRAME`, libpcap's largest snap length) or a block can be
 (:data:`MAX_BLOCK`): a length past those is damage, said, and the rest of the
 file is not read.
@@ -61,12 +61,12 @@ def read_frames(fh: BinaryIO, notes: list[str]) -> Iterator[Frame]:
 
 
 def _cut_short(notes: list[str], number: int, what: str) -> None:
-    notes.append(f"the capture was cut short inside packet {number}: {what}")
+    notes.append(f"the capture is cut short: the file ends inside frame {number} ({what})")
 
 
 def _too_long(notes: list[str], number: int, what: str, size: int, limit: int) -> None:
     notes.append(
-        f"packet {number} claims a {what} of {size} bytes, more than any capture holds ({limit}): "
+        f"frame {number} claims a {what} of {size} bytes, more than any capture holds ({limit}): "
         "the file is damaged there, and the rest of it is not read"
     )
 
@@ -84,7 +84,7 @@ def _pcap(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
     while record := fh.read(16):
         number += 1
         if len(record) < 16:
-            _cut_short(notes, number, f"the file holds {len(record)} bytes of its 16-byte record header")
+            _cut_short(notes, number, f"{len(record)} bytes of its 16-byte record header are there")
             return
         sec, frac, caplen, length = struct.unpack(order + "IIII", record)
         if caplen > MAX_FRAME:
@@ -92,7 +92,7 @@ def _pcap(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
             return
         data = fh.read(caplen)
         if len(data) < caplen:
-            _cut_short(notes, number, f"the file holds {len(data)} of its {caplen} captured bytes")
+            _cut_short(notes, number, f"{len(data)} of its {caplen} captured bytes are there")
             return
         yield Frame(number, sec + frac / per_second, linktype, data, max(length, caplen))
 
@@ -118,18 +118,18 @@ def _pcapng(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
             if number == 0 and not interfaces:
                 raise ValueError(f"not a pcap or pcapng capture ({head})")
             if head.startswith("the file ends"):
-                notes.append(f"the capture was cut short after packet {number}: {head}")
+                notes.append(f"the capture is cut short after frame {number}: {head}")
             else:
-                notes.append(f"the block after packet {number} is damaged ({head}): the rest of the file is not read")
+                notes.append(f"the block after frame {number} is damaged ({head}): the rest of the file is not read")
             return
         btype, order, got = head
         size = struct.unpack(order + "I", got[4:8])[0]
         body = got[8:] + fh.read(size - len(got))
         if len(body) < size - 8:
             if btype in _PACKET_BLOCKS:
-                _cut_short(notes, number + 1, f"the file holds {8 + len(body)} of its block's {size} bytes")
+                _cut_short(notes, number + 1, f"{8 + len(body)} of its block's {size} bytes are there")
             else:
-                notes.append(f"the capture was cut short after packet {number}: the file ends inside a block")
+                notes.append(f"the capture is cut short after frame {number}: the file ends inside a block")
             return
         if btype == _SHB:
             interfaces = []
@@ -139,7 +139,7 @@ def _pcapng(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
             number += 1
             frame = _packet(btype, body[:-4], order, interfaces, number)
             if frame is None:
-                notes.append(f"packet {number} is damaged (its block does not hold what it says): it is skipped")
+                notes.append(f"frame {number} is damaged (its block does not hold what it says): it is skipped")
                 continue
             yield frame
 

@@ -178,7 +178,7 @@ class _Snapped:
         if not self.frames:
             return []
         return [
-            f"{self.frames} packets (the first: packet {self.first}) were captured only up to {self.held} bytes"
+            f"{self.frames} frames (the first: frame {self.first}) were captured only up to {self.held} bytes"
             " (the capture's snap length): the data past that is not in the file, so the records it carried"
             " cannot be reassembled"
         ]
