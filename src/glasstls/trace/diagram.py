@@ -124,7 +124,7 @@ def _enum_name(value: Any) -> str:
     return getattr(value, "name", str(value))
 
 
-def class_name(msg: Any) -> str:
+def _class_name(msg: Any) -> str:
     """The message's class name ("Certificate12"), also of one the diagram kept only a sketch of."""
     return msg.class_name if isinstance(msg, _Sketch) else type(msg).__name__
 
@@ -301,7 +301,7 @@ class SequenceDiagram(Observer):
             return  # handshake and alert records are drawn from their messages and AlertTraces
         size = len(e.plaintext) if e.plaintext is not None else len(e.payload)
         last = self.kept[-1] if self.kept else None
-        if not self.omitted and isinstance(last, DataRun) and last.direction == e.direction:
+        if self.omitted is None and isinstance(last, DataRun) and last.direction == e.direction:
             last.tally[0] += 1
             last.tally[1] += size
             return
@@ -387,9 +387,9 @@ def sequence_diagram(events: Iterable[TraceEvent], **kw: Any) -> SequenceDiagram
 
 def _version_of(events: list[TraceEvent]) -> str | None:
     for e in events:
-        if isinstance(e, MessageTrace) and class_name(e.message) == "HelloRetryRequest":
+        if isinstance(e, MessageTrace) and _class_name(e.message) == "HelloRetryRequest":
             return "1.3"
-        if isinstance(e, MessageTrace) and class_name(e.message) == "ServerHello":
+        if isinstance(e, MessageTrace) and _class_name(e.message) == "ServerHello":
             return "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
     return None
 
@@ -440,7 +440,7 @@ class _Builder:
         return self.side if direction == "out" else self.peer
 
     def _message(self, e: MessageTrace) -> None:
-        name = class_name(e.message)
+        name = _class_name(e.message)
         if name in ("ServerHello", "HelloRetryRequest") and self.version is None:
             self.version = "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
         protection = _protection(self.write if e.direction == "out" else self.read)
@@ -563,7 +563,7 @@ class _Builder:
             if isinstance(e, VerificationTrace) and e.ok and e.subject == "session ticket":
                 return "session ticket"
         for e in self.events:
-            if isinstance(e, MessageTrace) and class_name(e.message) == "ClientHello":
+            if isinstance(e, MessageTrace) and _class_name(e.message) == "ClientHello":
                 return "session ticket" if _ext(e.message, "session_ticket") else "session ID"
         return "session ID"
 
@@ -577,7 +577,7 @@ _OMITTED_WORDS = {
 
 
 def _omitted_note(tally: dict[str, int]) -> str:
-    """"1200 more records and 3 more messages not shown: …", naming the limit that was hit."""
+    """The note where the diagram stops ("1200 more records … not shown: …"), naming the limit hit."""
     parts = [f"{n} {_OMITTED_WORDS[what][n != 1]}" for what, n in tally.items()]
     listing = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     return (

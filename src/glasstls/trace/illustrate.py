@@ -158,6 +158,7 @@ class _Cut:
         self.events[side] = self.events.get(side, 0) + 1
         return False
 
+
 # -- reading the events ------------------------------------------------------------------------
 
 
