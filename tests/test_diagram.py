@@ -393,3 +393,85 @@ def test_client_and_server_write_their_diagrams(tmp_path: Path) -> None:
 def test_diagram_option_rejects_other_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["client", "127.0.0.1:9", "--diagram", str(tmp_path / "x.png")]) == 2
     assert ".svg or .mmd" in capsys.readouterr().err
+
+
+# -- a peer's text in the Mermaid file -------------------------------------------------------------------------
+
+# A Mermaid directive: anywhere in a .mmd file, it sets the drawing's theme and its CSS.
+DIRECTIVE = '%%{init:{"theme":"forest","themeCSS":".actor{fill:red}"}}%%'
+# What Mermaid reads in a message's text (its entity codes, statements, comments, HTML, strings, KaTeX).
+MERMAID_SYNTAX = set('%#;<>&"`$\\')
+
+
+def mermaid_decoded(text: str) -> str:
+    """The text Mermaid draws: its entity codes ("#37;") turned back into their characters."""
+    return re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), text)
+
+
+def assert_inert(mermaid: str) -> list[str]:
+    """No character Mermaid reads is left bare below the header; the lines of the body, decoded."""
+    body = mermaid.split("\nsequenceDiagram\n", 1)[1]
+    texts = [line.partition(": ")[2] for line in body.splitlines()]  # what follows "C->>S: ", "Note over C,S: "
+    for text in texts:
+        assert not MERMAID_SYNTAX & set(re.sub(r"#\d+;", "", text)), text
+        assert "style" not in text and "classDef" not in text, text  # see _mm: Mermaid would strip a ";"
+    assert "%%" not in mermaid
+    return [mermaid_decoded(line) for line in body.splitlines()]
+
+
+def test_a_peers_directive_is_inert_in_the_mermaid_file() -> None:
+    """SNI and ALPN names are the client's; the server's refusal quotes them: as text, not as a directive."""
+    client, server = SequenceDiagram(), SequenceDiagram()
+    pair = make_pair(
+        server_name=DIRECTIVE,
+        client_observer=client,
+        server_observer=server,
+        client_kw={"alpn": (DIRECTIVE, "style:#x;")},
+        server_kw={"alpn": ("h2",)},
+    )
+    pair.handshake()
+    pair.to_client()
+    for d in (server, client):
+        lines = assert_inert(d.to_mermaid())
+        hello = next(line for line in lines if "ClientHello" in line)
+        assert hello.startswith(f"    C->>S: ClientHello · SNI {DIRECTIVE}, key shares ")
+    refusal = next(line for line in assert_inert(server.to_mermaid()) if "Alert" in line)
+    assert refusal == (
+        "    S-xC: Alert (fatal, no_application_protocol) · no common application protocol: client offered "
+        f"{DIRECTIVE}, style:#x;, server accepts h2"
+    )
+
+
+def test_a_servers_directive_is_inert_in_the_clients_mermaid_file() -> None:
+    """A server that selects an ALPN the client never offered: the client's alert quotes it."""
+    from glasstls.enums import ExtensionType
+    from glasstls.wire.extensions import Extension
+    from glasstls.wire.handshake import EncryptedExtensions
+
+    def lie(msg: Any) -> bytes | None:
+        if not isinstance(msg, EncryptedExtensions):
+            return None
+        alpn = Extension.make(ExtensionType.application_layer_protocol_negotiation, (DIRECTIVE.encode(),), "EE")
+        return EncryptedExtensions(extensions=(alpn,)).encode()
+
+    client = SequenceDiagram()
+    pair = make_pair(client_observer=client, server_alter=lie, client_kw={"alpn": ("h2",)}, server_kw={"alpn": ("h2",)})
+    pair.handshake()
+    alert = next(line for line in assert_inert(client.to_mermaid()) if "Alert" in line)
+    assert DIRECTIVE in alert and alert.startswith("    C-xS: {Alert (fatal, illegal_parameter)} · ")
+
+
+def test_the_servers_mermaid_file_keeps_a_clients_directive_inert(tmp_path: Path) -> None:
+    """``glasstls server --diagram d.mmd``, a client on 127.0.0.1 naming the directive as SNI and ALPN."""
+    from glasstls import connect
+    from glasstls.errors import TLSError
+    from serving_helpers import WAIT, CLIServer, make_pki
+
+    pki = make_pki(tmp_path)
+    with CLIServer(pki, "--alpn", "h2", "--diagram", str(tmp_path / "d.mmd"), "--max-connections", "1") as server:
+        with pytest.raises(TLSError, match="no_application_protocol"):
+            connect("127.0.0.1", server.port, pki.client_config(alpn=(DIRECTIVE,)), server_name=DIRECTIVE, timeout=WAIT)
+        server.wait_for(r"Sequence diagram: .*d-1\.mmd")
+    lines = assert_inert((tmp_path / "d-1.mmd").read_text(encoding="utf-8"))
+    assert any(line.startswith(f"    C->>S: ClientHello · SNI {DIRECTIVE}, ") for line in lines)
+    assert any(line.endswith(f"client offered {DIRECTIVE}, server accepts h2") for line in lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,8 @@ import pytest
 from glasstls import CertifiedKey, ClientConfig, ClientConnection, ServerConfig, ServerConnection
 from glasstls.cli.main import main
 from glasstls.connection import Connection
-from glasstls.enums import CipherSuite, ContentType, NamedGroup, ProtocolVersion
-from glasstls.observe import EventList, KeysTrace, MessageTrace, RecordTrace, TraceEvent
+from glasstls.enums import CipherSuite, ContentType, ExtensionType, NamedGroup, ProtocolVersion
+from glasstls.observe import AlertTrace, EventList, KeysTrace, MessageTrace, RecordTrace, TraceEvent
 from glasstls.trace import pcap
 from glasstls.trace.keylog import KeyLog
 from glasstls.x509.store import TrustStore
@@ -481,7 +482,14 @@ def test_capture_started_mid_connection(tmp_path: Path) -> None:
     stream = result.streams[0]
     assert stream.client == ("127.0.0.1", 50123)
     assert stream.encrypted_records > 0
-    assert any("skipped" in e.text for e in stream.events if isinstance(e, pcap.NoteTrace))
+    # Each direction's first captured byte starts a record (the ServerHello, the client's ChangeCipherSpec):
+    # every record from there on is shown, none skipped, as the live connections sent them.
+    assert not any("skipped" in e.text for e in stream.events if isinstance(e, pcap.NoteTrace))
+    for side in ("client", "server"):
+        live = record_view(conv.live(side), side)["out"]
+        shown = record_view(stream.events, side)["out"]
+        assert [r[:3] for r in shown] == [r[:3] for r in live[len(live) - len(shown) :]], side
+    assert record_view(stream.events, "client")["out"][0][0] == ContentType.change_cipher_spec
 
 
 def test_starttls_preamble(tmp_path: Path) -> None:
@@ -553,3 +561,275 @@ def test_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert messages[:7] == [name for _, name in TLS13_MESSAGES]
     data = [o for o in objects if o["kind"] == "record" and o.get("inner_type") == "application_data"]
     assert bytes.fromhex(data[0]["plaintext"]) == REQUEST
+
+
+# -- directions that open with an alert; hellos a live peer refuses -------------------------------------------
+
+
+def refused(client: Connection, server: Connection) -> Conversation:
+    """The client's first flight, and what the server answers it with (an alert): both as sent, both traced."""
+    conv = Conversation(client=client, server=server)
+    hello = client.data_to_send()
+    conv.exchanges.append(("client", hello))
+    server.receive_bytes(hello)
+    conv.exchanges.append(("server", server.data_to_send()))
+    return conv
+
+
+def capture_of(tmp: Path, exchanges: list[tuple[str, bytes]], name: str = "capture.pcap", port: int = 40000) -> Path:
+    path = tmp / name
+    pcap.write_capture(path, pcap.tcp_packets(exchanges, ("127.0.0.1", port), ("127.0.0.1", 443)))
+    return path
+
+
+def alerts(stream: pcap.TLSStream, side: str) -> list[tuple[str, str, str]]:
+    return [
+        (e.direction, e.level.name, e.description.name)
+        for e in stream.events
+        if isinstance(e, AlertTrace) and e.side == side
+    ]
+
+
+def test_a_hello_refused_with_an_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The server answers the ClientHello with a fatal alert and nothing else: the alert is shown."""
+    conv = Conversation()
+    identity = server_identity("localhost")
+    client = ClientConnection(
+        ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), alpn=("x-never",)),
+        "localhost",
+        observer=conv.client_events,
+    )
+    server = ServerConnection(
+        ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), alpn=("h2",)),
+        observer=conv.server_events,
+    )
+    conv.exchanges = refused(client, server).exchanges
+    assert conv.exchanges[1][1] == b"\x15\x03\x03\x00\x02\x02\x78"  # fatal no_application_protocol
+    stream = pcap.dissect(capture_of(tmp_path, conv.exchanges)).streams[0]
+    assert alerts(stream, "server") == [("out", "fatal", "no_application_protocol")]
+    assert alerts(stream, "client") == [("in", "fatal", "no_application_protocol")]
+    # The server's view is what the live server traced: the hello in, the alert record out, byte for byte.
+    assert record_view(stream.events, "server") == record_view(conv.live("server"), "server")
+    assert message_view(stream.events, "server") == message_view(conv.live("server"), "server")
+    out = run_cli(capsys, capture_of(tmp_path, conv.exchanges))
+    assert "server > Alert: fatal no_application_protocol (120)" in out
+    assert "1 TCP connection, 1 with TLS" in out
+
+
+def test_directions_that_open_with_an_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A server refusing what is not TLS, a client that sends nothing but an alert: each a TLS connection."""
+    scfg = ServerConfig(
+        certificates=(CertifiedKey(server_identity("localhost").chain, server_identity("localhost").private_key),)
+    )
+    server = ServerConnection(scfg)
+    http = b"GET / HTTP/1.0\r\n\r\n"
+    server.receive_bytes(http)
+    answer = server.data_to_send()
+    assert answer == b"\x15\x03\x03\x00\x02\x02\x0a"  # fatal unexpected_message
+    client = ClientConnection(ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem())), "localhost")
+    client.data_to_send()  # its ClientHello, never sent here
+    client.close()
+    goodbye = client.data_to_send()
+    assert goodbye == b"\x15\x03\x03\x00\x02\x01\x00"  # warning close_notify
+    packets = pcap.tcp_packets([("client", http), ("server", answer)], ("127.0.0.1", 40000), ("127.0.0.1", 443))
+    packets += pcap.tcp_packets([("client", goodbye)], ("127.0.0.1", 40001), ("127.0.0.1", 443))
+    capture = tmp_path / "alerts.pcap"
+    pcap.write_capture(capture, packets)
+    result = pcap.dissect(capture)
+    assert [s.number for s in result.streams] == [1, 2]
+    first, second = result.streams
+    assert alerts(first, "server") == [("out", "fatal", "unexpected_message")]
+    notes = [e.text for e in first.events if isinstance(e, pcap.NoteTrace)]
+    assert notes == ["the client's 18 bytes are not TLS records (they begin 47 45 54 20 2f 20 48 54)"]
+    assert alerts(second, "client") == [("out", "warning", "close_notify")]
+    assert alerts(second, "server") == [("in", "warning", "close_notify")]
+    out = run_cli(capsys, capture)
+    assert "2 TCP connections, 2 with TLS" in out
+
+
+def test_any_record_opens_a_direction_once_the_other_is_tls(tmp_path: Path) -> None:
+    """A capture begun mid-connection (TLS 1.2): the client's encrypted close_notify opens its direction (an
+    alert longer than 2 bytes: encrypted), and the server's data records, first, open theirs once it did."""
+    conv = converse(None, client_kw=TLS12)
+    response = next(data for who, data in reversed(conv.exchanges) if who == "server" and len(data) > 30000)
+    close = conv.exchanges[-2]
+    assert close[0] == "client" and close[1][0] == ContentType.alert and len(close[1]) > 7
+    one_record = response[: 5 + int.from_bytes(response[3:5], "big")]  # alone: no second header to confirm it
+    stream = pcap.dissect(capture_of(tmp_path, [("server", one_record), close])).streams[0]
+    records = record_view(stream.events, "server")
+    assert records["out"] == [(ContentType.application_data, one_record[:5], one_record[5:], None, None)]
+    assert records["in"] == [(ContentType.alert, close[1][:5], close[1][5:], None, None)]
+    assert stream.encrypted_records == 2 and alerts(stream, "server") == []  # no alert read from ciphertext
+    assert not [e for e in stream.events if isinstance(e, pcap.NoteTrace) and "skipped" in e.text]
+
+
+def test_a_hello_with_a_server_name_a_live_server_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ClientHello whose server_name is not ASCII: refused live (illegal_parameter), dissected all the same."""
+    from pairs import make_pair
+
+    name = b"l\xc3\xb6calho\xff"  # "ö" in UTF-8, then a byte no UTF-8 has; as long as "localhost"
+    pair = make_pair(
+        client_alter=lambda msg: msg.raw.replace(b"localhost", name) if msg.name == "ClientHello" else None
+    )
+    conv = refused(pair.client, pair.server)
+    hello, answer = conv.exchanges[0][1], conv.exchanges[1][1]
+    assert name in hello and answer == b"\x15\x03\x03\x00\x02\x02\x2f"  # fatal illegal_parameter
+    stream = pcap.dissect(capture_of(tmp_path, conv.exchanges)).streams[0]
+    [msg] = [e.message for e in stream.events if isinstance(e, MessageTrace) and e.side == "client"]
+    assert msg.name == "ClientHello" and msg.raw == hello[5:]
+    assert msg.ext(ExtensionType.server_name).value == "l\u00f6calho\udcff"
+    assert alerts(stream, "client") == [("in", "fatal", "illegal_parameter")]
+    out = run_cli(capsys, capture_of(tmp_path, conv.exchanges))
+    assert "client ~ the ClientHello's server_name is not ASCII: a live server refuses it (illegal_parameter);" in out
+    assert "SNI l\u00f6calho\\xff;" in out
+
+
+# -- captures cut short, snapped, damaged; retransmissions that disagree ------------------------------------
+
+
+def pcap_records(data: bytes) -> list[tuple[int, int, int]]:
+    """(offset of the record header, captured length, original length) of each packet of a pcap file."""
+    out, pos = [], 24
+    while pos + 16 <= len(data):
+        caplen, length = struct.unpack("<II", data[pos + 8 : pos + 16])
+        out.append((pos, caplen, length))
+        pos += 16 + caplen
+    return out
+
+
+def snapped(data: bytes, snaplen: int) -> bytes:
+    """The pcap file as ``tcpdump -s snaplen`` would have written it: each packet cut after ``snaplen`` bytes."""
+    out = bytearray(data[:16] + struct.pack("<I", snaplen) + data[20:24])
+    for pos, caplen, length in pcap_records(data):
+        kept = min(caplen, snaplen)
+        out += data[pos : pos + 8] + struct.pack("<II", kept, length) + data[pos + 16 : pos + 16 + kept]
+    return bytes(out)
+
+
+def test_a_capture_cut_short_inside_a_packet_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    whole = write(tmp_path, conv, damage=False).read_bytes()
+    records = pcap_records(whole)
+    number, (pos, caplen, _) = next((n, r) for n, r in enumerate(records, 1) if r[1] > 1000)  # the ClientHello's
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[: pos + 16 + 300])
+    result = pcap.dissect(cut)
+    assert result.segments == number - 1 and result.streams == []
+    note = (
+        f"the capture is cut short: the file ends inside frame {number} (300 of its {caplen} captured bytes are there)"
+    )
+    assert result.notes == [note]
+    assert f"note: {note}" in run_cli(capsys, cut)
+    header_cut = tmp_path / "header.pcap"
+    header_cut.write_bytes(whole[: records[5][0] + 7])
+    assert pcap.dissect(header_cut).notes == [
+        "the capture is cut short: the file ends inside frame 6 (7 bytes of its 16-byte record header are there)"
+    ]
+
+
+def test_a_pcapng_capture_cut_short_inside_a_packet_says_so(tmp_path: Path) -> None:
+    conv = converse(None)
+    whole = write(tmp_path, conv, damage=False, pcapng=True).read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(whole[: len(whole) - 50])  # inside the last packet's block
+    result = pcap.dissect(cut)
+    [note] = result.notes
+    frame = result.segments + 1
+    assert re.fullmatch(
+        rf"the capture is cut short: the file ends inside frame {frame} \(\d+ of its block's \d+ bytes are there\)",
+        note,
+    )
+    assert len(result.streams) == 1
+
+
+def test_a_small_snap_length_is_said_even_with_no_tls_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conv = converse(None)
+    capture = tmp_path / "snap100.pcap"
+    capture.write_bytes(snapped(write(tmp_path, conv, damage=False).read_bytes(), 100))
+    result = pcap.dissect(capture)
+    assert result.streams == [] and result.segments == len(pcap_records(capture.read_bytes()))
+    cut = [n for n, (_, caplen, length) in enumerate(pcap_records(capture.read_bytes()), 1) if caplen < length]
+    ends = "127.0.0.1:50123 <-> 127.0.0.1:4433"
+    assert result.notes[0] == (
+        f"{len(cut)} frames (the first: frame {cut[0]}) were captured only up to 100 bytes (the capture's snap"
+        " length): the data past that is not in the file, so the records it carried cannot be reassembled"
+    )
+    assert f"connection 1 ({ends}), no TLS seen: 127.0.0.1:50123: " in result.notes[1]
+    assert any(n.endswith("segments were cut short by the capture's snap length") for n in result.notes[1:])
+    out = run_cli(capsys, capture)
+    assert "0 with TLS" in out and "were captured only up to 100 bytes" in out
+
+
+def test_a_captured_length_no_capture_has_stops_the_reading(tmp_path: Path) -> None:
+    conv = converse(None)
+    data = bytearray(write(tmp_path, conv, damage=False).read_bytes())
+    pos = pcap_records(bytes(data))[3][0]
+    data[pos + 8 : pos + 12] = struct.pack("<I", 0x7FFFFFFF)  # packet 4 claims 2 GB
+    capture = tmp_path / "huge.pcap"
+    capture.write_bytes(bytes(data))
+    result = pcap.dissect(capture)
+    assert result.segments == 3
+    assert result.notes == [
+        "frame 4 claims a captured length of 2147483647 bytes, more than any capture holds (262144): "
+        "the file is damaged there, and the rest of it is not read"
+    ]
+
+
+def test_retransmissions_that_disagree_are_said(tmp_path: Path) -> None:
+    """The same TCP range sent twice with other bytes: the first copy is analysed, the conflict said."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    server_data = [i for i in data_packets(packets) if dpkt.ip.IP(packets[i]).data.sport == 4433]
+    original = dpkt.ip.IP(packets[server_data[2]])
+    forged = dpkt.ip.IP(packets[server_data[2]])
+    forged.data.data = b"\x1b[2J" + bytes(original.data.data)[4:]
+    forged.sum = forged.data.sum = 0  # computed again when serialised
+    packets.insert(server_data[2] + 1, bytes(forged))
+    capture = tmp_path / "conflict.pcap"
+    pcap.write_capture(capture, packets)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert_same_as_live(stream, conv)  # the first copy's bytes
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert notes == [
+        "127.0.0.1:4433: 1 retransmitted segments carry other bytes than the first copy of the same range "
+        "(the first at stream offset 2000); the first copy is analysed"
+    ]
+
+
+# -- a server's answer captured before the hello -------------------------------------------------------------
+
+
+def test_the_servers_flight_captured_before_the_hello_is_decrypted(tmp_path: Path) -> None:
+    """Capture order is not send order (two interfaces, a busy capture): the ServerHello comes first in the
+    file. The client random is read ahead from the ClientHello, and every record opens with the key log."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    data = data_packets(packets)
+    hello = [i for i in data if dpkt.ip.IP(packets[i]).data.dport == 4433][:2]  # the ClientHello's segments
+    first_answer = [i for i in data if i > hello[-1]][:3]
+    assert [dpkt.ip.IP(packets[i]).data.sport for i in first_answer] == [4433] * 3
+    reordered = packets[: hello[0]] + [packets[i] for i in first_answer] + [packets[i] for i in hello]
+    reordered += packets[first_answer[-1] + 1 :]
+    capture = tmp_path / "answer-first.pcap"
+    pcap.write_capture(capture, reordered)
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    assert stream.encrypted_records == 0
+    assert [e for e in stream.events if isinstance(e, pcap.NoteTrace)] == []
+    for side in ("client", "server"):
+        assert record_view(stream.events, side) == record_view(conv.live(side), side), side
+
+
+def test_no_hello_in_the_capture_is_what_the_note_says(tmp_path: Path) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    hello = [i for i in data_packets(packets) if dpkt.ip.IP(packets[i]).data.dport == 4433][:2]
+    capture = tmp_path / "no-hello.pcap"
+    pcap.write_capture(capture, [p for i, p in enumerate(packets) if i not in hello])
+    stream = pcap.dissect(capture, pcap.NSSKeyLog.load(keylog)).streams[0]
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    why = "the capture holds no ClientHello, whose client random finds the keys in the key log"
+    assert f"the server's handshake records stay encrypted: {why}" in notes
+    assert not any("the key log has no" in n for n in notes)

@@ -307,3 +307,51 @@ def test_cli_illustrate_client_and_server(version: str, tmp_path: Path) -> None:
             assert f'<span class="nm">{message}</span>' in page
         assert "hello illustrated" in text_of(page)  # the decrypted application data
         assert "keep it private" not in page  # no secret values without --show-secrets
+
+
+# -- what the summary calls negotiated ------------------------------------------------------------------------
+
+
+def summary_of(page: str) -> dict[str, str]:
+    return {html.unescape(k): html.unescape(v) for k, v in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page)}
+
+
+def test_a_failed_handshake_shows_the_servers_choices_as_its_own() -> None:
+    """A TLS 1.2 server selects an ALPN protocol the client never offered; the client refuses it. The page
+    does not call it the connection's ALPN (nor the session resumed, for want of a certificate)."""
+    import dataclasses
+
+    from glasstls.enums import ExtensionType, ProtocolVersion
+    from glasstls.wire.extensions import Extension
+    from glasstls.wire.handshake import ServerHello
+    from pairs import make_pair
+
+    evil = b"\x1b[2J<b>h2;#`"
+
+    def lie(msg: object) -> bytes | None:
+        if not isinstance(msg, ServerHello):
+            return None
+        alpn = Extension.make(ExtensionType.application_layer_protocol_negotiation, (evil,), "SH")
+        return dataclasses.replace(msg, extensions=(*msg.extensions, alpn)).encode()
+
+    page = Illustration()
+    pair = make_pair(
+        client_observer=page,
+        server_alter=lie,
+        client_kw={"alpn": ("h2", "http/1.1"), "tls_max": ProtocolVersion.TLSv1_2},
+    )
+    pair.handshake()
+    assert not pair.client.handshake_complete
+    summary = summary_of(page.render())
+    assert summary["Outcome"] == "failed: the client sent a fatal illegal_parameter alert"
+    assert summary["Negotiated"] == "nothing: the handshake failed; what the server's answer chose is marked so"
+    assert summary["ALPN (server's choice)"] == "\\x1b[2J<b>h2;#`"
+    assert summary["Version (server's choice)"] == "TLSv1.2"
+    assert "ALPN" not in summary and "Resumed session" not in summary and "Version" not in summary
+
+
+def test_a_completed_handshake_shows_what_was_negotiated() -> None:
+    summary = summary_of(page_of(traced_connection("tls12-ecdhe")))
+    assert summary["Outcome"] == "handshake complete"
+    assert "Negotiated" not in summary and summary["Version"] == "TLSv1.2" and summary["Resumed session"] == "no"
+    assert not any(k.endswith("(server's choice)") for k in summary)

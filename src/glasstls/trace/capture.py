@@ -3,9 +3,11 @@
 The first two stages of :func:`glasstls.trace.pcap.dissect`, each a plain
 function of the one before, and the way back for tests and demos:
 
-1. **Frames to TCP segments** (:func:`read_segments`): pcap and pcapng through
-   dpkt's readers; link types Ethernet (VLAN tags included), Linux cooked
-   capture v1 and v2, raw IP and BSD loopback / NULL; IPv4 and IPv6.
+1. **Frames to TCP segments** (:func:`read_segments`): pcap and pcapng read
+   within bounds (:mod:`glasstls.trace.capfile`: a file cut short or a snap
+   length that cut packets is said); link types Ethernet (VLAN tags included),
+   Linux cooked capture v1 and v2, raw IP and BSD loopback / NULL (each
+   pcapng interface its own); IPv4 and IPv6, through dpkt.
 2. **Segments to byte streams** (:func:`reassemble`): one connection per
    4-tuple (a new SYN on the same 4-tuple starts a new one), one byte stream
    per direction, put in order by sequence number: retransmitted and
@@ -31,10 +33,13 @@ from typing import Any, BinaryIO
 
 import dpkt  # type: ignore[import-untyped]  # dpkt ships no type hints: its packets are Any here
 
+from .capfile import Frame, read_frames
+
 Endpoint = tuple[str, int]  # (address, port)
 
 _MASK = 0xFFFFFFFF
 _FAR = 1 << 30  # a segment this far ahead of the stream is garbage, not a gap
+_RECENT = 1 << 16  # bytes of each direction kept to compare a retransmission with (more than a TCP window)
 
 
 # -- stage 1: frames to TCP segments ---------------------------------------------------------
@@ -125,42 +130,26 @@ def read_segments(
     """The TCP segments of a pcap or pcapng capture, in capture order.
 
     Frames that are not TCP over IP are skipped silently; problems with the
-    file itself go to ``notes``. Raises ValueError only for a file that is
-    neither pcap nor pcapng.
+    file itself go to ``notes`` (:func:`~glasstls.trace.capfile.read_frames`),
+    and so does a snap length that cut packets short. Raises ValueError only
+    for a file that is neither pcap nor pcapng.
     """
     notes = notes if notes is not None else []
     fh = _open(source)
+    snapped, unsupported = _Snapped(), set()
     try:
-        magic = fh.read(4)
-        fh.seek(0)
-        if not magic:
-            raise ValueError("not a pcap or pcapng capture (the file is empty)")
-        reader: Any
-        try:
-            reader = dpkt.pcapng.Reader(fh) if magic == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader(fh)
-        except Exception as exc:  # dpkt raises ValueError, struct.error, NeedData, ...
-            raise ValueError(f"not a pcap or pcapng capture ({exc})") from None
-        linktype = reader.datalink()
-        if linktype not in _LINKS:
-            notes.append(f"link type {linktype} is not supported (Ethernet, Linux cooked, raw IP and loopback are)")
-            return
-        number = 0
-        packets = iter(reader)
-        while True:
+        for frame in read_frames(fh, notes):
+            if frame.linktype not in _LINKS:
+                if frame.linktype not in unsupported:
+                    unsupported.add(frame.linktype)
+                    notes.append(
+                        f"link type {frame.linktype} is not supported (Ethernet, Linux cooked, raw IP and loopback are)"
+                    )
+                continue
+            snapped.count(frame)
             try:
-                ts, frame = next(packets)
-            except StopIteration:
-                break
-            except dpkt.NeedData:
-                notes.append(f"the capture is cut short: the file ends inside frame {number + 1}")
-                break
-            except Exception as exc:
-                notes.append(f"the capture ends in a damaged packet after frame {number} ({type(exc).__name__})")
-                break
-            number += 1
-            try:
-                ip = _ip_layer(linktype, bytes(frame))
-                seg = _segment(number, float(ts), ip) if isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6) else None
+                ip = _ip_layer(frame.linktype, frame.data)
+                seg = _segment(frame.number, frame.ts, ip) if isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6) else None
             except Exception:  # a malformed frame: dpkt's UnpackError, struct.error, ... skip it
                 continue
             if seg is not None:
@@ -168,6 +157,31 @@ def read_segments(
     finally:
         if fh is not source:
             fh.close()
+    notes.extend(snapped.notes())
+
+
+class _Snapped:
+    """Frames the capture's snap length cut short: counted, and said once for the file."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.held = 0  # the most the file holds of one of them
+        self.first = 0
+
+    def count(self, frame: Frame) -> None:
+        if len(frame.data) < frame.length:
+            self.frames += 1
+            self.held = max(self.held, len(frame.data))
+            self.first = self.first or frame.number
+
+    def notes(self) -> list[str]:
+        if not self.frames:
+            return []
+        return [
+            f"{self.frames} frames (the first: frame {self.first}) were captured only up to {self.held} bytes"
+            " (the capture's snap length): the data past that is not in the file, so the records it carried"
+            " cannot be reassembled"
+        ]
 
 
 # -- stage 2: segments to byte streams ---------------------------------------------------------
@@ -188,6 +202,9 @@ class _HalfStream:
         self.delivered = 0
         self.retransmitted = 0
         self.truncated = 0
+        self.recent = bytearray()  # the last bytes delivered (_RECENT to twice that), ending at next_seq
+        self.conflicts = 0  # retransmissions whose bytes differ from the first copy's
+        self.conflict_at = 0  # the stream offset of the first
 
     def add(self, seg: Segment) -> bytes:
         """The bytes that became contiguous with this segment (often none)."""
@@ -206,16 +223,19 @@ class _HalfStream:
             return b""
         offset = _signed(seq - self.next_seq)
         payload = seg.payload
-        if offset + len(payload) <= 0:
+        if offset < 0:  # a retransmission of bytes already delivered: compared with them, then dropped
             self.retransmitted += 1
-            return b""
-        if offset < 0:  # overlaps what we have: keep only the new tail
+            self._compare(offset, payload[:-offset])
+            if offset + len(payload) <= 0:
+                return b""
             payload, seq, offset = payload[-offset:], self.next_seq, 0
-            self.retransmitted += 1
         if offset > _FAR:
             return b""
-        if len(self.pending.get(seq, b"")) < len(payload):
-            self.pending[seq] = payload
+        held = self.pending.get(seq)
+        if held is not None and payload[: len(held)] != held[: len(payload)]:
+            self._conflict(offset)
+        if held is None or len(held) < len(payload):
+            self.pending[seq] = payload if held is None else held + payload[len(held) :]  # the first copy wins
         return self._drain() if offset == 0 else b""
 
     def _drain(self) -> bytes:
@@ -227,12 +247,30 @@ class _HalfStream:
             if offset > 0:
                 break  # a gap: the rest waits
             data = self.pending.pop(seq)
-            if offset + len(data) > 0:
-                part = data[-offset:] if offset else data
+            if offset < 0:
+                self._compare(offset, data[:-offset])
+            part = data[-offset:] if offset else data
+            if part:
                 out += part
                 self.next_seq = (self.next_seq + len(part)) & _MASK
-        self.delivered += len(out)
+                self.delivered += len(part)
+                self.recent += part
+        if len(self.recent) > 2 * _RECENT:
+            del self.recent[:-_RECENT]
         return bytes(out)
+
+    def _compare(self, offset: int, data: bytes) -> None:
+        """``data`` came again at ``offset`` (< 0) from the next byte expected: is it what was delivered there?"""
+        start = len(self.recent) + offset
+        if start < 0:  # partly older than what is kept: the rest is compared
+            data, start = data[-start:], 0
+        if self.recent[start : start + len(data)] != data:
+            self._conflict(offset)
+
+    def _conflict(self, offset: int) -> None:
+        self.conflicts += 1
+        if self.conflicts == 1:
+            self.conflict_at = self.delivered + offset
 
     def missing(self) -> tuple[int, int] | None:
         """(stream offset of the first hole, bytes captured after it) if data never arrived."""
@@ -271,6 +309,11 @@ class TCPConnection:
                 )
             if half.truncated:
                 out.append(f"{name}: {half.truncated} segments were cut short by the capture's snap length")
+            if half.conflicts:
+                out.append(
+                    f"{name}: {half.conflicts} retransmitted segments carry other bytes than the first copy of the"
+                    f" same range (the first at stream offset {half.conflict_at}); the first copy is analysed"
+                )
         return out
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,15 @@ def _enum_name(value: Any) -> str:
     return getattr(value, "name", str(value))
 
 
+def _class_name(msg: Any) -> str:
+    """The message's class name ("Certificate12"), also of one the diagram kept only a sketch of."""
+    return msg.class_name if isinstance(msg, _Sketch) else type(msg).__name__
+
+
 def message_detail(msg: Any) -> str:
     """A few words on what a message carries, for the line under its arrow."""
+    if isinstance(msg, _Sketch):
+        return msg.detail
     name = type(msg).__name__
 
     def hello() -> str:
@@ -208,27 +216,122 @@ def message_detail(msg: Any) -> str:
 # -- from events to steps ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DataRun(TraceEvent):
+    """Application data records in a row from one sender, as the diagram draws them: counted, their
+    bytes not kept (the diagram shows a count and a size, never the data)."""
+
+    direction: str  # "in" or "out"
+    tally: list[int] = field(default_factory=lambda: [0, 0])  # records, bytes: grows while the run lasts
+    kind: str = field(init=False, default="data")
+
+
+@dataclass(frozen=True)
+class Omitted(TraceEvent):
+    """Where a long connection's diagram stops, and how many events of each kind it leaves out."""
+
+    tally: dict[str, int] = field(default_factory=dict)  # "records", "messages", "alerts", "events"
+    kind: str = field(init=False, default="omitted")
+
+
+@dataclass(frozen=True)
+class _Sketch:
+    """A message the diagram need not read again: its class's name and its detail line, not its bytes."""
+
+    class_name: str
+    detail: str
+
+
+_OMITTED_KINDS = {DataRun: "records", RecordTrace: "records", MessageTrace: "messages", AlertTrace: "alerts"}
+
+# The messages whose extensions the drawing reads again (the version, 0-RTT, resumption, HelloRetryRequest);
+# at most _FULL_MESSAGES of them are kept whole, every other message as a _Sketch.
+_READ_AGAIN = frozenset({"ClientHello", "ServerHello", "HelloRetryRequest", "EncryptedExtensions"})
+_FULL_MESSAGES = 6
+
+
 class SequenceDiagram(Observer):
     """An observer that keeps the events a diagram needs; or give it events already recorded.
 
     ``show_states`` adds the traced side's state changes as small notes.
+
+    What is kept is bounded, whatever the peer sends: application data records in a row from one side
+    are one :class:`DataRun` (a count and a size), messages other than the hellos keep only what is drawn
+    of them, and after :attr:`MAX_EVENTS` events the drawing stops with a note saying what it left out
+    (an :class:`Omitted` event), keeping only the last :attr:`MAX_LAST_ALERTS` alerts after it.
     """
 
     wants_secrets = False
-    _KINDS = (MessageTrace, RecordTrace, KeysTrace, AlertTrace, StateTrace, VerificationTrace)
+    MAX_EVENTS = 250  # events drawn of one connection; a full handshake is some forty
+    MAX_LAST_ALERTS = 4  # alerts kept after that (how the connection ended)
+    _KINDS = (MessageTrace, KeysTrace, AlertTrace, StateTrace, VerificationTrace)
 
     def __init__(
         self, events: Iterable[TraceEvent] = (), *, show_states: bool = False, title: str | None = None
     ) -> None:
-        self.events: list[TraceEvent] = []
+        self.kept: list[TraceEvent] = []
+        self.last_alerts: deque[AlertTrace] = deque()
+        self.omitted: Omitted | None = None
         self.show_states = show_states
         self.title = title
+        self._full = 0
         for event in events:
             self(event)
 
+    @property
+    def events(self) -> list[TraceEvent]:
+        """What the diagram is drawn from: the events kept, then the last alerts if it was cut short."""
+        return self.kept + list(self.last_alerts) if self.last_alerts else self.kept
+
     def __call__(self, event: TraceEvent) -> None:
-        if isinstance(event, self._KINDS):
-            self.events.append(event)
+        if isinstance(event, RecordTrace):
+            self._record(event)
+        elif isinstance(event, DataRun):  # from another diagram's events: a run of its own, to grow here
+            self._keep(DataRun(event.side, event.direction, list(event.tally)))
+        elif isinstance(event, self._KINDS):
+            self._keep(event)
+
+    def _record(self, e: RecordTrace) -> None:
+        """Keep what is drawn of a record: a ChangeCipherSpec without its byte, application data as a count."""
+        if e.content_type == ContentType.change_cipher_spec:
+            self._keep(RecordTrace(e.side, e.direction, e.content_type, e.header, b""))
+            return
+        inner = e.inner_type if e.inner_type is not None else e.content_type
+        if inner != ContentType.application_data:
+            return  # handshake and alert records are drawn from their messages and AlertTraces
+        size = len(e.plaintext) if e.plaintext is not None else len(e.payload)
+        last = self.kept[-1] if self.kept else None
+        if self.omitted is None and isinstance(last, DataRun) and last.direction == e.direction:
+            last.tally[0] += 1
+            last.tally[1] += size
+            return
+        self._keep(DataRun(e.side, e.direction, [1, size]))
+
+    def _keep(self, event: TraceEvent) -> None:
+        if self.omitted is None and len(self.kept) < self.MAX_EVENTS:
+            self.kept.append(self._sketched(event))
+            return
+        if self.omitted is None:  # the limit is hit: the drawing says so where it stops
+            self.omitted = Omitted(event.side)
+            self.kept.append(self.omitted)
+        if isinstance(event, AlertTrace):
+            self.last_alerts.append(event)
+            if len(self.last_alerts) <= self.MAX_LAST_ALERTS:
+                return
+            event = self.last_alerts.popleft()
+        what = _OMITTED_KINDS.get(type(event), "events")
+        count = event.tally[0] if isinstance(event, DataRun) else 1
+        self.omitted.tally[what] = self.omitted.tally.get(what, 0) + count
+
+    def _sketched(self, event: TraceEvent) -> TraceEvent:
+        """A MessageTrace keeps its message whole only for the few messages the drawing reads again."""
+        if not isinstance(event, MessageTrace) or isinstance(event.message, _Sketch):
+            return event
+        name = type(event.message).__name__
+        if name in _READ_AGAIN and self._full < _FULL_MESSAGES:
+            self._full += 1
+            return event
+        return MessageTrace(event.side, event.direction, _Sketch(name, message_detail(event.message)))
 
     # -- analysis -------------------------------------------------------------------------
     @property
@@ -284,9 +387,9 @@ def sequence_diagram(events: Iterable[TraceEvent], **kw: Any) -> SequenceDiagram
 
 def _version_of(events: list[TraceEvent]) -> str | None:
     for e in events:
-        if isinstance(e, MessageTrace) and type(e.message).__name__ == "HelloRetryRequest":
+        if isinstance(e, MessageTrace) and _class_name(e.message) == "HelloRetryRequest":
             return "1.3"
-        if isinstance(e, MessageTrace) and type(e.message).__name__ == "ServerHello":
+        if isinstance(e, MessageTrace) and _class_name(e.message) == "ServerHello":
             return "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
     return None
 
@@ -322,6 +425,10 @@ class _Builder:
             self._message(event)
         elif isinstance(event, RecordTrace):
             self._record(event)
+        elif isinstance(event, DataRun):
+            self._data(event)
+        elif isinstance(event, Omitted) and event.tally:
+            self.steps.append(Step("note", None, "omitted", _omitted_note(event.tally), style="omitted"))
         elif isinstance(event, KeysTrace):
             self._keys(event)
         elif isinstance(event, AlertTrace):
@@ -333,7 +440,7 @@ class _Builder:
         return self.side if direction == "out" else self.peer
 
     def _message(self, e: MessageTrace) -> None:
-        name = type(e.message).__name__
+        name = _class_name(e.message)
         if name in ("ServerHello", "HelloRetryRequest") and self.version is None:
             self.version = "1.3" if _ext(e.message, "supported_versions") is not None else "1.2"
         protection = _protection(self.write if e.direction == "out" else self.read)
@@ -385,29 +492,30 @@ class _Builder:
             )
 
     def _record(self, e: RecordTrace) -> None:
+        """A ChangeCipherSpec record (the only records kept as such: application data comes as DataRuns)."""
         sender = self._sender(e.direction)
-        if e.content_type == ContentType.change_cipher_spec:
-            if self.version == "1.2":
-                self.steps.append(Step("ccs", sender, "ChangeCipherSpec", "[ChangeCipherSpec]"))
-            else:
-                # RFC 8446, Appendix D.4: a dummy record for middleboxes, ignored by the peer.
-                self.steps.append(
-                    Step("ccs", sender, "ChangeCipherSpec", "ChangeCipherSpec", "compatibility, ignored", style="dummy")
-                )
+        if e.content_type != ContentType.change_cipher_spec:
             return
-        inner = e.inner_type if e.inner_type is not None else e.content_type
-        if inner != ContentType.application_data:
-            return
-        size = len(e.plaintext) if e.plaintext is not None else len(e.payload)
+        if self.version == "1.2":
+            self.steps.append(Step("ccs", sender, "ChangeCipherSpec", "[ChangeCipherSpec]"))
+        else:
+            # RFC 8446, Appendix D.4: a dummy record for middleboxes, ignored by the peer.
+            self.steps.append(
+                Step("ccs", sender, "ChangeCipherSpec", "ChangeCipherSpec", "compatibility, ignored", style="dummy")
+            )
+
+    def _data(self, e: DataRun) -> None:
+        sender = self._sender(e.direction)
+        count, size = e.tally
         last = self.steps[-1] if self.steps else None
         if last is not None and last.kind == "data" and last.sender == sender:
-            last.count += 1
+            last.count += count
             last.size += size
             return
         protection = _protection(self.write if e.direction == "out" else self.read)
         protection = protection if protection in (EARLY, PLAIN) else APPLICATION
         label = "(Application Data)" if protection == EARLY else "[Application Data]"
-        self.steps.append(Step("data", sender, "ApplicationData", label, "", protection, size=size))
+        self.steps.append(Step("data", sender, "ApplicationData", label, "", protection, count=count, size=size))
 
     def _keys(self, e: KeysTrace) -> None:
         if e.direction == "read":
@@ -455,9 +563,27 @@ class _Builder:
             if isinstance(e, VerificationTrace) and e.ok and e.subject == "session ticket":
                 return "session ticket"
         for e in self.events:
-            if isinstance(e, MessageTrace) and type(e.message).__name__ == "ClientHello":
+            if isinstance(e, MessageTrace) and _class_name(e.message) == "ClientHello":
                 return "session ticket" if _ext(e.message, "session_ticket") else "session ID"
         return "session ID"
+
+
+_OMITTED_WORDS = {
+    "records": ("more record", "more records"),
+    "messages": ("more message", "more messages"),
+    "alerts": ("more alert", "more alerts"),
+    "events": ("other event", "other events"),
+}
+
+
+def _omitted_note(tally: dict[str, int]) -> str:
+    """The note where the diagram stops ("1200 more records … not shown: …"), naming the limit hit."""
+    parts = [f"{n} {_OMITTED_WORDS[what][n != 1]}" for what, n in tally.items()]
+    listing = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return (
+        f"{listing} not shown: the diagram draws {SequenceDiagram.MAX_EVENTS} events of a connection "
+        f"(SequenceDiagram.MAX_EVENTS), then only its last {SequenceDiagram.MAX_LAST_ALERTS} alerts."
+    )
 
 
 _REJECTED_0RTT = (

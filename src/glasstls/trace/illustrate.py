@@ -69,24 +69,40 @@ def _esc(text: str) -> str:
 
 
 class Illustration(Observer):
-    """Collects one connection's trace events and renders them as an illustrated HTML page."""
+    """Collects one connection's trace events and renders them as an illustrated HTML page.
+
+    What it keeps of each side is bounded, whatever the peer sends: its first :attr:`MAX_RECORDS`
+    records, as long as their bytes stay within :attr:`MAX_RECORD_BYTES`, with the events among them.
+    After that, the side's records are only counted (the page says how many it does not show) and of
+    its other events only the first :attr:`MAX_AFTER` messages, alerts and checks are kept, for the
+    summary; key changes, secrets and state changes are counted too.
+    """
+
+    MAX_RECORDS = 300  # record cards of one side on a page
+    MAX_RECORD_BYTES = 1 << 20  # their bytes (header, payload and plaintext): some 30 full records of data
+    MAX_AFTER = 32  # messages, alerts and checks of a side kept after its last record shown
+    MAX_FIELDS = 64  # entries shown of one list (extensions, cipher suites, ALPN names, certificates)
+    MAX_ROWS = 3000  # fields shown on a page (a handshake's page has some 300)
 
     def __init__(self, wants_secrets: bool = True, title: str = "") -> None:
         self.wants_secrets = wants_secrets
         self.title = title
         self.events: list[TraceEvent] = []
+        self.cut = _Cut()
 
     def __call__(self, event: TraceEvent) -> None:
-        self.events.append(event)
+        if self.cut.keeps(event, self):
+            self.events.append(event)
 
     def add(self, events: Iterable[TraceEvent] | Any) -> None:
         """Add events from elsewhere, e.g. the other side's ``EventList`` (or its ``.events``)."""
-        self.events.extend(getattr(events, "events", events))
+        for event in getattr(events, "events", events):
+            self(event)
 
     def render(self) -> str:
         """The page, as one string of HTML; never raises (a server writes one per connection and goes on)."""
         try:
-            return _Page(self.events, self.title).render()
+            return _Page(self.events, self.title, self.cut).render()
         except Exception as exc:
             return _failed_page(self.title, exception_text(exc))
 
@@ -94,6 +110,53 @@ class Illustration(Observer):
         path = Path(path)
         path.write_text(self.render(), encoding="utf-8")
         return path
+
+
+class _Cut:
+    """Where each side's events stop being kept (Illustration's limits), and what was left out after."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[int]] = {}  # side -> records kept, their bytes
+        self.stopped: set[str] = set()  # sides past a limit
+        self.limit: dict[str, tuple[str, int]] = {}  # side -> the limit hit: its name, its value
+        self.after: dict[str, int] = {}  # side -> messages, alerts and checks kept since
+        self.omitted: dict[tuple[str, str], list[int]] = {}  # (side, direction) -> records, bytes not kept
+        self.events: dict[str, int] = {}  # side -> other events not kept
+
+    def keeps(self, event: TraceEvent, page: Illustration) -> bool:
+        if event.side not in self.stopped and (not isinstance(event, RecordTrace) or self._fits(event, page)):
+            return True
+        return self._past(event, page)
+
+    def _fits(self, rec: RecordTrace, page: Illustration) -> bool:
+        """Whether the side's limits leave room for the record (counted then); if not, the side stops here."""
+        kept = self.records.setdefault(rec.side, [0, 0])
+        size = len(rec.header) + len(rec.payload) + len(rec.plaintext or b"")
+        if kept[0] >= page.MAX_RECORDS:
+            self.limit[rec.side] = ("MAX_RECORDS", page.MAX_RECORDS)
+        elif kept[0] and kept[1] + size > page.MAX_RECORD_BYTES:
+            self.limit[rec.side] = ("MAX_RECORD_BYTES", page.MAX_RECORD_BYTES)
+        else:
+            kept[0] += 1
+            kept[1] += size
+            return True
+        self.stopped.add(rec.side)
+        return False
+
+    def _past(self, event: TraceEvent, page: Illustration) -> bool:
+        """After a side stopped: its records counted, a few of its messages, alerts and checks kept."""
+        side = event.side
+        if isinstance(event, RecordTrace):
+            tally = self.omitted.setdefault((side, event.direction), [0, 0])
+            tally[0] += 1
+            tally[1] += len(event.header) + len(event.payload)
+            return False
+        after = self.after.get(side, 0)
+        if isinstance(event, MessageTrace | AlertTrace | VerificationTrace) and after < page.MAX_AFTER:
+            self.after[side] = after + 1
+            return True
+        self.events[side] = self.events.get(side, 0) + 1
+        return False
 
 
 # -- reading the events ------------------------------------------------------------------------
@@ -131,7 +194,8 @@ class _Stream:
 
 
 class _Page:
-    def __init__(self, events: list[TraceEvent], title: str) -> None:
+    def __init__(self, events: list[TraceEvent], title: str, cut: _Cut | None = None) -> None:
+        self.cut = cut or _Cut()
         sides = [e.side for e in events]
         self.side = "client" if "client" in sides else (sides[0] if sides else "client")
         self.peer = "server" if self.side == "client" else "client"
@@ -156,6 +220,7 @@ class _Page:
         self.streams = {"out": _Stream(), "in": _Stream()}
         self.ext_context: dict[str, str] = {}
         self.inherited: dict[str, str] = {}
+        self.room = [Illustration.MAX_ROWS]  # field rows the page may still show (_pruned)
         # The epoch each record was protected under, for the RFC's {handshake} and [application] notation.
         self.epochs: dict[int, str] = {}
         epochs = {"out": "", "in": ""}
@@ -192,6 +257,33 @@ class _Page:
     def summary(self) -> list[tuple[str, str]]:
         ch, sh = self._find("ClientHello"), self._find("ServerHello")
         rows = [("Outcome", self._outcome()), ("Seen from", f"the {self.side}")]
+        failed = sh is not None and self._failed()
+        if failed:
+            rows.append(("Negotiated", "nothing: the handshake failed; what the server's answer chose is marked so"))
+        mark = " (server's choice)" if failed else ""
+        rows += [(name + mark, value) for name, value in self._choices(sh)]
+        # The SNI is the client's: escaped (printable), then HTML-escaped with the rest.
+        sni = self._ext(ch, ExtensionType.server_name)
+        rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
+        for who in ("server", "client"):
+            cert = self._certificate(who)
+            if cert:
+                rows.append((f"{who.capitalize()} certificate", cert))
+        # TLS 1.2 resumption is read from what did not come (no Certificate): not when the handshake stopped early.
+        if sh is not None and not (failed and not self.v13):
+            rows.append(("Resumed session" + mark, self._resumption()))
+        rows += self._tls13_extras(ch)
+        records = [e for e in self.events if isinstance(e, RecordTrace)]
+        for d, label in (("out", f"{self.side} → {self.peer}"), ("in", f"{self.peer} → {self.side}")):
+            mine = [e for e in records if e.direction == d]
+            count, size = self.cut.omitted.get((self.side, d), (0, 0))  # counted after a limit, not kept
+            count, size = count + len(mine), size + sum(len(e.header) + len(e.payload) for e in mine)
+            rows.append((f"Records {label}", f"{count} ({size} bytes)"))
+        return rows
+
+    def _choices(self, sh: Any) -> list[tuple[str, str]]:
+        """What the server's answer chose: the version, suite, key exchange, signature, ALPN protocol."""
+        rows = []
         if self.version is not None:
             rows.append(("Version", ProtocolVersion(self.version).label))
         if self.suite:
@@ -205,28 +297,19 @@ class _Page:
             scheme = _safe(lambda: (ske.ecdhe() if self.kx == "ecdhe" else ske.dhe()).algorithm)
         if scheme is not None:
             rows.append(("Server signature", enum_name(scheme, SignatureScheme)))
-        # The SNI and ALPN names are the peer's: escaped (printable), then HTML-escaped with the rest.
-        sni = self._ext(ch, ExtensionType.server_name)
-        rows.append(("Server name (SNI)", printable(sni) if isinstance(sni, str) else "(none)"))
+        # The ALPN name is the peer's: escaped (printable), then HTML-escaped with the rest.
         alpn = self._ext(self._find("EncryptedExtensions") or sh, ExtensionType.application_layer_protocol_negotiation)
         rows.append(("ALPN", printable(alpn[0]) if alpn else "(none)"))
-        for who in ("server", "client"):
-            cert = self._certificate(who)
-            if cert:
-                rows.append((f"{who.capitalize()} certificate", cert))
-        if sh is not None:
-            rows.append(("Resumed session", self._resumption()))
-        rows += self._tls13_extras(ch)
         if not self.v13 and sh is not None:
             ems = sh.ext(ExtensionType.extended_master_secret) is not None
             rows.append(("Extended master secret", "yes (RFC 7627)" if ems else "no"))
-        records = [e for e in self.events if isinstance(e, RecordTrace)]
-        for d, label in (("out", f"{self.side} → {self.peer}"), ("in", f"{self.peer} → {self.side}")):
-            mine = [e for e in records if e.direction == d]
-            rows.append(
-                (f"Records {label}", f"{len(mine)} ({sum(len(e.header) + len(e.payload) for e in mine)} bytes)")
-            )
         return rows
+
+    def _failed(self) -> bool:
+        """A fatal alert ended the handshake before both Finished messages: nothing was negotiated."""
+        finished = {who for who, msg in self.messages if msg.name == "Finished"}
+        fatal = any(isinstance(e, AlertTrace) and e.level == 2 for e in self.events + self.others)
+        return fatal and finished != {"client", "server"}
 
     def _resumption(self) -> str:
         if not self.resumed:
@@ -373,7 +456,7 @@ class _Page:
 
     def _flow(self) -> str:
         rows = []
-        numbers = {id(rec): n for n, rec in self._numbered()[:_MAX_RECORDS]}
+        numbers = {id(rec): n for n, rec in self._numbered()}
         for e in self.events:
             if isinstance(e, KeysTrace):  # where each side changes keys, between the arrows
                 verb = "encrypts" if e.direction == "write" else "decrypts"
@@ -431,8 +514,7 @@ class _Page:
                 if steps:
                     out.append(f'<div class="steps">{"".join(steps)}</div>')
                     steps = []
-                if numbers[id(e)] <= _MAX_RECORDS:
-                    out.append(self._safe_record(numbers[id(e)], e))
+                out.append(self._safe_record(numbers[id(e)], e))
             elif isinstance(e, KeysTrace):
                 stream = self.streams["out" if e.direction == "write" else "in"]
                 stream.suite, stream.epoch = e.suite, e.epoch
@@ -459,11 +541,22 @@ class _Page:
                 )
         if steps:
             out.append(f'<div class="steps">{"".join(steps)}</div>')
-        if len(numbers) > _MAX_RECORDS:
-            out.append(f'<p class="empty">{len(numbers) - _MAX_RECORDS} more records are not shown.</p>')
+        if self.side in self.cut.limit:
+            out.append(f'<p class="empty omitted">{_esc(self._not_shown())}</p>')
         if not out:
             out.append('<p class="empty">No events were recorded.</p>')
         return f'<section class="timeline"><h2>Record by record</h2>{"".join(out)}</section>'
+
+    def _not_shown(self) -> str:
+        """What the page leaves out of a long connection, and the limit that made it stop."""
+        records = [self.cut.omitted.get((self.side, d), [0, 0]) for d in ("out", "in")]
+        count, size = sum(r[0] for r in records), sum(r[1] for r in records)
+        others = self.cut.events.get(self.side, 0)
+        nor = f", nor {others} other events (key changes, secrets, state changes)" if others else ""
+        limit, value = self.cut.limit[self.side]
+        why = f"first {value} records" if limit == "MAX_RECORDS" else f"records up to {value} bytes"
+        shows = f"the page shows a side's {why} (Illustration.{limit})"
+        return f"{count} more records ({size} bytes) are not shown{nor}: {shows}."
 
     def _safe_record(self, n: int, rec: RecordTrace) -> str:
         """The record's card; one that cannot be drawn says why, and the page goes on."""
@@ -582,6 +675,7 @@ class _Page:
 
     # -- one block: hex on the left, the field tree on the right ------------------------------------
     def _block(self, uid: str, raw: bytes, tree: Field, title: str, sub: str, cls: str = "") -> str:
+        tree = _pruned(tree, self.room)
         ids = {id(node): f"{uid}-{i}" for i, (_, node) in enumerate(tree.walk())}
         hexes = self._hex(raw, tree, ids)
         rows = self._tree(tree, ids, [], 0)
@@ -659,6 +753,46 @@ class _Page:
 # -- helpers -------------------------------------------------------------------------------------
 
 
+def _pruned(node: Field, room: list[int]) -> Field:
+    """``node`` as the page shows it: at most MAX_FIELDS entries of each list and, across the page, MAX_ROWS
+    fields (``room`` holds how many are left); the entries left out become one field that covers their bytes
+    and says how many they are and which limit left them out."""
+    room[0] -= 1
+    if not node.children:
+        return node
+    kept: list[Field] = []
+    entries = 0
+    for child in node.children:
+        entries += not _is_length(child)
+        limit = "MAX_FIELDS" if entries > Illustration.MAX_FIELDS else "MAX_ROWS" if room[0] <= 0 else ""
+        if limit:
+            cut = len(kept)
+            while cut and kept[cut - 1].name.endswith(" length"):  # an entry's own length goes with it
+                cut -= 1
+            kept[cut:] = [_left_out(node.children[cut:], limit)]
+            break
+        kept.append(_pruned(child, room))
+    return Field(node.name, node.start, node.end, node.value, kept, node.note)
+
+
+def _is_length(f: Field) -> bool:
+    return f.name == "length" or f.name.endswith(" length")
+
+
+def _left_out(rest: list[Field], limit: str) -> Field:
+    entries = [f for f in rest if not _is_length(f)] or rest
+    names = dict.fromkeys(f.name for f in entries)
+    what = next(iter(names)) if len(names) == 1 else "field"
+    shown = f"{Illustration.MAX_FIELDS} entries of a list" if limit == "MAX_FIELDS" else "no more fields"
+    return Field(
+        "…",
+        rest[0].start,
+        rest[-1].end,
+        f"{len(entries)} more {what}{'' if len(entries) == 1 else 's'} not shown",
+        note=f"the page shows {shown} (Illustration.{limit}); their bytes are here, folded",
+    )
+
+
 def _failed_page(title: str, why: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -668,7 +802,6 @@ def _failed_page(title: str, why: str) -> str:
 
 
 _MAX_HIDDEN = 8192  # bytes of one field's folded middle kept in the page
-_MAX_RECORDS = 300  # record cards on one page; a long transfer is summarised after that
 
 
 def _other(side: str) -> str:

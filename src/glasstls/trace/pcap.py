@@ -13,9 +13,12 @@ Three stages, each a plain function of the one before:
    types, IPv4 and IPv6, each direction of each TCP connection put back in
    order by sequence number, data delivered in the order it became readable.
 3. **Byte streams to TLS** (:class:`_Dissector`): TLS is found by content
-   (a record header, normally ``16 03 0x``, at the start of a direction);
-   records are framed, handshake messages reassembled and decoded with the
-   same parsers the live connection uses, the version read from the
+   (a record header at the start of a direction: a handshake record, normally
+   ``16 03 0x``, or an alert record, as a refusal opens with; any record once
+   the other direction is TLS); records are framed, handshake messages
+   reassembled and decoded with the same parsers the live connection uses
+   (a ClientHello whose server_name a live server refuses is decoded all the
+   same, :mod:`glasstls.trace.tolerant`), the version read from the
    ServerHello (``supported_versions``, RFC 8446, Section 4.2.1), and
    protected records opened with keys from an NSS key log
    (draft-ietf-tls-keylogfile): TLS 1.3 traffic secrets through
@@ -64,7 +67,6 @@ from ..wire.handshake import (
     HandshakeBuffer,
     HelloRetryRequest,
     ServerHello,
-    decode_message,
 )
 from ..wire.handshake12 import TLS12_PARSERS
 from .capture import (
@@ -78,6 +80,7 @@ from .capture import (
     write_capture,
 )
 from .keylog import TLS12_LABEL, TLS13_LABELS
+from .tolerant import decode_captured
 
 # Stages 1 and 2 and the capture writer live in .capture; they are re-exported here, where callers import them.
 __all__ = [
@@ -100,6 +103,7 @@ __all__ = [
 
 _MAX_RECORD = (1 << 14) + 2048  # RFC 5246, Section 6.2.3: the largest TLSCiphertext
 _SYNC_LIMIT = 1 << 16  # give up looking for TLS in a direction after this many bytes
+_MAX_ALERT_RECORD = 2 + 16 + 48 + 256  # an encrypted alert: its 2 bytes, an IV or nonce, a MAC, CBC padding
 
 
 @dataclass(frozen=True)
@@ -170,17 +174,35 @@ def _plausible_header(buf: bytes | bytearray, pos: int) -> bool:
     return 20 <= ctype <= 24 and major == 3 and minor <= 4 and 0 < length <= _MAX_RECORD
 
 
-def find_tls(buf: bytes | bytearray, start: int = 0) -> tuple[int | None, int]:
+def _opens_tls(buf: bytes | bytearray, peer_tls: bool) -> bool:
+    """Whether the record header at the very start of a direction is where its TLS begins.
+
+    A handshake record (``16 03 0x``: a ClientHello or a ServerHello) always is. So is an alert
+    record (``15 03 0x``, 2 bytes, or an encrypted alert's few more): a server that answers a
+    ClientHello with a refusal, or a client that sends nothing but an alert, opens its direction
+    with one. Once the other direction is TLS, any plausible record header is.
+    """
+    if len(buf) < 3 or buf[1] != 3 or buf[2] > 4:
+        return False
+    if buf[0] == ContentType.handshake:
+        return True
+    if len(buf) >= 5 and buf[0] == ContentType.alert and 2 <= ((buf[3] << 8) | buf[4]) <= _MAX_ALERT_RECORD:
+        return True
+    return peer_tls and _plausible_header(buf, 0)
+
+
+def find_tls(buf: bytes | bytearray, start: int = 0, *, peer_tls: bool = False) -> tuple[int | None, int]:
     """Where TLS starts in a direction's bytes, and where to resume looking once more bytes arrive.
 
-    At offset 0 one handshake record header is enough (``16 03 0x``, the
-    ClientHello or ServerHello); elsewhere (a capture begun mid-stream, a
-    STARTTLS preamble) two plausible headers in a row are required.
+    At offset 0 one record header that can open a direction is enough (:func:`_opens_tls`: a
+    handshake or an alert record; any record once ``peer_tls``, the other direction, is TLS);
+    elsewhere (a capture begun mid-stream, a STARTTLS preamble) two plausible headers in a row
+    are required.
     """
-    if start == 0 and len(buf) >= 3 and buf[0] == ContentType.handshake and buf[1] == 3 and buf[2] <= 4:
+    if _opens_tls(buf, peer_tls):
         return 0, 0
     resume = None
-    i = buf.find(3, max(start, 1) + 1) if len(buf) > 2 else -1  # the version's major byte, one past the type
+    i = buf.find(3, start + 1) if len(buf) > 2 else -1  # the version's major byte, one past the type
     while i != -1:
         pos = i - 1
         if len(buf) - pos < 5:
@@ -237,6 +259,8 @@ class _Direction:
         self.epoch: str | None = None
         self.epochs: list[str] = []  # TLS 1.3: the epochs still to come, in order
         self.warned: set[str] = set()
+        self.seen = 0  # bytes the direction carried
+        self.head = b""  # its first bytes, to name what it was if not TLS
 
 
 class _Opener(Protocol):
@@ -344,6 +368,14 @@ class _Dissector:
     def note(self, text: str, side: str = "capture") -> None:
         self.stage(lambda _side, _sender: NoteTrace(side, text))
 
+    def peer_of(self, d: _Direction) -> _Direction:
+        return self.dirs["server" if d.side == "client" else "client"]
+
+    def wake(self, d: _Direction) -> None:
+        """The other direction just turned out to be TLS: bytes of this one left waiting may open with any record."""
+        if not d.synced and not d.dead and d.buf:
+            self.frame(d)
+
     def note_once(self, d: _Direction, key: str, text: str) -> None:
         if key not in d.warned:
             d.warned.add(key)
@@ -354,12 +386,17 @@ class _Dissector:
         """The connection's trace, or None if neither direction carries TLS."""
         for _, sender, data in self.conn.chunks:
             d = self.dirs["client" if sender == self.client_end else "server"]
+            d.seen += len(data)
+            if not d.head:
+                d.head = data[:8]
             if not d.dead:
                 d.buf += data
                 self.frame(d)
         for d in self.dirs.values():
             if d.buf and not d.dead and d.synced:
                 self.note(f"{len(d.buf)} bytes at the end of the {d.side}'s stream are not a whole record", d.side)
+            elif d.seen and not d.synced and self.peer_of(d).synced:
+                self.note(f"the {d.side}'s {d.seen} bytes are not TLS records (they begin {d.head.hex(' ')})", d.side)
         if not any(d.synced for d in self.dirs.values()):
             return None
         for text in self.conn.notes():
@@ -370,16 +407,17 @@ class _Dissector:
     def frame(self, d: _Direction) -> None:
         buf = d.buf
         if not d.synced:
-            start, d.scan = find_tls(buf, d.scan)
+            start, d.scan = find_tls(buf, d.scan, peer_tls=self.peer_of(d).synced)
             if start is None:
                 if len(buf) > _SYNC_LIMIT:
                     d.dead = True
                     d.buf = bytearray()
                 return
+            d.synced = True
+            self.wake(self.peer_of(d))
             if start:
                 self.note(f"skipped {start} bytes before the first TLS record", d.side)
             del buf[:start]
-            d.synced = True
         pos = 0
         while len(buf) - pos >= 5:
             ctype, length = buf[pos], (buf[pos + 3] << 8) | buf[pos + 4]
@@ -412,6 +450,8 @@ class _Dissector:
             protected = ctype == ContentType.application_data  # TLS 1.3 protects only these (RFC 8446, Section 5)
         elif ctype == ContentType.application_data and not d.protected:
             protected = True  # application data before we saw the keys change: encrypted all the same
+        elif ctype == ContentType.alert and len(payload) != 2 and not d.protected:
+            protected = True  # an alert in the clear is 2 bytes: this one is under keys the capture did not show
         if not protected:
             self.stage(lambda side, sender: RecordTrace(side, _out(sender), ctype, header, payload))
             self.content(d, ctype, payload)
@@ -465,11 +505,13 @@ class _Dissector:
         version = self.stream.version
         parsers = TLS12_PARSERS if version is None or version <= ProtocolVersion.TLSv1_2 else None
         try:
-            msg = decode_message(raw, parsers)
+            msg, tolerated = decode_captured(raw, parsers)
         except Exception as exc:
             name = HandshakeType(raw[0]).name
             self.note(f"{name} message of {len(raw)} bytes does not decode: {exc}", d.side)
             return
+        if tolerated:
+            self.note(tolerated, d.side)
         self.stage(lambda side, sender: MessageTrace(side, _out(sender), msg))
         mtype = msg.msg_type
         if isinstance(msg, ClientHello) and d.side == "client":
@@ -479,6 +521,8 @@ class _Dissector:
                 d.epochs = ["early"]  # RFC 8446, Section 4.2.10: 0-RTT data may follow at once
                 self.secrets13(("CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"))
         elif isinstance(msg, ServerHello) and d.side == "server":
+            if self.client_random is None:  # the capture holds the answer before the hello: read it ahead
+                self.client_random = _hello_random(self.conn, self.client_end)
             self.server_hello(msg)
         elif isinstance(msg, EncryptedExtensions) and msg.ext(ExtensionType.early_data) is None:
             client = self.dirs["client"]
@@ -574,6 +618,8 @@ class _Dissector:
         if d.protection is None:
             label = self.secret_label(d.side, epoch)
             why = f"the key log has no {label} for this connection" if label else "the previous secret is unknown"
+            if self.client_random is None:
+                why = "the capture holds no ClientHello, whose client random finds the keys in the key log"
             why = self.no_keys or why
             self.note_once(d, epoch, f"the {d.side}'s {epoch} records stay encrypted: {why}")
 
@@ -635,6 +681,21 @@ class _Dissector:
             self.note_once(d, "cbc", f"the {d.side}'s records are not decrypted: {exc}")
 
 
+def _hello_random(conn: TCPConnection, client: Endpoint) -> bytes | None:
+    """The client random of the ClientHello the client's stream opens with, read ahead of the dissection
+    (a capture may hold the server's answer before it), or None."""
+    data = bytearray()
+    for _, sender, chunk in conn.chunks:
+        if sender == client:
+            data += chunk
+            if len(data) > _SYNC_LIMIT:
+                break
+    start, _ = find_tls(data)
+    if start is None or len(data) < start + 43 or data[start] != ContentType.handshake or data[start + 5] != 1:
+        return None
+    return bytes(data[start + 11 : start + 43])  # after the record header, the message header, legacy_version
+
+
 def _client_of(conn: TCPConnection) -> Endpoint:
     """The TLS client: the SYN's sender, else whoever sent a ClientHello, else the higher port."""
     if conn.client is not None:
@@ -678,10 +739,13 @@ def dissect(
     connections = reassemble(segments)
     streams = []
     for conn in connections:
-        if conn.chunks:
-            stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run()
-            if stream is not None:
-                streams.append(stream)
+        stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run() if conn.chunks else None
+        if stream is not None:
+            streams.append(stream)
+            continue
+        # No TLS seen: what the capture lost of the connection may be why, so it is said all the same.
+        ends = f"{conn.first[0]}:{conn.first[1]} <-> {conn.second[0]}:{conn.second[1]}"
+        notes.extend(f"connection {conn.number} ({ends}), no TLS seen: {text}" for text in conn.notes())
     if keylog is not None and keylog.skipped:
         notes.append(f"{keylog.skipped} lines of the key log are not NSS key log lines and were ignored")
     return Dissection(streams, notes, len(segments), len(connections))
