@@ -722,3 +722,64 @@ def test_diagnosis_of_a_stale_staple() -> None:
     outcome = handshake("1.2", certified=stapled_key(identity(), default_ca()), client_clock=lambda: later)
     error = next(e.error for e in outcome.client_events if isinstance(e, ConnectionClosed))
     assert "must fetch a fresh one from its CA's responder" in diagnose(error, outcome.client_log.events, side="client")
+
+
+def _crl_with(extension: x509.ExtensionType, critical: bool, revoked: tuple[x509.Certificate, ...] = ()) -> Any:
+    """The intermediate's CRL, current, with one more CRL extension."""
+    issuer_cert, issuer_key = _issuer()
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer_cert.subject)
+        .last_update(now - timedelta(hours=1))
+        .next_update(now + timedelta(days=1))
+        .add_extension(extension, critical=critical)
+    )
+    for cert in revoked:
+        entry = x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(REVOKED_AT)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+_HERE = x509.UniformResourceIdentifier("http://127.0.0.1/int.crl")
+_ELSEWHERE = x509.UniformResourceIdentifier("http://127.0.0.1/partition2.crl")
+
+
+def _scoped(*names: x509.GeneralName, ca_only: bool = False) -> x509.IssuingDistributionPoint:
+    return x509.IssuingDistributionPoint(list(names) or None, None, False, ca_only, None, False, False)
+
+
+def test_crl_scope_and_critical_extensions() -> None:
+    """RFC 5280: a CRL with a critical extension glasstls does not process is not used (5.2, OpenSSL:
+    "unhandled critical CRL extension"); a CRL says "good" only within its scope (6.3.3 (b): OpenSSL's
+    "different CRL scope"); a revocation counts on any authentic CRL, a delta CRL's included."""
+    cdp = x509.CRLDistributionPoints([x509.DistributionPoint([_HERE], None, None, None)])
+    leaf = _leaf(extra=[(cdp, False)]).certificate
+    intermediate, root = default_ca().intermediate_cert, default_ca().root_cert
+    assert intermediate is not None
+    path, now, roots = (leaf, intermediate, root), datetime.now(UTC), crl(_root())
+
+    def status(*crls: Any) -> tuple[str, str]:
+        (check, _) = check_crls(path, [*crls, roots], now)
+        return check.status, check.detail
+
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00")
+    assert status(_crl_with(unknown, critical=False))[0] == "good"  # a non-critical one is ignored
+    state, detail = status(_crl_with(unknown, critical=True, revoked=(leaf,)))  # not used at all, not even to revoke
+    assert state == "missing" and "has a critical extension glasstls does not process (1.3.6.1.4.1.55555.1" in detail
+    with pytest.raises(AlertError) as hard:
+        check_crls(path, [_crl_with(unknown, critical=True), roots], now, "hard")
+    assert hard.value.description == A.certificate_unknown
+    # Scope: another distribution point's CRL, a CA-only CRL, a delta CRL say nothing good about the leaf.
+    for scope, why in (
+        (_scoped(_ELSEWHERE), "the CRL of another distribution point"),
+        (_scoped(ca_only=True), "covers CA certificates only"),
+        (x509.DeltaCRLIndicator(1), "it is a delta CRL"),
+    ):
+        state, detail = status(_crl_with(scope, critical=True))
+        assert state == "missing" and why in detail, detail
+    assert status(_crl_with(_scoped(_HERE), critical=True))[0] == "good"
+    # A revocation on a delta CRL (or another partition's) is a revocation.
+    with pytest.raises(AlertError, match="was revoked on") as revoked:
+        check_crls(path, [_crl_with(x509.DeltaCRLIndicator(1), True, revoked=(leaf,)), roots], now)
+    assert revoked.value.description == A.certificate_revoked

@@ -61,7 +61,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
+from cryptography.x509.oid import CRLEntryExtensionOID, ExtendedKeyUsageOID, ExtensionOID, SignatureAlgorithmOID
 
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
@@ -450,10 +450,13 @@ def _check_one(
     role: str,
 ) -> CrlCheck:
     named = [crl for crl in crls if crl.issuer == issuer.subject]
-    authentic = [crl for crl in named if _applies(crl, cert) and _signed_by(crl, issuer)]
-    for crl in authentic:
+    signed = [crl for crl in named if _signed_by(crl, issuer)]
+    usable = [crl for crl in signed if _unusable(crl) is None]
+    # A revocation in any CRL of the issuer counts, a delta CRL's or another partition's too (a serial
+    # number names one certificate of an issuer): "a revocation found anywhere always fails".
+    for crl in usable:
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-        if entry is None:
+        if entry is None or _unusable_entry(entry):
             continue
         reason = _entry_reason(entry)
         verb = "was put on hold" if reason == x509.ReasonFlags.certificate_hold else "was revoked"
@@ -462,24 +465,41 @@ def _check_one(
             f"{role} {describe(cert)} {verb} on {fmt(entry.revocation_date_utc)} ({reason_name(reason)}), "
             f"says the CRL of {describe(issuer)} issued {fmt(crl.last_update_utc)}",
         )
-    current = [crl for crl in authentic if _is_current(crl, now)]
+    # "Not revoked" only from a complete CRL whose scope covers the certificate (RFC 5280, 6.3.3).
+    complete = [crl for crl in usable if _scope_problem(crl, cert) is None]
+    current = [crl for crl in complete if _is_current(crl, now)]
     if current:
         crl = max(current, key=lambda c: c.last_update_utc)
         until = f"next update {fmt(crl.next_update_utc)}" if crl.next_update_utc else "no next update"
         detail = f"not on the CRL of {describe(issuer)} (issued {fmt(crl.last_update_utc)}, {until})"
         return CrlCheck(cert, issuer, "good", detail, crl)
-    if authentic:
-        newest = max(authentic, key=lambda c: c.last_update_utc)
-        detail = (
+    return CrlCheck(cert, issuer, "missing", _why_no_crl(cert, issuer, named, signed, usable, complete, now))
+
+
+def _why_no_crl(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    named: list[x509.CertificateRevocationList],
+    signed: list[x509.CertificateRevocationList],
+    usable: list[x509.CertificateRevocationList],
+    complete: list[x509.CertificateRevocationList],
+    now: datetime,
+) -> str:
+    """Why no CRL says the certificate is good: the most telling of the CRLs' problems."""
+    if complete:
+        newest = max(complete, key=lambda c: c.last_update_utc)
+        return (
             f"the CRL of issuer {describe(issuer)} is not current: issued {fmt(newest.last_update_utc)}, "
             f"next update {fmt(newest.next_update_utc) if newest.next_update_utc else 'none'}, "
             f"the time now {fmt(now)}"
         )
-    elif named:
-        detail = f"a CRL names {describe(issuer)} as its issuer but its signature does not verify with that key"
-    else:
-        detail = f"no CRL for issuer {describe(issuer)}"
-    return CrlCheck(cert, issuer, "missing", detail)
+    if usable:
+        return f"no CRL of issuer {describe(issuer)} covers this certificate: {_scope_problem(usable[0], cert)}"
+    if signed:
+        return f"the CRL of issuer {describe(issuer)} cannot be used: {_unusable(signed[0])}"
+    if named:
+        return f"a CRL names {describe(issuer)} as its issuer but its signature does not verify with that key"
+    return f"no CRL for issuer {describe(issuer)}"
 
 
 def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
@@ -489,25 +509,84 @@ def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) ->
         return False
 
 
-def _applies(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> bool:
-    """Complete CRLs only, and an IssuingDistributionPoint's scope respected (RFC 5280, 5.2.4 and 5.2.5)."""
+# The CRL and CRL entry extensions read here (RFC 5280, 5.2 and 5.3). A critical one outside these
+# makes the CRL unusable for every certificate: RFC 5280 says the application MUST NOT use it.
+_CRL_EXTENSIONS = frozenset(
+    {
+        ExtensionOID.CRL_NUMBER,
+        ExtensionOID.DELTA_CRL_INDICATOR,
+        ExtensionOID.ISSUING_DISTRIBUTION_POINT,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
+        ExtensionOID.FRESHEST_CRL,
+        ExtensionOID.ISSUER_ALTERNATIVE_NAME,
+    }
+)
+# CRL entries: the reason and the invalidity date; a certificateIssuer (indirect CRLs) is not processed.
+_ENTRY_EXTENSIONS = frozenset({CRLEntryExtensionOID.CRL_REASON, CRLEntryExtensionOID.INVALIDITY_DATE})
+
+
+def _unusable(crl: x509.CertificateRevocationList) -> str | None:
+    """Why RFC 5280, Section 5.2 forbids using ``crl`` at all, or None."""
+    try:
+        extensions = crl.extensions
+    except ValueError as exc:  # an extension that does not parse
+        return f"its extensions do not parse ({printable(str(exc))})"
+    for extension in extensions:
+        if extension.critical and extension.oid not in _CRL_EXTENSIONS:
+            oid = extension.oid.dotted_string
+            return f"it has a critical extension glasstls does not process ({oid}; RFC 5280, 5.2)"
+    return None
+
+
+def _unusable_entry(entry: x509.RevokedCertificate) -> bool:
+    """An entry with a critical extension glasstls does not process (RFC 5280, 5.3): not read."""
+    try:
+        return any(e.critical and e.oid not in _ENTRY_EXTENSIONS for e in entry.extensions)
+    except ValueError:
+        return True
+
+
+def _scope_problem(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> str | None:
+    """Why ``crl`` is not a complete CRL for ``cert``'s scope (RFC 5280, 5.2.4, 5.2.5 and 6.3.3 (b)), or None."""
     extensions = crl.extensions
     try:
         extensions.get_extension_for_class(x509.DeltaCRLIndicator)
-        return False
+        return "it is a delta CRL, which lists changes since a complete CRL and cannot say a certificate is good"
     except x509.ExtensionNotFound:
         pass
     try:
         point = extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
     except x509.ExtensionNotFound:
-        return True
+        return None
     if point.indirect_crl or point.only_some_reasons or point.only_contains_attribute_certs:
-        return False
+        return "it is an indirect CRL, or one for some reasons or attribute certificates only"
+    is_ca = _is_ca(cert)
+    if point.only_contains_user_certs and is_ca:
+        return "it covers end-entity certificates only, and this one is a CA"
+    if point.only_contains_ca_certs and not is_ca:
+        return "it covers CA certificates only, and this one is an end entity"
+    if point.full_name and not set(point.full_name) & _distribution_point_names(cert):
+        # RFC 5280, 6.3.3 (b)(2)(i): the CRL's distribution point must be one the certificate names
+        # (OpenSSL: "different CRL scope").
+        return "it is the CRL of another distribution point than the certificate's"
+    return None
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
     try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
-        is_ca = False
-    return not (point.only_contains_user_certs and is_ca) and not (point.only_contains_ca_certs and not is_ca)
+        return False
+
+
+def _distribution_point_names(cert: x509.Certificate) -> set[x509.GeneralName]:
+    """The full names of the certificate's CRL distribution points."""
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {name for point in points for name in (point.full_name or ())}
 
 
 def _is_current(crl: x509.CertificateRevocationList, now: datetime) -> bool:
