@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import subprocess
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -143,6 +144,26 @@ def test_garbage_and_foreign_requests_get_ocsp_errors(ca: OnlineCA, tmp_path: Pa
         foreign = ocsp_request(stranger.certificate, stranger_ca.issuer[0])
         answer = _post(f"{ca.url}/ocsp", foreign)
         assert ocsp.load_der_ocsp_response(answer.body).response_status == ocsp.OCSPResponseStatus.UNAUTHORIZED
+
+
+def test_a_request_about_two_certificates_gets_an_answer(ca: OnlineCA, tmp_path: Path) -> None:
+    """RFC 6960, 4.1.1: a request may list several certificates (openssl ocsp -cert A -cert B); the
+    responder answers one per request, so it says so (malformedRequest) instead of dropping the connection."""
+    leaf_file = tmp_path / "leaf.pem"
+    leaf_file.write_bytes(ca.leaf().public_bytes(serialization.Encoding.PEM))
+    request = tmp_path / "two.der"
+    subprocess.run(
+        ["openssl", "ocsp", "-issuer", str(ca.intermediate_pem), "-cert", str(leaf_file), "-cert", str(leaf_file),
+         "-no_nonce", "-reqout", str(request)],
+        check=True, capture_output=True, timeout=WAIT,
+    )  # fmt: skip
+    with ca_serve(ca) as server:
+        answer = _post(f"{ca.url}/ocsp", request.read_bytes())
+        assert answer.status == 200
+        assert ocsp.load_der_ocsp_response(answer.body).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        server.wait_for(r"more than one certificate")
+        single = _post(f"{ca.url}/ocsp", ocsp_request(ca.leaf(), ca.intermediate()))  # and it goes on serving
+        assert ocsp.load_der_ocsp_response(single.body).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
 
 
 def test_the_crl_and_the_issuer_certificates_over_http(ca: OnlineCA, tmp_path: Path) -> None:

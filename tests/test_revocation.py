@@ -279,6 +279,22 @@ def test_server_never_staples_a_stale_response(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_server_does_not_staple_an_old_response_without_next_update(version: str) -> None:
+    """RFC 6960, 4.2.2.1: without nextUpdate newer information is always available; glasstls's client
+    refuses such a response made more than 7 days ago, so its server does not staple one either."""
+    old = datetime.now(UTC) - timedelta(days=30)
+    certified = stapled_key(identity(), default_ca(), this_update=old, next_update=None)
+    outcome = handshake(version, certified=certified)
+    assert outcome.connected
+    (served,) = outcome.checks("server", "OCSP staple for")
+    assert not served.ok and "has no nextUpdate and was made" in served.detail
+    assert "more than 7 days ago" in served.detail
+    assert not outcome.checks("client", "OCSP staple for")
+    fresh = stapled_key(identity(), default_ca(), this_update=datetime.now(UTC) - timedelta(days=1), next_update=None)
+    assert handshake(version, certified=fresh).checks("client", "OCSP staple for")[0].ok
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_staple_signed_by_a_stranger_is_bad_certificate_status_response(version: str) -> None:
     stranger = other_ca().issuer
     leaf, (issuer_cert, _) = identity().certificate, _issuer()

@@ -149,6 +149,13 @@ class CaResponder:
             cert_id = CertId.from_request(request)
         except (ValueError, TypeError) as exc:
             return _ocsp_failure(ocsp.OCSPResponseStatus.MALFORMED_REQUEST, f"request does not parse ({exc})")
+        except NotImplementedError:
+            # RFC 6960, 4.1.1 lets one request ask about several certificates (openssl ocsp -cert A -cert B);
+            # cryptography reads and answers one. An answer, not a dropped connection: the client is told.
+            return _ocsp_failure(
+                ocsp.OCSPResponseStatus.MALFORMED_REQUEST,
+                "the request asks about more than one certificate; this responder answers one per request",
+            )
         nonce = _nonce(request)
         ca = self._current()
         level, issuer = _issuer_named(ca, cert_id)

@@ -205,7 +205,8 @@ def check_ocsp_response(
     if limit is not None and now - this_update > limit:
         raise AlertError(
             _BAD_STATUS,
-            f"{what} is too old: made {fmt(this_update)}, more than {limit} ago; the server must fetch a fresh one",
+            f"{what} is too old: made {fmt(this_update)}, more than {span_text(limit)} ago; the server must fetch a "
+            "fresh one",
         )
     return OcspResult(
         status=_STATUS[single.certificate_status],
@@ -436,6 +437,16 @@ def check_crls(
 
 # Where the CRLs for a chain come from: a client checks the server's, a server the client's.
 _CRL_FIELDS = {"server": "ClientConfig.crls", "client": "ServerConfig.client_crls"}
+
+
+def span_text(span: timedelta) -> str:
+    """A duration as a person writes it ("7 days", "36 hours", "90 seconds"), not timedelta's "7 days, 0:00:00"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _role(role: str, index: int) -> str:

@@ -45,7 +45,16 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from ..errors import AlertError, ConfigError, Facts
 from .ca_urls import aia_url
-from .revocation import CLOCK_SKEW, cert_id_matches, check_ocsp_response, describe, fmt, load_ocsp_response
+from .revocation import (
+    CLOCK_SKEW,
+    DEFAULT_MAX_AGE_WITHOUT_NEXT_UPDATE,
+    cert_id_matches,
+    check_ocsp_response,
+    describe,
+    fmt,
+    load_ocsp_response,
+    span_text,
+)
 
 REFRESH_BEFORE = timedelta(hours=1)
 RETRY_AFTER = timedelta(minutes=1)
@@ -304,6 +313,14 @@ class StapleSource:
             return None, (
                 f"not stapled: the response from {self.description} went stale at {fmt(next_update)}"
                 f"{'; ' + self._error if self._error else ''}: refresh it (openssl ocsp / glasstls ca ocsp)"
+            )
+        if next_update is None and now - single.this_update_utc > DEFAULT_MAX_AGE_WITHOUT_NEXT_UPDATE:
+            # What a client takes from a response without nextUpdate (revocation.check_ocsp_response): an
+            # older one would be refused by glasstls's own clients, so it is not stapled either.
+            return None, (
+                f"not stapled: the response from {self.description} has no nextUpdate and was made "
+                f"{fmt(single.this_update_utc)}, more than {span_text(DEFAULT_MAX_AGE_WITHOUT_NEXT_UPDATE)} ago: "
+                "refresh it (openssl ocsp / glasstls ca ocsp)"
             )
         status = single.certificate_status.name.lower()
         until = fmt(next_update) if next_update is not None else "no next update"
