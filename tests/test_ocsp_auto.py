@@ -72,8 +72,10 @@ def test_the_server_staples_what_the_ca_says_and_a_revocation_reaches_the_staple
     with ca_serve(ca, "--next-update", "4s") as responder:
         server, port = stapling_server(ca)
         with server:
-            server.wait_for(r"OCSP fetch GET http://127\.0\.0\.1:\d+/ocsp \(HTTP 200.*\): good, valid until .*; "
-                            r"next refresh")
+            server.wait_for(
+                r"OCSP fetch for CN=\S+, GET http://127\.0\.0\.1:\d+/ocsp \(HTTP 200.*\): good, valid until .*; "
+                r"next refresh"
+            )
             output = s_client_status(ca, port)
             assert "OCSP Response Status: successful" in output and "Cert Status: good" in output, output
             glasstls_client(ca, port)
@@ -91,13 +93,15 @@ def test_the_server_staples_what_the_ca_says_and_a_revocation_reaches_the_staple
 def test_a_responder_down_at_start_leaves_the_server_up_without_staple_until_it_is_back(ca: OnlineCA) -> None:
     server, port = stapling_server(ca, "--ocsp-retry", "1")
     with server:
-        server.wait_for(r"OCSP fetch http://127\.0\.0\.1:\d+/ocsp failed: .*nothing to staple until a fetch succeeds")
+        server.wait_for(
+            r"OCSP fetch for CN=\S+, http://127\.0\.0\.1:\d+/ocsp failed: .*nothing to staple until a fetch succeeds"
+        )
         output = s_client_status(ca, port)
         assert "OCSP response: no response sent" in output and "CONNECTED" in output, output
         with pytest.raises(AlertError, match="stapled no OCSP response"):
             glasstls_client(ca, port)
         with ca_serve(ca):
-            server.wait_for(r"OCSP fetch GET .*: good", timeout=WAIT)
+            server.wait_for(r"OCSP fetch for CN=\S+, GET .*: good", timeout=WAIT)
             assert "Cert Status: good" in s_client_status(ca, port)
             glasstls_client(ca, port)
 
@@ -107,7 +111,7 @@ def test_a_responder_down_later_leaves_the_last_response_stapled_until_it_is_sta
     try:
         server, port = stapling_server(ca, "--ocsp-retry", "1")
         with server:
-            server.wait_for(r"OCSP fetch GET .*: good")
+            server.wait_for(r"OCSP fetch for CN=\S+, GET .*: good")
             responder.stop()
             wait_until_refused(ca.port)
             # Half way to nextUpdate (about 6 s), the refresh fails and the old response stays.

@@ -799,3 +799,10 @@ def test_crl_scope_and_critical_extensions() -> None:
     with pytest.raises(AlertError, match="was revoked on") as revoked:
         check_crls(path, [_crl_with(x509.DeltaCRLIndicator(1), True, revoked=(leaf,)), roots], now)
     assert revoked.value.description == A.certificate_revoked
+
+
+def test_a_fetched_response_is_not_called_stapled() -> None:
+    """The server's own fetch (--ocsp auto) checks the answer as a client checks a staple; its log says fetched."""
+    leaf, (issuer, _) = identity().certificate, _issuer()
+    with pytest.raises(AlertError, match=r"^the fetched OCSP response for server certificate CN=localhost is not"):
+        check_ocsp_response(b"\x30\x03xyz", leaf, issuer, datetime.now(UTC), how="fetched")

@@ -174,6 +174,7 @@ def check_ocsp_response(
     *,
     max_age: timedelta | None = None,
     role: str = "server",
+    how: str = "stapled",
 ) -> OcspResult:
     """Check a stapled OCSP response about ``cert`` (issued by ``issuer``) at ``now``.
 
@@ -181,10 +182,11 @@ def check_ocsp_response(
     raises :class:`AlertError` with bad_certificate_status_response when it cannot
     be trusted or is not current. ``max_age`` bounds how old thisUpdate may be
     (always applied; without nextUpdate it defaults to seven days). ``role``
-    ("server" or "client") names the certificate in messages.
+    ("server" or "client") names the certificate in messages, ``how`` the response
+    ("stapled", or "fetched" by a server that staples it).
     """
     now = _utc(now)
-    what = f"the stapled OCSP response for {role} certificate {describe(cert)}"
+    what = f"the {how} OCSP response for {role} certificate {describe(cert)}"
     response = load_ocsp_response(der, what)
     responder = _check_signature(response, issuer, now, what)
     single = _matching_response(response, cert, issuer, what)

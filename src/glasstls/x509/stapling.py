@@ -235,8 +235,11 @@ class StapleSource:
 
     def _fetch_line(self, error: str, held: ocsp.OCSPResponse | None, due: datetime) -> str:
         exchange = getattr(self._fetch, "last_exchange", "") or self.description
+        leaf = getattr(self._fetch, "leaf", None)  # a responder's fetch names its certificate (a server has several)
+        exchange = f"for {describe(leaf)}, {exchange}" if leaf is not None else exchange
         if not error and held is not None:
-            single = next(iter(held.responses), None)
+            issuer = getattr(self._fetch, "issuer", None)
+            single = next((s for s in held.responses if leaf is None or _names(s, leaf, issuer)), None)
             status = single.certificate_status.name.lower() if single else "no status"
             until = _single_next_update(held)
             return (
@@ -378,7 +381,8 @@ class ResponderFetch:
             self.last_exchange = f"{self.url}"
             raise FetchProblem(exc.problem) from None
         self.last_exchange = f"{method} {self.url} (HTTP {answer.status}, {answer.elapsed * 1000:.0f} ms)"
-        check_ocsp_response(answer.body, self.leaf, self.issuer, now)  # AlertError: never staple a bad one
+        # AlertError: never staple a bad one
+        check_ocsp_response(answer.body, self.leaf, self.issuer, now, how="fetched")
         return answer.body
 
 
