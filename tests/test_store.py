@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -215,6 +216,67 @@ def test_a_slow_store_costs_one_deadline_then_nothing() -> None:
     assert 0.15 <= first < 1.0, first
     assert rest < 0.2, rest
     assert (len(lines) == 1 and "Timeout" in lines[0]) or "timed out" in lines[0], lines
+
+
+class _WrongRedis:
+    """A TCP server that answers every command in RESP, but wrongly: each line is ``answer``."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(0.5)
+                for _ in range(20):  # bounded: a few commands a connection
+                    try:
+                        if not conn.recv(65536):
+                            break
+                        conn.sendall(self.answer)
+                    except OSError:
+                        break
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"*1\r\n$3\r\nabc\r\n",  # an array where a string or nil belongs (HELLO, GET)
+        b"-ERR \x1b[31mred\x1b[0m\x07 " + b"garbage " * 5000 + b"\r\n",  # an error reply of terminal escapes, long
+        b"+OK\r\n",  # a simple string where a map (HELLO) or a bulk string belongs
+    ],
+    ids=["array", "escaped-error", "simple-string"],
+)
+def test_a_store_that_answers_wrongly_is_down_not_a_crash(answer: bytes) -> None:
+    """A Redis answering in malformed shapes made the client library raise AttributeError or TypeError,
+    which reached the handshake as internal_error (and a starting server as a traceback). Any failure
+    of a call is the store's: down, the safe answer given, one log line, escaped and bounded."""
+    fake = _WrongRedis(answer)
+    try:
+        lines: list[str] = []
+        stores = open_stores(fake.url, KEY, deadline=0.5, log=lines.append)
+        now = datetime.now(UTC)
+        assert stores.session_cache.lookup(b"\x01" * 32, now) == (None, STORE_DOWN)
+        assert stores.replay_guard.record(b"binder", now + timedelta(seconds=20), now) == STORE_DOWN
+        stores.ticket_keys.sync(now)  # no exception
+    finally:
+        fake.close()
+    assert len(lines) == 1 and "store down" in lines[0], lines
+    assert "\x1b" not in lines[0] and "\x07" not in lines[0] and len(lines[0]) < 600, lines[0]
 
 
 # -- glasstls server --store -------------------------------------------------------------------

@@ -174,11 +174,30 @@ def test_ticket_keys_are_agreed_a_period_ahead_and_rotate_under_both_servers(
     t4 = now_at(3, 2.0)
     assert a.open(ticket, t4) == (None, T.UNKNOWN_KEY)
     b.sync(t4)
-    fields = redis.Redis.from_url(redis_server.url).hkeys(f"{prefix}ticket-keys")
-    assert str(slot).encode() not in fields
+    fields = redis.Redis.from_url(redis_server.url).hkeys(f"{prefix}ticket-keys:{PERIOD}")
+    assert str(slot).encode() not in fields and str(a.slot(t4)).encode() in fields
     assert SECRET not in everything_in(redis_server.url, prefix)
     for key_name in a.key_names(t4):
         assert key_name not in everything_in(redis_server.url, prefix)  # key names sealed too
+
+
+def test_rings_of_other_rotation_periods_on_one_store_keep_apart(redis_server: RedisServer, prefix: str) -> None:
+    """A server rotating every 2 s read a 3600 s ring's slot numbers as its own: it deleted them as
+    retired, and its own slot numbers made every other server's dates overflow (a traceback at start,
+    internal_error on every TLS 1.2 handshake). Each period now keeps a hash of its own."""
+    slow = ring(open_stores(redis_server.url, KEY, prefix=prefix, rotate_after=3600, accept_for=7200))
+    fast = ring(open_stores(redis_server.url, KEY, prefix=prefix, rotate_after=2, accept_for=4))
+    now = datetime.now(UTC)
+    slow_ticket, fast_ticket = slow.seal(make_state(now), now), fast.seal(make_state(now), now)
+    later = now + timedelta(seconds=10)  # fast has rotated five times, retiring its keys
+    fast.seal(make_state(later), later)
+    assert slow.sync(later) and slow.open(slow_ticket, later) == (make_state(now), T.ACCEPTED)
+    assert fast.open(fast_ticket, later)[0] is None  # its own key retired: a full handshake, no error
+    assert slow.open(fast_ticket, now)[0] is None  # each opens only its own tickets
+    # A field no server of this period could have written (a slot far past the year 9999) is skipped.
+    redis.Redis.from_url(redis_server.url).hset(f"{prefix}ticket-keys:3600", "898287692000", b"x" * 60)
+    assert slow.sync(later + timedelta(minutes=5))
+    assert slow.open(slow_ticket, later) == (make_state(now), T.ACCEPTED)
 
 
 def test_a_ring_without_the_store_key_seals_nothing(redis_server: RedisServer, prefix: str) -> None:

@@ -82,9 +82,7 @@ def open_stores(
         )
     sealer = StoreSealer(_store_keys(store_key))
     client = connect(url, DEADLINE if deadline is None else deadline)
-    import redis
-
-    health = StoreHealth(label(url), log, errors=(redis.RedisError, OSError), probe=client.ping)
+    health = StoreHealth(label(url), log, probe=client.ping)
     return Stores(
         RedisSessionCache(client, health, sealer, prefix),
         RedisTicketKeys(client, health, sealer, prefix, rotate_after=rotate_after, accept_for=accept_for),

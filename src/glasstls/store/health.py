@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from ..text import printable
+
 T = TypeVar("T")
 
 RETRY_AFTER = 1.0  # seconds between probes of a store that is down
@@ -29,6 +31,20 @@ _logger = logging.getLogger("glasstls.store")
 
 def default_log(line: str) -> None:
     _logger.warning("%s", line)
+
+
+class _Malformed(Exception):
+    """An answer of a type the call cannot use."""
+
+
+# The store's text in a log line: escaped (an error reply is the store's to choose, control bytes
+# and all) and cut short (one garbage reply made a 180 KB line; workers share stderr in 4 KiB writes).
+_MAX_SHOWN = 300
+
+
+def _shown(exc: BaseException) -> str:
+    text = printable(str(exc)) or type(exc).__name__
+    return text if len(text) <= _MAX_SHOWN else f"{text[:_MAX_SHOWN]}… ({len(text)} characters)"
 
 
 class StoreDown(Exception):
@@ -44,14 +60,12 @@ class StoreHealth:
         log: Callable[[str], None] | None = None,
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
-        errors: tuple[type[BaseException], ...] = (OSError,),
         probe: Callable[[], object] | None = None,
     ) -> None:
         self.label = label
         self._log = log or default_log
         self.retry_after = retry_after
         self._clock = clock
-        self._errors = errors
         self._probe = probe
         self._prober: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -63,15 +77,19 @@ class StoreHealth:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """``fn()``, or :class:`StoreDown` when the store is down (not called) or ``fn`` fails."""
+    def call(self, fn: Callable[[], T], expect: tuple[type, ...] | None = None) -> T:
+        """``fn()``, or :class:`StoreDown` when the store is down (not called) or ``fn`` fails, or its
+        answer is not of a type in ``expect`` (a store that speaks the protocol wrongly)."""
         if not self._may_call():
             raise StoreDown(f"{self.label}: down")
         try:
             result = fn()
-        except self._errors as exc:
+            if expect is not None and not isinstance(result, expect):
+                wanted = " or ".join(t.__name__ for t in expect)
+                raise _Malformed(f"the store answered a {type(result).__name__} where a {wanted} was expected")
+        except Exception as exc:  # the client's errors, and what malformed answers make a client library raise
             self._failed(exc)
-            raise StoreDown(f"{self.label}: {exc}") from exc
+            raise StoreDown(f"{self.label}: {_shown(exc)}") from exc
         self._succeeded()
         return result
 
@@ -98,7 +116,7 @@ class StoreHealth:
             if self._probe is not None and (self._prober is None or not self._prober.is_alive()):
                 self._prober = threading.Thread(target=self._probing, name="glasstls store probe", daemon=True)
                 self._prober.start()
-        reason = str(exc) or type(exc).__name__
+        reason = _shown(exc)
         self._log(
             f"glasstls: store down: {self.label} ({reason}): resumption falls back to full handshakes, "
             f"0-RTT is refused, until it answers again"
@@ -111,7 +129,7 @@ class StoreHealth:
             time.sleep(self.retry_after)
             try:
                 self._probe()
-            except self._errors:
+            except Exception:  # any failure of the probe: still down
                 with self._lock:
                     self.failures += 1
                 continue

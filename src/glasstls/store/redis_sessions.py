@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import redis
 
 SOURCE = "redis"
+_BLOB = (bytes, type(None))  # what GET and SET ... GET answer: a value, or nil
 
 
 def _ms_until(until: datetime, now: datetime) -> int:
@@ -87,7 +88,7 @@ class RedisSessionCache:
         check_aware(now)
         key = self._key(session_id)
         try:
-            blob: Any = self._health.call(lambda: self._client.get(key))
+            blob: Any = self._health.call(lambda: self._client.get(key), expect=_BLOB)
         except StoreDown:
             return None, STORE_DOWN
         if blob is None:
@@ -130,7 +131,9 @@ class RedisReplayGuard:
         ms = _ms_until(keep_until, now)
         try:
             # Redis 7.0: NX with GET answers the value already there (a refusal) or nil (recorded now).
-            before: Any = self._health.call(lambda: self._client.set(key, self.instance, nx=True, px=ms, get=True))
+            before: Any = self._health.call(
+                lambda: self._client.set(key, self.instance, nx=True, px=ms, get=True), expect=_BLOB
+            )
         except StoreDown:
             return STORE_DOWN
         if before is None:

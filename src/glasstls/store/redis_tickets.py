@@ -7,7 +7,10 @@ period *n* is a *slot*. The key of slot *n* is **pending** before ``n·P``, **cu
 ``(n+1)·P + accept_for`` (at least the tickets' lifetime), then it is deleted. The
 fleet's keys are one Redis hash::
 
-    PREFIX ticket-keys   field "<slot>" = sealed(key_name[16] || key[32], aad = "ticket-key|<hash>|<slot>")
+    PREFIX ticket-keys:P   field "<slot>" = sealed(key_name[16] || key[32], aad = "ticket-key|<hash>|<slot>")
+
+(P in the hash's name: servers rotating at another period keep keys of their own, rather than
+reading each other's slot numbers as theirs, deleting them as retired and overflowing dates.)
 
 A server *syncs* at least every ``P/4`` (at most every minute), before it seals or
 opens, and at once (at most once a second) when a ticket names a key it does not
@@ -99,7 +102,7 @@ class RedisTicketKeys:
         self.period = rotate_after
         self.accept_for = timedelta(seconds=accept_for)
         self.sync_every = timedelta(seconds=min(rotate_after / 4, MAX_SYNC_EVERY))
-        self._hash = f"{prefix}ticket-keys"
+        self._hash = f"{prefix}ticket-keys:{rotate_after}"
         self._keys: dict[bytes, _Key] = {}  # every key that opens tickets, by name
         self._agreed: dict[int, _Key] = {}  # the fleet's key of each slot, as Redis last said
         self._synced: datetime | None = None
@@ -120,7 +123,10 @@ class RedisTicketKeys:
         return math.floor(now.timestamp() / self.period)
 
     def _accept_until(self, slot: int) -> datetime:
-        return datetime.fromtimestamp((slot + 1) * self.period, UTC) + self.accept_for
+        try:
+            return datetime.fromtimestamp((slot + 1) * self.period, UTC) + self.accept_for
+        except (OverflowError, ValueError, OSError):  # a field no server of this period wrote: past use
+            return datetime.min.replace(tzinfo=UTC)
 
     def _aad(self, slot: int) -> bytes:
         return f"ticket-key|{self._hash}|{slot}".encode()
