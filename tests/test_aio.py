@@ -36,6 +36,7 @@ from glasstls import (
     TLSError,
     TruncatedError,
 )
+from glasstls.io import aio
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, other_ca, server_identity
 
@@ -467,6 +468,70 @@ def test_idle_timeout_closes_with_close_notify():
 
     run(main())
     assert len(handler_saw) == 1 and handler_saw[0].limit == "idle_timeout"
+
+
+def test_close_is_bounded_when_the_peer_reads_nothing(monkeypatch):
+    """writer.close() queues close_notify behind what the peer never reads: wait_closed() ends after
+    CLOSE_TIMEOUT with the DeadlineError that names it (asyncio's ssl_shutdown_timeout raises a
+    TimeoutError too), instead of never."""
+    monkeypatch.setattr(aio, "CLOSE_TIMEOUT", 1.0)
+    stop = asyncio.Event()
+
+    async def deaf(reader, writer):
+        conn = await tls_handshake_as_raw_server(reader, writer, server_config())
+        assert conn is not None
+        await stop.wait()  # reads nothing more
+
+    async def main():
+        async with raw_server(deaf) as port:
+            reader, writer = await connect(port)
+            while True:  # until the socket and both kernels' buffers are full
+                writer.write(b"\xa5" * (1 << 16))
+                try:
+                    await asyncio.wait_for(writer.drain(), 0.5)
+                except TimeoutError:
+                    break
+            writer.close()
+            started = time.monotonic()
+            with pytest.raises(DeadlineError) as info:
+                await asyncio.wait_for(writer.wait_closed(), 10)
+            assert 0.8 <= time.monotonic() - started < 5 and info.value.limit == "close_timeout"
+            stop.set()
+
+    run(main())
+
+
+def test_idle_timeout_ends_a_peer_that_reads_nothing_of_what_we_write():
+    """A client that neither sends nor reads, while the server's writes wait on it, is idle: it held a
+    connection slot until the server stopped (the idle clock waited while reading was paused)."""
+    ended: list[BaseException] = []
+
+    async def flood(reader, writer):
+        try:
+            while True:
+                writer.write(b"\x5a" * (1 << 16))
+                await writer.drain()
+        except (DeadlineError, ConnectionError) as exc:
+            ended.append(exc)
+
+    async def main():
+        async with await glasstls.start_server(flood, "127.0.0.1", 0, server_config(), idle_timeout=0.6) as server:
+            sock = await asyncio.to_thread(socket.create_connection, ("127.0.0.1", port_of(server)), 5)
+            with sock:  # a TLS client that completes its handshake, then reads and sends nothing
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                conn = ClientConnection(client_config(), "localhost")
+                sock.sendall(conn.data_to_send())
+                while not conn.handshake_complete:
+                    conn.receive_bytes(await asyncio.to_thread(sock.recv, 1 << 16))
+                    sock.sendall(conn.data_to_send())
+                for _ in range(100):
+                    if server.active_connections == 0:
+                        break
+                    await asyncio.sleep(0.1)
+                assert server.active_connections == 0
+        assert ended, "the handler's drain never ended"
+
+    run(main())
 
 
 # -- the server's bounds and its robustness ------------------------------------------------------

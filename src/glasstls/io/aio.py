@@ -48,6 +48,9 @@ FEED_CHUNK = 1 << 14
 LOST_WRITES_WARNING = 5
 # The most one read from the socket takes: asyncio's own transports read up to this much.
 READ_BUFFER = 256 * 1024
+# Seconds a close may wait for the peer to take what is queued (close_notify last) before the
+# connection is aborted: asyncio's own default ssl_shutdown_timeout.
+CLOSE_TIMEOUT = 30.0
 
 # One read buffer per thread (so per event loop), shared by its connections: the transport
 # fills it and hands it back at once (get_buffer, recv_into, buffer_updated, with no other
@@ -314,6 +317,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
         self._idle_timeout = idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None  # CLOSE_TIMEOUT, once we close
         self._last_activity = loop.time()
         self._feeding: asyncio.Task[None] | None = None  # the executor holds the Connection (see _feed)
         self._read_buffer = _read_buffer()  # this thread's, so this loop's: looked up once
@@ -369,6 +373,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._peer_ended("reset" if exc is not None else "FIN", exc)
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if self._close_timer is not None:  # (not kept: it would hold this connection for CLOSE_TIMEOUT)
+            self._close_timer.cancel()
+            self._close_timer = None
         # Where the reader already knows how the stream ended, this comes second and changes nothing.
         if exc is None:
             self.reader.feed_eof()
@@ -573,6 +580,18 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._closing = True
         if self.raw is not None:
             self.raw.close()  # after what is buffered has been written
+            # ... which a peer that reads nothing never lets happen: bounded, as asyncio's
+            # ssl_shutdown_timeout bounds its SSL shutdown (wait_closed() then raises the DeadlineError).
+            self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self._close_timed_out)
+
+    def _close_timed_out(self) -> None:
+        if self.closed.done() or self.raw is None:
+            return
+        peer = peer_label(self.raw.get_extra_info("peername"))
+        self._lost_error = DeadlineError(f"closing the connection with {peer}", CLOSE_TIMEOUT, "close_timeout")
+        if self._close_waiter is not None:
+            _resolve(self._close_waiter, self._lost_error)
+        self.raw.abort()
 
     def _finish(self) -> None:
         if not self.closed.done():
@@ -647,14 +666,19 @@ class TLSProtocol(asyncio.BufferedProtocol):
         quiet = self._loop.time() - self._last_activity
         if self._closing:
             return
-        if self.reading_paused or quiet < self._idle_timeout:
-            # A peer we stopped reading from is not idle: it waits for us.
-            wait = self._idle_timeout if self.reading_paused else self._idle_timeout - quiet
+        # A peer we stopped reading from is not idle: it waits for us; unless it reads nothing of ours
+        # either (our writes wait on it: _writing_paused), when both directions wait on the peer.
+        waits_for_us = self.reading_paused and not self._writing_paused
+        if waits_for_us or quiet < self._idle_timeout:
+            wait = self._idle_timeout if waits_for_us else self._idle_timeout - quiet
             self._idle_timer = self._loop.call_later(wait, self._check_idle)
             return
         peer = peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
         self.reader.set_exception(DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout"))
-        self.close()
+        if self._writing_paused:  # close_notify would queue behind what the peer does not read
+            self.abort()
+        else:
+            self.close()
 
 
 def _resolve(future: asyncio.Future[None], exc: Exception | None) -> None:
