@@ -534,6 +534,33 @@ def test_idle_timeout_ends_a_peer_that_reads_nothing_of_what_we_write():
     run(main())
 
 
+@pytest.mark.parametrize("returns", ["after-eof", "at-once"])
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+def test_a_callback_that_leaves_its_connection_open_does_not_hold_its_slot(tls_max, returns):
+    """A TLS 1.3 close_notify closes only the peer's direction (RFC 8446, 6.1), so the server kept its own
+    open for an answer, also when the callback had returned without closing: the connection and its slot
+    stayed until the server stopped. asyncio's SSL transport closes at the peer's close_notify."""
+
+    async def careless(reader, writer):
+        if returns == "after-eof":
+            await reader.read()  # to the client's end, then return without writer.close()
+
+    async def main():
+        async with await glasstls.start_server(careless, "127.0.0.1", 0, server_config()) as server:
+            reader, writer = await connect(port_of(server), tls_max)
+            writer.write(b"bye\n")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            await close(writer)
+            for _ in range(50):
+                if server.active_connections == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.active_connections == 0
+
+    run(main())
+
+
 # -- the server's bounds and its robustness ------------------------------------------------------
 
 

@@ -313,6 +313,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._lost_error: Exception | None = None  # how the TCP connection ended, for a later wait_closed()
         self._closing = False  # we closed or aborted
         self._peer_done = False  # the peer's stream has ended and the reader has been told how
+        self._owner_done = False  # a server's callback for this connection has returned (owner_finished)
         self._received = 0  # application-data bytes, for TruncatedError
         self.early_data_received = 0  # of those, bytes that came as accepted 0-RTT data
         self._idle_timeout = idle_timeout
@@ -359,9 +360,20 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._peer_ended("FIN", None)
         # Keep our direction open where the application may still answer: after a TLS 1.3
         # close_notify (RFC 8446, Section 6.1: it closes only the peer's direction), or a
-        # FIN the application accepted as an end (allow_truncation).
+        # FIN the application accepted as an end (allow_truncation). Not for a server
+        # connection whose callback has returned: nobody is left to answer or to close it.
         writable = not self._closing and not self.conn.closed
+        if writable and self._owner_done:
+            self.close()
         return writable and (self.conn.peer_closed or self._allow_truncation)
+
+    def owner_finished(self) -> None:
+        """A server's callback for this connection returned. Once the peer's stream has ended too,
+        the connection is closed (close_notify, then the socket): the callback may have left it open
+        (asyncio's SSL transport closes at the peer's close_notify), and it would hold its slot."""
+        self._owner_done = True
+        if self._peer_done and not self.is_closing():
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._closing:

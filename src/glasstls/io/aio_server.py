@@ -358,6 +358,7 @@ class TLSServer:
             return
         exc = task.exception()
         if exc is None:
+            tls.owner_finished()
             return
         if isinstance(exc, TLSError | OSError):
             # The connection itself failed (truncation, reset, alert): nothing to debug here.
