@@ -75,40 +75,38 @@ class SuiteClass:
 
 
 CLASSES = {name: SuiteClass(name) for name in OPENSSL_NAMES}
+# OpenSSL's words that pick suites by one of their fields, as (field, value): several words each.
+_BY_FIELD: dict[tuple[str, str], tuple[str, ...]] = {
+    ("kx", "RSA"): ("kRSA", "RSA"),  # RSA is the key exchange only (OpenSSL's ciphers(1))
+    ("kx", "ECDH"): ("kECDHE", "kEECDH", "ECDHE", "EECDH", "ECDH"),
+    ("kx", "DH"): ("kDHE", "kEDH", "DHE", "EDH", "DH"),
+    ("au", "RSA"): ("aRSA",),
+    ("au", "ECDSA"): ("aECDSA", "ECDSA"),
+    ("cipher", "AESGCM"): ("AESGCM",),
+    ("cipher", "CHACHA20"): ("CHACHA20",),
+    ("cipher", "AES"): ("CBC",),
+    ("mac", "SHA1"): ("SHA1", "SHA"),
+    ("mac", "SHA256"): ("SHA256",),  # the MAC (HMAC-SHA256: CBC suites), not the PRF hash
+    ("mac", "SHA384"): ("SHA384",),
+    ("min_tls", "SSLv3"): ("SSLv3",),
+    ("min_tls", "TLSv1"): ("TLSv1", "TLSv1.0"),
+    ("min_tls", "TLSv1.2"): ("TLSv1.2",),
+}
+
+
+def _field_is(field: str, value: str) -> Callable[[SuiteClass], bool]:
+    return lambda c: getattr(c, field) == value
+
+
 _ALIASES: dict[str, Callable[[SuiteClass], bool]] = {
     "ALL": lambda c: True,
     "DEFAULT": lambda c: True,  # ALL less aNULL and eNULL suites, which glasstls has none of
     "HIGH": lambda c: True,  # every suite glasstls has is 128-bit or stronger
     "FIPS": lambda c: c.cipher != "CHACHA20",
-    "kRSA": lambda c: c.kx == "RSA",
-    "RSA": lambda c: c.kx == "RSA",  # the key exchange only (OpenSSL's ciphers(1))
-    "kECDHE": lambda c: c.kx == "ECDH",
-    "kEECDH": lambda c: c.kx == "ECDH",
-    "ECDHE": lambda c: c.kx == "ECDH",
-    "EECDH": lambda c: c.kx == "ECDH",
-    "ECDH": lambda c: c.kx == "ECDH",
-    "kDHE": lambda c: c.kx == "DH",
-    "kEDH": lambda c: c.kx == "DH",
-    "DHE": lambda c: c.kx == "DH",
-    "EDH": lambda c: c.kx == "DH",
-    "DH": lambda c: c.kx == "DH",
-    "aRSA": lambda c: c.au == "RSA",
-    "aECDSA": lambda c: c.au == "ECDSA",
-    "ECDSA": lambda c: c.au == "ECDSA",
     "AES": lambda c: c.cipher != "CHACHA20",
     "AES128": lambda c: c.cipher != "CHACHA20" and c.bits == 128,
     "AES256": lambda c: c.cipher != "CHACHA20" and c.bits == 256,
-    "AESGCM": lambda c: c.cipher == "AESGCM",
-    "CHACHA20": lambda c: c.cipher == "CHACHA20",
-    "CBC": lambda c: c.cipher == "AES",
-    "SHA1": lambda c: c.mac == "SHA1",
-    "SHA": lambda c: c.mac == "SHA1",
-    "SHA256": lambda c: c.mac == "SHA256",  # the MAC (HMAC-SHA256: CBC suites), not the PRF hash
-    "SHA384": lambda c: c.mac == "SHA384",
-    "SSLv3": lambda c: c.min_tls == "SSLv3",
-    "TLSv1": lambda c: c.min_tls == "TLSv1",
-    "TLSv1.0": lambda c: c.min_tls == "TLSv1",
-    "TLSv1.2": lambda c: c.min_tls == "TLSv1.2",
+    **{word: _field_is(field, value) for (field, value), words in _BY_FIELD.items() for word in words},
 }
 # OpenSSL aliases for what glasstls never offers: known words, selecting nothing.
 _NONE = frozenset(
