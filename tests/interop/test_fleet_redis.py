@@ -322,3 +322,27 @@ def test_redis_stopped_and_restarted_mid_run(
         assert log.count("glasstls: store down: ") == 1, log
         assert log.count("glasstls: store back: ") == 1, log
         assert server.alive
+
+
+def test_a_server_with_another_store_key_says_it_can_use_none_of_the_fleets_keys(
+    files: Path, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The fleet's ticket keys are sealed under its --store-key; a server given another one issued no
+    tickets and resumed nothing, and its log said so only under --trace."""
+    first = FleetServer(files, "keyed", redis_server.url).start()
+    try:
+        first.wait_for(r"shared with every server using it")
+        other_key = tmp_path / "other.key"
+        other_key.write_text(random.randbytes(32).hex() + "\n")
+        other_key.chmod(0o600)
+        stranger = FleetServer(files, "stranger", redis_server.url)
+        stranger.command[stranger.command.index(str(files / "store.key"))] = str(other_key)
+        stranger.start()
+        try:
+            line = stranger.wait_for(r"store \S+: the store's ticket key [^\n]*: this server issues no tickets[^\n]*")
+            assert "sealed under another store key" in line.group(0) and "--store-key" in line.group(0)
+        finally:
+            stranger.stop()
+        assert "issues no tickets" not in first.log()
+    finally:
+        first.stop()

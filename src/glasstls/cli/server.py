@@ -244,6 +244,12 @@ def _announce_store(config: ServerConfig) -> None:
     sync = getattr(keys, "sync", None)
     if callable(sync):
         sync(datetime.now(UTC))
+    unreadable = getattr(keys, "unreadable", "")
+    if unreadable:  # (the fleet's keys, sealed under another --store-key: no ticket of theirs opens here)
+        log(
+            f"glasstls: store {label}: {unreadable}: this server issues no tickets and resumes none of the "
+            "fleet's until it has the fleet's --store-key"
+        )
 
 
 def _add_client_auth_options(p: argparse.ArgumentParser) -> None:
