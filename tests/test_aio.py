@@ -146,6 +146,7 @@ def test_echo_round_trip_and_extra_info(tls_max):
         seen["params"] = writer.get_extra_info("glasstls")
         seen["peername"] = writer.get_extra_info("peername")
         seen["connection"] = writer.get_extra_info("glasstls_connection")
+        seen["peercert"] = writer.get_extra_info("peercert")
         await echo(reader, writer)
 
     async def main():
@@ -160,6 +161,15 @@ def test_echo_round_trip_and_extra_info(tls_max):
             assert isinstance(writer.get_extra_info("glasstls_connection"), ClientConnection)
             assert writer.get_extra_info("peername") == ("127.0.0.1", port)
             assert writer.get_extra_info("socket") is not None
+            # As asyncio's SSL transport: the SSLObject's getpeercert() and cipher().
+            peercert = writer.get_extra_info("peercert")
+            assert peercert["subject"] == ((("commonName", "localhost"),),)
+            assert ("DNS", "localhost") in peercert["subjectAltName"]
+            cipher = writer.get_extra_info("cipher")
+            expected = ("TLS_AES_128_GCM_SHA256", "TLSv1.3", 128)
+            if tls_max == ProtocolVersion.TLSv1_2:
+                expected = ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2", 128)
+            assert cipher == expected
             assert not writer.can_write_eof()
             assert await round_trip(reader, writer, b"hello over TLS\n") == b"hello over TLS\n"
             assert writer.get_extra_info("sockname") == seen["peername"]
@@ -173,6 +183,7 @@ def test_echo_round_trip_and_extra_info(tls_max):
             assert server.active_connections in (0, 1)
         assert seen["params"].version == tls_max.label
         assert isinstance(seen["connection"], ServerConnection)
+        assert seen["peercert"] is None  # no client certificate: None, as getpeercert()
 
     run(main())
     if tls_max == ProtocolVersion.TLSv1_3:

@@ -195,8 +195,24 @@ class _AppTransport(asyncio.Transport):
             return self._conn.parameters
         if name == "glasstls_connection":
             return self._conn
+        if name in ("peercert", "cipher"):
+            return self._ssl_info(name, default)
         assert self._raw is not None  # the application gets this transport only after the handshake
         return self._raw.get_extra_info(name, default)  # peername, sockname, socket …
+
+    def _ssl_info(self, name: str, default: Any) -> Any:
+        """The keys asyncio's SSL transport answers from its SSLObject, in the same shapes: "peercert"
+        as ``getpeercert()`` (None without a certificate), "cipher" as ``cipher()``."""
+        from ..compat.certdict import certificate_dict  # (late: the ssl-compatible layer is optional here)
+        from ..compat.ciphers import cipher_tuple
+
+        parameters = self._conn.parameters
+        if parameters is None:
+            return default
+        if name == "cipher":
+            return cipher_tuple(parameters.cipher_suite)
+        chain = parameters.peer_certificates
+        return certificate_dict(chain[0]) if chain else None
 
     def is_closing(self) -> bool:
         return self._tls is None or self._tls.is_closing()
