@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..handshake.base import State
-from .diagram import render_by_suffix
+from .diagram_render import render_by_suffix
 from .svg import MONO, arrow_marker, svg_document, svg_text, text_width
 
 _C = TypeVar("_C")
