@@ -56,6 +56,7 @@ from .describe import certificate_info, enum_name, inflated_certificate
 from .fields import Field, content_tree, field_tree
 from .hybrid import hybrid
 from .illustrate_assets import CSS, LEGEND, SCRIPT, _category, explain, secret_info
+from .illustrate_bounds import Cut, pruned
 
 _T = TypeVar("_T")
 
@@ -88,7 +89,7 @@ class Illustration(Observer):
         self.wants_secrets = wants_secrets
         self.title = title
         self.events: list[TraceEvent] = []
-        self.cut = _Cut()
+        self.cut = Cut()
 
     def __call__(self, event: TraceEvent) -> None:
         if self.cut.keeps(event, self):
@@ -110,53 +111,6 @@ class Illustration(Observer):
         path = Path(path)
         path.write_text(self.render(), encoding="utf-8")
         return path
-
-
-class _Cut:
-    """Where each side's events stop being kept (Illustration's limits), and what was left out after."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, list[int]] = {}  # side -> records kept, their bytes
-        self.stopped: set[str] = set()  # sides past a limit
-        self.limit: dict[str, tuple[str, int]] = {}  # side -> the limit hit: its name, its value
-        self.after: dict[str, int] = {}  # side -> messages, alerts and checks kept since
-        self.omitted: dict[tuple[str, str], list[int]] = {}  # (side, direction) -> records, bytes not kept
-        self.events: dict[str, int] = {}  # side -> other events not kept
-
-    def keeps(self, event: TraceEvent, page: Illustration) -> bool:
-        if event.side not in self.stopped and (not isinstance(event, RecordTrace) or self._fits(event, page)):
-            return True
-        return self._past(event, page)
-
-    def _fits(self, rec: RecordTrace, page: Illustration) -> bool:
-        """Whether the side's limits leave room for the record (counted then); if not, the side stops here."""
-        kept = self.records.setdefault(rec.side, [0, 0])
-        size = len(rec.header) + len(rec.payload) + len(rec.plaintext or b"")
-        if kept[0] >= page.MAX_RECORDS:
-            self.limit[rec.side] = ("MAX_RECORDS", page.MAX_RECORDS)
-        elif kept[0] and kept[1] + size > page.MAX_RECORD_BYTES:
-            self.limit[rec.side] = ("MAX_RECORD_BYTES", page.MAX_RECORD_BYTES)
-        else:
-            kept[0] += 1
-            kept[1] += size
-            return True
-        self.stopped.add(rec.side)
-        return False
-
-    def _past(self, event: TraceEvent, page: Illustration) -> bool:
-        """After a side stopped: its records counted, a few of its messages, alerts and checks kept."""
-        side = event.side
-        if isinstance(event, RecordTrace):
-            tally = self.omitted.setdefault((side, event.direction), [0, 0])
-            tally[0] += 1
-            tally[1] += len(event.header) + len(event.payload)
-            return False
-        after = self.after.get(side, 0)
-        if isinstance(event, MessageTrace | AlertTrace | VerificationTrace) and after < page.MAX_AFTER:
-            self.after[side] = after + 1
-            return True
-        self.events[side] = self.events.get(side, 0) + 1
-        return False
 
 
 # -- reading the events ------------------------------------------------------------------------
@@ -194,8 +148,8 @@ class _Stream:
 
 
 class _Page:
-    def __init__(self, events: list[TraceEvent], title: str, cut: _Cut | None = None) -> None:
-        self.cut = cut or _Cut()
+    def __init__(self, events: list[TraceEvent], title: str, cut: Cut | None = None) -> None:
+        self.cut = cut or Cut()
         sides = [e.side for e in events]
         self.side = "client" if "client" in sides else (sides[0] if sides else "client")
         self.peer = "server" if self.side == "client" else "client"
@@ -220,7 +174,7 @@ class _Page:
         self.streams = {"out": _Stream(), "in": _Stream()}
         self.ext_context: dict[str, str] = {}
         self.inherited: dict[str, str] = {}
-        self.room = [Illustration.MAX_ROWS]  # field rows the page may still show (_pruned)
+        self.room = [Illustration.MAX_ROWS]  # field rows the page may still show (illustrate_bounds.pruned)
         # The epoch each record was protected under, for the RFC's {handshake} and [application] notation.
         self.epochs: dict[int, str] = {}
         epochs = {"out": "", "in": ""}
@@ -675,7 +629,7 @@ class _Page:
 
     # -- one block: hex on the left, the field tree on the right ------------------------------------
     def _block(self, uid: str, raw: bytes, tree: Field, title: str, sub: str, cls: str = "") -> str:
-        tree = _pruned(tree, self.room)
+        tree = pruned(tree, self.room, Illustration.MAX_FIELDS)
         ids = {id(node): f"{uid}-{i}" for i, (_, node) in enumerate(tree.walk())}
         hexes = self._hex(raw, tree, ids)
         rows = self._tree(tree, ids, [], 0)
@@ -751,46 +705,6 @@ class _Page:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _pruned(node: Field, room: list[int]) -> Field:
-    """``node`` as the page shows it: at most MAX_FIELDS entries of each list and, across the page, MAX_ROWS
-    fields (``room`` holds how many are left); the entries left out become one field that covers their bytes
-    and says how many they are and which limit left them out."""
-    room[0] -= 1
-    if not node.children:
-        return node
-    kept: list[Field] = []
-    entries = 0
-    for child in node.children:
-        entries += not _is_length(child)
-        limit = "MAX_FIELDS" if entries > Illustration.MAX_FIELDS else "MAX_ROWS" if room[0] <= 0 else ""
-        if limit:
-            cut = len(kept)
-            while cut and kept[cut - 1].name.endswith(" length"):  # an entry's own length goes with it
-                cut -= 1
-            kept[cut:] = [_left_out(node.children[cut:], limit)]
-            break
-        kept.append(_pruned(child, room))
-    return Field(node.name, node.start, node.end, node.value, kept, node.note)
-
-
-def _is_length(f: Field) -> bool:
-    return f.name == "length" or f.name.endswith(" length")
-
-
-def _left_out(rest: list[Field], limit: str) -> Field:
-    entries = [f for f in rest if not _is_length(f)] or rest
-    names = dict.fromkeys(f.name for f in entries)
-    what = next(iter(names)) if len(names) == 1 else "field"
-    shown = f"{Illustration.MAX_FIELDS} entries of a list" if limit == "MAX_FIELDS" else "no more fields"
-    return Field(
-        "…",
-        rest[0].start,
-        rest[-1].end,
-        f"{len(entries)} more {what}{'' if len(entries) == 1 else 's'} not shown",
-        note=f"the page shows {shown} (Illustration.{limit}); their bytes are here, folded",
-    )
 
 
 def _failed_page(title: str, why: str) -> str:
