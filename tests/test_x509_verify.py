@@ -292,6 +292,7 @@ def test_unknown_ca(server: Identity) -> None:
         chain="server",
         subject="CN=glasstls throwaway root intermediate",
         issuer="CN=glasstls throwaway root",
+        depth=1,  # the intermediate: where the path stops, as OpenSSL's error depth
     )
 
 
@@ -314,6 +315,7 @@ def test_self_signed_server_certificate(store: TrustStore) -> None:
     error = fails([alone.root_cert], "example.com", store)
     assert error.description == AlertDescription.unknown_ca
     assert "server certificate CN=self-signed.example is self-signed and not trusted" in error.reason
+    assert error.facts is not None and error.facts.depth == 0
 
 
 def _self_signed_ca_leaf(

@@ -36,7 +36,9 @@ class Facts:
     * ``subject``, ``issuer``: the certificate concerned and the name of its
       issuer (RFC 4514, escaped as in the reason);
     * ``name``: the server name asked for;
-    * ``value``: the value given for ``field`` (a file name, a version label).
+    * ``value``: the value given for ``field`` (a file name, a version label);
+    * ``depth``: where ``subject`` stands in the chain, 0 for the peer's own certificate
+      (as OpenSSL's error depth), None where no certificate is concerned.
     """
 
     problem: str
@@ -46,6 +48,7 @@ class Facts:
     issuer: str = ""
     name: str = ""
     value: str = ""
+    depth: int | None = None
 
 
 # The problems :class:`Facts` names, and what each means.

@@ -122,11 +122,10 @@ def verify_result(err: AlertError, hostname: str | None = None) -> tuple[int, st
         if openssl_ip(name) is not None:  # _ssl.c checks an address OpenSSL parses as one by X509_check_ip
             return X509_V_ERR_IP_ADDRESS_MISMATCH, f"IP address mismatch, certificate is not valid for '{name}'."
         return X509_V_ERR_HOSTNAME_MISMATCH, f"Hostname mismatch, certificate is not valid for '{name}'."
-    if problem == "untrusted_self_signed":
-        # The x509 layer names the leaf "server certificate ..."/"client certificate ...", any other
-        # certificate of the chain "certificate ..." (verify.py, _untrusted); OpenSSL tells them apart
-        # as DEPTH_ZERO_SELF_SIGNED_CERT and SELF_SIGNED_CERT_IN_CHAIN.
-        if err.reason.startswith("certificate "):
+    if facts is not None and problem == "untrusted_self_signed":
+        # OpenSSL tells the peer's own certificate (depth 0) from one further up the chain apart:
+        # DEPTH_ZERO_SELF_SIGNED_CERT and SELF_SIGNED_CERT_IN_CHAIN.
+        if facts.depth:
             return X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, f"{_SELF_SIGNED} in certificate chain"
         return X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, _SELF_SIGNED
     if problem in _UNTRUSTED:

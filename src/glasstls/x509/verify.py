@@ -392,7 +392,8 @@ def _untrusted(
                 f" (the {whose} sent no intermediate certificates: if that issuer is an intermediate CA,"
                 f" the {whose} must send it after its own certificate)"
             )
-    facts = Facts(problem, field=field, chain=whose, subject=subject, issuer=issuer)
+    depth = next((i for i, c in enumerate(chain) if c is current), None)
+    facts = Facts(problem, field=field, chain=whose, subject=subject, issuer=issuer, depth=depth)
     return AlertError(AlertDescription.unknown_ca, reason, facts=facts)
 
 
