@@ -14,6 +14,7 @@ import time
 import pytest
 
 import glasstls
+from glasstls.cli.server_conn import MAX_REQUEST_HEAD
 from glasstls.config import Dangerous
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import PeerAlertError, TLSError
@@ -47,12 +48,20 @@ BAD_REQUESTS = {
     "binary-garbage": (bytes(range(256)) * 4, 400),
     "no-host": (b"GET / HTTP/1.1\r\n\r\n", 400),
     "head-over-16k": (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),
+    "head-one-byte-over-16k": (None, 431),  # completes in the piece that crosses the limit
 }
+
+
+def head_of(size: int) -> bytes:
+    """A GET whose head (request line, headers, blank line) is ``size`` bytes."""
+    start, end = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Pad: ", b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
 
 
 @pytest.mark.parametrize("name", BAD_REQUESTS)
 def test_www_answers_a_malformed_request_with_400_and_goes_on(pki: PKI, name: str) -> None:
     request, status = BAD_REQUESTS[name]
+    request = request or head_of(MAX_REQUEST_HEAD + 1)
     with CLIServer(pki, "--www") as server:
         answer = www_request(pki, server.port, request)
         assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
@@ -60,6 +69,12 @@ def test_www_answers_a_malformed_request_with_400_and_goes_on(pki: PKI, name: st
         page = www_request(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:100]  # with its reason phrase
         assert b"Protocol version:  TLSv1.3" in page
+
+
+def test_www_serves_a_head_of_exactly_16k(pki: PKI) -> None:
+    with CLIServer(pki, "--www") as server:
+        answer = www_request(pki, server.port, head_of(MAX_REQUEST_HEAD))
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer[:200]
 
 
 def test_www_answers_other_methods_with_405(pki: PKI) -> None:

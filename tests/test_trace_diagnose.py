@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from glasstls import CipherSuite, ProtocolVersion
+from glasstls import (
+    CipherSuite,
+    ClientConfig,
+    ClientConnection,
+    ExternalPsk,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    ServerConfig,
+    ServerConnection,
+)
 from glasstls.errors import AlertError, TLSError
 from glasstls.observe import EventList
 from glasstls.trace.diagnose import FailureRecorder, diagnose, find_diagnosis
@@ -187,3 +196,26 @@ def test_a_failure_after_the_handshake_is_the_connections() -> None:
     text = diagnose(pair.server.error, server_log.events)
     assert text.startswith("diagnosis: the connection failed on the server while exchanging application data"), text
     assert "bad_record_mac (20), sent by the server" in text
+
+
+def test_external_psk_without_a_common_mode_names_the_psk_options() -> None:
+    """A PSK-only server and a client whose --psk-modes share nothing with it: neither side's
+    likely fix is about a saved session (there is none)."""
+    psk = ExternalPsk(b"alice", bytes(32))
+    client_log, server_log = EventList(), EventList()
+    client = ClientConnection(
+        ClientConfig(psk=psk, psk_modes=(PskKeyExchangeMode.psk_ke,)), server_name="localhost", observer=client_log
+    )
+    server_config = ServerConfig(certificates=(), psks=(psk,), tls_min=ProtocolVersion.TLSv1_3)
+    server = ServerConnection(server_config, observer=server_log)
+    for _ in range(3):
+        server.receive_bytes(client.data_to_send())
+        client.receive_bytes(server.data_to_send())
+    assert client.error is not None and server.error is not None
+    client_text = diagnose(client.error, client_log.events)
+    server_text = diagnose(server.error, server_log.events)
+    assert "unknown_psk_identity (115), received from the server" in client_text
+    assert "--psk-identity, --psk-key, --psk-hash or --psk-modes" in client_text
+    assert "unknown_psk_identity (115), sent by the server" in server_text
+    assert "no PSK key exchange mode in common (client: psk_ke)" in server_text
+    assert "a --psk-modes in common" in server_text and "--session-in" not in server_text

@@ -39,6 +39,7 @@ from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
 from .x509.client_identity import ClientIdentity, ClientIdentityCheck
 from .x509.stapling import StapleSource
+from .x509.store import TrustStore
 
 __all__ = [
     "AlertDescription",
@@ -85,6 +86,7 @@ __all__ = [
     "TLSSocket",
     "TLSStreamReader",
     "TruncatedError",
+    "TrustStore",
     "accept",
     "connect",
     "create_default_context",

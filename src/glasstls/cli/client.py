@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ..session.state import SessionState
     from ..trace.illustrate import Illustration
 
-CONNECT_TIMEOUT = 15.0  # seconds to connect, and again to complete the handshake (--timeout)
+CONNECT_TIMEOUT = 15.0  # seconds to connect and complete the handshake, one deadline for both (--timeout)
 # With --session-out, how long to wait after a TLS 1.3 handshake for a ticket (they come after it,
 # RFC 8446, Section 4.6.1) before closing, when --linger is shorter.
 TICKET_WAIT = 2.0
@@ -80,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=float,
         default=CONNECT_TIMEOUT,
         metavar="SECONDS",
-        help=f"give up when connecting, or then the handshake, takes longer (default {CONNECT_TIMEOUT:g})",
+        help=f"give up when connecting and the handshake together take longer (default {CONNECT_TIMEOUT:g})",
     )
     p.add_argument(
         "--allow-truncation",
@@ -221,6 +221,7 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
     server_name = args.servername or host
     session = load_session(args.session_in) if args.session_in else None  # a bad file fails before connecting
     early_data = _early_data(args, session)
+    deadline = time.monotonic() + args.timeout  # one deadline for connecting and the handshake
     try:
         sock = socket.create_connection((host, port), timeout=args.timeout)
     except OSError as exc:
@@ -237,6 +238,7 @@ def _connect_and_run(args: argparse.Namespace, config: ClientConfig, host: str, 
         sock.close()
         raise
     tls_session = _Session(sock, conn, args, recorder)
+    tls_session.deadline = deadline
     tls_session.early_data = early_data
     tls_session.early_alpn = session.alpn if session is not None else None
     try:
@@ -332,6 +334,7 @@ class _Session:
         self.last_activity = time.monotonic()
         self.finished = False
         self.stdout_open = True
+        self.deadline = time.monotonic() + args.timeout  # the handshake's (_connect_and_run sets its own)
         self.error: TLSError | None = None
         self.received = 0  # application-data bytes, for the truncation report
         self.early_data: bytes | None = None  # --early-data's bytes, for --resend-rejected-early-data
@@ -343,7 +346,7 @@ class _Session:
         if not self.early_data:  # with early data, stdin waits for the handshake: see _on_event
             self._register_stdin()
         self._flush()
-        deadline = time.monotonic() + self.args.timeout
+        deadline = self.deadline
         while not self.finished:
             if not self.conn.handshake_complete:  # a silent server must not hold us forever
                 timeout: float | None = max(0.0, deadline - time.monotonic())

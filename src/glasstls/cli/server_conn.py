@@ -243,13 +243,20 @@ async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     (at least partly) early, and a method that is not safe gets 425 (RFC 8470, Section 5.2)."""
     http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
     params: NegotiatedParameters = writer.get_extra_info("glasstls")
+    fed = 0  # bytes given to h11: what the head took is this less what h11 holds after it
     try:
         while True:
             event = http.next_event()
             if event is h11.NEED_DATA:
                 # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
-                http.receive_data(await reader.read(HTTP_CHUNK))
+                piece = await reader.read(HTTP_CHUNK)
+                fed += len(piece)
+                http.receive_data(piece)
             elif isinstance(event, h11.Request):
+                # h11 checks its limit only on an incomplete head: a head that completes in the
+                # piece that crossed it is measured here.
+                if fed - len(http.trailing_data[0]) > MAX_REQUEST_HEAD:
+                    raise h11.RemoteProtocolError(f"request head over {MAX_REQUEST_HEAD} bytes", 431)
                 writer.write(_answer(http, event, params, early_bytes))
                 await writer.drain()
                 return

@@ -30,7 +30,7 @@ def connect(url: str, deadline: float = DEADLINE) -> redis.Redis:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
-    except ImportError:  # pragma: no cover - the package is a dependency
+    except ImportError:  # pragma: no cover - the optional extra glasstls[redis] (the tests install it)
         raise ConfigError("a Redis store needs the redis package: pip install 'glasstls[redis]'") from None
     check_scheme(url)
     if not deadline > 0:

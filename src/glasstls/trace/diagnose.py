@@ -376,7 +376,17 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule(
         "unknown_psk_identity",
-        "the server no longer knows the saved session: drop --session-in for a full handshake",
+        "the client's PSK does not fit this server's: the same --psk-identity, --psk-key and --psk-hash on both "
+        "sides and a --psk-modes in common (the failed check above says which differed)",
+        r"external PSKs only",
+        "local",
+        "server",
+    ),
+    Rule(
+        "unknown_psk_identity",
+        "the server can use no PSK the client offered: a saved session it no longer knows (drop --session-in "
+        "for a full handshake), or an external PSK whose --psk-identity, --psk-key, --psk-hash or --psk-modes "
+        "differ from the server's",
     ),
     Rule(
         "illegal_parameter",
