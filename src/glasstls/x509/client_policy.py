@@ -15,11 +15,9 @@ validity, signatures, key sizes, basic constraints of the CAs):
   Section 4.2.1.3: only for CAs); ExtendedKeyUsage, when present, must list
   clientAuth or anyExtendedKeyUsage (RFC 5280, Section 4.2.1.12), either
   critical or not; authorityKeyIdentifier optional.
-* CAs: keyUsage optional (OpenSSL's ``req -x509`` CAs have none), but when
-  present it must include keyCertSign (RFC 5280, Section 4.2.1.3).
-
-The server-certificate path (x509/verify.py, ``verify_server_chain``) does not
-use these: it keeps the full Web PKI profile.
+* CAs: as for server chains (x509/path_policy.py): basicConstraints critical or
+  not, keyUsage optional (OpenSSL's ``req -x509`` CAs have none) but with
+  keyCertSign when present (RFC 5280, Section 4.2.1.3).
 
 The checks are also plain functions (:func:`leaf_purpose_problem`), which the
 diagnosis calls to say which rule a refused chain broke.
@@ -31,6 +29,8 @@ from cryptography import x509
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from .path_policy import ca_extension_policy
+
 # The extended key usages that let a key authenticate a TLS client (RFC 5280, Section 4.2.1.12).
 CLIENT_PURPOSES = frozenset({ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE})
 
@@ -39,7 +39,7 @@ _ANY = verification.Criticality.AGNOSTIC
 
 def client_extension_policies() -> tuple[verification.ExtensionPolicy, verification.ExtensionPolicy]:
     """(CA policy, leaf policy) for ``PolicyBuilder.extension_policies`` when verifying a client chain."""
-    ca_policy = verification.ExtensionPolicy.webpki_defaults_ca().may_be_present(x509.KeyUsage, _ANY, _ca_key_usage)
+    ca_policy = ca_extension_policy()
     leaf_policy = (
         verification.ExtensionPolicy.webpki_defaults_ee()
         .may_be_present(x509.SubjectAlternativeName, _ANY, None)
@@ -99,11 +99,6 @@ def _leaf_extended_key_usage(
     problem = extended_key_usage_problem(usages)
     if problem is not None:
         raise ValueError(problem)
-
-
-def _ca_key_usage(_policy: verification.Policy, _cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
-    if usage is not None and not usage.key_cert_sign:
-        raise ValueError("a CA certificate's key usage must include keyCertSign")
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ validates against the Web PKI profile (RFC 5280 plus the CA/Browser Forum
 Baseline Requirements) and checks the host name (RFC 6125 rules, with the
 wildcard only as a whole left-most label).
 
+Three of the profile's rules are about how CAs issue, not about whether a path is
+valid, and private CAs break them (a CA's basicConstraints not critical, a CA without
+keyUsage, a leaf without authorityKeyIdentifier): x509/path_policy.py leaves them out,
+as OpenSSL, Go and rustls do.
+
 ``cryptography`` decides; this module explains. Its errors are terse strings
 ("candidates exhausted"), so when it rejects a chain we look at the chain
 ourselves to name the specific problem and pick the alert, in this order
@@ -68,11 +73,14 @@ from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
 from .client_policy import client_extension_policies, leaf_purpose_problem
+from .path_policy import server_extension_policies
 from .store import TrustStore
 from .verify_cache import der_of
 
 # cryptography's own default; a longer chain is not one a server should send.
 MAX_CHAIN_DEPTH = 8
+# The Web PKI profile less three issuing rules private CAs break (x509/path_policy.py); made once.
+_SERVER_POLICIES = server_extension_policies()
 
 # The trust store a chain is checked against: a client checks the server's chain, a server the client's.
 TRUST_STORE_FIELDS = {"server": "ClientConfig.trust_store", "client": "ServerConfig.client_trust_store"}
@@ -139,6 +147,7 @@ def _verify_for_name(
             .store(store.to_cryptography_store())
             .time(now)
             .max_chain_depth(MAX_CHAIN_DEPTH)
+            .extension_policies(ca_policy=_SERVER_POLICIES[0], ee_policy=_SERVER_POLICIES[1])
             .build_server_verifier(subject)
         )
         try:
