@@ -494,14 +494,18 @@ class Connection:
             self._events.append(ConnectionClosed(self.error, by_peer=True))
 
     def _on_close_notify(self) -> None:
-        if self.version == _TLS13 and self.peer_verified is not None:
-            # RFC 8446, Section 6.1: close_notify closes the peer's write side only;
-            # we may go on sending (an echo's last answer) until close().
+        if self.peer_verified is not None:
+            # RFC 8446, Section 6.1: close_notify closes the peer's write side only; we may go on
+            # sending (an echo's last answer) until close(). TLS 1.2 too: RFC 5246, Section 7.2.1
+            # asks for our close_notify at once, "discarding any pending writes", but what the
+            # application already took from the peer (a request, data to echo) would then go
+            # unanswered, depending on whether the close_notify came in the same read. OpenSSL, Go
+            # and rustls end the read side alone and answer when the application closes.
             self._read_closed = True
             if self._write_closed:
                 self._closed = True
         else:
-            # RFC 5246, Section 7.2.1: answer with our own close_notify and close.
+            # During the handshake there is nothing to finish: answer with our own and close.
             self.close()
             self._closed = True
         # (No lane to drop: whichever branch closed the connection, close() had chosen none.)
