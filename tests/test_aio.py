@@ -479,6 +479,7 @@ def test_idle_timeout_closes_with_close_notify():
 
     run(main())
     assert len(handler_saw) == 1 and handler_saw[0].limit == "idle_timeout"
+    assert " was idle for 0.6 s (deadline idle_timeout)" in str(handler_saw[0])  # not "did not complete"
 
 
 def test_close_is_bounded_when_the_peer_reads_nothing(monkeypatch):

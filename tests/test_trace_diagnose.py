@@ -17,6 +17,7 @@ from glasstls import (
     ClientConfig,
     ClientConnection,
     ExternalPsk,
+    NamedGroup,
     ProtocolVersion,
     PskKeyExchangeMode,
     ServerConfig,
@@ -219,3 +220,21 @@ def test_external_psk_without_a_common_mode_names_the_psk_options() -> None:
     assert "unknown_psk_identity (115), sent by the server" in server_text
     assert "no PSK key exchange mode in common (client: psk_ke)" in server_text
     assert "a --psk-modes in common" in server_text and "--session-in" not in server_text
+
+
+@pytest.mark.parametrize(
+    ("client_kw", "why"),
+    [
+        # The server's ECDSA certificate is on P-256; the client names only P-384 (RFC 8422, 5.1).
+        ({"groups": (NamedGroup.secp384r1,)}, "ECDSA certificate is on secp256r1, which the client's supported_groups"),
+        # An RSA suite only: this server has an ECDSA certificate alone.
+        (
+            {"cipher_suites": (CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,)},
+            "needs an RSA certificate, which this server lacks",
+        ),
+    ],
+)
+def test_a_tls12_refusal_says_why_a_shared_suite_could_not_be_served(client_kw: dict, why: str) -> None:
+    suites = (CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+    f = Failed(client_kw={"tls_max": V12, "cipher_suites": suites, **client_kw}, server_kw={"cipher_suites": suites})
+    assert f.pair.server.error is not None and why in f.pair.server.error.reason, f.pair.server.error

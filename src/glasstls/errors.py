@@ -185,7 +185,7 @@ class DeadlineError(TLSError, TimeoutError):
     operation, not on each read). ``limit`` names the deadline that was hit,
     e.g. "handshake_timeout"."""
 
-    def __init__(self, what: str, seconds: float, limit: str) -> None:
+    def __init__(self, what: str, seconds: float, limit: str, happened: str = "did not complete within") -> None:
         self.seconds = seconds
         self.limit = limit
-        super().__init__(f"{what} did not complete within {seconds:g} s (deadline {limit})")
+        super().__init__(f"{what} {happened} {seconds:g} s (deadline {limit})")

@@ -364,12 +364,35 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     _refuse_sha1_default(ctx, offer, order)
     offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "no TLS 1.2 suite glasstls implements"
     offered += _unimplemented(client_suites)
+    shared = next((s for s in order if s in client_suites), None)
     raise AlertError(
         _no_suite_alert(ctx, offer),
         f"no common cipher suite: client offered {offered}, server accepts "
         f"{', '.join(str(s) for s in ours) or '(none)'} (with its certificates and groups)"
+        + (_why_not_served(ctx, offer, TLS12_SUITES[shared]) if shared is not None else "")
         + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
     )
+
+
+def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
+    """Why a suite both sides list could not be served, for the refusal (the first that applies)."""
+    name = suite.suite.name
+    if suite.kx != "RSA" and _group_for(ctx, offer, suite) is None:
+        ours = ", ".join(g.name for g in ctx.config.groups)
+        return f"; {name} needs a group both sides name, and the client's supported_groups has none of {ours}"
+    chains = candidates(ctx, offer.server_name)
+    wanted = ("rsa",) if suite.auth == "RSA" else ("ecdsa", "ed25519", "ed448")
+    fitting = [c for c in chains if key_kind(c.private_key) in wanted]
+    if not fitting:
+        kind = "an RSA" if suite.auth == "RSA" else "an ECDSA or EdDSA"
+        return f"; {name} needs {kind} certificate, which this server lacks"
+    curves = [c.ecdsa_curve.name for c in fitting if c.ecdsa_curve is not None]
+    if len(curves) == len(fitting) and not any(_cert_fits(c, suite, offer) for c in fitting):
+        return (
+            f"; the server's ECDSA certificate is on {', '.join(curves)}, which the client's supported_groups "
+            "does not name (RFC 8422, Section 5.1)"
+        )
+    return "; no scheme of the client's signature_algorithms fits the server's certificate"
 
 
 _SHOWN_OTHERS = 8

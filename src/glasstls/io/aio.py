@@ -702,7 +702,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._idle_timer = self._loop.call_later(wait, self._check_idle)
             return
         peer = peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
-        self.reader.set_exception(DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout"))
+        idle = DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout", "was idle for")
+        self.reader.set_exception(idle)
         if self._writing_paused:  # close_notify would queue behind what the peer does not read
             self.abort()
         else:
