@@ -576,3 +576,31 @@ def test_client_sends_a_large_file_to_an_echoing_peer_without_deadlock(files: di
     assert res.returncode == 0, res.stderr.decode(errors="replace")[-2000:]
     assert echoed.hexdigest() == hashlib.sha256(blob).hexdigest()
     assert res.stdout == blob
+
+
+def test_stdin_ready_with_a_connection_that_just_failed_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The network and stdin ready in one round of select: the network's bytes (a banner that is
+    not TLS) end the connection first, and stdin's bytes must not be sent on it (they raised
+    ConnectionClosedError through the CLI: a traceback instead of the diagnosis)."""
+    import argparse
+
+    from glasstls.cli.client import _Session
+    from glasstls.trace.diagnose import FailureRecorder
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"EHLO x\r\n")
+    ours, theirs = socket.socketpair()
+    try:
+        monkeypatch.setattr(sys, "stdin", os.fdopen(read_end, "r"))
+        conn = ClientConnection(ClientConfig(), server_name="localhost")
+        args = argparse.Namespace(timeout=5.0, linger=0.0, session_out=None)
+        session = _Session(ours, conn, args, FailureRecorder())
+        conn.receive_bytes(b"220 mail.example ESMTP ready\r\n")  # what the network brought first
+        assert conn.closed
+        session._on_stdin()
+        assert os.read(read_end, 64) == b"EHLO x\r\n"  # left unread: it has nowhere to go
+    finally:
+        sys.stdin.close()
+        os.close(write_end)
+        ours.close()
+        theirs.close()

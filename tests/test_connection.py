@@ -410,3 +410,20 @@ def test_octets_gives_the_bytes_of_any_bytes_like_object_without_copying_a_conti
     assert len(octets(ints)) == 3 * ints.itemsize and bytes(octets(ints)) == ints.tobytes()  # bytes, not items
     strided = memoryview(b"abcdefgh")[::2]  # not contiguous: copied
     assert octets(strided) == b"aceg" and type(octets(strided)) is bytes
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_a_warning_before_the_server_hello_is_not_fatal(ca, server_key, version) -> None:
+    """An old TLS 1.2 server's unrecognized_name warning before its ServerHello (RFC 6066, Section 3;
+    openssl s_server -servername does it): the client goes on, as OpenSSL's and GnuTLS's do."""
+    from glasstls import ProtocolVersion
+
+    client_config, server_config = configs(ca, server_key, {"tls_max": ProtocolVersion[version]})
+    c = ClientConnection(client_config, server_name="localhost")
+    s = ServerConnection(server_config)
+    s.receive_bytes(c.data_to_send())
+    warning = bytes([21, 3, 3, 0, 2, 1, AlertDescription.unrecognized_name])
+    events = c.receive_bytes(warning + s.data_to_send())
+    assert not c.closed and c.error is None, events
+    pump(c, s)
+    assert c.handshake_complete and s.handshake_complete

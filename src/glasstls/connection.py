@@ -484,8 +484,12 @@ class Connection:
             self._on_close_notify()
         elif description == _USER_CANCELED and level == _WARNING:
             return  # RFC 8446, Section 6.1: a closure alert is expected to follow
-        elif level == _WARNING and self.version == _TLS12:
-            return  # RFC 5246, Section 7.2: in TLS 1.2 a warning (e.g. no_renegotiation) is not fatal
+        elif level == _WARNING and self.version != _TLS13:
+            # RFC 5246, Section 7.2: in TLS 1.2 a warning (e.g. no_renegotiation) is not fatal. So
+            # before the version is known: a TLS 1.3 peer sends no warnings, and old TLS 1.2 servers
+            # send unrecognized_name as one before their ServerHello (RFC 6066, Section 3), which
+            # OpenSSL, GnuTLS and Python's ssl clients go past.
+            return
         else:
             # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
             self._closed = True

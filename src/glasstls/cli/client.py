@@ -395,6 +395,8 @@ class _Session:
             self.stdin_open = False
 
     def _on_stdin(self) -> None:
+        if self.finished or self.conn.closed:
+            return  # the connection ended in this same round of events: the report says how
         data = os.read(sys.stdin.fileno(), 1 << 14)
         if data:
             self.conn.send(data)
