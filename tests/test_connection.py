@@ -427,3 +427,20 @@ def test_a_warning_before_the_server_hello_is_not_fatal(ca, server_key, version)
     assert not c.closed and c.error is None, events
     pump(c, s)
     assert c.handshake_complete and s.handshake_complete
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_a_hello_request_before_the_server_hello_is_ignored(ca, server_key, version) -> None:
+    """RFC 5246, Section 7.4.1.1: a client that is negotiating ignores a HelloRequest (OpenSSL's
+    s_client goes past one a server sends before its ServerHello), and leaves it out of the transcript."""
+    from glasstls import ProtocolVersion
+
+    client_config, server_config = configs(ca, server_key, {"tls_max": ProtocolVersion[version]})
+    c = ClientConnection(client_config, server_name="localhost")
+    s = ServerConnection(server_config)
+    s.receive_bytes(c.data_to_send())
+    hello_request = bytes([22, 3, 3, 0, 4, 0, 0, 0, 0])
+    events = c.receive_bytes(hello_request + s.data_to_send())
+    assert not c.closed and c.error is None, events
+    pump(c, s)
+    assert c.handshake_complete and s.handshake_complete

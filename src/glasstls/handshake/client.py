@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
-from ..enums import ProtocolVersion
-from ..wire.handshake import ClientHello, HelloRetryRequest, ServerHello
+from ..enums import HandshakeType, ProtocolVersion
+from ..wire.handshake import ClientHello, Handshake, HelloRetryRequest, ServerHello
+from ..wire.handshake12 import HelloRequest
 from . import client12, client13, early13
 from .base import AnyState, Context, State
 from .hello import KeyShares, client_hello, shape_client_hello
@@ -49,6 +50,9 @@ class ExpectServerHello(State[ServerHello]):
     step = "waiting for ServerHello"
     ccs_allowed = True
     initial = True
+    # A HelloRequest before the first ServerHello (a TLS 1.2 server's: TLS 1.3 has none) is read
+    # only to be ignored, as RFC 5246, Section 7.4.1.1 asks of a client that is negotiating.
+    parsers = {HandshakeType.server_hello: ServerHello.parse, HandshakeType.hello_request: HelloRequest.parse}
     transitions = (
         ("ServerHello", "ExpectEncryptedExtensions", "TLS 1.3"),
         ("HelloRetryRequest", "ExpectServerHello", "TLS 1.3, sends a second ClientHello"),
@@ -70,6 +74,14 @@ class ExpectServerHello(State[ServerHello]):
         self.transcript = transcript
         self.retried = retried
         self.psk = psk
+
+    def accept(self, ctx: Context, msg: Handshake) -> AnyState:
+        if isinstance(msg, HelloRequest) and self.retried is None:
+            return self  # ignored, and not in the transcript (RFC 5246, Section 7.4.1.1)
+        return super().accept(ctx, msg)
+
+    def takes(self, msg_type: int) -> bool:
+        return (msg_type == HandshakeType.hello_request and self.retried is None) or super().takes(msg_type)
 
     def handle(self, ctx: Context, sh: ServerHello) -> AnyState:
         versions = sh.ext(_SUPPORTED_VERSIONS)
