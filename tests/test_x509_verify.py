@@ -728,8 +728,14 @@ def test_eddsa_chain_depth_limit() -> None:
         sent.insert(0, issuer[0])
     leaf, _ = mint(issuer)
     error = fails([leaf, *sent], "example.com", store)
-    assert error.description == AlertDescription.unknown_ca
-    assert f"no trusted CA within {MAX_CHAIN_DEPTH} certificates" in error.reason
+    # The path goes on in what was sent: too long, not untrusted (--cacert would not help).
+    assert error.description == AlertDescription.bad_certificate
+    assert f"chain goes on past {MAX_CHAIN_DEPTH} CA certificates" in error.reason
+    assert error.facts is not None and error.facts.problem == "chain_too_long"
+    from glasstls.trace.diagnose import diagnose
+
+    error.step = "waiting for the server's Certificate"
+    assert "the CA must issue a shorter one" in diagnose(error, [])  # not "pass --cacert"
 
 
 def test_eddsa_cross_signed_loop_terminates(ed_store: TrustStore) -> None:

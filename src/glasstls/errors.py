@@ -59,6 +59,7 @@ PROBLEMS: dict[str, str] = {
         "the peer sent only its own certificate, whose issuer is not trusted: most often the peer did not send "
         "its intermediate CA certificate(s); otherwise the trust store (``field``) lacks that issuer"
     ),
+    "chain_too_long": "the peer's chain goes on past the most CA certificates glasstls follows (``depth``)",
     "revocation_unknown": "hard-fail revocation found no current CRL for a certificate (``field`` takes CRLs)",
     "name_mismatch": "the server's certificate does not name ``name`` (``value`` lists the names it holds)",
     "no_server_name": "there is no server name to check the server's certificate against",

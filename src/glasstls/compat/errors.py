@@ -20,6 +20,7 @@ X509_V_ERR_CERT_HAS_EXPIRED = 10
 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18
 X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN = 19
 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
+X509_V_ERR_CERT_CHAIN_TOO_LONG = 22
 X509_V_ERR_HOSTNAME_MISMATCH = 62
 X509_V_ERR_IP_ADDRESS_MISMATCH = 64
 X509_V_ERR_APPLICATION_VERIFICATION = 50
@@ -30,6 +31,7 @@ _SELF_SIGNED = "self-signed certificate" if ssl.OPENSSL_VERSION_INFO >= (3,) els
 _UNTRUSTED: dict[str, tuple[int, str]] = {
     "untrusted_issuer": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
     "missing_intermediate": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
+    "chain_too_long": (X509_V_ERR_CERT_CHAIN_TOO_LONG, "certificate chain too long"),
 }
 
 _VERIFY_BY_ALERT: dict[AlertDescription, tuple[int, str]] = {

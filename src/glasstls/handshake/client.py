@@ -13,6 +13,8 @@ This is the only place that knows both versions' client flights.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ..crypto.transcript import Transcript
 from ..enums import ExtensionType as E
 from ..enums import HandshakeType, ProtocolVersion
@@ -52,7 +54,9 @@ class ExpectServerHello(State[ServerHello]):
     initial = True
     # A HelloRequest before the first ServerHello (a TLS 1.2 server's: TLS 1.3 has none) is read
     # only to be ignored, as RFC 5246, Section 7.4.1.1 asks of a client that is negotiating.
-    parsers = {HandshakeType.server_hello: ServerHello.parse, HandshakeType.hello_request: HelloRequest.parse}
+    parsers = MappingProxyType(
+        {HandshakeType.server_hello: ServerHello.parse, HandshakeType.hello_request: HelloRequest.parse}
+    )
     transitions = (
         ("ServerHello", "ExpectEncryptedExtensions", "TLS 1.3"),
         ("HelloRetryRequest", "ExpectServerHello", "TLS 1.3, sends a second ClientHello"),

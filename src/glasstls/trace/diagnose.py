@@ -78,6 +78,14 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule("unknown_ca", _CACERT, None, "local", "client"),
     Rule(
+        "bad_certificate",
+        "the certificate chain is longer than glasstls follows: the CA must issue a shorter one (fewer "
+        "intermediates); --cacert cannot help",
+        r"chain goes on past",
+        "local",
+        problem="chain_too_long",
+    ),
+    Rule(
         "unknown_ca",
         "the client must send its intermediate CA certificate(s) after its own (glasstls client: a --cert file "
         "holding the whole chain, leaf first), or start this server with --client-ca FILE holding that issuer",

@@ -367,10 +367,17 @@ def _path_to_anchor(
             return path, _untrusted(current, chain, bool(anchors), whose)
         path.append(issuer)
         pool.remove(issuer)
+    current = path[-1]
+    anchors = store.issuers_of(current)
+    onward = [c for c in pool if c not in path and c.subject == current.issuer]  # (not round a loop)
+    if not any(_directly_issued_by(current, c) for c in [*anchors, *onward]):
+        return path, _untrusted(current, chain, bool(anchors), whose)
+    # The path goes on, to an anchor or in what was sent: longer than any verifier here follows.
     return path, AlertError(
-        AlertDescription.unknown_ca,
-        f"no trusted CA within {MAX_CHAIN_DEPTH} certificates of {whose} certificate {describe(chain[0])}",
-        facts=Facts("untrusted_issuer", field=TRUST_STORE_FIELDS[whose], chain=whose, subject=describe(chain[0])),
+        AlertDescription.bad_certificate,
+        f"the {whose}'s chain goes on past {MAX_CHAIN_DEPTH} CA certificates above {describe(chain[0])}, the most "
+        "glasstls follows (as cryptography's verifier; OpenSSL's default is 100): the CA must issue a shorter chain",
+        facts=Facts("chain_too_long", chain=whose, subject=describe(chain[0]), depth=MAX_CHAIN_DEPTH),
     )
 
 
