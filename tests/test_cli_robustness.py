@@ -604,3 +604,46 @@ def test_stdin_ready_with_a_connection_that_just_failed_is_left_alone(monkeypatc
         os.close(write_end)
         ours.close()
         theirs.close()
+
+
+def _serve_then_cut(files: dict[str, str], listener: socket.socket) -> None:
+    """One TLS connection: the handshake, b"partial\\n", then the TCP stream ends without close_notify."""
+    from glasstls import CertifiedKey, ServerConfig, ServerConnection
+
+    conn = ServerConnection(
+        ServerConfig(certificates=(CertifiedKey.from_files(files["server_pem"], files["server_key"]),))
+    )
+    sock, _ = listener.accept()
+    with sock:
+        sock.settimeout(TIMEOUT)
+        while not conn.handshake_complete:
+            data = sock.recv(1 << 16)
+            if not data:
+                return
+            conn.receive_bytes(data)
+            sock.sendall(conn.data_to_send())
+        conn.send(b"partial\n")
+        sock.sendall(conn.data_to_send())
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_client_reports_a_stream_cut_without_close_notify(files: dict[str, str], allow: bool) -> None:
+    """README: the client exits 1 when the server ends the stream without close_notify, after writing
+    what came, and names the CLI's option that accepts it; --allow-truncation exits 0."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = threading.Thread(target=_serve_then_cut, args=(files, listener), daemon=True)
+        server.start()
+        port = listener.getsockname()[1]
+        extra = ["--allow-truncation"] if allow else []
+        res = run("client", f"127.0.0.1:{port}", "--cacert", files["ca_pem"], "--servername", "localhost", *extra)
+        server.join(TIMEOUT)
+    assert res.stdout == "partial\n"  # what arrived is written first
+    if allow:
+        clean(res, 0)
+    else:
+        assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+        last = res.stderr.strip().splitlines()[-1]  # after the connection's summary
+        assert last.startswith("glasstls: connection failed: the peer closed the connection without close_notify")
+        assert "after 8 bytes" in last and "--allow-truncation accepts this" in last, last

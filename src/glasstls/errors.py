@@ -169,7 +169,7 @@ class TruncatedError(ConnectionClosedError):
     application that frames its own data, like ``ssl``'s suppress_ragged_eofs).
     """
 
-    def __init__(self, received: int, detail: str = "") -> None:
+    def __init__(self, received: int, detail: str = "", allowed_by: str = "allow_truncation=True") -> None:
         self.received = received
         how = f" ({detail})" if detail else ""
         if not received:  # (a scanner's or a browser's probe, most often: nothing can have been cut short)
@@ -177,7 +177,7 @@ class TruncatedError(ConnectionClosedError):
             return
         super().__init__(
             f"the peer closed the connection without close_notify{how} after {received} bytes of application data: "
-            "the data may be truncated (allow_truncation=True accepts this where the application frames its own data)"
+            f"the data may be truncated ({allowed_by} accepts this where the application frames its own data)"
         )
 
 

@@ -464,7 +464,7 @@ class _Session:
             self.error = TLSError(f"the server closed the connection while {self.conn.step}")
         elif self.error is None and not (self.conn.peer_closed or self.conn.closed or self.args.allow_truncation):
             # RFC 8446, Section 6.1: without close_notify the data may have been cut short.
-            self.error = TruncatedError(self.received)
+            self.error = TruncatedError(self.received, allowed_by="--allow-truncation")
         self.finished = True
 
     def _close(self) -> None:
