@@ -64,7 +64,7 @@ MAX_EXPORT_LENGTH = 255 * 32
 # looked up on its class costs a descriptor call each time).
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
 _APPLICATION_DATA_TYPE, _HANDSHAKE_TYPE = ContentType.application_data, ContentType.handshake
-_NEW_SESSION_TICKET = HandshakeType.new_session_ticket
+_NEW_SESSION_TICKET, _FINISHED = HandshakeType.new_session_ticket, HandshakeType.finished
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 _ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
 _WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
@@ -73,7 +73,8 @@ _CLOSE_NOTIFY, _USER_CANCELED = AlertDescription.close_notify, AlertDescription.
 # their record. Checked once the message decodes, before it is handled, so nothing it would have sent (a server's
 # whole first flight, NewSessionTickets, a KeyUpdate) goes out ahead of the alert. A ClientHello
 # is checked whatever the version (no client sends more after it before the server answers); the
-# others exist, or change keys, only in TLS 1.3. (A TLS 1.3 ServerHello sends nothing: the check
+# others exist, or change keys, only in TLS 1.3 (a Finished only in the handshake: post-handshake
+# authentication's changes none). (A TLS 1.3 ServerHello sends nothing: the check
 # after each message catches it, as any other key change.)
 _ENDS_RECORD_ALWAYS = frozenset({HandshakeType.client_hello})
 _ENDS_RECORD_TLS13 = frozenset(
@@ -402,6 +403,8 @@ class Connection:
 
     def _check_ends_record(self, msg_type: int) -> None:
         """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""
+        if msg_type == _FINISHED and self.peer_verified is not None:
+            return  # post-handshake authentication's Finished changes no keys (RFC 8446, Section 4.6.2)
         if msg_type in _ENDS_RECORD_ALWAYS or (msg_type in _ENDS_RECORD_TLS13 and self.version == _TLS13):
             name = HandshakeType(msg_type).name
             raise AlertError(
