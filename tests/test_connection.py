@@ -182,15 +182,24 @@ def test_close_notify_half_close_in_tls13(ca, server_key) -> None:
         c.send(b"too late")
 
 
-def test_close_notify_is_answered_in_tls12(ca, server_key) -> None:
-    """RFC 5246, Section 7.2.1: the other side answers close_notify and closes."""
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_close_notify_ends_the_peers_side_and_our_answer_still_goes(ca, server_key, version) -> None:
+    """close_notify ends the sender's writing only: the receiver's application answers what it
+    already took, then closes (RFC 8446, Section 6.1; in TLS 1.2 as OpenSSL, Go and rustls do,
+    rather than RFC 5246, Section 7.2.1's immediate answer that would drop it)."""
     from glasstls import ProtocolVersion
 
-    c, s, _, _ = handshake(*configs(ca, server_key, {"tls_max": ProtocolVersion.TLSv1_2}))
+    c, s, _, _ = handshake(*configs(ca, server_key, {"tls_max": ProtocolVersion[version]}))
+    c.send(b"request")
     c.close()
-    ce, se = pump(c, s)
-    assert ConnectionClosed(None, by_peer=True) in se and s.closed
-    assert ConnectionClosed(None, by_peer=True) in ce and c.closed
+    se = s.receive_bytes(c.data_to_send())
+    assert se[0] == ApplicationData(b"request") and se[-1] == ConnectionClosed(None, by_peer=True)
+    assert s.peer_closed and not s.closed
+    s.send(b"answer")
+    s.close()
+    ce = c.receive_bytes(s.data_to_send())
+    assert ce[0] == ApplicationData(b"answer") and ce[-1] == ConnectionClosed(None, by_peer=True)
+    assert s.closed and c.closed
 
 
 def test_data_before_an_error_is_delivered_first(ca, server_key) -> None:

@@ -86,6 +86,8 @@ class _Careful:
                     raise
                 if self._observer is not None:
                     self._observer.on_message(self.side, "in", msg)
+                if not hs_in.empty() and self._state.takes(raw[0]):
+                    self._check_ends_record(raw[0])  # RFC 8446, Section 5.1 (the rule both paths share)
                 if isinstance(msg, ClientHello):
                     self.peer_cipher_suites = tuple(msg.cipher_suites)
                 elif isinstance(msg, Finished) and self._first_finished is None:

@@ -100,8 +100,24 @@ def test_one_change_cipher_spec_is_fine():
     assert pair.server.handshake_complete
 
 
-def test_key_updates_are_budgeted_by_data():
+def test_key_updates_with_data_between_them_are_never_cut_off():
+    """A quiet connection that rekeys now and then (a few bytes between KeyUpdates) goes on; 33
+    KeyUpdates with nothing between them end it (BoringSSL's rule)."""
     pair = connected_pair()
+    for _ in range(100):
+        pair.client.update_keys(request_peer=False)
+        pair.client.send(b"0123456789")
+        assert not [e for e in pair.to_server() if isinstance(e, ConnectionClosed)]
+    for _ in range(32):
+        pair.client.update_keys(request_peer=False)
+    assert not [e for e in pair.to_server() if isinstance(e, ConnectionClosed)]
+    pair.client.update_keys(request_peer=False)
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_key_updates")
+    assert "KeyUpdates without application data between them" in pair.server.error.reason
+
+
+def test_key_updates_are_budgeted_by_data():
+    pair = connected_pair(server_kw={"limits": Limits(key_update_data_credit=1 << 16)})
     for _ in range(32):
         pair.client.update_keys(request_peer=False)
     events = pair.to_server()

@@ -338,3 +338,49 @@ def test_keylog_illustrate_and_diagram_work_per_connection(pki: PKI, tmp_path) -
         assert (tmp_path / f"flow-{n}.svg").read_text().lstrip().startswith(("<svg", "<?xml"))
     randoms = {line.split()[1] for line in keylog.read_text().splitlines() if line and not line.startswith("#")}
     assert len(randoms) == 3  # one client random per connection, each with its secrets
+
+
+def send_then_close_notify(
+    pki: PKI, port: int, version: glasstls.ProtocolVersion, payload: bytes
+) -> tuple[bytes, bool]:
+    """A client that writes ``payload`` and its close_notify in one TCP write, then reads to the end:
+    (what came back, whether the server's close_notify ended it)."""
+    conn = glasstls.ClientConnection(pki.client_config(tls_max=version), server_name="localhost")
+    received, clean = bytearray(), False
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.settimeout(10)
+        deadline = time.monotonic() + 20
+        sent = False
+        while time.monotonic() < deadline:
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
+            data = sock.recv(1 << 16)
+            if not data:
+                break
+            for event in conn.receive_bytes(data):
+                if isinstance(event, glasstls.ApplicationData):
+                    received += event.data
+                elif isinstance(event, glasstls.ConnectionClosed):
+                    clean = event.error is None and event.by_peer
+            if conn.handshake_complete and not sent:
+                conn.send(payload)
+                conn.close()  # the data and the close_notify leave together
+                sock.sendall(conn.data_to_send())
+                sent = True
+            if clean:
+                break
+    return bytes(received), clean
+
+
+@pytest.mark.parametrize("version", [glasstls.ProtocolVersion.TLSv1_2, glasstls.ProtocolVersion.TLSv1_3])
+def test_data_and_close_notify_in_one_write_are_answered_in_full(pki: PKI, version) -> None:
+    """The peer's close_notify ends its side only: the echo of what came before it, and the page
+    for a request that came with it, still go out before our own close_notify (TLS 1.2 too)."""
+    payload = bytes(range(256)) * 800  # 200 KiB: more than one read of the server's
+    with CLIServer(pki) as server:
+        echoed, clean = send_then_close_notify(pki, server.port, version, payload)
+    assert echoed == payload and clean
+    with CLIServer(pki, "--www") as server:
+        page, clean = send_then_close_notify(pki, server.port, version, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert page.startswith(b"HTTP/1.1 200 OK\r\n") and clean

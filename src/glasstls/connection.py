@@ -69,6 +69,16 @@ _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 _ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
 _WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
 _CLOSE_NOTIFY, _USER_CANCELED = AlertDescription.close_notify, AlertDescription.user_canceled
+# RFC 8446, Section 5.1: the messages that can immediately precede a key change, which must end
+# their record. Checked once the message decodes, before it is handled, so nothing it would have sent (a server's
+# whole first flight, NewSessionTickets, a KeyUpdate) goes out ahead of the alert. A ClientHello
+# is checked whatever the version (no client sends more after it before the server answers); the
+# others exist, or change keys, only in TLS 1.3. (A TLS 1.3 ServerHello sends nothing: the check
+# after each message catches it, as any other key change.)
+_ENDS_RECORD_ALWAYS = frozenset({HandshakeType.client_hello})
+_ENDS_RECORD_TLS13 = frozenset(
+    {HandshakeType.finished, HandshakeType.key_update, HandshakeType.end_of_early_data}
+)
 
 
 def _members(enum: type[AlertLevel] | type[AlertDescription]) -> tuple[Any, ...]:
@@ -383,15 +393,26 @@ class Connection:
                 if raw is None:
                     return
                 read_before = records.read
-                self._on_message(raw)
+                self._on_message(raw, hs_in.empty())
                 if records.read is not read_before and not hs_in.empty():
                     # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                     raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
         finally:
             self._hs_partial = not hs_in.empty()
 
-    def _on_message(self, raw: bytes) -> None:
-        """One complete handshake message: decoded, traced, noted, and given to the state."""
+    def _check_ends_record(self, msg_type: int) -> None:
+        """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""
+        if msg_type in _ENDS_RECORD_ALWAYS or (msg_type in _ENDS_RECORD_TLS13 and self.version == _TLS13):
+            name = HandshakeType(msg_type).name
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                f"{name} does not end its record: more handshake data follows it, and a key change "
+                "must fall on a record boundary (RFC 8446, Section 5.1)",
+            )
+
+    def _on_message(self, raw: bytes, ends_record: bool = True) -> None:
+        """One complete handshake message: decoded, traced, noted, and given to the state.
+        ``ends_record``: no handshake data follows it in its record."""
         old = self._state
         try:
             msg = decode_message(raw, old.parsers)
@@ -403,6 +424,10 @@ class Connection:
             raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)
+        if not ends_record and old.takes(raw[0]):
+            # After the decoding and the state's own check of the type: a malformed message is a
+            # decode_error and one out of place is unexpected, as OpenSSL reports them.
+            self._check_ends_record(raw[0])
         # What the compat layer reports of the handshake: the peer's suites, the first Finished.
         if isinstance(msg, ClientHello):
             self.peer_cipher_suites = tuple(msg.cipher_suites)
@@ -469,14 +494,18 @@ class Connection:
             self._events.append(ConnectionClosed(self.error, by_peer=True))
 
     def _on_close_notify(self) -> None:
-        if self.version == _TLS13 and self.peer_verified is not None:
-            # RFC 8446, Section 6.1: close_notify closes the peer's write side only;
-            # we may go on sending (an echo's last answer) until close().
+        if self.peer_verified is not None:
+            # RFC 8446, Section 6.1: close_notify closes the peer's write side only; we may go on
+            # sending (an echo's last answer) until close(). TLS 1.2 too: RFC 5246, Section 7.2.1
+            # asks for our close_notify at once, "discarding any pending writes", but what the
+            # application already took from the peer (a request, data to echo) would then go
+            # unanswered, depending on whether the close_notify came in the same read. OpenSSL, Go
+            # and rustls end the read side alone and answer when the application closes.
             self._read_closed = True
             if self._write_closed:
                 self._closed = True
         else:
-            # RFC 5246, Section 7.2.1: answer with our own close_notify and close.
+            # During the handshake there is nothing to finish: answer with our own and close.
             self.close()
             self._closed = True
         # (No lane to drop: whichever branch closed the connection, close() had chosen none.)

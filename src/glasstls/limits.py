@@ -32,9 +32,12 @@ class Limits:
     max_tls13_ccs: int = 1
     # KeyUpdates received: a budget of this many, one earned back for every
     # key_update_data_credit bytes of application data received (RFC 8446, Section 4.6.3
-    # allows a KeyUpdate at any time; a stream of them is an attack on our CPU).
+    # allows a KeyUpdate at any time; a stream of them is an attack on our CPU). One byte by
+    # default: a peer that sends data between its KeyUpdates, however little (a quiet
+    # connection that rekeys now and then), is never cut off, as with BoringSSL, whose count
+    # of 32 any application data resets; only a run of them with nothing between is.
     max_key_updates: int = 32
-    key_update_data_credit: int = 1 << 16
+    key_update_data_credit: int = 1
     # NewSessionTickets received with no application data in between.
     max_tickets: int = 32
     # Handshake bytes buffered while a message is incomplete (RFC 8446, Section 5.1
@@ -148,7 +151,8 @@ class PeerBudget:
         self.settled = False
         spent = self.limits.max_key_updates - self._key_update_tokens
         credit = self.limits.key_update_data_credit
-        self._over(spent, "max_key_updates", f"KeyUpdates without {credit} bytes of application data for each")
+        between = "application data between them" if credit == 1 else f"{credit} bytes of application data for each"
+        self._over(spent, "max_key_updates", f"KeyUpdates without {between}")
 
     def on_new_session_ticket(self) -> None:
         self._tickets += 1

@@ -247,6 +247,13 @@ def _(t: Any) -> Answer:
     return exchange(t.port, record(HANDSHAKE, handshake(1, body[:-3], length=len(body) - 3) + b"\x01\x02\x03"))
 
 
+@rule("hello-followed-by-handshake-data-in-its-record", "RFC 8446 5.1", "1.3", A.unexpected_message)
+def _(t: Any) -> Answer:
+    # A whole, valid ClientHello, then the first bytes of another message in the same record: a
+    # key change follows a ClientHello, so it must end its record (and no flight is sent first).
+    return exchange(t.port, record(HANDSHAKE, handshake(1, hello13().body()) + b"\x14\x00\x00\x20"))
+
+
 @rule("hello-duplicate-extension", "RFC 8446 4.2", "1.3", A.illegal_parameter)
 def _(t: Any) -> Answer:
     h = hello13()

@@ -408,8 +408,7 @@ class SSLObject(_Base):
             self._inbox.append(event.data)
             self._data_after_close = self._data_after_close or self._unwrapped  # (came after our close_notify)
         elif isinstance(event, ConnectionClosed):
-            # A TLS 1.2 peer's close_notify closes both ways here (glasstls answers it at once,
-            # RFC 5246, Section 7.2.1), so the flag is ours, not Connection.peer_closed.
+            # The peer's close_notify (or its alert): the read side is done, in either version.
             self._error = event.error
             self._peer_closed = event.error is None and event.by_peer
         elif isinstance(event, NewTicket) and event.session is not None:

@@ -566,7 +566,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._set_error(ConnectionClosedError(f"the peer sent close_notify while {self.conn.step}"))
         self.reader.feed_eof()  # the peer's close_notify: a clean end of its data
         if self.conn.closed:
-            self._close_raw()  # TLS 1.2 (RFC 5246, Section 7.2.1): the Connection answered with its own
+            self._close_raw()  # our close_notify went first: both directions are done
 
     def _peer_ended(self, how: str, exc: Exception | None) -> None:
         """The TCP stream ended without the Connection having ended first."""
