@@ -44,21 +44,13 @@ def test_an_ssl_sslcontext_to_every_isinstance_check() -> None:
 def test_protocol_tls_serves_either_side_unverified(files: dict[str, Path], kind: type) -> None:
     """The older PROTOCOL_TLS (urllib3 1.26, vendored by pip, still uses it): either side, and
     no verification until asked for."""
-    with pytest.warns(DeprecationWarning) if kind is ssl.SSLContext else _nothing():
+    with pytest.warns(DeprecationWarning, match="PROTOCOL_TLS is deprecated"):  # both, as _ssl.c
         client, server = kind(ssl.PROTOCOL_TLS), kind(ssl.PROTOCOL_TLS)
     assert client.check_hostname is False and client.verify_mode == ssl.CERT_NONE
     server.load_cert_chain(str(files["cert"]), str(files["key"]))
     pair = Pair(client, server, hostname="localhost")
     pair.handshake()
     assert pair.client.version() == "TLSv1.3" and pair.client.getpeercert() == {}
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _sni_server(kind: type, files: dict[str, Path], version: ssl.TLSVersion) -> tuple[ssl.SSLContext, list]:

@@ -261,7 +261,7 @@ def test_a_ceiling_below_tls12_leaves_no_protocol(files: Files) -> None:
 
 
 def test_protocol_tlsv1_2_is_tls12_only(files: Files, kind: str) -> None:
-    with pytest.warns(DeprecationWarning) if kind == "stdlib" else contextlib.nullcontext():
+    with pytest.warns(DeprecationWarning, match="PROTOCOL_TLSv1_2 is deprecated"):  # both, as _ssl.c
         context = CONTEXTS[kind](ssl.PROTOCOL_TLSv1_2)
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_NONE, False)
     assert context.minimum_version == ssl.TLSVersion.MINIMUM_SUPPORTED

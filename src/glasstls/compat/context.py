@@ -10,6 +10,7 @@ docs/design/ssl-compat.md.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import ssl
 import sys
@@ -22,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from ..crypto.rand import system_randomness
 from ..crypto.suites import TLS13_SUITES
-from ..enums import CipherSuite, ProtocolVersion
+from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
@@ -66,12 +67,21 @@ _DEFAULT_OPTIONS = (
     ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     | ssl.OP_SINGLE_DH_USE | ssl.OP_SINGLE_ECDH_USE | ssl.OP_ENABLE_MIDDLEBOX_COMPAT
 )  # fmt: skip
+_NO_VERSION_OPTIONS = (
+    ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_TLSv1 | ssl.OP_NO_TLSv1_1 | ssl.OP_NO_TLSv1_2 | ssl.OP_NO_TLSv1_3
+)  # fmt: skip
+# set_ecdh_curve's names (OpenSSL's short names, OBJ_sn2nid) of the groups glasstls has.
+_CURVES = {
+    "prime256v1": NamedGroup.secp256r1, "secp384r1": NamedGroup.secp384r1, "secp521r1": NamedGroup.secp521r1,
+    "X25519": NamedGroup.x25519, "X448": NamedGroup.x448,
+}  # fmt: skip
 _LEVELS = {"legacy": 1, "intermediate": 2, "modern": 3}  # OpenSSL security levels of the same strength
 
 
 class SSLContext(_Base):
     """A drop-in for ``ssl.SSLContext``: ``PROTOCOL_TLS_CLIENT``, ``PROTOCOL_TLS_SERVER``, or the
-    older ``PROTOCOL_TLS`` (either side, no verification by default, as the stdlib's).
+    older ``PROTOCOL_TLS`` (either side, no verification by default, as the stdlib's; also what
+    no protocol argument means). A context made for one side refuses to wrap the other.
 
     ``post_handshake_auth`` and ``num_tickets`` (server) map to the config; ``verify_flags`` is
     stored, VERIFY_CRL_CHECK_LEAF making revocation checks hard for CRLs loaded with
@@ -82,23 +92,28 @@ class SSLContext(_Base):
     # Plain class attributes shadow the OpenSSL context's descriptors (see _Base above).
     keylog_filename: str | None = None
     post_handshake_auth = False
-    num_tickets = 2
     # Reads True as the stdlib's (OpenSSL falls back to the CN of a certificate without DNS names);
     # stored, not acted on: glasstls never reads the CN (RFC 9525), whatever it is set to.
     hostname_checks_common_name = True
 
-    def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT, *args: Any, **kwargs: Any) -> SSLContext:
+    def __new__(cls, protocol: int | None = None, *args: Any, **kwargs: Any) -> SSLContext:
+        if protocol is None:  # as ssl.SSLContext.__new__ (3.10+): PROTOCOL_TLS, either side, unverified
+            warnings.warn("ssl.SSLContext() without protocol argument is deprecated.", DeprecationWarning, stacklevel=2)
         if _Base is object:
             return super().__new__(cls)
         return _Base.__new__(cls, protocol if protocol in _SIDES else ssl.PROTOCOL_TLS_CLIENT)  # type: ignore[no-any-return,call-arg,unused-ignore]  # ssl.SSLContext.__new__ takes the protocol
 
-    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT) -> None:
+    def __init__(self, protocol: int | None = None) -> None:
+        if protocol is None:
+            protocol = ssl.PROTOCOL_TLS  # (__new__ warned)
         if protocol not in (*_SIDES, ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLSv1_2):
             raise ValueError(
                 "glasstls.SSLContext takes ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER, ssl.PROTOCOL_TLS or "
                 "ssl.PROTOCOL_TLSv1_2 (TLS 1.0 and 1.1 are not implemented: RFC 8996 deprecates them)"
             )
         self._protocol = ssl._SSLMethod(protocol)
+        if protocol in (ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLSv1_2):  # as _ssl.c's _ssl__SSLContext_impl
+            warnings.warn(f"ssl.{self._protocol.name} is deprecated", DeprecationWarning, stacklevel=2)
         client = protocol == ssl.PROTOCOL_TLS_CLIENT
         self._check_hostname = client
         self._verify_mode = ssl.CERT_REQUIRED if client else ssl.CERT_NONE
@@ -118,8 +133,12 @@ class SSLContext(_Base):
         self._store: TrustStore | None = None  # of _anchors(), kept for every connection until they change
         self._store_partial = False  # whether _store was built for VERIFY_X509_PARTIAL_CHAIN
         self._crls: list[x509.CertificateRevocationList] = []
-        self._chain: CertifiedKey | None = None
+        self._chain: CertifiedKey | None = None  # the last loaded: a client's certificate
+        self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
         self._alpn: tuple[str, ...] = ()
+        self._groups: tuple[NamedGroup, ...] = ()  # set_ecdh_curve's one group; () for the profile's
+        self._num_tickets = 2
+        self._msg_cb: Callable[..., Any] | None = None
         self._tls12_suites: tuple[CipherSuite, ...] | None = None
         # One session cache and one ticket key set for every connection of this context, as
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
@@ -159,6 +178,8 @@ class SSLContext(_Base):
 
     @options.setter
     def options(self, value: int) -> None:
+        if ~self._options & value & _NO_VERSION_OPTIONS:  # as _ssl.c's set_options: newly set ones only
+            warnings.warn("ssl.OP_NO_SSL*/ssl.OP_NO_TLS* options are deprecated", DeprecationWarning, stacklevel=2)
         self._options = ssl.Options(value)
 
     @property
@@ -168,6 +189,33 @@ class SSLContext(_Base):
     @verify_flags.setter
     def verify_flags(self, value: int) -> None:
         self._verify_flags = ssl.VerifyFlags(value)
+
+    @property
+    def num_tickets(self) -> int:
+        """TLS 1.3 tickets a server sends after the handshake (capped at 8)."""
+        return self._num_tickets
+
+    @num_tickets.setter
+    def num_tickets(self, value: int) -> None:
+        value = operator.index(value)  # (TypeError for None, as _ssl.c's)
+        if value < 0:
+            raise ValueError("value must be non-negative")
+        if self._protocol == ssl.PROTOCOL_TLS_CLIENT:
+            raise ValueError("SSLContext is not a server context.")
+        self._num_tickets = value
+
+    @property
+    def _msg_callback(self) -> Callable[..., Any] | None:
+        """Stored, never called: glasstls has no message callback (its traces: inject_into_ssl(trace=…)).
+        Defined here because ssl.py's property calls super(SSLContext, SSLContext), which after
+        inject_into_ssl names this class and recurses without end."""
+        return self._msg_cb
+
+    @_msg_callback.setter
+    def _msg_callback(self, callback: Callable[..., Any] | None) -> None:
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{callback} is not callable.")
+        self._msg_cb = callback
 
     @property
     def sni_callback(self) -> Callable[..., Any] | None:
@@ -227,10 +275,10 @@ class SSLContext(_Base):
     ) -> None:  # fmt: skip
         if cafile is None and capath is None and cadata is None:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
-        if cafile is not None:
-            self._load_file(os.fspath(cafile))
+        if cafile is not None:  # (a bytes path too, as _ssl.c's PyUnicode_FSConverter)
+            self._load_file(os.fsdecode(cafile))
         if capath is not None:
-            self._add_roots(_parsed_directory(*_stamp(os.fspath(capath))))
+            self._add_roots(_parsed_directory(*_stamp(os.fsdecode(capath))))
         if isinstance(cadata, str):
             self._load_pem(cadata.encode("ascii"), "cadata")
         elif cadata is not None:
@@ -285,15 +333,20 @@ class SSLContext(_Base):
                 return
 
     def load_default_certs(self, purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH) -> None:
+        if not isinstance(purpose, ssl._ASN1Object):  # as ssl.py's
+            raise TypeError(purpose)
         self.set_default_verify_paths()
 
     def get_ca_certs(self, binary_form: bool = False) -> list[Any]:
+        """The loaded certificates OpenSSL's X509_check_ca takes for CAs, as _ssl.c lists them
+        (a server's own certificate loaded to trust it is left out)."""
+        cas = [c for c in self._roots if _openssl_ca(c)]
         if binary_form:
-            return [c.public_bytes(serialization.Encoding.DER) for c in self._roots]
-        return [certificate_dict(c) for c in self._roots]
+            return [c.public_bytes(serialization.Encoding.DER) for c in cas]
+        return [certificate_dict(c) for c in cas]
 
     def cert_store_stats(self) -> dict[str, int]:
-        cas = sum(1 for c in self._roots if _is_ca(c))
+        cas = sum(1 for c in self._roots if _openssl_ca(c))
         return {"x509": len(self._roots), "crl": len(self._crls), "x509_ca": cas}
 
     # -- our identity and the negotiation ----------------------------------------
@@ -308,6 +361,7 @@ class SSLContext(_Base):
         secret = password.encode() if isinstance(password, str) else password
         try:
             self._chain = CertifiedKey.from_pem(chain_pem, key_pem, secret)
+            self._chains[_key_kind(self._chain)] = self._chain
         except (ValueError, TypeError) as exc:
             if _key_mismatch(chain_pem, key_pem, secret):  # as OpenSSL's X509_check_private_key
                 message = f"[X509: KEY_VALUES_MISMATCH] key values mismatch ({exc})"
@@ -331,8 +385,12 @@ class SSLContext(_Base):
     def set_npn_protocols(self, protocols: list[str]) -> None:  # NPN is obsolete; libraries still call it
         pass
 
-    def set_ecdh_curve(self, name: str) -> None:  # glasstls chooses among its groups itself
-        pass
+    def set_ecdh_curve(self, name: str | bytes) -> None:
+        """The one group key exchange uses from now on, as OpenSSL's SSL_CTX_set1_groups with it."""
+        text = os.fsdecode(name)  # (str or bytes; TypeError for others, as _ssl.c's PyUnicode_FSConverter)
+        if text not in _CURVES:
+            raise ValueError(f"unknown elliptic curve name {name!r}")
+        self._groups = (_CURVES[text],)
 
     def get_ciphers(self) -> list[dict[str, Any]]:
         """The suites enabled, TLS 1.3 first, in the dicts (and values) the stdlib gives."""
@@ -373,16 +431,16 @@ class SSLContext(_Base):
         check_name = self._check_hostname and named
         inputs = (
             store, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET, self._chain,
-            self.post_handshake_auth, check_name, self._profile, self._tls12_suites, tuple(self._crls),
-            self._verify_flags & ssl.VERIFY_CRL_CHECK_LEAF,
+            self.post_handshake_auth, check_name, self._profile, self._tls12_suites, self._groups, tuple(self._crls),
+            self._revocation(),
         )  # fmt: skip
         built: ClientConfig | None = self._reused("client", inputs)
         if built is not None:
             return built
         kwargs: dict[str, Any] = self._suite_kwargs()
-        if self._crls:
+        if self._crls or self._revocation() == "hard":
             kwargs["crls"] = tuple(self._crls)
-            kwargs["revocation"] = "hard" if self.verify_flags & ssl.VERIFY_CRL_CHECK_LEAF else "soft"
+            kwargs["revocation"] = self._revocation()
         config = ClientConfig(
             trust_store=store,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
@@ -401,8 +459,10 @@ class SSLContext(_Base):
         return last[1] if last is not None and last[0] == inputs else None
 
     def server_chains(self) -> tuple[CertifiedKey, ...]:
-        """The chain load_cert_chain gave (what an sni_callback switching to this context serves)."""
-        return (self._chain,) if self._chain is not None else ()
+        """The chains load_cert_chain gave, one per kind of key as OpenSSL keeps them (an ECDSA and
+        an RSA one: the server serves the one the client can use); what an sni_callback switching
+        to this context serves."""
+        return tuple(self._chains.values())
 
     def server_config(self, server_name_callback: Callable[[str | None], Any] | None = None) -> ServerConfig:
         auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
@@ -412,7 +472,8 @@ class SSLContext(_Base):
         # (A callback is the SSLObject's own: a config made with one serves that connection alone.)
         inputs = (
             auth, roots, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET,
-            self.num_tickets, self._chain, self._profile, self._tls12_suites, tuple(self._crls),
+            self.num_tickets, self.server_chains(), self._profile, self._tls12_suites, self._groups, tuple(self._crls),
+            self._revocation(),
         )  # fmt: skip
         built: ServerConfig | None = self._reused("server", inputs) if server_name_callback is None else None
         if built is not None:
@@ -425,11 +486,18 @@ class SSLContext(_Base):
             session_tickets=not self.options & ssl.OP_NO_TICKET,
             tls13_tickets=0 if self.options & ssl.OP_NO_TICKET else min(self.num_tickets, 8),
             client_auth=auth, client_trust_store=roots, client_crls=tuple(self._crls),
+            client_revocation=self._revocation(),
             session_cache=self._session_cache, ticket_keys=self._ticket_keys, profile=self._profile,
         )  # fmt: skip
         if server_name_callback is None:
             self._built["server"] = (inputs, config)
         return config
+
+    def _revocation(self) -> str:
+        """Hard with VERIFY_CRL_CHECK_LEAF (or _CHAIN, which includes it): a certificate without a
+        current CRL of its issuer fails, as OpenSSL's "unable to get certificate CRL" (verify code 3),
+        CRLs loaded or not; soft otherwise (loaded CRLs still refuse a revoked certificate)."""
+        return "hard" if self._verify_flags & ssl.VERIFY_CRL_CHECK_LEAF else "soft"
 
     def _trust_store(self) -> TrustStore:
         """The CAs loaded. With none, OpenSSL still handshakes and fails the peer's chain
@@ -453,8 +521,11 @@ class SSLContext(_Base):
         return [c for c in self._roots if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
-        # Left out unless set_ciphers was called, so the config's profile decides as usual.
-        return {} if self._tls12_suites is None else {"cipher_suites": self._suites()}
+        # Left out unless set_ciphers (set_ecdh_curve) was called, so the config's profile decides as usual.
+        kwargs: dict[str, Any] = {} if self._tls12_suites is None else {"cipher_suites": self._suites()}
+        if self._groups:
+            kwargs["groups"] = self._groups
+        return kwargs
 
     def _tls_min(self) -> ProtocolVersion:
         """The floor: TLS 1.2 for any older or MINIMUM_SUPPORTED setting (glasstls has no TLS 1.0/1.1)."""
@@ -595,6 +666,38 @@ def _is_ca(cert: x509.Certificate) -> bool:
             return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
+
+
+def _openssl_ca(cert: x509.Certificate) -> bool:
+    """OpenSSL's X509_check_ca (crypto/x509/v3_purp.c, check_ca): a keyUsage without keyCertSign
+    says no; else basicConstraints decides; without it a version 1 self-issued certificate (an
+    old root) or one whose keyUsage allows keyCertSign is a CA. (Netscape's certificate types,
+    the last rule there, are not read.)"""
+    with warnings.catch_warnings():  # old roots with a non-positive serial: cryptography warns, OpenSSL not
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        extensions = cert.extensions
+    try:
+        if not extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
+            return False
+        usage = True
+    except x509.ExtensionNotFound:
+        usage = False
+    try:
+        return bool(extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        pass
+    return (cert.version == x509.Version.v1 and cert.subject == cert.issuer) or usage
+
+
+def _key_kind(chain: CertifiedKey) -> str:
+    """OpenSSL's certificate slot for the key (SSL_PKEY_*): a chain loaded for a slot replaces the
+    one there, chains for other slots stay. ECDSA keys share one slot whatever their curve."""
+    key = chain.private_key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "EC"
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "RSA-PSS" if chain.leaf_is_rsassa_pss else "RSA"
+    return type(key).__name__  # Ed25519, Ed448, DSA: one slot each
 
 
 def _key_mismatch(chain_pem: bytes, key_pem: bytes, password: bytes | None) -> bool:

@@ -16,11 +16,13 @@ from ..errors import AlertError, PeerAlertError, TLSError, TruncatedError
 
 # X509_V_ERR_* codes OpenSSL reports for the certificate problems glasstls names
 # (openssl/x509_vfy.h); the messages are X509_verify_cert_error_string's.
+X509_V_ERR_UNABLE_TO_GET_CRL = 3
 X509_V_ERR_CERT_HAS_EXPIRED = 10
 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT = 18
 X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN = 19
 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
 X509_V_ERR_CERT_CHAIN_TOO_LONG = 22
+X509_V_ERR_CERT_REVOKED = 23
 X509_V_ERR_HOSTNAME_MISMATCH = 62
 X509_V_ERR_IP_ADDRESS_MISMATCH = 64
 X509_V_ERR_APPLICATION_VERIFICATION = 50
@@ -32,6 +34,8 @@ _UNTRUSTED: dict[str, tuple[int, str]] = {
     "untrusted_issuer": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
     "missing_intermediate": (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate"),
     "chain_too_long": (X509_V_ERR_CERT_CHAIN_TOO_LONG, "certificate chain too long"),
+    # a hard revocation policy (VERIFY_CRL_CHECK_LEAF) and no current CRL of the issuer
+    "revocation_unknown": (X509_V_ERR_UNABLE_TO_GET_CRL, "unable to get certificate CRL"),
 }
 
 _VERIFY_BY_ALERT: dict[AlertDescription, tuple[int, str]] = {
@@ -40,6 +44,7 @@ _VERIFY_BY_ALERT: dict[AlertDescription, tuple[int, str]] = {
         "unable to get local issuer certificate",
     ),
     AlertDescription.certificate_expired: (X509_V_ERR_CERT_HAS_EXPIRED, "certificate has expired"),
+    AlertDescription.certificate_revoked: (X509_V_ERR_CERT_REVOKED, "certificate revoked"),
 }
 
 # Alerts that, sent by us while verifying the peer's chain, are certificate failures.
@@ -203,3 +208,21 @@ def eof_error() -> ssl.SSLEOFError:
     exc.reason = "UNEXPECTED_EOF_WHILE_READING"
     exc.library = "SSL"
     return exc
+
+
+def report_unraisable(exc: BaseException, source: object) -> None:
+    """Hand ``exc`` to ``sys.unraisablehook``, as _ssl.c's PyErr_WriteUnraisable does for a callback
+    OpenSSL called (the sni_callback): the exception cannot go up through the handshake. Python
+    offers no call for it, so an object whose ``__del__`` raises it is dropped: the interpreter
+    reports that (its ``object`` is that ``__del__``, where _ssl.c names ``source``)."""
+    _Unraisable(exc, source)
+
+
+class _Unraisable:
+    __slots__ = ("exc", "source")
+
+    def __init__(self, exc: BaseException, source: object) -> None:
+        self.exc, self.source = exc, source
+
+    def __del__(self) -> None:
+        raise self.exc

@@ -25,7 +25,16 @@ from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTic
 from ..io.inbox import Inbox
 from .certdict import certificate_dict
 from .ciphers import cipher_tuple
-from .errors import eof_error, not_tls_error, openssl_ip, ssl_error, to_ssl_error, want_read, zero_return
+from .errors import (
+    eof_error,
+    not_tls_error,
+    openssl_ip,
+    report_unraisable,
+    ssl_error,
+    to_ssl_error,
+    want_read,
+    zero_return,
+)  # fmt: skip
 from .session import SSLSession, session_state
 from .watch import connection_watch
 
@@ -35,6 +44,9 @@ class SSLContext(Protocol):
 
     check_hostname: bool
     keylog_filename: str | None
+
+    @property
+    def protocol(self) -> ssl._SSLMethod: ...
 
     @property
     def verify_mode(self) -> ssl.VerifyMode: ...
@@ -68,6 +80,9 @@ class SSLObject(_Base):
         # (No check_hostname-without-server_hostname refusal here: the stdlib makes it in wrap_socket
         # only; an SSLObject without a name is checked at the handshake without one, as OpenSSL.)
         server_hostname = _encoded_hostname(server_hostname)
+        _check_side(context.protocol, server_side)
+        if server_hostname is not None and (not server_hostname or server_hostname.startswith(".")):
+            raise ValueError("server_hostname cannot be an empty string or start with a leading dot.")  # (_ssl.c's)
         self._context = context
         self._incoming, self._outgoing = incoming, outgoing
         self._server_side = server_side
@@ -130,8 +145,9 @@ class SSLObject(_Base):
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)
             self.do_handshake()
         self._pump()
-        if buffer is not None and len <= 0:
-            len = memoryview(buffer).nbytes
+        if buffer is not None:  # as _ssl.c's read: no more than the buffer holds
+            with memoryview(buffer) as view:
+                len = view.nbytes if len <= 0 or len > view.nbytes else len
         if self._inbox and len:
             return self._take(len, buffer)
         self._raise_if_failed()
@@ -185,15 +201,18 @@ class SSLObject(_Base):
         """Send close_notify (RFC 8446, Section 6.1), then wait for the peer's: SSLWantReadError
         until it arrives, as OpenSSL's second SSL_shutdown call. Data the peer sent after our
         close_notify raises SSLError (APPLICATION_DATA_AFTER_CLOSE_NOTIFY) as there, and is
-        kept for read(); unwrap() again goes on waiting."""
+        kept for read(); unwrap() again goes on waiting. Data the program has read by then raises
+        nothing: OpenSSL's SSL_read took it, and SSL_shutdown completes (asyncio's sslproto reads
+        what arrives after its close_notify, then unwraps)."""
         self._unwrapped = True
         self._conn.close()
         self._flush()
         self._pump()
-        if self._data_after_close:
+        if self._data_after_close and self._inbox:
             # As OpenSSL's SSL_shutdown; the data stays here for read(), not thrown away as there.
             self._data_after_close = False
             raise ssl_error("APPLICATION_DATA_AFTER_CLOSE_NOTIFY", "application data after close notify")
+        self._data_after_close = False  # (all of it read already)
         if self._peer_closed:
             return None
         self._raise_if_failed()
@@ -317,11 +336,13 @@ class SSLObject(_Base):
             return None
 
     def verify_client_post_handshake(self) -> None:
-        """TLS 1.3 server: ask for a client certificate now (RFC 8446, Section 4.6.2)."""
+        """TLS 1.3 server: ask for a client certificate now (RFC 8446, Section 4.6.2). An empty
+        answer ends the connection under CERT_REQUIRED only; under CERT_OPTIONAL the server goes
+        on and getpeercert() stays None, as OpenSSL's (SSL_VERIFY_FAIL_IF_NO_PEER_CERT unset)."""
         if not isinstance(self._conn, ServerConnection):
             raise ssl.SSLError(ssl.SSL_ERROR_SSL, "[SSL: NOT_SERVER] only a server asks for a client certificate")
         try:
-            self._conn.request_client_certificate(required=True)
+            self._conn.request_client_certificate(required=self._context.verify_mode == ssl.CERT_REQUIRED)
         except NotNegotiatedError as exc:
             raise to_ssl_error(exc, self._server_hostname) from exc
         self._flush()
@@ -333,8 +354,19 @@ class SSLObject(_Base):
         alert number to refuse the handshake with."""
         before = self._context
         owner = self._owner() if self._owner is not None else None
-        answer = before.sni_callback(self if owner is None else owner, server_name, before)
+        callback = before.sni_callback
+        try:
+            answer = callback(self if owner is None else owner, server_name, before)
+        except Exception as exc:  # as _ssl.c's _servername_callback: reported, the handshake refused
+            report_unraisable(exc, callback)
+            raise AlertError(
+                AlertDescription.handshake_failure, f"the server's sni_callback raised {exc!r}",
+                facts=Facts("callback_refused", field="SSLContext.sni_callback"),
+            ) from None  # fmt: skip
         if answer is not None:
+            if not isinstance(answer, int):  # as _ssl.c: PyLong_AsLong fails, reported; internal_error
+                report_unraisable(TypeError(f"an integer is required, not {type(answer).__name__}"), answer)
+                answer = AlertDescription.internal_error
             try:
                 alert = AlertDescription(int(answer))
             except ValueError:
@@ -394,18 +426,29 @@ class SSLObject(_Base):
 
 
 def _encoded_hostname(name: str | bytes | None) -> str | None:
-    """The host name as the stdlib's _encode_hostname gives it to OpenSSL: ASCII, an IDNA A-label
-    for a Unicode name; anyio (httpx's AsyncClient) passes it as bytes already encoded."""
+    """The host name as the stdlib's _encode_hostname gives it to OpenSSL: a str through the IDNA
+    codec (an A-label for a Unicode name; UnicodeError for an empty or over-long label, as
+    ".example.org"), bytes (anyio, httpx's AsyncClient, passes the name encoded) as ASCII; then
+    refused with a NUL in it, as _ssl.c's "es" argument conversion does."""
     if name is None:
         return None
-    if isinstance(name, bytes | bytearray):
-        return bytes(name).decode("ascii")
-    if name.isascii():
-        return name
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError(f"server_hostname {name!r} is not a valid IDNA name: {exc}") from None
+    text = bytes(name).decode("ascii") if isinstance(name, bytes | bytearray) else name.encode("idna").decode("ascii")
+    if "\x00" in text:
+        raise TypeError(f"argument must be encoded string without null bytes, not {type(name).__name__}")
+    return text
+
+
+def _check_side(protocol: int, server_side: bool) -> None:
+    """A context made for one side refuses the other, as _ssl.c's newPySSLSocket (a server's context
+    as a client's would verify no certificate)."""
+    if server_side and protocol == ssl.PROTOCOL_TLS_CLIENT:
+        exc = ssl.SSLError(0, "Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
+    elif not server_side and protocol == ssl.PROTOCOL_TLS_SERVER:
+        exc = ssl.SSLError(0, "Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+    else:
+        return
+    vars(exc).update(reason=None, library=None)  # (as _ssl.c's: no OpenSSL error behind it)
+    raise exc
 
 
 def _tee(observers: tuple[Any, ...]) -> Any:

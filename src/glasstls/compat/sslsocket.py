@@ -195,7 +195,10 @@ class SSLSocket(_Base):
         self.settimeout(timeout)
         if early:
             self.close()
-            raise ssl.SSLError(errno.ENOTCONN, "Closed before TLS handshake with data in recv buffer.")
+            reason = "Closed before TLS handshake with data in recv buffer."
+            error = ssl.SSLError(errno.ENOTCONN, reason)
+            error.reason, error.library = reason, None  # type: ignore[assignment]  # (as ssl.py sets them)
+            raise error
         return False
 
     # -- the pump ---------------------------------------------------------------------------
@@ -375,6 +378,9 @@ class SSLSocket(_Base):
         if self._sslobj is None:
             raise ValueError("Read on closed or unwrapped SSL socket.")
         sslobj = self._sslobj
+        if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
+            with memoryview(buffer) as view:
+                len = view.nbytes if len <= 0 or len > view.nbytes else len
         try:
             if buffer is not None:
                 return self._drive(lambda: sslobj.read(len, buffer), "read", must_flush=False, reading=len > 0)
@@ -651,4 +657,7 @@ class SSLSocket(_Base):
 
     @property
     def session_reused(self) -> bool | None:
-        return None if self._sslobj is None else bool(self._sslobj.session_reused)
+        """None before the socket is connected (the stdlib's has no SSL object yet) or after unwrap()."""
+        if self._sslobj is None or not self._connected:
+            return None
+        return bool(self._sslobj.session_reused)
