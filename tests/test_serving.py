@@ -384,3 +384,14 @@ def test_data_and_close_notify_in_one_write_are_answered_in_full(pki: PKI, versi
     with CLIServer(pki, "--www") as server:
         page, clean = send_then_close_notify(pki, server.port, version, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert page.startswith(b"HTTP/1.1 200 OK\r\n") and clean
+
+
+def test_a_client_that_sends_nothing_is_one_log_line(pki: PKI) -> None:
+    """A health check or a port scan (connect, close): one line, no diagnosis of a handshake that never began."""
+    with CLIServer(pki) as server:
+        socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
+        line = server.wait_for(r"handshake with .* failed")
+        serves_next_client(server, pki)  # (its own lines come after)
+        after = server.lines[server.lines.index(line) + 1 :]
+    assert line.endswith("failed: the peer closed the connection while waiting for ClientHello"), line
+    assert not after or not after[0].startswith("diagnosis:"), after

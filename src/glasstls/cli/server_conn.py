@@ -160,7 +160,8 @@ class ConnectionLog:
     def handshake_failed(self, exc: BaseException) -> None:
         self.flush_trace()
         log(f"glasstls: handshake with {self.label} failed: {printable(str(exc), escape_backslash=False)}")
-        if isinstance(exc, TLSError):
+        # A client that sent nothing (a health check, a port scan) has nothing to diagnose: one line.
+        if isinstance(exc, TLSError) and self.recorder.events:
             log(diagnose(exc, self.recorder.events, side="server"))
 
     def connected(self, params: NegotiatedParameters) -> None:
