@@ -682,3 +682,22 @@ def test_openssl_s_server_refuses_an_untrusted_post_handshake_certificate(files:
         out.wait_for(r"verify error")
     finally:
         _stop(proc)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x00\x00\x00\x00",  # a well-formed empty Certificate (context, no entries)
+        b"\x00\x00\x00\x05",  # a certificate_list length running past the message
+        b"",  # no body at all
+    ],
+)
+def test_a_client_certificate_nobody_asked_for_is_unexpected_however_formed(body: bytes) -> None:
+    """After the handshake, with no CertificateRequest outstanding, a client Certificate is
+    unexpected_message (as OpenSSL answers it), not a decode_error of its body."""
+    pair = pha_pair()
+    raw = bytes([11]) + len(body).to_bytes(3, "big") + body
+    pair.client._records.send(glasstls.enums.ContentType.handshake, raw)
+    events = pair.to_server()
+    closed = [e for e in events if isinstance(e, ConnectionClosed)]
+    assert closed and closed[0].error.description == AlertDescription.unexpected_message, events

@@ -39,7 +39,7 @@ from ..config import ServerConfig
 from ..crypto.keyschedule13 import export_keying_material, finished_verify_data, next_traffic_secret
 from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
-from ..enums import AlertDescription, ExtensionType, KeyUpdateRequest
+from ..enums import AlertDescription, ExtensionType, HandshakeType, KeyUpdateRequest
 from ..errors import AlertError, ConfigError, NotNegotiatedError, TLSError
 from ..events import ClientAuthDeclined, ClientAuthenticated, KeyUpdated, NewTicket
 from ..frozen import dict_init
@@ -334,6 +334,14 @@ class ServerConnected13(_ServerConnected[KeyUpdate | Certificate | CompressedCer
         if isinstance(msg, Certificate | CompressedCertificate):
             return self._client_certificate(ctx, msg)
         return super().handle(ctx, msg)
+
+    def takes(self, msg_type: int) -> bool:
+        # A client Certificate only answers an outstanding CertificateRequest: without one it is
+        # unexpected_message however it is formed (as OpenSSL answers it), not a decode_error.
+        if msg_type in (HandshakeType.certificate, HandshakeType.compressed_certificate):
+            pha = self.post_handshake_auth
+            return pha is not None and bool(pha.outstanding)
+        return super().takes(msg_type)
 
     def _client_certificate(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         pha = self.post_handshake_auth
