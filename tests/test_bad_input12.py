@@ -876,3 +876,24 @@ def _length_bytes(record: bytes, protected: bool) -> set[int]:
         where |= {pos + 1, pos + 2, pos + 3} | ({pos} if size == 0 else set())
         pos += 4 + size
     return where
+
+
+def test_a_peer_that_ends_the_connection_after_our_no_renegotiation_is_diagnosed_as_such() -> None:
+    """openssl s_server's "R", Node's renegotiate(): the server asks, the client declines with a
+    warning, the server ends the connection with handshake_failure. The diagnosis says that, not
+    that the server found nothing acceptable in the ClientHello."""
+    from glasstls import EventList
+    from glasstls.trace.diagnose import diagnose
+
+    log = EventList()
+    pair = connected12()
+    pair.client._observer = log  # from here on, as the CLI's recorder keeps alerts after the handshake
+    inject(pair.server, HelloRequest())
+    pair.to_client()
+    pair.to_server()
+    pair.server._send_alert(AlertLevel.fatal, A.handshake_failure, "")  # what OpenSSL's server answers
+    pair.to_client()
+    assert pair.client.error is not None
+    text = diagnose(pair.client.error, log.events, side="client")
+    assert "asked to renegotiate" in text and "no_renegotiation" in text, text
+    assert "nothing acceptable in the ClientHello" not in text, text

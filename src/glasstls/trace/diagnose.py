@@ -594,6 +594,8 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
         # with handshake_failure; the trace shows it asked and got none, so say that rather than "no common suite".
         fix = _match("certificate_required", "", origin, side, ctx)
+    if origin == "peer" and _refused_renegotiation(alerts):
+        fix = _RENEGOTIATION_REFUSED
     notes: list[str] = []
     detail = failed[-1].detail if failed else ""
     return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
@@ -629,6 +631,18 @@ def _sent_no_certificate(messages: Sequence[MessageTrace]) -> bool:
         if m.direction == "out" and int(getattr(m.message, "msg_type", -1)) == 11:  # certificate
             return not (getattr(m.message, "certificates", None) or getattr(m.message, "entries", None))
     return False
+
+
+_RENEGOTIATION_REFUSED = (
+    "the peer asked to renegotiate (a HelloRequest or a new ClientHello) and glasstls refused with a "
+    "no_renegotiation warning (it never renegotiates), which the peer answered by ending the connection: configure "
+    "the peer not to renegotiate (a server that wants a client certificate can ask for it in the first handshake)"
+)
+
+
+def _refused_renegotiation(alerts: Sequence[AlertTrace]) -> bool:
+    """Whether this side sent a no_renegotiation warning before the peer's alert."""
+    return any(a.direction == "out" and int(a.description) == AlertDescription.no_renegotiation for a in alerts)
 
 
 def _step_from(events: Sequence[TraceEvent]) -> str:
