@@ -221,3 +221,23 @@ def test_requests_and_aiohttp_programs_traced(compat_servers, pki) -> None:
         f"glasstls: connection 2, client to 127.0.0.1:{port} (server name localhost)",
     ]
     assert all("ServerHello (2): TLSv1.3" in lines for lines in traced.values())
+
+
+def test_the_program_takes_the_place_of_glasstls_run() -> None:
+    """A signal sent to `glasstls run` (kill, a supervisor, docker stop) reaches the program: the
+    program is that process (exec, as env or nohup), not a child left running when it dies."""
+    import signal
+
+    waiting = "import os, sys, time; print(os.getpid(), flush=True); time.sleep(60)"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glasstls", "run", "--", "python", "-c", waiting],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert int(proc.stdout.readline()) == proc.pid
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(WAIT) == -signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait(WAIT)

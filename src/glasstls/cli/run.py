@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -61,13 +60,20 @@ def run(args: argparse.Namespace) -> int:
     env["GLASSTLS_RUN"] = json.dumps(_options(args))
     hook = str(Path(runhook.__file__).parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (hook, env.get("PYTHONPATH", "")) if p)
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
-        return subprocess.call(command, env=env)
+        # The program takes this process's place (as env, nohup or ddtrace-run do): a signal sent to
+        # `glasstls run` (kill, a supervisor, docker stop) reaches it, and its exit status is ours.
+        os.execvpe(command[0], command, env)
     except FileNotFoundError:
         print(f"glasstls run: command not found: {command[0]}", file=sys.stderr)
         return 127
     except PermissionError:
         print(f"glasstls run: cannot execute {command[0]}: permission denied", file=sys.stderr)
+        return 126
+    except OSError as exc:  # not an executable this system can run (ENOEXEC …)
+        print(f"glasstls run: cannot execute {command[0]}: {exc.strerror or exc}", file=sys.stderr)
         return 126
 
 
