@@ -56,6 +56,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("glasstls run: name the program to run after --, e.g. glasstls run --trace -- python app.py")
     if command[0] in _PYTHONS:
         command[0] = sys.executable
+    ignored = _hook_ignored(command)
+    if ignored:
+        print(
+            f"glasstls run: python {ignored} ignores PYTHONPATH, where glasstls's start-up hook is: the program "
+            "runs on OpenSSL, untraced (leave the option out to run it over glasstls)",
+            file=sys.stderr,
+        )
     env = dict(os.environ)
     env["GLASSTLS_RUN"] = json.dumps(_options(args))
     hook = str(Path(runhook.__file__).parent)
@@ -75,6 +82,29 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # not an executable this system can run (ENOEXEC …)
         print(f"glasstls run: cannot execute {command[0]}: {exc.strerror or exc}", file=sys.stderr)
         return 126
+
+
+def _hook_ignored(command: list[str]) -> str:
+    """The option of a Python command line that keeps the start-up hook out (-I, -E: no PYTHONPATH;
+    -S: no site, which runs the hook), or ""."""
+    if not Path(command[0]).name.startswith("python"):
+        return ""
+    takes_value = False
+    for arg in command[1:]:
+        if takes_value:
+            takes_value = False
+            continue
+        if not arg.startswith("-") or arg in ("-", "-c", "-m") or arg.startswith("--"):
+            break
+        for index, letter in enumerate(arg[1:]):
+            if letter in "IES":
+                return f"-{letter}"
+            if letter in "cm":
+                return ""  # -c/-m joined to other flags: the rest is the program
+            if letter in "WX":
+                takes_value = index == len(arg) - 2  # -W x / -X y take the next word; -Wx its own rest
+                break
+    return ""
 
 
 def _options(args: argparse.Namespace) -> dict[str, object]:
