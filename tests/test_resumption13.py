@@ -614,9 +614,11 @@ def test_the_cli_saves_and_resumes_a_tls13_session(tmp_path: Path) -> None:
                 [*glasstls, "client", address, *options], input=b"x", capture_output=True, timeout=30, check=False
             )
             assert proc.returncode == 0, proc.stderr
+            said.append(proc.stderr.decode())
             summary: dict[str, Any] = json.loads(proc.stderr.decode().strip().splitlines()[-1])
             return summary
 
+        said: list[str] = []
         first = client("--session-out", str(saved))
         assert saved.exists() and "GLASSTLS SESSION" in saved.read_text()
         second = client("--session-in", str(saved))
@@ -625,3 +627,6 @@ def test_the_cli_saves_and_resumes_a_tls13_session(tmp_path: Path) -> None:
         server.wait(10)
     assert (first["resumed"], first["psk"]) == (False, None)
     assert (second["resumed"], second["psk"], second["peer_certificate"]) == (True, "resumption", "CN=localhost")
+    # The summary a person reads names what a resumption has none of, in words (not Python's None).
+    assert "server signature: none (a resumption: the session vouches for the server)" in said[1], said[1]
+    assert "None" not in said[1].split("{", 1)[0], said[1]

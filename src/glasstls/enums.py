@@ -69,14 +69,19 @@ class AlertLevel(OpenEnum8):
 
 
 class AlertDescription(OpenEnum8):
-    """RFC 8446, Section 6, plus RFC 5246's no_renegotiation."""
+    """RFC 8446, Section 6, plus RFC 5246's no_renegotiation, and, to name them when an old peer
+    sends them, the alerts TLS 1.3 reserves: SSL 3.0's no_certificate (RFC 6101), TLS 1.0's
+    export_restriction, TLS 1.2's decompression_failure, RFC 6066's certificate_unobtainable
+    and bad_certificate_hash_value."""
 
     close_notify = 0
     unexpected_message = 10
     bad_record_mac = 20
     decryption_failed = 21
     record_overflow = 22
+    decompression_failure = 30
     handshake_failure = 40
+    no_certificate = 41
     bad_certificate = 42
     unsupported_certificate = 43
     certificate_revoked = 44
@@ -87,6 +92,7 @@ class AlertDescription(OpenEnum8):
     access_denied = 49
     decode_error = 50
     decrypt_error = 51
+    export_restriction = 60
     protocol_version = 70
     insufficient_security = 71
     internal_error = 80
@@ -95,8 +101,10 @@ class AlertDescription(OpenEnum8):
     no_renegotiation = 100
     missing_extension = 109
     unsupported_extension = 110
+    certificate_unobtainable = 111
     unrecognized_name = 112
     bad_certificate_status_response = 113
+    bad_certificate_hash_value = 114
     unknown_psk_identity = 115
     certificate_required = 116
     no_application_protocol = 120

@@ -778,7 +778,7 @@ class GlasstlsCLIServer(PeerProcess):
 
     It prints ``glasstls server listening on 127.0.0.1:PORT`` first, then one line per
     connection: ``glasstls: 127.0.0.1:54321 TLSv1.2 TLS_ECDHE_... x25519 ecdsa_secp256r1_sha256
-    alpn=None sni=localhost``.
+    alpn=none sni=localhost``.
     """
 
     name = "glasstls server"

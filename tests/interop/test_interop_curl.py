@@ -12,7 +12,7 @@ What is read:
   (OpenSSL's suite name) and ``*  SSL certificate verify ok.``;
 * the page (stdout): ``Protocol version:  TLSv1.2`` and ``Cipher suite:      TLS_...``;
 * the server's stderr, one line per connection:
-  ``glasstls: 127.0.0.1:PORT TLSv1.2 TLS_ECDHE_... x25519 ecdsa_secp256r1_sha256 alpn=None sni=localhost``.
+  ``glasstls: 127.0.0.1:PORT TLSv1.2 TLS_ECDHE_... x25519 ecdsa_secp256r1_sha256 alpn=none sni=localhost``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_curl_tls12_to_glasstls_www(pki, www_server, curl_ciphers, suite, scheme
     assert "Server name (SNI): localhost" in page, page
     # the server's own log line for this connection
     logged = www_server.wait_for(rf"^glasstls: 127\.0\.0\.1:\d+ TLSv1\.2 {suite} ")
-    assert re.search(rf" x25519 {scheme} alpn=None sni=localhost$", logged), logged
+    assert re.search(rf" x25519 {scheme} alpn=none sni=localhost$", logged), logged
 
 
 def test_www_offers_only_http11_however_alpn_is_given(pki):

@@ -356,7 +356,7 @@ def test_curl_two_urls_resume_with_glasstls_www(pki) -> None:
     # the server's log: one line per connection, the second one resumed
     assert len(log_lines) == 2, output
     assert not log_lines[0].endswith(" resumed"), log_lines
-    assert re.search(rf" TLSv1\.3 {SUITE} x25519 None alpn=None sni=localhost resumed$", log_lines[1]), log_lines
+    assert re.search(rf" TLSv1\.3 {SUITE} x25519 none alpn=none sni=localhost resumed$", log_lines[1]), log_lines
 
 
 # -- Node.js 24 -------------------------------------------------------------------------------------

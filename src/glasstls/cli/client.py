@@ -286,9 +286,16 @@ def print_summary(args: argparse.Namespace, p: NegotiatedParameters) -> None:
     # newline or a terminal escape in them from forging lines or recolouring the terminal.
     resumed = " (resumed session)" if p.resumed else " (external PSK)" if p.psk == "external PSK" else ""
     say(args, f"Connected with {p.version}, {p.cipher_suite}{resumed}")
-    say(args, f"Key exchange group: {p.group}; server signature: {p.signature_scheme}")
+    group = p.group or "none (no (EC)DHE: RSA key transport, or a PSK alone)"
+    scheme = p.signature_scheme or (
+        "none (a resumption: the session vouches for the server)"
+        if p.resumed or p.psk
+        else "none (RSA key transport: the server proves its key by decrypting)"
+    )
+    say(args, f"Key exchange group: {group}; server signature: {scheme}")
     subject = p.peer_certificate_subject
-    say(args, f"Server certificate: {printable(subject) if subject is not None else None}")
+    shown = printable(subject) if subject is not None else "none (a session or a PSK vouches for the server)"
+    say(args, f"Server certificate: {shown}")
     if len(p.peer_certificates) > 0:
         leaf = p.peer_certificates[0]
         say(args, f"  issuer: {printable(leaf.issuer.rfc4514_string())}")

@@ -198,10 +198,13 @@ def _per_worker(path: str | None) -> str | None:
 
 
 def describe_short(p: NegotiatedParameters) -> str:
-    alpn = printable(p.alpn) if p.alpn is not None else None
-    sni = printable(p.server_name) if p.server_name is not None else None
+    """One log line's words; "none" for what the connection has none of (no (EC)DHE group with RSA
+    key transport or psk_ke, no signature in a resumption, no ALPN, no SNI)."""
+    alpn = printable(p.alpn) if p.alpn is not None else "none"
+    sni = printable(p.server_name) if p.server_name is not None else "none"
     how = " resumed" if p.resumed else " external-psk" if p.psk == "external PSK" else ""
-    return f"{p.version} {p.cipher_suite} {p.group} {p.signature_scheme} alpn={alpn} sni={sni}{how}"
+    group, scheme = p.group or "none", p.signature_scheme or "none"
+    return f"{p.version} {p.cipher_suite} {group} {scheme} alpn={alpn} sni={sni}{how}"
 
 
 def describe_page(p: NegotiatedParameters, early_bytes: int = 0) -> str:
