@@ -72,6 +72,7 @@ from pairs import (
     flip,
     inject,
     inject_warning,
+    make_pair,
     once,
     server_identity,
     set_u,
@@ -897,3 +898,38 @@ def test_a_peer_that_ends_the_connection_after_our_no_renegotiation_is_diagnosed
     text = diagnose(pair.client.error, log.events, side="client")
     assert "asked to renegotiate" in text and "no_renegotiation" in text, text
     assert "nothing acceptable in the ClientHello" not in text, text
+
+
+def test_a_warning_alert_is_explained_as_news_not_an_ending() -> None:
+    """RFC 5246, Section 7.2: a TLS 1.2 warning does not end the connection, and --explain says so
+    (an old server's unrecognized_name, our own no_renegotiation)."""
+    from glasstls import EventList
+    from glasstls.trace.text import render_text
+
+    log = EventList()
+    pair = make_pair(client_observer=log, client_kw={"tls_max": V12})
+    pair.handshake()
+    inject_warning(pair.server, A.unrecognized_name)
+    pair.to_client()
+    inject(pair.server, HelloRequest())
+    pair.to_client()  # the client answers with its own no_renegotiation warning
+    text = render_text(log.events, explain=True, width=1000)
+    assert "The server sent a warning unrecognized_name alert" in text, text
+    assert "The client sends a warning no_renegotiation alert" in text, text
+    assert "A warning does not end a TLS 1.2 connection" in text
+    assert "ended the connection with a warning" not in text and "ends the connection with a warning" not in text
+    assert "the server asks the client to renegotiate" in text  # the HelloRequest has words of its own
+
+
+def test_a_renegotiating_client_hello_is_explained_as_such() -> None:
+    from glasstls import EventList
+    from glasstls.trace.text import render_text
+
+    log = EventList()
+    pair = make_pair(server_observer=log, client_kw={"tls_max": V12})
+    pair.handshake()
+    inject(pair.client, replace(pair.client.offered_hello))
+    pair.to_server()
+    text = render_text(log.events, explain=True, width=1000)
+    assert "the client asks to renegotiate" in text, text
+    assert text.count("opens the handshake, in the clear") == 1  # the first ClientHello only

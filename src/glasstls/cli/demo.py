@@ -93,7 +93,7 @@ SCENARIOS = (
     ),
     Scenario(
         "6-tls12-rsa",
-        "TLS 1.2 with RSA key exchange: the three randoms of the seed articles",
+        "TLS 1.2 with RSA key exchange: the three randoms (client, server, pre-master)",
         {"tls_max": ProtocolVersion.TLSv1_2, "cipher_suites": (RSA_KX,)},
     ),
     Scenario(

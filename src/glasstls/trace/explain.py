@@ -116,15 +116,32 @@ class Explainer:
                 return paragraphs
         return []
 
+    def _hello_request(self, msg: H12.HelloRequest, ctx: D.Context, sender: str) -> list[str]:
+        if not ctx.handshake_done:  # RFC 5246, Section 7.4.1.1: ignored while negotiating
+            return ["the server asks for a new handshake while one is under way: the client ignores it."]
+        return [
+            "the server asks the client to renegotiate (TLS 1.2; RFC 5246, Section 7.4.1.1): to start a new "
+            "handshake on this connection, often to ask for a client certificate late. glasstls never "
+            "renegotiates: the client declines with a no_renegotiation warning, and the connection goes on unless "
+            "the server ends it."
+        ]
+
     def _client_hello(self, msg: H.ClientHello, ctx: D.Context, sender: str) -> list[str]:
         out = []
+        if ctx.handshake_done:  # on an established connection, under its keys: RFC 5246, Section 7.4.1.2
+            return [
+                "the client asks to renegotiate: a new handshake on the established connection, sent under its "
+                "keys. glasstls never renegotiates (renegotiation let attackers splice sessions, RFC 5746, and "
+                "TLS 1.3 removed it): the server declines with a no_renegotiation warning and the connection goes "
+                "on, unless the client ends it."
+            ]
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
         versions = D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
             f"the {D.plural(len(msg.cipher_suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
-            f"random bytes, the client random ({msg.random[:8].hex()}…; 'random A' or random_C in the seed articles). "
+            f"random bytes, the client random ({msg.random[:8].hex()}…; 'random A' in many handshake tutorials). "
             "The client random goes into every key of the connection, so no two handshakes make the same keys "
             "and a recorded handshake cannot be replayed."
         )
@@ -496,7 +513,8 @@ class Explainer:
         if ctx.kx == "RSA":
             return [
                 "the client makes the third value, the 48-byte pre-master secret (the version it offered, then 46 "
-                "random bytes; 'random C' in the seed articles), and encrypts it with the RSA public key from the "
+                "random bytes; the third random, 'random C', of many handshake tutorials), and encrypts it with the "
+                "RSA public key from the "
                 "server's certificate. Only the holder of the matching private key can decrypt it.",
                 "Now both sides have the three values: the client random, the server random and the pre-master "
                 f"secret. {keys}",
@@ -702,14 +720,29 @@ class Explainer:
                 "cut short (a truncation attack)."
             ]
         fatal = event.level == AlertLevel.fatal or ctx.tls13
-        kind = "fatal" if fatal else "warning"
+        if not fatal:  # RFC 5246, Section 7.2: the connection goes on unless the receiver ends it
+            return [self._warning(event, name, meaning)]
         if event.direction == "out":
             why = f" Why: {friendly_reason(event.reason)}." if event.reason else ""
-            return [f"The {event.side} ends the connection with a {kind} {name} alert, meaning {meaning}.{why}"]
+            return [f"The {event.side} ends the connection with a fatal {name} alert, meaning {meaning}.{why}"]
         return [
-            f"The {_peer(event.side)} ended the connection with a {kind} {name} alert: {meaning}. An alert carries "
+            f"The {_peer(event.side)} ended the connection with a fatal {name} alert: {meaning}. An alert carries "
             f"no reason on the wire; the {_peer(event.side)}'s own log says why."
         ]
+
+    @staticmethod
+    def _warning(event: AlertTrace, name: str, meaning: str) -> str:
+        """A TLS 1.2 warning alert: news, not an ending (RFC 5246, Section 7.2)."""
+        if event.direction == "out":
+            why = f" Why: {friendly_reason(event.reason)}." if event.reason else ""
+            return (
+                f"The {event.side} sends a warning {name} alert, meaning {meaning}. A warning does not end a TLS 1.2 "
+                f"connection: the {_peer(event.side)} may go on, or end it if it cannot.{why}"
+            )
+        return (
+            f"The {_peer(event.side)} sent a warning {name} alert: {meaning}. A warning does not end a TLS 1.2 "
+            f"connection; the {event.side} goes on."
+        )
 
     def _verification(self, event: VerificationTrace, ctx: D.Context) -> list[str]:
         is_revocation = event.subject.startswith(REVOCATION_SUBJECTS)
@@ -788,4 +821,5 @@ _MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ..
     (H.KeyUpdate, Explainer._key_update),
     (H.CompressedCertificate, Explainer._compressed_certificate),
     (H.EndOfEarlyData, Explainer._end_of_early_data),
+    (H12.HelloRequest, Explainer._hello_request),
 )
