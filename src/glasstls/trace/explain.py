@@ -43,6 +43,7 @@ from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
+from .dn import dn_text
 from .explain_phrases import ALERT_MEANINGS, early_data_decision, parts_in_words, psk_offer, psk_refused, reused_shares
 from .explain_revocation import REVOCATION_SUBJECTS, revocation_words
 
@@ -467,10 +468,23 @@ class Explainer:
     def _certificate_request(
         self, msg: H.CertificateRequest | H12.CertificateRequest12, ctx: D.Context, sender: str
     ) -> list[str]:
-        return [
+        out = [
             "the server asks the client to authenticate with a certificate of its own (mutual TLS), and says "
             "which signature algorithms it accepts."
         ]
+        if isinstance(msg, H12.CertificateRequest12):
+            authorities: tuple[bytes, ...] = msg.authorities
+        else:
+            extension = msg.ext(ExtensionType.certificate_authorities)
+            authorities = tuple(extension.value) if extension is not None else ()
+        if authorities:
+            names = "; ".join(dn_text(der) or f"(a name of {len(der)} bytes)" for der in authorities[:3])
+            more = f" and {len(authorities) - 3} more" if len(authorities) > 3 else ""
+            out.append(
+                f"It names the CAs whose certificates it accepts ({names}{more}): the client answers with a "
+                "certificate issued under one of them, or none."
+            )
+        return out
 
     def _server_key_exchange(self, msg: H12.ServerKeyExchange, ctx: D.Context, sender: str) -> list[str]:
         params = D.server_key_exchange_params(msg, ctx)

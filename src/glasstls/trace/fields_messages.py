@@ -23,6 +23,7 @@ from ..wire.extensions import Extensions
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12, HRR_RANDOM
 from ..wire.layout import Int, Layout, Opaque, Raw, Spec, Vector
 from . import hybrid
+from .dn import dn_text
 from .fields_core import (
     Field,
     Out,
@@ -95,7 +96,11 @@ def _spec(c: _Cur, out: Out, spec: Spec) -> str | None:
     return _block(c, out, spec.name, spec.width, _items(struct)).value
 
 
-_SHOW: dict[str, Callable[[bytes], str]] = {"certificate": _cert_text, "text": _text}
+_SHOW: dict[str, Callable[[bytes], str]] = {
+    "certificate": _cert_text,
+    "text": _text,
+    "name": lambda der: dn_text(der) or _hex(der),  # an X.501 Name in DER (trace/dn.py)
+}
 
 
 def _int_text(spec: Int) -> Callable[[int], str]:
@@ -193,7 +198,8 @@ _MESSAGES: dict[int, Decoder] = {
 
 
 def _distinguished_name(c: _Cur, out: Out) -> None:
-    _opaque(c, out, "DistinguishedName", 2)
+    # A CA the peer accepts: its name as RFC 4514 text when it reads as one, else the hex.
+    _opaque(c, out, "DistinguishedName", 2, _SHOW["name"])
 
 
 # -- extensions ------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ class CertificateRequest12(Handshake):
     layout: ClassVar[Layout] = (
         Vector("certificate_types", 1, Int("ClientCertificateType", 1, ClientCertificateType), 1),
         Vector("supported_signature_algorithms", 2, Int("SignatureScheme", 2, SignatureScheme), 2),
-        Vector("certificate_authorities", 2, Opaque("DistinguishedName", 2, 1)),
+        Vector("certificate_authorities", 2, Opaque("DistinguishedName", 2, 1, show="name")),
     )
     certificate_types: tuple[ClientCertificateType, ...] = (
         ClientCertificateType.rsa_sign,
