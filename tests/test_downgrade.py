@@ -238,7 +238,7 @@ OLD_VERSIONS = [
 def test_server_refuses_old_client_hello(version: ProtocolVersion, label: str, server_max: ProtocolVersion) -> None:
     server = ServerConnection(server_config(tls_max=server_max))
     events = server.receive_bytes(old_client_hello(version))
-    err = closed_with(server, events, A.protocol_version, "RFC 8996")
+    err = closed_with(server, events, A.protocol_version, version.retired_by)  # RFC 8996, RFC 7568 for SSL 3.0
     assert wants(err.reason, "client", label)
     assert err.step == "waiting for ClientHello"
     # Fatal protocol_version, in the clear, in a record version the old client reads.
@@ -268,7 +268,7 @@ def test_client_refuses_old_server_hello(version: ProtocolVersion, label: str, c
     suite = client.offered_hello.cipher_suites[-1]
     client.data_to_send()
     events = client.receive_bytes(old_server_hello(version, suite))
-    err = closed_with(client, events, A.protocol_version, "RFC 8996")
+    err = closed_with(client, events, A.protocol_version, version.retired_by)  # RFC 8996, RFC 7568 for SSL 3.0
     assert wants(err.reason, "server", label)
     assert err.step == "waiting for ServerHello"
 
@@ -521,3 +521,23 @@ def test_tls13_client_and_openssl_s_server_at_tls11_share_no_version(files: File
         err = _connect_expecting_failure(server.port, trusting(files))
         server.wait_exit()
     assert isinstance(err, PeerAlertError) and err.description == A.protocol_version, err
+
+
+def test_retired_versions_name_the_rfc_that_retired_them() -> None:
+    assert ProtocolVersion.SSLv3.retired_by == "RFC 7568"
+    assert ProtocolVersion.TLSv1.retired_by == ProtocolVersion.TLSv1_1.retired_by == "RFC 8996"
+    assert ProtocolVersion(0x0002).retired_by == "RFC 6176"  # SSL 2.0
+    assert ProtocolVersion.TLSv1_2.retired_by == ProtocolVersion.TLSv1_3.retired_by == ""
+
+
+@pytest.mark.parametrize(("option", "reason"), [("1.0", "RFC 8996 retired TLSv1"), ("1.1", "RFC 8996 retired TLSv1.1")])
+def test_cli_names_why_an_old_version_cannot_be_asked_for(option: str, reason: str) -> None:
+    import subprocess
+    import sys
+
+    for flag in ("--tls-min", "--tls-max"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "glasstls", "client", "127.0.0.1:1", flag, option],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert proc.returncode == 2 and reason in proc.stderr and "invalid choice" not in proc.stderr, proc.stderr

@@ -78,7 +78,17 @@ def parse_names(enum: type[_E], text: str | Iterable[str], what: str) -> tuple[_
     return tuple(out)
 
 
+# The versions a person may name that glasstls refuses, for the refusal's reason (RFC 8996, 7568).
+_RETIRED_NAMES = {"1.0": ProtocolVersion.TLSv1, "1.1": ProtocolVersion.TLSv1_1, "ssl3": ProtocolVersion.SSLv3}
+
+
 def parse_version(text: str) -> ProtocolVersion:
+    if text in _RETIRED_NAMES:
+        old = _RETIRED_NAMES[text]
+        raise ConfigError(
+            f"{old.label} is not supported: glasstls speaks TLS 1.2 and TLS 1.3 only ({old.retired_by} retired "
+            f"{old.label}); use 1.2 or 1.3"
+        )
     if text not in VERSION_NAMES:
         raise ConfigError(f"unknown TLS version {text!r}; use 1.2 or 1.3")
     return VERSION_NAMES[text]
@@ -238,7 +248,10 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
     for version in (cfg.tls_min, cfg.tls_max):
         if version not in SUPPORTED_VERSIONS:
             # RFC 8996: TLS 1.0 and 1.1 are deprecated; SSL 3.0 long before them (RFC 7568).
-            raise ConfigError(f"{version.label} is not supported: glasstls speaks TLS 1.2 and TLS 1.3 only (RFC 8996)")
+            raise ConfigError(
+                f"{version.label} is not supported: glasstls speaks TLS 1.2 and TLS 1.3 only "
+                f"({version.retired_by or 'RFC 8996'} retired it)"
+            )
     for suite in cfg.cipher_suites:
         if CipherSuite(suite) not in TLS13_SUITES and CipherSuite(suite) not in TLS12_SUITES:
             raise ConfigError(f"cipher suite {CipherSuite(suite).name} is not supported")

@@ -144,6 +144,14 @@ class ProtocolVersion(OpenEnum):
         """The conventional spelling, e.g. "TLSv1.3"."""
         return _VERSION_LABELS.get(self, self._name_)
 
+    @property
+    def retired_by(self) -> str:
+        """The RFC that retired this version, for a refusal: "RFC 8996" (TLS 1.0, 1.1), "RFC 7568"
+        (SSL 3.0), "RFC 6176" (SSL 2.0 and below); "" for TLS 1.2 and later."""
+        if self >= 0x0303:
+            return ""
+        return "RFC 8996" if self >= 0x0301 else "RFC 7568" if self == 0x0300 else "RFC 6176"
+
 
 _VERSION_LABELS = {
     0x0300: "SSLv3",

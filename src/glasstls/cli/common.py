@@ -57,8 +57,9 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
         help="security profile the versions, suites, groups and signature schemes start from "
         f"(default {DEFAULT_PROFILE}; `glasstls profiles` lists them); --ciphers, --groups, --tls-min refine it",
     )
-    p.add_argument("--tls-min", choices=("1.2", "1.3"), help="lowest TLS version to accept")
-    p.add_argument("--tls-max", choices=("1.2", "1.3"), help="highest TLS version to offer")
+    # (1.0 and 1.1 are parsed to be refused with their reason, RFC 8996, not argparse's "invalid choice")
+    p.add_argument("--tls-min", metavar="{1.2,1.3}", help="lowest TLS version to accept")
+    p.add_argument("--tls-max", metavar="{1.2,1.3}", help="highest TLS version to use")
     p.add_argument("--alpn", help="application protocols, comma-separated, e.g. h2,http/1.1")
     p.add_argument("--groups", help="key exchange groups (IANA names), comma-separated, in preference order")
     p.add_argument("--ciphers", help="cipher suites (IANA names), comma-separated, in preference order")

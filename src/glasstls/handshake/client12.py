@@ -174,7 +174,8 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
     if sh.legacy_version < TLS12:
         raise AlertError(
             AlertDescription.protocol_version,
-            f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
+            f"server wants {sh.legacy_version.label}; glasstls speaks only TLS 1.2 and 1.3 "
+            f"({sh.legacy_version.retired_by} retired {sh.legacy_version.label})",
         )
     if sh.legacy_version != TLS12:
         raise AlertError(ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")

@@ -312,7 +312,8 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
         ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))
         raise AlertError(
             AlertDescription.protocol_version,
-            f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 (RFC 8996)",
+            f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 "
+            f"({ch.legacy_version.retired_by} retired {ch.legacy_version.label})",
         )
     version = N.choose_version(offered, supported)
     if _FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
