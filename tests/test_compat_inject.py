@@ -78,3 +78,4 @@ def test_no_watch_no_trace() -> None:
     finally:
         glasstls.extract_from_ssl()
     assert output.getvalue() == ""
+

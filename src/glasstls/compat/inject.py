@@ -5,7 +5,10 @@ The mechanism is truststore's: the ``ssl`` module's ``SSLContext`` name is rebou
 (http.client, urllib, smtplib, asyncio, aiohttp, httpx, …) make glasstls contexts. Modules that
 copied the name at import (``from ssl import SSLContext``: urllib3, pip's vendored urllib3) are
 rebound too, and requests' preloaded context is rebuilt. ``extract_from_ssl()`` undoes every
-rebinding. Contexts made before the injection stay what they are.
+rebinding. Contexts made before the injection stay what they are, and keep working: the stdlib's
+property setters name the module's ``SSLContext`` (``super(SSLContext, SSLContext).options``),
+so for the time of the injection the original class gets setters that name it instead
+(:func:`_setters_naming_the_original`).
 
 The watch options (trace, explain, key log, pages, diagrams) apply to every compat connection
 of the process from then on: ``glasstls run`` injects with them into a program it starts.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import ssl
 import sys
 import threading
+import types
 from typing import Any, TextIO
 
 from . import watch as watching
@@ -50,6 +54,7 @@ def inject_into_ssl(
     )
     with _lock:
         if not _rebound:
+            _setters_naming_the_original()
             _rebind(ssl, "SSLContext", SSLContext)
         _rebind_copies()
 
@@ -70,6 +75,45 @@ def is_injected() -> bool:
 def _rebind(module: Any, name: str, value: Any) -> None:
     _rebound.append((module, name, getattr(module, name)))
     setattr(module, name, value)
+
+
+def _setters_naming_the_original() -> None:
+    """ssl.py's setters (options, verify_mode, verify_flags, minimum_version, maximum_version,
+    _msg_callback) call ``super(SSLContext, SSLContext).X.__set__`` with the module-global name,
+    which the injection rebinds to glasstls's class: the setter would then find itself again, and
+    recurse without end, for a context made before the injection and for truststore, whose
+    context sets its own through ``super(<ssl.SSLContext at its import>, …)`` (pip >= 24.2). The
+    original class gets, until extract_from_ssl(), properties whose setters run the same code with
+    ``SSLContext`` naming the original class."""
+    for name, prop in list(vars(_ORIGINAL).items()):
+        if isinstance(prop, property) and prop.fset is not None and "SSLContext" in prop.fset.__code__.co_names:
+            _rebind(_ORIGINAL, name, _naming_the_original(name, prop))
+
+
+def _naming_the_original(name: str, prop: property) -> property:
+    """``prop`` with its setter's code run where ``SSLContext`` is the original class. On a glasstls
+    context (reached as ``super(<glasstls's class>, …).X``: truststore's ``_original_super_SSLContext``)
+    the property is glasstls's own, so that what is set takes effect (the OpenSSL context
+    underneath a glasstls one is never used)."""
+    setter = prop.fset
+    assert setter is not None
+    namespace = dict(setter.__globals__, SSLContext=_ORIGINAL)
+    rebuilt = types.FunctionType(setter.__code__, namespace, setter.__name__, setter.__defaults__, setter.__closure__)
+    ours = vars(SSLContext).get(name)
+    original_get = prop.fget
+
+    def get(self: Any) -> Any:
+        if isinstance(self, SSLContext) and isinstance(ours, property):
+            return ours.__get__(self)
+        return original_get(self) if original_get is not None else None
+
+    def set_(self: Any, value: Any) -> None:
+        if isinstance(self, SSLContext) and isinstance(ours, property):
+            ours.__set__(self, value)
+        else:
+            rebuilt(self, value)
+
+    return property(get, set_, prop.fdel, prop.__doc__)
 
 
 def _rebind_copies() -> None:

@@ -179,6 +179,13 @@ class ConnectionWatch:
         self.label = _label(self.number, self._role, self._server_name, address)
         return True
 
+    def locate(self, peer: Any) -> None:
+        """The peer's address, or a function that asks for it (as ``peer`` of the constructor), given
+        after the connection's watch was made."""
+        with self._lock:
+            self._peer_source = peer if callable(peer) else lambda: peer
+            self._learn_peer()
+
     def finish(self) -> None:
         """The connection is over (closed, failed or collected): the last block, the page and the diagram."""
         self.flush()
