@@ -5,8 +5,11 @@ stdlib's OpenSSL on the other side)."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +82,62 @@ def test_no_watch_no_trace() -> None:
         glasstls.extract_from_ssl()
     assert output.getvalue() == ""
 
+
+# A program that moves its stderr after the injection: it closes fd 2 (a daemon), so that its next
+# socket gets that number, or points sys.stderr at sys.stdout; then one connection, in memory.
+_MOVES_ITS_STDERR = r"""
+import os, socket, ssl, sys, tempfile
+import glasstls
+from glasstls.x509.mint import ThrowawayCA
+glasstls.inject_into_ssl(trace="text")
+out = os.fdopen(os.dup(1), "w")
+if sys.argv[1] == "closefd":
+    os.close(2)
+    near, far = socket.socketpair()
+    print("socket fd", near.fileno(), file=out)
+else:
+    sys.stderr = sys.stdout
+folder = tempfile.mkdtemp()
+ca = ThrowawayCA.create()
+ca.issue_server(["localhost"]).write(folder + "/cert.pem", folder + "/key.pem")
+server = glasstls.compat.inject._ORIGINAL(ssl.PROTOCOL_TLS_SERVER)
+server.load_cert_chain(folder + "/cert.pem", folder + "/key.pem")
+client = ssl.create_default_context(cadata=ca.root_pem().decode())
+bios = [ssl.MemoryBIO() for _ in range(4)]
+c = client.wrap_bio(bios[0], bios[1], server_hostname="localhost")
+s = server.wrap_bio(bios[2], bios[3], server_side=True)
+for _ in range(10):
+    for obj in (c, s):
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+    bios[2].write(bios[1].read()); bios[0].write(bios[3].read())
+print("version", c.version(), file=out)
+if sys.argv[1] == "closefd":
+    far.setblocking(False)
+    try:
+        print("into the socket", far.recv(65536), file=out)
+    except BlockingIOError:
+        print("into the socket nothing", file=out)
+out.flush()
+"""
+
+
+@pytest.mark.parametrize("move", ["closefd", "stdout"])
+def test_the_trace_goes_where_stderr_was_when_tracing_started(tmp_path: Path, move: str) -> None:
+    """As a program's own output under the stdlib: nothing of the trace in its stdout or in the
+    socket that took fd 2; the trace in the stderr the process had when the injection began."""
+    script = tmp_path / "moves.py"
+    script.write_text(_MOVES_ITS_STDERR)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run(
+        [sys.executable, str(script), move], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version TLSv1.3" in done.stdout
+    if move == "closefd":
+        assert "socket fd 2" in done.stdout and "into the socket nothing" in done.stdout
+    assert "glasstls" not in done.stdout.replace("glasstls.", "")
+    assert "── glasstls: connection 1, client (server name localhost) ──" in done.stderr
+    assert "ServerHello (2): TLSv1.3" in done.stderr
