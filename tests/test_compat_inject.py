@@ -4,6 +4,7 @@ stdlib's OpenSSL on the other side)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -12,12 +13,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+import aiohttp.connector
 import pytest
 import requests.adapters
 import urllib3.util.ssl_
 
 import glasstls
+from compat_peers import tls_server
 from glasstls.compat import SSLContext as GlassContext
 from glasstls.compat.inject import is_injected
 from glasstls.x509.mint import ThrowawayCA
@@ -141,3 +146,42 @@ def test_the_trace_goes_where_stderr_was_when_tracing_started(tmp_path: Path, mo
     assert "glasstls" not in done.stdout.replace("glasstls.", "")
     assert "── glasstls: connection 1, client (server name localhost) ──" in done.stderr
     assert "ServerHello (2): TLSv1.3" in done.stderr
+
+
+def _answer_http(tls: Any) -> bytes:
+    request = tls.recv(4096)
+    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+    return bytes(request)
+
+
+def test_aiohttps_contexts_made_at_its_import_are_made_again(tmp_path: Path) -> None:
+    """aiohttp (imported before the injection) makes its ssl=True and ssl=False contexts at import:
+    they are glasstls's while injected, with aiohttp's settings, and its own again after."""
+    connector = aiohttp.connector
+    verified, unverified = connector._SSL_CONTEXT_VERIFIED, connector._SSL_CONTEXT_UNVERIFIED
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost"]).write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server_ctx = STDLIB(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    output = io.StringIO()
+    glasstls.inject_into_ssl(trace="text", output=output)
+    try:
+        assert type(connector._SSL_CONTEXT_VERIFIED) is GlassContext
+        assert type(connector._SSL_CONTEXT_UNVERIFIED) is GlassContext
+        assert connector._SSL_CONTEXT_VERIFIED.verify_mode == verified.verify_mode == ssl.CERT_REQUIRED
+        assert connector._SSL_CONTEXT_UNVERIFIED.verify_mode == unverified.verify_mode == ssl.CERT_NONE
+        with tls_server(server_ctx, _answer_http) as server:
+            assert asyncio.run(_aiohttp_get(f"https://127.0.0.1:{server.port}/")) == "ok"  # ssl=False
+            assert server.result()[0].startswith(b"GET / HTTP/1.1")
+    finally:
+        glasstls.extract_from_ssl()
+    assert connector._SSL_CONTEXT_VERIFIED is verified and connector._SSL_CONTEXT_UNVERIFIED is unverified
+    assert "── glasstls: connection" in output.getvalue() and "ServerHello (2): TLSv1.3" in output.getvalue()
+
+
+async def _aiohttp_get(url: str) -> str:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+        session.get(url, ssl=False) as response,
+    ):
+        return await response.text()

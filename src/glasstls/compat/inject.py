@@ -4,7 +4,7 @@ The mechanism is truststore's: the ``ssl`` module's ``SSLContext`` name is rebou
 ``ssl.SSLContext(...)``, ``ssl.create_default_context()`` and everything built on them
 (http.client, urllib, smtplib, asyncio, aiohttp, httpx, …) make glasstls contexts. Modules that
 copied the name at import (``from ssl import SSLContext``: urllib3, pip's vendored urllib3) are
-rebound too, and requests' preloaded context is rebuilt. ``extract_from_ssl()`` undoes every
+rebound too, and requests' preloaded context and aiohttp's default ones are rebuilt. ``extract_from_ssl()`` undoes every
 rebinding. Contexts made before the injection stay what they are, and keep working: the stdlib's
 property setters name the module's ``SSLContext`` (``super(SSLContext, SSLContext).options``),
 so for the time of the injection the original class gets setters that name it instead
@@ -117,8 +117,8 @@ def _naming_the_original(name: str, prop: property) -> property:
 
 
 def _rebind_copies() -> None:
-    """Modules already imported that hold the stdlib's class under their own name, and requests'
-    context made at its import (requests >= 2.32), which would keep OpenSSL for every request."""
+    """Modules already imported that hold the stdlib's class under their own name, and the contexts
+    requests (>= 2.32) and aiohttp made at their import, which would keep OpenSSL for every request."""
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict) or module is ssl:
@@ -127,8 +127,25 @@ def _rebind_copies() -> None:
             if namespace.get(name) is _ORIGINAL:
                 _rebind(module, name, SSLContext)
         preloaded = namespace.get("_preloaded_ssl_context")
-        if isinstance(preloaded, _ORIGINAL) and not isinstance(preloaded, SSLContext):
+        if _openssl(preloaded):
             _rebind(module, "_preloaded_ssl_context", _like_requests(namespace))
+        _rebuild_aiohttps(module, namespace)
+
+
+def _openssl(value: Any) -> bool:
+    return isinstance(value, _ORIGINAL) and not isinstance(value, SSLContext)
+
+
+def _rebuild_aiohttps(module: Any, namespace: dict[str, Any]) -> None:
+    """aiohttp.connector's contexts made at its import (aiohttp >= 3.9.4), used for every request
+    with ``ssl=True`` (the default) or ``ssl=False``: made again by aiohttp's own function, which now
+    makes glasstls's."""
+    make = namespace.get("_make_ssl_context")
+    if not callable(make):
+        return
+    for name, verified in (("_SSL_CONTEXT_VERIFIED", True), ("_SSL_CONTEXT_UNVERIFIED", False)):
+        if _openssl(namespace.get(name)):
+            _rebind(module, name, make(verified))
 
 
 def _like_requests(namespace: dict[str, Any]) -> SSLContext:
