@@ -8,9 +8,11 @@ import asyncio
 import io
 import os
 import re
+import socket
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,3 +187,38 @@ async def _aiohttp_get(url: str) -> str:
         session.get(url, ssl=False) as response,
     ):
         return await response.text()
+
+
+@pytest.mark.parametrize("recipe", ["listening", "accepted"])
+def test_a_server_connection_is_labelled_with_its_peer(injected: io.StringIO, tmp_path: Path, recipe: str) -> None:
+    """http.server's recipe (a wrapped listening socket) and wrap_socket(server_side=True) of an
+    accepted socket: the trace names the client's host:port, and a listening socket, which has no
+    TLS of its own (as the stdlib's has no SSL object), takes no connection number."""
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost"]).write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # glasstls's (injected)
+    server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    client_ctx = STDLIB(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.load_verify_locations(cadata=ca.root_pem().decode())
+    plain = socket.create_server(("127.0.0.1", 0))
+    listener = server_ctx.wrap_socket(plain, server_side=True) if recipe == "listening" else plain
+    before = server_ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)._watch.number
+    with listener:
+        listener.settimeout(10)
+        made: list[Any] = []
+        port = listener.getsockname()[1]
+        client = threading.Thread(target=lambda: made.append(_stdlib_client(client_ctx, port)))
+        client.start()
+        conn, address = listener.accept()
+        with conn if recipe == "listening" else server_ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"ok")
+        client.join(10)
+    heading = f"── glasstls: connection {before + 1}, server from 127.0.0.1:{address[1]} ──"
+    assert heading in injected.getvalue() and made == [b"ok"]
+
+
+def _stdlib_client(context: Any, port: int) -> bytes:
+    with context.wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost"
+    ) as s:
+        return bytes(s.recv(2))
