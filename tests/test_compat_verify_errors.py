@@ -230,3 +230,34 @@ def test_hostname_checks_common_name_reads_as_the_stdlib(kind: str) -> None:
     assert context.hostname_checks_common_name is True
     context.hostname_checks_common_name = False
     assert context.hostname_checks_common_name is False
+
+
+def test_an_untrusted_issuer_is_told_in_ssls_terms(pki: Pki) -> None:
+    """What to change, said as an ssl user sets it (cafile, load_verify_locations), not as the
+    glasstls config field behind it."""
+    other_root = issue(name("another root"), ca=True)
+    leaf = issue(name("localhost"), other_root, hosts=["localhost"])
+    caught = failure_against(pki, "glasstls", pki.server_files("untrusted-terms", leaf))
+    assert str(caught).startswith("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local")
+    assert "load_verify_locations(cafile=" in str(caught) and "ClientConfig" not in str(caught)
+
+
+def test_an_eof_without_close_notify_reads_as_the_stdlibs(pki: Pki, kind: str) -> None:
+    """SSLEOFError (suppress_ragged_eofs=False): str(), strerror and args as _ssl.c's over OpenSSL 3,
+    but for the source line _ssl.c adds ("(_ssl.c:NNNN)")."""
+    leaf = issue(name("localhost"), pki.root, hosts=["localhost"])
+
+    def cut(tls: Any) -> None:
+        tls.sendall(b"last")
+        socket.socket.shutdown(tls, socket.SHUT_RDWR)  # TCP ends, no close_notify
+
+    with tls_server(server_context(*pki.server_files("eof", leaf)), cut) as server:
+        with connect(client_context(kind, pki.root_file), server.port, suppress_ragged_eofs=False) as tls:
+            assert tls.recv(4) == b"last"
+            with pytest.raises(ssl.SSLEOFError) as caught:
+                tls.recv(4)
+        server.result()
+    text = "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol"
+    assert str(caught.value).startswith(text) and caught.value.strerror.startswith(text)
+    assert caught.value.args[0] == 8 and type(caught.value.args[0]) is int
+    assert (caught.value.reason, caught.value.library) == ("UNEXPECTED_EOF_WHILE_READING", "SSL")

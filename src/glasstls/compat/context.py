@@ -40,6 +40,7 @@ from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
 from .sslobject import SSLObject
+from .subclasses import usable_class
 
 _VERSIONS = {
     ssl.TLSVersion.TLSv1_2: ProtocolVersion.TLSv1_2,
@@ -88,7 +89,10 @@ class SSLContext(_Base):
     ``load_verify_locations``.
     """
 
-    sslobject_class = SSLObject
+    # What wrap_bio and wrap_socket make; a program (truststore) may set subclasses, on the class
+    # or on one context, as the stdlib allows (3.7+).
+    sslobject_class: type[Any] = SSLObject
+    sslsocket_class: type[Any] = sslsocket.SSLSocket
     # Plain class attributes shadow the OpenSSL context's descriptors (see _Base above).
     keylog_filename: str | None = None
     post_handshake_auth = False
@@ -401,26 +405,41 @@ class SSLContext(_Base):
         self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
         server_hostname: str | bytes | None = None, session: Any = None,
     ) -> SSLObject:  # fmt: skip
+        """``self.sslobject_class._create(…)``, as the stdlib's: a subclass set on the class or the
+        instance is what is returned, its methods (an overridden do_handshake) run (subclasses.py)."""
         peer = _asyncio_peer(sys._getframe(1)) if watch.current() is not None else None
-        return self.sslobject_class(self, incoming, outgoing, server_side, server_hostname, session, peer)
+        cls = usable_class(self.sslobject_class, SSLObject, "sslobject_class")
+        obj: SSLObject = cls._create(
+            incoming, outgoing, server_side=server_side, server_hostname=server_hostname, session=session, context=self
+        )
+        if peer is not None:
+            obj._locate(peer)
+        return obj
 
     def wrap_socket(
         self, sock: Any, server_side: bool = False, do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True, server_hostname: str | None = None, session: Any = None,
     ) -> Any:  # fmt: skip
-        # The stdlib's SSLSocket._create refuses these before any I/O (wrap_bio takes them all).
-        if server_side and server_hostname:
-            raise ValueError("server_hostname can only be specified in client mode")
-        if server_side and session is not None:
-            raise ValueError("session can only be specified in client mode")
-        if self._check_hostname and not server_hostname:
-            raise ValueError("check_hostname requires server_hostname")
-        peer = _socket_peer(sock) if watch.current() is not None else None
-        return sslsocket.wrap_socket(
-            sock, lambda inc, out: self.sslobject_class(self, inc, out, server_side, server_hostname, session, peer),
-            server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
-            suppress_ragged_eofs=suppress_ragged_eofs,
+        """``self.sslsocket_class._create(…)``, as the stdlib's (subclasses.py); the SSLSocket's
+        TLS is glasstls's own SSLObject whatever ``sslobject_class`` is, as the stdlib's SSLSocket
+        never uses it (its SSL object is _ssl's)."""
+        cls = usable_class(self.sslsocket_class, sslsocket.SSLSocket, "sslsocket_class")
+        return cls._create(
+            sock=sock, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs, server_hostname=server_hostname, context=self, session=session,
         )  # fmt: skip
+
+    def _socket_sslobject(
+        self, sock: Any, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool,
+        server_hostname: str | None, session: Any,
+    ) -> SSLObject:  # fmt: skip
+        """The SSLObject under an SSLSocket of this context (_ssl's ``_wrap_socket``); the watch is
+        given the peer's address as soon as the socket is connected (a client wrapped before
+        connect() learns it at the first trace written)."""
+        peer = None
+        if watch.current() is not None:
+            peer = _socket_peer(sock) or _later_peer(sock)
+        return SSLObject(self, incoming, outgoing, server_side, server_hostname, session, peer)
 
     def client_config(self, named: bool = True) -> ClientConfig:
         """The config of a client connection; ``named``: it has a server_hostname. Without one the
@@ -575,6 +594,17 @@ def _socket_peer(sock: Any) -> Any:
         return sock.getpeername()
     except (OSError, AttributeError):
         return None
+
+
+def _later_peer(sock: Any) -> Any:
+    """A function that asks ``sock`` (weakly held: the watch must not keep it) for its peer's address."""
+    held = weakref.ref(sock)
+
+    def peername() -> Any:
+        owner = held()
+        return _socket_peer(owner) if owner is not None else None
+
+    return peername
 
 
 def _asyncio_peer(caller: Any) -> Any:

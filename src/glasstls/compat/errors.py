@@ -107,11 +107,30 @@ def to_ssl_error(err: TLSError, hostname: str | None = None) -> ssl.SSLError:
     return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "GLASSTLS_ERROR", str(err))
 
 
+# The settings glasstls's reasons name (the config fields, x509/verify.py), as an ssl user makes them.
+_IN_SSL_TERMS = {
+    "ClientConfig.trust_store": (
+        "the SSLContext's CAs (load_verify_locations(cafile=, capath= or cadata=), or load_default_certs())"
+    ),
+    "ServerConfig.client_trust_store": "the server SSLContext's CAs (load_verify_locations(cafile=…))",
+    "ClientConfig.crls": "the SSLContext's CRLs (in a cafile given to load_verify_locations)",
+    "ServerConfig.client_crls": "the server SSLContext's CRLs (in a cafile given to load_verify_locations)",
+}
+
+
+def in_ssl_terms(text: str) -> str:
+    """glasstls's reason with the config fields it names said as the ``ssl`` settings behind them."""
+    for field, setting in _IN_SSL_TERMS.items():
+        text = text.replace(field, setting)
+    return text
+
+
 def certificate_error(err: AlertError, hostname: str | None = None) -> ssl.SSLCertVerificationError:
     """``ssl.SSLCertVerificationError`` with OpenSSL's verify code and message."""
     code, message = verify_result(err, hostname)
     exc = ssl.SSLCertVerificationError(
-        ssl.SSL_ERROR_SSL, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({err})"
+        int(ssl.SSL_ERROR_SSL),
+        f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message} ({in_ssl_terms(str(err))})",
     )
     exc.reason = "CERTIFICATE_VERIFY_FAILED"
     exc.library = "SSL"
@@ -172,7 +191,7 @@ def not_tls_error(first: bytes, server_side: bool) -> ssl.SSLError | None:
 
 
 def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -> ssl.SSLError:
-    exc = kind(errno, f"[SSL: {reason}] {detail}")
+    exc = kind(int(errno), f"[SSL: {reason}] {in_ssl_terms(detail)}")
     exc.reason = reason
     exc.library = "SSL"
     return exc
@@ -204,7 +223,10 @@ def zero_return() -> ssl.SSLZeroReturnError:
 
 
 def eof_error() -> ssl.SSLEOFError:
-    exc = ssl.SSLEOFError(ssl.SSL_ERROR_EOF, "EOF occurred in violation of protocol")
+    """As _ssl.c's over OpenSSL 3: str() and strerror carry the reason, args[0] is the int 8."""
+    exc = ssl.SSLEOFError(
+        int(ssl.SSL_ERROR_EOF), "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol"
+    )
     exc.reason = "UNEXPECTED_EOF_WHILE_READING"
     exc.library = "SSL"
     return exc

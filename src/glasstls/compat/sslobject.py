@@ -79,7 +79,7 @@ class SSLObject(_Base):
     ) -> None:  # fmt: skip
         # (No check_hostname-without-server_hostname refusal here: the stdlib makes it in wrap_socket
         # only; an SSLObject without a name is checked at the handshake without one, as OpenSSL.)
-        server_hostname = _encoded_hostname(server_hostname)
+        server_hostname = encoded_hostname(server_hostname)
         _check_side(context.protocol, server_side)
         if server_hostname is not None and (not server_hostname or server_hostname.startswith(".")):
             raise ValueError("server_hostname cannot be an empty string or start with a leading dot.")  # (_ssl.c's)
@@ -108,6 +108,23 @@ class SSLObject(_Base):
         # The ClientHello is made now but goes out at the first do_handshake(), as OpenSSL writes it
         # in SSL_do_handshake: until then ``session`` may still be set, and the hello made again.
         self._conn = self._connection()
+
+    @classmethod
+    def _create(
+        cls, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
+        server_hostname: str | bytes | None = None, session: Any = None, context: Any = None,
+    ) -> Any:  # fmt: skip
+        """What ``SSLContext.wrap_bio`` calls on its ``sslobject_class``, with the stdlib's arguments
+        (``ssl.SSLObject._create``): an instance of ``cls`` made without calling its ``__init__``
+        (the stdlib's raises), so that a subclass's own methods run over this one's."""
+        self = cls.__new__(cls)
+        SSLObject.__init__(self, context, incoming, outgoing, server_side, server_hostname, session)
+        return self
+
+    def _locate(self, peer: Any) -> None:
+        """The peer's address, for the watch's label, once it is known (None: not yet)."""
+        if self._watch is not None and peer is not None:
+            self._watch.locate(peer)
 
     def _connection(self) -> Connection:
         try:
@@ -313,11 +330,19 @@ class SSLObject(_Base):
         return certificate_dict(leaf)
 
     def get_verified_chain(self) -> list[bytes]:
+        """The peer's chain as DER bytes, as the stdlib's (3.13) gives them; each also answers
+        ``public_bytes(format)`` as the ``_ssl.Certificate`` that 3.10-3.12's ``_sslobj`` gives
+        (truststore reads either, by the Python version: ``_verify_peercerts``)."""
         params = self._conn.parameters
         certs = params.peer_certificates if params is not None else ()
-        return [c.public_bytes(serialization.Encoding.DER) for c in certs]
+        return [DERCertificate(c.public_bytes(serialization.Encoding.DER)) for c in certs]
 
     get_unverified_chain = get_verified_chain
+
+    def shutdown(self) -> None:
+        """unwrap(), by the name _ssl's SSL object has: what ``ssl.SSLObject.unwrap`` calls on its
+        ``_sslobj``."""
+        self.unwrap()
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
         """``tls-unique`` (RFC 5929: the first Finished, as OpenSSL gives it in either version;
@@ -425,7 +450,21 @@ class SSLObject(_Base):
             raise to_ssl_error(error, self._server_hostname) from error
 
 
-def _encoded_hostname(name: str | bytes | None) -> str | None:
+class DERCertificate(bytes):
+    """A certificate's DER bytes that also answer as ``_ssl.Certificate`` (Python 3.10+)."""
+
+    def public_bytes(self, format: int = ssl._ssl.ENCODING_PEM) -> str | bytes:  # type: ignore[attr-defined]
+        if format == ssl._ssl.ENCODING_DER:  # type: ignore[attr-defined]
+            return bytes(self)
+        if format == ssl._ssl.ENCODING_PEM:  # type: ignore[attr-defined]
+            return ssl.DER_cert_to_PEM_cert(bytes(self))
+        raise ValueError("Unsupported format")
+
+    def get_info(self) -> dict[str, Any]:
+        return certificate_dict(x509.load_der_x509_certificate(bytes(self)))
+
+
+def encoded_hostname(name: str | bytes | None) -> str | None:
     """The host name as the stdlib's _encode_hostname gives it to OpenSSL: a str through the IDNA
     codec (an A-label for a Unicode name; UnicodeError for an empty or over-long label, as
     ".example.org"), bytes (anyio, httpx's AsyncClient, passes the name encoded) as ASCII; then

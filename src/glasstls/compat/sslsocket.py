@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
 from .errors import eof_error, ssl_error, want
+from .sslobject import encoded_hostname
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -138,6 +139,9 @@ class SSLSocket(_Base):
         server_side: bool = False,
         do_handshake_on_connect: bool = True,
         suppress_ragged_eofs: bool = True,
+        context: Any = None,
+        server_hostname: str | None = None,
+        session: Any = None,
     ) -> None:
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
             raise NotImplementedError("only stream sockets are supported")
@@ -158,20 +162,60 @@ class SSLSocket(_Base):
         self._send_lock = threading.Lock()  # taking ciphertext out and sending it, so records stay in order
         self._recv_lock = threading.Lock()  # reading records, so their boundaries stay counted
         self._sslobj: Any = None
-        self._kept: tuple[Any, str | None] = (None, None)  # context, server_hostname once _sslobj is gone
+        # The context and server_hostname while there is no SSLObject: before connect() (the
+        # stdlib's makes its SSL object only then, and never for a listening socket) and once it is gone.
+        self._kept: tuple[Any, str | None] = (context, server_hostname)
+        self._session = session  # set on the SSLObject connect() makes
+        self._by_context = context is not None  # accept() wraps through context.wrap_socket, as the stdlib's
         self._connected = self._is_connected(timeout)
         self.settimeout(timeout)
         try:
-            self._sslobj = make_sslobject(self._incoming, self._outgoing)
-            if hasattr(self._sslobj, "_owner"):  # glasstls's: its sni_callback is given this socket, as _ssl.c's
-                self._sslobj._owner = weakref.ref(self)
-            if self._connected and do_handshake_on_connect:
-                if timeout == 0.0:
-                    raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
-                self.do_handshake()
+            if self._connected:
+                self._make_tls()
+                if do_handshake_on_connect:
+                    if timeout == 0.0:
+                        raise ValueError("do_handshake_on_connect should not be specified for non-blocking sockets")
+                    self.do_handshake()
         except (OSError, ValueError):
             self.close()
             raise
+
+    @classmethod
+    def _create(
+        cls, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True, server_hostname: str | None = None, context: Any = None,
+        session: Any = None,
+    ) -> Any:  # fmt: skip
+        """What ``SSLContext.wrap_socket`` calls on its ``sslsocket_class``, with the stdlib's
+        arguments and checks (``ssl.SSLSocket._create``): an instance of ``cls`` (a subclass's own
+        methods, an overridden do_handshake, run) whose TLS is an SSLObject of ``context``'s
+        making (``context._socket_sslobject``), as _ssl.c's ``_wrap_socket``."""
+        if server_side and server_hostname:
+            raise ValueError("server_hostname can only be specified in client mode")
+        if server_side and session is not None:
+            raise ValueError("session can only be specified in client mode")
+        if context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+        self = cls.__new__(cls)
+        owner = weakref.ref(self)
+
+        def make(incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO) -> Any:
+            wrapper = owner()  # (weakly: the socket holds this function)
+            assert wrapper is not None
+            session = wrapper._session
+            return context._socket_sslobject(wrapper, incoming, outgoing, server_side, server_hostname, session)
+
+        SSLSocket.__init__(
+            self, sock, make, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs, context=context,
+            server_hostname=encoded_hostname(server_hostname), session=session,
+        )  # fmt: skip
+        return self
+
+    def _make_tls(self) -> None:
+        self._sslobj = self._make_sslobject(self._incoming, self._outgoing)
+        if hasattr(self._sslobj, "_owner"):  # glasstls's: its sni_callback is given this socket, as _ssl.c's
+            self._sslobj._owner = weakref.ref(self)
 
     def _is_connected(self, timeout: float | None) -> bool:
         """Whether the socket has a peer; an unconnected one with bytes waiting is refused.
@@ -564,22 +608,33 @@ class SSLSocket(_Base):
     def _real_connect(self, address: Any, *, connect_ex: bool) -> int | None:
         if self.server_side:
             raise ValueError("can't connect in server-side mode")
-        if self._connected:
+        if self._connected or self._sslobj is not None:
             raise ValueError("attempt to connect already-connected SSLSocket!")
-        if connect_ex:
-            rc: int | None = socket.socket.connect_ex(self, address)
-        else:
-            socket.socket.connect(self, address)
-            rc = None
-        if not rc:
-            self._connected = True
-            if self.do_handshake_on_connect:
-                self.do_handshake()
-        return rc
+        self._make_tls()  # before connecting, as the stdlib's: a non-blocking connect_ex() may still be under way
+        try:
+            if connect_ex:
+                rc: int | None = socket.socket.connect_ex(self, address)
+            else:
+                socket.socket.connect(self, address)
+                rc = None
+            if not rc:
+                self._connected = True
+                if self.do_handshake_on_connect:
+                    self.do_handshake()
+            return rc
+        except (OSError, ValueError):
+            self._sslobj = None
+            raise
 
     def accept(self) -> tuple[socket.socket, Any]:
         """A connection from the listening socket, wrapped server-side with the same factory."""
         plain, address = socket.socket.accept(self)
+        if self._by_context:  # as the stdlib's: the context's sslsocket_class, the peer's address in the trace
+            wrapped = self.context.wrap_socket(
+                plain, server_side=True, do_handshake_on_connect=self.do_handshake_on_connect,
+                suppress_ragged_eofs=self.suppress_ragged_eofs,
+            )  # fmt: skip
+            return wrapped, address
         wrapped = wrap_socket(
             plain,
             self._make_sslobject,
@@ -651,9 +706,11 @@ class SSLSocket(_Base):
 
     @session.setter
     def session(self, session: Any) -> None:
-        if self._sslobj is not None:  # (the SSLObject checks it as _ssl.c: client, before the handshake)
-            with self._ssl_lock:
-                self._sslobj.session = session
+        if self._sslobj is None:  # not connected yet: for the SSLObject connect() makes, as the stdlib's _session
+            self._session = session
+            return
+        with self._ssl_lock:  # (the SSLObject checks it as _ssl.c: client, before the handshake)
+            self._sslobj.session = session
 
     @property
     def session_reused(self) -> bool | None:

@@ -12,9 +12,11 @@ many connections at once still shows each connection's trace in one piece.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -64,10 +66,15 @@ _current: Watch | None = None
 _keylogs: dict[str, Observer] = {}  # one KeyLog per file for the whole process
 _numbers = itertools.count(1)
 _output_lock = threading.Lock()
+_stderr_copies: dict[tuple[int, int], TextIO] = {}  # by (device, inode) of what they write to
 
 
 def start(watch: Watch) -> None:
+    """Watch every connection from now on; trace blocks without an ``output`` go to a copy of
+    stderr's file descriptor taken now (:func:`_stderr_now`)."""
     global _current
+    if watch.active and watch.output is None:
+        watch = dataclasses.replace(watch, output=_stderr_now())
     _current = watch if watch.active else None
 
 
@@ -179,6 +186,13 @@ class ConnectionWatch:
         self.label = _label(self.number, self._role, self._server_name, address)
         return True
 
+    def locate(self, peer: Any) -> None:
+        """The peer's address, or a function that asks for it (as ``peer`` of the constructor), given
+        after the connection's watch was made."""
+        with self._lock:
+            self._peer_source = peer if callable(peer) else lambda: peer
+            self._learn_peer()
+
     def finish(self) -> None:
         """The connection is over (closed, failed or collected): the last block, the page and the diagram."""
         self.flush()
@@ -225,6 +239,33 @@ def _address(peer: Any) -> str | None:
         return None
     host = printable(str(peer[0]))
     return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+
+
+def _stderr_now() -> TextIO:
+    """Where stderr goes now, kept for the rest of the process: a duplicate of its file descriptor
+    (made once per file it writes to). A daemon closes fd 2, and the next socket it opens gets
+    that number: writing to fd 2, or to whatever sys.stderr is later (sys.stdout, for some),
+    would put the cleartext trace into that TLS stream or into the program's output. A stderr
+    without a file descriptor (a test's capture, a StringIO) is kept as it is."""
+    stream = sys.stderr
+    try:
+        fd = stream.fileno()
+    except (AttributeError, io.UnsupportedOperation):
+        return stream
+    except (OSError, ValueError):  # sys.stderr closed: the program has no stderr, the trace no place
+        fd = -1
+    try:
+        status = os.fstat(fd)
+    except OSError:  # fd 2 closed: what gets that number later is not stderr
+        return open(os.devnull, "w", encoding="utf-8")  # open for the process
+    key = (status.st_dev, status.st_ino)
+    with _output_lock:
+        if key not in _stderr_copies:  # (never closed: connections watched before may still write)
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            _stderr_copies[key] = open(  # noqa: SIM115  # open for the process, as stderr is
+                os.dup(fd), "w", encoding=encoding, errors="backslashreplace", buffering=1
+            )
+        return _stderr_copies[key]
 
 
 def _write(stream: TextIO | None, text: str) -> None:
