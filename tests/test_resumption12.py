@@ -617,3 +617,35 @@ def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_t
 def _strip_etm(msg: Any) -> bytes:
     exts = tuple(e for e in msg.extensions if e.type != ExtensionType.encrypt_then_mac)
     return replace(msg, extensions=exts).encode()
+
+
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_the_client_is_told_when_its_session_is_declined(by_ticket: bool) -> None:
+    """A server that no longer holds the session (a restart: a new cache, new ticket keys) runs a
+    full handshake; the client's trace says its offer was declined, as TLS 1.3's does for a PSK."""
+    ccfg = client_config(tls_max=V12)
+    session = first_session(ccfg, server_config(session_tickets=by_ticket))
+    assert (session.ticket is not None) == by_ticket
+    run = Run(ccfg, server_config(session_tickets=by_ticket), session=session).handshake()  # another server's memory
+    assert not run.resumed
+    how = "ticket" if by_ticket else "session ID"
+    checks = [
+        (e.ok, e.detail) for e in run.client_log.events if isinstance(e, VerificationTrace) and e.subject == "session"
+    ]
+    assert checks == [(False, f"the server declined the session offered by {how}: a full handshake")]
+
+
+def test_the_pre_master_secret_is_shown_only_when_secrets_are_asked_for() -> None:
+    """The pre-master secret (RFC 5246, Section 8.1) is a step of its own in the trace; its value
+    appears only for an observer that wants secrets (--show-secrets)."""
+    from glasstls.observe import SecretTrace
+
+    for wants in (False, True):
+        run = Run(client_config(tls_max=V12), ids_config())
+        run.client_log.wants_secrets = wants
+        run.handshake()
+        pre = [e for e in run.client_log.events if isinstance(e, SecretTrace) and e.label == "pre_master_secret"]
+        assert len(pre) == 1
+        assert (pre[0].secret is not None) == wants
+        if wants:
+            assert len(pre[0].secret) == 32  # the x25519 shared secret

@@ -166,6 +166,9 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
         offered = None  # a TLS 1.3 ticket, offered as a PSK: nothing a TLS 1.2 server can echo
     if offered is not None and hello.legacy_session_id and sh.legacy_session_id_echo == hello.legacy_session_id:
         return _resume(ctx, hs, offered)
+    if offered is not None:  # RFC 5246, Section 7.4.1.3: a new session ID (or none) declines it
+        how = "ticket" if offered.ticket else "session ID"
+        ctx.verified("session", False, f"the server declined the session offered by {how}: a full handshake")
     # RFC 6066, Section 8: an empty status_request announces a CertificateStatus after Certificate.
     return ExpectCertificate12(hs, status_expected=_STATUS_REQUEST in found)
 

@@ -68,6 +68,7 @@ class Handshake12:
     def derive_master(self, ctx: Context, pre_master: bytes) -> KeyedHandshake12:
         """RFC 5246, Section 8.1, or RFC 7627, Section 4 with the session hash."""
         h = self.suite.prf_hash
+        ctx.secret("pre_master_secret", self.client_random, pre_master)  # (its value only to --show-secrets)
         if self.extended_master_secret:
             master = prf12.extended_master_secret(h, pre_master, self.transcript.digest())
         else:

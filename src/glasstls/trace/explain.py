@@ -721,6 +721,18 @@ class Explainer:
             return ["The resumption secret: tickets issued on this connection derive their PSK from it."]
         if label == "exporter_master_secret":
             return ["The exporter secret: keying material for applications, bound to this connection."]
+        if label == "pre_master_secret":
+            how = (
+                "the 48 bytes the client made and the server decrypted with its private key"
+                if ctx.kx == "RSA"
+                else "the (EC)DHE shared secret both sides computed, each from its own private half and the other's "
+                "public one; it never crossed the network"
+            )
+            return [
+                f"The pre-master secret: {how}. It is the one value only the two sides know; with the client "
+                "and server randoms it makes the master secret (RFC 5246, Section 8.1; RFC 7627 hashes the "
+                "whole handshake in place of the randoms when extended_master_secret was agreed)."
+            ]
         return []
 
     # -- outcomes ------------------------------------------------------------------------------
