@@ -103,6 +103,7 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
     for stream in streams:
         out.write(f"== {stream.summary()}\n")
         render = _renderer(out, args)  # a fresh one per connection: its context follows one handshake
+        seen: set[str] = set()  # the directions whose first encrypted handshake record was named
         for index, event in enumerate(stream.events):
             if isinstance(event, NoteTrace):
                 # A capture's bytes are a peer's: a note quoting them prints no raw control character.
@@ -110,7 +111,7 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
                 continue
             if index in stream.encrypted and isinstance(event, RecordTrace):
                 mark = ">" if event.direction == "out" else "<"
-                out.write(f"{event.side:<6} {mark} record {record_headline(event)} [encrypted]\n")
+                out.write(f"{event.side:<6} {mark} record {record_headline(event)} [encrypted{_what(event, seen)}]\n")
                 continue
             try:
                 render(event)
@@ -122,6 +123,15 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
         out.write("\n")
     _summary(out, result, streams)
     out.flush()
+
+
+def _what(record: RecordTrace, seen: set[str]) -> str:
+    """What an encrypted record is when no key log opens it: the first TLS 1.2 handshake record
+    after ChangeCipherSpec is the Finished (Wireshark's "Encrypted Handshake Message")."""
+    if record.content_type != ContentType.handshake or record.direction in seen:
+        return ""
+    seen.add(record.direction)
+    return ": the Finished, Wireshark's Encrypted Handshake Message; --keylog FILE opens it"
 
 
 def _application_data(out: TextIO, event: TraceEvent, full: bool, both: bool) -> None:
