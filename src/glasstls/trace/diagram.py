@@ -54,6 +54,7 @@ from .diagram_render import (
     render_by_suffix,
     to_mermaid,
 )
+from .words import plural
 
 
 def display_name(name: str) -> str:
@@ -121,7 +122,7 @@ def _hello_detail(msg: Any) -> str:
     shares = _ext(msg, "key_share")
     if shares:
         parts.append("key shares " + ", ".join(_enum_name(e.group) for e in shares))
-    parts.append(f"{len(msg.cipher_suites)} cipher suites")
+    parts.append(plural(len(msg.cipher_suites), "cipher suite"))
     if _ext(msg, "session_ticket"):
         parts.append("a session ticket")
     if _ext(msg, "cookie") is not None:
