@@ -390,3 +390,28 @@ def test_tls13_certificate_request_names_pkcs1_for_certificates_only() -> None:
     (closed,) = [e for e in server_events if isinstance(e, ConnectionClosed)]
     assert closed.error.description == AlertDescription.illegal_parameter
     assert "rsa_pkcs1_sha256, which TLS 1.3 allows in certificates only" in closed.error.reason
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_a_client_certificate_that_cannot_answer_is_said_so(pki, version) -> None:
+    """--cert given, but its key signs with no scheme the server's CertificateRequest accepts: an
+    empty Certificate goes (RFC 8446, Section 4.4.2.3), the trace says why, and the diagnosis does
+    not tell the user to pass the --cert they passed."""
+    from glasstls import EventList
+    from glasstls.trace.diagnose import diagnose
+
+    ed_client = _ck(pki["client_ca"].issue_client("ed", key_type="ed25519"))
+    v = VERSIONS[version]
+    schemes = (S.ecdsa_secp256r1_sha256, S.rsa_pss_rsae_sha256)  # no ed25519
+    sc = ServerConfig(
+        certificates=(pki["server"],), tls_max=v, client_auth="required", signature_schemes=schemes,
+        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()),
+    )  # fmt: skip
+    log = EventList()
+    cc = ClientConfig(trust_store=TrustStore.from_pem(pki["server_ca"].root_pem()), certificate=ed_client, tls_max=v)
+    c, s = ClientConnection(cc, server_name="localhost", observer=log), ServerConnection(sc)
+    _run(c, s)
+    assert c.error is not None and s.error is not None
+    text = diagnose(c.error, log.events, side="client")
+    assert "none of this client's 1 certificate(s) can sign with a scheme the server accepts" in text, text
+    assert "pass --cert FILE" not in text, text

@@ -275,7 +275,7 @@ def test_server_never_staples_a_stale_response(version: str) -> None:
     assert not served.ok and "went stale" in served.detail
     assert not outcome.checks("client", "OCSP staple for")
     required = handshake(version, certified=certified, ckw={"ocsp": "require"})
-    refused(required, BAD_STATUS, "stapled no OCSP response", "requires one (ocsp='require')")
+    refused(required, BAD_STATUS, "stapled no OCSP response", "requires one (ocsp='require', --ocsp require)")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -115,4 +115,11 @@ def client_certificate_for(
             rsa_pss = is_rsassa_pss_certificate(certified.chain[0])
             if scheme_fits_key(certified.private_key, scheme, tls13=tls13, rsa_pss_key=rsa_pss):
                 return certified, SignatureScheme(scheme)
+    if chains:  # a certificate was given, and none can answer: say why, for the trace and the diagnosis
+        asked = ", ".join(SignatureScheme(s).name for s in requested_schemes) or "none"
+        ctx.verified(
+            "client certificate", False,
+            f"none of this client's {len(chains)} certificate(s) can sign with a scheme the server accepts "
+            f"({asked}): an empty Certificate is sent",
+        )  # fmt: skip
     return None

@@ -80,8 +80,8 @@ def check_server_status(ctx: Context, path: Sequence[x509.Certificate], staple: 
             raise AlertError(
                 AlertDescription.bad_certificate_status_response,
                 f"the server stapled no OCSP response for {describe(leaf)}, and this client requires one "
-                "(ocsp='require'); the server must be configured to staple (openssl s_server -status_file, "
-                "nginx ssl_stapling, glasstls CertifiedKey.with_ocsp)",
+                "(ocsp='require', --ocsp require); the server must be configured to staple (openssl s_server "
+                "-status_file, nginx ssl_stapling, glasstls server --ocsp FILE|auto)",
             )
         elif cfg.ocsp == "request" and must_staple(leaf):
             raise AlertError(

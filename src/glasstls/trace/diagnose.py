@@ -596,6 +596,14 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         fix = _match("certificate_required", "", origin, side, ctx)
     if origin == "peer" and _refused_renegotiation(alerts):
         fix = _RENEGOTIATION_REFUSED
+    unfit = [e for e in failed if e.subject == "client certificate" and "can sign with" in e.detail]
+    if origin == "peer" and side == "client" and unfit:
+        # A certificate was given (--cert) but none fit the request: passing one is not the fix.
+        fix = (
+            "the client's certificate cannot sign with any scheme the server accepts, so none was sent: use a "
+            "certificate whose key fits the server's signature_algorithms (the check above names them), or "
+            "widen the server's list"
+        )
     notes: list[str] = []
     detail = failed[-1].detail if failed else ""
     return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
