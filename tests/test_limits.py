@@ -13,6 +13,7 @@ from glasstls import ConfigError, Limits, NotNegotiatedError, ProtocolVersion
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import AlertError, PeerAlertError
 from glasstls.events import ApplicationData, ConnectionClosed
+from glasstls.limits import DEFAULT_LIMITS
 from glasstls.wire.handshake import NewSessionTicket
 from pairs import connected_pair, inject, inject_warning, make_pair
 
@@ -230,3 +231,54 @@ def test_own_certificate_with_a_duplicated_extension_is_refused_when_configured(
     leaf = x509.load_der_x509_certificate(with_duplicated_extension(identity.certificate, default_ca().issuer[1]))
     with pytest.raises(ConfigError, match=r"certificate #0 of the chain is malformed .*: reissue it"):
         ServerConfig(certificates=(CertifiedKey((leaf, *identity.chain[1:]), identity.private_key),))
+
+
+def test_hello_request_flood_ends_at_the_renegotiation_budget() -> None:
+    """Each HelloRequest draws a no_renegotiation warning (31 bytes for 4): a run of them with no
+    application data between ends at Limits.max_renegotiation_requests; data between them resets it."""
+    from glasstls import ProtocolVersion
+    from glasstls.wire.handshake12 import HelloRequest
+    from pairs import inject
+
+    pair = connected_pair(client_kw={"tls_max": ProtocolVersion.TLSv1_2})
+    for _ in range(20):  # with data between: a server that asks now and then is not cut off
+        inject(pair.server, HelloRequest())
+        assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+        pair.server.send(b"x")  # after it: data between two requests
+        assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+        pair.client.send(b"y")  # (the server's own budget of consecutive warnings wants data between them)
+        pair.to_server()  # the warning, then the data
+    for _ in range(DEFAULT_LIMITS.max_renegotiation_requests):
+        inject(pair.server, HelloRequest())
+    assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+    inject(pair.server, HelloRequest())
+    closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_renegotiation_requests")
+
+
+def test_renegotiating_client_hellos_end_at_the_same_budget() -> None:
+    from dataclasses import replace
+
+    from glasstls import ProtocolVersion
+    from pairs import inject
+
+    pair = connected_pair(client_kw={"tls_max": ProtocolVersion.TLSv1_2})
+    for _ in range(DEFAULT_LIMITS.max_renegotiation_requests):
+        inject(pair.client, replace(pair.client.offered_hello))
+        assert not [e for e in pair.to_server() if isinstance(e, ConnectionClosed)]
+    inject(pair.client, replace(pair.client.offered_hello))
+    closed_with(pair.to_server(), AlertDescription.unexpected_message, "max_renegotiation_requests")
+
+
+def test_post_handshake_certificate_requests_are_bounded_per_connection() -> None:
+    """Each post-handshake CertificateRequest costs the client a signature (RFC 8446, 4.6.2): a
+    connection answers at most Limits.max_certificate_requests, data or not."""
+    from test_post_handshake_auth import pha_pair
+
+    pair = pha_pair(client_kw={"limits": Limits(max_certificate_requests=3)})
+    for _ in range(3):
+        pair.server.request_client_certificate()
+        pair.server.send(b"x")
+        assert not [e for e in pair.to_client() if isinstance(e, ConnectionClosed)]
+        pair.to_server()
+    pair.server.request_client_certificate()
+    closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_certificate_requests")

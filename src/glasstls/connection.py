@@ -65,6 +65,9 @@ MAX_EXPORT_LENGTH = 255 * 32
 _CHANGE_CIPHER_SPEC, _ALERT, _HANDSHAKE, _APPLICATION_DATA = 20, 21, 22, 23
 _APPLICATION_DATA_TYPE, _HANDSHAKE_TYPE = ContentType.application_data, ContentType.handshake
 _NEW_SESSION_TICKET, _FINISHED = HandshakeType.new_session_ticket, HandshakeType.finished
+_CERTIFICATE_REQUEST = HandshakeType.certificate_request
+# After the handshake, answered each with a no_renegotiation warning (Limits.max_renegotiation_requests).
+_RENEGOTIATION_REQUESTS = frozenset({HandshakeType.hello_request, HandshakeType.client_hello})
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 _ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
 _WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
@@ -443,10 +446,15 @@ class Connection:
             self._state_observer(StateTrace(self.side, old.name, new.name))
 
     def _spend_post_handshake(self, msg: Handshake) -> None:
+        kind = msg.msg_type
         if type(msg) is KeyUpdate:
             self._budget.on_key_update(msg.request_update == KeyUpdateRequest.update_requested)
-        elif msg.msg_type == _NEW_SESSION_TICKET:
+        elif kind == _NEW_SESSION_TICKET:
             self._budget.on_new_session_ticket()
+        elif kind in _RENEGOTIATION_REQUESTS:
+            self._budget.on_renegotiation_request()
+        elif kind == _CERTIFICATE_REQUEST:
+            self._budget.on_certificate_request()
 
     def _on_early_application_data(self, data: bytes) -> None:
         """Application data before the handshake completed: 0-RTT data, or an error."""

@@ -40,6 +40,14 @@ class Limits:
     key_update_data_credit: int = 1
     # NewSessionTickets received with no application data in between.
     max_tickets: int = 32
+    # Requests to renegotiate (a TLS 1.2 server's HelloRequest, a client's new ClientHello) with no
+    # application data in between: each is answered with a no_renegotiation warning, so a flood
+    # of 4-byte HelloRequests would draw 31-byte alerts without end.
+    max_renegotiation_requests: int = 5
+    # Post-handshake CertificateRequests (RFC 8446, Section 4.6.2) one connection answers: each
+    # costs a signature. OpenSSL answers any number; BoringSSL, Go and rustls none (they do
+    # not offer post-handshake auth). A server asking once an hour has days before it.
+    max_certificate_requests: int = 64
     # Handshake bytes buffered while a message is incomplete (RFC 8446, Section 5.1
     # lets a message span records; a certificate chain is rarely over 64 KiB).
     max_handshake_message: int = 1 << 18
@@ -73,6 +81,8 @@ class PeerBudget:
         "_credit",
         "_tickets",
         "_answers_owed",
+        "_renegotiations",
+        "_certificate_requests",
     )
 
     def __init__(self, limits: Limits) -> None:
@@ -88,6 +98,8 @@ class PeerBudget:
         self._credit = 0  # application-data bytes toward the next KeyUpdate token
         self._tickets = 0
         self._answers_owed = 0  # KeyUpdates the peer owes us: our update_requested ones not yet answered
+        self._renegotiations = 0  # renegotiation requests since the last application data
+        self._certificate_requests = 0  # post-handshake CertificateRequests on this connection, all told
 
     def _over(self, count: int, limit: str, what: str) -> None:
         """unexpected_message naming ``limit`` when ``count`` is past it. unexpected_message,
@@ -127,7 +139,7 @@ class PeerBudget:
     def on_application_record(self, size: int) -> None:
         """A non-empty application_data record (in place of on_record): it ends a run of empty
         records, of warnings and of tickets, and earns KeyUpdate tokens back."""
-        self._empty = self._warnings = self._tickets = 0
+        self._empty = self._warnings = self._tickets = self._renegotiations = 0
         if self._key_update_tokens < self.limits.max_key_updates:
             self._credit += size
             earned, self._credit = divmod(self._credit, self.limits.key_update_data_credit)
@@ -153,6 +165,18 @@ class PeerBudget:
         credit = self.limits.key_update_data_credit
         between = "application data between them" if credit == 1 else f"{credit} bytes of application data for each"
         self._over(spent, "max_key_updates", f"KeyUpdates without {between}")
+
+    def on_renegotiation_request(self) -> None:
+        self._renegotiations += 1
+        self.settled = False
+        self._over(
+            self._renegotiations, "max_renegotiation_requests",
+            "requests to renegotiate with no application data between them (each refused with a warning)",
+        )  # fmt: skip
+
+    def on_certificate_request(self) -> None:
+        self._certificate_requests += 1
+        self._over(self._certificate_requests, "max_certificate_requests", "post-handshake CertificateRequests")
 
     def on_new_session_ticket(self) -> None:
         self._tickets += 1
