@@ -244,8 +244,9 @@ def test_truncated_capture_is_dissected_with_a_note(files: dict[str, str]) -> No
 
 
 @contextlib.contextmanager
-def fake_server(reply: bytes | None) -> Iterator[tuple[int, threading.Event]]:
-    """A TCP server for one connection: it reads, sends ``reply`` and closes (None: it says nothing and waits)."""
+def fake_server(reply: bytes | None, then_wait: bool = False) -> Iterator[tuple[int, threading.Event]]:
+    """A TCP server for one connection: it reads, sends ``reply`` and closes (None: it says nothing and
+    waits; ``then_wait``: it sends ``reply`` and waits)."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted, done = threading.Event(), threading.Event()
 
@@ -258,10 +259,10 @@ def fake_server(reply: bytes | None) -> Iterator[tuple[int, threading.Event]]:
                 conn.settimeout(2)
                 with contextlib.suppress(OSError):
                     conn.recv(4096)
-                if reply is None:
-                    done.wait(TIMEOUT)
-                else:
+                if reply is not None:
                     conn.sendall(reply)
+                if reply is None or then_wait:
+                    done.wait(TIMEOUT)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -295,6 +296,15 @@ def test_client_gives_up_on_a_silent_server() -> None:
         res = run("client", f"127.0.0.1:{port}", "--insecure", "--timeout", "0.5")
     clean(res, 1, "no answer from the server in 0.5 s while waiting for ServerHello", "--timeout waits longer")
     assert time.monotonic() - started < TIMEOUT / 2
+
+
+def test_client_tells_a_slow_server_from_a_silent_one() -> None:
+    """A server that began its answer and then stalls: the deadline holds, and the report says the
+    answer was incomplete, not that there was none."""
+    with fake_server(b"\x16\x03\x03", then_wait=True) as (port, _):
+        res = run("client", f"127.0.0.1:{port}", "--insecure", "--timeout", "0.5")
+    clean(res, 1, "answer was still incomplete after 3 bytes and 0.5 s", "answered too slowly for --timeout")
+    assert "no answer from the server" not in res.stderr
 
 
 # -- the server against clients that do not speak TLS -----------------------------------------------

@@ -344,6 +344,7 @@ class _Session:
         self.deadline = time.monotonic() + args.timeout  # the handshake's (_connect_and_run sets its own)
         self.error: TLSError | None = None
         self.received = 0  # application-data bytes, for the truncation report
+        self.wire_received = 0  # bytes from the server of any kind, for the deadline's report
         self.early_data: bytes | None = None  # --early-data's bytes, for --resend-rejected-early-data
         self.early_alpn: str | None = None  # the ALPN protocol the early data was sent under (the session's)
 
@@ -363,7 +364,11 @@ class _Session:
             ready = self.selector.select(timeout)
             if not ready and not self.conn.handshake_complete:
                 step = self.conn.step
-                self.error = TLSError(f"no answer from the server in {self.args.timeout:g} s while {step}")
+                if self.wire_received:  # it answered, too slowly: the deadline is for the whole handshake
+                    late = f"the server's answer was still incomplete after {self.wire_received} bytes"
+                    self.error = TLSError(f"{late} and {self.args.timeout:g} s, while {step}")
+                else:
+                    self.error = TLSError(f"no answer from the server in {self.args.timeout:g} s while {step}")
                 self.finished = True
             elif not ready and not self.stdin_open:
                 self._close()
@@ -422,6 +427,7 @@ class _Session:
         if not data:
             self._eof()
             return
+        self.wire_received += len(data)
         for event in self.conn.receive_bytes(data):
             self._on_event(event)
         self._flush()

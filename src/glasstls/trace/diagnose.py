@@ -466,6 +466,12 @@ FIXES: tuple[Rule, ...] = (
     ),
     Rule(
         None,
+        "the server answered too slowly for --timeout (a deadline for connecting and the whole handshake): "
+        "an overloaded server or a slow path; --timeout waits longer",
+        r"answer was still incomplete after",
+    ),
+    Rule(
+        None,
         "the connection ended without an alert: the peer may not speak TLS on that port, may support none of "
         "the versions or suites offered, or refused for a reason only its log shows; --trace shows the last "
         "message it got",
