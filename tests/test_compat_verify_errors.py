@@ -261,3 +261,18 @@ def test_an_eof_without_close_notify_reads_as_the_stdlibs(pki: Pki, kind: str) -
     assert str(caught.value).startswith(text) and caught.value.strerror.startswith(text)
     assert caught.value.args[0] == 8 and type(caught.value.args[0]) is int
     assert (caught.value.reason, caught.value.library) == ("UNEXPECTED_EOF_WHILE_READING", "SSL")
+
+
+def test_an_alert_error_reads_as_openssl_says_it_then_as_glasstls_explains_it() -> None:
+    """Programs match on OpenSSL's words ("tlsv1 alert unknown ca", "no shared cipher"): they come
+    first, after the reason code as the stdlib shows it; glasstls's own account follows in brackets."""
+    from glasstls.compat.errors import to_ssl_error
+    from glasstls.enums import AlertDescription as Alerts
+    from glasstls.errors import AlertError as Refused
+    from glasstls.errors import PeerAlertError
+
+    received = to_ssl_error(PeerAlertError(Alerts.unknown_ca, "waiting for ServerHello"))
+    assert str(received).startswith("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (peer sent alert unknown_ca")
+    refused = to_ssl_error(Refused(Alerts.handshake_failure, "no common cipher suite"))
+    assert str(refused).startswith("[SSL: NO_SHARED_CIPHER] no shared cipher (no common cipher suite")
+    assert received.reason == "TLSV1_ALERT_UNKNOWN_CA" and refused.reason == "NO_SHARED_CIPHER"

@@ -104,7 +104,7 @@ def to_ssl_error(err: TLSError, hostname: str | None = None) -> ssl.SSLError:
             return certificate_error(err, hostname)
         reason = reason_for_alert(err.description, received=False)
         return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
-    return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "GLASSTLS_ERROR", str(err))
+    return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, _OURS, str(err))
 
 
 # The settings glasstls's reasons name (the config fields, x509/verify.py), as an ssl user makes them.
@@ -191,10 +191,20 @@ def not_tls_error(first: bytes, server_side: bool) -> ssl.SSLError | None:
 
 
 def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -> ssl.SSLError:
-    exc = kind(int(errno), f"[SSL: {reason}] {in_ssl_terms(detail)}")
+    # OpenSSL's text for the reason first ("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"),
+    # which programs match on, then glasstls's own account of it.
+    said, detail = reason.lower().replace("_", " "), in_ssl_terms(detail)
+    if reason == _OURS or detail.lower().startswith(said):
+        text = f"[SSL: {reason}] {detail}"
+    else:
+        text = f"[SSL: {reason}] {said} ({detail})"
+    exc = kind(int(errno), text)
     exc.reason = reason
     exc.library = "SSL"
     return exc
+
+
+_OURS = "GLASSTLS_ERROR"  # no OpenSSL reason stands for it: no OpenSSL text either
 
 
 def ssl_error(reason: str, detail: str) -> ssl.SSLError:
