@@ -303,3 +303,42 @@ def test_sni_callback_failures_reach_the_unraisable_hook(files: dict[str, Path],
         expected = (TypeError, "TLSV1_ALERT_INTERNAL_ERROR")
     assert [u.exc_type for u in unraisable] == [expected[0]]
     assert getattr(errors["client"], "reason", None) == expected[1]
+
+
+# -- a socket wrapped before it is connected ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_handshake_on_an_unconnected_socket_is_enotconn(kind: type) -> None:
+    import errno
+    import socket
+
+    context = kind(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    with context.wrap_socket(socket.socket()) as sock, pytest.raises(OSError) as raised:
+        sock.do_handshake()
+    assert raised.value.errno == errno.ENOTCONN and not isinstance(raised.value, ValueError)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_session_of_another_context_is_refused_before_connecting(files: dict[str, Path], kind: type) -> None:
+    """As CPython's test_session_handling: the stdlib refuses it in connect(), before any TCP
+    connection (the SSL object is made first); glasstls when it is set."""
+    import socket
+
+    def client() -> Any:
+        context = kind(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(str(files["ca"]))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2  # (a session at once, no ticket to wait for)
+        return context
+
+    server = kind(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
+    pair = Pair(client(), server)
+    pair.handshake()
+    session = pair.client.session
+    assert session is not None
+    refused = pytest.raises(ValueError, match="Session refers to a different SSLContext")
+    with client().wrap_socket(socket.socket(), server_hostname="localhost") as sock, refused:
+        sock.session = session
+        sock.connect(("127.0.0.1", 9))

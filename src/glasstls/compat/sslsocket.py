@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
 from .errors import eof_error, ssl_error, want
+from .session import SSLSession
 from .sslobject import encoded_hostname
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
@@ -406,9 +407,9 @@ class SSLSocket(_Base):
 
     def do_handshake(self, block: bool = False) -> None:
         """Run the handshake (``block``: even on a non-blocking socket, as the stdlib's)."""
+        self._check_connected()  # first, as the stdlib's: ENOTCONN on a socket not connected yet
         if self._sslobj is None:
             raise ValueError("No SSL wrapper around " + str(self))
-        self._check_connected()
         timeout = self.gettimeout()
         try:
             if timeout == 0.0 and block:
@@ -707,6 +708,8 @@ class SSLSocket(_Base):
     @session.setter
     def session(self, session: Any) -> None:
         if self._sslobj is None:  # not connected yet: for the SSLObject connect() makes, as the stdlib's _session
+            if isinstance(session, SSLSession) and session.context is not self.context:
+                raise ValueError("Session refers to a different SSLContext.")  # (_ssl.c's, at connect())
             self._session = session
             return
         with self._ssl_lock:  # (the SSLObject checks it as _ssl.c: client, before the handshake)
