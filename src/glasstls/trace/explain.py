@@ -44,8 +44,19 @@ from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
 from .dn import dn_text
-from .explain_phrases import ALERT_MEANINGS, early_data_decision, parts_in_words, psk_offer, psk_refused, reused_shares
+from .explain_phrases import (
+    ALERT_MEANINGS,
+    RENEGOTIATING_CLIENT_HELLO,
+    early_data_decision,
+    hello_request_words,
+    parts_in_words,
+    psk_offer,
+    psk_refused,
+    reused_shares,
+    warning_words,
+)
 from .explain_revocation import REVOCATION_SUBJECTS, revocation_words
+from .explain_secrets import secret_words
 
 
 def _peer(side: str) -> str:
@@ -118,24 +129,12 @@ class Explainer:
         return []
 
     def _hello_request(self, msg: H12.HelloRequest, ctx: D.Context, sender: str) -> list[str]:
-        if not ctx.handshake_done:  # RFC 5246, Section 7.4.1.1: ignored while negotiating
-            return ["the server asks for a new handshake while one is under way: the client ignores it."]
-        return [
-            "the server asks the client to renegotiate (TLS 1.2; RFC 5246, Section 7.4.1.1): to start a new "
-            "handshake on this connection, often to ask for a client certificate late. glasstls never "
-            "renegotiates: the client declines with a no_renegotiation warning, and the connection goes on unless "
-            "the server ends it."
-        ]
+        return [hello_request_words(ctx.handshake_done)]
 
     def _client_hello(self, msg: H.ClientHello, ctx: D.Context, sender: str) -> list[str]:
         out = []
         if ctx.handshake_done:  # on an established connection, under its keys: RFC 5246, Section 7.4.1.2
-            return [
-                "the client asks to renegotiate: a new handshake on the established connection, sent under its "
-                "keys. glasstls never renegotiates (renegotiation let attackers splice sessions, RFC 5746, and "
-                "TLS 1.3 removed it): the server declines with a no_renegotiation warning and the connection goes "
-                "on, unless the client ends it."
-            ]
+            return [RENEGOTIATING_CLIENT_HELLO]
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
         versions = D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
@@ -697,43 +696,7 @@ class Explainer:
     def _secret(self, event: SecretTrace, ctx: D.Context) -> list[str]:
         if not self._once(event.label):
             return []
-        label = event.label
-        early = _EARLY_SECRETS.get(label)
-        if early is not None:
-            return [early]
-        if label == "handshake_secret":
-            psk = " on top of the early secret, which holds the PSK," if ctx.psk else ""
-            return [
-                f"Key schedule (RFC 8446, Section 7.1): the (EC)DHE shared secret goes through HKDF-Extract{psk} "
-                "into the handshake secret; from it and the hash of the hellos come "
-                "client_handshake_traffic_secret and server_handshake_traffic_secret, one for each direction."
-            ]
-        if label == "master_secret" and ctx.tls13:
-            return [
-                "The master secret, the last stage of the key schedule; the application traffic secrets and the "
-                "exporter secret are derived from it and the transcript hash up to the server's Finished."
-            ]
-        if label == "master_secret":
-            if ctx.resumed:
-                return ["The master secret of the resumed session, taken from the session cache or the ticket."]
-            return ["The master secret, from the pre-master secret and the randoms (see ClientKeyExchange)."]
-        if label == "resumption_master_secret":
-            return ["The resumption secret: tickets issued on this connection derive their PSK from it."]
-        if label == "exporter_master_secret":
-            return ["The exporter secret: keying material for applications, bound to this connection."]
-        if label == "pre_master_secret":
-            how = (
-                "the 48 bytes the client made and the server decrypted with its private key"
-                if ctx.kx == "RSA"
-                else "the (EC)DHE shared secret both sides computed, each from its own private half and the other's "
-                "public one; it never crossed the network"
-            )
-            return [
-                f"The pre-master secret: {how}. It is the one value only the two sides know; with the client "
-                "and server randoms it makes the master secret (RFC 5246, Section 8.1; RFC 7627 hashes the "
-                "whole handshake in place of the randoms when extended_master_secret was agreed)."
-            ]
-        return []
+        return secret_words(event.label, ctx)
 
     # -- outcomes ------------------------------------------------------------------------------
     def _alert(self, event: AlertTrace, ctx: D.Context) -> list[str]:
@@ -759,16 +722,8 @@ class Explainer:
     @staticmethod
     def _warning(event: AlertTrace, name: str, meaning: str) -> str:
         """A TLS 1.2 warning alert: news, not an ending (RFC 5246, Section 7.2)."""
-        if event.direction == "out":
-            why = f" Why: {friendly_reason(event.reason)}." if event.reason else ""
-            return (
-                f"The {event.side} sends a warning {name} alert, meaning {meaning}. A warning does not end a TLS 1.2 "
-                f"connection: the {_peer(event.side)} may go on, or end it if it cannot.{why}"
-            )
-        return (
-            f"The {_peer(event.side)} sent a warning {name} alert: {meaning}. A warning does not end a TLS 1.2 "
-            f"connection; the {event.side} goes on."
-        )
+        why = f" Why: {friendly_reason(event.reason)}." if event.reason and event.direction == "out" else ""
+        return warning_words(event.side, _peer(event.side), event.direction == "out", name, meaning) + why
 
     def _verification(self, event: VerificationTrace, ctx: D.Context) -> list[str]:
         is_revocation = event.subject.startswith(REVOCATION_SUBJECTS)
@@ -808,24 +763,6 @@ class Explainer:
         whose = "server's" if event.side == "client" else "client's"
         rejects = f"The {event.side} rejects the {whose} credentials ({event.subject}): {friendly_reason(event.detail)}"
         return [*revocation, rejects + "."]
-
-
-# The secrets of the early stage of the TLS 1.3 key schedule (RFC 8446, Section 7.1), in words.
-_EARLY_SECRETS = {
-    "early_secret": "The early secret, the first stage of the key schedule: HKDF-Extract over the pre-shared key "
-    "(zeros when there is none). The binder key and the 0-RTT secrets come from it, and it is the salt under "
-    "which the (EC)DHE secret enters next.",
-    "binder_key": "The binder key, from the early secret: the PSK binders are HMACs under a key derived from it, "
-    "so only a holder of the PSK can make them.",
-    "client_early_traffic_secret": "The client early traffic secret (RFC 8446, Section 7.1): Derive-Secret(early "
-    'secret, "c e traffic", ClientHello). It protects the client\'s 0-RTT data and its EndOfEarlyData. It depends '
-    "only on the PSK and the ClientHello, no fresh key exchange: that is why 0-RTT data has no forward secrecy "
-    "and can be replayed. In the NSS key log it is CLIENT_EARLY_TRAFFIC_SECRET.",
-    "early_exporter_master_secret": 'The early exporter secret: Derive-Secret(early secret, "e exp master", '
-    "ClientHello), from which an application can export keying material during 0-RTT (RFC 8446, Section 7.5), "
-    "with the same caveats as early data: no forward secrecy, no protection from replay. In the NSS key log it "
-    "is EARLY_EXPORTER_SECRET.",
-}
 
 
 # Each explainer takes the message types of its row (matched with isinstance), hence Any for the

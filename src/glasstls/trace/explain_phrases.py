@@ -150,3 +150,53 @@ def psk_refused(side: str, detail: str) -> str:
         f"The server cannot use the offered PSK ({detail}): it falls back to a full handshake with its "
         "certificate. An unusable ticket never fails the connection (RFC 8446, Section 4.2.11)."
     )
+
+
+# -- renegotiation, warnings and the pre-master secret (TLS 1.2) ---------------------------------
+
+RENEGOTIATING_CLIENT_HELLO = (
+    "the client asks to renegotiate: a new handshake on the established connection, sent under its keys. "
+    "glasstls never renegotiates (renegotiation let attackers splice sessions, RFC 5746, and TLS 1.3 removed "
+    "it): the server declines with a no_renegotiation warning and the connection goes on, unless the client "
+    "ends it."
+)
+
+
+def hello_request_words(handshake_done: bool) -> str:
+    """A TLS 1.2 server's HelloRequest (RFC 5246, Section 7.4.1.1)."""
+    if not handshake_done:  # ignored while negotiating
+        return "the server asks for a new handshake while one is under way: the client ignores it."
+    return (
+        "the server asks the client to renegotiate (TLS 1.2; RFC 5246, Section 7.4.1.1): to start a new "
+        "handshake on this connection, often to ask for a client certificate late. glasstls never renegotiates: "
+        "the client declines with a no_renegotiation warning, and the connection goes on unless the server ends it."
+    )
+
+
+def warning_words(side: str, peer: str, sent: bool, name: str, meaning: str) -> str:
+    """A TLS 1.2 warning alert, sent by ``side`` (``sent``) or received from ``peer``: news, not an
+    ending (RFC 5246, Section 7.2)."""
+    if sent:
+        return (
+            f"The {side} sends a warning {name} alert, meaning {meaning}. A warning does not end a TLS 1.2 "
+            f"connection: the {peer} may go on, or end it if it cannot."
+        )
+    return (
+        f"The {peer} sent a warning {name} alert: {meaning}. A warning does not end a TLS 1.2 connection; "
+        f"the {side} goes on."
+    )
+
+
+def pre_master_words(rsa: bool) -> str:
+    """The TLS 1.2 pre-master secret, by key exchange (RFC 5246, Sections 7.4.7 and 8.1)."""
+    how = (
+        "the 48 bytes the client made and the server decrypted with its private key"
+        if rsa
+        else "the (EC)DHE shared secret both sides computed, each from its own private half and the other's "
+        "public one; it never crossed the network"
+    )
+    return (
+        f"The pre-master secret: {how}. It is the one value only the two sides know; with the client and server "
+        "randoms it makes the master secret (RFC 5246, Section 8.1; RFC 7627 hashes the whole handshake in place "
+        "of the randoms when extended_master_secret was agreed)."
+    )
