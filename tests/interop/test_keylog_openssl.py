@@ -174,10 +174,12 @@ def check_tls12(events: EventList, keylog: str, suite_name: str, ems: bool) -> N
     assert len(master) == prf12.MASTER_SECRET_LEN
 
     secrets = glasstls_secrets(events)
-    assert set(secrets) == {"master_secret"}, secrets.keys()
+    assert set(secrets) == {"pre_master_secret", "master_secret"}, secrets.keys()
     client_random, server_random = hello_randoms(events)
     assert secrets["master_secret"] == (client_random, master)
     assert openssl_random == client_random
+    if "RSA" in entries:  # OpenSSL logs the RSA pre-master secret itself: glasstls's step shows the same
+        assert secrets["pre_master_secret"] == (client_random, entries["RSA"][1])
 
     suite = TLS12_SUITES[CipherSuite[suite_name]]
     if "RSA" in entries:
