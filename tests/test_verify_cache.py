@@ -15,7 +15,7 @@ from glasstls.enums import AlertDescription
 from glasstls.errors import AlertError
 from glasstls.events import ConnectionClosed
 from glasstls.handshake.peer_auth import load_certificate, parse_der_chain
-from glasstls.x509 import verify, verify_cache
+from glasstls.x509 import names, verify_cache
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import verify_server_chain
@@ -118,16 +118,16 @@ def test_a_certificates_description_is_kept_per_object_and_bounded(
     ca: ThrowawayCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """describe() keeps its text by certificate object (held, so the id is not reused), within its bound."""
-    monkeypatch.setattr(verify, "_described", {})
-    monkeypatch.setattr(verify, "_DESCRIBED_MAX", 2)
+    monkeypatch.setattr(names, "_described", {})
+    monkeypatch.setattr(names, "_DESCRIBED_MAX", 2)
     leaves = [ca.issue_server([f"desc{i}.example"], now=NOW).certificate for i in range(3)]
-    texts = [verify.describe(cert) for cert in leaves]
+    texts = [names.describe(cert) for cert in leaves]
     assert texts == [f"CN=desc{i}.example" for i in range(3)]
-    assert len(verify._described) <= 2
-    assert verify.describe(leaves[2]) is texts[2]  # kept: the same text object
+    assert len(names._described) <= 2
+    assert names.describe(leaves[2]) is texts[2]  # kept: the same text object
     again = load_certificate(leaves[0].public_bytes(serialization.Encoding.DER), 0, "server")
-    assert verify.describe(again) == texts[0]  # another object, the same subject
-    assert len(verify._described) <= 2
+    assert names.describe(again) == texts[0]  # another object, the same subject
+    assert len(names._described) <= 2
 
 
 def test_a_malformed_certificate_fails_every_time() -> None:

@@ -31,11 +31,11 @@ from glasstls.x509.mint import (
     build_certificate,
     generate_key,
 )
+from glasstls.x509.names import name_matches
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import (
     MAX_CHAIN_DEPTH,
     VerifiedChain,
-    name_matches,
     uses_eddsa,
     verify_path_rfc5280,
     verify_server_chain,

@@ -40,10 +40,10 @@ from .session.psk import ExternalPsk
 from .session.replay import MemoryReplayGuard, ReplayGuard
 from .session.tickets import TicketKeyRing, TicketKeys
 from .x509.client_identity import ClientIdentityCheck
+from .x509.names import san_names
 from .x509.online import OnlineRevocation, check_mode
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore
-from .x509.verify import san_names
 
 _E = TypeVar("_E", bound=Enum)
 

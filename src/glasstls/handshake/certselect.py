@@ -11,7 +11,7 @@ from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certifica
 from ..enums import AlertDescription, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
-from ..x509.verify import describe, name_matches
+from ..x509.names import describe, name_matches
 from .base import Context
 
 

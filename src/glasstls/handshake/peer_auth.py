@@ -24,8 +24,9 @@ from ..enums import SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
+from ..x509.names import describe, parse_problem
 from ..x509.store import TrustStore
-from ..x509.verify import VerifiedChain, describe, parse_problem, verify_client_chain, verify_server_chain
+from ..x509.verify import VerifiedChain, verify_client_chain, verify_server_chain
 from ..x509.verify_cache import der_of, parsed, parsed_chain
 from .base import Context, traced_check
 

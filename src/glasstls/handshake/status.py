@@ -38,8 +38,8 @@ from ..enums import AlertDescription, CertificateStatusType
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..wire.handshake import Certificate, ClientHello
+from ..x509.names import describe
 from ..x509.revocation import CrlCheck, check_crls, check_ocsp_response, must_staple, require_good
-from ..x509.verify import describe
 from .admission import admit_extensions
 from .base import Context
 

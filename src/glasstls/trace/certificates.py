@@ -51,7 +51,7 @@ def certificate_info(der: bytes) -> dict[str, Any]:
 
 
 def _undecodable(exc: BaseException) -> str:
-    from ..x509.verify import parse_problem
+    from ..x509.names import parse_problem
 
     return f"undecodable: {parse_problem(exc)}"
 

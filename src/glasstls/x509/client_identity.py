@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from ..enums import AlertDescription
 from ..errors import AlertError
 from ..text import exception_text, printable
-from .verify import describe
+from .names import describe
 
 CHECK_FIELD = "ServerConfig.client_identity_check"
 
