@@ -339,13 +339,17 @@ class ServerConnected13(_ServerConnected[KeyUpdate | Certificate | CompressedCer
         # A client Certificate only answers an outstanding CertificateRequest: without one it is
         # unexpected_message however it is formed (as OpenSSL answers it), not a decode_error.
         if msg_type in (HandshakeType.certificate, HandshakeType.compressed_certificate):
-            pha = self.post_handshake_auth
-            return pha is not None and bool(pha.outstanding)
+            return self._requests_outstanding
         return super().takes(msg_type)
+
+    @property
+    def _requests_outstanding(self) -> bool:
+        pha = self.post_handshake_auth
+        return pha is not None and bool(pha.outstanding)
 
     def _client_certificate(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         pha = self.post_handshake_auth
-        if pha is None or not pha.outstanding:
+        if pha is None or not self._requests_outstanding:
             raise AlertError(
                 AlertDescription.unexpected_message,
                 f"client {received.name} after the handshake, with no CertificateRequest outstanding",
