@@ -6,6 +6,7 @@ and ends by checking that the server is alive and serves the next client.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -395,3 +396,55 @@ def test_a_client_that_sends_nothing_is_one_log_line(pki: PKI) -> None:
         after = server.lines[server.lines.index(line) + 1 :]
     assert line.endswith("failed: the peer closed the connection while waiting for ClientHello"), line
     assert not after or not after[0].startswith("diagnosis:"), after
+
+
+def openssl_send_then_close_notify(pki: PKI, port: int, payload: bytes) -> tuple[bytes, bool]:
+    """Python's ssl (OpenSSL) as the client, TLS 1.2: ``payload`` and its close_notify (unwrap) in one
+    TCP write, then every byte until the server's close_notify: (what came back, a clean end)."""
+    context = ssl.create_default_context(cafile=str(pki.ca_pem))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    received, clean = bytearray(), False
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                incoming.write(sock.recv(1 << 16))
+        tls.write(payload)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.unwrap()  # our close_notify, behind the data
+        sock.sendall(outgoing.read())
+        while time.monotonic() < deadline and not clean:
+            data = sock.recv(1 << 16)
+            if not data:
+                break
+            incoming.write(data)
+            while True:
+                try:
+                    chunk = tls.read(1 << 16)
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:
+                    clean = True
+                    break
+                if not chunk:
+                    clean = True
+                    break
+                received += chunk
+    return bytes(received), clean
+
+
+def test_an_openssl_clients_data_and_close_notify_are_answered_in_full(pki: PKI) -> None:
+    """The same with a real peer: OpenSSL's TLS 1.2 client, as `echo … | openssl s_client` sends it."""
+    payload = bytes(range(256)) * 800
+    with CLIServer(pki) as server:
+        echoed, clean = openssl_send_then_close_notify(pki, server.port, payload)
+    assert len(echoed) == len(payload) and echoed == payload and clean
+    with CLIServer(pki, "--www") as server:
+        page, _ = openssl_send_then_close_notify(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:200]

@@ -302,3 +302,22 @@ def test_tls12_ecdsa_chain_only_on_a_curve_the_client_names(pki, chains, groups,
     assert client.returncode == 0 and received == b"curve\n", client.stdout + client.stderr
     assert re.search(rf"^New, \S+, Cipher is {expected}-", client.stdout, re.M), client.stdout
     assert params.cipher_suite.startswith(f"TLS_{expected.replace('-', '_')}_WITH")
+
+
+def test_an_unrecognized_name_warning_before_the_server_hello_is_gone_past(pki, tmp_path):
+    """``s_server -servername NAME -cert2 …`` warns unrecognized_name (level warning, RFC 6066,
+    Section 3) before its ServerHello when the client's SNI is another name, and serves its first
+    certificate: glasstls goes on, as OpenSSL's, GnuTLS's and Python's clients do."""
+    files = pki.files["ecdsa-p256"]
+    other = ("-servername", "other.example", "-cert2", str(files.leaf), "-key2", str(files.key))
+    config = ClientConfig(trust_store=pki.trust_store(), tls_max=ProtocolVersion.TLSv1_2)
+    events = EventList()
+    with OpenSSLServer(files, tmp_path / "s_server.trace", *other, protocol="-tls1_2") as server:
+        with glasstls.connect(
+            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
+        ) as tls:
+            tls.sendall(b"warned\n")
+            assert read_line(tls.recv) == b"denraw\n"
+        server.wait_exit()
+    warnings = [e for e in events.events if getattr(e, "kind", "") == "alert" and e.direction == "in"]
+    assert [(int(w.level), int(w.description)) for w in warnings][:1] == [(1, 112)]  # the warning did come
