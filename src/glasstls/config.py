@@ -350,6 +350,8 @@ def _apply_profile(cfg: ClientConfig | ServerConfig) -> None:
         object.__setattr__(cfg, "tls_min", profile.tls_min)
     if client and profile.dhe_custom_groups:
         object.__setattr__(cfg, "dhe_custom_groups", True)
+    if client and profile.legacy_server_connect:
+        object.__setattr__(cfg, "legacy_server_connect", True)
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,11 @@ class ClientConfig:
     # TLS 1.2 DHE with a group the server made itself (not RFC 7919's or RFC 3526's): refused
     # unless True (the legacy profile), and then only a safe prime of 2048 bits or more (crypto/dhe12.py).
     dhe_custom_groups: bool = False
+    # RFC 5746, Section 4.1: a TLS 1.2 server whose ServerHello has no renegotiation_info cannot
+    # tell a renegotiation from a first handshake, so a man in the middle can splice his own
+    # session in front of ours. Refused unless True (the legacy profile), as OpenSSL 3 refuses it
+    # without SSL_OP_LEGACY_SERVER_CONNECT.
+    legacy_server_connect: bool = False
     # RFC 7685: pad a ClientHello of 256 to 511 bytes to 512 with the padding extension, as NSS
     # and OpenSSL do for the load balancers that hang on those sizes.
     client_hello_padding: bool = False

@@ -13,7 +13,8 @@ name without the whole legacy profile.
 - ``legacy``: intermediate plus what old peers need: CBC suites (MAC-then-encrypt when the
   peer lacks encrypt_then_mac, RFC 7366), RSA key transport, SHA-1 signatures (and the
   RFC 5246 SHA-1 default when a ClientHello has no signature_algorithms), larger RFC 7919
-  groups and server-chosen DHE groups that pass a safe-prime check.
+  groups, server-chosen DHE groups that pass a safe-prime check, and TLS 1.2 servers that
+  do not support secure renegotiation (RFC 5746; OpenSSL's UnsafeLegacyServerConnect).
 
 No profile speaks TLS 1.0 or 1.1 (RFC 8996), and none has 3DES, RC4, export or NULL
 suites: glasstls implements none of them. AES-CCM suites are in no profile; they are
@@ -112,6 +113,7 @@ class Profile:
     groups: tuple[NamedGroup, ...]
     signature_schemes: tuple[SignatureScheme, ...]
     dhe_custom_groups: bool  # a TLS 1.2 client accepts a server-chosen (safe-prime) DHE group
+    legacy_server_connect: bool  # a TLS 1.2 client accepts a server without renegotiation_info
 
     @property
     def client_groups(self) -> tuple[NamedGroup, ...]:
@@ -135,6 +137,7 @@ PROFILES: dict[str, Profile] = {
             _EC_GROUPS,
             _SCHEMES,
             dhe_custom_groups=False,
+            legacy_server_connect=False,
         ),
         Profile(
             "intermediate",
@@ -144,16 +147,18 @@ PROFILES: dict[str, Profile] = {
             (*_EC_GROUPS, _G.ffdhe2048),
             _SCHEMES,
             dhe_custom_groups=False,
+            legacy_server_connect=False,
         ),
         Profile(
             "legacy",
-            "intermediate plus CBC, RSA key transport, SHA-1 signatures and custom DHE groups (Mozilla old, "
-            "without TLS 1.0/1.1 or 3DES)",
+            "intermediate plus CBC, RSA key transport, SHA-1 signatures, custom DHE groups and servers without secure "
+            "renegotiation (Mozilla old, without TLS 1.0/1.1 or 3DES)",
             ProtocolVersion.TLSv1_2,
             DEFAULT_TLS13_SUITES + _ECDHE_AEAD + _DHE_AEAD + _LEGACY_12,
             (*_EC_GROUPS, _G.ffdhe2048, _G.ffdhe3072, _G.ffdhe4096),
             (*_SCHEMES, _S.rsa_pkcs1_sha1, _S.ecdsa_sha1),
             dhe_custom_groups=True,
+            legacy_server_connect=True,
         ),
     )
 }
@@ -185,6 +190,8 @@ def describe(profile: Profile) -> list[str]:
     lines.append(f"  signature schemes: {', '.join(s.name for s in profile.signature_schemes)}")
     custom = "yes" if profile.dhe_custom_groups else "no"
     lines.append(f"  server-chosen DHE groups (safe primes of 2048 bits or more): {custom}")
+    legacy = "yes" if profile.legacy_server_connect else "no"
+    lines.append(f"  TLS 1.2 servers without secure renegotiation (RFC 5746): {legacy}")
     return lines
 
 

@@ -61,13 +61,17 @@ else:
 
 _SIDES = (ssl.PROTOCOL_TLS_CLIENT, ssl.PROTOCOL_TLS_SERVER)
 # The stdlib's defaults with OpenSSL 3 (Modules/_ssl.c, _ssl__SSLContext_impl): what
-# ``ssl.SSLContext().options`` reads. glasstls acts on OP_NO_TLSv1_2/3 and OP_NO_TICKET; it never
-# compresses, keeps no DH or ECDH key across handshakes, sends the TLS 1.3 middlebox-compatible
-# hello (RFC 8446 D.4) and, as a server, picks the suite by its own preference.
+# ``ssl.SSLContext().options`` reads. glasstls acts on OP_NO_TLSv1_2/3, OP_NO_TICKET and
+# OP_LEGACY_SERVER_CONNECT; it never compresses, keeps no DH or ECDH key across handshakes,
+# sends the TLS 1.3 middlebox-compatible hello (RFC 8446 D.4) and, as a server, picks the suite
+# by its own preference.
 _DEFAULT_OPTIONS = (
     ssl.OP_ALL | ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     | ssl.OP_SINGLE_DH_USE | ssl.OP_SINGLE_ECDH_USE | ssl.OP_ENABLE_MIDDLEBOX_COMPAT
 )  # fmt: skip
+# SSL_OP_LEGACY_SERVER_CONNECT (OpenSSL 3's value; ssl names it from Python 3.12): a client
+# accepts a TLS 1.2 server without secure renegotiation (ClientConfig.legacy_server_connect).
+_OP_LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
 _NO_VERSION_OPTIONS = (
     ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_TLSv1 | ssl.OP_NO_TLSv1_1 | ssl.OP_NO_TLSv1_2 | ssl.OP_NO_TLSv1_3
 )  # fmt: skip
@@ -449,9 +453,9 @@ class SSLContext(_Base):
         store = self._trust_store() if verify else None
         check_name = self._check_hostname and named
         inputs = (
-            store, self._tls_min(), self._tls_max(), self._alpn, self._options & ssl.OP_NO_TICKET, self._chain,
-            self.post_handshake_auth, check_name, self._profile, self._tls12_suites, self._groups, tuple(self._crls),
-            self._revocation(),
+            store, self._tls_min(), self._tls_max(), self._alpn,
+            self._options & (ssl.OP_NO_TICKET | _OP_LEGACY_SERVER_CONNECT), self._chain, self.post_handshake_auth,
+            check_name, self._profile, self._tls12_suites, self._groups, tuple(self._crls), self._revocation(),
         )  # fmt: skip
         built: ClientConfig | None = self._reused("client", inputs)
         if built is not None:
@@ -466,7 +470,7 @@ class SSLContext(_Base):
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
             post_handshake_auth=self.post_handshake_auth or None,
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
-            profile=self._profile, **kwargs,
+            legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile, **kwargs,
         )  # fmt: skip
         self._built["client"] = (inputs, config)
         return config

@@ -157,6 +157,8 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     # walks otherwise); read_extensions refused a repeated type, so each has one.
     found = {ext.type: ext for ext in sh.extensions}
     _check_extensions(hello, sh, found)
+    if _RENEGOTIATION_INFO not in found and not config.legacy_server_connect:
+        raise AlertError(FAILURE, _NO_SECURE_RENEGOTIATION)
     hs = _settled(ctx, config, hello, sh, transcript, found)
     limit = found.get(_RECORD_SIZE_LIMIT)
     if limit is not None:
@@ -195,6 +197,17 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
             "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "
             "removed TLS 1.3 from the handshake (RFC 8446, Section 4.1.3)",
         )
+
+
+# RFC 5746, Sections 1 and 4.1: without renegotiation_info the server cannot tell our first
+# handshake from a renegotiation of someone else's connection, so an attacker in the middle can
+# put his own data in front of ours. OpenSSL 3 refuses such a server (handshake_failure) unless
+# asked (SSL_OP_LEGACY_SERVER_CONNECT); BoringSSL and Go accept it.
+_NO_SECURE_RENEGOTIATION = (
+    "the server does not support secure renegotiation: its TLS 1.2 ServerHello has no "
+    "renegotiation_info (RFC 5746), so an attacker could splice his own data in front of ours; "
+    "--profile legacy (ClientConfig.legacy_server_connect=True) accepts such a server"
+)
 
 
 def _check_extensions(hello: ClientHello, sh: ServerHello, found: dict[E, Extension]) -> None:
