@@ -55,10 +55,12 @@ def test_refused_by_default_with_handshake_failure(pki):
 def test_python_ssl_refuses_it_too(pki):
     """The reference: OpenSSL 3 behind Python's ssl refuses the same server."""
     context = ssl.create_default_context(cafile=str(pki.root_file))
-    with GnuTLSServer(pki.files["ecdsa-p256"], UNSAFE) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as raw:
-            with pytest.raises(ssl.SSLError, match="(?i)unsafe legacy renegotiation"):
-                context.wrap_socket(raw, server_hostname="localhost")
+    with (
+        GnuTLSServer(pki.files["ecdsa-p256"], UNSAFE) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as raw,
+        pytest.raises(ssl.SSLError, match=r"(?i)unsafe legacy renegotiation"),
+    ):
+        context.wrap_socket(raw, server_hostname="localhost")
 
 
 @pytest.mark.parametrize("how", ["field", "profile"])
