@@ -279,8 +279,22 @@ def test_tls13_without_keys_shows_encrypted_records(tmp_path: Path, capsys: pyte
     assert_messages_shown(out, TLS13_MESSAGES[:2])
     assert "server > record application_data" in out and "[encrypted]" in out
     assert "handshake records stay encrypted: no key log was given" in out
-    for hidden in ("EncryptedExtensions", "CertificateVerify", "Finished", "glasstls-secret-payload"):
-        assert hidden not in out
+    for hidden in ("EncryptedExtensions", "CertificateVerify", "Finished"):
+        assert f"> {hidden} (" not in out and f"< {hidden} (" not in out  # named below, never decoded
+    assert "glasstls-secret-payload" not in out
+    # TLS 1.3 hides every type behind application_data; where a record stands names it: the
+    # server's first after its ServerHello begins its encrypted flight, the client's first after
+    # that begins its own (here the Finished alone), in both sides' views. Later ones (tickets,
+    # data, alerts) are not named.
+    flight = "[encrypted: the server's encrypted handshake begins: EncryptedExtensions, then Certificate"
+    finished = "[encrypted: the client's encrypted handshake begins: EndOfEarlyData if its 0-RTT data was accepted"
+    encrypted = [line for line in out.splitlines() if "[encrypted" in line]
+    assert encrypted[0].startswith("server > record application_data") and flight in encrypted[0]
+    assert encrypted[1].startswith("client < record application_data") and flight in encrypted[1]
+    assert encrypted[2].startswith("client > record application_data") and finished in encrypted[2]
+    assert encrypted[3].startswith("server < record application_data") and finished in encrypted[3]
+    assert all(line.endswith("[encrypted]") for line in encrypted[4:]) and len(encrypted) > 6
+    assert sum("--keylog FILE opens it" in line for line in encrypted) == 4
 
 
 def test_tls13_key_log_of_another_connection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -383,6 +397,10 @@ def test_tls12_without_keys_shows_encrypted_records(tmp_path: Path, capsys: pyte
     # The encrypted Finished is named for what it is (Wireshark's "Encrypted Handshake Message"), not decoded.
     named = "[encrypted: the Finished, Wireshark's Encrypted Handshake Message; --keylog FILE opens it]"
     assert f"client > record handshake, TLSv1.2, 40 bytes {named}" in out
+    # Each side's Finished, in each side's view; application data and alerts are not named.
+    for line in ("client > ", "server < ", "server > ", "client < "):
+        assert f"{line}record handshake, TLSv1.2, 40 bytes {named}" in out, line
+    assert out.count(named) == 4 and "record alert, TLSv1.2, 26 bytes [encrypted]" in out
     assert "client ~ the client's records stay encrypted: no key log was given" in out
     assert "Finished (20)" not in out and "verify_data" not in out and "glasstls-secret-payload" not in out
 

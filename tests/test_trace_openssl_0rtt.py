@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from glasstls.cli.main import main
 from glasstls.observe import MessageTrace, RecordTrace, TraceEvent
 from glasstls.trace.capture import tcp_packets, write_capture
 from glasstls.trace.diagram import SequenceDiagram
@@ -255,3 +256,23 @@ def test_replayed_ticket_0rtt_rejected(captures: tuple[Path, list[Path]]) -> Non
     illustration.add(events)
     summary = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", illustration.render()))
     assert summary["0-RTT early data"] == "offered, rejected: the server skipped it"
+
+
+def test_accepted_0rtt_without_keys_is_named_by_where_it_stands(
+    captures: tuple[Path, list[Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``glasstls dissect`` with no key log: the client's record between its ClientHello and the
+    ServerHello is its 0-RTT data (Wireshark says Application Data)."""
+    _keys, paths = captures
+    assert main(["dissect", str(paths[1]), "--side", "client"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "[encrypted" in line]
+    assert "client > record application_data" in lines[0] and "0-RTT early data" in lines[0], lines
+    # OpenSSL's flight comes in two records, the client's in two (EndOfEarlyData, then Finished):
+    # the first of each is named.
+    assert lines[1].startswith("client < ") and "server's encrypted handshake begins" in lines[1], lines
+    assert lines[2].endswith("[encrypted]"), lines
+    assert lines[3].startswith("client > ") and "client's encrypted handshake begins" in lines[3], lines
+    assert all(line.endswith("[encrypted]") for line in lines[4:]), lines
+    assert EARLY.decode(errors="replace") not in out
+

@@ -20,11 +20,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from ..enums import ContentType
-from ..observe import RecordTrace, TraceEvent
+from ..enums import ContentType, ProtocolVersion
+from ..observe import MessageTrace, RecordTrace, TraceEvent
 from ..text import exception_text, printable
 from ..trace.headlines import record_headline
 from ..trace.pcap import Dissection, NoteTrace, NSSKeyLog, TLSStream, dissect
+from ..wire.handshake import ServerHello
 
 if TYPE_CHECKING:
     from ..trace.text import TextTrace
@@ -103,15 +104,16 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
     for stream in streams:
         out.write(f"== {stream.summary()}\n")
         render = _renderer(out, args)  # a fresh one per connection: its context follows one handshake
-        seen: set[str] = set()  # the directions whose first encrypted handshake record was named
+        names = _EncryptedNames(stream.version == ProtocolVersion.TLSv1_3)
         for index, event in enumerate(stream.events):
             if isinstance(event, NoteTrace):
                 # A capture's bytes are a peer's: a note quoting them prints no raw control character.
                 out.write(f"{event.side:<6} ~ {printable(event.text, escape_backslash=False)}\n")
                 continue
+            names.see(event)
             if index in stream.encrypted and isinstance(event, RecordTrace):
                 mark = ">" if event.direction == "out" else "<"
-                out.write(f"{event.side:<6} {mark} record {record_headline(event)} [encrypted{_what(event, seen)}]\n")
+                out.write(f"{event.side:<6} {mark} record {record_headline(event)} [encrypted{names.what(event)}]\n")
                 continue
             try:
                 render(event)
@@ -125,13 +127,58 @@ def _text(out: TextIO, result: Dissection, streams: list[TLSStream], args: argpa
     out.flush()
 
 
-def _what(record: RecordTrace, seen: set[str]) -> str:
-    """What an encrypted record is when no key log opens it: the first TLS 1.2 handshake record
-    after ChangeCipherSpec is the Finished (Wireshark's "Encrypted Handshake Message")."""
-    if record.content_type != ContentType.handshake or record.direction in seen:
-        return ""
-    seen.add(record.direction)
-    return ": the Finished, Wireshark's Encrypted Handshake Message; --keylog FILE opens it"
+_OPENS_IT = "; --keylog FILE opens it"
+
+
+class _EncryptedNames:
+    """What an encrypted record is when no key log opens it, from where it stands in the
+    connection: the first one each side sends in a stage of the handshake is named (in both
+    sides' views); the rest, application data or post-handshake messages alike, are not."""
+
+    def __init__(self, tls13: bool) -> None:
+        self.tls13 = tls13
+        self.server_hello = False  # a ServerHello (not a HelloRetryRequest) went by
+        self.flight_seen = False  # TLS 1.3: an encrypted record of the server's after it
+        self.named: set[tuple[str, str, str]] = set()  # (sender, viewer, stage)
+
+    def see(self, event: TraceEvent) -> None:
+        if isinstance(event, MessageTrace) and type(event.message) is ServerHello:
+            self.server_hello = True
+
+    def what(self, record: RecordTrace) -> str:
+        sender = record.side if record.direction == "out" else _OTHER[record.side]
+        stage, words = self._stage(record, sender)
+        if not words or (sender, record.side, stage) in self.named:
+            return ""
+        self.named.add((sender, record.side, stage))
+        return f": {words}{_OPENS_IT}"
+
+    def _stage(self, record: RecordTrace, sender: str) -> tuple[str, str]:
+        if not self.tls13:
+            # TLS 1.2: the first handshake record after ChangeCipherSpec is the Finished.
+            if record.content_type != ContentType.handshake:
+                return "", ""
+            return "finished", "the Finished, Wireshark's Encrypted Handshake Message"
+        # TLS 1.3 hides every record's type behind application_data (RFC 8446, Section 5.2), so
+        # Wireshark calls them all Application Data; where they stand tells more.
+        if sender == "client" and not self.server_hello:
+            return "early", "0-RTT early data, under the client's early traffic keys (RFC 8446, Section 2.3)"
+        if sender == "server":
+            self.flight_seen = True
+            return "flight", (
+                "the server's encrypted handshake begins: EncryptedExtensions, then Certificate and "
+                "CertificateVerify unless it resumes, then Finished (RFC 8446, Section 2; Wireshark "
+                "says Application Data)"
+            )
+        if self.flight_seen:
+            return "finished", (
+                "the client's encrypted handshake begins: EndOfEarlyData if its 0-RTT data was "
+                "accepted, Certificate and CertificateVerify if it was asked for them, then Finished"
+            )
+        return "", ""
+
+
+_OTHER = {"client": "server", "server": "client"}
 
 
 def _application_data(out: TextIO, event: TraceEvent, full: bool, both: bool) -> None:
