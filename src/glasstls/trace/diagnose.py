@@ -596,10 +596,14 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     verification = f"{failed[-1].subject}: {failed[-1].detail}" if failed else ""
     facts = error.facts if isinstance(error, AlertError) else None
     fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx, facts)
-    if origin == "peer" and alert_name == "handshake_failure" and side == "client" and _sent_no_certificate(messages):
+    sent_none = side == "client" and _sent_no_certificate(messages)
+    if origin == "peer" and sent_none and alert_name in _NO_CERTIFICATE_ALERTS:
         # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
-        # with handshake_failure; the trace shows it asked and got none, so say that rather than "no common suite".
+        # with handshake_failure (OpenSSL), bad_certificate (Go) or decode_error (GnuTLS); the trace shows it
+        # asked and got none, so say that rather than "no common suite" or "could not parse".
         fix = _match("certificate_required", "", origin, side, ctx)
+        if alert_name != "certificate_required":
+            fix += f"; it asked for one, this client sent none, and it answered {alert_name}"
     if origin == "peer" and _refused_renegotiation(alerts):
         fix = _RENEGOTIATION_REFUSED
     unfit = [e for e in failed if e.subject == "client certificate" and "can sign with" in e.detail]
@@ -614,6 +618,12 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     detail = failed[-1].detail if failed else ""
     return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
 
+
+# What servers that require a client certificate answer an empty one with: certificate_required
+# (RFC 8446, Section 4.4.2.4), handshake_failure (RFC 5246, Section 7.4.6), or another stack's choice.
+_NO_CERTIFICATE_ALERTS = frozenset(
+    {"certificate_required", "handshake_failure", "bad_certificate", "decode_error", "certificate_unknown"}
+)
 
 # Alerts about a certificate (RFC 8446, Section 6.2). A server sends them only about the client's.
 _CERTIFICATE_ALERTS = frozenset(
