@@ -21,6 +21,7 @@ import glasstls
 from glasstls import AlertError, ClientConfig, ProtocolVersion
 from glasstls.enums import AlertDescription
 from glasstls.profiles import describe, profile_named
+from glasstls.trace.diagnose import diagnose
 
 pytestmark = [
     pytest.mark.interop,
@@ -48,6 +49,7 @@ def test_refused_by_default_with_handshake_failure(pki):
         server.wait_for(r"(?i)handshake failed|error in handshake|alert")
     err = caught.value
     assert err.description == AlertDescription.handshake_failure
+    assert "update the server, or accept the risk" in diagnose(err, side="client")
     assert "secure renegotiation" in err.reason and "RFC 5746" in err.reason
     assert "--profile legacy" in err.reason and "legacy_server_connect" in err.reason
 

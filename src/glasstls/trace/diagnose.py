@@ -310,6 +310,14 @@ FIXES: tuple[Rule, ...] = (
     # -- negotiation ------------------------------------------------------------------------------
     Rule(
         "handshake_failure",
+        "the server does not support RFC 5746 secure renegotiation (nothing current lacks it): update the "
+        "server, or accept the risk for this one with --profile legacy (ClientConfig.legacy_server_connect=True)",
+        r"does not support secure renegotiation",
+        "local",
+        "client",
+    ),
+    Rule(
+        "handshake_failure",
         "the server's security profile left out what the client offered: {m1}",
         r"refused by policy: (.*)$",
     ),
