@@ -35,7 +35,7 @@ from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
-from . import sslsocket, watch
+from . import keylogfile, sslsocket, watch
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
@@ -55,6 +55,8 @@ _OLD = (ssl.TLSVersion.SSLv3, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 # defined here and shadows the OpenSSL one, whose context underneath stays unused. For mypy it
 # is a class of its own: its attributes are glasstls's, not typeshed's.
 if TYPE_CHECKING:
+    from ..trace.keylog import KeyLog
+
     _Base = object
 else:
     _Base = ssl.SSLContext
@@ -98,7 +100,6 @@ class SSLContext(_Base):
     sslobject_class: type[Any] = SSLObject
     sslsocket_class: type[Any] = sslsocket.SSLSocket
     # Plain class attributes shadow the OpenSSL context's descriptors (see _Base above).
-    keylog_filename: str | None = None
     post_handshake_auth = False
     # Reads True as the stdlib's (OpenSSL falls back to the CN of a certificate without DNS names);
     # stored, not acted on: glasstls never reads the CN (RFC 9525), whatever it is set to.
@@ -147,6 +148,8 @@ class SSLContext(_Base):
         self._groups: tuple[NamedGroup, ...] = ()  # set_ecdh_curve's one group; () for the profile's
         self._num_tickets = 2
         self._msg_cb: Callable[..., Any] | None = None
+        self._keylog_name: Any = None
+        self._keylog: KeyLog | None = None
         self._tls12_suites: tuple[CipherSuite, ...] | None = None
         # One session cache and one ticket key set for every connection of this context, as
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
@@ -211,6 +214,20 @@ class SSLContext(_Base):
         if self._protocol == ssl.PROTOCOL_TLS_CLIENT:
             raise ValueError("SSLContext is not a server context.")
         self._num_tickets = value
+
+    @property
+    def keylog_filename(self) -> Any:
+        """The key log file, as it was set (keylogfile.py: opened, with its header, when set)."""
+        return self._keylog_name
+
+    @keylog_filename.setter
+    def keylog_filename(self, value: Any) -> None:
+        self._keylog = keylogfile.opened(value)
+        self._keylog_name = value
+
+    def key_log(self) -> KeyLog | None:
+        """Where this context's connections write their secrets (None: nowhere)."""
+        return self._keylog
 
     @property
     def _msg_callback(self) -> Callable[..., Any] | None:

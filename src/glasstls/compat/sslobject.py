@@ -43,7 +43,6 @@ class SSLContext(Protocol):
     """What an SSLObject reads of its context.SSLContext (a Protocol: no import cycle)."""
 
     check_hostname: bool
-    keylog_filename: str | None
 
     @property
     def protocol(self) -> ssl._SSLMethod: ...
@@ -59,6 +58,8 @@ class SSLContext(Protocol):
     def server_config(self, server_name_callback: Any = None) -> Any: ...
 
     def server_chains(self) -> Any: ...
+
+    def key_log(self) -> Any: ...
 
 
 # A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
@@ -103,7 +104,7 @@ class SSLObject(_Base):
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
         if self._watch is not None:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
-        observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
+        observers = (context.key_log(), self._watch.observer if self._watch else None)
         self._observer = _tee(observers)
         # The ClientHello is made now but goes out at the first do_handshake(), as OpenSSL writes it
         # in SSL_do_handshake: until then ``session`` may still be set, and the hello made again.
@@ -499,10 +500,3 @@ def _tee(observers: tuple[Any, ...]) -> Any:
 
     return Tee(*present)
 
-
-def _keylog(path: str | None) -> Any:
-    if not path:
-        return None
-    from ..trace.keylog import KeyLog  # only when asked for: import glasstls stays light
-
-    return KeyLog(path)
