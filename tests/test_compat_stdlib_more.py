@@ -5,11 +5,19 @@ glasstls's, against the stdlib's other side in memory (test_compat_bio.Pair)."""
 from __future__ import annotations
 
 import ssl
+import subprocess
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.name import _ASN1Type
+from cryptography.x509.oid import NameOID
 
+from glasstls.x509.mint import ThrowawayCA
 from test_compat_bio import Pair
 from test_compat_stdlib_rules import KIND_IDS, KINDS, _run, files
 
@@ -72,3 +80,98 @@ def test_keylog_filename_refusals(tmp_path: Path, kind: type) -> None:
         ctx.keylog_filename = str(tmp_path)
     with pytest.raises(TypeError):
         ctx.keylog_filename = 1
+
+
+# -- capath: OpenSSL's hashed directory, read when a chain needs it --------------------------------
+
+
+def _openssl_hash(pem: Path) -> str:
+    return subprocess.run(
+        ["openssl", "x509", "-in", str(pem), "-noout", "-subject_hash"], capture_output=True, text=True, check=True,
+        timeout=30,
+    ).stdout.strip()  # fmt: skip
+
+
+def _messy_certificate(path: Path) -> x509.Certificate:
+    """A self-signed certificate whose subject has every case x509_name_canon changes: capitals,
+    white space inside and around, tabs, non-ASCII, a BMPString, an email IA5String, a NumericString
+    (kept as it is) and a multi-valued RDN."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([
+        x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE")]),
+        x509.RelativeDistinguishedName([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "  Grüne   Wiese\tGmbH "),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Zentrale", _ASN1Type.BMPString),
+        ]),
+        x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.EMAIL_ADDRESS, "CA@Example.ORG")]),
+        x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.SERIAL_NUMBER, "0042", _ASN1Type.NumericString)]),
+        x509.RelativeDistinguishedName([
+            x509.NameAttribute(NameOID.COMMON_NAME, "Messy  ROOT  CA", _ASN1Type.PrintableString),
+        ]),
+    ])  # fmt: skip
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert
+
+
+def test_subject_hash_is_openssls(files: dict[str, Path], tmp_path: Path) -> None:
+    """The file names `openssl rehash` gives: X509_NAME_hash_ex over the canonical name."""
+    from glasstls.compat.capath import subject_hash
+
+    messy = _messy_certificate(tmp_path / "messy.pem")
+    assert f"{subject_hash(messy.subject):08x}" == _openssl_hash(tmp_path / "messy.pem")
+    root = x509.load_pem_x509_certificate(files["ca"].read_bytes())
+    assert f"{subject_hash(root.subject):08x}" == _openssl_hash(files["ca"])
+
+
+@pytest.fixture
+def capath(files: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """A hashed directory holding the root as `openssl rehash` names it; another root under a plain
+    name and a third under a wrong hash name, both of which OpenSSL never finds; and a server chain
+    from each of those two other roots."""
+    folder = tmp_path / "capath"
+    folder.mkdir()
+    (folder / f"{_openssl_hash(files['ca'])}.0").write_bytes(files["ca"].read_bytes())
+    out = {"dir": folder}
+    for label, file_name in (("plain", "other-root.pem"), ("misnamed", "00000000.0")):
+        ca = ThrowawayCA.create(with_intermediate=False)
+        (folder / file_name).write_bytes(ca.root_pem())
+        ca.issue_server(["localhost"]).write(tmp_path / f"{label}.pem", tmp_path / f"{label}.key")
+        out[label], out[f"{label}_key"] = tmp_path / f"{label}.pem", tmp_path / f"{label}.key"
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_capath_cas_found_by_hash_and_listed_once_used(files: dict[str, Path], capath: dict[str, Path],
+                                                       kind: type) -> None:  # fmt: skip
+    client = kind(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(capath=str(capath["dir"]))
+    client.load_verify_locations(capath=str(capath["dir"] / "missing"))  # no error: nothing found there
+    assert client.get_ca_certs() == [] and client.cert_store_stats() == {"x509": 0, "crl": 0, "x509_ca": 0}
+    assert _run(Pair(client, _server(files))) == {}
+    root = ssl._ssl._test_decode_cert(str(files["ca"]))  # type: ignore[attr-defined]
+    assert [c["subject"] for c in client.get_ca_certs()] == [root["subject"]]
+    assert client.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 1}
+    for label in ("plain", "misnamed"):
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(str(capath[label]), str(capath[f"{label}_key"]))
+        error = _run(Pair(client, server))["client"]
+        assert isinstance(error, ssl.SSLCertVerificationError) and error.verify_code == 20  # no local issuer
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_ssl_cert_dir_is_a_hashed_directory(files: dict[str, Path], capath: dict[str, Path], kind: type,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(files["rsa"]))  # a leaf: counted, not a CA
+    monkeypatch.setenv("SSL_CERT_DIR", str(capath["dir"]))
+    client = kind(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_default_certs()
+    assert client.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 0}
+    assert _run(Pair(client, _server(files))) == {}
+    assert client.cert_store_stats() == {"x509": 2, "crl": 0, "x509_ca": 1}

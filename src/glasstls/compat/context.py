@@ -35,6 +35,7 @@ from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
+from . import capath as hashed_dirs
 from . import keylogfile, sslsocket, watch
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
@@ -141,6 +142,8 @@ class SSLContext(_Base):
         self._root_set: set[x509.Certificate] = set()
         self._store: TrustStore | None = None  # of _anchors(), kept for every connection until they change
         self._store_partial = False  # whether _store was built for VERIFY_X509_PARTIAL_CHAIN
+        self._capaths: list[str] = []  # hashed CA directories (capath.py), read when a store is built
+        self._store_capath: tuple[x509.Certificate, ...] = ()  # their CAs in _store
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None  # the last loaded: a client's certificate
         self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
@@ -303,7 +306,7 @@ class SSLContext(_Base):
         if cafile is not None:  # (a bytes path too, as _ssl.c's PyUnicode_FSConverter)
             self._load_file(os.fsdecode(cafile))
         if capath is not None:
-            self._add_roots(_parsed_directory(*_stamp(os.fsdecode(capath))))
+            self._add_capath(os.fsdecode(capath))
         if isinstance(cadata, str):
             self._load_pem(cadata.encode("ascii"), "cadata")
         elif cadata is not None:
@@ -327,6 +330,29 @@ class SSLContext(_Base):
         if added:
             self._store = None  # built again, once, by the next connection
 
+    def _add_capath(self, directory: str) -> None:
+        """A hashed CA directory, read at each trust store built, its CAs listed once a chain asked
+        for them, as OpenSSL's by_dir lookup (capath.py); one that does not exist is no error (the
+        chains it cannot help fail), as OpenSSL's X509_LOOKUP_add_dir."""
+        directory = os.path.abspath(directory)
+        if directory not in self._capaths:
+            self._capaths.append(directory)
+
+    def _capath_certificates(self) -> tuple[x509.Certificate, ...]:
+        found: tuple[x509.Certificate, ...] = ()
+        for directory in self._capaths:
+            try:
+                found += hashed_dirs.hashed_certificates(*_stamp(directory))
+            except OSError:
+                continue  # (gone, or not there yet: nothing found in it)
+        return found
+
+    def note_peer_chain(self, chain: Iterable[x509.Certificate]) -> None:
+        """A verified peer's chain: the hashed directories' CAs OpenSSL would have read for it are
+        now in the context's list (get_ca_certs, cert_store_stats)."""
+        if self._store_capath:
+            self._add_roots(hashed_dirs.looked_up(list(chain), self._store_capath))
+
     def _add_crls(self, crls: Iterable[x509.CertificateRevocationList]) -> None:
         """Each CRL once, however often its file is loaded."""
         for crl in crls:
@@ -349,8 +375,8 @@ class SSLContext(_Base):
             if cafile and os.path.isfile(cafile):
                 self._load_file(cafile, lenient=True)
             for directory in (capath or "").split(os.pathsep):
-                if directory and os.path.isdir(directory):
-                    self._add_roots(_parsed_directory(*_stamp(directory)))
+                if directory:
+                    self._add_capath(directory)
             return
         for path in _system_bundle_paths():
             if os.path.isfile(path):
@@ -544,12 +570,14 @@ class SSLContext(_Base):
         (unable to get local issuer certificate); a glasstls TrustStore cannot be empty, so
         it holds one anchor whose key nobody has (_no_anchor), and the chain fails alike."""
         partial = bool(self._verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN)
-        if self._store is None or self._store_partial != partial:
-            self._store = TrustStore.from_certificates(self._anchors(partial) or [_no_anchor()], "SSLContext")
-            self._store_partial = partial
+        hashed = self._capath_certificates() if self._capaths else ()
+        if self._store is None or self._store_partial != partial or hashed != self._store_capath:
+            anchors = self._anchors(partial, [*self._roots, *hashed])
+            self._store = TrustStore.from_certificates(anchors or [_no_anchor()], "SSLContext")
+            self._store_partial, self._store_capath = partial, hashed
         return self._store
 
-    def _anchors(self, partial: bool) -> list[x509.Certificate]:
+    def _anchors(self, partial: bool, loaded: list[x509.Certificate]) -> list[x509.Certificate]:
         """The CAs loaded that OpenSSL takes as trust anchors. Without VERIFY_X509_PARTIAL_CHAIN a
         chain must end at a self-signed certificate, so an end-entity certificate loaded as a CA
         (a server's own, "pinned") is no anchor: OpenSSL fails its chain (unable to get local
@@ -557,8 +585,8 @@ class SSLContext(_Base):
         nothing, so leaving it out changes no other chain. (A loaded intermediate CA OpenSSL would
         not take as an anchor either; glasstls still does: see docs/design/ssl-compat.md.)"""
         if partial:
-            return self._roots
-        return [c for c in self._roots if _is_ca(c) or c.issuer == c.subject]
+            return loaded
+        return [c for c in loaded if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # Left out unless set_ciphers (set_ecdh_curve) was called, so the config's profile decides as usual.
@@ -656,12 +684,6 @@ def _parsed_bundle(
     holder = SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     holder._load_pem(Path(path).read_bytes(), path, lenient)
     return tuple(holder._crls), tuple(holder._roots)
-
-
-@functools.lru_cache(maxsize=16)
-def _parsed_directory(path: str, mtime_ns: int, size: int) -> tuple[x509.Certificate, ...]:
-    """A CA directory's certificates (OpenSSL's CApath), parsed once while it is unchanged."""
-    return TrustStore.from_directory(path).certificates
 
 
 def _stamp(path: str) -> tuple[str, int, int]:

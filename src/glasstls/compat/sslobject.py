@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from ..connection import ClientConnection, Connection, ServerConnection, octets, slices
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
-from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
+from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NewTicket
 from ..io.inbox import Inbox
 from .certdict import certificate_dict
 from .ciphers import cipher_tuple
@@ -60,6 +60,8 @@ class SSLContext(Protocol):
     def server_chains(self) -> Any: ...
 
     def key_log(self) -> Any: ...
+
+    def note_peer_chain(self, chain: Any) -> None: ...
 
 
 # A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
@@ -439,6 +441,10 @@ class SSLObject(_Base):
             self._peer_closed = event.error is None and event.by_peer
         elif isinstance(event, NewTicket) and event.session is not None:
             self._session = event.session
+        elif isinstance(event, HandshakeComplete):
+            params = event.parameters
+            if params.peer_certificates and not params.resumed and self._context.verify_mode != ssl.CERT_NONE:
+                self._context.note_peer_chain(params.peer_certificates)  # (capath.py: the CAs read for it)
 
     def _raise_if_failed(self) -> None:
         error = self._error or self._conn.error
@@ -499,4 +505,3 @@ def _tee(observers: tuple[Any, ...]) -> Any:
     from ..trace import Tee  # only when asked for: import glasstls loads no renderer
 
     return Tee(*present)
-
