@@ -4,6 +4,7 @@ glasstls's, against the stdlib's other side in memory (test_compat_bio.Pair)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 from collections import Counter
@@ -175,3 +176,72 @@ def test_ssl_cert_dir_is_a_hashed_directory(files: dict[str, Path], capath: dict
     assert client.cert_store_stats() == {"x509": 1, "crl": 0, "x509_ca": 0}
     assert _run(Pair(client, _server(files))) == {}
     assert client.cert_store_stats() == {"x509": 2, "crl": 0, "x509_ca": 1}
+
+
+# -- errors programs catch or match -----------------------------------------------------------------
+
+BAD_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBrokenBase64===\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_loading_errors_are_ssl_errors_in_openssls_words(tmp_path: Path, kind: type) -> None:
+    """A certificate that does not parse is an ssl.SSLError ("PEM lib") for load_verify_locations
+    as for load_cert_chain; cadata without a certificate is _ssl.c's own text."""
+    bad = tmp_path / "bad.pem"
+    bad.write_bytes(BAD_PEM)
+    ctx = kind(ssl.PROTOCOL_TLS_CLIENT)
+    with pytest.raises(ssl.SSLError, match="PEM lib"):
+        ctx.load_verify_locations(str(bad))
+    with pytest.raises(ssl.SSLError, match="PEM lib"):
+        ctx.load_cert_chain(str(bad))
+    with pytest.raises(ssl.SSLError, match="no start line: cadata does not contain a certificate"):
+        ctx.load_verify_locations(cadata="no certificate here")
+    with pytest.raises(ssl.SSLError, match="not enough data: cadata does not contain a certificate"):
+        ctx.load_verify_locations(cadata=b"no certificate here")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_verify_settings_take_integers_only(kind: type) -> None:
+    ctx = kind(ssl.PROTOCOL_TLS_SERVER)
+    for name in ("verify_mode", "verify_flags"):
+        for value in (None, "1"):
+            with pytest.raises(TypeError):
+                setattr(ctx, name, value)
+    ctx.verify_mode = 1  # (a plain int still does)
+    assert ctx.verify_mode == ssl.CERT_OPTIONAL
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_datagram_socket_is_refused_before_anything_else(kind: type) -> None:
+    """ssl.SSLSocket._create checks the socket type first: a UDP socket without server_hostname
+    on a client context is NotImplementedError, not the missing name's ValueError."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        pytest.raises(NotImplementedError, match="only stream sockets are supported"),
+    ):
+        kind(ssl.PROTOCOL_TLS_CLIENT).wrap_socket(udp)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_post_handshake_auth_refusals_in_openssls_words(files: dict[str, Path], kind: type) -> None:
+    """SSL_verify_client_post_handshake checks the version first, then the side."""
+    reasons = []
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        client = _client(kind, files)
+        client.post_handshake_auth = True
+        client.maximum_version = version
+        client.load_cert_chain(str(files["client"]), str(files["client_key"]))  # (TLS 1.2: asked in the handshake)
+        server = kind(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
+        server.load_verify_locations(str(files["ca"]))
+        server.verify_mode, server.post_handshake_auth = ssl.CERT_REQUIRED, True
+        pair = Pair(client, server)
+        pair.handshake()
+        for obj in (pair.client, pair.server):
+            with pytest.raises(ssl.SSLError) as raised:
+                obj.verify_client_post_handshake()
+            reasons.append((raised.value.reason, str(raised.value).split("] ")[1].split(" (")[0]))
+            if version == ssl.TLSVersion.TLSv1_3:
+                break  # (the TLS 1.3 server's request is no error)
+    wrong = ("WRONG_SSL_VERSION", "wrong ssl version")
+    assert reasons == [("NOT_SERVER", "not server"), wrong, wrong]

@@ -31,6 +31,7 @@ from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from ..crypto.rand import system_randomness
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
+from ..errors import ConfigError
 from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
@@ -202,7 +203,7 @@ class SSLContext(_Base):
 
     @verify_flags.setter
     def verify_flags(self, value: int) -> None:
-        self._verify_flags = ssl.VerifyFlags(value)
+        self._verify_flags = ssl.VerifyFlags(operator.index(value))  # (TypeError for None, as _ssl.c's)
 
     @property
     def num_tickets(self) -> int:
@@ -276,6 +277,7 @@ class SSLContext(_Base):
 
     @verify_mode.setter
     def verify_mode(self, value: int) -> None:
+        value = operator.index(value)  # (TypeError for None, as _ssl.c's)
         if value == ssl.CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
         self._verify_mode = ssl.VerifyMode(value)
@@ -364,7 +366,12 @@ class SSLContext(_Base):
             self._add_crls(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
                            else [x509.load_pem_x509_crl(data)])  # fmt: skip
         if b"-----BEGIN CERTIFICATE-----" in data:
-            self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
+            try:
+                self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
+            except ConfigError as exc:  # an ssl.SSLError, as OpenSSL's "[X509] PEM lib" that programs catch
+                raise _ssl_error(f"PEM lib ({exc})", "PEM_LIB", "X509") from None
+        elif source == "cadata":  # _ssl.c's own text
+            raise _ssl_error("no start line: cadata does not contain a certificate", "NO_START_LINE", "PEM")
         elif b"CRL" not in data:
             raise _ssl_error(f"no certificate found in {source}", "NO_CERTIFICATE_OR_CRL_FOUND")
 
@@ -419,7 +426,7 @@ class SSLContext(_Base):
                 err = ssl.SSLError(X509_R_KEY_VALUES_MISMATCH, message)
                 err.reason, err.library = "KEY_VALUES_MISMATCH", "X509"
                 raise err from exc
-            raise _ssl_error(f"cannot load the certificate chain or key: {exc}", "PEM_LIB") from exc
+            raise _ssl_error(f"PEM lib (cannot load the certificate chain or key: {exc})", "PEM_LIB") from exc
 
     def set_alpn_protocols(self, protocols: list[str]) -> None:
         for proto in protocols:
@@ -722,7 +729,7 @@ def _der_certificates(data: bytes) -> list[x509.Certificate]:
     out = []
     while data:
         if len(data) < 4 or data[0] != 0x30:
-            raise _ssl_error("cadata does not hold DER certificates", "NOT_ENOUGH_DATA")
+            raise _ssl_error("not enough data: cadata does not contain a certificate", "NOT_ENOUGH_DATA", "ASN1")
         length, header = data[1], 2
         if length & 0x80:
             size = length & 0x7F
@@ -785,7 +792,7 @@ def _key_mismatch(chain_pem: bytes, key_pem: bytes, password: bytes | None) -> b
     return bool(leaf.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki))
 
 
-def _ssl_error(message: str, reason: str) -> ssl.SSLError:
-    err = ssl.SSLError(ssl.SSL_ERROR_SSL, f"[SSL: {reason}] {message}")
-    err.reason, err.library = reason, "SSL"
+def _ssl_error(message: str, reason: str, library: str = "SSL") -> ssl.SSLError:
+    err = ssl.SSLError(ssl.SSL_ERROR_SSL, f"[{library}: {reason}] {message}")
+    err.reason, err.library = reason, library
     return err

@@ -367,8 +367,12 @@ class SSLObject(_Base):
         """TLS 1.3 server: ask for a client certificate now (RFC 8446, Section 4.6.2). An empty
         answer ends the connection under CERT_REQUIRED only; under CERT_OPTIONAL the server goes
         on and getpeercert() stays None, as OpenSSL's (SSL_VERIFY_FAIL_IF_NO_PEER_CERT unset)."""
+        # OpenSSL's reasons, texts and order (SSL_verify_client_post_handshake): programs match them.
+        params = self._conn.parameters
+        if params is not None and params.version != "TLSv1.3":
+            raise ssl_error("WRONG_SSL_VERSION", "wrong ssl version")
         if not isinstance(self._conn, ServerConnection):
-            raise ssl.SSLError(ssl.SSL_ERROR_SSL, "[SSL: NOT_SERVER] only a server asks for a client certificate")
+            raise ssl_error("NOT_SERVER", "not server")
         try:
             self._conn.request_client_certificate(required=self._context.verify_mode == ssl.CERT_REQUIRED)
         except NotNegotiatedError as exc:
