@@ -245,3 +245,58 @@ def test_post_handshake_auth_refusals_in_openssls_words(files: dict[str, Path], 
                 break  # (the TLS 1.3 server's request is no error)
     wrong = ("WRONG_SSL_VERSION", "wrong ssl version")
     assert reasons == [("NOT_SERVER", "not server"), wrong, wrong]
+
+
+# -- load_cert_chain's arguments, as _ssl.c reads them ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_load_cert_chain_arguments_as_the_stdlib(files: dict[str, Path], tmp_path: Path, kind: type) -> None:
+    """Bytes paths; a password for a key that is not encrypted is ignored (a callback not even
+    called); a wrong password type is TypeError, one over 1024 bytes ValueError."""
+    cert, key = str(files["rsa"]), str(files["rsa_key"])
+    locked = tmp_path / "locked.key"
+    private = serialization.load_pem_private_key(files["rsa_key"].read_bytes(), None)
+    locked.write_bytes(private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    ))  # fmt: skip
+    ctx = kind(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert.encode(), key.encode())
+    ctx.load_cert_chain(cert, key, password="configured anyway")
+
+    def never() -> str:
+        raise AssertionError("called for a key that is not encrypted")
+
+    ctx.load_cert_chain(cert, key, password=never)
+    ctx.load_cert_chain(cert, str(locked), password=bytearray(b"secret"))
+    ctx.load_cert_chain(cert, str(locked), password=lambda: "secret")
+    with pytest.raises(TypeError, match="password should be a string or callable"):
+        ctx.load_cert_chain(cert, str(locked), password=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="password callback must return a string"):
+        ctx.load_cert_chain(cert, str(locked), password=lambda: 9)  # type: ignore[arg-type,return-value]
+    with pytest.raises(ValueError, match="password cannot be longer than 1024 bytes"):
+        ctx.load_cert_chain(cert, str(locked), password=b"a" * 1025)
+    with pytest.raises(ssl.SSLError):
+        ctx.load_cert_chain(cert, str(locked), password="wrong")
+    assert _run(Pair(_client(ssl.SSLContext, files), ctx)) == {}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_post_handshake_auth_offered_only_when_set(files: dict[str, Path], kind: type) -> None:
+    """A client with a certificate but post_handshake_auth False (the default) does not offer it
+    (RFC 8446, Section 4.2.6): OpenSSL's server then refuses to ask (EXTENSION_NOT_RECEIVED)."""
+    server = _server(files)
+    server.load_verify_locations(str(files["ca"]))
+    server.verify_mode, server.post_handshake_auth = ssl.CERT_REQUIRED, True
+    client = _client(kind, files)
+    client.load_cert_chain(str(files["client"]), str(files["client_key"]))
+    pair = Pair(client, server)
+    pair.handshake()
+    with pytest.raises(ssl.SSLError) as raised:
+        pair.server.verify_client_post_handshake()
+    assert raised.value.reason == "EXTENSION_NOT_RECEIVED"
+    client.post_handshake_auth = True
+    pair = Pair(client, server)
+    pair.handshake()
+    pair.server.verify_client_post_handshake()

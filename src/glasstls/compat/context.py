@@ -41,6 +41,7 @@ from . import keylogfile, sslsocket, watch
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
+from .passwords import Password, key_password
 from .sslobject import SSLObject
 from .subclasses import usable_class
 
@@ -409,14 +410,12 @@ class SSLContext(_Base):
 
     # -- our identity and the negotiation ----------------------------------------
     def load_cert_chain(
-        self, certfile: str | os.PathLike[str], keyfile: str | os.PathLike[str] | None = None,
-        password: str | bytes | Callable[[], str | bytes] | None = None,
+        self, certfile: str | bytes | os.PathLike[str], keyfile: str | bytes | os.PathLike[str] | None = None,
+        password: Password = None,
     ) -> None:  # fmt: skip
-        chain_pem = Path(certfile).read_bytes()
-        key_pem = Path(keyfile).read_bytes() if keyfile is not None else chain_pem
-        if callable(password):
-            password = password()
-        secret = password.encode() if isinstance(password, str) else password
+        chain_pem = Path(os.fsdecode(certfile)).read_bytes()  # (a bytes path too, as _ssl.c's)
+        key_pem = Path(os.fsdecode(keyfile)).read_bytes() if keyfile is not None else chain_pem
+        secret = key_password(password, key_pem)
         try:
             self._chain = CertifiedKey.from_pem(chain_pem, key_pem, secret)
             self._chains[_key_kind(self._chain)] = self._chain
@@ -518,7 +517,7 @@ class SSLContext(_Base):
             trust_store=store,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
-            post_handshake_auth=self.post_handshake_auth or None,
+            post_handshake_auth=bool(self.post_handshake_auth),  # (False: not offered, certificate or not)
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
             legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile, **kwargs,
         )  # fmt: skip
