@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
+from glasstls.compat import SSLContext as GlassContext
 from glasstls.x509.mint import ThrowawayCA
 from test_compat_bio import Pair
 from test_compat_stdlib_rules import KIND_IDS, KINDS, _run, files
@@ -282,18 +283,23 @@ def test_load_cert_chain_arguments_as_the_stdlib(files: dict[str, Path], tmp_pat
     assert _run(Pair(_client(ssl.SSLContext, files), ctx)) == {}
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
-def test_post_handshake_auth_offered_only_when_set(files: dict[str, Path], kind: type) -> None:
+@pytest.mark.parametrize(("client_kind", "server_kind"), [
+    (GlassContext, ssl.SSLContext), (ssl.SSLContext, GlassContext), (ssl.SSLContext, ssl.SSLContext),
+], ids=["glass-client", "glass-server", "stdlib"])  # fmt: skip
+def test_post_handshake_auth_offered_only_when_set(files: dict[str, Path], client_kind: type,
+                                                   server_kind: type) -> None:  # fmt: skip
     """A client with a certificate but post_handshake_auth False (the default) does not offer it
-    (RFC 8446, Section 4.2.6): OpenSSL's server then refuses to ask (EXTENSION_NOT_RECEIVED)."""
-    server = _server(files)
+    (RFC 8446, Section 4.2.6): the server then refuses to ask, with OpenSSL's EXTENSION_NOT_RECEIVED
+    ("extension not received")."""
+    server = server_kind(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
     server.load_verify_locations(str(files["ca"]))
     server.verify_mode, server.post_handshake_auth = ssl.CERT_REQUIRED, True
-    client = _client(kind, files)
+    client = _client(client_kind, files)
     client.load_cert_chain(str(files["client"]), str(files["client_key"]))
     pair = Pair(client, server)
     pair.handshake()
-    with pytest.raises(ssl.SSLError) as raised:
+    with pytest.raises(ssl.SSLError, match="extension not received") as raised:
         pair.server.verify_client_post_handshake()
     assert raised.value.reason == "EXTENSION_NOT_RECEIVED"
     client.post_handshake_auth = True

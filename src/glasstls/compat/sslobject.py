@@ -375,8 +375,10 @@ class SSLObject(_Base):
             raise ssl_error("NOT_SERVER", "not server")
         try:
             self._conn.request_client_certificate(required=self._context.verify_mode == ssl.CERT_REQUIRED)
-        except NotNegotiatedError as exc:
-            raise to_ssl_error(exc, self._server_hostname) from exc
+        except NotNegotiatedError as exc:  # before the handshake's end, or a client that did not offer it
+            if params is None:
+                raise ssl_error("STILL_IN_INIT", "still in init") from exc
+            raise ssl_error("EXTENSION_NOT_RECEIVED", "extension not received") from exc
         self._flush()
 
     def _on_server_name(self, server_name: str | None) -> Any:
