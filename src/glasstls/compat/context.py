@@ -31,14 +31,17 @@ from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
 from ..crypto.rand import system_randomness
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
+from ..errors import ConfigError
 from ..profiles import DEFAULT_PROFILE, profile_named
 from ..session.cache import ServerSessionCache
 from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
-from . import sslsocket, watch
+from . import capath as hashed_dirs
+from . import keylogfile, sslsocket, watch
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
+from .passwords import Password, key_password
 from .sslobject import SSLObject
 from .subclasses import usable_class
 
@@ -55,6 +58,8 @@ _OLD = (ssl.TLSVersion.SSLv3, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 # defined here and shadows the OpenSSL one, whose context underneath stays unused. For mypy it
 # is a class of its own: its attributes are glasstls's, not typeshed's.
 if TYPE_CHECKING:
+    from ..trace.keylog import KeyLog
+
     _Base = object
 else:
     _Base = ssl.SSLContext
@@ -98,7 +103,6 @@ class SSLContext(_Base):
     sslobject_class: type[Any] = SSLObject
     sslsocket_class: type[Any] = sslsocket.SSLSocket
     # Plain class attributes shadow the OpenSSL context's descriptors (see _Base above).
-    keylog_filename: str | None = None
     post_handshake_auth = False
     # Reads True as the stdlib's (OpenSSL falls back to the CN of a certificate without DNS names);
     # stored, not acted on: glasstls never reads the CN (RFC 9525), whatever it is set to.
@@ -140,6 +144,8 @@ class SSLContext(_Base):
         self._root_set: set[x509.Certificate] = set()
         self._store: TrustStore | None = None  # of _anchors(), kept for every connection until they change
         self._store_partial = False  # whether _store was built for VERIFY_X509_PARTIAL_CHAIN
+        self._capaths: list[str] = []  # hashed CA directories (capath.py), read when a store is built
+        self._store_capath: tuple[x509.Certificate, ...] = ()  # their CAs in _store
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None  # the last loaded: a client's certificate
         self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
@@ -147,6 +153,8 @@ class SSLContext(_Base):
         self._groups: tuple[NamedGroup, ...] = ()  # set_ecdh_curve's one group; () for the profile's
         self._num_tickets = 2
         self._msg_cb: Callable[..., Any] | None = None
+        self._keylog_name: Any = None
+        self._keylog: KeyLog | None = None
         self._tls12_suites: tuple[CipherSuite, ...] | None = None
         # One session cache and one ticket key set for every connection of this context, as
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
@@ -196,7 +204,7 @@ class SSLContext(_Base):
 
     @verify_flags.setter
     def verify_flags(self, value: int) -> None:
-        self._verify_flags = ssl.VerifyFlags(value)
+        self._verify_flags = ssl.VerifyFlags(operator.index(value))  # (TypeError for None, as _ssl.c's)
 
     @property
     def num_tickets(self) -> int:
@@ -211,6 +219,20 @@ class SSLContext(_Base):
         if self._protocol == ssl.PROTOCOL_TLS_CLIENT:
             raise ValueError("SSLContext is not a server context.")
         self._num_tickets = value
+
+    @property
+    def keylog_filename(self) -> Any:
+        """The key log file, as it was set (keylogfile.py: opened, with its header, when set)."""
+        return self._keylog_name
+
+    @keylog_filename.setter
+    def keylog_filename(self, value: Any) -> None:
+        self._keylog = keylogfile.opened(value)
+        self._keylog_name = value
+
+    def key_log(self) -> KeyLog | None:
+        """Where this context's connections write their secrets (None: nowhere)."""
+        return self._keylog
 
     @property
     def _msg_callback(self) -> Callable[..., Any] | None:
@@ -256,6 +278,7 @@ class SSLContext(_Base):
 
     @verify_mode.setter
     def verify_mode(self, value: int) -> None:
+        value = operator.index(value)  # (TypeError for None, as _ssl.c's)
         if value == ssl.CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
         self._verify_mode = ssl.VerifyMode(value)
@@ -286,7 +309,7 @@ class SSLContext(_Base):
         if cafile is not None:  # (a bytes path too, as _ssl.c's PyUnicode_FSConverter)
             self._load_file(os.fsdecode(cafile))
         if capath is not None:
-            self._add_roots(_parsed_directory(*_stamp(os.fsdecode(capath))))
+            self._add_capath(os.fsdecode(capath))
         if isinstance(cadata, str):
             self._load_pem(cadata.encode("ascii"), "cadata")
         elif cadata is not None:
@@ -310,6 +333,29 @@ class SSLContext(_Base):
         if added:
             self._store = None  # built again, once, by the next connection
 
+    def _add_capath(self, directory: str) -> None:
+        """A hashed CA directory, read at each trust store built, its CAs listed once a chain asked
+        for them, as OpenSSL's by_dir lookup (capath.py); one that does not exist is no error (the
+        chains it cannot help fail), as OpenSSL's X509_LOOKUP_add_dir."""
+        directory = os.path.abspath(directory)
+        if directory not in self._capaths:
+            self._capaths.append(directory)
+
+    def _capath_certificates(self) -> tuple[x509.Certificate, ...]:
+        found: tuple[x509.Certificate, ...] = ()
+        for directory in self._capaths:
+            try:
+                found += hashed_dirs.hashed_certificates(*_stamp(directory))
+            except OSError:
+                continue  # (gone, or not there yet: nothing found in it)
+        return found
+
+    def note_peer_chain(self, chain: Iterable[x509.Certificate]) -> None:
+        """A verified peer's chain: the hashed directories' CAs OpenSSL would have read for it are
+        now in the context's list (get_ca_certs, cert_store_stats)."""
+        if self._store_capath:
+            self._add_roots(hashed_dirs.looked_up(list(chain), self._store_capath))
+
     def _add_crls(self, crls: Iterable[x509.CertificateRevocationList]) -> None:
         """Each CRL once, however often its file is loaded."""
         for crl in crls:
@@ -321,7 +367,12 @@ class SSLContext(_Base):
             self._add_crls(x509.load_pem_x509_crls(data) if hasattr(x509, "load_pem_x509_crls")
                            else [x509.load_pem_x509_crl(data)])  # fmt: skip
         if b"-----BEGIN CERTIFICATE-----" in data:
-            self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
+            try:
+                self._add_roots(TrustStore.from_pem(data, source, skip_unparsable=lenient).certificates)
+            except ConfigError as exc:  # an ssl.SSLError, as OpenSSL's "[X509] PEM lib" that programs catch
+                raise _ssl_error(f"PEM lib ({exc})", "PEM_LIB", "X509") from None
+        elif source == "cadata":  # _ssl.c's own text
+            raise _ssl_error("no start line: cadata does not contain a certificate", "NO_START_LINE", "PEM")
         elif b"CRL" not in data:
             raise _ssl_error(f"no certificate found in {source}", "NO_CERTIFICATE_OR_CRL_FOUND")
 
@@ -332,8 +383,8 @@ class SSLContext(_Base):
             if cafile and os.path.isfile(cafile):
                 self._load_file(cafile, lenient=True)
             for directory in (capath or "").split(os.pathsep):
-                if directory and os.path.isdir(directory):
-                    self._add_roots(_parsed_directory(*_stamp(directory)))
+                if directory:
+                    self._add_capath(directory)
             return
         for path in _system_bundle_paths():
             if os.path.isfile(path):
@@ -359,14 +410,12 @@ class SSLContext(_Base):
 
     # -- our identity and the negotiation ----------------------------------------
     def load_cert_chain(
-        self, certfile: str | os.PathLike[str], keyfile: str | os.PathLike[str] | None = None,
-        password: str | bytes | Callable[[], str | bytes] | None = None,
+        self, certfile: str | bytes | os.PathLike[str], keyfile: str | bytes | os.PathLike[str] | None = None,
+        password: Password = None,
     ) -> None:  # fmt: skip
-        chain_pem = Path(certfile).read_bytes()
-        key_pem = Path(keyfile).read_bytes() if keyfile is not None else chain_pem
-        if callable(password):
-            password = password()
-        secret = password.encode() if isinstance(password, str) else password
+        chain_pem = Path(os.fsdecode(certfile)).read_bytes()  # (a bytes path too, as _ssl.c's)
+        key_pem = Path(os.fsdecode(keyfile)).read_bytes() if keyfile is not None else chain_pem
+        secret = key_password(password, key_pem)
         try:
             self._chain = CertifiedKey.from_pem(chain_pem, key_pem, secret)
             self._chains[_key_kind(self._chain)] = self._chain
@@ -376,7 +425,7 @@ class SSLContext(_Base):
                 err = ssl.SSLError(X509_R_KEY_VALUES_MISMATCH, message)
                 err.reason, err.library = "KEY_VALUES_MISMATCH", "X509"
                 raise err from exc
-            raise _ssl_error(f"cannot load the certificate chain or key: {exc}", "PEM_LIB") from exc
+            raise _ssl_error(f"PEM lib (cannot load the certificate chain or key: {exc})", "PEM_LIB") from exc
 
     def set_alpn_protocols(self, protocols: list[str]) -> None:
         for proto in protocols:
@@ -468,7 +517,7 @@ class SSLContext(_Base):
             trust_store=store,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
-            post_handshake_auth=self.post_handshake_auth or None,
+            post_handshake_auth=bool(self.post_handshake_auth),  # (False: not offered, certificate or not)
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
             legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile, **kwargs,
         )  # fmt: skip
@@ -527,12 +576,14 @@ class SSLContext(_Base):
         (unable to get local issuer certificate); a glasstls TrustStore cannot be empty, so
         it holds one anchor whose key nobody has (_no_anchor), and the chain fails alike."""
         partial = bool(self._verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN)
-        if self._store is None or self._store_partial != partial:
-            self._store = TrustStore.from_certificates(self._anchors(partial) or [_no_anchor()], "SSLContext")
-            self._store_partial = partial
+        hashed = self._capath_certificates() if self._capaths else ()
+        if self._store is None or self._store_partial != partial or hashed != self._store_capath:
+            anchors = self._anchors(partial, [*self._roots, *hashed])
+            self._store = TrustStore.from_certificates(anchors or [_no_anchor()], "SSLContext")
+            self._store_partial, self._store_capath = partial, hashed
         return self._store
 
-    def _anchors(self, partial: bool) -> list[x509.Certificate]:
+    def _anchors(self, partial: bool, loaded: list[x509.Certificate]) -> list[x509.Certificate]:
         """The CAs loaded that OpenSSL takes as trust anchors. Without VERIFY_X509_PARTIAL_CHAIN a
         chain must end at a self-signed certificate, so an end-entity certificate loaded as a CA
         (a server's own, "pinned") is no anchor: OpenSSL fails its chain (unable to get local
@@ -540,8 +591,8 @@ class SSLContext(_Base):
         nothing, so leaving it out changes no other chain. (A loaded intermediate CA OpenSSL would
         not take as an anchor either; glasstls still does: see docs/design/ssl-compat.md.)"""
         if partial:
-            return self._roots
-        return [c for c in self._roots if _is_ca(c) or c.issuer == c.subject]
+            return loaded
+        return [c for c in loaded if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # Left out unless set_ciphers (set_ecdh_curve) was called, so the config's profile decides as usual.
@@ -641,12 +692,6 @@ def _parsed_bundle(
     return tuple(holder._crls), tuple(holder._roots)
 
 
-@functools.lru_cache(maxsize=16)
-def _parsed_directory(path: str, mtime_ns: int, size: int) -> tuple[x509.Certificate, ...]:
-    """A CA directory's certificates (OpenSSL's CApath), parsed once while it is unchanged."""
-    return TrustStore.from_directory(path).certificates
-
-
 def _stamp(path: str) -> tuple[str, int, int]:
     """A file or folder as a cache key: its absolute path, modification time and size."""
     stat = os.stat(path)
@@ -683,7 +728,7 @@ def _der_certificates(data: bytes) -> list[x509.Certificate]:
     out = []
     while data:
         if len(data) < 4 or data[0] != 0x30:
-            raise _ssl_error("cadata does not hold DER certificates", "NOT_ENOUGH_DATA")
+            raise _ssl_error("not enough data: cadata does not contain a certificate", "NOT_ENOUGH_DATA", "ASN1")
         length, header = data[1], 2
         if length & 0x80:
             size = length & 0x7F
@@ -746,7 +791,7 @@ def _key_mismatch(chain_pem: bytes, key_pem: bytes, password: bytes | None) -> b
     return bool(leaf.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki))
 
 
-def _ssl_error(message: str, reason: str) -> ssl.SSLError:
-    err = ssl.SSLError(ssl.SSL_ERROR_SSL, f"[SSL: {reason}] {message}")
-    err.reason, err.library = reason, "SSL"
+def _ssl_error(message: str, reason: str, library: str = "SSL") -> ssl.SSLError:
+    err = ssl.SSLError(ssl.SSL_ERROR_SSL, f"[{library}: {reason}] {message}")
+    err.reason, err.library = reason, library
     return err

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from ..connection import ClientConnection, Connection, ServerConnection, octets, slices
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
-from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, NewTicket
+from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NewTicket
 from ..io.inbox import Inbox
 from .certdict import certificate_dict
 from .ciphers import cipher_tuple
@@ -43,7 +43,6 @@ class SSLContext(Protocol):
     """What an SSLObject reads of its context.SSLContext (a Protocol: no import cycle)."""
 
     check_hostname: bool
-    keylog_filename: str | None
 
     @property
     def protocol(self) -> ssl._SSLMethod: ...
@@ -59,6 +58,10 @@ class SSLContext(Protocol):
     def server_config(self, server_name_callback: Any = None) -> Any: ...
 
     def server_chains(self) -> Any: ...
+
+    def key_log(self) -> Any: ...
+
+    def note_peer_chain(self, chain: Any) -> None: ...
 
 
 # A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
@@ -103,7 +106,7 @@ class SSLObject(_Base):
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
         if self._watch is not None:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
-        observers = (_keylog(context.keylog_filename), self._watch.observer if self._watch else None)
+        observers = (context.key_log(), self._watch.observer if self._watch else None)
         self._observer = _tee(observers)
         # The ClientHello is made now but goes out at the first do_handshake(), as OpenSSL writes it
         # in SSL_do_handshake: until then ``session`` may still be set, and the hello made again.
@@ -364,12 +367,18 @@ class SSLObject(_Base):
         """TLS 1.3 server: ask for a client certificate now (RFC 8446, Section 4.6.2). An empty
         answer ends the connection under CERT_REQUIRED only; under CERT_OPTIONAL the server goes
         on and getpeercert() stays None, as OpenSSL's (SSL_VERIFY_FAIL_IF_NO_PEER_CERT unset)."""
+        # OpenSSL's reasons, texts and order (SSL_verify_client_post_handshake): programs match them.
+        params = self._conn.parameters
+        if params is not None and params.version != "TLSv1.3":
+            raise ssl_error("WRONG_SSL_VERSION", "wrong ssl version")
         if not isinstance(self._conn, ServerConnection):
-            raise ssl.SSLError(ssl.SSL_ERROR_SSL, "[SSL: NOT_SERVER] only a server asks for a client certificate")
+            raise ssl_error("NOT_SERVER", "not server")
         try:
             self._conn.request_client_certificate(required=self._context.verify_mode == ssl.CERT_REQUIRED)
-        except NotNegotiatedError as exc:
-            raise to_ssl_error(exc, self._server_hostname) from exc
+        except NotNegotiatedError as exc:  # before the handshake's end, or a client that did not offer it
+            if params is None:
+                raise ssl_error("STILL_IN_INIT", "still in init") from exc
+            raise ssl_error("EXTENSION_NOT_RECEIVED", "extension not received") from exc
         self._flush()
 
     def _on_server_name(self, server_name: str | None) -> Any:
@@ -438,6 +447,10 @@ class SSLObject(_Base):
             self._peer_closed = event.error is None and event.by_peer
         elif isinstance(event, NewTicket) and event.session is not None:
             self._session = event.session
+        elif isinstance(event, HandshakeComplete):
+            params = event.parameters
+            if params.peer_certificates and not params.resumed and self._context.verify_mode != ssl.CERT_NONE:
+                self._context.note_peer_chain(params.peer_certificates)  # (capath.py: the CAs read for it)
 
     def _raise_if_failed(self) -> None:
         error = self._error or self._conn.error
@@ -498,11 +511,3 @@ def _tee(observers: tuple[Any, ...]) -> Any:
     from ..trace import Tee  # only when asked for: import glasstls loads no renderer
 
     return Tee(*present)
-
-
-def _keylog(path: str | None) -> Any:
-    if not path:
-        return None
-    from ..trace.keylog import KeyLog  # only when asked for: import glasstls stays light
-
-    return KeyLog(path)

@@ -191,6 +191,8 @@ class SSLSocket(_Base):
         arguments and checks (``ssl.SSLSocket._create``): an instance of ``cls`` (a subclass's own
         methods, an overridden do_handshake, run) whose TLS is an SSLObject of ``context``'s
         making (``context._socket_sslobject``), as _ssl.c's ``_wrap_socket``."""
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:  # the stdlib's first check
+            raise NotImplementedError("only stream sockets are supported")
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
         if server_side and session is not None:
