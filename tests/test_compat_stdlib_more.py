@@ -306,3 +306,37 @@ def test_post_handshake_auth_offered_only_when_set(files: dict[str, Path], clien
     pair = Pair(client, server)
     pair.handshake()
     pair.server.verify_client_post_handshake()
+
+
+# -- a server context without a certificate: made, and refused only at the handshake ---------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_server_context_without_a_chain_takes_one_from_its_sni_callback(files: dict[str, Path], kind: type) -> None:
+    """The SNI pattern of virtual hosting: a bare default context whose sni_callback switches each
+    connection to the context of its name (OpenSSL reads the certificate at the handshake)."""
+    served = kind(ssl.PROTOCOL_TLS_SERVER)
+    served.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
+    default = kind(ssl.PROTOCOL_TLS_SERVER)
+    names: list[str] = []
+
+    def switch(sslobj: ssl.SSLObject, name: str, _ctx: ssl.SSLContext) -> None:
+        names.append(name)
+        sslobj.context = served
+
+    default.sni_callback = switch
+    pair = Pair(_client(ssl.SSLContext, files), default)
+    assert _run(pair) == {}
+    assert names == ["localhost"] and pair.client.version() == "TLSv1.3"
+    assert pair.client.getpeercert()["subject"] == ((("commonName", "localhost"),),)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_server_context_without_a_chain_fails_at_the_handshake(files: dict[str, Path], kind: type) -> None:
+    bare = kind(ssl.PROTOCOL_TLS_SERVER)
+    pair = Pair(_client(ssl.SSLContext, files), bare)  # wrap_bio succeeds, as the stdlib's
+    errors = _run(pair)
+    assert isinstance(errors.get("server"), ssl.SSLError) and errors["server"].reason == "NO_SHARED_CIPHER"
+    assert "client" in errors  # told by the server's handshake_failure
+    if kind is GlassContext:
+        assert "load_cert_chain() was not called" in str(errors["server"])

@@ -124,6 +124,27 @@ def test_unknown_name_refused_when_configured(ca, chains, version) -> None:
     assert ce[-1].error.description == AlertDescription.unrecognized_name
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_server_whose_callback_holds_every_chain(ca, chains, version) -> None:
+    """No certificates of its own: the server_name_callback gives each name its chain (virtual
+    hosting from a table); a name it gives none for is refused at that handshake, not at start-up."""
+    table = {"www.other.test": (_ck(chains["exact"]),)}
+    sc = ServerConfig(server_name_callback=table.get, tls_max=version)
+    assert sc.certificates == ()
+    cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()))
+    for name, served in (("www.other.test", True), ("nowhere.test", False)):
+        c, s = ClientConnection(cc, server_name=name), ServerConnection(sc)
+        for _ in range(8):
+            s.receive_bytes(c.data_to_send())
+            c.receive_bytes(s.data_to_send())
+        if served:
+            assert c.handshake_complete and c.parameters.peer_certificate_subject == "CN=www.other.test"
+            continue
+        assert s.error is not None and s.error.description == AlertDescription.handshake_failure
+        assert "no certificate to present: its server_name_callback chose none" in s.error.reason
+        assert c.error is not None and c.error.description == AlertDescription.handshake_failure
+
+
 @pytest.mark.interop
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
 def test_openssl_sees_the_chain_for_its_servername(ca, chains, tmp_path: Path, version) -> None:

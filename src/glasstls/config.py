@@ -309,8 +309,9 @@ def _check_certificate_compression(cfg: ClientConfig | ServerConfig) -> None:
 
 
 def _check_server_credentials(cfg: ServerConfig) -> None:
-    """A certificate, or external PSKs and TLS 1.3 only (a PSK-only server has nothing to offer TLS 1.2)."""
-    if cfg.certificates:
+    """A certificate, or external PSKs and TLS 1.3 only (a PSK-only server has nothing to offer TLS 1.2),
+    or a server_name_callback that gives the chains (a handshake it gives none is refused)."""
+    if cfg.certificates or cfg.server_name_callback is not None:
         return
     if not cfg.psks:
         raise ConfigError("a server needs at least one certificate and key, or external PSKs (psks)")
@@ -507,7 +508,8 @@ class ServerConfig:
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
     # Called with the client's server_name (None without SNI) before a chain is chosen: returns
     # the chains to choose among for it (None: ``certificates``), or raises AlertError to refuse
-    # (OpenSSL's servername callback; glasstls.compat's sni_callback runs through it).
+    # (OpenSSL's servername callback; glasstls.compat's sni_callback runs through it). With it,
+    # ``certificates`` may be empty: a handshake it gives no chain for is refused (handshake_failure).
     server_name_callback: Callable[[str | None], tuple[CertifiedKey, ...] | None] | None = None
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: TrustStore | None = None  # for client certificates

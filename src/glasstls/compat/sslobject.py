@@ -13,6 +13,7 @@ from __future__ import annotations
 import ssl
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
@@ -132,7 +133,13 @@ class SSLObject(_Base):
     def _connection(self) -> Connection:
         try:
             if self._server_side:
-                on_name = self._on_server_name if self._context.sni_callback is not None else None
+                # A context with no chain of its own may get one from its sni_callback (switching
+                # self.context), or have none and fail at the handshake, as OpenSSL's: not now.
+                on_name: Callable[[str | None], Any] | None = None
+                if self._context.sni_callback is not None:
+                    on_name = self._on_server_name
+                elif not self._context.server_chains():
+                    on_name = _no_chain
                 return ServerConnection(self._context.server_config(on_name), observer=self._observer)
             name = self._server_hostname
             return ClientConnection(
@@ -488,6 +495,15 @@ def encoded_hostname(name: str | bytes | None) -> str | None:
     if "\x00" in text:
         raise TypeError(f"argument must be encoded string without null bytes, not {type(name).__name__}")
     return text
+
+
+def _no_chain(_server_name: str | None) -> None:
+    """The server_name_callback of a server context without a chain: the handshake is refused,
+    as OpenSSL's server without a certificate refuses it ("no shared cipher")."""
+    raise AlertError(
+        AlertDescription.handshake_failure,
+        "the server has no certificate to present: load_cert_chain() was not called on its SSLContext",
+    )
 
 
 def _check_side(protocol: int, server_side: bool) -> None:

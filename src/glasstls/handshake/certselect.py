@@ -62,6 +62,13 @@ def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[Certifie
             facts=Facts("callback_refused", field="ServerConfig.server_name_callback"),
         ) from None
     if chains is None:
+        if not cfg.certificates:
+            # As OpenSSL's server with no certificate: refused at the handshake, not when it was made.
+            raise AlertError(
+                AlertDescription.handshake_failure,
+                "the server has no certificate to present: its server_name_callback chose none and it has none "
+                "of its own",
+            )
         return cfg.certificates
     if not chains:
         raise AlertError(AlertDescription.unrecognized_name, "the server's server_name_callback gave no certificate")
