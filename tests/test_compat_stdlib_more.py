@@ -340,3 +340,25 @@ def test_server_context_without_a_chain_fails_at_the_handshake(files: dict[str, 
     assert "client" in errors  # told by the server's handshake_failure
     if kind is GlassContext:
         assert "load_cert_chain() was not called" in str(errors["server"])
+
+
+# -- session_stats(): OpenSSL's per-context counters ------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_session_stats_count_handshakes_and_resumptions(files: dict[str, Path], kind: type) -> None:
+    """SSL_CTX_sess_accept/_good/_hits and connect/_good, as CPython's test_session reads them."""
+    server, client = kind(ssl.PROTOCOL_TLS_SERVER), kind(ssl.PROTOCOL_TLS_CLIENT)
+    server.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
+    client.load_verify_locations(str(files["ca"]))
+    client.maximum_version = ssl.TLSVersion.TLSv1_2  # (a session to resume right after the handshake)
+    first = Pair(client, server)
+    assert _run(first) == {}
+    stats = server.session_stats()
+    assert (stats["accept"], stats["accept_good"], stats["hits"]) == (1, 1, 0)
+    assert (client.session_stats()["connect"], client.session_stats()["connect_good"]) == (1, 1)
+    second = Pair(client, server, session=first.client.session)
+    assert _run(second) == {} and second.client.session_reused
+    stats = server.session_stats()
+    assert (stats["accept"], stats["accept_good"], stats["hits"]) == (2, 2, 1)
+    assert client.session_stats()["hits"] == 1 and set(stats) >= {"number", "misses", "timeouts", "cache_full"}

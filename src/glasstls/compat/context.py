@@ -42,6 +42,7 @@ from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
 from .passwords import Password, key_password
+from .sessionstats import SessionStats
 from .sslobject import SSLObject
 from .subclasses import usable_class
 
@@ -159,6 +160,7 @@ class SSLContext(_Base):
         # One session cache and one ticket key set for every connection of this context, as
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
         self._session_cache = ServerSessionCache()
+        self.stats = SessionStats()  # session_stats(): counted by the connections (sessionstats.py)
         self._ticket_keys = TicketKeys(system_randomness)
         # The last config built for a connection, with what it was built from (_reused): a
         # program wraps socket after socket with one context, as OpenSSL's SSL objects share
@@ -233,6 +235,9 @@ class SSLContext(_Base):
     def key_log(self) -> KeyLog | None:
         """Where this context's connections write their secrets (None: nowhere)."""
         return self._keylog
+
+    def session_stats(self) -> dict[str, int]:
+        return self.stats.as_dict(len(self._session_cache))
 
     @property
     def _msg_callback(self) -> Callable[..., Any] | None:

@@ -64,6 +64,9 @@ class SSLContext(Protocol):
 
     def note_peer_chain(self, chain: Any) -> None: ...
 
+    @property
+    def stats(self) -> Any: ...
+
 
 # A subclass of ``ssl.SSLObject`` at run time, so that ``isinstance(obj, ssl.SSLObject)`` holds
 # where libraries check it; the stdlib's ``__init__`` raises (its objects are made by ``_create``)
@@ -154,6 +157,7 @@ class SSLObject(_Base):
     def do_handshake(self) -> None:
         if not self._started:
             self._started = True
+            self._context.stats.started(self._server_side)
             self._flush()  # the ClientHello
         self._pump()
         self._raise_if_failed()
@@ -456,6 +460,7 @@ class SSLObject(_Base):
             self._session = event.session
         elif isinstance(event, HandshakeComplete):
             params = event.parameters
+            self._context.stats.completed(self._server_side, params.resumed)
             if params.peer_certificates and not params.resumed and self._context.verify_mode != ssl.CERT_NONE:
                 self._context.note_peer_chain(params.peer_certificates)  # (capath.py: the CAs read for it)
 
