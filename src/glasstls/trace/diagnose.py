@@ -478,6 +478,26 @@ FIXES: tuple[Rule, ...] = (
         "an overloaded server or a slow path; --timeout waits longer",
         r"answer was still incomplete after",
     ),
+    # A close_notify before the handshake completed is the peer's own choice to stop, not an error it
+    # reports (RFC 8446, Section 6.1; RFC 5246, Section 7.2.1): scanners such as testssl.sh and sslyze do
+    # it after every probe, so the fix says who decided, not "run again with --trace".
+    Rule(
+        None,
+        "the client stopped the handshake itself, without an error alert: a scanner or health check that "
+        "only wanted this server's answer (testssl.sh, sslyze, nmap), or a client that gave up for a reason "
+        "only its own log shows; nothing to change here unless real clients do it",
+        r"sent close_notify while",
+        None,
+        "server",
+    ),
+    Rule(
+        None,
+        "the server stopped the handshake without an error alert (a server shutting down, or refusing for a "
+        "reason only its log shows): try again, or ask its operator",
+        r"sent close_notify while",
+        None,
+        "client",
+    ),
     Rule(
         None,
         "the connection ended without an alert: the peer may not speak TLS on that port, may support none of "

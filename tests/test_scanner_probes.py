@@ -1,0 +1,85 @@
+"""What ``glasstls server`` logs when a TLS scanner (testssl.sh, sslyze) probes it.
+
+A scanner makes hundreds of connections that end early on purpose: a ClientHello and then a
+close_notify before the handshake completes, a data exchange cut off with a bare FIN, a
+ClientHello whose signature algorithms the server's key cannot serve. Each must end in log
+lines an operator can act on, in the command line's own terms. The peers here are real:
+OpenSSL (Python's ``ssl`` and ``openssl s_client``), each started by the test on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from pathlib import Path
+
+import pytest
+
+from serving_helpers import PKI, WAIT, CLIServer, make_pki
+
+# A plaintext warning close_notify in a TLS 1.2 record, as testssl.sh sends it after a probe
+# (RFC 5246, Section 7.2.1).
+CLOSE_NOTIFY = bytes.fromhex("15030300020100")
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> PKI:
+    return make_pki(tmp_path)
+
+
+def openssl_client_hello(max_version: ssl.TLSVersion) -> bytes:
+    """The ClientHello OpenSSL (through Python's ssl) sends, taken from a memory BIO."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = max_version
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+def read_flight(sock: socket.socket, seconds: float = 1.0) -> bytes:
+    """What the server sends within ``seconds`` (its whole first flight, on 127.0.0.1)."""
+    sock.settimeout(0.2)
+    data = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def diagnosis_of(server: CLIServer, peer_port: int) -> list[str]:
+    """The log lines from ``handshake with 127.0.0.1:<peer_port> failed`` to its ``likely fix``."""
+    server.wait_for(rf"handshake with 127\.0\.0\.1:{peer_port} failed")
+    server.wait_for(r"likely fix:")
+    lines = server.log.splitlines()
+    start = next(i for i, line in enumerate(lines) if f"127.0.0.1:{peer_port} failed" in line)
+    end = next(i for i in range(start, len(lines)) if "likely fix:" in lines[i])
+    return lines[start : end + 1]
+
+
+def test_close_notify_before_the_client_key_exchange_is_the_client_s_choice(pki: PKI) -> None:
+    """testssl.sh's probe: an OpenSSL TLS 1.2 ClientHello, the server's flight read, then close_notify.
+    The diagnosis says the client stopped on its own; "run again with --trace" would send the
+    operator looking for a fault of the server's that is not there."""
+    hello = openssl_client_hello(ssl.TLSVersion.TLSv1_2)
+    with CLIServer(pki) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        port = sock.getsockname()[1]
+        sock.sendall(hello)
+        flight = read_flight(sock)
+        assert flight[:1] == b"\x16", flight[:16]  # the server's handshake flight, not an alert
+        sock.sendall(CLOSE_NOTIFY)
+        diagnosis = diagnosis_of(server, port)
+    text = "\n".join(diagnosis)
+    assert "sent close_notify while waiting for ClientKeyExchange" in diagnosis[0], text
+    assert "the client stopped the handshake itself" in diagnosis[-1], text
+    assert "--trace" not in diagnosis[-1], text
