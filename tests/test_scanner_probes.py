@@ -83,3 +83,21 @@ def test_close_notify_before_the_client_key_exchange_is_the_client_s_choice(pki:
     assert "sent close_notify while waiting for ClientKeyExchange" in diagnosis[0], text
     assert "the client stopped the handshake itself" in diagnosis[-1], text
     assert "--trace" not in diagnosis[-1], text
+
+
+def test_a_client_that_quits_without_close_notify_is_logged_in_the_server_s_terms(pki: PKI) -> None:
+    """An OpenSSL client (Python's ssl) echoes a line, then closes the socket without close_notify
+    (SSLSocket.close() sends none), as a scanner's killed s_client does. The log says so, without
+    the library's allow_truncation keyword, which the command line has no option for."""
+    ctx = ssl.create_default_context(cafile=str(pki.ca_pem))
+    with CLIServer(pki) as server:
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            port = tls.getsockname()[1]
+            tls.sendall(b"ping\n")
+            assert tls.recv(5) == b"ping\n"
+        line = server.wait_for(rf"connection with 127\.0\.0\.1:{port} ended")
+    assert "without close_notify (FIN) after 5 bytes of application data" in line, line
+    assert "allow_truncation" not in line, line

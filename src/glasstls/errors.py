@@ -171,13 +171,21 @@ class TruncatedError(ConnectionClosedError):
 
     def __init__(self, received: int, detail: str = "", allowed_by: str = "allow_truncation=True") -> None:
         self.received = received
-        how = f" ({detail})" if detail else ""
-        if not received:  # (a scanner's or a browser's probe, most often: nothing can have been cut short)
-            super().__init__(f"the peer closed the connection without close_notify{how} before any application data")
-            return
-        super().__init__(
-            f"the peer closed the connection without close_notify{how} after {received} bytes of application data: "
-            f"the data may be truncated ({allowed_by} accepts this where the application frames its own data)"
+        self.detail = detail
+        super().__init__(self.explain(allowed_by))
+
+    def explain(self, allowed_by: str = "") -> str:
+        """The message; ``allowed_by`` names the knob that accepts truncation where the caller has one (the
+        library's keyword, the client's option); without it (the server's log) no knob is suggested."""
+        how = f" ({self.detail})" if self.detail else ""
+        if not self.received:  # (a scanner's or a browser's probe, most often: nothing can have been cut short)
+            return f"the peer closed the connection without close_notify{how} before any application data"
+        said = f"the peer closed the connection without close_notify{how} after {self.received} bytes of "
+        if not allowed_by:
+            return f"{said}application data: its last data may have been cut short"
+        return (
+            f"{said}application data: the data may be truncated ({allowed_by} accepts this where the "
+            "application frames its own data)"
         )
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import h11
 
 from ..enums import ContentType
-from ..errors import TLSError
+from ..errors import TLSError, TruncatedError
 from ..events import NegotiatedParameters
 from ..io import aio
 from ..observe import KeysTrace, Observer, RecordTrace, TraceEvent, VerificationTrace
@@ -171,7 +171,10 @@ class ConnectionLog:
     def ended(self, exc: BaseException | None) -> None:
         self.flush_trace()
         if exc is not None:
-            reason = printable(str(exc) or type(exc).__name__, escape_backslash=False)
+            # The library's TruncatedError suggests its allow_truncation keyword, which the server's operator
+            # has no use for: what the client did is the whole story here.
+            text = exc.explain() if isinstance(exc, TruncatedError) else str(exc)
+            reason = printable(text or type(exc).__name__, escape_backslash=False)
             log(f"glasstls: connection with {self.label} ended: {reason}")
 
     def save_pictures(self) -> None:
