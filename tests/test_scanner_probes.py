@@ -9,13 +9,16 @@ OpenSSL (Python's ``ssl`` and ``openssl s_client``), each started by the test on
 
 from __future__ import annotations
 
+import shutil
 import socket
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from glasstls.x509.mint import ThrowawayCA
 from serving_helpers import PKI, WAIT, CLIServer, make_pki
 
 # A plaintext warning close_notify in a TLS 1.2 record, as testssl.sh sends it after a probe
@@ -101,3 +104,22 @@ def test_a_client_that_quits_without_close_notify_is_logged_in_the_server_s_term
         line = server.wait_for(rf"connection with 127\.0\.0\.1:{port} ended")
     assert "without close_notify (FIN) after 5 bytes of application data" in line, line
     assert "allow_truncation" not in line, line
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_no_common_signature_scheme_names_the_key_type_and_what_it_signs(tmp_path: Path) -> None:
+    """testssl.sh asks an RSA server for ECDSA signatures only (openssl s_client -sigalgs): refused
+    with handshake_failure (RFC 8446, Section 4.4.2.2), and the log names the key as RSA and the
+    schemes it could have made, not cryptography's class name."""
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost"], key_type="rsa2048").write(tmp_path / "rsa.pem", tmp_path / "rsa.key")
+    pki = PKI(ca, tmp_path / "rsa.pem", tmp_path / "rsa.key", tmp_path / "ca.pem")
+    with CLIServer(pki) as server:
+        argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3"]
+        argv += ["-sigalgs", "ECDSA+SHA256:ECDSA+SHA384"]
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT, check=False)
+        assert done.returncode != 0
+        line = server.wait_for(r"no common signature scheme")
+    assert "our certificate's key is RSA and signs with rsa_pss_rsae_sha256" in line, line
+    assert "PrivateKey" not in line, line
+    assert "alert handshake_failure" in line, line

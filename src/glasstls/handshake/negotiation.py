@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..crypto import kx
-from ..crypto.signatures import signable_schemes
+from ..crypto.signatures import key_kind, schemes_for_key, signable_schemes
 from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
@@ -110,11 +110,15 @@ def choose_signature_scheme(
             # A decoded list holds members already: SignatureScheme() of one, through
             # EnumType.__call__, cost some 3,200 instructions a full handshake for itself.
             return scheme if type(scheme) is SignatureScheme else SignatureScheme(scheme)
+    ours = [s for s in schemes_for_key(private_key, rsa_pss_key=rsa_pss_key) if allowed is None or s in allowed]
     raise AlertError(
         AlertDescription.handshake_failure,
-        f"no common signature scheme: peer offered {_names(offered)}, "
-        f"our certificate key is {type(private_key).__name__.lstrip('_')}",
+        f"no common signature scheme: peer offered {_names(offered)}; our certificate's key is "
+        f"{_KEY_NAMES.get(key_kind(private_key), key_kind(private_key))} and signs with {_names(ours)}",
     )
+
+
+_KEY_NAMES = {"rsa": "RSA", "ecdsa": "ECDSA", "ed25519": "Ed25519", "ed448": "Ed448"}
 
 
 def choose_alpn(offered: Sequence[bytes], ours: Sequence[str], required: bool = True) -> str | None:
