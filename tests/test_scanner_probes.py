@@ -123,3 +123,26 @@ def test_no_common_signature_scheme_names_the_key_type_and_what_it_signs(tmp_pat
     assert "our certificate's key is RSA and signs with rsa_pss_rsae_sha256" in line, line
     assert "PrivateKey" not in line, line
     assert "alert handshake_failure" in line, line
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_refused_renegotiation_is_explained_in_the_log(pki: PKI) -> None:
+    """testssl.sh's renegotiation check: openssl s_client's "R" asks for a TLS 1.2 renegotiation;
+    glasstls answers no_renegotiation (it never renegotiates; RFC 5746, Section 4.4), and OpenSSL
+    ends the connection with handshake_failure. The log's diagnosis says the client asked to
+    renegotiate and was refused, not only that a handshake_failure arrived."""
+    with CLIServer(pki) as server:
+        argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_2"]
+        client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            server.wait_for(r"127\.0\.0\.1:\d+ TLSv1\.2 ")
+            assert client.stdin is not None
+            client.stdin.write(b"R\n")
+            client.stdin.flush()
+            ended = server.wait_for(r"connection with 127\.0\.0\.1:\d+ ended")
+            fix = server.wait_for(r"likely fix:")
+        finally:
+            client.kill()
+            client.wait(WAIT)
+    assert "handshake_failure" in ended, server.log
+    assert "asked to renegotiate" in fix and "no_renegotiation" in fix, server.log

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import h11
 
 from ..enums import ContentType
-from ..errors import TLSError, TruncatedError
+from ..errors import AlertError, PeerAlertError, TLSError, TruncatedError
 from ..events import NegotiatedParameters
 from ..io import aio
 from ..observe import KeysTrace, Observer, RecordTrace, TraceEvent, VerificationTrace
@@ -176,6 +176,11 @@ class ConnectionLog:
             text = exc.explain() if isinstance(exc, TruncatedError) else str(exc)
             reason = printable(text or type(exc).__name__, escape_backslash=False)
             log(f"glasstls: connection with {self.label} ended: {reason}")
+            # An alert after the handshake (the client's answer to a refused renegotiation, a record
+            # that failed authentication) says little alone: the diagnosis says who and why, as the
+            # client's does. The recorder keeps the alerts that came after the handshake.
+            if isinstance(exc, (AlertError, PeerAlertError)):
+                log(diagnose(exc, self.recorder.events, side="server"))
 
     def save_pictures(self) -> None:
         """--illustrate and --diagram: FILE-<number>.html / .svg; a failure to write is logged, not raised."""
