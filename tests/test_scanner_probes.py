@@ -88,6 +88,23 @@ def test_close_notify_before_the_client_key_exchange_is_the_client_s_choice(pki:
     assert "--trace" not in diagnosis[-1], text
 
 
+def test_a_client_that_drops_the_connection_mid_handshake_is_not_told_to_check_host_and_port(pki: PKI) -> None:
+    """testssl.sh's ROBOT and cipher probes: an OpenSSL ClientHello, the server's flight read, then a bare
+    FIN. The server got a ClientHello, so the client's advice ("may not speak TLS on that port") does
+    not fit; the diagnosis says the client dropped it, and where to look."""
+    hello = openssl_client_hello(ssl.TLSVersion.TLSv1_2)
+    with CLIServer(pki) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        port = sock.getsockname()[1]
+        sock.sendall(hello)
+        assert read_flight(sock)[:1] == b"\x16"
+        sock.shutdown(socket.SHUT_WR)
+        diagnosis = diagnosis_of(server, port)
+    text = "\n".join(diagnosis)
+    assert "closed the connection while waiting for ClientKeyExchange" in diagnosis[0], text
+    assert "the client dropped the connection mid-handshake" in diagnosis[-1], text
+    assert "speak TLS on that port" not in text, text
+
+
 def test_a_client_that_quits_without_close_notify_is_logged_in_the_server_s_terms(pki: PKI) -> None:
     """An OpenSSL client (Python's ssl) echoes a line, then closes the socket without close_notify
     (SSLSocket.close() sends none), as a scanner's killed s_client does. The log says so, without

@@ -498,6 +498,17 @@ FIXES: tuple[Rule, ...] = (
         None,
         "client",
     ),
+    # The server got a ClientHello, so the client speaks TLS and shares a version and a suite with it:
+    # the client's advice below ("may not speak TLS on that port") does not fit this side.
+    Rule(
+        None,
+        "the client dropped the connection mid-handshake without an alert: a scanner's probe (testssl.sh ends "
+        "its ROBOT and cipher probes this way), or a client that refused what this server sent (its "
+        "certificate?) without saying why, which only its own log shows; --trace shows the last message sent",
+        r"closed the connection",
+        None,
+        "server",
+    ),
     Rule(
         None,
         "the connection ended without an alert: the peer may not speak TLS on that port, may support none of "
