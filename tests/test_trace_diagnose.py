@@ -28,6 +28,7 @@ from glasstls.observe import EventList
 from glasstls.trace.diagnose import FailureRecorder, diagnose, find_diagnosis
 from glasstls.trace.text import render_text
 from glasstls.wire.handshake import Finished
+from glasstls.wire.handshake12 import ClientKeyExchange
 from glasstls.x509.store import TrustStore
 from pairs import Pair, default_ca, flip, make_pair, once, other_ca, with_body
 
@@ -238,3 +239,21 @@ def test_a_tls12_refusal_says_why_a_shared_suite_could_not_be_served(client_kw: 
     suites = (CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
     f = Failed(client_kw={"tls_max": V12, "cipher_suites": suites, **client_kw}, server_kw={"cipher_suites": suites})
     assert f.pair.server.error is not None and why in f.pair.server.error.reason, f.pair.server.error
+
+
+def test_an_rsa_pre_master_secret_that_does_not_decrypt_is_named_on_the_server() -> None:
+    """A ROBOT probe, as testssl.sh sends five of them: the client's encrypted pre-master secret altered in
+    transit. The server goes on with a random one (RFC 5246, Section 7.4.7.1), so the first sign is the
+    client's Finished failing authentication; the diagnosis names the pre-master secret, not a middlebox."""
+    rsa = CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256
+    alter = once(ClientKeyExchange, lambda m: flip(m.raw, len(m.raw) - 1))  # the last byte of the ciphertext
+    f = Failed(
+        identity=default_ca().issue_server(["localhost"], key_type="rsa2048"),
+        client_alter=alter,
+        client_kw={"cipher_suites": (rsa,), "tls_max": V12},
+        server_kw={"cipher_suites": (rsa,)},
+    )
+    text = f.server()
+    assert "alert:        bad_record_mac (20), sent by the server" in text, text
+    assert "likely fix:   with RSA key exchange, the client's encrypted pre-master secret did not decrypt" in text
+    assert "ROBOT" in text and "middlebox" not in text, text

@@ -635,6 +635,37 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
     verification = f"{failed[-1].subject}: {failed[-1].detail}" if failed else ""
     facts = error.facts if isinstance(error, AlertError) else None
     fix = _match(alert_name, reason if origin != "peer" else "", origin, side, ctx, facts)
+    fix = _fix_from_context(fix, alert_name, origin, side, ctx, alerts, failed, messages)
+    notes: list[str] = []
+    detail = failed[-1].detail if failed else ""
+    return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
+
+
+def _fix_from_context(
+    fix: str,
+    alert_name: str | None,
+    origin: str,
+    side: str,
+    ctx: D.Context,
+    alerts: Sequence[AlertTrace],
+    failed: Sequence[VerificationTrace],
+    messages: Sequence[MessageTrace],
+) -> str:
+    """The rules' fix, replaced where the trace shows more than the alert and the reason can (the first
+    case that applies, most specific first)."""
+    rsa_kx = ctx.kx == "RSA" and not ctx.handshake_done
+    if alert_name == "bad_record_mac" and origin == "local" and side == "server" and rsa_kx:
+        return _RSA_PREMASTER_FAILED
+    unfit = [e for e in failed if e.subject == "client certificate" and "can sign with" in e.detail]
+    if origin == "peer" and side == "client" and unfit:
+        # A certificate was given (--cert) but none fit the request: passing one is not the fix.
+        return (
+            "the client's certificate cannot sign with any scheme the server accepts, so none was sent: use a "
+            "certificate whose key fits the server's signature_algorithms (the check above names them), or "
+            "widen the server's list"
+        )
+    if origin == "peer" and _refused_renegotiation(alerts):
+        return _RENEGOTIATION_REFUSED
     sent_none = side == "client" and _sent_no_certificate(messages)
     if origin == "peer" and sent_none and alert_name in _NO_CERTIFICATE_ALERTS:
         # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
@@ -643,19 +674,17 @@ def find_diagnosis(error: BaseException | None, events: Iterable[TraceEvent] = (
         fix = _match("certificate_required", "", origin, side, ctx)
         if alert_name != "certificate_required":
             fix += f"; it asked for one, this client sent none, and it answered {alert_name}"
-    if origin == "peer" and _refused_renegotiation(alerts):
-        fix = _RENEGOTIATION_REFUSED
-    unfit = [e for e in failed if e.subject == "client certificate" and "can sign with" in e.detail]
-    if origin == "peer" and side == "client" and unfit:
-        # A certificate was given (--cert) but none fit the request: passing one is not the fix.
-        fix = (
-            "the client's certificate cannot sign with any scheme the server accepts, so none was sent: use a "
-            "certificate whose key fits the server's signature_algorithms (the check above names them), or "
-            "widen the server's list"
-        )
-    notes: list[str] = []
-    detail = failed[-1].detail if failed else ""
-    return Diagnosis(side, step, alert_name, code, origin, reason, fix, last_message, verification, detail, notes)
+    return fix
+
+
+# RFC 5246, Section 7.4.7.1: a pre-master secret that does not decrypt is replaced by a random one, in
+# silence, so the first sign of it is the client's Finished record failing authentication. ROBOT scanners
+# (testssl.sh, sslyze) send such ClientKeyExchanges on purpose to look for an oracle.
+_RSA_PREMASTER_FAILED = (
+    "with RSA key exchange, the client's encrypted pre-master secret did not decrypt to a valid one, so the "
+    "keys differ: a ROBOT scanner probing on purpose (testssl.sh, sslyze; the same answer to every probe is "
+    "the defence), or a client encrypting to another certificate's key; otherwise data altered in transit"
+)
 
 
 # What servers that require a client certificate answer an empty one with: certificate_required
