@@ -163,3 +163,37 @@ def test_a_refused_renegotiation_is_explained_in_the_log(pki: PKI) -> None:
             client.wait(WAIT)
     assert "handshake_failure" in ended, server.log
     assert "asked to renegotiate" in fix and "no_renegotiation" in fix, server.log
+
+
+def likely_fix_after(server: CLIServer, openssl_args: list[str]) -> str:
+    """Run ``openssl s_client`` with ``openssl_args`` against ``server``; the likely fix the server logs."""
+    argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", *openssl_args]
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT, check=False)
+    assert done.returncode != 0, done.stdout.decode(errors="replace")
+    server.wait_for(r"handshake with 127\.0\.0\.1:\d+ failed")
+    return server.wait_for(r"likely fix:")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_suites_glasstls_does_not_implement_are_not_a_matter_of_ciphers(pki: PKI) -> None:
+    """testssl.sh's probes for Camellia, ARIA, 3DES, ...: no --ciphers serves them, so the log must not
+    tell the operator to name one (nor that RSA and CBC suites need --ciphers: --profile legacy has them)."""
+    with CLIServer(pki, "--profile", "legacy") as server:
+        fix = likely_fix_after(server, ["-tls1_2", "-cipher", "ARIA:CAMELLIA"])
+    assert "suites glasstls does not implement" in fix, fix
+    assert "--ciphers" not in fix, fix
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_dhe_only_client_with_foreign_ffdhe_groups_is_told_the_server_s_side(tmp_path: Path) -> None:
+    """An OpenSSL client offering one DHE suite and supported_groups ffdhe8192 only: RFC 7919, Section 4
+    forbids the server a DHE suite, and it answers insufficient_security. The fix is about the groups this
+    server accepts, not the advice for a client refusing a server's small Diffie-Hellman group."""
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost"], key_type="rsa2048").write(tmp_path / "rsa.pem", tmp_path / "rsa.key")
+    pki = PKI(ca, tmp_path / "rsa.pem", tmp_path / "rsa.key", tmp_path / "ca.pem")
+    with CLIServer(pki, "--tls-max", "1.2") as server:
+        fix = likely_fix_after(server, ["-cipher", "DHE-RSA-AES128-GCM-SHA256", "-groups", "ffdhe8192"])
+        assert "alert insufficient_security" in server.log, server.log
+    assert "named finite-field groups (RFC 7919) none of which this server accepts" in fix, fix
+    assert "too small" not in fix, fix

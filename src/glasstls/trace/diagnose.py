@@ -321,10 +321,18 @@ FIXES: tuple[Rule, ...] = (
         "the server's security profile left out what the client offered: {m1}",
         r"refused by policy: (.*)$",
     ),
+    # Suites no --ciphers can give (3DES, RC4, Camellia, ARIA, ...): testssl.sh probes for each family.
+    Rule(
+        "handshake_failure",
+        "the client offered only cipher suites glasstls does not implement (retired or rare ones: 3DES, RC4, "
+        "Camellia, ARIA, ...), so no setting here can serve it: a scanner probing for them, or a client "
+        "that needs AES-GCM, ChaCha20-Poly1305 or AES-CBC enabled",
+        r"client offered no TLS 1\.2 suite glasstls implements",
+    ),
     Rule(
         "handshake_failure",
         "align the cipher suites: give --ciphers a suite the other side accepts (TLS 1.2 RSA key exchange and "
-        "CBC suites are offered only when named in --ciphers)",
+        "CBC suites need --profile legacy or --ciphers naming them)",
         r"no common cipher suite",
     ),
     Rule(
@@ -369,6 +377,17 @@ FIXES: tuple[Rule, ...] = (
         "protocol_version",
         "the version ranges do not overlap: adjust --tls-min / --tls-max on one side (glasstls speaks TLS 1.2 and "
         "TLS 1.3)",
+    ),
+    # RFC 7919, Section 4: FFDHE groups named in supported_groups, none of them acceptable, forbid the
+    # server a DHE suite; this side is the server, so the advice for a client refusing its group does not fit.
+    Rule(
+        "insufficient_security",
+        "the client offered DHE suites only, and named finite-field groups (RFC 7919) none of which this "
+        "server accepts: --groups with one it names (ffdhe3072 and ffdhe4096 come with --profile legacy), or "
+        "a client that offers ECDHE",
+        r"needs a group both sides name",
+        "local",
+        "server",
     ),
     Rule(
         "insufficient_security",
