@@ -197,3 +197,14 @@ def test_dhe_only_client_with_foreign_ffdhe_groups_is_told_the_server_s_side(tmp
         assert "alert insufficient_security" in server.log, server.log
     assert "named finite-field groups (RFC 7919) none of which this server accepts" in fix, fix
     assert "too small" not in fix, fix
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_a_tls_1_0_client_is_not_told_to_adjust_tls_min(pki: PKI) -> None:
+    """testssl.sh's protocol probes (SSL 3.0, TLS 1.0, TLS 1.1): glasstls implements none of them (RFC 8996),
+    so --tls-min cannot reach the client; the fix says so instead of "adjust --tls-min / --tls-max"."""
+    with CLIServer(pki) as server:
+        fix = likely_fix_after(server, ["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"])
+        assert "client wants TLSv1 at most" in server.log, server.log
+    assert "retired by RFC 8996" in fix, fix
+    assert "--tls-min" not in fix, fix

@@ -373,6 +373,14 @@ FIXES: tuple[Rule, ...] = (
         "peer",
         "server",
     ),
+    # A peer whose highest version is below TLS 1.2: no --tls-min on this side reaches it (RFC 8996).
+    Rule(
+        "protocol_version",
+        "the peer speaks only versions retired by RFC 8996 (or RFC 7568 for SSL 3.0), which glasstls does not "
+        "implement, so no setting here can serve it: a scanner probing for them, or a peer to upgrade",
+        r"glasstls speaks only TLS 1\.2 and 1\.3",
+        "local",
+    ),
     Rule(
         "protocol_version",
         "the version ranges do not overlap: adjust --tls-min / --tls-max on one side (glasstls speaks TLS 1.2 and "
