@@ -208,3 +208,16 @@ def test_a_tls_1_0_client_is_not_told_to_adjust_tls_min(pki: PKI) -> None:
         assert "client wants TLSv1 at most" in server.log, server.log
     assert "retired by RFC 8996" in fix, fix
     assert "--tls-min" not in fix, fix
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_no_common_group_for_tls12_ecdhe_names_the_client_s_groups(pki: PKI) -> None:
+    """testssl.sh's curve probes over TLS 1.2: ECDHE suites with supported_groups secp521r1 only. The
+    refusal names what the client offered and that no profile has it, as the TLS 1.3 refusal does,
+    so the fix can say --groups; before, it said only what the client lacked."""
+    with CLIServer(pki) as server:
+        args = ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-groups", "secp521r1"]
+        fix = likely_fix_after(server, args)
+        refusal = server.wait_for(r"no common cipher suite")
+    assert "(it names secp521r1)" in refusal, refusal
+    assert "secp521r1 is in no profile (--groups naming it allows it)" in fix, fix

@@ -378,8 +378,14 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
     """Why a suite both sides list could not be served, for the refusal (the first that applies)."""
     name = suite.suite.name
     if suite.kx != "RSA" and _group_for(ctx, offer, suite) is None:
+        # Say what the client named too (RFC 8422, Section 5.1.1; RFC 7919, Section 4), and whether a
+        # profile left it out, as the TLS 1.3 "no common group" refusal does.
         ours = ", ".join(g.name for g in ctx.config.groups)
-        return f"; {name} needs a group both sides name, and the client's supported_groups has none of {ours}"
+        theirs = ", ".join(str(g) for g in offer.groups) or "nothing"
+        return (
+            f"; {name} needs a group both sides name, and the client's supported_groups has none of {ours} "
+            f"(it names {theirs})" + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
+        )
     chains = candidates(ctx, offer.server_name)
     wanted = ("rsa",) if suite.auth == "RSA" else ("ecdsa", "ed25519", "ed448")
     fitting = [c for c in chains if key_kind(c.private_key) in wanted]
