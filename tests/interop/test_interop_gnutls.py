@@ -18,8 +18,9 @@ What GnuTLS prints and these tests read (gnutls_session_get_desc() and friends):
   trusted.``, the data it received, and ``- Peer has closed the GnuTLS connection``.
 
 gnutls-cli sends what it reads from stdin; at end of input it sends close_notify but
-keeps reading (a TLS 1.3 half-close). glasstls answers a close_notify at once with its
-own and stops sending, so stdin is kept open here until glasstls has answered and closed.
+keeps reading (a half-close). A close_notify ends only glasstls's read side; the line server
+here closes (its close_notify) when its read ends, so stdin is kept open until it has answered
+and closed.
 """
 
 from __future__ import annotations
