@@ -362,3 +362,44 @@ def test_session_stats_count_handshakes_and_resumptions(files: dict[str, Path], 
     stats = server.session_stats()
     assert (stats["accept"], stats["accept_good"], stats["hits"]) == (2, 2, 1)
     assert client.session_stats()["hits"] == 1 and set(stats) >= {"number", "misses", "timeouts", "cache_full"}
+
+
+# -- get_verified_chain(): the path verification built, not the chain as sent ----------------------
+
+
+def _chain(sslobj: ssl.SSLObject, verified: bool) -> list[bytes]:
+    """The chain as DER, read as 3.13's public methods read it (3.11's stdlib: through _sslobj)."""
+    inner = getattr(sslobj, "_sslobj", sslobj)
+    chain = (inner.get_verified_chain if verified else inner.get_unverified_chain)()
+    return [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain or ()]
+
+
+def _der(path: Path) -> bytes:
+    return x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_verified_chain_ends_at_the_trust_anchor(files: dict[str, Path], kind: type) -> None:
+    """The chain files hold the leaf alone; the verified chain adds the root it chains to (CPython's
+    test_internal_chain_client and _server); the client certificate's likewise on the server."""
+    client, server = _client(kind, files), kind(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(files["rsa"]), str(files["rsa_key"]))
+    server.verify_mode = ssl.CERT_REQUIRED
+    server.load_verify_locations(str(files["ca"]))
+    client.load_cert_chain(str(files["client"]), str(files["client_key"]))
+    pair = Pair(client, server)
+    assert _run(pair) == {}
+    root = _der(files["ca"])
+    # (OpenSSL, with a CA store, builds each side's chain from it and sends the root too; glasstls
+    # sends what it was given.)
+    assert _chain(pair.client, verified=False)[0] == _der(files["rsa"])
+    assert _chain(pair.client, verified=True) == [_der(files["rsa"]), root]
+    assert _chain(pair.server, verified=False)[0] == _der(files["client"])
+    assert _chain(pair.server, verified=True) == [_der(files["client"]), root]
+    # A resumption verifies nothing: no verified chain, as OpenSSL's (None, which 3.13 reads as []).
+    client.maximum_version = ssl.TLSVersion.TLSv1_2
+    first = Pair(client, server)
+    assert _run(first) == {}
+    again = Pair(client, server, session=first.client.session)
+    assert _run(again) == {} and again.client.session_reused
+    assert _chain(again.client, verified=True) == []

@@ -148,6 +148,9 @@ class Connection:
         self.peer_cipher_suites: tuple[int, ...] = ()  # server: the suites of the client's (last) ClientHello
         self.peer_verified: PeerVerified | None = None
         self.parameters: NegotiatedParameters | None = None
+        # The path the peer's chain was verified along, leaf to trust anchor (x509.Certificate), as
+        # OpenSSL's SSL_get0_verified_chain: () when none was (a resumption, verification skipped).
+        self.verified_path: tuple[Any, ...] = ()
         self.error: TLSError | None = None
         self.client_random = b""
         self.server_name: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -45,6 +45,7 @@ class Owner(Protocol):
     session: SessionState | None
     peer_verified: PeerVerified | None
     parameters: NegotiatedParameters | None
+    verified_path: tuple[Any, ...]
     _records: RecordLayer
     _hs_out: list[bytes]
     _events: list[Event]
@@ -173,6 +174,9 @@ class HandshakeContext:
         observer = self._conn._observer
         if observer is not None:
             observer.on_verification(self._conn.side, subject, ok, detail)
+
+    def note_verified_path(self, path: Sequence[Any]) -> None:
+        self._conn.verified_path = tuple(path)
 
     def emit(self, event: Event) -> None:
         self._conn._events.append(event)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
@@ -343,15 +343,17 @@ class SSLObject(_Base):
             return {}  # as the stdlib: an unverified certificate is not decoded
         return certificate_dict(leaf)
 
-    def get_verified_chain(self) -> list[bytes]:
-        """The peer's chain as DER bytes, as the stdlib's (3.13) gives them; each also answers
-        ``public_bytes(format)`` as the ``_ssl.Certificate`` that 3.10-3.12's ``_sslobj`` gives
-        (truststore reads either, by the Python version: ``_verify_peercerts``)."""
+    def get_unverified_chain(self) -> list[bytes]:
+        """The peer's chain as it sent it, as DER bytes, as the stdlib's (3.13) gives them; each also
+        answers ``public_bytes(format)`` as the ``_ssl.Certificate`` that 3.10-3.12's ``_sslobj``
+        gives (truststore reads either, by the Python version: ``_verify_peercerts``)."""
         params = self._conn.parameters
-        certs = params.peer_certificates if params is not None else ()
-        return [DERCertificate(c.public_bytes(serialization.Encoding.DER)) for c in certs]
+        return _ders(params.peer_certificates if params is not None else ())
 
-    get_unverified_chain = get_verified_chain
+    def get_verified_chain(self) -> list[bytes]:
+        """The path the peer's chain was verified along, leaf to trust anchor, as OpenSSL's
+        SSL_get0_verified_chain: empty when no chain was verified (a resumption, CERT_NONE)."""
+        return _ders(self._conn.verified_path)
 
     def shutdown(self) -> None:
         """unwrap(), by the name _ssl's SSL object has: what ``ssl.SSLObject.unwrap`` calls on its
@@ -500,6 +502,10 @@ def encoded_hostname(name: str | bytes | None) -> str | None:
     if "\x00" in text:
         raise TypeError(f"argument must be encoded string without null bytes, not {type(name).__name__}")
     return text
+
+
+def _ders(certificates: Iterable[x509.Certificate]) -> list[bytes]:
+    return [DERCertificate(c.public_bytes(serialization.Encoding.DER)) for c in certificates]
 
 
 def _no_chain(_server_name: str | None) -> None:

@@ -10,7 +10,7 @@ install keys, and the context (the Connection) does the rest.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -162,6 +162,7 @@ class Context(Protocol):
     # What the trace and the application learn.
     def secret(self, label: str, client_random: bytes, secret: bytes) -> None: ...
     def verified(self, subject: str, ok: bool, detail: str) -> None: ...
+    def note_verified_path(self, path: Sequence[Any]) -> None: ...  # the peer's chain as verified
     def emit(self, event: Event) -> None: ...
     def new_session(self, session: SessionState) -> None: ...
     def complete(self, proof: PeerVerified, parameters: NegotiatedParameters) -> None: ...

@@ -104,6 +104,7 @@ def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
     except AlertError as err:
         ctx.verified(peer_subject(chain[0]), False, err.reason)
         raise
+    ctx.note_verified_path(verified.path)
     if ctx.tracing:
         valid_for = f"valid for {ctx.server_name}" if name_checked else "its name not checked (skip_server_name_check)"
         ctx.verified(peer_subject(chain[0]), True, f"chain to a trusted root, {valid_for}")
@@ -127,6 +128,7 @@ def verify_client(ctx: Context, chain: Chain) -> None:
             report=ctx.verified,
         ),
     )
+    ctx.note_verified_path(path)
     check = ctx.config.client_identity_check
     if check is not None:
         # After the chain verified, never before: the application judges a proven identity
