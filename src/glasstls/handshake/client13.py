@@ -404,10 +404,10 @@ class ExpectFinished(State[Finished]):
         # RFC 8446, Section 7.5: derived now, as the master secret is not kept (test_key_hygiene.py).
         exporter = master.exporter_master_secret(th)
         ctx.install_read(suite, s_ap, "application", proof)
-        self._send_client_flight(ctx, th)
+        authenticated = self._send_client_flight(ctx, th)
         ctx.install_write(suite, c_ap, "application", proof)
         resumption = master.resumption_master_secret(keys.transcript.digest())
-        ctx.complete(PeerVerified(proof), self._parameters(ctx))
+        ctx.complete(PeerVerified(proof), self._parameters(ctx, authenticated))
         traffic = TrafficSecrets(suite, c_ap, s_ap, exporter)
         pha = self._post_handshake_auth(ctx)
         basis = self._session_basis(ctx)
@@ -420,21 +420,26 @@ class ExpectFinished(State[Finished]):
         chain = session.peer_certificates if session is not None else der_chain(self.server_chain)
         return SessionBasis(ctx.offered_sni, self.choices.alpn, chain)
 
-    def _send_client_flight(self, ctx: Context, through_server_finished: bytes) -> None:
+    def _send_client_flight(self, ctx: Context, through_server_finished: bytes) -> bool:
         """RFC 8446, Section 4.4: [Certificate, CertificateVerify,] Finished, under handshake keys.
         ``through_server_finished``: the transcript hash so far, which the Finished covers when
-        neither EndOfEarlyData (no early data in play) nor a certificate flight comes before it."""
+        neither EndOfEarlyData (no early data in play) nor a certificate flight comes before it.
+        True when the client authenticated with a certificate (not when it answered with an empty one)."""
         keys = self.keys
         th = through_server_finished
+        authenticated = False
         if ctx.early is not None or self.certificate_request is not None:
             early13.client_end_early_data(ctx, keys.suite, keys.client_secret, keys.transcript)
             if self.certificate_request is not None:
-                send_certificate_flight(ctx, keys.suite, keys.transcript, self.certificate_request, "client")
+                authenticated = send_certificate_flight(
+                    ctx, keys.suite, keys.transcript, self.certificate_request, "client"
+                )
             th = keys.transcript.digest()
         verify_data = finished_verify_data(keys.suite, keys.client_secret, th)
         fin = Finished(verify_data)
         ctx.send_message(fin)
         keys.transcript.add(fin.raw)
+        return authenticated
 
     def _post_handshake_auth(self, ctx: Context) -> PostHandshakeAuth | None:
         """RFC 8446, Section 4.4: post-handshake authentication continues this transcript,
@@ -443,7 +448,7 @@ class ExpectFinished(State[Finished]):
             return None
         return PostHandshakeAuth(self.keys.transcript.fork())
 
-    def _parameters(self, ctx: Context) -> NegotiatedParameters:
+    def _parameters(self, ctx: Context, authenticated: bool) -> NegotiatedParameters:
         # Positionally, in the fields' order: a class called with keywords gets them as a dict
         # (some 4,800 instructions more for these ten). The members' _name_: an Enum's name is
         # a descriptor call each time it is read.
@@ -457,7 +462,10 @@ class ExpectFinished(State[Finished]):
             ctx.offered_sni,  # server_name: sni_name(ctx.server_name), as the connection keeps it
             self.server_chain,  # peer_certificates
             psk is not None and not psk.external,  # resumed
-            self.certificate_request is not None,  # client_auth
+            # client_auth: the client proved a certificate, as in TLS 1.2 (common12.py) and on the
+            # server's side; a CertificateRequest answered with an empty Certificate (RFC 8446,
+            # Section 4.4.2) is no client authentication.
+            authenticated,
             None,  # extended_master_secret: TLS 1.2 only
             psk.kind if psk is not None else None,  # psk
         )

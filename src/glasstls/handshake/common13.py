@@ -102,9 +102,10 @@ def certificate_message(
 
 def send_certificate_flight(
     ctx: Context, suite: Suite13, transcript: Transcript, request: CertificateRequest, signer: str
-) -> None:
+) -> bool:
     """The client's answer to a CertificateRequest: its chain and signature, or
-    an empty Certificate when it has none that fits (Section 4.4.2)."""
+    an empty Certificate when it has none that fits (Section 4.4.2). True when a
+    certificate (and its CertificateVerify) went out."""
     offered = request.ext(E.signature_algorithms)
     authorities = request.ext(E.certificate_authorities)
     choice = client_certificate_for(
@@ -115,11 +116,12 @@ def send_certificate_flight(
         compression = request.ext(E.compress_certificate)
         context = request.certificate_request_context
         send_certificate_and_verify(ctx, transcript, certified, scheme, signer, context, peer_compression=compression)
-        return
+        return True
     # An empty Certificate goes as it is: RFC 8879 allows compressing it, but its 4 or so bytes would only grow.
     empty = Certificate(certificate_request_context=request.certificate_request_context, entries=())
     ctx.send_message(empty)
     transcript.add(empty.raw)
+    return False
 
 
 def received_certificate(ctx: Context, msg: Certificate | CompressedCertificate, subject: str) -> Certificate:
