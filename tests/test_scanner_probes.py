@@ -221,3 +221,13 @@ def test_no_common_group_for_tls12_ecdhe_names_the_client_s_groups(pki: PKI) -> 
         refusal = server.wait_for(r"no common cipher suite")
     assert "(it names secp521r1)" in refusal, refusal
     assert "secp521r1 is in no profile (--groups naming it allows it)" in fix, fix
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_an_ecdsa_certificate_on_a_curve_the_client_does_not_name_is_the_fix(pki: PKI) -> None:
+    """A TLS 1.2 client naming only x25519 cannot take an ECDSA P-256 certificate (RFC 8422, Section
+    5.1), whatever the suites: the fix is the certificate, not the CBC suites the profile left out."""
+    with CLIServer(pki, "--tls-max", "1.2") as server:
+        fix = likely_fix_after(server, ["-tls1_2", "-groups", "X25519"])
+    assert "does not name secp256r1, the curve of this server's ECDSA certificate" in fix, fix
+    assert "--profile legacy" not in fix, fix
