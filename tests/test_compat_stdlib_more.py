@@ -403,3 +403,33 @@ def test_verified_chain_ends_at_the_trust_anchor(files: dict[str, Path], kind: t
     again = Pair(client, server, session=first.client.session)
     assert _run(again) == {} and again.client.session_reused
     assert _chain(again.client, verified=True) == []
+
+
+# -- a certificate loaded alone is sent with the chain the verify store completes ------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_a_leaf_loaded_alone_is_sent_with_its_issuers_from_the_verify_store(tmp_path: Path, kind: type) -> None:
+    """OpenSSL's auto chain (ssl_add_cert_chain): a server whose certificate file holds its leaf
+    alone, and whose verify store holds the intermediate, sends both, so a client trusting the
+    root alone verifies it. With no issuer in the store, the leaf goes alone (and fails there)."""
+    ca = ThrowawayCA.create()  # root, intermediate, leaves under the intermediate
+    identity = ca.issue_server(["localhost"], key_type="ecdsa-p256")
+    leaf, key, root, issuers = (tmp_path / n for n in ("leaf.pem", "key.pem", "root.pem", "issuers.pem"))
+    leaf.write_bytes(identity.chain[0].public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(identity.key_pem())
+    root.write_bytes(ca.root_pem())
+    issuers.write_bytes(identity.chain[1].public_bytes(serialization.Encoding.PEM) + ca.root_pem())
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(str(root))
+    alone = kind(ssl.PROTOCOL_TLS_SERVER)
+    alone.load_cert_chain(str(leaf), str(key))
+    errors = _run(Pair(client, alone))
+    assert isinstance(errors.get("client"), ssl.SSLCertVerificationError), errors
+    completed = kind(ssl.PROTOCOL_TLS_SERVER)
+    completed.load_cert_chain(str(leaf), str(key))
+    completed.load_verify_locations(str(issuers))  # (for client certificates, as a server's CA file)
+    pair = Pair(client, completed)
+    assert _run(pair) == {}
+    sent = _chain(pair.client, verified=False)
+    assert sent[:2] == [identity.chain[0].public_bytes(serialization.Encoding.DER), _der(issuers)]

@@ -15,7 +15,6 @@ import os
 import ssl
 import sys
 import warnings
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from ..session.tickets import TicketKeys
 from ..x509.store import TrustStore, _system_bundle_paths
 from . import capath as hashed_dirs
 from . import keylogfile, sslsocket, watch
+from .autochain import AutoChains
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
@@ -150,6 +150,7 @@ class SSLContext(_Base):
         self._crls: list[x509.CertificateRevocationList] = []
         self._chain: CertifiedKey | None = None  # the last loaded: a client's certificate
         self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
+        self._autochains = AutoChains()  # each chain loaded alone, completed from the trust store
         self._alpn: tuple[str, ...] = ()
         self._groups: tuple[NamedGroup, ...] = ()  # set_ecdh_curve's one group; () for the profile's
         self._num_tickets = 2
@@ -465,7 +466,7 @@ class SSLContext(_Base):
     ) -> SSLObject:  # fmt: skip
         """``self.sslobject_class._create(…)``, as the stdlib's: a subclass set on the class or the
         instance is what is returned, its methods (an overridden do_handshake) run (subclasses.py)."""
-        peer = _asyncio_peer(sys._getframe(1)) if watch.current() is not None else None
+        peer = watch.asyncio_peer(sys._getframe(1)) if watch.current() is not None else None
         cls = usable_class(self.sslobject_class, SSLObject, "sslobject_class")
         obj: SSLObject = cls._create(
             incoming, outgoing, server_side=server_side, server_hostname=server_hostname, session=session, context=self
@@ -496,7 +497,7 @@ class SSLContext(_Base):
         connect() learns it at the first trace written)."""
         peer = None
         if watch.current() is not None:
-            peer = _socket_peer(sock) or _later_peer(sock)
+            peer = watch.socket_peer(sock) or watch.later_peer(sock)
         return SSLObject(self, incoming, outgoing, server_side, server_hostname, session, peer)
 
     def client_config(self, named: bool = True) -> ClientConfig:
@@ -506,9 +507,10 @@ class SSLContext(_Base):
         verify = self._verify_mode != ssl.CERT_NONE
         store = self._trust_store() if verify else None
         check_name = self._check_hostname and named
+        chain = self._completed(self._chain) if self._chain is not None else None
         inputs = (
             store, self._tls_min(), self._tls_max(), self._alpn,
-            self._options & (ssl.OP_NO_TICKET | _OP_LEGACY_SERVER_CONNECT), self._chain, self.post_handshake_auth,
+            self._options & (ssl.OP_NO_TICKET | _OP_LEGACY_SERVER_CONNECT), chain, self.post_handshake_auth,
             check_name, self._profile, self._tls12_suites, self._groups, tuple(self._crls), self._revocation(),
         )  # fmt: skip
         built: ClientConfig | None = self._reused("client", inputs)
@@ -521,7 +523,7 @@ class SSLContext(_Base):
         config = ClientConfig(
             trust_store=store,
             tls_min=self._tls_min(), tls_max=self._tls_max(), alpn=self._alpn,
-            session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=self._chain,
+            session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=chain,
             post_handshake_auth=bool(self.post_handshake_auth),  # (False: not offered, certificate or not)
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
             legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile, **kwargs,
@@ -537,9 +539,12 @@ class SSLContext(_Base):
 
     def server_chains(self) -> tuple[CertifiedKey, ...]:
         """The chains load_cert_chain gave, one per kind of key as OpenSSL keeps them (an ECDSA and
-        an RSA one: the server serves the one the client can use); what an sni_callback switching
-        to this context serves."""
-        return tuple(self._chains.values())
+        an RSA one: the server serves the one the client can use), each completed from the verify
+        store if loaded alone (autochain.py); what an sni_callback switching to this context serves."""
+        return tuple(self._completed(c) for c in self._chains.values())
+
+    def _completed(self, certified: CertifiedKey) -> CertifiedKey:
+        return certified if len(certified.chain) != 1 else self._autochains.completed(certified, self._trust_store())
 
     def server_config(self, server_name_callback: Callable[[str | None], Any] | None = None) -> ServerConfig:
         auth = {ssl.CERT_NONE: "none", ssl.CERT_OPTIONAL: "optional"}.get(self._verify_mode, "required")
@@ -646,44 +651,6 @@ def create_default_context(
     elif ctx.verify_mode != ssl.CERT_NONE:
         ctx.load_default_certs(purpose)
     return ctx
-
-
-def _socket_peer(sock: Any) -> Any:
-    """The peer's address of a connected socket, for the watch's label; None before connect()."""
-    try:
-        return sock.getpeername()
-    except (OSError, AttributeError):
-        return None
-
-
-def _later_peer(sock: Any) -> Any:
-    """A function that asks ``sock`` (weakly held: the watch must not keep it) for its peer's address."""
-    held = weakref.ref(sock)
-
-    def peername() -> Any:
-        owner = held()
-        return _socket_peer(owner) if owner is not None else None
-
-    return peername
-
-
-def _asyncio_peer(caller: Any) -> Any:
-    """When asyncio's SSLProtocol calls wrap_bio (from its __init__: it has no transport yet, and
-    passes no address), a function that asks its transport for the peer's address later, when the
-    watch writes the connection's trace out; None for any other caller."""
-    owner = caller.f_locals.get("self")
-    if type(owner).__module__ != "asyncio.sslproto":
-        return None
-    protocol = weakref.ref(owner)
-
-    def peername() -> Any:
-        transport = getattr(protocol(), "_transport", None)
-        try:
-            return transport.get_extra_info("peername") if transport is not None else None
-        except Exception:  # a transport of someone else's making: no address, no failure
-            return None
-
-    return peername
 
 
 @functools.lru_cache(maxsize=16)

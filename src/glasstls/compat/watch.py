@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -285,3 +286,44 @@ def _save(write: Any, stream: TextIO | None) -> None:
         _write(stream, f"glasstls: cannot write a page of the trace: {exception_text(exc)}\n")
         return
     _write(stream, f"glasstls: wrote {path}\n")
+
+
+# -- where a connection's peer is, for its watch's label ------------------------------------------
+
+
+def socket_peer(sock: Any) -> Any:
+    """The peer's address of a connected socket, for the watch's label; None before connect()."""
+    try:
+        return sock.getpeername()
+    except (OSError, AttributeError):
+        return None
+
+
+def later_peer(sock: Any) -> Any:
+    """A function that asks ``sock`` (weakly held: the watch must not keep it) for its peer's address."""
+    held = weakref.ref(sock)
+
+    def peername() -> Any:
+        owner = held()
+        return socket_peer(owner) if owner is not None else None
+
+    return peername
+
+
+def asyncio_peer(caller: Any) -> Any:
+    """When asyncio's SSLProtocol calls wrap_bio (from its __init__: it has no transport yet, and
+    passes no address), a function that asks its transport for the peer's address later, when the
+    watch writes the connection's trace out; None for any other caller."""
+    owner = caller.f_locals.get("self")
+    if type(owner).__module__ != "asyncio.sslproto":
+        return None
+    protocol = weakref.ref(owner)
+
+    def peername() -> Any:
+        transport = getattr(protocol(), "_transport", None)
+        try:
+            return transport.get_extra_info("peername") if transport is not None else None
+        except Exception:  # a transport of someone else's making: no address, no failure
+            return None
+
+    return peername
