@@ -10,6 +10,7 @@ accept it. A server that does send renegotiation_info is checked in test_interop
 
 from __future__ import annotations
 
+import io
 import socket
 import ssl
 from pathlib import Path
@@ -22,6 +23,7 @@ from glasstls import AlertError, ClientConfig, ProtocolVersion
 from glasstls.enums import AlertDescription
 from glasstls.profiles import describe, profile_named
 from glasstls.trace.diagnose import diagnose
+from glasstls.trace.text import TextTrace
 
 pytestmark = [
     pytest.mark.interop,
@@ -34,10 +36,17 @@ UNSAFE = "NORMAL:-VERS-ALL:+VERS-TLS1.2:%DISABLE_SAFE_RENEGOTIATION"
 SAFE = "NORMAL:-VERS-ALL:+VERS-TLS1.2"
 
 
-def _echo(port: int, config: ClientConfig) -> bytes:
-    with glasstls.connect("127.0.0.1", port, config, server_name="localhost", timeout=WAIT) as tls:
+def _echo(port: int, config: ClientConfig, observer: object = None) -> bytes:
+    with glasstls.connect("127.0.0.1", port, config, server_name="localhost", timeout=WAIT, observer=observer) as tls:
         tls.sendall(b"legacy server\n")
         return read_line(tls.recv)
+
+
+def _explained(port: int, config: ClientConfig) -> str:
+    """The client's --explain trace of one echo."""
+    out = io.StringIO()
+    assert _echo(port, config, TextTrace(out, explain=True)) == b"legacy server\n"
+    return " ".join(out.getvalue().split())
 
 
 def test_refused_by_default_with_handshake_failure(pki):
@@ -71,14 +80,17 @@ def test_accepted_when_asked(pki, how):
     config = ClientConfig(trust_store=pki.trust_store(), **kwargs)
     assert config.legacy_server_connect
     with GnuTLSServer(pki.files["ecdsa-p256"], UNSAFE) as server:
-        assert _echo(server.port, config) == b"legacy server\n"
+        explained = _explained(server.port, config)
+    # The explanation says what the server lacks, and why it matters (RFC 5746).
+    assert "It sends no renegotiation_info: it does not support secure renegotiation (RFC 5746)" in explained
 
 
 def test_a_safe_server_needs_nothing(pki):
     config = ClientConfig(trust_store=pki.trust_store(), tls_max=ProtocolVersion.TLSv1_2)
     assert not config.legacy_server_connect
     with GnuTLSServer(pki.files["ecdsa-p256"], SAFE) as server:
-        assert _echo(server.port, config) == b"legacy server\n"
+        explained = _explained(server.port, config)
+    assert "Its renegotiation_info extension (RFC 5746) says it supports secure renegotiation" in explained
 
 
 def test_ssl_compatible_option(pki):

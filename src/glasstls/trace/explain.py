@@ -46,7 +46,9 @@ from . import describe as D
 from .dn import dn_text
 from .explain_phrases import (
     ALERT_MEANINGS,
+    NO_SECURE_RENEGOTIATION,
     RENEGOTIATING_CLIENT_HELLO,
+    SECURE_RENEGOTIATION,
     early_data_decision,
     hello_request_words,
     parts_in_words,
@@ -296,6 +298,8 @@ class Explainer:
                 "offered only an older version. A client that did offer TLS 1.3 and sees this knows that something "
                 "in between removed it, and aborts (RFC 8446, Section 4.1.3)."
             )
+        renegotiation_info = msg.ext(ExtensionType.renegotiation_info) is not None
+        out.append(SECURE_RENEGOTIATION if renegotiation_info else NO_SECURE_RENEGOTIATION)
         if ctx.resumed:
             if ctx.offered_ticket:
                 how = (

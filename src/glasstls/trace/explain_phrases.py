@@ -162,6 +162,20 @@ RENEGOTIATING_CLIENT_HELLO = (
 )
 
 
+# A TLS 1.2 ServerHello with or without renegotiation_info (RFC 5746, Sections 1 and 3.4).
+SECURE_RENEGOTIATION = (
+    "Its renegotiation_info extension (RFC 5746) says it supports secure renegotiation: any later "
+    "handshake on this connection would be bound to this one's Finished messages, so no one can pass "
+    "our handshake off to the server as the renegotiation of a connection of their own."
+)
+NO_SECURE_RENEGOTIATION = (
+    "It sends no renegotiation_info: it does not support secure renegotiation (RFC 5746), so it cannot "
+    "tell this handshake from the renegotiation of someone else's connection, and a man in the middle could "
+    "put his own request in front of ours. glasstls refuses such a server unless the legacy profile "
+    "(legacy_server_connect) lets it through, as here."
+)
+
+
 def hello_request_words(handshake_done: bool) -> str:
     """A TLS 1.2 server's HelloRequest (RFC 5246, Section 7.4.1.1)."""
     if not handshake_done:  # ignored while negotiating
