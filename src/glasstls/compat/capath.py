@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
+from ..x509 import der
 from ..x509.store import TrustStore
 
 _HASHED = re.compile(r"([0-9a-f]{8})\.([0-9]+)")
@@ -42,17 +43,17 @@ def subject_hash(name: x509.Name) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _canonical(der: bytes) -> bytes:
+def _canonical(name_der: bytes) -> bytes:
     out = b""
-    for rdn in _items(_content(der)):
-        entries = [_tlv(0x30, oid + _canonical_value(value)) for oid, value in _pairs(_content(rdn))]
-        out += _tlv(0x31, b"".join(sorted(entries)))  # a DER SET OF: its members in sorted order
+    for rdn in der.members(der.read(name_der)[1]):
+        entries = [der.write(0x30, oid + _canonical_value(value)) for oid, value in _pairs(der.read(rdn)[1])]
+        out += der.write(0x31, b"".join(sorted(entries)))  # a DER SET OF: its members in sorted order
     return out
 
 
 def _pairs(rdn_content: bytes) -> Iterable[tuple[bytes, bytes]]:
-    for entry in _items(rdn_content):
-        oid, value = _items(_content(entry))
+    for entry in der.members(rdn_content):
+        oid, value = der.members(der.read(entry)[1])
         yield oid, value
 
 
@@ -62,40 +63,9 @@ def _canonical_value(tlv: bytes) -> bytes:
     codec = _CANON.get(tlv[0])
     if codec is None:
         return tlv
-    text = _content(tlv).decode(codec, errors="replace").encode("utf-8").strip(_SPACE)
+    text = der.read(tlv)[1].decode(codec, errors="replace").encode("utf-8").strip(_SPACE)
     collapsed = re.sub(rb"[ \t\n\v\f\r]+", b" ", text)
-    return _tlv(0x0C, bytes(c + 32 if 0x41 <= c <= 0x5A else c for c in collapsed))
-
-
-def _header(data: bytes) -> tuple[int, int]:
-    """(header length, content length) of the DER TLV at the start of ``data``."""
-    first = data[1]
-    if first < 0x80:
-        return 2, first
-    size = first & 0x7F
-    return 2 + size, int.from_bytes(data[2 : 2 + size], "big")
-
-
-def _content(tlv: bytes) -> bytes:
-    head, length = _header(tlv)
-    return tlv[head : head + length]
-
-
-def _items(content: bytes) -> list[bytes]:
-    items = []
-    while content:
-        head, length = _header(content)
-        items.append(content[: head + length])
-        content = content[head + length :]
-    return items
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    if n < 0x80:
-        return bytes([tag, n]) + content
-    size = (n.bit_length() + 7) // 8
-    return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + content
+    return der.write(0x0C, bytes(c + 32 if 0x41 <= c <= 0x5A else c for c in collapsed))
 
 
 @functools.lru_cache(maxsize=16)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from ..text import printable
+from ..x509 import der
 
 _SEQUENCE, _SET, _OID = 0x30, 0x31, 0x06
 # The string types a Name's value comes in (RFC 5280, Appendix A: DirectoryString, IA5String).
@@ -20,11 +21,11 @@ _STRINGS = {0x0C: "utf-8", 0x13: "ascii", 0x14: "latin-1", 0x16: "ascii", 0x1E: 
 MAX_ATTRIBUTES = 64  # a real Name has a handful; the rest is not worth a trace line
 
 
-def dn_text(der: bytes) -> str | None:
-    """``der`` as RFC 4514 text ("CN=Example Root,O=Example"), escaped for a terminal; None if it
+def dn_text(encoded: bytes) -> str | None:
+    """``encoded`` as RFC 4514 text ("CN=Example Root,O=Example"), escaped for a terminal; None if it
     is not a Name this reads."""
     try:
-        rdns = [_rdn(body) for body in _items(_whole(der, _SEQUENCE), _SET)]
+        rdns = [_rdn(body) for body in _items(_whole(encoded, _SEQUENCE), _SET)]
         if sum(len(rdn) for rdn in rdns) > MAX_ATTRIBUTES:
             return None
         name = x509.Name([x509.RelativeDistinguishedName(rdn) for rdn in rdns])
@@ -37,15 +38,15 @@ def _rdn(body: bytes) -> list[x509.NameAttribute[str]]:
     attributes: list[x509.NameAttribute[str]] = []
     for pair in _items(body, _SEQUENCE):
         oid, rest = _tlv(pair, _OID)
-        tag, value, end = _any(rest)
+        tag, value, end = der.read(rest)
         if end != len(rest) or tag not in _STRINGS:
             raise ValueError("not an attribute this reads")
         attributes.append(x509.NameAttribute(x509.ObjectIdentifier(_dotted(oid)), value.decode(_STRINGS[tag])))
     return attributes
 
 
-def _whole(der: bytes, tag: int) -> bytes:
-    body, rest = _tlv(der, tag)
+def _whole(data: bytes, tag: int) -> bytes:
+    body, rest = _tlv(data, tag)
     if rest:
         raise ValueError("bytes after the Name")
     return body
@@ -60,23 +61,10 @@ def _items(body: bytes, tag: int) -> list[bytes]:
 
 
 def _tlv(data: bytes, tag: int) -> tuple[bytes, bytes]:
-    found, value, end = _any(data)
+    found, value, end = der.read(data)
     if found != tag:
         raise ValueError(f"tag {found:#x}, not {tag:#x}")
     return value, data[end:]
-
-
-def _any(data: bytes) -> tuple[int, bytes, int]:
-    """(tag, value, end) of the DER element at the start of ``data`` (definite lengths only)."""
-    tag, length, at = data[0], data[1], 2
-    if length & 0x80:
-        count = length & 0x7F
-        if not 1 <= count <= 3:
-            raise ValueError("length not read here")
-        length, at = int.from_bytes(data[2 : 2 + count], "big"), 2 + count
-    if at + length > len(data):
-        raise ValueError("element runs past its container")
-    return tag, data[at : at + length], at + length
 
 
 def _dotted(oid: bytes) -> str:
