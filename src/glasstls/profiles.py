@@ -201,7 +201,7 @@ def refused_by_policy(kind: str, offered: Sequence[Any], configured: Sequence[An
     Nothing when ``configured`` was given explicitly: then the configuration, not a profile, decided."""
     if not isinstance(configured, FromProfile):
         return ""
-    left_out = [v for v in offered if v in implemented and v not in configured]
+    left_out = [v for v in dict.fromkeys(offered) if v in implemented and v not in configured]  # each once
     if not left_out:
         return ""
     option = {"cipher_suites": "--ciphers", "groups": "--groups", "signature_schemes": "signature_schemes"}[kind]

@@ -16,6 +16,7 @@ so every layer may use it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 # Control characters (C0, DEL, C1: Cc), format characters (bidi overrides and
 # isolates, zero-width joiners, tags: Cf), lone surrogates (Cs: what a decoder's
@@ -75,3 +76,17 @@ def printable(value: str | bytes, *, escape_backslash: bool = True) -> str:
 def exception_text(exc: BaseException) -> str:
     """An exception in one printable line ("ValueError: …"), for the places that catch one and go on."""
     return f"{type(exc).__name__}: {printable(str(exc))}"
+
+
+MOST_LISTED = 32  # values of a peer's list that a message names (listed)
+
+
+def listed(values: Iterable[object], empty: str = "(none)", most: int = MOST_LISTED) -> str:
+    """A peer's list for a message: each value once, the first ``most``, then how many more. A
+    ClientHello holds as many entries as its sender likes (tens of thousands of groups), and a
+    refusal's reason goes to logs and traces: what it names has a bound, not the peer's choice."""
+    unique = list(dict.fromkeys(str(v) for v in values))
+    if not unique:
+        return empty
+    more = f" and {len(unique) - most} more" if len(unique) > most else ""
+    return ", ".join(unique[:most]) + more

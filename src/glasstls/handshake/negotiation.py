@@ -13,7 +13,7 @@ from ..crypto.suites import TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from ..errors import AlertDescription, AlertError
 from ..profiles import refused_by_policy
-from ..text import printable
+from ..text import listed, printable
 from ..wire.extensions import KeyShareEntry
 
 
@@ -26,7 +26,7 @@ def choose_version(offered: Sequence[ProtocolVersion], supported: Sequence[Proto
     for version in sorted(supported, reverse=True):
         if version in offered:
             return version
-    wanted = _names([v.label for v in offered if v.known] or [hex(v) for v in offered])
+    wanted = listed([v.label for v in offered if v.known] or [hex(v) for v in offered])
     ours = _names([v.label for v in supported])
     raise AlertError(
         AlertDescription.protocol_version,
@@ -52,7 +52,7 @@ def no_common_suite(
     suites out."""
     return AlertError(
         AlertDescription.handshake_failure,
-        f"no common cipher suite: client offered {_names(offered)}, server accepts {_names(accepted)}"
+        f"no common cipher suite: client offered {listed(offered)}, server accepts {_names(accepted)}"
         + refused_by_policy("cipher_suites", offered, configured, TLS13_SUITES),
     )
 
@@ -71,7 +71,7 @@ def choose_group(
     if not mutual:
         raise AlertError(
             AlertDescription.handshake_failure,
-            f"no common group: client offered {_names(client_groups)}, server accepts {_names(server_groups)}"
+            f"no common group: client offered {listed(client_groups)}, server accepts {_names(server_groups)}"
             + refused_by_policy("groups", client_groups, server_groups, kx.SUPPORTED_GROUPS),
         )
     best = mutual[0]
@@ -113,7 +113,7 @@ def choose_signature_scheme(
     ours = [s for s in schemes_for_key(private_key, rsa_pss_key=rsa_pss_key) if allowed is None or s in allowed]
     raise AlertError(
         AlertDescription.handshake_failure,
-        f"no common signature scheme: peer offered {_names(offered)}; our certificate's key is "
+        f"no common signature scheme: peer offered {listed(offered)}; our certificate's key is "
         f"{_KEY_NAMES.get(key_kind(private_key), key_kind(private_key))} and signs with {_names(ours)}",
     )
 
@@ -133,6 +133,6 @@ def choose_alpn(offered: Sequence[bytes], ours: Sequence[str], required: bool = 
         return None
     raise AlertError(
         AlertDescription.no_application_protocol,
-        f"no common application protocol: client offered {_names([printable(p) for p in offered])}, "
+        f"no common application protocol: client offered {listed(printable(p) for p in offered)}, "
         f"server accepts {_names(ours)}",
     )

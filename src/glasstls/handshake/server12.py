@@ -47,6 +47,7 @@ from ..session.cache import UNKNOWN_SESSION, SessionCache
 from ..session.state import SessionState
 from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
+from ..text import listed
 from ..wire import extensions as X
 from ..wire.extensions import Extension
 from ..wire.handshake import DOWNGRADE_TLS12, CertificateVerify, ClientHello, Finished, Handshake, ServerHello
@@ -362,7 +363,7 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
         if choice is not None:
             return choice
     _refuse_sha1_default(ctx, offer, order)
-    offered = ", ".join(str(s) for s in client_suites if s in TLS12_SUITES) or "no TLS 1.2 suite glasstls implements"
+    offered = listed((s for s in client_suites if s in TLS12_SUITES), "no TLS 1.2 suite glasstls implements")
     offered += _unimplemented(client_suites)
     shared = next((s for s in order if s in client_suites), None)
     raise AlertError(
@@ -381,7 +382,7 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
         # Say what the client named too (RFC 8422, Section 5.1.1; RFC 7919, Section 4), and whether a
         # profile left it out, as the TLS 1.3 "no common group" refusal does.
         ours = ", ".join(g.name for g in ctx.config.groups)
-        theirs = ", ".join(str(g) for g in offer.groups) or "nothing"
+        theirs = listed(offer.groups, "nothing")
         return (
             f"; {name} needs a group both sides name, and the client's supported_groups has none of {ours} "
             f"(it names {theirs})" + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
@@ -401,9 +402,6 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
     return "; no scheme of the client's signature_algorithms fits the server's certificate"
 
 
-_SHOWN_OTHERS = 8
-
-
 def _unimplemented(client_suites: tuple[CipherSuite, ...]) -> str:
     """What else the client offered, by name (registry_names.py), for a refusal: a client of 3DES,
     RC4 or CAMELLIA only is told so, not that it offered nothing (TLS 1.3 suites, SCSVs and GREASE aside)."""
@@ -413,8 +411,7 @@ def _unimplemented(client_suites: tuple[CipherSuite, ...]) -> str:
     ]  # fmt: skip
     if not others:
         return ""
-    more = f" and {len(others) - _SHOWN_OTHERS} more" if len(others) > _SHOWN_OTHERS else ""
-    return f" (and suites glasstls does not implement: {', '.join(others[:_SHOWN_OTHERS])}{more})"
+    return f" (and suites glasstls does not implement: {listed(others, most=8)})"
 
 
 def _try_suite(ctx: Context, offer: Offer, suite: Suite12) -> Choice12 | None:
