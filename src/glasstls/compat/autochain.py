@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from ..config import CertifiedKey
 from ..x509.store import TrustStore
 
+_MAX_KEPT = 8  # a context serves two chains at most (ECDSA, RSA), and presents one as a client
 _MAX_ISSUERS = 8  # as glasstls's path building (x509/verify.py, MAX_CHAIN_DEPTH)
 
 
@@ -31,6 +32,8 @@ class AutoChains:
     def completed(self, certified: CertifiedKey, store: TrustStore) -> CertifiedKey:
         kept = self._kept.get(id(certified))
         if kept is None or kept[0] is not store or kept[1] is not certified:
+            if len(self._kept) >= _MAX_KEPT:  # chains loaded again and again: the old ones go
+                self._kept.clear()
             kept = (store, certified, completed(certified, store.certificates))
             self._kept[id(certified)] = kept
         return kept[2]
