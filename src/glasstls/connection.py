@@ -320,8 +320,8 @@ class Connection:
     @property
     def record_bytes_awaited(self) -> int:
         """How many more bytes of input complete the record (or record header) the input so far
-        ended inside; 0 when it ended at a record's end. A driver that hands over its input a
-        record at a time (io/aio.py) cuts its pieces with it."""
+        ended inside; 0 when it ended at a record's end: for a driver that hands over its input a
+        record at a time."""
         return self._records.awaited()
 
     @property

@@ -28,7 +28,6 @@ from ..connection import ClientConnection, Connection, octets, slices
 from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
-from ..record.layer import record_size_at
 from ..session.state import SessionState
 from ..session.store import SessionStore, session_key
 
@@ -36,14 +35,11 @@ logger = logging.getLogger(__name__)
 
 ClientConnectedCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None]
 
-# Ciphertext is handed to the Connection a record at a time (the rest of one begun in an
-# earlier read, then each record whose header is in the buffer: at most 2^14 bytes of
-# plaintext, RFC 8446, Section 5.1), and the reader is checked in between, so a reader over
-# its limit stops us after one record however much one recv() brought (asyncio reads up to
-# 256 KiB at a time). Each piece is one record for the record layer to open at once, not a
-# slice that ends inside one. A header that begins no record is handed over in a piece of at
-# most this size, for the Connection to refuse.
-FEED_CHUNK = 1 << 14
+# Ciphertext is handed to the Connection a read at a time (asyncio reads up to READ_BUFFER
+# bytes at once), the records of a read in one call and their data to the reader at once, as
+# asyncio's own SSL protocol does; the record layer keeps a record the read cut short for the
+# next. The reader is checked between reads: one over its limit pauses the socket, and holds at
+# most one read more than its limit (asyncio's pauses only at twice its limit, after the read).
 # After this many writes to a closed connection, say so (asyncio's transports do the same).
 LOST_WRITES_WARNING = 5
 # The most one read from the socket takes: asyncio's own transports read up to this much.
@@ -69,14 +65,6 @@ def _read_buffer() -> memoryview:
     return buffer
 
 
-def _record_size(data: bytes | memoryview, start: int, end: int) -> int:
-    """The size of the record whose header is at ``data[start:]``: what is there of a header cut
-    short, FEED_CHUNK for a header no record has."""
-    if end - start < 5:
-        return end - start
-    return record_size_at(data, start) or FEED_CHUNK
-
-
 def peer_label(peer: Any) -> str:
     """A peer's address for messages: HOST:PORT, or [HOST]:PORT for IPv6."""
     if isinstance(peer, tuple) and len(peer) >= 2:
@@ -94,7 +82,7 @@ class TLSStreamReader(asyncio.StreamReader):
     buffer cannot satisfy; a read(-1), readexactly() or readuntil() that fails
     this way leaves what it had collected in the buffer, so read(n) still gets it.
     The reader also pauses its transport as soon as its buffer is over ``limit``
-    (the stdlib waits for twice that).
+    after a read (the stdlib waits for twice that).
     """
 
     _end_error: BaseException | None = None
@@ -117,6 +105,18 @@ class TLSStreamReader(asyncio.StreamReader):
 
     def feed_data(self, data: bytes) -> None:  # type: ignore[override]  # typeshed widens it to any iterable
         super().feed_data(data)
+        self._pause_if_full()
+
+    def feed_records(self, chunks: list[bytes]) -> None:
+        """feed_data for the application data of several records, in order: one wake-up of a
+        waiting read and one look at the limit for all of them (the bulk of a transfer)."""
+        super().feed_data(chunks[0])  # (wakes a read waiting for data; asserts the stream has not ended)
+        buffer = self._buffer
+        for chunk in chunks[1:]:
+            buffer += chunk
+        self._pause_if_full()
+
+    def _pause_if_full(self) -> None:
         if self._transport is not None and not self._paused and len(self._buffer) > self._limit:
             self._transport.pause_reading()
             self._paused = True
@@ -457,27 +457,20 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._feed_from(data, force)
 
     def _feed_from(self, data: bytes | memoryview, force: bool = False) -> None:
-        # bytes() copies a piece of the shared read buffer (the Connection may keep what it is
-        # given), and costs nothing for a piece of bytes that is all of them.
-        # The first pieces complete what an earlier read ended inside, if anything (a header's
-        # rest, then its record's); each piece after them begins at a record's header (one that
-        # begins no record fails the Connection).
-        start, end = 0, len(data)
-        size = self.conn.record_bytes_awaited
-        while start < end:
-            if self._closing:
-                return  # we closed or aborted: what the peer sends now is not read
-            if self.reading_paused and not force:
-                self._pending = bytes(data[start:])
-                return
-            stop = min(end, start + (size or _record_size(data, start, end)))
-            self._receive(bytes(data[start:stop]))
-            start, size = stop, (self.conn.record_bytes_awaited if size else 0)
+        """Hand ``data`` to the Connection, or keep it for later while the reader is over its limit.
+
+        bytes() copies a read out of the shared read buffer (the Connection may keep what it is
+        given) and costs nothing for bytes, the pending data of an earlier read."""
+        if self._closing or not data:
+            return  # we closed or aborted: what the peer sends now is not read
+        if self.reading_paused and not force:
+            self._pending = bytes(data)
+            return
+        self._receive(bytes(data))
 
     def _receive(self, data: bytes) -> None:
         try:
-            for event in self.conn.receive_bytes(data):
-                self._on_event(event)
+            self._deliver(self.conn.receive_bytes(data))
             self._flush()
         except Exception as exc:  # a bug below us, or an observer's or on_event's exception
             logger.debug("glasstls connection aborted by an exception", exc_info=True)
@@ -507,8 +500,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 if self._closing or self.closed.done():
                     return  # aborted (a handshake timeout) or lost meanwhile: nothing more to do
                 try:
-                    for event in events:
-                        self._on_event(event)
+                    self._deliver(events)
                     self._flush()
                 except Exception as exc:  # on_event's exception
                     logger.debug("glasstls connection aborted by an exception", exc_info=True)
@@ -522,6 +514,25 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _eof_after_feeding(self) -> None:
         if not self.eof_received() and self.raw is not None and not self.raw.is_closing():
             self.raw.close()  # what returning False from eof_received would have done
+
+    def _deliver(self, events: list[Event]) -> None:
+        """The Connection's events, in order; the data of consecutive records goes to the reader at once."""
+        data: list[bytes] = []
+        for event in events:
+            if type(event) is ApplicationData:
+                data.append(event.data)
+                continue
+            if data:
+                self._feed_reader(data)
+                data = []
+            self._on_event(event)
+        if data:
+            self._feed_reader(data)
+
+    def _feed_reader(self, data: list[bytes]) -> None:
+        for chunk in data:
+            self._received += len(chunk)
+        self.reader.feed_records(data)
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ApplicationData):
