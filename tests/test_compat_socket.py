@@ -417,6 +417,36 @@ def test_a_record_arriving_in_pieces(files: Files, stack: Any, cut: int) -> None
         assert tls.recv(100) == b"second record"
 
 
+def test_a_body_in_pieces_is_waited_for_and_a_stream_cut_inside_a_record_is_a_truncation(
+    files: Files, stack: Any
+) -> None:
+    """A recv waits for the whole body of a record however it comes (here its header and body
+    in three pieces, apart in time), and a stream that ends inside a record is a truncation,
+    never a short record: SSLEOFError when ragged EOFs are not suppressed."""
+    tls, far, server, s_out = _socketpair_session(files, stack)
+    with tls, far:
+        tls.settimeout(WAIT)
+        tls.suppress_ragged_eofs = False
+        server.write(bytes(range(200)) * 25)
+        record = s_out.read()
+
+        def trickle() -> None:
+            for start, end in ((0, 7), (7, 2000), (2000, len(record))):
+                far.sendall(record[start:end])
+                time.sleep(0.05)
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        assert tls.recv(10_000) == bytes(range(200)) * 25
+        sender.join(WAIT)
+
+        server.write(b"cut short")
+        far.sendall(s_out.read()[:12])
+        far.shutdown(socket.SHUT_WR)
+        with pytest.raises(ssl.SSLEOFError):
+            tls.recv(100)
+
+
 def test_nonblocking_handshake_on_connect_is_refused(files: Files, stack: Any) -> None:
     with silent_listener() as listener:
         sock = socket.create_connection(listener.getsockname(), timeout=WAIT)

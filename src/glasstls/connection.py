@@ -182,28 +182,55 @@ class Connection:
                 if whole:
                     records.feed(data)
                 record = records.read_record() if records.buffered else None
-            while record is not None:
-                ctype, content, _header, protected = record
-                if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and not self._hs_partial:
-                    # Application data after the handshake, the record of bulk transfer: here, in
-                    # at most one budget call; every check of _dispatch passes for it.
-                    if not self._budget.settled:
-                        self._budget.on_application_record(len(content))
-                    self._events.append(ApplicationData(content))
-                elif ctype == _HANDSHAKE and content:
-                    # A handshake record with content: _dispatch's checks for it are the budget's alone
-                    # (no other record may be inside a split message; this one continues it).
-                    self._budget.on_record(_HANDSHAKE, len(content))
-                    self._on_handshake(content, protected)
-                else:
-                    self._dispatch(ctype, content, protected)
-                record = records.read_record() if records.buffered and not (self._closed or self._read_closed) else None
+            self._take_records(record)
         except AlertError as err:
             self._fail(err)
         except Exception as exc:
             self._fail(InternalError(exc))
         events, self._events = self._events, []
         return events
+
+    def receive_record(self, header: bytes, body: bytes) -> list[Event]:
+        """receive_bytes(header + body) for one whole record whose 5-byte header and body a driver
+        read apart (as OpenSSL reads without read-ahead), without joining them when it is the
+        bulk of a transfer."""
+        if self._closed or self._read_closed:
+            return []
+        try:
+            record = self._records.read_parts(header, body)
+            if record is not None:
+                self._take_records(record)
+        except AlertError as err:
+            self._fail(err)
+            record = None
+        except Exception as exc:
+            self._fail(InternalError(exc))
+            record = None
+        else:
+            if record is None:
+                return self.receive_bytes(header + body)
+        events, self._events = self._events, []
+        return events
+
+    def _take_records(self, record: tuple[ContentType, bytes, bytes, bool] | None) -> None:
+        """Act on ``record`` and on every record buffered after it, in order (their events queued)."""
+        records = self._records
+        while record is not None:
+            ctype, content, _header, protected = record
+            if ctype == _APPLICATION_DATA and content and self.peer_verified is not None and not self._hs_partial:
+                # Application data after the handshake, the record of bulk transfer: here, in
+                # at most one budget call; every check of _dispatch passes for it.
+                if not self._budget.settled:
+                    self._budget.on_application_record(len(content))
+                self._events.append(ApplicationData(content))
+            elif ctype == _HANDSHAKE and content:
+                # A handshake record with content: _dispatch's checks for it are the budget's alone
+                # (no other record may be inside a split message; this one continues it).
+                self._budget.on_record(_HANDSHAKE, len(content))
+                self._on_handshake(content, protected)
+            else:
+                self._dispatch(ctype, content, protected)
+            record = records.read_record() if records.buffered and not (self._closed or self._read_closed) else None
 
     def send(self, data: bytes | memoryview) -> None:
         """Queue application data; it flows once the handshake is complete. (A memoryview, of

@@ -206,6 +206,25 @@ class SSLObject(_Base):
             and not self._peer_closed
         )
 
+    def read_record(self, header: bytes, body: bytes, size: int, buffer: Any) -> Any:
+        """read(size, buffer) once one whole record, read from the socket as its header and body,
+        has arrived, handed over past the incoming BIO (glasstls's SSLSocket does so while
+        ``starved``: nothing else is waiting to be read). None when read() itself must answer:
+        the record brought no data (a close_notify, an alert, a handshake message, a failure)."""
+        events = self._conn.receive_record(header, body)
+        self._flush()  # (an answer the record asked for: a KeyUpdate, a fatal alert)
+        if len(events) == 1 and buffer is None and self._watch is None and not self._unwrapped:
+            data = events[0].data if type(events[0]) is ApplicationData else b""
+            if 0 < len(data) <= size:
+                return data  # the record's data read whole, as the inbox would hand it out
+        for event in events:
+            self._on_event(event)
+        if self._watch is not None:
+            self._show()
+        if self._inbox:
+            return self._take(size, buffer)
+        return None
+
     def _take(self, size: int, buffer: Any) -> Any:
         """Data first, errors after: what arrived before a failure is still read (as OpenSSL)."""
         if buffer is None:

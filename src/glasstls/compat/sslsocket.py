@@ -21,7 +21,9 @@ What it keeps of the stdlib's ``SSLSocket`` (``Lib/ssl.py``), because libraries 
 Ciphertext is read from the socket one record at a time (header, then exactly the
 body, RFC 8446 5.1 / RFC 5246 6.2), as OpenSSL does without read-ahead: nothing past
 a record stays hidden in a buffer where ``select()`` on the fd cannot see it, and
-after ``unwrap()`` the bytes that follow close_notify are still in the kernel.
+after ``unwrap()`` the bytes that follow close_notify are still in the kernel. While
+nothing else waits to be read (the bulk of a transfer), a record read so is handed to
+glasstls's SSLObject whole, past the incoming BIO (``read_record``).
 """
 
 from __future__ import annotations
@@ -250,7 +252,15 @@ class SSLSocket(_Base):
 
     # -- the pump ---------------------------------------------------------------------------
 
-    def _drive(self, operation: Callable[[], T], what: str, *, must_flush: bool = True, reading: bool = False) -> T:
+    def _drive(
+        self,
+        operation: Callable[[], T],
+        what: str,
+        *,
+        must_flush: bool = True,
+        reading: bool = False,
+        deadline: _Deadline | None = None,
+    ) -> T:
         """Run one SSLObject operation to completion, moving ciphertext both ways as it asks.
 
         ``what`` names the operation in a timeout ("read", "write", "handshake").
@@ -261,8 +271,9 @@ class SSLSocket(_Base):
         reader must not wait behind a writer whose peer is busy writing to us.
         A read (``reading``) of an SSLObject with nothing to give (``starved``) reads the
         socket first: the answer of the call it saves is known, SSLWantReadError.
+        ``deadline``: the call's, when it began before this (default: from now, the socket's timeout).
         """
-        deadline = _Deadline(self.gettimeout())
+        deadline = deadline or _Deadline(self.gettimeout())
         starved = getattr(self._sslobj, "starved", None) if reading else None  # (glasstls's SSLObject has it)
         if starved is not None:
             with self._ssl_lock:
@@ -319,6 +330,70 @@ class SSLSocket(_Base):
                     self._incoming.write(data)
                 if self._count_record_bytes(data):
                     return
+
+    def _read_record(self, sslobj: Any, size: int, buffer: Any, deadline: _Deadline) -> Any:
+        """read() of the next record while nothing else is waiting to be read (the bulk of a
+        transfer): its header, then exactly its body, as _receive_some reads them, handed to the
+        SSLObject whole (``read_record``) rather than through the incoming BIO; what the record
+        gave is returned. None when the general path must go on: something was waiting, the
+        record brought no data, or the socket gave less than a record; what was read of it is
+        then in the BIO, as if _receive_some had read it."""
+        with self._recv_lock:
+            with self._ssl_lock:
+                if self._rx_header or self._rx_body_left or not sslobj.starved():
+                    return None
+            if self._unsent or self._outgoing.pending:
+                self._flush_quietly()
+            header = self._recv_now(RECORD_HEADER_LENGTH, deadline)
+            size_of_record = record_size_at(header, 0) if len(header) == RECORD_HEADER_LENGTH else None
+            if size_of_record is None:  # cut short, the end of the stream, or a header that begins no record
+                self._hand_over([header])
+                return None
+            body_size, pieces, got = size_of_record - RECORD_HEADER_LENGTH, [header], 0
+            try:
+                while got < body_size:  # (one recv, unless the body comes in pieces)
+                    piece = self._recv_now(body_size - got, deadline)
+                    if not piece:  # the end of the stream inside the record
+                        self._hand_over([*pieces, piece])
+                        return None
+                    pieces.append(piece)
+                    got += len(piece)
+            except BaseException:
+                self._hand_over(pieces)  # a timeout (or an interruption) inside the record: kept for the next call
+                raise
+            body = pieces[1] if len(pieces) == 2 else b"".join(pieces[1:])
+            with self._ssl_lock:
+                queued = self._outgoing.pending
+                result = sslobj.read_record(header, body, size, buffer)
+                produced = self._outgoing.pending > queued
+        # An answer the record asked for (a KeyUpdate, a fatal alert) is sent as _drive sends a
+        # read's; another thread's records only if the kernel takes them at once.
+        self._send_output(deadline, "read", produced, must=False)
+        return result
+
+    def _recv_now(self, size: int, deadline: _Deadline) -> bytes:
+        """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's): on POSIX
+        its descriptor read at once (blocking without a timeout, non-blocking with one), through
+        _raw's wait when it has nothing yet."""
+        if _DIRECT:
+            try:
+                return os.read(self.fileno(), size)
+            except (BlockingIOError, InterruptedError):
+                pass
+        data: bytes = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
+        return data
+
+    def _hand_over(self, pieces: list[bytes]) -> None:
+        """Bytes read from the socket into the incoming BIO, counted as _receive_some counts them (an
+        empty piece: the end of the stream). Called under the receive lock."""
+        with self._ssl_lock:
+            for data in pieces:
+                if not data:
+                    self._rx_eof = True
+                    self._incoming.write_eof()
+                    return
+                self._incoming.write(data)
+                self._count_record_bytes(data)
 
     def _count_record_bytes(self, data: bytes) -> bool:
         """Note ``data`` read from the socket; True when the SSLObject has something to act on:
@@ -428,10 +503,17 @@ class SSLSocket(_Base):
         if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
             with memoryview(buffer) as view:
                 len = view.nbytes if len <= 0 or len > view.nbytes else len
+        deadline = _Deadline(self.gettimeout())
+        if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
+            got = self._read_record(sslobj, len, buffer, deadline)
+            if got is not None:
+                return got
         try:
             if buffer is not None:
-                return self._drive(lambda: sslobj.read(len, buffer), "read", must_flush=False, reading=len > 0)
-            return self._drive(lambda: sslobj.read(len), "read", must_flush=False, reading=len > 0)
+                return self._drive(
+                    lambda: sslobj.read(len, buffer), "read", must_flush=False, reading=len > 0, deadline=deadline
+                )
+            return self._drive(lambda: sslobj.read(len), "read", must_flush=False, reading=len > 0, deadline=deadline)
         except ssl.SSLError as exc:
             eof = isinstance(exc, ssl.SSLEOFError) or exc.args[:1] == (ssl.SSL_ERROR_EOF,)
             if eof and self.suppress_ragged_eofs:

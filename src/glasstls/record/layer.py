@@ -192,23 +192,29 @@ class RecordLayer:
 
     def read_whole(self, data: bytes) -> tuple[ContentType, bytes, bytes, bool] | None:
         """``data`` read as read_record would read it after ``feed(data)``, when nothing is
-        pending and ``data`` is exactly one record for read_record's fast lane (the bulk of a
-        transfer: an input that is one whole 16 KiB record); else None, nothing read or changed,
-        and the caller feeds ``data``. One call instead of feed's and read_record's."""
-        read = self._fast
-        if read is not self.read or read is None or self.buffered or type(data) is not bytes:
+        pending and ``data`` is exactly one record for read_record's fast lane (an input that is
+        one whole 16 KiB record of a transfer); else None, nothing read or changed, and the
+        caller feeds ``data``. One call instead of feed's and read_record's."""
+        if type(data) is not bytes or self._fast is None or len(data) < 5:
             return None
-        header = data[:5]
+        return self.read_parts(data[:5], memoryview(data)[5:])
+
+    def read_parts(self, header: bytes, body: bytes | memoryview) -> tuple[ContentType, bytes, bytes, bool] | None:
+        """read_whole for a record whose 5-byte header and body come apart (a driver that reads the
+        header, then exactly the body, as OpenSSL does without read-ahead): not joined first."""
+        read = self._fast
+        if read is not self.read or read is None or self.buffered:
+            return None
         # A full TLS 1.3 record with legacy_record_version 0x0303 (RFC 8446, Section 5.1), one
         # comparison; any other input, field by field (a TLS 1.2 record's version is in the
         # additional data its AEAD authenticates: RFC 5246, Section 6.2.3.3).
-        if header != read.full_header or len(data) != read.full_size:
-            length = len(data) - 5  # the payload's, if data is one record
+        if header != read.full_header or len(body) + 5 != read.full_size:
+            length = len(body)
             if not (
-                0 <= length <= MAX_CIPHERTEXT and data[0] == _APPLICATION_DATA and (data[3] << 8 | data[4]) == length
+                length <= MAX_CIPHERTEXT and header[0] == _APPLICATION_DATA and (header[3] << 8 | header[4]) == length
             ):
                 return None
-        inner_type, content = read.open(header, memoryview(data)[5:])
+        inner_type, content = read.open(header, body)
         return inner_type, content, header, True
 
     def read_record(self) -> tuple[ContentType, bytes, bytes, bool] | None:
