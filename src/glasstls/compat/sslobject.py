@@ -213,10 +213,14 @@ class SSLObject(_Base):
         the record brought no data (a close_notify, an alert, a handshake message, a failure)."""
         events = self._conn.receive_record(header, body)
         self._flush()  # (an answer the record asked for: a KeyUpdate, a fatal alert)
-        if len(events) == 1 and buffer is None and self._watch is None and not self._unwrapped:
+        if len(events) == 1 and self._watch is None and not self._unwrapped:
             data = events[0].data if type(events[0]) is ApplicationData else b""
-            if 0 < len(data) <= size:
-                return data  # the record's data read whole, as the inbox would hand it out
+            if 0 < len(data) <= size:  # the record's data read whole, as the inbox would hand it out
+                if buffer is None:
+                    return data
+                with memoryview(buffer) as view, view.cast("B") as octets:
+                    octets[: len(data)] = data  # (size is at most the buffer's: SSLSocket.read)
+                return len(data)
         for event in events:
             self._on_event(event)
         if self._watch is not None:
@@ -231,6 +235,18 @@ class SSLObject(_Base):
             return self._inbox.take(size)
         with memoryview(buffer) as view, view.cast("B") as octets:
             return self._inbox.take_into(octets, min(size, len(octets)))  # (as _ssl.c: no more than fits)
+
+    def writable(self) -> bool:
+        """Whether write() would seal its data at once: the handshake is done, and nothing failed or
+        closed. (glasstls's SSLSocket then writes without asking the general pump.)"""
+        conn = self._conn
+        return (
+            conn.peer_verified is not None
+            and self._error is None
+            and conn.error is None
+            and not self._unwrapped
+            and not conn.closed
+        )
 
     def write(self, data: Any) -> int:
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)

@@ -529,10 +529,23 @@ class SSLSocket(_Base):
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
             done = self._taken_back(octets, _Deadline(self.gettimeout()))
+            writable = getattr(sslobj, "writable", None)  # (glasstls's SSLObject has it)
             for start in range(done, len(octets), WRITE_CHUNK):
                 chunk = octets[start : start + WRITE_CHUNK]
-                self._drive(functools.partial(sslobj.write, chunk), "write")
+                if writable is not None and self._sealed(sslobj, writable, chunk):
+                    self._flush(_Deadline(self.gettimeout()), "write", must=True)  # each chunk within the timeout
+                else:
+                    self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
+
+    def _sealed(self, sslobj: Any, writable: Callable[[], bool], chunk: memoryview) -> bool:
+        """Whether ``chunk`` was sealed at once (the SSLObject is ``writable``); its records are
+        then in the outgoing BIO, to be sent. False: the general pump must write it."""
+        with self._ssl_lock:
+            if not writable():
+                return False
+            sslobj.write(chunk)
+            return True
 
     def _write_nonblocking(self, sslobj: Any, octets: memoryview) -> int:
         """Take at most one chunk, and count it as sent only once its records are all in the kernel.
