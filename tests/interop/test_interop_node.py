@@ -398,3 +398,36 @@ def test_alpn_and_sni_glasstls_client_to_node_server(node_peer, tmp_path, pki):
 
     assert params.alpn == "http/1.1" and node.result["alpn"] == "http/1.1"
     assert node.result["servername"] == "localhost"
+
+
+# -- 5. KeyUpdate ----------------------------------------------------------------------------
+
+
+def test_key_update_with_a_node_server(node_peer, tmp_path, pki):
+    """glasstls updates its keys and asks Node to update its own (RFC 8446, Section 4.6.3) before
+    its line: Node reads the line under glasstls's new keys, answers with its KeyUpdate first and
+    the reversed line under its new keys, and both close_notify alerts arrive after it."""
+    files = pki.files["ecdsa-p256"]
+    config = ClientConfig(trust_store=pki.trust_store())
+    line = b"after a key update\n"
+    with NodeServer(node_peer, tmp_path, key=str(files.key), cert=str(files.full_chain), version="TLSv1.3") as server:
+        try:
+            with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT) as tls:
+                tls.conn.update_keys(request_peer=True)
+                tls.sendall(line)
+                answer = read_line(tls.recv)
+                updates = [e for e in tls.events if isinstance(e, glasstls.KeyUpdated)]
+        except Exception as exc:
+            raise AssertionError(f"glasstls client failed: {exc!r}; node said:\n{server.output[-3000:]}") from exc
+        node = server.finish()
+    assert answer == reverse_line(line)
+    assert node.result["received"] == line.decode() and node.result.get("peer_closed") is True
+    assert updates == [glasstls.KeyUpdated("read", requested_by_peer=False)]  # Node's answer, once
+    records = re.split(r"\n(?=(?:Sent|Received) Record\n)", node.trace)
+    updates_seen = [
+        (record.split()[0], re.search(r"KeyUpdate, Length=1\n\s*(\w+)", record).group(1))  # type: ignore[union-attr]
+        for record in records
+        if "KeyUpdate, Length=1" in record
+    ]
+    assert updates_seen == [("Received", "update_requested"), ("Sent", "update_not_requested")], updates_seen
+    assert trace_close_notify_received(node.trace) and trace_fatal_alerts(node.trace) == []
