@@ -525,8 +525,10 @@ class TLSProtocol(asyncio.BufferedProtocol):
             if data:
                 self._feed_reader(data)
                 data = []
+            if self._closing:
+                return  # we closed or aborted (an event's handler did): the rest is not read
             self._on_event(event)
-        if data:
+        if data and not self._closing:
             self._feed_reader(data)
 
     def _feed_reader(self, data: list[bytes]) -> None:
