@@ -714,3 +714,41 @@ def test_session_and_session_reused_pass_through(files: Files, stack: Any, versi
                                      server_hostname="localhost", session=session)  # fmt: skip
         with second:
             assert isinstance(second, SSLSocket) and second.session_reused is True
+
+
+def test_a_key_update_between_records_is_answered_and_reading_goes_on(files: Files) -> None:
+    """glasstls's SSLSocket reading records as they come: a KeyUpdate asking for ours between two
+    records of data (RFC 8446, Section 4.6.3) is read, answered with a KeyUpdate before the next
+    write, and the records after it open under the peer's new keys; a peer's server told apart by
+    hand (a glasstls Connection on the other end of a socket pair)."""
+    identity = server_identity("localhost", "127.0.0.1")
+    certified = glasstls.CertifiedKey(identity.chain, identity.private_key)
+    config = glasstls.ServerConfig(certificates=(certified,), tls13_tickets=0)
+    server = glasstls.ServerConnection(config)
+    near, far = socket.socketpair()
+    far.settimeout(WAIT)
+    made: list[SSLSocket] = []
+    factory = client_factory(client_context(files, stack=glasstls.compat))
+    client = threading.Thread(target=lambda: made.append(wrap_socket(near, factory)))
+    client.start()
+    with far:
+        while not server.handshake_complete:
+            server.receive_bytes(far.recv(65536))
+            far.sendall(server.data_to_send())
+        client.join(WAIT)
+        assert made, "the client's handshake did not finish"
+        tls = made[0]
+        with tls:
+            tls.settimeout(WAIT)
+            server.send(b"before the update")
+            server.update_keys(request_peer=True)
+            server.send(b"after the update")
+            far.sendall(server.data_to_send())
+            assert tls.recv(100) == b"before the update"
+            assert tls.recv(100) == b"after the update"
+            tls.sendall(b"and back")
+            events: list[Any] = []
+            while not any(isinstance(e, glasstls.ApplicationData) for e in events):
+                events += server.receive_bytes(far.recv(65536))
+            assert glasstls.KeyUpdated("read", requested_by_peer=False) in events  # the client's answer
+            assert [e.data for e in events if isinstance(e, glasstls.ApplicationData)] == [b"and back"]
