@@ -396,6 +396,10 @@ def test_verified_chain_ends_at_the_trust_anchor(files: dict[str, Path], kind: t
     assert _chain(pair.client, verified=True) == [_der(files["rsa"]), root]
     assert _chain(pair.server, verified=False)[0] == _der(files["client"])
     assert _chain(pair.server, verified=True) == [_der(files["client"]), root]
+    # Each item names its subject in its repr(), as _ssl.Certificate's (test_internal_chain_client).
+    leaf_item, root_item = getattr(pair.client, "_sslobj", pair.client).get_verified_chain()
+    root_name = x509.load_pem_x509_certificate(files["ca"].read_bytes()).subject.rfc4514_string()
+    assert "CN=localhost" in repr(leaf_item) and root_name in repr(root_item), (repr(leaf_item), repr(root_item))
     # A resumption verifies nothing: no verified chain, as OpenSSL's (None, which 3.13 reads as []).
     client.maximum_version = ssl.TLSVersion.TLSv1_2
     first = Pair(client, server)

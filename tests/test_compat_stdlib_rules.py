@@ -5,6 +5,7 @@ glasstls's, in memory over MemoryBIOs against the stdlib's SSLObject (test_compa
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 import sys
 import warnings
@@ -342,3 +343,20 @@ def test_a_session_of_another_context_is_refused_before_connecting(files: dict[s
     with client().wrap_socket(socket.socket(), server_hostname="localhost") as sock, refused:
         sock.session = session
         sock.connect(("127.0.0.1", 9))
+
+
+# -- the wrapped object's owner (test_ssl's test_bio_handshake) --------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_the_wrapped_object_names_its_owner(files: dict[str, Path], kind: type) -> None:
+    """_ssl.c's ``owner``: the object that wraps a connection, the SSLObject of wrap_bio, and the
+    SSLSocket of wrap_socket (whose sni_callback is given it too)."""
+    context = kind(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(str(files["ca"]))
+    sslobj = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), False, "localhost")
+    assert sslobj._sslobj.owner is sslobj
+    near, far = socket.socketpair()
+    with near, far:
+        sock = context.wrap_socket(near, server_hostname="localhost", do_handshake_on_connect=False)
+        assert sock._sslobj.owner is sock

@@ -236,6 +236,18 @@ class SSLObject(_Base):
         with memoryview(buffer) as view, view.cast("B") as octets:
             return self._inbox.take_into(octets, min(size, len(octets)))  # (as _ssl.c: no more than fits)
 
+    @property
+    def owner(self) -> Any:
+        """_ssl.c's ``owner``: the SSLSocket over this object, or this object for wrap_bio's."""
+        owner = self._owner() if self._owner is not None else None
+        return self if owner is None else owner
+
+    @property
+    def _sslobj(self) -> SSLObject:
+        """What the stdlib's SSLObject wraps (``_ssl._SSLSocket``), which this object is itself:
+        ``sslobj._sslobj.owner`` is ``sslobj``, as there."""
+        return self
+
     def writable(self) -> bool:
         """Whether write() would seal its data at once: the handshake is done, and nothing failed or
         closed. (glasstls's SSLSocket then writes without asking the general pump.)"""
@@ -524,6 +536,15 @@ class DERCertificate(bytes):
 
     def get_info(self) -> dict[str, Any]:
         return certificate_dict(x509.load_der_x509_certificate(bytes(self)))
+
+    def __repr__(self) -> str:
+        """The subject, as _ssl.c's ``<_ssl.Certificate 'CN=…'>`` (RFC 4514, most specific first),
+        in a Python string literal: a peer's control characters come out escaped."""
+        try:
+            subject = x509.load_der_x509_certificate(bytes(self)).subject.rfc4514_string()
+        except ValueError:
+            return f"<{type(self).__name__} of {len(self)} bytes that do not parse>"
+        return f"<{type(self).__name__} {subject!r}>"
 
 
 def encoded_hostname(name: str | bytes | None) -> str | None:
