@@ -10,6 +10,7 @@ import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -437,3 +438,72 @@ def test_a_leaf_loaded_alone_is_sent_with_its_issuers_from_the_verify_store(tmp_
     assert _run(pair) == {}
     sent = _chain(pair.client, verified=False)
     assert sent[:2] == [identity.chain[0].public_bytes(serialization.Encoding.DER), _der(issuers)]
+
+
+# -- _msg_callback: OpenSSL's message callback, as ssl.py hands it on -----------------------------
+
+_HS, _CCS, _ALERT = ssl._TLSContentType.HANDSHAKE, ssl._TLSContentType.CHANGE_CIPHER_SPEC, ssl._TLSContentType.ALERT
+_M = ssl._TLSMessageType
+_EXPECTED = {
+    ssl.TLSVersion.TLSv1_2: [
+        ("write", _HS, _M.CLIENT_HELLO), ("read", _HS, _M.SERVER_HELLO), ("read", _HS, _M.CERTIFICATE),
+        ("read", _HS, _M.SERVER_KEY_EXCHANGE), ("read", _HS, _M.SERVER_DONE), ("write", _HS, _M.CLIENT_KEY_EXCHANGE),
+        ("write", _CCS, _M.CHANGE_CIPHER_SPEC), ("write", _HS, _M.FINISHED), ("read", _HS, _M.FINISHED),
+        ("write", _ALERT, ssl._TLSAlertType.CLOSE_NOTIFY),  # (OpenSSL 3.0 does not call back for a CCS it reads)
+    ],
+    ssl.TLSVersion.TLSv1_3: [
+        ("write", _HS, _M.CLIENT_HELLO), ("read", _HS, _M.SERVER_HELLO), ("read", _HS, _M.ENCRYPTED_EXTENSIONS),
+        ("read", _HS, _M.CERTIFICATE), ("read", _HS, _M.CERTIFICATE_VERIFY), ("read", _HS, _M.FINISHED),
+        ("write", _HS, _M.FINISHED), ("write", _ALERT, ssl._TLSAlertType.CLOSE_NOTIFY),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("version", list(_EXPECTED), ids=["tls12", "tls13"])
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_msg_callback_hears_each_message_and_record(files: dict[str, Path], kind: type, version: Any) -> None:
+    """Set on a client, the message callback is called as OpenSSL's is through _ssl.c: the
+    connection's object, "read" or "write", ssl.py's enums, the bytes; for each handshake
+    message, change_cipher_spec and alert in order, for each record header (the version it
+    carries) and, in TLS 1.3, each record's inner content type."""
+    heard: list[tuple[Any, ...]] = []
+    client = _client(kind, files)
+    client.maximum_version = version
+    client._msg_callback = lambda conn, *call: heard.append((conn, *call))
+    assert client._msg_callback is not None
+    pair = Pair(client, _server(files))
+    assert _run(pair) == {}
+    with pytest.raises(ssl.SSLWantReadError):
+        pair.client.unwrap()
+    assert all(conn is pair.client and isinstance(data, bytes) for conn, *_, data in heard)
+    messages = [(way, ctype, kind_) for _, way, _, ctype, kind_, _ in heard if ctype in (_HS, _CCS, _ALERT)]
+    expected = iter(_EXPECTED[version])
+    want = next(expected)
+    for message in messages:  # in this order, others (a NewSessionTicket, TLS 1.3's CCS) between them
+        if message == want:
+            want = next(expected, None)
+    assert want is None, (want, messages)
+    after_hello = [v for _, _, v, ctype, _, _ in heard if ctype in (_HS, _ALERT)][1:]
+    assert after_hello and set(after_hello) == {version}  # the negotiated version, once the server said it
+    headers = [(way, v, data) for _, way, v, ctype, _, data in heard if ctype == ssl._TLSContentType.HEADER]
+    assert {way for way, _, _ in headers} == {"read", "write"} and all(len(data) == 5 for *_, data in headers)
+    inner = [ctype for *_, ctype, _, _ in heard if ctype == ssl._TLSContentType.INNER_CONTENT_TYPE]
+    assert bool(inner) == (version == ssl.TLSVersion.TLSv1_3)
+
+
+def test_a_msg_callback_that_raises_leaves_the_connection_alone(files: dict[str, Path]) -> None:
+    """A debugging hook cannot fail a handshake: its exception goes to sys.unraisablehook, once per
+    call, and the connection completes (_ssl.c raises it from the SSL call instead)."""
+    import sys
+
+    client = _client(GlassContext, files)
+    client._msg_callback = lambda *call: 1 / 0
+    unraisable: list[Any] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        pair = Pair(client, _server(files))
+        assert _run(pair) == {}
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable and all(isinstance(u.exc_value, ZeroDivisionError) for u in unraisable)
+    assert pair.client.version() == "TLSv1.3"

@@ -242,9 +242,10 @@ class SSLContext(_Base):
 
     @property
     def _msg_callback(self) -> Callable[..., Any] | None:
-        """Stored, never called: glasstls has no message callback (its traces: inject_into_ssl(trace=…)).
-        Defined here because ssl.py's property calls super(SSLContext, SSLContext), which after
-        inject_into_ssl names this class and recurses without end."""
+        """Called as OpenSSL's message callback is, with ssl.py's enums (compat/msgcallback.py), for
+        connections made after it was set. Defined here because ssl.py's property calls
+        super(SSLContext, SSLContext), which after inject_into_ssl names this class and recurses
+        without end."""
         return self._msg_cb
 
     @_msg_callback.setter

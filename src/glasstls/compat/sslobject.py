@@ -36,6 +36,7 @@ from .errors import (
     want_read,
     zero_return,
 )  # fmt: skip
+from .msgcallback import MessageCallback
 from .session import SSLSession, session_state
 from .watch import connection_watch
 
@@ -53,6 +54,12 @@ class SSLContext(Protocol):
 
     @property
     def sni_callback(self) -> Any: ...
+
+    @property
+    def _msg_callback(self) -> Any: ...
+
+    @property
+    def maximum_version(self) -> ssl.TLSVersion: ...
 
     def client_config(self, named: bool = True) -> Any: ...
 
@@ -110,7 +117,9 @@ class SSLObject(_Base):
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
         if self._watch is not None:
             weakref.finalize(self, self._watch.finish)  # a connection dropped unclosed still shows
-        observers = (context.key_log(), self._watch.observer if self._watch else None)
+        callback = context._msg_callback  # (the stdlib's debugging hook: compat/msgcallback.py)
+        self._messages = MessageCallback(callback, self) if callback is not None else None
+        observers = (context.key_log(), self._watch.observer if self._watch else None, self._messages)
         self._observer = _tee(observers)
         # The ClientHello is made now but goes out at the first do_handshake(), as OpenSSL writes it
         # in SSL_do_handshake: until then ``session`` may still be set, and the hello made again.
@@ -158,6 +167,8 @@ class SSLObject(_Base):
         if not self._started:
             self._started = True
             self._context.stats.started(self._server_side)
+            if self._messages is not None:
+                self._messages.release()
             self._flush()  # the ClientHello
         self._pump()
         self._raise_if_failed()
@@ -241,6 +252,15 @@ class SSLObject(_Base):
         """_ssl.c's ``owner``: the SSLSocket over this object, or this object for wrap_bio's."""
         owner = self._owner() if self._owner is not None else None
         return self if owner is None else owner
+
+    def version_number(self) -> int:
+        """The protocol version as OpenSSL's number: the negotiated one, else the highest this side
+        offers (OpenSSL's ``SSL_version`` while a client's handshake runs)."""
+        conn = getattr(self, "_conn", None)  # (None while the ClientHello is made, in __init__)
+        if conn is not None and conn.version is not None:
+            return int(conn.version)
+        highest = int(self._context.maximum_version)  # (MAXIMUM_SUPPORTED is -1)
+        return highest if 0x0300 < highest <= 0x0304 else 0x0304
 
     @property
     def _sslobj(self) -> SSLObject:
