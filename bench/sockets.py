@@ -81,6 +81,9 @@ class Stacks:
         self.compat_server.load_cert_chain(pki.chain_file, pki.key_file)
         for context in (self.compat_client, self.compat_server):
             context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
+            # ssl's suite is pinned through OPENSSL_CONF, which glasstls does not read; the ssl API
+            # has no call for TLS 1.3 suites, so the compat contexts' list is replaced here.
+            context._suites = lambda: (glasstls.CipherSuite[SUITE],)  # type: ignore[method-assign]
 
     def blocking(self, stack: str, sock: socket.socket, server: bool) -> Any:
         if stack == "glasstls":

@@ -360,3 +360,22 @@ def test_the_wrapped_object_names_its_owner(files: dict[str, Path], kind: type) 
     with near, far:
         sock = context.wrap_socket(near, server_hostname="localhost", do_handshake_on_connect=False)
         assert sock._sslobj.owner is sock
+
+
+# -- TLS 1.3 suites in OpenSSL's order ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_tls13_suites_come_in_openssls_order(files: dict[str, Path], kind: type) -> None:
+    """OpenSSL's TLS_DEFAULT_CIPHERSUITES order: get_ciphers() lists AES-256-GCM, ChaCha20-Poly1305,
+    AES-128-GCM first, and a server (Python's contexts prefer the server's order) picks AES-256-GCM,
+    so that tls-unique is 48 bytes (CPython's test_tls_unique_channel_binding)."""
+    names = [c["name"] for c in kind(ssl.PROTOCOL_TLS_CLIENT).get_ciphers()]
+    assert names[:3] == ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]
+    client = kind(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(str(files["ca"]))
+    server = kind(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(str(files["ec"]), str(files["ec_key"]))
+    pair = Pair(client, server)
+    assert _run(pair) == {}
+    assert pair.client.cipher()[0] == pair.server.cipher()[0] == "TLS_AES_256_GCM_SHA384"

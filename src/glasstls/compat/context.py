@@ -606,8 +606,9 @@ class SSLContext(_Base):
         return [c for c in loaded if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
-        # Left out unless set_ciphers (set_ecdh_curve) was called, so the config's profile decides as usual.
-        kwargs: dict[str, Any] = {} if self._tls12_suites is None else {"cipher_suites": self._suites()}
+        # The suites always (in OpenSSL's TLS 1.3 order: _suites); the groups only once set_ecdh_curve was
+        # called, so that the config's profile decides them as usual.
+        kwargs: dict[str, Any] = {"cipher_suites": self._suites()}
         if self._groups:
             kwargs["groups"] = self._groups
         return kwargs
@@ -630,11 +631,28 @@ class SSLContext(_Base):
         return high
 
     def _suites(self) -> tuple[CipherSuite, ...]:
-        """TLS 1.3 suites stay the profile's; set_ciphers chooses the TLS 1.2 ones (as OpenSSL)."""
+        """The profile's TLS 1.3 suites in OpenSSL's default order (a server prefers AES-256-GCM, as
+        Python's ssl does: its contexts set OP_CIPHER_SERVER_PREFERENCE), then the TLS 1.2 ones:
+        the profile's, or set_ciphers's (as OpenSSL, set_ciphers leaves TLS 1.3's alone)."""
         suites = profile_named(self._profile).cipher_suites
-        if self._tls12_suites is None:
-            return suites
-        return tuple(s for s in suites if s in TLS13_SUITES) + self._tls12_suites
+        tls13 = sorted((s for s in suites if s in TLS13_SUITES), key=_openssl_tls13_rank)
+        tls12 = self._tls12_suites
+        if tls12 is None:
+            tls12 = tuple(s for s in suites if s not in TLS13_SUITES)
+        return (*tls13, *tls12)
+
+
+# OpenSSL's TLS_DEFAULT_CIPHERSUITES (include/openssl/ssl.h), its TLS 1.3 suites' order of preference.
+_OPENSSL_TLS13_ORDER = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+)
+
+
+def _openssl_tls13_rank(suite: CipherSuite) -> int:
+    """Where OpenSSL puts ``suite`` among its TLS 1.3 defaults; any other after them (sorted() keeps its order)."""
+    return _OPENSSL_TLS13_ORDER.index(suite) if suite in _OPENSSL_TLS13_ORDER else len(_OPENSSL_TLS13_ORDER)
 
 
 def create_default_context(
