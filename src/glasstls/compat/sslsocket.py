@@ -372,16 +372,18 @@ class SSLSocket(_Base):
         return result
 
     def _recv_now(self, size: int, deadline: _Deadline) -> bytes:
-        """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's): on POSIX
-        its descriptor read at once (blocking without a timeout, non-blocking with one), through
-        _raw's wait when it has nothing yet."""
-        if _DIRECT:
+        """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's). With a
+        timeout, on POSIX: its (non-blocking) descriptor read at once, and when it has nothing yet,
+        polled until the deadline and read again, as _ssl.c does (one read per wait, not two)."""
+        if not _DIRECT or deadline.at is None:  # (no timeout: the socket's own recv waits)
+            data: bytes = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
+            return data
+        fd = self.fileno()
+        while True:
             try:
-                return os.read(self.fileno(), size)
+                return os.read(fd, size)
             except (BlockingIOError, InterruptedError):
-                pass
-        data: bytes = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
-        return data
+                _wait_ready(self, False, deadline, "read")  # (TimeoutError past the deadline)
 
     def _hand_over(self, pieces: list[bytes]) -> None:
         """Bytes read from the socket into the incoming BIO, counted as _receive_some counts them (an
