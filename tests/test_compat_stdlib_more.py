@@ -507,3 +507,23 @@ def test_a_msg_callback_that_raises_leaves_the_connection_alone(files: dict[str,
         sys.unraisablehook = hook
     assert unraisable and all(isinstance(u.exc_value, ZeroDivisionError) for u in unraisable)
     assert pair.client.version() == "TLSv1.3"
+
+
+# -- a TLS 1.2 server's own DHE group ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+@pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
+def test_a_servers_own_dhe_group_is_taken_as_openssl_takes_it(files: dict[str, Path], kind: type) -> None:
+    """A DHE-only server with parameters of its own (``load_dh_params``, as ``openssl dhparam`` makes
+    them): OpenSSL's client takes a group of 2048 bits or more, and so does the ssl-compatible
+    context, when the prime is safe (glasstls's own default profile refuses such groups)."""
+    server = _server(files)
+    server.maximum_version = ssl.TLSVersion.TLSv1_2
+    server.set_ciphers("DHE-RSA-AES128-GCM-SHA256")
+    server.load_dh_params(str(Path(__file__).parent / "data" / "dhe_custom2048.pem"))
+    client = _client(kind, files)
+    client.maximum_version = ssl.TLSVersion.TLSv1_2
+    pair = Pair(client, server)
+    assert _run(pair) == {}
+    assert pair.client.cipher()[0] == "DHE-RSA-AES128-GCM-SHA256"

@@ -527,7 +527,9 @@ class SSLContext(_Base):
             session_tickets=not self.options & ssl.OP_NO_TICKET, certificate=chain,
             post_handshake_auth=bool(self.post_handshake_auth),  # (False: not offered, certificate or not)
             dangerous=Dangerous(skip_server_verification=not verify, skip_server_name_check=not check_name),
-            legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile, **kwargs,
+            legacy_server_connect=bool(self._options & _OP_LEGACY_SERVER_CONNECT), profile=self._profile,
+            dhe_custom_groups=True,  # OpenSSL takes a server's own DHE group (>= 2048 bits); glasstls a safe prime
+            **kwargs,
         )  # fmt: skip
         self._built["client"] = (inputs, config)
         return config
