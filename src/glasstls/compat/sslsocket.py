@@ -32,16 +32,15 @@ import contextlib
 import errno
 import functools
 import os
-import select
 import socket
 import ssl
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
+from .deadline import DIRECT, NO_WAIT, Deadline, wait_ready
 from .errors import eof_error, ssl_error, want
 from .session import SSLSession
 from .sslobject import encoded_hostname
@@ -52,13 +51,7 @@ SSLObjectFactory = Callable[[ssl.MemoryBIO, ssl.MemoryBIO], Any]
 T = TypeVar("T")
 
 RECORD_HEADER_LENGTH = 5  # type(1) legacy_record_version(2) length(2): RFC 8446 5.1, RFC 5246 6.2
-NO_WAIT = getattr(socket, "MSG_DONTWAIT", 0)  # one send that must not block, even on a blocking socket
 WRITE_CHUNK = 64 * 1024  # plaintext handed to the SSLObject at once: bounds the ciphertext held in memory
-# A stream socket's recv and send, on its file descriptor, without the poll a socket with a timeout
-# makes before each call (SSLSocket._raw); where file descriptors are not sockets' (Windows), none.
-_DIRECT: dict[Any, Callable[[int, Any], Any]] = (
-    {socket.socket.recv: os.read, socket.socket.send: os.write} if os.name == "posix" else {}
-)
 
 
 def wrap_socket(
@@ -82,39 +75,6 @@ def wrap_socket(
         do_handshake_on_connect=do_handshake_on_connect,
         suppress_ragged_eofs=suppress_ragged_eofs,
     )
-
-
-class _Deadline:
-    """The end of one call's time: ``timeout`` seconds from now (None: never; 0: do not wait)."""
-
-    __slots__ = ("at", "nonblocking")
-
-    def __init__(self, timeout: float | None) -> None:
-        self.at = None if timeout is None else time.monotonic() + timeout
-        self.nonblocking = timeout == 0.0  # (an attribute: read before every recv and send)
-
-    def remaining(self) -> float | None:
-        return None if self.at is None else max(0.0, self.at - time.monotonic())
-
-
-def _wait_ready(sock: socket.socket, write: bool, deadline: _Deadline, what: str) -> None:
-    """Wait until ``sock`` can be read (or written) or the deadline passes.
-
-    Past the deadline: ``TimeoutError``; with a deadline of 0 (do not wait) the
-    ``SSLWant*Error`` a non-blocking socket raises.
-    """
-    remaining = deadline.remaining()
-    if remaining is None:
-        return
-    fd = sock.fileno()
-    if fd < 0:
-        raise OSError(errno.EBADF, "Bad file descriptor")
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT if write else select.POLLIN)
-    if not poller.poll(remaining * 1000.0):
-        if deadline.nonblocking:
-            raise want(write)
-        raise TimeoutError(f"The {what} operation timed out")
 
 
 # A subclass of the stdlib's ``ssl.SSLSocket`` at run time, so that the ``isinstance(sock,
@@ -259,7 +219,7 @@ class SSLSocket(_Base):
         *,
         must_flush: bool = True,
         reading: bool = False,
-        deadline: _Deadline | None = None,
+        deadline: Deadline | None = None,
     ) -> T:
         """Run one SSLObject operation to completion, moving ciphertext both ways as it asks.
 
@@ -273,7 +233,7 @@ class SSLSocket(_Base):
         socket first: the answer of the call it saves is known, SSLWantReadError.
         ``deadline``: the call's, when it began before this (default: from now, the socket's timeout).
         """
-        deadline = deadline or _Deadline(self.gettimeout())
+        deadline = deadline or Deadline(self.gettimeout())
         starved = getattr(self._sslobj, "starved", None) if reading else None  # (glasstls's SSLObject has it)
         if starved is not None:
             with self._ssl_lock:
@@ -305,13 +265,13 @@ class SSLSocket(_Base):
             except ssl.SSLError as exc:
                 return None, exc, self._outgoing.pending > queued
 
-    def _send_output(self, deadline: _Deadline, what: str, produced: bool, *, must: bool) -> None:
+    def _send_output(self, deadline: Deadline, what: str, produced: bool, *, must: bool) -> None:
         if produced:
             self._flush(deadline, what, must=must)
         else:
             self._flush_quietly()  # leftovers of a non-blocking write, or another thread's, if the kernel has room
 
-    def _receive_some(self, deadline: _Deadline, what: str) -> None:
+    def _receive_some(self, deadline: Deadline, what: str) -> None:
         """Read ciphertext from the socket up to the end of the current record: the rest of its
         header, then its whole body, so that the SSLObject is asked again once it has a record
         to open rather than after every recv. A header no record has (an unknown content type, a
@@ -331,7 +291,7 @@ class SSLSocket(_Base):
                 if self._count_record_bytes(data):
                     return
 
-    def _read_record(self, sslobj: Any, size: int, buffer: Any, deadline: _Deadline) -> Any:
+    def _read_record(self, sslobj: Any, size: int, buffer: Any, deadline: Deadline) -> Any:
         """read() of the next record while nothing else is waiting to be read (the bulk of a
         transfer): its header, then exactly its body, as _receive_some reads them, handed to the
         SSLObject whole (``read_record``) rather than through the incoming BIO; what the record
@@ -371,11 +331,11 @@ class SSLSocket(_Base):
         self._send_output(deadline, "read", produced, must=False)
         return result
 
-    def _recv_now(self, size: int, deadline: _Deadline) -> bytes:
+    def _recv_now(self, size: int, deadline: Deadline) -> bytes:
         """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's). With a
         timeout, on POSIX: its (non-blocking) descriptor read at once, and when it has nothing yet,
         polled until the deadline and read again, as _ssl.c does (one read per wait, not two)."""
-        if not _DIRECT or deadline.at is None:  # (no timeout: the socket's own recv waits)
+        if not DIRECT or deadline.at is None:  # (no timeout: the socket's own recv waits)
             data: bytes = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
             return data
         fd = self.fileno()
@@ -383,7 +343,7 @@ class SSLSocket(_Base):
             try:
                 return os.read(fd, size)
             except (BlockingIOError, InterruptedError):
-                _wait_ready(self, False, deadline, "read")  # (TimeoutError past the deadline)
+                wait_ready(self, False, deadline, "read")  # (TimeoutError past the deadline)
 
     def _hand_over(self, pieces: list[bytes]) -> None:
         """Bytes read from the socket into the incoming BIO, counted as _receive_some counts them (an
@@ -412,7 +372,7 @@ class SSLSocket(_Base):
         self._rx_body_left = size - RECORD_HEADER_LENGTH if size is not None else 0
         return not self._rx_body_left
 
-    def _flush(self, deadline: _Deadline, what: str, *, must: bool) -> bool:
+    def _flush(self, deadline: Deadline, what: str, *, must: bool) -> bool:
         """Send all the ciphertext made so far; False if a non-blocking socket took only part (``must``: raise).
 
         If another thread is sending, it takes these bytes too, so this returns at once:
@@ -458,9 +418,9 @@ class SSLSocket(_Base):
         if not self._unsent and not self._outgoing.pending:
             return  # the common case of a read, without taking any lock
         with contextlib.suppress(OSError):  # SSLWantWriteError included
-            self._flush(_Deadline(0.0), "write", must=False)
+            self._flush(Deadline(0.0), "write", must=False)
 
-    def _raw(self, call: Callable[..., Any], arg: Any, *, write: bool, deadline: _Deadline, what: str) -> Any:
+    def _raw(self, call: Callable[..., Any], arg: Any, *, write: bool, deadline: Deadline, what: str) -> Any:
         """One recv or send on the real socket within ``deadline`` (0: now or never, whatever the socket's mode).
 
         The call is tried first and waited for only when the kernel has nothing to give or no
@@ -471,7 +431,7 @@ class SSLSocket(_Base):
         timeout = self.gettimeout()
         if timeout is None and not deadline.nonblocking:
             return call(self, arg, 0)  # a blocking socket and no deadline: the call itself waits
-        direct = _DIRECT.get(call) if timeout else None
+        direct = DIRECT.get(call) if timeout else None
         while True:
             try:
                 if direct is not None:
@@ -480,7 +440,7 @@ class SSLSocket(_Base):
             except (BlockingIOError, InterruptedError):
                 if deadline.nonblocking or timeout == 0.0:
                     raise want(write) from None
-            _wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
+            wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
 
     # -- TLS operations -----------------------------------------------------------------------
 
@@ -505,7 +465,7 @@ class SSLSocket(_Base):
         if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
             with memoryview(buffer) as view:
                 len = view.nbytes if len <= 0 or len > view.nbytes else len
-        deadline = _Deadline(self.gettimeout())
+        deadline = Deadline(self.gettimeout())
         if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
             got = self._read_record(sslobj, len, buffer, deadline)
             if got is not None:
@@ -530,12 +490,12 @@ class SSLSocket(_Base):
         with memoryview(data) as view, view.cast("B") as octets:
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
-            done = self._taken_back(octets, _Deadline(self.gettimeout()))
+            done = self._taken_back(octets, Deadline(self.gettimeout()))
             writable = getattr(sslobj, "writable", None)  # (glasstls's SSLObject has it)
             for start in range(done, len(octets), WRITE_CHUNK):
                 chunk = octets[start : start + WRITE_CHUNK]
                 if writable is not None and self._sealed(sslobj, writable, chunk):
-                    self._flush(_Deadline(self.gettimeout()), "write", must=True)  # each chunk within the timeout
+                    self._flush(Deadline(self.gettimeout()), "write", must=True)  # each chunk within the timeout
                 else:
                     self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
@@ -561,10 +521,10 @@ class SSLSocket(_Base):
         """
         if not octets:
             return 0
-        taken = self._taken_back(octets, _Deadline(0.0))
+        taken = self._taken_back(octets, Deadline(0.0))
         if taken:
             return taken
-        if not self._flush(_Deadline(0.0), "write", must=False):
+        if not self._flush(Deadline(0.0), "write", must=False):
             raise want(write=True)
         chunk = octets[:WRITE_CHUNK]
         self._drive(lambda: sslobj.write(chunk), "write", must_flush=False)
@@ -573,7 +533,7 @@ class SSLSocket(_Base):
             raise want(write=True)
         return len(chunk)
 
-    def _taken_back(self, octets: memoryview, deadline: _Deadline) -> int:
+    def _taken_back(self, octets: memoryview, deadline: Deadline) -> int:
         """The count of the bytes an earlier write sealed but did not report sent, once their records
         are out (SSLWantWriteError on a non-blocking socket until then); 0 if there are none.
 
