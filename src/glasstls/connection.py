@@ -167,6 +167,18 @@ class Connection:
     # -- the public, sans-I/O surface -----------------------------------------
     def receive_bytes(self, data: bytes) -> list[Event]:
         """Feed bytes from the peer; returns what happened, in order."""
+        return self._receive(data, None)
+
+    def receive_record(self, header: bytes, body: bytes) -> list[Event]:
+        """receive_bytes(header + body) for one whole record whose 5-byte header and body a driver
+        read apart (as OpenSSL reads without read-ahead), without joining them when it is the
+        bulk of a transfer."""
+        if type(header) is not bytes:
+            return self._receive(bytes(header) + body, None)
+        return self._receive(header, body)
+
+    def _receive(self, data: bytes, body: bytes | None) -> list[Event]:
+        """receive_bytes of ``data``, or of ``data + body`` when ``body`` is given (``data`` the header)."""
         if self._closed or self._read_closed:
             return []
         records = self._records
@@ -177,7 +189,12 @@ class Connection:
             # An input that is one whole record (a 16 KiB one of a transfer) is read in one call;
             # any other is fed and read record by record. (records.buffered: no call for the
             # record after the last one of the input.)
-            record = records.read_whole(data) if whole else None
+            if body is None:
+                record = records.read_whole(data) if whole else None
+            else:
+                record = records.read_parts(data, body)
+                if record is None:
+                    data += body
             if record is None:
                 if whole:
                     records.feed(data)
@@ -187,28 +204,6 @@ class Connection:
             self._fail(err)
         except Exception as exc:
             self._fail(InternalError(exc))
-        events, self._events = self._events, []
-        return events
-
-    def receive_record(self, header: bytes, body: bytes) -> list[Event]:
-        """receive_bytes(header + body) for one whole record whose 5-byte header and body a driver
-        read apart (as OpenSSL reads without read-ahead), without joining them when it is the
-        bulk of a transfer."""
-        if self._closed or self._read_closed:
-            return []
-        try:
-            record = self._records.read_parts(header, body)
-            if record is not None:
-                self._take_records(record)
-        except AlertError as err:
-            self._fail(err)
-            record = None
-        except Exception as exc:
-            self._fail(InternalError(exc))
-            record = None
-        else:
-            if record is None:
-                return self.receive_bytes(header + body)
         events, self._events = self._events, []
         return events
 
