@@ -25,10 +25,10 @@ from .errors import report_unraisable
 
 __all__ = ["MessageCallback"]
 
-_HEADER = ssl._TLSContentType.HEADER  # type: ignore[attr-defined]  # (ssl.py's private enums)
-_INNER = ssl._TLSContentType.INNER_CONTENT_TYPE  # type: ignore[attr-defined]
-_CONTENT_TYPES = {int(t): t for t in ssl._TLSContentType}  # type: ignore[attr-defined]
-_CCS_MESSAGE = ssl._TLSMessageType.CHANGE_CIPHER_SPEC  # type: ignore[attr-defined]  # _ssl.c: 0x0101
+# ssl.py's private enums, which its _msg_callback wrapper hands the callback.
+_CONTENT: Any = ssl._TLSContentType  # type: ignore[attr-defined]
+_MESSAGE: Any = ssl._TLSMessageType  # type: ignore[attr-defined]  # (CHANGE_CIPHER_SPEC is _ssl.c's 0x0101)
+_ALERT: Any = ssl._TLSAlertType  # type: ignore[attr-defined]
 _VERSIONS = {int(v): v for v in ssl.TLSVersion if 0 < int(v) < 0x10000}
 
 
@@ -71,8 +71,7 @@ class MessageCallback(Observer):
 
     def on_message(self, side: str, direction: str, message: Any) -> None:
         raw: bytes = message.raw
-        kind = _enum(ssl._TLSMessageType, raw[0])  # type: ignore[attr-defined]
-        self._call(direction, self._version(), ssl._TLSContentType.HANDSHAKE, kind, raw)  # type: ignore[attr-defined]
+        self._call(direction, self._version(), _CONTENT.HANDSHAKE, _enum(_MESSAGE, raw[0]), raw)
 
     def on_record(
         self,
@@ -85,17 +84,17 @@ class MessageCallback(Observer):
         plaintext: bytes | None = None,
     ) -> None:
         # _ssl.c: a record header's version is the one it carries; its "message type" its first byte.
-        self._call(direction, (header[1] << 8) | header[2], _HEADER, _enum(ssl._TLSContentType, header[0]), header)  # type: ignore[attr-defined]
+        self._call(direction, (header[1] << 8) | header[2], _CONTENT.HEADER, _enum(_CONTENT, header[0]), header)
         version = self._version()
         if inner_type is not None and content_type != inner_type:  # (TLS 1.3's inner content type)
-            self._call(direction, version, _INNER, _enum(ssl._TLSContentType, int(inner_type)), bytes([inner_type]))  # type: ignore[attr-defined]
+            inner = _enum(_CONTENT, int(inner_type))
+            self._call(direction, version, _CONTENT.INNER_CONTENT_TYPE, inner, bytes([inner_type]))
         real = inner_type if inner_type is not None else content_type
         content = plaintext if plaintext is not None else payload
         if real == ContentType.change_cipher_spec:
-            self._call(direction, version, _CONTENT_TYPES[20], _CCS_MESSAGE, bytes(content))
+            self._call(direction, version, _CONTENT.CHANGE_CIPHER_SPEC, _MESSAGE.CHANGE_CIPHER_SPEC, bytes(content))
         elif real == ContentType.alert and len(content) >= 2:
-            alert = _enum(ssl._TLSAlertType, content[1])  # type: ignore[attr-defined]
-            self._call(direction, version, _CONTENT_TYPES[21], alert, bytes(content[:2]))
+            self._call(direction, version, _CONTENT.ALERT, _enum(_ALERT, content[1]), bytes(content[:2]))
 
     def _call(self, direction: str, version: int, content_type: Any, msg_type: Any, data: bytes) -> None:
         if self._held is not None:
