@@ -363,9 +363,11 @@ def test_nonblocking_recv_wants_read_until_select_says_readable(files: Files, st
         server.result()
 
 
-def _socketpair_session(files: Files, stack: Any) -> tuple[SSLSocket, socket.socket, ssl.SSLObject, ssl.MemoryBIO]:
+def _socketpair_session(
+    files: Files, stack: Any
+) -> tuple[SSLSocket, socket.socket, ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
     """A pumped client over one end of a socket pair, the stdlib's server SSLObject driven by hand
-    over the other: (client, the raw end, the server, the server's outgoing BIO)."""
+    over the other: (client, the raw end, the server, the server's outgoing and incoming BIOs)."""
     near, far = socket.socketpair()
     far.settimeout(WAIT)
     context = server_context(files)
@@ -387,7 +389,7 @@ def _socketpair_session(files: Files, stack: Any) -> tuple[SSLSocket, socket.soc
         break
     client.join(WAIT)
     assert made, "the client's handshake did not finish"
-    return made[0], far, server, s_out
+    return made[0], far, server, s_out, s_in
 
 
 @pytest.mark.parametrize("cut", [3, 5, 9], ids=["in-header", "after-header", "in-body"])
@@ -395,7 +397,7 @@ def test_a_record_arriving_in_pieces(files: Files, stack: Any, cut: int) -> None
     """The pump reads a record's body in the same call as its header, so a record that arrives in
     pieces must leave it where it was: a non-blocking recv wants read and then reads the record
     whole; a recv that times out in the middle loses nothing, and the next one reads it."""
-    tls, far, server, s_out = _socketpair_session(files, stack)
+    tls, far, server, s_out, _ = _socketpair_session(files, stack)
     with tls, far:
         server.write(b"first record")
         record = s_out.read()
@@ -423,7 +425,7 @@ def test_a_body_in_pieces_is_waited_for_and_a_stream_cut_inside_a_record_is_a_tr
     """A recv waits for the whole body of a record however it comes (here its header and body
     in three pieces, apart in time), and a stream that ends inside a record is a truncation,
     never a short record: SSLEOFError when ragged EOFs are not suppressed."""
-    tls, far, server, s_out = _socketpair_session(files, stack)
+    tls, far, server, s_out, _ = _socketpair_session(files, stack)
     with tls, far:
         tls.settimeout(WAIT)
         tls.suppress_ragged_eofs = False
@@ -445,6 +447,31 @@ def test_a_body_in_pieces_is_waited_for_and_a_stream_cut_inside_a_record_is_a_tr
         far.shutdown(socket.SHUT_WR)
         with pytest.raises(ssl.SSLEOFError):
             tls.recv(100)
+
+
+@pytest.mark.parametrize(
+    ("header", "alert"),
+    [
+        (b"\x17\x03\x03\x41\x01", "record overflow"),  # 2^14 + 257 bytes: past TLS 1.3's limit (RFC 8446, 5.2)
+        (b"\x17\x03\x03\x00\x40", "bad record mac"),  # a whole record that does not open
+    ],
+    ids=["overflow", "bad-mac"],
+)
+def test_a_record_that_cannot_be_taken_fails_the_read_and_tells_the_peer(
+    files: Files, stack: Any, header: bytes, alert: str
+) -> None:
+    """A whole record read after the handshake that is too long for TLS 1.3, or that does not
+    open, fails the read with SSLError and sends the peer the alert (RFC 8446, 5.2 and 6.2)."""
+    tls, far, server, _, s_in = _socketpair_session(files, stack)
+    with tls, far:
+        tls.settimeout(WAIT)
+        length = int.from_bytes(header[3:5], "big")
+        far.sendall(header + bytes(length))
+        with pytest.raises(ssl.SSLError):
+            tls.recv(100)
+        s_in.write(far.recv(65536))  # the alert, under the client's application keys
+        with pytest.raises(ssl.SSLError, match=f"(?i){alert}"):
+            server.read(100)
 
 
 def test_nonblocking_handshake_on_connect_is_refused(files: Files, stack: Any) -> None:
