@@ -603,6 +603,70 @@ def test_sendall_to_a_peer_that_never_reads_times_out(files: Files, stack: Any) 
         server.result()
 
 
+def test_small_sendalls_to_a_peer_that_never_reads_time_out_and_lose_nothing(files: Files, stack: Any) -> None:
+    """Request-sized sendalls (each sealed and sent in one call while nothing else waits: glasstls's
+    SSLObject) until the kernel buffers of both ends are full: the call that finds no room
+    times out; its records, sealed already, go out first at the next sendall, whole and once."""
+    release = threading.Event()
+
+    def read_all_later(tls: SSLSocket) -> bytes:
+        release.wait(WAIT)
+        received = bytearray()
+        while chunk := tls.recv(1 << 16):
+            received += chunk
+        tls.unwrap()
+        return bytes(received)
+
+    payload = bytes(range(251)) * 4 + b"\n"  # after a message's number: 1,005 bytes
+    server = pumped_server(files, read_all_later, stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
+        tls.settimeout(0.5)
+        sent: list[bytes] = []
+        with pytest.raises(TimeoutError, match="write"):
+            for number in range(100_000):  # bounded: about 100 MB; the kernel buffers fill up long before
+                sent.append(b"%08d" % number + payload)
+                started = time.monotonic()
+                tls.sendall(sent[-1])
+        assert time.monotonic() - started < 5.0
+        release.set()
+        tls.settimeout(WAIT)
+        tls.sendall(b"end")
+        tls.unwrap()
+        assert server.result() == b"".join(sent) + b"end"
+
+
+def test_writer_threads_share_the_socket(files: Files, stack: Any) -> None:
+    """Threads writing small messages at once: each message arrives whole, each thread's in its order."""
+    threads, count = 4, 400
+
+    def read_lines(tls: SSLSocket) -> list[bytes]:
+        received = bytearray()
+        while chunk := tls.recv(1 << 16):
+            received += chunk
+        tls.unwrap()
+        return bytes(received).splitlines(keepends=True)
+
+    server = pumped_server(files, read_lines, stack=stack)
+    with server, pumped_client(files, server.port, stack=stack) as tls:
+
+        def writer(index: int) -> None:
+            for number in range(count):
+                tls.sendall(b"%d %05d " % (index, number) + b"x" * (number % 700) + b"\n")
+
+        workers = [threading.Thread(target=writer, args=(index,)) for index in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(WAIT)
+        assert not any(worker.is_alive() for worker in workers)
+        tls.unwrap()
+        lines = server.result()
+    assert len(lines) == threads * count
+    for index in range(threads):
+        mine = [line for line in lines if line.startswith(b"%d " % index)]
+        assert mine == [b"%d %05d " % (index, n) + b"x" * (n % 700) + b"\n" for n in range(count)]
+
+
 def test_wrap_unconnected_then_connect_runs_the_handshake(files: Files, stack: Any) -> None:
     server = pumped_server(files, lambda tls: tls.sendall(b"hi\n"), stack=stack)
     with server:

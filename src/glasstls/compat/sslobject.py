@@ -229,6 +229,9 @@ class SSLObject(_Base):
             if 0 < len(data) <= size:  # the record's data read whole, as the inbox would hand it out
                 if buffer is None:
                     return data
+                if type(buffer) is bytearray:
+                    buffer[: len(data)] = data  # (as long as what it replaces: size is at most the buffer's)
+                    return len(data)
                 with memoryview(buffer) as view, view.cast("B") as octets:
                     octets[: len(data)] = data  # (size is at most the buffer's: SSLSocket.read)
                 return len(data)
@@ -279,6 +282,18 @@ class SSLObject(_Base):
             and not self._unwrapped
             and not conn.closed
         )
+
+    def seal(self, data: bytes) -> bytes | None:
+        """write(``data``) while writable(), its records returned instead of put in the outgoing BIO
+        (glasstls's SSLSocket hands them to the kernel itself, having seen that BIO empty); None,
+        with nothing done, when it is not writable."""
+        conn = self._conn
+        if conn.peer_verified is None or self._error is not None or conn.error is not None:
+            return None
+        if self._unwrapped or conn.closed:
+            return None
+        conn.send(data)
+        return conn.data_to_send()
 
     def write(self, data: Any) -> int:
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)

@@ -77,6 +77,14 @@ def wrap_socket(
     )
 
 
+def _room(buffer: Any) -> int:
+    """The bytes ``buffer`` (a writable bytes-like object) holds: a bytearray's length, without a view."""
+    if type(buffer) is bytearray:
+        return len(buffer)
+    with memoryview(buffer) as view:
+        return view.nbytes
+
+
 # A subclass of the stdlib's ``ssl.SSLSocket`` at run time, so that the ``isinstance(sock,
 # ssl.SSLSocket)`` checks libraries make hold: httpcore reads the ALPN result (HTTP/2) only from
 # an ssl.SSLSocket's ``_sslobj``, and ftplib's FTP_TLS refuses auth()/ccc() and skips unwrap() on
@@ -309,27 +317,38 @@ class SSLSocket(_Base):
             if size_of_record is None:  # cut short, the end of the stream, or a header that begins no record
                 self._hand_over([header])
                 return None
-            body_size, pieces, got = size_of_record - RECORD_HEADER_LENGTH, [header], 0
-            try:
-                while got < body_size:  # (one recv, unless the body comes in pieces)
-                    piece = self._recv_now(body_size - got, deadline)
-                    if not piece:  # the end of the stream inside the record
-                        self._hand_over([*pieces, piece])
-                        return None
-                    pieces.append(piece)
-                    got += len(piece)
-            except BaseException:
-                self._hand_over(pieces)  # a timeout (or an interruption) inside the record: kept for the next call
-                raise
-            body = pieces[1] if len(pieces) == 2 else b"".join(pieces[1:])
+            body = self._read_body(header, size_of_record - RECORD_HEADER_LENGTH, deadline)
+            if body is None:
+                return None
             with self._ssl_lock:
                 queued = self._outgoing.pending
                 result = sslobj.read_record(header, body, size, buffer)
                 produced = self._outgoing.pending > queued
         # An answer the record asked for (a KeyUpdate, a fatal alert) is sent as _drive sends a
         # read's; another thread's records only if the kernel takes them at once.
-        self._send_output(deadline, "read", produced, must=False)
+        if produced or self._unsent or self._outgoing.pending:
+            self._send_output(deadline, "read", produced, must=False)
         return result
+
+    def _read_body(self, header: bytes, body_size: int, deadline: Deadline) -> bytes | None:
+        """The body of the record ``header`` begins, read whole (one recv, unless it comes in
+        pieces); None at the end of the stream inside it, what came of the record then handed
+        to the incoming BIO, as when a timeout or an interruption cuts it (then raised)."""
+        pieces, got = [header], 0
+        try:
+            while got < body_size:
+                piece = self._recv_now(body_size - got, deadline)
+                if len(piece) == body_size:
+                    return piece  # (the common case: all of it at once)
+                if not piece:  # the end of the stream inside the record
+                    self._hand_over([*pieces, piece])
+                    return None
+                pieces.append(piece)
+                got += len(piece)
+        except BaseException:
+            self._hand_over(pieces)  # a timeout (or an interruption) inside the record: kept for the next call
+            raise
+        return b"".join(pieces[1:])
 
     def _recv_now(self, size: int, deadline: Deadline) -> bytes:
         """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's). With a
@@ -383,6 +402,11 @@ class SSLSocket(_Base):
         with self._ssl_lock:
             if not self._send_lock.acquire(blocking=False):
                 return True
+        return self._send_held(deadline, what, must=must)
+
+    def _send_held(self, deadline: Deadline, what: str, *, must: bool) -> bool:
+        """_flush, once the send lock is this thread's: what waits to be sent goes out (or, if a
+        non-blocking socket takes only part and ``must`` is off, False), then the lock is let go."""
         done = False
         try:
             while True:
@@ -463,8 +487,8 @@ class SSLSocket(_Base):
             raise ValueError("Read on closed or unwrapped SSL socket.")
         sslobj = self._sslobj
         if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
-            with memoryview(buffer) as view:
-                len = view.nbytes if len <= 0 or len > view.nbytes else len
+            room = _room(buffer)
+            len = room if len <= 0 or len > room else len
         deadline = Deadline(self.gettimeout())
         if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
             got = self._read_record(sslobj, len, buffer, deadline)
@@ -487,6 +511,8 @@ class SSLSocket(_Base):
         if self._sslobj is None:
             raise ValueError("Write on closed or unwrapped SSL socket.")
         sslobj = self._sslobj
+        if type(data) is bytes and len(data) <= WRITE_CHUNK and self._sent_at_once(sslobj, data):
+            return len(data)
         with memoryview(data) as view, view.cast("B") as octets:
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
@@ -499,6 +525,49 @@ class SSLSocket(_Base):
                 else:
                     self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
+
+    def _sent_at_once(self, sslobj: Any, data: bytes) -> bool:
+        """The common write (a request, a response), on a socket that may wait: ``data`` sealed and
+        its records handed to the kernel in one call while nothing else waits to be sent and no
+        other thread is sending, past the outgoing BIO and the general pump. False, with nothing
+        done, when the general path must write it: a non-blocking socket, an SSLObject that cannot
+        seal now (``seal``: the handshake not done, a failure, a close), another thread sending.
+        What the kernel does not take at once is sent as _flush sends, within the socket's timeout."""
+        seal = getattr(sslobj, "seal", None)  # (glasstls's SSLObject has it)
+        timeout = self.gettimeout()
+        if seal is None or timeout == 0.0 or not DIRECT:
+            return False
+        with self._ssl_lock:
+            if self._taken or self._unsent or self._outgoing.pending or not self._send_lock.acquire(blocking=False):
+                return False
+            records: bytes | None = None
+            try:
+                records = seal(data)
+            finally:
+                if records is None:  # (the SSLObject raised, or cannot seal now)
+                    self._send_lock.release()
+            if records is None:
+                return False
+        # The send lock is ours and these records are the next on the wire: they go first, then
+        # whatever other threads queued meanwhile and left to the lock's holder (_send_held).
+        sent = 0
+        try:
+            sent = os.write(self.fileno(), records)
+        except (BlockingIOError, InterruptedError):
+            pass  # (the kernel has no room now: _send_held waits for it)
+        except BaseException:
+            self._unsent += records  # kept, as _flush keeps what a failed send did not take
+            self._send_lock.release()
+            raise
+        if sent < len(records):
+            self._unsent += memoryview(records)[sent:]
+        else:
+            with self._ssl_lock:
+                if not self._outgoing.pending:  # (as _send_held lets go: nobody left records to us)
+                    self._send_lock.release()
+                    return True
+        self._send_held(Deadline(timeout), "write", must=True)
+        return True
 
     def _sealed(self, sslobj: Any, writable: Callable[[], bool], chunk: memoryview) -> bool:
         """Whether ``chunk`` was sealed at once (the SSLObject is ``writable``); its records are
@@ -587,8 +656,7 @@ class SSLSocket(_Base):
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
         if nbytes is None:
-            with memoryview(buffer) as view:
-                nbytes = view.nbytes or 1024
+            nbytes = _room(buffer) or 1024
         if self._sslobj is None:
             return socket.socket.recv_into(self, buffer, nbytes, flags)
         self._no_flags(flags, "recv_into")
@@ -601,10 +669,13 @@ class SSLSocket(_Base):
         return self.write(data)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             socket.socket.sendall(self, data, flags)
             return
         self._no_flags(flags, "sendall")
+        if type(data) is bytes and len(data) <= WRITE_CHUNK and self._sent_at_once(sslobj, data):
+            return  # (write's common case, one call sooner)
         if self.gettimeout() != 0.0:
             self.write(data)  # all of it, each chunk within the timeout, as send would in the loop below
             return
