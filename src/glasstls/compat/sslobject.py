@@ -222,8 +222,11 @@ class SSLObject(_Base):
         has arrived, handed over past the incoming BIO (glasstls's SSLSocket does so while
         ``starved``: nothing else is waiting to be read). None when read() itself must answer:
         the record brought no data (a close_notify, an alert, a handshake message, a failure)."""
-        events = self._conn.receive_record(header, body)
-        self._flush()  # (an answer the record asked for: a KeyUpdate, a fatal alert)
+        conn = self._conn
+        events = conn.receive_record(header, body)
+        out = conn.data_to_send()  # (an answer the record asked for: a KeyUpdate, a fatal alert)
+        if out:
+            self._outgoing.write(out)
         if len(events) == 1 and self._watch is None and not self._unwrapped:
             data = events[0].data if type(events[0]) is ApplicationData else b""
             if 0 < len(data) <= size:  # the record's data read whole, as the inbox would hand it out

@@ -317,9 +317,17 @@ class SSLSocket(_Base):
             if size_of_record is None:  # cut short, the end of the stream, or a header that begins no record
                 self._hand_over([header])
                 return None
-            body = self._read_body(header, size_of_record - RECORD_HEADER_LENGTH, deadline)
-            if body is None:
-                return None
+            body_size = size_of_record - RECORD_HEADER_LENGTH
+            try:
+                body = self._recv_now(body_size, deadline) if body_size else b""
+            except BaseException:
+                self._hand_over([header])  # a timeout (or an interruption) before the body: kept for the next call
+                raise
+            if len(body) != body_size:  # (the body in pieces, or cut short)
+                whole = self._rest_of_body(header, body, body_size, deadline)
+                if whole is None:
+                    return None
+                body = whole
             with self._ssl_lock:
                 queued = self._outgoing.pending
                 result = sslobj.read_record(header, body, size, buffer)
@@ -330,19 +338,17 @@ class SSLSocket(_Base):
             self._send_output(deadline, "read", produced, must=False)
         return result
 
-    def _read_body(self, header: bytes, body_size: int, deadline: Deadline) -> bytes | None:
-        """The body of the record ``header`` begins, read whole (one recv, unless it comes in
-        pieces); None at the end of the stream inside it, what came of the record then handed
-        to the incoming BIO, as when a timeout or an interruption cuts it (then raised)."""
-        pieces, got = [header], 0
+    def _rest_of_body(self, header: bytes, first: bytes, body_size: int, deadline: Deadline) -> bytes | None:
+        """The body of the record ``header`` begins, whose ``first`` piece came short, read whole;
+        None at the end of the stream inside it, what came of the record then handed to the
+        incoming BIO, as when a timeout or an interruption cuts it (then raised)."""
+        pieces, got = [header, first], len(first)
         try:
             while got < body_size:
-                piece = self._recv_now(body_size - got, deadline)
-                if len(piece) == body_size:
-                    return piece  # (the common case: all of it at once)
-                if not piece:  # the end of the stream inside the record
-                    self._hand_over([*pieces, piece])
+                if not pieces[-1]:  # the end of the stream inside the record
+                    self._hand_over(pieces)
                     return None
+                piece = self._recv_now(body_size - got, deadline)
                 pieces.append(piece)
                 got += len(piece)
         except BaseException:
