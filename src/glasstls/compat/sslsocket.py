@@ -357,10 +357,11 @@ class SSLSocket(_Base):
         return b"".join(pieces[1:])
 
     def _recv_now(self, size: int, deadline: Deadline) -> bytes:
-        """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's). With a
-        timeout, on POSIX: its (non-blocking) descriptor read at once, and when it has nothing yet,
-        polled until the deadline and read again, as _ssl.c does (one read per wait, not two)."""
-        if not DIRECT or deadline.at is None:  # (no timeout: the socket's own recv waits)
+        """Up to ``size`` bytes from the socket within ``deadline`` (not a non-blocking one's). On
+        POSIX its descriptor is read directly: a blocking one waits in the read; one with a timeout
+        (non-blocking) is read at once, and when it has nothing yet, polled until the deadline and
+        read again, as _ssl.c does (one read per wait, not two)."""
+        if not DIRECT:
             data: bytes = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
             return data
         fd = self.fileno()
@@ -368,6 +369,9 @@ class SSLSocket(_Base):
             try:
                 return os.read(fd, size)
             except (BlockingIOError, InterruptedError):
+                if deadline.at is None:  # a blocking socket whose descriptor is not: as its own recv
+                    data = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
+                    return data
                 wait_ready(self, False, deadline, "read")  # (TimeoutError past the deadline)
 
     def _hand_over(self, pieces: list[bytes]) -> None:
@@ -495,6 +499,10 @@ class SSLSocket(_Base):
         if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
             room = _room(buffer)
             len = room if len <= 0 or len > room else len
+        return self._read(sslobj, len, buffer)
+
+    def _read(self, sslobj: Any, len: int, buffer: Any) -> Any:
+        """read(), once ``len`` is no more than ``buffer`` holds (recv and recv_into come here directly)."""
         deadline = Deadline(self.gettimeout())
         if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
             got = self._read_record(sslobj, len, buffer, deadline)
@@ -655,18 +663,21 @@ class SSLSocket(_Base):
     # -- socket methods, TLS-aware --------------------------------------------------------------
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
-        if self._sslobj is None:
+        sslobj = self._sslobj
+        if sslobj is None:
             return socket.socket.recv(self, bufsize, flags)
         self._no_flags(flags, "recv")
-        return bytes(self.read(bufsize))
+        return bytes(self._read(sslobj, bufsize, None))
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        room = _room(buffer)
         if nbytes is None:
-            nbytes = _room(buffer) or 1024
-        if self._sslobj is None:
+            nbytes = room or 1024
+        sslobj = self._sslobj
+        if sslobj is None:
             return socket.socket.recv_into(self, buffer, nbytes, flags)
         self._no_flags(flags, "recv_into")
-        return int(self.read(nbytes, buffer))
+        return int(self._read(sslobj, room if nbytes <= 0 or nbytes > room else nbytes, buffer))
 
     def send(self, data: Any, flags: int = 0) -> int:
         if self._sslobj is None:
