@@ -6,7 +6,8 @@ bench.py's bulk rows seal and open records in memory; a program moves data throu
 a socket, where what a driver copies, and when it sends, count as much as the AEAD.
 Here one process sends ``--megabytes`` of data in 1 MiB writes and another receives
 it in 64 KiB reads, over a TLS 1.3 connection on 127.0.0.1 (TLS_AES_128_GCM_SHA256,
-X25519: pinned for ssl through OPENSSL_CONF as in bench.py), through the four ways
+X25519: pinned through OPENSSL_CONF as in bench.py, which the ssl-compatible contexts read
+as ssl's do), through the four ways
 glasstls is used and their ssl counterparts:
 
 * blocking sockets: ``glasstls.connect``/``glasstls.accept`` (TLSSocket: ``sendall``,
@@ -80,10 +81,8 @@ class Stacks:
         self.compat_server = glasstls.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.compat_server.load_cert_chain(pki.chain_file, pki.key_file)
         for context in (self.compat_client, self.compat_server):
+            # The suite and group: OPENSSL_CONF's (pin_openssl), which the compat contexts read as ssl's do.
             context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
-            # ssl's suite is pinned through OPENSSL_CONF, which glasstls does not read; the ssl API
-            # has no call for TLS 1.3 suites, so the compat contexts' list is replaced here.
-            context._suites = lambda: (glasstls.CipherSuite[SUITE],)  # type: ignore[method-assign]
 
     def blocking(self, stack: str, sock: socket.socket, server: bool) -> Any:
         if stack == "glasstls":

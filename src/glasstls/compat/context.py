@@ -41,6 +41,7 @@ from .autochain import AutoChains
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
+from .opensslconf import system_default
 from .passwords import Password, key_password
 from .sessionstats import SessionStats
 from .sslobject import SSLObject
@@ -134,8 +135,10 @@ class SSLContext(_Base):
         # fixed-version method (PROTOCOL_TLSv1_2, deprecated) reads MINIMUM_SUPPORTED and is that
         # version only.
         fixed = protocol == ssl.PROTOCOL_TLSv1_2
+        # OpenSSL's system_default (opensslconf.py): what of it a Python context starts with.
+        system = system_default()
         self._minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED if fixed else ssl.TLSVersion.TLSv1_2
-        self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+        self._maximum_version = system.maximum_version or ssl.TLSVersion.MAXIMUM_SUPPORTED
         self._only_tls12 = fixed
         self._options = _DEFAULT_OPTIONS
         self._verify_flags = ssl.VERIFY_X509_TRUSTED_FIRST
@@ -152,7 +155,8 @@ class SSLContext(_Base):
         self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
         self._autochains = AutoChains()  # each chain loaded alone, completed from the trust store
         self._alpn: tuple[str, ...] = ()
-        self._groups: tuple[NamedGroup, ...] = ()  # set_ecdh_curve's one group; () for the profile's
+        self._groups: tuple[NamedGroup, ...] = system.groups  # set_ecdh_curve's one group; () for the profile's
+        self._tls13_suites = system.tls13_suites  # None: the profile's, in OpenSSL's order
         self._num_tickets = 2
         self._msg_cb: Callable[..., Any] | None = None
         self._keylog_name: Any = None
@@ -637,7 +641,9 @@ class SSLContext(_Base):
         Python's ssl does: its contexts set OP_CIPHER_SERVER_PREFERENCE), then the TLS 1.2 ones:
         the profile's, or set_ciphers's (as OpenSSL, set_ciphers leaves TLS 1.3's alone)."""
         suites = profile_named(self._profile).cipher_suites
-        tls13 = sorted((s for s in suites if s in TLS13_SUITES), key=_openssl_tls13_rank)
+        tls13 = self._tls13_suites
+        if tls13 is None:
+            tls13 = tuple(sorted((s for s in suites if s in TLS13_SUITES), key=_openssl_tls13_rank))
         tls12 = self._tls12_suites
         if tls12 is None:
             tls12 = tuple(s for s in suites if s not in TLS13_SUITES)

@@ -1,0 +1,224 @@
+"""The system-wide TLS defaults of OpenSSL's configuration file, as Python's ``ssl`` ends up with them.
+
+OpenSSL reads its configuration (``OPENSSL_CONF``, else ``openssl.cnf`` in its directory) once, and
+applies the ``system_default`` section its ``ssl_conf`` names to every new ``SSL_CTX``: that is how
+RHEL's and Fedora's crypto-policies, and a benchmark pinning its suites, reach a Python program that
+never asks for them. ``_ssl.c`` then sets some of those settings again when it makes an
+``SSLContext`` (Python 3.10+): the minimum version (TLS 1.2) and the TLS 1.2 cipher string (its own
+``PY_SSL_DEFAULT_CIPHER_STRING``), so ``MinProtocol`` and ``CipherString`` do not reach it; the
+TLS 1.3 suites (``Ciphersuites``), the groups (``Groups``, or ``Curves``) and ``MaxProtocol`` do.
+Those three are what :func:`system_default` gives the ssl-compatible context here; the other
+directives are read and left alone, as Python's contexts leave them.
+
+The file's syntax (OpenSSL's config(5)): ``[section]`` headers, ``name = value`` lines, ``#``
+comments, a backslash at the end of a line continuing it, quoted values, and ``.include`` (a file,
+or every ``.cnf``/``.conf`` file of a directory, relative to ``OPENSSL_CONF_INCLUDE`` when set).
+``$var`` expansion is not done (no system_default directive needs it). A name OpenSSL does not
+know in a list is skipped; a list with none that glasstls implements is ignored, as if absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..crypto import kx
+from ..crypto.suites import TLS13_SUITES
+from ..enums import CipherSuite, NamedGroup
+
+__all__ = ["SystemDefault", "config_path", "read_config", "system_default", "system_default_from"]
+
+MAX_INCLUDE_DEPTH = 8  # includes within includes: a loop of them stops here
+MAX_CONFIG_BYTES = 1 << 20  # a configuration file larger than this is not read
+
+_SECTION = re.compile(r"^\[\s*([^\]\s]+)\s*\]")
+_INCLUDE = re.compile(r"^\.include(?:\s*=\s*|\s+)(.+)$")
+_VERSIONS = {
+    "tlsv1.2": ssl.TLSVersion.TLSv1_2,
+    "tlsv1.3": ssl.TLSVersion.TLSv1_3,
+    "tlsv1.1": ssl.TLSVersion.TLSv1_1,
+    "tlsv1": ssl.TLSVersion.TLSv1,
+    "sslv3": ssl.TLSVersion.SSLv3,
+}
+# OpenSSL's names for the groups (its TLS names, the curves' other names, NIST's), lower-cased.
+_GROUP_ALIASES = {
+    "p-256": NamedGroup.secp256r1,
+    "prime256v1": NamedGroup.secp256r1,
+    "p-384": NamedGroup.secp384r1,
+    "p-521": NamedGroup.secp521r1,
+}
+
+Config = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class SystemDefault:
+    """What of OpenSSL's system_default section a Python ``SSLContext`` starts with (None: unset)."""
+
+    maximum_version: ssl.TLSVersion | None = None
+    tls13_suites: tuple[CipherSuite, ...] | None = None
+    groups: tuple[NamedGroup, ...] = ()
+    source: str | None = None  # the file it came from
+
+
+def config_path() -> Path:
+    """The file OpenSSL reads: ``OPENSSL_CONF``, else ``openssl.cnf`` in OpenSSL's directory (the
+    parent of its default CA directory, as ``ssl.get_default_verify_paths()`` gives it)."""
+    named = os.environ.get("OPENSSL_CONF")
+    return Path(named) if named else _openssl_cnf()
+
+
+@functools.cache
+def _openssl_cnf() -> Path:
+    return Path(ssl.get_default_verify_paths().openssl_capath).parent / "openssl.cnf"
+
+
+@functools.cache
+def _cached(path: str) -> SystemDefault:
+    return system_default_from(read_config(Path(path)), path)
+
+
+def system_default() -> SystemDefault:
+    """The system defaults of the file OpenSSL reads (read once per process and file, as OpenSSL
+    reads its configuration once); empty when there is no such file or it sets none."""
+    return _cached(str(config_path()))
+
+
+def read_config(path: Path) -> Config:
+    """The sections of an OpenSSL configuration file and of the files it includes; the lines before
+    the first section header are in ``""``. An unreadable file reads as empty."""
+    config: Config = {"": {}}
+    _read_into(config, path, "", 0)
+    return config
+
+
+def _read_into(config: Config, path: Path, section: str, depth: int) -> str:
+    """Read ``path`` into ``config``, starting in ``section``; the section it ends in."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return section
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return section
+    for line in _logical_lines(text):
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1)
+            config.setdefault(section, {})
+            continue
+        include = _INCLUDE.match(line)
+        if include:
+            if depth < MAX_INCLUDE_DEPTH:
+                for included in _included_files(_unquoted(include.group(1))):
+                    section = _read_into(config, included, section, depth + 1)
+            continue
+        name, equals, value = line.partition("=")
+        if equals and name.strip() and not name.strip().startswith("."):
+            config.setdefault(section, {})[name.strip()] = _unquoted(value.strip())
+    return section
+
+
+def _logical_lines(text: str) -> list[str]:
+    """The lines of ``text`` joined where one ends in a backslash, comments and blanks left out."""
+    lines, pending = [], ""
+    for raw in text.splitlines():
+        line = pending + raw
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            pending = line[:-1]
+            continue
+        pending = ""
+        line = _without_comment(line).strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _without_comment(line: str) -> str:
+    """``line`` up to a ``#`` that is not inside quotes or escaped."""
+    quote = ""
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:index]
+    return line
+
+
+def _unquoted(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _included_files(name: str) -> list[Path]:
+    """The files ``.include name`` reads: a file, or a directory's ``.cnf`` and ``.conf`` files in
+    name order; a relative name is taken from OPENSSL_CONF_INCLUDE when it is set."""
+    path = Path(name)
+    base = os.environ.get("OPENSSL_CONF_INCLUDE")
+    if not path.is_absolute() and base:
+        path = Path(base) / path
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".cnf", ".conf") and p.is_file())
+    return [path]
+
+
+def system_default_from(config: Config, source: str | None = None) -> SystemDefault:
+    """The SystemDefault of a read configuration: its ``openssl_conf`` section's ``ssl_conf``
+    section's ``system_default`` section, the directives' names in any case."""
+    init = _named(config, config[""].get("openssl_conf"))
+    ssl_section = _named(config, init.get("ssl_conf"))
+    directives = {name.lower(): value for name, value in _named(config, ssl_section.get("system_default")).items()}
+    if not directives:
+        return SystemDefault()
+    groups = directives.get("groups", directives.get("curves"))
+    return SystemDefault(
+        maximum_version=_version(directives.get("maxprotocol")),
+        tls13_suites=_tls13_suites(directives.get("ciphersuites")),
+        groups=_groups(groups) if groups is not None else (),
+        source=source,
+    )
+
+
+def _named(config: Config, name: str | None) -> dict[str, str]:
+    """The section ``name`` names; none (empty) when it is unset or absent."""
+    return config.get(name, {}) if name else {}
+
+
+def _version(value: str | None) -> ssl.TLSVersion | None:
+    if value is None:
+        return None
+    return _VERSIONS.get(value.strip().lower())  # ("None": no limit, as an unknown version)
+
+
+def _tls13_suites(value: str | None) -> tuple[CipherSuite, ...] | None:
+    """OpenSSL's ``Ciphersuites`` list (names joined by ``:``); an empty list is one (no TLS 1.3 suite)."""
+    if value is None:
+        return None
+    known = {suite.name: suite for suite in TLS13_SUITES}
+    names = [name.strip() for name in value.split(":") if name.strip()]
+    suites = tuple(known[name] for name in names if name in known)
+    return suites if suites or not names else None
+
+
+def _groups(value: str) -> tuple[NamedGroup, ...]:
+    """OpenSSL's ``Groups`` list (``:``-separated names, any case; ``?name``: skipped if unknown)."""
+    by_name = {group.name.lower(): group for group in NamedGroup}
+    chosen: list[NamedGroup] = []
+    for name in value.split(":"):
+        key = name.strip().lstrip("?").lower()
+        group = _GROUP_ALIASES.get(key) or by_name.get(key)
+        if group is not None and group in kx.SUPPORTED_GROUPS and group not in chosen:
+            chosen.append(group)
+    return tuple(chosen)
