@@ -23,7 +23,7 @@ import pytest
 
 from glasstls.compat import opensslconf
 from glasstls.compat.opensslconf import read_config, system_default_from
-from glasstls.enums import CipherSuite, NamedGroup
+from glasstls.enums import CipherSuite, NamedGroup, SignatureScheme
 from pairs import default_ca, server_identity
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
@@ -50,7 +50,8 @@ with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         page = b""
         while chunk := tls.recv(65536):
             page += chunk
-        groups = [line for line in page.decode(errors="replace").splitlines() if line.startswith("Supported groups:")]
+        lines = page.decode(errors="replace").splitlines()
+        groups = [line for line in lines if line.startswith(("Supported groups:", "Signature Algorithms:"))]
         print(json.dumps({
             "version": tls.version(), "cipher": tls.cipher()[0], "groups": groups,
             "maximum_version": int(context.maximum_version), "minimum_version": int(context.minimum_version),
@@ -119,11 +120,17 @@ def both(files: Files, tmp_path: Path, **directives: str) -> tuple[dict[str, Any
         return run_client("ssl", server.port, files, conf), run_client("glasstls", server.port, files, conf)
 
 
-def test_tls13_suites_and_groups_reach_both_contexts(files: Files, tmp_path: Path) -> None:
-    stdlib, ours = both(files, tmp_path, Ciphersuites="TLS_CHACHA20_POLY1305_SHA256", Groups="P-256:X25519")
+def test_tls13_suites_groups_and_schemes_reach_both_contexts(files: Files, tmp_path: Path) -> None:
+    stdlib, ours = both(
+        files, tmp_path, Ciphersuites="TLS_CHACHA20_POLY1305_SHA256", Groups="P-256:X25519",
+        SignatureAlgorithms="ECDSA+SHA256:rsa_pss_rsae_sha384:RSA+SHA1",  # (SHA-1: no longer at OpenSSL's level 1)
+    )  # fmt: skip
     assert stdlib["version"] == ours["version"] == "TLSv1.3"
     assert stdlib["cipher"] == ours["cipher"] == "TLS_CHACHA20_POLY1305_SHA256"
-    assert stdlib["groups"] == ours["groups"] == ["Supported groups: secp256r1:x25519"]
+    assert stdlib["groups"] == ours["groups"] == [
+        "Signature Algorithms: ECDSA+SHA256:RSA-PSS+SHA384",
+        "Supported groups: secp256r1:x25519",
+    ]
     assert stdlib["first_ciphers"][0] == ours["first_ciphers"][0] == "TLS_CHACHA20_POLY1305_SHA256"
 
 
@@ -146,12 +153,16 @@ def test_sections_comments_quotes_continuations_and_any_case(tmp_path: Path) -> 
         "[ssl_sect]\nsystem_default = \"sys\"\n"
         "[sys]\nciphersuites = TLS_AES_256_GCM_SHA384:\\\n  TLS_AES_128_GCM_SHA256\n"
         "CURVES = x25519:?unknown_group:P-384:nonsense\nmaxprotocol = 'TLSv1.3'\n"
+        "SignatureAlgorithms = RSA-PSS+SHA256:ecdsa_secp384r1_sha384:DSA+SHA256:ed25519\n"
         "CipherString = DEFAULT # kept, unused\n"
     )
     found = system_default_from(read_config(conf), str(conf))
     assert found.tls13_suites == (CipherSuite.TLS_AES_256_GCM_SHA384, CipherSuite.TLS_AES_128_GCM_SHA256)
     assert found.groups == (NamedGroup.x25519, NamedGroup.secp384r1)
     assert int(found.maximum_version or 0) == 0x0304
+    assert found.signature_schemes == (
+        SignatureScheme.rsa_pss_rsae_sha256, SignatureScheme.ecdsa_secp384r1_sha384, SignatureScheme.ed25519,
+    )  # fmt: skip
     assert found.source == str(conf)
 
 

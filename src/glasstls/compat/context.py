@@ -155,8 +155,8 @@ class SSLContext(_Base):
         self._chains: dict[str, CertifiedKey] = {}  # a server's, one per kind of key (_key_kind)
         self._autochains = AutoChains()  # each chain loaded alone, completed from the trust store
         self._alpn: tuple[str, ...] = ()
-        self._groups: tuple[NamedGroup, ...] = system.groups  # set_ecdh_curve's one group; () for the profile's
-        self._tls13_suites = system.tls13_suites  # None: the profile's, in OpenSSL's order
+        # OPENSSL_CONF's or set_ecdh_curve's groups, OPENSSL_CONF's TLS 1.3 suites and schemes; (), None: the profile's.
+        self._groups, self._tls13_suites, self._schemes = system.groups, system.tls13_suites, system.signature_schemes
         self._num_tickets = 2
         self._msg_cb: Callable[..., Any] | None = None
         self._keylog_name: Any = None
@@ -612,11 +612,15 @@ class SSLContext(_Base):
         return [c for c in loaded if _is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
-        # The suites always (in OpenSSL's TLS 1.3 order: _suites); the groups only once set_ecdh_curve was
-        # called, so that the config's profile decides them as usual.
+        # The suites always (in OpenSSL's TLS 1.3 order: _suites); the groups only once set_ecdh_curve or
+        # OPENSSL_CONF chose them, so that the config's profile decides them as usual; the same for the schemes.
         kwargs: dict[str, Any] = {"cipher_suites": self._suites()}
         if self._groups:
             kwargs["groups"] = self._groups
+        allowed = profile_named(self._profile).signature_schemes
+        schemes = tuple(s for s in self._schemes if s in allowed)
+        if schemes:  # OPENSSL_CONF's, within the profile's
+            kwargs["signature_schemes"] = schemes
         return kwargs
 
     def _tls_min(self) -> ProtocolVersion:

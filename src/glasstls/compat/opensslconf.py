@@ -6,9 +6,10 @@ RHEL's and Fedora's crypto-policies, and a benchmark pinning its suites, reach a
 never asks for them. ``_ssl.c`` then sets some of those settings again when it makes an
 ``SSLContext`` (Python 3.10+): the minimum version (TLS 1.2) and the TLS 1.2 cipher string (its own
 ``PY_SSL_DEFAULT_CIPHER_STRING``), so ``MinProtocol`` and ``CipherString`` do not reach it; the
-TLS 1.3 suites (``Ciphersuites``), the groups (``Groups``, or ``Curves``) and ``MaxProtocol`` do.
-Those three are what :func:`system_default` gives the ssl-compatible context here; the other
-directives are read and left alone, as Python's contexts leave them.
+TLS 1.3 suites (``Ciphersuites``), the groups (``Groups``, or ``Curves``), the signature schemes
+(``SignatureAlgorithms``) and ``MaxProtocol`` do. Those four are what :func:`system_default` gives
+the ssl-compatible context here (the schemes within what its profile allows: a file may narrow
+glasstls's list, not widen it); the other directives are read and left alone.
 
 The file's syntax (OpenSSL's config(5)): ``[section]`` headers, ``name = value`` lines, ``#``
 comments, a backslash at the end of a line continuing it, quoted values, and ``.include`` (a file,
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from ..crypto import kx
 from ..crypto.suites import TLS13_SUITES
-from ..enums import CipherSuite, NamedGroup
+from ..enums import CipherSuite, NamedGroup, SignatureScheme
 
 __all__ = ["SystemDefault", "config_path", "read_config", "system_default", "system_default_from"]
 
@@ -51,6 +52,16 @@ _GROUP_ALIASES = {
     "p-384": NamedGroup.secp384r1,
     "p-521": NamedGroup.secp521r1,
 }
+# OpenSSL's ALGORITHM+HASH names for the signature schemes (its TLS 1.3 names are the schemes' own).
+_SCHEME_ALIASES = {
+    **{f"rsa+sha{bits}": SignatureScheme[f"rsa_pkcs1_sha{bits}"] for bits in (1, 256, 384, 512)},
+    **{f"rsa-pss+sha{bits}": SignatureScheme[f"rsa_pss_rsae_sha{bits}"] for bits in (256, 384, 512)},
+    **{f"pss+sha{bits}": SignatureScheme[f"rsa_pss_rsae_sha{bits}"] for bits in (256, 384, 512)},
+    "ecdsa+sha256": SignatureScheme.ecdsa_secp256r1_sha256,
+    "ecdsa+sha384": SignatureScheme.ecdsa_secp384r1_sha384,
+    "ecdsa+sha512": SignatureScheme.ecdsa_secp521r1_sha512,
+    "ecdsa+sha1": SignatureScheme.ecdsa_sha1,
+}
 
 Config = dict[str, dict[str, str]]
 
@@ -62,6 +73,7 @@ class SystemDefault:
     maximum_version: ssl.TLSVersion | None = None
     tls13_suites: tuple[CipherSuite, ...] | None = None
     groups: tuple[NamedGroup, ...] = ()
+    signature_schemes: tuple[SignatureScheme, ...] = ()  # the context keeps those its profile allows
     source: str | None = None  # the file it came from
 
 
@@ -187,6 +199,7 @@ def system_default_from(config: Config, source: str | None = None) -> SystemDefa
         maximum_version=_version(directives.get("maxprotocol")),
         tls13_suites=_tls13_suites(directives.get("ciphersuites")),
         groups=_groups(groups) if groups is not None else (),
+        signature_schemes=_schemes(directives.get("signaturealgorithms", "")),
         source=source,
     )
 
@@ -210,6 +223,18 @@ def _tls13_suites(value: str | None) -> tuple[CipherSuite, ...] | None:
     names = [name.strip() for name in value.split(":") if name.strip()]
     suites = tuple(known[name] for name in names if name in known)
     return suites if suites or not names else None
+
+
+def _schemes(value: str) -> tuple[SignatureScheme, ...]:
+    """OpenSSL's ``SignatureAlgorithms`` list: ``ALGORITHM+HASH`` names or TLS 1.3 scheme names."""
+    by_name = {scheme.name.lower(): scheme for scheme in SignatureScheme}
+    chosen: list[SignatureScheme] = []
+    for name in value.split(":"):
+        key = name.strip().lstrip("?").lower()
+        scheme = _SCHEME_ALIASES.get(key) or by_name.get(key)
+        if scheme is not None and scheme not in chosen:
+            chosen.append(scheme)
+    return tuple(chosen)
 
 
 def _groups(value: str) -> tuple[NamedGroup, ...]:
