@@ -27,7 +27,7 @@ from glasstls.enums import CipherSuite, NamedGroup, SignatureScheme
 from pairs import default_ca, server_identity
 
 sys.path.insert(0, str(Path(__file__).parent / "interop"))
-from interop_peers import OPENSSL, WAIT, PeerProcess, split_pem_chain
+from interop_peers import OPENSSL, WAIT, PeerProcess, run_s_client, split_pem_chain
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,6 +68,27 @@ def conf_text(**directives: str) -> str:
     )
 
 
+# The server: one connection accepted through the stack named on its command line; its port
+# first, then the suite and group it negotiated.
+SERVER = r"""
+import socket, ssl, sys
+stack, chain, key = sys.argv[1:4]
+if stack == "glasstls":
+    import glasstls
+    context = glasstls.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+else:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(chain, key)
+with socket.create_server(("127.0.0.1", 0)) as listener:
+    print(listener.getsockname()[1], flush=True)
+    listener.settimeout(20)
+    raw, _ = listener.accept()
+    with context.wrap_socket(raw, server_side=True) as tls:
+        print(tls.cipher()[0], flush=True)
+        tls.sendall(b"ok\n")
+"""
+
+
 class Files:
     def __init__(self, directory: Path) -> None:
         identity = server_identity("localhost", "127.0.0.1")
@@ -75,7 +96,8 @@ class Files:
         self.root.write_bytes(default_ca().root_pem())
         leaf, rest = split_pem_chain(identity.chain_pem())
         self.leaf, self.intermediates, self.key = directory / "leaf.pem", directory / "rest.pem", directory / "key.pem"
-        identity.write(directory / "chain.pem", self.key)
+        self.chain = directory / "chain.pem"
+        identity.write(self.chain, self.key)
         self.leaf.write_bytes(leaf)
         self.intermediates.write_bytes(rest)
 
@@ -140,6 +162,28 @@ def test_max_protocol_reaches_both_and_min_protocol_neither(files: Files, tmp_pa
     assert stdlib["version"] == ours["version"] == "TLSv1.2"
     assert stdlib["maximum_version"] == ours["maximum_version"] == 0x0303
     assert stdlib["minimum_version"] == ours["minimum_version"] == 0x0303
+
+
+class ServerProgram(PeerProcess):
+    name = "python server"
+
+    def _started(self) -> None:
+        self.port = int(self.wait_for(r"^\d+$"))
+
+
+def test_a_server_context_chooses_among_the_files_suites(files: Files, tmp_path: Path) -> None:
+    """OpenSSL's client offers its three TLS 1.3 suites; a server of either stack chooses the file's one
+    (a server picks by its own order: glasstls's compat context, as Python's, puts AES-256 first)."""
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(conf_text(Ciphersuites="TLS_AES_128_GCM_SHA256"))
+    chosen = {}
+    for stack in ("ssl", "glasstls"):
+        command = [sys.executable, "-c", SERVER, stack, str(files.chain), str(files.key)]
+        with ServerProgram(["env", f"OPENSSL_CONF={conf}", f"PYTHONPATH={SRC}", *command]) as server:
+            done = run_s_client(["-connect", f"127.0.0.1:{server.port}", "-CAfile", str(files.root), "-quiet"], b"")
+            chosen[stack] = server.wait_for(r"^TLS_")
+            assert "ok" in done.stdout, done.stderr[-2000:]
+    assert chosen == {"ssl": "TLS_AES_128_GCM_SHA256", "glasstls": "TLS_AES_128_GCM_SHA256"}
 
 
 # -- the file's syntax ------------------------------------------------------------------------
