@@ -557,20 +557,26 @@ def test_sendall_on_a_closed_connection_raises(files: Files, stack: Any) -> None
         tls.sendall(b"after close")
 
 
-def test_nonblocking_send_wants_write_and_never_repeats_or_loses_bytes(files: Files, stack: Any) -> None:
-    """A peer that does not read fills the kernel: send raises SSLWantWriteError; what send
-    returned as taken, and the data of the call that raised once it is retried (as OpenSSL's
-    SSL_write wants), arrives exactly once, in order, once the peer reads."""
-    start_reading = threading.Event()
+def reader_after(event: threading.Event) -> Callable[[SSLSocket], bytes]:
+    """A server handler that reads nothing until ``event``, then everything up to close_notify."""
 
     def read_all_later(tls: SSLSocket) -> bytes:
-        start_reading.wait(WAIT)
+        event.wait(WAIT)
         received = bytearray()
         while chunk := tls.recv(1 << 16):
             received += chunk
         tls.unwrap()
         return bytes(received)
 
+    return read_all_later
+
+
+def test_nonblocking_send_wants_write_and_never_repeats_or_loses_bytes(files: Files, stack: Any) -> None:
+    """A peer that does not read fills the kernel: send raises SSLWantWriteError; what send
+    returned as taken, and the data of the call that raised once it is retried (as OpenSSL's
+    SSL_write wants), arrives exactly once, in order, once the peer reads."""
+    start_reading = threading.Event()
+    read_all_later = reader_after(start_reading)
     block = bytes(range(251)) * 800  # 200800 bytes, a length that does not match the chunk size
     server = pumped_server(files, read_all_later, stack=stack)
     with server, pumped_client(files, server.port, stack=stack) as tls:
@@ -608,15 +614,7 @@ def test_small_sendalls_to_a_peer_that_never_reads_time_out_and_lose_nothing(fil
     SSLObject) until the kernel buffers of both ends are full: the call that finds no room
     times out; its records, sealed already, go out first at the next sendall, whole and once."""
     release = threading.Event()
-
-    def read_all_later(tls: SSLSocket) -> bytes:
-        release.wait(WAIT)
-        received = bytearray()
-        while chunk := tls.recv(1 << 16):
-            received += chunk
-        tls.unwrap()
-        return bytes(received)
-
+    read_all_later = reader_after(release)
     payload = bytes(range(251)) * 4 + b"\n"  # after a message's number: 1,005 bytes
     server = pumped_server(files, read_all_later, stack=stack)
     with server, pumped_client(files, server.port, stack=stack) as tls:

@@ -24,8 +24,11 @@ import functools
 import os
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 from ..crypto import kx
 from ..crypto.suites import TLS13_SUITES
@@ -64,6 +67,7 @@ _SCHEME_ALIASES = {
 }
 
 Config = dict[str, dict[str, str]]
+_M = TypeVar("_M", bound=Enum)
 
 
 @dataclass(frozen=True)
@@ -227,23 +231,22 @@ def _tls13_suites(value: str | None) -> tuple[CipherSuite, ...] | None:
 
 def _schemes(value: str) -> tuple[SignatureScheme, ...]:
     """OpenSSL's ``SignatureAlgorithms`` list: ``ALGORITHM+HASH`` names or TLS 1.3 scheme names."""
-    by_name = {scheme.name.lower(): scheme for scheme in SignatureScheme}
-    chosen: list[SignatureScheme] = []
-    for name in value.split(":"):
-        key = name.strip().lstrip("?").lower()
-        scheme = _SCHEME_ALIASES.get(key) or by_name.get(key)
-        if scheme is not None and scheme not in chosen:
-            chosen.append(scheme)
-    return tuple(chosen)
+    return _listed(value, SignatureScheme, _SCHEME_ALIASES, lambda scheme: True)
 
 
 def _groups(value: str) -> tuple[NamedGroup, ...]:
-    """OpenSSL's ``Groups`` list (``:``-separated names, any case; ``?name``: skipped if unknown)."""
-    by_name = {group.name.lower(): group for group in NamedGroup}
-    chosen: list[NamedGroup] = []
+    """OpenSSL's ``Groups`` list: its names for the groups, those glasstls implements."""
+    return _listed(value, NamedGroup, _GROUP_ALIASES, lambda group: group in kx.SUPPORTED_GROUPS)
+
+
+def _listed(value: str, members: type[_M], aliases: dict[str, _M], usable: Callable[[_M], bool]) -> tuple[_M, ...]:
+    """The members a ``:``-separated OpenSSL list names (any case; ``?name``: skipped if unknown, as
+    any unknown name is here), each once, in the list's order."""
+    by_name = {member.name.lower(): member for member in members}
+    chosen: list[_M] = []
     for name in value.split(":"):
         key = name.strip().lstrip("?").lower()
-        group = _GROUP_ALIASES.get(key) or by_name.get(key)
-        if group is not None and group in kx.SUPPORTED_GROUPS and group not in chosen:
-            chosen.append(group)
+        member = aliases.get(key) or by_name.get(key)
+        if member is not None and usable(member) and member not in chosen:
+            chosen.append(member)
     return tuple(chosen)
