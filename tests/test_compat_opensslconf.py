@@ -228,6 +228,8 @@ def test_an_include_loop_and_a_missing_file_end_quietly(tmp_path: Path) -> None:
     loop.write_text(f".include {loop}\nopenssl_conf = init\n")
     assert read_config(loop)[""] == {"openssl_conf": "init"}
     assert read_config(tmp_path / "absent.cnf") == {"": {}}
+    assert read_config(Path("/dev/zero")) == {"": {}}  # not a regular file: not read (it never ends)
+    assert read_config(tmp_path) == {"": {}}  # a directory named as the file
 
 
 def test_nothing_chosen_leaves_the_defaults(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import functools
 import os
 import re
 import ssl
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -115,9 +116,10 @@ def read_config(path: Path) -> Config:
 def _read_into(config: Config, path: Path, section: str, depth: int) -> str:
     """Read ``path`` into ``config``, starting in ``section``; the section it ends in."""
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            return section
-        text = path.read_text(encoding="utf-8", errors="replace")
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_CONFIG_BYTES:
+            return section  # (a device or a pipe could be read forever)
+        text = path.read_text(encoding="utf-8", errors="replace")[:MAX_CONFIG_BYTES]
     except OSError:
         return section
     for line in _logical_lines(text):
