@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -245,3 +246,24 @@ def test_nothing_chosen_leaves_the_defaults(tmp_path: Path) -> None:
     debian = tmp_path / "debian.cnf"
     debian.write_text("openssl_conf = openssl_init\nMaxProtocol = TLSv1.2\n[openssl_init]\nproviders = provider_sect\n")
     assert system_default_from(read_config(debian)) == opensslconf.SystemDefault()
+
+
+def test_the_file_is_openssl_conf_else_openssls_own_never_the_working_directorys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "named.cnf"
+    named.write_text(conf_text(Groups="X25519"))
+    (tmp_path / "openssl.cnf").write_text(conf_text(Groups="P-384"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENSSL_CONF", str(named))
+    opensslconf._openssl_cnf.cache_clear()
+    assert opensslconf.system_default().groups == (NamedGroup.x25519,)
+    monkeypatch.delenv("OPENSSL_CONF")
+    unknown = ssl.DefaultVerifyPaths("", "", "", "", "", "")  # a build that names no OpenSSL directory
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: unknown)
+    opensslconf._openssl_cnf.cache_clear()
+    try:
+        assert opensslconf.config_path() is None
+        assert opensslconf.system_default() == opensslconf.SystemDefault()
+    finally:
+        opensslconf._openssl_cnf.cache_clear()

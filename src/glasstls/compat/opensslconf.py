@@ -82,16 +82,18 @@ class SystemDefault:
     source: str | None = None  # the file it came from
 
 
-def config_path() -> Path:
+def config_path() -> Path | None:
     """The file OpenSSL reads: ``OPENSSL_CONF``, else ``openssl.cnf`` in OpenSSL's directory (the
-    parent of its default CA directory, as ``ssl.get_default_verify_paths()`` gives it)."""
+    parent of its default CA directory, as ``ssl.get_default_verify_paths()`` gives it); None when
+    that directory is unknown (never a file of the working directory)."""
     named = os.environ.get("OPENSSL_CONF")
     return Path(named) if named else _openssl_cnf()
 
 
 @functools.cache
-def _openssl_cnf() -> Path:
-    return Path(ssl.get_default_verify_paths().openssl_capath).parent / "openssl.cnf"
+def _openssl_cnf() -> Path | None:
+    capath = ssl.get_default_verify_paths().openssl_capath
+    return Path(capath).parent / "openssl.cnf" if os.path.isabs(capath) else None
 
 
 @functools.cache
@@ -102,7 +104,8 @@ def _cached(path: str) -> SystemDefault:
 def system_default() -> SystemDefault:
     """The system defaults of the file OpenSSL reads (read once per process and file, as OpenSSL
     reads its configuration once); empty when there is no such file or it sets none."""
-    return _cached(str(config_path()))
+    path = config_path()
+    return _cached(str(path)) if path is not None else SystemDefault()
 
 
 def read_config(path: Path) -> Config:
