@@ -276,7 +276,7 @@ class SSLObject(_Base):
 
     def writable(self) -> bool:
         """Whether write() would seal its data at once: the handshake is done, and nothing failed or
-        closed. (glasstls's SSLSocket then writes without asking the general pump.)"""
+        closed (what seal() asks)."""
         conn = self._conn
         return (
             conn.peer_verified is not None
@@ -286,15 +286,13 @@ class SSLObject(_Base):
             and not conn.closed
         )
 
-    def seal(self, data: bytes) -> bytes | None:
+    def seal(self, data: bytes | memoryview) -> bytes | None:
         """write(``data``) while writable(), its records returned instead of put in the outgoing BIO
         (glasstls's SSLSocket hands them to the kernel itself, having seen that BIO empty); None,
         with nothing done, when it is not writable."""
+        if not self.writable():
+            return None
         conn = self._conn
-        if conn.peer_verified is None or self._error is not None or conn.error is not None:
-            return None
-        if self._unwrapped or conn.closed:
-            return None
         conn.send(data)
         return conn.data_to_send()
 

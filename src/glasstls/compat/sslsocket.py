@@ -531,22 +531,19 @@ class SSLSocket(_Base):
             if self.gettimeout() == 0.0:
                 return self._write_nonblocking(sslobj, octets)
             done = self._taken_back(octets, Deadline(self.gettimeout()))
-            writable = getattr(sslobj, "writable", None)  # (glasstls's SSLObject has it)
             for start in range(done, len(octets), WRITE_CHUNK):
-                chunk = octets[start : start + WRITE_CHUNK]
-                if writable is not None and self._sealed(sslobj, writable, chunk):
-                    self._flush(Deadline(self.gettimeout()), "write", must=True)  # each chunk within the timeout
-                else:
+                chunk = octets[start : start + WRITE_CHUNK]  # (each chunk within the timeout)
+                if not self._sent_at_once(sslobj, chunk):
                     self._drive(functools.partial(sslobj.write, chunk), "write")
             return len(octets)
 
-    def _sent_at_once(self, sslobj: Any, data: bytes) -> bool:
-        """The common write (a request, a response), on a socket that may wait: ``data`` sealed and
-        its records handed to the kernel in one call while nothing else waits to be sent and no
-        other thread is sending, past the outgoing BIO and the general pump. False, with nothing
-        done, when the general path must write it: a non-blocking socket, an SSLObject that cannot
-        seal now (``seal``: the handshake not done, a failure, a close), another thread sending.
-        What the kernel does not take at once is sent as _flush sends, within the socket's timeout."""
+    def _sent_at_once(self, sslobj: Any, data: bytes | memoryview) -> bool:
+        """A write (up to WRITE_CHUNK) on a socket that may wait: ``data`` sealed and its records
+        handed to the kernel in one call while nothing else waits to be sent and no other thread
+        is sending, past the outgoing BIO and the general pump. False, with nothing done, when the
+        general path must write it: a non-blocking socket, an SSLObject that cannot seal now
+        (``seal``: the handshake not done, a failure, a close), another thread sending. What the
+        kernel does not take at once is sent as _flush sends, within the socket's timeout."""
         seal = getattr(sslobj, "seal", None)  # (glasstls's SSLObject has it)
         timeout = self.gettimeout()
         if seal is None or timeout == 0.0 or not DIRECT:
@@ -582,15 +579,6 @@ class SSLSocket(_Base):
                     return True
         self._send_held(Deadline(timeout), "write", must=True)
         return True
-
-    def _sealed(self, sslobj: Any, writable: Callable[[], bool], chunk: memoryview) -> bool:
-        """Whether ``chunk`` was sealed at once (the SSLObject is ``writable``); its records are
-        then in the outgoing BIO, to be sent. False: the general pump must write it."""
-        with self._ssl_lock:
-            if not writable():
-                return False
-            sslobj.write(chunk)
-            return True
 
     def _write_nonblocking(self, sslobj: Any, octets: memoryview) -> int:
         """Take at most one chunk, and count it as sent only once its records are all in the kernel.
