@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..record.layer import record_size_at
 from .deadline import DIRECT, NO_WAIT, Deadline, wait_ready
 from .errors import eof_error, ssl_error, want
-from .session import SSLSession
 from .sslobject import encoded_hostname
+from .sslqueries import SSLObjectQueries
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -98,7 +98,7 @@ else:
     _Base = ssl.SSLSocket
 
 
-class SSLSocket(_Base):
+class SSLSocket(SSLObjectQueries, _Base):
     """A ``socket.socket`` (an ``ssl.SSLSocket``) that speaks TLS through an ``SSLObject``-like
     object; see the module text."""
 
@@ -783,76 +783,3 @@ class SSLSocket(_Base):
     def _check_connected(self) -> None:
         if not self._connected:
             self.getpeername()  # raises ENOTCONN unless a non-blocking connect() finished since
-
-    # -- what the SSLObject knows ---------------------------------------------------------------
-
-    def _ask(self, name: str, *args: Any) -> Any:
-        if self._sslobj is None:
-            return None
-        with self._ssl_lock:
-            return getattr(self._sslobj, name)(*args)
-
-    def getpeercert(self, binary_form: bool = False) -> Any:
-        self._check_connected()
-        return self._ask("getpeercert", binary_form)
-
-    def cipher(self) -> tuple[str, str, int] | None:
-        return self._ask("cipher")  # type: ignore[no-any-return]
-
-    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
-        return self._ask("shared_ciphers")  # type: ignore[no-any-return]
-
-    def version(self) -> str | None:
-        return self._ask("version")  # type: ignore[no-any-return]
-
-    def selected_alpn_protocol(self) -> str | None:
-        return self._ask("selected_alpn_protocol")  # type: ignore[no-any-return]
-
-    def selected_npn_protocol(self) -> None:
-        return None  # NPN is gone (the stdlib's answers None with a DeprecationWarning)
-
-    def compression(self) -> str | None:
-        return self._ask("compression")  # type: ignore[no-any-return]
-
-    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
-        if self._sslobj is None:
-            if cb_type not in ssl.CHANNEL_BINDING_TYPES and cb_type != "tls-exporter":
-                raise ValueError(f"{cb_type} channel binding type not implemented")
-            return None
-        return self._ask("get_channel_binding", cb_type)  # type: ignore[no-any-return]
-
-    @property
-    def context(self) -> Any:
-        return self._kept[0] if self._sslobj is None else self._sslobj.context
-
-    @context.setter
-    def context(self, context: Any) -> None:
-        if self._sslobj is None:
-            self._kept = (context, self._kept[1])
-        else:
-            self._sslobj.context = context
-
-    @property
-    def server_hostname(self) -> str | None:
-        return self._kept[1] if self._sslobj is None else self._sslobj.server_hostname
-
-    @property
-    def session(self) -> Any:
-        return None if self._sslobj is None else self._sslobj.session
-
-    @session.setter
-    def session(self, session: Any) -> None:
-        if self._sslobj is None:  # not connected yet: for the SSLObject connect() makes, as the stdlib's _session
-            if isinstance(session, SSLSession) and session.context is not self.context:
-                raise ValueError("Session refers to a different SSLContext.")  # (_ssl.c's, at connect())
-            self._session = session
-            return
-        with self._ssl_lock:  # (the SSLObject checks it as _ssl.c: client, before the handshake)
-            self._sslobj.session = session
-
-    @property
-    def session_reused(self) -> bool | None:
-        """None before the socket is connected (the stdlib's has no SSL object yet) or after unwrap()."""
-        if self._sslobj is None or not self._connected:
-            return None
-        return bool(self._sslobj.session_reused)
