@@ -230,3 +230,16 @@ def cipher_tuple(suite_name: str) -> tuple[str, str, int]:
 
 
 TLS13_NAMES = tuple(s.name for s in TLS13_SUITES)
+
+
+# OpenSSL's TLS_DEFAULT_CIPHERSUITES (include/openssl/ssl.h), its TLS 1.3 suites' order of preference.
+OPENSSL_TLS13_ORDER = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+)
+
+
+def openssl_tls13_rank(suite: CipherSuite) -> int:
+    """Where OpenSSL puts ``suite`` among its TLS 1.3 defaults; any other after them (sorted() keeps its order)."""
+    return OPENSSL_TLS13_ORDER.index(suite) if suite in OPENSSL_TLS13_ORDER else len(OPENSSL_TLS13_ORDER)

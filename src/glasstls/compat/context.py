@@ -39,7 +39,7 @@ from . import capath as hashed_dirs
 from . import keylogfile, sslsocket, watch
 from .autochain import AutoChains
 from .certdict import certificate_dict
-from .ciphers import cipher_dict, parse_cipher_string
+from .ciphers import cipher_dict, openssl_tls13_rank, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
 from .opensslconf import system_default
 from .passwords import Password, key_password
@@ -647,24 +647,11 @@ class SSLContext(_Base):
         suites = profile_named(self._profile).cipher_suites
         tls13 = self._tls13_suites
         if tls13 is None:
-            tls13 = tuple(sorted((s for s in suites if s in TLS13_SUITES), key=_openssl_tls13_rank))
+            tls13 = tuple(sorted((s for s in suites if s in TLS13_SUITES), key=openssl_tls13_rank))
         tls12 = self._tls12_suites
         if tls12 is None:
             tls12 = tuple(s for s in suites if s not in TLS13_SUITES)
         return (*tls13, *tls12)
-
-
-# OpenSSL's TLS_DEFAULT_CIPHERSUITES (include/openssl/ssl.h), its TLS 1.3 suites' order of preference.
-_OPENSSL_TLS13_ORDER = (
-    CipherSuite.TLS_AES_256_GCM_SHA384,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-    CipherSuite.TLS_AES_128_GCM_SHA256,
-)
-
-
-def _openssl_tls13_rank(suite: CipherSuite) -> int:
-    """Where OpenSSL puts ``suite`` among its TLS 1.3 defaults; any other after them (sorted() keeps its order)."""
-    return _OPENSSL_TLS13_ORDER.index(suite) if suite in _OPENSSL_TLS13_ORDER else len(_OPENSSL_TLS13_ORDER)
 
 
 def create_default_context(
