@@ -238,7 +238,8 @@ def test_nothing_chosen_leaves_the_defaults(tmp_path: Path) -> None:
     conf = tmp_path / "c.cnf"
     conf.write_text(conf_text(Ciphersuites="TLS_NOT_A_SUITE", Groups="brainpoolP256r1", MaxProtocol="None"))
     found = system_default_from(read_config(conf))
-    assert (found.tls13_suites, found.groups, found.maximum_version) == (None, (), None)
+    assert (found.tls13_suites, found.groups) == (None, ())
+    assert found.maximum_version == ssl.TLSVersion.MAXIMUM_SUPPORTED  # ("None": no limit)
     plain = tmp_path / "plain.cnf"
     plain.write_text("HOME = .\n[ca]\ndefault_ca = x\n")
     assert system_default_from(read_config(plain)) == opensslconf.SystemDefault()
@@ -267,3 +268,38 @@ def test_the_file_is_openssl_conf_else_openssls_own_never_the_working_directorys
         assert opensslconf.system_default() == opensslconf.SystemDefault()
     finally:
         opensslconf._openssl_cnf.cache_clear()
+
+
+# Both contexts' highest version and first TLS 1.3 suite under the file OPENSSL_CONF names.
+CONTEXTS = r"""
+import json, ssl, glasstls
+print(json.dumps([
+    [int(context.maximum_version), context.get_ciphers()[0]["name"]]
+    for context in (ssl.create_default_context(), glasstls.create_default_context())
+]))
+"""
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["TLS.MaxProtocol = TLSv1.2"],  # as crypto-policies write it
+        ["TLS.MaxProtocol = TLSv1.2", "DTLS.MaxProtocol = DTLSv1.2"],  # no DTLS version in a TLS context
+        ["Foo.Ciphersuites = TLS_CHACHA20_POLY1305_SHA256", "a.b.MaxProtocol = TLSv1.2"],  # after the first dot
+        ["MaxProtocol = TLSv1.2", "TLS.MaxProtocol = None"],  # no limit, set again
+        ["MaxProtocol = TLSv1.2", "TLS.MaxProtocol = TLSv1.3"],  # the later one
+        ["tls.maxprotocol = TLSv1.2", "MaxProtocol = TLSv1.3"],
+        ["TLS.MaxProtocol = TLSv1.2", "MaxProtocol = TLSv1.3", "TLS.MaxProtocol = TLSv1.2"],  # set again: moved last
+        ["MaxProtocol = TLSv1.2", "TLS.Ciphersuites = TLS_CHACHA20_POLY1305_SHA256", "MaxProtocol = TLSv1.3"],
+    ],
+)
+def test_tls_and_dtls_prefixes_and_the_files_order_as_openssl_applies_them(tmp_path: Path, lines: list[str]) -> None:
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(conf_text() + "".join(f"{line}\n" for line in lines))
+    env = {**os.environ, "OPENSSL_CONF": str(conf), "PYTHONPATH": SRC}
+    done = subprocess.run(
+        [sys.executable, "-c", CONTEXTS], env=env, capture_output=True, text=True, timeout=WAIT, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    stdlib, ours = json.loads(done.stdout)
+    assert ours == stdlib

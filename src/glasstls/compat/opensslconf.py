@@ -14,7 +14,9 @@ glasstls's list, not widen it); the other directives are read and left alone.
 The file's syntax (OpenSSL's config(5)): ``[section]`` headers, ``name = value`` lines, ``#``
 comments, a backslash at the end of a line continuing it, quoted values, and ``.include`` (a file,
 or every ``.cnf``/``.conf`` file of a directory, relative to ``OPENSSL_CONF_INCLUDE`` when set).
-``$var`` expansion is not done (no system_default directive needs it). A name OpenSSL does not
+A command's name is read from after its first dot (``TLS.MaxProtocol``, as crypto-policies write it), the
+commands apply in the file's order, and an invalid value leaves what an earlier command set, as OpenSSL
+does. ``$var`` expansion is not done (no system_default directive needs it). A name OpenSSL does not
 know in a list is skipped; a list with none that glasstls implements is ignored, as if absent.
 """
 
@@ -139,7 +141,9 @@ def _read_into(config: Config, path: Path, section: str, depth: int) -> str:
             continue
         name, equals, value = line.partition("=")
         if equals and name.strip() and not name.strip().startswith("."):
-            config.setdefault(section, {})[name.strip()] = _unquoted(value.strip())
+            names = config.setdefault(section, {})
+            names.pop(name.strip(), None)  # a name set again moves to the end, as in OpenSSL's section stack
+            names[name.strip()] = _unquoted(value.strip())
     return section
 
 
@@ -200,17 +204,18 @@ def system_default_from(config: Config, source: str | None = None) -> SystemDefa
     section's ``system_default`` section, the directives' names in any case."""
     init = _named(config, config[""].get("openssl_conf"))
     ssl_section = _named(config, init.get("ssl_conf"))
-    directives = {name.lower(): value for name, value in _named(config, ssl_section.get("system_default")).items()}
-    if not directives:
+    found: dict[str, object] = {}
+    for name, value in _named(config, ssl_section.get("system_default")).items():
+        # OpenSSL reads a name from after its first dot (crypto-policies write TLS.MaxProtocol and
+        # DTLS.MaxProtocol, which sets no TLS context's); each command applies in the file's order,
+        # only when its value is valid. (Checked against OpenSSL 3.0 under Python's ssl.)
+        field, parse = _COMMANDS.get(name.split(".", 1)[-1].lower(), ("", None))
+        parsed = parse(value) if parse is not None else None
+        if parsed is not None:
+            found[field] = parsed
+    if not found:
         return SystemDefault()
-    groups = directives.get("groups", directives.get("curves"))
-    return SystemDefault(
-        maximum_version=_version(directives.get("maxprotocol")),
-        tls13_suites=_tls13_suites(directives.get("ciphersuites")),
-        groups=_groups(groups) if groups is not None else (),
-        signature_schemes=_schemes(directives.get("signaturealgorithms", "")),
-        source=source,
-    )
+    return SystemDefault(**found, source=source)  # type: ignore[arg-type]  # (each field's parser's type)
 
 
 def _named(config: Config, name: str | None) -> dict[str, str]:
@@ -218,30 +223,29 @@ def _named(config: Config, name: str | None) -> dict[str, str]:
     return config.get(name, {}) if name else {}
 
 
-def _version(value: str | None) -> ssl.TLSVersion | None:
-    if value is None:
-        return None
-    return _VERSIONS.get(value.strip().lower())  # ("None": no limit, as an unknown version)
+def _version(value: str) -> ssl.TLSVersion | None:
+    """OpenSSL's ``MaxProtocol``: a TLS version, or "None" for no limit; None when it names neither
+    (a DTLS version: a TLS context keeps what it had)."""
+    key = value.strip().lower()
+    return ssl.TLSVersion.MAXIMUM_SUPPORTED if key == "none" else _VERSIONS.get(key)
 
 
-def _tls13_suites(value: str | None) -> tuple[CipherSuite, ...] | None:
+def _tls13_suites(value: str) -> tuple[CipherSuite, ...] | None:
     """OpenSSL's ``Ciphersuites`` list (names joined by ``:``); an empty list is one (no TLS 1.3 suite)."""
-    if value is None:
-        return None
     known = {suite.name: suite for suite in TLS13_SUITES}
     names = [name.strip() for name in value.split(":") if name.strip()]
     suites = tuple(known[name] for name in names if name in known)
     return suites if suites or not names else None
 
 
-def _schemes(value: str) -> tuple[SignatureScheme, ...]:
+def _schemes(value: str) -> tuple[SignatureScheme, ...] | None:
     """OpenSSL's ``SignatureAlgorithms`` list: ``ALGORITHM+HASH`` names or TLS 1.3 scheme names."""
-    return _listed(value, SignatureScheme, _SCHEME_ALIASES, lambda scheme: True)
+    return _listed(value, SignatureScheme, _SCHEME_ALIASES, lambda scheme: True) or None
 
 
-def _groups(value: str) -> tuple[NamedGroup, ...]:
+def _groups(value: str) -> tuple[NamedGroup, ...] | None:
     """OpenSSL's ``Groups`` list: its names for the groups, those glasstls implements."""
-    return _listed(value, NamedGroup, _GROUP_ALIASES, lambda group: group in kx.SUPPORTED_GROUPS)
+    return _listed(value, NamedGroup, _GROUP_ALIASES, lambda group: group in kx.SUPPORTED_GROUPS) or None
 
 
 def _listed(value: str, members: type[_M], aliases: dict[str, _M], usable: Callable[[_M], bool]) -> tuple[_M, ...]:
@@ -255,3 +259,14 @@ def _listed(value: str, members: type[_M], aliases: dict[str, _M], usable: Calla
         if member is not None and usable(member) and member not in chosen:
             chosen.append(member)
     return tuple(chosen)
+
+
+# The system_default commands a Python context keeps (the module's docstring), by lower-case name:
+# the field each sets and its parser (None: an invalid value, which leaves what an earlier one set).
+_COMMANDS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "maxprotocol": ("maximum_version", _version),
+    "ciphersuites": ("tls13_suites", _tls13_suites),
+    "groups": ("groups", _groups),
+    "curves": ("groups", _groups),  # (OpenSSL's older name for the same command)
+    "signaturealgorithms": ("signature_schemes", _schemes),
+}
