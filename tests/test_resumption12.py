@@ -49,6 +49,7 @@ from glasstls.wire.handshake import ClientHello, ServerHello
 from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
 from glasstls.x509.store import TrustStore
 from pairs import TamperingClient, default_ca, flip, once, server_identity
+from revocation_helpers import crl
 
 V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
 ECDSA_128 = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
@@ -649,3 +650,75 @@ def test_the_pre_master_secret_is_shown_only_when_secrets_are_asked_for() -> Non
         assert (pre[0].secret is not None) == wants
         if wants:
             assert len(pre[0].secret) == 32  # the x25519 shared secret
+
+
+# -- client certificates -------------------------------------------------------------------
+
+
+def _client_auth(**kw: Any) -> dict[str, Any]:
+    return {"client_trust_store": TrustStore.from_pem(default_ca().root_pem()), "tls_max": V12, **kw}
+
+
+def _with_client_certificate() -> ClientConfig:
+    client = default_ca().issue_client("client.test")
+    return client_config(certificate=CertifiedKey(client.chain, client.private_key))
+
+
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_the_client_certificate_carries_over(by_ticket: bool) -> None:
+    """The session keeps the client's chain (RFC 5077, Section 4: a ticket may hold the client's
+    identity), so a resumption still says who the client is, as a TLS 1.3 resumption does. Before,
+    a resumed TLS 1.2 connection had no client certificate at all (found with nginx's
+    proxy_ssl_certificate: tests/interop/test_nginx_proxy.py)."""
+    ccfg = _with_client_certificate()
+    scfg = server_config(client_auth="required", session_tickets=by_ticket, **_client_auth())
+    session = first_session(ccfg, scfg)
+    for _ in range(2):  # and again with the same session
+        run = Run(ccfg, scfg, session=session).handshake()
+        assert run.resumed
+        params = run.server.parameters
+        assert params is not None and params.client_auth
+        assert params.peer_certificate_subject == "CN=client.test"
+        run.exchange_data()
+
+
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_a_session_without_client_certificate_is_not_resumed_once_one_is_required(by_ticket: bool) -> None:
+    """Resuming a session made without a certificate would skip the check a server now requires: a
+    full handshake asks for the certificate instead (as glasstls's TLS 1.3 server and OpenSSL's)."""
+    scfg = server_config(client_auth="optional", session_tickets=by_ticket, **_client_auth())
+    session = first_session(client_config(), scfg)  # no client certificate that time
+    run = Run(_with_client_certificate(), replace(scfg, client_auth="required"), session=session).handshake()
+    assert not run.resumed
+    assert (False, "saved session has no client certificate, and this server requires one") in run.server_checks(
+        "session"
+    )
+    params = run.server.parameters
+    assert params is not None and params.client_auth and params.peer_certificate_subject == "CN=client.test"
+
+
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_a_session_whose_client_is_refused_now_is_declined(by_ticket: bool) -> None:
+    """Checked again at resumption as a full handshake would check it now: the application's identity
+    check (refusing since) and a CRL (listing the certificate since) each decline the session; the full
+    handshake that follows asks for the certificate again and refuses it."""
+    ccfg = _with_client_certificate()
+    scfg = server_config(client_auth="required", session_tickets=by_ticket, **_client_auth())
+    session = first_session(ccfg, scfg)
+    ca = default_ca()
+    leaf = ccfg.certificate.chain[0]  # type: ignore[union-attr]
+    stricter = {
+        AlertDescription.access_denied: replace(scfg, client_identity_check=lambda identity: "let go"),
+        AlertDescription.certificate_revoked: replace(
+            scfg, client_crls=(crl((ca.intermediate_cert, ca.intermediate_key), revoked=[leaf]),)
+        ),
+    }
+    for alert, config in stricter.items():
+        run = Run(ccfg, config, session=session)
+        for _ in range(4):
+            _move(run.client, run.server)
+            _move(run.server, run.client)
+        declined = [detail for ok, detail in run.server_checks("session") if not ok]
+        assert len(declined) == 1 and "does not pass any longer" in declined[0], run.server_checks("session")
+        assert run.server.error is not None and run.server.error.description == alert, run.server.error
+        assert run.sent_by_server(Certificate12), "a full handshake sends the certificate"

@@ -57,6 +57,7 @@ from glasstls.wire.handshake import (
 )
 from glasstls.x509.store import TrustStore
 from pairs import Alter, TamperingClient, TamperingServer, default_ca, flip, once, server_identity, with_body
+from revocation_helpers import crl
 
 A = AlertDescription
 PSK_KE = (PskKeyExchangeMode.psk_ke,)
@@ -314,6 +315,39 @@ def test_the_client_certificate_carries_over() -> None:
     params = run.server.parameters
     assert params is not None and params.resumed and params.client_auth
     assert params.peer_certificate_subject == "CN=client.test"
+
+
+def _client_certificate_session() -> tuple[ClientConfig, ServerConfig, SessionState, Any]:
+    """A session whose handshake proved a client certificate, the client's config, the server's."""
+    client = default_ca().issue_client("client.test")
+    auth = {"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())}
+    ccfg = client_config(certificate=CertifiedKey(client.chain, client.private_key))
+    scfg = server_config(**auth)
+    return ccfg, scfg, first_session(ccfg, scfg), client
+
+
+def test_a_session_whose_client_the_identity_check_now_refuses_is_declined() -> None:
+    """The application turned the client away since the session was made: the ticket is declined, and
+    the full handshake that follows asks for the certificate again and refuses it (access_denied)."""
+    ccfg, scfg, session, _ = _client_certificate_session()
+    stricter = replace(scfg, client_identity_check=lambda identity: "client.test was let go")
+    run = Run(ccfg, stricter, session=session).drive()
+    ((ok, detail),) = run.checks("server")
+    assert not ok and "does not pass any longer" in detail and "client.test was let go" in detail, detail
+    assert "client.test was let go" in run.failed_with(AlertDescription.access_denied)
+    assert run.certificates(), "a full handshake sends the certificate"
+
+
+def test_a_session_whose_client_certificate_was_revoked_since_is_declined() -> None:
+    """A CRL listing the client's certificate, published after the session was made (RFC 5280,
+    Section 6.3): the ticket is declined, and the full handshake refuses the certificate."""
+    ccfg, scfg, session, client = _client_certificate_session()
+    ca = default_ca()
+    revoked = crl((ca.intermediate_cert, ca.intermediate_key), revoked=[client.chain[0]])
+    run = Run(ccfg, replace(scfg, client_crls=(revoked,)), session=session).drive()
+    ((ok, detail),) = run.checks("server")
+    assert not ok and "does not pass any longer" in detail and "revoked" in detail, detail
+    run.failed_with(AlertDescription.certificate_revoked)
 
 
 # -- bad input ------------------------------------------------------------------------------------

@@ -137,6 +137,33 @@ def verify_client(ctx: Context, chain: Chain) -> None:
         traced_check(ctx, subject, f"client accepted by {CHECK_FIELD}", lambda: run_identity_check(check, identity))
 
 
+def session_client_refusal(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
+    """Why a resumption may not carry over the client chain its session holds, or None: the chain
+    checked again as a full handshake would check it now (the client CAs, the time, the CRLs, the
+    application's identity check), so that a session outlives neither the certificate nor the policy
+    that admitted it. The server then declines the session: a full handshake asks again."""
+    config = ctx.config
+    store = config.client_trust_store
+    if store is None:  # (a server that asks for no certificate; the session's is what it was)
+        return None
+    try:
+        path = verify_client_chain(
+            parse_der_chain(ders, "client"),
+            store,
+            ctx.now(),
+            crls=config.client_crls,
+            revocation=config.client_revocation,
+            report=ctx.verified,
+        )
+        check = config.client_identity_check
+        if check is not None:
+            run_identity_check(check, ClientIdentity.of(path))
+    except AlertError as exc:
+        return f"its client certificate does not pass any longer: {exc.reason}"
+    ctx.note_verified_path(path)
+    return None
+
+
 def check_peer_signature(
     ctx: Context,
     signer: str,

@@ -44,6 +44,7 @@ from ..wire import extensions as X
 from ..wire.extensions import Extension, OfferedPsks, PskIdentity
 from ..wire.handshake import ClientHello, NewSessionTicket, ServerHello
 from .base import Context, require
+from .peer_auth import session_client_refusal
 
 ILLEGAL = AlertDescription.illegal_parameter
 SUBJECT = "PSK"  # the trace's name for the PSK decision, both sides
@@ -420,6 +421,9 @@ def _resumable(
     cfg: ServerConfig = ctx.config
     if cfg.client_auth == "required" and not state.peer_certificates:
         return None, "its session has no client certificate, and this server requires one"
+    refusal = session_client_refusal(ctx, state.peer_certificates) if state.peer_certificates else None
+    if refusal:
+        return None, refusal
     return suite, ""
 
 

@@ -66,8 +66,8 @@ from ..wire.handshake12 import (
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import acknowledges_name, candidates, report_choice
-from .common12 import Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
-from .peer_auth import check_peer_signature, parse_der_chain, verify_client
+from .common12 import DEFAULT_TICKET_LIFETIME, Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
+from .peer_auth import check_peer_signature, der_chain, parse_der_chain, session_client_refusal, verify_client
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -226,6 +226,15 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
         ctx.verified(
             "session", False, "saved session does not match this hello (version, suite, EMS, SNI or encrypt-then-MAC)"
         )
+    elif ctx.config.client_auth == "required" and not state.peer_certificates:
+        # A session made before this server required certificates: resuming it would skip the check.
+        ctx.verified("session", False, "saved session has no client certificate, and this server requires one")
+        return False
+    elif state.peer_certificates:
+        refusal = session_client_refusal(ctx, state.peer_certificates)
+        if refusal:
+            ctx.verified("session", False, f"saved session not resumed: {refusal}")
+            return False
     return usable
 
 
@@ -268,6 +277,9 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionSt
         and config.ticket_keys.needs_renewal(offer.ticket, ctx.now()),
         resumed=True,
     )
+    if state.peer_certificates:  # the client proved this chain in the session's full handshake
+        hs.peer_chain = parse_der_chain(state.peer_certificates, "client")
+        hs.client_auth = True
     _start_transcript(hs, ch)
     limit = _take_record_limit(ctx, offer)
     hs.send(ctx, _server_hello(offer, hs, stapled=False, record_limit=limit))
@@ -608,16 +620,30 @@ def _certificate_request(ctx: Context) -> CertificateRequest12:
     return CertificateRequest12(certificate_types=types, signature_algorithms=schemes, authorities=authorities)
 
 
+def _session(ctx: Context, s: KeyedHandshake12, lifetime: int = DEFAULT_TICKET_LIFETIME) -> SessionState | None:
+    """The session this handshake leaves for resumption (RFC 5246, Section 7.3; RFC 5077, Section 4),
+    the client's chain in it, so that a resumption still knows who the client is (RFC 5077's
+    client_identity; as our TLS 1.3 tickets keep it); None when it cannot be kept."""
+    try:
+        return s.session_state(
+            ctx, lifetime=lifetime, peer_certificates=der_chain(s.peer_chain) if s.peer_chain else ()
+        )
+    except ValueError as exc:  # a client chain a session cannot hold
+        ctx.verified("session", False, f"not kept for resumption: {exc}")
+        return None
+
+
 def _send_ticket(ctx: Context, s: KeyedHandshake12) -> None:
     """RFC 5077, Section 3.3: the session, sealed under our ticket key, before our CCS."""
-    state = s.session_state(ctx, lifetime=TICKET_LIFETIME)
+    state = _session(ctx, s, TICKET_LIFETIME)
     keys: TicketKeyRing = ctx.config.ticket_keys
+    ticket = b""  # (the ServerHello promised a NewSessionTicket: an empty one says "no ticket after all")
     try:
-        ticket = keys.seal(state, ctx.now())
+        ticket = keys.seal(state, ctx.now()) if state is not None else b""
     except NoTicketKey as exc:
-        # The ServerHello promised a NewSessionTicket: an empty one says "no ticket after all".
         ctx.verified("session ticket", False, f"no ticket issued: {exc} {where(keys.source)}")
-        ticket = b""
+    except ValueError as exc:  # a session too large for a ticket
+        ctx.verified("session ticket", False, f"no ticket issued: {exc}")
     s.send(ctx, NewSessionTicket12(lifetime_hint=TICKET_LIFETIME if ticket else 0, ticket=ticket))
 
 
@@ -765,8 +791,9 @@ class ExpectClientFinished12(ServerState12[Finished]):
             s.install_write(ctx)
             s.send(ctx, Finished(verify_data=s.finished("server")))
             cache: SessionCache | None = ctx.config.session_cache
-            if s.session_id and cache is not None:
-                cache.put(s.session_id, s.session_state(ctx), ctx.now())
+            state = _session(ctx, s) if s.session_id and cache is not None else None
+            if state is not None and cache is not None:
+                cache.put(s.session_id, state, ctx.now())
         ctx.complete(PeerVerified(proof), s.parameters())
         return ServerConnected12(s)
 
