@@ -1,4 +1,5 @@
-"""curl against ``glasstls server --www`` over TLS 1.2, the way a person would try it.
+"""curl against ``glasstls server --www`` over TLS 1.2, the way a person would try it; and with a
+client certificate over both versions, resuming.
 
 One glasstls server process for the module (``python -m glasstls server --listen
 127.0.0.1:0 --www``, with an ECDSA and an RSA certificate and a ``--ciphers`` list that
@@ -110,3 +111,35 @@ def test_www_offers_only_http11_however_alpn_is_given(pki):
         timeout=WAIT,
     )
     assert refused.returncode != 0 and "--www speaks HTTP/1.1 only" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_curl_with_a_client_certificate_resumes_and_stays_known(pki, tmp_path, version):
+    """curl (OpenSSL) with --cert fetches two URLs in one run: the second connection resumes the first's
+    session (curl keeps it), and the server still knows the client's certificate there, from the
+    session. Before, a resumed TLS 1.2 connection had none (tests/test_resumption12.py)."""
+    client = pki.ca.issue_client("curl-client")
+    client.write(tmp_path / "client.pem", tmp_path / "client.key")
+    ecdsa = pki.files["ecdsa-p256"]
+    with GlasstlsCLIServer(
+        "--www", "--cert", str(ecdsa.full_chain), "--key", str(ecdsa.key),
+        "--client-ca", str(pki.root_file), "--verify-client", "required",
+    ) as server:  # fmt: skip
+        url = f"https://localhost:{server.port}/"
+        curl = subprocess.run(
+            [
+                CURL, "-sS", "--max-time", str(WAIT), f"--tlsv{version}", "--tls-max", version,
+                "--cacert", str(pki.root_file), "--cert", str(tmp_path / "client.pem"),
+                "--key", str(tmp_path / "client.key"), "--resolve", f"localhost:{server.port}:127.0.0.1",
+                "-H", "Connection: close", url, url,
+            ],
+            capture_output=True, text=True, errors="replace", timeout=2 * WAIT + 5, check=False,
+        )  # fmt: skip
+        said = f"curl said:\n{curl.stdout}\n{curl.stderr}\nglasstls server said:\n{server.output}"
+    assert curl.returncode == 0, said
+    pages = curl.stdout.split("glasstls server: the TLS connection you made")[1:]
+    assert len(pages) == 2, said
+    for page, resumed in zip(pages, ("no", "yes"), strict=True):
+        assert f"Protocol version:  TLSv{version}" in page, said
+        assert re.search(rf"Resumed: +{resumed}\n", page), said
+        assert re.search(r"Client certificate: +CN=curl-client\n", page), said
