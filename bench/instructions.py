@@ -4,7 +4,8 @@
 
 METRIC is one of hs13, hs12, res12, res13, bulk, bulk_s2c, chacha, chacha_s2c, traced
 (bench.py's TLS 1.3 and TLS 1.2 handshakes and resumptions, 16 KiB writes each way, a
-TLS 1.3 handshake with a text trace attached). Wall-clock rates on a shared machine
+TLS 1.3 handshake with a text trace attached), or server13, server_res13 (sides.py's server
+side alone: a ClientHello in, the server's first flight out, full and resumed). Wall-clock rates on a shared machine
 drift from second to second; an instruction count does not, so it decides whether a
 change pays (within about half a percent), and bench.py says what it is worth against ssl.
 
@@ -30,6 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 KEPT = HERE.parent / "out" / "instructions-pki"
 METRICS = ("hs13", "hs12", "res12", "res13", "bulk", "bulk_s2c", "chacha", "chacha_s2c", "traced")
+METRICS += ("server13", "server_res13")  # sides.py's server side
 WARMUP = 20
 
 
@@ -65,6 +67,12 @@ def operation(metric: str) -> Any:
     """The timed operation of ``metric``, as bench.py's glasstls stack builds it."""
     from common import TLS13_CHACHA, TLS13_SUITE
     from stacks_glasstls import Glasstls
+
+    if metric in ("server13", "server_res13"):
+        from sides import glasstls_operations
+
+        operations, _ = glasstls_operations(kept_pki())
+        return operations["server_full" if metric == "server13" else "server_resumption"]
 
     stack = Glasstls(kept_pki(), TLS13_CHACHA if metric.startswith("chacha") else TLS13_SUITE)
     makers = {
