@@ -129,6 +129,27 @@ def test_the_handshake_deadline_cuts_a_slow_loris(pki: PKI) -> None:
         serves_next_client(server, pki)
 
 
+def test_the_request_deadline_cuts_a_slow_loris_after_the_handshake(pki: PKI) -> None:
+    """--www: a request sent a byte every 0.1 s, each well inside --idle-timeout, must still be whole
+    within --request-timeout (a deadline, as nginx's client_header_timeout): then 408 and a close."""
+    with CLIServer(pki, "--www", "--request-timeout", "1.5", "--idle-timeout", "30") as server:
+        config = pki.client_config()
+        with glasstls.connect("127.0.0.1", server.port, config, server_name="localhost", timeout=10) as tls:
+            started = time.monotonic()
+            answer = b""
+            with contextlib.suppress(OSError, TLSError):
+                for byte in b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 100:
+                    tls.sendall(bytes((byte,)))
+                    time.sleep(0.1)
+            answer = tls.recv_all()
+            assert time.monotonic() - started < 6.0
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:200]
+        line = server.wait_for("ended: HTTP 408")
+        assert "1.5 s" in line and "--request-timeout" in line, line
+        page = www_request(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:100]
+
+
 def test_an_idle_connection_is_closed_with_close_notify(pki: PKI) -> None:
     with CLIServer(pki, "--idle-timeout", "1") as server:
         config = pki.client_config()

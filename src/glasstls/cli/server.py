@@ -54,7 +54,7 @@ from .common import (
     warn_secrets,
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram
-from .server_conn import ConnectionLog, log, peer_label, serve_echo, serve_www, set_worker
+from .server_conn import REQUEST_HEAD_DEADLINE, ConnectionLog, log, peer_label, serve_echo, serve_www, set_worker
 from .workers import MAX_WORKERS, WorkerSeat, supervise
 
 if TYPE_CHECKING:
@@ -154,6 +154,14 @@ def _add_serving_options(p: argparse.ArgumentParser) -> None:
         default=IDLE_TIMEOUT,
         metavar="S",
         help=f"close a connection silent this long, in seconds; 0: never (default {IDLE_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=REQUEST_HEAD_DEADLINE,
+        metavar="S",
+        help=f"--www: deadline for the whole request head after the handshake, in seconds; then 408 "
+        f"(default {REQUEST_HEAD_DEADLINE:g})",
     )
 
 
@@ -359,6 +367,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--handshake-timeout must be above 0 seconds, not {args.handshake_timeout:g}")
     if not 0 <= args.max_early_data <= 0xFFFFFFFF:
         raise ConfigError(f"--early-data must be 0 (off) to 2^32-1 bytes, not {args.max_early_data}")
+    if not args.request_timeout > 0:
+        raise ConfigError(f"--request-timeout must be above 0 seconds, not {args.request_timeout:g}")
     if args.idle_timeout < 0:
         raise ConfigError(f"--idle-timeout must be 0 (never) or more seconds, not {args.idle_timeout:g}")
     if not 0 <= args.workers <= MAX_WORKERS:
@@ -491,7 +501,7 @@ class _Server:
         error: BaseException | None = None
         try:
             if self.args.www:
-                await serve_www(reader, writer, conn_log.early.received)
+                await serve_www(reader, writer, conn_log.early.received, self.args.request_timeout)
             else:
                 await serve_echo(reader, writer)
         except Exception as exc:

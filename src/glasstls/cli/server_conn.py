@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 # h11 refuses a request head larger than this with RemoteProtocolError (status hint 431).
 MAX_REQUEST_HEAD = 16 * 1024
+# Seconds for the whole request head, from the end of the handshake (a deadline, not per read, as
+# nginx's client_header_timeout): a client sending its request a byte at a time, each under
+# --idle-timeout, would otherwise hold the connection for as long as 16 KiB take (a slow loris
+# after the handshake). Then 408 and the connection closes (RFC 9110, Section 15.5.9).
+REQUEST_HEAD_DEADLINE = 10.0
 READ_CHUNK = 1 << 16
 HTTP_CHUNK = 1024  # h11 checks its head limit only while the head is incomplete
 
@@ -245,39 +250,59 @@ async def serve_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         await writer.drain()
 
 
-async def serve_www(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, early_bytes: int = 0) -> None:
+async def serve_www(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    early_bytes: int = 0,
+    head_deadline: float = REQUEST_HEAD_DEADLINE,
+) -> None:
     """Answer one HTTP/1.1 request (h11) with a page about the connection, then close.
 
     A request h11 cannot parse (a bad request line, no Host in HTTP/1.1, a head over
-    16 KiB, binary garbage) gets 400 (or 431) and the connection closes
-    (RFC 9112, Section 3; RFC 6585, Section 5). ``early_bytes``: how much of the stream came
+    16 KiB, binary garbage) gets 400 (or 431), and one whose head is not all there within
+    ``head_deadline`` seconds gets 408; the connection then closes (RFC 9112, Section 3;
+    RFC 6585, Section 5; RFC 9110, Section 15.5.9). ``early_bytes``: how much of the stream came
     as accepted 0-RTT data; the request is the stream's first bytes, so any means it came
     (at least partly) early, and a method that is not safe gets 425 (RFC 8470, Section 5.2)."""
     http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
     params: NegotiatedParameters = writer.get_extra_info("glasstls")
-    fed = 0  # bytes given to h11: what the head took is this less what h11 holds after it
     try:
-        while True:
-            event = http.next_event()
-            if event is h11.NEED_DATA:
-                # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
-                piece = await reader.read(HTTP_CHUNK)
-                fed += len(piece)
-                http.receive_data(piece)
-            elif isinstance(event, h11.Request):
-                # h11 checks its limit only on an incomplete head: a head that completes in the
-                # piece that crossed it is measured here.
-                if fed - len(http.trailing_data[0]) > MAX_REQUEST_HEAD:
-                    raise h11.RemoteProtocolError(f"request head over {MAX_REQUEST_HEAD} bytes", 431)
-                writer.write(_answer(http, event, params, early_bytes))
-                await writer.drain()
-                return
-            elif isinstance(event, (h11.ConnectionClosed, h11.EndOfMessage)):
-                return
+        async with asyncio.timeout(head_deadline):
+            event = await _request_head(reader, http)
+    except TimeoutError:
+        error = h11.RemoteProtocolError(
+            f"request head not complete within {head_deadline:g} s (--request-timeout)", 408
+        )
+        writer.write(_bad_request(error))
+        await writer.drain()
+        raise BadRequest(error) from None
     except h11.RemoteProtocolError as exc:
         writer.write(_bad_request(exc))
         await writer.drain()
         raise BadRequest(exc) from None
+    if event is not None:
+        writer.write(_answer(http, event, params, early_bytes))
+        await writer.drain()
+
+
+async def _request_head(reader: asyncio.StreamReader, http: h11.Connection) -> h11.Request | None:
+    """The request's head, read in small pieces; None when the client closed before one came."""
+    fed = 0  # bytes given to h11: what the head took is this less what h11 holds after it
+    while True:
+        event = http.next_event()
+        if event is h11.NEED_DATA:
+            # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
+            piece = await reader.read(HTTP_CHUNK)
+            fed += len(piece)
+            http.receive_data(piece)
+        elif isinstance(event, h11.Request):
+            # h11 checks its limit only on an incomplete head: a head that completes in the
+            # piece that crossed it is measured here.
+            if fed - len(http.trailing_data[0]) > MAX_REQUEST_HEAD:
+                raise h11.RemoteProtocolError(f"request head over {MAX_REQUEST_HEAD} bytes", 431)
+            return event
+        elif isinstance(event, (h11.ConnectionClosed, h11.EndOfMessage)):
+            return None
 
 
 class BadRequest(Exception):
@@ -316,7 +341,7 @@ def _too_early(http: h11.Connection) -> bytes:
 def _bad_request(exc: h11.RemoteProtocolError) -> bytes:
     # Written by hand: after a parse error h11 no longer knows where the request ended.
     status = exc.error_status_hint
-    reason = {431: "Request Header Fields Too Large"}.get(status, "Bad Request")
+    reason = {408: "Request Timeout", 431: "Request Header Fields Too Large"}.get(status, "Bad Request")
     body = f"{status} {reason}: the request could not be read\n".encode()
     fields = "".join(f"{name}: {value}\r\n" for name, value in _headers(body))
     return f"HTTP/1.1 {status} {reason}\r\n{fields}\r\n".encode() + body
