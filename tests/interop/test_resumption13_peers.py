@@ -369,7 +369,13 @@ const fs = require('fs');
 const cfg = JSON.parse(process.argv[2]);
 setTimeout(() => { console.error('node peer: timed out'); process.exit(3); }, cfg.timeout * 1000).unref();
 
-const options = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+const version = cfg.version || 'TLSv1.3';
+const options = { minVersion: version, maxVersion: version };
+// A client certificate to send (client), or the CA that must have issued the client's (server).
+const clientCert = cfg.client_cert
+  ? { key: fs.readFileSync(cfg.client_key), cert: fs.readFileSync(cfg.client_cert) } : {};
+const clientCa = cfg.client_ca
+  ? { requestCert: true, rejectUnauthorized: true, ca: fs.readFileSync(cfg.client_ca) } : {};
 const reports = [];
 const save = () => fs.writeFileSync(cfg.out, JSON.stringify(reports));
 const failed = (what) => (error) => {
@@ -395,7 +401,10 @@ if (cfg.role === 'client') {
     const report = { offered: Boolean(session), sessions: 0 };
     let latest;
     const socket = tls.connect(
-      { ...options, host: '127.0.0.1', port: cfg.port, servername: 'localhost', ca: fs.readFileSync(cfg.ca), session },
+      {
+        ...options, ...clientCert, host: '127.0.0.1', port: cfg.port, servername: 'localhost',
+        ca: fs.readFileSync(cfg.ca), session,
+      },
       () => {
         report.protocol = socket.getProtocol();
         report.authorized = socket.authorized;
@@ -415,12 +424,14 @@ if (cfg.role === 'client') {
 } else {
   let accepted = 0;
   const server = tls.createServer(
-    { ...options, key: fs.readFileSync(cfg.key), cert: fs.readFileSync(cfg.cert) },
+    { ...options, ...clientCa, key: fs.readFileSync(cfg.key), cert: fs.readFileSync(cfg.cert) },
     (socket) => {
       accepted += 1;
       if (accepted >= cfg.connections) server.close();
+      const peer = socket.getPeerCertificate();
       const report = {
         protocol: socket.getProtocol(), reused: socket.isSessionReused(), servername: socket.servername,
+        client: peer && peer.subject ? peer.subject.CN : null, authorized: socket.authorized,
       };
       readLine(socket, (line) => { report.received = line; socket.write(reversed(line)); });
       socket.on('end', () => { report.peer_closed = true; });  // the client's close_notify
