@@ -722,3 +722,22 @@ def test_a_session_whose_client_is_refused_now_is_declined(by_ticket: bool) -> N
         assert len(declined) == 1 and "does not pass any longer" in declined[0], run.server_checks("session")
         assert run.server.error is not None and run.server.error.description == alert, run.server.error
         assert run.sent_by_server(Certificate12), "a full handshake sends the certificate"
+
+
+@pytest.mark.parametrize("client_auth", ["none", "required"])
+def test_a_session_whose_client_chain_does_not_parse_is_declined(client_auth: str) -> None:
+    """A session as a corrupt shared store could hand it back, its client chain not DER: declined for a
+    full handshake (a server that asks for no certificate too), not a bad_certificate alert."""
+    if client_auth == "required":
+        ccfg, scfg = _with_client_certificate(), ids_config(client_auth="required", **_client_auth())
+    else:  # no client CAs at all
+        ccfg, scfg = client_config(tls_max=V12), ids_config()
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    state, _ = scfg.session_cache.lookup(session.session_id, now)
+    assert state is not None
+    scfg.session_cache.put(session.session_id, replace(state, peer_certificates=(b"\x30\x03\x02\x01\x00",)), now)
+    run = Run(ccfg, scfg, session=session).handshake()
+    assert not run.resumed
+    declined = [detail for ok, detail in run.server_checks("session") if not ok]
+    assert len(declined) == 1 and "does not pass any longer" in declined[0], run.server_checks("session")

@@ -144,11 +144,12 @@ def session_client_refusal(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
     that admitted it. The server then declines the session: a full handshake asks again."""
     config = ctx.config
     store = config.client_trust_store
-    if store is None:  # (a server that asks for no certificate; the session's is what it was)
-        return None
     try:
+        chain = parse_der_chain(ders, "client")  # (a session from a shared store may hold anything)
+        if store is None:  # a server that asks for no certificate: the session's is what it was
+            return None
         path = verify_client_chain(
-            parse_der_chain(ders, "client"),
+            chain,
             store,
             ctx.now(),
             crls=config.client_crls,
