@@ -741,3 +741,18 @@ def test_a_session_whose_client_chain_does_not_parse_is_declined(client_auth: st
     assert not run.resumed
     declined = [detail for ok, detail in run.server_checks("session") if not ok]
     assert len(declined) == 1 and "does not pass any longer" in declined[0], run.server_checks("session")
+
+
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_a_client_does_not_offer_a_session_whose_server_chain_does_not_parse(by_ticket: bool) -> None:
+    """A damaged session file, its server chain not DER: not offered, a full handshake instead; before,
+    the server resumed it and the client failed with bad_certificate, blaming the server."""
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config(session_tickets=by_ticket)
+    damaged = replace(first_session(ccfg, scfg), peer_certificates=(b"\x30\x03\x02\x01\x00",))
+    run = Run(ccfg, scfg, session=damaged).handshake()
+    assert not run.resumed
+    checks = [(e.ok, e.detail) for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    assert any(
+        not ok and d.startswith("session not offered: the server chain it keeps does not parse") for ok, d in checks
+    )

@@ -35,6 +35,7 @@ from glasstls import (
     CertifiedKey,
     CipherSuite,
     ClientConfig,
+    ClientConnection,
     NamedGroup,
     NewTicket,
     ProtocolVersion,
@@ -664,3 +665,33 @@ def test_the_cli_saves_and_resumes_a_tls13_session(tmp_path: Path) -> None:
     # The summary a person reads names what a resumption has none of, in words (not Python's None).
     assert "server signature: none (a resumption: the session vouches for the server)" in said[1], said[1]
     assert "None" not in said[1].split("{", 1)[0], said[1]
+
+
+def test_a_client_does_not_offer_a_session_whose_server_chain_does_not_parse() -> None:
+    """A damaged session file, its server chain not DER: not offered, a full handshake instead; before,
+    the handshake failed with bad_certificate, blaming the server."""
+    ccfg, scfg = client_config(), server_config()
+    damaged = replace(first_session(ccfg, scfg), peer_certificates=(b"\x30\x03\x02\x01\x00",))
+    run = Run(ccfg, scfg, session=damaged).handshake()
+    assert run.client.offered_hello.ext(ExtensionType.pre_shared_key) is None
+    assert not run.client.parameters.resumed and run.certificates()
+    ((ok, detail),) = run.checks("client")
+    assert not ok and detail.startswith("ticket not offered: the server chain it keeps does not parse"), detail
+
+
+def test_a_client_does_not_offer_a_session_whose_server_certificate_has_expired() -> None:
+    """The server's certificate expires while the ticket still lives (an hour against two): past its
+    notAfter the client offers the ticket no more (as Go's client), and the full handshake shows the
+    certificate's state (here: expired)."""
+    now = datetime.now(UTC)
+    short = default_ca().issue_server(["localhost"], not_after=now + timedelta(hours=1))
+    ccfg = client_config()
+    scfg = ServerConfig(certificates=(CertifiedKey(short.chain, short.private_key),))
+    session = first_session(ccfg, scfg)
+    late = now + timedelta(hours=1, minutes=1)
+    client = ClientConnection(ccfg, "localhost", session=session, clock=lambda: late, observer=(log := EventList()))
+    assert client.offered_hello.ext(ExtensionType.pre_shared_key) is None
+    checks = [(e.ok, e.detail) for e in log.events if isinstance(e, VerificationTrace) and e.subject == "PSK"]
+    assert len(checks) == 1 and checks[0][1].startswith("ticket not offered: the server certificate it keeps expired")
+    early = ClientConnection(ccfg, "localhost", session=session, clock=lambda: now + timedelta(minutes=59))
+    assert early.offered_hello.ext(ExtensionType.pre_shared_key) is not None  # before: still offered

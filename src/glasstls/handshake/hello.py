@@ -24,6 +24,7 @@ from ..wire.extensions import Extension, KeyShareEntry
 from ..wire.handshake import ClientHello
 from . import negotiation as N
 from .base import Context
+from .peer_auth import session_server_problem
 from .psk13 import PskOffer, bind, psk_offer
 
 KeyShares = dict[NamedGroup, kx.KeyShare]
@@ -98,6 +99,7 @@ def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
         return None
     # RFC 5246, Section 7.4.1.2: a hello that resumes a session offers the session's suite; a session
     # whose suite this configuration no longer offers is not offered (a server would refuse the hello).
+    problem: str | None
     if session.cipher_suite not in plan.suites:
         problem = f"its cipher suite {CipherSuite(session.cipher_suite).name} is not offered"
     # RFC 6066, Section 3: a session is resumed only for the server name it was made for; a resumed
@@ -105,6 +107,8 @@ def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
     elif not same_server_name(session.server_name, ctx.offered_sni):
         problem = f"it is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     else:
+        problem = session_server_problem(ctx, session.peer_certificates)
+    if problem is None:
         return session
     ctx.verified("session", False, f"session not offered: {problem}")
     return None

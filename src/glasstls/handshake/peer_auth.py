@@ -137,6 +137,19 @@ def verify_client(ctx: Context, chain: Chain) -> None:
         traced_check(ctx, subject, f"client accepted by {CHECK_FIELD}", lambda: run_identity_check(check, identity))
 
 
+def session_server_problem(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
+    """Why a client may not offer a session on account of the server chain it keeps, or None: a chain
+    that does not parse (a damaged session file), or a server certificate past its notAfter (as Go's
+    client: a resumption would vouch for it once more without a look at it)."""
+    try:
+        chain = parse_der_chain(ders, "server")
+    except AlertError as exc:
+        return f"the server chain it keeps does not parse: {exc.reason}"
+    if chain and chain[0].not_valid_after_utc < ctx.now():
+        return f"the server certificate it keeps expired at {chain[0].not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC"
+    return None
+
+
 def session_client_refusal(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
     """Why a resumption may not carry over the client chain its session holds, or None: the chain
     checked again as a full handshake would check it now (the client CAs, the time, the CRLs, the

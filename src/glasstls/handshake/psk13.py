@@ -44,7 +44,7 @@ from ..wire import extensions as X
 from ..wire.extensions import Extension, OfferedPsks, PskIdentity
 from ..wire.handshake import ClientHello, NewSessionTicket, ServerHello
 from .base import Context, require
-from .peer_auth import session_client_refusal
+from .peer_auth import session_client_refusal, session_server_problem
 
 ILLEGAL = AlertDescription.illegal_parameter
 SUBJECT = "PSK"  # the trace's name for the PSK decision, both sides
@@ -160,7 +160,7 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13],
         return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     if session.expired(now):
         return "the ticket has expired"
-    return None
+    return session_server_problem(ctx, session.peer_certificates)
 
 
 def psk_modes_extension(ctx: Context) -> Extension:
