@@ -18,7 +18,7 @@ from glasstls.handshake.peer_auth import load_certificate, parse_der_chain
 from glasstls.x509 import names, verify_cache
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
-from glasstls.x509.verify import verify_server_chain
+from glasstls.x509.verify import verify_client_chain, verify_server_chain
 from pairs import TamperingClient, TamperingServer, transfer
 from revocation_helpers import crl
 
@@ -46,6 +46,30 @@ def test_a_verified_chain_is_kept_within_its_dates(ca: ThrowawayCA) -> None:
     with pytest.raises(AlertError) as expired:
         verify_server_chain(leaf.chain, "example.com", store, late)
     assert expired.value.description == AlertDescription.certificate_expired
+
+
+def test_a_client_chain_is_kept_apart_and_its_crls_checked_every_time(ca: ThrowawayCA) -> None:
+    """Client chains (verify_client_chain) are kept as server chains are, under a name of their own:
+    the same client again, or a session's chain checked again at resumption, is not validated twice;
+    its CRLs are looked at every time, and a client chain is never a server chain's answer."""
+    store = TrustStore.from_pem(ca.root_pem())
+    client = ca.issue_client("client.test", now=NOW)
+    first = verify_client_chain(client.chain, store, NOW)
+    assert verify_client_chain(client.chain, store, NOW + timedelta(days=1)) is first
+    assert len(store.verified) == 1
+    revoked = crl((ca.intermediate_cert, ca.intermediate_key), revoked=[client.certificate], now=NOW)
+    with pytest.raises(AlertError) as refused:
+        verify_client_chain(client.chain, store, NOW, crls=[revoked])
+    assert refused.value.description == AlertDescription.certificate_revoked
+    late = client.certificate.not_valid_after_utc + timedelta(seconds=1)
+    with pytest.raises(AlertError) as expired:
+        verify_client_chain(client.chain, store, late)
+    assert expired.value.description == AlertDescription.certificate_expired
+    # the kept client result never answers for a server: checked as one, the chain fails (its EKU)
+    with pytest.raises(AlertError):
+        verify_server_chain(client.chain, "client.test", store, NOW)
+    with pytest.raises(AlertError):
+        verify_server_chain(client.chain, None, store, NOW)
 
 
 def test_a_failure_is_not_kept(ca: ThrowawayCA) -> None:

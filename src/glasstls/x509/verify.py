@@ -626,6 +626,25 @@ def verify_client_chain(
     if not chain:
         raise AlertError(AlertDescription.bad_certificate, "the client sent an empty certificate chain")
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    # Kept as a server's chain is (verify_cache.py), under a name no host name can be: the same client
+    # again, or a session's chain checked again at resumption, is not validated twice; the CRLs are.
+    key = (tuple([der_of(c) for c in chain]), _CLIENT_CHAIN)
+    path: tuple[x509.Certificate, ...] | None = store.verified.get(key, now)
+    if path is None:
+        path = _client_path(chain, store, now)
+        store.verified.put(key, path, path)
+    if crls or revocation == "hard":
+        from .revocation import check_crls
+
+        check_crls(path, crls, now, revocation, role="client", report=report)
+    return path
+
+
+_CLIENT_CHAIN = "(a client chain)"  # the verified-chain cache's name for client chains: no DNS name or IP
+
+
+def _client_path(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime) -> tuple[x509.Certificate, ...]:
+    """The validated path of a client chain (leaf first), or the AlertError that says why there is none."""
     ca_policy, leaf_policy = client_extension_policies()
     verifier = (
         verification.PolicyBuilder()
@@ -636,16 +655,11 @@ def verify_client_chain(
         .build_client_verifier()
     )
     try:
-        path = tuple(verifier.verify(chain[0], list(chain[1:])).chain)
+        return tuple(verifier.verify(chain[0], list(chain[1:])).chain)
     except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
         if chain[0] not in store:
             raise _diagnose_client(chain, store, now, str(exc)) from None
-        path = _trusted_client_leaf(chain[0], now)
-    if crls or revocation == "hard":
-        from .revocation import check_crls
-
-        check_crls(path, crls, now, revocation, role="client", report=report)
-    return path
+        return _trusted_client_leaf(chain[0], now)
 
 
 def _trusted_client_leaf(leaf: x509.Certificate, now: datetime) -> tuple[x509.Certificate]:
