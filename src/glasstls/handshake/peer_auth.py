@@ -14,6 +14,7 @@ certificate's key, then the signature itself, reported in the trace.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import cast
 
 from cryptography import x509
@@ -137,7 +138,7 @@ def verify_client(ctx: Context, chain: Chain) -> None:
         traced_check(ctx, subject, f"client accepted by {CHECK_FIELD}", lambda: run_identity_check(check, identity))
 
 
-def session_server_problem(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
+def session_server_problem(ders: tuple[bytes, ...], now: datetime) -> str | None:
     """Why a client may not offer a session on account of the server chain it keeps, or None: a chain
     that does not parse (a damaged session file), or a server certificate past its notAfter (as Go's
     client: a resumption would vouch for it once more without a look at it)."""
@@ -145,7 +146,7 @@ def session_server_problem(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
         chain = parse_der_chain(ders, "server")
     except AlertError as exc:
         return f"the server chain it keeps does not parse: {exc.reason}"
-    if chain and chain[0].not_valid_after_utc < ctx.now():
+    if chain and chain[0].not_valid_after_utc < now:
         return f"the server certificate it keeps expired at {chain[0].not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC"
     return None
 
