@@ -21,6 +21,7 @@ Every wait is bounded by :data:`WAIT`; every process and thread ends in a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -530,6 +531,19 @@ class ServerThread:
     def __exit__(self, *exc: Any) -> None:
         self._listener.close()  # a thread still in accept() gets an error and ends
         self._thread.join(WAIT)
+
+
+async def request_path(reader: asyncio.StreamReader, limit: int = 16 * 1024) -> str:
+    """The path of the HTTP request whose head comes on ``reader``: read up to its blank line (at most
+    ``limit`` bytes); "" when no request line came whole."""
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < limit:
+        chunk = await reader.read(4096)
+        if not chunk:
+            break
+        head += chunk
+    words = head.split(b" ", 2)
+    return words[1].decode("ascii", "replace") if len(words) == 3 else ""
 
 
 def read_line(recv: Callable[[int], bytes], limit: int = 1 << 16) -> bytes:

@@ -14,14 +14,13 @@ The Node script is test_resumption13_peers.py's (NODE_PEER), told the version an
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import InteropPKI
 from interop_peers import WAIT, PeerProcess, read_line, reverse_line
-from test_resumption13_peers import NODE, _node_settings, glasstls_echo, needs_node
+from test_resumption13_peers import NODE, _node_settings, glasstls_echo, needs_node, node_client_of
 from test_resumption13_peers import node_script as node_script
 from test_resumption_openssl import SequentialServer
 
@@ -56,21 +55,9 @@ def test_node_client_certificate_at_a_glasstls_server_and_on_resumption(
     )
     out = tmp_path / "node-client.json"
     with SequentialServer(2, glasstls_echo(config)) as server:
-        settings = _node_settings(
-            out, role="client", port=server.port, ca=str(pki.root_file), version=version,
-            client_cert=str(cert), client_key=str(key),
-        )  # fmt: skip
-        node = subprocess.run(
-            [str(NODE), str(node_script), settings],
-            capture_output=True, text=True, errors="replace", timeout=WAIT + 5, check=False,
-        )  # fmt: skip
-        said = f"node client ({node.returncode}) said:\n{node.stdout}{node.stderr}"
-        try:
-            results = server.results()
-        except Exception as exc:
-            raise AssertionError(f"glasstls server failed: {exc!r}; {said}") from exc
-    assert node.returncode == 0 and out.exists(), said
-    reports = json.loads(out.read_text())
+        reports, results = node_client_of(
+            server, node_script, out, ca=str(pki.root_file), version=version, client_cert=str(cert), client_key=str(key)
+        )
     # Node's view: both connections, the second one resumed.
     assert [(r["protocol"], r["authorized"]) for r in reports] == [(version, True)] * 2, reports
     assert [r["reused"] for r in reports] == [False, True], reports

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 from conftest import InteropPKI
-from interop_peers import WAIT
+from interop_peers import WAIT, request_path
 from nginx_peer import PATHS, TEMP_PATHS, Nginx, needs_nginx, running_nginx
 
 from glasstls import ServerConfig, TrustStore
@@ -42,7 +42,6 @@ from glasstls.io.aio_server import start_server
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90), needs_nginx]
 
 REQUESTS = 4  # through nginx, one after another: one full handshake, then resumptions
-MAX_REQUEST = 16 * 1024
 
 # fmt: off
 CONFIG = PATHS + """
@@ -84,17 +83,11 @@ class Seen:
 
 async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[Seen]) -> None:
     """Read one request's head, answer with what this connection is, close (nginx asked HTTP/1.0)."""
-    request = b""
-    while b"\r\n\r\n" not in request and len(request) < MAX_REQUEST:
-        chunk = await reader.read(4096)
-        if not chunk:
-            break
-        request += chunk
-    words = request.split(b" ", 2)
+    path = await request_path(reader)
     parameters = writer.get_extra_info("glasstls")
     chain = parameters.peer_certificates
     this = Seen(
-        words[1].decode("ascii", "replace") if len(words) == 3 else "",
+        path,
         parameters.version,
         parameters.resumed,
         parameters.server_name,

@@ -464,21 +464,27 @@ def _node_settings(out: Path, **settings: Any) -> str:
     return json.dumps({"out": str(out), "timeout": WAIT, "connections": 2, **settings})
 
 
+def node_client_of(server: SequentialServer, script: Path, out: Path, **settings: Any) -> tuple[list[Any], list[Any]]:
+    """The Node client (NODE_PEER) run to ``server``'s port with ``settings``: its reports, and what the
+    glasstls server's handlers returned; a failure of either is raised with what the other said."""
+    node = subprocess.run(
+        [str(NODE), str(script), _node_settings(out, role="client", port=server.port, **settings)],
+        capture_output=True, text=True, errors="replace", timeout=WAIT + 5, check=False,
+    )  # fmt: skip
+    said = f"node client ({node.returncode}) said:\n{node.stdout}{node.stderr}"
+    try:
+        results = server.results()
+    except Exception as exc:
+        raise AssertionError(f"glasstls server failed: {exc!r}; {said}") from exc
+    assert node.returncode == 0 and out.exists(), said
+    return json.loads(out.read_text()), results
+
+
 @needs_node
 def test_node_client_resumes_with_glasstls_server(pki, node_script: Path, tmp_path: Path) -> None:
     out = tmp_path / "node-client.json"
     with SequentialServer(2, glasstls_echo(server_config(pki))) as server:
-        node = subprocess.run(
-            [str(NODE), str(node_script), _node_settings(out, role="client", port=server.port, ca=str(pki.root_file))],
-            capture_output=True, text=True, errors="replace", timeout=WAIT + 5, check=False,
-        )  # fmt: skip
-        said = f"node client ({node.returncode}) said:\n{node.stdout}{node.stderr}"
-        try:
-            results = server.results()
-        except Exception as exc:
-            raise AssertionError(f"glasstls server failed: {exc!r}; {said}") from exc
-    assert node.returncode == 0 and out.exists(), said
-    reports = json.loads(out.read_text())
+        reports, results = node_client_of(server, node_script, out, ca=str(pki.root_file))
 
     # Node's view
     assert len(reports) == 2, reports

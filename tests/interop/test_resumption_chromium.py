@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from interop_peers import request_path
 from test_interop_chromium_hybrid import CHROMIUM, CHROMIUM_TIMEOUT, ChromiumRun, run_chromium
 
 from glasstls import ProtocolVersion, ServerConfig
@@ -48,7 +49,6 @@ PAGE = ("<!doctype html><title>resumption</title><p>three images</p>" + "".join(
     f"<img src='{path}'>" for path in IMAGES
 )).encode()  # fmt: skip
 IMAGE = b"<svg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/>"
-MAX_REQUEST = 16 * 1024  # a request's head; Chromium's are under 1 KiB
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,7 @@ class Served:
 
 async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, served: list[Served]) -> None:
     """One request, one answer, then close (``connection: close``): the next resource needs a new connection."""
-    request = b""
-    while b"\r\n\r\n" not in request and len(request) < MAX_REQUEST:
-        chunk = await reader.read(4096)
-        if not chunk:
-            break
-        request += chunk
-    words = request.split(b" ", 2)
-    path = words[1].decode("ascii", "replace") if len(words) == 3 else ""
+    path = await request_path(reader)
     parameters = writer.get_extra_info("glasstls")
     served.append(Served(writer.get_extra_info("peername")[1], path, parameters.version, parameters.resumed))
     body, kind = (PAGE, b"text/html") if path == "/" else (IMAGE, b"image/svg+xml") if path in IMAGES else (b"", b"")
