@@ -19,13 +19,19 @@ from typing import Any
 
 import pytest
 from conftest import InteropPKI
-from interop_peers import WAIT, PeerProcess, read_line, reverse_line
-from test_resumption13_peers import NODE, _node_settings, glasstls_echo, needs_node, node_client_of
+from interop_peers import PeerProcess, reverse_line
+from test_resumption13_peers import (
+    NODE,
+    _node_settings,
+    glasstls_client_twice,
+    glasstls_echo,
+    needs_node,
+    node_client_of,
+)
 from test_resumption13_peers import node_script as node_script
 from test_resumption_openssl import SequentialServer
 
-import glasstls
-from glasstls import CertifiedKey, ClientConfig, NegotiatedParameters, ProtocolVersion, ServerConfig, TrustStore
+from glasstls import CertifiedKey, ClientConfig, ProtocolVersion, ServerConfig, TrustStore
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60), needs_node]
 
@@ -67,25 +73,6 @@ def test_node_client_certificate_at_a_glasstls_server_and_on_resumption(
         assert params.client_auth and params.peer_certificate_subject == "CN=node-interop-client", params
 
 
-def glasstls_twice(port: int, config: ClientConfig, said: Any) -> tuple[list[NegotiatedParameters], list[bytes]]:
-    """Two connections, each a line and its answer (a TLS 1.3 server's tickets come before it); the second
-    offers the first's session (TLS 1.3 ticket, TLS 1.2 ticket or session ID)."""
-    params, answers, session = [], [], None
-    for i in range(2):
-        try:
-            with glasstls.connect(
-                "127.0.0.1", port, config, server_name="localhost", timeout=WAIT, session=session
-            ) as tls:
-                tls.sendall(f"glasstls connection {i}\n".encode())
-                answers.append(read_line(tls.recv))
-                assert tls.parameters is not None
-                params.append(tls.parameters)
-                session = tls.conn.session
-        except Exception as exc:
-            raise AssertionError(f"glasstls client, connection {i}, failed: {exc!r}; the peer said:\n{said()}") from exc
-    return params, answers
-
-
 class NodeClientAuthServer(PeerProcess):
     """The Node server (NODE_PEER) requiring a client certificate from ``pki``'s CA, for two connections."""
 
@@ -117,7 +104,9 @@ def test_glasstls_client_certificate_at_a_node_server_and_on_resumption(
     )
     out = tmp_path / "node-server.json"
     with NodeClientAuthServer(node_script, out, pki, version) as server:
-        params, answers = glasstls_twice(server.port, config, lambda: server.output)
+        params, _, answers = glasstls_client_twice(
+            server.port, config, lambda: server.output, tls13_tickets=version == "TLSv1.3"
+        )
         output = server.wait_exit()
         returncode = server.returncode
     assert returncode == 0 and out.exists(), f"node server failed ({returncode}):\n{output}"
