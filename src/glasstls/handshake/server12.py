@@ -28,11 +28,10 @@ ClientKeyExchange with), handed on as typed values from state to state.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..config import CertifiedKey, ServerConfig
 from ..crypto import kx
@@ -68,6 +67,7 @@ from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import acknowledges_name, candidates, report_choice
 from .common12 import DEFAULT_TICKET_LIFETIME, Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, der_chain, parse_der_chain, session_client_refusal, verify_client
+from .premaster12 import dhe_pre_master, rsa_pre_master
 from .status import staple_for
 
 ILLEGAL = AlertDescription.illegal_parameter
@@ -692,7 +692,7 @@ class ExpectClientKeyExchange12(ServerState12[ClientKeyExchange]):
         if isinstance(keys, RsaKeyTransport):
             pre_master = rsa_pre_master(ctx, keys.private_key, msg.rsa_encrypted(), keys.client_version)
         elif self.s.suite.kx == "DHE":
-            pre_master = _dhe_pre_master(keys, msg.dhe_public())
+            pre_master = dhe_pre_master(keys, msg.dhe_public())
         else:
             pre_master = keys.exchange(msg.ecdhe_public())
         self.s.transcript.add(msg.raw)
@@ -700,34 +700,6 @@ class ExpectClientKeyExchange12(ServerState12[ClientKeyExchange]):
         if s.peer_chain:
             return ExpectClientCertificateVerify12(s)
         return ExpectClientCcs12(s)
-
-
-def _dhe_pre_master(share: kx.KeyShare, yc: bytes) -> bytes:
-    """RFC 5246, Section 8.1.2: the shared secret, leading zero bytes stripped (Yc padded to the length of p)."""
-    plen = kx.key_share_length(share.group) or 0
-    if not 0 < len(yc) <= plen:
-        raise AlertError(ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
-    return kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
-
-
-def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, client_version: int) -> bytes:
-    """RFC 5246, Section 7.4.7.1, with the Bleichenbacher/ROBOT defence.
-
-    A random pre-master secret is drawn first. Whatever goes wrong with the
-    decryption (padding, length, version) the handshake continues with that
-    random value through the same code path, so the only symptom is a
-    Finished that does not match: the same decrypt_error a wrong key gives.
-    """
-    fallback = ProtocolVersion.TLSv1_2.to_bytes(2, "big") + ctx.randomness(46)
-    try:
-        candidate = key.decrypt(encrypted, padding.PKCS1v15())
-    except ValueError:
-        candidate = b""
-    good_length = len(candidate) == 48
-    # RFC 5246: the version is the one the client offered in its ClientHello.
-    expected_version = client_version.to_bytes(2, "big")
-    good_version = hmac.compare_digest(candidate[:2] if good_length else b"\x00\x00", expected_version)
-    return candidate if (good_length and good_version) else fallback
 
 
 @dataclass(frozen=True, eq=False)
