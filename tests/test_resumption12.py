@@ -690,9 +690,10 @@ def test_a_session_without_client_certificate_is_not_resumed_once_one_is_require
     session = first_session(client_config(), scfg)  # no client certificate that time
     run = Run(_with_client_certificate(), replace(scfg, client_auth="required"), session=session).handshake()
     assert not run.resumed
-    assert (False, "saved session has no client certificate, and this server requires one") in run.server_checks(
-        "session"
-    )
+    assert (
+        False,
+        "saved session not resumed: its session has no client certificate, and this server requires one",
+    ) in run.server_checks("session")
     params = run.server.parameters
     assert params is not None and params.client_auth and params.peer_certificate_subject == "CN=client.test"
 

@@ -152,11 +152,16 @@ def session_server_problem(ders: tuple[bytes, ...], now: datetime) -> str | None
 
 
 def session_client_refusal(ctx: Context, ders: tuple[bytes, ...]) -> str | None:
-    """Why a resumption may not carry over the client chain its session holds, or None: the chain
-    checked again as a full handshake would check it now (the client CAs, the time, the CRLs, the
-    application's identity check), so that a session outlives neither the certificate nor the policy
-    that admitted it. The server then declines the session: a full handshake asks again."""
+    """Why a server may not resume a session on account of the client chain it holds (both versions),
+    or None: none when this server requires one, or the chain checked again as a full handshake would
+    check it now (the client CAs, the time, the CRLs, the application's identity check), so that a
+    session outlives neither the certificate nor the policy that admitted it. The server then declines
+    the session: a full handshake asks again."""
     config = ctx.config
+    if not ders:
+        # A session made before this server required certificates: resuming it would skip the check.
+        required = config.client_auth == "required"
+        return "its session has no client certificate, and this server requires one" if required else None
     store = config.client_trust_store
     try:
         chain = parse_der_chain(ders, "client")  # (a session from a shared store may hold anything)

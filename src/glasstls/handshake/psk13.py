@@ -418,10 +418,7 @@ def _resumable(
     age = ticket_age_ms(identity.obfuscated_ticket_age, state.ticket_age_add)
     if age > state.lifetime * 1000:  # Section 4.6.1: never used beyond its lifetime
         return None, f"the client says it is {age / 1000:.0f} s old, beyond its lifetime of {state.lifetime} s"
-    cfg: ServerConfig = ctx.config
-    if cfg.client_auth == "required" and not state.peer_certificates:
-        return None, "its session has no client certificate, and this server requires one"
-    refusal = session_client_refusal(ctx, state.peer_certificates) if state.peer_certificates else None
+    refusal = session_client_refusal(ctx, state.peer_certificates)
     if refusal:
         return None, refusal
     return suite, ""

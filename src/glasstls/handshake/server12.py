@@ -226,16 +226,12 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
         ctx.verified(
             "session", False, "saved session does not match this hello (version, suite, EMS, SNI or encrypt-then-MAC)"
         )
-    elif ctx.config.client_auth == "required" and not state.peer_certificates:
-        # A session made before this server required certificates: resuming it would skip the check.
-        ctx.verified("session", False, "saved session has no client certificate, and this server requires one")
         return False
-    elif state.peer_certificates:
-        refusal = session_client_refusal(ctx, state.peer_certificates)
-        if refusal:
-            ctx.verified("session", False, f"saved session not resumed: {refusal}")
-            return False
-    return usable
+    refusal = session_client_refusal(ctx, state.peer_certificates)
+    if refusal:
+        ctx.verified("session", False, f"saved session not resumed: {refusal}")
+        return False
+    return True
 
 
 def _check_resuming_hello(offer: Offer, state: SessionState, suite: Suite12) -> None:
@@ -639,7 +635,8 @@ def _send_ticket(ctx: Context, s: KeyedHandshake12) -> None:
     keys: TicketKeyRing = ctx.config.ticket_keys
     ticket = b""  # (the ServerHello promised a NewSessionTicket: an empty one says "no ticket after all")
     try:
-        ticket = keys.seal(state, ctx.now()) if state is not None else b""
+        if state is not None:
+            ticket = keys.seal(state, ctx.now())
     except NoTicketKey as exc:
         ctx.verified("session ticket", False, f"no ticket issued: {exc} {where(keys.source)}")
     except ValueError as exc:  # a session too large for a ticket
@@ -763,9 +760,10 @@ class ExpectClientFinished12(ServerState12[Finished]):
             s.install_write(ctx)
             s.send(ctx, Finished(verify_data=s.finished("server")))
             cache: SessionCache | None = ctx.config.session_cache
-            state = _session(ctx, s) if s.session_id and cache is not None else None
-            if state is not None and cache is not None:
-                cache.put(s.session_id, state, ctx.now())
+            if s.session_id and cache is not None:
+                state = _session(ctx, s)
+                if state is not None:
+                    cache.put(s.session_id, state, ctx.now())
         ctx.complete(PeerVerified(proof), s.parameters())
         return ServerConnected12(s)
 
