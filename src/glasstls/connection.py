@@ -52,7 +52,15 @@ from .record.layer import RecordLayer
 from .record.protection import MAX_PLAINTEXT, Protection13
 from .record.protection12 import Protection12
 from .session.state import SessionState
-from .wire.handshake import ClientHello, Finished, Handshake, HandshakeBuffer, KeyUpdate, decode_message
+from .wire.handshake import (
+    ClientHello,
+    Finished,
+    Handshake,
+    HandshakeBuffer,
+    KeyUpdate,
+    MessageTooLarge,
+    decode_message,
+)
 
 # RFC 8446, Section 5.5: at most 2^24.5 full-size records under one AES-GCM key.
 # Rekey well before that; ChaCha20-Poly1305 would allow more but one rule is simpler.
@@ -80,9 +88,7 @@ _CLOSE_NOTIFY, _USER_CANCELED = AlertDescription.close_notify, AlertDescription.
 # authentication's changes none). (A TLS 1.3 ServerHello sends nothing: the check
 # after each message catches it, as any other key change.)
 _ENDS_RECORD_ALWAYS = frozenset({HandshakeType.client_hello})
-_ENDS_RECORD_TLS13 = frozenset(
-    {HandshakeType.finished, HandshakeType.key_update, HandshakeType.end_of_early_data}
-)
+_ENDS_RECORD_TLS13 = frozenset({HandshakeType.finished, HandshakeType.key_update, HandshakeType.end_of_early_data})
 
 
 def _members(enum: type[AlertLevel] | type[AlertDescription]) -> tuple[Any, ...]:
@@ -418,7 +424,16 @@ class Connection:
         hs_in.feed(data)
         try:
             while not self._closed:
-                raw = hs_in.pop()
+                try:
+                    raw = hs_in.pop()
+                except MessageTooLarge as err:
+                    # A type this state never reads is unexpected_message whatever length its header
+                    # claims, as _on_message judges one that does not decode (OpenSSL too checks
+                    # the type against the state before the size).
+                    if not self._state.takes(err.msg_type):
+                        step = f"while {self._state.step}"
+                        raise unexpected(HandshakeType(err.msg_type).name, step) from None
+                    raise
                 if raw is None:
                     return
                 read_before = records.read

@@ -80,6 +80,19 @@ def _(t: Any) -> Any:
     return scripted13(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(99, b""))])
 
 
+# A header whose type the state never reads is unexpected_message before its length is judged: an
+# oversized one of a type the state reads is decode_error (key-update-too-long, hello-handshake-
+# message-length-huge), as OpenSSL checks the type first too.
+@rule("certificate-unsolicited-length-huge", "RFC 8446 4.4.2", "1.3", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted13(t, before_finished=[(HANDSHAKE, handshake(11, b"", length=(1 << 24) - 1))])
+
+
+@rule("after-finished-unknown-type-length-huge", "RFC 8446 4", "1.3", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted13(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(99, b"", length=(1 << 24) - 1))])
+
+
 # -- alerts (RFC 8446, Section 6; RFC 5246, Section 7.2) ------------------------------------------------
 
 

@@ -199,6 +199,14 @@ def _(t: Any) -> Any:
     return scripted12(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(20, bytes(12)))])
 
 
+@rule("tls12-certificate-unsolicited-length-huge", "RFC 5246 7.4.6", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    """A client Certificate the server never asked for, its header claiming 2^24 - 1 bytes, in
+    place of the ClientKeyExchange: unexpected whatever its length (as OpenSSL)."""
+    huge = record(HANDSHAKE, handshake(11, b"", length=(1 << 24) - 1))
+    return scripted12(t, flights=lambda s, n, recs: [huge, *recs] if n == 1 else recs)
+
+
 @rule("tls12-after-finished-ccs", "RFC 5246 7.1", "1.2", A.unexpected_message, openssl="internal_error")
 def _(t: Any) -> Any:
     return scripted12(t, after=lambda s: [record(CCS, b"\x01")])

@@ -613,6 +613,16 @@ def decode_message(raw: bytes, parsers: Mapping[HandshakeType, Parser] | None = 
     return msg
 
 
+class MessageTooLarge(DecodeError):
+    """A handshake header announcing more than the buffer's limit; ``msg_type`` is the header's
+    type, so the connection can tell a message its state never reads (unexpected_message) from
+    an oversized one of a type it does (decode_error)."""
+
+    def __init__(self, msg_type: int, reason: str) -> None:
+        super().__init__(reason)
+        self.msg_type = msg_type
+
+
 class HandshakeBuffer:
     """Reassembles handshake messages that span or share records (RFC 8446, Section 5.1).
 
@@ -645,9 +655,10 @@ class HandshakeBuffer:
             return None
         length = _HEADER_AT(buf, pos)[0] & 0xFFFFFF  # the uint24 length after msg_type
         if length > self.max_message:
-            raise DecodeError(
+            raise MessageTooLarge(
+                buf[pos],
                 f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
-                "(limit Limits.max_handshake_message)"
+                "(limit Limits.max_handshake_message)",
             )
         end = pos + 4 + length
         if end == size and type(buf) is bytes:  # the buffer's last message (most often its only one)
