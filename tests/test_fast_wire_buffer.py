@@ -74,3 +74,31 @@ def test_every_header_change_is_refused_as_before() -> None:
     with pytest.raises(AlertError, match="unexpected handshake message type"):
         H.decode_message(b"\xfe" + raw[1:])
     assert H.decode_message(bytearray(raw)) == H.decode_message(raw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "longest"),
+    [
+        (H.HandshakeType.finished, 64),
+        (H.HandshakeType.key_update, 1),
+        (H.HandshakeType.end_of_early_data, 0),
+        (H.HandshakeType.hello_request, 0),
+        (H.HandshakeType.server_hello_done, 0),
+        (H.HandshakeType.client_key_exchange, 4096),
+        (H.HandshakeType.certificate_verify, 1 << 14),
+    ],
+)
+def test_a_small_message_claiming_more_than_it_can_be_is_refused_at_its_header(msg_type: int, longest: int) -> None:
+    """Refused with its header alone, not buffered until the claimed bytes (or the deadline) come,
+    and named as the type it claims to be: the connection then judges whether its state reads it."""
+    buf = H.HandshakeBuffer()
+    buf.feed(bytes((msg_type,)) + (longest + 1).to_bytes(3, "big"))
+    with pytest.raises(H.MessageTooLarge, match=f"claims {longest + 1} bytes") as raised:
+        buf.pop()
+    assert raised.value.msg_type == msg_type and raised.value.description.name == "decode_error"
+    buf = H.HandshakeBuffer()
+    buf.feed(bytes((msg_type,)) + longest.to_bytes(3, "big"))  # as long as it can be: waited for
+    if longest:
+        assert buf.pop() is None
+        buf.feed(bytes(longest))
+    assert len(buf.pop() or b"") == 4 + longest

@@ -33,6 +33,13 @@ def _(t: Any) -> Any:
     return scripted13(t, message_edit=finished_edit(lambda raw: with_body(raw, raw[4:-1])))
 
 
+@rule("finished-header-claims-1000-bytes", "RFC 8446 4.4.4", "1.3", A.decode_error, openssl="illegal_parameter")
+def _(t: Any) -> Any:
+    """A Finished header claiming more than any hash, and nothing after it: refused at the header,
+    not waited for until the handshake's deadline."""
+    return scripted13(t, message_edit=finished_edit(lambda raw: raw[:1] + (1000).to_bytes(3, "big")))
+
+
 @rule("finished-wrong", "RFC 8446 4.4.4", "1.3", A.decrypt_error)
 def _(t: Any) -> Any:
     return scripted13(t, message_edit=finished_edit(lambda raw: raw[:-1] + bytes((raw[-1] ^ 1,))))

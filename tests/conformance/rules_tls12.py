@@ -182,6 +182,11 @@ def _(t: Any) -> Any:
     return scripted12(t, message_edit=finished_edit(lambda raw: with_body(raw, raw[4:-1])))
 
 
+@rule("tls12-finished-header-claims-1000-bytes", "RFC 5246 7.4.9", "1.2", A.decode_error, openssl="illegal_parameter")
+def _(t: Any) -> Any:
+    return scripted12(t, message_edit=finished_edit(lambda raw: raw[:1] + (1000).to_bytes(3, "big")))
+
+
 @rule("tls12-finished-wrong", "RFC 5246 7.4.9", "1.2", A.decrypt_error)
 def _(t: Any) -> Any:
     return scripted12(t, message_edit=finished_edit(lambda raw: raw[:-1] + bytes((raw[-1] ^ 1,))))

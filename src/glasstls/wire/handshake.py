@@ -623,6 +623,22 @@ class MessageTooLarge(DecodeError):
         self.msg_type = msg_type
 
 
+# The longest each fixed-size or small message can be, checked as soon as its header is in: a
+# header claiming more is refused at once, not buffered until the rest (or the handshake deadline)
+# arrives, as OpenSSL bounds each message type. The others are bounded by Limits.max_handshake_message.
+_LONGEST: dict[int, tuple[int, str]] = {
+    HandshakeType.hello_request: (0, "a HelloRequest is empty (RFC 5246, Section 7.4.1.1)"),
+    HandshakeType.end_of_early_data: (0, "an EndOfEarlyData is empty (RFC 8446, Section 4.5)"),
+    HandshakeType.server_hello_done: (0, "a ServerHelloDone is empty (RFC 5246, Section 7.4.5)"),
+    HandshakeType.key_update: (1, "a KeyUpdate is one byte (RFC 8446, Section 4.6.3)"),
+    HandshakeType.finished: (64, "a Finished holds one hash, at most 64 bytes (RFC 8446, Section 4.4.4)"),
+    # A public value or an RSA-encrypted secret of a 16384-bit group or key, twice over (RFC 5246, 7.4.7).
+    HandshakeType.client_key_exchange: (4096, "a ClientKeyExchange is at most 4096 bytes here"),
+    # One signature (RSA of 16384 bits: 2048 bytes), as OpenSSL's bound of 2^14 (RFC 8446, Section 4.4.3).
+    HandshakeType.certificate_verify: (1 << 14, "a CertificateVerify is at most 16384 bytes here"),
+}
+
+
 class HandshakeBuffer:
     """Reassembles handshake messages that span or share records (RFC 8446, Section 5.1).
 
@@ -660,6 +676,10 @@ class HandshakeBuffer:
                 f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
                 "(limit Limits.max_handshake_message)",
             )
+        longest = _LONGEST.get(buf[pos])
+        if longest is not None and length > longest[0]:
+            name = HandshakeType(buf[pos]).name
+            raise MessageTooLarge(buf[pos], f"{name} header claims {length} bytes: {longest[1]}")
         end = pos + 4 + length
         if end == size and type(buf) is bytes:  # the buffer's last message (most often its only one)
             self._buf, self._pos = b"", 0
