@@ -49,7 +49,9 @@ class Limits:
     # not offer post-handshake auth). A server asking once an hour has days before it.
     max_certificate_requests: int = 64
     # Handshake bytes buffered while a message is incomplete (RFC 8446, Section 5.1
-    # lets a message span records; a certificate chain is rarely over 64 KiB).
+    # lets a message span records; a certificate chain is rarely over 64 KiB). Messages of a fixed
+    # or small size (Finished, KeyUpdate, ClientKeyExchange …) have tighter bounds by type, checked
+    # at their header (wire/handshake.py, _LONGEST).
     max_handshake_message: int = 1 << 18
 
     def __post_init__(self) -> None:
