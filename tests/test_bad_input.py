@@ -256,8 +256,8 @@ OVERLONG = [
     ("Finished (server's)", one_byte_more, "33 bytes of verify_data"),
     ("Finished (client's)", one_byte_more, "33 bytes of verify_data"),
     ("NewSessionTicket", overlong_extensions, "extensions truncated"),
-    ("KeyUpdate (to client)", one_byte_more, "1 unexpected trailing bytes"),
-    ("KeyUpdate (to server)", one_byte_more, "1 unexpected trailing bytes"),
+    ("KeyUpdate (to client)", one_byte_more, "key_update header claims 2 bytes: a KeyUpdate is one byte"),
+    ("KeyUpdate (to server)", one_byte_more, "key_update header claims 2 bytes: a KeyUpdate is one byte"),
 ]
 
 

@@ -29,7 +29,7 @@ from glasstls.enums import AlertDescription, ContentType, HandshakeType, NamedGr
 from glasstls.errors import AlertError, InternalError
 from glasstls.events import ApplicationData, ConnectionClosed, Event, NewTicket
 from glasstls.observe import StateTrace
-from glasstls.wire.handshake import ClientHello, Finished, decode_message
+from glasstls.wire.handshake import ClientHello, Finished, MessageTooLarge, decode_message
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, split_records
 
@@ -71,8 +71,14 @@ class _Careful:
         hs_in.feed(data)
         try:
             while not self._closed:
-                raw = hs_in.pop()
+                try:
+                    raw = hs_in.pop()
+                except MessageTooLarge as err:  # a type the state never reads: unexpected, whatever its length
+                    self._check_takes(err.msg_type)
+                    raise
                 if raw is None:
+                    if hs_in.pending_type() is not None:  # (judged before the rest arrives)
+                        self._check_takes(hs_in.pending_type())
                     return
                 read_before = records.read
                 try:

@@ -414,7 +414,7 @@ class Connection:
             not self._hs_partial
             and type(data) is bytes
             and n >= 4
-            and ((data[1] << 16) | (data[2] << 8) | data[3]) == n - 4 <= hs_in.max_message
+            and ((data[1] << 16) | (data[2] << 8) | data[3]) == n - 4 <= hs_in.longest[data[0]]
         ):
             # A record that is one whole message, nothing pending (most are): the message the buffer
             # would hand on, taken without its feed and pops; it leaves the buffer empty, so no key
@@ -427,14 +427,12 @@ class Connection:
                 try:
                     raw = hs_in.pop()
                 except MessageTooLarge as err:
-                    # A type this state never reads is unexpected_message whatever length its header
-                    # claims, as _on_message judges one that does not decode (OpenSSL too checks
-                    # the type against the state before the size).
-                    if not self._state.takes(err.msg_type):
-                        step = f"while {self._state.step}"
-                        raise unexpected(HandshakeType(err.msg_type).name, step) from None
+                    self._check_takes(err.msg_type)  # (unexpected_message before the length is judged)
                     raise
                 if raw is None:
+                    pending = hs_in.pending_type()
+                    if pending is not None:
+                        self._check_takes(pending)  # (not waited for until the rest arrives)
                     return
                 read_before = records.read
                 self._on_message(raw, hs_in.empty())
@@ -443,6 +441,13 @@ class Connection:
                     raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
         finally:
             self._hs_partial = not hs_in.empty()
+
+    def _check_takes(self, msg_type: int) -> None:
+        """A message of a type this state never reads is unexpected_message as soon as its type is
+        known, whatever its header claims and however much of it is still to come, as _on_message
+        judges one that does not decode (OpenSSL too checks the type against the state first)."""
+        if not self._state.takes(msg_type):
+            raise unexpected(HandshakeType(msg_type).name, f"while {self._state.step}")
 
     def _check_ends_record(self, msg_type: int) -> None:
         """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""

@@ -95,6 +95,13 @@ def _(t: Any) -> Any:
     return scripted13(t, before_finished=[(HANDSHAKE, handshake(11, b"", length=(1 << 24) - 1))])
 
 
+@rule("after-finished-unknown-type-rest-never-sent", "RFC 8446 4", "1.3", A.unexpected_message)
+def _(t: Any) -> Any:
+    """The first bytes of a message of a type no state reads, its rest never sent: refused at its
+    type, not waited for (the client, as the server)."""
+    return scripted13(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(99, b"", length=100))])
+
+
 @rule("after-finished-unknown-type-length-huge", "RFC 8446 4", "1.3", A.unexpected_message)
 def _(t: Any) -> Any:
     return scripted13(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(99, b"", length=(1 << 24) - 1))])

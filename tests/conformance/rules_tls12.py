@@ -204,6 +204,11 @@ def _(t: Any) -> Any:
     return scripted12(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(20, bytes(12)))])
 
 
+@rule("tls12-after-finished-unknown-type-rest-never-sent", "RFC 5246 7.4", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, after=lambda s: [s.sealed(HANDSHAKE, handshake(99, b"", length=100))])
+
+
 @rule("tls12-certificate-unsolicited-length-huge", "RFC 5246 7.4.6", "1.2", A.unexpected_message)
 def _(t: Any) -> Any:
     """A client Certificate the server never asked for, its header claiming 2^24 - 1 bytes, in

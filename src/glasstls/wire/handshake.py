@@ -10,6 +10,7 @@ glasstls sends.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -639,6 +640,11 @@ _LONGEST: dict[int, tuple[int, str]] = {
 }
 
 
+@functools.cache
+def _longest_by_type(max_message: int) -> tuple[int, ...]:
+    return tuple(min(_LONGEST[t][0], max_message) if t in _LONGEST else max_message for t in range(256))
+
+
 class HandshakeBuffer:
     """Reassembles handshake messages that span or share records (RFC 8446, Section 5.1).
 
@@ -653,6 +659,9 @@ class HandshakeBuffer:
         self._buf: bytes | bytearray = b""
         self._pos = 0  # start of the next message in _buf
         self.max_message = max_message
+        # The longest message of each type (by its type byte): what pop() holds a header to, and
+        # what the connection's one-message-record shortcut checks before taking a record.
+        self.longest = _longest_by_type(max_message)
 
     def feed(self, fragment: bytes) -> None:
         buf = self._buf
@@ -670,16 +679,8 @@ class HandshakeBuffer:
         if size - pos < 4:
             return None
         length = _HEADER_AT(buf, pos)[0] & 0xFFFFFF  # the uint24 length after msg_type
-        if length > self.max_message:
-            raise MessageTooLarge(
-                buf[pos],
-                f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
-                "(limit Limits.max_handshake_message)",
-            )
-        longest = _LONGEST.get(buf[pos])
-        if longest is not None and length > longest[0]:
-            name = HandshakeType(buf[pos]).name
-            raise MessageTooLarge(buf[pos], f"{name} header claims {length} bytes: {longest[1]}")
+        if length > self.longest[buf[pos]]:
+            raise self._too_large(buf[pos], length)
         end = pos + 4 + length
         if end == size and type(buf) is bytes:  # the buffer's last message (most often its only one)
             self._buf, self._pos = b"", 0
@@ -696,5 +697,19 @@ class HandshakeBuffer:
             self._pos = 0
         return raw
 
+    def _too_large(self, msg_type: int, length: int) -> MessageTooLarge:
+        if length > self.max_message:
+            return MessageTooLarge(
+                msg_type,
+                f"handshake message of {length} bytes exceeds the {self.max_message}-byte limit "
+                "(limit Limits.max_handshake_message)",
+            )
+        name = HandshakeType(msg_type).name
+        return MessageTooLarge(msg_type, f"{name} header claims {length} bytes: {_LONGEST[msg_type][1]}")
+
     def empty(self) -> bool:
         return self._pos >= len(self._buf)
+
+    def pending_type(self) -> int | None:
+        """The type of the incomplete message waiting for more bytes (its first byte), None if none."""
+        return self._buf[self._pos] if self._pos < len(self._buf) else None
