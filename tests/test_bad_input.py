@@ -805,6 +805,23 @@ def test_flipping_any_byte_of_any_handshake_message_only_ever_alerts(which, data
     _check_outcome(pair, header_touched=touched[0])
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.sampled_from(_MESSAGES), extra=st.binary(min_size=1, max_size=3))
+def test_bytes_after_any_handshake_message_only_ever_alert(which, extra: bytes) -> None:
+    """Stray bytes after a message begin the next message's header, in the same record: its type
+    is judged as soon as it arrives, so one the receiving state never reads is unexpected_message
+    at once; only a type it reads may wait for the rest of its message."""
+    side, kind = which
+    alter = once(kind, lambda msg: msg.raw + extra)
+    kw = {"client_alter": alter} if side == "client" else {"server_alter": alter}
+    pair = make_pair(**kw, **(UNCOMPRESSED if kind is Certificate else {}))
+    pair.handshake()
+    _check_outcome(pair, header_touched=True)
+    if not (pair.client.closed or pair.server.closed):  # a stall: the receiver waits for the rest
+        receiver = pair.server if side == "client" else pair.client
+        assert receiver._state.takes(extra[0]), (extra, receiver._state, pair.log)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_flipping_any_byte_of_any_record_only_ever_alerts(data) -> None:
