@@ -177,6 +177,51 @@ def _(t: Any) -> Answer:
     return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_extension()))
 
 
+def _psk_of(identities: list[bytes], binders: list[bytes]) -> bytes:
+    """An OfferedPsks of these identities (obfuscated age 0) and binders, however many of each."""
+    ids = b"".join(vec(2, i) + (0).to_bytes(4, "big") for i in identities)
+    return vec(2, ids) + vec(2, b"".join(vec(1, b) for b in binders))
+
+
+# The OfferedPsks syntax is checked whether or not an identity is known (RFC 8446, Section 4.2.11,
+# as Go and rustls decode it): OpenSSL skips an offer it cannot use, and serves these.
+@rule("hello-psk-binder-count-not-identity-count", "RFC 8446 4.2.11", "1.3", A.illegal_parameter, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_of([b"ticket a", b"ticket b"], [bytes(32)])))
+
+
+@rule("hello-psk-binder-31-bytes", "RFC 8446 4.2.11", "1.3", A.decode_error, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_of([b"ticket"], [bytes(31)])))
+
+
+@rule("hello-psk-identities-empty", "RFC 8446 4.2.11", "1.3", A.decode_error, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_of([], [bytes(32)])))
+
+
+@rule("hello-psk-identity-empty", "RFC 8446 4.2.11", "1.3", A.decode_error)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_of([b""], [bytes(32)])))
+
+
+@rule("hello-psk-trailing-byte", "RFC 8446 4.2.11", "1.3", A.decode_error, openssl=SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(PRE_SHARED_KEY, _psk_of([b"ticket"], [bytes(32)]) + b"\x00"))
+
+
+@rule("hello-psk-modes-empty", "RFC 8446 4.2.9", "1.3", A.decode_error)
+def _(t: Any) -> Answer:
+    psk = _psk_of([b"ticket"], [bytes(32)])
+    return send13(t, hello13().replacing(PSK_KEY_EXCHANGE_MODES, vec(1, b"")).with_ext(PRE_SHARED_KEY, psk))
+
+
+@rule("hello-psk-modes-unknown-only-full-handshake", "RFC 8446 4.2.9", "1.3", SERVED)
+def _(t: Any) -> Answer:
+    psk = _psk_of([b"ticket"], [bytes(32)])
+    return send13(t, hello13().replacing(PSK_KEY_EXCHANGE_MODES, vec(1, b"\x07")).with_ext(PRE_SHARED_KEY, psk))
+
+
 @rule("hello-early-data-without-psk", "RFC 8446 4.2.10", "1.3", SERVED)
 def _(t: Any) -> Answer:
     return send13(t, hello13().with_ext(EARLY_DATA))

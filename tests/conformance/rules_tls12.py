@@ -13,6 +13,7 @@ from hostile import (
     EC_POINT_FORMATS,
     EXTENDED_MASTER_SECRET,
     HANDSHAKE,
+    PRE_SHARED_KEY,
     RENEGOTIATION_INFO,
     RENEGOTIATION_SCSV,
     SUPPORTED_GROUPS,
@@ -134,6 +135,14 @@ def _(t: Any) -> Answer:
 @rule("tls12-alpn-no-overlap", "RFC 7301 3.2", "1.2", A.no_application_protocol, server="alpn")
 def _(t: Any) -> Answer:
     return send12(t, hello12().with_ext(ALPN, alpn(b"spdy/3")))
+
+
+@rule("tls12-hello-with-pre-shared-key-ignored", "RFC 8446 4.2", "1.2", SERVED, openssl="handshake_failure")
+def _(t: Any) -> Any:
+    """A TLS 1.2 negotiation does not use TLS 1.3's pre_shared_key (its last extension, well
+    formed, of a ticket nobody issued): ignored, as Go ignores it; OpenSSL refuses the hello."""
+    identity = vec(2, b"ticket") + (0).to_bytes(4, "big")
+    return send12(t, hello12().with_ext(PRE_SHARED_KEY, vec(2, identity) + vec(2, vec(1, bytes(32)))))
 
 
 @rule("tls12-unknown-extension-tolerated", "RFC 5246 7.4.1.4", "1.2", SERVED)
