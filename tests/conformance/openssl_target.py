@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from target import DEADLINE, client_config, identity
+from target import DEADLINE, authority, client_certificate, client_config, identity
 
 import glasstls
 from glasstls.x509.mint import certificates_pem
@@ -32,6 +32,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "alpn": ("-alpn", "h2,http/1.1"),
     "hrr": ("-groups", "secp384r1"),
     "stateless": ("-groups", "secp384r1", "-stateless"),
+    "clientauth": ("-Verify", "1", "-verify_return_error"),  # (and -CAfile, the conformance root: OpenSSLTarget)
 }
 
 
@@ -49,6 +50,11 @@ class OpenSSLTarget:
         argv = [OPENSSL or "openssl", "s_server", "-accept", "127.0.0.1:0", "-rev"]
         argv += ["-cert", str(folder / "cert.pem"), "-cert_chain", str(folder / "chain.pem")]
         argv += ["-key", str(folder / "key.pem"), *OPTIONS[kind]]
+        self.client_kw: dict[str, Any] = {}
+        if kind == "clientauth":
+            (folder / "root.pem").write_bytes(authority().root_pem())
+            argv += ["-CAfile", str(folder / "root.pem")]
+            self.client_kw = {"certificate": client_certificate()}
         self.config = _Config(("h2", "http/1.1") if kind == "alpn" else ())
         self.errors: list[str] = []
         self.proc = subprocess.Popen(
@@ -74,7 +80,7 @@ class OpenSSLTarget:
         kw: dict[str, Any] = {}
         if version is not None:
             kw = {"tls_min": version, "tls_max": version}
-        cfg = client_config(**kw, alpn=self.config.alpn)
+        cfg = client_config(**kw, **self.client_kw, alpn=self.config.alpn)
         with glasstls.connect("127.0.0.1", self.port, cfg, server_name="localhost", timeout=DEADLINE) as tls:
             tls.sendall(b"next\n")
             return tls.recv().startswith(b"txen")

@@ -88,6 +88,14 @@ def scripted12(t: Any, start: bool = True, **kw: Any) -> Any:
     return scripted.run() if start else scripted
 
 
+def scripted_with_certificate(t: Any, version: ProtocolVersion, certificate: Any = None, **kw: Any) -> Any:
+    """glasstls's client of one version with the target's client certificate (``certificate``:
+    another one; None in ``kw`` is not possible, use ``certificate=False`` for none at all)."""
+    cert = t.client_kw.get("certificate") if certificate is None else (certificate or None)
+    config = client_config(tls_min=version, tls_max=version, certificate=cert, alpn=t.config.alpn)
+    return Scripted(t.port, config, **kw).run()
+
+
 def fragments(message: bytes, size: int, ctype: int = HANDSHAKE) -> list[bytes]:
     return [record(ctype, message[i : i + size]) for i in range(0, len(message), size)]
 

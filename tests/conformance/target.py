@@ -35,6 +35,17 @@ def identity() -> Identity:
     return authority().issue_server(["localhost"])
 
 
+@functools.cache
+def client_identity() -> Identity:
+    """The well-behaved client's certificate, for servers that require one (the "clientauth" target)."""
+    return authority().issue_client("glasstls conformance client")
+
+
+def client_certificate() -> CertifiedKey:
+    ident = client_identity()
+    return CertifiedKey(ident.chain, ident.private_key)
+
+
 def server_config(**kw: Any) -> ServerConfig:
     ident = identity()
     return ServerConfig(certificates=(CertifiedKey(ident.chain, ident.private_key),), **kw)
@@ -45,8 +56,9 @@ def client_config(**kw: Any) -> ClientConfig:
 
 
 class Target:
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, client_kw: dict[str, Any] | None = None) -> None:
         self.config = config
+        self.client_kw = client_kw or {}  # what a client needs besides the defaults (its certificate)
         self.errors: list[str] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -87,7 +99,7 @@ class Target:
         kw: dict[str, Any] = {}
         if version is not None:
             kw = {"tls_min": version, "tls_max": version}
-        cfg = client_config(**kw, alpn=self.config.alpn)
+        cfg = client_config(**kw, **self.client_kw, alpn=self.config.alpn)
         with glasstls.connect("127.0.0.1", self.port, cfg, server_name="localhost", timeout=DEADLINE) as tls:
             tls.sendall(b"next\n")
             return tls.recv() == b"next\n"

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from hostile import Answer, Outcome
 from rules import CLOSED, RULES, SERVED, Rule
-from target import Target, server_config
+from target import Target, authority, client_certificate, server_config
 
 from glasstls import ProtocolVersion
 from glasstls.enums import AlertDescription, AlertLevel
 from glasstls.enums import NamedGroup as G
+from glasstls.x509.store import TrustStore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,6 +32,7 @@ SERVERS: dict[str, dict[str, Any]] = {
     "alpn": {"alpn": ("h2", "http/1.1")},
     "hrr": {"groups": (G.secp384r1,)},
     "stateless": {"groups": (G.secp384r1,), "stateless_hrr": True},
+    "clientauth": {"client_auth": "required"},  # (and the conformance root as client_trust_store: targets())
 }
 
 
@@ -40,7 +42,12 @@ def targets() -> Iterator[dict[str, Target]]:
 
     class Lazy(dict[str, Target]):
         def __missing__(self, key: str) -> Target:
-            started[key] = self[key] = Target(server_config(**SERVERS[key]))
+            if key == "clientauth":
+                trust = TrustStore.from_pem(authority().root_pem())
+                config = server_config(**SERVERS[key], client_trust_store=trust)
+                started[key] = self[key] = Target(config, {"certificate": client_certificate()})
+            else:
+                started[key] = self[key] = Target(server_config(**SERVERS[key]))
             return started[key]
 
     try:
