@@ -430,8 +430,7 @@ class Connection:
                     self._check_takes(err.msg_type)  # (unexpected_message before the length is judged)
                     raise
                 if raw is None:
-                    pending = hs_in.pending_type()
-                    if pending is not None:
+                    if (pending := hs_in.pending_type()) is not None:
                         self._check_takes(pending)  # (not waited for until the rest arrives)
                     return
                 read_before = records.read
@@ -443,9 +442,8 @@ class Connection:
             self._hs_partial = not hs_in.empty()
 
     def _check_takes(self, msg_type: int) -> None:
-        """A message of a type this state never reads is unexpected_message as soon as its type is
-        known, whatever its header claims and however much of it is still to come, as _on_message
-        judges one that does not decode (OpenSSL too checks the type against the state first)."""
+        """A type this state never reads is unexpected_message once known, whatever length its header
+        claims, as _on_message judges one that does not decode (OpenSSL checks the type first too)."""
         if not self._state.takes(msg_type):
             raise unexpected(HandshakeType(msg_type).name, f"while {self._state.step}")
 
