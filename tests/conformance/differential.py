@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/conformance/differential.py hello  [--seed N] [--count N] [--server KIND]
     .venv/bin/python tests/conformance/differential.py flight [--seed N] [--count N]
+    .venv/bin/python tests/conformance/differential.py client [--seed N] [--count N]
 
 Not a test (its findings need a reading of the RFCs): a tool that finds where glasstls answers a
 hostile peer otherwise than OpenSSL 3's s_server, for a person to judge, and turn into a rule of
@@ -17,7 +18,12 @@ rules_*.py when glasstls was wrong (or into README's deliberate differences when
   ClientKeyExchange, CertificateVerify, Finished) mutated on the wire only (a bit flipped, cut,
   bytes appended, a byte set, a length off by one, a random body).
 
-Each probe prints nothing when both servers answered alike (the same alert, or both went on);
+* ``client``: the other way round, glasstls's client and ``openssl s_client`` each facing a
+  glasstls server that mutates one of its messages on the wire only (ServerHello, Encrypted-
+  Extensions, Certificate, CertificateVerify, Finished; TLS 1.2's ServerKeyExchange and
+  ServerHelloDone): the alert each client sends back is compared.
+
+Each probe prints nothing when both sides answered alike (the same alert, or both went on);
 otherwise a line with what was changed and both answers. Probes go one at a time (s_server
 serves one connection at a time), each bounded by hostile.WAIT.
 """
@@ -25,9 +31,13 @@ serves one connection at a time), each bounded by hostile.WAIT.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,7 +48,10 @@ from openssl_target import OpenSSLTarget
 from target import Target, authority, client_certificate, client_config, server_config
 from test_conformance import SERVERS
 
-from glasstls import ProtocolVersion
+import glasstls
+from glasstls import ProtocolVersion, ServerConnection
+from glasstls.errors import TLSError
+from glasstls.events import AlertReceived
 from glasstls.x509.store import TrustStore
 
 EXTENSION_TYPES = (0, 1, 5, 10, 11, 13, 16, 21, 23, 27, 28, 35, 41, 42, 43, 44, 45, 47, 49, 51, 57, 0xFF01, 0x1234)
@@ -152,9 +165,63 @@ def flight_probe(target: Any, version: ProtocolVersion, msg_type: int, seed: int
     return said, changed
 
 
+class _Tampering(ServerConnection):
+    """A glasstls server that sends the first of its messages of ``msg_type`` mutated, on the wire only."""
+
+    def __init__(self, config: Any, msg_type: int, rng: random.Random, changed: list[str]) -> None:
+        self.msg_type, self.rng, self.changed = msg_type, rng, changed
+        super().__init__(config)
+
+    def _send_handshake(self, msg: Any) -> None:
+        super()._send_handshake(msg)
+        raw = self._hs_out[-1]
+        if raw[0] == self.msg_type and not self.changed and len(raw) >= 6:
+            self._hs_out[-1], how = mutated_message(self.rng, bytes(raw))
+            self.changed.append(how)
+
+
+def _serve_tampered(listener: socket.socket, config: Any, msg_type: int, seed: int, out: list[Any]) -> None:
+    """Accept one client, play the handshake with a mutated message; ``out``: the changes, the client's alert."""
+    changed: list[str] = []
+    said = "no alert"
+    with contextlib.suppress(OSError), listener.accept()[0] as sock:
+        sock.settimeout(H.WAIT)
+        conn = _Tampering(config, msg_type, random.Random(seed), changed)
+        while not conn.closed and (data := sock.recv(1 << 16)):
+            for event in conn.receive_bytes(data):
+                if isinstance(event, AlertReceived) and said == "no alert":
+                    said = event.description.name
+            sock.sendall(conn.data_to_send())
+    out += [changed, said]
+
+
+def client_probe(kind: str, version: ProtocolVersion, msg_type: int, seed: int, root: Path) -> tuple[str, list[str]]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(H.WAIT)
+    out: list[Any] = []
+    server = threading.Thread(target=_serve_tampered, args=(listener, server_config(), msg_type, seed, out))
+    server.start()
+    port = listener.getsockname()[1]
+    try:
+        if kind == "glasstls":
+            config = client_config(tls_min=version, tls_max=version, certificate_compression=())
+            with contextlib.suppress(TLSError, OSError):
+                glasstls.connect("127.0.0.1", port, config, server_name="localhost", timeout=H.WAIT).close()
+        else:
+            flag = "-tls1_3" if version == ProtocolVersion.TLSv1_3 else "-tls1_2"
+            argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+            argv += ["-CAfile", str(root), "-verify_return_error", flag]
+            subprocess.run(argv, input=b"", capture_output=True, timeout=2 * H.WAIT, check=False)
+    finally:
+        server.join(2 * H.WAIT)
+        listener.close()
+    changed, said = out if out else ([], "no answer")
+    return said, changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=("hello", "flight"))
+    parser.add_argument("mode", choices=("hello", "flight", "client"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--server", default="default", choices=sorted(SERVERS))
@@ -166,6 +233,8 @@ def main() -> int:
     if kind == "clientauth":
         config["client_trust_store"] = TrustStore.from_pem(authority().root_pem())
         client_kw = {"certificate": client_certificate()}
+    if args.mode == "client":
+        return client_mode(rng, args.count)
     differ = 0
     with tempfile.TemporaryDirectory() as folder:
         ours, theirs = Target(server_config(**config), client_kw), OpenSSLTarget(Path(folder), kind)
@@ -187,6 +256,25 @@ def main() -> int:
             ours.stop()
             theirs.stop()
     print(f"{args.count} probes, {differ} answered otherwise", file=sys.stderr)
+    return 0
+
+
+def client_mode(rng: random.Random, count: int) -> int:
+    differ = 0
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "root.pem"
+        root.write_bytes(authority().root_pem())
+        for _ in range(count):
+            version = rng.choice((ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3))
+            types = (2, 11, 12, 14, 20) if version == ProtocolVersion.TLSv1_2 else (2, 8, 11, 15, 20)
+            msg_type, seed = rng.choice(types), rng.randrange(1 << 30)
+            (a, changed), (b, theirs) = (
+                client_probe(k, version, msg_type, seed, root) for k in ("glasstls", "openssl")
+            )
+            if changed == theirs and a != b:  # (a message that differs in size may be mutated otherwise)
+                differ += 1
+                print(f"{version.name} server message {msg_type}; {'; '.join(changed)}: glasstls {a}, OpenSSL {b}")
+    print(f"{count} probes, {differ} answered otherwise", file=sys.stderr)
     return 0
 
 
