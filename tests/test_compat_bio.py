@@ -381,7 +381,7 @@ def _drain(obj: Any, into: bytearray, size: int, use_buffer: bool, calls: int) -
 def test_large_writes_and_reads_in_every_size(
     files: dict[str, Path], version: ssl.TLSVersion, side: str, client_kind: type, server_kind: type, use_buffer: bool
 ) -> None:
-    """A write larger than the slice glasstls seals at once (connection.SEND_SLICE), of memoryviews and
+    """A write larger than the slice glasstls seals at once (io.payload.SEND_SLICE), of memoryviews and
     bytearrays too, arrives whole at OpenSSL, and the reverse: reads of every size take the
     records' data in order, never more than asked (into a buffer: no more than it holds)."""
     pair = _pair(files, version, client_kind, server_kind)

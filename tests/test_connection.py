@@ -394,10 +394,10 @@ def test_server_can_require_extended_master_secret(ca, server_key) -> None:
 
 
 def test_octets_gives_the_bytes_of_any_bytes_like_object_without_copying_a_contiguous_one() -> None:
-    """connection.octets, through which the drivers hand their callers' buffers to Connection.send."""
+    """io.payload.octets, through which the drivers hand their callers' buffers to Connection.send."""
     import array
 
-    from glasstls.connection import octets
+    from glasstls.io.payload import octets
 
     data = b"abcdef"
     assert octets(data) is data

@@ -24,12 +24,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig
-from ..connection import ClientConnection, Connection, octets, slices
+from ..connection import ClientConnection, Connection
 from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
 from ..session.store import SessionStore, session_key
+from .payload import octets, slices
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig, ServerConfig
-from ..connection import ClientConnection, Connection, ServerConnection, octets, slices
+from ..connection import ClientConnection, Connection, ServerConnection
 from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, TLSError, TruncatedError
 from ..events import (
     ApplicationData,
@@ -41,6 +41,7 @@ from ..events import (
 from ..session.store import SessionStore, session_key
 from .closing import close_gently
 from .inbox import Inbox
+from .payload import octets, slices
 
 READ_SIZE = 1 << 16
 # Non-data events (NewTicket, KeyUpdated, AlertReceived …) kept for inspection: the most
@@ -113,7 +114,7 @@ class TLSSocket:
     # -- data ------------------------------------------------------------------
     def sendall(self, data: bytes) -> None:
         """Send all of ``data`` (any bytes-like object) within the deadline, sealed and sent a
-        slice at a time (connection.slices)."""
+        slice at a time (io/payload.py, slices)."""
         deadline = _deadline(self.timeout)
         for piece in slices(octets(data)):
             self.conn.send(piece)
