@@ -35,7 +35,12 @@ and the load processes' (added up) in percent of one core.
    connect, full handshake, one 64-byte echo, close (close_notify both ways);
    a fixed duration per level and round, levels in interleaved rounds.
    Handshakes/s counts completed connections over the time until the last
-   one ended; latency is from connect() to the end of the handshake.
+   one ended; handshake latency is from connect() to the end of the handshake;
+   the echo's is its round trip, the close's from the client's close_notify to
+   the server's. asyncio's SSL transport answers a close_notify with its own at
+   once, as it reads it; glasstls's server leaves its side open (RFC 8446,
+   Section 6.1: a close_notify closes one direction) until the handler closes
+   it, a turn of the server's loop later, which the close's latency shows.
 2. 1,000 connections opened and held (handshake and one echo each), then
    10,000 connections made as in 1 (100 at a time) while they stay open, then
    one echo on every held connection. Every error, on any of them, is a failure.
@@ -71,6 +76,8 @@ from load_procs import Child, ChildError, Children, cpu_seconds, rss_kib
 from load_report import print_report, summary
 
 STACKS = ("glasstls", "ssl")
+# What a ``run`` answer times per connection (load_client.cycle): the handshake, the echo, the close.
+LATENCIES = ("latencies", "echo_latencies", "close_latencies")
 CONNECTION_TIMEOUT = 30.0  # one connection of the load, from connect() to the end of close()
 QUIET_TIMEOUT = 10.0  # for a server's connections to end between two steps
 
@@ -247,7 +254,7 @@ def combined(answers: list[dict[str, Any]]) -> dict[str, Any]:
         "completed": sum(a["completed"] for a in answers),
         "failures": dict(sum((Counter(a["failures"]) for a in answers), Counter())),
         "elapsed": max(a["elapsed"] for a in answers),
-        "latencies": [x for a in answers for x in a["latencies"]],
+        **{key: [x for a in answers for x in a[key]] for key in LATENCIES},
         "time_bound_hit": any(a["time_bound_hit"] for a in answers),
     }
 
@@ -257,7 +264,8 @@ def merge(total: dict[str, Any], answer: dict[str, Any]) -> None:
     for key in ("completed", "elapsed", "server_cpu", "client_cpu"):
         total[key] = total.get(key, 0) + answer[key]
     total.setdefault("round_rates", []).append(answer["completed"] / answer["elapsed"] if answer["elapsed"] else 0.0)
-    total.setdefault("latencies", []).extend(answer["latencies"])
+    for key in LATENCIES:
+        total.setdefault(key, []).extend(answer[key])
     total["failures"] = dict(Counter(total.get("failures", {})) + Counter(answer["failures"]))
     total["time_bound_hit"] = total.get("time_bound_hit", False) or answer["time_bound_hit"]
 

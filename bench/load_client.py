@@ -47,8 +47,10 @@ def failure(what: str, exc: BaseException) -> str:
     return f"{what}: {type(exc).__name__}"
 
 
-async def cycle(port: int, context: ssl.SSLContext, timeout: float) -> float:
-    """One connection of a ``run``: connect, handshake, one echo, close; returns the handshake latency.
+async def cycle(port: int, context: ssl.SSLContext, timeout: float) -> tuple[float, float, float]:
+    """One connection of a ``run``: connect, handshake, one echo, close; returns the seconds each took:
+    connect() to the handshake's end, the echo's round trip, and the close (our close_notify sent to
+    the server's received).
 
     Raises RuntimeError naming the step that failed and how.
     """
@@ -57,16 +59,18 @@ async def cycle(port: int, context: ssl.SSLContext, timeout: float) -> float:
         async with asyncio.timeout(timeout):
             client, latency = await connect(port, context)
             step = "echo"
+            echoed = time.perf_counter()
             try:
                 await client.echo()
             except BaseException:  # a timeout too: no graceful close, which could wait as long again
                 client.abort()
                 raise
             step = "close"
+            closing = time.perf_counter()
             await client.close()
     except Exception as exc:
         raise RuntimeError(failure(step, exc)) from exc
-    return latency
+    return latency, closing - echoed, time.perf_counter() - closing
 
 
 class Client:
@@ -93,6 +97,8 @@ class Client:
         start = time.perf_counter()
         deadline = start + seconds
         latencies: list[float] = []
+        echoes: list[float] = []
+        closes: list[float] = []
         failures: Counter[str] = Counter()
         started = 0
 
@@ -101,9 +107,13 @@ class Client:
             while started < count and time.perf_counter() < deadline:
                 started += 1
                 try:
-                    latencies.append(await cycle(port, self.fast, timeout))
+                    handshake, echo, close = await cycle(port, self.fast, timeout)
                 except RuntimeError as exc:
                     failures[str(exc)] += 1
+                else:
+                    latencies.append(handshake)
+                    echoes.append(echo)
+                    closes.append(close)
 
         await asyncio.gather(*(client() for _ in range(min(concurrency, count))))
         return {
@@ -111,6 +121,8 @@ class Client:
             "failures": dict(failures),
             "elapsed": time.perf_counter() - start,
             "latencies": [round(x, 5) for x in latencies],
+            "echo_latencies": [round(x, 5) for x in echoes],
+            "close_latencies": [round(x, 5) for x in closes],
             "time_bound_hit": started < count,
         }
 
@@ -167,7 +179,10 @@ class Client:
         return {"failures": dict(failures)}
 
     async def loris(self, port: int, **kw: Any) -> dict[str, Any]:
-        return await loris(port, self.fast, lambda: cycle(port, self.fast, kw["timeout"]), **kw)
+        async def probe() -> float:
+            return (await cycle(port, self.fast, kw["timeout"]))[0]  # the handshake's latency
+
+        return await loris(port, self.fast, probe, **kw)
 
 
 async def serve(client: Client) -> None:

@@ -39,6 +39,8 @@ def _run_numbers(run: dict[str, Any]) -> dict[str, Any]:
         "round_per_second": run.get("round_rates", []),  # each round (or churn chunk) alone: the spread
         "p50_ms": _ms(percentile(run["latencies"], 50)),
         "p99_ms": _ms(percentile(run["latencies"], 99)),
+        "echo_p50_ms": _ms(percentile(run.get("echo_latencies", []), 50)),
+        "close_p50_ms": _ms(percentile(run.get("close_latencies", []), 50)),
         "server_cpu_ms": run["server_cpu"] * 1000 / completed if completed else None,
         "client_cpu_ms": run["client_cpu"] * 1000 / completed if completed else None,
         "server_busy": run["server_cpu"] / elapsed if elapsed else None,
@@ -165,6 +167,8 @@ def _print_levels(numbers: dict[str, Any]) -> None:
         _row(f"   {clients}: handshakes/s", *_pair(part, "per_second"))
         _row("     handshake latency p50, ms", *_pair(part, "p50_ms"))
         _row("     handshake latency p99, ms", *_pair(part, "p99_ms"))
+        _row("     echo round trip p50, ms", *_pair(part, "echo_p50_ms"))
+        _row("     close (close_notify both ways) p50, ms", *_pair(part, "close_p50_ms"))
         _row("     server CPU per connection, ms", *_pair(part, "server_cpu_ms"))
         _row("     CPU busy, server/client", _busy(part["glasstls"]), _busy(part["ssl"]), ratio=False)
         _row("     failures", *_pair(part, "failures"), ratio=False)
