@@ -113,3 +113,37 @@ def test_hellos_read_as_their_layouts_walk(msg: H.Handshake, walk: Callable[[Rea
     for variant in _hello_variants(body):
         fast, walked = _outcome(parse, variant), _outcome(walk, variant)
         assert fast == walked and type(fast[1]) is type(walked[1]), variant.hex()
+
+
+def test_members_of_gives_what_the_enum_call_gives_for_every_kind_of_value() -> None:
+    """members_of and member_of ask an open enum's _missing_ directly for a value it lacks (a hostile
+    ClientHello may offer 32,767 unknown suites): the same pseudo-members as the Enum call, in name,
+    value and type, for known, registered-but-unimplemented, GREASE and unknown values; and an enum
+    that is not open still refuses a value it lacks, as its call does."""
+    from enum import IntEnum
+
+    from glasstls.enums import AlertLevel, ExtensionType
+    from glasstls.wire.layout import member_of, members_of
+
+    cases = {
+        CipherSuite: (0x1301, 0xC02B, 0x0005, 0x0A0A, 0xFAFA, 0x5601, 0xFFFF, 0x0000),
+        NamedGroup: (0x001D, 0x0019, 0x2A2A, 0x7777),
+        ExtensionType: (0, 43, 0x3A3A, 0xFE0D, 0x1234),
+        AlertLevel: (1, 2, 0, 255),
+    }
+    for kind, values in cases.items():
+        got = members_of(kind, values)
+        expected = tuple(kind(v) for v in values)
+        assert [(type(m), m.name, m.value) for m in got] == [(type(m), m.name, m.value) for m in expected], kind
+        one_by_one = [member_of(kind, v) for v in values]
+        assert [(m.name, m.value) for m in one_by_one] == [(m.name, m.value) for m in expected]
+
+    class Closed(IntEnum):
+        one = 1
+
+    assert members_of(Closed, (1,)) == (Closed.one,)
+    for call in (lambda: members_of(Closed, (1, 2)), lambda: member_of(Closed, 2)):
+        with pytest.raises(ValueError, match="2 is not a valid"):
+            call()
+    with pytest.raises(ValueError):
+        member_of(AlertLevel, 256)  # beyond the registry's width: not a pseudo-member either

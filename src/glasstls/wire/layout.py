@@ -204,15 +204,19 @@ _INT_READERS: dict[int, Callable[[Reader, str], int]] = {1: Reader.u8, 2: Reader
 
 
 def member_of(kind: type[E], value: int) -> E:
-    """``kind(value)``: the member from the enum's own table, the Enum call only for a value it lacks."""
+    """``kind(value)``: the member from the enum's own table; for a value it lacks, the pseudo-member
+    of an open enum (enums.OpenEnum._missing_, asked directly: the Enum call around it costs as much
+    again, and a hostile ClientHello may carry 32,767 unknown suites), else the Enum call (its error)."""
     member = kind._value2member_map_.get(value)
-    return member if member is not None else kind(value)  # type: ignore[return-value]  # the table is typed Enum
+    if member is None:
+        member = kind._missing_(value) or kind(value)
+    return member  # type: ignore[return-value]  # the table is typed Enum
 
 
 def members_of(kind: type[E], values: Iterable[int]) -> tuple[E, ...]:
     """``tuple(kind(v) for v in values)``, as :func:`member_of` does it."""
-    get = kind._value2member_map_.get
-    return tuple([m if (m := get(v)) is not None else kind(v) for v in values])  # type: ignore[misc]  # as above
+    get, missing = kind._value2member_map_.get, kind._missing_
+    return tuple([m if (m := get(v)) is not None else (missing(v) or kind(v)) for v in values])  # type: ignore[misc]  # as above
 
 
 def read(layout: Sequence[Spec], r: Reader) -> list[Any]:
