@@ -24,8 +24,10 @@ import glasstls
 from glasstls import (
     AlertDescription,
     AlertError,
+    ApplicationData,
     ClientConfig,
     ClientConnection,
+    ConnectionClosed,
     DeadlineError,
     KeyUpdated,
     Limits,
@@ -545,6 +547,47 @@ def test_idle_timeout_ends_a_peer_that_reads_nothing_of_what_we_write():
                     await asyncio.sleep(0.1)
                 assert server.active_connections == 0
         assert ended, "the handler's drain never ended"
+
+    run(main())
+
+
+@pytest.mark.parametrize("tls_max", VERSIONS, ids=VERSION_IDS)
+def test_a_handler_answers_a_client_that_half_closed(tls_max):
+    """A client's close_notify ends only the server's reader (RFC 8446, Section 6.1; the same in TLS 1.2,
+    as OpenSSL, Go and rustls do): the handler, having read to the end, still answers, and its close_notify
+    follows the answer. asyncio's SSL transport would have answered the close_notify at once, the answer lost.
+    The client is a sans-I/O ClientConnection on a plain socket, which sends close_notify and reads on."""
+
+    async def count_then_answer(reader, writer):
+        received = await reader.read()  # to the client's close_notify
+        writer.write(b"got %d bytes\n" % len(received))
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        async with await glasstls.start_server(count_then_answer, "127.0.0.1", 0, server_config()) as server:
+            tcp_reader, tcp_writer = await asyncio.open_connection("127.0.0.1", port_of(server))
+            conn = ClientConnection(client_config(tls_max), server_name="localhost")
+            events: list[Any] = []
+            try:
+                while not conn.handshake_complete:
+                    tcp_writer.write(conn.data_to_send())
+                    chunk = await asyncio.wait_for(tcp_reader.read(1 << 16), 5)
+                    assert chunk, "the server closed during the handshake"
+                    events += conn.receive_bytes(chunk)
+                conn.send(b"x" * 1000)
+                conn.close()  # close_notify: our side is done, TCP stays open
+                tcp_writer.write(conn.data_to_send())
+                while not any(isinstance(e, ConnectionClosed) for e in events):
+                    chunk = await asyncio.wait_for(tcp_reader.read(1 << 16), 5)
+                    assert chunk, f"the TCP stream ended before the server's close_notify: {events}"
+                    events += conn.receive_bytes(chunk)
+            finally:
+                tcp_writer.close()
+            answer = b"".join(e.data for e in events if isinstance(e, ApplicationData))
+            assert answer == b"got 1000 bytes\n"
+            closed = next(e for e in events if isinstance(e, ConnectionClosed))
+            assert closed.error is None and closed.by_peer  # a clean close_notify, after the answer
 
     run(main())
 
