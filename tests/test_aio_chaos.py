@@ -15,22 +15,20 @@ import asyncio
 import contextlib
 import logging
 import random
-import socket
-import struct
 from typing import Any
 
 import pytest
 
 import glasstls
-from glasstls import ClientConfig, ClientConnection, ProtocolVersion, ServerConfig
+from glasstls import ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.x509.store import TrustStore
+from hostile_clients import after_handshake, cut_hello
 from pairs import default_ca, server_identity
 
 pytestmark = pytest.mark.timeout(120)
 
 CLIENTS = 160  # hostile clients per run, CONCURRENCY at a time
 CONCURRENCY = 40
-STEP = 3.0  # every read of a hostile client waits at most this long
 
 
 def server_config() -> ServerConfig:
@@ -49,93 +47,6 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
             await writer.drain()
     finally:
         writer.close()
-
-
-def reset(writer: asyncio.StreamWriter) -> None:
-    """Close with an RST rather than a FIN (SO_LINGER with a zero timeout)."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-async def read_some(reader: asyncio.StreamReader) -> bytes:
-    try:
-        return await asyncio.wait_for(reader.read(1 << 16), STEP)
-    except (TimeoutError, ConnectionError):
-        return b""
-
-
-async def handshake(rng: random.Random, port: int) -> tuple[Any, Any, ClientConnection] | None:
-    """A complete handshake over a plain TCP stream; None if the server ended it."""
-    version = rng.choice((ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2))
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    conn = ClientConnection(client_config(version), server_name="localhost")
-    while not conn.handshake_complete:
-        writer.write(conn.data_to_send())
-        data = await read_some(reader)
-        if not data:
-            writer.close()
-            return None
-        conn.receive_bytes(data)
-    return reader, writer, conn
-
-
-async def cut_hello(rng: random.Random, port: int) -> None:
-    hello = ClientConnection(client_config(ProtocolVersion.TLSv1_3), server_name="localhost").data_to_send()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(hello[: rng.randrange(len(hello))])
-    end = rng.choice(("fin", "reset", "garbage", "silence"))
-    if end == "fin":
-        writer.write_eof()
-        await read_some(reader)
-    elif end == "garbage":
-        writer.write(rng.randbytes(rng.randrange(1, 3000)))
-        await read_some(reader)
-    elif end == "silence":
-        await read_some(reader)  # the server's handshake deadline (1 s here) ends it
-    reset(writer) if end == "reset" else writer.close()
-
-
-async def after_handshake(rng: random.Random, port: int) -> None:
-    done = await handshake(rng, port)
-    if done is None:
-        return
-    reader, writer, conn = done
-    action = rng.choice(("data", "cut-record", "forged", "close-notify-reset", "fin", "key-updates", "no-reads"))
-    conn.send(rng.randbytes(rng.randrange(1, 40000)))
-    records = conn.data_to_send()
-    if action == "data":
-        writer.write(records)
-        await read_some(reader)
-        conn.close()
-        writer.write(conn.data_to_send())
-    elif action == "cut-record":
-        writer.write(records[: rng.randrange(1, len(records))])
-        await asyncio.sleep(rng.random() / 10)
-    elif action == "forged":
-        writer.write(records[:5] + rng.randbytes(len(records) - 5))  # its header, then noise
-        await read_some(reader)
-    elif action == "close-notify-reset":
-        conn.close()
-        writer.write(records + conn.data_to_send())
-        await asyncio.sleep(rng.random() / 20)
-    elif action == "fin":
-        writer.write(records)
-        writer.write_eof()  # no close_notify: a truncation
-        await read_some(reader)
-    elif action == "key-updates" and conn.version == ProtocolVersion.TLSv1_3:
-        for _ in range(rng.randrange(1, 80)):
-            conn.update_keys(request_peer=rng.random() < 0.5)
-        writer.write(conn.data_to_send())
-        await read_some(reader)
-    else:  # no-reads: echoes the server cannot deliver pile up on its side
-        for _ in range(8):
-            writer.write(records)
-            conn.send(b"x" * 60000)
-            records = conn.data_to_send()
-        await asyncio.sleep(0.2)
-    reset(writer) if rng.random() < 0.5 else writer.close()
 
 
 async def good_client(port: int) -> bytes:
@@ -157,9 +68,10 @@ def test_hostile_clients_at_once_reach_no_handler_of_last_resort(seed: int, capl
     async def one(rng: random.Random, port: int, slots: asyncio.Semaphore) -> None:
         async with slots:
             hostile = cut_hello if rng.random() < 0.35 else after_handshake
+            trust = TrustStore.from_pem(default_ca().root_pem())
             # The server's answers to a hostile client end it; what matters here is the server's side.
             with contextlib.suppress(ConnectionError, TimeoutError, glasstls.TLSError):
-                await asyncio.wait_for(hostile(rng, port), 15)
+                await asyncio.wait_for(hostile(rng, port, trust), 15)
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, context: last_resort.append(context))
