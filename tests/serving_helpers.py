@@ -7,6 +7,7 @@ joined in a ``finally``, also when the test fails.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import signal
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import glasstls
 from glasstls.x509.mint import ThrowawayCA
@@ -39,7 +41,8 @@ class PKI:
 
     def server_config(self, **kw: object) -> glasstls.ServerConfig:
         return glasstls.ServerConfig(
-            certificates=(glasstls.CertifiedKey.from_files(str(self.cert), str(self.key)),), **kw  # type: ignore[arg-type]
+            certificates=(glasstls.CertifiedKey.from_files(str(self.cert), str(self.key)),),
+            **kw,  # type: ignore[arg-type]
         )
 
 
@@ -187,3 +190,11 @@ def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, float
         while chunk := sock.recv(1 << 16):
             got += chunk
     return got, time.monotonic() - started
+
+
+async def until_no_connections(server: Any, seconds: float = 5.0) -> int:
+    """Wait (up to ``seconds``) for an asyncio TLSServer's connections to end; returns how many are left."""
+    deadline = time.monotonic() + seconds
+    while server.active_connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return int(server.active_connections)

@@ -41,6 +41,7 @@ from glasstls import (
 from glasstls.io import aio
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, other_ca, server_identity
+from serving_helpers import until_no_connections
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -541,11 +542,7 @@ def test_idle_timeout_ends_a_peer_that_reads_nothing_of_what_we_write():
                 while not conn.handshake_complete:
                     conn.receive_bytes(await asyncio.to_thread(sock.recv, 1 << 16))
                     sock.sendall(conn.data_to_send())
-                for _ in range(100):
-                    if server.active_connections == 0:
-                        break
-                    await asyncio.sleep(0.1)
-                assert server.active_connections == 0
+                assert await until_no_connections(server, 10.0) == 0
         assert ended, "the handler's drain never ended"
 
     run(main())
@@ -610,11 +607,7 @@ def test_a_callback_that_leaves_its_connection_open_does_not_hold_its_slot(tls_m
             await writer.drain()
             await asyncio.sleep(0.2)
             await close(writer)
-            for _ in range(50):
-                if server.active_connections == 0:
-                    break
-                await asyncio.sleep(0.05)
-            assert server.active_connections == 0
+            assert await until_no_connections(server, 2.5) == 0
 
     run(main())
 

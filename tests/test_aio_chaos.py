@@ -24,6 +24,7 @@ from glasstls import ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.x509.store import TrustStore
 from hostile_clients import after_handshake, cut_hello
 from pairs import default_ca, server_identity
+from serving_helpers import until_no_connections
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -86,11 +87,7 @@ def test_hostile_clients_at_once_reach_no_handler_of_last_resort(seed: int, capl
             slots = asyncio.Semaphore(CONCURRENCY)
             await asyncio.gather(*(one(random.Random(rng.random()), port, slots) for _ in range(CLIENTS)))
             assert await good_client(port) == b"still here\n" * 4
-            for _ in range(100):
-                if server.active_connections == 0:
-                    break
-                await asyncio.sleep(0.05)
-            assert server.active_connections == 0
+            assert await until_no_connections(server) == 0
         assert failed, "no hostile client's handshake failed: the clients did not do what they say"
 
     asyncio.run(main())
