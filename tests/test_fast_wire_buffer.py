@@ -86,6 +86,9 @@ def test_every_header_change_is_refused_as_before() -> None:
         (H.HandshakeType.server_hello_done, 0),
         (H.HandshakeType.client_key_exchange, 4096),
         (H.HandshakeType.certificate_verify, 1 << 14),
+        (H.HandshakeType.client_hello, 131_396),
+        (H.HandshakeType.server_hello, 65_607),
+        (H.HandshakeType.encrypted_extensions, 65_537),
     ],
 )
 def test_a_small_message_claiming_more_than_it_can_be_is_refused_at_its_header(msg_type: int, longest: int) -> None:

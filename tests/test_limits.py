@@ -282,3 +282,50 @@ def test_post_handshake_certificate_requests_are_bounded_per_connection() -> Non
         pair.to_server()
     pair.server.request_client_certificate()
     closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_certificate_requests")
+
+
+def _longest_client_hello() -> bytes:
+    """A TLS 1.2 ClientHello with every field at its longest (RFC 5246, 7.4.1.2): 32,767 suites (ECDHE
+    after values we do not know), 255 compression methods, a 32-byte session id, and 65,535 bytes of
+    extensions (the padding extension fills what the ECDHE ones leave): a 131,396-byte body."""
+    u16 = lambda n: n.to_bytes(2, "big")  # noqa: E731
+    # Values we do not know (no suite of TLS 1.3, no ECDHE one, not TLS_FALLBACK_SCSV), then two we do.
+    others = [v for v in range(0x0100, 0x10000) if v >> 8 not in (0x13, 0x56, 0xC0, 0xCC)][:32_765]
+    suites = b"".join(u16(v) for v in (*others, 0xC02B, 0xC02F))
+    exts = [
+        (10, u16(4) + u16(0x001D) + u16(0x0017)),  # supported_groups: x25519, secp256r1
+        (11, b"\x01\x00"),  # ec_point_formats: uncompressed
+        (13, u16(4) + u16(0x0403) + u16(0x0804)),  # signature_algorithms
+        (0xFF01, b"\x00"),  # renegotiation_info
+    ]
+    block = b"".join(u16(t) + u16(len(d)) + d for t, d in exts)
+    block += u16(21) + u16(65_535 - len(block) - 4) + bytes(65_535 - len(block) - 4)  # padding (RFC 7685)
+    body = b"\x03\x03" + bytes(32) + b"\x20" + bytes(32) + u16(len(suites)) + suites
+    body += b"\xff" + bytes(range(255)) + u16(len(block)) + block
+    assert len(body) == 131_396
+    return b"\x01" + len(body).to_bytes(3, "big") + body
+
+
+def _records(message: bytes) -> bytes:
+    return b"".join(
+        bytes((ContentType.handshake, 3, 1)) + len(chunk).to_bytes(2, "big") + chunk
+        for chunk in (message[i : i + (1 << 14)] for i in range(0, len(message), 1 << 14))
+    )
+
+
+def test_the_longest_client_hello_is_served_and_a_header_claiming_more_is_refused_at_once():
+    """A ClientHello is bounded by what its fields can hold, 131,396 bytes (OpenSSL's bound too), not
+    by Limits.max_handshake_message: the longest is served; a header claiming one byte more is refused
+    before its body arrives, so a server buffers no more than that before a handshake."""
+    hello = _longest_client_hello()
+    served = make_pair().server
+    events = served.receive_bytes(_records(hello))
+    assert not [e for e in events if isinstance(e, ConnectionClosed)], events
+    assert served.data_to_send()[:1] == bytes((ContentType.handshake,))  # its ServerHello flight
+    refused = make_pair().server
+    header = b"\x01" + (131_397).to_bytes(3, "big")
+    events = refused.receive_bytes(bytes((ContentType.handshake, 3, 1, 0, 4)) + header)
+    closed = [e for e in events if isinstance(e, ConnectionClosed)]
+    assert closed and isinstance(closed[0].error, AlertError), events
+    assert closed[0].error.description == AlertDescription.decode_error
+    assert "client_hello header claims 131397 bytes: a ClientHello is at most 131396" in closed[0].error.reason

@@ -50,8 +50,8 @@ class Limits:
     max_certificate_requests: int = 64
     # Handshake bytes buffered while a message is incomplete (RFC 8446, Section 5.1
     # lets a message span records; a certificate chain is rarely over 64 KiB). Messages of a fixed
-    # or small size (Finished, KeyUpdate, ClientKeyExchange …) have tighter bounds by type, checked
-    # at their header (wire/handshake.py, _LONGEST).
+    # or small size (Finished, KeyUpdate, ClientKeyExchange …) and the hellos (a ClientHello is at
+    # most 131396 bytes) have tighter bounds by type, checked at their header (wire/handshake.py, _LONGEST).
     max_handshake_message: int = 1 << 18
 
     def __post_init__(self) -> None:

@@ -637,6 +637,13 @@ _LONGEST: dict[int, tuple[int, str]] = {
     HandshakeType.client_key_exchange: (4096, "a ClientKeyExchange is at most 4096 bytes here"),
     # One signature (RSA of 16384 bits: 2048 bytes), as OpenSSL's bound of 2^14 (RFC 8446, Section 4.4.3).
     HandshakeType.certificate_verify: (1 << 14, "a CertificateVerify is at most 16384 bytes here"),
+    # Every field at its longest (RFC 8446, Section 4.1.2; RFC 5246, 7.4.1.2): version 2, random 32,
+    # session id 1 + 32, suites 2 + 65534, compression 1 + 255, extensions 2 + 65535. OpenSSL's
+    # CLIENT_HELLO_MAX_LENGTH is the same. A server buffers no more than this before its handshake.
+    HandshakeType.client_hello: (131_396, "a ClientHello is at most 131396 bytes, every field at its longest"),
+    # Version 2, random 32, session id 1 + 32, suite 2, compression 1, extensions 2 + 65535 (RFC 8446, 4.1.3).
+    HandshakeType.server_hello: (65_607, "a ServerHello is at most 65607 bytes, every field at its longest"),
+    HandshakeType.encrypted_extensions: (65_537, "an EncryptedExtensions is at most 65537 bytes (RFC 8446, 4.3.1)"),
 }
 
 
