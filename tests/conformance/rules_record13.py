@@ -60,6 +60,18 @@ def _(t: Any) -> Answer:
     return exchange(t.port, record(HANDSHAKE, h.message(), 0x0300), hellos=(h,))
 
 
+@rule("record-version-0x0200-of-first-record", "RFC 8446 D.5", "1.3", A.protocol_version, openssl="closed")
+def _(t: Any) -> Answer:
+    h = hello13()
+    return exchange(t.port, record(HANDSHAKE, h.message(), 0x0200), hellos=(h,))
+
+
+@rule("record-version-0x0403-of-a-later-record", "RFC 8446 D.5", "1.3", A.protocol_version)
+def _(t: Any) -> Answer:
+    h = hello13()
+    return send13(t, h, record(CCS, b"\x01", 0x0403))
+
+
 @rule("record-hello-fragmented-1-byte", "RFC 8446 5.1", "1.3", SERVED)
 def _(t: Any) -> Answer:
     h = hello13()

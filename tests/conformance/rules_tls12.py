@@ -246,6 +246,11 @@ def _(t: Any) -> Answer:
     return send12(t, hello12(), alert(7, 40))
 
 
+@rule("tls12-record-version-0x0400-of-first-record", "RFC 5246 E.1", "1.2", A.protocol_version, openssl="closed")
+def _(t: Any) -> Answer:
+    return exchange(t.port, record(HANDSHAKE, hello12().message(), 0x0400))
+
+
 @rule("tls12-record-over-2^14-plaintext", "RFC 5246 6.2.1", "1.2", A.record_overflow)
 def _(t: Any) -> Answer:
     return exchange(t.port, record(HANDSHAKE, bytes((1 << 14) + 1), 0x0303))

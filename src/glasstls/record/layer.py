@@ -43,13 +43,22 @@ def _not_a_record(data: bytes) -> str:
     return f"record of unknown content type 0x{ctype:02x}: the peer is not speaking TLS, or is out of step"
 
 
+def _not_a_version(version: int) -> str:
+    return (
+        f"record version 0x{version:04x}: every TLS and SSL 3.0 record's version begins with 3, and one "
+        "below 0x0300 is not accepted (RFC 8446, Appendix D.5): the peer is not speaking TLS, or is out of step"
+    )
+
+
 def record_size_at(data: bytes | bytearray | memoryview, start: int) -> int | None:
     """The size, header included, of the record whose 5-byte header is at ``data[start:]``; None
-    when no TLS version has such a record (an unknown content type, or a body past TLS 1.2's
-    2^14 + 2048 bytes: RFC 5246, Section 6.2.3). The drivers that read or cut their input a record
-    at a time frame it with this; what such a header begins is the layer's to refuse."""
+    when no TLS version has such a record (an unknown content type, a version that does not begin
+    with 3, or a body past TLS 1.2's 2^14 + 2048 bytes: RFC 5246, Section 6.2.3). The drivers that
+    read or cut their input a record at a time frame it with this; what such a header begins is the
+    layer's to refuse."""
     length = (data[start + 3] << 8) | data[start + 4]
-    return 5 + length if data[start] in _KNOWN_TYPES and length <= MAX_CIPHERTEXT_12 else None
+    ok = data[start] in _KNOWN_TYPES and data[start + 1] == 3 and length <= MAX_CIPHERTEXT_12
+    return 5 + length if ok else None
 
 
 class Record:
@@ -227,7 +236,7 @@ class RecordLayer:
         # TLS 1.2 record past that limit too), or anything wrong with it, is read by _read_record.
         if read is self.read and read is not None:
             size, pos = len(buf), self._pos
-            if size - pos >= 5 and buf[pos] == _APPLICATION_DATA:
+            if size - pos >= 5 and buf[pos] == _APPLICATION_DATA and buf[pos + 1] == 3:
                 end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
                 if end <= size and end - pos <= _MAX_RECORD:
                     if end == size:
@@ -256,6 +265,10 @@ class RecordLayer:
             length = (buf[pos + 3] << 8) | buf[pos + 4]
             if ctype not in _KNOWN_TYPES:
                 raise AlertError(AlertDescription.unexpected_message, _not_a_record(bytes(buf[pos : pos + 64])))
+            if buf[pos + 1] != 3:
+                # The version field is otherwise ignored (RFC 8446, Section 5.1), but one whose major
+                # byte is not 3 begins no record of any TLS version; OpenSSL and BoringSSL refuse it too.
+                raise AlertError(AlertDescription.protocol_version, _not_a_version((buf[pos + 1] << 8) | buf[pos + 2]))
             # TLS 1.3 hides the real type inside application_data records; TLS 1.2
             # protects every type but change_cipher_spec under its own outer type.
             read = self.read
