@@ -276,3 +276,25 @@ def test_tls12_takes_no_lane() -> None:
     assert [len(e.data) for e in server.receive_bytes(client.data_to_send()) if isinstance(e, ApplicationData)] == [
         MAX_PLAINTEXT
     ]
+
+
+@pytest.mark.parametrize("version", [0x0203, 0x0403, 0x1303], ids=lambda v: f"{v:#06x}")
+def test_a_record_whose_version_does_not_begin_with_3_is_refused_on_either_path(version: int) -> None:
+    """RFC 8446, Appendix D.5: no record below 0x0300, and none above 0x03ff is TLS. An application_data
+    record whose version's major byte is not 3 is refused with protocol_version, on the bulk lane as on
+    the careful path (the twins' logs are equal), though its protection is sound; and the drivers'
+    framing (record_size_at) does not take such a header for a record."""
+    from glasstls.record.layer import record_size_at
+
+    def script(t: Twins) -> None:
+        t.act(t.client, t.client.send, b"x" * 100)
+        wire = bytearray(t.client.data_to_send())
+        wire[1:3] = version.to_bytes(2, "big")
+        t.log.append((t.server.side, "events", [_event(e) for e in t.server.receive_bytes(bytes(wire))]))
+
+    lanes = run_twins(CipherSuite.TLS_AES_128_GCM_SHA256, script)
+    closed = lanes.log[-1][2][-1]
+    assert closed[0] == "closed" and "protocol_version" in closed[2][1] and f"{version:04x}" in closed[2][1]
+    header = bytes((23,)) + version.to_bytes(2, "big") + (100).to_bytes(2, "big")
+    assert record_size_at(header, 0) is None
+    assert record_size_at(bytes((23, 3, 3, 0, 100)), 0) == 105

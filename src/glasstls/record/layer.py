@@ -220,7 +220,10 @@ class RecordLayer:
         if header != read.full_header or len(body) + 5 != read.full_size:
             length = len(body)
             if not (
-                length <= MAX_CIPHERTEXT and header[0] == _APPLICATION_DATA and (header[3] << 8 | header[4]) == length
+                length <= MAX_CIPHERTEXT
+                and header[0] == _APPLICATION_DATA
+                and header[1] == 3  # (any other major version: refused by _read_record)
+                and (header[3] << 8 | header[4]) == length
             ):
                 return None
         inner_type, content = read.open(header, body)
