@@ -541,3 +541,20 @@ def test_cli_names_why_an_old_version_cannot_be_asked_for(option: str, reason: s
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert proc.returncode == 2 and reason in proc.stderr and "invalid choice" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("legacy_version", [0x0505, 0x0304, 0x0301])
+def test_a_tls13_client_ignores_the_server_hello_legacy_version(monkeypatch, legacy_version: int) -> None:
+    """RFC 8446, Section 4.2.1: with supported_versions in the ServerHello, "clients MUST ignore the
+    ServerHello.legacy_version value". A server that sends another value than 0x0303 (which Section
+    4.1.3 asks of it) in its transcript too still completes a TLS 1.3 handshake with glasstls's client,
+    as with OpenSSL's and BoringSSL's (TLS-Anvil's SupportedVersions.invalidLegacyVersion)."""
+    from glasstls.handshake import server13
+
+    monkeypatch.setattr(server13, "_TLS12", ProtocolVersion(legacy_version))  # what the server puts there
+    pair = make_pair()
+    for _ in range(4):
+        pair.server.receive_bytes(pair.client.data_to_send())
+        pair.client.receive_bytes(pair.server.data_to_send())
+    assert pair.client.error is None and pair.client.handshake_complete
+    assert pair.client.version == ProtocolVersion.TLSv1_3

@@ -91,8 +91,9 @@ def check_server_hello(
     # each require() is a call, three fewer in every handshake.)
     if versions.value != _TLS13:
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
-    if sh.legacy_version != _TLS12:
-        raise AlertError(ILLEGAL, "ServerHello legacy_version is not 0x0303")
+    # sh.legacy_version is not checked: with supported_versions present, RFC 8446, Section 4.2.1 has
+    # clients ignore it (a server MUST send 0x0303, Section 4.1.3, but nothing depends on it). OpenSSL and
+    # BoringSSL take the extension's version alone, as here; Go refuses anything but 0x0303.
     if sh.legacy_session_id_echo != hello.legacy_session_id:
         raise AlertError(ILLEGAL, "ServerHello does not echo the session id")
     suite = TLS13_SUITES.get(sh.cipher_suite)
