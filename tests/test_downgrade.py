@@ -558,3 +558,19 @@ def test_a_tls13_client_ignores_the_server_hello_legacy_version(monkeypatch, leg
         pair.client.receive_bytes(pair.server.data_to_send())
     assert pair.client.error is None and pair.client.handshake_complete
     assert pair.client.version == ProtocolVersion.TLSv1_3
+
+
+@pytest.mark.parametrize("version", [0x030F, 0x0304, 0x0400])
+def test_a_server_hello_version_above_tls12_without_supported_versions_is_protocol_version(version: int) -> None:
+    """RFC 5246, Appendix E.1: a version the client does not speak is answered with protocol_version (as
+    OpenSSL does); TLS 1.3 is chosen only through supported_versions (RFC 8446, Section 4.2.1), so a
+    ServerHello naming 0x0304 or more without it is such a version. (TLS-Anvil's selectUnsupportedVersion.)"""
+    pair = make_pair(
+        server_kw={"tls_max": V12},
+        server_alter=once(ServerHello, lambda msg: msg.raw[:4] + version.to_bytes(2, "big") + msg.raw[6:]),
+    )
+    pair.server.receive_bytes(pair.client.data_to_send())
+    pair.client.receive_bytes(pair.server.data_to_send())
+    error = pair.client.error
+    assert error is not None and error.description == A.protocol_version, error
+    assert f"ServerHello version {version:#06x} without supported_versions" in error.reason

@@ -183,7 +183,14 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
             f"({sh.legacy_version.retired_by} retired {sh.legacy_version.label})",
         )
     if sh.legacy_version != TLS12:
-        raise AlertError(ILLEGAL, f"ServerHello version {sh.legacy_version:#06x}")
+        # Above TLS 1.2 without supported_versions (TLS 1.3 is chosen only through it: RFC 8446,
+        # Section 4.2.1): a version this client does not speak, which RFC 5246, Appendix E.1 answers
+        # with protocol_version, as OpenSSL does.
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"ServerHello version {sh.legacy_version:#06x} without supported_versions: not a version this client "
+            "speaks (TLS 1.3 is chosen through supported_versions alone)",
+        )
     if config.tls_min > TLS12:
         raise AlertError(
             AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
