@@ -39,6 +39,7 @@ from glasstls import (
 from glasstls.connection import Connection
 from glasstls.crypto.rand import system_randomness
 from glasstls.enums import AlertDescription, ExtensionType
+from glasstls.errors import AlertError
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session import tickets
 from glasstls.session.cache import ServerSessionCache
@@ -757,3 +758,41 @@ def test_a_client_does_not_offer_a_session_whose_server_chain_does_not_parse(by_
     assert any(
         not ok and d.startswith("session not offered: the server chain it keeps does not parse") for ok, d in checks
     )
+
+
+def _fatal_from_client(run: Run) -> None:
+    run.client._fail(AlertError(AlertDescription.handshake_failure, "a fatal alert after the handshake"))
+    _move(run.client, run.server)
+
+
+def _fatal_from_server(run: Run) -> None:
+    run.server.receive_bytes(b"\x17\x03\x03\x00\x20" + bytes(32))  # a record that fails authentication
+
+
+@pytest.mark.parametrize("ending", ["client-fatal", "server-fatal", "close_notify"])
+@pytest.mark.parametrize("resumed_first", [False, True], ids=["full", "resumed"])
+def test_a_session_ended_by_a_fatal_alert_is_not_resumed(ending: str, resumed_first: bool) -> None:
+    """RFC 5246, Section 7.2: "any connection terminated with a fatal alert MUST NOT be resumed". A
+    fatal alert received or sent after the handshake (a full one, or a resumption of the session)
+    drops the session ID from the server's cache, so the next offer of it gets a full handshake;
+    a connection closed with close_notify leaves it resumable (TLS-Anvil's
+    Resumption.rejectResumptionAfterFatalPostHandshake)."""
+    ccfg, scfg = client_config(), ids_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    run = Run(ccfg, scfg, session=session).handshake() if resumed_first else None
+    if run is None:  # the full handshake's own connection, ended as the case says
+        run = Run(ccfg, scfg).handshake()
+        session = run.client.session
+    assert run.server.error is None and session.session_id in scfg.session_cache
+    if ending == "client-fatal":
+        _fatal_from_client(run)
+        assert run.server.error is not None and run.server.closed
+    elif ending == "server-fatal":
+        _fatal_from_server(run)
+        assert run.server.error is not None and run.server.error.description == AlertDescription.bad_record_mac
+    else:
+        run.client.close()
+        _move(run.client, run.server)
+    next_run = Run(ccfg, scfg, session=session).handshake()
+    assert next_run.resumed == (ending == "close_notify")
+    assert (session.session_id in scfg.session_cache) == (ending == "close_notify")

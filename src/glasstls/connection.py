@@ -545,6 +545,7 @@ class Connection:
             return
         else:
             # RFC 8446, Section 6.2: every other alert is fatal in TLS 1.3.
+            self._ctx.forget_session()  # RFC 5246, Section 7.2: not to be resumed
             self._closed = True
             self._choose_sealer()
             self.error = PeerAlertError(description, self._state.step)
@@ -593,6 +594,7 @@ class Connection:
             err.step = self._state.step
         with contextlib.suppress(TLSError):  # the alert itself could not be protected
             self._send_alert(_FATAL, err.description, err.reason)
+        self._ctx.forget_session()  # RFC 5246, Section 7.2: not to be resumed
         self._closed = True
         self._choose_sealer()
         self.error = err

@@ -8,6 +8,7 @@ Connection it needs, so that this module need not import connection.py (which im
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import weakref
 from collections.abc import Callable, Sequence
@@ -89,10 +90,23 @@ class HandshakeContext:
         self.early_wanted: bytes | None = None  # the client's 0-RTT data (RFC 8446, Section 4.2.10)
         self.early: ZeroRtt | None = None  # the 0-RTT attempt, either side
         self._ccs_sent = False  # a change_cipher_spec went out
+        self.session_id_cached: bytes | None = None  # server, TLS 1.2: see forget_session
         # The handshake completed (complete() was called): only from then on can a change of the
         # write keys or limit change send's bulk lane (none before: the connection's _choose_sealer), so
         # only then is the connection told, through the proxy, of one.
         self._completed = False
+
+    def forget_session(self) -> None:
+        """RFC 5246, Section 7.2: a connection ended by a fatal alert, sent or received, must not be
+        resumed, so a server drops its session ID from the session cache (as OpenSSL's
+        SSL_CTX_remove_session on a fatal alert). A TLS 1.2 ticket, which the server does not keep,
+        cannot be taken back; TLS 1.3 tickets are not bound by this rule."""
+        session_id, self.session_id_cached = self.session_id_cached, None
+        cache = getattr(self.config, "session_cache", None)
+        if session_id and cache is not None:
+            # (A shared cache out of reach: the session then lasts its lifetime.)
+            with contextlib.suppress(Exception):
+                cache.remove(session_id)
 
     def skip_early_data(self, limit: int) -> None:
         """Server: drop early records that fail to decrypt, up to ``limit`` bytes (RFC 8446, Section 4.2.10)."""

@@ -199,6 +199,7 @@ def _find_session(ctx: Context, offer: Offer) -> tuple[SessionState, bool] | Non
         if state is not None and _resumable(ctx, offer, state):
             if ctx.tracing:  # the line is composed only for a trace that shows it
                 ctx.verified("session ID", True, f"{reason} {where(cache.source)}")
+            ctx.session_id_cached = sid
             return state, False
     return None
 
@@ -764,6 +765,7 @@ class ExpectClientFinished12(ServerState12[Finished]):
                 state = _session(ctx, s)
                 if state is not None:
                     cache.put(s.session_id, state, ctx.now())
+                    ctx.session_id_cached = s.session_id
         ctx.complete(PeerVerified(proof), s.parameters())
         return ServerConnected12(s)
 
