@@ -421,3 +421,33 @@ def test_dissect_mac_then_encrypt_capture(client_without_etm: None, tmp_path: An
     assert stream.decrypted_records > 0 and stream.encrypted_records == 0
     assert application_data(stream, "client") == REQUEST
     assert application_data(stream, "server") == RESPONSE
+
+
+@pytest.mark.parametrize("suite", [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                                   CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256])  # fmt: skip
+def test_encrypt_then_mac_answered_for_an_aead_suite_is_refused(suite: CipherSuite) -> None:
+    """RFC 7366, Section 3: a server that selects an AEAD suite MUST NOT answer encrypt_then_mac. A client
+    that offered it (a CBC suite among its own) refuses such a ServerHello with illegal_parameter rather
+    than going on (TLS-Anvil's EncThenMacExtension.sendEncThenMacExtWithNonBlockCiphers)."""
+    import dataclasses
+
+    from glasstls.wire import extensions as X
+    from glasstls.wire.extensions import Extension
+    from glasstls.wire.handshake import ServerHello
+    from pairs import make_pair, once
+
+    def with_etm(msg: Any) -> bytes:
+        etm = Extension.make(ExtensionType.encrypt_then_mac, True, X.SH)
+        return dataclasses.replace(msg, extensions=(*msg.extensions, etm)).encode()
+
+    cbc = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
+    pair = make_pair(
+        client_kw={"tls_max": ProtocolVersion.TLSv1_2, "cipher_suites": (suite, cbc)},
+        server_kw={"cipher_suites": (suite,)},
+        server_alter=once(ServerHello, with_etm),
+    )
+    pair.server.receive_bytes(pair.client.data_to_send())
+    pair.client.receive_bytes(pair.server.data_to_send())
+    error = pair.client.error
+    assert isinstance(error, AlertError) and error.description == AlertDescription.illegal_parameter, error
+    assert "encrypt_then_mac" in error.reason and "AEAD" in error.reason

@@ -249,6 +249,10 @@ def _settled(
     # RFC 7366, Section 3: without the server's encrypt_then_mac a CBC suite runs
     # MAC-then-encrypt (RFC 5246, Section 6.2.3.2); the client offered CBC by name.
     etm = _ETM in found
+    if etm and suite.aead:
+        # RFC 7366, Section 3: a server that selects an AEAD suite MUST NOT answer encrypt_then_mac,
+        # which has no meaning for it (TLS-Anvil aborts on it; OpenSSL's client ignores it).
+        raise AlertError(ILLEGAL, f"server answered encrypt_then_mac for {suite.name}, an AEAD suite (RFC 7366, 3)")
     transcript.start(suite.prf_hash)
     transcript.add(sh.raw)
     return Handshake12(
