@@ -809,6 +809,40 @@ def test_open_connection_resumes_through_a_session_store(tls_max):
     assert len(store) == (2 + 1 - 1 if tls_max == ProtocolVersion.TLSv1_3 else 1)  # one ticket after a resumption
 
 
+def test_a_tls12_session_whose_connection_ends_with_a_fatal_alert_leaves_the_session_store():
+    """RFC 5246, Section 7.2: a connection ended by a fatal alert must not be resumed. The session the
+    handshake put in the store is taken back when the connection then fails (here a forged record from
+    the server, which the client answers with bad_record_mac), and the next connection does not offer it."""
+    store = glasstls.SessionStore()
+
+    async def forge_after_echo(reader, writer):
+        await reader.readline()
+        writer.write(b"ping\n")
+        await writer.drain()
+        await reader.readline()  # the client's word to break the connection
+        writer.get_extra_info("socket").send(b"\x17\x03\x03\x00\x20" + bytes(32))  # fails authentication
+        with contextlib.suppress(Exception):
+            await reader.read()
+
+    async def main():
+        async with await glasstls.start_server(forge_after_echo, "127.0.0.1", 0, server_config()) as server:
+            port = port_of(server)
+            reader, writer = await connect(port, ProtocolVersion.TLSv1_2, session_store=store)
+            assert await round_trip(reader, writer) == b"ping\n"
+            assert len(store) == 1
+            writer.write(b"break\n")
+            with pytest.raises(AlertError, match="bad_record_mac"):
+                await asyncio.wait_for(reader.read(), 5)
+            await close(writer)
+            assert len(store) == 0
+            reader, writer = await connect(port, ProtocolVersion.TLSv1_2, session_store=store)
+            resumed = writer.get_extra_info("glasstls").resumed
+            writer.close()
+            return resumed
+
+    assert run(main()) is False
+
+
 def test_the_server_without_asyncio_s_private_transport_maker(monkeypatch):
     """On a loop other than asyncio's selector loops (uvloop …) an accepted socket gets its transport
     from loop.connect_accepted_socket in a task: the same service, failures and deadline there too."""

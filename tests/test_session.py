@@ -528,3 +528,32 @@ def test_replace_keeps_state_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.lifetime = 5  # type: ignore[misc]
     assert dataclasses.replace(state, lifetime=5).lifetime == 5
+
+
+def test_a_keeper_takes_back_its_tls12_session_when_a_fatal_alert_ends_the_connection() -> None:
+    """RFC 5246, Section 7.2: the session a connection kept (SessionKeeper.keep) leaves the store if the
+    connection then ends with a fatal alert, sent or received (a ConnectionClosed with an error); a clean
+    close leaves it; TLS 1.3 sessions stay (RFC 8446 has no such rule), and so do other connections'."""
+    from glasstls.enums import AlertDescription
+    from glasstls.errors import AlertError
+    from glasstls.events import ConnectionClosed
+
+    key = ("example.com", 443)
+    fatal = ConnectionClosed(AlertError(AlertDescription.bad_record_mac, "forged"), by_peer=False)
+    for ending, stays in ((fatal, False), (ConnectionClosed(None, by_peer=True), True)):
+        store, seen = SessionStore(), []
+        other = make_state(session_id=b"\x02" * 32, created=T0 - seconds(10))
+        store.put(key, other)  # another connection's session
+        keeper = store.keeping_tickets(key, seen.append)
+        mine = make_state()
+        keeper.keep(mine)
+        keeper(ending)
+        assert seen == [ending]  # the application's on_event still hears it
+        assert store.offer(key, T0) == (mine if stays else other)  # the newest left: mine, if it stayed
+        assert len(store) == (2 if stays else 1)
+    store = SessionStore()
+    keeper = store.keeping_tickets(key, None)
+    tls13 = make_state(version=0x0304, master_secret=bytes(32), ticket=b"t")
+    keeper.keep(tls13)
+    keeper(fatal)
+    assert len(store) == 1

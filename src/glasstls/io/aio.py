@@ -553,6 +553,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._start_app()
         elif isinstance(event, ConnectionClosed):
             self._on_closed(event)
+            if self._event_callback is not None:  # (as the blocking adapter: a session store takes back
+                self._event_callback(event)  # a TLS 1.2 session a fatal alert ended, SessionKeeper)
         elif self._event_callback is not None:
             self._event_callback(event)
 
@@ -768,9 +770,10 @@ async def open_connection(
     """
     loop = asyncio.get_running_loop()
     key = session_key(host, port, server_name)
+    keeper = None
     if session_store is not None:
         session = session or session_store.offer(key, datetime.now(UTC))
-        on_event = session_store.keeping_tickets(key, on_event)
+        on_event = keeper = session_store.keeping_tickets(key, on_event)
     conn = ClientConnection(
         config or ClientConfig(), server_name=server_name or host, session=session, observer=observer, **conn_kwargs
     )
@@ -791,6 +794,6 @@ async def open_connection(
             tls.abort()
         raise
     assert tls.writer is not None
-    if session_store is not None and conn.session is not None:
-        session_store.put(key, conn.session)
+    if keeper is not None and conn.session is not None:
+        keeper.keep(conn.session)  # (taken back if a fatal alert ends the connection: RFC 5246, 7.2)
     return tls.reader, tls.writer

@@ -311,10 +311,11 @@ def connect(
     ends up with, and each TLS 1.3 ticket as it arrives after the handshake.
     """
     key = session_key(host, port, server_name)
+    keeper = None
     if session_store is not None:
         if "session" not in conn_kwargs:
             conn_kwargs["session"] = session_store.offer(key, datetime.now(UTC))
-        on_event = session_store.keeping_tickets(key, on_event)
+        on_event = keeper = session_store.keeping_tickets(key, on_event)
     deadline = _deadline(timeout)
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
@@ -328,8 +329,8 @@ def connect(
     except BaseException:
         close_gently(sock)  # (the alert that says why went out in do_handshake)
         raise
-    if session_store is not None and conn.session is not None:
-        session_store.put(key, conn.session)
+    if keeper is not None and conn.session is not None:
+        keeper.keep(conn.session)  # (taken back if a fatal alert ends the connection: RFC 5246, 7.2)
     return tls
 
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import ConfigError, DecodeError
-from ..events import Event, NewTicket
-from .state import TLS13, SessionState, check_aware
+from ..events import ConnectionClosed, Event, NewTicket
+from .state import TLS12, TLS13, SessionState, check_aware
 
 StoreKey = tuple[str, int]
 
@@ -50,17 +50,11 @@ class SessionStore:
         self._entries: OrderedDict[StoreKey, list[SessionState]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keeping_tickets(self, key: StoreKey, on_event: Callable[[Event], None] | None) -> Callable[[Event], None]:
+    def keeping_tickets(self, key: StoreKey, on_event: Callable[[Event], None] | None) -> SessionKeeper:
         """``on_event``, after putting each TLS 1.3 ticket's session under ``key`` (RFC 8446,
-        Section 4.6.1): tickets arrive after the handshake, as events; the adapters chain this in."""
-
-        def keep(event: Event) -> None:
-            if isinstance(event, NewTicket) and isinstance(event.session, SessionState):
-                self.put(key, event.session)
-            if on_event is not None:
-                on_event(event)
-
-        return keep
+        Section 4.6.1): tickets arrive after the handshake, as events; the adapters chain this in,
+        and give it the session of the handshake (SessionKeeper.keep)."""
+        return SessionKeeper(self, key, on_event)
 
     def put(self, key: StoreKey, state: SessionState) -> None:
         """Remember ``state`` as the newest session for ``key``."""
@@ -170,3 +164,31 @@ def load_session(path: str | os.PathLike[str]) -> SessionState:
         return SessionState.from_pem(text)
     except DecodeError as exc:
         raise ConfigError(f"session file {target} is not a usable glasstls session: {exc.reason}") from None
+
+
+class SessionKeeper:
+    """One client connection's link to its SessionStore, an event callback: each TLS 1.3 ticket's
+    session put as it arrives, the session of the handshake put by keep(), and, if the connection
+    then ends with a fatal alert (sent or received: a ConnectionClosed with an error), its TLS 1.2
+    session taken back, since RFC 5246, Section 7.2 forbids resuming it. (RFC 8446 sets no such rule
+    for TLS 1.3 tickets, which stay.)"""
+
+    def __init__(self, store: SessionStore, key: StoreKey, on_event: Callable[[Event], None] | None) -> None:
+        self._store, self._key, self._on_event = store, key, on_event
+        self._kept: list[SessionState] = []  # TLS 1.2 sessions this connection put
+
+    def keep(self, state: SessionState) -> None:
+        """The session the handshake ended with, put under the key."""
+        self._store.put(self._key, state)
+        if state.version == TLS12:
+            self._kept.append(state)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, NewTicket) and isinstance(event.session, SessionState):
+            self._store.put(self._key, event.session)
+        elif isinstance(event, ConnectionClosed) and event.error is not None:
+            for state in self._kept:
+                self._store.remove(self._key, state)
+            self._kept.clear()
+        if self._on_event is not None:
+            self._on_event(event)
