@@ -36,7 +36,7 @@ import glasstls
 from glasstls import CipherSuite, ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.crypto.suites import TLS12_SUITES
 from glasstls.enums import ExtensionType
-from glasstls.observe import EventList
+from glasstls.observe import EventList, MessageTrace
 from glasstls.record.protection12 import CCMProtection12, MteCBCProtection12
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
@@ -137,6 +137,33 @@ def test_glasstls_client_to_s_server_no_etm(pki, ffdhe2048, tmp_path, suite, cer
     assert answer == reverse_line(line)
     assert f"Ciphersuite: {OPENSSL_TLS12_NAMES[suite]}" in output, output
     _no_etm_in(trace, suite)
+
+
+def test_glasstls_client_offering_etm_gets_an_aead_suite_from_s_server_without_it(pki, tmp_path):
+    """A client that names a CBC suite offers encrypt_then_mac; s_server, choosing the AEAD suite the
+    client prefers, does not answer it (RFC 7366, Section 3), so glasstls's client, which refuses that
+    answer with an AEAD suite, completes the handshake and the data goes both ways."""
+    gcm, cbc = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
+    config = ClientConfig(
+        trust_store=pki.trust_store(),
+        tls_max=ProtocolVersion.TLSv1_2,
+        cipher_suites=(CipherSuite[gcm], CipherSuite[cbc]),
+    )
+    events = EventList()
+    line = long_line("glasstls offering encrypt_then_mac to s_server")
+    with OpenSSLServer(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", protocol="-tls1_2") as server:
+        with glasstls.connect(
+            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
+        ) as tls:
+            params = tls.parameters
+            tls.sendall(line)
+            answer = read_line(tls.recv)
+        server.wait_exit()
+    hello = next(e.message for e in events.events if isinstance(e, MessageTrace) and e.message.name == "ClientHello")
+    assert hello.ext(ExtensionType.encrypt_then_mac) is not None  # offered, for the CBC suite
+    assert (params.version, params.cipher_suite) == ("TLSv1.2", gcm)
+    assert traced_server_hello(events).ext(ExtensionType.encrypt_then_mac) is None
+    assert answer == reverse_line(line)
 
 
 @pytest.mark.parametrize(("suite", "cert_type"), MTE_CASES, ids=[c[0] for c in MTE_CASES])
