@@ -66,10 +66,11 @@ def test_hostile_clients_at_once_reach_no_handler_of_last_resort(seed: int, capl
     caplog.set_level(logging.WARNING)
     last_resort: list[dict[str, Any]] = []
 
+    trust = TrustStore.from_pem(default_ca().root_pem())  # (one for every client)
+
     async def one(rng: random.Random, port: int, slots: asyncio.Semaphore) -> None:
         async with slots:
             hostile = cut_hello if rng.random() < 0.35 else after_handshake
-            trust = TrustStore.from_pem(default_ca().root_pem())
             # The server's answers to a hostile client end it; what matters here is the server's side.
             with contextlib.suppress(ConnectionError, TimeoutError, glasstls.TLSError):
                 await asyncio.wait_for(hostile(rng, port, trust), 15)
