@@ -6,6 +6,7 @@ and 1.3, each test run with both clients (``kind``) and the same expectations.""
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 import time
 from typing import Any
@@ -110,3 +111,50 @@ def test_a_tls13_session_before_any_ticket_resumes_nothing(pki: Pki, kind: str) 
             exchange(second)
             assert second.session_reused is False
         assert peer.result() == [False, False]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_tls12_session_whose_connection_a_fatal_alert_ended_is_not_offered_again(
+    pki: Pki, kind: str, version: str
+) -> None:
+    """RFC 5246, Section 7.2: a connection ended by a fatal alert must not be resumed. The server
+    forges a record after the first exchange (the client answers bad_record_mac) and never reads that
+    alert, so its tickets would still resume; the second connection is given the first's session, the
+    third the clean second's (the control). glasstls's client does not offer the TLS 1.2 one again;
+    a TLS 1.3 one it does, as RFC 8446 sets no such rule. OpenSSL 3.0's offers both (the stdlib's
+    client, asserted so that the difference written down in compat/session.py is seen to hold)."""
+    files = pki.server_files("session-alert", issue(name("localhost"), pki.root, hosts=["localhost"]))
+    context = client_context(kind, pki.root_file, version)
+    served: list[int] = []
+
+    def forge_on_the_first(tls: Any) -> bool:
+        served.append(1)
+        if len(served) > 1:
+            return echo_once(tls)
+        tls.sendall(tls.recv(1))
+        tls.recv(1)  # the client's word: its tickets arrived
+        socket.socket.sendall(tls, b"\x17\x03\x03\x00\x20" + bytes(32))  # under no key of ours
+        while socket.socket.recv(tls, 4096):  # (the client's alert, never read as TLS)
+            pass
+        return False
+
+    with tls_server(server_context(*files, version=version), forge_on_the_first, connections=3) as peer:
+        with connect(context, peer.port) as first:
+            exchange(first)
+            session = first.session
+            first.sendall(b"x")
+            with pytest.raises(ssl.SSLError, match=r"BAD_RECORD_MAC|bad record mac"):
+                first.recv(1)
+        with connect(context, peer.port, do_handshake_on_connect=False) as second:
+            second.session = session
+            second.do_handshake()
+            exchange(second)
+            clean, reused = second.session, [second.session_reused]
+        with connect(context, peer.port, do_handshake_on_connect=False) as third:
+            third.session = clean
+            third.do_handshake()
+            exchange(third)
+            reused.append(third.session_reused)
+        ends_it = kind == "glasstls" and version == "TLSv1.2"
+        assert reused == [not ends_it, True]
+        assert peer.result() == [False, not ends_it, True]
