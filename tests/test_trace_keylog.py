@@ -16,9 +16,11 @@ wire with nothing but the logged secrets, glasstls.crypto and a bare AEAD:
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import stat
+import warnings
 from pathlib import Path
 
 import pytest
@@ -179,6 +181,25 @@ def test_key_log_file_is_private_and_appended(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     lines = path.read_text().splitlines()
     assert len(lines) == 10 and len({line.split(" ")[1] for line in lines}) == 2
+
+
+def test_a_key_log_let_go_unclosed_closes_its_file_quietly(tmp_path: Path) -> None:
+    """As a compat context's keylog_filename set again, or the context dropped: the file is closed
+    when the KeyLog goes, with no ResourceWarning (and close() after close() is harmless)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        log = KeyLog(tmp_path / "dropped.log")
+        traced_run("1.3", client_extra=log)
+        fd = log.stream.fileno()
+        del log
+        gc.collect()
+        with pytest.raises(OSError):
+            os.fstat(fd)  # (closed, and no other file opened meanwhile to reuse the number)
+        closed = KeyLog(tmp_path / "closed.log")
+        closed.close()
+        closed.close()
+    assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []
+    assert (tmp_path / "dropped.log").read_text().count("\n") == 5
 
 
 def test_sslkeylogfile(tmp_path: Path) -> None:

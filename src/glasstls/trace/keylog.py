@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -80,6 +81,9 @@ class KeyLog(Observer):
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self.stream: TextIO = os.fdopen(fd, "a", encoding="utf-8", newline="\n")
             self._owned = True
+            # A KeyLog let go unclosed (SSLContext.keylog_filename set again, or the context gone) closes
+            # its file then, as OpenSSL frees its BIO with the SSL_CTX: no ResourceWarning, no fd held.
+            self._closer = weakref.finalize(self, self.stream.close)
         else:
             self.path = None
             self.stream = path_or_stream
@@ -122,7 +126,7 @@ class KeyLog(Observer):
 
     def close(self) -> None:
         if self._owned:
-            self.stream.close()
+            self._closer()
 
     def __enter__(self) -> KeyLog:
         return self
