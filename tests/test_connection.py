@@ -22,7 +22,7 @@ from glasstls import (
     ServerConnection,
 )
 from glasstls.crypto.rand import ReplayRandomness
-from glasstls.enums import AlertDescription
+from glasstls.enums import AlertDescription, ContentType
 from glasstls.errors import ConnectionClosedError, PeerAlertError
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
@@ -148,6 +148,43 @@ def test_peer_record_size_limit_is_honoured_by_a_tls12_server(ca, server_key) ->
     s.send(b"x" * 20000)
     wire = s.data_to_send()
     assert int.from_bytes(wire[3:5], "big") == 8 + (1 << 14) + 16
+
+
+def _sealed_past_the_limit(sender, size: int, padding: int = 0) -> bytes:
+    """One application_data record of ``size`` bytes, sealed under ``sender``'s write keys as a peer
+    that ignores the record_size_limit it was given would (TLS 1.3: with ``padding`` zeros)."""
+    write = sender._records.write
+    if padding:
+        return write.seal(ContentType.application_data, b"x" * size, padding)
+    return bytes(write.seal(ContentType.application_data, b"x" * size))
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2])
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_a_record_past_the_record_size_limit_we_announced_is_record_overflow(ca, server_key, side, version) -> None:
+    """RFC 8449, Section 4: a record larger than the limit an endpoint announced is record_overflow
+    once the extension is negotiated: TLS 1.3's TLSInnerPlaintext (content type and padding
+    counted), TLS 1.2's plaintext. A record at the limit is read. (Before, only the protocol's
+    largest records were refused.)"""
+    limited = {"record_size_limit": 100, "tls_max": version}
+    cc, sc = configs(
+        ca, server_key, limited if side == "client" else {"tls_max": version}, limited if side == "server" else None
+    )
+    inner = 1 if version == ProtocolVersion.TLSv1_3 else 0  # (the content type byte of TLS 1.3)
+    cases = [(100 - inner, 0, True), (101 - inner, 0, False)]
+    if inner:
+        cases.append((10, 100 - 10 - inner + 1, False))  # padding counts
+    for size, padding, read in cases:
+        c, s, _, _ = handshake(cc, sc)
+        assert c.parameters.version == version.label
+        receiver, sender = (c, s) if side == "client" else (s, c)
+        events = receiver.receive_bytes(_sealed_past_the_limit(sender, size, padding))
+        if read:
+            assert data_of(events) == b"x" * size
+            continue
+        closed = [e for e in events if isinstance(e, ConnectionClosed)]
+        assert closed and closed[0].error.description == AlertDescription.record_overflow, (size, padding)
+        assert "record_size_limit of 100 we announced" in str(closed[0].error)
 
 
 def test_key_update_both_ways(ca, server_key) -> None:

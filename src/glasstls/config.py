@@ -365,6 +365,7 @@ class ClientConfig:
     key_share_groups: tuple[NamedGroup, ...] | None = None  # None: see shares_for
     signature_schemes: tuple[SignatureScheme, ...] = DEFAULT_SIGNATURE_SCHEMES
     alpn: tuple[str, ...] = ()
+    # RFC 8449: announced; once negotiated, a larger record from the peer is record_overflow.
     record_size_limit: int | None = (1 << 14) + 1
     middlebox_compat: bool = True  # RFC 8446, Appendix D.4
     session_tickets: bool = True
@@ -477,6 +478,7 @@ class ServerConfig:
     # Section 3.2), or, False, the handshake goes on with no protocol selected, as OpenSSL's
     # servers (nginx, Python's ssl) answer a callback that chose none (the ssl-compatible layer).
     alpn_required: bool = True
+    # RFC 8449: announced; once negotiated, a larger record from the peer is record_overflow.
     record_size_limit: int | None = (1 << 14) + 1
     advertise_groups: bool = False  # send supported_groups in EncryptedExtensions
     prefer_client_suites: bool = False

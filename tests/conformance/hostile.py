@@ -418,9 +418,12 @@ class Scripted:
         self.after = after
 
     # Records the script may add, under the client's current keys or in plaintext.
-    def sealed(self, ctype: int, data: bytes) -> bytes:
+    def sealed(self, ctype: int, data: bytes, padding: int = 0) -> bytes:
+        """One record under the client's write keys, as it is given (TLS 1.3: with ``padding`` zeros)."""
         protection = self.conn._records.write
         assert protection is not None, "no write keys yet"
+        if padding:
+            return bytes(protection.seal(ctype, data, padding))
         return bytes(protection.seal(ctype, data))
 
     @staticmethod

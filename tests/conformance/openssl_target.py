@@ -34,6 +34,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "stateless": ("-groups", "secp384r1", "-stateless"),
     "early": ("-early_data",),  # (max_early_data 16384)
     "clientauth": ("-Verify", "1", "-verify_return_error"),  # (and -CAfile, the conformance root: OpenSSLTarget)
+    "recordlimit": (),  # (OpenSSL 3.0 has no record_size_limit, RFC 8449: it takes records of any size)
 }
 
 

@@ -236,3 +236,29 @@ def _(t: Any) -> Answer:
 def _(t: Any) -> Any:
     key_update = handshake(24, b"\x00")
     return scripted13(t, message_edit=finished_edit(lambda raw: raw + key_update))
+
+
+# -- record_size_limit (RFC 8449, Section 4): the server announces 1000 in EncryptedExtensions, which
+# bounds the client's TLSInnerPlaintext (content, content type byte, padding) from its handshake keys on.
+
+
+@rule("record-size-limit-reached", "RFC 8449 4", "1.3", SERVED, server="recordlimit")
+def _(t: Any) -> Any:
+    return scripted13(t, after=lambda s: [s.sealed(APPLICATION_DATA, bytes(999))])
+
+
+@rule("record-size-limit-exceeded", "RFC 8449 4", "1.3", A.record_overflow, server="recordlimit", openssl=SERVED)
+def _(t: Any) -> Any:
+    return scripted13(t, after=lambda s: [s.sealed(APPLICATION_DATA, bytes(1000))])
+
+
+@rule(
+    "record-size-limit-exceeded-by-padding",
+    "RFC 8449 4",
+    "1.3",
+    A.record_overflow,
+    server="recordlimit",
+    openssl=SERVED,
+)
+def _(t: Any) -> Any:
+    return scripted13(t, after=lambda s: [s.sealed(APPLICATION_DATA, bytes(10), padding=990)])

@@ -280,3 +280,12 @@ def _(t: Any) -> Answer:
 @rule("tls12-fatal-alert-closes", "RFC 5246 7.2", "1.2", CLOSED)
 def _(t: Any) -> Answer:
     return send12(t, hello12(), alert(2, 40))
+
+
+@rule("tls12-record-size-limit-exceeded", "RFC 8449 4", "1.2", A.record_overflow, server="recordlimit", openssl=SERVED)
+def _(t: Any) -> Any:
+    """The server announces 1000 in its ServerHello, which bounds the plaintext of the client's
+    records from its ChangeCipherSpec on (TLS 1.2 counts no content type byte); 1000 is read."""
+    return scripted12(
+        t, after=lambda s: [s.sealed(APPLICATION_DATA, bytes(1000)), s.sealed(APPLICATION_DATA, bytes(1001))]
+    )

@@ -34,6 +34,7 @@ SERVERS: dict[str, dict[str, Any]] = {
     "stateless": {"groups": (G.secp384r1,), "stateless_hrr": True},
     "clientauth": {"client_auth": "required"},  # (and the conformance root as client_trust_store: targets())
     "early": {"max_early_data_size": 1 << 14},  # (as s_server -early_data: 16384 bytes)
+    "recordlimit": {"record_size_limit": 1000},  # RFC 8449 (OpenSSL 3.0 has none: it announces none)
 }
 
 

@@ -53,7 +53,7 @@ from glasstls import CipherSuite, ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.crypto.suites import TLS12_SUITES
 from glasstls.enums import ContentType, ExtensionType
 from glasstls.observe import EventList, MessageTrace, RecordTrace
-from glasstls.wire.handshake import ServerHello
+from glasstls.wire.handshake import EncryptedExtensions, ServerHello
 
 pytestmark = [
     pytest.mark.interop,
@@ -220,3 +220,36 @@ def test_gnutls_cli_record_size_limit_is_kept_by_a_tls12_glasstls_server(pki):
     sent = [e for e in events.events if isinstance(e, RecordTrace) and e.direction == "out" and e.plaintext]
     data = [e for e in sent if e.inner_type == ContentType.application_data]
     assert data and max(len(e.plaintext) for e in data) == 512, [len(e.plaintext) for e in data]
+
+
+@pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
+def test_a_glasstls_client_s_record_size_limit_is_kept_by_gnutls_serv(pki, version):
+    """RFC 8449 the other way: a glasstls client configured with record_size_limit 512 offers it;
+    gnutls-serv answers with its own and echoes a 1,500-byte line in records within ours (TLS 1.3:
+    511 bytes of data and the content type byte), which the client, holding the server's records to
+    its limit (a larger one is record_overflow), reads whole."""
+    suite = "TLS_AES_128_GCM_SHA256" if version == "TLSv1.3" else "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+    priority = gnutls_priority(suite, version) if version == "TLSv1.3" else gnutls_priority(suite)
+    events = EventList()
+    line = b"z" * 1500 + b"\n"
+    config = ClientConfig(
+        trust_store=pki.trust_store(),
+        record_size_limit=512,
+        cipher_suites=(*ALL_TLS12, CipherSuite.TLS_AES_128_GCM_SHA256),
+    )
+    with (
+        GnuTLSServer(pki.files["ecdsa-p256"], priority) as server,
+        glasstls.connect(
+            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
+        ) as tls,
+    ):
+        tls.sendall(line)
+        echoed = read_line(tls.recv)
+        params = tls.parameters
+    assert params.version == version and echoed == line
+    answers = [e.message for e in events.events if isinstance(e, MessageTrace) and e.direction == "in"]
+    answers = [m for m in answers if type(m) in (ServerHello, EncryptedExtensions)]
+    assert [m.ext(ExtensionType.record_size_limit) is not None for m in answers][-1]  # negotiated
+    taken = [e for e in events.events if isinstance(e, RecordTrace) and e.direction == "in" and e.plaintext]
+    data = [len(e.plaintext) for e in taken if e.inner_type == ContentType.application_data]
+    assert sum(data) == len(line) and max(data) == (511 if version == "TLSv1.3" else 512), data

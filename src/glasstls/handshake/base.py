@@ -154,6 +154,7 @@ class Context(Protocol):
     def set_plaintext_record_version(self, version: int) -> None: ...
     def set_peer_record_limit(self, limit: int) -> None: ...  # RFC 8449 in TLS 1.3
     def set_peer_record_limit_12(self, limit: int) -> None: ...  # RFC 8449 in TLS 1.2
+    def limit_incoming_records(self, limit: int) -> None: ...  # RFC 8449: the limit we announced
 
     # Whether anything reads verified(): where its subject or detail takes work to compose
     # (a certificate described), a state composes it only then.

@@ -163,6 +163,8 @@ def on_server_hello(ctx: Context, hello: ClientHello, sh: ServerHello, transcrip
     limit = found.get(_RECORD_SIZE_LIMIT)
     if limit is not None:
         ctx.set_peer_record_limit_12(limit.value)
+        if config.record_size_limit:  # (ours, which the hello offered: from the server's ChangeCipherSpec on)
+            ctx.limit_incoming_records(config.record_size_limit)
     offered = ctx.offered_session
     if offered is not None and offered.version != TLS12:
         offered = None  # a TLS 1.3 ticket, offered as a PSK: nothing a TLS 1.2 server can echo

@@ -554,7 +554,9 @@ def _take_record_limit(ctx: Context, offer: Offer) -> int | None:
     if offer.record_size_limit is None or not ours:
         return None
     ctx.set_peer_record_limit_12(offer.record_size_limit)
-    return ours if ours < 1 << 14 else 1 << 14
+    announced = ours if ours < 1 << 14 else 1 << 14
+    ctx.limit_incoming_records(announced)  # negotiated: from the client's ChangeCipherSpec on
+    return announced
 
 
 def _server_hello(

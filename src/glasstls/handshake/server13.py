@@ -489,6 +489,7 @@ def _encrypted_extensions(ctx: Context, ch: ClientHello, decisions: Decisions) -
         ctx.set_peer_record_limit(client_limit.value)
         if cfg.record_size_limit:
             exts.append(Extension.make(_RECORD_SIZE_LIMIT, cfg.record_size_limit, X.EE))
+            ctx.limit_incoming_records(cfg.record_size_limit)  # negotiated: from the client's next keys on
     if decisions.server_name is not None:
         # RFC 6066, Section 3: empty = accepted. (In TLS 1.3 always, as NSS in RFC 8448's traces; a
         # TLS 1.2 ServerHello says it only when the name chose the certificate, as OpenSSL.)

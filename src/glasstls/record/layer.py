@@ -99,6 +99,10 @@ class RecordLayer:
         self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
         self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
+        # RFC 8449, Section 4: the record_size_limit we announced, once negotiated, for the read keys:
+        # the largest TLSInnerPlaintext (TLS 1.3) or plaintext (TLS 1.2) of a protected record; None
+        # for the protocol's own (or larger), which open() checks itself (limit_reads).
+        self.read_limit: int | None = None
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
         self.plaintext_version = b"\x03\x03"
         self._hook = hook
@@ -124,16 +128,31 @@ class RecordLayer:
         self._skip = limit
         self._fast = None
 
-    def install_read(self, protection: Protection13 | Any) -> None:
-        """New read keys, from the next record on; the fast lane chosen for them now, as
-        _read_record would choose it at their first record (which then need not take that
-        path: a NewSessionTicket, the first record under a client's application keys)."""
+    def install_read(self, protection: Protection13 | Any, limit: int | None = None) -> None:
+        """New read keys, from the next record on, with the record_size_limit we announced (see
+        limit_reads); the fast lane chosen for them now, as _read_record would choose it at their first
+        record (which then need not take that path: a NewSessionTicket, the first record under a
+        client's application keys)."""
         self.read = protection
+        self.read_limit = None
+        if limit is not None:
+            self.limit_reads(limit)
         self._fast = self._lane_keys(protection)
+
+    def limit_reads(self, limit: int) -> None:
+        """Hold the protected records under the current read keys to ``limit`` (RFC 8449, Section 4):
+        TLS 1.3's whole TLSInnerPlaintext, content type and padding included, or TLS 1.2's plaintext.
+        A limit no smaller than the protocol's largest record (2^14 + 1, 2^14) changes nothing. The
+        fast lanes leave such records to _read_record, which checks them."""
+        read = self.read
+        largest = MAX_PLAINTEXT if read is not None and read.protects_all_types else MAX_PLAINTEXT + 1
+        self.read_limit = limit if limit < largest else None
+        if self.read_limit is not None:
+            self._fast = None
 
     def _lane_keys(self, protection: Protection13 | Any | None) -> _LaneKeys | None:
         """``protection`` if the fast lane may read with it (see _fast), else None."""
-        if protection is None or not protection.opens_views or self._skip or self._hook:
+        if protection is None or not protection.opens_views or self._skip or self._hook or self.read_limit:
             return None
         return protection
 
@@ -377,9 +396,22 @@ class RecordLayer:
             self.skip_early_data = 0
         else:
             inner_type, data = read.open(header, payload)
+        if self.read_limit is not None:
+            self._check_read_limit(read, payload, data)
         if self._hook:
             self._hook("in", ctype, header, bytes(payload), inner_type, data)
         return inner_type, data, header, True
+
+    def _check_read_limit(self, read: Protection13 | Any, payload: bytes | memoryview, data: bytes) -> None:
+        limit = self.read_limit
+        assert limit is not None
+        # TLS 1.3: the TLSInnerPlaintext is the ciphertext but its tag; TLS 1.2: the plaintext itself.
+        size = len(data) if read.protects_all_types else len(payload) - read.suite.tag_len
+        if size > limit:
+            raise AlertError(
+                AlertDescription.record_overflow,
+                f"a record of {size} bytes of plaintext exceeds the record_size_limit of {limit} we announced",
+            )
 
     # -- output ------------------------------------------------------------
     def send(self, ctype: ContentType, data: bytes | memoryview) -> None:
