@@ -476,6 +476,31 @@ def test_openssl_s_client_fallback_scsv_is_inappropriate_fallback(files: Files) 
 @pytest.mark.interop
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("option", "label"), [("-tls1", "TLSv1"), ("-tls1_1", "TLSv1.1")], ids=["tls1", "tls1_1"])
+def test_openssl_s_client_falling_back_to_an_old_version_is_inappropriate_fallback(
+    files: Files, option: str, label: str
+) -> None:
+    """RFC 7507, Section 3: below TLS 1.2 with TLS_FALLBACK_SCSV, either protocol_version (the version
+    is unsupported) or inappropriate_fallback; glasstls answers the latter, as OpenSSL's s_server does
+    (and tlsfuzzer's test-fallback-scsv.py expects), in the record version the client can read."""
+    config = glasstls_server(files)
+
+    def handle(sock: socket.socket) -> None:
+        glasstls.accept(sock, config)
+
+    with ServerThread(handle) as server:
+        args = [option, "-fallback_scsv", "-cipher", "DEFAULT@SECLEVEL=0", "-connect", f"127.0.0.1:{server.port}"]
+        client = run_s_client(args, b"")
+        with pytest.raises(AlertError) as info:
+            server.result()
+    assert info.value.description == A.inappropriate_fallback
+    assert f"retried with {label} and TLS_FALLBACK_SCSV" in info.value.reason
+    said = client.stdout + client.stderr
+    assert client.returncode != 0 and "alert inappropriate fallback" in said, said
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("option", "label"), [("-tls1", "TLSv1"), ("-tls1_1", "TLSv1.1")], ids=["tls1", "tls1_1"])
 def test_openssl_s_client_old_version_is_protocol_version(files: Files, option: str, label: str) -> None:
     config = glasstls_server(files)
 

@@ -289,3 +289,10 @@ def _(t: Any) -> Any:
     return scripted12(
         t, after=lambda s: [s.sealed(APPLICATION_DATA, bytes(1000)), s.sealed(APPLICATION_DATA, bytes(1001))]
     )
+
+
+@rule("tls12-hello-version-tls11-with-fallback-scsv", "RFC 7507 3", "1.2", A.inappropriate_fallback)
+def _(t: Any) -> Answer:
+    """A TLS 1.1 ClientHello (no supported_versions) with TLS_FALLBACK_SCSV and an AES-CBC suite TLS 1.1
+    has: either alert is allowed where the version is unsupported; OpenSSL answers this one."""
+    return send12(t, replace(hello12(), version=0x0302, suites=u16s(0xC013, 0x002F, 0x5600)))

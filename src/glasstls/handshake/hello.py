@@ -314,6 +314,14 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     else:
         # Answer in the record version the old client speaks, so it can read the alert.
         ctx.set_plaintext_record_version(max(ch.legacy_version, ProtocolVersion.TLSv1))
+        if _FALLBACK_SCSV in ch.cipher_suites:
+            # RFC 7507, Section 3 allows either alert here; inappropriate_fallback, as OpenSSL answers,
+            # tells a client that fell back that it need not have (and tlsfuzzer expects it).
+            raise AlertError(
+                AlertDescription.inappropriate_fallback,
+                f"client retried with {ch.legacy_version.label} and TLS_FALLBACK_SCSV, but this server "
+                f"supports {max(supported).label}: a downgrade (RFC 7507)",
+            )
         raise AlertError(
             AlertDescription.protocol_version,
             f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 "
