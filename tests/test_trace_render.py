@@ -29,6 +29,7 @@ from glasstls import CipherSuite, ClientConnection, NamedGroup, ProtocolVersion,
 from glasstls.crypto import prf12
 from glasstls.crypto.keyschedule13 import traffic_keys
 from glasstls.crypto.suites import TLS12_SUITES, TLS13_SUITES
+from glasstls.enums import AlertDescription, ExtensionType
 from glasstls.observe import EventList, MessageTrace, Observer, RecordTrace, SecretTrace, TraceEvent
 from glasstls.trace import Tee, combine
 from glasstls.trace.describe import Context, describe, extension_value
@@ -36,8 +37,8 @@ from glasstls.trace.headlines import headline
 from glasstls.trace.jsonl import JsonLinesTrace
 from glasstls.trace.keylog import KeyLog
 from glasstls.trace.text import SECRETS_WARNING, TextTrace, render_text
-from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import ClientHello
+from glasstls.wire.extensions import Extension, Unreadable
+from glasstls.wire.handshake import ClientHello, decode_message
 from pairs import Pair, default_ca, make_pair
 
 V12 = ProtocolVersion.TLSv1_2
@@ -474,6 +475,27 @@ def test_unknown_and_grease_extensions_are_named_in_hex() -> None:
     assert fields["cipher_suites"] == "2: GREASE_0x0a0a, TLS_AES_128_GCM_SHA256"
     assert extension_value(Extension(0x1234, bytes(40))).endswith("… (40 bytes)")
     assert "2 cipher suites" in headline(hello)
+
+
+def test_a_hello_s_tls12_only_extension_that_does_not_decode_is_kept_and_described() -> None:
+    """ec_point_formats and extended_master_secret with bodies that do not decode, in a ClientHello:
+    kept as Unreadable (a server that chooses TLS 1.3 ignores them; one that chooses TLS 1.2 refuses
+    them then, tests/conformance), and described with why and their bytes, not as an error."""
+    hello = ClientHello(
+        random=bytes(32),
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
+        extensions=(
+            Extension(ExtensionType.ec_point_formats, b""),
+            Extension(ExtensionType.extended_master_secret, b"\x07"),
+        ),
+    )
+    decoded = decode_message(hello.encode())
+    values = [ext.value for ext in decoded.extensions]
+    assert [type(v) for v in values] == [Unreadable, Unreadable]
+    assert values[1].error.description == AlertDescription.decode_error
+    fields = dict(describe(decoded))
+    assert fields["ec_point_formats"] == f"unreadable ({values[0].error.reason}), (empty)"
+    assert fields["extended_master_secret"] == f"unreadable ({values[1].error.reason}), 1 byte: 07"
 
 
 # -- resumption and HelloRetryRequest, explained ------------------------------------------------------

@@ -422,3 +422,15 @@ def _(t: Any) -> Answer:
     key, public = p384_key()
     second = replace(first, key=key).replacing(KEY_SHARE, key_share((SECP384R1, public))).without(SUPPORTED_VERSIONS)
     return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.1)
+
+
+@rule("hello-tls12-only-extensions-malformed-ignored", "RFC 8446 4.2", "1.3", SERVED)
+def _(t: Any) -> Answer:
+    """ec_point_formats, encrypt_then_mac, extended_master_secret and renegotiation_info, each with a
+    body that does not decode, beside supported_versions: TLS 1.3 uses none of them (RFC 8446, Section
+    4.2 lists them for no message), so a server that chooses TLS 1.3 ignores them, as OpenSSL does and
+    tlsfuzzer's test-tls13-large-number-of-extensions.py expects. (TLS 1.2 refuses them: rules_tls12.)"""
+    h = hello13()
+    for code, body in ((11, b""), (22, b"\x01\x02\x03\x04\x05"), (23, b"\x01\x02\x03\x04\x05"), (0xFF01, b"\x05")):
+        h = h.with_ext(code, body)
+    return send13(t, h)

@@ -296,3 +296,10 @@ def _(t: Any) -> Answer:
     """A TLS 1.1 ClientHello (no supported_versions) with TLS_FALLBACK_SCSV and an AES-CBC suite TLS 1.1
     has: either alert is allowed where the version is unsupported; OpenSSL answers this one."""
     return send12(t, replace(hello12(), version=0x0302, suites=u16s(0xC013, 0x002F, 0x5600)))
+
+
+@rule("tls12-encrypt-then-mac-with-a-body", "RFC 7366 2", "1.2", A.decode_error, openssl=SERVED)
+def _(t: Any) -> Answer:
+    """encrypt_then_mac's extension_data is empty (RFC 7366, Section 2); in a TLS 1.2 handshake a body is
+    decode_error, which a TLS 1.3 one ignores (hello-tls12-only-extensions-malformed-ignored)."""
+    return send12(t, hello12().with_ext(22, b"\x00"))

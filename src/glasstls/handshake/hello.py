@@ -20,7 +20,7 @@ from ..enums import ExtensionType as E
 from ..errors import AlertDescription, AlertError
 from ..session.state import TLS12, SessionState, same_server_name
 from ..wire import extensions as X
-from ..wire.extensions import Extension, KeyShareEntry
+from ..wire.extensions import Extension, KeyShareEntry, Unreadable
 from ..wire.handshake import ClientHello
 from . import negotiation as N
 from .base import Context
@@ -292,6 +292,14 @@ def key_share_entries(shares: KeyShares) -> tuple[KeyShareEntry, ...]:
 
 
 # -- server -------------------------------------------------------------------------
+
+
+def raise_unreadable(ch: ClientHello) -> None:
+    """A server that chose TLS 1.2 reads the extensions only TLS 1.2 uses: one whose body did not
+    decode (wire.extensions.Unreadable) is refused now, with the error its decoding raised."""
+    for ext in ch.extensions:
+        if type(ext.value) is Unreadable:
+            raise ext.value.error
 
 
 def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:

@@ -14,7 +14,7 @@ from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello
 from . import server12, server13
 from .base import AnyState, Context, State
-from .hello import choose_protocol_version
+from .hello import choose_protocol_version, raise_unreadable
 
 # Looked up once: a member looked up on its class goes through EnumType's attribute hook (some 900
 # instructions a time in CPython 3.11), and every ClientHello asks.
@@ -38,5 +38,6 @@ class ExpectClientHello(State[ClientHello]):
 
     def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
         if choose_protocol_version(ctx, ch) == _TLS12:
+            raise_unreadable(ch)  # (the extensions TLS 1.3 ignores: TLS 1.2 reads them)
             return server12.on_client_hello(ctx, ch)
         return server13.on_client_hello(ctx, ch)

@@ -43,7 +43,7 @@ from ..observe import MessageTrace, TraceEvent
 from ..text import exception_text, printable
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
-from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest
+from ..wire.extensions import EC_POINT_FORMATS, KeyShareEntry, OfferedPsks, StatusRequest, Unreadable
 from ..wire.handshake import DOWNGRADE_TLS11, DOWNGRADE_TLS12
 from . import certificates, hybrid
 from .certificates import certificate_ders as certificate_ders
@@ -381,6 +381,8 @@ _KEPT_VALUES: dict[int, tuple[Any, str]] = {}
 
 def _extension_value(ext: Any) -> str:
     value = ext.value
+    if type(value) is Unreadable:  # (a hello's TLS 1.2-only extension: ignored unless TLS 1.2 is chosen)
+        return f"{value}, {nbytes(len(ext.data))}: {hexs(ext.data)}" if ext.data else f"{value}, (empty)"
     if value is None:
         return f"{nbytes(len(ext.data))}: {hexs(ext.data)}" if ext.data else "(empty)"
     describe_value = _VALUE_DESCRIBERS.get(ext.type)

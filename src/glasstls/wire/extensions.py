@@ -73,6 +73,28 @@ class Extension:
         return ext
 
 
+@dataclass(frozen=True, eq=False)
+class Unreadable:
+    """The value of a ClientHello extension only TLS 1.2 reads (TLS12_ONLY_IN_HELLO) whose body did not
+    decode: kept, not raised at once, since a server that chooses TLS 1.3 ignores the extension (as
+    OpenSSL does, and tlsfuzzer's test-tls13-large-number-of-extensions.py expects); one that chooses
+    TLS 1.2 raises ``error`` then (hello.raise_unreadable)."""
+
+    error: AlertError
+
+    def __str__(self) -> str:
+        return f"unreadable ({self.error.reason})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return type(self.error), self.error.description, str(self.error)
+
+    def __eq__(self, other: object) -> bool:  # (as the same failure: exceptions compare by identity)
+        return isinstance(other, Unreadable) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
 @dict_init
 @dataclass(frozen=True)
 class KeyShareEntry:
@@ -415,6 +437,14 @@ _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
 }
 
 
+# ClientHello extensions that TLS 1.3 does not use (RFC 8446, Section 4.2 lists them for no message),
+# which a client offering both versions sends for TLS 1.2: a body of one that does not decode is an
+# error only if the server chooses TLS 1.2 (Unreadable).
+TLS12_ONLY_IN_HELLO = frozenset(
+    (E.ec_point_formats, E.encrypt_then_mac, E.extended_master_secret, E.session_ticket, E.renegotiation_info)
+)
+
+
 # The codecs of each context, by extension type: the context's own, else the "*" one. Built once per
 # context on first use, so reading an extension is one dict lookup (the hot paths look a built table
 # up here first, without _codecs_in's call: a table is never empty, it holds the "*" codecs).
@@ -444,6 +474,16 @@ def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
     codec = _codecs_in(context).get(ext_type)
     if codec is None:
         return None
+    return _value_of(codec, ext_type, data, context)
+
+
+def _value_of(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -> Any:
+    """The decoded body; for a hello's extension only TLS 1.2 reads, Unreadable where it does not decode."""
+    if context == CH and ext_type in TLS12_ONLY_IN_HELLO:
+        try:
+            return _decode(codec, ext_type, data, context)
+        except AlertError as err:
+            return Unreadable(err)
     return _decode(codec, ext_type, data, context)
 
 
@@ -527,7 +567,10 @@ def _extension(code: int, data: bytes, context: str, whole: bytes) -> Extension:
     if ext_type is None:
         ext_type = member_of(ExtensionType, code)
     codec = (_BY_CONTEXT.get(context) or _codecs_in(context)).get(code)
-    ext = Extension(ext_type, data, None if codec is None else _decode(codec, ext_type, data, context))
+    value = None if codec is None else _value_of(codec, ext_type, data, context)
+    if type(value) is Unreadable:
+        return Extension(ext_type, data, value)  # (not kept: only what decoded is)
+    ext = Extension(ext_type, data, value)
     if (code in _STABLE and len(data) <= 256) or len(data) <= 4:
         kept = _kept_in(context)
         if len(kept) >= _KEPT_MAX:
