@@ -303,3 +303,11 @@ def _(t: Any) -> Answer:
     """encrypt_then_mac's extension_data is empty (RFC 7366, Section 2); in a TLS 1.2 handshake a body is
     decode_error, which a TLS 1.3 one ignores (hello-tls12-only-extensions-malformed-ignored)."""
     return send12(t, hello12().with_ext(22, b"\x00"))
+
+
+@rule("tls12-hello-version-tls11", "RFC 8996 5", "1.2", A.protocol_version, openssl="handshake_failure")
+def _(t: Any) -> Answer:
+    """A TLS 1.1 ClientHello (no supported_versions) with suites TLS 1.1 has: RFC 8996, Section 5 asks for
+    protocol_version; OpenSSL 3.0, whose default security level leaves it no TLS 1.1 suite, answers
+    handshake_failure (as tlsfuzzer's test-chacha20.py, written before RFC 8996, expects)."""
+    return send12(t, replace(hello12(), version=0x0302, suites=u16s(0xC013, 0x002F)))
