@@ -185,21 +185,21 @@ def test_key_log_file_is_private_and_appended(tmp_path: Path) -> None:
 
 def test_a_key_log_let_go_unclosed_closes_its_file_quietly(tmp_path: Path) -> None:
     """As a compat context's keylog_filename set again, or the context dropped: the file is closed
-    when the KeyLog goes, with no ResourceWarning (and close() after close() is harmless)."""
+    when the KeyLog goes, with no ResourceWarning (and close() after close() is harmless). (No
+    connection observes it here: one could keep it alive past the test's gc.collect().)"""
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         log = KeyLog(tmp_path / "dropped.log")
-        traced_run("1.3", client_extra=log)
-        fd = log.stream.fileno()
+        stream = log.stream
+        stream.write("# written before it was let go\n")
         del log
         gc.collect()
-        with pytest.raises(OSError):
-            os.fstat(fd)  # (closed, and no other file opened meanwhile to reuse the number)
+        assert stream.closed
         closed = KeyLog(tmp_path / "closed.log")
         closed.close()
         closed.close()
     assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []
-    assert (tmp_path / "dropped.log").read_text().count("\n") == 5
+    assert (tmp_path / "dropped.log").read_text() == "# written before it was let go\n"
 
 
 def test_sslkeylogfile(tmp_path: Path) -> None:
