@@ -73,10 +73,14 @@ def _server_args(suite: str, ffdhe2048: object) -> list[str]:
     return args
 
 
-def _glasstls_client(pki, tmp_path, cert_type: str, suite: str, server_args: list[str], protocol: str):
-    """glasstls client to s_server: (parameters, protection kinds, events, answer, line, s_server output, trace)."""
+def _glasstls_client(
+    pki, tmp_path, cert_type: str, suite: str, server_args: list[str], protocol: str, also: tuple[str, ...] = ()
+):
+    """glasstls client to s_server, offering ``suite`` then the suites ``also`` names: (parameters,
+    protection kinds, events, answer, line, s_server output, trace)."""
     tls_max = ProtocolVersion.TLSv1_3 if protocol == "-tls1_3" else ProtocolVersion.TLSv1_2
-    config = ClientConfig(trust_store=pki.trust_store(), tls_max=tls_max, cipher_suites=(CipherSuite[suite],))
+    suites = tuple(CipherSuite[name] for name in (suite, *also))
+    config = ClientConfig(trust_store=pki.trust_store(), tls_max=tls_max, cipher_suites=suites)
     events = EventList()
     line = long_line(f"glasstls to s_server {suite}")
     with OpenSSLServer(pki.files[cert_type], tmp_path / "s_server.trace", *server_args, protocol=protocol) as server:
@@ -144,21 +148,7 @@ def test_glasstls_client_offering_etm_gets_an_aead_suite_from_s_server_without_i
     client prefers, does not answer it (RFC 7366, Section 3), so glasstls's client, which refuses that
     answer with an AEAD suite, completes the handshake and the data goes both ways."""
     gcm, cbc = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
-    config = ClientConfig(
-        trust_store=pki.trust_store(),
-        tls_max=ProtocolVersion.TLSv1_2,
-        cipher_suites=(CipherSuite[gcm], CipherSuite[cbc]),
-    )
-    events = EventList()
-    line = long_line("glasstls offering encrypt_then_mac to s_server")
-    with OpenSSLServer(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", protocol="-tls1_2") as server:
-        with glasstls.connect(
-            "127.0.0.1", server.port, config, server_name="localhost", timeout=WAIT, observer=events
-        ) as tls:
-            params = tls.parameters
-            tls.sendall(line)
-            answer = read_line(tls.recv)
-        server.wait_exit()
+    params, _, events, answer, line, _, _ = _glasstls_client(pki, tmp_path, "ecdsa-p256", gcm, [], "-tls1_2", (cbc,))
     hello = next(e.message for e in events.events if isinstance(e, MessageTrace) and e.message.name == "ClientHello")
     assert hello.ext(ExtensionType.encrypt_then_mac) is not None  # offered, for the CBC suite
     assert (params.version, params.cipher_suite) == ("TLSv1.2", gcm)
