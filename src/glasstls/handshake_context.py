@@ -91,7 +91,6 @@ class HandshakeContext:
         self.early: ZeroRtt | None = None  # the 0-RTT attempt, either side
         self._ccs_sent = False  # a change_cipher_spec went out
         self.session_id_cached: bytes | None = None  # server, TLS 1.2: see forget_session
-        self._own_record_limit: int | None = None  # see limit_incoming_records
         # The handshake completed (complete() was called): only from then on can a change of the
         # write keys or limit change send's bulk lane (none before: the connection's _choose_sealer), so
         # only then is the connection told, through the proxy, of one.
@@ -166,9 +165,7 @@ class HandshakeContext:
         self._install_write(protection)
 
     def _install_read(self, protection: Protection13 | Protection12) -> None:
-        # (0-RTT records are not held to our record_size_limit: the client sent them before it knew it.)
-        limit = self._own_record_limit if protection.epoch != "early" else None
-        self._records.install_read(protection, limit)
+        self._records.install_read(protection)
         if self.tracing:
             self._conn._keys_installed("read", protection)
 
@@ -209,11 +206,8 @@ class HandshakeContext:
     def limit_incoming_records(self, limit: int) -> None:
         """RFC 8449, Section 4: the record_size_limit we announced, now negotiated, bounds the
         plaintext of the peer's protected records (a larger one is record_overflow): from the current
-        read keys on, if they are not 0-RTT's, and for every keys installed after them."""
-        self._own_record_limit = limit
-        read = self._records.read
-        if read is not None and read.epoch != "early":
-            self._records.limit_reads(limit)
+        read keys on, and for every keys installed after them, 0-RTT's excepted (RecordLayer.limit_reads)."""
+        self._records.limit_reads(limit)
 
     def _set_write_limit(self, limit: int) -> None:
         # (Most peers announce the largest records there are: nothing changes, nothing to choose anew.)

@@ -99,9 +99,11 @@ class RecordLayer:
         self.read: Protection13 | Any | None = None  # Protection13 or a TLS 1.2 Protection12
         self.write: Protection13 | Any | None = None
         self.write_limit = MAX_PLAINTEXT
-        # RFC 8449, Section 4: the record_size_limit we announced, once negotiated, for the read keys:
-        # the largest TLSInnerPlaintext (TLS 1.3) or plaintext (TLS 1.2) of a protected record; None
-        # for the protocol's own (or larger), which open() checks itself (limit_reads).
+        # RFC 8449, Section 4: the record_size_limit we announced, once negotiated (limit_reads), and
+        # what it makes of the current read keys: the largest TLSInnerPlaintext (TLS 1.3) or plaintext
+        # (TLS 1.2) of a protected record; None for the protocol's own (or larger), which open()
+        # checks itself, and for 0-RTT keys (the client sent those records before it knew the limit).
+        self._announced_limit: int | None = None
         self.read_limit: int | None = None
         # RFC 8446, Section 5.1: 0x0301 is allowed for the initial ClientHello record.
         self.plaintext_version = b"\x03\x03"
@@ -128,27 +130,33 @@ class RecordLayer:
         self._skip = limit
         self._fast = None
 
-    def install_read(self, protection: Protection13 | Any, limit: int | None = None) -> None:
-        """New read keys, from the next record on, with the record_size_limit we announced (see
+    def install_read(self, protection: Protection13 | Any) -> None:
+        """New read keys, from the next record on, held to the record_size_limit we announced (see
         limit_reads); the fast lane chosen for them now, as _read_record would choose it at their first
         record (which then need not take that path: a NewSessionTicket, the first record under a
         client's application keys)."""
         self.read = protection
-        self.read_limit = None
-        if limit is not None:
-            self.limit_reads(limit)
+        self.read_limit = self._limit_for(protection)
         self._fast = self._lane_keys(protection)
 
     def limit_reads(self, limit: int) -> None:
-        """Hold the protected records under the current read keys to ``limit`` (RFC 8449, Section 4):
-        TLS 1.3's whole TLSInnerPlaintext, content type and padding included, or TLS 1.2's plaintext.
-        A limit no smaller than the protocol's largest record (2^14 + 1, 2^14) changes nothing. The
-        fast lanes leave such records to _read_record, which checks them."""
-        read = self.read
-        largest = MAX_PLAINTEXT if read is not None and read.protects_all_types else MAX_PLAINTEXT + 1
-        self.read_limit = limit if limit < largest else None
+        """The record_size_limit we announced is negotiated: the protected records under the current
+        read keys and every later ones are held to it (RFC 8449, Section 4). The fast lanes leave such
+        records to _read_record, which checks them."""
+        self._announced_limit = limit
+        self.read_limit = self._limit_for(self.read)
         if self.read_limit is not None:
             self._fast = None
+
+    def _limit_for(self, protection: Protection13 | Any | None) -> int | None:
+        """The limit records under ``protection`` are held to: TLS 1.3's whole TLSInnerPlaintext, content
+        type and padding included, or TLS 1.2's plaintext; None below a limit no smaller than the
+        protocol's largest record (2^14 + 1, 2^14), and for 0-RTT keys."""
+        limit = self._announced_limit
+        if limit is None or protection is None or protection.epoch == "early":
+            return None
+        largest = MAX_PLAINTEXT if protection.protects_all_types else MAX_PLAINTEXT + 1
+        return limit if limit < largest else None
 
     def _lane_keys(self, protection: Protection13 | Any | None) -> _LaneKeys | None:
         """``protection`` if the fast lane may read with it (see _fast), else None."""

@@ -479,12 +479,12 @@ def decode_extension(ext_type: ExtensionType, data: bytes, context: str) -> Any:
 
 def _value_of(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -> Any:
     """The decoded body; for a hello's extension only TLS 1.2 reads, Unreadable where it does not decode."""
-    if context == CH and ext_type in TLS12_ONLY_IN_HELLO:
-        try:
-            return _decode(codec, ext_type, data, context)
-        except AlertError as err:
+    try:
+        return _decode(codec, ext_type, data, context)
+    except AlertError as err:
+        if context == CH and ext_type in TLS12_ONLY_IN_HELLO:
             return Unreadable(err)
-    return _decode(codec, ext_type, data, context)
+        raise
 
 
 def _decode(codec: _Codec, ext_type: ExtensionType, data: bytes, context: str) -> Any:
