@@ -796,3 +796,35 @@ def test_a_session_ended_by_a_fatal_alert_is_not_resumed(ending: str, resumed_fi
     next_run = Run(ccfg, scfg, session=session).handshake()
     assert next_run.resumed == (ending == "close_notify")
     assert (session.session_id in scfg.session_cache) == (ending == "close_notify")
+
+
+@pytest.mark.parametrize("ending", ["client-fatal", "server-fatal", "close_notify"])
+@pytest.mark.parametrize("resumed_first", [False, True], ids=["full", "resumed"])
+def test_a_client_does_not_offer_a_session_a_fatal_alert_ended(ending: str, resumed_first: bool) -> None:
+    """The client's side of RFC 5246, Section 7.2: the session a connection made, or resumed, is not
+    offered again by any ClientConnection once a fatal alert, sent or received, ended that connection
+    (session.state.end_by_alert), whoever gives it back. The server's cache is given the session again
+    here, so only the client's refusal to offer it makes the next handshake a full one; after
+    close_notify it resumes."""
+    ccfg, scfg = client_config(), ids_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    if resumed_first:
+        run = Run(ccfg, scfg, session=session).handshake()
+        assert run.resumed
+    else:
+        run = Run(ccfg, scfg).handshake()
+        session = run.client.session
+    now = datetime.now(UTC)
+    kept, _ = scfg.session_cache.lookup(session.session_id, now)
+    assert kept is not None
+    if ending == "client-fatal":
+        _fatal_from_client(run)
+    elif ending == "server-fatal":
+        _fatal_from_server(run)
+        _move(run.server, run.client)
+    else:
+        run.client.close()
+        _move(run.client, run.server)
+    assert (run.client.error is None) == (ending == "close_notify")
+    scfg.session_cache.put(session.session_id, kept, now)  # the server would resume it
+    assert Run(ccfg, scfg, session=session).handshake().resumed == (ending == "close_notify")

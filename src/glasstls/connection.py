@@ -50,7 +50,7 @@ from .observe import AlertTrace, Observer, StateTrace, as_observer
 from .record.layer import RecordLayer
 from .record.protection import MAX_PLAINTEXT, Protection13
 from .record.protection12 import Protection12
-from .session.state import SessionState
+from .session.state import SessionState, ended_by_alert
 from .wire.handshake import (
     ClientHello,
     Finished,
@@ -699,8 +699,9 @@ class ClientConnection(Connection):
             raise ConfigError(_non_ascii_name(server_name))
         self.server_name = server_name
         self._ctx.offered_sni = sni_name(server_name)
-        # A saved session (session.state.SessionState) to resume, if still valid.
-        if session is not None and not session.expired(self._clock()):
+        # A saved session (session.state.SessionState) to resume, if still valid and not ended by a
+        # fatal alert (RFC 5246, Section 7.2).
+        if session is not None and not session.expired(self._clock()) and not ended_by_alert(session):
             self._ctx.offered_session = session
         if early_data is not None:
             _check_early_data(session, len(early_data), self.config.alpn)

@@ -25,7 +25,7 @@ from .observe import Observer, SecretTrace
 from .record.layer import RecordLayer
 from .record.protection import Protection13
 from .record.protection12 import Protection12
-from .session.state import SessionState
+from .session.state import SessionState, end_by_alert
 from .wire.handshake import ClientHello, Handshake
 
 Clock = Callable[[], datetime]
@@ -91,6 +91,7 @@ class HandshakeContext:
         self.early: ZeroRtt | None = None  # the 0-RTT attempt, either side
         self._ccs_sent = False  # a change_cipher_spec went out
         self.session_id_cached: bytes | None = None  # server, TLS 1.2: see forget_session
+        self.resuming: SessionState | None = None  # client, TLS 1.2: the offered session the server took
         # The handshake completed (complete() was called): only from then on can a change of the
         # write keys or limit change send's bulk lane (none before: the connection's _choose_sealer), so
         # only then is the connection told, through the proxy, of one.
@@ -99,8 +100,13 @@ class HandshakeContext:
     def forget_session(self) -> None:
         """RFC 5246, Section 7.2: a connection ended by a fatal alert, sent or received, must not be
         resumed, so a server drops its session ID from the session cache (as OpenSSL's
-        SSL_CTX_remove_session on a fatal alert). A TLS 1.2 ticket, which the server does not keep,
-        cannot be taken back; TLS 1.3 tickets are not bound by this rule."""
+        SSL_CTX_remove_session on a fatal alert), and a client marks its session so that no
+        ClientConnection offers it again (session.state.end_by_alert: the one the handshake made, or
+        the one the server took to resume; not one it declined). A TLS 1.2 ticket, which the server
+        does not keep, cannot be taken back; TLS 1.3 tickets are not bound by this rule."""
+        if self.side == "client":
+            end_by_alert(self._conn.session or self.resuming)
+            return
         session_id, self.session_id_cached = self.session_id_cached, None
         cache = getattr(self.config, "session_cache", None)
         if session_id and cache is not None:

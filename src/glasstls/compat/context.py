@@ -43,7 +43,6 @@ from .ciphers import cipher_dict, openssl_tls13_rank, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
 from .opensslconf import system_default
 from .passwords import Password, key_password
-from .session import EndedSessions
 from .sessionstats import SessionStats
 from .sslobject import SSLObject
 from .subclasses import usable_class
@@ -167,7 +166,6 @@ class SSLContext(_Base):
         # OpenSSL's SSL_CTX keeps them: a config per wrap_bio must not forget the sessions.
         self._session_cache = ServerSessionCache()
         self.stats = SessionStats()  # session_stats(): counted by the connections (sessionstats.py)
-        self.ended_sessions = EndedSessions()  # a client's sessions a fatal alert ended: not offered again
         self._ticket_keys = TicketKeys(system_randomness)
         # The last config built for a connection, with what it was built from (_reused): a
         # program wraps socket after socket with one context, as OpenSSL's SSL objects share

@@ -11,16 +11,13 @@ the values OpenSSL's SSL_SESSION_get_* give (``_ssl.SSLSession`` cannot be subcl
 from __future__ import annotations
 
 import hashlib
-import weakref
 from typing import Any
 
-from ..enums import ProtocolVersion
 from ..session.state import SessionState
 
 # SSL_CTX's default session timeout in OpenSSL (tls1_default_timeout: 2 hours), which a client
 # session keeps unless the context changed it; the stdlib has no setter for it.
 OPENSSL_SESSION_TIMEOUT = 7200
-TLS12 = ProtocolVersion.TLSv1_2
 
 
 class SSLSession:
@@ -84,24 +81,3 @@ def session_state(session: Any) -> SessionState | None:
     if isinstance(session, SSLSession):
         return session.state
     raise TypeError("Value is not a SSLSession.")
-
-
-class EndedSessions:
-    """The TLS 1.2 sessions of one context's client connections that a fatal alert ended, sent or
-    received: not offered again, since RFC 5246, Section 7.2 forbids resuming them, as the session
-    store of glasstls's own clients (SessionKeeper) does. A deliberate difference: OpenSSL 3.0's client
-    offers such a session again when a program gives it back. TLS 1.3 ones stay, as with the store:
-    RFC 8446 sets no such rule. Held weakly: a session nobody keeps is forgotten with it."""
-
-    __slots__ = ("_states",)
-
-    def __init__(self) -> None:
-        self._states: weakref.WeakSet[SessionState] = weakref.WeakSet()
-
-    def add(self, state: SessionState | None) -> None:
-        if state is not None and state.version == TLS12:
-            self._states.add(state)
-
-    def resumable(self, state: SessionState | None) -> SessionState | None:
-        """``state``, or None where a fatal alert ended a connection of it."""
-        return None if state is None or state in self._states else state

@@ -38,7 +38,7 @@ from .errors import (
     zero_return,
 )  # fmt: skip
 from .msgcallback import MessageCallback
-from .session import EndedSessions, SSLSession, session_state
+from .session import SSLSession, session_state
 from .watch import connection_watch
 
 
@@ -46,7 +46,6 @@ class SSLContext(Protocol):
     """What an SSLObject reads of its context.SSLContext (a Protocol: no import cycle)."""
 
     check_hostname: bool
-    ended_sessions: EndedSessions
 
     @property
     def protocol(self) -> ssl._SSLMethod: ...
@@ -158,7 +157,7 @@ class SSLObject(_Base):
             name = self._server_hostname
             return ClientConnection(
                 self._context.client_config(named=bool(name)), server_name=openssl_ip(name) or name if name else None,
-                session=self._context.ended_sessions.resumable(self._session), observer=self._observer,
+                session=self._session, observer=self._observer,
             )  # fmt: skip
         except ConfigError as exc:  # settings that cannot work together: OpenSSL says so at the handshake
             reason = "NO_PROTOCOLS_AVAILABLE" if exc.facts and exc.facts.problem == "version_range" else "BAD_VALUE"
@@ -543,8 +542,6 @@ class SSLObject(_Base):
             # The peer's close_notify (or its alert): the read side is done, in either version.
             self._error = event.error
             self._peer_closed = event.error is None and event.by_peer
-            if event.error is not None and not self._server_side:  # (a server's cache forgets it itself)
-                self._context.ended_sessions.add(self._conn.session or self._session)
         elif isinstance(event, NewTicket) and event.session is not None:
             self._session = event.session
         elif isinstance(event, HandshakeComplete):

@@ -128,6 +128,7 @@ class Context(Protocol):
     # Server, TLS 1.2: the session ID this connection's session is kept under in the session
     # cache (cached, or resumed from it); dropped if the connection ends with a fatal alert.
     session_id_cached: bytes | None
+    resuming: SessionState | None  # client, TLS 1.2: the offered session the server took (forget_session)
 
     def skip_early_data(self, limit: int) -> None: ...  # server: skip rejected early records
     def clear_write_keys(self) -> None: ...  # client: back to plaintext after rejected 0-RTT (HRR)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from struct import Struct
@@ -581,3 +582,20 @@ def _certificates(data: bytes, pos: int) -> tuple[tuple[bytes, ...], int]:
         der, at = _vector(block, at, 3, "peer certificate")
         certs.append(der)
     return tuple(certs), end
+
+
+# RFC 5246, Section 7.2: "any connection terminated with a fatal alert MUST NOT be resumed". The client's
+# TLS 1.2 sessions whose connection a fatal alert ended, sent or received (HandshakeContext.forget_session),
+# which a ClientConnection then does not offer, whoever gives them back (a SessionStore, the ssl-compatible
+# layer's session=, a program): the flag OpenSSL sets on such an SSL_SESSION (not_resumable), which a
+# frozen state cannot hold. Weak: a session nobody keeps is forgotten. TLS 1.3 tickets are not bound by it.
+_ENDED_BY_ALERT: weakref.WeakSet[SessionState] = weakref.WeakSet()
+
+
+def end_by_alert(state: SessionState | None) -> None:
+    if state is not None and state.version == 0x0303:
+        _ENDED_BY_ALERT.add(state)
+
+
+def ended_by_alert(state: SessionState) -> bool:
+    return state in _ENDED_BY_ALERT

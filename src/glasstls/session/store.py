@@ -170,8 +170,9 @@ class SessionKeeper:
     """One client connection's link to its SessionStore, an event callback: each TLS 1.3 ticket's
     session put as it arrives, the session of the handshake put by keep(), and, if the connection
     then ends with a fatal alert (sent or received: a ConnectionClosed with an error), its TLS 1.2
-    session taken back, since RFC 5246, Section 7.2 forbids resuming it. (RFC 8446 sets no such rule
-    for TLS 1.3 tickets, which stay.)"""
+    session taken back, since RFC 5246, Section 7.2 forbids resuming it: this process's ClientConnections
+    would not offer it anyway (session.state.end_by_alert), but a store shared with other processes
+    would hand it to theirs. (RFC 8446 sets no such rule for TLS 1.3 tickets, which stay.)"""
 
     def __init__(self, store: SessionStore, key: StoreKey, on_event: Callable[[Event], None] | None) -> None:
         self._store, self._key, self._on_event = store, key, on_event
