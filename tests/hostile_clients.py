@@ -23,7 +23,7 @@ STEP = 3.0  # every read of a hostile client waits at most this long
 def reset(writer: asyncio.StreamWriter) -> None:
     """Close with an RST rather than a FIN (SO_LINGER with a zero timeout)."""
     sock = writer.get_extra_info("socket")
-    if sock is not None:
+    if sock is not None and sock.fileno() != -1:  # (closed already, by the server's end: nothing to reset)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
 
