@@ -15,7 +15,10 @@ proves the pump: whatever goes wrong here is the pump's, not the TLS stack's.
 
 from __future__ import annotations
 
+import array
+import contextlib
 import http.client
+import random
 import select
 import smtplib
 import socket
@@ -417,6 +420,48 @@ def test_a_record_arriving_in_pieces(files: Files, stack: Any, cut: int) -> None
             tls.recv(100)
         far.sendall(record[cut:])
         assert tls.recv(100) == b"second record"
+
+
+def test_records_larger_than_each_read_are_read_across_calls_in_order(files: Files, stack: Any) -> None:
+    """A reader asking less than a record holds (http.client reads 8 KiB, records carry 16 KiB) takes
+    each record in pieces: into a bytearray, an array of words or a slice of a view, with ``nbytes``
+    or without, as bytes, or a whole record at a time; nothing is lost, repeated or reordered, and
+    the peer's close_notify after the data reads as the end."""
+    tls, far, server, s_out, _ = _socketpair_session(files, stack)
+    blob = random.Random(7).randbytes(200_000)  # 13 records, the last one short
+    server.write(blob)
+
+    def into_bytearray() -> bytes:
+        buffer = bytearray(8192)
+        return bytes(buffer[: tls.recv_into(buffer)])
+
+    def into_words() -> bytes:  # a view of another format: its bytes count, as _ssl.c counts them
+        words = array.array("I", bytes(4000))
+        count = tls.recv_into(words)
+        return words.tobytes()[:count]
+
+    def into_a_slice_with_nbytes() -> bytes:
+        buffer = bytearray(6000)
+        with memoryview(buffer) as view:
+            count = tls.recv_into(view[1000:], 3000)
+        return bytes(buffer[1000 : 1000 + count])
+
+    readers = [into_bytearray, into_words, lambda: tls.recv(3000), into_a_slice_with_nbytes, lambda: tls.read(1 << 16)]
+    sender = threading.Thread(target=far.sendall, args=(s_out.read(),))  # (more than a socket buffer may hold)
+    with tls, far:
+        sender.start()
+        got, calls = bytearray(), 0
+        while len(got) < len(blob):
+            piece = readers[calls % len(readers)]()
+            assert piece, f"the end after {len(got)} of {len(blob)} bytes"
+            got += piece
+            calls += 1
+        assert got == blob and calls > 2 * 13
+        sender.join(WAIT)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            server.unwrap()  # its close_notify
+        far.sendall(s_out.read())
+        assert tls.recv(8192) == b""
 
 
 def test_a_body_in_pieces_is_waited_for_and_a_stream_cut_inside_a_record_is_a_truncation(

@@ -9,6 +9,7 @@ the size asked, a large one is handed out alone.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,3 +91,23 @@ def test_empty_data_is_not_kept() -> None:
     assert len(inbox) == 0 and not inbox
     inbox.append(b"ab")
     assert bool(inbox) and inbox.take(5) == b"ab"
+
+
+def test_the_rest_of_a_record_handed_out_in_part_is_kept_and_read_next() -> None:
+    inbox = Inbox()
+    record = bytes(range(256)) * 64
+    inbox.keep_rest(record, 8192)  # the first 8 KiB went to the reader already
+    assert len(inbox) == len(record) - 8192
+    inbox.append(b"next")
+    assert inbox.take(100) == record[8192:8292]
+    buffer = bytearray(1 << 16)
+    assert inbox.take_into(buffer, len(buffer)) == len(record) - 8292 + 4
+    assert bytes(buffer[: len(record) - 8292 + 4]) == record[8292:] + b"next" and len(inbox) == 0
+
+
+def test_keep_rest_refuses_an_inbox_that_holds_data_already() -> None:
+    inbox = Inbox()
+    inbox.append(b"waiting")
+    with pytest.raises(ValueError, match="empty inbox"):
+        inbox.keep_rest(b"0123456789", 4)
+    assert inbox.take(100) == b"waiting"

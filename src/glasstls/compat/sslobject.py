@@ -239,6 +239,16 @@ class SSLObject(_Base):
                 with memoryview(buffer) as view, view.cast("B") as octets:
                     octets[: len(data)] = data  # (size is at most the buffer's: SSLSocket.read)
                 return len(data)
+            if data:  # more than asked (a reader of 8 KiB, as http.client's): the rest waits in the inbox
+                self._inbox.keep_rest(data, size)
+                if buffer is None:
+                    return data[:size]
+                if type(buffer) is bytearray:
+                    buffer[:size] = memoryview(data)[:size]
+                    return size
+                with memoryview(buffer) as view, view.cast("B") as octets:
+                    octets[:size] = memoryview(data)[:size]
+                return size
         for event in events:
             self._on_event(event)
         if self._watch is not None:
@@ -247,10 +257,22 @@ class SSLObject(_Base):
             return self._take(size, buffer)
         return None
 
+    def take_waiting(self, size: int, buffer: Any) -> Any:
+        """read(size, buffer) (size > 0, at most what ``buffer`` holds) when plaintext is waiting
+        already, most often the rest of a record that a smaller read left (a reader of 8 KiB, as
+        http.client's, takes a 16 KiB record in two); None when read() itself must answer. The
+        incoming BIO is not read first: what it holds comes after the waiting data anyway, and
+        is read when that is gone (as OpenSSL reads a record only once the last one is read)."""
+        if self._watch is not None or not self._inbox or self._conn.peer_verified is None:
+            return None
+        return self._take(size, buffer)
+
     def _take(self, size: int, buffer: Any) -> Any:
         """Data first, errors after: what arrived before a failure is still read (as OpenSSL)."""
         if buffer is None:
             return self._inbox.take(size)
+        if type(buffer) is bytearray:  # (a bytearray takes a slice assignment without a view of it)
+            return self._inbox.take_into(buffer, min(size, len(buffer)))
         with memoryview(buffer) as view, view.cast("B") as octets:
             return self._inbox.take_into(octets, min(size, len(octets)))  # (as _ssl.c: no more than fits)
 

@@ -503,6 +503,11 @@ class SSLSocket(SSLObjectQueries, _Base):
 
     def _read(self, sslobj: Any, len: int, buffer: Any) -> Any:
         """read(), once ``len`` is no more than ``buffer`` holds (recv and recv_into come here directly)."""
+        if len > 0 and hasattr(sslobj, "take_waiting"):  # plaintext already waiting: no socket, no pump
+            with self._ssl_lock:
+                got = None if self._unsent or self._outgoing.pending else sslobj.take_waiting(len, buffer)
+            if got is not None:
+                return got
         deadline = Deadline(self.gettimeout())
         if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
             got = self._read_record(sslobj, len, buffer, deadline)

@@ -37,6 +37,15 @@ class Inbox:
             self._chunks.append(data)
             self._size += len(data)
 
+    def keep_rest(self, data: bytes, offset: int) -> None:
+        """Keep what follows ``offset`` in ``data``, whose first ``offset`` bytes (fewer than all)
+        were handed out already, in an empty inbox."""
+        if self._chunks:
+            raise ValueError("keep_rest needs an empty inbox")
+        self._chunks.append(data)
+        self._offset = offset
+        self._size = len(data) - offset
+
     def take(self, n: int) -> bytes:
         """Up to ``n`` (> 0) bytes from the front: a record's data as it came when it is taken
         whole, a slice of it when ``n`` is smaller, small pieces joined up to ``n``."""
@@ -56,8 +65,9 @@ class Inbox:
             return first[offset:] if offset else first
         return self._joined(n)
 
-    def take_into(self, view: memoryview, n: int) -> int:
-        """Copy up to ``n`` bytes from the front into ``view`` (a writable byte view); their count."""
+    def take_into(self, view: memoryview | bytearray, n: int) -> int:
+        """Copy up to ``n`` bytes from the front into ``view`` (a writable byte view, or a bytearray
+        at least ``n`` long); their count."""
         done = 0
         chunks = self._chunks
         while chunks and done < n:
