@@ -207,6 +207,60 @@ def test_fallback_scsv_at_the_servers_best_version_is_accepted(client_kw: dict, 
     assert pair.server.parameters.version == version
 
 
+# -- versions a configuration has no cipher suite for --------------------------------------------
+
+ECDHE_ECDSA_GCM = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+
+
+def test_a_configuration_speaks_only_the_versions_it_has_suites_for() -> None:
+    assert ClientConfig(cipher_suites=(ECDHE_ECDSA_GCM,)).versions == (V12,)
+    assert server_config(cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,)).versions == (V13,)
+    assert ClientConfig().versions == server_config().versions == (V13, V12)
+    assert server_config(tls_max=V12).versions == (V12,)
+
+
+@pytest.mark.parametrize("side", ["client", "server", "both"])
+def test_tls12_suites_alone_make_a_tls12_handshake_with_no_downgrade_sentinel(side: str) -> None:
+    """A side given TLS 1.2 suites alone (tls_max left at TLS 1.3) speaks TLS 1.2: a client offers no
+    TLS 1.3 (no supported_versions), and a server answers a TLS 1.3 client with TLS 1.2 and a random
+    without the sentinel of RFC 8446, Section 4.1.3, which the client would refuse: it is no TLS 1.3
+    server. (A TLS 1.3 server that a TLS 1.2 client meets writes the sentinel, as it must.)"""
+    only12 = {"cipher_suites": (ECDHE_ECDSA_GCM,)}
+    seen: list[Any] = []
+    pair = make_pair(
+        client_kw=only12 if side != "server" else None,
+        server_kw=only12 if side != "client" else None,
+        client_observer=lambda event: seen.append(getattr(event, "message", None)),
+    )
+    pair.handshake()
+    assert pair.client.handshake_complete and pair.server.handshake_complete, pair.log
+    assert pair.server.parameters.version == "TLSv1.2" and pair.client.parameters.cipher_suite == ECDHE_ECDSA_GCM.name
+    hello = next(m for m in seen if isinstance(m, ClientHello))
+    server_hello = next(m for m in seen if isinstance(m, ServerHello))
+    assert (hello.ext(E.supported_versions) is None) == (side != "server")
+    assert (server_hello.random[-8:] == DOWNGRADE_TLS12) == (side == "client")
+
+
+def test_a_tls13_client_meeting_a_server_with_tls12_suites_alone_is_told_why() -> None:
+    pair = make_pair(client_kw={"tls_min": V13}, server_kw={"cipher_suites": (ECDHE_ECDSA_GCM,)})
+    pair.handshake()
+    assert pair.server.error is not None and pair.server.error.description == A.protocol_version
+    assert "server accepts TLSv1.2 (no TLSv1.3 cipher suite is configured)" in str(pair.server.error)
+
+
+def test_a_client_with_tls13_suites_alone_offers_tls13_alone() -> None:
+    seen: list[Any] = []
+    pair = make_pair(
+        client_kw={"cipher_suites": (CipherSuite.TLS_AES_128_GCM_SHA256,)},
+        server_kw={"tls_max": V12},
+        client_observer=lambda event: seen.append(getattr(event, "message", None)),
+    )
+    pair.handshake()
+    hello = next(m for m in seen if isinstance(m, ClientHello))
+    assert hello.ext(E.supported_versions).value == (V13,)
+    assert pair.server.error is not None and pair.server.error.description == A.protocol_version
+
+
 # -- versions below TLS 1.2 ---------------------------------------------------------------------
 
 

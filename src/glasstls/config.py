@@ -278,6 +278,20 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 
 
+def speakable_versions(cfg: ClientConfig | ServerConfig) -> tuple[ProtocolVersion, ...]:
+    """The versions from ``tls_min`` to ``tls_max`` that have a cipher suite of theirs configured,
+    highest first. A configuration of TLS 1.2 suites alone speaks TLS 1.2 only: its ClientHello
+    offers no TLS 1.3 it could not finish, and its server answers a TLS 1.3 client with TLS 1.2
+    (without the downgrade sentinel of RFC 8446, Section 4.1.3, which would make that client
+    abort), as rustls derives its versions from its suites."""
+    suites = set(cfg.cipher_suites)
+    return tuple(
+        version
+        for version, own in ((ProtocolVersion.TLSv1_3, TLS13_SUITES), (ProtocolVersion.TLSv1_2, TLS12_SUITES))
+        if cfg.tls_min <= version <= cfg.tls_max and not suites.isdisjoint(own)
+    )
+
+
 def _check_psks(cfg: ClientConfig | ServerConfig, psks: tuple[ExternalPsk, ...]) -> None:
     """PSK modes and external PSKs that a TLS 1.3 handshake can use (RFC 8446, Sections 4.2.9 and 4.2.11)."""
     object.__setattr__(cfg, "psk_modes", tuple(PskKeyExchangeMode(m) for m in cfg.psk_modes))
@@ -435,6 +449,11 @@ class ClientConfig:
         _check_certificate_compression(self)
         _common_validation(self)
 
+    @functools.cached_property
+    def versions(self) -> tuple[ProtocolVersion, ...]:
+        """The versions the ClientHello offers, highest first (:func:`speakable_versions`)."""
+        return speakable_versions(self)
+
     @property
     def shares_for(self) -> tuple[NamedGroup, ...]:
         """The groups the first ClientHello sends key shares for: ``key_share_groups``, or the
@@ -560,6 +579,11 @@ class ServerConfig:
                     f"no TLS 1.3 signature scheme fits the key of {cert.chain[0].subject.rfc4514_string()}"
                 )
         _common_validation(self)
+
+    @functools.cached_property
+    def versions(self) -> tuple[ProtocolVersion, ...]:
+        """The versions the server accepts, highest first (:func:`speakable_versions`)."""
+        return speakable_versions(self)
 
     def with_store(
         self,

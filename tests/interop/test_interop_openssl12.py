@@ -57,7 +57,8 @@ from glasstls import CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, Ser
 from glasstls.crypto import kx
 from glasstls.crypto.suites import TLS12_SUITES
 from glasstls.enums import ExtensionType
-from glasstls.observe import EventList
+from glasstls.observe import EventList, MessageTrace
+from glasstls.wire.handshake import ClientHello
 from glasstls.x509.store import TrustStore
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(60)]
@@ -154,6 +155,46 @@ def test_glasstls_default_client_to_tls12_only_s_server(pki, tmp_path):
     assert params.version == "TLSv1.2" and params.cipher_suite == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
     assert params.extended_master_secret is True
     assert "Protocol version: TLSv1.2" in output, output
+
+
+def test_a_glasstls_client_given_tls12_suites_alone_offers_tls12_alone_to_a_default_s_server(pki, tmp_path):
+    """A client configured with TLS 1.2 suites alone (tls_max left at TLS 1.3) offers TLS 1.2 alone:
+    a TLS 1.3 ClientHello without a TLS 1.3 suite fails at every server ("no shared cipher"). The
+    default s_server then answers TLS 1.2 with the downgrade sentinel of RFC 8446, Section 4.1.3,
+    which a client that did not offer TLS 1.3 leaves alone."""
+    events = EventList()
+    suite = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+    config = ClientConfig(trust_store=pki.trust_store(), cipher_suites=(suite,))
+    with OpenSSLServer(pki.files["ecdsa-p256"], tmp_path / "s_server.trace", protocol="-no_tls1") as server:
+        params, answer = glasstls_line_through(server, config, b"tls12 suites\n", observer=events)
+        output = server.wait_exit()
+    assert answer == b"setius 21slt\n"
+    assert (params.version, params.cipher_suite) == ("TLSv1.2", suite.name)
+    hello = next(e.message for e in events.events if isinstance(e, MessageTrace) and isinstance(e.message, ClientHello))
+    assert hello.ext(ExtensionType.supported_versions) is None and hello.ext(ExtensionType.key_share) is None
+    assert "Protocol version: TLSv1.2" in output, output
+
+
+def test_a_glasstls_server_given_tls12_suites_alone_serves_a_default_s_client_tls12(pki, tmp_path):
+    """A server configured with TLS 1.2 suites alone answers a TLS 1.3 client with TLS 1.2, without the
+    downgrade sentinel (RFC 8446, Section 4.1.3: it is no TLS 1.3 server), which OpenSSL's client
+    would refuse; it was handshake_failure ("no common cipher suite") before."""
+    events = EventList()
+    suite = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),), cipher_suites=(suite,))
+    with ServerThread(glasstls_line_server(config, events)) as server:
+        client = run_s_client(
+            [
+                "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", "-CAfile", str(pki.root_file),
+                "-verify_return_error", "-ign_eof",
+            ],
+            stdin=b"default s_client\n",
+        )  # fmt: skip
+        params, received = server.result()
+    assert received == b"default s_client\n" and client.returncode == 0, client.stdout + client.stderr
+    assert (params.version, params.cipher_suite) == ("TLSv1.2", suite.name)
+    assert re.search(r"^\s*Protocol\s*: TLSv1\.2$", client.stdout, re.MULTILINE), client.stdout
+    assert traced_server_hello(events).random[-8:] not in (b"DOWNGRD\x01", b"DOWNGRD\x00")
 
 
 @pytest.mark.parametrize("curve", ["P-384", "P-521"])

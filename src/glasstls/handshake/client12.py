@@ -193,14 +193,15 @@ def _check_version(config: ClientConfig, sh: ServerHello) -> None:
             f"ServerHello version {sh.legacy_version:#06x} without supported_versions: not a version this client "
             "speaks (TLS 1.3 is chosen through supported_versions alone)",
         )
-    if config.tls_min > TLS12:
+    if TLS12 not in config.versions:
+        why = "tls_min" if config.tls_min > TLS12 else "no TLS 1.2 cipher suite is configured"
         raise AlertError(
-            AlertDescription.protocol_version, "server chose TLS 1.2, but this client requires TLS 1.3 (tls_min)"
+            AlertDescription.protocol_version, f"server chose TLS 1.2, which this client does not offer ({why})"
         )
     # RFC 8446, Section 4.1.3: a TLS 1.3 server forced down to 1.2 (or below) says so in its random;
     # a client that offered 1.3 checks for both values (as OpenSSL does; Go and BoringSSL look for
     # the second only below TLS 1.2, which glasstls never speaks).
-    if config.tls_max >= TLS13 and sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+    if TLS13 in config.versions and sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
         raise AlertError(
             ILLEGAL,
             "ServerHello random carries the TLS 1.3 downgrade sentinel: something between us "

@@ -128,8 +128,8 @@ def _hello_plan(cfg: Any) -> HelloPlan:
     fixed: dict[Any, Any] = _fixed_extensions(cfg)
     plan: HelloPlan | None = fixed.get("plan")
     if plan is None:
-        offers_13 = cfg.tls_max >= _TLS13
-        offers_12 = cfg.tls_min <= _TLS12
+        offers_13 = _TLS13 in cfg.versions  # (a version without a suite configured is not offered)
+        offers_12 = _TLS12 in cfg.versions
         suites = _offered_suites(cfg, offers_12, offers_13)
         if cfg.send_fallback_scsv:
             suites += (_FALLBACK_SCSV,)
@@ -201,10 +201,7 @@ def _make_fixed_runs(cfg: Any, offers_12: bool, offers_13: bool) -> FixedRuns:
         before_shares.append(make(E.encrypt_then_mac, True))  # RFC 7366: preferred; MAC-then-encrypt only without it
     after_shares: list[Extension] = []
     if offers_13:
-        versions = tuple(
-            v for v in (ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2) if cfg.tls_min <= v <= cfg.tls_max
-        )
-        after_shares.append(make(E.supported_versions, versions))
+        after_shares.append(make(E.supported_versions, cfg.versions))
     after_shares.append(make(E.signature_algorithms, offered_signature_schemes(cfg)))
     if offers_13:
         after_shares.append(make(E.psk_key_exchange_modes, cfg.psk_modes))  # RFC 8446, Section 4.2.9
@@ -302,11 +299,16 @@ def raise_unreadable(ch: ClientHello) -> None:
             raise ext.value.error
 
 
+def _unsuited(cfg: Any) -> tuple[ProtocolVersion, ...]:
+    """The versions within tls_min..tls_max that the configuration has no cipher suite for."""
+    return tuple(v for v in (_TLS13, _TLS12) if cfg.tls_min <= v <= cfg.tls_max and v not in cfg.versions)
+
+
 def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
     """RFC 8446, Section 4.2.1 (supported_versions, else legacy_version), RFC 8996
     (nothing below TLS 1.2) and RFC 7507 (TLS_FALLBACK_SCSV)."""
     cfg = ctx.config
-    supported = [v for v in (_TLS13, _TLS12) if cfg.tls_min <= v <= cfg.tls_max]
+    supported = cfg.versions  # (those with a cipher suite configured)
     versions = ch.ext(_SUPPORTED_VERSIONS)
     if versions is not None and ch.legacy_version <= _SSL3:
         # RFC 8446, Appendix D.5: a legacy_version of 0x0300 (or below) is protocol_version even
@@ -335,7 +337,7 @@ def choose_protocol_version(ctx: Context, ch: ClientHello) -> ProtocolVersion:
             f"client wants {ch.legacy_version.label} at most; glasstls speaks only TLS 1.2 and 1.3 "
             f"({ch.legacy_version.retired_by} retired {ch.legacy_version.label})",
         )
-    version = N.choose_version(offered, supported)
+    version = N.choose_version(offered, supported, _unsuited(cfg) if len(supported) < 2 else ())
     if _FALLBACK_SCSV in ch.cipher_suites and version < max(supported):
         raise AlertError(
             AlertDescription.inappropriate_fallback,

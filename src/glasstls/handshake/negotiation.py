@@ -21,16 +21,20 @@ def _names(values: Sequence[Any]) -> str:
     return ", ".join(str(v) for v in values) or "(none)"
 
 
-def choose_version(offered: Sequence[ProtocolVersion], supported: Sequence[ProtocolVersion]) -> ProtocolVersion:
-    """RFC 8446, Section 4.2.1: the highest version both sides support."""
+def choose_version(
+    offered: Sequence[ProtocolVersion], supported: Sequence[ProtocolVersion], unsuited: Sequence[ProtocolVersion] = ()
+) -> ProtocolVersion:
+    """RFC 8446, Section 4.2.1: the highest version both sides support. ``unsuited``: versions within
+    the server's range that it does not accept for want of a cipher suite (named in the refusal)."""
     for version in sorted(supported, reverse=True):
         if version in offered:
             return version
     wanted = listed([v.label for v in offered if v.known] or [hex(v) for v in offered])
     ours = _names([v.label for v in supported])
+    why = "".join(f" (no {v.label} cipher suite is configured)" for v in unsuited if v in offered)
     raise AlertError(
         AlertDescription.protocol_version,
-        f"no common protocol version: client offered {wanted}, server accepts {ours}",
+        f"no common protocol version: client offered {wanted}, server accepts {ours}{why}",
     )
 
 

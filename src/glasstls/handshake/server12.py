@@ -523,8 +523,8 @@ def _refuse_sha1_default(ctx: Context, offer: Offer, order: list[CipherSuite]) -
 
 
 def _server_random(ctx: Context) -> bytes:
-    # RFC 8446, Section 4.1.3: a server able to do TLS 1.3 marks a TLS 1.2 hello.
-    if ctx.config.tls_max >= TLS13:
+    # RFC 8446, Section 4.1.3: a server able to do TLS 1.3 (a TLS 1.3 suite configured) marks a TLS 1.2 hello.
+    if TLS13 in ctx.config.versions:
         return ctx.randomness(24) + DOWNGRADE_TLS12
     return ctx.randomness(32)
 
