@@ -29,7 +29,7 @@ from glasstls import AlertError, AlertReceived, ApplicationData, ConnectionClose
 from glasstls.connection import Connection
 from glasstls.crypto.suites import TLS13_SUITES
 from glasstls.enums import AlertDescription as A
-from glasstls.enums import AlertLevel, CipherSuite, ContentType, ExtensionType, SignatureScheme
+from glasstls.enums import AlertLevel, CipherSuite, ContentType, ExtensionType, NamedGroup, SignatureScheme
 from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.record.protection import Protection13
@@ -45,6 +45,7 @@ from glasstls.wire.handshake import (
     EncryptedExtensions,
     Finished,
     Handshake,
+    HelloRetryRequest,
     KeyUpdate,
     NewSessionTicket,
     ServerHello,
@@ -436,6 +437,70 @@ def test_duplicate_extension_is_illegal_parameter() -> None:
 
     _pair, sender, receiver, events = run_server_flight(EncryptedExtensions, twice)
     both_ends(sender, receiver, events, A.illegal_parameter, "EncryptedExtensions repeats the")
+
+
+# -- a recognized extension where it may not be (RFC 8446, Section 4.2) --------------------------
+
+
+def with_extension(ext_type: ExtensionType, body: bytes = b"") -> Callable[[Handshake], bytes]:
+    """The message re-encoded with one more extension, last."""
+    return lambda msg: replace(msg, extensions=(*msg.extensions, Extension(ext_type, body))).encode()  # type: ignore[attr-defined]
+
+
+MISPLACED_IN_HELLO_ANSWERS = [
+    (ServerHello, ExtensionType.padding),
+    (HelloRetryRequest, ExtensionType.padding),
+    (HelloRetryRequest, ExtensionType.early_data),
+    (EncryptedExtensions, ExtensionType.padding),
+    (EncryptedExtensions, ExtensionType.post_handshake_auth),
+]
+
+
+@pytest.mark.parametrize(("kind", "ext_type"), MISPLACED_IN_HELLO_ANSWERS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_a_recognized_extension_a_message_may_not_carry_is_illegal_parameter_even_unoffered(
+    kind: type[Handshake], ext_type: ExtensionType
+) -> None:
+    """RFC 8446, Section 4.2: an extension the client recognizes in a message it is not specified for
+    is illegal_parameter, whether or not the client offered it (OpenSSL answers so; TLS-Anvil's
+    sendPaddingExtensionInEE expects it). It was unsupported_extension when not offered."""
+    retry = {"client_kw": {"key_share_groups": (NamedGroup.secp256r1,)}, "server_kw": {"groups": (NamedGroup.x25519,)}}
+    pair = make_pair(server_alter=once(kind, with_extension(ext_type)), **(retry if kind is HelloRetryRequest else {}))
+    events = server_flight_to_client(pair)
+    closed_with(pair.client, events, A.illegal_parameter, f"carries {ext_type.name}, which is not allowed there")
+
+
+def test_an_unknown_extension_never_offered_is_still_unsupported_extension() -> None:
+    pair = make_pair(server_alter=once(EncryptedExtensions, with_extension(ExtensionType(0x1234))))
+    closed_with(pair.client, server_flight_to_client(pair), A.unsupported_extension, "did not offer")
+
+
+@pytest.mark.parametrize("ext_type", [ExtensionType.key_share, ExtensionType.supported_versions])
+def test_a_certificate_request_with_a_recognized_misplaced_extension_is_illegal_parameter(
+    ext_type: ExtensionType,
+) -> None:
+    _pair, sender, receiver, events = run_certificate_request(with_extension(ext_type, b"\x00\x00"))
+    both_ends(sender, receiver, events, A.illegal_parameter, f"CertificateRequest carries {ext_type.name}")
+
+
+def test_a_certificate_request_with_an_unknown_extension_is_answered() -> None:
+    """RFC 8446, Section 4.3.2: unknown extensions are ignored. (The request was added on the wire,
+    so the server's CertificateVerify then fails against the client's transcript: that is how far
+    the client gets, past the request.)"""
+    _pair, _sender, receiver, events = run_certificate_request(with_extension(ExtensionType(0x1234), b"\x01"))
+    closed_with(receiver, events, A.decrypt_error)
+
+
+@pytest.mark.parametrize("ext_type", [ExtensionType.key_share, ExtensionType.supported_versions])
+def test_a_new_session_ticket_with_a_recognized_misplaced_extension_is_illegal_parameter(
+    ext_type: ExtensionType,
+) -> None:
+    _pair, sender, receiver, events = run_new_session_ticket(with_extension(ext_type, b"\x03\x04"))
+    both_ends(sender, receiver, events, A.illegal_parameter, f"NewSessionTicket carries {ext_type.name}")
+
+
+def test_a_new_session_ticket_with_an_unknown_extension_is_kept() -> None:
+    _pair, _sender, receiver, events = run_new_session_ticket(with_extension(ExtensionType(0x1234), b"\x01"))
+    assert [type(e).__name__ for e in events] == ["NewTicket"] and receiver.error is None
 
 
 # -- messages out of order ----------------------------------------------------------------

@@ -61,10 +61,21 @@ def test_the_index_is_the_first_extension_of_each_type(name: str) -> None:
 
 
 def _careful_admit(
-    extensions: tuple[Extension, ...], offered: H.ClientHello, allowed: Collection[int], where: str, misplaced: Any
+    extensions: tuple[Extension, ...],
+    offered: H.ClientHello,
+    allowed: Collection[int],
+    where: str,
+    misplaced: Any,
+    tls13: bool = True,
 ) -> None:
-    """admit_extensions as it was: an ``ext()`` call per extension."""
+    """admit_extensions written plainly: an ``ext()`` call per extension; in TLS 1.3 a type glasstls
+    names (``known``) that the message may not carry is misplaced before it is unoffered."""
     for ext in extensions:
+        if tls13 and ext.type.known and ext.type not in allowed:
+            raise AlertError(
+                AlertDescription.illegal_parameter,
+                f"{misplaced or where} carries {ext.type.name}, which is not allowed there",
+            )
         if offered.ext(ext.type) is None and ext.type not in _MAY_COME_UNASKED:
             raise AlertError(
                 AlertDescription.unsupported_extension,
@@ -102,5 +113,7 @@ def test_admission_is_the_ext_loops(name: str, where: str) -> None:
     answers += [hello.extensions, hello.extensions[::-1], ()]
     for answer in answers:
         for misplaced in (None, "TLS 1.2 ServerHello"):
-            expected = _outcome(_careful_admit, answer, hello, allowed, where, misplaced)
-            assert _outcome(admit_extensions, answer, hello, allowed, where, misplaced) == expected
+            for tls13 in (True, False):
+                expected = _outcome(_careful_admit, answer, hello, allowed, where, misplaced, tls13)
+                got = _outcome(lambda *a: admit_extensions(*a, tls13=tls13), answer, hello, allowed, where, misplaced)
+                assert got == expected

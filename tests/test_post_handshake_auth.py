@@ -368,6 +368,16 @@ def test_client_refuses_a_repeated_request_context() -> None:
     assert err.description == AlertDescription.illegal_parameter and "repeats" in err.reason
 
 
+def test_client_refuses_a_request_carrying_a_recognized_extension_it_may_not_carry() -> None:
+    # RFC 8446, Section 4.2: supported_versions is not a CertificateRequest's (illegal_parameter, as OpenSSL).
+    pair = pha_pair()
+    request = _request(b"\x09" * 32)
+    misplaced = Extension(E.supported_versions, b"\x03\x04")
+    inject(pair.server, CertificateRequest(request.certificate_request_context, (*request.extensions, misplaced)))
+    err = closed_with(pair.to_client())
+    assert err.description == AlertDescription.illegal_parameter and "carries supported_versions" in err.reason
+
+
 # -- several requests ------------------------------------------------------------------------------------
 
 

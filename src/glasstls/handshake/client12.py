@@ -221,7 +221,7 @@ _NO_SECURE_RENEGOTIATION = (
 
 
 def _check_extensions(hello: ClientHello, sh: ServerHello, found: dict[E, Extension]) -> None:
-    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello")
+    admit_extensions(sh.extensions, hello, _SERVER_HELLO_EXTENSIONS, "ServerHello", "TLS 1.2 ServerHello", tls13=False)
     reneg = found.get(_RENEGOTIATION_INFO)
     if reneg is not None:
         refuse_renegotiation_info(reneg.value)

@@ -45,7 +45,7 @@ from ..wire.handshake import (
     ServerHello,
 )
 from . import early13, psk13
-from .admission import admit_extensions
+from .admission import CERTIFICATE_REQUEST_EXTENSIONS, admit_extensions, refuse_misplaced
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
 from .common13 import certificate_verify_content, received_certificate, secret_reporter, send_certificate_flight
 from .hello import KeyShares, key_share_entries, offered_signature_schemes, shape_client_hello
@@ -307,6 +307,7 @@ class ExpectCertificateOrRequest(State[Certificate | CompressedCertificate | Cer
                 AlertDescription.missing_extension,
                 "CertificateRequest has no signature_algorithms",
             )
+            refuse_misplaced(msg.extensions, CERTIFICATE_REQUEST_EXTENSIONS, "CertificateRequest")
             self.keys.transcript.add(msg.raw)
             return ExpectCertificate(self.keys, self.choices, msg)  # (the request)
         return ExpectCertificate(self.keys, self.choices, None).handle(ctx, msg)  # (no request)

@@ -53,6 +53,7 @@ from ..wire.handshake import (
     KeyUpdate,
     NewSessionTicket,
 )
+from .admission import CERTIFICATE_REQUEST_EXTENSIONS, NEW_SESSION_TICKET_EXTENSIONS, refuse_misplaced
 from .base import AnyState, Connected, Context, FinishedVerified, require, traced_check, verify_finished
 from .common13 import certificate_request, certificate_verify_content, received_certificate, send_certificate_flight
 from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
@@ -237,6 +238,7 @@ class ClientConnected13(Connected13[KeyUpdate | NewSessionTicket | CertificateRe
     def _keep_ticket(self, ctx: Context, msg: NewSessionTicket) -> None:
         """RFC 8446, Section 4.6.1: a ticket and the PSK derived from its nonce make a session to
         resume; the newest becomes the connection's session."""
+        refuse_misplaced(msg.extensions, NEW_SESSION_TICKET_EXTENSIONS, "NewSessionTicket")
         session = None
         if self.session_basis is not None:
             session = session_from_ticket(ctx, self.suite, self.resumption_secret, self.session_basis, msg)
@@ -276,6 +278,7 @@ def _admit_request(pha: PostHandshakeAuth | None, request: CertificateRequest) -
         AlertDescription.missing_extension,
         "CertificateRequest has no signature_algorithms",
     )
+    refuse_misplaced(request.extensions, CERTIFICATE_REQUEST_EXTENSIONS, "post-handshake CertificateRequest")
     return pha
 
 
