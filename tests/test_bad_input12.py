@@ -671,7 +671,27 @@ def test_finished_without_ccs_is_unexpected_message() -> None:
     finished = Finished(verify_data=bytes(12)).encode()
     record = b"\x16\x03\x03" + len(finished).to_bytes(2, "big") + finished
     events = pair.server.receive_bytes(cke + record)
-    both_ends(pair.client, pair.server, events, A.unexpected_message, "unexpected Finished")
+    both_ends(
+        pair.client,
+        pair.server,
+        events,
+        A.unexpected_message,
+        "unexpected Finished",
+        "client's ChangeCipherSpec belongs",
+    )
+
+
+def test_an_encrypted_finished_without_the_servers_ccs_is_unexpected_message_and_says_so() -> None:
+    # The server leaves its ChangeCipherSpec out (TLS-Anvil's omitChangeCipherSpecEncryptedFinished):
+    # its encrypted Finished is read as plaintext handshake bytes, whose explicit nonce of zeros reads
+    # as HelloRequests (ignored while negotiating, RFC 5246, Section 7.4.1.1), then garbage.
+    pair = pair12()
+    pair.to_server()
+    pair.to_client()
+    pair.to_server()
+    records = [r for r in split_records(pair.server.data_to_send()) if r[0] != ContentType.change_cipher_spec]
+    events = pair.client.receive_bytes(b"".join(records))
+    both_ends(pair.server, pair.client, events, A.unexpected_message, "where the server's ChangeCipherSpec belongs")
 
 
 @pytest.mark.parametrize("to", ["server", "client"])

@@ -444,7 +444,8 @@ class Connection:
         """A type this state never reads is unexpected_message once known, whatever length its header
         claims, as _on_message judges one that does not decode (OpenSSL checks the type first too)."""
         if not self._state.takes(msg_type):
-            raise unexpected(HandshakeType(msg_type).name, f"while {self._state.step}")
+            state = self._state
+            raise unexpected(HandshakeType(msg_type).name, f"while {state.step}{state.unexpected_note}")
 
     def _check_ends_record(self, msg_type: int) -> None:
         """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""
@@ -468,7 +469,7 @@ class Connection:
             if err.description != AlertDescription.unexpected_message and not old.takes(raw[0]):
                 # RFC 8446, Section 6.2; RFC 5246, Section 7.2.2: a message this state never reads is
                 # unexpected_message, whether or not its body would parse.
-                raise unexpected(HandshakeType(raw[0]).name, f"while {old.step}") from None
+                raise unexpected(HandshakeType(raw[0]).name, f"while {old.step}{old.unexpected_note}") from None
             raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)

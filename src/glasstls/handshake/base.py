@@ -182,6 +182,8 @@ class State(Generic[M]):
     expects: tuple[type[M], ...] = ()
     # Human description of the step, used in errors ("while waiting for ServerHello").
     step = "handshaking"
+    # What an unexpected message most likely means here, added to its error ("" for nothing).
+    unexpected_note = ""
     # RFC 8446, Section 5: a change_cipher_spec record may be dropped in this state.
     ccs_allowed = False
     # The transition table: every state ``handle`` or ``on_change_cipher_spec`` may
@@ -200,7 +202,7 @@ class State(Generic[M]):
 
     def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         if not isinstance(msg, self.expects):
-            raise unexpected(msg.name, f"while {self.step}")
+            raise unexpected(msg.name, f"while {self.step}{self.unexpected_note}")
         return self.handle(ctx, msg)
 
     def takes(self, msg_type: int) -> bool:

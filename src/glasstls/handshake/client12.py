@@ -582,6 +582,12 @@ class ExpectServerCcs12(ClientState12[Handshake]):
 
     expects = ()
     step = "waiting for the server's ChangeCipherSpec"
+    # A server that sends its encrypted Finished without ChangeCipherSpec shows up here as handshake
+    # bytes in plaintext: the explicit nonce's zeros read as HelloRequests, then garbage.
+    unexpected_note = (
+        " (a handshake record came where the server's ChangeCipherSpec belongs: its Finished must follow "
+        "one, RFC 5246, Section 7.4.9; a server that leaves it out is read so)"
+    )
     transitions = (("ChangeCipherSpec", "ExpectServerFinished12", "next read keys"),)
 
     def on_change_cipher_spec(self, ctx: Context) -> AnyState:

@@ -737,6 +737,10 @@ class ExpectClientCcs12(ServerState12[Handshake]):
 
     expects = ()
     step = "waiting for the client's ChangeCipherSpec"
+    unexpected_note = (
+        " (a handshake record came where the client's ChangeCipherSpec belongs: its Finished must follow "
+        "one, RFC 5246, Section 7.4.9)"
+    )
     transitions = (("ChangeCipherSpec", "ExpectClientFinished12", "next read keys"),)
 
     def on_change_cipher_spec(self, ctx: Context) -> AnyState:
