@@ -209,7 +209,7 @@ class SSLObject(_Base):
         plaintext, ciphertext, error or close_notify is waiting. (glasstls's SSLSocket then reads
         its socket before asking read(), instead of hearing so from an exception per record.)"""
         return (
-            not self._inbox
+            not self._inbox.size
             and self._conn.peer_verified is not None
             and not self._incoming.pending
             and not self._incoming.eof
@@ -263,7 +263,7 @@ class SSLObject(_Base):
         http.client's, takes a 16 KiB record in two); None when read() itself must answer. The
         incoming BIO is not read first: what it holds comes after the waiting data anyway, and
         is read when that is gone (as OpenSSL reads a record only once the last one is read)."""
-        if self._watch is not None or not self._inbox or self._conn.peer_verified is None:
+        if not self._inbox.size or self._watch is not None or self._conn.peer_verified is None:
             return None
         return self._take(size, buffer)
 

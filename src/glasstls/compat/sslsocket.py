@@ -128,6 +128,7 @@ class SSLSocket(SSLObjectQueries, _Base):
         self._taken = 0  # plaintext a non-blocking write sealed but did not report sent (SSLWantWriteError)
         self._rx_header = bytearray()  # the part of the next record header read so far
         self._rx_body_left = 0  # bytes of the current record body still to read
+        self._takes_records = False  # (set with the SSLObject: _make_tls)
         self._rx_eof = False  # the peer closed TCP
         self._ssl_lock = threading.RLock()  # the SSLObject and its BIOs: MemoryBIO is not thread-safe
         self._send_lock = threading.Lock()  # taking ciphertext out and sending it, so records stay in order
@@ -187,6 +188,8 @@ class SSLSocket(SSLObjectQueries, _Base):
 
     def _make_tls(self) -> None:
         self._sslobj = self._make_sslobject(self._incoming, self._outgoing)
+        # glasstls's SSLObject takes whole records and waiting plaintext directly (_read's fast paths).
+        self._takes_records = hasattr(self._sslobj, "read_record")
         if hasattr(self._sslobj, "_owner"):  # glasstls's: its sni_callback is given this socket, as _ssl.c's
             self._sslobj._owner = weakref.ref(self)
 
@@ -503,13 +506,14 @@ class SSLSocket(SSLObjectQueries, _Base):
 
     def _read(self, sslobj: Any, len: int, buffer: Any) -> Any:
         """read(), once ``len`` is no more than ``buffer`` holds (recv and recv_into come here directly)."""
-        if len > 0 and hasattr(sslobj, "take_waiting"):  # plaintext already waiting: no socket, no pump
+        fast = len > 0 and self._takes_records
+        if fast:  # plaintext already waiting: no socket, no pump
             with self._ssl_lock:
                 got = None if self._unsent or self._outgoing.pending else sslobj.take_waiting(len, buffer)
             if got is not None:
                 return got
         deadline = Deadline(self.gettimeout())
-        if len > 0 and not deadline.nonblocking and hasattr(sslobj, "read_record"):
+        if fast and not deadline.nonblocking:
             got = self._read_record(sslobj, len, buffer, deadline)
             if got is not None:
                 return got

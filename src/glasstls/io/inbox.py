@@ -22,20 +22,20 @@ WHOLE = 2048
 class Inbox:
     """Bytes in arrival order; ``len()`` is their count."""
 
-    __slots__ = ("_chunks", "_offset", "_size")
+    __slots__ = ("_chunks", "_offset", "size")
 
     def __init__(self) -> None:
         self._chunks: deque[bytes] = deque()
         self._offset = 0  # what was read of the first chunk already
-        self._size = 0
+        self.size = 0  # (read directly where a len() call per read counts)
 
     def __len__(self) -> int:
-        return self._size
+        return self.size
 
     def append(self, data: bytes) -> None:
         if data:
             self._chunks.append(data)
-            self._size += len(data)
+            self.size += len(data)
 
     def keep_rest(self, data: bytes, offset: int) -> None:
         """Keep what follows ``offset`` in ``data``, whose first ``offset`` bytes (fewer than all)
@@ -44,7 +44,7 @@ class Inbox:
             raise ValueError("keep_rest needs an empty inbox")
         self._chunks.append(data)
         self._offset = offset
-        self._size = len(data) - offset
+        self.size = len(data) - offset
 
     def take(self, n: int) -> bytes:
         """Up to ``n`` (> 0) bytes from the front: a record's data as it came when it is taken
@@ -56,12 +56,12 @@ class Inbox:
         left = len(first) - offset
         if left > n:
             self._offset = offset + n
-            self._size -= n
+            self.size -= n
             return first[offset : offset + n]
         if left >= WHOLE or len(chunks) == 1:
             chunks.popleft()
             self._offset = 0
-            self._size -= left
+            self.size -= left
             return first[offset:] if offset else first
         return self._joined(n)
 
@@ -80,12 +80,12 @@ class Inbox:
                 self._offset = 0
             else:
                 self._offset = offset + count
-        self._size -= done
+        self.size -= done
         return done
 
     def _joined(self, n: int) -> bytes:
         """Up to ``n`` bytes copied out of the front pieces (the first is smaller than WHOLE)."""
-        out = bytearray(min(n, self._size))
+        out = bytearray(min(n, self.size))
         with memoryview(out) as view:
             self.take_into(view, len(out))
         return bytes(out)
