@@ -29,7 +29,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +49,7 @@ from glasstls import (
 from glasstls.config import DEFAULT_SUITES
 from glasstls.connection import Connection
 from glasstls.enums import AlertDescription as A
-from glasstls.enums import AlertLevel, ContentType
+from glasstls.enums import AlertLevel, ContentType, ExtensionType, NamedGroup, SignatureScheme
 from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.handshake import client12
@@ -679,6 +680,35 @@ def test_finished_without_ccs_is_unexpected_message() -> None:
         "unexpected Finished",
         "client's ChangeCipherSpec belongs",
     )
+
+
+def test_a_tls13_only_group_in_a_server_key_exchange_is_illegal_parameter() -> None:
+    """draft-ietf-tls-ecdhe-mlkem: X25519MLKEM768 is TLS 1.3's alone. A client offering TLS 1.3 and 1.2
+    names it in supported_groups; a TLS 1.2 server whose (validly signed) ServerKeyExchange picks it
+    is refused with illegal_parameter (BoGo's ClientShouldNotAllowInTLS12-X25519MLKEM768). The client
+    took it and failed with internal_error, building a ClientKeyExchange too long for its field."""
+    seen: dict[str, bytes] = {}
+    pair = pair12(client_kw={"tls_max": ProtocolVersion.TLSv1_3}, server_kw={"tls_max": V12})
+    key = pair.identity.private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+
+    def alter(msg: Handshake) -> bytes | None:
+        if isinstance(msg, ServerHello):
+            seen["server_random"] = msg.random
+        if not isinstance(msg, ServerKeyExchange):
+            return None
+        params = b"\x03" + NamedGroup.X25519MLKEM768.to_bytes(2, "big") + b"\x20" + bytes(range(32))
+        signature = key.sign(
+            pair.client.offered_hello.random + seen["server_random"] + params, ec.ECDSA(hashes.SHA256())
+        )
+        scheme = SignatureScheme.ecdsa_secp256r1_sha256.to_bytes(2, "big")
+        return ServerKeyExchange(body=params + scheme + len(signature).to_bytes(2, "big") + signature).encode()
+
+    pair.server.alter = alter
+    assert NamedGroup.X25519MLKEM768 in pair.client.offered_hello.ext(ExtensionType.supported_groups).value
+    pair.to_server()
+    events = pair.to_client()
+    both_ends(pair.server, pair.client, events, A.illegal_parameter, "X25519MLKEM768 for TLS 1.2")
 
 
 def test_an_encrypted_finished_without_the_servers_ccs_is_unexpected_message_and_says_so() -> None:

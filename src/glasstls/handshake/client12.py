@@ -441,6 +441,10 @@ def _ecdhe_share(config: ClientConfig, params: ServerECDHParams) -> ServerShare:
     # RFC 8422, Section 5.4: the curve must be one the client named in supported_groups.
     if group not in config.groups or group in kx.FFDHE_GROUPS:
         raise AlertError(ILLEGAL, f"server chose curve {group.name}, which the client did not offer")
+    # The hybrid groups are TLS 1.3's alone (draft-ietf-tls-ecdhe-mlkem, Section 3): offered in
+    # supported_groups for TLS 1.3, never an ECDHE curve of a TLS 1.2 ServerKeyExchange.
+    if group in kx.TLS13_ONLY_GROUPS:
+        raise AlertError(ILLEGAL, f"server chose {group.name} for TLS 1.2, where that group is not defined")
     return ServerShare(group, params.public)
 
 
