@@ -241,6 +241,21 @@ def test_hello_retry_request_rejects_early_data() -> None:
     assert client.parameters is not None and client.parameters.resumed
 
 
+@pytest.mark.parametrize("size", [16368, 16384, 40000])
+def test_full_size_early_records_before_a_hello_retry_request_are_skipped(size: int) -> None:
+    """Early data in full 16 KiB records, then a HelloRetryRequest: each record is a protected one
+    of up to 2^14 + 256 bytes (RFC 8446, Section 5.2), skipped unread (Section 4.2.10). A record
+    over 2^14 bytes was record_overflow, as if it were plaintext, so a client with that much early
+    data could not connect to a server that asked for another group (found by a BoGo review)."""
+    scfg = server_config(max_early_data_size=65536)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=bytes(size))
+    server = ServerConnection(replace(scfg, groups=(NamedGroup.secp384r1,)), observer=log)
+    _rejected(client, server, log, "HelloRetryRequest")
+    assert client.parameters is not None and client.parameters.resumed
+
+
 def test_the_blocking_adapter_reads_accepted_early_data_first() -> None:
     """Over real sockets: the server's recv() returns the 0-RTT bytes, then the 1-RTT ones, and
     says how many were early (they may be a replay: RFC 8446, Section 8); nothing is lost."""

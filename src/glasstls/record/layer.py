@@ -303,7 +303,11 @@ class RecordLayer:
             # protects every type but change_cipher_spec under its own outer type.
             read = self.read
             self._fast = self._lane_keys(read)
-            if read is None or ctype == _CCS:
+            if read is None and ctype == _APPLICATION_DATA and self._skip:
+                # 0-RTT records sent before a HelloRetryRequest, skipped unread: they are protected
+                # records, up to 2^14 + 256 bytes (RFC 8446, Sections 5.2 and 4.2.10).
+                limit, opener = MAX_CIPHERTEXT, None
+            elif read is None or ctype == _CCS:
                 limit, opener = MAX_PLAINTEXT, None
             elif read.protects_all_types:
                 limit, opener = MAX_CIPHERTEXT_12, read  # RFC 5246, Section 6.2.3
