@@ -100,6 +100,27 @@ def _(t: Any) -> Answer:
     return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
 
 
+@rule("hello-retry-second-hello-without-key-share", "RFC 8446 9.2", "1.3", A.missing_extension, server="hrr")
+def _(t: Any) -> Answer:
+    # supported_groups kept, key_share gone: Section 9.2 wants both or neither (BoGo's
+    # SecondClientHelloMissingKeyShare; OpenSSL answers missing_extension too).
+    first = hello13(groups=(X25519, SECP384R1))
+    second = _second(first).without(KEY_SHARE)
+    return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
+
+
+@rule(
+    "hello-retry-second-hello-without-key-share-stateless",
+    "RFC 8446 9.2",
+    "1.3",
+    A.missing_extension,
+    server="stateless",
+)
+def _(t: Any) -> Answer:
+    first = hello13(groups=(X25519, SECP384R1))
+    return retry_exchange(t.port, first, _second(first).without(KEY_SHARE))
+
+
 def _with_limit() -> Hello:
     return hello13(groups=(X25519, SECP384R1)).with_ext(RECORD_SIZE_LIMIT, (1 << 14 | 1).to_bytes(2, "big"))
 

@@ -301,14 +301,29 @@ class ExpectCookieClientHello(State[ClientHello]):
         transcript.start(suite.hash_name)
         transcript.add_message_hash(contents.ch1_hash)
         transcript.add(_hello_retry(ctx, ch, suite.suite, group, cookie).encode())
-        shares = ch.ext(E.key_share)
-        if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
-            raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
+        share = _second_share(ch, group)
         decisions, _ = negotiate(ctx, ch, before=transcript)
         require(decisions.suite.suite == suite.suite, ILLEGAL, "second ClientHello did not keep the chosen suite")
         decisions = replace(decisions, group=group)
         transcript.add(ch.raw)
-        return send_server_flight(ctx, ch, decisions, shares.value[0], transcript, after_hrr=True)
+        return send_server_flight(ctx, ch, decisions, share, transcript, after_hrr=True)
+
+
+def _second_share(ch: ClientHello, group: NamedGroup) -> KeyShareEntry:
+    """The one key share of the group the HelloRetryRequest asked for (RFC 8446, Section 4.1.2). A
+    hello without key_share is missing_extension (Section 9.2: supported_groups and key_share come
+    together), as OpenSSL and BoringSSL answer; any other share list is illegal_parameter."""
+    shares = ch.ext(E.key_share)
+    if shares is None:
+        raise AlertError(
+            AlertDescription.missing_extension,
+            f"second ClientHello has no key_share; the HelloRetryRequest asked for a {group.name} share "
+            "(RFC 8446, Sections 4.1.2 and 9.2)",
+        )
+    if len(shares.value) != 1 or shares.value[0].group != group:
+        raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
+    entry: KeyShareEntry = shares.value[0]
+    return entry
 
 
 def _end_of_early_data_skip(ctx: Context) -> None:
@@ -351,13 +366,11 @@ class ExpectSecondClientHello(State[ClientHello]):
         decisions = self.decisions
         group = decisions.group
         assert group is not None  # a HelloRetryRequest asks for a share of a group
-        shares = ch.ext(E.key_share)
-        if shares is None or len(shares.value) != 1 or shares.value[0].group != group:
-            raise AlertError(ILLEGAL, f"second ClientHello does not carry exactly one {group.name} key share")
+        share = _second_share(ch, group)
         if decisions.psk is not None:  # Section 4.2.11.2: bound anew to the transcript so far
             decisions = replace(decisions, psk=psk13.confirm_second_hello(ctx, ch, decisions.psk, self.transcript))
         self.transcript.add(ch.raw)
-        return send_server_flight(ctx, ch, decisions, shares.value[0], self.transcript, after_hrr=True)
+        return send_server_flight(ctx, ch, decisions, share, self.transcript, after_hrr=True)
 
 
 @dict_init
