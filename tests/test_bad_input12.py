@@ -53,6 +53,7 @@ from glasstls.enums import AlertLevel, ContentType, ExtensionType, NamedGroup, S
 from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.handshake import client12
+from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
 from glasstls.wire.handshake12 import (
     Certificate12,
@@ -680,6 +681,36 @@ def test_finished_without_ccs_is_unexpected_message() -> None:
         "unexpected Finished",
         "client's ChangeCipherSpec belongs",
     )
+
+
+def _server_hello_with(ext_type: ExtensionType, body: bytes) -> Callable[[Handshake], bytes]:
+    """The ServerHello with ``ext_type``'s body replaced (or the extension added, last)."""
+
+    def alter(msg: Handshake) -> bytes:
+        exts = [e for e in msg.extensions if e.type != ext_type]  # type: ignore[attr-defined]
+        return replace(msg, extensions=(*exts, Extension(ext_type, body))).encode()
+
+    return alter
+
+
+def test_a_server_hello_whose_point_formats_lack_uncompressed_is_illegal_parameter() -> None:
+    # RFC 8422, Section 5.2: the client MUST respect the server's point formats; without uncompressed
+    # (0) there is none it may send (BoGo's PointFormat-Client-MissingUncompressed; OpenSSL refuses too).
+    pair = pair12(server_alter=once(ServerHello, _server_hello_with(ExtensionType.ec_point_formats, b"\x01\x01")))
+    pair.to_server()
+    both_ends(pair.server, pair.client, pair.to_client(), A.illegal_parameter, "does not list uncompressed")
+
+
+def test_supported_groups_in_a_tls12_server_hello_is_ignored() -> None:
+    # Offered in the ClientHello, so RFC 5246, Section 7.4.1.4 lets it come back; OpenSSL and BoringSSL
+    # ignore it (BoGo's SupportedCurves-ServerHello-TLS12). The ServerHello is changed on the wire,
+    # so the handshake then fails on the Finished the changed transcript makes, not on the extension.
+    groups = b"\x00\x02\x00\x1d"
+    pair = pair12(server_alter=once(ServerHello, _server_hello_with(ExtensionType.supported_groups, groups)))
+    pair.to_server()
+    assert pair.to_client() == [] and not pair.client.closed  # past the ServerHello, its flight out
+    events = pair.to_server()
+    closed_with(pair.server, events, A.bad_record_mac)
 
 
 def test_a_tls13_only_group_in_a_server_key_exchange_is_illegal_parameter() -> None:

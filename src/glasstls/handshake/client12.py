@@ -85,6 +85,7 @@ ILLEGAL = AlertDescription.illegal_parameter
 FAILURE = AlertDescription.handshake_failure
 # RFC 5246 and its extensions: what a TLS 1.2 ServerHello may carry.
 _SERVER_HELLO_EXTENSIONS = {
+    E.supported_groups,  # (not RFC 8422's in a ServerHello, but offered: ignored, as OpenSSL and BoringSSL do)
     E.renegotiation_info,
     E.extended_master_secret,
     E.ec_point_formats,
@@ -99,6 +100,7 @@ _SERVER_HELLO_EXTENSIONS = {
 # Enum members read on every handshake's path, read once here: each E.name is a descriptor call.
 TLS12, TLS13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
 _RENEGOTIATION_INFO, _EMS, _ETM = E.renegotiation_info, E.extended_master_secret, E.encrypt_then_mac
+_POINT_FORMATS = E.ec_point_formats
 _ALPN, _SESSION_TICKET = E.application_layer_protocol_negotiation, E.session_ticket
 _RECORD_SIZE_LIMIT, _STATUS_REQUEST = E.record_size_limit, E.status_request
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
@@ -256,6 +258,11 @@ def _settled(
         # RFC 7366, Section 3: a server that selects an AEAD suite MUST NOT answer encrypt_then_mac,
         # which has no meaning for it (TLS-Anvil aborts on it; OpenSSL's client ignores it).
         raise AlertError(ILLEGAL, f"server answered encrypt_then_mac for {suite.name}, an AEAD suite (RFC 7366, 3)")
+    formats = found.get(_POINT_FORMATS)
+    if formats is not None and suite.kx == "ECDHE" and 0 not in formats.value:
+        # RFC 8422, Section 5.2: the client MUST respect the server's point formats, and the list MUST
+        # hold uncompressed (0), the one format glasstls (and RFC 8422) sends; OpenSSL refuses it too.
+        raise AlertError(ILLEGAL, "server's ec_point_formats does not list uncompressed (0) (RFC 8422, Section 5.2)")
     transcript.start(suite.prf_hash)
     transcript.add(sh.raw)
     return Handshake12(
