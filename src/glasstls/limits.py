@@ -3,7 +3,8 @@
 Every resource a peer controls has a limit here, and the error raised when it
 is hit names the limit (``Limits.max_warning_alerts`` …), so a person reading
 the log knows which knob it was. The defaults follow the reference stacks:
-OpenSSL allows 5 consecutive warning alerts (MAX_WARN_ALERT_COUNT) and 32
+4 consecutive warning alerts, the fifth fatal (OpenSSL's MAX_WARN_ALERT_COUNT
+of 5 is reached by the fifth, BoringSSL's kMaxWarningAlerts is 4), and 32
 consecutive empty records (MAX_EMPTY_RECORDS); NSS accepts only the
 first change_cipher_spec record of a TLS 1.3 handshake.
 
@@ -23,7 +24,7 @@ from .errors import AlertError, ConfigError
 class Limits:
     # Consecutive warning alerts (TLS 1.2 no_renegotiation, user_canceled …) with no
     # other record between them. A peer that keeps warning is stalling us.
-    max_warning_alerts: int = 5
+    max_warning_alerts: int = 4
     # Consecutive records with no content (empty application data, the CBC 1/n-1
     # split of old stacks, TLS 1.3 padding-only records).
     max_empty_records: int = 32
