@@ -48,6 +48,7 @@ from glasstls import (
 )
 from glasstls.config import DEFAULT_SUITES
 from glasstls.connection import Connection
+from glasstls.crypto import kx
 from glasstls.enums import AlertDescription as A
 from glasstls.enums import AlertLevel, ContentType, ExtensionType, NamedGroup, SignatureScheme
 from glasstls.errors import InternalError
@@ -681,6 +682,19 @@ def test_finished_without_ccs_is_unexpected_message() -> None:
         "unexpected Finished",
         "client's ChangeCipherSpec belongs",
     )
+
+
+@pytest.mark.parametrize("y", ["1", "p-1", "p"])
+def test_a_dh_yc_out_of_range_is_handshake_failure(y: str) -> None:
+    # RFC 7919, Section 4: a TLS 1.2 server MUST answer handshake_failure (found by a helper's review;
+    # it was illegal_parameter, the TLS 1.3 key share's alert, while glasstls's client already said this).
+    p = kx.ffdhe_prime(NamedGroup.ffdhe2048)
+    value = {"1": 1, "p-1": p - 1, "p": p}[y].to_bytes(256, "big")
+    body = len(value).to_bytes(2, "big") + value
+    pair = pair12(suite=DHE, client_alter=once(ClientKeyExchange, lambda msg: ClientKeyExchange(body=body).encode()))
+    sender, receiver, events = until_closed(pair)
+    assert receiver is pair.server
+    both_ends(sender, receiver, events, A.handshake_failure, "dh_Yc is outside [2, p-2] in ffdhe2048")
 
 
 def _server_hello_with(ext_type: ExtensionType, body: bytes) -> Callable[[Handshake], bytes]:

@@ -105,6 +105,7 @@ __all__ = [
     "encapsulate_to",
     "ffdhe_group_for",
     "ffdhe_parameters",
+    "ffdhe_prime",
     "generate_key_share",
     "generate_key_shares",
     "key_share_length",
@@ -488,6 +489,11 @@ def _ffdh_spec(label: str, p: int, g: int, exponent_bits: int) -> _FFDHEGroup:
 
 
 @cache
+def ffdhe_prime(group: NamedGroup) -> int:
+    """The prime p of an RFC 7919 group."""
+    return _ffdhe(group).p
+
+
 def _ffdhe(group: NamedGroup) -> _FFDHEGroup:
     p = int(_FFDHE_PRIME_HEX[group], 16)
     return _ffdh_spec(group.name, p, _FFDHE_GENERATOR, _FFDHE_SHORT_EXPONENT_BITS[group])

@@ -21,6 +21,13 @@ def dhe_pre_master(share: kx.KeyShare, yc: bytes) -> bytes:
     plen = kx.key_share_length(share.group) or 0
     if not 0 < len(yc) <= plen:
         raise AlertError(ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
+    # RFC 7919, Section 4: a TLS 1.2 server names handshake_failure for a dh_Yc out of range (a
+    # TLS 1.3 key share's is illegal_parameter, in the share's own exchange).
+    if not 1 < int.from_bytes(yc, "big") < kx.ffdhe_prime(share.group) - 1:
+        raise AlertError(
+            AlertDescription.handshake_failure,
+            f"client's DH public value dh_Yc is outside [2, p-2] in {share.group.name} (RFC 7919, Section 4)",
+        )
     return kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
 
 
@@ -30,7 +37,7 @@ def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, clien
     A random pre-master secret is drawn first. Whatever goes wrong with the
     decryption (padding, length, version) the handshake continues with that
     random value through the same code path, so the only symptom is a
-    Finished that does not match: the same decrypt_error a wrong key gives.
+    Finished that does not decrypt: the same bad_record_mac a wrong key gives.
     """
     fallback = ProtocolVersion.TLSv1_2.to_bytes(2, "big") + ctx.randomness(46)
     try:
