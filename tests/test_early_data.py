@@ -26,6 +26,7 @@ from glasstls import (
     ClientConnection,
     EarlyData,
     HandshakeComplete,
+    ProtocolVersion,
     ServerConfig,
     ServerConnection,
 )
@@ -254,6 +255,20 @@ def test_full_size_early_records_before_a_hello_retry_request_are_skipped(size: 
     server = ServerConnection(replace(scfg, groups=(NamedGroup.secp384r1,)), observer=log)
     _rejected(client, server, log, "HelloRetryRequest")
     assert client.parameters is not None and client.parameters.resumed
+
+
+def test_a_client_that_sent_early_data_refuses_a_tls12_server_hello() -> None:
+    """RFC 8446, Appendix D.3: after 0-RTT data the client MUST fail a connection whose server answers
+    TLS 1.2 (BoGo's EarlyDataVersionDowngrade-Client-TLS13). It went on and sent its ClientKeyExchange
+    under the early keys, and the failure came back as an unexpected_message nobody could act on."""
+    scfg = server_config(max_early_data_size=1024)
+    session = ticket(scfg)
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    server = ServerConnection(replace(scfg, tls_max=ProtocolVersion.TLSv1_2, max_early_data_size=0))
+    server.receive_bytes(client.data_to_send())  # the ClientHello and the early data
+    client.receive_bytes(server.data_to_send())  # a TLS 1.2 ServerHello
+    assert isinstance(client.error, AlertError) and client.error.description == AlertDescription.protocol_version
+    assert "Appendix D.3" in str(client.error)
 
 
 def test_the_blocking_adapter_reads_accepted_early_data_first() -> None:

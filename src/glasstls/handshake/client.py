@@ -91,6 +91,7 @@ class ExpectServerHello(State[ServerHello]):
         versions = sh.ext(_SUPPORTED_VERSIONS)
         if versions is None and not isinstance(sh, HelloRetryRequest) and self.retried is None:
             # No supported_versions: the server chose TLS 1.2 or below (RFC 8446, Section 4.2.1).
+            early13.client_refuse_tls12(ctx)
             return client12.on_server_hello(ctx, self.hello, sh, self.transcript)
         suite = client13.check_server_hello(sh, self.hello, self.retried, versions)
         ctx.set_version(_TLS13)

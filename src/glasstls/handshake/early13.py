@@ -34,6 +34,7 @@ from ..crypto.suites import Suite13
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription
 from ..enums import ExtensionType as E
+from ..errors import AlertError
 from ..session.psk import ticket_age_ms
 from ..session.replay import DEFAULT_WINDOW, ReplayGuard, fresh
 from ..session.state import SessionState
@@ -113,6 +114,19 @@ def client_retry(ctx: Context) -> None:
     ctx.verified(SUBJECT, False, "early data rejected: the server sent a HelloRetryRequest")
     ctx.early = ZeroRtt(0, accepted=False, open=False)
     ctx.clear_write_keys()
+
+
+def client_refuse_tls12(ctx: Context) -> None:
+    """RFC 8446, Appendix D.3: a client that offered 0-RTT data (under a TLS 1.3 ticket, with its
+    early keys already writing) MUST fail a connection whose server answers TLS 1.2 or older: its
+    next records would go under keys that server never had."""
+    early = ctx.early
+    if early is not None and early.suite is not None:
+        raise AlertError(
+            AlertDescription.protocol_version,
+            "server chose TLS 1.2 after this client offered 0-RTT data under a TLS 1.3 ticket "
+            "(RFC 8446, Appendix D.3): a server that resumed the ticket's session speaks TLS 1.3",
+        )
 
 
 def client_keeps_early_keys(ctx: Context) -> bool:
