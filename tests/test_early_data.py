@@ -31,14 +31,17 @@ from glasstls import (
     ServerConnection,
 )
 from glasstls.connection import Connection
-from glasstls.enums import AlertDescription, NamedGroup
+from glasstls.enums import AlertDescription, ExtensionType, NamedGroup
 from glasstls.errors import AlertError, ConfigError, NotNegotiatedError
 from glasstls.events import Event
 from glasstls.observe import EventList, SecretTrace, VerificationTrace
 from glasstls.session.state import SessionState
 from glasstls.session.tickets import TicketKeys
+from glasstls.wire import extensions as X
+from glasstls.wire.extensions import Extension
+from glasstls.wire.handshake import EncryptedExtensions, Handshake
 from glasstls.x509.store import TrustStore
-from pairs import default_ca, server_identity
+from pairs import TamperingServer, default_ca, once, server_identity
 
 DATA = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
@@ -219,6 +222,25 @@ def test_client_refuses_early_data_for_an_alpn_it_does_not_offer() -> None:
     _, server_events = drive(client, server)
     assert [e.data for e in server_events if isinstance(e, EarlyData)] == [DATA]
     assert server.parameters.alpn == "http/1.1"
+
+
+def test_a_client_refuses_early_data_accepted_under_another_alpn() -> None:
+    """RFC 8446, Section 4.2.10: accepted early data goes under the ticket's ALPN protocol. A server
+    (changed on the wire here) that accepts it but selects another is illegal_parameter, as OpenSSL
+    and BoringSSL answer (BoGo's EarlyData-BadALPNMismatch-Client-TLS13); it was taken."""
+    scfg = server_config(max_early_data_size=100, alpn=("http/1.1", "h2"))
+    session = ticket(scfg, client_config(alpn=("http/1.1",)))
+
+    def other_alpn(ee: Handshake) -> bytes:
+        alpn = Extension.make(ExtensionType.application_layer_protocol_negotiation, (b"h2",), X.EE)
+        kept = tuple(e for e in ee.extensions if e.type != ExtensionType.application_layer_protocol_negotiation)  # type: ignore[attr-defined]
+        return replace(ee, extensions=(*kept, alpn)).encode()
+
+    client = ClientConnection(client_config(alpn=("http/1.1", "h2")), "localhost", session=session, early_data=DATA)
+    server = TamperingServer(scfg, once(EncryptedExtensions, other_alpn))
+    drive(client, server)
+    assert isinstance(client.error, AlertError) and client.error.description == AlertDescription.illegal_parameter
+    assert "early data under ALPN 'h2'" in str(client.error)
 
 
 def test_too_much_early_data() -> None:

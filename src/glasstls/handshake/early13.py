@@ -147,10 +147,28 @@ def client_encrypted_extensions(ctx: Context, ee: EncryptedExtensions, psk: PskO
     said = ee.ext(_EARLY_DATA) is not None  # (asked only with early data in play)
     if said:
         require(psk is not None, AlertDescription.illegal_parameter, "server accepted early data without the PSK")
+        _check_early_alpn(ee, psk)
         ctx.verified(SUBJECT, True, f"early data accepted ({early.count} bytes)")
     else:
         ctx.verified(SUBJECT, False, f"early data rejected by the server ({early.count} bytes not delivered)")
     early.accepted = said
+
+
+def _check_early_alpn(ee: EncryptedExtensions, psk: PskOffer | None) -> None:
+    """RFC 8446, Section 4.2.10: accepted early data goes under the ALPN protocol of the ticket's
+    session; a server that accepts it under another (or none) is illegal_parameter, as OpenSSL and
+    BoringSSL answer."""
+    session = psk.session if psk is not None else None
+    if session is None:
+        return
+    chosen = ee.ext(E.application_layer_protocol_negotiation)
+    alpn = chosen.value[0].decode(errors="replace") if chosen is not None and chosen.value else None
+    if alpn != session.alpn:
+        raise AlertError(
+            AlertDescription.illegal_parameter,
+            f"server accepted early data under ALPN {alpn!r}, but the ticket's session was made under "
+            f"{session.alpn!r} (RFC 8446, Section 4.2.10)",
+        )
 
 
 def client_end_early_data(ctx: Context, suite: Suite13, client_handshake_secret: bytes, transcript: Transcript) -> None:
