@@ -43,7 +43,7 @@ from glasstls.errors import AlertError
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session import tickets
 from glasstls.session.cache import ServerSessionCache
-from glasstls.session.state import SessionState
+from glasstls.session.state import MAX_OFFERABLE_TICKET, SessionState
 from glasstls.session.tickets import TicketKeys
 from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import ClientHello, ServerHello
@@ -308,6 +308,25 @@ def test_client_no_longer_offering_the_suite_does_not_offer_the_session(by_ticke
     assert ticket is None or ticket.data == b""
     assert run.server_checks("session ticket") == run.server_checks("session") == []
     assert run.server.parameters.cipher_suite == ECDSA_CHACHA.name
+    run.exchange_data()
+
+
+def test_a_session_whose_ticket_is_too_large_to_offer_is_not_offered() -> None:
+    # RFC 5077 tickets have up to 2^16 - 1 bytes, but the ClientHello's extensions share one block of
+    # that size (RFC 5246, Section 7.4.1.2): one over MAX_OFFERABLE_TICKET is not offered. A 65,535-byte
+    # ticket raised a ValueError out of the encoder in ClientConnection() (found by a helper's review).
+    ccfg, scfg = client_config(), server_config(tls_max=V12)
+    session = first_session(ccfg, scfg)
+    too_large = replace(session, ticket=bytes(65535))
+    run = Run(ccfg, scfg, session=too_large).handshake()
+    assert not run.resumed
+    ticket = run.hello.ext(ExtensionType.session_ticket)
+    assert ticket is None or ticket.data == b""
+    kept = replace(session, ticket=bytes(MAX_OFFERABLE_TICKET))
+    assert (
+        ClientConnection(ccfg, "localhost", session=kept).offered_hello.ext(ExtensionType.session_ticket).data
+        == kept.ticket
+    )
     run.exchange_data()
 
 

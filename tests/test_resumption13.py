@@ -45,7 +45,7 @@ from glasstls.enums import AlertDescription, ExtensionType, PskKeyExchangeMode
 from glasstls.errors import ConfigError
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session.psk import ExternalPsk
-from glasstls.session.state import TLS13, SessionState
+from glasstls.session.state import MAX_OFFERABLE_TICKET, TLS13, SessionState
 from glasstls.session.store import SessionStore
 from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import (
@@ -178,6 +178,31 @@ def test_ticket_lifetime_is_capped_at_seven_days_and_zero_is_discarded() -> None
     sessions = [e.session for e in run.client_events if isinstance(e, NewTicket)]
     assert sessions[0] is not None and sessions[0].lifetime == 7 * 24 * 3600  # RFC 8446, Section 4.6.1
     assert sessions[1] is None and run.client.session == sessions[0]
+
+
+def test_a_ticket_too_large_to_offer_is_discarded_and_never_offered() -> None:
+    """A ticket may have 2^16 - 1 bytes (RFC 8446, Section 4.6.1), but it has to go back inside the
+    ClientHello's extensions, whose block has no more (Section 4.1.2). One over MAX_OFFERABLE_TICKET
+    is discarded when it comes, and a session holding one (from a store, say) is not offered: every
+    later connection given it raised a ValueError out of the encoder (found by a helper's review)."""
+    sizes = iter([MAX_OFFERABLE_TICKET + 1, MAX_OFFERABLE_TICKET])
+
+    def alter(msg: Any) -> bytes | None:
+        if not isinstance(msg, NewSessionTicket):
+            return None
+        return replace(msg, ticket=bytes(next(sizes))).encode()
+
+    run = Run(client_config(), server_config(), server_alter=alter).handshake()
+    sessions = [e.session for e in run.client_events if isinstance(e, NewTicket)]
+    assert sessions[0] is None and sessions[1] is not None and run.client.session is sessions[1]
+    discarded = (False, f"{MAX_OFFERABLE_TICKET + 1} bytes: too large to offer, discarded")
+    assert discarded in run.checks("client", "session ticket")
+    kept = sessions[1]
+    offered = ClientConnection(client_config(), "localhost", session=kept).offered_hello
+    assert offered.ext(ExtensionType.pre_shared_key) is not None  # the largest it keeps still fits
+    too_large = replace(kept, ticket=bytes(65535))
+    hello = ClientConnection(client_config(), "localhost", session=too_large).offered_hello
+    assert hello.ext(ExtensionType.pre_shared_key) is None
 
 
 # -- resumption -----------------------------------------------------------------------------------

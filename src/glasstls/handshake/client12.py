@@ -43,7 +43,7 @@ from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
-from ..session.state import SessionState
+from ..session.state import MAX_OFFERABLE_TICKET, SessionState
 from ..wire.extensions import Extension
 from ..wire.handshake import (
     DOWNGRADE_TLS11,
@@ -633,7 +633,9 @@ class ExpectServerFinished12(ClientState12[Finished]):
         if ticket is None and self.resumed_from is not None:
             return self.resumed_from  # resumed without a new ticket: the old session stays valid
         ders = der_chain(s.peer_chain)
-        if ticket is not None:
+        if ticket is not None and len(ticket.ticket) > MAX_OFFERABLE_TICKET:
+            ctx.verified("session ticket", False, f"{len(ticket.ticket)} bytes: too large to offer, discarded")
+        elif ticket is not None:
             return s.session_state(ctx, ticket.ticket, ticket.lifetime_hint or DEFAULT_TICKET_LIFETIME, ders)
         return s.session_state(ctx, peer_certificates=ders)
 

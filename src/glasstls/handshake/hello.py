@@ -18,7 +18,7 @@ from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..enums import ExtensionType as E
 from ..errors import AlertDescription, AlertError
-from ..session.state import TLS12, SessionState, same_server_name
+from ..session.state import MAX_OFFERABLE_TICKET, TLS12, SessionState, same_server_name
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry, Unreadable
 from ..wire.handshake import ClientHello
@@ -104,6 +104,8 @@ def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
         problem = f"its cipher suite {CipherSuite(session.cipher_suite).name} is not offered"
     # RFC 6066, Section 3: a session is resumed only for the server name it was made for; a resumed
     # handshake shows no certificate, so the one checked for that name would vouch for another.
+    elif session.ticket and len(session.ticket) > MAX_OFFERABLE_TICKET:
+        problem = f"its ticket's {len(session.ticket)} bytes leave no room for the rest of a ClientHello"
     elif not same_server_name(session.server_name, ctx.offered_sni):
         problem = f"it is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     else:

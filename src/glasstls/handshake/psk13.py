@@ -37,7 +37,7 @@ from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..frozen import dict_init
 from ..session.psk import MAX_TICKET_LIFETIME, early_binder, obfuscated_age, ticket_age_ms
-from ..session.state import TLS13, SessionState, same_server_name
+from ..session.state import MAX_OFFERABLE_TICKET, TLS13, SessionState, same_server_name
 from ..session.stores import NoTicketKey, where
 from ..session.tickets import TicketKeyRing
 from ..wire import extensions as X
@@ -148,6 +148,8 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13],
     suite = _SUITES_BY_VALUE.get(session.cipher_suite)
     if not session.ticket or suite is None:
         return "the session has no TLS 1.3 ticket"
+    if len(session.ticket) > MAX_OFFERABLE_TICKET:
+        return f"the ticket's {len(session.ticket)} bytes leave no room for the rest of a ClientHello"
     # RFC 8446, Section 4.2.11: the PSK is used only with a suite of its hash.
     hash_name = suite.hash_name
     for offered in suites:  # (a loop, not all() over a generator: once per client handshake)
@@ -244,6 +246,9 @@ def session_from_ticket(
     """The session a NewSessionTicket resumes (Section 4.6.1), or None for a ticket to discard."""
     if nst.ticket_lifetime == 0:
         ctx.verified("session ticket", False, "lifetime 0: discarded at once (RFC 8446, Section 4.6.1)")
+        return None
+    if len(nst.ticket) > MAX_OFFERABLE_TICKET:
+        ctx.verified("session ticket", False, f"{len(nst.ticket)} bytes: too large to offer, discarded")
         return None
     early = X.find(nst.extensions, _EARLY_DATA)
     # (Positionally: a call with keywords gets them as a dict, some 1,000 instructions a keyword.)

@@ -50,6 +50,11 @@ from ..frozen import dict_init
 FORMAT_VERSION = 1
 TLS12 = 0x0303
 TLS13 = 0x0304
+# A ticket may have up to 2^16 - 1 bytes (RFC 8446, Section 4.6.1; RFC 5077, Section 3.3), but a
+# ClientHello's extensions, the ticket among them, share one block of at most 2^16 - 1 (RFC 8446,
+# Section 4.1.2; RFC 5246, Section 7.4.1.2): a client keeps and offers tickets up to this size,
+# which leaves 32 KiB for the rest of the hello (a hybrid key share alone is 1,216 bytes).
+MAX_OFFERABLE_TICKET = 1 << 15
 
 PEM_LABEL = "GLASSTLS SESSION"
 _PEM_BEGIN = f"-----BEGIN {PEM_LABEL}-----"
