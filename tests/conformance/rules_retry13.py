@@ -14,6 +14,7 @@ from typing import Any
 from hostile import (
     APPLICATION_DATA,
     EARLY_DATA,
+    HANDSHAKE,
     KEY_SHARE,
     PADDING,
     PRE_SHARED_KEY,
@@ -70,6 +71,19 @@ def _retry_then(t: Any, first: Hello, second: Hello, *after: bytes) -> Answer:
 def _(t: Any) -> Answer:
     first = _with_early_data()
     return _retry_then(t, first, _second(first))
+
+
+@rule("hello-retry-early-data-inside-the-second-hello", "RFC 8446 5.1", "1.3", A.unexpected_message, server="hrr")
+def _(t: Any) -> Answer:
+    # Early data skipped after a HelloRetryRequest, but one of its records comes between two pieces of
+    # the second hello: no record may come between a handshake message's pieces (BoGo's
+    # SkipEarlyData-HRR-Interleaved-TLS13; OpenSSL answers unexpected_message too).
+    first = _with_early_data()
+    second = _second(first)
+    message = second.message()
+    early = record(APPLICATION_DATA, os.urandom(512))
+    pieces = (record(HANDSHAKE, message[:16]), early, record(HANDSHAKE, message[16:]))
+    return exchange(t.port, first.records(), early, b"".join(pieces), hellos=(first, second), pause=0.2)
 
 
 @rule("hello-retry-undecryptable-record-after-second-hello", "RFC 8446 4.2.10", "1.3", A.bad_record_mac, server="hrr")

@@ -113,6 +113,9 @@ class RecordLayer:
         # stays within this many bytes; the first record that decrypts ends the skipping.
         self._skip = 0
         self.skipped_early_data = 0
+        # Set by the connection while a handshake message continues in the next record: no other
+        # record may come between its pieces (RFC 8446, Section 5.1), a 0-RTT one to skip neither.
+        self.handshake_split = False
         # The read keys read_record's fast lane may use while they are still ``read``: keys whose
         # open() reads a view of the input (``opens_views``: TLS 1.3's, and TLS 1.2's AEADs),
         # with no trace hook and no early data to skip. Chosen by install_read, or by
@@ -360,6 +363,11 @@ class RecordLayer:
 
     def _skip_early(self, payload_len: int) -> None:
         """Drop one 0-RTT record the server cannot read (RFC 8446, Section 4.2.10)."""
+        if self.handshake_split:
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                "a 0-RTT record came between the pieces of a handshake message (RFC 8446, Section 5.1)",
+            )
         # The plaintext is at most the payload less the content type byte and the AEAD tag. The
         # server cannot read the record, so it cannot know the tag: 16 bytes (every suite but
         # CCM_8's 8) errs towards letting a legitimate client's data pass, never a large excess.
