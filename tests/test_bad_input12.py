@@ -697,6 +697,23 @@ def test_a_dh_yc_out_of_range_is_handshake_failure(y: str) -> None:
     both_ends(sender, receiver, events, A.handshake_failure, "dh_Yc is outside [2, p-2] in ffdhe2048")
 
 
+def test_a_server_certificate_on_a_curve_the_client_did_not_name_is_illegal_parameter() -> None:
+    # RFC 8422, Section 5.3: the client names P-384 alone; the hello is changed on the wire to name
+    # P-256, so the server signs with its P-256 certificate (BoGo's CheckLeafCurve; OpenSSL: "wrong
+    # curve"). The client judges the certificate by what it offered itself. It was taken.
+    p384 = NamedGroup.secp384r1.to_bytes(2, "big")
+
+    def name_p256(msg: Handshake) -> bytes:
+        groups = Extension(ExtensionType.supported_groups, b"\x00\x04" + NamedGroup.secp256r1.to_bytes(2, "big") + p384)
+        exts = [groups if e.type == ExtensionType.supported_groups else e for e in msg.extensions]  # type: ignore[attr-defined]
+        return replace(msg, extensions=tuple(exts)).encode()
+
+    pair = pair12(client_kw={"groups": (NamedGroup.secp384r1,)}, client_alter=once(ClientHello, name_p256))
+    assert pair.identity.private_key.curve.name == "secp256r1"  # type: ignore[union-attr]
+    pair.to_server()
+    both_ends(pair.server, pair.client, pair.to_client(), A.illegal_parameter, "did not name in supported_groups")
+
+
 def _server_hello_with(ext_type: ExtensionType, body: bytes) -> Callable[[Handshake], bytes]:
     """The ServerHello with ``ext_type``'s body replaced (or the extension added, last)."""
 

@@ -326,6 +326,7 @@ class ExpectCertificate12(ClientState12[Certificate12]):
         require(bool(msg.certificates), AlertDescription.decode_error, "server sent an empty Certificate message")
         chain = parse_der_chain(msg.certificates, "server")
         _check_key_fits_suite(chain[0], self.s.suite)
+        _check_leaf_curve(ctx.offered_hello, chain[0])
         config: ClientConfig = ctx.config
         path = None
         if config.dangerous.skip_server_verification:
@@ -357,6 +358,23 @@ def _check_key_fits_suite(cert: x509.Certificate, suite: Suite12) -> None:
         raise AlertError(
             AlertDescription.unsupported_certificate,
             f"server certificate key ({type(key).__name__.lstrip('_')}) does not fit {suite.name}",
+        )
+
+
+def _check_leaf_curve(hello: ClientHello | None, cert: x509.Certificate) -> None:
+    """RFC 8422, Sections 5.1 and 5.3: in TLS 1.2 the curves of supported_groups bind the server's
+    ECDSA certificate too; one on a curve the client did not name is illegal_parameter, as OpenSSL
+    ("wrong curve") and BoringSSL answer."""
+    curve = getattr(cert.public_key(), "curve", None)
+    named = hello.ext(E.supported_groups) if hello is not None and curve is not None else None
+    if curve is None or named is None:
+        return
+    group = NamedGroup.__members__.get(curve.name)
+    if group is None or group not in named.value:
+        raise AlertError(
+            ILLEGAL,
+            f"server certificate's key is on {curve.name}, which this client did not name in supported_groups "
+            "(RFC 8422, Section 5.3)",
         )
 
 
