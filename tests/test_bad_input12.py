@@ -714,6 +714,22 @@ def test_a_server_certificate_on_a_curve_the_client_did_not_name_is_illegal_para
     both_ends(pair.server, pair.client, pair.to_client(), A.illegal_parameter, "did not name in supported_groups")
 
 
+@pytest.mark.parametrize(("types", "sends_chain"), [((1,), False), ((64,), True), ((1, 64), True)])
+def test_the_client_sends_a_certificate_only_of_a_type_the_request_lists(
+    types: tuple[int, ...], sends_chain: bool
+) -> None:
+    # RFC 5246, Section 7.4.4: the client's key MUST be of a type certificate_types lists (rsa_sign 1,
+    # ecdsa_sign 64, RFC 8422, Section 5.5); an ECDSA client given rsa_sign alone sends an empty
+    # Certificate (found by a helper's review: the types were ignored, as OpenSSL ignores them).
+    sent: list[Handshake] = []
+    pick = once(CertificateRequest12, lambda msg: replace(msg, certificate_types=types).encode())
+    pair = pair12(client_auth=True, server_alter=pick, client_alter=lambda msg: sent.append(msg))
+    assert isinstance(pair.client_config.client_certificates[0].private_key, ec.EllipticCurvePrivateKey)
+    pair.handshake()  # (a changed request fails the Finished later; the Certificate is what counts here)
+    certificate = next(m for m in sent if isinstance(m, Certificate12))
+    assert bool(certificate.certificates) == sends_chain
+
+
 def _server_hello_with(ext_type: ExtensionType, body: bytes) -> Callable[[Handshake], bytes]:
     """The ServerHello with ``ext_type``'s body replaced (or the extension added, last)."""
 

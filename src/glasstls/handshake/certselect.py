@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
-from ..enums import AlertDescription, SignatureScheme
+from ..enums import AlertDescription, ClientCertificateType, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
 from ..x509.names import describe, name_matches
@@ -100,16 +102,33 @@ def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None
 
 
 def client_certificate_for(
-    ctx: Context, requested_schemes: Sequence[int], authorities: Sequence[bytes], *, tls13: bool
+    ctx: Context,
+    requested_schemes: Sequence[int],
+    authorities: Sequence[bytes],
+    *,
+    tls13: bool,
+    certificate_types: Sequence[int] | None = None,
 ) -> tuple[CertifiedKey, SignatureScheme] | None:
     """The client chain that answers a CertificateRequest, and the scheme to sign with.
 
     A chain issued under one of the server's certificate_authorities comes first
     (RFC 8446, Section 4.2.4; RFC 5246, Section 7.4.4); within that, the first
-    whose key can make a scheme the server asked for. None: send no certificate.
+    whose key can make a scheme the server asked for. ``certificate_types`` (TLS 1.2):
+    only chains whose key is of a type listed (RFC 5246, Section 7.4.4: MUST).
+    None: send no certificate.
     """
     config: ClientConfig = ctx.config
     chains: Sequence[CertifiedKey] = config.client_certificates
+    if certificate_types is not None:
+        given, chains = chains, [c for c in chains if _key_type_listed(c, certificate_types)]
+        if given and not chains:
+            listed = ", ".join(ClientCertificateType(t).name for t in certificate_types) or "none"
+            ctx.verified(
+                "client certificate", False,
+                f"none of this client's {len(given)} certificate(s) has a key of a type the server lists "
+                f"({listed}): an empty Certificate is sent",
+            )  # fmt: skip
+            return None
     if authorities:
         wanted = set(authorities)
         chains = sorted(chains, key=lambda c: not any(x.issuer.public_bytes() in wanted for x in c.chain))
@@ -130,3 +149,12 @@ def client_certificate_for(
             f"({asked}): an empty Certificate is sent",
         )  # fmt: skip
     return None
+
+
+def _key_type_listed(certified: CertifiedKey, certificate_types: Sequence[int]) -> bool:
+    """RFC 5246, Section 7.4.4: rsa_sign for an RSA key; RFC 8422, Section 5.5: ecdsa_sign for an
+    ECDSA or EdDSA key."""
+    key = certified.private_key
+    if isinstance(key, rsa.RSAPrivateKey):
+        return ClientCertificateType.rsa_sign in certificate_types
+    return ClientCertificateType.ecdsa_sign in certificate_types

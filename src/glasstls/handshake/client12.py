@@ -556,7 +556,13 @@ def send_client_flight(
 
 
 def _client_certificate(ctx: Context, request: CertificateRequest12) -> tuple[CertifiedKey, SignatureScheme] | None:
-    return client_certificate_for(ctx, request.signature_algorithms, request.authorities, tls13=False)
+    return client_certificate_for(
+        ctx,
+        request.signature_algorithms,
+        request.authorities,
+        tls13=False,
+        certificate_types=request.certificate_types,
+    )
 
 
 def _key_exchange(ctx: Context, server: ServerKeys12) -> tuple[ClientKeyExchange, bytes]:
