@@ -131,6 +131,20 @@ def test_no_signature_algorithms_refused_by_default(kind: str) -> None:
     assert server.data_to_send() == b"\x15\x03\x03\x00\x02\x02\x28"  # fatal handshake_failure, nothing else
 
 
+@pytest.mark.parametrize("profile", ["intermediate", "legacy"])
+def test_no_signature_algorithms_to_an_ed25519_server_says_the_client_must_send_them(profile: str) -> None:
+    # No configuration makes an Ed25519 key sign with SHA-1: the refusal says so, rather than
+    # advising --profile legacy, which did not help (found by a helper's review).
+    identity = default_ca().issue_server(["localhost"], key_type="ed25519")
+    config = ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), profile=profile)
+    server = ServerConnection(config)
+    record, _ = raw_client_hello(ECDHE_ECDSA)
+    closed = [e for e in server.receive_bytes(record) if isinstance(e, ConnectionClosed)]
+    assert closed and isinstance(closed[0].error, AlertError)
+    assert closed[0].error.description == A.handshake_failure
+    assert "no key of this server (ed25519) can sign that way" in closed[0].error.reason
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_signature_algorithms_means_sha1_when_configured(kind: str) -> None:
     _, suite, scheme = KINDS[kind]

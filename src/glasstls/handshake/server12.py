@@ -237,7 +237,8 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
 
 def _check_resuming_hello(offer: Offer, state: SessionState, suite: Suite12) -> None:
     """Two MUSTs of a hello that resumes a session this server would resume, each broken only by a
-    client that is wrong: the abort OpenSSL, BoringSSL and Go make rather than a full handshake."""
+    client that is wrong: the abort OpenSSL makes for a ticket, rather than a full handshake (which
+    BoringSSL falls back to; RFC 5246 puts the MUST on the client)."""
     if state.cipher_suite not in offer.hello.cipher_suites:
         raise AlertError(
             AlertDescription.illegal_parameter,
@@ -511,9 +512,17 @@ def _refuse_sha1_default(ctx: Context, offer: Offer, order: list[CipherSuite]) -
     (an (EC)DHE suite was shared, and no SHA-1 scheme is configured)."""
     if offer.hello.ext(E.signature_algorithms) is not None:
         return
-    if any(s in ctx.config.signature_schemes for s in SHA1_SIGNATURE_SCHEMES):
-        return
     if not any(TLS12_SUITES[s].kx != "RSA" for s in order):
+        return
+    config: ServerConfig = ctx.config
+    if not any(key_kind(c.private_key) in ("rsa", "ecdsa") and not c.leaf_is_rsassa_pss for c in config.certificates):
+        kinds = ", ".join(sorted({key_kind(c.private_key) for c in config.certificates})) or "none"
+        raise AlertError(
+            FAILURE,
+            "the client sent no signature_algorithms, which means SHA-1 with RSA or ECDSA (RFC 5246 §7.4.1.4.1), "
+            f"and no key of this server ({kinds}) can sign that way: the client must send signature_algorithms",
+        )
+    if any(s in config.signature_schemes for s in SHA1_SIGNATURE_SCHEMES):
         return
     raise AlertError(
         FAILURE,
