@@ -488,12 +488,12 @@ def _ffdh_spec(label: str, p: int, g: int, exponent_bits: int) -> _FFDHEGroup:
     )
 
 
-@cache
 def ffdhe_prime(group: NamedGroup) -> int:
     """The prime p of an RFC 7919 group."""
     return _ffdhe(group).p
 
 
+@cache
 def _ffdhe(group: NamedGroup) -> _FFDHEGroup:
     p = int(_FFDHE_PRIME_HEX[group], 16)
     return _ffdh_spec(group.name, p, _FFDHE_GENERATOR, _FFDHE_SHORT_EXPONENT_BITS[group])
