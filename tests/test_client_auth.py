@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from glasstls import (
     CertifiedKey,
@@ -100,6 +101,51 @@ def test_required_and_presented(pki, version) -> None:
     assert params.peer_certificate_subject == "CN=alice"
     assert c.parameters.client_auth is True
     assert c.parameters.version == f"TLSv{version}"
+
+
+def _many_roots(count: int) -> bytes:
+    """``count`` self-signed roots with long names (some 200 bytes each), one key for all (quick to make)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pems = []
+    for i in range(count):
+        name = x509.Name(
+            [
+                x509.NameAttribute(x509.NameOID.COMMON_NAME, f"client CA number {i:04d} " + "x" * 40),
+                x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "an organization of many CAs " + "o" * 30),
+                x509.NameAttribute(x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "a unit of many CAs " + "u" * 40),
+            ]
+        )
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(i + 1).not_valid_before(datetime(2020, 1, 1)).not_valid_after(datetime(2040, 1, 1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )  # fmt: skip
+        pems.append(cert.public_bytes(serialization.Encoding.PEM))
+    return b"".join(pems)
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_a_client_ca_list_too_large_for_a_certificate_request_is_left_out(pki, version) -> None:
+    """400 client CAs of some 200 bytes of name each do not fit a CertificateRequest's 2^16 - 1
+    bytes: the request names none (optional in TLS 1.3, RFC 8446, Section 4.2.4; "any" in TLS 1.2,
+    RFC 5246, Section 7.4.4), the trace says so, and client auth still works. Every client-auth
+    handshake failed with internal_error (found by a helper's review; OpenSSL fails so too)."""
+    store = TrustStore.from_pem(pki["client_ca"].root_pem() + _many_roots(400))
+    c, _ = _pair(pki, version, "required", pki["client"])
+    config = ServerConfig(
+        certificates=(pki["server"],), tls_max=VERSIONS[version], client_auth="required", client_trust_store=store
+    )
+    log = EventList()
+    s = ServerConnection(config, observer=log)
+    ce, se = _run(c, s)
+    assert any(isinstance(e, HandshakeComplete) for e in se), (s.error, c.error)
+    assert s.parameters.peer_certificate_subject == "CN=alice"
+    messages = [e.message for e in log.events if isinstance(e, MessageTrace)]
+    request = next(m for m in messages if type(m).__name__ in ("CertificateRequest", "CertificateRequest12"))
+    names = request.ext(E.certificate_authorities) if version == "1.3" else request.authorities
+    assert not names
+    assert any("more than a CertificateRequest holds" in getattr(e, "detail", "") for e in log.events)
 
 
 @pytest.mark.parametrize(
@@ -341,10 +387,19 @@ def test_curl_client_certificate_to_glasstls_www(files, version) -> None:
 def test_client_picks_the_chain_the_server_asks_for(pki, version) -> None:
     """Of several client chains, the one under the server's certificate_authorities is sent."""
     v = VERSIONS[version]
-    sc = ServerConfig(certificates=(pki["server"],), tls_max=v, client_auth="required",
-                      client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()))
-    cc = ClientConfig(trust_store=TrustStore.from_pem(pki["server_ca"].root_pem()), tls_min=v, tls_max=v,
-                      certificate=pki["stranger"], certificates=(pki["client"],))
+    sc = ServerConfig(
+        certificates=(pki["server"],),
+        tls_max=v,
+        client_auth="required",
+        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()),
+    )
+    cc = ClientConfig(
+        trust_store=TrustStore.from_pem(pki["server_ca"].root_pem()),
+        tls_min=v,
+        tls_max=v,
+        certificate=pki["stranger"],
+        certificates=(pki["client"],),
+    )
     c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
     _run(c, s)
     assert s.parameters is not None, "handshake failed"

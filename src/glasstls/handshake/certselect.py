@@ -158,3 +158,29 @@ def _key_type_listed(certified: CertifiedKey, certificate_types: Sequence[int]) 
     if isinstance(key, rsa.RSAPrivateKey):
         return ClientCertificateType.rsa_sign in certificate_types
     return ClientCertificateType.ecdsa_sign in certificate_types
+
+
+# The client CAs a CertificateRequest names, at most this many bytes of names (each with its 2-byte
+# length): the list shares a vector of 2^16 - 1 bytes (RFC 5246, Section 7.4.4; RFC 8446, Section
+# 4.2.4, where the request's other extensions share it too).
+MAX_CA_NAMES = (1 << 16) - 1 - 4096
+
+
+def requested_authorities(ctx: Context) -> tuple[bytes, ...]:
+    """The DER subject names of the server's client CAs, for its CertificateRequest; none when they
+    would not fit it (MAX_CA_NAMES): the list is optional (RFC 8446, Section 4.2.4) or may be empty
+    (RFC 5246, Section 7.4.4: the client may then send any certificate), and the trace says why."""
+    config: ServerConfig = ctx.config
+    store = config.client_trust_store
+    if store is None:
+        return ()
+    names = tuple(c.subject.public_bytes() for c in store.certificates)
+    size = sum(2 + len(n) for n in names)
+    if size > MAX_CA_NAMES:
+        ctx.verified(
+            "client certificate", False,
+            f"the {len(names)} client CA names take {size} bytes, more than a CertificateRequest holds: "
+            "none are listed, and the client may send any certificate (checked against the store as always)",
+        )  # fmt: skip
+        return ()
+    return names

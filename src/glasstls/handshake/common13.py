@@ -25,7 +25,7 @@ from ..wire.handshake import (
     CompressedCertificate,
 )
 from .base import Context, traced_check
-from .certselect import client_certificate_for
+from .certselect import client_certificate_for, requested_authorities
 
 _CONTEXT_STRINGS = {
     "server": b"TLS 1.3, server CertificateVerify",
@@ -168,8 +168,8 @@ def certificate_request(ctx: Context, request_context: bytes = b"") -> Certifica
         s for s in config.signature_schemes if s in TLS13_SIGNATURE_SCHEMES or s in TLS13_CERTIFICATE_ONLY_SCHEMES
     )
     exts = [Extension.make(E.signature_algorithms, schemes, X.CR)]
-    if config.client_trust_store is not None:
-        names = tuple(c.subject.public_bytes() for c in config.client_trust_store.certificates)
+    names = requested_authorities(ctx)
+    if names:
         exts.append(Extension.make(E.certificate_authorities, names, X.CR))
     if config.certificate_compression:  # RFC 8879, Section 3: the client may compress its Certificate
         exts.append(Extension.make(E.compress_certificate, config.certificate_compression, X.CR))

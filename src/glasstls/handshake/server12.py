@@ -64,7 +64,7 @@ from ..wire.handshake12 import (
 )
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require
-from .certselect import acknowledges_name, candidates, report_choice
+from .certselect import acknowledges_name, candidates, report_choice, requested_authorities
 from .common12 import DEFAULT_TICKET_LIFETIME, Connected12, Handshake12, KeyedHandshake12, refuse_renegotiation_info
 from .peer_auth import check_peer_signature, der_chain, parse_der_chain, session_client_refusal, verify_client
 from .premaster12 import dhe_pre_master, rsa_pre_master
@@ -620,8 +620,7 @@ def _server_key_exchange(ctx: Context, s: Handshake12, choice: Choice12) -> tupl
 def _certificate_request(ctx: Context) -> CertificateRequest12:
     """RFC 5246, Section 7.4.4: rsa_sign(1) and ecdsa_sign(64), our schemes, our client CAs."""
     config: ServerConfig = ctx.config
-    store = config.client_trust_store
-    authorities = tuple(c.subject.public_bytes() for c in store.certificates) if store is not None else ()
+    authorities = requested_authorities(ctx)
     schemes = tuple(config.signature_schemes)
     # The message carries the open enum, as a parsed one does: every renderer names its values.
     types = (ClientCertificateType.rsa_sign, ClientCertificateType.ecdsa_sign)
