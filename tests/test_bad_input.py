@@ -25,7 +25,15 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glasstls import AlertError, AlertReceived, ApplicationData, ConnectionClosed, EventList, PeerAlertError
+from glasstls import (
+    AlertError,
+    AlertReceived,
+    ApplicationData,
+    CertifiedKey,
+    ConnectionClosed,
+    EventList,
+    PeerAlertError,
+)
 from glasstls.connection import Connection
 from glasstls.crypto.suites import TLS13_SUITES
 from glasstls.enums import AlertDescription as A
@@ -50,9 +58,11 @@ from glasstls.wire.handshake import (
     NewSessionTicket,
     ServerHello,
 )
+from glasstls.x509.store import TrustStore
 from pairs import (
     Pair,
     connected_pair,
+    default_ca,
     flip,
     inject,
     make_pair,
@@ -501,6 +511,39 @@ def test_a_new_session_ticket_with_a_recognized_misplaced_extension_is_illegal_p
 def test_a_new_session_ticket_with_an_unknown_extension_is_kept() -> None:
     _pair, _sender, receiver, events = run_new_session_ticket(with_extension(ExtensionType(0x1234), b"\x01"))
     assert [type(e).__name__ for e in events] == ["NewTicket"] and receiver.error is None
+
+
+@pytest.mark.parametrize(
+    ("ext_type", "alert"),
+    [
+        (ExtensionType.status_request, A.unsupported_extension),
+        (ExtensionType(0x7F), A.unsupported_extension),
+        (ExtensionType.key_share, A.illegal_parameter),
+    ],
+    ids=["status_request", "unknown", "key_share"],
+)
+def test_an_extension_in_the_clients_certificate_entry_the_request_did_not_ask_for_is_refused(
+    ext_type: ExtensionType, alert: A
+) -> None:
+    """RFC 8446, Section 4.4.2: a client's CertificateEntry extensions MUST answer the server's
+    CertificateRequest, which asked for none (BoGo's SendExtensionOnClientCertificate-TLS13;
+    OpenSSL refuses status_request and key_share too). They were ignored."""
+
+    def with_entry_extension(msg: Handshake) -> bytes:
+        first = msg.entries[0]  # type: ignore[attr-defined]
+        body = b"\x01\x00\x00\x01\x00" if ext_type == ExtensionType.status_request else b"\x00"  # (an OCSP staple)
+        entry = CertificateEntry(first.cert_data, (Extension(ext_type, body),))
+        return replace(msg, entries=(entry, *msg.entries[1:])).encode()  # type: ignore[attr-defined]
+
+    client = default_ca().issue_client("client.test")
+    pair = make_pair(
+        client_alter=once(Certificate, with_entry_extension),
+        client_kw={"certificate": CertifiedKey(client.chain, client.private_key), "certificate_compression": ()},
+        server_kw={"client_auth": "required", "client_trust_store": TrustStore.from_pem(default_ca().root_pem())},
+    )
+    pair.to_server()
+    pair.to_client()
+    both_ends(pair.client, pair.server, pair.to_server(), alert, f"carries {ext_type.name}")
 
 
 # -- messages out of order ----------------------------------------------------------------

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +38,14 @@ from glasstls.events import Event
 from glasstls.observe import EventList, MessageTrace, StateTrace, VerificationTrace
 from glasstls.wire import extensions as X
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import Certificate, CertificateRequest, CertificateVerify, ClientHello, Finished
+from glasstls.wire.handshake import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    Finished,
+)
 from glasstls.x509.mint import Identity, ThrowawayCA
 from glasstls.x509.store import TrustStore
 from pairs import Pair, connected_pair, flip, inject, once
@@ -376,6 +384,20 @@ def test_client_refuses_a_request_carrying_a_recognized_extension_it_may_not_car
     inject(pair.server, CertificateRequest(request.certificate_request_context, (*request.extensions, misplaced)))
     err = closed_with(pair.to_client())
     assert err.description == AlertDescription.illegal_parameter and "carries supported_versions" in err.reason
+
+
+def test_server_refuses_an_answer_whose_certificate_entry_carries_an_extension() -> None:
+    # RFC 8446, Section 4.4.2: the client's CertificateEntry extensions answer the request's, and it
+    # asked for none (as in the handshake: test_bad_input). Ignored before.
+    def with_entry_extension(msg: Any) -> bytes:
+        entry = CertificateEntry(msg.entries[0].cert_data, (Extension(E(0x7F), b"\x00"),))
+        return replace(msg, entries=(entry, *msg.entries[1:])).encode()
+
+    pair = pha_pair(client_kw={"certificate_compression": ()}, client_alter=once(Certificate, with_entry_extension))
+    pair.server.request_client_certificate()
+    pair.to_client()
+    err = closed_with(pair.to_server())
+    assert err.description == AlertDescription.unsupported_extension and "post-handshake" in err.reason
 
 
 # -- several requests ------------------------------------------------------------------------------------

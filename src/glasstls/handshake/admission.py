@@ -17,6 +17,7 @@ the message may not carry is illegal_parameter, an unknown one is ignored
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from ..enums import ExtensionType
 from ..errors import AlertDescription, AlertError
@@ -40,6 +41,8 @@ CERTIFICATE_REQUEST_EXTENSIONS = frozenset(
     }
 )
 NEW_SESSION_TICKET_EXTENSIONS = frozenset({E.early_data})
+# RFC 8446, Section 4.2 (its "CT"): what a CertificateEntry may carry, each only when asked for.
+CERTIFICATE_ENTRY_EXTENSIONS = frozenset({E.status_request, E.signed_certificate_timestamp})
 
 
 def admit_extensions(
@@ -88,3 +91,18 @@ def refuse_misplaced(extensions: Iterable[Extension], allowed: Collection[int], 
 def _misplaced(ext_type: ExtensionType, where: str) -> AlertError:
     reason = f"{where} carries {ext_type.name}, which is not allowed there"
     return AlertError(AlertDescription.illegal_parameter, reason)
+
+
+def refuse_client_entry_extensions(entries: Iterable[Any], where: str) -> None:
+    """RFC 8446, Section 4.4.2: a client's CertificateEntry extensions MUST answer extensions of
+    the server's CertificateRequest, and this server's asks for none (no status_request, no
+    signed_certificate_timestamp): any is unsupported_extension (Section 4.2), one no
+    CertificateEntry may carry illegal_parameter, as OpenSSL answers status_request and key_share."""
+    for index, entry in enumerate(entries):
+        for ext in entry.extensions:
+            if ext.type in _RECOGNIZED and ext.type not in CERTIFICATE_ENTRY_EXTENSIONS:
+                raise _misplaced(ext.type, f"{where} #{index}")
+            raise AlertError(
+                AlertDescription.unsupported_extension,
+                f"{where} #{index} carries {ext.type.name}, which the CertificateRequest did not ask for",
+            )

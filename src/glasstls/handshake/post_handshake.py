@@ -53,7 +53,12 @@ from ..wire.handshake import (
     KeyUpdate,
     NewSessionTicket,
 )
-from .admission import CERTIFICATE_REQUEST_EXTENSIONS, NEW_SESSION_TICKET_EXTENSIONS, refuse_misplaced
+from .admission import (
+    CERTIFICATE_REQUEST_EXTENSIONS,
+    NEW_SESSION_TICKET_EXTENSIONS,
+    refuse_client_entry_extensions,
+    refuse_misplaced,
+)
 from .base import AnyState, Connected, Context, FinishedVerified, require, traced_check, verify_finished
 from .common13 import certificate_request, certificate_verify_content, received_certificate, send_certificate_flight
 from .peer_auth import Chain, check_peer_signature, parse_chain, verify_client
@@ -359,6 +364,7 @@ class ServerConnected13(_ServerConnected[KeyUpdate | Certificate | CompressedCer
             )
         # RFC 8879, Section 4: compressed in answer to our request's compress_certificate.
         msg = received_certificate(ctx, received, "client CompressedCertificate (post-handshake)")
+        refuse_client_entry_extensions(msg.entries, "client CertificateEntry (post-handshake)")
         pending, rest = pha.take(msg.certificate_request_context)
         if pending is None:
             raise AlertError(

@@ -47,6 +47,7 @@ from ..wire.handshake import (
 )
 from . import early13, psk13
 from . import negotiation as N
+from .admission import refuse_client_entry_extensions
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
 from .certselect import candidates, report_choice
 from .common13 import (
@@ -544,6 +545,7 @@ class ExpectClientCertificate13(State[Certificate | CompressedCertificate]):
     def handle(self, ctx: Context, received: Certificate | CompressedCertificate) -> AnyState:
         msg = received_certificate(ctx, received, "client CompressedCertificate")
         require(msg.certificate_request_context == b"", ILLEGAL, "client Certificate has a request context")
+        refuse_client_entry_extensions(msg.entries, "client CertificateEntry")
         self.flight.transcript.add(msg.raw)
         if not msg.entries:
             # RFC 8446, Section 4.4.2.4: certificate_required when we insist.
