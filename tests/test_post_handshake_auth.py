@@ -32,7 +32,7 @@ from glasstls import (
     ProtocolVersion,
     ServerConfig,
 )
-from glasstls.enums import AlertDescription, AlertLevel, SignatureScheme
+from glasstls.enums import AlertDescription, AlertLevel, ContentType, SignatureScheme
 from glasstls.enums import ExtensionType as E
 from glasstls.events import Event
 from glasstls.observe import EventList, MessageTrace, StateTrace, VerificationTrace
@@ -398,6 +398,30 @@ def test_server_refuses_an_answer_whose_certificate_entry_carries_an_extension()
     pair.to_client()
     err = closed_with(pair.to_server())
     assert err.description == AlertDescription.unsupported_extension and "post-handshake" in err.reason
+
+
+@pytest.mark.parametrize("between", [1, 2], ids=["after-certificate", "after-certificate-verify"])
+def test_server_refuses_application_data_inside_the_clients_answer(between: int) -> None:
+    """RFC 8446, Section 4.6.2: the client's Certificate, CertificateVerify and Finished come
+    consecutively, no record of another type between them (OpenSSL: unexpected_message). The
+    answer is sealed here a message per record, an application data record among them; the data
+    was delivered and the answer accepted (found by a helper's review)."""
+    answer: list[bytes] = []
+    capturing = [False]
+    pair = pha_pair(client_alter=lambda msg: answer.append(msg.raw) if capturing[0] else None)
+    capturing[0] = True
+    pair.server.request_client_certificate()
+    pair.to_client()
+    pair.client.data_to_send()  # the answer in one record: sealed again below, a message per record
+    write = pair.client._records.write
+    write.seq -= 1
+    sealed = [write.seal(ContentType.handshake, raw) for raw in answer[:between]]
+    sealed.append(write.seal(ContentType.application_data, b"between"))
+    sealed += [write.seal(ContentType.handshake, raw) for raw in answer[between:]]
+    events = pair.server.receive_bytes(b"".join(sealed))
+    assert not any(isinstance(e, ApplicationData) for e in events)
+    err = closed_with(events)
+    assert err.description == AlertDescription.unexpected_message and "consecutively" in err.reason
 
 
 # -- several requests ------------------------------------------------------------------------------------

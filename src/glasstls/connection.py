@@ -386,6 +386,12 @@ class Connection:
             raise AlertError(
                 AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message"
             )
+        if ctype == _APPLICATION_DATA and self._state.mid_flight:
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                f"application data while {self._state.step}: the client's post-handshake Certificate, "
+                "CertificateVerify and Finished come consecutively (RFC 8446, Section 4.6.2)",
+            )
         if ctype == _APPLICATION_DATA:
             if self.peer_verified is None:
                 self._on_early_application_data(data)
@@ -438,7 +444,7 @@ class Connection:
                     # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                     raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
         finally:
-            self._hs_partial = records.handshake_split = not hs_in.empty()
+            self._hs_partial = records.handshake_split = not hs_in.empty() or self._state.mid_flight
 
     def _check_takes(self, msg_type: int) -> None:
         """A type this state never reads is unexpected_message once known, whatever length its header
@@ -485,6 +491,8 @@ class Connection:
         if self.peer_verified is not None:
             self._spend_post_handshake(msg)
         self._state = new = old.accept(self._ctx, msg)
+        if new.mid_flight or old.mid_flight:  # (application data goes through _dispatch meanwhile)
+            self._hs_partial = new.mid_flight or not self._hs_in.empty()
         if self._state_observer is not None and new is not old:
             self._state_observer(StateTrace(self.side, old.name, new.name))
 

@@ -184,6 +184,9 @@ class State(Generic[M]):
     step = "handshaking"
     # What an unexpected message most likely means here, added to its error ("" for nothing).
     unexpected_note = ""
+    # In the middle of a peer's flight whose messages must come consecutively, with no record of
+    # another type between them (RFC 8446, Section 4.6.2: a post-handshake authentication answer).
+    mid_flight = False
     # RFC 8446, Section 5: a change_cipher_spec record may be dropped in this state.
     ccs_allowed = False
     # The transition table: every state ``handle`` or ``on_change_cipher_spec`` may

@@ -390,7 +390,10 @@ class ServerConnected13(_ServerConnected[KeyUpdate | Certificate | CompressedCer
 
 class _PostHandshakeStep(_ServerConnected[Msg]):
     """Between the client's post-handshake Certificate and its Finished. The connection
-    stays up: the server may send, update its keys and make further requests."""
+    stays up: the server may send, update its keys and make further requests; but the client's
+    answer comes whole, no other record between its messages (RFC 8446, Section 4.6.2)."""
+
+    mid_flight = True
 
     post_handshake_auth: PostHandshakeRequests  # a step exists only for an outstanding request
 
