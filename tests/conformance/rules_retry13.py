@@ -123,13 +123,10 @@ def _(t: Any) -> Answer:
     return exchange(t.port, first.records(), second.records(), hellos=(first, second), pause=0.2)
 
 
-@rule(
-    "hello-retry-second-hello-without-key-share-stateless",
-    "RFC 8446 9.2",
-    "1.3",
-    A.missing_extension,
-    server="stateless",
-)
+_STATELESS = {"server": "stateless"}
+
+
+@rule("hello-retry-second-hello-without-key-share-stateless", "RFC 8446 9.2", "1.3", A.missing_extension, **_STATELESS)
 def _(t: Any) -> Answer:
     first = hello13(groups=(X25519, SECP384R1))
     return retry_exchange(t.port, first, _second(first).without(KEY_SHARE))
