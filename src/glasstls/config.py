@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
-from .crypto.signatures import PrivateKey, is_rsassa_pss_certificate, schemes_for_key
+from .crypto.signatures import PrivateKey, ecdsa_group, is_rsassa_pss_certificate, schemes_for_key
 from .crypto.suites import TLS12_SUITES, TLS13_SUITES
 from .enums import (
     CertificateCompressionAlgorithm,
@@ -137,10 +137,7 @@ class CertifiedKey:
         """The named group of an ECDSA key's curve (secp256r1, secp384r1, secp521r1); None for
         any other key. A TLS 1.2 client that sends supported_groups names the curves it can
         verify a certificate on, too (RFC 8422, Section 5.1)."""
-        curve = getattr(self.private_key, "curve", None)
-        if curve is None:
-            return None
-        return NamedGroup.__members__.get(curve.name)
+        return ecdsa_group(self.private_key)
 
     @functools.cached_property
     def leaf_is_rsassa_pss(self) -> bool:

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
-from ..enums import AlertDescription, SignatureScheme
+from ..enums import AlertDescription, NamedGroup, SignatureScheme
 from ..errors import AlertError
 from .rand import Randomness, is_system
 
@@ -147,6 +147,13 @@ def key_kind(key: PrivateKey | PublicKey) -> str:
     if kind is None:
         kind = _KINDS[type(key)] = _kind_of(key)
     return kind
+
+
+def ecdsa_group(key: PrivateKey | PublicKey) -> NamedGroup | None:
+    """The named group of an ECDSA key's curve (secp256r1, secp384r1, secp521r1), which a TLS 1.2
+    supported_groups names too (RFC 8422, Section 5.1); None for any other key."""
+    curve = getattr(key, "curve", None)
+    return None if curve is None else NamedGroup.__members__.get(curve.name)
 
 
 _KINDS: dict[type, str] = {}

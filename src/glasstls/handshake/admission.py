@@ -17,12 +17,11 @@ the message may not carry is illegal_parameter, an unknown one is ignored
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import Any
 
 from ..enums import ExtensionType
 from ..errors import AlertDescription, AlertError
 from ..wire.extensions import Extension
-from ..wire.handshake import ClientHello
+from ..wire.handshake import CertificateEntry, ClientHello
 
 _MAY_COME_UNASKED = frozenset({ExtensionType.cookie})
 # The extension types glasstls names: what RFC 8446, Section 4.2 calls the ones an implementation recognizes.
@@ -93,7 +92,7 @@ def _misplaced(ext_type: ExtensionType, where: str) -> AlertError:
     return AlertError(AlertDescription.illegal_parameter, reason)
 
 
-def refuse_client_entry_extensions(entries: Iterable[Any], where: str) -> None:
+def refuse_client_entry_extensions(entries: Iterable[CertificateEntry], where: str) -> None:
     """RFC 8446, Section 4.4.2: a client's CertificateEntry extensions MUST answer extensions of
     the server's CertificateRequest, and this server's asks for none (no status_request, no
     signed_certificate_timestamp): any is unsupported_extension (Section 4.2), one no

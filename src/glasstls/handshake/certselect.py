@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from ..config import CertifiedKey, ClientConfig, ServerConfig
-from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, scheme_fits_key
+from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, key_kind, scheme_fits_key
 from ..enums import AlertDescription, ClientCertificateType, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
@@ -154,8 +152,7 @@ def client_certificate_for(
 def _key_type_listed(certified: CertifiedKey, certificate_types: Sequence[int]) -> bool:
     """RFC 5246, Section 7.4.4: rsa_sign for an RSA key; RFC 8422, Section 5.5: ecdsa_sign for an
     ECDSA or EdDSA key."""
-    key = certified.private_key
-    if isinstance(key, rsa.RSAPrivateKey):
+    if key_kind(certified.private_key) == "rsa":
         return ClientCertificateType.rsa_sign in certificate_types
     return ClientCertificateType.ecdsa_sign in certificate_types
 

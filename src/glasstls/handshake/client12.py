@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ..config import CertifiedKey, ClientConfig
 from ..crypto import dhe12, kx
-from ..crypto.signatures import key_kind, sign
+from ..crypto.signatures import ecdsa_group, key_kind, sign
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
 from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
@@ -365,16 +365,16 @@ def _check_leaf_curve(hello: ClientHello | None, cert: x509.Certificate) -> None
     """RFC 8422, Sections 5.1 and 5.3: in TLS 1.2 the curves of supported_groups bind the server's
     ECDSA certificate too; one on a curve the client did not name is illegal_parameter, as OpenSSL
     ("wrong curve") and BoringSSL answer."""
-    curve = getattr(cert.public_key(), "curve", None)
-    named = hello.ext(E.supported_groups) if hello is not None and curve is not None else None
-    if curve is None or named is None:
+    key = cert.public_key()
+    if key_kind(key) != "ecdsa":  # type: ignore[arg-type]  # (any key: a kind no suite fits is refused before)
         return
-    group = NamedGroup.__members__.get(curve.name)
-    if group is None or group not in named.value:
+    named = hello.ext(E.supported_groups) if hello is not None else None
+    group = ecdsa_group(key)  # type: ignore[arg-type]
+    if named is not None and (group is None or group not in named.value):
         raise AlertError(
             ILLEGAL,
-            f"server certificate's key is on {curve.name}, which this client did not name in supported_groups "
-            "(RFC 8422, Section 5.3)",
+            f"server certificate's key is on {key.curve.name}, which this client did not name in "  # type: ignore[union-attr]
+            "supported_groups (RFC 8422, Section 5.3)",
         )
 
 
