@@ -444,7 +444,8 @@ class Connection:
                     # RFC 8446, Section 5.1: a key change must fall on a record boundary.
                     raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
         finally:
-            self._hs_partial = records.handshake_split = not hs_in.empty() or self._state.mid_flight
+            split = records.handshake_split = not hs_in.empty()  # (the record layer's skipping asks)
+            self._hs_partial = split or self._state.mid_flight
 
     def _check_takes(self, msg_type: int) -> None:
         """A type this state never reads is unexpected_message once known, whatever length its header
