@@ -194,14 +194,17 @@ def files(pki, tmp_path_factory):
 
 
 @pytest.mark.interop
+@pytest.mark.parametrize("extra_cas", [0, 400], ids=["one-ca", "400-more-cas"])
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
-def test_openssl_client_certificate_to_glasstls_server(pki, files, version) -> None:
+def test_openssl_client_certificate_to_glasstls_server(pki, files, version, extra_cas) -> None:
+    # With 400 more client CAs their names do not fit the CertificateRequest: none are listed
+    # (s_client says so), and s_client's certificate is still sent and checked against the store.
     import glasstls
 
     sc = ServerConfig(
         certificates=(pki["server"],),
         client_auth="required",
-        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem()),
+        client_trust_store=TrustStore.from_pem(pki["client_ca"].root_pem() + _many_roots(extra_cas)),
     )
     result: dict = {}
     with socket.socket() as listener:
@@ -247,6 +250,7 @@ def test_openssl_client_certificate_to_glasstls_server(pki, files, version) -> N
     assert "mutual" in out, proc.stderr.decode()
     assert result["params"].client_auth and result["params"].peer_certificate_subject == "CN=alice"
     assert result["params"].version == f"TLSv{version}"
+    assert ("No client certificate CA names sent" in out) == bool(extra_cas), out
 
 
 @pytest.mark.interop
