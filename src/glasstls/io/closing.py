@@ -16,7 +16,8 @@ def close_gently(sock: socket.socket) -> None:
     Section 7.2.2). So what has already arrived and nobody will read is dropped first, without
     waiting for more (at most DRAIN_LIMIT bytes). The socket is left non-blocking, then closed."""
     try:
-        sock.setblocking(False)
+        if sock.gettimeout() != 0.0:  # (a socket of the asyncio server is non-blocking already: no ioctl)
+            sock.setblocking(False)
         drained = 0
         while drained < DRAIN_LIMIT:
             chunk = sock.recv(_READ)
