@@ -337,7 +337,7 @@ LIKELY_FIX = {
     ),
     "wrong_eku": ("extended key usage includes serverAuth", None),
     # TLS 1.2 says handshake_failure; the client's diagnosis reads its own empty Certificate in the trace.
-    "client_missing": ("pass --cert FILE --key FILE", "pass --cert FILE --key FILE"),
+    "client_missing": ("--verify-client optional", "pass --cert FILE --key FILE"),
     "client_untrusted": ("start it with --client-ca FILE", "the server needs that CA (glasstls server: --client-ca"),
     "client_expired": ("renew the certificate", "the peer says our certificate has expired or is not yet valid"),
     "revoked_by_crl": (REVOKED_FIX, REVOKED_FIX),

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
-from .crypto.signatures import PrivateKey, ecdsa_group, is_rsassa_pss_certificate, schemes_for_key
+from .crypto.signatures import PrivateKey, ecdsa_group, is_rsassa_pss_certificate, key_kind, schemes_for_key
 from .crypto.suites import TLS12_SUITES, TLS13_SUITES
 from .enums import (
     CertificateCompressionAlgorithm,
@@ -144,6 +144,23 @@ class CertifiedKey:
         """The leaf's key is id-RSASSA-PSS: it signs with rsa_pss_pss_* only (RFC 8446, Section 4.2.3)."""
         return is_rsassa_pss_certificate(self.chain[0])
 
+    @functools.cached_property
+    def leaf_may_sign(self) -> bool:
+        """The leaf's key may sign a handshake: its KeyUsage, if it has one, allows digitalSignature
+        (RFC 5246, Section 7.4.2 for a TLS 1.2 ServerKeyExchange; RFC 8446, Section 4.4.2.2)."""
+        usage = _leaf_key_usage(self.chain[0])
+        return usage is None or usage.digital_signature
+
+    @functools.cached_property
+    def leaf_may_encipher(self) -> bool:
+        """The leaf's key may take a TLS 1.2 RSA key exchange's premaster secret: an rsaEncryption key
+        (an id-RSASSA-PSS one may only sign: RFC 4055, Section 1.2) whose KeyUsage, if it has one, allows
+        keyEncipherment (RFC 5246, Section 7.4.2)."""
+        if key_kind(self.private_key) != "rsa" or self.leaf_is_rsassa_pss:
+            return False
+        usage = _leaf_key_usage(self.chain[0])
+        return usage is None or usage.key_encipherment
+
     @classmethod
     def from_pem(cls, chain_pem: bytes, key_pem: bytes, password: bytes | None = None) -> CertifiedKey:
         chain = tuple(x509.load_pem_x509_certificates(chain_pem))
@@ -193,6 +210,14 @@ class CertifiedKey:
         """The handshake messages made from this chain, kept by the handshake layer for the next
         handshake (handshake/common13.py: the Certificate message, by staple and compression)."""
         return {}
+
+
+def _leaf_key_usage(leaf: x509.Certificate) -> x509.KeyUsage | None:
+    """The leaf's KeyUsage extension, None when it has none (RFC 5280, Section 4.2.1.3: any use then)."""
+    try:
+        return leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
 
 
 def _signing_key(key: object, what: str) -> PrivateKey:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from interop_peers import (
@@ -275,11 +276,8 @@ def test_openssl_s_client_to_glasstls_server_tls12(pki, tmp_path, suite, cert_ty
     _check_openssl_trace(trace_path.read_text(errors="replace"), suite, cert_type)
 
 
-@pytest.mark.parametrize("version", ["1.2", "1.3"])
-def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, version):
-    """An id-RSASSA-PSS certificate signs with rsa_pss_pss_* only, in TLS 1.2's ServerKeyExchange as in
-    TLS 1.3's CertificateVerify (RFC 8446, Section 4.2.3): OpenSSL refuses an rsa_pss_rsae_* one from it
-    ("wrong signature type"). (cryptography cannot make the certificate; openssl can.)"""
+def _pss_certificate(tmp_path) -> tuple[glasstls.CertifiedKey, Path]:
+    """A self-signed id-RSASSA-PSS certificate for localhost, and its file (cryptography cannot make one)."""
     key, cert = tmp_path / "pss.key", tmp_path / "pss.pem"
     subprocess.run(
         [
@@ -289,7 +287,16 @@ def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, 
         ],
         check=True, capture_output=True, timeout=WAIT,
     )  # fmt: skip
-    config = ServerConfig(certificates=(glasstls.CertifiedKey.from_pem(cert.read_bytes(), key.read_bytes()),))
+    return glasstls.CertifiedKey.from_pem(cert.read_bytes(), key.read_bytes()), cert
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, version):
+    """An id-RSASSA-PSS certificate signs with rsa_pss_pss_* only, in TLS 1.2's ServerKeyExchange as in
+    TLS 1.3's CertificateVerify (RFC 8446, Section 4.2.3): OpenSSL refuses an rsa_pss_rsae_* one from it
+    ("wrong signature type")."""
+    certified, cert = _pss_certificate(tmp_path)
+    config = ServerConfig(certificates=(certified,))
     with ServerThread(glasstls_line_server(config)) as server:
         client = run_s_client(
             [
@@ -302,6 +309,34 @@ def test_s_client_to_a_glasstls_server_with_an_rsassa_pss_certificate(tmp_path, 
     assert client.returncode == 0 and received == b"pss\n", client.stdout + client.stderr
     assert "Peer signature type: RSA-PSS" in client.stdout, client.stdout
     assert (params.version, params.signature_scheme) == (f"TLSv{version}", "rsa_pss_pss_sha256")
+
+
+RSA_KX = CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256
+ECDHE_RSA = CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+
+
+def test_an_rsassa_pss_certificate_is_never_served_with_tls12_rsa_key_exchange(tmp_path):
+    """An id-RSASSA-PSS key may only sign (RFC 4055, Section 1.2): not take an RSA key exchange's premaster
+    secret. A server that prefers TLS_RSA_* serves such a certificate with ECDHE_RSA instead (Chromium
+    answered decode_error to the RSA key exchange it had been given); offered nothing else, it refuses and says
+    why, as s_server does ("no shared cipher")."""
+    certified, _ = _pss_certificate(tmp_path)
+    config = ServerConfig(certificates=(certified,), cipher_suites=(RSA_KX, ECDHE_RSA))
+    args = ["-tls1_2", "-servername", "localhost", "-ign_eof"]
+    with ServerThread(glasstls_line_server(config)) as server:
+        client = run_s_client(
+            [*args, "-connect", f"127.0.0.1:{server.port}", "-cipher", "AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"],
+            stdin=b"pss\n",
+        )
+        params, received = server.result()
+    assert client.returncode == 0 and received == b"pss\n", client.stdout + client.stderr
+    assert (params.cipher_suite, params.signature_scheme) == (ECDHE_RSA.name, "rsa_pss_pss_sha256")
+    with ServerThread(glasstls_line_server(config)) as server:
+        client = run_s_client([*args, "-connect", f"127.0.0.1:{server.port}", "-cipher", "AES128-GCM-SHA256"], b"x\n")
+        with pytest.raises(glasstls.TLSError) as refused:
+            server.result()
+    assert "alert handshake failure" in client.stdout + client.stderr, client.stdout + client.stderr
+    assert "id-RSASSA-PSS, which may only sign (RFC 4055, Section 1.2)" in str(refused.value), refused.value
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     _refuse_sha1_default(ctx, offer, order)
     offered = listed((s for s in client_suites if s in TLS12_SUITES), "no TLS 1.2 suite glasstls implements")
     offered += _unimplemented(client_suites)
-    shared = next((s for s in order if s in client_suites), None)
+    shared = _suite_to_explain(ctx, offer, [s for s in order if s in client_suites])
     raise AlertError(
         _no_suite_alert(ctx, offer),
         f"no common cipher suite: client offered {offered}, server accepts "
@@ -115,6 +115,17 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
         + (_why_not_served(ctx, offer, TLS12_SUITES[shared]) if shared is not None else "")
         + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
     )
+
+
+def _suite_to_explain(ctx: Context, offer: Offer, shared: list[CipherSuite]) -> CipherSuite | None:
+    """Which suite both sides list the refusal explains: the first the server has a certificate of the
+    suite's key type for (why that one failed is the cause to fix), else the first."""
+    kinds = {key_kind(c.private_key) for c in candidates(ctx, offer.server_name)}
+    for suite_id in shared:
+        wanted = ("rsa",) if TLS12_SUITES[suite_id].auth == "RSA" else ("ecdsa", "ed25519", "ed448")
+        if kinds.intersection(wanted):
+            return suite_id
+    return shared[0] if shared else None
 
 
 def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
@@ -135,6 +146,9 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
     if not fitting:
         kind = "an RSA" if suite.auth == "RSA" else "an ECDSA or EdDSA"
         return f"; {name} needs {kind} certificate, which this server lacks"
+    unusable = _unusable_key(fitting, suite)
+    if unusable:
+        return f"; {name} {unusable}"
     curves = [c.ecdsa_curve.name for c in fitting if c.ecdsa_curve is not None]
     if len(curves) == len(fitting) and not any(_cert_fits(c, suite, offer) for c in fitting):
         return (
@@ -142,6 +156,29 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
             "does not name (RFC 8422, Section 5.1)"
         )
     return "; no scheme of the client's signature_algorithms fits the server's certificate"
+
+
+def _unusable_key(chains: list[CertifiedKey], suite: Suite12) -> str:
+    """Why every one of ``chains`` (of the suite's key type) may not serve ``suite``, or "" when one may:
+    its key's permitted use (RFC 5246, Section 7.4.2)."""
+    if suite.kx == "RSA":
+        if any(c.leaf_may_encipher for c in chains):
+            return ""
+        if all(c.leaf_is_rsassa_pss for c in chains):
+            return (
+                "(RSA key exchange) needs an rsaEncryption certificate, and the server's key is id-RSASSA-PSS, "
+                "which may only sign (RFC 4055, Section 1.2)"
+            )
+        return (
+            "(RSA key exchange) needs a certificate whose KeyUsage allows keyEncipherment (RFC 5246, "
+            "Section 7.4.2), which the server's lacks"
+        )
+    if any(c.leaf_may_sign for c in chains):
+        return ""
+    return (
+        "needs a certificate whose KeyUsage allows digitalSignature, to sign the ServerKeyExchange "
+        "(RFC 5246, Section 7.4.2), which the server's lacks"
+    )
 
 
 def _unimplemented(client_suites: tuple[CipherSuite, ...]) -> str:
@@ -206,6 +243,10 @@ def _no_suite_alert(ctx: Context, offer: Offer) -> AlertDescription:
 
 
 def _cert_fits(certified: CertifiedKey, suite: Suite12, offer: Offer) -> bool:
+    if suite.kx == "RSA":  # RSA key transport: the key decrypts the premaster secret (RFC 5246, Section 7.4.2)
+        return certified.leaf_may_encipher
+    if not certified.leaf_may_sign:  # (EC)DHE: the key signs the ServerKeyExchange
+        return False
     kind = key_kind(certified.private_key)  # by the key's class: no isinstance against the key ABCs
     if suite.auth == "RSA":
         return kind == "rsa"

@@ -190,6 +190,9 @@ def _certificate_for(
         )
     error: AlertError | None = None
     for certified in candidates(ctx, server_name):
+        if not certified.leaf_may_sign:  # RFC 8446, Section 4.4.2.2: the certificate MUST allow signing
+            error = error or _may_not_sign(certified)
+            continue
         try:
             scheme = N.choose_signature_scheme(
                 offered, certified.private_key, cfg.signature_schemes, certified.leaf_is_rsassa_pss
@@ -201,6 +204,15 @@ def _certificate_for(
         return certified, scheme
     assert error is not None
     raise error
+
+
+def _may_not_sign(certified: CertifiedKey) -> AlertError:
+    names = ", ".join(certified.leaf_names) or "no name"
+    return AlertError(
+        AlertDescription.handshake_failure,
+        f"the server's certificate for {names} may not sign: its KeyUsage lacks digitalSignature, which a "
+        "TLS 1.3 CertificateVerify needs (RFC 8446, Section 4.4.2.2); reissue it with digitalSignature",
+    )
 
 
 def _check_shares(shares: tuple[KeyShareEntry, ...], groups: tuple[NamedGroup, ...]) -> None:

@@ -33,6 +33,12 @@ _CACERT = (
     "certificate, that certificate itself); --insecure skips the check, for tests only"
 )
 
+_CLIENT_SENT_NONE = (
+    "the client sent no certificate, and this server requires one: give the client a certificate issued by a CA "
+    "in --client-ca (glasstls client: --cert FILE --key FILE), or let clients without one in with "
+    "--verify-client optional (a browser asks its user, or tries again without one)"
+)
+
 FIXES: tuple[Rule, ...] = (
     # -- certificates ---------------------------------------------------------------------------
     Rule(
@@ -264,16 +270,25 @@ FIXES: tuple[Rule, ...] = (
         "server",
         problem="revocation_unknown",
     ),
+    # This server refused a client without a certificate: the advice is for the server's operator (the
+    # server's --cert is its own), and for the client's.
     Rule(
         "certificate_required",
-        "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
+        _CLIENT_SENT_NONE,
+        None,
+        "local",
+        "server",
     ),
     Rule(  # TLS 1.2 has no certificate_required: the server says handshake_failure (RFC 5246, Section 7.4.6)
         "handshake_failure",
-        "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
+        _CLIENT_SENT_NONE,
         r"requires one",
         "local",
         "server",
+    ),
+    Rule(
+        "certificate_required",
+        "the server requires a client certificate: pass --cert FILE --key FILE (issued by a CA the server trusts)",
     ),
     # -- negotiation ------------------------------------------------------------------------------
     Rule(
@@ -291,6 +306,26 @@ FIXES: tuple[Rule, ...] = (
         "the client's supported_groups does not name {m1}, the curve of this server's ECDSA certificate: add "
         "an RSA certificate (a second --cert and --key), or one on a curve the client names",
         r"ECDSA certificate is on (\S+), which the client's supported_groups does not name",
+        "local",
+        "server",
+    ),
+    # The server's certificate is the cause, not the suites (choice12._why_not_served, server13): no
+    # profile or --ciphers helps.
+    Rule(
+        "handshake_failure",
+        "the client accepts no signature this server's certificate can make (its signature_algorithms): serve "
+        "a certificate whose key it names, e.g. ECDSA P-256 or RSA 2048 for a browser (which takes neither "
+        "Ed25519 nor Ed448 nor id-RSASSA-PSS keys); a second --cert and --key can serve the others",
+        r"no scheme of the client's signature_algorithms fits",
+        "local",
+        "server",
+    ),
+    Rule(
+        "handshake_failure",
+        "this server's certificate may not be used that way (its key type or KeyUsage): reissue it with the "
+        "key usage the handshake needs (digitalSignature; keyEncipherment for RSA key exchange), or serve an "
+        "ECDHE suite with a certificate that may sign",
+        r"may only sign|KeyUsage allows|may not sign",
         "local",
         "server",
     ),
@@ -390,6 +425,14 @@ FIXES: tuple[Rule, ...] = (
         "no_application_protocol",
         "the two ALPN lists share no protocol: give --alpn one the other side serves (h2, http/1.1, ... as its "
         "configuration says; the refusing side's log names what it accepts)",
+    ),
+    Rule(
+        "unrecognized_name",
+        "the client asked for a name no certificate of this server carries: add a certificate for it (another "
+        "--cert and --key), or serve the first one to any name with --unknown-name default",
+        None,
+        "local",
+        "server",
     ),
     Rule(
         "unrecognized_name",
