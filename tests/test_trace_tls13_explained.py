@@ -278,6 +278,34 @@ def test_explain_new_session_tickets() -> None:
     ) in text
 
 
+# -- GREASE (RFC 8701), as a browser sends it ------------------------------------------------------------
+
+
+def greased_client_hello() -> Any:
+    """A ClientHello with GREASE where Chromium puts it: a suite, a version, a group with a key share,
+    and two extensions (one empty, one with a byte)."""
+    grease_share = KeyShareEntry(NamedGroup(0x4A4A), b"\x00")
+    exts = [
+        Extension(E(0x0A0A), b""),
+        Extension.make(E.supported_versions, (ProtocolVersion(0x3A3A), V13, ProtocolVersion.TLSv1_2), X.CH),
+        Extension.make(E.supported_groups, (NamedGroup(0x4A4A), NamedGroup.x25519), X.CH),
+        Extension.make(E.key_share, (grease_share, x25519_entry()), X.CH),
+        Extension(E(0x1A1A), b"\x00"),
+    ]
+    suites = (CipherSuite(0x2A2A), AES128, CipherSuite.TLS_CHACHA20_POLY1305_SHA256)
+    return parsed(H.ClientHello(random=os.urandom(32), cipher_suites=suites, extensions=tuple(exts)))
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_explain_leaves_grease_out_of_the_offer_and_says_what_it_is(side: str) -> None:
+    offer = " ".join(paragraphs_of(flow(side, ("client", greased_client_hello())), 0))
+    assert "It lists the versions it speaks (TLSv1.3, TLSv1.2) and the 2 cipher suites it accepts" in offer
+    assert "Some of its cipher suites, versions, groups, key shares, extensions are GREASE values (RFC 8701)" in offer
+    assert "GREASE_0x3a3a" not in offer.split("Some of its")[0]
+    plain = " ".join(paragraphs_of(flow(side, ("client", client_hello())), 0))
+    assert "GREASE" not in plain and "the 1 cipher suite it accepts" in plain
+
+
 # -- the PSK offer and its answer ------------------------------------------------------------------------
 
 

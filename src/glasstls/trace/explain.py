@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeAlias
 
 from ..enums import (
+    GREASE_VALUES,
     AlertDescription,
     AlertLevel,
     ContentType,
@@ -139,10 +140,11 @@ class Explainer:
             return [RENEGOTIATING_CLIENT_HELLO]
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
-        versions = D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
+        versions = _versions_spoken(msg)
+        suites = [s for s in msg.cipher_suites if s not in GREASE_VALUES]
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
-            f"the {D.plural(len(msg.cipher_suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
+            f"the {D.plural(len(suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
             f"random bytes, the client random ({msg.random[:8].hex()}…; 'random A' in many handshake tutorials). "
             "The client random goes into every key of the connection, so no two handshakes make the same keys "
             "and a recorded handshake cannot be replayed."
@@ -170,6 +172,7 @@ class Explainer:
                 f"With compress_certificate ({D.extension_value(compression)}) it offers to take the server's "
                 "certificate chain compressed (RFC 8879): chains are often the largest part of the handshake."
             )
+        out += _grease_words(msg)
         out += self._resumption_offer(msg, ctx, shares)
         return out
 
@@ -790,3 +793,35 @@ _MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ..
     (H.EndOfEarlyData, Explainer._end_of_early_data),
     (H12.HelloRequest, Explainer._hello_request),
 )
+
+
+def _versions_spoken(msg: H.ClientHello) -> str:
+    """The versions a ClientHello offers, GREASE left out (_grease_words says it is there)."""
+    offered = msg.ext(ExtensionType.supported_versions)
+    if offered is None or not offered.value:
+        return D.version_label(msg.legacy_version)
+    return ", ".join(D.version_label(v) for v in offered.value if v not in GREASE_VALUES)
+
+
+def _grease_words(msg: H.ClientHello) -> list[str]:
+    """Where a ClientHello carries GREASE values (RFC 8701), said once: the lists above leave them out."""
+    found = ["cipher suites"] if any(s in GREASE_VALUES for s in msg.cipher_suites) else []
+    for ext_type, what in (
+        (ExtensionType.supported_versions, "versions"),
+        (ExtensionType.supported_groups, "groups"),
+        (ExtensionType.key_share, "key shares"),
+        (ExtensionType.signature_algorithms, "signature algorithms"),
+    ):
+        ext = msg.ext(ext_type)
+        values = ext.value if ext is not None and isinstance(ext.value, tuple) else ()
+        if any(getattr(v, "group", v) in GREASE_VALUES for v in values):
+            found.append(what)
+    if any(e.type in GREASE_VALUES for e in msg.extensions):
+        found.append("extensions")
+    if not found:
+        return []
+    return [
+        f"Some of its {', '.join(found)} are GREASE values (RFC 8701): reserved numbers that mean nothing, "
+        "sent so that a server which chokes on values it does not know is found out now rather than when "
+        "real new ones arrive. The server ignores them, as glasstls does, and so does this account."
+    ]
