@@ -684,17 +684,39 @@ def test_finished_without_ccs_is_unexpected_message() -> None:
     )
 
 
-@pytest.mark.parametrize("y", ["1", "p-1", "p"])
+@pytest.mark.parametrize("y", ["0 (one byte)", "1", "p-1", "p", "2^2048 (257 bytes)", "2^8192 (1025 bytes)"])
 def test_a_dh_yc_out_of_range_is_handshake_failure(y: str) -> None:
     # RFC 7919, Section 4: a TLS 1.2 server MUST answer handshake_failure (found by a helper's review;
-    # it was illegal_parameter, the TLS 1.3 key share's alert, while glasstls's client already said this).
+    # it was illegal_parameter, the TLS 1.3 key share's alert, while glasstls's client already said this),
+    # whatever the value's length: one longer than p was still illegal_parameter (tlsfuzzer's
+    # test-dhe-rsa-key-exchange-with-bad-messages sends these with one expected alert).
     p = kx.ffdhe_prime(NamedGroup.ffdhe2048)
-    value = {"1": 1, "p-1": p - 1, "p": p}[y].to_bytes(256, "big")
+    number, size = {
+        "0 (one byte)": (0, 1),
+        "1": (1, 256),
+        "p-1": (p - 1, 256),
+        "p": (p, 256),
+        "2^2048 (257 bytes)": (1 << 2048, 257),
+        "2^8192 (1025 bytes)": (1 << 8192, 1025),
+    }[y]
+    value = number.to_bytes(size, "big")
     body = len(value).to_bytes(2, "big") + value
     pair = pair12(suite=DHE, client_alter=once(ClientKeyExchange, lambda msg: ClientKeyExchange(body=body).encode()))
     sender, receiver, events = until_closed(pair)
     assert receiver is pair.server
     both_ends(sender, receiver, events, A.handshake_failure, "dh_Yc is outside [2, p-2] in ffdhe2048")
+
+
+def test_a_dh_yc_with_leading_zero_bytes_past_the_length_of_p_is_taken_by_its_value() -> None:
+    """A dh_Yc in range is the number, not its encoding: 2 with 300 bytes of leading zeros completes the
+    handshake as 2 would (it is in [2, p-2]; the shared secret is then 2^x mod p, which the client, whose own
+    Yc this is not, cannot match: the handshake ends at the first record under keys the two sides do not share)."""
+    value = (2).to_bytes(300, "big")
+    body = len(value).to_bytes(2, "big") + value
+    pair = pair12(suite=DHE, client_alter=once(ClientKeyExchange, lambda msg: ClientKeyExchange(body=body).encode()))
+    sender, receiver, events = until_closed(pair)
+    assert receiver is pair.server
+    assert pair.server.error is not None and pair.server.error.description == A.bad_record_mac
 
 
 def test_a_server_certificate_on_a_curve_the_client_did_not_name_is_illegal_parameter() -> None:

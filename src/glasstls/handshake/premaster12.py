@@ -19,16 +19,19 @@ ILLEGAL = AlertDescription.illegal_parameter
 def dhe_pre_master(share: kx.KeyShare, yc: bytes) -> bytes:
     """RFC 5246, Section 8.1.2: the shared secret, leading zero bytes stripped (Yc padded to the length of p)."""
     plen = kx.key_share_length(share.group) or 0
-    if not 0 < len(yc) <= plen:
-        raise AlertError(ILLEGAL, f"client DH public value of {len(yc)} bytes for {share.group.name}")
-    # RFC 7919, Section 4: a TLS 1.2 server names handshake_failure for a dh_Yc out of range (a
-    # TLS 1.3 key share's is illegal_parameter, in the share's own exchange).
-    if not 1 < int.from_bytes(yc, "big") < kx.ffdhe_prime(share.group) - 1:
+    if not yc:
+        raise AlertError(ILLEGAL, f"client DH public value of 0 bytes for {share.group.name}")
+    # RFC 7919, Section 4: a TLS 1.2 server names handshake_failure for a dh_Yc out of range, whatever
+    # its length: one longer than p is out of range too, as OpenSSL compares the numbers (a TLS 1.3 key
+    # share's is illegal_parameter, in the share's own exchange).
+    value = int.from_bytes(yc, "big")
+    if not 1 < value < kx.ffdhe_prime(share.group) - 1:
         raise AlertError(
             AlertDescription.handshake_failure,
-            f"client's DH public value dh_Yc is outside [2, p-2] in {share.group.name} (RFC 7919, Section 4)",
+            f"client's DH public value dh_Yc is outside [2, p-2] in {share.group.name} (a {len(yc)}-byte value; "
+            "RFC 7919, Section 4)",
         )
-    return kx.strip_leading_zeros(share.exchange(yc.rjust(plen, b"\x00")))
+    return kx.strip_leading_zeros(share.exchange(value.to_bytes(plen, "big")))
 
 
 def rsa_pre_master(ctx: Context, key: rsa.RSAPrivateKey, encrypted: bytes, client_version: int) -> bytes:
