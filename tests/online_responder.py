@@ -39,6 +39,7 @@ from glasstls.x509.mint import (
     subject_name,
 )
 from glasstls.x509.store import TrustStore
+from revocation_helpers import undecodable_name
 
 REVOKED_AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -145,7 +146,9 @@ class Responder:
 
     pki: Pki
     statuses: dict[int, str] = field(default_factory=dict)  # serial → good / revoked / unknown
-    mode: str = "normal"  # normal, expired, stranger, forged, garbage, try_later, slow, no_nonce, http500
+    # normal, expired, stranger, forged, garbage, try_later, slow, no_nonce, http500, or undecodable (signed by
+    # the issuer, named byName, the name's UTF8String not UTF-8: it loads and fails when the name is read)
+    mode: str = "normal"
     signer: Issuer | None = None  # None: the issuer signs
     crl_body: bytes | None = None  # what /ca.crl serves (None: 404)
     delay: float = 0.0
@@ -192,14 +195,18 @@ class Responder:
             revocation_time=REVOKED_AT if status == "revoked" else None,
             revocation_reason=x509.ReasonFlags.key_compromise if status == "revoked" else None,
         )
-        by_name = ocsp.OCSPResponderEncoding.NAME if self.mode == "forged" else ocsp.OCSPResponderEncoding.HASH
+        named = self.mode in ("forged", "undecodable")
+        by_name = ocsp.OCSPResponderEncoding.NAME if named else ocsp.OCSPResponderEncoding.HASH
         builder = builder.responder_id(by_name, signer.certificate)
         if signer is not issuer and self.mode not in ("stranger", "forged"):
             builder = builder.certificates([signer.certificate])
         for ext in request.extensions:
             if isinstance(ext.value, x509.OCSPNonce) and self.mode != "no_nonce":
                 builder = builder.add_extension(ext.value, critical=False)
-        return builder.sign(signer.key, signature_hash(signer.key)).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
+        body = builder.sign(signer.key, signature_hash(signer.key)).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
+        if self.mode == "undecodable":
+            return undecodable_name(body, issuer.certificate.subject.rfc4514_string().removeprefix("CN="))
+        return body
 
 
 def make_crl(

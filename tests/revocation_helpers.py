@@ -37,6 +37,7 @@ def ocsp_response(
     include_signer: bool = False,
     algorithm: hashes.HashAlgorithm | None = None,
     reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise,
+    by_name: bool = False,
 ) -> ocsp.OCSPResponse:
     """A basic OCSP response about ``cert``; ``signer`` is (certificate, key) of who signs it.
 
@@ -57,7 +58,8 @@ def ocsp_response(
         revocation_time=REVOKED_AT if status == "revoked" else None,
         revocation_reason=reason if status == "revoked" else None,
     )
-    builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
+    encoding = ocsp.OCSPResponderEncoding.NAME if by_name else ocsp.OCSPResponderEncoding.HASH
+    builder = builder.responder_id(encoding, signer_cert)
     if include_signer:
         builder = builder.certificates([signer_cert])
     return builder.sign(signer_key, signature_hash(signer_key))  # type: ignore[arg-type]
@@ -108,3 +110,13 @@ def crl(
             entry = entry.add_extension(x509.CRLReason(reason), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
+
+
+def undecodable_name(der_bytes: bytes, common_name: str) -> bytes:
+    """``der_bytes`` with the UTF8String of ``common_name`` (in one Name, as cryptography encodes a CN)
+    made bytes that are not UTF-8: cryptography still loads the response or CRL, and raises ValueError
+    only when that name is read."""
+    encoded = common_name.encode()
+    string = b"\x0c" + bytes([len(encoded)]) + encoded
+    assert der_bytes.count(string) == 1, f"{common_name!r} is not in the DER exactly once"
+    return der_bytes.replace(string, b"\x0c" + bytes([len(encoded)]) + b"\xff" * len(encoded))

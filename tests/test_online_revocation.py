@@ -38,6 +38,7 @@ from glasstls.x509.online import OnlineRevocation, crl_urls, ocsp_urls
 from glasstls.x509.revocation_cache import RevocationCache
 from online_responder import REVOKED_AT, Pki, Responder, certified, der_crl, free_port, make_crl, serving
 from pairs import TamperingClient, TamperingServer
+from revocation_helpers import undecodable_name
 
 VERSIONS = {"1.3": ProtocolVersion.TLSv1_3, "1.2": ProtocolVersion.TLSv1_2}
 
@@ -199,7 +200,7 @@ def test_short_request_by_get_long_one_by_post(world: World, monkeypatch: pytest
 # -- soft and hard fail ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["garbage", "try_later", "http500"])
+@pytest.mark.parametrize("mode", ["garbage", "try_later", "http500", "undecodable"])
 def test_no_answer_soft_accepts_and_says_so(world: World, mode: str) -> None:
     leaf = world.leaf(crl=False)
     world.responder.mode = mode
@@ -211,13 +212,18 @@ def test_no_answer_soft_accepts_and_says_so(world: World, mode: str) -> None:
     assert soft.ok and soft.detail.endswith("accepted (soft-fail)") and world.ocsp_url in soft.detail
 
 
-@pytest.mark.parametrize("mode", ["garbage", "try_later", "http500"])
+@pytest.mark.parametrize("mode", ["garbage", "try_later", "http500", "undecodable"])
 def test_no_answer_hard_refuses_naming_the_url(world: World, mode: str) -> None:
     world.responder.mode = mode
     error = connect(world.pki, world.leaf(crl=False), revocation_fetch="ocsp", revocation="hard").error()
     assert error.description == AlertDescription.certificate_unknown
     assert f"OCSP responder {world.ocsp_url}" in error.reason and "revocation='hard'" in error.reason
-    expected = {"garbage": "not a DER OCSP response", "try_later": "answered try_later", "http500": "HTTP 500"}
+    expected = {
+        "garbage": "not a DER OCSP response",
+        "try_later": "answered try_later",
+        "http500": "HTTP 500",
+        "undecodable": "the response does not parse",
+    }
     assert expected[mode] in error.reason
 
 
@@ -301,6 +307,7 @@ def test_good_by_fetched_crl_and_pem_accepted(world: World) -> None:
         (b"not a CRL at all", "the body is not a CRL"),
         ("stale", "is not current"),
         ("stranger", "signature does not verify"),
+        ("undecodable", "the CRL does not parse: its issuer name does not parse"),
         (None, "HTTP 404"),
     ],
 )
@@ -308,6 +315,9 @@ def test_crl_without_an_answer(world: World, body: Any, words: str) -> None:
     leaf = world.leaf(ocsp=False)
     if body == "stale":
         body = der_crl(make_crl(world.pki.issuer, stale=True))
+    elif body == "undecodable":  # the issuer's name a UTF8String that is not UTF-8 (read lazily: it was internal_error)
+        issuer_name = world.pki.issuer.certificate.subject.rfc4514_string().removeprefix("CN=")
+        body = undecodable_name(der_crl(make_crl(world.pki.issuer)), issuer_name)
     elif body == "stranger":
         body = der_crl(make_crl(world.pki.issuer, signer=Pki.create().root.key))
     world.responder.crl_body = body

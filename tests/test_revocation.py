@@ -47,7 +47,7 @@ from glasstls.x509.revocation import check_crls, check_ocsp_response, load_crls,
 from glasstls.x509.stapling import StapleSource
 from glasstls.x509.store import TrustStore
 from pairs import TamperingClient, TamperingServer, default_ca, other_ca, server_identity
-from revocation_helpers import REVOKED_AT, crl, der, ocsp_response, staple, stapled_key
+from revocation_helpers import REVOKED_AT, crl, der, ocsp_response, staple, stapled_key, undecodable_name
 
 A = AlertDescription
 VERSIONS = {"1.3": ProtocolVersion.TLSv1_3, "1.2": ProtocolVersion.TLSv1_2}
@@ -301,6 +301,19 @@ def test_staple_signed_by_a_stranger_is_bad_certificate_status_response(version:
     forged = der(ocsp_response(leaf, issuer_cert, stranger))
     outcome = handshake(version, certified=CertifiedKey(identity().chain, identity().private_key).with_ocsp(forged))
     refused(outcome, BAD_STATUS, "neither the issuer CN=glasstls throwaway root intermediate")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_staple_whose_responder_name_does_not_decode_is_bad_certificate_status_response(version: str) -> None:
+    """A ResponderID byName whose UTF8String is not UTF-8: cryptography loads the response and raises only
+    when the name is read. It was internal_error ("a bug in glasstls"); it is a response that cannot be
+    checked (found by a helper's review of what peers can feed the client)."""
+    issuer = _issuer()
+    response = der(ocsp_response(identity().certificate, issuer[0], issuer, by_name=True))
+    broken = undecodable_name(response, issuer[0].subject.rfc4514_string().removeprefix("CN="))
+    _fails(broken, "does not parse")
+    outcome = handshake(version, certified=CertifiedKey(identity().chain, identity().private_key).with_ocsp(broken))
+    refused(outcome, BAD_STATUS, "does not parse")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -663,6 +676,20 @@ def test_cli_options_make_the_configs(files: dict[str, Path]) -> None:
         server_config(parser.parse_args([*server_args, "--ocsp", str(files["ocsp"]), "--ocsp", str(files["ocsp"])]))
     with pytest.raises(ConfigError, match="holds no PEM CRL"):
         load_crls(files["ca"])
+
+
+def test_a_crl_whose_issuer_name_does_not_decode_is_refused_at_load_and_names_no_one(tmp_path: Path) -> None:
+    """cryptography loads such a CRL and raises only when its issuer is read: at a handshake that was
+    internal_error. A file of one is a ConfigError; one given as an object names no issuer (no CRL, then)."""
+    issuer = _issuer()
+    encoded = crl(issuer).public_bytes(serialization.Encoding.DER)
+    broken = undecodable_name(encoded, issuer[0].subject.rfc4514_string().removeprefix("CN="))
+    (tmp_path / "bad.crl").write_bytes(broken)
+    with pytest.raises(ConfigError, match="holds a CRL that does not parse: its issuer name does not parse"):
+        load_crls(tmp_path / "bad.crl")
+    leaf = identity().certificate
+    (verdict,) = check_crls((leaf, issuer[0]), (x509.load_der_x509_crl(broken),), datetime.now(UTC), "soft")
+    assert verdict.status != "good" and "no CRL" in verdict.detail
 
 
 GLASSTLS = [sys.executable, "-m", "glasstls"]

@@ -62,7 +62,7 @@ from .online_answers import (
     ocsp_verdict,
     printable_only,
 )
-from .revocation import Report, check_crls, describe
+from .revocation import Report, check_crls, crl_parse_problem, describe
 from .revocation_cache import RevocationCache
 
 FETCH_MODES = ("off", "ocsp", "crl", "both")
@@ -288,9 +288,15 @@ class OnlineRevocation:
         how = f"GET {url}, HTTP {answer.status}, {answer.elapsed * 1000:.0f} ms, {len(answer.body)} bytes"
         try:
             if answer.body.lstrip().startswith(b"-----BEGIN"):
-                return x509.load_pem_x509_crl(answer.body), how
-            return x509.load_der_x509_crl(answer.body), how  # RFC 5280, Section 4.2.1.13: DER over HTTP
+                crl = x509.load_pem_x509_crl(answer.body)
+            else:
+                crl = x509.load_der_x509_crl(answer.body)  # RFC 5280, Section 4.2.1.13: DER over HTTP
         except ValueError as exc:
             problem = f"CRL {url}: {how}: the body is not a CRL ({exc})"
             no_answer(problem, subject, run)
             return None
+        unparsed = crl_parse_problem(crl)
+        if unparsed is not None:
+            no_answer(f"CRL {url}: {how}: the CRL does not parse: {unparsed}", subject, run)
+            return None
+        return crl, how

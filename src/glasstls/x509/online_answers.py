@@ -21,7 +21,16 @@ from ..enums import AlertDescription
 from ..errors import AlertError
 from ..text import printable
 from .http_fetch import HttpResult
-from .revocation import OcspResult, Report, check_crls, check_ocsp_response, describe, fmt, reason_name
+from .revocation import (
+    OcspResult,
+    Report,
+    check_crls,
+    check_ocsp_response,
+    describe,
+    fmt,
+    ocsp_parse_problem,
+    reason_name,
+)
 
 _BAD_STATUS = AlertDescription.bad_certificate_status_response
 
@@ -114,6 +123,10 @@ def check_fetched(
         status = response.response_status.name.lower()
         no_answer(f"OCSP responder {url} answered {status} (RFC 6960, Section 4.2.1)", subject, run)
         return None
+    problem = ocsp_parse_problem(response)
+    if problem is not None:  # as a body that is no OCSP response at all: no answer, for the policy to weigh
+        no_answer(f"OCSP responder {url}: the response does not parse ({problem})", subject, run)
+        return None
     what = f"the stapled OCSP response for {role} certificate {describe(cert)}"
     try:
         result = check_ocsp_response(answer.body, cert, issuer, run.now, role=role)
@@ -132,6 +145,8 @@ def _check_nonce(response: ocsp.OCSPResponse, nonce: bytes, what: str) -> None:
         echoed: bytes | None = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
     except x509.ExtensionNotFound:
         echoed = None
+    except ValueError as exc:  # decoded when first read
+        raise AlertError(_BAD_STATUS, f"{what}: its extensions do not parse ({printable(str(exc))})") from None
     if echoed != nonce:
         problem = "carries no nonce" if echoed is None else "carries another nonce"
         raise AlertError(_BAD_STATUS, f"{what} {problem} than the request sent (nonce required)")

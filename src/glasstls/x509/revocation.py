@@ -188,6 +188,32 @@ def check_ocsp_response(
     now = _utc(now)
     what = f"the {how} OCSP response for {role} certificate {describe(cert)}"
     response = load_ocsp_response(der, what)
+    problem = ocsp_parse_problem(response)
+    if problem is not None:
+        raise AlertError(_BAD_STATUS, f"{what} does not parse: {problem}")
+    return _checked_response(response, cert, issuer, now, max_age, what)
+
+
+def ocsp_parse_problem(response: ocsp.OCSPResponse) -> str | None:
+    """Why the parts of a successful OCSP response glasstls reads do not decode, or None: cryptography
+    decodes names, certificates and extensions when first read, so a response that loaded may still not."""
+    try:
+        response.responder_name, response.certificates, response.extensions  # noqa: B018
+        for single in response.responses:
+            single.serial_number, single.certificate_status, single.this_update_utc, single.next_update_utc  # noqa: B018
+    except ValueError as exc:
+        return printable(str(exc))
+    return None
+
+
+def _checked_response(
+    response: ocsp.OCSPResponse,
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    now: datetime,
+    max_age: timedelta | None,
+    what: str,
+) -> OcspResult:
     responder = _check_signature(response, issuer, now, what)
     single = _matching_response(response, cert, issuer, what)
     this_update, next_update = single.this_update_utc, single.next_update_utc
@@ -462,7 +488,7 @@ def _check_one(
     now: datetime,
     role: str,
 ) -> CrlCheck:
-    named = [crl for crl in crls if crl.issuer == issuer.subject]
+    named = [crl for crl in crls if _names_issuer(crl, issuer)]
     signed = [crl for crl in named if _signed_by(crl, issuer)]
     usable = [crl for crl in signed if _unusable(crl) is None]
     # A revocation in any CRL of the issuer counts, a delta CRL's or another partition's too (a serial
@@ -513,6 +539,23 @@ def _why_no_crl(
     if named:
         return f"a CRL names {describe(issuer)} as its issuer but its signature does not verify with that key"
     return f"no CRL for issuer {describe(issuer)}"
+
+
+def crl_parse_problem(crl: x509.CertificateRevocationList) -> str | None:
+    """Why a loaded CRL's issuer name does not decode (cryptography decodes names when first read), or None.
+    (Its extensions and its entries' are read where they are used, and a CRL whose do not parse is unusable.)"""
+    try:
+        crl.issuer  # noqa: B018
+    except ValueError as exc:
+        return f"its issuer name does not parse ({printable(str(exc))})"
+    return None
+
+
+def _names_issuer(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+    try:
+        return crl.issuer == issuer.subject
+    except ValueError:  # an issuer name that does not parse (cryptography decodes it when first read) names no one
+        return False
 
 
 def _signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
@@ -633,8 +676,14 @@ def load_crls(path: str | os.PathLike[str]) -> tuple[x509.CertificateRevocationL
             blocks = _PEM_CRL.findall(data)
             if not blocks:
                 raise ConfigError(f"{name} holds no PEM CRL (-----BEGIN X509 CRL-----)")
-            return tuple(x509.load_pem_x509_crl(block) for block in blocks)
-        return (x509.load_der_x509_crl(data),)
+            crls = tuple(x509.load_pem_x509_crl(block) for block in blocks)
+        else:
+            crls = (x509.load_der_x509_crl(data),)
     except ValueError as exc:
         detail = f": {exc}" if b"-----BEGIN" in data else " (neither PEM nor DER)"  # not a DER parser's complaint
         raise ConfigError(f"{name} does not hold a valid CRL{detail}") from None
+    for crl in crls:
+        problem = crl_parse_problem(crl)
+        if problem is not None:
+            raise ConfigError(f"{name} holds a CRL that does not parse: {problem}")
+    return crls
