@@ -105,6 +105,25 @@ def test_a_client_that_drops_the_connection_mid_handshake_is_not_told_to_check_h
     assert "speak TLS on that port" not in text, text
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2])
+def test_a_client_that_drops_the_connection_after_a_certificate_request_is_not_called_a_scanner(
+    pki: PKI, version: ssl.TLSVersion
+) -> None:
+    """Chromium asked for a client certificate (--verify-client optional) closes the connection while it
+    picks one, then connects again without one: the server's diagnosis says so, not that a scanner probed."""
+    hello = openssl_client_hello(version)
+    args = ("--client-ca", str(pki.ca_pem), "--verify-client", "optional")
+    with CLIServer(pki, *args) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        port = sock.getsockname()[1]
+        sock.sendall(hello)
+        assert read_flight(sock)[:1] == b"\x16"
+        sock.shutdown(socket.SHUT_WR)
+        diagnosis = diagnosis_of(server, port)
+    text = "\n".join(diagnosis)
+    assert "the client closed the connection after this server asked for a certificate" in diagnosis[-1], text
+    assert "scanner" not in diagnosis[-1], text
+
+
 def test_a_client_that_quits_without_close_notify_is_logged_in_the_server_s_terms(pki: PKI) -> None:
     """An OpenSSL client (Python's ssl) echoes a line, then closes the socket without close_notify
     (SSLSocket.close() sends none), as a scanner's killed s_client does. The log says so, without

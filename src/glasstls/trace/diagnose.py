@@ -186,6 +186,8 @@ def _fix_from_context(
         )
     if origin == "peer" and _refused_renegotiation(alerts):
         return _RENEGOTIATION_REFUSED
+    if origin == "transport" and side == "server" and _asked_for_certificate_then_dropped(messages):
+        return _DROPPED_AFTER_CERTIFICATE_REQUEST
     sent_none = side == "client" and _sent_no_certificate(messages)
     if origin == "peer" and sent_none and alert_name in _NO_CERTIFICATE_ALERTS:
         # RFC 5246, Section 7.4.6: a TLS 1.2 server that requires a client certificate answers an empty one
@@ -243,6 +245,26 @@ def _sent_no_certificate(messages: Sequence[MessageTrace]) -> bool:
         if m.direction == "out" and int(getattr(m.message, "msg_type", -1)) == 11:  # certificate
             return not (getattr(m.message, "certificates", None) or getattr(m.message, "entries", None))
     return False
+
+
+# A browser asked for a client certificate in the handshake closes the connection while its user (or
+# its policy) picks one, and with none picked connects again without one (Chromium does this:
+# ERR_SSL_CLIENT_AUTH_CERT_NEEDED, then a second connection that sends an empty Certificate).
+_DROPPED_AFTER_CERTIFICATE_REQUEST = (
+    "the client closed the connection after this server asked for a certificate (CertificateRequest): a "
+    "browser does that while it chooses one, and connects again with one or without (with --verify-client "
+    "optional the next connection goes through); a client that always drops here has no certificate "
+    "this server accepts, which only its own log shows"
+)
+
+
+def _asked_for_certificate_then_dropped(messages: Sequence[MessageTrace]) -> bool:
+    """Whether this server's last flight asked for a client certificate and nothing came back after it."""
+    sent = [i for i, m in enumerate(messages) if m.direction == "out"]
+    if not sent:
+        return False
+    asked = any(int(getattr(m.message, "msg_type", -1)) == 13 for m in messages if m.direction == "out")  # 13: CR
+    return asked and all(m.direction == "out" for m in messages[sent[0] :])
 
 
 _RENEGOTIATION_REFUSED = (
