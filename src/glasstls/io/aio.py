@@ -410,23 +410,32 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self.reader.feed_eof()
         else:
             self.reader.set_exception(exc)
-        self._lost_error = exc
-        self._wake_drains(exc)
+        if exc is not None:  # (else a deadline that aborted us may have said why already)
+            self._lost_error = exc
+        self._wake_drains(self._lost_error)
         if self._close_waiter is not None:
             _resolve(self._close_waiter, exc)
         self._finish()
 
     def pause_writing(self) -> None:
+        # The peer does not read what we send: read no more of what it sends either, until it does. What
+        # it sends can make us answer without the application writing (a KeyUpdate asking for one, a
+        # renegotiation refused with a warning), and a peer that never reads would otherwise have those
+        # answers buffered here without end; the application's own writes wait in drain().
         self._writing_paused = True
+        if self.raw is not None and not self.raw.is_closing():
+            self.raw.pause_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
         self._wake_drains(None)
+        if not self.reading_paused and self.raw is not None and not self.raw.is_closing():
+            self.raw.resume_reading()
 
     # -- the StreamWriter's side (what it asks of a StreamReaderProtocol) -----------
     async def _drain_helper(self) -> None:
         if self.closed.done():
-            raise ConnectionResetError("Connection lost")
+            raise self._lost_error or ConnectionResetError("Connection lost")
         if not self._writing_paused:
             return
         waiter = self._loop.create_future()
@@ -701,7 +710,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self.reading_paused or self.is_closing():
             return
         self._feed()
-        if not self.reading_paused and not self._pending and self.raw is not None and not self.raw.is_closing():
+        if self.reading_paused or self._pending or self._writing_paused:  # (resume_writing reads on)
+            return
+        if self.raw is not None and not self.raw.is_closing():
             self.raw.resume_reading()
 
     def _check_idle(self) -> None:
@@ -721,6 +732,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         idle = DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout", "was idle for")
         self.reader.set_exception(idle)
         if self._writing_paused:  # close_notify would queue behind what the peer does not read
+            self._lost_error = idle  # what a write waiting in drain() is told (connection_lost keeps it)
             self.abort()
         else:
             self.close()

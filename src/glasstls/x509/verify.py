@@ -139,17 +139,10 @@ def _verify_for_name(
     chain: Sequence[x509.Certificate], name: str, subject: verification.Subject, store: TrustStore, now: datetime
 ) -> VerifiedChain:
     leaf = chain[0]
-    if uses_eddsa(chain):
+    verifier = None if uses_eddsa(chain) else _web_pki_verifier(subject, store, now)
+    if verifier is None:
         path: Sequence[x509.Certificate] = _verify_path(chain, name, store, now)
     else:
-        verifier = (
-            verification.PolicyBuilder()
-            .store(store.to_cryptography_store())
-            .time(now)
-            .max_chain_depth(MAX_CHAIN_DEPTH)
-            .extension_policies(ca_policy=_SERVER_POLICIES[0], ee_policy=_SERVER_POLICIES[1])
-            .build_server_verifier(subject)
-        )
         try:
             path = verifier.verify(leaf, list(chain[1:]))
         except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -164,6 +157,26 @@ def _verify_for_name(
         anchor_subject=describe(path[-1]),
         not_after=leaf.not_valid_after_utc,
     )
+
+
+def _web_pki_verifier(
+    subject: verification.Subject, store: TrustStore, now: datetime
+) -> verification.ServerVerifier | None:
+    """cryptography's Web PKI verifier for ``subject``; None for a name it refuses to take as a DNS name
+    (an underscore as in Docker's service names, a port, a space ...): such a name is checked by this
+    module's own RFC 5280 path and name checks (_verify_path), as Python's ssl checks it, rather than
+    failing the handshake as an internal error."""
+    try:
+        return (
+            verification.PolicyBuilder()
+            .store(store.to_cryptography_store())
+            .time(now)
+            .max_chain_depth(MAX_CHAIN_DEPTH)
+            .extension_policies(ca_policy=_SERVER_POLICIES[0], ee_policy=_SERVER_POLICIES[1])
+            .build_server_verifier(subject)
+        )
+    except ValueError:
+        return None
 
 
 def _trusted_leaf(leaf: x509.Certificate, name: str, now: datetime) -> tuple[x509.Certificate]:
