@@ -89,6 +89,22 @@ def test_name_is_case_insensitive_and_ignores_trailing_dot(server: Identity, sto
     assert verify_server_chain(server.chain, "WWW.Example.COM.", store, NOW).server_name == "www.example.com"
 
 
+@pytest.mark.parametrize("name", ["my_host", "web_1.internal"])
+def test_a_name_with_an_underscore_is_checked_not_refused_as_an_internal_error(
+    ca: ThrowawayCA, store: TrustStore, name: str
+) -> None:
+    """Docker and compose service names: cryptography's Web PKI verifier refuses to take them as DNS
+    names (ValueError, which ended the handshake as internal_error); Python's ssl verifies them against
+    the certificate's names, and so does glasstls now, through its RFC 5280 path and name checks."""
+    identity = ca.issue_server(["my_host", "web_1.internal"], now=NOW)
+    assert verify_server_chain(identity.chain, name, store, NOW).leaf == identity.certificate
+    other = ca.issue_server(["other_host"], now=NOW)
+    assert fails(other.chain, name, store).description == AlertDescription.bad_certificate
+    # A port or a space is no host name either: a name mismatch, as ssl's (verify error 62).
+    for odd in ("localhost:443", "local host"):
+        assert fails(identity.chain, odd, store).description == AlertDescription.bad_certificate
+
+
 def test_naive_time_is_utc(server: Identity, store: TrustStore) -> None:
     verify_server_chain(server.chain, "example.com", store, NOW.replace(tzinfo=None))
 
