@@ -302,3 +302,19 @@ def test_a_server_alpn_list_with_no_overlap_goes_on_without_alpn(files: Files, k
     with tls_server(context, handler) as server, connect(client, server.port) as tls:
         assert tls.recv(2) == b"ok" and tls.selected_alpn_protocol() is None
         assert server.result() is None
+
+
+@pytest.mark.parametrize("size", [5.0, "5"])
+def test_a_read_size_that_is_no_integer_is_a_type_error_and_loses_nothing(files: Files, kind: str, size: Any) -> None:
+    """recv(n / 2) and the like: _ssl.c refuses the size before it reads, and the connection goes on.
+    glasstls read and decrypted a record first, kept a float as the offset of what remained, and every
+    later read failed (found by a helper's differential review)."""
+    server = tls_server(server_context(files), lambda tls: (tls.sendall(b"0123456789" * 10), tls.recv(1)))
+    with server, connect(client_context(files, kind), server.port) as tls:
+        for read in (tls.recv, tls.read, lambda n: tls.recv_into(bytearray(100), n)):
+            with pytest.raises(TypeError):
+                read(size)
+        got = b""
+        while len(got) < 100:
+            got += tls.recv(100)
+        assert got == b"0123456789" * 10

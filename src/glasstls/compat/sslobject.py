@@ -14,6 +14,7 @@ import ssl
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from operator import index
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography import x509
@@ -183,6 +184,7 @@ class SSLObject(_Base):
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Up to ``len`` bytes (into ``buffer`` if given, returning the count). b"" once the peer
         sent close_notify, SSLZeroReturnError after both sides did, as OpenSSL via _ssl.c."""
+        len = index(len)  # a float is a TypeError before anything is read (as _ssl.c's argument parsing)
         if len < 0 and buffer is None:
             raise ValueError("size should not be negative")
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)

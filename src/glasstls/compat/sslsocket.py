@@ -37,6 +37,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Callable
+from operator import index
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..record.layer import record_size_at
@@ -499,6 +500,7 @@ class SSLSocket(SSLObjectQueries, _Base):
         if self._sslobj is None:
             raise ValueError("Read on closed or unwrapped SSL socket.")
         sslobj = self._sslobj
+        len = index(len)  # a float is a TypeError here, before a record is read (as _ssl.c's argument parsing)
         if buffer is not None:  # as _ssl.c's read: no more than the buffer holds (an empty one reads 0 at once)
             room = _room(buffer)
             len = room if len <= 0 or len > room else len
@@ -664,12 +666,13 @@ class SSLSocket(SSLObjectQueries, _Base):
         if sslobj is None:
             return socket.socket.recv(self, bufsize, flags)
         self._no_flags(flags, "recv")
-        return bytes(self._read(sslobj, bufsize, None))
+        return bytes(self._read(sslobj, index(bufsize), None))
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
         room = _room(buffer)
         if nbytes is None:
             nbytes = room or 1024
+        nbytes = index(nbytes)
         sslobj = self._sslobj
         if sslobj is None:
             return socket.socket.recv_into(self, buffer, nbytes, flags)
