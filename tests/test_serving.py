@@ -50,7 +50,13 @@ BAD_REQUESTS = {
     "no-host": (b"GET / HTTP/1.1\r\n\r\n", 400),
     "head-over-16k": (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),
     "head-one-byte-over-16k": (None, 431),  # completes in the piece that crosses the limit
+    "transfer-coding-not-chunked-last": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        501,
+    ),
 }
+# Each status with its reason phrase (RFC 9110, Section 15), and for 431 the bound that was hit, by its size.
+REASONS = {400: "Bad Request", 431: "Request Header Fields Too Large", 501: "Not Implemented"}
 
 
 def head_of(size: int) -> bytes:
@@ -65,8 +71,10 @@ def test_www_answers_a_malformed_request_with_400_and_goes_on(pki: PKI, name: st
     request = request or head_of(MAX_REQUEST_HEAD + 1)
     with CLIServer(pki, "--www") as server:
         answer = www_request(pki, server.port, request)
-        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
-        server.wait_for(f"ended: HTTP {status}")
+        assert answer.startswith(f"HTTP/1.1 {status} {REASONS[status]}\r\n".encode()), answer[:200]
+        line = server.wait_for(f"ended: HTTP {status}")
+        if status == 431:
+            assert f"request head over {MAX_REQUEST_HEAD} bytes" in line, line
         page = www_request(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:100]  # with its reason phrase
         assert b"Protocol version:  TLSv1.3" in page

@@ -21,6 +21,7 @@ import os
 import sys
 from dataclasses import dataclass
 from email.utils import formatdate
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -312,7 +313,12 @@ async def _request_head(reader: asyncio.StreamReader, http: h11.Connection) -> h
     """The request's head, read in small pieces; None when the client closed before one came."""
     fed = 0  # bytes given to h11: what the head took is this less what h11 holds after it
     while True:
-        event = http.next_event()
+        try:
+            event = http.next_event()
+        except h11.RemoteProtocolError as exc:
+            if exc.error_status_hint == 431:  # h11 says "Receive buffer too long": name the bound
+                raise h11.RemoteProtocolError(f"request head over {MAX_REQUEST_HEAD} bytes", 431) from None
+            raise
         if event is h11.NEED_DATA:
             # Small pieces, so that h11 sees a head over its limit while it is still incomplete.
             piece = await reader.read(HTTP_CHUNK)
@@ -364,10 +370,18 @@ def _too_early(http: h11.Connection) -> bytes:
 def _bad_request(exc: h11.RemoteProtocolError) -> bytes:
     # Written by hand: after a parse error h11 no longer knows where the request ended.
     status = exc.error_status_hint
-    reason = {408: "Request Timeout", 431: "Request Header Fields Too Large"}.get(status, "Bad Request")
+    reason = _reason_phrase(status)
     body = f"{status} {reason}: the request could not be read\n".encode()
     fields = "".join(f"{name}: {value}\r\n" for name, value in _headers(body))
     return f"HTTP/1.1 {status} {reason}\r\n{fields}\r\n".encode() + body
+
+
+def _reason_phrase(status: int) -> str:
+    """RFC 9110's reason phrase for ``status`` (h11 hints 400, 408, 431 and 501); "Bad Request" for another."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Bad Request"
 
 
 def _headers(body: bytes) -> list[tuple[str, str]]:
