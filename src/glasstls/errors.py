@@ -69,6 +69,7 @@ PROBLEMS: dict[str, str] = {
     "invalid_value": "``field`` was given ``value``, which cannot work (the reason says why)",
     "bad_ocsp_file": "the OCSP response file ``value`` does not hold a usable DER OCSP response",
     "callback_refused": "the application's callback (``field``) refused the handshake or failed",
+    "client_certificate_missing": "the client sent no certificate, and ``field`` requires one",
 }
 
 

@@ -100,6 +100,8 @@ def to_ssl_error(err: TLSError, hostname: str | None = None) -> ssl.SSLError:
     if isinstance(err, AlertError):
         if err.facts is not None and err.facts.problem == "callback_refused":
             return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "CALLBACK_FAILED", str(err))  # as OpenSSL's SNI
+        if err.facts is not None and err.facts.problem == "client_certificate_missing":  # OpenSSL's words, 1.2 and 1.3
+            return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "PEER_DID_NOT_RETURN_A_CERTIFICATE", str(err))
         if err.description in _CERTIFICATE_ALERTS:
             return certificate_error(err, hostname)
         reason = reason_for_alert(err.description, received=False)

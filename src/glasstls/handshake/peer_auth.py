@@ -22,7 +22,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, PublicKey, scheme_fits_certificate, verify
 from ..enums import SignatureScheme
-from ..errors import AlertDescription, AlertError
+from ..errors import AlertDescription, AlertError, Facts
 from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.names import describe, parse_problem
@@ -110,6 +110,17 @@ def verify_server(ctx: Context, chain: Chain) -> VerifiedChain:
         valid_for = f"valid for {ctx.server_name}" if name_checked else "its name not checked (skip_server_name_check)"
         ctx.verified(peer_subject(chain[0]), True, f"chain to a trusted root, {valid_for}")
     return verified
+
+
+def no_client_certificate(description: AlertDescription) -> AlertError:
+    """A client that answered our CertificateRequest with no certificate, where one is required:
+    handshake_failure in TLS 1.2 (RFC 5246, Section 7.4.6), certificate_required in TLS 1.3 (RFC 8446,
+    Section 4.4.2.4)."""
+    return AlertError(
+        description,
+        "client sent no certificate, and this server requires one (client_auth='required')",
+        facts=Facts("client_certificate_missing", field="ServerConfig.client_auth", value="required"),
+    )
 
 
 def verify_client(ctx: Context, chain: Chain) -> None:

@@ -65,7 +65,14 @@ from .base import AnyState, Context, PeerVerified, State, require
 from .certselect import acknowledges_name, report_choice, requested_authorities
 from .choice12 import Choice12, Offer, choose, offer_of
 from .common12 import DEFAULT_TICKET_LIFETIME, Connected12, Handshake12, KeyedHandshake12
-from .peer_auth import check_peer_signature, der_chain, parse_der_chain, session_client_refusal, verify_client
+from .peer_auth import (
+    check_peer_signature,
+    der_chain,
+    no_client_certificate,
+    parse_der_chain,
+    session_client_refusal,
+    verify_client,
+)
 from .premaster12 import dhe_pre_master, rsa_pre_master
 from .status import staple_for
 
@@ -434,11 +441,8 @@ class ExpectClientCertificate12(ServerState12[Certificate12]):
         self.s.transcript.add(msg.raw)
         if not msg.certificates:
             # RFC 5246, Section 7.4.6: a server that requires one answers handshake_failure.
-            require(
-                ctx.config.client_auth != "required",
-                FAILURE,
-                "client sent no certificate, and this server requires one (client_auth='required')",
-            )
+            if ctx.config.client_auth == "required":
+                raise no_client_certificate(FAILURE)
             return ExpectClientKeyExchange12(self.s, self.keys)
         chain = parse_der_chain(msg.certificates, "client")
         verify_client(ctx, chain)

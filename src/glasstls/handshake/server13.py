@@ -58,7 +58,15 @@ from .common13 import (
     send_certificate_and_verify,
 )
 from .hello import choose_protocol_version, ordered_extensions
-from .peer_auth import Chain, check_peer_signature, der_chain, parse_chain, parse_der_chain, verify_client
+from .peer_auth import (
+    Chain,
+    check_peer_signature,
+    der_chain,
+    no_client_certificate,
+    parse_chain,
+    parse_der_chain,
+    verify_client,
+)
 from .post_handshake import PostHandshakeRequests, ServerConnected13, TrafficSecrets
 from .second_hello import change_in_second_hello, fingerprint
 from .status import staple_for
@@ -561,11 +569,8 @@ class ExpectClientCertificate13(State[Certificate | CompressedCertificate]):
         self.flight.transcript.add(msg.raw)
         if not msg.entries:
             # RFC 8446, Section 4.4.2.4: certificate_required when we insist.
-            require(
-                _config(ctx).client_auth != "required",
-                AlertDescription.certificate_required,
-                "client sent no certificate, and this server requires one (client_auth='required')",
-            )
+            if _config(ctx).client_auth == "required":
+                raise no_client_certificate(AlertDescription.certificate_required)
             return ExpectClientFinished(self.flight, client_chain=())
         chain = parse_chain(msg, "client")
         verify_client(ctx, chain)
