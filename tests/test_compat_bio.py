@@ -397,3 +397,35 @@ def test_large_writes_and_reads_in_every_size(
                 assert all(0 < length <= size for length in lengths)
             assert bytes(got) == expected
             assert reader.pending() == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("kind", [ssl.SSLContext, GlassContext], ids=["stdlib", "glasstls"])
+def test_no_write_after_a_truncation_or_our_own_unwrap(
+    files: dict[str, Path], version: ssl.TLSVersion, kind: type
+) -> None:
+    """As OpenSSL: once a read met the end of the stream without close_notify (SSLEOFError), a write
+    raises SSLEOFError too rather than queue records for a peer that is gone; after our unwrap() a write is
+    PROTOCOL_IS_SHUTDOWN (found by a helper's differential review: glasstls queued the first and said
+    SSLZeroReturnError to the second)."""
+    client, _ = contexts(kind, files, version)
+    _, server = contexts(ssl.SSLContext, files, version)
+    pair = Pair(client, server)
+    pair.handshake()
+    pair.server.write(b"data")
+    pair.move()
+    assert pair.client.read(100) == b"data"
+    pair.c_in.write_eof()  # the transport's end, without the server's close_notify
+    with pytest.raises(ssl.SSLEOFError):
+        pair.client.read(100)
+    queued = pair.c_out.pending
+    with pytest.raises(ssl.SSLEOFError):
+        pair.client.write(b"more")
+    assert pair.c_out.pending == queued
+    other = Pair(*[contexts(kind, files, version)[0], server])
+    other.handshake()
+    with pytest.raises(ssl.SSLWantReadError):
+        other.client.unwrap()
+    with pytest.raises(ssl.SSLError) as refused:
+        other.client.write(b"more")
+    assert refused.value.reason == "PROTOCOL_IS_SHUTDOWN", refused.value

@@ -114,6 +114,7 @@ class SSLObject(_Base):
         self._first = b""  # the first bytes the peer sent: a record header, or what is not TLS
         self._peer_closed = False  # the peer's close_notify arrived
         self._unwrapped = False  # unwrap() was called: we sent ours
+        self._truncated = False  # a read met the end of the stream without close_notify (SSLEOFError)
         self._data_after_close = False  # application data arrived after ours, not yet told by unwrap()
         self._handshake_shown = False
         self._watch = connection_watch("server" if server_side else "client", server_hostname, peer)
@@ -177,7 +178,7 @@ class SSLObject(_Base):
         if self._conn.handshake_complete:
             return
         if self._incoming.eof:
-            raise eof_error()
+            raise self.truncation()
         raise want_read()
 
     # -- data ------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class SSLObject(_Base):
                 raise zero_return()
             return b"" if buffer is None else 0
         if self._incoming.eof:
-            raise eof_error()
+            raise self.truncation()
         if not len:
             return b"" if buffer is None else 0
         raise want_read()
@@ -309,6 +310,7 @@ class SSLObject(_Base):
             and conn.error is None
             and not self._unwrapped
             and not conn.closed
+            and not self._truncated
         )
 
     def seal(self, data: bytes | memoryview) -> bytes | None:
@@ -321,11 +323,21 @@ class SSLObject(_Base):
         conn.send(data)
         return conn.data_to_send()
 
+    def truncation(self) -> ssl.SSLEOFError:
+        """The SSLEOFError of a stream that ended without close_notify, noted: as OpenSSL's connection
+        after that error, this one then writes nothing either (write() raises it too)."""
+        self._truncated = True
+        return eof_error()
+
     def write(self, data: Any) -> int:
         if self._conn.peer_verified is None:  # (handshake_complete, without a property call per read)
             self.do_handshake()
         self._raise_if_failed()
-        if self._unwrapped or self._conn.closed:
+        if self._truncated:
+            raise eof_error()
+        if self._unwrapped:  # our close_notify is sent: OpenSSL's SSL_write refuses so
+            raise ssl_error("PROTOCOL_IS_SHUTDOWN", "protocol is shutdown")
+        if self._conn.closed:
             raise zero_return()
         payload = octets(data)
         for piece in slices(payload):  # (sealed at once: the caller's buffer is not kept)
@@ -356,7 +368,7 @@ class SSLObject(_Base):
             return None
         self._raise_if_failed()
         if self._incoming.eof:
-            raise eof_error()
+            raise self.truncation()
         raise want_read()
 
     # -- what was negotiated -----------------------------------------------------------

@@ -290,8 +290,8 @@ class SSLSocket(SSLObjectQueries, _Base):
         length past any TLS version's limit) is handed over alone, to be refused at once."""
         with self._recv_lock:
             while True:
-                if self._rx_eof:
-                    raise eof_error()  # the SSLObject wants more after EOF: it is a truncation
+                if self._rx_eof:  # the SSLObject wants more after EOF: it is a truncation
+                    raise self._sslobj.truncation() if self._sslobj is not None else eof_error()
                 want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
                 data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
                 with self._ssl_lock:
