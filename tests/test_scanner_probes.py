@@ -70,6 +70,17 @@ def diagnosis_of(server: CLIServer, peer_port: int) -> list[str]:
     return lines[start : end + 1]
 
 
+def dropped_after_the_flight(pki: PKI, version: ssl.TLSVersion, *args: str) -> list[str]:
+    """The CLI server's diagnosis of a client (an OpenSSL ClientHello) that read its flight, then sent a FIN."""
+    hello = openssl_client_hello(version)
+    with CLIServer(pki, *args) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        port = sock.getsockname()[1]
+        sock.sendall(hello)
+        assert read_flight(sock)[:1] == b"\x16"
+        sock.shutdown(socket.SHUT_WR)
+        return diagnosis_of(server, port)
+
+
 def test_close_notify_before_the_client_key_exchange_is_the_client_s_choice(pki: PKI) -> None:
     """testssl.sh's probe: an OpenSSL TLS 1.2 ClientHello, the server's flight read, then close_notify.
     The diagnosis says the client stopped on its own; "run again with --trace" would send the
@@ -92,13 +103,7 @@ def test_a_client_that_drops_the_connection_mid_handshake_is_not_told_to_check_h
     """testssl.sh's ROBOT and cipher probes: an OpenSSL ClientHello, the server's flight read, then a bare
     FIN. The server got a ClientHello, so the client's advice ("may not speak TLS on that port") does
     not fit; the diagnosis says the client dropped it, and where to look."""
-    hello = openssl_client_hello(ssl.TLSVersion.TLSv1_2)
-    with CLIServer(pki) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
-        port = sock.getsockname()[1]
-        sock.sendall(hello)
-        assert read_flight(sock)[:1] == b"\x16"
-        sock.shutdown(socket.SHUT_WR)
-        diagnosis = diagnosis_of(server, port)
+    diagnosis = dropped_after_the_flight(pki, ssl.TLSVersion.TLSv1_2)
     text = "\n".join(diagnosis)
     assert "closed the connection while waiting for ClientKeyExchange" in diagnosis[0], text
     assert "the client dropped the connection mid-handshake" in diagnosis[-1], text
@@ -111,14 +116,7 @@ def test_a_client_that_drops_the_connection_after_a_certificate_request_is_not_c
 ) -> None:
     """Chromium asked for a client certificate (--verify-client optional) closes the connection while it
     picks one, then connects again without one: the server's diagnosis says so, not that a scanner probed."""
-    hello = openssl_client_hello(version)
-    args = ("--client-ca", str(pki.ca_pem), "--verify-client", "optional")
-    with CLIServer(pki, *args) as server, socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
-        port = sock.getsockname()[1]
-        sock.sendall(hello)
-        assert read_flight(sock)[:1] == b"\x16"
-        sock.shutdown(socket.SHUT_WR)
-        diagnosis = diagnosis_of(server, port)
+    diagnosis = dropped_after_the_flight(pki, version, "--client-ca", str(pki.ca_pem), "--verify-client", "optional")
     text = "\n".join(diagnosis)
     assert "the client closed the connection after this server asked for a certificate" in diagnosis[-1], text
     assert "scanner" not in diagnosis[-1], text
