@@ -659,3 +659,17 @@ def test_a_real_resumption_explained_drawn_and_illustrated() -> None:
     summary = page_summary(illustration.render())
     assert summary["Resumed session"].startswith("yes: a pre-shared key (psk_dhe_ke")
     assert summary["Tickets"].startswith("1 NewSessionTicket (lifetime 7200 s")  # one after a resumption
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_explain_takes_a_hello_whose_values_were_built_by_hand(side: str) -> None:
+    """A ClientHello built with a plain int where a tuple of versions goes (the renderers' fuzz test builds
+    such messages): the versions are said as the value stands, not a TypeError for the fallback to report."""
+    odd = H.ClientHello(
+        random=bytes(32),
+        cipher_suites=(AES128,),
+        extensions=(Extension(E.supported_versions, b"", 1), Extension(E(0x0A0A), b"")),
+    )
+    words = " ".join(paragraphs_of(flow(side, ("client", odd)), 0))
+    assert "cannot explain" not in words and "It lists the versions it speaks" in words
+    assert "Some of its extensions are GREASE values (RFC 8701)" in words

@@ -141,7 +141,7 @@ class Explainer:
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
         versions = _versions_spoken(msg)
-        suites = [s for s in msg.cipher_suites if s not in GREASE_VALUES]
+        suites = [s for s in msg.cipher_suites if not _is_grease(s)]
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
             f"the {D.plural(len(suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
@@ -798,14 +798,16 @@ _MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ..
 def _versions_spoken(msg: H.ClientHello) -> str:
     """The versions a ClientHello offers, GREASE left out (_grease_words says it is there)."""
     offered = msg.ext(ExtensionType.supported_versions)
-    if offered is None or not offered.value:
-        return D.version_label(msg.legacy_version)
-    return ", ".join(D.version_label(v) for v in offered.value if v not in GREASE_VALUES)
+    values = offered.value if offered is not None else None
+    if not isinstance(values, tuple) or not values:  # (a value built by hand may be anything: said as it is)
+        return D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
+    return ", ".join(D.version_label(v) for v in values if not _is_grease(v))
 
 
 def _grease_words(msg: H.ClientHello) -> list[str]:
     """Where a ClientHello carries GREASE values (RFC 8701), said once: the lists above leave them out."""
-    found = ["cipher suites"] if any(s in GREASE_VALUES for s in msg.cipher_suites) else []
+    suites = msg.cipher_suites if isinstance(msg.cipher_suites, tuple) else ()
+    found = ["cipher suites"] if any(_is_grease(s) for s in suites) else []
     for ext_type, what in (
         (ExtensionType.supported_versions, "versions"),
         (ExtensionType.supported_groups, "groups"),
@@ -814,9 +816,9 @@ def _grease_words(msg: H.ClientHello) -> list[str]:
     ):
         ext = msg.ext(ext_type)
         values = ext.value if ext is not None and isinstance(ext.value, tuple) else ()
-        if any(getattr(v, "group", v) in GREASE_VALUES for v in values):
+        if any(_is_grease(getattr(v, "group", v)) for v in values):
             found.append(what)
-    if any(e.type in GREASE_VALUES for e in msg.extensions):
+    if any(_is_grease(getattr(e, "type", None)) for e in msg.extensions):
         found.append("extensions")
     if not found:
         return []
@@ -825,3 +827,8 @@ def _grease_words(msg: H.ClientHello) -> list[str]:
         "sent so that a server which chokes on values it does not know is found out now rather than when "
         "real new ones arrive. The server ignores them, as glasstls does, and so does this account."
     ]
+
+
+def _is_grease(value: object) -> bool:
+    """A GREASE code point (RFC 8701); False for anything that is none, whatever its type."""
+    return isinstance(value, int) and int(value) in GREASE_VALUES
