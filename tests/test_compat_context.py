@@ -195,3 +195,20 @@ def test_profile_is_the_security_level(files: dict[str, Path]) -> None:
     client.profile = "legacy"
     assert client.security_level == 1
     Pair(client, server).handshake()
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_arguments_refused_as_the_stdlib_refuses_them(files: dict[str, Path], kind: type) -> None:
+    """Found by a helper's differential review: glasstls took an sni_callback on a client context (which
+    never hears a client's name) and read cadata=5 as five zero bytes (an SSLError about DER)."""
+    client = kind(ssl.PROTOCOL_TLS_CLIENT)
+    with pytest.raises(ValueError, match="sni_callback cannot be set on TLS_CLIENT context"):
+        client.sni_callback = lambda *args: None
+    with pytest.raises(ValueError, match="sni_callback cannot be set on TLS_CLIENT context"):
+        client.set_servername_callback(lambda *args: None)
+    kind(ssl.PROTOCOL_TLS_SERVER).sni_callback = lambda *args: None  # a server's is fine
+    with pytest.raises(TypeError, match="cadata should be"):
+        client.load_verify_locations(cadata=5)
+    der = ssl.PEM_cert_to_DER_cert(files["ca"].read_text())
+    client.load_verify_locations(cadata=bytearray(der))
+    assert client.cert_store_stats()["x509_ca"] == 1

@@ -267,6 +267,8 @@ class SSLContext(_Base):
 
     @sni_callback.setter
     def sni_callback(self, callback: Callable[..., Any] | None) -> None:
+        if self._protocol == ssl.PROTOCOL_TLS_CLIENT:  # as _ssl.c: a client never hears a client's name
+            raise ValueError("sni_callback cannot be set on TLS_CLIENT context")
         if callback is not None and not callable(callback):
             raise TypeError("not a callable object")
         self._sni_callback = callback
@@ -324,7 +326,11 @@ class SSLContext(_Base):
         if isinstance(cadata, str):
             self._load_pem(cadata.encode("ascii"), "cadata")
         elif cadata is not None:
-            self._add_roots(_der_certificates(bytes(cadata)))
+            try:
+                der = memoryview(cadata).tobytes()  # (bytes(5) would make five zero bytes of an int)
+            except TypeError:
+                raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
+            self._add_roots(_der_certificates(der))
 
     def _load_file(self, path: str, lenient: bool = False) -> None:
         crls, roots = _parsed_bundle(*_stamp(path), lenient)
