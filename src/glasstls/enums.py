@@ -17,6 +17,11 @@ from .registry_names import BY_ENUM
 GREASE_VALUES = frozenset(0x0A0A + 0x1010 * i for i in range(16))
 
 
+def is_grease(value: object) -> bool:
+    """A GREASE code point of a 16-bit registry; False for anything else, whatever its type."""
+    return isinstance(value, int) and value in GREASE_VALUES
+
+
 class OpenEnum(IntEnum):
     """An IntEnum that accepts every value of its width (see module doc)."""
 

@@ -22,7 +22,6 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeAlias
 
 from ..enums import (
-    GREASE_VALUES,
     AlertDescription,
     AlertLevel,
     ContentType,
@@ -30,6 +29,7 @@ from ..enums import (
     NamedGroup,
     ProtocolVersion,
     SignatureScheme,
+    is_grease,
 )
 from ..observe import (
     AlertTrace,
@@ -51,11 +51,13 @@ from .explain_phrases import (
     RENEGOTIATING_CLIENT_HELLO,
     SECURE_RENEGOTIATION,
     early_data_decision,
+    grease_words,
     hello_request_words,
     parts_in_words,
     psk_offer,
     psk_refused,
     reused_shares,
+    versions_spoken,
     warning_words,
 )
 from .explain_revocation import REVOCATION_SUBJECTS, revocation_words
@@ -140,8 +142,8 @@ class Explainer:
             return [RENEGOTIATING_CLIENT_HELLO]
         if ctx.hello_retry:
             return self._second_client_hello(msg, ctx)
-        versions = _versions_spoken(msg)
-        suites = [s for s in msg.cipher_suites if not _is_grease(s)]
+        versions = versions_spoken(msg)
+        suites = [s for s in msg.cipher_suites if not is_grease(s)]
         out.append(
             f"the client opens the handshake, in the clear. It lists the versions it speaks ({versions}) and "
             f"the {D.plural(len(suites), 'cipher suite')} it accepts, best first, and sends 32 fresh "
@@ -172,7 +174,7 @@ class Explainer:
                 f"With compress_certificate ({D.extension_value(compression)}) it offers to take the server's "
                 "certificate chain compressed (RFC 8879): chains are often the largest part of the handshake."
             )
-        out += _grease_words(msg)
+        out += grease_words(msg)
         out += self._resumption_offer(msg, ctx, shares)
         return out
 
@@ -793,42 +795,3 @@ _MESSAGE_EXPLAINERS: tuple[tuple[type[H.Handshake] | tuple[type[H.Handshake], ..
     (H.EndOfEarlyData, Explainer._end_of_early_data),
     (H12.HelloRequest, Explainer._hello_request),
 )
-
-
-def _versions_spoken(msg: H.ClientHello) -> str:
-    """The versions a ClientHello offers, GREASE left out (_grease_words says it is there)."""
-    offered = msg.ext(ExtensionType.supported_versions)
-    values = offered.value if offered is not None else None
-    if not isinstance(values, tuple) or not values:  # (a value built by hand may be anything: said as it is)
-        return D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
-    return ", ".join(D.version_label(v) for v in values if not _is_grease(v))
-
-
-def _grease_words(msg: H.ClientHello) -> list[str]:
-    """Where a ClientHello carries GREASE values (RFC 8701), said once: the lists above leave them out."""
-    suites = msg.cipher_suites if isinstance(msg.cipher_suites, tuple) else ()
-    found = ["cipher suites"] if any(_is_grease(s) for s in suites) else []
-    for ext_type, what in (
-        (ExtensionType.supported_versions, "versions"),
-        (ExtensionType.supported_groups, "groups"),
-        (ExtensionType.key_share, "key shares"),
-        (ExtensionType.signature_algorithms, "signature algorithms"),
-    ):
-        ext = msg.ext(ext_type)
-        values = ext.value if ext is not None and isinstance(ext.value, tuple) else ()
-        if any(_is_grease(getattr(v, "group", v)) for v in values):
-            found.append(what)
-    if any(_is_grease(getattr(e, "type", None)) for e in msg.extensions):
-        found.append("extensions")
-    if not found:
-        return []
-    return [
-        f"Some of its {', '.join(found)} are GREASE values (RFC 8701): reserved numbers that mean nothing, "
-        "sent so that a server which chokes on values it does not know is found out now rather than when "
-        "real new ones arrive. The server ignores them, as glasstls does, and so does this account."
-    ]
-
-
-def _is_grease(value: object) -> bool:
-    """A GREASE code point (RFC 8701); False for anything that is none, whatever its type."""
-    return isinstance(value, int) and int(value) in GREASE_VALUES

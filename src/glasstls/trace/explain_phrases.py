@@ -1,11 +1,11 @@
 """Phrases the explanation (explain.py) composes: what each alert means, and the TLS 1.3 offers
 and decisions that take a paragraph of their own (the PSK offer and its refusal, 0-RTT accepted or
-rejected, a hybrid key share's parts and a classical share that is one of them). Plain functions of
-the trace's values."""
+rejected, a hybrid key share's parts and a classical share that is one of them, the GREASE values
+of a ClientHello). Plain functions of the trace's values."""
 
 from __future__ import annotations
 
-from ..enums import NamedGroup
+from ..enums import ExtensionType, NamedGroup, is_grease
 from ..observe import VerificationTrace
 from ..wire import handshake as H
 from ..wire.extensions import KeyShareEntry, OfferedPsks
@@ -214,3 +214,38 @@ def pre_master_words(rsa: bool) -> str:
         "randoms it makes the master secret (RFC 5246, Section 8.1; RFC 7627 hashes the whole handshake in place "
         "of the randoms when extended_master_secret was agreed)."
     )
+
+
+def versions_spoken(msg: H.ClientHello) -> str:
+    """The versions a ClientHello offers, GREASE left out (grease_words says it is there)."""
+    offered = msg.ext(ExtensionType.supported_versions)
+    values = offered.value if offered is not None else None
+    if not isinstance(values, tuple) or not values:  # (a value built by hand may be anything: said as it is)
+        return D.ext_value(msg, ExtensionType.supported_versions) or D.version_label(msg.legacy_version)
+    return ", ".join(D.version_label(v) for v in values if not is_grease(v))
+
+
+def grease_words(msg: H.ClientHello) -> list[str]:
+    """Where a ClientHello carries GREASE values (RFC 8701), said once: the lists above leave them out."""
+    suites = msg.cipher_suites if isinstance(msg.cipher_suites, tuple) else ()
+    found = ["cipher suites"] if any(is_grease(s) for s in suites) else []
+    for ext_type, what in (
+        (ExtensionType.supported_versions, "versions"),
+        (ExtensionType.supported_groups, "groups"),
+        (ExtensionType.key_share, "key shares"),
+        (ExtensionType.signature_algorithms, "signature algorithms"),
+    ):
+        ext = msg.ext(ext_type)
+        values = ext.value if ext is not None and isinstance(ext.value, tuple) else ()
+        if any(is_grease(getattr(v, "group", v)) for v in values):
+            found.append(what)
+    if any(is_grease(getattr(e, "type", None)) for e in msg.extensions):
+        found.append("extensions")
+    if not found:
+        return []
+    return [
+        f"Some of its {', '.join(found)} are GREASE values (RFC 8701): reserved numbers that mean nothing, "
+        "sent so that a server which chokes on values it does not know is found out now rather than when "
+        "real new ones arrive. The server ignores them, as glasstls does, and so does this account."
+    ]
+
