@@ -29,7 +29,8 @@ from .events import (
     NegotiatedParameters,
     NewTicket,
 )
-from .io.aio import TLSStreamReader, open_connection
+from .io.aio import open_connection
+from .io.aio_reader import TLSStreamReader
 from .io.aio_server import TLSServer, start_server
 from .io.blocking import TLSSocket, accept, connect
 from .limits import Limits
