@@ -122,8 +122,7 @@ def _suite_to_explain(ctx: Context, offer: Offer, shared: list[CipherSuite]) -> 
     suite's key type for (why that one failed is the cause to fix), else the first."""
     kinds = {key_kind(c.private_key) for c in candidates(ctx, offer.server_name)}
     for suite_id in shared:
-        wanted = ("rsa",) if TLS12_SUITES[suite_id].auth == "RSA" else ("ecdsa", "ed25519", "ed448")
-        if kinds.intersection(wanted):
+        if kinds.intersection(_key_kinds(TLS12_SUITES[suite_id])):
             return suite_id
     return shared[0] if shared else None
 
@@ -141,8 +140,7 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
             f"(it names {theirs})" + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
         )
     chains = candidates(ctx, offer.server_name)
-    wanted = ("rsa",) if suite.auth == "RSA" else ("ecdsa", "ed25519", "ed448")
-    fitting = [c for c in chains if key_kind(c.private_key) in wanted]
+    fitting = [c for c in chains if key_kind(c.private_key) in _key_kinds(suite)]
     if not fitting:
         kind = "an RSA" if suite.auth == "RSA" else "an ECDSA or EdDSA"
         return f"; {name} needs {kind} certificate, which this server lacks"
@@ -254,7 +252,12 @@ def _cert_fits(certified: CertifiedKey, suite: Suite12, offer: Offer) -> bool:
         # RFC 8422, Sections 5.1 and 5.3: an ECDSA certificate on a curve the client's supported_groups
         # names (a client without the extension takes any); another chain, else another suite.
         return certified.ecdsa_curve in offer.groups
-    return kind in ("ecdsa", "ed25519", "ed448")
+    return kind in _key_kinds(suite)
+
+
+def _key_kinds(suite: Suite12) -> tuple[str, ...]:
+    """The kinds of key (signatures.key_kind) a certificate for ``suite`` has: its authentication's."""
+    return ("rsa",) if suite.auth == "RSA" else ("ecdsa", "ed25519", "ed448")
 
 
 # RFC 5246, Section 7.4.1.4.1: a client that sends no signature_algorithms means {sha1, rsa}

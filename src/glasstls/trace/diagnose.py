@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..enums import AlertDescription
+from ..enums import AlertDescription, HandshakeType
 from ..errors import AlertError, Facts, PeerAlertError
 from ..observe import AlertTrace, MessageTrace, Observer, StateTrace, TraceEvent, VerificationTrace
 from ..text import exception_text, printable
@@ -260,11 +260,13 @@ _DROPPED_AFTER_CERTIFICATE_REQUEST = (
 
 def _asked_for_certificate_then_dropped(messages: Sequence[MessageTrace]) -> bool:
     """Whether this server's last flight asked for a client certificate and nothing came back after it."""
-    sent = [i for i, m in enumerate(messages) if m.direction == "out"]
-    if not sent:
+    first = next((i for i, m in enumerate(messages) if m.direction == "out"), None)
+    if first is None:
         return False
-    asked = any(int(getattr(m.message, "msg_type", -1)) == 13 for m in messages if m.direction == "out")  # 13: CR
-    return asked and all(m.direction == "out" for m in messages[sent[0] :])
+    flight = messages[first:]
+    request = HandshakeType.certificate_request
+    asked = any(int(getattr(m.message, "msg_type", -1)) == request for m in flight)
+    return asked and all(m.direction == "out" for m in flight)
 
 
 _RENEGOTIATION_REFUSED = (
