@@ -78,6 +78,28 @@ def test_each_connection_traced_as_one_block(injected: io.StringIO, tmp_path: Pa
     assert "client > Finished (20)" in one and "client > Finished (20)" in two
 
 
+def test_a_long_connection_s_trace_is_written_out_as_it_grows(injected: io.StringIO, tmp_path: Path) -> None:
+    """A traced connection kept busy writes its trace out in "(continued)" blocks of about 64 KiB
+    (trace.Spill), not all of it when it ends: the watch held it whole before, as the CLI server did."""
+    ca = ThrowawayCA.create()
+    ca.issue_server(["localhost"]).write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    (tmp_path / "ca.pem").write_bytes(ca.root_pem())
+    client = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    server = STDLIB(ssl.PROTOCOL_TLS_SERVER)  # OpenSSL on the other side
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    pair = Pair(client, server)
+    pair.handshake()
+    for _ in range(1500):  # each: a record out and its echo in, both traced
+        pair.client.write(b"x")
+        pair.move()
+        pair.server.write(pair.server.read(1))
+        pair.move()
+        assert pair.client.read(1) == b"x"
+    text = injected.getvalue()  # the connection is still open
+    assert len(text) > 4 * 64 * 1024, len(text)
+    assert text.count("(continued) ──") >= 4, text.count("(continued) ──")
+
+
 def test_no_watch_no_trace() -> None:
     output = io.StringIO()
     glasstls.inject_into_ssl(output=output)  # injected, nothing asked to be shown

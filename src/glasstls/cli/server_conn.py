@@ -33,7 +33,7 @@ from ..events import NegotiatedParameters
 from ..io import aio
 from ..observe import KeysTrace, Observer, RecordTrace, TraceEvent, VerificationTrace
 from ..text import printable
-from ..trace import Tee
+from ..trace import Spill, Tee
 from ..trace.diagnose import FailureRecorder, diagnose
 from .common import trace_mode, trace_renderer
 from .diagram import new_sequence_diagram, save_sequence_diagram
@@ -118,26 +118,8 @@ def early_data_note(params: NegotiatedParameters, counter: EarlyDataCounter) -> 
     return f"; 0-RTT rejected{reason}"
 
 
-# A connection's trace is written out in one piece at the end of its handshake and at its end, so that
-# traces of connections served at once do not interleave; in between, past this much it is written out
-# as a block of its own ("continued"): a client that keeps a traced connection busy (small records, one
-# at a time) made the server hold hundreds of MiB of trace text for it.
+# Past this much, a connection's trace is written out as a block of its own ("continued"): trace.Spill.
 TRACE_SPILL_BYTES = 64 * 1024
-
-
-class _TraceSpill(Observer):
-    """After each event the trace has rendered, writes the trace out once it holds TRACE_SPILL_BYTES."""
-
-    wants_secret_events = False
-    wants_state_events = False
-
-    def __init__(self, log: ConnectionLog) -> None:
-        self._log = log
-
-    def __call__(self, event: TraceEvent) -> None:
-        buffer = self._log.buffer
-        if buffer is not None and buffer.tell() >= TRACE_SPILL_BYTES:
-            self._log.flush_trace()
 
 
 class ConnectionLog:
@@ -166,7 +148,7 @@ class ConnectionLog:
                 extra["worker_pid"] = WORKER.pid
             trace = trace_renderer(args, self.buffer, extra=extra)
         self.early = EarlyDataCounter()
-        spill = _TraceSpill(self) if trace is not None else None
+        spill = Spill(self.buffer, self.flush_trace, TRACE_SPILL_BYTES) if trace is not None else None
         self.observer = Tee(self.recorder, self.early, trace, spill, keylog, self.illustration, self.diagram)
 
     def flush_trace(self) -> None:

@@ -112,9 +112,11 @@ class ConnectionWatch:
         self._json: Any = None
         self._diagram: Any = None
         self._lock = threading.Lock()
-        from ..trace import Tee  # only for a watched process: import glasstls loads no renderer
+        from ..trace import Spill, Tee  # only for a watched process: import glasstls loads no renderer
 
-        self.observer = Tee(self._trace(role, server_name, peer), self._keylog(), *self._drawings())
+        trace = self._trace(role, server_name, peer)
+        spill = Spill(self._buffer, self.flush) if trace is not None else None  # a long connection's trace as it grows
+        self.observer = Tee(trace, spill, self._keylog(), *self._drawings())
 
     def _trace(self, role: str, server_name: str | None, peer: Any) -> Observer | None:
         mode = self.watch.trace_mode

@@ -11,7 +11,7 @@ A connection without an observer builds no events at all.
 * :class:`JsonLinesTrace` (``jsonl``): one JSON object per event and line.
 * :class:`KeyLog` (``keylog``): the NSS key log for Wireshark (SSLKEYLOGFILE).
 * :func:`diagnose` (``diagnose``): why a handshake failed and the likely fix.
-* :class:`Tee`: several observers at once.
+* :class:`Tee`: several observers at once; :class:`Spill` writes a buffered trace out as it grows.
 """
 
 from __future__ import annotations
@@ -93,6 +93,33 @@ def combine(*observers: Observer | None) -> Observer | None:
     return Tee(*present)
 
 
+class Spill(Observer):
+    """Placed after a trace renderer that writes into ``buffer``: once the buffer holds ``limit``
+    characters or more at an event's end, calls ``flush`` to write it out. A driver that keeps each
+    connection's trace in a buffer, so that connections served at once do not interleave, writes it
+    at the end of the handshake and of the connection; a connection kept busy in between (small
+    records, one at a time) would otherwise make it hold the whole trace (hundreds of MiB)."""
+
+    wants_secret_events = False
+    wants_state_events = False
+
+    def __init__(self, buffer: Any, flush: Any, limit: int = 64 * 1024) -> None:
+        self._buffer, self._flush, self._limit = buffer, flush, limit
+
+    def __call__(self, event: TraceEvent) -> None:
+        if self._buffer.tell() >= self._limit:
+            self._flush()
+
+    # The connection's most frequent events: no event built just to look at the buffer.
+    def on_record(self, *args: Any) -> None:  # (any record: the buffer is what counts)
+        if self._buffer.tell() >= self._limit:
+            self._flush()
+
+    def on_message(self, side: str, direction: str, message: Any) -> None:
+        if self._buffer.tell() >= self._limit:
+            self._flush()
+
+
 def __getattr__(name: str) -> object:
     # The renderers are imported on first use, so importing glasstls.trace costs nothing.
     lazy = {
@@ -119,6 +146,7 @@ __all__ = [
     "FailureRecorder",
     "JsonLinesTrace",
     "KeyLog",
+    "Spill",
     "Tee",
     "TextTrace",
     "combine",
