@@ -134,3 +134,42 @@ def test_an_idle_timeout_that_ends_a_peer_that_stopped_reading_names_itself(tmp_
         finally:
             sock.close()
     assert "was idle for 1 s (deadline idle_timeout)" in line, line
+
+
+async def echo_all(served: Served, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+def test_a_stream_that_carries_data_both_ways_at_once_never_stalls() -> None:
+    """A glasstls client sends 32 MiB to an echo server while it reads the echoes in another task: both
+    ends' writes wait on each other's reads, and each must go on reading while its writes wait. Pausing
+    reading on every write backlog (as 14086f8 first did) stalled both for good; only a peer that asks for
+    answers while it reads none is paused."""
+    with Served(echo_all) as served:
+        trust = TrustStore.from_pem(default_ca().root_pem())
+
+        async def both_ways() -> int:
+            reader, writer = await glasstls.open_connection(
+                "127.0.0.1", served.port, ClientConfig(trust_store=trust), server_name="localhost"
+            )
+            total, chunk = 32 * 1024 * 1024, b"z" * 65536
+
+            async def send() -> None:
+                for _ in range(total // len(chunk)):
+                    writer.write(chunk)
+                    await writer.drain()
+
+            async def receive() -> int:
+                got = 0
+                while got < total and (data := await reader.read(65536)):
+                    got += len(data)
+                return got
+
+            _, got = await asyncio.wait_for(asyncio.gather(send(), receive()), 30)
+            writer.close()
+            return got
+
+        assert asyncio.run(both_ways()) == 32 * 1024 * 1024

@@ -240,6 +240,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._pending = b""  # ciphertext held back while the application does not read
         self.reading_paused = False  # by the application's reader, over its limit
         self._writing_paused = False  # by the raw transport, its write buffer over the high-water mark
+        self._answers_paused = False  # reading paused: the peer asks for answers while it reads none (_flush_answers)
         self._drain_waiters: list[asyncio.Future[None]] = []  # writer.drain() calls waiting for resume_writing
         self._close_waiter: asyncio.Future[None] | None = None  # writer.wait_closed()'s, made when asked for
         self._lost_error: Exception | None = None  # how the TCP connection ended, for a later wait_closed()
@@ -333,19 +334,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._finish()
 
     def pause_writing(self) -> None:
-        # The peer does not read what we send: read no more of what it sends either, until it does. What
-        # it sends can make us answer without the application writing (a KeyUpdate asking for one, a
-        # renegotiation refused with a warning), and a peer that never reads would otherwise have those
-        # answers buffered here without end; the application's own writes wait in drain().
         self._writing_paused = True
-        if self.raw is not None and not self.raw.is_closing():
-            self.raw.pause_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
         self._wake_drains(None)
-        if not self.reading_paused and self.raw is not None and not self.raw.is_closing():
-            self.raw.resume_reading()
+        if self._answers_paused:
+            self._answers_paused = False
+            if not self.reading_paused and self.raw is not None and not self.raw.is_closing():
+                self.raw.resume_reading()
 
     # -- the StreamWriter's side (what it asks of a StreamReaderProtocol) -----------
     async def _drain_helper(self) -> None:
@@ -396,7 +393,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
     def _receive(self, data: bytes) -> None:
         try:
             self._deliver(self.conn.receive_bytes(data))
-            self._flush()
+            self._flush_answers()
         except Exception as exc:  # a bug below us, or an observer's or on_event's exception
             logger.debug("glasstls connection aborted by an exception", exc_info=True)
             self.abort(exc)
@@ -543,6 +540,21 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if data and self.raw is not None and not self.raw.is_closing():
             self.raw.write(data)
 
+    def _flush_answers(self) -> None:
+        """_flush() for what reading made the Connection send: the handshake's flights, and after it the
+        answers a peer can ask for without the application writing (a KeyUpdate with update_requested, a
+        renegotiation refused with a warning). A peer that asks while it leaves our writes unread (the
+        transport over its high-water mark) is read no more until it reads: else the answers would pile up
+        here without end. The application's own writes never pause reading: a stream that carries data
+        both ways at once must go on reading while it waits to write."""
+        data = self.conn.data_to_send()
+        if not data or self.raw is None or self.raw.is_closing():
+            return
+        self.raw.write(data)
+        if self._writing_paused and not self._answers_paused:  # (write() may have just paused it)
+            self._answers_paused = True
+            self.raw.pause_reading()
+
     def _close_raw(self) -> None:
         self._flush()
         self._closing = True
@@ -625,7 +637,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         if self.reading_paused or self.is_closing():
             return
         self._feed()
-        if self.reading_paused or self._pending or self._writing_paused:  # (resume_writing reads on)
+        if self.reading_paused or self._pending or self._answers_paused:  # (resume_writing reads on)
             return
         if self.raw is not None and not self.raw.is_closing():
             self.raw.resume_reading()
