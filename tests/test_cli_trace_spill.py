@@ -1,5 +1,5 @@
 """`glasstls server --trace` holds a connection's trace to write it out in one piece, and past
-TRACE_SPILL_BYTES writes out what it holds as a block of its own: a client that keeps a traced connection
+SPILL_BYTES writes out what it holds as a block of its own: a client that keeps a traced connection
 busy with small records made the server hold its whole trace until the end (hundreds of MiB in seconds,
 found by a helper's review of the server's bounds)."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import glasstls
-from glasstls.cli.server_conn import TRACE_SPILL_BYTES
+from glasstls.trace import SPILL_BYTES
 from serving_helpers import WAIT, CLIServer, make_pki
 
 
@@ -30,7 +30,7 @@ def test_a_long_traced_connection_is_written_out_as_it_goes(tmp_path: Path, mode
                 tls.sendall(b"x")
                 assert tls.recv(1) == b"x"
             written_meanwhile = sum(len(c) for c in chunks)
-    # Most of the trace was out before the connection ended, in blocks of about TRACE_SPILL_BYTES.
-    assert written_meanwhile > 4 * TRACE_SPILL_BYTES, written_meanwhile
+    # Most of the trace was out before the connection ended, in blocks of about SPILL_BYTES.
+    assert written_meanwhile > 4 * SPILL_BYTES, written_meanwhile
     if mode == "--trace":
         assert sum(c.startswith(b"* connection 1 from") and b"continued" in c for c in chunks) >= 4

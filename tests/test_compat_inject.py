@@ -27,6 +27,7 @@ import glasstls
 from compat_peers import tls_server
 from glasstls.compat import SSLContext as GlassContext
 from glasstls.compat.inject import is_injected
+from glasstls.trace import SPILL_BYTES
 from glasstls.x509.mint import ThrowawayCA
 from test_compat_bio import Pair
 
@@ -96,7 +97,7 @@ def test_a_long_connection_s_trace_is_written_out_as_it_grows(injected: io.Strin
         pair.move()
         assert pair.client.read(1) == b"x"
     text = injected.getvalue()  # the connection is still open
-    assert len(text) > 4 * 64 * 1024, len(text)
+    assert len(text) > 4 * SPILL_BYTES, len(text)
     assert text.count("(continued) ──") >= 4, text.count("(continued) ──")
 
 

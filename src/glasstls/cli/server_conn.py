@@ -118,10 +118,6 @@ def early_data_note(params: NegotiatedParameters, counter: EarlyDataCounter) -> 
     return f"; 0-RTT rejected{reason}"
 
 
-# Past this much, a connection's trace is written out as a block of its own ("continued"): trace.Spill.
-TRACE_SPILL_BYTES = 64 * 1024
-
-
 class ConnectionLog:
     """The observers of connection ``number`` and where its trace goes."""
 
@@ -148,7 +144,7 @@ class ConnectionLog:
                 extra["worker_pid"] = WORKER.pid
             trace = trace_renderer(args, self.buffer, extra=extra)
         self.early = EarlyDataCounter()
-        spill = Spill(self.buffer, self.flush_trace, TRACE_SPILL_BYTES) if trace is not None else None
+        spill = Spill(self.buffer, self.flush_trace) if trace is not None else None  # "continued" blocks
         self.observer = Tee(self.recorder, self.early, trace, spill, keylog, self.illustration, self.diagram)
 
     def flush_trace(self) -> None:

@@ -93,6 +93,9 @@ def combine(*observers: Observer | None) -> Observer | None:
     return Tee(*present)
 
 
+SPILL_BYTES = 64 * 1024  # how much buffered trace Spill lets a connection hold
+
+
 class Spill(Observer):
     """Placed after a trace renderer that writes into ``buffer``: once the buffer holds ``limit``
     characters or more at an event's end, calls ``flush`` to write it out. A driver that keeps each
@@ -103,7 +106,7 @@ class Spill(Observer):
     wants_secret_events = False
     wants_state_events = False
 
-    def __init__(self, buffer: Any, flush: Any, limit: int = 64 * 1024) -> None:
+    def __init__(self, buffer: Any, flush: Any, limit: int = SPILL_BYTES) -> None:
         self._buffer, self._flush, self._limit = buffer, flush, limit
 
     def __call__(self, event: TraceEvent) -> None:
@@ -142,6 +145,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "SPILL_BYTES",
     "Explainer",
     "FailureRecorder",
     "JsonLinesTrace",
