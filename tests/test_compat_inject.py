@@ -61,13 +61,20 @@ def test_everything_rebound_and_restored(injected: io.StringIO) -> None:
         assert requests.adapters._preloaded_ssl_context is preloaded
 
 
-def test_each_connection_traced_as_one_block(injected: io.StringIO, tmp_path: Path) -> None:
+def injected_client_and_stdlib_server(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A client context made through the injected ssl module (glasstls's), trusting a throwaway root,
+    and an OpenSSL server context with a localhost certificate under it."""
     ca = ThrowawayCA.create()
     ca.issue_server(["localhost"]).write(tmp_path / "cert.pem", tmp_path / "key.pem")
     (tmp_path / "ca.pem").write_bytes(ca.root_pem())
     client = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
     server = STDLIB(ssl.PROTOCOL_TLS_SERVER)  # OpenSSL on the other side
     server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return client, server
+
+
+def test_each_connection_traced_as_one_block(injected: io.StringIO, tmp_path: Path) -> None:
+    client, server = injected_client_and_stdlib_server(tmp_path)
     first, second = Pair(client, server), Pair(client, server)
     first.handshake()
     second.handshake()
@@ -82,12 +89,7 @@ def test_each_connection_traced_as_one_block(injected: io.StringIO, tmp_path: Pa
 def test_a_long_connection_s_trace_is_written_out_as_it_grows(injected: io.StringIO, tmp_path: Path) -> None:
     """A traced connection kept busy writes its trace out in "(continued)" blocks of about 64 KiB
     (trace.Spill), not all of it when it ends: the watch held it whole before, as the CLI server did."""
-    ca = ThrowawayCA.create()
-    ca.issue_server(["localhost"]).write(tmp_path / "cert.pem", tmp_path / "key.pem")
-    (tmp_path / "ca.pem").write_bytes(ca.root_pem())
-    client = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    server = STDLIB(ssl.PROTOCOL_TLS_SERVER)  # OpenSSL on the other side
-    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    client, server = injected_client_and_stdlib_server(tmp_path)
     pair = Pair(client, server)
     pair.handshake()
     for _ in range(1500):  # each: a record out and its echo in, both traced
