@@ -103,6 +103,10 @@ def test_a_name_with_an_underscore_is_checked_not_refused_as_an_internal_error(
     # A port or a space is no host name either: a name mismatch, as ssl's (verify error 62).
     for odd in ("localhost:443", "local host"):
         assert fails(identity.chain, odd, store).description == AlertDescription.bad_certificate
+    # A wildcard stands for a host name's label only, as in OpenSSL (and so Python's ssl).
+    wildcard = ca.issue_server(["*.internal"], now=NOW)
+    assert verify_server_chain(wildcard.chain, "web-1.internal", store, NOW).leaf == wildcard.certificate
+    assert fails(wildcard.chain, "web_1.internal", store).description == AlertDescription.bad_certificate
 
 
 def test_naive_time_is_utc(server: Identity, store: TrustStore) -> None:
@@ -240,6 +244,11 @@ def test_wildcard_does_not_match(wildcard: Identity, store: TrustStore, name: st
         ("*.example.com", "a.b.example.com", False),
         ("*.example.com", ".example.com", False),
         ("w*.example.com", "www.example.com", False),
+        # What "*" stands for is a host name's label, as OpenSSL's X509_check_host takes it.
+        ("*.example.com", "my_host.example.com", False),
+        ("*.example.com", "a b.example.com", False),
+        ("my_host.example.com", "MY_HOST.example.com", True),
+        ("*.example.com", "xn--bcher-kva.example.com", True),
     ],
 )
 def test_name_matches(pattern: str, name: str, expected: bool) -> None:

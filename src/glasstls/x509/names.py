@@ -8,6 +8,7 @@ DNS names and IP addresses, and RFC 6125's matching of a server name against the
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from typing import cast
 
@@ -90,17 +91,22 @@ def shown_names(names: Sequence[str]) -> str:
     return ", ".join(printable(n) for n in names)
 
 
+_HOST_LABEL = re.compile(r"[a-z0-9-]+")
+
+
 def name_matches(pattern: str, name: str) -> bool:
     """RFC 6125, Section 6.4.3, as the Web PKI narrows it: "*" only as the whole left-most label.
 
     "*.example.com" matches "a.example.com" but neither "example.com" nor
-    "a.b.example.com"; comparison ignores case (RFC 4343).
+    "a.b.example.com"; comparison ignores case (RFC 4343). The label "*" stands for is a
+    host name's (letters, digits, hyphens: RFC 952 and RFC 1123, Section 2.1), as OpenSSL's
+    X509_check_host takes it: "my_host.example.com" matches only a name written out in full.
     """
     pattern, name = pattern.rstrip(".").lower(), name.rstrip(".").lower()
     if not pattern.startswith("*."):
         return pattern == name
     label, dot, rest = name.partition(".")
-    return bool(label) and bool(dot) and rest == pattern[2:]
+    return _HOST_LABEL.fullmatch(label) is not None and bool(dot) and rest == pattern[2:]
 
 
 def matches_any(names: Sequence[str], server_name: str) -> bool:
