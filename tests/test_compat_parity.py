@@ -106,6 +106,47 @@ def test_sni_callback_is_given_the_sslsocket(files: Files, kind: str) -> None:
         server.result()
 
 
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_sni_callback_switch_serves_that_contexts_chain_and_alpn(
+    files: Files, kind: str, version: str, tmp_path: Path
+) -> None:
+    """A context an sni_callback switches to serves its chain and its ALPN protocols (OpenSSL's
+    SSL_set_SSL_CTX, whose ALPN callback is the new context's), and the callback is asked once per
+    handshake, a resumed one too, whatever the number of suites the client offers."""
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    server_identity("switched.test").write(chain, key)
+    other = CONTEXTS[kind](ssl.PROTOCOL_TLS_SERVER)
+    other.load_cert_chain(str(chain), str(key))
+    other.set_alpn_protocols(["h2"])
+    context = server_context(files, kind, version)
+    context.set_alpn_protocols(["http/1.1"])
+    names: list[str] = []
+
+    def switch(sock: Any, name: str, _context: Any) -> None:
+        names.append(name)
+        sock.context = other
+
+    context.sni_callback = switch
+
+    def handler(tls: Any) -> tuple[str | None, bool]:
+        tls.sendall(b"ok")
+        tls.recv(1)
+        return tls.selected_alpn_protocol(), tls.session_reused
+
+    client = client_context(files, "stdlib", version)
+    client.set_alpn_protocols(["http/1.1", "h2"])
+    session = None
+    for _ in range(2):
+        with tls_server(context, handler) as server:
+            with connect(client, server.port, server_hostname="switched.test", session=session) as tls:
+                assert tls.recv(2) == b"ok"
+                session = tls.session
+                tls.sendall(b"x")
+                assert tls.selected_alpn_protocol() == "h2"
+            assert server.result() == ("h2", len(names) == 2)
+    assert names == ["switched.test", "switched.test"]
+
+
 def test_unwrap_keeps_context_and_server_hostname(files: Files, kind: str) -> None:
     def handler(tls: Any) -> None:
         tls.recv(1)

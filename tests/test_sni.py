@@ -4,6 +4,7 @@ chain or unrecognized_name, by configuration."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from glasstls import CertifiedKey, ClientConfig, ClientConnection, ProtocolVersion, ServerConfig, ServerConnection
-from glasstls.enums import AlertDescription, ExtensionType
+from glasstls.enums import AlertDescription, CipherSuite, ExtensionType
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.wire.handshake import EncryptedExtensions, ServerHello
 from glasstls.x509.mint import ThrowawayCA
@@ -143,6 +144,44 @@ def test_a_server_whose_callback_holds_every_chain(ca, chains, version) -> None:
         assert s.error is not None and s.error.description == AlertDescription.handshake_failure
         assert "no certificate to present: its server_name_callback chose none" in s.error.reason
         assert c.error is not None and c.error.description == AlertDescription.handshake_failure
+
+
+def _pump(c: ClientConnection, s: ServerConnection) -> None:
+    for _ in range(8):
+        a = c.data_to_send()
+        if a:
+            s.receive_bytes(a)
+        b = s.data_to_send()
+        if b:
+            c.receive_bytes(b)
+        if not a and not b:
+            return
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_callback_is_asked_once_a_handshake_and_may_give_a_whole_config(ca, chains, version) -> None:
+    """Asked once per ClientHello, resumptions too (as OpenSSL's servername callback), not once per
+    suite tried (the client here lists RSA suites first, for an ECDSA chain); a ServerConfig it gives
+    serves the handshake: its chain and its ALPN protocols (Go's GetConfigForClient)."""
+    first = ServerConfig(certificates=(_ck(chains["default"]),), alpn=("http/1.1",), tls_max=version)
+    switched = ServerConfig(certificates=(_ck(chains["wild"]),), alpn=("h2",), tls_max=version)
+    asked: list[str | None] = []
+    sc = dataclasses.replace(first, server_name_callback=lambda name: asked.append(name) or switched)
+    rsa_first = (
+        CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_AES_128_GCM_SHA256,
+    )  # fmt: skip
+    cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()), alpn=("http/1.1", "h2"), cipher_suites=rsa_first)
+    session = None
+    for handshake in (1, 2):
+        c = ClientConnection(cc, server_name="www.example.test", session=session)
+        s = ServerConnection(sc)
+        _pump(c, s)
+        assert c.handshake_complete and c.parameters.alpn == "h2", c.error
+        assert c.parameters.resumed is (handshake == 2)
+        assert asked == ["www.example.test"] * handshake
+        session = c.session
+    assert c.parameters.peer_certificate_subject == "CN=*.example.test"
 
 
 @pytest.mark.interop

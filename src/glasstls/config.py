@@ -549,11 +549,14 @@ class ServerConfig:
     stateless_hrr: bool = False
     cookie_sealer: CookieSealer | None = None
     refuse_unknown_server_names: bool = False  # unrecognized_name instead of the default chain (RFC 6066)
-    # Called with the client's server_name (None without SNI) before a chain is chosen: returns
-    # the chains to choose among for it (None: ``certificates``), or raises AlertError to refuse
-    # (OpenSSL's servername callback; glasstls.compat's sni_callback runs through it). With it,
-    # ``certificates`` may be empty: a handshake it gives no chain for is refused (handshake_failure).
-    server_name_callback: Callable[[str | None], tuple[CertifiedKey, ...] | None] | None = None
+    # Called once per ClientHello with the client's server_name (None without SNI), once the version
+    # is chosen and before anything else is (OpenSSL's servername callback, resumptions too;
+    # glasstls.compat's sni_callback runs through it). It returns the chains to choose among for the
+    # name (None: ``certificates``), or a ServerConfig to serve the rest of this handshake with
+    # (as Go's GetConfigForClient: its chains, ALPN, suites ...; its own callback is not called),
+    # or raises AlertError to refuse. With it, ``certificates`` may be empty: a handshake it gives
+    # no chain for is refused (handshake_failure).
+    server_name_callback: Callable[[str | None], tuple[CertifiedKey, ...] | ServerConfig | None] | None = None
     client_auth: str = "none"  # "none", "optional" or "required"
     client_trust_store: TrustStore | None = None  # for client certificates
     # CRLs for client certificates, and the policy when a certificate has no current CRL

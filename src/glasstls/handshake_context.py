@@ -92,10 +92,16 @@ class HandshakeContext:
         self._ccs_sent = False  # a change_cipher_spec went out
         self.session_id_cached: bytes | None = None  # server, TLS 1.2: see forget_session
         self.resuming: SessionState | None = None  # client, TLS 1.2: the offered session the server took
+        self.chains_for_name: tuple[Any, ...] | None = None  # server: the server_name_callback's chains
         # The handshake completed (complete() was called): only from then on can a change of the
         # write keys or limit change send's bulk lane (none before: the connection's _choose_sealer), so
         # only then is the connection told, through the proxy, of one.
         self._completed = False
+
+    def serve_with(self, config: Any) -> None:
+        """Server: serve this handshake with the ServerConfig the server_name_callback gave
+        (certselect.ask_server_name_callback); the connection keeps the one it was made with."""
+        self.config = config
 
     def forget_session(self) -> None:
         """RFC 5246, Section 7.2: a connection ended by a fatal alert, sent or received, must not be

@@ -69,6 +69,8 @@ class SSLContext(Protocol):
 
     def server_chains(self) -> Any: ...
 
+    def switched_from(self, first: Any) -> Any: ...
+
     def key_log(self) -> Any: ...
 
     def note_peer_chain(self, chain: Any) -> None: ...
@@ -542,7 +544,7 @@ class SSLObject(_Base):
                 alert, f"the server's sni_callback refused server name {server_name!r} ({alert.name})",
                 facts=Facts("callback_refused", field="SSLContext.sni_callback"),
             )  # fmt: skip
-        return self._context.server_chains() if self._context is not before else None
+        return self._context.switched_from(self._conn.config) if self._context is not before else None
 
     # -- plumbing ------------------------------------------------------------------------
     def _pump(self) -> None:

@@ -24,6 +24,7 @@ from ..session.state import SessionState
 from ..wire.handshake import ClientHello, Handshake, Parser
 
 if TYPE_CHECKING:
+    from ..config import CertifiedKey
     from .zero_rtt import ZeroRtt
 
 T = TypeVar("T")
@@ -129,6 +130,11 @@ class Context(Protocol):
     # cache (cached, or resumed from it); dropped if the connection ends with a fatal alert.
     session_id_cached: bytes | None
     resuming: SessionState | None  # client, TLS 1.2: the offered session the server took (forget_session)
+    # Server: what its server_name_callback gave for this handshake's server_name, asked once per
+    # ClientHello (certselect.ask_server_name_callback): the chains to choose among; None: no callback.
+    chains_for_name: tuple[CertifiedKey, ...] | None
+
+    def serve_with(self, config: Any) -> None: ...  # server: the ServerConfig a server_name_callback gave
 
     def skip_early_data(self, limit: int) -> None: ...  # server: skip rejected early records
     def clear_write_keys(self) -> None: ...  # client: back to plaintext after rejected 0-RTT (HRR)

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.signatures import TLS13_SIGNATURE_SCHEMES, is_rsassa_pss_certificate, key_kind, scheme_fits_key
-from ..enums import AlertDescription, ClientCertificateType, SignatureScheme
+from ..enums import AlertDescription, ClientCertificateType, ExtensionType, SignatureScheme
 from ..errors import AlertError, Facts
 from ..text import exception_text, printable
+from ..wire.handshake import ClientHello
 from ..x509.names import describe, name_matches
 from .base import Context
 
@@ -31,9 +32,13 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     with ``refuse_unknown_server_names``, an unrecognized_name alert.
     """
     cfg: ServerConfig = ctx.config
-    chains = cfg.certificates
-    if cfg.server_name_callback is not None:
-        chains = _from_callback(cfg, server_name)
+    chains = cfg.certificates if ctx.chains_for_name is None else ctx.chains_for_name
+    if not chains and ctx.chains_for_name is not None:
+        # As OpenSSL's server with no certificate: refused at the handshake that needs one.
+        raise AlertError(
+            AlertDescription.handshake_failure,
+            "the server has no certificate to present: its server_name_callback chose none and it has none of its own",
+        )
     if server_name is None:
         return chains
     matching = [c for c in chains if carries_name(c, server_name)]
@@ -48,11 +53,17 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     return chains
 
 
-def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[CertifiedKey, ...]:
-    """The chains ``server_name_callback`` gives; its failure refuses the handshake, not the server."""
+def ask_server_name_callback(ctx: Context, ch: ClientHello) -> None:
+    """Ask the server's server_name_callback once per ClientHello, before anything is chosen by the
+    name (RFC 6066, Section 3), resumed handshakes too, as OpenSSL calls its servername callback. Its
+    chains are what candidates() chooses among; a ServerConfig it gives serves the rest of the
+    handshake (the version is already chosen). Its failure refuses the handshake, not the server."""
+    cfg: ServerConfig = ctx.config
     assert cfg.server_name_callback is not None
+    sni = ch.ext(ExtensionType.server_name)
+    server_name = sni.value if sni is not None else None
     try:
-        chains = cfg.server_name_callback(server_name)
+        answer = cfg.server_name_callback(server_name)
     except AlertError:
         raise
     except Exception as exc:  # the application's code: any failure is a refusal with its reason
@@ -61,18 +72,14 @@ def _from_callback(cfg: ServerConfig, server_name: str | None) -> tuple[Certifie
             f"the server's server_name_callback failed: {exception_text(exc)}",
             facts=Facts("callback_refused", field="ServerConfig.server_name_callback"),
         ) from None
-    if chains is None:
-        if not cfg.certificates:
-            # As OpenSSL's server with no certificate: refused at the handshake, not when it was made.
-            raise AlertError(
-                AlertDescription.handshake_failure,
-                "the server has no certificate to present: its server_name_callback chose none and it has none "
-                "of its own",
-            )
-        return cfg.certificates
-    if not chains:
+    if isinstance(answer, ServerConfig):
+        ctx.serve_with(answer)
+        answer = answer.certificates
+    elif answer is None:
+        answer = cfg.certificates  # (none: refused by candidates() if the handshake needs one)
+    elif not answer:
         raise AlertError(AlertDescription.unrecognized_name, "the server's server_name_callback gave no certificate")
-    return tuple(chains)
+    ctx.chains_for_name = tuple(answer)
 
 
 def acknowledges_name(ctx: Context, certified: CertifiedKey, server_name: str) -> bool:
@@ -80,8 +87,7 @@ def acknowledges_name(ctx: Context, certified: CertifiedKey, server_name: str) -
     used the name: its certificate carries the name, or the application's server_name_callback chose
     by it. The default chain served for a name it does not carry is no use of it (nor does OpenSSL
     acknowledge the name then)."""
-    cfg: ServerConfig = ctx.config
-    return cfg.server_name_callback is not None or carries_name(certified, server_name)
+    return ctx.chains_for_name is not None or carries_name(certified, server_name)
 
 
 def report_choice(ctx: Context, certified: CertifiedKey, server_name: str | None) -> None:

@@ -14,6 +14,7 @@ from ..enums import ProtocolVersion
 from ..wire.handshake import ClientHello
 from . import server12, server13
 from .base import AnyState, Context, State
+from .certselect import ask_server_name_callback
 from .hello import choose_protocol_version, raise_unreadable
 
 # Looked up once: a member looked up on its class goes through EnumType's attribute hook (some 900
@@ -37,7 +38,11 @@ class ExpectClientHello(State[ClientHello]):
     )
 
     def handle(self, ctx: Context, ch: ClientHello) -> AnyState:
-        if choose_protocol_version(ctx, ch) == _TLS12:
+        tls12 = choose_protocol_version(ctx, ch) == _TLS12
+        if tls12:
             raise_unreadable(ch)  # (the extensions TLS 1.3 ignores: TLS 1.2 reads them)
+        if ctx.config.server_name_callback is not None:
+            ask_server_name_callback(ctx, ch)  # (after the version, as OpenSSL's servername callback)
+        if tls12:
             return server12.on_client_hello(ctx, ch)
         return server13.on_client_hello(ctx, ch)

@@ -191,7 +191,7 @@ def _certificate_for(
     """The first certificate for the client's server name whose key can sign with a
     scheme the client offered (RFC 8446, Section 4.4.2.2)."""
     cfg: ServerConfig = ctx.config
-    if not cfg.certificates and cfg.server_name_callback is None:
+    if not cfg.certificates and ctx.chains_for_name is None:
         raise AlertError(
             AlertDescription.unknown_psk_identity,
             "this server authenticates with external PSKs only, and the client offered none it can use",
