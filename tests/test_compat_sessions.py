@@ -93,6 +93,14 @@ def test_session_refusals_as_the_stdlib(pki: Pki, kind: str) -> None:
         server_side = server_context(*files, kind=kind).wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
         with pytest.raises(ValueError, match=re.escape("Session refers to a different SSLContext.")):
             server_side.session = tls.session
+        # Given when wrapping, the same checks (_ssl.c's newPySSLSocket goes through the setter).
+        with pytest.raises(ValueError, match=re.escape("Session refers to a different SSLContext.")):
+            other.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost", session=tls.session)
+        near, far = socket.socketpair()  # (connected: wrap_socket makes its SSLObject at once)
+        with near, far, pytest.raises(ValueError, match=re.escape("Session refers to a different SSLContext.")):
+            other.wrap_socket(near, server_hostname="localhost", session=tls.session, do_handshake_on_connect=False)
+        with pytest.raises(TypeError, match=re.escape("Value is not a SSLSession.")):
+            context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost", session="not a session")
 
 
 def test_a_tls13_session_before_any_ticket_resumes_nothing(pki: Pki, kind: str) -> None:

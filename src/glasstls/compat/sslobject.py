@@ -110,7 +110,7 @@ class SSLObject(_Base):
         self._owner: weakref.ref[Any] | None = None
         self._inbox = Inbox()
         self._error: TLSError | None = None
-        self._session = session_state(session) if session is not None else None
+        self._session = self._offerable(session) if session is not None else None
         self._started = False  # do_handshake() was called: the ClientHello is out, the session fixed
         self._done_at: float | None = None  # when .session was first read with nothing to resume
         self._first = b""  # the first bytes the peer sent: a record header, or what is not TLS
@@ -407,16 +407,22 @@ class SSLObject(_Base):
         set before do_handshake() it is offered (the ClientHello is made again with it)."""
         if session is None:
             raise TypeError("Value is not a SSLSession.")
-        state = session_state(session)
-        if isinstance(session, SSLSession) and session.context is not self._context:
-            raise ValueError("Session refers to a different SSLContext.")
-        if self._server_side:
-            raise ValueError("Cannot set session for server-side SSLSocket.")
+        state = self._offerable(session)
         if self._conn.handshake_complete:
             raise ValueError("Cannot set session after handshake.")
         self._session = state
         if not self._started:
             self._conn = self._connection()
+
+    def _offerable(self, session: Any) -> Any:
+        """The state of a session this object may offer, set here or given to wrap_socket/wrap_bio
+        (both go through _ssl.c's setter, in its order of checks)."""
+        state = session_state(session)
+        if isinstance(session, SSLSession) and session.context is not self._context:
+            raise ValueError("Session refers to a different SSLContext.")
+        if self._server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        return state
 
     @property
     def session_reused(self) -> bool:
