@@ -11,6 +11,7 @@ import os
 import select
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -145,6 +146,39 @@ def test_sni_callback_switch_serves_that_contexts_chain_and_alpn(
                 assert tls.selected_alpn_protocol() == "h2"
             assert server.result() == ("h2", len(names) == 2)
     assert names == ["switched.test", "switched.test"]
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_a_reset_after_the_handshake_reads_as_a_ragged_eof(files: Files, kind: str, version: str) -> None:
+    """A peer that resets the connection (SO_LINGER 0) is, as _ssl.c reports it over OpenSSL 3, the end
+    of the stream without close_notify: recv gives b'' (suppress_ragged_eofs) or raises SSLEOFError,
+    and a send raises SSLEOFError, then and after; not ConnectionResetError or BrokenPipeError."""
+    reset = threading.Event()
+
+    def handler(tls: Any) -> None:
+        tls.sendall(b"hi")
+        tls.recv(1)
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        tls.close()  # (a reset: SO_LINGER with no time to linger)
+        reset.set()
+
+    outcomes = []
+    for ragged, action in ((True, "recv"), (False, "recv"), (True, "send")):
+        context = client_context(files, kind, version)
+        with tls_server(server_context(files, version=version), handler) as server:
+            with connect(context, server.port, suppress_ragged_eofs=ragged) as tls:
+                assert tls.recv(2) == b"hi"
+                tls.sendall(b"x")
+                assert reset.wait(WAIT)
+                time.sleep(0.1)  # (the reset reaches our end)
+                for _ in range(2):
+                    try:
+                        outcomes.append(tls.recv(10) if action == "recv" else tls.sendall(b"y" * 10))
+                    except OSError as exc:
+                        outcomes.append(type(exc).__name__)
+            server.result()
+            reset.clear()
+    assert outcomes == [b"", b"", "SSLEOFError", "SSLEOFError", "SSLEOFError", "SSLEOFError"]
 
 
 def test_unwrap_keeps_context_and_server_hostname(files: Files, kind: str) -> None:

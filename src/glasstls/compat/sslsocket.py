@@ -372,6 +372,8 @@ class SSLSocket(SSLObjectQueries, _Base):
         while True:
             try:
                 return os.read(fd, size)
+            except ConnectionResetError:
+                return b""  # the end of the stream, as _raw reads one (_peer_gone)
             except (BlockingIOError, InterruptedError):
                 if deadline.at is None:  # a blocking socket whose descriptor is not: as its own recv
                     data = self._raw(socket.socket.recv, size, write=False, deadline=deadline, what="read")
@@ -478,7 +480,17 @@ class SSLSocket(SSLObjectQueries, _Base):
             except (BlockingIOError, InterruptedError):
                 if deadline.nonblocking or timeout == 0.0:
                     raise want(write) from None
+            except (ConnectionResetError, BrokenPipeError) as exc:
+                if not write:
+                    return b""  # a reset reads as the end of the stream: see _peer_gone
+                raise self._peer_gone() from exc
             wait_ready(self, write, deadline, what)  # nothing yet: wait, within the deadline
+
+    def _peer_gone(self) -> ssl.SSLEOFError:
+        """A reset or a broken pipe, as _ssl.c over OpenSSL 3 reports one: the stream's end without close_notify
+        (a read: b'' with suppress_ragged_eofs, else SSLEOFError; a write: SSLEOFError, then and after)."""
+        truncation = getattr(self._sslobj, "truncation", None)  # (glasstls's SSLObject has it)
+        return truncation() if truncation is not None else eof_error()
 
     # -- TLS operations -----------------------------------------------------------------------
 
@@ -577,6 +589,9 @@ class SSLSocket(SSLObjectQueries, _Base):
             sent = os.write(self.fileno(), records)
         except (BlockingIOError, InterruptedError):
             pass  # (the kernel has no room now: _send_held waits for it)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            self._send_lock.release()  # (nothing more will go out: what was sealed is dropped)
+            raise self._peer_gone() from exc
         except BaseException:
             self._unsent += records  # kept, as _flush keeps what a failed send did not take
             self._send_lock.release()
