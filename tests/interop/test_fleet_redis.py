@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 from interop_peers import OPENSSL, run_s_client
 from redis_peer import RedisServer, needs_redis
 
@@ -220,8 +221,10 @@ def drive(client: ClientConnection, flight: bytes, port: int) -> bytes:
 
 @pytest.mark.parametrize("fleet", [("--early-data", "16384")], indirect=True)
 def test_a_0rtt_flight_accepted_by_one_server_is_refused_by_the_other(
-    files: Path, fleet: list[FleetServer], tmp_path: Path
+    files: Path, fleet: list[FleetServer], tmp_path: Path, redis_server: RedisServer
 ) -> None:
+    """... and, once Redis has forgotten its records (FLUSHALL, as a restart or a failover to an empty
+    replica leaves it), refused again by the server that accepted it: RFC 8446, Section 8.2."""
     a, b = fleet
     glasstls_session(files, a.port, tmp_path / "s.sess")
     now = datetime.now(UTC)
@@ -236,6 +239,12 @@ def test_a_0rtt_flight_accepted_by_one_server_is_refused_by_the_other(
     refused = b.wait_for(r"resumed; 0-RTT rejected: (.*)")
     assert "replayed ClientHello: its binder was seen before by another server" in refused.group(1)
     assert "(redis)" in refused.group(1)
+    redis.Redis.from_url(redis_server.url).flushall()
+    again = early_client(files, tmp_path / "s.sess", 7, now)
+    assert again.data_to_send() == flight
+    drive(again, flight, a.port)
+    assert again.parameters is not None and again.parameters.early_data_accepted is False
+    assert "the replay memory began" in a.wait_for(r"0-RTT rejected: (.*)").group(1)
 
 
 # -- ticket keys rotating while clients resume ------------------------------------------------------
@@ -311,7 +320,7 @@ def test_redis_stopped_and_restarted_mid_run(
     summary = glasstls_early(files, b.port, tmp_path / "t13.sess")
     assert summary["resumed"] is True  # the ticket keys B holds still open A's ticket...
     assert summary["early_data"] == "rejected"  # ...but no 0-RTT without the fleet's replay memory
-    b.wait_for(r"0-RTT rejected: the replay guard cannot record this ClientHello: store down \(redis\)")
+    b.wait_for(r"0-RTT rejected: the replay guard cannot vouch for this ClientHello: store down \(redis\)")
     assert all(server.alive for server in fleet)
     redis_server.start()  # empty, on the same port
     time.sleep(1.2)  # the servers probe a store that is down once a second

@@ -23,7 +23,7 @@ from redis_peer import RedisServer, free_port, needs_redis
 
 from glasstls.session import cache as C
 from glasstls.session import tickets as T
-from glasstls.session.replay import SEEN
+from glasstls.session.replay import RECORDING, SEEN
 from glasstls.session.state import SessionState
 from glasstls.session.stores import STORE_DOWN, NoTicketKey
 from glasstls.store import Stores, open_stores
@@ -143,6 +143,49 @@ def test_of_many_servers_racing_with_one_hello_exactly_one_accepts(redis_server:
         t.join(timeout=10)
     assert results.count(None) == 1 and len(results) == 8, results
     assert all(r is None or r.startswith("seen before by another server") for r in results)
+
+
+def test_a_replay_memory_that_begins_again_vouches_only_for_later_tickets(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """RFC 8446, Section 8.2: a Redis that forgot its records (restarted or failed over empty, flushed)
+    cannot tell a replay of a hello it accepted before from a new one. The memory notes when it began,
+    a ticket issued before that is refused until the memory is RECORDING old, and one issued after it
+    is not (nothing could have been accepted with it before)."""
+    a, b = stores(redis_server.url, prefix), stores(redis_server.url, prefix)
+    client = redis.Redis.from_url(redis_server.url)
+    issued = datetime.now(UTC)
+    assert a.ticket_keys.sync(issued)  # (as before any ticket: the memory begins here at the latest)
+    since = f"{prefix}rp-since"
+    assert abs(int(client.get(since)) - issued.timestamp() * 1000) < 1000
+    now = issued + timedelta(seconds=1)
+    assert a.replay_guard.record(b"binder:1", now + RECORDING, now, issued) is None
+    for key in [since, *client.scan_iter(f"{prefix}rp:*")]:  # what a flush does to this fleet's keys
+        client.delete(key)
+    later = now + timedelta(seconds=2)
+    why = b.replay_guard.record(b"binder:1", later + RECORDING, later, issued)  # the replay, at the other
+    assert why is not None and why.startswith("the replay memory began 0.0 s ago (Redis emptied"), why
+    assert "RFC 8446, Section 8.2" in why
+    assert b.replay_guard.record(b"binder:2", later + RECORDING, later, later) is None  # a ticket of the new memory
+    old_enough = later + RECORDING
+    assert b.replay_guard.record(b"binder:3", old_enough + RECORDING, old_enough, issued) is None
+    client.set(since, b"not a time")
+    assert "unreadable" in str(a.replay_guard.record(b"binder:4", later + RECORDING, later, issued))
+
+
+def test_a_redis_that_may_evict_refuses_all_0rtt(tmp_path: Path) -> None:
+    """Keys evicted at maxmemory take the replay records with them: unless the policy is noeviction
+    (or there is no maxmemory), the guard refuses, and says so."""
+    with RedisServer(tmp_path) as server:
+        client = redis.Redis.from_url(server.url)
+        client.config_set("maxmemory", "64mb")
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        now = datetime.now(UTC)
+        guard = stores(server.url, "ev:").replay_guard
+        why = guard.record(b"binder:1", now + RECORDING, now, now)
+        assert why is not None and "Redis may evict the replay records (maxmemory-policy allkeys-lru)" in why
+        client.config_set("maxmemory-policy", "noeviction")
+        assert stores(server.url, "ev:").replay_guard.record(b"binder:2", now + RECORDING, now, now) is None
 
 
 # -- ticket keys ------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ..enums import AlertDescription
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.psk import ticket_age_ms
-from ..session.replay import DEFAULT_WINDOW, ReplayGuard, fresh
+from ..session.replay import DEFAULT_WINDOW, RECORDING, ReplayGuard, fresh
 from ..session.state import SessionState
 from ..session.stores import where
 from ..wire import extensions as X
@@ -260,16 +260,18 @@ def _replayed(guard: ReplayGuard, binder: bytes, ticket: bytes, session: Session
     what it admits. It says where it looked (memory, redis) and, in a fleet, whether
     the value was seen by this server or another; a guard that cannot record refuses."""
     place = where(guard.source)
-    why = guard.record(b"binder:" + binder, now + 2 * DEFAULT_WINDOW, now)
+    why = guard.record(b"binder:" + binder, now + RECORDING, now, session.created)
     if why is not None:
         if not why.startswith("seen"):
-            return f"the replay guard cannot record this ClientHello: {why} {place}, fails closed (RFC 8446, Section 8)"
+            return (
+                f"the replay guard cannot vouch for this ClientHello: {why} {place}, fails closed (RFC 8446, Section 8)"
+            )
         return f"replayed ClientHello: its binder was {why} {place} (RFC 8446, Section 8.2)"
     digest = b"ticket:" + hashlib.sha256(ticket).digest()
-    why = guard.record(digest, session.created + timedelta(seconds=session.lifetime), now)
+    why = guard.record(digest, session.created + timedelta(seconds=session.lifetime), now, session.created)
     if why is not None:
         if not why.startswith("seen"):
-            return f"the replay guard cannot record this ticket: {why} {place}, fails closed (RFC 8446, Section 8)"
+            return f"the replay guard cannot vouch for this ticket: {why} {place}, fails closed (RFC 8446, Section 8)"
         return f"the ticket's early data was accepted once already, {why} {place} (single use, RFC 8446, Section 8.1)"
     return None
 

@@ -41,6 +41,9 @@ from .stores import MEMORY
 # RFC 8446, Section 8.3: the window absorbs network delay and clock drift; ten
 # seconds is what OpenSSL and BoringSSL allow (rustls: ten seconds as well).
 DEFAULT_WINDOW = timedelta(seconds=10)
+# How long a ClientHello's binder is remembered: as long as the freshness check could admit it again
+# (the window either way). A memory younger than this cannot vouch for earlier tickets (Section 8.2).
+RECORDING = 2 * DEFAULT_WINDOW
 # Records kept by MemoryReplayGuard: each is a 32-48 byte binder and a deadline.
 DEFAULT_MAX_ENTRIES = 100_000
 
@@ -67,9 +70,10 @@ class ReplayGuard(Protocol):
     @property
     def source(self) -> str: ...  # where the values are kept: "memory", "redis"
 
-    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
+    def record(self, value: bytes, keep_until: datetime, now: datetime, issued: datetime | None = None) -> str | None:
         """Record ``value`` until ``keep_until``: None if it was not recorded before, otherwise
-        why it is refused (seen, full, store down).
+        why it is refused (seen, full, store down, a memory too young to vouch for a ticket
+        ``issued`` before it began: RFC 8446, Section 8.2).
 
         Atomic: of two concurrent calls with one value, at most one returns None. Refuses
         (fails closed) when the value cannot be recorded; never raises for a store that
@@ -95,7 +99,9 @@ class MemoryReplayGuard:
         """True if ``value`` was not recorded before (and now is): :meth:`record` as a yes or no."""
         return self.record(value, keep_until, now) is None
 
-    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
+    def record(self, value: bytes, keep_until: datetime, now: datetime, issued: datetime | None = None) -> str | None:
+        """As ReplayGuard.record; ``issued`` is not needed here: this memory begins with the process,
+        as do the ticket keys of a configuration that does not share them (TicketKeys)."""
         check_aware(now)
         check_aware(keep_until, "keep_until")
         with self._lock:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import redis
 
 DEADLINE = 0.25  # seconds for one call to the store (connect, then each reply)
+# Under PREFIX: when the replay guard's memory in this Redis began (ms since the epoch, no TTL), set
+# by the first ticket-key sync or replay record that finds it missing (redis_sessions.RedisReplayGuard).
+MEMORY_SINCE = "rp-since"
 SCHEMES = ("redis", "rediss", "unix")
 
 

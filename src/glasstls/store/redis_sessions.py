@@ -23,21 +23,25 @@ import hashlib
 import math
 import os
 import socket
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DecodeError
 from ..session.cache import EXPIRED_SESSION, FOUND, UNKNOWN_SESSION
-from ..session.replay import SEEN
+from ..session.replay import RECORDING, SEEN
 from ..session.state import SessionState, check_aware
 from ..session.stores import STORE_DOWN
+from ..text import printable
 from .health import StoreDown, StoreHealth
+from .redis_client import MEMORY_SINCE
 from .sealing import StoreSealer
 
 if TYPE_CHECKING:
     import redis
 
 SOURCE = "redis"
+EVICTION_CHECK = 60.0  # seconds between two reads of Redis's maxmemory settings by a replay guard
 _BLOB = (bytes, type(None))  # what GET and SET ... GET answer: a value, or nil
 
 
@@ -115,31 +119,83 @@ class RedisSessionCache:
 
 class RedisReplayGuard:
     """A :class:`~glasstls.session.replay.ReplayGuard` in Redis: one atomic ``SET NX PX GET``
-    per value, so of two servers given one ClientHello at most one accepts its early data."""
+    per value, so of two servers given one ClientHello at most one accepts its early data.
+
+    Redis may forget what it recorded: restarted or failed over empty, flushed, or evicting keys
+    at its maxmemory. RFC 8446, Section 8.2: a memory that begins (again) refuses 0-RTT while a
+    ClientHello accepted before it may still be fresh. So the memory notes when it began
+    (``PREFIX rp-since``, no TTL, set by the first sync or record that finds it missing), and a
+    ticket issued before that is refused until the memory is RECORDING old; and a Redis that may
+    evict (a maxmemory and a policy other than noeviction, read every EVICTION_CHECK seconds)
+    refuses all 0-RTT."""
 
     source = SOURCE
 
     def __init__(self, client: redis.Redis, health: StoreHealth, prefix: str = "glasstls:") -> None:
         self._client, self._health = client, health
         self._prefix = prefix
+        self._memory_since = prefix + MEMORY_SINCE
         self.instance = instance_id()
+        self._evicts: str | None = None  # why this Redis may forget records ("": it may not)
+        self._eviction_checked = -math.inf
 
-    def record(self, value: bytes, keep_until: datetime, now: datetime) -> str | None:
+    def record(self, value: bytes, keep_until: datetime, now: datetime, issued: datetime | None = None) -> str | None:
         check_aware(now)
         check_aware(keep_until, "keep_until")
         key = f"{self._prefix}rp:{hashlib.sha256(value).hexdigest()}"
-        ms = _ms_until(keep_until, now)
+        check = time.monotonic() - self._eviction_checked >= EVICTION_CHECK
         try:
-            # Redis 7.0: NX with GET answers the value already there (a refusal) or nil (recorded now).
-            before: Any = self._health.call(
-                lambda: self._client.set(key, self.instance, nx=True, px=ms, get=True), expect=_BLOB
-            )
+            answers = self._health.call(lambda: self._round_trip(key, _ms_until(keep_until, now), now, check))
         except StoreDown:
             return STORE_DOWN
-        if before is None:
-            return None
-        who = bytes(before).decode("utf-8", "replace")
-        return SEEN if who == self.instance else f"seen before by another server ({who})"
+        since, before = answers[0], answers[1]
+        if check:
+            self._evicts, self._eviction_checked = _eviction(answers[2]), time.monotonic()
+        if before is not None:
+            if not isinstance(before, bytes):
+                return f"the store answered a {type(before).__name__} for a record (fails closed)"
+            who = before.decode("utf-8", "replace")
+            return SEEN if who == self.instance else f"seen before by another server ({who})"
+        return self._evicts or _young(since, issued, now)
+
+    def _round_trip(self, key: str, ms: int, now: datetime, check: bool) -> list[Any]:
+        now_ms = int(now.timestamp() * 1000)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.set(self._memory_since, now_ms, nx=True, get=True)  # (Redis 7.0: NX with GET)
+        pipe.set(key, self.instance, nx=True, px=ms, get=True)  # the value already there, or nil: recorded now
+        if check:
+            pipe.info("memory")
+        return list(pipe.execute())
 
     def first_use(self, value: bytes, keep_until: datetime, now: datetime) -> bool:
         return self.record(value, keep_until, now) is None
+
+
+def _young(since: Any, issued: datetime | None, now: datetime) -> str | None:
+    """Why a replay memory that began at ``since`` (ms, as Redis holds it; nil: it begins now) cannot
+    vouch for a ticket issued at ``issued``, or None: it began before the ticket, or RECORDING ago."""
+    try:
+        began = datetime.fromtimestamp(int(since) / 1000, UTC) if since is not None else now
+    except (TypeError, ValueError, OverflowError):
+        return "the store's replay memory has an unreadable beginning (fails closed)"
+    if issued is None or issued >= began or now - began >= RECORDING:
+        return None
+    age = max(0.0, (now - began).total_seconds())
+    return (
+        f"the replay memory began {age:.1f} s ago (Redis emptied: restarted, failed over or flushed), after "
+        f"this ticket was issued: 0-RTT waits until it is {RECORDING.total_seconds():.0f} s old (RFC 8446, Section 8.2)"
+    )
+
+
+def _eviction(info: Any) -> str:
+    """Why Redis may forget replay records before their time, from INFO memory, or "": it never evicts
+    (no maxmemory, or maxmemory-policy noeviction)."""
+    if not isinstance(info, dict):
+        return "the store's memory settings are unreadable (fails closed)"
+    policy = str(info.get("maxmemory_policy", "?"))
+    if not info.get("maxmemory") or policy == "noeviction":
+        return ""
+    return (
+        f"Redis may evict the replay records (maxmemory-policy {printable(policy)}): 0-RTT is refused "
+        "unless it is noeviction (RFC 8446, Section 8)"
+    )

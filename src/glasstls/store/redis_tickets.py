@@ -57,6 +57,7 @@ from ..session.tickets import (
     split_ticket,
 )
 from .health import StoreDown, StoreHealth
+from .redis_client import MEMORY_SINCE
 from .sealing import StoreSealer
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class RedisTicketKeys:
         self.accept_for = timedelta(seconds=accept_for)
         self.sync_every = timedelta(seconds=min(rotate_after / 4, MAX_SYNC_EVERY))
         self._hash = f"{prefix}ticket-keys:{rotate_after}"
+        self._memory_since = prefix + MEMORY_SINCE
         self._keys: dict[bytes, _Key] = {}  # every key that opens tickets, by name
         self._agreed: dict[int, _Key] = {}  # the fleet's key of each slot, as Redis last said
         self._synced: datetime | None = None
@@ -155,7 +157,7 @@ class RedisTicketKeys:
                 if s not in offers:
                     offers[s] = self._sealer.seal(os.urandom(KEY_NAME_LEN) + os.urandom(KEY_LEN), self._aad(s))
             try:
-                fields = self._health.call(lambda: self._round_trip(offers, slot))
+                fields = self._health.call(lambda: self._round_trip(offers, slot, now))
             except StoreDown:
                 return False
             stale = self._adopt(fields, now)
@@ -168,10 +170,12 @@ class RedisTicketKeys:
                 self._health.call(lambda: self._client.hdel(self._hash, *stale))
         return True
 
-    def _round_trip(self, offers: dict[int, bytes], slot: int) -> dict[Any, Any]:
+    def _round_trip(self, offers: dict[int, bytes], slot: int, now: datetime) -> dict[Any, Any]:
         pipe = self._client.pipeline(transaction=False)
         for s, blob in sorted(offers.items()):
             pipe.hsetnx(self._hash, str(s), blob)
+        # Before any ticket is sealed under a key from this Redis, its replay memory has a beginning.
+        pipe.set(self._memory_since, int(now.timestamp() * 1000), nx=True)
         pipe.hgetall(self._hash)
         keep = self._accept_until(slot + 1) + timedelta(seconds=HASH_GRACE)
         pipe.pexpireat(self._hash, keep)
