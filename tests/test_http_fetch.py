@@ -215,6 +215,17 @@ def test_redirect_to_another_port_or_host_not_followed() -> None:
         fetch(f"http://127.0.0.1:{port}/", deadline=soon())
 
 
+def test_a_redirect_to_no_url_is_a_fetch_error_not_a_crash() -> None:
+    """urljoin raises ValueError for a Location such as an unclosed IPv6 bracket: the path (plain HTTP)
+    chooses it, so it is no answer, as any other bad redirect, never an exception out of the handshake."""
+    broken = b"HTTP/1.1 302 Found\r\nLocation: http://[::1/evil\r\nContent-Length: 0\r\n\r\n"
+    with (
+        serving(reply(broken)) as (port, _),
+        pytest.raises(FetchError, match=r"redirected to http://\[::1/evil, not a URL"),
+    ):
+        fetch(f"http://127.0.0.1:{port}/", deadline=soon())
+
+
 def test_redirect_loop_bounded() -> None:
     loop = b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n"
     with serving(reply(loop), connections=5) as (port, requests), pytest.raises(FetchError, match="more than 2"):

@@ -287,6 +287,8 @@ def fetch(
             answer = _exchange(target, printable_url, body, content_type, deadline, max_bytes)
         except h11.LocalProtocolError as exc:
             raise FetchError(printable_url, f"cannot send this request ({exc})") from None
+        except (ValueError, UnicodeError) as exc:  # whatever else an answer holds that cannot be read
+            raise FetchError(printable_url, f"an unreadable answer ({printable(str(exc))})") from None
         if answer.status in _REDIRECTS:
             current = _follow(current, answer, first, printable_url)
             continue
@@ -301,7 +303,10 @@ def _follow(current: str, answer: _Answer, first: _Target, printable_url: str) -
     location = answer.headers.get("location")
     if not location:
         raise FetchError(printable_url, f"HTTP {answer.status} redirect without a Location")
-    following = urljoin(current, location)
+    try:
+        following = urljoin(current, location)
+    except ValueError as exc:  # a Location urllib cannot read ("http://[::1/"): the responder's, or the path's
+        raise FetchError(printable_url, f"redirected to {printable(location)}, not a URL ({exc})") from None
     try:
         target = _parse_url(following)
     except FetchError as err:
