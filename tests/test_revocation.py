@@ -65,10 +65,11 @@ def _issuer() -> tuple[x509.Certificate, Any]:
 def _leaf(
     name: str = "localhost",
     extra: list[tuple[x509.ExtensionType, bool]] | None = None,
-    eku: tuple[x509.ObjectIdentifier, ...] = (SERVER_AUTH,),
+    eku: tuple[x509.ObjectIdentifier, ...] | None = (SERVER_AUTH,),
     ca: ThrowawayCA | None = None,
 ) -> Identity:
-    """A leaf under the shared CA's intermediate, with extensions a test needs (must-staple, OCSPSigning)."""
+    """A leaf under the shared CA's intermediate, with extensions a test needs (must-staple, OCSPSigning;
+    ``eku`` None: no extendedKeyUsage at all)."""
     ca = ca or default_ca()
     issuer_cert, issuer_key = ca.issuer
     key = generate_key("ecdsa-p256")
@@ -77,7 +78,7 @@ def _leaf(
         (x509.BasicConstraints(ca=False, path_length=None), True),
         (leaf_key_usage(key), True),
         (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
-        (x509.ExtendedKeyUsage(list(eku)), False),
+        *([(x509.ExtendedKeyUsage(list(eku)), False)] if eku is not None else []),
         *(extra or []),
     ]
     cert = build_certificate(

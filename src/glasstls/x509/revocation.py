@@ -244,8 +244,17 @@ def _checked_response(
         produced_at=response.produced_at_utc,
         responder=responder,
         revocation_time=single.revocation_time_utc,
-        revocation_reason=single.revocation_reason,
+        revocation_reason=_ocsp_reason(single),
     )
+
+
+def _ocsp_reason(single: ocsp.OCSPSingleResponse) -> x509.ReasonFlags | None:
+    """A revoked answer's reason, None for none, or one cryptography does not read (code 7, unused in
+    RFC 5280, 5.3.1): revoked all the same."""
+    try:
+        return single.revocation_reason
+    except ValueError:
+        return None
 
 
 def require_good(result: OcspResult, cert: x509.Certificate, role: str = "server") -> None:
@@ -353,10 +362,13 @@ def _check_delegate(delegate: x509.Certificate, issuer: x509.Certificate, now: d
             f"{what} is signed by {who}, which was not issued by {describe(issuer)}: only the CA that issued "
             "the certificate may delegate its OCSP answers",
         ) from None
+    usages: Iterable[x509.ObjectIdentifier]
     try:
         usages = delegate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
-        usages = x509.ExtendedKeyUsage([])
+        usages = ()  # (cryptography refuses an empty ExtendedKeyUsage)
+    except ValueError:  # extensions that do not parse: no usage glasstls can read
+        usages = ()
     if ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
         raise AlertError(
             _BAD_STATUS,
@@ -490,14 +502,14 @@ def _check_one(
 ) -> CrlCheck:
     named = [crl for crl in crls if _names_issuer(crl, issuer)]
     signed = [crl for crl in named if _signed_by(crl, issuer)]
-    usable = [crl for crl in signed if _unusable(crl) is None]
+    usable = [crl for crl in signed if _unusable(crl, cert.serial_number) is None]
     # A revocation in any CRL of the issuer counts, a delta CRL's or another partition's too (a serial
     # number names one certificate of an issuer): "a revocation found anywhere always fails".
     for crl in usable:
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-        if entry is None or _unusable_entry(entry):
+        if entry is None:
             continue
-        reason = _entry_reason(entry)
+        reason = _entry_reason(entry)  # (None, "unspecified", for an entry whose extensions do not parse)
         verb = "was put on hold" if reason == x509.ReasonFlags.certificate_hold else "was revoked"
         raise AlertError(
             AlertDescription.certificate_revoked,
@@ -535,7 +547,7 @@ def _why_no_crl(
     if usable:
         return f"no CRL of issuer {describe(issuer)} covers this certificate: {_scope_problem(usable[0], cert)}"
     if signed:
-        return f"the CRL of issuer {describe(issuer)} cannot be used: {_unusable(signed[0])}"
+        return f"the CRL of issuer {describe(issuer)} cannot be used: {_unusable(signed[0], cert.serial_number)}"
     if named:
         return f"a CRL names {describe(issuer)} as its issuer but its signature does not verify with that key"
     return f"no CRL for issuer {describe(issuer)}"
@@ -582,8 +594,10 @@ _CRL_EXTENSIONS = frozenset(
 _ENTRY_EXTENSIONS = frozenset({CRLEntryExtensionOID.CRL_REASON, CRLEntryExtensionOID.INVALIDITY_DATE})
 
 
-def _unusable(crl: x509.CertificateRevocationList) -> str | None:
-    """Why RFC 5280, Section 5.2 forbids using ``crl`` at all, or None."""
+def _unusable(crl: x509.CertificateRevocationList, serial: int) -> str | None:
+    """Why RFC 5280, Section 5.2 forbids using ``crl`` at all, or None; and Section 5.3: a CRL with a
+    critical entry extension glasstls does not process (looked for in the entry for ``serial``, as OpenSSL
+    rejects the CRL for any entry's) says nothing of any certificate, neither revoked nor good."""
     try:
         extensions = crl.extensions
     except ValueError as exc:  # an extension that does not parse
@@ -592,15 +606,19 @@ def _unusable(crl: x509.CertificateRevocationList) -> str | None:
         if extension.critical and extension.oid not in _CRL_EXTENSIONS:
             oid = extension.oid.dotted_string
             return f"it has a critical extension glasstls does not process ({oid}; RFC 5280, 5.2)"
-    return None
-
-
-def _unusable_entry(entry: x509.RevokedCertificate) -> bool:
-    """An entry with a critical extension glasstls does not process (RFC 5280, 5.3): not read."""
+    entry = crl.get_revoked_certificate_by_serial_number(serial)
+    if entry is None:
+        return None
     try:
-        return any(e.critical and e.oid not in _ENTRY_EXTENSIONS for e in entry.extensions)
-    except ValueError:
-        return True
+        unknown = [e.oid.dotted_string for e in entry.extensions if e.critical and e.oid not in _ENTRY_EXTENSIONS]
+    except ValueError:  # extensions that do not parse: the serial is listed, so revoked all the same
+        return None
+    if unknown:
+        return (
+            f"its entry for this certificate has a critical extension glasstls does not process ({unknown[0]}; "
+            "RFC 5280, 5.3)"
+        )
+    return None
 
 
 def _scope_problem(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> str | None:
@@ -652,9 +670,11 @@ def _is_current(crl: x509.CertificateRevocationList, now: datetime) -> bool:
 
 
 def _entry_reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
+    """The entry's reasonCode, None for none, or one cryptography does not read (code 7, unused in
+    RFC 5280, 5.3.1, or a malformed one): the serial is listed, so revoked, as OpenSSL says."""
     try:
         return entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return None
 
 
