@@ -24,6 +24,7 @@ from glasstls.errors import AlertError, ConfigError
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.stapling import StapleSource
 from glasstls.x509.store import TrustStore
+from online_responder import Pki, Responder, free_port, serving
 
 OPENSSL = shutil.which("openssl")
 pytestmark = [
@@ -189,3 +190,26 @@ def test_auto_and_files_mix_by_position(ca: OnlineCA, tmp_path: Path) -> None:
         for certified in config.certificates:
             if certified.ocsp is not None:
                 certified.ocsp.stop()
+
+
+def test_an_unknown_answer_is_never_stapled_over_the_good_one_held() -> None:
+    """A responder that answers "unknown" (it does not know the certificate yet, or any more): a client
+    refuses that staple, so the server keeps the last good one and asks again after retry_after, as
+    nginx staples only good and revoked answers. A revoked answer is stapled (the test above)."""
+    pki = Pki.create(intermediate_urls=(None, None))
+    port = free_port()
+    leaf = pki.leaf(f"http://127.0.0.1:{port}/ocsp", None)
+    responder = Responder(pki, statuses={leaf.certificate.serial_number: "good"})
+    lines: list[str] = []
+    with serving(responder, port):
+        source = StapleSource.from_responder(leaf.chain, log=lines.append, start=False)
+        now = datetime.now(UTC)
+        source.refresh(now)
+        der, why = source.staple_for(leaf.chain[0], leaf.chain[1], now)
+        assert der is not None and "good" in why, why
+        responder.statuses[leaf.certificate.serial_number] = "unknown"
+        later = now + timedelta(hours=13)  # past the half-way refresh of a day's response
+        assert source.refresh(later) == later + source.retry_after
+        assert "answered 'unknown' for CN=localhost: not stapled" in lines[-1], lines[-1]
+        assert "keeping the last response fetched" in lines[-1], lines[-1]
+        assert source.staple_for(leaf.chain[0], leaf.chain[1], later)[0] == der

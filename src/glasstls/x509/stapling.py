@@ -382,7 +382,12 @@ class ResponderFetch:
             raise FetchProblem(exc.problem) from None
         self.last_exchange = f"{method} {self.url} (HTTP {answer.status}, {answer.elapsed * 1000:.0f} ms)"
         # AlertError: never staple a bad one
-        check_ocsp_response(answer.body, self.leaf, self.issuer, now, how="fetched")
+        result = check_ocsp_response(answer.body, self.leaf, self.issuer, now, how="fetched")
+        if result.status == "unknown":
+            # RFC 6960, 2.2: the responder does not know the certificate (yet, often, for a new one); a client
+            # refuses that staple (revocation.require_good) and would take none, so nothing is stapled over the
+            # last good one, and it is asked again, as nginx staples only good and revoked answers.
+            raise FetchProblem(f"{self.url} answered 'unknown' for {describe(self.leaf)}: not stapled")
         return answer.body
 
 
