@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from ca_serve_helpers import WAIT, OnlineCA, ca_cli, ca_serve, ocsp_request, online_ca
@@ -144,6 +144,16 @@ def test_garbage_and_foreign_requests_get_ocsp_errors(ca: OnlineCA, tmp_path: Pa
         foreign = ocsp_request(stranger.certificate, stranger_ca.issuer[0])
         answer = _post(f"{ca.url}/ocsp", foreign)
         assert ocsp.load_der_ocsp_response(answer.body).response_status == ocsp.OCSPResponseStatus.UNAUTHORIZED
+        # A CertID hashed with SHA3-256 (OID ...4.2.8 for SHA-256's ...4.2.1), which cryptography lacks: an
+        # answer, not a dropped connection; and a nonce over RFC 8954's 32 octets is refused, not echoed.
+        leaf, issuer = x509.load_pem_x509_certificates(ca.server_pem.read_bytes())[:2]
+        sha256 = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA256()).build().public_bytes(DER)
+        sha3 = sha256.replace(bytes.fromhex("0609608648016503040201"), bytes.fromhex("0609608648016503040208"))
+        for request in (sha3, ocsp_request(leaf, issuer, os.urandom(33)), ocsp_request(leaf, issuer, b"")):
+            answer = _post(f"{ca.url}/ocsp", request)
+            assert ocsp.load_der_ocsp_response(answer.body).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        answer = _post(f"{ca.url}/ocsp", ocsp_request(leaf, issuer, os.urandom(32)))
+        assert ocsp.load_der_ocsp_response(answer.body).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
 
 
 def test_a_request_about_two_certificates_gets_an_answer(ca: OnlineCA, tmp_path: Path) -> None:
@@ -197,8 +207,11 @@ def test_bad_requests_are_answered_and_the_server_goes_on(ca: OnlineCA) -> None:
     leaf, issuer = ca.leaf(), ca.intermediate()
     cases = [
         (b"\x16\x03\x01\x02\x00garbage that is no HTTP\r\n\r\n", 400),
-        (b"POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n"
-         b"Content-Length: 1000000\r\n\r\n" + b"\x00" * 1024, 413),
+        (
+            b"POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n"
+            b"Content-Length: 1000000\r\n\r\n" + b"\x00" * 1024,
+            413,
+        ),
         (b"DELETE /ocsp HTTP/1.1\r\nHost: x\r\n\r\n", 405),
         (b"POST /crl.der HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
         (b"GET /etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 404),
@@ -246,7 +259,9 @@ def test_serve_refuses_a_responder_of_another_ca_and_a_bad_duration(ca: OnlineCA
     assert done.returncode != 0 and "--next-update 'soon'" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run(
         [*run, "--responder", str(ca.server_pem), "--responder-key", str(ca.server_key)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode != 0 and "OCSPSigning" in done.stderr and "Traceback" not in done.stderr
 
@@ -303,9 +318,7 @@ def test_the_glasstls_client_online_asks_ca_serve(ca: OnlineCA, tmp_path: Path, 
     from glasstls.x509.store import TrustStore
 
     ca_cli(ca.directory, "issue", "server", "localhost", "--out", str(tmp_path / "online"))
-    config = ClientConfig(
-        trust_store=TrustStore.from_file(ca.root_pem), revocation_fetch=fetch_mode, revocation="hard"
-    )
+    config = ClientConfig(trust_store=TrustStore.from_file(ca.root_pem), revocation_fetch=fetch_mode, revocation="hard")
     command = [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(tmp_path / "online.pem")]
     command += ["--key", str(tmp_path / "online.key")]
     with ca_serve(ca) as responder, Process(command, name="glasstls server") as server:

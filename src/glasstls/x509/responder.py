@@ -37,6 +37,7 @@ from pathlib import Path
 
 import h11
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
@@ -53,6 +54,7 @@ CONNECTION_DEADLINE = 10.0  # seconds for a whole connection, however many reque
 MAX_CONNECTIONS = 64
 OCSP_LIFETIME = timedelta(days=1)
 CRL_LIFETIME = timedelta(days=7)
+MAX_NONCE = 32  # octets of an OCSP nonce (RFC 8954, Section 2.1)
 
 Log = Callable[[str], None]
 
@@ -149,6 +151,10 @@ class CaResponder:
             cert_id = CertId.from_request(request)
         except (ValueError, TypeError) as exc:
             return _ocsp_failure(ocsp.OCSPResponseStatus.MALFORMED_REQUEST, f"request does not parse ({exc})")
+        except UnsupportedAlgorithm as exc:  # a CertID hashed with what cryptography lacks (RFC 5019, 2.1.1: SHA-1)
+            return _ocsp_failure(
+                ocsp.OCSPResponseStatus.MALFORMED_REQUEST, f"the CertID's hash algorithm is not supported ({exc})"
+            )
         except NotImplementedError:
             # RFC 6960, 4.1.1 lets one request ask about several certificates (openssl ocsp -cert A -cert B);
             # cryptography reads and answers one. An answer, not a dropped connection: the client is told.
@@ -157,6 +163,10 @@ class CaResponder:
                 "the request asks about more than one certificate; this responder answers one per request",
             )
         nonce = _nonce(request)
+        if nonce is not None and not 1 <= len(nonce) <= MAX_NONCE:
+            # RFC 8954, Section 2.1: a nonce of 0 octets or over 32 is refused, not echoed (and signed).
+            why = f"a nonce of {len(nonce)} octets (RFC 8954: 1 to {MAX_NONCE})"
+            return _ocsp_failure(ocsp.OCSPResponseStatus.MALFORMED_REQUEST, why)
         ca = self._current()
         level, issuer = _issuer_named(ca, cert_id)
         if issuer is None:
