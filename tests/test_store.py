@@ -4,6 +4,7 @@ handshakes see them (the Protocols, the reasons they give, open_stores / with_st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -264,19 +265,67 @@ class _WrongRedis:
 def test_a_store_that_answers_wrongly_is_down_not_a_crash(answer: bytes) -> None:
     """A Redis answering in malformed shapes made the client library raise AttributeError or TypeError,
     which reached the handshake as internal_error (and a starting server as a traceback). Any failure
-    of a call is the store's: down, the safe answer given, one log line, escaped and bounded."""
+    of a call is the store's: the safe answer given, one log line, escaped and bounded; down, or for an
+    error reply (the store's answer to that call: full, read-only ...) refused."""
     fake = _WrongRedis(answer)
+    error_reply = answer.startswith(b"-")
     try:
         lines: list[str] = []
         stores = open_stores(fake.url, KEY, deadline=0.5, log=lines.append)
         now = datetime.now(UTC)
         assert stores.session_cache.lookup(b"\x01" * 32, now) == (None, STORE_DOWN)
-        assert stores.replay_guard.record(b"binder", now + timedelta(seconds=20), now) == STORE_DOWN
+        recorded = stores.replay_guard.record(b"binder", now + timedelta(seconds=20), now)
+        if error_reply:  # (escaped: the store chose those bytes)
+            assert recorded.startswith("the store refused the record (ResponseError: \\x1b[31mred")
+            assert len(recorded) < 400
+        else:
+            assert recorded == STORE_DOWN
         stores.ticket_keys.sync(now)  # no exception
     finally:
         fake.close()
-    assert len(lines) == 1 and "store down" in lines[0], lines
+    assert len(lines) == 1 and ("store refused a call" if error_reply else "store down") in lines[0], lines
     assert "\x1b" not in lines[0] and "\x07" not in lines[0] and len(lines[0]) < 600, lines[0]
+
+
+def test_a_failure_as_the_prober_stops_starts_another_one() -> None:
+    """A call that fails while the prober thread, having seen the store back, is on its way out: the
+    prober is still alive then, and a check of is_alive() started no other, so the store stayed down
+    for good (no session-ID resumption, no 0-RTT until a restart). The prober now says it stops under
+    the lock that a failure takes to decide whether to start one."""
+    answering = threading.Event()
+    lines: list[str] = []
+
+    def probe() -> None:
+        if not answering.is_set():
+            raise OSError("connection refused")
+
+    def fail() -> None:
+        raise OSError("connection reset")
+
+    class Racing(StoreHealth):
+        raced = False
+
+        def _probing(self) -> None:
+            super()._probing()
+            if not Racing.raced:  # the window: the prober has decided to stop, its thread not yet ended
+                answering.clear()
+                with contextlib.suppress(StoreDown):
+                    self.call(fail)
+                Racing.raced = True
+
+    health = Racing("test store", lines.append, retry_after=0.01, probe=probe)
+    with contextlib.suppress(StoreDown):
+        health.call(fail)
+    answering.set()
+    deadline = time.monotonic() + 5
+    while not Racing.raced and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert Racing.raced and health.down
+    answering.set()
+    while health.down and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not health.down, lines
+    assert [line.split(":")[1].strip() for line in lines] == ["store down", "store back", "store down", "store back"]
 
 
 # -- glasstls server --store -------------------------------------------------------------------

@@ -293,6 +293,30 @@ def test_an_acl_user_and_tls_to_redis(tmp_path: Path) -> None:
 # -- a store that is down ------------------------------------------------------------------------------
 
 
+def test_a_full_redis_refuses_calls_without_flapping_and_keeps_sharing_ticket_keys(tmp_path: Path) -> None:
+    """A Redis at its maxmemory with noeviction refuses every write (OOM) and answers PING: each refused
+    call gets the safe answer and the store is not down (it flapped down and back every second, and a
+    refused HSETNX failed the whole ticket-key sync, so the keys Redis held were not adopted)."""
+    oom = "command not allowed when used memory > 'maxmemory'."
+    with RedisServer(tmp_path) as server:
+        lines: list[str] = []
+        s = open_stores(server.url, KEY, log=lines.append, rotate_after=PERIOD, accept_for=2 * PERIOD)
+        now = datetime.now(UTC)
+        assert s.ticket_keys.sync(now)
+        redis.Redis.from_url(server.url).config_set("maxmemory", "1")  # full: every write refused
+        for i in range(5):
+            later = now + timedelta(seconds=i)
+            assert s.ticket_keys.sync(later)  # HSETNX refused, HGETALL answered: the fleet's keys adopted
+            assert s.ticket_keys.seal(make_state(later), later)
+            s.session_cache.put(b"\x01" * 32, make_state(later), later)  # dropped, no exception
+            why = s.replay_guard.record(b"binder:x", later + RECORDING, later, later)
+            assert why == f"the store refused the record (OutOfMemoryError: {oom})"
+        assert s.session_cache.lookup(b"\x01" * 32, now) == (None, C.UNKNOWN_SESSION)  # reads still answered
+        assert not [line for line in lines if "store down" in line or "store back" in line], lines
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"glasstls: store refused a call: {server.url} (OutOfMemoryError: {oom})")
+
+
 def test_down_means_safe_answers_fast_one_line_and_recovery(tmp_path: Path) -> None:
     server = RedisServer(tmp_path / "redis")
     server.port = free_port()  # nothing listens there yet

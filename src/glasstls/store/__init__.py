@@ -70,7 +70,7 @@ def open_stores(
         keys = TicketKeys(system_randomness, rotate_after=rotate_after, accept_for=accept_for)
         return Stores(ServerSessionCache(), keys, MemoryReplayGuard())
     from .health import StoreHealth
-    from .redis_client import DEADLINE, check_scheme, connect, label
+    from .redis_client import DEADLINE, check_scheme, connect, label, refusals
     from .redis_sessions import RedisReplayGuard, RedisSessionCache
     from .redis_tickets import RedisTicketKeys
 
@@ -82,7 +82,7 @@ def open_stores(
         )
     sealer = StoreSealer(_store_keys(store_key))
     client = connect(url, DEADLINE if deadline is None else deadline)
-    health = StoreHealth(label(url), log, probe=client.ping)
+    health = StoreHealth(label(url), log, probe=client.ping, refusals=refusals())
     return Stores(
         RedisSessionCache(client, health, sealer, prefix),
         RedisTicketKeys(client, health, sealer, prefix, rotate_after=rotate_after, accept_for=accept_for),

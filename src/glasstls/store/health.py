@@ -1,8 +1,8 @@
 """Whether the shared store answers, and the one log line when that changes.
 
 Every call to the store goes through :meth:`StoreHealth.call`. A call that fails
-(refused, reset, past its deadline, an error reply) marks the store down: the
-failure is logged once ("store down"), and from then on no call is made at all
+(connection refused, reset, past its deadline, a malformed answer) marks the store
+down: the failure is logged once ("store down"), and from then on no call is made at all
 (each answers "store down" at once, so a dead or slow store costs one handshake
 one deadline, not every handshake). With a ``probe`` (the Redis stores pass PING),
 a thread of its own tries the store every ``retry_after`` seconds, off the
@@ -10,6 +10,12 @@ handshakes' path; without one, the first call after ``retry_after`` seconds is t
 probe. The first probe or call that succeeds marks the store up again and logs that
 once ("store back"). The callers turn "store down" into the safe answer: no
 resumption from the store, 0-RTT refused, the server serving on.
+
+An error reply (``refusals``: Redis full, read-only, paused for a failover, a value
+of another type under a key) is the store's answer to that one call, not a sign it
+is down (a probe by PING would answer at once and the store would flap down and
+back): that call gets the safe answer (:class:`StoreRefused`), and each kind of
+refusal is logged at most once a minute.
 """
 
 from __future__ import annotations
@@ -51,6 +57,19 @@ class StoreDown(Exception):
     """The store did not answer (or is known to be down): the caller gives the safe answer."""
 
 
+class StoreRefused(StoreDown):
+    """The store answered this call with an error (full, read-only, a value of another type under
+    the key ...): the caller gives the safe answer, and the store is not down for that."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # the store's error, escaped and cut short
+
+
+# Seconds between two log lines about refusals of one kind (the error's class: OutOfMemoryError, ReadOnlyError ...).
+REFUSAL_LOG_INTERVAL = 60.0
+
+
 class StoreHealth:
     """Up or down, for one store; thread-safe."""
 
@@ -61,13 +80,16 @@ class StoreHealth:
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
         probe: Callable[[], object] | None = None,
+        refusals: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.label = label
         self._log = log or default_log
         self.retry_after = retry_after
         self._clock = clock
         self._probe = probe
-        self._prober: threading.Thread | None = None
+        self._refusals = refusals  # errors that are the store's answer to one call (redis.ResponseError)
+        self._refusals_logged: dict[str, float] = {}  # kind → when last logged
+        self._prober: threading.Thread | None = None  # (None again once it has decided to stop, under the lock)
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._next_probe = 0.0
@@ -87,6 +109,11 @@ class StoreHealth:
             if expect is not None and not isinstance(result, expect):
                 wanted = " or ".join(t.__name__ for t in expect)
                 raise _Malformed(f"the store answered a {type(result).__name__} where a {wanted} was expected")
+        except self._refusals as exc:
+            self._succeeded()  # (it answered)
+            reason = f"{type(exc).__name__}: {_shown(exc)}"  # (redis-py's class names what the reply's code did)
+            self._refused(type(exc).__name__, reason)
+            raise StoreRefused(f"{self.label}: refused: {reason}", reason) from exc
         except Exception as exc:  # the client's errors, and what malformed answers make a client library raise
             self._failed(exc)
             raise StoreDown(f"{self.label}: {_shown(exc)}") from exc
@@ -113,7 +140,7 @@ class StoreHealth:
             if self._down_since is not None:
                 return
             self._down_since = now
-            if self._probe is not None and (self._prober is None or not self._prober.is_alive()):
+            if self._probe is not None and self._prober is None:
                 self._prober = threading.Thread(target=self._probing, name="glasstls store probe", daemon=True)
                 self._prober.start()
         reason = _shown(exc)
@@ -125,7 +152,11 @@ class StoreHealth:
     def _probing(self) -> None:
         """The prober thread: every ``retry_after`` seconds, until the store answers."""
         assert self._probe is not None
-        while self.down:
+        while True:
+            with self._lock:  # (decided under the lock: a failure meanwhile then starts another prober)
+                if self._down_since is None:
+                    self._prober = None
+                    return
             time.sleep(self.retry_after)
             try:
                 self._probe()
@@ -134,6 +165,20 @@ class StoreHealth:
                     self.failures += 1
                 continue
             self._succeeded()
+
+    def _refused(self, kind: str, text: str) -> None:
+        """One log line per kind of refusal and REFUSAL_LOG_INTERVAL: a full Redis refuses every write."""
+        now = self._clock()
+        with self._lock:
+            self.failures += 1
+            last = self._refusals_logged.get(kind)
+            if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+                return
+            self._refusals_logged[kind] = now
+        self._log(
+            f"glasstls: store refused a call: {self.label} ({text}): that call gets the safe answer (a full "
+            f"handshake, no 0-RTT); said once per {REFUSAL_LOG_INTERVAL:.0f} s"
+        )
 
     def _succeeded(self) -> None:
         with self._lock:

@@ -49,6 +49,14 @@ def connect(url: str, deadline: float = DEADLINE) -> redis.Redis:
         raise ConfigError(f"bad store URL {label(url)!r}: {exc}") from None
 
 
+def refusals() -> tuple[type[BaseException], ...]:
+    """The errors that are Redis's answer to one call (an error reply: OOM, READONLY, WRONGTYPE, NOPERM
+    ...), not a store that is down: redis-py's ResponseError (its ConnectionError and TimeoutError are)."""
+    import redis
+
+    return (redis.ResponseError,)
+
+
 def check_scheme(url: str) -> None:
     if urlsplit(url).scheme not in SCHEMES:
         raise ConfigError(f"a store URL is 'memory' or starts with redis://, rediss:// or unix://, not {label(url)!r}")

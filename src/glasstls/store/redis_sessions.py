@@ -33,7 +33,7 @@ from ..session.replay import RECORDING, SEEN
 from ..session.state import SessionState, check_aware
 from ..session.stores import STORE_DOWN
 from ..text import printable
-from .health import StoreDown, StoreHealth
+from .health import StoreDown, StoreHealth, StoreRefused
 from .redis_client import MEMORY_SINCE
 from .sealing import StoreSealer
 
@@ -146,6 +146,8 @@ class RedisReplayGuard:
         check = time.monotonic() - self._eviction_checked >= EVICTION_CHECK
         try:
             answers = self._health.call(lambda: self._round_trip(key, _ms_until(keep_until, now), now, check))
+        except StoreRefused as exc:
+            return f"the store refused the record ({exc.reason})"
         except StoreDown:
             return STORE_DOWN
         since, before = answers[0], answers[1]
@@ -165,7 +167,11 @@ class RedisReplayGuard:
         pipe.set(key, self.instance, nx=True, px=ms, get=True)  # the value already there, or nil: recorded now
         if check:
             pipe.info("memory")
-        return list(pipe.execute())
+        answers = list(pipe.execute(raise_on_error=False))  # (errors as they are, not quoting the commands)
+        failed = next((a for a in answers if isinstance(a, Exception)), None)
+        if failed is not None:
+            raise failed
+        return answers
 
     def first_use(self, value: bytes, keep_until: datetime, now: datetime) -> bool:
         return self.record(value, keep_until, now) is None

@@ -179,8 +179,12 @@ class RedisTicketKeys:
         pipe.hgetall(self._hash)
         keep = self._accept_until(slot + 1) + timedelta(seconds=HASH_GRACE)
         pipe.pexpireat(self._hash, keep)
-        results = pipe.execute()
+        # An error reply to one command (a full Redis refuses HSETNX even for a field it has) leaves the
+        # others' answers: the keys Redis holds are adopted all the same. Only HGETALL's is needed.
+        results = pipe.execute(raise_on_error=False)
         fields = results[-2]
+        if isinstance(fields, Exception):
+            raise fields
         return fields if isinstance(fields, dict) else {}
 
     def _adopt(self, fields: dict[Any, Any], now: datetime) -> list[str]:
