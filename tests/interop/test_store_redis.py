@@ -317,6 +317,23 @@ def test_a_full_redis_refuses_calls_without_flapping_and_keeps_sharing_ticket_ke
         assert lines[0].startswith(f"glasstls: store refused a call: {server.url} (OutOfMemoryError: {oom})")
 
 
+def test_writes_paused_for_a_failover_are_one_down_and_one_back(tmp_path: Path) -> None:
+    """CLIENT PAUSE WRITE (what Redis's FAILOVER does): writes wait, reads and PING answer. The probe
+    writes, so the store stays down until writes go through again, where a PING probe took it back
+    each second only for the next write to miss its deadline (a handshake's wait each time)."""
+    with RedisServer(tmp_path) as server:
+        lines: list[str] = []
+        s = open_stores(server.url, KEY, log=lines.append, rotate_after=PERIOD, accept_for=2 * PERIOD)
+        now = datetime.now(UTC)
+        redis.Redis.from_url(server.url).execute_command("CLIENT", "PAUSE", "3000", "WRITE")
+        started = time.monotonic()
+        while time.monotonic() - started < 5:
+            s.session_cache.put(b"\x01" * 32, make_state(now), now)  # each a write: waits, or skipped while down
+            time.sleep(0.1)
+        assert [line.split(":")[1].strip() for line in lines] == ["store down", "store back"], lines
+        assert s.replay_guard.record(b"binder:p", now + RECORDING, now, now) is None
+
+
 def test_down_means_safe_answers_fast_one_line_and_recovery(tmp_path: Path) -> None:
     server = RedisServer(tmp_path / "redis")
     server.port = free_port()  # nothing listens there yet

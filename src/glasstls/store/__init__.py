@@ -17,6 +17,7 @@ See docs/design/fleet.md.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ def open_stores(
         )
     sealer = StoreSealer(_store_keys(store_key))
     client = connect(url, DEADLINE if deadline is None else deadline)
-    health = StoreHealth(label(url), log, probe=client.ping, refusals=refusals())
+    # The probe writes, as the stores do: a Redis pausing writes (a failover) answers PING at once.
+    probe = functools.partial(client.set, f"{prefix}probe", b"1", px=1000)
+    health = StoreHealth(label(url), log, probe=probe, refusals=refusals())
     return Stores(
         RedisSessionCache(client, health, sealer, prefix),
         RedisTicketKeys(client, health, sealer, prefix, rotate_after=rotate_after, accept_for=accept_for),

@@ -4,7 +4,8 @@ Every call to the store goes through :meth:`StoreHealth.call`. A call that fails
 (connection refused, reset, past its deadline, a malformed answer) marks the store
 down: the failure is logged once ("store down"), and from then on no call is made at all
 (each answers "store down" at once, so a dead or slow store costs one handshake
-one deadline, not every handshake). With a ``probe`` (the Redis stores pass PING),
+one deadline, not every handshake). With a ``probe`` (the Redis stores pass a write:
+a Redis whose writes are paused for a failover answers PING but not the handshakes),
 a thread of its own tries the store every ``retry_after`` seconds, off the
 handshakes' path; without one, the first call after ``retry_after`` seconds is the
 probe. The first probe or call that succeeds marks the store up again and logs that
@@ -160,7 +161,9 @@ class StoreHealth:
             time.sleep(self.retry_after)
             try:
                 self._probe()
-            except Exception:  # any failure of the probe: still down
+            except self._refusals:
+                pass  # an error reply (a full Redis refusing the probe's write): it answers
+            except Exception:  # any other failure of the probe: still down
                 with self._lock:
                     self.failures += 1
                 continue
