@@ -257,6 +257,12 @@ def test_ticket_under_a_rotated_key_is_accepted_and_renewed() -> None:
     assert len(run.sent_by_server(NewSessionTicket12)) == 1  # RFC 5077, Section 3.3: a fresh ticket
     renewed = run.client.session
     assert renewed.ticket and renewed.ticket != session.ticket
+    # A renewal carries the session's age: renewed again and again, a master secret still ends
+    # with its first lifetime (as OpenSSL keeps a resumed session's time), at both ends.
+    now = datetime.now(UTC)
+    sealed, first = scfg.ticket_keys.open(renewed.ticket, now)[0], scfg.ticket_keys.open(session.ticket, now)[0]
+    assert sealed is not None and first is not None and sealed.created == first.created
+    assert renewed.created == session.created
     run.exchange_data()
 
     again = Run(ccfg, scfg, session=renewed).handshake()

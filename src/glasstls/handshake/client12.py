@@ -298,6 +298,7 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
     hs.resumed = True
+    hs.created = offered.created  # (a ticket renewed now ends when the session would have)
     ctx.resuming = offered  # (what a fatal alert from here on ends: HandshakeContext.forget_session)
     hs.peer_chain = parse_der_chain(offered.peer_certificates, "server")
     keyed = hs.resume_master(ctx, offered.master_secret)

@@ -5,6 +5,7 @@ ChangeCipherSpec, Finished, and the session a handshake leaves behind."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography import x509
 
@@ -55,6 +56,9 @@ class Handshake12:
     signature_scheme: SignatureScheme | None = None  # of the ServerKeyExchange
     peer_chain: tuple[x509.Certificate, ...] = ()  # leaf first; empty: the peer sent none
     client_auth: bool = False  # the client proved its certificate (CertificateVerify)
+    # A resumed session's creation: a ticket renewed on resumption keeps it, so renewals never carry
+    # a master secret past its first lifetime (as OpenSSL keeps a resumed SSL_SESSION's time).
+    created: datetime | None = None
     # Set once, by resume_master, as the object becomes a KeyedHandshake12 (which types them).
     master_secret: bytes | None = field(default=None, repr=False)
     prf: prf12.MasterPrf | None = field(default=None, repr=False)  # the key block's and both Finished's PRF
@@ -168,7 +172,7 @@ class KeyedHandshake12(Handshake12):
             extended_master_secret=self.extended_master_secret,
             server_name=self.server_name,
             alpn=self.alpn,
-            created=ctx.now(),
+            created=self.created or ctx.now(),
             lifetime=lifetime,
             session_id=self.session_id,
             ticket=ticket,

@@ -228,6 +228,7 @@ def _resume(ctx: Context, offer: Offer, transcript: Transcript, state: SessionSt
         and config.session_tickets
         and config.ticket_keys.needs_renewal(offer.ticket, ctx.now()),
         resumed=True,
+        created=state.created,  # (a renewed ticket ends when the session would have)
     )
     if state.peer_certificates:  # the client proved this chain in the session's full handshake
         hs.peer_chain = parse_der_chain(state.peer_certificates, "client")
