@@ -13,6 +13,7 @@ import base64
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -266,26 +267,49 @@ def test_serve_refuses_a_responder_of_another_ca_and_a_bad_duration(ca: OnlineCA
     assert done.returncode != 0 and "OCSPSigning" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_connection_over_the_limit_is_closed_and_the_slot_comes_back(ca: OnlineCA) -> None:
+def test_a_new_connection_takes_the_slot_of_the_one_waiting_longest(ca: OnlineCA) -> None:
+    """Connections that send nothing (or a byte now and then) held every slot until their 10 s deadline,
+    so 64 of them kept everyone out. Now, with every slot taken, a new connection closes the one that
+    has waited longest for its request and takes its slot, as nginx reuses idle keep-alive connections."""
     leaf, issuer = ca.leaf(), ca.intermediate()
-    with ca_serve(ca, "--max-connections", "1") as server:
-        idle = socket.create_connection(("127.0.0.1", ca.port), timeout=WAIT)
+    with ca_serve(ca, "--max-connections", "2") as server:
+        idle = [socket.create_connection(("127.0.0.1", ca.port), timeout=WAIT) for _ in range(2)]
         try:
-            time.sleep(0.3)  # the server accepts it and waits for its request
-            assert _exchange(ca.port, b"GET /crl.der HTTP/1.1\r\nHost: x\r\n\r\n") == b""  # closed unanswered
-            server.wait_for("refused: 1 connections open already")
+            time.sleep(0.3)  # the server accepts both and waits for their requests
+            good = _post(f"{ca.url}/ocsp", ocsp_request(leaf, issuer))
+            assert check_ocsp_response(good.body, leaf, issuer, datetime.now(UTC)).status == "good"
+            server.wait_for(r"closed after \d+\.\d s without a request: all slots taken")
+            assert idle[0].recv(1) == b""  # the first one, closed for it
+            idle[1].sendall(b"GET /crl.der HTTP/1.1\r\nHost: x\r\n\r\n")  # the other is still served
+            assert idle[1].recv(12).startswith(b"HTTP/1.1 200")
         finally:
-            idle.close()
-        deadline = time.monotonic() + WAIT
-        while True:  # the idle connection's slot is freed once the server sees it closed
+            for sock in idle:
+                sock.close()
+
+
+def test_an_error_answer_reaches_a_client_still_sending(ca: OnlineCA) -> None:
+    """A 413 for a body the server will not read: it closes its side and drops what still comes for a
+    moment before closing, so the client can send its body to the end and read the answer; closing
+    with data unread resets the connection, and the client's writes fail before it reads."""
+    head = b"POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n"
+    head += b"Content-Length: 2000000\r\n\r\n"
+    with ca_serve(ca), socket.create_connection(("127.0.0.1", ca.port), timeout=WAIT) as sock:
+        failures: list[BaseException] = []
+
+        def send_all() -> None:
             try:
-                good = _post(f"{ca.url}/ocsp", ocsp_request(leaf, issuer))
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert check_ocsp_response(good.body, leaf, issuer, datetime.now(UTC)).status == "good"
+                sock.sendall(head + b"\x00" * 2_000_000)
+            except OSError as exc:
+                failures.append(exc)
+
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        sender.join(WAIT)
+        assert _status(answer) == 413
+        assert failures == []
 
 
 def test_init_url_is_checked_and_excludes_the_single_urls(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ DER = serialization.Encoding.DER
 MAX_REQUEST = 16 * 1024  # an OCSP request is a few hundred bytes; headers included
 CONNECTION_DEADLINE = 10.0  # seconds for a whole connection, however many requests it carries
 MAX_CONNECTIONS = 64
+LINGER, LINGER_BYTES = 1.0, 16 << 20  # after an error answer: how long, and how much, to read and drop
 OCSP_LIFETIME = timedelta(days=1)
 CRL_LIFETIME = timedelta(days=7)
 MAX_NONCE = 32  # octets of an OCSP nonce (RFC 8954, Section 2.1)
@@ -265,6 +266,10 @@ class HttpServer:
         self.deadline = deadline
         self.max_connections = max_connections
         self._slots = threading.BoundedSemaphore(max_connections)
+        # The connections waiting for a request (head or body), with since when and whose: the ones
+        # a new connection may take the slot of when all are open.
+        self._waiting: dict[socket.socket, tuple[float, tuple[str, int]]] = {}
+        self._waiting_lock = threading.Lock()
         self.stopping = threading.Event()
 
     def serve_forever(self) -> None:
@@ -279,11 +284,25 @@ class HttpServer:
                 self.log(f"accept failed: {exc.strerror or exc}")
                 time.sleep(0.1)
                 continue
-            if not self._slots.acquire(blocking=False):
-                self.log(f"{_peer(peer)} refused: {self.max_connections} connections open already")
+            if not self._slots.acquire(blocking=False) and not self._slot_of_the_longest_waiting():
+                self.log(f"{_peer(peer)} refused: {self.max_connections} connections open already, all answering")
                 sock.close()
                 continue
             threading.Thread(target=self._connection, args=(sock, peer), daemon=True).start()
+
+    def _slot_of_the_longest_waiting(self) -> bool:
+        """Every slot taken: close the connection that has waited longest for its request and take its
+        slot (as nginx reuses idle keep-alive connections when it has none left), so that silent or
+        slow connections cannot keep everyone out; False when every connection is being answered."""
+        with self._waiting_lock:
+            if not self._waiting:
+                return False
+            victim = min(self._waiting, key=lambda s: self._waiting[s][0])
+            since, peer = self._waiting.pop(victim)
+        self.log(f"{_peer(peer)} closed after {time.monotonic() - since:.1f} s without a request: all slots taken")
+        with contextlib.suppress(OSError):
+            victim.shutdown(socket.SHUT_RDWR)  # (its thread's recv returns at once; it then frees the slot)
+        return self._slots.acquire(timeout=1.0)
 
     def _connection(self, sock: socket.socket, peer: tuple[str, int]) -> None:
         try:
@@ -291,6 +310,8 @@ class HttpServer:
         except Exception as exc:  # one connection never takes the server down
             self.log(f"{_peer(peer)} connection failed: {type(exc).__name__}: {exc}")
         finally:
+            with self._waiting_lock:
+                self._waiting.pop(sock, None)
             with contextlib.suppress(OSError):
                 sock.close()
             self._slots.release()
@@ -298,11 +319,17 @@ class HttpServer:
     def _exchange(self, sock: socket.socket, peer: tuple[str, int], deadline: float) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST)
         while True:
+            with self._waiting_lock:
+                self._waiting[sock] = (time.monotonic(), peer)
             try:
                 request = _read_request(conn, sock, deadline)
             except _Refused as refused:
                 self._send(conn, sock, refused.answer, peer, refused.request_line)
+                _linger(sock)
                 return
+            with self._waiting_lock:
+                if self._waiting.pop(sock, None) is None:
+                    return  # its slot went to a new connection (_slot_of_the_longest_waiting)
             if request is None:
                 return  # the client closed, or went quiet: nothing to answer
             method, target, content_type, body = request
@@ -403,6 +430,21 @@ def _receive(conn: h11.Connection, sock: socket.socket, deadline: float) -> bool
         return False
     conn.receive_data(data)
     return True
+
+
+def _linger(sock: socket.socket) -> None:
+    """After an error answer to a request not read whole: our side closed, what the client still sends
+    read and dropped for a moment, so that closing does not reset the connection and take the answer
+    with it (a close with unread data sends RST; nginx's lingering close)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        deadline, dropped = time.monotonic() + LINGER, 0
+        while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            data = sock.recv(16384)
+            if not data:
+                return
+            dropped += len(data)
 
 
 def _peer(peer: tuple[str, int] | object) -> str:
