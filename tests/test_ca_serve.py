@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -102,6 +103,16 @@ def test_ocsp_get_and_post_good_then_revoked_at_once_then_unknown(ca: OnlineCA, 
         result = check_ocsp_response(answer.body, victim, issuer, datetime.now(UTC))
         assert result.status == "revoked" and result.revocation_reason == x509.ReasonFlags.key_compromise
         assert result.revocation_time is not None
+        # RFC 5019, 6.2: a nonce-free answer says how long a cache may keep it; one with a nonce, not at all.
+        head = _exchange(ca.port, f"GET /ocsp/{encoded} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        head = head.split(b"\r\n\r\n", 1)[0].decode().lower()
+        max_age = re.search(r"cache-control: max-age=(\d+), public, no-transform, must-revalidate", head)
+        assert max_age is not None and 7000 < int(max_age.group(1)) <= 7200, head
+        assert all(f"\r\n{name}: " in head for name in ("last-modified", "expires", "etag")), head
+        nonced = urllib.parse.quote(base64.b64encode(ocsp_request(victim, issuer, nonce)).decode(), safe="")
+        request = f"GET /ocsp/{nonced} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        head = _exchange(ca.port, request.encode())
+        assert b"\r\ncache-control: no-store\r\n" in head.lower() and b"max-age" not in head
 
         stranger = x509.load_pem_x509_certificates(ca.server_pem.read_bytes())[0]
         unknown_request = ocsp.OCSPRequestBuilder().add_certificate_by_hash(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import socket
 import threading
 import time
@@ -33,6 +34,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import h11
@@ -182,7 +184,11 @@ class CaResponder:
         status = "unknown" if not known else ("revoked" if revocation else "good")
         signer = "delegated responder" if delegate else level
         note = f"ocsp serial {serial}: {status}, signed by the {signer}{', nonce echoed' if nonce else ''}"
-        return Answer(200, "application/ocsp-response", response.public_bytes(DER), note)
+        body = response.public_bytes(DER)
+        # A nonce makes the answer this request's own: no cache may give it to another (RFC 5019, 6.2 is for
+        # the nonce-free lightweight profile).
+        headers = (("cache-control", "no-store"),) if nonce else _cache_headers(response, body, self.clock())
+        return Answer(200, "application/ocsp-response", body, note, headers)
 
     # -- CRLs and certificates ----------------------------------------------------------------------
 
@@ -239,6 +245,21 @@ def _nonce(request: ocsp.OCSPRequest) -> bytes | None:
         return request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
     except (x509.ExtensionNotFound, ValueError):
         return None
+
+
+def _cache_headers(response: ocsp.OCSPResponse, body: bytes, now: datetime) -> tuple[tuple[str, str], ...]:
+    """RFC 5019, Section 6.2: what lets an HTTP cache keep this answer until its nextUpdate (a GET's
+    answer is cacheable, Appendix A.1 of RFC 6960)."""
+    this_update, next_update = response.this_update_utc, response.next_update_utc
+    if next_update is None:
+        return (("cache-control", "no-cache"),)
+    max_age = max(0, int((next_update - now).total_seconds()))
+    return (
+        ("last-modified", format_datetime(this_update, usegmt=True)),
+        ("expires", format_datetime(next_update, usegmt=True)),
+        ("etag", f'"{hashlib.sha256(body).hexdigest()[:32]}"'),
+        ("cache-control", f"max-age={max_age}, public, no-transform, must-revalidate"),
+    )
 
 
 def _ocsp_failure(status: ocsp.OCSPResponseStatus, why: str) -> Answer:
