@@ -48,7 +48,14 @@ def _run(ca, chains, name, version, **server_kw):
     cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()))
     log = EventList()
     c, s = ClientConnection(cc, server_name=name), ServerConnection(sc, observer=log)
-    ce, se = [], []
+    ce, se = _pump(c, s)
+    return c, s, ce, se, log
+
+
+def _pump(c: ClientConnection, s: ServerConnection) -> tuple[list, list]:
+    """Bytes both ways until both are quiet: (the client's events, the server's)."""
+    ce: list = []
+    se: list = []
     for _ in range(8):
         a = c.data_to_send()
         if a:
@@ -58,7 +65,7 @@ def _run(ca, chains, name, version, **server_kw):
             ce += c.receive_bytes(b)
         if not a and not b:
             break
-    return c, s, ce, se, log
+    return ce, se
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -135,27 +142,13 @@ def test_a_server_whose_callback_holds_every_chain(ca, chains, version) -> None:
     cc = ClientConfig(trust_store=TrustStore.from_pem(ca.root_pem()))
     for name, served in (("www.other.test", True), ("nowhere.test", False)):
         c, s = ClientConnection(cc, server_name=name), ServerConnection(sc)
-        for _ in range(8):
-            s.receive_bytes(c.data_to_send())
-            c.receive_bytes(s.data_to_send())
+        _pump(c, s)
         if served:
             assert c.handshake_complete and c.parameters.peer_certificate_subject == "CN=www.other.test"
             continue
         assert s.error is not None and s.error.description == AlertDescription.handshake_failure
         assert "no certificate to present: its server_name_callback chose none" in s.error.reason
         assert c.error is not None and c.error.description == AlertDescription.handshake_failure
-
-
-def _pump(c: ClientConnection, s: ServerConnection) -> None:
-    for _ in range(8):
-        a = c.data_to_send()
-        if a:
-            s.receive_bytes(a)
-        b = s.data_to_send()
-        if b:
-            c.receive_bytes(b)
-        if not a and not b:
-            return
 
 
 @pytest.mark.parametrize("version", VERSIONS)
