@@ -31,7 +31,7 @@ from glasstls import (
     ServerConnection,
 )
 from glasstls.connection import Connection
-from glasstls.enums import AlertDescription, ExtensionType, NamedGroup
+from glasstls.enums import AlertDescription, CipherSuite, ExtensionType, NamedGroup
 from glasstls.errors import AlertError, ConfigError, NotNegotiatedError
 from glasstls.events import Event
 from glasstls.observe import EventList, SecretTrace, VerificationTrace
@@ -241,6 +241,29 @@ def test_a_client_refuses_early_data_accepted_under_another_alpn() -> None:
     drive(client, server)
     assert isinstance(client.error, AlertError) and client.error.description == AlertDescription.illegal_parameter
     assert "early data under ALPN 'h2'" in str(client.error)
+
+
+def test_a_client_refuses_early_data_accepted_under_another_cipher_suite() -> None:
+    """RFC 8446, Section 4.2.10: early data is accepted only under the ticket's suite, which sealed it.
+    A server that resumes under another suite of the same hash (allowed) and says it accepted the early
+    data (added on the wire here: glasstls's server refuses it) is illegal_parameter, as BoringSSL's
+    client answers (CIPHER_MISMATCH_ON_EARLY_DATA); the client took it and reported it accepted."""
+    first = server_config(max_early_data_size=100)
+    session = ticket(first)
+    assert session.cipher_suite == CipherSuite.TLS_AES_128_GCM_SHA256
+    chacha_first = (CipherSuite.TLS_CHACHA20_POLY1305_SHA256, CipherSuite.TLS_AES_128_GCM_SHA256)
+    scfg = replace(first, cipher_suites=chacha_first)  # (the same ticket keys)
+
+    def accepted(ee: Handshake) -> bytes:
+        early = Extension.make(ExtensionType.early_data, True, X.EE)
+        return replace(ee, extensions=(*ee.extensions, early)).encode()  # type: ignore[attr-defined]
+
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=DATA)
+    drive(client, TamperingServer(scfg, once(EncryptedExtensions, accepted)))
+    assert isinstance(client.error, AlertError) and client.error.description == AlertDescription.illegal_parameter
+    assert "early data sealed under TLS_AES_128_GCM_SHA256 in a handshake under TLS_CHACHA20_POLY1305_SHA256" in str(
+        client.error
+    )
 
 
 def test_too_much_early_data() -> None:

@@ -258,7 +258,7 @@ class ExpectEncryptedExtensions(State[EncryptedExtensions]):
             ctx.set_peer_record_limit(limit.value)
             if ctx.config.record_size_limit:  # ours, which the hello offered: from the next record on
                 ctx.limit_incoming_records(ctx.config.record_size_limit)
-        early13.client_encrypted_extensions(ctx, ee, self.psk)  # 0-RTT accepted or not
+        early13.client_encrypted_extensions(ctx, ee, self.psk, self.keys.suite)  # 0-RTT accepted or not
         self.keys.transcript.add(ee.raw)
         choices = ServerChoices(self.group, alpn)
         if self.psk is not None:

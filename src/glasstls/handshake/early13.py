@@ -139,7 +139,7 @@ def client_keeps_early_keys(ctx: Context) -> bool:
     return True
 
 
-def client_encrypted_extensions(ctx: Context, ee: EncryptedExtensions, psk: PskOffer | None) -> None:
+def client_encrypted_extensions(ctx: Context, ee: EncryptedExtensions, psk: PskOffer | None, suite: Suite13) -> None:
     """EncryptedExtensions says whether the early data was accepted (RFC 8446, Section 4.2.10)."""
     early = ctx.early
     if early is None or early.suite is None:
@@ -147,6 +147,14 @@ def client_encrypted_extensions(ctx: Context, ee: EncryptedExtensions, psk: PskO
     said = ee.ext(_EARLY_DATA) is not None  # (asked only with early data in play)
     if said:
         require(psk is not None, AlertDescription.illegal_parameter, "server accepted early data without the PSK")
+        # Section 4.2.10: early data is accepted only under the ticket's suite, which sealed it (BoringSSL:
+        # CIPHER_MISMATCH_ON_EARLY_DATA, illegal_parameter; rustls refuses it too).
+        require(
+            suite.suite == early.suite.suite,
+            AlertDescription.illegal_parameter,
+            f"server accepted early data sealed under {early.suite.suite.name} in a handshake under "
+            f"{suite.suite.name} (RFC 8446, Section 4.2.10)",
+        )
         _check_early_alpn(ee, psk)
         ctx.verified(SUBJECT, True, f"early data accepted ({early.count} bytes)")
     else:
