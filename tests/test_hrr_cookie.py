@@ -234,6 +234,30 @@ def test_a_stateless_retry_still_resumes_a_ticket() -> None:
     assert server.parameters is not None and server.parameters.resumed
 
 
+def test_a_second_client_hello_that_drops_the_chosen_psk_is_illegal_parameter() -> None:
+    """RFC 8446, Section 4.1.2: the second ClientHello may update the PSK the first offered (a new
+    binder), not drop or swap it. The cookie names the PSK the server chose, as a server that keeps the
+    first hello knows it (ExpectSecondClientHello); without it the stateless server went on to a full
+    handshake."""
+    first = connected_pair(server_kw={"stateless_hrr": True})
+    first.to_client()  # the tickets
+    session = first.client.session
+    assert session is not None
+
+    def drop_psk(msg: Handshake) -> bytes:
+        assert isinstance(msg, ClientHello)
+        kept = tuple(e for e in msg.extensions if e.type not in (E.pre_shared_key, E.early_data))
+        return replace(msg, extensions=kept).encode()
+
+    config = replace(first.client_config, key_share_groups=(NamedGroup.x25519,))
+    client = TamperingClient(config, "localhost", once(ClientHello, drop_psk, nth=1), session=session)
+    server = TamperingServer(first.server_config)
+    pair = Pair(client, server, first.client_config, first.server_config, first.identity, first.ca)
+    pair.handshake()
+    assert _alert(pair.server) == AlertDescription.illegal_parameter
+    assert "second ClientHello dropped or changed the PSK the server chose in the first" in str(pair.server.error)
+
+
 def _one_group_fewer(ext: Extension) -> Extension:
     """supported_groups without its last group (still well formed); any other extension as it is."""
     if ext.type != E.supported_groups:

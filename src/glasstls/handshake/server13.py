@@ -19,6 +19,7 @@ TLS 1.3 is the version both sides share (hello.choose_protocol_version).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -133,11 +134,12 @@ def _first_transcript(ch: ClientHello, decisions: Decisions) -> Transcript:
 
 
 def negotiate(
-    ctx: Context, ch: ClientHello, before: Transcript | None = None
+    ctx: Context, ch: ClientHello, before: Transcript | None = None, psk_allowed: bool = True
 ) -> tuple[Decisions, KeyShareEntry | None]:
     """Everything the server decides from one TLS 1.3 ClientHello, checked in RFC order,
     and the client's key share for the chosen group (None: a HelloRetryRequest asks for one).
-    ``before``: the transcript ahead of a stateless server's second ClientHello (PSK binders)."""
+    ``before``: the transcript ahead of a stateless server's second ClientHello (PSK binders);
+    ``psk_allowed`` False: its pre_shared_key is not looked at (the first hello had no PSK accepted)."""
     cfg: ServerConfig = ctx.config
     # RFC 8446, Section 4.1.2: TLS 1.3 allows only the null compression method.
     require(tuple(ch.compression_methods) == (0,), ILLEGAL, "ClientHello offers compression other than null only")
@@ -147,7 +149,7 @@ def negotiate(
     if not order:
         raise N.no_common_suite(offered, ours, cfg.cipher_suites)
     suite = order[0]
-    psk = psk13.choose_psk(ctx, ch, order, before)  # its suite has the PSK's hash (Section 4.2.11)
+    psk = psk13.choose_psk(ctx, ch, order, before) if psk_allowed else None  # its suite has the PSK's hash (4.2.11)
     # The extensions by type, asked for once: five look-ups here, each ch.ext() a call.
     found = ch.by_type()
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
@@ -269,9 +271,11 @@ def send_hello_retry(ctx: Context, ch: ClientHello, decisions: Decisions, transc
     sealer = _config(ctx).cookie_sealer if _config(ctx).stateless_hrr else None
     cookie = None
     if sealer is not None:
+        psk = decisions.psk
         contents = CookieContents(
-            transcript.digest(), decisions.suite.suite, decisions.group, ctx.now(), fingerprint(ch)
-        )
+            transcript.digest(), decisions.suite.suite, decisions.group, ctx.now(), fingerprint(ch),
+            hashlib.sha256(psk.identity).digest() if psk is not None else b"",
+        )  # fmt: skip
         cookie = sealer.seal(contents)
     hrr = _hello_retry(ctx, ch, decisions.suite.suite, decisions.group, cookie)
     transcript.replace_with_message_hash()
@@ -323,7 +327,14 @@ class ExpectCookieClientHello(State[ClientHello]):
         transcript.add_message_hash(contents.ch1_hash)
         transcript.add(_hello_retry(ctx, ch, suite.suite, group, cookie).encode())
         share = _second_share(ch, group)
-        decisions, _ = negotiate(ctx, ch, before=transcript)
+        # Section 4.1.2: the PSK of the first hello, its binder updated; a PSK the first did not bring is
+        # not looked at, as a server that kept the first hello does (ExpectSecondClientHello).
+        chose_psk = bool(contents.psk_identity_hash)
+        decisions, _ = negotiate(ctx, ch, before=transcript, psk_allowed=chose_psk)
+        if chose_psk and (
+            decisions.psk is None or hashlib.sha256(decisions.psk.identity).digest() != contents.psk_identity_hash
+        ):
+            raise AlertError(ILLEGAL, "second ClientHello dropped or changed the PSK the server chose in the first")
         require(decisions.suite.suite == suite.suite, ILLEGAL, "second ClientHello did not keep the chosen suite")
         decisions = replace(decisions, group=group)
         transcript.add(ch.raw)

@@ -13,11 +13,13 @@ transcript hash or pick another group::
 
     cookie = format[1] || nonce[12] || AES-256-GCM(key, nonce, contents, aad=format)
     contents = uint64 issued_ms || uint16 cipher_suite || uint16 group || opaque ch1_hash<32..48>
-               || opaque hello_fingerprint<32>
+               || opaque hello_fingerprint<32> || opaque psk_identity_hash<0..32>
 
 hello_fingerprint is what the second ClientHello must repeat of the first (RFC 8446,
 Section 4.1.2; handshake/second_hello.py), so a stateless server checks it as one that
-kept the first hello does.
+kept the first hello does. psk_identity_hash is SHA-256 of the PSK identity the server
+accepted in the first hello (empty: none): the second may update that PSK's binder, not
+switch to another or add one (Section 4.1.2).
 
 A cookie is valid for ``lifetime`` seconds after it was issued. A bad cookie is
 never a crash: :meth:`CookieSealer.open` returns None and a reason, and the
@@ -38,7 +40,7 @@ from ..errors import ConfigError, DecodeError
 from ..wire.codec import Reader, Writer
 from .state import check_aware
 
-FORMAT = b"\x02"  # 2: with hello_fingerprint
+FORMAT = b"\x03"  # 2: with hello_fingerprint; 3: with psk_identity_hash
 NONCE_LEN = 12
 KEY_LEN = 32
 DEFAULT_LIFETIME = 60  # seconds: a client answers an HRR within one round trip
@@ -60,6 +62,7 @@ class CookieContents:
     group: int
     issued: datetime
     hello_fingerprint: bytes = bytes(32)  # second_hello.fingerprint(ClientHello1)
+    psk_identity_hash: bytes = b""  # SHA-256 of the identity of the PSK accepted in ClientHello1 (b"": none)
 
 
 class CookieSealer:
@@ -85,6 +88,7 @@ class CookieSealer:
             .u16(contents.group)
             .vec(1, contents.ch1_hash)
             .vec(1, contents.hello_fingerprint)
+            .vec(1, contents.psk_identity_hash)
             .getvalue()
         )
         nonce = self._randomness(NONCE_LEN)
@@ -115,9 +119,12 @@ def _decode(plain: bytes) -> CookieContents:
     suite, group = r.u16("cipher_suite"), r.u16("group")
     ch1_hash = r.vec(1, "ch1_hash")
     fingerprint = r.vec(1, "hello_fingerprint")
+    psk_identity_hash = r.vec(1, "psk_identity_hash")
     r.finish()
     if len(ch1_hash) not in (32, 48):
         raise DecodeError(f"ch1_hash of {len(ch1_hash)} bytes")
     if len(fingerprint) != 32:
         raise DecodeError(f"hello_fingerprint of {len(fingerprint)} bytes")
-    return CookieContents(ch1_hash, suite, group, issued, fingerprint)
+    if len(psk_identity_hash) not in (0, 32):
+        raise DecodeError(f"psk_identity_hash of {len(psk_identity_hash)} bytes")
+    return CookieContents(ch1_hash, suite, group, issued, fingerprint, psk_identity_hash)
