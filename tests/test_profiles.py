@@ -110,6 +110,22 @@ def test_explicit_lists_refine_a_profile_and_a_copy_takes_the_new_profiles_lists
     assert kept.cipher_suites == only and kept.groups == PROFILES["legacy"].client_groups
 
 
+def test_an_explicit_flag_stays_and_a_profiles_flag_follows_the_profile() -> None:
+    """legacy_server_connect and dhe_custom_groups as the lists: given, they are the caller's (a legacy
+    client that still refuses a server without secure renegotiation, RFC 5746, Section 4.1); not given,
+    they are the profile's, taken again by a copy with another profile. An explicit False was
+    overridden by the legacy profile, and a legacy copy turned intermediate kept both permissive."""
+    strict = ClientConfig(profile="legacy", legacy_server_connect=False, dhe_custom_groups=False)
+    assert strict.legacy_server_connect is False and strict.dhe_custom_groups is False
+    assert C.TLS_RSA_WITH_AES_128_GCM_SHA256 in strict.cipher_suites  # (the profile's lists still)
+    legacy = ClientConfig(profile="legacy")
+    assert legacy.legacy_server_connect and legacy.dhe_custom_groups
+    back = dataclasses.replace(legacy, profile="intermediate")
+    assert not back.legacy_server_connect and not back.dhe_custom_groups
+    assert dataclasses.replace(strict, profile="intermediate").legacy_server_connect is False
+    assert dataclasses.replace(ClientConfig(), profile="legacy").legacy_server_connect
+
+
 def test_an_unknown_profile_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown profile 'paranoid': choose one of modern, intermediate, legacy"):
         ClientConfig(profile="paranoid")

@@ -33,7 +33,7 @@ from .enums import (
 )
 from .errors import ConfigError, Facts
 from .limits import DEFAULT_LIMITS, Limits
-from .profiles import DEFAULT_PROFILE, PROFILES, FromProfile
+from .profiles import DEFAULT_PROFILE, PROFILES, FlagFromProfile, FromProfile
 from .session.cache import ServerSessionCache, SessionCache
 from .session.cookie import CookieSealer
 from .session.psk import ExternalPsk
@@ -385,10 +385,12 @@ def _apply_profile(cfg: ClientConfig | ServerConfig) -> None:
             object.__setattr__(cfg, name, FromProfile(listed))
     if cfg.tls_min < profile.tls_min:
         object.__setattr__(cfg, "tls_min", profile.tls_min)
-    if client and profile.dhe_custom_groups:
-        object.__setattr__(cfg, "dhe_custom_groups", True)
-    if client and profile.legacy_server_connect:
-        object.__setattr__(cfg, "legacy_server_connect", True)
+    if not client:
+        return
+    for name in ("dhe_custom_groups", "legacy_server_connect"):  # None: the profile's; an explicit bool stays
+        value = getattr(cfg, name)
+        if value is None or isinstance(value, FlagFromProfile):
+            object.__setattr__(cfg, name, FlagFromProfile(getattr(profile, name)))
 
 
 @dataclass(frozen=True)
@@ -423,13 +425,14 @@ class ClientConfig:
     require_extended_master_secret: bool = False  # RFC 7627, Section 5.2
     send_fallback_scsv: bool = False  # RFC 7507: only for a retry at a lower version
     # TLS 1.2 DHE with a group the server made itself (not RFC 7919's or RFC 3526's): refused
-    # unless True (the legacy profile), and then only a safe prime of 2048 bits or more (crypto/dhe12.py).
-    dhe_custom_groups: bool = False
+    # unless True (None: the profile says; the legacy profile's is True), and then only a safe prime
+    # of 2048 bits or more (crypto/dhe12.py).
+    dhe_custom_groups: bool | None = None
     # RFC 5746, Section 4.1: a TLS 1.2 server whose ServerHello has no renegotiation_info cannot
     # tell a renegotiation from a first handshake, so a man in the middle can splice his own
-    # session in front of ours. Refused unless True (the legacy profile), as OpenSSL 3 refuses it
-    # without SSL_OP_LEGACY_SERVER_CONNECT.
-    legacy_server_connect: bool = False
+    # session in front of ours. Refused unless True (None: the profile says; the legacy profile's is
+    # True), as OpenSSL 3 refuses it without SSL_OP_LEGACY_SERVER_CONNECT.
+    legacy_server_connect: bool | None = None
     # RFC 7685: pad a ClientHello of 256 to 511 bytes to 512 with the padding extension, as NSS
     # and OpenSSL do for the load balancers that hang on those sizes.
     client_hello_padding: bool = False

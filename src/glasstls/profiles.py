@@ -102,6 +102,17 @@ class FromProfile(tuple[_T, ...]):
     __slots__ = ()
 
 
+class FlagFromProfile(int):
+    """A yes-or-no setting a configuration took from its profile (not given): true or false as the
+    profile says, and taken again from another profile by ``dataclasses.replace(cfg, profile=...)``,
+    as FromProfile's lists are. An explicit True or False is the caller's and stays."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{bool(self)!r} (from the profile)"
+
+
 @dataclass(frozen=True)
 class Profile:
     """What a configuration starts from; see the module docstring."""

@@ -479,7 +479,7 @@ def _dhe_share(config: ClientConfig, params: ServerDHParams) -> ServerShare:
     primes (RFC 7919, RFC 3526) pass; a server's own group only with dhe_custom_groups
     and as a safe prime of 2048 bits or more (RFC 7919, Section 3: insufficient_security)."""
     p, g = int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big")
-    group = dhe12.server_dhe_group(p, g, custom_allowed=config.dhe_custom_groups)
+    group = dhe12.server_dhe_group(p, g, custom_allowed=bool(config.dhe_custom_groups))
     require(
         0 < len(params.ys) <= group.size,
         ILLEGAL,
