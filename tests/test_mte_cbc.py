@@ -388,6 +388,15 @@ def test_server_ranks_mac_then_encrypt_after_aead(client_without_etm: None) -> N
     assert p.server.parameters.cipher_suite == gcm.name
 
 
+def test_server_ranks_forward_secrecy_before_aead_without_encrypt_then_mac(client_without_etm: None) -> None:
+    """MAC-then-encrypt after AEAD, but RSA key transport (no forward secrecy) after both: a server that
+    prefers TLS_RSA_WITH_AES_128_GCM_SHA256 serves ECDHE with CBC to a client without encrypt-then-MAC,
+    as Mozilla's "old" list ranks them. It took RSA key transport for those clients."""
+    rsa_gcm, ecdhe_cbc = CipherSuite.TLS_RSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+    p, _ = _handshake((ecdhe_cbc, rsa_gcm), server_suites=(rsa_gcm, ecdhe_cbc))
+    assert p.server.parameters.cipher_suite == ecdhe_cbc.name
+
+
 def test_tampered_mte_record_closes_with_bad_record_mac(client_without_etm: None) -> None:
     p, _ = _handshake((CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,))
     p.client.send(b"secret data")

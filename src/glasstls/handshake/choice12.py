@@ -98,8 +98,9 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
     ours = [s for s in config.cipher_suites if s in TLS12_SUITES]
     order = N.suite_order(client_suites, ours, config.prefer_client_suites)
     if not offer.etm:
-        # MAC-then-encrypt CBC (RFC 5246, Section 6.2.3.2) last: any other suite that fits first.
-        order = sorted(order, key=lambda s: not TLS12_SUITES[s].aead)  # stable: preference kept otherwise
+        # MAC-then-encrypt CBC (RFC 5246, Section 6.2.3.2) after the AEAD suites, but forward secrecy
+        # first: ECDHE/DHE with CBC before RSA key transport with GCM, as Mozilla's "old" list ranks them.
+        order = sorted(order, key=_mte_rank)  # stable: the preference kept otherwise
     for suite_id in order:
         choice = _try_suite(ctx, offer, TLS12_SUITES[suite_id])
         if choice is not None:
@@ -115,6 +116,12 @@ def choose(ctx: Context, offer: Offer) -> Choice12:
         + (_why_not_served(ctx, offer, TLS12_SUITES[shared]) if shared is not None else "")
         + refused_by_policy("cipher_suites", client_suites, config.cipher_suites, TLS12_SUITES),
     )
+
+
+def _mte_rank(suite_id: CipherSuite) -> tuple[bool, bool]:
+    """For a client without encrypt-then-MAC: RSA key transport (no forward secrecy) last, then CBC."""
+    suite = TLS12_SUITES[suite_id]
+    return suite.kx == "RSA", not suite.aead
 
 
 def _suite_to_explain(ctx: Context, offer: Offer, shared: list[CipherSuite]) -> CipherSuite | None:
