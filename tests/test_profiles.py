@@ -157,6 +157,21 @@ def test_a_suite_left_out_by_policy_says_which_profile_allows_it() -> None:
     assert pair.server.parameters.cipher_suite == cbc[0].name
 
 
+def test_a_signature_scheme_left_out_by_policy_says_which_profile_allows_it() -> None:
+    """A client that signs only with SHA-1 (rsa_pkcs1_sha1) against an RSA certificate: the certificate
+    could sign so, the profile forbids it. The refusal said "no scheme ... fits the server's
+    certificate" and advised another certificate, though the server had the RSA one the client named."""
+    sha1_only = (SignatureScheme.rsa_pkcs1_sha1, SignatureScheme.ecdsa_sha1)
+    client_kw = {"tls_max": ProtocolVersion.TLSv1_2, "signature_schemes": sha1_only, "profile": "legacy"}
+    pair = make_pair(identity=_rsa_key(), client_kw=client_kw)
+    pair.handshake()
+    err = pair.server.error
+    assert err is not None and err.description == AlertDescription.handshake_failure
+    assert "the client's signature_algorithms names only schemes this server's profile leaves out" in str(err)
+    assert "refused by policy: rsa_pkcs1_sha1 needs --profile legacy" in str(err)
+    assert "fits the server's certificate" not in str(err)
+
+
 def test_a_group_left_out_by_policy_says_so() -> None:
     pair = make_pair(client_kw={"groups": (NamedGroup.x448,)})
     pair.handshake()

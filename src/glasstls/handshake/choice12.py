@@ -160,6 +160,13 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
             f"; the server's ECDSA certificate is on {', '.join(curves)}, which the client's supported_groups "
             "does not name (RFC 8422, Section 5.1)"
         )
+    fitting_schemes = [
+        s for s in _client_signature_schemes(offer)
+        if any(scheme_fits_key(c.private_key, s, tls13=False, rsa_pss_key=c.leaf_is_rsassa_pss) for c in fitting)
+    ]  # fmt: skip
+    policy = refused_by_policy("signature_schemes", fitting_schemes, ctx.config.signature_schemes, fitting_schemes)
+    if policy:  # the certificate could sign as the client asks (SHA-1, say): the profile says no
+        return f"; the client's signature_algorithms names only schemes this server's profile leaves out{policy}"
     return "; no scheme of the client's signature_algorithms fits the server's certificate"
 
 
