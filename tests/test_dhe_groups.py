@@ -316,14 +316,18 @@ def test_client_refuses_ys_p_minus_1_with_handshake_failure() -> None:
 # -- RFC 7919, Section 4: FFDHE groups the server does not know ----------------------------------
 
 
-def _server_answer(groups: tuple[int, ...]) -> tuple[object, object]:
+def _server_answer(groups: tuple[int, ...], ours: tuple[NamedGroup, ...] | None = None) -> tuple[object, object]:
     """A glasstls server (RSA key; DHE-RSA and ECDHE-RSA) given a hello whose supported_groups
-    names ``groups``: (the suite of its ServerHello or None, its error or None)."""
+    names ``groups``: (the suite of its ServerHello or None, its error or None). ``ours``: its groups."""
     identity = default_ca().issue_server(["localhost"], key_type="rsa2048")
     suites = (CipherSuite.TLS_DHE_RSA_WITH_AES_128_GCM_SHA256, CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
     v12 = ProtocolVersion.TLSv1_2
     server = ServerConnection(
-        ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),), cipher_suites=suites)
+        ServerConfig(
+            certificates=(CertifiedKey(identity.chain, identity.private_key),),
+            cipher_suites=suites,
+            **({"groups": ours} if ours else {}),
+        )
     )
     client = ClientConnection(
         ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem()), tls_max=v12, cipher_suites=suites),
@@ -354,4 +358,17 @@ def test_unknown_ffdhe_groups_rule_out_dhe_suites() -> None:
     assert suite is None and error.description == AlertDescription.insufficient_security
     # Named and accepted: DHE as before (the server prefers its first suite).
     suite, error = _server_answer((NamedGroup.ffdhe2048,))
+    assert error is None and suite.name == "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+
+
+def test_server_groups_without_a_finite_field_group_serve_no_dhe() -> None:
+    """RFC 7919, Section 4 lets a server pick a group for a client that names none, from its own: a
+    server whose groups name none (--groups x25519) serves no DHE suite, and says why. It served
+    ffdhe2048, a group its configuration never listed."""
+    suite, error = _server_answer((NamedGroup.x25519,), (NamedGroup.x25519,))
+    assert error is None and suite.name == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    suite, error = _server_answer((NamedGroup.secp521r1,), (NamedGroup.x25519,))
+    assert suite is None and error.description == AlertDescription.handshake_failure
+    assert "needs a finite-field group (RFC 7919), and this server's groups name none" in str(error)
+    suite, error = _server_answer((NamedGroup.secp521r1,))  # the default groups name ffdhe2048: DHE
     assert error is None and suite.name == "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"

@@ -137,6 +137,8 @@ def _suite_to_explain(ctx: Context, offer: Offer, shared: list[CipherSuite]) -> 
 def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
     """Why a suite both sides list could not be served, for the refusal (the first that applies)."""
     name = suite.suite.name
+    if suite.kx == "DHE" and not any(g in kx.FFDHE_GROUPS for g in ctx.config.groups):
+        return f"; {name} needs a finite-field group (RFC 7919), and this server's groups name none"
     if suite.kx != "RSA" and _group_for(ctx, offer, suite) is None:
         # Say what the client named too (RFC 8422, Section 5.1.1; RFC 7919, Section 4), and whether a
         # profile left it out, as the TLS 1.3 "no common group" refusal does.
@@ -231,8 +233,9 @@ def _group_for(ctx: Context, offer: Offer, suite: Suite12) -> NamedGroup | None:
     if suite.kx == "DHE":
         client_ff = _named_ffdhe(offer)
         if not client_ff:
-            # RFC 7919, Section 4: a client that names no FFDHE group takes the server's.
-            return next((g for g in ours if g in kx.FFDHE_GROUPS), NamedGroup.ffdhe2048)
+            # RFC 7919, Section 4: a client that names no FFDHE group takes the server's, if it has one
+            # (groups that name none, as --groups x25519, serve no DHE suite).
+            return next((g for g in ours if g in kx.FFDHE_GROUPS), None)
         # One it names that we know and accept, or no DHE suite at all (the MUST NOT of Section 4).
         return next((g for g in ours if g in kx.FFDHE_GROUPS and g in client_ff), None)
     return None
