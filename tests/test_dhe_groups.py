@@ -284,12 +284,16 @@ def test_client_takes_rfc3526_and_pads_a_short_ys() -> None:
     assert share.public == bytes(56) + b"\x05" * 200
 
 
-def test_client_refuses_a_ys_longer_than_p() -> None:
+def test_client_refuses_a_ys_longer_than_p_with_handshake_failure() -> None:
+    """RFC 7919, Section 3: out of range is handshake_failure, whatever the length (it was
+    illegal_parameter for a value longer than p, which the server judges by number already)."""
     p, g = dhe12.rfc3526_parameters(2048)
     reason = expect_alert(
-        AlertDescription.illegal_parameter, client12._dhe_share, ClientConfig(), dh_params(p, g, b"\x05" * 257)
+        AlertDescription.handshake_failure, client12._dhe_share, ClientConfig(), dh_params(p, g, b"\x05" * 257)
     )
-    assert "257 bytes" in reason
+    assert "(257 bytes) is outside [2, p-2]" in reason
+    padded = client12._dhe_share(ClientConfig(), dh_params(p, g, b"\x00" + b"\x05" * 256))  # a leading zero
+    assert padded.public == b"\x05" * 256
 
 
 def test_client_custom_groups_follow_the_config() -> None:

@@ -480,18 +480,17 @@ def _dhe_share(config: ClientConfig, params: ServerDHParams) -> ServerShare:
     and as a safe prime of 2048 bits or more (RFC 7919, Section 3: insufficient_security)."""
     p, g = int.from_bytes(params.p, "big"), int.from_bytes(params.g, "big")
     group = dhe12.server_dhe_group(p, g, custom_allowed=bool(config.dhe_custom_groups))
+    # RFC 7919, Section 3: a TLS 1.2 client ends the handshake with handshake_failure for a dh_Ys out of
+    # range, whatever its length (one longer than p is out of range too; leading zeros are no matter, as
+    # for OpenSSL's BN_bin2bn), as the server judges dh_Yc (premaster12).
+    ys = int.from_bytes(params.ys, "big")
     require(
-        0 < len(params.ys) <= group.size,
-        ILLEGAL,
-        f"server DH public value of {len(params.ys)} bytes for {group.label} ({group.size}-byte prime)",
-    )
-    # RFC 7919, Section 3: a TLS 1.2 client ends the handshake with handshake_failure for such a dh_Ys.
-    require(
-        1 < int.from_bytes(params.ys, "big") < p - 1,
+        1 < ys < p - 1,
         AlertDescription.handshake_failure,
-        f"server's DH public value dh_Ys is outside [2, p-2] in {group.label} (RFC 7919, Section 3)",
+        f"server's DH public value dh_Ys ({len(params.ys)} bytes) is outside [2, p-2] in {group.label} "
+        "(RFC 7919, Section 3)",
     )
-    return ServerShare(group.named, params.ys.rjust(group.size, b"\x00"), group)
+    return ServerShare(group.named, ys.to_bytes(group.size, "big"), group)
 
 
 @dataclass(frozen=True, eq=False)
