@@ -49,7 +49,7 @@ from glasstls.wire.extensions import Extension
 from glasstls.wire.handshake import ClientHello, ServerHello
 from glasstls.wire.handshake12 import Certificate12, NewSessionTicket12
 from glasstls.x509.store import TrustStore
-from pairs import TamperingClient, default_ca, flip, once, server_identity
+from pairs import TamperingClient, TamperingServer, default_ca, flip, once, server_identity
 from revocation_helpers import crl
 
 V12, V13 = ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3
@@ -639,6 +639,24 @@ def test_cbc_session_offered_without_encrypt_then_mac_gets_a_full_handshake(by_t
     sent = [e.message for e in log.events if isinstance(e, MessageTrace) and e.direction == "out"]
     assert [type(m) for m in sent][:2] == [ServerHello, Certificate12]  # a full handshake
     assert sent[0].cipher_suite == ECDSA_128
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_a_client_refuses_its_encrypt_then_mac_session_resumed_without_it(by_ticket: bool) -> None:
+    """The client's side of the same rule: a server that resumes a CBC session made with encrypt-then-MAC
+    and leaves the extension out of its ServerHello (removed on the way here) would have the client open
+    and seal MAC-then-encrypt records: handshake_failure, as for the extended master secret (RFC 7627,
+    Section 5.3). The client went on with MAC-then-encrypt."""
+    ccfg = client_config(tls_max=V12, cipher_suites=(ECDSA_CBC,))
+    scfg = server_config(session_tickets=by_ticket, cipher_suites=(ECDSA_CBC,))
+    session = first_session(ccfg, scfg)
+    assert session.encrypt_then_mac
+    client = ClientConnection(ccfg, "localhost", session=session)
+    server = TamperingServer(scfg, once(ServerHello, _strip_etm))
+    server.receive_bytes(client.data_to_send())
+    client.receive_bytes(server.data_to_send())
+    assert isinstance(client.error, AlertError) and client.error.description == AlertDescription.handshake_failure
+    assert "resumed a session made with encrypt-then-MAC without it" in str(client.error)
 
 
 def _strip_etm(msg: Any) -> bytes:

@@ -297,6 +297,13 @@ def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:
         FAILURE,
         "server resumed a session with a different extended-master-secret setting (RFC 7627, Section 5.3)",
     )
+    # A CBC session made with encrypt-then-MAC keeps it (RFC 7366, Section 3.1; lucky13.md): never back to
+    # MAC-then-encrypt, as the server refuses to resume it so.
+    require(
+        hs.suite.aead or not offered.encrypt_then_mac or hs.encrypt_then_mac,
+        FAILURE,
+        "server resumed a session made with encrypt-then-MAC without it (RFC 7366, Section 3.1)",
+    )
     hs.resumed = True
     hs.created = offered.created  # (a ticket renewed now ends when the session would have)
     ctx.resuming = offered  # (what a fatal alert from here on ends: HandshakeContext.forget_session)
