@@ -182,7 +182,7 @@ def _young(since: Any, issued: datetime | None, now: datetime) -> str | None:
     vouch for a ticket issued at ``issued``, or None: it began before the ticket, or RECORDING ago."""
     try:
         began = datetime.fromtimestamp(int(since) / 1000, UTC) if since is not None else now
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):  # (fromtimestamp: OSError past its range)
         return "the store's replay memory has an unreadable beginning (fails closed)"
     if issued is None or issued >= began or now - began >= RECORDING:
         return None
