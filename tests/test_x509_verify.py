@@ -6,6 +6,7 @@ so that the dates in the messages are known.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import stat
 from datetime import UTC, datetime, timedelta
@@ -732,23 +733,40 @@ def test_eddsa_unknown_critical_extension(ed_ca: ThrowawayCA, ed_store: TrustSto
     verify_server_chain([quiet, ed_ca.intermediate_cert], "example.com", ed_store, NOW)
 
 
-def test_eddsa_name_constraints_are_not_silently_ignored() -> None:
-    constraints = x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.org")], excluded_subtrees=None)
-    root = mint(None, "constrained root", ca=True, names=(), extra=((constraints, True),))
-    leaf, _ = mint(root)
-    error = fails([leaf], "example.com", TrustStore.from_certificates([root[0]]))
-    assert error.description == AlertDescription.bad_certificate
-    assert "critical extension nameConstraints" in error.reason
+@pytest.mark.parametrize("critical", [True, False])
+def test_eddsa_name_constraints_are_processed_critical_or_not(critical: bool) -> None:
+    """RFC 5280, 6.1.3 (b) (c): a CA's nameConstraints hold whatever their criticality, as OpenSSL and the
+    Web PKI path apply them. The EdDSA path refused critical ones it did not process and ignored
+    non-critical ones, so a leaf outside them passed (and a server could send an Ed25519 certificate
+    beside an ECDSA chain to have it checked so)."""
+    permitted = [x509.DNSName("example.org"), x509.IPAddress(ipaddress.ip_network("10.0.0.0/8"))]
+    constraints = x509.NameConstraints(
+        permitted_subtrees=permitted, excluded_subtrees=[x509.DNSName("bad.example.org")]
+    )
+    root = mint(None, "constrained root", ca=True, names=(), extra=((constraints, critical),))
+    store = TrustStore.from_certificates([root[0]])
+    for name in ("www.example.org", "example.org"):
+        inside, _ = mint(root, names=(name,))
+        assert verify_server_chain([inside], name, store, NOW).leaf == inside
+    for names, shown in ((("example.com",), "example.com"), (("x.bad.example.org",), "x.bad.example.org"),
+                         (("*.example.com",), "*.example.com"), (("*.example.org",), "*.example.org")):  # fmt: skip
+        outside, _ = mint(root, names=names)
+        error = fails([outside], names[0].replace("*", "a"), store)
+        assert error.description == AlertDescription.bad_certificate
+        assert (
+            f"name {shown} of CN=" in error.reason
+            and "is outside the name constraints of CN=constrained root" in error.reason
+        )
 
 
 def test_eddsa_chain_depth_limit() -> None:
     issuer = mint(None, "root", ca=True, names=())
     store = TrustStore.from_certificates([issuer[0]])
     sent: list[x509.Certificate] = []
-    for depth in range(MAX_CHAIN_DEPTH):
-        if depth == MAX_CHAIN_DEPTH - 1:  # intermediates plus the root: exactly the maximum
+    for depth in range(MAX_CHAIN_DEPTH + 1):
+        if depth == MAX_CHAIN_DEPTH:  # MAX_CHAIN_DEPTH intermediates: the most the Web PKI path takes too
             deepest, _ = mint(issuer)
-            assert len(verify_server_chain([deepest, *sent], "example.com", store, NOW).path) == MAX_CHAIN_DEPTH + 1
+            assert len(verify_server_chain([deepest, *sent], "example.com", store, NOW).path) == MAX_CHAIN_DEPTH + 2
         issuer = mint(issuer, f"intermediate {depth}", ca=True, names=())
         sent.insert(0, issuer[0])
     leaf, _ = mint(issuer)

@@ -109,12 +109,19 @@ def name_matches(pattern: str, name: str) -> bool:
     return _HOST_LABEL.fullmatch(label) is not None and bool(dot) and rest == pattern[2:]
 
 
-def matches_any(names: Sequence[str], server_name: str) -> bool:
+def matches_any(cert: x509.Certificate, server_name: str) -> bool:
+    """Whether a subjectAltName entry of ``cert`` names ``server_name``, entry type and all: an IP
+    address only an iPAddress entry (a dNSName "127.0.0.1" names no address: RFC 9525, Section 6.2),
+    a host name only a dNSName entry."""
+    try:
+        san = cast("x509.SubjectAlternativeName", cert.extensions.get_extension_for_oid(_SAN).value)
+    except x509.ExtensionNotFound:
+        return False
     try:
         address = ipaddress.ip_address(server_name)
     except ValueError:
-        return any(name_matches(n, server_name) for n in names if not is_ip(n))
-    return any(is_ip(n) and ipaddress.ip_address(n) == address for n in names)
+        return any(name_matches(e.value, server_name) for e in san if isinstance(e, x509.DNSName))
+    return any(isinstance(e, x509.IPAddress) and e.value == address for e in san)
 
 
 def is_ip(text: str) -> bool:

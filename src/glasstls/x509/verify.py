@@ -39,13 +39,20 @@ algorithm, which covers an EdDSA trust anchor the server did not send) is
 therefore validated by :func:`verify_path_rfc5280` below: a path built here
 (leaf, then intermediates from the sent chain in any order, then an anchor),
 checked as RFC 5280, Section 6.1 asks, with the same alerts and messages as the
-table above. Critical extensions it does not process are rejected
-(RFC 5280, Section 4.2), so it is never more permissive than it understands.
+table above: validity, names (an IP against iPAddress entries only), EKU, the
+leaf's keyUsage, each CA's basicConstraints, pathLenConstraint, keyUsage and EKU
+(serverAuth or anyExtendedKeyUsage, as the Web PKI and OpenSSL's purpose check
+ask), nameConstraints critical or not (x509/name_constraints.py), algorithms.
+Critical extensions it does not process are rejected (RFC 5280, Section 4.2).
+A server that sends an EdDSA certificate beside an RSA or ECDSA chain sends it
+here too, so this path must refuse whatever the Web PKI path refuses (held to
+OpenSSL's verdicts by tests/test_x509_own_path.py).
 
 A certificate that is itself one of the trust anchors (byte for byte) is trusted as it
 stands when the Web PKI profile refuses it, as OpenSSL, Go and Python's ``ssl`` trust
 it: the self-signed certificate ``openssl req -x509`` makes has cA=TRUE, which the
-profile forbids in an end entity. Its validity, names and purpose are still checked.
+profile forbids in an end entity. Its validity, names, purpose, keyUsage and critical
+extensions are still checked.
 
 A server checks a client's chain with :func:`verify_client_chain` (at the end):
 the same verifier and the same alerts, under the client rules of
@@ -72,6 +79,7 @@ from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, Facts
 from ..text import printable
 from .client_policy import client_extension_policies, leaf_purpose_problem
+from .name_constraints import constraint_problem
 from .names import describe, describe_issuer, is_ip, matches_any, parse_problem, san_names, shown_names
 from .path_policy import server_extension_policies
 from .store import TrustStore
@@ -185,18 +193,23 @@ def _trusted_leaf(leaf: x509.Certificate, name: str, now: datetime) -> tuple[x50
     sets cA=TRUE): trusted as it stands, as OpenSSL, Go and Python's ``ssl`` trust it, once its
     validity, names and purpose pass the checks every leaf passes (RFC 5280, 6.1: a path of one
     certificate, the anchor)."""
-    problem = _check_validity([leaf], now) or _check_name(leaf, name) or _check_eku(leaf)
+    problem = (
+        _check_validity([leaf], now) or _check_name(leaf, name) or _check_eku(leaf)
+        or _check_leaf(leaf, anchor=True) or _check_critical([leaf])
+    )  # fmt: skip
     if problem is not None:
         raise problem
     return (leaf,)
 
 
 def _verify_without_name(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime) -> VerifiedChain:
-    """The Web PKI path for one of the leaf's own names, which it matches by construction; a
-    leaf naming no host goes through the RFC 5280 path builder with the name check left out."""
+    """The Web PKI path for one of the leaf's own names, which it matches by construction (a
+    wildcard's with a label for its "*"); a leaf naming no host goes through the RFC 5280 path
+    builder with the name check left out."""
     names = san_names(chain[0])
     if names:
-        return replace(verify_server_chain(chain, names[0], store, now), server_name="")
+        name = "x" + names[0][1:] if names[0].startswith("*.") else names[0]
+        return replace(verify_server_chain(chain, name, store, now), server_name="")
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     path = _verify_path(chain, "", store, now)
     return VerifiedChain(
@@ -364,7 +377,7 @@ def _check_name(leaf: x509.Certificate, server_name: str) -> AlertError | None:
             f"server certificate {describe(leaf)} has no DNS or IP subjectAltName, so it names no host "
             f"and cannot be for {printable(server_name)} (the CN is never used: CA/Browser Forum rules, RFC 9525)",
         )
-    if matches_any(names, server_name):
+    if matches_any(leaf, server_name):
         return None
     note = " (an IP address is matched only against IP address entries)" if is_ip(server_name) else ""
     return AlertError(
@@ -410,15 +423,17 @@ def _eku_name(oid: x509.ObjectIdentifier) -> str:
 _EDDSA = frozenset({PublicKeyAlgorithmOID.ED25519, PublicKeyAlgorithmOID.ED448})
 
 # The extensions the checks below process; a critical one outside this set ends validation
-# (RFC 5280, Section 4.2). NameConstraints and the policy extensions are among those rejected.
+# (RFC 5280, Section 4.2). The policy extensions are among those rejected.
 _UNDERSTOOD = frozenset(
     {
         x509.BasicConstraints.oid,
         x509.KeyUsage.oid,
         x509.ExtendedKeyUsage.oid,
         x509.SubjectAlternativeName.oid,
+        x509.NameConstraints.oid,  # (x509/name_constraints.py)
     }
 )
+_SERVER_PURPOSES = frozenset({ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE})
 
 # Signature checks one validation may spend: real chains need a handful, while a chain of
 # certificates that all name (and sign for) one another could otherwise make the search explode.
@@ -495,7 +510,7 @@ def _candidate_paths(chain: Sequence[x509.Certificate], store: TrustStore) -> It
         for anchor in store.issuers_of(current):
             if anchor != current and issued(current, anchor):  # not a self-signed one as its own issuer
                 yield [*path, anchor]
-        if len(path) >= MAX_CHAIN_DEPTH:  # one more intermediate and the anchor would exceed it
+        if len(path) - 1 >= MAX_CHAIN_DEPTH:  # (the leaf aside) one more and the anchor would exceed it
             return
         for cert in pool:
             if cert.subject == current.issuer and cert not in path and issued(current, cert):
@@ -513,8 +528,9 @@ def _check_path(path: Sequence[x509.Certificate], server_name: str, now: datetim
             lambda: _check_validity(path, now),
             lambda: _check_name(path[0], server_name),
             lambda: _check_eku(path[0]),
-            lambda: _check_leaf(path[0]),
+            lambda: _check_leaf(path[0], anchor=len(path) == 1),
             lambda: _check_cas(path),
+            lambda: _check_name_constraints(path),
             lambda: _check_critical(path),
             lambda: _check_algorithms(path),
         )
@@ -539,10 +555,12 @@ def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.E
         return None
 
 
-def _check_leaf(leaf: x509.Certificate) -> AlertError | None:
-    """The server's certificate is an end entity whose key may be used in a handshake."""
+def _check_leaf(leaf: x509.Certificate, anchor: bool = False) -> AlertError | None:
+    """The server's certificate is an end entity whose key may be used in a handshake; one that is
+    itself a trust anchor (``anchor``: ``openssl req -x509``'s, cA=TRUE) may be a CA, as _trusted_leaf
+    takes it on the Web PKI path."""
     constraints = _extension(leaf, x509.BasicConstraints)
-    if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
+    if not anchor and isinstance(constraints, x509.BasicConstraints) and constraints.ca:
         return _rejected(leaf, "it is a CA certificate (BasicConstraints cA=TRUE), not a server's")
     usage = _extension(leaf, x509.KeyUsage)
     # RFC 5280, Section 4.2.1.3; RFC 8446, Section 4.4.2.2 requires digitalSignature to sign in TLS 1.3.
@@ -574,9 +592,24 @@ def _check_cas(path: Sequence[x509.Certificate]) -> AlertError | None:
         usage = _extension(cert, x509.KeyUsage)
         if isinstance(usage, x509.KeyUsage) and not usage.key_cert_sign:
             return _rejected(path[0], f"{role} {describe(cert)} has a key usage without keyCertSign")
+        purposes = _extension(cert, x509.ExtendedKeyUsage)
+        if isinstance(purposes, x509.ExtendedKeyUsage) and not _SERVER_PURPOSES.intersection(purposes):
+            # A CA's EKU limits what it issues for (CA/Browser Forum Baseline Requirements, 7.1.2.2; as
+            # OpenSSL's purpose check and the Web PKI path): serverAuth, or anyExtendedKeyUsage.
+            return AlertError(
+                AlertDescription.unsupported_certificate,
+                f"{role} {describe(cert)} may not issue for TLS servers: its extended key usage names "
+                f"{', '.join(_eku_name(p) for p in purposes)}",
+            )
         if cert.subject != cert.issuer:  # self-issued certificates do not count (6.1.4 (l))
             below += 1
     return None
+
+
+def _check_name_constraints(path: Sequence[x509.Certificate]) -> AlertError | None:
+    """RFC 5280, 6.1.3 (b) (c): every CA's nameConstraints, critical or not (x509/name_constraints.py)."""
+    problem = constraint_problem(path)
+    return _rejected(path[0], problem) if problem is not None else None
 
 
 def _check_critical(path: Sequence[x509.Certificate]) -> AlertError | None:
@@ -653,7 +686,7 @@ def verify_client_chain(
     return path
 
 
-_CLIENT_CHAIN = "(a client chain)"  # the verified-chain cache's name for client chains: no DNS name or IP
+_CLIENT_CHAIN = ("client chain",)  # the verified-chain cache's name for client chains (a tuple: no server name)
 
 
 def _client_path(chain: Sequence[x509.Certificate], store: TrustStore, now: datetime) -> tuple[x509.Certificate, ...]:
@@ -671,6 +704,12 @@ def _client_path(chain: Sequence[x509.Certificate], store: TrustStore, now: date
         return tuple(verifier.verify(chain[0], list(chain[1:])).chain)
     except (verification.VerificationError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
         if chain[0] not in store:
+            if uses_eddsa(chain):  # (its message is cryptography's internal one: say it plainly)
+                raise AlertError(
+                    AlertDescription.unsupported_certificate,
+                    f"client certificate {describe(chain[0])}: a client chain with an Ed25519 or Ed448 key is not "
+                    "verified by glasstls yet (server chains are)",
+                ) from None
             raise _diagnose_client(chain, store, now, str(exc)) from None
         return _trusted_client_leaf(chain[0], now)
 

@@ -99,7 +99,8 @@ def der_of(cert: x509.Certificate) -> bytes:
     return der
 
 
-ChainKey = tuple[tuple[bytes, ...], str]  # the chain's DER (der_of) and the name checked
+# The chain's DER (der_of) and the name checked; a tuple for a client chain, which no server name can be.
+ChainKey = tuple[tuple[bytes, ...], str | tuple[str, ...]]
 
 
 class VerifiedCache(Generic[V]):

@@ -1,0 +1,103 @@
+"""glasstls's own RFC 5280 path (x509/verify.py, for Ed25519/Ed448 chains and for names cryptography's
+Web PKI verifier refuses) held to what that verifier and OpenSSL enforce, found by a differential
+review against `openssl verify`: it must never pass what they refuse, and a server must not be able
+to choose it by sending one more certificate.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+
+from glasstls.enums import AlertDescription
+from glasstls.errors import AlertError
+from glasstls.x509.mint import generate_key
+from glasstls.x509.store import TrustStore
+from glasstls.x509.verify import verify_client_chain, verify_server_chain
+from test_x509_verify import NOW, fails, mint
+
+NON_CRITICAL_NC = x509.NameConstraints(permitted_subtrees=[x509.DNSName("corp.example")], excluded_subtrees=None)
+
+
+def _constrained_ecdsa() -> tuple[tuple[x509.Certificate, object], tuple[x509.Certificate, object], TrustStore]:
+    """An ECDSA root and an intermediate under it whose non-critical nameConstraints permit corp.example only."""
+    root = mint(None, "Root", key=generate_key("ecdsa-p256"), ca=True, names=())
+    inter = mint(root, "Constrained Inter", key=generate_key("ecdsa-p256"), ca=True, names=(),
+                 extra=((NON_CRITICAL_NC, False),))  # fmt: skip
+    return root, inter, TrustStore.from_certificates([root[0]])
+
+
+@pytest.mark.parametrize("how", ["a stray Ed25519 certificate sent along", "a name with an underscore"])
+def test_a_chain_outside_its_name_constraints_is_refused_on_either_path(how: str) -> None:
+    root, inter, store = _constrained_ecdsa()
+    name = "x_y.bank.com" if "underscore" in how else "www.bank.com"
+    leaf, _ = mint(inter, name, key=generate_key("ecdsa-p256"), names=(name,))
+    chain = [leaf, inter[0]]
+    if "Ed25519" in how:
+        chain.append(mint(None, "stray", ca=True, names=())[0])
+    error = fails(chain, name, store)
+    assert error.description == AlertDescription.bad_certificate
+    assert f"the name {name} of CN={name} is outside the name constraints of CN=Constrained Inter" in error.reason
+    inside, _ = mint(inter, "www.corp.example", key=generate_key("ecdsa-p256"), names=("www.corp.example",))
+    assert verify_server_chain([inside, inter[0], *chain[2:]], "www.corp.example", store, NOW).leaf == inside
+
+
+def test_an_intermediate_whose_eku_excludes_servers_is_refused_on_the_own_path() -> None:
+    root = mint(None, "Root", ca=True, names=())
+    client_only = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+    inter = mint(root, "Client CA", ca=True, names=(), extra=((client_only, False),))
+    leaf, _ = mint(inter)
+    error = fails([leaf, inter[0]], "example.com", TrustStore.from_certificates([root[0]]))
+    assert error.description == AlertDescription.unsupported_certificate
+    assert "CN=Client CA may not issue for TLS servers: its extended key usage names clientAuth" in error.reason
+
+
+def test_an_ip_is_matched_against_ip_entries_only() -> None:
+    """RFC 9525, Section 6.2: a dNSName "127.0.0.1" names no address; the Web PKI path and OpenSSL
+    refuse it, the own path matched the text."""
+    root = mint(None, "Root", ca=True, names=())
+    leaf, _ = mint(root, names=("127.0.0.1",))
+    error = fails([leaf], "127.0.0.1", TrustStore.from_certificates([root[0]]))
+    assert error.description == AlertDescription.bad_certificate
+
+
+def test_a_self_signed_ed25519_leaf_in_the_store_is_trusted_as_an_ecdsa_one_is() -> None:
+    """`openssl req -x509` with an Ed25519 key (cA=TRUE), trusted as itself: a path of one, as the Web
+    PKI path takes the ECDSA one; the own path refused it as a CA certificate."""
+    for key in (generate_key("ed25519"), generate_key("ecdsa-p256")):
+        cert, _ = mint(None, "localhost", key=key, ca=True, names=("localhost",))
+        assert verify_server_chain([cert], "localhost", TrustStore.from_certificates([cert]), NOW).leaf == cert
+
+
+def test_a_leaf_trusted_as_itself_still_has_its_extensions_checked() -> None:
+    """The Web PKI path's fallback for a leaf in the store checked validity, name and EKU only: a
+    critical extension nobody processes, or a keyUsage without any TLS use, passed (OpenSSL: errors
+    34 and 26)."""
+    unknown = x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.99999.7"), b"\x05\x00")
+    cert, _ = mint(None, "localhost", key=generate_key("ecdsa-p256"), ca=True, names=("localhost",),
+                   extra=((unknown, True),))  # fmt: skip
+    error = fails([cert], "localhost", TrustStore.from_certificates([cert]))
+    assert error.description == AlertDescription.bad_certificate and "1.3.6.1.4.1.99999.7" in error.reason
+    sign_only = x509.KeyUsage(False, False, False, False, False, True, False, False, False)  # keyCertSign
+    cert, _ = mint(None, "localhost", key=generate_key("ecdsa-p256"), ca=True, names=("localhost",),
+                   key_usage=sign_only)  # fmt: skip
+    assert fails([cert], "localhost", TrustStore.from_certificates([cert])).description == (
+        AlertDescription.unsupported_certificate
+    )
+
+
+def test_no_name_check_takes_a_wildcard_leaf() -> None:
+    root = mint(None, "Root", key=generate_key("ecdsa-p256"), ca=True, names=())
+    leaf, _ = mint(root, "*.example.com", key=generate_key("ecdsa-p256"), names=("*.example.com",))
+    result = verify_server_chain([leaf], None, TrustStore.from_certificates([root[0]]), NOW)
+    assert result.leaf == leaf and result.server_name == ""
+
+
+def test_an_eddsa_client_chain_is_refused_in_plain_words() -> None:
+    root = mint(None, "Client Root", ca=True, names=())
+    leaf, _ = mint(root, "alice", names=())
+    with pytest.raises(AlertError) as info:
+        verify_client_chain([leaf], TrustStore.from_certificates([root[0]]), NOW)
+    assert info.value.description == AlertDescription.unsupported_certificate
+    assert "a client chain with an Ed25519 or Ed448 key is not verified by glasstls yet" in info.value.reason
