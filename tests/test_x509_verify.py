@@ -250,6 +250,7 @@ def test_wildcard_does_not_match(wildcard: Identity, store: TrustStore, name: st
         ("*.example.com", "a b.example.com", False),
         ("my_host.example.com", "MY_HOST.example.com", True),
         ("*.example.com", "xn--bcher-kva.example.com", True),
+        ("*.com", "example.com", False),  # (two labels after the wildcard, as OpenSSL asks)
     ],
 )
 def test_name_matches(pattern: str, name: str, expected: bool) -> None:

@@ -100,13 +100,16 @@ def name_matches(pattern: str, name: str) -> bool:
     "*.example.com" matches "a.example.com" but neither "example.com" nor
     "a.b.example.com"; comparison ignores case (RFC 4343). The label "*" stands for is a
     host name's (letters, digits, hyphens: RFC 952 and RFC 1123, Section 2.1), as OpenSSL's
-    X509_check_host takes it: "my_host.example.com" matches only a name written out in full.
+    X509_check_host takes it: "my_host.example.com" matches only a name written out in full; and
+    "*.com" matches nothing.
     """
     pattern, name = pattern.rstrip(".").lower(), name.rstrip(".").lower()
     if not pattern.startswith("*."):
         return pattern == name
     label, dot, rest = name.partition(".")
-    return _HOST_LABEL.fullmatch(label) is not None and bool(dot) and rest == pattern[2:]
+    base = pattern[2:]
+    # "*.com" stands for nothing: a wildcard needs two labels after it, as OpenSSL's X509_check_host.
+    return "." in base and _HOST_LABEL.fullmatch(label) is not None and bool(dot) and rest == base
 
 
 def matches_any(cert: x509.Certificate, server_name: str) -> bool:
