@@ -35,7 +35,8 @@ def _careful_check(
         raise AlertError(AlertDescription.protocol_version, "no supported_versions")
     if versions.value != V13:
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
-    # (legacy_version: ignored, as RFC 8446, Section 4.2.1 asks of a client; no check to mirror.)
+    # legacy_version: ignored, as RFC 8446, Section 4.2.1 asks of a client, save 0x0300 or below (Appendix D.5).
+    require(sh.legacy_version > 0x0300, AlertDescription.protocol_version, "SSL 3.0 or older (RFC 8446, Appendix D.5)")
     require(sh.legacy_session_id_echo == hello.legacy_session_id, ILLEGAL, "ServerHello does not echo the session id")
     if sh.cipher_suite not in hello.cipher_suites or sh.cipher_suite not in TLS13_SUITES:
         raise AlertError(ILLEGAL, f"server chose {sh.cipher_suite.name}, not offered for TLS 1.3")
@@ -58,7 +59,7 @@ def _outcome(call: Any, *args: Any) -> tuple[Any, ...]:
 HELLO = H.ClientHello(legacy_session_id=b"\x11" * 32, cipher_suites=(AES128, CipherSuite(0x1303)))
 # Each field right, then wrong (the first of each pair is what the hello asks for).
 FIELDS = {
-    "legacy_version": (V12, V13, ProtocolVersion(0x0301)),
+    "legacy_version": (V12, V13, ProtocolVersion(0x0301), ProtocolVersion(0x0300)),
     "legacy_session_id_echo": (b"\x11" * 32, b"", b"\x11" * 31 + b"\x12"),
     "cipher_suite": (AES128, AES256, CipherSuite(0x1303)),
     "compression_method": (0, 1),
@@ -84,6 +85,9 @@ def test_server_hello_checks_as_before(after_retry: bool) -> None:
     for sh, versions in _server_hellos():
         expected = _outcome(_careful_check, sh, HELLO, retried, versions)
         got = _outcome(client13.check_server_hello, sh, HELLO, retried, versions)
+        if expected[:2] == got[:2] == ("raised", AlertDescription.protocol_version):
+            assert "RFC 8446, Appendix D.5" in got[2]
+            got = expected  # (the same check, worded for a person)
         assert got == expected, (sh, versions.value)
         seen.add(expected[2] if expected[0] == "raised" else "value")
     assert len(seen) >= (6 if after_retry else 5)  # every way out taken: the suite, and each check's alert
@@ -123,3 +127,21 @@ def test_alpn_checks_as_before() -> None:
         assert _outcome(client13._accepted_alpn, ee, hello) == expected, (offer, answer)
         seen.add(expected[0])
     assert seen == {"value", "raised"}
+
+
+def test_a_tls13_server_hello_with_legacy_version_ssl3_is_protocol_version() -> None:
+    """RFC 8446, Appendix D.5: an endpoint that receives a hello whose legacy_version is 0x0300 MUST
+    abort with protocol_version, supported_versions or not; OpenSSL's client does, and glasstls's
+    took the handshake on (changed on the wire here)."""
+    from dataclasses import replace
+
+    from pairs import make_pair, once
+
+    def ssl3(sh: H.Handshake) -> bytes:
+        return replace(sh, legacy_version=ProtocolVersion(0x0300)).encode()  # type: ignore[type-var]
+
+    pair = make_pair(server_alter=once(H.ServerHello, ssl3))
+    pair.handshake()
+    assert isinstance(pair.client.error, AlertError)
+    assert pair.client.error.description == AlertDescription.protocol_version
+    assert "RFC 8446, Appendix D.5" in pair.client.error.reason

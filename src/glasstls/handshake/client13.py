@@ -91,9 +91,14 @@ def check_server_hello(
     # each require() is a call, three fewer in every handshake.)
     if versions.value != _TLS13:
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
-    # sh.legacy_version is not checked: with supported_versions present, RFC 8446, Section 4.2.1 has
-    # clients ignore it (a server MUST send 0x0303, Section 4.1.3, but nothing depends on it). OpenSSL and
-    # BoringSSL take the extension's version alone, as here; Go refuses anything but 0x0303.
+    # With supported_versions present, RFC 8446, Section 4.2.1 has clients ignore sh.legacy_version (a
+    # server MUST send 0x0303, Section 4.1.3), save that Appendix D.5 makes 0x0300 or below protocol_version
+    # for any endpoint, as OpenSSL answers (and glasstls's server, hello.choose_protocol_version).
+    if sh.legacy_version <= 0x0300:
+        raise AlertError(
+            AlertDescription.protocol_version,
+            f"ServerHello legacy_version is {sh.legacy_version.label}: SSL 3.0 or older (RFC 8446, Appendix D.5)",
+        )
     if sh.legacy_session_id_echo != hello.legacy_session_id:
         raise AlertError(ILLEGAL, "ServerHello does not echo the session id")
     suite = TLS13_SUITES.get(sh.cipher_suite)
