@@ -256,6 +256,22 @@ def test_hello_request_flood_ends_at_the_renegotiation_budget() -> None:
     closed_with(pair.to_client(), AlertDescription.unexpected_message, "max_renegotiation_requests")
 
 
+def test_hello_requests_during_the_handshake_are_ignored_but_bounded() -> None:
+    """RFC 5246, Section 7.4.1.1: a client ignores a HelloRequest while it negotiates. A server that sends
+    nothing else (any number, one record each) held the handshake of the compat layer and the CLI past
+    their deadlines, whose reads found the socket always readable; now the same budget ends it."""
+    from glasstls import ProtocolVersion
+
+    client = make_pair(client_kw={"tls_max": ProtocolVersion.TLSv1_2}).client
+    client.data_to_send()
+    hello_request = b"\x16\x03\x03\x00\x04\x00\x00\x00\x00"  # a plaintext HelloRequest record
+    assert not [e for e in client.receive_bytes(hello_request * DEFAULT_LIMITS.max_renegotiation_requests)
+                if isinstance(e, ConnectionClosed)]  # fmt: skip
+    err = closed_with(client.receive_bytes(hello_request), AlertDescription.unexpected_message,
+                      "max_renegotiation_requests")  # fmt: skip
+    assert "HelloRequests during the handshake (ignored)" in err.reason
+
+
 def test_renegotiating_client_hellos_end_at_the_same_budget() -> None:
     from dataclasses import replace
 

@@ -75,6 +75,7 @@ _NEW_SESSION_TICKET, _FINISHED = HandshakeType.new_session_ticket, HandshakeType
 _CERTIFICATE_REQUEST = HandshakeType.certificate_request
 # After the handshake, answered each with a no_renegotiation warning (Limits.max_renegotiation_requests).
 _RENEGOTIATION_REQUESTS = frozenset({HandshakeType.hello_request, HandshakeType.client_hello})
+_HELLO_REQUEST = HandshakeType.hello_request
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 _ALERT_TYPE, _CCS_TYPE = ContentType.alert, ContentType.change_cipher_spec
 _WARNING, _FATAL = AlertLevel.warning, AlertLevel.fatal
@@ -491,6 +492,8 @@ class Connection:
             self._first_finished = msg.verify_data
         if self.peer_verified is not None:
             self._spend_post_handshake(msg)
+        elif msg.msg_type == _HELLO_REQUEST:  # ignored while negotiating (RFC 5246, 7.4.1.1), not unbounded
+            self._budget.on_hello_request_while_negotiating()
         self._state = new = old.accept(self._ctx, msg)
         if new.mid_flight or old.mid_flight:  # (application data goes through _dispatch meanwhile)
             self._hs_partial = new.mid_flight or not self._hs_in.empty()

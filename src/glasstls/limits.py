@@ -177,6 +177,12 @@ class PeerBudget:
             "requests to renegotiate with no application data between them (each refused with a warning)",
         )  # fmt: skip
 
+    def on_hello_request_while_negotiating(self) -> None:
+        """A HelloRequest before our handshake completed: ignored (RFC 5246, Section 7.4.1.1), and counted
+        against the same limit, so a server that sends nothing else cannot hold the handshake forever."""
+        self._renegotiations += 1
+        self._over(self._renegotiations, "max_renegotiation_requests", "HelloRequests during the handshake (ignored)")
+
     def on_certificate_request(self) -> None:
         self._certificate_requests += 1
         self._over(self._certificate_requests, "max_certificate_requests", "post-handshake CertificateRequests")

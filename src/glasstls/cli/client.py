@@ -362,6 +362,10 @@ class _Session:
                 idle = not self.stdin_open and not self.pending_stdin and not self.outgoing
                 timeout = self._linger() if idle else None
             ready = self.selector.select(timeout)
+            # Past the deadline, the handshake ends even on a socket that is always readable (a server
+            # that keeps sending): the deadline is the whole handshake's, not each wait's.
+            if not self.conn.handshake_complete and time.monotonic() >= deadline:
+                ready = []
             if not ready and not self.conn.handshake_complete:
                 step = self.conn.step
                 if self.wire_received:  # it answered, too slowly: the deadline is for the whole handshake

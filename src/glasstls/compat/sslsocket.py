@@ -35,6 +35,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from operator import index
@@ -292,6 +293,10 @@ class SSLSocket(SSLObjectQueries, _Base):
             while True:
                 if self._rx_eof:  # the SSLObject wants more after EOF: it is a truncation
                     raise self._sslobj.truncation() if self._sslobj is not None else eof_error()
+                # A deadline for the whole call, not for each read: a peer that never lets the socket go
+                # quiet (a handshake it keeps feeding) is stopped here, the read tried first (_raw) or not.
+                if deadline.at is not None and not deadline.nonblocking and time.monotonic() >= deadline.at:
+                    raise TimeoutError(f"The {what} operation timed out")
                 want = self._rx_body_left or RECORD_HEADER_LENGTH - len(self._rx_header)
                 data = self._raw(socket.socket.recv, want, write=False, deadline=deadline, what=what)
                 with self._ssl_lock:
