@@ -15,7 +15,7 @@ import pytest
 
 import glasstls
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
-from glasstls.errors import AlertError, DeadlineError, NotNegotiatedError, TruncatedError
+from glasstls.errors import AlertError, ConnectionClosedError, DeadlineError, NotNegotiatedError, TruncatedError
 from glasstls.io.closing import close_gently
 from pairs import inject_warning
 from serving_helpers import GLASSTLS, PKI, make_pki, raw_server
@@ -84,6 +84,24 @@ def test_recv_deadline_holds_after_the_handshake(pki: PKI) -> None:
             tls.recv()
         assert time.monotonic() - started < 2.0
         tls.close()
+
+
+def test_a_send_cut_at_its_deadline_leaves_no_later_send_to_pass_as_delivered(pki: PKI) -> None:
+    """sendall() that misses its deadline stops inside a record, and how much of it went out is unknown:
+    whatever is sent after it lands inside that record's claimed body and is never read. Later sends (and
+    close's close_notify) went out as if delivered; now they refuse, as OpenSSL refuses a write after an
+    unfinished one."""
+    def reads_nothing(sock: socket.socket) -> None:
+        glasstls.accept(sock, pki.server_config(), timeout=10)
+        time.sleep(4)  # its receive buffer fills; the client's send waits
+
+    with raw_server(reads_nothing) as port:
+        tls = connect(pki, port, timeout=1.0)
+        with pytest.raises(DeadlineError, match=r"sending did not complete within 1 s"):
+            tls.sendall(b"x" * (32 << 20))
+        with pytest.raises(ConnectionClosedError, match=r"sending stopped at its deadline in the middle of a record"):
+            tls.sendall(b"after")
+        tls.close()  # (no close_notify into a cut record: closed as it is)
 
 
 # -- floods ------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class TLSSocket:
         self._inbox = Inbox()
         self._eof = False
         self._error: TLSError | None = None
+        self._cut: str | None = None  # what was being sent when a send missed its deadline mid-record
 
     # -- handshake -----------------------------------------------------------
     def do_handshake(self, timeout: float | None = None) -> NegotiatedParameters:
@@ -215,6 +216,11 @@ class TLSSocket:
 
     # -- plumbing -------------------------------------------------------------
     def _flush(self, deadline: float | None, what: str) -> None:
+        if self._cut is not None:  # an earlier send stopped inside a record: nothing after it can be read
+            raise ConnectionClosedError(
+                f"cannot go on {what}: {self._cut} stopped at its deadline in the middle of a record, so the "
+                "stream to the peer is cut; close this connection (what was sent after it would be lost)"
+            )
         out = self.conn.data_to_send()
         if out:
             # Since Python 3.5 a socket timeout bounds the whole sendall, so this is a deadline.
@@ -222,6 +228,7 @@ class TLSSocket:
             try:
                 self.sock.sendall(out)
             except TimeoutError:
+                self._cut = what  # (how much went out is unknown: the records after it may not follow)
                 raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
 
     def _pump(self, deadline: float | None, what: str) -> None:
