@@ -6,6 +6,7 @@ glasstls' own ServerConnection and then misbehave, some only send crafted record
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import subprocess
@@ -220,6 +221,29 @@ def test_cli_client_exit_status_on_truncation(pki: PKI) -> None:
         res = subprocess.run([*argv, "--allow-truncation", f"127.0.0.1:{port}"], capture_output=True, timeout=30)
     assert res.returncode == 0, res.stderr
     assert res.stdout == b"HALF"
+
+
+def test_cli_client_linger_runs_from_the_last_data_not_the_last_byte(pki: PKI) -> None:
+    """--linger 1 after stdin ends: a server that drips a record a byte every 0.2 s sends bytes but no
+    data, and held the client for the whole drip (an idle timer the drip kept resetting)."""
+
+    def drip(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10)
+        tls.sendall(b"hello")
+        tls.conn.send(b"x" * 100)
+        record = tls.conn.data_to_send()
+        with contextlib.suppress(OSError):
+            for byte in record:  # 20 s of drip, if nobody stops listening
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+
+    argv = [*GLASSTLS, "client", "--cacert", str(pki.ca_pem), "--servername", "localhost", "--linger", "1"]
+    with raw_server(drip) as port:
+        started = time.monotonic()
+        res = subprocess.run([*argv, f"127.0.0.1:{port}"], input=b"", capture_output=True, timeout=30)
+        took = time.monotonic() - started
+    assert res.stdout == b"hello", res.stderr
+    assert took < 6, took
 
 
 # -- TLS 1.2 -----------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--linger",
         type=float,
         default=1.0,
-        help="after stdin ends, seconds of server silence before closing (default 1)",
+        help="after stdin ends, seconds without data from the server before closing (default 1)",
     )
     p.add_argument(
         "--timeout",
@@ -338,7 +338,7 @@ class _Session:
         self.handshake_done = False
         self.outgoing = bytearray()  # records the socket has not taken yet
         self.writing = False  # the socket is watched for room to write
-        self.last_activity = time.monotonic()
+        self.last_activity = time.monotonic()  # the last event of the connection, or stdin's end (_linger_left)
         self.finished = False
         self.stdout_open = True
         self.deadline = time.monotonic() + args.timeout  # the handshake's (_connect_and_run sets its own)
@@ -356,15 +356,18 @@ class _Session:
         self._flush()
         deadline = self.deadline
         while not self.finished:
+            idle = self.conn.handshake_complete and not self.stdin_open and not self.pending_stdin and not self.outgoing
             if not self.conn.handshake_complete:  # a silent server must not hold us forever
                 timeout: float | None = max(0.0, deadline - time.monotonic())
             else:
-                idle = not self.stdin_open and not self.pending_stdin and not self.outgoing
-                timeout = self._linger() if idle else None
+                timeout = self._linger_left() if idle else None
             ready = self.selector.select(timeout)
             # Past the deadline, the handshake ends even on a socket that is always readable (a server
-            # that keeps sending): the deadline is the whole handshake's, not each wait's.
-            if not self.conn.handshake_complete and time.monotonic() >= deadline:
+            # that keeps sending): the deadline is the whole handshake's, not each wait's. So does the
+            # linger for a server that sends bytes but no data (a record dripped a byte at a time).
+            if (not self.conn.handshake_complete and time.monotonic() >= deadline) or (
+                idle and not self._linger_left()
+            ):
                 ready = []
             if not ready and not self.conn.handshake_complete:
                 step = self.conn.step
@@ -390,8 +393,13 @@ class _Session:
         self._drain_outgoing()
         return self._result()
 
+    def _linger_left(self) -> float:
+        """What is left of the linger: it runs from the last event of the connection (data, a ticket
+        ...) or the end of stdin, whichever came last, not from the last byte."""
+        return max(0.0, self.last_activity + self._linger() - time.monotonic())
+
     def _linger(self) -> float:
-        """Seconds of server silence before closing: --linger, or long enough for a TLS 1.3
+        """Seconds without news from the server before closing: --linger, or long enough for a TLS 1.3
         ticket to arrive when --session-out wants one and none has yet."""
         awaiting_ticket = (
             self.args.session_out is not None
@@ -420,6 +428,7 @@ class _Session:
         else:
             self.selector.unregister(sys.stdin.fileno())
             self.stdin_open = False
+            self.last_activity = time.monotonic()  # (the linger starts here at the latest)
 
     def _on_network(self) -> None:
         try:
@@ -437,6 +446,7 @@ class _Session:
         self._flush()
 
     def _on_event(self, event: Event) -> None:
+        self.last_activity = time.monotonic()
         if isinstance(event, HandshakeComplete):
             print_summary(self.args, event.parameters)
             self._resend_early_data(event.parameters)
