@@ -101,3 +101,14 @@ def test_an_eddsa_client_chain_is_refused_in_plain_words() -> None:
         verify_client_chain([leaf], TrustStore.from_certificates([root[0]]), NOW)
     assert info.value.description == AlertDescription.unsupported_certificate
     assert "a client chain with an Ed25519 or Ed448 key is not verified by glasstls yet" in info.value.reason
+
+
+@pytest.mark.parametrize("odd", ["example.com..", " example.com ", "[example.com]"])
+def test_a_server_name_is_not_trimmed_into_a_match(odd: str) -> None:
+    """One trailing dot (an absolute name) and the brackets of an IPv6 literal are all a name sheds;
+    spaces, a second dot or brackets around a host name matched after trimming, which OpenSSL refuses."""
+    root = mint(None, "Root", key=generate_key("ecdsa-p256"), ca=True, names=())
+    leaf, _ = mint(root, key=generate_key("ecdsa-p256"), names=("example.com",))
+    store = TrustStore.from_certificates([root[0]])
+    assert verify_server_chain([leaf], "Example.COM.", store, NOW).leaf == leaf
+    assert fails([leaf], odd, store).description == AlertDescription.bad_certificate

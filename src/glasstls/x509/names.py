@@ -103,7 +103,7 @@ def name_matches(pattern: str, name: str) -> bool:
     X509_check_host takes it: "my_host.example.com" matches only a name written out in full; and
     "*.com" matches nothing.
     """
-    pattern, name = pattern.rstrip(".").lower(), name.rstrip(".").lower()
+    pattern, name = pattern.removesuffix(".").lower(), name.removesuffix(".").lower()  # (one: an absolute name)
     if not pattern.startswith("*."):
         return pattern == name
     label, dot, rest = name.partition(".")

@@ -223,8 +223,13 @@ def _verify_without_name(chain: Sequence[x509.Certificate], store: TrustStore, n
 
 @functools.lru_cache(maxsize=256)  # a client checks the same few names again and again
 def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
-    """The normalised name and the subject the verifier matches against the SANs."""
-    name = server_name.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
+    """The normalised name and the subject the verifier matches against the SANs: lower case, one
+    trailing dot dropped (an absolute name), brackets dropped around an IPv6 literal only; spaces and
+    other brackets stay, and match no SAN, as OpenSSL's X509_check_host has them."""
+    name = server_name.lower()
+    name = name.removesuffix(".") if not name.endswith("..") else name
+    if name.startswith("[") and name.endswith("]") and ":" in name:
+        name = name[1:-1]
     if not name:
         raise ConfigError(
             "no server name to check the certificate against: give the client the name it connects to (server_name)",
