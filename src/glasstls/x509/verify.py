@@ -230,7 +230,7 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
     name = name.removesuffix(".") if not name.endswith("..") else name
     if name.startswith("[") and name.endswith("]") and ":" in name:
         name = name[1:-1]
-    if not name:
+    if not name.strip(" ."):  # (blank: no name at all, as before)
         raise ConfigError(
             "no server name to check the certificate against: give the client the name it connects to (server_name)",
             facts=Facts("no_server_name", field="server_name"),
