@@ -225,6 +225,9 @@ def test_demo_runs(tmp_path: Path) -> None:
             assert path.stat().st_size > 1000, path
             assert str(path) in out
     assert not list(tmp_path.glob("4-tls13-0rtt-replayed.*"))  # the replay completes no handshake
+    # No secret values in the pages unless --show-secrets (they held every secret and key log line).
+    page = (tmp_path / "1-tls13.html").read_text()
+    assert "value not recorded (the observer did not ask for secrets)" in page and "keep it private" not in page
 
 
 def test_capath_directory_of_cas(server: int, pki: dict[str, Path], tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ PAGES = ["tls13", "tls13-client-auth", "tls12-ecdhe", "tls12-rsa", "tls12-client
 
 
 def page_of(traced: Traced, *, both: bool = True) -> str:
-    illustration = Illustration()
+    illustration = Illustration(wants_secrets=True)  # (as --show-secrets asks: the pages with every value)
     for event in traced.client:  # as a live observer sees them
         illustration(event)
     if both:
@@ -120,6 +120,25 @@ def test_key_schedule_checks_and_summary(scenario: str) -> None:
     version = "TLSv1.3" if traced.version == 0x0304 else "TLSv1.2"
     assert f"<dd>{version}</dd>" in page
     assert f"<dd>{traced.pair.client.parameters.cipher_suite}</dd>" in page
+
+
+def test_a_page_shows_secret_values_only_when_asked_and_then_is_private(tmp_path: Path) -> None:
+    """Illustration() asked for secrets by default and printed any it was handed (events kept by a key
+    log's EventList): every page glasstls demo wrote held the connection's secrets and key log lines,
+    readable by all. Now the values appear only with wants_secrets (--show-secrets), in a 0600 file."""
+    traced = traced_connection("tls13")
+    secrets = [e.secret.hex() for e in traced.client if isinstance(e, SecretTrace) and e.secret]
+    assert secrets
+    plain = Illustration()
+    plain.add(traced.client)  # (events that carry the values)
+    page = plain.render()
+    assert not any(value in page for value in secrets)
+    assert "value not recorded (the observer did not ask for secrets)" in page
+    plain.write_html(tmp_path / "plain.html")
+    shown = Illustration(wants_secrets=True)
+    shown.add(traced.client)
+    assert all(value in shown.render() for value in secrets)
+    assert (shown.write_html(tmp_path / "shown.html").stat().st_mode & 0o777) == 0o600
 
 
 def test_one_side_only_and_without_secrets() -> None:

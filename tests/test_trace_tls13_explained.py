@@ -539,7 +539,7 @@ def test_illustrated_page_summary_and_glossary() -> None:
         events += [record("client", direction, msg), MessageTrace("client", direction, msg)]
     events += flow("client", ("server", ticket(0, max_early_data=1024)), ("server", ticket(1, max_early_data=1024)))
     events.append(SecretTrace("client", "client_early_traffic_secret", ch.random, b"\x11" * 32))
-    illustration = Illustration()
+    illustration = Illustration(wants_secrets=True)
     for event in events:
         illustration(event)
     page = illustration.render()

@@ -113,6 +113,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--out", default="glasstls-demo", help="folder for the illustrated pages and diagrams")
     p.add_argument("--quiet", action="store_true", help="no traces, only the summary and the files")
     p.add_argument("--message", default="hello from the glasstls demo client", help="data for the round trips")
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="put each secret's value in the pages, with its key log line (the pages are then private: mode 0600)",
+    )
     p.set_defaults(run=run)
 
 
@@ -235,7 +240,7 @@ class _Demo:
         config = ClientConfig(
             trust_store=TrustStore.from_pem(self.ca.root_pem()), alpn=("http/1.1",), **scenario.client
         )
-        page = Illustration(title=scenario.title)
+        page = Illustration(wants_secrets=self.args.show_secrets, title=scenario.title)
         diagram = SequenceDiagram(title=scenario.title)
         trace = None if self.args.quiet else TextTrace(sys.stdout, explain=True)
         flight = FirstFlight()

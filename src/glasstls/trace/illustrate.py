@@ -23,8 +23,10 @@ the other side's checks and alerts are listed in the summary.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,13 +87,16 @@ class Illustration(Observer):
     MAX_FIELDS = 64  # entries shown of one list (extensions, cipher suites, ALPN names, certificates)
     MAX_ROWS = 3000  # fields shown on a page (a handshake's page has some 300)
 
-    def __init__(self, wants_secrets: bool = True, title: str = "") -> None:
+    def __init__(self, wants_secrets: bool = False, title: str = "") -> None:
+        # Secret values only when asked for (--show-secrets): a page is a file people pass around.
         self.wants_secrets = wants_secrets
         self.title = title
         self.events: list[TraceEvent] = []
         self.cut = Cut()
 
     def __call__(self, event: TraceEvent) -> None:
+        if isinstance(event, SecretTrace) and event.secret is not None and not self.wants_secrets:
+            event = dataclasses.replace(event, secret=None)  # (events added from a log that kept them)
         if self.cut.keeps(event, self):
             self.events.append(event)
 
@@ -108,8 +113,17 @@ class Illustration(Observer):
             return _failed_page(self.title, exception_text(exc))
 
     def write_html(self, path: str | Path) -> Path:
+        """Write the page; one that shows secret values is made readable by its owner alone (0600), as a
+        key log is."""
         path = Path(path)
-        path.write_text(self.render(), encoding="utf-8")
+        text = self.render()
+        if not any(isinstance(e, SecretTrace) and e.secret for e in self.events):
+            path.write_text(text, encoding="utf-8")
+            return path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # (a page written before, under the umask, is made private too)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
         return path
 
 
