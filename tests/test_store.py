@@ -380,3 +380,23 @@ def test_a_server_whose_store_is_down_from_the_start_serves_full_handshakes(tmp_
         server.terminate()
         _, err = server.communicate(timeout=30)
     assert "store down" not in err  # said once, at the start
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://app:s3cret@10.0.0.5:6379/0", "redis://app:***@10.0.0.5:6379/0"),
+        ("unix:///run/redis.sock?db=0&password=s3cret", "unix:///run/redis.sock?db=0&password=***"),
+        (
+            "rediss://r.example/0?ssl_ca_certs=/ca.pem&ssl_password=s3cret",
+            "rediss://r.example/0?ssl_ca_certs=/ca.pem&ssl_password=***",
+        ),
+        ("unix:///run/redis.sock?db=0", "unix:///run/redis.sock?db=0"),
+    ],
+)
+def test_a_store_url_in_logs_never_shows_its_password(url: str, shown: str) -> None:
+    """redis-py takes the password in the query string too (the form for unix:// sockets): the label in
+    "store down" lines and errors printed it there."""
+    from glasstls.store.redis_client import label
+
+    assert label(url) == shown

@@ -13,7 +13,7 @@ try again. A handshake never waits on the store for longer than the deadline.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 
@@ -63,14 +63,26 @@ def check_scheme(url: str) -> None:
 
 
 def label(url: str) -> str:
-    """``url`` with its password replaced by ``***``, fit for logs and traces."""
+    """``url`` with its password replaced by ``***``, fit for logs and traces: the userinfo's, and the
+    query's ``password`` (and ``ssl_password``), which redis-py takes too (the form for unix://)."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
+        query = "&".join(
+            f"{key}=***" if key.lower() in _SECRET_PARAMETERS else f"{key}={value}" if sep else key
+            for key, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+        )
+        netloc = parts.netloc
+        if parts.password is not None:
+            user = parts.username or ""
+            host = parts.hostname or ""
+            port = f":{parts.port}" if parts.port else ""
+            netloc = f"{user}:***@{host}{port}"
+        if netloc == parts.netloc and query == parts.query:
             return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
+        # (Written out: urlunsplit would drop the "//" of unix:///path, whose host is empty.)
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
     except ValueError:
         return "(an unreadable store URL)"
+
+
+_SECRET_PARAMETERS = frozenset({"password", "ssl_password"})
