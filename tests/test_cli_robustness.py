@@ -168,6 +168,9 @@ STATIC_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
     ("client-session-missing", (*CLIENT, "--session-in", "{missing}"), 2, ("does not exist",)),
     ("client-session-out-folder", (*CLIENT, "--session-out", "{folder}"), 2, ("is a folder",)),
     ("client-keylog-nowhere", (*CLIENT, "--keylog", "{missing}"), 2, ("cannot open the key log",)),
+    # a mistyped key is described, never echoed (it is the key, or nearly: the case asserts its absence)
+    ("client-psk-key-not-hex", (*CLIENT, "--psk-key", "0xa1b2c3d4e5f6"), 2, ("no hex digit at position 2",)),
+    ("client-psk-key-odd", (*CLIENT, "--psk-key", "a1b2c3d4e5f"), 2, ("an odd number of digits",)),
     ("client-keylog-folder", (*CLIENT, "--keylog", "{folder}"), 2, ("cannot open the key log",)),
     ("client-diagram-suffix", (*CLIENT, "--diagram", "x.txt"), 2, ("name a .svg or .mmd",)),
     ("client-diagram-nowhere", (*CLIENT, "--diagram", "{missing}.svg"), 2, ("there is no folder",)),
@@ -232,6 +235,7 @@ def test_bad_input_ends_in_a_clear_message(
     res = static_results[case_id]
     clean(res, code, *phrases)
     assert len(res.stderr.strip().splitlines()) <= 3, res.stderr  # one or a few lines, not a wall
+    assert "a1b2c3d4e5f" not in res.stderr  # (the psk-key cases' key)
 
 
 def test_truncated_capture_is_dissected_with_a_note(files: dict[str, str]) -> None:

@@ -109,7 +109,10 @@ def external_psk(args: argparse.Namespace) -> ExternalPsk | None:
     try:
         secret = bytes.fromhex(key)
     except ValueError:
-        raise ConfigError(f"--psk-key takes the key in hex (e.g. 1a2b3c4d), not {key!r}") from None
+        # (Never the value itself: it is the key, or the key with a typo.)
+        bad = next((i for i, c in enumerate(key) if c not in "0123456789abcdefABCDEF \t"), None)
+        what = "an odd number of digits" if bad is None else f"a character that is no hex digit at position {bad + 1}"
+        raise ConfigError(f"--psk-key takes the key in hex (e.g. 1a2b3c4d); the one given has {what}") from None
     identity = (args.psk_identity or DEFAULT_PSK_IDENTITY).encode()
     return ExternalPsk(identity, secret, args.psk_hash)
 
