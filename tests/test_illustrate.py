@@ -374,3 +374,10 @@ def test_a_completed_handshake_shows_what_was_negotiated() -> None:
     assert summary["Outcome"] == "handshake complete"
     assert "Negotiated" not in summary and summary["Version"] == "TLSv1.2" and summary["Resumed session"] == "no"
     assert not any(k.endswith("(server's choice)") for k in summary)
+
+
+def test_traffic_keys_keep_their_bytes_out_of_repr() -> None:
+    from glasstls.crypto.keyschedule13 import TrafficKeys
+
+    keys = TrafficKeys(bytes(range(16)), bytes(range(100, 112)))
+    assert "\\x0f" not in repr(keys) and "0f" not in repr(keys) and "key=" not in repr(keys)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -84,10 +84,10 @@ def _psk_less(hash_name: str, hash_len: int) -> tuple[bytes, bytes]:
 
 @dataclass(frozen=True)
 class TrafficKeys:
-    """The write key and IV of RFC 8446, Section 7.3."""
+    """The write key and IV of RFC 8446, Section 7.3 (kept out of repr(): an exception's or a log's)."""
 
-    key: bytes
-    iv: bytes
+    key: bytes = field(repr=False)
+    iv: bytes = field(repr=False)
 
 
 def traffic_key_and_iv(suite: Suite13, secret: bytes) -> tuple[bytes, bytes]:
