@@ -112,3 +112,15 @@ def test_a_server_name_is_not_trimmed_into_a_match(odd: str) -> None:
     store = TrustStore.from_certificates([root[0]])
     assert verify_server_chain([leaf], "Example.COM.", store, NOW).leaf == leaf
     assert fails([leaf], odd, store).description == AlertDescription.bad_certificate
+
+
+def test_a_unicode_server_name_is_a_config_error_that_asks_for_its_a_label() -> None:
+    """A U-label name given to the verifier raised cryptography's bare ValueError."""
+    from glasstls.errors import ConfigError
+
+    root = mint(None, "Root", key=generate_key("ecdsa-p256"), ca=True, names=())
+    leaf, _ = mint(root, key=generate_key("ecdsa-p256"), names=("xn--bcher-kva.example",))
+    store = TrustStore.from_certificates([root[0]])
+    with pytest.raises(ConfigError, match=r"is not ASCII: give its A-label \(IDNA, e\.g\. xn--\.\.\.\)"):
+        verify_server_chain([leaf], "bücher.example", store, NOW)
+    assert verify_server_chain([leaf], "xn--bcher-kva.example", store, NOW).leaf == leaf

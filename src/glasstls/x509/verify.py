@@ -235,6 +235,12 @@ def _subject_for(server_name: str) -> tuple[str, verification.Subject]:
             "no server name to check the certificate against: give the client the name it connects to (server_name)",
             facts=Facts("no_server_name", field="server_name"),
         )
+    if not name.isascii():  # (certificates name hosts in A-labels, RFC 5890: "xn--bcher-kva.example")
+        raise ConfigError(
+            f"server name {printable(server_name)} is not ASCII: give its A-label (IDNA, e.g. xn--...), as "
+            "certificates name it",
+            facts=Facts("invalid_value", field="server_name", value=printable(server_name)),
+        )
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
