@@ -160,6 +160,9 @@ def test_an_http_answer_is_wrong_version_number(pki: Pki, kind: str) -> None:
     thread.join(WAIT)
     assert type(caught.value) is ssl.SSLError
     assert (caught.value.reason, caught.value.library) == ("WRONG_VERSION_NUMBER", "SSL")
+    assert str(caught.value).startswith("[SSL: WRONG_VERSION_NUMBER] wrong version number (")
+    if kind == "glasstls":  # OpenSSL's words, then glasstls's diagnosis (the README promises it)
+        assert "the peer is not speaking TLS: it sent plain text 'HTTP/'" in str(caught.value), str(caught.value)
 
 
 def test_an_http_request_to_a_server_is_http_request(pki: Pki, kind: str) -> None:

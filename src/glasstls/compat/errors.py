@@ -177,19 +177,20 @@ def openssl_ip(name: str) -> str | None:
     return None
 
 
-def not_tls_error(first: bytes, server_side: bool) -> ssl.SSLError | None:
+def not_tls_error(first: bytes, server_side: bool, diagnosis: str = "") -> ssl.SSLError | None:
     """What OpenSSL reports when the first record header it reads is not TLS's (major version 3):
     an HTTP request or proxy CONNECT by its first word, otherwise WRONG_VERSION_NUMBER
-    (ssl3_get_record). None when ``first`` is a TLS header, or too short to tell."""
+    (ssl3_get_record), with glasstls's ``diagnosis`` after OpenSSL's words, as other errors have it.
+    None when ``first`` is a TLS header, or too short to tell."""
     if len(first) < 3 or first[1] == 3:
         return None
     if server_side and first[0] & 0x80 and first[2] == 1:
         return None  # an SSL 2.0 CLIENT-HELLO: OpenSSL reads it otherwise; glasstls's own error stands
     if first.startswith((b"GET ", b"POST ", b"HEAD ", b"PUT ")):  # (either side, as OpenSSL)
-        return ssl_error("HTTP_REQUEST", "http request")
+        return ssl_error("HTTP_REQUEST", diagnosis or "http request")
     if first.startswith(b"CONNE"):
-        return ssl_error("HTTPS_PROXY_REQUEST", "https proxy request")
-    return ssl_error("WRONG_VERSION_NUMBER", "wrong version number")
+        return ssl_error("HTTPS_PROXY_REQUEST", diagnosis or "https proxy request")
+    return ssl_error("WRONG_VERSION_NUMBER", diagnosis or "wrong version number")
 
 
 def _ssl_error(kind: type[ssl.SSLError], errno: int, reason: str, detail: str) -> ssl.SSLError:

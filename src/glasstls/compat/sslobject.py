@@ -599,7 +599,7 @@ class SSLObject(_Base):
         if error is not None:
             if not self._conn.handshake_complete:
                 # A peer that does not speak TLS: OpenSSL names it from the first header it read.
-                plain = not_tls_error(self._first, self._server_side)
+                plain = not_tls_error(self._first, self._server_side, str(error))
                 if plain is not None:
                     raise plain from error
             raise to_ssl_error(error, self._server_hostname) from error
