@@ -124,3 +124,17 @@ def test_a_unicode_server_name_is_a_config_error_that_asks_for_its_a_label() -> 
     with pytest.raises(ConfigError, match=r"is not ASCII: give its A-label \(IDNA, e\.g\. xn--\.\.\.\)"):
         verify_server_chain([leaf], "bücher.example", store, NOW)
     assert verify_server_chain([leaf], "xn--bcher-kva.example", store, NOW).leaf == leaf
+
+
+def test_an_ipv6_name_with_a_zone_matches_its_address_on_both_paths() -> None:
+    """fe80::1%eth0 names the address fe80::1 on the link eth0: the Web PKI path matched it, the own path
+    (an Ed25519 chain) compared the zone too and refused."""
+    import ipaddress
+
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("fe80::1"))])
+    for key in (generate_key("ed25519"), generate_key("ecdsa-p256")):
+        root = mint(None, "Root", key=key, ca=True, names=())
+        leaf, _ = mint(root, "link-local", key=key, names=(), extra=((san, False),))
+        store = TrustStore.from_certificates([root[0]])
+        assert verify_server_chain([leaf], "fe80::1%eth0", store, NOW).leaf == leaf
+        assert fails([leaf], "fe80::2%eth0", store).description == AlertDescription.bad_certificate

@@ -121,7 +121,7 @@ def matches_any(cert: x509.Certificate, server_name: str) -> bool:
     except x509.ExtensionNotFound:
         return False
     try:
-        address = ipaddress.ip_address(server_name)
+        address = ipaddress.ip_address(server_name.partition("%")[0])  # (an IPv6 zone names no address)
     except ValueError:
         return any(name_matches(e.value, server_name) for e in san if isinstance(e, x509.DNSName))
     return any(isinstance(e, x509.IPAddress) and e.value == address for e in san)
