@@ -157,6 +157,11 @@ def _verify_for_name(
             if leaf not in store:
                 raise _diagnose(chain, name, store, now, str(exc)) from None
             path = _trusted_leaf(leaf, name, now)
+        # cryptography lets "*.internal" stand for "a.internal"; OpenSSL (so Python's ssl) and the own path
+        # want two labels after a wildcard (names.name_matches): the same name check on both paths.
+        problem = _check_name(leaf, name)
+        if problem is not None:
+            raise problem
     return VerifiedChain(
         path=tuple(path),
         server_name=name,
