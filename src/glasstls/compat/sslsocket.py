@@ -46,6 +46,7 @@ from .deadline import DIRECT, NO_WAIT, Deadline, wait_ready
 from .errors import eof_error, ssl_error, want
 from .sslobject import encoded_hostname
 from .sslqueries import SSLObjectQueries
+from .sslrefusals import RefusedSocketCalls
 
 __all__ = ["SSLObjectFactory", "SSLSocket", "wrap_socket"]
 
@@ -100,7 +101,7 @@ else:
     _Base = ssl.SSLSocket
 
 
-class SSLSocket(SSLObjectQueries, _Base):
+class SSLSocket(SSLObjectQueries, RefusedSocketCalls, _Base):
     """A ``socket.socket`` (an ``ssl.SSLSocket``) that speaks TLS through an ``SSLObject``-like
     object; see the module text."""
 
@@ -730,33 +731,6 @@ class SSLSocket(SSLObjectQueries, _Base):
     def _no_flags(self, flags: int, method: str) -> None:
         if flags != 0:
             raise ValueError(f"non-zero flags not allowed in calls to {method}() on {self.__class__}")
-
-    def sendto(self, *args: Any) -> int:
-        if self._sslobj is not None:
-            raise ValueError(f"sendto not allowed on instances of {self.__class__}")
-        return socket.socket.sendto(self, *args)
-
-    def recvfrom(self, *args: Any) -> Any:
-        if self._sslobj is not None:
-            raise ValueError(f"recvfrom not allowed on instances of {self.__class__}")
-        return socket.socket.recvfrom(self, *args)
-
-    def recvfrom_into(self, *args: Any) -> Any:
-        if self._sslobj is not None:
-            raise ValueError(f"recvfrom_into not allowed on instances of {self.__class__}")
-        return socket.socket.recvfrom_into(self, *args)
-
-    def sendmsg(self, *args: Any, **kwargs: Any) -> int:
-        raise NotImplementedError(f"sendmsg not allowed on instances of {self.__class__}")
-
-    def recvmsg(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"recvmsg not allowed on instances of {self.__class__}")
-
-    def recvmsg_into(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"recvmsg_into not allowed on instances of {self.__class__}")
-
-    def dup(self) -> SSLSocket:
-        raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
 
     def shutdown(self, how: int) -> None:
         """Shut the TCP connection down without close_notify, as the stdlib's (unwrap sends it)."""
