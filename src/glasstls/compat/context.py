@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from ..config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
@@ -39,6 +38,7 @@ from ..x509.store import TrustStore, _system_bundle_paths
 from . import capath as hashed_dirs
 from . import keylogfile, sslsocket, watch
 from .autochain import AutoChains
+from .carules import der_certificates, is_ca, openssl_ca
 from .certdict import certificate_dict
 from .ciphers import cipher_dict, openssl_tls13_rank, parse_cipher_string
 from .errors import X509_R_KEY_VALUES_MISMATCH
@@ -331,7 +331,7 @@ class SSLContext(_Base):
                 der = memoryview(cadata).tobytes()  # (bytes(5) would make five zero bytes of an int)
             except TypeError:
                 raise TypeError("cadata should be an ASCII string or a bytes-like object") from None
-            self._add_roots(_der_certificates(der))
+            self._add_roots(der_certificates(der))
 
     def _load_file(self, path: str, lenient: bool = False) -> None:
         crls, roots = _parsed_bundle(*_stamp(path), lenient)
@@ -417,13 +417,13 @@ class SSLContext(_Base):
     def get_ca_certs(self, binary_form: bool = False) -> list[Any]:
         """The loaded certificates OpenSSL's X509_check_ca takes for CAs, as _ssl.c lists them
         (a server's own certificate loaded to trust it is left out)."""
-        cas = [c for c in self._roots if _openssl_ca(c)]
+        cas = [c for c in self._roots if openssl_ca(c)]
         if binary_form:
             return [c.public_bytes(serialization.Encoding.DER) for c in cas]
         return [certificate_dict(c) for c in cas]
 
     def cert_store_stats(self) -> dict[str, int]:
-        cas = sum(1 for c in self._roots if _openssl_ca(c))
+        cas = sum(1 for c in self._roots if openssl_ca(c))
         return {"x509": len(self._roots), "crl": len(self._crls), "x509_ca": cas}
 
     # -- our identity and the negotiation ----------------------------------------
@@ -626,7 +626,7 @@ class SSLContext(_Base):
         not take as an anchor either; glasstls still does: see docs/design/ssl-compat.md.)"""
         if partial:
             return loaded
-        return [c for c in loaded if _is_ca(c) or c.issuer == c.subject]
+        return [c for c in loaded if is_ca(c) or c.issuer == c.subject]
 
     def _suite_kwargs(self) -> dict[str, Any]:
         # The suites always (in OpenSSL's TLS 1.3 order: _suites); the groups only once set_ecdh_curve or
@@ -728,51 +728,6 @@ def _checked_version(value: ssl.TLSVersion) -> ssl.TLSVersion:
     if version in _OLD:
         warnings.warn(f"ssl.TLSVersion.{version.name} is deprecated", DeprecationWarning, stacklevel=3)
     return version
-
-
-def _der_certificates(data: bytes) -> list[x509.Certificate]:
-    """Concatenated DER certificates, as the stdlib's ``cadata`` bytes."""
-    out = []
-    while data:
-        if len(data) < 4 or data[0] != 0x30:
-            raise _ssl_error("not enough data: cadata does not contain a certificate", "NOT_ENOUGH_DATA", "ASN1")
-        length, header = data[1], 2
-        if length & 0x80:
-            size = length & 0x7F
-            length, header = int.from_bytes(data[2 : 2 + size], "big"), 2 + size
-        out.append(x509.load_der_x509_certificate(data[: header + length]))
-        data = data[header + length :]
-    return out
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        with warnings.catch_warnings():  # old roots with a non-positive serial: cryptography warns, OpenSSL not
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _openssl_ca(cert: x509.Certificate) -> bool:
-    """OpenSSL's X509_check_ca (crypto/x509/v3_purp.c, check_ca): a keyUsage without keyCertSign
-    says no; else basicConstraints decides; without it a version 1 self-issued certificate (an
-    old root) or one whose keyUsage allows keyCertSign is a CA. (Netscape's certificate types,
-    the last rule there, are not read.)"""
-    with warnings.catch_warnings():  # old roots with a non-positive serial: cryptography warns, OpenSSL not
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        extensions = cert.extensions
-    try:
-        if not extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
-            return False
-        usage = True
-    except x509.ExtensionNotFound:
-        usage = False
-    try:
-        return bool(extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        pass
-    return (cert.version == x509.Version.v1 and cert.subject == cert.issuer) or usage
 
 
 def _key_kind(chain: CertifiedKey) -> str:
