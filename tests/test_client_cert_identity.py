@@ -42,6 +42,7 @@ from glasstls.x509.mint import (
     ThrowawayCA,
     build_certificate,
     generate_key,
+    key_usage,
 )
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import verify_client_chain, verify_server_chain
@@ -53,20 +54,6 @@ SPIFFE = "spiffe://example.org/ns/prod/sa/billing"
 DEVICE = x509.Name(
     [x509.NameAttribute(NameOID.COMMON_NAME, "device-42"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Corp")]
 )
-
-
-def key_usage(*, digital_signature: bool = True, key_agreement: bool = False, key_cert_sign: bool = False):
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=key_agreement,
-        key_cert_sign=key_cert_sign,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 def client_cert(
@@ -83,7 +70,7 @@ def client_cert(
     key = generate_key()
     extensions: list[tuple[x509.ExtensionType, bool]] = [
         (x509.BasicConstraints(ca=is_ca, path_length=None), True),
-        (usage or key_usage(key_cert_sign=is_ca), True),
+        (usage or key_usage(digital_signature=True, key_cert_sign=is_ca), True),
     ]
     if san:
         extensions.append((x509.SubjectAlternativeName(san), False))
@@ -245,7 +232,7 @@ def test_server_auth_only_eku_is_unsupported_certificate(pki, version) -> None:
 
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
 def test_key_usage_without_digital_signature_is_unsupported_certificate(pki, version) -> None:
-    identity = client_cert(pki["client_ca"], usage=key_usage(digital_signature=False, key_agreement=True))
+    identity = client_cert(pki["client_ca"], usage=key_usage(key_agreement=True))
     err = refused(pki, identity, version, AlertDescription.unsupported_certificate)
     assert "its key usage allows keyAgreement, not digitalSignature" in err.reason
 

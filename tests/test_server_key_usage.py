@@ -27,7 +27,7 @@ from glasstls import (
 from glasstls.enums import AlertDescription, SignatureScheme
 from glasstls.observe import EventList
 from glasstls.trace.diagnose import diagnose
-from glasstls.x509.mint import SERVER_AUTH, Issuer, KeyType, build_certificate, generate_key, subject_name
+from glasstls.x509.mint import SERVER_AUTH, Issuer, KeyType, build_certificate, generate_key, key_usage, subject_name
 from glasstls.x509.store import TrustStore
 from pairs import default_ca
 
@@ -38,17 +38,7 @@ ECDHE_ECDSA = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
 
 
 def usage(*, sign: bool, encipher: bool = False, agree: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=sign,
-        content_commitment=False,
-        key_encipherment=encipher,
-        data_encipherment=False,
-        key_agreement=agree,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return key_usage(digital_signature=sign, key_encipherment=encipher, key_agreement=agree)
 
 
 def certified(key_type: KeyType, key_usage: x509.KeyUsage | None) -> CertifiedKey:

@@ -12,7 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from glasstls.enums import AlertDescription
 from glasstls.errors import AlertError
-from glasstls.x509.mint import generate_key
+from glasstls.x509.mint import generate_key, key_usage
 from glasstls.x509.store import TrustStore
 from glasstls.x509.verify import verify_client_chain, verify_server_chain
 from test_x509_verify import NOW, fails, mint
@@ -79,7 +79,7 @@ def test_a_leaf_trusted_as_itself_still_has_its_extensions_checked() -> None:
                    extra=((unknown, True),))  # fmt: skip
     error = fails([cert], "localhost", TrustStore.from_certificates([cert]))
     assert error.description == AlertDescription.bad_certificate and "1.3.6.1.4.1.99999.7" in error.reason
-    sign_only = x509.KeyUsage(False, False, False, False, False, True, False, False, False)  # keyCertSign
+    sign_only = key_usage(key_cert_sign=True)
     cert, _ = mint(None, "localhost", key=generate_key("ecdsa-p256"), ca=True, names=("localhost",),
                    key_usage=sign_only)  # fmt: skip
     assert fails([cert], "localhost", TrustStore.from_certificates([cert])).description == (

@@ -31,6 +31,7 @@ from glasstls.x509.mint import (
     ThrowawayCA,
     build_certificate,
     generate_key,
+    key_usage,
 )
 from glasstls.x509.names import name_matches
 from glasstls.x509.store import TrustStore
@@ -508,16 +509,9 @@ def mint(
 
 
 def usage(*, digital_signature: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=not (digital_signature or key_cert_sign),  # a usage that allows neither
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=key_cert_sign,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
+    content_commitment = not (digital_signature or key_cert_sign)  # a usage that allows neither
+    return key_usage(
+        digital_signature=digital_signature, content_commitment=content_commitment, key_cert_sign=key_cert_sign
     )
 
 

@@ -103,33 +103,28 @@ def _now(now: datetime | None) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
+_KEY_USAGES = (
+    "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+    "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+)  # fmt: skip
+
+
+def key_usage(**allowed: bool) -> x509.KeyUsage:
+    """A KeyUsage that allows what ``allowed`` names True and nothing else (RFC 5280, 4.2.1.3), by
+    cryptography's names: ``key_usage(digital_signature=True, key_encipherment=True)``."""
+    unknown = set(allowed) - set(_KEY_USAGES)
+    if unknown:
+        raise TypeError(f"no key usage named {', '.join(sorted(unknown))}")
+    return x509.KeyUsage(**{name: bool(allowed.get(name, False)) for name in _KEY_USAGES})
+
+
 def leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
     """digitalSignature for every key; RSA keys also keyEncipherment, for the TLS 1.2 RSA key exchange."""
-    is_rsa = isinstance(key, rsa.RSAPrivateKey)
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=is_rsa,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return key_usage(digital_signature=True, key_encipherment=isinstance(key, rsa.RSAPrivateKey))
 
 
-CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True,  # lets the CA sign OCSP responses itself
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
+# digitalSignature lets the CA sign OCSP responses itself.
+CA_KEY_USAGE = key_usage(digital_signature=True, key_cert_sign=True, crl_sign=True)
 
 
 @dataclass(frozen=True)
