@@ -488,6 +488,38 @@ def test_an_age_beyond_the_lifetime_means_a_full_handshake() -> None:
     assert "beyond its lifetime of 7200 s" in detail
 
 
+def test_tickets_issued_on_resumptions_end_when_the_first_one_does() -> None:
+    """RFC 8446, Section 4.6.1: a limit on how long keying material is carried on from ticket to
+    ticket. A ticket issued on a resumption ends when the ticket it resumed does, so a chain of
+    resumptions ends two hours after the full handshake; each new ticket used to live two more."""
+    ccfg, scfg = client_config(), server_config()
+    first = first_session(ccfg, scfg)
+    hour_later = datetime.now(UTC) + timedelta(hours=1)
+    resumed = Run(ccfg, scfg, session=first, server_clock=lambda: hour_later).handshake()
+    assert resumed.server.parameters is not None and resumed.server.parameters.resumed
+    (issued,) = resumed.sent("server", NewSessionTicket)
+    assert 3590 <= issued.ticket_lifetime <= 3600, issued.ticket_lifetime
+    second = resumed.client.session
+    assert second is not None and second.ticket != first.ticket and second.lifetime == issued.ticket_lifetime
+    # Within the first ticket's two hours the new ticket resumes; past them it does not, though it
+    # is only an hour and a quarter old.
+    still = datetime.now(UTC) + timedelta(hours=1, minutes=50)
+    assert Run(ccfg, scfg, session=second, server_clock=lambda: still).handshake().server.parameters.resumed
+    past = datetime.now(UTC) + timedelta(hours=2, minutes=15)
+    detail = _refused(Run(ccfg, scfg, session=second, server_clock=lambda: past))
+    assert detail.startswith("ticket refused: ") and detail.endswith(", full handshake")
+
+
+def test_no_ticket_is_issued_on_a_resumption_in_the_last_second_of_its_ticket() -> None:
+    ccfg, scfg = client_config(), server_config()
+    first = first_session(ccfg, scfg)
+    last_second = first.created + timedelta(seconds=7199, microseconds=500_000)
+    run = Run(ccfg, scfg, session=first, server_clock=lambda: last_second).handshake()
+    assert run.server.parameters is not None and run.server.parameters.resumed
+    assert run.sent("server", NewSessionTicket) == []
+    assert (False, "no ticket issued: the session it would carry on ends now") in run.checks("server", "session ticket")
+
+
 def test_a_ticket_for_another_server_name_means_a_full_handshake() -> None:
     ccfg, scfg = client_config(), server_config("localhost", "other.test")
     session = first_session(ccfg, scfg)

@@ -439,23 +439,38 @@ def server_hello_extension(psk: AcceptedPsk) -> Extension:
     return _SH_FIRST_PSK if psk.index == 0 else Extension.make(_PSK, psk.index, X.SH)
 
 
+def ticket_lifetime(resumed: SessionState | None, now: datetime) -> int:
+    """The lifetime of a ticket issued now, in seconds. Issued on a resumption, a ticket ends when
+    the one it resumed does: RFC 8446, Section 4.6.1 asks for a limit on how long keying material
+    may be carried on from ticket to ticket, and so a chain of them ends TICKET_LIFETIME after the
+    full handshake that authenticated its peer (as a TLS 1.2 ticket renewed, server12.py)."""
+    if resumed is None:
+        return TICKET_LIFETIME
+    left = resumed.expires - now
+    return max(0, min(TICKET_LIFETIME, left.days * 86400 + left.seconds))
+
+
 def send_tickets(
     ctx: Context,
     suite: Suite13,
     resumption_secret: bytes,
     basis: SessionBasis,
     client_modes: Sequence[PskKeyExchangeMode],
-    resumed: bool = False,
+    resumed: SessionState | None = None,
 ) -> None:
     """``ServerConfig.tls13_tickets`` NewSessionTickets (Section 4.6.1), each sealing the
-    session and its own PSK under the ticket keys TLS 1.2 uses too; after a resumption one,
-    replacing the ticket used (as OpenSSL does); none for a client whose
-    psk_key_exchange_modes this server would refuse (Section 4.2.9: SHOULD NOT)."""
+    session and its own PSK under the ticket keys TLS 1.2 uses too; after a resumption of the
+    ticket ``resumed`` one, replacing it (as OpenSSL does) and ending when it ends; none for a
+    client whose psk_key_exchange_modes this server would refuse (Section 4.2.9: SHOULD NOT)."""
     cfg: ServerConfig = ctx.config
     ours = cfg.psk_modes
     if not any(map(ours.__contains__, client_modes)):  # (no generator: once per handshake)
         return
-    for counter in range(min(cfg.tls13_tickets, 1) if resumed else cfg.tls13_tickets):
+    lifetime = ticket_lifetime(resumed, ctx.now())
+    if lifetime <= 0:
+        ctx.verified("session ticket", False, "no ticket issued: the session it would carry on ends now")
+        return
+    for counter in range(min(cfg.tls13_tickets, 1) if resumed is not None else cfg.tls13_tickets):
         nonce = counter.to_bytes(_NONCE_BYTES, "big")
         now = ctx.now()
         age_add = int.from_bytes(ctx.randomness(4), "big")
@@ -465,7 +480,7 @@ def send_tickets(
             basis.server_name,
             basis.alpn,
             now,  # created
-            TICKET_LIFETIME,
+            lifetime,
             None,  # ticket: the client's to keep
             age_add,
             nonce,
@@ -482,4 +497,4 @@ def send_tickets(
             return
         # RFC 8446, Section 4.6.1: early_data announces the 0-RTT data the ticket admits.
         exts = (Extension.make(_EARLY_DATA, cfg.max_early_data_size, X.NST),) if cfg.max_early_data_size else ()
-        ctx.send_message(NewSessionTicket(TICKET_LIFETIME, age_add, nonce, ticket, exts))
+        ctx.send_message(NewSessionTicket(lifetime, age_add, nonce, ticket, exts))

@@ -637,8 +637,9 @@ class ExpectClientFinished(State[Finished]):
         transcript.add(msg.raw)
         ctx.install_read(suite, flight.traffic.client, "application", proof)
         resumption = flight.master.resumption_master_secret(transcript.digest())
-        resumed = psk is not None and psk.session is not None  # a ticket's PSK, not an external one
-        psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes, resumed)
+        ticket = psk.session if psk is not None else None  # the ticket resumed (None: an external PSK's)
+        resumed = ticket is not None
+        psk13.send_tickets(ctx, suite, resumption, self._session_basis(), flight.client_psk_modes, ticket)
         ctx.complete(PeerVerified(proof), self._parameters(resumed))
         # RFC 8446, Section 4.4: post-handshake authentication continues this transcript.
         pha = None
