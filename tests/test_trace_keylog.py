@@ -183,6 +183,28 @@ def test_key_log_file_is_private_and_appended(tmp_path: Path) -> None:
     assert len(lines) == 10 and len({line.split(" ")[1] for line in lines}) == 2
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o620, 0o600, 0o400])
+def test_an_existing_key_log_open_to_others_is_warned_of_and_kept(
+    tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An existing file keeps its mode, as OpenSSL's and NSS's key logs leave it; a warning says
+    when others may read or write it."""
+    path = tmp_path / "keys.log"
+    path.write_text("")
+    path.chmod(mode | 0o200)  # (the owner must be able to append)
+    with caplog.at_level("WARNING", logger="glasstls.trace.keylog"):
+        KeyLog(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode | 0o200
+    warned = [r.getMessage() for r in caplog.records]
+    if mode & 0o077:
+        assert warned == [
+            f"the key log {path} may be read or written by others than its owner (mode {mode | 0o200:03o}): "
+            "whoever reads it can decrypt the connections it lists; chmod 600 it"
+        ]
+    else:
+        assert warned == []
+
+
 def test_a_key_log_let_go_unclosed_closes_its_file_quietly(tmp_path: Path) -> None:
     """As a compat context's keylog_filename set again, or the context dropped: the file is closed
     when the KeyLog goes, with no ResourceWarning (and close() after close() is harmless). (No

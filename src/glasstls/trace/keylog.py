@@ -18,12 +18,16 @@ random) having derived TLS 1.3 handshake secrets before it, which every TLS
 
 The file is opened for appending and, when created, readable by its owner
 only (mode 0600): whoever reads it can decrypt the connections it lists
-(Section 3 of the draft).
+(Section 3 of the draft). A file that already exists keeps its mode, as
+OpenSSL's and NSS's key logs leave it; if others may read or write it, a
+warning says so once, when it is opened.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import threading
 import weakref
 from collections import OrderedDict
@@ -32,6 +36,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ..observe import Observer, SecretTrace, TraceEvent
+
+logger = logging.getLogger(__name__)
 
 # glasstls (RFC 8446, Section 7.1) label -> NSS key log label.
 TLS13_LABELS: dict[str, str] = {
@@ -59,6 +65,19 @@ TLS12_LABEL = "CLIENT_RANDOM"
 _REMEMBER = 4096  # client randoms of TLS 1.3 connections kept to classify their master_secret
 
 
+def _warn_if_open_to_others(fd: int, path: Path) -> None:
+    """A key log that already existed keeps its mode (only a new one is made 0600): say so if
+    others than its owner may read or write it, since every line decrypts a connection."""
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) and mode & 0o077:
+        logger.warning(
+            "the key log %s may be read or written by others than its owner (mode %03o): whoever reads "
+            "it can decrypt the connections it lists; chmod 600 it",
+            path,
+            stat.S_IMODE(mode),
+        )
+
+
 def format_line(label: str, client_random: bytes, secret: bytes) -> str:
     """One key log line (without the line end)."""
     return f"{label} {client_random.hex()} {secret.hex()}"
@@ -79,6 +98,7 @@ class KeyLog(Observer):
         if isinstance(path_or_stream, (str, os.PathLike)):
             self.path: Path | None = Path(path_or_stream)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            _warn_if_open_to_others(fd, self.path)
             self.stream: TextIO = os.fdopen(fd, "a", encoding="utf-8", newline="\n")
             self._owned = True
             # A KeyLog let go unclosed (SSLContext.keylog_filename set again, or the context gone) closes
