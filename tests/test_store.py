@@ -159,6 +159,8 @@ def test_open_stores_memory_and_with_store() -> None:
     assert isinstance(stores.session_cache, ServerSessionCache)
     assert isinstance(stores.ticket_keys, TicketKeys) and stores.ticket_keys.rotate_after == timedelta(seconds=60)
     assert isinstance(stores.replay_guard, MemoryReplayGuard)
+    assert stores.session_cache.max_entries == 1024
+    assert open_stores("memory", max_sessions=2).session_cache.max_entries == 2
     identity = server_identity("localhost")
     config = ServerConfig(certificates=(CertifiedKey(identity.chain, identity.private_key),))
     fresh = config.with_store("memory")
@@ -344,6 +346,7 @@ def test_the_cli_refuses_a_store_key_without_a_store_and_a_store_without_a_key(t
         (["--store-key", str(tmp_path / "store.key")], "--store-key seals what a shared store keeps"),
         (["--store", "redis://127.0.0.1:1/0"], "needs a store key"),
         (["--store", "memcached://127.0.0.1:1/"], "starts with redis://"),
+        (["--store-max-sessions", "0"], "--store-max-sessions must be at least 1, not 0"),
     ):
         res = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
         assert res.returncode == 2 and message in res.stderr, res.stderr

@@ -624,7 +624,7 @@ class ServerConfig:
         ``"redis://HOST:PORT/DB"``, shared by every server given the same URL and store
         key (the key, a list of keys or a key file, seals what Redis keeps). ``options``:
         those of :func:`glasstls.store.open_stores` (rotate_after, accept_for, prefix,
-        deadline, log)."""
+        deadline, log, max_sessions)."""
         from .store import open_stores
 
         return replace(self, **open_stores(url, store_key, **options).fields())

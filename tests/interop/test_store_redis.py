@@ -78,7 +78,12 @@ def everything_in(url: str, prefix: str) -> bytes:
     out = b""
     for key in client.scan_iter(f"{prefix}*"):
         kind = client.type(key)
-        out += b"".join(client.hgetall(key).values()) if kind == b"hash" else client.get(key) or b""
+        if kind == b"hash":
+            out += b"".join(client.hgetall(key).values())
+        elif kind == b"zset":  # the session index: session IDs
+            out += b"".join(client.zrange(key, 0, -1))
+        else:
+            out += client.get(key) or b""
     return out
 
 
@@ -109,6 +114,37 @@ def test_a_session_put_by_one_server_is_found_by_another_sealed_with_its_lifetim
     assert state_moved is None and "does not authenticate" in why
     b.session_cache.remove(b"\x07" * 32)
     assert a.session_cache.lookup(b"\x07" * 32, now) == (None, C.UNKNOWN_SESSION)
+
+
+def test_the_shared_session_cache_holds_at_most_max_sessions_and_says_so_once(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """A bound on what anonymous full handshakes can make Redis keep: beyond ``max_sessions`` the
+    sessions that would end first are deleted, their index entries too, and the log says so once."""
+    said: list[str] = []
+    a = stores(redis_server.url, prefix, max_sessions=3, log=said.append)
+    b = stores(redis_server.url, prefix, max_sessions=3, log=said.append)
+    now = datetime.now(UTC)
+    ids = [bytes([n]) * 32 for n in range(1, 6)]
+    for n, session_id in enumerate(ids):  # each ends a minute after the one before
+        (a if n % 2 else b).session_cache.put(session_id, make_state(now, lifetime=600 + 60 * n), now)
+    found = [b.session_cache.lookup(i, now)[1] for i in ids]
+    assert found == [C.UNKNOWN_SESSION] * 2 + [C.FOUND] * 3
+    client = redis.Redis.from_url(redis_server.url)
+    assert sorted(client.zrange(f"{prefix}sids", 0, -1)) == [i.hex().encode() for i in ids[2:]]
+    assert sorted(client.keys(f"{prefix}sid:*")) == [f"{prefix}sid:{i.hex()}".encode() for i in ids[2:]]
+    assert 0 < client.pttl(f"{prefix}sids") <= 7200 * 1000  # the index goes when no session is put for 2 h
+    full = [line for line in said if "maximum" in line]
+    assert len(full) == 2, said  # once per server (each its own health), not once per put
+    assert full[0] == (
+        f"glasstls: {redis_server.url}: the shared session cache holds its maximum of 3 sessions (max_entries): "
+        "the ones that would end first are forgotten; said once per 60 s"
+    )
+    # A removed session leaves the index; an ended one leaves it at the next put.
+    a.session_cache.remove(ids[4])
+    later = now + timedelta(seconds=800)  # past the ends of ids[2] and ids[3] (720 s, 780 s)
+    a.session_cache.put(b"\x0a" * 32, make_state(later, lifetime=600), later)
+    assert sorted(client.zrange(f"{prefix}sids", 0, -1)) == [(b"\x0a" * 32).hex().encode()]
 
 
 # -- the replay guard ------------------------------------------------------------------------------
@@ -315,7 +351,8 @@ def test_a_full_redis_refuses_calls_without_flapping_and_keeps_sharing_ticket_ke
         assert s.session_cache.lookup(b"\x01" * 32, now) == (None, C.UNKNOWN_SESSION)  # reads still answered
         assert not [line for line in lines if "store down" in line or "store back" in line], lines
         assert len(lines) == 1, lines
-        assert lines[0].startswith(f"glasstls: store refused a call: {server.url} (OutOfMemoryError: {oom})")
+        # (the first refused call may be the session put, whose script Redis names after the reason)
+        assert lines[0].startswith(f"glasstls: store refused a call: {server.url} (OutOfMemoryError: {oom}")
 
 
 def test_writes_paused_for_a_failover_are_one_down_and_one_back(tmp_path: Path) -> None:

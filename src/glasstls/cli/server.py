@@ -209,6 +209,13 @@ def _add_store_options(p: argparse.ArgumentParser) -> None:
         "`openssl rand -hex 32`; more lines: older keys that still open); the same file on every server",
     )
     g.add_argument(
+        "--store-max-sessions",
+        type=int,
+        metavar="N",
+        help="how many TLS 1.2 sessions the session cache holds at most (default 1024 in memory, 100000 in a "
+        "shared store); beyond it the ones that would end first are forgotten",
+    )
+    g.add_argument(
         "--ticket-key-rotation",
         type=int,
         default=3600,
@@ -228,8 +235,10 @@ def _with_store(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
     """--store, --store-key and the ticket-key rotation: the three stores of ``config``."""
     if args.store_key and args.store in ("memory", ""):
         raise ConfigError("--store-key seals what a shared store keeps: give it with --store redis://…")
+    if args.store_max_sessions is not None and args.store_max_sessions < 1:
+        raise ConfigError(f"--store-max-sessions must be at least 1, not {args.store_max_sessions}")
     default_rotation = (args.ticket_key_rotation, args.ticket_key_grace) == (3600, 7200)
-    if args.store == "memory" and default_rotation:
+    if args.store == "memory" and default_rotation and args.store_max_sessions is None:
         return config
     return config.with_store(
         args.store,
@@ -237,6 +246,7 @@ def _with_store(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
         rotate_after=args.ticket_key_rotation,
         accept_for=args.ticket_key_grace,
         log=log,
+        max_sessions=args.store_max_sessions,
     )
 
 

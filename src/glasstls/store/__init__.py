@@ -57,6 +57,7 @@ def open_stores(
     prefix: str = DEFAULT_PREFIX,
     deadline: float | None = None,
     log: Callable[[str], None] | None = None,
+    max_sessions: int | None = None,
 ) -> Stores:
     """The three stores for ``url``.
 
@@ -65,14 +66,17 @@ def open_stores(
     (:func:`~.sealing.load_store_keys`). ``rotate_after``/``accept_for``: how long a ticket
     key seals, and opens after that. ``deadline``: seconds per call to Redis. ``log``:
     where "store down" and "store back" go (the ``glasstls.store`` logger by default).
+    ``max_sessions``: how many TLS 1.2 sessions the cache holds at most (1,024 in memory,
+    100,000 in Redis by default); the ones that would end first are forgotten beyond it.
     Nothing is sent to Redis here: the first handshake that needs it connects.
     """
     if url is None or url in MEMORY_URLS:
         keys = TicketKeys(system_randomness, rotate_after=rotate_after, accept_for=accept_for)
-        return Stores(ServerSessionCache(), keys, MemoryReplayGuard())
+        cache = ServerSessionCache() if max_sessions is None else ServerSessionCache(max_entries=max_sessions)
+        return Stores(cache, keys, MemoryReplayGuard())
     from .health import StoreHealth
     from .redis_client import DEADLINE, check_scheme, connect, label, refusals
-    from .redis_sessions import RedisReplayGuard, RedisSessionCache
+    from .redis_sessions import DEFAULT_MAX_SESSIONS, RedisReplayGuard, RedisSessionCache
     from .redis_tickets import RedisTicketKeys
 
     check_scheme(url)
@@ -87,7 +91,7 @@ def open_stores(
     probe = functools.partial(client.set, f"{prefix}probe", b"1", px=1000)
     health = StoreHealth(label(url), log, probe=probe, refusals=refusals())
     return Stores(
-        RedisSessionCache(client, health, sealer, prefix),
+        RedisSessionCache(client, health, sealer, prefix, max_entries=max_sessions or DEFAULT_MAX_SESSIONS),
         RedisTicketKeys(client, health, sealer, prefix, rotate_after=rotate_after, accept_for=accept_for),
         RedisReplayGuard(client, health, prefix),
         label(url),

@@ -171,17 +171,28 @@ class StoreHealth:
 
     def _refused(self, kind: str, text: str) -> None:
         """One log line per kind of refusal and REFUSAL_LOG_INTERVAL: a full Redis refuses every write."""
-        now = self._clock()
         with self._lock:
             self.failures += 1
+        if self._due(kind):
+            self._log(
+                f"glasstls: store refused a call: {self.label} ({text}): that call gets the safe answer (a full "
+                f"handshake, no 0-RTT); said once per {REFUSAL_LOG_INTERVAL:.0f} s"
+            )
+
+    def note(self, kind: str, text: str) -> None:
+        """Log ``text`` about this store, once per ``kind`` and REFUSAL_LOG_INTERVAL (a bound that is
+        hit on every handshake is said once a minute, not once a handshake)."""
+        if self._due(kind):
+            self._log(f"glasstls: {self.label}: {text}; said once per {REFUSAL_LOG_INTERVAL:.0f} s")
+
+    def _due(self, kind: str) -> bool:
+        now = self._clock()
+        with self._lock:
             last = self._refusals_logged.get(kind)
             if last is not None and now - last < REFUSAL_LOG_INTERVAL:
-                return
+                return False
             self._refusals_logged[kind] = now
-        self._log(
-            f"glasstls: store refused a call: {self.label} ({text}): that call gets the safe answer (a full "
-            f"handshake, no 0-RTT); said once per {REFUSAL_LOG_INTERVAL:.0f} s"
-        )
+            return True
 
     def _succeeded(self) -> None:
         with self._lock:

@@ -3,7 +3,15 @@
 Keys (``PREFIX`` is ``glasstls:`` unless told otherwise)::
 
     PREFIX sid:<session_id hex>     sealed SessionState           PX = what is left of its lifetime
+    PREFIX sids                     sorted set: session_id hex -> when its entry ends (ms since 1970)
     PREFIX rp:<SHA-256(value) hex>  the server that recorded it    SET NX PX: single use, atomic
+
+The session cache holds at most ``max_entries`` sessions, as a server's memory cache
+does: one Lua script stores a session, indexes it in ``sids``, forgets the index
+entries of ended sessions, and beyond the bound deletes the sessions that would end
+first (OpenSSL's own cache drops its oldest too). Without it an anonymous client
+could fill Redis at a few hundred full handshakes a second for the two hours a
+session lives.
 
 A session is sealed under the store key (:mod:`.sealing`) with its Redis key as
 associated data: Redis holds no master secret in the clear, and a value moved to
@@ -19,6 +27,7 @@ replay guard refuses (fails closed: no 0-RTT without the fleet's memory).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -27,7 +36,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DecodeError
+from ..errors import ConfigError, DecodeError
 from ..session.cache import EXPIRED_SESSION, FOUND, UNKNOWN_SESSION
 from ..session.replay import RECORDING, SEEN
 from ..session.state import SessionState, check_aware
@@ -42,12 +51,38 @@ if TYPE_CHECKING:
 
 SOURCE = "redis"
 EVICTION_CHECK = 60.0  # seconds between two reads of Redis's maxmemory settings by a replay guard
-_BLOB = (bytes, type(None))  # what GET and SET ... GET answer: a value, or nil
+_BLOB = (bytes, type(None))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what GET and SET ... GET answer: a value, or nil
+
+
+DEFAULT_MAX_SESSIONS = 100_000  # about 30 MB of Redis memory (some 300 bytes a session)
+# KEYS: the session's key, the index. ARGV: the sealed session, its PX, its index member, when it
+# ends and now (ms since 1970), the bound, the prefix of the sessions' keys, the index's own PX.
+# The SET comes first: a Redis at its maxmemory (noeviction) refuses a script at its first command
+# that may take memory, so a full Redis refuses the whole put, as it refused the plain SET.
+_PUT_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+if over > 0 then
+  local first = redis.call('ZRANGE', KEYS[2], 0, over - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
+  for _, id in ipairs(first) do redis.call('DEL', ARGV[7] .. id) end
+  return over
+end
+return 0
+"""
 
 
 def _ms_until(until: datetime, now: datetime) -> int:
     """Milliseconds from ``now`` to ``until``, at least 1 (PX 0 is an error)."""
     return max(1, math.ceil((until - now).total_seconds() * 1000))
+
+
+def _unix_ms(when: datetime) -> int:
+    return math.ceil((when - _EPOCH).total_seconds() * 1000)
 
 
 def instance_id() -> str:
@@ -68,10 +103,16 @@ class RedisSessionCache:
         sealer: StoreSealer,
         prefix: str = "glasstls:",
         lifetime: int = 7200,
+        max_entries: int = DEFAULT_MAX_SESSIONS,
     ) -> None:
+        if max_entries < 1:
+            raise ConfigError(f"shared session cache max_entries must be at least 1, not {max_entries}")
         self._client, self._health, self._sealer = client, health, sealer
         self._prefix = prefix
+        self._index = f"{prefix}sids"
         self.lifetime = lifetime
+        self.max_entries = max_entries
+        self._put = client.register_script(_PUT_SCRIPT)  # (EVALSHA, loaded on first use)
 
     def _key(self, session_id: bytes) -> str:
         return f"{self._prefix}sid:{bytes(session_id).hex()}"
@@ -83,10 +124,22 @@ class RedisSessionCache:
         remaining = min(state.expires, now + timedelta(seconds=self.lifetime))
         if remaining <= now:
             return
-        key = self._key(session_id)
+        key, member = self._key(session_id), bytes(session_id).hex()
         blob = self._sealer.seal(state.to_bytes(), b"session|" + key.encode())
-        with contextlib.suppress(StoreDown):  # logged once by the health; the session is just not resumable
-            self._health.call(lambda: self._client.set(key, blob, px=_ms_until(remaining, now)))
+        ends, now_ms = _unix_ms(remaining), _unix_ms(now)
+        args = (blob, _ms_until(remaining, now), member, ends, now_ms, self.max_entries, f"{self._prefix}sid:")
+        keys = (key, self._index)
+        put = functools.partial(self._put, keys=keys, args=(*args, self.lifetime * 1000))
+        try:  # (logged once by the health when down; the session is then just not resumable)
+            over = self._health.call(put, expect=(int,))
+        except StoreDown:
+            return
+        if over:
+            self._health.note(
+                "session cache full",
+                f"the shared session cache holds its maximum of {self.max_entries:,} sessions "
+                "(max_entries): the ones that would end first are forgotten",
+            )
 
     def lookup(self, session_id: bytes, now: datetime) -> tuple[SessionState | None, str]:
         check_aware(now)
@@ -112,9 +165,16 @@ class RedisSessionCache:
         return self.lookup(session_id, now)[0]
 
     def remove(self, session_id: bytes) -> None:
-        key = self._key(session_id)
+        key, member = self._key(session_id), bytes(session_id).hex()
+
+        def remove() -> object:  # (one round trip: the session and its index entry)
+            pipe = self._client.pipeline()
+            pipe.delete(key)
+            pipe.zrem(self._index, member)
+            return pipe.execute()
+
         with contextlib.suppress(StoreDown):
-            self._health.call(lambda: self._client.delete(key))
+            self._health.call(remove)
 
 
 class RedisReplayGuard:
