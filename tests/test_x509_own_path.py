@@ -6,6 +6,8 @@ to choose it by sending one more certificate.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
@@ -94,13 +96,52 @@ def test_no_name_check_takes_a_wildcard_leaf() -> None:
     assert result.leaf == leaf and result.server_name == ""
 
 
-def test_an_eddsa_client_chain_is_refused_in_plain_words() -> None:
+CLIENT_AUTH = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+SERVER_AUTH = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
+
+
+def _client_chain(leaf_eku: x509.ExtendedKeyUsage = CLIENT_AUTH, inter_eku: x509.ExtendedKeyUsage | None = None):
+    """An Ed25519 root, intermediate and client leaf (no subjectAltName), and the client CA store."""
     root = mint(None, "Client Root", ca=True, names=())
-    leaf, _ = mint(root, "alice", names=())
+    inter = mint(root, "Client Inter", ca=True, names=(), extra=(((inter_eku, False),) if inter_eku else ()))
+    leaf, _ = mint(inter, "alice", names=(), key_usage=key_usage(digital_signature=True), extra=((leaf_eku, False),))
+    return [leaf, inter[0]], TrustStore.from_certificates([root[0]]), root[0]
+
+
+def test_an_eddsa_client_chain_is_verified_on_the_own_path() -> None:
+    """RFC 8446, 4.2.3 allows Ed25519 client certificates and OpenSSL takes them; they were refused
+    ("not verified by glasstls yet") because cryptography's client verifier takes RSA and ECDSA only."""
+    chain, store, root = _client_chain()
+    assert verify_client_chain(chain, store, NOW) == (*chain, root)
+    # Accepted only where the Web PKI client path would accept: under the client CAs, for clients.
     with pytest.raises(AlertError) as info:
-        verify_client_chain([leaf], TrustStore.from_certificates([root[0]]), NOW)
+        verify_client_chain(chain, TrustStore.from_certificates([mint(None, "Other Root", ca=True, names=())[0]]), NOW)
+    assert info.value.description == AlertDescription.unknown_ca
+    assert "ServerConfig.client_trust_store must hold the CA that issued it" in info.value.reason
+
+
+def test_an_eddsa_client_certificate_for_servers_only_is_refused() -> None:
+    chain, store, _ = _client_chain(leaf_eku=SERVER_AUTH)
+    with pytest.raises(AlertError) as info:
+        verify_client_chain(chain, store, NOW)
     assert info.value.description == AlertDescription.unsupported_certificate
-    assert "a client chain with an Ed25519 or Ed448 key is not verified by glasstls yet" in info.value.reason
+    assert info.value.reason.startswith("client certificate CN=alice is not for TLS clients")
+
+
+def test_an_eddsa_intermediate_for_servers_only_may_not_issue_client_certificates() -> None:
+    chain, store, _ = _client_chain(inter_eku=SERVER_AUTH)
+    with pytest.raises(AlertError) as info:
+        verify_client_chain(chain, store, NOW)
+    assert info.value.description == AlertDescription.unsupported_certificate
+    assert "CN=Client Inter may not issue for TLS clients: its extended key usage names serverAuth" in info.value.reason
+
+
+def test_an_expired_eddsa_client_chain_says_so_as_a_client() -> None:
+    chain, store, _ = _client_chain()
+    with pytest.raises(AlertError) as info:
+        verify_client_chain(chain, store, NOW + timedelta(days=3))
+    assert info.value.description == AlertDescription.certificate_expired
+    assert info.value.reason.startswith("client certificate CN=alice expired on ")
 
 
 @pytest.mark.parametrize("odd", ["example.com..", " example.com ", "[example.com]"])
