@@ -544,6 +544,41 @@ def test_idle_timeout_ends_a_peer_that_reads_nothing_of_what_we_write():
                     sock.sendall(conn.data_to_send())
                 assert await until_no_connections(server, 10.0) == 0
         assert ended, "the handler's drain never ended"
+        assert isinstance(ended[0], DeadlineError) and ended[0].limit == "idle_timeout", ended
+        assert " read nothing of what we sent for 0.6 s (deadline idle_timeout)" in str(ended[0])
+
+    run(main())
+
+
+def test_idle_timeout_spares_a_large_write_draining_to_a_slow_reader():
+    """One write that takes longer than idle_timeout to reach a client reading all the while is not
+    idle: the bytes the peer takes count as activity. It was aborted as "idle" mid-transfer, and the
+    client (ssl ignores a missing close_notify) saw a short body end cleanly."""
+    size, outcome = 3 << 20, []
+
+    async def one_big_write(reader, writer):
+        # Small kernel buffers, so that the write waits in the transport, not in loopback's megabytes.
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 14)
+        try:
+            writer.write(b"\x5a" * size)
+            await writer.drain()
+            outcome.append("sent")
+        except Exception as exc:  # (the test reports what ended it)
+            outcome.append(exc)
+        writer.close()
+
+    async def main():
+        config = server_config()
+        async with await glasstls.start_server(one_big_write, "127.0.0.1", 0, config, idle_timeout=0.6) as server:
+            reader, writer = await connect(port_of(server))
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 14)
+            received, started = 0, time.monotonic()
+            while chunk := await asyncio.wait_for(reader.read(1 << 16), 5):
+                received += len(chunk)
+                await asyncio.sleep(len(chunk) / (2 << 20))  # about 2 MiB/s: the transfer takes 1.5 s
+            assert received == size and time.monotonic() - started > 1.2
+            await close(writer)
+        assert outcome == ["sent"]
 
     run(main())
 

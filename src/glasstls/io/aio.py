@@ -253,6 +253,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._close_timer: asyncio.TimerHandle | None = None  # CLOSE_TIMEOUT, once we close
         self._last_activity = loop.time()
+        self._unsent_at_check = 0  # the raw transport's unsent bytes at the last idle check
         self._feeding: asyncio.Task[None] | None = None  # the executor holds the Connection (see _feed)
         self._read_buffer = _read_buffer()  # this thread's, so this loop's: looked up once
         config = conn.config
@@ -594,6 +595,9 @@ class TLSProtocol(asyncio.BufferedProtocol):
         except Exception as exc:  # e.g. a sequence number that would wrap (RFC 5246, Section 6.1)
             logger.debug("glasstls connection failed while sending", exc_info=True)
             self.abort(self.conn.error or exc)
+            return
+        if self._idle_timeout is not None and self.raw is not None:  # (what _check_idle sees shrink)
+            self._unsent_at_check = self.raw.get_write_buffer_size()
 
     def close(self) -> None:
         """Send close_notify (RFC 8446, Section 6.1) and close the transport once it is written."""
@@ -643,9 +647,16 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self.raw.resume_reading()
 
     def _check_idle(self) -> None:
-        """Close a connection that neither received nor wrote anything for idle_timeout seconds."""
+        """Close a connection that neither received nor sent anything for idle_timeout seconds. Bytes
+        of ours the peer takes count (the raw transport's buffer shrank since the last check): one
+        large write draining to a slow reader is not idle."""
         assert self._idle_timeout is not None
-        quiet = self._loop.time() - self._last_activity
+        now = self._loop.time()
+        unsent = self.raw.get_write_buffer_size() if self.raw is not None and not self.raw.is_closing() else 0
+        if unsent and unsent < self._unsent_at_check:
+            self._last_activity = now
+        self._unsent_at_check = unsent
+        quiet = now - self._last_activity
         if self._closing:
             return
         # A peer we stopped reading from is not idle: it waits for us; unless it reads nothing of ours
@@ -656,7 +667,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self._idle_timer = self._loop.call_later(wait, self._check_idle)
             return
         peer = peer_label(self.raw.get_extra_info("peername") if self.raw is not None else None)
-        idle = DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout", "was idle for")
+        happened = "read nothing of what we sent for" if unsent else "was idle for"
+        idle = DeadlineError(f"the connection with {peer}", self._idle_timeout, "idle_timeout", happened)
         self.reader.set_exception(idle)
         if self._writing_paused:  # close_notify would queue behind what the peer does not read
             self._lost_error = idle  # what a write waiting in drain() is told (connection_lost keeps it)
