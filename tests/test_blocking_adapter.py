@@ -322,3 +322,66 @@ def test_close_gently_ends_with_a_fin_even_with_unread_data() -> None:
 
     assert ending(gentle=True) == "FIN"
     assert ending(gentle=False) == "reset"  # (what close_gently is for)
+
+
+def test_one_thread_sends_while_another_receives_key_updates(pki: PKI) -> None:
+    """A TLSSocket used as a plain socket is, one thread in sendall() and one in recv(), while the peer
+    sends KeyUpdate(update_requested) every few milliseconds (RFC 8446, Section 4.6.3: our KeyUpdate is
+    the last record under the old key). The reader's answer went out between, or inside, the writer's
+    sealed records, and the peer failed the first KeyUpdate with bad_record_mac."""
+    import select
+    import threading
+
+    from glasstls import ApplicationData, ClientConnection, ConnectionClosed
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port, stop, errors = listener.getsockname()[1], threading.Event(), []
+    pattern = bytes(range(256)) * 12  # 3 KiB a write: the peer checks every byte, in order
+
+    def serve() -> None:
+        sock, _ = listener.accept()
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10)
+
+        def write() -> None:
+            with contextlib.suppress(OSError):  # (the peer closes at the end)
+                while not stop.is_set():
+                    tls.sendall(pattern)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            while tls.recv(1 << 16):
+                pass
+        except (OSError, glasstls.errors.TLSError) as exc:
+            errors.append(exc)
+        stop.set()
+        writer.join(10)
+        close_gently(sock)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    with listener, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        conn = ClientConnection(pki.client_config(), server_name="localhost")
+        while not conn.handshake_complete:
+            sock.sendall(conn.data_to_send())
+            conn.receive_bytes(sock.recv(1 << 16))
+        received, updates, ended = bytearray(), 0, time.monotonic() + 1.5
+        while time.monotonic() < ended:
+            conn.update_keys(request_peer=True)
+            conn.send(b"x")  # (a byte between KeyUpdates: a stream of them alone is refused past a bound)
+            updates += 1
+            sock.sendall(conn.data_to_send())
+            next_update = time.monotonic() + 0.003
+            while time.monotonic() < next_update and select.select([sock], [], [], 0.003)[0]:
+                for event in conn.receive_bytes(sock.recv(1 << 16)):
+                    assert not isinstance(event, ConnectionClosed), event.error
+                    if isinstance(event, ApplicationData):
+                        received += event.data
+        stop.set()
+        conn.close()
+        sock.sendall(conn.data_to_send())
+    server.join(10)
+    whole = len(received) // len(pattern) * len(pattern)
+    assert updates > 50 and whole > 10 * len(pattern)
+    assert bytes(received[:whole]) == pattern * (whole // len(pattern))
+    assert errors == [], errors

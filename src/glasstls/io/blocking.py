@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -61,6 +62,11 @@ class TLSSocket:
     ``timeout`` (seconds, None for none) is the deadline of each operation:
     the handshake, one ``recv`` and one ``sendall``. ``events`` holds the most
     recent non-data events; ``on_event`` is called with each one as it happens.
+
+    One thread may send while another receives, as with a plain socket: the
+    Connection is used under a lock, and its records go out in the order they
+    were sealed (a KeyUpdate a read answers comes between two writes' records,
+    never inside one's; RFC 8446, Section 4.6.3).
     """
 
     def __init__(
@@ -84,6 +90,9 @@ class TLSSocket:
         self._eof = False
         self._error: TLSError | None = None
         self._cut: str | None = None  # what was being sent when a send missed its deadline mid-record
+        self._conn_lock = threading.RLock()  # every call into the Connection (it is not thread-safe)
+        self._send_lock = threading.Lock()  # taking its output and sending it: one step, so records stay in order
+        self._flush_wanted = False  # a read queued answers while another thread was sending (_flush)
 
     # -- handshake -----------------------------------------------------------
     def do_handshake(self, timeout: float | None = None) -> NegotiatedParameters:
@@ -118,7 +127,8 @@ class TLSSocket:
         slice at a time (io/payload.py, slices)."""
         deadline = _deadline(self.timeout)
         for piece in slices(octets(data)):
-            self.conn.send(piece)
+            with self._conn_lock:
+                self.conn.send(piece)
             self._flush(deadline, "sending")
 
     send = sendall
@@ -166,7 +176,8 @@ class TLSSocket:
         """
         if not isinstance(self.conn, ServerConnection):
             raise NotNegotiatedError("only a server asks for a client certificate (RFC 8446, Section 4.6.2)")
-        context = self.conn.request_client_certificate(required=required)
+        with self._conn_lock:
+            context = self.conn.request_client_certificate(required=required)
         deadline = _deadline(self.timeout)
         self._flush(deadline, "sending the certificate request")
         answers: list[Event] = []
@@ -201,7 +212,8 @@ class TLSSocket:
 
     def close(self) -> None:
         try:
-            self.conn.close()
+            with self._conn_lock:
+                self.conn.close()
             self._flush(_deadline(self.timeout), "closing")
         except (OSError, TLSError):
             pass
@@ -215,21 +227,42 @@ class TLSSocket:
         self.close()
 
     # -- plumbing -------------------------------------------------------------
-    def _flush(self, deadline: float | None, what: str) -> None:
+    def _flush(self, deadline: float | None, what: str, wait: bool = True) -> None:
+        """Send what the Connection has to send. ``wait`` False (answers a read made): if another thread
+        is sending, leave it to that one, which sends what was queued meanwhile before it stops (a read
+        waiting on a send that waits on the peer, which waits on our reads, would never end)."""
+        if not wait:
+            self._flush_wanted = True  # (before trying: the sending thread looks at it after letting go)
+        while True:
+            if not self._send_lock.acquire(blocking=wait):
+                return
+            try:
+                self._flush_wanted = False
+                sent = self._send_out(deadline, what)
+            finally:
+                self._send_lock.release()
+            if not sent and not self._flush_wanted:
+                return
+
+    def _send_out(self, deadline: float | None, what: str) -> bool:
+        """One pass of _flush, under the send lock: whether there was anything to send."""
         if self._cut is not None:  # an earlier send stopped inside a record: nothing after it can be read
             raise ConnectionClosedError(
                 f"cannot go on {what}: {self._cut} stopped at its deadline in the middle of a record, so the "
                 "stream to the peer is cut; close this connection (what was sent after it would be lost)"
             )
-        out = self.conn.data_to_send()
-        if out:
-            # Since Python 3.5 a socket timeout bounds the whole sendall, so this is a deadline.
-            self.sock.settimeout(_remaining(deadline, what, self.timeout))
-            try:
-                self.sock.sendall(out)
-            except TimeoutError:
-                self._cut = what  # (how much went out is unknown: the records after it may not follow)
-                raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
+        with self._conn_lock:
+            out = self.conn.data_to_send()
+        if not out:
+            return False
+        # Since Python 3.5 a socket timeout bounds the whole sendall, so this is a deadline.
+        self.sock.settimeout(_remaining(deadline, what, self.timeout))
+        try:
+            self.sock.sendall(out)
+        except TimeoutError:
+            self._cut = what  # (how much went out is unknown: the records after it may not follow)
+            raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
+        return True
 
     def _pump(self, deadline: float | None, what: str) -> None:
         """Read once from the socket (within the deadline) and process it."""
@@ -244,10 +277,12 @@ class TLSSocket:
         if not data:
             self._on_end_of_stream(how)
             return
-        for event in self.conn.receive_bytes(data):
+        with self._conn_lock:
+            events = self.conn.receive_bytes(data)
+        for event in events:
             self._on_event(event)
         with contextlib.suppress(OSError, TLSError):  # the peer left after its last message; report what it said
-            self._flush(deadline, what)
+            self._flush(deadline, what, wait=False)
 
     def _on_end_of_stream(self, how: str) -> None:
         self._eof = True
