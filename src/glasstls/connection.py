@@ -299,6 +299,8 @@ class Connection:
         state = self._state
         if self.peer_verified is None or self._closed or not isinstance(state, Connected):
             raise ConnectionClosedError("KeyUpdate needs an established connection")
+        if self._write_closed:
+            raise ConnectionClosedError("KeyUpdate after close(): our close_notify was the last record we send")
         state.update_write(self._ctx, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
         if request_peer:
             self._budget.on_key_update_requested()
@@ -614,6 +616,8 @@ class Connection:
         self._events.append(ConnectionClosed(err, by_peer=False))
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription, reason: str) -> None:
+        if self._write_closed:  # our close_notify was the last record we send (RFC 8446, Section 6.1)
+            return
         if self._hs_out:
             self._flush_handshake()
         if self._observer is not None:
@@ -625,6 +629,11 @@ class Connection:
         """Queue one handshake message a state sends, noting what the connection reports of it: the
         ClientHello offered, the client random, the first Finished (tests/pairs.py overrides this to
         tamper with the message)."""
+        if self._write_closed:
+            # RFC 8446, Section 6.1: after our close_notify we send nothing more; a KeyUpdate or a
+            # CertificateRequest the peer sends later goes unanswered (its new read keys are still
+            # installed), as OpenSSL leaves them after SSL_shutdown.
+            return
         if isinstance(msg, ClientHello):
             self._ctx.offered_hello = msg
             raw = msg.raw or msg.encode()

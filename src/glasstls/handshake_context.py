@@ -49,6 +49,7 @@ class Owner(Protocol):
     verified_path: tuple[Any, ...]
     _records: RecordLayer
     _hs_out: list[bytes]
+    _write_closed: bool
     _events: list[Event]
     _clock: Clock
     _observer: Observer | None
@@ -137,6 +138,10 @@ class HandshakeContext:
     @property
     def peer_verified(self) -> PeerVerified | None:
         return self._conn.peer_verified
+
+    @property
+    def sending_closed(self) -> bool:
+        return self._conn._write_closed
 
     @property
     def randomness(self) -> Randomness:

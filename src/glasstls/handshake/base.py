@@ -113,6 +113,8 @@ class Context(Protocol):
     def server_name(self) -> str | None: ...  # the name the client asked for
     @property
     def peer_verified(self) -> PeerVerified | None: ...  # set once the handshake completed
+    @property
+    def sending_closed(self) -> bool: ...  # we sent close_notify: nothing more goes out (RFC 8446, 6.1)
     # What the client offered: its last ClientHello, the session it tries to resume,
     # and the server_name it sends (None for an IP address, RFC 6066, Section 3).
     @property

@@ -194,7 +194,8 @@ class Connected13(Connected[Msg]):
         epoch = f"application+{traffic.read_generation}"
         ctx.install_read(self.suite, traffic.read(ctx.side), epoch, self.finished)
         ctx.emit(KeyUpdated("read", requested_by_peer=False))
-        if msg.request_update == KeyUpdateRequest.update_requested:
+        # Asked for ours too: answered unless our close_notify was the last we send (Section 6.1).
+        if msg.request_update == KeyUpdateRequest.update_requested and not ctx.sending_closed:
             self.update_write(ctx, request_peer=False)
             ctx.emit(KeyUpdated("write", requested_by_peer=True))
         return self
@@ -236,7 +237,8 @@ class ClientConnected13(Connected13[KeyUpdate | NewSessionTicket | CertificateRe
             self._keep_ticket(ctx, msg)
             return self
         if isinstance(msg, CertificateRequest):
-            self.post_handshake_auth = self._answer(ctx, msg)
+            if not ctx.sending_closed:  # (after our close_notify no answer can go out: Section 6.1)
+                self.post_handshake_auth = self._answer(ctx, msg)
             return self
         return super().handle(ctx, msg)
 
