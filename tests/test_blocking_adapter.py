@@ -385,3 +385,33 @@ def test_one_thread_sends_while_another_receives_key_updates(pki: PKI) -> None:
     assert updates > 50 and whole > 10 * len(pattern)
     assert bytes(received[:whole]) == pattern * (whole // len(pattern))
     assert errors == [], errors
+
+
+def test_recv_sizes_and_send_answer_as_a_socket_does(pki: PKI) -> None:
+    """recv(-1) is a ValueError and recv(0) reads nothing, as ssl's are (a negative size corrupted the
+    stream: recv(-1) gave all but the last byte, then b"" as if at the end); send() returns the count."""
+
+    def answer(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10)
+        tls.sendall(tls.recv(100))
+        tls.close()
+
+    with raw_server(answer) as port:
+        tls = connect(pki, port)
+        assert tls.send(bytearray(b"0123456789")) == 10
+        with pytest.raises(ValueError, match="recv size should not be negative, not -1"):
+            tls.recv(-1)
+        assert tls.recv(0) == b""
+        assert tls.recv_all() == b"0123456789"
+        tls.close()
+
+
+def test_a_failed_accept_closes_the_socket(pki: PKI) -> None:
+    """As ssl's wrap_socket(server_side=True): the socket was left open, its descriptor held until the
+    garbage collector found it (with a ResourceWarning)."""
+    server, client = socket.socketpair()
+    with client:
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")  # not TLS
+        with pytest.raises(glasstls.errors.TLSError):
+            glasstls.accept(server, pki.server_config(), timeout=5)
+        assert server.fileno() == -1

@@ -131,7 +131,12 @@ class TLSSocket:
                 self.conn.send(piece)
             self._flush(deadline, "sending")
 
-    send = sendall
+    def send(self, data: bytes) -> int:
+        """As ``sendall`` (within the deadline, everything), returning how many bytes were sent, as a
+        socket's ``send`` does: the usual ``n = s.send(d); d = d[n:]`` loop then ends at once."""
+        view = octets(data)
+        self.sendall(view)
+        return len(view)
 
     def recv(self, n: int = READ_SIZE) -> bytes:
         """Up to ``n`` bytes; b"" once the peer has closed cleanly (close_notify). A record's
@@ -142,6 +147,10 @@ class TLSSocket:
         TruncatedError for an end of stream without close_notify) is raised on
         the next call.
         """
+        if n <= 0:  # as a socket's and ssl's recv: a negative size is an error, zero reads nothing
+            if n < 0:
+                raise ValueError(f"recv size should not be negative, not {n}")
+            return b""
         deadline = _deadline(self.timeout)
         while not self._inbox and not self._eof and self._error is None:
             self._pump(deadline, "receiving")
@@ -386,10 +395,15 @@ def accept(
     **conn_kwargs: Any,
 ) -> TLSSocket:
     """Complete a TLS handshake as a server on an accepted socket, within
-    ``timeout`` (default: the socket's own timeout) as a deadline."""
+    ``timeout`` (default: the socket's own timeout) as a deadline. A handshake that fails
+    closes the socket (after the alert that says why), as ``ssl``'s ``wrap_socket`` does."""
     if timeout is None:
         timeout = sock.gettimeout()
-    conn = ServerConnection(config, **conn_kwargs)
-    tls = TLSSocket(sock, conn, timeout=timeout, allow_truncation=allow_truncation, on_event=on_event)
-    tls.do_handshake()
+    try:
+        conn = ServerConnection(config, **conn_kwargs)
+        tls = TLSSocket(sock, conn, timeout=timeout, allow_truncation=allow_truncation, on_event=on_event)
+        tls.do_handshake()
+    except BaseException:
+        close_gently(sock)
+        raise
     return tls
