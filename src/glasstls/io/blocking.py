@@ -122,7 +122,7 @@ class TLSSocket:
         return self.conn.channel_binding(kind)
 
     # -- data ------------------------------------------------------------------
-    def sendall(self, data: bytes) -> None:
+    def sendall(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data`` (any bytes-like object) within the deadline, sealed and sent a
         slice at a time (io/payload.py, slices)."""
         deadline = _deadline(self.timeout)
@@ -131,7 +131,7 @@ class TLSSocket:
                 self.conn.send(piece)
             self._flush(deadline, "sending")
 
-    def send(self, data: bytes) -> int:
+    def send(self, data: bytes | bytearray | memoryview) -> int:
         """As ``sendall`` (within the deadline, everything), returning how many bytes were sent, as a
         socket's ``send`` does: the usual ``n = s.send(d); d = d[n:]`` loop then ends at once."""
         view = octets(data)
