@@ -1089,3 +1089,31 @@ def test_the_server_refuses_what_begins_no_record_and_serves_on(sent: bytes, des
     assert answer[:1] == b"\x15" and answer[3:5] == b"\x00\x02" and answer[5:7] == bytes((2, description))
     assert len(answer) == 7  # the alert, then the close
     assert echoed == b"ping\n"
+
+
+def test_a_client_writer_dropped_unclosed_is_closed_as_asyncio_closes_it():
+    """asyncio's StreamWriter.__del__ closes a transport its application dropped, with a ResourceWarning;
+    the protocol held our writer for the loop's life, so such a connection stayed open (and its socket)."""
+    import gc
+    import warnings
+
+    ended = asyncio.Event()
+
+    async def until_end(reader, writer):
+        await reader.read()
+        ended.set()
+        writer.close()
+
+    async def main():
+        async with await glasstls.start_server(until_end, "127.0.0.1", 0, server_config()) as server:
+            reader, writer = await connect(port_of(server))
+            writer.write(b"then dropped\n")
+            await writer.drain()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                del reader, writer
+                gc.collect()
+            assert any("unclosed <StreamWriter" in str(w.message) for w in caught), [str(w.message) for w in caught]
+            await asyncio.wait_for(ended.wait(), 5)  # the server read to our close_notify
+
+    run(main())

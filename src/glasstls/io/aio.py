@@ -227,7 +227,7 @@ class TLSProtocol(asyncio.BufferedProtocol):
         self._loop = loop
         self.reader = TLSStreamReader(limit=limit, loop=loop)
         self._app_transport = _AppTransport(self)
-        self.writer: asyncio.StreamWriter | None = None
+        self.writer: asyncio.StreamWriter | None = None  # (a client's: None once handed out, hand_out_writer)
         self.raw: asyncio.Transport | None = None
         self.handshake: asyncio.Future[NegotiatedParameters] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -479,6 +479,15 @@ class TLSProtocol(asyncio.BufferedProtocol):
                 self._event_callback(event)  # a TLS 1.2 session a fatal alert ended, SessionKeeper)
         elif self._event_callback is not None:
             self._event_callback(event)
+
+    def hand_out_writer(self) -> asyncio.StreamWriter:
+        """The writer, now the application's alone: this protocol (which the loop holds while the socket
+        is open) lets go of it, so a writer dropped unclosed is closed by its ``__del__`` with a
+        ResourceWarning, as asyncio's open_connection leaves it; it was kept open for the loop's life."""
+        writer = self.writer
+        assert writer is not None  # made with the handshake's end
+        self.writer = None
+        return writer
 
     def _start_app(self) -> None:
         app = self._app_transport
@@ -744,7 +753,6 @@ async def open_connection(
         if tls.raw is not None and not tls.is_closing():
             tls.abort()
         raise
-    assert tls.writer is not None
     if keeper is not None and conn.session is not None:
         keeper.keep(conn.session)  # (taken back if a fatal alert ends the connection: RFC 5246, 7.2)
-    return tls.reader, tls.writer
+    return tls.reader, tls.hand_out_writer()
