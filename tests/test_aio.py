@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import socket
 import struct
 import time
@@ -1115,5 +1116,48 @@ def test_a_client_writer_dropped_unclosed_is_closed_as_asyncio_closes_it():
                 gc.collect()
             assert any("unclosed <StreamWriter" in str(w.message) for w in caught), [str(w.message) for w in caught]
             await asyncio.wait_for(ended.wait(), 5)  # the server read to our close_notify
+
+    run(main())
+
+
+def test_a_callback_that_takes_other_arguments_is_logged_as_an_error(caplog):
+    """asyncio logs the TypeError of a client_connected_cb called with (reader, writer) it does not take;
+    glasstls dropped every connection with it at debug level, the clients seeing a truncation."""
+
+    async def handler(reader):  # no writer
+        raise AssertionError("never runs")
+
+    async def main():
+        async with await glasstls.start_server(handler, "127.0.0.1", 0, server_config()) as server:
+            reader, writer = await connect(port_of(server))
+            with pytest.raises(glasstls.errors.TruncatedError):  # aborted: a FIN, no close_notify
+                await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+
+    with caplog.at_level("ERROR", logger="glasstls.io.aio_server"):
+        run(main())
+    failed = [r for r in caplog.records if "client_connected_cb failed" in r.getMessage()]
+    assert failed and failed[0].exc_info is not None and failed[0].exc_info[0] is TypeError
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("limit", 0, "limit must be at least 1 byte, not 0"),
+        ("idle_timeout", 0, "idle_timeout must be a positive number of seconds, or None for none; not 0"),
+        ("handshake_timeout", -5, "handshake_timeout must be a positive number of seconds, or None for none; not -5"),
+    ],
+)
+def test_start_server_and_open_connection_refuse_bounds_that_cannot_work(option, value, message):
+    """A zero limit failed every accepted connection in the loop's exception handler (its socket and
+    max_connections slot lost), a zero idle_timeout closed each right after its handshake, and a negative
+    handshake_timeout was reported as 'did not complete within -5 s'. asyncio refuses its own likewise."""
+
+    async def main():
+        with pytest.raises(glasstls.errors.ConfigError, match=re.escape(message)):
+            await glasstls.start_server(echo, "127.0.0.1", 0, server_config(), **{option: value})
+        if option != "idle_timeout":  # (a client has no idle timeout)
+            with pytest.raises(glasstls.errors.ConfigError, match=re.escape(message)):
+                await glasstls.open_connection("127.0.0.1", 9, client_config(), **{option: value})
 
     run(main())

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import ClientConfig
 from ..connection import ClientConnection, Connection
-from ..errors import ConnectionClosedError, DeadlineError, TruncatedError
+from ..errors import ConfigError, ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
@@ -686,6 +686,17 @@ class TLSProtocol(asyncio.BufferedProtocol):
             self.close()
 
 
+def check_bounds(*, limit: int, **timeouts: float | None) -> None:
+    """The reader's ``limit`` and each timeout (seconds; None for none), as asyncio checks its own
+    (ssl_handshake_timeout "should be a positive number"): a zero or negative one would end every
+    connection at once, or (a limit) fail each as it was accepted."""
+    if limit < 1:
+        raise ConfigError(f"limit must be at least 1 byte, not {limit}")
+    for name, seconds in timeouts.items():
+        if seconds is not None and not seconds > 0:
+            raise ConfigError(f"{name} must be a positive number of seconds, or None for none; not {seconds}")
+
+
 def _resolve(future: asyncio.Future[None], exc: Exception | None) -> None:
     """End a waiter of the writer's with the connection's end: None, or the error it ended with."""
     if future.done():
@@ -728,6 +739,7 @@ async def open_connection(
     does: the newest session for (server name, port), a TLS 1.3 ticket once, and it keeps the
     session it ends up with and each ticket that arrives.
     """
+    check_bounds(handshake_timeout=handshake_timeout, limit=limit)
     loop = asyncio.get_running_loop()
     key = session_key(host, port, server_name)
     keeper = None

@@ -31,7 +31,7 @@ from ..connection import ServerConnection
 from ..errors import ConfigError, DeadlineError, TLSError
 from ..events import Event
 from ..observe import Observer
-from .aio import ClientConnectedCallback, TLSProtocol, peer_label
+from .aio import ClientConnectedCallback, TLSProtocol, check_bounds, peer_label
 from .aio_transport import SocketTransport
 
 logger = logging.getLogger(__name__)
@@ -266,15 +266,15 @@ class TLSServer:
         try:
             observer = options.observer_factory(peer) if options.observer_factory is not None else None
             conn = ServerConnection(options.config, observer=observer)
+            tls = TLSProtocol(conn, self._loop, limit=options.limit, allow_truncation=options.allow_truncation,
+                              on_event=options.on_event, idle_timeout=options.idle_timeout,
+                              on_handshake=lambda: self._handshake_done(tls, peer, deadline),
+                              on_closed=lambda: self._connection_ended(tls))  # fmt: skip
         except Exception as exc:
             sock.close()
             self._release_slot()
             self._handshake_failed(peer, exc)
             return
-        tls = TLSProtocol(conn, self._loop, limit=options.limit, allow_truncation=options.allow_truncation,
-                          on_event=options.on_event, idle_timeout=options.idle_timeout,
-                          on_handshake=lambda: self._handshake_done(tls, peer, deadline),
-                          on_closed=lambda: self._connection_ended(tls))  # fmt: skip
         self._open.add(tls)
         deadline = self._add_deadline(tls, peer)
         self._make_transport(sock, tls, peer, sockname)
@@ -327,7 +327,12 @@ class TLSServer:
         assert writer is not None  # made with the handshake's end
         if self._options.coroutine_cb:
             # Calling a coroutine function runs none of it: the task runs the application's coroutine itself.
-            coroutine = self._options.client_connected_cb(tls.reader, writer)
+            try:
+                coroutine = self._options.client_connected_cb(tls.reader, writer)
+            except Exception:  # (arguments it does not take: a TypeError before any of it runs)
+                logger.exception("client_connected_cb failed for %s; its connection is aborted", peer_label(peer))
+                tls.abort()
+                return
         else:
             coroutine = self._call_plain(tls.reader, writer)
         task: asyncio.Task[None] = self._loop.create_task(coroutine)  # type: ignore[arg-type]  # one, by coroutine_cb
@@ -477,6 +482,7 @@ async def start_server(
         raise ConfigError("start_server needs a ServerConfig (config=)")
     if max_connections is not None and max_connections < 1:
         raise ConfigError(f"max_connections must be at least 1, not {max_connections}")
+    check_bounds(handshake_timeout=handshake_timeout, idle_timeout=idle_timeout, limit=limit)
     if sock is not None:
         if host is not None or port is not None:
             raise ValueError("host and port cannot be given with sock")
