@@ -1161,3 +1161,35 @@ def test_start_server_and_open_connection_refuse_bounds_that_cannot_work(option,
                 await glasstls.open_connection("127.0.0.1", 9, client_config(), **{option: value})
 
     run(main())
+
+
+def test_after_a_fatal_alert_the_reader_and_drain_say_which():
+    """reader.exception() answers how the stream ended, as a StreamReader does after set_exception(), and
+    StreamWriter.drain() raises it: drain() said only 'Connection lost' after a record failed
+    authentication, and exception() was None while the reader held the alert."""
+    stop = asyncio.Event()
+
+    async def spoiling(reader, writer):
+        conn = await tls_handshake_as_raw_server(reader, writer, server_config())
+        assert conn is not None
+        conn.send(b"spoiled")
+        record = bytearray(conn.data_to_send())
+        record[-1] ^= 1  # the tag no longer authenticates the record
+        writer.write(bytes(record))
+        await stop.wait()
+
+    async def main():
+        async with raw_server(spoiling) as port:
+            reader, writer = await connect(port)
+            with pytest.raises(AlertError) as info:
+                await asyncio.wait_for(reader.read(100), 5)
+            assert info.value.description == AlertDescription.bad_record_mac
+            assert reader.exception() is info.value
+            writer.write(b"too late")
+            with pytest.raises(AlertError) as again:
+                await writer.drain()
+            assert again.value is info.value
+            stop.set()
+            writer.close()
+
+    run(main())
