@@ -32,11 +32,12 @@ class TLSStreamReader(asyncio.StreamReader):
         self._end_error = exc
         self.feed_eof()
 
-    def exception(self) -> BaseException | None:
+    def exception(self) -> Exception | None:
         """How the stream ended, if by an error (an alert, a truncation, a deadline), as a StreamReader
         answers once set_exception() was called: StreamWriter.drain() raises it, rather than the
         ConnectionResetError of a transport gone. (Reads give the data received before it first.)"""
-        return self._end_error or super().exception()
+        error = self._end_error
+        return error if isinstance(error, Exception) else super().exception()
 
     def at_eof(self) -> bool:
         # Not at a clean end while an error waits: a `while not at_eof()` loop must reach it.
