@@ -122,6 +122,9 @@ def test_an_accepted_connection_s_transport(maker, monkeypatch):
     assert seen["limits"] == (HIGH_WATER // 4, HIGH_WATER)  # asyncio's 16 and 64 KiB marks either way
     assert seen["peer"] == seen["client"] and seen["sockname"] == listening
     assert seen["socket"].fileno() == -1  # closed with its connection
+    # asyncio's wrapper, on either transport, as asyncio's transports give it: send() and recv() past the
+    # TLS layer are refused (the raw socket was given on ours).
+    assert isinstance(seen["socket"], asyncio.trsock.TransportSocket) and not hasattr(seen["socket"], "send")
 
 
 def ipv6_loopback() -> bool:

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import selectors
 import socket
+from asyncio.trsock import TransportSocket
 from typing import Any
 
 from .closing import close_gently
@@ -274,8 +275,8 @@ class SocketTransport(asyncio.Transport):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "peername":
             return self._peer  # accept()'s, as asyncio.Server gives it
-        if name == "socket":
-            return self._sock
+        if name == "socket":  # as asyncio's transports give it: a wrapper that refuses send() and recv()
+            return TransportSocket(self._sock)
         if name == "sockname":  # read when first asked for, or at the end (see _remember_sockname)
             self._remember_sockname()
             return self._sockname if self._sockname is not None else default
