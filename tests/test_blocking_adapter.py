@@ -415,3 +415,27 @@ def test_a_failed_accept_closes_the_socket(pki: PKI) -> None:
         with pytest.raises(glasstls.errors.TLSError):
             glasstls.accept(server, pki.server_config(), timeout=5)
         assert server.fileno() == -1
+
+
+def test_update_keys_and_a_half_close_from_the_blocking_api(pki: PKI) -> None:
+    """TLSSocket.update_keys() sends its KeyUpdate at once (it waited for the next sendall, or a recv
+    that read something), and shutdown_write() sends close_notify while the peer may still answer
+    (RFC 8446, Section 6.1): close() closed the TCP connection too."""
+    seen: list[object] = []
+
+    def count_then_answer(sock: socket.socket) -> None:
+        tls = glasstls.accept(sock, pki.server_config(), timeout=10, on_event=seen.append)
+        received = tls.recv_all()  # to the client's close_notify, KeyUpdate and data read on the way
+        tls.sendall(b"got %d bytes" % len(received))
+        tls.close()
+
+    with raw_server(count_then_answer) as port:
+        tls = connect(pki, port)
+        tls.sendall(b"x" * 100)
+        tls.update_keys()
+        tls.sendall(b"y" * 50)
+        tls.shutdown_write()
+        assert tls.recv_all() == b"got 150 bytes"
+        tls.close()
+    updates = [e for e in seen if isinstance(e, glasstls.KeyUpdated)]
+    assert [(u.direction, u.requested_by_peer) for u in updates] == [("read", False), ("write", True)]

@@ -219,6 +219,20 @@ class TLSSocket:
             self.on_event = watching
         return ()
 
+    def update_keys(self, request_peer: bool = True) -> None:
+        """Send a KeyUpdate now (RFC 8446, Section 4.6.3; TLS 1.3 only), asking the peer to update
+        its keys too unless ``request_peer`` is False."""
+        with self._conn_lock:
+            self.conn.update_keys(request_peer)
+        self._flush(_deadline(self.timeout), "sending a KeyUpdate")
+
+    def shutdown_write(self) -> None:
+        """Send close_notify and go on reading: it closes our direction only (RFC 8446, Section 6.1),
+        so the peer may still answer, until its own close_notify (recv() gives b"")."""
+        with self._conn_lock:
+            self.conn.close()
+        self._flush(_deadline(self.timeout), "closing our direction")
+
     def close(self) -> None:
         try:
             with self._conn_lock:
