@@ -157,6 +157,10 @@ class _CallableObserver(Observer):
 
 
 def observer(fn: Callable[[TraceEvent], None], *, wants_secrets: bool = False) -> Observer:
+    """An Observer that calls ``fn`` with every trace event of the connections it is given to
+    (records, messages, state changes, keys, alerts, verification results). ``wants_secrets``:
+    whether key-schedule secrets come with their values (for a key log), which is asked of the
+    observer and never the default."""
     return _CallableObserver(fn, wants_secrets)
 
 

@@ -2,7 +2,8 @@
 
 Pure: no I/O, no clock; every private value comes from the injected
 ``randomness`` (see :mod:`glasstls.crypto.rand`), so a recorded handshake can
-be replayed byte for byte.
+be replayed byte for byte, except a server's X25519MLKEM768 encapsulation,
+whose ML-KEM message ``cryptography`` draws itself (:func:`_hybrid_encapsulate`).
 
 Roles. A *client* calls :func:`generate_key_share` (or, for all the shares of
 its first ClientHello, :func:`generate_key_shares`), sends

@@ -16,9 +16,12 @@ What it answers (the paths :mod:`glasstls.x509.ca_urls` puts into certificates):
   ``/root.der``, ``/intermediate.der``, ``/issuer.der`` (the leaves' issuer), DER.
 
 The HTTP side is h11 over blocking sockets, one thread per connection, bounded: at
-most ``max_connections`` at once (more are closed at once), a request of at most
-``MAX_REQUEST`` bytes (413 beyond), a deadline per connection. Anything wrong with
-one request is answered 400/404/405/413/415 and logged; the server goes on.
+most ``max_connections`` at once (with all taken, a new connection takes the slot of
+the one that has waited longest for its request, as nginx reuses idle keep-alive
+connections; it is closed only when every connection is being answered), a request head
+of at most ``MAX_REQUEST`` bytes (431 beyond) and a body of as much (413), a deadline per
+connection. Anything wrong with one request is answered 400/404/405/413/415/431 and
+logged; the server goes on.
 """
 
 from __future__ import annotations
