@@ -3,7 +3,8 @@
 The context only holds settings, as the stdlib's does; each ``wrap_bio`` gives an
 :class:`~glasstls.compat.sslobject.SSLObject` (one more driver of the sans-I/O
 Connection) a glasstls ClientConfig or ServerConfig of them (config.py): the one the
-last ``wrap_bio`` built when the settings it came of are unchanged, else one built then. What is stored but has no effect here is said on each attribute and in
+last ``wrap_bio`` built when the settings it came of are unchanged, else one built then.
+What is stored but has no effect here is said on each attribute and in
 docs/design/ssl-compat.md.
 """
 
