@@ -460,3 +460,25 @@ def test_encrypt_then_mac_answered_for_an_aead_suite_is_refused(suite: CipherSui
     error = pair.client.error
     assert isinstance(error, AlertError) and error.description == AlertDescription.illegal_parameter, error
     assert "encrypt_then_mac" in error.reason and "AEAD" in error.reason
+
+
+def _server_hello_headline(events: Any) -> str:
+    from glasstls.trace.text import render_text
+
+    (line,) = [line for line in render_text(events.events).splitlines() if "< ServerHello (2)" in line]
+    return line
+
+
+def test_the_trace_says_mac_then_encrypt(client_without_etm: None) -> None:
+    """Seed 000 and 003 describe the record's MAC then its encryption; the trace showed the suite
+    alone, the same with encrypt-then-MAC or without (only --trace=full listed the extension)."""
+    _, events = _handshake((CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,))
+    assert _server_hello_headline(events).endswith("; extended master secret; MAC-then-encrypt")
+
+
+def test_the_trace_says_encrypt_then_mac() -> None:
+    _, events = _handshake((CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,))
+    assert _server_hello_headline(events).endswith("; extended master secret; encrypt-then-MAC")
+    _, events = _handshake((CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,))
+    headline = _server_hello_headline(events)
+    assert "MAC" not in headline.split("GCM_SHA256", 1)[1]  # an AEAD suite: neither

@@ -268,3 +268,18 @@ def test_bad_trace_format_is_refused(pki: dict[str, Path]) -> None:
     assert "--trace takes text, full, json" in res.stderr.decode()
     res = subprocess.run([*GLASSTLS, "client", "--trace"], capture_output=True, timeout=TIMEOUT)
     assert res.returncode == 2 and "expected HOST:PORT" in res.stderr.decode()
+
+
+def test_the_summary_of_a_tls12_resumption_says_no_key_exchange_was_made(capsys: pytest.CaptureFixture[str]) -> None:
+    """A TLS 1.2 resumption has no group: it was said to be 'RSA key transport, or a PSK alone'."""
+    import argparse
+
+    from glasstls.cli.client import print_summary
+    from glasstls.events import NegotiatedParameters
+
+    resumed = NegotiatedParameters("TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", None, None, None, "localhost",
+                                   resumed=True, extended_master_secret=True)  # fmt: skip
+    print_summary(argparse.Namespace(trace=None), resumed)
+    err = capsys.readouterr().err
+    assert "Key exchange group: none (a resumption: the session's master secret is used again, with no new key " in err
+    assert "server signature: none (a resumption: the session vouches for the server)" in err

@@ -275,4 +275,5 @@ def test_accepted_0rtt_without_keys_is_named_by_where_it_stands(
     assert lines[3].startswith("client > ") and "client's encrypted handshake begins" in lines[3], lines
     assert all(line.endswith("[encrypted]") for line in lines[4:]), lines
     assert EARLY.decode(errors="replace") not in out
-
+    # The early keys come before the ServerHello that names the suite: said so, not "?".
+    assert "client * write keys: early, the PSK's suite, not yet known" in out, out

@@ -39,6 +39,7 @@ from glasstls.trace.keylog import KeyLog
 from glasstls.trace.text import SECRETS_WARNING, TextTrace, render_text
 from glasstls.wire.extensions import Extension, Unreadable
 from glasstls.wire.handshake import ClientHello, decode_message
+from glasstls.x509.store import TrustStore
 from pairs import Pair, default_ca, make_pair
 
 V12 = ProtocolVersion.TLSv1_2
@@ -558,3 +559,30 @@ def test_explain_hello_retry_request() -> None:
     assert "It asks the client to try again with a key share for that group" in text
     assert "the second ClientHello, the answer to the HelloRetryRequest" in text
     assert "key shares secp256r1 (65 bytes)" in text
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_a_certificate_request_says_what_it_accepts_on_one_line(version: str) -> None:
+    """Seed 002 describes the request's certificate types and CA names; the one-line trace gave only the
+    signature algorithms (the types and the CAs were in --explain and --trace=full)."""
+    events = EventList()
+    roots = TrustStore.from_pem(default_ca().root_pem())
+    pair = make_pair(
+        client_observer=events,
+        client_kw={"tls_max": V12} if version == "1.2" else {},
+        server_kw={"client_auth": "optional", "client_trust_store": roots},
+    )
+    pair.handshake()
+    (line,) = [line for line in render_text(events.events).splitlines() if "< CertificateRequest" in line]
+    if version == "1.2":
+        assert "certificate types rsa_sign, ecdsa_sign; signature algorithms " in line
+    assert line.endswith("; CAs CN=glasstls throwaway root")
+
+
+@pytest.mark.parametrize("kind", ["1.2-ecdhe", "1.3"])
+def test_explain_names_the_keys_that_protect_application_data(kind: str) -> None:
+    """TLS 1.2 has no 'application traffic keys' (RFC 8446's words): its records use the key block."""
+    text = explained(kind, "client")
+    tls13 = "Application data, encrypted and authenticated with the application traffic keys"
+    tls12 = "Application data, encrypted and authenticated with the keys of the key block, which the master secret"
+    assert (tls13 in text, tls12 in text) == ((True, False) if kind == "1.3" else (False, True))

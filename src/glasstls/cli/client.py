@@ -286,7 +286,11 @@ def print_summary(args: argparse.Namespace, p: NegotiatedParameters) -> None:
     # newline or a terminal escape in them from forging lines or recolouring the terminal.
     resumed = " (resumed session)" if p.resumed else " (external PSK)" if p.psk == "external PSK" else ""
     say(args, f"Connected with {p.version}, {p.cipher_suite}{resumed}")
-    group = p.group or "none (no (EC)DHE: RSA key transport, or a PSK alone)"
+    group = p.group or (
+        "none (a resumption: the session's master secret is used again, with no new key exchange)"
+        if p.resumed and p.version == "TLSv1.2"
+        else "none (no (EC)DHE: RSA key transport, or a PSK alone)"
+    )
     scheme = p.signature_scheme or (
         "none (a resumption: the session vouches for the server)"
         if p.resumed or p.psk

@@ -34,6 +34,12 @@ def dn_text(encoded: bytes) -> str | None:
         return None
 
 
+def authorities_text(authorities: tuple[bytes, ...], shown: int = 3) -> str:
+    """The first ``shown`` CA names a CertificateRequest gives, "; " between them, and how many more."""
+    names = "; ".join(dn_text(der) or f"(a name of {len(der)} bytes)" for der in authorities[:shown])
+    return names + (f" and {len(authorities) - shown} more" if len(authorities) > shown else "")
+
+
 def _rdn(body: bytes) -> list[x509.NameAttribute[str]]:
     attributes: list[x509.NameAttribute[str]] = []
     for pair in _items(body, _SEQUENCE):

@@ -44,7 +44,7 @@ from ..text import exception_text
 from ..wire import handshake as H
 from ..wire import handshake12 as H12
 from . import describe as D
-from .dn import dn_text
+from .dn import authorities_text
 from .explain_phrases import (
     ALERT_MEANINGS,
     NO_SECURE_RENEGOTIATION,
@@ -486,11 +486,9 @@ class Explainer:
             extension = msg.ext(ExtensionType.certificate_authorities)
             authorities = tuple(extension.value) if extension is not None else ()
         if authorities:
-            names = "; ".join(dn_text(der) or f"(a name of {len(der)} bytes)" for der in authorities[:3])
-            more = f" and {len(authorities) - 3} more" if len(authorities) > 3 else ""
             out.append(
-                f"It names the CAs whose certificates it accepts ({names}{more}): the client answers with a "
-                "certificate issued under one of them, or none."
+                f"It names the CAs whose certificates it accepts ({authorities_text(authorities)}): the client "
+                "answers with a certificate issued under one of them, or none."
             )
         return out
 
@@ -664,10 +662,12 @@ class Explainer:
                 "records it can send it to the server again (a replay)."
             ]
         if event.inner_type == ContentType.application_data and not early and self._once(("data", event.direction)):
-            return [
-                "application data, encrypted and authenticated with the application traffic keys: an observer "
-                "sees only its length."
-            ]
+            keys = (
+                "the application traffic keys"
+                if ctx.tls13
+                else "the keys of the key block, which the master secret expanded into (RFC 5246, Section 6.3)"
+            )
+            return [f"application data, encrypted and authenticated with {keys}: an observer sees only its length."]
         if (
             ctx.tls13
             and event.inner_type == ContentType.handshake

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ..crypto.suites import TLS12_SUITES
 from ..enums import (
     ContentType,
     ExtensionType,
@@ -42,6 +43,7 @@ from .describe import (
     ticket_early_data,
     version_label,
 )
+from .dn import authorities_text
 from .members import TLS13, Ext
 
 # -- one-line summaries -------------------------------------------------------------------------
@@ -127,6 +129,9 @@ def _server_hello_line(msg: Any, ctx: Context | None) -> list[str]:
         parts.append("resumed")
     if ext(Ext.extended_master_secret) is not None:
         parts.append("extended master secret")
+    suite = TLS12_SUITES.get(msg.cipher_suite) if version != TLS13 else None
+    if suite is not None and not suite.aead:  # a CBC suite: the order of MAC and encryption (RFC 7366)
+        parts.append("encrypt-then-MAC" if ext(ExtensionType.encrypt_then_mac) is not None else "MAC-then-encrypt")
     return parts + _optional_parts(ext, _ALPN)
 
 
@@ -189,8 +194,19 @@ def _certificate_verify_line(msg: Any, ctx: Context | None) -> list[str]:
 
 
 def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
+    """What the server accepts: (TLS 1.2) the certificate types, the signature algorithms, the CAs."""
     fields = dict(certificate_request_fields(msg, ctx))
-    return [f"signature algorithms {fields['signature_algorithms']}"] if "signature_algorithms" in fields else []
+    parts = [f"certificate types {fields['certificate_types']}"] if "certificate_types" in fields else []
+    if "signature_algorithms" in fields:
+        parts.append(f"signature algorithms {fields['signature_algorithms']}")
+    if isinstance(msg, H12.CertificateRequest12):
+        authorities: tuple[bytes, ...] = msg.authorities
+    else:
+        extension = msg.ext(ExtensionType.certificate_authorities)
+        authorities = tuple(extension.value) if extension is not None else ()
+    if authorities:
+        parts.append(f"CAs {authorities_text(authorities)}")
+    return parts
 
 
 # Checked in order: HelloRetryRequest is a ServerHello subclass.

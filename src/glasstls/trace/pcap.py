@@ -614,7 +614,8 @@ class _Dissector:
         d.protection = self.protection13(d, epoch)
         if epoch in d.epochs:
             d.epochs = d.epochs[d.epochs.index(epoch) + 1 :]
-        self.stage(_keys(d.side, epoch, self.suite13.name if self.suite13 else "?"))
+        # (0-RTT keys come before the ServerHello that names the suite: the PSK's, unknown here)
+        self.stage(_keys(d.side, epoch, self.suite13.name if self.suite13 else "the PSK's suite, not yet known"))
         if d.protection is None:
             label = self.secret_label(d.side, epoch)
             why = f"the key log has no {label} for this connection" if label else "the previous secret is unknown"
