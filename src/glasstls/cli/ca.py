@@ -4,6 +4,7 @@
     glasstls ca issue server example.com www.example.com 127.0.0.1 --out example
     glasstls ca issue client alice@example.com --key-type rsa2048
     glasstls ca issue ocsp-responder "Example OCSP"
+    glasstls ca sign server www.csr --out www       # a request made elsewhere (openssl req -new): www.pem
     glasstls ca revoke example.pem --reason keyCompromise
     glasstls ca crl --out crl.pem                   # also crl.der
     glasstls ca ocsp example.pem --out example.ocsp.der
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
 from ..errors import ConfigError
+from ..text import printable
 from ..x509.ca import (
     CA_KEY_TYPES,
     CRL_DAYS,
@@ -47,7 +49,8 @@ from ..x509.ca import (
     serial_hex,
 )
 from ..x509.ca_files import load_certificates, load_private_key
-from ..x509.mint import Identity, write_private
+from ..x509.ca_requests import load_request, requested_names
+from ..x509.mint import Identity, certificates_pem, write_private
 
 KINDS = ("server", "client", "ocsp-responder")
 REASON_NAMES = {flag: name for name, flag in REASONS.items()}  # ReasonFlags -> "keyCompromise"
@@ -56,7 +59,7 @@ _Command = Callable[[str, str], argparse.ArgumentParser]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ca", help="your own CA: init, issue, revoke, crl, ocsp, export, list, serve")
+    p = sub.add_parser("ca", help="your own CA: init, issue, sign, revoke, crl, ocsp, export, list, serve")
     p.add_argument("--dir", default=DEFAULT_DIR, help=f"the CA directory (default ./{DEFAULT_DIR})")
     p.set_defaults(run=lambda args: _fail_usage(p))
     commands: argparse._SubParsersAction[argparse.ArgumentParser]
@@ -69,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     _add_init(command)
     _add_issue(command)
+    _add_sign(command)
     _add_revoke(command)
     _add_crl(command)
     _add_ocsp(command)
@@ -105,6 +109,21 @@ def _add_issue(command: _Command) -> None:
     c.add_argument("--email", help="client: an e-mail address for the SubjectAltName")
     c.add_argument("--force", action="store_true", help="replace an existing PREFIX.key")
     c.set_defaults(run=run_issue)
+
+
+def _add_sign(command: _Command) -> None:
+    c = command("sign", "issue a server or client certificate for the key of a request (CSR) made elsewhere")
+    c.add_argument("kind", choices=("server", "client"), help="what the certificate is for (its extended key usage)")
+    c.add_argument("request", metavar="REQ.csr", help="the PKCS #10 request, PEM or DER (openssl req -new ...)")
+    c.add_argument(
+        "names", nargs="*", metavar="NAME", help="the names to certify (default: the request's own, as it asks)"
+    )
+    c.add_argument("--days", type=int, default=LEAF_DAYS, help=f"lifetime in days ({LEAF_DAYS})")
+    c.add_argument("--out", metavar="PREFIX", help="write PREFIX.pem (default: from the first name)")
+    c.add_argument("--must-staple", action="store_true", help="server: require a stapled OCSP response (RFC 7633)")
+    c.add_argument("--email", help="client: an e-mail address for the SubjectAltName")
+    c.add_argument("--force", action="store_true", help="replace an existing PREFIX.pem")
+    c.set_defaults(run=run_sign)
 
 
 def _add_revoke(command: _Command) -> None:
@@ -244,6 +263,30 @@ def run_issue(args: argparse.Namespace) -> int:
         print(f"  use     glasstls ca ocsp CERT.pem --responder {cert_path} --responder-key {key_path}")
     elif args.kind == "server":
         print(f"  serve   glasstls server --cert {cert_path} --key {key_path} …")
+    return 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    ca = CertificateAuthority.load(args.dir)
+    try:
+        data = Path(args.request).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.request}: {exc.strerror}") from None
+    request = load_request(data, args.request)
+    names = args.names or requested_names(request)
+    if not names:
+        raise ConfigError(f"{args.request} names nothing (no subjectAltName, no common name): give the NAMEs")
+    cert_path = Path(f"{args.out or default_prefix(names[0])}.pem")
+    if cert_path.exists() and not args.force:
+        raise ConfigError(f"{cert_path} exists: choose another --out PREFIX, or pass --force to replace it")
+    chain = ca.sign_request(args.kind, request, names, email=args.email, must_staple=args.must_staple,
+                            days=args.days, now=_now())  # fmt: skip
+    _write(cert_path, certificates_pem(chain))
+    cert = chain[0]
+    print(f"Signed {args.kind} certificate {_summary(cert)} for the key of {printable(args.request)}")
+    print(f"  serial  {serial_hex(cert.serial_number)}")
+    print(f"  names   {printable(', '.join(_san_strings(cert))) or '-'}")
+    print(f"  file    {cert_path} (certificate + chain; the key stays with whoever made the request)")
     return 0
 
 
@@ -398,7 +441,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _summary(cert: x509.Certificate) -> str:
-    return f"{cert.subject.rfc4514_string()}, valid until {_date(cert.not_valid_after_utc)}"
+    # (printable: a name may come from a request made elsewhere)
+    return f"{printable(cert.subject.rfc4514_string())}, valid until {_date(cert.not_valid_after_utc)}"
 
 
 def _san_strings(cert: x509.Certificate) -> list[str]:

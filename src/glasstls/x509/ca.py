@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NotRequired, TypeAlias, TypedDict, TypeVar, cast
+from typing import NotRequired, TypedDict, TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -51,15 +51,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError, Facts
 from .ca_files import (
-    dns_name,
     leaf_subject,
     load_certificates,
     load_private_key,
     same_public_key,
-    san_entry,
     write_file,
 )
 from .ca_ocsp import CertId, sign_response
+from .ca_requests import Extensions as _Extensions
+from .ca_requests import client_parts, server_parts
 from .ca_urls import CRL_PATH, OCSP_PATH, Pointers, base_url, pointers
 from .mint import (
     BACKDATE,
@@ -108,7 +108,6 @@ REASONS: dict[str, x509.ReasonFlags] = {
 OCSP_HASHES: dict[str, hashes.HashAlgorithm] = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256()}
 
 ROOT, INTERMEDIATE = "root", "intermediate"
-_Extensions: TypeAlias = list[tuple[x509.ExtensionType, bool]]
 _T = TypeVar("_T")
 STATE_FILE = "state.json"
 _CA_FILES = (STATE_FILE, "root.key", "root.pem", "intermediate.key", "intermediate.pem", "chain.pem")
@@ -420,13 +419,7 @@ class CertificateAuthority:
         ``must_staple`` adds the TLS feature extension with status_request (RFC 7633,
         Section 4): clients that honour it refuse the server without a stapled OCSP response.
         """
-        if not names:
-            raise ConfigError("a server certificate needs at least one DNS name or IP address")
-        san = x509.SubjectAlternativeName([san_entry(n) for n in names])
-        extra: _Extensions = [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)]
-        if must_staple:
-            extra.append((x509.TLSFeature([x509.TLSFeatureType.status_request]), False))
-        return self._issue("server", str(san[0].value), san, extra, key_type, days, now)
+        return self._issue("server", *server_parts(names, must_staple), key_type, days, now)
 
     def issue_client(
         self,
@@ -443,26 +436,31 @@ class CertificateAuthority:
         CA/Browser Forum profile and ``cryptography``'s verifier want: an rfc822Name for
         ``email`` (or a ``name`` with "@"), and a dNSName or IP address for a ``name`` that is one.
         """
-        name = name.strip()
-        email = email or (name if "@" in name else None)
-        entries: list[x509.GeneralName] = []
-        if email is not None:
-            local, _, domain = email.rpartition("@")
-            if not local or not domain or re.search(r"\s", email):
-                raise ConfigError(f"{email!r} is not an e-mail address (local@domain)")
-            entries.append(x509.RFC822Name(f"{local}@{dns_name(domain)}"))
-        if email != name:
-            try:
-                entries.append(san_entry(name))
-            except ConfigError:
-                if email is None:
-                    raise ConfigError(
-                        f"client name {name!r} is neither an e-mail address nor a DNS name; the certificate carries "
-                        "its identity in a SubjectAltName: give an e-mail address as well (email)",
-                        facts=_invalid("issue_client", "email", ""),
-                    ) from None
-        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
-        return self._issue("client", name, x509.SubjectAlternativeName(entries), [(eku, False)], key_type, days, now)
+        return self._issue("client", *client_parts(name, email), key_type, days, now)
+
+    def sign_request(
+        self,
+        kind: str,
+        request: x509.CertificateSigningRequest,
+        names: Sequence[str],
+        *,
+        email: str | None = None,
+        must_staple: bool = False,
+        days: int = LEAF_DAYS,
+        now: datetime | None = None,
+    ) -> tuple[x509.Certificate, ...]:
+        """A server or client certificate for the key of ``request`` (x509/ca_requests.py: checked by
+        load_request), certifying ``names`` as issue_server and issue_client do; the chain, leaf first.
+        The requester keeps its key: only the certificate is made here."""
+        if kind == "server":
+            parts = server_parts(names, must_staple)
+        elif kind == "client":
+            if len(names) != 1:
+                raise ConfigError(f"a client certificate has one name (got {len(names)})")
+            parts = client_parts(names[0], email)
+        else:
+            raise ConfigError(f"a request is signed for a server or a client, not {kind!r}")
+        return (self._certify(kind, *parts, request.public_key(), days, now), *self.chain)
 
     def issue_ocsp_responder(
         self, name: str, *, key_type: KeyType = "ecdsa-p256", days: int = RESPONDER_DAYS, now: datetime | None = None
@@ -486,8 +484,26 @@ class CertificateAuthority:
         days: int,
         now: datetime | None,
     ) -> Identity:
+        """A leaf for a new key of ``key_type``, and that key."""
         method = f"issue_{kind.replace('-', '_')}"  # issue_server, issue_client, issue_ocsp_responder
         _check_key_type(key_type, method)
+        _check_days(days, method, "days")  # (before a key is made: an RSA key takes a while)
+        key = generate_key(key_type)
+        cert = self._certify(kind, common_name, san, extra, key.public_key(), days, now)
+        return Identity(cert, (cert, *self.chain), key)
+
+    def _certify(
+        self,
+        kind: str,
+        common_name: str,
+        san: x509.SubjectAlternativeName | None,
+        extra: _Extensions,
+        public_key: CertificatePublicKeyTypes,
+        days: int,
+        now: datetime | None,
+    ) -> x509.Certificate:
+        """A leaf certificate for ``public_key``, recorded in the CA's state."""
+        method = f"issue_{kind.replace('-', '_')}"
         _check_days(days, method, "days")
         if not common_name:
             raise ConfigError(f"a {kind} certificate needs a name")
@@ -495,11 +511,10 @@ class CertificateAuthority:
         issuer, level = self.issuer, INTERMEDIATE if self.intermediate else ROOT
         if start >= issuer.certificate.not_valid_after_utc:
             raise ConfigError(f"the issuing CA {_describe(issuer.certificate)} has expired: create a new CA")
-        key = generate_key(key_type)
         subject = leaf_subject(common_name)
         extensions: _Extensions = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
-            (leaf_key_usage(key), True),
+            (leaf_key_usage(public_key), True),
             *extra,
         ]
         if san is not None:
@@ -514,15 +529,13 @@ class CertificateAuthority:
             serial = x509.random_serial_number()
             while serial in taken:
                 serial = x509.random_serial_number()
-            public_key = key.public_key()
             cert = build_certificate(
                 subject, public_key, issuer, issuer.key, start, not_after, extensions, serial=serial
             )
             self._record(state, cert, kind, level, names)
             return cert
 
-        cert = self._update(record)
-        return Identity(cert, (cert, *self.chain), key)
+        return self._update(record)
 
     def _record(self, state: _State, cert: x509.Certificate, kind: str, issuer: str, names: Sequence[str]) -> None:
         serial = serial_hex(cert.serial_number)

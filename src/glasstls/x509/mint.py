@@ -118,9 +118,11 @@ def key_usage(**allowed: bool) -> x509.KeyUsage:
     return x509.KeyUsage(**{name: bool(allowed.get(name, False)) for name in _KEY_USAGES})
 
 
-def leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
-    """digitalSignature for every key; RSA keys also keyEncipherment, for the TLS 1.2 RSA key exchange."""
-    return key_usage(digital_signature=True, key_encipherment=isinstance(key, rsa.RSAPrivateKey))
+def leaf_key_usage(key: PrivateKey | CertificatePublicKeyTypes) -> x509.KeyUsage:
+    """digitalSignature for every key (private, or a requester's public one); RSA keys also
+    keyEncipherment, for the TLS 1.2 RSA key exchange."""
+    rsa_key = isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey)
+    return key_usage(digital_signature=True, key_encipherment=rsa_key)
 
 
 # digitalSignature lets the CA sign OCSP responses itself.
