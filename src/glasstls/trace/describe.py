@@ -592,6 +592,14 @@ def client_key_exchange_fields(msg: H12.ClientKeyExchange, ctx: Context | None) 
     return [("key_exchange", "unknown until the cipher suite is known"), ("body", nbytes(len(msg.body)))]
 
 
+def requested_authorities(msg: Any) -> tuple[bytes, ...]:
+    """The CA names (DER) a CertificateRequest gives: TLS 1.2's list, TLS 1.3's certificate_authorities."""
+    if isinstance(msg, H12.CertificateRequest12):
+        return tuple(msg.authorities)
+    extension = msg.ext(ExtensionType.certificate_authorities)
+    return tuple(extension.value) if extension is not None else ()
+
+
 def certificate_request_fields(msg: Any, ctx: Context | None) -> Fields:
     if isinstance(msg, H12.CertificateRequest12):
         return [

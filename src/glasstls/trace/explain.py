@@ -480,11 +480,7 @@ class Explainer:
             "the server asks the client to authenticate with a certificate of its own (mutual TLS), and says "
             "which signature algorithms it accepts."
         ]
-        if isinstance(msg, H12.CertificateRequest12):
-            authorities: tuple[bytes, ...] = msg.authorities
-        else:
-            extension = msg.ext(ExtensionType.certificate_authorities)
-            authorities = tuple(extension.value) if extension is not None else ()
+        authorities = D.requested_authorities(msg)
         if authorities:
             out.append(
                 f"It names the CAs whose certificates it accepts ({authorities_text(authorities)}): the client "

@@ -39,6 +39,7 @@ from .describe import (
     new_session_ticket_fields,
     plural,
     psk_modes,
+    requested_authorities,
     server_key_exchange_fields,
     ticket_early_data,
     version_label,
@@ -199,11 +200,7 @@ def _certificate_request_line(msg: Any, ctx: Context | None) -> list[str]:
     parts = [f"certificate types {fields['certificate_types']}"] if "certificate_types" in fields else []
     if "signature_algorithms" in fields:
         parts.append(f"signature algorithms {fields['signature_algorithms']}")
-    if isinstance(msg, H12.CertificateRequest12):
-        authorities: tuple[bytes, ...] = msg.authorities
-    else:
-        extension = msg.ext(ExtensionType.certificate_authorities)
-        authorities = tuple(extension.value) if extension is not None else ()
+    authorities = requested_authorities(msg)
     if authorities:
         parts.append(f"CAs {authorities_text(authorities)}")
     return parts
