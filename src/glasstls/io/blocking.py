@@ -261,14 +261,14 @@ class TLSSocket:
                 return
             try:
                 self._flush_wanted = False
-                sent = self._send_out(deadline, what)
+                self._send_out(deadline, what)
             finally:
                 self._send_lock.release()
-            if not sent and not self._flush_wanted:
+            if not self._flush_wanted:  # (set by a read that left its answers to us meanwhile)
                 return
 
-    def _send_out(self, deadline: float | None, what: str) -> bool:
-        """One pass of _flush, under the send lock: whether there was anything to send."""
+    def _send_out(self, deadline: float | None, what: str) -> None:
+        """One pass of _flush, under the send lock."""
         if self._cut is not None:  # an earlier send stopped inside a record: nothing after it can be read
             raise ConnectionClosedError(
                 f"cannot go on {what}: {self._cut} stopped at its deadline in the middle of a record, so the "
@@ -277,7 +277,7 @@ class TLSSocket:
         with self._conn_lock:
             out = self.conn.data_to_send()
         if not out:
-            return False
+            return
         # Since Python 3.5 a socket timeout bounds the whole sendall, so this is a deadline.
         self.sock.settimeout(_remaining(deadline, what, self.timeout))
         try:
@@ -285,7 +285,6 @@ class TLSSocket:
         except TimeoutError:
             self._cut = what  # (how much went out is unknown: the records after it may not follow)
             raise DeadlineError(what, self.timeout or 0.0, "timeout") from None
-        return True
 
     def _pump(self, deadline: float | None, what: str) -> None:
         """Read once from the socket (within the deadline) and process it."""
