@@ -101,21 +101,130 @@ def test_a_killed_worker_is_restarted(pki: PKI) -> None:
         assert server.alive()
 
 
-def test_a_worker_that_keeps_dying_makes_the_supervisor_give_up(pki: PKI) -> None:
-    server = CLIServer(pki, "--www", "--workers", "1")
+def broken_pki(pki: PKI, folder) -> PKI:
+    """A copy of ``pki`` whose certificate file can be broken (as a half-written renewal leaves it)."""
+    import dataclasses
+    import shutil
+
+    cert = folder / "server.pem"
+    shutil.copy(pki.cert, cert)
+    return dataclasses.replace(pki, cert=cert)
+
+
+def test_workers_that_die_at_boot_everywhere_make_the_supervisor_give_up(pki: PKI, tmp_path) -> None:
+    """The certificate on disk broken, the only worker killed: its replacements cannot start; after
+    three in a row, with none serving, the supervisor says so and exits 1."""
+    mine = broken_pki(pki, tmp_path)
+    server = CLIServer(mine, "--www", "--workers", "1")
     try:
-        for death in range(3):
-            pid = started_pids(server)[1]
-            os.kill(pid, signal.SIGKILL)
-            if death < 2:
-                server.wait_for(rf"pid {pid}\) was killed by SIGKILL; starting another")
-                deadline = time.monotonic() + WAIT
-                while started_pids(server)[1] == pid and time.monotonic() < deadline:
-                    time.sleep(0.02)
-        server.wait_for(r"died 3 times within 10 s of its start; giving up: stopping the server")
+        mine.cert.write_text("")
+        os.kill(started_pids(server)[1], signal.SIGKILL)
+        server.wait_for(r"every worker died before it was ready 3 times in a row and none serves; giving up")
         assert server.proc.wait(WAIT) == 1
+        assert "holds no readable PEM certificate" in server.log or "server.pem" in server.log, server.log
     finally:
         server.stop()
+
+
+def test_a_crash_with_a_broken_certificate_on_disk_leaves_the_other_workers_serving(pki: PKI, tmp_path) -> None:
+    """One crash while the certificate file is broken stopped the whole server in 0.17 s (three boot
+    failures of the replacement, at once): now the replacement is retried with a growing pause while
+    worker 2 serves, and starts once the file is whole again."""
+    mine = broken_pki(pki, tmp_path)
+    whole = mine.cert.read_bytes()
+    with CLIServer(mine, "--www", "--workers", "2") as server:
+        pids = started_pids(server)
+        mine.cert.write_text("")
+        os.kill(pids[1], signal.SIGKILL)
+        server.wait_for(r"worker 1 \(pid \d+\) exited with status 2; starting another in 0\.\d+ s \(\d quick deaths")
+        server.wait_for(r"worker 1 \(pid \d+\) exited with status 2; starting another in 0\.[2-9]")
+        context = client_context(pki)
+        assert {fetch_page(context, server.port)[0] for _ in range(5)} == {pids[2]}
+        assert server.alive() and "giving up" not in server.log
+        mine.cert.write_bytes(whole)
+        deadline = time.monotonic() + WAIT
+        while not served_by(pki, server.port, started_pids(server)[1], tries=10) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert started_pids(server)[1] != pids[1] and served_by(pki, server.port, started_pids(server)[1])
+
+
+def test_a_worker_stopped_alone_is_replaced_not_taken_for_finished(pki: PKI) -> None:
+    """A worker's graceful exit (status 0) was taken for --max-connections served: never replaced, its
+    socket closed; a SIGTERM to each worker (a group signal, KillMode=control-group) stopped the server
+    with status 0, which Restart=on-failure does not restart."""
+    with CLIServer(pki, "--www", "--workers", "2") as server:
+        victim = started_pids(server)[1]
+        os.kill(victim, signal.SIGTERM)
+        server.wait_for(rf"worker 1 \(pid {victim}\) exited with status 0; starting another")
+        deadline = time.monotonic() + WAIT
+        while started_pids(server)[1] == victim and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert served_by(pki, server.port, started_pids(server)[1]) and server.alive()
+        assert "finished (--max-connections)" not in server.log
+
+
+def test_a_second_server_on_the_port_is_refused(pki: PKI) -> None:
+    """SO_REUSEPORT let a second --workers server (any process of the same user) join the port and take
+    a share of its connections."""
+    with CLIServer(pki, "--www", "--workers", "2") as first:
+        res = subprocess.run(
+            [*GLASSTLS, "server", "--listen", f"127.0.0.1:{first.port}", "--workers", "1", "--cert", str(pki.cert),
+             "--key", str(pki.key)],
+            capture_output=True, text=True, timeout=WAIT * 2,
+        )  # fmt: skip
+        assert res.returncode == 2 and "Address already in use" in res.stderr, res.stderr
+
+
+def test_sigusr1_is_ignored_and_sigquit_stops(pki: PKI) -> None:
+    """logrotate's SIGUSR1 killed the supervisor (its default action), and SIGQUIT too, without a word."""
+    server = CLIServer(pki, "--www", "--workers", "1")
+    try:
+        server.proc.send_signal(signal.SIGUSR1)
+        server.wait_for(r"SIGUSR1 ignored: the log is stderr, which is not reopened")
+        assert served_by(pki, server.port, started_pids(server)[1]) and server.alive()
+        server.proc.send_signal(signal.SIGQUIT)
+        server.wait_for(r"SIGQUIT: stopping the workers")
+        assert server.proc.wait(WAIT) == 0
+    finally:
+        server.stop()
+
+
+def test_a_server_goes_on_when_its_log_reader_goes_away(pki: PKI) -> None:
+    """A log shipper that goes away broke stderr's pipe: the next line stopped the server, with status 0."""
+    for workers in ((), ("--workers", "1")):
+        argv = [*GLASSTLS, "server", "--www", "--listen", "127.0.0.1:0", "--cert", str(pki.cert), "--key",
+                str(pki.key), *workers]  # fmt: skip
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            assert proc.stderr is not None
+            line = b""
+            while b"listening on" not in line:
+                line = proc.stderr.readline()
+                assert line, "the server ended before it listened"
+            port = int(line.decode().rsplit(":", 1)[1])
+            proc.stderr.close()  # the reader goes away
+            context = client_context(pki)
+            for _ in range(5):  # each connection logs a line, into the broken pipe
+                with handshaken(context, port) as tls:
+                    tls.sendall(GET)
+                    assert tls.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            assert proc.poll() is None, workers
+        finally:
+            proc.terminate()
+            proc.wait(WAIT)
+
+
+def test_a_retired_worker_that_hangs_is_killed(pki: PKI) -> None:
+    """A retired worker was never killed: a hung one (SIGSTOP here) stayed until the server stopped."""
+    with CLIServer(pki, "--www", "--workers", "1") as server:
+        hung = started_pids(server)[1]
+        os.kill(hung, signal.SIGSTOP)
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for(rf"worker 1 \(pid {hung}\) did not retire within 6\.5 s: killed", timeout=WAIT)
+        deadline = time.monotonic() + WAIT
+        while not gone(hung) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone(hung)
 
 
 def test_sigterm_closes_every_workers_connections_with_close_notify_and_exits_0(pki: PKI) -> None:

@@ -427,7 +427,7 @@ class _Server:
             loop.add_signal_handler(sig, self._signalled)
         if self.seat is None:
             bound = listener.getsockname()
-            log(f"glasstls server listening on {bound[0]}:{bound[1]}")
+            log(f"glasstls server listening on {peer_label(bound)}")  # ([HOST]:PORT for IPv6)
             warn_secrets(self.args)  # after the line other tools wait for
         else:  # the supervisor says both, once
             self.seat.watch(loop, self._retire)
@@ -441,6 +441,8 @@ class _Server:
             _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
+            if self.seat is not None and not self.stop.is_set():  # --max-connections served: not a death
+                self.seat.done()
         finally:
             if self.retiring:
                 await self._drain(server)

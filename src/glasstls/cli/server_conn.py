@@ -35,7 +35,7 @@ from ..observe import KeysTrace, Observer, RecordTrace, TraceEvent, Verification
 from ..text import printable
 from ..trace import Spill, Tee
 from ..trace.diagnose import FailureRecorder, diagnose
-from .common import trace_mode, trace_renderer
+from .common import silence_broken_output, trace_mode, trace_renderer
 from .diagram import new_sequence_diagram, save_sequence_diagram
 
 if TYPE_CHECKING:
@@ -74,10 +74,15 @@ def set_worker(slot: int) -> None:
 
 def log(line: str) -> None:
     """One line on stderr, whole (the server's own messages; the trace goes to stdout): one write, so that
-    the lines of workers sharing stderr never cut into one another (a pipe keeps writes of 4 KiB whole)."""
+    the lines of workers sharing stderr never cut into one another (a pipe keeps writes of 4 KiB whole).
+    A line no reader takes any more (a log shipper gone, its pipe broken) is lost, and serving goes on,
+    as nginx and gunicorn go on: the end of a trace's reader stops a server, not the end of its log's."""
     prefix = f"[worker {WORKER.slot} pid {WORKER.pid}] " if WORKER.slot else ""
-    sys.stderr.write(f"{prefix}{line}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"{prefix}{line}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # (ValueError: stderr closed)
+        silence_broken_output(sys.stderr)
 
 
 def peer_label(peer: Any) -> str:

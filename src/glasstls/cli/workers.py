@@ -10,18 +10,25 @@ accepts: it keeps every socket open, so a socket outlives the worker that serves
 and the connections waiting in its queue are taken by the next worker rather than
 reset.
 
-* A worker that dies is restarted on the same socket; after ``MAX_QUICK_DEATHS``
-  deaths in a row each within ``QUICK_DEATH`` seconds of its start, the supervisor
-  says so and stops the server (exit 1).
-* SIGTERM or SIGINT: every worker gets SIGTERM (close_notify on its connections, as
-  a single server does within ``grace`` seconds); the supervisor exits 0 once they have.
+* A worker that dies is restarted on the same socket, after a pause that doubles with
+  each death in a row within ``QUICK_DEATH`` seconds of its start (``RESTART_PAUSE`` up
+  to ``MAX_RESTART_PAUSE``), while the other workers serve. Only when no worker serves
+  and every socket's worker has died before it was ready ``MAX_QUICK_DEATHS`` times in
+  a row (the configuration on disk cannot serve at all) does the supervisor stop (exit 1).
+* SIGTERM, SIGINT or SIGQUIT: every worker gets SIGTERM (close_notify on its connections,
+  as a single server does within ``grace`` seconds); the supervisor exits 0 once they
+  have. SIGUSR1 and SIGUSR2 (what logrotate sends to reopen logs) are logged and ignored:
+  the log is stderr, which is not reopened.
 * SIGHUP: the workers are restarted one by one: the new worker of a socket listens
   before the old one is told to retire; the old one stops accepting, lets its
   connections finish for a few seconds, then closes the rest with close_notify. A new
   worker that fails to start (a certificate file now broken) ends the restart, and
   the old workers go on serving.
-* A worker that exits 0 by itself (it served ``--max-connections``) is not replaced;
-  its socket is closed; the supervisor exits once no worker is left.
+* A worker that served ``--max-connections`` says so, then exits 0: it is not replaced;
+  its socket is closed; the supervisor exits once no worker is left. A worker that exits
+  otherwise, 0 included (a SIGTERM sent to it alone), is replaced.
+* A retired worker still running ``grace`` + ``STOP_MARGIN`` seconds after it was told to
+  retire is killed.
 
 Each worker is tied to the supervisor by a socket pair: the worker writes one byte
 when it listens, and reads end of file when the supervisor closes its end (to retire
@@ -47,15 +54,21 @@ from typing import NoReturn
 from ..errors import ConfigError
 from .common import silence_broken_output, split_hostport, warn_secrets
 from .hints import with_hint
-from .server_conn import log
+from .server_conn import log, peer_label
 
 READY_WAIT = 30.0  # seconds a new worker gets to listen (an --ocsp auto first fetch included)
 QUICK_DEATH = 10.0  # a worker dying sooner than this after its start died quickly
-MAX_QUICK_DEATHS = 3  # quick deaths in a row on one socket, and the supervisor gives up
+MAX_QUICK_DEATHS = 3  # deaths before ready in a row on every socket, none serving: the supervisor gives up
+RESTART_PAUSE = 0.1  # before a dead worker's replacement, doubled for each quick death in a row...
+MAX_RESTART_PAUSE = 30.0  # ... up to this
 STOP_MARGIN = 1.5  # beyond the workers' grace before a worker that did not stop is killed
 MAX_WORKERS = 256
-TRAPPED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+IGNORED = (signal.SIGUSR1, signal.SIGUSR2)  # logrotate's "reopen your logs": stderr is not reopened
+TRAPPED = (*STOPPING, signal.SIGHUP, signal.SIGCHLD, *IGNORED)
 READY = b"r"
+DONE = b"d"  # the worker served --max-connections and is ending by itself: not to be replaced
+_KILLED = float("inf")  # a retired worker's retire_by once it was killed
 
 
 @dataclass
@@ -70,6 +83,11 @@ class WorkerSeat:
         """Tell the supervisor this worker accepts connections."""
         with contextlib.suppress(OSError):
             self.control.sendall(READY)
+
+    def done(self) -> None:
+        """Tell the supervisor this worker served --max-connections: its exit is not a death."""
+        with contextlib.suppress(OSError):
+            self.control.sendall(DONE)
 
     def watch(self, loop: asyncio.AbstractEventLoop, retire: Callable[[], None]) -> None:
         """Call ``retire`` once the supervisor closes its end of the line (or dies)."""
@@ -96,7 +114,9 @@ class _Worker:
     control: socket.socket  # the supervisor's end
     started: float
     ready: bool = False
+    done: bool = False  # it said it served --max-connections
     retiring: bool = False
+    retire_by: float = 0.0  # (retiring) when it is killed if it still runs
     status: int | None = None  # os.waitstatus_to_exitcode once reaped
 
     @property
@@ -119,7 +139,9 @@ class _Slot:
     number: int
     sock: socket.socket
     worker: _Worker | None = None
-    quick_deaths: int = 0
+    quick_deaths: int = 0  # deaths in a row, each within QUICK_DEATH of its start
+    boot_failures: int = 0  # deaths in a row before ready
+    restart_at: float | None = None  # when its next worker is started (a pause after a death)
     done: bool = False
 
 
@@ -135,19 +157,32 @@ def bind_sockets(listen: str, count: int, backlog: int) -> list[socket.socket]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets: list[socket.socket] = []
     try:
+        if port:  # (another server on it, even one with SO_REUSEPORT: ours would share its connections)
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
         for _ in range(count):
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
-            sock.listen(backlog)
+            sockets.append(bind_one(family, host, port, backlog))
+            port = sockets[-1].getsockname()[1]
     except OSError as exc:
         for sock in sockets:
             sock.close()
         raise ConfigError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
     return sockets
+
+
+def bind_one(family: int, host: str, port: int, backlog: int) -> socket.socket:
+    """One more listening socket of the group (SO_REUSEPORT); OSError if it cannot be had."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def worker_exit_code(serve: Callable[[], int]) -> int:
@@ -177,8 +212,10 @@ class Supervisor:
     def __init__(
         self, args: argparse.Namespace, serve: Callable[[WorkerSeat], int], grace: float, backlog: int
     ) -> None:
-        self.args, self.serve, self.grace = args, serve, grace
+        self.args, self.serve, self.grace, self.backlog = args, serve, grace, backlog
         self.slots = [_Slot(n + 1, s) for n, s in enumerate(bind_sockets(args.listen, args.workers, backlog))]
+        self.address = self.slots[0].sock.getsockname()[:2]
+        self.family = self.slots[0].sock.family
         self.workers: dict[int, _Worker] = {}
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = socket.socketpair()
@@ -193,7 +230,8 @@ class Supervisor:
                 self.up = True
                 self._announce()
                 while not self.signals.stop and not all(slot.done for slot in self.slots):
-                    self._poll(None)
+                    self._poll(self._next_timer())
+                    self._on_timers()
                     if self.signals.restart and not self.signals.stop:
                         self.signals.restart = False
                         self._roll()
@@ -237,11 +275,11 @@ class Supervisor:
         return worker.how_it_ended() if worker.status is not None else f"did not listen within {READY_WAIT:g} s"
 
     def _announce(self) -> None:
-        sock = self.slots[0].sock.getsockname()
+        where = peer_label(self.slots[0].sock.getsockname())  # ([HOST]:PORT for IPv6)
         pids = ", ".join(str(slot.worker.pid) for slot in self.slots if slot.worker)
-        log(f"glasstls: {len(self.slots)} workers (pids {pids}) share {sock[0]}:{sock[1]} (SO_REUSEPORT); "
+        log(f"glasstls: {len(self.slots)} workers (pids {pids}) share {where} (SO_REUSEPORT); "
             "SIGHUP restarts them one by one")  # fmt: skip
-        log(f"glasstls server listening on {sock[0]}:{sock[1]}")
+        log(f"glasstls server listening on {where}")
         warn_secrets(self.args)
         if self.args.store in ("", "memory", "memory:", "memory://"):
             log("glasstls: resumption is per worker: with the memory store each worker keeps its own TLS 1.2 "
@@ -319,11 +357,14 @@ class Supervisor:
     def _signalled(self) -> None:
         with contextlib.suppress(BlockingIOError):
             for number in self.wake_r.recv(256):
-                if number in (signal.SIGTERM, signal.SIGINT) and not self.signals.stop:
+                if number in STOPPING and not self.signals.stop:
                     self.signals.stop = number
                     log(f"glasstls: {signal.Signals(number).name}: stopping the workers")
                 elif number == signal.SIGHUP:
                     self.signals.restart = True
+                elif number in IGNORED:
+                    log(f"glasstls: {signal.Signals(number).name} ignored: the log is stderr, which is not "
+                        "reopened (SIGHUP restarts the workers; SIGTERM stops them)")  # fmt: skip
 
     def _heard(self, worker: _Worker) -> None:
         try:
@@ -334,6 +375,8 @@ class Supervisor:
             data = b""
         if READY in data:
             worker.ready = True
+        if DONE in data:
+            worker.done = True
         if not data:  # the worker is gone or going: reaped soon
             self._hang_up(worker)
 
@@ -357,7 +400,7 @@ class Supervisor:
                 self._after_death(worker)
 
     def _after_death(self, worker: _Worker) -> None:
-        """A worker ended: replace it, retire its socket, or give up."""
+        """A worker ended: replace it (after a pause if it keeps dying), retire its socket, or give up."""
         slot = self.slots[worker.slot - 1]
         if worker.retiring:
             log(f"glasstls: {worker.name} retired ({worker.how_it_ended()})")
@@ -365,21 +408,64 @@ class Supervisor:
         if self.signals.stop or not self.up or slot.worker is not worker:
             return  # stopping; or still starting, or a new worker of a restart: their waits see it
         slot.worker = None
-        if worker.status == 0:
+        if worker.done and worker.status == 0:
             log(f"glasstls: {worker.name} finished (--max-connections): not replaced")
             slot.done = True
             slot.sock.close()
             return
         quick = time.monotonic() - worker.started < QUICK_DEATH
         slot.quick_deaths = slot.quick_deaths + 1 if quick else 0
-        if slot.quick_deaths >= MAX_QUICK_DEATHS:
-            log(f"glasstls: {worker.name} {worker.how_it_ended()}: worker {slot.number} died {slot.quick_deaths} "
-                f"times within {QUICK_DEATH:g} s of its start; giving up: stopping the server")  # fmt: skip
+        slot.boot_failures = 0 if worker.ready else slot.boot_failures + 1
+        if self._cannot_serve():
+            log(f"glasstls: {worker.name} {worker.how_it_ended()}: every worker died before it was ready "
+                f"{MAX_QUICK_DEATHS} times in a row and none serves; giving up: stopping the server")  # fmt: skip
             self.signals.stop = -1
             self.code = 1
             return
-        log(f"glasstls: {worker.name} {worker.how_it_ended()}; starting another")
-        slot.worker = self._fork(slot)
+        pause = 0.0 if slot.quick_deaths <= 1 else min(RESTART_PAUSE * 2 ** (slot.quick_deaths - 2), MAX_RESTART_PAUSE)
+        slot.restart_at = time.monotonic() + pause
+        later = f" in {pause:g} s ({slot.quick_deaths} quick deaths in a row)" if pause else ""
+        if pause and slot.sock.fileno() != -1 and any(s.worker is not None and s.worker.ready for s in self.slots):
+            # Its queue would hold connections until then: closed, they are reset, and new ones go to the
+            # sockets of the workers that serve (SO_REUSEPORT); a new socket is bound for the next worker.
+            slot.sock.close()
+            later += "; its socket is closed until then, so that new connections go to the other workers"
+        log(f"glasstls: {worker.name} {worker.how_it_ended()}; starting another{later}")
+        self._on_timers()
+
+    def _cannot_serve(self) -> bool:
+        """No worker serves, and every socket's last MAX_QUICK_DEATHS workers died before they were ready."""
+        serving = any(slot.worker is not None and slot.worker.ready for slot in self.slots)
+        live = [slot for slot in self.slots if not slot.done]
+        return not serving and all(slot.boot_failures >= MAX_QUICK_DEATHS for slot in live)
+
+    def _next_timer(self) -> float | None:
+        """Seconds to the next replacement due or retired worker to kill; None for none."""
+        times = [slot.restart_at for slot in self.slots if slot.restart_at is not None]
+        times += [w.retire_by for w in self.workers.values() if w.retiring and w.retire_by != _KILLED]
+        return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def _on_timers(self) -> None:
+        """Start the replacements that are due; kill retired workers past their time."""
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.restart_at is not None and slot.restart_at <= now and not self.signals.stop:
+                slot.restart_at = None
+                if slot.sock.fileno() == -1:
+                    try:
+                        slot.sock = bind_one(self.family, self.address[0], self.address[1], self.backlog)
+                    except OSError as exc:
+                        log(f"glasstls: worker {slot.number}: cannot listen again ({exc.strerror or exc}); "
+                            f"trying again in {MAX_RESTART_PAUSE:g} s")  # fmt: skip
+                        slot.restart_at = now + MAX_RESTART_PAUSE
+                        continue
+                slot.worker = self._fork(slot)
+        for worker in list(self.workers.values()):
+            if worker.retiring and worker.retire_by <= now and worker.status is None:
+                worker.retire_by = _KILLED  # (once)
+                log(f"glasstls: {worker.name} did not retire within {self.grace + STOP_MARGIN:g} s: killed")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
 
     # -- SIGHUP and SIGTERM ---------------------------------------------------------------------
     def _roll(self) -> None:
@@ -406,6 +492,7 @@ class Supervisor:
 
     def _retire(self, worker: _Worker) -> None:
         worker.retiring = True
+        worker.retire_by = time.monotonic() + self.grace + STOP_MARGIN  # (a hung one is killed then)
         self._hang_up(worker)  # end of file on its side
 
     def _stop_all(self) -> None:
