@@ -853,3 +853,27 @@ def test_no_hello_in_the_capture_is_what_the_note_says(tmp_path: Path) -> None:
     why = "the capture holds no ClientHello, whose client random finds the keys in the key log"
     assert f"the server's handshake records stay encrypted: {why}" in notes
     assert not any("the key log has no" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    "interface",
+    [b"", struct.pack("<HHI", 101, 0, 65535) + struct.pack("<HH", 9, 1), struct.pack("<HHI", 101, 0, 65535)
+     + struct.pack("<HH", 14, 8) + bytes(4)],
+    ids=["empty", "tsresol-without-its-value", "tsoffset-cut"],
+)  # fmt: skip
+def test_a_damaged_pcapng_interface_block_is_a_note_not_a_traceback(tmp_path: Path, interface: bytes) -> None:
+    """An interface block too short for its fixed part or an option raised struct.error or IndexError."""
+
+    def block(kind: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    section = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    packet = block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"\x45\x00\x00\x04")
+    capture = tmp_path / "damaged.pcapng"
+    capture.write_bytes(section + block(1, interface) + packet)
+    result = pcap.dissect(capture)
+    assert result.notes == [
+        "interface 0 is damaged (its block is too short for what it says)",
+        "the frames of a damaged interface are skipped",
+    ]

@@ -102,9 +102,12 @@ def _pcap(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
 
 @dataclass
 class _Interface:
-    linktype: int
+    linktype: int  # (_DAMAGED_LINK for a block that could not be read: its packets are skipped)
     per_second: float = 1e6
     offset: int = 0  # seconds added to every timestamp (if_tsoffset)
+
+
+_DAMAGED_LINK = -1  # no link type: frames on it are reported as of an unsupported one, and skipped
 
 
 def _pcapng(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
@@ -134,7 +137,11 @@ def _pcapng(fh: BinaryIO, magic: bytes, notes: list[str]) -> Iterator[Frame]:
         if btype == _SHB:
             interfaces = []
         elif btype == _IDB:
-            interfaces.append(_interface(body[:-4], order))
+            iface = _interface(body[:-4], order)
+            if iface is None:  # (kept in its place: the packets that name it are skipped, as damaged)
+                notes.append(f"interface {len(interfaces)} is damaged (its block is too short for what it says)")
+                iface = _Interface(_DAMAGED_LINK)
+            interfaces.append(iface)
         elif btype in _PACKET_BLOCKS:
             number += 1
             frame = _packet(btype, body[:-4], order, interfaces, number)
@@ -164,8 +171,11 @@ def _block_head(fh: BinaryIO, kind: bytes, order: str) -> tuple[int, str, bytes]
     return struct.unpack(order + "I", kind)[0], order, kind + rest
 
 
-def _interface(body: bytes, order: str) -> _Interface:
-    """An interface description: its link type, and the options for its timestamps."""
+def _interface(body: bytes, order: str) -> _Interface | None:
+    """An interface description: its link type, and the options for its timestamps (None: a block too
+    short for its fixed part or for an option it says it holds)."""
+    if len(body) < 8:
+        return None
     linktype = struct.unpack(order + "H", body[:2])[0]
     iface = _Interface(linktype)
     pos = 8
@@ -174,6 +184,8 @@ def _interface(body: bytes, order: str) -> _Interface:
         value = body[pos + 4 : pos + 4 + size]
         if code == 0:
             break
+        if len(value) < size:
+            return None
         if code == 9 and size == 1:  # if_tsresol: a negative power of 10, or of 2 with the high bit set
             iface.per_second = float(2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** (value[0] & 0x7F))
         elif code == 14 and size == 8:  # if_tsoffset

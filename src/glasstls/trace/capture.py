@@ -143,7 +143,10 @@ def read_segments(
                 if frame.linktype not in unsupported:
                     unsupported.add(frame.linktype)
                     notes.append(
-                        f"link type {frame.linktype} is not supported (Ethernet, Linux cooked, raw IP and loopback are)"
+                        "the frames of a damaged interface are skipped"
+                        if frame.linktype < 0  # (capfile: an interface block that could not be read)
+                        else f"link type {frame.linktype} is not supported (Ethernet, Linux cooked, raw IP and "
+                        "loopback are)"
                     )
                 continue
             snapped.count(frame)
