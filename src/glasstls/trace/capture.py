@@ -24,6 +24,7 @@ the byte streams and re-exports these names.
 
 from __future__ import annotations
 
+import heapq
 import io
 import os
 import socket
@@ -201,7 +202,10 @@ class _HalfStream:
     def __init__(self) -> None:
         self.isn: int | None = None
         self.next_seq: int | None = None
-        self.pending: dict[int, bytes] = {}  # out-of-order data waiting for a gap to fill, by sequence number
+        # Out-of-order data waiting for a gap to fill, by stream offset (bytes before it), and those offsets
+        # in a heap: each segment drains in O(log n), not a sort of all that waits (quadratic behind a gap).
+        self.pending: dict[int, bytes] = {}
+        self._starts: list[int] = []
         self.delivered = 0
         self.retransmitted = 0
         self.truncated = 0
@@ -234,22 +238,24 @@ class _HalfStream:
             payload, seq, offset = payload[-offset:], self.next_seq, 0
         if offset > _FAR:
             return b""
-        held = self.pending.get(seq)
+        at = self.delivered + offset
+        held = self.pending.get(at)
         if held is not None and payload[: len(held)] != held[: len(payload)]:
             self._conflict(offset)
+        if held is None:
+            heapq.heappush(self._starts, at)
         if held is None or len(held) < len(payload):
-            self.pending[seq] = payload if held is None else held + payload[len(held) :]  # the first copy wins
+            self.pending[at] = payload if held is None else held + payload[len(held) :]  # the first copy wins
         return self._drain() if offset == 0 else b""
 
     def _drain(self) -> bytes:
         assert self.next_seq is not None
         out = bytearray()
-        base = self.next_seq
-        for seq in sorted(self.pending, key=lambda s: _signed(s - base)):
-            offset = _signed(seq - self.next_seq)
-            if offset > 0:
-                break  # a gap: the rest waits
-            data = self.pending.pop(seq)
+        starts, pending = self._starts, self.pending
+        while starts and starts[0] <= self.delivered:  # (what starts after a gap waits)
+            at = heapq.heappop(starts)
+            data = pending.pop(at)
+            offset = at - self.delivered
             if offset < 0:
                 self._compare(offset, data[:-offset])
             part = data[-offset:] if offset else data
@@ -297,8 +303,17 @@ class TCPConnection:
     def other(self, end: Endpoint) -> Endpoint:
         return self.second if end == self.first else self.first
 
-    def stream(self, sender: Endpoint) -> bytes:
-        return b"".join(data for _, who, data in self.chunks if who == sender)
+    def stream(self, sender: Endpoint, limit: int | None = None) -> bytes:
+        """What ``sender`` sent, in order (its first ``limit`` bytes or a little more, if given)."""
+        if limit is None:
+            return b"".join(data for _, who, data in self.chunks if who == sender)
+        out = bytearray()
+        for _, who, data in self.chunks:
+            if who == sender:
+                out += data
+                if len(out) >= limit:
+                    break
+        return bytes(out)
 
     def notes(self) -> list[str]:
         out = []
@@ -335,7 +350,9 @@ def reassemble(segments: Iterable[Segment]) -> list[TCPConnection]:
             conn = TCPConnection(len(connections) + 1, seg.src, seg.dst)
             current[key] = conn
             connections.append(conn)
-        if seg.syn:
+        if seg.syn and (conn.client is None or (not seg.ack and not conn.chunks)):
+            # Who opened it: a SYN's sender, or a SYN-ACK's receiver; once known, a later SYN-ACK (a
+            # stray or forged one, from either end) does not turn the connection round.
             conn.client = seg.dst if seg.ack else seg.src
         data = conn.halves.setdefault(seg.src, _HalfStream()).add(seg)
         if data:

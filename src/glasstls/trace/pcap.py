@@ -39,6 +39,7 @@ raises: a bad packet is skipped, a bad stream is reported and abandoned.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,30 +192,53 @@ def _opens_tls(buf: bytes | bytearray, peer_tls: bool) -> bool:
     return peer_tls and _plausible_header(buf, 0)
 
 
-def find_tls(buf: bytes | bytearray, start: int = 0, *, peer_tls: bool = False) -> tuple[int | None, int]:
-    """Where TLS starts in a direction's bytes, and where to resume looking once more bytes arrive.
+def find_tls(buf: bytes | bytearray, *, peer_tls: bool = False) -> int | None:
+    """Where TLS starts in a direction's bytes, or None (:class:`TLSSearch`, all at once)."""
+    return TLSSearch().find(buf, peer_tls=peer_tls)
+
+
+class TLSSearch:
+    """Where TLS starts in a direction's bytes, looked for as they arrive, each byte walked once.
 
     At offset 0 one record header that can open a direction is enough (:func:`_opens_tls`: a
     handshake or an alert record; any record once ``peer_tls``, the other direction, is TLS);
     elsewhere (a capture begun mid-stream, a STARTTLS preamble) two plausible headers in a row
-    are required.
+    are required. A header whose record ends past the bytes there are waits, in a heap by where
+    its record ends, until the next header can be read (each walk started again from the first
+    such header was quadratic in the bytes before TLS).
     """
-    if _opens_tls(buf, peer_tls):
-        return 0, 0
-    resume = None
-    i = buf.find(3, start + 1) if len(buf) > 2 else -1  # the version's major byte, one past the type
-    while i != -1:
-        pos = i - 1
-        if len(buf) - pos < 5:
-            return None, pos if resume is None else resume
-        if _plausible_header(buf, pos):
-            end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
+
+    def __init__(self) -> None:
+        self.walked = 1  # the next index whose byte may be a version's major byte (one past a type)
+        self.waiting: list[tuple[int, int]] = []  # (where the record ends, where its header is)
+
+    def find(self, buf: bytes | bytearray, *, peer_tls: bool = False) -> int | None:
+        if _opens_tls(buf, peer_tls):
+            return 0
+        found: int | None = None
+        undecided: list[tuple[int, int]] = []
+        while self.waiting and self.waiting[0][0] <= len(buf):  # (records that end in what is there now)
+            end, pos = heapq.heappop(self.waiting)
             if end == len(buf) or _plausible_header(buf, end):
-                return pos, pos
-            if end + 5 > len(buf) and resume is None:
-                resume = pos  # cannot tell until the next header arrives
-        i = buf.find(3, i + 1)
-    return None, max(0, len(buf) - 4) if resume is None else resume
+                found = pos if found is None else min(found, pos)
+            elif end + 5 > len(buf):
+                undecided.append((end, pos))  # the next header is not all there yet
+        for entry in undecided:
+            heapq.heappush(self.waiting, entry)
+        i = buf.find(3, self.walked) if len(buf) > 2 else -1
+        while i != -1 and found is None:
+            pos = i - 1
+            if len(buf) - pos < 5:
+                break  # (this header is read once its bytes are there)
+            if _plausible_header(buf, pos):
+                end = pos + 5 + ((buf[pos + 3] << 8) | buf[pos + 4])
+                if end == len(buf) or _plausible_header(buf, end):
+                    found = pos
+                elif end + 5 > len(buf):
+                    heapq.heappush(self.waiting, (end, pos))  # cannot tell until the next header arrives
+            i = buf.find(3, i + 1)
+        self.walked = max(self.walked, i if i != -1 else len(buf))
+        return found
 
 
 @dataclass
@@ -251,7 +275,7 @@ class _Direction:
         self.side = side
         self.buf = bytearray()
         self.synced = False
-        self.scan = 0  # where to resume looking for the first record
+        self.search = TLSSearch()  # where its first record is, looked for as its bytes arrive
         self.dead = False
         self.hs = HandshakeBuffer()
         self.protected = False  # the sender has switched to protection (its records may be undecryptable)
@@ -335,6 +359,7 @@ class _Dissector:
         self.wants_secrets = wants_secrets
         self.dirs = {"client": _Direction("client"), "server": _Direction("server")}
         self.client_random: bytes | None = None
+        self.read_ahead = False  # the client random was looked for ahead of the ServerHello (_hello_random)
         self.server_random: bytes | None = None
         self.offered_early_data = False
         self.suite13: Suite13 | None = None
@@ -407,7 +432,7 @@ class _Dissector:
     def frame(self, d: _Direction) -> None:
         buf = d.buf
         if not d.synced:
-            start, d.scan = find_tls(buf, d.scan, peer_tls=self.peer_of(d).synced)
+            start = d.search.find(buf, peer_tls=self.peer_of(d).synced)
             if start is None:
                 if len(buf) > _SYNC_LIMIT:
                     d.dead = True
@@ -521,7 +546,8 @@ class _Dissector:
                 d.epochs = ["early"]  # RFC 8446, Section 4.2.10: 0-RTT data may follow at once
                 self.secrets13(("CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"))
         elif isinstance(msg, ServerHello) and d.side == "server":
-            if self.client_random is None:  # the capture holds the answer before the hello: read it ahead
+            if self.client_random is None and not self.read_ahead:  # the answer before the hello: read it ahead
+                self.read_ahead = True  # (once: every ServerHello of a stream without one read it all again)
                 self.client_random = _hello_random(self.conn, self.client_end)
             self.server_hello(msg)
         elif isinstance(msg, EncryptedExtensions) and msg.ext(ExtensionType.early_data) is None:
@@ -691,7 +717,7 @@ def _hello_random(conn: TCPConnection, client: Endpoint) -> bytes | None:
             data += chunk
             if len(data) > _SYNC_LIMIT:
                 break
-    start, _ = find_tls(data)
+    start = find_tls(data)
     if start is None or len(data) < start + 43 or data[start] != ContentType.handshake or data[start + 5] != 1:
         return None
     return bytes(data[start + 11 : start + 43])  # after the record header, the message header, legacy_version
@@ -702,8 +728,8 @@ def _client_of(conn: TCPConnection) -> Endpoint:
     if conn.client is not None:
         return conn.client
     for end in (conn.first, conn.second):
-        data = conn.stream(end)
-        start, _ = find_tls(data)
+        data = conn.stream(end, _SYNC_LIMIT)
+        start = find_tls(data)
         if start is not None and len(data) > start + 5 and data[start] == 22 and data[start + 5] == 1:
             return end
     # No ClientHello captured: servers usually listen on the lower port.
