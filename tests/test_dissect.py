@@ -932,3 +932,30 @@ def test_tls_after_a_preamble_sent_a_byte_at_a_time_is_found(tmp_path: Path) -> 
     assert stream.version == ProtocolVersion.TLSv1_3
     notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
     assert "skipped 3015 bytes before the first TLS record" in notes
+
+
+def test_the_records_and_connections_analysed_are_bounded_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each record analysed is kept as events (about 1 KB): a 26 MB capture of 5-byte records took 4 GB and
+    ended in a MemoryError traceback. Past MAX_RECORDS a connection's rest is skipped, past MAX_CONNECTIONS
+    the other connections are; each bound names itself."""
+    conv = converse(None)
+    monkeypatch.setattr(pcap, "MAX_RECORDS", 6)
+    [stream] = pcap.dissect(write(tmp_path, conv, damage=False)).streams
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert "6 records analysed (glasstls.trace.pcap.MAX_RECORDS): the rest of this connection is skipped" in notes
+    assert sum(isinstance(e, RecordTrace) for e in stream.events) <= 2 * 6  # (each record seen by both sides)
+    monkeypatch.setattr(pcap, "MAX_CONNECTIONS", 1)
+    packets = [
+        packet
+        for port in (40001, 40002)
+        for packet in pcap.tcp_packets(conv.exchanges, ("127.0.0.1", port), ("127.0.0.1", 443), mss=1000)
+    ]
+    capture = tmp_path / "two.pcap"
+    pcap.write_capture(capture, packets)
+    result = pcap.dissect(capture)
+    assert len(result.streams) == 1 and result.connections == 2
+    assert "2 TCP connections: the first 1 are analysed (glasstls.trace.pcap.MAX_CONNECTIONS), the others skipped" in (
+        result.notes
+    )

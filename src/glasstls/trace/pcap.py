@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -104,6 +104,12 @@ __all__ = [
 
 _MAX_RECORD = (1 << 14) + 2048  # RFC 5246, Section 6.2.3: the largest TLSCiphertext
 _SYNC_LIMIT = 1 << 16  # give up looking for TLS in a direction after this many bytes
+# Records analysed per connection: each becomes events kept for the output (about 1 KB of memory each),
+# and a capture of 5-byte records made a 26 MB file take 4 GB. Real connections stay far below it; the
+# rest of one past it is said to be skipped, not analysed.
+MAX_RECORDS = 100_000
+# TLS connections analysed per capture, for the same reason (some 5 KB each): the others are counted.
+MAX_CONNECTIONS = 20_000
 _MAX_ALERT_RECORD = 2 + 16 + 48 + 256  # an encrypted alert: its 2 bytes, an IV or nonce, a MAC, CBC padding
 
 
@@ -360,6 +366,7 @@ class _Dissector:
         self.dirs = {"client": _Direction("client"), "server": _Direction("server")}
         self.client_random: bytes | None = None
         self.read_ahead = False  # the client random was looked for ahead of the ServerHello (_hello_random)
+        self.records = 0  # analysed, both directions (MAX_RECORDS)
         self.server_random: bytes | None = None
         self.offered_early_data = False
         self.suite13: Suite13 | None = None
@@ -454,6 +461,13 @@ class _Dissector:
                 break
             if len(buf) - pos < 5 + length:
                 break
+            if self.records >= MAX_RECORDS:
+                self.note(f"{MAX_RECORDS:,} records analysed (glasstls.trace.pcap.MAX_RECORDS): the rest of this "
+                          "connection is skipped")  # fmt: skip
+                for each in self.dirs.values():
+                    each.dead, each.buf = True, bytearray()
+                return
+            self.records += 1
             header, payload = bytes(buf[pos : pos + 5]), bytes(buf[pos + 5 : pos + 5 + length])
             pos += 5 + length
             try:
@@ -762,10 +776,18 @@ def dissect(
     if view not in ("both", "client", "server"):
         raise ValueError(f"view must be 'both', 'client' or 'server', not {view!r}")
     notes: list[str] = []
-    segments = list(read_segments(source, notes))
-    connections = reassemble(segments)
+    count = [0]
+
+    def counted(segments: Iterator[Segment]) -> Iterator[Segment]:  # (taken one by one, never all kept)
+        for count[0], segment in enumerate(segments, 1):
+            yield segment
+
+    connections = reassemble(counted(read_segments(source, notes)))
     streams = []
-    for conn in connections:
+    if len(connections) > MAX_CONNECTIONS:
+        notes.append(f"{len(connections):,} TCP connections: the first {MAX_CONNECTIONS:,} are analysed "
+                     "(glasstls.trace.pcap.MAX_CONNECTIONS), the others skipped")  # fmt: skip
+    for conn in connections[:MAX_CONNECTIONS]:
         stream = _Dissector(conn, _client_of(conn), keylog, wants_secrets, view).run() if conn.chunks else None
         if stream is not None:
             streams.append(stream)
@@ -775,4 +797,4 @@ def dissect(
         notes.extend(f"connection {conn.number} ({ends}), no TLS seen: {text}" for text in conn.notes())
     if keylog is not None and keylog.skipped:
         notes.append(f"{keylog.skipped} lines of the key log are not NSS key log lines and were ignored")
-    return Dissection(streams, notes, len(segments), len(connections))
+    return Dissection(streams, notes, count[0], len(connections))
