@@ -959,3 +959,32 @@ def test_the_records_and_connections_analysed_are_bounded_and_say_so(
     assert "2 TCP connections: the first 1 are analysed (glasstls.trace.pcap.MAX_CONNECTIONS), the others skipped" in (
         result.notes
     )
+
+
+def test_a_stream_that_ends_inside_a_handshake_message_says_so(tmp_path: Path) -> None:
+    """A Certificate split over records whose last records the capture lacks was dropped without a word."""
+    conv = converse(None, client_kw=TLS12)
+    sender, flight = conv.exchanges[1]
+    assert sender == "server" and flight[0] == ContentType.handshake
+    length = int.from_bytes(flight[3:5], "big")
+    body = flight[5 : 5 + length]  # the handshake messages of its first record
+    pieces = [body[i : i + 200] for i in range(0, len(body), 200)]
+    reframed = b"".join(b"\x16\x03\x03" + len(p).to_bytes(2, "big") + p for p in pieces[:3])  # the rest is lost
+    [stream] = pcap.dissect(capture_of(tmp_path, [conv.exchanges[0], ("server", reframed)])).streams
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert "the server's stream ends inside a handshake message (certificate): it is not shown" in notes
+
+
+def test_ip_fragments_are_skipped_and_said(tmp_path: Path) -> None:
+    """A fragmented ClientHello vanished without a word (IPv4), or its first fragment was taken for a
+    whole segment (IPv6, where no check looked for the Fragment header)."""
+    import dpkt
+
+    conv = converse(None)
+    packets = pcap.tcp_packets(conv.exchanges, ("127.0.0.1", 50123), ("127.0.0.1", 4433), mss=1000)
+    first = dpkt.ip.IP(packets[3])  # the client's first data: as the first fragment of two
+    first.mf, first.sum = 1, 0
+    capture = tmp_path / "fragments.pcap"
+    pcap.write_capture(capture, [*packets[:3], bytes(first), *packets[4:]])
+    result = pcap.dissect(capture)
+    assert "1 IP fragments were skipped: TCP over fragmented IP is not reassembled" in result.notes

@@ -106,13 +106,18 @@ def _ip_layer(linktype: int, frame: bytes) -> Any:
     return None
 
 
+def _fragment(ip: Any) -> bool:
+    """Whether ``ip`` is an IP fragment (v4 flags and offset; v6 a Fragment header, RFC 8200, 4.5)."""
+    if isinstance(ip, dpkt.ip.IP):
+        return bool(ip.offset or ip.mf)
+    return dpkt.ip.IP_PROTO_FRAGMENT in getattr(ip, "extension_hdrs", {}) or ip.nxt == dpkt.ip.IP_PROTO_FRAGMENT
+
+
 def _segment(number: int, ts: float, ip: Any) -> Segment | None:
     tcp = ip.data
     if not isinstance(tcp, dpkt.tcp.TCP):
         return None
     if isinstance(ip, dpkt.ip.IP):
-        if ip.offset or ip.mf:
-            return None  # an IP fragment: TCP over fragmented IP is not reassembled
         family = socket.AF_INET
         # ip.len is 0 when the capture saw the packet before segmentation offload split it.
         expected = ip.len - ip.hl * 4 - tcp.off * 4 if ip.len else len(tcp.data)
@@ -137,7 +142,7 @@ def read_segments(
     """
     notes = notes if notes is not None else []
     fh = _open(source)
-    snapped, unsupported = _Snapped(), set()
+    snapped, unsupported, fragments = _Snapped(), set(), 0
     try:
         for frame in read_frames(fh, notes):
             if frame.linktype not in _LINKS:
@@ -153,7 +158,12 @@ def read_segments(
             snapped.count(frame)
             try:
                 ip = _ip_layer(frame.linktype, frame.data)
-                seg = _segment(frame.number, frame.ts, ip) if isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6) else None
+                if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+                    continue
+                if _fragment(ip):
+                    fragments += 1
+                    continue
+                seg = _segment(frame.number, frame.ts, ip)
             except Exception:  # a malformed frame: dpkt's UnpackError, struct.error, ... skip it
                 continue
             if seg is not None:
@@ -162,6 +172,8 @@ def read_segments(
         if fh is not source:
             fh.close()
     notes.extend(snapped.notes())
+    if fragments:
+        notes.append(f"{fragments} IP fragments were skipped: TCP over fragmented IP is not reassembled")
 
 
 class _Snapped:

@@ -82,6 +82,7 @@ from .capture import (
 )
 from .keylog import TLS12_LABEL, TLS13_LABELS
 from .tolerant import decode_captured
+from .words import enum_name
 
 # Stages 1 and 2 and the capture writer live in .capture; they are re-exported here, where callers import them.
 __all__ = [
@@ -427,6 +428,10 @@ class _Dissector:
         for d in self.dirs.values():
             if d.buf and not d.dead and d.synced:
                 self.note(f"{len(d.buf)} bytes at the end of the {d.side}'s stream are not a whole record", d.side)
+            waiting = d.hs.pending_type()
+            if waiting is not None and not d.dead:  # (a message split over records whose end never came)
+                name = enum_name(waiting, HandshakeType)
+                self.note(f"the {d.side}'s stream ends inside a handshake message ({name}): it is not shown", d.side)
             elif d.seen and not d.synced and self.peer_of(d).synced:
                 self.note(f"the {d.side}'s {d.seen} bytes are not TLS records (they begin {d.head.hex(' ')})", d.side)
         if not any(d.synced for d in self.dirs.values()):
