@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -20,7 +21,7 @@ from glasstls.config import Dangerous
 from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import PeerAlertError, TLSError
 from pairs import inject_warning
-from serving_helpers import PKI, CLIServer, fetch, make_pki, read_until_closed, slow_sender
+from serving_helpers import GLASSTLS, PKI, WAIT, CLIServer, fetch, make_pki, read_until_closed, slow_sender
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -477,3 +478,31 @@ def test_an_openssl_clients_data_and_close_notify_are_answered_in_full(pki: PKI)
     with CLIServer(pki, "--www") as server:
         page, _ = openssl_send_then_close_notify(pki, server.port, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert page.startswith(b"HTTP/1.1 200 OK\r\n"), page[:200]
+
+
+def test_a_file_descriptor_limit_below_concurrency_is_said_at_start(pki: PKI) -> None:
+    """With a hard limit of 256 descriptors, --concurrency 4096 cannot be served: it was found only under
+    load, as lines of 'accept() failed ([Errno 24] Too many open files)'."""
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    argv = [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(pki.cert), "--key", str(pki.key),
+            "--concurrency", "4096"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=low_limit)  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        lines = []
+        while not any("listening on" in line for line in lines):
+            line = proc.stderr.readline().decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert any(
+            "--concurrency 4096 connections need about 4160 file descriptors and the limit is 256" in line
+            for line in lines
+        ), lines
+    finally:
+        proc.terminate()
+        proc.wait(WAIT)

@@ -386,12 +386,19 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def _raise_file_limit(wanted: int) -> None:
-    """Each connection is a file descriptor: lift the soft limit toward the hard one."""
+    """Each connection is a file descriptor: lift the soft limit toward the hard one, and say so once if
+    --concurrency cannot fit in it (as nginx warns of worker_connections over the open file limit):
+    accept() would fail with EMFILE under load instead."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted + 64 if hard == resource.RLIM_INFINITY else min(hard, wanted + 64)
     if soft != resource.RLIM_INFINITY and soft < target:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < wanted + 64:
+        log(f"glasstls: --concurrency {wanted} connections need about {wanted + 64} file descriptors and the "
+            f"limit is {soft}: connections past that wait or fail in accept(); raise it (ulimit -n) or give a "
+            f"lower --concurrency")  # fmt: skip
 
 
 class _Server:

@@ -240,7 +240,10 @@ class TLSServer:
                 return
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    logger.warning("accept() failed (%s); retrying in %g s", exc, ACCEPT_RETRY_DELAY)
+                    logger.warning(
+                        "accept() failed (%s): out of file descriptors or memory (see ulimit -n); accepting again "
+                        "in %g s", exc, ACCEPT_RETRY_DELAY,
+                    )  # fmt: skip
                     self._unlisten()
                     self._retry = self._loop.call_later(ACCEPT_RETRY_DELAY, self._retry_accept)
                     return
