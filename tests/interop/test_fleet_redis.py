@@ -355,3 +355,21 @@ def test_a_server_with_another_store_key_says_it_can_use_none_of_the_fleets_keys
         assert "issues no tickets" not in first.log()
     finally:
         first.stop()
+
+
+@pytest.mark.parametrize("workers", [(), ("--workers", "2")], ids=["one process", "workers"])
+def test_credentials_redis_refuses_are_a_configuration_error(files: Path, tmp_path: Path, workers) -> None:
+    """A wrong password was taken for a store that is down: the server started (exit 0), said it shared
+    sessions through the store, and every worker probed Redis each second for ever."""
+    with RedisServer(tmp_path / "redis", users=("fleet on >s3cret ~glasstls:* +@all",)) as server:
+        url = f"redis://fleet:wrong@127.0.0.1:{server.port}/0"
+        res = subprocess.run(
+            [*GLASSTLS, "server", "--listen", "127.0.0.1:0", "--cert", str(files / "cert.pem"), "--key",
+             str(files / "key.pem"), "--store", url, "--store-key", str(files / "store.key"), *workers],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "the store redis://fleet:***@127.0.0.1:" in res.stderr and "refused the credentials of its URL" in (
+        res.stderr
+    )
+    assert "wrong" not in res.stderr and "Traceback" not in res.stderr

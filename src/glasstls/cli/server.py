@@ -262,6 +262,12 @@ def _announce_store(config: ServerConfig) -> None:
     sync = getattr(keys, "sync", None)
     if callable(sync):
         sync(datetime.now(UTC))
+    refused = getattr(keys, "credentials_refused", None)
+    if refused:  # (a store that is down is waited for; credentials it refuses would be refused for ever)
+        raise ConfigError(
+            f"the store {label} refused the credentials of its URL ({printable(refused)}): give the right "
+            "user and password in --store redis://USER:PASSWORD@HOST:PORT/DB"
+        )
     unreadable = getattr(keys, "unreadable", "")
     if unreadable:  # (the fleet's keys, sealed under another --store-key: no ticket of theirs opens here)
         log(

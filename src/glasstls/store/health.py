@@ -95,6 +95,7 @@ class StoreHealth:
         self._down_since: float | None = None
         self._next_probe = 0.0
         self.failures = 0  # calls that failed, for tests and statistics
+        self.last_failure: BaseException | None = None  # what the last call that failed raised
 
     @property
     def down(self) -> bool:
@@ -136,6 +137,7 @@ class StoreHealth:
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
             self.failures += 1
+            self.last_failure = exc
             now = self._clock()
             self._next_probe = now + self.retry_after
             if self._down_since is not None:

@@ -142,6 +142,15 @@ class RedisTicketKeys:
 
     # -- syncing with Redis ----------------------------------------------------------------------
 
+    @property
+    def credentials_refused(self) -> str | None:
+        """Why Redis refused the URL's credentials (a wrong password, none where one is needed), if that is
+        how the last call failed: a configuration to fix, not a store that is down."""
+        import redis
+
+        failure = self._health.last_failure
+        return str(failure) if isinstance(failure, redis.AuthenticationError) and self._health.down else None
+
     def sync(self, now: datetime) -> bool:
         """One round trip: offer keys for this slot and the next, learn the fleet's. False
         when Redis did not answer (or another thread is syncing)."""
