@@ -440,8 +440,8 @@ def test_server_handshake_deadline_drops_an_idle_client_and_serves_others():
             on_handshake_error=lambda peer, exc: failures.append((peer, exc)),
         ) as server:
             port = port_of(server)
+            started = time.monotonic()  # (before the connection: the deadline runs from its accept, after this)
             idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)  # TCP, never a ClientHello
-            started = time.monotonic()
             reader, writer = await connect(port)  # served while the idle one waits
             assert await round_trip(reader, writer) == b"ping\n"
             assert not failures
