@@ -988,3 +988,31 @@ def test_ip_fragments_are_skipped_and_said(tmp_path: Path) -> None:
     pcap.write_capture(capture, [*packets[:3], bytes(first), *packets[4:]])
     result = pcap.dissect(capture)
     assert "1 IP fragments were skipped: TCP over fragmented IP is not reassembled" in result.notes
+
+
+def test_a_key_log_secret_of_the_wrong_length_is_said_and_not_used(tmp_path: Path) -> None:
+    """A TLS 1.3 secret padded to 48 bytes still decrypted (HMAC pads a short key with zeros), and a
+    1-byte one only 'did not decrypt': its length is checked against the suite's hash."""
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog)
+    lines = keylog.read_text().splitlines()
+    padded = [ln + "00" * 16 if ln.startswith("SERVER_HANDSHAKE_TRAFFIC_SECRET ") else ln for ln in lines]
+    keylog.write_text("\n".join(padded) + "\n")
+    [stream] = pcap.dissect(write(tmp_path, conv, damage=False), pcap.NSSKeyLog.load(keylog)).streams
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert (
+        "the key log's SERVER_HANDSHAKE_TRAFFIC_SECRET for this connection is 48 bytes; TLS_AES_128_GCM_SHA256 "
+        "uses 32: it is not used" in notes
+    ), notes
+    assert stream.encrypted_records > 0
+
+
+def test_a_tls12_master_secret_of_the_wrong_length_is_said(tmp_path: Path) -> None:
+    keylog = tmp_path / "keys.log"
+    conv = converse(keylog, client_kw=TLS12)
+    keylog.write_text("".join(ln[:-2] + "\n" for ln in keylog.read_text().splitlines()))  # one byte short
+    [stream] = pcap.dissect(write(tmp_path, conv, damage=False), pcap.NSSKeyLog.load(keylog)).streams
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert "the client's records stay encrypted: the key log's CLIENT_RANDOM master secret is 47 bytes, not 48" in (
+        notes
+    )

@@ -642,6 +642,11 @@ class _Dissector:
         logged = self.keylog.secret(label, self.client_random) if label else None
         if logged is None:
             return None
+        if self.suite13 is not None and len(logged) != self.suite13.hash_len:
+            # (HMAC would take it, a short one padded with zeros: the records would just not open)
+            self.note_once(d, f"length {label}", f"the key log's {label} for this connection is {len(logged)} "
+                           f"bytes; {self.suite13.name} uses {self.suite13.hash_len}: it is not used")  # fmt: skip
+            return None
         if epoch == "application":
             self.app_secrets[d.side] = logged
         if self.suite13 is not None:
@@ -708,8 +713,10 @@ class _Dissector:
             self.note_once(d, "nokey", f"the {d.side}'s records stay encrypted: the capture lacks the hellos")
             return
         master = self.keylog.secret("CLIENT_RANDOM", self.client_random)
-        if master is None:
+        if master is None or len(master) != 48:  # RFC 5246, Section 8.1: always 48 bytes
             why = self.no_keys or "the key log has no CLIENT_RANDOM for this connection"
+            if master is not None:
+                why = f"the key log's CLIENT_RANDOM master secret is {len(master)} bytes, not 48"
             self.note_once(d, "nokey", f"the {d.side}'s records stay encrypted: {why}")
             return
         if suite is None:
