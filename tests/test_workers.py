@@ -322,5 +322,7 @@ def test_a_configuration_error_is_said_once(pki: PKI, tmp_path) -> None:
     )  # fmt: skip
     assert res.returncode == 2, res.stderr
     assert res.stderr.count("none.pem") == 1, res.stderr
+    # Said by the worker, with its prefix, as its other lines are.
+    assert re.search(r"^\[worker 1 pid \d+\] glasstls: .*none\.pem", res.stderr, re.M), res.stderr
     assert "worker 1" in res.stderr and "exited with status 2 before it was ready" in res.stderr
     assert "worker 2" not in res.stderr and "Traceback" not in res.stderr

@@ -190,7 +190,7 @@ def worker_exit_code(serve: Callable[[], int]) -> int:
     try:
         return int(serve() or 0)
     except ConfigError as exc:
-        print(f"glasstls: {with_hint(str(exc), exc.facts)}", file=sys.stderr)
+        log(f"glasstls: {with_hint(str(exc), exc.facts)}")  # (with the worker's [worker K pid P], as its lines)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -199,7 +199,7 @@ def worker_exit_code(serve: Callable[[], int]) -> int:
         return 0
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"glasstls: {where}{exc.strerror or exc}", file=sys.stderr)
+        log(f"glasstls: {where}{exc.strerror or exc}")
         return 1
     except Exception:
         traceback.print_exc()
