@@ -326,3 +326,49 @@ def test_a_configuration_error_is_said_once(pki: PKI, tmp_path) -> None:
     assert re.search(r"^\[worker 1 pid \d+\] glasstls: .*none\.pem", res.stderr, re.M), res.stderr
     assert "worker 1" in res.stderr and "exited with status 2 before it was ready" in res.stderr
     assert "worker 2" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_workers_say_when_their_supervisor_is_gone_and_not_when_retired(pki: PKI) -> None:
+    """A worker retired by SIGHUP and one orphaned by its supervisor's death both said only 'retiring'."""
+    server = CLIServer(pki, "--www", "--workers", "1")
+    try:
+        first = started_pids(server)[1]
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for(rf"worker 1 \(pid {first}\) retired")
+        second = started_pids(server)[1]
+        assert "supervisor is gone" not in server.log
+        server.proc.kill()  # SIGKILL: no word to the workers
+        server.wait_for(rf"^\[worker 1 pid {second}\] glasstls: the supervisor is gone: this worker retires")
+        deadline = time.monotonic() + WAIT
+        while not gone(second) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone(second)
+    finally:
+        server.stop()
+
+
+def test_a_single_server_ignores_sighup_and_a_workers_diagnosis_is_prefixed_line_by_line(
+    pki: PKI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGHUP's default action ended a single server at once, connections and all; a worker's multi-line
+    diagnosis had its [worker K pid P] on the first line only."""
+    with CLIServer(pki, "--www") as server:
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for(r"SIGHUP ignored: a single server does not restart")
+        with handshaken(client_context(pki), server.port) as tls:
+            tls.sendall(GET)
+            assert tls.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        assert server.alive()
+    from glasstls.cli import server_conn
+
+    server_conn.set_worker(3)
+    try:
+        server_conn.log("glasstls: handshake failed\n  diagnosis: first\n  fix: second")
+    finally:
+        server_conn.WORKER.slot = 0
+    prefix = f"[worker 3 pid {os.getpid()}] "
+    assert capsys.readouterr().err.splitlines() == [
+        f"{prefix}glasstls: handshake failed",
+        f"{prefix}  diagnosis: first",
+        f"{prefix}  fix: second",
+    ]

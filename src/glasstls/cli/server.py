@@ -391,6 +391,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--workers must be 0 (this process) to {MAX_WORKERS}, not {args.workers}")
 
 
+def _hangup_ignored() -> None:
+    """SIGHUP to a single server: said and ignored (its default action ended the server at once, with
+    connections open); --workers restarts workers on it, and SIGTERM stops."""
+    log("glasstls: SIGHUP ignored: a single server does not restart (--workers N restarts its workers on SIGHUP; "
+        "SIGTERM stops)")  # fmt: skip
+
+
 def _raise_file_limit(wanted: int) -> None:
     """Each connection is a file descriptor: lift the soft limit toward the hard one, and say so once if
     --concurrency cannot fit in it (as nginx warns of worker_connections over the open file limit):
@@ -438,6 +445,8 @@ class _Server:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):  # before the line that says we are up
             loop.add_signal_handler(sig, self._signalled)
+        if self.seat is None:  # (a worker ignores SIGHUP: restarting it is its supervisor's)
+            loop.add_signal_handler(signal.SIGHUP, _hangup_ignored)
         if self.seat is None:
             bound = listener.getsockname()
             log(f"glasstls server listening on {peer_label(bound)}")  # ([HOST]:PORT for IPv6)
@@ -460,7 +469,7 @@ class _Server:
             if self.retiring:
                 await self._drain(server)
             await server.shutdown(RETIRE_CLOSE if self.retiring else SHUTDOWN_GRACE)
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         if self.trace_reader_gone:
             raise BrokenPipeError("the trace's reader went away")  # cli.main: stop quietly
@@ -474,6 +483,8 @@ class _Server:
 
     def _retire(self) -> None:
         """The supervisor replaced this worker (SIGHUP) or went away: stop accepting, let connections finish."""
+        if self.seat is not None and not self.seat.told_to_retire:  # (its end closed unasked: it died)
+            log("glasstls: the supervisor is gone: this worker retires")
         self.retiring = True
         self.stop.set()
 

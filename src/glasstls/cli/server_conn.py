@@ -78,6 +78,8 @@ def log(line: str) -> None:
     A line no reader takes any more (a log shipper gone, its pipe broken) is lost, and serving goes on,
     as nginx and gunicorn go on: the end of a trace's reader stops a server, not the end of its log's."""
     prefix = f"[worker {WORKER.slot} pid {WORKER.pid}] " if WORKER.slot else ""
+    if prefix and "\n" in line:  # (a diagnosis block: every line of it says whose it is)
+        line = line.replace("\n", f"\n{prefix}")
     try:
         sys.stderr.write(f"{prefix}{line}\n")
         sys.stderr.flush()

@@ -68,6 +68,7 @@ IGNORED = (signal.SIGUSR1, signal.SIGUSR2)  # logrotate's "reopen your logs": st
 TRAPPED = (*STOPPING, signal.SIGHUP, signal.SIGCHLD, *IGNORED)
 READY = b"r"
 DONE = b"d"  # the worker served --max-connections and is ending by itself: not to be replaced
+RETIRE = b"x"  # the supervisor retires the worker (end of file without it: the supervisor died)
 _KILLED = float("inf")  # a retired worker's retire_by once it was killed
 
 
@@ -78,6 +79,7 @@ class WorkerSeat:
     slot: int
     sock: socket.socket
     control: socket.socket
+    told_to_retire: bool = False  # the supervisor said so before closing its end (else it died)
 
     def ready(self) -> None:
         """Tell the supervisor this worker accepts connections."""
@@ -100,6 +102,8 @@ class WorkerSeat:
                 return
             except OSError:
                 data = b""
+            if RETIRE in data:
+                self.told_to_retire = True
             if not data:
                 loop.remove_reader(self.control)
                 retire()
@@ -491,6 +495,8 @@ class Supervisor:
         log("glasstls: SIGHUP: every worker was restarted")
 
     def _retire(self, worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.control.sendall(RETIRE)  # (then end of file: told, not orphaned)
         worker.retiring = True
         worker.retire_by = time.monotonic() + self.grace + STOP_MARGIN  # (a hung one is killed then)
         self._hang_up(worker)  # end of file on its side
