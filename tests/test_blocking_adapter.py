@@ -442,3 +442,33 @@ def test_update_keys_and_a_half_close_from_the_blocking_api(pki: PKI) -> None:
         tls.close()
     updates = [e for e in seen if isinstance(e, glasstls.KeyUpdated)]
     assert [(u.direction, u.requested_by_peer) for u in updates] == [("read", False), ("write", True)]
+
+
+def test_update_keys_and_a_half_close_against_pythons_ssl(pki: PKI) -> None:
+    """The same against OpenSSL (Python's ssl as the server): it takes the KeyUpdate between two writes
+    (its later records are read under the new keys) and answers after our close_notify, which its
+    recv() reports as the end of our data."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(str(pki.cert), str(pki.key))
+
+    def count_then_answer(sock: socket.socket) -> None:
+        with context.wrap_socket(sock, server_side=True) as tls:
+            received = b""
+            while chunk := tls.recv(65536):  # b"" at our close_notify
+                received += chunk
+            tls.sendall(b"got %d bytes" % len(received))
+            tls.unwrap()
+
+    with raw_server(count_then_answer) as port:
+        tls = connect(pki, port)
+        tls.sendall(b"x" * 100)
+        tls.update_keys()
+        tls.sendall(b"y" * 50)
+        tls.shutdown_write()
+        assert tls.recv_all() == b"got 150 bytes"
+        tls.close()
+    # OpenSSL answered update_requested with a KeyUpdate of its own (RFC 8446, Section 4.6.3): it read ours.
+    assert glasstls.KeyUpdated("read", requested_by_peer=False) in tls.events
