@@ -716,7 +716,8 @@ def dissect(
     count = [0]
 
     def counted(segments: Iterator[Segment]) -> Iterator[Segment]:  # (taken one by one, never all kept)
-        for count[0], segment in enumerate(segments, 1):
+        for segment in segments:
+            count[0] += 1
             yield segment
 
     connections = reassemble(counted(read_segments(source, notes)))
