@@ -372,3 +372,21 @@ def test_a_single_server_ignores_sighup_and_a_workers_diagnosis_is_prefixed_line
         f"{prefix}  diagnosis: first",
         f"{prefix}  fix: second",
     ]
+
+
+def test_a_sighup_while_a_dead_worker_waits_to_be_replaced_gives_its_socket_one_worker(pki: PKI, tmp_path) -> None:
+    """A restart (SIGHUP) forked a worker for a socket whose dead worker was waiting out its pause; when
+    the pause ended another was forked for it, and two served one socket (or one got a closed socket)."""
+    mine = broken_pki(pki, tmp_path)
+    whole = mine.cert.read_bytes()
+    with CLIServer(mine, "--www", "--workers", "2") as server:
+        mine.cert.write_text("")
+        os.kill(started_pids(server)[1], signal.SIGKILL)
+        server.wait_for(r"worker 1 \(pid \d+\) exited with status 2; starting another in 0\.[4-9]")
+        mine.cert.write_bytes(whole)
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for(r"SIGHUP: every worker was restarted")
+        time.sleep(2.0)  # past the longest pause the dead worker could still have been waiting
+        worker_one = [int(p) for p in re.findall(r"glasstls: worker 1 \(pid (\d+)\) started", server.log)]
+        assert sum(not gone(pid) for pid in worker_one) == 1, server.log
+        assert served_by(pki, server.port, started_pids(server)[1])

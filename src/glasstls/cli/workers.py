@@ -476,8 +476,8 @@ class Supervisor:
         """A new worker per socket, each listening before the one it replaces retires."""
         log("glasstls: SIGHUP: restarting the workers one by one")
         for slot in self.slots:
-            if slot.done or self.signals.stop:
-                continue
+            if slot.done or self.signals.stop or slot.restart_at is not None:
+                continue  # (a slot waiting to replace a dead worker gets its new one then, from the files as they are)
             new = self._fork(slot)
             if self._wait_ready([new]) is not None:
                 if not self.signals.stop:
