@@ -324,7 +324,9 @@ class BadRequest(Exception):
 
     def __init__(self, exc: h11.RemoteProtocolError) -> None:
         self.status = exc.error_status_hint
-        super().__init__(f"HTTP {self.status}: {printable(str(exc))}")
+        # h11's text already shows the request's bytes as a repr (b'GE\\x01T'): escaping its
+        # backslashes again would print them doubled. What is unsafe in it is still escaped.
+        super().__init__(f"HTTP {self.status}: {printable(str(exc), escape_backslash=False)}")
 
 
 def _answer(http: h11.Connection, request: h11.Request, params: NegotiatedParameters, early_bytes: int) -> bytes:
