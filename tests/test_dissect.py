@@ -667,6 +667,19 @@ def test_directions_that_open_with_an_alert(tmp_path: Path, capsys: pytest.Captu
     assert "2 TCP connections, 2 with TLS" in out
 
 
+def test_an_alert_record_too_short_for_an_alert(tmp_path: Path) -> None:
+    """A 1-byte alert record in the clear is a malformed alert, not a protected one (no tag fits in it)."""
+    client = ClientConnection(ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem())), "localhost")
+    hello, short = client.data_to_send(), b"\x15\x03\x03\x00\x01\x02"
+    packets = pcap.tcp_packets([("client", hello), ("server", short)], ("127.0.0.1", 40000), ("127.0.0.1", 443))
+    pcap.write_capture(tmp_path / "short.pcap", packets)
+    stream = pcap.dissect(tmp_path / "short.pcap").streams[0]
+    assert (stream.encrypted, stream.encrypted_records) == (set(), 0)
+    notes = [e.text for e in stream.events if isinstance(e, pcap.NoteTrace)]
+    assert notes == ["an alert record of 1 byte(s): an alert is 2 bytes, level and description (RFC 5246, "
+                     "Section 7.2; RFC 8446, Section 6)"]  # fmt: skip
+
+
 def test_any_record_opens_a_direction_once_the_other_is_tls(tmp_path: Path) -> None:
     """A capture begun mid-connection (TLS 1.2): the client's encrypted close_notify opens its direction (an
     alert longer than 2 bytes: encrypted), and the server's data records, first, open theirs once it did."""
@@ -775,9 +788,25 @@ def test_a_small_snap_length_is_said_even_with_no_tls_found(tmp_path: Path, caps
         " length): the data past that is not in the file, so the records it carried cannot be reassembled"
     )
     assert f"connection 1 ({ends}), no TLS seen: 127.0.0.1:50123: " in result.notes[1]
-    assert any(n.endswith("segments were cut short by the capture's snap length") for n in result.notes[1:])
+    assert any(n.endswith("segments hold less than their IP length says (cut short)") for n in result.notes[1:])
+    assert not any("captured whole" in n for n in result.notes)  # the snap length, not the IP length, cut them
     out = run_cli(capsys, capture)
     assert "0 with TLS" in out and "were captured only up to 100 bytes" in out
+
+
+def test_an_ip_length_beyond_a_whole_frame_is_not_blamed_on_the_snap_length(tmp_path: Path) -> None:
+    client = ClientConnection(ClientConfig(trust_store=TrustStore.from_pem(default_ca().root_pem())), "localhost")
+    packets = pcap.tcp_packets([("client", client.data_to_send())], ("127.0.0.1", 40000), ("127.0.0.1", 443))
+    number, hello = max(enumerate(packets, 1), key=lambda p: len(p[1]))
+    claimed = len(hello) + 100  # the IPv4 total length says 100 bytes more than the packet has
+    packets[number - 1] = hello[:2] + struct.pack(">H", claimed) + hello[4:]
+    pcap.write_capture(tmp_path / "long.pcap", packets)
+    result = pcap.dissect(tmp_path / "long.pcap")
+    assert result.notes[0] == (
+        f"1 frames (the first: frame {number}) were captured whole but hold less than their IP header's length"
+        " says (a damaged frame or length field): the rest of their TCP data is not there"
+    )
+    assert not any("snap length" in n for n in result.notes)
 
 
 def test_a_captured_length_no_capture_has_stops_the_reading(tmp_path: Path) -> None:

@@ -586,3 +586,22 @@ def test_explain_names_the_keys_that_protect_application_data(kind: str) -> None
     tls13 = "Application data, encrypted and authenticated with the application traffic keys"
     tls12 = "Application data, encrypted and authenticated with the keys of the key block, which the master secret"
     assert (tls13 in text, tls12 in text) == ((True, False) if kind == "1.3" else (False, True))
+
+
+def test_a_certificate_message_of_many_certificates_lists_the_first_ones() -> None:
+    """A hostile chain of thousands of entries (or a capture of one) is not described certificate by
+    certificate: the first LISTED_CERTIFICATES are, and the rest are counted."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from glasstls.trace.describe import LISTED_CERTIFICATES
+    from glasstls.wire.handshake import Certificate, CertificateEntry
+
+    der = x509.load_pem_x509_certificate(default_ca().root_pem()).public_bytes(serialization.Encoding.DER)
+    msg = Certificate(certificate_request_context=b"", entries=tuple(CertificateEntry(der) for _ in range(500)))
+    fields = describe(msg)
+    assert dict(fields)["certificates"] == "500"
+    listed = {name.split()[1] for name, _ in fields if name.startswith("certificate ") and name[12:13].isdigit()}
+    assert listed == {str(i) for i in range(LISTED_CERTIFICATES)}
+    unlisted = f"{500 - LISTED_CERTIFICATES} (the first {LISTED_CERTIFICATES} are)"
+    assert dict(fields)["certificates not listed"] == unlisted

@@ -57,7 +57,7 @@ class Segment:
     seq: int
     flags: int
     payload: bytes
-    truncated: bool  # the capture holds less than the segment carried (snap length)
+    truncated: bool  # the capture holds less than the segment's IP length says (snap length, or damage)
 
     @property
     def syn(self) -> bool:
@@ -142,7 +142,7 @@ def read_segments(
     """
     notes = notes if notes is not None else []
     fh = _open(source)
-    snapped, unsupported, fragments = _Snapped(), set(), 0
+    snapped, overstated, unsupported, fragments = _Snapped(), _Overstated(), set(), 0
     try:
         for frame in read_frames(fh, notes):
             if frame.linktype not in _LINKS:
@@ -156,6 +156,7 @@ def read_segments(
                     )
                 continue
             snapped.count(frame)
+            whole = len(frame.data) >= frame.length
             try:
                 ip = _ip_layer(frame.linktype, frame.data)
                 if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
@@ -167,11 +168,14 @@ def read_segments(
             except Exception:  # a malformed frame: dpkt's UnpackError, struct.error, ... skip it
                 continue
             if seg is not None:
+                if seg.truncated and whole:  # no snap length cut it: its IP length is wrong
+                    overstated.count(frame.number)
                 yield seg
     finally:
         if fh is not source:
             fh.close()
     notes.extend(snapped.notes())
+    notes.extend(overstated.notes())
     if fragments:
         notes.append(f"{fragments} IP fragments were skipped: TCP over fragmented IP is not reassembled")
 
@@ -197,6 +201,26 @@ class _Snapped:
             f"{self.frames} frames (the first: frame {self.first}) were captured only up to {self.held} bytes"
             " (the capture's snap length): the data past that is not in the file, so the records it carried"
             " cannot be reassembled"
+        ]
+
+
+class _Overstated:
+    """Frames captured whole whose IP header says they carry more than they do: counted, said once."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first = 0
+
+    def count(self, number: int) -> None:
+        self.frames += 1
+        self.first = self.first or number
+
+    def notes(self) -> list[str]:
+        if not self.frames:
+            return []
+        return [
+            f"{self.frames} frames (the first: frame {self.first}) were captured whole but hold less than their IP"
+            " header's length says (a damaged frame or length field): the rest of their TCP data is not there"
         ]
 
 
@@ -338,7 +362,7 @@ class TCPConnection:
                     " hold; they are not analysed"
                 )
             if half.truncated:
-                out.append(f"{name}: {half.truncated} segments were cut short by the capture's snap length")
+                out.append(f"{name}: {half.truncated} segments hold less than their IP length says (cut short)")
             if half.conflicts:
                 out.append(
                     f"{name}: {half.conflicts} retransmitted segments carry other bytes than the first copy of the"

@@ -502,6 +502,11 @@ def _server_hello(msg: H.ServerHello, ctx: Context | None) -> Fields:
     return out
 
 
+# Certificates of one message described field by field: a real chain has a handful, and a message of
+# thousands (a capture, a hostile peer; each one parsed to be described) would bury the trace.
+LISTED_CERTIFICATES = 16
+
+
 def _certificate(msg: Any, ctx: Context | None) -> Fields:
     ders = certificate_ders(msg)
     out: Fields = []
@@ -509,10 +514,13 @@ def _certificate(msg: Any, ctx: Context | None) -> Fields:
         ctx_bytes = msg.certificate_request_context
         out.append(("certificate_request_context", hexs(ctx_bytes) if ctx_bytes else "(empty)"))
     out.append(("certificates", str(len(ders)) if ders else "0 (no certificate)"))
-    for i, der in enumerate(ders):
+    for i, der in enumerate(ders[:LISTED_CERTIFICATES]):
         out += certificate_fields(der, f"certificate {i}")
+    if len(ders) > LISTED_CERTIFICATES:
+        unlisted = f"{len(ders) - LISTED_CERTIFICATES} (the first {LISTED_CERTIFICATES} are)"
+        out.append(("certificates not listed", unlisted))
     if isinstance(msg, H.Certificate):
-        for i, entry in enumerate(msg.entries):
+        for i, entry in enumerate(msg.entries[:LISTED_CERTIFICATES]):
             if entry.extensions:
                 out.append((f"certificate {i} extensions", names([extension_name(e.type) for e in entry.extensions])))
     return out

@@ -419,7 +419,7 @@ class _Dissector:
             protected = ctype == ContentType.application_data  # TLS 1.3 protects only these (RFC 8446, Section 5)
         elif ctype == ContentType.application_data and not d.protected:
             protected = True  # application data before we saw the keys change: encrypted all the same
-        elif ctype == ContentType.alert and len(payload) != 2 and not d.protected:
+        elif ctype == ContentType.alert and len(payload) > 2 and not d.protected:
             protected = True  # an alert in the clear is 2 bytes: this one is under keys the capture did not show
         if not protected:
             self.stage(lambda side, sender: RecordTrace(side, _out(sender), ctype, header, payload))
@@ -451,6 +451,9 @@ class _Dissector:
         elif ctype == ContentType.alert:
             for i in range(0, len(data) - 1, 2):
                 self.stage(_alert(AlertLevel(data[i]), AlertDescription(data[i + 1])))
+            if len(data) % 2 or not data:  # (too short to be under keys: no tag or MAC fits)
+                self.note(f"an alert record of {len(data)} byte(s): an alert is 2 bytes, level and "
+                          "description (RFC 5246, Section 7.2; RFC 8446, Section 6)", d.side)  # fmt: skip
         elif ctype == ContentType.change_cipher_spec and self.stream.version != ProtocolVersion.TLSv1_3:
             if d.side == "client" and self.server_random is None and self.stream.version is None:
                 # Before any ServerHello: no TLS 1.2 client sends one there, a TLS 1.3 client sends its
