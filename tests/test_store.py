@@ -97,6 +97,24 @@ def test_store_key_files_raw_hex_base64_and_several_lines(tmp_path) -> None:
         load_store_keys(tmp_path / "missing.key")
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives the file to another user")
+def test_a_store_key_file_open_to_its_group_only_when_root_owns_it(tmp_path) -> None:
+    path = tmp_path / "store.key"
+    path.write_text(KEY.hex() + "\n")
+    path.chmod(0o640)
+    assert load_store_keys(path) == [KEY]  # root's, its group (ssl-cert) may read it
+    for mode in (0o660, 0o620):
+        path.chmod(mode)
+        with pytest.raises(ConfigError, match="open to its group"):
+            load_store_keys(path)
+    os.chown(path, 4242, -1)  # the server's own user's: 600 only
+    path.chmod(0o640)
+    with pytest.raises(ConfigError, match=r"open to its group \(mode 640\); chmod 600 it"):
+        load_store_keys(path)
+    path.chmod(0o600)
+    assert load_store_keys(path) == [KEY]
+
+
 # -- health --------------------------------------------------------------------------------------
 
 

@@ -110,13 +110,21 @@ def _parse_line(line: str, where: str) -> bytes:
 
 
 def load_store_keys(path: str | os.PathLike[str]) -> list[bytes]:
-    """The store keys in ``path`` (see :func:`parse_store_keys`); a file every user may read is refused."""
+    """The store keys in ``path`` (see :func:`parse_store_keys`), from a file only its owner may read and
+    write, or, owned by root, its group read too (PostgreSQL's rule for its key file: a group such as
+    ssl-cert that the servers run in); another is refused."""
     target = Path(path)
     try:
-        mode = target.stat().st_mode
+        status = target.stat()
         data = target.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read the store key file {target}: {exc.strerror or exc}") from None
+    mode = status.st_mode & 0o777
     if mode & 0o007:
-        raise ConfigError(f"the store key file {target} is open to every user (mode {mode & 0o777:o}); chmod 600 it")
+        raise ConfigError(f"the store key file {target} is open to every user (mode {mode:o}); chmod 600 it")
+    if mode & (0o070 if status.st_uid != 0 else 0o030):
+        raise ConfigError(
+            f"the store key file {target} is open to its group (mode {mode:o}); chmod 600 it (a file owned by "
+            "root may be 640, for a group the servers run in)"
+        )
     return parse_store_keys(data, f"the store key file {target}")
