@@ -227,6 +227,33 @@ def test_a_retired_worker_that_hangs_is_killed(pki: PKI) -> None:
         assert gone(hung)
 
 
+def test_a_serving_worker_that_hangs_is_killed_and_replaced(pki: PKI) -> None:
+    """A serving worker whose event loop stops (SIGSTOP here; a call that never returns alike) kept its
+    socket and its share of new connections, which waited for ever: its heartbeat stops, it is killed."""
+    with CLIServer(pki, "--www", "--workers", "2", "--worker-timeout", "1.5") as server:
+        hung = started_pids(server)[1]
+        time.sleep(2.0)  # the heartbeats of a running worker keep it: nobody is killed meanwhile
+        assert "no heartbeat" not in server.log
+        os.kill(hung, signal.SIGSTOP)
+        started = time.monotonic()
+        server.wait_for(rf"worker 1 \(pid {hung}\) was killed: no heartbeat for 1\.\d s \(--worker-timeout\): its "
+                        "event loop was stuck; starting another", timeout=WAIT)  # fmt: skip
+        assert 0.4 < time.monotonic() - started < 4.0  # (its last heartbeat was up to 1 s before the stop)
+        deadline = time.monotonic() + WAIT
+        while started_pids(server)[1] == hung and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert served_by(pki, server.port, started_pids(server)[1])
+        context = client_context(pki)
+        assert all(fetch_page(context, server.port)[0] for _ in range(20))  # no connection waits on the dead socket
+        assert server.alive() and gone(hung)
+
+
+def test_a_worker_timeout_below_0_is_refused(pki: PKI) -> None:
+    done = subprocess.run([*GLASSTLS, "server", "--workers", "2", "--worker-timeout", "-1"],
+                          capture_output=True, text=True, timeout=WAIT)  # fmt: skip
+    assert done.returncode == 2 and "--worker-timeout must be 0 (never) or more seconds, not -1" in done.stderr
+
+
 def test_sigterm_closes_every_workers_connections_with_close_notify_and_exits_0(pki: PKI) -> None:
     server = CLIServer(pki, "--workers", "2")  # echo: the connections stay open until the server ends them
     try:

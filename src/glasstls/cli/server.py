@@ -55,7 +55,7 @@ from .common import (
 )
 from .diagram import DIAGRAM_HELP, new_sequence_diagram
 from .server_conn import REQUEST_HEAD_DEADLINE, ConnectionLog, log, peer_label, serve_echo, serve_www, set_worker
-from .workers import MAX_WORKERS, WorkerSeat, supervise
+from .workers import MAX_WORKERS, WORKER_TIMEOUT, WorkerSeat, supervise
 
 if TYPE_CHECKING:
     from ..config import ServerConfig
@@ -140,6 +140,14 @@ def _add_serving_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="serve from N processes sharing the address (SO_REUSEPORT), restarted when they die; SIGHUP "
         "restarts them one by one; resumption is per worker unless --store shares it (default 0: this process)",
+    )
+    p.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=WORKER_TIMEOUT,
+        metavar="S",
+        help="with --workers: a worker whose event loop sends no heartbeat for S seconds (stuck) is killed and "
+        f"replaced (default {WORKER_TIMEOUT:g}; 0: never)",
     )
     p.add_argument(
         "--handshake-timeout",
@@ -389,6 +397,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--idle-timeout must be 0 (never) or more seconds, not {args.idle_timeout:g}")
     if not 0 <= args.workers <= MAX_WORKERS:
         raise ConfigError(f"--workers must be 0 (this process) to {MAX_WORKERS}, not {args.workers}")
+    if not args.worker_timeout >= 0:
+        raise ConfigError(f"--worker-timeout must be 0 (never) or more seconds, not {args.worker_timeout:g}")
 
 
 def _hangup_ignored() -> None:

@@ -29,6 +29,10 @@ reset.
   otherwise, 0 included (a SIGTERM sent to it alone), is replaced.
 * A retired worker still running ``grace`` + ``STOP_MARGIN`` seconds after it was told to
   retire is killed.
+* A worker that listens sends a heartbeat every ``HEARTBEAT_EVERY`` seconds from its event
+  loop; one silent for ``--worker-timeout`` seconds (a loop stuck in a call that does not
+  return, a stopped process) is killed and replaced, as gunicorn's arbiter does: its socket
+  would otherwise hold its share of new connections for ever.
 
 Each worker is tied to the supervisor by a socket pair: the worker writes one byte
 when it listens, and reads end of file when the supervisor closes its end (to retire
@@ -62,6 +66,8 @@ MAX_QUICK_DEATHS = 3  # deaths before ready in a row on every socket, none servi
 RESTART_PAUSE = 0.1  # before a dead worker's replacement, doubled for each quick death in a row...
 MAX_RESTART_PAUSE = 30.0  # ... up to this
 STOP_MARGIN = 1.5  # beyond the workers' grace before a worker that did not stop is killed
+HEARTBEAT_EVERY = 1.0  # seconds between a serving worker's heartbeats
+WORKER_TIMEOUT = 30.0  # --worker-timeout's default: a serving worker silent this long is killed (gunicorn's)
 MAX_WORKERS = 256
 STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 IGNORED = (signal.SIGUSR1, signal.SIGUSR2)  # logrotate's "reopen your logs": stderr is not reopened
@@ -69,6 +75,7 @@ TRAPPED = (*STOPPING, signal.SIGHUP, signal.SIGCHLD, *IGNORED)
 READY = b"r"
 DONE = b"d"  # the worker served --max-connections and is ending by itself: not to be replaced
 RETIRE = b"x"  # the supervisor retires the worker (end of file without it: the supervisor died)
+HEARTBEAT = b"h"  # the worker's event loop runs
 _KILLED = float("inf")  # a retired worker's retire_by once it was killed
 
 
@@ -92,8 +99,15 @@ class WorkerSeat:
             self.control.sendall(DONE)
 
     def watch(self, loop: asyncio.AbstractEventLoop, retire: Callable[[], None]) -> None:
-        """Call ``retire`` once the supervisor closes its end of the line (or dies)."""
+        """Call ``retire`` once the supervisor closes its end of the line (or dies); until then, send a
+        heartbeat every HEARTBEAT_EVERY seconds from ``loop``."""
         self.control.setblocking(False)
+        beating: list[asyncio.TimerHandle] = []
+
+        def beat() -> None:
+            with contextlib.suppress(OSError):  # (a full line: the supervisor is behind, not us)
+                self.control.send(HEARTBEAT)
+            beating[:] = [loop.call_later(HEARTBEAT_EVERY, beat)]
 
         def readable() -> None:
             try:
@@ -106,9 +120,12 @@ class WorkerSeat:
                 self.told_to_retire = True
             if not data:
                 loop.remove_reader(self.control)
+                for handle in beating:
+                    handle.cancel()
                 retire()
 
         loop.add_reader(self.control, readable)
+        beat()
 
 
 @dataclass(eq=False)
@@ -117,6 +134,8 @@ class _Worker:
     pid: int
     control: socket.socket  # the supervisor's end
     started: float
+    heard: float = 0.0  # when it last said anything (a heartbeat), monotonic
+    hung: float = 0.0  # (killed for its silence) how long it had been silent
     ready: bool = False
     done: bool = False  # it said it served --max-connections
     retiring: bool = False
@@ -130,6 +149,8 @@ class _Worker:
     def how_it_ended(self) -> str:
         if self.status is None:
             return "is running"
+        if self.hung:
+            return f"was killed: no heartbeat for {self.hung:.1f} s (--worker-timeout): its event loop was stuck"
         if self.status < 0:
             try:
                 return f"was killed by {signal.Signals(-self.status).name}"
@@ -217,6 +238,7 @@ class Supervisor:
         self, args: argparse.Namespace, serve: Callable[[WorkerSeat], int], grace: float, backlog: int
     ) -> None:
         self.args, self.serve, self.grace, self.backlog = args, serve, grace, backlog
+        self.timeout = getattr(args, "worker_timeout", WORKER_TIMEOUT)  # (0: no heartbeat is awaited)
         self.slots = [_Slot(n + 1, s) for n, s in enumerate(bind_sockets(args.listen, args.workers, backlog))]
         self.address = self.slots[0].sock.getsockname()[:2]
         self.family = self.slots[0].sock.family
@@ -381,7 +403,9 @@ class Supervisor:
             worker.ready = True
         if DONE in data:
             worker.done = True
-        if not data:  # the worker is gone or going: reaped soon
+        if data:
+            worker.heard = time.monotonic()
+        else:  # the worker is gone or going: reaped soon
             self._hang_up(worker)
 
     def _hang_up(self, worker: _Worker) -> None:
@@ -447,7 +471,14 @@ class Supervisor:
         """Seconds to the next replacement due or retired worker to kill; None for none."""
         times = [slot.restart_at for slot in self.slots if slot.restart_at is not None]
         times += [w.retire_by for w in self.workers.values() if w.retiring and w.retire_by != _KILLED]
+        times += [w.heard + self.timeout for w in self._watched()]
         return max(0.0, min(times) - time.monotonic()) if times else None
+
+    def _watched(self) -> list[_Worker]:
+        """The workers whose heartbeat is awaited: serving, not retired, not already killed for silence."""
+        if not self.timeout:
+            return []
+        return [w for w in self.workers.values() if w.ready and not w.retiring and not w.hung and w.status is None]
 
     def _on_timers(self) -> None:
         """Start the replacements that are due; kill retired workers past their time."""
@@ -464,6 +495,11 @@ class Supervisor:
                         slot.restart_at = now + MAX_RESTART_PAUSE
                         continue
                 slot.worker = self._fork(slot)
+        for worker in self._watched():
+            if now - worker.heard >= self.timeout:
+                worker.hung = now - worker.heard  # (killed once; reaped, it is replaced as any dead worker)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
         for worker in list(self.workers.values()):
             if worker.retiring and worker.retire_by <= now and worker.status is None:
                 worker.retire_by = _KILLED  # (once)
