@@ -803,6 +803,25 @@ def test_a_client_does_not_offer_a_session_whose_server_chain_does_not_parse(by_
     )
 
 
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_a_session_made_without_verification_is_not_offered_by_a_config_that_verifies(by_ticket: bool) -> None:
+    """As in TLS 1.3 (test_resumption13.py): a session whose server was never verified, offered by a
+    configuration that verifies, resumed and took an untrusted server for a verified one."""
+    from glasstls.config import Dangerous
+    from glasstls.x509.mint import ThrowawayCA
+
+    stranger = ThrowawayCA.create("untrusted root").issue_server(["localhost"])
+    scfg = ServerConfig(certificates=(CertifiedKey(stranger.chain, stranger.private_key),), session_tickets=by_ticket)
+    session = first_session(ClientConfig(dangerous=Dangerous(skip_server_verification=True), tls_max=V12), scfg)
+    run = Run(client_config(tls_max=V12), scfg, session=session)
+    assert not run.hello.legacy_session_id and run.hello.ext(ExtensionType.session_ticket).data == b""
+    with pytest.raises(AssertionError):
+        run.handshake()
+    assert "is not trusted" in str(run.client.error)
+    checks = [(e.ok, e.detail) for e in run.client_log.events if isinstance(e, VerificationTrace)]
+    assert any(not ok and "session not offered: the server chain it keeps does not verify" in d for ok, d in checks)
+
+
 def _fatal_from_client(run: Run) -> None:
     run.client._fail(AlertError(AlertDescription.handshake_failure, "a fatal alert after the handshake"))
     _move(run.client, run.server)

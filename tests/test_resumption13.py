@@ -736,6 +736,28 @@ def test_a_client_does_not_offer_a_session_whose_server_chain_does_not_parse() -
     assert not ok and detail.startswith("ticket not offered: the server chain it keeps does not parse"), detail
 
 
+def test_a_session_made_without_verification_is_not_offered_by_a_config_that_verifies() -> None:
+    """A session from a client that skipped verification (here a server of a CA nobody trusts), given to a
+    client that verifies: resumed, the untrusted server was taken as verified (a resumption shows no
+    certificate). The kept chain is checked as the configuration would check it: not offered, and the
+    full handshake refuses the server. The same session under the skipping config still resumes."""
+    from glasstls.config import Dangerous
+    from glasstls.x509.mint import ThrowawayCA
+
+    stranger = ThrowawayCA.create("untrusted root").issue_server(["localhost"])
+    scfg = ServerConfig(certificates=(CertifiedKey(stranger.chain, stranger.private_key),))
+    insecure = ClientConfig(dangerous=Dangerous(skip_server_verification=True))
+    session = first_session(insecure, scfg)
+    client = ClientConnection(client_config(), "localhost", session=session, observer=(log := EventList()))
+    assert client.offered_hello.ext(ExtensionType.pre_shared_key) is None
+    checks = [e.detail for e in log.events if isinstance(e, VerificationTrace) and e.subject == "PSK"]
+    assert len(checks) == 1 and checks[0].startswith(
+        "ticket not offered: the server chain it keeps does not verify with this configuration: issuer CN=untrusted"
+    ), checks
+    again = ClientConnection(insecure, "localhost", session=session)
+    assert again.offered_hello.ext(ExtensionType.pre_shared_key) is not None
+
+
 def test_a_client_does_not_offer_a_session_whose_server_certificate_has_expired() -> None:
     """The server's certificate expires while the ticket still lives (an hour against two): past its
     notAfter the client offers the ticket no more (as Go's client), and the full handshake shows the

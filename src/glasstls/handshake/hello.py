@@ -109,7 +109,7 @@ def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
     elif not same_server_name(session.server_name, ctx.offered_sni):
         problem = f"it is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     else:
-        problem = session_server_problem(session.peer_certificates, ctx.now())
+        problem = session_server_problem(ctx, session.peer_certificates, ctx.now())
     if problem is None:
         return session
     ctx.verified("session", False, f"session not offered: {problem}")

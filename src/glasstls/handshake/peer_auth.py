@@ -149,16 +149,33 @@ def verify_client(ctx: Context, chain: Chain) -> None:
         traced_check(ctx, subject, f"client accepted by {CHECK_FIELD}", lambda: run_identity_check(check, identity))
 
 
-def session_server_problem(ders: tuple[bytes, ...], now: datetime) -> str | None:
+def session_server_problem(ctx: Context, ders: tuple[bytes, ...], now: datetime) -> str | None:
     """Why a client may not offer a session on account of the server chain it keeps, or None: a chain
-    that does not parse (a damaged session file), or a server certificate past its notAfter (as Go's
-    client: a resumption would vouch for it once more without a look at it)."""
+    that does not parse (a damaged session file), a server certificate past its notAfter (as Go's
+    client: a resumption would vouch for it once more without a look at it), or, when this
+    configuration verifies the server, a chain it does not verify now for this name (a session made
+    with verification skipped, or under another trust store: Go refuses a session without verified
+    chains, Python's ssl one of another context). A resumed handshake shows no certificate: the one
+    the session keeps is the only one there is to check. The path was validated when the session was
+    made, so this is usually a hit of the verified-chain cache (x509/verify_cache.py)."""
     try:
         chain = parse_der_chain(ders, "server")
     except AlertError as exc:
         return f"the server chain it keeps does not parse: {exc.reason}"
     if chain and chain[0].not_valid_after_utc < now:
         return f"the server certificate it keeps expired at {chain[0].not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC"
+    dangerous = ctx.config.dangerous
+    if dangerous.skip_server_verification:
+        return None
+    if not chain:
+        return "it keeps no server certificate to verify"
+    name = None if dangerous.skip_server_name_check else ctx.server_name
+    if name is None and not dangerous.skip_server_name_check:
+        return "no server name to verify the certificate it keeps against"
+    try:
+        verify_server_chain(chain, name, ctx.config.trust_store or TrustStore.system(), now)
+    except AlertError as exc:
+        return f"the server chain it keeps does not verify with this configuration: {exc.reason}"
     return None
 
 

@@ -162,7 +162,7 @@ def _unofferable(ctx: Context, session: SessionState, suites: Sequence[Suite13],
         return f"the ticket is for server name {session.server_name!r}, not {ctx.offered_sni!r}"
     if session.expired(now):
         return "the ticket has expired"
-    return session_server_problem(session.peer_certificates, now)
+    return session_server_problem(ctx, session.peer_certificates, now)
 
 
 def psk_modes_extension(ctx: Context) -> Extension:
