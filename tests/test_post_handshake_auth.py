@@ -173,6 +173,21 @@ def test_post_handshake_auth_succeeds_and_data_flows_around_it() -> None:
     assert checks[-3:] == ["CN=alice", "client CertificateVerify (post-handshake)", "client Finished (post-handshake)"]
 
 
+@pytest.mark.parametrize("size", [11, 20000])  # one record (send's bulk lane), and more than one
+def test_data_sent_after_the_answer_follows_it(size: int) -> None:
+    """The client reads the request (its answer is queued), then sends data: the data went out first,
+    sealed at once while the answer waited for data_to_send, so the server took data the client sent
+    after authenticating for data sent before it."""
+    pair = pha_pair()
+    pair.server.request_client_certificate()
+    pair.to_client()
+    pair.client.send(b"a" * size)
+    server_events = pair.to_server()
+    kinds = [type(e) for e in server_events]
+    assert kinds.index(ClientAuthenticated) < kinds.index(ApplicationData), kinds
+    assert data_of(server_events) == b"a" * size
+
+
 def test_after_handshake_client_auth_a_second_authentication_works() -> None:
     """Client auth in the handshake (empty context) and then after it (a fresh one)."""
     pair = pha_pair(server_kw={"client_auth": "optional"})

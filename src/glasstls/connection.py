@@ -237,7 +237,7 @@ class Connection:
         """Queue application data; it flows once the handshake is complete. (A memoryview, of
         bytes, is sealed at once, or copied while the handshake runs: it is not kept.)"""
         sealer = self._sealer
-        if sealer is None or not data or len(data) > MAX_PLAINTEXT:
+        if sealer is None or not data or len(data) > MAX_PLAINTEXT or self._hs_out:
             self._send(data)
             return
         # The bulk of a transfer: one record, sealed as records.send would seal it (_choose_sealer).
@@ -258,6 +258,8 @@ class Connection:
         if self.peer_verified is None:
             self._app_out.append(bytes(data))
             return
+        if self._hs_out:  # a post-handshake answer (Certificate … Finished) queued before this data goes first
+            self._flush_handshake()
         try:
             self._records.send(_APPLICATION_DATA_TYPE, data)
         except AlertError as err:  # RFC 5246, Section 6.1: a sequence number may not wrap; close instead
