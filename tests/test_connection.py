@@ -22,7 +22,7 @@ from glasstls import (
     ServerConnection,
 )
 from glasstls.crypto.rand import ReplayRandomness
-from glasstls.enums import AlertDescription, ContentType
+from glasstls.enums import AlertDescription, AlertLevel, ContentType
 from glasstls.errors import ConnectionClosedError, PeerAlertError
 from glasstls.x509.mint import ThrowawayCA
 from glasstls.x509.store import TrustStore
@@ -217,6 +217,74 @@ def test_close_notify_half_close_in_tls13(ca, server_key) -> None:
     assert c.closed and s.closed
     with pytest.raises(ConnectionClosedError):
         c.send(b"too late")
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+@pytest.mark.parametrize("who", ["client", "server"])
+def test_close_during_the_handshake_cancels_it(ca, server_key, version, who) -> None:
+    """RFC 8446, Section 6.1: a handshake is canceled with user_canceled, then close_notify. Before, close()
+    sent close_notify alone, the client went on to report a completed handshake (its Finished never
+    sent, keys exported) and the server took the close for a clean one."""
+    cc, sc = configs(ca, server_key, {"tls_max": ProtocolVersion[version]})
+    c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
+    hello = c.data_to_send()
+    closer, other = (c, s) if who == "client" else (s, c)
+    if who == "client":
+        s.receive_bytes(hello)  # the server's flight is ready, the client has not read it
+    closer.close()
+    wire = closer.data_to_send()
+    assert closer.closed and not closer.handshake_complete and closer.data_to_send() == b""
+    events = other.receive_bytes(wire)
+    assert not c.handshake_complete and not s.handshake_complete
+    alerts = [(e.level, e.description) for e in events if isinstance(e, AlertReceived)]
+    assert alerts == [
+        (AlertLevel.warning, AlertDescription.user_canceled),
+        (AlertLevel.warning, AlertDescription.close_notify),
+    ]
+    closed = events[-1]
+    assert isinstance(closed, ConnectionClosed) and closed.by_peer
+    assert isinstance(closed.error, PeerAlertError) and closed.error.description == AlertDescription.user_canceled
+    assert other.error is closed.error and other.closed
+    for done in (c, s):
+        with pytest.raises(ConnectionClosedError):
+            done.send(b"data")
+
+
+def test_a_close_notify_alone_during_the_handshake_is_not_a_clean_close(ca, server_key) -> None:
+    c, s = (
+        ClientConnection(configs(ca, server_key)[0], server_name="localhost"),
+        ServerConnection(configs(ca, server_key)[1]),
+    )
+    s.receive_bytes(c.data_to_send())
+    c._send_alert(AlertLevel.warning, AlertDescription.close_notify, "")  # as a peer that skips user_canceled
+    (alert, closed) = s.receive_bytes(c.data_to_send())
+    assert isinstance(closed, ConnectionClosed) and closed.by_peer
+    assert isinstance(closed.error, PeerAlertError) and closed.error.description == AlertDescription.close_notify
+    assert "peer sent alert close_notify while" in str(closed.error)
+
+
+def test_a_failed_connection_says_why_to_every_later_call(ca, server_key) -> None:
+    from glasstls.errors import NotNegotiatedError
+
+    c, s, _, _ = handshake(*configs(ca, server_key))
+    c.send(b"ok")
+    forged = bytearray(c.data_to_send())
+    forged[-1] ^= 1
+    (closed,) = s.receive_bytes(bytes(forged))
+    assert isinstance(closed, ConnectionClosed) and closed.error is s.error
+    calls = {
+        "send": lambda: s.send(b"x"),
+        "update_keys": s.update_keys,
+        "export_keying_material": lambda: s.export_keying_material("EXPORTER-test"),
+        "channel_binding": s.channel_binding,
+    }
+    for name, call in calls.items():
+        with pytest.raises(ConnectionClosedError, match="the connection failed: record failed authentication") as info:
+            call()
+        assert info.value.__cause__ is s.error, name
+    fresh = ClientConnection(configs(ca, server_key)[0], server_name="localhost")
+    with pytest.raises(NotNegotiatedError, match="the handshake has not completed"):
+        fresh.update_keys()
 
 
 @pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])

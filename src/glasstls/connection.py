@@ -145,6 +145,7 @@ class Connection:
         self._hs_in = HandshakeBuffer(limits.max_handshake_message)
         self._hs_partial = False  # not _hs_in.empty(), as _on_handshake leaves it (it alone feeds _hs_in)
         self._hs_out: list[bytes] = []
+        self._peer_canceled = False  # a user_canceled warning came: the close_notify after it cancels
         self._events: list[Event] = []
         self._app_out: list[bytes] = []
         self._state: AnyState
@@ -252,7 +253,7 @@ class Connection:
     def _send(self, data: bytes | memoryview) -> None:
         """send, in every state and for data of any size."""
         if self._closed or self._write_closed:
-            raise ConnectionClosedError("cannot send: the connection is closed")
+            raise self._closed_error("cannot send")
         if not data:
             return
         if self.peer_verified is None:
@@ -276,6 +277,14 @@ class Connection:
             if isinstance(state, Connected):
                 state.update_write(self._ctx, request_peer=False)
 
+    def _closed_error(self, what: str) -> ConnectionClosedError:
+        """The error for ``what`` asked of a closed connection: the failure that closed it, when one did."""
+        if self.error is None:
+            return ConnectionClosedError(f"{what}: the connection is closed")
+        error = ConnectionClosedError(f"{what}: the connection failed: {self.error}")
+        error.__cause__ = self.error
+        return error
+
     def _choose_sealer(self) -> None:
         """send's bulk lane anew, for the record layer's keys and limit and the connection's state."""
         may_send = self.peer_verified is not None and not (self._closed or self._write_closed)
@@ -287,8 +296,17 @@ class Connection:
         return self._records.take_output()
 
     def close(self) -> None:
-        """Send close_notify (RFC 8446, Section 6.1); the peer's data may still arrive."""
+        """Send close_notify (RFC 8446, Section 6.1); the peer's data may still arrive. Before the
+        handshake completed, cancel it: user_canceled, then close_notify (Section 6.1), and the
+        connection is over (a handshake cannot finish without our Finished, which would follow our
+        close_notify)."""
         if self._write_closed or self._closed:
+            return
+        if self.peer_verified is None:
+            self._send_alert(_WARNING, _USER_CANCELED, "the handshake is canceled: close() before it completed")
+            self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
+            self._write_closed = self._read_closed = self._closed = True
+            self._choose_sealer()
             return
         self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
         self._write_closed = True
@@ -299,8 +317,10 @@ class Connection:
     def update_keys(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446, Section 4.6.3)."""
         state = self._state
-        if self.peer_verified is None or self._closed or not isinstance(state, Connected):
-            raise ConnectionClosedError("KeyUpdate needs an established connection")
+        if self._closed:
+            raise self._closed_error("cannot send a KeyUpdate")
+        if self.peer_verified is None or not isinstance(state, Connected):
+            raise NotNegotiatedError("a KeyUpdate needs an established connection: the handshake has not completed")
         if self._write_closed:
             raise ConnectionClosedError("KeyUpdate after close(): our close_notify was the last record we send")
         state.update_write(self._ctx, request_peer)  # NotNegotiatedError in TLS 1.2, which has no KeyUpdate
@@ -318,6 +338,8 @@ class Connection:
         state = self._state
         if self.peer_verified is None or not isinstance(state, Connected):
             raise NotNegotiatedError("keying material can be exported only once the handshake completed")
+        if self.error is not None:  # (a failed connection's keys may be an attacker's to know: none from them)
+            raise self._closed_error("cannot export keying material")
         if isinstance(label, str):
             if not label.isascii():
                 raise ValueError(f"exporter label {label!r} is not ASCII (RFC 5705, Section 4)")
@@ -347,6 +369,8 @@ class Connection:
         handshake is done."""
         if not self.handshake_complete or self._first_finished is None:
             raise NotNegotiatedError("tls-unique needs a completed handshake")
+        if self.error is not None:
+            raise self._closed_error("cannot give tls-unique")
         return self._first_finished
 
     @property
@@ -553,6 +577,7 @@ class Connection:
         if description == _CLOSE_NOTIFY:
             self._on_close_notify()
         elif description == _USER_CANCELED and level == _WARNING:
+            self._peer_canceled = True
             return  # RFC 8446, Section 6.1: a closure alert is expected to follow
         elif level == _WARNING and self.version != _TLS13:
             # RFC 5246, Section 7.2: in TLS 1.2 a warning (e.g. no_renegotiation) is not fatal. So
@@ -580,10 +605,14 @@ class Connection:
             if self._write_closed:
                 self._closed = True
         else:
-            # During the handshake there is nothing to finish: answer with our own and close.
-            self.close()
-            self._closed = True
-        # (No lane to drop: whichever branch closed the connection, close() had chosen none.)
+            # During the handshake there is nothing to finish: answer with our own and close. The
+            # handshake did not complete: not a clean close (user_canceled before it: canceled).
+            self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
+            self._write_closed = self._read_closed = self._closed = True
+            self.error = PeerAlertError(_USER_CANCELED if self._peer_canceled else _CLOSE_NOTIFY, self._state.step)
+            self._events.append(ConnectionClosed(self.error, by_peer=True))
+            return
+        # (No lane to drop: close() had chosen none.)
         self._events.append(ConnectionClosed(None, by_peer=True))
 
     def _on_change_cipher_spec(self, data: bytes, protected: bool) -> None:
