@@ -260,7 +260,7 @@ def test_a_close_notify_alone_during_the_handshake_is_not_a_clean_close(ca, serv
     (alert, closed) = s.receive_bytes(c.data_to_send())
     assert isinstance(closed, ConnectionClosed) and closed.by_peer
     assert isinstance(closed.error, PeerAlertError) and closed.error.description == AlertDescription.close_notify
-    assert "peer sent alert close_notify while" in str(closed.error)
+    assert "the peer sent close_notify while" in str(closed.error)
 
 
 def test_a_failed_connection_says_why_to_every_later_call(ca, server_key) -> None:

@@ -650,7 +650,7 @@ def test_directions_that_open_with_an_alert(tmp_path: Path, capsys: pytest.Captu
     client.data_to_send()  # its ClientHello, never sent here
     client.close()
     goodbye = client.data_to_send()
-    assert goodbye == b"\x15\x03\x03\x00\x02\x01\x00"  # warning close_notify
+    assert goodbye == b"\x15\x03\x03\x00\x02\x01\x5a\x15\x03\x03\x00\x02\x01\x00"  # user_canceled, close_notify
     packets = pcap.tcp_packets([("client", http), ("server", answer)], ("127.0.0.1", 40000), ("127.0.0.1", 443))
     packets += pcap.tcp_packets([("client", goodbye)], ("127.0.0.1", 40001), ("127.0.0.1", 443))
     capture = tmp_path / "alerts.pcap"
@@ -661,8 +661,8 @@ def test_directions_that_open_with_an_alert(tmp_path: Path, capsys: pytest.Captu
     assert alerts(first, "server") == [("out", "fatal", "unexpected_message")]
     notes = [e.text for e in first.events if isinstance(e, pcap.NoteTrace)]
     assert notes == ["the client's 18 bytes are not TLS records (they begin 47 45 54 20 2f 20 48 54)"]
-    assert alerts(second, "client") == [("out", "warning", "close_notify")]
-    assert alerts(second, "server") == [("in", "warning", "close_notify")]
+    assert alerts(second, "client") == [("out", "warning", "user_canceled"), ("out", "warning", "close_notify")]
+    assert alerts(second, "server") == [("in", "warning", "user_canceled"), ("in", "warning", "close_notify")]
     out = run_cli(capsys, capture)
     assert "2 TCP connections, 2 with TLS" in out
 

@@ -70,9 +70,9 @@ def test_nothing_is_exported_before_the_handshake_or_with_bad_arguments() -> Non
     done = _pair("TLSv1.3")
     with pytest.raises(ValueError, match="not ASCII"):
         done.client.export_keying_material("EXPORTER-ü")
-    with pytest.raises(ValueError, match=r"outside 1\.\.8160"):
+    with pytest.raises(ValueError, match=r"not a whole number in 1\.\.8160"):
         done.client.export_keying_material("EXPORTER-x", length=0)
-    with pytest.raises(ValueError, match=r"outside 1\.\.8160"):
+    with pytest.raises(ValueError, match=r"not a whole number in 1\.\.8160"):
         done.client.export_keying_material("EXPORTER-x", length=8161)
     with pytest.raises(ValueError, match="tls-unique"):
         done.client.channel_binding("tls-unique")

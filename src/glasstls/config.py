@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
+from .config_check import check_field_types
 from .crypto import certcompress, kx
 from .crypto.rand import system_randomness
 from .crypto.signatures import PrivateKey, ecdsa_group, is_rsassa_pss_certificate, key_kind, schemes_for_key
@@ -290,6 +291,12 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
             raise ConfigError(f"group {NamedGroup(group).name} is not supported")
     if not cfg.groups:
         raise ConfigError("no groups configured")
+    if not cfg.signature_schemes:
+        raise ConfigError("no signature schemes configured")
+    if ProtocolVersion.TLSv1_3 not in speakable_versions(cfg) and all(g in kx.TLS13_ONLY_GROUPS for g in cfg.groups):
+        # (a TLS 1.2 client would send an empty supported_groups, which no server can decode)
+        only = ", ".join(NamedGroup(g).name for g in cfg.groups)
+        raise ConfigError(f"TLS 1.2, the only version left, has no group to use: {only} is for TLS 1.3 only")
     for protocol in cfg.alpn:
         # RFC 7301, Section 3.1: a ProtocolName is 1 to 255 bytes.
         size = len(protocol.encode() if isinstance(protocol, str) else protocol)
@@ -298,6 +305,24 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
             raise ConfigError(f"ALPN protocol {shown!r} is {size} bytes; a protocol name is 1 to 255 (RFC 7301)")
     if cfg.record_size_limit is not None and not 64 <= cfg.record_size_limit <= (1 << 14) + 1:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
+
+
+def _alpn_names(alpn: Any) -> tuple[str, ...]:
+    """``alpn`` as a tuple of protocol names (str; bytes taken as ASCII). A lone string is refused: as a
+    sequence it would be one protocol per character."""
+    if isinstance(alpn, (str, bytes)):
+        raise ConfigError(f"alpn is a sequence of protocol names: alpn=({alpn!r},), not alpn={alpn!r}")
+    names = []
+    for protocol in alpn:
+        if isinstance(protocol, bytes):
+            try:
+                protocol = protocol.decode()  # (names are kept as str and sent UTF-8 encoded)
+            except UnicodeDecodeError:
+                raise ConfigError(f"ALPN protocol {protocol!r} is not UTF-8: give it as a str") from None
+        if not isinstance(protocol, str):
+            raise ConfigError(f"an ALPN protocol name is a str, not {type(protocol).__name__} ({protocol!r})")
+        names.append(protocol)
+    return tuple(names)
 
 
 def speakable_versions(cfg: ClientConfig | ServerConfig) -> tuple[ProtocolVersion, ...]:
@@ -458,6 +483,8 @@ class ClientConfig:
 
     def __post_init__(self) -> None:
         _apply_profile(self)
+        object.__setattr__(self, "alpn", _alpn_names(self.alpn))  # (bytes names taken: before the types)
+        check_field_types(self, _FIELD_CLASSES)
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
         _check_psks(self, (self.psk,) if self.psk is not None else ())
         if self.key_share_groups is not None:
@@ -465,7 +492,6 @@ class ClientConfig:
             for group in self.key_share_groups:
                 if group not in self.groups:
                     raise ConfigError(f"key share group {group.name} is not among the offered groups")
-        object.__setattr__(self, "alpn", tuple(self.alpn))
         object.__setattr__(self, "crls", tuple(self.crls))
         if self.ocsp not in ("off", "request", "require"):
             raise ConfigError(f"ocsp must be off, request or require, not {self.ocsp!r}")
@@ -580,9 +606,15 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         _apply_profile(self)
+        object.__setattr__(self, "alpn", _alpn_names(self.alpn))  # (bytes names taken: before the types)
+        check_field_types(self, _FIELD_CLASSES)
+        for name in ("server_name_callback", "client_identity_check"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                raise ConfigError(
+                    f"ServerConfig.{name} takes a function or None, not {type(getattr(self, name)).__name__}"
+                )
         _freeze(self, cipher_suites=CipherSuite, groups=NamedGroup, signature_schemes=SignatureScheme)
         object.__setattr__(self, "certificates", tuple(self.certificates))
-        object.__setattr__(self, "alpn", tuple(self.alpn))
         object.__setattr__(self, "client_crls", tuple(self.client_crls))
         _check_revocation(self.client_revocation, self.client_crls, "client_revocation")
         _check_certificate_compression(self)
@@ -637,3 +669,15 @@ class ServerConfig:
             object.__setattr__(self, "ticket_keys", TicketKeys(system_randomness))
         if self.stateless_hrr and self.cookie_sealer is None:
             object.__setattr__(self, "cookie_sealer", CookieSealer(system_randomness))
+
+
+# The classes check_field_types reads in the annotations of the configurations' fields (config_check.py).
+_FIELD_CLASSES: dict[str, type] = {
+    "TrustStore": TrustStore,
+    "Limits": Limits,
+    "Dangerous": Dangerous,
+    "CertifiedKey": CertifiedKey,
+    "ExternalPsk": ExternalPsk,
+    "CookieSealer": CookieSealer,
+    "x509.CertificateRevocationList": x509.CertificateRevocationList,
+}

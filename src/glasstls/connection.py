@@ -20,6 +20,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from .config import ClientConfig, ServerConfig
 from .crypto.rand import Randomness
 from .enums import AlertDescription, AlertLevel, ContentType, HandshakeType, KeyUpdateRequest, ProtocolVersion
 from .errors import (
@@ -43,7 +44,7 @@ from .events import (
 )
 from .handshake import client, server
 from .handshake.base import AnyState, Connected, PeerVerified
-from .handshake.hello import sni_name
+from .handshake.hello import check_server_name, sni_name
 from .handshake_context import Clock, HandshakeContext
 from .limits import DEFAULT_LIMITS, PeerBudget
 from .observe import AlertTrace, Observer, StateTrace, as_observer
@@ -66,6 +67,7 @@ from .wire.handshake import (
 KEY_UPDATE_AFTER_RECORDS = 1 << 24
 # The longest export HKDF-Expand allows under SHA-256 (RFC 5869, Section 2.3), for both versions.
 MAX_EXPORT_LENGTH = 255 * 32
+MAX_EXPORT_LABEL = 255 - len(b"tls13 ")
 
 # Compared or passed per record: module names, not enum class attributes (an Enum member
 # looked up on its class costs a descriptor call each time).
@@ -191,6 +193,8 @@ class Connection:
         records = self._records
         whole = type(data) is bytes  # (feed cannot fail for bytes: what it cannot take raises to the caller)
         if not whole:
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"receive_bytes() takes bytes, a bytearray or a memoryview, not {type(data).__name__}")
             records.feed(data)
         try:
             # An input that is one whole record (a 16 KiB one of a transfer) is read in one call;
@@ -238,7 +242,11 @@ class Connection:
         """Queue application data; it flows once the handshake is complete. (A memoryview, of
         bytes, is sealed at once, or copied while the handshake runs: it is not kept.)"""
         sealer = self._sealer
-        if sealer is None or not data or len(data) > MAX_PLAINTEXT or self._hs_out:
+        kind = type(data)
+        if sealer is None or (kind is not bytes and kind is not memoryview) or not data or len(data) > MAX_PLAINTEXT:
+            self._send(data)
+            return
+        if self._hs_out:
             self._send(data)
             return
         # The bulk of a transfer: one record, sealed as records.send would seal it (_choose_sealer).
@@ -252,6 +260,8 @@ class Connection:
 
     def _send(self, data: bytes | memoryview) -> None:
         """send, in every state and for data of any size."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send() takes bytes (or a bytearray or memoryview), not {type(data).__name__}")
         if self._closed or self._write_closed:
             raise self._closed_error("cannot send")
         if not data:
@@ -340,12 +350,17 @@ class Connection:
             raise NotNegotiatedError("keying material can be exported only once the handshake completed")
         if self.error is not None:  # (a failed connection's keys may be an attacker's to know: none from them)
             raise self._closed_error("cannot export keying material")
+        if not isinstance(label, (str, bytes)) or not isinstance(context, (bytes, type(None))):
+            raise TypeError("the exporter's label is a str or bytes, its context bytes or None")
         if isinstance(label, str):
             if not label.isascii():
                 raise ValueError(f"exporter label {label!r} is not ASCII (RFC 5705, Section 4)")
             label = label.encode("ascii")
-        if not 1 <= length <= MAX_EXPORT_LENGTH:
-            raise ValueError(f"exporter length {length} is outside 1..{MAX_EXPORT_LENGTH}")
+        if type(length) is not int or not 1 <= length <= MAX_EXPORT_LENGTH:
+            raise ValueError(f"exporter length {length!r} is not a whole number in 1..{MAX_EXPORT_LENGTH}")
+        if self.version == _TLS13 and len(label) > MAX_EXPORT_LABEL:
+            # RFC 8446, Section 7.1: HkdfLabel's label is "tls13 " + Label, at most 255 bytes.
+            raise ValueError(f"exporter label of {len(label)} bytes: TLS 1.3 takes at most {MAX_EXPORT_LABEL}")
         return state.export_keying_material(label, context, length)
 
     def channel_binding(self, kind: str = "tls-exporter") -> bytes:
@@ -609,7 +624,12 @@ class Connection:
             # handshake did not complete: not a clean close (user_canceled before it: canceled).
             self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
             self._write_closed = self._read_closed = self._closed = True
-            self.error = PeerAlertError(_USER_CANCELED if self._peer_canceled else _CLOSE_NOTIFY, self._state.step)
+            step = self._state.step
+            if self._peer_canceled:
+                said = f"the peer canceled the handshake (user_canceled, then close_notify) while {step}"
+                self.error = PeerAlertError(_USER_CANCELED, step, said)
+            else:
+                self.error = PeerAlertError(_CLOSE_NOTIFY, step, f"the peer sent close_notify while {step}")
             self._events.append(ConnectionClosed(self.error, by_peer=True))
             return
         # (No lane to drop: close() had chosen none.)
@@ -722,15 +742,6 @@ def _check_early_data(session: SessionState | None, size: int, alpn: tuple[str, 
         )
 
 
-def _non_ascii_name(name: str) -> str:
-    """RFC 6066, Section 3: a HostName is ASCII; an internationalized name travels as A-labels (RFC 5890)."""
-    try:
-        a_labels = f" ({name.encode('idna').decode('ascii')})"
-    except UnicodeError:
-        a_labels = ""
-    return f"server name {name!r} is not ASCII: give it in its IDNA form{a_labels}, as DNS and certificates hold it"
-
-
 class ClientConnection(Connection):
     side = "client"
 
@@ -747,9 +758,12 @@ class ClientConnection(Connection):
         2.3), with ``session``'s TLS 1.3 ticket, which must allow that much
         (``session.max_early_data``). Whether the server took it is
         ``parameters.early_data_accepted``; rejected data is not sent again."""
+        if not isinstance(config, ClientConfig):
+            raise TypeError(f"a ClientConnection takes a ClientConfig, not {type(config).__name__}")
+        if session is not None and not isinstance(session, SessionState):
+            raise TypeError(f"session must be a SessionState (a connection's .session), not {type(session).__name__}")
         super().__init__(config, **kwargs)
-        if server_name is not None and not server_name.isascii():
-            raise ConfigError(_non_ascii_name(server_name))
+        check_server_name(config, server_name)
         self.server_name = server_name
         self._ctx.offered_sni = sni_name(server_name)
         # A saved session (session.state.SessionState) to resume, if still valid and not ended by a
@@ -801,6 +815,8 @@ class ServerConnection(Connection):
     side = "server"
 
     def __init__(self, config: Any, **kwargs: Any) -> None:
+        if not isinstance(config, ServerConfig):
+            raise TypeError(f"a ServerConnection takes a ServerConfig, not {type(config).__name__}")
         super().__init__(config, **kwargs)
         self._state = server.ExpectClientHello()
 

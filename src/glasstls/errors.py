@@ -124,10 +124,10 @@ class InternalError(AlertError):
 class PeerAlertError(TLSError):
     """The peer sent a fatal alert (or closed) during ``step``."""
 
-    def __init__(self, description: AlertDescription | int, step: str) -> None:
+    def __init__(self, description: AlertDescription | int, step: str, text: str | None = None) -> None:
         self.description = AlertDescription(description)
         self.step = step
-        super().__init__(f"peer sent alert {self.description.name} while {step}")
+        super().__init__(text or f"peer sent alert {self.description.name} while {step}")
 
 
 class ConnectionClosedError(TLSError):

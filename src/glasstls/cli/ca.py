@@ -326,7 +326,7 @@ def run_revoke(args: argparse.Namespace) -> int:
         raise ConfigError("name the certificate to revoke: CERT.pem or --serial HEX (one of them)")
     cert = load_certificates(args.cert)[0] if args.cert else ca.certificate_by_serial(args.serial)
     revocation = ca.revoke(cert, args.reason, _now())
-    print(f"Revoked {revocation.subject or '(no subject)'}  serial {serial_hex(revocation.serial)}")
+    print(f"Revoked {printable(revocation.subject) or '(no subject)'}  serial {serial_hex(revocation.serial)}")
     print(f"  reason {revocation.reason}, since {_date(revocation.date)}")
     print(f"  publish it: glasstls ca crl --dir {ca.directory}   and/or   glasstls ca ocsp CERT.pem")
     return 0
@@ -343,7 +343,7 @@ def run_crl(args: argparse.Namespace) -> int:
     _write(pem_path, crl.public_bytes(serialization.Encoding.PEM))
     _write(der_path, crl.public_bytes(serialization.Encoding.DER))
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    print(f"CRL #{number} by {crl.issuer.rfc4514_string()}: {len(crl)} revoked")
+    print(f"CRL #{number} by {printable(crl.issuer.rfc4514_string())}: {len(crl)} revoked")
     for entry in crl:
         print(f"  {serial_hex(entry.serial_number)}  {_date(entry.revocation_date_utc)}  {_crl_reason(entry)}")
     print(f"  thisUpdate {_date(crl.last_update_utc)}, nextUpdate {_date(crl.next_update_utc or crl.last_update_utc)}")
@@ -367,8 +367,9 @@ def run_ocsp(args: argparse.Namespace) -> int:
         reason = REASON_NAMES[response.revocation_reason] if response.revocation_reason else "unspecified"
         status += f" since {_date(response.revocation_time_utc)} ({reason})"
     signer = responder[0] if responder else ca.issuer_of(cert)[1].certificate
-    print(f"OCSP response for serial {serial_hex(cert.serial_number)} ({cert.subject.rfc4514_string()}): {status}")
-    print(f"  signed by {signer.subject.rfc4514_string()}; CertID hash {args.hash}")
+    subject = printable(cert.subject.rfc4514_string())
+    print(f"OCSP response for serial {serial_hex(cert.serial_number)} ({subject}): {status}")
+    print(f"  signed by {printable(signer.subject.rfc4514_string())}; CertID hash {args.hash}")
     next_update = response.next_update_utc or response.this_update_utc
     print(f"  thisUpdate {_date(response.this_update_utc)}, nextUpdate {_date(next_update)}")
     print(f"  file {out}")
@@ -392,7 +393,7 @@ def run_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot write {out}: {exc.strerror}") from None
     protection = "unencrypted" if not password else ("3DES, SHA-1 MAC" if args.legacy else "AES-256, SHA-256")
-    print(f"PKCS#12 bundle {out} (0600, {protection}): key and {certificates[0].subject.rfc4514_string()}")
+    print(f"PKCS#12 bundle {out} (0600, {protection}): key and {printable(certificates[0].subject.rfc4514_string())}")
     print(f"  check it: openssl pkcs12 -info -in {out} -nokeys")
     return 0
 
@@ -432,8 +433,11 @@ def run_list(args: argparse.Namespace) -> int:
             status = f"revoked {revocation.date:%Y-%m-%d} ({revocation.reason})"
         elif datetime.fromisoformat(entry["not_after"]) < now:
             status = "expired"
-        names = ", ".join(entry["names"]) or entry["subject"]
-        print(f"{entry['serial']}  {entry['kind']:<14} {names:<40} until {entry['not_after'][:10]}  {status}")
+        names = printable(", ".join(entry["names"]) or entry["subject"])  # (state.json is a file: anything)
+        kind = printable(entry["kind"])
+        print(
+            f"{printable(entry['serial'])}  {kind:<14} {names:<40} until {printable(entry['not_after'][:10])}  {status}"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -17,7 +18,7 @@ from ..crypto import kx
 from ..crypto.suites import TLS12_SUITES, TLS13_SUITES
 from ..enums import CipherSuite, NamedGroup, ProtocolVersion
 from ..enums import ExtensionType as E
-from ..errors import AlertDescription, AlertError
+from ..errors import AlertDescription, AlertError, ConfigError
 from ..session.state import MAX_OFFERABLE_TICKET, TLS12, SessionState, same_server_name
 from ..wire import extensions as X
 from ..wire.extensions import Extension, KeyShareEntry, Unreadable
@@ -33,14 +34,81 @@ FixedRuns = tuple[tuple[Extension, ...], tuple[Extension, ...], tuple[Extension,
 
 @functools.lru_cache(maxsize=256)  # a client names the same few servers; an IP check raises for every name
 def sni_name(server_name: str | None) -> str | None:
-    """RFC 6066, Section 3: literal IP addresses are not sent as SNI."""
+    """RFC 6066, Section 3: literal IP addresses are not sent as SNI (an IPv6 one in brackets either)."""
     if not server_name:
         return None
+    return None if _ip_literal(server_name) else server_name.rstrip(".")
+
+
+def _ip_literal(name: str) -> bool:
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
     try:
-        ipaddress.ip_address(server_name)
+        ipaddress.ip_address(bare)
     except ValueError:
-        return server_name.rstrip(".")
+        return False
+    return True
+
+
+_PORT = re.compile(r":[0-9]+$")
+MAX_HOST_NAME = 253  # RFC 1035, Section 2.3.4 (255 octets on the wire, as a text name 253)
+MAX_LABEL = 63
+
+
+@functools.lru_cache(maxsize=256)
+def _host_name_problem(name: str) -> str | None:
+    """Why ``name`` (ASCII, not an IP literal) cannot be a server name (RFC 6066, Section 3: a DNS
+    host name), or None: labels of 1..63 characters (a trailing dot is the root's), no port."""
+    if _PORT.search(name):
+        return "ends in a port: the port goes elsewhere"
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    if len(name.rstrip(".")) > MAX_HOST_NAME:
+        return f"is {len(name)} characters long: a host name has at most {MAX_HOST_NAME}"
+    for label in labels:
+        if not label:
+            return "has an empty label (two dots in a row, or a leading dot)"
+        if len(label) > MAX_LABEL:
+            return f"has a label of {len(label)} characters: at most {MAX_LABEL}"
+        if any(ch in _NOT_IN_NAMES for ch in label):
+            bad = next(ch for ch in label if ch in _NOT_IN_NAMES)
+            return f"holds {bad!r}, which no host name holds"
     return None
+
+
+# A name is refused here for a NUL (a C string ends at it: a name checked is not the name sent). Other
+# odd characters are sent, as OpenSSL, Go and Python's ssl send them; a server refuses control characters
+# (illegal_parameter), as glasstls's does.
+_NOT_IN_NAMES = frozenset("\x00")
+
+
+def check_server_name(config: Any, server_name: Any) -> None:
+    """Refuse, when the connection is made, a ``server_name`` that cannot be one (as Python's ssl does at
+    wrap time): not a str, empty, not ASCII (IDNs are given as A-labels), not a host name or an IP
+    literal, or missing while the server's certificate is to be checked against it."""
+    if server_name is None:
+        dangerous = config.dangerous
+        if not (dangerous.skip_server_verification or dangerous.skip_server_name_check or config.psk is not None):
+            raise ConfigError(
+                "no server_name: the server's certificate is checked against it; pass the host name (or an IP "
+                "address), or Dangerous(skip_server_name_check=True)"
+            )
+        return
+    if not isinstance(server_name, str):
+        raise TypeError(f"server_name must be a str (a host name or an IP address), not {type(server_name).__name__}")
+    if not server_name.isascii():
+        raise ConfigError(_non_ascii_name(server_name))
+    if not _ip_literal(server_name):
+        problem = "is empty" if not server_name else _host_name_problem(server_name)
+        if problem is not None:
+            raise ConfigError(f"server name {server_name!r} {problem}")
+
+
+def _non_ascii_name(name: str) -> str:
+    """RFC 6066, Section 3: a HostName is ASCII; an internationalized name travels as A-labels (RFC 5890)."""
+    try:
+        a_labels = f" ({name.encode('idna').decode('ascii')})"
+    except UnicodeError:
+        a_labels = ""
+    return f"server name {name!r} is not ASCII: give it in its IDNA form{a_labels}, as DNS and certificates hold it"
 
 
 def offered_signature_schemes(cfg: Any) -> tuple[int, ...]:

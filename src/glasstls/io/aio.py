@@ -25,7 +25,8 @@ from typing import Any
 
 from ..config import ClientConfig
 from ..connection import ClientConnection, Connection
-from ..errors import ConfigError, ConnectionClosedError, DeadlineError, TruncatedError
+from ..enums import AlertDescription
+from ..errors import ConfigError, ConnectionClosedError, DeadlineError, PeerAlertError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
@@ -504,7 +505,8 @@ class TLSProtocol(asyncio.BufferedProtocol):
 
     def _on_closed(self, event: ConnectionClosed) -> None:
         self._peer_done = True
-        if event.error is not None:
+        closure = isinstance(event.error, PeerAlertError) and event.error.description == AlertDescription.close_notify
+        if event.error is not None and not closure:  # (a close_notify in the handshake: said below)
             # A fatal alert, sent (it is flushed by _close_raw) or received (RFC 8446, Section 6.2).
             self._set_error(event.error)
             self._close_raw()
