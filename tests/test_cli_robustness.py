@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -661,3 +662,54 @@ def test_client_reports_a_stream_cut_without_close_notify(files: dict[str, str],
         last = res.stderr.strip().splitlines()[-1]  # after the connection's summary
         assert last.startswith("glasstls: connection failed: the peer closed the connection without close_notify")
         assert "after 8 bytes" in last and "--allow-truncation accepts this" in last, last
+
+
+# -- what a file or an argument holds, shown -----------------------------------------------------------
+
+
+def test_a_certificate_subject_in_an_error_cannot_write_to_the_terminal(tmp_path: Path) -> None:
+    """A certificate whose subject holds ESC sequences and a line break, with a key that does not match it:
+    the error quoted the subject raw (a forged line, a recoloured terminal)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    evil = "evil\x1b[31mRED\x07\nglasstls: FORGED LINE"
+    ca = ThrowawayCA.create()
+    issued = ca.issue_server(["localhost"])
+    other = ca.issue_server(["other.example"])
+    builder = x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, evil)]))
+    leaf = issued.chain[0]
+    builder = builder.issuer_name(leaf.issuer).public_key(leaf.public_key()).serial_number(7)
+    builder = builder.not_valid_before(leaf.not_valid_before_utc).not_valid_after(leaf.not_valid_after_utc)
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    forged = builder.sign(other.private_key, hashes.SHA256())  # (only its subject matters here)
+    (tmp_path / "evil.pem").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    other.write(tmp_path / "o.pem", tmp_path / "o.key")
+    res = run(
+        "server", "--listen", "127.0.0.1:0", "--cert", str(tmp_path / "evil.pem"), "--key", str(tmp_path / "o.key")
+    )
+    clean(res, 2, "does not match the certificate", "evil\\x1b[31mRED\\x07\\nglasstls: FORGED LINE")
+    assert "\x1b" not in res.stderr and "\nglasstls: FORGED" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("client", "a..b:443"), "idna"),
+        (("client", "127.0.0.1:1", "--timeout", "nan"), "GLASSTLS_DEBUG=1 shows where"),
+        (("ca", "--dir", "{d}", "list"), "unexpected error, KeyError"),
+    ],
+)
+def test_an_input_no_check_caught_is_one_line_not_a_traceback(
+    tmp_path: Path, args: tuple[str, ...], phrase: str
+) -> None:
+    if "ca" in args:
+        assert run("ca", "--dir", str(tmp_path / "ca"), "init").returncode == 0
+        state = tmp_path / "ca" / "state.json"
+        data = json.loads(state.read_text())
+        data["issued"] = [{}]  # a damaged entry (the top level is checked, the entries are not)
+        state.write_text(json.dumps(data))
+    res = run(*(a.replace("{d}", str(tmp_path / "ca")) for a in args))
+    assert "Traceback" not in res.stderr and res.returncode != 0, res.stderr
+    assert res.stderr.startswith("glasstls: ") and res.stderr.count("\n") == 1 and phrase in res.stderr, res.stderr

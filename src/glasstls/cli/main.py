@@ -6,9 +6,11 @@ Other tools drive glasstls through these names and options; keep them stable.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import ConfigError
+from ..text import printable
 from . import ca, client, demo, diagram, dissect, profiles, run, server
 from .common import silence_broken_output
 from .hints import with_hint
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:  # the library's words, then the command line's own hint
-        print(f"glasstls: {with_hint(str(exc), exc.facts)}", file=sys.stderr)
+        # (the message may carry a certificate's subject or a file's name: escaped whole; the hint is ours)
+        print(f"glasstls: {with_hint(printable(str(exc), escape_backslash=False), exc.facts)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -42,8 +45,21 @@ def main(argv: list[str] | None = None) -> int:
         silence_broken_output()
         return 0
     except OSError as exc:  # a file or socket the system refused: the user's to fix, not a traceback
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"glasstls: {where}{exc.strerror or exc}", file=sys.stderr)
+        where = f"{printable(str(exc.filename))}: " if exc.filename else ""
+        print(f"glasstls: {where}{printable(str(exc.strerror or exc), escape_backslash=False)}", file=sys.stderr)
+        return 1
+    except (ValueError, UnicodeError, OverflowError) as exc:  # an argument no check caught: one line, not a traceback
+        if os.environ.get("GLASSTLS_DEBUG"):
+            raise
+        text = printable(str(exc) or type(exc).__name__, escape_backslash=False)
+        print(f"glasstls: {text} (GLASSTLS_DEBUG=1 shows where)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # (a damaged file's content, a bug): one line; GLASSTLS_DEBUG=1 for the traceback
+        if os.environ.get("GLASSTLS_DEBUG"):
+            raise
+        text = printable(f"{type(exc).__name__}: {exc}", escape_backslash=False)
+        print(f"glasstls: unexpected error, {text} (an input no check caught, or a bug in glasstls; "
+              "GLASSTLS_DEBUG=1 shows where)", file=sys.stderr)  # fmt: skip
         return 1
 
 

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from ..errors import ConfigError
+from ..text import printable
 from .common import silence_broken_output, split_hostport, warn_secrets
 from .hints import with_hint
 from .server_conn import log, peer_label
@@ -215,7 +216,8 @@ def worker_exit_code(serve: Callable[[], int]) -> int:
     try:
         return int(serve() or 0)
     except ConfigError as exc:
-        log(f"glasstls: {with_hint(str(exc), exc.facts)}")  # (with the worker's [worker K pid P], as its lines)
+        # (with the worker's [worker K pid P], as its lines; a certificate's subject in it escaped)
+        log(f"glasstls: {with_hint(printable(str(exc), escape_backslash=False), exc.facts)}")
         return 2
     except KeyboardInterrupt:
         return 130
