@@ -713,3 +713,41 @@ def test_an_input_no_check_caught_is_one_line_not_a_traceback(
     res = run(*(a.replace("{d}", str(tmp_path / "ca")) for a in args))
     assert "Traceback" not in res.stderr and res.returncode != 0, res.stderr
     assert res.stderr.startswith("glasstls: ") and res.stderr.count("\n") == 1 and phrase in res.stderr, res.stderr
+
+
+def test_the_client_gives_up_on_a_server_that_stops_reading(files: dict[str, str], tmp_path: Path) -> None:
+    """A server that completes the handshake and then reads nothing, and 20 MB on stdin: the client waited
+    for the socket with no deadline, for ever; it now gives up after --timeout without progress."""
+    import ssl
+    import threading
+    import time
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["server_pem"], files["server_key"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        with context.wrap_socket(conn, server_side=True):
+            stop.wait(30)  # reads nothing
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    (tmp_path / "big.bin").write_bytes(bytes(20 << 20))
+    started = time.monotonic()
+    try:
+        with open(tmp_path / "big.bin", "rb") as stdin:
+            argv = [*GLASSTLS, "client", f"127.0.0.1:{listener.getsockname()[1]}", "--cacert", files["ca_pem"]]
+            argv += ["--servername", "localhost", "--timeout", "2", "--linger", "1"]
+            done = subprocess.run(argv, stdin=stdin, capture_output=True, timeout=TIMEOUT)
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(10)
+    res = Result(done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.endswith("glasstls: connection failed: the server took none of our data for 2 s: it stopped "
+                               "reading (--timeout)\n"), res.stderr  # fmt: skip
+    assert time.monotonic() - started < 12

@@ -80,7 +80,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=float,
         default=CONNECT_TIMEOUT,
         metavar="SECONDS",
-        help=f"give up when connecting and the handshake together take longer (default {CONNECT_TIMEOUT:g})",
+        help="give up when connecting and the handshake together take longer, or when the server takes none of "
+        f"our data for this long (default {CONNECT_TIMEOUT:g})",
     )
     p.add_argument(
         "--allow-truncation",
@@ -342,6 +343,7 @@ class _Session:
         self.handshake_done = False
         self.outgoing = bytearray()  # records the socket has not taken yet
         self.writing = False  # the socket is watched for room to write
+        self.last_taken = time.monotonic()  # when the socket last took bytes (or outgoing stopped being empty)
         self.last_activity = time.monotonic()  # the last event of the connection, or stdin's end (_linger_left)
         self.finished = False
         self.stdout_open = True
@@ -365,6 +367,8 @@ class _Session:
                 timeout: float | None = max(0.0, deadline - time.monotonic())
             else:
                 timeout = self._linger_left() if idle else None
+                if self.outgoing:  # a server that stops reading must not hold us forever either
+                    timeout = min(timeout if timeout is not None else self.args.timeout, self._stall_left())
             ready = self.selector.select(timeout)
             # Past the deadline, the handshake ends even on a socket that is always readable (a server
             # that keeps sending): the deadline is the whole handshake's, not each wait's. So does the
@@ -381,7 +385,7 @@ class _Session:
                 else:
                     self.error = TLSError(f"no answer from the server in {self.args.timeout:g} s while {step}")
                 self.finished = True
-            elif not ready and not self.stdin_open:
+            elif not ready and idle:  # (a wait bounded by a write stall ends below, not here)
                 self._close()
                 continue
             for key, events in ready:
@@ -392,10 +396,20 @@ class _Session:
                     self._send_some()
                 if events & selectors.EVENT_READ:
                     self._on_network()
+            if self.conn.handshake_complete and self.outgoing and not self.finished and not self._stall_left():
+                self.error = TLSError(f"the server took none of our data for {self.args.timeout:g} s: it stopped "
+                                      "reading (--timeout)")  # fmt: skip
+                self.outgoing.clear()  # (it will not go: nor will a close_notify queued behind it)
+                self.finished = True
         if not self.conn.closed and self.error is None:
             self._close()  # our close_notify, after the server's (TLS 1.3 half-close)
         self._drain_outgoing()
         return self._result()
+
+    def _stall_left(self) -> float:
+        """Seconds left before queued bytes the socket takes none of make the server a stalled reader."""
+        limit: float = self.args.timeout
+        return max(0.0, self.last_taken + limit - time.monotonic())
 
     def _linger_left(self) -> float:
         """What is left of the linger: it runs from the last event of the connection (data, a ticket
@@ -499,11 +513,14 @@ class _Session:
         self.finished = True
 
     def _close(self) -> None:
+        self.pending_stdin = memoryview(b"")  # (nothing goes after our close_notify)
         self.conn.close()
         self._flush()
         self.finished = True
 
     def _flush(self) -> None:
+        if not self.outgoing:
+            self.last_taken = time.monotonic()  # (the wait for the socket starts now)
         self.outgoing += self.conn.data_to_send()
         self._send_some()
 
@@ -521,6 +538,7 @@ class _Session:
                     self.outgoing.clear()  # the connection is gone: the next read says how
                     break
                 del self.outgoing[:sent]
+                self.last_taken = time.monotonic()
             if not self._feed_file():
                 break
         self._watch(write=bool(self.outgoing))
