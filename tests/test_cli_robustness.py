@@ -751,3 +751,18 @@ def test_the_client_gives_up_on_a_server_that_stops_reading(files: dict[str, str
     assert res.stderr.endswith("glasstls: connection failed: the server took none of our data for 2 s: it stopped "
                                "reading (--timeout)\n"), res.stderr  # fmt: skip
     assert time.monotonic() - started < 12
+
+
+def test_an_endless_file_given_for_a_certificate_is_refused_by_its_bound(files: dict[str, str]) -> None:
+    """--cacert /dev/zero (or --cert, a CSR) was read until memory ran out."""
+    res = run("client", "127.0.0.1:1", "--cacert", "/dev/zero")
+    clean(res, 2, "/dev/zero holds more than 64 MiB: no certificate, key or CA file is that large")
+
+
+def test_a_file_of_a_capath_that_does_not_parse_is_skipped(files: dict[str, str], tmp_path: Path) -> None:
+    """As OpenSSL's CApath: one truncated file no longer refuses the whole directory."""
+    from glasstls.x509.store import TrustStore
+
+    (tmp_path / "root.pem").write_bytes(Path(files["ca_pem"]).read_bytes())
+    (tmp_path / "trunc.pem").write_bytes(Path(files["ca_pem"]).read_bytes()[:200])
+    assert len(TrustStore.from_directory(tmp_path).certificates) == 1

@@ -33,6 +33,7 @@ from .enums import (
     SignatureScheme,
 )
 from .errors import ConfigError, Facts
+from .files import read_config_file
 from .limits import DEFAULT_LIMITS, Limits
 from .profiles import DEFAULT_PROFILE, PROFILES, FlagFromProfile, FromProfile
 from .session.cache import ServerSessionCache, SessionCache
@@ -233,7 +234,7 @@ def _signing_key(key: object, what: str) -> PrivateKey:
 
 def _read_file(path: str | Path, what: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_config_file(path)
     except OSError as exc:
         raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
 

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
 from ..errors import ConfigError
+from ..files import read_config_file
 from ..text import printable
 from ..x509.ca import (
     CA_KEY_TYPES,
@@ -269,7 +270,7 @@ def run_issue(args: argparse.Namespace) -> int:
 def run_sign(args: argparse.Namespace) -> int:
     ca = CertificateAuthority.load(args.dir)
     try:
-        data = Path(args.request).read_bytes()
+        data = read_config_file(args.request)
     except OSError as exc:
         raise ConfigError(f"cannot read {args.request}: {exc.strerror}") from None
     request = load_request(data, args.request)

@@ -17,7 +17,7 @@ import selectors
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..connection import ClientConnection
 from ..enums import ProtocolVersion
@@ -256,13 +256,18 @@ def _early_data(args: argparse.Namespace, session: SessionState | None) -> bytes
         return None
     if session is None:
         raise ConfigError("--early-data needs --session-in FILE: 0-RTT data is sent only when resuming")
-    with open(args.early_data, "rb") as f:
-        data = f.read()
     limit = session.max_early_data
     if limit == 0:
         raise ConfigError(f"the session in {args.session_in} allows no early data (its ticket's max_early_data is 0)")
+    try:
+        with open(args.early_data, "rb") as f:
+            data = f.read(limit + 1)  # (no more: the file may be endless, /dev/zero)
+    except OSError as exc:
+        raise ConfigError(f"--early-data {args.early_data}: {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise ConfigError(f"{args.early_data} has {len(data)} bytes; the session's ticket allows {limit} of early data")
+        raise ConfigError(
+            f"{args.early_data} has more than {limit} bytes, what the session's ticket allows of early data"
+        )
     return data
 
 
@@ -339,7 +344,9 @@ class _Session:
         self.selector = selectors.DefaultSelector()
         self.stdin_open = True
         self.stdin_paused = False  # stdin not read while OUTGOING_HIGH bytes wait for the socket
-        self.pending_stdin = memoryview(b"")  # a regular file's bytes not yet given to the connection
+        # stdin when it cannot be polled (a regular file, /dev/zero): read a piece at a time as the socket
+        # takes what came before (not whole: a file may be larger than memory, or endless)
+        self.pending_stdin: BinaryIO | None = None
         self.handshake_done = False
         self.outgoing = bytearray()  # records the socket has not taken yet
         self.writing = False  # the socket is watched for room to write
@@ -433,7 +440,7 @@ class _Session:
             self.selector.register(fd, selectors.EVENT_READ, "stdin")
         except (PermissionError, ValueError, OSError):
             # A regular file or /dev/null cannot be polled: read it whole.
-            self.pending_stdin = memoryview(sys.stdin.buffer.read() if fd >= 0 else b"")
+            self.pending_stdin = sys.stdin.buffer if fd >= 0 else None
             self.stdin_open = False
 
     def _on_stdin(self) -> None:
@@ -513,7 +520,7 @@ class _Session:
         self.finished = True
 
     def _close(self) -> None:
-        self.pending_stdin = memoryview(b"")  # (nothing goes after our close_notify)
+        self.pending_stdin = None  # (nothing goes after our close_notify)
         self.conn.close()
         self._flush()
         self.finished = True
@@ -546,9 +553,13 @@ class _Session:
     def _feed_file(self) -> bool:
         """The next piece of a regular file given as stdin, once the handshake is done and the socket
         has taken what came before; False when there is nothing more to give now."""
-        if not (self.handshake_done and self.pending_stdin and len(self.outgoing) < OUTGOING_LOW):
+        if not (self.handshake_done and self.pending_stdin is not None and len(self.outgoing) < OUTGOING_LOW):
             return False
-        chunk, self.pending_stdin = self.pending_stdin[:STDIN_CHUNK], self.pending_stdin[STDIN_CHUNK:]
+        chunk = self.pending_stdin.read(STDIN_CHUNK)
+        if not chunk:
+            self.pending_stdin = None
+            self.last_activity = time.monotonic()  # (the linger starts here at the latest)
+            return False
         self.conn.send(chunk)
         self.outgoing += self.conn.data_to_send()
         return True

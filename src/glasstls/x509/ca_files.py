@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ..errors import ConfigError, Facts
+from ..files import read_config_file
 from .mint import PrivateKey, subject_name
 
 DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -23,7 +24,7 @@ DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 def read_file(path: str | os.PathLike[str], what: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_config_file(path)
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
 

@@ -23,6 +23,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
 from ..errors import ConfigError, Facts
+from ..files import read_config_file
 from .verify_cache import VerifiedCache
 
 # Debian/Ubuntu's bundle first; the others are where OpenSSL and certifi keep theirs.
@@ -83,8 +84,7 @@ class TrustStore:
     def from_file(cls, path: str | os.PathLike[str]) -> TrustStore:
         """A PEM bundle on disk, as given to ``--cacert``."""
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = read_config_file(path)
         except OSError as exc:
             raise ConfigError(f"cannot read CA file {os.fspath(path)}: {exc.strerror}") from None
         if b"-----BEGIN CERTIFICATE-----" not in data:
@@ -105,10 +105,12 @@ class TrustStore:
             full = os.path.join(folder, name)
             if not os.path.isfile(full):
                 continue
-            with open(full, "rb") as f:
-                data = f.read()
-            if b"-----BEGIN CERTIFICATE-----" in data:
-                certificates += cls.from_pem(data, full, skip_unparsable=True).certificates
+            try:
+                data = read_config_file(full)
+                if b"-----BEGIN CERTIFICATE-----" in data:
+                    certificates += cls.from_pem(data, full, skip_unparsable=True).certificates
+            except (OSError, ConfigError):
+                continue  # as OpenSSL's CApath: a file it cannot use (unreadable, nothing parses) is skipped
         if not certificates:
             raise ConfigError(f"CA directory {folder} holds no PEM certificate")
         return cls(certificates, folder)
@@ -166,8 +168,7 @@ def _system_bundle_paths() -> list[str]:
 def _system_store() -> TrustStore:
     for path in _system_bundle_paths():
         if os.path.isfile(path):
-            with open(path, "rb") as f:
-                return TrustStore.from_pem(f.read(), path, skip_unparsable=True)
+            return TrustStore.from_pem(read_config_file(path), path, skip_unparsable=True)
     raise ConfigError(
         "no system CA bundle found (looked in " + ", ".join(_system_bundle_paths()) + "): "
         "install the ca-certificates package, or give ClientConfig.trust_store",
