@@ -697,7 +697,10 @@ def test_a_certificate_subject_in_an_error_cannot_write_to_the_terminal(tmp_path
     ("args", "phrase"),
     [
         (("client", "a..b:443"), "idna"),
-        (("client", "127.0.0.1:1", "--timeout", "nan"), "GLASSTLS_DEBUG=1 shows where"),
+        (("client", "127.0.0.1:1", "--timeout", "nan"), "--timeout must be above 0 seconds"),
+        (("client", "127.0.0.1:1", "--linger", "inf"), "both at most 86400"),
+        (("client", "::1:443"), "an IPv6 address goes in brackets, as [::1]:443"),
+        (("client", "[::1:443"), "unbalanced brackets"),
         (("ca", "--dir", "{d}", "list"), "unexpected error, KeyError"),
     ],
 )

@@ -177,12 +177,16 @@ def _target_after_trace(args: argparse.Namespace) -> None:
         raise ConfigError("expected HOST:PORT to connect to")
 
 
+MAX_WAIT = 86400.0  # seconds: the longest --timeout or --linger (a day)
+
+
 def run(args: argparse.Namespace) -> int:
     _target_after_trace(args)
     config = client_config(args)
     host, port = split_hostport(args.target)
-    if args.timeout <= 0 or args.linger < 0:
-        raise ConfigError("--timeout must be above 0 seconds, --linger 0 or more")
+    # (a NaN passes no comparison, and an infinite or huge one overflowed the socket's timeout)
+    if not 0 < args.timeout <= MAX_WAIT or not 0 <= args.linger <= MAX_WAIT:
+        raise ConfigError(f"--timeout must be above 0 seconds, --linger 0 or more, both at most {MAX_WAIT:g}")
     check_illustrate(args.illustrate)
     check_output_file(args.diagram, "--diagram")
     check_output_file(args.session_out, "--session-out")

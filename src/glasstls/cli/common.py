@@ -28,8 +28,13 @@ def split_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int
         raise ConfigError(f"expected HOST:PORT, got {text!r}")
     if int(port) > 65535:
         raise ConfigError(f"port {port} is out of range (0 to 65535) in {text!r}")
-    host = host.strip("[]") or default_host
-    return host, int(port)
+    if host.startswith("[") != host.endswith("]") or host.count("[") > 1 or host.count("]") > 1:
+        raise ConfigError(f"unbalanced brackets in {text!r}: an IPv6 address is given as [ADDRESS]:PORT")
+    if host.startswith("["):
+        host = host[1:-1]
+    elif ":" in host:  # (as openssl s_client -connect: "::1:443" could be read more than one way)
+        raise ConfigError(f"expected HOST:PORT, got {text!r}: an IPv6 address goes in brackets, as [::1]:443")
+    return host or default_host, int(port)
 
 
 def check_output_file(path: str | None, option: str) -> None:
