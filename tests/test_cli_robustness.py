@@ -769,3 +769,20 @@ def test_a_file_of_a_capath_that_does_not_parse_is_skipped(files: dict[str, str]
     (tmp_path / "root.pem").write_bytes(Path(files["ca_pem"]).read_bytes())
     (tmp_path / "trunc.pem").write_bytes(Path(files["ca_pem"]).read_bytes()[:200])
     assert len(TrustStore.from_directory(tmp_path).certificates) == 1
+
+
+@pytest.mark.parametrize("option", ["--output", "--keylog"])
+def test_run_refuses_an_output_it_cannot_write_before_the_program_starts(tmp_path: Path, option: str) -> None:
+    """The program ran untraced (--output), or its own HTTPS calls failed (--keylog), exit 0 either way."""
+    marker = tmp_path / "ran"
+    program = f"open({str(marker)!r}, 'w').close()"
+    for bad, phrase in ((tmp_path, "is a folder: name a file"), (tmp_path / "no" / "f", "there is no folder")):
+        res = run("run", option, str(bad), "--trace", "--", sys.executable, "-c", program)
+        clean(res, 2, phrase)
+        assert not marker.exists()
+
+
+def test_run_takes_a_program_named_right_after_trace(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("print('ran')\n")
+    res = run("run", "--trace", sys.executable, str(tmp_path / "app.py"))
+    assert res.returncode == 0 and res.stdout == "ran\n", res.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..compat import runhook
 from ..compat.watch import TRACE_FORMATS
 from ..errors import ConfigError
-from .common import trace_mode
+from .common import check_output_file, trace_mode
 from .diagram import make_folder
 
 _PYTHONS = ("python", "python3", f"python3.{sys.version_info.minor}")
@@ -50,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     command = list(args.command)
+    if args.trace is not None and args.trace not in TRACE_FORMATS:  # ``--trace python app.py``: the program's
+        command, args.trace = [args.trace, *command], "text"
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
@@ -112,6 +114,15 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
     for folder, option in ((args.illustrate, "--illustrate"), (args.diagram, "--diagram")):
         if folder:
             make_folder(folder, option)
+    for path, option in ((args.keylog, "--keylog"), (args.output, "--output")):
+        # Before the program starts: a path it cannot write made the program run untraced, or fail its
+        # own connections (the hook opens the files inside it).
+        check_output_file(path, option)
+        if path:
+            try:
+                open(path, "ab").close()  # (only: can it be opened to append?)
+            except OSError as exc:
+                raise ConfigError(f"{option} {path}: {exc.strerror or exc}") from None
     return {
         "trace": trace_mode(args),
         "explain": bool(args.explain),
