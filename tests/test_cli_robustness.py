@@ -786,3 +786,16 @@ def test_run_takes_a_program_named_right_after_trace(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("print('ran')\n")
     res = run("run", "--trace", sys.executable, str(tmp_path / "app.py"))
     assert res.returncode == 0 and res.stdout == "ran\n", res.stderr
+
+
+@pytest.mark.parametrize(("message", "size"), [("", 0), ("x" * 20000, 20000)])
+def test_demo_refuses_a_message_it_cannot_send_before_any_handshake(tmp_path: Path, message: str, size: int) -> None:
+    """An empty message waited 10 s for a reply; a long one failed after two handshakes, exit 1."""
+    res = run("demo", "--quiet", "--out", str(tmp_path / "d"), "--message", message)
+    clean(res, 2, f"--message takes 1 to 16384 bytes (it goes as early data once), not {size}")
+    assert not (tmp_path / "d").exists()
+
+
+def test_dissect_says_when_the_connection_asked_for_is_not_in_the_capture(files: dict[str, str]) -> None:
+    res = run("dissect", files["good_pcap"], "--connection", "999")
+    clean(res, 2, "--connection 999: the capture has 1 TCP connection(s), numbered from 1")

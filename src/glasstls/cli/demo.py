@@ -34,6 +34,7 @@ from typing import Any
 from ..config import CertifiedKey, ClientConfig, ServerConfig
 from ..crypto.suites import DEFAULT_TLS12_SUITES, DEFAULT_TLS13_SUITES
 from ..enums import CipherSuite, ProtocolVersion
+from ..errors import ConfigError
 from ..events import NegotiatedParameters
 from ..io.blocking import accept, connect
 from ..observe import Observer, RecordTrace, TraceEvent, VerificationTrace
@@ -183,6 +184,9 @@ def _serve(listener: socket.socket, config: ServerConfig, count: int, results: q
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    size = len(args.message.encode("utf-8", "surrogateescape"))
+    if not 1 <= size <= MAX_EARLY_DATA:  # (before any handshake: one scenario sends it as 0-RTT data)
+        raise ConfigError(f"--message takes 1 to {MAX_EARLY_DATA} bytes (it goes as early data once), not {size}")
     out_dir = make_folder(args.out, "--out")
     ca, server_config = _pki()
     print("glasstls demo: seven TLS connections on 127.0.0.1, both ends glasstls (one a replay)")
@@ -245,7 +249,7 @@ class _Demo:
         trace = None if self.args.quiet else TextTrace(sys.stdout, explain=True)
         flight = FirstFlight()
         session = self.sessions.get(scenario.resume_from) if scenario.resume_from else None
-        message = self.args.message.encode()
+        message = self.args.message.encode("utf-8", "surrogateescape")
         early = {"early_data": message} if scenario.early_data else {}
         with connect(
             "127.0.0.1",

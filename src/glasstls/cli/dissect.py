@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"glasstls: {args.capture}: {exc}", file=sys.stderr)
         return 2
     streams = [s for s in result.streams if args.connection in (None, s.number)]
+    if args.connection is not None and not 1 <= args.connection <= result.connections:
+        print(f"glasstls: --connection {args.connection}: the capture has {result.connections} TCP connection(s), "
+              "numbered from 1", file=sys.stderr)  # fmt: skip
+        return 2
     out = sys.stdout
     try:
         if args.trace == "json":
