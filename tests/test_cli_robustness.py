@@ -701,7 +701,7 @@ def test_a_certificate_subject_in_an_error_cannot_write_to_the_terminal(tmp_path
         (("client", "127.0.0.1:1", "--linger", "inf"), "both at most 86400"),
         (("client", "::1:443"), "an IPv6 address goes in brackets, as [::1]:443"),
         (("client", "[::1:443"), "unbalanced brackets"),
-        (("ca", "--dir", "{d}", "list"), "unexpected error, KeyError"),
+        (("ca", "--dir", "{d}", "list"), "is damaged (issued entry 1: no text for serial, kind, subject"),
     ],
 )
 def test_an_input_no_check_caught_is_one_line_not_a_traceback(

@@ -51,6 +51,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import ConfigError, Facts
 from .ca_files import (
+    entries_problem,
     leaf_subject,
     load_certificates,
     load_private_key,
@@ -199,6 +200,9 @@ def _check_state(state: object, path: Path) -> _State:
         not isinstance(state.get(key), kind) for key, kind in shape.items()
     ):
         raise ConfigError(f"{path} is not a glasstls CA state file (version {_STATE_VERSION}); was it edited?")
+    problem = entries_problem(state["issued"], state["revoked"], state["crl_number"])
+    if problem is not None:
+        raise ConfigError(f"{path} is damaged ({problem}): restore it from a backup")
     return cast(_State, state)
 
 
@@ -777,11 +781,12 @@ def _check_days(days: int, method: str, parameter: str) -> None:
 
 def _read_state(path: Path) -> _State:
     try:
-        return _check_state(json.loads(path.read_text()), path)
+        state = json.loads(path.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise ConfigError(f"{path} is damaged (not JSON: {exc}); restore it from a backup") from None
+    return _check_state(state, path)  # (its ConfigError is not one of JSON's)
 
 
 def _load_issuer(directory: Path, level: str) -> Issuer:

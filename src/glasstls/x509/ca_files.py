@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -108,3 +109,44 @@ def leaf_subject(common_name: str) -> x509.Name:
     if 1 <= len(common_name) <= 64:
         return subject_name(common_name)
     return x509.Name([])
+
+
+# -- state.json's entries ---------------------------------------------------------------------
+
+_ISSUED_TEXT = ("serial", "kind", "subject", "issuer", "key_type", "not_before", "not_after")
+_REVOKED_TEXT = ("serial", "reason", "date", "issuer")
+
+
+def entries_problem(issued: list[object], revoked: list[object], crl_numbers: dict[str, object]) -> str | None:
+    """What is wrong with the entries of a CA state file (the top level being right), or None: each
+    issued and revoked entry with its fields, serials in hex, times in ISO 8601, CRL numbers whole."""
+    for index, entry in enumerate(issued):
+        problem = _entry_problem(entry, _ISSUED_TEXT, ("not_before", "not_after"))
+        names = entry.get("names") if isinstance(entry, dict) else None
+        if problem is None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            problem = "its names are not a list of text"
+        if problem is not None:
+            return f"issued entry {index + 1}: {problem}"
+    for index, entry in enumerate(revoked):
+        problem = _entry_problem(entry, _REVOKED_TEXT, ("date",))
+        if problem is not None:
+            return f"revoked entry {index + 1}: {problem}"
+    for level, number in crl_numbers.items():
+        if type(number) is not int or number < 0:
+            return f"the CRL number of {level} is not a whole number"
+    return None
+
+
+def _entry_problem(entry: object, texts: tuple[str, ...], times: tuple[str, ...]) -> str | None:
+    if not isinstance(entry, dict):
+        return "not an object"
+    missing = [key for key in texts if not isinstance(entry.get(key), str)]
+    if missing:
+        return f"no text for {', '.join(missing)}"
+    try:
+        int(entry["serial"], 16)
+        for key in times:
+            datetime.fromisoformat(entry[key])
+    except ValueError as exc:
+        return f"a serial or time that does not read ({exc})"
+    return None
