@@ -148,3 +148,16 @@ def test_exporter_arguments_are_checked() -> None:
     with pytest.raises(TypeError, match="the exporter's label is a str or bytes"):
         client.export_keying_material(None)  # type: ignore[arg-type]
     assert len(client.export_keying_material(b"x" * 249)) == 32
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3])
+def test_a_non_ascii_alpn_name_is_negotiated_as_it_was_given(version: ProtocolVersion) -> None:
+    """RFC 7301 names are bytes; one given as a str goes UTF-8 encoded, and the client read the server's
+    choice back as ASCII: it reported 'h\\ufffd\\ufffd' for 'hé'."""
+    client = ClientConnection(client_config(alpn=("hé", "h2"), tls_max=version), "localhost")
+    server = ServerConnection(ServerConfig(certificates=(certified(),), alpn=("hé",)))
+    for _ in range(4):
+        server.receive_bytes(client.data_to_send())
+        client.receive_bytes(server.data_to_send())
+    assert client.parameters is not None and server.parameters is not None
+    assert client.parameters.alpn == server.parameters.alpn == "hé"

@@ -285,7 +285,7 @@ def _selected_alpn(alpn: Extension | None) -> str | None:
     # RFC 7301, Section 3.1: the server answers with exactly one protocol.
     require(len(alpn.value) == 1, ILLEGAL, "server selected more than one ALPN protocol")
     selected: bytes = alpn.value[0]
-    return selected.decode("ascii", "replace")
+    return selected.decode("utf-8", "replace")  # (one the client offered: its own name, as it encoded it)
 
 
 def _resume(ctx: Context, hs: Handshake12, offered: SessionState) -> AnyState:

@@ -285,7 +285,7 @@ def _accepted_alpn(ee: EncryptedExtensions, hello: ClientHello) -> str | None:
     protocol: bytes = selected.value[0]
     if offered is None or protocol not in offered.value:  # (its reason formatted only then)
         raise AlertError(ILLEGAL, f"server selected ALPN {protocol!r}, which the client did not offer")
-    return protocol.decode("ascii", "replace")
+    return protocol.decode("utf-8", "replace")  # (one the client offered: its own name, as it encoded it)
 
 
 @dict_init
