@@ -40,6 +40,7 @@ def sni_name(server_name: str | None) -> str | None:
     return None if _ip_literal(server_name) else server_name.rstrip(".")
 
 
+@functools.lru_cache(maxsize=256)  # (an IP check raises for every host name: once per name)
 def _ip_literal(name: str) -> bool:
     bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
     try:
