@@ -496,6 +496,14 @@ def test_cli_export_pkcs12(cli_ca: Path, tmp_path: Path) -> None:
                 str(tmp_path / "b.p12"), "--include-root")  # fmt: skip
     _, _, extra = pkcs12.load_key_and_certificates((tmp_path / "b.p12").read_bytes(), b"from-a-file")
     assert len(extra) == 2
+    # An existing bundle is replaced only with --force (it was overwritten silently; issue and sign ask).
+    again = glasstls_ca(
+        cli_ca, "export", "server.pem", "server.key", "--password", "pw2", "--out", str(bundle), ok=False
+    )
+    assert "exists: give --force to replace it" in again.stderr
+    assert pkcs12.load_key_and_certificates(bundle.read_bytes(), b"pw")[1] == cert
+    glasstls_ca(cli_ca, "export", "server.pem", "server.key", "--password", "pw2", "--out", str(bundle), "--force")
+    assert pkcs12.load_key_and_certificates(bundle.read_bytes(), b"pw2")[1] == cert
 
 
 @pytest.mark.parametrize(

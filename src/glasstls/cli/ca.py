@@ -170,6 +170,7 @@ def _add_export(command: _Command) -> None:
     c.add_argument("--name", help="the friendly name importers show (default: the certificate's CN)")
     c.add_argument("--include-root", action="store_true", help="put the root in the bundle too")
     c.add_argument("--legacy", action="store_true", help="3DES and SHA-1 MAC, for importers older than ~2018")
+    c.add_argument("--force", action="store_true", help="replace an existing bundle")
     c.set_defaults(run=run_export)
 
 
@@ -389,6 +390,8 @@ def run_export(args: argparse.Namespace) -> int:
         certificates, key, password, friendly_name=args.name, include_root=args.include_root, legacy=args.legacy
     )
     out = Path(args.out) if args.out else Path(args.cert).with_suffix(".p12")
+    if out.exists() and not args.force:  # (as issue and sign: a key bundle is not replaced unasked)
+        raise ConfigError(f"{out} exists: give --force to replace it, or --out another file")
     try:
         write_private(out, bundle)
     except OSError as exc:

@@ -52,7 +52,11 @@ def make_folder(path: str, option: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        what = "is a file, not a folder" if folder.exists() else f"cannot be made: {exc.strerror or exc}"
+        try:
+            in_the_way = folder.exists() and not folder.is_dir()
+        except OSError:  # (a parent it may not look into: say why mkdir failed)
+            in_the_way = False
+        what = "is a file, not a folder" if in_the_way else f"cannot be made: {exc.strerror or exc}"
         raise ConfigError(f"{option} {path} {what}") from None
     return folder
 

@@ -70,8 +70,8 @@ def load_request(data: bytes, where: str) -> x509.CertificateSigningRequest:
     """A PKCS #10 request (PEM or DER) whose signature verifies and whose key a leaf may have."""
     try:
         csr = x509.load_pem_x509_csr(data) if b"-----BEGIN" in data else x509.load_der_x509_csr(data)
-    except ValueError as exc:
-        raise ConfigError(f"{where} is not a certificate request (PKCS #10, PEM or DER): {exc}") from None
+    except ValueError:  # (cryptography's reason names its parser's internals: ParseError { kind: ShortData ... })
+        raise ConfigError(f"{where} is not a certificate request (PKCS #10, PEM or DER) that parses") from None
     if not csr.is_signature_valid:
         raise ConfigError(
             f"{where}: the request's signature does not verify with the key it carries, so nothing shows its "
