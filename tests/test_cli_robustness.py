@@ -799,3 +799,11 @@ def test_demo_refuses_a_message_it_cannot_send_before_any_handshake(tmp_path: Pa
 def test_dissect_says_when_the_connection_asked_for_is_not_in_the_capture(files: dict[str, str]) -> None:
     res = run("dissect", files["good_pcap"], "--connection", "999")
     clean(res, 2, "--connection 999: the capture has 1 TCP connection(s), numbered from 1")
+
+
+def test_a_profile_floor_above_tls_max_is_said_as_the_profiles() -> None:
+    """--profile modern --tls-max 1.2 was told to "lower --tls-min", which that profile does not allow."""
+    res = run("client", "127.0.0.1:1", "--profile", "modern", "--tls-max", "1.2")
+    clean(res, 2, "tls_min TLSv1.3 (the modern profile's lowest version) is above tls_max TLSv1.2",
+          "raise --tls-max, or choose --profile intermediate")  # fmt: skip
+    assert "lower --tls-min" not in res.stderr

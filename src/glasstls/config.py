@@ -265,9 +265,15 @@ class Dangerous:
 def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
     if cfg.tls_min > cfg.tls_max:
         kind = type(cfg).__name__
+        floor = PROFILES[cfg.profile].tls_min == cfg.tls_min  # (the profile's floor, not a tls_min given)
+        why = f" (the {cfg.profile} profile's lowest version)" if floor else ""
         raise ConfigError(
-            f"tls_min {cfg.tls_min.label} is above tls_max {cfg.tls_max.label}",
-            facts=Facts("version_range", field=f"{kind}.tls_min", value=f"{cfg.tls_min.label} > {cfg.tls_max.label}"),
+            f"tls_min {cfg.tls_min.label}{why} is above tls_max {cfg.tls_max.label}",
+            facts=Facts(
+                "version_range",
+                field=f"{kind}.{'profile' if floor else 'tls_min'}",
+                value=f"{cfg.tls_min.label} > {cfg.tls_max.label}",
+            ),
         )
     for version in (cfg.tls_min, cfg.tls_max):
         if version not in SUPPORTED_VERSIONS:

@@ -72,6 +72,8 @@ def hint(facts: Facts | None) -> str:
     if facts.problem == "revocation_unknown" and option:
         return f"pass {option} with a current CRL of each issuer, or use a soft revocation policy"
     if facts.problem == "version_range":
+        if facts.field.endswith(".profile"):
+            return "this --profile speaks nothing below its floor: raise --tls-max, or choose --profile intermediate"
         return "--tls-min is above --tls-max: lower --tls-min or raise --tls-max"
     if facts.problem == "missing_client_trust_store":
         return "--verify-client needs --client-ca FILE with the CA(s) that issue client certificates"
