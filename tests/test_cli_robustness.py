@@ -807,3 +807,11 @@ def test_a_profile_floor_above_tls_max_is_said_as_the_profiles() -> None:
     clean(res, 2, "tls_min TLSv1.3 (the modern profile's lowest version) is above tls_max TLSv1.2",
           "raise --tls-max, or choose --profile intermediate")  # fmt: skip
     assert "lower --tls-min" not in res.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    argv = [*GLASSTLS, "ca", "--dir", str(tmp_path / "ca"), "init", "--name"]
+    done = subprocess.run([a.encode() for a in argv] + [b"a\xffb"], capture_output=True, timeout=TIMEOUT)
+    err = done.stderr.decode(errors="replace")
+    assert done.returncode == 2 and "Traceback" not in err, err
+    assert 'an argument holds bytes that are not UTF-8 (ff in "a\\xffb")' in err, err

@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("GLASSTLS_DEBUG"):
             raise
         text = printable(str(exc) or type(exc).__name__, escape_backslash=False)
+        if isinstance(exc, UnicodeEncodeError) and "surrogates" in str(exc):  # (argv's bytes that are not UTF-8)
+            bad = exc.object[exc.start : exc.end].encode("utf-8", "surrogateescape")
+            text = f"an argument holds bytes that are not UTF-8 ({bad.hex(' ')} in \"{printable(exc.object)}\")"
         print(f"glasstls: {text} (GLASSTLS_DEBUG=1 shows where)", file=sys.stderr)
         return 2
     except Exception as exc:  # (a damaged file's content, a bug): one line; GLASSTLS_DEBUG=1 for the traceback
