@@ -822,6 +822,36 @@ def test_a_session_made_without_verification_is_not_offered_by_a_config_that_ver
     assert any(not ok and "session not offered: the server chain it keeps does not verify" in d for ok, d in checks)
 
 
+def test_a_session_not_offered_is_not_resumed_when_a_server_echoes_the_compatibility_session_id() -> None:
+    """The client refuses to offer a session made without verification, but its hello still carries a random
+    32-byte session ID (middlebox compatibility, TLS 1.3 offered). A server knowing that session's master
+    secret filed it under that ID and echoed it: the client resumed the session it had refused, and took
+    an untrusted server for a verified one without seeing a certificate."""
+    from dataclasses import replace as replaced
+
+    from glasstls.config import Dangerous
+    from glasstls.session.cache import ServerSessionCache
+    from glasstls.x509.mint import ThrowawayCA
+
+    stranger = ThrowawayCA.create("untrusted root").issue_server(["localhost"])
+    cache = ServerSessionCache()
+    evil = ServerConfig(
+        certificates=(CertifiedKey(stranger.chain, stranger.private_key),),
+        tls_max=V12,
+        session_cache=cache,
+        session_tickets=False,
+    )
+    session = first_session(ClientConfig(dangerous=Dangerous(skip_server_verification=True), tls_max=V12), evil)
+    run = Run(client_config(), evil, session=session)  # TLS 1.3 offered too: a compatibility session ID
+    sid = run.hello.legacy_session_id
+    assert len(sid) == 32 and sid != session.session_id
+    cache.put(sid, replaced(session, session_id=sid, peer_certificates=()), datetime.now(UTC))
+    with pytest.raises(AssertionError):
+        run.handshake()
+    assert not run.client.handshake_complete and run.client.parameters is None
+    assert isinstance(run.client.error, AlertError)
+
+
 def _fatal_from_client(run: Run) -> None:
     run.client._fail(AlertError(AlertDescription.handshake_failure, "a fatal alert after the handshake"))
     _move(run.client, run.server)

@@ -119,8 +119,9 @@ class Context(Protocol):
     # and the server_name it sends (None for an IP address, RFC 6066, Section 3).
     @property
     def offered_hello(self) -> ClientHello | None: ...
-    @property
-    def offered_session(self) -> SessionState | None: ...
+    # The session the client tries to resume; set to None when it may not be offered after all, so
+    # that no ServerHello can resume it (an echo of a compatibility session ID included).
+    offered_session: SessionState | None
     @property
     def offered_sni(self) -> str | None: ...
 

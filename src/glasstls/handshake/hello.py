@@ -182,6 +182,9 @@ def _tls12_session(ctx: Context, plan: HelloPlan) -> SessionState | None:
     if problem is None:
         return session
     ctx.verified("session", False, f"session not offered: {problem}")
+    # Not offered, so not to be resumed: a server that echoes the hello's random (compatibility)
+    # session ID must not find it on the client's side (client12.on_server_hello resumes ctx's).
+    ctx.offered_session = None
     return None
 
 

@@ -136,6 +136,7 @@ def psk_offer(ctx: Context, offered_suites: Sequence[CipherSuite]) -> PskOffer |
             early = EarlySecret(own, session.master_secret)
             return PskOffer(session.ticket, session.master_secret, own, session, cfg.psk_modes, early, now)
         ctx.verified(SUBJECT, False, f"ticket not offered: {problem}")
+        ctx.offered_session = None  # (not offered: nothing may resume it)
     psk = cfg.psk
     suite = next((s for s in suites if psk is not None and s.hash_name == psk.hash), None)
     if psk is None or suite is None:
