@@ -758,6 +758,29 @@ def test_a_session_made_without_verification_is_not_offered_by_a_config_that_ver
     assert again.offered_hello.ext(ExtensionType.pre_shared_key) is not None
 
 
+@pytest.mark.parametrize("policy", ["crl revokes the leaf", "ocsp require", "revocation hard"])
+def test_the_clients_revocation_policy_holds_for_a_session(policy: str) -> None:
+    """A configuration whose full handshake refuses the server (its CRLs revoke the leaf, it requires an
+    OCSP staple the server does not send, or a CRL it lacks) resumed the server's session all the same:
+    a resumption shows no certificate and no staple. The session is not offered; the full handshake
+    that follows fails as it would have (RFC 5246, Appendix F.1.4)."""
+    scfg = server_config()
+    session = first_session(client_config(), scfg)
+    ca = default_ca()
+    if policy == "crl revokes the leaf":
+        leaf = server_identity("localhost").chain[0]
+        strict = client_config(crls=(crl((ca.intermediate_cert, ca.intermediate_key), revoked=[leaf]),))
+    elif policy == "ocsp require":
+        strict = client_config(ocsp="require")
+    else:
+        strict = client_config(revocation="hard")
+    client = ClientConnection(strict, "localhost", session=session, observer=(log := EventList()))
+    assert client.offered_hello.ext(ExtensionType.pre_shared_key) is None
+    checks = [e.detail for e in log.events if isinstance(e, VerificationTrace) and e.subject == "PSK"]
+    assert len(checks) == 1 and checks[0].startswith("ticket not offered: "), checks
+    assert "revocation" in checks[0] or "OCSP" in checks[0], checks
+
+
 def test_a_client_does_not_offer_a_session_whose_server_certificate_has_expired() -> None:
     """The server's certificate expires while the ticket still lives (an hour against two): past its
     notAfter the client offers the ticket no more (as Go's client), and the full handshake shows the

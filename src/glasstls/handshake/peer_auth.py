@@ -13,7 +13,7 @@ certificate's key, then the signature itself, reported in the trace.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -26,6 +26,7 @@ from ..errors import AlertDescription, AlertError, Facts
 from ..wire.handshake import Certificate
 from ..x509.client_identity import CHECK_FIELD, ClientIdentity, run_identity_check
 from ..x509.names import describe, parse_problem
+from ..x509.revocation import check_crls, must_staple
 from ..x509.store import TrustStore
 from ..x509.verify import VerifiedChain, verify_client_chain, verify_server_chain
 from ..x509.verify_cache import der_of, parsed, parsed_chain
@@ -173,9 +174,29 @@ def session_server_problem(ctx: Context, ders: tuple[bytes, ...], now: datetime)
     if name is None and not dangerous.skip_server_name_check:
         return "no server name to verify the certificate it keeps against"
     try:
-        verify_server_chain(chain, name, ctx.config.trust_store or TrustStore.system(), now)
+        path = verify_server_chain(chain, name, ctx.config.trust_store or TrustStore.system(), now).path
     except AlertError as exc:
         return f"the server chain it keeps does not verify with this configuration: {exc.reason}"
+    return _session_revocation_problem(ctx, path, now)
+
+
+def _session_revocation_problem(ctx: Context, path: Sequence[x509.Certificate], now: datetime) -> str | None:
+    """Why this configuration's revocation policy keeps a session from being offered, or None. A
+    resumption brings no staple and no fetch, so what needs one (ocsp="require", a must-staple leaf,
+    revocation_fetch) waits for a full handshake; CRLs given are checked on the kept path now, as a
+    full handshake would check them (RFC 5246, Appendix F.1.4: a certificate that may have been
+    revoked forces a full handshake)."""
+    cfg = ctx.config
+    leaf = path[0]
+    if cfg.ocsp == "require" or (cfg.ocsp == "request" and must_staple(leaf)):
+        return "this configuration needs a stapled OCSP response, which only a full handshake brings"
+    if cfg.revocation_fetch != "off":
+        return "this configuration checks revocation online (revocation_fetch), which a full handshake does"
+    if cfg.crls or cfg.revocation == "hard":
+        try:
+            check_crls(path, cfg.crls, now, cfg.revocation, covered=(), report=None)
+        except AlertError as exc:
+            return f"the server chain it keeps fails this configuration's revocation check: {exc.reason}"
     return None
 
 
