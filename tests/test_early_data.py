@@ -139,6 +139,19 @@ def test_rejected_by_a_server_without_early_data() -> None:
     _rejected(client, server, log, "max_early_data_size 0")
 
 
+@pytest.mark.parametrize("lowered_to", [100, 0])
+def test_a_ticket_issued_before_max_early_data_size_was_lowered(lowered_to: int) -> None:
+    """The ticket allows 16384 bytes (RFC 8446, Section 4.6.1: what the client may send with it); the
+    server now takes 100. It accepted the 0-RTT "up to 100 bytes" and aborted a client sending 1000 with
+    unexpected_message, or, rejecting it, skipped only 100. Now rejected, and the ticket's 16384 skipped."""
+    scfg = server_config(max_early_data_size=16384)
+    session = ticket(scfg)
+    log = EventList()
+    client = ClientConnection(client_config(), "localhost", session=session, early_data=bytes(16000))
+    server = ServerConnection(replace(scfg, max_early_data_size=lowered_to), observer=log)
+    _rejected(client, server, log, "this server" if lowered_to == 0 else "max_early_data_size was lowered")
+
+
 def test_early_data_sent_anyway_is_skipped() -> None:
     """A ticket that allows none, a client that sends some anyway: skipped, not bad_record_mac."""
     scfg = server_config()

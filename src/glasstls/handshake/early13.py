@@ -201,9 +201,10 @@ def _config(ctx: Context) -> ServerConfig:
     return config
 
 
-def server_skip(ctx: Context, reason: str) -> None:
-    """Reject the client's early data: skip its early records (RFC 8446, Section 4.2.10)."""
-    limit = _config(ctx).max_early_data_size or SKIP_WITHOUT_EARLY_DATA
+def server_skip(ctx: Context, reason: str, ticket_limit: int = 0) -> None:
+    """Reject the client's early data: skip its early records (RFC 8446, Section 4.2.10), as much as
+    this server takes or the ticket offered allowed (one issued before max_early_data_size was lowered)."""
+    limit = max(_config(ctx).max_early_data_size, ticket_limit) or SKIP_WITHOUT_EARLY_DATA
     ctx.early = ZeroRtt(limit, accepted=False, open=False)
     ctx.skip_early_data(limit)
     ctx.verified(SUBJECT, False, f"0-RTT rejected: {reason}")
@@ -220,7 +221,8 @@ def server_decide(
     suite = early.suite
     reason = _refusal(ctx, ch, psk, suite, alpn)
     if reason is not None:
-        server_skip(ctx, reason)
+        session = psk.session if psk is not None else None
+        server_skip(ctx, reason, session.max_early_data if session is not None else 0)
         return None
     assert psk is not None
     cfg = _config(ctx)
@@ -245,6 +247,11 @@ def _refusal(ctx: Context, ch: ClientHello, psk: AcceptedPsk | None, suite: Suit
         return "this server accepts no early data (max_early_data_size 0)"
     if session.max_early_data == 0:
         return "the ticket does not allow early data"
+    if session.max_early_data > cfg.max_early_data_size:  # (the client may send what the ticket allows)
+        return (
+            f"the ticket allows {session.max_early_data} bytes, more than this server takes now "
+            f"({cfg.max_early_data_size}): max_early_data_size was lowered since it was issued"
+        )
     if session.cipher_suite != suite.suite:
         return "the handshake's cipher suite is not the ticket's"
     if session.alpn != alpn:
