@@ -70,9 +70,6 @@ def _reference_resumable(ctx, ch, state, identity, suites):  # type: ignore[no-u
     sni = ch.ext(E.server_name)
     if not same_server_name(state.server_name, sni.value if sni is not None else None):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
-    alpn = ch.ext(E.application_layer_protocol_negotiation)
-    if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):
-        return None, f"the client no longer offers its application protocol {state.alpn!r}"
     age = (identity.obfuscated_ticket_age - state.ticket_age_add) % (1 << 32)
     if age > state.lifetime * 1000:
         return None, f"the client says it is {age / 1000:.0f} s old, beyond its lifetime of {state.lifetime} s"

@@ -781,6 +781,16 @@ def test_the_clients_revocation_policy_holds_for_a_session(policy: str) -> None:
     assert "revocation" in checks[0] or "OCSP" in checks[0], checks
 
 
+def test_a_ticket_resumes_under_another_application_protocol_without_early_data() -> None:
+    """ALPN is the connection's (RFC 7301, Section 3); only 0-RTT data is bound to the ticket's protocol
+    (RFC 8446, Section 4.2.10). The server made a full handshake when the client now offered another."""
+    scfg = server_config(alpn=("h2", "http/1.1"))
+    session = first_session(client_config(alpn=("h2",)), scfg)
+    assert session.alpn == "h2"
+    run = Run(client_config(alpn=("http/1.1",)), scfg, session=session).handshake()
+    assert run.client.parameters.resumed and run.client.parameters.alpn == "http/1.1"
+
+
 def test_a_client_does_not_offer_a_session_whose_server_certificate_has_expired() -> None:
     """The server's certificate expires while the ticket still lives (an hour against two): past its
     notAfter the client offers the ticket no more (as Go's client), and the full handshake shows the

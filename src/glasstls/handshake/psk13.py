@@ -418,9 +418,8 @@ def _resumable(
     # The same name as sent is the same name normalized (the usual case: no normalizing then).
     if name != state.server_name and not same_server_name(state.server_name, name):
         return None, "it was issued for another server name (RFC 6066, Section 3)"
-    alpn = ch.ext(_ALPN)
-    if state.alpn is not None and (alpn is None or state.alpn.encode() not in alpn.value):
-        return None, f"the client no longer offers its application protocol {state.alpn!r}"
+    # (No ALPN check: the protocol is the connection's, chosen afresh (RFC 7301, Section 3); only 0-RTT
+    # data must go under the ticket's, which early13 checks, as Go and rustls do.)
     age = ticket_age_ms(identity.obfuscated_ticket_age, state.ticket_age_add)
     if age > state.lifetime * 1000:  # Section 4.6.1: never used beyond its lifetime
         return None, f"the client says it is {age / 1000:.0f} s old, beyond its lifetime of {state.lifetime} s"
