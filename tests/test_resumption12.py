@@ -852,6 +852,23 @@ def test_a_session_not_offered_is_not_resumed_when_a_server_echoes_the_compatibi
     assert isinstance(run.client.error, AlertError)
 
 
+@pytest.mark.parametrize("by_ticket", [False, True])
+def test_a_name_the_server_no_longer_serves_is_refused_on_a_resumption_too(by_ticket: bool) -> None:
+    """As in TLS 1.3 (test_resumption13.py): refuse_unknown_server_names holds for a resumed session."""
+    cache = ServerSessionCache()
+    issued = server_config("a.example", "b.example", session_cache=cache, session_tickets=by_ticket)
+    session = first_session(client_config(tls_max=V12), issued, server_name="a.example")
+    now_b_only = server_config(
+        "b.example", session_cache=cache, session_tickets=by_ticket, ticket_keys=issued.ticket_keys,
+        refuse_unknown_server_names=True,
+    )  # fmt: skip
+    run = Run(client_config(tls_max=V12), now_b_only, session=session, server_name="a.example")
+    with pytest.raises(AssertionError):
+        run.handshake()
+    error = run.server.error
+    assert isinstance(error, AlertError) and error.description == AlertDescription.unrecognized_name
+
+
 def _fatal_from_client(run: Run) -> None:
     run.client._fail(AlertError(AlertDescription.handshake_failure, "a fatal alert after the handshake"))
     _move(run.client, run.server)

@@ -42,7 +42,7 @@ from glasstls import (
     ServerConfig,
 )
 from glasstls.enums import AlertDescription, ExtensionType, PskKeyExchangeMode
-from glasstls.errors import ConfigError
+from glasstls.errors import AlertError, ConfigError
 from glasstls.observe import EventList, MessageTrace, VerificationTrace
 from glasstls.session.psk import ExternalPsk
 from glasstls.session.state import MAX_OFFERABLE_TICKET, TLS13, SessionState
@@ -789,6 +789,19 @@ def test_a_ticket_resumes_under_another_application_protocol_without_early_data(
     assert session.alpn == "h2"
     run = Run(client_config(alpn=("http/1.1",)), scfg, session=session).handshake()
     assert run.client.parameters.resumed and run.client.parameters.alpn == "http/1.1"
+
+
+def test_a_name_the_server_no_longer_serves_is_refused_on_a_resumption_too() -> None:
+    """refuse_unknown_server_names: a full handshake for a name no certificate carries ends in
+    unrecognized_name (RFC 6066, Section 3); a ticket issued when the name was served resumed anyway."""
+    issued = server_config("a.example", "b.example")
+    session = first_session(client_config(), issued, server_name="a.example")
+    now_b_only = server_config("b.example", refuse_unknown_server_names=True, ticket_keys=issued.ticket_keys)
+    run = Run(client_config(), now_b_only, session=session, server_name="a.example")
+    assert run.client.offered_hello.ext(ExtensionType.pre_shared_key) is not None
+    run.drive()
+    error = run.server.error
+    assert isinstance(error, AlertError) and error.description == AlertDescription.unrecognized_name
 
 
 def test_a_client_does_not_offer_a_session_whose_server_certificate_has_expired() -> None:

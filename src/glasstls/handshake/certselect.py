@@ -53,6 +53,15 @@ def candidates(ctx: Context, server_name: str | None) -> Sequence[CertifiedKey]:
     return chains
 
 
+def check_name_served(ctx: Context, server_name: str | None) -> None:
+    """On a resumption (no certificate shown): unrecognized_name for a name no configured chain carries,
+    when the server refuses unknown names, as a full handshake would refuse it (RFC 6066, Section 3)."""
+    cfg: ServerConfig = ctx.config
+    chains = cfg.certificates if ctx.chains_for_name is None else ctx.chains_for_name
+    if cfg.refuse_unknown_server_names and server_name is not None and chains:
+        candidates(ctx, server_name)
+
+
 def ask_server_name_callback(ctx: Context, ch: ClientHello) -> None:
     """Ask the server's server_name_callback once per ClientHello, before anything is chosen by the
     name (RFC 6066, Section 3), resumed handshakes too, as OpenSSL calls its servername callback. Its

@@ -62,7 +62,7 @@ from ..wire.handshake12 import (
 )
 from . import negotiation as N
 from .base import AnyState, Context, PeerVerified, State, require
-from .certselect import acknowledges_name, report_choice, requested_authorities
+from .certselect import acknowledges_name, check_name_served, report_choice, requested_authorities
 from .choice12 import Choice12, Offer, choose, offer_of
 from .common12 import DEFAULT_TICKET_LIFETIME, Connected12, Handshake12, KeyedHandshake12
 from .peer_auth import (
@@ -186,6 +186,7 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
     if refusal:
         ctx.verified("session", False, f"saved session not resumed: {refusal}")
         return False
+    check_name_served(ctx, offer.server_name)  # unrecognized_name, as a full handshake would say
     return True
 
 

@@ -50,7 +50,7 @@ from . import early13, psk13
 from . import negotiation as N
 from .admission import refuse_client_entry_extensions
 from .base import AnyState, Context, PeerVerified, State, checked_finished, require
-from .certselect import candidates, report_choice
+from .certselect import candidates, check_name_served, report_choice
 from .common13 import (
     certificate_request,
     certificate_verify_content,
@@ -163,6 +163,8 @@ def negotiate(
     certified, scheme = None, None
     if psk is None:
         certified, scheme = _certificate_for(ctx, sigs_ext.value if sigs_ext else (), server_name)
+    else:
+        check_name_served(ctx, server_name)  # (a resumption shows no certificate: the name is checked all the same)
     alpn_ext = found.get(_ALPN)
     alpn = N.choose_alpn(alpn_ext.value if alpn_ext else (), cfg.alpn, cfg.alpn_required)
     chosen = psk.suite if psk is not None else suite
