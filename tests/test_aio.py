@@ -700,6 +700,29 @@ def test_shutdown_sends_close_notify_and_returns_in_time(tls_max):
     run(main())
 
 
+def test_shutdown_cancels_a_handshake_in_progress():
+    """A client whose handshake is under way when the server shuts down got a bare FIN, which OpenSSL and
+    GnuTLS clients report as a truncation: it now gets user_canceled, then close_notify (RFC 8446, 6.1)."""
+
+    async def main():
+        server = await glasstls.start_server(echo, "127.0.0.1", 0, server_config())
+        client = glasstls.ClientConnection(client_config(tls_max=glasstls.ProtocolVersion.TLSv1_2), "localhost")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(server))
+        writer.write(client.data_to_send())  # its ClientHello; the server's flight comes back, unanswered
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        await server.shutdown(timeout=2.0)
+        events = client.receive_bytes(await asyncio.wait_for(reader.read(), 2))
+        writer.close()
+        alerts = [(e.level.name, e.description.name) for e in events if isinstance(e, glasstls.AlertReceived)]
+        assert alerts == [("warning", "user_canceled"), ("warning", "close_notify")]
+        closed = events[-1]
+        assert isinstance(closed, glasstls.ConnectionClosed) and closed.error is not None
+        assert "canceled the handshake" in str(closed.error)
+
+    run(main())
+
+
 def test_shutdown_aborts_what_does_not_end_within_its_bound():
     async def flood(reader, writer):
         while True:  # the client never reads: drain() blocks, and shutdown's close cannot flush

@@ -429,3 +429,34 @@ def test_no_write_after_a_truncation_or_our_own_unwrap(
     with pytest.raises(ssl.SSLError) as refused:
         other.client.write(b"more")
     assert refused.value.reason == "PROTOCOL_IS_SHUTDOWN", refused.value
+
+
+@pytest.mark.parametrize("kind", [ssl.SSLContext, GlassContext])
+def test_unwrap_before_the_handshake_is_shutdown_while_in_init(files: dict[str, Path], kind: type) -> None:
+    """As OpenSSL's SSL_shutdown in the handshake: an error, and nothing sent. glasstls sent a ClientHello,
+    then a cancel, and every later unwrap() wanted to read for ever."""
+    client_ctx, _ = contexts(kind, files, ssl.TLSVersion.TLSv1_3)
+    c_in, c_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = client_ctx.wrap_bio(c_in, c_out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLError, match="SHUTDOWN_WHILE_IN_INIT"):
+        client.unwrap()
+    assert c_out.pending == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("server_kind", [ssl.SSLContext, GlassContext])
+def test_a_handshake_the_client_cancels_is_a_zero_return_at_the_server(
+    files: dict[str, Path], version: ssl.TLSVersion, server_kind: type
+) -> None:
+    """A glasstls client cancels (user_canceled, close_notify) after the ClientHello: the server's
+    do_handshake raises SSLZeroReturnError, as OpenSSL's does (it raised an SSLError naming the alert)."""
+    _, server_ctx = contexts(server_kind, files, version)
+    s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+    client = glasstls.ClientConnection(
+        glasstls.ClientConfig(trust_store=glasstls.TrustStore.from_pem(files["ca"].read_bytes())), "localhost"
+    )
+    client.close()  # the ClientHello went out (queued), then the cancel
+    s_in.write(client.data_to_send())
+    with pytest.raises(ssl.SSLZeroReturnError):
+        server.do_handshake()

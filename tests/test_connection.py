@@ -219,18 +219,15 @@ def test_close_notify_half_close_in_tls13(ca, server_key) -> None:
         c.send(b"too late")
 
 
-@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
-@pytest.mark.parametrize("who", ["client", "server"])
+@pytest.mark.parametrize(("who", "version"), [("client", "TLSv1_2"), ("client", "TLSv1_3"), ("server", "TLSv1_2")])
 def test_close_during_the_handshake_cancels_it(ca, server_key, version, who) -> None:
     """RFC 8446, Section 6.1: a handshake is canceled with user_canceled, then close_notify. Before, close()
     sent close_notify alone, the client went on to report a completed handshake (its Finished never
     sent, keys exported) and the server took the close for a clean one."""
     cc, sc = configs(ca, server_key, {"tls_max": ProtocolVersion[version]})
     c, s = ClientConnection(cc, server_name="localhost"), ServerConnection(sc)
-    hello = c.data_to_send()
+    s.receive_bytes(c.data_to_send())  # the server's flight is ready, the client has not read it
     closer, other = (c, s) if who == "client" else (s, c)
-    if who == "client":
-        s.receive_bytes(hello)  # the server's flight is ready, the client has not read it
     closer.close()
     wire = closer.data_to_send()
     assert closer.closed and not closer.handshake_complete and closer.data_to_send() == b""
@@ -248,6 +245,14 @@ def test_close_during_the_handshake_cancels_it(ca, server_key, version, who) -> 
     for done in (c, s):
         with pytest.raises(ConnectionClosedError):
             done.send(b"data")
+
+
+def test_a_server_that_read_no_client_hello_closes_without_a_word(ca, server_key) -> None:
+    """Nothing to cancel, and the peer may not speak TLS at all: nothing is sent, as OpenSSL's SSL_shutdown
+    during the handshake sends nothing."""
+    server = ServerConnection(configs(ca, server_key)[1])
+    server.close()
+    assert server.closed and server.data_to_send() == b""
 
 
 def test_a_close_notify_alone_during_the_handshake_is_not_a_clean_close(ca, server_key) -> None:

@@ -287,6 +287,14 @@ class Connection:
             if isinstance(state, Connected):
                 state.update_write(self._ctx, request_peer=False)
 
+    def _drop_pending_handshake(self) -> None:
+        """A handshake ending before it completed: what it queued and did not seal yet is not sent. Except
+        in TLS 1.2 after our ChangeCipherSpec: a Finished must follow it (RFC 5246, Section 7.1), and a
+        peer such as OpenSSL answers anything else there with unexpected_message."""
+        if self.version != _TLS13 and self._records.write is not None:
+            return
+        self._hs_out.clear()
+
     def _closed_error(self, what: str) -> ConnectionClosedError:
         """The error for ``what`` asked of a closed connection: the failure that closed it, when one did."""
         if self.error is None:
@@ -308,13 +316,17 @@ class Connection:
     def close(self) -> None:
         """Send close_notify (RFC 8446, Section 6.1); the peer's data may still arrive. Before the
         handshake completed, cancel it: user_canceled, then close_notify (Section 6.1), and the
-        connection is over (a handshake cannot finish without our Finished, which would follow our
-        close_notify)."""
+        connection is over; handshake messages not yet sealed are dropped (a Finished among them: the
+        peer is not to complete a handshake we cancel)."""
         if self._write_closed or self._closed:
             return
         if self.peer_verified is None:
-            self._send_alert(_WARNING, _USER_CANCELED, "the handshake is canceled: close() before it completed")
-            self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
+            # A server that has read no ClientHello yet has nothing to cancel, and its peer may not
+            # speak TLS at all: nothing is sent (as OpenSSL's SSL_shutdown in the handshake sends nothing).
+            if not (self.side == "server" and self._state.initial):
+                self._drop_pending_handshake()
+                self._send_alert(_WARNING, _USER_CANCELED, "the handshake is canceled: close() before it completed")
+                self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
             self._write_closed = self._read_closed = self._closed = True
             self._choose_sealer()
             return
@@ -620,8 +632,10 @@ class Connection:
             if self._write_closed:
                 self._closed = True
         else:
-            # During the handshake there is nothing to finish: answer with our own and close. The
-            # handshake did not complete: not a clean close (user_canceled before it: canceled).
+            # During the handshake there is nothing to finish: answer with our own and close, "discarding
+            # any pending writes" (RFC 5246, Section 7.2.1): our queued flight is not sent. The handshake
+            # did not complete: not a clean close (user_canceled before it: canceled).
+            self._drop_pending_handshake()
             self._send_alert(_WARNING, _CLOSE_NOTIFY, "")
             self._write_closed = self._read_closed = self._closed = True
             step = self._state.step

@@ -95,6 +95,10 @@ def to_ssl_error(err: TLSError, hostname: str | None = None) -> ssl.SSLError:
     if isinstance(err, TruncatedError):
         return _ssl_error(ssl.SSLEOFError, ssl.SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(err))
     if isinstance(err, PeerAlertError):
+        if err.description in (AlertDescription.close_notify, AlertDescription.user_canceled):
+            # The peer closed (or canceled) during the handshake: OpenSSL's SSL_ERROR_ZERO_RETURN,
+            # which ssl raises as SSLZeroReturnError (a closure alert names no reason there).
+            return zero_return()
         reason = reason_for_alert(err.description, received=True)
         return _ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, reason, str(err))
     if isinstance(err, AlertError):

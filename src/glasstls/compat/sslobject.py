@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ..connection import ClientConnection, Connection, ServerConnection
 from ..enums import AlertDescription
-from ..errors import AlertError, ConfigError, Facts, NotNegotiatedError, TLSError
+from ..errors import AlertError, ConfigError, ConnectionClosedError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NewTicket
 from ..io.inbox import Inbox
 from ..io.payload import octets, slices
@@ -357,6 +357,8 @@ class SSLObject(_Base):
         kept for read(); unwrap() again goes on waiting. Data the program has read by then raises
         nothing: OpenSSL's SSL_read took it, and SSL_shutdown completes (asyncio's sslproto reads
         what arrives after its close_notify, then unwraps)."""
+        if not self._conn.handshake_complete:  # as OpenSSL's SSL_shutdown in the handshake: nothing sent
+            raise ssl_error("SHUTDOWN_WHILE_IN_INIT", "shutdown while in init")
         self._unwrapped = True
         self._conn.close()
         self._flush()
@@ -501,7 +503,7 @@ class SSLObject(_Base):
             if cb_type == "tls-unique":
                 return self._conn.tls_unique()
             return self._conn.channel_binding("tls-exporter")
-        except NotNegotiatedError:
+        except (NotNegotiatedError, ConnectionClosedError):  # (a failed connection gives no binding)
             return None
 
     def verify_client_post_handshake(self) -> None:

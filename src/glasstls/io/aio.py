@@ -620,6 +620,12 @@ class TLSProtocol(asyncio.BufferedProtocol):
             logger.debug("close_notify could not be sent", exc_info=True)
         self._close_raw()
 
+    def cancel(self, exc: BaseException) -> None:
+        """End a handshake in progress: user_canceled, then close_notify (RFC 8446, Section 6.1), and
+        the transport closed once they are written; ``exc`` is what the handshake reports."""
+        self._set_error(exc)
+        self.close()
+
     def abort(self, exc: BaseException | None = None) -> None:
         """Drop the connection at once; ``exc`` is what the handshake or the reader reports."""
         if exc is not None:

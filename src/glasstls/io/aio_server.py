@@ -182,15 +182,18 @@ class TLSServer:
             self._serving_forever = None
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop accepting, send close_notify on every established connection (RFC 8446,
-        Section 6.1) and drop those still in their handshake; wait up to ``timeout``
-        seconds for the connections and their callbacks to end, then abort the rest."""
+        """Stop accepting, send close_notify on every established connection and cancel those still
+        in their handshake (user_canceled, then close_notify: RFC 8446, Section 6.1; a bare FIN read
+        as a truncation to OpenSSL and GnuTLS clients); wait up to ``timeout`` seconds for the
+        connections and their callbacks to end, then abort the rest."""
         self.close()
         for tls in list(self._open):
             if tls.handshake.done() and not tls.handshake.exception():
                 tls.close()
+            elif not tls.handshake.done():
+                tls.cancel(ConnectionAbortedError("the server is shutting down"))
             else:
-                tls.abort(ConnectionAbortedError("the server is shutting down"))
+                tls.abort()  # (its handshake failed: its alert went out already)
         self._drop_deadlines()  # no handshake is left to time
         waiting = {*self._tasks, *(tls.closed for tls in self._open)}
         if waiting:
