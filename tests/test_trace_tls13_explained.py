@@ -674,3 +674,16 @@ def test_explain_takes_a_hello_whose_values_were_built_by_hand(side: str) -> Non
     words = " ".join(paragraphs_of(flow(side, ("client", odd)), 0))
     assert "cannot explain" not in words and "It lists the versions it speaks" in words
     assert "Some of its extensions are GREASE values (RFC 8701)" in words
+
+
+def test_a_user_canceled_is_explained_as_a_cancel_not_a_fatal_alert() -> None:
+    """RFC 8446, Section 6.1: user_canceled is a closure alert; every other TLS 1.3 alert is fatal."""
+    from glasstls import ClientConfig, ClientConnection
+    from glasstls.observe import AlertTrace, EventList
+
+    log = EventList()
+    client = ClientConnection(ClientConfig(), "example.com", observer=log)
+    client.close()  # (its ClientHello out, no answer yet: canceled)
+    index = next(i for i, e in enumerate(log.events) if isinstance(e, AlertTrace) and e.description == 90)
+    said = " ".join(paragraphs_of(log.events, index))
+    assert "gives up the handshake" in said and "fatal" not in said, said

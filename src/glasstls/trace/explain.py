@@ -713,6 +713,11 @@ class Explainer:
                 "alert rather than just closing TCP lets the receiver tell a complete message from one an attacker "
                 "cut short (a truncation attack)."
             ]
+        if event.description == AlertDescription.user_canceled:  # RFC 8446, Section 6.1: a closure alert
+            return [
+                f"A user_canceled alert: the {_sender(event)} gives up the handshake for a reason of its own, not "
+                "a protocol failure; a close_notify follows."
+            ]
         fatal = event.level == AlertLevel.fatal or ctx.tls13
         if not fatal:  # RFC 5246, Section 7.2: the connection goes on unless the receiver ends it
             return [self._warning(event, name, meaning)]
