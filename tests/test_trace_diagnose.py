@@ -257,3 +257,23 @@ def test_an_rsa_pre_master_secret_that_does_not_decrypt_is_named_on_the_server()
     assert "alert:        bad_record_mac (20), sent by the server" in text, text
     assert "likely fix:   with RSA key exchange, the client's encrypted pre-master secret did not decrypt" in text
     assert "ROBOT" in text and "middlebox" not in text, text
+
+
+@pytest.mark.parametrize("who", ["client", "server"])
+def test_a_canceled_handshake_says_who_gave_up(who: str) -> None:
+    """user_canceled (RFC 8446, Section 6.1), as a server shutting down sends it: the diagnosis said only
+    "the peer's log says why"; it now says the peer gave up on purpose, and what that usually is."""
+    client_log, server_log = EventList(), EventList()
+    tls12 = {"tls_max": ProtocolVersion.TLSv1_2}  # (in TLS 1.3 the server's flight ends with its Finished)
+    pair = make_pair(client_observer=client_log, server_observer=server_log, client_kw=tls12)
+    pair.to_server()  # the ClientHello; the server's flight is ready
+    if who == "client":
+        canceling, other, log = pair.client, pair.server, server_log
+    else:
+        canceling, other, log = pair.server, pair.client, client_log
+    canceling.close()
+    other.receive_bytes(canceling.data_to_send())
+    assert other.error is not None
+    text = diagnose(other.error, log.events)
+    assert f"alert:        user_canceled (90), received from the {who}" in text, text
+    assert f"likely fix:   the {who} canceled the handshake" in text, text

@@ -546,6 +546,24 @@ FIXES: tuple[Rule, ...] = (
         None,
         "client",
     ),
+    # user_canceled (RFC 8446, Section 6.1): the peer gave up its handshake on purpose, as glasstls's
+    # server does when it shuts down with handshakes in flight.
+    Rule(
+        "user_canceled",
+        "the client canceled the handshake itself (user_canceled): a client that gave up for a reason only its "
+        "own log shows, or a scanner; nothing to change here unless real clients do it",
+        None,
+        "peer",
+        "server",
+    ),
+    Rule(
+        "user_canceled",
+        "the server canceled the handshake (user_canceled): a server shutting down or restarting, or refusing "
+        "for a reason only its log shows; try again, or ask its operator",
+        None,
+        "peer",
+        "client",
+    ),
     # The server got a ClientHello, so the client speaks TLS and shares a version and a suite with it:
     # the client's advice below ("may not speak TLS on that port") does not fit this side.
     Rule(
