@@ -9,6 +9,8 @@ as five zero bytes). Found by a review of the sans-I/O API; Python's ``ssl`` ref
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from glasstls import CertifiedKey, ClientConfig, ClientConnection, ProtocolVersion, ServerConfig, ServerConnection
@@ -121,6 +123,10 @@ def test_connections_take_their_own_config_and_a_session() -> None:
         ServerConnection(client_config())
     with pytest.raises(TypeError, match="session must be a SessionState"):
         ClientConnection(client_config(), "localhost", session="saved")
+    with pytest.raises(ValueError, match="clock must return aware datetimes"):
+        ClientConnection(client_config(), "localhost", clock=datetime.now)  # (it failed mid-handshake)
+    with pytest.raises(TypeError, match="clock must return a datetime, not float"):
+        ServerConnection(server_config, clock=lambda: 1.0)
 
 
 def test_send_and_receive_take_bytes_only() -> None:

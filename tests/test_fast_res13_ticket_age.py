@@ -75,7 +75,8 @@ def test_a_ticket_within_its_lifetime_at_the_reading_is_offered_with_an_age_with
     """The end of the lifetime: a reading after the check would be past it."""
     cc, sc = _configs()
     session = _session(cc, sc)
-    clock = SteppingClock(session.created + timedelta(seconds=session.lifetime) - 3 * STEP / 2)
+    # (readings: the connection's check of the clock, its check of the session, the hello's, the last)
+    clock = SteppingClock(session.created + timedelta(seconds=session.lifetime) - 5 * STEP / 2)
     client = _offering(session, cc, clock)
     reported = _reported_at(client, session)
     assert reported == clock.readings[-1]

@@ -139,6 +139,8 @@ class Connection:
         # os.urandom (crypto.rand.is_system) to choose the constant-time library
         # paths; replay-only code paths are taken only for injected randomness.
         self.randomness: Randomness = randomness
+        if clock is not _utc_now:
+            _check_clock(clock)
         self._clock = clock
         # The record layer calls the observer's on_record itself, with this side's name first.
         self._records = RecordLayer(functools.partial(observer.on_record, self.side) if observer is not None else None)
@@ -754,6 +756,16 @@ def _check_early_data(session: SessionState | None, size: int, alpn: tuple[str, 
             f"the session's early data belongs to ALPN protocol {session.alpn!r}, which this connection "
             "does not offer (RFC 8446, Section 4.2.10): offer it too (alpn=, --alpn) or send no early data"
         )
+
+
+def _check_clock(clock: Clock) -> None:
+    """A clock given to a connection is read once here: its datetimes are compared with certificates',
+    tickets' and OCSP answers', and a naive one failed mid-handshake as an internal error."""
+    sample = clock()
+    if not isinstance(sample, datetime):
+        raise TypeError(f"clock must return a datetime, not {type(sample).__name__}")
+    if sample.tzinfo is None or sample.utcoffset() is None:
+        raise ValueError("clock must return aware datetimes: use datetime.now(timezone.utc), not datetime.now()")
 
 
 class ClientConnection(Connection):
