@@ -51,13 +51,13 @@ def split_connection_calls() -> None:
     """Route the Connection's entry points through operator.call, a C function called from nowhere else
     here, so that under callgrind its inclusive cost is the Connection's and the rest is the server's
     own (load_profile.py --callgrind). The wrappers cost a call each, counted on the server's side."""
-    from glasstls import connection
+    from glasstls import connection, sides
     from glasstls.io import aio_server
 
     def through_call(method: Callable[..., Any]) -> Callable[..., Any]:
         return lambda *args, **kwargs: operator.call(method, *args, **kwargs)
 
-    for cls in (connection.Connection, connection.ServerConnection):
+    for cls in (connection.Connection, sides.ServerConnection):
         for name in ("receive_bytes", "data_to_send", "send", "close"):
             if name in vars(cls):
                 setattr(cls, name, through_call(vars(cls)[name]))

@@ -20,8 +20,8 @@ import pytest
 
 from glasstls import CertifiedKey, CipherSuite, ClientConfig, NamedGroup, ProtocolVersion, ServerConfig
 from glasstls.cli.main import main as cli_main
-from glasstls.connection import ClientConnection, ServerConnection
 from glasstls.observe import EventList
+from glasstls.sides import ClientConnection, ServerConnection
 from glasstls.trace import Tee
 from glasstls.trace.diagram import SequenceDiagram, display_name, sequence_diagram
 from glasstls.x509.store import TrustStore

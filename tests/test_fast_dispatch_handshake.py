@@ -24,11 +24,12 @@ import pytest
 
 from byte_variants import byte_variants
 from glasstls import CertifiedKey, ClientConfig, ServerConfig
-from glasstls.connection import ClientConnection, Connection, ServerConnection
+from glasstls.connection import Connection
 from glasstls.enums import AlertDescription, ContentType, HandshakeType, NamedGroup
 from glasstls.errors import AlertError, InternalError
 from glasstls.events import ApplicationData, ConnectionClosed, Event, NewTicket
 from glasstls.observe import StateTrace
+from glasstls.sides import ClientConnection, ServerConnection
 from glasstls.wire.handshake import ClientHello, Finished, MessageTooLarge, decode_message
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, split_records

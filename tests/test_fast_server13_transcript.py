@@ -15,13 +15,13 @@ import pytest
 
 from byte_variants import byte_variants
 from glasstls import CertifiedKey, CipherSuite, ClientConfig, ServerConfig
-from glasstls.connection import ClientConnection, ServerConnection
 from glasstls.crypto.transcript import Transcript
 from glasstls.enums import NamedGroup, PskKeyExchangeMode
 from glasstls.handshake import server13
 from glasstls.session.psk import ExternalPsk
 from glasstls.session.state import SessionState
 from glasstls.session.tickets import TicketKeys
+from glasstls.sides import ClientConnection, ServerConnection
 from glasstls.x509.store import TrustStore
 from pairs import default_ca, server_identity, ticket_session
 

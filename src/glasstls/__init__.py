@@ -5,7 +5,6 @@ The public API, and nothing else.
 
 from .compat import SSLContext, SSLObject, create_default_context, extract_from_ssl, inject_into_ssl
 from .config import CertifiedKey, ClientConfig, Dangerous, ServerConfig
-from .connection import ClientConnection, ServerConnection
 from .enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, PskKeyExchangeMode, SignatureScheme
 from .errors import (
     AlertError,
@@ -38,6 +37,7 @@ from .observe import EventList, Observer, observer
 from .session.psk import ExternalPsk
 from .session.state import SessionState
 from .session.store import SessionStore, load_session, save_session
+from .sides import ClientConnection, ServerConnection
 from .x509.client_identity import ClientIdentity, ClientIdentityCheck
 from .x509.stapling import StapleSource
 from .x509.store import TrustStore

@@ -46,8 +46,8 @@ from interop_peers import WAIT, ServerThread, read_line
 import glasstls
 from glasstls import ClientConfig, ProtocolVersion, ServerConfig
 from glasstls.cli.main import main
-from glasstls.connection import ClientConnection
 from glasstls.io.blocking import TLSSocket
+from glasstls.sides import ClientConnection
 from glasstls.trace import pcap
 from glasstls.trace.keylog import KeyLog
 

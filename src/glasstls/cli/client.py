@@ -19,12 +19,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..connection import ClientConnection
 from ..enums import ProtocolVersion
 from ..errors import AlertError, ConfigError, PeerAlertError, TLSError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, NegotiatedParameters
 from ..io.closing import close_gently
 from ..session.store import load_session, save_session
+from ..sides import ClientConnection
 from ..text import printable
 from ..trace import Tee
 from ..trace.diagnose import FailureRecorder, diagnose

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..connection import ClientConnection, Connection, ServerConnection
+from ..connection import Connection
 from ..enums import AlertDescription
 from ..errors import AlertError, ConfigError, ConnectionClosedError, Facts, NotNegotiatedError, TLSError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NewTicket
 from ..io.inbox import Inbox
 from ..io.payload import octets, slices
+from ..sides import ClientConnection, ServerConnection
 from .certdict import certificate_dict
 from .ciphers import cipher_tuple
 from .errors import (

@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig
-from ..connection import ClientConnection, Connection
+from ..connection import Connection
 from ..enums import AlertDescription
 from ..errors import ConfigError, ConnectionClosedError, DeadlineError, PeerAlertError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
 from ..session.store import SessionStore, session_key
+from ..sides import ClientConnection
 from .aio_reader import TLSStreamReader
 from .payload import octets, slices
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import ServerConfig
-from ..connection import ServerConnection
 from ..errors import ConfigError, DeadlineError, TLSError
 from ..events import Event
 from ..observe import Observer
+from ..sides import ServerConnection
 from .aio import ClientConnectedCallback, TLSProtocol, check_bounds, peer_label
 from .aio_transport import SocketTransport
 

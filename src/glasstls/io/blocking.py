@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..config import ClientConfig, ServerConfig
-from ..connection import ClientConnection, Connection, ServerConnection
+from ..connection import Connection
 from ..enums import AlertDescription
 from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, PeerAlertError, TLSError, TruncatedError
 from ..events import (
@@ -41,6 +41,7 @@ from ..events import (
     NegotiatedParameters,
 )
 from ..session.store import SessionStore, session_key
+from ..sides import ClientConnection, ServerConnection
 from .closing import close_gently
 from .inbox import Inbox
 from .payload import octets, slices
