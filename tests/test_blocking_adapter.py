@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -92,6 +93,7 @@ def test_a_send_cut_at_its_deadline_leaves_no_later_send_to_pass_as_delivered(pk
     whatever is sent after it lands inside that record's claimed body and is never read. Later sends (and
     close's close_notify) went out as if delivered; now they refuse, as OpenSSL refuses a write after an
     unfinished one."""
+
     def reads_nothing(sock: socket.socket) -> None:
         glasstls.accept(sock, pki.server_config(), timeout=10)
         time.sleep(4)  # its receive buffer fills; the client's send waits
@@ -420,6 +422,19 @@ def test_a_failed_accept_closes_the_socket(pki: PKI) -> None:
         assert server.fileno() == -1
 
 
+def _update_keys_then_half_close(pki: PKI, serve: Callable[[socket.socket], None]) -> glasstls.TLSSocket:
+    """The client of the two tests below: 100 bytes, a KeyUpdate, 50 bytes, close_notify, the answer."""
+    with raw_server(serve) as port:
+        tls = connect(pki, port)
+        tls.sendall(b"x" * 100)
+        tls.update_keys()
+        tls.sendall(b"y" * 50)
+        tls.shutdown_write()
+        assert tls.recv_all() == b"got 150 bytes"
+        tls.close()
+    return tls
+
+
 def test_update_keys_and_a_half_close_from_the_blocking_api(pki: PKI) -> None:
     """TLSSocket.update_keys() sends its KeyUpdate at once (it waited for the next sendall, or a recv
     that read something), and shutdown_write() sends close_notify while the peer may still answer
@@ -432,14 +447,7 @@ def test_update_keys_and_a_half_close_from_the_blocking_api(pki: PKI) -> None:
         tls.sendall(b"got %d bytes" % len(received))
         tls.close()
 
-    with raw_server(count_then_answer) as port:
-        tls = connect(pki, port)
-        tls.sendall(b"x" * 100)
-        tls.update_keys()
-        tls.sendall(b"y" * 50)
-        tls.shutdown_write()
-        assert tls.recv_all() == b"got 150 bytes"
-        tls.close()
+    _update_keys_then_half_close(pki, count_then_answer)
     updates = [e for e in seen if isinstance(e, glasstls.KeyUpdated)]
     assert [(u.direction, u.requested_by_peer) for u in updates] == [("read", False), ("write", True)]
 
@@ -462,13 +470,6 @@ def test_update_keys_and_a_half_close_against_pythons_ssl(pki: PKI) -> None:
             tls.sendall(b"got %d bytes" % len(received))
             tls.unwrap()
 
-    with raw_server(count_then_answer) as port:
-        tls = connect(pki, port)
-        tls.sendall(b"x" * 100)
-        tls.update_keys()
-        tls.sendall(b"y" * 50)
-        tls.shutdown_write()
-        assert tls.recv_all() == b"got 150 bytes"
-        tls.close()
+    tls = _update_keys_then_half_close(pki, count_then_answer)
     # OpenSSL answered update_requested with a KeyUpdate of its own (RFC 8446, Section 4.6.3): it read ours.
     assert glasstls.KeyUpdated("read", requested_by_peer=False) in tls.events

@@ -304,19 +304,13 @@ def _common_validation(cfg: ClientConfig | ServerConfig) -> None:
         # (a TLS 1.2 client would send an empty supported_groups, which no server can decode)
         only = ", ".join(NamedGroup(g).name for g in cfg.groups)
         raise ConfigError(f"TLS 1.2, the only version left, has no group to use: {only} is for TLS 1.3 only")
-    for protocol in cfg.alpn:
-        # RFC 7301, Section 3.1: a ProtocolName is 1 to 255 bytes.
-        size = len(protocol.encode() if isinstance(protocol, str) else protocol)
-        if not 1 <= size <= 255:
-            shown = protocol if size <= 40 else f"{protocol[:40]}…"
-            raise ConfigError(f"ALPN protocol {shown!r} is {size} bytes; a protocol name is 1 to 255 (RFC 7301)")
     if cfg.record_size_limit is not None and not 64 <= cfg.record_size_limit <= (1 << 14) + 1:
         raise ConfigError("record_size_limit must be between 64 and 16385 (RFC 8449)")
 
 
 def _alpn_names(alpn: Any) -> tuple[str, ...]:
-    """``alpn`` as a tuple of protocol names (str; bytes taken as ASCII). A lone string is refused: as a
-    sequence it would be one protocol per character."""
+    """``alpn`` as a tuple of protocol names (str; bytes taken as UTF-8), each 1 to 255 bytes. A lone
+    string is refused: as a sequence it would be one protocol per character."""
     if isinstance(alpn, (str, bytes)):
         raise ConfigError(f"alpn is a sequence of protocol names: alpn=({alpn!r},), not alpn={alpn!r}")
     names = []
@@ -328,6 +322,10 @@ def _alpn_names(alpn: Any) -> tuple[str, ...]:
                 raise ConfigError(f"ALPN protocol {protocol!r} is not UTF-8: give it as a str") from None
         if not isinstance(protocol, str):
             raise ConfigError(f"an ALPN protocol name is a str, not {type(protocol).__name__} ({protocol!r})")
+        size = len(protocol.encode())
+        if not 1 <= size <= 255:  # RFC 7301, Section 3.1: a ProtocolName is 1 to 255 bytes
+            shown = protocol if size <= 40 else f"{protocol[:40]}…"
+            raise ConfigError(f"ALPN protocol {shown!r} is {size} bytes; a protocol name is 1 to 255 (RFC 7301)")
         names.append(protocol)
     return tuple(names)
 
