@@ -266,6 +266,7 @@ def test_a_close_notify_alone_during_the_handshake_is_not_a_clean_close(ca, serv
     assert isinstance(closed, ConnectionClosed) and closed.by_peer
     assert isinstance(closed.error, PeerAlertError) and closed.error.description == AlertDescription.close_notify
     assert "the peer sent close_notify while" in str(closed.error)
+    assert isinstance(closed.error, ConnectionClosedError)  # (what the blocking and asyncio APIs raise)
 
 
 def test_a_failed_connection_says_why_to_every_later_call(ca, server_key) -> None:

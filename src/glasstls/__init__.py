@@ -13,6 +13,7 @@ from .errors import (
     DeadlineError,
     NotNegotiatedError,
     PeerAlertError,
+    PeerClosedError,
     TLSError,
     TruncatedError,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "NotNegotiatedError",
     "Observer",
     "PeerAlertError",
+    "PeerClosedError",
     "ProtocolVersion",
     "PskKeyExchangeMode",
     "SSLContext",

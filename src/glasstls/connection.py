@@ -31,6 +31,7 @@ from .errors import (
     InternalError,
     NotNegotiatedError,
     PeerAlertError,
+    PeerClosedError,
     TLSError,
     unexpected,
 )
@@ -642,9 +643,9 @@ class Connection:
             step = self._state.step
             if self._peer_canceled:
                 said = f"the peer canceled the handshake (user_canceled, then close_notify) while {step}"
-                self.error = PeerAlertError(_USER_CANCELED, step, said)
+                self.error = PeerClosedError(_USER_CANCELED, step, said)
             else:
-                self.error = PeerAlertError(_CLOSE_NOTIFY, step, f"the peer sent close_notify while {step}")
+                self.error = PeerClosedError(_CLOSE_NOTIFY, step, f"the peer sent close_notify while {step}")
             self._events.append(ConnectionClosed(self.error, by_peer=True))
             return
         # (No lane to drop: close() had chosen none.)

@@ -134,6 +134,13 @@ class ConnectionClosedError(TLSError):
     """Data was sent or expected on a connection that is already closed."""
 
 
+class PeerClosedError(PeerAlertError, ConnectionClosedError):
+    """The peer closed (close_notify) or canceled (user_canceled, then close_notify) before the handshake
+    completed (RFC 8446, Section 6.1): not a clean end, since nothing was agreed, and not a failure it
+    reported. Both a PeerAlertError (which alert) and a ConnectionClosedError (what a caller waiting for
+    the handshake catches)."""
+
+
 class ConfigError(TLSError, ValueError):
     """A configuration that cannot work, found when it is built.
 

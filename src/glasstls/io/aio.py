@@ -25,8 +25,7 @@ from typing import Any
 
 from ..config import ClientConfig
 from ..connection import Connection
-from ..enums import AlertDescription
-from ..errors import ConfigError, ConnectionClosedError, DeadlineError, PeerAlertError, TruncatedError
+from ..errors import ConfigError, ConnectionClosedError, DeadlineError, TruncatedError
 from ..events import ApplicationData, ConnectionClosed, EarlyData, Event, HandshakeComplete, NegotiatedParameters
 from ..observe import Observer
 from ..session.state import SessionState
@@ -506,14 +505,12 @@ class TLSProtocol(asyncio.BufferedProtocol):
 
     def _on_closed(self, event: ConnectionClosed) -> None:
         self._peer_done = True
-        closure = isinstance(event.error, PeerAlertError) and event.error.description == AlertDescription.close_notify
-        if event.error is not None and not closure:  # (a close_notify in the handshake: said below)
-            # A fatal alert, sent (it is flushed by _close_raw) or received (RFC 8446, Section 6.2).
+        if event.error is not None:
+            # A fatal alert, sent (it is flushed by _close_raw) or received (RFC 8446, Section 6.2), or the
+            # peer's close during the handshake (a PeerClosedError, which is a ConnectionClosedError).
             self._set_error(event.error)
             self._close_raw()
             return
-        if not self.handshake.done():
-            self._set_error(ConnectionClosedError(f"the peer sent close_notify while {self.conn.step}"))
         self.reader.feed_eof()  # the peer's close_notify: a clean end of its data
         if self.conn.closed:
             self._close_raw()  # our close_notify went first: both directions are done

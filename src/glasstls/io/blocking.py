@@ -28,8 +28,7 @@ from typing import Any
 
 from ..config import ClientConfig, ServerConfig
 from ..connection import Connection
-from ..enums import AlertDescription
-from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, PeerAlertError, TLSError, TruncatedError
+from ..errors import ConnectionClosedError, DeadlineError, NotNegotiatedError, TLSError, TruncatedError
 from ..events import (
     ApplicationData,
     ClientAuthDeclined,
@@ -330,7 +329,7 @@ class TLSSocket:
             self.early_data_received += len(event.data)
         if isinstance(event, ConnectionClosed):
             self._eof = True
-            self._error = _as_raised(event.error)
+            self._error = event.error
         elif isinstance(event, HandshakeComplete):
             return
         self.events.append(event)
@@ -340,16 +339,6 @@ class TLSSocket:
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
-
-
-def _as_raised(error: TLSError | None) -> TLSError | None:
-    """What a failure raises here: a close_notify during the handshake as ConnectionClosedError (as the
-    asyncio API raises it, io/aio.py), the rest as they are."""
-    if isinstance(error, PeerAlertError) and error.description == AlertDescription.close_notify:
-        closed = ConnectionClosedError(str(error))
-        closed.__cause__ = error
-        return closed
-    return error
 
 
 def _deadline(timeout: float | None) -> float | None:

@@ -28,6 +28,16 @@ class Rule:
     problem: str | None = None
 
 
+_CLIENT_STOPPED = (
+    "the client stopped the handshake itself, without an error alert: a scanner or health check that only "
+    "wanted this server's answer (testssl.sh, sslyze, nmap), or a client that gave up for a reason only its "
+    "own log shows; nothing to change here unless real clients do it"
+)
+_SERVER_STOPPED = (
+    "the server stopped the handshake without an error alert (a server shutting down, or refusing for a "
+    "reason only its log shows): try again, or ask its operator"
+)
+
 _CACERT = (
     "pass --cacert FILE with the CA certificate that issued the server's certificate (for a self-signed "
     "certificate, that certificate itself); --insecure skips the check, for tests only"
@@ -529,23 +539,10 @@ FIXES: tuple[Rule, ...] = (
     # A close_notify before the handshake completed is the peer's own choice to stop, not an error it
     # reports (RFC 8446, Section 6.1; RFC 5246, Section 7.2.1): scanners such as testssl.sh and sslyze do
     # it after every probe, so the fix says who decided, not "run again with --trace".
-    Rule(
-        None,
-        "the client stopped the handshake itself, without an error alert: a scanner or health check that "
-        "only wanted this server's answer (testssl.sh, sslyze, nmap), or a client that gave up for a reason "
-        "only its own log shows; nothing to change here unless real clients do it",
-        r"sent close_notify while",
-        None,
-        "server",
-    ),
-    Rule(
-        None,
-        "the server stopped the handshake without an error alert (a server shutting down, or refusing for a "
-        "reason only its log shows): try again, or ask its operator",
-        r"sent close_notify while",
-        None,
-        "client",
-    ),
+    Rule("close_notify", _CLIENT_STOPPED, None, "peer", "server"),  # (the PeerClosedError of the core)
+    Rule("close_notify", _SERVER_STOPPED, None, "peer", "client"),
+    Rule(None, _CLIENT_STOPPED, r"sent close_notify while", None, "server"),  # (the same said in a message)
+    Rule(None, _SERVER_STOPPED, r"sent close_notify while", None, "client"),
     # user_canceled (RFC 8446, Section 6.1): the peer gave up its handshake on purpose, as glasstls's
     # server does when it shuts down with handshakes in flight.
     Rule(
