@@ -86,6 +86,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     (d / "cert.der").write_bytes(identity.certificate.public_bytes(serialization.Encoding.DER))
+    (d / "public.pem").write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     (d / "garbage.txt").write_text("this is not what you are looking for\n")
     (d / "empty.txt").write_bytes(b"")
     (d / "folder").mkdir()
@@ -96,7 +99,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     whole = (d / "good.pcap").read_bytes()
     (d / "cut.pcap").write_bytes(whole[:100])  # the file ends inside the second packet
     (d / "header-only.pcap").write_bytes(whole[:10])
-    names = ("server.pem", "server.key", "other.key", "ca.pem", "enc.key", "key.der", "cert.der", "garbage.txt")
+    names = ("server.pem", "server.key", "other.key", "ca.pem", "enc.key", "key.der", "cert.der", "public.pem")
+    names += ("garbage.txt",)
     paths = {name.replace(".", "_"): str(d / name) for name in names}
     paths |= {n.replace(".", "_").replace("-", "_"): str(d / n) for n in ("empty.txt", "good.pcap", "cut.pcap")}
     paths |= {"header_only_pcap": str(d / "header-only.pcap"), "folder": str(d / "folder")}
@@ -138,7 +142,16 @@ STATIC_CASES: list[tuple[str, tuple[str, ...], int, tuple[str, ...]]] = [
      ("empty.txt holds no readable PEM private key",)),
     ("key-der", (*SERVER, "--cert", "{server_pem}", "--key", "{key_der}"), 2, ("openssl pkey -inform DER",)),
     ("key-and-cert-swapped", (*SERVER, "--cert", "{server_key}", "--key", "{server_pem}"), 2,
-     ("server.key holds no readable PEM certificate",)),
+     ("server.key holds no readable PEM certificate", "it holds a private key, not a certificate", "swapped")),
+    ("key-is-cert", (*SERVER, "--cert", "{server_pem}", "--key", "{server_pem}"), 2,
+     ("it holds a certificate, not a private key", "swapped")),
+    # DER of the other kind: converting it would not help (the hint said `openssl pkey` for a certificate)
+    ("key-is-der-cert", (*SERVER, "--cert", "{server_pem}", "--key", "{cert_der}"), 2,
+     ("it is a certificate in DER, not a private key", "swapped")),
+    ("cert-is-der-key", (*SERVER, "--cert", "{key_der}", "--key", "{server_key}"), 2,
+     ("it is a private key in DER, not a certificate", "swapped")),
+    ("key-is-public", (*SERVER, "--cert", "{server_pem}", "--key", "{public_pem}"), 2,
+     ("it holds a public key, not a private key",)),
     ("key-not-matching", (*SERVER, "--cert", "{server_pem}", "--key", "{other_key}"), 2,
      ("does not match the certificate",)),
     ("key-with-password", (*SERVER, "--cert", "{server_pem}", "--key", "{enc_key}"), 2,

@@ -178,7 +178,7 @@ class CertifiedKey:
         except ValueError:
             raise ConfigError(
                 f"{cert_path} holds no readable PEM certificate (-----BEGIN CERTIFICATE-----)"
-                + _der_hint(chain_pem, cert_path, "x509")
+                + _wrong_file_hint(chain_pem, cert_path, "certificate")
             ) from None
         try:
             key = serialization.load_pem_private_key(key_pem, None)
@@ -190,7 +190,7 @@ class CertifiedKey:
         except (ValueError, UnsupportedAlgorithm):
             raise ConfigError(
                 f"{key_path} holds no readable PEM private key (-----BEGIN PRIVATE KEY-----)"
-                + _der_hint(key_pem, key_path, "pkey")
+                + _wrong_file_hint(key_pem, key_path, "private key")
             ) from None
         return cls(chain, _signing_key(key, str(key_path)))
 
@@ -239,11 +239,48 @@ def _read_file(path: str | Path, what: str) -> bytes:
         raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
 
 
-def _der_hint(data: bytes, path: str | Path, tool: str) -> str:
-    """A DER file (an ASN.1 SEQUENCE, 0x30) where PEM was expected: say how to convert it."""
-    if data[:1] != b"\x30":
+# PEM block labels (RFC 7468) that say what a file given for another purpose holds.
+_PEM_HOLDS = (
+    (b"PRIVATE KEY-----", "a private key"),
+    (b"-----BEGIN CERTIFICATE-----", "a certificate"),
+    (b"-----BEGIN PUBLIC KEY-----", "a public key"),
+    (b"-----BEGIN CERTIFICATE REQUEST-----", "a certificate request"),
+)
+_SWAPPED = " (are the certificate and key files swapped?)"
+
+
+def _wrong_file_hint(data: bytes, path: str | Path, wanted: str) -> str:
+    """What a file that is not the PEM ``wanted`` ("certificate" or "private key") holds, and what
+    to do: the certificate and key files swapped, or DER where PEM was expected."""
+    for label, holds in _PEM_HOLDS:
+        if label in data and not holds.endswith(wanted):
+            swapped = holds in ("a private key", "a certificate")
+            return f"; it holds {holds}, not a {wanted}" + (_SWAPPED if swapped else "")
+    if data[:1] != b"\x30":  # not an ASN.1 SEQUENCE: not DER either
         return ""
-    return f"; it looks like DER: convert it with `openssl {tool} -inform DER -in {path} -out {Path(path).stem}.pem`"
+    der_holds = _der_contents(data)
+    if der_holds is not None and not der_holds.endswith(wanted):
+        return f"; it is {der_holds} in DER, not a {wanted}{_SWAPPED}"
+    tool = "x509" if wanted == "certificate" else "pkey"
+    source = Path(path)
+    out = source.with_suffix(".pem")
+    if out == source or out.exists():  # (advice that overwrites a file would lose it)
+        out = source.with_name(f"{source.stem}-converted.pem")
+    return f"; it looks like DER: convert it with `openssl {tool} -inform DER -in {path} -out {out}`"
+
+
+def _der_contents(data: bytes) -> str | None:
+    """ "a certificate" or "a private key" for DER that parses as one, else None."""
+    try:
+        x509.load_der_x509_certificate(data)
+        return "a certificate"
+    except ValueError:
+        pass
+    try:
+        serialization.load_der_private_key(data, None)
+        return "a private key"
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # (TypeError: an encrypted one)
+        return None
 
 
 @dataclass(frozen=True)
