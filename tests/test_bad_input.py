@@ -436,7 +436,8 @@ def test_intermediate_with_a_key_cryptography_cannot_load_is_unknown_ca() -> Non
 
 def test_unknown_handshake_type_is_unexpected_message() -> None:
     _pair, sender, receiver, events = run_server_flight(EncryptedExtensions, lambda m: b"\x63\x00\x00\x00")
-    both_ends(sender, receiver, events, A.unexpected_message, "unexpected handshake message type unknown_0x63")
+    reason = "unexpected handshake message type 99 while waiting for EncryptedExtensions"
+    both_ends(sender, receiver, events, A.unexpected_message, reason)
 
 
 def test_duplicate_extension_is_illegal_parameter() -> None:

@@ -54,8 +54,18 @@ from glasstls.enums import AlertLevel, ContentType, ExtensionType, NamedGroup, S
 from glasstls.errors import InternalError
 from glasstls.events import Event
 from glasstls.handshake import client12
+from glasstls.wire import extensions as X
 from glasstls.wire.extensions import Extension
-from glasstls.wire.handshake import CertificateVerify, ClientHello, Finished, Handshake, ServerHello
+from glasstls.wire.handshake import (
+    HRR_RANDOM,
+    CertificateVerify,
+    ClientHello,
+    Finished,
+    Handshake,
+    HelloRetryRequest,
+    ServerHello,
+    decode_message,
+)
 from glasstls.wire.handshake12 import (
     Certificate12,
     CertificateRequest12,
@@ -646,6 +656,62 @@ def test_ccs_inside_the_server_flight_is_unexpected_message(after: int) -> None:
     assert len(records) == 4  # ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
     events = pair.client.receive_bytes(b"".join(records[:after]) + CCS)
     both_ends(pair.server, pair.client, events, A.unexpected_message, "change_cipher_spec")
+
+
+def test_ccs_before_the_server_hello_to_a_client_offering_tls12_alone_is_unexpected_message() -> None:
+    # RFC 8446, Section 5 drops a CCS after a hello offering TLS 1.3; one offering TLS 1.2 alone can only
+    # lead to TLS 1.2, where a CCS before the key exchange is unexpected (RFC 5246, Section 7.1), as
+    # OpenSSL and GnuTLS answer. (It was dropped, and the handshake went on.)
+    pair = pair12()
+    pair.to_server()
+    events = pair.client.receive_bytes(CCS + pair.server.data_to_send())
+    both_ends(pair.server, pair.client, events, A.unexpected_message, "change_cipher_spec record where none may appear")
+
+
+def test_ccs_before_the_server_hello_to_a_client_offering_tls13_is_dropped() -> None:
+    # The control: a hello offering TLS 1.3 (RFC 8446, Section 5), a handshake that settles on TLS 1.2.
+    pair = pair12(client_kw={"tls_max": ProtocolVersion.TLSv1_3}, server_kw={"tls_max": V12})
+    pair.to_server()
+    pair.client.receive_bytes(CCS + pair.server.data_to_send())
+    pair.to_server()
+    pair.to_client()
+    assert pair.client.handshake_complete and pair.server.handshake_complete
+    assert pair.client.parameters is not None and pair.client.parameters.version == "TLSv1.2"
+
+
+@pytest.mark.parametrize("retry", [True, False], ids=["HelloRetryRequest", "ServerHello"])
+def test_a_tls13_answer_to_a_client_offering_tls12_alone_is_unsupported_extension(retry: bool) -> None:
+    # Its hello has no supported_versions: one in the answer was not asked for (RFC 8446, Section 4.2;
+    # RFC 5246, Section 7.4.1.4), as OpenSSL and GnuTLS answer. It was illegal_parameter for the
+    # answer's TLS 1.3 suite "not offered for TLS 1.3", which the client never offered.
+    pair = pair12()
+    hello = decode_message(split_records(pair.client.data_to_send())[0][5:])
+    assert isinstance(hello, ClientHello)
+    kind = HelloRetryRequest if retry else ServerHello
+    answer = kind(
+        random=HRR_RANDOM if retry else bytes(32),
+        legacy_session_id_echo=hello.legacy_session_id,
+        cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256,
+        extensions=(Extension.make(ExtensionType.supported_versions, ProtocolVersion.TLSv1_3, X.SH),),
+    ).encode()
+    events = pair.client.receive_bytes(b"\x16\x03\x03" + len(answer).to_bytes(2, "big") + answer)
+    error = closed_with(pair.client, events, A.unsupported_extension, "the server answered with TLS 1.3")
+    assert "not offered for TLS 1.3" not in error.reason
+
+
+def test_an_unexpected_message_is_named_as_the_rfc_names_it_and_with_the_state() -> None:
+    # Not the class ("Certificate12") nor the registry ("key_update"), and always with what was awaited.
+    pair = pair12()
+    records = _server_flight_records(pair)
+    events = pair.client.receive_bytes(records[0] + records[1] + records[1])
+    error = closed_with(pair.client, events, A.unexpected_message, "unexpected Certificate while waiting for")
+    assert "Certificate12" not in error.reason
+    pair = pair12()
+    pair.to_server()
+    pair.to_client()
+    events = pair.server.receive_bytes(b"\x16\x03\x03\x00\x05\x18\x00\x00\x01\x00")  # a KeyUpdate: TLS 1.3's
+    error = closed_with(pair.server, events, A.unexpected_message, "unexpected KeyUpdate while waiting for")
+    assert "key_update" not in error.reason
 
 
 def test_ccs_before_client_key_exchange_is_unexpected_message() -> None:

@@ -33,6 +33,8 @@ def _careful_check(
     """check_server_hello as it was (after its supported_versions checks, which are unchanged)."""
     if versions is None:
         raise AlertError(AlertDescription.protocol_version, "no supported_versions")
+    if hello.ext(E.supported_versions) is None:
+        raise AlertError(AlertDescription.unsupported_extension, "TLS 1.3 not offered")
     if versions.value != V13:
         raise AlertError(ILLEGAL, f"server selected {versions.value.label}, not offered")
     # legacy_version: ignored, as RFC 8446, Section 4.2.1 asks of a client, save 0x0300 or below (Appendix D.5).
@@ -56,7 +58,8 @@ def _outcome(call: Any, *args: Any) -> tuple[Any, ...]:
         return ("raised", err.description, err.reason)
 
 
-HELLO = H.ClientHello(legacy_session_id=b"\x11" * 32, cipher_suites=(AES128, CipherSuite(0x1303)))
+OFFERS_13 = (Extension.make(E.supported_versions, (V13, V12), X.CH),)  # a hello offering TLS 1.3
+HELLO = H.ClientHello(legacy_session_id=b"\x11" * 32, cipher_suites=(AES128, CipherSuite(0x1303)), extensions=OFFERS_13)
 # Each field right, then wrong (the first of each pair is what the hello asks for).
 FIELDS = {
     "legacy_version": (V12, V13, ProtocolVersion(0x0301), ProtocolVersion(0x0300)),

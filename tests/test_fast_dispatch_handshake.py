@@ -84,9 +84,9 @@ class _Careful:
                 read_before = records.read
                 try:
                     msg = decode_message(raw, self._state.parsers)
-                except AlertError as err:  # a type the state never reads: unexpected, whatever its body
-                    if err.description != AlertDescription.unexpected_message and not self._state.takes(raw[0]):
-                        name = HandshakeType(raw[0]).name
+                except AlertError:  # a type the state never reads: unexpected, whatever its body
+                    if not self._state.takes(raw[0]):
+                        name = HandshakeType(raw[0]).label
                         raise AlertError(
                             AlertDescription.unexpected_message, f"unexpected {name} while {self._state.step}"
                         ) from None
@@ -106,7 +106,11 @@ class _Careful:
                 if self._state_observer is not None and self._state is not old:
                     self._state_observer(StateTrace(self.side, old.name, self._state.name))
                 if records.read is not read_before and not hs_in.empty():
-                    raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+                    raise AlertError(
+                        AlertDescription.unexpected_message,
+                        f"{HandshakeType(raw[0]).label} does not end its record: the handshake data after it "
+                        "spans a key change, which must fall on a record boundary (RFC 8446, Section 5.1)",
+                    )
         finally:
             self._hs_partial = not hs_in.empty()
 

@@ -38,7 +38,7 @@ def test_a_client_hello_with_more_in_its_record_gets_only_the_alert(trailing: by
     sent = records(pair.server.data_to_send())
     assert sent == [(21, bytes([2, AlertDescription.unexpected_message]))]  # a plaintext fatal alert, alone
     assert pair.server.error is not None
-    assert "client_hello does not end its record" in pair.server.error.reason
+    assert "ClientHello does not end its record" in pair.server.error.reason
     assert pair.server.error.step == "waiting for ClientHello"
 
 
@@ -50,7 +50,7 @@ def test_a_client_finished_with_more_in_its_record_gets_no_tickets(trailing: byt
     pair.server.receive_bytes(pair.client.data_to_send())
     sent = records(pair.server.data_to_send())
     assert len(sent) == 1 and sent[0][0] == 23  # one protected record: the alert, no NewSessionTicket before it
-    assert pair.server.error is not None and "finished does not end its record" in pair.server.error.reason
+    assert pair.server.error is not None and "Finished does not end its record" in pair.server.error.reason
     events = pair.client.receive_bytes(b"".join(bytes([t, 3, 3]) + len(p).to_bytes(2, "big") + p for t, p in sent))
     assert pair.client.error is not None and pair.client.error.description == AlertDescription.unexpected_message, (
         events

@@ -439,8 +439,11 @@ class Connection:
             # Alert record with no content is unexpected_message, as its plaintext twin is in
             # the record layer; an empty alert is not a malformed (decode_error) one.
             raise AlertError(AlertDescription.unexpected_message, f"empty {ctype.name} record")
-        if ctype != _HANDSHAKE and not self._hs_in.empty():
-            # RFC 8446, Section 5.1: handshake messages may not be interleaved.
+        if ctype != _HANDSHAKE and not self._hs_in.empty() and (ctype != _ALERT or self.version != _TLS12):
+            # RFC 8446, Section 5.1: handshake messages may not be interleaved with other records. TLS 1.2
+            # lets types interleave (RFC 5246, Section 6.2.1), as OpenSSL and GnuTLS take an alert between
+            # the pieces of a message (a fatal one says why the peer gave up); never a key change
+            # (change_cipher_spec) or application data inside one.
             raise AlertError(
                 AlertDescription.unexpected_message, f"{ctype.name} record inside a split handshake message"
             )
@@ -466,7 +469,11 @@ class Connection:
         elif ctype == _CHANGE_CIPHER_SPEC:
             self._on_change_cipher_spec(data, protected)
         else:
-            raise AlertError(AlertDescription.unexpected_message, f"record of content type {ctype.name}")
+            # (TLS 1.3: the type inside a protected record, which no valid record layer can carry.)
+            raise AlertError(
+                AlertDescription.unexpected_message,
+                f"protected record of unknown content type 0x{int(ctype):02x} (RFC 8446, Section 5.4)",
+            )
 
     def _on_handshake(self, data: bytes, protected: bool) -> None:
         records, hs_in = self._records, self._hs_in
@@ -500,7 +507,11 @@ class Connection:
                 self._on_message(raw, hs_in.empty())
                 if records.read is not read_before and not hs_in.empty():
                     # RFC 8446, Section 5.1: a key change must fall on a record boundary.
-                    raise AlertError(AlertDescription.unexpected_message, "handshake data spans a key change")
+                    raise AlertError(
+                        AlertDescription.unexpected_message,
+                        f"{HandshakeType(raw[0]).label} does not end its record: the handshake data after it "
+                        "spans a key change, which must fall on a record boundary (RFC 8446, Section 5.1)",
+                    )
         finally:
             split = records.handshake_split = not hs_in.empty()  # (the record layer's skipping asks)
             self._hs_partial = split or self._state.mid_flight
@@ -510,14 +521,14 @@ class Connection:
         claims, as _on_message judges one that does not decode (OpenSSL checks the type first too)."""
         if not self._state.takes(msg_type):
             state = self._state
-            raise unexpected(HandshakeType(msg_type).name, f"while {state.step}{state.unexpected_note}")
+            raise unexpected(HandshakeType(msg_type).label, f"while {state.step}{state.unexpected_note}")
 
     def _check_ends_record(self, msg_type: int) -> None:
         """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""
         if msg_type == _FINISHED and self.peer_verified is not None:
             return  # post-handshake authentication's Finished changes no keys (RFC 8446, Section 4.6.2)
         if msg_type in _ENDS_RECORD_ALWAYS or (msg_type in _ENDS_RECORD_TLS13 and self.version == _TLS13):
-            name = HandshakeType(msg_type).name
+            name = HandshakeType(msg_type).label
             raise AlertError(
                 AlertDescription.unexpected_message,
                 f"{name} does not end its record: more handshake data follows it, and a key change "
@@ -530,11 +541,11 @@ class Connection:
         old = self._state
         try:
             msg = decode_message(raw, old.parsers)
-        except AlertError as err:
-            if err.description != AlertDescription.unexpected_message and not old.takes(raw[0]):
+        except AlertError:
+            if not old.takes(raw[0]):
                 # RFC 8446, Section 6.2; RFC 5246, Section 7.2.2: a message this state never reads is
-                # unexpected_message, whether or not its body would parse.
-                raise unexpected(HandshakeType(raw[0]).name, f"while {old.step}{old.unexpected_note}") from None
+                # unexpected_message, whether or not its body would parse (said with the state).
+                raise unexpected(HandshakeType(raw[0]).label, f"while {old.step}{old.unexpected_note}") from None
             raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)
@@ -588,7 +599,8 @@ class Connection:
 
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:
-            raise AlertError(AlertDescription.decode_error, f"alert record of {len(data)} bytes, not 2")
+            n = len(data)
+            raise AlertError(AlertDescription.decode_error, f"alert record of {n} byte{'' if n == 1 else 's'}, not 2")
         level, description = _LEVELS[data[0]], _DESCRIPTIONS[data[1]]
         if level is None:
             level = AlertLevel(data[0])
@@ -603,6 +615,13 @@ class Connection:
         self._events.append(AlertReceived(level, description))
         if level == _WARNING and description != _CLOSE_NOTIFY:
             self._budget.on_warning_alert()
+            if self.side == "server" and self.version is None:
+                # Nothing precedes a ClientHello, and the version that would say whether a warning is
+                # fatal (RFC 8446, Section 6) is not known yet: OpenSSL and GnuTLS refuse it too.
+                raise AlertError(
+                    AlertDescription.unexpected_message,
+                    f"a warning alert ({description.name}) before the ClientHello: a client begins with its hello",
+                )
         if description == _CLOSE_NOTIFY:
             self._on_close_notify()
         elif description == _USER_CANCELED and level == _WARNING:

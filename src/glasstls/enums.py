@@ -136,6 +136,14 @@ class HandshakeType(OpenEnum8):
     compressed_certificate = 25  # RFC 8879, Section 7.2
     message_hash = 254
 
+    @property
+    def label(self) -> str:
+        """The message's name as the RFCs' structures spell it ("KeyUpdate"), for messages to people;
+        "handshake message type 99" for a type no RFC here defines."""
+        if not self.known:
+            return f"handshake message type {int(self)}"
+        return "".join(part.title() for part in self._name_.split("_"))
+
 
 class ProtocolVersion(OpenEnum):
     SSLv3 = 0x0300

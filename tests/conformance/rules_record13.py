@@ -90,6 +90,19 @@ def _(t: Any) -> Answer:
     return exchange(t.port, parts[0], alert(1, 100), *parts[1:])
 
 
+@rule("alert-warning-before-hello", "RFC 8446 6", "1.3", A.unexpected_message)
+def _(t: Any) -> Answer:
+    # Nothing precedes a ClientHello, and TLS 1.3 makes every warning but the closures an error.
+    h = hello13()
+    return exchange(t.port, alert(1, 112), h.records(), hellos=(h,))
+
+
+@rule("alert-user-canceled-before-hello", "RFC 8446 6.1", "1.3", A.unexpected_message)
+def _(t: Any) -> Answer:
+    h = hello13()
+    return exchange(t.port, alert(1, 90), h.records(), hellos=(h,))
+
+
 @rule("record-empty-handshake", "RFC 8446 5.1", "1.3", A.unexpected_message, openssl=WAITING)
 def _(t: Any) -> Answer:
     return exchange(t.port, record(HANDSHAKE, b""))

@@ -29,6 +29,7 @@ from hostile import (
     vec,
 )
 from ruletable import (
+    CCS_RECORD,
     CLOSED,
     SERVED,
     finished_edit,
@@ -164,6 +165,36 @@ def _(t: Any) -> Answer:
 def _drop_ccs_first(s: Any, n: int, recs: list[bytes]) -> list[bytes]:
     """Flight 1 is ClientKeyExchange, ChangeCipherSpec, Finished: the CCS goes first."""
     return [recs[1], recs[0], *recs[2:]] if n == 1 else recs
+
+
+def _inside_client_key_exchange(between: bytes) -> Any:
+    """Flight 1 with its ClientKeyExchange in two records and ``between`` (a record) between them."""
+
+    def flights(s: Any, n: int, recs: list[bytes]) -> list[bytes]:
+        if n != 1:
+            return recs
+        body = recs[0][5:]
+        return [record(HANDSHAKE, body[:10]), between, record(HANDSHAKE, body[10:]), *recs[1:]]
+
+    return flights
+
+
+@rule("tls12-warning-alert-inside-a-split-message", "RFC 5246 6.2.1", "1.2", SERVED)
+def _(t: Any) -> Any:
+    # Record types may interleave in TLS 1.2 (Section 6.2.1): an alert between the pieces of a message
+    # is read (OpenSSL and GnuTLS go on). TLS 1.3 forbids it (RFC 8446, Section 5.1).
+    return scripted12(t, flights=_inside_client_key_exchange(alert(1, 112)))
+
+
+@rule("tls12-ccs-inside-a-split-message", "RFC 5246 7.1", "1.2", A.unexpected_message)
+def _(t: Any) -> Any:
+    return scripted12(t, flights=_inside_client_key_exchange(CCS_RECORD))
+
+
+@rule("tls12-warning-alert-before-client-hello", "RFC 5246 7.4", "1.2", A.unexpected_message)
+def _(t: Any) -> Answer:
+    # A client begins with its ClientHello (Section 7.4); OpenSSL and GnuTLS refuse anything before it.
+    return exchange(t.port, alert(1, 112), hello12().records())
 
 
 @rule("tls12-ccs-before-client-key-exchange", "RFC 5246 7.1", "1.2", A.unexpected_message)

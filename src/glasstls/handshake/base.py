@@ -119,9 +119,11 @@ class Context(Protocol):
     # and the server_name it sends (None for an IP address, RFC 6066, Section 3).
     @property
     def offered_hello(self) -> ClientHello | None: ...
+
     # The session the client tries to resume; set to None when it may not be offered after all, so
     # that no ServerHello can resume it (an echo of a compatibility session ID included).
     offered_session: SessionState | None
+
     @property
     def offered_sni(self) -> str | None: ...
 
@@ -214,7 +216,8 @@ class State(Generic[M]):
 
     def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         if not isinstance(msg, self.expects):
-            raise unexpected(msg.name, f"while {self.step}{self.unexpected_note}")
+            # (The RFC's name, not the class's: TLS 1.2's Certificate12 is a Certificate.)
+            raise unexpected(msg.name.removesuffix("12"), f"while {self.step}{self.unexpected_note}")
         return self.handle(ctx, msg)
 
     def takes(self, msg_type: int) -> bool:

@@ -50,7 +50,6 @@ def start(ctx: Context) -> AnyState:
 class ExpectServerHello(State[ServerHello]):
     expects = (ServerHello,)
     step = "waiting for ServerHello"
-    ccs_allowed = True
     initial = True
     # A HelloRequest before the first ServerHello (a TLS 1.2 server's: TLS 1.3 has none) is read
     # only to be ignored, as RFC 5246, Section 7.4.1.1 asks of a client that is negotiating.
@@ -78,6 +77,14 @@ class ExpectServerHello(State[ServerHello]):
         self.transcript = transcript
         self.retried = retried
         self.psk = psk
+
+    @property
+    def ccs_allowed(self) -> bool:  # type: ignore[override]  # (a class attribute in the other states)
+        """RFC 8446, Section 5 drops a change_cipher_spec after a ClientHello offering TLS 1.3 (its
+        middlebox compatibility); one that offers TLS 1.2 alone can only lead to TLS 1.2, where a
+        ChangeCipherSpec before the ServerHello is unexpected_message (RFC 5246, Section 7.1), as
+        OpenSSL and GnuTLS answer. (Read only when one arrives.)"""
+        return self.hello.ext(_SUPPORTED_VERSIONS) is not None
 
     def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         if isinstance(msg, HelloRequest) and self.retried is None:

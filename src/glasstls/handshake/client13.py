@@ -87,6 +87,15 @@ def check_server_hello(
             f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
             "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
         )
+    if hello.ext(E.supported_versions) is None:
+        # A ClientHello without supported_versions offers TLS 1.2 at most (RFC 8446, Section 4.2.1): the
+        # extension is unsolicited (RFC 8446, Section 4.2; RFC 5246, Section 7.4.1.4), as OpenSSL answers.
+        kind = "a HelloRetryRequest" if isinstance(sh, HelloRetryRequest) else "a ServerHello"
+        raise AlertError(
+            AlertDescription.unsupported_extension,
+            f"the server answered with TLS 1.3 ({kind} with supported_versions), which this client did not "
+            "offer: its highest version is TLS 1.2",
+        )
     # (Tests written out, not require(): its message would be formatted in every handshake, and
     # each require() is a call, three fewer in every handshake.)
     if versions.value != _TLS13:
