@@ -23,6 +23,7 @@ from glasstls import (
     ServerConfig,
     ServerConnection,
 )
+from glasstls.enums import HandshakeType
 from glasstls.errors import AlertError, TLSError
 from glasstls.observe import EventList
 from glasstls.trace.diagnose import FailureRecorder, diagnose, find_diagnosis
@@ -165,6 +166,26 @@ def test_recorder_keeps_little_after_the_handshake() -> None:
         pair.client.send(b"x" * 100)
         pair.to_server()
     assert len(recorder.events) == count
+
+
+def test_a_bound_hit_after_the_handshake_is_diagnosed_as_the_bound_on_the_message_that_hit_it() -> None:
+    # A flood of KeyUpdates: each legal, too many (Limits.max_key_updates). The diagnosis called it "a
+    # message out of the protocol's order" and named the last handshake message (a long-lived helper's review).
+    recorder = FailureRecorder()
+    pair = make_pair(server_observer=recorder)
+    pair.handshake()
+    for _ in range(40):
+        pair.client.update_keys()
+        pair.to_server()
+        if pair.server.closed:
+            break
+    d = find_diagnosis(pair.server.error, recorder.events)
+    assert "Limits.max_key_updates" in d.reason and d.alert == "unexpected_message"
+    assert d.last_message == "< KeyUpdate (received)"
+    assert "a bound glasstls keeps on what a peer may make it spend (Limits.max_key_updates)" in d.fix
+    assert "limits=Limits(max_key_updates=...)" in d.fix and "out of the protocol's order" not in d.fix
+    messages = [e for e in recorder.events if e.kind == "message"]
+    assert sum(1 for m in messages if m.message.msg_type == HandshakeType.key_update) == 1  # the latest alone
 
 
 def test_explain_says_why_the_certificate_was_refused() -> None:

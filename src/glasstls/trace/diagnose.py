@@ -300,16 +300,25 @@ def diagnose(error: BaseException | None, events: Iterable[TraceEvent] = (), *, 
 
 
 class FailureRecorder(Observer):
-    """Keeps what a diagnosis needs: every event until the handshake completes,
-    then only alerts and verifications (so a long connection costs no memory)."""
+    """Keeps what a diagnosis needs: every event until the handshake completes, then
+    alerts, verifications and the latest message alone (so a long connection costs no
+    memory, and a failure after the handshake names the message it was about: a KeyUpdate
+    past its bound, a renegotiating ClientHello)."""
 
     def __init__(self, limit: int = 1000) -> None:
         self.events: list[TraceEvent] = []
         self.limit = limit
         self._handshake_done = False
+        self._latest: int | None = None  # where in events the latest post-handshake message is
 
     def __call__(self, event: TraceEvent) -> None:
         if self._handshake_done and event.kind not in ("alert", "verification"):
+            if isinstance(event, MessageTrace):
+                if self._latest is not None:
+                    self.events[self._latest] = event
+                elif len(self.events) < self.limit:
+                    self._latest = len(self.events)
+                    self.events.append(event)
             return
         if isinstance(event, StateTrace) and "Connected" in event.new:
             self._handshake_done = True

@@ -522,6 +522,16 @@ FIXES: tuple[Rule, ...] = (
         "server",
     ),
     Rule("unexpected_message", "configure the client for TLS 1.2 or later: only very old stacks send that", "SSL 2.0"),
+    # A bound on what a peer may make us spend (limits.py names it in the reason): each message was
+    # legal, there were too many. Before the catch-all below, which would call them out of order.
+    Rule(
+        None,
+        "the peer went past a bound glasstls keeps on what a peer may make it spend (Limits.{m1}): a broken "
+        "or hostile peer, or a legitimate one doing something unusual many times over; if it is legitimate, "
+        "a program raises the bound with limits=Limits({m1}=...) in its ClientConfig or ServerConfig",
+        r"\(limit Limits\.(\w+)",
+        "local",
+    ),
     Rule("unexpected_message", "a message arrived out of the protocol's order: a bug or an incompatible peer"),
     Rule("access_denied", "the peer accepted who we are but refuses us access: ask its operator"),
     Rule(
