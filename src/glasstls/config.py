@@ -270,7 +270,7 @@ def _wrong_file_hint(data: bytes, path: str | Path, wanted: str) -> str:
 
 
 def _der_contents(data: bytes) -> str | None:
-    """ "a certificate" or "a private key" for DER that parses as one, else None."""
+    """What DER ``data`` parses as ("a certificate", "a private key"), or None."""
     try:
         x509.load_der_x509_certificate(data)
         return "a certificate"
