@@ -714,6 +714,32 @@ def test_an_unexpected_message_is_named_as_the_rfc_names_it_and_with_the_state()
     assert "key_update" not in error.reason
 
 
+def _record(msg: Handshake) -> bytes:
+    raw = msg.encode()
+    return b"\x16\x03\x03" + len(raw).to_bytes(2, "big") + raw
+
+
+def test_an_unpromised_ticket_is_unexpected_message_and_says_so() -> None:
+    # The alert was right and the note spoke of a missing ChangeCipherSpec (a state-machine review).
+    pair = pair12(server_kw={"session_tickets": False})
+    pair.to_server()
+    pair.to_client()
+    pair.to_server()
+    events = pair.client.receive_bytes(_record(NewSessionTicket12(7200, b"ticket")) + pair.server.data_to_send())
+    error = closed_with(pair.client, events, A.unexpected_message, "unexpected NewSessionTicket while waiting")
+    assert "the ServerHello did not promise" in error.reason and "RFC 5077, Section 3.2" in error.reason
+
+
+def test_a_certificate_after_a_resuming_server_hello_is_unexpected_message_and_says_so() -> None:
+    pair = _with_session(connected12(server_kw={"session_tickets": False}))
+    pair.to_server()
+    server_hello = split_records(pair.server.data_to_send())[0]  # (the ChangeCipherSpec and Finished follow)
+    certificate = _record(Certificate12(certificates=(b"\x30\x03\x02\x01\x01",)))  # (never read: out of place)
+    events = pair.client.receive_bytes(server_hello + certificate)
+    error = closed_with(pair.client, events, A.unexpected_message, "unexpected Certificate while waiting")
+    assert "the ServerHello resumed a session" in error.reason and "ChangeCipherSpec belongs" not in error.reason
+
+
 def test_ccs_before_client_key_exchange_is_unexpected_message() -> None:
     pair = pair12()
     pair.to_server()

@@ -521,7 +521,8 @@ class Connection:
         claims, as _on_message judges one that does not decode (OpenSSL checks the type first too)."""
         if not self._state.takes(msg_type):
             state = self._state
-            raise unexpected(HandshakeType(msg_type).label, f"while {state.step}{state.unexpected_note}")
+            note = state.unexpected_note_for(msg_type)
+            raise unexpected(HandshakeType(msg_type).label, f"while {state.step}{note}")
 
     def _check_ends_record(self, msg_type: int) -> None:
         """RFC 8446, Section 5.1: a message before a key change, with handshake data after it in its record."""
@@ -545,7 +546,8 @@ class Connection:
             if not old.takes(raw[0]):
                 # RFC 8446, Section 6.2; RFC 5246, Section 7.2.2: a message this state never reads is
                 # unexpected_message, whether or not its body would parse (said with the state).
-                raise unexpected(HandshakeType(raw[0]).label, f"while {old.step}{old.unexpected_note}") from None
+                note = old.unexpected_note_for(raw[0])
+                raise unexpected(HandshakeType(raw[0]).label, f"while {old.step}{note}") from None
             raise
         if self._observer is not None:
             self._observer.on_message(self.side, "in", msg)

@@ -217,8 +217,14 @@ class State(Generic[M]):
     def accept(self, ctx: Context, msg: Handshake) -> AnyState:
         if not isinstance(msg, self.expects):
             # (The RFC's name, not the class's: TLS 1.2's Certificate12 is a Certificate.)
-            raise unexpected(msg.name.removesuffix("12"), f"while {self.step}{self.unexpected_note}")
+            note = self.unexpected_note_for(msg.msg_type)
+            raise unexpected(msg.name.removesuffix("12"), f"while {self.step}{note}")
         return self.handle(ctx, msg)
+
+    def unexpected_note_for(self, msg_type: int) -> str:
+        """What to add to "unexpected X while <step>" for a message of ``msg_type`` here: the
+        state's ``unexpected_note`` unless it knows better for that type."""
+        return self.unexpected_note
 
     def takes(self, msg_type: int) -> bool:
         """Whether this state reads messages of ``msg_type`` at all: a message of another type is

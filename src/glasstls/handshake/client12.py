@@ -40,7 +40,7 @@ from ..crypto import dhe12, kx
 from ..crypto.signatures import ecdsa_group, key_kind, sign
 from ..crypto.suites import TLS12_SUITES, Suite12
 from ..crypto.transcript import Transcript
-from ..enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
+from ..enums import AlertDescription, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme
 from ..enums import ExtensionType as E
 from ..errors import AlertError
 from ..session.state import MAX_OFFERABLE_TICKET, SessionState
@@ -103,6 +103,7 @@ _RENEGOTIATION_INFO, _EMS, _ETM = E.renegotiation_info, E.extended_master_secret
 _POINT_FORMATS = E.ec_point_formats
 _ALPN, _SESSION_TICKET = E.application_layer_protocol_negotiation, E.session_ticket
 _RECORD_SIZE_LIMIT, _STATUS_REQUEST = E.record_size_limit, E.status_request
+_NEW_SESSION_TICKET, _FINISHED = HandshakeType.new_session_ticket, HandshakeType.finished
 M = TypeVar("M", bound=Handshake)  # the message(s) a state waits for
 
 
@@ -631,6 +632,19 @@ class ExpectServerCcs12(ClientState12[Handshake]):
         "one, RFC 5246, Section 7.4.9; a server that leaves it out is read so)"
     )
     transitions = (("ChangeCipherSpec", "ExpectServerFinished12", "next read keys"),)
+
+    def unexpected_note_for(self, msg_type: int) -> str:
+        if msg_type == _NEW_SESSION_TICKET:
+            return (
+                " (a NewSessionTicket the ServerHello did not promise: a server sends one only after an empty "
+                "session_ticket extension in its ServerHello, RFC 5077, Section 3.2)"
+            )
+        if self.resumed_from is not None and msg_type != _FINISHED:
+            return (
+                " (the ServerHello resumed a session: the server's ChangeCipherSpec and Finished come next, "
+                "RFC 5246, Section 7.3)"
+            )
+        return self.unexpected_note
 
     def on_change_cipher_spec(self, ctx: Context) -> AnyState:
         self.s.install_read(ctx)
