@@ -84,6 +84,7 @@ P256_KEY = b"\x04" + bytes(range(64))
 EXTENSION_CASES = [
     (E.server_name, X.CH, X.CH, "example.com", b"\x00\x0e\x00\x00\x0bexample.com"),
     (E.server_name, "*", X.EE, True, b""),
+    (E.max_fragment_length, X.CH, X.CH, 2, b"\x02"),  # 2^10 (RFC 6066, Section 4)
     (E.supported_groups, "*", X.CH, (NamedGroup.x25519, NamedGroup.secp256r1), b"\x00\x04\x00\x1d\x00\x17"),
     (
         E.signature_algorithms,

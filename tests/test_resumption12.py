@@ -431,6 +431,38 @@ def test_session_without_extended_master_secret_gives_a_full_handshake(by_ticket
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
+def test_a_session_without_extended_master_secret_is_not_resumed_by_a_hello_without_it(by_ticket: bool) -> None:
+    # RFC 7627, Section 5.3: neither the session nor the hello has EMS: the triple handshake's way in,
+    # which the server SHOULD refuse; glasstls makes a full handshake (OpenSSL and GnuTLS resume it).
+    ccfg = client_config(tls_max=V12)
+    scfg = server_config(session_tickets=by_ticket)
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    if by_ticket:
+        server_state, _ = scfg.ticket_keys.open(session.ticket, now)
+        session = replace(
+            session, ticket=scfg.ticket_keys.seal(replace(server_state, extended_master_secret=False), now)
+        )
+    else:
+        server_state = scfg.session_cache.get(session.session_id, now)
+        scfg.session_cache.put(session.session_id, replace(server_state, extended_master_secret=False), now)
+    hello = Run(ccfg, scfg, session=session).hello
+    no_ems = hello.with_extensions(tuple(e for e in hello.extensions if e.type != ExtensionType.extended_master_secret))
+    server_log = EventList()
+    server = ServerConnection(scfg, observer=server_log)
+    body = no_ems.encode()
+    server.receive_bytes(b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body)
+    assert not server.closed, server.error
+    checks = [
+        (e.ok, e.detail) for e in server_log.events if isinstance(e, VerificationTrace) and e.subject == "session"
+    ]
+    assert (False, "saved session made without the extended master secret: not resumed") in checks, checks
+    assert "Certificate" in [
+        type(e.message).__name__.removesuffix("12") for e in server_log.events if e.kind == "message"
+    ]
+
+
+@pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
 def test_tls13_state_offered_in_tls12_gives_a_full_handshake(by_ticket: bool) -> None:
     # The server's record of the session says TLS 1.3: not resumable in a TLS 1.2 hello.
     ccfg = client_config(tls_max=V12)

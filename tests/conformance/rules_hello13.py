@@ -434,3 +434,19 @@ def _(t: Any) -> Answer:
     for code, body in ((11, b""), (22, b"\x01\x02\x03\x04\x05"), (23, b"\x01\x02\x03\x04\x05"), (0xFF01, b"\x05")):
         h = h.with_ext(code, body)
     return send13(t, h)
+
+
+@rule("hello-max-fragment-length-undefined-value", "RFC 6066 4", "1.3", A.illegal_parameter)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(1, b"\x05"))  # 1 to 4 are defined; the server MUST refuse others
+
+
+@rule("hello-max-fragment-length-ignored", "RFC 6066 4", "1.3", SERVED)
+def _(t: Any) -> Answer:
+    return send13(t, hello13().with_ext(1, b"\x02"))  # a server MAY ignore the request (glasstls does)
+
+
+@rule("hello-oid-filters", "RFC 8446 4.2", "1.3", A.illegal_parameter, openssl=SERVED)
+def _(t: Any) -> Answer:
+    # A known extension its table gives to a CertificateRequest alone (Section 4.2.5).
+    return send13(t, hello13().with_ext(48, b"\x00\x00"))

@@ -110,6 +110,11 @@ def _(t: Any) -> Answer:
     return send12(t, replace(h, suites=u16s(*TLS12_SUITES, RENEGOTIATION_SCSV)))
 
 
+@rule("tls12-max-fragment-length-undefined-value", "RFC 6066 4", "1.2", A.illegal_parameter)
+def _(t: Any) -> Answer:
+    return send12(t, hello12().with_ext(1, b"\x00"))
+
+
 @rule("tls12-ec-point-formats-empty", "RFC 8422 5.1.2", "1.2", A.decode_error)
 def _(t: Any) -> Answer:
     return send12(t, hello12().replacing(EC_POINT_FORMATS, vec(1, b"")))

@@ -142,11 +142,15 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
     if suite.kx != "RSA" and _group_for(ctx, offer, suite) is None:
         # Say what the client named too (RFC 8422, Section 5.1.1; RFC 7919, Section 4), and whether a
         # profile left it out, as the TLS 1.3 "no common group" refusal does.
-        ours = ", ".join(g.name for g in ctx.config.groups)
+        # (Ours that this suite's key exchange can use: EC groups for ECDHE, FFDHE ones for DHE.)
+        kinds = _ECDHE_GROUPS if suite.kx == "ECDHE" else kx.FFDHE_GROUPS
+        ours = ", ".join(g.name for g in ctx.config.groups if g in kinds) or "none"
         theirs = listed(offer.groups, "nothing")
         return (
-            f"; {name} needs a group both sides name, and the client's supported_groups has none of {ours} "
-            f"(it names {theirs})" + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
+            f"; {name} needs {'an' if suite.kx == 'ECDHE' else 'a'} {suite.kx} group both sides name: this "
+            f"server's are {ours}, the client's "
+            f"supported_groups names {theirs}"
+            + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
         )
     chains = candidates(ctx, offer.server_name)
     fitting = [c for c in chains if key_kind(c.private_key) in _key_kinds(suite)]

@@ -182,6 +182,12 @@ def _resumable(ctx: Context, offer: Offer, state: SessionState) -> bool:
             "session", False, "saved session does not match this hello (version, suite, EMS, SNI or encrypt-then-MAC)"
         )
         return False
+    if not state.extended_master_secret:
+        # RFC 7627, Section 5.3: a session without the extended master secret, resumed by a hello without
+        # it, is the triple handshake's way in; the server SHOULD abort. A full handshake instead: the
+        # client is served, and the session it gets is bound to its own handshake if it offers EMS now.
+        ctx.verified("session", False, "saved session made without the extended master secret: not resumed")
+        return False
     refusal = session_client_refusal(ctx, state.peer_certificates)
     if refusal:
         ctx.verified("session", False, f"saved session not resumed: {refusal}")

@@ -81,7 +81,7 @@ _SIGNATURE_ALGORITHMS, _SERVER_NAME = E.signature_algorithms, E.server_name
 _ALPN, _RECORD_SIZE_LIMIT = E.application_layer_protocol_negotiation, E.record_size_limit
 _SUPPORTED_GROUPS, _KEY_SHARE, _SUPPORTED_VERSIONS = E.supported_groups, E.key_share, E.supported_versions
 _POST_HANDSHAKE_AUTH, _PSK_MODES = E.post_handshake_auth, E.psk_key_exchange_modes
-_COMPRESS_CERTIFICATE = E.compress_certificate
+_COMPRESS_CERTIFICATE, _OID_FILTERS = E.compress_certificate, E.oid_filters
 # The extensions the server sends alike in every handshake, made once: Extension.make keeps them
 # too, but finding one there is a call and a key built per hello. supported_versions in a
 # ServerHello (RFC 8446, Section 4.2.1) and the empty server_name accepting the client's (RFC 6066,
@@ -152,6 +152,11 @@ def negotiate(
     psk = psk13.choose_psk(ctx, ch, order, before) if psk_allowed else None  # its suite has the PSK's hash (4.2.11)
     # The extensions by type, asked for once: five look-ups here, each ch.ext() a call.
     found = ch.by_type()
+    if _OID_FILTERS in found:
+        # RFC 8446, Section 4.2: a known extension in a message its table does not give it to is
+        # illegal_parameter; oid_filters is a CertificateRequest's alone (Section 4.2.5). (OpenSSL and
+        # GnuTLS ignore it.)
+        raise AlertError(ILLEGAL, "ClientHello carries oid_filters, which only a CertificateRequest may")
     # RFC 8446, Section 9.2: a certificate-based handshake needs signature_algorithms,
     # supported_groups and key_share; a PSK one the last two unless it is psk_ke.
     sigs_ext = found.get(_SIGNATURE_ALGORITHMS)

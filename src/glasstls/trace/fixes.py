@@ -416,7 +416,7 @@ FIXES: tuple[Rule, ...] = (
         "the client offered DHE suites only, and named finite-field groups (RFC 7919) none of which this "
         "server accepts: --groups with one it names (ffdhe3072 and ffdhe4096 come with --profile legacy), or "
         "a client that offers ECDHE",
-        r"needs a group both sides name",
+        r"needs an? (?:EC)?DHE group both sides name",
         "local",
         "server",
     ),

@@ -378,6 +378,12 @@ def _record_size_limit(limit: int) -> str | None:  # RFC 8449, Section 4
     return f"record_size_limit {limit} is below 64" if limit < 64 else None
 
 
+def _max_fragment_length(value: int) -> str | None:  # RFC 6066, Section 4
+    if 1 <= value <= 4:
+        return None
+    return f"max_fragment_length {value} is none of the four values RFC 6066, Section 4 defines (1 to 4)"
+
+
 def _decode_padding(r: Reader) -> int:
     pad = r.raw(r.remaining(), "padding")
     if pad.strip(b"\x00"):
@@ -395,6 +401,9 @@ _VERSION = _one(Int("selected_version", 2, ProtocolVersion))
 _CODECS: dict[tuple[ExtensionType, str], _Codec] = {
     (E.server_name, CH): _Codec(_decode_server_name, _encode_server_name),
     (E.server_name, "*"): _EMPTY,
+    # RFC 6066, Section 4: read to refuse a value it does not define (glasstls negotiates none: a server MAY
+    # ignore the request, and record_size_limit supersedes it, RFC 8449, Section 5).
+    (E.max_fragment_length, CH): _one(Int("MaxFragmentLength", 1, check=_max_fragment_length)),
     (E.supported_groups, "*"): _one(Vector("named_group_list", 2, Int("NamedGroup", 2, NamedGroup), 2)),
     (E.signature_algorithms, "*"): _SIGNATURE_SCHEMES,
     (E.signature_algorithms_cert, "*"): _SIGNATURE_SCHEMES,
