@@ -410,20 +410,26 @@ def test_a_server_does_not_resume_a_session_for_another_server_name(by_ticket: b
     assert checks and checks[0][0] is False and "does not match" in checks[0][1], checks
 
 
+def _session_without_ems(ccfg: ClientConfig, scfg: ServerConfig, by_ticket: bool) -> Any:
+    """A client's session whose server side (its ticket, or the server's cache) says it was made
+    without the extended master secret."""
+    session = first_session(ccfg, scfg)
+    now = datetime.now(UTC)
+    if by_ticket:
+        server_state, _ = scfg.ticket_keys.open(session.ticket, now)
+        legacy = scfg.ticket_keys.seal(replace(server_state, extended_master_secret=False), now)
+        return replace(session, ticket=legacy)
+    server_state = scfg.session_cache.get(session.session_id, now)
+    scfg.session_cache.put(session.session_id, replace(server_state, extended_master_secret=False), now)
+    return session
+
+
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
 def test_session_without_extended_master_secret_gives_a_full_handshake(by_ticket: bool) -> None:
     # RFC 7627, Section 5.3: a session made without EMS is not resumed by a hello with it.
     ccfg = client_config(tls_max=V12)
     scfg = server_config(session_tickets=by_ticket)
-    session = first_session(ccfg, scfg)
-    now = datetime.now(UTC)
-    if by_ticket:
-        server_state, _ = scfg.ticket_keys.open(session.ticket, now)
-        without_ems = scfg.ticket_keys.seal(replace(server_state, extended_master_secret=False), now)
-        session = replace(session, ticket=without_ems)
-    else:
-        server_state = scfg.session_cache.get(session.session_id, now)
-        scfg.session_cache.put(session.session_id, replace(server_state, extended_master_secret=False), now)
+    session = _session_without_ems(ccfg, scfg, by_ticket)
 
     run = Run(ccfg, scfg, session=session).handshake()
     _assert_full_after_mismatch(run, by_ticket)
@@ -436,30 +442,18 @@ def test_a_session_without_extended_master_secret_is_not_resumed_by_a_hello_with
     # which the server SHOULD refuse; glasstls makes a full handshake (OpenSSL and GnuTLS resume it).
     ccfg = client_config(tls_max=V12)
     scfg = server_config(session_tickets=by_ticket)
-    session = first_session(ccfg, scfg)
-    now = datetime.now(UTC)
-    if by_ticket:
-        server_state, _ = scfg.ticket_keys.open(session.ticket, now)
-        session = replace(
-            session, ticket=scfg.ticket_keys.seal(replace(server_state, extended_master_secret=False), now)
-        )
-    else:
-        server_state = scfg.session_cache.get(session.session_id, now)
-        scfg.session_cache.put(session.session_id, replace(server_state, extended_master_secret=False), now)
-    hello = Run(ccfg, scfg, session=session).hello
+    hello = Run(ccfg, scfg, session=_session_without_ems(ccfg, scfg, by_ticket)).hello
     no_ems = hello.with_extensions(tuple(e for e in hello.extensions if e.type != ExtensionType.extended_master_secret))
     server_log = EventList()
     server = ServerConnection(scfg, observer=server_log)
     body = no_ems.encode()
     server.receive_bytes(b"\x16\x03\x01" + len(body).to_bytes(2, "big") + body)
     assert not server.closed, server.error
-    checks = [
-        (e.ok, e.detail) for e in server_log.events if isinstance(e, VerificationTrace) and e.subject == "session"
-    ]
+    traced = server_log.events
+    checks = [(e.ok, e.detail) for e in traced if isinstance(e, VerificationTrace) and e.subject == "session"]
     assert (False, "saved session made without the extended master secret: not resumed") in checks, checks
-    assert "Certificate" in [
-        type(e.message).__name__.removesuffix("12") for e in server_log.events if e.kind == "message"
-    ]
+    sent = [type(e.message).__name__.removesuffix("12") for e in traced if e.kind == "message"]
+    assert "Certificate" in sent, sent  # a full handshake
 
 
 @pytest.mark.parametrize("by_ticket", [True, False], ids=["ticket", "session-id"])
