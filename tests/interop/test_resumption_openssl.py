@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -153,6 +154,41 @@ def test_openssl_s_client_resumes_with_glasstls_server(pki, tmp_path: Path, mode
     assert all(p.extended_master_secret for p in params)
     for _, checks in results[1:]:
         assert checks == [found], checks
+
+
+# OpenSSL 3's SSL_OP_NO_EXTENDED_MASTER_SECRET (Python's ssl has no name for it, but passes the bit on).
+_NO_EMS = 0x1
+
+
+@pytest.mark.parametrize("tickets", [True, False], ids=["ticket", "session-id"])
+@pytest.mark.parametrize("ems", [False, True], ids=["without-ems", "with-ems"])
+def test_a_python_ssl_client_without_ems_gets_a_full_handshake_instead_of_a_resumption(
+    pki, tickets: bool, ems: bool
+) -> None:
+    """RFC 7627, Section 5.3: a session made without the extended master secret, offered by a hello
+    without it, is the triple handshake's way in; glasstls makes a full handshake (OpenSSL's own
+    server resumes it). The control, with EMS, resumes."""
+    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),), session_tickets=tickets)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.load_verify_locations(cafile=str(pki.root_file))
+    if not ems:
+        context.options |= _NO_EMS
+    reused = []
+    with SequentialServer(2, echo_once(config)) as server:
+        session = None
+        for i in range(2):
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+            with context.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+                tls.sendall(b"line %d\n" % i)
+                assert read_line(tls.recv) == b"line %d\n" % i
+                session = tls.session
+                reused.append(tls.session_reused)
+        (first, _), (second, checks) = server.results()
+    assert first.extended_master_secret is ems and not first.resumed
+    assert reused[1] is ems and second.resumed is ems, (reused, checks)
+    refused = ("session", "saved session made without the extended master secret: not resumed")
+    assert (refused in checks) is not ems, checks
 
 
 # -- glasstls client (CLI) → openssl s_server ----------------------------------------------------
