@@ -397,3 +397,27 @@ def test_an_unrecognized_name_warning_before_the_server_hello_is_gone_past(pki, 
         server.wait_exit()
     warnings = [e for e in events.events if getattr(e, "kind", "") == "alert" and e.direction == "in"]
     assert [(int(w.level), int(w.description)) for w in warnings][:1] == [(1, 112)]  # the warning did come
+
+
+@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
+def test_s_client_asking_for_a_max_fragment_length_is_served_without_one(pki, version):
+    """RFC 6066, Section 4: glasstls reads max_fragment_length (a value it does not define is
+    illegal_parameter, tests/conformance) and, as a server may, negotiates none: OpenSSL's request
+    for 512-byte records is served with full-size ones, which OpenSSL takes."""
+    events = EventList()
+    config = ServerConfig(certificates=(pki.certified_key("ecdsa-p256"),))
+    line = b"x" * 3000 + b"\n"  # more than one 512-byte fragment
+    with ServerThread(glasstls_line_server(config, events)) as server:
+        client = run_s_client(
+            [
+                "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", "-CAfile", str(pki.root_file),
+                "-verify_return_error", "-ign_eof", "-maxfraglen", "512", version,
+            ],
+            stdin=line,
+        )  # fmt: skip
+        params, received = server.result()
+    assert received == line and client.returncode == 0, client.stdout + client.stderr
+    assert "x" * 3000 in client.stdout  # the answer, in a record larger than the 512 bytes asked for
+    assert params.version == ("TLSv1.2" if version == "-tls1_2" else "TLSv1.3")
+    if version == "-tls1_2":
+        assert traced_server_hello(events).ext(ExtensionType.max_fragment_length) is None
