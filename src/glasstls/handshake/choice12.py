@@ -147,9 +147,8 @@ def _why_not_served(ctx: Context, offer: Offer, suite: Suite12) -> str:
         ours = ", ".join(g.name for g in ctx.config.groups if g in kinds) or "none"
         theirs = listed(offer.groups, "nothing")
         return (
-            f"; {name} needs {'an' if suite.kx == 'ECDHE' else 'a'} {suite.kx} group both sides name: this "
-            f"server's are {ours}, the client's "
-            f"supported_groups names {theirs}"
+            f"; {name} needs {'an' if suite.kx == 'ECDHE' else 'a'} {suite.kx} group both sides name: "
+            f"this server's are {ours}, the client's supported_groups names {theirs}"
             + refused_by_policy("groups", offer.groups, ctx.config.groups, kx.SUPPORTED_GROUPS)
         )
     chains = candidates(ctx, offer.server_name)

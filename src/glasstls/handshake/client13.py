@@ -59,6 +59,7 @@ ILLEGAL = AlertDescription.illegal_parameter
 # handshake asks for, once, here.
 _KEY_SHARE, _RECORD_SIZE_LIMIT = E.key_share, E.record_size_limit
 _ALPN, _POST_HANDSHAKE_AUTH = E.application_layer_protocol_negotiation, E.post_handshake_auth
+_SUPPORTED_VERSIONS = E.supported_versions
 _TLS13, _TLS12 = ProtocolVersion.TLSv1_3, ProtocolVersion.TLSv1_2
 # RFC 8446, Section 4.2: what a server may send in each message.
 _SERVER_HELLO_EXTENSIONS = {E.key_share, E.supported_versions, E.pre_shared_key}
@@ -87,7 +88,7 @@ def check_server_hello(
             f"server chose {sh.legacy_version.label} without supported_versions after a HelloRetryRequest, "
             "or in one: both must select TLS 1.3 (RFC 8446, Section 4.1.4)",
         )
-    if hello.ext(E.supported_versions) is None:
+    if hello.ext(_SUPPORTED_VERSIONS) is None:
         # A ClientHello without supported_versions offers TLS 1.2 at most (RFC 8446, Section 4.2.1): the
         # extension is unsolicited (RFC 8446, Section 4.2; RFC 5246, Section 7.4.1.4), as OpenSSL answers.
         kind = "a HelloRetryRequest" if isinstance(sh, HelloRetryRequest) else "a ServerHello"
